@@ -1,0 +1,84 @@
+"""WIP process costing: equivalent units, cost per equivalent unit and assignment by stage.
+
+The public API is what ``__all__`` lists; everything in underscore modules is private.
+
+>>> report = cost_case({
+...     "currency": "USD", "method": "weighted_average",
+...     "stages": [{"name": "Assembly",
+...                 "elements": {"materials": {"kind": "material", "added": "start"},
+...                              "conversion": {"kind": "conversion", "added": "evenly"}},
+...                 "started": 100, "completed": 80,
+...                 "ending_wip": {"units": 20, "complete": 0.5},
+...                 "added_costs": {"materials": 1000, "conversion": 900}}]})
+>>> stage = report.stage("Assembly")
+>>> stage.cost_per_eu["conversion"], stage.transferred_out.total, stage.ending_wip.total
+(Decimal('10'), Decimal('1600.00'), Decimal('300.00'))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ._casefile import read_data_file
+from ._engine import cost_stage, element_completion
+from ._errors import CostingError, Issue
+from ._model import TRANSFERRED_IN, Case, Element, ElementKind, Method, Spoilage, Stage, UnitGroup
+from ._report import Assigned, CaseReport, CostsToAccountFor, PhysicalUnits, SpoilageCost, StageReport
+from ._resolve import resolve_case
+from ._spec import CaseSpec, StageSpec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # entry points
+    "load_case",
+    "resolve_case",
+    "cost_case",
+    "cost_stage",
+    "element_completion",
+    # input as written, and as resolved
+    "CaseSpec",
+    "StageSpec",
+    "Case",
+    "Stage",
+    "Element",
+    "ElementKind",
+    "Method",
+    "UnitGroup",
+    "Spoilage",
+    "TRANSFERRED_IN",
+    # the report
+    "CaseReport",
+    "StageReport",
+    "PhysicalUnits",
+    "CostsToAccountFor",
+    "Assigned",
+    "SpoilageCost",
+    # problems
+    "Issue",
+    "CostingError",
+    "__version__",
+]
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and resolve a case file (YAML or JSON); raises CostingError with every problem found."""
+    data, issues = read_data_file(path)
+    if not issues:
+        case, issues = resolve_case(data)
+    if issues:
+        raise CostingError([i.with_source(str(path)) for i in issues])
+    return case
+
+
+def cost_case(case: Case | CaseSpec | dict[str, Any]) -> CaseReport:
+    """Cost a case: a resolved ``Case``, a ``CaseSpec``, or the same structure as a dict."""
+    from ._engine import cost_resolved_case
+
+    if not isinstance(case, Case):
+        resolved, issues = resolve_case(case)
+        if issues:
+            raise CostingError(issues)
+        case = resolved
+    return cost_resolved_case(case)

@@ -1,0 +1,62 @@
+"""Case files on disk (YAML or JSON) — the I/O boundary of the costing core."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ._errors import Issue
+
+__all__ = ["read_data_file"]
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (YAML would silently keep the last one)."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen[key] = loader.construct_object(value_node, deep=deep)
+    return seen
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
+    """Parse a YAML or JSON file into plain data; problems come back as located issues.
+
+    Floats are left as Python floats here; the spec layer converts them with Decimal(str(x)).
+    JSON numbers are parsed as Decimal directly so nothing is lost.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Issue("FILE_NOT_FOUND", "", f"no such file: {source}", source)]
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [Issue("UNREADABLE_FILE", "", f"cannot read {source}: {e}", source)]
+    if path.suffix.lower() == ".json":
+        from decimal import Decimal
+
+        try:
+            return json.loads(text, parse_float=Decimal), []
+        except json.JSONDecodeError as e:
+            return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}", source)]
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader), []
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        return None, [Issue("INVALID_SYNTAX", where, f"invalid YAML: {e.problem or e.context}", source)]
+    except yaml.YAMLError as e:
+        return None, [Issue("INVALID_SYNTAX", "", f"invalid YAML: {e}", source)]

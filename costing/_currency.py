@@ -1,0 +1,35 @@
+"""Currencies and their minor units (from babel's CLDR data, not a hand-kept table)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision, list_currencies
+
+__all__ = ["is_known_currency", "minor_unit", "quantum"]
+
+
+@lru_cache(maxsize=None)
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def is_known_currency(code: str) -> bool:
+    return code in _currencies()
+
+
+@lru_cache(maxsize=None)
+def minor_unit(code: str) -> int:
+    """Decimal places of the currency's minor unit.
+
+    >>> minor_unit("USD"), minor_unit("JPY"), minor_unit("KWD")
+    (2, 0, 3)
+    """
+    return get_currency_precision(code)
+
+
+@lru_cache(maxsize=None)
+def quantum(code: str) -> Decimal:
+    """The smallest amount that can be posted: Decimal('0.01') for USD, Decimal('1') for JPY."""
+    return Decimal(1).scaleb(-minor_unit(code))

@@ -1,0 +1,224 @@
+"""Process costing arithmetic: equivalent units, cost per equivalent unit, assignment.
+
+Pure functions over resolved values (``_model``); no I/O, no parsing, no floats.  The textbook
+five steps per stage (Horngren, Datar & Rajan, *Cost Accounting*, chapters on process costing and
+spoilage):
+
+1. physical units — checked when the case is resolved;
+2. equivalent units per element;
+3. costs to account for (beginning WIP + costs added, transferred-in included);
+4. cost per equivalent unit, kept at full precision;
+5. assignment to units transferred out, ending WIP and spoilage — the one place where amounts
+   are rounded, by largest-remainder allocation so that every element of every stage accounts for
+   its cost exactly, to the minor unit.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+
+from ._errors import CostingError, Issue
+from ._model import TRANSFERRED_IN, Case, Method, Stage
+from ._numbers import ENGINE_CONTEXT, ROUNDING_MODES
+from ._report import (
+    Assigned,
+    CaseReport,
+    CostsToAccountFor,
+    PhysicalUnits,
+    SpoilageCost,
+    StageReport,
+)
+from ._rounding import allocate
+
+__all__ = ["element_completion", "cost_stage", "cost_resolved_case"]
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+
+def element_completion(progress: Decimal, added_at: Decimal | None) -> Decimal:
+    """How complete one element is in units at ``progress`` of the stage.
+
+    An evenly-added element (``added_at`` None) is as complete as the units; an element added at a
+    point is all there once the units have reached that point, and not at all before.
+
+    >>> element_completion(Decimal("0.6"), None)
+    Decimal('0.6')
+    >>> element_completion(Decimal("0.6"), Decimal("0.5")), element_completion(Decimal("0.4"), Decimal("0.5"))
+    (Decimal('1'), Decimal('0'))
+    """
+    if added_at is None:
+        return progress
+    return _ONE if progress >= added_at else _ZERO
+
+
+def cost_stage(stage: Stage, method: Method, quantum: Decimal, rounding: str,
+               transferred_in_cost: Decimal | None = None) -> StageReport:
+    """Cost one stage; ``transferred_in_cost`` is the previous stage's transferred-out total."""
+    with localcontext(ENGINE_CONTEXT):
+        return _cost_stage(stage, method, quantum, ROUNDING_MODES[rounding], transferred_in_cost)
+
+
+def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: Decimal | None) -> StageReport:
+    fifo = method is Method.FIFO
+    b_units = stage.beginning.units
+    b_done = stage.beginning.completion
+    b_cost = stage.beginning_cost
+    completed = stage.completed
+    e_units = stage.ending.units
+    e_done = stage.ending.completion
+    sp = stage.spoilage
+    normal_units, abnormal_units = sp.normal, sp.abnormal
+    spoiled_units = normal_units + abnormal_units
+    s_done = sp.completion
+
+    added = dict(stage.added_costs)
+    if stage.receives_transfer:
+        if stage.transferred_in_cost is not None:
+            ti_cost = stage.transferred_in_cost
+        if ti_cost is None:
+            raise ValueError(f"stage {stage.name!r} receives units but no transferred-in cost was given")
+        added = {TRANSFERRED_IN: ti_cost, **added}
+    started_and_completed = completed - b_units  # FIFO only; resolve guarantees >= 0 there
+
+    eus: dict[str, Decimal] = {}
+    rates: dict[str, Decimal] = {}
+    to_out: dict[str, Decimal] = {}
+    to_end: dict[str, Decimal] = {}
+    normal_gross: dict[str, Decimal] = {}
+    abnormal_gross: dict[str, Decimal] = {}
+    problems: list[Issue] = []
+
+    for element in stage.elements:
+        name = element.name
+        end_eu = e_units * e_done[name]
+        spoiled_eu = spoiled_units * s_done[name]
+        if fifo:
+            # This period's work only: finish beginning WIP, start-and-complete, start ending WIP.
+            finish_eu = b_units * (_ONE - b_done[name])
+            eu = finish_eu + started_and_completed + end_eu + spoiled_eu
+            pool = added[name]
+        else:
+            eu = completed + end_eu + spoiled_eu
+            pool = b_cost[name] + added[name]
+        eus[name] = eu
+        if not eu:
+            if pool:
+                problems.append(Issue(
+                    "ZERO_EQUIVALENT_UNITS", f"added_costs.{name}",
+                    f"{stage.name}: {name} has cost {pool} to assign but 0 equivalent units; "
+                    "check the units and completion of this stage or move the cost to a stage with work"))
+            rate = _ZERO
+        else:
+            rate = pool / eu
+        rates[name] = rate
+        if fifo:
+            finish, started_done, end, normal, abnormal = allocate(
+                [finish_eu * rate, started_and_completed * rate, end_eu * rate,
+                 normal_units * s_done[name] * rate, abnormal_units * s_done[name] * rate],
+                pool, q, mode)
+            # Beginning WIP's own cost goes out with the beginning units, which FIFO completes first.
+            to_out[name] = b_cost[name] + finish + started_done
+        else:
+            out, end, normal, abnormal = allocate(
+                [completed * rate, end_eu * rate,
+                 normal_units * s_done[name] * rate, abnormal_units * s_done[name] * rate],
+                pool, q, mode)
+            to_out[name] = out
+        to_end[name] = end
+        normal_gross[name] = normal
+        abnormal_gross[name] = abnormal
+    if problems:
+        raise CostingError(problems)
+
+    # Disposal value of spoiled units is recovered (spoiled goods inventory) and reduces the cost
+    # of spoilage; it is split across elements in proportion to their spoilage cost.  Ties are
+    # broken by element name so that the order of elements in the file cannot change results.
+    normal_disposal = (normal_units * sp.disposal_value).quantize(q, rounding=mode)
+    abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q, rounding=mode)
+    normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
+    abnormal_disposal_by = _split_by_weight(abnormal_disposal, abnormal_gross, q, mode, stage.name, "abnormal")
+
+    # Net normal spoilage cost goes to the good units that passed inspection this period.
+    passing_out, passing_end = stage.completed_passing, stage.ending_passing
+    passing = passing_out + passing_end
+    normal_to_out: dict[str, Decimal] = {}
+    normal_to_end: dict[str, Decimal] = {}
+    normal_net: dict[str, Decimal] = {}
+    abnormal_net: dict[str, Decimal] = {}
+    for name in eus:
+        net = normal_gross[name] - normal_disposal_by[name]
+        normal_net[name] = net
+        abnormal_net[name] = abnormal_gross[name] - abnormal_disposal_by[name]
+        if net:
+            share_out, share_end = allocate([net * passing_out / passing, net * passing_end / passing], net, q, mode)
+        else:
+            share_out = share_end = _ZERO * q
+        normal_to_out[name] = share_out
+        normal_to_end[name] = share_end
+        to_out[name] += share_out
+        to_end[name] += share_end
+
+    b_total = sum(b_cost.values(), _ZERO * q)
+    added_total = sum(added.values(), _ZERO * q)
+    b_by = {name: b_cost[name] for name in eus}
+    added_by = {name: added.get(name, _ZERO) for name in eus}
+    return StageReport.model_construct(
+        name=stage.name,
+        physical_units=PhysicalUnits.model_construct(
+            beginning_wip=b_units,
+            started=_ZERO if stage.receives_transfer else stage.input_units,
+            transferred_in=stage.input_units if stage.receives_transfer else _ZERO,
+            completed=completed,
+            ending_wip=e_units,
+            normal_spoilage=normal_units,
+            abnormal_spoilage=abnormal_units,
+        ),
+        equivalent_units=eus,
+        cost_per_eu=rates,
+        costs_to_account_for=CostsToAccountFor.model_construct(
+            beginning_wip=b_total, added=added_total, total=b_total + added_total,
+            beginning_wip_by_element=b_by, added_by_element=added_by),
+        transferred_out=Assigned.model_construct(
+            total=sum(to_out.values(), _ZERO * q), by_element=to_out, normal_spoilage_by_element=normal_to_out),
+        ending_wip=Assigned.model_construct(
+            total=sum(to_end.values(), _ZERO * q), by_element=to_end, normal_spoilage_by_element=normal_to_end),
+        normal_spoilage=SpoilageCost.model_construct(
+            total=sum(normal_net.values(), _ZERO * q), disposal_value=normal_disposal, by_element=normal_net),
+        abnormal_spoilage=SpoilageCost.model_construct(
+            total=sum(abnormal_net.values(), _ZERO * q), disposal_value=abnormal_disposal, by_element=abnormal_net),
+    )
+
+
+def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, mode: str,
+                     stage: str, which: str) -> dict[str, Decimal]:
+    zero = _ZERO * q
+    if not amount:
+        return {name: zero for name in weights}
+    total = sum(weights.values(), _ZERO)
+    if amount > total:
+        raise CostingError([Issue(
+            "DISPOSAL_EXCEEDS_COST", "spoilage.disposal_value",
+            f"{stage}: disposal value of {which} spoilage {amount} is more than its cost {total}; "
+            "check spoilage.disposal_value (it is per spoiled unit)")])
+    names = sorted(weights)
+    parts = allocate([amount * weights[n] / total for n in names], amount, q, mode)
+    return dict(zip(names, parts))
+
+
+def cost_resolved_case(case: Case) -> CaseReport:
+    """Cost every stage in flow order, each receiving the previous stage's transferred-out total."""
+    reports: list[StageReport] = []
+    transferred = None
+    problems: list[Issue] = []
+    for index, stage in enumerate(case.stages):
+        try:
+            report = cost_stage(stage, case.method, case.quantum, case.rounding, transferred)
+        except CostingError as e:
+            problems.extend(i.under(f"stages[{index}]") for i in e.issues)
+            break  # later stages need this stage's transferred-out cost
+        reports.append(report)
+        transferred = report.transferred_out.total
+    if problems:
+        raise CostingError(problems)
+    return CaseReport.model_construct(currency=case.currency, method=case.method.value, stages=reports)

@@ -1,0 +1,70 @@
+"""Problems found in user input, as values.
+
+Every problem carries a stable ``code`` (documented in docs/errors.md, one reproducer per code
+under tests/errors/), the ``path`` of the offending value as the user wrote it
+(``stages[1].ending_wip.units`` in a case file, ``Production!D7`` in a workbook) and a one-line
+message that says what was expected, what was found and what to check next.
+Pipeline stages return ``(result, issues)``; only the outermost layer turns issues into an exit
+status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Issue", "CostingError", "format_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem with the input, located where the user can find it."""
+
+    code: str
+    path: str
+    message: str
+    source: str = ""  # the file the path is in, when known
+
+    def __str__(self) -> str:
+        where = f"{self.source}: " if self.source else ""
+        loc = f"{self.path}: " if self.path else ""
+        return f"{where}{loc}{self.message} [{self.code}]"
+
+    def with_source(self, source: str) -> "Issue":
+        return Issue(self.code, self.path, self.message, source)
+
+    def under(self, prefix: str) -> "Issue":
+        """The same issue located inside ``prefix`` (e.g. a product of a close file)."""
+        if not prefix:
+            return self
+        if not self.path:
+            path = prefix
+        elif self.path.startswith("["):
+            path = prefix + self.path
+        else:
+            path = f"{prefix}.{self.path}"
+        return Issue(self.code, path, self.message, self.source)
+
+
+class CostingError(Exception):
+    """Raised by the public API when the input has problems; carries all of them at once."""
+
+    def __init__(self, issues: list[Issue] | tuple[Issue, ...]):
+        self.issues = tuple(issues)
+        super().__init__("\n".join(str(i) for i in self.issues))
+
+
+def format_path(loc: tuple | list) -> str:
+    """Render a location tuple the way users read it.
+
+    >>> format_path(("stages", 1, "ending_wip", "units"))
+    'stages[1].ending_wip.units'
+    >>> format_path(())
+    ''
+    """
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out

@@ -1,0 +1,103 @@
+"""Numbers at the edge: user values in, Decimals out; and the engine's arithmetic context.
+
+The costing core refuses floats.  Values that arrive as floats (YAML, JSON, openpyxl cells) are
+converted exactly once, here, with ``Decimal(str(x))`` so that 0.1 stays 0.1 rather than the binary
+approximation ``Decimal(0.1)`` would give.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+
+__all__ = [
+    "ENGINE_CONTEXT",
+    "NumberError",
+    "to_decimal",
+    "to_fraction",
+    "ROUNDING_MODES",
+    "require_decimal",
+]
+
+# Cost per equivalent unit is carried at full precision until amounts are assigned; 34 significant
+# digits (IEEE decimal128) is far beyond any currency's minor unit, and a fixed context makes the
+# results independent of whatever decimal context the caller happens to have set.
+ENGINE_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+# Rounding modes a case file may choose for assigned amounts.
+ROUNDING_MODES = {
+    "half_up": ROUND_HALF_UP,  # 0.005 -> 0.01: what accountants and Excel's ROUND do
+    "half_even": ROUND_HALF_EVEN,  # banker's rounding: 0.005 -> 0.00, 0.015 -> 0.02
+}
+
+# Plain decimal notation only: no exponents, no underscores, no NaN/Infinity, no grouping.
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+class NumberError(ValueError):
+    """A value that is not a number we accept; ``code`` is the stable issue code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def to_decimal(value: object) -> Decimal:
+    """Convert a value as written by the user to an exact Decimal.
+
+    >>> to_decimal(0.1)
+    Decimal('0.1')
+    >>> to_decimal("1250.50")
+    Decimal('1250.50')
+    >>> to_decimal(" 12 ")
+    Decimal('12')
+    >>> to_decimal("1e3")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: expected a number, found '1e3'
+    """
+    if isinstance(value, bool):  # bool is an int subclass; YAML turns 'yes' into True
+        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise NumberError("NOT_A_NUMBER", f"expected a finite number, found {value}")
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise NumberError("NOT_A_NUMBER", f"expected a finite number, found {value!r}")
+        return Decimal(str(value))
+    if isinstance(value, str):
+        text = value.strip()
+        if _PLAIN.match(text):
+            return Decimal(text)
+        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+    raise NumberError("NOT_A_NUMBER", f"expected a number, found {type(value).__name__} {value!r}")
+
+
+def to_fraction(value: object) -> Decimal:
+    """A completion, rate or addition point: a fraction, or a percent string.
+
+    >>> to_fraction("60%")
+    Decimal('0.60')
+    >>> to_fraction(0.6)
+    Decimal('0.6')
+    >>> to_fraction("12.5 %")
+    Decimal('0.125')
+    """
+    if isinstance(value, str) and value.strip().endswith("%"):
+        number = to_decimal(value.strip()[:-1])
+        return number.scaleb(-2)
+    return to_decimal(value)
+
+
+def require_decimal(value: object, what: str) -> Decimal:
+    """Guard at the core's public entry points: Decimal (or int) only, never float."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    raise TypeError(f"{what}: the costing core takes Decimal, not {type(value).__name__} ({value!r}); "
+                    "convert at the edge with Decimal(str(x))")

@@ -1,0 +1,426 @@
+"""From what the user wrote (``CaseSpec``) to what the engine computes on (``Case``).
+
+``resolve_case(data)`` returns ``(case, issues)``: ``case`` is None when there is any issue.  All
+problems are collected — every stage is checked even when an earlier one is wrong — and each is
+located by the path of the offending value (``stages[1].ending_wip.complete.conversion``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from ._currency import is_known_currency, quantum
+from ._engine import element_completion
+from ._errors import Issue, format_path
+from ._model import TRANSFERRED_IN, Case, Element, ElementKind, Method, Spoilage, Stage, UnitGroup
+from ._numbers import NumberError, to_fraction
+from ._spec import CaseSpec, StageSpec
+
+__all__ = ["resolve_case", "issues_from_validation_error"]
+
+# Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
+_UNION_TAGS = frozenset({"<number>", "<map>"})
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_POINTS = {"start": _ZERO, "end": _ONE}
+
+
+def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> list[Issue]:
+    """Turn pydantic's errors into located issues with stable codes."""
+    issues = []
+    for err in error.errors(include_url=False):
+        loc = prefix + tuple(part for part in err["loc"] if part not in _UNION_TAGS)
+        kind = err["type"]
+        found = err.get("input")
+        if kind == "extra_forbidden":
+            issues.append(Issue("UNKNOWN_KEY", format_path(loc),
+                                f"unknown key {loc[-1]!r}; `wip schema` lists the keys this section takes"))
+        elif kind == "missing":
+            issues.append(Issue("MISSING_KEY", format_path(loc), f"required key {loc[-1]!r} is missing"))
+        elif kind in ("literal_error", "enum"):
+            expected = err.get("ctx", {}).get("expected", "")
+            issues.append(Issue("INVALID_CHOICE", format_path(loc), f"expected {expected}, found {found!r}"))
+        elif kind.isupper():  # our own codes, raised by the Number/Fraction validators
+            issues.append(Issue(kind, format_path(loc), err["msg"]))
+        else:
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"{err['msg'].lower()}, found {found!r}"))
+    return issues
+
+
+def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
+    """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``."""
+    if isinstance(data, CaseSpec):
+        header, stage_specs, issues = data, list(data.stages), []
+        raw_stages: list = [None] * len(stage_specs)
+    else:
+        header, stage_specs, raw_stages, issues = _parse(data)
+    if header is None:
+        return None, issues
+
+    currency = header.currency
+    if not (len(currency) == 3 and currency.isalpha() and currency.isupper() and is_known_currency(currency)):
+        issues.append(Issue("UNKNOWN_CURRENCY", "currency",
+                            f"unknown currency {currency!r}; expected an ISO 4217 code such as USD, EUR, JPY"))
+        q = None
+    else:
+        q = quantum(currency)
+    method = Method(header.method)
+
+    if not stage_specs and not raw_stages:
+        issues.append(Issue("NO_STAGES", "stages", "a case needs at least one stage"))
+
+    seen: dict[str, int] = {}
+    stages: list[Stage | None] = []
+    previous_completed: Decimal | None = None
+    for index, spec in enumerate(stage_specs):
+        path = f"stages[{index}]"
+        if spec is None:
+            stages.append(None)
+            previous_completed = None
+            continue
+        if spec.name in seen:
+            issues.append(Issue("DUPLICATE_STAGE", f"{path}.name",
+                                f"stage name {spec.name!r} is already used by stages[{seen[spec.name]}]; "
+                                "stage names must be unique"))
+        else:
+            seen[spec.name] = index
+        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q)
+        issues.extend(i.under(path) for i in stage_issues)
+        stages.append(stage)
+        previous_completed = spec.completed
+
+    if issues:
+        return None, issues
+    return Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
+                stages=tuple(s for s in stages if s is not None)), []
+
+
+def _parse(data: Any) -> tuple[CaseSpec | None, list[StageSpec | None], list, list[Issue]]:
+    """Check shape: the header once, then each stage on its own so one bad stage hides nothing."""
+    if not isinstance(data, Mapping):
+        return None, [], [], [Issue("WRONG_TYPE", "", f"expected a mapping of case keys, found {type(data).__name__}")]
+    issues: list[Issue] = []
+    raw_stages = data.get("stages")
+    header_data = {k: v for k, v in data.items() if k != "stages"}
+    header_data["stages"] = []
+    try:
+        header: CaseSpec | None = CaseSpec.model_validate(header_data)
+    except ValidationError as e:
+        header = None
+        issues.extend(issues_from_validation_error(e))
+    specs: list[StageSpec | None] = []
+    if raw_stages is None:
+        issues.append(Issue("MISSING_KEY", "stages", "required key 'stages' is missing"))
+        raw_stages = []
+    elif not isinstance(raw_stages, list):
+        issues.append(Issue("WRONG_TYPE", "stages", f"expected a list of stages, found {type(raw_stages).__name__}"))
+        raw_stages = []
+    for index, raw in enumerate(raw_stages):
+        try:
+            specs.append(StageSpec.model_validate(raw))
+        except ValidationError as e:
+            specs.append(None)
+            issues.extend(issues_from_validation_error(e, ("stages", index)))
+    if header is None:
+        return None, specs, raw_stages, issues
+    if issues:
+        # Shape problems in stages: still resolve the stages that parsed, to report everything.
+        return header, specs, raw_stages, issues
+    return header, specs, raw_stages, issues
+
+
+def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,
+                   q: Decimal | None) -> tuple[Stage | None, list[Issue]]:
+    issues: list[Issue] = []
+    first = index == 0
+
+    # Elements, transferred-in first: it is added at the start of every stage that receives units.
+    receives_transfer = not first or spec.transferred_in is not None
+    elements: list[Element] = []
+    if receives_transfer:
+        elements.append(Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _ZERO))
+    for name, el in spec.elements.items():
+        if name == TRANSFERRED_IN:
+            issues.append(Issue("RESERVED_NAME", f"elements.{name}",
+                                "'transferred_in' is the element that carries the previous stage's cost; "
+                                "name this element differently"))
+            continue
+        added = _POINTS.get(el.added) if isinstance(el.added, str) else el.added
+        if el.added == "evenly":
+            added = None
+        elif added is not None and not (_ZERO <= added <= _ONE):
+            issues.append(Issue("ADDED_OUT_OF_RANGE", f"elements.{name}.added",
+                                f"addition point {added} is outside 0..1; use start, end, evenly or a fraction like 0.5"))
+            continue
+        elements.append(Element(name, ElementKind(el.kind), added))
+    element_names = [e.name for e in elements]
+    own_names = [e.name for e in elements if e.kind is not ElementKind.TRANSFERRED_IN]
+
+    # Units received.
+    if first:
+        if spec.started is not None and spec.transferred_in is not None:
+            issues.append(Issue("CONFLICTING_INPUT", "started",
+                                "give either started (units begun here) or transferred_in (units received), not both"))
+        elif spec.started is None and spec.transferred_in is None:
+            issues.append(Issue("MISSING_INPUT", "started",
+                                "the first stage needs started: N, or transferred_in: {units, cost} for a department costed alone"))
+        if spec.transferred_in is not None and spec.transferred_in.cost is None:
+            issues.append(Issue("MISSING_KEY", "transferred_in.cost",
+                                "a first stage that receives units needs the cost of those units"))
+        if spec.started is not None:
+            input_units = spec.started
+            input_path = "started"
+        elif spec.transferred_in is not None:
+            input_units = spec.transferred_in.units
+            input_path = "transferred_in.units"
+        else:
+            input_units, input_path = None, "started"
+        ti_cost = spec.transferred_in.cost if spec.transferred_in is not None else None
+    else:
+        ti_cost = None
+        input_path = "transferred_in.units"
+        if spec.started is not None:
+            issues.append(Issue("STARTED_IN_LATER_STAGE", "started",
+                                f"only the first stage starts units; this stage receives the {previous_completed} "
+                                "units the previous stage completed"))
+        if spec.transferred_in is not None and spec.transferred_in.cost is not None:
+            issues.append(Issue("TRANSFERRED_IN_COST_GIVEN", "transferred_in.cost",
+                                "a later stage's transferred-in cost is the previous stage's transferred-out cost; remove it"))
+        input_units = previous_completed
+        if spec.transferred_in is not None and previous_completed is not None \
+                and spec.transferred_in.units != previous_completed:
+            issues.append(Issue("TRANSFERRED_IN_MISMATCH", "transferred_in.units",
+                                f"expected {previous_completed} (completed by the previous stage), found "
+                                f"{spec.transferred_in.units}; difference {spec.transferred_in.units - previous_completed}"))
+
+    # Unit counts are never negative.
+    b_spec, e_spec = spec.beginning_wip, spec.ending_wip
+    b_units = b_spec.units if b_spec else _ZERO
+    e_units = e_spec.units if e_spec else _ZERO
+    for path, value in (("beginning_wip.units", b_units), (input_path, input_units), ("completed", spec.completed),
+                        ("ending_wip.units", e_units)):
+        if value is not None and value < 0:
+            issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+
+    beginning, b_issues = _unit_group(b_units, b_spec.complete if b_spec else None, "beginning_wip.complete", elements)
+    ending, e_issues = _unit_group(e_units, e_spec.complete if e_spec else None, "ending_wip.complete", elements)
+    issues += b_issues + e_issues
+
+    # Costs by element, every element present.
+    b_cost = _costs(b_spec.cost if b_spec else {}, "beginning_wip.cost", element_names, q, issues,
+                    hint="beginning WIP cost")
+    added = _costs(spec.added_costs, "added_costs", own_names, q, issues,
+                   hint="current-period cost; transferred-in cost comes from the previous stage")
+    if ti_cost is not None:
+        _check_amount(ti_cost, "transferred_in.cost", q, issues)
+
+    # Spoilage and the units that passed inspection this period.
+    spoilage, completed_passing, ending_passing, s_issues = _spoilage(
+        spec, elements, beginning, ending, b_units, e_units)
+    issues += s_issues
+
+    # Physical flow: units to account for = units accounted for.
+    if input_units is not None and spoilage is not None:
+        to_account = b_units + input_units
+        accounted = spec.completed + e_units + spoilage.units
+        if to_account != accounted:
+            word = "transferred in" if receives_transfer else "started"
+            issues.append(Issue(
+                "UNIT_FLOW", "",
+                f"{spec.name}: units to account for {to_account} (beginning {b_units} + {word} {input_units}); "
+                f"accounted for {accounted} (completed {spec.completed} + ending {e_units} + spoiled {spoilage.units}); "
+                f"difference {to_account - accounted} — check ending WIP units or spoiled units"))
+
+    if method is Method.FIFO and spec.completed < b_units:
+        issues.append(Issue(
+            "FIFO_BEGINNING_NOT_COMPLETED", "completed",
+            f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "
+            "units were completed, so part of beginning WIP is in ending WIP at a progress the file does not give; "
+            "use method: weighted_average for this period or check the units"))
+
+    if issues:
+        return None, issues
+
+    # Costs with no work to carry them: caught here so that they are reported with the others.
+    spoiled = spoilage.units
+    for el in elements:
+        name = el.name
+        end_eu = e_units * ending.completion[name] + spoiled * spoilage.completion[name]
+        if method is Method.FIFO:
+            eu = b_units * (_ONE - beginning.completion[name]) + (spec.completed - b_units) + end_eu
+            pool = added.get(name, _ZERO)
+        else:
+            eu = spec.completed + end_eu
+            pool = b_cost[name] + added.get(name, _ZERO)
+        if not eu and pool:
+            where = "beginning_wip.cost" if name not in added or not added[name] else "added_costs"
+            issues.append(Issue(
+                "ZERO_EQUIVALENT_UNITS", f"{where}.{name}",
+                f"{spec.name}: {name} has cost {pool} to assign but 0 equivalent units "
+                f"({'FIFO' if method is Method.FIFO else 'weighted-average'}); check this stage's units and completion"))
+    if issues:
+        return None, issues
+
+    return Stage(
+        name=spec.name,
+        elements=tuple(elements),
+        beginning=beginning,
+        beginning_cost=b_cost,
+        input_units=input_units,
+        receives_transfer=receives_transfer,
+        transferred_in_cost=ti_cost,
+        completed=spec.completed,
+        ending=ending,
+        added_costs=added,
+        spoilage=spoilage,
+        completed_passing=completed_passing,
+        ending_passing=ending_passing,
+    ), []
+
+
+def _unit_group(units: Decimal, complete: Any, path: str, elements: list[Element]) -> tuple[UnitGroup, list[Issue]]:
+    """Completion of every element for a group of units, from a progress number or a map."""
+    issues: list[Issue] = []
+    names = {e.name for e in elements}
+    if complete is None:
+        if units:
+            issues.append(Issue("MISSING_COMPLETION", path,
+                                f"{units} units need a completion: a progress like 0.6 or a map {{progress: 0.6, ...}}"))
+        return UnitGroup(units, _ZERO, {e.name: (_ONE if e.kind is ElementKind.TRANSFERRED_IN else _ZERO)
+                                        for e in elements}), issues
+    overrides: dict[str, Decimal] = {}
+    if isinstance(complete, dict):
+        progress = complete.get("progress")
+        for key, value in complete.items():
+            if key != "progress" and key not in names:
+                issues.append(Issue("UNKNOWN_ELEMENT", f"{path}.{key}",
+                                    f"{key!r} is not an element of this stage (elements: {', '.join(sorted(names))})"))
+                continue
+            if not (_ZERO <= value <= _ONE):
+                issues.append(_out_of_range(f"{path}.{key}", value))
+                continue
+            if key != "progress":
+                overrides[key] = value
+        if progress is not None and not (_ZERO <= progress <= _ONE):
+            progress = None
+    else:
+        progress = complete
+        if not (_ZERO <= progress <= _ONE):
+            issues.append(_out_of_range(path, progress))
+            progress = None
+    completion: dict[str, Decimal] = {}
+    shape_ok = not issues
+    for e in elements:
+        if e.name in overrides:
+            completion[e.name] = overrides[e.name]
+        elif e.kind is ElementKind.TRANSFERRED_IN:
+            completion[e.name] = _ONE  # received at the start of the stage
+        elif progress is not None:
+            completion[e.name] = element_completion(progress, e.added_at)
+        elif shape_ok:
+            issues.append(Issue("MISSING_COMPLETION", f"{path}.{e.name}",
+                                f"no completion for element {e.name!r}: give it in the map or add progress"))
+    return UnitGroup(units, progress, completion), issues
+
+
+def _out_of_range(path: str, value: Decimal) -> Issue:
+    pct = (value * 100).normalize()
+    side = "above 100%" if value > _ONE else "below 0%"
+    return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({format(pct, 'f')}%) is {side}")
+
+
+def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Issue]) -> None:
+    if value < 0:
+        issues.append(Issue("NEGATIVE_AMOUNT", path, f"cost cannot be negative, found {value}"))
+    elif q is not None and value != value.quantize(q):
+        issues.append(Issue("AMOUNT_PRECISION", path,
+                            f"{value} has more decimal places than the currency allows ({-q.as_tuple().exponent}); "
+                            "costs are posted amounts"))
+
+
+def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal | None,
+           issues: list[Issue], hint: str) -> dict[str, Decimal]:
+    zero = _ZERO if q is None else _ZERO * q
+    costs = {name: zero for name in names}
+    for key, value in given.items():
+        if key not in costs:
+            issues.append(Issue("UNKNOWN_ELEMENT", f"{path}.{key}",
+                                f"{key!r} is not an element of this stage (elements: {', '.join(names) or 'none'}; {hint})"))
+            continue
+        _check_amount(value, f"{path}.{key}", q, issues)
+        costs[key] = value
+    return costs
+
+
+def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
+              b_units: Decimal, e_units: Decimal) -> tuple[Spoilage | None, Decimal, Decimal, list[Issue]]:
+    issues: list[Issue] = []
+    s = spec.spoilage
+    inspection = s.inspection if s else _ONE
+    if not (_ZERO <= inspection <= _ONE):
+        issues.append(_out_of_range("spoilage.inspection", inspection))
+        return None, _ZERO, _ZERO, issues
+
+    # Beginning units that had reached inspection last period were inspected then; this period's
+    # normal spoilage is not theirs.  Ending units at or past the point have been inspected.
+    has_spoilage = s is not None and any(v for v in (s.normal, s.normal_rate, s.abnormal, s.spoiled))
+    b_inspected = bool(b_units) and beginning.progress is not None and beginning.progress >= inspection \
+        and inspection < _ONE
+    completed_passing = spec.completed - (b_units if b_inspected else _ZERO)
+    if completed_passing < 0:
+        completed_passing = _ZERO
+    ending_passing = e_units if (e_units and ending.progress is not None and ending.progress >= inspection) else _ZERO
+    if has_spoilage:
+        for path, group in (("beginning_wip.complete", beginning), ("ending_wip.complete", ending)):
+            if group.units and group.progress is None:
+                issues.append(Issue("MISSING_COMPLETION", f"{path}.progress",
+                                    "stage progress is needed to tell whether these units passed inspection"))
+
+    completion = {e.name: (_ONE if e.kind is ElementKind.TRANSFERRED_IN else element_completion(inspection, e.added_at))
+                  for e in elements}
+    if s is None:
+        return Spoilage(_ZERO, _ZERO, inspection, _ZERO, completion), completed_passing, ending_passing, issues
+
+    for path, value in (("spoilage.normal", s.normal), ("spoilage.abnormal", s.abnormal),
+                        ("spoilage.spoiled", s.spoiled)):
+        if value is not None and value < 0:
+            issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+    if s.disposal_value < 0:
+        issues.append(Issue("NEGATIVE_AMOUNT", "spoilage.disposal_value", f"cannot be negative, found {s.disposal_value}"))
+    if s.normal is not None and s.normal_rate is not None:
+        issues.append(Issue("CONFLICTING_SPOILAGE", "spoilage.normal_rate",
+                            "give normal (units) or normal_rate (a fraction of good units passing inspection), not both"))
+    if s.normal_rate is not None and not (_ZERO <= s.normal_rate <= _ONE):
+        issues.append(_out_of_range("spoilage.normal_rate", s.normal_rate))
+    if issues:
+        return None, completed_passing, ending_passing, issues
+
+    if s.normal is not None:
+        normal = s.normal
+    elif s.normal_rate is not None:
+        normal = s.normal_rate * (completed_passing + ending_passing)
+        if s.spoiled is not None and normal > s.spoiled:
+            normal = s.spoiled  # spoiling less than the norm: all of it is normal
+    else:
+        normal = _ZERO
+    if s.spoiled is not None:
+        abnormal = s.spoiled - normal
+        if s.abnormal is not None and s.abnormal != abnormal:
+            issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.abnormal",
+                                f"spoiled {s.spoiled} = normal {normal} + abnormal {s.abnormal} does not hold; "
+                                f"difference {abnormal - s.abnormal}"))
+        elif abnormal < 0:
+            issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.spoiled",
+                                f"spoiled {s.spoiled} is less than normal spoilage {normal}"))
+    else:
+        abnormal = s.abnormal if s.abnormal is not None else _ZERO
+    if normal and not (completed_passing + ending_passing):
+        issues.append(Issue("NORMAL_SPOILAGE_UNABSORBED", "spoilage.normal",
+                            f"{normal} units of normal spoilage but no good units passed inspection this period "
+                            "to carry its cost; record it as abnormal or check the inspection point"))
+    return (Spoilage(normal, abnormal, inspection, s.disposal_value, completion),
+            completed_passing, ending_passing, issues)

@@ -1,0 +1,56 @@
+"""Rounding at assignment: largest-remainder allocation to the currency's minor unit.
+
+Amounts are carried at full precision until they are assigned; then a whole (a stage's cost of one
+element, a journal, a disposal value) is split into parts that are each rounded to the minor unit
+and that add back up to the whole exactly.  Each part is first rounded with the chosen mode; if
+the rounded parts do not add up, the missing (or surplus) minor units go to the parts whose
+rounding moved them furthest from their exact value.  Ties go to the earlier part, so callers
+decide precedence by the order they pass parts in.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+__all__ = ["allocate", "round_amount"]
+
+
+def round_amount(value: Decimal, quantum: Decimal, rounding: str) -> Decimal:
+    """Round one amount to the minor unit (``rounding`` is a decimal module constant)."""
+    return value.quantize(quantum, rounding=rounding)
+
+
+def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: str) -> list[Decimal]:
+    """Round ``exact`` parts to ``quantum`` so that they sum to ``total`` exactly.
+
+    ``total`` must already be a multiple of ``quantum`` and ``exact`` must add up to it (up to the
+    engine's precision).
+
+    >>> from decimal import ROUND_HALF_UP as UP
+    >>> allocate([Decimal("1") / 3] * 3, Decimal("1.00"), Decimal("0.01"), UP)
+    [Decimal('0.34'), Decimal('0.33'), Decimal('0.33')]
+    >>> allocate([Decimal("0.335"), Decimal("0.335"), Decimal("0.33")], Decimal("1.00"), Decimal("0.01"), UP)
+    [Decimal('0.33'), Decimal('0.34'), Decimal('0.33')]
+    """
+    rounded = [x.quantize(quantum, rounding=rounding) for x in exact]
+    gap = total - sum(rounded, Decimal(0))
+    if not gap:
+        return rounded
+    steps = int(gap / quantum)
+    if steps * quantum != gap:
+        raise ValueError(f"total {total} is not a multiple of the minor unit {quantum}")
+    n = len(rounded)
+    if abs(steps) > n:
+        # The exact parts do not add up to the total: a bug in the caller, never a rounding matter.
+        raise ValueError(f"parts {exact} do not add up to {total}")
+    if steps > 0:
+        # Parts rounded down the most get the missing minor units first.
+        order = sorted(range(n), key=lambda i: (-(exact[i] - rounded[i]), i))
+        for i in order[:steps]:
+            rounded[i] += quantum
+    else:
+        # Parts rounded up the most give back the surplus first.
+        order = sorted(range(n), key=lambda i: (exact[i] - rounded[i], i))
+        for i in order[: -steps]:
+            rounded[i] -= quantum
+    return rounded

@@ -1,0 +1,113 @@
+"""Text writer for production cost reports: the five-step layout, one block per stage.
+
+Amounts are already rounded by the engine; babel only adds grouping and the locale's symbols.
+Rates are shown to four places for reading (quantized here, before babel sees them) — the JSON
+and the workbooks carry them at full precision.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_decimal
+
+from ._currency import minor_unit
+from ._report import CaseReport, StageReport
+
+__all__ = ["render_case_report"]
+
+_RATE_PLACES = Decimal("0.0001")
+_METHOD_TITLE = {"weighted_average": "weighted-average", "fifo": "FIFO"}
+
+
+def _pattern(places: int) -> str:
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def _fmt_amount(value: Decimal, places: int, locale: str) -> str:
+    return format_decimal(value, format=_pattern(places), locale=locale, decimal_quantization=False)
+
+
+def _fmt_units(value: Decimal, locale: str) -> str:
+    value = value.normalize() if value else Decimal(0)
+    places = max(0, -value.as_tuple().exponent)
+    return format_decimal(value, format=_pattern(places), locale=locale, decimal_quantization=False)
+
+
+def _fmt_rate(value: Decimal, locale: str) -> str:
+    return format_decimal(value.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP), format=_pattern(4),
+                          locale=locale, decimal_quantization=False)
+
+
+def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "") -> str:
+    places = minor_unit(report.currency)
+    blocks = []
+    if title:
+        blocks.append(title)
+    for stage in report.stages:
+        blocks.append(_render_stage(stage, report.currency, _METHOD_TITLE.get(report.method, report.method),
+                                    places, locale))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _table(rows: list[list[str]], header: list[str]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    out = ["  " + "  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header))]
+    for r in rows:
+        out.append("  " + "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    return out
+
+
+def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str) -> str:
+    elements = list(s.equivalent_units)
+    pu = s.physical_units
+    u = lambda v: _fmt_units(v, locale)  # noqa: E731
+    a = lambda v: _fmt_amount(v, places, locale)  # noqa: E731
+    lines = [f"{s.name} — production cost report ({method}, {currency})", ""]
+
+    lines.append("Step 1  Physical units")
+    received = ("Transferred in", pu.transferred_in) if pu.transferred_in else ("Started", pu.started)
+    rows = [["Beginning WIP", u(pu.beginning_wip)], [received[0], u(received[1])],
+            ["Units to account for", u(pu.beginning_wip + received[1])],
+            ["Completed and transferred out", u(pu.completed)], ["Ending WIP", u(pu.ending_wip)]]
+    if pu.normal_spoilage or pu.abnormal_spoilage:
+        rows += [["Normal spoilage", u(pu.normal_spoilage)], ["Abnormal spoilage", u(pu.abnormal_spoilage)]]
+    rows.append(["Units accounted for",
+                 u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)])
+    lines += _table(rows, ["", "units"])
+
+    lines += ["", "Step 2  Equivalent units"]
+    lines += _table([["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]], [""] + elements)
+
+    lines += ["", "Step 3  Costs to account for"]
+    ctaf = s.costs_to_account_for
+    rows = [["Beginning WIP"] + [a(ctaf.beginning_wip_by_element[e]) for e in elements] + [a(ctaf.beginning_wip)],
+            ["Added this period"] + [a(ctaf.added_by_element[e]) for e in elements] + [a(ctaf.added)],
+            ["Total"] + [a(ctaf.beginning_wip_by_element[e] + ctaf.added_by_element[e]) for e in elements]
+            + [a(ctaf.total)]]
+    lines += _table(rows, [""] + elements + ["total"])
+
+    lines += ["", "Step 4  Cost per equivalent unit"]
+    lines += _table([["Cost per EU"] + [_fmt_rate(s.cost_per_eu[e], locale) for e in elements]], [""] + elements)
+
+    lines += ["", "Step 5  Assignment of costs"]
+    rows = [["Transferred out"] + [a(s.transferred_out.by_element[e]) for e in elements] + [a(s.transferred_out.total)],
+            ["Ending WIP"] + [a(s.ending_wip.by_element[e]) for e in elements] + [a(s.ending_wip.total)]]
+    if s.normal_spoilage.total or s.abnormal_spoilage.total or s.normal_spoilage.disposal_value \
+            or s.abnormal_spoilage.disposal_value:
+        rows.append(["  (normal spoilage in the above)"] + [
+            a(s.transferred_out.normal_spoilage_by_element[e] + s.ending_wip.normal_spoilage_by_element[e])
+            for e in elements] + [a(s.normal_spoilage.total)])
+        rows.append(["Abnormal spoilage (loss)"] + [a(s.abnormal_spoilage.by_element[e]) for e in elements]
+                    + [a(s.abnormal_spoilage.total)])
+        disposal = s.normal_spoilage.disposal_value + s.abnormal_spoilage.disposal_value
+        if disposal:
+            rows.append(["Spoiled goods at disposal value", *[""] * len(elements), a(disposal)])
+    rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
+    lines += _table(rows, [""] + elements + ["total"])
+    check = s.costs_accounted_for - ctaf.total
+    lines.append("")
+    lines.append("  Costs to account for = costs accounted for: OK" if not check
+                 else f"  Costs to account for {a(ctaf.total)}; accounted for {a(s.costs_accounted_for)}; "
+                      f"difference {a(check)} — this is a defect in the engine, please report it")
+    return "\n".join(lines)
