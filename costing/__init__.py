@@ -12,7 +12,7 @@ The public API is what ``__all__`` lists; everything in underscore modules is pr
 ...                 "added_costs": {"materials": 1000, "conversion": 900}}]})
 >>> stage = report.stage("Assembly")
 >>> stage.cost_per_eu["conversion"], stage.transferred_out.total, stage.ending_wip.total
-(Decimal('10'), Decimal('1600.00'), Decimal('300.00'))
+(Decimal('10.0'), Decimal('1600.00'), Decimal('300.00'))
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from decimal import Decimal, localcontext
 
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, Case, Method, Stage
-from ._numbers import ENGINE_CONTEXT, ROUNDING_MODES
+from ._numbers import ROUNDING_MODES, engine_context
 from ._report import (
     Assigned,
     CaseReport,
@@ -55,11 +55,13 @@ def element_completion(progress: Decimal, added_at: Decimal | None) -> Decimal:
 def cost_stage(stage: Stage, method: Method, quantum: Decimal, rounding: str,
                transferred_in_cost: Decimal | None = None) -> StageReport:
     """Cost one stage; ``transferred_in_cost`` is the previous stage's transferred-out total."""
-    with localcontext(ENGINE_CONTEXT):
-        return _cost_stage(stage, method, quantum, ROUNDING_MODES[rounding], transferred_in_cost)
+    with localcontext(engine_context(ROUNDING_MODES[rounding])):
+        return _cost_stage(stage, method, quantum, transferred_in_cost)
 
 
-def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: Decimal | None) -> StageReport:
+def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | None) -> StageReport:
+    # Runs inside engine_context(rounding): quantize() without a rounding argument uses the case's mode.
+    mode = None
     fifo = method is Method.FIFO
     b_units = stage.beginning.units
     b_done = stage.beginning.completion
@@ -88,19 +90,23 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: De
     normal_gross: dict[str, Decimal] = {}
     abnormal_gross: dict[str, Decimal] = {}
     problems: list[Issue] = []
+    zero = _ZERO * q
 
     for element in stage.elements:
         name = element.name
         end_eu = e_units * e_done[name]
-        spoiled_eu = spoiled_units * s_done[name]
+        s_c = s_done[name]
+        normal_eu = normal_units * s_c
+        abnormal_eu = abnormal_units * s_c
         if fifo:
             # This period's work only: finish beginning WIP, start-and-complete, start ending WIP.
-            finish_eu = b_units * (_ONE - b_done[name])
-            eu = finish_eu + started_and_completed + end_eu + spoiled_eu
+            # Completed units' share of it is finish + started-and-completed, one amount.
+            out_eu = b_units * (_ONE - b_done[name]) + started_and_completed
             pool = added[name]
         else:
-            eu = completed + end_eu + spoiled_eu
+            out_eu = completed
             pool = b_cost[name] + added[name]
+        eu = out_eu + end_eu + normal_eu + abnormal_eu
         eus[name] = eu
         if not eu:
             if pool:
@@ -112,19 +118,15 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: De
         else:
             rate = pool / eu
         rates[name] = rate
-        if fifo:
-            finish, started_done, end, normal, abnormal = allocate(
-                [finish_eu * rate, started_and_completed * rate, end_eu * rate,
-                 normal_units * s_done[name] * rate, abnormal_units * s_done[name] * rate],
-                pool, q, mode)
-            # Beginning WIP's own cost goes out with the beginning units, which FIFO completes first.
-            to_out[name] = b_cost[name] + finish + started_done
-        else:
+        if spoiled_units:
             out, end, normal, abnormal = allocate(
-                [completed * rate, end_eu * rate,
-                 normal_units * s_done[name] * rate, abnormal_units * s_done[name] * rate],
-                pool, q, mode)
-            to_out[name] = out
+                [out_eu * rate, end_eu * rate, normal_eu * rate, abnormal_eu * rate], pool, q, mode)
+        else:
+            out = (out_eu * rate).quantize(q)  # two parts: see allocate()
+            end = pool - out
+            normal = abnormal = zero
+        # FIFO: beginning WIP's own cost goes out with the beginning units, which are completed first.
+        to_out[name] = b_cost[name] + out if fifo else out
         to_end[name] = end
         normal_gross[name] = normal
         abnormal_gross[name] = abnormal
@@ -134,8 +136,8 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: De
     # Disposal value of spoiled units is recovered (spoiled goods inventory) and reduces the cost
     # of spoilage; it is split across elements in proportion to their spoilage cost.  Ties are
     # broken by element name so that the order of elements in the file cannot change results.
-    normal_disposal = (normal_units * sp.disposal_value).quantize(q, rounding=mode)
-    abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q, rounding=mode)
+    normal_disposal = (normal_units * sp.disposal_value).quantize(q)
+    abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q)
     normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
     abnormal_disposal_by = _split_by_weight(abnormal_disposal, abnormal_gross, q, mode, stage.name, "abnormal")
 
@@ -146,26 +148,30 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: De
     normal_to_end: dict[str, Decimal] = {}
     normal_net: dict[str, Decimal] = {}
     abnormal_net: dict[str, Decimal] = {}
+    out_fraction = passing_out / passing if passing else _ZERO
     for name in eus:
         net = normal_gross[name] - normal_disposal_by[name]
         normal_net[name] = net
         abnormal_net[name] = abnormal_gross[name] - abnormal_disposal_by[name]
         if net:
-            share_out, share_end = allocate([net * passing_out / passing, net * passing_end / passing], net, q, mode)
+            # Two parts: round the completed units' share, ending WIP takes the rest (the
+            # largest-remainder result for two parts).
+            share_out = (net * out_fraction).quantize(q)
+            share_end = net - share_out
+            to_out[name] += share_out
+            to_end[name] += share_end
         else:
-            share_out = share_end = _ZERO * q
+            share_out = share_end = zero
         normal_to_out[name] = share_out
         normal_to_end[name] = share_end
-        to_out[name] += share_out
-        to_end[name] += share_end
 
-    b_total = sum(b_cost.values(), _ZERO * q)
-    added_total = sum(added.values(), _ZERO * q)
+    b_total = sum(b_cost.values(), zero)
+    added_total = sum(added.values(), zero)
     b_by = {name: b_cost[name] for name in eus}
     added_by = {name: added.get(name, _ZERO) for name in eus}
-    return StageReport.model_construct(
+    return StageReport._trusted(
         name=stage.name,
-        physical_units=PhysicalUnits.model_construct(
+        physical_units=PhysicalUnits._trusted(
             beginning_wip=b_units,
             started=_ZERO if stage.receives_transfer else stage.input_units,
             transferred_in=stage.input_units if stage.receives_transfer else _ZERO,
@@ -176,24 +182,26 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, mode: str, ti_cost: De
         ),
         equivalent_units=eus,
         cost_per_eu=rates,
-        costs_to_account_for=CostsToAccountFor.model_construct(
+        costs_to_account_for=CostsToAccountFor._trusted(
             beginning_wip=b_total, added=added_total, total=b_total + added_total,
             beginning_wip_by_element=b_by, added_by_element=added_by),
-        transferred_out=Assigned.model_construct(
-            total=sum(to_out.values(), _ZERO * q), by_element=to_out, normal_spoilage_by_element=normal_to_out),
-        ending_wip=Assigned.model_construct(
-            total=sum(to_end.values(), _ZERO * q), by_element=to_end, normal_spoilage_by_element=normal_to_end),
-        normal_spoilage=SpoilageCost.model_construct(
-            total=sum(normal_net.values(), _ZERO * q), disposal_value=normal_disposal, by_element=normal_net),
-        abnormal_spoilage=SpoilageCost.model_construct(
-            total=sum(abnormal_net.values(), _ZERO * q), disposal_value=abnormal_disposal, by_element=abnormal_net),
+        transferred_out=Assigned._trusted(
+            total=sum(to_out.values(), zero), by_element=to_out, normal_spoilage_by_element=normal_to_out),
+        ending_wip=Assigned._trusted(
+            total=sum(to_end.values(), zero), by_element=to_end, normal_spoilage_by_element=normal_to_end),
+        normal_spoilage=SpoilageCost._trusted(
+            total=sum(normal_net.values(), zero), disposal_value=normal_disposal, by_element=normal_net,
+            disposal_value_by_element=normal_disposal_by),
+        abnormal_spoilage=SpoilageCost._trusted(
+            total=sum(abnormal_net.values(), zero), disposal_value=abnormal_disposal, by_element=abnormal_net,
+            disposal_value_by_element=abnormal_disposal_by),
     )
 
 
 def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, mode: str,
                      stage: str, which: str) -> dict[str, Decimal]:
-    zero = _ZERO * q
     if not amount:
+        zero = _ZERO * q
         return {name: zero for name in weights}
     total = sum(weights.values(), _ZERO)
     if amount > total:
@@ -201,7 +209,7 @@ def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, m
             "DISPOSAL_EXCEEDS_COST", "spoilage.disposal_value",
             f"{stage}: disposal value of {which} spoilage {amount} is more than its cost {total}; "
             "check spoilage.disposal_value (it is per spoiled unit)")])
-    names = sorted(weights)
+    names = sorted(weights)  # ties go to the alphabetically first element, whatever the file order
     parts = allocate([amount * weights[n] / total for n in names], amount, q, mode)
     return dict(zip(names, parts))
 
@@ -211,9 +219,11 @@ def cost_resolved_case(case: Case) -> CaseReport:
     reports: list[StageReport] = []
     transferred = None
     problems: list[Issue] = []
+    context = engine_context(ROUNDING_MODES[case.rounding])
     for index, stage in enumerate(case.stages):
         try:
-            report = cost_stage(stage, case.method, case.quantum, case.rounding, transferred)
+            with localcontext(context):
+                report = _cost_stage(stage, case.method, case.quantum, transferred)
         except CostingError as e:
             problems.extend(i.under(f"stages[{index}]") for i in e.issues)
             break  # later stages need this stage's transferred-out cost
@@ -221,4 +231,4 @@ def cost_resolved_case(case: Case) -> CaseReport:
         transferred = report.transferred_out.total
     if problems:
         raise CostingError(problems)
-    return CaseReport.model_construct(currency=case.currency, method=case.method.value, stages=reports)
+    return CaseReport._trusted(currency=case.currency, method=case.method.value, stages=reports)

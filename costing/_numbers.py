@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionBy
 
 __all__ = [
     "ENGINE_CONTEXT",
+    "engine_context",
     "NumberError",
     "to_decimal",
     "to_fraction",
@@ -29,6 +30,16 @@ ROUNDING_MODES = {
     "half_up": ROUND_HALF_UP,  # 0.005 -> 0.01: what accountants and Excel's ROUND do
     "half_even": ROUND_HALF_EVEN,  # banker's rounding: 0.005 -> 0.00, 0.015 -> 0.02
 }
+
+
+
+def engine_context(rounding: str) -> Context:
+    """The engine's context with ``rounding`` (a decimal constant) as the rounding used by quantize."""
+    return _ENGINE_CONTEXTS[rounding]
+
+
+_ENGINE_CONTEXTS = {mode: Context(prec=34, rounding=mode, traps=[InvalidOperation, DivisionByZero, Overflow])
+                    for mode in ROUNDING_MODES.values()}
 
 # Plain decimal notation only: no exponents, no underscores, no NaN/Infinity, no grouping.
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")

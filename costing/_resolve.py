@@ -46,6 +46,12 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> 
             issues.append(Issue("INVALID_CHOICE", format_path(loc), f"expected {expected}, found {found!r}"))
         elif kind.isupper():  # our own codes, raised by the Number/Fraction validators
             issues.append(Issue(kind, format_path(loc), err["msg"]))
+        elif kind in ("model_type", "dict_type", "model_attributes_type"):
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a mapping of keys, found {found!r}"))
+        elif kind == "list_type":
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a list, found {found!r}"))
+        elif kind == "string_type":
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected text, found {found!r}"))
         else:
             issues.append(Issue("WRONG_TYPE", format_path(loc), f"{err['msg'].lower()}, found {found!r}"))
     return issues
@@ -217,6 +223,10 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                    hint="current-period cost; transferred-in cost comes from the previous stage")
     if ti_cost is not None:
         _check_amount(ti_cost, "transferred_in.cost", q, issues)
+    if not b_units and any(b_cost.values()):
+        issues.append(Issue("BEGINNING_COST_WITHOUT_UNITS", "beginning_wip.cost",
+                            f"beginning WIP has cost {sum(b_cost.values())} but no units; "
+                            "give beginning_wip.units, or move the cost to added_costs"))
 
     # Spoilage and the units that passed inspection this period.
     spoilage, completed_passing, ending_passing, s_issues = _spoilage(

@@ -1,0 +1,137 @@
+"""Invariants of the costing core on random cases (hypothesis)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import costing
+from costing import TRANSFERRED_IN
+
+fractions = st.integers(0, 100).map(lambda n: Decimal(n) / 100)
+points = st.sampled_from(["start", "end", "evenly", "0.5", "0.25"])
+cents = st.integers(0, 5_000_000).map(lambda n: Decimal(n) / 100)
+
+
+@st.composite
+def stages(draw, first: bool, fifo: bool, index: int, received: int | None):
+    n_elements = draw(st.integers(1, 3))
+    names = draw(st.lists(st.sampled_from(["materials", "labour", "overhead", "parts", "energy"]),
+                          min_size=n_elements, max_size=n_elements, unique=True))
+    elements = {n: {"kind": draw(st.sampled_from(["material", "labour", "overhead", "conversion"])),
+                    "added": draw(points)} for n in names}
+    beginning = draw(st.integers(0, 300))
+    input_units = draw(st.integers(0, 1000)) if first else received
+    available = beginning + input_units
+    if fifo:
+        assume(available >= beginning)
+        completed = draw(st.integers(beginning, available))
+    else:
+        completed = draw(st.integers(0, available))
+    rest = available - completed
+    spoiled = draw(st.integers(0, rest))
+    normal = draw(st.integers(0, spoiled))
+    ending = rest - spoiled
+    b_cost = {n: str(draw(cents)) for n in names}
+    if not first:
+        b_cost[TRANSFERRED_IN] = str(draw(cents))
+    stage = {
+        "name": f"S{index}",
+        "elements": elements,
+        "beginning_wip": {"units": beginning, "complete": str(draw(fractions)), "cost": b_cost},
+        "completed": completed,
+        "ending_wip": {"units": ending, "complete": str(draw(fractions))},
+        "added_costs": {n: str(draw(cents)) for n in names},
+    }
+    if spoiled:
+        stage["spoilage"] = {"normal": normal, "abnormal": spoiled - normal,
+                             "inspection": str(draw(fractions)), "disposal_value": str(draw(st.sampled_from([0, 0, "0.5", 1])))}
+    if first:
+        stage["started"] = input_units
+    return stage, completed
+
+
+@st.composite
+def cases(draw, method=None, n_stages=None, currency=None):
+    method = method or draw(st.sampled_from(["weighted_average", "fifo"]))
+    count = n_stages or draw(st.integers(1, 3))
+    out, received = [], None
+    for i in range(count):
+        stage, received = draw(stages(i == 0, method == "fifo", i, received))
+        out.append(stage)
+    return {"currency": currency or draw(st.sampled_from(["USD", "JPY", "KWD"])), "method": method,
+            "rounding": draw(st.sampled_from(["half_up", "half_even"])), "stages": out}
+
+
+def _cost(data):
+    case, issues = costing.resolve_case(data)
+    # Random data can be legitimately refused (cost with no work to carry it, disposal above cost).
+    assume(not issues)
+    try:
+        return costing.cost_case(case)
+    except costing.CostingError as e:
+        assert {i.code for i in e.issues} == {"DISPOSAL_EXCEEDS_COST"}
+        assume(False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_costs_are_conserved_to_the_cent_per_stage_and_element(data):
+    report = _cost(data)
+    for stage in report.stages:
+        ctaf = stage.costs_to_account_for
+        for e in stage.equivalent_units:
+            to_account = ctaf.beginning_wip_by_element[e] + ctaf.added_by_element[e]
+            accounted = (stage.transferred_out.by_element[e] + stage.ending_wip.by_element[e]
+                         + stage.abnormal_spoilage.by_element[e]
+                         + stage.normal_spoilage.disposal_value_by_element[e]
+                         + stage.abnormal_spoilage.disposal_value_by_element[e])
+            assert to_account == accounted, (stage.name, e)
+        assert stage.costs_accounted_for == ctaf.total
+        assert stage.transferred_out.total == sum(stage.transferred_out.by_element.values())
+        assert stage.ending_wip.total == sum(stage.ending_wip.by_element.values())
+        # every assigned amount is a whole number of minor units
+        q = Decimal(1).scaleb(-{"USD": 2, "JPY": 0, "KWD": 3}[report.currency])
+        for amount in (*stage.transferred_out.by_element.values(), *stage.ending_wip.by_element.values()):
+            assert amount == amount.quantize(q)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_multi_stage_chain_ties_to_the_cent(data):
+    report = _cost(data)
+    for before, after in zip(report.stages, report.stages[1:]):
+        assert after.costs_to_account_for.added_by_element[TRANSFERRED_IN] == before.transferred_out.total
+        assert after.physical_units.transferred_in == before.physical_units.completed
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases(method="weighted_average"))
+def test_fifo_and_weighted_average_agree_without_beginning_wip(data):
+    for stage in data["stages"]:
+        stage["beginning_wip"] = {"units": 0, "complete": "0", "cost": {}}
+    wa = _cost(data)
+    fifo = _cost({**data, "method": "fifo"})
+    for a, b in zip(wa.stages, fifo.stages):
+        assert a.equivalent_units == b.equivalent_units
+        assert a.cost_per_eu == b.cost_per_eu
+        assert a.transferred_out == b.transferred_out
+        assert a.ending_wip == b.ending_wip
+        assert a.abnormal_spoilage == b.abnormal_spoilage
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_results_do_not_depend_on_the_order_of_elements(data):
+    report = _cost(data)
+    flipped = {**data, "stages": [{**s, "elements": dict(reversed(list(s["elements"].items())))}
+                                  for s in data["stages"]]}
+    other = _cost(flipped)
+    for a, b in zip(report.stages, other.stages):
+        assert a.transferred_out.by_element == b.transferred_out.by_element  # dict equality ignores order
+        assert a.ending_wip.by_element == b.ending_wip.by_element
+        assert a.normal_spoilage.by_element == b.normal_spoilage.by_element
+        assert a.abnormal_spoilage.by_element == b.abnormal_spoilage.by_element
+        assert a.cost_per_eu == b.cost_per_eu

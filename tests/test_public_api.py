@@ -1,0 +1,69 @@
+"""The public surface of `costing` is what __all__ says; this pins it (changes are deliberate)."""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal
+
+from pydantic import BaseModel
+
+import pytest
+
+import costing
+from costing._numbers import require_decimal
+from costing._report import StageReport
+
+
+def test_public_api_is_pinned():
+    assert sorted(costing.__all__) == sorted([
+        "load_case", "resolve_case", "cost_case", "cost_stage", "element_completion",
+        "CaseSpec", "StageSpec", "Case", "Stage", "Element", "ElementKind", "Method", "UnitGroup", "Spoilage",
+        "TRANSFERRED_IN", "CaseReport", "StageReport", "PhysicalUnits", "CostsToAccountFor", "Assigned",
+        "SpoilageCost", "Issue", "CostingError", "__version__",
+    ])
+    for name in costing.__all__:
+        assert hasattr(costing, name), name
+
+
+def test_core_modules_do_no_io():
+    """The pure core (engine, model, rounding, report) imports no file, workbook or database module."""
+    import ast
+    from pathlib import Path
+
+    pure = ["_engine.py", "_model.py", "_rounding.py", "_report.py", "_numbers.py", "_errors.py", "_resolve.py", "_spec.py"]
+    forbidden = {"os", "io", "pathlib", "sqlite3", "openpyxl", "xlwings", "yaml", "json", "csv", "subprocess"}
+    for name in pure:
+        tree = ast.parse((Path(costing.__file__).parent / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                mods = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                mods = {node.module.split(".")[0]}
+            else:
+                continue
+            assert not mods & forbidden, (name, mods & forbidden)
+
+
+def test_the_core_refuses_floats():
+    with pytest.raises(TypeError, match="Decimal"):
+        require_decimal(0.1, "cost")
+    assert require_decimal(Decimal("0.1"), "cost") == Decimal("0.1")
+
+
+def test_floats_from_the_edge_are_converted_exactly():
+    report = costing.cost_case({
+        "currency": "USD", "method": "fifo",
+        "stages": [{"name": "A", "elements": {"m": {"kind": "material", "added": "start"}},
+                    "started": 3, "completed": 3, "added_costs": {"m": 0.1}}]})
+    assert report.stage("A").transferred_out.total == Decimal("0.10")
+    assert report.stage("A").cost_per_eu["m"] == Context(prec=34).divide(Decimal("0.1"), 3)
+
+
+def test_fast_report_construction_equals_a_validated_model():
+    report = costing.cost_case(costing.load_case("examples/demo/case.yaml"))
+    def fields(model):  # every field, excluded ones included (model_dump leaves those out)
+        return {k: fields(v) if isinstance(v, BaseModel) else v for k, v in model.__dict__.items()}
+
+    for stage in report.stages:
+        rebuilt = StageReport.model_validate(fields(stage))
+        assert rebuilt == stage
+        assert rebuilt.model_dump(mode="json") == stage.model_dump(mode="json")

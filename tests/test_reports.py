@@ -1,0 +1,63 @@
+"""Golden production cost reports (text and JSON) for the demo and the textbook cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from costing.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = [ROOT / "examples/demo/case.yaml"] + sorted(
+    p for p in (ROOT / "tests/textbook").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
+
+STAGE_KEYS = {"name", "physical_units", "equivalent_units", "cost_per_eu", "costs_to_account_for",
+              "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage"}
+
+
+@pytest.mark.parametrize("case_file", CASES, ids=lambda p: p.stem)
+def test_json_report(case_file, capsys, monkeypatch, data_regression):
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", "--json", str(case_file.relative_to(ROOT))]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert len(reports) == 1
+    assert set(reports[0]) == {"currency", "method", "stages"}
+    for stage in reports[0]["stages"]:
+        assert set(stage) == STAGE_KEYS
+        assert set(stage["physical_units"]) == {"beginning_wip", "started", "transferred_in", "completed",
+                                                "ending_wip", "normal_spoilage", "abnormal_spoilage"}
+        assert set(stage["costs_to_account_for"]) == {"beginning_wip", "added", "total"}
+        assert set(stage["transferred_out"]) == set(stage["ending_wip"]) == {"total", "by_element"}
+    data_regression.check(reports[0])
+
+
+@pytest.mark.parametrize("case_file", CASES[:3], ids=lambda p: p.stem)
+def test_text_report(case_file, capsys, monkeypatch, file_regression):
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", str(case_file.relative_to(ROOT))]) == 0
+    out = capsys.readouterr().out
+    assert "Costs to account for = costs accounted for: OK" in out
+    file_regression.check(out, extension=".txt")
+
+
+def test_text_report_in_another_locale(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", "--locale", "de_DE", "examples/demo/case.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "52.480,00" in out  # Assembly transferred out, German grouping and decimal comma
+
+
+def test_several_files_give_one_json_object_each(capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    files = [str(p.relative_to(ROOT)) for p in CASES[:3]]
+    assert main(["cost", "--json", *files]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+
+def test_schema_is_json_schema_of_the_case_file(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert set(schema["properties"]) == {"currency", "method", "rounding", "stages"}
+    assert schema["required"] == ["currency", "method", "stages"]
