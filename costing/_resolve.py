@@ -221,8 +221,8 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                     hint="beginning WIP cost")
     added = _costs(spec.added_costs, "added_costs", own_names, q, issues,
                    hint="current-period cost; transferred-in cost comes from the previous stage")
-    if ti_cost is not None:
-        _check_amount(ti_cost, "transferred_in.cost", q, issues)
+    if ti_cost is not None and _check_amount(ti_cost, "transferred_in.cost", q, issues):
+        ti_cost = ti_cost.quantize(q)
     if not b_units and any(b_cost.values()):
         issues.append(Issue("BEGINNING_COST_WITHOUT_UNITS", "beginning_wip.cost",
                             f"beginning WIP has cost {sum(b_cost.values())} but no units; "
@@ -343,13 +343,19 @@ def _out_of_range(path: str, value: Decimal) -> Issue:
     return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({format(pct, 'f')}%) is {side}")
 
 
-def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Issue]) -> None:
+def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Issue]) -> bool:
+    """True when ``value`` is a valid posted amount in the currency."""
     if value < 0:
         issues.append(Issue("NEGATIVE_AMOUNT", path, f"cost cannot be negative, found {value}"))
-    elif q is not None and value != value.quantize(q):
+        return False
+    if q is None:
+        return False
+    if value != value.quantize(q):
         issues.append(Issue("AMOUNT_PRECISION", path,
                             f"{value} has more decimal places than the currency allows ({-q.as_tuple().exponent}); "
                             "costs are posted amounts"))
+        return False
+    return True
 
 
 def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal | None,
@@ -361,7 +367,8 @@ def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal
             issues.append(Issue("UNKNOWN_ELEMENT", f"{path}.{key}",
                                 f"{key!r} is not an element of this stage (elements: {', '.join(names) or 'none'}; {hint})"))
             continue
-        _check_amount(value, f"{path}.{key}", q, issues)
+        if _check_amount(value, f"{path}.{key}", q, issues):
+            value = value.quantize(q)  # posted amount: carry the currency's places (12 -> 12.00)
         costs[key] = value
     return costs
 
