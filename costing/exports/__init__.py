@@ -1,0 +1,65 @@
+"""Journal exports: one writer per import format, for the journals of a month-end close.
+
+An adapter: it reads ``costing._journal.JournalBook`` and writes files; nothing in the core imports
+it.  Every writer keeps the same rules (``docs/exports.md``): the book must balance (checked before
+anything is written), a journal is never split across files, output is byte-for-byte deterministic,
+amounts carry exactly the currency's minor-unit places with '.' whatever the locale, lines that net
+to zero are dropped, text is guarded against spreadsheet formulas, and files appear in ``out_dir``
+only once all of them have been written.
+
+>>> FORMATS
+('gl-csv', 'qbo', 'xero', 'iif', 'intacct', 'beancount')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from .._journal import JournalBook
+from . import _beancount, _gl, _iif, _intacct, _qbo, _xero
+from ._common import ExportError, prepare, write_atomically
+
+__all__ = ["FORMATS", "ExportError", "render_journals", "export_journals"]
+
+# format name -> (writer, which earlier files of the same export it replaces, given the period)
+_WRITERS: dict[str, tuple[Callable[..., dict[str, bytes]], Callable[[str], Callable[[str], bool]] | None]] = {
+    "gl-csv": (_gl.render, None),  # generic GL detail for auditors
+    "qbo": (_qbo.render, None),  # QuickBooks Online journal import
+    "xero": (_xero.render, _xero.stale),  # Xero manual journals, numbered files of <= 300 lines
+    "iif": (_iif.render, None),  # QuickBooks Desktop IIF
+    "intacct": (_intacct.render, _intacct.stale),  # Sage Intacct GL journal entries, numbered files
+    "beancount": (_beancount.render, None),  # plain-text accounting
+}
+FORMATS: tuple[str, ...] = tuple(_WRITERS)
+
+
+def _writer(fmt: str):
+    try:
+        return _WRITERS[fmt]
+    except KeyError:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}") from None
+
+
+def render_journals(book: JournalBook, fmt: str, **options: Any) -> dict[str, bytes]:
+    """The files of an export as ``{file name: bytes}``, in order, without touching the disk.
+
+    ``options`` are the format's own: ``xero`` takes ``tax_rate`` and ``max_lines``; ``intacct``
+    takes ``journal``, ``location_id``, ``dept_id`` and ``max_lines``; the others take none.
+    Raises ``UnbalancedJournal`` or ``ExportError`` (both ``ValueError``) for a book it cannot write.
+    """
+    render, _ = _writer(fmt)
+    return render(prepare(book), **options)
+
+
+def export_journals(book: JournalBook, fmt: str, out_dir: Path, **options: Any) -> list[Path]:
+    """Write the journals of ``book`` in format ``fmt`` into ``out_dir``; return the paths written.
+
+    Files are named ``journals-<period>.<kind>.<ext>`` (see ``docs/exports.md``).  Every file is
+    rendered and written to a temporary directory inside ``out_dir`` before any is renamed into
+    place, so a refused book or a failed write leaves ``out_dir`` untouched.  Numbered files left
+    over from an earlier, longer export of the same format and period are removed.
+    """
+    _, stale = _writer(fmt)
+    files = render_journals(book, fmt, **options)
+    return write_atomically(Path(out_dir), files, stale(book.period) if stale else lambda name: False)

@@ -1,0 +1,331 @@
+"""What every journal writer shares: the prepared book, text guards, numbers, dates, CSV, atomic files.
+
+The writers never look at a ``JournalBook`` directly: ``prepare`` checks it once (balanced, amounts
+at the currency's minor unit, identifiers safe) and hands them the lines to write, with the
+zero-line policy already applied, so that every format drops exactly the same lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from decimal import Context, Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from .._currency import is_known_currency, minor_unit
+from .._journal import Account, Journal, JournalBook
+
+__all__ = [
+    "ExportError",
+    "PreparedLine",
+    "PreparedJournal",
+    "PreparedBook",
+    "prepare",
+    "clean_text",
+    "guard_formula",
+    "text",
+    "to_ascii",
+    "format_amount",
+    "mdy",
+    "dmy",
+    "csv_bytes",
+    "split_journals",
+    "file_name",
+    "numbered_family",
+    "write_atomically",
+]
+
+
+class ExportError(ValueError):
+    """A book that cannot be written faithfully in a format; nothing is written."""
+
+
+# Exact arithmetic for debit − credit whatever the caller's decimal context is.
+_EXACT = Context(prec=100)
+# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters and Unicode line/paragraph separators: a record stays on one physical line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+@dataclass(frozen=True)
+class PreparedLine:
+    number: int  # 1, 2, ... over the lines written (zero lines dropped), per journal
+    account: Account
+    amount: Decimal  # debit − credit, exactly at the minor unit, never zero
+    memo: str  # cleaned (one line, stripped), not yet guarded
+
+    @property
+    def debit(self) -> Decimal:
+        return self.amount if self.amount > 0 else Decimal(0)
+
+    @property
+    def credit(self) -> Decimal:
+        return -self.amount if self.amount < 0 else Decimal(0)
+
+
+@dataclass(frozen=True)
+class PreparedJournal:
+    id: str
+    date: dt.date
+    narration: str  # cleaned, not yet guarded
+    lines: tuple[PreparedLine, ...]
+
+
+@dataclass(frozen=True)
+class PreparedBook:
+    company: str
+    currency: str
+    places: int  # decimal places of the currency's minor unit
+    period: str  # YYYY-MM, safe in a file name
+    journals: tuple[PreparedJournal, ...]  # in the book's order, journals with no non-zero line left out
+    source: str  # "wip close 2026-10"
+
+    @property
+    def period_start(self) -> dt.date:
+        year, month = map(int, self.period.split("-"))
+        return dt.date(year, month, 1)
+
+    def amount(self, value: Decimal) -> str:
+        return format_amount(value, self.places)
+
+
+def clean_text(value: str) -> str:
+    """One line of text: control characters and line breaks become one space, ends stripped.
+
+    >>> clean_text("  Line one\\r\\nline two\\ttabbed ")
+    'Line one line two tabbed'
+    """
+    return _CONTROL.sub(" ", value).strip()
+
+
+def guard_formula(value: str) -> str:
+    """Neutralise a text cell a spreadsheet would run as a formula, by prefixing an apostrophe.
+
+    >>> guard_formula('=HYPERLINK("http://x")'), guard_formula("-2+3"), guard_formula("@SUM(A1)")
+    ('\\'=HYPERLINK("http://x")', "'-2+3", "'@SUM(A1)")
+    >>> guard_formula("Direct material, Assembly")
+    'Direct material, Assembly'
+    """
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def text(value: str) -> str:
+    """A free-text field as every writer writes it: one clean line, guarded against formulas."""
+    return guard_formula(clean_text(value))
+
+
+# Characters NFKD does not take apart, spelled in ASCII for IIF.
+_ASCII_SPELLING = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u2192": "->", "\u2190": "<-",
+    "\u00df": "ss", "\u00e6": "ae", "\u00c6": "AE", "\u0153": "oe", "\u0152": "OE",
+    "\u00f8": "o", "\u00d8": "O", "\u0142": "l", "\u0141": "L", "\u0111": "d", "\u0110": "D",
+    "\u00fe": "th", "\u00de": "Th", "\u00f0": "d", "\u00d0": "D",
+    "\u20ac": "EUR", "\u00a3": "GBP", "\u00a5": "JPY", "\u00b0": " deg",
+})
+
+
+def to_ascii(value: str) -> str:
+    """Plain ASCII: accents dropped, common punctuation spelled out, anything else becomes '?'.
+
+    >>> to_ascii("Café supplies — Zürich “A” 3½ €5 東京")
+    'Cafe supplies - Zurich "A" 31/2 EUR5 ??'
+    """
+    decomposed = unicodedata.normalize("NFKD", value.translate(_ASCII_SPELLING)).translate(_ASCII_SPELLING)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return kept.replace("\u2044", "/").encode("ascii", "replace").decode("ascii")
+
+
+def format_amount(value: Decimal, places: int) -> str:
+    """An amount with exactly ``places`` decimals, '.' as the point, no grouping, never '-0'.
+
+    Never rounds: a value with more places than the currency's minor unit is a defect upstream.
+
+    >>> format_amount(Decimal("12500"), 2), format_amount(Decimal("-0.00"), 2), format_amount(Decimal("1E+3"), 0)
+    ('12500.00', '0.00', '1000')
+    >>> format_amount(Decimal("-37.8"), 2), format_amount(Decimal("1234567.891"), 3)
+    ('-37.80', '1234567.891')
+    >>> format_amount(Decimal("0.005"), 2)
+    Traceback (most recent call last):
+    ...
+    costing.exports._common.ExportError: amount 0.005 has more than 2 decimal places
+    """
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ExportError(f"amount {value!r} is not a finite Decimal")
+    quantized = value.quantize(Decimal(1).scaleb(-places), context=_EXACT)
+    if quantized != value:
+        raise ExportError(f"amount {value} has more than {places} decimal places")
+    if not quantized:
+        quantized = abs(quantized)
+    return format(quantized, "f")
+
+
+def mdy(date: dt.date) -> str:
+    """MM/DD/YYYY (QuickBooks, Sage Intacct), never from the locale.
+
+    >>> mdy(dt.date(2026, 10, 3))
+    '10/03/2026'
+    """
+    return f"{date.month:02d}/{date.day:02d}/{date.year:04d}"
+
+
+def dmy(date: dt.date) -> str:
+    """dd/mm/yyyy (Xero), never from the locale.
+
+    >>> dmy(dt.date(2026, 10, 3))
+    '03/10/2026'
+    """
+    return f"{date.day:02d}/{date.month:02d}/{date.year:04d}"
+
+
+def _identifier(value: str, what: str) -> str:
+    """Journal ids, account codes and names are keys the target system matches: refuse, never alter."""
+    if not value or clean_text(value) != value or guard_formula(value) != value:
+        raise ExportError(
+            f"{what} {value!r} cannot be exported: it is empty, has leading/trailing spaces or control "
+            f"characters, or starts with = + - @ (a spreadsheet would run it as a formula); "
+            f"rename it in the chart or the close")
+    return value
+
+
+def prepare(book: JournalBook) -> PreparedBook:
+    """Check ``book`` and net each line to one signed amount, dropping lines that net to zero.
+
+    Zero-line policy (the same for every format): a line whose debit − credit is zero is left out;
+    a journal with no line left is left out.  A line carrying both a debit and a credit is written
+    as its net.  Lines are numbered 1, 2, ... over the lines written.
+    """
+    book.check_balanced()
+    if not _PERIOD.fullmatch(book.period):
+        raise ExportError(f"period {book.period!r} is not YYYY-MM")
+    if not is_known_currency(book.currency):
+        raise ExportError(f"currency {book.currency!r} is not an ISO 4217 code")
+    places = minor_unit(book.currency)
+    seen: set[str] = set()
+    journals = []
+    for journal in book.journals:
+        _identifier(journal.id, "journal id")
+        if journal.id in seen:
+            raise ExportError(f"journal id {journal.id!r} appears twice: importers would merge the two journals")
+        seen.add(journal.id)
+        lines = []
+        for index, line in enumerate(journal.lines, start=1):
+            account = book.accounts[line.account]
+            where = f"{journal.id} line {index}"
+            for value in (line.debit, line.credit):
+                try:
+                    format_amount(value, places)
+                except ExportError as exc:
+                    raise ExportError(f"{where}: {exc} ({book.currency})") from None
+            amount = _EXACT.subtract(line.debit, line.credit)
+            if not amount:
+                continue
+            _identifier(account.code, f"{where}: account code")
+            _identifier(account.name, f"{where}: account name")
+            lines.append(PreparedLine(len(lines) + 1, account, amount, clean_text(line.memo)))
+        if lines:
+            journals.append(PreparedJournal(journal.id, journal.date, clean_text(journal.narration), tuple(lines)))
+    return PreparedBook(clean_text(book.company), book.currency, places, book.period, tuple(journals),
+                        f"wip close {book.period}")
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    """UTF-8 CSV (no BOM), fields quoted by the csv module when needed, every record ending in CRLF."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: str) -> list[list[PreparedJournal]]:
+    """Group journals, in order, into files of at most ``max_lines`` lines, never splitting a journal.
+
+    A new file starts when the next journal would not fit.  There is always at least one file
+    (an empty one for a book with no journals), so an export always says what it produced.
+    """
+    if max_lines < 1:
+        raise ExportError(f"{system}: max_lines must be at least 1, not {max_lines}")
+    files: list[list[PreparedJournal]] = [[]]
+    used = 0
+    for journal in journals:
+        size = len(journal.lines)
+        if size > max_lines:
+            raise ExportError(
+                f"{journal.id}: {size} lines, more than the {max_lines} lines {system} takes in one file, "
+                f"and a journal is never split across files — split it in the close or raise max_lines")
+        if used + size > max_lines:
+            files.append([])
+            used = 0
+        files[-1].append(journal)
+        used += size
+    return files
+
+
+def file_name(period: str, kind: str, ext: str, number: int | None = None) -> str:
+    """The deterministic name of an export file.
+
+    >>> file_name("2026-10", "gl", "csv"), file_name("2026-10", "xero", "csv", 2), file_name("2026-10", "", "iif")
+    ('journals-2026-10.gl.csv', 'journals-2026-10.xero-2.csv', 'journals-2026-10.iif')
+    """
+    stem = f"journals-{period}"
+    if kind:
+        stem += f".{kind}" if number is None else f".{kind}-{number}"
+    return f"{stem}.{ext}"
+
+
+def numbered_family(period: str, kind: str, ext: str) -> Callable[[str], bool]:
+    """Whether a file name is one of the numbered files of ``kind`` for ``period`` (any number).
+
+    >>> is_xero = numbered_family("2026-10", "xero", "csv")
+    >>> is_xero("journals-2026-10.xero-3.csv"), is_xero("journals-2026-11.xero-3.csv"), is_xero("notes.csv")
+    (True, False, False)
+    """
+    pattern = re.compile(re.escape(f"journals-{period}.{kind}-") + r"[1-9][0-9]*" + re.escape(f".{ext}"))
+    return lambda name: pattern.fullmatch(name) is not None
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[str], bool] = lambda name: False,
+                     ) -> list[Path]:
+    """Write ``files`` into ``out_dir``: all into a private temporary directory first, then renamed into place.
+
+    A failure while writing leaves ``out_dir`` as it was.  Each rename replaces one file at once
+    (``os.replace``), so no file is ever seen half-written.  Afterwards, files of an earlier export
+    for which ``stale(name)`` is true and that this export did not produce (``...-3.csv`` when there
+    are now two files) are removed, so that a directory never mixes two exports.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".journals-export-", dir=out_dir))
+    try:
+        for name, data in files.items():
+            _write_file(staging / name, data)
+        written = []
+        for name in files:
+            os.replace(staging / name, out_dir / name)
+            written.append(out_dir / name)
+        for old in sorted(out_dir.iterdir()):
+            if old.name not in files and stale(old.name) and old.is_file():
+                old.unlink()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written

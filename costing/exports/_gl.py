@@ -1,0 +1,25 @@
+"""gl-csv: a generic general-ledger detail file for auditors (AICPA Audit Data Standard flavour).
+
+One row per journal line, both amount columns always filled (``0.00`` on the other side) so a
+spreadsheet or an audit tool can sum them without blanks; the account code is the key, its name
+rides along for reading.
+"""
+
+from __future__ import annotations
+
+from ._common import PreparedBook, csv_bytes, file_name, text
+
+__all__ = ["render"]
+
+HEADER = ("journal_id", "line", "date", "account_code", "account_name", "debit", "credit", "currency",
+          "description", "memo", "source")
+
+
+def render(book: PreparedBook) -> dict[str, bytes]:
+    rows = []
+    for journal in book.journals:
+        for line in journal.lines:
+            rows.append((text(journal.id), str(line.number), journal.date.isoformat(), text(line.account.code),
+                         text(line.account.name), book.amount(line.debit), book.amount(line.credit), book.currency,
+                         text(journal.narration), text(line.memo), text(book.source)))
+    return {file_name(book.period, "gl", "csv"): csv_bytes(HEADER, rows)}
