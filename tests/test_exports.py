@@ -1,0 +1,579 @@
+"""Journal exports: golden files for every format, and the rules every writer keeps, checked by re-reading.
+
+The books are written inline, the way the close builds them: a USD close with awkward text
+(formulas, commas, quotes, a line break, "Café"), a zero line and a line carrying both sides, and a
+JPY close for a currency without decimals.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import datetime as dt
+import io
+import locale
+import re
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import costing
+from costing import exports
+from costing._journal import Account, Journal, JournalBook, JournalLine, UnbalancedJournal
+from costing.exports import FORMATS, ExportError, export_journals, render_journals
+
+D = Decimal
+OCT31 = dt.date(2026, 10, 31)
+
+CHART = {a.code: a for a in [
+    Account(code="1200", name="Raw materials", type="asset"),
+    Account(code="1300", name="Work in process - Assembly", type="asset"),
+    Account(code="1310", name="Work in process - Finishing", type="asset"),
+    Account(code="1400", name="Finished goods", type="asset"),
+    Account(code="2100", name="Accrued payroll", type="liability"),
+    Account(code="2200", name="Overhead applied", type="liability"),
+    Account(code="5000", name="Cost of goods sold", type="expense"),
+    Account(code="5100", name="Café supplies", type="expense"),
+    Account(code="5900", name="Abnormal spoilage", type="expense"),
+]}
+
+
+def dr(account: str, amount: str, memo: str = "") -> JournalLine:
+    return JournalLine(account=account, debit=D(amount), credit=D(0), memo=memo)
+
+
+def cr(account: str, amount: str, memo: str = "") -> JournalLine:
+    return JournalLine(account=account, debit=D(0), credit=D(amount), memo=memo)
+
+
+def journal(id: str, narration: str, *lines: JournalLine, date: dt.date = OCT31) -> Journal:
+    return Journal(id=id, date=date, narration=narration, lines=lines)
+
+
+def usd_book() -> JournalBook:
+    return JournalBook(company="Acme Fabrication, Inc.", currency="USD", period="2026-10", accounts=CHART, journals=(
+        journal("WIP-2026-10-001", "Materials issued to Assembly",
+                dr("1300", "12500.00", "Direct material"),
+                dr("5100", "37.80", "Café supplies used — shop floor"),
+                cr("1200", "12537.80"),
+                date=dt.date(2026, 10, 3)),
+        journal("WIP-2026-10-002", "Conversion costs, Assembly",
+                dr("1300", "8400.25"),
+                cr("2100", "5200.00", '=HYPERLINK("http://evil.example","Payroll, October")'),
+                cr("2200", "3200.25", "@SUM(A1:A9) overhead at 150%")),
+        journal("WIP-2026-10-003", '=1+2, "Assembly" to Finishing',
+                dr("1310", "20000.00", "-transferred-in cost"),
+                JournalLine(account="5900", debit=D("0.00"), credit=D("0.00"), memo="no abnormal spoilage"),
+                cr("1300", "20000.00", "+units completed 4,000")),
+        journal("WIP-2026-10-004", "Abnormal spoilage, Finishing",
+                dr("5900", "250.05", "Spoiled units\nabove normal rate"),
+                JournalLine(account="1310", debit=D("100.00"), credit=D("350.05"), memo="net of a reversal")),
+        journal("WIP-2026-10-005", "Completed goods to FG; sold",
+                dr("1400", "19000.00"),
+                cr("1310", "19000.00"),
+                dr("5000", "15000.00"),
+                cr("1400", "15000.00")),
+        journal("WIP-2026-10-006", "Nothing to post",
+                JournalLine(account="5900", debit=D("0.00"), credit=D("0.00")),
+                JournalLine(account="1310", debit=D("-0.00"), credit=D("0.00"))),
+    ))
+
+
+def jpy_book() -> JournalBook:
+    return JournalBook(company="Kobe Seimitsu KK", currency="JPY", period="2026-10", accounts=CHART, journals=(
+        journal("WIP-2026-10-001", "Materials issued to Assembly",
+                dr("1300", "1250000", "Direct material"), cr("1200", "1250000")),
+        journal("WIP-2026-10-002", "Transfer to Finishing",
+                dr("1310", "2004817"), dr("5900", "3"), cr("1300", "2004820", "tail yen to spoilage")),
+    ))
+
+
+BOOKS = {"usd": usd_book, "jpy": jpy_book}
+# journal id -> signed line amounts (debit positive) that every format must carry, zero lines dropped
+EXPECTED_USD = {
+    "WIP-2026-10-001": [D("12500.00"), D("37.80"), D("-12537.80")],
+    "WIP-2026-10-002": [D("8400.25"), D("-5200.00"), D("-3200.25")],
+    "WIP-2026-10-003": [D("20000.00"), D("-20000.00")],
+    "WIP-2026-10-004": [D("250.05"), D("-250.05")],
+    "WIP-2026-10-005": [D("19000.00"), D("-19000.00"), D("15000.00"), D("-15000.00")],
+}
+EXPECTED_JPY = {
+    "WIP-2026-10-001": [D("1250000"), D("-1250000")],
+    "WIP-2026-10-002": [D("2004817"), D("3"), D("-2004820")],
+}
+EXPECTED = {"usd": EXPECTED_USD, "jpy": EXPECTED_JPY}
+PLACES = {"usd": 2, "jpy": 0}
+EXT = {"gl-csv": ".csv", "qbo": ".csv", "xero": ".csv", "iif": ".iif", "intacct": ".csv", "beancount": ".beancount"}
+
+
+# --- reading the files back, one small parser per format -------------------------------------------
+
+def amount(cell: str, places: int) -> Decimal:
+    """An amount as written: digits, '.', exactly ``places`` decimals, optional leading '-', never '-0'."""
+    pattern = r"-?\d+" + (r"\.\d{%d}" % places if places else "")
+    assert re.fullmatch(pattern, cell), f"amount {cell!r} is not plain with {places} places"
+    value = D(cell)
+    assert value or not cell.startswith("-"), f"negative zero {cell!r}"
+    return value
+
+
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    body = data.decode("utf-8")
+    assert "\ufeff" not in body
+    assert re.search(r"(?<!\r)\n", body) is None, "every CSV record ends in CRLF, no bare LF"
+    return list(csv.DictReader(io.StringIO(body, newline="")))
+
+
+def read_gl(files, places):
+    lines = defaultdict(list)
+    for row in csv_rows(files[0]):
+        debit, credit = amount(row["debit"], places), amount(row["credit"], places)
+        assert not (debit and credit)
+        assert int(row["line"]) == len(lines[row["journal_id"]]) + 1
+        assert row["source"] == "wip close 2026-10"
+        lines[row["journal_id"]].append(debit - credit)
+    return lines
+
+
+def read_qbo(files, places):
+    lines = defaultdict(list)
+    for row in csv_rows(files[0]):
+        assert len(row["Journal No."]) <= 21
+        assert re.fullmatch(r"\d\d/\d\d/\d{4}", row["Journal Date"])
+        debit = amount(row["Debits"], places) if row["Debits"] else D(0)
+        credit = amount(row["Credits"], places) if row["Credits"] else D(0)
+        assert bool(debit) != bool(credit), row
+        lines[row["Journal No."]].append(debit - credit)
+    return lines
+
+
+def read_xero(files, places):
+    lines = defaultdict(list)
+    for data in files:
+        for row in csv_rows(data):
+            assert re.fullmatch(r"\d\d/\d\d/\d{4}", row["*Date"])
+            journal_id = row["*Narration"].split(":")[0]
+            lines[journal_id, row["*Date"]].append(amount(row["*Amount"], places))
+    assert len({key[0] for key in lines}) == len(lines), "one narration, one date per journal"
+    return {key[0]: amounts for key, amounts in lines.items()}
+
+
+def read_iif(files, places):
+    body = files[0].decode("ascii")
+    records = [line.split("\t") for line in body.split("\r\n")]
+    assert records.pop() == [""]
+    assert [r[0] for r in records[:3]] == ["!TRNS", "!SPL", "!ENDTRNS"]
+    header = records[0][1:]
+    lines, block = {}, None
+    for record in records[3:]:
+        if record[0] == "TRNS":
+            assert block is None, "TRNS inside an open block"
+            block = []
+        if record[0] in ("TRNS", "SPL"):
+            fields = dict(zip(header, record[1:]))
+            assert fields["TRNSTYPE"] == "GENERAL JOURNAL"
+            block.append((fields["DOCNUM"], amount(fields["AMOUNT"], places)))
+        elif record == ["ENDTRNS"]:
+            assert sum(a for _, a in block) == 0, "TRNS...ENDTRNS block sums to zero"
+            assert len({doc for doc, _ in block}) == 1
+            lines[block[0][0]] = [a for _, a in block]
+            block = None
+        else:
+            assert record[0] in ("TRNS", "SPL"), record
+    assert block is None
+    return lines
+
+
+def read_intacct(files, places):
+    lines = {}
+    for data in files:
+        current = None
+        for row in csv_rows(data):
+            if row["LINE_NO"] == "1":
+                assert row["JOURNAL"] and row["DATE"] and row["DESCRIPTION"]
+                assert len(row["DESCRIPTION"]) <= 30 and row["DESCRIPTION"] == row["DESCRIPTION"].strip()
+                current = lines.setdefault(row["DESCRIPTION"].split(" ")[0], [])
+                assert current == [], "an entry appears once"
+            else:
+                assert not (row["JOURNAL"] or row["DATE"] or row["DESCRIPTION"]), "header fields on line 1 only"
+                assert int(row["LINE_NO"]) == len(current) + 1
+            debit = amount(row["DEBIT"], places) if row["DEBIT"] else D(0)
+            credit = amount(row["CREDIT"], places) if row["CREDIT"] else D(0)
+            assert bool(debit) != bool(credit), row
+            current.append(debit - credit)
+    return lines
+
+
+BEANCOUNT_ACCOUNT = r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+"
+
+
+def read_beancount(files, places):
+    body = files[0].decode("utf-8")
+    opened, lines, current = set(), {}, None
+    for line in body.split("\n"):
+        if m := re.fullmatch(r"(\d{4}-\d\d-\d\d) open (\S+) ([A-Z]{3})", line):
+            assert re.fullmatch(BEANCOUNT_ACCOUNT, m[2]), m[2]
+            assert m[1] == "2026-10-01"
+            opened.add(m[2])
+        elif re.fullmatch(r'\d{4}-\d\d-\d\d \* "([^"\\]|\\.)*"', line):
+            current = []
+        elif m := re.fullmatch(r'  id: "([^"]+)"', line):
+            lines[m[1]] = current
+        elif m := re.fullmatch(r"  (\S+) +(\S+) ([A-Z]{3})", line):
+            assert m[1] in opened, f"{m[1]} used before it is opened"
+            current.append(amount(m[2], places))
+        else:
+            assert line == "" or line.startswith(";") or re.fullmatch(r'    memo: "([^"\\]|\\.)*"', line), line
+    return lines
+
+
+READERS = {"gl-csv": read_gl, "qbo": read_qbo, "xero": read_xero, "iif": read_iif, "intacct": read_intacct,
+           "beancount": read_beancount}
+
+
+def export(book: JournalBook, fmt: str, out_dir: Path, **options) -> list[bytes]:
+    paths = export_journals(book, fmt, out_dir, **options)
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(p.name for p in paths), "nothing else left behind"
+    return [p.read_bytes() for p in paths]
+
+
+# --- golden files ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("book_name", BOOKS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_golden(fmt, book_name, tmp_path, file_regression):
+    paths = export_journals(BOOKS[book_name](), fmt, tmp_path)
+    for index, path in enumerate(paths, start=1):
+        file_regression.check(path.read_bytes(), binary=True, extension=EXT[fmt],
+                              basename=f"{book_name}_{fmt}" + (f"_{index}" if len(paths) > 1 else ""))
+
+
+@pytest.mark.parametrize("fmt", ["xero", "intacct"])
+def test_golden_split(fmt, tmp_path, file_regression):
+    """Four lines per file: 001 (3 lines) and 002 (3) each alone, 003 (2, zero line dropped) with 004 (2), 005 (4)."""
+    paths = export_journals(usd_book(), fmt, tmp_path, max_lines=4)
+    assert [p.name for p in paths] == [f"journals-2026-10.{fmt}-{n}.csv" for n in (1, 2, 3, 4)]
+    for index, path in enumerate(paths, start=1):
+        file_regression.check(path.read_bytes(), binary=True, extension=".csv", basename=f"usd_{fmt}_split_{index}")
+
+
+def test_file_names(tmp_path):
+    names = {fmt: [p.name for p in export_journals(usd_book(), fmt, tmp_path / fmt)] for fmt in FORMATS}
+    assert names == {
+        "gl-csv": ["journals-2026-10.gl.csv"],
+        "qbo": ["journals-2026-10.qbo.csv"],
+        "xero": ["journals-2026-10.xero-1.csv"],
+        "iif": ["journals-2026-10.iif"],
+        "intacct": ["journals-2026-10.intacct-1.csv"],
+        "beancount": ["journals-2026-10.beancount"],
+    }
+
+
+# --- every format re-read: balanced journals, the right lines, plain numbers ------------------------
+
+@pytest.mark.parametrize("book_name", BOOKS)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_journal_balances_when_read_back(fmt, book_name, tmp_path):
+    files = export(BOOKS[book_name](), fmt, tmp_path)
+    lines = READERS[fmt](files, PLACES[book_name])
+    for journal_id, amounts in lines.items():
+        assert sum(amounts) == 0, f"{fmt}: {journal_id} does not balance"
+    # the same lines as the book, in its order: zero lines and the all-zero journal dropped, both-sided line netted
+    assert {k: list(v) for k, v in lines.items()} == EXPECTED[book_name]
+
+
+def with_negative_zeros(book: JournalBook) -> JournalBook:
+    """The same book with every zero side written as -0 (``Decimal('-0.00')``), as some arithmetic leaves it."""
+    minus_zero = D("-0").scaleb(-PLACES["jpy" if book.currency == "JPY" else "usd"])
+    journals = tuple(j.model_copy(update={"lines": tuple(
+        line.model_copy(update={"debit": line.debit or minus_zero, "credit": line.credit or minus_zero})
+        for line in j.lines)}) for j in book.journals)
+    return book.model_copy(update={"journals": journals})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_negative_zero_never_appears(fmt, tmp_path):
+    for name, make in BOOKS.items():
+        signed = with_negative_zeros(make())
+        assert any(str(line.credit).startswith("-0") for j in signed.journals for line in j.lines)
+        body = export(signed, fmt, tmp_path / name)
+        assert not re.search(rb"(?<![\w.])-0+(\.0+)?(?![\w.])", b"".join(body)), "negative zero"
+        assert body == export(make(), fmt, tmp_path / f"{name}-plain")
+
+
+# --- splitting --------------------------------------------------------------------------------------
+
+def many_journals(count: int, sizes: list[int]) -> JournalBook:
+    journals = []
+    for n in range(1, count + 1):
+        size = sizes[(n - 1) % len(sizes)]
+        lines = [dr("1300", f"{n}.{k:02d}", f"line {k}") for k in range(1, size)]
+        lines.append(cr("1200", str(sum(line.debit for line in lines))))
+        journals.append(journal(f"WIP-2026-10-{n:03d}", f"Batch {n}", *lines))
+    return JournalBook(company="Acme", currency="USD", period="2026-10", accounts=CHART, journals=tuple(journals))
+
+
+@pytest.mark.parametrize("sizes", [[10], [10, 7, 13, 2]], ids=["10-lines", "mixed-sizes"])
+def test_xero_files_hold_at_most_300_lines_and_never_split_a_journal(sizes, tmp_path):
+    book = many_journals(40, sizes)
+    files = export(book, "xero", tmp_path)
+    journal_file = {}
+    for number, data in enumerate(files, start=1):
+        rows = csv_rows(data)
+        assert 0 < len(rows) <= 300
+        assert data.count(b"\r\n") == len(rows) + 1, "header plus one physical line per row"
+        for row in rows:
+            journal_id = row["*Narration"].split(":")[0]
+            assert journal_file.setdefault(journal_id, number) == number, f"{journal_id} split across files"
+    assert len(journal_file) == 40
+    counts = {journal_id: len(amounts) for journal_id, amounts in read_xero(files, 2).items()}
+    assert counts == {j.id: len(j.lines) for j in book.journals}
+    if sizes == [10]:
+        assert [len(csv_rows(data)) for data in files] == [300, 100]
+
+
+def test_intacct_splits_by_entry_too(tmp_path):
+    files = export(many_journals(40, [10, 7, 13, 2]), "intacct", tmp_path, max_lines=50)
+    assert all(len(csv_rows(data)) <= 50 for data in files)
+    assert all(csv_rows(data)[0]["LINE_NO"] == "1" for data in files), "each file starts with an entry"
+    assert len(read_intacct(files, 2)) == 40
+
+
+@pytest.mark.parametrize("fmt", ["xero", "intacct"])
+def test_a_journal_larger_than_a_file_is_refused(fmt, tmp_path):
+    with pytest.raises(ExportError, match="WIP-2026-10-002: 13 lines, more than the 12 lines"):
+        export_journals(many_journals(3, [10, 13]), fmt, tmp_path, max_lines=12)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_shorter_export_removes_the_numbered_files_of_a_longer_one(tmp_path):
+    (tmp_path / "notes.csv").write_text("mine")
+    (tmp_path / "journals-2026-11.xero-3.csv").write_text("another period")
+    assert len(export_journals(many_journals(40, [10]), "xero", tmp_path, max_lines=100)) == 4
+    paths = export_journals(many_journals(40, [10]), "xero", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [p.name for p in paths] + ["notes.csv", "journals-2026-11.xero-3.csv"])
+    assert len(paths) == 2
+
+
+# --- determinism and locale -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_same_book_gives_the_same_bytes(fmt, tmp_path):
+    first = export(usd_book(), fmt, tmp_path / "first")
+    again = export(usd_book(), fmt, tmp_path / "again")
+    reordered_chart = usd_book().model_copy(update={"accounts": dict(reversed(list(CHART.items())))})
+    assert first == again == export(reordered_chart, fmt, tmp_path / "reordered")
+
+
+@pytest.fixture
+def german_locale(monkeypatch):
+    """de_DE everywhere we can set it: the environment (babel reads it) and, if installed, the C locale."""
+    for name in ("LC_ALL", "LC_NUMERIC", "LC_MONETARY", "LC_TIME", "LANG"):
+        monkeypatch.setenv(name, "de_DE.UTF-8")
+    saved = locale.setlocale(locale.LC_ALL)
+    installed = None
+    for candidate in ("de_DE.UTF-8", "de_DE.utf8", "de_DE"):
+        try:
+            installed = locale.setlocale(locale.LC_ALL, candidate)
+            break
+        except locale.Error:
+            continue
+    yield installed
+    locale.setlocale(locale.LC_ALL, saved)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_output_does_not_depend_on_the_locale(fmt, tmp_path, request):
+    plain = export(usd_book(), fmt, tmp_path / "C")
+    installed = request.getfixturevalue("german_locale")
+    if installed:
+        assert locale.localeconv()["decimal_point"] == ","
+    german = export(usd_book(), fmt, tmp_path / "de")
+    assert german == plain
+    lines = READERS[fmt](german, 2)  # every amount is plain '-?digits.dd'
+    assert lines == EXPECTED_USD
+
+
+# --- refusal and atomicity --------------------------------------------------------------------------
+
+def unbalanced_book() -> JournalBook:
+    book = usd_book()
+    bad = journal("WIP-2026-10-007", "Off by a cent", dr("1300", "100.00"), cr("1200", "99.99"))
+    return book.model_copy(update={"journals": book.journals + (bad,)})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_unbalanced_book_is_refused_and_nothing_is_written(fmt, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(UnbalancedJournal, match="WIP-2026-10-007: debits 100.00, credits 99.99, difference 0.01"):
+        export_journals(unbalanced_book(), fmt, out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"journals": (journal("J1", "x", dr("1300", "1.005"), cr("1200", "1.005")),)},
+     "J1 line 1: amount 1.005 has more than 2 decimal places"),
+    ({"journals": (journal("J1", "x", dr("1300", "1"), cr("1200", "1")),) * 2}, "journal id 'J1' appears twice"),
+    ({"journals": (journal("=J1", "x", dr("1300", "1"), cr("1200", "1")),)}, "journal id '=J1' cannot be exported"),
+    ({"accounts": {**CHART, "1200": Account(code="1200", name="-Raw", type="asset")}},
+     "account name '-Raw' cannot be exported"),
+    ({"period": "../../etc"}, "period '../../etc' is not YYYY-MM"),
+    ({"journals": (journal("J1", "x", dr("9999", "1"), cr("1200", "1")),)}, "account '9999' is not in the chart"),
+])
+def test_books_that_cannot_be_written_faithfully_are_refused(change, message, tmp_path):
+    book = usd_book().model_copy(update=change)
+    for fmt in FORMATS:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            export_journals(book, fmt, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_qbo_refuses_journal_numbers_longer_than_21_characters(tmp_path):
+    long_id = "WIP-CLOSE-2026-10-00001"
+    book = usd_book().model_copy(update={"journals": (journal(long_id, "x", dr("1300", "1"), cr("1200", "1")),)})
+    with pytest.raises(ExportError, match="at most 21 characters, this id has 23"):
+        export_journals(book, "qbo", tmp_path)
+    assert export_journals(book, "gl-csv", tmp_path), "other formats take it"
+
+
+def test_a_failed_write_leaves_the_directory_as_it_was(tmp_path, monkeypatch):
+    from costing.exports import _common
+
+    (tmp_path / "journals-2026-10.xero-1.csv").write_bytes(b"previous export")
+    real_write = _common._write_file
+    calls = []
+
+    def fail_on_second(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        real_write(path, data)
+
+    monkeypatch.setattr(_common, "_write_file", fail_on_second)
+    with pytest.raises(OSError, match="disk full"):
+        export_journals(many_journals(40, [10]), "xero", tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["journals-2026-10.xero-1.csv"]
+    assert (tmp_path / "journals-2026-10.xero-1.csv").read_bytes() == b"previous export"
+
+
+def test_unknown_format_and_options_are_refused(tmp_path):
+    with pytest.raises(ExportError, match="unknown export format 'sap'; choose one of gl-csv, qbo"):
+        export_journals(usd_book(), "sap", tmp_path)
+    with pytest.raises(TypeError, match="tax_rate"):
+        export_journals(usd_book(), "qbo", tmp_path, tax_rate="No VAT")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- text: formulas, quoting, ASCII -----------------------------------------------------------------
+
+FORMULA = re.compile(r"[=+\-@\t\r]")
+
+
+@pytest.mark.parametrize("fmt", ["gl-csv", "qbo", "xero", "intacct"])
+def test_no_csv_cell_starts_a_formula_except_signed_amounts(fmt, tmp_path):
+    data = export(usd_book(), fmt, tmp_path)[0].decode("utf-8")
+    cells = {cell for row in csv.reader(io.StringIO(data, newline="")) for cell in row}
+    risky = {cell for cell in cells if FORMULA.match(cell)}
+    assert all(re.fullmatch(r"-\d+\.\d\d", cell) for cell in risky), risky
+    assert "'=HYPERLINK(\"http://evil.example\",\"Payroll, October\")" in cells
+    assert "'@SUM(A1:A9) overhead at 150%" in cells
+
+
+def test_guarded_text_round_trips_through_csv_quoting(tmp_path):
+    rows = {(r["journal_id"], r["line"]): r for r in csv_rows(export(usd_book(), "gl-csv", tmp_path)[0])}
+    assert rows["WIP-2026-10-002", "2"]["memo"] == "'=HYPERLINK(\"http://evil.example\",\"Payroll, October\")"
+    assert rows["WIP-2026-10-002", "3"]["memo"] == "'@SUM(A1:A9) overhead at 150%"
+    assert rows["WIP-2026-10-003", "1"]["description"] == "'=1+2, \"Assembly\" to Finishing"
+    assert rows["WIP-2026-10-003", "1"]["memo"] == "'-transferred-in cost"
+    assert rows["WIP-2026-10-003", "2"]["memo"] == "'+units completed 4,000"
+    assert rows["WIP-2026-10-004", "1"]["memo"] == "Spoiled units above normal rate"
+    assert rows["WIP-2026-10-001", "2"]["account_name"] == "Café supplies"
+
+
+def test_iif_is_ascii_tab_separated_with_guarded_text(tmp_path):
+    body = export(usd_book(), "iif", tmp_path)[0].decode("ascii")
+    records = [line.split("\t") for line in body.split("\r\n") if line]
+    fields = {r[0]: r[1:] for r in records[:2]}
+    assert fields["!TRNS"] == fields["!SPL"] == ["TRNSTYPE", "DATE", "ACCNT", "AMOUNT", "DOCNUM", "MEMO"]
+    by_memo = {r[-1]: dict(zip(fields["!SPL"], r[1:])) for r in records[3:] if r[0] in ("TRNS", "SPL")}
+    cafe = by_memo["Cafe supplies used - shop floor"]
+    assert cafe["ACCNT"] == "Cafe supplies" and cafe["AMOUNT"] == "37.80" and cafe["DATE"] == "10/03/2026"
+    assert "'=HYPERLINK('http://evil.example','Payroll, October')" in by_memo
+    assert by_memo["Conversion costs, Assembly"]["ACCNT"] == "Work in process - Assembly", "narration for a missing memo"
+
+
+def test_iif_refuses_two_accounts_that_meet_in_ascii(tmp_path):
+    chart = {**CHART, "5101": Account(code="5101", name="Cafe supplies", type="expense")}
+    book = usd_book().model_copy(update={"accounts": chart, "journals": usd_book().journals + (
+        journal("WIP-2026-10-009", "x", dr("5101", "1"), cr("1200", "1")),)})
+    with pytest.raises(ExportError, match="'Café supplies' and 'Cafe supplies' are both 'Cafe supplies' in ASCII"):
+        export_journals(book, "iif", tmp_path)
+    assert export_journals(book, "beancount", tmp_path)
+
+
+def test_beancount_accepts_the_file_when_installed(tmp_path):
+    """beancount is not a dependency; where it is installed, its own loader must agree with ours."""
+    loader = pytest.importorskip("beancount.loader")
+    path = export_journals(usd_book(), "beancount", tmp_path)[0]
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    transactions = {e.meta["id"]: e for e in entries if hasattr(e, "narration")}
+    assert {k: [p.units.number for p in t.postings] for k, t in transactions.items()} == EXPECTED_USD
+    assert transactions["WIP-2026-10-003"].narration == "'=1+2, \"Assembly\" to Finishing"
+
+
+def test_beancount_account_names_are_derived_and_unique():
+    from costing.exports._beancount import account_names
+
+    accounts = [Account(code="1300", name="Work in process - Assembly", type="asset"),
+                Account(code="5100", name="Café supplies", type="expense"),
+                Account(code="2100", name="Payroll: accrued wages", type="liability"),
+                Account(code="3000", name="Retained earnings", type="equity"),
+                Account(code="4000", name="sales", type="income"),
+                Account(code="4001", name="Sales", type="income"),
+                Account(code="9", name="—", type="expense")]
+    assert account_names(accounts) == {
+        "1300": "Assets:WorkInProcessAssembly", "5100": "Expenses:CafeSupplies",
+        "2100": "Liabilities:Payroll:AccruedWages", "3000": "Equity:RetainedEarnings",
+        "4000": "Income:Sales-4000", "4001": "Income:Sales-4001", "9": "Expenses:9"}
+
+
+def test_intacct_options_and_description(tmp_path):
+    files = export(usd_book(), "intacct", tmp_path, journal="WIPJ", location_id="100", dept_id="MFG")
+    rows = csv_rows(files[0])
+    first = [r for r in rows if r["LINE_NO"] == "1"]
+    assert {r["JOURNAL"] for r in first} == {"WIPJ"}
+    assert [r["DESCRIPTION"] for r in first][:2] == ["WIP-2026-10-001 Materials issu", "WIP-2026-10-002 Conversion cos"]
+    assert {(r["LOCATION_ID"], r["DEPT_ID"]) for r in rows} == {("100", "MFG")}
+
+
+def test_xero_tax_rate_option(tmp_path):
+    rows = csv_rows(export(usd_book(), "xero", tmp_path, tax_rate="No VAT")[0])
+    assert {r["*TaxRate"] for r in rows} == {"No VAT"}
+    assert rows[0]["*Narration"] == "WIP-2026-10-001: Materials issued to Assembly"
+
+
+# --- the package's place in the architecture --------------------------------------------------------
+
+def test_public_surface_is_pinned():
+    assert sorted(exports.__all__) == ["ExportError", "FORMATS", "export_journals", "render_journals"]
+    assert FORMATS == ("gl-csv", "qbo", "xero", "iif", "intacct", "beancount")
+    assert render_journals(usd_book(), "gl-csv") == render_journals(usd_book(), "gl-csv")
+
+
+def test_the_core_never_imports_the_exports():
+    root = Path(costing.__file__).parent
+    for path in root.rglob("*.py"):
+        if "exports" in path.relative_to(root).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            assert not any("exports" in name for name in names), f"{path.name} imports the exports adapter"
