@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from . import CostingError, Issue, cost_case, load_case
@@ -46,11 +47,244 @@ def _cmd_cost(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    schema = CaseSpec.model_json_schema()
+    if args.close:
+        from .close import CloseSpec
+
+        schema = CloseSpec.model_json_schema()
+        schema["title"] = "WIP month-end close file"
+    else:
+        schema = CaseSpec.model_json_schema()
+        schema["title"] = "WIP costing case file"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "WIP costing case file"
     json.dump(schema, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+# ---- month-end close ----------------------------------------------------------------------
+
+DEFAULT_LEDGER = "wip-ledger.db"
+
+
+def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
+    if args.ledger:
+        return Path(args.ledger)
+    if beside is not None:
+        return Path(beside).resolve().parent / DEFAULT_LEDGER
+    return Path(DEFAULT_LEDGER)
+
+
+def _open_ledger(path: Path, create: bool = False):
+    from .ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(path, create=create)
+    except LedgerError as e:
+        _print_issues([Issue(e.code, "", e.message)])
+        return None
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 500 and sys.stderr.isatty():
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\rcosting products [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _cmd_close(args: argparse.Namespace) -> int:
+    from ._casefile import read_data_file
+    from .close._render import render_close_summary
+    from .close_service import CloseRefused, close_period
+
+    data, issues = read_data_file(args.file)
+    if issues:
+        _print_issues(issues)
+        return EXIT_INPUT
+    ledger_path = _ledger_path(args, beside=args.file)
+    ledger = _open_ledger(ledger_path, create=True)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        try:
+            outcome = close_period(data, ledger, period=args.period, progress=_progress)
+        except CloseRefused as e:
+            _print_issues([i if i.source else i.with_source(args.file) for i in e.issues])
+            return EXIT_INPUT
+    locale = args.locale or outcome.result.plan.spec.locale
+    sys.stdout.write(render_close_summary(outcome.result, outcome.journals, outcome.rollforward, locale))
+    ids = [j.id for j in outcome.journals.journals]
+    print(f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period} "
+          f"(journals {ids[0]} … {ids[-1]})" if ids else f"  Recorded in {ledger_path}")
+    return 0
+
+
+def _cmd_reopen(args: argparse.Namespace) -> int:
+    from .close_service import reopen_period
+    from .ledger import LedgerError
+
+    ledger = _open_ledger(_ledger_path(args))
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        try:
+            event = reopen_period(ledger, args.period, args.reason)
+        except LedgerError as e:
+            _print_issues([Issue(e.code, "", e.message)])
+            return EXIT_INPUT
+        stale = [p for p, src in ledger.stale_periods().items()]
+        later = [p for p in ledger.periods() if p > args.period and ledger.status(p) == "closed"]
+    print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {args.reason}")
+    print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
+    if later:
+        print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)}")
+    _ = stale
+    return 0
+
+
+def _current(args: argparse.Namespace):
+    ledger = _open_ledger(_ledger_path(args))
+    if ledger is None:
+        return None, None
+    closed = ledger.current_close(args.period)
+    if closed is None:
+        _print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
+                                               "there is no current close to show")])
+        ledger.close()
+        return None, None
+    return ledger, closed
+
+
+def _cmd_journal(args: argparse.Namespace) -> int:
+    from .close._render import render_journals_text
+
+    ledger, closed = _current(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        book = closed.journals
+    if args.json:
+        payload = {"journals": [j.model_dump(mode="json") for j in book.journals]}
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_journals_text(book, args.locale or closed.parameters.get("locale", "en_US")))
+    return 0
+
+
+def _cmd_rollforward(args: argparse.Namespace) -> int:
+    from .close import RollForward
+    from .close._render import render_rollforward
+
+    ledger, closed = _current(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        rf = RollForward.model_validate(closed.rollforward)
+        # The ledger's closing WIP must equal the roll-forward's closing, element by element.
+        stored = {(w.product, w.stage, e): c for w in closed.state.wip.values() for e, c in w.cost.items()}
+        ledger_ties = all(stored.get((r.product, r.stage, r.element)) == r.closing for r in rf.rows) \
+            and len(stored) == len(rf.rows)
+    if args.json:
+        sys.stdout.write(rf.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(render_rollforward(rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail))
+        print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
+    return 0 if rf.ties_ok and ledger_ties else 1
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .exports import ExportError, export_journals
+
+    ledger, closed = _current(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        book = closed.journals
+    try:
+        paths = export_journals(book, args.format, Path(args.out))
+    except (ExportError, ValueError) as e:
+        _print_issues([Issue("EXPORT_REFUSED", "", str(e))])
+        return EXIT_INPUT
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    ledger = _open_ledger(_ledger_path(args))
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        events = ledger.events()
+        stale = ledger.stale_periods()
+        status = {p: ledger.status(p) for p in ledger.periods()}
+    print(f"{'seq':>4}  {'period':7}  {'event':12}  {'when':25}  {'who':12}  inputs   note")
+    for e in events:
+        what = f"close #{e.close_no}" if e.kind == "close" else f"reopen #{e.close_no}"
+        print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  "
+              f"{e.inputs_sha256[:7]}  {e.reason}")
+    print()
+    for period, state in status.items():
+        flag = f" — NEEDS RE-CLOSE: its opening came from a superseded close of {stale[period]}" if period in stale else ""
+        print(f"{period}: {state}{flag}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    ledger = _open_ledger(_ledger_path(args))
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        problems = ledger.verify()
+        count = len(ledger.events())
+    if problems:
+        for p in problems:
+            print(f"error: {p} [LEDGER_TAMPERED]", file=sys.stderr)
+        print(f"{len(problems)} problem(s) in {ledger.path}; the hash chain does not verify.", file=sys.stderr)
+        return 1
+    print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK")
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from ._diff import diff_closes
+
+    ledger = _open_ledger(_ledger_path(args))
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        rows = ledger.closes(args.period)
+    if len(rows) < 2:
+        _print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
+        return EXIT_INPUT
+    old, new = rows[-2], rows[-1]
+    result = diff_closes({"inputs": old.inputs, "rollforward": old.rollforward,
+                          "journals": old.journals.model_dump(mode="json")},
+                         {"inputs": new.inputs, "rollforward": new.rollforward,
+                          "journals": new.journals.model_dump(mode="json")})
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{args.period}: close #{old.event.close_no} → close #{new.event.close_no}")
+    print("Input changes:" if result["input_changes"] else "No input changes.")
+    for c in result["input_changes"]:
+        print(f"  {c['path']}: {c['before']} → {c['after']}")
+    if result["closing_wip_moves"]:
+        print("Closing WIP moved:")
+    for m in result["closing_wip_moves"]:
+        why = m["inputs_here"] and f"inputs changed here: {', '.join(m['inputs_here'])}" or \
+            m["inputs_elsewhere_in_product"] and f"upstream in the product: {', '.join(m['inputs_elsewhere_in_product'])}" or \
+            m["inputs_plant_wide"] and f"plant-wide: {', '.join(m['inputs_plant_wide'])}" or "no input change found"
+        print(f"  {m['product']} / {m['stage']} / {m['element']}: {m['before']} → {m['after']} "
+              f"({m['change']:+}) — {why}")
+    if result["journal_moves"]:
+        print("Journal amounts moved:")
+    for j in result["journal_moves"]:
+        print(f"  {j['narration']} / {j['account']}: {j['before']} → {j['after']}")
     return 0
 
 
@@ -64,8 +298,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locale", default="en_US", help="locale for numbers in the text report (default en_US)")
     p.set_defaults(run=_cmd_cost)
 
-    p = sub.add_parser("schema", help="print the JSON schema of the case file")
+    p = sub.add_parser("schema", help="print the JSON schema of the case file (or --close: the close file)")
+    p.add_argument("--close", action="store_true", help="the close file's schema")
     p.set_defaults(run=_cmd_schema)
+
+    def ledger_option(p):
+        p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER}, beside the input for close)")
+
+    p = sub.add_parser("close", help="close a month from a close file and record it in the ledger")
+    p.add_argument("file", metavar="FILE", help="close file (YAML or JSON)")
+    p.add_argument("--period", required=True, help="YYYY-MM; must match the file")
+    p.add_argument("--locale", help="locale for the printed summary (default: the file's)")
+    ledger_option(p)
+    p.set_defaults(run=_cmd_close)
+
+    p = sub.add_parser("reopen", help="reopen a closed period: reversing journals, reason recorded")
+    p.add_argument("period")
+    p.add_argument("--reason", required=True)
+    ledger_option(p)
+    p.set_defaults(run=_cmd_reopen)
+
+    for name, run, text in (("journal", _cmd_journal, "print the journals of a period's current close"),
+                            ("rollforward", _cmd_rollforward, "print the WIP roll-forward and its ties")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--period", required=True)
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--locale")
+        if name == "rollforward":
+            p.add_argument("--detail", action="store_true", help="rows by product, stage and element")
+        ledger_option(p)
+        p.set_defaults(run=run)
+
+    p = sub.add_parser("export", help="write a period's journals in an accounting system's import format")
+    p.add_argument("--period", required=True)
+    p.add_argument("--format", required=True, choices=["gl-csv", "qbo", "xero", "iif", "intacct", "beancount"])
+    p.add_argument("--out", required=True, help="output directory")
+    ledger_option(p)
+    p.set_defaults(run=_cmd_export)
+
+    p = sub.add_parser("history", help="every close and reopen, and which periods need re-closing")
+    ledger_option(p)
+    p.set_defaults(run=_cmd_history)
+
+    p = sub.add_parser("verify", help="recompute the ledger's hash chain; report rows changed outside the engine")
+    ledger_option(p)
+    p.set_defaults(run=_cmd_verify)
+
+    p = sub.add_parser("diff", help="compare the last two closes of a period")
+    p.add_argument("period")
+    p.add_argument("--json", action="store_true")
+    ledger_option(p)
+    p.set_defaults(run=_cmd_diff)
     return parser
 
 

@@ -1,0 +1,76 @@
+"""Journals as data: balanced entries in the currency's minor unit, and the chart they post to.
+
+Built by the month-end close, rendered by one writer per import format (``costing.exports``).
+``JournalBook.model_dump(mode="json")`` minus the header is what ``wip journal --json`` prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._report import Amount
+
+__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal"]
+
+# What kind of account, for systems that need it (beancount's Assets/Liabilities/... roots).
+AccountType = Literal["asset", "liability", "equity", "income", "expense"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Account(_Frozen):
+    code: str  # the account number/code accounting systems key on (Xero AccountCode, Intacct ACCT_NO)
+    name: str  # the account's name (QuickBooks imports by name)
+    type: AccountType
+
+
+class JournalLine(_Frozen):
+    account: str  # account code, a key of JournalBook.accounts
+    debit: Amount
+    credit: Amount
+    memo: str = ""
+
+
+class Journal(_Frozen):
+    id: str  # deterministic: the same close gives the same ids (WIP-2026-10-003)
+    date: dt.date
+    narration: str
+    lines: tuple[JournalLine, ...]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), Decimal(0))
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), Decimal(0))
+
+
+class UnbalancedJournal(ValueError):
+    """A journal whose debits and credits differ: a defect, never something to post."""
+
+
+class JournalBook(_Frozen):
+    """The journals of one close, with the chart of accounts they use."""
+
+    company: str
+    currency: str
+    period: str  # YYYY-MM
+    accounts: dict[str, Account] = Field(description="by account code")
+    journals: tuple[Journal, ...]
+
+    def check_balanced(self) -> None:
+        for journal in self.journals:
+            if journal.total_debit != journal.total_credit:
+                raise UnbalancedJournal(
+                    f"{journal.id}: debits {journal.total_debit}, credits {journal.total_credit}, "
+                    f"difference {journal.total_debit - journal.total_credit}")
+            for line in journal.lines:
+                if line.account not in self.accounts:
+                    raise ValueError(f"{journal.id}: account {line.account!r} is not in the chart")

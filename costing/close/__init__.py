@@ -1,0 +1,21 @@
+"""Month-end close: cost every product line, overhead applied vs actual, finished goods and COGS,
+count differences, balanced journals and a WIP roll-forward that ties to them.
+
+Pure computation (``resolve_close`` → ``compute_close`` → ``build_journals`` /
+``build_rollforward``); the ledger and files are handled by ``costing.close_service``.
+"""
+
+from ._compute import CloseResult, CountAdjustment, OverheadLine, ProductResult, compute_close
+from ._journals import build_journals, period_end, reversal_book
+from ._resolve import ClosePlan, ProductPlan, previous_period, resolve_close
+from ._rollforward import FinishedGoodsRow, RollForward, RollForwardRow, TieCheck, build_rollforward
+from ._spec import CloseSpec
+from ._state import FinishedGoodsLayer, PriorState, StageWip
+
+__all__ = [
+    "CloseSpec", "ClosePlan", "ProductPlan", "resolve_close", "previous_period",
+    "CloseResult", "ProductResult", "OverheadLine", "CountAdjustment", "compute_close",
+    "build_journals", "reversal_book", "period_end",
+    "RollForward", "RollForwardRow", "FinishedGoodsRow", "TieCheck", "build_rollforward",
+    "StageWip", "FinishedGoodsLayer", "PriorState",
+]

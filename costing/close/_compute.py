@@ -1,0 +1,296 @@
+"""The month-end close arithmetic: cost every product, apply and true up overhead, move finished
+goods, relieve COGS, book count differences.  Pure: a plan in, a result out, no I/O.
+
+Amounts are rounded where they are posted (applied overhead per product-stage, COGS per layer
+taken, count adjustments, overhead proration) with largest-remainder allocation, so every journal
+built from them balances and the roll-forward ties to the cent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+
+from .._engine import cost_resolved_case
+from .._errors import CostingError, Issue
+from .._model import TRANSFERRED_IN, ElementKind, Method
+from .._numbers import ROUNDING_MODES, engine_context
+from .._report import CaseReport
+from .._rounding import allocate
+from ._resolve import ClosePlan, ProductPlan
+from ._state import FinishedGoodsLayer, StageWip
+
+__all__ = ["CountAdjustment", "OverheadLine", "ProductResult", "CloseResult", "compute_close"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class CountAdjustment:
+    stage: str
+    book_units: Decimal
+    counted_units: Decimal
+    by_element: dict[str, Decimal]  # negative: shortage written off at cost
+
+    @property
+    def amount(self) -> Decimal:
+        return sum(self.by_element.values(), _ZERO)
+
+
+@dataclass(frozen=True)
+class ProductResult:
+    name: str
+    report: CaseReport
+    applied_overhead: dict[str, Decimal]
+    count_adjustments: dict[str, CountAdjustment]
+    overhead_adjustment: dict[str, dict[str, Decimal]]  # stage -> element -> prorated amount
+    closing_wip: dict[str, StageWip]  # stage -> after count and overhead proration
+    fg_opening: tuple[FinishedGoodsLayer, ...]
+    fg_completed_units: Decimal
+    fg_completed_cost: Decimal
+    cogs_units: Decimal
+    cogs: Decimal  # cost of units shipped, before overhead true-up
+    cogs_overhead_adjustment: Decimal
+    fg_overhead_adjustment: Decimal
+    fg_closing: tuple[FinishedGoodsLayer, ...]
+
+
+@dataclass(frozen=True)
+class OverheadLine:
+    stage: str
+    driver: str
+    rate: Decimal
+    driver_quantity: Decimal
+    applied: Decimal
+    actual: Decimal
+    disposition: str  # write_off | prorate (what was done, after the materiality test)
+
+    @property
+    def under_applied(self) -> Decimal:
+        """Positive: under-applied (actual above applied); negative: over-applied."""
+        return self.actual - self.applied
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    plan: ClosePlan
+    products: tuple[ProductResult, ...]
+    overhead: tuple[OverheadLine, ...]
+    written_off_to_cogs: Decimal  # under(+)/over(-)-applied overhead written off
+    stage_order: tuple[str, ...] = field(default=())  # stage names in first-seen flow order
+
+    @property
+    def period(self) -> str:
+        return self.plan.spec.period
+
+
+def compute_close(plan: ClosePlan, progress=None) -> CloseResult:
+    """``progress(done, total)``, if given, is called as products are costed (for progress bars)."""
+    spec = plan.spec
+    q = plan.quantum
+    with localcontext(engine_context(ROUNDING_MODES[spec.rounding])):
+        return _compute(plan, q, progress)
+
+
+def _compute(plan: ClosePlan, q: Decimal, progress) -> CloseResult:
+    spec = plan.spec
+    problems: list[Issue] = []
+    staged: list[tuple[ProductPlan, CaseReport, dict[str, CountAdjustment], dict[str, StageWip]]] = []
+    for index, product in enumerate(plan.products):
+        try:
+            report = cost_resolved_case(product.case)
+        except CostingError as e:
+            problems.extend(i.under(f"products[{index}]") for i in e.issues)
+            continue
+        if progress is not None and (index % 250 == 0 or index + 1 == len(plan.products)):
+            progress(index + 1, len(plan.products))
+        counts, wip, count_issues = _counts(product, report, q)
+        problems.extend(i.under(f"products[{index}]") for i in count_issues)
+        staged.append((product, report, counts, wip))
+    if problems:
+        raise CostingError(problems)
+
+    # Overhead applied vs actual, by stage; the disposition decides where the difference goes.
+    stage_order: list[str] = []
+    for product, *_ in staged:
+        for stage in product.case.stages:
+            if stage.name not in stage_order:
+                stage_order.append(stage.name)
+    overhead_lines = []
+    for stage_name, config in spec.overhead.items():
+        applied = sum((p.applied_overhead.get(stage_name, _ZERO) for p, *_ in staged), _ZERO * q)
+        quantity = sum((p.driver_quantity.get(stage_name, _ZERO) for p, *_ in staged), _ZERO)
+        overhead_lines.append(OverheadLine(stage_name, config.driver, config.rate, quantity, applied, config.actual,
+                                           spec.overhead_disposition))
+    difference = sum((line.under_applied for line in overhead_lines), _ZERO * q)
+    prorate = spec.overhead_disposition == "prorate" and abs(difference) >= spec.materiality and difference != 0
+    if not prorate:
+        overhead_lines = [OverheadLine(l.stage, l.driver, l.rate, l.driver_quantity, l.applied, l.actual, "write_off")
+                          for l in overhead_lines]
+
+    # Finished goods in and out, before any proration.
+    fg_moves = []
+    for product, report, counts, wip in staged:
+        last = report.stages[-1]
+        completed_units = last.physical_units.completed
+        completed_cost = last.transferred_out.total
+        layers = list(product.opening_fg)
+        if completed_units or completed_cost:
+            layers.append(FinishedGoodsLayer(product.name, spec.period, completed_units, completed_cost))
+        taken, remaining, shortfall = _relieve(layers, product.shipments, spec.finished_goods_method,
+                                               product.name, spec.period, q)
+        if shortfall:
+            on_hand = sum((layer.units for layer in layers), _ZERO)
+            problems.append(Issue("SHIPMENTS_EXCEED_STOCK", f"products[{plan.products.index(product)}].shipments",
+                                  f"{product.name}: shipped {product.shipments} units but only {on_hand} finished "
+                                  f"units were on hand (opening + completed); difference {product.shipments - on_hand}"))
+        fg_moves.append((completed_units, completed_cost, taken, remaining))
+    if problems:
+        raise CostingError(problems)
+
+    # Proration of under/over-applied overhead in proportion to this period's overhead in
+    # ending WIP, finished goods and COGS (Horngren's "overhead allocated component" method).
+    wip_adj: list[dict[str, dict[str, Decimal]]] = [{} for _ in staged]
+    fg_adj = [_ZERO * q for _ in staged]
+    cogs_adj = [_ZERO * q for _ in staged]
+    written_off = difference if not prorate else _ZERO * q
+    if prorate:
+        buckets: list[tuple[tuple, Decimal]] = []
+        for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
+            content = _overhead_content(product, report, spec.method)
+            for stage_name, amount in content["wip"].items():
+                buckets.append((("wip", i, stage_name), amount))
+            fg_content = content["completed"]
+            completed_units, _, taken, remaining = move
+            shipped_from_period = sum((t.units for t in taken if t.period == spec.period), _ZERO)
+            share_sold = shipped_from_period / completed_units if completed_units else _ZERO
+            buckets.append((("cogs", i), fg_content * share_sold))
+            buckets.append((("fg", i), fg_content - fg_content * share_sold))
+        weight = sum((w for _, w in buckets), _ZERO)
+        if weight:
+            parts = allocate([difference * w / weight for _, w in buckets], difference, q, None)
+        else:  # no overhead anywhere to carry the difference: write it off
+            parts, written_off = [], difference
+        for (key, _), part in zip(buckets, parts):
+            if key[0] == "wip":
+                _, i, stage_name = key
+                product = staged[i][0]
+                stage = next(s for s in product.case.stages if s.name == stage_name)
+                element = product.overhead_element.get(stage_name) or (
+                    TRANSFERRED_IN if stage.receives_transfer else stage.elements[0].name)
+                wip_adj[i].setdefault(stage_name, {})[element] = \
+                    wip_adj[i].get(stage_name, {}).get(element, _ZERO) + part
+            elif key[0] == "cogs":
+                cogs_adj[key[1]] += part
+            else:
+                fg_adj[key[1]] += part
+
+    results = []
+    for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
+        completed_units, completed_cost, taken, remaining = move
+        closing = {}
+        for stage_name, w in wip.items():
+            adj = wip_adj[i].get(stage_name, {})
+            cost = {e: w.cost[e] + adj.get(e, _ZERO) for e in w.cost}
+            closing[stage_name] = StageWip(w.product, w.stage, w.units, w.progress, w.completion, cost)
+        if fg_adj[i]:  # the proration lands on this period's layer, which holds this period's overhead
+            remaining = [FinishedGoodsLayer(l.product, l.period, l.units, l.cost + fg_adj[i])
+                         if l.period == spec.period else l for l in remaining]
+        results.append(ProductResult(
+            name=product.name, report=report, applied_overhead=product.applied_overhead,
+            count_adjustments=counts, overhead_adjustment=wip_adj[i], closing_wip=closing,
+            fg_opening=product.opening_fg, fg_completed_units=completed_units, fg_completed_cost=completed_cost,
+            cogs_units=product.shipments, cogs=sum((t.cost for t in taken), _ZERO * q),
+            cogs_overhead_adjustment=cogs_adj[i], fg_overhead_adjustment=fg_adj[i], fg_closing=tuple(remaining)))
+    return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order))
+
+
+def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
+    """Closing WIP per stage, with counted-vs-book differences booked at cost."""
+    issues: list[Issue] = []
+    counts: dict[str, CountAdjustment] = {}
+    wip: dict[str, StageWip] = {}
+    for j, (stage, sr) in enumerate(zip(product.case.stages, report.stages)):
+        book = stage.ending.units
+        cost = dict(sr.ending_wip.by_element)
+        units = book
+        counted = product.counts.get(stage.name)
+        if counted is not None and counted != book:
+            if not book:
+                issues.append(Issue("COUNT_WITHOUT_BOOK_UNITS", f"stages[{j}].count",
+                                    f"{stage.name}: counted {counted} units but the books hold none, so there is no "
+                                    "cost to value them at; check the count or the ending WIP units"))
+                continue
+            diff = counted - book
+            by_element = {e: (amount * diff / book).quantize(q) for e, amount in cost.items()}
+            counts[stage.name] = CountAdjustment(stage.name, book, counted, by_element)
+            cost = {e: cost[e] + by_element[e] for e in cost}
+            units = counted
+        wip[stage.name] = StageWip(product.name, stage.name, units, stage.ending.progress,
+                                   dict(stage.ending.completion), cost)
+    return counts, wip, issues
+
+
+def _relieve(layers: list[FinishedGoodsLayer], shipped: Decimal, method: str, product: str, period: str,
+             q: Decimal) -> tuple[list[FinishedGoodsLayer], list[FinishedGoodsLayer], bool]:
+    """Take ``shipped`` units out of finished goods: (layers taken, layers left, shortfall?)."""
+    on_hand = sum((layer.units for layer in layers), _ZERO)
+    if shipped > on_hand:
+        return [], layers, True
+    if method == "weighted_average":
+        cost = sum((layer.cost for layer in layers), _ZERO * q)
+        if not on_hand:
+            return [], [], False
+        taken_cost = (cost * shipped / on_hand).quantize(q) if shipped != on_hand else cost
+        taken = [FinishedGoodsLayer(product, period, shipped, taken_cost)] if shipped else []
+        left = [FinishedGoodsLayer(product, period, on_hand - shipped, cost - taken_cost)] if on_hand - shipped or cost - taken_cost else []
+        return taken, left, False
+    taken, left, need = [], [], shipped
+    for layer in layers:  # FIFO: oldest layer first
+        if need <= 0:
+            left.append(layer)
+            continue
+        if layer.units <= need:
+            taken.append(layer)
+            need -= layer.units
+        else:
+            part = (layer.cost * need / layer.units).quantize(q)
+            taken.append(FinishedGoodsLayer(product, layer.period, need, part))
+            left.append(FinishedGoodsLayer(product, layer.period, layer.units - need, layer.cost - part))
+            need = _ZERO
+    return taken, left, False
+
+
+def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> dict:
+    """This period's applied overhead contained in each stage's ending WIP and in completed units.
+
+    Followed element by element through transferred-in cost: a stage's transferred-in pool holds
+    the upstream stage's overhead in proportion to what was transferred (exact fractions, used
+    only as proration weights).
+    """
+    fifo = method == Method.FIFO.value
+    upstream = _ZERO
+    wip_content: dict[str, Decimal] = {}
+    for stage, sr in zip(product.case.stages, report.stages):
+        ctaf = sr.costs_to_account_for
+        out_content = _ZERO
+        end_content = _ZERO
+        for element in stage.elements:
+            name = element.name
+            if name == product.overhead_element.get(stage.name):
+                content = ctaf.added_by_element[name]
+            elif element.kind is ElementKind.TRANSFERRED_IN:
+                content = upstream
+            else:
+                continue
+            beginning, added = ctaf.beginning_wip_by_element[name], ctaf.added_by_element[name]
+            pool = added if fifo else beginning + added
+            if not pool:
+                continue
+            share = content / pool
+            out_amount = sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)
+            out_content += out_amount * share
+            end_content += sr.ending_wip.by_element[name] * share
+        wip_content[stage.name] = end_content
+        upstream = out_content
+    return {"wip": wip_content, "completed": upstream}

@@ -1,0 +1,191 @@
+"""Journals of a close, built from the close result: each balanced to the cent by construction
+(every line is a sum of amounts already rounded where they were assigned) and checked anyway.
+
+GL journals post by stage (one WIP account per stage), not by product: product detail stays in
+the roll-forward, which ties to these journals.  Ids are deterministic: ``WIP-2026-10-003``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from .._journal import Account, Journal, JournalBook, JournalLine
+from .._model import TRANSFERRED_IN, ElementKind
+from ._compute import CloseResult
+
+__all__ = ["build_journals", "period_end", "ACCOUNT_TYPES", "reversal_book"]
+
+_ZERO = Decimal(0)
+
+# Account roles and what they are, for systems that need the type.
+ACCOUNT_TYPES = {
+    "raw_materials": "asset",
+    "accrued_payroll": "liability",
+    "conversion_costs": "liability",
+    "overhead_applied": "expense",
+    "overhead_control": "expense",
+    "finished_goods": "asset",
+    "cogs": "expense",
+    "abnormal_spoilage": "expense",
+    "spoiled_goods": "asset",
+    "count_difference": "expense",
+    "wip": "asset",
+}
+
+
+def period_end(period: str) -> dt.date:
+    """
+    >>> period_end("2026-02"), period_end("2026-10")
+    (datetime.date(2026, 2, 28), datetime.date(2026, 10, 31))
+    """
+    year, month = map(int, period.split("-"))
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _chart(result: CloseResult) -> tuple[dict[str, Account], dict[str, str], dict[str, str]]:
+    accounts_spec = result.plan.spec.accounts
+    chart: dict[str, Account] = {}
+    role_code: dict[str, str] = {}
+    for role, kind in ACCOUNT_TYPES.items():
+        if role == "wip":
+            continue
+        spec = getattr(accounts_spec, role)
+        if spec is not None:
+            chart[spec.code] = Account(code=spec.code, name=spec.name, type=kind)
+            role_code[role] = spec.code
+    wip_code = {}
+    for stage, spec in accounts_spec.wip.items():
+        chart[spec.code] = Account(code=spec.code, name=spec.name, type="asset")
+        wip_code[stage] = spec.code
+    return chart, role_code, wip_code
+
+
+def _line(account: str, amount: Decimal, memo: str) -> JournalLine:
+    """A signed amount (+ debit, - credit) as a line."""
+    zero = amount - amount  # keeps the exponent: 0.00, not 0
+    if amount >= 0:
+        return JournalLine(account=account, debit=amount, credit=zero, memo=memo)
+    return JournalLine(account=account, debit=zero, credit=-amount, memo=memo)
+
+
+def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
+    spec = result.plan.spec
+    q = result.plan.quantum
+    chart, role, wip = _chart(result)
+    order = list(result.stage_order)
+    zero = _ZERO * q
+
+    # Stage-level sums from every product's report.
+    by_kind: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: zero))
+    transfers: dict[tuple[str, str], Decimal] = defaultdict(lambda: zero)
+    completed_to_fg: dict[str, Decimal] = defaultdict(lambda: zero)
+    abnormal: dict[str, Decimal] = defaultdict(lambda: zero)
+    disposal: dict[str, Decimal] = defaultdict(lambda: zero)
+    counts: dict[str, Decimal] = defaultdict(lambda: zero)
+    for plan, product in zip(result.plan.products, result.products):
+        stages = product.report.stages
+        for k, (stage, sr) in enumerate(zip(plan.case.stages, stages)):
+            kinds = {e.name: e.kind.value for e in stage.elements}
+            for element, amount in sr.costs_to_account_for.added_by_element.items():
+                if element != TRANSFERRED_IN:
+                    by_kind[kinds[element]][sr.name] += amount
+            if k + 1 < len(stages):
+                transfers[(sr.name, stages[k + 1].name)] += sr.transferred_out.total
+            else:
+                completed_to_fg[sr.name] += sr.transferred_out.total
+            abnormal[sr.name] += sr.abnormal_spoilage.total
+            disposal[sr.name] += sr.normal_spoilage.disposal_value + sr.abnormal_spoilage.disposal_value
+        for stage_name, adj in product.count_adjustments.items():
+            counts[stage_name] += adj.amount
+
+    journals: list[Journal] = []
+    date = period_end(spec.period)
+
+    def add(narration: str, lines: list[JournalLine]) -> None:
+        lines = [line for line in lines if line.debit or line.credit]  # zero lines are dropped
+        if lines:
+            number = len(journals) + 1
+            journals.append(Journal(id=f"{id_prefix}-{spec.period}-{number:03d}", date=date,
+                                    narration=f"{narration} ({spec.period})", lines=tuple(lines)))
+
+    def charge(kind: str, credit_role: str, narration: str) -> None:
+        amounts = by_kind.get(kind, {})
+        total = sum(amounts.values(), zero)
+        if not total:
+            return
+        lines = [_line(wip[s], amounts[s], f"{s}: {kind} added") for s in order if amounts.get(s)]
+        lines.append(_line(role[credit_role], -total, narration))
+        add(narration, lines)
+
+    charge(ElementKind.MATERIAL.value, "raw_materials", "Materials issued to production")
+    charge(ElementKind.LABOUR.value, "accrued_payroll", "Direct labour charged to production")
+    charge(ElementKind.CONVERSION.value, "conversion_costs", "Conversion costs charged to production")
+    charge(ElementKind.OVERHEAD.value, "overhead_applied", "Overhead applied at predetermined rates")
+
+    lines = []
+    for (src, dst), amount in sorted(transfers.items(), key=lambda kv: (order.index(kv[0][0]), order.index(kv[0][1]))):
+        lines += [_line(wip[dst], amount, f"{src} -> {dst}: transferred in"),
+                  _line(wip[src], -amount, f"{src} -> {dst}: transferred out")]
+    add("Transfers between stages", lines)
+
+    total = sum(completed_to_fg.values(), zero)
+    lines = [_line(role["finished_goods"], total, "Completed units to finished goods")]
+    lines += [_line(wip[s], -completed_to_fg[s], f"{s}: completed and transferred out") for s in order if s in completed_to_fg]
+    add("Completed units to finished goods", lines)
+
+    loss, recovered = sum(abnormal.values(), zero), sum(disposal.values(), zero)
+    lines = [_line(role["abnormal_spoilage"], loss, "Abnormal spoilage written off"),
+             _line(role["spoiled_goods"], recovered, "Spoiled goods at disposal value")]
+    lines += [_line(wip[s], -(abnormal[s] + disposal[s]), f"{s}: spoiled units") for s in order
+              if abnormal.get(s) or disposal.get(s)]
+    add("Spoilage: abnormal loss and spoiled goods", lines)
+
+    net = sum(counts.values(), zero)
+    lines = [_line(wip[s], counts[s], f"{s}: counted vs book WIP at cost") for s in order if counts.get(s)]
+    lines.append(_line(role["count_difference"], -net, "WIP count differences"))
+    add("WIP count differences at cost", lines)
+
+    oh = result.overhead
+    if oh:
+        applied = sum((line.applied for line in oh), zero)
+        actual = sum((line.actual for line in oh), zero)
+        lines = [_line(role["overhead_applied"], applied, "Close overhead applied"),
+                 _line(role["overhead_control"], -actual, "Close overhead incurred")]
+        if result.written_off_to_cogs:
+            lines.append(_line(role["cogs"], result.written_off_to_cogs,
+                               "Under-applied overhead written off" if result.written_off_to_cogs > 0
+                               else "Over-applied overhead written off"))
+        wip_adj: dict[str, Decimal] = defaultdict(lambda: zero)
+        fg_adj = cogs_adj = zero
+        for product in result.products:
+            for stage, elements in product.overhead_adjustment.items():
+                wip_adj[stage] += sum(elements.values(), zero)
+            fg_adj += product.fg_overhead_adjustment
+            cogs_adj += product.cogs_overhead_adjustment
+        lines += [_line(wip[s], wip_adj[s], f"{s}: overhead proration") for s in order if wip_adj.get(s)]
+        lines += [_line(role["finished_goods"], fg_adj, "Overhead proration"),
+                  _line(role["cogs"], cogs_adj, "Overhead proration")]
+        add("Overhead true-up: applied vs actual", lines)
+
+    cogs = sum((p.cogs for p in result.products), zero)
+    add("Cost of goods sold", [_line(role["cogs"], cogs, "Units shipped"),
+                               _line(role["finished_goods"], -cogs, "Units shipped")])
+
+    book = JournalBook(company=spec.company, currency=spec.currency, period=spec.period, accounts=chart,
+                       journals=tuple(journals))
+    book.check_balanced()
+    return book
+
+
+def reversal_book(book: JournalBook, id_prefix: str, date: dt.date, reason: str) -> JournalBook:
+    """Journals that exactly undo ``book``: debits and credits swapped, same accounts and memos."""
+    journals = []
+    for journal in book.journals:
+        journals.append(Journal(
+            id=f"{id_prefix}-{journal.id}", date=date, narration=f"Reversal of {journal.id}: {reason}",
+            lines=tuple(JournalLine(account=l.account, debit=l.credit, credit=l.debit, memo=l.memo)
+                        for l in journal.lines)))
+    return book.model_copy(update={"journals": tuple(journals)})

@@ -1,0 +1,97 @@
+"""Text writers for close reports (the CLI's tables). Amounts are already rounded; babel only
+formats them in the chosen locale."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from babel.numbers import format_decimal
+
+from .._currency import minor_unit
+from .._journal import JournalBook
+from ._compute import CloseResult
+from ._rollforward import RollForward
+
+__all__ = ["render_rollforward", "render_journals_text", "render_close_summary"]
+
+
+def _money(value: Decimal, currency: str, locale: str) -> str:
+    places = minor_unit(currency)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=locale, decimal_quantization=False)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    fmt = lambda r: "  " + "  ".join(str(c).ljust(widths[i]) if i == 0 else str(c).rjust(widths[i])  # noqa: E731
+                                     for i, c in enumerate(r))
+    return [fmt(header)] + [fmt(r) for r in rows]
+
+
+_COLUMNS = ["opening", "materials", "labour", "overhead", "conversion", "transferred_in", "transferred_out",
+            "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
+_TITLES = ["opening", "materials", "labour", "overhead", "conversion", "trans. in", "trans. out", "spoilage",
+           "count adj.", "OH adj.", "closing"]
+
+
+def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False) -> str:
+    m = lambda v: _money(v, rf.currency, locale)  # noqa: E731
+    lines = [f"WIP roll-forward {rf.period} ({rf.currency})", ""]
+    by_stage: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in rf.rows:
+        for c in _COLUMNS:
+            by_stage[row.stage][c] += getattr(row, c)
+    used = [c for c in _COLUMNS if any(v[c] for v in by_stage.values()) or c in ("opening", "closing")]
+    titles = [_TITLES[_COLUMNS.index(c)] for c in used]
+    rows = [[stage] + [m(v[c]) for c in used] for stage, v in by_stage.items()]
+    total = [["Total"] + [m(sum((v[c] for v in by_stage.values()), Decimal(0))) for c in used]]
+    lines += _table(["stage"] + titles, rows + total)
+    if detail:
+        lines += ["", "By product, stage and element:"]
+        rows = [[f"{r.product} / {r.stage} / {r.element}"] + [m(getattr(r, c)) for c in used] for r in rf.rows]
+        lines += _table(["product / stage / element"] + titles, rows)
+    lines += ["", f"Finished goods {rf.period}"]
+    rows = [[r.product, m(r.opening), m(r.completed), m(r.cost_of_goods_sold), m(r.overhead_adjustment),
+             m(r.closing), str(r.closing_units)] for r in rf.finished_goods]
+    lines += _table(["product", "opening", "completed", "COGS", "OH adj.", "closing", "units"], rows)
+    lines += ["", "Ties to the journals:"]
+    for t in rf.ties:
+        state = "OK" if t.ok else f"DIFFERENCE {m(t.difference)} — check the journals posted to {t.account}"
+        lines.append(f"  {t.account} {t.name}: roll-forward {m(t.rollforward)}, journals {m(t.journals)}: {state}")
+    lines.append("  Roll-forward ties: " + ("OK" if rf.ties_ok else "NO — see the differences above"))
+    return "\n".join(lines) + "\n"
+
+
+def render_journals_text(book: JournalBook, locale: str = "en_US") -> str:
+    m = lambda v: _money(v, book.currency, locale) if v else ""  # noqa: E731
+    lines = [f"Journals {book.period} — {book.company} ({book.currency})"]
+    for j in book.journals:
+        lines += ["", f"{j.id}  {j.date.isoformat()}  {j.narration}"]
+        rows = [[f"{l.account} {book.accounts[l.account].name}", m(l.debit), m(l.credit), l.memo] for l in j.lines]
+        rows.append(["Total", m(j.total_debit), m(j.total_credit),
+                     "balanced" if j.total_debit == j.total_credit else "NOT BALANCED"])
+        lines += _table(["account", "debit", "credit", "memo"], rows)
+    return "\n".join(lines) + "\n"
+
+
+def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward, locale: str = "en_US") -> str:
+    spec = result.plan.spec
+    m = lambda v: _money(v, spec.currency, locale)  # noqa: E731
+    lines = [f"{spec.company}: close {spec.period} ({spec.method}, {spec.currency})", ""]
+    rows = []
+    for line in result.overhead:
+        diff = line.under_applied
+        rows.append([line.stage, line.driver, m(line.applied), m(line.actual),
+                     f"{m(abs(diff))} {'under' if diff > 0 else 'over' if diff < 0 else ''}".strip(), line.disposition])
+    if rows:
+        lines += ["Overhead applied vs actual:"] + _table(["stage", "driver", "applied", "actual", "difference",
+                                                            "disposition"], rows) + [""]
+    wip = sum((r.closing for r in rf.rows), Decimal(0))
+    fg = sum((r.closing for r in rf.finished_goods), Decimal(0))
+    cogs = sum((p.cogs + p.cogs_overhead_adjustment for p in result.products), Decimal(0)) + result.written_off_to_cogs
+    lines += [f"  Products: {len(result.products)}; stage-rows costed: {sum(len(p.report.stages) for p in result.products)}",
+              f"  Closing WIP: {m(wip)}   Finished goods: {m(fg)}   Cost of goods sold: {m(cogs)}",
+              f"  Journals: {len(book.journals)}, all balanced; roll-forward ties to the journals: "
+              + ("OK" if rf.ties_ok else "NO")]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,298 @@
+"""Close file → a plan the close computes on: one core case per product, plus overhead,
+shipments, counts and opening positions.  Returns ``(plan, issues)``; every problem is collected
+and located (``products[1].stages[0].driver_quantity: ...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from .._currency import is_known_currency, quantum
+from .._errors import Issue
+from .._model import TRANSFERRED_IN, Case
+from .._resolve import issues_from_validation_error, resolve_case
+from .._spec import BeginningWipSpec, CaseSpec
+from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
+from ._state import FinishedGoodsLayer, PriorState, StageWip
+
+__all__ = ["ProductPlan", "ClosePlan", "resolve_close", "previous_period"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ProductPlan:
+    name: str
+    case: Case  # the product's stages, resolved by the core, overhead applied included
+    applied_overhead: dict[str, Decimal]  # stage -> amount applied to this product
+    overhead_element: dict[str, str]  # stage -> name of the element that receives applied overhead
+    driver_quantity: dict[str, Decimal]  # stage -> driver quantity used
+    counts: dict[str, Decimal]  # stage -> counted ending WIP units
+    shipments: Decimal
+    opening_fg: tuple[FinishedGoodsLayer, ...]
+
+
+@dataclass(frozen=True)
+class ClosePlan:
+    spec: CloseSpec  # header fields (products are in ``products``)
+    quantum: Decimal
+    products: tuple[ProductPlan, ...]
+    first_period: bool
+
+
+def previous_period(period: str) -> str:
+    """
+    >>> previous_period("2026-01"), previous_period("2026-11")
+    ('2025-12', '2026-10')
+    """
+    year, month = map(int, period.split("-"))
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None, list[Issue]]:
+    """Validate a close file against the previous close (None when this is the ledger's first)."""
+    if not isinstance(data, Mapping):
+        return None, [Issue("WRONG_TYPE", "", f"expected a mapping of close keys, found {type(data).__name__}")]
+    issues: list[Issue] = []
+    raw_products = data.get("products")
+    header_data = {k: v for k, v in data.items() if k != "products"}
+    header_data["products"] = []
+    try:
+        header = CloseSpec.model_validate(header_data)
+    except ValidationError as e:
+        issues.extend(issues_from_validation_error(e))
+        header = None
+    if raw_products is None:
+        issues.append(Issue("MISSING_KEY", "products", "required key 'products' is missing"))
+        raw_products = []
+    elif not isinstance(raw_products, list):
+        issues.append(Issue("WRONG_TYPE", "products", f"expected a list of products, found {type(raw_products).__name__}"))
+        raw_products = []
+    elif not raw_products:
+        issues.append(Issue("NO_PRODUCTS", "products", "a close needs at least one product"))
+    products: list[ProductSpec | None] = []
+    for i, raw in enumerate(raw_products):
+        try:
+            products.append(ProductSpec.model_validate(raw))
+        except ValidationError as e:
+            products.append(None)
+            issues.extend(issues_from_validation_error(e, ("products", i)))
+    if header is None:
+        return None, issues
+
+    q = None
+    if not (len(header.currency) == 3 and header.currency.isupper() and is_known_currency(header.currency)):
+        issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {header.currency!r}; expected an ISO 4217 code"))
+    else:
+        q = quantum(header.currency)
+    try:
+        from babel import Locale
+
+        Locale.parse(header.locale)
+    except Exception:  # babel raises several types for unknown locales
+        issues.append(Issue("UNKNOWN_LOCALE", "locale", f"unknown locale {header.locale!r}; expected e.g. en_US, de_DE"))
+
+    if prior is not None and prior.period != previous_period(header.period):
+        issues.append(Issue(
+            "PERIOD_OUT_OF_SEQUENCE", "period",
+            f"the ledger's last closed period is {prior.period}; the next close must be "
+            f"{_next_period(prior.period)}, found {header.period}"))
+    for name, oh in header.overhead.items():
+        for field, value in (("rate", oh.rate), ("actual", oh.actual)):
+            if value < 0:
+                issues.append(Issue("NEGATIVE_AMOUNT", f"overhead.{name}.{field}", f"cannot be negative, found {value}"))
+        if q is not None and oh.actual != oh.actual.quantize(q):
+            issues.append(Issue("AMOUNT_PRECISION", f"overhead.{name}.actual",
+                                f"{oh.actual} has more decimal places than {header.currency} allows"))
+    if q is not None and not issues:
+        # Posted amounts carry the currency's places (22500 -> 22500.00).
+        header = header.model_copy(update={"overhead": {
+            name: oh.model_copy(update={"actual": oh.actual.quantize(q)}) for name, oh in header.overhead.items()}})
+    if header.materiality < 0:
+        issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
+
+    seen: dict[str, int] = {}
+    plans: list[ProductPlan] = []
+    for i, product in enumerate(products):
+        if product is None:
+            continue
+        path = f"products[{i}]"
+        if product.name in seen:
+            issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
+                                f"product {product.name!r} is already products[{seen[product.name]}]"))
+            continue
+        seen[product.name] = i
+        plan, product_issues = _resolve_product(product, header, prior, q)
+        issues.extend(issue.under(path) for issue in product_issues)
+        if plan is not None:
+            plans.append(plan)
+
+    if prior is not None:
+        named = {p.name for p in products if p is not None}
+        for (product, stage), wip in sorted(prior.wip.items()):
+            if product not in named and wip.units:
+                issues.append(Issue("PRODUCT_MISSING", "products",
+                                    f"{product!r} has {wip.units} units of closing WIP in {stage} from {prior.period}; "
+                                    "include the product in this close"))
+        for product, layers in sorted(prior.finished_goods.items()):
+            if product not in named and any(layer.units for layer in layers):
+                issues.append(Issue("PRODUCT_MISSING", "products",
+                                    f"{product!r} has finished goods on hand from {prior.period}; include the product"))
+    if issues:
+        return None, issues
+    return ClosePlan(header, q, tuple(plans), prior is None), []
+
+
+def _next_period(period: str) -> str:
+    year, month = map(int, period.split("-"))
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
+                     q: Decimal | None) -> tuple[ProductPlan | None, list[Issue]]:
+    issues: list[Issue] = []
+    stages = []
+    applied: dict[str, Decimal] = {}
+    oh_element: dict[str, str] = {}
+    drivers: dict[str, Decimal] = {}
+    counts: dict[str, Decimal] = {}
+    stage_names = {s.name for s in product.stages}
+    for j, stage in enumerate(product.stages):
+        spath = f"stages[{j}]"
+        update: dict[str, Any] = {}
+        if stage.name not in header.accounts.wip:
+            issues.append(Issue("UNKNOWN_ACCOUNT", f"{spath}.name",
+                                f"no WIP account for stage {stage.name!r}; add it under accounts.wip"))
+        # Overhead is applied at the predetermined rate, never typed in as a cost.
+        overhead_names = [n for n, el in stage.elements.items() if el.kind == "overhead"]
+        if len(overhead_names) > 1:
+            issues.append(Issue("SEVERAL_OVERHEAD_ELEMENTS", f"{spath}.elements",
+                                f"elements {', '.join(overhead_names)} are all overhead; a stage applies overhead to one element"))
+        elif overhead_names:
+            name = overhead_names[0]
+            config = header.overhead.get(stage.name)
+            if name in stage.added_costs:
+                issues.append(Issue("OVERHEAD_TYPED_IN", f"{spath}.added_costs.{name}",
+                                    f"overhead is applied at the stage's predetermined rate (overhead.{stage.name}); "
+                                    "remove this cost"))
+            elif config is None:
+                issues.append(Issue("MISSING_OVERHEAD_RATE", f"{spath}.elements.{name}",
+                                    f"no overhead rate for stage {stage.name!r}; add overhead.{stage.name}: "
+                                    "{driver, rate, actual}"))
+            else:
+                if config.driver == "direct_labour_cost":
+                    quantity = sum((stage.added_costs.get(n, _ZERO) for n, el in stage.elements.items()
+                                    if el.kind == "labour"), _ZERO)
+                elif stage.driver_quantity is None:
+                    quantity = None
+                    issues.append(Issue("MISSING_DRIVER_QUANTITY", f"{spath}.driver_quantity",
+                                        f"overhead in {stage.name} is applied on {config.driver}; give this product's "
+                                        "actual quantity"))
+                else:
+                    quantity = stage.driver_quantity
+                    if quantity < 0:
+                        issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
+                                            f"cannot be negative, found {quantity}"))
+                if quantity is not None and q is not None:
+                    amount = (config.rate * quantity).quantize(q)  # posted per product-stage
+                    applied[stage.name] = amount
+                    drivers[stage.name] = quantity
+                    oh_element[stage.name] = name
+                    update["added_costs"] = {**stage.added_costs, name: amount}
+        if stage.count is not None:
+            if stage.count < 0:
+                issues.append(Issue("NEGATIVE_UNITS", f"{spath}.count", f"cannot be negative, found {stage.count}"))
+            counts[stage.name] = stage.count
+
+        # Opening WIP: from the file in the ledger's first period, from the ledger afterwards.
+        if prior is not None:
+            carried = prior.wip.get((product.name, stage.name))
+            if stage.beginning_wip is not None:
+                issues.extend(_compare_opening(stage.beginning_wip, carried, prior.period, f"{spath}.beginning_wip"))
+            update["beginning_wip"] = _beginning_from(carried)
+        stages.append(stage.model_copy(update=update) if update else stage)
+
+    if prior is not None:
+        for (pname, sname), wip in prior.wip.items():
+            if pname == product.name and sname not in stage_names and wip.units:
+                issues.append(Issue("STAGE_MISSING", "stages",
+                                    f"stage {sname!r} has {wip.units} units of closing WIP from {prior.period}; "
+                                    "include the stage"))
+
+    case, case_issues = resolve_case(CaseSpec.model_construct(
+        currency=header.currency, method=header.method, rounding=header.rounding, stages=stages))
+    issues.extend(case_issues)
+    if product.shipments < 0:
+        issues.append(Issue("NEGATIVE_UNITS", "shipments", f"cannot be negative, found {product.shipments}"))
+
+    opening_fg: tuple[FinishedGoodsLayer, ...] = ()
+    if prior is None:
+        opening_fg = tuple(_layer(product.name, layer, header.period) for layer in product.opening_finished_goods or [])
+        for k, layer in enumerate(opening_fg):
+            if layer.units < 0 or layer.cost < 0:
+                issues.append(Issue("NEGATIVE_AMOUNT", f"opening_finished_goods[{k}]", "units and cost cannot be negative"))
+            elif q is not None and layer.cost != layer.cost.quantize(q):
+                issues.append(Issue("AMOUNT_PRECISION", f"opening_finished_goods[{k}].cost",
+                                    f"{layer.cost} has more decimal places than {header.currency} allows"))
+        if q is not None:
+            opening_fg = tuple(FinishedGoodsLayer(l.product, l.period, l.units, l.cost.quantize(q))
+                               if l.cost == l.cost.quantize(q) else l for l in opening_fg)
+    else:
+        opening_fg = prior.finished_goods.get(product.name, ())
+        if product.opening_finished_goods is not None:
+            given = tuple((layer.units, layer.cost) for layer in product.opening_finished_goods)
+            carried = tuple((layer.units, layer.cost) for layer in opening_fg)
+            if given != carried:
+                issues.append(Issue(
+                    "OPENING_MISMATCH", "opening_finished_goods",
+                    f"file gives {_fmt_layers(given)}; the {prior.period} close carried {_fmt_layers(carried)} — "
+                    "remove opening_finished_goods (it comes from the ledger) or reopen the prior period"))
+    if issues:
+        return None, issues
+    return ProductPlan(product.name, case, applied, oh_element, drivers, counts, product.shipments, opening_fg), []
+
+
+def _layer(product: str, spec: FinishedGoodsLayerSpec, period: str) -> FinishedGoodsLayer:
+    return FinishedGoodsLayer(product, spec.period or "opening", spec.units, spec.cost)
+
+
+def _fmt_layers(layers) -> str:
+    if not layers:
+        return "no layers"
+    return "; ".join(f"{u} units at {c}" for u, c in layers)
+
+
+def _beginning_from(carried: StageWip | None) -> BeginningWipSpec | None:
+    if carried is None or not carried.units and not any(carried.cost.values()):
+        return None
+    complete: dict[str, Decimal] = dict(carried.completion)
+    if carried.progress is not None:
+        complete["progress"] = carried.progress
+    complete.pop(TRANSFERRED_IN, None)
+    return BeginningWipSpec.model_construct(units=carried.units, complete=complete, cost=dict(carried.cost))
+
+
+def _compare_opening(given: BeginningWipSpec, carried: StageWip | None, period: str, path: str) -> list[Issue]:
+    carried_units = carried.units if carried else _ZERO
+    carried_cost = {k: v for k, v in (carried.cost if carried else {}).items() if v}
+    given_cost = {k: v for k, v in given.cost.items() if v}
+    problems = []
+    if given.units != carried_units:
+        problems.append(Issue("OPENING_MISMATCH", f"{path}.units",
+                              f"file gives {given.units} units; the {period} close carried {carried_units}; "
+                              f"difference {given.units - carried_units} — remove beginning_wip (it comes from the "
+                              "ledger) or reopen the prior period"))
+    if given_cost != carried_cost:
+        for element in sorted(set(given_cost) | set(carried_cost)):
+            g, c = given_cost.get(element, _ZERO), carried_cost.get(element, _ZERO)
+            if g != c:
+                problems.append(Issue("OPENING_MISMATCH", f"{path}.cost.{element}",
+                                      f"file gives {g}; the {period} close carried {c}; difference {g - c}"))
+    return problems
+

@@ -1,0 +1,89 @@
+"""The close file as the user wrote it (YAML/JSON): one period of a plant, several products.
+
+Products' stages use the case file's stage keys (``costing._spec.StageSpec``) plus the driver
+quantity for overhead and an optional physical count.  Opening WIP (``beginning_wip``) and opening
+finished goods are given for the very first period only; afterwards they come from the ledger.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._spec import Number, StageSpec
+
+__all__ = ["AccountSpec", "AccountsSpec", "OverheadSpec", "CloseStageSpec", "FinishedGoodsLayerSpec",
+           "ProductSpec", "CloseSpec", "OVERHEAD_DRIVERS"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AccountSpec(_Spec):
+    code: str
+    name: str
+
+
+class AccountsSpec(_Spec):
+    """Chart-of-accounts mapping: which GL account each posting goes to."""
+
+    raw_materials: AccountSpec
+    accrued_payroll: AccountSpec
+    overhead_applied: AccountSpec
+    overhead_control: AccountSpec
+    finished_goods: AccountSpec
+    cogs: AccountSpec
+    abnormal_spoilage: AccountSpec
+    spoiled_goods: AccountSpec
+    count_difference: AccountSpec
+    conversion_costs: AccountSpec | None = Field(
+        default=None, description="credited for conversion-kind elements (labour and overhead not tracked apart)")
+    wip: dict[str, AccountSpec] = Field(description="one WIP account per stage name")
+
+
+# Overhead drivers: what the predetermined rate is multiplied by.
+OVERHEAD_DRIVERS = ("labour_hours", "machine_hours", "direct_labour_cost", "units")
+
+
+class OverheadSpec(_Spec):
+    driver: Literal["labour_hours", "machine_hours", "direct_labour_cost", "units"]
+    rate: Number = Field(description="per driver unit; for direct_labour_cost a fraction (0.6 = 60% of labour)")
+    actual: Number = Field(description="actual overhead incurred by the stage this period")
+
+
+class CloseStageSpec(StageSpec):
+    driver_quantity: Number | None = Field(
+        default=None, description="actual quantity of the stage's overhead driver (hours, units) for this product")
+    count: Number | None = Field(default=None, description="physically counted ending WIP units")
+
+
+class FinishedGoodsLayerSpec(_Spec):
+    units: Number
+    cost: Number
+    period: str | None = Field(default=None, description="period the layer was produced (YYYY-MM), for FIFO order")
+
+
+class ProductSpec(_Spec):
+    name: str
+    stages: list[CloseStageSpec]
+    shipments: Number = Field(default=Decimal(0), description="units sold this period")
+    opening_finished_goods: list[FinishedGoodsLayerSpec] | None = Field(
+        default=None, description="first period only: finished-goods layers on hand, oldest first")
+
+
+class CloseSpec(_Spec):
+    company: str
+    period: str = Field(description="YYYY-MM", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    currency: str
+    locale: str = "en_US"
+    method: Literal["weighted_average", "fifo"]
+    finished_goods_method: Literal["weighted_average", "fifo"] = "fifo"
+    rounding: Literal["half_up", "half_even"] = "half_up"
+    overhead_disposition: Literal["write_off", "prorate"] = "write_off"
+    materiality: Number = Field(default=Decimal(0), description="under/over-applied overhead below this is written off")
+    accounts: AccountsSpec
+    overhead: dict[str, OverheadSpec] = Field(default_factory=dict, description="by stage name")
+    products: list[ProductSpec]

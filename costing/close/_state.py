@@ -1,0 +1,66 @@
+"""What one close hands to the next: closing WIP by product and stage, finished-goods layers.
+
+Plain immutable values; the ledger stores them and gives them back for the next period's opening.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+__all__ = ["StageWip", "FinishedGoodsLayer", "PriorState"]
+
+
+@dataclass(frozen=True, slots=True)
+class StageWip:
+    """Closing WIP of one product at one stage: units, how complete, and cost by element."""
+
+    product: str
+    stage: str
+    units: Decimal
+    progress: Decimal | None
+    completion: dict[str, Decimal]  # element -> fraction complete
+    cost: dict[str, Decimal]  # element -> amount (transferred_in included)
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.cost.values(), Decimal(0))
+
+    def to_json(self) -> dict:
+        return {"product": self.product, "stage": self.stage, "units": str(self.units),
+                "progress": None if self.progress is None else str(self.progress),
+                "completion": {k: str(v) for k, v in self.completion.items()},
+                "cost": {k: str(v) for k, v in self.cost.items()}}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "StageWip":
+        return cls(d["product"], d["stage"], Decimal(d["units"]),
+                   None if d["progress"] is None else Decimal(d["progress"]),
+                   {k: Decimal(v) for k, v in d["completion"].items()},
+                   {k: Decimal(v) for k, v in d["cost"].items()})
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedGoodsLayer:
+    """Finished units produced in one period and still on hand, at their cost."""
+
+    product: str
+    period: str
+    units: Decimal
+    cost: Decimal
+
+    def to_json(self) -> dict:
+        return {"product": self.product, "period": self.period, "units": str(self.units), "cost": str(self.cost)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "FinishedGoodsLayer":
+        return cls(d["product"], d["period"], Decimal(d["units"]), Decimal(d["cost"]))
+
+
+@dataclass(frozen=True)
+class PriorState:
+    """The previous period's closing position, as recorded in the ledger."""
+
+    period: str
+    wip: dict[tuple[str, str], StageWip] = field(default_factory=dict)  # (product, stage)
+    finished_goods: dict[str, tuple[FinishedGoodsLayer, ...]] = field(default_factory=dict)

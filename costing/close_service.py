@@ -1,0 +1,127 @@
+"""Running a close against the ledger: the one place that joins the pure close to storage.
+
+``close_period`` takes close data (from a close file or a workbook reader), the ledger, and who
+is closing; it either records the close in one transaction and returns the outcome, or raises
+``CloseRefused`` with every problem found — in which case nothing was written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable
+
+from . import __version__
+from ._errors import CostingError, Issue
+from ._journal import JournalBook
+from .close import (
+    CloseResult,
+    RollForward,
+    build_journals,
+    build_rollforward,
+    compute_close,
+    period_end,
+    resolve_close,
+    reversal_book,
+)
+from .ledger import Event, Ledger, LedgerError
+
+__all__ = ["CloseRefused", "CloseOutcome", "close_period", "reopen_period", "current_user", "canonical_inputs",
+           "journal_id_prefix"]
+
+
+class CloseRefused(Exception):
+    """The close was not recorded; ``issues`` says why (all problems, located)."""
+
+    def __init__(self, issues: list[Issue]):
+        super().__init__("\n".join(map(str, issues)))
+        self.issues = issues
+
+
+@dataclass(frozen=True)
+class CloseOutcome:
+    event: Event
+    result: CloseResult
+    journals: JournalBook
+    rollforward: RollForward
+
+
+def current_user() -> str:
+    try:
+        return os.environ.get("WIP_USER") or getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+def canonical_inputs(data: Any) -> Any:
+    """Inputs as stored and hashed: floats as exact decimal strings, everything else as is."""
+    if isinstance(data, dict):
+        return {str(k): canonical_inputs(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [canonical_inputs(v) for v in data]
+    if isinstance(data, bool) or data is None or isinstance(data, (int, str)):
+        return data
+    if isinstance(data, float):
+        return format(Decimal(str(data)), "f")
+    if isinstance(data, Decimal):
+        return format(data, "f")
+    return str(data)
+
+
+def journal_id_prefix(close_no: int) -> str:
+    """Journal ids of a period's first close are WIP-2026-10-001...; a re-close adds its number."""
+    return "WIP" if close_no == 1 else f"WIP{close_no}"
+
+
+def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> CloseOutcome:
+    if isinstance(data, dict) and period is not None and str(data.get("period")) != period:
+        raise CloseRefused([Issue("PERIOD_MISMATCH", "period",
+                                  f"--period {period} but the close data is for {data.get('period')!r}")])
+    target = str(data.get("period")) if isinstance(data, dict) else ""
+    try:
+        prior, opening_from = ledger.prior_for(target) if target else (None, None)
+    except LedgerError as e:
+        raise CloseRefused([Issue(e.code, "period", e.message)]) from None
+    plan, issues = resolve_close(data, prior)
+    if issues:
+        raise CloseRefused(issues)
+    try:
+        result = compute_close(plan, progress=progress)
+    except CostingError as e:
+        raise CloseRefused(list(e.issues)) from None
+    close_no = 1 + len(ledger.closes(plan.spec.period))
+    book = build_journals(result, id_prefix=journal_id_prefix(close_no))
+    rollforward = build_rollforward(result, book)
+    if not rollforward.ties_ok:  # a defect, never a user mistake: refuse to record it
+        bad = [t for t in rollforward.ties if not t.ok]
+        raise CloseRefused([Issue("ROLLFORWARD_DOES_NOT_TIE", "", f"{t.name}: roll-forward {t.rollforward}, "
+                                  f"journals {t.journals}, difference {t.difference}") for t in bad])
+    spec = plan.spec
+    parameters = {"currency": spec.currency, "locale": spec.locale, "method": spec.method,
+                  "finished_goods_method": spec.finished_goods_method, "rounding": spec.rounding,
+                  "overhead_disposition": spec.overhead_disposition, "materiality": format(spec.materiality, "f")}
+    reports = "[" + ",".join(f'{{"product":{json.dumps(p.name)},"report":{p.report.model_dump_json()}}}'
+                             for p in result.products) + "]"
+    try:
+        event = ledger.record_close(
+            period=spec.period, opening_from=opening_from, inputs=canonical_inputs(data), parameters=parameters,
+            reports_json=reports,
+            state=[w for p in result.products for w in p.closing_wip.values()],
+            fg_layers=[layer for p in result.products for layer in p.fg_closing],
+            rollforward_json=rollforward.model_dump_json(), journals=book, engine_version=__version__,
+            user=user or current_user())
+    except LedgerError as e:
+        raise CloseRefused([Issue(e.code, "period", e.message)]) from None
+    return CloseOutcome(event, result, book, rollforward)
+
+
+def reopen_period(ledger: Ledger, period: str, reason: str, user: str | None = None) -> Event:
+    def reversals(book: JournalBook, close_no: int) -> JournalBook:
+        return reversal_book(book, "REV", period_end(period), reason)
+
+    return ledger.record_reopen(period, reason=reason, user=user or current_user(), reversals_for=reversals,
+                                engine_version=__version__)

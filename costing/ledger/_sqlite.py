@@ -1,0 +1,411 @@
+"""SQLite-backed period ledger.
+
+Design:
+- ``events`` is append-only (triggers refuse UPDATE and DELETE): one row per close or reopen.
+  Each row carries the hash of the previous row and its own hash over all its columns, so
+  ``verify()`` finds any row changed outside the engine.  Detail tables (closing WIP by element,
+  finished-goods layers, journal lines) are derived from the row's JSON and checked against it.
+- Money and quantities are TEXT decimals, never REAL.
+- A close is one ``BEGIN IMMEDIATE`` transaction: the write lock is taken before the period's
+  state is re-checked, so of two closes of one period exactly one succeeds; a crash at any point
+  leaves the file as it was (SQLite's rollback journal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from .._journal import JournalBook
+from ..close._state import FinishedGoodsLayer, PriorState, StageWip
+
+__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "canonical_json"]
+
+SCHEMA_VERSION = "1"
+GENESIS = "0" * 64
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('close', 'reopen')),
+    period TEXT NOT NULL,
+    close_no INTEGER NOT NULL,
+    opening_from INTEGER,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    engine_version TEXT NOT NULL,
+    inputs_sha256 TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    reports TEXT NOT NULL,
+    state TEXT NOT NULL,
+    rollforward TEXT NOT NULL,
+    journals TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    row_hash TEXT NOT NULL UNIQUE
+);
+CREATE INDEX IF NOT EXISTS events_period ON events (period, seq);
+CREATE TABLE IF NOT EXISTS closing_wip (
+    seq INTEGER NOT NULL REFERENCES events (seq),
+    product TEXT NOT NULL, stage TEXT NOT NULL, element TEXT NOT NULL,
+    units TEXT NOT NULL, completion TEXT NOT NULL, cost TEXT NOT NULL,
+    PRIMARY KEY (seq, product, stage, element)
+);
+CREATE TABLE IF NOT EXISTS fg_layers (
+    seq INTEGER NOT NULL REFERENCES events (seq),
+    product TEXT NOT NULL, layer INTEGER NOT NULL, period TEXT NOT NULL, units TEXT NOT NULL, cost TEXT NOT NULL,
+    PRIMARY KEY (seq, product, layer)
+);
+CREATE TABLE IF NOT EXISTS journal_lines (
+    seq INTEGER NOT NULL REFERENCES events (seq),
+    journal_id TEXT NOT NULL, line INTEGER NOT NULL, date TEXT NOT NULL, account TEXT NOT NULL,
+    debit TEXT NOT NULL, credit TEXT NOT NULL, memo TEXT NOT NULL,
+    PRIMARY KEY (seq, journal_id, line)
+);
+"""
+_IMMUTABLE = ["events", "closing_wip", "fg_layers", "journal_lines"]
+_TRIGGERS = "".join(
+    f"""CREATE TRIGGER IF NOT EXISTS {t}_no_update BEFORE UPDATE ON {t}
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: {t} rows are never changed'); END;
+    CREATE TRIGGER IF NOT EXISTS {t}_no_delete BEFORE DELETE ON {t}
+    BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: {t} rows are never deleted'); END;
+    """ for t in _IMMUTABLE)
+_HASHED = ["seq", "kind", "period", "close_no", "opening_from", "recorded_at", "recorded_by", "reason",
+           "engine_version", "inputs_sha256", "inputs", "parameters", "reports", "state", "rollforward",
+           "journals", "prev_hash"]
+
+
+class LedgerError(Exception):
+    """A ledger operation refused for a reason the user can act on; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def canonical_json(value: Any) -> str:
+    """Stable JSON text: sorted keys, no spaces, Decimals as plain strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _row_hash(row: dict) -> str:
+    return hashlib.sha256(canonical_json({k: row[k] for k in _HASHED}).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    kind: str
+    period: str
+    close_no: int
+    opening_from: int | None
+    recorded_at: str
+    recorded_by: str
+    reason: str
+    engine_version: str
+    inputs_sha256: str
+
+
+@dataclass(frozen=True)
+class ClosedPeriod:
+    """The current close of a period, as stored."""
+
+    event: Event
+    inputs: Any
+    parameters: dict
+    reports: list
+    state: PriorState
+    rollforward: dict
+    journals: JournalBook
+
+
+class Ledger:
+    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 30.0):
+        self.path = str(path)
+        if self.path != ":memory:" and not create and not Path(self.path).exists():
+            raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close)")
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA foreign_keys = ON")
+        existing = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'events'").fetchone()
+        if existing is None:
+            # One transaction (IF NOT EXISTS everywhere, so two processes creating it at once agree).
+            try:
+                self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + _TRIGGERS
+                                       + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
+                                       + "COMMIT;")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def events(self) -> list[Event]:
+        rows = self._db.execute("SELECT * FROM events ORDER BY seq").fetchall()
+        return [self._event(r) for r in rows]
+
+    @staticmethod
+    def _event(r: sqlite3.Row) -> Event:
+        return Event(r["seq"], r["kind"], r["period"], r["close_no"], r["opening_from"], r["recorded_at"],
+                     r["recorded_by"], r["reason"], r["engine_version"], r["inputs_sha256"])
+
+    def status(self, period: str) -> str:
+        """'open' (never closed), 'closed', or 'reopened'."""
+        row = self._db.execute("SELECT kind FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
+                               (period,)).fetchone()
+        return "open" if row is None else ("closed" if row["kind"] == "close" else "reopened")
+
+    def _current_close_row(self, period: str) -> sqlite3.Row | None:
+        row = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1", (period,)).fetchone()
+        if row is None or row["kind"] != "close":
+            return None
+        return row
+
+    def current_close(self, period: str) -> ClosedPeriod | None:
+        row = self._current_close_row(period)
+        return None if row is None else self._closed(row)
+
+    def closes(self, period: str) -> list[ClosedPeriod]:
+        rows = self._db.execute("SELECT * FROM events WHERE period = ? AND kind = 'close' ORDER BY seq",
+                                (period,)).fetchall()
+        return [self._closed(r) for r in rows]
+
+    def _closed(self, row: sqlite3.Row) -> ClosedPeriod:
+        return ClosedPeriod(self._event(row), json.loads(row["inputs"]), json.loads(row["parameters"]),
+                            json.loads(row["reports"]), _state_from_json(row["period"], json.loads(row["state"])),
+                            json.loads(row["rollforward"]), JournalBook.model_validate_json(row["journals"]))
+
+    def journal_books(self, period: str) -> list[tuple[Event, JournalBook]]:
+        """Every journal book posted for the period, in posting order (closes and reversals)."""
+        rows = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq", (period,)).fetchall()
+        return [(self._event(r), JournalBook.model_validate_json(r["journals"])) for r in rows]
+
+    def periods(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT DISTINCT period FROM events ORDER BY period")]
+
+    def last_closed_before(self, period: str) -> tuple[int, str] | None:
+        """(seq, period) of the latest period before ``period`` that has any event."""
+        row = self._db.execute("SELECT MAX(period) AS p FROM events WHERE period < ?", (period,)).fetchone()
+        if row["p"] is None:
+            return None
+        cur = self._current_close_row(row["p"])
+        return (cur["seq"] if cur is not None else None, row["p"])
+
+    def stale_periods(self) -> dict[str, str]:
+        """Periods whose current close opened from a close that has since been superseded."""
+        stale = {}
+        for period in self.periods():
+            row = self._current_close_row(period)
+            if row is None or row["opening_from"] is None:
+                continue
+            source = self._db.execute("SELECT period FROM events WHERE seq = ?", (row["opening_from"],)).fetchone()
+            current = self._current_close_row(source["period"])
+            if current is None or current["seq"] != row["opening_from"]:
+                stale[period] = source["period"]
+        return stale
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def prior_for(self, period: str) -> tuple[PriorState | None, int | None]:
+        """The opening position for closing ``period`` and the seq of the close it comes from.
+
+        Raises LedgerError when ``period`` cannot be closed now (locked, or its predecessor is
+        reopened and not yet re-closed)."""
+        status = self.status(period)
+        if status == "closed":
+            close_no = self._db.execute("SELECT close_no FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
+                                        (period,)).fetchone()[0]
+            raise LedgerError("PERIOD_LOCKED",
+                              f"{period} is closed (close #{close_no}) and locked; to change it run "
+                              f"`wip reopen {period} --reason TEXT`, then close it again")
+        earlier = self._db.execute("SELECT MAX(period) FROM events WHERE period < ?", (period,)).fetchone()[0]
+        later = self._db.execute("SELECT MIN(period) FROM events WHERE period > ? AND kind = 'close'",
+                                 (period,)).fetchone()[0]
+        if earlier is None:
+            if later is not None and status == "open":
+                raise LedgerError("PERIOD_OUT_OF_SEQUENCE",
+                                  f"the ledger starts at {later}; {period} comes before it and cannot be closed now")
+            return None, None
+        row = self._current_close_row(earlier)
+        if row is None:
+            raise LedgerError("PRIOR_PERIOD_OPEN",
+                              f"{earlier} was reopened and is not closed again; close {earlier} before {period}")
+        return _state_from_json(earlier, json.loads(row["state"])), row["seq"]
+
+    def record_close(self, *, period: str, opening_from: int | None, inputs: Any, parameters: dict,
+                     reports_json: str, state: Iterable[StageWip], fg_layers: Iterable[FinishedGoodsLayer],
+                     rollforward_json: str, journals: JournalBook, engine_version: str, user: str,
+                     now: dt.datetime | None = None, reason: str = "") -> Event:
+        """Append a close in one transaction, re-checking the period's state under the write lock."""
+        inputs_text = canonical_json(inputs)
+        wip = list(state)
+        layers = list(fg_layers)
+        state_json = canonical_json({"wip": [w.to_json() for w in wip], "finished_goods": [l.to_json() for l in layers]})
+        self._begin()
+        try:
+            if self.status(period) == "closed":
+                raise LedgerError("PERIOD_LOCKED", f"{period} was closed by another run a moment ago; nothing was written")
+            _, current_source = self.prior_for(period)
+            if current_source != opening_from:
+                raise LedgerError("LEDGER_CHANGED",
+                                  f"the ledger changed while {period} was being closed (its opening position moved); "
+                                  "nothing was written — run the close again")
+            close_no = 1 + self._db.execute("SELECT COUNT(*) FROM events WHERE period = ? AND kind = 'close'",
+                                            (period,)).fetchone()[0]
+            row = {
+                "kind": "close", "period": period, "close_no": close_no, "opening_from": opening_from,
+                "recorded_at": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
+                "recorded_by": user, "reason": reason, "engine_version": engine_version,
+                "inputs_sha256": hashlib.sha256(inputs_text.encode()).hexdigest(), "inputs": inputs_text,
+                "parameters": canonical_json(parameters), "reports": reports_json, "state": state_json,
+                "rollforward": rollforward_json, "journals": journals.model_dump_json(),
+            }
+            seq = self._append(row)
+            self._db.executemany(
+                "INSERT INTO closing_wip VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(seq, w.product, w.stage, element, str(w.units), str(w.completion.get(element, "")),
+                  str(amount)) for w in wip for element, amount in w.cost.items()])
+            self._db.executemany("INSERT INTO fg_layers VALUES (?, ?, ?, ?, ?, ?)",
+                                 [(seq, l.product, i, l.period, str(l.units), str(l.cost))
+                                  for i, l in enumerate(layers)])
+            self._insert_journal_lines(seq, journals)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return self._event(self._db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone())
+
+    def record_reopen(self, period: str, *, reason: str, user: str, reversals_for, engine_version: str,
+                      now: dt.datetime | None = None) -> Event:
+        """Append a reopen; ``reversals_for(book, close_no)`` gives the reversing journals."""
+        if not reason.strip():
+            raise LedgerError("REASON_REQUIRED", "reopening a closed period needs --reason: who asked and why")
+        self._begin()
+        try:
+            row = self._current_close_row(period)
+            if row is None:
+                status = self.status(period)
+                raise LedgerError("NOT_CLOSED", f"{period} is {status}; only a closed period can be reopened")
+            book = JournalBook.model_validate_json(row["journals"])
+            reversal = reversals_for(book, row["close_no"])
+            new = {
+                "kind": "reopen", "period": period, "close_no": row["close_no"], "opening_from": row["opening_from"],
+                "recorded_at": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
+                "recorded_by": user, "reason": reason, "engine_version": engine_version,
+                "inputs_sha256": row["inputs_sha256"], "inputs": "null", "parameters": "{}", "reports": "[]",
+                "state": "{}", "rollforward": "{}", "journals": reversal.model_dump_json(),
+            }
+            seq = self._append(new)
+            self._insert_journal_lines(seq, reversal)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return self._event(self._db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone())
+
+    def _begin(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise LedgerError("LEDGER_BUSY", f"the ledger {self.path} is busy with another close ({e}); "
+                                             "nothing was written — try again") from None
+
+    def _append(self, row: dict) -> int:
+        last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        row["seq"] = 1 if last is None else last["seq"] + 1
+        row["prev_hash"] = GENESIS if last is None else last["row_hash"]
+        row["row_hash"] = _row_hash(row)
+        columns = _HASHED + ["row_hash"]
+        self._db.execute(f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                         [row[c] for c in columns])
+        return row["seq"]
+
+    def _insert_journal_lines(self, seq: int, book: JournalBook) -> None:
+        self._db.executemany(
+            "INSERT INTO journal_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(seq, j.id, i + 1, j.date.isoformat(), l.account, format(l.debit, "f"), format(l.credit, "f"), l.memo)
+             for j in book.journals for i, l in enumerate(j.lines)])
+
+    # ---- verification --------------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Recompute the hash chain and the detail tables; each problem as one line."""
+        problems = []
+        prev = GENESIS
+        for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
+            r = dict(row)
+            where = f"events seq {r['seq']} ({r['kind']} {r['period']})"
+            if r["prev_hash"] != prev:
+                problems.append(f"{where}: prev_hash {r['prev_hash'][:12]}… does not match the previous row's hash "
+                                f"{prev[:12]}… — a row before it was changed, removed or inserted")
+            if _row_hash(r) != r["row_hash"]:
+                problems.append(f"{where}: contents do not match its hash — the row was changed outside the engine")
+            if r["kind"] == "close" and hashlib.sha256(r["inputs"].encode()).hexdigest() != r["inputs_sha256"]:
+                problems.append(f"{where}: inputs do not match inputs_sha256")
+            problems += self._verify_details(r, where)
+            prev = r["row_hash"]
+        return problems
+
+    def _verify_details(self, r: dict, where: str) -> list[str]:
+        problems = []
+        seq = r["seq"]
+        book = JournalBook.model_validate_json(r["journals"])
+        expected_lines = sorted((j.id, i + 1, j.date.isoformat(), l.account, format(l.debit, "f"),
+                                 format(l.credit, "f"), l.memo) for j in book.journals for i, l in enumerate(j.lines))
+        stored_lines = sorted(tuple(x) for x in self._db.execute(
+            "SELECT journal_id, line, date, account, debit, credit, memo FROM journal_lines WHERE seq = ?", (seq,)))
+        if expected_lines != stored_lines:
+            problems.append(f"{where}: journal_lines differ from the journals recorded in the row")
+        for journal in book.journals:
+            if journal.total_debit != journal.total_credit:
+                problems.append(f"{where}: journal {journal.id} does not balance")
+        if r["kind"] == "close":
+            state = json.loads(r["state"])
+            expected_wip = sorted((w["product"], w["stage"], e, w["units"], w["completion"].get(e, ""), c)
+                                  for w in state["wip"] for e, c in w["cost"].items())
+            stored_wip = sorted(tuple(x) for x in self._db.execute(
+                "SELECT product, stage, element, units, completion, cost FROM closing_wip WHERE seq = ?", (seq,)))
+            if [tuple(map(str, x)) for x in expected_wip] != [tuple(map(str, x)) for x in stored_wip]:
+                problems.append(f"{where}: closing_wip rows differ from the closing state recorded in the row")
+            expected_fg = sorted((l["product"], l["period"], l["units"], l["cost"]) for l in state["finished_goods"])
+            stored_fg = sorted(tuple(x) for x in self._db.execute(
+                "SELECT product, period, units, cost FROM fg_layers WHERE seq = ?", (seq,)))
+            if expected_fg != stored_fg:
+                problems.append(f"{where}: fg_layers rows differ from the finished goods recorded in the row")
+        return problems
+
+
+def _state_from_json(period: str, data: dict) -> PriorState:
+    wip = {(w["product"], w["stage"]): StageWip.from_json(w) for w in data.get("wip", [])}
+    fg: dict[str, list[FinishedGoodsLayer]] = {}
+    for layer in data.get("finished_goods", []):
+        fg.setdefault(layer["product"], []).append(FinishedGoodsLayer.from_json(layer))
+    return PriorState(period, wip, {k: tuple(v) for k, v in fg.items()})
