@@ -1,5 +1,31 @@
 #!/usr/bin/env bash
-# The main job on the bundled demo data, in ./.venv (created on first use).
+# The main job: a month-end close of the bundled demo factory (2026-10, then 2026-11) on a fresh
+# ledger (the embedded SQLite store), with every journal export, in ./.venv (created on first use).
 source "$(dirname "$0")/_venv.sh"
 cd "$root"
-"$venv/bin/wip" cost examples/demo/case.yaml "$@"
+out="${1:-out/demo}"
+wip="$venv/bin/wip"
+rm -rf "$out"
+mkdir -p "$out/exports"
+ledger="$out/wip-ledger.db"
+
+for period in 2026-10 2026-11; do
+    echo "== wip close examples/demo/close-$period.yaml --period $period"
+    "$wip" close "examples/demo/close-$period.yaml" --period "$period" --ledger "$ledger"
+    echo
+    for fmt in gl-csv qbo xero iif intacct beancount; do
+        "$wip" export --period "$period" --format "$fmt" --out "$out/exports" --ledger "$ledger" >/dev/null
+    done
+    "$wip" journal --period "$period" --ledger "$ledger" > "$out/journals-$period.txt"
+    "$wip" rollforward --period "$period" --ledger "$ledger" --detail > "$out/rollforward-$period.txt"
+done
+echo "== wip rollforward --period 2026-11"
+"$wip" rollforward --period 2026-11 --ledger "$ledger"
+echo
+"$wip" verify --ledger "$ledger"
+echo
+echo "Outputs:"
+echo "  ledger:        $ledger"
+echo "  journals:      $out/journals-2026-10.txt, $out/journals-2026-11.txt"
+echo "  roll-forwards: $out/rollforward-2026-10.txt, $out/rollforward-2026-11.txt"
+echo "  exports:       $out/exports/ ($(ls "$out/exports" | wc -l) files: gl-csv, qbo, xero, iif, intacct, beancount)"

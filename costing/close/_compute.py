@@ -158,13 +158,25 @@ def _compute(plan: ClosePlan, q: Decimal, progress) -> CloseResult:
         buckets: list[tuple[tuple, Decimal]] = []
         for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
             content = _overhead_content(product, report, spec.method)
+            expensed = content["expensed"]  # abnormal spoilage and spoiled goods: period costs
             for stage_name, amount in content["wip"].items():
+                count = counts.get(stage_name)
+                if count is not None:  # counted units keep their share; the shortage was expensed
+                    kept = amount * count.counted_units / count.book_units
+                    expensed += amount - kept
+                    amount = kept
                 buckets.append((("wip", i, stage_name), amount))
             fg_content = content["completed"]
             completed_units, _, taken, remaining = move
-            shipped_from_period = sum((t.units for t in taken if t.period == spec.period), _ZERO)
-            share_sold = shipped_from_period / completed_units if completed_units else _ZERO
-            buckets.append((("cogs", i), fg_content * share_sold))
+            if spec.finished_goods_method == "weighted_average":  # one pool: sold in proportion
+                on_hand = sum((t.units for t in taken), _ZERO) + sum((r.units for r in remaining), _ZERO)
+                share_sold = product.shipments / on_hand if on_hand else _ZERO
+            else:  # FIFO: what was taken from this period's layer
+                shipped_from_period = sum((t.units for t in taken if t.period == spec.period), _ZERO)
+                share_sold = shipped_from_period / completed_units if completed_units else _ZERO
+            # Every place this period's overhead went is a bucket, so the weights add up to the
+            # overhead applied and no bucket can be prorated below zero.
+            buckets.append((("cogs", i), fg_content * share_sold + expensed))
             buckets.append((("fg", i), fg_content - fg_content * share_sold))
         weight = sum((w for _, w in buckets), _ZERO)
         if weight:
@@ -191,8 +203,11 @@ def _compute(plan: ClosePlan, q: Decimal, progress) -> CloseResult:
         closing = {}
         for stage_name, w in wip.items():
             adj = wip_adj[i].get(stage_name, {})
-            cost = {e: w.cost[e] + adj.get(e, _ZERO) for e in w.cost}
+            cost = _no_negative_elements({e: w.cost[e] + adj.get(e, _ZERO) for e in w.cost})
             closing[stage_name] = StageWip(w.product, w.stage, w.units, w.progress, w.completion, cost)
+        if fg_adj[i] and not any(l.period == spec.period for l in remaining):
+            cogs_adj[i] += fg_adj[i]  # nothing of this period left on hand: it was all sold
+            fg_adj[i] = _ZERO * q
         if fg_adj[i]:  # the proration lands on this period's layer, which holds this period's overhead
             remaining = [FinishedGoodsLayer(l.product, l.period, l.units, l.cost + fg_adj[i])
                          if l.period == spec.period else l for l in remaining]
@@ -203,6 +218,18 @@ def _compute(plan: ClosePlan, q: Decimal, progress) -> CloseResult:
             cogs_units=product.shipments, cogs=sum((t.cost for t in taken), _ZERO * q),
             cogs_overhead_adjustment=cogs_adj[i], fg_overhead_adjustment=fg_adj[i], fg_closing=tuple(remaining)))
     return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order))
+
+
+def _no_negative_elements(cost: dict[str, Decimal]) -> dict[str, Decimal]:
+    """Proration rounds each bucket to the minor unit; where that leaves an element a cent below
+    zero, the cent moves to the largest element of the same WIP (the stage total is unchanged)."""
+    deficit = sum((v for v in cost.values() if v < 0), _ZERO)
+    if not deficit:
+        return cost
+    fixed = {e: (v if v >= 0 else v - v) for e, v in cost.items()}
+    largest = max(fixed, key=lambda e: (fixed[e], e))
+    fixed[largest] += deficit
+    return fixed
 
 
 def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
@@ -240,7 +267,7 @@ def _relieve(layers: list[FinishedGoodsLayer], shipped: Decimal, method: str, pr
     if method == "weighted_average":
         cost = sum((layer.cost for layer in layers), _ZERO * q)
         if not on_hand:
-            return [], [], False
+            return [], layers, False
         taken_cost = (cost * shipped / on_hand).quantize(q) if shipped != on_hand else cost
         taken = [FinishedGoodsLayer(product, period, shipped, taken_cost)] if shipped else []
         left = [FinishedGoodsLayer(product, period, on_hand - shipped, cost - taken_cost)] if on_hand - shipped or cost - taken_cost else []
@@ -270,6 +297,7 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
     """
     fifo = method == Method.FIFO.value
     upstream = _ZERO
+    expensed = _ZERO
     wip_content: dict[str, Decimal] = {}
     for stage, sr in zip(product.case.stages, report.stages):
         ctaf = sr.costs_to_account_for
@@ -291,6 +319,8 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
             out_amount = sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)
             out_content += out_amount * share
             end_content += sr.ending_wip.by_element[name] * share
+            expensed += (sr.abnormal_spoilage.by_element[name] + sr.normal_spoilage.disposal_value_by_element[name]
+                         + sr.abnormal_spoilage.disposal_value_by_element[name]) * share
         wip_content[stage.name] = end_content
         upstream = out_content
-    return {"wip": wip_content, "completed": upstream}
+    return {"wip": wip_content, "completed": upstream, "expensed": expensed}

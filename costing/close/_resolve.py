@@ -237,6 +237,9 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         for k, layer in enumerate(opening_fg):
             if layer.units < 0 or layer.cost < 0:
                 issues.append(Issue("NEGATIVE_AMOUNT", f"opening_finished_goods[{k}]", "units and cost cannot be negative"))
+            elif not layer.units and layer.cost:
+                issues.append(Issue("BEGINNING_COST_WITHOUT_UNITS", f"opening_finished_goods[{k}].cost",
+                                    f"a finished-goods layer with cost {layer.cost} but no units"))
             elif q is not None and layer.cost != layer.cost.quantize(q):
                 issues.append(Issue("AMOUNT_PRECISION", f"opening_finished_goods[{k}].cost",
                                     f"{layer.cost} has more decimal places than {header.currency} allows"))

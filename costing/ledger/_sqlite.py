@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -297,6 +299,7 @@ class Ledger:
                                  [(seq, l.product, i, l.period, str(l.units), str(l.cost))
                                   for i, l in enumerate(layers)])
             self._insert_journal_lines(seq, journals)
+            _fault_injection_pause()
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -401,6 +404,14 @@ class Ledger:
             if expected_fg != stored_fg:
                 problems.append(f"{where}: fg_layers rows differ from the finished goods recorded in the row")
         return problems
+
+
+def _fault_injection_pause() -> None:
+    """Crash tests (tests/test_close_ledger.py) hold a close open inside its transaction to kill it
+    there or to race a second close against it; WIP_LEDGER_TEST_PAUSE is never set in normal use."""
+    pause = os.environ.get("WIP_LEDGER_TEST_PAUSE")
+    if pause:
+        time.sleep(float(pause))
 
 
 def _state_from_json(period: str, data: dict) -> PriorState:

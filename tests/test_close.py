@@ -1,0 +1,173 @@
+"""The month-end close on the demo factory: two months in sequence, opening = prior closing,
+balanced journals, roll-forward ties, locking, reopen and re-close, determinism, diff."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costing._casefile import read_data_file
+from costing.close import RollForward
+from costing.close_service import CloseRefused, close_period, reopen_period
+from costing.cli import main
+from costing.exports import FORMATS, render_journals
+from costing.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+
+
+def demo(period: str):
+    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
+    assert not issues
+    return data
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        yield ledger
+
+
+def test_two_demo_months_close_in_sequence_and_tie(ledger):
+    october = close_period(demo("2026-10"), ledger, user="test")
+    november = close_period(demo("2026-11"), ledger, user="test")
+
+    # Month 2 opens exactly where month 1 closed, to the cent, element by element.
+    closed_october = ledger.current_close("2026-10").state
+    for product in november.result.products:
+        for stage in product.report.stages:
+            carried = closed_october.wip.get((product.name, stage.name))
+            opening = stage.costs_to_account_for.beginning_wip_by_element
+            expected = {e: v for e, v in (carried.cost if carried else {}).items()}
+            assert {e: v for e, v in opening.items() if v or e in expected} == expected, (product.name, stage.name)
+        layers = closed_october.finished_goods.get(product.name, ())
+        assert product.fg_opening == layers
+    for outcome in (october, november):
+        for journal in outcome.journals.journals:
+            assert journal.total_debit == journal.total_credit, journal.id
+        assert outcome.rollforward.ties_ok
+        for row in outcome.rollforward.rows:
+            assert row.computed_closing == row.closing
+    # The demo exercises what the close is for.
+    assert any(p.count_adjustments for p in october.result.products)
+    assert any(s.abnormal_spoilage.total for p in october.result.products for s in p.report.stages)
+    assert {line.disposition for line in october.result.overhead} == {"prorate"}
+    assert {line.disposition for line in november.result.overhead} == {"write_off"}
+    assert sum(p.cogs for p in november.result.products) > 0
+
+
+def test_a_closed_month_is_locked(ledger):
+    close_period(demo("2026-10"), ledger, user="test")
+    with pytest.raises(CloseRefused) as refused:
+        close_period(demo("2026-10"), ledger, user="test")
+    assert [i.code for i in refused.value.issues] == ["PERIOD_LOCKED"]
+    assert len(ledger.events()) == 1
+
+
+def test_reopen_and_reclose_keep_the_full_history(ledger):
+    close_period(demo("2026-10"), ledger, user="test")
+    close_period(demo("2026-11"), ledger, user="test")
+    reopen_period(ledger, "2026-10", "late labour invoice from the Testing contractor", user="controller")
+    assert ledger.status("2026-10") == "reopened"
+    data = demo("2026-10")
+    data["products"][0]["stages"][1]["added_costs"]["labour"] = 4800.00
+    reclosed = close_period(data, ledger, user="test")
+
+    kinds = [(e.kind, e.period, e.close_no) for e in ledger.events()]
+    assert kinds == [("close", "2026-10", 1), ("close", "2026-11", 1), ("reopen", "2026-10", 1), ("close", "2026-10", 2)]
+    reopen = ledger.events()[2]
+    assert reopen.reason.startswith("late labour") and reopen.recorded_by == "controller"
+    # Reversals undo the first close exactly; the re-close posts new journals with new ids.
+    books = ledger.journal_books("2026-10")
+    first, reversal, second = (book for _, book in books)
+    for original, reversed_ in zip(first.journals, reversal.journals):
+        assert [(l.account, l.debit, l.credit) for l in original.lines] == \
+               [(l.account, l.credit, l.debit) for l in reversed_.lines]
+        assert reversed_.id == f"REV-{original.id}"
+    assert {j.id for j in second.journals}.isdisjoint({j.id for j in first.journals})
+    assert reclosed.event.close_no == 2
+    assert ledger.stale_periods() == {"2026-11": "2026-10"}
+    assert ledger.verify() == []
+
+
+def test_closing_the_same_inputs_twice_is_byte_identical(tmp_path):
+    outputs = []
+    for name in ("a", "b"):
+        with Ledger(tmp_path / f"{name}.db") as ledger:
+            outcome = close_period(demo("2026-10"), ledger, user=name)
+            files = {fmt: render_journals(outcome.journals, fmt) for fmt in FORMATS}
+            outputs.append((outcome.journals.model_dump_json(), outcome.rollforward.model_dump_json(), files))
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0][0])["journals"][2]["id"] == "WIP-2026-10-003"
+
+
+def test_an_opening_in_the_file_that_disagrees_with_the_ledger_is_an_error(ledger):
+    close_period(demo("2026-10"), ledger, user="test")
+    data = demo("2026-11")
+    data["products"][0]["stages"][0]["beginning_wip"] = {"units": 30, "complete": 0.4,
+                                                         "cost": {"materials": 3600, "labour": 500, "overhead": 700}}
+    data["products"][1]["opening_finished_goods"] = [{"units": 18, "cost": 7000}]
+    with pytest.raises(CloseRefused) as refused:
+        close_period(data, ledger, user="test")
+    messages = [str(i) for i in refused.value.issues]
+    assert all(i.code == "OPENING_MISMATCH" for i in refused.value.issues)
+    assert any("products[0].stages[0].beginning_wip.units: file gives 30 units; the 2026-10 close carried 29" in m
+               for m in messages)
+    assert any("products[1].opening_finished_goods" in m and "7519.10" in m for m in messages)
+    assert ledger.status("2026-11") == "open"
+
+
+def test_months_close_in_order(ledger):
+    close_period(demo("2026-10"), ledger, user="test")
+    data = demo("2026-11")
+    data["period"] = "2026-12"
+    with pytest.raises(CloseRefused) as refused:
+        close_period(data, ledger, user="test")
+    assert "PERIOD_OUT_OF_SEQUENCE" in {i.code for i in refused.value.issues}
+
+
+def test_cli_round_trip_and_diff(tmp_path, capsys):
+    db = str(tmp_path / "l.db")
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", db]) == 0
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", db]) == 2
+    assert "[PERIOD_LOCKED]" in capsys.readouterr().err
+    assert main(["journal", "--period", "2026-10", "--json", "--ledger", db]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"journals"}
+    for journal in payload["journals"]:
+        assert set(journal) == {"id", "date", "narration", "lines"}
+        assert sum(Decimal(l["debit"]) for l in journal["lines"]) == sum(Decimal(l["credit"]) for l in journal["lines"])
+        for line in journal["lines"]:
+            assert set(line) == {"account", "debit", "credit", "memo"}
+    assert main(["rollforward", "--period", "2026-10", "--ledger", db]) == 0
+    out = capsys.readouterr().out
+    assert "Roll-forward ties: OK" in out and "Closing WIP in the ledger equals the roll-forward: OK" in out
+    assert main(["reopen", "2026-10", "--reason", "labour accrual corrected", "--ledger", db]) == 0
+    changed = tmp_path / "close-2026-10.yaml"
+    changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace(
+        "added_costs: {labour: 4650.00}", "added_costs: {labour: 4800.00}"))
+    assert main(["close", str(changed), "--period", "2026-10", "--ledger", db]) == 0
+    capsys.readouterr()
+    assert main(["diff", "2026-10", "--ledger", db]) == 0
+    out = capsys.readouterr().out
+    assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.0 → 4800.0" in out
+    assert "Espresso Classic / Testing / labour" in out and "inputs changed here: added_costs.labour" in out
+    assert main(["history", "--ledger", db]) == 0
+    assert "reopen #1" in capsys.readouterr().out
+    assert main(["verify", "--ledger", db]) == 0
+
+
+def test_demo_journals_golden(ledger, data_regression):
+    outcome = close_period(demo("2026-10"), ledger, user="test")
+    data_regression.check({"journals": [j.model_dump(mode="json") for j in outcome.journals.journals],
+                           "rollforward_ties": [t.model_dump(mode="json") for t in outcome.rollforward.ties]})
+
+
+def test_rollforward_is_stored_as_typed_data(ledger):
+    close_period(demo("2026-10"), ledger, user="test")
+    rf = RollForward.model_validate(ledger.current_close("2026-10").rollforward)
+    assert rf.ties_ok and rf.period == "2026-10"

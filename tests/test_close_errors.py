@@ -1,0 +1,86 @@
+"""Bad close files: every problem located, exit status 2, and the ledger untouched."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from costing.cli import main
+from costing.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+OCTOBER = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+
+
+def mutate(change):
+    data = copy.deepcopy(OCTOBER)
+    change(data)
+    return data
+
+
+CASES = {
+    "text in a cost": (lambda d: d["products"][0]["stages"][0]["added_costs"].update(materials="lots"),
+                       ["products[0].stages[0].added_costs.materials: expected a number, found 'lots' [NOT_A_NUMBER]"]),
+    "completion above 100%": (lambda d: d["products"][1]["stages"][0]["ending_wip"].update(complete=1.3),
+                              ["products[1].stages[0].ending_wip.complete: completion 1.3 (130%) is above 100% "
+                               "[PROGRESS_OUT_OF_RANGE]"]),
+    "units do not balance": (lambda d: d["products"][2]["stages"][0].update(completed=195),
+                             ["products[2].stages[0]", "[UNIT_FLOW]"]),
+    "overhead typed in": (lambda d: d["products"][0]["stages"][0]["added_costs"].update(overhead=100),
+                          ["products[0].stages[0].added_costs.overhead", "[OVERHEAD_TYPED_IN]"]),
+    "no driver quantity": (lambda d: d["products"][0]["stages"][1].pop("driver_quantity"),
+                           ["products[0].stages[1].driver_quantity", "[MISSING_DRIVER_QUANTITY]"]),
+    "stage without a WIP account": (lambda d: d["accounts"]["wip"].pop("Packaging"),
+                                    ["products[0].stages[2].name", "[UNKNOWN_ACCOUNT]"]),
+    "shipping more than on hand": (lambda d: d["products"][2].update(shipments=500),
+                                   ["products[2].shipments", "shipped 500 units but only 186", "[SHIPMENTS_EXCEED_STOCK]"]),
+    "duplicate product": (lambda d: d["products"].append(copy.deepcopy(d["products"][0])),
+                          ["products[3].name", "[DUPLICATE_PRODUCT]"]),
+    "bad period": (lambda d: d.update(period="2026-13"), ["period: expected YYYY-MM, found '2026-13' [INVALID_FORMAT]"]),
+    "unknown account role": (lambda d: d["accounts"].update(petty_cash={"code": "1", "name": "x"}),
+                             ["accounts.petty_cash", "[UNKNOWN_KEY]"]),
+    "count without book units": (lambda d: d["products"][2]["stages"][1].update(count=3),
+                                 ["products[2].stages[1].count", "[COUNT_WITHOUT_BOOK_UNITS]"]),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_bad_close_file(name, tmp_path, capsys):
+    change, expected = CASES[name]
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(mutate(change), sort_keys=False))
+    db = tmp_path / "ledger.db"
+    Ledger(db).close()
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    period = "2026-13" if name == "bad period" else "2026-10"
+    status = main(["close", str(bad), "--period", period, "--ledger", str(db)])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert out == ""
+    for text in expected:
+        assert text in err, err
+    assert "Traceback" not in err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before  # the ledger is untouched
+    with Ledger(db) as ledger:
+        assert ledger.events() == []
+
+
+def test_several_problems_are_reported_together(tmp_path, capsys):
+    data = mutate(lambda d: (d["products"][0]["stages"][0]["added_costs"].update(materials="lots"),
+                             d["products"][2].update(shipments=-1), d.update(currency="EURO")))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    for code in ("NOT_A_NUMBER", "UNKNOWN_CURRENCY"):
+        assert f"[{code}]" in err
+
+
+def test_period_option_must_match_the_file(tmp_path, capsys):
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-11",
+                 "--ledger", str(tmp_path / "l.db")]) == 2
+    assert "[PERIOD_MISMATCH]" in capsys.readouterr().err
