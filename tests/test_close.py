@@ -117,7 +117,9 @@ def test_an_opening_in_the_file_that_disagrees_with_the_ledger_is_an_error(ledge
     assert all(i.code == "OPENING_MISMATCH" for i in refused.value.issues)
     assert any("products[0].stages[0].beginning_wip.units: file gives 30 units; the 2026-10 close carried 29" in m
                for m in messages)
-    assert any("products[1].opening_finished_goods" in m and "7519.10" in m for m in messages)
+    carried = ledger.current_close("2026-10").state.finished_goods["Barista Pro"]
+    assert any("products[1].opening_finished_goods: file gives 18 units at 7000" in m
+               and f"carried {carried[0].units} units at {carried[0].cost}" in m for m in messages)
     assert ledger.status("2026-11") == "open"
 
 
