@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 
 from ._errors import CostingError, Issue
-from ._model import TRANSFERRED_IN, Case, Method, Stage
+from ._model import TRANSFERRED_IN, Case, LossConvention, Method, Stage
 from ._numbers import ROUNDING_MODES, engine_context
 from ._report import (
     Assigned,
@@ -54,8 +54,16 @@ def element_completion(progress: Decimal, added_at: Decimal | None) -> Decimal:
 
 def cost_stage(stage: Stage, method: Method, quantum: Decimal, rounding: str,
                transferred_in_cost: Decimal | None = None) -> StageReport:
-    """Cost one stage; ``transferred_in_cost`` is the previous stage's transferred-out total."""
+    """Cost one stage; ``transferred_in_cost`` is the previous stage's transferred-out total.
+
+    A stage resolved under ``loss_convention: process_account`` (it has a ``normal_loss``) is
+    costed by the process-account method (``_process_account``).
+    """
     with localcontext(engine_context(ROUNDING_MODES[rounding])):
+        if stage.normal_loss is not None:
+            from ._process_account import cost_process_stage
+
+            return cost_process_stage(stage, method, quantum, transferred_in_cost)
         return _cost_stage(stage, method, quantum, transferred_in_cost)
 
 
@@ -216,6 +224,8 @@ def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, m
 
 def cost_resolved_case(case: Case) -> CaseReport:
     """Cost every stage in flow order, each receiving the previous stage's transferred-out total."""
+    if case.loss_convention is LossConvention.PROCESS_ACCOUNT:
+        return _cost_process_account_case(case)
     reports: list[StageReport] = []
     transferred = None
     problems: list[Issue] = []
@@ -231,4 +241,32 @@ def cost_resolved_case(case: Case) -> CaseReport:
         transferred = report.transferred_out.total
     if problems:
         raise CostingError(problems)
-    return CaseReport._trusted(currency=case.currency, method=case.method.value, stages=reports)
+    return CaseReport._trusted(currency=case.currency, method=case.method.value, stages=reports,
+                               loss_convention="spoilage")
+
+
+def _cost_process_account_case(case: Case) -> CaseReport:
+    """The same chain under the process-account convention: each stage receives the previous
+    stage's good output at its value; abnormal loss and gain stay in the stage that had them."""
+    from ._process_account import cost_process_stage
+
+    reports: list[StageReport] = []
+    transferred = None
+    problems: list[Issue] = []
+    context = engine_context(ROUNDING_MODES[case.rounding])
+    names = [s.name for s in case.stages]
+    for index, stage in enumerate(case.stages):
+        received_from = names[index - 1] if index else ""
+        output_to = names[index + 1] if index + 1 < len(names) else ""
+        try:
+            with localcontext(context):
+                report = cost_process_stage(stage, case.method, case.quantum, transferred, received_from, output_to)
+        except CostingError as e:
+            problems.extend(i.under(f"stages[{index}]") for i in e.issues)
+            break  # later stages need this stage's good output
+        reports.append(report)
+        transferred = report.transferred_out.total
+    if problems:
+        raise CostingError(problems)
+    return CaseReport._trusted(currency=case.currency, method=case.method.value, stages=reports,
+                               loss_convention=LossConvention.PROCESS_ACCOUNT.value)

@@ -7,11 +7,12 @@ are only built by ``_resolve`` (from a spec) or by code that upholds the same in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 
-__all__ = ["Method", "ElementKind", "Element", "UnitGroup", "Spoilage", "Stage", "Case", "TRANSFERRED_IN"]
+__all__ = ["Method", "LossConvention", "ElementKind", "Element", "UnitGroup", "Spoilage", "NormalLoss", "Stage", "Case",
+           "TRANSFERRED_IN"]
 
 # Name of the implicit element that carries the previous stage's cost into a stage.
 TRANSFERRED_IN = "transferred_in"
@@ -25,6 +26,17 @@ class Method(str, Enum):
     # Beginning WIP keeps its own cost and is completed first; this period's cost per EU covers
     # only this period's work (completing beginning WIP, started-and-completed, ending WIP).
     FIFO = "fifo"
+
+
+class LossConvention(str, Enum):
+    """How lost units are costed: the US spoilage method or the UK/Commonwealth process account."""
+
+    # Horngren: spoiled units carry the cost of the work done on them; normal spoilage is added to
+    # the good units that passed inspection, abnormal spoilage is a loss; disposal value reduces both.
+    SPOILAGE = "spoilage"
+    # ACCA/CIMA: normal loss carries no cost, only its scrap value, which reduces the cost of good
+    # output; abnormal loss and abnormal gain are valued like good output and go to their own accounts.
+    PROCESS_ACCOUNT = "process_account"
 
 
 class ElementKind(str, Enum):
@@ -71,6 +83,34 @@ NO_SPOILAGE_INSPECTION = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
+class NormalLoss:
+    """Lost units of a stage under the process-account convention (``LossConvention.PROCESS_ACCOUNT``).
+
+    The actual loss comes from the unit flow (units in - good output - closing WIP); the part of it
+    above the normal loss is abnormal loss, the shortfall below it abnormal gain.
+    """
+
+    units: Decimal  # normal loss: the loss expected from the units entering (or inspected), no cost
+    actual: Decimal  # units actually lost this period
+    scrap_value: Decimal  # per lost unit, normal or abnormal
+    inspection: Decimal  # stage progress at which losses are detected (1 = end of the stage)
+    completion: dict[str, Decimal]  # how complete each element is in a lost unit (at inspection)
+    scrap_element: str  # the element whose cost the scrap value of the normal loss reduces
+
+    @property
+    def abnormal_loss(self) -> Decimal:
+        """Units lost above the normal loss (0 when the loss was normal or less)."""
+        excess = self.actual - self.units
+        return excess if excess > 0 else Decimal(0)
+
+    @property
+    def abnormal_gain(self) -> Decimal:
+        """Units by which the actual loss fell short of the normal loss (0 otherwise)."""
+        shortfall = self.units - self.actual
+        return shortfall if shortfall > 0 else Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class Stage:
     name: str
     elements: tuple[Element, ...]  # transferred_in first when the stage receives units
@@ -88,6 +128,10 @@ class Stage:
     # these, in proportion to units.
     completed_passing: Decimal
     ending_passing: Decimal
+    # Process-account convention only (None / empty under spoilage):
+    normal_loss: NormalLoss | None = None  # this stage's normal loss; ``spoilage`` is then all zero
+    # Units put into the process with an element (material that adds to the unit count), by element.
+    added_units: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +141,4 @@ class Case:
     method: Method
     rounding: str  # "half_up" or "half_even", applied when amounts are assigned
     stages: tuple[Stage, ...]
+    loss_convention: LossConvention = LossConvention.SPOILAGE

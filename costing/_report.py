@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny
 
 __all__ = [
     "Amount",
@@ -21,6 +21,12 @@ __all__ = [
     "Assigned",
     "SpoilageCost",
     "StageReport",
+    "LossValue",
+    "ScrapValue",
+    "TAccountLine",
+    "TAccount",
+    "ProcessAccounts",
+    "ProcessAccountStageReport",
     "CaseReport",
     "plain",
 ]
@@ -128,10 +134,112 @@ class StageReport(_Report):
                 + self.normal_spoilage.disposal_value + self.abnormal_spoilage.disposal_value)
 
 
+class LossValue(_Report):
+    """Normal loss, abnormal loss or abnormal gain of a stage (process-account convention)."""
+
+    units: Quantity
+    # Normal loss: its scrap value, the credit to the process account (it carries no cost).
+    # Abnormal loss / gain: the units valued like good output, at the cost per unit of expected output.
+    total: Amount
+    by_element: dict[str, Amount] = Field(exclude=True)  # how total splits over the stage's elements
+    # Scrap value of these units: normal loss = total; abnormal loss = scrap proceeds credited to the
+    # abnormal loss account; abnormal gain = scrap value forgone, debited to the abnormal gain account.
+    scrap_value: Amount = Field(exclude=True)
+
+
+class ScrapValue(_Report):
+    """Scrap from the stage's lost units: normal loss + abnormal loss - what an abnormal gain forgoes."""
+
+    total: Amount  # the balance of the scrap account, i.e. the cash expected for the units actually lost
+    units: Quantity = Field(exclude=True)  # units actually lost (normal + abnormal loss - abnormal gain)
+
+
+class TAccountLine(_Report):
+    """One line of a T-account as exam texts print it: narrative, units (blank when None), amount."""
+
+    narrative: str
+    # The other side of the posting, a stable key: "opening_wip", "closing_wip" (balances b/d, c/d),
+    # "element:<name>" (the cost the stage was charged with, e.g. "element:labour"), "transferred_in"
+    # (the previous stage's good output, or a first stage's units received), "started" (units started
+    # with no element to carry them), "transferred_out" (good output: next stage or finished goods),
+    # "process", "scrap", "abnormal_loss", "abnormal_gain", "profit_and_loss", "cash".
+    contra: str
+    units: Quantity | None
+    amount: Amount
+
+
+class TAccount(_Report):
+    """A ledger account of one stage in two columns; debit total = credit total by construction."""
+
+    account: str  # "process", "abnormal_loss", "abnormal_gain" or "scrap"
+    title: str  # e.g. "Process account — Mixing"
+    debit: tuple[TAccountLine, ...]
+    credit: tuple[TAccountLine, ...]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((line.amount for line in self.debit), Decimal(0))
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((line.amount for line in self.credit), Decimal(0))
+
+    @property
+    def units_debit(self) -> Decimal:
+        return sum((line.units for line in self.debit if line.units is not None), Decimal(0))
+
+    @property
+    def units_credit(self) -> Decimal:
+        return sum((line.units for line in self.credit if line.units is not None), Decimal(0))
+
+    def line(self, contra: str) -> TAccountLine:
+        """The line posted against ``contra`` (either side)."""
+        for line in self.debit + self.credit:
+            if line.contra == contra:
+                return line
+        raise KeyError(contra)
+
+
+class ProcessAccounts(_Report):
+    """A stage's accounts the way ACCA/CIMA texts present them; None where the account has no entries."""
+
+    process: TAccount
+    abnormal_loss: TAccount | None
+    abnormal_gain: TAccount | None
+    scrap: TAccount | None  # None when lost units have no scrap value
+
+    def all(self) -> list[TAccount]:
+        return [a for a in (self.process, self.abnormal_loss, self.abnormal_gain, self.scrap) if a is not None]
+
+
+class ProcessAccountStageReport(StageReport):
+    """A stage costed under ``loss_convention: process_account``.
+
+    The spoilage fields are zero; lost units are in ``normal_loss``, ``abnormal_loss`` and
+    ``abnormal_gain``.  ``transferred_out`` is the value of good output.  The process account
+    balances: beginning WIP + costs added + abnormal gain = transferred out + ending WIP + normal
+    loss (scrap value) + abnormal loss.
+    """
+
+    normal_loss: LossValue
+    abnormal_loss: LossValue
+    abnormal_gain: LossValue
+    scrap: ScrapValue
+    accounts: ProcessAccounts = Field(exclude=True)
+
+    @property
+    def costs_accounted_for(self) -> Decimal:
+        """Transferred out + ending WIP + normal loss scrap + abnormal loss - abnormal gain."""
+        return (self.transferred_out.total + self.ending_wip.total + self.normal_loss.total
+                + self.abnormal_loss.total - self.abnormal_gain.total)
+
+
 class CaseReport(_Report):
     currency: str
     method: str
-    stages: list[StageReport]
+    # Stages are ``StageReport`` or, under the process-account convention, ``ProcessAccountStageReport``.
+    stages: list[SerializeAsAny[StageReport]]
+    loss_convention: str = Field(default="spoilage", exclude=True)  # "spoilage" | "process_account"
 
     def stage(self, name: str) -> StageReport:
         for s in self.stages:

@@ -15,7 +15,18 @@ from pydantic import ValidationError
 from ._currency import is_known_currency, quantum
 from ._engine import element_completion
 from ._errors import Issue, format_path
-from ._model import TRANSFERRED_IN, Case, Element, ElementKind, Method, Spoilage, Stage, UnitGroup
+from ._model import (
+    TRANSFERRED_IN,
+    Case,
+    Element,
+    ElementKind,
+    LossConvention,
+    Method,
+    NormalLoss,
+    Spoilage,
+    Stage,
+    UnitGroup,
+)
 from ._numbers import NumberError, to_fraction
 from ._spec import CaseSpec, StageSpec
 
@@ -50,6 +61,9 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> 
             issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a mapping of keys, found {found!r}"))
         elif kind == "list_type":
             issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a list, found {found!r}"))
+        elif kind == "string_pattern_mismatch":
+            issues.append(Issue("INVALID_FORMAT", format_path(loc),
+                                f"expected {'YYYY-MM' if loc and loc[-1] == 'period' else 'another format'}, found {found!r}"))
         elif kind == "string_type":
             issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected text, found {found!r}"))
         else:
@@ -75,6 +89,7 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
     else:
         q = quantum(currency)
     method = Method(header.method)
+    convention = LossConvention(header.loss_convention)
 
     if not stage_specs and not raw_stages:
         issues.append(Issue("NO_STAGES", "stages", "a case needs at least one stage"))
@@ -94,7 +109,7 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
                                 "stage names must be unique"))
         else:
             seen[spec.name] = index
-        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q)
+        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention)
         issues.extend(i.under(path) for i in stage_issues)
         stages.append(stage)
         previous_completed = spec.completed
@@ -102,7 +117,7 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
     if issues:
         return None, issues
     return Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
-                stages=tuple(s for s in stages if s is not None)), []
+                stages=tuple(s for s in stages if s is not None), loss_convention=convention), []
 
 
 def _parse(data: Any) -> tuple[CaseSpec | None, list[StageSpec | None], list, list[Issue]]:
@@ -140,7 +155,8 @@ def _parse(data: Any) -> tuple[CaseSpec | None, list[StageSpec | None], list, li
 
 
 def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,
-                   q: Decimal | None) -> tuple[Stage | None, list[Issue]]:
+                   q: Decimal | None, convention: LossConvention = LossConvention.SPOILAGE,
+                   ) -> tuple[Stage | None, list[Issue]]:
     issues: list[Issue] = []
     first = index == 0
 
@@ -228,13 +244,40 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                             f"beginning WIP has cost {sum(b_cost.values())} but no units; "
                             "give beginning_wip.units, or move the cost to added_costs"))
 
+    # Lost units follow the case's convention; a block of the other convention is refused.
+    process_account = convention is LossConvention.PROCESS_ACCOUNT
+    normal_loss: NormalLoss | None = None
+    added_units: dict[str, Decimal] = {}
+    mismatch = False  # lost units described for the other convention: the unit flow is not checked
+    if process_account:
+        if spec.spoilage is not None:
+            mismatch = True
+            issues.append(Issue(
+                "LOSS_CONVENTION_MISMATCH", "spoilage",
+                "a spoilage block belongs to loss_convention: spoilage (the US method); under process_account "
+                "give normal_loss: {rate, scrap_value} instead"))
+            spec = spec.model_copy(update={"spoilage": None})
+    else:
+        for key in ("normal_loss", "added_units"):
+            if getattr(spec, key):
+                mismatch = True
+                issues.append(Issue(
+                    "LOSS_CONVENTION_MISMATCH", key,
+                    f"{key} belongs to loss_convention: process_account (set it at the top of the file); "
+                    "under spoilage (the US method) give a spoilage block instead"))
+
     # Spoilage and the units that passed inspection this period.
     spoilage, completed_passing, ending_passing, s_issues = _spoilage(
         spec, elements, beginning, ending, b_units, e_units)
     issues += s_issues
 
-    # Physical flow: units to account for = units accounted for.
-    if input_units is not None and spoilage is not None:
+    if process_account:
+        # The process account: actual loss from the unit flow, normal loss from the rate.
+        normal_loss, added_units, n_issues = _normal_loss(
+            spec, elements, beginning, ending, b_units, e_units, None if mismatch else input_units, receives_transfer)
+        issues += n_issues
+    elif input_units is not None and spoilage is not None and not mismatch:
+        # Physical flow: units to account for = units accounted for.
         to_account = b_units + input_units
         accounted = spec.completed + e_units + spoilage.units
         if to_account != accounted:
@@ -257,20 +300,25 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
 
     # Costs with no work to carry them: caught here so that they are reported with the others.
     spoiled = spoilage.units
+    if normal_loss is not None:  # lost units: + abnormal loss, - abnormal gain, none for the normal loss
+        spoiled = normal_loss.abnormal_loss - normal_loss.abnormal_gain
+        loss_completion = normal_loss.completion
+    else:
+        loss_completion = spoilage.completion
     for el in elements:
         name = el.name
-        end_eu = e_units * ending.completion[name] + spoiled * spoilage.completion[name]
+        end_eu = e_units * ending.completion[name] + spoiled * loss_completion[name]
         if method is Method.FIFO:
             eu = b_units * (_ONE - beginning.completion[name]) + (spec.completed - b_units) + end_eu
             pool = added.get(name, _ZERO)
         else:
             eu = spec.completed + end_eu
             pool = b_cost[name] + added.get(name, _ZERO)
-        if not eu and pool:
+        if eu <= 0 and pool:
             where = "beginning_wip.cost" if name not in added or not added[name] else "added_costs"
             issues.append(Issue(
                 "ZERO_EQUIVALENT_UNITS", f"{where}.{name}",
-                f"{spec.name}: {name} has cost {pool} to assign but 0 equivalent units "
+                f"{spec.name}: {name} has cost {pool} to assign but {eu.normalize():f} equivalent units "
                 f"({'FIFO' if method is Method.FIFO else 'weighted-average'}); check this stage's units and completion"))
     if issues:
         return None, issues
@@ -289,6 +337,8 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         spoilage=spoilage,
         completed_passing=completed_passing,
         ending_passing=ending_passing,
+        normal_loss=normal_loss,
+        added_units=added_units,
     ), []
 
 
@@ -441,3 +491,126 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
                             "to carry its cost; record it as abnormal or check the inspection point"))
     return (Spoilage(normal, abnormal, inspection, s.disposal_value, completion),
             completed_passing, ending_passing, issues)
+
+
+def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
+                 b_units: Decimal, e_units: Decimal, input_units: Decimal | None, receives_transfer: bool,
+                 ) -> tuple[NormalLoss | None, dict[str, Decimal], list[Issue]]:
+    """Process-account convention: added units, the normal loss and the actual loss of a stage."""
+    issues: list[Issue] = []
+    by_name = {e.name: e for e in elements}
+
+    # Units put in with an element: material that adds to the unit count, so it goes in at the start.
+    added_units: dict[str, Decimal] = {}
+    for key, value in spec.added_units.items():
+        path = f"added_units.{key}"
+        element = by_name.get(key)
+        if key == TRANSFERRED_IN:
+            issues.append(Issue("RESERVED_NAME", path,
+                                "transferred-in units are the units the previous stage completed "
+                                "(or transferred_in.units on a first stage); they are not added here"))
+        elif element is None:
+            issues.append(Issue("UNKNOWN_ELEMENT", path,
+                                f"{key!r} is not an element of this stage (elements: {', '.join(by_name) or 'none'})"))
+        elif value < 0:
+            issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+        elif element.added_at != _ZERO:
+            issues.append(Issue("ADDED_UNITS_NOT_AT_START", path,
+                                f"units come into the process with {key!r}, so it must be added at the start "
+                                f"(added: start), not at {'evenly' if element.added_at is None else element.added_at}; "
+                                "or add its cost without units"))
+        else:
+            added_units[key] = value
+
+    nl = spec.normal_loss
+    if nl is not None:
+        if nl.rate is not None and nl.units is not None:
+            issues.append(Issue("CONFLICTING_NORMAL_LOSS", "normal_loss.units",
+                                "give rate (a fraction of the basis) or units (the normal loss itself), not both"))
+        elif nl.rate is None and nl.units is None:
+            issues.append(Issue("MISSING_KEY", "normal_loss.rate",
+                                "normal_loss needs rate (e.g. 0.10 of the units entering the process) or units"))
+        if nl.rate is not None and not (_ZERO <= nl.rate <= _ONE):
+            issues.append(_out_of_range("normal_loss.rate", nl.rate))
+        if not (_ZERO <= nl.inspection <= _ONE):
+            issues.append(_out_of_range("normal_loss.inspection", nl.inspection))
+        for path, value in (("normal_loss.units", nl.units), ("normal_loss.actual", nl.actual)):
+            if value is not None and value < 0:
+                issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+        if nl.scrap_value < 0:
+            issues.append(Issue("NEGATIVE_AMOUNT", "normal_loss.scrap_value",
+                                f"scrap value cannot be negative, found {nl.scrap_value}"))
+        if nl.scrap_element is not None and nl.scrap_element not in by_name:
+            issues.append(Issue("UNKNOWN_ELEMENT", "normal_loss.scrap_element",
+                                f"{nl.scrap_element!r} is not an element of this stage "
+                                f"(elements: {', '.join(by_name) or 'none'})"))
+        if nl.basis == "inspected" and nl.rate is not None:
+            for path, group in (("beginning_wip.complete", beginning), ("ending_wip.complete", ending)):
+                if group.units and group.progress is None:
+                    issues.append(Issue("MISSING_COMPLETION", f"{path}.progress",
+                                        "stage progress is needed to tell whether these units reached the "
+                                        "inspection point (normal_loss.basis: inspected)"))
+    if input_units is None or issues:
+        return None, added_units, issues
+
+    # Actual loss from the unit flow: units in - good output - closing WIP.
+    units_in = input_units + sum(added_units.values(), _ZERO)
+    available = b_units + units_in
+    actual = available - spec.completed - e_units
+    word = "transferred in" if receives_transfer else "started"
+    added_note = f" + added {units_in - input_units}" if added_units else ""
+    flow = (f"{spec.name}: units available {available} (beginning {b_units} + {word} {input_units}{added_note}); "
+            f"good output {spec.completed} + closing WIP {e_units}")
+    if nl is None:
+        if actual:
+            issues.append(Issue("UNIT_FLOW", "",
+                                f"{flow}; difference {actual} — give normal_loss: {{rate, scrap_value}} to account "
+                                "for lost units, or check the units"))
+            return None, added_units, issues
+        return _no_loss(elements), added_units, issues
+    if actual < 0:
+        issues.append(Issue("UNIT_FLOW", "",
+                            f"{flow} is more than was available; difference {-actual} — check good output "
+                            "and closing WIP units"))
+    elif nl.actual is not None and nl.actual != actual:
+        issues.append(Issue("UNIT_FLOW", "normal_loss.actual",
+                            f"{flow} leaves a loss of {actual}, but normal_loss.actual is {nl.actual}; "
+                            f"difference {nl.actual - actual} — check the units or the actual loss"))
+    if issues:
+        return None, added_units, issues
+
+    inspection = nl.inspection
+    if nl.units is not None:
+        normal = nl.units
+    elif nl.basis == "inspected":
+        # Units reaching the point this period: beginning WIP not yet past it, all new units, less
+        # closing WIP that has not reached it.
+        b_below = b_units if b_units and beginning.progress < inspection else _ZERO
+        e_below = e_units if e_units and ending.progress < inspection else _ZERO
+        normal = nl.rate * (b_below + units_in - e_below)
+    else:
+        normal = nl.rate * units_in
+
+    return NormalLoss(units=normal, actual=actual, scrap_value=nl.scrap_value, inspection=inspection,
+                      completion=_loss_completion(elements, inspection),
+                      scrap_element=nl.scrap_element or _default_scrap_element(elements)), added_units, issues
+
+
+def _loss_completion(elements: list[Element], inspection: Decimal) -> dict[str, Decimal]:
+    """Lost units carry the elements added up to the point where losses are detected."""
+    return {e.name: (_ONE if e.kind is ElementKind.TRANSFERRED_IN else element_completion(inspection, e.added_at))
+            for e in elements}
+
+
+def _default_scrap_element(elements: list[Element]) -> str:
+    """The first material element as written, else transferred_in, else the first element."""
+    for e in elements:
+        if e.kind is ElementKind.MATERIAL:
+            return e.name
+    return elements[0].name if elements else ""
+
+
+def _no_loss(elements: list[Element]) -> NormalLoss:
+    """A process-account stage without normal_loss whose units all came out good."""
+    return NormalLoss(units=_ZERO, actual=_ZERO, scrap_value=_ZERO, inspection=_ONE,
+                      completion=_loss_completion(elements, _ONE), scrap_element=_default_scrap_element(elements))

@@ -25,6 +25,7 @@ __all__ = [
     "TransferredInSpec",
     "EndingWipSpec",
     "SpoilageSpec",
+    "NormalLossSpec",
     "StageSpec",
     "CaseSpec",
 ]
@@ -123,6 +124,26 @@ class SpoilageSpec(_Spec):
     disposal_value: Number = Field(default=Decimal(0), description="disposal value per spoiled unit")
 
 
+class NormalLossSpec(_Spec):
+    """Process-account convention: the normal loss of a stage and the scrap value of lost units."""
+
+    rate: Fraction | None = Field(default=None, description="normal loss as a fraction of the basis (units entering the process)")
+    units: Number | None = Field(default=None, description="normal loss in units, instead of rate")
+    basis: Literal["input", "inspected"] = Field(
+        default="input",
+        description="what rate applies to: input = units entering the process this period (started or transferred in, "
+                    "plus added_units); inspected = units reaching the inspection point this period")
+    scrap_value: Number = Field(default=Decimal(0), description="scrap value per lost unit, normal or abnormal")
+    actual: Number | None = Field(
+        default=None, description="actual loss in units, as a check: it must equal units in - good output - closing WIP")
+    inspection: Fraction = Field(
+        default=Decimal(1), description="stage progress at which losses are detected (1 = end); lost units carry "
+                                        "the elements added up to it")
+    scrap_element: str | None = Field(
+        default=None, description="element whose cost the scrap value of the normal loss reduces; default: the first "
+                                  "material element, else transferred_in, else the first element")
+
+
 class StageSpec(_Spec):
     name: str
     elements: dict[str, ElementSpec]
@@ -134,6 +155,10 @@ class StageSpec(_Spec):
     ending_wip: EndingWipSpec | None = None
     added_costs: dict[str, Number] = Field(default_factory=dict, description="current-period cost by element")
     spoilage: SpoilageSpec | None = None
+    normal_loss: NormalLossSpec | None = Field(default=None, description="loss_convention: process_account only")
+    added_units: dict[str, Number] = Field(
+        default_factory=dict, description="loss_convention: process_account only; units put into the process with "
+                                          "an element added at the start (material that adds to the unit count)")
 
 
 class CaseSpec(_Spec):
@@ -142,4 +167,8 @@ class CaseSpec(_Spec):
     currency: str = Field(description="ISO 4217 code; its minor unit comes from CLDR (USD 2, JPY 0, KWD 3)")
     method: Literal["weighted_average", "fifo"]
     rounding: Literal["half_up", "half_even"] = "half_up"
+    loss_convention: Literal["spoilage", "process_account"] = Field(
+        default="spoilage",
+        description="spoilage = US method (Horngren); process_account = ACCA/CIMA normal loss at scrap value, "
+                    "abnormal loss and gain")
     stages: list[StageSpec]

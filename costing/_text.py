@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from babel.numbers import format_decimal
 
 from ._currency import minor_unit
-from ._report import CaseReport, StageReport
+from ._report import CaseReport, ProcessAccountStageReport, StageReport, TAccount
 
 __all__ = ["render_case_report"]
 
@@ -45,8 +45,9 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
     if title:
         blocks.append(title)
     for stage in report.stages:
-        blocks.append(_render_stage(stage, report.currency, _METHOD_TITLE.get(report.method, report.method),
-                                    places, locale))
+        render = _render_process_stage if isinstance(stage, ProcessAccountStageReport) else _render_stage
+        blocks.append(render(stage, report.currency, _METHOD_TITLE.get(report.method, report.method),
+                             places, locale))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -111,3 +112,95 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
                  else f"  Costs to account for {a(ctaf.total)}; accounted for {a(s.costs_accounted_for)}; "
                       f"difference {a(check)} — this is a defect in the engine, please report it")
     return "\n".join(lines)
+
+
+def _render_process_stage(s: ProcessAccountStageReport, currency: str, method: str, places: int,
+                          locale: str) -> str:
+    """The five steps under the process-account convention, then the stage's T-accounts."""
+    elements = list(s.equivalent_units)
+    pu = s.physical_units
+    u = lambda v: _fmt_units(v, locale)  # noqa: E731
+    a = lambda v: _fmt_amount(v, places, locale)  # noqa: E731
+    nl, al, ag = s.normal_loss, s.abnormal_loss, s.abnormal_gain
+    lines = [f"{s.name} — process account report ({method}, {currency}, normal loss at scrap value)", ""]
+
+    lines.append("Step 1  Physical units")
+    rows = [["Opening WIP", u(pu.beginning_wip)]]
+    if pu.transferred_in:
+        rows.append(["Transferred in", u(pu.transferred_in)])
+    if pu.started or not pu.transferred_in:
+        rows.append(["Started and added" if pu.transferred_in else "Started", u(pu.started)])
+    rows += [["Units to account for", u(pu.beginning_wip + pu.transferred_in + pu.started)],
+             ["Good output", u(pu.completed)], ["Closing WIP", u(pu.ending_wip)],
+             ["Normal loss", u(nl.units)], ["Abnormal loss", u(al.units)],
+             ["Abnormal gain", u(-ag.units) if ag.units else u(ag.units)],
+             ["Units accounted for", u(pu.completed + pu.ending_wip + nl.units + al.units - ag.units)]]
+    lines += _table(rows, ["", "units"])
+
+    lines += ["", "Step 2  Equivalent units (normal loss: none; abnormal gain: deducted)"]
+    lines += _table([["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]], [""] + elements)
+
+    lines += ["", "Step 3  Costs to account for"]
+    ctaf = s.costs_to_account_for
+    rows = [["Opening WIP"] + [a(ctaf.beginning_wip_by_element[e]) for e in elements] + [a(ctaf.beginning_wip)],
+            ["Added this period"] + [a(ctaf.added_by_element[e]) for e in elements] + [a(ctaf.added)],
+            ["Total"] + [a(ctaf.beginning_wip_by_element[e] + ctaf.added_by_element[e]) for e in elements]
+            + [a(ctaf.total)]]
+    if nl.total:
+        rows.append(["Less scrap value of normal loss"] + [a(-nl.by_element[e]) for e in elements] + [a(-nl.total)])
+    lines += _table(rows, [""] + elements + ["total"])
+
+    lines += ["", "Step 4  Cost per equivalent unit of expected output"]
+    lines += _table([["Cost per EU"] + [_fmt_rate(s.cost_per_eu[e], locale) for e in elements]], [""] + elements)
+
+    lines += ["", "Step 5  Assignment of costs"]
+    rows = [["Good output"] + [a(s.transferred_out.by_element[e]) for e in elements] + [a(s.transferred_out.total)],
+            ["Closing WIP"] + [a(s.ending_wip.by_element[e]) for e in elements] + [a(s.ending_wip.total)],
+            ["Normal loss (scrap value)"] + [a(nl.by_element[e]) for e in elements] + [a(nl.total)],
+            ["Abnormal loss"] + [a(al.by_element[e]) for e in elements] + [a(al.total)],
+            ["Less abnormal gain"] + [a(-ag.by_element[e]) for e in elements] + [a(-ag.total)],
+            ["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)]]
+    lines += _table(rows, [""] + elements + ["total"])
+    check = s.costs_accounted_for - ctaf.total
+    lines.append("")
+    lines.append("  Costs to account for = costs accounted for: OK" if not check
+                 else f"  Costs to account for {a(ctaf.total)}; accounted for {a(s.costs_accounted_for)}; "
+                      f"difference {a(check)} — this is a defect in the engine, please report it")
+    for account in s.accounts.all():
+        lines += [""] + _t_account(account, u, a)
+    return "\n".join(lines)
+
+
+def _t_account(account: TAccount, u, a) -> list[str]:
+    """Two columns, debit left and credit right, each with narrative, units and amount; totals equal."""
+    def cells(line):
+        return [line.narrative, "" if line.units is None else u(line.units), a(line.amount)]
+
+    def units_total(lines, total):
+        return u(total) if any(line.units is not None for line in lines) else ""
+
+    debit = [cells(line) for line in account.debit]
+    credit = [cells(line) for line in account.credit]
+    totals_dr = ["", units_total(account.debit, account.units_debit), a(account.total_debit)]
+    totals_cr = ["", units_total(account.credit, account.units_credit), a(account.total_credit)]
+    rows = debit + credit + [totals_dr, totals_cr, ["Dr", "units", "amount"]]
+    nw = max(len(r[0]) for r in rows)
+    uw = max(len(r[1]) for r in rows)
+    aw = max(len(r[2]) for r in rows)
+
+    def fmt(row):
+        return f"{row[0]:<{nw}}  {row[1]:>{uw}}  {row[2]:>{aw}}"
+
+    blank = ["", "", ""]
+
+    def rule(totals):
+        return fmt(["", "-" * len(totals[1]), "-" * aw])
+
+    out = [f"  {account.title}", ("  " + fmt(["Dr", "units", "amount"]) + " | " + fmt(["Cr", "units", "amount"]))]
+    for i in range(max(len(debit), len(credit))):
+        left = debit[i] if i < len(debit) else blank
+        right = credit[i] if i < len(credit) else blank
+        out.append(("  " + fmt(left) + " | " + fmt(right)).rstrip())
+    out.append("  " + rule(totals_dr) + " | " + rule(totals_cr))
+    out.append("  " + fmt(totals_dr) + " | " + fmt(totals_cr))
+    return out

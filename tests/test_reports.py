@@ -12,20 +12,29 @@ from costing.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 CASES = [ROOT / "examples/demo/case.yaml"] + sorted(
     p for p in (ROOT / "tests/textbook").glob("*.yaml") if not p.name.endswith(".expected.yaml"))
+# loss_convention: process_account (the published examples in tests/process_account/).
+PROCESS_ACCOUNT_CASES = sorted((ROOT / "tests/process_account/cases").glob("*.yaml"))
 
 STAGE_KEYS = {"name", "physical_units", "equivalent_units", "cost_per_eu", "costs_to_account_for",
               "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage"}
+# Only under loss_convention: process_account; the spoilage report keeps exactly STAGE_KEYS.
+PROCESS_ACCOUNT_KEYS = {"normal_loss", "abnormal_loss", "abnormal_gain", "scrap"}
 
 
-@pytest.mark.parametrize("case_file", CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("case_file", CASES + PROCESS_ACCOUNT_CASES, ids=lambda p: p.stem)
 def test_json_report(case_file, capsys, monkeypatch, data_regression):
     monkeypatch.chdir(ROOT)
     assert main(["cost", "--json", str(case_file.relative_to(ROOT))]) == 0
     reports = json.loads(capsys.readouterr().out)
     assert len(reports) == 1
     assert set(reports[0]) == {"currency", "method", "stages"}
+    process_account = case_file in PROCESS_ACCOUNT_CASES
     for stage in reports[0]["stages"]:
-        assert set(stage) == STAGE_KEYS
+        assert set(stage) == (STAGE_KEYS | PROCESS_ACCOUNT_KEYS if process_account else STAGE_KEYS)
+        if process_account:
+            for key in ("normal_loss", "abnormal_loss", "abnormal_gain"):
+                assert set(stage[key]) == {"units", "total"}
+            assert set(stage["scrap"]) == {"total"}
         assert set(stage["physical_units"]) == {"beginning_wip", "started", "transferred_in", "completed",
                                                 "ending_wip", "normal_spoilage", "abnormal_spoilage"}
         assert set(stage["costs_to_account_for"]) == {"beginning_wip", "added", "total"}
@@ -39,6 +48,17 @@ def test_text_report(case_file, capsys, monkeypatch, file_regression):
     assert main(["cost", str(case_file.relative_to(ROOT))]) == 0
     out = capsys.readouterr().out
     assert "Costs to account for = costs accounted for: OK" in out
+    file_regression.check(out, extension=".txt")
+
+
+@pytest.mark.parametrize("case_file", [p for p in PROCESS_ACCOUNT_CASES if p.stem.startswith(("bpp", "politeknik"))],
+                         ids=lambda p: p.stem)
+def test_process_account_text_report(case_file, capsys, monkeypatch, file_regression):
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", str(case_file.relative_to(ROOT))]) == 0
+    out = capsys.readouterr().out
+    assert "Costs to account for = costs accounted for: OK" in out
+    assert "Process account — " in out
     file_regression.check(out, extension=".txt")
 
 
@@ -59,5 +79,5 @@ def test_several_files_give_one_json_object_each(capsys, monkeypatch):
 def test_schema_is_json_schema_of_the_case_file(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert set(schema["properties"]) == {"currency", "method", "rounding", "stages"}
+    assert set(schema["properties"]) == {"currency", "method", "rounding", "loss_convention", "stages"}
     assert schema["required"] == ["currency", "method", "stages"]
