@@ -23,8 +23,32 @@ from typing import Any
 from ._casefile import read_data_file
 from ._engine import cost_stage, element_completion
 from ._errors import CostingError, Issue
-from ._model import TRANSFERRED_IN, Case, Element, ElementKind, Method, Spoilage, Stage, UnitGroup
-from ._report import Assigned, CaseReport, CostsToAccountFor, PhysicalUnits, SpoilageCost, StageReport
+from ._model import (
+    TRANSFERRED_IN,
+    Case,
+    Element,
+    ElementKind,
+    LossConvention,
+    Method,
+    NormalLoss,
+    Spoilage,
+    Stage,
+    UnitGroup,
+)
+from ._report import (
+    Assigned,
+    CaseReport,
+    CostsToAccountFor,
+    LossValue,
+    PhysicalUnits,
+    ProcessAccounts,
+    ProcessAccountStageReport,
+    ScrapValue,
+    SpoilageCost,
+    StageReport,
+    TAccount,
+    TAccountLine,
+)
 from ._resolve import resolve_case
 from ._spec import CaseSpec, StageSpec
 
@@ -45,8 +69,10 @@ __all__ = [
     "Element",
     "ElementKind",
     "Method",
+    "LossConvention",
     "UnitGroup",
     "Spoilage",
+    "NormalLoss",
     "TRANSFERRED_IN",
     # the report
     "CaseReport",
@@ -55,6 +81,13 @@ __all__ = [
     "CostsToAccountFor",
     "Assigned",
     "SpoilageCost",
+    # the report under loss_convention: process_account
+    "ProcessAccountStageReport",
+    "LossValue",
+    "ScrapValue",
+    "ProcessAccounts",
+    "TAccount",
+    "TAccountLine",
     # problems
     "Issue",
     "CostingError",
