@@ -99,11 +99,20 @@ def _cmd_close(args: argparse.Namespace) -> int:
     from .close._render import render_close_summary
     from .close_service import CloseRefused, close_period
 
-    data, issues = read_data_file(args.file)
+    workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
+    if workbook:  # the close workbook path: same close, inputs read from its tables
+        from .workbook import read_close_workbook
+
+        data, issues = read_close_workbook(args.file)
+    else:
+        data, issues = read_data_file(args.file)
     if issues:
-        _print_issues(issues)
+        _print_issues([i if i.source else i.with_source(args.file) for i in issues])
         return EXIT_INPUT
-    ledger_path = _ledger_path(args, beside=args.file)
+    if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
+        ledger_path = Path(args.file).with_suffix(".wip.db")
+    else:
+        ledger_path = _ledger_path(args, beside=args.file)
     ledger = _open_ledger(ledger_path, create=True)
     if ledger is None:
         return EXIT_INPUT
@@ -113,6 +122,10 @@ def _cmd_close(args: argparse.Namespace) -> int:
         except CloseRefused as e:
             _print_issues([i if i.source else i.with_source(args.file) for i in e.issues])
             return EXIT_INPUT
+    if workbook:  # results sheets are replaced; input tables are never touched
+        from .workbook import write_close_results
+
+        write_close_results(args.file, outcome)
     locale = args.locale or outcome.result.plan.spec.locale
     sys.stdout.write(render_close_summary(outcome.result, outcome.journals, outcome.rollforward, locale))
     ids = [j.id for j in outcome.journals.journals]
@@ -305,8 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     def ledger_option(p):
         p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER}, beside the input for close)")
 
-    p = sub.add_parser("close", help="close a month from a close file and record it in the ledger")
-    p.add_argument("file", metavar="FILE", help="close file (YAML or JSON)")
+    p = sub.add_parser("close", help="close a month from a close file or workbook and record it in the ledger")
+    p.add_argument("file", metavar="FILE", help="close file (YAML or JSON) or close workbook (.xlsx/.xlsm)")
     p.add_argument("--period", required=True, help="YYYY-MM; must match the file")
     p.add_argument("--locale", help="locale for the printed summary (default: the file's)")
     ledger_option(p)
@@ -349,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     ledger_option(p)
     p.set_defaults(run=_cmd_diff)
+
+    # Feature areas with their own commands register them from their own module, so that each
+    # lives in one obvious place (costing/<area>/_cli.py with a register(subparsers) function).
+    import importlib
+    import importlib.util
+
+    for module in ("costing.workbook._cli", "costing.variance._cli"):
+        if importlib.util.find_spec(module.rsplit(".", 1)[0]) and importlib.util.find_spec(module):
+            importlib.import_module(module).register(sub)
     return parser
 
 
