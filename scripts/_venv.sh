@@ -9,8 +9,14 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 if [ ! -f "$stamp" ]; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[test]"
+    echo "Setting up $venv (first run, or pyproject.toml changed)..." >&2
+    log="$venv/install.log"
+    if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip \
+           && "$venv/bin/python" -m pip install --disable-pip-version-check -e "$root[test]"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "pip install failed; the log above is also in $log" >&2
+        exit 1
+    fi
     rm -f "$venv"/.installed-*
     touch "$stamp"
 fi
