@@ -164,8 +164,8 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
     ag_total = sum(ag_by.values(), zero)
     zeros = {name: zero for name in eus}
     added_unit_total = sum(stage.added_units.values(), _ZERO)
-    no_spoilage = SpoilageCost._trusted(total=zero, disposal_value=zero, by_element=zeros,
-                                        disposal_value_by_element=zeros)
+    no_spoilage = SpoilageCost._trusted(total=zero, disposal_value=zero, by_element=dict(zeros),
+                                        disposal_value_by_element=dict(zeros))
 
     accounts = _accounts(
         stage, added, received_from, output_to, zero,
@@ -191,8 +191,8 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
             beginning_wip=b_total, added=added_total, total=b_total + added_total,
             beginning_wip_by_element={name: b_cost[name] for name in eus},
             added_by_element={name: added.get(name, zero) for name in eus}),
-        transferred_out=Assigned._trusted(total=out_total, by_element=to_out, normal_spoilage_by_element=zeros),
-        ending_wip=Assigned._trusted(total=end_total, by_element=to_end, normal_spoilage_by_element=zeros),
+        transferred_out=Assigned._trusted(total=out_total, by_element=to_out, normal_spoilage_by_element=dict(zeros)),
+        ending_wip=Assigned._trusted(total=end_total, by_element=to_end, normal_spoilage_by_element=dict(zeros)),
         normal_spoilage=no_spoilage,
         abnormal_spoilage=no_spoilage,
         normal_loss=LossValue._trusted(units=normal_units, total=normal_scrap, by_element=scrap_by,
