@@ -1,0 +1,65 @@
+"""Close workbooks: the month-end close read from Excel tables, its results written back as
+live formulas.  An adapter: it imports the core and the close; they never import it.
+
+- ``read_close_workbook(path)`` → ``(data, issues)``: the close file's data structure, read from
+  the workbook's tables by name and header; issues located to cells.
+- ``locate_issues(path, issues)``: the close's own issues (data paths) moved to cells.
+- ``write_close_results(path, outcome)``: result sheets replaced, atomically.
+- ``TableSource`` / ``OpenpyxlSource`` / ``FakeSource``: where tables come from.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from .._errors import Issue
+from ._input import CloseFileInput, CloseInput, WorkbookCloseInput, is_workbook, open_close_input
+from ._read import WorkbookInput, read_tables
+from ._source import Cell, FakeSource, Formula, TableData, TableSource
+
+__all__ = [
+    "read_close_workbook", "locate_issues", "write_close_results", "read_workbook_input",
+    "CloseInput", "CloseFileInput", "WorkbookCloseInput", "open_close_input", "is_workbook",
+    "TableSource", "TableData", "Cell", "Formula", "FakeSource", "OpenpyxlSource", "WorkbookInput", "read_tables",
+    "register_result_sheet", "RESULT_SHEETS",
+]
+
+
+def read_workbook_input(path: str | Path) -> WorkbookInput:
+    """Everything read from the workbook: data, issues, and the data-path → cell map."""
+    from ._openpyxl import OpenpyxlSource
+
+    path = Path(path)
+    if not path.exists():
+        return WorkbookInput(None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}")])
+    try:
+        source = OpenpyxlSource.open(path)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
+        return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", f"cannot read {path} as an Excel workbook: {e}")])
+    return read_tables(source)
+
+
+def read_close_workbook(path: str | Path) -> tuple[dict | None, list[Issue]]:
+    """The close data of a workbook, and every problem found in its tables (located to cells)."""
+    found = read_workbook_input(path)
+    return found.data, list(found.issues)
+
+
+def locate_issues(path: str | Path, issues: Sequence[Issue]) -> list[Issue]:
+    """The close's issues (``products[0].stages[1].completed``) at the workbook's cells."""
+    found = read_workbook_input(path)
+    return found.locate(issues)
+
+
+def __getattr__(name: str) -> Any:  # the writer and openpyxl source load on first use
+    if name == "OpenpyxlSource":
+        from ._openpyxl import OpenpyxlSource
+
+        return OpenpyxlSource
+    if name in ("write_close_results", "register_result_sheet", "RESULT_SHEETS"):
+        from . import _results
+
+        return getattr(_results, name)
+    raise AttributeError(name)

@@ -1,0 +1,577 @@
+"""Close workbook tables → the close file's data structure, every value located to its cell.
+
+``read_tables(source)`` returns a ``WorkbookInput``: the same dict a close file gives (so
+``close_period`` runs the very same close), the problems found (each at a cell:
+``Production!F12: completion 1.3 is above 100%``) and a map from data paths
+(``products[1].stages[0].ending_wip.complete``) to cells, which ``locate`` uses to put the close's
+own problems at the cells the user typed them in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .._errors import Issue
+from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
+from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
+from ._source import Cell, TableData, TableSource
+
+__all__ = ["WorkbookInput", "read_tables", "Row"]
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row of a table: parsed values and their cells, by column key."""
+
+    values: dict[str, Any]
+    cells: dict[str, Cell]
+    first: Cell  # the row's first cell, for messages about the whole row
+
+    def get(self, key: str) -> Any:
+        return self.values.get(key)
+
+
+@dataclass
+class WorkbookInput:
+    """What was read from a close workbook."""
+
+    data: dict | None
+    issues: list[Issue]
+    cells: dict[str, Cell] = field(default_factory=dict)  # data path -> cell
+    places: dict[str, str] = field(default_factory=dict)  # data path -> where to look when there is no cell
+    rows: dict[str, list[Row]] = field(default_factory=dict)  # table name -> rows as read
+    tables: dict[str, TableData] = field(default_factory=dict)
+    locale: str = "en_US"
+
+    def cell(self, path: str) -> Cell | None:
+        return self.cells.get(path)
+
+    def where(self, path: str) -> tuple[str, str]:
+        """(cell reference or table location, the part of ``path`` not matched)."""
+        probe = path
+        while probe:
+            if probe in self.cells:
+                return self.cells[probe].ref, path[len(probe):].lstrip(".")
+            if probe in self.places:
+                return self.places[probe], path[len(probe):].lstrip(".")
+            cut = max(probe.rfind("."), probe.rfind("["))
+            probe = probe[:cut] if cut > 0 else ""
+        return "", path
+
+    def locate(self, issues: list[Issue] | tuple[Issue, ...]) -> list[Issue]:
+        """The close's issues (data paths) moved to the cells the user typed the values in."""
+        out = []
+        for issue in issues:
+            if not issue.path or "!" in issue.path:
+                out.append(issue)
+                continue
+            ref, rest = self.where(issue.path)
+            if not ref:
+                out.append(issue)
+                continue
+            message = issue.message if not rest else f"{issue.message} (at {issue.path})"
+            out.append(Issue(issue.code, ref, message, issue.source))
+        return out
+
+
+class _Reader:
+    def __init__(self, source: TableSource):
+        self.source = source
+        self.issues: list[Issue] = []
+        self.locale = "en_US"
+        self.result = WorkbookInput(None, self.issues)
+
+    # ---- problems ------------------------------------------------------------------------
+    def problem(self, code: str, where: str, message: str) -> None:
+        self.issues.append(Issue(code, where, message))
+
+    # ---- tables and cells ---------------------------------------------------------------
+    def table(self, name: str, required: bool = True) -> tuple[TableSpec, TableData | None, dict[str, int]]:
+        spec = TABLE_BY_NAME[name]
+        data = self.source.table(name)
+        if data is None:
+            if required:
+                self.problem("MISSING_TABLE", f"{spec.sheet} (table {name})",
+                             f"the workbook has no table named {name!r} ({spec.purpose}); restore it from "
+                             "templates/close-template.xlsx or create it with Insert > Table and name it "
+                             f"{name} (Table Design > Table Name)")
+            return spec, None, {}
+        self.result.tables[name] = data
+        columns: dict[str, int] = {}
+        by_header = {normalise_header(c.header): c for c in spec.columns}
+        for k, cell in enumerate(data.header):
+            col = by_header.get(normalise_header(cell.value))
+            if col is not None and col.key not in columns:
+                columns[col.key] = k
+        header_ref = f"{data.header[0].ref}:{data.header[-1].coordinate}" if data.header else data.location
+        for col in spec.columns:
+            if col.required and col.key not in columns:
+                found = ", ".join(repr(c.value) for c in data.header if c.value is not None)
+                self.problem("MISSING_COLUMN", header_ref,
+                             f"table {name} has no column {col.header!r}; its headers are {found}; add the "
+                             "column or correct its header")
+        for rng in data.merged:
+            self.problem("MERGED_CELLS", f"{_quote(data.sheet)}!{rng}",
+                         f"merged cells inside table {name}; unmerge them (Home > Merge & Center) so that each "
+                         "cell holds one value")
+        return spec, data, columns
+
+    def rows(self, name: str, required: bool = True) -> list[Row]:
+        spec, data, columns = self.table(name, required)
+        if data is None or any(c.required and c.key not in columns for c in spec.columns):
+            self.result.rows[name] = []
+            return []
+        parsed: list[Row] = []
+        blanks: list[Cell] = []
+        seen: dict[tuple, Cell] = {}
+        for raw in data.rows:
+            mapped = {key: raw[k] for key, k in columns.items() if k < len(raw)}
+            if all(c.is_blank for c in raw):
+                blanks.append(raw[0])
+                continue
+            for cell in blanks:  # blank rows followed by data: something was cleared, not deleted
+                self.problem("EMPTY_ROW", cell.ref,
+                             f"row {cell.coordinate.lstrip('ABCDEFGHIJKLMNOPQRSTUVWXYZ')} of table {name} is "
+                             "empty between rows with data; delete the row (right-click > Delete > Table Rows) "
+                             "or fill it in")
+            blanks = []
+            values: dict[str, Any] = {}
+            ok = True
+            for col in spec.columns:
+                cell = mapped.get(col.key)
+                if cell is None:
+                    continue
+                try:
+                    value = self.value(cell, col.kind, col.choices, col.header)
+                except CellNumberError as e:
+                    self.problem(e.code, cell.ref, f"{col.header}: {e.message}")
+                    ok = False
+                    continue
+                if value is None and col.required:
+                    self.problem("MISSING_VALUE", cell.ref, f"{col.header} is required in every row of table {name}")
+                    ok = False
+                values[col.key] = value
+            row = Row(values, mapped, raw[0])
+            if spec.key and ok:
+                key = tuple(_fold(values.get(k)) for k in spec.key)
+                if key in seen:
+                    what = " / ".join(str(values.get(k)) for k in spec.key if values.get(k) is not None)
+                    self.problem("DUPLICATE_ROW", raw[0].ref,
+                                 f"{what} is already in row {seen[key].ref} of table {name}; keep one row and "
+                                 "delete the other")
+                    ok = False
+                else:
+                    seen[key] = raw[0]
+            if ok:
+                parsed.append(row)
+        self.result.rows[name] = parsed
+        return parsed
+
+    def value(self, cell: Cell, kind: str, choices: tuple[str, ...] = (), header: str = "") -> Any:
+        if cell.formula is not None and (cell.value is None or cell.value == ""):
+            raise CellNumberError("FORMULA_NOT_CALCULATED",
+                                  f"the formula {cell.formula} has no calculated value (the file was saved by a "
+                                  "program that does not calculate); open and save it in Excel or LibreOffice, "
+                                  "or type the value")
+        v = cell.value
+        if isinstance(v, str) and v.strip() in EXCEL_ERRORS:
+            raise CellNumberError("FORMULA_ERROR", f"the cell shows the error {v.strip()}; correct the formula "
+                                                   "or the cells it uses")
+        if cell.is_blank:
+            return None
+        if kind in ("text", "choice"):
+            text = _text(v)
+            if kind == "choice":
+                word = text.strip().lower().replace(" ", "_").replace("-", "_")
+                if word not in choices:
+                    raise CellNumberError("INVALID_CHOICE", f"expected one of {', '.join(choices)}; found {text!r}")
+                return word
+            return text
+        if kind == "period":
+            if isinstance(v, (dt.datetime, dt.date)):
+                if v.day != 1:
+                    raise CellNumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found the date {v:%Y-%m-%d}")
+                return f"{v.year:04d}-{v.month:02d}"
+            text = _text(v).strip()
+            if not _PERIOD.match(text):
+                raise CellNumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found {text!r}")
+            return text
+        if kind == "added":
+            if isinstance(v, str) and v.strip().lower() in ("start", "end", "evenly"):
+                return v.strip().lower()
+            number = cell_decimal(v, self.locale, percent=True)
+            if not Decimal(0) < number < Decimal(1):
+                raise CellNumberError("ADDED_OUT_OF_RANGE", f"expected start, end, evenly or a point between 0% "
+                                                            f"and 100%, found {_pct(number)}")
+            return number
+        number = cell_decimal(v, self.locale, percent=kind == "fraction")
+        if kind == "fraction":
+            if number > 1:
+                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{header.lower()} {number} is above 100%")
+            if number < 0:
+                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{header.lower()} {number} is below 0%")
+        elif kind == "units" and number < 0:
+            raise CellNumberError("NEGATIVE_UNITS", f"units cannot be negative, found {number}")
+        elif kind in ("amount", "rate") and number < 0:
+            raise CellNumberError("NEGATIVE_AMOUNT", f"cannot be negative, found {number}")
+        return number
+
+    def mark(self, path: str, cell: Cell | None) -> None:
+        if cell is not None:
+            self.result.cells[path] = cell
+
+    # ---- the close data -----------------------------------------------------------------
+    def read(self) -> WorkbookInput:
+        data: dict[str, Any] = {}
+        self.read_settings(data)
+        accounts = self.read_accounts()
+        data["accounts"] = accounts
+        stage_order = self.read_stages()
+        data["overhead"] = self.read_overhead(stage_order)
+        data["products"] = self.read_products(stage_order)
+        self.result.data = None if self.issues else data
+        self.result.locale = self.locale
+        return self.result
+
+    def read_settings(self, data: dict) -> None:
+        spec, table, columns = self.table("Settings")
+        if table is None or "value" not in columns or "setting" not in columns:
+            return
+        by_label = {normalise_header(label): (label, key, kind, choices, required)
+                    for label, key, kind, choices, required, _ in SETTINGS}
+        by_label.update({normalise_header(key.replace("_", " ")): v for v in list(by_label.values())
+                         for key in [v[1]]})
+        cells: dict[str, tuple[Cell, Cell, tuple]] = {}
+        for raw in table.rows:
+            label_cell, value_cell = raw[columns["setting"]], raw[columns["value"]]
+            if label_cell.is_blank and value_cell.is_blank:
+                continue
+            entry = by_label.get(normalise_header(label_cell.value))
+            if entry is None:
+                known = ", ".join(label for label, *_ in SETTINGS)
+                self.problem("UNKNOWN_SETTING", label_cell.ref,
+                             f"unknown setting {label_cell.value!r}; the settings are {known}")
+                continue
+            if entry[1] in cells:
+                self.problem("DUPLICATE_ROW", label_cell.ref,
+                             f"setting {entry[0]} is already in row {cells[entry[1]][0].ref}; keep one")
+                continue
+            cells[entry[1]] = (label_cell, value_cell, entry)
+        # The locale first: it says how numbers typed as text are read.
+        if "locale" in cells:
+            cell = cells["locale"][1]
+            self.mark("locale", cell)
+            if not cell.is_blank:
+                text = _text(cell.value).strip()
+                try:
+                    from babel import Locale
+
+                    Locale.parse(text)
+                    self.locale = text
+                    data["locale"] = text
+                except Exception:
+                    self.problem("UNKNOWN_LOCALE", cell.ref, f"unknown locale {text!r}; expected e.g. en_US, de_DE")
+        table_ref = table.location
+        for label, key, kind, choices, required, _ in SETTINGS:
+            if key == "locale":
+                continue
+            if key not in cells:
+                self.result.places[key] = table_ref
+                if required:
+                    self.problem("MISSING_VALUE", table_ref, f"setting {label} is missing; add a row {label!r} to "
+                                                             "the Settings table")
+                continue
+            cell = cells[key][1]
+            self.mark(key, cell)
+            try:
+                value = self.value(cell, "text" if kind == "text" else kind, choices, label)
+            except CellNumberError as e:
+                self.problem(e.code, cell.ref, f"{label}: {e.message}")
+                continue
+            if value is None:
+                if required:
+                    self.problem("MISSING_VALUE", cell.ref, f"setting {label} is required")
+                continue
+            data[key] = value
+
+    def read_accounts(self) -> dict:
+        accounts: dict[str, Any] = {}
+        wip: dict[str, Any] = {}
+        for row in self.rows("Accounts"):
+            role, stage = row.get("role"), row.get("stage")
+            entry = {"code": row.get("code"), "name": row.get("name")}
+            if role == "wip":
+                if not stage:
+                    self.problem("MISSING_VALUE", row.cells["role"].ref,
+                                 "a wip account needs the Stage it is the WIP account of")
+                    continue
+                path = f"accounts.wip.{stage}"
+                wip[stage] = entry
+            else:
+                if stage:
+                    self.problem("INVALID_VALUE", row.cells["stage"].ref,
+                                 f"only wip accounts belong to a stage; clear the Stage of the {role} account")
+                    continue
+                path = f"accounts.{role}"
+                accounts[role] = entry
+            self.mark(path, row.first)
+            self.mark(path + ".code", row.cells.get("code"))
+            self.mark(path + ".name", row.cells.get("name"))
+        accounts["wip"] = wip
+        spec, table = TABLE_BY_NAME["Accounts"], self.result.tables.get("Accounts")
+        self.result.places["accounts"] = table.location if table else f"{spec.sheet} (table Accounts)"
+        return accounts
+
+    def read_stages(self) -> list[str]:
+        rows = self.rows("Stages")
+        orders: dict[Decimal, Cell] = {}
+        for row in rows:
+            order = row.get("order")
+            if order in orders:
+                self.problem("DUPLICATE_ROW", row.cells["order"].ref,
+                             f"order {order} is already used in {orders[order].ref}; give each stage its own "
+                             "place in the flow")
+            orders[order] = row.cells["order"]
+        ordered = sorted(rows, key=lambda r: r.get("order"))
+        self.stage_rows = {r.get("stage"): r for r in ordered}
+        return [r.get("stage") for r in ordered]
+
+    def read_overhead(self, stages: list[str]) -> dict:
+        overhead = {}
+        for row in self.rows("OverheadRates"):
+            stage = row.get("stage")
+            if stage not in stages:
+                self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
+                             f"stage {stage!r} is not in the Stages table; add it there or correct the name")
+                continue
+            overhead[stage] = {"driver": row.get("driver"), "rate": row.get("rate"), "actual": row.get("actual")}
+            path = f"overhead.{stage}"
+            self.mark(path, row.first)
+            for key in ("driver", "rate", "actual"):
+                self.mark(f"{path}.{key}", row.cells.get(key))
+        return overhead
+
+    def read_products(self, stages: list[str]) -> list[dict]:
+        production = self.rows("Production")
+        elements = self.rows("Elements")
+        costs = self.rows("Costs")
+        drivers = self.rows("Drivers", required=False)
+        shipments = self.rows("Shipments", required=False)
+        counts = self.rows("Counts", required=False)
+        opening = self.rows("OpeningWIP", required=False)
+        opening_cost = self.rows("OpeningWIPCost", required=False)
+        opening_fg = self.rows("OpeningFG", required=False)
+
+        products: dict[str, list[Row]] = {}
+        for row in production:
+            stage = row.get("stage")
+            if stage not in stages:
+                self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
+                             f"stage {stage!r} is not in the Stages table; add it there or correct the name")
+                continue
+            products.setdefault(row.get("product"), []).append(row)
+        index = {name: i for i, name in enumerate(products)}
+        stage_index: dict[tuple[str, str], tuple[int, int]] = {}
+        out = []
+        for name, rows in products.items():
+            rows.sort(key=lambda r: stages.index(r.get("stage")))
+            i = index[name]
+            self.mark(f"products[{i}]", rows[0].cells["product"])
+            self.mark(f"products[{i}].name", rows[0].cells["product"])
+            product: dict[str, Any] = {"name": name, "stages": []}
+            for j, row in enumerate(rows):
+                stage_index[(_fold(name), _fold(row.get("stage")))] = (i, j)
+                product["stages"].append(self.stage(row, f"products[{i}].stages[{j}]"))
+            out.append(product)
+
+        # Elements: a product's own rows for a stage replace the blank-product rows of that stage.
+        general: dict[str, list[Row]] = {}
+        specific: dict[tuple[str, str], list[Row]] = {}
+        for row in elements:
+            stage = row.get("stage")
+            if stage not in stages:
+                self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
+                             f"stage {stage!r} is not in the Stages table; add it there or correct the name")
+                continue
+            if row.get("product") is None:
+                general.setdefault(_fold(stage), []).append(row)
+            elif _fold(row.get("product")) not in {_fold(p) for p in products}:
+                self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
+                             f"product {row.get('product')!r} has no rows in the Production table")
+            else:
+                specific.setdefault((_fold(row.get("product")), _fold(stage)), []).append(row)
+        for product in out:
+            i = index[product["name"]]
+            for j, stage in enumerate(product["stages"]):
+                path = f"products[{i}].stages[{j}]"
+                rows = specific.get((_fold(product["name"]), _fold(stage["name"]))) or general.get(_fold(stage["name"]), [])
+                if not rows:
+                    self.problem("MISSING_ELEMENTS", self.result.cells[path].ref,
+                                 f"{product['name']} / {stage['name']}: no cost elements; add rows for stage "
+                                 f"{stage['name']!r} to the Elements table")
+                for row in rows:
+                    element = row.get("element")
+                    stage["elements"][element] = {"kind": row.get("kind"), "added": row.get("added")}
+                    self.mark(f"{path}.elements.{element}", row.cells["element"])
+                    self.mark(f"{path}.elements.{element}.kind", row.cells["kind"])
+                    self.mark(f"{path}.elements.{element}.added", row.cells["added"])
+                if rows:
+                    self.result.places[f"{path}.elements"] = rows[0].cells["element"].ref
+
+        def target(row: Row, with_stage: bool = True) -> tuple[int, int] | int | None:
+            product = row.get("product")
+            if _fold(product) not in {_fold(p) for p in products}:
+                self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
+                             f"product {product!r} has no rows in the Production table; add them or correct "
+                             "the name")
+                return None
+            if not with_stage:
+                return index[next(p for p in products if _fold(p) == _fold(product))]
+            found = stage_index.get((_fold(product), _fold(row.get("stage"))))
+            if found is None:
+                self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,
+                             f"{product} / {row.get('stage')} has no row in the Production table; add it or "
+                             "correct the product or stage")
+            return found
+
+        for row in costs:
+            found = target(row)
+            if found is not None:
+                i, j = found
+                element = row.get("element")
+                out[i]["stages"][j]["added_costs"][element] = row.get("amount")
+                self.mark(f"products[{i}].stages[{j}].added_costs.{element}", row.cells["amount"])
+        for row in drivers:
+            found = target(row)
+            if found is not None:
+                i, j = found
+                out[i]["stages"][j]["driver_quantity"] = row.get("quantity")
+                self.mark(f"products[{i}].stages[{j}].driver_quantity", row.cells["quantity"])
+        drivers_table = self.result.tables.get("Drivers")
+        for product in out:
+            i = index[product["name"]]
+            for j in range(len(product["stages"])):
+                path = f"products[{i}].stages[{j}]"
+                self.result.places.setdefault(f"{path}.added_costs", self.result.cells[path].ref)
+                if drivers_table is not None:
+                    self.result.places.setdefault(f"{path}.driver_quantity", drivers_table.location)
+        for row in counts:
+            found = target(row)
+            if found is not None:
+                i, j = found
+                out[i]["stages"][j]["count"] = row.get("units")
+                self.mark(f"products[{i}].stages[{j}].count", row.cells["units"])
+        for row in shipments:
+            i = target(row, with_stage=False)
+            if i is not None:
+                out[i]["shipments"] = row.get("units")
+                self.mark(f"products[{i}].shipments", row.cells["units"])
+        for row in opening:
+            found = target(row)
+            if found is not None:
+                i, j = found
+                wip = {"units": row.get("units"), "cost": {}}
+                if row.get("complete") is not None:
+                    wip["complete"] = row.get("complete")
+                out[i]["stages"][j]["beginning_wip"] = wip
+                path = f"products[{i}].stages[{j}].beginning_wip"
+                self.mark(path, row.first)
+                self.mark(f"{path}.units", row.cells["units"])
+                self.mark(f"{path}.complete", row.cells.get("complete"))
+        for row in opening_cost:
+            found = target(row)
+            if found is not None:
+                i, j = found
+                wip = out[i]["stages"][j].get("beginning_wip")
+                if wip is None:
+                    self.problem("MISSING_OPENING_UNITS", row.first.ref,
+                                 f"{row.get('product')} / {row.get('stage')}: opening WIP cost without opening WIP "
+                                 "units; add a row to the OpeningWIP table")
+                    continue
+                element = row.get("element")
+                wip["cost"][element] = row.get("cost")
+                self.mark(f"products[{i}].stages[{j}].beginning_wip.cost.{element}", row.cells["cost"])
+        layers: dict[int, list] = {}
+        for row in opening_fg:
+            i = target(row, with_stage=False)
+            if i is not None:
+                k = len(layers.setdefault(i, []))
+                layer = {"units": row.get("units"), "cost": row.get("cost")}
+                if row.get("period") is not None:
+                    layer["period"] = row.get("period")
+                layers[i].append(layer)
+                path = f"products[{i}].opening_finished_goods[{k}]"
+                self.mark(path, row.first)
+                for key in ("units", "cost", "period"):
+                    self.mark(f"{path}.{key}", row.cells.get(key))
+        for i, product_layers in layers.items():
+            out[i]["opening_finished_goods"] = product_layers
+            self.result.places[f"products[{i}].opening_finished_goods"] = self.result.cells[
+                f"products[{i}].opening_finished_goods[0]"].ref
+        return out
+
+    def stage(self, row: Row, path: str) -> dict:
+        self.mark(path, row.cells["stage"])
+        self.mark(f"{path}.name", row.cells["stage"])
+        stage: dict[str, Any] = {"name": row.get("stage"), "elements": {}}
+        v = row.values
+        if v.get("started") is not None:
+            stage["started"] = v["started"]
+        self.mark(f"{path}.started", row.cells.get("started"))
+        if v.get("transferred_in") is not None:
+            stage["transferred_in"] = {"units": v["transferred_in"]}
+        self.mark(f"{path}.transferred_in", row.cells.get("transferred_in"))
+        if v.get("completed") is not None:
+            stage["completed"] = v["completed"]
+        self.mark(f"{path}.completed", row.cells.get("completed"))
+        if v.get("ending_units") is not None or v.get("ending_complete") is not None:
+            ending = {"units": v.get("ending_units") if v.get("ending_units") is not None else Decimal(0)}
+            if v.get("ending_complete") is not None:
+                ending["complete"] = v["ending_complete"]
+            stage["ending_wip"] = ending
+        self.mark(f"{path}.ending_wip", row.cells.get("ending_units"))
+        self.mark(f"{path}.ending_wip.units", row.cells.get("ending_units"))
+        self.mark(f"{path}.ending_wip.complete", row.cells.get("ending_complete"))
+        spoilage = {key: v[key] for key in ("spoiled", "normal", "normal_rate", "abnormal", "inspection",
+                                            "disposal_value") if v.get(key) is not None}
+        if spoilage:
+            stage["spoilage"] = spoilage
+        first = next((row.cells[k] for k in ("spoiled", "normal", "normal_rate", "abnormal") if k in row.cells), None)
+        self.mark(f"{path}.spoilage", first)
+        for key in ("spoiled", "normal", "normal_rate", "abnormal", "inspection", "disposal_value"):
+            self.mark(f"{path}.spoilage.{key}", row.cells.get(key))
+        stage["added_costs"] = {}
+        return stage
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _fold(value: Any) -> Any:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _pct(value: Decimal) -> str:
+    return f"{format((value * 100).normalize(), 'f')}%"
+
+
+def _quote(sheet: str) -> str:
+    from ._source import quote_sheet
+
+    return quote_sheet(sheet)
+
+
+def read_tables(source: TableSource) -> WorkbookInput:
+    """Read a close workbook's tables into close data; every problem located to a cell."""
+    return _Reader(source).read()
