@@ -1,0 +1,786 @@
+"""The standard result sheets: Cost Report, Roll-forward, Journal, Finished Goods & COGS, Overhead,
+Checks and Summary (charts).
+
+Each figure is a formula over the input tables and the other result sheets wherever the close's
+arithmetic can be said simply in a spreadsheet (equivalent units, cost per EU, assignment, totals,
+journal balances, ties); the engine's value is the formula's cached result.  Where the engine's
+largest-remainder rounding (or its half-even mode) differs from ROUND, the difference is its own
+visible cell in a "Rounding adj." column, and the formula adds it.  Values the engine resolved in
+ways a formula would only obscure (normal spoilage units from a rate, units passing inspection,
+overhead proration weights) and posted journal lines are values, shaded grey.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal, localcontext
+from typing import Any
+
+from openpyxl.chart import BarChart, Reference
+
+from .._model import TRANSFERRED_IN, ElementKind
+from .._numbers import ROUNDING_MODES, engine_context
+from ._results import (ADJ_FILL, CHECK_OK_FONT, ENGINE_FILL, HEADER_FONT, Layout, ResultContext, literal,
+                       register_result_sheet)
+from ._source import quote_sheet
+
+_ZERO = Decimal(0)
+CR_SHEET, RF_SHEET, JOURNAL_SHEET, FG_SHEET, OH_SHEET, CHECKS_SHEET, SUMMARY_SHEET = (
+    "Cost Report", "Roll-forward", "Journal", "Finished Goods & COGS", "Overhead", "Checks", "Summary")
+FIRST = 5  # first data row of the tabular sheets (title, note, step groups, headers above)
+
+CR = Layout([
+    ("product", "Product", None), ("stage", "Stage", None), ("element", "Element", None), ("kind", "Kind", None),
+    ("added", "Added", None),
+    ("b_units", "Beginning WIP units", "units"), ("b_done", "Beginning WIP: element complete", "fraction"),
+    ("in_units", "Started or transferred in", "units"), ("completed", "Completed and transferred out", "units"),
+    ("e_units", "Ending WIP units", "units"), ("e_done", "Ending WIP: element complete", "fraction"),
+    ("normal_units", "Normal spoilage units", "units"), ("abnormal_units", "Abnormal spoilage units", "units"),
+    ("s_done", "Spoiled units: element complete", "fraction"),
+    ("pass_out", "Passed inspection: completed", "units"), ("pass_end", "Passed inspection: ending WIP", "units"),
+    ("units_diff", "Units to account for - accounted for", "units"),
+    ("eu", "Equivalent units", "units"),
+    ("b_cost", "Beginning WIP cost", "money"), ("driver_qty", "Overhead driver quantity", "units"),
+    ("added_cost", "Cost added this month", "money"), ("added_adj", "Rounding adj. (overhead applied)", "money"),
+    ("ctaf", "Costs to account for", "money"),
+    ("rate", "Cost per equivalent unit", "rate"),
+    ("out", "Completed units: this month's work", "money"), ("out_adj", "Rounding adj.", "money"),
+    ("end", "Ending WIP: work", "money"), ("end_adj", "Rounding adj.", "money"),
+    ("normal", "Normal spoilage (gross)", "money"), ("normal_adj", "Rounding adj.", "money"),
+    ("abnormal", "Abnormal spoilage (gross)", "money"), ("abnormal_adj", "Rounding adj.", "money"),
+    ("n_disp", "Disposal value: normal spoilage", "money"), ("n_disp_adj", "Rounding adj.", "money"),
+    ("a_disp", "Disposal value: abnormal spoilage", "money"), ("a_disp_adj", "Rounding adj.", "money"),
+    ("n_to_out", "Normal spoilage to completed units", "money"), ("n_to_out_adj", "Rounding adj.", "money"),
+    ("n_to_end", "Normal spoilage to ending WIP", "money"),
+    ("to", "Transferred out", "money"), ("end_total", "Ending WIP", "money"),
+    ("abn_net", "Abnormal spoilage (net, a loss)", "money"),
+    ("disp_total", "Spoiled goods at disposal value", "money"),
+    ("accounted", "Costs accounted for", "money"), ("cost_diff", "Costs to account for - accounted for", "money"),
+])
+CR_GROUPS = {"b_units": "1. Physical units", "eu": "2. Equivalent units", "b_cost": "3. Costs to account for",
+             "rate": "4. Cost per equivalent unit", "out": "5. Assignment of costs"}
+
+RF = Layout([
+    ("product", "Product", None), ("stage", "Stage", None), ("element", "Element", None), ("account", "WIP account", None),
+    ("opening", "Opening", "money"), ("materials", "Materials", "money"), ("labour", "Labour", "money"),
+    ("overhead", "Overhead", "money"), ("conversion", "Conversion", "money"),
+    ("transferred_in", "Transferred in", "money"), ("transferred_out", "Transferred out", "money"),
+    ("spoilage", "Spoilage out of WIP", "money"), ("count_adj", "Count adjustment", "money"),
+    ("count_adj_adj", "Rounding adj. (count)", "money"), ("oh_adj", "Overhead proration", "money"),
+    ("closing", "Closing", "money"), ("closing_units", "Closing units", "units"),
+])
+_KIND_COLUMN = {"material": "materials", "labour": "labour", "overhead": "overhead", "conversion": "conversion",
+                "transferred_in": "transferred_in"}
+
+
+def _x(sheet: str, ref: str) -> str:
+    return f"{quote_sheet(sheet)}!{ref}"
+
+
+def _completion(ref: str | None, element, engine: Decimal) -> tuple[Any, Decimal]:
+    """An element's completion from a progress cell: evenly = progress; at point p = 1 once reached."""
+    if ref is None or element.kind is ElementKind.TRANSFERRED_IN:
+        return engine, engine
+    if element.added_at is None:
+        return f"={ref}", engine
+    return f"=IF({ref}>={literal(element.added_at)},1,0)", engine
+
+
+# ---- Cost Report ---------------------------------------------------------------------------------
+
+def write_cost_report(ctx: ResultContext, ws) -> None:
+    ctx.title(ws, f"Production cost report {ctx.spec.period} — {ctx.spec.company} ({ctx.spec.method}, "
+                  f"{ctx.spec.currency})",
+              "One row per product, stage and element, in the five steps. Formulas over the input tables; grey: "
+              "values the engine resolved or the ledger carried; orange: rounding adjustments.")
+    ctx.header(ws, FIRST - 1, CR, CR_GROUPS)
+    fifo = ctx.spec.method == "fifo"
+    P = ctx.places
+    rows: dict[tuple[int, str, str], int] = {}  # (product index, stage, element) -> row
+    stage_rows: dict[tuple[int, str], tuple[int, int]] = {}
+    r = FIRST
+    for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
+        for stage, sr in zip(pplan.case.stages, presult.report.stages):
+            stage_rows[(i, stage.name)] = (r, r + len(stage.elements) - 1)
+            for element in stage.elements:
+                rows[(i, stage.name, element.name)] = r
+                r += 1
+    ctx.shared["cr_rows"] = rows
+    ctx.shared["cr_stage_rows"] = stage_rows
+    ctx.shared["cr_last"] = r - 1
+
+    with localcontext(engine_context(ROUNDING_MODES[ctx.spec.rounding])):
+        for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
+            previous: tuple[int, int] | None = None
+            for j, (stage, sr) in enumerate(zip(pplan.case.stages, presult.report.stages)):
+                _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previous, fifo, P)
+                previous = stage_rows[(i, stage.name)]
+    for key, _, _ in CR.columns:
+        ws.column_dimensions[CR.letter[key]].width = 13 if key not in ("product", "stage") else 18
+
+
+def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previous, fifo, P) -> None:
+    path = f"products[{i}].stages[{j}]"
+    first, last = stage_rows[(i, stage.name)]
+    sp = stage.spoilage
+    spoiled = bool(sp.normal + sp.abnormal)
+    from_book = ctx.first_period  # later months: opening WIP comes from the ledger, not the tables
+    ctf = sr.costs_to_account_for
+    oh_element = pplan.overhead_element.get(stage.name)
+    config = ctx.spec.overhead.get(stage.name)
+    kinds = {e.name: e.kind.value for e in stage.elements}
+    for element in stage.elements:
+        e = element.name
+        r = rows[(i, stage.name, e)]
+        at = lambda key: CR.at(key, r)  # noqa: E731
+
+        def put(key, value, engine=None, fill=None):
+            kind = next(k for c, _, k in CR.columns if c == key)
+            ctx.put(ws, r, CR.col(key), value, engine, ctx.fmt(kind), fill)
+
+        put("product", pplan.name)
+        put("stage", stage.name)
+        put("element", e)
+        put("kind", element.kind.value)
+        put("added", "start" if element.added_at == 0 else "end" if element.added_at == 1 else
+            "evenly" if element.added_at is None else f"{format(element.added_at * 100, 'f')}%")
+
+        # 1. physical units
+        b_units = stage.beginning.units
+        b_ref = ctx.ref(f"{path}.beginning_wip.units") if from_book else None
+        put("b_units", f"={b_ref}" if b_ref else b_units, b_units, None if b_ref else ENGINE_FILL)
+        b_done = stage.beginning.completion[e]
+        value, engine = _completion(ctx.ref(f"{path}.beginning_wip.complete") if from_book else None, element, b_done)
+        put("b_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
+        if previous is not None:
+            put("in_units", f"={CR.at('completed', previous[0])}", stage.input_units)
+        else:
+            ref = ctx.ref(f"{path}.started") or ctx.ref(f"{path}.transferred_in")
+            put("in_units", f"={ref}" if ref else stage.input_units, stage.input_units)
+        ref = ctx.ref(f"{path}.completed")
+        put("completed", f"={ref}" if ref else stage.completed, stage.completed)
+        ref = ctx.ref(f"{path}.ending_wip.units")
+        put("e_units", f"={ref}" if ref else stage.ending.units, stage.ending.units)
+        value, engine = _completion(ctx.ref(f"{path}.ending_wip.complete"), element, stage.ending.completion[e])
+        put("e_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
+        if spoiled:
+            normal_ref, abnormal_ref = ctx.ref(f"{path}.spoilage.normal"), ctx.ref(f"{path}.spoilage.abnormal")
+            spoiled_ref = ctx.ref(f"{path}.spoilage.spoiled")
+            if normal_ref:
+                put("normal_units", f"={normal_ref}", sp.normal)
+            elif spoiled_ref and abnormal_ref:
+                put("normal_units", f"={spoiled_ref}-{abnormal_ref}", sp.normal)
+            else:  # from normal_rate x units passing inspection: the engine's figure
+                put("normal_units", sp.normal, fill=ENGINE_FILL)
+            if abnormal_ref:
+                put("abnormal_units", f"={abnormal_ref}", sp.abnormal)
+            elif spoiled_ref:
+                put("abnormal_units", f"={spoiled_ref}-{at('normal_units')}", sp.abnormal)
+            else:
+                put("abnormal_units", sp.abnormal, fill=ENGINE_FILL)
+            value, engine = _completion(ctx.ref(f"{path}.spoilage.inspection"), element, sp.completion[e])
+            put("s_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
+            put("pass_out", stage.completed_passing, fill=ENGINE_FILL)
+            put("pass_end", stage.ending_passing, fill=ENGINE_FILL)
+        put("units_diff", f"={at('b_units')}+{at('in_units')}-{at('completed')}-{at('e_units')}-{at('normal_units')}"
+                          f"-{at('abnormal_units')}", _ZERO)
+
+        # 2. equivalent units
+        out_eu_f = (f"({at('b_units')}*(1-{at('b_done')})+{at('completed')}-{at('b_units')})" if fifo
+                    else f"{at('completed')}")
+        put("eu", f"={out_eu_f}+{at('e_units')}*{at('e_done')}+({at('normal_units')}+{at('abnormal_units')})"
+                  f"*{at('s_done')}", sr.equivalent_units[e])
+
+        # 3. costs to account for
+        b_cost = ctf.beginning_wip_by_element[e]
+        ref = ctx.ref(f"{path}.beginning_wip.cost.{e}") if from_book else None
+        put("b_cost", f"={ref}" if ref else b_cost, b_cost if ref else None, None if ref else ENGINE_FILL)
+        added = ctf.added_by_element[e]
+        if element.kind is ElementKind.TRANSFERRED_IN:
+            put("added_cost", f"=SUM({CR.span('to', *previous)})" if previous else added, added)
+        elif e == oh_element and config is not None:
+            quantity = pplan.driver_quantity[stage.name]
+            if config.driver == "direct_labour_cost":
+                labour = [CR.at("added_cost", rows[(i, stage.name, n)]) for n, k in kinds.items() if k == "labour"]
+                put("driver_qty", "=" + ("+".join(labour) if labour else "0"), quantity)
+            else:
+                ref = ctx.ref(f"{path}.driver_quantity")
+                put("driver_qty", f"={ref}" if ref else quantity, quantity)
+            rate_ref = ctx.num(f"overhead.{stage.name}.rate", config.rate)
+            _adj(ctx, ws, r, "added_cost", "added_adj", f"ROUND({rate_ref}*{at('driver_qty')},{ctx.places})",
+                 added, ctx.round_hu(config.rate * quantity))
+        else:
+            ref = ctx.ref(f"{path}.added_costs.{e}")
+            put("added_cost", f"={ref}" if ref else added, added)
+        put("ctaf", f"={at('b_cost')}+{at('added_cost')}", b_cost + added)
+
+        # 4. cost per equivalent unit
+        pool_f = at("added_cost") if fifo else f"({at('b_cost')}+{at('added_cost')})"
+        rate = sr.cost_per_eu[e]
+        put("rate", f"=IF({at('eu')}=0,0,{pool_f}/{at('eu')})", rate)
+
+        # 5. assignment
+        to = sr.transferred_out.by_element[e]
+        n_to_out = sr.transferred_out.normal_spoilage_by_element[e]
+        end_total = sr.ending_wip.by_element[e]
+        n_to_end = sr.ending_wip.normal_spoilage_by_element[e]
+        out = to - n_to_out - (b_cost if fifo else _ZERO)
+        end = end_total - n_to_end
+        out_eu = (stage.beginning.units * (1 - b_done) + stage.completed - stage.beginning.units) if fifo \
+            else stage.completed
+        _adj(ctx, ws, r, "out", "out_adj", f"ROUND({out_eu_f}*{at('rate')},{P})", out, ctx.round_hu(out_eu * rate))
+        n_disp = sr.normal_spoilage.disposal_value_by_element[e]
+        a_disp = sr.abnormal_spoilage.disposal_value_by_element[e]
+        abn_net = sr.abnormal_spoilage.by_element[e]
+        if not spoiled:
+            put("end", f"={pool_f}-{at('out')}", end)
+        else:
+            e_eu = stage.ending.units * stage.ending.completion[e]
+            _adj(ctx, ws, r, "end", "end_adj", f"ROUND({at('e_units')}*{at('e_done')}*{at('rate')},{P})", end,
+                 ctx.round_hu(e_eu * rate))
+            normal = sr.normal_spoilage.by_element[e] + n_disp
+            abnormal = abn_net + a_disp
+            _adj(ctx, ws, r, "normal", "normal_adj", f"ROUND({at('normal_units')}*{at('s_done')}*{at('rate')},{P})",
+                 normal, ctx.round_hu(sp.normal * sp.completion[e] * rate))
+            _adj(ctx, ws, r, "abnormal", "abnormal_adj",
+                 f"ROUND({at('abnormal_units')}*{at('s_done')}*{at('rate')},{P})", abnormal,
+                 ctx.round_hu(sp.abnormal * sp.completion[e] * rate))
+            dv = ctx.num(f"{path}.spoilage.disposal_value", sp.disposal_value)
+            for key, units_key, gross_key, engine, which in (
+                    ("n_disp", "normal_units", "normal", n_disp, sr.normal_spoilage),
+                    ("a_disp", "abnormal_units", "abnormal", a_disp, sr.abnormal_spoilage)):
+                weights = {n: which.by_element[n] + which.disposal_value_by_element[n] for n in sr.equivalent_units}
+                total_w = sum(weights.values(), _ZERO)
+                units = sp.normal if key == "n_disp" else sp.abnormal
+                amount = ctx.round_hu(units * sp.disposal_value)
+                mirror = _ZERO * ctx.q if not total_w else ctx.round_hu(amount * weights[e] / total_w)
+                gross_range = CR.span(gross_key, first, last)
+                _adj(ctx, ws, r, key, key + "_adj",
+                     f"IF(SUM({gross_range})=0,0,ROUND(ROUND({at(units_key)}*{dv},{P})*{at(gross_key)}"
+                     f"/SUM({gross_range}),{P}))", engine, mirror)
+            passing = stage.completed_passing + stage.ending_passing
+            net = normal - n_disp
+            mirror = _ZERO * ctx.q if not passing else ctx.round_hu(net * stage.completed_passing / passing)
+            _adj(ctx, ws, r, "n_to_out", "n_to_out_adj",
+                 f"IF({at('pass_out')}+{at('pass_end')}=0,0,ROUND(({at('normal')}-{at('n_disp')})*{at('pass_out')}"
+                 f"/({at('pass_out')}+{at('pass_end')}),{P}))", n_to_out, mirror)
+            put("n_to_end", f"={at('normal')}-{at('n_disp')}-{at('n_to_out')}", n_to_end)
+        put("to", (f"={at('b_cost')}+" if fifo else "=") + f"{at('out')}+{at('n_to_out')}", to)
+        put("end_total", f"={at('end')}+{at('n_to_end')}", end_total)
+        put("abn_net", f"={at('abnormal')}-{at('a_disp')}", abn_net)
+        put("disp_total", f"={at('n_disp')}+{at('a_disp')}", n_disp + a_disp)
+        put("accounted", f"={at('to')}+{at('end_total')}+{at('abn_net')}+{at('disp_total')}",
+            to + end_total + abn_net + n_disp + a_disp)
+        put("cost_diff", f"=ROUND({at('ctaf')}-{at('accounted')},{P})",
+            b_cost + added - (to + end_total + abn_net + n_disp + a_disp))
+
+
+def _adj(ctx: ResultContext, ws, r: int, key: str, adj_key: str, formula: str, engine: Decimal, mirror: Decimal,
+         layout: Layout = CR) -> None:
+    """``key`` = formula + its rounding adjustment cell (engine − what ROUND gives), shown when not zero."""
+    adjustment = engine - mirror
+    adj_ref = layout.at(adj_key, r)
+    if adjustment:
+        ctx.put(ws, r, layout.col(adj_key), adjustment, fmt=ctx.money, fill=ADJ_FILL)
+    ctx.put(ws, r, layout.col(key), f"={formula}+{adj_ref}", engine, ctx.money)
+
+
+# ---- Overhead (planned first: the roll-forward and finished goods refer to its cells) ----------
+
+def _overhead_plan(ctx: ResultContext) -> dict:
+    if "oh" in ctx.shared:
+        return ctx.shared["oh"]
+    lines = list(ctx.result.overhead)
+    first = FIRST
+    total = first + len(lines)
+    plan = {"lines": lines, "first": first, "last": total - 1, "total": total, "materiality": total + 2,
+            "disposition": total + 3, "prorated": total + 4, "written_off": total + 5, "proration_header": total + 7}
+    entries = []
+    for i, product in enumerate(ctx.result.products):
+        for stage, elements in product.overhead_adjustment.items():
+            for element, amount in elements.items():
+                entries.append(("WIP", i, product.name, stage, element, amount))
+        if product.fg_overhead_adjustment:
+            entries.append(("Finished goods", i, product.name, "", "", product.fg_overhead_adjustment))
+        if product.cogs_overhead_adjustment:
+            entries.append(("Cost of goods sold", i, product.name, "", "", product.cogs_overhead_adjustment))
+    plan["entries"] = entries
+    row = plan["proration_header"] + 1
+    where = {}
+    for entry in entries:
+        where[entry[:2] + entry[3:5]] = row
+        row += 1
+    plan["where"] = where  # (bucket, product index, stage, element) -> row
+    plan["proration_total"] = row
+    ctx.shared["oh"] = plan
+    return plan
+
+
+def oh_ref(ctx: ResultContext, bucket: str, i: int, stage: str = "", element: str = "") -> str | None:
+    row = _overhead_plan(ctx)["where"].get((bucket, i, stage, element))
+    return None if row is None else _x(OH_SHEET, f"E{row}")
+
+
+def write_overhead(ctx: ResultContext, ws) -> None:
+    plan = _overhead_plan(ctx)
+    q, P, money = ctx.q, ctx.places, ctx.money
+    ctx.title(ws, f"Overhead applied vs actual {ctx.spec.period}",
+              "Applied = predetermined rate x driver quantity, per product-stage (Cost Report); the difference is "
+              "written off to COGS or, with prorate above materiality, prorated (grey: engine's proration).")
+    layout = Layout([("stage", "Stage", None), ("driver", "Driver", None), ("rate", "Rate", "rate"),
+                     ("quantity", "Driver quantity", "units"), ("applied", "Applied", "money"),
+                     ("actual", "Actual", "money"), ("diff", "Under (+) / over (-) applied", "money"),
+                     ("disposition", "Disposition", None)])
+    ctx.header(ws, FIRST - 1, layout)
+    cr_last = ctx.shared["cr_last"]
+    stage_col, kind_col = CR.span("stage", FIRST, cr_last), CR.span("kind", FIRST, cr_last)
+    for k, line in enumerate(plan["lines"]):
+        r = plan["first"] + k
+        ctx.put(ws, r, 1, line.stage)
+        ctx.put(ws, r, 2, line.driver)
+        rate_ref = ctx.ref(f"overhead.{line.stage}.rate")
+        ctx.put(ws, r, 3, f"={rate_ref}" if rate_ref else line.rate, line.rate, ctx.fmt("rate"))
+        ctx.put(ws, r, 4, f"=SUMIFS({_x(CR_SHEET, CR.span('driver_qty', FIRST, cr_last))},"
+                          f"{_x(CR_SHEET, stage_col)},A{r},{_x(CR_SHEET, kind_col)},\"overhead\")",
+                line.driver_quantity, ctx.fmt("units"))
+        ctx.put(ws, r, 5, f"=SUMIFS({_x(CR_SHEET, CR.span('added_cost', FIRST, cr_last))},"
+                          f"{_x(CR_SHEET, stage_col)},A{r},{_x(CR_SHEET, kind_col)},\"overhead\")", line.applied, money)
+        actual_ref = ctx.ref(f"overhead.{line.stage}.actual")
+        ctx.put(ws, r, 6, f"={actual_ref}" if actual_ref else line.actual, line.actual, money)
+        ctx.put(ws, r, 7, f"=F{r}-E{r}", line.under_applied, money)
+        ctx.put(ws, r, 8, line.disposition)
+    t, f, last = plan["total"], plan["first"], plan["last"]
+    lines = plan["lines"]
+    applied = sum((l.applied for l in lines), _ZERO * q)
+    actual = sum((l.actual for l in lines), _ZERO * q)
+    diff = actual - applied
+    ctx.put(ws, t, 1, "Total").font = HEADER_FONT
+    ctx.put(ws, t, 5, f"=SUM(E{f}:E{last})" if lines else _ZERO, applied, money)
+    ctx.put(ws, t, 6, f"=SUM(F{f}:F{last})" if lines else _ZERO, actual, money)
+    ctx.put(ws, t, 7, f"=SUM(G{f}:G{last})" if lines else _ZERO, diff, money)
+    ctx.put(ws, plan["materiality"], 1, "Materiality")
+    m_ref = ctx.ref("materiality")
+    ctx.put(ws, plan["materiality"], 7, f"={m_ref}" if m_ref else ctx.spec.materiality, ctx.spec.materiality, money)
+    ctx.put(ws, plan["disposition"], 1, "Overhead disposition (Settings)")
+    ctx.put(ws, plan["disposition"], 7, ctx.spec.overhead_disposition)
+    prorated = any(l.disposition == "prorate" for l in lines)
+    ctx.put(ws, plan["prorated"], 1, "Done (prorate only at or above materiality)")
+    ctx.put(ws, plan["prorated"], 7, f'=IF(AND(G{plan["disposition"]}="prorate",ABS(G{t})>=G{plan["materiality"]},'
+                                     f'G{t}<>0),"prorate","write_off")', "prorate" if prorated else "write_off")
+    ctx.put(ws, plan["written_off"], 1, "Written off to cost of goods sold")
+    ctx.put(ws, plan["written_off"], 7, f'=IF(G{plan["prorated"]}="prorate",0,G{t})',
+            ctx.result.written_off_to_cogs, money)
+    h = plan["proration_header"]
+    for c, title in enumerate(("Prorated to", "Product", "Stage", "Element", "Amount"), start=1):
+        ctx.put(ws, h, c, title).font = HEADER_FONT
+    for entry in plan["entries"]:
+        bucket, i, product, stage, element, amount = entry
+        r = plan["where"][(bucket, i, stage, element)]
+        for c, v in enumerate((bucket, product, stage, element), start=1):
+            ctx.put(ws, r, c, v)
+        ctx.put(ws, r, 5, amount, fmt=money, fill=ENGINE_FILL)
+    pt = plan["proration_total"]
+    prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
+    ctx.put(ws, pt, 1, "Total prorated").font = HEADER_FONT
+    ctx.put(ws, pt, 5, f"=SUM(E{h + 1}:E{pt - 1})" if plan["entries"] else _ZERO, prorated_total, money)
+    for c, w in zip("ABCDEFGH", (30, 20, 14, 16, 16, 16, 18, 14)):
+        ws.column_dimensions[c].width = w
+    ctx.shared["oh_totals"] = {"applied": f"E{t}", "actual": f"F{t}", "diff": f"G{t}",
+                               "written_off": f"G{plan['written_off']}", "prorated_total": f"E{pt}"}
+
+
+# ---- Roll-forward --------------------------------------------------------------------------------
+
+def write_rollforward(ctx: ResultContext, ws) -> None:
+    ctx.title(ws, f"WIP roll-forward {ctx.spec.period}",
+              "opening + added + transferred in - transferred out - spoilage + count and overhead adjustments "
+              "= closing; rows match the Cost Report's rows.")
+    ctx.header(ws, FIRST - 1, RF)
+    rows = ctx.shared["cr_rows"]
+    P = ctx.places
+    engine_rows = {(row.product, row.stage, row.element): row for row in ctx.outcome.rollforward.rows}
+    accounts = ctx.spec.accounts.wip
+    mode = ROUNDING_MODES[ctx.spec.rounding]
+    for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
+        for j, stage in enumerate(pplan.case.stages):
+            count_ref = ctx.num(f"products[{i}].stages[{j}].count", pplan.counts[stage.name]) \
+                if stage.name in pplan.counts else None
+            for element in stage.elements:
+                e = element.name
+                r = rows[(i, stage.name, e)]
+                row = engine_rows[(pplan.name, stage.name, e)]
+                cr = lambda key: _x(CR_SHEET, CR.at(key, r))  # noqa: E731
+                at = lambda key: RF.at(key, r)  # noqa: E731
+
+                def put(key, value, engine=None, fill=None):
+                    kind = next(k for c, _, k in RF.columns if c == key)
+                    ctx.put(ws, r, RF.col(key), value, engine, ctx.fmt(kind), fill)
+
+                put("product", pplan.name)
+                put("stage", stage.name)
+                put("element", e)
+                put("account", accounts[stage.name].code)
+                put("opening", f"={cr('b_cost')}", row.opening)
+                column = _KIND_COLUMN[element.kind.value]
+                put(column, f"={cr('added_cost')}", getattr(row, column))
+                put("transferred_out", f"={cr('to')}", row.transferred_out)
+                put("spoilage", f"={cr('abn_net')}+{cr('disp_total')}", row.spoilage)
+                if count_ref is not None:
+                    book = cr("e_units")
+                    end_total = presult.report.stages[j].ending_wip.by_element[e]
+                    book_units = stage.ending.units
+                    counted = pplan.counts[stage.name]
+                    with localcontext(engine_context(mode)):
+                        mirror = _ZERO * ctx.q if counted == book_units or not book_units else \
+                            ctx.round_hu(end_total * (counted - book_units) / book_units)
+                    _adj(ctx, ws, r, "count_adj", "count_adj_adj",
+                         f"IF(OR({count_ref}={book},{book}=0),0,ROUND({cr('end_total')}*({count_ref}-{book})/{book},{P}))",
+                         row.count_adjustment, mirror, RF)
+                oh = oh_ref(ctx, "WIP", i, stage.name, e)
+                if oh:
+                    put("oh_adj", f"={oh}", row.overhead_adjustment)
+                put("closing", f"={at('opening')}+{at('materials')}+{at('labour')}+{at('overhead')}+{at('conversion')}"
+                               f"+{at('transferred_in')}-{at('transferred_out')}-{at('spoilage')}+{at('count_adj')}"
+                               f"+{at('oh_adj')}", row.closing)
+                put("closing_units", f"={count_ref}" if count_ref is not None else f"={cr('e_units')}",
+                    row.closing_units)
+    for key, _, _ in RF.columns:
+        ws.column_dimensions[RF.letter[key]].width = 14 if key not in ("product", "stage") else 18
+
+
+# ---- Finished goods and COGS ---------------------------------------------------------------------
+
+FG_LAYERS = Layout([("product", "Product", None), ("layer", "Layer (produced in)", None),
+                    ("units", "Units on hand", "units"), ("cost", "Cost", "money"),
+                    ("shipped", "Units shipped from layer", "units"), ("cogs", "Cost of units shipped", "money"),
+                    ("adj", "Rounding adj.", "money"), ("units_left", "Units left", "units"),
+                    ("cost_left", "Cost left", "money")])
+FG_SUMMARY = [("product", "Product", None), ("opening_units", "Opening units", "units"),
+              ("opening", "Opening", "money"), ("completed_units", "Completed units", "units"),
+              ("completed", "Completed", "money"), ("shipped_units", "Units shipped", "units"),
+              ("cogs", "Cost of goods sold", "money"), ("fg_adj", "Overhead proration", "money"),
+              ("closing_units", "Closing units", "units"), ("closing", "Closing", "money"),
+              ("cogs_adj", "COGS: overhead proration", "money"), ("cogs_total", "COGS incl. proration", "money")]
+
+
+def write_finished_goods(ctx: ResultContext, ws) -> None:
+    ctx.title(ws, f"Finished goods and cost of goods sold {ctx.spec.period} ({ctx.spec.finished_goods_method})",
+              "Layers: opening (first month: the Opening table; later: the ledger) and this month's completions "
+              "(Cost Report); shipments relieve them FIFO or at the weighted average.")
+    ctx.header(ws, FIRST - 1, FG_LAYERS)
+    q, P, money = ctx.q, ctx.places, ctx.money
+    mode = ROUNDING_MODES[ctx.spec.rounding]
+    fifo = ctx.spec.finished_goods_method == "fifo"
+    stage_rows = ctx.shared["cr_stage_rows"]
+    r = FIRST
+    product_layers: dict[int, tuple[int, int, int | None]] = {}
+    for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
+        shipped = pplan.shipments
+        ship_ref = ctx.num(f"products[{i}].shipments", shipped)
+        layers: list[tuple[str, Any, Decimal, Any, Decimal]] = []
+        for k, layer in enumerate(presult.fg_opening):
+            base = f"products[{i}].opening_finished_goods[{k}]"
+            u_ref = ctx.ref(f"{base}.units") if ctx.first_period else None
+            c_ref = ctx.ref(f"{base}.cost") if ctx.first_period else None
+            layers.append((layer.period, f"={u_ref}" if u_ref else layer.units, layer.units,
+                           f"={c_ref}" if c_ref else layer.cost, layer.cost))
+        last_stage = pplan.case.stages[-1].name
+        s_first, s_last = stage_rows[(i, last_stage)]
+        if presult.fg_completed_units or presult.fg_completed_cost:
+            layers.append((ctx.spec.period, f"={_x(CR_SHEET, CR.at('completed', s_first))}", presult.fg_completed_units,
+                           f"=SUM({_x(CR_SHEET, CR.span('to', s_first, s_last))})", presult.fg_completed_cost))
+        first = r
+        need = shipped
+        with localcontext(engine_context(mode)):
+            for period, u_value, units, c_value, cost in layers:
+                ctx.put(ws, r, 1, pplan.name)
+                ctx.put(ws, r, 2, period)
+                ctx.put(ws, r, 3, u_value, units if isinstance(u_value, str) else None, ctx.fmt("units"),
+                        None if isinstance(u_value, str) else ENGINE_FILL)
+                ctx.put(ws, r, 4, c_value, cost if isinstance(c_value, str) else None, money,
+                        None if isinstance(c_value, str) else ENGINE_FILL)
+                if fifo:
+                    taken = _ZERO if need <= 0 else min(units, need)
+                    taken_cost = cost if taken == units else (cost * taken / units).quantize(q)
+                    need -= taken
+                    before = f"SUM(C{first}:C{r - 1})" if r > first else "0"
+                    ctx.put(ws, r, 5, f"=MIN(C{r},MAX(0,{ship_ref}-{before}))", taken, ctx.fmt("units"))
+                    mirror = cost if taken == units else ctx.round_hu(cost * taken / units)
+                    _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},ROUND(D{r}*E{r}/C{r},{P}))", taken_cost,
+                         mirror, FG_LAYERS)
+                    ctx.put(ws, r, 8, f"=C{r}-E{r}", units - taken, ctx.fmt("units"))
+                    ctx.put(ws, r, 9, f"=D{r}-F{r}", cost - taken_cost, money)
+                r += 1
+        last = r - 1
+        pool_row = None
+        if not fifo and layers:
+            on_hand = sum((l[2] for l in layers), _ZERO)
+            pool = sum((l[4] for l in layers), _ZERO * q)
+            with localcontext(engine_context(mode)):
+                taken_cost = pool if shipped == on_hand else (pool * shipped / on_hand).quantize(q) if on_hand else _ZERO
+                mirror = pool if shipped == on_hand else ctx.round_hu(pool * shipped / on_hand) if on_hand else _ZERO
+            ctx.put(ws, r, 1, pplan.name)
+            ctx.put(ws, r, 2, "weighted average pool")
+            ctx.put(ws, r, 3, f"=SUM(C{first}:C{last})", on_hand, ctx.fmt("units"))
+            ctx.put(ws, r, 4, f"=SUM(D{first}:D{last})", pool, money)
+            ctx.put(ws, r, 5, f"={ship_ref}", shipped, ctx.fmt("units"))
+            _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},IF(C{r}=0,0,ROUND(D{r}*E{r}/C{r},{P})))",
+                 taken_cost, mirror, FG_LAYERS)
+            ctx.put(ws, r, 8, f"=C{r}-E{r}", on_hand - shipped, ctx.fmt("units"))
+            ctx.put(ws, r, 9, f"=D{r}-F{r}", pool - taken_cost, money)
+            pool_row = r
+            r += 1
+        product_layers[i] = (first, last, pool_row)
+    # Summary by product.
+    r += 1
+    ctx.put(ws, r, 1, "By product").font = HEADER_FONT
+    r += 1
+    summary = Layout(FG_SUMMARY)
+    for key, title, _ in FG_SUMMARY:
+        ctx.put(ws, r, summary.col(key), title).font = HEADER_FONT
+    r += 1
+    s_first = r
+    engine_rows = {row.product: row for row in ctx.outcome.rollforward.finished_goods}
+    stage_rows = ctx.shared["cr_stage_rows"]
+    for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
+        row = engine_rows[pplan.name]
+        first, last, pool_row = product_layers[i]
+        n_open = len(presult.fg_opening)
+        has_completed = bool(presult.fg_completed_units or presult.fg_completed_cost)
+        at = lambda key: summary.at(key, r)  # noqa: E731
+
+        def put(key, value, engine=None):
+            kind = next(k for c, _, k in FG_SUMMARY if c == key)
+            ctx.put(ws, r, summary.col(key), value, engine, ctx.fmt(kind))
+
+        put("product", pplan.name)
+        put("opening_units", f"=SUM(C{first}:C{first + n_open - 1})" if n_open else _ZERO, row.opening_units)
+        put("opening", f"=SUM(D{first}:D{first + n_open - 1})" if n_open else _ZERO * q, row.opening)
+        comp_row = first + n_open
+        put("completed_units", f"=C{comp_row}" if has_completed else _ZERO, row.completed_units)
+        put("completed", f"=D{comp_row}" if has_completed else _ZERO * q, row.completed)
+        put("shipped_units", f"={ctx.num(f'products[{i}].shipments', pplan.shipments)}", row.shipped_units)
+        if pool_row is not None:
+            put("cogs", f"=F{pool_row}", row.cost_of_goods_sold)
+        elif last >= first:
+            put("cogs", f"=SUM(F{first}:F{last})", row.cost_of_goods_sold)
+        else:
+            put("cogs", _ZERO * q)
+        oh = oh_ref(ctx, "Finished goods", i)
+        put("fg_adj", f"={oh}" if oh else _ZERO * q, row.overhead_adjustment if oh else None)
+        put("closing_units", f"={at('opening_units')}+{at('completed_units')}-{at('shipped_units')}", row.closing_units)
+        put("closing", f"={at('opening')}+{at('completed')}-{at('cogs')}+{at('fg_adj')}", row.closing)
+        oh = oh_ref(ctx, "Cost of goods sold", i)
+        put("cogs_adj", f"={oh}" if oh else _ZERO * q, presult.cogs_overhead_adjustment if oh else None)
+        put("cogs_total", f"={at('cogs')}+{at('cogs_adj')}", row.cost_of_goods_sold + presult.cogs_overhead_adjustment)
+        r += 1
+    s_last = r - 1
+    ctx.put(ws, r, 1, "Total").font = HEADER_FONT
+    fg_rows = list(ctx.outcome.rollforward.finished_goods)
+    totals = {"opening": sum((x.opening for x in fg_rows), _ZERO * q), "closing": sum((x.closing for x in fg_rows), _ZERO * q),
+              "cogs": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q),
+              "cogs_total": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q)
+              + sum((p.cogs_overhead_adjustment for p in ctx.result.products), _ZERO * q)}
+    for key, engine in totals.items():
+        ctx.put(ws, r, summary.col(key), f"=SUM({summary.span(key, s_first, s_last)})", engine, money)
+    total_row = r
+    r += 2
+    ctx.put(ws, r, 1, "Under/over-applied overhead written off (Overhead)")
+    written_off = ctx.result.written_off_to_cogs
+    ctx.put(ws, r, summary.col("cogs_total"), f"={_x(OH_SHEET, 'G' + str(_overhead_plan(ctx)['written_off']))}",
+            written_off, money)
+    r += 1
+    ctx.put(ws, r, 1, "Cost of goods sold for the month").font = HEADER_FONT
+    ctx.put(ws, r, summary.col("cogs_total"), f"={summary.at('cogs_total', total_row)}+{summary.at('cogs_total', r - 1)}",
+            totals["cogs_total"] + written_off, money)
+    ctx.shared["fg"] = {"opening": _x(FG_SHEET, summary.at("opening", total_row)),
+                        "closing": _x(FG_SHEET, summary.at("closing", total_row)),
+                        "cogs_month": _x(FG_SHEET, summary.at("cogs_total", r))}
+    for k in range(1, 13):
+        ws.column_dimensions[chr(64 + k)].width = 16 if k > 2 else 20
+
+
+# ---- Journal -------------------------------------------------------------------------------------
+
+def write_journal(ctx: ResultContext, ws) -> None:
+    book = ctx.outcome.journals
+    ctx.title(ws, f"Journals {book.period} — {book.company} ({book.currency})",
+              "Posted lines as recorded in the ledger (grey); totals, balances and ties are formulas.")
+    layout = Layout([("journal", "Journal", None), ("date", "Date", None), ("narration", "Narration", None),
+                     ("account", "Account", None), ("name", "Account name", None), ("debit", "Debit", "money"),
+                     ("credit", "Credit", "money"), ("memo", "Memo", None)])
+    ctx.header(ws, FIRST - 1, layout)
+    r = FIRST
+    for journal in book.journals:
+        for line in journal.lines:
+            ctx.put(ws, r, 1, journal.id)
+            ctx.put(ws, r, 2, journal.date.isoformat())
+            ctx.put(ws, r, 3, journal.narration)
+            ctx.put(ws, r, 4, line.account)
+            ctx.put(ws, r, 5, book.accounts[line.account].name)
+            ctx.put(ws, r, 6, line.debit if line.debit else None, fmt=ctx.money, fill=ENGINE_FILL)
+            ctx.put(ws, r, 7, line.credit if line.credit else None, fmt=ctx.money, fill=ENGINE_FILL)
+            ctx.put(ws, r, 8, line.memo)
+            r += 1
+    last = max(r - 1, FIRST)
+    ids, debits, credits = f"$A${FIRST}:$A${last}", f"$F${FIRST}:$F${last}", f"$G${FIRST}:$G${last}"
+    summary = Layout([("journal", "Journal", None), ("debits", "Debits", "money"), ("credits", "Credits", "money"),
+                      ("diff", "Debits - credits", "money"), ("status", "Balanced", None)], first=10)
+    ctx.header(ws, FIRST - 1, summary)
+    ws.freeze_panes = f"A{FIRST}"
+    r = FIRST
+    for journal in book.journals:
+        at = lambda key: summary.at(key, r)  # noqa: E731
+        ctx.put(ws, r, summary.col("journal"), journal.id)
+        ctx.put(ws, r, summary.col("debits"), f"=SUMIF({ids},{at('journal')},{debits})", journal.total_debit, ctx.money)
+        ctx.put(ws, r, summary.col("credits"), f"=SUMIF({ids},{at('journal')},{credits})", journal.total_credit,
+                ctx.money)
+        diff = journal.total_debit - journal.total_credit
+        ctx.put(ws, r, summary.col("diff"), f"=ROUND({at('debits')}-{at('credits')},{ctx.places})", diff, ctx.money)
+        ctx.put(ws, r, summary.col("status"), f'=IF({at("diff")}=0,"OK",{at("diff")})', "OK" if not diff else diff)
+        r += 1
+    ctx.shared["journal"] = {"accounts": _x(JOURNAL_SHEET, f"$D${FIRST}:$D${last}"),
+                             "debits": _x(JOURNAL_SHEET, debits), "credits": _x(JOURNAL_SHEET, credits),
+                             "diffs": _x(JOURNAL_SHEET, summary.span("diff", FIRST, max(r - 1, FIRST)))}
+    for c, w in zip("ABCDEFGHIJKLMN", (18, 11, 44, 10, 30, 14, 14, 40, 2, 18, 14, 14, 14, 10)):
+        ws.column_dimensions[c].width = w
+
+
+# ---- Checks --------------------------------------------------------------------------------------
+
+def write_checks(ctx: ResultContext, ws) -> None:
+    q, P, money = ctx.q, ctx.places, ctx.money
+    ctx.title(ws, f"Checks {ctx.spec.period}", "Each check is a formula: OK, or the difference to look into.")
+    layout = Layout([("check", "Check", None), ("left", "Per the workbook", "money"),
+                     ("right", "Per the journals / ledger", "money"), ("diff", "Difference", "money"),
+                     ("result", "Result", None)])
+    ctx.header(ws, FIRST - 1, layout)
+    cr_last = ctx.shared["cr_last"]
+    j = ctx.shared["journal"]
+    book = ctx.outcome.journals
+    rf = ctx.outcome.rollforward
+    r = FIRST
+
+    def check(name: str, left, left_engine, right, right_engine, diff_formula: str, diff_engine, fmt=money):
+        nonlocal r
+        ctx.put(ws, r, 1, name)
+        if left is not None:
+            ctx.put(ws, r, 2, left, left_engine, fmt)
+        if right is not None:
+            ctx.put(ws, r, 3, right, right_engine, fmt)
+        ctx.put(ws, r, 4, diff_formula, diff_engine, fmt)
+        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK" if not diff_engine else diff_engine).font = CHECK_OK_FONT
+        r += 1
+
+    check("Physical units: to account for = accounted for (every product-stage)", None, None, None, None,
+          f"=ROUND(SUMPRODUCT(ABS({_x(CR_SHEET, CR.span('units_diff', FIRST, cr_last))})),6)", _ZERO, ctx.fmt("units"))
+    ctaf = sum((s.costs_to_account_for.total for p in ctx.result.products for s in p.report.stages), _ZERO * q)
+    check("Costs to account for = costs accounted for (every product, stage and element)",
+          f"=SUM({_x(CR_SHEET, CR.span('ctaf', FIRST, cr_last))})", ctaf,
+          f"=SUM({_x(CR_SHEET, CR.span('accounted', FIRST, cr_last))})", ctaf,
+          f"=ROUND(SUMPRODUCT(ABS({_x(CR_SHEET, CR.span('cost_diff', FIRST, cr_last))})),{P})", _ZERO * q)
+    debit = sum((jn.total_debit for jn in book.journals), _ZERO * q)
+    credit = sum((jn.total_credit for jn in book.journals), _ZERO * q)
+    check("Journals balance: total debits = total credits", f"=SUM({j['debits']})", debit, f"=SUM({j['credits']})",
+          credit, f"=ROUND(B{r}-C{r},{P})", debit - credit)
+    check("Every journal balances (sum of each journal's difference)", None, None, None, None,
+          f"=ROUND(SUMPRODUCT(ABS({j['diffs']})),{P})", _ZERO * q)
+    rf_last = cr_last
+    closing_col = _x(RF_SHEET, RF.span("closing", FIRST, rf_last))
+    opening_col = _x(RF_SHEET, RF.span("opening", FIRST, rf_last))
+    account_col = _x(RF_SHEET, RF.span("account", FIRST, rf_last))
+    fg_code = ctx.spec.accounts.finished_goods.code
+    for tie in rf.ties:
+        if tie.account == fg_code:
+            left = f"={ctx.shared['fg']['closing']}-{ctx.shared['fg']['opening']}"
+        else:
+            left = f'=SUMIFS({closing_col},{account_col},"{tie.account}")-SUMIFS({opening_col},{account_col},"{tie.account}")'
+        right = f'=SUMIFS({j["debits"]},{j["accounts"]},"{tie.account}")-SUMIFS({j["credits"]},{j["accounts"]},"{tie.account}")'
+        check(f"Roll-forward ties to the journals: {tie.account} {tie.name}", left, tie.rollforward, right, tie.journals,
+              f"=ROUND(B{r}-C{r},{P})", tie.difference)
+    closing = sum((row.closing for row in rf.rows), _ZERO * q)
+    ctx.put(ws, r, 1, "Closing WIP equals the ledger's closing WIP")
+    ctx.put(ws, r, 2, f"=SUM({closing_col})", closing, money)
+    ctx.put(ws, r, 3, closing, fmt=money, fill=ENGINE_FILL)
+    ctx.put(ws, r, 4, f"=ROUND(B{r}-C{r},{P})", _ZERO * q, money)
+    ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK")
+    r += 1
+    oh = ctx.shared["oh_totals"]
+    lines = ctx.result.overhead
+    applied = sum((l.applied for l in lines), _ZERO * q)
+    actual = sum((l.actual for l in lines), _ZERO * q)
+    check("Overhead: applied + under/over-applied = actual", f"={_x(OH_SHEET, oh['applied'])}+{_x(OH_SHEET, oh['diff'])}",
+          actual, f"={_x(OH_SHEET, oh['actual'])}", actual, f"=ROUND(B{r}-C{r},{P})", _ZERO * q)
+    prorated = sum((l.under_applied for l in lines), _ZERO * q) - ctx.result.written_off_to_cogs
+    check("Overhead: prorated + written off = under/over-applied",
+          f"={_x(OH_SHEET, oh['prorated_total'])}+{_x(OH_SHEET, oh['written_off'])}",
+          prorated + ctx.result.written_off_to_cogs, f"={_x(OH_SHEET, oh['diff'])}", actual - applied,
+          f"=ROUND(B{r}-C{r},{P})", _ZERO * q)
+    for c, w in zip("ABCDE", (70, 18, 22, 14, 12)):
+        ws.column_dimensions[c].width = w
+
+
+# ---- Summary and charts --------------------------------------------------------------------------
+
+MAX_CHART_PRODUCTS = 10
+
+
+def write_summary(ctx: ResultContext, ws) -> None:
+    ctx.title(ws, f"Summary {ctx.spec.period}", "Closing WIP by stage and cost per equivalent unit by stage "
+                                               f"(all elements; first {MAX_CHART_PRODUCTS} products).")
+    stages = list(ctx.result.stage_order)
+    products = ctx.result.products[:MAX_CHART_PRODUCTS]
+    header = FIRST - 1
+    ctx.put(ws, header, 1, "Stage").font = HEADER_FONT
+    ctx.put(ws, header, 2, "Closing WIP").font = HEADER_FONT
+    for k, product in enumerate(products):
+        ctx.put(ws, header, 3 + k, product.name).font = HEADER_FONT
+    cr_last = ctx.shared["cr_last"]
+    closing_by_stage: dict[str, Decimal] = defaultdict(lambda: _ZERO * ctx.q)
+    for row in ctx.outcome.rollforward.rows:
+        closing_by_stage[row.stage] += row.closing
+    for k, stage in enumerate(stages):
+        r = FIRST + k
+        ctx.put(ws, r, 1, stage)
+        ctx.put(ws, r, 2, f"=SUMIFS({_x(RF_SHEET, RF.span('closing', FIRST, cr_last))},"
+                          f"{_x(RF_SHEET, RF.span('stage', FIRST, cr_last))},A{r})", closing_by_stage[stage], ctx.money)
+        for c, product in enumerate(products):
+            try:
+                sr = product.report.stage(stage)
+                value = sum(sr.cost_per_eu.values(), _ZERO)
+            except KeyError:
+                value = _ZERO
+            col = 3 + c
+            letter = ws.cell(row=header, column=col).column_letter
+            ctx.put(ws, r, col, f"=SUMIFS({_x(CR_SHEET, CR.span('rate', FIRST, cr_last))},"
+                                f"{_x(CR_SHEET, CR.span('product', FIRST, cr_last))},{letter}${header},"
+                                f"{_x(CR_SHEET, CR.span('stage', FIRST, cr_last))},$A{r})", value, ctx.fmt("rate"))
+    last = FIRST + len(stages) - 1
+    ws.column_dimensions["A"].width = 18
+    ws.column_dimensions["B"].width = 16
+    if not stages:
+        return
+    chart = BarChart()
+    chart.type = "col"
+    chart.title = "Closing WIP by stage"
+    chart.y_axis.title = ctx.spec.currency
+    chart.add_data(Reference(ws, min_col=2, min_row=header, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=FIRST, max_row=last))
+    chart.height, chart.width = 8, 16
+    ws.add_chart(chart, f"A{last + 3}")
+    if products:
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = "Cost per equivalent unit by stage"
+        chart.y_axis.title = f"{ctx.spec.currency} per EU"
+        chart.add_data(Reference(ws, min_col=3, max_col=2 + len(products), min_row=header, max_row=last),
+                       titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=FIRST, max_row=last))
+        chart.height, chart.width = 8, 16
+        ws.add_chart(chart, f"J{last + 3}")
+
+
+for _name, _writer in ((CR_SHEET, write_cost_report), (RF_SHEET, write_rollforward), (JOURNAL_SHEET, write_journal),
+                       (FG_SHEET, write_finished_goods), (OH_SHEET, write_overhead), (CHECKS_SHEET, write_checks),
+                       (SUMMARY_SHEET, write_summary)):
+    register_result_sheet(_name, _writer)
