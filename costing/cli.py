@@ -120,7 +120,12 @@ def _cmd_close(args: argparse.Namespace) -> int:
         try:
             outcome = close_period(data, ledger, period=args.period, progress=_progress)
         except CloseRefused as e:
-            _print_issues([i if i.source else i.with_source(args.file) for i in e.issues])
+            issues = e.issues
+            if workbook:  # the close's own problems, moved to the cells they were typed in
+                from .workbook import locate_issues
+
+                issues = locate_issues(args.file, issues)
+            _print_issues([i if i.source else i.with_source(args.file) for i in issues])
             return EXIT_INPUT
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results
