@@ -1,0 +1,227 @@
+"""Close workbooks: the template, reading tables by name and header, the same close as the close
+file, results written back as formulas with the engine's values, re-closing, the second month."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from costing._casefile import read_data_file
+from costing.cli import main
+from costing.close_service import close_period
+from costing.ledger import Ledger
+from costing.workbook import FakeSource, Formula, read_close_workbook, read_tables, write_close_results
+from costing.workbook._cli import init_workbook
+from costing.workbook._schema import TABLES
+from costing.workbook._template import (TEMPLATE_PATH, build_template, fill_tables, save_reproducibly,
+                                        tables_from_close_data)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+
+
+def demo(period: str) -> dict:
+    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
+    assert not issues
+    return data
+
+
+def journals_json(outcome) -> str:
+    return outcome.journals.model_dump_json()
+
+
+@pytest.fixture
+def book(tmp_path) -> Path:
+    return init_workbook(tmp_path / "demo.xlsx", demo("2026-10"))
+
+
+def enter_month(path: Path, data: dict) -> None:
+    """What the accountant does for the next month: new figures in the same tables."""
+    wb = openpyxl.load_workbook(path)
+    fill_tables(wb, tables_from_close_data(data))
+    wb.save(path)
+
+
+# ---- the template --------------------------------------------------------------------------------
+
+def test_the_template_is_checked_in_and_built_reproducibly(tmp_path):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    save_reproducibly(build_template(), a)
+    save_reproducibly(build_template(), b)
+    assert a.read_bytes() == b.read_bytes()
+    assert TEMPLATE_PATH.exists(), "run: python -m costing.workbook.build_template"
+    checked_in = openpyxl.load_workbook(TEMPLATE_PATH)
+    fresh = openpyxl.load_workbook(a)
+    for wb in (checked_in, fresh):
+        assert wb.sheetnames[0] == "Instructions"
+        tables = {t.displayName: (ws.title, [c.value for c in ws[t.ref.split(":")[0]:t.ref.split(":")[1]][0]])
+                  for ws in wb.worksheets for t in ws.tables.values()}
+        assert tables == {t.name: (t.sheet, [c.header for c in t.columns]) for t in TABLES}
+
+
+def test_the_template_has_dropdowns_formats_and_frozen_headers():
+    wb = openpyxl.load_workbook(TEMPLATE_PATH)
+    production = wb["Production"]
+    assert production.freeze_panes == "A4"
+    lists = [dv.formula1 for ws in wb.worksheets for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    assert '"fifo,weighted_average"' in lists  # method
+    assert '"material,labour,overhead,conversion"' in lists  # element kind
+    assert '"start,end,evenly"' in lists  # addition point
+    assert '"labour_hours,machine_hours,direct_labour_cost,units"' in lists  # overhead driver
+    ranges = {(dv.type, dv.operator, dv.formula1, dv.formula2) for dv in production.data_validations.dataValidation}
+    assert ("decimal", "between", "0", "1") in ranges  # completion
+    assert ("decimal", "greaterThanOrEqual", "0", None) in ranges  # units
+    assert production["G4"].number_format == "0.0%"
+
+
+# ---- reading -------------------------------------------------------------------------------------
+
+def test_workbook_path_and_close_file_path_give_identical_journals(book, tmp_path):
+    data, issues = read_close_workbook(book)
+    assert issues == []
+    with Ledger(tmp_path / "file.db") as a, Ledger(tmp_path / "book.db") as b:
+        from_file = close_period(demo("2026-10"), a, user="t")
+        from_book = close_period(data, b, user="t")
+    assert journals_json(from_file) == journals_json(from_book)
+    assert from_file.rollforward.model_dump_json() == from_book.rollforward.model_dump_json()
+
+
+def test_columns_are_found_by_header_not_position_and_rows_may_be_added():
+    header = ["Units shipped", "Notes", "Product"]  # reordered, with a column of the user's own
+    source = FakeSource({"Shipments": ("Shipments", header, [[270, "ok", "Espresso"], [Decimal("5"), None, "Drip"]])})
+    result = read_tables(source)
+    assert [(r.get("product"), r.get("units")) for r in result.rows["Shipments"]] == [("Espresso", 270), ("Drip", 5)]
+    assert result.rows["Shipments"][1].cells["units"].ref == "Shipments!A3"
+
+
+def test_a_formula_cell_uses_its_cached_value_and_one_without_is_a_located_error():
+    source = FakeSource({"Shipments": ("Shipments", ["Product", "Units shipped"],
+                                       [["Espresso", Formula("=B9*2", cached=270)], ["Drip", Formula("=B10*2")]])})
+    result = read_tables(source)
+    assert result.rows["Shipments"][0].get("units") == 270
+    problems = {(i.code, i.path) for i in result.issues}
+    assert ("FORMULA_NOT_CALCULATED", "Shipments!B3") in problems
+
+
+def test_numbers_typed_as_text_follow_the_workbook_locale(book):
+    wb = openpyxl.load_workbook(book)
+    settings = wb["Settings"]
+    for row in settings.iter_rows(min_row=4):
+        if row[0].value == "Locale":
+            row[1].value = "de_DE"
+    costs = wb["Costs"]
+    costs["D4"] = "36.000,00"  # Espresso Classic / Assembly / materials, typed as text in de_DE
+    wb.save(book)
+    data, issues = read_close_workbook(book)
+    assert issues == []
+    assert data["products"][0]["stages"][0]["added_costs"]["materials"] == Decimal("36000.00")
+    costs["D4"] = "36,000.00"  # en_US text in a de_DE workbook: refused, never misread
+    wb.save(book)
+    _, issues = read_close_workbook(book)
+    assert [(i.code, i.path) for i in issues] == [("NOT_A_NUMBER", "Costs!D4")]
+    assert "not a number in de_DE" in issues[0].message
+
+
+def test_the_closes_own_problems_are_located_to_cells(book, tmp_path, capsys):
+    wb = openpyxl.load_workbook(book)
+    wb["Production"]["E5"] = 999  # Espresso Classic / Testing completed: the unit flow no longer balances
+    wb.save(book)
+    before = book.read_bytes()
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert "Production!B5: Testing: units to account for" in err and "[UNIT_FLOW]" in err
+    assert book.read_bytes() == before
+
+
+# ---- closing and writing results -----------------------------------------------------------------
+
+def test_close_writes_formula_results_with_engine_values_and_keeps_inputs(book, capsys):
+    inputs_before = _input_values(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    out = capsys.readouterr().out
+    assert "Recorded in" in out and "demo.wip.db" in out
+    wb = openpyxl.load_workbook(book)
+    for name in ("Cost Report", "Roll-forward", "Journal", "Finished Goods & COGS", "Overhead", "Checks", "Summary"):
+        assert name in wb.sheetnames
+    assert _input_values(book) == inputs_before
+    values = openpyxl.load_workbook(book, data_only=True)
+    checks = values["Checks"]
+    results = [checks.cell(r, 5).value for r in range(5, checks.max_row + 1) if checks.cell(r, 1).value]
+    assert results and all(v == "OK" for v in results)
+    # Every formula carries the engine's value as its cached result.
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    assert values[ws.title][cell.coordinate].value is not None, (ws.title, cell.coordinate)
+    assert len(wb["Summary"]._charts) == 2
+
+
+def test_reclosing_replaces_the_result_sheets(book, tmp_path):
+    with Ledger(tmp_path / "l.db") as ledger:
+        data, _ = read_close_workbook(book)
+        first = close_period(data, ledger, user="t")
+        write_close_results(book, first)
+        sheets = openpyxl.load_workbook(book).sheetnames
+        from costing.close_service import reopen_period
+
+        reopen_period(ledger, "2026-10", "late invoice", user="t")
+        second = close_period(data, ledger, user="t")
+        write_close_results(book, second)
+    wb = openpyxl.load_workbook(book)
+    assert wb.sheetnames == sheets
+    journal = wb["Journal"]
+    assert journal["A5"].value.startswith("WIP2-2026-10-")
+
+
+def test_results_are_not_written_if_the_workbook_changed_after_the_close(book, tmp_path):
+    from costing.workbook._results import WorkbookChanged
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        data, _ = read_close_workbook(book)
+        outcome = close_period(data, ledger, user="t")
+    enter_month(book, {**demo("2026-10"), "company": "Other Ltd"})
+    before = book.read_bytes()
+    with pytest.raises(WorkbookChanged):
+        write_close_results(book, outcome)
+    assert book.read_bytes() == before
+
+
+def test_the_second_demo_month_closes_from_the_same_workbook(book):
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    enter_month(book, demo("2026-11"))
+    assert main(["close", str(book), "--period", "2026-11"]) == 0
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        closed = ledger.current_close("2026-11")
+        assert closed is not None
+        file_outcome_journals = closed.journals
+    with Ledger(book.parent / "file.db") as ledger:
+        close_period(demo("2026-10"), ledger, user="t")
+        nov = close_period(demo("2026-11"), ledger, user="t")
+    assert [j.model_dump() for j in file_outcome_journals.journals] == [j.model_dump() for j in nov.journals.journals]
+    values = openpyxl.load_workbook(book, data_only=True)
+    assert values["Journal"]["A5"].value == "WIP-2026-11-001"
+
+
+def test_wip_init_creates_a_workbook_from_the_template(tmp_path, capsys):
+    path = tmp_path / "new.xlsx"
+    assert main(["init", str(path)]) == 0
+    assert main(["init", str(path)]) == 2  # never overwrites by accident
+    assert "exists" in capsys.readouterr().err
+    assert main(["init", str(path), "--demo", "--force"]) == 0
+    assert zipfile.is_zipfile(path)
+    data, issues = read_close_workbook(path)
+    assert issues == [] and data["period"] == "2026-10" and len(data["products"]) == 3
+
+
+def _input_values(path: Path) -> dict:
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        for table in ws.tables.values():
+            out[table.displayName] = (table.ref, [[c.value for c in row] for row in ws[table.ref]])
+    return out
