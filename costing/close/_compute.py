@@ -15,7 +15,7 @@ from .._engine import cost_resolved_case
 from .._errors import CostingError, Issue
 from .._model import TRANSFERRED_IN, ElementKind, Method
 from .._numbers import ROUNDING_MODES, engine_context
-from .._report import CaseReport
+from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
 from ._resolve import ClosePlan, ProductPlan
 from ._state import FinishedGoodsLayer, StageWip
@@ -288,6 +288,16 @@ def _relieve(layers: list[FinishedGoodsLayer], shipped: Decimal, method: str, pr
     return taken, left, False
 
 
+def leaves_wip(sr, element: str) -> Decimal:
+    """Cost of an element that leaves WIP other than as transferred out or ending WIP: abnormal
+    spoilage and spoiled goods (US), or normal loss scrap, abnormal loss less abnormal gain (UK)."""
+    if isinstance(sr, ProcessAccountStageReport):
+        return (sr.normal_loss.by_element[element] + sr.abnormal_loss.by_element[element]
+                - sr.abnormal_gain.by_element[element])
+    return (sr.abnormal_spoilage.by_element[element] + sr.normal_spoilage.disposal_value_by_element[element]
+            + sr.abnormal_spoilage.disposal_value_by_element[element])
+
+
 def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> dict:
     """This period's applied overhead contained in each stage's ending WIP and in completed units.
 
@@ -319,8 +329,7 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
             out_amount = sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)
             out_content += out_amount * share
             end_content += sr.ending_wip.by_element[name] * share
-            expensed += (sr.abnormal_spoilage.by_element[name] + sr.normal_spoilage.disposal_value_by_element[name]
-                         + sr.abnormal_spoilage.disposal_value_by_element[name]) * share
+            expensed += leaves_wip(sr, name) * share
         wip_content[stage.name] = end_content
         upstream = out_content
     return {"wip": wip_content, "completed": upstream, "expensed": expensed}

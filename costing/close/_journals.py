@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from .._journal import Account, Journal, JournalBook, JournalLine
 from .._model import TRANSFERRED_IN, ElementKind
+from .._report import ProcessAccountStageReport
 from ._compute import CloseResult
 
 __all__ = ["build_journals", "period_end", "ACCOUNT_TYPES", "reversal_book"]
@@ -32,6 +33,9 @@ ACCOUNT_TYPES = {
     "abnormal_spoilage": "expense",
     "spoiled_goods": "asset",
     "count_difference": "expense",
+    "scrap": "asset",
+    "abnormal_loss": "expense",
+    "abnormal_gain": "income",
     "wip": "asset",
 }
 
@@ -85,6 +89,7 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
     abnormal: dict[str, Decimal] = defaultdict(lambda: zero)
     disposal: dict[str, Decimal] = defaultdict(lambda: zero)
     counts: dict[str, Decimal] = defaultdict(lambda: zero)
+    losses: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: zero))
     for plan, product in zip(result.plan.products, result.products):
         stages = product.report.stages
         for k, (stage, sr) in enumerate(zip(plan.case.stages, stages)):
@@ -98,6 +103,13 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
                 completed_to_fg[sr.name] += sr.transferred_out.total
             abnormal[sr.name] += sr.abnormal_spoilage.total
             disposal[sr.name] += sr.normal_spoilage.disposal_value + sr.abnormal_spoilage.disposal_value
+        for sr in stages:  # process-account convention (ACCA/CIMA): lost units by stage
+            if isinstance(sr, ProcessAccountStageReport):
+                losses[sr.name]["normal"] += sr.normal_loss.total
+                losses[sr.name]["abnormal_loss"] += sr.abnormal_loss.total
+                losses[sr.name]["abnormal_loss_scrap"] += sr.abnormal_loss.scrap_value
+                losses[sr.name]["abnormal_gain"] += sr.abnormal_gain.total
+                losses[sr.name]["abnormal_gain_scrap"] += sr.abnormal_gain.scrap_value
         for stage_name, adj in product.count_adjustments.items():
             counts[stage_name] += adj.amount
 
@@ -142,6 +154,26 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
     lines += [_line(wip[s], -(abnormal[s] + disposal[s]), f"{s}: spoiled units") for s in order
               if abnormal.get(s) or disposal.get(s)]
     add("Spoilage: abnormal loss and spoiled goods", lines)
+
+    # Process accounts: normal loss to scrap at scrap value; abnormal loss out to its account and
+    # its scrap proceeds back; abnormal gain into the process and the scrap it forgoes.
+    if losses:
+        lines = []
+        for s in order:
+            if s not in losses:
+                continue
+            l = losses[s]
+            lines += [_line(role["scrap"], l["normal"], f"{s}: normal loss at scrap value"),
+                      _line(wip[s], -l["normal"], f"{s}: normal loss at scrap value"),
+                      _line(role["abnormal_loss"], l["abnormal_loss"], f"{s}: abnormal loss"),
+                      _line(wip[s], -l["abnormal_loss"], f"{s}: abnormal loss"),
+                      _line(role["scrap"], l["abnormal_loss_scrap"], f"{s}: scrap of abnormal loss"),
+                      _line(role["abnormal_loss"], -l["abnormal_loss_scrap"], f"{s}: scrap of abnormal loss"),
+                      _line(wip[s], l["abnormal_gain"], f"{s}: abnormal gain"),
+                      _line(role["abnormal_gain"], -l["abnormal_gain"], f"{s}: abnormal gain"),
+                      _line(role["abnormal_gain"], l["abnormal_gain_scrap"], f"{s}: scrap forgone by abnormal gain"),
+                      _line(role["scrap"], -l["abnormal_gain_scrap"], f"{s}: scrap forgone by abnormal gain")]
+        add("Process losses: normal loss, abnormal loss and gain, scrap", lines)
 
     net = sum(counts.values(), zero)
     lines = [_line(wip[s], counts[s], f"{s}: counted vs book WIP at cost") for s in order if counts.get(s)]

@@ -113,6 +113,12 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         # Posted amounts carry the currency's places (22500 -> 22500.00).
         header = header.model_copy(update={"overhead": {
             name: oh.model_copy(update={"actual": oh.actual.quantize(q)}) for name, oh in header.overhead.items()}})
+    if header.loss_convention == "process_account":
+        for role in ("scrap", "abnormal_loss", "abnormal_gain"):
+            if getattr(header.accounts, role) is None:
+                issues.append(Issue("MISSING_KEY", f"accounts.{role}",
+                                    f"loss_convention: process_account posts to a {role.replace('_', ' ')} account; "
+                                    "add it under accounts"))
     if header.materiality < 0:
         issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
 
@@ -226,7 +232,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     "include the stage"))
 
     case, case_issues = resolve_case(CaseSpec.model_construct(
-        currency=header.currency, method=header.method, rounding=header.rounding, stages=stages))
+        currency=header.currency, method=header.method, rounding=header.rounding,
+        loss_convention=header.loss_convention, stages=stages))
     issues.extend(case_issues)
     if product.shipments < 0:
         issues.append(Issue("NEGATIVE_UNITS", "shipments", f"cannot be negative, found {product.shipments}"))

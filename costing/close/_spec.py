@@ -41,6 +41,10 @@ class AccountsSpec(_Spec):
     count_difference: AccountSpec
     conversion_costs: AccountSpec | None = Field(
         default=None, description="credited for conversion-kind elements (labour and overhead not tracked apart)")
+    # loss_convention: process_account only (ACCA/CIMA process accounts).
+    scrap: AccountSpec | None = Field(default=None, description="scrap of lost units at scrap value (asset)")
+    abnormal_loss: AccountSpec | None = Field(default=None, description="abnormal loss (expense)")
+    abnormal_gain: AccountSpec | None = Field(default=None, description="abnormal gain (income)")
     wip: dict[str, AccountSpec] = Field(description="one WIP account per stage name")
 
 
@@ -82,6 +86,8 @@ class CloseSpec(_Spec):
     method: Literal["weighted_average", "fifo"]
     finished_goods_method: Literal["weighted_average", "fifo"] = "fifo"
     rounding: Literal["half_up", "half_even"] = "half_up"
+    loss_convention: Literal["spoilage", "process_account"] = Field(
+        default="spoilage", description="spoilage (US, Horngren) | process_account (ACCA/CIMA normal/abnormal loss)")
     overhead_disposition: Literal["write_off", "prorate"] = "write_off"
     materiality: Number = Field(default=Decimal(0), description="under/over-applied overhead below this is written off")
     accounts: AccountsSpec

@@ -1,0 +1,48 @@
+"""A month-end close under the ACCA/CIMA process-account convention: normal loss to scrap at
+scrap value, abnormal loss and gain to their accounts, journals balanced, roll-forward tied."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import yaml
+
+from costing.close_service import close_period
+from costing.ledger import Ledger
+
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
+
+
+def process_account_demo() -> dict:
+    data = yaml.safe_load((DEMO / "close-2026-10.yaml").read_text())
+    data["loss_convention"] = "process_account"
+    data["accounts"].update(scrap={"code": "1260", "name": "Scrap inventory"},
+                            abnormal_loss={"code": "5830", "name": "Abnormal loss"},
+                            abnormal_gain={"code": "4830", "name": "Abnormal gain"})
+    for product in data["products"]:
+        for stage in product["stages"]:
+            if stage.pop("spoilage", None) is not None:
+                stage["normal_loss"] = {"rate": "0.02", "scrap_value": "15.00"}
+    return data
+
+
+def test_process_account_close_posts_losses_and_ties(tmp_path):
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(process_account_demo(), ledger, user="test")
+    for journal in outcome.journals.journals:
+        assert journal.total_debit == journal.total_credit
+    assert outcome.rollforward.ties_ok
+    losses = next(j for j in outcome.journals.journals if j.narration.startswith("Process losses"))
+    by_account: dict[str, Decimal] = {}
+    for line in losses.lines:
+        by_account[line.account] = by_account.get(line.account, Decimal(0)) + line.debit - line.credit
+    reports = [s for p in outcome.result.products for s in p.report.stages if s.name == "Testing"]
+    normal_scrap = sum(s.normal_loss.total for s in reports)
+    abnormal = sum(s.abnormal_loss.total for s in reports) - sum(s.abnormal_gain.total for s in reports)
+    scrap = sum(s.scrap.total for s in reports)
+    assert normal_scrap > 0 and by_account["1260"] == scrap  # scrap account = cash expected for units lost
+    net_abnormal = (sum(s.abnormal_loss.total - s.abnormal_loss.scrap_value for s in reports))
+    assert by_account.get("5830", Decimal(0)) == net_abnormal
+    assert by_account["1320"] == -(normal_scrap + abnormal)  # WIP-Testing credited with what left it
