@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     import importlib
     import importlib.util
 
-    for module in ("costing.workbook._cli", "costing.variance._cli"):
+    for module in ("costing.workbook._cli", "costing.variance._cli", "excel_addin._cli"):
         if importlib.util.find_spec(module.rsplit(".", 1)[0]) and importlib.util.find_spec(module):
             importlib.import_module(module).register(sub)
     return parser
