@@ -86,6 +86,7 @@ class _Reader:
         self.issues: list[Issue] = []
         self.locale = "en_US"
         self.result = WorkbookInput(None, self.issues)
+        self.bad_rows: dict[str, list[Row]] = {}
 
     # ---- problems ------------------------------------------------------------------------
     def problem(self, code: str, where: str, message: str) -> None:
@@ -158,6 +159,8 @@ class _Reader:
                     ok = False
                 values[col.key] = value
             row = Row(values, mapped, raw[0])
+            if not ok:  # reported; kept aside so that rows referring to it do not fail as well
+                self.bad_rows.setdefault(name, []).append(row)
             if spec.key and ok:
                 key = tuple(_fold(values.get(k)) for k in spec.key)
                 if key in seen:
@@ -212,10 +215,12 @@ class _Reader:
             return number
         number = cell_decimal(v, self.locale, percent=kind == "fraction")
         if kind == "fraction":
+            what = "completion" if "complete" in header.lower() else "the rate" if "rate" in header.lower() else \
+                "the inspection point"
             if number > 1:
-                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{header.lower()} {number} is above 100%")
+                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{what} {number} is above 100%")
             if number < 0:
-                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{header.lower()} {number} is below 0%")
+                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{what} {number} is below 0%")
         elif kind == "units" and number < 0:
             raise CellNumberError("NEGATIVE_UNITS", f"units cannot be negative, found {number}")
         elif kind in ("amount", "rate") and number < 0:
@@ -376,6 +381,11 @@ class _Reader:
                              f"stage {stage!r} is not in the Stages table; add it there or correct the name")
                 continue
             products.setdefault(row.get("product"), []).append(row)
+        # Product-stages whose Production row has a problem (already reported): rows elsewhere that refer
+        # to them are not errors of their own.
+        suppressed = {(_fold(r.get("product")), _fold(r.get("stage"))) for r in self.bad_rows.get("Production", [])}
+        suppressed |= {(_fold(r.get("product")), _fold(r.get("stage"))) for r in production if r.get("stage") not in stages}
+        suppressed_products = {p for p, _ in suppressed}
         index = {name: i for i, name in enumerate(products)}
         stage_index: dict[tuple[str, str], tuple[int, int]] = {}
         out = []
@@ -401,6 +411,9 @@ class _Reader:
                 continue
             if row.get("product") is None:
                 general.setdefault(_fold(stage), []).append(row)
+            elif _fold(row.get("product")) in suppressed_products and \
+                    _fold(row.get("product")) not in {_fold(p) for p in products}:
+                continue
             elif _fold(row.get("product")) not in {_fold(p) for p in products}:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {row.get('product')!r} has no rows in the Production table")
@@ -426,6 +439,10 @@ class _Reader:
 
         def target(row: Row, with_stage: bool = True) -> tuple[int, int] | int | None:
             product = row.get("product")
+            if (_fold(product), _fold(row.get("stage"))) in suppressed or (
+                    not with_stage and _fold(product) in suppressed_products and
+                    _fold(product) not in {_fold(p) for p in products}):
+                return None
             if _fold(product) not in {_fold(p) for p in products}:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {product!r} has no rows in the Production table; add them or correct "
@@ -434,7 +451,7 @@ class _Reader:
             if not with_stage:
                 return index[next(p for p in products if _fold(p) == _fold(product))]
             found = stage_index.get((_fold(product), _fold(row.get("stage"))))
-            if found is None:
+            if found is None and _fold(product) not in suppressed_products:
                 self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,
                              f"{product} / {row.get('stage')} has no row in the Production table; add it or "
                              "correct the product or stage")
