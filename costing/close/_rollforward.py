@@ -8,21 +8,44 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
 from .._journal import JournalBook
-from .._model import TRANSFERRED_IN
 from .._report import Amount, Quantity
-from ._compute import CloseResult
+from ._compute import CloseResult, leaves_wip
 
-__all__ = ["RollForwardRow", "FinishedGoodsRow", "TieCheck", "RollForward", "build_rollforward"]
+__all__ = ["RollForwardRow", "FinishedGoodsRow", "TieCheck", "RollForward", "build_rollforward", "stage_rows",
+           "ADDED_COLUMNS"]
 
 _ZERO = Decimal(0)
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+    @classmethod
+    def _trusted(cls, values: dict):
+        """Build from values the close computed (already the right types), skipping validation;
+        like ``costing._report._Report._trusted``.  Tests check it equals a validated model."""
+        row = cls.__new__(cls)
+        setter = object.__setattr__
+        setter(row, "__dict__", values)
+        setter(row, "__pydantic_fields_set__", _fields(cls))
+        setter(row, "__pydantic_extra__", None)
+        setter(row, "__pydantic_private__", None)
+        return row
+
+
+_FIELD_SETS: dict[type, frozenset[str]] = {}
+
+
+def _fields(cls: type) -> frozenset[str]:
+    fields = _FIELD_SETS.get(cls)
+    if fields is None:
+        fields = _FIELD_SETS[cls] = frozenset(cls.model_fields)
+    return fields
 
 
 class RollForwardRow(_Frozen):
@@ -87,56 +110,76 @@ class RollForward(_Frozen):
         return all(t.ok for t in self.ties) and all(r.computed_closing == r.closing for r in self.rows)
 
 
+# The roll-forward column an element's added cost goes to, by element kind.
+ADDED_COLUMNS = {"material": "materials", "labour": "labour", "overhead": "overhead", "conversion": "conversion",
+                 "transferred_in": "transferred_in"}
+
+
+def stage_rows(rows: list, product: str, stage: str, elements: Iterable[str], column_of: dict[str, str],
+               opening_by: dict[str, Decimal], added_by: dict[str, Decimal], out_by: dict[str, Decimal],
+               spoilage_by: dict[str, Decimal], count_by: dict[str, Decimal] | None, oh_adj: dict[str, Decimal],
+               closing_cost: dict[str, Decimal], closing_units: Decimal, zero: Decimal) -> Decimal:
+    """Append one product-stage's rows (one per element) to ``rows``; returns closing − opening.
+
+    Also how the ledger rebuilds a stored roll-forward from what it stored of it, the reports and
+    the closing state (``costing.ledger._codec``), so the two cannot drift apart.  Rows are built
+    from values the close already computed (Decimals of the right kind): no pydantic validation.
+    """
+    new_row = RollForwardRow._trusted
+    net = zero
+    for element in elements:
+        opening = opening_by[element]
+        closing = closing_cost[element]
+        values = {
+            "product": product, "stage": stage, "element": element, "opening": opening,
+            "materials": zero, "labour": zero, "overhead": zero, "conversion": zero, "transferred_in": zero,
+            "transferred_out": out_by[element], "spoilage": spoilage_by[element],
+            "count_adjustment": count_by[element] if count_by is not None else zero,
+            "overhead_adjustment": oh_adj.get(element, zero),
+            "closing": closing, "closing_units": closing_units,
+        }
+        values[column_of[element]] = added_by[element]
+        rows.append(new_row(values))
+        net += closing - opening
+    return net
+
+
 def build_rollforward(result: CloseResult, book: JournalBook) -> RollForward:
     q = result.plan.quantum
     zero = _ZERO * q
-    rows = []
+    accounts = result.plan.spec.accounts
+    rows: list[RollForwardRow] = []
+    movement: dict[str, Decimal] = defaultdict(lambda: zero)  # account code -> closing - opening
     for plan, product in zip(result.plan.products, result.products):
         for stage, sr in zip(plan.case.stages, product.report.stages):
-            kinds = {e.name: e.kind.value for e in stage.elements}
+            elements = sr.equivalent_units
             ctaf = sr.costs_to_account_for
+            spoilage = {e: leaves_wip(sr, e) for e in elements}
             count = product.count_adjustments.get(stage.name)
-            oh_adj = product.overhead_adjustment.get(stage.name, {})
             closing = product.closing_wip[stage.name]
-            for element in sr.equivalent_units:
-                added = ctaf.added_by_element[element]
-                columns = {"materials": zero, "labour": zero, "overhead": zero, "conversion": zero,
-                           "transferred_in": zero}
-                column = "transferred_in" if element == TRANSFERRED_IN else {
-                    "material": "materials", "labour": "labour", "overhead": "overhead",
-                    "conversion": "conversion"}[kinds[element]]
-                columns[column] = added
-                rows.append(RollForwardRow(
-                    product=product.name, stage=stage.name, element=element,
-                    opening=ctaf.beginning_wip_by_element[element], **columns,
-                    transferred_out=sr.transferred_out.by_element[element],
-                    spoilage=(sr.abnormal_spoilage.by_element[element]
-                              + sr.normal_spoilage.disposal_value_by_element[element]
-                              + sr.abnormal_spoilage.disposal_value_by_element[element]),
-                    count_adjustment=count.by_element[element] if count else zero,
-                    overhead_adjustment=oh_adj.get(element, zero),
-                    closing=closing.cost[element], closing_units=closing.units))
+            movement[accounts.wip[stage.name].code] += stage_rows(
+                rows, product.name, stage.name, elements, {e.name: ADDED_COLUMNS[e.kind.value] for e in stage.elements},
+                ctaf.beginning_wip_by_element, ctaf.added_by_element, sr.transferred_out.by_element, spoilage,
+                count.by_element if count is not None else None, product.overhead_adjustment.get(stage.name, {}),
+                closing.cost, closing.units, zero)
+    new_fg = FinishedGoodsRow._trusted
     fg_rows = []
     for product in result.products:
-        fg_rows.append(FinishedGoodsRow(
-            product=product.name,
-            opening_units=sum((l.units for l in product.fg_opening), _ZERO),
-            opening=sum((l.cost for l in product.fg_opening), zero),
-            completed_units=product.fg_completed_units, completed=product.fg_completed_cost,
-            shipped_units=product.cogs_units, cost_of_goods_sold=product.cogs,
-            overhead_adjustment=product.fg_overhead_adjustment,
-            closing_units=sum((l.units for l in product.fg_closing), _ZERO),
-            closing=sum((l.cost for l in product.fg_closing), zero)))
+        fg_rows.append(new_fg({
+            "product": product.name,
+            "opening_units": sum((l.units for l in product.fg_opening), _ZERO),
+            "opening": sum((l.cost for l in product.fg_opening), zero),
+            "completed_units": product.fg_completed_units, "completed": product.fg_completed_cost,
+            "shipped_units": product.cogs_units, "cost_of_goods_sold": product.cogs,
+            "overhead_adjustment": product.fg_overhead_adjustment,
+            "closing_units": sum((l.units for l in product.fg_closing), _ZERO),
+            "closing": sum((l.cost for l in product.fg_closing), zero)}))
 
     # Tie to the journals: each WIP account's net posting = its roll-forward movement.
     posted: dict[str, Decimal] = defaultdict(lambda: zero)
     for journal in book.journals:
         for line in journal.lines:
             posted[line.account] += line.debit - line.credit
-    movement: dict[str, Decimal] = defaultdict(lambda: zero)
-    accounts = result.plan.spec.accounts
-    for row in rows:
-        movement[accounts.wip[row.stage].code] += row.closing - row.opening
     fg_code = accounts.finished_goods.code
     movement[fg_code] = sum((r.closing - r.opening for r in fg_rows), zero)
     ties = []

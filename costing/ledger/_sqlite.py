@@ -26,6 +26,7 @@ from typing import Any, Iterable
 
 from .._journal import JournalBook
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
+from ._codec import decode_reports, decode_rollforward, decode_state, encode_state, state_as_first_format
 
 __all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "canonical_json"]
 
@@ -200,10 +201,19 @@ class Ledger:
                                 (period,)).fetchall()
         return [self._closed(r) for r in rows]
 
+    def close_count(self, period: str) -> int:
+        """How many times ``period`` has been closed (reopened closes included)."""
+        return self._db.execute("SELECT COUNT(*) FROM events WHERE period = ? AND kind = 'close'",
+                                (period,)).fetchone()[0]
+
     def _closed(self, row: sqlite3.Row) -> ClosedPeriod:
+        reports, state = json.loads(row["reports"]), json.loads(row["state"])
+        stored_rollforward = json.loads(row["rollforward"])
+        rebuilt = decode_rollforward(stored_rollforward, reports, state)
+        rollforward = stored_rollforward if rebuilt is None else rebuilt.model_dump(mode="json")
         return ClosedPeriod(self._event(row), json.loads(row["inputs"]), json.loads(row["parameters"]),
-                            json.loads(row["reports"]), _state_from_json(row["period"], json.loads(row["state"])),
-                            json.loads(row["rollforward"]), JournalBook.model_validate_json(row["journals"]))
+                            decode_reports(reports), decode_state(row["period"], state), rollforward,
+                            JournalBook.model_validate_json(row["journals"]))
 
     def journal_books(self, period: str) -> list[tuple[Event, JournalBook]]:
         """Every journal book posted for the period, in posting order (closes and reversals)."""
@@ -260,17 +270,18 @@ class Ledger:
         if row is None:
             raise LedgerError("PRIOR_PERIOD_OPEN",
                               f"{earlier} was reopened and is not closed again; close {earlier} before {period}")
-        return _state_from_json(earlier, json.loads(row["state"])), row["seq"]
+        return decode_state(earlier, json.loads(row["state"])), row["seq"]
 
-    def record_close(self, *, period: str, opening_from: int | None, inputs: Any, parameters: dict,
+    def record_close(self, *, period: str, opening_from: int | None, inputs: Any = None, parameters: dict,
                      reports_json: str, state: Iterable[StageWip], fg_layers: Iterable[FinishedGoodsLayer],
                      rollforward_json: str, journals: JournalBook, engine_version: str, user: str,
-                     now: dt.datetime | None = None, reason: str = "") -> Event:
-        """Append a close in one transaction, re-checking the period's state under the write lock."""
-        inputs_text = canonical_json(inputs)
-        wip = list(state)
-        layers = list(fg_layers)
-        state_json = canonical_json({"wip": [w.to_json() for w in wip], "finished_goods": [l.to_json() for l in layers]})
+                     now: dt.datetime | None = None, reason: str = "", inputs_json: str | None = None) -> Event:
+        """Append a close in one transaction, re-checking the period's state under the write lock.
+
+        ``inputs_json``, when given, is ``canonical_json(inputs)`` already built by the caller."""
+        inputs_text = canonical_json(inputs) if inputs_json is None else inputs_json
+        state_json, wip_rows, layer_rows = encode_state(list(state), list(fg_layers))
+        journals_json = journals.model_dump_json()
         self._begin()
         try:
             if self.status(period) == "closed":
@@ -280,24 +291,19 @@ class Ledger:
                 raise LedgerError("LEDGER_CHANGED",
                                   f"the ledger changed while {period} was being closed (its opening position moved); "
                                   "nothing was written — run the close again")
-            close_no = 1 + self._db.execute("SELECT COUNT(*) FROM events WHERE period = ? AND kind = 'close'",
-                                            (period,)).fetchone()[0]
+            close_no = 1 + self.close_count(period)
             row = {
                 "kind": "close", "period": period, "close_no": close_no, "opening_from": opening_from,
                 "recorded_at": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
                 "recorded_by": user, "reason": reason, "engine_version": engine_version,
                 "inputs_sha256": hashlib.sha256(inputs_text.encode()).hexdigest(), "inputs": inputs_text,
                 "parameters": canonical_json(parameters), "reports": reports_json, "state": state_json,
-                "rollforward": rollforward_json, "journals": journals.model_dump_json(),
+                "rollforward": rollforward_json, "journals": journals_json,
             }
             seq = self._append(row)
-            self._db.executemany(
-                "INSERT INTO closing_wip VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(seq, w.product, w.stage, element, str(w.units), str(w.completion.get(element, "")),
-                  str(amount)) for w in wip for element, amount in w.cost.items()])
-            self._db.executemany("INSERT INTO fg_layers VALUES (?, ?, ?, ?, ?, ?)",
-                                 [(seq, l.product, i, l.period, str(l.units), str(l.cost))
-                                  for i, l in enumerate(layers)])
+            # seq is the integer just assigned, not user input: bound into the statement once.
+            self._db.executemany(f"INSERT INTO closing_wip VALUES ({int(seq)}, ?, ?, ?, ?, ?, ?)", wip_rows)
+            self._db.executemany(f"INSERT INTO fg_layers VALUES ({int(seq)}, ?, ?, ?, ?, ?)", layer_rows)
             self._insert_journal_lines(seq, journals)
             _fault_injection_pause()
             self._db.execute("COMMIT")
@@ -391,7 +397,7 @@ class Ledger:
             if journal.total_debit != journal.total_credit:
                 problems.append(f"{where}: journal {journal.id} does not balance")
         if r["kind"] == "close":
-            state = json.loads(r["state"])
+            state = state_as_first_format(json.loads(r["state"]))
             expected_wip = sorted((w["product"], w["stage"], e, w["units"], w["completion"].get(e, ""), c)
                                   for w in state["wip"] for e, c in w["cost"].items())
             stored_wip = sorted(tuple(x) for x in self._db.execute(
@@ -412,11 +418,3 @@ def _fault_injection_pause() -> None:
     pause = os.environ.get("WIP_LEDGER_TEST_PAUSE")
     if pause:
         time.sleep(float(pause))
-
-
-def _state_from_json(period: str, data: dict) -> PriorState:
-    wip = {(w["product"], w["stage"]): StageWip.from_json(w) for w in data.get("wip", [])}
-    fg: dict[str, list[FinishedGoodsLayer]] = {}
-    for layer in data.get("finished_goods", []):
-        fg.setdefault(layer["product"], []).append(FinishedGoodsLayer.from_json(layer))
-    return PriorState(period, wip, {k: tuple(v) for k, v in fg.items()})

@@ -1,0 +1,311 @@
+"""Compact storage of a close's bulky columns: production cost reports, closing state, roll-forward.
+
+A close of 5,000 products x 10 stages holds 50,000 stage reports and 200,000 roll-forward rows.
+As pydantic JSON (every key on every value, the roll-forward repeating the reports) that was over
+120 MB per close and most of the ledger's write time.  Here each product-stage is one short array:
+its name, the index of its element names (listed once per close), and its values as their exact
+``str(Decimal)`` joined by spaces — ``Decimal()`` reads each back identically.
+
+- reports: what the report's JSON holds (``wip cost --json``): physical units, totals, and by
+  element the equivalent units, cost per EU, transferred out and ending WIP;
+- closing state: units, progress, and by element completion and cost;
+- roll-forward: only what is not already in the reports and the closing state — by element the
+  opening, the cost added (and the column it posts to), what left as spoilage, count and overhead
+  adjustments; finished goods and ties.  Its rows are rebuilt on reading by the function the close
+  built them with (``costing.close._rollforward.stage_rows``).
+
+Reading gives the shapes the first ledger format stored (``ClosedPeriod.reports``,
+``.rollforward``, ``.state``), and rows written in that format are read as they are.  A report of
+another shape (a process-account stage, say) is stored as its JSON, as before, and then so is the
+roll-forward.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Iterable
+
+from .._report import CaseReport, StageReport, _quantity, plain
+from ..close._rollforward import (
+    ADDED_COLUMNS,
+    FinishedGoodsRow,
+    RollForward,
+    RollForwardRow,
+    TieCheck,
+    stage_rows,
+)
+from ..close._state import FinishedGoodsLayer, PriorState, StageWip
+
+__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "encode_close", "encode_reports",
+           "decode_reports", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
+
+REPORTS_FORMAT = "wip-reports/2"
+STATE_FORMAT = "wip-state/2"
+ROLLFORWARD_FORMAT = "wip-rollforward/2"
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+class _Palette:
+    """Lists that repeat across product-stages (element names), stored once and referred to by index."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple, int] = {}
+
+    def __call__(self, key: tuple) -> int:
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.index)
+        return i
+
+    def lists(self) -> list[list]:
+        return [list(key) for key in self.index]
+
+
+def _in_order(values: dict, elements: tuple) -> Iterable:
+    """The dict's values in element order (KeyError or ValueError when it names other elements)."""
+    if tuple(values) == elements:
+        return values.values()
+    if len(values) != len(elements):
+        raise ValueError("elements differ")
+    return [values[e] for e in elements]
+
+
+# ---- production cost reports ------------------------------------------------------------------
+
+def _stage_values(sr: StageReport, elements: tuple) -> str:
+    pu, ctaf, out, end = sr.physical_units, sr.costs_to_account_for, sr.transferred_out, sr.ending_wip
+    ns, ab = sr.normal_spoilage, sr.abnormal_spoilage
+    return " ".join(map(str, (
+        pu.beginning_wip, pu.started, pu.transferred_in, pu.completed, pu.ending_wip, pu.normal_spoilage,
+        pu.abnormal_spoilage, ctaf.beginning_wip, ctaf.added, ctaf.total, out.total, end.total,
+        ns.total, ns.disposal_value, ab.total, ab.disposal_value,
+        *_in_order(sr.equivalent_units, elements), *_in_order(sr.cost_per_eu, elements),
+        *_in_order(out.by_element, elements), *_in_order(end.by_element, elements))))
+
+
+def _compact(report: CaseReport) -> bool:
+    return (type(report) is CaseReport and report.loss_convention == "spoilage"
+            and all(type(sr) is StageReport for sr in report.stages))
+
+
+def encode_reports(reports: Iterable[tuple[str, CaseReport]]) -> tuple[str, bool]:
+    """The production cost reports of a close, by product, as stored; and whether every one was
+    laid out in columns (the roll-forward is only rebuilt from such reports)."""
+    palette = _Palette()
+    entries: list[str] = []
+    all_compact = True
+    for name, report in reports:
+        if _compact(report):
+            try:
+                stages = []
+                for sr in report.stages:
+                    elements = tuple(sr.equivalent_units)
+                    stages.append([sr.name, palette(elements), _stage_values(sr, elements)])
+                entries.append(_dumps([name, report.currency, report.method, stages]))
+                continue
+            except (KeyError, ValueError):
+                pass
+        # Anything else keeps the report's JSON (what `wip cost --json` prints), as the first format did.
+        all_compact = False
+        entries.append(f'{{"product":{_dumps(name)},"report":{report.model_dump_json()}}}')
+    head = _dumps({"format": REPORTS_FORMAT, "elements": palette.lists()})
+    return head[:-1] + ',"products":[' + ",".join(entries) + "]}", all_compact
+
+
+def _report_json(currency: str, method: str, stages: list, palette: list) -> dict:
+    """A stored report as ``CaseReport.model_dump(mode="json")`` gives it."""
+    out = []
+    for name, index, text in stages:
+        elements = palette[index]
+        n = len(elements)
+        v = text.split(" ")
+        q = [_quantity(Decimal(x)) for x in v[:7]]
+        a = [plain(Decimal(x)) for x in v[7:16]]
+        by = v[16:]
+
+        def column(k: int, fmt) -> dict:
+            return {e: fmt(Decimal(x)) for e, x in zip(elements, by[k * n:(k + 1) * n])}
+
+        out.append({
+            "name": name,
+            "physical_units": dict(zip(("beginning_wip", "started", "transferred_in", "completed", "ending_wip",
+                                        "normal_spoilage", "abnormal_spoilage"), q)),
+            "equivalent_units": column(0, _quantity),
+            "cost_per_eu": column(1, _quantity),
+            "costs_to_account_for": {"beginning_wip": a[0], "added": a[1], "total": a[2]},
+            "transferred_out": {"total": a[3], "by_element": column(2, plain)},
+            "ending_wip": {"total": a[4], "by_element": column(3, plain)},
+            "normal_spoilage": {"total": a[5], "disposal_value": a[6]},
+            "abnormal_spoilage": {"total": a[7], "disposal_value": a[8]},
+        })
+    return {"currency": currency, "method": method, "stages": out}
+
+
+def decode_reports(doc: Any) -> list:
+    """The stored reports as ``[{"product", "report"}]`` with each report's JSON (the first format's shape)."""
+    if not (isinstance(doc, dict) and doc.get("format") == REPORTS_FORMAT):
+        return doc  # written in the first format: already that shape
+    palette = doc["elements"]
+    return [entry if isinstance(entry, dict) else
+            {"product": entry[0], "report": _report_json(entry[1], entry[2], entry[3], palette)}
+            for entry in doc["products"]]
+
+
+# ---- closing state ----------------------------------------------------------------------------
+
+def encode_state(wip: list[StageWip], layers: list[FinishedGoodsLayer]) -> tuple[str, list[tuple], list[tuple]]:
+    """Closing WIP grouped by product, and finished-goods layers, as stored; with the rows of the
+    ``closing_wip`` and ``fg_layers`` tables (without seq), from the same strings."""
+    palette = _Palette()
+    products: list[list] = []
+    wip_rows: list[tuple] = []
+    current: list = []
+    for w in wip:
+        product, stage = w.product, w.stage
+        if not current or current[0] != product:
+            current = [product, []]
+            products.append(current)
+        units = str(w.units)
+        progress = None if w.progress is None else str(w.progress)
+        elements = tuple(w.cost)
+        costs = list(map(str, w.cost.values()))
+        if tuple(w.completion) == elements:
+            completion = list(map(str, w.completion.values()))
+            current[1].append([stage, palette(elements), units, progress, " ".join(completion), " ".join(costs)])
+            wip_rows += [(product, stage, e, units, c, k) for e, c, k in zip(elements, completion, costs)]
+        else:  # completion and cost name different elements: each as its own map
+            completion_by = {k: str(v) for k, v in w.completion.items()}
+            current[1].append([stage, None, units, progress, completion_by, dict(zip(elements, costs))])
+            wip_rows += [(product, stage, e, units, completion_by.get(e, ""), k) for e, k in zip(elements, costs)]
+    layer_rows = [(l.product, i, l.period, str(l.units), str(l.cost)) for i, l in enumerate(layers)]
+    text = _dumps({"format": STATE_FORMAT, "elements": palette.lists(), "wip": products,
+                   "finished_goods": [[p, period, units, cost] for p, _, period, units, cost in layer_rows]})
+    return text, wip_rows, layer_rows
+
+
+def _state_records(doc: dict) -> Iterable[tuple[str, str, str, str | None, dict[str, str], dict[str, str]]]:
+    """(product, stage, units, progress, completion, cost) of each stored product-stage, as strings."""
+    palette = doc["elements"]
+    for product, stages in doc["wip"]:
+        for stage, index, units, progress, completion, cost in stages:
+            if index is not None:
+                elements = palette[index]
+                completion = dict(zip(elements, completion.split(" ")))
+                cost = dict(zip(elements, cost.split(" ")))
+            yield product, stage, units, progress, completion, cost
+
+
+def state_as_first_format(doc: Any) -> dict:
+    """The closing state as the first format's ``{"wip": [StageWip.to_json()], "finished_goods": [...]}``."""
+    if not (isinstance(doc, dict) and doc.get("format") == STATE_FORMAT):
+        return doc
+    return {
+        "wip": [{"product": p, "stage": s, "units": u, "progress": pr, "completion": c, "cost": k}
+                for p, s, u, pr, c, k in _state_records(doc)],
+        "finished_goods": [{"product": p, "period": per, "units": u, "cost": c}
+                           for p, per, u, c in doc["finished_goods"]],
+    }
+
+
+def decode_state(period: str, doc: Any) -> PriorState:
+    data = state_as_first_format(doc)
+    wip = {(w["product"], w["stage"]): StageWip.from_json(w) for w in data.get("wip", [])}
+    fg: dict[str, list[FinishedGoodsLayer]] = {}
+    for layer in data.get("finished_goods", []):
+        fg.setdefault(layer["product"], []).append(FinishedGoodsLayer.from_json(layer))
+    return PriorState(period, wip, {k: tuple(v) for k, v in fg.items()})
+
+
+# ---- roll-forward -----------------------------------------------------------------------------
+
+def encode_close(result, rollforward: RollForward) -> tuple[str, str]:
+    """(reports, roll-forward) of a close as stored; ``result`` is the ``CloseResult`` the
+    roll-forward was built from (``build_rollforward``)."""
+    reports, compact = encode_reports((p.name, p.report) for p in result.products)
+    if compact:
+        try:
+            return reports, _encode_rollforward(result, rollforward)
+        except (KeyError, ValueError):
+            pass
+    # Some report kept as JSON, or rows in another order: the roll-forward is stored whole.
+    return reports, rollforward.model_dump_json()
+
+
+def _encode_rollforward(result, rollforward: RollForward) -> str:
+    """What the roll-forward adds to the reports and the closing state: by product-stage, the
+    added-cost column of each element and, by element, opening, cost added and spoilage, and count
+    and overhead adjustments where there are any.  Rows are read in the order ``build_rollforward``
+    made them (product, stage, element), checked as they are read."""
+    palette = _Palette()
+    zero = str(Decimal(0) * result.plan.quantum)
+    rows = iter(rollforward.rows)
+    products = []
+    for plan, product in zip(result.plan.products, result.products, strict=True):
+        name = product.name
+        stages = []
+        for stage, sr in zip(plan.case.stages, product.report.stages, strict=True):
+            kind = {e.name: ADDED_COLUMNS[e.kind.value] for e in stage.elements}
+            elements = tuple(sr.equivalent_units)
+            these = [next(rows) for _ in elements]
+            for row, element in zip(these, elements):
+                if row.product != name or row.stage != sr.name or row.element != element:
+                    raise ValueError("roll-forward rows out of order")
+            record = [palette(tuple(kind[e] for e in elements)), " ".join(map(str, (
+                *(r.opening for r in these), *(getattr(r, kind[r.element]) for r in these),
+                *(r.spoilage for r in these))))]
+            count = [str(r.count_adjustment) for r in these]
+            overhead = [str(r.overhead_adjustment) for r in these]
+            if any(x != zero for x in overhead):
+                record += [" ".join(count), " ".join(overhead)]
+            elif any(x != zero for x in count):
+                record.append(" ".join(count))
+            stages.append(record)
+        products.append([name, stages])
+    if next(rows, None) is not None:
+        raise ValueError("roll-forward rows left over")
+    return _dumps({
+        "format": ROLLFORWARD_FORMAT, "period": rollforward.period, "currency": rollforward.currency,
+        "zero": zero, "columns": palette.lists(), "products": products,
+        "finished_goods": [[r.product, str(r.opening_units), str(r.opening), str(r.completed_units), str(r.completed),
+                            str(r.shipped_units), str(r.cost_of_goods_sold), str(r.overhead_adjustment),
+                            str(r.closing_units), str(r.closing)] for r in rollforward.finished_goods],
+        "ties": [[t.account, t.name, str(t.rollforward), str(t.journals), str(t.difference)] for t in rollforward.ties],
+    })
+
+
+_FG_FIELDS = ("product", "opening_units", "opening", "completed_units", "completed", "shipped_units",
+              "cost_of_goods_sold", "overhead_adjustment", "closing_units", "closing")
+
+
+def decode_rollforward(doc: Any, reports_doc: Any, state_doc: Any) -> RollForward | None:
+    """The typed roll-forward rebuilt from the stored reports and state; None for the first format."""
+    if not (isinstance(doc, dict) and doc.get("format") == ROLLFORWARD_FORMAT):
+        return None
+    zero = Decimal(doc["zero"])
+    columns = doc["columns"]
+    elements_of = reports_doc["elements"]
+    closing = {(p, s): (Decimal(u), {k: Decimal(v) for k, v in cost.items()})
+               for p, s, u, _, _, cost in _state_records(state_doc)}
+    rows: list[RollForwardRow] = []
+    for entry, (name, stages) in zip(reports_doc["products"], doc["products"], strict=True):
+        if isinstance(entry, dict) or entry[0] != name:
+            raise ValueError(f"the stored roll-forward of {name!r} does not match the stored reports")
+        for (stage, index, report_values), record in zip(entry[3], stages, strict=True):
+            elements = elements_of[index]
+            n = len(elements)
+            out = report_values.split(" ")[16 + 2 * n:16 + 3 * n]
+            v = [Decimal(x) for x in record[1].split(" ")]
+            count = dict(zip(elements, map(Decimal, record[2].split(" ")))) if len(record) > 2 else None
+            overhead = dict(zip(elements, map(Decimal, record[3].split(" ")))) if len(record) > 3 else {}
+            units, cost = closing[(name, stage)]
+            stage_rows(rows, name, stage, elements, dict(zip(elements, columns[record[0]])),
+                       dict(zip(elements, v[:n])), dict(zip(elements, v[n:2 * n])),
+                       dict(zip(elements, map(Decimal, out))), dict(zip(elements, v[2 * n:])),
+                       count, overhead, cost, units, zero)
+    fg = [FinishedGoodsRow._trusted(dict(zip(_FG_FIELDS, [r[0], *map(Decimal, r[1:])]))) for r in doc["finished_goods"]]
+    ties = [TieCheck._trusted({"account": t[0], "name": t[1], "rollforward": Decimal(t[2]),
+                               "journals": Decimal(t[3]), "difference": Decimal(t[4])}) for t in doc["ties"]]
+    return RollForward._trusted({"period": doc["period"], "currency": doc["currency"], "rows": tuple(rows),
+                                 "finished_goods": tuple(fg), "ties": tuple(ties)})

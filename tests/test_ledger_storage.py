@@ -1,0 +1,188 @@
+"""What the ledger stores compactly reads back exactly as the close made it; rows written in the
+first storage format still read and verify."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costing._casefile import read_data_file
+from costing.close import StageWip
+from costing.close_service import canonical_inputs, close_period
+from costing.ledger import Ledger
+from costing.ledger._codec import REPORTS_FORMAT, ROLLFORWARD_FORMAT, STATE_FORMAT, decode_state, encode_state
+from costing.ledger._sqlite import canonical_json
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_close import make_plant  # noqa: E402
+
+
+def demo(period: str) -> dict:
+    data, issues = read_data_file(ROOT / "examples" / "demo" / f"close-{period}.yaml")
+    assert not issues
+    return data
+
+
+def process_account_demo() -> dict:
+    """The demo month under the process-account convention: spoilage becomes normal loss."""
+    data = demo("2026-10")
+    data["loss_convention"] = "process_account"
+    data["accounts"].update(scrap={"code": "1260", "name": "Scrap"},
+                            abnormal_loss={"code": "5830", "name": "Abnormal loss"},
+                            abnormal_gain={"code": "4830", "name": "Abnormal gain"})
+    for product in data["products"]:
+        for stage in product["stages"]:
+            spoilage = stage.pop("spoilage", None)
+            if spoilage:
+                stage["normal_loss"] = {"rate": "0.02", "scrap_value": str(spoilage.get("disposal_value", 0))}
+    return data
+
+
+def stored(db: Path, seq: int) -> sqlite3.Row:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    row = con.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone()
+    con.close()
+    return row
+
+
+def assert_reads_back(ledger: Ledger, outcome) -> None:
+    closed = ledger.current_close(outcome.result.period)
+    assert closed.reports == [{"product": p.name, "report": p.report.model_dump(mode="json")}
+                              for p in outcome.result.products]
+    assert closed.rollforward == outcome.rollforward.model_dump(mode="json")
+    assert json.dumps(closed.rollforward) == json.dumps(json.loads(outcome.rollforward.model_dump_json()))
+    wip = {(w.product, w.stage): w for p in outcome.result.products for w in p.closing_wip.values()}
+    assert closed.state.wip == wip
+    assert closed.state.finished_goods == {p.name: p.fg_closing for p in outcome.result.products if p.fg_closing}
+    assert closed.journals == outcome.journals
+
+
+def test_demo_months_read_back_exactly(tmp_path):
+    with Ledger(tmp_path / "l.db") as ledger:
+        for period in ("2026-10", "2026-11"):
+            outcome = close_period(demo(period), ledger, user="test")
+            assert_reads_back(ledger, outcome)
+        row = stored(tmp_path / "l.db", 1)
+    assert json.loads(row["reports"])["format"] == REPORTS_FORMAT
+    assert json.loads(row["rollforward"])["format"] == ROLLFORWARD_FORMAT
+    assert json.loads(row["state"])["format"] == STATE_FORMAT
+
+
+@pytest.mark.parametrize("method", ["fifo", "weighted_average"])
+def test_a_generated_plant_reads_back_exactly(tmp_path, method):
+    plant = make_plant(40, 6)
+    plant["method"] = method
+    plant["products"][3]["stages"][2]["count"] = 10  # a count difference in the stored roll-forward
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(plant, ledger, user="test")
+        assert any(p.count_adjustments for p in outcome.result.products)
+        assert any(p.overhead_adjustment for p in outcome.result.products)
+        assert_reads_back(ledger, outcome)
+        assert ledger.verify() == []
+
+
+def test_process_account_reports_are_stored_as_their_json(tmp_path):
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(process_account_demo(), ledger, user="test")
+        assert outcome.rollforward.ties_ok
+        assert_reads_back(ledger, outcome)
+        assert ledger.verify() == []
+        row = stored(tmp_path / "l.db", 1)
+    reports = json.loads(row["reports"])
+    assert all(isinstance(entry, dict) for entry in reports["products"])
+    assert "rows" in json.loads(row["rollforward"])  # stored whole: nothing to rebuild it from
+
+
+def test_the_stored_rows_are_much_smaller_than_pydantic_json(tmp_path):
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(make_plant(60, 10), ledger, user="test")
+        row = stored(tmp_path / "l.db", 1)
+    first_format = (sum(len(p.report.model_dump_json()) for p in outcome.result.products)
+                    + len(outcome.rollforward.model_dump_json()))
+    assert len(row["reports"]) + len(row["rollforward"]) < first_format / 3
+
+
+def _first_format_close(ledger: Ledger, data: dict, outcome) -> None:
+    """Append a close exactly as the first storage format wrote it (pydantic JSON, state as to_json)."""
+    wip = [w for p in outcome.result.products for w in p.closing_wip.values()]
+    layers = [layer for p in outcome.result.products for layer in p.fg_closing]
+    inputs = canonical_json(canonical_inputs(data))
+    row = {
+        "kind": "close", "period": outcome.result.period, "close_no": 1, "opening_from": None,
+        "recorded_at": dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc).isoformat(timespec="seconds"),
+        "recorded_by": "old", "reason": "", "engine_version": "0.1.0",
+        "inputs_sha256": hashlib.sha256(inputs.encode()).hexdigest(), "inputs": inputs, "parameters": "{}",
+        "reports": "[" + ",".join(f'{{"product":{json.dumps(p.name)},"report":{p.report.model_dump_json()}}}'
+                                  for p in outcome.result.products) + "]",
+        "state": canonical_json({"wip": [w.to_json() for w in wip], "finished_goods": [l.to_json() for l in layers]}),
+        "rollforward": outcome.rollforward.model_dump_json(), "journals": outcome.journals.model_dump_json(),
+    }
+    db = ledger._db
+    db.execute("BEGIN IMMEDIATE")
+    seq = ledger._append(row)
+    db.executemany("INSERT INTO closing_wip VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [(seq, w.product, w.stage, e, str(w.units), str(w.completion.get(e, "")), str(c))
+                    for w in wip for e, c in w.cost.items()])
+    db.executemany("INSERT INTO fg_layers VALUES (?, ?, ?, ?, ?, ?)",
+                   [(seq, l.product, i, l.period, str(l.units), str(l.cost)) for i, l in enumerate(layers)])
+    ledger._insert_journal_lines(seq, outcome.journals)
+    db.execute("COMMIT")
+
+
+def test_rows_in_the_first_storage_format_still_read_verify_and_open_the_next_month(tmp_path):
+    with Ledger(":memory:") as scratch:
+        october = close_period(demo("2026-10"), scratch, user="test")
+    with Ledger(tmp_path / "old.db") as ledger:
+        _first_format_close(ledger, demo("2026-10"), october)
+        assert ledger.verify() == []
+        assert_reads_back(ledger, october)
+        november = close_period(demo("2026-11"), ledger, user="test")  # opens from the old-format state
+        assert_reads_back(ledger, november)
+        assert ledger.verify() == []
+    with Ledger(tmp_path / "new.db") as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        again = close_period(demo("2026-11"), ledger, user="test")
+    assert again.journals.model_dump_json() == november.journals.model_dump_json()
+    assert again.rollforward.model_dump_json() == november.rollforward.model_dump_json()
+
+
+@pytest.mark.parametrize("sql, problem", [
+    ("UPDATE closing_wip SET units = '31' WHERE rowid = 2", "closing_wip rows differ"),
+    ("UPDATE fg_layers SET cost = '1.00' WHERE rowid = 1", "fg_layers rows differ"),
+    ("UPDATE journal_lines SET memo = 'x' WHERE rowid = 3", "journal_lines differ"),
+    ("UPDATE events SET reports = replace(reports, '\"Assembly\"', '\"Assembly \"') WHERE seq = 1",
+     "contents do not match its hash"),
+    ("UPDATE events SET rollforward = replace(rollforward, '0.00', '0.01') WHERE seq = 1",
+     "contents do not match its hash"),
+    ("UPDATE events SET state = replace(state, '\"29\"', '\"30\"') WHERE seq = 1", "contents do not match its hash"),
+])
+def test_verify_names_any_hand_edited_row(tmp_path, sql, problem):
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    con = sqlite3.connect(db)
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {trigger}")
+    assert con.execute(sql).rowcount == 1
+    con.commit()
+    con.close()
+    with Ledger(db) as ledger:
+        problems = ledger.verify()
+    assert any(problem in p for p in problems), problems
+
+
+def test_stage_wip_with_differing_element_maps_is_stored_as_maps():
+    odd = StageWip("P", "S", units=Decimal("3"), progress=None, completion={"a": Decimal("0.5")},
+                   cost={"a": Decimal("1.00"), "b": Decimal("2.00")})
+    text, rows, _ = encode_state([odd], [])
+    assert decode_state("2026-10", json.loads(text)).wip[("P", "S")] == odd
+    assert rows == [("P", "S", "a", "3", "0.5", "1.00"), ("P", "S", "b", "3", "", "2.00")]
