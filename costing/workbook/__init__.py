@@ -27,18 +27,42 @@ __all__ = [
 ]
 
 
+# The last workbook read, kept for the writer while the file is unchanged (same size and mtime):
+# ``wip close`` reads the tables, closes, then writes results into the same file, and loading a
+# large workbook is the slow part.
+_LAST: tuple[tuple, Any, WorkbookInput] | None = None
+
+
+def _file_key(path: Path) -> tuple:
+    stat = path.stat()
+    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
 def read_workbook_input(path: str | Path) -> WorkbookInput:
     """Everything read from the workbook: data, issues, and the data-path → cell map."""
+    global _LAST
     from ._openpyxl import OpenpyxlSource
 
     path = Path(path)
     if not path.exists():
         return WorkbookInput(None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}")])
     try:
+        key = _file_key(path)
         source = OpenpyxlSource.open(path)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
         return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", f"cannot read {path} as an Excel workbook: {e}")])
-    return read_tables(source)
+    found = read_tables(source)
+    _LAST = (key, source, found) if found.data is not None else None
+    return found
+
+
+def _take_last_read(path: Path):
+    """(source, found) of the last read if ``path`` has not changed since; used once."""
+    global _LAST
+    last, _LAST = _LAST, None
+    if last is not None and path.exists() and last[0] == _file_key(path):
+        return last[1], last[2]
+    return None
 
 
 def read_close_workbook(path: str | Path) -> tuple[dict | None, list[Issue]]:

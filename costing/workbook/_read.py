@@ -387,6 +387,7 @@ class _Reader:
         suppressed |= {(_fold(r.get("product")), _fold(r.get("stage"))) for r in production if r.get("stage") not in stages}
         suppressed_products = {p for p, _ in suppressed}
         index = {name: i for i, name in enumerate(products)}
+        folded = {_fold(p): p for p in products}
         stage_index: dict[tuple[str, str], tuple[int, int]] = {}
         out = []
         for name, rows in products.items():
@@ -412,9 +413,9 @@ class _Reader:
             if row.get("product") is None:
                 general.setdefault(_fold(stage), []).append(row)
             elif _fold(row.get("product")) in suppressed_products and \
-                    _fold(row.get("product")) not in {_fold(p) for p in products}:
+                    _fold(row.get("product")) not in folded:
                 continue
-            elif _fold(row.get("product")) not in {_fold(p) for p in products}:
+            elif _fold(row.get("product")) not in folded:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {row.get('product')!r} has no rows in the Production table")
             else:
@@ -441,15 +442,15 @@ class _Reader:
             product = row.get("product")
             if (_fold(product), _fold(row.get("stage"))) in suppressed or (
                     not with_stage and _fold(product) in suppressed_products and
-                    _fold(product) not in {_fold(p) for p in products}):
+                    _fold(product) not in folded):
                 return None
-            if _fold(product) not in {_fold(p) for p in products}:
+            if _fold(product) not in folded:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {product!r} has no rows in the Production table; add them or correct "
                              "the name")
                 return None
             if not with_stage:
-                return index[next(p for p in products if _fold(p) == _fold(product))]
+                return index[folded[_fold(product)]]
             found = stage_index.get((_fold(product), _fold(row.get("stage"))))
             if found is None and _fold(product) not in suppressed_products:
                 self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,

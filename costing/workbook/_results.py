@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import zipfile
+from copy import copy
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
@@ -46,6 +47,7 @@ TITLE_FONT = Font(bold=True, size=14)
 ADJ_FILL = PatternFill("solid", fgColor="FCE4D6")  # rounding adjustments: visible, never hidden in a formula
 ENGINE_FILL = PatternFill("solid", fgColor="EDEDED")  # values taken from the engine or the ledger, not formulas
 CHECK_OK_FONT = Font(bold=True, color="006100")
+NOTE_FONT = Font(italic=True, color="595959")
 
 
 class WorkbookChanged(Exception):
@@ -80,6 +82,7 @@ class Layout:
         self.columns = columns
         self.index = {key: first + k for k, (key, _, _) in enumerate(columns)}
         self.letter = {key: get_column_letter(i) for key, i in self.index.items()}
+        self.kind = {key: kind for key, _, kind in columns}
 
     def col(self, key: str) -> int:
         return self.index[key]
@@ -98,6 +101,7 @@ class ResultContext:
     outcome: Any  # costing.close_service.CloseOutcome
     input: WorkbookInput
     engine: dict[str, dict[str, Any]] = field(default_factory=dict)  # sheet -> cell -> engine value
+    cells: dict[str, dict[int, dict[int, tuple]]] = field(default_factory=dict)  # sheet -> row -> col -> cell
     shared: dict[str, Any] = field(default_factory=dict)  # what earlier sheets publish for later ones
 
     def __post_init__(self) -> None:
@@ -111,37 +115,30 @@ class ResultContext:
         self.first_period = self.plan.first_period
 
     # ---- cells --------------------------------------------------------------------------
-    def put(self, ws, row: int, col: int, value: Any, engine: Any = None, fmt: str | None = None, fill=None):
+    # Cells are collected here and written as sheet XML in one pass (openpyxl's cell objects and
+    # serialiser take ~30 µs a cell; a plant of 5,000 products has millions of result cells).
+    def put(self, ws, row: int, col: int, value: Any, engine: Any = None, fmt: str | None = None, fill=None,
+            font=None, wrap: bool = False) -> None:
         """A cell: a formula (text starting with '=') needs the engine's value for it."""
-        cell = ws.cell(row=row, column=col)
         if isinstance(value, str) and value.startswith("="):
             if engine is None:
-                raise ValueError(f"{ws.title}!{cell.coordinate}: formula {value} without the engine's value")
-            self.engine.setdefault(ws.title, {})[cell.coordinate] = engine
+                raise ValueError(f"{ws.title}!{get_column_letter(col)}{row}: formula {value} without the engine's value")
+            self.engine.setdefault(ws.title, {})[f"{get_column_letter(col)}{row}"] = engine
         elif isinstance(value, float):
             value = Decimal(str(value))
-        cell.value = value
-        if fmt:
-            cell.number_format = fmt
-        if fill is not None:
-            cell.fill = fill
-        return cell
+        self.cells.setdefault(ws.title, {}).setdefault(row, {})[col] = (value, (fmt, fill, font, wrap))
 
     def header(self, ws, row: int, layout: Layout, groups: dict[str, str] | None = None) -> None:
         for key, title, _ in layout.columns:
-            cell = ws.cell(row=row, column=layout.col(key), value=title)
-            cell.font = HEADER_FONT
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            self.put(ws, row, layout.col(key), title, font=HEADER_FONT, wrap=True)
         for key, title in (groups or {}).items():
-            ws.cell(row=row - 1, column=layout.col(key), value=title).font = HEADER_FONT
-        ws.freeze_panes = ws.cell(row=row + 1, column=1).coordinate
+            self.put(ws, row - 1, layout.col(key), title, font=HEADER_FONT)
+        ws.freeze_panes = f"A{row + 1}"
 
     def title(self, ws, text: str, note: str = "") -> None:
-        ws["A1"] = text
-        ws["A1"].font = TITLE_FONT
+        self.put(ws, 1, 1, text, font=TITLE_FONT)
         if note:
-            ws["A2"] = note
-            ws["A2"].font = Font(italic=True, color="595959")
+            self.put(ws, 2, 1, note, font=NOTE_FONT)
 
     def fmt(self, kind: str | None) -> str | None:
         return {"money": self.money, "units": UNITS_FORMAT, "rate": RATE_FORMAT, "fraction": FRACTION_FORMAT,
@@ -197,15 +194,21 @@ def write_close_results(path: str | Path, outcome: Any) -> dict[str, dict[str, A
     by sheet and cell.
     """
     from . import _sheets  # noqa: F401  (registers the standard sheets)
+    from . import _take_last_read
     from ._openpyxl import OpenpyxlSource, load_workbook_pair
     from ._read import read_tables
 
     _load_extensions()
     path = Path(path)
-    formulas, values = load_workbook_pair(path)
-    found = read_tables(OpenpyxlSource(formulas, values, str(path)))
+    last = _take_last_read(path)
+    if last is not None:  # the workbook the close was read from, unchanged since: no second load
+        source, found = last
+        formulas = source.formulas
+    else:
+        formulas, values = load_workbook_pair(path)
+        found = read_tables(OpenpyxlSource(formulas, values, str(path)))
+        del values
     _check_same_inputs(found, outcome)
-    del values
     ctx = ResultContext(outcome, found)
     _remove_result_sheets(formulas)
     for sheet in RESULT_SHEETS:
@@ -213,9 +216,10 @@ def write_close_results(path: str | Path, outcome: Any) -> dict[str, dict[str, A
         sheet.write(ctx, ws)
     _remember_result_sheets(formulas, [s.name for s in RESULT_SHEETS])
     formulas.calculation.fullCalcOnLoad = True
+    sheet_xml = _render_cells(formulas, ctx)
     buffer = io.BytesIO()
     formulas.save(buffer)
-    data = fill_cached_values(buffer.getvalue(), ctx.engine)
+    data = fill_cached_values(buffer.getvalue(), ctx.engine, sheet_xml)
     _replace_atomically(path, data)
     return ctx.engine
 
@@ -328,15 +332,101 @@ def _cached(value: Any) -> tuple[bytes, bytes]:
     return b' t="str"', escape(str(value)).encode("utf-8")
 
 
-def fill_cached_values(xlsx: bytes, engine: dict[str, dict[str, Any]]) -> bytes:
-    """Put each formula's engine value into the saved workbook as its cached result."""
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _text(value: str) -> str:
+    return escape(_ILLEGAL.sub("", value))
+
+
+def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
+    """Each result sheet's ``<sheetData>``, cached values included.
+
+    A sheet whose writer also used openpyxl cells directly (an extension) gets the collected cells
+    through openpyxl instead, and its cached values are filled in after saving.
+    """
+    styles: dict[tuple, int] = {}
+    style_cells: dict[tuple, Any] = {}
+    scratch = wb.create_sheet("__wip_styles")
+    out: dict[str, bytes] = {}
+    letters: dict[int, str] = {}
+    for title, rows in ctx.cells.items():
+        ws = wb[title]
+        direct = bool(ws._cells)
+        parts: list[str] = []
+        engine = ctx.engine.get(title, {})
+        max_col = 1
+        for r in sorted(rows):
+            cells = rows[r]
+            row_parts = []
+            for c in sorted(cells):
+                value, key = cells[c]
+                if key not in styles:
+                    cell = scratch.cell(len(styles) + 1, 1)
+                    fmt, fill, font, wrap = key
+                    if fmt:
+                        cell.number_format = fmt
+                    if fill is not None:
+                        cell.fill = fill
+                    if font is not None:
+                        cell.font = font
+                    if wrap:
+                        cell.alignment = Alignment(wrap_text=True, vertical="top")
+                    styles[key] = cell.style_id
+                    style_cells[key] = cell
+                if direct:
+                    target = ws.cell(r, c, value)
+                    target._style = copy(style_cells[key]._style)
+                    continue
+                letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
+                ref = f"{letter}{r}"
+                style = styles[key]
+                s = f' s="{style}"' if style else ""
+                if isinstance(value, str) and value.startswith("="):
+                    kind, text = _cached(engine[ref])
+                    row_parts.append(f'<c r="{ref}"{s}{kind.decode()}><f>{_text(value[1:])}</f>'
+                                     f"<v>{text.decode()}</v></c>")
+                elif isinstance(value, str):
+                    row_parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}'
+                                     "</t></is></c>")
+                elif isinstance(value, bool):
+                    row_parts.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
+                elif isinstance(value, (int, Decimal)):
+                    row_parts.append(f'<c r="{ref}"{s}><v>{_cached(value)[1].decode()}</v></c>')
+                elif value is None:
+                    if style:
+                        row_parts.append(f'<c r="{ref}"{s}/>')
+                else:
+                    raise TypeError(f"{title}!{ref}: cannot write {type(value).__name__}")
+                max_col = max(max_col, c)
+            if row_parts:
+                parts.append(f'<row r="{r}">' + "".join(row_parts) + "</row>")
+        if not direct:
+            last = max(rows) if rows else 1
+            out[title] = (f'<dimension ref="A1:{get_column_letter(max_col)}{last}"/>', "<sheetData>" + "".join(parts)
+                          + "</sheetData>")
+    del wb["__wip_styles"]
+    return {k: (v[0].encode(), v[1].encode()) for k, v in out.items()}
+
+
+def fill_cached_values(xlsx: bytes, engine: dict[str, dict[str, Any]],
+                       sheet_xml: dict[str, tuple[bytes, bytes]] | None = None) -> bytes:
+    """Put the rendered sheets' cell data in, and each remaining formula's engine value as its cached result."""
+    sheet_xml = sheet_xml or {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         paths = {p: name for name, p in _sheet_paths(src).items()}
         for item in src.infolist():
             data = src.read(item.filename)
             sheet = paths.get(item.filename)
-            if sheet is not None and engine.get(sheet):
+            if sheet is not None and sheet in sheet_xml:
+                dimension, cells = sheet_xml[sheet]
+                data, n = re.subn(rb"<sheetData\s*/>|<sheetData>.*?</sheetData>", lambda m: cells, data, count=1,
+                                  flags=re.S)
+                if n != 1:
+                    raise ValueError(f"{sheet}: no sheetData in {item.filename}")
+                data = re.sub(rb"<dimension [^>]*/>", lambda m: dimension, data, count=1)
+            elif sheet is not None and engine.get(sheet):
                 values = engine[sheet]
                 missing: list[str] = []
 

@@ -17,6 +17,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from openpyxl.chart import BarChart, Reference
+from openpyxl.utils.cell import get_column_letter
 
 from .._model import TRANSFERRED_IN, ElementKind
 from .._numbers import ROUNDING_MODES, engine_context
@@ -135,7 +136,7 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         at = lambda key: CR.at(key, r)  # noqa: E731
 
         def put(key, value, engine=None, fill=None):
-            kind = next(k for c, _, k in CR.columns if c == key)
+            kind = CR.kind[key]
             ctx.put(ws, r, CR.col(key), value, engine, ctx.fmt(kind), fill)
 
         put("product", pplan.name)
@@ -354,7 +355,7 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     applied = sum((l.applied for l in lines), _ZERO * q)
     actual = sum((l.actual for l in lines), _ZERO * q)
     diff = actual - applied
-    ctx.put(ws, t, 1, "Total").font = HEADER_FONT
+    ctx.put(ws, t, 1, "Total", font=HEADER_FONT)
     ctx.put(ws, t, 5, f"=SUM(E{f}:E{last})" if lines else _ZERO, applied, money)
     ctx.put(ws, t, 6, f"=SUM(F{f}:F{last})" if lines else _ZERO, actual, money)
     ctx.put(ws, t, 7, f"=SUM(G{f}:G{last})" if lines else _ZERO, diff, money)
@@ -372,7 +373,7 @@ def write_overhead(ctx: ResultContext, ws) -> None:
             ctx.result.written_off_to_cogs, money)
     h = plan["proration_header"]
     for c, title in enumerate(("Prorated to", "Product", "Stage", "Element", "Amount"), start=1):
-        ctx.put(ws, h, c, title).font = HEADER_FONT
+        ctx.put(ws, h, c, title, font=HEADER_FONT)
     for entry in plan["entries"]:
         bucket, i, product, stage, element, amount = entry
         r = plan["where"][(bucket, i, stage, element)]
@@ -381,7 +382,7 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 5, amount, fmt=money, fill=ENGINE_FILL)
     pt = plan["proration_total"]
     prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
-    ctx.put(ws, pt, 1, "Total prorated").font = HEADER_FONT
+    ctx.put(ws, pt, 1, "Total prorated", font=HEADER_FONT)
     ctx.put(ws, pt, 5, f"=SUM(E{h + 1}:E{pt - 1})" if plan["entries"] else _ZERO, prorated_total, money)
     for c, w in zip("ABCDEFGH", (30, 20, 14, 16, 16, 16, 18, 14)):
         ws.column_dimensions[c].width = w
@@ -413,7 +414,7 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                 at = lambda key: RF.at(key, r)  # noqa: E731
 
                 def put(key, value, engine=None, fill=None):
-                    kind = next(k for c, _, k in RF.columns if c == key)
+                    kind = RF.kind[key]
                     ctx.put(ws, r, RF.col(key), value, engine, ctx.fmt(kind), fill)
 
                 put("product", pplan.name)
@@ -533,11 +534,11 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
         product_layers[i] = (first, last, pool_row)
     # Summary by product.
     r += 1
-    ctx.put(ws, r, 1, "By product").font = HEADER_FONT
+    ctx.put(ws, r, 1, "By product", font=HEADER_FONT)
     r += 1
     summary = Layout(FG_SUMMARY)
     for key, title, _ in FG_SUMMARY:
-        ctx.put(ws, r, summary.col(key), title).font = HEADER_FONT
+        ctx.put(ws, r, summary.col(key), title, font=HEADER_FONT)
     r += 1
     s_first = r
     engine_rows = {row.product: row for row in ctx.outcome.rollforward.finished_goods}
@@ -575,7 +576,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
         put("cogs_total", f"={at('cogs')}+{at('cogs_adj')}", row.cost_of_goods_sold + presult.cogs_overhead_adjustment)
         r += 1
     s_last = r - 1
-    ctx.put(ws, r, 1, "Total").font = HEADER_FONT
+    ctx.put(ws, r, 1, "Total", font=HEADER_FONT)
     fg_rows = list(ctx.outcome.rollforward.finished_goods)
     totals = {"opening": sum((x.opening for x in fg_rows), _ZERO * q), "closing": sum((x.closing for x in fg_rows), _ZERO * q),
               "cogs": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q),
@@ -590,7 +591,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
     ctx.put(ws, r, summary.col("cogs_total"), f"={_x(OH_SHEET, 'G' + str(_overhead_plan(ctx)['written_off']))}",
             written_off, money)
     r += 1
-    ctx.put(ws, r, 1, "Cost of goods sold for the month").font = HEADER_FONT
+    ctx.put(ws, r, 1, "Cost of goods sold for the month", font=HEADER_FONT)
     ctx.put(ws, r, summary.col("cogs_total"), f"={summary.at('cogs_total', total_row)}+{summary.at('cogs_total', r - 1)}",
             totals["cogs_total"] + written_off, money)
     ctx.shared["fg"] = {"opening": _x(FG_SHEET, summary.at("opening", total_row)),
@@ -669,7 +670,7 @@ def write_checks(ctx: ResultContext, ws) -> None:
         if right is not None:
             ctx.put(ws, r, 3, right, right_engine, fmt)
         ctx.put(ws, r, 4, diff_formula, diff_engine, fmt)
-        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK" if not diff_engine else diff_engine).font = CHECK_OK_FONT
+        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK" if not diff_engine else diff_engine, font=CHECK_OK_FONT)
         r += 1
 
     check("Physical units: to account for = accounted for (every product-stage)", None, None, None, None,
@@ -731,10 +732,10 @@ def write_summary(ctx: ResultContext, ws) -> None:
     stages = list(ctx.result.stage_order)
     products = ctx.result.products[:MAX_CHART_PRODUCTS]
     header = FIRST - 1
-    ctx.put(ws, header, 1, "Stage").font = HEADER_FONT
-    ctx.put(ws, header, 2, "Closing WIP").font = HEADER_FONT
+    ctx.put(ws, header, 1, "Stage", font=HEADER_FONT)
+    ctx.put(ws, header, 2, "Closing WIP", font=HEADER_FONT)
     for k, product in enumerate(products):
-        ctx.put(ws, header, 3 + k, product.name).font = HEADER_FONT
+        ctx.put(ws, header, 3 + k, product.name, font=HEADER_FONT)
     cr_last = ctx.shared["cr_last"]
     closing_by_stage: dict[str, Decimal] = defaultdict(lambda: _ZERO * ctx.q)
     for row in ctx.outcome.rollforward.rows:
@@ -751,7 +752,7 @@ def write_summary(ctx: ResultContext, ws) -> None:
             except KeyError:
                 value = _ZERO
             col = 3 + c
-            letter = ws.cell(row=header, column=col).column_letter
+            letter = get_column_letter(col)
             ctx.put(ws, r, col, f"=SUMIFS({_x(CR_SHEET, CR.span('rate', FIRST, cr_last))},"
                                 f"{_x(CR_SHEET, CR.span('product', FIRST, cr_last))},{letter}${header},"
                                 f"{_x(CR_SHEET, CR.span('stage', FIRST, cr_last))},$A{r})", value, ctx.fmt("rate"))
