@@ -225,3 +225,30 @@ def _input_values(path: Path) -> dict:
         for table in ws.tables.values():
             out[table.displayName] = (table.ref, [[c.value for c in row] for row in ws[table.ref]])
     return out
+
+
+# ---- locale and currency -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("currency, locale, money, text", [
+    ("EUR", "de_DE", '#,##0.00\\ "€";-#,##0.00\\ "€"', "22.680,00"),
+    ("JPY", "ja_JP", '"￥"#,##0;-"￥"#,##0', "22,680"),
+])
+def test_formats_follow_the_workbooks_currency_and_locale(tmp_path, capsys, currency, locale, money, text):
+    book = init_workbook(tmp_path / "book.xlsx", {**demo("2026-10"), "currency": currency, "locale": locale})
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    out = capsys.readouterr().out
+    assert text in out  # the printed summary uses the workbook's locale unless --locale says otherwise
+    wb = openpyxl.load_workbook(book)
+    report = wb["Cost Report"]
+    headers = {report.cell(4, c).value: c for c in range(1, report.max_column + 1)}
+    assert report.cell(5, headers["Transferred out"]).number_format == money
+    assert wb["Costs"]["D4"].number_format == money  # the input amounts too, from wip init
+    values = openpyxl.load_workbook(book, data_only=True)["Cost Report"]
+    amounts = [values.cell(r, headers["Transferred out"]).value for r in range(5, report.max_row + 1)]
+    if currency == "JPY":  # amounts carry the currency's places: none for yen
+        assert all(Decimal(str(a)) == Decimal(str(a)).quantize(Decimal(1)) for a in amounts)
+
+
+def test_the_printed_summary_takes_locale_from_the_command_line(book, capsys):
+    assert main(["close", str(book), "--period", "2026-10", "--locale", "de_DE"]) == 0
+    assert "22.680,00" in capsys.readouterr().out
