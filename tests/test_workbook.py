@@ -252,3 +252,43 @@ def test_formats_follow_the_workbooks_currency_and_locale(tmp_path, capsys, curr
 def test_the_printed_summary_takes_locale_from_the_command_line(book, capsys):
     assert main(["close", str(book), "--period", "2026-10", "--locale", "de_DE"]) == 0
     assert "22.680,00" in capsys.readouterr().out
+
+
+def test_a_sheet_of_the_users_own_is_never_replaced(book, capsys):
+    wb = openpyxl.load_workbook(book)
+    wb.create_sheet("Summary")["A1"] = "my notes"
+    wb.save(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    assert "Summary (sheet): the workbook has its own sheet 'Summary'" in capsys.readouterr().err
+    assert openpyxl.load_workbook(book)["Summary"]["A1"].value == "my notes"
+
+
+def test_the_core_and_the_close_never_import_the_workbook_adapter():
+    import ast
+
+    import costing
+
+    root = Path(costing.__file__).parent
+    core = [root / "__init__.py", *root.glob("_*.py"), *(root / "close").rglob("*.py"), *(root / "ledger").rglob("*.py"),
+            root / "close_service.py"]
+    for path in core:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([node.module or ""] + [a.name for a in node.names]) if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            assert not any("workbook" in n for n in names), f"{path.relative_to(root)} imports the workbook adapter"
+
+
+def test_one_reader_interface_for_close_files_and_workbooks(book):
+    from costing.workbook import CloseFileInput, CloseInput, WorkbookCloseInput, open_close_input
+
+    file_input = open_close_input(DEMO / "close-2026-10.yaml")
+    book_input = open_close_input(book)
+    assert isinstance(file_input, CloseFileInput) and isinstance(book_input, WorkbookCloseInput)
+    assert isinstance(file_input, CloseInput) and isinstance(book_input, CloseInput)
+    (file_data, _), (book_data, _) = file_input.read(), book_input.read()
+    assert [p["name"] for p in file_data["products"]] == [p["name"] for p in book_data["products"]]
+    from costing import Issue
+
+    issue = Issue("UNIT_FLOW", "products[0].stages[1].completed", "units do not balance")
+    assert file_input.locate([issue]) == [issue]
+    assert book_input.locate([issue])[0].path == "Production!E5"

@@ -52,8 +52,24 @@ def read_workbook_input(path: str | Path) -> WorkbookInput:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
         return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", f"cannot read {path} as an Excel workbook: {e}")])
     found = read_tables(source)
+    taken = _result_names_taken(source.formulas)
+    if taken:
+        found.issues.extend(taken)
+        found.data = None
     _LAST = (key, source, found) if found.data is not None else None
     return found
+
+
+def _result_names_taken(wb) -> list[Issue]:
+    """Sheets of the user's own that carry a result sheet's name: the close would replace them."""
+    from . import _sheets  # noqa: F401  (registers the standard result sheets)
+    from ._results import RESULT_SHEETS, _custom_property
+
+    ours = set((_custom_property(wb) or "").split("\n"))
+    return [Issue("RESULT_SHEET_NAME_TAKEN", f"{name} (sheet)",
+                  f"the workbook has its own sheet {name!r}; the close writes its results to a sheet of that name "
+                  "— rename your sheet")
+            for name in (s.name for s in RESULT_SHEETS) if name in wb.sheetnames and name not in ours]
 
 
 def _take_last_read(path: Path):

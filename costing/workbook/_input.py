@@ -68,8 +68,6 @@ def is_workbook(path: str | Path) -> bool:
 def open_close_input(path: str | Path) -> CloseInput:
     """The reader for a path: a workbook (.xlsx/.xlsm) or a close file."""
     if is_workbook(path):
-        from ._openpyxl import OpenpyxlSource
-
         return WorkbookCloseInput(_LazySource(path), str(path))
     return CloseFileInput(path)
 
