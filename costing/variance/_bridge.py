@@ -1,0 +1,404 @@
+"""Period-over-period bridge: the change in each amount, decomposed by sequential substitution.
+
+For every line (product, stage, element; products only for COGS) the amount is
+``V = Q × c × P``: Q units (equivalent units of work, units completed, WIP units, units shipped),
+c completion (ending WIP only, else 1), P cost per equivalent unit.  Factors change one at a time
+in a fixed order, each at the values already substituted:
+
+1. **volume**: the pool's units (all products in the same stage and element) change at period-1
+   mix, completion and rate: ``(QT₂·s₁ − Q₁)·c₁·P₁``;
+2. **mix**: the product's share of the pool changes at period-1 completion and rate:
+   ``(Q₂ − QT₂·s₁)·c₁·P₁`` (zero when one product makes up the pool);
+3. **completion** (ending WIP only): ``Q₂·(c₂ − c₁)·P₁``;
+4. **price**: the cost per equivalent unit changes at period-2 quantities: the remainder,
+   ``V₂ − V₁ − volume − mix − completion`` (= ``Q₂·c₂·(P₂ − P₁)`` whenever P₁ is defined).
+
+Components are computed at full precision and rounded by largest-remainder allocation so that the
+rounded components add up to the change exactly, to the minor unit; roll-ups (by stage, by product,
+total) add the rounded line components, so they add up exactly too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .._model import TRANSFERRED_IN
+from .._numbers import ROUNDING_MODES, engine_context
+from .._report import Amount, Quantity
+from .._rounding import allocate
+from ._figures import METRIC_ORDER, LineFigures, Metric, PeriodFigures
+
+__all__ = ["COMPONENTS", "Materiality", "Drivers", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
+           "METRIC_LABELS", "element_label"]
+
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+
+# The fixed order of substitution (also the order of the components in every report).
+COMPONENTS = ("volume", "mix", "completion", "price")
+
+METRIC_LABELS = {Metric.COST_ADDED: "cost added", Metric.TRANSFERRED_OUT: "cost transferred out",
+                 Metric.ENDING_WIP: "ending WIP", Metric.COGS: "COGS"}
+_QUANTITY_LABELS = {Metric.COST_ADDED: "equivalent units of work", Metric.TRANSFERRED_OUT: "units transferred out",
+                    Metric.ENDING_WIP: "ending WIP units", Metric.COGS: "units shipped"}
+_RATE_LABELS = {Metric.COST_ADDED: "cost per EU", Metric.TRANSFERRED_OUT: "transferred-out cost per unit",
+                Metric.ENDING_WIP: "cost per EU", Metric.COGS: "cost per unit shipped"}
+
+
+def element_label(name: str) -> str:
+    """How an element is named in words (the implicit transferred_in element reads "transferred-in")."""
+    return "transferred-in" if name == TRANSFERRED_IN else name
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Materiality(_Frozen):
+    """A line is flagged when its change is at least ``absolute`` and at least ``percent`` % of its
+    period-1 amount (any change of at least ``absolute`` when the period-1 amount is zero)."""
+
+    absolute: Amount
+    percent: Quantity
+
+
+class Drivers(_Frozen):
+    """The quantities behind one line (line level only); rates and shares at full precision."""
+
+    units_before: Quantity
+    units_after: Quantity
+    completion_before: Quantity | None  # ending WIP only
+    completion_after: Quantity | None
+    rate_before: Quantity | None  # cost per equivalent unit; None where there were no equivalent units
+    rate_after: Quantity | None
+    pool_units_before: Quantity  # all products' units in the same metric, stage and element
+    pool_units_after: Quantity
+    share_before: Quantity | None  # this product's share of the pool
+    share_after: Quantity | None
+
+
+class BridgeLine(_Frozen):
+    level: Literal["line", "product", "stage", "total"]
+    metric: str
+    product: str  # "" on stage and total roll-ups
+    stage: str  # "" on product and total roll-ups, and for COGS
+    element: str  # "" on roll-ups and for COGS
+    before: Amount
+    after: Amount
+    change: Amount
+    volume: Amount
+    mix: Amount
+    completion: Amount
+    price: Amount
+    components_sum: Amount  # volume + mix + completion + price, shown so that the check can be seen
+    sums_exactly: bool  # components_sum == change (always, by construction)
+    flagged: bool  # above both materiality thresholds
+    explanation: str  # the driver that moved most, in one line ("" when nothing moved)
+    drivers: Drivers | None = None
+
+
+class CloseRef(_Frozen):
+    period: str
+    close_no: int
+    method: str
+
+
+class Bridge(_Frozen):
+    before: CloseRef
+    after: CloseRef
+    currency: str
+    order: tuple[str, ...]
+    materiality: Materiality | None
+    lines: tuple[BridgeLine, ...]  # per metric: total, stage roll-ups, product roll-ups, lines
+
+    @property
+    def all_sum_exactly(self) -> bool:
+        return all(line.sums_exactly for line in self.lines)
+
+    def total(self, metric: Metric | str) -> BridgeLine:
+        name = Metric(metric).value
+        for line in self.lines:
+            if line.level == "total" and line.metric == name:
+                return line
+        raise KeyError(name)
+
+    def line(self, metric: Metric | str, product: str = "", stage: str = "", element: str = "",
+             level: str | None = None) -> BridgeLine:
+        name = Metric(metric).value
+        if level is None:
+            level = "line" if product and (element or Metric(metric) is Metric.COGS) else \
+                "product" if product else "stage" if stage else "total"
+        for line in self.lines:
+            key = (line.level, line.metric, line.product, line.stage, line.element)
+            if key == (level, name, product, stage, element):
+                return line
+        raise KeyError((level, name, product, stage, element))
+
+
+@dataclass
+class _Calc:
+    """One line's exact and rounded components, with what the explanations need."""
+
+    metric: Metric
+    product: str
+    stage: str
+    element: str
+    before: Decimal
+    after: Decimal
+    rounded: dict[str, Decimal]
+    drivers: Drivers
+    pool_products: int
+    extra: dict = field(default_factory=dict)
+
+
+def build_bridge(before: PeriodFigures, after: PeriodFigures, materiality: Materiality | None = None) -> Bridge:
+    """Decompose every change between two periods (or two closes of one period)."""
+    if before.currency != after.currency:
+        raise ValueError(f"{before.period} is in {before.currency} and {after.period} in {after.currency}; "
+                         "a bridge needs one currency")
+    q = after.quantum
+    mode = ROUNDING_MODES[after.rounding]
+    with localcontext(engine_context(mode)):
+        calcs = _line_calcs(before, after, q, mode)
+        lines = _assemble(calcs, q, materiality)
+    return Bridge(before=CloseRef(period=before.period, close_no=before.close_no, method=before.method),
+                  after=CloseRef(period=after.period, close_no=after.close_no, method=after.method),
+                  currency=after.currency, order=COMPONENTS, materiality=materiality, lines=tuple(lines))
+
+
+def _line_calcs(before: PeriodFigures, after: PeriodFigures, q: Decimal, mode: str) -> list[_Calc]:
+    b_lines = {line.key: line for line in before.lines}
+    a_lines = {line.key: line for line in after.lines}
+    keys: list[tuple] = []
+    seen = set()
+    for metric in METRIC_ORDER:
+        for line in after.lines + before.lines:
+            if line.metric is metric and line.key not in seen:
+                seen.add(line.key)
+                keys.append(line.key)
+
+    pools: dict[tuple, list[Decimal]] = defaultdict(lambda: [_ZERO, _ZERO])
+    pool_products: dict[tuple, set[str]] = defaultdict(set)
+    for side, lines in ((0, before.lines), (1, after.lines)):
+        for line in lines:
+            pool = (line.metric, line.stage, line.element)
+            pools[pool][side] += line.units
+            pool_products[pool].add(line.product)
+
+    calcs = []
+    for key in keys:
+        b, a = b_lines.get(key), a_lines.get(key)
+        ref = a or b
+        pool = (ref.metric, ref.stage, ref.element)
+        qt1, qt2 = pools[pool]
+        calcs.append(_decompose(ref, b, a, qt1, qt2, len(pool_products[pool]), q, mode))
+    return calcs
+
+
+def _decompose(ref: LineFigures, b: LineFigures | None, a: LineFigures | None, qt1: Decimal, qt2: Decimal,
+               n_products: int, q: Decimal, mode: str) -> _Calc:
+    v1 = b.value if b else _ZERO * q
+    v2 = a.value if a else _ZERO * q
+    q1 = b.units if b else _ZERO
+    q2 = a.units if a else _ZERO
+    c1 = b.completion if b else (a.completion if a else Decimal(1))
+    c2 = a.completion if a else c1
+    eu1, eu2 = q1 * c1, q2 * c2
+    p2 = v2 / eu2 if eu2 else None
+    p1 = v1 / eu1 if eu1 else None
+    rate1 = p1 if p1 is not None else (p2 if p2 is not None else _ZERO)  # a new line: all volume
+    s1 = q1 / qt1 if qt1 else None
+    s2 = q2 / qt2 if qt2 else None
+    share1 = s1 if s1 is not None else (s2 if s2 is not None else _ZERO)
+
+    volume = (qt2 * share1 - q1) * c1 * rate1
+    mix = (q2 - qt2 * share1) * c1 * rate1
+    completion = q2 * (c2 - c1) * rate1
+    change = v2 - v1
+    price = change - volume - mix - completion
+    exact = {"volume": volume, "mix": mix, "completion": completion, "price": price}
+    rounded = _round_components(exact, change, q, mode)
+    wip = ref.metric is Metric.ENDING_WIP
+    drivers = Drivers(units_before=q1, units_after=q2,
+                      completion_before=c1 if wip else None, completion_after=c2 if wip else None,
+                      rate_before=p1, rate_after=p2, pool_units_before=qt1, pool_units_after=qt2,
+                      share_before=s1, share_after=s2)
+    return _Calc(ref.metric, ref.product, ref.stage, ref.element, v1, v2, rounded, drivers, n_products)
+
+
+def _round_components(exact: dict[str, Decimal], change: Decimal, q: Decimal, mode: str) -> dict[str, Decimal]:
+    """Rounded components that add up to ``change`` exactly (largest remainder, ties to the
+    earlier component); components that are exactly zero stay zero."""
+    zero = _ZERO * q
+    names = [c for c in COMPONENTS if exact[c]]
+    out = {c: zero for c in COMPONENTS}
+    if not names:
+        if change:  # cannot happen: the price is the remainder
+            raise ValueError(f"change {change} with no component")
+        return out
+    if len(names) == 1:
+        out[names[0]] = change
+        return out
+    parts = allocate([exact[c] for c in names], change, q, mode)
+    out.update(zip(names, parts))
+    return out
+
+
+def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None) -> list[BridgeLine]:
+    out: list[BridgeLine] = []
+    for metric in METRIC_ORDER:
+        mine = [c for c in calcs if c.metric is metric]
+        if not mine:
+            continue
+        groups: list[tuple[str, str, str, list[_Calc]]] = [("total", "", "", mine)]
+        if metric is not Metric.COGS:
+            for stage in _unique(c.stage for c in mine):
+                groups.append(("stage", "", stage, [c for c in mine if c.stage == stage]))
+        if metric is not Metric.COGS:  # COGS lines are already per product
+            for product in _unique(c.product for c in mine):
+                groups.append(("product", product, "", [c for c in mine if c.product == product]))
+        for level, product, stage, members in groups:
+            out.append(_rollup(metric, level, product, stage, members, q, materiality))
+        for c in mine:
+            out.append(_line(c, materiality))
+    return out
+
+
+def _unique(values) -> list[str]:
+    seen: list[str] = []
+    for v in values:
+        if v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _line(c: _Calc, materiality: Materiality | None) -> BridgeLine:
+    change = c.after - c.before
+    total = sum(c.rounded.values(), _ZERO * change)
+    return BridgeLine(level="line", metric=c.metric.value, product=c.product, stage=c.stage, element=c.element,
+                      before=c.before, after=c.after, change=change, **c.rounded, components_sum=total,
+                      sums_exactly=total == change, flagged=_flag(c.before, change, materiality),
+                      explanation=_explain(c.metric, c.rounded, change, [c], include_product=False),
+                      drivers=c.drivers)
+
+
+def _rollup(metric: Metric, level: str, product: str, stage: str, members: list[_Calc], q: Decimal,
+            materiality: Materiality | None) -> BridgeLine:
+    zero = _ZERO * q
+    before = sum((c.before for c in members), zero)
+    after = sum((c.after for c in members), zero)
+    comps = {k: sum((c.rounded[k] for c in members), zero) for k in COMPONENTS}
+    change = after - before
+    total = sum(comps.values(), zero)
+    several_products = len({c.product for c in members}) > 1
+    return BridgeLine(level=level, metric=metric.value, product=product, stage=stage, element="",
+                      before=before, after=after, change=change, **comps, components_sum=total,
+                      sums_exactly=total == change, flagged=_flag(before, change, materiality),
+                      explanation=_explain(metric, comps, change, members, include_product=several_products))
+
+
+def _flag(before: Decimal, change: Decimal, m: Materiality | None) -> bool:
+    if m is None or not change or abs(change) < m.absolute:
+        return False
+    if not before:
+        return True
+    return abs(change) * _HUNDRED >= m.percent * abs(before)
+
+
+def _explain(metric: Metric, comps: dict[str, Decimal], change: Decimal, members: list[_Calc],
+             include_product: bool) -> str:
+    """The component that moved most, and the one line that moved it most, in words."""
+    if not any(comps.values()):
+        return ""
+    component = max(COMPONENTS, key=lambda k: abs(comps[k]))
+    if component == "volume":
+        # The volume driver is a pool's units (all products in one stage and element): credit the
+        # pool with the volume of all its lines in scope.
+        pools: dict[tuple[str, str], Decimal] = {}
+        for c in members:
+            pools[(c.stage, c.element)] = pools.get((c.stage, c.element), _ZERO) + c.rounded["volume"]
+        pool = max(pools, key=lambda k: abs(pools[k]))
+        line = next(c for c in members if (c.stage, c.element) == pool)
+        amount = pools[pool]
+    else:
+        line = max(members, key=lambda c: abs(c.rounded[component]))
+        amount = line.rounded[component]
+    driver = _driver(line, component, include_product)
+    label = METRIC_LABELS[metric]
+    if change:
+        share = (amount / change * _HUNDRED).quantize(Decimal(1))
+        return f"{driver} drives {share} % of the change in {label}"
+    return f"{driver} moves {label} by {_signed_money(amount)}, offset by the other components"
+
+
+def _driver(c: _Calc, component: str, include_product: bool) -> str:
+    d = c.drivers
+    element = element_label(c.element) if c.element else ""
+    where = " ".join(p for p in ((c.product if include_product else ""), c.stage, element) if p)
+    pool = " ".join(p for p in (c.stage, element) if p)
+    if component == "volume":
+        scope = ", all products," if c.pool_products > 1 else ""
+        text = f"{pool} {_QUANTITY_LABELS[c.metric]}{scope}" if pool else f"{_QUANTITY_LABELS[c.metric]}{scope}"
+        return f"{_capital(text)} {_pct_change(d.pool_units_before, d.pool_units_after)} " \
+               f"({_qty(d.pool_units_before)} → {_qty(d.pool_units_after)})"
+    if component == "mix":
+        return (f"{c.product} share of {pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]} "
+                f"{_pct(d.share_before)} → {_pct(d.share_after)}")
+    if component == "completion":
+        return f"{_capital(where)} completion of ending WIP {_pct(d.completion_before)} → {_pct(d.completion_after)}"
+    text = f"{where} {_RATE_LABELS[c.metric]}" if where else _RATE_LABELS[c.metric]
+    if c.metric is Metric.COGS and not include_product:
+        text = _RATE_LABELS[c.metric]
+    elif c.metric is Metric.COGS:
+        text = f"{c.product} {_RATE_LABELS[c.metric]}"
+    return f"{_capital(text)} {_pct_change(d.rate_before, d.rate_after)} " \
+           f"({_money(d.rate_before)} → {_money(d.rate_after)})"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _pct_change(before: Decimal | None, after: Decimal | None) -> str:
+    """
+    >>> _pct_change(Decimal(52), Decimal("61.57")), _pct_change(Decimal(0), Decimal(5))
+    ('+18.4 %', 'new')
+    >>> _pct_change(Decimal(4), Decimal(3))
+    '-25.0 %'
+    """
+    if not before:
+        return "new" if after else "+0.0 %"
+    if after is None:
+        return "gone"
+    pct = ((after - before) / before * _HUNDRED).quantize(Decimal("0.1"))
+    return f"{'+' if pct >= 0 else ''}{pct} %"
+
+
+def _pct(value: Decimal | None) -> str:
+    """
+    >>> _pct(Decimal("0.5")), _pct(Decimal("0.4545454545")), _pct(None)
+    ('50 %', '45.5 %', 'n/a')
+    """
+    if value is None:
+        return "n/a"
+    pct = (value * _HUNDRED).quantize(Decimal("0.1")).normalize()
+    return f"{format(pct, 'f')} %"
+
+
+def _qty(value: Decimal) -> str:
+    return f"{value.normalize():,f}" if value else "0"
+
+
+def _money(value: Decimal | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def _signed_money(value: Decimal) -> str:
+    return f"{'+' if value >= 0 else ''}{value:,}"

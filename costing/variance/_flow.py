@@ -1,0 +1,374 @@
+"""WIP flow and cover: throughput, average WIP and Little's-law cycle time per stage, the trend over
+the last periods, forecast completion of open orders, and finished-goods weeks of cover.
+
+Pure.  Works on the closes' stored figures (physical units of the production cost reports, the
+closing WIP units after the count, finished-goods units and shipments of the roll-forward); nothing
+is recomputed.  Days are calendar days of the month.
+
+- throughput = units a stage completed in the period ÷ days in the period;
+- average WIP = (opening + closing WIP units) ÷ 2;
+- cycle time = average WIP ÷ throughput, in days (Little's law);
+- bottleneck: the stage with the longest cycle time; the stage whose WIP grew fastest is flagged too.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .._errors import Issue
+from .._report import Quantity
+from .._resolve import issues_from_validation_error
+from .._spec import Number
+from ._history import StoredClose
+
+__all__ = ["OrderSpec", "OrdersSpec", "Order", "resolve_orders", "PeriodUnits", "units_of",
+           "TrendPoint", "StageFlow", "ProductStageFlow", "OrderForecast", "Cover", "FlowReport", "build_flow",
+           "period_end", "days_in"]
+
+_ZERO = Decimal(0)
+_TWO = Decimal(2)
+_SEVEN = Decimal(7)
+_CENT = Decimal("0.01")
+
+
+def days_in(period: str) -> int:
+    """
+    >>> days_in("2026-02"), days_in("2028-02"), days_in("2026-10")
+    (28, 29, 31)
+    """
+    year, month = map(int, period.split("-"))
+    return calendar.monthrange(year, month)[1]
+
+
+def period_end(period: str) -> dt.date:
+    year, month = map(int, period.split("-"))
+    return dt.date(year, month, days_in(period))
+
+
+def _r(value: Decimal | None) -> Decimal | None:
+    """Flow figures are estimates: shown to two places."""
+    return None if value is None else value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+# ---- open orders --------------------------------------------------------------------------------
+
+class OrderSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = Field(default=None, description="order reference, for reports")
+    product: str
+    units: Number
+    due: dt.date = Field(description="YYYY-MM-DD")
+
+
+class OrdersSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    orders: list[OrderSpec]
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    product: str
+    units: Decimal
+    due: dt.date
+
+
+def resolve_orders(data: Any, products: set[str] | None = None) -> tuple[list[Order], list[Issue]]:
+    """Open orders from plain data: ``{orders: [...]}`` or the list itself (CSV rows included)."""
+    if isinstance(data, list):
+        data = {"orders": data}
+    if not isinstance(data, Mapping):
+        return [], [Issue("WRONG_TYPE", "", f"expected a list of orders, found {type(data).__name__}")]
+    try:
+        spec = OrdersSpec.model_validate(data)
+    except ValidationError as e:
+        return [], issues_from_validation_error(e)
+    issues = []
+    orders = []
+    for i, o in enumerate(spec.orders):
+        if o.units <= 0:
+            issues.append(Issue("NEGATIVE_UNITS", f"orders[{i}].units", f"must be more than zero, found {o.units}"))
+        if products is not None and o.product not in products:
+            issues.append(Issue("UNKNOWN_PRODUCT", f"orders[{i}].product",
+                                f"{o.product!r} is not a product of the ledger's closes; expected one of "
+                                f"{', '.join(sorted(products))}"))
+        orders.append(Order(o.id or f"#{i + 1}", o.product, o.units, o.due))
+    return orders, issues
+
+
+# ---- the figures the report needs from one close ------------------------------------------------
+
+@dataclass(frozen=True)
+class PeriodUnits:
+    period: str
+    stage_order: tuple[str, ...]
+    # (product, stage) -> (opening WIP units, units completed, closing WIP units after the count)
+    product_stages: dict[tuple[str, str], tuple[Decimal, Decimal, Decimal]]
+    product_stage_order: dict[str, tuple[str, ...]]  # product -> its stages in flow order
+    shipped: dict[str, Decimal]  # product -> units shipped
+    fg_on_hand: dict[str, Decimal]  # product -> finished units on hand at the end
+
+
+def units_of(stored: StoredClose) -> PeriodUnits:
+    closing = {(w.product, w.stage): w.units for w in stored.state.wip.values()}
+    product_stages = {}
+    orders: dict[str, tuple[str, ...]] = {}
+    stage_order: list[str] = []
+    for entry in stored.reports:
+        product = entry["product"]
+        names = []
+        for stage in entry["report"]["stages"]:
+            units = stage["physical_units"]
+            name = stage["name"]
+            names.append(name)
+            if name not in stage_order:
+                stage_order.append(name)
+            product_stages[(product, name)] = (Decimal(units["beginning_wip"]), Decimal(units["completed"]),
+                                               closing.get((product, name), Decimal(units["ending_wip"])))
+        orders[product] = tuple(names)
+    shipped = {row.product: row.shipped_units for row in stored.rollforward.finished_goods}
+    on_hand = {row.product: row.closing_units for row in stored.rollforward.finished_goods}
+    return PeriodUnits(stored.period, tuple(stage_order), product_stages, orders, shipped, on_hand)
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class TrendPoint(_Frozen):
+    period: str
+    throughput_per_day: Quantity
+    average_wip: Quantity
+    cycle_time_days: Quantity | None  # None: nothing completed
+
+
+class StageFlow(_Frozen):
+    stage: str
+    days: int
+    completed: Quantity
+    opening_wip: Quantity
+    closing_wip: Quantity
+    average_wip: Quantity
+    throughput_per_day: Quantity
+    cycle_time_days: Quantity | None
+    wip_growth: Quantity | None  # (closing − opening) ÷ opening; None when there was no opening WIP
+    bottleneck: bool  # longest cycle time of the period
+    wip_growing_fastest: bool  # the largest WIP growth of the period (when WIP grew at all)
+    trend: tuple[TrendPoint, ...]  # oldest first, this period last
+    cycle_time_trend: Literal["rising", "falling", "flat", "n/a"]  # first vs last point, ±5 %
+
+
+class ProductStageFlow(_Frozen):
+    product: str
+    stage: str
+    completed: Quantity
+    opening_wip: Quantity
+    closing_wip: Quantity
+    throughput_per_day: Quantity
+    cycle_time_days: Quantity | None
+
+
+class OrderForecast(_Frozen):
+    id: str
+    product: str
+    units: Quantity
+    due: dt.date
+    cumulative_units: Quantity  # this order and the product's earlier-due orders
+    source: Literal["stock", "wip", "new_starts", "none"]  # where the last unit comes from
+    forecast: dt.date | None
+    slack_days: int | None  # due − forecast
+    at_risk: bool
+    reason: str
+
+
+class Cover(_Frozen):
+    product: str
+    on_hand: Quantity  # finished units at the end of the period
+    periods: tuple[str, ...]  # the shipments history used
+    weekly_shipments: Quantity  # average units shipped per week over those periods
+    weeks_of_cover: Quantity | None  # None: nothing shipped
+    expected_from_wip: Quantity  # completions expected within the horizon (0 without one)
+    weeks_of_cover_with_wip: Quantity | None
+    flag: Literal["below", "above", ""]  # outside the target band
+
+
+class FlowReport(_Frozen):
+    period: str
+    as_of: dt.date
+    days: int
+    stages: tuple[StageFlow, ...]
+    product_stages: tuple[ProductStageFlow, ...]
+    orders: tuple[OrderForecast, ...]
+    cover: tuple[Cover, ...]
+    cover_band: tuple[Quantity, Quantity]
+    horizon_days: int
+    notes: tuple[str, ...]
+
+
+def _stage_totals(units: PeriodUnits, stage: str) -> tuple[Decimal, Decimal, Decimal]:
+    opening = completed = closing = _ZERO
+    for (product, s), (o, c, e) in units.product_stages.items():
+        if s == stage:
+            opening, completed, closing = opening + o, completed + c, closing + e
+    return opening, completed, closing
+
+
+def _cycle(opening: Decimal, completed: Decimal, closing: Decimal, days: int):
+    average = (opening + closing) / _TWO
+    throughput = completed / days
+    cycle = average / throughput if throughput else None
+    return average, throughput, cycle
+
+
+def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: list[Order] | None = None,
+               cover_periods: int = 3, band: tuple[Decimal, Decimal] = (Decimal(4), Decimal(8)),
+               horizon_days: int = 0) -> FlowReport:
+    """``history``: the closed periods' figures in period order, the reported period last."""
+    current = history[-1]
+    days = days_in(current.period)
+    as_of = period_end(current.period)
+    notes: list[str] = []
+    window = history[-trend_periods:]
+    stages: list[dict] = []
+    for stage in current.stage_order:
+        opening, completed, closing = _stage_totals(current, stage)
+        average, throughput, cycle = _cycle(opening, completed, closing, days)
+        trend = []
+        for past in window:
+            if stage not in past.stage_order:
+                continue
+            a, t, c = _cycle(*_stage_totals(past, stage), days_in(past.period))
+            trend.append(TrendPoint(period=past.period, throughput_per_day=_r(t), average_wip=_r(a),
+                                    cycle_time_days=_r(c)))
+        growth = (closing - opening) / opening if opening else None
+        stages.append(dict(stage=stage, days=days, completed=completed, opening_wip=opening, closing_wip=closing,
+                           average_wip=_r(average), throughput_per_day=_r(throughput), cycle_time_days=_r(cycle),
+                           wip_growth=_r(growth), trend=tuple(trend), cycle_time_trend=_direction(trend),
+                           raw_cycle=cycle, raw_growth=growth))
+    with_cycle = [s for s in stages if s["raw_cycle"] is not None]
+    slowest = max(with_cycle, key=lambda s: s["raw_cycle"])["stage"] if with_cycle else None
+    growing = [s for s in stages if s["raw_growth"] is not None and s["raw_growth"] > 0]
+    fastest = max(growing, key=lambda s: s["raw_growth"])["stage"] if growing else None
+    for s in stages:
+        if s["raw_cycle"] is None and s["completed"] == 0 and (s["opening_wip"] or s["closing_wip"]):
+            notes.append(f"{s['stage']}: WIP but nothing completed in {current.period}; no cycle time")
+    stage_flows = tuple(StageFlow(**{k: v for k, v in s.items() if not k.startswith("raw_")},
+                                  bottleneck=s["stage"] == slowest, wip_growing_fastest=s["stage"] == fastest)
+                        for s in stages)
+
+    product_flows = []
+    for (product, stage), (o, c, e) in current.product_stages.items():
+        _, t, cyc = _cycle(o, c, e, days)
+        product_flows.append(ProductStageFlow(product=product, stage=stage, completed=c, opening_wip=o, closing_wip=e,
+                                              throughput_per_day=_r(t), cycle_time_days=_r(cyc)))
+
+    stage_cycle = {s["stage"]: s["raw_cycle"] for s in stages}
+    forecasts = _forecast(current, orders or [], stage_cycle, days, as_of)
+    cover = _cover(history, cover_periods, band, horizon_days, days)
+    return FlowReport(period=current.period, as_of=as_of, days=days, stages=stage_flows,
+                      product_stages=tuple(product_flows), orders=tuple(forecasts), cover=tuple(cover),
+                      cover_band=band, horizon_days=horizon_days, notes=tuple(notes))
+
+
+def _direction(trend: list[TrendPoint]) -> str:
+    points = [p.cycle_time_days for p in trend if p.cycle_time_days is not None]
+    if len(points) < 2 or not points[0]:
+        return "n/a"
+    change = (points[-1] - points[0]) / points[0]
+    return "rising" if change > Decimal("0.05") else "falling" if change < Decimal("-0.05") else "flat"
+
+
+def _product_rate(current: PeriodUnits, product: str, days: int) -> tuple[Decimal, Decimal]:
+    """(finished units per day, units in the product's WIP pipeline)."""
+    stages = current.product_stage_order.get(product, ())
+    if not stages:
+        return _ZERO, _ZERO
+    rate = current.product_stages[(product, stages[-1])][1] / days
+    pipeline = sum((current.product_stages[(product, s)][2] for s in stages), _ZERO)
+    return rate, pipeline
+
+
+def _forecast(current: PeriodUnits, orders: list[Order], stage_cycle: dict, days: int,
+              as_of: dt.date) -> list[OrderForecast]:
+    """Orders of a product are served in due-date order: first from finished goods on hand, then
+    from WIP finishing at the product's rate (its last stage's completions per day), then from new
+    starts, which cannot finish before the sum of the stages' cycle times."""
+    out = []
+    by_product: dict[str, list[tuple[int, Order]]] = {}
+    for i, order in enumerate(orders):
+        by_product.setdefault(order.product, []).append((i, order))
+    results: dict[int, OrderForecast] = {}
+    for product, items in by_product.items():
+        items.sort(key=lambda x: (x[1].due, x[0]))
+        on_hand = current.fg_on_hand.get(product, _ZERO)
+        rate, pipeline = _product_rate(current, product, days)
+        cycles = [stage_cycle.get(s) for s in current.product_stage_order.get(product, ())]
+        lead = sum(cycles, _ZERO) if cycles and all(c is not None for c in cycles) else None
+        cumulative = _ZERO
+        for i, order in items:
+            cumulative += order.units
+            need = cumulative - on_hand
+            if need <= 0:
+                source, forecast, reason = "stock", as_of, "from finished goods on hand"
+            elif not rate:
+                source, forecast = "none", None
+                reason = f"{product} completed nothing in {current.period}: no rate to forecast from"
+            else:
+                needed_days = need / rate
+                if need > pipeline:
+                    source = "new_starts"
+                    if lead is not None and lead > needed_days:
+                        needed_days = lead
+                    reason = f"needs {_fmt(need - pipeline)} units beyond WIP; lead time " + \
+                             (f"{_fmt(_r(lead))} days" if lead is not None else "unknown")
+                else:
+                    source = "wip"
+                    reason = f"{_fmt(need)} units from WIP at {_fmt(_r(rate))} units/day"
+                forecast = as_of + dt.timedelta(days=int(needed_days.to_integral_value(rounding=ROUND_CEILING)))
+            slack = (order.due - forecast).days if forecast is not None else None
+            results[i] = OrderForecast(id=order.id, product=product, units=order.units, due=order.due,
+                                       cumulative_units=cumulative, source=source, forecast=forecast,
+                                       slack_days=slack, at_risk=forecast is None or forecast > order.due,
+                                       reason=reason)
+    for i in range(len(orders)):
+        out.append(results[i])
+    return out
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
+
+
+def _cover(history: list[PeriodUnits], n: int, band: tuple[Decimal, Decimal], horizon: int, days: int) -> list[Cover]:
+    current = history[-1]
+    window = history[-n:]
+    low, high = band
+    out = []
+    products = list(current.fg_on_hand) + [p for p in current.product_stage_order if p not in current.fg_on_hand]
+    for product in products:
+        shipped = sum((p.shipped.get(product, _ZERO) for p in window), _ZERO)
+        weeks = sum((Decimal(days_in(p.period)) for p in window), _ZERO) / _SEVEN
+        weekly = shipped / weeks
+        on_hand = current.fg_on_hand.get(product, _ZERO)
+        cover = on_hand / weekly if weekly else None
+        rate, pipeline = _product_rate(current, product, days)
+        expected = min(pipeline, rate * horizon) if horizon else _ZERO
+        with_wip = (on_hand + expected) / weekly if weekly else None
+        if cover is None:
+            flag = "above" if on_hand else ""
+        else:
+            flag = "below" if cover < low else "above" if cover > high else ""
+        out.append(Cover(product=product, on_hand=on_hand, periods=tuple(p.period for p in window),
+                         weekly_shipments=_r(weekly), weeks_of_cover=_r(cover), expected_from_wip=_r(expected),
+                         weeks_of_cover_with_wip=_r(with_wip), flag=flag))
+    return out

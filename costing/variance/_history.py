@@ -1,0 +1,278 @@
+"""Closes as the ledger stored them, recomputed from their inputs; the variance report built on them.
+
+Pure: ``StoredClose`` values come from ``costing.variance._ledger`` (the I/O adapter) or from tests.
+A stored close is recomputed with the close's own pure functions (``resolve_close`` →
+``compute_close``) from its stored inputs and the opening position it was closed from; the bridge
+uses the recomputed values, and ties them back to the roll-forward the ledger stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .._diff import flatten_inputs
+from .._errors import CostingError, Issue
+from .._model import Method
+from .._report import Amount
+from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
+from ._bridge import Bridge, Materiality, build_bridge
+from ._figures import Metric, PeriodFigures, figures_from_close
+
+__all__ = ["StoredClose", "recompute", "MethodEffectLine", "MethodEffect", "method_effect", "InputChange",
+           "LateChange", "late_change", "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report"]
+
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class StoredClose:
+    """One close of one period as recorded in the ledger."""
+
+    period: str
+    close_no: int
+    seq: int
+    recorded_at: str
+    inputs: Any  # the close data as stored (canonical JSON)
+    parameters: dict
+    prior: PriorState | None  # the opening position it was closed from (None: the ledger's first period)
+    state: PriorState  # its closing position
+    rollforward: RollForward
+    reports: list  # production cost reports as stored (JSON), one per product
+    reopen_reason: str = ""  # for a re-close: why the close before it was reopened
+
+    @property
+    def element_order(self) -> dict[tuple[str, str], list[str]]:
+        """Each product-stage's elements in the order the close reported them."""
+        return {(entry["product"], stage["name"]): list(stage["equivalent_units"])
+                for entry in self.reports for stage in entry["report"]["stages"]}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+def recompute(stored: StoredClose) -> CloseResult:
+    """The close computed again from its stored inputs; raises CostingError if it no longer resolves."""
+    plan, issues = resolve_close(stored.inputs, stored.prior)
+    if issues:
+        raise CostingError([i.under(f"{stored.period} close #{stored.close_no}") for i in issues])
+    return compute_close(plan)
+
+
+# ---- method effect ----------------------------------------------------------------------------
+
+class MethodEffectLine(_Frozen):
+    level: Literal["stage", "product", "total"]
+    product: str
+    stage: str
+    # Stage lines: the stage's ending WIP and transferred out.  Product and total lines: ending WIP
+    # of all stages, and transferred out of the last stage (completed to finished goods).
+    ending_wip: Amount
+    ending_wip_other: Amount
+    ending_wip_difference: Amount  # other method − as closed
+    transferred_out: Amount
+    transferred_out_other: Amount
+    transferred_out_difference: Amount
+
+
+class MethodEffect(_Frozen):
+    period: str
+    close_no: int
+    method: str  # as closed
+    other_method: str
+    available: bool  # False when the other method refuses the inputs (e.g. FIFO with too few completions)
+    reason: str
+    lines: tuple[MethodEffectLine, ...]
+
+
+def method_effect(stored: StoredClose, result: CloseResult | None = None) -> MethodEffect:
+    """The same period re-costed under the other method, from the same inputs and opening position:
+    ending WIP (after count and overhead proration) and transferred out, and the difference it makes.
+
+    The inputs are resolved again under the other method, so that its own checks apply (FIFO is
+    refused when fewer units were completed than were in beginning WIP)."""
+    result = result or recompute(stored)
+    spec = result.plan.spec
+    other = Method.WEIGHTED_AVERAGE if spec.method == Method.FIFO.value else Method.FIFO
+    unavailable = dict(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
+                       available=False, lines=())
+    plan, issues = resolve_close({**stored.inputs, "method": other.value}, stored.prior)
+    if issues:
+        return MethodEffect(reason="; ".join(str(i) for i in issues), **unavailable)
+    try:
+        alt = compute_close(plan)
+    except CostingError as e:
+        return MethodEffect(reason="; ".join(str(i) for i in e.issues), **unavailable)
+    q = result.plan.quantum
+    zero = _ZERO * q
+    lines: list[MethodEffectLine] = []
+    totals = [zero] * 4
+    for mine, theirs in zip(result.products, alt.products):
+        product_totals = [zero] * 4
+        for sr, sr_alt in zip(mine.report.stages, theirs.report.stages):
+            values = [mine.closing_wip[sr.name].total, theirs.closing_wip[sr.name].total,
+                      sr.transferred_out.total, sr_alt.transferred_out.total]
+            lines.append(_effect_line("stage", mine.name, sr.name, values))
+            product_totals[0] += values[0]
+            product_totals[1] += values[1]
+        product_totals[2] = mine.report.stages[-1].transferred_out.total
+        product_totals[3] = theirs.report.stages[-1].transferred_out.total
+        lines.append(_effect_line("product", mine.name, "", product_totals))
+        totals = [t + p for t, p in zip(totals, product_totals)]
+    lines.append(_effect_line("total", "", "", totals))
+    return MethodEffect(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
+                        available=True, reason="", lines=tuple(lines))
+
+
+def _effect_line(level: str, product: str, stage: str, v: list[Decimal]) -> MethodEffectLine:
+    return MethodEffectLine(level=level, product=product, stage=stage, ending_wip=v[0], ending_wip_other=v[1],
+                            ending_wip_difference=v[1] - v[0], transferred_out=v[2], transferred_out_other=v[3],
+                            transferred_out_difference=v[3] - v[2])
+
+
+# ---- ties to the stored roll-forwards ----------------------------------------------------------
+
+class Tie(_Frozen):
+    """A bridge total against the same total from a stored roll-forward."""
+
+    metric: str
+    what: Literal["before", "after", "change"]
+    bridge: Amount
+    rollforward: Amount
+    difference: Amount
+
+    @property
+    def ok(self) -> bool:
+        return not self.difference
+
+
+def _rollforward_total(rf: RollForward, metric: Metric) -> Decimal:
+    zero = _ZERO
+    if metric is Metric.COST_ADDED:
+        return sum((r.materials + r.labour + r.overhead + r.conversion for r in rf.rows), zero)
+    if metric is Metric.TRANSFERRED_OUT:
+        return sum((r.transferred_out for r in rf.rows), zero)
+    if metric is Metric.ENDING_WIP:
+        return sum((r.closing for r in rf.rows), zero)
+    return sum((r.cost_of_goods_sold for r in rf.finished_goods), zero)
+
+
+def tie_to_rollforwards(bridge: Bridge, before: RollForward, after: RollForward) -> tuple[Tie, ...]:
+    ties = []
+    for metric in Metric:
+        try:
+            total = bridge.total(metric)
+        except KeyError:
+            continue
+        b, a = _rollforward_total(before, metric), _rollforward_total(after, metric)
+        for what, mine, theirs in (("before", total.before, b), ("after", total.after, a),
+                                   ("change", total.change, a - b)):
+            ties.append(Tie(metric=metric.value, what=what, bridge=mine, rollforward=theirs,
+                            difference=mine - theirs))
+    return tuple(ties)
+
+
+# ---- late changes -----------------------------------------------------------------------------
+
+class InputChange(_Frozen):
+    path: str  # products and stages by name: products[Espresso Classic].stages[Testing].added_costs.labour
+    before: str | None
+    after: str | None
+
+
+class LateChange(_Frozen):
+    """A period reopened and closed again: what changed in its inputs and what that moved."""
+
+    period: str
+    from_close: int
+    to_close: int
+    reason: str  # the reason recorded when the period was reopened
+    input_changes: tuple[InputChange, ...]
+    bridge: Bridge  # totals, and only the lines that moved
+
+
+def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, new_figures: PeriodFigures,
+                materiality: Materiality | None) -> LateChange:
+    a, b = flatten_inputs(old.inputs), flatten_inputs(new.inputs)
+    changes = tuple(InputChange(path=k, before=_text(a.get(k)), after=_text(b.get(k)))
+                    for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+    full = build_bridge(old_figures, new_figures, materiality)
+    moved = tuple(line for line in full.lines if line.level == "total" or line.change)
+    return LateChange(period=new.period, from_close=old.close_no, to_close=new.close_no, reason=new.reopen_reason,
+                      input_changes=changes, bridge=full.model_copy(update={"lines": moved}))
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+class VarianceReport(_Frozen):
+    from_period: str
+    to_period: str
+    currency: str
+    bridge: Bridge
+    all_sum_exactly: bool  # every line's components add up to its change
+    ties: tuple[Tie, ...]
+    ties_ok: bool  # bridge totals equal the two stored roll-forwards, and their difference
+    method_effect: tuple[MethodEffect, ...]
+    late_changes: tuple[LateChange, ...]
+    notes: tuple[str, ...]
+
+
+def build_variance_report(before: StoredClose, after: StoredClose, *,
+                          reclosed: dict[str, list[StoredClose]] | None = None,
+                          materiality: Materiality | None = None) -> VarianceReport:
+    """``before`` and ``after``: the two closes to bridge (two periods' current closes, or two closes
+    of one period).  ``reclosed``: by period, every close of the periods that were closed more than
+    once, oldest first (their last two closes are bridged under late changes)."""
+    cache: dict[int, tuple[CloseResult, PeriodFigures]] = {}
+
+    def figures(stored: StoredClose) -> tuple[CloseResult, PeriodFigures]:
+        if stored.seq not in cache:
+            result = recompute(stored)
+            cache[stored.seq] = (result, figures_from_close(result, stored.close_no, stored.element_order))
+        return cache[stored.seq]
+
+    problems: list[Issue] = []
+    notes: list[str] = []
+    try:
+        result_b, fig_b = figures(before)
+        result_a, fig_a = figures(after)
+    except CostingError as e:
+        raise CostingError(list(e.issues)) from None
+    if fig_b.currency != fig_a.currency:
+        raise CostingError([Issue("CURRENCY_MISMATCH", "", f"{before.period} was closed in {fig_b.currency} and "
+                                  f"{after.period} in {fig_a.currency}; a bridge needs one currency")])
+    if fig_b.method != fig_a.method:
+        notes.append(f"{before.period} was closed under {fig_b.method} and {after.period} under {fig_a.method}; "
+                     "the price component includes the change of method")
+    bridge = build_bridge(fig_b, fig_a, materiality)
+    ties = tie_to_rollforwards(bridge, before.rollforward, after.rollforward)
+    if not all(t.ok for t in ties):
+        notes.append("a close recomputed from its stored inputs differs from its stored roll-forward (engine "
+                     "version changed?); the differences are under ties")
+    effects = [method_effect(before, result_b)]
+    if after.seq != before.seq:
+        effects.append(method_effect(after, result_a))
+    late = []
+    for period, closes in sorted((reclosed or {}).items()):
+        if len(closes) < 2:
+            continue
+        old, new = closes[-2], closes[-1]
+        if {old.seq, new.seq} == {before.seq, after.seq}:
+            continue  # that is the main bridge already
+        try:
+            late.append(late_change(old, new, figures(old)[1], figures(new)[1], materiality))
+        except CostingError as e:
+            problems.extend(e.issues)
+    if problems:
+        raise CostingError(problems)
+    return VarianceReport(from_period=before.period, to_period=after.period, currency=fig_a.currency, bridge=bridge,
+                          all_sum_exactly=bridge.all_sum_exactly, ties=ties, ties_ok=all(t.ok for t in ties),
+                          method_effect=tuple(effects), late_changes=tuple(late), notes=tuple(notes))

@@ -1,0 +1,580 @@
+"""Standard-cost variances: process costing at standard and the textbook decompositions.
+
+Pure.  The standards file as written (``StandardsSpec``, documented by its JSON schema) is
+resolved against one period's close (``resolve_standards``, collecting located issues), then
+``standards_report`` values this period's work — FIFO equivalent units, whatever the close's
+method — at standard and compares it with the actual cost added:
+
+- per product, stage and element: total variance = actual cost added − EU × standard cost per EU;
+  where a standard quantity and an actual quantity are known, split into price and usage
+  (materials) or rate and efficiency (labour, conversion, and overhead applied per product);
+- per stage with an overhead standard: variable overhead spending and efficiency, fixed overhead
+  spending and production-volume (four-way, when the actual overhead's variable/fixed split is
+  given) or spending, efficiency and production-volume (three-way), and the two-way controllable
+  variance;
+- WIP at standard: beginning WIP, this period's work, completed, ending WIP and spoiled units
+  valued at standard cost per EU (a memo valuation; the close itself still posts actual cost).
+
+Each decomposition compares amounts that are rounded once, to the minor unit (actual, actual
+quantity at standard price, standard quantity at standard price), so the parts add up to the
+total exactly.  Positive = unfavourable (U), negative = favourable (F).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .._errors import Issue
+from .._model import TRANSFERRED_IN, ElementKind
+from .._numbers import ROUNDING_MODES, engine_context
+from .._report import Amount, Quantity
+from .._resolve import issues_from_validation_error
+from .._rounding import allocate
+from .._spec import Number
+from ..close import CloseResult
+from ._figures import ordered_elements, work_units
+
+__all__ = ["ElementStandardSpec", "StageStandardSpec", "ProductStandardSpec", "OverheadStandardSpec",
+           "OverheadActualsSpec", "StageActualsSpec", "ProductActualsSpec", "PeriodActualsSpec", "StandardsSpec",
+           "ElementStandard", "OverheadStandard", "ResolvedStandards", "resolve_standards",
+           "Variance", "ElementVariance", "OverheadVariance", "StageAtStandard", "StandardsReport",
+           "standards_report", "standards_schema"]
+
+_ZERO = Decimal(0)
+
+
+# ---- the standards file as written -------------------------------------------------------------
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ElementStandardSpec(_Spec):
+    """One element's standard: a cost per equivalent unit, or a quantity per EU and its price or rate."""
+
+    cost_per_eu: Number | None = Field(default=None, description="standard cost per equivalent unit")
+    quantity: Number | None = Field(
+        default=None, description="standard input per equivalent unit: material quantity (materials), hours "
+                                  "(labour, conversion) or driver quantity (overhead, at the stage's overhead rates)")
+    price: Number | None = Field(default=None, description="materials: standard price per unit of input")
+    rate: Number | None = Field(default=None, description="labour and conversion: standard rate per hour")
+    unit: str | None = Field(default=None, description="what the quantity counts (kg, hours), for reports")
+
+
+class StageStandardSpec(_Spec):
+    name: str
+    elements: dict[str, ElementStandardSpec] = Field(description="by element name, as in the close file")
+
+
+class ProductStandardSpec(_Spec):
+    name: str
+    stages: list[StageStandardSpec]
+
+
+class OverheadStandardSpec(_Spec):
+    """Standard overhead rates on the stage's driver (the close file's overhead driver)."""
+
+    variable_rate: Number = Field(default=Decimal(0), description="standard variable overhead per driver unit")
+    fixed_rate: Number | None = Field(default=None, description="standard fixed overhead per driver unit")
+    fixed_budget: Number | None = Field(default=None, description="budgeted fixed overhead for one period")
+    denominator: Number | None = Field(
+        default=None, description="denominator level of the driver (fixed_rate = fixed_budget / denominator)")
+
+
+class OverheadActualsSpec(_Spec):
+    """How the stage's actual overhead (the close file's overhead.<stage>.actual) splits; give one or both."""
+
+    variable: Number | None = None
+    fixed: Number | None = None
+
+
+class StageActualsSpec(_Spec):
+    name: str
+    quantities: dict[str, Number] = Field(
+        description="by element: actual quantity used (materials) or hours worked (labour, conversion)")
+
+
+class ProductActualsSpec(_Spec):
+    name: str
+    stages: list[StageActualsSpec]
+
+
+class PeriodActualsSpec(_Spec):
+    overhead: dict[str, OverheadActualsSpec] = Field(default_factory=dict, description="by stage name")
+    products: list[ProductActualsSpec] = Field(default_factory=list)
+
+
+class StandardsSpec(_Spec):
+    currency: str | None = Field(default=None, description="ISO 4217; checked against the close's currency")
+    overhead: dict[str, OverheadStandardSpec] = Field(default_factory=dict, description="by stage name")
+    products: list[ProductStandardSpec]
+    actuals: dict[str, PeriodActualsSpec] = Field(
+        default_factory=dict, description="by period (YYYY-MM): actual quantities the close file does not record")
+
+
+def standards_schema() -> dict:
+    schema = StandardsSpec.model_json_schema()
+    schema["title"] = "WIP standard costs file"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+# ---- resolved ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ElementStandard:
+    basis: str  # "cost_per_eu" | "quantity"
+    cost_per_eu: Decimal  # standard cost per equivalent unit
+    quantity: Decimal | None  # standard input per EU
+    price: Decimal | None  # standard price/rate per unit of input (overhead: variable + fixed rate)
+    unit: str
+
+
+@dataclass(frozen=True)
+class OverheadStandard:
+    variable_rate: Decimal
+    fixed_rate: Decimal
+    fixed_budget: Decimal
+    denominator: Decimal | None
+
+
+@dataclass(frozen=True)
+class ResolvedStandards:
+    elements: dict[tuple[str, str, str], ElementStandard]  # (product, stage, element)
+    overhead: dict[str, OverheadStandard]  # by stage
+    actual_quantities: dict[tuple[str, str, str], Decimal]
+    overhead_split: dict[str, tuple[Decimal, Decimal]]  # stage -> (variable, fixed) actual
+    notes: tuple[str, ...]
+
+
+def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards | None, list[Issue]]:
+    """Validate a standards file (plain data) against one period's close; all problems, located."""
+    if isinstance(data, StandardsSpec):
+        spec = data
+    else:
+        if not isinstance(data, Mapping):
+            return None, [Issue("WRONG_TYPE", "", f"expected a mapping of standards keys, found {type(data).__name__}")]
+        try:
+            spec = StandardsSpec.model_validate(data)
+        except ValidationError as e:
+            return None, issues_from_validation_error(e)
+    issues: list[Issue] = []
+    notes: list[str] = []
+    close_spec = result.plan.spec
+    period = close_spec.period
+    if spec.currency is not None and spec.currency != close_spec.currency:
+        issues.append(Issue("CURRENCY_MISMATCH", "currency",
+                            f"standards are in {spec.currency} but {period} was closed in {close_spec.currency}"))
+    stages = {(p.name, s.name): s for p in result.plan.products for s in p.case.stages}
+    products = {p.name for p in result.plan.products}
+    overhead_lines = {line.stage: line for line in result.overhead}
+
+    overhead: dict[str, OverheadStandard] = {}
+    for name, oh in spec.overhead.items():
+        path = f"overhead.{name}"
+        resolved, problems = _overhead_standard(oh, path)
+        issues.extend(problems)
+        if resolved is not None:
+            overhead[name] = resolved
+        if name not in overhead_lines:
+            notes.append(f"overhead standard for {name}: the {period} close applies no overhead there")
+
+    elements: dict[tuple[str, str, str], ElementStandard] = {}
+    for i, product in enumerate(spec.products):
+        if product.name not in products:
+            notes.append(f"standards for {product.name}: not in the {period} close")
+            continue
+        for j, stage_spec in enumerate(product.stages):
+            stage = stages.get((product.name, stage_spec.name))
+            if stage is None:
+                notes.append(f"standards for {product.name} / {stage_spec.name}: no such stage in the {period} close")
+                continue
+            kinds = {e.name: e.kind for e in stage.elements}
+            for name, std in stage_spec.elements.items():
+                path = f"products[{i}].stages[{j}].elements.{name}"
+                if name == TRANSFERRED_IN:
+                    issues.append(Issue("UNKNOWN_ELEMENT", path, "transferred-in cost is valued at the previous "
+                                        "stage's standard cost per unit; remove this standard"))
+                    continue
+                if name not in kinds:
+                    notes.append(f"standard for {product.name} / {stage.name} / {name}: no such element in the "
+                                 f"{period} close")
+                    continue
+                resolved, problems = _element_standard(std, kinds[name], overhead.get(stage.name),
+                                                       stage.name in spec.overhead, path)
+                issues.extend(problems)
+                if resolved is not None:
+                    elements[(product.name, stage.name, name)] = resolved
+
+    quantities: dict[tuple[str, str, str], Decimal] = {}
+    split: dict[str, tuple[Decimal, Decimal]] = {}
+    actuals = spec.actuals.get(period)
+    if actuals is not None:
+        base = f"actuals.{period}"
+        for name, given in actuals.overhead.items():
+            path = f"{base}.overhead.{name}"
+            line = overhead_lines.get(name)
+            if line is None:
+                issues.append(Issue("UNKNOWN_STAGE", path, f"the {period} close applies no overhead in {name!r}"))
+                continue
+            pair, problems = _split(given, line.actual, path)
+            issues.extend(problems)
+            if pair is not None:
+                split[name] = pair
+        for i, product in enumerate(actuals.products):
+            if product.name not in products:
+                issues.append(Issue("UNKNOWN_PRODUCT", f"{base}.products[{i}].name",
+                                    f"{product.name!r} is not in the {period} close"))
+                continue
+            for j, stage_actuals in enumerate(product.stages):
+                spath = f"{base}.products[{i}].stages[{j}]"
+                stage = stages.get((product.name, stage_actuals.name))
+                if stage is None:
+                    issues.append(Issue("UNKNOWN_STAGE", f"{spath}.name",
+                                        f"{product.name} has no stage {stage_actuals.name!r} in the {period} close"))
+                    continue
+                kinds = {e.name for e in stage.elements}
+                for name, value in stage_actuals.quantities.items():
+                    if name not in kinds or name == TRANSFERRED_IN:
+                        issues.append(Issue("UNKNOWN_ELEMENT", f"{spath}.quantities.{name}",
+                                            f"{product.name} / {stage.name} has no element {name!r}"))
+                    elif value < 0:
+                        issues.append(Issue("NEGATIVE_UNITS", f"{spath}.quantities.{name}",
+                                            f"cannot be negative, found {value}"))
+                    else:
+                        quantities[(product.name, stage.name, name)] = value
+    if issues:
+        return None, issues
+    return ResolvedStandards(elements, overhead, quantities, split, tuple(notes)), []
+
+
+def _overhead_standard(oh: OverheadStandardSpec, path: str) -> tuple[OverheadStandard | None, list[Issue]]:
+    problems = [Issue("NEGATIVE_AMOUNT", f"{path}.{k}", f"cannot be negative, found {v}")
+                for k, v in (("variable_rate", oh.variable_rate), ("fixed_rate", oh.fixed_rate),
+                             ("fixed_budget", oh.fixed_budget), ("denominator", oh.denominator))
+                if v is not None and v < 0]
+    if problems:
+        return None, problems
+    rate, budget, den = oh.fixed_rate, oh.fixed_budget, oh.denominator
+    if den is not None and not den:
+        return None, [Issue("ZERO_DENOMINATOR", f"{path}.denominator", "the denominator level cannot be zero")]
+    if rate is None and budget is None and den is None:
+        return OverheadStandard(oh.variable_rate, _ZERO, _ZERO, None), []
+    if rate is not None and budget is not None and den is not None:
+        if rate * den != budget:
+            return None, [Issue("CONFLICTING_STANDARD", path,
+                                f"fixed_rate {rate} × denominator {den} = {rate * den}, not fixed_budget {budget}; "
+                                "give two of the three")]
+    elif rate is not None and budget is None and den is not None:
+        budget = rate * den
+    elif rate is None and budget is not None and den is not None:
+        rate = budget / den
+    elif not (rate is not None and budget is not None):
+        return None, [Issue("INCOMPLETE_STANDARD", path,
+                            "fixed overhead needs two of fixed_rate, fixed_budget and denominator (the budget for "
+                            "the spending variance, the rate for the production-volume variance)")]
+    return OverheadStandard(oh.variable_rate, rate, budget, den), []
+
+
+def _element_standard(std: ElementStandardSpec, kind: ElementKind, oh: OverheadStandard | None, oh_given: bool,
+                      path: str) -> tuple[ElementStandard | None, list[Issue]]:
+    for key in ("cost_per_eu", "quantity", "price", "rate"):
+        value = getattr(std, key)
+        if value is not None and value < 0:
+            return None, [Issue("NEGATIVE_AMOUNT", f"{path}.{key}", f"cannot be negative, found {value}")]
+    if std.cost_per_eu is not None and std.quantity is not None:
+        return None, [Issue("CONFLICTING_STANDARD", path,
+                            "give cost_per_eu or quantity with its price or rate, not both")]
+    if std.cost_per_eu is not None:
+        if std.price is not None or std.rate is not None:
+            return None, [Issue("CONFLICTING_STANDARD", path, "price and rate go with quantity, not with cost_per_eu")]
+        return ElementStandard("cost_per_eu", std.cost_per_eu, None, None, std.unit or ""), []
+    if std.quantity is None:
+        return None, [Issue("INCOMPLETE_STANDARD", path, "give cost_per_eu, or quantity with price (materials), "
+                                                         "rate (labour, conversion) or the stage's overhead rates")]
+    if kind is ElementKind.MATERIAL:
+        if std.price is None or std.rate is not None:
+            return None, [Issue("INCOMPLETE_STANDARD", f"{path}.price",
+                                "a material's quantity standard needs price (per unit of input), not rate")]
+        return ElementStandard("quantity", std.quantity * std.price, std.quantity, std.price, std.unit or "units"), []
+    if kind in (ElementKind.LABOUR, ElementKind.CONVERSION):
+        if std.rate is None or std.price is not None:
+            return None, [Issue("INCOMPLETE_STANDARD", f"{path}.rate",
+                                f"a {kind.value} quantity standard needs rate (per hour), not price")]
+        return ElementStandard("quantity", std.quantity * std.rate, std.quantity, std.rate, std.unit or "hours"), []
+    # overhead: the driver quantity per EU, at the stage's standard rates
+    if std.price is not None or std.rate is not None:
+        return None, [Issue("CONFLICTING_STANDARD", path, "an overhead quantity standard takes its rates from "
+                                                          "overhead.<stage>; remove price/rate")]
+    if oh is None:
+        if oh_given:  # already reported
+            return None, []
+        return None, [Issue("MISSING_OVERHEAD_STANDARD", path,
+                            "an overhead quantity standard needs overhead.<stage>: {variable_rate, fixed_rate, "
+                            "fixed_budget}")]
+    price = oh.variable_rate + oh.fixed_rate
+    return ElementStandard("quantity", std.quantity * price, std.quantity, price, std.unit or "driver units"), []
+
+
+def _split(given: OverheadActualsSpec, actual: Decimal,
+           path: str) -> tuple[tuple[Decimal, Decimal] | None, list[Issue]]:
+    var, fixed = given.variable, given.fixed
+    if var is None and fixed is None:
+        return None, [Issue("MISSING_INPUT", path, "give variable, fixed or both")]
+    if var is None:
+        var = actual - fixed
+    if fixed is None:
+        fixed = actual - var
+    if var < 0 or fixed < 0:
+        return None, [Issue("NEGATIVE_AMOUNT", path, f"variable {var} and fixed {fixed} cannot be negative "
+                                                     f"(actual overhead {actual})")]
+    if var + fixed != actual:
+        return None, [Issue("ACTUALS_MISMATCH", path, f"variable {var} + fixed {fixed} = {var + fixed}, but the close "
+                                                      f"file's actual overhead is {actual}; difference "
+                                                      f"{var + fixed - actual}")]
+    return (var, fixed), []
+
+
+# ---- the report ---------------------------------------------------------------------------------
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Variance(_Frozen):
+    name: str  # total, price, usage, rate, efficiency, spending, variable_spending, ...
+    amount: Amount  # positive: unfavourable
+    label: Literal["U", "F", ""]  # U unfavourable (cost above standard), F favourable, "" none
+
+
+def _variance(name: str, amount: Decimal) -> Variance:
+    return Variance(name=name, amount=amount, label="U" if amount > 0 else "F" if amount < 0 else "")
+
+
+class ElementVariance(_Frozen):
+    product: str
+    stage: str
+    element: str
+    kind: str
+    equivalent_units: Quantity  # FIFO equivalent units of this period's work
+    standard_cost_per_eu: Quantity
+    standard_cost: Amount  # EU × standard cost per EU
+    actual_cost: Amount  # cost added this period (overhead: applied at the close's predetermined rate)
+    total: Variance
+    basis: str  # cost_per_eu | quantity
+    unit: str
+    standard_quantity_per_eu: Quantity | None
+    standard_quantity: Quantity | None  # allowed for this period's work
+    actual_quantity: Quantity | None
+    actual_quantity_source: str  # "actuals", "driver_quantity" or "" (not known)
+    standard_price: Quantity | None  # per unit of input
+    actual_price: Quantity | None
+    components: tuple[Variance, ...]  # price + usage, or rate + efficiency; empty without actual quantity
+
+
+class OverheadVariance(_Frozen):
+    """Plant-wide overhead of one stage against its standard (all products)."""
+
+    stage: str
+    driver: str
+    standard_variable_rate: Quantity
+    standard_fixed_rate: Quantity
+    fixed_budget: Amount
+    actual_driver_quantity: Quantity  # AH: the close's driver quantities, all products
+    standard_driver_quantity: Quantity  # SH: EU × standard driver quantity per EU, all products
+    actual: Amount  # actual overhead incurred (the close file's overhead.<stage>.actual)
+    actual_variable: Amount | None  # given in the standards file's actuals
+    actual_fixed: Amount | None
+    applied: Amount  # applied by the close at its predetermined rate
+    standard: Amount  # SH × standard rates (variable + fixed)
+    analysis: Literal["four_way", "three_way"]
+    variances: tuple[Variance, ...]
+    controllable: Variance  # two-way: actual − (fixed budget + SH × variable rate)
+    total: Variance  # actual − standard
+    sums_exactly: bool
+
+
+class StageAtStandard(_Frozen):
+    """One product-stage valued at standard (memo): costs to account for = costs accounted for."""
+
+    product: str
+    stage: str
+    standard_unit_cost: Quantity  # per completed unit, transferred-in included
+    beginning_wip: Amount
+    work_done: Amount  # this period's work (FIFO EU) at standard, transferred in included
+    to_account_for: Amount
+    completed: Amount
+    ending_wip: Amount
+    spoiled: Amount  # spoiled units (process accounts: abnormal loss less abnormal gain)
+    accounted_for: Amount
+
+
+class StandardsReport(_Frozen):
+    period: str
+    close_no: int
+    currency: str
+    method: str  # the close's method; standard costing always uses this period's work (FIFO EU)
+    elements: tuple[ElementVariance, ...]
+    overhead: tuple[OverheadVariance, ...]
+    at_standard: tuple[StageAtStandard, ...]
+    standard_cost: Amount
+    actual_cost: Amount
+    total: Variance
+    notes: tuple[str, ...]
+
+
+def standards_report(result: CloseResult, standards: ResolvedStandards, close_no: int = 1,
+                     element_order: dict[tuple[str, str], list[str]] | None = None) -> StandardsReport:
+    """``element_order``: each product-stage's elements in report order (``StoredClose.element_order``)."""
+    plan = result.plan
+    spec = plan.spec
+    q = plan.quantum
+    mode = ROUNDING_MODES[spec.rounding]
+    notes = list(standards.notes)
+    with localcontext(engine_context(mode)):
+        elements: list[ElementVariance] = []
+        at_standard: list[StageAtStandard] = []
+        sh: dict[str, Decimal] = {}
+        sh_missing: dict[str, list[str]] = {}
+        drivers = {line.stage: line.driver for line in result.overhead}
+        for product_plan, product in zip(plan.products, result.products):
+            upstream_unit: Decimal | None = _ZERO
+            for stage, sr in zip(product_plan.case.stages, product.report.stages):
+                oh_element = product_plan.overhead_element.get(stage.name)
+                unit_cost: Decimal | None = _ZERO
+                for element in ordered_elements(stage, element_order, product.name):
+                    name = element.name
+                    if name == TRANSFERRED_IN:
+                        unit_cost = None if upstream_unit is None or unit_cost is None else unit_cost + upstream_unit
+                        continue
+                    std = standards.elements.get((product.name, stage.name, name))
+                    if std is None:
+                        unit_cost = None
+                        if name == oh_element:
+                            sh_missing.setdefault(stage.name, []).append(product.name)
+                        continue
+                    if unit_cost is not None:
+                        unit_cost += std.cost_per_eu
+                    eu = work_units(stage, sr, spec.method, name)
+                    actual = sr.costs_to_account_for.added_by_element[name]
+                    ev = _element_variance(product.name, stage.name, element.kind, name, eu, actual, std,
+                                           standards, product_plan, drivers.get(stage.name), q, mode)
+                    elements.append(ev)
+                    if name == oh_element:
+                        if std.basis == "quantity":
+                            sh[stage.name] = sh.get(stage.name, _ZERO) + eu * std.quantity
+                        else:
+                            sh_missing.setdefault(stage.name, []).append(product.name)
+                if unit_cost is None:
+                    notes.append(f"{product.name} / {stage.name}: not every element has a standard, so WIP is not "
+                                 "valued at standard here (nor in later stages)")
+                else:
+                    at_standard.append(_at_standard(product.name, stage, sr, spec.method, unit_cost, upstream_unit,
+                                                    standards, q, mode))
+                upstream_unit = unit_cost
+        overhead = []
+        for line in result.overhead:
+            std = standards.overhead.get(line.stage)
+            if std is None:
+                continue
+            if line.stage in sh_missing:
+                notes.append(f"overhead {line.stage}: {', '.join(sh_missing[line.stage])} "
+                             "have no standard driver quantity (overhead quantity); no stage analysis")
+                continue
+            overhead.append(_overhead_variance(line, std, sh.get(line.stage, _ZERO),
+                                               standards.overhead_split.get(line.stage), q, mode))
+    zero = _ZERO * q
+    standard_total = sum((e.standard_cost for e in elements), zero)
+    actual_total = sum((e.actual_cost for e in elements), zero)
+    return StandardsReport(period=spec.period, close_no=close_no, currency=spec.currency, method=spec.method,
+                           elements=tuple(elements), overhead=tuple(overhead), at_standard=tuple(at_standard),
+                           standard_cost=standard_total, actual_cost=actual_total,
+                           total=_variance("total", actual_total - standard_total), notes=tuple(notes))
+
+
+def _element_variance(product: str, stage: str, kind: ElementKind, name: str, eu: Decimal, actual: Decimal,
+                      std: ElementStandard, standards: ResolvedStandards, product_plan, driver: str | None,
+                      q: Decimal, mode: str) -> ElementVariance:
+    standard = (eu * std.cost_per_eu).quantize(q, rounding=mode)
+    total = actual - standard
+    aq, source = standards.actual_quantities.get((product, stage, name)), "actuals"
+    if aq is None and std.basis == "quantity":
+        # The close records the overhead driver's quantity per product-stage: the actual driver
+        # quantity of the overhead element, and the labour hours when that driver is labour hours.
+        if kind is ElementKind.OVERHEAD or (kind is ElementKind.LABOUR and driver == "labour_hours"):
+            aq = product_plan.driver_quantity.get(stage)
+            source = "driver_quantity"
+    if aq is None:
+        source = ""
+    components: tuple[Variance, ...] = ()
+    sq = eu * std.quantity if std.quantity is not None else None
+    if std.basis == "quantity" and aq is not None:
+        flexible = (aq * std.price).quantize(q, rounding=mode)  # actual quantity at standard price
+        first, second = ("price", "usage") if kind is ElementKind.MATERIAL else ("rate", "efficiency")
+        components = (_variance(first, actual - flexible), _variance(second, flexible - standard))
+    return ElementVariance(
+        product=product, stage=stage, element=name, kind=kind.value, equivalent_units=eu,
+        standard_cost_per_eu=std.cost_per_eu, standard_cost=standard, actual_cost=actual,
+        total=_variance("total", total), basis=std.basis, unit=std.unit, standard_quantity_per_eu=std.quantity,
+        standard_quantity=sq, actual_quantity=aq, actual_quantity_source=source, standard_price=std.price,
+        actual_price=(actual / aq if aq else None) if std.basis == "quantity" else None, components=components)
+
+
+def _overhead_variance(line, std: OverheadStandard, sh: Decimal, split: tuple[Decimal, Decimal] | None,
+                       q: Decimal, mode: str) -> OverheadVariance:
+    ah = line.driver_quantity
+    r = lambda x: x.quantize(q, rounding=mode)  # noqa: E731
+    var_ah, var_sh, fixed_sh = r(ah * std.variable_rate), r(sh * std.variable_rate), r(sh * std.fixed_rate)
+    budget = r(std.fixed_budget)
+    actual = line.actual
+    standard = var_sh + fixed_sh
+    if split is not None:
+        actual_var, actual_fixed = split
+        variances = (_variance("variable_spending", actual_var - var_ah),
+                     _variance("variable_efficiency", var_ah - var_sh),
+                     _variance("fixed_spending", actual_fixed - budget),
+                     _variance("production_volume", budget - fixed_sh))
+        analysis = "four_way"
+    else:
+        actual_var = actual_fixed = None
+        variances = (_variance("spending", actual - (budget + var_ah)),
+                     _variance("efficiency", var_ah - var_sh),
+                     _variance("production_volume", budget - fixed_sh))
+        analysis = "three_way"
+    total = actual - standard
+    return OverheadVariance(
+        stage=line.stage, driver=line.driver, standard_variable_rate=std.variable_rate,
+        standard_fixed_rate=std.fixed_rate, fixed_budget=budget, actual_driver_quantity=ah,
+        standard_driver_quantity=sh, actual=actual, actual_variable=actual_var, actual_fixed=actual_fixed,
+        applied=line.applied, standard=standard, analysis=analysis, variances=variances,
+        controllable=_variance("controllable", actual - (budget + var_sh)), total=_variance("total", total),
+        sums_exactly=sum((v.amount for v in variances), _ZERO) == total)
+
+
+def _at_standard(product: str, stage, sr, method: str, unit_cost: Decimal, upstream_unit: Decimal | None,
+                 standards: ResolvedStandards, q: Decimal, mode: str) -> StageAtStandard:
+    """Beginning WIP + this period's work = completed + ending WIP + spoiled, all at standard.
+
+    Spoiled (or, under the process-account convention, abnormal loss less abnormal gain) is what
+    the work done does not carry into completed units and ending WIP.  Exact amounts are rounded
+    by largest remainder so that both sides add up to the same total."""
+    per_eu = {}
+    for element in stage.elements:
+        name = element.name
+        per_eu[name] = upstream_unit if name == TRANSFERRED_IN else \
+            standards.elements[(product, stage.name, name)].cost_per_eu
+    beginning = sum((stage.beginning.units * stage.beginning.completion[e] * c for e, c in per_eu.items()), _ZERO)
+    work = sum((work_units(stage, sr, method, e) * c for e, c in per_eu.items()), _ZERO)
+    completed = sr.physical_units.completed * unit_cost
+    ending = sum((stage.ending.units * stage.ending.completion[e] * c for e, c in per_eu.items()), _ZERO)
+    spoiled = beginning + work - completed - ending
+    total = (beginning + work).quantize(q, rounding=mode)
+    b, w = allocate([beginning, work], total, q, mode)
+    c, e, s = allocate([completed, ending, spoiled], total, q, mode)
+    return StageAtStandard(product=product, stage=stage.name, standard_unit_cost=unit_cost, beginning_wip=b,
+                           work_done=w, to_account_for=b + w, completed=c, ending_wip=e, spoiled=s,
+                           accounted_for=c + e + s)
