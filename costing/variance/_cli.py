@@ -1,0 +1,301 @@
+"""``wip variance``, ``wip standards`` and ``wip flow``: the variance audit's commands.
+
+Registered by ``costing.cli`` (``register(subparsers)``).  Problems with the input (a period not
+closed, a bad standards or orders file) print located issues and exit 2; a report whose totals do
+not tie to the stored roll-forwards exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Sequence
+
+from .._errors import CostingError, Issue
+
+__all__ = ["register"]
+
+EXIT_INPUT = 2
+DEFAULT_LEDGER = "wip-ledger.db"  # as the other commands: in the working directory, or --ledger
+DEFAULT_STANDARDS = "wip-standards.yaml"
+
+
+def register(subparsers) -> None:
+    def common(p, xlsx_help: str):
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
+        p.add_argument("--xlsx", metavar="FILE", help=xlsx_help)
+        p.add_argument("--locale", default="en_US", help="locale for numbers in the text report (default en_US)")
+        p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER})")
+
+    p = subparsers.add_parser(
+        "variance", help="bridge two month-ends: cost added, transferred out, ending WIP and COGS by volume, mix, "
+                         "completion and price")
+    p.add_argument("--from", dest="from_period", required=True, metavar="P1", help="YYYY-MM (the base)")
+    p.add_argument("--to", dest="to_period", required=True, metavar="P2",
+                   help="YYYY-MM; equal to --from: the last two closes of a reopened period")
+    p.add_argument("--materiality", metavar="AMOUNT",
+                   help="flag changes of at least this amount (default: the --to close file's materiality)")
+    p.add_argument("--materiality-pct", metavar="PCT", default="5",
+                   help="... and at least this percent of the base amount (default 5)")
+    p.add_argument("--detail", action="store_true", help="every product, stage and element line in the text report")
+    common(p, "write the Variances sheet (and the Flow sheet of --to) into this workbook")
+    p.set_defaults(run=_cmd_variance)
+
+    p = subparsers.add_parser("standards", help="standard-cost variances of a period: price/usage, rate/efficiency, "
+                                                "overhead spending/efficiency/volume")
+    p.add_argument("--period", help="YYYY-MM")
+    p.add_argument("--standards", metavar="FILE", help=f"standards file, YAML or JSON (default: {DEFAULT_STANDARDS})")
+    p.add_argument("--schema", action="store_true", help="print the standards file's JSON schema")
+    common(p, "write the Standards sheet into this workbook")
+    p.set_defaults(run=_cmd_standards)
+
+    p = subparsers.add_parser("flow", help="WIP flow: throughput, cycle time, bottleneck, order forecasts, "
+                                           "finished-goods weeks of cover")
+    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--orders", metavar="FILE", help="open orders (YAML, JSON or CSV: product, units, due[, id])")
+    p.add_argument("--periods", type=int, default=6, metavar="N", help="trend over the last N periods (default 6)")
+    p.add_argument("--cover-periods", type=int, default=3, metavar="N",
+                   help="average weekly shipments over the last N periods (default 3)")
+    p.add_argument("--cover-band", default="4-8", metavar="LOW-HIGH", help="target weeks of cover (default 4-8)")
+    p.add_argument("--horizon-days", type=int, default=0, metavar="D",
+                   help="count WIP expected to finish within D days in the cover (default 0: finished goods only)")
+    common(p, "write the Flow sheet into this workbook")
+    p.set_defaults(run=_cmd_flow)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _print_issues(issues: Sequence[Issue]) -> None:
+    for issue in issues:
+        print(f"error: {issue}", file=sys.stderr)
+    noun = "problem" if len(issues) == 1 else "problems"
+    print(f"{len(issues)} {noun} found; nothing was written.", file=sys.stderr)
+
+
+def _open(args):
+    from ..ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(Path(args.ledger or DEFAULT_LEDGER), create=False)
+    except LedgerError as e:
+        _print_issues([Issue(e.code, "", e.message)])
+        return None
+
+
+def _not_closed(ledger, period: str) -> Issue:
+    return Issue("NOT_CLOSED", "", f"{period} is {ledger.status(period)} in {ledger.path}; close it first "
+                                   "(wip close), or name a closed period")
+
+
+def _decimal(text: str, what: str) -> Decimal | Issue:
+    try:
+        value = Decimal(text.strip().rstrip("%"))
+    except (InvalidOperation, AttributeError):
+        return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
+    if not value.is_finite() or value < 0:
+        return Issue("NOT_A_NUMBER", what, f"expected a number of at least 0, found {text!r}")
+    return value
+
+
+def _dump(model) -> None:
+    sys.stdout.write(model.model_dump_json(indent=2) + "\n")
+
+
+def _flow_for(ledger, period: str, args=None, orders=None):
+    from ._flow import build_flow, units_of
+    from ._ledger import current_closes
+
+    history = [units_of(c) for c in current_closes(ledger, period)]
+    if not history or history[-1].period != period:
+        return None
+    kw = {}
+    if args is not None:
+        kw = dict(trend_periods=max(1, args.periods), cover_periods=max(1, args.cover_periods),
+                  band=args.band, horizon_days=max(0, args.horizon_days))
+    return build_flow(history, orders=orders, **kw)
+
+
+# ---- wip variance -------------------------------------------------------------------------------
+
+def _cmd_variance(args: argparse.Namespace) -> int:
+    from ._bridge import Materiality
+    from ._history import build_variance_report
+    from ._ledger import load_closes, reclosed_periods
+    from ._render import render_variance
+
+    p1, p2 = args.from_period, args.to_period
+    if p1 > p2:
+        _print_issues([Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
+                                                               "give the earlier period first")])
+        return EXIT_INPUT
+    ledger = _open(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        problems = [_not_closed(ledger, p) for p in dict.fromkeys((p1, p2)) if ledger.status(p) != "closed"]
+        if problems:
+            _print_issues(problems)
+            return EXIT_INPUT
+        if p1 == p2:
+            closes = load_closes(ledger, p1)
+            if len(closes) < 2:
+                _print_issues([Issue("NOTHING_TO_COMPARE", "", f"{p1} has {len(closes)} close; --from and --to "
+                                                              "equal compare a reopened period's last two closes")])
+                return EXIT_INPUT
+            before, after = closes[-2], closes[-1]
+        else:
+            before, after = load_closes(ledger, p1)[-1], load_closes(ledger, p2)[-1]
+        reclosed = reclosed_periods(ledger, list(dict.fromkeys((p1, p2))))
+        stale = ledger.stale_periods()
+        absolute = _decimal(args.materiality, "--materiality") if args.materiality else \
+            Decimal(after.parameters.get("materiality", "0"))
+        if isinstance(absolute, Decimal):
+            from .._currency import quantum
+
+            absolute = absolute.quantize(quantum(after.parameters.get("currency", "USD")))
+        percent = _decimal(args.materiality_pct, "--materiality-pct")
+        bad = [x for x in (absolute, percent) if isinstance(x, Issue)]
+        if bad:
+            _print_issues(bad)
+            return EXIT_INPUT
+        try:
+            report = build_variance_report(before, after, reclosed=reclosed,
+                                           materiality=Materiality(absolute=absolute, percent=percent))
+        except CostingError as e:
+            _print_issues(list(e.issues))
+            return EXIT_INPUT
+        notes = [f"{p} opened from a close of {src} that has since been superseded: it needs a re-close"
+                 for p, src in sorted(stale.items()) if p in (p1, p2)]
+        if notes:
+            report = report.model_copy(update={"notes": report.notes + tuple(notes)})
+        flow = _flow_for(ledger, p2) if args.xlsx else None
+    if args.xlsx:
+        from ._xlsx import write_sheets
+
+        write_sheets(args.xlsx, variance=report, flow=flow)
+    if args.json:
+        _dump(report)
+    else:
+        sys.stdout.write(render_variance(report, args.locale, detail=args.detail))
+        if args.xlsx:
+            print(f"  Wrote the Variances and Flow sheets into {args.xlsx}")
+    return 0 if report.ties_ok and report.all_sum_exactly else 1
+
+
+# ---- wip standards ------------------------------------------------------------------------------
+
+def _cmd_standards(args: argparse.Namespace) -> int:
+    from .._casefile import read_data_file
+    from ._history import recompute
+    from ._ledger import load_closes
+    from ._render import render_standards
+    from ._standards import resolve_standards, standards_report, standards_schema
+
+    if args.schema:
+        json.dump(standards_schema(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not args.period:
+        _print_issues([Issue("MISSING_INPUT", "--period", "give --period YYYY-MM (or --schema)")])
+        return EXIT_INPUT
+    path = args.standards or DEFAULT_STANDARDS
+    data, issues = read_data_file(path)
+    if issues:
+        _print_issues(issues)
+        return EXIT_INPUT
+    ledger = _open(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        if ledger.status(args.period) != "closed":
+            _print_issues([_not_closed(ledger, args.period)])
+            return EXIT_INPUT
+        stored = load_closes(ledger, args.period)[-1]
+    try:
+        result = recompute(stored)
+    except CostingError as e:
+        _print_issues(list(e.issues))
+        return EXIT_INPUT
+    standards, issues = resolve_standards(data, result)
+    if issues:
+        _print_issues([i.with_source(path) for i in issues])
+        return EXIT_INPUT
+    report = standards_report(result, standards, stored.close_no, stored.element_order)
+    if args.xlsx:
+        from ._xlsx import write_sheets
+
+        write_sheets(args.xlsx, standards=report)
+    if args.json:
+        _dump(report)
+    else:
+        sys.stdout.write(render_standards(report, args.locale))
+        if args.xlsx:
+            print(f"  Wrote the Standards sheet into {args.xlsx}")
+    return 0
+
+
+# ---- wip flow -----------------------------------------------------------------------------------
+
+def _read_orders(path: str):
+    from .._casefile import read_data_file
+
+    if path.lower().endswith(".csv"):
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                rows = [{k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
+                        for row in csv.DictReader(f)]
+        except FileNotFoundError:
+            return None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            return None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e}", path)]
+        return [{k: v for k, v in r.items() if v not in ("", None)} for r in rows], []
+    return read_data_file(path)
+
+
+def _cmd_flow(args: argparse.Namespace) -> int:
+    from ._flow import resolve_orders
+    from ._render import render_flow
+
+    band = args.cover_band.split("-")
+    values = [_decimal(x, "--cover-band") for x in band] if len(band) == 2 else \
+        [Issue("NOT_A_NUMBER", "--cover-band", f"expected LOW-HIGH weeks, e.g. 4-8; found {args.cover_band!r}")]
+    bad = [v for v in values if isinstance(v, Issue)]
+    if bad or values[0] > values[1]:
+        _print_issues(bad or [Issue("NOT_A_NUMBER", "--cover-band", f"{args.cover_band}: LOW is above HIGH")])
+        return EXIT_INPUT
+    args.band = (values[0], values[1])
+    ledger = _open(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        if ledger.status(args.period) != "closed":
+            _print_issues([_not_closed(ledger, args.period)])
+            return EXIT_INPUT
+        orders = None
+        if args.orders:
+            from ._flow import units_of
+            from ._ledger import load_closes
+
+            data, issues = _read_orders(args.orders)
+            if not issues:
+                products = set(units_of(load_closes(ledger, args.period)[-1]).product_stage_order)
+                orders, issues = resolve_orders(data, products)
+            if issues:
+                _print_issues([i if i.source else i.with_source(args.orders) for i in issues])
+                return EXIT_INPUT
+        report = _flow_for(ledger, args.period, args, orders)
+    if args.xlsx:
+        from ._xlsx import write_sheets
+
+        write_sheets(args.xlsx, flow=report)
+    if args.json:
+        _dump(report)
+    else:
+        sys.stdout.write(render_flow(report, args.locale))
+        if args.xlsx:
+            print(f"  Wrote the Flow sheet into {args.xlsx}")
+    return 0

@@ -1,0 +1,205 @@
+"""Text tables for the variance, standards and flow reports (the CLI's writer).
+
+Amounts are already rounded; babel only formats them in the chosen locale.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_decimal
+
+from .._currency import minor_unit
+from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, element_label
+from ._figures import METRIC_ORDER, Metric
+from ._flow import FlowReport
+from ._history import VarianceReport
+from ._standards import StandardsReport, Variance
+
+__all__ = ["render_variance", "render_standards", "render_flow"]
+
+
+def _money(value: Decimal, currency: str, locale: str) -> str:
+    places = minor_unit(currency)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(abs(value) if not value else value, format=pattern, locale=locale,
+                          decimal_quantization=False)
+
+
+def _qty(value: Decimal | None, locale: str) -> str:
+    if value is None:
+        return "n/a"
+    return format_decimal(value, format="#,##0.##", locale=locale)
+
+
+def _rate(value: Decimal | None, locale: str) -> str:
+    """Prices, rates and costs per EU: at least two places, at most four."""
+    if value is None:
+        return "n/a"
+    return format_decimal(value, format="#,##0.00##", locale=locale)
+
+
+def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+
+    def fmt(r):
+        return "  " + "  ".join(str(c).ljust(widths[i]) if i < left else str(c).rjust(widths[i])
+                                for i, c in enumerate(r)).rstrip()
+    return [fmt(header)] + [fmt(r) for r in rows]
+
+
+def _scope(line: BridgeLine) -> str:
+    if line.level == "total":
+        return "Total"
+    parts = [line.product, line.stage, element_label(line.element)]
+    return " / ".join(p for p in parts if p)
+
+
+def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool = False) -> str:
+    b = report.bridge
+    m = lambda v: _money(v, report.currency, locale)  # noqa: E731
+    out = [f"Variance bridge {b.before.period} (close #{b.before.close_no}, {b.before.method}) → "
+           f"{b.after.period} (close #{b.after.close_no}, {b.after.method}), {report.currency}",
+           "Order of substitution: volume → mix → completion (ending WIP only) → price."]
+    if b.materiality is not None:
+        out.append(f"Flagged (*): change of at least {m(b.materiality.absolute)} and "
+                   f"{_qty(b.materiality.percent, locale)} % of the {b.before.period} amount.")
+    hidden = 0
+    for metric in METRIC_ORDER:
+        lines = [l for l in b.lines if l.metric == metric.value]
+        if not lines:
+            continue
+        shown = [l for l in lines if l.level != "line" or detail]
+        hidden += sum(1 for l in lines if l.level == "line" and l.flagged and not detail)
+        out += ["", _title(METRIC_LABELS[metric])]
+        rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), m(l.change)]
+                + [m(getattr(l, c)) for c in COMPONENTS]
+                + ["OK" if l.sums_exactly else "NO", "*" if l.flagged else ""] for l in shown]
+        out += _table(["", "", b.before.period, b.after.period, "change", "volume", "mix", "completion", "price",
+                       "sum", ""], rows, left=2)
+        flagged = [l for l in shown if l.flagged and l.explanation]
+        for l in flagged:
+            out.append(f"  * {_scope(l)}: {l.explanation}")
+    if hidden:
+        out.append(f"\n  {hidden} flagged line(s) by product, stage and element: --detail shows them")
+    out += ["", "Every line's components add up to its change: " + ("OK" if report.all_sum_exactly else "NO")]
+    out += ["", "Ties to the stored roll-forwards:"]
+    for metric in METRIC_ORDER:
+        ties = [t for t in report.ties if t.metric == metric.value]
+        if not ties:
+            continue
+        text = ", ".join(f"{t.what} {m(t.bridge)}" + ("" if t.ok else f" (roll-forward {m(t.rollforward)}, "
+                                                                        f"difference {m(t.difference)})")
+                         for t in ties)
+        state = "OK" if all(t.ok for t in ties) else "DIFFERENCE"
+        out.append(f"  {METRIC_LABELS[metric]}: {text} — {state}")
+    out += ["  Totals tie: " + ("OK" if report.ties_ok else "NO")]
+    for effect in report.method_effect:
+        out += ["", f"Method effect {effect.period}: closed under {effect.method}; under {effect.other_method}:"]
+        if not effect.available:
+            out.append(f"  not available: {effect.reason}")
+            continue
+        rows = [[(" / ".join(p for p in (l.product, l.stage) if p) or "Total"), m(l.ending_wip), m(l.ending_wip_other),
+                 m(l.ending_wip_difference), m(l.transferred_out), m(l.transferred_out_other),
+                 m(l.transferred_out_difference)] for l in effect.lines if l.level != "stage" or detail]
+        out += _table(["", "ending WIP", f"({effect.other_method})", "difference", "transferred out",
+                       f"({effect.other_method})", "difference"], rows)
+        out.append("  (product and total lines: ending WIP of all stages; transferred out of the last stage)")
+    for late in report.late_changes:
+        out += ["", f"Late changes {late.period}: close #{late.from_close} → close #{late.to_close}"
+                    + (f" (reopened: {late.reason})" if late.reason else "")]
+        for c in late.input_changes:
+            out.append(f"  {c.path}: {c.before} → {c.after}")
+        for l in late.bridge.lines:
+            if l.change and (l.level != "line" or detail):
+                out.append(f"  {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
+                           f"({m(l.change)}){' — ' + l.explanation if l.explanation else ''}")
+    if report.notes:
+        out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
+    return "\n".join(out) + "\n"
+
+
+def _title(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _v(v: Variance, m) -> str:
+    return f"{m(abs(v.amount))} {v.label}".rstrip()
+
+
+def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
+    m = lambda v: _money(v, report.currency, locale)  # noqa: E731
+    q = lambda v: _qty(v, locale)  # noqa: E731
+    out = [f"Standard costs {report.period} (close #{report.close_no}), {report.currency}: this period's work "
+           "(FIFO equivalent units) at standard; U unfavourable, F favourable", ""]
+    rows = []
+    for e in report.elements:
+        parts = ", ".join(f"{c.name} {_v(c, m)}" for c in e.components)
+        rows.append([f"{e.product} / {e.stage} / {e.element}", q(e.equivalent_units),
+                     _rate(e.standard_cost_per_eu, locale),
+                     m(e.standard_cost), m(e.actual_cost), _v(e.total, m), parts])
+    out += _table(["product / stage / element", "EU", "std/EU", "standard", "actual", "variance", "of which"], rows)
+    for e in report.elements:
+        if e.basis == "quantity":
+            out.append(f"  {e.product} / {e.stage} / {e.element}: standard {q(e.standard_quantity)} {e.unit} at "
+                       f"{_rate(e.standard_price, locale)}; actual "
+                       + (f"{q(e.actual_quantity)} {e.unit} at {_rate(e.actual_price, locale)}"
+                          f" ({e.actual_quantity_source})" if e.actual_quantity is not None else "quantity not given"))
+    out += ["", f"Total: standard {m(report.standard_cost)}, actual {m(report.actual_cost)}, "
+                f"variance {_v(report.total, m)}"]
+    if report.overhead:
+        out += ["", "Overhead by stage (all products): actual incurred against standard"]
+        for o in report.overhead:
+            out.append(f"  {o.stage} ({o.driver}): actual {m(o.actual)}, applied {m(o.applied)}, standard "
+                       f"{m(o.standard)} (SH {q(o.standard_driver_quantity)}, AH {q(o.actual_driver_quantity)})")
+            out.append("    " + "; ".join(f"{v.name.replace('_', ' ')} {_v(v, m)}" for v in o.variances)
+                       + f"; total {_v(o.total, m)} ({o.analysis.replace('_', '-')})")
+            out.append(f"    two-way: controllable {_v(o.controllable, m)}, production volume "
+                       f"{_v(o.variances[-1], m)}")
+    if report.at_standard:
+        out += ["", "WIP at standard (memo)"]
+        rows = [[f"{s.product} / {s.stage}", m(s.beginning_wip), m(s.work_done), m(s.to_account_for), m(s.completed),
+                 m(s.ending_wip), m(s.spoiled)] for s in report.at_standard]
+        out += _table(["product / stage", "beginning", "work done", "to account for", "completed", "ending",
+                       "spoiled"], rows)
+    if report.notes:
+        out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
+    return "\n".join(out) + "\n"
+
+
+def render_flow(report: FlowReport, locale: str = "en_US") -> str:
+    q = lambda v: _qty(v, locale)  # noqa: E731
+    out = [f"WIP flow {report.period} ({report.days} days, as of {report.as_of.isoformat()})", ""]
+    rows = []
+    for s in report.stages:
+        flags = ", ".join(f for f, on in (("BOTTLENECK", s.bottleneck), ("WIP GROWING FASTEST", s.wip_growing_fastest))
+                          if on)
+        trend = " → ".join(q(p.cycle_time_days) for p in s.trend)
+        rows.append([s.stage, q(s.completed), q(s.throughput_per_day), q(s.opening_wip), q(s.closing_wip),
+                     q(s.average_wip), q(s.cycle_time_days), f"{trend} ({s.cycle_time_trend})", flags])
+    out += _table(["stage", "completed", "per day", "opening WIP", "closing WIP", "average WIP", "cycle days",
+                   "cycle time trend", ""], rows)
+    if report.orders:
+        out += ["", "Open orders"]
+        rows = [[o.id, o.product, q(o.units), o.due.isoformat(), o.forecast.isoformat() if o.forecast else "n/a",
+                 "" if o.slack_days is None else str(o.slack_days), "AT RISK" if o.at_risk else "", o.reason]
+                for o in report.orders]
+        out += _table(["order", "product", "units", "due", "forecast", "slack", "", "how"], rows, left=2)
+    low, high = report.cover_band
+    out += ["", f"Finished-goods weeks of cover (target {q(low)}–{q(high)} weeks)"]
+    with_wip = report.horizon_days > 0
+    rows = []
+    for c in report.cover:
+        row = [c.product, q(c.on_hand), q(c.weekly_shipments), q(c.weeks_of_cover)]
+        if with_wip:
+            row += [q(c.expected_from_wip), q(c.weeks_of_cover_with_wip)]
+        rows.append(row + [c.flag.upper()])
+    header = ["product", "on hand", "shipped/week", "weeks"]
+    if with_wip:
+        header += [f"WIP in {report.horizon_days} days", "weeks with WIP"]
+    out += _table(header + [""], rows)
+    if report.cover:
+        out.append(f"  (shipments averaged over {', '.join(report.cover[0].periods)})")
+    if report.notes:
+        out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
+    return "\n".join(out) + "\n"
