@@ -1,0 +1,383 @@
+"""The period-over-period bridge on the demo's two months: every line's components add up to its
+change exactly, totals tie to the two closes' stored roll-forwards; the decomposition on small
+inline scenarios; method effect; late changes of a reopened month; golden JSON and text."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from costing._casefile import read_data_file
+from costing.cli import main
+from costing.close_service import close_period, reopen_period
+from costing.ledger import Ledger
+from costing.variance import (
+    COMPONENTS,
+    LineFigures,
+    Materiality,
+    Metric,
+    PeriodFigures,
+    build_bridge,
+    build_variance_report,
+    load_closes,
+    method_effect,
+    reclosed_periods,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+D = Decimal
+
+
+def demo(period: str) -> dict:
+    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
+    assert not issues
+    return data
+
+
+@pytest.fixture(scope="module")
+def demo_ledger(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("variance") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+    return path
+
+
+@pytest.fixture(scope="module")
+def report(demo_ledger):
+    with Ledger(demo_ledger) as ledger:
+        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
+    return build_variance_report(before, after, materiality=Materiality(absolute=D("100.00"), percent=D(5)))
+
+
+# ---- the demo's two months -----------------------------------------------------------------------
+
+def test_every_line_of_the_demo_sums_exactly_to_its_change(report):
+    lines = report.bridge.lines
+    assert len([l for l in lines if l.level == "line"]) > 80
+    for line in lines:
+        parts = [getattr(line, c) for c in COMPONENTS]
+        assert sum(parts) == line.change == line.after - line.before, line
+        assert line.components_sum == line.change and line.sums_exactly
+        for part in parts:  # rounded once, to the cent
+            assert part == part.quantize(D("0.01"))
+        if line.metric != Metric.ENDING_WIP.value:
+            assert line.completion == 0
+    assert report.all_sum_exactly
+
+
+def test_the_demo_totals_tie_to_the_two_stored_roll_forwards(report, demo_ledger):
+    with Ledger(demo_ledger) as ledger:
+        rf = {p: ledger.current_close(p).rollforward for p in ("2026-10", "2026-11")}
+
+    def total(period: str, metric: str) -> Decimal:
+        rows, fg = rf[period]["rows"], rf[period]["finished_goods"]
+        if metric == "cost_added":
+            return sum(D(r[c]) for r in rows for c in ("materials", "labour", "overhead", "conversion"))
+        if metric == "transferred_out":
+            return sum(D(r["transferred_out"]) for r in rows)
+        if metric == "ending_wip":
+            return sum(D(r["closing"]) for r in rows)
+        return sum(D(r["cost_of_goods_sold"]) for r in fg)
+
+    for metric in Metric:
+        line = report.bridge.total(metric)
+        assert line.before == total("2026-10", metric.value), metric
+        assert line.after == total("2026-11", metric.value), metric
+    assert report.ties_ok and all(t.ok for t in report.ties)
+    assert {(t.metric, t.what) for t in report.ties} == {(m.value, w) for m in Metric
+                                                         for w in ("before", "after", "change")}
+
+
+def test_each_demo_line_is_its_roll_forward_row(report, demo_ledger):
+    with Ledger(demo_ledger) as ledger:
+        rf = {p: ledger.current_close(p).rollforward for p in ("2026-10", "2026-11")}
+    for side, period in (("before", "2026-10"), ("after", "2026-11")):
+        for row in rf[period]["rows"]:
+            key = (row["product"], row["stage"], row["element"])
+            wip = report.bridge.line(Metric.ENDING_WIP, *key)
+            assert getattr(wip, side) == D(row["closing"]), key
+            out = report.bridge.line(Metric.TRANSFERRED_OUT, *key)
+            assert getattr(out, side) == D(row["transferred_out"]), key
+            if row["element"] != "transferred_in":
+                added = report.bridge.line(Metric.COST_ADDED, *key)
+                assert getattr(added, side) == sum(D(row[c]) for c in ("materials", "labour", "overhead", "conversion"))
+        for row in rf[period]["finished_goods"]:
+            assert getattr(report.bridge.line(Metric.COGS, row["product"]), side) == D(row["cost_of_goods_sold"])
+
+
+def test_roll_ups_add_their_lines(report):
+    lines = report.bridge.lines
+    for metric in Metric:
+        mine = [l for l in lines if l.metric == metric.value and l.level == "line"]
+        total = report.bridge.total(metric)
+        for field in ("before", "after", "change") + COMPONENTS:
+            assert getattr(total, field) == sum(getattr(l, field) for l in mine), (metric, field)
+            for level, key in (("stage", "stage"), ("product", "product")):
+                for rollup in (l for l in lines if l.metric == metric.value and l.level == level):
+                    members = [l for l in mine if getattr(l, key) == getattr(rollup, key)]
+                    assert getattr(rollup, field) == sum(getattr(l, field) for l in members)
+
+
+def test_the_demo_bridge_reads_like_the_months(report):
+    bridge = report.bridge
+    # Espresso's Assembly materials cost $120 per unit in both months: the change is all quantity.
+    materials = bridge.line(Metric.COST_ADDED, "Espresso Classic", "Assembly", "materials")
+    assert (materials.before, materials.after, materials.price) == (D("36000.00"), D("38400.00"), D("0.00"))
+    assert materials.volume + materials.mix == D("2400.00")
+    # Ending WIP of Assembly labour went from 40 % to 50 % complete: a completion effect.
+    labour = bridge.line(Metric.ENDING_WIP, "Espresso Classic", "Assembly", "labour")
+    assert labour.drivers.completion_before == D("0.4") and labour.drivers.completion_after == D("0.5")
+    assert labour.completion > 0 and "completion of ending WIP 40 % → 50 %" in labour.explanation
+    # Drip Home had no Testing WIP in October: its November WIP is a change of mix, not of price.
+    drip = bridge.line(Metric.ENDING_WIP, "Drip Home", "Testing", "transferred_in")
+    assert drip.before == 0 and drip.mix == drip.change and drip.price == 0
+    assert drip.explanation.startswith("Drip Home share of Testing transferred-in ending WIP units 0 % →")
+    cogs = bridge.total(Metric.COGS)
+    assert cogs.flagged
+    assert cogs.explanation == "Units shipped, all products, +11.7 % (555 → 620) drives 92 % of the change in COGS"
+
+
+# ---- the decomposition on small scenarios ----------------------------------------------------
+
+def figures(period: str, *lines: LineFigures, method: str = "fifo") -> PeriodFigures:
+    return PeriodFigures(period, 1, method, "USD", D("0.01"), "half_up", tuple(lines))
+
+
+def wip(product: str, units, completion, value, stage="Testing", element="conversion") -> LineFigures:
+    return LineFigures(Metric.ENDING_WIP, product, stage, element, D(value), D(units), D(completion))
+
+
+def test_sequential_substitution_by_hand():
+    # Before: A 10 units 50 % complete at $20/EU, B 10 units 50 % at $10/EU (pool 20 units).
+    # After: A 15 units 60 % at $22/EU, B 5 units 50 % at $10/EU (pool still 20 units).
+    before = figures("2026-01", wip("A", 10, "0.5", "100.00"), wip("B", 10, "0.5", "50.00"))
+    after = figures("2026-02", wip("A", 15, "0.6", "198.00"), wip("B", 5, "0.5", "25.00"))
+    bridge = build_bridge(before, after)
+    a = bridge.line(Metric.ENDING_WIP, "A", "Testing", "conversion")
+    # volume: pool unchanged → 0; mix: (15 − 20 × 50 %) × 0.5 × 20 = 50;
+    # completion: 15 × (0.6 − 0.5) × 20 = 30; price: 15 × 0.6 × (22 − 20) = 18.
+    assert (a.volume, a.mix, a.completion, a.price, a.change) == (0, 50, 30, 18, 98)
+    b = bridge.line(Metric.ENDING_WIP, "B", "Testing", "conversion")
+    assert (b.volume, b.mix, b.completion, b.price, b.change) == (0, -25, 0, 0, -25)
+    total = bridge.total(Metric.ENDING_WIP)
+    assert (total.volume, total.mix, total.completion, total.price, total.change) == (0, 25, 30, 18, 73)
+
+
+def test_volume_then_price_for_one_product():
+    before = figures("2026-01", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1000.00"), D(100)))
+    after = figures("2026-02", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1320.00"), D(110)))
+    line = build_bridge(before, after).line(Metric.COST_ADDED, "A", "Assembly", "materials")
+    # volume at period-1 rate: 10 × $10; price at period-2 quantity: 110 × ($12 − $10).
+    assert (line.volume, line.mix, line.completion, line.price) == (100, 0, 0, 220)
+    assert line.explanation == "Assembly materials cost per EU +20.0 % (10.00 → 12.00) drives 69 % of the change " \
+                               "in cost added"
+
+
+def test_components_round_to_the_change_by_largest_remainder():
+    # One third of a cent everywhere: 3 units at $10.00 → 7 units at $20.00 (rate 3.333…).
+    before = figures("2026-01", LineFigures(Metric.COGS, "A", "", "", D("10.00"), D(3)))
+    after = figures("2026-02", LineFigures(Metric.COGS, "A", "", "", D("20.00"), D(7)))
+    line = build_bridge(before, after).line(Metric.COGS, "A")
+    assert (line.volume, line.price) == (D("13.33"), D("-3.33")) and line.volume + line.price == D("10.00")
+
+
+def test_new_and_discontinued_lines_are_volume_or_mix():
+    before = figures("2026-01", wip("A", 10, "0.5", "100.00"))
+    after = figures("2026-02", wip("B", 4, "0.5", "30.00"))
+    bridge = build_bridge(before, after)
+    gone = bridge.line(Metric.ENDING_WIP, "A", "Testing", "conversion")
+    new = bridge.line(Metric.ENDING_WIP, "B", "Testing", "conversion")
+    assert gone.after == 0 and gone.volume + gone.mix == D("-100.00") and gone.price == 0
+    assert new.before == 0 and new.volume + new.mix == D("30.00") and new.price == 0
+    assert bridge.total(Metric.ENDING_WIP).change == D("-70.00")
+
+
+def test_a_flagged_line_names_the_driver_that_moved_most():
+    # Testing conversion: 100 → 108 units, 50 % complete, $52.00 → $61.57 per EU.
+    before = figures("2026-01", wip("A", 100, "0.5", "2600.00"))
+    after = figures("2026-02", wip("A", 108, "0.5", "3324.78"))
+    m = Materiality(absolute=D("500.00"), percent=D(10))
+    line = build_bridge(before, after, m).line(Metric.ENDING_WIP, "A", "Testing", "conversion")
+    assert (line.volume, line.price, line.change) == (D("208.00"), D("516.78"), D("724.78"))
+    assert line.flagged
+    assert line.explanation == "Testing conversion cost per EU +18.4 % (52.00 → 61.57) drives 71 % of the change " \
+                               "in ending WIP"
+
+
+def test_materiality_needs_both_thresholds():
+    before = figures("2026-01", wip("A", 100, "0.5", "2600.00"))
+
+    def bridge(value, m):
+        after = figures("2026-02", wip("A", 100, "0.5", value))
+        return build_bridge(before, after, m).line(Metric.ENDING_WIP, "A", "Testing", "conversion")
+
+    assert not bridge("2700.00", Materiality(absolute=D("100.01"), percent=D(1))).flagged  # below the amount
+    assert not bridge("2700.00", Materiality(absolute=D("50.00"), percent=D(4))).flagged  # 3.8 % < 4 %
+    assert bridge("2700.00", Materiality(absolute=D("100.00"), percent=D("3.8"))).flagged
+    assert not bridge("2600.00", Materiality(absolute=D("0.00"), percent=D(0))).flagged  # nothing moved
+
+
+# ---- method effect and late changes ---------------------------------------------------------
+
+def test_method_effect_recosts_each_month_under_the_other_method(report):
+    october, november = report.method_effect
+    assert (october.period, october.method, october.other_method, october.available) == \
+           ("2026-10", "fifo", "weighted_average", True)
+    assert november.period == "2026-11"
+    for effect in (october, november):
+        stages = [l for l in effect.lines if l.level == "stage"]
+        total = next(l for l in effect.lines if l.level == "total")
+        as_closed = report.bridge.total(Metric.ENDING_WIP)
+        assert total.ending_wip == (as_closed.before if effect is october else as_closed.after)
+        assert total.ending_wip_other == sum(l.ending_wip_other for l in stages)
+        for l in effect.lines:
+            assert l.ending_wip_difference == l.ending_wip_other - l.ending_wip
+            assert l.transferred_out_difference == l.transferred_out_other - l.transferred_out
+    # October's opening WIP was costed at September's rates: the methods differ (Horngren's point).
+    assert next(l for l in october.lines if l.level == "total").ending_wip_difference == D("-56.41")
+
+
+def test_method_effect_says_when_fifo_cannot_cost_the_period(tmp_path):
+    data = {"company": "X", "period": "2026-01", "currency": "USD", "method": "weighted_average",
+            "accounts": demo("2026-10")["accounts"] | {"wip": {"Mixing": {"code": "1310", "name": "WIP"}}},
+            "products": [{"name": "P", "stages": [{
+                "name": "Mixing", "elements": {"materials": {"kind": "material", "added": "start"}},
+                "beginning_wip": {"units": 50, "complete": 0.5, "cost": {"materials": 500}},
+                "started": 10, "completed": 40, "ending_wip": {"units": 20, "complete": 0.5},
+                "added_costs": {"materials": 100}}]}]}
+    with Ledger(tmp_path / "l.db") as ledger:
+        close_period(data, ledger, user="test")
+        effect = method_effect(load_closes(ledger, "2026-01")[-1])
+    assert not effect.available and "FIFO_BEGINNING_NOT_COMPLETED" in effect.reason and effect.lines == ()
+
+
+@pytest.fixture
+def reclosed_ledger(tmp_path) -> Path:
+    path = tmp_path / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late labour invoice from the Testing contractor", user="controller")
+        data = demo("2026-10")
+        data["products"][0]["stages"][1]["added_costs"]["labour"] = 4800.00
+        close_period(data, ledger, user="test")
+    return path
+
+
+def test_late_changes_bridge_a_reopened_months_two_closes(reclosed_ledger):
+    with Ledger(reclosed_ledger) as ledger:
+        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
+        reclosed = reclosed_periods(ledger, ["2026-10", "2026-11"])
+    report = build_variance_report(before, after, reclosed=reclosed)
+    (late,) = report.late_changes
+    assert (late.period, late.from_close, late.to_close) == ("2026-10", 1, 2)
+    assert late.reason == "late labour invoice from the Testing contractor"
+    assert [(c.path, c.before, c.after) for c in late.input_changes] == \
+           [("products[Espresso Classic].stages[Testing].added_costs.labour", "4650.0", "4800.0")]
+    added = late.bridge.total(Metric.COST_ADDED)
+    assert added.change == D("150.00") and added.sums_exactly
+    labour = late.bridge.line(Metric.COST_ADDED, "Espresso Classic", "Testing", "labour")
+    assert labour.change == labour.price == D("150.00")  # same work, dearer: all price
+    assert all(l.change or l.level == "total" for l in late.bridge.lines)
+    assert all(l.sums_exactly for l in late.bridge.lines)
+    # The main bridge still ties: October's current close (#2) against November's stored close.
+    assert report.ties_ok
+
+
+def test_cli_from_and_to_the_same_month_bridges_its_two_closes(reclosed_ledger, capsys):
+    db = str(reclosed_ledger)
+    assert main(["variance", "--from", "2026-10", "--to", "2026-10", "--json", "--ledger", db]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    bridge = payload["bridge"]
+    assert (bridge["before"]["close_no"], bridge["after"]["close_no"]) == (1, 2)
+    assert payload["late_changes"] == []  # the main bridge is that comparison
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
+    out = capsys.readouterr().out
+    assert "Late changes 2026-10: close #1 → close #2 (reopened: late labour invoice" in out
+    assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.0 → 4800.0" in out
+    assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out
+
+
+# ---- golden output and the command line -------------------------------------------------------
+
+def test_golden_json(report, data_regression):
+    data_regression.check(json.loads(report.model_dump_json()))
+
+
+def test_cli_text_golden(demo_ledger, capsys, file_regression):
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--detail", "--ledger", str(demo_ledger)]) == 0
+    file_regression.check(capsys.readouterr().out, extension=".txt")
+
+
+def test_cli_json_is_the_report(demo_ledger, report, capsys):
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--json", "--ledger", str(demo_ledger)]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(report.model_dump_json())
+
+
+def test_cli_default_ledger_is_in_the_working_directory(demo_ledger, monkeypatch, capsys):
+    monkeypatch.chdir(demo_ledger.parent)
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11"]) == 0
+    assert "Totals tie: OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["--from", "2026-10", "--to", "2026-12"], "NOT_CLOSED"),
+    (["--from", "2026-11", "--to", "2026-10"], "PERIODS_OUT_OF_ORDER"),
+    (["--from", "2026-11", "--to", "2026-11"], "NOTHING_TO_COMPARE"),
+    (["--from", "2026-10", "--to", "2026-11", "--materiality", "ten"], "NOT_A_NUMBER"),
+])
+def test_cli_refuses_what_it_cannot_compare(demo_ledger, capsys, argv, code):
+    assert main(["variance", *argv, "--ledger", str(demo_ledger)]) == 2
+    err = capsys.readouterr().err
+    assert f"[{code}]" in err and "Traceback" not in err
+
+
+def test_cli_without_a_ledger(tmp_path, capsys):
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(tmp_path / "none.db")]) == 2
+    assert "[LEDGER_NOT_FOUND]" in capsys.readouterr().err
+
+
+# ---- the package's public surface ----------------------------------------------------------------
+
+def test_public_api_is_pinned():
+    import costing.variance as variance
+
+    assert sorted(variance.__all__) == sorted([
+        "Metric", "LineFigures", "PeriodFigures", "figures_from_close", "COMPONENTS", "Materiality", "Drivers",
+        "BridgeLine", "CloseRef", "Bridge", "build_bridge",
+        "StoredClose", "recompute", "MethodEffect", "MethodEffectLine", "method_effect", "InputChange", "LateChange",
+        "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report",
+        "StandardsSpec", "ResolvedStandards", "resolve_standards", "standards_report", "standards_schema",
+        "StandardsReport", "ElementVariance", "OverheadVariance", "StageAtStandard", "Variance",
+        "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
+        "ProductStageFlow", "OrderForecast", "Cover",
+        "load_closes", "current_closes", "reclosed_periods",
+    ])
+    for name in variance.__all__:
+        assert hasattr(variance, name), name
+
+
+def test_the_computation_modules_do_no_io():
+    """Only the ledger adapter, the xlsx writer and the command line touch files or databases."""
+    import ast
+
+    import costing.variance as variance
+
+    forbidden = {"os", "io", "pathlib", "sqlite3", "openpyxl", "xlwings", "yaml", "json", "csv", "subprocess"}
+    folder = Path(variance.__file__).parent
+    for name in ("_figures.py", "_bridge.py", "_history.py", "_standards.py", "_flow.py", "_render.py"):
+        tree = ast.parse((folder / name).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                mods = {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                mods = {node.module.split(".")[0]} if node.level == 0 else \
+                    ({"sqlite3"} if (node.module or "").startswith(("ledger", "_ledger", "_xlsx", "_cli")) else set())
+            else:
+                continue
+            assert not mods & forbidden, (name, mods & forbidden)
