@@ -1,0 +1,144 @@
+"""WIP flow and cover on the demo's two months: throughput, average WIP and Little's-law cycle time
+checked by hand, the bottleneck, forecasts of open orders, finished-goods weeks of cover."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+
+from costing._casefile import read_data_file
+from costing.cli import main
+from costing.close_service import close_period
+from costing.ledger import Ledger
+from costing.variance import build_flow, current_closes, resolve_orders, units_of
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+ORDERS = ROOT / "tests" / "variance" / "demo-orders.yaml"
+D = Decimal
+
+
+def demo(period: str) -> dict:
+    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
+    assert not issues
+    return data
+
+
+def r2(x: Decimal) -> Decimal:
+    return x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.fixture(scope="module")
+def demo_ledger(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("flow") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+    return path
+
+
+@pytest.fixture(scope="module")
+def history(demo_ledger):
+    with Ledger(demo_ledger) as ledger:
+        return [units_of(c) for c in current_closes(ledger, "2026-11")]
+
+
+@pytest.fixture(scope="module")
+def flow(history):
+    orders, issues = resolve_orders(read_data_file(ORDERS)[0], {"Espresso Classic", "Barista Pro", "Drip Home"})
+    assert not issues
+    return build_flow(history, orders=orders, horizon_days=7)
+
+
+def test_stage_flow_by_hand(flow):
+    assembly = next(s for s in flow.stages if s.stage == "Assembly")
+    # November: completed 314 + 128 + 205; opening WIP 29 + 10 + 10 (after October's count);
+    # closing 35 + 12 + 15; 30 days.
+    assert (assembly.completed, assembly.opening_wip, assembly.closing_wip, assembly.days) == (647, 49, 62, 30)
+    throughput = D(647) / 30
+    assert assembly.throughput_per_day == r2(throughput) == D("21.57")
+    assert assembly.average_wip == D("55.5")
+    assert assembly.cycle_time_days == r2(D("55.5") / throughput) == D("2.57")
+    assert [p.period for p in assembly.trend] == ["2026-10", "2026-11"]
+    testing = next(s for s in flow.stages if s.stage == "Testing")
+    assert testing.closing_wip == 24 + 4 + 5  # the counted 24, not the book 25
+
+
+def test_the_bottleneck_and_the_fastest_growing_wip_are_flagged(flow):
+    assert [s.stage for s in flow.stages if s.bottleneck] == ["Assembly"]  # longest cycle time
+    assert [s.stage for s in flow.stages if s.wip_growing_fastest] == ["Packaging"]  # 12 → 20 units
+    packaging = next(s for s in flow.stages if s.stage == "Packaging")
+    assert packaging.cycle_time_trend == "rising"
+
+
+def test_orders_are_forecast_from_stock_wip_and_new_starts(flow):
+    by_id = {o.id: o for o in flow.orders}
+    assert [o.id for o in flow.orders] == ["SO-1001", "SO-1002", "SO-1003", "SO-1004", "SO-1005"]
+    # Espresso: 48 finished on hand cover SO-1001's 40 units at once.
+    first = by_id["SO-1001"]
+    assert (first.source, first.forecast, first.at_risk, first.slack_days) == ("stock", dt.date(2026, 11, 30), False, 3)
+    # SO-1002: 100 units in all, 52 beyond stock, from WIP at 303 / 30 = 10.1 a day: 5.1 → 6 days.
+    second = by_id["SO-1002"]
+    assert (second.cumulative_units, second.source, second.forecast) == (100, "wip", dt.date(2026, 12, 6))
+    assert second.at_risk and second.slack_days == -1
+    # Drip Home: 1 on hand, 27 in WIP; 300 units need new starts at 190 / 30 a day: 299 / 6.33 → 48 days.
+    drip = by_id["SO-1005"]
+    assert (drip.source, drip.forecast, drip.at_risk) == ("new_starts", dt.date(2027, 1, 17), True)
+
+
+def test_weeks_of_cover(flow):
+    espresso = next(c for c in flow.cover if c.product == "Espresso Classic")
+    # 48 on hand; shipped 270 + 300 over 31 + 30 days = 8.714 weeks → 65.41 a week → 0.73 weeks.
+    assert espresso.on_hand == 48 and espresso.periods == ("2026-10", "2026-11")
+    assert espresso.weekly_shipments == r2(D(570) / (D(61) / 7)) == D("65.41")
+    assert espresso.weeks_of_cover == D("0.73") and espresso.flag == "below"
+    # With a 7-day horizon, WIP expected to finish is added: min(pipeline 71, 10.1 × 7).
+    assert espresso.expected_from_wip == D("70.7")
+
+
+def test_cover_band_and_history_window(history):
+    report = build_flow(history, cover_periods=1, band=(D(0), D("0.5")))
+    espresso = next(c for c in report.cover if c.product == "Espresso Classic")
+    assert espresso.periods == ("2026-11",) and espresso.flag == "above"  # 48 / 70 a week = 0.69 > 0.5
+
+
+def test_golden_json(flow, data_regression):
+    data_regression.check(json.loads(flow.model_dump_json()))
+
+
+def test_cli_flow_text_golden(demo_ledger, capsys, file_regression):
+    assert main(["flow", "--period", "2026-11", "--orders", str(ORDERS), "--horizon-days", "7",
+                 "--ledger", str(demo_ledger)]) == 0
+    file_regression.check(capsys.readouterr().out, extension=".txt")
+
+
+def test_cli_orders_from_csv(demo_ledger, tmp_path, capsys):
+    orders = tmp_path / "orders.csv"
+    orders.write_text("id,product,units,due\nA-1,Barista Pro,20,2026-12-02\n")
+    assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--json", "--ledger", str(demo_ledger)]) == 0
+    (order,) = json.loads(capsys.readouterr().out)["orders"]
+    assert (order["id"], order["source"], order["at_risk"]) == ("A-1", "stock", False)
+
+
+@pytest.mark.parametrize("content, code", [
+    ("id,product,units,due\nA-1,Cold Brew,20,2026-12-02\n", "UNKNOWN_PRODUCT"),
+    ("id,product,units,due\nA-1,Barista Pro,-5,2026-12-02\n", "NEGATIVE_UNITS"),
+    ("id,product,units,due\nA-1,Barista Pro,5,next week\n", "WRONG_TYPE"),
+])
+def test_cli_bad_orders_are_located(demo_ledger, tmp_path, capsys, content, code):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(content)
+    assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 2
+    err = capsys.readouterr().err
+    assert f"{orders}: orders[0]." in err and f"[{code}]" in err
+
+
+def test_cli_flow_refuses_an_open_period_and_a_bad_band(demo_ledger, capsys):
+    assert main(["flow", "--period", "2026-12", "--ledger", str(demo_ledger)]) == 2
+    assert "[NOT_CLOSED]" in capsys.readouterr().err
+    assert main(["flow", "--period", "2026-11", "--cover-band", "8-4", "--ledger", str(demo_ledger)]) == 2
+    assert "LOW is above HIGH" in capsys.readouterr().err

@@ -1,0 +1,127 @@
+"""The Variances, Standards and Flow sheets: cell values checked against golden files (values, not
+bytes), conditional formatting on flagged lines, the bridge chart, and only our sheets replaced."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from costing._casefile import read_data_file
+from costing.cli import main
+from costing.close_service import close_period
+from costing.ledger import Ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+STANDARDS = ROOT / "tests" / "variance" / "demo-standards.yaml"
+ORDERS = ROOT / "tests" / "variance" / "demo-orders.yaml"
+
+
+def demo(period: str) -> dict:
+    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
+    assert not issues
+    return data
+
+
+@pytest.fixture(scope="module")
+def demo_ledger(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("xlsx") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+    return path
+
+
+def cell(value):
+    """Cell values as text, so that the golden file does not depend on float formatting."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f")
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+    return str(value) if not isinstance(value, str) else value
+
+
+def extract(path: Path) -> dict:
+    wb = load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        rows = [[cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        while rows and not any(v is not None for v in rows[-1]):
+            rows.pop()
+        out[ws.title] = {
+            "rows": [r[:max((i + 1 for i, v in enumerate(r) if v is not None), default=0)] for r in rows],
+            "conditional_formatting": sorted(
+                [str(cf.sqref), [rule.formula[0] for rule in cf.rules]] for cf in ws.conditional_formatting),
+            "charts": [{"type": type(c).__name__, "series": len(c.series)} for c in ws._charts],
+        }
+    return out
+
+
+def test_variance_workbook_golden(demo_ledger, tmp_path, data_regression, capsys):
+    book = tmp_path / "close.xlsx"
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book),
+                 "--ledger", str(demo_ledger)]) == 0
+    assert "Wrote the Variances and Flow sheets" in capsys.readouterr().out
+    sheets = extract(book)
+    assert list(sheets) == ["Variances", "Flow"]
+    data_regression.check(sheets)
+
+
+def test_flagged_lines_are_formatted_and_the_bridge_is_charted(demo_ledger, tmp_path):
+    book = tmp_path / "close.xlsx"
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
+                 "--ledger", str(demo_ledger)]) == 0
+    ws = load_workbook(book)["Variances"]
+    header = [c.value for c in ws[5]]
+    assert header[:8] == ["Metric", "Level", "Product", "Stage", "Element", "2026-10", "2026-11", "Change"]
+    flag = header.index("Flag") + 1
+    flagged = [r for r in range(6, ws.max_row + 1) if ws.cell(r, flag).value == "FLAG"]
+    assert flagged and all(ws.cell(r, header.index("Explanation") + 1).value for r in flagged)
+    rules = {str(cf.sqref): [rule.formula[0] for rule in cf.rules] for cf in ws.conditional_formatting}
+    table = next(k for k in rules if k.startswith("A6:P"))
+    assert rules[table] == ['$O6="FLAG"'] and int(table.split("P")[1]) >= max(flagged)
+    (chart,) = ws._charts
+    assert type(chart).__name__ == "BarChart" and len(chart.series) == 4  # volume, mix, completion, price
+    # The components of each total are numbers in the sheet that add up to its change.
+    for r in range(6, ws.max_row + 1):
+        if ws.cell(r, 2).value == "total":
+            parts = [Decimal(str(ws.cell(r, c).value)) for c in range(9, 13)]
+            assert sum(parts) == Decimal(str(ws.cell(r, 8).value))
+
+
+def test_only_our_sheets_are_created_or_replaced(demo_ledger, tmp_path):
+    book = tmp_path / "close.xlsx"
+    wb = Workbook()
+    wb.active.title = "Inputs"
+    wb["Inputs"]["A1"] = "do not touch"
+    old = wb.create_sheet("Variances")
+    old["Z99"] = "stale"
+    wb.create_sheet("Journals")["B2"] = 42
+    wb.save(book)
+    for _ in range(2):  # writing twice replaces, never duplicates
+        assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
+                     "--ledger", str(demo_ledger)]) == 0
+    wb = load_workbook(book)
+    assert wb.sheetnames == ["Inputs", "Variances", "Journals", "Flow"]
+    assert wb["Inputs"]["A1"].value == "do not touch" and wb["Journals"]["B2"].value == 42
+    assert wb["Variances"]["Z99"].value is None
+
+
+def test_standards_and_flow_sheets(demo_ledger, tmp_path, data_regression):
+    book = tmp_path / "close.xlsx"
+    assert main(["standards", "--period", "2026-11", "--standards", str(STANDARDS), "--xlsx", str(book), "--json",
+                 "--ledger", str(demo_ledger)]) == 0
+    assert main(["flow", "--period", "2026-11", "--orders", str(ORDERS), "--xlsx", str(book), "--json",
+                 "--ledger", str(demo_ledger)]) == 0
+    sheets = extract(book)
+    assert list(sheets) == ["Standards", "Flow"]
+    flow = load_workbook(book)["Flow"]
+    at_risk = [r for r in flow.iter_rows(values_only=True) if "AT RISK" in r]
+    assert {r[0] for r in at_risk} == {"SO-1002", "SO-1005"}
+    data_regression.check(sheets)
