@@ -292,3 +292,38 @@ def test_one_reader_interface_for_close_files_and_workbooks(book):
     issue = Issue("UNIT_FLOW", "products[0].stages[1].completed", "units do not balance")
     assert file_input.locate([issue]) == [issue]
     assert book_input.locate([issue])[0].path == "Production!E5"
+
+
+def test_a_failure_while_writing_results_leaves_the_workbook_untouched(book, tmp_path, monkeypatch):
+    from costing.workbook import _results, _sheets  # noqa: F401
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        data, _ = read_close_workbook(book)
+        outcome = close_period(data, ledger, user="t")
+    before = book.read_bytes()
+
+    def broken(ctx, ws):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_results, "RESULT_SHEETS", [*_results.RESULT_SHEETS, _results.ResultSheet("Broken", broken)])
+    with pytest.raises(RuntimeError):
+        write_close_results(book, outcome)
+    assert book.read_bytes() == before
+    assert sorted(p.name for p in book.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_another_area_can_add_a_result_sheet(book, tmp_path, monkeypatch):
+    from costing.workbook import _results, _sheets  # noqa: F401
+
+    def variances(ctx, ws):
+        ctx.title(ws, "Variances")
+        ctx.put(ws, 5, 1, "=1+1", Decimal(2))
+
+    monkeypatch.setattr(_results, "RESULT_SHEETS", list(_results.RESULT_SHEETS))
+    _results.register_result_sheet("Variances", variances, after="Overhead")
+    with Ledger(tmp_path / "l.db") as ledger:
+        data, _ = read_close_workbook(book)
+        write_close_results(book, close_period(data, ledger, user="t"))
+    wb = openpyxl.load_workbook(book, data_only=True)
+    assert wb.sheetnames.index("Variances") == wb.sheetnames.index("Overhead") + 1
+    assert wb["Variances"]["A5"].value == 2

@@ -759,6 +759,8 @@ def write_summary(ctx: ResultContext, ws) -> None:
     last = FIRST + len(stages) - 1
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 16
+    for c in range(len(products)):
+        ws.column_dimensions[get_column_letter(3 + c)].width = 18
     if not stages:
         return
     chart = BarChart()
