@@ -186,3 +186,41 @@ def test_stage_wip_with_differing_element_maps_is_stored_as_maps():
     text, rows, _ = encode_state([odd], [])
     assert decode_state("2026-10", json.loads(text)).wip[("P", "S")] == odd
     assert rows == [("P", "S", "a", "3", "0.5", "1.00"), ("P", "S", "b", "3", "", "2.00")]
+
+
+def test_canonical_inputs_keeps_its_text_for_every_kind_of_value():
+    import collections
+
+    data = {"a": 1, "b": 0.1, "c": Decimal("2.50"), "d": [1, 2.0, None, True, "x", (1, 2)], 3: "int key",
+            "e": collections.OrderedDict([("z", 1.5)]), "f": dt.date(2026, 10, 31), "g": {"h": [{"i": 1e16}]}}
+    assert canonical_inputs(data) == {
+        "a": 1, "b": "0.1", "c": "2.50", "d": [1, "2.0", None, True, "x", "(1, 2)"], "3": "int key",
+        "e": {"z": "1.5"}, "f": "2026-10-31", "g": {"h": [{"i": "10000000000000000"}]}}
+
+
+def test_a_close_gives_the_same_ledger_row_with_its_inputs_json_built_in_the_background(tmp_path, monkeypatch):
+    import costing.close_service as service
+
+    plant = make_plant(30, 4)
+    digests = []
+    for threshold in (10**9, 0):  # inline, then in a forked child
+        monkeypatch.setattr(service, "BACKGROUND_FROM_STAGE_ROWS", threshold)
+        with Ledger(tmp_path / f"{threshold}.db") as ledger:
+            outcome = close_period(plant, ledger, user="test")
+            row = stored(tmp_path / f"{threshold}.db", 1)
+            digests.append((outcome.event.inputs_sha256, row["inputs"], row["reports"], row["rollforward"]))
+    assert digests[0] == digests[1]
+    assert digests[0][0] == hashlib.sha256(canonical_json(canonical_inputs(plant)).encode()).hexdigest()
+
+
+def test_background_work_falls_back_to_computing_here():
+    from costing._background import Background
+
+    assert Background(str.upper, "abc").result() == "ABC"
+    assert Background(str.upper, "abc", enabled=False).result() == "ABC"
+    failing = Background(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # the child failed: computed here, the error is ours
+        failing.result()
+    started = Background(str.upper, "x" * 10**6)
+    started.cancel()
+    started.cancel()

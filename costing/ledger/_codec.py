@@ -35,6 +35,7 @@ from ..close._rollforward import (
     TieCheck,
     stage_rows,
 )
+from ..close._compute import leaves_wip
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "encode_close", "encode_reports",
@@ -235,36 +236,35 @@ def encode_close(result, rollforward: RollForward) -> tuple[str, str]:
 
 def _encode_rollforward(result, rollforward: RollForward) -> str:
     """What the roll-forward adds to the reports and the closing state: by product-stage, the
-    added-cost column of each element and, by element, opening, cost added and spoilage, and count
-    and overhead adjustments where there are any.  Rows are read in the order ``build_rollforward``
-    made them (product, stage, element), checked as they are read."""
+    added-cost column of each element and, by element, opening, cost added and what left WIP as
+    spoilage, and count and overhead adjustments where there are any — the values
+    ``build_rollforward`` passed to ``stage_rows`` for the same product-stage."""
     palette = _Palette()
     zero = str(Decimal(0) * result.plan.quantum)
-    rows = iter(rollforward.rows)
     products = []
+    count_rows = 0
     for plan, product in zip(result.plan.products, result.products, strict=True):
-        name = product.name
         stages = []
         for stage, sr in zip(plan.case.stages, product.report.stages, strict=True):
             kind = {e.name: ADDED_COLUMNS[e.kind.value] for e in stage.elements}
             elements = tuple(sr.equivalent_units)
-            these = [next(rows) for _ in elements]
-            for row, element in zip(these, elements):
-                if row.product != name or row.stage != sr.name or row.element != element:
-                    raise ValueError("roll-forward rows out of order")
+            count_rows += len(elements)
+            ctaf = sr.costs_to_account_for
             record = [palette(tuple(kind[e] for e in elements)), " ".join(map(str, (
-                *(r.opening for r in these), *(getattr(r, kind[r.element]) for r in these),
-                *(r.spoilage for r in these))))]
-            count = [str(r.count_adjustment) for r in these]
-            overhead = [str(r.overhead_adjustment) for r in these]
-            if any(x != zero for x in overhead):
-                record += [" ".join(count), " ".join(overhead)]
-            elif any(x != zero for x in count):
-                record.append(" ".join(count))
+                *_in_order(ctaf.beginning_wip_by_element, elements), *_in_order(ctaf.added_by_element, elements),
+                *(leaves_wip(sr, e) for e in elements))))]
+            count = product.count_adjustments.get(sr.name)
+            overhead = product.overhead_adjustment.get(sr.name)
+            if overhead:
+                record.append(" ".join(map(str, _in_order(count.by_element, elements))) if count is not None
+                              else " ".join(zero for _ in elements))
+                record.append(" ".join(str(overhead[e]) if e in overhead else zero for e in elements))
+            elif count is not None:
+                record.append(" ".join(map(str, _in_order(count.by_element, elements))))
             stages.append(record)
-        products.append([name, stages])
-    if next(rows, None) is not None:
-        raise ValueError("roll-forward rows left over")
+        products.append([product.name, stages])
+    if count_rows != len(rollforward.rows):
+        raise ValueError("the roll-forward was not built from this close")
     return _dumps({
         "format": ROLLFORWARD_FORMAT, "period": rollforward.period, "currency": rollforward.currency,
         "zero": zero, "columns": palette.lists(), "products": products,
