@@ -125,3 +125,43 @@ def test_standards_and_flow_sheets(demo_ledger, tmp_path, data_regression):
     at_risk = [r for r in flow.iter_rows(values_only=True) if "AT RISK" in r]
     assert {r[0] for r in at_risk} == {"SO-1002", "SO-1005"}
     data_regression.check(sheets)
+
+
+def test_into_a_close_workbook_its_results_keep_their_values_and_the_next_close_replaces_ours(tmp_path, capsys):
+    from costing.workbook._cli import init_workbook
+    from costing.workbook._template import fill_tables, tables_from_close_data
+
+    book = init_workbook(tmp_path / "demo.xlsx", demo("2026-10"))
+    ledger = book.with_suffix(".wip.db")
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = load_workbook(book)
+    fill_tables(wb, tables_from_close_data(demo("2026-11")))  # the accountant's second month
+    wb.save(book)
+    assert main(["close", str(book), "--period", "2026-11"]) == 0
+    before = load_workbook(book, data_only=True)
+    results = [ws.title for ws in before.worksheets if not ws.tables]
+    assert "Cost Report" in results
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(ledger), "--xlsx", str(book),
+                 "--json"]) == 0
+    after = load_workbook(book, data_only=True)
+    formulas = load_workbook(book)
+    # The close's formulas still carry the values it wrote: nothing to recalculate before reading them.
+    checked = 0
+    for name in results:
+        for row in formulas[name].iter_rows():
+            for c in row:
+                if c.data_type == "f":
+                    assert after[name][c.coordinate].value == before[name][c.coordinate].value, (name, c.coordinate)
+                    checked += 1
+    assert checked > 100
+    assert {"Variances", "Flow"} <= set(after.sheetnames)
+    listed = next(p.value for p in formulas.custom_doc_props.props if p.name == "wip.result_sheets").split("\n")
+    assert "Variances" in listed and "Flow" in listed
+    # Re-closing the month (reopened) replaces the close's result sheets and drops our stale ones.
+    from costing.close_service import reopen_period
+
+    with Ledger(ledger) as opened:
+        reopen_period(opened, "2026-11", "late invoice", user="t")
+    assert main(["close", str(book), "--period", "2026-11"]) == 0
+    capsys.readouterr()
+    assert not {"Variances", "Flow"} & set(load_workbook(book).sheetnames)

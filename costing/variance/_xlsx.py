@@ -1,14 +1,25 @@
 """Excel writer: the Variances, Standards and Flow sheets (openpyxl) — an adapter, like the exports.
 
 Only these sheets are created or replaced, in place (same position in the workbook); every other
-sheet is left as it is.  Flagged lines carry a flag text in their last column, and conditional
+sheet is left as it is.  Flagged lines carry a flag text in their flag column, and conditional
 formatting colours those rows, so the colour follows the data if a user sorts or filters the table.
-Note that openpyxl does not keep images or charts of *other* sheets when it saves a workbook it
-loaded; a close workbook with charts elsewhere should keep them on sheets it regenerates.
+
+The file may be a close workbook (``costing.workbook``):
+- openpyxl drops the cached results of formulas when it saves; they are put back (the values
+  the workbook held), so the close's result sheets still show their numbers before a recalculation;
+- our sheet names are added to the close workbook's list of result sheets (the custom property
+  ``wip.result_sheets``), so the next close of the workbook replaces them instead of treating them
+  as the user's own sheets;
+- the file is written beside the workbook and renamed over it: a failure leaves it as it was.
+openpyxl does not keep images or charts of *other* sheets when it saves a workbook it loaded.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import os
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,8 +49,12 @@ def write_sheets(path: str | Path, *, variance: VarianceReport | None = None, st
                  flow: FlowReport | None = None) -> list[str]:
     """Create or replace the sheets for the reports given; returns the sheet names written."""
     path = Path(path)
+    ours = [name for name, report in ((VARIANCES, variance), (STANDARDS, standards), (FLOW, flow))
+            if report is not None]
+    cached: dict[str, dict[str, object]] = {}
     if path.exists():
         wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
+        cached = _cached_results(wb, path, skip=set(ours))
     else:
         wb = Workbook()
         wb.remove(wb.active)
@@ -56,8 +71,86 @@ def write_sheets(path: str | Path, *, variance: VarianceReport | None = None, st
             ws = wb.create_sheet(name)
         fill(ws, report)
         written.append(name)
-    wb.save(path)
+    _join_close_results(wb, written)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    data = buffer.getvalue()
+    if cached:
+        from ..workbook._results import fill_cached_values  # the close workbook's own writer of cached values
+
+        data = fill_cached_values(data, cached)
+    _replace_atomically(path, data)
     return written
+
+
+def _cached_results(wb: Workbook, path: Path, skip: set[str]) -> dict[str, dict[str, object]]:
+    """The cached result of every formula of the other sheets, by sheet and cell (sheets with a
+    formula that has no cached result are left out: there is nothing to keep)."""
+    formula_cells = {ws.title: [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
+                     for ws in wb.worksheets if ws.title not in skip}
+    formula_cells = {k: v for k, v in formula_cells.items() if v}
+    if not formula_cells:
+        return {}
+    try:
+        import costing.workbook._results  # noqa: F401  (its cached-value writer is reused)
+    except ImportError:  # pragma: no cover - the workbook adapter is not installed: values are recalculated
+        return {}
+    values = load_workbook(path, data_only=True)
+    out: dict[str, dict[str, object]] = {}
+    for sheet, cells in formula_cells.items():
+        found = {}
+        for ref in cells:
+            value = values[sheet][ref].value
+            if value is None:
+                break
+            if isinstance(value, float):
+                value = Decimal(repr(value))
+            elif isinstance(value, (dt.datetime, dt.date)):
+                from openpyxl.utils.datetime import to_excel
+
+                value = Decimal(repr(to_excel(value)))
+            found[ref] = value
+        else:
+            out[sheet] = found
+    return out
+
+
+_RESULT_SHEETS_PROPERTY = "wip.result_sheets"  # costing.workbook's list of sheets a close replaces
+
+
+def _join_close_results(wb: Workbook, names: list[str]) -> None:
+    props = getattr(wb, "custom_doc_props", None)
+    if props is None:
+        return
+    current = next((p for p in props.props if p.name == _RESULT_SHEETS_PROPERTY), None)
+    if current is None:  # not a close workbook
+        return
+    from openpyxl.packaging.custom import StringProperty
+
+    listed = [n for n in str(current.value).split("\n") if n]
+    listed += [n for n in names if n not in listed]
+    props.props = [p for p in props.props if p.name != _RESULT_SHEETS_PROPERTY]
+    props.append(StringProperty(name=_RESULT_SHEETS_PROPERTY, value="\n".join(listed)))
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:  # as a plain open() would have created it
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _money_format(currency: str) -> str:
