@@ -21,19 +21,41 @@ from ._source import Cell, TableData
 __all__ = ["OpenpyxlSource", "load_workbook_pair"]
 
 
-def load_workbook_pair(path: str | Path) -> tuple[Workbook, Workbook]:
-    """The workbook as written (formulas) and as last calculated (cached values)."""
+def load_workbook_pair(path: str | Path) -> tuple[Workbook, "_LazyValues"]:
+    """The workbook as written (formulas), and its cached values, loaded only if a table cell needs them."""
     with warnings.catch_warnings():  # openpyxl warns about extensions it drops on read; we only read
         warnings.simplefilter("ignore")
         formulas = openpyxl.load_workbook(path, data_only=False)
-        values = openpyxl.load_workbook(path, data_only=True)
-    return formulas, values
+    return formulas, _LazyValues(path)
+
+
+class _LazyValues:
+    """Cached values of formula cells, read (once, read-only and streaming) when first asked for."""
+
+    def __init__(self, path: str | Path):
+        self.path = path
+        self._sheets: dict[str, dict[str, Any]] = {}
+        self._wb = None
+
+    def value(self, sheet: str, coordinate: str) -> Any:
+        if sheet not in self._sheets:
+            if self._wb is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._wb = openpyxl.load_workbook(self.path, data_only=True, read_only=True)
+            cells = {}
+            for row in self._wb[sheet].iter_rows():
+                for cell in row:
+                    if cell.value is not None and hasattr(cell, "coordinate"):
+                        cells[cell.coordinate] = cell.value
+            self._sheets[sheet] = cells
+        return self._sheets[sheet].get(coordinate)
 
 
 class OpenpyxlSource:
     """Tables (ListObjects) of an openpyxl workbook, by name."""
 
-    def __init__(self, formulas: Workbook, values: Workbook | None = None, description: str = ""):
+    def __init__(self, formulas: Workbook, values: "Workbook | _LazyValues | None" = None, description: str = ""):
         self.formulas = formulas
         self.values = values
         self.description = description
@@ -50,6 +72,13 @@ class OpenpyxlSource:
     def table_names(self) -> Sequence[str]:
         return list(self._where)
 
+    def _cached(self, sheet: str, coordinate: str) -> Any:
+        if self.values is None:
+            return None
+        if isinstance(self.values, _LazyValues):
+            return self.values.value(sheet, coordinate)
+        return self.values[sheet][coordinate].value
+
     def table(self, name: str) -> TableData | None:
         found = self._where.get(name)
         if found is None:  # Excel table names are case-insensitive
@@ -61,23 +90,19 @@ class OpenpyxlSource:
             return None
         sheet, table = found
         ws = self.formulas[sheet]
-        wv = self.values[sheet] if self.values is not None else None
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         header_rows = table.headerRowCount if table.headerRowCount is not None else 1
         totals = table.totalsRowCount or 0
         rows: list[tuple[Cell, ...]] = []
-        values_iter = (wv.iter_rows(min_row=min_row, max_row=max_row - totals, min_col=min_col, max_col=max_col,
-                                    values_only=True) if wv is not None else None)
         for row in ws.iter_rows(min_row=min_row, max_row=max_row - totals, min_col=min_col, max_col=max_col):
-            cached_row = next(values_iter) if values_iter is not None else None
             cells = []
-            for k, c in enumerate(row):
+            for c in row:
                 v = c.value
                 coord = c.coordinate
                 if isinstance(v, ArrayFormula):
-                    cells.append(Cell(sheet, coord, cached_row[k] if cached_row else None, "=" + (v.text or "").lstrip("=")))
+                    cells.append(Cell(sheet, coord, self._cached(sheet, coord), "=" + (v.text or "").lstrip("=")))
                 elif isinstance(v, str) and c.data_type == "f":
-                    cells.append(Cell(sheet, coord, cached_row[k] if cached_row else None, v))
+                    cells.append(Cell(sheet, coord, self._cached(sheet, coord), v))
                 else:
                     cells.append(Cell(sheet, coord, v))
             rows.append(tuple(cells))
