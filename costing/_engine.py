@@ -21,6 +21,7 @@ from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, Case, LossConvention, Method, Stage
 from ._numbers import ROUNDING_MODES, engine_context
 from ._report import (
+    _new_report,
     Assigned,
     CaseReport,
     CostsToAccountFor,
@@ -71,28 +72,30 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
     # Runs inside engine_context(rounding): quantize() without a rounding argument uses the case's mode.
     mode = None
     fifo = method is Method.FIFO
-    b_units = stage.beginning.units
-    b_done = stage.beginning.completion
+    beginning, ending, sp = stage.beginning, stage.ending, stage.spoilage
+    b_units = beginning.units
+    b_done = beginning.completion
     b_cost = stage.beginning_cost
     completed = stage.completed
-    e_units = stage.ending.units
-    e_done = stage.ending.completion
-    sp = stage.spoilage
+    e_units = ending.units
+    e_done = ending.completion
     normal_units, abnormal_units = sp.normal, sp.abnormal
     spoiled_units = normal_units + abnormal_units
     s_done = sp.completion
 
-    added = dict(stage.added_costs)
-    if stage.receives_transfer:
+    own = stage.added_costs
+    receives_transfer = stage.receives_transfer
+    if receives_transfer:
         if stage.transferred_in_cost is not None:
             ti_cost = stage.transferred_in_cost
         if ti_cost is None:
             raise ValueError(f"stage {stage.name!r} receives units but no transferred-in cost was given")
-        added = {TRANSFERRED_IN: ti_cost, **added}
     started_and_completed = completed - b_units  # FIFO only; resolve guarantees >= 0 there
 
     eus: dict[str, Decimal] = {}
     rates: dict[str, Decimal] = {}
+    b_by: dict[str, Decimal] = {}
+    added_by: dict[str, Decimal] = {}
     to_out: dict[str, Decimal] = {}
     to_end: dict[str, Decimal] = {}
     normal_gross: dict[str, Decimal] = {}
@@ -102,6 +105,9 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
 
     for element in stage.elements:
         name = element.name
+        # The transferred-in element's cost is the previous stage's transferred out.
+        added = ti_cost if receives_transfer and name == TRANSFERRED_IN else own[name]
+        b = b_cost[name]
         end_eu = e_units * e_done[name]
         s_c = s_done[name]
         normal_eu = normal_units * s_c
@@ -110,12 +116,11 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
             # This period's work only: finish beginning WIP, start-and-complete, start ending WIP.
             # Completed units' share of it is finish + started-and-completed, one amount.
             out_eu = b_units * (_ONE - b_done[name]) + started_and_completed
-            pool = added[name]
+            pool = added
         else:
             out_eu = completed
-            pool = b_cost[name] + added[name]
+            pool = b + added
         eu = out_eu + end_eu + normal_eu + abnormal_eu
-        eus[name] = eu
         if not eu:
             if pool:
                 problems.append(Issue(
@@ -125,85 +130,99 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
             rate = _ZERO
         else:
             rate = pool / eu
-        rates[name] = rate
         if spoiled_units:
-            out, end, normal, abnormal = allocate(
+            out, end, normal_gross[name], abnormal_gross[name] = allocate(
                 [out_eu * rate, end_eu * rate, normal_eu * rate, abnormal_eu * rate], pool, q, mode)
         else:
             out = (out_eu * rate).quantize(q)  # two parts: see allocate()
             end = pool - out
-            normal = abnormal = zero
+        eus[name] = eu
+        rates[name] = rate
+        b_by[name] = b
+        added_by[name] = added
         # FIFO: beginning WIP's own cost goes out with the beginning units, which are completed first.
-        to_out[name] = b_cost[name] + out if fifo else out
+        to_out[name] = b + out if fifo else out
         to_end[name] = end
-        normal_gross[name] = normal
-        abnormal_gross[name] = abnormal
     if problems:
         raise CostingError(problems)
 
-    # Disposal value of spoiled units is recovered (spoiled goods inventory) and reduces the cost
-    # of spoilage; it is split across elements in proportion to their spoilage cost.  Ties are
-    # broken by element name so that the order of elements in the file cannot change results.
-    normal_disposal = (normal_units * sp.disposal_value).quantize(q)
-    abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q)
-    normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
-    abnormal_disposal_by = _split_by_weight(abnormal_disposal, abnormal_gross, q, mode, stage.name, "abnormal")
+    if spoiled_units:
+        # Disposal value of spoiled units is recovered (spoiled goods inventory) and reduces the
+        # cost of spoilage; it is split across elements in proportion to their spoilage cost.  Ties
+        # are broken by element name so that the order of elements in the file cannot change results.
+        normal_disposal = (normal_units * sp.disposal_value).quantize(q)
+        abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q)
+        normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
+        abnormal_disposal_by = _split_by_weight(abnormal_disposal, abnormal_gross, q, mode, stage.name, "abnormal")
 
-    # Net normal spoilage cost goes to the good units that passed inspection this period.
-    passing_out, passing_end = stage.completed_passing, stage.ending_passing
-    passing = passing_out + passing_end
-    normal_to_out: dict[str, Decimal] = {}
-    normal_to_end: dict[str, Decimal] = {}
-    normal_net: dict[str, Decimal] = {}
-    abnormal_net: dict[str, Decimal] = {}
-    out_fraction = passing_out / passing if passing else _ZERO
-    for name in eus:
-        net = normal_gross[name] - normal_disposal_by[name]
-        normal_net[name] = net
-        abnormal_net[name] = abnormal_gross[name] - abnormal_disposal_by[name]
-        if net:
-            # Two parts: round the completed units' share, ending WIP takes the rest (the
-            # largest-remainder result for two parts).
-            share_out = (net * out_fraction).quantize(q)
-            share_end = net - share_out
-            to_out[name] += share_out
-            to_end[name] += share_end
-        else:
-            share_out = share_end = zero
-        normal_to_out[name] = share_out
-        normal_to_end[name] = share_end
+        # Net normal spoilage cost goes to the good units that passed inspection this period.
+        passing_out, passing_end = stage.completed_passing, stage.ending_passing
+        passing = passing_out + passing_end
+        out_fraction = passing_out / passing if passing else _ZERO
+        normal_to_out: dict[str, Decimal] = {}
+        normal_to_end: dict[str, Decimal] = {}
+        normal_net: dict[str, Decimal] = {}
+        abnormal_net: dict[str, Decimal] = {}
+        for name in eus:
+            net = normal_gross[name] - normal_disposal_by[name]
+            normal_net[name] = net
+            abnormal_net[name] = abnormal_gross[name] - abnormal_disposal_by[name]
+            if net:
+                # Two parts: round the completed units' share, ending WIP takes the rest (the
+                # largest-remainder result for two parts).
+                share_out = (net * out_fraction).quantize(q)
+                share_end = net - share_out
+                to_out[name] += share_out
+                to_end[name] += share_end
+            else:
+                share_out = share_end = zero
+            normal_to_out[name] = share_out
+            normal_to_end[name] = share_end
+        normal_spoilage = _new_report(SpoilageCost, {
+            "total": sum(normal_net.values(), zero), "disposal_value": normal_disposal,
+            "by_element": normal_net, "disposal_value_by_element": normal_disposal_by})
+        abnormal_spoilage = _new_report(SpoilageCost, {
+            "total": sum(abnormal_net.values(), zero), "disposal_value": abnormal_disposal,
+            "by_element": abnormal_net, "disposal_value_by_element": abnormal_disposal_by})
+    else:
+        # No spoiled units: no spoilage cost, no disposal value, nothing reassigned (what the
+        # general path gives, every amount 0 at the minor unit, without computing it).
+        normal_spoilage = _new_report(SpoilageCost, {
+            "total": zero, "disposal_value": zero, "by_element": dict.fromkeys(eus, zero),
+            "disposal_value_by_element": dict.fromkeys(eus, zero)})
+        abnormal_spoilage = _new_report(SpoilageCost, {
+            "total": zero, "disposal_value": zero, "by_element": dict.fromkeys(eus, zero),
+            "disposal_value_by_element": dict.fromkeys(eus, zero)})
+        normal_to_out = dict.fromkeys(eus, zero)
+        normal_to_end = dict.fromkeys(eus, zero)
 
     b_total = sum(b_cost.values(), zero)
-    added_total = sum(added.values(), zero)
-    b_by = {name: b_cost[name] for name in eus}
-    added_by = {name: added.get(name, _ZERO) for name in eus}
-    return StageReport._trusted(
-        name=stage.name,
-        physical_units=PhysicalUnits._trusted(
-            beginning_wip=b_units,
-            started=_ZERO if stage.receives_transfer else stage.input_units,
-            transferred_in=stage.input_units if stage.receives_transfer else _ZERO,
-            completed=completed,
-            ending_wip=e_units,
-            normal_spoilage=normal_units,
-            abnormal_spoilage=abnormal_units,
-        ),
-        equivalent_units=eus,
-        cost_per_eu=rates,
-        costs_to_account_for=CostsToAccountFor._trusted(
-            beginning_wip=b_total, added=added_total, total=b_total + added_total,
-            beginning_wip_by_element=b_by, added_by_element=added_by),
-        transferred_out=Assigned._trusted(
-            total=sum(to_out.values(), zero), by_element=to_out, normal_spoilage_by_element=normal_to_out),
-        ending_wip=Assigned._trusted(
-            total=sum(to_end.values(), zero), by_element=to_end, normal_spoilage_by_element=normal_to_end),
-        normal_spoilage=SpoilageCost._trusted(
-            total=sum(normal_net.values(), zero), disposal_value=normal_disposal, by_element=normal_net,
-            disposal_value_by_element=normal_disposal_by),
-        abnormal_spoilage=SpoilageCost._trusted(
-            total=sum(abnormal_net.values(), zero), disposal_value=abnormal_disposal, by_element=abnormal_net,
-            disposal_value_by_element=abnormal_disposal_by),
-    )
+    added_total = sum(own.values(), zero + ti_cost if receives_transfer else zero)
+    return _new_report(StageReport, {
+        "name": stage.name,
+        "physical_units": _new_report(PhysicalUnits, {
+            "beginning_wip": b_units,
+            "started": _ZERO if receives_transfer else stage.input_units,
+            "transferred_in": stage.input_units if receives_transfer else _ZERO,
+            "completed": completed,
+            "ending_wip": e_units,
+            "normal_spoilage": normal_units,
+            "abnormal_spoilage": abnormal_units,
+        }),
+        "equivalent_units": eus,
+        "cost_per_eu": rates,
+        "costs_to_account_for": _new_report(CostsToAccountFor, {
+            "beginning_wip": b_total, "added": added_total, "total": b_total + added_total,
+            "beginning_wip_by_element": b_by, "added_by_element": added_by}),
+        "transferred_out": _new_report(Assigned, {
+            "total": sum(to_out.values(), zero), "by_element": to_out,
+            "normal_spoilage_by_element": normal_to_out}),
+        "ending_wip": _new_report(Assigned, {
+            "total": sum(to_end.values(), zero), "by_element": to_end,
+            "normal_spoilage_by_element": normal_to_end}),
+        "normal_spoilage": normal_spoilage,
+        "abnormal_spoilage": abnormal_spoilage,
+    })
 
 
 def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, mode: str,
@@ -229,16 +248,16 @@ def cost_resolved_case(case: Case) -> CaseReport:
     reports: list[StageReport] = []
     transferred = None
     problems: list[Issue] = []
-    context = engine_context(ROUNDING_MODES[case.rounding])
-    for index, stage in enumerate(case.stages):
-        try:
-            with localcontext(context):
-                report = _cost_stage(stage, case.method, case.quantum, transferred)
-        except CostingError as e:
-            problems.extend(i.under(f"stages[{index}]") for i in e.issues)
-            break  # later stages need this stage's transferred-out cost
-        reports.append(report)
-        transferred = report.transferred_out.total
+    method, q = case.method, case.quantum
+    with localcontext(engine_context(ROUNDING_MODES[case.rounding])):  # one context for the chain
+        for index, stage in enumerate(case.stages):
+            try:
+                report = _cost_stage(stage, method, q, transferred)
+            except CostingError as e:
+                problems.extend(i.under(f"stages[{index}]") for i in e.issues)
+                break  # later stages need this stage's transferred-out cost
+            reports.append(report)
+            transferred = report.transferred_out.total
     if problems:
         raise CostingError(problems)
     return CaseReport._trusted(currency=case.currency, method=case.method.value, stages=reports,

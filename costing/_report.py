@@ -57,6 +57,23 @@ Quantity = Annotated[Decimal, PlainSerializer(_quantity, return_type=str, when_u
 
 
 _FIELD_SETS: dict[type, frozenset[str]] = {}
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _new_report(cls: type, values: dict):
+    """A report value from values the engine computed (already the right types, every field
+    given, in field order), without validation: what ``_Report._trusted`` does, as a plain function.
+    ``values`` becomes the model's ``__dict__``."""
+    fields = _FIELD_SETS.get(cls)
+    if fields is None:
+        fields = _FIELD_SETS[cls] = frozenset(cls.model_fields)
+    report = _new(cls)
+    _set(report, "__dict__", values)
+    _set(report, "__pydantic_fields_set__", fields)
+    _set(report, "__pydantic_extra__", None)
+    _set(report, "__pydantic_private__", None)
+    return report
 
 
 class _Report(BaseModel):
@@ -70,16 +87,7 @@ class _Report(BaseModel):
         reports are built once per stage, tens of thousands of times in a month-end close.
         ``tests/test_report.py`` checks that the result equals a validated model.
         """
-        fields = _FIELD_SETS.get(cls)
-        if fields is None:
-            fields = _FIELD_SETS[cls] = frozenset(cls.model_fields)
-        report = cls.__new__(cls)
-        setter = object.__setattr__
-        setter(report, "__dict__", values)
-        setter(report, "__pydantic_fields_set__", fields)
-        setter(report, "__pydantic_extra__", None)
-        setter(report, "__pydantic_private__", None)
-        return report
+        return _new_report(cls, values)
 
 
 class PhysicalUnits(_Report):
