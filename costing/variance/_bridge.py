@@ -256,25 +256,19 @@ def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None) -
         if not mine:
             continue
         groups: list[tuple[str, str, str, list[_Calc]]] = [("total", "", "", mine)]
-        if metric is not Metric.COGS:
-            for stage in _unique(c.stage for c in mine):
-                groups.append(("stage", "", stage, [c for c in mine if c.stage == stage]))
-        if metric is not Metric.COGS:  # COGS lines are already per product
-            for product in _unique(c.product for c in mine):
-                groups.append(("product", product, "", [c for c in mine if c.product == product]))
+        if metric is not Metric.COGS:  # COGS lines have no stage, and are already per product
+            by_stage: dict[str, list[_Calc]] = {}
+            by_product: dict[str, list[_Calc]] = {}
+            for c in mine:
+                by_stage.setdefault(c.stage, []).append(c)
+                by_product.setdefault(c.product, []).append(c)
+            groups += [("stage", "", stage, members) for stage, members in by_stage.items()]
+            groups += [("product", product, "", members) for product, members in by_product.items()]
         for level, product, stage, members in groups:
             out.append(_rollup(metric, level, product, stage, members, q, materiality))
         for c in mine:
             out.append(_line(c, materiality))
     return out
-
-
-def _unique(values) -> list[str]:
-    seen: list[str] = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return seen
 
 
 def _line(c: _Calc, materiality: Materiality | None) -> BridgeLine:

@@ -11,7 +11,7 @@ The file may be a close workbook (``costing.workbook``):
   ``wip.result_sheets``), so the next close of the workbook replaces them instead of treating them
   as the user's own sheets;
 - the file is written beside the workbook and renamed over it: a failure leaves it as it was.
-openpyxl does not keep images or charts of *other* sheets when it saves a workbook it loaded.
+openpyxl keeps the charts it can read on other sheets, but drops images and drawings it cannot.
 """
 
 from __future__ import annotations
