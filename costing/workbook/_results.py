@@ -113,6 +113,8 @@ class ResultContext:
         self.places = minor_unit(spec.currency)
         self.money = money_format(spec.currency, spec.locale)
         self.first_period = self.plan.first_period
+        self._formats = {"money": self.money, "units": UNITS_FORMAT, "rate": RATE_FORMAT, "fraction": FRACTION_FORMAT,
+                         None: None, "text": None}
 
     # ---- cells --------------------------------------------------------------------------
     # Cells are collected here and written as sheet XML in one pass (openpyxl's cell objects and
@@ -120,13 +122,18 @@ class ResultContext:
     def put(self, ws, row: int, col: int, value: Any, engine: Any = None, fmt: str | None = None, fill=None,
             font=None, wrap: bool = False) -> None:
         """A cell: a formula (text starting with '=') needs the engine's value for it."""
-        if isinstance(value, str) and value.startswith("="):
+        if value.__class__ is str and value.startswith("="):
             if engine is None:
                 raise ValueError(f"{ws.title}!{get_column_letter(col)}{row}: formula {value} without the engine's value")
-            self.engine.setdefault(ws.title, {})[f"{get_column_letter(col)}{row}"] = engine
         elif isinstance(value, float):
             value = Decimal(str(value))
-        self.cells.setdefault(ws.title, {}).setdefault(row, {})[col] = (value, (fmt, fill, font, wrap))
+        sheet = self.cells.get(ws.title)
+        if sheet is None:
+            sheet = self.cells[ws.title] = {}
+        cells = sheet.get(row)
+        if cells is None:
+            cells = sheet[row] = {}
+        cells[col] = (value, (fmt, fill, font, wrap), engine)
 
     def header(self, ws, row: int, layout: Layout, groups: dict[str, str] | None = None) -> None:
         for key, title, _ in layout.columns:
@@ -141,8 +148,7 @@ class ResultContext:
             self.put(ws, 2, 1, note, font=NOTE_FONT)
 
     def fmt(self, kind: str | None) -> str | None:
-        return {"money": self.money, "units": UNITS_FORMAT, "rate": RATE_FORMAT, "fraction": FRACTION_FORMAT,
-                None: None, "text": None}[kind]
+        return self._formats[kind]
 
     # ---- input references ---------------------------------------------------------------
     def ref(self, path: str) -> str | None:
@@ -320,16 +326,24 @@ def _unescape(text: str) -> str:
         "&amp;", "&")
 
 
-def _cached(value: Any) -> tuple[bytes, bytes]:
+def _cached_text(value: Any) -> tuple[str, str]:
     """(type attribute, <v> text) for a formula's cached value."""
-    if isinstance(value, bool):
-        return b' t="b"', b"1" if value else b"0"
-    if isinstance(value, (int, Decimal)):
-        text = format(Decimal(value), "f")
+    cls = value.__class__
+    if cls is Decimal or cls is int:
+        text = format(value, "f")
         if "." in text:
             text = text.rstrip("0").rstrip(".")
-        return b"", (text if text not in ("-0", "") else "0").encode()
-    return b' t="str"', escape(str(value)).encode("utf-8")
+        return "", text if text not in ("-0", "") else "0"
+    if cls is bool:
+        return ' t="b"', "1" if value else "0"
+    if isinstance(value, (int, Decimal)):
+        return _cached_text(Decimal(value))
+    return ' t="str"', escape(str(value))
+
+
+def _cached(value: Any) -> tuple[bytes, bytes]:
+    kind, text = _cached_text(value)
+    return kind.encode(), text.encode("utf-8")
 
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -337,6 +351,11 @@ _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def _text(value: str) -> str:
     return escape(_ILLEGAL.sub("", value))
+
+
+def _formula_text(value: str) -> str:
+    """A formula we generated (no control characters), escaped for XML."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
@@ -354,13 +373,14 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
         ws = wb[title]
         direct = bool(ws._cells)
         parts: list[str] = []
-        engine = ctx.engine.get(title, {})
+        engine = ctx.engine.setdefault(title, {})
+        texts: dict[str, str] = {}
         max_col = 1
         for r in sorted(rows):
             cells = rows[r]
             row_parts = []
             for c in sorted(cells):
-                value, key = cells[c]
+                value, key, engine_value = cells[c]
                 if key not in styles:
                     cell = scratch.cell(len(styles) + 1, 1)
                     fmt, fill, font, wrap = key
@@ -374,25 +394,30 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
                         cell.alignment = Alignment(wrap_text=True, vertical="top")
                     styles[key] = cell.style_id
                     style_cells[key] = cell
+                letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
+                ref = f"{letter}{r}"
+                is_formula = value.__class__ is str and value.startswith("=")
+                if is_formula:
+                    engine[ref] = engine_value
                 if direct:
                     target = ws.cell(r, c, value)
                     target._style = copy(style_cells[key]._style)
                     continue
-                letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
-                ref = f"{letter}{r}"
                 style = styles[key]
                 s = f' s="{style}"' if style else ""
-                if isinstance(value, str) and value.startswith("="):
-                    kind, text = _cached(engine[ref])
-                    row_parts.append(f'<c r="{ref}"{s}{kind.decode()}><f>{_text(value[1:])}</f>'
-                                     f"<v>{text.decode()}</v></c>")
+                if is_formula:
+                    kind, text = _cached_text(engine_value)
+                    row_parts.append(f'<c r="{ref}"{s}{kind}><f>{_formula_text(value[1:])}</f><v>{text}</v></c>')
                 elif isinstance(value, str):
-                    row_parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{_text(value)}'
+                    escaped = texts.get(value)
+                    if escaped is None:
+                        escaped = texts[value] = _text(value)
+                    row_parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{escaped}'
                                      "</t></is></c>")
                 elif isinstance(value, bool):
                     row_parts.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
                 elif isinstance(value, (int, Decimal)):
-                    row_parts.append(f'<c r="{ref}"{s}><v>{_cached(value)[1].decode()}</v></c>')
+                    row_parts.append(f'<c r="{ref}"{s}><v>{_cached_text(value)[1]}</v></c>')
                 elif value is None:
                     if style:
                         row_parts.append(f'<c r="{ref}"{s}/>')

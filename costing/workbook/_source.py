@@ -9,6 +9,7 @@ xlwings-backed source (a live Excel workbook) can plug in the same way.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
@@ -17,6 +18,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 __all__ = ["Cell", "Formula", "TableData", "TableSource", "FakeSource", "sheet_ref", "quote_sheet"]
 
 
+@lru_cache(maxsize=256)
 def quote_sheet(sheet: str) -> str:
     """A sheet name as a formula needs it.
 
