@@ -327,3 +327,19 @@ def test_another_area_can_add_a_result_sheet(book, tmp_path, monkeypatch):
     wb = openpyxl.load_workbook(book, data_only=True)
     assert wb.sheetnames.index("Variances") == wb.sheetnames.index("Overhead") + 1
     assert wb["Variances"]["A5"].value == 2
+
+
+def test_a_fake_workbook_in_memory_closes_like_the_close_file(tmp_path):
+    """The reader only sees a TableSource: tables from Python lists give the very same close."""
+    from costing.workbook._schema import TABLE_BY_NAME
+
+    rows = tables_from_close_data(demo("2026-10"))
+    tables = {}
+    for name, spec in TABLE_BY_NAME.items():
+        keys = [c.key for c in reversed(spec.columns)]  # columns in another order than the template's
+        tables[name] = (spec.sheet, [spec.column(k).header for k in keys], [[r.get(k) for k in keys] for r in rows[name]])
+    result = read_tables(FakeSource(tables))
+    assert result.issues == []
+    with Ledger(tmp_path / "fake.db") as a, Ledger(tmp_path / "file.db") as b:
+        assert journals_json(close_period(result.data, a, user="t")) == \
+            journals_json(close_period(demo("2026-10"), b, user="t"))
