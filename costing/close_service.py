@@ -30,7 +30,7 @@ from .close import (
     reversal_book,
 )
 from .ledger import Event, Ledger, LedgerError
-from .ledger._codec import encode_close
+from .ledger._codec import StoredClose
 from .ledger._sqlite import canonical_json
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "reopen_period", "current_user", "canonical_inputs",
@@ -153,6 +153,22 @@ def _close(data: Any, ledger: Ledger, period: str | None, user: str | None,
         result = compute_close(plan, progress=progress)
     except CostingError as e:
         raise CloseRefused(list(e.issues)) from None
+    # What the ledger stores of the result is encoded in a child process (it shares the result
+    # copy-on-write) while the journals and the roll-forward are built here.
+    storage = Background(_stored_close_text, result, enabled=_stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS)
+    try:
+        return _record(data, ledger, user, inputs_json, storage, opening_from, result)
+    finally:
+        storage.cancel()  # only still running when the close was refused
+
+
+def _stored_close_text(result: CloseResult) -> str:
+    return StoredClose.encode(result).to_text()
+
+
+def _record(data: Any, ledger: Ledger, user: str | None, inputs_json: Background, storage: Background,
+            opening_from: int | None, result: CloseResult) -> CloseOutcome:
+    plan = result.plan
     close_no = 1 + ledger.close_count(plan.spec.period)
     book = build_journals(result, id_prefix=journal_id_prefix(close_no))
     rollforward = build_rollforward(result, book)
@@ -164,14 +180,12 @@ def _close(data: Any, ledger: Ledger, period: str | None, user: str | None,
     parameters = {"currency": spec.currency, "locale": spec.locale, "method": spec.method,
                   "finished_goods_method": spec.finished_goods_method, "rounding": spec.rounding,
                   "overhead_disposition": spec.overhead_disposition, "materiality": format(spec.materiality, "f")}
-    reports_json, rollforward_json = encode_close(result, rollforward)
+    stored = StoredClose.from_text(storage.result())
     try:
         event = ledger.record_close(
             period=spec.period, opening_from=opening_from, inputs_json=inputs_json.result(), parameters=parameters,
-            reports_json=reports_json,
-            state=[w for p in result.products for w in p.closing_wip.values()],
-            fg_layers=[layer for p in result.products for layer in p.fg_closing],
-            rollforward_json=rollforward_json, journals=book, engine_version=__version__,
+            reports_json=stored.reports, encoded_state=(stored.state, stored.wip_rows, stored.layer_rows),
+            rollforward_json=stored.rollforward_json(rollforward), journals=book, engine_version=__version__,
             user=user or current_user())
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None

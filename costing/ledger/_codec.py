@@ -38,7 +38,7 @@ from ..close._rollforward import (
 from ..close._compute import leaves_wip
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 
-__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "encode_close", "encode_reports",
+__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "encode_close", "encode_reports",
            "decode_reports", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
 
 REPORTS_FORMAT = "wip-reports/2"
@@ -221,24 +221,71 @@ def decode_state(period: str, doc: Any) -> PriorState:
 
 # ---- roll-forward -----------------------------------------------------------------------------
 
+class StoredClose:
+    """The bulky columns of a close as stored, encoded from the close result alone (so that it
+    can be done in a child process while the journals and roll-forward are built): reports,
+    closing state with the rows of its detail tables, and the roll-forward's stored remainder,
+    which ``rollforward_json`` completes with finished goods and ties."""
+
+    def __init__(self, reports: str, state: str, wip_rows: list, layer_rows: list,
+                 rollforward_products: str | None, rollforward_rows: int, zero: str):
+        self.reports, self.state, self.wip_rows, self.layer_rows = reports, state, wip_rows, layer_rows
+        self._products, self._rows, self._zero = rollforward_products, rollforward_rows, zero
+
+    @classmethod
+    def encode(cls, result) -> "StoredClose":
+        reports, compact = encode_reports((p.name, p.report) for p in result.products)
+        state, wip_rows, layer_rows = encode_state([w for p in result.products for w in p.closing_wip.values()],
+                                                   [layer for p in result.products for layer in p.fg_closing])
+        products, rows = None, 0
+        if compact:
+            try:
+                products, rows = _rollforward_products(result)
+            except (KeyError, ValueError):
+                products = None
+        zero = str(Decimal(0) * result.plan.quantum)
+        return cls(reports, state, wip_rows, layer_rows, None if products is None else _dumps(products), rows, zero)
+
+    def to_text(self) -> str:
+        """One string (for the pipe from a child process): the parts separated by NUL, which JSON
+        text never holds."""
+        return "\0".join((self.reports, self.state, _dumps(self.wip_rows), _dumps(self.layer_rows),
+                           "" if self._products is None else self._products, str(self._rows), self._zero))
+
+    @classmethod
+    def from_text(cls, text: str) -> "StoredClose":
+        reports, state, wip_rows, layer_rows, products, rows, zero = text.split("\0")
+        return cls(reports, state, json.loads(wip_rows), json.loads(layer_rows), products or None, int(rows), zero)
+
+    def rollforward_json(self, rollforward: RollForward) -> str:
+        """The roll-forward as stored: its remainder, or the whole of it when it cannot be rebuilt
+        from what is stored (a report kept as JSON, or rows this close did not build)."""
+        if self._products is None or self._rows != len(rollforward.rows):
+            return rollforward.model_dump_json()
+        head = _dumps({"format": ROLLFORWARD_FORMAT, "period": rollforward.period,
+                       "currency": rollforward.currency, "zero": self._zero})
+        finished_goods = [[r.product, str(r.opening_units), str(r.opening), str(r.completed_units), str(r.completed),
+                           str(r.shipped_units), str(r.cost_of_goods_sold), str(r.overhead_adjustment),
+                           str(r.closing_units), str(r.closing)] for r in rollforward.finished_goods]
+        ties = [[t.account, t.name, str(t.rollforward), str(t.journals), str(t.difference)] for t in rollforward.ties]
+        # One JSON object: the header's members, the remainder's ("columns", "products"), then these.
+        return (head[:-1] + "," + self._products[1:-1] + ',"finished_goods":' + _dumps(finished_goods)
+                + ',"ties":' + _dumps(ties) + "}")
+
+
 def encode_close(result, rollforward: RollForward) -> tuple[str, str]:
     """(reports, roll-forward) of a close as stored; ``result`` is the ``CloseResult`` the
     roll-forward was built from (``build_rollforward``)."""
-    reports, compact = encode_reports((p.name, p.report) for p in result.products)
-    if compact:
-        try:
-            return reports, _encode_rollforward(result, rollforward)
-        except (KeyError, ValueError):
-            pass
-    # Some report kept as JSON, or rows in another order: the roll-forward is stored whole.
-    return reports, rollforward.model_dump_json()
+    stored = StoredClose.encode(result)
+    return stored.reports, stored.rollforward_json(rollforward)
 
 
-def _encode_rollforward(result, rollforward: RollForward) -> str:
+def _rollforward_products(result) -> tuple[dict, int]:
     """What the roll-forward adds to the reports and the closing state: by product-stage, the
     added-cost column of each element and, by element, opening, cost added and what left WIP as
     spoilage, and count and overhead adjustments where there are any — the values
-    ``build_rollforward`` passed to ``stage_rows`` for the same product-stage."""
+    ``build_rollforward`` passes to ``stage_rows`` for the same product-stage.  With the number
+    of rows they make."""
     palette = _Palette()
     zero = str(Decimal(0) * result.plan.quantum)
     products = []
@@ -263,16 +310,7 @@ def _encode_rollforward(result, rollforward: RollForward) -> str:
                 record.append(" ".join(map(str, _in_order(count.by_element, elements))))
             stages.append(record)
         products.append([product.name, stages])
-    if count_rows != len(rollforward.rows):
-        raise ValueError("the roll-forward was not built from this close")
-    return _dumps({
-        "format": ROLLFORWARD_FORMAT, "period": rollforward.period, "currency": rollforward.currency,
-        "zero": zero, "columns": palette.lists(), "products": products,
-        "finished_goods": [[r.product, str(r.opening_units), str(r.opening), str(r.completed_units), str(r.completed),
-                            str(r.shipped_units), str(r.cost_of_goods_sold), str(r.overhead_adjustment),
-                            str(r.closing_units), str(r.closing)] for r in rollforward.finished_goods],
-        "ties": [[t.account, t.name, str(t.rollforward), str(t.journals), str(t.difference)] for t in rollforward.ties],
-    })
+    return {"columns": palette.lists(), "products": products}, count_rows
 
 
 _FG_FIELDS = ("product", "opening_units", "opening", "completed_units", "completed", "shipped_units",

@@ -273,14 +273,18 @@ class Ledger:
         return decode_state(earlier, json.loads(row["state"])), row["seq"]
 
     def record_close(self, *, period: str, opening_from: int | None, inputs: Any = None, parameters: dict,
-                     reports_json: str, state: Iterable[StageWip], fg_layers: Iterable[FinishedGoodsLayer],
+                     reports_json: str, state: Iterable[StageWip] = (), fg_layers: Iterable[FinishedGoodsLayer] = (),
                      rollforward_json: str, journals: JournalBook, engine_version: str, user: str,
-                     now: dt.datetime | None = None, reason: str = "", inputs_json: str | None = None) -> Event:
+                     now: dt.datetime | None = None, reason: str = "", inputs_json: str | None = None,
+                     encoded_state: tuple[str, list, list] | None = None) -> Event:
         """Append a close in one transaction, re-checking the period's state under the write lock.
 
-        ``inputs_json``, when given, is ``canonical_json(inputs)`` already built by the caller."""
+        ``inputs_json``, when given, is ``canonical_json(inputs)`` already built by the caller;
+        ``encoded_state``, ``encode_state(state, fg_layers)`` likewise."""
         inputs_text = canonical_json(inputs) if inputs_json is None else inputs_json
-        state_json, wip_rows, layer_rows = encode_state(list(state), list(fg_layers))
+        if encoded_state is None:
+            encoded_state = encode_state(list(state), list(fg_layers))
+        state_json, wip_rows, layer_rows = encoded_state
         journals_json = journals.model_dump_json()
         self._begin()
         try:
