@@ -147,6 +147,7 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
                           "OVERHEAD_TYPED_IN", "Costs!D"),
     "amount_with_too_many_places": (set_value("Costs", "D4", 36000.125), "AMOUNT_PRECISION", "Costs!D4"),
     "shipments_exceed_stock": (set_value("Shipments", "B4", 5000), "SHIPMENTS_EXCEED_STOCK", "Shipments!B4"),
+    "data_typed_below_the_table": (set_value("Shipments", "B7", 12), "DATA_BELOW_TABLE", "Shipments!B7"),
     "count_without_book_units": (lambda wb: append_row(wb["Counts"], "Counts", ["Drip Home", "Testing", 3]),
                                  "COUNT_WITHOUT_BOOK_UNITS", "Counts!C5"),
 }

@@ -113,4 +113,7 @@ class OpenpyxlSource:
             a, b, c, d = rng.bounds
             if a <= max_col and c >= min_col and b <= max_row and d >= min_row:
                 merged.append(rng.coord)
-        return TableData(name, sheet, table.ref, tuple(header), tuple(data), tuple(merged))
+        below = tuple(Cell(sheet, c.coordinate, c.value, c.value if c.data_type == "f" else None)
+                      for row in ws.iter_rows(min_row=max_row + 1, max_row=max_row + 1, min_col=min_col,
+                                              max_col=max_col) for c in row) if max_row < ws.max_row else ()
+        return TableData(name, sheet, table.ref, tuple(header), tuple(data), tuple(merged), below)

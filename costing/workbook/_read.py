@@ -117,6 +117,12 @@ class _Reader:
                 self.problem("MISSING_COLUMN", header_ref,
                              f"table {name} has no column {col.header!r}; its headers are {found}; add the "
                              "column or correct its header")
+        typed_below = [c for c in data.below if not c.is_blank]
+        if typed_below:
+            row = typed_below[0].coordinate.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            self.problem("DATA_BELOW_TABLE", typed_below[0].ref,
+                         f"row {row} has data just below table {name}, which ends at row {int(row) - 1}, so the "
+                         "close would not see it; extend the table over it (Table Design > Resize Table) or move it")
         for rng in data.merged:
             self.problem("MERGED_CELLS", f"{_quote(data.sheet)}!{rng}",
                          f"merged cells inside table {name}; unmerge them (Home > Merge & Center) so that each "

@@ -63,6 +63,7 @@ class TableData:
     header: tuple[Cell, ...]
     rows: tuple[tuple[Cell, ...], ...]
     merged: tuple[str, ...] = ()  # merged ranges overlapping the table ("B5:C5")
+    below: tuple[Cell, ...] = ()  # the row just under the table, in its columns (typed data the table missed?)
 
     @property
     def location(self) -> str:
