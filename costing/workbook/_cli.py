@@ -13,7 +13,9 @@ DEMO_FIRST_MONTH = Path(__file__).resolve().parents[2] / "examples" / "demo" / "
 
 def init_workbook(path: str | Path, data: dict | None = None) -> Path:
     """Write a close workbook from the template, its tables filled from close ``data`` if given."""
-    from ._template import fill_tables, input_formats, save_reproducibly, tables_from_close_data, template_workbook
+    import datetime as dt
+
+    from ._template import fill_tables, input_formats, tables_from_close_data, template_workbook
 
     wb = template_workbook()
     if data is not None:
@@ -21,7 +23,9 @@ def init_workbook(path: str | Path, data: dict | None = None) -> Path:
         input_formats(wb, str(data.get("currency", "USD")), str(data.get("locale", "en_US")))
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
-    save_reproducibly(wb, tmp)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    wb.properties.created = wb.properties.modified = now  # a new workbook, not the template's fixed times
+    wb.save(tmp)
     tmp.replace(path)
     return path
 
