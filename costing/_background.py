@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import sys
-from typing import Callable
+from typing import Callable, Iterator
 
-__all__ = ["Background"]
+__all__ = ["Background", "Stream", "BackgroundFailed", "can_stream"]
 
 
 def _can_fork() -> bool:
@@ -73,3 +74,79 @@ class Background:
         os.close(self._fd)
         os.waitpid(self._pid, 0)
         self._pid = None
+
+
+class BackgroundFailed(Exception):
+    """The child process ended before it had sent everything (it failed, or was killed)."""
+
+
+_END = (1 << 64) - 1
+
+
+class Stream:
+    """``Stream(fn, *args)``: ``fn(*args)`` is a generator of str messages run in a forked child;
+    ``read()`` gives them here in order (None after the last) and raises ``BackgroundFailed`` if the
+    child ended early.  Only where ``can_stream()``; the caller has its own way without it."""
+
+    def __init__(self, fn: Callable[..., Iterator[str]], *args):
+        read, write = os.pipe()
+        _widen(write)
+        pid = os.fork()
+        if pid == 0:  # the child: send each message length-prefixed, then the end mark
+            code = 1
+            try:
+                os.close(read)
+                for message in fn(*args):
+                    data = message.encode()
+                    _write_all(write, struct.pack(">Q", len(data)) + data)
+                _write_all(write, struct.pack(">Q", _END))
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._pid: int | None = pid
+        self._pipe = os.fdopen(read, "rb")
+
+    def read(self) -> str | None:
+        head = self._pipe.read(8)
+        if len(head) < 8:
+            raise BackgroundFailed("the child process ended early")
+        (size,) = struct.unpack(">Q", head)
+        if size == _END:
+            return None
+        data = self._pipe.read(size)
+        if len(data) < size:
+            raise BackgroundFailed("the child process ended early")
+        return data.decode()
+
+    def close(self) -> None:
+        """Stop the child if it still runs, and reap it."""
+        if self._pid is None:
+            return
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._pipe.close()
+        os.waitpid(self._pid, 0)
+        self._pid = None
+
+
+def can_stream() -> bool:
+    return _can_fork()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _widen(fd: int) -> None:
+    """A 1 MB pipe (Linux's default is 64 kB) so that the child seldom waits for the reader."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (OSError, ImportError):
+        pass

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import getpass
+import json
 import os
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
 from . import __version__
-from ._background import Background
+from ._background import Background, BackgroundFailed, Stream, can_stream
 from ._errors import CostingError, Issue
 from ._journal import JournalBook
 from .close import (
@@ -29,9 +30,15 @@ from .close import (
     resolve_close,
     reversal_book,
 )
+from .close._compute import compute_streamed
+from .close._resolve import product_plans, resolve_header
+from .close._state import PriorState
+from .close._transport import PlanDecoder, encode_plan
 from .ledger import Event, Ledger, LedgerError
 from .ledger._codec import StoredClose
 from .ledger._sqlite import canonical_json
+
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "reopen_period", "current_user", "canonical_inputs",
            "canonical_inputs_json", "journal_id_prefix"]
@@ -129,15 +136,6 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
                   progress: Callable[[int, int], None] | None) -> CloseOutcome:
-    inputs_json = Background(canonical_inputs_json, data, enabled=_stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS)
-    try:
-        return _close(data, ledger, period, user, progress, inputs_json)
-    finally:
-        inputs_json.cancel()  # only still running when the close was refused
-
-
-def _close(data: Any, ledger: Ledger, period: str | None, user: str | None,
-           progress: Callable[[int, int], None] | None, inputs_json: Background) -> CloseOutcome:
     if isinstance(data, dict) and period is not None and str(data.get("period")) != period:
         raise CloseRefused([Issue("PERIOD_MISMATCH", "period",
                                   f"--period {period} but the close data is for {data.get('period')!r}")])
@@ -146,27 +144,115 @@ def _close(data: Any, ledger: Ledger, period: str | None, user: str | None,
         prior, opening_from = ledger.prior_for(target) if target else (None, None)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
-    plan, issues = resolve_close(data, prior)
-    if issues:
-        raise CloseRefused(issues)
+    large = _stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS
+    result, inputs_json = _compute_in_two_processes(data, prior, progress) if large else (None, None)
+    if result is None:
+        # One process: every problem found, located, in order; or the result.
+        inputs_json = Background(canonical_inputs_json, data, enabled=large)
+        try:
+            plan, issues = resolve_close(data, prior)
+            if issues:
+                raise CloseRefused(issues)
+            try:
+                result = compute_close(plan, progress=progress)
+            except CostingError as e:
+                raise CloseRefused(list(e.issues)) from None
+        except BaseException:
+            inputs_json.cancel()
+            raise
     try:
-        result = compute_close(plan, progress=progress)
-    except CostingError as e:
-        raise CloseRefused(list(e.issues)) from None
-    # What the ledger stores of the result is encoded in a child process (it shares the result
-    # copy-on-write) while the journals and the roll-forward are built here.
-    storage = Background(_stored_close_text, result, enabled=_stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS)
-    try:
-        return _record(data, ledger, user, inputs_json, storage, opening_from, result)
+        # What the ledger stores of the result is encoded in a child process (it shares the result
+        # copy-on-write) while the journals and the roll-forward are built here.
+        storage = Background(_stored_close_text, result, enabled=large)
+        try:
+            return _record(data, ledger, user, inputs_json, storage, opening_from, result)
+        finally:
+            storage.cancel()  # only still running when the close was refused
     finally:
-        storage.cancel()  # only still running when the close was refused
+        inputs_json.cancel()
+
+
+def _compute_in_two_processes(data: Any, prior: PriorState | None, progress) -> tuple[CloseResult | None, Any]:
+    """A large close whose header has no problem: a forked child validates and resolves the
+    products and sends their plans while this process costs them as they arrive; then the child
+    builds the inputs' canonical JSON.  (None, None) when that cannot be done here, or when the
+    child met any problem in the products: the one-process path then reports them all."""
+    if not can_stream():
+        return None, None
+    resolved = resolve_header(data, prior)
+    if resolved is None:
+        return None, None
+    header, q = resolved
+    stream = Stream(_plans_then_inputs, data, header, q, prior)
+    try:
+        result = compute_streamed(header, q, prior is None, _received_plans(stream), len(data["products"]), progress)
+    except BackgroundFailed:
+        stream.close()
+        return None, None
+    except CostingError as e:  # every plan arrived: the one-process path would find these same problems
+        stream.close()
+        raise CloseRefused(list(e.issues)) from None
+    except BaseException:
+        stream.close()
+        raise
+    return result, _StreamedInputs(stream, data)
+
+
+_PLANS_PER_MESSAGE = 50
+
+
+def _plans_then_inputs(data: dict, header, q: Decimal, prior: PriorState | None):
+    """In the child: the products' plans, some at a time ("P"), the end of them ("Z"), then the
+    inputs' canonical JSON ("I").  A problem in any product ends the child early."""
+    chunk = []
+    for plan in product_plans(data["products"], header, prior, q):
+        chunk.append(encode_plan(plan))
+        if len(chunk) == _PLANS_PER_MESSAGE:
+            yield "P" + _json_dumps(chunk)
+            chunk = []
+    if chunk:
+        yield "P" + _json_dumps(chunk)
+    yield "Z"
+    yield "I" + canonical_inputs_json(data)
+
+
+def _received_plans(stream: Stream):
+    decode = PlanDecoder()
+    while True:
+        message = stream.read()
+        if message is None or message[0] not in "PZ":
+            raise BackgroundFailed("unexpected message from the child process")
+        if message[0] == "Z":
+            return
+        for encoded in json.loads(message[1:]):
+            yield decode(encoded)
+
+
+class _StreamedInputs:
+    """The inputs' canonical JSON, the stream's last message (computed here if it never comes)."""
+
+    def __init__(self, stream: Stream, data: Any):
+        self._stream, self._data = stream, data
+
+    def result(self) -> str:
+        try:
+            message = self._stream.read()
+        except BackgroundFailed:
+            message = None
+        self._stream.close()
+        if message is not None and message[0] == "I":
+            return message[1:]
+        return canonical_inputs_json(self._data)
+
+    def cancel(self) -> None:
+        self._stream.close()
 
 
 def _stored_close_text(result: CloseResult) -> str:
     return StoredClose.encode(result).to_text()
 
 
-def _record(data: Any, ledger: Ledger, user: str | None, inputs_json: Background, storage: Background,
+def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: Background,
             opening_from: int | None, result: CloseResult) -> CloseOutcome:
     plan = result.plan
     close_no = 1 + ledger.close_count(plan.spec.period)

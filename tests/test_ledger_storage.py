@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sqlite3
 import sys
 from decimal import Decimal
@@ -224,3 +225,90 @@ def test_background_work_falls_back_to_computing_here():
     started = Background(str.upper, "x" * 10**6)
     started.cancel()
     started.cancel()
+
+
+def _outcome_digest(outcome, db: Path) -> tuple:
+    row = stored(db, max(e.seq for e in Ledger(db).events()))
+    return (outcome.journals.model_dump_json(), outcome.rollforward.model_dump_json(),
+            [p.report.model_dump_json() for p in outcome.result.products], repr(outcome.result),
+            row["inputs"], row["inputs_sha256"], row["reports"], row["state"], row["rollforward"], row["journals"])
+
+
+def _close_both_ways(tmp_path, monkeypatch, months) -> list:
+    """The months closed in sequence in one process and in two (a forked child resolving)."""
+    import costing.close_service as service
+
+    results = []
+    for name, threshold in (("one", 10**9), ("two", 0)):
+        monkeypatch.setattr(service, "BACKGROUND_FROM_STAGE_ROWS", threshold)
+        db = tmp_path / f"{name}-{len(list(tmp_path.iterdir()))}.db"
+        with Ledger(db) as ledger:
+            runs = []
+            for data in months:
+                try:
+                    outcome = close_period(data, ledger, user="test")
+                    runs.append(_outcome_digest(outcome, db))
+                except Exception as e:  # noqa: BLE001 - refusals are compared too
+                    runs.append((type(e).__name__, [str(i) for i in getattr(e, "issues", [])]))
+        results.append(runs)
+    return results
+
+
+def next_month(plant: dict) -> dict:
+    """The generated plant's next month: opening WIP and finished goods from the ledger."""
+    data = make_plant(len(plant["products"]), len(plant["products"][0]["stages"]))
+    data["period"] = "2026-11"
+    for product, before in zip(data["products"], plant["products"]):
+        received = None
+        for stage, old in zip(product["stages"], before["stages"]):
+            stage.pop("beginning_wip")
+            opening = old.get("count", old["ending_wip"]["units"])
+            incoming = stage["started"] if "started" in stage else received
+            spoiled = stage.get("spoilage", {}).get("spoiled", 0)
+            stage["completed"] = opening + incoming - stage["ending_wip"]["units"] - spoiled
+            received = stage["completed"]
+        product["shipments"] = received // 3
+    return data
+
+
+def test_two_processes_give_the_same_close_as_one(tmp_path, monkeypatch):
+    october = make_plant(30, 5)
+    october["products"][6]["stages"][1]["count"] = 12
+    for months in ([october, next_month(october)], [demo("2026-10"), demo("2026-11")], [process_account_demo()]):
+        one, two = _close_both_ways(tmp_path, monkeypatch, months)
+        assert one == two
+        assert all(len(run) == 10 for run in one), one  # closed, not refused
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda d: d["products"][7]["stages"][2]["added_costs"].update(labour="12.345"),  # AMOUNT_PRECISION
+    lambda d: d["products"][3].update(name=d["products"][2]["name"]),  # DUPLICATE_PRODUCT
+    lambda d: d["products"][5]["stages"][1].update(extra_key=1),  # UNKNOWN_KEY
+    lambda d: d["products"][9]["stages"][0].update(completed=10**6),  # UNIT_FLOW
+    lambda d: d["products"][4].update(shipments=10**6),  # SHIPMENTS_EXCEED_STOCK (after costing)
+    lambda d: d.update(currency="XXQ"),  # a header problem
+    lambda d: d["products"][8]["stages"][3].update(count=5),  # a count difference: no problem at all
+])
+def test_two_processes_refuse_a_close_exactly_as_one_does(tmp_path, monkeypatch, spoil):
+    data = make_plant(12, 4)
+    spoil(data)
+    one, two = _close_both_ways(tmp_path, monkeypatch, [data])
+    assert one == two
+
+
+def test_a_child_that_dies_halfway_leaves_the_close_to_this_process(tmp_path, monkeypatch):
+    import costing.close_service as service
+
+    def dies(data, header, q, prior):
+        messages = service._plans_then_inputs(data, header, q, prior)
+        yield next(messages)
+        os._exit(3)  # killed after its first plans
+
+    plant = make_plant(20, 3)
+    with Ledger(tmp_path / "one.db") as ledger:
+        expected = close_period(plant, ledger, user="test")
+    monkeypatch.setattr(service, "BACKGROUND_FROM_STAGE_ROWS", 0)
+    monkeypatch.setattr(service, "_plans_then_inputs", dies)
+    with Ledger(tmp_path / "two.db") as ledger:
+        outcome = close_period(plant, ledger, user="test")
+    assert _outcome_digest(outcome, tmp_path / "two.db") == _outcome_digest(expected, tmp_path / "one.db")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from typing import Iterable
 
 from .._engine import cost_resolved_case
 from .._errors import CostingError, Issue
@@ -18,9 +19,10 @@ from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
 from ._resolve import ClosePlan, ProductPlan
+from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, StageWip
 
-__all__ = ["CountAdjustment", "OverheadLine", "ProductResult", "CloseResult", "compute_close"]
+__all__ = ["CountAdjustment", "OverheadLine", "ProductResult", "CloseResult", "compute_close", "compute_streamed"]
 
 _ZERO = Decimal(0)
 
@@ -86,27 +88,42 @@ class CloseResult:
 
 def compute_close(plan: ClosePlan, progress=None) -> CloseResult:
     """``progress(done, total)``, if given, is called as products are costed (for progress bars)."""
-    spec = plan.spec
-    q = plan.quantum
+    with localcontext(engine_context(ROUNDING_MODES[plan.spec.rounding])):
+        _, staged, problems = _cost_products(plan.products, len(plan.products), plan.quantum, progress)
+        return _compute(plan, plan.quantum, staged, problems)
+
+
+def compute_streamed(spec: CloseSpec, q: Decimal, first_period: bool, products: Iterable[ProductPlan], total: int,
+                     progress=None) -> CloseResult:
+    """``compute_close`` of the plan ``ClosePlan(spec, q, tuple(products), first_period)``, costing
+    each product as it comes (``products`` may be produced while this runs)."""
     with localcontext(engine_context(ROUNDING_MODES[spec.rounding])):
-        return _compute(plan, q, progress)
+        plans, staged, problems = _cost_products(products, total, q, progress)
+        return _compute(ClosePlan(spec, q, tuple(plans), first_period), q, staged, problems)
 
 
-def _compute(plan: ClosePlan, q: Decimal, progress) -> CloseResult:
-    spec = plan.spec
+def _cost_products(products: Iterable[ProductPlan], total: int, q: Decimal, progress):
+    """Each product costed by the core, with its closing WIP and count differences."""
     problems: list[Issue] = []
     staged: list[tuple[ProductPlan, CaseReport, dict[str, CountAdjustment], dict[str, StageWip]]] = []
-    for index, product in enumerate(plan.products):
+    plans: list[ProductPlan] = []
+    for index, product in enumerate(products):
+        plans.append(product)
         try:
             report = cost_resolved_case(product.case)
         except CostingError as e:
             problems.extend(i.under(f"products[{index}]") for i in e.issues)
             continue
-        if progress is not None and (index % 250 == 0 or index + 1 == len(plan.products)):
-            progress(index + 1, len(plan.products))
+        if progress is not None and (index % 250 == 0 or index + 1 == total):
+            progress(index + 1, total)
         counts, wip, count_issues = _counts(product, report, q)
         problems.extend(i.under(f"products[{index}]") for i in count_issues)
         staged.append((product, report, counts, wip))
+    return plans, staged, problems
+
+
+def _compute(plan: ClosePlan, q: Decimal, staged: list, problems: list[Issue]) -> CloseResult:
+    spec = plan.spec
     if problems:
         raise CostingError(problems)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from pydantic import ValidationError
 
@@ -19,7 +19,8 @@ from .._spec import BeginningWipSpec, CaseSpec
 from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
-__all__ = ["ProductPlan", "ClosePlan", "resolve_close", "previous_period"]
+__all__ = ["ProductPlan", "ClosePlan", "resolve_close", "previous_period", "resolve_header", "product_plans",
+           "Unclean"]
 
 _ZERO = Decimal(0)
 
@@ -85,6 +86,43 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     if header is None:
         return None, issues
 
+    header, q = _check_header(header, prior, issues)
+
+    seen: dict[str, int] = {}
+    plans: list[ProductPlan] = []
+    for i, product in enumerate(products):
+        if product is None:
+            continue
+        path = f"products[{i}]"
+        if product.name in seen:
+            issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
+                                f"product {product.name!r} is already products[{seen[product.name]}]"))
+            continue
+        seen[product.name] = i
+        plan, product_issues = _resolve_product(product, header, prior, q)
+        issues.extend(issue.under(path) for issue in product_issues)
+        if plan is not None:
+            plans.append(plan)
+
+    if prior is not None:
+        named = {p.name for p in products if p is not None}
+        for (product, stage), wip in sorted(prior.wip.items()):
+            if product not in named and wip.units:
+                issues.append(Issue("PRODUCT_MISSING", "products",
+                                    f"{product!r} has {wip.units} units of closing WIP in {stage} from {prior.period}; "
+                                    "include the product in this close"))
+        for product, layers in sorted(prior.finished_goods.items()):
+            if product not in named and any(layer.units for layer in layers):
+                issues.append(Issue("PRODUCT_MISSING", "products",
+                                    f"{product!r} has finished goods on hand from {prior.period}; include the product"))
+    if issues:
+        return None, issues
+    return ClosePlan(header, q, tuple(plans), prior is None), []
+
+
+def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issue]) -> tuple[CloseSpec, Decimal | None]:
+    """The header's own checks (currency, locale, sequence, overhead, accounts); appends to
+    ``issues`` and returns the header with posted amounts at the currency's places, and the quantum."""
     q = None
     if not (len(header.currency) == 3 and header.currency.isupper() and is_known_currency(header.currency)):
         issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {header.currency!r}; expected an ISO 4217 code"))
@@ -122,36 +160,53 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     if header.materiality < 0:
         issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
 
-    seen: dict[str, int] = {}
-    plans: list[ProductPlan] = []
-    for i, product in enumerate(products):
-        if product is None:
-            continue
-        path = f"products[{i}]"
-        if product.name in seen:
-            issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
-                                f"product {product.name!r} is already products[{seen[product.name]}]"))
-            continue
-        seen[product.name] = i
-        plan, product_issues = _resolve_product(product, header, prior, q)
-        issues.extend(issue.under(path) for issue in product_issues)
-        if plan is not None:
-            plans.append(plan)
+    return header, q
 
+
+class Unclean(Exception):
+    """``product_plans`` met a problem: ``resolve_close`` says which, with every other one."""
+
+
+def resolve_header(data: Any, prior: PriorState | None) -> tuple[CloseSpec, Decimal] | None:
+    """The header of a close whose header has no problem at all (and whose products are a
+    non-empty list), resolved exactly as ``resolve_close`` does; None otherwise."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("products"), list) or not data["products"]:
+        return None
+    header_data = {k: v for k, v in data.items() if k != "products"}
+    header_data["products"] = []
+    try:
+        header = CloseSpec.model_validate(header_data)
+    except ValidationError:
+        return None
+    issues: list[Issue] = []
+    header, q = _check_header(header, prior, issues)
+    return None if issues or q is None else (header, q)
+
+
+def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | None,
+                  q: Decimal) -> Iterator[ProductPlan]:
+    """The plans of a close's products, one at a time, as ``resolve_close`` makes them for a
+    header from ``resolve_header``; raises ``Unclean`` at the first problem of any kind (then
+    ``resolve_close`` gives all of them, located, in its order)."""
+    seen: set[str] = set()
+    for raw in raw_products:
+        try:
+            product = ProductSpec.model_validate(raw)
+        except ValidationError:
+            raise Unclean from None
+        if product.name in seen:
+            raise Unclean
+        seen.add(product.name)
+        plan, issues = _resolve_product(product, header, prior, q)
+        if issues or plan is None:
+            raise Unclean
+        yield plan
     if prior is not None:
-        named = {p.name for p in products if p is not None}
-        for (product, stage), wip in sorted(prior.wip.items()):
-            if product not in named and wip.units:
-                issues.append(Issue("PRODUCT_MISSING", "products",
-                                    f"{product!r} has {wip.units} units of closing WIP in {stage} from {prior.period}; "
-                                    "include the product in this close"))
-        for product, layers in sorted(prior.finished_goods.items()):
-            if product not in named and any(layer.units for layer in layers):
-                issues.append(Issue("PRODUCT_MISSING", "products",
-                                    f"{product!r} has finished goods on hand from {prior.period}; include the product"))
-    if issues:
-        return None, issues
-    return ClosePlan(header, q, tuple(plans), prior is None), []
+        if any(product not in seen and wip.units for (product, _), wip in prior.wip.items()):
+            raise Unclean
+        if any(product not in seen and any(layer.units for layer in layers)
+               for product, layers in prior.finished_goods.items()):
+            raise Unclean
 
 
 def _next_period(period: str) -> str:
