@@ -19,7 +19,7 @@ from typing import Any
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter
 
-from .._model import TRANSFERRED_IN, ElementKind
+from .._model import ElementKind
 from .._numbers import ROUNDING_MODES, engine_context
 from ._results import (ADJ_FILL, CHECK_OK_FONT, ENGINE_FILL, HEADER_FONT, Layout, ResultContext, literal,
                        register_result_sheet)
@@ -324,7 +324,7 @@ def oh_ref(ctx: ResultContext, bucket: str, i: int, stage: str = "", element: st
 
 def write_overhead(ctx: ResultContext, ws) -> None:
     plan = _overhead_plan(ctx)
-    q, P, money = ctx.q, ctx.places, ctx.money
+    q, money = ctx.q, ctx.money
     ctx.title(ws, f"Overhead applied vs actual {ctx.spec.period}",
               "Applied = predetermined rate x driver quantity, per product-stage (Cost Report); the difference is "
               "written off to COGS or, with prorate above materiality, prorated (grey: engine's proration).")
