@@ -333,6 +333,8 @@ def _cached_text(value: Any) -> tuple[str, str]:
         text = format(value, "f")
         if "." in text:
             text = text.rstrip("0").rstrip(".")
+            if len(text) > 18:  # a rate at 34 digits: a spreadsheet holds a double; give it that, exactly
+                text = repr(float(value))
         return "", text if text not in ("-0", "") else "0"
     if cls is bool:
         return ' t="b"', "1" if value else "0"
