@@ -68,6 +68,14 @@ def to_decimal(value: object) -> Decimal:
     ...
     costing._numbers.NumberError: expected a number, found '1e3'
     """
+    kind = type(value)  # the common cases first, by exact type (a close reads millions of numbers)
+    if kind is str:
+        text = value.strip()
+        if _PLAIN.match(text):
+            return Decimal(text)
+        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+    if kind is int:
+        return Decimal(value)
     if isinstance(value, bool):  # bool is an int subclass; YAML turns 'yes' into True
         raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
     if isinstance(value, Decimal):

@@ -38,6 +38,9 @@ _UNION_TAGS = frozenset({"<number>", "<map>"})
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _POINTS = {"start": _ZERO, "end": _ONE}
+_KINDS = {kind.value: kind for kind in ElementKind}  # ElementKind(value), without the enum call
+# Elements are immutable values: every stage that receives units shares this one.
+_TRANSFERRED_IN_ELEMENT = Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _ZERO)
 
 
 def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> list[Issue]:
@@ -164,7 +167,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
     receives_transfer = not first or spec.transferred_in is not None
     elements: list[Element] = []
     if receives_transfer:
-        elements.append(Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _ZERO))
+        elements.append(_TRANSFERRED_IN_ELEMENT)
     for name, el in spec.elements.items():
         if name == TRANSFERRED_IN:
             issues.append(Issue("RESERVED_NAME", f"elements.{name}",
@@ -178,7 +181,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
             issues.append(Issue("ADDED_OUT_OF_RANGE", f"elements.{name}.added",
                                 f"addition point {added} is outside 0..1; use start, end, evenly or a fraction like 0.5"))
             continue
-        elements.append(Element(name, ElementKind(el.kind), added))
+        elements.append(Element(name, _KINDS.get(el.kind) or ElementKind(el.kind), added))
     element_names = [e.name for e in elements]
     own_names = [e.name for e in elements if e.kind is not ElementKind.TRANSFERRED_IN]
 
@@ -417,8 +420,13 @@ def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal
             issues.append(Issue("UNKNOWN_ELEMENT", f"{path}.{key}",
                                 f"{key!r} is not an element of this stage (elements: {', '.join(names) or 'none'}; {hint})"))
             continue
+        if q is not None and value >= 0:  # the usual case: a valid amount, checked and carried at once
+            posted = value.quantize(q)
+            if posted == value:
+                costs[key] = posted  # posted amount: carry the currency's places (12 -> 12.00)
+                continue
         if _check_amount(value, f"{path}.{key}", q, issues):
-            value = value.quantize(q)  # posted amount: carry the currency's places (12 -> 12.00)
+            value = value.quantize(q)
         costs[key] = value
     return costs
 

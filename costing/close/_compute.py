@@ -315,6 +315,16 @@ def leaves_wip(sr, element: str) -> Decimal:
             + sr.abnormal_spoilage.disposal_value_by_element[element])
 
 
+def leaves_wip_by_element(sr, elements) -> dict[str, Decimal]:
+    """``leaves_wip`` of each of ``elements``, the stage's kind of report looked at once."""
+    if isinstance(sr, ProcessAccountStageReport):
+        return {e: leaves_wip(sr, e) for e in elements}
+    abnormal, normal_disposal, abnormal_disposal = (sr.abnormal_spoilage.by_element,
+                                                    sr.normal_spoilage.disposal_value_by_element,
+                                                    sr.abnormal_spoilage.disposal_value_by_element)
+    return {e: abnormal[e] + normal_disposal[e] + abnormal_disposal[e] for e in elements}
+
+
 def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> dict:
     """This period's applied overhead contained in each stage's ending WIP and in completed units.
 

@@ -277,7 +277,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
             if stage.beginning_wip is not None:
                 issues.extend(_compare_opening(stage.beginning_wip, carried, prior.period, f"{spath}.beginning_wip"))
             update["beginning_wip"] = _beginning_from(carried)
-        stages.append(stage.model_copy(update=update) if update else stage)
+        stages.append(_replace(stage, update) if update else stage)
 
     if prior is not None:
         for (pname, sname), wip in prior.wip.items():
@@ -321,6 +321,21 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     if issues:
         return None, issues
     return ProductPlan(product.name, case, applied, oh_element, drivers, counts, product.shipments, opening_fg), []
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _replace(spec: Any, update: dict[str, Any]) -> Any:
+    """``spec.model_copy(update=update)`` for our frozen, extra-forbidding specs, without pydantic's
+    generic copy machinery (a close copies one stage spec per product-stage)."""
+    copy = _new(type(spec))
+    _set(copy, "__dict__", {**spec.__dict__, **update})
+    _set(copy, "__pydantic_fields_set__", spec.__pydantic_fields_set__ | update.keys())
+    _set(copy, "__pydantic_extra__", spec.__pydantic_extra__)
+    _set(copy, "__pydantic_private__", spec.__pydantic_private__)
+    return copy
 
 
 def _layer(product: str, spec: FinishedGoodsLayerSpec, period: str) -> FinishedGoodsLayer:

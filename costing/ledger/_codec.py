@@ -293,7 +293,7 @@ def _rollforward_products(result) -> tuple[dict, int]:
     for plan, product in zip(result.plan.products, result.products, strict=True):
         stages = []
         for stage, sr in zip(plan.case.stages, product.report.stages, strict=True):
-            kind = {e.name: ADDED_COLUMNS[e.kind.value] for e in stage.elements}
+            kind = {e.name: ADDED_COLUMNS[e.kind] for e in stage.elements}
             elements = tuple(sr.equivalent_units)
             count_rows += len(elements)
             ctaf = sr.costs_to_account_for
