@@ -1,0 +1,70 @@
+"""The Close month button: close the period of the workbook it is called from.
+
+Same reader interface as ``wip close BOOK.xlsx`` (an xlwings-backed ``TableSource``), the same
+close (``costing.close_service.close_period``), the same ledger (``BOOK.wip.db`` beside the
+workbook) and the same result sheets (written by the openpyxl writer into a copy of the book, then
+copied into the open workbook) — so the button and the command give identical journals.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from costing.close_service import CloseRefused, close_period
+from costing.ledger import Ledger, LedgerError
+from costing.workbook import read_tables
+
+from ._xlwings_book import XlwingsSource, copy_result_sheets
+
+__all__ = ["close_month", "CloseMonthResult"]
+
+
+class CloseMonthResult:
+    def __init__(self, ok: bool, message: str, outcome: Any = None):
+        self.ok, self.message, self.outcome = ok, message, outcome
+
+
+def _say(book: Any, text: str) -> None:
+    try:
+        book.app.alert(text, title="WIP close")
+    except Exception:  # no Excel UI (tests, Excel for the web): the message is also returned
+        pass
+
+
+def close_month(book: Any = None) -> CloseMonthResult:
+    if book is None:
+        import xlwings as xw
+
+        book = xw.Book.caller()
+    found = read_tables(XlwingsSource(book))
+    if found.issues or found.data is None:
+        message = "Nothing was closed:\n" + "\n".join(str(i) for i in found.issues[:20])
+        _say(book, message)
+        return CloseMonthResult(False, message)
+    ledger_path = Path(book.fullname).with_suffix(".wip.db")
+    try:
+        with Ledger(ledger_path) as ledger:
+            outcome = close_period(found.data, ledger)
+    except CloseRefused as e:
+        issues = found.locate(e.issues)
+        message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
+        _say(book, message)
+        return CloseMonthResult(False, message)
+    except LedgerError as e:
+        _say(book, e.message)
+        return CloseMonthResult(False, e.message)
+
+    from costing.workbook import RESULT_SHEETS, write_close_results
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "book.xlsx"
+        book.api.SaveCopyAs(str(copy))
+        write_close_results(copy, outcome)
+        copy_result_sheets(book, copy, [s.name for s in RESULT_SHEETS])
+    period = outcome.event.period
+    message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
+               f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
+    _say(book, message)
+    return CloseMonthResult(True, message, outcome)

@@ -1,0 +1,72 @@
+"""The Close month button, through a fake xlwings Book: same reader interface, same close, same
+ledger and result sheets as `wip close BOOK.xlsx` — and identical journals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from costing.cli import main
+from costing.ledger import Ledger
+from excel_addin.close import close_month
+
+from .fake_xlwings import FakeBook
+
+
+def demo_book(tmp_path, name="wip_close.xlsx"):
+    path = tmp_path / name
+    assert main(["init", str(path), "--demo"]) == 0
+    return path
+
+
+def test_close_month_closes_the_calling_workbook(tmp_path, capsys):
+    book_path = demo_book(tmp_path)
+    book = FakeBook(book_path)
+    result = close_month(book)
+    assert result.ok, result.message
+    assert "2026-10 closed (close #1)" in book.app.alerts[-1]
+    with Ledger(book_path.with_suffix(".wip.db"), create=False) as ledger:
+        assert ledger.status("2026-10") == "closed"
+    sheets = book.wb.sheetnames
+    for name in ("Cost Report", "Journal", "Checks"):
+        assert name in sheets
+    formulas = [c.value for row in book.wb["Cost Report"].iter_rows() for c in row
+                if isinstance(c.value, str) and c.value.startswith("=")]
+    assert formulas, "results are live formulas"
+
+
+def test_button_and_command_give_identical_journals(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    by_button = demo_book(tmp_path / "a")
+    by_command = tmp_path / "b" / "wip_close.xlsx"
+    (tmp_path / "b").mkdir()
+    shutil.copy(by_button, by_command)
+    assert close_month(FakeBook(by_button)).ok
+    assert main(["close", str(by_command), "--period", "2026-10"]) == 0
+    capsys.readouterr()
+    journals = []
+    for path in (by_button, by_command):
+        assert main(["journal", "--period", "2026-10", "--json", "--ledger", str(path.with_suffix(".wip.db"))]) == 0
+        journals.append(json.loads(capsys.readouterr().out))
+    assert journals[0] == journals[1]
+
+
+def test_close_month_refuses_bad_input_and_writes_nothing(tmp_path):
+    book_path = demo_book(tmp_path)
+    book = FakeBook(book_path)
+    ws = book.wb["Production"]
+    table = next(iter(ws.tables.values()))
+    # put a completion above 100% into the first data row's ending-completion column
+    first_row = int("".join(ch for ch in table.ref.split(":")[0] if ch.isdigit())) + 1
+    for cell in ws[first_row - 1]:
+        if isinstance(cell.value, str) and "ending" in cell.value.lower() and "complet" in cell.value.lower():
+            ws.cell(first_row, cell.column, 1.3)
+            book.values["Production"].cell(first_row, cell.column, 1.3)
+            break
+    else:
+        raise AssertionError("no ending completion column in the Production table")
+    result = close_month(book)
+    assert not result.ok
+    assert "Production!" in result.message and "PROGRESS_OUT_OF_RANGE" in result.message
+    assert not book_path.with_suffix(".wip.db").exists() or Ledger(book_path.with_suffix(".wip.db")).events() == []
+    assert book.writes == 0
