@@ -1,5 +1,5 @@
 """A pure computation on data this process already holds, run in a forked child process on the
-machine's other core while the caller goes on; its text result comes back through a pipe.
+machine's other core while the caller goes on; its result (text or bytes) comes back through a pipe.
 
 Used by the close for work that depends on its inputs alone (their canonical JSON).  Linux only,
 where fork is cheap and the child shares the parent's memory copy-on-write, so nothing is pickled
@@ -25,7 +25,7 @@ def _can_fork() -> bool:
 
 
 class Background:
-    """``Background(fn, *args)`` starts ``fn(*args)`` (which returns a str) in a child process;
+    """``Background(fn, *args)`` starts ``fn(*args)`` (which returns str or bytes) in a child process;
     ``result()`` waits for it; ``cancel()`` stops it when the result is no longer wanted."""
 
     def __init__(self, fn: Callable[..., str], *args, enabled: bool = True):
@@ -45,23 +45,22 @@ class Background:
             code = 1
             try:
                 os.close(read)
-                view = memoryview(fn(*args).encode())
-                while view:
-                    view = view[os.write(write, view):]
+                value = fn(*args)
+                _write_all(write, b"s" + value.encode() if isinstance(value, str) else b"b" + bytes(value))
                 code = 0
             finally:
                 os._exit(code)
         os.close(write)
         self._pid, self._fd = pid, read
 
-    def result(self) -> str:
+    def result(self) -> str | bytes:
         if self._pid is not None:
             with os.fdopen(self._fd, "rb") as pipe:
                 data = pipe.read()
             _, status = os.waitpid(self._pid, 0)
             self._pid = None
-            if os.waitstatus_to_exitcode(status) == 0:
-                return data.decode()
+            if os.waitstatus_to_exitcode(status) == 0 and data[:1] in (b"s", b"b"):
+                return data[1:].decode() if data[:1] == b"s" else data[1:]
         return self._fn(*self._args)
 
     def cancel(self) -> None:

@@ -23,6 +23,8 @@ roll-forward.
 from __future__ import annotations
 
 import json
+import sqlite3
+import struct
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -38,7 +40,8 @@ from ..close._rollforward import (
 from ..close._compute import leaves_wip
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 
-__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "encode_close", "encode_reports",
+__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "rows_database", "encode_close",
+           "encode_reports",
            "decode_reports", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
 
 REPORTS_FORMAT = "wip-reports/2"
@@ -225,9 +228,13 @@ class StoredClose:
     """The bulky columns of a close as stored, encoded from the close result alone (so that it
     can be done in a child process while the journals and roll-forward are built): reports,
     closing state with the rows of its detail tables, and the roll-forward's stored remainder,
-    which ``rollforward_json`` completes with finished goods and ties."""
+    which ``rollforward_json`` completes with finished goods and ties.
 
-    def __init__(self, reports: str, state: str, wip_rows: list, layer_rows: list,
+    ``wip_rows`` (the ``closing_wip`` rows, without seq) are a list of tuples, or an SQLite
+    database image holding them in a table ``closing_wip`` (``rows_database``), which the ledger
+    copies in one statement."""
+
+    def __init__(self, reports: str, state: str, wip_rows: list | bytes, layer_rows: list,
                  rollforward_products: str | None, rollforward_rows: int, zero: str):
         self.reports, self.state, self.wip_rows, self.layer_rows = reports, state, wip_rows, layer_rows
         self._products, self._rows, self._zero = rollforward_products, rollforward_rows, zero
@@ -244,18 +251,27 @@ class StoredClose:
             except (KeyError, ValueError):
                 products = None
         zero = str(Decimal(0) * result.plan.quantum)
-        return cls(reports, state, wip_rows, layer_rows, None if products is None else _dumps(products), rows, zero)
+        return cls(reports, state, rows_database(wip_rows), layer_rows,
+                   None if products is None else _dumps(products), rows, zero)
 
-    def to_text(self) -> str:
-        """One string (for the pipe from a child process): the parts separated by NUL, which JSON
-        text never holds."""
-        return "\0".join((self.reports, self.state, _dumps(self.wip_rows), _dumps(self.layer_rows),
-                           "" if self._products is None else self._products, str(self._rows), self._zero))
+    def to_bytes(self) -> bytes:
+        """One byte string (for the pipe from a child process): length-prefixed parts."""
+        wip = self.wip_rows if isinstance(self.wip_rows, bytes) else _dumps(self.wip_rows).encode()
+        parts = (self.reports.encode(), self.state.encode(), b"d" if isinstance(self.wip_rows, bytes) else b"j", wip,
+                 _dumps(self.layer_rows).encode(), ("" if self._products is None else self._products).encode(),
+                 str(self._rows).encode(), self._zero.encode())
+        return b"".join(struct.pack(">Q", len(part)) + part for part in parts)
 
     @classmethod
-    def from_text(cls, text: str) -> "StoredClose":
-        reports, state, wip_rows, layer_rows, products, rows, zero = text.split("\0")
-        return cls(reports, state, json.loads(wip_rows), json.loads(layer_rows), products or None, int(rows), zero)
+    def from_bytes(cls, data: bytes) -> "StoredClose":
+        parts, at = [], 0
+        while at < len(data):
+            (size,) = struct.unpack_from(">Q", data, at)
+            parts.append(data[at + 8:at + 8 + size])
+            at += 8 + size
+        reports, state, kind, wip, layers, products, rows, zero = parts
+        return cls(reports.decode(), state.decode(), wip if kind == b"d" else json.loads(wip), json.loads(layers),
+                   products.decode() or None, int(rows), zero.decode())
 
     def rollforward_json(self, rollforward: RollForward) -> str:
         """The roll-forward as stored: its remainder, or the whole of it when it cannot be rebuilt
@@ -271,6 +287,23 @@ class StoredClose:
         # One JSON object: the header's members, the remainder's ("columns", "products"), then these.
         return (head[:-1] + "," + self._products[1:-1] + ',"finished_goods":' + _dumps(finished_goods)
                 + ',"ties":' + _dumps(ties) + "}")
+
+
+def rows_database(wip_rows: list[tuple]) -> list[tuple] | bytes:
+    """The ``closing_wip`` rows as an in-memory SQLite database image (table ``closing_wip``,
+    without seq), or the list itself where this SQLite cannot serialize."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        if not hasattr(db, "serialize"):
+            return wip_rows
+        db.execute("CREATE TABLE closing_wip (product TEXT, stage TEXT, element TEXT, units TEXT, "
+                   "completion TEXT, cost TEXT)")
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO closing_wip VALUES (?, ?, ?, ?, ?, ?)", wip_rows)
+        db.execute("COMMIT")
+        return db.serialize()
+    finally:
+        db.close()
 
 
 def encode_close(result, rollforward: RollForward) -> tuple[str, str]:

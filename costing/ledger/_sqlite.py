@@ -286,7 +286,20 @@ class Ledger:
             encoded_state = encode_state(list(state), list(fg_layers))
         state_json, wip_rows, layer_rows = encoded_state
         journals_json = journals.model_dump_json()
-        self._begin()
+        staged = isinstance(wip_rows, bytes)
+        if staged:  # closing_wip rows as a database image (rows_database): attached, copied in one statement
+            self._db.execute("ATTACH DATABASE ':memory:' AS staging")
+            try:
+                self._db.deserialize(wip_rows, name="staging")
+            except BaseException:
+                self._db.execute("DETACH DATABASE staging")
+                raise
+        try:
+            self._begin()
+        except BaseException:
+            if staged:
+                self._db.execute("DETACH DATABASE staging")
+            raise
         try:
             if self.status(period) == "closed":
                 raise LedgerError("PERIOD_LOCKED", f"{period} was closed by another run a moment ago; nothing was written")
@@ -305,8 +318,12 @@ class Ledger:
                 "rollforward": rollforward_json, "journals": journals_json,
             }
             seq = self._append(row)
-            # seq is the integer just assigned, not user input: bound into the statement once.
-            self._db.executemany(f"INSERT INTO closing_wip VALUES ({int(seq)}, ?, ?, ?, ?, ?, ?)", wip_rows)
+            # seq is the integer just assigned, not user input: bound into the statements once.
+            if staged:
+                self._db.execute(f"INSERT INTO closing_wip SELECT {int(seq)}, product, stage, element, units, "
+                                 "completion, cost FROM staging.closing_wip ORDER BY rowid")
+            else:
+                self._db.executemany(f"INSERT INTO closing_wip VALUES ({int(seq)}, ?, ?, ?, ?, ?, ?)", wip_rows)
             self._db.executemany(f"INSERT INTO fg_layers VALUES ({int(seq)}, ?, ?, ?, ?, ?)", layer_rows)
             self._insert_journal_lines(seq, journals)
             _fault_injection_pause()
@@ -314,6 +331,9 @@ class Ledger:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+        finally:
+            if staged:
+                self._db.execute("DETACH DATABASE staging")
         return self._event(self._db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone())
 
     def record_reopen(self, period: str, *, reason: str, user: str, reversals_for, engine_version: str,
