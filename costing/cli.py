@@ -127,16 +127,24 @@ def _cmd_close(args: argparse.Namespace) -> int:
                 issues = locate_issues(args.file, issues)
             _print_issues([i if i.source else i.with_source(args.file) for i in issues])
             return EXIT_INPUT
+    sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results
+        from .workbook._results import WorkbookChanged
 
-        write_close_results(args.file, outcome)
+        try:
+            write_close_results(args.file, outcome)
+        except (WorkbookChanged, OSError) as e:
+            # The close is recorded (the ledger is the record); only the sheets are missing.
+            print(f"warning: {outcome.event.period} was closed and recorded in {ledger_path}, but the result "
+                  f"sheets were not written to {args.file}: {e} [RESULTS_NOT_WRITTEN]", file=sys.stderr)
+            sheets_status = 1
     locale = args.locale or outcome.result.plan.spec.locale
     sys.stdout.write(render_close_summary(outcome.result, outcome.journals, outcome.rollforward, locale))
     ids = [j.id for j in outcome.journals.journals]
     print(f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period} "
           f"(journals {ids[0]} … {ids[-1]})" if ids else f"  Recorded in {ledger_path}")
-    return 0
+    return sheets_status
 
 
 def _cmd_reopen(args: argparse.Namespace) -> int:
