@@ -93,7 +93,7 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
     for plan, product in zip(result.plan.products, result.products):
         stages = product.report.stages
         for k, (stage, sr) in enumerate(zip(plan.case.stages, stages)):
-            kinds = {e.name: e.kind.value for e in stage.elements}
+            kinds = {e.name: e.kind for e in stage.elements}  # str enum: keys look up as their values
             for element, amount in sr.costs_to_account_for.added_by_element.items():
                 if element != TRANSFERRED_IN:
                     by_kind[kinds[element]][sr.name] += amount
