@@ -70,3 +70,20 @@ def test_close_month_refuses_bad_input_and_writes_nothing(tmp_path):
     assert "Production!" in result.message and "PROGRESS_OUT_OF_RANGE" in result.message
     assert not book_path.with_suffix(".wip.db").exists() or Ledger(book_path.with_suffix(".wip.db")).events() == []
     assert book.writes == 0
+
+
+def test_checks_sheet_counts_excel_function_errors(tmp_path, capsys):
+    import openpyxl
+
+    book_path = demo_book(tmp_path)
+    wb = openpyxl.load_workbook(book_path)
+    calc = wb.create_sheet("My calc")
+    calc["B2"] = "#WIP! UNIT_FLOW: row 3 (stages[0]): units do not balance"  # what a WIP_* function returned
+    calc["B3"] = 12.5
+    wb.save(book_path)
+    assert main(["close", str(book_path), "--period", "2026-10"]) == 0
+    checks = openpyxl.load_workbook(book_path, data_only=True)["Checks"]
+    formulas = openpyxl.load_workbook(book_path)["Checks"]
+    row = next(r for r in range(1, checks.max_row + 1) if str(checks.cell(r, 1).value).startswith("No #WIP! errors"))
+    assert checks.cell(row, 5).value == "1 #WIP! error(s)"
+    assert "COUNTIF('My calc'!A1:AZ5000" in formulas.cell(row, 4).value

@@ -717,6 +717,18 @@ def write_checks(ctx: ResultContext, ws) -> None:
           f"={_x(OH_SHEET, oh['prorated_total'])}+{_x(OH_SHEET, oh['written_off'])}",
           prorated + ctx.result.written_off_to_cogs, f"={_x(OH_SHEET, oh['diff'])}", actual - applied,
           f"=ROUND(B{r}-C{r},{P})", _ZERO * q)
+    # Excel-function errors (excel_addin: "#WIP! CODE: message" text) anywhere in the workbook's
+    # other sheets: text is skipped by SUM, so this check is what keeps one out of a total.
+    others = [name for name in ws.parent.sheetnames if name != ws.title]
+    if others:
+        count = "+".join(f'COUNTIF({quote_sheet(name)}!A1:AZ5000,"#WIP!*")' for name in others)
+        found = sum(1 for name in others for row in ws.parent[name].iter_rows(max_col=52, max_row=5000, values_only=True)
+                    for v in row if isinstance(v, str) and v.startswith("#WIP!"))
+        ctx.put(ws, r, 1, "No #WIP! errors from the Excel functions in any other sheet (cells A1:AZ5000)")
+        ctx.put(ws, r, 4, f"={count}", found, None)
+        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" #WIP! error(s)")', "OK" if not found else f"{found} #WIP! error(s)",
+                font=CHECK_OK_FONT)
+        r += 1
     for c, w in zip("ABCDE", (70, 18, 22, 14, 12)):
         ws.column_dimensions[c].width = w
 
