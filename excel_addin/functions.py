@@ -20,7 +20,7 @@ from ._block import locate, parse_block
 from ._cells import error_text, issues_text, out, rows_with_header, to_number, to_text
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
-           "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_CHECK"]
+           "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK"]
 
 _UNIT_COLUMNS = ("method", "added", "beginning_units", "beginning_complete", "completed", "ending_units",
                  "ending_complete")
@@ -227,6 +227,30 @@ def WIP_JOURNAL(ledger_path, period):
         for line in j.lines:
             table.append([j.id, j.date.isoformat(), j.narration, line.account, book.accounts[line.account].name,
                           out(line.debit), out(line.credit), line.memo])
+    return table
+
+
+@func(category="WIP costing")
+@arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
+@arg("period", ndim=2, doc="Period, YYYY-MM")
+def WIP_FG_COVER(ledger_path, period):
+    """Finished-goods weeks of cover per product at a closed period's end, flagged outside 4-8 weeks."""
+    from costing.ledger import Ledger, LedgerError
+    from costing.variance import build_flow, current_closes, units_of
+
+    period_text = to_text(period[0][0])
+    try:
+        with Ledger(to_text(ledger_path[0][0]), create=False) as ledger:
+            history = [units_of(c) for c in current_closes(ledger, period_text)]
+    except LedgerError as e:
+        return [[error_text(e.code, e.message)]]
+    if not history or history[-1].period != period_text:
+        return [[error_text("NOT_CLOSED", f"{period_text} has no current close in the ledger")]]
+    report = build_flow(history)
+    table: list[list[Any]] = [["product", "on_hand", "weekly_shipments", "weeks_of_cover", "flag"]]
+    for c in report.cover:
+        table.append([c.product, out(c.on_hand), out(c.weekly_shipments),
+                      "" if c.weeks_of_cover is None else out(c.weeks_of_cover), c.flag])
     return table
 
 

@@ -109,6 +109,13 @@ def test_rollforward_and_journal_from_the_ledger(tmp_path):
     closing = rf[0].index("closing")
     assert round(sum(r[closing] for r in rf[1:]), 2) == float(sum(r.closing for r in outcome.rollforward.rows))
     assert fx.WIP_JOURNAL([[str(db)]], [["2026-12"]])[0][0].startswith("#WIP! NOT_CLOSED")
+    cover = fx.WIP_FG_COVER([[str(db)]], [["2026-10"]])
+    assert cover[0] == ["product", "on_hand", "weekly_shipments", "weeks_of_cover", "flag"]
+    rows = {r[0]: r for r in cover[1:]}
+    espresso = next(p for p in outcome.rollforward.finished_goods if p.product == "Espresso Classic")
+    assert rows["Espresso Classic"][1] == float(espresso.closing_units)
+    # 270 units shipped in October's 31 days: 270 / (31 / 7) a week
+    assert rows["Espresso Classic"][2] == pytest.approx(270 / (31 / 7), rel=1e-3)
     assert fx.WIP_JOURNAL([[str(tmp_path / "none.db")]], [["2026-10"]])[0][0].startswith("#WIP! LEDGER_NOT_FOUND")
 
 
@@ -141,7 +148,7 @@ def windows_decorated(monkeypatch):
 EXPECTED = {
     "WIP_EQUIV_UNITS": ["table"], "WIP_COST_PER_EU": ["table"], "WIP_COST_REPORT": ["block"],
     "WIP_ASSIGN": ["block"], "WIP_OVERHEAD": ["table"], "WIP_ROLLFORWARD": ["ledger_path", "period"],
-    "WIP_JOURNAL": ["ledger_path", "period"], "WIP_CHECK": ["values"],
+    "WIP_JOURNAL": ["ledger_path", "period"], "WIP_FG_COVER": ["ledger_path", "period"], "WIP_CHECK": ["values"],
 }
 
 
