@@ -170,9 +170,9 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
             inputs_json.cancel()
             raise
     try:
-        # What the ledger stores of the result is encoded in a child process (it shares the result
-        # copy-on-write) while the journals and the roll-forward are built here.
-        storage = Background(_stored_close, result, enabled=large)
+        # What the ledger stores of the reports and roll-forward is encoded in a child process (it
+        # shares the result copy-on-write) while the journals and the roll-forward are built here.
+        storage = Background(_stored_reports, result, enabled=large)
         try:
             return _record(data, ledger, user, inputs_json, storage, opening_from, result)
         finally:
@@ -257,8 +257,8 @@ class _StreamedInputs:
         self._stream.close()
 
 
-def _stored_close(result: CloseResult) -> bytes:
-    return StoredClose.encode(result).to_bytes()
+def _stored_reports(result: CloseResult) -> bytes:
+    return StoredClose.encode(result, state=False).to_bytes()
 
 
 def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: Background,
@@ -275,7 +275,8 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     parameters = {"currency": spec.currency, "locale": spec.locale, "method": spec.method,
                   "finished_goods_method": spec.finished_goods_method, "rounding": spec.rounding,
                   "overhead_disposition": spec.overhead_disposition, "materiality": format(spec.materiality, "f")}
-    stored = StoredClose.from_bytes(storage.result())
+    # The closing state's half of what is stored is encoded here meanwhile (it balances the two).
+    stored = StoredClose.encode(result, reports=False).merge(StoredClose.from_bytes(storage.result()))
     try:
         event = ledger.record_close(
             period=spec.period, opening_from=opening_from, inputs_json=inputs_json.result(), parameters=parameters,

@@ -89,8 +89,9 @@ class CloseResult:
 def compute_close(plan: ClosePlan, progress=None) -> CloseResult:
     """``progress(done, total)``, if given, is called as products are costed (for progress bars)."""
     with localcontext(engine_context(ROUNDING_MODES[plan.spec.rounding])):
-        _, staged, problems = _cost_products(plan.products, len(plan.products), plan.quantum, progress)
-        return _compute(plan, plan.quantum, staged, problems)
+        _, staged, extras, problems = _cost_products(plan.products, len(plan.products), plan.spec, plan.quantum,
+                                                     progress)
+        return _compute(plan, plan.quantum, staged, extras, problems)
 
 
 def compute_streamed(spec: CloseSpec, q: Decimal, first_period: bool, products: Iterable[ProductPlan], total: int,
@@ -98,14 +99,17 @@ def compute_streamed(spec: CloseSpec, q: Decimal, first_period: bool, products: 
     """``compute_close`` of the plan ``ClosePlan(spec, q, tuple(products), first_period)``, costing
     each product as it comes (``products`` may be produced while this runs)."""
     with localcontext(engine_context(ROUNDING_MODES[spec.rounding])):
-        plans, staged, problems = _cost_products(products, total, q, progress)
-        return _compute(ClosePlan(spec, q, tuple(plans), first_period), q, staged, problems)
+        plans, staged, extras, problems = _cost_products(products, total, spec, q, progress)
+        return _compute(ClosePlan(spec, q, tuple(plans), first_period), q, staged, extras, problems)
 
 
-def _cost_products(products: Iterable[ProductPlan], total: int, q: Decimal, progress):
-    """Each product costed by the core, with its closing WIP and count differences."""
+def _cost_products(products: Iterable[ProductPlan], total: int, spec: CloseSpec, q: Decimal, progress):
+    """Each product costed by the core, with its closing WIP and count differences; and what the
+    close's later steps need of that product alone (``_product_extras``), worked out here so that a
+    close fed by another process does it while it waits for the next products."""
     problems: list[Issue] = []
     staged: list[tuple[ProductPlan, CaseReport, dict[str, CountAdjustment], dict[str, StageWip]]] = []
+    extras: list[tuple | None] = []
     plans: list[ProductPlan] = []
     for index, product in enumerate(products):
         plans.append(product)
@@ -119,10 +123,35 @@ def _cost_products(products: Iterable[ProductPlan], total: int, q: Decimal, prog
         counts, wip, count_issues = _counts(product, report, q)
         problems.extend(i.under(f"products[{index}]") for i in count_issues)
         staged.append((product, report, counts, wip))
-    return plans, staged, problems
+        extras.append(None if problems else _product_extras(product, report, spec, q))
+    return plans, staged, extras, problems
 
 
-def _compute(plan: ClosePlan, q: Decimal, staged: list, problems: list[Issue]) -> CloseResult:
+def _product_extras(product: ProductPlan, report: CaseReport, spec: CloseSpec, q: Decimal) -> tuple | None:
+    """(finished goods in and out, this period's overhead content if the close may prorate) of one
+    product: the same computations ``_compute`` makes, ahead of time; None if they fail here (then
+    ``_compute`` makes them in its own order)."""
+    try:
+        return _fg_move(product, report, spec, q), (
+            _overhead_content(product, report, spec.method) if spec.overhead_disposition == "prorate" else None)
+    except Exception:  # noqa: BLE001 - redone by _compute, which then reports it in its order
+        return None
+
+
+def _fg_move(product: ProductPlan, report: CaseReport, spec: CloseSpec, q: Decimal) -> tuple:
+    """Finished goods in and out of one product, before any proration."""
+    last = report.stages[-1]
+    completed_units = last.physical_units.completed
+    completed_cost = last.transferred_out.total
+    layers = list(product.opening_fg)
+    if completed_units or completed_cost:
+        layers.append(FinishedGoodsLayer(product.name, spec.period, completed_units, completed_cost))
+    taken, remaining, shortfall = _relieve(layers, product.shipments, spec.finished_goods_method,
+                                           product.name, spec.period, q)
+    return completed_units, completed_cost, taken, remaining, shortfall, layers
+
+
+def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: list[Issue]) -> CloseResult:
     spec = plan.spec
     if problems:
         raise CostingError(problems)
@@ -147,15 +176,9 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, problems: list[Issue]) -
 
     # Finished goods in and out, before any proration.
     fg_moves = []
-    for product, report, counts, wip in staged:
-        last = report.stages[-1]
-        completed_units = last.physical_units.completed
-        completed_cost = last.transferred_out.total
-        layers = list(product.opening_fg)
-        if completed_units or completed_cost:
-            layers.append(FinishedGoodsLayer(product.name, spec.period, completed_units, completed_cost))
-        taken, remaining, shortfall = _relieve(layers, product.shipments, spec.finished_goods_method,
-                                               product.name, spec.period, q)
+    for (product, report, counts, wip), extra in zip(staged, extras):
+        move = extra[0] if extra is not None else _fg_move(product, report, spec, q)
+        completed_units, completed_cost, taken, remaining, shortfall, layers = move
         if shortfall:
             on_hand = sum((layer.units for layer in layers), _ZERO)
             problems.append(Issue("SHIPMENTS_EXCEED_STOCK", f"products[{plan.products.index(product)}].shipments",
@@ -174,7 +197,9 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, problems: list[Issue]) -
     if prorate:
         buckets: list[tuple[tuple, Decimal]] = []
         for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
-            content = _overhead_content(product, report, spec.method)
+            extra = extras[i]
+            content = extra[1] if extra is not None and extra[1] is not None else \
+                _overhead_content(product, report, spec.method)
             expensed = content["expensed"]  # abnormal spoilage and spoiled goods: period costs
             for stage_name, amount in content["wip"].items():
                 count = counts.get(stage_name)

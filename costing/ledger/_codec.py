@@ -224,6 +224,9 @@ def decode_state(period: str, doc: Any) -> PriorState:
 
 # ---- roll-forward -----------------------------------------------------------------------------
 
+_NONE = (1 << 64) - 1  # a part that is not there
+
+
 class StoredClose:
     """The bulky columns of a close as stored, encoded from the close result alone (so that it
     can be done in a child process while the journals and roll-forward are built): reports,
@@ -234,44 +237,73 @@ class StoredClose:
     database image holding them in a table ``closing_wip`` (``rows_database``), which the ledger
     copies in one statement."""
 
-    def __init__(self, reports: str, state: str, wip_rows: list | bytes, layer_rows: list,
-                 rollforward_products: str | None, rollforward_rows: int, zero: str):
+    def __init__(self, reports: str | None, state: str | None, wip_rows: list | bytes | None,
+                 layer_rows: list | None, rollforward_products: str | None, rollforward_rows: int, zero: str | None):
         self.reports, self.state, self.wip_rows, self.layer_rows = reports, state, wip_rows, layer_rows
         self._products, self._rows, self._zero = rollforward_products, rollforward_rows, zero
 
     @classmethod
-    def encode(cls, result) -> "StoredClose":
-        reports, compact = encode_reports((p.name, p.report) for p in result.products)
-        state, wip_rows, layer_rows = encode_state([w for p in result.products for w in p.closing_wip.values()],
-                                                   [layer for p in result.products for layer in p.fg_closing])
-        products, rows = None, 0
-        if compact:
-            try:
-                products, rows = _rollforward_products(result)
-            except (KeyError, ValueError):
-                products = None
-        zero = str(Decimal(0) * result.plan.quantum)
-        return cls(reports, state, rows_database(wip_rows), layer_rows,
-                   None if products is None else _dumps(products), rows, zero)
+    def encode(cls, result, *, reports: bool = True, state: bool = True) -> "StoredClose":
+        """The whole of it, or one of its two halves (``merge`` joins them): the reports with the
+        roll-forward's remainder, or the closing state with its detail-table rows."""
+        reports_text = products = zero = None
+        rows = 0
+        if reports:
+            reports_text, compact = encode_reports((p.name, p.report) for p in result.products)
+            if compact:
+                try:
+                    found, rows = _rollforward_products(result)
+                    products = _dumps(found)
+                except (KeyError, ValueError):
+                    products = None
+            zero = str(Decimal(0) * result.plan.quantum)
+        state_text = wip_rows = layer_rows = None
+        if state:
+            state_text, rows_list, layer_rows = encode_state(
+                [w for p in result.products for w in p.closing_wip.values()],
+                [layer for p in result.products for layer in p.fg_closing])
+            wip_rows = rows_database(rows_list)
+        return cls(reports_text, state_text, wip_rows, layer_rows, products, rows, zero)
+
+    def merge(self, other: "StoredClose") -> "StoredClose":
+        """The parts this one lacks, from ``other``."""
+        pick = lambda mine, theirs: theirs if mine is None else mine  # noqa: E731
+        return StoredClose(pick(self.reports, other.reports), pick(self.state, other.state),
+                           pick(self.wip_rows, other.wip_rows), pick(self.layer_rows, other.layer_rows),
+                           pick(self._products, other._products), self._rows or other._rows,
+                           pick(self._zero, other._zero))
 
     def to_bytes(self) -> bytes:
         """One byte string (for the pipe from a child process): length-prefixed parts."""
-        wip = self.wip_rows if isinstance(self.wip_rows, bytes) else _dumps(self.wip_rows).encode()
-        parts = (self.reports.encode(), self.state.encode(), b"d" if isinstance(self.wip_rows, bytes) else b"j", wip,
-                 _dumps(self.layer_rows).encode(), ("" if self._products is None else self._products).encode(),
-                 str(self._rows).encode(), self._zero.encode())
-        return b"".join(struct.pack(">Q", len(part)) + part for part in parts)
+        def text(value: str | None) -> bytes | None:
+            return None if value is None else value.encode()
+
+        wip = self.wip_rows
+        parts = (text(self.reports), text(self.state),
+                 None if wip is None else (b"d" + wip if isinstance(wip, bytes) else b"j" + _dumps(wip).encode()),
+                 None if self.layer_rows is None else _dumps(self.layer_rows).encode(), text(self._products),
+                 str(self._rows).encode(), text(self._zero))
+        return b"".join(struct.pack(">Q", _NONE) if part is None else struct.pack(">Q", len(part)) + part
+                        for part in parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "StoredClose":
-        parts, at = [], 0
+        parts: list[bytes | None] = []
+        at = 0
         while at < len(data):
             (size,) = struct.unpack_from(">Q", data, at)
-            parts.append(data[at + 8:at + 8 + size])
-            at += 8 + size
-        reports, state, kind, wip, layers, products, rows, zero = parts
-        return cls(reports.decode(), state.decode(), wip if kind == b"d" else json.loads(wip), json.loads(layers),
-                   products.decode() or None, int(rows), zero.decode())
+            if size == _NONE:
+                parts.append(None)
+                at += 8
+            else:
+                parts.append(data[at + 8:at + 8 + size])
+                at += 8 + size
+        reports, state, wip, layers, products, rows, zero = parts
+        text = lambda b: None if b is None else b.decode()  # noqa: E731
+        if wip is not None:
+            wip = wip[1:] if wip[:1] == b"d" else json.loads(wip[1:])
+        return cls(text(reports), text(state), wip, None if layers is None else json.loads(layers), text(products),
+                   int(rows), text(zero))
 
     def rollforward_json(self, rollforward: RollForward) -> str:
         """The roll-forward as stored: its remainder, or the whole of it when it cannot be rebuilt
