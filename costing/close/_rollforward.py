@@ -136,13 +136,29 @@ ADDED_COLUMNS = {"material": "materials", "labour": "labour", "overhead": "overh
 def stage_rows(rows: list, product: str, stage: str, elements: Iterable[str], column_of: dict[str, str],
                opening_by: dict[str, Decimal], added_by: dict[str, Decimal], out_by: dict[str, Decimal],
                spoilage_by: dict[str, Decimal], count_by: dict[str, Decimal] | None, oh_adj: dict[str, Decimal],
-               closing_cost: dict[str, Decimal], closing_units: Decimal, zero: Decimal) -> Decimal:
+               closing_cost: dict[str, Decimal], closing_units: Decimal, zero: Decimal,
+               make_row=None) -> Decimal | None:
     """Append one product-stage's rows (one per element) to ``rows``; returns closing − opening.
 
     Also how the ledger rebuilds a stored roll-forward from what it stored of it, the reports and
     the closing state (``costing.ledger._codec``), so the two cannot drift apart.  Rows are built
     from values the close already computed (Decimals of the right kind): no pydantic validation.
+    With ``make_row`` (the ledger passes ``dict`` and values already as JSON text) each row's
+    values go to it instead, and nothing is returned.
     """
+    if make_row is not None:
+        for element in elements:
+            values = {
+                "product": product, "stage": stage, "element": element, "opening": opening_by[element],
+                "materials": zero, "labour": zero, "overhead": zero, "conversion": zero, "transferred_in": zero,
+                "transferred_out": out_by[element], "spoilage": spoilage_by[element],
+                "count_adjustment": count_by[element] if count_by is not None else zero,
+                "overhead_adjustment": oh_adj.get(element, zero),
+                "closing": closing_cost[element], "closing_units": closing_units,
+            }
+            values[column_of[element]] = added_by[element]
+            rows.append(make_row(values))
+        return None
     new_row = _new_row
     net = zero
     for element in elements:

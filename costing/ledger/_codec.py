@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import struct
-from decimal import Decimal
+from decimal import Decimal, getcontext
 from typing import Any, Iterable
 
 from .._report import CaseReport, StageReport, _quantity, plain
@@ -41,7 +41,7 @@ from ..close._compute import leaves_wip
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "rows_database", "encode_close",
-           "encode_reports",
+           "encode_reports", "decode_rollforward_needed", "decode_rollforward_json",
            "decode_reports", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
 
 REPORTS_FORMAT = "wip-reports/2"
@@ -118,19 +118,51 @@ def encode_reports(reports: Iterable[tuple[str, CaseReport]]) -> tuple[str, bool
     return head[:-1] + ',"products":[' + ",".join(entries) + "]}", all_compact
 
 
+def _plain_text(text: str) -> str:
+    """``plain(Decimal(text))`` for a stored ``str(Decimal)``: the same digits unless it has an
+    exponent or is a negative zero.
+
+    >>> [_plain_text(t) for t in ("12.30", "-0.00", "4E+1", "-5.10")]
+    ['12.30', '0.00', '40', '-5.10']
+    """
+    if "E" in text:
+        return plain(Decimal(text))
+    if text[0] == "-" and not text.strip("-0."):
+        return text[1:]
+    return text
+
+
+def _quantity_text(text: str, prec: int) -> str:
+    """``_quantity(Decimal(text))`` for a stored ``str(Decimal)`` of at most ``prec`` (the
+    context's precision) significant digits: trailing zeros dropped; longer ones through Decimal.
+
+    >>> [_quantity_text(t, 28) for t in ("22", "-0.50", "10.0", "0.000", "1E+2")]
+    ['22', '-0.5', '10', '0', '100']
+    """
+    digits = text.lstrip("-").replace(".", "").lstrip("0")
+    if "E" in text or len(digits) > prec:
+        return _quantity(Decimal(text))
+    if not digits:
+        return "0"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _report_json(currency: str, method: str, stages: list, palette: list) -> dict:
     """A stored report as ``CaseReport.model_dump(mode="json")`` gives it."""
+    prec = getcontext().prec  # _quantity normalizes in the current context
     out = []
     for name, index, text in stages:
         elements = palette[index]
         n = len(elements)
         v = text.split(" ")
-        q = [_quantity(Decimal(x)) for x in v[:7]]
-        a = [plain(Decimal(x)) for x in v[7:16]]
+        q = [_quantity_text(x, prec) for x in v[:7]]
+        a = [_plain_text(x) for x in v[7:16]]
         by = v[16:]
 
         def column(k: int, fmt) -> dict:
-            return {e: fmt(Decimal(x)) for e, x in zip(elements, by[k * n:(k + 1) * n])}
+            if fmt is plain:
+                return {e: _plain_text(x) for e, x in zip(elements, by[k * n:(k + 1) * n])}
+            return {e: _quantity_text(x, prec) for e, x in zip(elements, by[k * n:(k + 1) * n])}
 
         out.append({
             "name": name,
@@ -382,9 +414,14 @@ _FG_FIELDS = ("product", "opening_units", "opening", "completed_units", "complet
               "cost_of_goods_sold", "overhead_adjustment", "closing_units", "closing")
 
 
+def decode_rollforward_needed(doc: Any) -> bool:
+    """Whether a stored roll-forward is the compact remainder (True) or whole, as first stored."""
+    return isinstance(doc, dict) and doc.get("format") == ROLLFORWARD_FORMAT
+
+
 def decode_rollforward(doc: Any, reports_doc: Any, state_doc: Any) -> RollForward | None:
     """The typed roll-forward rebuilt from the stored reports and state; None for the first format."""
-    if not (isinstance(doc, dict) and doc.get("format") == ROLLFORWARD_FORMAT):
+    if not decode_rollforward_needed(doc):
         return None
     zero = Decimal(doc["zero"])
     columns = doc["columns"]
@@ -412,3 +449,37 @@ def decode_rollforward(doc: Any, reports_doc: Any, state_doc: Any) -> RollForwar
                                "journals": Decimal(t[3]), "difference": Decimal(t[4])}) for t in doc["ties"]]
     return RollForward._trusted({"period": doc["period"], "currency": doc["currency"], "rows": tuple(rows),
                                  "finished_goods": tuple(fg), "ties": tuple(ties)})
+
+
+def decode_rollforward_json(doc: Any, reports_doc: Any, state_doc: Any) -> dict | None:
+    """``decode_rollforward(...).model_dump(mode="json")``, built from the stored text directly
+    (the rows by the same ``stage_rows``); None for the first format."""
+    if not decode_rollforward_needed(doc):
+        return None
+    zero = _plain_text(doc["zero"])
+    columns = doc["columns"]
+    elements_of = reports_doc["elements"]
+    closing = {(p, s): (_quantity(Decimal(u)), {k: _plain_text(v) for k, v in cost.items()})
+               for p, s, u, _, _, cost in _state_records(state_doc)}
+    rows: list[dict] = []
+    for entry, (name, stages) in zip(reports_doc["products"], doc["products"], strict=True):
+        if isinstance(entry, dict) or entry[0] != name:
+            raise ValueError(f"the stored roll-forward of {name!r} does not match the stored reports")
+        for (stage, index, report_values), record in zip(entry[3], stages, strict=True):
+            elements = elements_of[index]
+            n = len(elements)
+            out = report_values.split(" ")[16 + 2 * n:16 + 3 * n]
+            v = [_plain_text(x) for x in record[1].split(" ")]
+            count = dict(zip(elements, map(_plain_text, record[2].split(" ")))) if len(record) > 2 else None
+            overhead = dict(zip(elements, map(_plain_text, record[3].split(" ")))) if len(record) > 3 else {}
+            units, cost = closing[(name, stage)]
+            stage_rows(rows, name, stage, elements, dict(zip(elements, columns[record[0]])),
+                       dict(zip(elements, v[:n])), dict(zip(elements, v[n:2 * n])),
+                       dict(zip(elements, map(_plain_text, out))), dict(zip(elements, v[2 * n:])),
+                       count, overhead, cost, units, zero, make_row=dict)
+    quantities = {"opening_units", "completed_units", "shipped_units", "closing_units"}
+    fg = [{field: (value if field == "product" else _quantity(Decimal(value)) if field in quantities
+                   else _plain_text(value)) for field, value in zip(_FG_FIELDS, r)} for r in doc["finished_goods"]]
+    ties = [{"account": t[0], "name": t[1], "rollforward": _plain_text(t[2]), "journals": _plain_text(t[3]),
+             "difference": _plain_text(t[4])} for t in doc["ties"]]
+    return {"period": doc["period"], "currency": doc["currency"], "rows": rows, "finished_goods": fg, "ties": ties}

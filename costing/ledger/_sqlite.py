@@ -20,13 +20,21 @@ import os
 import sqlite3
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
 from .._journal import JournalBook
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
-from ._codec import decode_reports, decode_rollforward, decode_state, encode_state, state_as_first_format
+from ._codec import (
+    decode_reports,
+    decode_rollforward,
+    decode_rollforward_json,
+    decode_state,
+    encode_state,
+    state_as_first_format,
+)
 
 __all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "canonical_json"]
 
@@ -126,17 +134,64 @@ class Event:
     inputs_sha256: str
 
 
-@dataclass(frozen=True)
 class ClosedPeriod:
-    """The current close of a period, as stored."""
+    """A close of a period, as stored: ``event``, ``inputs``, ``parameters``, ``reports``,
+    ``state`` (a ``PriorState``), ``rollforward`` (its JSON data), ``journals``; and
+    ``rollforward_model``, the typed roll-forward.  Each part is decoded when first used (a large
+    close's reports and roll-forward take a while, and most readers need one part)."""
 
-    event: Event
-    inputs: Any
-    parameters: dict
-    reports: list
-    state: PriorState
-    rollforward: dict
-    journals: JournalBook
+    def __init__(self, event: Event, row: sqlite3.Row):
+        self.event = event
+        self._row = {k: row[k] for k in ("period", "inputs", "parameters", "reports", "state", "rollforward",
+                                         "journals")}
+
+    def __repr__(self) -> str:
+        return f"ClosedPeriod(event={self.event!r})"
+
+    @cached_property
+    def inputs(self) -> Any:
+        return json.loads(self._row["inputs"])
+
+    @cached_property
+    def parameters(self) -> dict:
+        return json.loads(self._row["parameters"])
+
+    @cached_property
+    def _reports_doc(self) -> Any:
+        return json.loads(self._row["reports"])
+
+    @cached_property
+    def _state_doc(self) -> Any:
+        return json.loads(self._row["state"])
+
+    @cached_property
+    def reports(self) -> list:
+        return decode_reports(self._reports_doc)
+
+    @cached_property
+    def state(self) -> PriorState:
+        return decode_state(self._row["period"], self._state_doc)
+
+    @cached_property
+    def rollforward_model(self):
+        """The roll-forward as a typed ``RollForward`` (rebuilt without validation when stored compactly)."""
+        stored = json.loads(self._row["rollforward"])
+        rebuilt = decode_rollforward(stored, self._reports_doc, self._state_doc)
+        if rebuilt is not None:
+            return rebuilt
+        from ..close import RollForward
+
+        return RollForward.model_validate(stored)
+
+    @cached_property
+    def rollforward(self) -> dict:
+        stored = json.loads(self._row["rollforward"])
+        rebuilt = decode_rollforward_json(stored, self._reports_doc, self._state_doc)
+        return stored if rebuilt is None else rebuilt
+
+    @cached_property
+    def journals(self) -> JournalBook:
+        return JournalBook.model_validate_json(self._row["journals"])
 
 
 class Ledger:
@@ -207,13 +262,7 @@ class Ledger:
                                 (period,)).fetchone()[0]
 
     def _closed(self, row: sqlite3.Row) -> ClosedPeriod:
-        reports, state = json.loads(row["reports"]), json.loads(row["state"])
-        stored_rollforward = json.loads(row["rollforward"])
-        rebuilt = decode_rollforward(stored_rollforward, reports, state)
-        rollforward = stored_rollforward if rebuilt is None else rebuilt.model_dump(mode="json")
-        return ClosedPeriod(self._event(row), json.loads(row["inputs"]), json.loads(row["parameters"]),
-                            decode_reports(reports), decode_state(row["period"], state), rollforward,
-                            JournalBook.model_validate_json(row["journals"]))
+        return ClosedPeriod(self._event(row), row)
 
     def journal_books(self, period: str) -> list[tuple[Event, JournalBook]]:
         """Every journal book posted for the period, in posting order (closes and reversals)."""
