@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import tempfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label
 from ._figures import METRIC_ORDER, Metric
@@ -131,26 +130,6 @@ def _join_close_results(wb: Workbook, names: list[str]) -> None:
     listed += [n for n in names if n not in listed]
     props.props = [p for p in props.props if p.name != _RESULT_SHEETS_PROPERTY]
     props.append(StringProperty(name=_RESULT_SHEETS_PROPERTY, value="\n".join(listed)))
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:  # as a plain open() would have created it
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _money_format(currency: str) -> str:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import io
-import os
 import re
-import tempfile
 import zipfile
 from copy import copy
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
 from .._numbers import engine_context
 from ._formats import FRACTION_FORMAT, RATE_FORMAT, UNITS_FORMAT, money_format
@@ -277,26 +276,6 @@ def _remember_result_sheets(wb: Workbook, names: list[str]) -> None:
     props = wb.custom_doc_props
     props.props = [p for p in props.props if p.name != _PROPERTY]
     props.append(StringProperty(name=_PROPERTY, value="\n".join(names)))
-
-
-def _replace_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        except OSError:
-            pass
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # ---- cached values ---------------------------------------------------------------------------
