@@ -428,7 +428,15 @@ class Ledger:
         columns = _HASHED + ["row_hash"]
         self._db.execute(f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                          [row[c] for c in columns])
+        # The chain's head, kept apart from the rows: a hash chain alone cannot show that its newest
+        # rows were cut off, so verify() also compares the last row with the recorded head.
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('head', ?)", (f"{row['seq']}:{row['row_hash']}",))
         return row["seq"]
+
+    def head(self) -> str | None:
+        """'seq:row_hash' of the newest event as recorded when it was appended."""
+        found = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
+        return None if found is None else found[0]
 
     def _insert_journal_lines(self, seq: int, book: JournalBook) -> None:
         self._db.executemany(
@@ -442,6 +450,7 @@ class Ledger:
         """Recompute the hash chain and the detail tables; each problem as one line."""
         problems = []
         prev = GENESIS
+        last = None
         for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
             r = dict(row)
             where = f"events seq {r['seq']} ({r['kind']} {r['period']})"
@@ -454,6 +463,12 @@ class Ledger:
                 problems.append(f"{where}: inputs do not match inputs_sha256")
             problems += self._verify_details(r, where)
             prev = r["row_hash"]
+            last = f"{r['seq']}:{r['row_hash']}"
+        head = self.head()
+        if head is not None and head != (last if prev != GENESIS else None):
+            ends = last.split(":")[0] if prev != GENESIS else "no events"
+            problems.append(f"head: the newest event recorded is seq {head.split(':')[0]} ({head.split(':')[1][:12]}…) "
+                            f"but the events end at seq {ends} — events were removed from the end of the ledger")
         return problems
 
     def _verify_details(self, r: dict, where: str) -> list[str]:
