@@ -113,6 +113,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
         ledger_path = Path(args.file).with_suffix(".wip.db")
     else:
         ledger_path = _ledger_path(args, beside=args.file)
+    existed = ledger_path.exists()
     ledger = _open_ledger(ledger_path, create=True)
     if ledger is None:
         return EXIT_INPUT
@@ -120,6 +121,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
         try:
             outcome = close_period(data, ledger, period=args.period, progress=_progress)
         except CloseRefused as e:
+            if not existed and not ledger.events():  # a refused first close leaves no ledger behind
+                ledger.close()
+                ledger_path.unlink(missing_ok=True)
             issues = e.issues
             if workbook:  # the close's own problems, moved to the cells they were typed in
                 from .workbook import locate_issues

@@ -84,3 +84,4 @@ def test_period_option_must_match_the_file(tmp_path, capsys):
     assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-11",
                  "--ledger", str(tmp_path / "l.db")]) == 2
     assert "[PERIOD_MISMATCH]" in capsys.readouterr().err
+    assert not (tmp_path / "l.db").exists()  # nothing written: not even an empty ledger
