@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from xlwings import arg, func
+from xlwings import arg, func, ret
 
 import costing
 from costing import CostingError, Issue
@@ -80,6 +80,7 @@ def _per_row(table: list[list[Any]], with_costs: bool, columns: list[str], pick)
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("table", ndim=2, doc="Table with a header row: method, added, beginning_units, beginning_complete, "
      "completed, ending_units, ending_complete [, spoiled_units, inspection]")
 def WIP_EQUIV_UNITS(table):
@@ -88,6 +89,7 @@ def WIP_EQUIV_UNITS(table):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("table", ndim=2, doc="The WIP_EQUIV_UNITS columns plus beginning_cost and added_cost [, currency]")
 def WIP_COST_PER_EU(table):
     """Cost per equivalent unit per row: (beginning + added cost) / EU (weighted-average) or added / EU (FIFO)."""
@@ -106,6 +108,7 @@ def _cost_block(block: list[list[Any]]):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("block", ndim=2, doc="Stage block: key | value rows spelling a case (currency, method, stage, element, "
      "beginning_wip.units, ...)")
 def WIP_COST_REPORT(block):
@@ -144,6 +147,7 @@ def WIP_COST_REPORT(block):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("block", ndim=2, doc="Stage block: key | value rows spelling a case (see WIP_COST_REPORT)")
 def WIP_ASSIGN(block):
     """Transferred-out and ending-WIP cost (and spoilage) by element for each stage of a block."""
@@ -163,6 +167,7 @@ def WIP_ASSIGN(block):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("table", ndim=2, doc="Table with a header row: rate, driver_quantity, actual [, stage, currency]")
 def WIP_OVERHEAD(table):
     """Overhead applied (rate x driver quantity, rounded to the currency) and under(+)/over(-)-applied per row."""
@@ -194,6 +199,7 @@ def _closed(ledger_path: Any, period: Any):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
 @arg("period", ndim=2, doc="Period, YYYY-MM")
 def WIP_ROLLFORWARD(ledger_path, period):
@@ -212,6 +218,7 @@ def WIP_ROLLFORWARD(ledger_path, period):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
 @arg("period", ndim=2, doc="Period, YYYY-MM")
 def WIP_JOURNAL(ledger_path, period):
@@ -231,6 +238,7 @@ def WIP_JOURNAL(ledger_path, period):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
 @arg("period", ndim=2, doc="Period, YYYY-MM")
 def WIP_FG_COVER(ledger_path, period):
@@ -255,6 +263,7 @@ def WIP_FG_COVER(ledger_path, period):
 
 
 @func(category="WIP costing")
+@ret(ndim=2)
 @arg("values", ndim=2, doc="Any range of WIP_* results")
 def WIP_CHECK(values):
     """OK when no cell of the range holds a #WIP! error, else the number of errors and the first one."""

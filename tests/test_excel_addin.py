@@ -164,3 +164,4 @@ def test_excel_metadata_from_xlwings_windows_decorators(windows_decorated):
             assert a["doc"] and not a["doc"].startswith("Positional argument"), (name, a["name"])
         assert meta["ret"]["doc"] == getattr(windows_decorated, name).__doc__ and len(meta["ret"]["doc"]) < 255
         assert meta["category"] == "WIP costing"
+        assert meta["ret"]["options"]["ndim"] == 2  # results are 2-D arrays that spill
