@@ -18,7 +18,7 @@ from costing.variance import build_flow, current_closes, resolve_orders, units_o
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
-ORDERS = ROOT / "tests" / "variance" / "demo-orders.yaml"
+ORDERS = ROOT / "examples" / "demo" / "orders.yaml"
 D = Decimal
 
 

@@ -20,7 +20,7 @@ from costing.variance import load_closes, recompute, resolve_standards, standard
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ROOT / "tests" / "variance" / "standards"
 DEMO = ROOT / "examples" / "demo"
-DEMO_STANDARDS = ROOT / "tests" / "variance" / "demo-standards.yaml"
+DEMO_STANDARDS = ROOT / "examples" / "demo" / "standards.yaml"
 D = Decimal
 
 

@@ -17,8 +17,8 @@ from costing.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
-STANDARDS = ROOT / "tests" / "variance" / "demo-standards.yaml"
-ORDERS = ROOT / "tests" / "variance" / "demo-orders.yaml"
+STANDARDS = ROOT / "examples" / "demo" / "standards.yaml"
+ORDERS = ROOT / "examples" / "demo" / "orders.yaml"
 
 
 def demo(period: str) -> dict:
