@@ -60,8 +60,18 @@ def diff_closes(old: dict, new: dict) -> dict:
         return out
 
     jb, ja = lines(old["journals"]), lines(new["journals"])
-    journal_moves = [{"narration": n, "account": acc, "before": jb.get((n, acc), Decimal(0)),
-                      "after": ja.get((n, acc), Decimal(0))}
-                     for n, acc in sorted(set(jb) | set(ja)) if jb.get((n, acc)) != ja.get((n, acc))]
+    # A WIP account belongs to a stage: its moves are matched to input changes of that stage in any
+    # product; other accounts (finished goods, COGS, overhead, ...) to every changed input.
+    wip_stage = {spec.get("code"): stage for stage, spec in
+                 ((new.get("inputs") or {}).get("accounts", {}).get("wip", {}) or {}).items() if isinstance(spec, dict)}
+    journal_moves = []
+    for n, acc in sorted(set(jb) | set(ja)):
+        if jb.get((n, acc)) == ja.get((n, acc)):
+            continue
+        stage = wip_stage.get(acc)
+        causes = [k for k, _, _ in changes if f".stages[{stage}]." in k] if stage else [k for k, _, _ in changes]
+        journal_moves.append({"narration": n, "account": acc, "before": jb.get((n, acc), Decimal(0)),
+                              "after": ja.get((n, acc), Decimal(0)), "stage": stage or "",
+                              "inputs": causes})
     return {"input_changes": [{"path": k, "before": x, "after": y} for k, x, y in changes],
             "closing_wip_moves": moved, "journal_moves": journal_moves}

@@ -314,7 +314,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     if result["journal_moves"]:
         print("Journal amounts moved:")
     for j in result["journal_moves"]:
-        print(f"  {j['narration']} / {j['account']}: {j['before']} → {j['after']}")
+        where = f"inputs of {j['stage']}" if j["stage"] else "changed inputs"
+        causes = f" — {where}: {', '.join(j['inputs'])}" if j["inputs"] else ""
+        print(f"  {j['narration']} / {j['account']}: {j['before']} → {j['after']}{causes}")
     return 0
 
 

@@ -158,6 +158,8 @@ def test_cli_round_trip_and_diff(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.0 → 4800.0" in out
     assert "Espresso Classic / Testing / labour" in out and "inputs changed here: added_costs.labour" in out
+    assert ("Direct labour charged to production (2026-10) / 1320: 8680.00 → 8830.00 — inputs of Testing: "
+            "products[Espresso Classic].stages[Testing].added_costs.labour") in out
     assert main(["history", "--ledger", db]) == 0
     assert "reopen #1" in capsys.readouterr().out
     assert main(["verify", "--ledger", db]) == 0
