@@ -419,16 +419,17 @@ def decode_rollforward_needed(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("format") == ROLLFORWARD_FORMAT
 
 
-def decode_rollforward(doc: Any, reports_doc: Any, state_doc: Any) -> RollForward | None:
-    """The typed roll-forward rebuilt from the stored reports and state; None for the first format."""
-    if not decode_rollforward_needed(doc):
-        return None
-    zero = Decimal(doc["zero"])
+def _decode_rows(doc: Any, reports_doc: Any, state_doc: Any, num, units, make_row) -> list:
+    """Roll-forward rows from the stored remainder, reports and state, by the close's own
+    ``stage_rows``: amounts through ``num`` (Decimal for typed rows, plain text for JSON), units
+    through ``units``, rows made by ``make_row`` (None: typed RollForwardRow)."""
+    zero = num(doc["zero"])
     columns = doc["columns"]
     elements_of = reports_doc["elements"]
-    closing = {(p, s): (Decimal(u), {k: Decimal(v) for k, v in cost.items()})
+    closing = {(p, s): (units(Decimal(u)), {k: num(v) for k, v in cost.items()})
                for p, s, u, _, _, cost in _state_records(state_doc)}
-    rows: list[RollForwardRow] = []
+    rows: list = []
+    extra = {} if make_row is None else {"make_row": make_row}
     for entry, (name, stages) in zip(reports_doc["products"], doc["products"], strict=True):
         if isinstance(entry, dict) or entry[0] != name:
             raise ValueError(f"the stored roll-forward of {name!r} does not match the stored reports")
@@ -436,14 +437,22 @@ def decode_rollforward(doc: Any, reports_doc: Any, state_doc: Any) -> RollForwar
             elements = elements_of[index]
             n = len(elements)
             out = report_values.split(" ")[16 + 2 * n:16 + 3 * n]
-            v = [Decimal(x) for x in record[1].split(" ")]
-            count = dict(zip(elements, map(Decimal, record[2].split(" ")))) if len(record) > 2 else None
-            overhead = dict(zip(elements, map(Decimal, record[3].split(" ")))) if len(record) > 3 else {}
-            units, cost = closing[(name, stage)]
+            v = [num(x) for x in record[1].split(" ")]
+            count = dict(zip(elements, map(num, record[2].split(" ")))) if len(record) > 2 else None
+            overhead = dict(zip(elements, map(num, record[3].split(" ")))) if len(record) > 3 else {}
+            stage_units, cost = closing[(name, stage)]
             stage_rows(rows, name, stage, elements, dict(zip(elements, columns[record[0]])),
                        dict(zip(elements, v[:n])), dict(zip(elements, v[n:2 * n])),
-                       dict(zip(elements, map(Decimal, out))), dict(zip(elements, v[2 * n:])),
-                       count, overhead, cost, units, zero)
+                       dict(zip(elements, map(num, out))), dict(zip(elements, v[2 * n:])),
+                       count, overhead, cost, stage_units, zero, **extra)
+    return rows
+
+
+def decode_rollforward(doc: Any, reports_doc: Any, state_doc: Any) -> RollForward | None:
+    """The typed roll-forward rebuilt from the stored reports and state; None for the first format."""
+    if not decode_rollforward_needed(doc):
+        return None
+    rows = _decode_rows(doc, reports_doc, state_doc, Decimal, lambda u: u, make_row=None)
     fg = [FinishedGoodsRow._trusted(dict(zip(_FG_FIELDS, [r[0], *map(Decimal, r[1:])]))) for r in doc["finished_goods"]]
     ties = [TieCheck._trusted({"account": t[0], "name": t[1], "rollforward": Decimal(t[2]),
                                "journals": Decimal(t[3]), "difference": Decimal(t[4])}) for t in doc["ties"]]
@@ -456,27 +465,7 @@ def decode_rollforward_json(doc: Any, reports_doc: Any, state_doc: Any) -> dict 
     (the rows by the same ``stage_rows``); None for the first format."""
     if not decode_rollforward_needed(doc):
         return None
-    zero = _plain_text(doc["zero"])
-    columns = doc["columns"]
-    elements_of = reports_doc["elements"]
-    closing = {(p, s): (_quantity(Decimal(u)), {k: _plain_text(v) for k, v in cost.items()})
-               for p, s, u, _, _, cost in _state_records(state_doc)}
-    rows: list[dict] = []
-    for entry, (name, stages) in zip(reports_doc["products"], doc["products"], strict=True):
-        if isinstance(entry, dict) or entry[0] != name:
-            raise ValueError(f"the stored roll-forward of {name!r} does not match the stored reports")
-        for (stage, index, report_values), record in zip(entry[3], stages, strict=True):
-            elements = elements_of[index]
-            n = len(elements)
-            out = report_values.split(" ")[16 + 2 * n:16 + 3 * n]
-            v = [_plain_text(x) for x in record[1].split(" ")]
-            count = dict(zip(elements, map(_plain_text, record[2].split(" ")))) if len(record) > 2 else None
-            overhead = dict(zip(elements, map(_plain_text, record[3].split(" ")))) if len(record) > 3 else {}
-            units, cost = closing[(name, stage)]
-            stage_rows(rows, name, stage, elements, dict(zip(elements, columns[record[0]])),
-                       dict(zip(elements, v[:n])), dict(zip(elements, v[n:2 * n])),
-                       dict(zip(elements, map(_plain_text, out))), dict(zip(elements, v[2 * n:])),
-                       count, overhead, cost, units, zero, make_row=dict)
+    rows = _decode_rows(doc, reports_doc, state_doc, _plain_text, _quantity, make_row=dict)
     quantities = {"opening_units", "completed_units", "shipped_units", "closing_units"}
     fg = [{field: (value if field == "product" else _quantity(Decimal(value)) if field in quantities
                    else _plain_text(value)) for field, value in zip(_FG_FIELDS, r)} for r in doc["finished_goods"]]
