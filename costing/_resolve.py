@@ -30,7 +30,7 @@ from ._model import (
 from ._numbers import NumberError, to_fraction
 from ._spec import CaseSpec, StageSpec
 
-__all__ = ["resolve_case", "issues_from_validation_error"]
+__all__ = ["resolve_case", "issues_from_validation_error", "parse_sections"]
 
 # Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
 _UNION_TAGS = frozenset({"<number>", "<map>"})
@@ -78,9 +78,8 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
     """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``."""
     if isinstance(data, CaseSpec):
         header, stage_specs, issues = data, list(data.stages), []
-        raw_stages: list = [None] * len(stage_specs)
     else:
-        header, stage_specs, raw_stages, issues = _parse(data)
+        header, stage_specs, issues = parse_sections(data, CaseSpec, "stages", StageSpec, "case")
     if header is None:
         return None, issues
 
@@ -94,7 +93,7 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
     method = Method(header.method)
     convention = LossConvention(header.loss_convention)
 
-    if not stage_specs and not raw_stages:
+    if not stage_specs:
         issues.append(Issue("NO_STAGES", "stages", "a case needs at least one stage"))
 
     seen: dict[str, int] = {}
@@ -123,38 +122,32 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
                 stages=tuple(s for s in stages if s is not None), loss_convention=convention), []
 
 
-def _parse(data: Any) -> tuple[CaseSpec | None, list[StageSpec | None], list, list[Issue]]:
-    """Check shape: the header once, then each stage on its own so one bad stage hides nothing."""
+def parse_sections(data: Any, header_model: type, key: str, item_model: type, what: str) -> tuple[Any, list, list[Issue]]:
+    """Check shape: the header once, then each item of the list under ``key`` on its own, so one
+    bad item hides nothing.  Returns (header or None, items with None for bad ones, issues)."""
     if not isinstance(data, Mapping):
-        return None, [], [], [Issue("WRONG_TYPE", "", f"expected a mapping of case keys, found {type(data).__name__}")]
+        return None, [], [Issue("WRONG_TYPE", "", f"expected a mapping of {what} keys, found {type(data).__name__}")]
     issues: list[Issue] = []
-    raw_stages = data.get("stages")
-    header_data = {k: v for k, v in data.items() if k != "stages"}
-    header_data["stages"] = []
+    raw_items = data.get(key)
     try:
-        header: CaseSpec | None = CaseSpec.model_validate(header_data)
+        header = header_model.model_validate({**{k: v for k, v in data.items() if k != key}, key: []})
     except ValidationError as e:
         header = None
         issues.extend(issues_from_validation_error(e))
-    specs: list[StageSpec | None] = []
-    if raw_stages is None:
-        issues.append(Issue("MISSING_KEY", "stages", "required key 'stages' is missing"))
-        raw_stages = []
-    elif not isinstance(raw_stages, list):
-        issues.append(Issue("WRONG_TYPE", "stages", f"expected a list of stages, found {type(raw_stages).__name__}"))
-        raw_stages = []
-    for index, raw in enumerate(raw_stages):
+    if raw_items is None:
+        issues.append(Issue("MISSING_KEY", key, f"required key {key!r} is missing"))
+        raw_items = []
+    elif not isinstance(raw_items, list):
+        issues.append(Issue("WRONG_TYPE", key, f"expected a list of {key}, found {type(raw_items).__name__}"))
+        raw_items = []
+    items: list = []
+    for index, raw in enumerate(raw_items):
         try:
-            specs.append(StageSpec.model_validate(raw))
+            items.append(item_model.model_validate(raw))
         except ValidationError as e:
-            specs.append(None)
-            issues.extend(issues_from_validation_error(e, ("stages", index)))
-    if header is None:
-        return None, specs, raw_stages, issues
-    if issues:
-        # Shape problems in stages: still resolve the stages that parsed, to report everything.
-        return header, specs, raw_stages, issues
-    return header, specs, raw_stages, issues
+            items.append(None)
+            issues.extend(issues_from_validation_error(e, (key, index)))
+    return header, items, issues
 
 
 def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from .._currency import is_known_currency, quantum
 from .._errors import Issue
 from .._model import TRANSFERRED_IN, Case
-from .._resolve import issues_from_validation_error, resolve_case
+from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
 from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip
@@ -57,32 +57,9 @@ def previous_period(period: str) -> str:
 
 def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None, list[Issue]]:
     """Validate a close file against the previous close (None when this is the ledger's first)."""
-    if not isinstance(data, Mapping):
-        return None, [Issue("WRONG_TYPE", "", f"expected a mapping of close keys, found {type(data).__name__}")]
-    issues: list[Issue] = []
-    raw_products = data.get("products")
-    header_data = {k: v for k, v in data.items() if k != "products"}
-    header_data["products"] = []
-    try:
-        header = CloseSpec.model_validate(header_data)
-    except ValidationError as e:
-        issues.extend(issues_from_validation_error(e))
-        header = None
-    if raw_products is None:
-        issues.append(Issue("MISSING_KEY", "products", "required key 'products' is missing"))
-        raw_products = []
-    elif not isinstance(raw_products, list):
-        issues.append(Issue("WRONG_TYPE", "products", f"expected a list of products, found {type(raw_products).__name__}"))
-        raw_products = []
-    elif not raw_products:
+    header, products, issues = parse_sections(data, CloseSpec, "products", ProductSpec, "close")
+    if isinstance(data, Mapping) and isinstance(data.get("products"), list) and not data["products"]:
         issues.append(Issue("NO_PRODUCTS", "products", "a close needs at least one product"))
-    products: list[ProductSpec | None] = []
-    for i, raw in enumerate(raw_products):
-        try:
-            products.append(ProductSpec.model_validate(raw))
-        except ValidationError as e:
-            products.append(None)
-            issues.extend(issues_from_validation_error(e, ("products", i)))
     if header is None:
         return None, issues
 
