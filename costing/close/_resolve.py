@@ -57,6 +57,10 @@ def previous_period(period: str) -> str:
 
 def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None, list[Issue]]:
     """Validate a close file against the previous close (None when this is the ledger's first)."""
+    clean = _resolve_clean(data, prior)
+    if clean is not None:
+        return clean, []
+    # Something is not in order: every problem, located, in file order.
     header, products, issues = parse_sections(data, CloseSpec, "products", ProductSpec, "close")
     if isinstance(data, Mapping) and isinstance(data.get("products"), list) and not data["products"]:
         issues.append(Issue("NO_PRODUCTS", "products", "a close needs at least one product"))
@@ -165,18 +169,23 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
     """The plans of a close's products, one at a time, as ``resolve_close`` makes them for a
     header from ``resolve_header``; raises ``Unclean`` at the first problem of any kind (then
     ``resolve_close`` gives all of them, located, in its order)."""
+    from ._fast import FastResolver  # it builds ProductPlans: imported here, after this module
+
+    fast = FastResolver(header, prior, q)
     seen: set[str] = set()
     for raw in raw_products:
-        try:
-            product = ProductSpec.model_validate(raw)
-        except ValidationError:
-            raise Unclean from None
-        if product.name in seen:
+        plan = fast(raw)
+        if plan is None:  # not the common clean shape: the general path decides
+            try:
+                product = ProductSpec.model_validate(raw)
+            except ValidationError:
+                raise Unclean from None
+            plan, issues = _resolve_product(product, header, prior, q)
+            if issues or plan is None:
+                raise Unclean
+        if plan.name in seen:
             raise Unclean
-        seen.add(product.name)
-        plan, issues = _resolve_product(product, header, prior, q)
-        if issues or plan is None:
-            raise Unclean
+        seen.add(plan.name)
         yield plan
     if prior is not None:
         if any(product not in seen and wip.units for (product, _), wip in prior.wip.items()):
@@ -184,6 +193,20 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
         if any(product not in seen and any(layer.units for layer in layers)
                for product, layers in prior.finished_goods.items()):
             raise Unclean
+
+
+def _resolve_clean(data: Any, prior: PriorState | None) -> ClosePlan | None:
+    """The plan of a close file with no problem at all, products resolved by the fast path where
+    it applies (``costing.close._fast``); None at the first problem of any kind."""
+    resolved = resolve_header(data, prior)
+    if resolved is None:
+        return None
+    header, q = resolved
+    try:
+        plans = tuple(product_plans(data["products"], header, prior, q))
+    except Unclean:
+        return None
+    return ClosePlan(header, q, plans, prior is None)
 
 
 def _next_period(period: str) -> str:

@@ -1,0 +1,191 @@
+"""The fast path for clean close files (``costing.close._fast``) gives exactly the plan the
+general path gives (pydantic ``ProductSpec`` → ``_resolve_product``), and never accepts a product
+the general path refuses: on generated plants, on those plants mutated at random, on the demo
+files and on the benchmark plant."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from costing._casefile import read_data_file
+from costing._errors import CostingError
+from costing.close import compute_close
+from costing.close._fast import FastResolver
+from costing.close._resolve import _resolve_product, resolve_close, resolve_header
+from costing.close._spec import ProductSpec
+from costing.close._state import PriorState
+from costing.close._transport import encode_plan
+from tests.test_close_properties import plant
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_data(path):
+    data, issues = read_data_file(path)
+    assert not issues
+    return data
+
+
+def general(raw, header, prior, q):
+    """The general path's plan of one product, or None when it finds any problem."""
+    try:
+        spec = ProductSpec.model_validate(raw)
+    except ValidationError:
+        return None
+    plan, issues = _resolve_product(spec, header, prior, q)
+    return None if issues else plan
+
+
+def assert_same_or_declined(data, prior=None) -> tuple[int, int]:
+    """Every product: the fast plan is the general one, or the fast path declined.  Returns how
+    many products the fast path took, and how many clean ones it could have taken (the general
+    path accepts them and they give no opening finished goods, which the fast path leaves alone)."""
+    resolved = resolve_header(data, prior)
+    assert resolved is not None  # generated and mutated plants change products only
+    header, q = resolved
+    fast = FastResolver(header, prior, q)
+    taken = clean = 0
+    for raw in data["products"]:
+        plan = fast(raw)
+        expected = general(raw, header, prior, q)
+        if expected is not None and not (isinstance(raw, dict) and raw.get("opening_finished_goods")):
+            clean += 1
+        if plan is None:
+            continue
+        assert expected is not None, f"fast path accepted a product the general path refuses: {raw!r}"
+        assert plan == expected
+        # Exponents too (Decimal('1.0') == Decimal('1')): the encoded plans are every value's str().
+        assert encode_plan(plan) == encode_plan(expected)
+        taken += 1
+    return taken, clean
+
+
+def prior_after(data) -> PriorState:
+    """The closing state of ``data`` (a plant the close refuses is no example: hypothesis skips it)."""
+    plan, issues = resolve_close(data, None)
+    assume(not issues)
+    try:
+        result = compute_close(plan)
+    except CostingError:
+        assume(False)
+        raise
+    wip = {(w.product, w.stage): w for p in result.products for w in p.closing_wip.values()}
+    return PriorState(data["period"], wip, {p.name: p.fg_closing for p in result.products})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plant())
+def test_fast_plan_is_the_general_plan(data):
+    taken, clean = assert_same_or_declined(data)
+    assert taken == clean  # every clean product without opening finished goods takes the fast path
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plant(), st.data())
+def test_fast_plan_with_opening_from_the_ledger(data, draw):
+    """Month 2 opens from month 1's closing state; its flows are redrawn to balance with it."""
+    prior = prior_after(data)
+    month2 = copy.deepcopy(data)
+    month2["period"] = "2026-11"
+    fifo = data["method"] == "fifo"
+    for product in month2["products"]:
+        product.pop("opening_finished_goods", None)
+        received = None
+        for k, stage in enumerate(product["stages"]):
+            stage.pop("beginning_wip", None)
+            stage.pop("spoilage", None)
+            carried = prior.wip.get((product["name"], stage["name"]))
+            beginning = int(carried.units) if carried is not None else 0
+            incoming = stage["started"] if k == 0 else received
+            available = beginning + incoming
+            ending = draw.draw(st.integers(0, available - (beginning if fifo else 0)))
+            stage["completed"] = received = available - ending
+            stage["ending_wip"]["units"] = ending
+        on_hand = received + sum(int(l.units) for l in prior.finished_goods.get(product["name"], ()))
+        product["shipments"] = draw.draw(st.integers(0, on_hand))
+    taken, clean = assert_same_or_declined(month2, prior)
+    assert taken == clean
+
+
+ODD_VALUES = [-1, "-1", 0, "0", 1.5, 0.25, True, None, "abc", "1e3", "50%", "12.5 %", " 7 ", "0.333", {}, [],
+              "start", "evenly", "10.005", "1.00", 10**6, Decimal("2.5"), "NaN", float("nan")]
+
+
+@st.composite
+def mutated(draw):
+    """A generated plant with one value replaced, one key added or one key removed somewhere in a product."""
+    data = copy.deepcopy(draw(plant()))
+    for product in data["products"]:  # the fast path leaves opening finished goods to the general one
+        product.pop("opening_finished_goods", None)
+    product = draw(st.sampled_from(data["products"]))
+    node = product
+    while True:  # walk down to a random mapping
+        children = [k for k, v in node.items() if isinstance(v, dict)] if isinstance(node, dict) else []
+        if isinstance(node, dict) and isinstance(node.get("stages"), list):
+            node = draw(st.sampled_from(node["stages"]))
+            continue
+        if not children or draw(st.booleans()):
+            break
+        node = node[draw(st.sampled_from(sorted(children)))]
+    action = draw(st.sampled_from(["replace", "add", "remove"]))
+    keys = sorted(node)
+    if action == "add" or not keys:
+        node[draw(st.sampled_from(["bogus", "progress", "transferred_in", "normal_loss", "count", "normal_rate",
+                                   "spoiled", "disposal_value", "driver_quantity", "inspection"]))] = \
+            draw(st.sampled_from(ODD_VALUES))
+    elif action == "remove":
+        del node[draw(st.sampled_from(keys))]
+    else:
+        node[draw(st.sampled_from(keys))] = draw(st.sampled_from(ODD_VALUES))
+    return data
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_fast_path_never_accepts_what_the_general_path_refuses(data):
+    assert_same_or_declined(data)
+
+
+@pytest.mark.parametrize("month", ["close-2026-10.yaml", "close-2026-11.yaml"])
+def test_demo_files(month):
+    data = load_data(ROOT / "examples" / "demo" / month)
+    prior = None
+    if "11" in month:
+        october = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+        result = compute_close(resolve_close(october, None)[0])
+        prior = PriorState("2026-10", {(w.product, w.stage): w for p in result.products for w in p.closing_wip.values()},
+                           {p.name: p.fg_closing for p in result.products})
+    taken, clean = assert_same_or_declined(data, prior)
+    assert taken >= 1 and taken == clean
+
+
+def test_benchmark_plant_takes_the_fast_path():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from bench_close import make_plant
+    finally:
+        sys.path.pop(0)
+    data = make_plant(40, 10)
+    assert assert_same_or_declined(data) == (40, 40)
+
+
+def test_a_refused_close_reports_the_same_problems_as_before():
+    """A problem anywhere sends the whole close down the general path, which locates every one."""
+    data = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    data["products"][0]["stages"][1]["completed"] = -4
+    data["products"][1]["stages"][0]["added_costs"]["materials"] = "12.345"
+    plan, issues = resolve_close(data, None)
+    assert plan is None
+    found = [(i.code, i.path) for i in issues]
+    assert ("NEGATIVE_UNITS", "products[0].stages[1].completed") in found
+    assert ("AMOUNT_PRECISION", "products[1].stages[0].added_costs.materials") in found
+    assert all(path.startswith(("products[0].stages[", "products[1].stages[0]")) for _, path in found)
