@@ -3,7 +3,7 @@ machine's other core while the caller goes on; its result (text or bytes) comes 
 
 Used by the close for work that depends on its inputs alone (their canonical JSON).  Linux only,
 where fork is cheap and the child shares the parent's memory copy-on-write, so nothing is pickled
-on the way in.  The child touches no file, lock or connection of the parent's, writes to the pipe
+on the way in; and only while this process runs a single thread (``_can_fork`` says why).  The child touches no file, lock or connection of the parent's, writes to the pipe
 only and leaves with ``os._exit``.  Elsewhere, or when anything goes wrong (fork refused, the child
 failed or was killed), ``result()`` computes the value here instead: the result is the same either
 way, only the time differs.
@@ -15,13 +15,18 @@ import os
 import signal
 import struct
 import sys
+import threading
 from typing import Callable, Iterator
 
 __all__ = ["Background", "Stream", "BackgroundFailed", "can_stream"]
 
 
 def _can_fork() -> bool:
-    return sys.platform.startswith("linux") and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    # Only from a single-threaded process: a child forked while another thread holds a lock (the
+    # allocator's, the import lock, a logging handler's) would wait for it forever.  A host that
+    # runs the close next to its own threads (a server, an add-in) gets the one-process close.
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1)
 
 
 class Background:

@@ -312,3 +312,34 @@ def test_a_child_that_dies_halfway_leaves_the_close_to_this_process(tmp_path, mo
     with Ledger(tmp_path / "two.db") as ledger:
         outcome = close_period(plant, ledger, user="test")
     assert _outcome_digest(outcome, tmp_path / "two.db") == _outcome_digest(expected, tmp_path / "one.db")
+
+
+def test_a_process_running_other_threads_closes_in_one_process(tmp_path, monkeypatch):
+    """Forking next to another thread could copy a lock that thread holds into the child, where
+    nobody would release it: with a second thread alive the close never forks, and gives the same."""
+    import threading
+
+    import costing._background as background
+    import costing.close_service as service
+
+    plant = make_plant(20, 3)
+    with Ledger(tmp_path / "one.db") as ledger:
+        expected = close_period(plant, ledger, user="test")
+    monkeypatch.setattr(service, "BACKGROUND_FROM_STAGE_ROWS", 0)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not background.can_stream()
+        with Ledger(tmp_path / "two.db") as ledger:
+            outcome = close_period(plant, ledger, user="test")
+    finally:
+        release.set()
+        other.join()
+    assert forks == []
+    assert _outcome_digest(outcome, tmp_path / "two.db") == _outcome_digest(expected, tmp_path / "one.db")
+    if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
+        assert background.can_stream()  # single-threaded again
