@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import getpass
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from .ledger._sqlite import canonical_json
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "reopen_period", "current_user", "canonical_inputs",
-           "canonical_inputs_json", "journal_id_prefix"]
+           "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
 
 
 class CloseRefused(Exception):
@@ -94,6 +95,11 @@ _AS_IS = frozenset({str, int, bool, type(None)})  # exact types canonical_inputs
 def canonical_inputs_json(data: Any) -> str:
     """The inputs' canonical JSON text, as the ledger stores and hashes it."""
     return canonical_json(canonical_inputs(data))
+
+
+def inputs_sha256(data: Any) -> str:
+    """The SHA-256 the ledger records for a close of these inputs (``Event.inputs_sha256``)."""
+    return hashlib.sha256(canonical_inputs_json(data).encode()).hexdigest()
 
 
 def _stage_rows(data: Any) -> int:

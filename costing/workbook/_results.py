@@ -230,21 +230,12 @@ def write_close_results(path: str | Path, outcome: Any) -> dict[str, dict[str, A
 
 
 def _check_same_inputs(found: WorkbookInput, outcome: Any) -> None:
-    import hashlib
+    from ..close_service import inputs_sha256  # the ledger's own hashing: both sides agree by construction
 
-    from ..close_service import canonical_inputs
-
-    try:  # the ledger's own hashing of the inputs, so both sides agree by construction
-        from ..ledger._sqlite import canonical_json
-    except ImportError:  # pragma: no cover - the ledger moved it: skip the check rather than guess
-        canonical_json = None
     if found.data is None:
         raise WorkbookChanged("the workbook's tables have problems now; results were not written: "
                               + "; ".join(map(str, found.issues[:3])))
-    if canonical_json is None:
-        return
-    digest = hashlib.sha256(canonical_json(canonical_inputs(found.data)).encode()).hexdigest()
-    if digest != outcome.event.inputs_sha256:
+    if inputs_sha256(found.data) != outcome.event.inputs_sha256:
         raise WorkbookChanged("the workbook's inputs changed after they were read for the close; results were "
                               "not written — close again from the saved workbook")
 
