@@ -17,7 +17,7 @@ from .._model import TRANSFERRED_IN, ElementKind
 from .._report import ProcessAccountStageReport
 from ._compute import CloseResult
 
-__all__ = ["build_journals", "period_end", "ACCOUNT_TYPES", "reversal_book"]
+__all__ = ["build_journals", "period_end", "ACCOUNT_TYPES", "reversal_book", "Texts"]
 
 _ZERO = Decimal(0)
 
@@ -38,6 +38,61 @@ ACCOUNT_TYPES = {
     "abnormal_gain": "income",
     "wip": "asset",
 }
+
+
+class Texts:
+    """The narrations and memos of the close's journals, in one place: the journals are built with
+    them and the close workbook traces each posted line back to the result sheets by them."""
+
+    # kind of element -> (account role credited, narration); in the order the journals are posted
+    CHARGES = ((ElementKind.MATERIAL.value, "raw_materials", "Materials issued to production"),
+               (ElementKind.LABOUR.value, "accrued_payroll", "Direct labour charged to production"),
+               (ElementKind.CONVERSION.value, "conversion_costs", "Conversion costs charged to production"),
+               (ElementKind.OVERHEAD.value, "overhead_applied", "Overhead applied at predetermined rates"))
+    TRANSFERS = "Transfers between stages"
+    COMPLETED = "Completed units to finished goods"
+    SPOILAGE = "Spoilage: abnormal loss and spoiled goods"
+    ABNORMAL_WRITTEN_OFF = "Abnormal spoilage written off"
+    SPOILED_GOODS = "Spoiled goods at disposal value"
+    PROCESS_LOSSES = "Process losses: normal loss, abnormal loss and gain, scrap"
+    COUNTS = "WIP count differences at cost"
+    COUNT_DIFFERENCES = "WIP count differences"
+    OVERHEAD = "Overhead true-up: applied vs actual"
+    OVERHEAD_APPLIED = "Close overhead applied"
+    OVERHEAD_INCURRED = "Close overhead incurred"
+    UNDER_APPLIED = "Under-applied overhead written off"
+    OVER_APPLIED = "Over-applied overhead written off"
+    PRORATION = "Overhead proration"
+    COGS = "Cost of goods sold"
+    SHIPPED = "Units shipped"
+
+    @staticmethod
+    def added(stage: str, kind: str) -> str:
+        return f"{stage}: {kind} added"
+
+    @staticmethod
+    def transferred_in(source: str, target: str) -> str:
+        return f"{source} -> {target}: transferred in"
+
+    @staticmethod
+    def transferred_out(source: str, target: str) -> str:
+        return f"{source} -> {target}: transferred out"
+
+    @staticmethod
+    def completed(stage: str) -> str:
+        return f"{stage}: completed and transferred out"
+
+    @staticmethod
+    def spoiled(stage: str) -> str:
+        return f"{stage}: spoiled units"
+
+    @staticmethod
+    def counted(stage: str) -> str:
+        return f"{stage}: counted vs book WIP at cost"
+
+    @staticmethod
+    def prorated(stage: str) -> str:
+        return f"{stage}: overhead proration"
 
 
 def period_end(period: str) -> dt.date:
@@ -128,32 +183,30 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
         total = sum(amounts.values(), zero)
         if not total:
             return
-        lines = [_line(wip[s], amounts[s], f"{s}: {kind} added") for s in order if amounts.get(s)]
+        lines = [_line(wip[s], amounts[s], Texts.added(s, kind)) for s in order if amounts.get(s)]
         lines.append(_line(role[credit_role], -total, narration))
         add(narration, lines)
 
-    charge(ElementKind.MATERIAL.value, "raw_materials", "Materials issued to production")
-    charge(ElementKind.LABOUR.value, "accrued_payroll", "Direct labour charged to production")
-    charge(ElementKind.CONVERSION.value, "conversion_costs", "Conversion costs charged to production")
-    charge(ElementKind.OVERHEAD.value, "overhead_applied", "Overhead applied at predetermined rates")
+    for kind, credit_role, narration in Texts.CHARGES:
+        charge(kind, credit_role, narration)
 
     lines = []
     for (src, dst), amount in sorted(transfers.items(), key=lambda kv: (order.index(kv[0][0]), order.index(kv[0][1]))):
-        lines += [_line(wip[dst], amount, f"{src} -> {dst}: transferred in"),
-                  _line(wip[src], -amount, f"{src} -> {dst}: transferred out")]
-    add("Transfers between stages", lines)
+        lines += [_line(wip[dst], amount, Texts.transferred_in(src, dst)),
+                  _line(wip[src], -amount, Texts.transferred_out(src, dst))]
+    add(Texts.TRANSFERS, lines)
 
     total = sum(completed_to_fg.values(), zero)
-    lines = [_line(role["finished_goods"], total, "Completed units to finished goods")]
-    lines += [_line(wip[s], -completed_to_fg[s], f"{s}: completed and transferred out") for s in order if s in completed_to_fg]
-    add("Completed units to finished goods", lines)
+    lines = [_line(role["finished_goods"], total, Texts.COMPLETED)]
+    lines += [_line(wip[s], -completed_to_fg[s], Texts.completed(s)) for s in order if s in completed_to_fg]
+    add(Texts.COMPLETED, lines)
 
     loss, recovered = sum(abnormal.values(), zero), sum(disposal.values(), zero)
-    lines = [_line(role["abnormal_spoilage"], loss, "Abnormal spoilage written off"),
-             _line(role["spoiled_goods"], recovered, "Spoiled goods at disposal value")]
-    lines += [_line(wip[s], -(abnormal[s] + disposal[s]), f"{s}: spoiled units") for s in order
+    lines = [_line(role["abnormal_spoilage"], loss, Texts.ABNORMAL_WRITTEN_OFF),
+             _line(role["spoiled_goods"], recovered, Texts.SPOILED_GOODS)]
+    lines += [_line(wip[s], -(abnormal[s] + disposal[s]), Texts.spoiled(s)) for s in order
               if abnormal.get(s) or disposal.get(s)]
-    add("Spoilage: abnormal loss and spoiled goods", lines)
+    add(Texts.SPOILAGE, lines)
 
     # Process accounts: normal loss to scrap at scrap value; abnormal loss out to its account and
     # its scrap proceeds back; abnormal gain into the process and the scrap it forgoes.
@@ -173,23 +226,22 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
                       _line(role["abnormal_gain"], -l["abnormal_gain"], f"{s}: abnormal gain"),
                       _line(role["abnormal_gain"], l["abnormal_gain_scrap"], f"{s}: scrap forgone by abnormal gain"),
                       _line(role["scrap"], -l["abnormal_gain_scrap"], f"{s}: scrap forgone by abnormal gain")]
-        add("Process losses: normal loss, abnormal loss and gain, scrap", lines)
+        add(Texts.PROCESS_LOSSES, lines)
 
     net = sum(counts.values(), zero)
-    lines = [_line(wip[s], counts[s], f"{s}: counted vs book WIP at cost") for s in order if counts.get(s)]
-    lines.append(_line(role["count_difference"], -net, "WIP count differences"))
-    add("WIP count differences at cost", lines)
+    lines = [_line(wip[s], counts[s], Texts.counted(s)) for s in order if counts.get(s)]
+    lines.append(_line(role["count_difference"], -net, Texts.COUNT_DIFFERENCES))
+    add(Texts.COUNTS, lines)
 
     oh = result.overhead
     if oh:
         applied = sum((line.applied for line in oh), zero)
         actual = sum((line.actual for line in oh), zero)
-        lines = [_line(role["overhead_applied"], applied, "Close overhead applied"),
-                 _line(role["overhead_control"], -actual, "Close overhead incurred")]
+        lines = [_line(role["overhead_applied"], applied, Texts.OVERHEAD_APPLIED),
+                 _line(role["overhead_control"], -actual, Texts.OVERHEAD_INCURRED)]
         if result.written_off_to_cogs:
             lines.append(_line(role["cogs"], result.written_off_to_cogs,
-                               "Under-applied overhead written off" if result.written_off_to_cogs > 0
-                               else "Over-applied overhead written off"))
+                               Texts.UNDER_APPLIED if result.written_off_to_cogs > 0 else Texts.OVER_APPLIED))
         wip_adj: dict[str, Decimal] = defaultdict(lambda: zero)
         fg_adj = cogs_adj = zero
         for product in result.products:
@@ -197,14 +249,13 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
                 wip_adj[stage] += sum(elements.values(), zero)
             fg_adj += product.fg_overhead_adjustment
             cogs_adj += product.cogs_overhead_adjustment
-        lines += [_line(wip[s], wip_adj[s], f"{s}: overhead proration") for s in order if wip_adj.get(s)]
-        lines += [_line(role["finished_goods"], fg_adj, "Overhead proration"),
-                  _line(role["cogs"], cogs_adj, "Overhead proration")]
-        add("Overhead true-up: applied vs actual", lines)
+        lines += [_line(wip[s], wip_adj[s], Texts.prorated(s)) for s in order if wip_adj.get(s)]
+        lines += [_line(role["finished_goods"], fg_adj, Texts.PRORATION),
+                  _line(role["cogs"], cogs_adj, Texts.PRORATION)]
+        add(Texts.OVERHEAD, lines)
 
     cogs = sum((p.cogs for p in result.products), zero)
-    add("Cost of goods sold", [_line(role["cogs"], cogs, "Units shipped"),
-                               _line(role["finished_goods"], -cogs, "Units shipped")])
+    add(Texts.COGS, [_line(role["cogs"], cogs, Texts.SHIPPED), _line(role["finished_goods"], -cogs, Texts.SHIPPED)])
 
     book = JournalBook(company=spec.company, currency=spec.currency, period=spec.period, accounts=chart,
                        journals=tuple(journals))
