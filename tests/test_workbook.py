@@ -207,6 +207,29 @@ def test_the_second_demo_month_closes_from_the_same_workbook(book):
     assert values["Journal"]["A5"].value == "WIP-2026-11-001"
 
 
+def test_every_posted_journal_line_is_traced_to_the_result_sheets(book):
+    """Each line of the Journal sheet has a formula beside it that recomputes the line from the
+    Roll-forward, Cost Report, Overhead and Finished Goods sheets (LibreOffice recalculates them in
+    test_workbook_libreoffice); Checks adds up what does not trace."""
+    for month in ("2026-10", "2026-11"):
+        if month == "2026-11":
+            enter_month(book, demo(month))
+        assert main(["close", str(book), "--period", month]) == 0
+        formulas = openpyxl.load_workbook(book)["Journal"]
+        values = openpyxl.load_workbook(book, data_only=True)
+        lines = [row for row in formulas.iter_rows(min_row=5, max_col=10) if row[0].value]
+        assert lines
+        for journal, *_, debit, credit, memo, traced, untraced in lines:
+            assert str(traced.value).startswith("=") and str(untraced.value).startswith("="), memo.value
+            posted = Decimal(str(debit.value or 0)) - Decimal(str(credit.value or 0))
+            cached = values["Journal"][traced.coordinate].value
+            assert Decimal(str(cached)) == posted, (journal.value, memo.value)
+        check = next(row for row in values["Checks"].iter_rows(values_only=True)
+                     if str(row[0]).startswith("Journal lines trace"))
+        assert f"({len(lines)} of {len(lines)} lines traced" in check[0]
+        assert check[3] == 0 and check[4] == "OK"
+
+
 def test_wip_init_creates_a_workbook_from_the_template(tmp_path, capsys):
     path = tmp_path / "new.xlsx"
     assert main(["init", str(path)]) == 0

@@ -7,7 +7,8 @@ journal balances, ties); the engine's value is the formula's cached result.  Whe
 largest-remainder rounding (or its half-even mode) differs from ROUND, the difference is its own
 visible cell in a "Rounding adj." column, and the formula adds it.  Values the engine resolved in
 ways a formula would only obscure (normal spoilage units from a rate, units passing inspection,
-overhead proration weights) and posted journal lines are values, shaded grey.
+overhead proration weights) and posted journal lines are values, shaded grey; each posted line sits
+beside a formula that traces it to the result sheets, and Checks sums the differences.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter
 
 from .._model import ElementKind
+from ..close._journals import Texts
 from .._numbers import ROUNDING_MODES, engine_context
 from ._results import (ADJ_FILL, CHECK_OK_FONT, ENGINE_FILL, HEADER_FONT, Layout, ResultContext, literal,
                        register_result_sheet)
@@ -69,7 +71,10 @@ RF = Layout([
     ("spoilage", "Spoilage out of WIP", "money"), ("count_adj", "Count adjustment", "money"),
     ("count_adj_adj", "Rounding adj. (count)", "money"), ("oh_adj", "Overhead proration", "money"),
     ("closing", "Closing", "money"), ("closing_units", "Closing units", "units"),
+    ("received_from", "Received from (stage)", None), ("sent_to", "Transferred out to", None),
 ])
+# The "Transferred out to" of a product's last stage (brackets: no stage is named like this).
+TO_FINISHED_GOODS = "(finished goods)"
 _KIND_COLUMN = {"material": "materials", "labour": "labour", "overhead": "overhead", "conversion": "conversion",
                 "transferred_in": "transferred_in"}
 
@@ -403,9 +408,12 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
     accounts = ctx.spec.accounts.wip
     mode = ROUNDING_MODES[ctx.spec.rounding]
     for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
-        for j, stage in enumerate(pplan.case.stages):
+        stages = pplan.case.stages
+        for j, stage in enumerate(stages):
             count_ref = ctx.num(f"products[{i}].stages[{j}].count", pplan.counts[stage.name]) \
                 if stage.name in pplan.counts else None
+            received_from = stages[j - 1].name if j else None
+            sent_to = stages[j + 1].name if j + 1 < len(stages) else TO_FINISHED_GOODS
             for element in stage.elements:
                 e = element.name
                 r = rows[(i, stage.name, e)]
@@ -445,8 +453,12 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                                f"+{at('oh_adj')}", row.closing)
                 put("closing_units", f"={count_ref}" if count_ref is not None else f"={cr('e_units')}",
                     row.closing_units)
+                if received_from is not None:
+                    put("received_from", received_from)
+                put("sent_to", sent_to)
     for key, _, _ in RF.columns:
-        ws.column_dimensions[RF.letter[key]].width = 14 if key not in ("product", "stage") else 18
+        ws.column_dimensions[RF.letter[key]].width = 14 if key not in ("product", "stage", "received_from",
+                                                                       "sent_to") else 18
 
 
 # ---- Finished goods and COGS ---------------------------------------------------------------------
@@ -595,6 +607,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
     ctx.put(ws, r, summary.col("cogs_total"), f"={summary.at('cogs_total', total_row)}+{summary.at('cogs_total', r - 1)}",
             totals["cogs_total"] + written_off, money)
     ctx.shared["fg"] = {"opening": _x(FG_SHEET, summary.at("opening", total_row)),
+                        "cogs": _x(FG_SHEET, summary.at("cogs", total_row)),
                         "closing": _x(FG_SHEET, summary.at("closing", total_row)),
                         "cogs_month": _x(FG_SHEET, summary.at("cogs_total", r))}
     for k in range(1, 13):
@@ -606,14 +619,15 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
 def write_journal(ctx: ResultContext, ws) -> None:
     book = ctx.outcome.journals
     ctx.title(ws, f"Journals {book.period} — {book.company} ({book.currency})",
-              "Posted lines as recorded in the ledger (grey); totals, balances and ties are formulas.")
-    layout = Layout([("journal", "Journal", None), ("date", "Date", None), ("narration", "Narration", None),
-                     ("account", "Account", None), ("name", "Account name", None), ("debit", "Debit", "money"),
-                     ("credit", "Credit", "money"), ("memo", "Memo", None)])
+              "Posted lines as recorded in the ledger (grey), each traced by a formula to the result sheets it "
+              "comes from (Traced); totals, balances and ties are formulas.")
+    layout = JOURNAL_LINES
     ctx.header(ws, FIRST - 1, layout)
     r = FIRST
+    posted = []  # (row, journal, line): traced once the later sheets are laid out (write_checks)
     for journal in book.journals:
         for line in journal.lines:
+            posted.append((r, journal, line))
             ctx.put(ws, r, 1, journal.id)
             ctx.put(ws, r, 2, journal.date.isoformat())
             ctx.put(ws, r, 3, journal.narration)
@@ -626,7 +640,8 @@ def write_journal(ctx: ResultContext, ws) -> None:
     last = max(r - 1, FIRST)
     ids, debits, credits = f"$A${FIRST}:$A${last}", f"$F${FIRST}:$F${last}", f"$G${FIRST}:$G${last}"
     summary = Layout([("journal", "Journal", None), ("debits", "Debits", "money"), ("credits", "Credits", "money"),
-                      ("diff", "Debits - credits", "money"), ("status", "Balanced", None)], first=10)
+                      ("diff", "Debits - credits", "money"), ("status", "Balanced", None)],
+                     first=len(JOURNAL_LINES.columns) + 2)
     ctx.header(ws, FIRST - 1, summary)
     ws.freeze_panes = f"A{FIRST}"
     r = FIRST
@@ -642,9 +657,96 @@ def write_journal(ctx: ResultContext, ws) -> None:
         r += 1
     ctx.shared["journal"] = {"accounts": _x(JOURNAL_SHEET, f"$D${FIRST}:$D${last}"),
                              "debits": _x(JOURNAL_SHEET, debits), "credits": _x(JOURNAL_SHEET, credits),
-                             "diffs": _x(JOURNAL_SHEET, summary.span("diff", FIRST, max(r - 1, FIRST)))}
-    for c, w in zip("ABCDEFGHIJKLMN", (18, 11, 44, 10, 30, 14, 14, 40, 2, 18, 14, 14, 14, 10)):
+                             "diffs": _x(JOURNAL_SHEET, summary.span("diff", FIRST, max(r - 1, FIRST))),
+                             "posted": posted, "last": last}
+    for c, w in zip("ABCDEFGHIJKLMNOP", (18, 11, 44, 10, 30, 14, 14, 40, 16, 14, 2, 18, 14, 14, 14, 10)):
         ws.column_dimensions[c].width = w
+
+
+JOURNAL_LINES = Layout([("journal", "Journal", None), ("date", "Date", None), ("narration", "Narration", None),
+                        ("account", "Account", None), ("name", "Account name", None), ("debit", "Debit", "money"),
+                        ("credit", "Credit", "money"), ("memo", "Memo", None),
+                        ("traced", "Traced: debit - credit per the result sheets", "money"),
+                        ("untraced", "Posted - traced", "money")])
+
+
+def _trace_formulas(ctx: ResultContext) -> dict[tuple[str, str, str], str]:
+    """(narration, account, memo) of each line the close's journals can post -> a formula giving
+    that line's debit - credit from the result sheets (Roll-forward, Cost Report, Overhead,
+    Finished Goods & COGS).  Built from the same texts as the journals (``Texts``)."""
+    period = ctx.spec.period
+    accounts = ctx.spec.accounts
+    last = ctx.shared["cr_last"]
+    rf = lambda key: _x(RF_SHEET, RF.span(key, FIRST, last))  # noqa: E731
+    cr = lambda key: _x(CR_SHEET, CR.span(key, FIRST, last))  # noqa: E731
+    text = lambda value: '"' + value.replace('"', '""') + '"'  # noqa: E731
+    by_stage = lambda column, stage, *more: f"SUMIFS({rf(column)},{rf('stage')},{text(stage)}{''.join(more)})"  # noqa: E731
+    wip = {name: spec.code for name, spec in accounts.wip.items()}
+    stages = list(dict.fromkeys(s.name for p in ctx.plan.products for s in p.case.stages))
+    pairs = list(dict.fromkeys((a.name, b.name) for p in ctx.plan.products
+                               for a, b in zip(p.case.stages, p.case.stages[1:])))
+    role = lambda name: getattr(accounts, name).code if getattr(accounts, name) is not None else None  # noqa: E731
+    traced: dict[tuple[str, str, str], str] = {}
+
+    def add(narration: str, account: str | None, memo: str, formula: str) -> None:
+        if account is not None:
+            traced[(f"{narration} ({period})", account, memo)] = formula
+
+    for kind, credit_role, narration in Texts.CHARGES:
+        column = _KIND_COLUMN[kind]
+        for s in stages:
+            add(narration, wip.get(s), Texts.added(s, kind), by_stage(column, s))
+        add(narration, role(credit_role), narration, f"-SUM({rf(column)})")
+    for src, dst in pairs:
+        add(Texts.TRANSFERS, wip.get(dst), Texts.transferred_in(src, dst),
+            by_stage("transferred_in", dst, f",{rf('received_from')},{text(src)}"))
+        add(Texts.TRANSFERS, wip.get(src), Texts.transferred_out(src, dst),
+            "-" + by_stage("transferred_out", src, f",{rf('sent_to')},{text(dst)}"))
+    fg = text(TO_FINISHED_GOODS)
+    add(Texts.COMPLETED, role("finished_goods"), Texts.COMPLETED, f"SUMIFS({rf('transferred_out')},{rf('sent_to')},{fg})")
+    for s in stages:
+        add(Texts.COMPLETED, wip.get(s), Texts.completed(s), "-" + by_stage("transferred_out", s, f",{rf('sent_to')},{fg}"))
+        add(Texts.SPOILAGE, wip.get(s), Texts.spoiled(s), "-" + by_stage("spoilage", s))
+        add(Texts.COUNTS, wip.get(s), Texts.counted(s), by_stage("count_adj", s))
+        add(Texts.OVERHEAD, wip.get(s), Texts.prorated(s), by_stage("oh_adj", s))
+    add(Texts.SPOILAGE, role("abnormal_spoilage"), Texts.ABNORMAL_WRITTEN_OFF, f"SUM({cr('abn_net')})")
+    add(Texts.SPOILAGE, role("spoiled_goods"), Texts.SPOILED_GOODS, f"SUM({cr('disp_total')})")
+    add(Texts.COUNTS, role("count_difference"), Texts.COUNT_DIFFERENCES, f"-SUM({rf('count_adj')})")
+    oh = ctx.shared["oh_totals"]
+    plan = _overhead_plan(ctx)
+    add(Texts.OVERHEAD, role("overhead_applied"), Texts.OVERHEAD_APPLIED, _x(OH_SHEET, oh["applied"]))
+    add(Texts.OVERHEAD, role("overhead_control"), Texts.OVERHEAD_INCURRED, "-" + _x(OH_SHEET, oh["actual"]))
+    for memo in (Texts.UNDER_APPLIED, Texts.OVER_APPLIED):
+        add(Texts.OVERHEAD, role("cogs"), memo, _x(OH_SHEET, oh["written_off"]))
+    buckets = f"A{plan['proration_header'] + 1}:A{plan['proration_total'] - 1}"
+    amounts = f"E{plan['proration_header'] + 1}:E{plan['proration_total'] - 1}"
+    for bucket, account in (("Finished goods", role("finished_goods")), ("Cost of goods sold", role("cogs"))):
+        add(Texts.OVERHEAD, account, Texts.PRORATION,
+            f'SUMIFS({_x(OH_SHEET, amounts)},{_x(OH_SHEET, buckets)},"{bucket}")')
+    cogs = ctx.shared["fg"]["cogs"]
+    add(Texts.COGS, role("cogs"), Texts.SHIPPED, cogs)
+    add(Texts.COGS, role("finished_goods"), Texts.SHIPPED, "-" + cogs)
+    return traced
+
+
+def trace_journal_lines(ctx: ResultContext, ws) -> tuple[str, int, int]:
+    """Each posted line of the Journal sheet with its traced formula and the difference; returns
+    the difference column's range, and how many lines were traced of how many."""
+    formulas = _trace_formulas(ctx)
+    journal = ctx.shared["journal"]
+    count = 0
+    for r, entry, line in journal["posted"]:
+        formula = formulas.get((entry.narration, line.account, line.memo))
+        if formula is None:  # a line the sheets do not lay out (process-account losses): posted only
+            continue
+        amount = line.debit - line.credit
+        ctx.put(ws, r, JOURNAL_LINES.col("traced"), f"={formula}", amount, ctx.money)
+        ctx.put(ws, r, JOURNAL_LINES.col("untraced"),
+                f"=ROUND({JOURNAL_LINES.at('debit', r)}-{JOURNAL_LINES.at('credit', r)}"
+                f"-{JOURNAL_LINES.at('traced', r)},{ctx.places})", amount - amount, ctx.money)
+        count += 1
+    span = JOURNAL_LINES.span("untraced", FIRST, journal["last"])
+    return _x(JOURNAL_SHEET, span), count, len(journal["posted"])
 
 
 # ---- Checks --------------------------------------------------------------------------------------
@@ -686,6 +788,9 @@ def write_checks(ctx: ResultContext, ws) -> None:
           credit, f"=ROUND(B{r}-C{r},{P})", debit - credit)
     check("Every journal balances (sum of each journal's difference)", None, None, None, None,
           f"=ROUND(SUMPRODUCT(ABS({j['diffs']})),{P})", _ZERO * q)
+    differences, traced, lines = trace_journal_lines(ctx, ws.parent[JOURNAL_SHEET])
+    check(f"Journal lines trace to the result sheets ({traced} of {lines} lines traced; Journal, Traced column)",
+          None, None, None, None, f"=ROUND(SUMPRODUCT(ABS({differences})),{P})", _ZERO * q)
     rf_last = cr_last
     closing_col = _x(RF_SHEET, RF.span("closing", FIRST, rf_last))
     opening_col = _x(RF_SHEET, RF.span("opening", FIRST, rf_last))
