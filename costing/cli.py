@@ -280,43 +280,32 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from ._diff import diff_closes
+    from .close._diff import close_amounts, diff_closes
+    from .close._render import render_diff
 
     ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
         return EXIT_INPUT
     with ledger:
         rows = ledger.closes(args.period)
-    if len(rows) < 2:
-        _print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
-        return EXIT_INPUT
-    old, new = rows[-2], rows[-1]
-    result = diff_closes({"inputs": old.inputs, "rollforward": old.rollforward,
-                          "journals": old.journals.model_dump(mode="json")},
-                         {"inputs": new.inputs, "rollforward": new.rollforward,
-                          "journals": new.journals.model_dump(mode="json")})
+        if len(rows) < 2:
+            _print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
+            return EXIT_INPUT
+        old, new = rows[-2], rows[-1]
+        priors = []
+        for close in (old, new):
+            source = ledger.close_at(close.event.opening_from) if close.event.opening_from is not None else None
+            priors.append(None if source is None else source.state)
+        result = diff_closes(args.period, old.inputs, new.inputs, priors[0], priors[1],
+                             close_amounts(old.rollforward_model, old.journals),
+                             close_amounts(new.rollforward_model, new.journals))
     if args.json:
-        json.dump(result, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return 0
-    print(f"{args.period}: close #{old.event.close_no} → close #{new.event.close_no}")
-    print("Input changes:" if result["input_changes"] else "No input changes.")
-    for c in result["input_changes"]:
-        print(f"  {c['path']}: {c['before']} → {c['after']}")
-    if result["closing_wip_moves"]:
-        print("Closing WIP moved:")
-    for m in result["closing_wip_moves"]:
-        why = m["inputs_here"] and f"inputs changed here: {', '.join(m['inputs_here'])}" or \
-            m["inputs_elsewhere_in_product"] and f"upstream in the product: {', '.join(m['inputs_elsewhere_in_product'])}" or \
-            m["inputs_plant_wide"] and f"plant-wide: {', '.join(m['inputs_plant_wide'])}" or "no input change found"
-        print(f"  {m['product']} / {m['stage']} / {m['element']}: {m['before']} → {m['after']} "
-              f"({m['change']:+}) — {why}")
-    if result["journal_moves"]:
-        print("Journal amounts moved:")
-    for j in result["journal_moves"]:
-        where = f"inputs of {j['stage']}" if j["stage"] else "changed inputs"
-        causes = f" — {where}: {', '.join(j['inputs'])}" if j["inputs"] else ""
-        print(f"  {j['narration']} / {j['account']}: {j['before']} → {j['after']}{causes}")
+    currency = new.parameters.get("currency", "")
+    locale = args.locale or new.parameters.get("locale", "en_US")
+    sys.stdout.write(render_diff(result, currency, locale,
+                                 f"{args.period}: close #{old.event.close_no} → close #{new.event.close_no}"))
     return 0
 
 
@@ -376,9 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_option(p)
     p.set_defaults(run=_cmd_verify)
 
-    p = sub.add_parser("diff", help="compare the last two closes of a period")
+    p = sub.add_parser("diff", help="compare the last two closes of a period: which input change moved which amount")
     p.add_argument("period")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--locale", help="locale for amounts in the text (default: the close's)")
     ledger_option(p)
     p.set_defaults(run=_cmd_diff)
 

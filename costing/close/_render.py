@@ -11,9 +11,10 @@ from babel.numbers import format_decimal
 from .._currency import minor_unit
 from .._journal import JournalBook
 from ._compute import CloseResult
+from ._diff import CloseDiff
 from ._rollforward import RollForward
 
-__all__ = ["render_rollforward", "render_journals_text", "render_close_summary"]
+__all__ = ["render_rollforward", "render_journals_text", "render_close_summary", "render_diff"]
 
 
 def _money(value: Decimal, currency: str, locale: str) -> str:
@@ -94,4 +95,53 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
               f"  Closing WIP: {m(wip)}   Finished goods: {m(fg)}   Cost of goods sold: {m(cogs)}",
               f"  Journals: {len(book.journals)}, all balanced; roll-forward ties to the journals: "
               + ("OK" if rf.ties_ok else "NO")]
+    return "\n".join(lines) + "\n"
+
+
+_KIND_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods", "cogs": "Cost of goods sold",
+                "journal": "Journal"}
+_STEP_LABELS = {"opening": "the opening position (the prior month was closed again)",
+                "opening+inputs": "the opening position (the prior month was closed again), with",
+                "unexplained": "not explained by the input changes (engine version, or changes that never close apart)"}
+
+
+def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: str = "") -> str:
+    """The diff as text: the input changes, each step's part of every amount it moved, and every
+    amount that moved with its parts by step (they add up to the move)."""
+    m = lambda v: _money(v, currency, locale)  # noqa: E731
+    signed = lambda v: ("+" if v > 0 else "") + m(v)  # noqa: E731
+    lines = [title or f"{diff.period}: two closes compared", ""]
+    if not diff.input_changes:
+        lines.append("No input changes.")
+    else:
+        lines.append("Input changes:")
+        lines += [f"  {c.path}: {c.before} → {c.after}" for c in diff.input_changes]
+    if not diff.attributed:
+        lines += ["", f"Moves are not split by input change: {diff.note}."]
+    elif diff.steps:
+        lines += ["", "What each step moved (the changes are applied one at a time in this order, each at the values "
+                      f"before it; {diff.note}):"]
+        for n, step in enumerate(diff.steps, 1):
+            changes = [f"{c.path}: {c.before} → {c.after}" for c in step.changes]
+            head = _STEP_LABELS.get(step.what, "")
+            if head and changes:
+                lines.append(f"  {n}. {head} " + "; ".join(changes))
+            else:
+                lines.append(f"  {n}. " + (head or "; ".join(changes)))
+            if not step.moves:
+                lines.append("       moves nothing")
+            for move in step.moves:
+                lines.append(f"       {_KIND_LABELS[move.kind]} {move.name}: {signed(move.amount)}")
+    by_kind = defaultdict(list)
+    for a in diff.amounts:
+        by_kind[a.kind].append(a)
+    for kind in ("closing_wip", "finished_goods", "cogs", "journal"):
+        if not by_kind.get(kind):
+            continue
+        lines += ["", f"{_KIND_LABELS[kind]} moved:"]
+        for a in by_kind[kind]:
+            parts = ", ".join(f"step {n} {signed(v)}" for n, v in a.by_step)
+            lines.append(f"  {a.name}: {m(a.before)} → {m(a.after)} ({signed(a.change)})" + (f" = {parts}" if parts else ""))
+    if not diff.amounts:
+        lines += ["", "No amount moved."]
     return "\n".join(lines) + "\n"

@@ -260,6 +260,11 @@ class Ledger:
                                 (period,)).fetchall()
         return [self._closed(r) for r in rows]
 
+    def close_at(self, seq: int) -> ClosedPeriod | None:
+        """The close recorded as event ``seq`` (e.g. a close's ``opening_from``), None if it is not one."""
+        row = self._db.execute("SELECT * FROM events WHERE seq = ? AND kind = 'close'", (seq,)).fetchone()
+        return None if row is None else self._closed(row)
+
     def close_count(self, period: str) -> int:
         """How many times ``period`` has been closed (reopened closes included)."""
         return self._db.execute("SELECT COUNT(*) FROM events WHERE period = ? AND kind = 'close'",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .._diff import flatten_inputs
+from ..close._diff import flatten_inputs
 from .._errors import CostingError, Issue
 from .._model import Method
 from .._report import Amount

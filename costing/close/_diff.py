@@ -1,0 +1,309 @@
+"""Two closes of one period compared: what input changed, and how much of each amount that moved
+each input change moved.
+
+The attribution is exact, by sequential substitution: starting from the earlier close's inputs,
+the input changes are applied one at a time (plant-wide settings first, then products and their
+stages in flow order, then each value by its path) and the month is closed again in memory after
+each (pure: no ledger).  What an amount moved between two consecutive closes is the part of its
+move due to that change; the parts add up to the whole move, to the cent.  Like any sequential
+substitution, a change is valued at the values already substituted before it, so the order
+matters and is fixed (and shown).  A change that cannot be closed on its own (units of one stage
+changed without the next stage's) is taken together with the changes after it until the inputs
+close again; such changes are reported as one step.  When the opening position differs (the prior
+month was re-closed in between) that is the first step; anything the inputs do not explain (a
+different engine version) is reported as such, never spread over the changes.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from .._errors import CostingError
+from .._journal import JournalBook
+from .._report import Amount
+from ._compute import compute_close
+from ._journals import build_journals
+from ._resolve import resolve_close
+from ._rollforward import RollForward, build_rollforward
+from ._state import PriorState
+
+__all__ = ["flatten_inputs", "InputChange", "AmountMove", "DiffStep", "CloseDiff", "close_amounts", "diff_closes",
+           "MAX_STAGE_ROW_CLOSES"]
+
+_ZERO = Decimal(0)
+
+# The attribution closes the month again once per step: beyond this many product-stages costed in
+# all, the steps are whole products (then one step: every change together) to bound the time.
+MAX_STAGE_ROW_CLOSES = 200_000
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class InputChange(_Frozen):
+    path: str  # products and stages by name: products[Espresso].stages[Assembly].added_costs.labour
+    before: Any  # None: not in the earlier inputs
+    after: Any  # None: not in the later inputs
+
+
+class AmountMove(_Frozen):
+    kind: str  # closing_wip | finished_goods | cogs | journal
+    name: str  # product / stage / element; product; narration / account (memo)
+    amount: Amount
+
+
+class DiffStep(_Frozen):
+    what: str  # "inputs" | "opening" (the prior close changed) | "unexplained" (not the inputs)
+    changes: tuple[InputChange, ...]
+    moves: tuple[AmountMove, ...]  # this step's part of each amount that moved (non-zero only)
+
+
+class AmountChange(_Frozen):
+    kind: str
+    name: str
+    before: Amount
+    after: Amount
+    change: Amount
+    by_step: tuple[tuple[int, Amount], ...]  # (step number, from 1; its part), parts add up to change
+
+
+class CloseDiff(_Frozen):
+    period: str
+    input_changes: tuple[InputChange, ...]
+    steps: tuple[DiffStep, ...]
+    amounts: tuple[AmountChange, ...]  # every amount that moved, with its parts by step
+    attributed: bool  # False: the earlier inputs do not close with this engine; moves are not split
+    note: str  # how the steps were formed (one per change, by product, all together)
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+def flatten_inputs(data: Any, path: str = "") -> dict[str, Any]:
+    """Leaf values by path, products and stages named rather than numbered (stable under reordering).
+
+    >>> flatten_inputs({"products": [{"name": "A", "stages": [{"name": "S", "started": 5}]}]})
+    {'products[A].name': 'A', 'products[A].stages[S].name': 'S', 'products[A].stages[S].started': 5}
+    """
+    out: dict[str, Any] = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out.update(flatten_inputs(value, f"{path}.{key}" if path else str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            label = value.get("name") if isinstance(value, dict) and "name" in value else i
+            out.update(flatten_inputs(value, f"{path}[{label}]"))
+    else:
+        out[path] = data
+    return out
+
+
+class _Change:
+    """One input change and how to make it on a copy of the inputs."""
+
+    def __init__(self, path: str, before: Any, after: Any, apply: Callable[[dict], None], group: str):
+        self.path, self.before, self.after, self.apply, self.group = path, before, after, apply, group
+
+    def public(self) -> InputChange:
+        return InputChange(path=self.path, before=self.before, after=self.after)
+
+
+def _leaves(a: Any, b: Any, prefix: tuple) -> list[tuple[tuple, Any, Any]]:
+    """(keys, before, after) of the values that differ between two mappings, mapping by mapping
+    (a list, or a mapping on one side only, is one value)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in list(a) + [k for k in b if k not in a]:
+            out += _leaves(a.get(key), b.get(key), prefix + (key,))
+        return out
+    return [] if a == b else [(prefix, a, b)]
+
+
+def _set(data: dict, keys: tuple, value: Any) -> None:
+    for key in keys[:-1]:
+        data = data.setdefault(key, {})
+    if value is None:
+        data.pop(keys[-1], None)
+    else:
+        data[keys[-1]] = copy.deepcopy(value)
+
+
+def _dotted(keys: tuple) -> str:
+    return ".".join(map(str, keys))
+
+
+def _by_name(items: Any) -> dict[str, dict]:
+    return {x["name"]: x for x in items if isinstance(x, dict) and isinstance(x.get("name"), str)} \
+        if isinstance(items, list) else {}
+
+
+def _changes(old: dict, new: dict) -> list[_Change]:
+    """The input changes in the order they are substituted: plant-wide settings, then each product
+    (added, removed, restructured as a whole; else its own values, then its stages in flow order)."""
+    changes: list[_Change] = []
+    header_old = {k: v for k, v in old.items() if k != "products"}
+    header_new = {k: v for k, v in new.items() if k != "products"}
+    for keys, before, after in _leaves(header_old, header_new, ()):
+        changes.append(_Change(_dotted(keys), before, after, lambda d, k=keys, v=after: _set(d, k, v), "settings"))
+    old_products, new_products = _by_name(old.get("products")), _by_name(new.get("products"))
+    order = [p["name"] for p in new.get("products", []) if isinstance(p, dict) and p.get("name") in new_products]
+
+    def place_product(d: dict, name: str) -> None:
+        """Insert or replace product ``name`` as in the later inputs, in the later inputs' order."""
+        products = [p for p in d.setdefault("products", []) if p.get("name") != name]
+        position = order.index(name)
+        before_it = set(order[:position])
+        at = next((i for i, p in enumerate(products) if p.get("name") not in before_it), len(products))
+        products.insert(at, copy.deepcopy(new_products[name]))
+        d["products"] = products
+
+    for name in old_products:
+        if name not in new_products:
+            changes.append(_Change(f"products[{name}]", "(product)", None,
+                                   lambda d, n=name: d.update(products=[p for p in d["products"] if p.get("name") != n]),
+                                   f"products[{name}]"))
+    for name in order:
+        group = f"products[{name}]"
+        if name not in old_products:
+            changes.append(_Change(group, None, "(product)", lambda d, n=name: place_product(d, n), group))
+            continue
+        a, b = old_products[name], new_products[name]
+        stages_a, stages_b = _by_name(a.get("stages")), _by_name(b.get("stages"))
+        if list(stages_a) != list(stages_b) or len(stages_a) != len(a.get("stages") or []) \
+                or len(stages_b) != len(b.get("stages") or []):
+            # Stages added, removed or reordered: the product's flow changed as a whole.
+            changes.append(_Change(f"{group}.stages", [s for s in stages_a], [s for s in stages_b],
+                                   lambda d, n=name: place_product(d, n), group))
+            continue
+
+        def within(d: dict, n: str, keys: tuple, value: Any, stage: str | None = None) -> None:
+            product = next(p for p in d["products"] if p.get("name") == n)
+            target = product if stage is None else next(s for s in product["stages"] if s.get("name") == stage)
+            _set(target, keys, value)
+
+        for keys, before, after in _leaves({k: v for k, v in a.items() if k != "stages"},
+                                           {k: v for k, v in b.items() if k != "stages"}, ()):
+            changes.append(_Change(f"{group}.{_dotted(keys)}", before, after,
+                                   lambda d, n=name, k=keys, v=after: within(d, n, k, v), group))
+        for stage, sa in stages_a.items():
+            for keys, before, after in _leaves(sa, stages_b[stage], ()):
+                changes.append(_Change(f"{group}.stages[{stage}].{_dotted(keys)}", before, after,
+                                       lambda d, n=name, k=keys, v=after, s=stage: within(d, n, k, v, s), group))
+    return changes
+
+
+# ---- amounts -----------------------------------------------------------------------------------
+
+def close_amounts(rollforward: RollForward, book: JournalBook) -> dict[tuple[str, str], Decimal]:
+    """The amounts a diff follows: closing WIP by product, stage and element; finished goods and
+    COGS by product; each journal line by narration, account and memo."""
+    out: dict[tuple[str, str], Decimal] = {}
+    for r in rollforward.rows:
+        out[("closing_wip", f"{r.product} / {r.stage} / {r.element}")] = r.closing
+    for f in rollforward.finished_goods:
+        out[("finished_goods", f.product)] = f.closing
+        out[("cogs", f.product)] = f.cost_of_goods_sold
+    for journal in book.journals:
+        for line in journal.lines:
+            key = ("journal", f"{journal.narration} / {line.account} ({line.memo})")
+            out[key] = out.get(key, _ZERO) + line.debit - line.credit
+    return out
+
+
+def _close(data: dict, prior: PriorState | None) -> dict[tuple[str, str], Decimal] | None:
+    """The amounts of the month closed in memory from ``data``; None when the close refuses it."""
+    try:
+        plan, issues = resolve_close(data, prior)
+        if issues:
+            return None
+        result = compute_close(plan)
+        book = build_journals(result)
+        rollforward = build_rollforward(result, book)
+    except (CostingError, ValueError, KeyError, TypeError, ArithmeticError):
+        return None
+    return close_amounts(rollforward, book)
+
+
+def _stage_rows(data: dict) -> int:
+    return sum(len(p.get("stages") or []) for p in data.get("products") or [] if isinstance(p, dict))
+
+
+# ---- the diff ----------------------------------------------------------------------------------
+
+def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: PriorState | None,
+                new_prior: PriorState | None, stored_old: dict[tuple[str, str], Decimal],
+                stored_new: dict[tuple[str, str], Decimal]) -> CloseDiff:
+    """Compare two closes of ``period``: their inputs, the priors they opened from, and the amounts
+    each recorded (``close_amounts`` of what the ledger stored)."""
+    changes = _changes(old_inputs, new_inputs)
+    public = tuple(c.public() for c in changes)
+    keys = list(dict.fromkeys(list(stored_old) + list(stored_new)))
+    moved = [k for k in keys if stored_old.get(k, _ZERO) != stored_new.get(k, _ZERO)]
+
+    size = max(_stage_rows(old_inputs), _stage_rows(new_inputs), 1)
+    groups: list[list[_Change]] = [[c] for c in changes]
+    note = "one step per input change"
+    if size * (len(groups) + 2) > MAX_STAGE_ROW_CLOSES:
+        by_group: dict[str, list[_Change]] = {}
+        for c in changes:
+            by_group.setdefault(c.group, []).append(c)
+        groups, note = list(by_group.values()), "one step per product (a large close: fewer closes)"
+        if size * (len(groups) + 2) > MAX_STAGE_ROW_CLOSES:
+            groups, note = ([changes] if changes else []), "one step for all changes (a large close)"
+
+    baseline = _close(copy.deepcopy(old_inputs), old_prior)
+    if baseline is None:  # the earlier inputs do not close with this engine: moves are shown unsplit
+        return CloseDiff(period=period, input_changes=public, steps=(), amounts=tuple(
+            _amount_change(k, stored_old, stored_new, ()) for k in moved), attributed=False,
+            note="the earlier close's inputs are refused by this engine version, so the moves are not split")
+
+    steps: list[DiffStep] = []
+    parts: list[tuple[int, dict[tuple[str, str], Decimal]]] = []
+
+    def record(what: str, taken: list[_Change], before: dict, after: dict) -> None:
+        delta = {k: after.get(k, _ZERO) - before.get(k, _ZERO) for k in dict.fromkeys(list(before) + list(after))}
+        delta = {k: v for k, v in delta.items() if v}
+        steps.append(DiffStep(what=what, changes=tuple(c.public() for c in taken),
+                              moves=tuple(AmountMove(kind=k[0], name=k[1], amount=v) for k, v in delta.items())))
+        parts.append((len(steps), delta))
+
+    # What the recorded earlier close holds but this engine does not reproduce from its inputs.
+    if baseline != stored_old:
+        record("unexplained", [], stored_old, baseline)
+    amounts = baseline
+    current = copy.deepcopy(old_inputs)
+    with_opening = False  # the new opening not yet accounted for: it goes with the next step
+    if old_prior != new_prior:
+        reopened = _close(copy.deepcopy(current), new_prior)
+        if reopened is not None:
+            record("opening", [], amounts, reopened)
+            amounts = reopened
+        else:
+            with_opening = True
+    pending: list[_Change] = []
+    for k, group in enumerate(groups):
+        for change in group:
+            change.apply(current)
+        pending += group
+        last = k == len(groups) - 1
+        # The last step closes the later inputs themselves, so the steps end exactly at them.
+        after = _close(copy.deepcopy(new_inputs if last else current), new_prior)
+        if after is None:
+            continue  # not closable on its own: taken together with the next change
+        record("opening+inputs" if with_opening else "inputs", pending, amounts, after)
+        amounts, pending, with_opening = after, [], False
+    if amounts != stored_new:  # what is left: changes that never closed, or a different engine
+        record("unexplained", pending, amounts, stored_new)
+    return CloseDiff(period=period, input_changes=public, steps=tuple(steps),
+                     amounts=tuple(_amount_change(k, stored_old, stored_new, parts) for k in moved),
+                     attributed=True, note=note)
+
+
+def _amount_change(key: tuple[str, str], old: dict, new: dict, parts) -> AmountChange:
+    before, after = old.get(key, _ZERO), new.get(key, _ZERO)
+    by_step = tuple((n, delta[key]) for n, delta in parts if delta.get(key))
+    return AmountChange(kind=key[0], name=key[1], before=before, after=after, change=after - before, by_step=by_step)
