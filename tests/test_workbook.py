@@ -366,3 +366,32 @@ def test_a_fake_workbook_in_memory_closes_like_the_close_file(tmp_path):
     with Ledger(tmp_path / "fake.db") as a, Ledger(tmp_path / "file.db") as b:
         assert journals_json(close_period(result.data, a, user="t")) == \
             journals_json(close_period(demo("2026-10"), b, user="t"))
+
+
+def test_names_that_look_like_formulas_stay_text(book, capsys):
+    """A product typed as '=Espresso (text in Excel) is a name: the result sheets show it as text,
+    never as a formula (no injection, no crash)."""
+    wb = openpyxl.load_workbook(book)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.value == "Espresso Classic":
+                    cell.value = "=Espresso"
+                    cell.data_type = "s"
+    wb.save(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    result = openpyxl.load_workbook(book)
+    names = [c for ws in (result["Cost Report"], result["Roll-forward"]) for row in ws.iter_rows() for c in row
+             if c.value == "=Espresso"]
+    assert names and all(c.data_type == "s" for c in names)
+
+
+def test_no_result_cell_is_text_that_looks_like_a_formula(book):
+    """Every formula the writers build carries the engine's value; one without would be written as
+    text (the rule that keeps names like '=Deluxe' text), so none may appear in the demo's sheets."""
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(book)
+    for name in ("Cost Report", "Roll-forward", "Journal", "Finished Goods & COGS", "Overhead", "Checks", "Summary"):
+        for row in wb[name].iter_rows():
+            for cell in row:
+                assert not (cell.data_type == "s" and str(cell.value).startswith("=")), f"{name}!{cell.coordinate}"

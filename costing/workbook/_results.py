@@ -120,11 +120,10 @@ class ResultContext:
     # serialiser take ~30 µs a cell; a plant of 5,000 products has millions of result cells).
     def put(self, ws, row: int, col: int, value: Any, engine: Any = None, fmt: str | None = None, fill=None,
             font=None, wrap: bool = False) -> None:
-        """A cell: a formula (text starting with '=') needs the engine's value for it."""
-        if value.__class__ is str and value.startswith("="):
-            if engine is None:
-                raise ValueError(f"{ws.title}!{get_column_letter(col)}{row}: formula {value} without the engine's value")
-        elif isinstance(value, float):
+        """A cell.  A formula is text starting with '=' given with the engine's value for it;
+        text starting with '=' without one is text (a product named "=Deluxe" stays a name: the
+        writers never build a formula without its value, and the tests look for formula-like text)."""
+        if isinstance(value, float):
             value = Decimal(str(value))
         sheet = self.cells.get(ws.title)
         if sheet is None:
@@ -368,11 +367,13 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
                     style_cells[key] = cell
                 letter = letters.get(c) or letters.setdefault(c, get_column_letter(c))
                 ref = f"{letter}{r}"
-                is_formula = value.__class__ is str and value.startswith("=")
+                is_formula = engine_value is not None and value.__class__ is str and value.startswith("=")
                 if is_formula:
                     engine[ref] = engine_value
                 if direct:
                     target = ws.cell(r, c, value)
+                    if value.__class__ is str and not is_formula:
+                        target.data_type = "s"  # text, even when it starts with '='
                     target._style = copy(style_cells[key]._style)
                     continue
                 style = styles[key]
