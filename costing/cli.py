@@ -117,6 +117,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
     ledger = _open_ledger(ledger_path, create=True)
     if ledger is None:
         return EXIT_INPUT
+    reused = False
     with ledger:
         try:
             outcome = close_period(data, ledger, period=args.period, progress=_progress)
@@ -125,12 +126,16 @@ def _cmd_close(args: argparse.Namespace) -> int:
                 ledger.close()
                 ledger_path.unlink(missing_ok=True)
             issues = e.issues
-            if workbook:  # the close's own problems, moved to the cells they were typed in
-                from .workbook import locate_issues
+            again = None
+            if workbook and [i.code for i in issues] == ["PERIOD_LOCKED"]:
+                # Closed before from these very inputs: write the result sheets from that close
+                # (they may have failed to write, e.g. the workbook was open); nothing is posted.
+                from .close_service import recorded_outcome
 
-                issues = locate_issues(args.file, issues)
-            _print_issues([i if i.source else i.with_source(args.file) for i in issues])
-            return EXIT_INPUT
+                again = recorded_outcome(data, ledger, args.period)
+            if again is None:
+                return _refused(args, workbook, issues)
+            outcome, reused = again, True
     sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results
@@ -141,14 +146,29 @@ def _cmd_close(args: argparse.Namespace) -> int:
         except (WorkbookChanged, OSError) as e:
             # The close is recorded (the ledger is the record); only the sheets are missing.
             print(f"warning: {outcome.event.period} was closed and recorded in {ledger_path}, but the result "
-                  f"sheets were not written to {args.file}: {e} [RESULTS_NOT_WRITTEN]", file=sys.stderr)
+                  f"sheets were not written to {args.file}: {e} [RESULTS_NOT_WRITTEN] — once the workbook can be "
+                  "written (closed in Excel), run the same command again: it writes them from the recorded close "
+                  "and posts nothing", file=sys.stderr)
             sheets_status = 1
     locale = args.locale or outcome.result.plan.spec.locale
     sys.stdout.write(render_close_summary(outcome.result, outcome.journals, outcome.rollforward, locale))
     ids = [j.id for j in outcome.journals.journals]
-    print(f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period} "
-          f"(journals {ids[0]} … {ids[-1]})" if ids else f"  Recorded in {ledger_path}")
+    if reused:
+        print(f"  {outcome.event.period} was already closed from these inputs (close #{outcome.event.close_no} in "
+              f"{ledger_path}): result sheets written from it; nothing posted")
+    else:
+        print(f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period} "
+              f"(journals {ids[0]} … {ids[-1]})" if ids else f"  Recorded in {ledger_path}")
     return sheets_status
+
+
+def _refused(args: argparse.Namespace, workbook: bool, issues: list[Issue]) -> int:
+    if workbook:  # the close's own problems, moved to the cells they were typed in
+        from .workbook import locate_issues
+
+        issues = locate_issues(args.file, issues)
+    _print_issues([i if i.source else i.with_source(args.file) for i in issues])
+    return EXIT_INPUT
 
 
 def _cmd_reopen(args: argparse.Namespace) -> int:

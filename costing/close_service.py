@@ -41,7 +41,8 @@ from .ledger._sqlite import canonical_json
 
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
-__all__ = ["CloseRefused", "CloseOutcome", "close_period", "reopen_period", "current_user", "canonical_inputs",
+__all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
+           "canonical_inputs",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
 
 
@@ -292,6 +293,36 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
     return CloseOutcome(event, result, book, rollforward)
+
+
+def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | None:
+    """The outcome of ``period``'s recorded close when ``data`` are exactly the inputs it recorded:
+    the close computed again in memory from them and the opening it used, and checked against the
+    record (same journals, line by line).  Nothing is written.  None when the period is not closed,
+    was closed from other inputs, or this engine no longer gives the recorded journals.
+
+    What writing a close workbook's result sheets again needs, when they could not be written the
+    first time (the workbook was open in Excel): the ledger already holds the close."""
+    closed = ledger.current_close(period)
+    if closed is None or closed.event.inputs_sha256 != inputs_sha256(data):
+        return None
+    prior = None
+    if closed.event.opening_from is not None:
+        source = ledger.close_at(closed.event.opening_from)
+        if source is None:
+            return None
+        prior = source.state
+    plan, issues = resolve_close(data, prior)
+    if issues:
+        return None
+    try:
+        result = compute_close(plan)
+    except CostingError:
+        return None
+    book = build_journals(result, id_prefix=journal_id_prefix(closed.event.close_no))
+    if book.model_dump_json() != closed.journals.model_dump_json():
+        return None
+    return CloseOutcome(closed.event, result, book, build_rollforward(result, book))
 
 
 def reopen_period(ledger: Ledger, period: str, reason: str, user: str | None = None) -> Event:

@@ -395,3 +395,31 @@ def test_no_result_cell_is_text_that_looks_like_a_formula(book):
         for row in wb[name].iter_rows():
             for cell in row:
                 assert not (cell.data_type == "s" and str(cell.value).startswith("=")), f"{name}!{cell.coordinate}"
+
+
+def test_sheets_that_could_not_be_written_are_written_by_running_the_close_again(book, capsys, monkeypatch):
+    """The workbook was open in Excel when the close finished: the close is recorded, the sheets
+    are not.  The same command again writes them from the recorded close and posts nothing; with
+    other inputs the period stays locked."""
+    import costing.workbook as workbook_api
+
+    real = workbook_api.write_close_results
+    monkeypatch.setattr(workbook_api, "write_close_results", lambda *a, **k: (_ for _ in ()).throw(
+        PermissionError("the file is open in another program")))
+    assert main(["close", str(book), "--period", "2026-10"]) == 1
+    assert "[RESULTS_NOT_WRITTEN]" in capsys.readouterr().err
+    assert "Journal" not in openpyxl.load_workbook(book).sheetnames
+    monkeypatch.setattr(workbook_api, "write_close_results", real)
+
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    out = capsys.readouterr().out
+    assert "already closed from these inputs (close #1" in out and "nothing posted" in out
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        assert [e.kind for e in ledger.events()] == ["close"]
+        recorded = ledger.current_close("2026-10").journals
+    values = openpyxl.load_workbook(book, data_only=True)
+    assert values["Journal"]["A5"].value == recorded.journals[0].id == "WIP-2026-10-001"
+
+    enter_month(book, {**demo("2026-10"), "company": "Other Ltd"})
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    assert "[PERIOD_LOCKED]" in capsys.readouterr().err
