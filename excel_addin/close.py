@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from costing.close_service import CloseRefused, close_period
+from costing.close_service import CloseRefused, close_period, recorded_outcome
 from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
 
@@ -44,9 +44,19 @@ def close_month(book: Any = None) -> CloseMonthResult:
         _say(book, message)
         return CloseMonthResult(False, message)
     ledger_path = Path(book.fullname).with_suffix(".wip.db")
+    reused = False
     try:
         with Ledger(ledger_path) as ledger:
-            outcome = close_period(found.data, ledger)
+            try:
+                outcome = close_period(found.data, ledger)
+            except CloseRefused as e:
+                # Pressed again after a close whose sheets were not written: the same inputs get
+                # their sheets from the recorded close, and nothing is posted.
+                again = recorded_outcome(found.data, ledger, str(found.data.get("period"))) \
+                    if [i.code for i in e.issues] == ["PERIOD_LOCKED"] else None
+                if again is None:
+                    raise
+                outcome, reused = again, True
     except CloseRefused as e:
         issues = found.locate(e.issues)
         message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
@@ -58,13 +68,24 @@ def close_month(book: Any = None) -> CloseMonthResult:
 
     from costing.workbook import RESULT_SHEETS, write_close_results
 
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "book.xlsx"
-        book.api.SaveCopyAs(str(copy))
-        write_close_results(copy, outcome)
-        copy_result_sheets(book, copy, [s.name for s in RESULT_SHEETS])
     period = outcome.event.period
-    message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
-               f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "book.xlsx"
+            book.api.SaveCopyAs(str(copy))
+            write_close_results(copy, outcome)
+            copy_result_sheets(book, copy, [s.name for s in RESULT_SHEETS])
+    except Exception as e:  # noqa: BLE001 - the close is recorded; say so and how to get the sheets
+        message = (f"{period} was closed and recorded (close #{outcome.event.close_no}, ledger {ledger_path.name}), "
+                   f"but the result sheets were not written: {e} [RESULTS_NOT_WRITTEN]. Press Close month again: "
+                   "it writes them from the recorded close and posts nothing.")
+        _say(book, message)
+        return CloseMonthResult(False, message, outcome)
+    if reused:
+        message = (f"{period} was already closed from these inputs (close #{outcome.event.close_no}); result sheets "
+                   f"written from it, nothing posted; ledger {ledger_path.name}")
+    else:
+        message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
+                   f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
     _say(book, message)
     return CloseMonthResult(True, message, outcome)

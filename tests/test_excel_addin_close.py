@@ -87,3 +87,25 @@ def test_checks_sheet_counts_excel_function_errors(tmp_path, capsys):
     row = next(r for r in range(1, checks.max_row + 1) if str(checks.cell(r, 1).value).startswith("No #WIP! errors"))
     assert checks.cell(row, 5).value == "1 #WIP! error(s)"
     assert "COUNTIF('My calc'!A:CZ" in formulas.cell(row, 4).value
+
+
+def test_pressing_close_month_again_writes_the_sheets_from_the_recorded_close(tmp_path, monkeypatch):
+    import costing.workbook as workbook_api
+
+    book_path = demo_book(tmp_path)
+    book = FakeBook(book_path)
+    real = workbook_api.write_close_results
+
+    def fails(*args, **kwargs):
+        raise PermissionError("disk full")
+
+    monkeypatch.setattr(workbook_api, "write_close_results", fails)
+    first = close_month(book)
+    assert not first.ok and "[RESULTS_NOT_WRITTEN]" in first.message and "close #1" in first.message
+    assert "Journal" not in book.wb.sheetnames
+    monkeypatch.setattr(workbook_api, "write_close_results", real)
+    again = close_month(book)
+    assert again.ok and "already closed from these inputs (close #1)" in again.message
+    assert "Journal" in book.wb.sheetnames
+    with Ledger(book_path.with_suffix(".wip.db"), create=False) as ledger:
+        assert [e.kind for e in ledger.events()] == ["close"]
