@@ -105,6 +105,20 @@ def _dump(model) -> None:
     sys.stdout.write(model.model_dump_json(indent=2) + "\n")
 
 
+def _emit(args: argparse.Namespace, report, text: str, sheets: dict, sheet_names: str) -> None:
+    """A report's output: its sheets into ``--xlsx`` when asked, then JSON (``--json``) or its text."""
+    if args.xlsx:
+        from ._xlsx import write_sheets
+
+        write_sheets(args.xlsx, **sheets)
+    if args.json:
+        _dump(report)
+        return
+    sys.stdout.write(text)
+    if args.xlsx:
+        print(f"  Wrote the {sheet_names} into {args.xlsx}")
+
+
 def _flow_for(ledger, period: str, args=None, orders=None):
     from ._flow import build_flow, units_of
     from ._ledger import current_closes
@@ -173,16 +187,8 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         if notes:
             report = report.model_copy(update={"notes": report.notes + tuple(notes)})
         flow = _flow_for(ledger, p2) if args.xlsx else None
-    if args.xlsx:
-        from ._xlsx import write_sheets
-
-        write_sheets(args.xlsx, variance=report, flow=flow)
-    if args.json:
-        _dump(report)
-    else:
-        sys.stdout.write(render_variance(report, args.locale, detail=args.detail))
-        if args.xlsx:
-            print(f"  Wrote the Variances and Flow sheets into {args.xlsx}")
+    _emit(args, report, render_variance(report, args.locale, detail=args.detail), {"variance": report, "flow": flow},
+          "Variances and Flow sheets")
     return 0 if report.ties_ok and report.all_sum_exactly else 1
 
 
@@ -225,16 +231,7 @@ def _cmd_standards(args: argparse.Namespace) -> int:
         _print_issues([i.with_source(path) for i in issues])
         return EXIT_INPUT
     report = standards_report(result, standards, stored.close_no, stored.element_order)
-    if args.xlsx:
-        from ._xlsx import write_sheets
-
-        write_sheets(args.xlsx, standards=report)
-    if args.json:
-        _dump(report)
-    else:
-        sys.stdout.write(render_standards(report, args.locale))
-        if args.xlsx:
-            print(f"  Wrote the Standards sheet into {args.xlsx}")
+    _emit(args, report, render_standards(report, args.locale), {"standards": report}, "Standards sheet")
     return 0
 
 
@@ -288,14 +285,5 @@ def _cmd_flow(args: argparse.Namespace) -> int:
                 _print_issues([i if i.source else i.with_source(args.orders) for i in issues])
                 return EXIT_INPUT
         report = _flow_for(ledger, args.period, args, orders)
-    if args.xlsx:
-        from ._xlsx import write_sheets
-
-        write_sheets(args.xlsx, flow=report)
-    if args.json:
-        _dump(report)
-    else:
-        sys.stdout.write(render_flow(report, args.locale))
-        if args.xlsx:
-            print(f"  Wrote the Flow sheet into {args.xlsx}")
+    _emit(args, report, render_flow(report, args.locale), {"flow": report}, "Flow sheet")
     return 0
