@@ -59,6 +59,22 @@ def _table(rows: list[list[str]], header: list[str]) -> list[str]:
     return out
 
 
+def _equivalent_units(s, elements: list[str], u) -> list[str]:
+    return _table([["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]], [""] + elements)
+
+
+def _costs_to_account_for(ctaf, elements: list[str], a, opening: str) -> list[list[str]]:
+    """Opening, added and total rows by element (the label of the first row varies by convention)."""
+    return [[opening] + [a(ctaf.beginning_wip_by_element[e]) for e in elements] + [a(ctaf.beginning_wip)],
+            ["Added this period"] + [a(ctaf.added_by_element[e]) for e in elements] + [a(ctaf.added)],
+            ["Total"] + [a(ctaf.beginning_wip_by_element[e] + ctaf.added_by_element[e]) for e in elements]
+            + [a(ctaf.total)]]
+
+
+def _cost_per_eu(s, elements: list[str], locale: str) -> list[str]:
+    return _table([["Cost per EU"] + [_fmt_rate(s.cost_per_eu[e], locale) for e in elements]], [""] + elements)
+
+
 def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str) -> str:
     elements = list(s.equivalent_units)
     pu = s.physical_units
@@ -77,19 +93,11 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
                  u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)])
     lines += _table(rows, ["", "units"])
 
-    lines += ["", "Step 2  Equivalent units"]
-    lines += _table([["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]], [""] + elements)
-
+    lines += ["", "Step 2  Equivalent units"] + _equivalent_units(s, elements, u)
     lines += ["", "Step 3  Costs to account for"]
     ctaf = s.costs_to_account_for
-    rows = [["Beginning WIP"] + [a(ctaf.beginning_wip_by_element[e]) for e in elements] + [a(ctaf.beginning_wip)],
-            ["Added this period"] + [a(ctaf.added_by_element[e]) for e in elements] + [a(ctaf.added)],
-            ["Total"] + [a(ctaf.beginning_wip_by_element[e] + ctaf.added_by_element[e]) for e in elements]
-            + [a(ctaf.total)]]
-    lines += _table(rows, [""] + elements + ["total"])
-
-    lines += ["", "Step 4  Cost per equivalent unit"]
-    lines += _table([["Cost per EU"] + [_fmt_rate(s.cost_per_eu[e], locale) for e in elements]], [""] + elements)
+    lines += _table(_costs_to_account_for(ctaf, elements, a, "Beginning WIP"), [""] + elements + ["total"])
+    lines += ["", "Step 4  Cost per equivalent unit"] + _cost_per_eu(s, elements, locale)
 
     lines += ["", "Step 5  Assignment of costs"]
     rows = [["Transferred out"] + [a(s.transferred_out.by_element[e]) for e in elements] + [a(s.transferred_out.total)],
@@ -138,20 +146,14 @@ def _render_process_stage(s: ProcessAccountStageReport, currency: str, method: s
     lines += _table(rows, ["", "units"])
 
     lines += ["", "Step 2  Equivalent units (normal loss: none; abnormal gain: deducted)"]
-    lines += _table([["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]], [""] + elements)
-
+    lines += _equivalent_units(s, elements, u)
     lines += ["", "Step 3  Costs to account for"]
     ctaf = s.costs_to_account_for
-    rows = [["Opening WIP"] + [a(ctaf.beginning_wip_by_element[e]) for e in elements] + [a(ctaf.beginning_wip)],
-            ["Added this period"] + [a(ctaf.added_by_element[e]) for e in elements] + [a(ctaf.added)],
-            ["Total"] + [a(ctaf.beginning_wip_by_element[e] + ctaf.added_by_element[e]) for e in elements]
-            + [a(ctaf.total)]]
+    rows = _costs_to_account_for(ctaf, elements, a, "Opening WIP")
     if nl.total:
         rows.append(["Less scrap value of normal loss"] + [a(-nl.by_element[e]) for e in elements] + [a(-nl.total)])
     lines += _table(rows, [""] + elements + ["total"])
-
-    lines += ["", "Step 4  Cost per equivalent unit of expected output"]
-    lines += _table([["Cost per EU"] + [_fmt_rate(s.cost_per_eu[e], locale) for e in elements]], [""] + elements)
+    lines += ["", "Step 4  Cost per equivalent unit of expected output"] + _cost_per_eu(s, elements, locale)
 
     lines += ["", "Step 5  Assignment of costs"]
     rows = [["Good output"] + [a(s.transferred_out.by_element[e]) for e in elements] + [a(s.transferred_out.total)],
