@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,29 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
+def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML float as the Decimal of the digits written (4650.00 stays 4650.00, not 4650.0), so
+    amounts keep their places and never pass through binary floating point.  .inf, .nan and
+    sexagesimal forms stay floats: the spec layer refuses them or converts them as before."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if ":" not in text:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = None
+        if value is not None and value.is_finite():
+            return value
+    return loader.construct_yaml_float(node)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+
+
 def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     """Parse a YAML or JSON file into plain data; problems come back as located issues.
 
-    Floats are left as Python floats here; the spec layer converts them with Decimal(str(x)).
-    JSON numbers are parsed as Decimal directly so nothing is lost.
+    Numbers with a decimal point, in YAML as in JSON, are read as the Decimal of the digits written,
+    so nothing is lost and no float reaches the spec layer.
     """
     path = Path(path)
     source = str(path)
@@ -46,8 +65,6 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     except (OSError, UnicodeDecodeError) as e:
         return None, [Issue("UNREADABLE_FILE", "", f"cannot read {source}: {e}", source)]
     if path.suffix.lower() == ".json":
-        from decimal import Decimal
-
         try:
             return json.loads(text, parse_float=Decimal), []
         except json.JSONDecodeError as e:

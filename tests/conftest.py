@@ -2,11 +2,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _decimal_as_yaml_number(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+    # Tests write back close files they read (numbers are Decimals since costing._casefile keeps
+    # the digits written): as YAML numbers with those digits, read back as the same Decimals.
+    text = format(value, "f")
+    return dumper.represent_scalar("tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int", text)
+
+
+yaml.SafeDumper.add_representer(Decimal, _decimal_as_yaml_number)
 
 
 def run_wip(*args: str, cwd: Path | None = None, **kw) -> subprocess.CompletedProcess:

@@ -156,7 +156,7 @@ def test_cli_round_trip_and_diff(tmp_path, capsys):
     capsys.readouterr()
     assert main(["diff", "2026-10", "--ledger", db]) == 0
     out = capsys.readouterr().out
-    assert "  products[Espresso Classic].stages[Testing].added_costs.labour: 4650.0 → 4800.0" in out
+    assert "  products[Espresso Classic].stages[Testing].added_costs.labour: 4650.00 → 4800.00" in out
     assert ("  Direct labour charged to production (2026-10) / 1320 (Testing: labour added): "
             "8,680.00 → 8,830.00 (+150.00) = step 1 +150.00") in out
     assert "  Espresso Classic / Testing / labour: 165.53 → 170.87 (+5.34) = step 1 +5.34" in out

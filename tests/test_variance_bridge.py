@@ -264,7 +264,7 @@ def reclosed_ledger(tmp_path) -> Path:
         close_period(demo("2026-11"), ledger, user="test")
         reopen_period(ledger, "2026-10", "late labour invoice from the Testing contractor", user="controller")
         data = demo("2026-10")
-        data["products"][0]["stages"][1]["added_costs"]["labour"] = 4800.00
+        data["products"][0]["stages"][1]["added_costs"]["labour"] = Decimal("4800.00")
         close_period(data, ledger, user="test")
     return path
 
@@ -278,7 +278,7 @@ def test_late_changes_bridge_a_reopened_months_two_closes(reclosed_ledger):
     assert (late.period, late.from_close, late.to_close) == ("2026-10", 1, 2)
     assert late.reason == "late labour invoice from the Testing contractor"
     assert [(c.path, c.before, c.after) for c in late.input_changes] == \
-           [("products[Espresso Classic].stages[Testing].added_costs.labour", "4650.0", "4800.0")]
+           [("products[Espresso Classic].stages[Testing].added_costs.labour", "4650.00", "4800.00")]
     added = late.bridge.total(Metric.COST_ADDED)
     assert added.change == D("150.00") and added.sums_exactly
     labour = late.bridge.line(Metric.COST_ADDED, "Espresso Classic", "Testing", "labour")
@@ -299,7 +299,7 @@ def test_cli_from_and_to_the_same_month_bridges_its_two_closes(reclosed_ledger, 
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
     out = capsys.readouterr().out
     assert "Late changes 2026-10: close #1 → close #2 (reopened: late labour invoice" in out
-    assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.0 → 4800.0" in out
+    assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.00 → 4800.00" in out
     assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out
 
 

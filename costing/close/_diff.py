@@ -76,7 +76,7 @@ class CloseDiff(_Frozen):
     period: str
     input_changes: tuple[InputChange, ...]
     steps: tuple[DiffStep, ...]
-    amounts: tuple[AmountChange, ...]  # every amount that moved, with its parts by step
+    amounts: tuple[AmountChange, ...]  # every amount that moved (overall or in a step), with its parts by step
     attributed: bool  # False: the earlier inputs do not close with this engine; moves are not split
     note: str  # how the steps were formed (one per change, by product, all together)
 
@@ -298,8 +298,10 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         amounts, pending, with_opening = after, [], False
     if amounts != stored_new:  # what is left: changes that never closed, or a different engine
         record("unexplained", pending, amounts, stored_new)
+    # Every amount that moved, overall or in some step only (steps that offset each other).
+    touched = moved + [k for k in dict.fromkeys(k for _, delta in parts for k in delta) if k not in set(moved)]
     return CloseDiff(period=period, input_changes=public, steps=tuple(steps),
-                     amounts=tuple(_amount_change(k, stored_old, stored_new, parts) for k in moved),
+                     amounts=tuple(_amount_change(k, stored_old, stored_new, parts) for k in touched),
                      attributed=True, note=note)
 
 
