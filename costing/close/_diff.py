@@ -132,6 +132,13 @@ def _set(data: dict, keys: tuple, value: Any) -> None:
         data[keys[-1]] = copy.deepcopy(value)
 
 
+def _set_within(data: dict, product: str, keys: tuple, value: Any, stage: str | None = None) -> None:
+    """``_set`` inside a product (or one of its stages), found by name."""
+    found = next(p for p in data["products"] if p.get("name") == product)
+    target = found if stage is None else next(s for s in found["stages"] if s.get("name") == stage)
+    _set(target, keys, value)
+
+
 def _dotted(keys: tuple) -> str:
     return ".".join(map(str, keys))
 
@@ -180,19 +187,15 @@ def _changes(old: dict, new: dict) -> list[_Change]:
                                    lambda d, n=name: place_product(d, n), group))
             continue
 
-        def within(d: dict, n: str, keys: tuple, value: Any, stage: str | None = None) -> None:
-            product = next(p for p in d["products"] if p.get("name") == n)
-            target = product if stage is None else next(s for s in product["stages"] if s.get("name") == stage)
-            _set(target, keys, value)
-
         for keys, before, after in _leaves({k: v for k, v in a.items() if k != "stages"},
                                            {k: v for k, v in b.items() if k != "stages"}, ()):
             changes.append(_Change(f"{group}.{_dotted(keys)}", before, after,
-                                   lambda d, n=name, k=keys, v=after: within(d, n, k, v), group))
+                                   lambda d, n=name, k=keys, v=after: _set_within(d, n, k, v), group))
         for stage, sa in stages_a.items():
             for keys, before, after in _leaves(sa, stages_b[stage], ()):
                 changes.append(_Change(f"{group}.stages[{stage}].{_dotted(keys)}", before, after,
-                                       lambda d, n=name, k=keys, v=after, s=stage: within(d, n, k, v, s), group))
+                                       lambda d, n=name, k=keys, v=after, s=stage: _set_within(d, n, k, v, s),
+                                       group))
     return changes
 
 
