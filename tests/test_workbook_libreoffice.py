@@ -129,7 +129,25 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
         assert not issues
         write_close_results(book, close_period(data, ledger, user="t"))
     books.append(("weighted average, half-even, EUR", book))
+    # Names a SUMIFS criterion would misread: "Test*" is a wildcard that also matches "Test", and
+    # ">Drip" a comparison.  (Case twins cannot occur: the workbook's keys ignore case.)
+    tricky = _renamed(demo("2026-10"), {"Testing": "Test", "Packaging": "Test*", "Drip Home": ">Drip"})
+    book = init_workbook(tmp / "tricky.xlsx", tricky)
+    with Ledger(tmp / "tricky.wip.db") as ledger:
+        data, issues = read_close_workbook(book)
+        assert not issues
+        write_close_results(book, close_period(data, ledger, user="t"))
+    books.append(("names a SUMIFS criterion would misread", book))
     return books
+
+
+def _renamed(data, names: dict[str, str]):
+    """``data`` with every text and mapping key in ``names`` replaced."""
+    if isinstance(data, dict):
+        return {names.get(k, k): _renamed(v, names) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_renamed(v, names) for v in data]
+    return names.get(data, data) if isinstance(data, str) else data
 
 
 def test_libreoffice_recalculates_every_formula_to_the_engines_value(closed_books, tmp_path):

@@ -71,16 +71,29 @@ RF = Layout([
     ("spoilage", "Spoilage out of WIP", "money"), ("count_adj", "Count adjustment", "money"),
     ("count_adj_adj", "Rounding adj. (count)", "money"), ("oh_adj", "Overhead proration", "money"),
     ("closing", "Closing", "money"), ("closing_units", "Closing units", "units"),
-    ("received_from", "Received from (stage)", None), ("sent_to", "Transferred out to", None),
+    ("received_from", "Received from (stage)", None),
+    ("sent_to", "Transferred out to (stage; blank: finished goods)", None),
 ])
-# The "Transferred out to" of a product's last stage (brackets: no stage is named like this).
-TO_FINISHED_GOODS = "(finished goods)"
 _KIND_COLUMN = {"material": "materials", "labour": "labour", "overhead": "overhead", "conversion": "conversion",
                 "transferred_in": "transferred_in"}
 
 
 def _x(sheet: str, ref: str) -> str:
     return f"{quote_sheet(sheet)}!{ref}"
+
+
+def _quoted(text: str) -> str:
+    """A formula string literal."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _sum_where(amounts: str, *criteria: tuple[str, str]) -> str:
+    """The sum of ``amounts`` over the rows where each (range, value) matches exactly; ``value``
+    is a cell reference or a ``_quoted`` text.  EXACT, not SUMIFS: SUMIFS reads its criteria as
+    patterns (a name with * or ? is a wildcard, one starting with = < > a comparison) and ignores
+    case, so a stage "Mix*" or "=Mix" would sum the wrong rows."""
+    tests = "*".join(f"EXACT({where},{value})" for where, value in criteria)
+    return f"SUMPRODUCT({tests}*{amounts})"
 
 
 def _completion(ref: str | None, element, engine: Decimal) -> tuple[Any, Decimal]:
@@ -346,11 +359,11 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 2, line.driver)
         rate_ref = ctx.ref(f"overhead.{line.stage}.rate")
         ctx.put(ws, r, 3, f"={rate_ref}" if rate_ref else line.rate, line.rate, ctx.fmt("rate"))
-        ctx.put(ws, r, 4, f"=SUMIFS({_x(CR_SHEET, CR.span('driver_qty', FIRST, cr_last))},"
-                          f"{_x(CR_SHEET, stage_col)},A{r},{_x(CR_SHEET, kind_col)},\"overhead\")",
+        overhead_rows = ((_x(CR_SHEET, stage_col), f"A{r}"), (_x(CR_SHEET, kind_col), _quoted("overhead")))
+        ctx.put(ws, r, 4, "=" + _sum_where(_x(CR_SHEET, CR.span("driver_qty", FIRST, cr_last)), *overhead_rows),
                 line.driver_quantity, ctx.fmt("units"))
-        ctx.put(ws, r, 5, f"=SUMIFS({_x(CR_SHEET, CR.span('added_cost', FIRST, cr_last))},"
-                          f"{_x(CR_SHEET, stage_col)},A{r},{_x(CR_SHEET, kind_col)},\"overhead\")", line.applied, money)
+        ctx.put(ws, r, 5, "=" + _sum_where(_x(CR_SHEET, CR.span("added_cost", FIRST, cr_last)), *overhead_rows),
+                line.applied, money)
         actual_ref = ctx.ref(f"overhead.{line.stage}.actual")
         ctx.put(ws, r, 6, f"={actual_ref}" if actual_ref else line.actual, line.actual, money)
         ctx.put(ws, r, 7, f"=F{r}-E{r}", line.under_applied, money)
@@ -413,7 +426,7 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
             count_ref = ctx.num(f"products[{i}].stages[{j}].count", pplan.counts[stage.name]) \
                 if stage.name in pplan.counts else None
             received_from = stages[j - 1].name if j else None
-            sent_to = stages[j + 1].name if j + 1 < len(stages) else TO_FINISHED_GOODS
+            sent_to = stages[j + 1].name if j + 1 < len(stages) else None  # blank: to finished goods
             for element in stage.elements:
                 e = element.name
                 r = rows[(i, stage.name, e)]
@@ -455,7 +468,8 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                     row.closing_units)
                 if received_from is not None:
                     put("received_from", received_from)
-                put("sent_to", sent_to)
+                if sent_to is not None:
+                    put("sent_to", sent_to)
     for key, _, _ in RF.columns:
         ws.column_dimensions[RF.letter[key]].width = 14 if key not in ("product", "stage", "received_from",
                                                                        "sent_to") else 18
@@ -679,8 +693,9 @@ def _trace_formulas(ctx: ResultContext) -> dict[tuple[str, str, str], str]:
     last = ctx.shared["cr_last"]
     rf = lambda key: _x(RF_SHEET, RF.span(key, FIRST, last))  # noqa: E731
     cr = lambda key: _x(CR_SHEET, CR.span(key, FIRST, last))  # noqa: E731
-    text = lambda value: '"' + value.replace('"', '""') + '"'  # noqa: E731
-    by_stage = lambda column, stage, *more: f"SUMIFS({rf(column)},{rf('stage')},{text(stage)}{''.join(more)})"  # noqa: E731
+    def by_stage(column: str, stage: str, *more: tuple[str, str]) -> str:
+        return _sum_where(rf(column), (rf("stage"), _quoted(stage)), *more)
+
     wip = {name: spec.code for name, spec in accounts.wip.items()}
     stages = list(dict.fromkeys(s.name for p in ctx.plan.products for s in p.case.stages))
     pairs = list(dict.fromkeys((a.name, b.name) for p in ctx.plan.products
@@ -699,13 +714,13 @@ def _trace_formulas(ctx: ResultContext) -> dict[tuple[str, str, str], str]:
         add(narration, role(credit_role), narration, f"-SUM({rf(column)})")
     for src, dst in pairs:
         add(Texts.TRANSFERS, wip.get(dst), Texts.transferred_in(src, dst),
-            by_stage("transferred_in", dst, f",{rf('received_from')},{text(src)}"))
+            by_stage("transferred_in", dst, (rf("received_from"), _quoted(src))))
         add(Texts.TRANSFERS, wip.get(src), Texts.transferred_out(src, dst),
-            "-" + by_stage("transferred_out", src, f",{rf('sent_to')},{text(dst)}"))
-    fg = text(TO_FINISHED_GOODS)
-    add(Texts.COMPLETED, role("finished_goods"), Texts.COMPLETED, f"SUMIFS({rf('transferred_out')},{rf('sent_to')},{fg})")
+            "-" + by_stage("transferred_out", src, (rf("sent_to"), _quoted(dst))))
+    to_finished_goods = (rf("sent_to"), '""')  # a blank "Transferred out to": the product's last stage
+    add(Texts.COMPLETED, role("finished_goods"), Texts.COMPLETED, _sum_where(rf("transferred_out"), to_finished_goods))
     for s in stages:
-        add(Texts.COMPLETED, wip.get(s), Texts.completed(s), "-" + by_stage("transferred_out", s, f",{rf('sent_to')},{fg}"))
+        add(Texts.COMPLETED, wip.get(s), Texts.completed(s), "-" + by_stage("transferred_out", s, to_finished_goods))
         add(Texts.SPOILAGE, wip.get(s), Texts.spoiled(s), "-" + by_stage("spoilage", s))
         add(Texts.COUNTS, wip.get(s), Texts.counted(s), by_stage("count_adj", s))
         add(Texts.OVERHEAD, wip.get(s), Texts.prorated(s), by_stage("oh_adj", s))
@@ -800,8 +815,10 @@ def write_checks(ctx: ResultContext, ws) -> None:
         if tie.account == fg_code:
             left = f"={ctx.shared['fg']['closing']}-{ctx.shared['fg']['opening']}"
         else:
-            left = f'=SUMIFS({closing_col},{account_col},"{tie.account}")-SUMIFS({opening_col},{account_col},"{tie.account}")'
-        right = f'=SUMIFS({j["debits"]},{j["accounts"]},"{tie.account}")-SUMIFS({j["credits"]},{j["accounts"]},"{tie.account}")'
+            code = (account_col, _quoted(tie.account))
+            left = f"={_sum_where(closing_col, code)}-{_sum_where(opening_col, code)}"
+        posted = (j["accounts"], _quoted(tie.account))
+        right = f'={_sum_where(j["debits"], posted)}-{_sum_where(j["credits"], posted)}'
         check(f"Roll-forward ties to the journals: {tie.account} {tie.name}", left, tie.rollforward, right, tie.journals,
               f"=ROUND(B{r}-C{r},{P})", tie.difference)
     closing = sum((row.closing for row in rf.rows), _ZERO * q)
@@ -861,8 +878,9 @@ def write_summary(ctx: ResultContext, ws) -> None:
     for k, stage in enumerate(stages):
         r = FIRST + k
         ctx.put(ws, r, 1, stage)
-        ctx.put(ws, r, 2, f"=SUMIFS({_x(RF_SHEET, RF.span('closing', FIRST, cr_last))},"
-                          f"{_x(RF_SHEET, RF.span('stage', FIRST, cr_last))},A{r})", closing_by_stage[stage], ctx.money)
+        ctx.put(ws, r, 2, "=" + _sum_where(_x(RF_SHEET, RF.span("closing", FIRST, cr_last)),
+                                           (_x(RF_SHEET, RF.span("stage", FIRST, cr_last)), f"A{r}")),
+                closing_by_stage[stage], ctx.money)
         for c, product in enumerate(products):
             try:
                 sr = product.report.stage(stage)
@@ -871,9 +889,10 @@ def write_summary(ctx: ResultContext, ws) -> None:
                 value = _ZERO
             col = 3 + c
             letter = get_column_letter(col)
-            ctx.put(ws, r, col, f"=SUMIFS({_x(CR_SHEET, CR.span('rate', FIRST, cr_last))},"
-                                f"{_x(CR_SHEET, CR.span('product', FIRST, cr_last))},{letter}${header},"
-                                f"{_x(CR_SHEET, CR.span('stage', FIRST, cr_last))},$A{r})", value, ctx.fmt("rate"))
+            ctx.put(ws, r, col, "=" + _sum_where(_x(CR_SHEET, CR.span("rate", FIRST, cr_last)),
+                                                 (_x(CR_SHEET, CR.span("product", FIRST, cr_last)), f"{letter}${header}"),
+                                                 (_x(CR_SHEET, CR.span("stage", FIRST, cr_last)), f"$A{r}")),
+                    value, ctx.fmt("rate"))
     last = FIRST + len(stages) - 1
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 16
