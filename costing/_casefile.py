@@ -43,6 +43,8 @@ def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
         except InvalidOperation:
             value = None
         if value is not None and value.is_finite():
+            if "e" in text.lower() and value.adjusted() < 15:
+                value = Decimal(format(value, "f"))  # 1.2e+3 as 1200: plain notation in messages and reports
             return value
     return loader.construct_yaml_float(node)
 

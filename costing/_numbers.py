@@ -54,8 +54,14 @@ class NumberError(ValueError):
         self.message = message
 
 
+# Units, costs and rates stay below this (a quadrillion): the engine's 34 significant digits then
+# always hold an amount to the cent and a rate to many places; beyond it rounding and quantizing
+# would fail mid-computation instead of saying which value is out of range.
+NUMBER_LIMIT = Decimal(10) ** 15
+
+
 def to_decimal(value: object) -> Decimal:
-    """Convert a value as written by the user to an exact Decimal.
+    """Convert a value as written by the user to an exact Decimal (below ``NUMBER_LIMIT``).
 
     >>> to_decimal(0.1)
     Decimal('0.1')
@@ -67,7 +73,19 @@ def to_decimal(value: object) -> Decimal:
     Traceback (most recent call last):
     ...
     costing._numbers.NumberError: expected a number, found '1e3'
+    >>> to_decimal("2500000000000000000.00")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: expected a number below 1,000,000,000,000,000, found '2500000000000000000.00'
     """
+    number = _to_decimal(value)
+    if number.adjusted() >= 15 and abs(number) >= NUMBER_LIMIT:
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise NumberError("NUMBER_TOO_LARGE", f"expected a number below {NUMBER_LIMIT:,}, found {shown}")
+    return number
+
+
+def _to_decimal(value: object) -> Decimal:
     kind = type(value)  # the common cases first, by exact type (a close reads millions of numbers)
     if kind is str:
         text = value.strip()

@@ -150,3 +150,16 @@ def test_parts_add_up_on_random_plants(data, draw):
     parts_add_up(result)
     assert all(s.what == "inputs" for s in result.steps)
     assert sum(len(s.changes) for s in result.steps) == len(result.input_changes)
+
+
+def test_the_same_number_written_two_ways_is_no_input_change():
+    """Ledgers written before YAML kept the digits stored 4650.00 as "4650.0": comparing such a
+    close with a later one lists no change for it.  Account codes are text: 1310 is not 01310."""
+    old = demo("2026-10")
+    new = copy.deepcopy(old)
+    stage(old, "Espresso Classic", "Testing")["added_costs"]["labour"] = "4650.0"
+    stage(new, "Espresso Classic", "Testing")["added_costs"]["labour"] = "4650.00"
+    new["accounts"]["cogs"]["code"] = "05000"
+    result = diff(old, new)
+    assert [c.path for c in result.input_changes] == ["accounts.cogs.code"]
+    parts_add_up(result)

@@ -178,6 +178,17 @@ def test_benchmark_plant_takes_the_fast_path():
     assert assert_same_or_declined(data) == (40, 40)
 
 
+def test_element_definitions_equal_in_value_keep_their_own_exponent():
+    """Cached element definitions are told apart by how they were written: added 0.5 and 0.50 give
+    the exponent each product wrote (as the general path does), not the first one seen."""
+    data = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    for product, added in zip(data["products"], (Decimal("0.5"), Decimal("0.50"), "0.500")):
+        product.pop("opening_finished_goods", None)  # left to the general path: all three go the fast way
+        product["stages"][0]["elements"]["materials"]["added"] = added
+    taken, clean = assert_same_or_declined(data)
+    assert taken == clean == len(data["products"])
+
+
 def test_a_refused_close_reports_the_same_problems_as_before():
     """A problem anywhere sends the whole close down the general path, which locates every one."""
     data = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")

@@ -120,7 +120,33 @@ def _leaves(a: Any, b: Any, prefix: tuple) -> list[tuple[tuple, Any, Any]]:
         for key in list(a) + [k for k in b if k not in a]:
             out += _leaves(a.get(key), b.get(key), prefix + (key,))
         return out
-    return [] if a == b else [(prefix, a, b)]
+    return [] if _same(a, b, prefix) else [(prefix, a, b)]
+
+
+# Keys whose values are text even when they look like numbers (an account code 1310 is not 1310.0).
+_TEXT_KEYS = frozenset({"accounts", "name", "code", "company", "period", "currency", "locale", "method",
+                        "finished_goods_method", "rounding", "overhead_disposition", "loss_convention", "kind",
+                        "driver", "basis", "scrap_element"})
+
+
+def _same(a: Any, b: Any, keys: tuple = ()) -> bool:
+    """Equal, or the same number written two ways ("4650.0" and "4650.00": older ledgers stored
+    YAML numbers through a float), which is no input change.  Text keys compare as text.
+
+    >>> _same("4650.0", "4650.00"), _same("4650.0", "4800.0"), _same("1310", "01310", ("accounts", "cogs", "code"))
+    (True, False, False)
+    """
+    if a == b:
+        return True
+    if _TEXT_KEYS.intersection(map(str, keys)):
+        return False
+    if isinstance(a, (str, int, Decimal)) and isinstance(b, (str, int, Decimal)) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        try:
+            return Decimal(a) == Decimal(b)
+        except (ArithmeticError, ValueError):
+            return False
+    return False
 
 
 def _set(data: dict, keys: tuple, value: Any) -> None:

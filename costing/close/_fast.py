@@ -159,13 +159,11 @@ class FastResolver:
         """The stage's elements (transferred-in first when it receives units) and its overhead element."""
         if type(raw) is not dict:
             raise _Decline
-        # Keyed by each value and its type: 1, 1.0 and True are equal keys but not equal inputs.
-        key = (receives_transfer, *((n, tuple((k, type(v), v) for k, v in e.items()) if type(e) is dict else e)
-                                    for n, e in raw.items()))
-        try:
-            found = self._elements.get(key)
-        except TypeError:  # an unhashable value somewhere: not a clean element definition
-            raise _Decline from None
+        # Keyed by each value's type and repr: 1, 1.0 and True are equal keys but not equal inputs,
+        # nor are Decimal('0.5') and Decimal('0.50') (same value, another exponent).
+        key = (receives_transfer, *((n, tuple((k, type(v), repr(v)) for k, v in e.items()) if type(e) is dict
+                                     else (type(e), repr(e))) for n, e in raw.items()))
+        found = self._elements.get(key)
         if found is not None:
             return found
         elements = [_TRANSFERRED_IN_ELEMENT] if receives_transfer else []
