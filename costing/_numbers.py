@@ -78,20 +78,24 @@ def to_decimal(value: object) -> Decimal:
     ...
     costing._numbers.NumberError: expected a number below 1,000,000,000,000,000, found '2500000000000000000.00'
     """
-    number = _to_decimal(value)
+    kind = type(value)  # the common cases first, by exact type (a close reads millions of numbers)
+    if kind is str:
+        text = value.strip()
+        if _PLAIN.match(text):
+            # Fewer than 16 characters cannot reach 10^15: only longer texts are measured.
+            return Decimal(text) if len(text) < 16 else _within_limit(Decimal(text), value)
+        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+    return _within_limit(_other_to_decimal(value, kind), value)
+
+
+def _within_limit(number: Decimal, value: object) -> Decimal:
     if number.adjusted() >= 15 and abs(number) >= NUMBER_LIMIT:
         shown = repr(value) if isinstance(value, str) else str(value)
         raise NumberError("NUMBER_TOO_LARGE", f"expected a number below {NUMBER_LIMIT:,}, found {shown}")
     return number
 
 
-def _to_decimal(value: object) -> Decimal:
-    kind = type(value)  # the common cases first, by exact type (a close reads millions of numbers)
-    if kind is str:
-        text = value.strip()
-        if _PLAIN.match(text):
-            return Decimal(text)
-        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+def _other_to_decimal(value: object, kind: type) -> Decimal:
     if kind is int:
         return Decimal(value)
     if isinstance(value, bool):  # bool is an int subclass; YAML turns 'yes' into True
