@@ -30,3 +30,17 @@ def run_wip(*args: str, cwd: Path | None = None, **kw) -> subprocess.CompletedPr
 @pytest.fixture
 def wip():
     return run_wip
+
+
+@pytest.fixture(scope="module")
+def demo_ledger(tmp_path_factory) -> Path:
+    """A ledger with both demo months closed (one per test module that asks for it)."""
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    path = tmp_path_factory.mktemp("demo") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+    return path

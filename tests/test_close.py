@@ -9,21 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from costing._casefile import read_data_file
 from costing.close import RollForward
 from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.cli import main
 from costing.exports import FORMATS, render_journals
 from costing.ledger import Ledger
+from tests.demo_data import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
-
-
-def demo(period: str):
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
 
 
 @pytest.fixture

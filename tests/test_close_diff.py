@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from costing._casefile import read_data_file
 from costing.close import build_journals, build_rollforward, compute_close, resolve_close
 from costing.close._diff import close_amounts, diff_closes
 from costing.close._state import PriorState
+from tests.demo_data import demo
 from tests.test_close_properties import plant
 
-DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
-
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
 
 
 def closed(data: dict, prior: PriorState | None = None):

@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from costing._casefile import read_data_file
 from costing._errors import CostingError
 from costing.close import compute_close
 from costing.close._fast import FastResolver
@@ -22,15 +21,10 @@ from costing.close._resolve import _resolve_product, resolve_close, resolve_head
 from costing.close._spec import ProductSpec
 from costing.close._state import PriorState
 from costing.close._transport import encode_plan
+from tests.demo_data import read_clean
 from tests.test_close_properties import plant
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_data(path):
-    data, issues = read_data_file(path)
-    assert not issues
-    return data
 
 
 def general(raw, header, prior, q):
@@ -155,10 +149,10 @@ def test_fast_path_never_accepts_what_the_general_path_refuses(data):
 
 @pytest.mark.parametrize("month", ["close-2026-10.yaml", "close-2026-11.yaml"])
 def test_demo_files(month):
-    data = load_data(ROOT / "examples" / "demo" / month)
+    data = read_clean(ROOT / "examples" / "demo" / month)
     prior = None
     if "11" in month:
-        october = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+        october = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
         result = compute_close(resolve_close(october, None)[0])
         prior = PriorState("2026-10", {(w.product, w.stage): w for p in result.products for w in p.closing_wip.values()},
                            {p.name: p.fg_closing for p in result.products})
@@ -181,7 +175,7 @@ def test_benchmark_plant_takes_the_fast_path():
 def test_element_definitions_equal_in_value_keep_their_own_exponent():
     """Cached element definitions are told apart by how they were written: added 0.5 and 0.50 give
     the exponent each product wrote (as the general path does), not the first one seen."""
-    data = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
     for product, added in zip(data["products"], (Decimal("0.5"), Decimal("0.50"), "0.500")):
         product.pop("opening_finished_goods", None)  # left to the general path: all three go the fast way
         product["stages"][0]["elements"]["materials"]["added"] = added
@@ -191,7 +185,7 @@ def test_element_definitions_equal_in_value_keep_their_own_exponent():
 
 def test_a_refused_close_reports_the_same_problems_as_before():
     """A problem anywhere sends the whole close down the general path, which locates every one."""
-    data = load_data(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
     data["products"][0]["stages"][1]["completed"] = -4
     data["products"][1]["stages"][0]["added_costs"]["materials"] = "12.345"
     plan, issues = resolve_close(data, None)

@@ -14,22 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from costing._casefile import read_data_file
 from costing.close import StageWip
 from costing.close_service import canonical_inputs, close_period
 from costing.ledger import Ledger
 from costing.ledger._codec import REPORTS_FORMAT, ROLLFORWARD_FORMAT, STATE_FORMAT, decode_state, encode_state
 from costing.ledger._sqlite import canonical_json
+from tests.demo_data import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_close import make_plant  # noqa: E402
-
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(ROOT / "examples" / "demo" / f"close-{period}.yaml")
-    assert not issues
-    return data
 
 
 def process_account_demo() -> dict:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from costing._casefile import read_data_file
 from costing.cli import main
 from costing.close_service import close_period, reopen_period
 from costing.ledger import Ledger
@@ -26,25 +25,10 @@ from costing.variance import (
     method_effect,
     reclosed_periods,
 )
+from tests.demo_data import demo
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "examples" / "demo"
 D = Decimal
-
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
-
-
-@pytest.fixture(scope="module")
-def demo_ledger(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("variance") / "wip-ledger.db"
-    with Ledger(path) as ledger:
-        close_period(demo("2026-10"), ledger, user="test")
-        close_period(demo("2026-11"), ledger, user="test")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import pytest
 
 from costing._casefile import read_data_file
 from costing.cli import main
-from costing.close_service import close_period
 from costing.ledger import Ledger
 from costing.variance import build_flow, current_closes, resolve_orders, units_of
 
@@ -22,23 +21,8 @@ ORDERS = ROOT / "examples" / "demo" / "orders.yaml"
 D = Decimal
 
 
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
-
-
 def r2(x: Decimal) -> Decimal:
     return x.quantize(D("0.01"), rounding=ROUND_HALF_UP)
-
-
-@pytest.fixture(scope="module")
-def demo_ledger(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("flow") / "wip-ledger.db"
-    with Ledger(path) as ledger:
-        close_period(demo("2026-10"), ledger, user="test")
-        close_period(demo("2026-11"), ledger, user="test")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from costing._casefile import read_data_file
 from costing.close_service import close_period
 from costing.ledger import Ledger
 from costing.variance import (
@@ -24,8 +22,8 @@ from costing.variance import (
     build_variance_report,
     load_closes,
 )
+from tests.demo_data import demo
 
-DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo"
 D = Decimal
 
 PRODUCTS = ["A", "B", "C"]
@@ -102,12 +100,6 @@ def test_the_bridge_is_antisymmetric_in_its_change_and_zero_on_itself(pair):
 
 
 # ---- through the real close: random second months ----------------------------------------------
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
-
 
 factor = st.integers(min_value=50, max_value=200).map(lambda p: D(p) / 100)
 

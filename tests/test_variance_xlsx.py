@@ -7,33 +7,15 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from openpyxl import Workbook, load_workbook
 
-from costing._casefile import read_data_file
 from costing.cli import main
-from costing.close_service import close_period
 from costing.ledger import Ledger
+from tests.demo_data import demo
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "examples" / "demo"
 STANDARDS = ROOT / "examples" / "demo" / "standards.yaml"
 ORDERS = ROOT / "examples" / "demo" / "orders.yaml"
-
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
-
-
-@pytest.fixture(scope="module")
-def demo_ledger(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("xlsx") / "wip-ledger.db"
-    with Ledger(path) as ledger:
-        close_period(demo("2026-10"), ledger, user="test")
-        close_period(demo("2026-11"), ledger, user="test")
-    return path
 
 
 def cell(value):

@@ -10,7 +10,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from costing._casefile import read_data_file
 from costing.cli import main
 from costing.close_service import close_period
 from costing.ledger import Ledger
@@ -19,15 +18,10 @@ from costing.workbook._cli import init_workbook
 from costing.workbook._schema import TABLES
 from costing.workbook._template import (TEMPLATE_PATH, build_template, fill_tables, save_reproducibly,
                                         tables_from_close_data)
+from tests.demo_data import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
-
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
 
 
 def journals_json(outcome) -> str:

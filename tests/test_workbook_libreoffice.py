@@ -20,15 +20,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from costing._casefile import read_data_file
 from costing.close_service import close_period
 from costing.ledger import Ledger
 from costing.workbook import read_close_workbook, write_close_results
 from costing.workbook._cli import init_workbook
 from costing.workbook._template import fill_tables, tables_from_close_data
+from tests.demo_data import demo
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO = ROOT / "examples" / "demo"
 SENTINEL = "987654.321"
 CENT = Decimal("0.005")
 
@@ -48,12 +47,6 @@ def _soffice() -> str:
     if os.environ.get("CI"):
         pytest.fail("LibreOffice (soffice) is missing: scripts/test.sh installs libreoffice-calc-nogui when run as root")
     pytest.skip("LibreOffice (soffice) not installed; scripts/test.sh installs libreoffice-calc-nogui as root")
-
-
-def demo(period: str) -> dict:
-    data, issues = read_data_file(DEMO / f"close-{period}.yaml")
-    assert not issues
-    return data
 
 
 def _without_cached_values(src: Path, dst: Path) -> int:
