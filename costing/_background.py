@@ -69,15 +69,9 @@ class Background:
         return self._fn(*self._args)
 
     def cancel(self) -> None:
-        if self._pid is None:
-            return
-        try:
-            os.kill(self._pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.close(self._fd)
-        os.waitpid(self._pid, 0)
-        self._pid = None
+        if self._pid is not None:
+            _stop(self._pid, lambda: os.close(self._fd))
+            self._pid = None
 
 
 class BackgroundFailed(Exception):
@@ -125,15 +119,19 @@ class Stream:
 
     def close(self) -> None:
         """Stop the child if it still runs, and reap it."""
-        if self._pid is None:
-            return
-        try:
-            os.kill(self._pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._pipe.close()
-        os.waitpid(self._pid, 0)
-        self._pid = None
+        if self._pid is not None:
+            _stop(self._pid, self._pipe.close)
+            self._pid = None
+
+
+def _stop(pid: int, close_pipe: Callable[[], None]) -> None:
+    """Kill a child that may still run, close our end of its pipe, and reap it."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    close_pipe()
+    os.waitpid(pid, 0)
 
 
 def can_stream() -> bool:

@@ -302,6 +302,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_diff(args: argparse.Namespace) -> int:
     from .close._diff import close_amounts, diff_closes
     from .close._render import render_diff
+    from .ledger import LedgerError
 
     ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
@@ -312,10 +313,11 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             _print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
             return EXIT_INPUT
         old, new = rows[-2], rows[-1]
-        priors = []
-        for close in (old, new):
-            source = ledger.close_at(close.event.opening_from) if close.event.opening_from is not None else None
-            priors.append(None if source is None else source.state)
+        try:
+            priors = [ledger.opening_of(old), ledger.opening_of(new)]
+        except LedgerError as e:
+            _print_issues([Issue(e.code, "", e.message)])
+            return EXIT_INPUT
         result = diff_closes(args.period, old.inputs, new.inputs, priors[0], priors[1],
                              close_amounts(old.rollforward_model, old.journals),
                              close_amounts(new.rollforward_model, new.journals))

@@ -306,12 +306,10 @@ def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | N
     closed = ledger.current_close(period)
     if closed is None or closed.event.inputs_sha256 != inputs_sha256(data):
         return None
-    prior = None
-    if closed.event.opening_from is not None:
-        source = ledger.close_at(closed.event.opening_from)
-        if source is None:
-            return None
-        prior = source.state
+    try:
+        prior = ledger.opening_of(closed)
+    except LedgerError:
+        return None
     plan, issues = resolve_close(data, prior)
     if issues:
         return None

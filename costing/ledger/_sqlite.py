@@ -265,6 +265,16 @@ class Ledger:
         row = self._db.execute("SELECT * FROM events WHERE seq = ? AND kind = 'close'", (seq,)).fetchone()
         return None if row is None else self._closed(row)
 
+    def opening_of(self, close: ClosedPeriod) -> PriorState | None:
+        """The closing state ``close`` opened from (None: it was the ledger's first close)."""
+        if close.event.opening_from is None:
+            return None
+        source = self.close_at(close.event.opening_from)
+        if source is None:  # opening_from always names a close; verify() reports a ledger where it does not
+            raise LedgerError("LEDGER_CHANGED", f"close seq {close.event.seq} opened from seq "
+                                                f"{close.event.opening_from}, which is not a close")
+        return source.state
+
     def close_count(self, period: str) -> int:
         """How many times ``period`` has been closed (reopened closes included)."""
         return self._db.execute("SELECT COUNT(*) FROM events WHERE period = ? AND kind = 'close'",
