@@ -13,7 +13,7 @@ import json
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .._errors import CostingError, Issue
 
@@ -105,8 +105,9 @@ def _dump(model) -> None:
     sys.stdout.write(model.model_dump_json(indent=2) + "\n")
 
 
-def _emit(args: argparse.Namespace, report, text: str, sheets: dict, sheet_names: str) -> None:
-    """A report's output: its sheets into ``--xlsx`` when asked, then JSON (``--json``) or its text."""
+def _emit(args: argparse.Namespace, report, render: Callable[[], str], sheets: dict, sheet_names: str) -> None:
+    """A report's output: its sheets into ``--xlsx`` when asked, then JSON (``--json``) or its text
+    (``render()``, only then)."""
     if args.xlsx:
         from ._xlsx import write_sheets
 
@@ -114,7 +115,7 @@ def _emit(args: argparse.Namespace, report, text: str, sheets: dict, sheet_names
     if args.json:
         _dump(report)
         return
-    sys.stdout.write(text)
+    sys.stdout.write(render())
     if args.xlsx:
         print(f"  Wrote the {sheet_names} into {args.xlsx}")
 
@@ -187,8 +188,8 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         if notes:
             report = report.model_copy(update={"notes": report.notes + tuple(notes)})
         flow = _flow_for(ledger, p2) if args.xlsx else None
-    _emit(args, report, render_variance(report, args.locale, detail=args.detail), {"variance": report, "flow": flow},
-          "Variances and Flow sheets")
+    _emit(args, report, lambda: render_variance(report, args.locale, detail=args.detail),
+          {"variance": report, "flow": flow}, "Variances and Flow sheets")
     return 0 if report.ties_ok and report.all_sum_exactly else 1
 
 
@@ -231,7 +232,7 @@ def _cmd_standards(args: argparse.Namespace) -> int:
         _print_issues([i.with_source(path) for i in issues])
         return EXIT_INPUT
     report = standards_report(result, standards, stored.close_no, stored.element_order)
-    _emit(args, report, render_standards(report, args.locale), {"standards": report}, "Standards sheet")
+    _emit(args, report, lambda: render_standards(report, args.locale), {"standards": report}, "Standards sheet")
     return 0
 
 
@@ -285,5 +286,5 @@ def _cmd_flow(args: argparse.Namespace) -> int:
                 _print_issues([i if i.source else i.with_source(args.orders) for i in issues])
                 return EXIT_INPUT
         report = _flow_for(ledger, args.period, args, orders)
-    _emit(args, report, render_flow(report, args.locale), {"flow": report}, "Flow sheet")
+    _emit(args, report, lambda: render_flow(report, args.locale), {"flow": report}, "Flow sheet")
     return 0
