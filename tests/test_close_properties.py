@@ -101,6 +101,28 @@ def test_journals_balance_and_the_rollforward_ties(data):
         assert row.computed_closing == row.closing
     for fg in outcome.rollforward.finished_goods:
         assert fg.opening + fg.completed - fg.cost_of_goods_sold + fg.overhead_adjustment == fg.closing
+    _proration_is_what_the_products_carry(outcome.result)
+
+
+def _proration_is_what_the_products_carry(result) -> None:
+    """The prorated difference, share by share (what a close workbook recomputes), adds up to the
+    difference and is exactly what each product's WIP, finished goods and COGS carry; the weights
+    add up to the overhead applied (every place this month's overhead went is a bucket)."""
+    if not result.proration:
+        assert all(not p.overhead_adjustment and not p.fg_overhead_adjustment and not p.cogs_overhead_adjustment
+                   for p in result.products)
+        return
+    assert sum(s.amount for s in result.proration) == sum(l.under_applied for l in result.overhead)
+    assert result.written_off_to_cogs == 0
+    applied = sum(l.applied for l in result.overhead)
+    assert abs(sum(s.weight for s in result.proration) - applied) < Decimal("1e-20")
+    for i, product in enumerate(result.products):
+        mine = [s for s in result.proration if s.product == i]
+        assert {s.stage: s.amount for s in mine if s.bucket == "wip"} == \
+            {stage: sum(by_element.values()) for stage, by_element in product.overhead_adjustment.items()}
+        fg = sum(s.amount for s in mine if s.bucket == "fg")
+        cogs = sum(s.amount for s in mine if s.bucket == "cogs")
+        assert (product.fg_overhead_adjustment, product.cogs_overhead_adjustment) in ((fg, cogs), (0, fg + cogs))
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

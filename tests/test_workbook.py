@@ -224,6 +224,24 @@ def test_every_posted_journal_line_is_traced_to_the_result_sheets(book):
         assert check[3] == 0 and check[4] == "OK"
 
 
+def test_overhead_proration_is_recomputed_from_the_engines_weights(book):
+    """Each prorated amount is ROUND(difference x weight / total weight) plus its rounding adjustment;
+    only the weights (this month's overhead in each place) are the engine's values."""
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    formulas = openpyxl.load_workbook(book)["Overhead"]
+    values = openpyxl.load_workbook(book, data_only=True)["Overhead"]
+    header = next(r for r in range(1, formulas.max_row + 1) if formulas.cell(r, 1).value == "Prorated to")
+    total = next(r for r in range(header, formulas.max_row + 1) if formulas.cell(r, 1).value == "Total prorated")
+    assert total > header + 5
+    for r in range(header + 1, total):
+        weight, share, amount = (formulas.cell(r, c).value for c in (5, 6, 8))
+        assert isinstance(weight, (int, float)) and weight > 0
+        assert share.startswith(f"=E{r}/SUM(") and amount.startswith("=ROUND(") and amount.endswith(f"+G{r}")
+    prorated = sum(Decimal(str(values.cell(r, 8).value)) for r in range(header + 1, total))
+    difference = next(row[6] for row in values.iter_rows(values_only=True) if row[0] == "Total")
+    assert prorated == Decimal(str(values.cell(total, 8).value)) == Decimal(str(difference)) != 0
+
+
 def test_wip_init_creates_a_workbook_from_the_template(tmp_path, capsys):
     path = tmp_path / "new.xlsx"
     assert main(["init", str(path)]) == 0

@@ -5,7 +5,7 @@ Pure computation (``resolve_close`` → ``compute_close`` → ``build_journals``
 ``build_rollforward``); the ledger and files are handled by ``costing.close_service``.
 """
 
-from ._compute import CloseResult, CountAdjustment, OverheadLine, ProductResult, compute_close
+from ._compute import CloseResult, CountAdjustment, OverheadLine, ProductResult, ProrationShare, compute_close
 from ._journals import build_journals, period_end, reversal_book
 from ._overhead import apply_overhead
 from ._resolve import ClosePlan, ProductPlan, previous_period, resolve_close
@@ -15,7 +15,7 @@ from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = [
     "CloseSpec", "ClosePlan", "ProductPlan", "resolve_close", "previous_period",
-    "CloseResult", "ProductResult", "OverheadLine", "CountAdjustment", "compute_close",
+    "CloseResult", "ProductResult", "ProrationShare", "OverheadLine", "CountAdjustment", "compute_close",
     "build_journals", "reversal_book", "period_end", "apply_overhead",
     "RollForward", "RollForwardRow", "FinishedGoodsRow", "TieCheck", "build_rollforward",
     "StageWip", "FinishedGoodsLayer", "PriorState",

@@ -22,7 +22,8 @@ from ._resolve import ClosePlan, ProductPlan
 from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, StageWip
 
-__all__ = ["CountAdjustment", "OverheadLine", "ProductResult", "CloseResult", "compute_close", "compute_streamed"]
+__all__ = ["CountAdjustment", "OverheadLine", "ProductResult", "ProrationShare", "CloseResult", "compute_close",
+           "compute_streamed"]
 
 _ZERO = Decimal(0)
 
@@ -74,12 +75,27 @@ class OverheadLine:
 
 
 @dataclass(frozen=True)
+class ProrationShare:
+    """One place the prorated overhead difference went, with its weight: this period's overhead
+    applied that it holds (exact, as the engine weighed it) and the amount allocated to it."""
+    bucket: str  # wip | fg | cogs
+    product: int  # index in the close's products
+    stage: str  # the WIP stage ("" for finished goods and COGS)
+    weight: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class CloseResult:
     plan: ClosePlan
     products: tuple[ProductResult, ...]
     overhead: tuple[OverheadLine, ...]
     written_off_to_cogs: Decimal  # under(+)/over(-)-applied overhead written off
     stage_order: tuple[str, ...] = field(default=())  # stage names in first-seen flow order
+    # With proration: every bucket in allocation order (a close workbook shows the weights and
+    # recomputes each amount).  A finished-goods part with none of this period's layer left on hand
+    # is moved on to COGS after allocation: ``products[i].fg_overhead_adjustment`` says where it ended.
+    proration: tuple[ProrationShare, ...] = field(default=())
 
     @property
     def period(self) -> str:
@@ -194,6 +210,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
     fg_adj = [_ZERO * q for _ in staged]
     cogs_adj = [_ZERO * q for _ in staged]
     written_off = difference if not prorate else _ZERO * q
+    shares: list[ProrationShare] = []
     if prorate:
         buckets: list[tuple[tuple, Decimal]] = []
         for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
@@ -225,7 +242,8 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             parts = allocate([difference * w / weight for _, w in buckets], difference, q, None)
         else:  # no overhead anywhere to carry the difference: write it off
             parts, written_off = [], difference
-        for (key, _), part in zip(buckets, parts):
+        for (key, w), part in zip(buckets, parts):
+            shares.append(ProrationShare(key[0], key[1], key[2] if key[0] == "wip" else "", w, part))
             if key[0] == "wip":
                 _, i, stage_name = key
                 product = staged[i][0]
@@ -259,7 +277,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             fg_opening=product.opening_fg, fg_completed_units=completed_units, fg_completed_cost=completed_cost,
             cogs_units=product.shipments, cogs=sum((t.cost for t in taken), _ZERO * q),
             cogs_overhead_adjustment=cogs_adj[i], fg_overhead_adjustment=fg_adj[i], fg_closing=tuple(remaining)))
-    return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order))
+    return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order), tuple(shares))
 
 
 def _no_negative_elements(cost: dict[str, Decimal]) -> dict[str, Decimal]:

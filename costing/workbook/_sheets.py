@@ -306,7 +306,16 @@ def _adj(ctx: ResultContext, ws, r: int, key: str, adj_key: str, formula: str, e
 
 # ---- Overhead (planned first: the roll-forward and finished goods refer to its cells) ----------
 
+_BUCKETS = {"wip": "WIP", "fg": "Finished goods", "cogs": "Cost of goods sold"}
+
+
 def _overhead_plan(ctx: ResultContext) -> dict:
+    """Where the Overhead sheet's rows go: the proration table has a row per bucket the engine
+    weighed (a bucket with neither weight nor amount adds nothing and is left out).
+
+    The engine moves a finished-goods part on to COGS when none of this month's layer is left to
+    hold it; that needs a part without weight, which largest-remainder allocation never gives, so
+    the table has no row for it — were it to happen, the Journal's Traced column would show it."""
     if "oh" in ctx.shared:
         return ctx.shared["oh"]
     lines = list(ctx.result.overhead)
@@ -314,30 +323,23 @@ def _overhead_plan(ctx: ResultContext) -> dict:
     total = first + len(lines)
     plan = {"lines": lines, "first": first, "last": total - 1, "total": total, "materiality": total + 2,
             "disposition": total + 3, "prorated": total + 4, "written_off": total + 5, "proration_header": total + 7}
-    entries = []
-    for i, product in enumerate(ctx.result.products):
-        for stage, elements in product.overhead_adjustment.items():
-            for element, amount in elements.items():
-                entries.append(("WIP", i, product.name, stage, element, amount))
-        if product.fg_overhead_adjustment:
-            entries.append(("Finished goods", i, product.name, "", "", product.fg_overhead_adjustment))
-        if product.cogs_overhead_adjustment:
-            entries.append(("Cost of goods sold", i, product.name, "", "", product.cogs_overhead_adjustment))
+    products = ctx.result.products
+    entries = []  # (bucket label, product index, stage, element, weight, amount)
+    for share in ctx.result.proration:
+        if share.weight or share.amount:
+            element = next(iter(products[share.product].overhead_adjustment.get(share.stage, {})), "")
+            entries.append((_BUCKETS[share.bucket], share.product, share.stage, element, share.weight, share.amount))
     plan["entries"] = entries
-    row = plan["proration_header"] + 1
-    where = {}
-    for entry in entries:
-        where[entry[:2] + entry[3:5]] = row
-        row += 1
-    plan["where"] = where  # (bucket, product index, stage, element) -> row
-    plan["proration_total"] = row
+    first_entry = plan["proration_header"] + 1
+    plan["where"] = {entry[:4]: row for row, entry in enumerate(entries, start=first_entry)}
+    plan["proration_total"] = first_entry + len(entries)
     ctx.shared["oh"] = plan
     return plan
 
 
 def oh_ref(ctx: ResultContext, bucket: str, i: int, stage: str = "", element: str = "") -> str | None:
     row = _overhead_plan(ctx)["where"].get((bucket, i, stage, element))
-    return None if row is None else _x(OH_SHEET, f"E{row}")
+    return None if row is None else _x(OH_SHEET, f"{_PRORATED}{row}")
 
 
 def write_overhead(ctx: ResultContext, ws) -> None:
@@ -345,7 +347,8 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     q, money = ctx.q, ctx.money
     ctx.title(ws, f"Overhead applied vs actual {ctx.spec.period}",
               "Applied = predetermined rate x driver quantity, per product-stage (Cost Report); the difference is "
-              "written off to COGS or, with prorate above materiality, prorated (grey: engine's proration).")
+              "written off to COGS or, with prorate at or above materiality, prorated in proportion to this month's "
+              "overhead in each place it went (grey: the engine's weights).")
     layout = Layout([("stage", "Stage", None), ("driver", "Driver", None), ("rate", "Rate", "rate"),
                      ("quantity", "Driver quantity", "units"), ("applied", "Applied", "money"),
                      ("actual", "Actual", "money"), ("diff", "Under (+) / over (-) applied", "money"),
@@ -389,23 +392,44 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     ctx.put(ws, plan["written_off"], 1, "Written off to cost of goods sold")
     ctx.put(ws, plan["written_off"], 7, f'=IF(G{plan["prorated"]}="prorate",0,G{t})',
             ctx.result.written_off_to_cogs, money)
-    h = plan["proration_header"]
-    for c, title in enumerate(("Prorated to", "Product", "Stage", "Element", "Amount"), start=1):
-        ctx.put(ws, h, c, title, font=HEADER_FONT)
-    for entry in plan["entries"]:
-        bucket, i, product, stage, element, amount = entry
-        r = plan["where"][(bucket, i, stage, element)]
-        for c, v in enumerate((bucket, product, stage, element), start=1):
-            ctx.put(ws, r, c, v)
-        ctx.put(ws, r, 5, amount, fmt=money, fill=ENGINE_FILL)
-    pt = plan["proration_total"]
-    prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
-    ctx.put(ws, pt, 1, "Total prorated", font=HEADER_FONT)
-    ctx.put(ws, pt, 5, f"=SUM(E{h + 1}:E{pt - 1})" if plan["entries"] else _ZERO, prorated_total, money)
-    for c, w in zip("ABCDEFGH", (30, 20, 14, 16, 16, 16, 18, 14)):
+    _write_proration(ctx, ws, plan)
+    for c, w in zip("ABCDEFGH", (30, 20, 14, 16, 18, 12, 14, 16)):
         ws.column_dimensions[c].width = w
     ctx.shared["oh_totals"] = {"applied": f"E{t}", "actual": f"F{t}", "diff": f"G{t}",
-                               "written_off": f"G{plan['written_off']}", "prorated_total": f"E{pt}"}
+                               "written_off": f"G{plan['written_off']}",
+                               "prorated_total": f"{_PRORATED}{plan['proration_total']}"}
+
+
+_PRORATED = "H"  # the proration table's amount column
+
+
+def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
+    """Each bucket's amount = ROUND(difference × weight ÷ total weight) + its rounding adjustment
+    (the cent largest-remainder allocation moved).  The weight — this month's overhead applied that
+    the bucket holds, followed through transferred-in costs — is the engine's (grey)."""
+    q, money, P = ctx.q, ctx.money, ctx.places
+    h, pt, t = plan["proration_header"], plan["proration_total"], plan["total"]
+    titles = ("Prorated to", "Product", "Stage", "Element", "This month's overhead in it (weight)", "Share",
+              "Rounding adj.", "Amount")
+    for c, title in enumerate(titles, start=1):
+        ctx.put(ws, h, c, title, font=HEADER_FONT)
+    weights = f"E{h + 1}:E{pt - 1}"
+    weight_total = sum((e[4] for e in plan["entries"]), _ZERO)
+    difference = sum((l.under_applied for l in plan["lines"]), _ZERO * q)
+    for r, (bucket, i, stage, element, weight, amount) in enumerate(plan["entries"], start=h + 1):
+        for c, v in enumerate((bucket, ctx.result.products[i].name, stage, element), start=1):
+            ctx.put(ws, r, c, v)
+        ctx.put(ws, r, 5, weight, fmt=money, fill=ENGINE_FILL)
+        with localcontext(engine_context(ROUNDING_MODES[ctx.spec.rounding])):
+            share = weight / weight_total
+            mirror = ctx.round_hu(difference * share)
+        ctx.put(ws, r, 6, f"=E{r}/SUM({weights})", share, "0.00%")
+        if amount != mirror:
+            ctx.put(ws, r, 7, amount - mirror, fmt=money, fill=ADJ_FILL)
+        ctx.put(ws, r, 8, f"=ROUND(G{t}*F{r},{P})+G{r}", amount, money)
+    prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
+    ctx.put(ws, pt, 1, "Total prorated", font=HEADER_FONT)
+    ctx.put(ws, pt, 8, f"=SUM(H{h + 1}:H{pt - 1})" if plan["entries"] else _ZERO * q, prorated_total, money)
 
 
 # ---- Roll-forward --------------------------------------------------------------------------------
@@ -734,7 +758,7 @@ def _trace_formulas(ctx: ResultContext) -> dict[tuple[str, str, str], str]:
     for memo in (Texts.UNDER_APPLIED, Texts.OVER_APPLIED):
         add(Texts.OVERHEAD, role("cogs"), memo, _x(OH_SHEET, oh["written_off"]))
     buckets = f"A{plan['proration_header'] + 1}:A{plan['proration_total'] - 1}"
-    amounts = f"E{plan['proration_header'] + 1}:E{plan['proration_total'] - 1}"
+    amounts = f"{_PRORATED}{plan['proration_header'] + 1}:{_PRORATED}{plan['proration_total'] - 1}"
     for bucket, account in (("Finished goods", role("finished_goods")), ("Cost of goods sold", role("cogs"))):
         add(Texts.OVERHEAD, account, Texts.PRORATION,
             f'SUMIFS({_x(OH_SHEET, amounts)},{_x(OH_SHEET, buckets)},"{bucket}")')
