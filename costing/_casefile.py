@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
     seen: dict = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, (list, dict)):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a name, found a {'list' if isinstance(key, list) else 'mapping'}",
+                key_node.start_mark)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -34,22 +39,38 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
     """A YAML float as the Decimal of the digits written (4650.00 stays 4650.00, not 4650.0), so
-    amounts keep their places and never pass through binary floating point.  .inf, .nan and
-    sexagesimal forms stay floats: the spec layer refuses them or converts them as before."""
-    text = str(loader.construct_scalar(node)).replace("_", "")
-    if ":" not in text:
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = None
-        if value is not None and value.is_finite():
-            if "e" in text.lower() and value.adjusted() < 15:
-                value = Decimal(format(value, "f"))  # 1.2e+3 as 1200: plain notation in messages and reports
-            return value
+    amounts keep their places and never pass through binary floating point.  .inf and .nan stay
+    floats (the spec layer refuses them); base-60 (1:30.5) and grouped (1_000.5) forms stay the text
+    written, which is not plain decimal notation and is refused where a number is expected."""
+    text = str(loader.construct_scalar(node))
+    if ":" in text or "_" in text:
+        return text
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = None
+    if value is not None and value.is_finite():
+        if "e" in text.lower() and value.adjusted() < 15:
+            value = Decimal(format(value, "f"))  # 1.2e+3 as 1200: plain notation in messages and reports
+        return value
     return loader.construct_yaml_float(node)
 
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+
+_DECIMAL_INTEGER = re.compile(r"[-+]?[0-9]+")
+
+
+def _integer(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML integer in decimal digits, leading zeros included (0100 is 100, never octal 64).
+    YAML 1.1's other integer forms — 0x3E8, 0o17, 0b101, 1_000, base-60 1:30 — stay the text
+    written: a number in them would be read silently as something other than what an accountant
+    sees, so they are refused where a number is expected ("expected a number, found '0x3E8'")."""
+    text = str(loader.construct_scalar(node))
+    return int(text, 10) if _DECIMAL_INTEGER.fullmatch(text) else text
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _integer)
 
 
 def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:

@@ -68,6 +68,11 @@ def cost_stage(stage: Stage, method: Method, quantum: Decimal, rounding: str,
         return _cost_stage(stage, method, quantum, transferred_in_cost)
 
 
+def cost_path(element: str) -> str:
+    """Where the user wrote an element's cost: transferred-in cost is not under added_costs."""
+    return "transferred_in.cost" if element == TRANSFERRED_IN else f"added_costs.{element}"
+
+
 def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | None) -> StageReport:
     # Runs inside engine_context(rounding): quantize() without a rounding argument uses the case's mode.
     mode = None
@@ -124,7 +129,7 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         if not eu:
             if pool:
                 problems.append(Issue(
-                    "ZERO_EQUIVALENT_UNITS", f"added_costs.{name}",
+                    "ZERO_EQUIVALENT_UNITS", cost_path(name),
                     f"{stage.name}: {name} has cost {pool} to assign but 0 equivalent units; "
                     "check the units and completion of this stage or move the cost to a stage with work"))
             rate = _ZERO

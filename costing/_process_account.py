@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ._engine import cost_path
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, ElementKind, Method, Stage
 from ._report import (
@@ -120,7 +121,7 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
         if eu <= 0:
             if net:
                 problems.append(Issue(
-                    "ZERO_EQUIVALENT_UNITS", f"added_costs.{name}",
+                    "ZERO_EQUIVALENT_UNITS", cost_path(name),
                     f"{stage.name}: {name} has cost {net} to assign but {eu.normalize():f} equivalent units "
                     "(good output + closing WIP + abnormal loss - abnormal gain); check the units and completion"))
             rate = _ZERO

@@ -8,7 +8,7 @@ close, workbooks) need but that is not part of the JSON contract.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny
@@ -43,11 +43,15 @@ def plain(value: Decimal) -> str:
     return format(value, "f")
 
 
+# Wide enough for any figure the engine gives: normalize() drops trailing zeros and nothing else.
+_WIDE = Context(prec=80)
+
+
 def _quantity(value: Decimal) -> str:
     """Units, equivalent units and rates: exact, trailing zeros dropped."""
     if not value:
         return "0"
-    return format(value.normalize(), "f")
+    return format(value.normalize(_WIDE), "f")
 
 
 # Money, already rounded to the minor unit; printed with exactly those places.

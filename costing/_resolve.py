@@ -173,7 +173,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         elif added is not None and not (_ZERO <= added <= _ONE):
             issues.append(Issue("ADDED_OUT_OF_RANGE", f"elements.{name}.added",
                                 f"addition point {added} is outside 0..1; use start, end, evenly or a fraction like 0.5"))
-            continue
+            added = min(max(added, _ZERO), _ONE)  # kept (refused already) so its costs are not also "unknown"
         elements.append(Element(name, _KINDS.get(el.kind) or ElementKind(el.kind), added))
     element_names = [e.name for e in elements]
     own_names = [e.name for e in elements if e.kind is not ElementKind.TRANSFERRED_IN]
@@ -431,7 +431,7 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
     inspection = s.inspection if s else _ONE
     if not (_ZERO <= inspection <= _ONE):
         issues.append(_out_of_range("spoilage.inspection", inspection))
-        return None, _ZERO, _ZERO, issues
+        inspection = min(max(inspection, _ZERO), _ONE)  # refused already; the other checks still run
 
     # Beginning units that had reached inspection last period were inspected then; this period's
     # normal spoilage is not theirs.  Ending units at or past the point have been inspected.

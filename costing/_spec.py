@@ -71,8 +71,8 @@ def _addition_point(value: Any) -> str | Decimal:
         return to_fraction(value)
     except NumberError:
         raise PydanticCustomError(
-            "INVALID_CHOICE", "expected start, end, evenly or a fraction of progress such as 0.5, found {found!r}",
-            {"found": value}) from None
+            "INVALID_CHOICE", "expected start, end, evenly or a fraction of progress such as 0.5, found {found}",
+            {"found": repr(value)}) from None
 
 
 # Where in the stage an element goes in: start | end | evenly | a fraction of progress.

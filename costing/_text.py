@@ -7,14 +7,31 @@ and the workbooks carry them at full precision.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 from babel.numbers import format_decimal
 
 from ._currency import minor_unit
 from ._report import CaseReport, ProcessAccountStageReport, StageReport, TAccount
 
-__all__ = ["render_case_report"]
+__all__ = ["render_case_report", "locale_argument"]
+
+# Wide enough for any figure the engine gives (34 significant digits, values below 10^15, rates
+# up to ~10^30): shown exactly, never rounded or refused by Python's default 28-digit context.
+_WIDE = Context(prec=80)
+
+
+def locale_argument(text: str) -> str:
+    """The commands' ``--locale``: a locale babel knows, or argparse's usage error (exit 2)."""
+    from argparse import ArgumentTypeError
+
+    from babel import Locale
+
+    try:
+        Locale.parse(text)
+    except Exception:  # babel raises several types for unknown or malformed locales
+        raise ArgumentTypeError(f"unknown locale {text!r}; expected e.g. en_US, de_DE") from None
+    return text
 
 _RATE_PLACES = Decimal("0.0001")
 _METHOD_TITLE = {"weighted_average": "weighted-average", "fifo": "FIFO"}
@@ -29,13 +46,13 @@ def _fmt_amount(value: Decimal, places: int, locale: str) -> str:
 
 
 def _fmt_units(value: Decimal, locale: str) -> str:
-    value = value.normalize() if value else Decimal(0)
+    value = value.normalize(_WIDE) if value else Decimal(0)
     places = max(0, -value.as_tuple().exponent)
     return format_decimal(value, format=_pattern(places), locale=locale, decimal_quantization=False)
 
 
 def _fmt_rate(value: Decimal, locale: str) -> str:
-    return format_decimal(value.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP), format=_pattern(4),
+    return format_decimal(value.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP, context=_WIDE), format=_pattern(4),
                           locale=locale, decimal_quantization=False)
 
 
@@ -44,10 +61,11 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
     blocks = []
     if title:
         blocks.append(title)
-    for stage in report.stages:
-        render = _render_process_stage if isinstance(stage, ProcessAccountStageReport) else _render_stage
-        blocks.append(render(stage, report.currency, _METHOD_TITLE.get(report.method, report.method),
-                             places, locale))
+    with localcontext(_WIDE):  # babel re-quantizes what it formats, under the current context
+        for stage in report.stages:
+            render = _render_process_stage if isinstance(stage, ProcessAccountStageReport) else _render_stage
+            blocks.append(render(stage, report.currency, _METHOD_TITLE.get(report.method, report.method),
+                                 places, locale))
     return "\n\n".join(blocks) + "\n"
 
 

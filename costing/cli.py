@@ -13,7 +13,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, cost_case, load_case
 from ._spec import CaseSpec
-from ._text import render_case_report
+from ._text import locale_argument, render_case_report
 
 __all__ = ["main"]
 
@@ -338,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cost", help="print the production cost report of case files")
     p.add_argument("files", nargs="+", metavar="FILE", help="case files (YAML or JSON)")
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per file")
-    p.add_argument("--locale", default="en_US", help="locale for numbers in the text report (default en_US)")
+    p.add_argument("--locale", type=locale_argument, default="en_US",
+                       help="locale for numbers in the text report (default en_US)")
     p.set_defaults(run=_cmd_cost)
 
     p = sub.add_parser("schema", help="print the JSON schema of the case file (or --close: the close file)")
@@ -351,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("close", help="close a month from a close file or workbook and record it in the ledger")
     p.add_argument("file", metavar="FILE", help="close file (YAML or JSON) or close workbook (.xlsx/.xlsm)")
     p.add_argument("--period", required=True, help="YYYY-MM; must match the file")
-    p.add_argument("--locale", help="locale for the printed summary (default: the file's)")
+    p.add_argument("--locale", type=locale_argument, help="locale for the printed summary (default: the file's)")
     ledger_option(p)
     p.set_defaults(run=_cmd_close)
 
@@ -366,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--period", required=True)
         p.add_argument("--json", action="store_true")
-        p.add_argument("--locale")
+        p.add_argument("--locale", type=locale_argument)
         if name == "rollforward":
             p.add_argument("--detail", action="store_true", help="rows by product, stage and element")
         ledger_option(p)
@@ -390,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diff", help="compare the last two closes of a period: which input change moved which amount")
     p.add_argument("period")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--locale", help="locale for amounts in the text (default: the close's)")
+    p.add_argument("--locale", type=locale_argument, help="locale for amounts in the text (default: the close's)")
     ledger_option(p)
     p.set_defaults(run=_cmd_diff)
 

@@ -5,6 +5,7 @@ The reproducers double as user documentation (docs/errors.md lists them).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -71,3 +72,81 @@ def test_command_line_exit_status_and_no_traceback(wip):
 def test_issue_paths_read_like_the_file():
     assert _errors.format_path(("stages", 1, "ending_wip", "complete", "conversion")) == \
         "stages[1].ending_wip.complete.conversion"
+
+
+_ONE_STAGE = ("currency: USD\nmethod: weighted_average\nstages:\n  - name: A\n"
+              "    elements: {{mat: {{kind: material, added: {added}}}}}\n"
+              "    started: {started}\n    completed: {completed}\n    added_costs: {{mat: {cost}}}\n{extra}")
+
+
+def _cost(tmp_path, capsys, **values) -> tuple[int, str, str]:
+    case = tmp_path / "case.yaml"
+    case.write_text(_ONE_STAGE.format(**{"added": "start", "started": 100, "completed": 100, "cost": 750,
+                                         "extra": "", **values}))
+    status = main(["cost", "--json", str(case)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize("written", ["0x3E8", "0o17", "1_000", "1:30", "1_000.50", "1:30.5"])
+def test_yaml_number_forms_other_than_plain_decimal_are_refused_not_misread(tmp_path, capsys, written):
+    """YAML 1.1 reads 0x3E8 as 1000 and 1:30 as 90 (base 60): an accountant sees neither."""
+    status, _, err = _cost(tmp_path, capsys, cost=written)
+    assert status == 2 and f"found '{written}' [NOT_A_NUMBER]" in err
+
+
+def test_a_leading_zero_is_a_decimal_number_not_octal(tmp_path, capsys):
+    status, out, _ = _cost(tmp_path, capsys, started="0100", completed="0100", cost="0750")
+    assert status == 0
+    stage = json.loads(out)[0]["stages"][0]
+    assert stage["physical_units"]["started"] == "100" and stage["costs_to_account_for"]["added"] == "750.00"
+
+
+def test_a_list_as_a_mapping_key_is_a_located_syntax_error(tmp_path, capsys):
+    status, out, err = _cost(tmp_path, capsys, extra="[a]: 1\n")
+    assert status == 2 and out == ""
+    assert "line 9, column 1: invalid YAML: a key must be a name, found a list [INVALID_SYNTAX]" in err
+
+
+def test_an_unknown_locale_is_a_usage_error(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text(_ONE_STAGE.format(added="start", started=100, completed=100, cost=750, extra=""))
+    with pytest.raises(SystemExit) as exited:
+        main(["cost", "--locale", "xx_YY", str(case)])
+    assert exited.value.code == 2
+    assert "unknown locale 'xx_YY'" in capsys.readouterr().err
+
+
+def test_a_huge_cost_per_equivalent_unit_prints_in_full(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text(_ONE_STAGE.format(added="start", started="0.0000000001", completed="0.0000000001",
+                                      cost="999999999999999.99", extra=""))
+    assert main(["cost", str(case)]) == 0
+    assert "9,999,999,999,999,999,900,000,000.0000" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("problem, extra, expected", [
+    ("an addition point out of range", "", ["ADDED_OUT_OF_RANGE"]),
+    ("an inspection point out of range",
+     "    spoilage: {normal: 10, normal_rate: 0.1, abnormal: -3, inspection: 2}\n",
+     ["PROGRESS_OUT_OF_RANGE", "NEGATIVE_UNITS", "CONFLICTING_SPOILAGE"]),
+])
+def test_an_out_of_range_point_neither_hides_nor_invents_other_problems(tmp_path, capsys, problem, extra, expected):
+    added = "1.5" if problem.startswith("an addition") else "start"
+    status, _, err = _cost(tmp_path, capsys, added=added, extra=extra)
+    assert status == 2
+    assert re.findall(r"\[([A-Z_]+)\]", err) == expected, err
+
+
+def test_an_unknown_addition_word_is_quoted_in_the_message(tmp_path, capsys):
+    status, _, err = _cost(tmp_path, capsys, added="START")
+    assert status == 2 and "such as 0.5, found 'START' [INVALID_CHOICE]" in err
+
+
+def test_transferred_in_cost_without_equivalent_units_is_located_where_it_was_written(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: weighted_average\nstages:\n  - name: A\n"
+                    "    elements: {conv: {kind: conversion, added: evenly}}\n"
+                    "    transferred_in: {units: 0, cost: 100}\n    completed: 0\n    added_costs: {conv: 0}\n")
+    assert main(["cost", str(case)]) == 2
+    assert "stages[0].transferred_in.cost: A: transferred_in has cost 100.00" in capsys.readouterr().err

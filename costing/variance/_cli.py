@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._errors import CostingError, Issue
+from .._text import locale_argument
 
 __all__ = ["register"]
 
@@ -28,7 +29,8 @@ def register(subparsers) -> None:
     def common(p, xlsx_help: str):
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--xlsx", metavar="FILE", help=xlsx_help)
-        p.add_argument("--locale", default="en_US", help="locale for numbers in the text report (default en_US)")
+        p.add_argument("--locale", type=locale_argument, default="en_US",
+                       help="locale for numbers in the text report (default en_US)")
         p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER})")
 
     p = subparsers.add_parser(
