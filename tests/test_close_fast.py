@@ -194,3 +194,25 @@ def test_a_refused_close_reports_the_same_problems_as_before():
     assert ("NEGATIVE_UNITS", "products[0].stages[1].completed") in found
     assert ("AMOUNT_PRECISION", "products[1].stages[0].added_costs.materials") in found
     assert all(path.startswith(("products[0].stages[", "products[1].stages[0]")) for _, path in found)
+
+
+@pytest.mark.parametrize("rounding, applied", [("half_up", "24.13"), ("half_even", "24.12")])
+def test_applied_overhead_is_rounded_as_the_close_rounds(rounding, applied):
+    """Rate x driver quantity ending in half a cent: half-up (as Excel's ROUND) unless half_even,
+    on the fast path and the general path alike."""
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    data["rounding"] = rounding
+    data["overhead"]["Testing"]["rate"] = "24.125"
+    header, q = resolve_header(data, None)
+    checked, fast_taken = 0, 0
+    for product in data["products"]:
+        testing = next((s for s in product["stages"] if s["name"] == "Testing"), None)
+        if testing is None:
+            continue
+        testing["driver_quantity"] = 1
+        fast = FastResolver(header, None, q)(product)
+        fast_taken += fast is not None
+        for plan in ([fast] if fast is not None else []) + [general(product, header, None, q)]:
+            assert plan.applied_overhead["Testing"] == Decimal(applied)
+            checked += 1
+    assert fast_taken >= 1 and checked >= 2 + fast_taken

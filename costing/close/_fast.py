@@ -24,7 +24,7 @@ from typing import Any
 
 from .._engine import element_completion
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
-from .._numbers import NumberError, to_decimal, to_fraction
+from .._numbers import ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._resolve import ProductPlan
 from ._spec import CloseSpec
 from ._state import PriorState, StageWip
@@ -89,6 +89,7 @@ class FastResolver:
         self._header, self._prior, self._q = header, prior, q
         self._zero = _ZERO * q
         self._method = Method(header.method)
+        self._rounding = ROUNDING_MODES[header.rounding]  # applied overhead is rounded as posted
         self._fifo = self._method is Method.FIFO
         self._enabled = header.loss_convention == LossConvention.SPOILAGE.value
         self._wip_accounts = header.accounts.wip
@@ -224,7 +225,7 @@ class FastResolver:
                 quantity = driver_quantity
                 if quantity is None or quantity < 0:
                     raise _Decline
-            amount = (config.rate * quantity).quantize(q)
+            amount = (config.rate * quantity).quantize(q, rounding=self._rounding)
             applied[name] = amount
             drivers[name] = quantity
             oh_element[name] = overhead_name

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from .._currency import is_known_currency, quantum
 from .._errors import Issue
 from .._model import TRANSFERRED_IN, Case
+from .._numbers import ROUNDING_MODES
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
 from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
@@ -261,7 +262,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                         issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
                                             f"cannot be negative, found {quantity}"))
                 if quantity is not None and q is not None:
-                    amount = (config.rate * quantity).quantize(q)  # posted per product-stage
+                    # Posted per product-stage, rounded as the close rounds (half-up unless half_even).
+                    amount = (config.rate * quantity).quantize(q, rounding=ROUNDING_MODES[header.rounding])
                     applied[stage.name] = amount
                     drivers[stage.name] = quantity
                     oh_element[stage.name] = name
