@@ -18,6 +18,7 @@ __all__ = [
     "to_fraction",
     "ROUNDING_MODES",
     "require_decimal",
+    "from_excel",
 ]
 
 # Cost per equivalent unit is carried at full precision until amounts are assigned; 34 significant
@@ -142,3 +143,30 @@ def require_decimal(value: object, what: str) -> Decimal:
         return Decimal(value)
     raise TypeError(f"{what}: the costing core takes Decimal, not {type(value).__name__} ({value!r}); "
                     "convert at the edge with Decimal(str(x))")
+
+
+def from_excel(value: float) -> Decimal:
+    """A number read from a spreadsheet cell, as the Decimal the user sees.
+
+    Excel keeps 15 significant digits; a float with more is arithmetic's binary noise
+    (``=36000.1+0.2`` is stored as 36000.299999999996, shown as 36,000.30), so it is read at 15
+    digits.  Otherwise ``Decimal(str(x))``: the shortest text that is exactly this float.
+
+    >>> from_excel(36000.299999999996), from_excel(0.1 + 0.2), from_excel(0.55), from_excel(1234.5)
+    (Decimal('36000.3'), Decimal('0.3'), Decimal('0.55'), Decimal('1234.5'))
+    """
+    if value != value or value in (_INF, -_INF):  # NaN/inf: refused by to_decimal with its message
+        return to_decimal(value)
+    text = str(value)
+    number = Decimal(text)
+    if len(number.as_tuple().digits) > 15:
+        number = Decimal(format(value, ".15g")).normalize(_EXCEL_DIGITS)
+        if number == number.to_integral_value():
+            number = number.quantize(_ONE_UNIT)
+    return number
+
+
+_INF = float("inf")
+_EXCEL_DIGITS = Context(prec=15)
+_ONE_UNIT = Decimal(1)
+
