@@ -274,10 +274,13 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     close_no = 1 + ledger.close_count(plan.spec.period)
     book = build_journals(result, id_prefix=journal_id_prefix(close_no))
     rollforward = build_rollforward(result, book)
-    if not rollforward.ties_ok:  # a defect, never a user mistake: refuse to record it
-        bad = [t for t in rollforward.ties if not t.ok]
-        raise CloseRefused([Issue("ROLLFORWARD_DOES_NOT_TIE", "", f"{t.name}: roll-forward {t.rollforward}, "
-                                  f"journals {t.journals}, difference {t.difference}") for t in bad])
+    if not rollforward.ties_ok:  # a defect, never a user mistake: refuse to record it, saying where
+        issues = [Issue("ROLLFORWARD_DOES_NOT_TIE", "", f"{t.name}: roll-forward {t.rollforward}, "
+                        f"journals {t.journals}, difference {t.difference}") for t in rollforward.ties if not t.ok]
+        issues += [Issue("ROLLFORWARD_DOES_NOT_TIE", "", f"{r.product} / {r.stage} / {r.element}: opening + movements "
+                         f"= {r.computed_closing}, closing WIP {r.closing}, difference {r.computed_closing - r.closing}")
+                   for r in rollforward.rows if r.computed_closing != r.closing]
+        raise CloseRefused(issues)
     spec = plan.spec
     parameters = {"currency": spec.currency, "locale": spec.locale, "method": spec.method,
                   "finished_goods_method": spec.finished_goods_method, "rounding": spec.rounding,

@@ -170,3 +170,24 @@ def test_rollforward_is_stored_as_typed_data(ledger):
     close_period(demo("2026-10"), ledger, user="test")
     rf = RollForward.model_validate(ledger.current_close("2026-10").rollforward)
     assert rf.ties_ok and rf.period == "2026-10"
+
+
+@pytest.mark.parametrize("stage, key, value", [("Assembly", "actual", "21000.00"), ("Assembly", "rate", "19.00"),
+                                               ("Packaging", "rate", "60")])
+def test_over_applied_overhead_is_prorated_where_the_overhead_is(ledger, stage, key, value):
+    """Over-applied overhead credits each element of closing WIP in proportion to this month's
+    overhead it holds — the stage's own, and what came in with transferred-in cost — never more
+    than it holds.  (It used to credit the stage's own overhead with the whole share, which could
+    take it below zero, and the close was refused.)"""
+    data = demo("2026-10")
+    data["overhead"][stage][key] = value
+    outcome = close_period(data, ledger, user="test")
+    assert outcome.rollforward.ties_ok
+    assert sum(l.under_applied for l in outcome.result.overhead) < 0
+    transferred_in_credited = False
+    for product in outcome.result.products:
+        for wip in product.closing_wip.values():
+            assert all(cost >= 0 for cost in wip.cost.values()), (product.name, wip.stage, wip.cost)
+        for by_element in product.overhead_adjustment.values():
+            transferred_in_credited |= by_element.get("transferred_in", 0) < 0
+    assert transferred_in_credited

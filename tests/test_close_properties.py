@@ -118,8 +118,10 @@ def _proration_is_what_the_products_carry(result) -> None:
     assert abs(sum(s.weight for s in result.proration) - applied) < Decimal("1e-20")
     for i, product in enumerate(result.products):
         mine = [s for s in result.proration if s.product == i]
-        assert {s.stage: s.amount for s in mine if s.bucket == "wip"} == \
-            {stage: sum(by_element.values()) for stage, by_element in product.overhead_adjustment.items()}
+        assert {(s.stage, s.element): s.amount for s in mine if s.bucket == "wip"} == \
+            {(stage, e): a for stage, by_element in product.overhead_adjustment.items() for e, a in by_element.items()}
+        for wip in product.closing_wip.values():  # a part is at most the overhead an element holds
+            assert all(cost >= 0 for cost in wip.cost.values()), (product.name, wip.stage, wip.cost)
         fg = sum(s.amount for s in mine if s.bucket == "fg")
         cogs = sum(s.amount for s in mine if s.bucket == "cogs")
         assert (product.fg_overhead_adjustment, product.cogs_overhead_adjustment) in ((fg, cogs), (0, fg + cogs))

@@ -14,7 +14,7 @@ from typing import Iterable
 
 from .._engine import cost_resolved_case
 from .._errors import CostingError, Issue
-from .._model import TRANSFERRED_IN, ElementKind, Method
+from .._model import ElementKind, Method
 from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
@@ -81,6 +81,7 @@ class ProrationShare:
     bucket: str  # wip | fg | cogs
     product: int  # index in the close's products
     stage: str  # the WIP stage ("" for finished goods and COGS)
+    element: str  # the WIP element holding that overhead: the stage's own, or transferred-in ("" for FG, COGS)
     weight: Decimal
     amount: Decimal
 
@@ -218,13 +219,14 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             content = extra[1] if extra is not None and extra[1] is not None else \
                 _overhead_content(product, report, spec.method)
             expensed = content["expensed"]  # abnormal spoilage and spoiled goods: period costs
-            for stage_name, amount in content["wip"].items():
+            for stage_name, by_element in content["wip"].items():
                 count = counts.get(stage_name)
-                if count is not None:  # counted units keep their share; the shortage was expensed
-                    kept = amount * count.counted_units / count.book_units
-                    expensed += amount - kept
-                    amount = kept
-                buckets.append((("wip", i, stage_name), amount))
+                for element, amount in by_element.items():
+                    if count is not None:  # counted units keep their share; the shortage was expensed
+                        kept = amount * count.counted_units / count.book_units
+                        expensed += amount - kept
+                        amount = kept
+                    buckets.append((("wip", i, stage_name, element), amount))
             fg_content = content["completed"]
             completed_units, _, taken, remaining = move
             if spec.finished_goods_method == "weighted_average":  # one pool: sold in proportion
@@ -243,15 +245,16 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         else:  # no overhead anywhere to carry the difference: write it off
             parts, written_off = [], difference
         for (key, w), part in zip(buckets, parts):
-            shares.append(ProrationShare(key[0], key[1], key[2] if key[0] == "wip" else "", w, part))
-            if key[0] == "wip":
-                _, i, stage_name = key
-                product = staged[i][0]
-                stage = next(s for s in product.case.stages if s.name == stage_name)
-                element = product.overhead_element.get(stage_name) or (
-                    TRANSFERRED_IN if stage.receives_transfer else stage.elements[0].name)
-                wip_adj[i].setdefault(stage_name, {})[element] = \
-                    wip_adj[i].get(stage_name, {}).get(element, _ZERO) + part
+            wip_key = key[0] == "wip"
+            shares.append(ProrationShare(key[0], key[1], key[2] if wip_key else "", key[3] if wip_key else "", w, part))
+            if wip_key:
+                # Each element's part goes where its weight is: the stage's own overhead, or the
+                # overhead that came in with transferred-in cost.  A part is at most the overhead
+                # the element holds (the difference is at most what was applied), so no element of
+                # closing WIP is prorated below zero.
+                _, i, stage_name, element = key
+                by_element = wip_adj[i].setdefault(stage_name, {})
+                by_element[element] = by_element.get(element, _ZERO) + part
             elif key[0] == "cogs":
                 cogs_adj[key[1]] += part
             else:
@@ -263,7 +266,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         closing = {}
         for stage_name, w in wip.items():
             adj = wip_adj[i].get(stage_name, {})
-            cost = _no_negative_elements({e: w.cost[e] + adj.get(e, _ZERO) for e in w.cost})
+            cost = {e: w.cost[e] + adj.get(e, _ZERO) for e in w.cost}
             closing[stage_name] = StageWip(w.product, w.stage, w.units, w.progress, w.completion, cost)
         if fg_adj[i] and not any(l.period == spec.period for l in remaining):
             cogs_adj[i] += fg_adj[i]  # nothing of this period left on hand: it was all sold
@@ -278,18 +281,6 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             cogs_units=product.shipments, cogs=sum((t.cost for t in taken), _ZERO * q),
             cogs_overhead_adjustment=cogs_adj[i], fg_overhead_adjustment=fg_adj[i], fg_closing=tuple(remaining)))
     return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order), tuple(shares))
-
-
-def _no_negative_elements(cost: dict[str, Decimal]) -> dict[str, Decimal]:
-    """Proration rounds each bucket to the minor unit; where that leaves an element a cent below
-    zero, the cent moves to the largest element of the same WIP (the stage total is unchanged)."""
-    deficit = sum((v for v in cost.values() if v < 0), _ZERO)
-    if not deficit:
-        return cost
-    fixed = {e: (v if v >= 0 else v - v) for e, v in cost.items()}
-    largest = max(fixed, key=lambda e: (fixed[e], e))
-    fixed[largest] += deficit
-    return fixed
 
 
 def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
@@ -369,7 +360,8 @@ def leaves_wip_by_element(sr, elements) -> dict[str, Decimal]:
 
 
 def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> dict:
-    """This period's applied overhead contained in each stage's ending WIP and in completed units.
+    """This period's applied overhead contained in each stage's ending WIP (by the element holding
+    it: the stage's overhead element, or transferred-in cost) and in completed units.
 
     Followed element by element through transferred-in cost: a stage's transferred-in pool holds
     the upstream stage's overhead in proportion to what was transferred (exact fractions, used
@@ -378,11 +370,11 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
     fifo = method == Method.FIFO.value
     upstream = _ZERO
     expensed = _ZERO
-    wip_content: dict[str, Decimal] = {}
+    wip_content: dict[str, dict[str, Decimal]] = {}
     for stage, sr in zip(product.case.stages, report.stages):
         ctaf = sr.costs_to_account_for
         out_content = _ZERO
-        end_content = _ZERO
+        end_content: dict[str, Decimal] = {}
         for element in stage.elements:
             name = element.name
             if name == product.overhead_element.get(stage.name):
@@ -398,7 +390,7 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
             share = content / pool
             out_amount = sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)
             out_content += out_amount * share
-            end_content += sr.ending_wip.by_element[name] * share
+            end_content[name] = sr.ending_wip.by_element[name] * share
             expensed += leaves_wip(sr, name) * share
         wip_content[stage.name] = end_content
         upstream = out_content

@@ -323,12 +323,11 @@ def _overhead_plan(ctx: ResultContext) -> dict:
     total = first + len(lines)
     plan = {"lines": lines, "first": first, "last": total - 1, "total": total, "materiality": total + 2,
             "disposition": total + 3, "prorated": total + 4, "written_off": total + 5, "proration_header": total + 7}
-    products = ctx.result.products
     entries = []  # (bucket label, product index, stage, element, weight, amount)
     for share in ctx.result.proration:
         if share.weight or share.amount:
-            element = next(iter(products[share.product].overhead_adjustment.get(share.stage, {})), "")
-            entries.append((_BUCKETS[share.bucket], share.product, share.stage, element, share.weight, share.amount))
+            entries.append((_BUCKETS[share.bucket], share.product, share.stage, share.element, share.weight,
+                            share.amount))
     plan["entries"] = entries
     first_entry = plan["proration_header"] + 1
     plan["where"] = {entry[:4]: row for row, entry in enumerate(entries, start=first_entry)}
