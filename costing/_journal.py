@@ -7,6 +7,7 @@ Built by the month-end close, rendered by one writer per import format (``costin
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Literal
 
@@ -14,7 +15,31 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._report import Amount
 
-__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal"]
+__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
+           "FORMULA_STARTS", "CONTROL_CHARACTERS"]
+
+# A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def key_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a key an accounting system matches (an account code or name, a
+    journal id), or None.  Such keys are refused, never altered: an altered key would post to
+    another account, or to none.
+
+    >>> key_problem("1210"), key_problem(" Raw materials"), key_problem("=SUM(A1)"), key_problem("")
+    (None, 'has leading or trailing spaces', 'starts with =, which a spreadsheet runs as a formula', 'is empty')
+    """
+    if not value:
+        return "is empty"
+    if CONTROL_CHARACTERS.search(value):
+        return "has a line break or control character"
+    if value != value.strip():
+        return "has leading or trailing spaces"
+    if value.startswith(FORMULA_STARTS):
+        return f"starts with {value[0]}, which a spreadsheet runs as a formula"
+    return None
 
 # What kind of account, for systems that need it (beancount's Assets/Liabilities/... roots).
 AccountType = Literal["asset", "liability", "equity", "income", "expense"]

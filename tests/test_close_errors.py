@@ -45,6 +45,22 @@ CASES = {
                              ["accounts.petty_cash", "[UNKNOWN_KEY]"]),
     "count without book units": (lambda d: d["products"][2]["stages"][1].update(count=3),
                                  ["products[2].stages[1].count", "[COUNT_WITHOUT_BOOK_UNITS]"]),
+    # The chart: checked where it was typed, not when an export refuses it after the month is locked.
+    "one code, two names": (lambda d: d["accounts"]["cogs"].update(code="1210"),
+                            ["accounts.cogs.name: account 1210 is 'Raw materials inventory' at accounts.raw_materials "
+                             "but 'Cost of goods sold' here", "[ACCOUNT_CONFLICT]"]),
+    "one name, two codes": (lambda d: d["accounts"]["cogs"].update(name="Raw Materials Inventory"),
+                            ["accounts.cogs.name: 'Raw Materials Inventory' is also the name of account 1210",
+                             "[ACCOUNT_CONFLICT]"]),
+    "a WIP account for COGS": (lambda d: d["accounts"]["cogs"].update(code="1310", name="WIP - Assembly"),
+                               ["accounts.wip.Assembly.code: account 1310 is also accounts.cogs", "[ACCOUNT_CONFLICT]"]),
+    "an asset and an expense": (lambda d: d["accounts"]["count_difference"].update(code="1250",
+                                                                                    name="Spoiled goods at disposal value"),
+                                ["accounts.count_difference.code: account 1250 is also accounts.spoiled_goods, an asset",
+                                 "[ACCOUNT_CONFLICT]"]),
+    "account text an import refuses": (lambda d: d["accounts"]["cogs"].update(code="+5000", name=" COGS"),
+                                       ["accounts.cogs.code: '+5000' starts with +", "accounts.cogs.name: ' COGS' has "
+                                        "leading or trailing spaces", "[INVALID_ACCOUNT]"]),
 }
 
 
@@ -85,3 +101,15 @@ def test_period_option_must_match_the_file(tmp_path, capsys):
                  "--ledger", str(tmp_path / "l.db")]) == 2
     assert "[PERIOD_MISMATCH]" in capsys.readouterr().err
     assert not (tmp_path / "l.db").exists()  # nothing written: not even an empty ledger
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["accounts"]["overhead_applied"].update(code="5900", name="Manufacturing overhead control"),
+    lambda d: d["accounts"]["wip"]["Testing"].update(code="1310", name="WIP - Assembly"),
+], ids=["one overhead account for applied and incurred", "stages sharing a WIP account"])
+def test_roles_may_share_an_account(change, tmp_path, capsys):
+    good = tmp_path / "close.yaml"
+    good.write_text(yaml.safe_dump(mutate(change), sort_keys=False))
+    assert main(["close", str(good), "--period", "2026-10", "--ledger", str(tmp_path / "ledger.db")]) == 0
+    assert "roll-forward ties to the journals: OK" in capsys.readouterr().out
+

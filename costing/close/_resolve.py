@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from .._currency import is_known_currency, quantum
 from .._errors import Issue
+from .._journal import key_problem
 from .._model import TRANSFERRED_IN, Case
 from .._numbers import ROUNDING_MODES
 from .._resolve import parse_sections, resolve_case
@@ -141,8 +142,60 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                                     "add it under accounts"))
     if header.materiality < 0:
         issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
+    _check_accounts(header, issues)
 
     return header, q
+
+
+# Accounts the roll-forward ties to the journals: no other role may post to them.
+_INVENTORY_ROLES = ("wip", "finished_goods")
+
+
+def _check_accounts(header: CloseSpec, issues: list[Issue]) -> None:
+    """The chart the journals post to, checked where it was typed rather than at export time: every
+    code and name a key an accounting system can match; one code, one name and one type (QuickBooks
+    and IIF files match accounts by name, the others by code); WIP and finished-goods accounts used
+    for nothing else.  Several roles may share an account (one overhead account for applied and
+    incurred; stages sharing one WIP account)."""
+    from ._journals import ACCOUNT_TYPES  # the journal side's chart; imported late as _journals imports the plan
+
+    roles = [(f"accounts.{role}", role, getattr(header.accounts, role)) for role in ACCOUNT_TYPES if role != "wip"]
+    roles += [(f"accounts.wip.{stage}", "wip", spec) for stage, spec in header.accounts.wip.items()]
+    by_code: dict[str, tuple[str, str, object]] = {}
+    by_name: dict[str, tuple[str, str, object]] = {}
+    for path, role, spec in roles:
+        if spec is None:
+            continue
+        bad = False
+        for field in ("code", "name"):
+            problem = key_problem(getattr(spec, field))
+            if problem:
+                bad = True
+                issues.append(Issue("INVALID_ACCOUNT", f"{path}.{field}",
+                                    f"{getattr(spec, field)!r} {problem}; accounting systems match accounts by code "
+                                    "and name, so it could not be exported"))
+        if bad:
+            continue
+        first = by_code.setdefault(spec.code, (path, role, spec))
+        if first[2] is not spec:
+            other_path, other_role, other = first
+            if other.name != spec.name:
+                issues.append(Issue("ACCOUNT_CONFLICT", f"{path}.name",
+                                    f"account {spec.code} is {other.name!r} at {other_path} but {spec.name!r} here; "
+                                    "one code has one name"))
+            elif (role in _INVENTORY_ROLES or other_role in _INVENTORY_ROLES) and not (role == other_role == "wip"):
+                issues.append(Issue("ACCOUNT_CONFLICT", f"{path}.code",
+                                    f"account {spec.code} is also {other_path}; WIP and finished-goods accounts hold "
+                                    "only inventory (the roll-forward ties them to the journals): give each its own"))
+            elif ACCOUNT_TYPES[role] != ACCOUNT_TYPES[other_role]:
+                issues.append(Issue("ACCOUNT_CONFLICT", f"{path}.code",
+                                    f"account {spec.code} is also {other_path}, an {ACCOUNT_TYPES[other_role]} "
+                                    f"account; {role.replace('_', ' ')} is an {ACCOUNT_TYPES[role]} account"))
+        first = by_name.setdefault(spec.name.casefold(), (path, role, spec))
+        if first[2].code != spec.code:
+            issues.append(Issue("ACCOUNT_CONFLICT", f"{path}.name",
+                                f"{spec.name!r} is also the name of account {first[2].code} at {first[0]}; "
+                                "QuickBooks and IIF imports match accounts by name, so the two would post as one"))
 
 
 class Unclean(Exception):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .._currency import is_known_currency, minor_unit
-from .._journal import Account, Journal, JournalBook
+from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, Journal, JournalBook, key_problem
 
 __all__ = [
     "ExportError",
@@ -51,9 +51,9 @@ class ExportError(ValueError):
 # Exact arithmetic for debit − credit whatever the caller's decimal context is.
 _EXACT = Context(prec=100)
 # A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = FORMULA_STARTS
 # Control characters and Unicode line/paragraph separators: a record stays on one physical line.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CONTROL = CONTROL_CHARACTERS
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
@@ -192,11 +192,9 @@ def dmy(date: dt.date) -> str:
 
 def _identifier(value: str, what: str) -> str:
     """Journal ids, account codes and names are keys the target system matches: refuse, never alter."""
-    if not value or clean_text(value) != value or guard_formula(value) != value:
-        raise ExportError(
-            f"{what} {value!r} cannot be exported: it is empty, has leading/trailing spaces or control "
-            f"characters, or starts with = + - @ (a spreadsheet would run it as a formula); "
-            f"rename it in the chart or the close")
+    problem = key_problem(value)
+    if problem:
+        raise ExportError(f"{what} {value!r} cannot be exported: it {problem}; rename it in the chart or the close")
     return value
 
 
