@@ -184,13 +184,11 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
         except LedgerError as e:
             _print_issues([Issue(e.code, "", e.message)])
             return EXIT_INPUT
-        stale = [p for p, src in ledger.stale_periods().items()]
         later = [p for p in ledger.periods() if p > args.period and ledger.status(p) == "closed"]
     print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {args.reason}")
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
     if later:
         print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)}")
-    _ = stale
     return 0
 
 
@@ -278,7 +276,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
               f"{e.inputs_sha256[:7]}  {e.reason}")
     print()
     for period, state in status.items():
-        flag = f" — NEEDS RE-CLOSE: its opening came from a superseded close of {stale[period]}" if period in stale else ""
+        flag = f" — NEEDS RE-CLOSE: its opening rests on a superseded close of {stale[period]}" if period in stale else ""
         print(f"{period}: {state}{flag}")
     return 0
 

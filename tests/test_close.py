@@ -191,3 +191,57 @@ def test_over_applied_overhead_is_prorated_where_the_overhead_is(ledger, stage, 
         for by_element in product.overhead_adjustment.values():
             transferred_in_credited |= by_element.get("transferred_in", 0) < 0
     assert transferred_in_credited
+
+
+def _following_month(data: dict, closed, period: str) -> dict:
+    """``data`` moved to ``period``: completed units fitted to the WIP ``closed`` left, nothing
+    counted or shipped (a flow-consistent month for sequence tests)."""
+    data = {**data, "period": period}
+    for product, result in zip(data["products"], closed.result.products):
+        received = None
+        for stage in product["stages"]:
+            wip = result.closing_wip.get(stage["name"])
+            incoming = stage.get("started", received)
+            spoilage = stage.get("spoilage", {})
+            spoiled = spoilage.get("spoiled", (spoilage.get("normal") or 0) + (spoilage.get("abnormal") or 0))
+            ending = stage.get("ending_wip", {}).get("units", 0)
+            stage["completed"] = (wip.units if wip else 0) + incoming - ending - spoiled
+            stage.pop("count", None)
+            received = stage["completed"]
+        product["shipments"] = 0
+    return data
+
+
+def test_a_month_cannot_close_on_a_month_that_needs_re_closing(ledger):
+    """After October is reopened and closed again, November's closing rests on the replaced
+    October close: December may not open from it; once closed, December is flagged too."""
+    close_period(demo("2026-10"), ledger, user="test")
+    november = close_period(demo("2026-11"), ledger, user="test")
+    december = _following_month(demo("2026-11"), november, "2026-12")
+    close_period(december, ledger, user="test")
+    reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    data = demo("2026-10")
+    data["products"][0]["stages"][1]["added_costs"]["labour"] = 4800.00
+    close_period(data, ledger, user="test")
+    assert ledger.stale_periods() == {"2026-11": "2026-10", "2026-12": "2026-10"}
+
+    with Ledger(":memory:") as fresh:
+        close_period(demo("2026-10"), fresh, user="test")
+        november = close_period(demo("2026-11"), fresh, user="test")
+        reopen_period(fresh, "2026-10", "late invoice", user="controller")
+        close_period(data, fresh, user="test")
+        with pytest.raises(CloseRefused) as refused:
+            close_period(_following_month(demo("2026-11"), november, "2026-12"), fresh, user="test")
+        assert [i.code for i in refused.value.issues] == ["PRIOR_PERIOD_STALE"]
+        assert "reopen 2026-11 and close it again" in refused.value.issues[0].message
+
+
+def test_a_ledger_keeps_one_currency(ledger):
+    close_period(demo("2026-10"), ledger, user="test")
+    for currency in ("EUR", "JPY"):
+        data = demo("2026-11")
+        data["currency"] = currency
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+        assert [(i.code, i.path) for i in refused.value.issues] == [("CURRENCY_MISMATCH", "currency")]
+        assert "2026-10 closed in USD" in refused.value.issues[0].message

@@ -70,6 +70,10 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         return None, issues
 
     header, q = _check_header(header, prior, issues)
+    if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
+        # The products' amounts cannot be checked against an opening in another currency: what
+        # they would say (places, the opening's amounts) follows from the one problem reported.
+        return None, issues
 
     seen: dict[str, int] = {}
     plans: list[ProductPlan] = []
@@ -118,6 +122,10 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     except Exception:  # babel raises several types for unknown locales
         issues.append(Issue("UNKNOWN_LOCALE", "locale", f"unknown locale {header.locale!r}; expected e.g. en_US, de_DE"))
 
+    if prior is not None and prior.currency is not None and prior.currency != header.currency:
+        issues.append(Issue("CURRENCY_MISMATCH", "currency",
+                            f"{prior.period} closed in {prior.currency}, and its closing WIP and finished goods open "
+                            f"this month in {prior.currency}; found {header.currency!r}. A ledger keeps one currency"))
     if prior is not None and prior.period != previous_period(header.period):
         issues.append(Issue(
             "PERIOD_OUT_OF_SEQUENCE", "period",

@@ -64,3 +64,4 @@ class PriorState:
     period: str
     wip: dict[tuple[str, str], StageWip] = field(default_factory=dict)  # (product, stage)
     finished_goods: dict[str, tuple[FinishedGoodsLayer, ...]] = field(default_factory=dict)
+    currency: str | None = None  # what its amounts are in (None: not recorded)

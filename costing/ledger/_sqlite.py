@@ -19,7 +19,7 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
@@ -300,9 +300,11 @@ class Ledger:
         return (cur["seq"] if cur is not None else None, row["p"])
 
     def stale_periods(self) -> dict[str, str]:
-        """Periods whose current close opened from a close that has since been superseded."""
-        stale = {}
-        for period in self.periods():
+        """Periods whose current close opened from a close that has since been superseded, or from
+        a period that is itself stale (its closing position rests on the superseded one too):
+        period -> the period whose close was superseded."""
+        stale: dict[str, str] = {}
+        for period in self.periods():  # in order, so a stale source is known before what opened from it
             row = self._current_close_row(period)
             if row is None or row["opening_from"] is None:
                 continue
@@ -310,6 +312,8 @@ class Ledger:
             current = self._current_close_row(source["period"])
             if current is None or current["seq"] != row["opening_from"]:
                 stale[period] = source["period"]
+            elif source["period"] in stale:
+                stale[period] = stale[source["period"]]
         return stale
 
     # ---- writing -------------------------------------------------------------------------
@@ -338,7 +342,15 @@ class Ledger:
         if row is None:
             raise LedgerError("PRIOR_PERIOD_OPEN",
                               f"{earlier} was reopened and is not closed again; close {earlier} before {period}")
-        return decode_state(earlier, json.loads(row["state"])), row["seq"]
+        superseded = self.stale_periods().get(earlier)
+        if superseded is not None:
+            raise LedgerError("PRIOR_PERIOD_STALE",
+                              f"{earlier} opened from a close of {superseded} that has since been replaced, so its "
+                              f"closing position is out of date; reopen {earlier} and close it again (and any month "
+                              f"between) before {period}")
+        prior = decode_state(earlier, json.loads(row["state"]))
+        # The currency the opening position is in: a close cannot change it.
+        return replace(prior, currency=json.loads(row["parameters"]).get("currency")), row["seq"]
 
     def record_close(self, *, period: str, opening_from: int | None, inputs: Any = None, parameters: dict,
                      reports_json: str, state: Iterable[StageWip] = (), fg_layers: Iterable[FinishedGoodsLayer] = (),
