@@ -8,75 +8,153 @@ Errors come back as text starting with ``#WIP!`` in the cells concerned (see ``_
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from xlwings import arg, func, ret
 
 import costing
 from costing import CostingError, Issue
+from costing._currency import is_known_currency
+from costing._numbers import ROUNDING_MODES, NumberError, to_decimal
 
 from ._block import locate, parse_block
-from ._cells import error_text, issues_text, out, rows_with_header, to_number, to_text
+from ._cells import (error_text, is_blank, is_blank_row, issues_text, out, rows_with_header, to_number,
+                     to_period, to_text)
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
            "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK"]
 
 _UNIT_COLUMNS = ("method", "added", "beginning_units", "beginning_complete", "completed", "ending_units",
                  "ending_complete")
+_COST_COLUMNS = ("beginning_cost", "added_cost")
+_OVERHEAD_COLUMNS = ("rate", "driver_quantity", "actual")
+_ZERO = Decimal(0)
+_END = Decimal(1)
 
 
 # Engine paths of the one-stage case built from a row -> the table column the value came from.
 _ROW_COLUMN = {
     "stages[0].beginning_wip.units": "beginning_units", "stages[0].beginning_wip.complete": "beginning_complete",
     "stages[0].completed": "completed", "stages[0].ending_wip.units": "ending_units",
-    "stages[0].ending_wip.complete": "ending_complete", "stages[0].started": "started (derived)",
+    "stages[0].ending_wip.complete": "ending_complete", "stages[0].started": "started = completed + ending_units + spoiled_units - beginning_units",
     "stages[0].elements.e.added": "added", "stages[0].beginning_wip.cost.e": "beginning_cost",
     "stages[0].added_costs.e": "added_cost", "method": "method", "currency": "currency",
     "stages[0].spoilage.inspection": "inspection", "stages[0].spoilage.abnormal": "spoiled_units",
 }
 
 
-def _row_case(record: dict[str, Any], with_costs: bool) -> dict:
-    """One table row as a one-element, one-stage case for the engine."""
-    units = {k: to_number(record.get(k)) or Decimal(0) for k in
-             ("beginning_units", "completed", "ending_units", "spoiled_units")}
-    started = units["completed"] + units["ending_units"] + units["spoiled_units"] - units["beginning_units"] \
-        if all(isinstance(v, Decimal) for v in units.values()) else "?"
+class _Cells:
+    """The cells of one table row, read by column name; each cell that cannot be read leaves an
+    issue at its column (a blank required cell is MISSING_VALUE, as in the close workbook)."""
+
+    def __init__(self, record: dict[str, Any]):
+        self.record = record
+        self.issues: list[Issue] = []
+
+    def missing(self, column: str, hint: str) -> None:
+        self.issues.append(Issue("MISSING_VALUE", column, f"is blank (or an Excel error such as #N/A); {hint}"))
+
+    def required(self, column: str, hint: str) -> Any:
+        """A cell the engine reads itself (a word, or a fraction it checks)."""
+        value = self.record.get(column)
+        if is_blank(value):
+            self.missing(column, hint)
+            return None
+        return to_number(value)
+
+    def optional(self, column: str) -> Any:
+        value = self.record.get(column)
+        return None if is_blank(value) else to_number(value)
+
+    def number(self, column: str, blank: Decimal | None = None) -> Decimal | None:
+        """A number; a blank cell is ``blank`` when the column has a default, else an issue."""
+        value = self.record.get(column)
+        if is_blank(value):
+            if blank is None:
+                self.missing(column, "type the number, 0 if there is none")
+            return blank
+        try:
+            return to_decimal(to_number(value))
+        except NumberError as e:
+            self.issues.append(Issue(e.code, column, e.message))
+            return None
+
+
+def _row_case(record: dict[str, Any], with_costs: bool) -> tuple[dict | None, list[Issue]]:
+    """One table row as a one-element, one-stage case for the engine, or the row's issues."""
+    cells = _Cells(record)
+    method = cells.required("method", "type weighted_average or fifo")
+    added = cells.required("added", "type start, end, evenly or a fraction of progress such as 0.5")
+    beginning, completed, ending = (cells.number(c) for c in ("beginning_units", "completed", "ending_units"))
+    spoiled = cells.number("spoiled_units", blank=_ZERO)  # optional column: no spoilage
     stage: dict[str, Any] = {
         "name": "row",
-        "elements": {"e": {"kind": "material", "added": to_number(record.get("added")) or "evenly"}},
-        "beginning_wip": {"units": units["beginning_units"], "complete": to_number(record.get("beginning_complete")) or 0},
-        "started": started,
-        "completed": units["completed"],
-        "ending_wip": {"units": units["ending_units"], "complete": to_number(record.get("ending_complete")) or 0},
+        "elements": {"e": {"kind": "material", "added": added}},
+        "beginning_wip": _wip(beginning, cells.optional("beginning_complete")),
+        "completed": completed,
+        "ending_wip": _wip(ending, cells.optional("ending_complete")),
     }
-    if units["spoiled_units"]:
-        stage["spoilage"] = {"abnormal": units["spoiled_units"],
-                             "inspection": to_number(record.get("inspection")) or 1}
+    if spoiled:
+        inspection = cells.optional("inspection")  # optional column: spoilage found at the end
+        stage["spoilage"] = {"abnormal": spoiled, "inspection": _END if inspection is None else inspection}
     if with_costs:
-        stage["beginning_wip"]["cost"] = {"e": to_number(record.get("beginning_cost")) or 0}
-        stage["added_costs"] = {"e": to_number(record.get("added_cost")) or 0}
-    return {"currency": to_text(record.get("currency")) or "USD", "method": to_text(record.get("method")),
-            "stages": [stage]}
+        # No beginning WIP, no beginning cost: a blank is then 0, as an accountant leaves it.
+        stage["beginning_wip"]["cost"] = {"e": cells.number("beginning_cost", blank=_ZERO if beginning == 0 else None)}
+        stage["added_costs"] = {"e": cells.number("added_cost")}
+    if cells.issues:
+        return None, cells.issues
+    stage["started"] = completed + ending + spoiled - beginning  # the row gives output; input follows
+    return {"currency": to_text(record.get("currency")) or "USD", "method": method, "stages": [stage]}, []
 
 
-def _per_row(table: list[list[Any]], with_costs: bool, columns: list[str], pick) -> list[list[Any]]:
+def _wip(units: Decimal | None, complete: Any) -> dict[str, Any]:
+    # A blank completion is left out: the engine asks for one only when there are units
+    # (MISSING_COMPLETION), so an empty beginning or ending WIP may leave it blank.
+    return {"units": units} if complete is None else {"units": units, "complete": complete}
+
+
+def _at(number: int, issues: list[Issue]) -> list[Issue]:
+    """Issues located at row ``number`` of the range (the header is row 1) and the cell's column."""
+    located = []
+    for i in issues:
+        column = _ROW_COLUMN.get(i.path, i.path)
+        located.append(Issue(i.code, f"row {number} ({column})" if column else f"row {number}", i.message))
+    return located
+
+
+def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ...],
+             compute: Callable[[int, dict[str, Any]], list[Any]]) -> list[list[Any]]:
+    """One result row per input row: a blank input row gives a blank result row, so that the
+    results spill beside the rows they belong to."""
     header, rows = rows_with_header(table)
-    missing = [c for c in _UNIT_COLUMNS if c not in header]
+    missing = [c for c in required if c not in header]
     if missing:
-        return [[error_text("MISSING_COLUMN", f"the table needs columns {', '.join(missing)}")] + [""] * (len(columns) - 1)]
+        return [_padded(error_text("MISSING_COLUMN", f"the table needs columns {', '.join(missing)}"), columns)]
     result = [columns]
-    for row in rows:
-        record = dict(zip(header, row))
-        try:
-            report = costing.cost_case(_row_case(record, with_costs))
-        except CostingError as e:
-            located = [Issue(i.code, _ROW_COLUMN.get(i.path, i.path), i.message) for i in e.issues]
-            result.append([issues_text(located)] + [""] * (len(columns) - 1))
-            continue
-        result.append([out(v) for v in pick(report.stages[0])])
+    for number, row in enumerate(rows, start=2):
+        result.append([""] * len(columns) if is_blank_row(row) else compute(number, dict(zip(header, row))))
     return result
+
+
+def _padded(first: Any, columns: list[str]) -> list[Any]:
+    return [first] + [""] * (len(columns) - 1)
+
+
+def _cost_rows(table: list[list[Any]], with_costs: bool, columns: list[str], pick) -> list[list[Any]]:
+    def compute(number: int, record: dict[str, Any]) -> list[Any]:
+        case, issues = _row_case(record, with_costs)
+        if issues:
+            return _padded(issues_text(_at(number, issues)), columns)
+        try:
+            report = costing.cost_case(case)
+        except CostingError as e:
+            return _padded(issues_text(_at(number, e.issues)), columns)
+        return [out(v) for v in pick(report.stages[0])]
+
+    required = _UNIT_COLUMNS + (_COST_COLUMNS if with_costs else ())
+    return _per_row(table, columns, required, compute)
 
 
 @func(category="WIP costing")
@@ -85,7 +163,7 @@ def _per_row(table: list[list[Any]], with_costs: bool, columns: list[str], pick)
      "completed, ending_units, ending_complete [, spoiled_units, inspection]")
 def WIP_EQUIV_UNITS(table):
     """Equivalent units of one element per row (weighted-average or FIFO) from units and completion."""
-    return _per_row(table, False, ["equivalent_units"], lambda s: [s.equivalent_units["e"]])
+    return _cost_rows(table, False, ["equivalent_units"], lambda s: [s.equivalent_units["e"]])
 
 
 @func(category="WIP costing")
@@ -93,7 +171,7 @@ def WIP_EQUIV_UNITS(table):
 @arg("table", ndim=2, doc="The WIP_EQUIV_UNITS columns plus beginning_cost and added_cost [, currency]")
 def WIP_COST_PER_EU(table):
     """Cost per equivalent unit per row: (beginning + added cost) / EU (weighted-average) or added / EU (FIFO)."""
-    return _per_row(table, True, ["equivalent_units", "cost_per_eu"],
+    return _cost_rows(table, True, ["equivalent_units", "cost_per_eu"],
                     lambda s: [s.equivalent_units["e"], s.cost_per_eu["e"]])
 
 
@@ -168,34 +246,78 @@ def WIP_ASSIGN(block):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("table", ndim=2, doc="Table with a header row: rate, driver_quantity, actual [, stage, currency]")
+@arg("table", ndim=2, doc="Table with a header row: rate, driver_quantity, actual [, stage, currency, rounding]")
 def WIP_OVERHEAD(table):
     """Overhead applied (rate x driver quantity, rounded to the currency) and under(+)/over(-)-applied per row."""
+    columns = ["stage", "applied", "actual", "under_over_applied", "status"]
+    return _per_row(table, columns, _OVERHEAD_COLUMNS, _overhead_row)
+
+
+def _overhead_row(number: int, record: dict[str, Any]) -> list[Any]:
     from costing.close import apply_overhead
 
-    header, rows = rows_with_header(table)
-    result: list[list[Any]] = [["stage", "applied", "actual", "under_over_applied", "status"]]
-    for row in rows:
-        r = dict(zip(header, row))
-        try:
-            applied, actual, difference = apply_overhead(to_number(r.get("rate")), to_number(r.get("driver_quantity")),
-                                                         to_number(r.get("actual")), to_text(r.get("currency")) or "USD")
-        except ValueError as e:
-            result.append([to_text(r.get("stage")), error_text("NOT_A_NUMBER", str(e)), "", "", ""])
-            continue
-        status = "under-applied" if difference > 0 else "over-applied" if difference < 0 else "exact"
-        result.append([to_text(r.get("stage")), out(applied), out(actual), out(difference), status])
-    return result
+    stage = to_text(record.get("stage"))
+    cells = _Cells(record)
+    rate, quantity, actual = (cells.number(c) for c in _OVERHEAD_COLUMNS)
+    currency = to_text(record.get("currency")) or "USD"
+    rounding = to_text(record.get("rounding")).lower() or "half_up"
+    cells.issues += _overhead_issues(rate, quantity, actual, currency, rounding)
+    if cells.issues:
+        return [stage, issues_text(_at(number, cells.issues)), "", "", ""]
+    applied, actual, difference = apply_overhead(rate, quantity, actual, currency, rounding)
+    status = "under-applied" if difference > 0 else "over-applied" if difference < 0 else "exact"
+    return [stage, out(applied), out(actual), out(difference), status]
 
 
-def _closed(ledger_path: Any, period: Any):
+def _overhead_issues(rate, quantity, actual, currency: str, rounding: str) -> list[Issue]:
+    """What the close refuses in its overhead settings, refused here too (same codes)."""
+    issues = []
+    for column, value, code in (("rate", rate, "NEGATIVE_AMOUNT"), ("driver_quantity", quantity, "NEGATIVE_UNITS"),
+                                ("actual", actual, "NEGATIVE_AMOUNT")):
+        if value is not None and value < 0:
+            issues.append(Issue(code, column, f"cannot be negative, found {value}"))
+    if not (len(currency) == 3 and currency.isupper() and is_known_currency(currency)):
+        issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {currency!r}; expected an ISO 4217 code"))
+    if rounding not in ROUNDING_MODES:
+        issues.append(Issue("INVALID_CHOICE", "rounding", f"expected {' or '.join(ROUNDING_MODES)}, found {rounding!r}"))
+    return issues
+
+
+def _read_ledger(ledger_cell: Any, read: Callable) -> tuple[Any, list[list[str]] | None]:
+    """(what ``read(ledger)`` returns, None) or (None, the error as a 1x1 result)."""
     from costing.ledger import Ledger, LedgerError
 
+    if is_blank(ledger_cell):
+        return None, [[error_text("MISSING_VALUE", "ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)")]]
+    path = to_text(ledger_cell)
     try:
-        with Ledger(to_text(ledger_path), create=False) as ledger:
-            return ledger.current_close(to_text(period)), None
+        with Ledger(path, create=False) as ledger:
+            return read(ledger), None
     except LedgerError as e:
         return None, [[error_text(e.code, e.message)]]
+    except sqlite3.DatabaseError as e:  # a workbook or other file picked by mistake, a folder, a damaged file
+        return None, [[error_text("UNREADABLE_FILE", f"cannot read {path} as a ledger ({e}); give the .wip.db "
+                                                     "file that `wip close` writes")]]
+
+
+def _period(period_cell: Any) -> tuple[str | None, list[list[str]] | None]:
+    try:
+        return to_period(period_cell), None
+    except NumberError as e:
+        return None, [[error_text(e.code, e.message)]]
+
+
+def _closed(ledger_cell: Any, period_cell: Any):
+    """(the period's current close, None) or (None, the error as a 1x1 result)."""
+    period, error = _period(period_cell)
+    if error:
+        return None, error
+    closed, error = _read_ledger(ledger_cell, lambda ledger: ledger.current_close(period))
+    if error:
+        return None, error
+    if closed is None:
+        return None, [[error_text("NOT_CLOSED", f"{period} has no current close in the ledger")]]
+    return closed, None
 
 
 @func(category="WIP costing")
@@ -209,8 +331,6 @@ def WIP_ROLLFORWARD(ledger_path, period):
     closed, error = _closed(ledger_path[0][0], period[0][0])
     if error:
         return error
-    if closed is None:
-        return [[error_text("NOT_CLOSED", f"{to_text(period[0][0])} has no current close in the ledger")]]
     rf = RollForward.model_validate(closed.rollforward)
     columns = ["product", "stage", "element", "opening", "materials", "labour", "overhead", "conversion",
                "transferred_in", "transferred_out", "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
@@ -226,8 +346,6 @@ def WIP_JOURNAL(ledger_path, period):
     closed, error = _closed(ledger_path[0][0], period[0][0])
     if error:
         return error
-    if closed is None:
-        return [[error_text("NOT_CLOSED", f"{to_text(period[0][0])} has no current close in the ledger")]]
     book = closed.journals
     table: list[list[Any]] = [["journal", "date", "narration", "account", "account_name", "debit", "credit", "memo"]]
     for j in book.journals:
@@ -243,15 +361,15 @@ def WIP_JOURNAL(ledger_path, period):
 @arg("period", ndim=2, doc="Period, YYYY-MM")
 def WIP_FG_COVER(ledger_path, period):
     """Finished-goods weeks of cover per product at a closed period's end, flagged outside 4-8 weeks."""
-    from costing.ledger import Ledger, LedgerError
     from costing.variance import build_flow, current_closes, units_of
 
-    period_text = to_text(period[0][0])
-    try:
-        with Ledger(to_text(ledger_path[0][0]), create=False) as ledger:
-            history = [units_of(c) for c in current_closes(ledger, period_text)]
-    except LedgerError as e:
-        return [[error_text(e.code, e.message)]]
+    period_text, error = _period(period[0][0])
+    if error:
+        return error
+    history, error = _read_ledger(ledger_path[0][0],
+                                  lambda ledger: [units_of(c) for c in current_closes(ledger, period_text)])
+    if error:
+        return error
     if not history or history[-1].period != period_text:
         return [[error_text("NOT_CLOSED", f"{period_text} has no current close in the ledger")]]
     report = build_flow(history)
