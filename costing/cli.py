@@ -256,6 +256,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     except (ExportError, ValueError) as e:
         _print_issues([Issue("EXPORT_REFUSED", "", str(e))])
         return EXIT_INPUT
+    except OSError as e:  # --out is a file, or a folder that cannot be made or written
+        _print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {e.strerror or e}; "
+                                                     "give a folder you can write to")])
+        return EXIT_INPUT
     for path in paths:
         print(path)
     return 0

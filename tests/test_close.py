@@ -4,6 +4,7 @@ balanced journals, roll-forward ties, locking, reopen and re-close, determinism,
 from __future__ import annotations
 
 import json
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -245,3 +246,31 @@ def test_a_ledger_keeps_one_currency(ledger):
             close_period(data, ledger, user="test")
         assert [(i.code, i.path) for i in refused.value.issues] == [("CURRENCY_MISMATCH", "currency")]
         assert "2026-10 closed in USD" in refused.value.issues[0].message
+
+
+def test_a_file_that_is_not_a_ledger_is_refused_and_left_alone(tmp_path, capsys):
+    close_file = str(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    workbook = tmp_path / "book.xlsx"
+    workbook.write_bytes(b"PK\x03\x04 a workbook, not a ledger")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE customers (name TEXT)")
+    other_bytes = other.read_bytes()
+    nowhere = tmp_path / "no" / "such" / "folder" / "x.db"
+    for ledger, code in ((workbook, "NOT_A_LEDGER"), (other, "NOT_A_LEDGER"), (nowhere, "LEDGER_UNAVAILABLE")):
+        for command in (["close", close_file, "--period", "2026-10"], ["history"], ["verify"]):
+            if ledger == nowhere and command[0] != "close":
+                code = "LEDGER_NOT_FOUND"  # readers never create a ledger
+            assert main([*command, "--ledger", str(ledger)]) == 2
+            err = capsys.readouterr().err
+            assert f"[{code}]" in err and "Traceback" not in err, err
+    assert workbook.read_bytes() == b"PK\x03\x04 a workbook, not a ledger" and other.read_bytes() == other_bytes
+
+
+def test_export_into_a_file_is_a_located_error(tmp_path, capsys):
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(ROOT / "examples" / "demo" / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    target = tmp_path / "journals.csv"
+    target.write_text("mine")
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", str(target)]) == 2
+    assert "--out: cannot write the export into" in capsys.readouterr().err and target.read_text() == "mine"

@@ -261,9 +261,9 @@ LEDGER_FUNCTIONS = [fx.WIP_JOURNAL, fx.WIP_ROLLFORWARD, fx.WIP_FG_COVER]
 def test_a_file_that_is_not_a_ledger_is_an_error_not_a_crash(function, tmp_path):
     workbook = tmp_path / "demo.xlsx"
     workbook.write_bytes(b"PK\x03\x04 not a database, a workbook")
-    for path in (workbook, tmp_path):  # a workbook picked by mistake; a folder
+    for path, code in ((workbook, "NOT_A_LEDGER"), (tmp_path, "LEDGER_UNAVAILABLE")):  # a workbook by mistake; a folder
         [[message]] = function([[str(path)]], [["2026-10"]])
-        assert message.startswith(f"#WIP! UNREADABLE_FILE: cannot read {path} as a ledger")
+        assert message.startswith(f"#WIP! {code}: ") and str(path) in message
     assert workbook.read_bytes() == b"PK\x03\x04 not a database, a workbook"  # left as it was
     [[message]] = function([[None]], [["2026-10"]])
     assert message.startswith("#WIP! MISSING_VALUE: ledger_path is blank")

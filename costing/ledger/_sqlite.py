@@ -200,11 +200,25 @@ class Ledger:
         if self.path != ":memory:" and not create and not Path(self.path).exists():
             raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close)")
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-        self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as e:
+            raise LedgerError("LEDGER_UNAVAILABLE", f"cannot open or create a ledger at {self.path}: {e} "
+                                                    "(does the folder exist, and may you write to it?)") from None
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA foreign_keys = ON")
-        existing = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'events'").fetchone()
-        if existing is None:
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger ({e}); give the .wip.db file that "
+                                              "wip close writes") from None
+        if "events" not in tables and (tables or not create):
+            # Someone else's database, or an empty file a reader was pointed at: never written into.
+            self._db.close()
+            raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger (no close was ever recorded in it); "
+                                              "give the .wip.db file that wip close writes")
+        if "events" not in tables:
             # A close row holds tens of megabytes of text (reports, inputs): SQLite writes it as a
             # chain of overflow pages, and 64 kB pages write it about twice as fast as the default
             # 4 kB.  Only takes effect while the file is still empty (an existing file keeps its size).
