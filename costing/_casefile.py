@@ -71,6 +71,10 @@ def _integer(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
 
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _integer)
+# Dates stay the text written: a period is YYYY-MM, and 2026-10-31 in its place is refused quoting
+# what was typed, not a Python date.
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp",
+                                 lambda loader, node: str(loader.construct_scalar(node)))
 
 
 def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:

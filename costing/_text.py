@@ -14,11 +14,21 @@ from babel.numbers import format_decimal
 from ._currency import minor_unit
 from ._report import CaseReport, ProcessAccountStageReport, StageReport, TAccount
 
-__all__ = ["render_case_report", "locale_argument"]
+__all__ = ["render_case_report", "locale_argument", "period_argument"]
 
 # Wide enough for any figure the engine gives (34 significant digits, values below 10^15, rates
 # up to ~10^30): shown exactly, never rounded or refused by Python's default 28-digit context.
 _WIDE = Context(prec=80)
+
+
+def period_argument(text: str) -> str:
+    """The commands' period: a month YYYY-MM, or argparse's usage error (exit 2)."""
+    from argparse import ArgumentTypeError
+
+    year, _, month = text.partition("-")
+    if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit() and 1 <= int(month) <= 12):
+        raise ArgumentTypeError(f"expected a month YYYY-MM, found {text!r}")
+    return text
 
 
 def locale_argument(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, cost_case, load_case
 from ._spec import CaseSpec
-from ._text import locale_argument, render_case_report
+from ._text import locale_argument, period_argument, render_case_report
 
 __all__ = ["main"]
 
@@ -205,20 +205,66 @@ def _current(args: argparse.Namespace):
     return ledger, closed
 
 
+def _posted_after(args: argparse.Namespace):
+    """(the ledger's locale for the period, one book of every journal posted for the period after
+    close #N: its reversal, later closes and their reversals — what to import into a system that
+    already holds close #N), or (None, None) after printing why not."""
+    from ._journal import JournalBook
+
+    ledger = _open_ledger(_ledger_path(args))
+    if ledger is None:
+        return None, None
+    with ledger:
+        posted = ledger.journal_books(args.period)
+        closes = [event.close_no for event, _ in posted if event.kind == "close"]
+        at = next((i for i, (event, _) in enumerate(posted)
+                   if event.kind == "close" and event.close_no == args.after_close), None)
+        closed = ledger.current_close(args.period) or (ledger.closes(args.period) or [None])[-1]
+    if at is None:
+        _print_issues([Issue("NOT_CLOSED", "--after-close",
+                             f"{args.period} has no close #{args.after_close}"
+                             + (f"; its closes are #{', #'.join(map(str, closes))}" if closes else ""))])
+        return None, None
+    later = [book for _, book in posted[at + 1:]]
+    if not later:
+        _print_issues([Issue("NOTHING_POSTED", "--after-close", f"nothing was posted for {args.period} after close "
+                                                              f"#{args.after_close}: it is still the current close")])
+        return None, None
+    accounts = {code: account for book in later for code, account in book.accounts.items()}
+    book = JournalBook(company=later[0].company, currency=later[0].currency, period=args.period, accounts=accounts,
+                       journals=tuple(j for b in later for j in b.journals))
+    return closed.parameters.get("locale", "en_US"), book
+
+
+def _journals_to_show(args: argparse.Namespace):
+    """(locale, book): the current close's journals, or with --after-close those posted since."""
+    if args.after_close is not None:
+        return _posted_after(args)
+    ledger, closed = _current(args)
+    if ledger is None:
+        return None, None
+    with ledger:
+        return closed.parameters.get("locale", "en_US"), closed.journals
+
+
+def after_close_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--after-close", type=int, metavar="N",
+                   help="instead of the current close: every journal posted after close #N (its reversal, later "
+                        "closes and reversals), for a system that already imported close #N")
+
+
 def _cmd_journal(args: argparse.Namespace) -> int:
     from .close._render import render_journals_text
 
-    ledger, closed = _current(args)
-    if ledger is None:
+    locale, book = _journals_to_show(args)
+    if book is None:
         return EXIT_INPUT
-    with ledger:
-        book = closed.journals
     if args.json:
         payload = {"journals": [j.model_dump(mode="json") for j in book.journals]}
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_journals_text(book, args.locale or closed.parameters.get("locale", "en_US")))
+        sys.stdout.write(render_journals_text(book, args.locale or locale))
     return 0
 
 
@@ -246,13 +292,12 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .exports import ExportError, export_journals
 
-    ledger, closed = _current(args)
-    if ledger is None:
+    _, book = _journals_to_show(args)
+    if book is None:
         return EXIT_INPUT
-    with ledger:
-        book = closed.journals
     try:
-        paths = export_journals(book, args.format, Path(args.out))
+        label = f"after-close-{args.after_close}" if args.after_close is not None else ""
+        paths = export_journals(book, args.format, Path(args.out), label=label)
     except (ExportError, ValueError) as e:
         _print_issues([Issue("EXPORT_REFUSED", "", str(e))])
         return EXIT_INPUT
@@ -353,13 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("close", help="close a month from a close file or workbook and record it in the ledger")
     p.add_argument("file", metavar="FILE", help="close file (YAML or JSON) or close workbook (.xlsx/.xlsm)")
-    p.add_argument("--period", required=True, help="YYYY-MM; must match the file")
+    p.add_argument("--period", required=True, type=period_argument, help="YYYY-MM; must match the file")
     p.add_argument("--locale", type=locale_argument, help="locale for the printed summary (default: the file's)")
     ledger_option(p)
     p.set_defaults(run=_cmd_close)
 
     p = sub.add_parser("reopen", help="reopen a closed period: reversing journals, reason recorded")
-    p.add_argument("period")
+    p.add_argument("period", type=period_argument)
     p.add_argument("--reason", required=True)
     ledger_option(p)
     p.set_defaults(run=_cmd_reopen)
@@ -367,18 +412,21 @@ def build_parser() -> argparse.ArgumentParser:
     for name, run, text in (("journal", _cmd_journal, "print the journals of a period's current close"),
                             ("rollforward", _cmd_rollforward, "print the WIP roll-forward and its ties")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--period", required=True)
+        p.add_argument("--period", required=True, type=period_argument)
         p.add_argument("--json", action="store_true")
         p.add_argument("--locale", type=locale_argument)
         if name == "rollforward":
             p.add_argument("--detail", action="store_true", help="rows by product, stage and element")
+        else:
+            after_close_option(p)
         ledger_option(p)
         p.set_defaults(run=run)
 
     p = sub.add_parser("export", help="write a period's journals in an accounting system's import format")
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", required=True, type=period_argument)
     p.add_argument("--format", required=True, choices=["gl-csv", "qbo", "xero", "iif", "intacct", "beancount"])
     p.add_argument("--out", required=True, help="output directory")
+    after_close_option(p)
     ledger_option(p)
     p.set_defaults(run=_cmd_export)
 
@@ -391,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("diff", help="compare the last two closes of a period: which input change moved which amount")
-    p.add_argument("period")
+    p.add_argument("period", type=period_argument)
     p.add_argument("--json", action="store_true")
     p.add_argument("--locale", type=locale_argument, help="locale for amounts in the text (default: the close's)")
     ledger_option(p)

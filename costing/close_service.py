@@ -13,6 +13,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
@@ -144,6 +145,9 @@ def _gc_paused():
                 gc.enable()
 
 
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
 def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> CloseOutcome:
     with _gc_paused():
@@ -152,7 +156,8 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
                   progress: Callable[[int, int], None] | None) -> CloseOutcome:
-    if isinstance(data, dict) and period is not None and str(data.get("period")) != period:
+    written = str(data.get("period")) if isinstance(data, dict) else ""
+    if period is not None and _MONTH.fullmatch(written) and written != period:  # else resolution says what is wrong
         raise CloseRefused([Issue("PERIOD_MISMATCH", "period",
                                   f"--period {period} but the close data is for {data.get('period')!r}")])
     target = str(data.get("period")) if isinstance(data, dict) else ""

@@ -274,3 +274,27 @@ def test_export_into_a_file_is_a_located_error(tmp_path, capsys):
     target.write_text("mine")
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", str(target)]) == 2
     assert "--out: cannot write the export into" in capsys.readouterr().err and target.read_text() == "mine"
+
+
+def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, capsys):
+    """After a reopen and re-close, a system that imported close #1 needs its reversal and close #2."""
+    db, out = str(tmp_path / "ledger.db"), tmp_path / "out"
+    october = str(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    assert main(["close", october, "--period", "2026-10", "--ledger", db]) == 0
+    assert main(["journal", "--period", "2026-10", "--after-close", "1", "--ledger", db]) == 2
+    assert "[NOTHING_POSTED]" in capsys.readouterr().err
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", db]) == 0
+    assert main(["close", october, "--period", "2026-10", "--ledger", db]) == 0
+    capsys.readouterr()
+    assert main(["journal", "--period", "2026-10", "--after-close", "1", "--json", "--ledger", db]) == 0
+    ids = [j["id"] for j in json.loads(capsys.readouterr().out)["journals"]]
+    assert ids == [f"REV-WIP-2026-10-{n:03d}" for n in range(1, 10)] + [f"WIP2-2026-10-{n:03d}" for n in range(1, 10)]
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db]) == 0
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--after-close", "1", "--out", str(out),
+                 "--ledger", db]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["journals-2026-10-after-close-1.gl.csv", "journals-2026-10.gl.csv"]
+    assert main(["journal", "--period", "2026-10", "--after-close", "3", "--ledger", db]) == 2
+    assert "2026-10 has no close #3; its closes are #1, #2 [NOT_CLOSED]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["journal", "--period", "2026-13", "--ledger", db])
+    assert exited.value.code == 2 and "expected a month YYYY-MM, found '2026-13'" in capsys.readouterr().err

@@ -52,14 +52,19 @@ def render_journals(book: JournalBook, fmt: str, **options: Any) -> dict[str, by
     return render(prepare(book), **options)
 
 
-def export_journals(book: JournalBook, fmt: str, out_dir: Path, **options: Any) -> list[Path]:
+def export_journals(book: JournalBook, fmt: str, out_dir: Path, label: str = "", **options: Any) -> list[Path]:
     """Write the journals of ``book`` in format ``fmt`` into ``out_dir``; return the paths written.
 
-    Files are named ``journals-<period>.<kind>.<ext>`` (see ``docs/exports.md``).  Every file is
-    rendered and written to a temporary directory inside ``out_dir`` before any is renamed into
-    place, so a refused book or a failed write leaves ``out_dir`` untouched.  Numbered files left
-    over from an earlier, longer export of the same format and period are removed.
+    Files are named ``journals-<period>.<kind>.<ext>`` (see ``docs/exports.md``), or with a
+    ``label`` ``journals-<period>-<label>.<kind>.<ext>`` (the journals posted after a close, beside
+    that close's own files).  Every file is rendered and written to a temporary directory inside
+    ``out_dir`` before any is renamed into place, so a refused book or a failed write leaves
+    ``out_dir`` untouched.  Numbered files left over from an earlier, longer export of the same
+    format, period and label are removed.
     """
     _, stale = _writer(fmt)
     files = render_journals(book, fmt, **options)
-    return write_atomically(Path(out_dir), files, stale(book.period) if stale else lambda name: False)
+    stem = f"{book.period}-{label}" if label else book.period
+    if label:
+        files = {name.replace(f"journals-{book.period}", f"journals-{stem}", 1): data for name, data in files.items()}
+    return write_atomically(Path(out_dir), files, stale(stem) if stale else lambda name: False)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._errors import CostingError, Issue
-from .._text import locale_argument
+from .._text import locale_argument, period_argument
 
 __all__ = ["register"]
 
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("standards", help="standard-cost variances of a period: price/usage, rate/efficiency, "
                                                 "overhead spending/efficiency/volume")
-    p.add_argument("--period", help="YYYY-MM")
+    p.add_argument("--period", type=period_argument, help="YYYY-MM")
     p.add_argument("--standards", metavar="FILE", help=f"standards file, YAML or JSON (default: {DEFAULT_STANDARDS})")
     p.add_argument("--schema", action="store_true", help="print the standards file's JSON schema")
     common(p, "write the Standards sheet into this workbook")
@@ -57,7 +57,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("flow", help="WIP flow: throughput, cycle time, bottleneck, order forecasts, "
                                            "finished-goods weeks of cover")
-    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument("--period", required=True, type=period_argument, help="YYYY-MM")
     p.add_argument("--orders", metavar="FILE", help="open orders (YAML, JSON or CSV: product, units, due[, id])")
     p.add_argument("--periods", type=int, default=6, metavar="N", help="trend over the last N periods (default 6)")
     p.add_argument("--cover-periods", type=int, default=3, metavar="N",
