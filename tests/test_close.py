@@ -298,3 +298,27 @@ def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, cap
     with pytest.raises(SystemExit) as exited:
         main(["journal", "--period", "2026-13", "--ledger", db])
     assert exited.value.code == 2 and "expected a month YYYY-MM, found '2026-13'" in capsys.readouterr().err
+
+
+def test_an_opening_completion_or_layer_period_that_disagrees_is_an_error(ledger):
+    october = close_period(demo("2026-10"), ledger, user="test")
+    carried = october.result.products[0].closing_wip["Assembly"]
+    layer = october.result.products[1].fg_closing[0]
+    data = demo("2026-11")
+    data["products"][0]["stages"][0]["beginning_wip"] = {
+        "units": carried.units, "complete": 0.9, "cost": {k: v for k, v in carried.cost.items() if v}}
+    data["products"][1]["opening_finished_goods"] = [{"units": layer.units, "cost": layer.cost, "period": "2026-09"}]
+    with pytest.raises(CloseRefused) as refused:
+        close_period(data, ledger, user="test")
+    assert [(i.code, i.path) for i in refused.value.issues] == [
+        ("OPENING_MISMATCH", "products[0].stages[0].beginning_wip.complete"),
+        ("OPENING_MISMATCH", "products[1].opening_finished_goods")]
+    assert f"carried {_pct(carried.progress)}" in refused.value.issues[0].message
+    assert "from 2026-09" in refused.value.issues[1].message and "from 2026-10" in refused.value.issues[1].message
+    data["products"][0]["stages"][0]["beginning_wip"]["complete"] = carried.progress  # as carried: accepted
+    data["products"][1]["opening_finished_goods"][0]["period"] = "2026-10"
+    assert close_period(data, ledger, user="test").rollforward.ties_ok
+
+
+def _pct(fraction) -> str:
+    return f"{(fraction * 100).normalize():f}%"

@@ -374,8 +374,12 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     else:
         opening_fg = prior.finished_goods.get(product.name, ())
         if product.opening_finished_goods is not None:
-            given = tuple((layer.units, layer.cost) for layer in product.opening_finished_goods)
-            carried = tuple((layer.units, layer.cost) for layer in opening_fg)
+            # A layer's period counts where the file gives one: it decides the FIFO order.
+            given = tuple((layer.units, layer.cost) + ((layer.period,) if layer.period else ())
+                          for layer in product.opening_finished_goods)
+            carried = tuple((layer.units, layer.cost) + ((layer.period,) if g.period else ())
+                            for layer, g in zip(opening_fg, product.opening_finished_goods))
+            carried += tuple((layer.units, layer.cost) for layer in opening_fg[len(given):])
             if given != carried:
                 issues.append(Issue(
                     "OPENING_MISMATCH", "opening_finished_goods",
@@ -405,10 +409,14 @@ def _layer(product: str, spec: FinishedGoodsLayerSpec, period: str) -> FinishedG
     return FinishedGoodsLayer(product, spec.period or "opening", spec.units, spec.cost)
 
 
+def _percent(fraction: Decimal) -> str:
+    return f"{(fraction * 100).normalize():f}%"
+
+
 def _fmt_layers(layers) -> str:
     if not layers:
         return "no layers"
-    return "; ".join(f"{u} units at {c}" for u, c in layers)
+    return "; ".join(f"{u} units at {c}" + (f" from {rest[0]}" if rest else "") for u, c, *rest in layers)
 
 
 def _beginning_from(carried: StageWip | None) -> BeginningWipSpec | None:
@@ -437,5 +445,16 @@ def _compare_opening(given: BeginningWipSpec, carried: StageWip | None, period: 
             if g != c:
                 problems.append(Issue("OPENING_MISMATCH", f"{path}.cost.{element}",
                                       f"file gives {g}; the {period} close carried {c}; difference {g - c}"))
+    if carried is not None and carried.units and given.complete is not None:
+        # Completion as written (stage progress, or a map of progress and elements) against what
+        # was carried; the carried completion is what this month's equivalent units start from.
+        written = given.complete if isinstance(given.complete, dict) else {"progress": given.complete}
+        for key, g in written.items():
+            c = carried.progress if key == "progress" else carried.completion.get(key)
+            if c is not None and g != c:
+                where = f"{path}.complete" + (f".{key}" if isinstance(given.complete, dict) else "")
+                problems.append(Issue("OPENING_MISMATCH", where,
+                                      f"file gives {_percent(g)} complete; the {period} close carried {_percent(c)} — remove "
+                                      "beginning_wip (it comes from the ledger) or reopen the prior period"))
     return problems
 
