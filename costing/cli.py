@@ -157,8 +157,8 @@ def _cmd_close(args: argparse.Namespace) -> int:
         print(f"  {outcome.event.period} was already closed from these inputs (close #{outcome.event.close_no} in "
               f"{ledger_path}): result sheets written from it; nothing posted")
     else:
-        print(f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period} "
-              f"(journals {ids[0]} … {ids[-1]})" if ids else f"  Recorded in {ledger_path}")
+        recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
+        print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
     return sheets_status
 
 
@@ -322,7 +322,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     for e in events:
         what = f"close #{e.close_no}" if e.kind == "close" else f"reopen #{e.close_no}"
         print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  "
-              f"{e.inputs_sha256[:7]}  {e.reason}")
+              f"{e.inputs_sha256[:7]}  {' '.join(e.reason.split())}")  # a reason of several lines on one
     print()
     for period, state in status.items():
         flag = f" — NEEDS RE-CLOSE: its opening rests on a superseded close of {stale[period]}" if period in stale else ""

@@ -352,7 +352,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     case, case_issues = resolve_case(CaseSpec.model_construct(
         currency=header.currency, method=header.method, rounding=header.rounding,
         loss_convention=header.loss_convention, stages=stages))
-    issues.extend(case_issues)
+    # The header's fields are the close's own, reported once at the top, not again per product.
+    issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention"))
     if product.shipments < 0:
         issues.append(Issue("NEGATIVE_UNITS", "shipments", f"cannot be negative, found {product.shipments}"))
 

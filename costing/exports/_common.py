@@ -263,7 +263,8 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
         if size > max_lines:
             raise ExportError(
                 f"{journal.id}: {size} lines, more than the {max_lines} lines {system} takes in one file, "
-                f"and a journal is never split across files — split it in the close or raise max_lines")
+                f"and a journal is never split across files — post it to fewer accounts (e.g. fewer WIP accounts), or "
+                f"where {system} accepts more, pass a larger max_lines to export_journals")
         if used + size > max_lines:
             files.append([])
             used = 0
