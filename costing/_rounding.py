@@ -33,7 +33,16 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
     >>> allocate([Decimal("1") / 3] * 3, Decimal("1.00"), Decimal("0.01"), UP)
     [Decimal('0.34'), Decimal('0.33'), Decimal('0.33')]
     >>> allocate([Decimal("0.335"), Decimal("0.335"), Decimal("0.33")], Decimal("1.00"), Decimal("0.01"), UP)
-    [Decimal('0.33'), Decimal('0.34'), Decimal('0.33')]
+    [Decimal('0.34'), Decimal('0.33'), Decimal('0.33')]
+
+    Ties go to the earlier part under either rounding mode:
+
+    >>> from decimal import ROUND_HALF_EVEN as EVEN
+    >>> parts = [Decimal("0.005")] * 4
+    >>> allocate(parts, Decimal("0.02"), Decimal("0.01"), UP) == allocate(parts, Decimal("0.02"), Decimal("0.01"), EVEN)
+    True
+    >>> allocate(parts, Decimal("0.02"), Decimal("0.01"), UP)
+    [Decimal('0.01'), Decimal('0.01'), Decimal('0.00'), Decimal('0.00')]
     """
     if len(exact) == 2:
         # Two parts (the common case): round one, the other is the rest — within half a unit of
@@ -60,8 +69,9 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         for i in order[:steps]:
             rounded[i] += quantum
     else:
-        # Parts rounded up the most give back the surplus first.
-        order = sorted(range(n), key=lambda i: (exact[i] - rounded[i], i))
+        # Parts rounded up the most give back the surplus first; among equals the later ones, so
+        # that the earlier part keeps the unit whichever way the rounding mode broke the tie.
+        order = sorted(range(n), key=lambda i: (exact[i] - rounded[i], -i))
         for i in order[: -steps]:
             rounded[i] -= quantum
     return rounded
