@@ -81,6 +81,16 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
     else:
         header, stage_specs, issues = parse_sections(data, CaseSpec, "stages", StageSpec, "case")
     if header is None:
+        if not any(stage_specs):
+            return None, issues
+        # The header is refused (reported above); the stages are still checked, so every problem
+        # shows at once.  Weighted-average is the lenient stand-in: FIFO's own checks are not run
+        # on a guess.
+        header = _stand_in_header(data)
+        reported = {i.path for i in issues}  # a currency pydantic refused is not reported again
+        issues = [*issues, *(i for i in resolve_case(CaseSpec.model_construct(
+            **header, stages=[s for s in stage_specs if s is not None]))[1]
+            if i.path not in reported)]
         return None, issues
 
     currency = header.currency
@@ -120,6 +130,19 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
         return None, issues
     return Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
                 stages=tuple(s for s in stages if s is not None), loss_convention=convention), []
+
+
+def _stand_in_header(data: Mapping) -> dict:
+    """The case header's fields that are valid as written, the lenient default for the others."""
+    stand_in = {"currency": "XXX", "method": "weighted_average", "rounding": "half_up", "loss_convention": "spoilage"}
+    allowed = {"method": ("weighted_average", "fifo"), "rounding": ("half_up", "half_even"),
+               "loss_convention": ("spoilage", "process_account")}
+    if isinstance(data.get("currency"), str):  # checked (and reported when unknown) as written
+        stand_in["currency"] = data["currency"]
+    for key, values in allowed.items():
+        if data.get(key) in values:
+            stand_in[key] = data[key]
+    return stand_in
 
 
 def parse_sections(data: Any, header_model: type, key: str, item_model: type, what: str) -> tuple[Any, list, list[Issue]]:

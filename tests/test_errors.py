@@ -150,3 +150,13 @@ def test_transferred_in_cost_without_equivalent_units_is_located_where_it_was_wr
                     "    transferred_in: {units: 0, cost: 100}\n    completed: 0\n    added_costs: {conv: 0}\n")
     assert main(["cost", str(case)]) == 2
     assert "stages[0].transferred_in.cost: A: transferred_in has cost 100.00" in capsys.readouterr().err
+
+
+def test_a_refused_header_does_not_hide_the_stages_problems(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: usd\nmethod: FIFO\nstages:\n  - name: A\n"
+                    "    elements: {mat: {kind: material, added: start}}\n"
+                    "    started: 100\n    completed: 90\n    added_costs: {mat: -100}\n")
+    assert main(["cost", str(case)]) == 2
+    assert re.findall(r"\[([A-Z_]+)\]", capsys.readouterr().err) == [
+        "INVALID_CHOICE", "UNKNOWN_CURRENCY", "NEGATIVE_AMOUNT", "UNIT_FLOW"]
