@@ -15,6 +15,7 @@ spoilage):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal, localcontext
 
 from ._errors import CostingError, Issue
@@ -157,8 +158,18 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         # are broken by element name so that the order of elements in the file cannot change results.
         normal_disposal = (normal_units * sp.disposal_value).quantize(q)
         abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q)
-        normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
-        abnormal_disposal_by = _split_by_weight(abnormal_disposal, abnormal_gross, q, mode, stage.name, "abnormal")
+        problems = []  # both disposal values checked: every problem at once
+        try:
+            normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
+        except CostingError as e:
+            problems.extend(e.issues)
+        try:
+            abnormal_disposal_by = _split_by_weight(abnormal_disposal, abnormal_gross, q, mode, stage.name,
+                                                    "abnormal")
+        except CostingError as e:
+            problems.extend(e.issues)
+        if problems:
+            raise CostingError(problems)
 
         # Net normal spoilage cost goes to the good units that passed inspection this period.
         passing_out, passing_end = stage.completed_passing, stage.ending_passing
@@ -246,6 +257,20 @@ def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, m
     return dict(zip(names, parts))
 
 
+def _without_disposal_value(stage: Stage, refused: CostingError, method: Method, q: Decimal,
+                            transferred: Decimal | None) -> StageReport | None:
+    """When a stage was refused only for its disposal value, the stage costed without one: a
+    stand-in transferred-out cost (it differs by the disposal value's share at most) so that later
+    stages are still checked and their problems reported with this one's.  None otherwise."""
+    if stage.spoilage is None or any(i.code != "DISPOSAL_EXCEEDS_COST" for i in refused.issues):
+        return None
+    try:
+        return _cost_stage(replace(stage, spoilage=replace(stage.spoilage, disposal_value=_ZERO)), method, q,
+                           transferred)
+    except CostingError:
+        return None
+
+
 def cost_resolved_case(case: Case) -> CaseReport:
     """Cost every stage in flow order, each receiving the previous stage's transferred-out total."""
     if case.loss_convention is LossConvention.PROCESS_ACCOUNT:
@@ -260,7 +285,9 @@ def cost_resolved_case(case: Case) -> CaseReport:
                 report = _cost_stage(stage, method, q, transferred)
             except CostingError as e:
                 problems.extend(i.under(f"stages[{index}]") for i in e.issues)
-                break  # later stages need this stage's transferred-out cost
+                report = _without_disposal_value(stage, e, method, q, transferred)
+                if report is None:
+                    break  # later stages need this stage's transferred-out cost
             reports.append(report)
             transferred = report.transferred_out.total
     if problems:

@@ -160,3 +160,20 @@ def test_a_refused_header_does_not_hide_the_stages_problems(tmp_path, capsys):
     assert main(["cost", str(case)]) == 2
     assert re.findall(r"\[([A-Z_]+)\]", capsys.readouterr().err) == [
         "INVALID_CHOICE", "UNKNOWN_CURRENCY", "NEGATIVE_AMOUNT", "UNIT_FLOW"]
+
+
+def test_disposal_values_of_every_stage_are_checked_together(tmp_path, capsys):
+    """Refused while costing, a stage's disposal value no longer hides the other kind's, or a later
+    stage's (that stage is checked with the first one costed without its disposal value)."""
+    case = tmp_path / "case.yaml"
+    case.write_text(
+        "currency: USD\nmethod: weighted_average\nstages:\n"
+        "  - name: A\n    elements: {mat: {kind: material, added: start}, conv: {kind: conversion, added: evenly}}\n"
+        "    started: 100\n    completed: 80\n    added_costs: {mat: 100, conv: 100}\n"
+        "    spoilage: {normal: 10, abnormal: 10, disposal_value: 50}\n"
+        "  - name: B\n    elements: {conv: {kind: conversion, added: evenly}}\n    completed: 70\n"
+        "    added_costs: {conv: 100}\n    spoilage: {normal: 5, abnormal: 5, disposal_value: 500}\n")
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert re.findall(r"(stages\[\d\])\.spoilage\.disposal_value: \w: disposal value of (\w+) spoilage", err) == [
+        ("stages[0]", "normal"), ("stages[0]", "abnormal"), ("stages[1]", "normal"), ("stages[1]", "abnormal")]
