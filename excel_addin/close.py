@@ -71,9 +71,12 @@ def close_month(book: Any = None) -> CloseMonthResult:
     period = outcome.event.period
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / "book.xlsx"
+            # SaveCopyAs writes the book in its own format: the copy keeps its extension (.xlsm),
+            # so that it is read as what it is.  The copy is thrown away once the result sheets
+            # are copied back, so content openpyxl cannot carry (sparklines, slicers) may go.
+            copy = Path(tmp) / ("book" + (Path(book.fullname).suffix or ".xlsx"))
             book.api.SaveCopyAs(str(copy))
-            write_close_results(copy, outcome)
+            write_close_results(copy, outcome, drop_unsupported=True)
             copy_result_sheets(book, copy, [s.name for s in RESULT_SHEETS])
     except Exception as e:  # noqa: BLE001 - the close is recorded; say so and how to get the sheets
         message = (f"{period} was closed and recorded (close #{outcome.event.close_no}, ledger {ledger_path.name}), "

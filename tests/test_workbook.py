@@ -3,6 +3,7 @@ file, results written back as formulas with the engine's values, re-closing, the
 
 from __future__ import annotations
 
+import io
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -435,3 +436,242 @@ def test_sheets_that_could_not_be_written_are_written_by_running_the_close_again
     enter_month(book, {**demo("2026-10"), "company": "Other Ltd"})
     assert main(["close", str(book), "--period", "2026-10"]) == 2
     assert "[PERIOD_LOCKED]" in capsys.readouterr().err
+
+
+# ---- what a close must not destroy or misread ------------------------------------------------------
+
+def _cache_values(path: Path, sheet: str, cached: dict[str, tuple[str, str]]) -> None:
+    """Give formula cells cached results as Excel and LibreOffice save them (openpyxl cannot):
+    ``{"D4": ("", "36000"), "I4": (' t="str"', "")}``."""
+    import re
+
+    from costing.workbook._openpyxl import sheet_parts
+
+    with zipfile.ZipFile(path) as src:
+        target = sheet_parts(src)[sheet]
+        items = [(i, src.read(i.filename)) for i in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item, data in items:
+            if item.filename == target:
+                for coord, (kind, text) in cached.items():
+                    cell = b'<c r="' + coord.encode() + b'"'
+                    data, n = re.subn(re.escape(cell) + rb'([^>]*)><f>(.*?)</f><v\s*/>',
+                                      lambda m: cell + m.group(1) + kind.encode() + b"><f>" + m.group(2) + b"</f><v>"
+                                      + text.encode() + b"</v>", data)
+                    assert n == 1, coord
+            dst.writestr(item, data)
+
+
+def _cell_xml(path: Path, sheet: str, coord: str) -> str:
+    import re
+
+    from costing.workbook._openpyxl import sheet_parts
+
+    with zipfile.ZipFile(path) as z:
+        xml = z.read(sheet_parts(z)[sheet]).decode()
+    return re.search(r'<c r="%s"[^>]*?(/>|>.*?</c>)' % coord, xml).group(0)
+
+
+def _calculated_book(book: Path) -> Path:
+    """The demo with input formulas, saved with their results: =30000+6000, =2/5 and a formula
+    whose result is empty text (Normal spoilage of a stage without spoilage)."""
+    wb = openpyxl.load_workbook(book)
+    wb["Costs"]["D4"] = "=30000+6000"
+    wb["Production"]["G4"] = "=2/5"
+    wb["Production"]["I4"] = '=IF(1=1,"",5)'
+    wb.save(book)
+    _cache_values(book, "Costs", {"D4": ("", "36000")})
+    _cache_values(book, "Production", {"G4": ("", "0.4"), "I4": (' t="str"', "")})
+    return book
+
+
+def test_a_formula_whose_result_is_empty_text_is_a_blank_cell(book):
+    data, issues = read_close_workbook(_calculated_book(book))
+    assert issues == []
+    assert data["products"][0]["stages"][0]["ending_wip"]["complete"] == Decimal("0.4")
+    assert "normal" not in data["products"][0]["stages"][0].get("spoilage", {})
+    # in memory: "" is a calculated blank, None was never calculated
+    empty = Formula('=IF(A9="","",A9)', cached="")
+    source = FakeSource({"Shipments": ("Shipments", ["Product", "Units shipped"],
+                                       [["Espresso", empty], ["Drip", Formula("=B9*2")], [empty, empty]])})
+    result = read_tables(source)
+    shipments = [(i.code, i.path) for i in result.issues if i.path.startswith("Shipments!")]
+    # B2 is blank (a required value missing), B3 unknown; row 4, all formulas giving "", is a blank row
+    assert shipments == [("MISSING_VALUE", "Shipments!B2"), ("FORMULA_NOT_CALCULATED", "Shipments!B3")]
+
+
+def test_input_formulas_keep_their_cached_values_and_the_same_close_runs_again(book, capsys):
+    _calculated_book(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    assert _cell_xml(book, "Costs", "D4").endswith("<f>30000+6000</f><v>36000</v></c>")
+    assert _cell_xml(book, "Production", "G4").endswith("<f>2/5</f><v>0.4</v></c>")
+    assert 't="str"' in _cell_xml(book, "Production", "I4") and _cell_xml(book, "Production", "I4").endswith(
+        "<v></v></c>")
+    capsys.readouterr()
+    assert main(["close", str(book), "--period", "2026-10"]) == 0  # the documented recovery: run it again
+    captured = capsys.readouterr()
+    assert "FORMULA_NOT_CALCULATED" not in captured.err
+    assert "already closed from these inputs" in captured.out
+    data, issues = read_close_workbook(book)
+    assert issues == [] and data["products"][0]["stages"][0]["added_costs"]["materials"] == Decimal("36000")
+
+
+def test_a_float_cell_is_read_at_excels_15_digits(book):
+    wb = openpyxl.load_workbook(book)
+    wb["Costs"]["D4"] = "=36000.1+0.2"
+    wb.save(book)
+    _cache_values(book, "Costs", {"D4": ("", "36000.299999999996")})  # the double Excel stores, shown 36,000.30
+    data, issues = read_close_workbook(book)
+    assert issues == []
+    assert data["products"][0]["stages"][0]["added_costs"]["materials"] == Decimal("36000.3")
+
+
+def test_closing_a_macro_workbook_keeps_its_vba_project_and_close_button(tmp_path, capsys):
+    from excel_addin._xlsm import MACRO, build_macro_workbook, has_close_button, vba_project_hash
+
+    xlsm, _ = build_macro_workbook(TEMPLATE_PATH, tmp_path)
+    wb = openpyxl.load_workbook(xlsm, keep_vba=True)
+    fill_tables(wb, tables_from_close_data(demo("2026-10")))
+    wb.save(xlsm)
+    vba = vba_project_hash(xlsm)
+    for _ in range(2):  # the close, then the same command again (sheets rewritten from the record)
+        assert main(["close", str(xlsm), "--period", "2026-10"]) == 0
+        assert vba_project_hash(xlsm) == vba
+        with zipfile.ZipFile(xlsm) as z:
+            assert "macroEnabled" in z.read("[Content_Types].xml").decode()
+            assert any(f"[0]!{MACRO}" in z.read(n).decode() for n in z.namelist() if n.endswith(".vml"))
+        assert has_close_button(xlsm)
+        closed = openpyxl.load_workbook(xlsm, keep_vba=True)
+        assert {"xlwings.conf", "Journal", "Checks"} <= set(closed.sheetnames)
+        config = {row[0]: row[1] for row in closed["xlwings.conf"].iter_rows(values_only=True)}
+        assert config["UDF Modules"] == "excel_addin.functions"
+
+
+def test_a_save_that_would_lose_the_vba_project_is_refused(tmp_path):
+    from excel_addin._xlsm import build_macro_workbook
+
+    from costing.workbook._results import ContentWouldBeLost, _check_macro_parts
+
+    xlsm, _ = build_macro_workbook(TEMPLATE_PATH, tmp_path)
+    plain = io.BytesIO()
+    openpyxl.load_workbook(xlsm).save(plain)  # without keep_vba: what the writer used to save
+    with pytest.raises(ContentWouldBeLost, match="VBA project"):
+        _check_macro_parts(xlsm, plain.getvalue())
+
+
+def test_a_read_only_workbook_is_refused_before_anything_is_recorded(book, capsys):
+    book.chmod(0o444)  # no write bit for anyone: read-only even to root, who may write any file
+    try:
+        before = book.read_bytes()
+        assert main(["close", str(book), "--period", "2026-10"]) == 2
+        assert "[WORKBOOK_READ_ONLY]" in capsys.readouterr().err
+        assert book.read_bytes() == before
+        assert not book.with_suffix(".wip.db").exists()
+    finally:
+        book.chmod(0o644)
+
+
+def test_the_writer_itself_refuses_a_read_only_workbook(book, tmp_path):
+    data, _ = read_close_workbook(book)
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(data, ledger, user="t")
+    book.chmod(0o444)
+    try:
+        with pytest.raises(PermissionError):
+            write_close_results(book, outcome)
+    finally:
+        book.chmod(0o644)
+    assert "Journal" not in openpyxl.load_workbook(book).sheetnames
+
+
+_SPARKLINES = (b'<extLst><ext uri="{05C60535-1F16-4FD2-B633-F4F36F0B64E0}" '
+               b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+               b'<x14:sparklineGroups xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+               b'<x14:sparklineGroup><x14:sparklines><x14:sparkline><xm:f>Production!C4:E4</xm:f>'
+               b'<xm:sqref>N4</xm:sqref></x14:sparkline></x14:sparklines></x14:sparklineGroup>'
+               b'</x14:sparklineGroups></ext></extLst></worksheet>')
+
+
+def _add_sparklines(path: Path, sheet: str) -> None:
+    """Sparklines as Excel saves them: an x14 extension openpyxl reads past and does not write."""
+    from costing.workbook._openpyxl import sheet_parts
+
+    with zipfile.ZipFile(path) as src:
+        target = sheet_parts(src)[sheet]
+        items = [(i, src.read(i.filename)) for i in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item, data in items:
+            dst.writestr(item, data.replace(b"</worksheet>", _SPARKLINES) if item.filename == target else data)
+
+
+def test_content_openpyxl_would_delete_stops_the_close_before_anything_is_recorded(book, capsys):
+    _add_sparklines(book, "Production")
+    before = book.read_bytes()
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert "Production (sheet): sparklines (Sparkline Group extension)" in err and "[UNSUPPORTED_CONTENT]" in err
+    assert book.read_bytes() == before
+    assert not book.with_suffix(".wip.db").exists()
+
+
+def test_the_writer_refuses_to_delete_content_unless_told_the_file_is_a_throwaway_copy(book, tmp_path):
+    from costing.workbook import OpenpyxlSource
+    from costing.workbook._results import ContentWouldBeLost
+
+    _add_sparklines(book, "Production")
+    found = read_tables(OpenpyxlSource.open(book))
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(found.data, ledger, user="t")
+    before = book.read_bytes()
+    with pytest.raises(ContentWouldBeLost, match="sparklines .* on sheet 'Production'"):
+        write_close_results(book, outcome)
+    assert book.read_bytes() == before
+    write_close_results(book, outcome, drop_unsupported=True)  # e.g. the Excel add-in's copy of the book
+    assert "Journal" in openpyxl.load_workbook(book).sheetnames
+
+
+# ---- one message per problem ----------------------------------------------------------------------
+
+def _problems(book: Path, change) -> list[tuple[str, str]]:
+    wb = openpyxl.load_workbook(book)
+    change(wb)
+    wb.save(book)
+    _, issues = read_close_workbook(book)
+    return [(i.code, i.path) for i in issues]
+
+
+def test_a_refused_product_cell_does_not_make_the_rows_that_refer_to_it_errors(book):
+    def na(wb):
+        wb["Production"]["A4"] = "#N/A"  # an error value, as a failed lookup leaves it
+
+    assert _problems(book, na) == [("FORMULA_ERROR", "Production!A4")]
+
+
+def test_merged_product_cells_do_not_make_the_rows_that_refer_to_them_errors(book):
+    codes = [code for code, _ in _problems(book, lambda wb: wb["Production"].merge_cells("A4:A6"))]
+    assert "MERGED_CELLS" in codes
+    assert "UNKNOWN_PRODUCT_STAGE" not in codes and "UNKNOWN_PRODUCT" not in codes
+
+
+def test_an_unknown_currency_is_reported_once(book):
+    def lower_case(wb):
+        for row in wb["Settings"].iter_rows(min_row=4):
+            if row[0].value == "Currency":
+                row[1].value = "usd"
+
+    wb = openpyxl.load_workbook(book)
+    wb.save(book)
+    assert _problems(book, lower_case) == [("UNKNOWN_CURRENCY", "Settings!B6")]
+    _, issues = read_close_workbook(book)
+    assert "type it as USD" in issues[0].message
+
+
+def test_data_typed_under_a_table_after_a_blank_row_is_reported(book):
+    def typed_far_below(wb):
+        wb["Shipments"]["B9"] = 12  # the table ends at row 6; rows 7 and 8 blank
+        wb["Shipments"]["E9"] = "a note beside the table, not under it"
+
+    problems = _problems(book, typed_far_below)
+    assert problems == [("DATA_BELOW_TABLE", "Shipments!B9")]
+    _, issues = read_close_workbook(book)
+    assert "2 blank row(s) below table Shipments, which ends at row 6" in issues[0].message

@@ -21,7 +21,7 @@ from costing._casefile import read_data_file
 from costing.cli import main
 from costing.ledger import Ledger
 from costing.workbook._cli import init_workbook
-from costing.workbook._results import _sheet_paths
+from costing.workbook._openpyxl import sheet_parts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -148,6 +148,9 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "amount_with_too_many_places": (set_value("Costs", "D4", 36000.125), "AMOUNT_PRECISION", "Costs!D4"),
     "shipments_exceed_stock": (set_value("Shipments", "B4", 5000), "SHIPMENTS_EXCEED_STOCK", "Shipments!B4"),
     "data_typed_below_the_table": (set_value("Shipments", "B7", 12), "DATA_BELOW_TABLE", "Shipments!B7"),
+    "data_typed_below_a_blank_row": (set_value("Shipments", "B8", 12), "DATA_BELOW_TABLE", "Shipments!B8"),
+    "error_value_in_a_key_cell": (set_value("Production", "A4", "#N/A"), "FORMULA_ERROR", "Production!A4"),
+    "currency_in_lower_case": (setting("Currency", "usd"), "UNKNOWN_CURRENCY", "Settings!B6"),
     "count_without_book_units": (lambda wb: append_row(wb["Counts"], "Counts", ["Drip Home", "Testing", 3]),
                                  "COUNT_WITHOUT_BOOK_UNITS", "Counts!C5"),
 }
@@ -156,7 +159,7 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
 def _cache_error(path: Path, sheet: str, coord: str, error: str) -> None:
     """Give a formula cell a cached error value, as Excel saves it (openpyxl cannot)."""
     with zipfile.ZipFile(path) as src:
-        target = _sheet_paths(src)[sheet]
+        target = sheet_parts(src)[sheet]
         items = [(i, src.read(i.filename)) for i in src.infolist()]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for item, data in items:

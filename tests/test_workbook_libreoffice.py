@@ -174,3 +174,26 @@ def test_rounding_adjustments_show_where_round_differs_from_the_engine(closed_bo
     assert formulas and all(re.fullmatch(r"=.*ROUND\(.*\)\)?\+[A-Z]+\d+", f) for f in formulas), formulas[:5]
     assert adjustments, "half-even rounding of the demo should leave some adjustment cells"
     assert all(abs(Decimal(str(a))) < 1 for a in adjustments)  # never more than cents
+
+
+def test_a_book_saved_by_libreoffice_with_input_formulas_closes_and_closes_again(tmp_path, capsys):
+    """Input formulas calculated by a spreadsheet (one giving empty text): the close reads their
+    values, keeps them in the file it writes, and the same command again reads the same inputs."""
+    from costing.cli import main
+
+    book = init_workbook(tmp_path / "formulas.xlsx", demo("2026-10"))
+    wb = openpyxl.load_workbook(book)
+    wb["Costs"]["D4"] = "=30000+6000"
+    wb["Production"]["G4"] = "=2/5"
+    wb["Production"]["I4"] = '=IF(1=1,"",5)'
+    wb.save(book)
+    _recalculate([book], tmp_path / "calculated", tmp_path / "profile")
+    book = tmp_path / "calculated" / book.name
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    values = openpyxl.load_workbook(book, data_only=True)
+    assert (values["Costs"]["D4"].value, values["Production"]["G4"].value) == (36000, 0.4)
+    capsys.readouterr()
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    captured = capsys.readouterr()
+    assert "FORMULA_NOT_CALCULATED" not in captured.err
+    assert "already closed from these inputs" in captured.out

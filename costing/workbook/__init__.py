@@ -52,9 +52,11 @@ def read_workbook_input(path: str | Path) -> WorkbookInput:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
         return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", f"cannot read {path} as an Excel workbook: {e}")])
     found = read_tables(source)
-    taken = _result_names_taken(source.formulas)
-    if taken:
-        found.issues.extend(taken)
+    # The close writes its results into this workbook: what would stop that is found now, before
+    # anything is recorded in the ledger.
+    cannot_write = _result_names_taken(source.formulas) + _read_only(path) + _would_lose(source)
+    if cannot_write:
+        found.issues.extend(cannot_write)
         found.data = None
     _LAST = (key, source, found) if found.data is not None else None
     return found
@@ -70,6 +72,29 @@ def _result_names_taken(wb) -> list[Issue]:
                   f"the workbook has its own sheet {name!r}; the close writes its results to a sheet of that name "
                   "— rename your sheet")
             for name in (s.name for s in RESULT_SHEETS) if name in wb.sheetnames and name not in ours]
+
+
+def _read_only(path: Path) -> list[Issue]:
+    from .._atomic import is_read_only
+
+    if not is_read_only(path):
+        return []
+    return [Issue("WORKBOOK_READ_ONLY", "", f"{path.name} is read-only, and the close writes its result sheets into "
+                                            "it; make it writable (chmod u+w, or clear Read-only in its Properties) "
+                                            "and run the command again")]
+
+
+def _would_lose(source) -> list[Issue]:
+    """Content openpyxl cannot write back, outside the sheets a close replaces: saving the results
+    would delete it."""
+    from ._results import describe_loss, result_sheet_names
+
+    replaced = result_sheet_names(source.formulas)
+    return [Issue("UNSUPPORTED_CONTENT", f"{loss.sheet} (sheet)" if loss.sheet is not None else "",
+                  f"{describe_loss(loss)}: writing the result sheets into the workbook would delete this "
+                  "(openpyxl, which writes them, cannot keep it); remove it from the workbook, or close a copy "
+                  "saved without it")
+            for loss in source.losses if loss.sheet not in replaced]
 
 
 def _take_last_read(path: Path):

@@ -1,9 +1,11 @@
 """Numbers in cells: typed as numbers, or typed as text in the workbook's locale.
 
 A number cell holds an int or a float (openpyxl); a float is converted once, with
-``Decimal(str(x))``.  Text is read strictly in the workbook's locale with babel
-(``parse_decimal(strict=True)``) after our own check that it holds nothing but digits, the locale's
-separators and a sign — so ``1.234,56`` is 1234.56 in de_DE and an error in en_US, never misread.
+``costing._numbers.from_excel``: at Excel's 15 significant digits, as the cell shows it
+(``=36000.1+0.2`` is stored as 36000.299999999996 and read as 36000.3).  Text is read strictly in
+the workbook's locale with babel (``parse_decimal(strict=True)``) after our own check that it
+holds nothing but digits, the locale's separators and a sign — so ``1.234,56`` is 1234.56 in de_DE
+and an error in en_US, never misread.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
+
+from .._numbers import from_excel
 
 __all__ = ["CellNumberError", "cell_decimal", "parse_text_number", "EXCEL_ERRORS", "separators"]
 
@@ -81,6 +85,8 @@ def cell_decimal(value: object, locale: str, percent: bool = False) -> Decimal:
 
     >>> cell_decimal(0.1, "en_US"), cell_decimal(270, "en_US"), cell_decimal("60 %", "en_US", percent=True)
     (Decimal('0.1'), Decimal('270'), Decimal('0.60'))
+    >>> cell_decimal(36000.1 + 0.2, "en_US")  # a formula's float noise, read as the cell shows it
+    Decimal('36000.3')
     >>> cell_decimal("0,6", "de_DE")
     Decimal('0.6')
     """
@@ -91,7 +97,7 @@ def cell_decimal(value: object, locale: str, percent: bool = False) -> Decimal:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise CellNumberError("NOT_A_NUMBER", f"expected a finite number, found {value!r}")
-        return Decimal(str(value))
+        return from_excel(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise CellNumberError("NOT_A_NUMBER", f"expected a finite number, found {value}")

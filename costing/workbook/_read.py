@@ -117,17 +117,23 @@ class _Reader:
                 self.problem("MISSING_COLUMN", header_ref,
                              f"table {name} has no column {col.header!r}; its headers are {found}; add the "
                              "column or correct its header")
-        typed_below = [c for c in data.below if not c.is_blank]
-        if typed_below:
-            row = typed_below[0].coordinate.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-            self.problem("DATA_BELOW_TABLE", typed_below[0].ref,
-                         f"row {row} has data just below table {name}, which ends at row {int(row) - 1}, so the "
-                         "close would not see it; extend the table over it (Table Design > Resize Table) or move it")
+        self.data_below(data)
         for rng in data.merged:
             self.problem("MERGED_CELLS", f"{_quote(data.sheet)}!{rng}",
                          f"merged cells inside table {name}; unmerge them (Home > Merge & Center) so that each "
                          "cell holds one value")
         return spec, data, columns
+
+    def data_below(self, data: TableData) -> None:
+        typed_below = [c for c in data.below if not c.is_blank]
+        if not typed_below:
+            return
+        row = int(_row_number(typed_below[0].coordinate))
+        end = int(_row_number(data.ref.split(":")[-1]))
+        where = "just below" if row == end + 1 else f"{row - end - 1} blank row(s) below"
+        self.problem("DATA_BELOW_TABLE", typed_below[0].ref,
+                     f"row {row} has data {where} table {data.name}, which ends at row {end}, so the close would "
+                     "not see it; extend the table over it (Table Design > Resize Table) or move it")
 
     def rows(self, name: str, required: bool = True) -> list[Row]:
         spec, data, columns = self.table(name, required)
@@ -183,7 +189,7 @@ class _Reader:
         return parsed
 
     def value(self, cell: Cell, kind: str, choices: tuple[str, ...] = (), header: str = "") -> Any:
-        if cell.formula is not None and (cell.value is None or cell.value == ""):
+        if cell.not_calculated:  # a formula whose result is empty text is calculated: a blank cell
             raise CellNumberError("FORMULA_NOT_CALCULATED",
                                   f"the formula {cell.formula} has no calculated value (the file was saved by a "
                                   "program that does not calculate); open and save it in Excel or LibreOffice, "
@@ -309,7 +315,22 @@ class _Reader:
                 if required:
                     self.problem("MISSING_VALUE", cell.ref, f"setting {label} is required")
                 continue
+            if key == "currency" and not self.known_currency(value, cell):
+                continue
             data[key] = value
+
+    def known_currency(self, code: str, cell: Cell) -> bool:
+        """Checked here, once: the close would report an unknown currency for the workbook and
+        again for every product (each inherits it)."""
+        from .._currency import is_known_currency
+
+        if is_known_currency(code):
+            return True
+        hint = f"; type it as {code.strip().upper()}" if is_known_currency(code.strip().upper()) else \
+            ", e.g. USD, EUR, JPY"
+        self.problem("UNKNOWN_CURRENCY", cell.ref, f"Currency: unknown currency {code!r}; expected an ISO 4217 "
+                                                   f"code in capitals{hint}")
+        return False
 
     def read_accounts(self) -> dict:
         accounts: dict[str, Any] = {}
@@ -387,11 +408,8 @@ class _Reader:
                              f"stage {stage!r} is not in the Stages table; add it there or correct the name")
                 continue
             products.setdefault(row.get("product"), []).append(row)
-        # Product-stages whose Production row has a problem (already reported): rows elsewhere that refer
-        # to them are not errors of their own.
-        suppressed = {(_fold(r.get("product")), _fold(r.get("stage"))) for r in self.bad_rows.get("Production", [])}
-        suppressed |= {(_fold(r.get("product")), _fold(r.get("stage"))) for r in production if r.get("stage") not in stages}
-        suppressed_products = {p for p, _ in suppressed}
+        refused = _Refused([(r.get("product"), r.get("stage")) for r in self.bad_rows.get("Production", [])] +
+                           [(r.get("product"), r.get("stage")) for r in production if r.get("stage") not in stages])
         index = {name: i for i, name in enumerate(products)}
         folded = {_fold(p): p for p in products}
         stage_index: dict[tuple[str, str], tuple[int, int]] = {}
@@ -418,8 +436,7 @@ class _Reader:
                 continue
             if row.get("product") is None:
                 general.setdefault(_fold(stage), []).append(row)
-            elif _fold(row.get("product")) in suppressed_products and \
-                    _fold(row.get("product")) not in folded:
+            elif refused.product(row.get("product")) and _fold(row.get("product")) not in folded:
                 continue
             elif _fold(row.get("product")) not in folded:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
@@ -446,9 +463,8 @@ class _Reader:
 
         def target(row: Row, with_stage: bool = True) -> tuple[int, int] | int | None:
             product = row.get("product")
-            if (_fold(product), _fold(row.get("stage"))) in suppressed or (
-                    not with_stage and _fold(product) in suppressed_products and
-                    _fold(product) not in folded):
+            if refused.stage(product, row.get("stage")) or (
+                    _fold(product) not in folded and refused.product(product)):
                 return None
             if _fold(product) not in folded:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
@@ -458,7 +474,7 @@ class _Reader:
             if not with_stage:
                 return index[folded[_fold(product)]]
             found = stage_index.get((_fold(product), _fold(row.get("stage"))))
-            if found is None and _fold(product) not in suppressed_products:
+            if found is None and not refused.product(product):
                 self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,
                              f"{product} / {row.get('stage')} has no row in the Production table; add it or "
                              "correct the product or stage")
@@ -574,12 +590,33 @@ class _Reader:
         return stage
 
 
+class _Refused:
+    """Production rows already reported (a bad cell, an unknown stage): rows elsewhere that refer to
+    their product-stage are not errors of their own.  A key cell that was itself refused (#N/A,
+    blank, merged) leaves its product or stage unknown, so it stands for any."""
+
+    def __init__(self, keys: list[tuple[Any, Any]]):
+        self.keys = {(_fold(product), _fold(stage)) for product, stage in keys}
+        self.products = {p for p, _ in self.keys}
+
+    def stage(self, product: Any, stage: Any) -> bool:
+        product, stage = _fold(product), _fold(stage)
+        return any(key in self.keys for key in ((product, stage), (None, stage), (product, None), (None, None)))
+
+    def product(self, product: Any) -> bool:
+        return _fold(product) in self.products or None in self.products
+
+
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value).strip()
+
+
+def _row_number(coordinate: str) -> str:
+    return coordinate.lstrip("$ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _fold(value: Any) -> Any:

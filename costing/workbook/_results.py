@@ -14,6 +14,7 @@ are never touched.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import importlib.util
 import io
@@ -30,10 +31,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from .._atomic import refuse_read_only
 from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
 from .._numbers import engine_context
 from ._formats import FRACTION_FORMAT, RATE_FORMAT, UNITS_FORMAT, money_format
+from ._numbers import EXCEL_ERRORS
+from ._openpyxl import is_macro_workbook, sheet_parts
 from ._read import WorkbookInput
 from ._source import quote_sheet
 
@@ -190,29 +194,28 @@ def _load_extensions() -> None:
             continue
 
 
-def write_close_results(path: str | Path, outcome: Any) -> dict[str, dict[str, Any]]:
+def write_close_results(path: str | Path, outcome: Any, *, drop_unsupported: bool = False) -> dict[str, dict[str, Any]]:
     """Replace the result sheets of the workbook at ``path`` with the close's results.
 
     Atomic: the new workbook is written beside the old one and renamed over it, so a failure
     leaves the workbook as it was.  Returns the engine's value of every formula cell written,
-    by sheet and cell.
+    by sheet and cell.  Everything else is kept as openpyxl keeps it — plus the cached results of
+    the other sheets' formulas (openpyxl drops them) and, for an .xlsm, its VBA project — and the
+    workbook is not written at all if saving it would drop content openpyxl cannot write
+    (``ContentWouldBeLost``), unless ``drop_unsupported`` (for a throwaway copy whose result sheets
+    are taken elsewhere, as the Excel add-in does).  A read-only workbook raises PermissionError.
     """
     from . import _sheets  # noqa: F401  (registers the standard sheets)
-    from . import _take_last_read
-    from ._openpyxl import OpenpyxlSource, load_workbook_pair
-    from ._read import read_tables
 
     _load_extensions()
     path = Path(path)
-    last = _take_last_read(path)
-    if last is not None:  # the workbook the close was read from, unchanged since: no second load
-        source, found = last
-        formulas = source.formulas
-    else:
-        formulas, values = load_workbook_pair(path)
-        found = read_tables(OpenpyxlSource(formulas, values, str(path)))
-        del values
+    refuse_read_only(path)
+    source, found = _source_of(path)
+    formulas = source.formulas
     _check_same_inputs(found, outcome)
+    if not drop_unsupported:
+        refuse_losses(source.losses, formulas)
+    kept = _kept_cached_values(source, result_sheet_names(formulas))
     ctx = ResultContext(outcome, found)
     _remove_result_sheets(formulas)
     for sheet in RESULT_SHEETS:
@@ -223,9 +226,129 @@ def write_close_results(path: str | Path, outcome: Any) -> dict[str, dict[str, A
     sheet_xml = _render_cells(formulas, ctx)
     buffer = io.BytesIO()
     formulas.save(buffer)
-    data = fill_cached_values(buffer.getvalue(), ctx.engine, sheet_xml)
+    data = fill_cached_values(buffer.getvalue(), ctx.engine, sheet_xml, kept=kept)
+    if formulas.vba_archive is not None:
+        _check_macro_parts(path, data)
     _replace_atomically(path, data)
     return ctx.engine
+
+
+def _source_of(path: Path):
+    """(source, found): the workbook the close was read from if unchanged since (no second load)."""
+    from . import _take_last_read
+    from ._openpyxl import OpenpyxlSource, load_workbook_pair
+    from ._read import read_tables
+
+    last = _take_last_read(path)
+    if last is not None:
+        return last
+    formulas, values, losses = load_workbook_pair(path)
+    source = OpenpyxlSource(formulas, values, str(path), losses)
+    return source, read_tables(source)
+
+
+class ContentWouldBeLost(WorkbookChanged):
+    """Saving the workbook through openpyxl would drop content of the user's (sparklines, slicers…).
+
+    A ``WorkbookChanged``: like it, the results are not written and the workbook is left as it was.
+    """
+
+
+def refuse_losses(losses: list, wb: Workbook) -> None:
+    """Raise ContentWouldBeLost if openpyxl would drop content outside the result sheets."""
+    lost = [loss for loss in losses if loss.sheet not in result_sheet_names(wb)]
+    if lost:
+        raise ContentWouldBeLost("the workbook has content that the writer (openpyxl) cannot keep and would delete: "
+                                 + "; ".join(describe_loss(loss) for loss in lost)
+                                 + " — remove it from the workbook, or close a copy saved without it")
+
+
+def describe_loss(loss) -> str:
+    """``sparklines (Sparkline Group extension) on sheet 'Production'``."""
+    return f"{loss.what} on sheet {loss.sheet!r}" if loss.sheet is not None else f"in the workbook: {loss.what}"
+
+
+def result_sheet_names(wb: Workbook) -> set[str]:
+    """Sheets a close replaces: ours by name and those a previous close recorded writing."""
+    names = {s.name for s in RESULT_SHEETS}
+    prop = _custom_property(wb)
+    if prop:
+        names |= set(prop.split("\n"))
+    input_sheets = {ws.title for ws in wb.worksheets if ws.tables}
+    return names - input_sheets
+
+
+def _kept_cached_values(source, skip: set[str]) -> dict[str, dict[str, tuple[bytes, bytes]]]:
+    """Each formula's cached result on the sheets the close does not replace (the input tables and
+    the user's own sheets), as (type attribute, <v> text): openpyxl writes formulas without them,
+    and a workbook whose input formulas have no values cannot be read for the next close."""
+    epoch = source.formulas.epoch
+    kept: dict[str, dict[str, tuple[bytes, bytes]]] = {}
+    for ws in source.formulas.worksheets:
+        if ws.title in skip:
+            continue
+        cells = {}
+        for cell in ws._cells.values():  # the cells the sheet has, none created by looking
+            if cell.data_type == "f":
+                cached = _kept_text(source.cached(ws.title, cell.coordinate), epoch)
+                if cached is not None:
+                    cells[cell.coordinate] = cached
+        if cells:
+            kept[ws.title] = cells
+    return kept
+
+
+def _kept_text(value: Any, epoch) -> tuple[bytes, bytes] | None:
+    """A cached result as the file held it: (type attribute, <v> text); None: there was none.
+
+    >>> _kept_text(36000.299999999996, None), _kept_text(36000, None), _kept_text("", None)
+    ((b'', b'36000.299999999996'), (b'', b'36000'), (b' t="str"', b''))
+    >>> _kept_text("#N/A", None), _kept_text(True, None)
+    ((b' t="e"', b'#N/A'), (b' t="b"', b'1'))
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return b' t="b"', b"1" if value else b"0"
+    if isinstance(value, float):  # the very double the file held: the next read gives the same number
+        return b"", repr(value).encode()
+    if isinstance(value, int):
+        return b"", str(value).encode()
+    if isinstance(value, Decimal):
+        return b"", format(value, "f").encode()
+    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):  # a date-formatted number
+        from openpyxl.utils.datetime import WINDOWS_EPOCH, to_excel
+
+        return b"", repr(float(to_excel(value, epoch or WINDOWS_EPOCH))).encode()
+    if isinstance(value, str) and value in EXCEL_ERRORS:
+        return b' t="e"', value.encode()
+    return b' t="str"', _text(str(value)).encode("utf-8")
+
+
+def _check_macro_parts(path: Path, data: bytes) -> None:
+    """The saved macro workbook must still be one: its VBA project byte for byte, the macro-enabled
+    content type, and every legacy drawing (form-control buttons such as Close month) it had."""
+    with zipfile.ZipFile(path) as before, zipfile.ZipFile(io.BytesIO(data)) as after:
+        problems = []
+        if "xl/vbaProject.bin" in before.namelist() and (
+                "xl/vbaProject.bin" not in after.namelist()
+                or before.read("xl/vbaProject.bin") != after.read("xl/vbaProject.bin")):
+            problems.append("its VBA project (xl/vbaProject.bin)")
+        if is_macro_workbook(path) and b"macroEnabled" not in after.read("[Content_Types].xml"):
+            problems.append("its macro-enabled content type")
+        lost = sorted(set(_legacy_drawings(before)) - set(_legacy_drawings(after)))
+        if lost:
+            problems.append(f"the buttons/controls (legacy drawing) of sheet(s) {', '.join(lost)}")
+    if problems:
+        raise ContentWouldBeLost(f"saving the macro workbook would lose {'; '.join(problems)}; results were not "
+                                 "written")
+
+
+def _legacy_drawings(archive: zipfile.ZipFile) -> list[str]:
+    """Sheets whose XML refers to a legacy (VML) drawing: form controls, buttons, comments."""
+    names = set(archive.namelist())
+    return [sheet for sheet, part in sheet_parts(archive).items()
+            if part in names and b"<legacyDrawing " in archive.read(part)]
 
 
 def _check_same_inputs(found: WorkbookInput, outcome: Any) -> None:
@@ -240,13 +363,8 @@ def _check_same_inputs(found: WorkbookInput, outcome: Any) -> None:
 
 
 def _remove_result_sheets(wb: Workbook) -> None:
-    names = {s.name for s in RESULT_SHEETS}
-    prop = _custom_property(wb)
-    if prop:
-        names |= set(prop.split("\n"))
-    input_sheets = {ws.title for ws in wb.worksheets if ws.tables}
-    for name in names:
-        if name in wb.sheetnames and name not in input_sheets:
+    for name in result_sheet_names(wb):
+        if name in wb.sheetnames:
             del wb[name]
 
 
@@ -271,28 +389,8 @@ def _remember_result_sheets(wb: Workbook, names: list[str]) -> None:
 # ---- cached values ---------------------------------------------------------------------------
 
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)?</c>', re.S)
-
-
-def _sheet_paths(archive: zipfile.ZipFile) -> dict[str, str]:
-    workbook = archive.read("xl/workbook.xml").decode("utf-8")
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {}
-    for rel in re.finditer(r"<Relationship\b([^>]*)/>", rels):
-        attrs = dict(re.findall(r'(\w+)="([^"]*)"', rel.group(1)))
-        targets[attrs.get("Id")] = attrs.get("Target", "")
-    paths = {}
-    for sheet in re.finditer(r"<sheet\b([^>]*)/>", workbook):
-        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', sheet.group(1)))
-        name = _unescape(attrs.get("name", ""))
-        target = targets.get(attrs.get("r:id"), "")
-        target = target.lstrip("/")
-        paths[name] = target if target.startswith("xl/") else "xl/" + target
-    return paths
-
-
-def _unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace(
-        "&amp;", "&")
+# A formula cell as openpyxl writes the sheets it keeps: any <f> (array, data table), no cached value.
+_KEPT_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)>(<f\b[^>]*/>|<f\b[^>]*>.*?</f>)(?:<v\s*/>|<v></v>)?</c>', re.S)
 
 
 def _cached_text(value: Any) -> tuple[str, str]:
@@ -408,12 +506,15 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
 
 
 def fill_cached_values(xlsx: bytes, engine: dict[str, dict[str, Any]],
-                       sheet_xml: dict[str, tuple[bytes, bytes]] | None = None) -> bytes:
-    """Put the rendered sheets' cell data in, and each remaining formula's engine value as its cached result."""
+                       sheet_xml: dict[str, tuple[bytes, bytes]] | None = None,
+                       kept: dict[str, dict[str, tuple[bytes, bytes]]] | None = None) -> bytes:
+    """Put the rendered sheets' cell data in, each remaining formula's engine value as its cached
+    result, and on the ``kept`` sheets (not the close's) the cached results the file held."""
     sheet_xml = sheet_xml or {}
+    kept = kept or {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        paths = {p: name for name, p in _sheet_paths(src).items()}
+        paths = {p: name for name, p in sheet_parts(src).items()}
         for item in src.infolist():
             data = src.read(item.filename)
             sheet = paths.get(item.filename)
@@ -441,5 +542,21 @@ def fill_cached_values(xlsx: bytes, engine: dict[str, dict[str, Any]],
                 data = _CELL.sub(fill, data)
                 if missing:
                     raise ValueError(f"{sheet}: formula cells without the engine's value: {', '.join(missing[:5])}")
+            elif sheet is not None and kept.get(sheet):
+                data = _put_kept_values(data, kept[sheet])
             dst.writestr(item, data)
     return out.getvalue()
+
+
+def _put_kept_values(xml: bytes, values: dict[str, tuple[bytes, bytes]]) -> bytes:
+    """Formula cells get back the cached results they had; those that had none stay without."""
+
+    def fill(m: re.Match) -> bytes:
+        found = values.get(m.group(1).decode())
+        if found is None:
+            return m.group(0)
+        kind, text = found
+        attrs = re.sub(rb'\s+t="[^"]*"', b"", m.group(2))
+        return b'<c r="' + m.group(1) + b'"' + attrs + kind + b">" + m.group(3) + b"<v>" + text + b"</v></c>"
+
+    return _KEPT_CELL.sub(fill, xml)

@@ -50,7 +50,16 @@ class Cell:
 
     @property
     def is_blank(self) -> bool:
-        return self.formula is None and (self.value is None or (isinstance(self.value, str) and not self.value.strip()))
+        """Nothing typed, or a formula whose calculated result is empty text (``=IF(A4="","",…)``).
+        A formula never calculated (value None) is not blank: it is an unknown value."""
+        if isinstance(self.value, str):
+            return not self.value.strip()
+        return self.value is None and self.formula is None
+
+    @property
+    def not_calculated(self) -> bool:
+        """A formula with no cached result: the file was saved by a program that does not calculate."""
+        return self.formula is not None and self.value is None
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,9 @@ class TableData:
     header: tuple[Cell, ...]
     rows: tuple[tuple[Cell, ...], ...]
     merged: tuple[str, ...] = ()  # merged ranges overlapping the table ("B5:C5")
-    below: tuple[Cell, ...] = ()  # the row just under the table, in its columns (typed data the table missed?)
+    # The first row under the table with something in the table's columns (blank rows between or
+    # not, before any table further down): typed data the table does not cover.
+    below: tuple[Cell, ...] = ()
 
     @property
     def location(self) -> str:
