@@ -50,7 +50,9 @@ class XlwingsSource:
         sheet, table = found
         rng = table.range
         rows, cols = rng.shape
-        values = _grid(rng.options(ndim=2).value, rows, cols)
+        # err_to_str: an error cell comes as its text ("#N/A"), which the reader refuses as
+        # FORMULA_ERROR; by default xlwings gives None, which would read as blank.
+        values = _grid(rng.options(ndim=2, err_to_str=True).value, rows, cols)
         formulas = _grid(rng.formula, rows, cols)
         top, left = rng.row, rng.column
 
@@ -58,6 +60,8 @@ class XlwingsSource:
             formula = formulas[r][c]
             text = formula if isinstance(formula, str) and formula.startswith("=") else None
             value = values[r][c]
+            if text is not None and value is None:
+                value = ""  # a live Excel has calculated every formula: None is an empty-text result
             # Excel holds every number as a double; xlwings hands 225 over as 225.0.  openpyxl reads
             # the same cell as 225, so whole numbers are made ints here and both paths read alike.
             if isinstance(value, float) and value.is_integer():

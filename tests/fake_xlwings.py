@@ -18,8 +18,8 @@ class FakeRange:
     def shape(self) -> tuple[int, int]:
         return self._r2 - self.row + 1, self._c2 - self.column + 1
 
-    def options(self, ndim: int = 2) -> "FakeRange":
-        return self
+    def options(self, ndim: int = 2, err_to_str: bool = False) -> "FakeRange":
+        return self  # cached error values are already their text ("#N/A"), as with err_to_str
 
     def _cells(self, wb) -> list[list[Any]]:
         ws = wb[self.sheet.name]

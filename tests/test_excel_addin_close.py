@@ -109,3 +109,19 @@ def test_pressing_close_month_again_writes_the_sheets_from_the_recorded_close(tm
     assert "Journal" in book.wb.sheetnames
     with Ledger(book_path.with_suffix(".wip.db"), create=False) as ledger:
         assert [e.kind for e in ledger.events()] == ["close"]
+
+
+def test_live_excel_formula_results_empty_text_is_blank_and_an_error_is_not(tmp_path):
+    """xlwings gives None for a formula showing "" (a live Excel has calculated every formula), and
+    by default None for an error cell too: errors are read as their text, so they stay errors."""
+    from excel_addin._xlwings_book import XlwingsSource
+
+    book = FakeBook(demo_book(tmp_path))
+    name = XlwingsSource(book).table_names()[0]
+    first = XlwingsSource(book).table(name).rows[0][-1]
+    sheet, coordinate = first.sheet, first.coordinate
+    for cached, blank in ((None, True), ("#N/A", False)):
+        book.wb[sheet][coordinate] = '=IF(1=1,"",5)'
+        book.values[sheet][coordinate] = cached
+        cell = XlwingsSource(book).table(name).rows[0][-1]
+        assert cell.formula == '=IF(1=1,"",5)' and cell.is_blank is blank and cell.value == (cached or "")
