@@ -60,10 +60,14 @@ def format_path(loc: tuple | list) -> str:
     'stages[1].ending_wip.units'
     >>> format_path(())
     ''
+    >>> format_path(("stages", 0, "elements", 1, "[key]"))  # a mapping key 1 (not an index)
+    'stages[0].elements.1'
     """
     out = ""
-    for part in loc:
-        if isinstance(part, int):
+    for i, part in enumerate(loc):
+        if part == "[key]":  # pydantic's marker after a mapping key that is itself refused
+            continue
+        if isinstance(part, int) and "[key]" not in loc[i + 1:i + 2]:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)

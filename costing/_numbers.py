@@ -130,7 +130,10 @@ def to_fraction(value: object) -> Decimal:
     Decimal('0.125')
     """
     if isinstance(value, str) and value.strip().endswith("%"):
-        number = to_decimal(value.strip()[:-1])
+        try:
+            number = to_decimal(value.strip()[:-1])
+        except NumberError as e:
+            raise NumberError(e.code, e.message.replace(repr(value.strip()[:-1]), repr(value))) from None
         return number.scaleb(-2)
     return to_decimal(value)
 

@@ -132,6 +132,11 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
                 stages=tuple(s for s in stages if s is not None), loss_convention=convention), []
 
 
+def _units(value: Decimal) -> str:
+    """Units as a person writes them: 3, not 3.00 (normal spoilage from a rate carries places)."""
+    return format(value.normalize(), "f") if value else "0"
+
+
 def _stand_in_header(data: Mapping) -> dict:
     """The case header's fields that are valid as written, the lenient default for the others."""
     stand_in = {"currency": "XXX", "method": "weighted_average", "rounding": "half_up", "loss_convention": "spoilage"}
@@ -148,10 +153,14 @@ def _stand_in_header(data: Mapping) -> dict:
 def parse_sections(data: Any, header_model: type, key: str, item_model: type, what: str) -> tuple[Any, list, list[Issue]]:
     """Check shape: the header once, then each item of the list under ``key`` on its own, so one
     bad item hides nothing.  Returns (header or None, items with None for bad ones, issues)."""
+    if data is None:
+        return None, [], [Issue("WRONG_TYPE", "", f"the file is empty; expected a mapping of {what} keys")]
     if not isinstance(data, Mapping):
         return None, [], [Issue("WRONG_TYPE", "", f"expected a mapping of {what} keys, found {type(data).__name__}")]
     issues: list[Issue] = []
     raw_items = data.get(key)
+    if raw_items is None and key in data:
+        raw_items = []  # written but empty (``stages:``): the caller says a case needs at least one
     try:
         header = header_model.model_validate({**{k: v for k, v in data.items() if k != key}, key: []})
     except ValidationError as e:
@@ -304,8 +313,9 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
             issues.append(Issue(
                 "UNIT_FLOW", "",
                 f"{spec.name}: units to account for {to_account} (beginning {b_units} + {word} {input_units}); "
-                f"accounted for {accounted} (completed {spec.completed} + ending {e_units} + spoiled {spoilage.units}); "
-                f"difference {to_account - accounted} — check ending WIP units or spoiled units"))
+                f"accounted for {_units(accounted)} (completed {spec.completed} + ending {e_units} + spoiled "
+                f"{_units(spoilage.units)}); difference {_units(to_account - accounted)} — check ending WIP units "
+                "or spoiled units"))
 
     if method is Method.FIFO and spec.completed < b_units:
         issues.append(Issue(

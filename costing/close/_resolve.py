@@ -64,7 +64,7 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         return clean, []
     # Something is not in order: every problem, located, in file order.
     header, products, issues = parse_sections(data, CloseSpec, "products", ProductSpec, "close")
-    if isinstance(data, Mapping) and isinstance(data.get("products"), list) and not data["products"]:
+    if isinstance(data, Mapping) and "products" in data and data["products"] in ([], None):
         issues.append(Issue("NO_PRODUCTS", "products", "a close needs at least one product"))
     if header is None:
         return None, issues
