@@ -151,6 +151,8 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "data_typed_below_a_blank_row": (set_value("Shipments", "B8", 12), "DATA_BELOW_TABLE", "Shipments!B8"),
     "error_value_in_a_key_cell": (set_value("Production", "A4", "#N/A"), "FORMULA_ERROR", "Production!A4"),
     "currency_in_lower_case": (setting("Currency", "usd"), "UNKNOWN_CURRENCY", "Settings!B6"),
+    "product_name_in_other_case": (set_value("Production", "A5", "ESPRESSO CLASSIC"), "INCONSISTENT_NAME",
+                                   "Production!A5"),
     "count_without_book_units": (lambda wb: append_row(wb["Counts"], "Counts", ["Drip Home", "Testing", 3]),
                                  "COUNT_WITHOUT_BOOK_UNITS", "Counts!C5"),
 }

@@ -401,15 +401,25 @@ class _Reader:
         opening_fg = self.rows("OpeningFG", required=False)
 
         products: dict[str, list[Row]] = {}
+        respelled: list[Row] = []  # rows naming a product in other upper/lower case: refused, once
         for row in production:
             stage = row.get("stage")
             if stage not in stages:
                 self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
                              f"stage {stage!r} is not in the Stages table; add it there or correct the name")
                 continue
-            products.setdefault(row.get("product"), []).append(row)
+            name = row.get("product")
+            first = next((p for p in products if p != name and _fold(p) == _fold(name)), None)
+            if first is not None:  # two spellings of one product would close as two products
+                self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
+                             f"product {name!r} differs from {first!r} ({products[first][0].cells['product'].ref}) "
+                             "only in upper/lower case; write it the same way in every row")
+                respelled.append(row)
+                continue
+            products.setdefault(name, []).append(row)
         refused = _Refused([(r.get("product"), r.get("stage")) for r in self.bad_rows.get("Production", [])] +
-                           [(r.get("product"), r.get("stage")) for r in production if r.get("stage") not in stages])
+                           [(r.get("product"), r.get("stage")) for r in production if r.get("stage") not in stages] +
+                           [(r.get("product"), r.get("stage")) for r in respelled])
         index = {name: i for i, name in enumerate(products)}
         folded = {_fold(p): p for p in products}
         stage_index: dict[tuple[str, str], tuple[int, int]] = {}
