@@ -153,6 +153,7 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "currency_in_lower_case": (setting("Currency", "usd"), "UNKNOWN_CURRENCY", "Settings!B6"),
     "product_name_in_other_case": (set_value("Production", "A5", "ESPRESSO CLASSIC"), "INCONSISTENT_NAME",
                                    "Production!A5"),
+    "account_stage_in_other_case": (set_value("Accounts", "B13", "assembly"), "INCONSISTENT_NAME", "Accounts!B13"),
     "count_without_book_units": (lambda wb: append_row(wb["Counts"], "Counts", ["Drip Home", "Testing", 3]),
                                  "COUNT_WITHOUT_BOOK_UNITS", "Counts!C5"),
 }

@@ -250,6 +250,7 @@ class _Reader:
         accounts = self.read_accounts()
         data["accounts"] = accounts
         stage_order = self.read_stages()
+        self.check_wip_account_stages(accounts["wip"], stage_order)
         data["overhead"] = self.read_overhead(stage_order)
         data["products"] = self.read_products(stage_order)
         self.result.data = None if self.issues else data
@@ -332,6 +333,23 @@ class _Reader:
                                                    f"code in capitals{hint}")
         return False
 
+    def check_wip_account_stages(self, wip: dict, stages: list[str]) -> None:
+        """A WIP account's stage spelled otherwise than in Stages, reported at the account's row
+        (the close would report the stages as lacking a WIP account, at the Production rows)."""
+        by_fold = {_fold(stage): stage for stage in stages}
+        for stage in list(wip):
+            if stage in stages or not isinstance(stage, str):
+                continue
+            cell = self.result.cells.get(f"accounts.wip.{stage}.stage")
+            where = cell.ref if cell is not None else "Accounts"
+            meant = by_fold.get(_fold(stage))
+            if meant is not None:
+                self.problem("INCONSISTENT_NAME", where, f"stage {stage!r} is written {meant!r} in the Stages table; "
+                                                         "write it the same way here")
+            else:
+                self.problem("UNKNOWN_STAGE", where, f"stage {stage!r} is not in the Stages table; add it there or "
+                                                     "correct the name")
+
     def read_accounts(self) -> dict:
         accounts: dict[str, Any] = {}
         wip: dict[str, Any] = {}
@@ -345,6 +363,7 @@ class _Reader:
                     continue
                 path = f"accounts.wip.{stage}"
                 wip[stage] = entry
+                self.mark(path + ".stage", row.cells.get("stage"))
             else:
                 if stage:
                     self.problem("INVALID_VALUE", row.cells["stage"].ref,
