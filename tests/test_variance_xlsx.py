@@ -147,3 +147,37 @@ def test_into_a_close_workbook_its_results_keep_their_values_and_the_next_close_
     assert main(["close", str(book), "--period", "2026-11"]) == 0
     capsys.readouterr()
     assert not {"Variances", "Flow"} & set(load_workbook(book).sheetnames)
+
+
+def test_a_workbook_that_cannot_take_the_sheets_is_left_as_it_was(demo_ledger, tmp_path, capsys):
+    """Read-only, or holding content openpyxl would drop (a sparkline): exit 2, nothing written."""
+    import os
+    import zipfile
+
+    book = tmp_path / "close.xlsx"
+    wb = Workbook()
+    wb.active["A1"] = 1
+    wb.save(book)
+    os.chmod(book, 0o444)
+    before = book.read_bytes()
+    command = ["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--ledger", str(demo_ledger)]
+    assert main(command) == 2
+    assert "[CANNOT_WRITE]" in capsys.readouterr().err and book.read_bytes() == before
+    os.chmod(book, 0o644)
+    sparkline = (b'<extLst><ext uri="{05C60535-1F16-4fd2-B633-F4F36F0B64E0}" '
+                 b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"><x14:sparklineGroups '
+                 b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><x14:sparklineGroup>'
+                 b'<x14:sparklines><x14:sparkline><xm:f>Sheet!A1:A1</xm:f><xm:sqref>B1</xm:sqref></x14:sparkline>'
+                 b'</x14:sparklines></x14:sparklineGroup></x14:sparklineGroups></ext></extLst>')
+    patched = tmp_path / "patched.xlsx"
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(patched, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", sparkline + b"</worksheet>")
+            dst.writestr(item, data)
+    before = patched.read_bytes()
+    command[command.index(str(book))] = str(patched)
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "[CANNOT_WRITE]" in err and "parkline" in err and patched.read_bytes() == before

@@ -107,19 +107,27 @@ def _dump(model) -> None:
     sys.stdout.write(model.model_dump_json(indent=2) + "\n")
 
 
-def _emit(args: argparse.Namespace, report, render: Callable[[], str], sheets: dict, sheet_names: str) -> None:
+def _emit(args: argparse.Namespace, report, render: Callable[[], str], sheets: dict, sheet_names: str) -> bool:
     """A report's output: its sheets into ``--xlsx`` when asked, then JSON (``--json``) or its text
-    (``render()``, only then)."""
+    (``render()``, only then).  False (the problem printed, nothing written) when the workbook
+    cannot take the sheets."""
     if args.xlsx:
+        from ..workbook._results import WorkbookChanged
         from ._xlsx import write_sheets
 
-        write_sheets(args.xlsx, **sheets)
+        try:
+            write_sheets(args.xlsx, **sheets)
+        except (OSError, WorkbookChanged) as e:  # read-only, locked by Excel, or content openpyxl would drop
+            _print_issues([Issue("CANNOT_WRITE", "--xlsx", f"{args.xlsx}: {getattr(e, 'strerror', None) or e}; "
+                                                          "nothing was written")])
+            return False
     if args.json:
         _dump(report)
-        return
+        return True
     sys.stdout.write(render())
     if args.xlsx:
         print(f"  Wrote the {sheet_names} into {args.xlsx}")
+    return True
 
 
 def _flow_for(ledger, period: str, args=None, orders=None):
@@ -190,8 +198,9 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         if notes:
             report = report.model_copy(update={"notes": report.notes + tuple(notes)})
         flow = _flow_for(ledger, p2) if args.xlsx else None
-    _emit(args, report, lambda: render_variance(report, args.locale, detail=args.detail),
-          {"variance": report, "flow": flow}, "Variances and Flow sheets")
+    if not _emit(args, report, lambda: render_variance(report, args.locale, detail=args.detail),
+                 {"variance": report, "flow": flow}, "Variances and Flow sheets"):
+        return EXIT_INPUT
     return 0 if report.ties_ok and report.all_sum_exactly else 1
 
 
@@ -234,7 +243,8 @@ def _cmd_standards(args: argparse.Namespace) -> int:
         _print_issues([i.with_source(path) for i in issues])
         return EXIT_INPUT
     report = standards_report(result, standards, stored.close_no, stored.element_order)
-    _emit(args, report, lambda: render_standards(report, args.locale), {"standards": report}, "Standards sheet")
+    if not _emit(args, report, lambda: render_standards(report, args.locale), {"standards": report}, "Standards sheet"):
+        return EXIT_INPUT
     return 0
 
 
@@ -288,5 +298,6 @@ def _cmd_flow(args: argparse.Namespace) -> int:
                 _print_issues([i if i.source else i.with_source(args.orders) for i in issues])
                 return EXIT_INPUT
         report = _flow_for(ledger, args.period, args, orders)
-    _emit(args, report, lambda: render_flow(report, args.locale), {"flow": report}, "Flow sheet")
+    if not _emit(args, report, lambda: render_flow(report, args.locale), {"flow": report}, "Flow sheet"):
+        return EXIT_INPUT
     return 0

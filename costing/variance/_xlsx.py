@@ -16,12 +16,11 @@ openpyxl keeps the charts it can read on other sheets, but drops images and draw
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Font, PatternFill
@@ -50,10 +49,20 @@ def write_sheets(path: str | Path, *, variance: VarianceReport | None = None, st
     path = Path(path)
     ours = [name for name, report in ((VARIANCES, variance), (STANDARDS, standards), (FLOW, flow))
             if report is not None]
-    cached: dict[str, dict[str, object]] = {}
+    kept: dict = {}
     if path.exists():
-        wb = load_workbook(path, keep_vba=path.suffix.lower() == ".xlsm")
-        cached = _cached_results(wb, path, skip=set(ours))
+        # A close workbook: the close's own writer rules apply — content openpyxl would drop stops
+        # the write, and the other sheets' formulas keep their cached results.
+        from ..workbook._openpyxl import OpenpyxlSource, load_workbook_pair
+        from ..workbook._results import ContentWouldBeLost, describe_loss, kept_cached_values
+
+        wb, values, losses = load_workbook_pair(path)
+        lost = [loss for loss in losses if loss.sheet not in ours]
+        if lost:
+            raise ContentWouldBeLost("the workbook has content that the writer (openpyxl) cannot keep and would "
+                                     "delete: " + "; ".join(describe_loss(loss) for loss in lost)
+                                     + " — remove it, or write the sheets into another workbook")
+        kept = kept_cached_values(OpenpyxlSource(wb, values, str(path), losses), skip=set(ours))
     else:
         wb = Workbook()
         wb.remove(wb.active)
@@ -74,44 +83,12 @@ def write_sheets(path: str | Path, *, variance: VarianceReport | None = None, st
     buffer = io.BytesIO()
     wb.save(buffer)
     data = buffer.getvalue()
-    if cached:
+    if kept:
         from ..workbook._results import fill_cached_values  # the close workbook's own writer of cached values
 
-        data = fill_cached_values(data, cached)
+        data = fill_cached_values(data, {}, kept=kept)
     _replace_atomically(path, data)
     return written
-
-
-def _cached_results(wb: Workbook, path: Path, skip: set[str]) -> dict[str, dict[str, object]]:
-    """The cached result of every formula of the other sheets, by sheet and cell (sheets with a
-    formula that has no cached result are left out: there is nothing to keep)."""
-    formula_cells = {ws.title: [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
-                     for ws in wb.worksheets if ws.title not in skip}
-    formula_cells = {k: v for k, v in formula_cells.items() if v}
-    if not formula_cells:
-        return {}
-    try:
-        import costing.workbook._results  # noqa: F401  (its cached-value writer is reused)
-    except ImportError:  # pragma: no cover - the workbook adapter is not installed: values are recalculated
-        return {}
-    values = load_workbook(path, data_only=True)
-    out: dict[str, dict[str, object]] = {}
-    for sheet, cells in formula_cells.items():
-        found = {}
-        for ref in cells:
-            value = values[sheet][ref].value
-            if value is None:
-                break
-            if isinstance(value, float):
-                value = Decimal(repr(value))
-            elif isinstance(value, (dt.datetime, dt.date)):
-                from openpyxl.utils.datetime import to_excel
-
-                value = Decimal(repr(to_excel(value)))
-            found[ref] = value
-        else:
-            out[sheet] = found
-    return out
 
 
 _RESULT_SHEETS_PROPERTY = "wip.result_sheets"  # costing.workbook's list of sheets a close replaces

@@ -215,7 +215,7 @@ def write_close_results(path: str | Path, outcome: Any, *, drop_unsupported: boo
     _check_same_inputs(found, outcome)
     if not drop_unsupported:
         refuse_losses(source.losses, formulas)
-    kept = _kept_cached_values(source, result_sheet_names(formulas))
+    kept = kept_cached_values(source, result_sheet_names(formulas))
     ctx = ResultContext(outcome, found)
     _remove_result_sheets(formulas)
     for sheet in RESULT_SHEETS:
@@ -278,7 +278,7 @@ def result_sheet_names(wb: Workbook) -> set[str]:
     return names - input_sheets
 
 
-def _kept_cached_values(source, skip: set[str]) -> dict[str, dict[str, tuple[bytes, bytes]]]:
+def kept_cached_values(source, skip: set[str]) -> dict[str, dict[str, tuple[bytes, bytes]]]:
     """Each formula's cached result on the sheets the close does not replace (the input tables and
     the user's own sheets), as (type attribute, <v> text): openpyxl writes formulas without them,
     and a workbook whose input formulas have no values cannot be read for the next close."""
