@@ -45,6 +45,8 @@ CASES = {
                              ["accounts.petty_cash", "[UNKNOWN_KEY]"]),
     "count without book units": (lambda d: d["products"][2]["stages"][1].update(count=3),
                                  ["products[2].stages[1].count", "[COUNT_WITHOUT_BOOK_UNITS]"]),
+    "overhead for no stage": (lambda d: d["overhead"].update(Paint={"driver": "units", "rate": 1, "actual": 100}),
+                              ["overhead.Paint: 'Paint' has no WIP account", "[UNKNOWN_STAGE]"]),
     # The chart: checked where it was typed, not when an export refuses it after the month is locked.
     "one code, two names": (lambda d: d["accounts"]["cogs"].update(code="1210"),
                             ["accounts.cogs.name: account 1210 is 'Raw materials inventory' at accounts.raw_materials "

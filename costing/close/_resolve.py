@@ -132,6 +132,12 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
             f"the ledger's last closed period is {prior.period}; the next close must be "
             f"{_next_period(prior.period)}, found {header.period}"))
     for name, oh in header.overhead.items():
+        if name not in header.accounts.wip:
+            # Every stage has a WIP account (even one idle this month); an overhead line without one
+            # is a misspelt stage, whose actual overhead would be written off unnoticed.
+            issues.append(Issue("UNKNOWN_STAGE", f"overhead.{name}",
+                                f"{name!r} has no WIP account (accounts.wip), so it is no stage of this close; "
+                                f"stages: {', '.join(header.accounts.wip) or 'none'}"))
         for field, value in (("rate", oh.rate), ("actual", oh.actual)):
             if value < 0:
                 issues.append(Issue("NEGATIVE_AMOUNT", f"overhead.{name}.{field}", f"cannot be negative, found {value}"))
