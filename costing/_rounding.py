@@ -10,6 +10,7 @@ decide precedence by the order they pass parts in.
 
 from __future__ import annotations
 
+import heapq
 from decimal import Decimal
 
 __all__ = ["allocate", "round_amount"]
@@ -65,13 +66,20 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         raise ValueError(f"parts {exact} do not add up to {total}")
     if steps > 0:
         # Parts rounded down the most get the missing minor units first.
-        order = sorted(range(n), key=lambda i: (-(exact[i] - rounded[i]), i))
-        for i in order[:steps]:
+        for i in _first(steps, n, lambda i: (-(exact[i] - rounded[i]), i)):
             rounded[i] += quantum
     else:
         # Parts rounded up the most give back the surplus first; among equals the later ones, so
         # that the earlier part keeps the unit whichever way the rounding mode broke the tie.
-        order = sorted(range(n), key=lambda i: (exact[i] - rounded[i], -i))
-        for i in order[: -steps]:
+        for i in _first(-steps, n, lambda i: (exact[i] - rounded[i], -i)):
             rounded[i] -= quantum
     return rounded
+
+
+def _first(k: int, n: int, key) -> list[int]:
+    """The first ``k`` of ``range(n)`` in ``key`` order: ``heapq.nsmallest`` (which is
+    ``sorted(...)[:k]``, ties included) for a large allocation — a plant-wide proration has a part
+    per product-stage element — where sorting all of it would cost more."""
+    if n > 64:
+        return heapq.nsmallest(k, range(n), key=key)
+    return sorted(range(n), key=key)[:k]

@@ -135,3 +135,31 @@ def test_results_do_not_depend_on_the_order_of_elements(data):
         assert a.normal_spoilage.by_element == b.normal_spoilage.by_element
         assert a.abnormal_spoilage.by_element == b.abnormal_spoilage.by_element
         assert a.cost_per_eu == b.cost_per_eu
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=300),
+       st.integers(min_value=0, max_value=10**7), st.sampled_from(["ROUND_HALF_UP", "ROUND_HALF_EVEN"]))
+def test_largest_remainder_allocation(weights, total_cents, mode):
+    """Parts add up to the whole exactly, each within one minor unit of its exact share, and the
+    units the rounding left over go to the parts that lost the most (earlier part on a tie) — for
+    small allocations and large ones (over 64 parts the order is found without a full sort)."""
+    import decimal
+
+    from costing._rounding import allocate
+
+    assume(sum(weights) > 0)
+    q, total = Decimal("0.01"), Decimal(total_cents).scaleb(-2)
+    with decimal.localcontext(decimal.Context(prec=34)):
+        exact = [total * w / sum(weights) for w in weights]
+        parts = allocate(exact, total, q, getattr(decimal, mode))
+        assert sum(parts) == total
+        assert all(abs(p - x) < q for p, x in zip(parts, exact))
+        rounded = [x.quantize(q, rounding=getattr(decimal, mode)) for x in exact]
+        gap = int((total - sum(rounded)) / q)
+        moved = [i for i, (p, r) in enumerate(zip(parts, rounded)) if p != r]
+        if gap > 0:
+            expected = sorted(range(len(exact)), key=lambda i: (-(exact[i] - rounded[i]), i))[:gap]
+        else:
+            expected = sorted(range(len(exact)), key=lambda i: (exact[i] - rounded[i], -i))[:-gap]
+        assert moved == sorted(expected)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .._engine import cost_resolved_case
 from .._errors import CostingError, Issue
@@ -74,8 +74,7 @@ class OverheadLine:
         return self.actual - self.applied
 
 
-@dataclass(frozen=True)
-class ProrationShare:
+class ProrationShare(NamedTuple):  # a tuple: a large plant has one per product-stage element
     """One place the prorated overhead difference went, with its weight: this period's overhead
     applied that it holds (exact, as the engine weighed it) and the amount allocated to it."""
     bucket: str  # wip | fg | cogs
