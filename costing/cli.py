@@ -159,6 +159,8 @@ def _cmd_close(args: argparse.Namespace) -> int:
     else:
         recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
+        print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
+              "`wip verify --head` checks against it)")
     return sheets_status
 
 
@@ -175,6 +177,12 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     from .close_service import reopen_period
     from .ledger import LedgerError
 
+    try:
+        args.reason.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal could not decode, kept by Python as surrogates
+        _print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
+                                                         "again (the reason is kept in the ledger as written)")])
+        return EXIT_INPUT
     ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
         return EXIT_INPUT
@@ -335,14 +343,18 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if ledger is None:
         return EXIT_INPUT
     with ledger:
-        problems = ledger.verify()
+        problems = ledger.verify(expected_head=args.head)
         count = len(ledger.events())
+        head = ledger.head()
     if problems:
         for p in problems:
             print(f"error: {p} [LEDGER_TAMPERED]", file=sys.stderr)
         print(f"{len(problems)} problem(s) in {ledger.path}; the hash chain does not verify.", file=sys.stderr)
         return 1
-    print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK")
+    print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK"
+          + (f" (and event {args.head.strip()} as recorded)" if args.head else ""))
+    if head:
+        print(f"  Head: {head} — note it outside this file; `wip verify --head` checks the ledger against it later")
     return 0
 
 
@@ -435,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_history)
 
     p = sub.add_parser("verify", help="recompute the ledger's hash chain; report rows changed outside the engine")
+    p.add_argument("--head", metavar="SEQ:HASH",
+                   help="a head printed by an earlier close or verify and kept elsewhere: the ledger must still hold "
+                        "that event with that hash (catches a chain rewritten with recomputed hashes)")
     ledger_option(p)
     p.set_defaults(run=_cmd_verify)
 

@@ -297,7 +297,7 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
             period=spec.period, opening_from=opening_from, inputs_json=inputs_json.result(), parameters=parameters,
             reports_json=stored.reports, encoded_state=(stored.state, stored.wip_rows, stored.layer_rows),
             rollforward_json=stored.rollforward_json(rollforward), journals=book, engine_version=__version__,
-            user=user or current_user())
+            user=user or current_user(), close_no=close_no)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
     return CloseOutcome(event, result, book, rollforward)

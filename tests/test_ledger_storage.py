@@ -337,3 +337,81 @@ def test_a_process_running_other_threads_closes_in_one_process(tmp_path, monkeyp
     assert _outcome_digest(outcome, tmp_path / "two.db") == _outcome_digest(expected, tmp_path / "one.db")
     if sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1:
         assert background.can_stream()  # single-threaded again
+
+
+def _edit(db: Path, *statements: str, keep_triggers: bool = False) -> None:
+    """Change the ledger file by hand, as someone with a SQLite browser would."""
+    con = sqlite3.connect(db)
+    if not keep_triggers:
+        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            con.execute(f"DROP TRIGGER {trigger}")
+    for sql in statements:
+        con.execute(sql)
+    con.commit()
+    con.close()
+
+
+def test_a_tampered_close_is_not_used_to_open_the_next_month_or_exported(tmp_path):
+    from costing.close_service import CloseRefused
+    from costing.ledger import LedgerError
+
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    _edit(db, "UPDATE events SET state = replace(state, '3480.00', '9480.00') WHERE seq = 1")
+    with Ledger(db) as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(demo("2026-11"), ledger, user="test")
+        assert [i.code for i in refused.value.issues] == ["LEDGER_CHANGED"]
+        assert "does not match its hash" in refused.value.issues[0].message
+        with pytest.raises(LedgerError):
+            ledger.current_close("2026-10")  # what wip journal/export/rollforward read
+        assert ledger.status("2026-11") == "open"
+
+
+def test_verify_catches_what_a_hand_edit_can_do_without_the_hash_scheme(tmp_path):
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+        last = ledger.events()[-1]
+
+    def problems_after(*statements, keep_triggers=False):
+        copy = tmp_path / f"copy{len(list(tmp_path.iterdir()))}.db"
+        copy.write_bytes(db.read_bytes())
+        _edit(copy, *statements, keep_triggers=keep_triggers)
+        with Ledger(copy) as ledger:
+            return ledger.verify()
+
+    cut_off = [f"DELETE FROM {t} WHERE seq = 2" for t in ("journal_lines", "closing_wip", "fg_layers", "events")]
+    assert any("record of the newest event is missing" in p
+               for p in problems_after(*cut_off, "DELETE FROM meta WHERE key = 'head'"))
+    assert any("append-only triggers" in p for p in problems_after("SELECT 1"))
+    assert any("belong to no event" in p for p in problems_after(
+        "INSERT INTO journal_lines VALUES (99, 'X', 1, '2026-10-31', '1210', '1.00', '0.00', 'forged')"))
+    assert any("cannot be read" in p for p in problems_after("UPDATE events SET journals = '{garbage' WHERE seq = 1"))
+    assert any("unreadable" in p for p in problems_after("UPDATE meta SET value = 'garbage' WHERE key = 'head'",
+                                                         keep_triggers=True))
+    with Ledger(db) as ledger:
+        assert ledger.verify() == [] and ledger.verify(f"{last.seq}:{last.row_hash}") == []
+        assert ledger.verify(f"{last.seq}:{last.row_hash[:8]}") == []
+        assert any("was rewritten" in p for p in ledger.verify(f"{last.seq}:{'0' * 64}"))
+        assert any("events were removed" in p for p in ledger.verify(f"{last.seq + 1}:{last.row_hash}"))
+
+
+def test_a_close_recorded_meanwhile_under_the_same_number_is_refused(tmp_path):
+    """The journal ids' close number is checked under the write lock (another run may have closed
+    and reopened the month while this close was computed)."""
+    from costing.ledger import LedgerError
+
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        outcome = close_period(demo("2026-10"), ledger, user="test")
+        closed = ledger.current_close("2026-10")
+        ledger.record_reopen("2026-10", reason="test", user="t", engine_version="t",
+                             reversals_for=lambda book, n: book.model_copy(update={"journals": ()}))
+        with pytest.raises(LedgerError) as refused:
+            ledger.record_close(period="2026-10", opening_from=None, parameters=closed.parameters,
+                                reports_json="[]", rollforward_json="{}", journals=outcome.journals,
+                                engine_version="t", user="t", close_no=1)
+        assert refused.value.code == "LEDGER_CHANGED" and "close #1" in refused.value.message

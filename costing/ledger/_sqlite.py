@@ -132,6 +132,7 @@ class Event:
     reason: str
     engine_version: str
     inputs_sha256: str
+    row_hash: str = ""  # the event's hash in the chain (with seq: the head to note outside the file)
 
 
 class ClosedPeriod:
@@ -197,6 +198,7 @@ class ClosedPeriod:
 class Ledger:
     def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 30.0):
         self.path = str(path)
+        self._trusted: set[int] = set()  # event seqs whose row hash was checked (_check_row)
         if self.path != ":memory:" and not create and not Path(self.path).exists():
             raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close)")
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
@@ -251,7 +253,7 @@ class Ledger:
     @staticmethod
     def _event(r: sqlite3.Row) -> Event:
         return Event(r["seq"], r["kind"], r["period"], r["close_no"], r["opening_from"], r["recorded_at"],
-                     r["recorded_by"], r["reason"], r["engine_version"], r["inputs_sha256"])
+                     r["recorded_by"], r["reason"], r["engine_version"], r["inputs_sha256"], r["row_hash"])
 
     def status(self, period: str) -> str:
         """'open' (never closed), 'closed', or 'reopened'."""
@@ -295,7 +297,20 @@ class Ledger:
                                 (period,)).fetchone()[0]
 
     def _closed(self, row: sqlite3.Row) -> ClosedPeriod:
+        self._check_row(row)
         return ClosedPeriod(self._event(row), row)
+
+    def _check_row(self, row: sqlite3.Row) -> None:
+        """Refuse a close row whose contents no longer match its hash: what is read from it (an
+        opening position, journals to export) would be what someone typed into the file, not what
+        the engine recorded.  Each row is checked once per Ledger (a large row takes a moment)."""
+        if row["seq"] in self._trusted:
+            return
+        if _row_hash(dict(row)) != row["row_hash"]:
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the {row['period']} {row['kind']} (event seq {row['seq']}) does not match its hash: "
+                              f"the ledger file was changed outside the engine, so it is not used; run wip verify")
+        self._trusted.add(row["seq"])
 
     def journal_books(self, period: str) -> list[tuple[Event, JournalBook]]:
         """Every journal book posted for the period, in posting order (closes and reversals)."""
@@ -323,6 +338,9 @@ class Ledger:
             if row is None or row["opening_from"] is None:
                 continue
             source = self._db.execute("SELECT period FROM events WHERE seq = ?", (row["opening_from"],)).fetchone()
+            if source is None:  # opened from an event no longer in the file: verify() reports it
+                stale[period] = f"(event seq {row['opening_from']}, missing)"
+                continue
             current = self._current_close_row(source["period"])
             if current is None or current["seq"] != row["opening_from"]:
                 stale[period] = source["period"]
@@ -362,6 +380,7 @@ class Ledger:
                               f"{earlier} opened from a close of {superseded} that has since been replaced, so its "
                               f"closing position is out of date; reopen {earlier} and close it again (and any month "
                               f"between) before {period}")
+        self._check_row(row)
         prior = decode_state(earlier, json.loads(row["state"]))
         # The currency the opening position is in: a close cannot change it.
         return replace(prior, currency=json.loads(row["parameters"]).get("currency")), row["seq"]
@@ -370,11 +389,13 @@ class Ledger:
                      reports_json: str, state: Iterable[StageWip] = (), fg_layers: Iterable[FinishedGoodsLayer] = (),
                      rollforward_json: str, journals: JournalBook, engine_version: str, user: str,
                      now: dt.datetime | None = None, reason: str = "", inputs_json: str | None = None,
-                     encoded_state: tuple[str, list, list] | None = None) -> Event:
+                     encoded_state: tuple[str, list, list] | None = None, close_no: int | None = None) -> Event:
         """Append a close in one transaction, re-checking the period's state under the write lock.
 
         ``inputs_json``, when given, is ``canonical_json(inputs)`` already built by the caller;
-        ``encoded_state``, ``encode_state(state, fg_layers)`` likewise."""
+        ``encoded_state``, ``encode_state(state, fg_layers)`` likewise.  ``close_no``, when given, is
+        the close number the journals' ids were made for: another run that closed (and reopened)
+        the period meanwhile would otherwise leave two closes with the same journal ids."""
         inputs_text = canonical_json(inputs) if inputs_json is None else inputs_json
         if encoded_state is None:
             encoded_state = encode_state(list(state), list(fg_layers))
@@ -402,7 +423,11 @@ class Ledger:
                 raise LedgerError("LEDGER_CHANGED",
                                   f"the ledger changed while {period} was being closed (its opening position moved); "
                                   "nothing was written — run the close again")
-            close_no = 1 + self.close_count(period)
+            expected, close_no = close_no, 1 + self.close_count(period)
+            if expected is not None and expected != close_no:
+                raise LedgerError("LEDGER_CHANGED",
+                                  f"the ledger changed while {period} was being closed (another run closed it as "
+                                  f"close #{expected}); nothing was written — run the close again")
             row = {
                 "kind": "close", "period": period, "close_no": close_no, "opening_from": opening_from,
                 "recorded_at": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
@@ -491,29 +516,77 @@ class Ledger:
 
     # ---- verification --------------------------------------------------------------------
 
-    def verify(self) -> list[str]:
-        """Recompute the hash chain and the detail tables; each problem as one line."""
+    def verify(self, expected_head: str | None = None) -> list[str]:
+        """Recompute the hash chain and the detail tables; each problem as one line.
+
+        The chain shows a row changed, removed or inserted by someone who did not recompute the
+        hashes.  Someone who did (the scheme is no secret) is caught only against a head recorded
+        outside the file: ``expected_head`` is a ``seq:hash`` (or a prefix of the hash) printed by
+        an earlier ``wip close`` or ``wip verify``."""
         problems = []
         prev = GENESIS
         last = None
+        hashes: dict[int, str] = {}
         for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
             r = dict(row)
+            hashes[r["seq"]] = r["row_hash"]
             where = f"events seq {r['seq']} ({r['kind']} {r['period']})"
             if r["prev_hash"] != prev:
-                problems.append(f"{where}: prev_hash {r['prev_hash'][:12]}… does not match the previous row's hash "
+                problems.append(f"{where}: prev_hash {str(r['prev_hash'])[:12]}… does not match the previous row's hash "
                                 f"{prev[:12]}… — a row before it was changed, removed or inserted")
             if _row_hash(r) != r["row_hash"]:
                 problems.append(f"{where}: contents do not match its hash — the row was changed outside the engine")
-            if r["kind"] == "close" and hashlib.sha256(r["inputs"].encode()).hexdigest() != r["inputs_sha256"]:
+            if r["kind"] == "close" and hashlib.sha256(str(r["inputs"]).encode()).hexdigest() != r["inputs_sha256"]:
                 problems.append(f"{where}: inputs do not match inputs_sha256")
-            problems += self._verify_details(r, where)
+            try:
+                problems += self._verify_details(r, where)
+            except (ValueError, TypeError, KeyError) as e:  # JSON, pydantic: contents no longer readable
+                problems.append(f"{where}: its recorded contents cannot be read ({type(e).__name__}) — the row was "
+                                "changed outside the engine")
             prev = r["row_hash"]
-            last = f"{r['seq']}:{r['row_hash']}"
+            last = (r["seq"], r["row_hash"])
+        problems += self._verify_head(last)
+        problems += self._verify_structure()
+        if expected_head is not None:
+            problems += _against_anchor(expected_head, hashes)
+        return problems
+
+    def _verify_head(self, last: tuple[int, str] | None) -> list[str]:
+        """The newest event against the head recorded apart from the rows when it was appended."""
         head = self.head()
-        if head is not None and head != (last if prev != GENESIS else None):
-            ends = last.split(":")[0] if prev != GENESIS else "no events"
-            problems.append(f"head: the newest event recorded is seq {head.split(':')[0]} ({head.split(':')[1][:12]}…) "
-                            f"but the events end at seq {ends} — events were removed from the end of the ledger")
+        if head is None:
+            return [] if last is None else ["head: the record of the newest event is missing from the ledger — "
+                                            "events may have been removed from the end"]
+        seq_text, _, digest = head.partition(":")
+        if not seq_text.isdigit():
+            return [f"head: the record of the newest event is unreadable ({head[:30]!r})"]
+        seq = int(seq_text)
+        if last is not None and (seq, digest) == last:
+            return []
+        if last is None or seq > last[0]:
+            ends = f"seq {last[0]}" if last else "no events"
+            return [f"head: the newest event recorded is seq {seq} ({digest[:12]}…) but the events end at {ends} — "
+                    "events were removed from the end of the ledger"]
+        if seq < last[0]:
+            return [f"head: the newest event recorded is seq {seq}, but events run to seq {last[0]} — events were "
+                    "added outside the engine"]
+        return [f"head: event seq {seq} does not have the hash recorded for it ({digest[:12]}…) — it was replaced"]
+
+    def _verify_structure(self) -> list[str]:
+        """The append-only triggers are in place, and no detail row belongs to a missing event."""
+        problems = []
+        expected = {f"{t}_no_{what}" for t in _IMMUTABLE for what in ("update", "delete")}
+        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        missing = sorted(expected - present)
+        if missing:
+            problems.append(f"schema: the append-only triggers {', '.join(missing)} were removed — rows can be "
+                            "changed without the engine")
+        for table in ("journal_lines", "closing_wip", "fg_layers"):
+            orphans = self._db.execute(f"SELECT COUNT(*), MIN(seq) FROM {table} WHERE seq NOT IN "
+                                       "(SELECT seq FROM events)").fetchone()
+            if orphans[0]:
+                problems.append(f"{table}: {orphans[0]} rows belong to no event (first: seq {orphans[1]}) — added "
+                                "outside the engine")
         return problems
 
     def _verify_details(self, r: dict, where: str) -> list[str]:
@@ -543,6 +616,29 @@ class Ledger:
             if expected_fg != stored_fg:
                 problems.append(f"{where}: fg_layers rows differ from the finished goods recorded in the row")
         return problems
+
+
+def _against_anchor(expected: str, hashes: dict[int, str]) -> list[str]:
+    """An event's hash recorded elsewhere (``seq:hash`` as printed, or the newest event's hash or a
+    prefix of at least 8 characters) against the chain as it is now."""
+    seq_text, _, digest = expected.strip().rpartition(":")
+    digest = digest.lower()
+    if len(digest) < 8:
+        return [f"--head: give the hash as printed (seq:hash, or at least 8 characters of it), not {expected!r}"]
+    if seq_text:
+        if not seq_text.isdigit():
+            return [f"--head: expected seq:hash as printed, found {expected!r}"]
+        seq = int(seq_text)
+    elif hashes:
+        seq = max(hashes)
+    else:
+        return [f"--head: the ledger has no events, but {expected} was recorded"]
+    if seq not in hashes:
+        return [f"--head: event seq {seq} was recorded but is not in the ledger — events were removed"]
+    if not hashes[seq].startswith(digest):
+        return [f"--head: event seq {seq} has hash {hashes[seq][:16]}…, not the {digest[:16]}… recorded — the ledger "
+                "was rewritten"]
+    return []
 
 
 def _fault_injection_pause() -> None:
