@@ -238,7 +238,18 @@ def _posted_after(args: argparse.Namespace):
         _print_issues([Issue("NOTHING_POSTED", "--after-close", f"nothing was posted for {args.period} after close "
                                                               f"#{args.after_close}: it is still the current close")])
         return None, None
-    accounts = {code: account for book in later for code, account in book.accounts.items()}
+    accounts: dict = {}
+    for book in later:
+        for code, account in book.accounts.items():
+            first = accounts.setdefault(code, account)
+            if first != account:  # a reversal must post to the account as it was named when posted
+                _print_issues([Issue("ACCOUNT_CONFLICT", "--after-close",
+                                     f"account {code} is {first.name!r} ({first.type}) in one of the journals posted "
+                                     f"after close #{args.after_close} and {account.name!r} ({account.type}) in "
+                                     "another: systems that match accounts by name would post them apart; export "
+                                     "the reversal before renaming the account, or rename it in the accounting "
+                                     "system too")])
+                return None, None
     book = JournalBook(company=later[0].company, currency=later[0].currency, period=args.period, accounts=accounts,
                        journals=tuple(j for b in later for j in b.journals))
     return closed.parameters.get("locale", "en_US"), book

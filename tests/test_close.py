@@ -322,3 +322,20 @@ def test_an_opening_completion_or_layer_period_that_disagrees_is_an_error(ledger
 
 def _pct(fraction) -> str:
     return f"{(fraction * 100).normalize():f}%"
+
+
+def test_journals_after_a_close_with_an_account_renamed_between_are_refused(tmp_path, capsys):
+    """A reversal posts to the account as it was named: merged with a re-close that renamed it,
+    name-matching systems (QBO, IIF) would post the reversal to the new name."""
+    db = str(tmp_path / "ledger.db")
+    october = tmp_path / "october.yaml"
+    october.write_text((ROOT / "examples" / "demo" / "close-2026-10.yaml").read_text())
+    assert main(["close", str(october), "--period", "2026-10", "--ledger", db]) == 0
+    assert main(["reopen", "2026-10", "--reason", "rename", "--ledger", db]) == 0
+    october.write_text(october.read_text().replace('"Raw materials inventory"', '"Raw materials stock"'))
+    assert main(["close", str(october), "--period", "2026-10", "--ledger", db]) == 0
+    capsys.readouterr()
+    assert main(["export", "--period", "2026-10", "--format", "qbo", "--after-close", "1",
+                 "--out", str(tmp_path / "out"), "--ledger", db]) == 2
+    assert "account 1210 is 'Raw materials inventory'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
