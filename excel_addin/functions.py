@@ -16,7 +16,7 @@ from xlwings import arg, func, ret
 
 import costing
 from costing import CostingError, Issue
-from costing._currency import is_known_currency
+from costing._currency import is_known_currency, quantum
 from costing._numbers import ROUNDING_MODES, NumberError, to_decimal
 
 from ._block import locate, parse_block
@@ -278,6 +278,9 @@ def _overhead_issues(rate, quantity, actual, currency: str, rounding: str) -> li
             issues.append(Issue(code, column, f"cannot be negative, found {value}"))
     if not (len(currency) == 3 and currency.isupper() and is_known_currency(currency)):
         issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {currency!r}; expected an ISO 4217 code"))
+    elif actual is not None and actual != actual.quantize(quantum(currency)):
+        issues.append(Issue("AMOUNT_PRECISION", "actual", f"{actual} has more decimal places than {currency} allows; "
+                                                          "actual overhead is a posted amount"))
     if rounding not in ROUNDING_MODES:
         issues.append(Issue("INVALID_CHOICE", "rounding", f"expected {' or '.join(ROUNDING_MODES)}, found {rounding!r}"))
     return issues

@@ -195,7 +195,7 @@ OVERHEAD_HEADER = ["stage", "rate", "driver_quantity", "actual"]
 def test_overhead_refuses_negatives_and_blanks_per_row():
     result = fx.WIP_OVERHEAD([OVERHEAD_HEADER, ["Assembly", -18.0, 630.0, 22500.0], ["Testing", 24.0, -155.0, 3800.0],
                               ["Packing", 10.0, 50.0, -1.0], ["Paint", None, 50.0, 500.0],
-                              ["Kiln", 2.0, 3.0, 6.0]])
+                              ["Kiln", 2.0, 3.0, 6.0], ["Dryer", 2.0, 3.0, 6.125]])
     rows = {r[0]: r for r in result[1:]}
     assert rows["Assembly"][1] == "#WIP! NEGATIVE_AMOUNT: row 2 (rate): cannot be negative, found -18"
     assert rows["Testing"][1] == "#WIP! NEGATIVE_UNITS: row 3 (driver_quantity): cannot be negative, found -155"
@@ -203,6 +203,7 @@ def test_overhead_refuses_negatives_and_blanks_per_row():
     assert rows["Paint"][1].startswith("#WIP! MISSING_VALUE: row 5 (rate): is blank")
     assert all(rows[s][2:] == ["", "", ""] for s in ("Assembly", "Testing", "Packing", "Paint"))
     assert rows["Kiln"][1:] == [6.0, 6.0, 0.0, "exact"]
+    assert rows["Dryer"][1].startswith("#WIP! AMOUNT_PRECISION: row 7 (actual): 6.125 has more decimal places")
 
 
 def test_overhead_without_a_driver_quantity_column_is_one_error():
