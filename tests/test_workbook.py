@@ -20,6 +20,7 @@ from costing.workbook._schema import TABLES
 from costing.workbook._template import (TEMPLATE_PATH, build_template, fill_tables, save_reproducibly,
                                         tables_from_close_data)
 from tests.demo_data import demo
+from tests.xlsx_cache import cache_values
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
@@ -440,28 +441,6 @@ def test_sheets_that_could_not_be_written_are_written_by_running_the_close_again
 
 # ---- what a close must not destroy or misread ------------------------------------------------------
 
-def _cache_values(path: Path, sheet: str, cached: dict[str, tuple[str, str]]) -> None:
-    """Give formula cells cached results as Excel and LibreOffice save them (openpyxl cannot):
-    ``{"D4": ("", "36000"), "I4": (' t="str"', "")}``."""
-    import re
-
-    from costing.workbook._openpyxl import sheet_parts
-
-    with zipfile.ZipFile(path) as src:
-        target = sheet_parts(src)[sheet]
-        items = [(i, src.read(i.filename)) for i in src.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item, data in items:
-            if item.filename == target:
-                for coord, (kind, text) in cached.items():
-                    cell = b'<c r="' + coord.encode() + b'"'
-                    data, n = re.subn(re.escape(cell) + rb'([^>]*)><f>(.*?)</f><v\s*/>',
-                                      lambda m: cell + m.group(1) + kind.encode() + b"><f>" + m.group(2) + b"</f><v>"
-                                      + text.encode() + b"</v>", data)
-                    assert n == 1, coord
-            dst.writestr(item, data)
-
-
 def _cell_xml(path: Path, sheet: str, coord: str) -> str:
     import re
 
@@ -480,8 +459,8 @@ def _calculated_book(book: Path) -> Path:
     wb["Production"]["G4"] = "=2/5"
     wb["Production"]["I4"] = '=IF(1=1,"",5)'
     wb.save(book)
-    _cache_values(book, "Costs", {"D4": ("", "36000")})
-    _cache_values(book, "Production", {"G4": ("", "0.4"), "I4": (' t="str"', "")})
+    cache_values(book, "Costs", {"D4": ("", "36000")})
+    cache_values(book, "Production", {"G4": ("", "0.4"), "I4": (' t="str"', "")})
     return book
 
 
@@ -520,7 +499,7 @@ def test_a_float_cell_is_read_at_excels_15_digits(book):
     wb = openpyxl.load_workbook(book)
     wb["Costs"]["D4"] = "=36000.1+0.2"
     wb.save(book)
-    _cache_values(book, "Costs", {"D4": ("", "36000.299999999996")})  # the double Excel stores, shown 36,000.30
+    cache_values(book, "Costs", {"D4": ("", "36000.299999999996")})  # the double Excel stores, shown 36,000.30
     data, issues = read_close_workbook(book)
     assert issues == []
     assert data["products"][0]["stages"][0]["added_costs"]["materials"] == Decimal("36000.3")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -21,7 +20,7 @@ from costing._casefile import read_data_file
 from costing.cli import main
 from costing.ledger import Ledger
 from costing.workbook._cli import init_workbook
-from costing.workbook._openpyxl import sheet_parts
+from tests.xlsx_cache import cache_values
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,21 +158,6 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
 }
 
 
-def _cache_error(path: Path, sheet: str, coord: str, error: str) -> None:
-    """Give a formula cell a cached error value, as Excel saves it (openpyxl cannot)."""
-    with zipfile.ZipFile(path) as src:
-        target = sheet_parts(src)[sheet]
-        items = [(i, src.read(i.filename)) for i in src.infolist()]
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item, data in items:
-            if item.filename == target:
-                data, n = re.subn(rb'<c r="' + coord.encode() + rb'"([^>]*)><f>(.*?)</f><v\s*/>',
-                                  rb'<c r="' + coord.encode() + rb'"\1 t="e"><f>\2</f><v>' + error.encode() + b"</v>",
-                                  data)
-                assert n == 1
-            dst.writestr(item, data)
-
-
 @pytest.fixture(scope="module")
 def demo_book(tmp_path_factory) -> Path:
     data, issues = read_data_file(ROOT / "examples" / "demo" / "close-2026-10.yaml")
@@ -199,7 +183,7 @@ def test_malformed_workbook_gives_located_errors_and_changes_nothing(name, demo_
     change(wb)
     wb.save(book)
     if name == "formula_error_cached":
-        _cache_error(book, "Costs", "D4", "#DIV/0!")
+        cache_values(book, "Costs", {"D4": (' t="e"', "#DIV/0!")})
     ledger_path = book.with_suffix(".wip.db")
     with Ledger(ledger_path):
         pass  # an existing, empty ledger: the failed close must leave it as it is
