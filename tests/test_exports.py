@@ -91,6 +91,14 @@ def jpy_book() -> JournalBook:
 
 
 BOOKS = {"usd": usd_book, "jpy": jpy_book}
+# QuickBooks Desktop matches account names exactly and IIF is ASCII, so its books name 5100 in ASCII.
+ASCII_CHART = {**CHART, "5100": Account(code="5100", name="Cafe supplies", type="expense")}
+
+
+def book_for(fmt: str, book_name: str) -> JournalBook:
+    book = BOOKS[book_name]()
+    return book.model_copy(update={"accounts": ASCII_CHART}) if fmt == "iif" else book
+
 # journal id -> signed line amounts (debit positive) that every format must carry, zero lines dropped
 EXPECTED_USD = {
     "WIP-2026-10-001": [D("12500.00"), D("37.80"), D("-12537.80")],
@@ -209,14 +217,24 @@ def read_intacct(files, places):
 BEANCOUNT_ACCOUNT = r"(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+"
 
 
+def read_beancount_accounts(data: bytes) -> list[str]:
+    """The accounts opened, in order; nothing but comments, opens and their metadata."""
+    opened = []
+    for line in data.decode("utf-8").split("\n"):
+        if m := re.fullmatch(r"1970-01-01 open (\S+) ([A-Z]{3})", line):
+            assert re.fullmatch(BEANCOUNT_ACCOUNT, m[1]), m[1]
+            opened.append(m[1])
+        else:
+            assert line == "" or line.startswith(";") or re.fullmatch(r'  (code|name): "([^"\\]|\\.)*"', line), line
+    return opened
+
+
 def read_beancount(files, places):
-    body = files[0].decode("utf-8")
-    opened, lines, current = set(), {}, None
+    accounts, body = files[0], files[1].decode("utf-8")
+    opened, lines, current = set(read_beancount_accounts(accounts)), {}, None
     for line in body.split("\n"):
-        if m := re.fullmatch(r"(\d{4}-\d\d-\d\d) open (\S+) ([A-Z]{3})", line):
-            assert re.fullmatch(BEANCOUNT_ACCOUNT, m[2]), m[2]
-            assert m[1] == "2026-10-01"
-            opened.add(m[2])
+        if " open " in line:
+            raise AssertionError(f"an open directive in a journals file: {line}")
         elif re.fullmatch(r'\d{4}-\d\d-\d\d \* "([^"\\]|\\.)*"', line):
             current = []
         elif m := re.fullmatch(r'  id: "([^"]+)"', line):
@@ -244,10 +262,14 @@ def export(book: JournalBook, fmt: str, out_dir: Path, **options) -> list[bytes]
 @pytest.mark.parametrize("book_name", BOOKS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_golden(fmt, book_name, tmp_path, file_regression):
-    paths = export_journals(BOOKS[book_name](), fmt, tmp_path)
-    for index, path in enumerate(paths, start=1):
+    paths = export_journals(book_for(fmt, book_name), fmt, tmp_path)
+    journal_files = [p for p in paths if p.name.startswith("journals-")]
+    for index, path in enumerate(journal_files, start=1):
         file_regression.check(path.read_bytes(), binary=True, extension=EXT[fmt],
-                              basename=f"{book_name}_{fmt}" + (f"_{index}" if len(paths) > 1 else ""))
+                              basename=f"{book_name}_{fmt}" + (f"_{index}" if len(journal_files) > 1 else ""))
+    for path in set(paths) - set(journal_files):  # beancount's accounts.beancount
+        file_regression.check(path.read_bytes(), binary=True, extension=path.suffix,
+                              basename=f"{book_name}_{fmt}_{path.stem}")
 
 
 @pytest.mark.parametrize("fmt", ["xero", "intacct"])
@@ -260,14 +282,14 @@ def test_golden_split(fmt, tmp_path, file_regression):
 
 
 def test_file_names(tmp_path):
-    names = {fmt: [p.name for p in export_journals(usd_book(), fmt, tmp_path / fmt)] for fmt in FORMATS}
+    names = {fmt: [p.name for p in export_journals(book_for(fmt, "usd"), fmt, tmp_path / fmt)] for fmt in FORMATS}
     assert names == {
         "gl-csv": ["journals-2026-10.gl.csv"],
         "qbo": ["journals-2026-10.qbo.csv"],
         "xero": ["journals-2026-10.xero-1.csv"],
         "iif": ["journals-2026-10.iif"],
         "intacct": ["journals-2026-10.intacct-1.csv"],
-        "beancount": ["journals-2026-10.beancount"],
+        "beancount": ["accounts.beancount", "journals-2026-10.beancount"],
     }
 
 
@@ -276,7 +298,7 @@ def test_file_names(tmp_path):
 @pytest.mark.parametrize("book_name", BOOKS)
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_journal_balances_when_read_back(fmt, book_name, tmp_path):
-    files = export(BOOKS[book_name](), fmt, tmp_path)
+    files = export(book_for(fmt, book_name), fmt, tmp_path)
     lines = READERS[fmt](files, PLACES[book_name])
     for journal_id, amounts in lines.items():
         assert sum(amounts) == 0, f"{fmt}: {journal_id} does not balance"
@@ -295,12 +317,12 @@ def with_negative_zeros(book: JournalBook) -> JournalBook:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_negative_zero_never_appears(fmt, tmp_path):
-    for name, make in BOOKS.items():
-        signed = with_negative_zeros(make())
+    for name in BOOKS:
+        signed = with_negative_zeros(book_for(fmt, name))
         assert any(str(line.credit).startswith("-0") for j in signed.journals for line in j.lines)
         body = export(signed, fmt, tmp_path / name)
         assert not re.search(rb"(?<![\w.])-0+(\.0+)?(?![\w.])", b"".join(body)), "negative zero"
-        assert body == export(make(), fmt, tmp_path / f"{name}-plain")
+        assert body == export(book_for(fmt, name), fmt, tmp_path / f"{name}-plain")
 
 
 # --- splitting --------------------------------------------------------------------------------------
@@ -341,11 +363,15 @@ def test_intacct_splits_by_entry_too(tmp_path):
     assert len(read_intacct(files, 2)) == 40
 
 
-@pytest.mark.parametrize("fmt", ["xero", "intacct"])
-def test_a_journal_larger_than_a_file_is_refused(fmt, tmp_path):
-    with pytest.raises(ExportError, match="WIP-2026-10-002: 13 lines, more than the 12 lines"):
+@pytest.mark.parametrize("fmt, system", [("xero", "Xero"), ("intacct", "Sage Intacct")])
+def test_a_journal_larger_than_a_file_is_refused(fmt, system, tmp_path):
+    with pytest.raises(ExportError) as refused:
         export_journals(many_journals(3, [10, 13]), fmt, tmp_path, max_lines=12)
     assert list(tmp_path.iterdir()) == []
+    # what `wip export` prints: a next step a command-line user can take (it has no max_lines option)
+    assert str(refused.value) == (
+        f"WIP-2026-10-002: 13 lines, more than the 12 lines {system} takes in one file, and a journal is never split "
+        f"across files — post it to fewer accounts (fewer WIP accounts), or enter this journal into {system} by hand")
 
 
 def test_a_shorter_export_removes_the_numbered_files_of_a_longer_one(tmp_path):
@@ -362,9 +388,10 @@ def test_a_shorter_export_removes_the_numbered_files_of_a_longer_one(tmp_path):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_same_book_gives_the_same_bytes(fmt, tmp_path):
-    first = export(usd_book(), fmt, tmp_path / "first")
-    again = export(usd_book(), fmt, tmp_path / "again")
-    reordered_chart = usd_book().model_copy(update={"accounts": dict(reversed(list(CHART.items())))})
+    book = book_for(fmt, "usd")
+    first = export(book, fmt, tmp_path / "first")
+    again = export(book, fmt, tmp_path / "again")
+    reordered_chart = book.model_copy(update={"accounts": dict(reversed(list(book.accounts.items())))})
     assert first == again == export(reordered_chart, fmt, tmp_path / "reordered")
 
 
@@ -387,11 +414,11 @@ def german_locale(monkeypatch):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_output_does_not_depend_on_the_locale(fmt, tmp_path, request):
-    plain = export(usd_book(), fmt, tmp_path / "C")
+    plain = export(book_for(fmt, "usd"), fmt, tmp_path / "C")
     installed = request.getfixturevalue("german_locale")
     if installed:
         assert locale.localeconv()["decimal_point"] == ","
-    german = export(usd_book(), fmt, tmp_path / "de")
+    german = export(book_for(fmt, "usd"), fmt, tmp_path / "de")
     assert german == plain
     lines = READERS[fmt](german, 2)  # every amount is plain '-?digits.dd'
     assert lines == EXPECTED_USD
@@ -494,7 +521,7 @@ def test_guarded_text_round_trips_through_csv_quoting(tmp_path):
 
 
 def test_iif_is_ascii_tab_separated_with_guarded_text(tmp_path):
-    body = export(usd_book(), "iif", tmp_path)[0].decode("ascii")
+    body = export(book_for("iif", "usd"), "iif", tmp_path)[0].decode("ascii")
     records = [line.split("\t") for line in body.split("\r\n") if line]
     fields = {r[0]: r[1:] for r in records[:2]}
     assert fields["!TRNS"] == fields["!SPL"] == ["TRNSTYPE", "DATE", "ACCNT", "AMOUNT", "DOCNUM", "MEMO"]
@@ -505,40 +532,137 @@ def test_iif_is_ascii_tab_separated_with_guarded_text(tmp_path):
     assert by_memo["Conversion costs, Assembly"]["ACCNT"] == "Work in process - Assembly", "narration for a missing memo"
 
 
-def test_iif_refuses_two_accounts_that_meet_in_ascii(tmp_path):
-    chart = {**CHART, "5101": Account(code="5101", name="Cafe supplies", type="expense")}
+@pytest.mark.parametrize("name, found", [
+    ("\u22125 count diff", "has '\u2212' (not ASCII)"),  # U+2212 minus: was written '-5 count diff, a new account
+    ("東京 COGS", "has '東' (not ASCII)"),  # was written ?? COGS
+    ("\u201cSpecial\u201d tooling", "has '\u201c' (not ASCII)"),  # curly quotes were straightened
+    ("Café supplies", "has 'é' (not ASCII)"),  # was written Cafe supplies
+    ('12" pipe stock', "has a double quote, which QuickBooks Desktop strips"),
+])
+def test_iif_refuses_an_account_name_it_cannot_write_exactly(name, found, tmp_path):
+    chart = {**ASCII_CHART, "5810": Account(code="5810", name=name, type="expense")}
     book = usd_book().model_copy(update={"accounts": chart, "journals": usd_book().journals + (
-        journal("WIP-2026-10-009", "x", dr("5101", "1"), cr("1200", "1")),)})
-    with pytest.raises(ExportError, match="'Café supplies' and 'Cafe supplies' are both 'Cafe supplies' in ASCII"):
+        journal("WIP-2026-10-009", "Count difference", dr("5810", "1.00"), cr("1310", "1.00")),)})
+    with pytest.raises(ExportError) as refused:
         export_journals(book, "iif", tmp_path)
-    assert export_journals(book, "beancount", tmp_path)
+    assert str(refused.value) == (
+        f"WIP-2026-10-009 line 1: account 5810 {name!r} {found}: IIF is plain ASCII and QuickBooks Desktop would "
+        f"create a new account for any other spelling; rename the account in the chart to its exact QuickBooks name")
+    assert list(tmp_path.iterdir()) == []
+    assert export_journals(book, "qbo", tmp_path), "QuickBooks Online takes the name as it is (UTF-8)"
 
 
-def test_beancount_accepts_the_file_when_installed(tmp_path):
-    """beancount is not a dependency; where it is installed, its own loader must agree with ours."""
+def test_iif_writes_account_names_and_journal_ids_exactly_and_transliterates_memos(tmp_path):
+    chart = {**ASCII_CHART, "5810": Account(code="5810", name="WIP count diff (Parent:Sub) 'B'", type="expense")}
+    book = usd_book().model_copy(update={"accounts": chart, "journals": (
+        journal("WIP-2026-10-009", "\u22125 units \u201ccounted\u201d in 東京",
+                dr("5810", "1.00"), cr("1310", "1.00", "Caf\u00e9 \u2014 \u22125")),)})
+    body = export(book, "iif", tmp_path)[0].decode("ascii")
+    rows = {r[3]: r for r in (line.split("\t") for line in body.split("\r\n")) if r[0] in ("TRNS", "SPL")}
+    assert rows["WIP count diff (Parent:Sub) 'B'"][5:] == ["WIP-2026-10-009", "'-5 units 'counted' in ??"]
+    assert rows["Work in process - Finishing"][5:] == ["WIP-2026-10-009", "Cafe - -5"]
+
+
+def test_iif_refuses_a_journal_id_it_cannot_write_exactly(tmp_path):
+    book = book_for("iif", "usd").model_copy(update={"journals": (
+        journal("WIP-2026-10-\u2160", "x", dr("1300", "1"), cr("1200", "1")),)})
+    with pytest.raises(ExportError, match="journal id 'WIP-2026-10-\u2160' has '\u2160' \\(not ASCII\\)"):
+        export_journals(book, "iif", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def november_book() -> JournalBook:
+    """The October book again, a month later: the same chart, other ids and dates."""
+    return usd_book().model_copy(update={"period": "2026-11", "journals": tuple(
+        j.model_copy(update={"id": j.id.replace("2026-10", "2026-11"), "date": dt.date(2026, 11, 30)})
+        for j in usd_book().journals)})
+
+
+def reversal_of(book: JournalBook) -> JournalBook:
+    """What ``wip export --after-close 1`` exports after a reopen: the close's journals reversed."""
+    return book.model_copy(update={"journals": tuple(j.model_copy(update={
+        "id": f"R1-{j.id}", "date": dt.date(2026, 11, 5), "narration": f"Reversal of {j.id}",
+        "lines": tuple(line.model_copy(update={"debit": line.credit, "credit": line.debit}) for line in j.lines)})
+        for j in book.journals)})
+
+
+def export_months_to_one_folder(folder: Path) -> dict[str, list[Path]]:
+    return {"october": export_journals(usd_book(), "beancount", folder),
+            "november": export_journals(november_book(), "beancount", folder),
+            "after close": export_journals(reversal_of(usd_book()), "beancount", folder, label="after-close-1")}
+
+
+def test_beancount_months_share_one_accounts_file_and_never_repeat_an_open(tmp_path):
+    exported = export_months_to_one_folder(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "accounts.beancount", "journals-2026-10-after-close-1.beancount", "journals-2026-10.beancount",
+        "journals-2026-11.beancount"]
+    accounts = {name: [p for p in paths if p.name == "accounts.beancount"] for name, paths in exported.items()}
+    assert all(len(paths) == 1 for paths in accounts.values()), "every export rewrites the accounts file"
+    opened = read_beancount_accounts((tmp_path / "accounts.beancount").read_bytes())
+    assert len(opened) == len(set(opened)) == len(CHART), "each account of the chart opened once"
+    for path in tmp_path.glob("journals-*.beancount"):
+        lines = read_beancount([(tmp_path / "accounts.beancount").read_bytes(), path.read_bytes()], 2)
+        assert all(sum(amounts) == 0 for amounts in lines.values()), path.name
+
+
+def test_beancount_months_and_the_after_close_file_load_together_when_installed(tmp_path):
+    """beancount is not a dependency; where it is installed, a ledger including every file must load."""
     loader = pytest.importorskip("beancount.loader")
-    path = export_journals(usd_book(), "beancount", tmp_path)[0]
-    entries, errors, _ = loader.load_file(str(path))
+    export_months_to_one_folder(tmp_path)
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text('include "accounts.beancount"\ninclude "journals-*.beancount"\n', encoding="utf-8")
+    entries, errors, _ = loader.load_file(str(ledger))
     assert errors == []
     transactions = {e.meta["id"]: e for e in entries if hasattr(e, "narration")}
-    assert {k: [p.units.number for p in t.postings] for k, t in transactions.items()} == EXPECTED_USD
+    assert len(transactions) == 3 * len(EXPECTED_USD)
+    october = {k: [p.units.number for p in t.postings] for k, t in transactions.items() if k.startswith("WIP-2026-10")}
+    assert october == EXPECTED_USD
     assert transactions["WIP-2026-10-003"].narration == "'=1+2, \"Assembly\" to Finishing"
+    balances = defaultdict(Decimal)
+    for t in transactions.values():
+        for posting in t.postings:
+            balances[posting.account] += posting.units.number
+    november = defaultdict(Decimal)
+    for t in transactions.values():
+        if t.meta["id"].startswith("WIP-2026-11"):
+            for posting in t.postings:
+                november[posting.account] += posting.units.number
+    assert balances == november, "October and its reversal cancel out"
 
 
-def test_beancount_account_names_are_derived_and_unique():
-    from costing.exports._beancount import account_names
+TOKYO = Account(code="5000", name="東京 COGS", type="expense")
+OSAKA = Account(code="5810", name="大阪 COGS", type="expense")
 
-    accounts = [Account(code="1300", name="Work in process - Assembly", type="asset"),
-                Account(code="5100", name="Café supplies", type="expense"),
-                Account(code="2100", name="Payroll: accrued wages", type="liability"),
-                Account(code="3000", name="Retained earnings", type="equity"),
-                Account(code="4000", name="sales", type="income"),
-                Account(code="4001", name="Sales", type="income"),
-                Account(code="9", name="—", type="expense")]
-    assert account_names(accounts) == {
-        "1300": "Assets:WorkInProcessAssembly", "5100": "Expenses:CafeSupplies",
-        "2100": "Liabilities:Payroll:AccruedWages", "3000": "Equity:RetainedEarnings",
-        "4000": "Income:Sales-4000", "4001": "Income:Sales-4001", "9": "Expenses:9"}
+
+def cogs_book(chart: list[Account], *used: str) -> JournalBook:
+    lines = [dr(code, "100.00") for code in used] + [cr("1400", f"{100 * len(used)}.00")]
+    return JournalBook(company="Kobe", currency="USD", period="2026-10", accounts={
+        a.code: a for a in [CHART["1400"], *chart]}, journals=(journal("WIP-2026-10-001", "COGS", *lines),))
+
+
+def beancount_postings(book: JournalBook) -> set[str]:
+    body = render_journals(book, "beancount")["journals-2026-10.beancount"].decode("utf-8")
+    return set(re.findall(r"^  ((?:Assets|Expenses)\S*)", body, re.MULTILINE))
+
+
+def test_a_beancount_name_does_not_depend_on_which_accounts_a_month_used():
+    """5000 東京 COGS and 5810 大阪 COGS are both COGS in ASCII: 5000's name was Expenses:COGS in a month
+    that used only 5000 and Expenses:COGS-5000 in a month that used both, two names for one account."""
+    only_tokyo_used = beancount_postings(cogs_book([TOKYO, OSAKA], "5000"))
+    both_used = beancount_postings(cogs_book([TOKYO, OSAKA], "5000", "5810"))
+    chart_without_osaka = beancount_postings(cogs_book([TOKYO], "5000"))
+    assert only_tokyo_used == chart_without_osaka == {"Expenses:COGS-5000", "Assets:FinishedGoods"}
+    assert both_used == {"Expenses:COGS-5000", "Expenses:COGS-5810", "Assets:FinishedGoods"}
+
+
+def test_beancount_names_collide_against_the_whole_chart_not_the_accounts_used():
+    sales = [Account(code="5001", name="Cost of sales", type="expense"),
+             Account(code="5002", name="cost of sales", type="expense")]
+    assert beancount_postings(cogs_book(sales, "5001")) == {"Expenses:CostOfSales-5001",
+                                                                      "Assets:FinishedGoods"}
+    accounts = render_journals(cogs_book(sales, "5001"), "beancount")["accounts.beancount"].decode("utf-8")
+    assert "1970-01-01 open Expenses:CostOfSales-5002 USD" in accounts, "unused accounts are opened too"
 
 
 def test_intacct_options_and_description(tmp_path):
@@ -548,6 +672,31 @@ def test_intacct_options_and_description(tmp_path):
     assert {r["JOURNAL"] for r in first} == {"WIPJ"}
     assert [r["DESCRIPTION"] for r in first][:2] == ["WIP-2026-10-001 Materials issu", "WIP-2026-10-002 Conversion cos"]
     assert {(r["LOCATION_ID"], r["DEPT_ID"]) for r in rows} == {("100", "MFG")}
+
+
+@pytest.mark.parametrize("fmt, options, message", [
+    ("xero", {"tax_rate": "-Tax Exempt"}, "Xero tax rate '-Tax Exempt' cannot be exported: it starts with -"),
+    ("xero", {"tax_rate": "Tax Exempt "}, "Xero tax rate 'Tax Exempt ' cannot be exported: it has leading or trailing"),
+    ("xero", {"tax_rate": ""}, "Xero tax rate '' cannot be exported: it is empty"),
+    ("intacct", {"journal": "=GJ"}, "Intacct journal symbol '=GJ' cannot be exported: it starts with ="),
+    ("intacct", {"location_id": " 100"}, "Intacct location id ' 100' cannot be exported: it has leading or trailing"),
+    ("intacct", {"dept_id": "+MFG"}, "Intacct department id '+MFG' cannot be exported: it starts with +"),
+])
+def test_options_the_target_matches_on_are_refused_not_altered(fmt, options, message, tmp_path):
+    """They used to be written through the free-text guard: '-Tax Exempt' became "'-Tax Exempt", a rate
+    Xero does not have."""
+    with pytest.raises(ExportError, match=re.escape(message)):
+        export_journals(usd_book(), fmt, tmp_path, **options)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_xero_refuses_two_journals_it_would_read_as_one(tmp_path):
+    book = usd_book().model_copy(update={"journals": (
+        journal("A: B", "C", dr("1300", "1"), cr("1200", "1")),
+        journal("A", "B: C", dr("1300", "2"), cr("1200", "2")))})
+    with pytest.raises(ExportError, match="journals A: B and A have the same Xero narration and date"):
+        export_journals(book, "xero", tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_xero_tax_rate_option(tmp_path):

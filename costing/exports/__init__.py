@@ -57,9 +57,10 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, label: str = "",
 
     Files are named ``journals-<period>.<kind>.<ext>`` (see ``docs/exports.md``), or with a
     ``label`` ``journals-<period>-<label>.<kind>.<ext>`` (the journals posted after a close, beside
-    that close's own files).  Every file is rendered and written to a temporary directory inside
-    ``out_dir`` before any is renamed into place, so a refused book or a failed write leaves
-    ``out_dir`` untouched.  Numbered files left over from an earlier, longer export of the same
+    that close's own files); beancount also writes ``accounts.beancount``, the chart's ``open``
+    directives, the same for every export of that chart, so that several months load together.
+    Every file is rendered and written to a temporary directory inside ``out_dir`` before any is
+    renamed into place, so a refused book or a failed write leaves ``out_dir`` untouched.  Numbered files left over from an earlier, longer export of the same
     format, period and label are removed.
     """
     _, stale = _writer(fmt)

@@ -29,6 +29,7 @@ __all__ = [
     "PreparedJournal",
     "PreparedBook",
     "prepare",
+    "option_key",
     "clean_text",
     "guard_formula",
     "text",
@@ -89,11 +90,9 @@ class PreparedBook:
     period: str  # YYYY-MM, safe in a file name
     journals: tuple[PreparedJournal, ...]  # in the book's order, journals with no non-zero line left out
     source: str  # "wip close 2026-10"
-
-    @property
-    def period_start(self) -> dt.date:
-        year, month = map(int, self.period.split("-"))
-        return dt.date(year, month, 1)
+    # The whole chart the book carries, used or not, by code: a writer that derives names from it
+    # (beancount) gives an account the same name in every export of the same chart.
+    accounts: tuple[Account, ...]
 
     def amount(self, value: Decimal) -> str:
         return format_amount(value, self.places)
@@ -198,6 +197,17 @@ def _identifier(value: str, what: str) -> str:
     return value
 
 
+def option_key(value: str, what: str, required: bool = False) -> str:
+    """An option the target matches on (a tax rate's name, a journal symbol, a dimension id):
+    refused, never altered, like the book's own keys.  Unless ``required``, an empty value leaves
+    its column blank."""
+    problem = key_problem(value) if value or required else None
+    if problem:
+        raise ExportError(f"{what} {value!r} cannot be exported: it {problem}; give it exactly as the target "
+                          f"system spells it")
+    return value
+
+
 def prepare(book: JournalBook) -> PreparedBook:
     """Check ``book`` and net each line to one signed amount, dropping lines that net to zero.
 
@@ -235,8 +245,9 @@ def prepare(book: JournalBook) -> PreparedBook:
             lines.append(PreparedLine(len(lines) + 1, account, amount, clean_text(line.memo)))
         if lines:
             journals.append(PreparedJournal(journal.id, journal.date, clean_text(journal.narration), tuple(lines)))
+    chart = tuple(book.accounts[code] for code in sorted(book.accounts))
     return PreparedBook(clean_text(book.company), book.currency, places, book.period, tuple(journals),
-                        f"wip close {book.period}")
+                        f"wip close {book.period}", chart)
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
@@ -263,8 +274,8 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
         if size > max_lines:
             raise ExportError(
                 f"{journal.id}: {size} lines, more than the {max_lines} lines {system} takes in one file, "
-                f"and a journal is never split across files — post it to fewer accounts (e.g. fewer WIP accounts), or "
-                f"where {system} accepts more, pass a larger max_lines to export_journals")
+                f"and a journal is never split across files — post it to fewer accounts (fewer WIP accounts), "
+                f"or enter this journal into {system} by hand")
         if used + size > max_lines:
             files.append([])
             used = 0

@@ -19,7 +19,8 @@ def render(book: PreparedBook) -> dict[str, bytes]:
     rows = []
     for journal in book.journals:
         for line in journal.lines:
-            rows.append((text(journal.id), str(line.number), journal.date.isoformat(), text(line.account.code),
-                         text(line.account.name), book.amount(line.debit), book.amount(line.credit), book.currency,
+            # keys as they are: prepare() refused any that a spreadsheet could misread
+            rows.append((journal.id, str(line.number), journal.date.isoformat(), line.account.code,
+                         line.account.name, book.amount(line.debit), book.amount(line.credit), book.currency,
                          text(journal.narration), text(line.memo), text(book.source)))
     return {file_name(book.period, "gl", "csv"): csv_bytes(HEADER, rows)}

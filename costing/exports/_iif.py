@@ -4,9 +4,13 @@ Tab-separated plain ASCII, CRLF line ends.  One ``TRNS`` row (the journal's firs
 rows for the others, then ``ENDTRNS``; AMOUNT signed, positive is a debit, so every block sums to
 zero.  ACCNT is the account *name*; DOCNUM the journal id (QuickBooks has no duplicate detection,
 so a deterministic DOCNUM is how a re-import is spotted); MEMO the line memo, or the narration when
-the line has none.  Text is transliterated to ASCII (``Café`` → ``Cafe``, anything without an
-ASCII spelling → ``?``) and double quotes become single ones, since QuickBooks strips quotes.
-QuickBooks creates unknown accounts silently, so two accounts whose names meet in ASCII are refused.
+the line has none.
+
+QuickBooks matches ACCNT by name and creates an unknown name as a new account without a word, so
+account names and journal ids are written exactly or refused: one that is not plain ASCII or has a
+double quote (QuickBooks strips quotes) cannot be written exactly.  Memos are free text:
+transliterated to ASCII (``Café`` → ``Cafe``, anything without an ASCII spelling → ``?``) and
+double quotes made single.
 """
 
 from __future__ import annotations
@@ -20,27 +24,51 @@ HEADER = (("!TRNS",) + _FIELDS, ("!SPL",) + _FIELDS, ("!ENDTRNS",))
 TRNSTYPE = "GENERAL JOURNAL"
 
 
-def _field(value: str) -> str:
+def _free_text(value: str) -> str:
     # text() has already turned tabs and line breaks into spaces; the guard runs again after
     # transliteration, which can change a first character ("−5" becomes "-5").
     return text(to_ascii(value).replace('"', "'"))
 
 
-def render(book: PreparedBook) -> dict[str, bytes]:
-    names: dict[str, str] = {}
+def _exact_problem(value: str) -> str | None:
+    """Why ``value`` cannot be written into IIF exactly as it is, or None.
+
+    >>> _exact_problem("Work in process - Assembly"), _exact_problem("東京 COGS"), _exact_problem('12" pipe')
+    (None, "has '東' (not ASCII)", 'has a double quote, which QuickBooks Desktop strips')
+    """
+    if '"' in value:
+        return "has a double quote, which QuickBooks Desktop strips"
+    for character in value:
+        if not character.isascii():
+            return f"has {character!r} (not ASCII)"
+    return None
+
+
+def _check_keys(book: PreparedBook) -> None:
+    """Refuse, before anything is written, an account name or journal id IIF cannot carry exactly."""
     for journal in book.journals:
+        problem = _exact_problem(journal.id)
+        if problem:
+            raise ExportError(f"journal id {journal.id!r} {problem}: IIF is plain ASCII, and a DOCNUM other than "
+                              f"the exact id would hide a re-import; give the journal an ASCII id")
         for line in journal.lines:
-            ascii_name = _field(line.account.name)
-            other = names.setdefault(ascii_name, line.account.name)
-            if other != line.account.name:
-                raise ExportError(f"accounts {other!r} and {line.account.name!r} are both {ascii_name!r} in "
-                                  f"ASCII: QuickBooks Desktop would post them to one account")
+            problem = _exact_problem(line.account.name)
+            if problem:
+                raise ExportError(
+                    f"{journal.id} line {line.number}: account {line.account.code} {line.account.name!r} {problem}: "
+                    f"IIF is plain ASCII and QuickBooks Desktop would create a new account for any other spelling; "
+                    f"rename the account in the chart to its exact QuickBooks name")
+
+
+def render(book: PreparedBook) -> dict[str, bytes]:
+    _check_keys(book)
     rows = list(HEADER)
     for journal in book.journals:
         for line in journal.lines:
             kind = "TRNS" if line.number == 1 else "SPL"
-            rows.append((kind, TRNSTYPE, mdy(journal.date), _field(line.account.name), book.amount(line.amount),
-                         _field(journal.id), _field(line.memo or journal.narration)))
+            # ACCNT and DOCNUM as they are: checked above and by prepare(), never transliterated
+            rows.append((kind, TRNSTYPE, mdy(journal.date), line.account.name, book.amount(line.amount),
+                         journal.id, _free_text(line.memo or journal.narration)))
         rows.append(("ENDTRNS",))
     data = "".join("\t".join(row) + "\r\n" for row in rows)
     return {file_name(book.period, "", "iif"): data.encode("ascii")}

@@ -11,7 +11,8 @@ blank.  Files are ``journals-YYYY-MM.intacct-1.csv``, ``-2``, ...; an entry is n
 
 from __future__ import annotations
 
-from ._common import ExportError, PreparedBook, csv_bytes, file_name, mdy, numbered_family, split_journals, text
+from ._common import (ExportError, PreparedBook, csv_bytes, file_name, mdy, numbered_family, option_key,
+                      split_journals, text)
 
 __all__ = ["render", "stale", "MAX_LINES", "DESCRIPTION_LENGTH"]
 
@@ -30,15 +31,19 @@ def description(journal) -> str:
 
 def render(book: PreparedBook, *, journal: str = "GJ", location_id: str = "", dept_id: str = "",
            max_lines: int = MAX_LINES) -> dict[str, bytes]:
+    # Intacct matches the journal symbol and the dimension ids: refused if unsafe, never altered.
+    option_key(journal, "Intacct journal symbol", required=True)
+    option_key(location_id, "Intacct location id")
+    option_key(dept_id, "Intacct department id")
     files = {}
     for number, entries in enumerate(split_journals(book.journals, max_lines, "Sage Intacct"), start=1):
         rows = []
         for entry in entries:
             for line in entry.lines:
                 first = line.number == 1
-                rows.append((text(journal) if first else "", mdy(entry.date) if first else "",
-                             text(description(entry)) if first else "", str(line.number), text(line.account.code),
-                             text(location_id), text(dept_id), text(line.memo or entry.narration),
+                rows.append((journal if first else "", mdy(entry.date) if first else "",
+                             text(description(entry)) if first else "", str(line.number), line.account.code,
+                             location_id, dept_id, text(line.memo or entry.narration),
                              book.amount(line.debit) if line.amount > 0 else "",
                              book.amount(line.credit) if line.amount < 0 else ""))
         files[file_name(book.period, "intacct", "csv", number)] = csv_bytes(HEADER, rows)

@@ -23,7 +23,7 @@ def render(book: PreparedBook) -> dict[str, bytes]:
             raise ExportError(f"{journal.id}: QuickBooks Online journal numbers take at most {MAX_JOURNAL_NO} "
                               f"characters, this id has {len(journal.id)}")
         for line in journal.lines:
-            rows.append((text(journal.id), mdy(journal.date), text(line.account.name),
+            rows.append((journal.id, mdy(journal.date), line.account.name,  # keys, checked by prepare()
                          book.amount(line.debit) if line.amount > 0 else "",
                          book.amount(line.credit) if line.amount < 0 else "",
                          text(line.memo or journal.narration), ""))

@@ -9,7 +9,8 @@ Files are ``journals-YYYY-MM.xero-1.csv``, ``-2``, ...; a journal is never split
 
 from __future__ import annotations
 
-from ._common import PreparedBook, csv_bytes, dmy, file_name, numbered_family, split_journals, text
+from ._common import (ExportError, PreparedBook, csv_bytes, dmy, file_name, numbered_family, option_key,
+                      split_journals, text)
 
 __all__ = ["render", "stale", "MAX_LINES", "TAX_RATE"]
 
@@ -23,14 +24,27 @@ def narration(journal) -> str:
     return f"{journal.id}: {journal.narration}" if journal.narration else journal.id
 
 
+def _check_one_journal_per_narration(book: PreparedBook) -> None:
+    """Xero groups rows by Narration and Date, so two journals must never share both: an id with
+    ': ' in it could make ``A: B`` + ``C`` read like ``A`` + ``B: C``."""
+    seen: dict[tuple[str, object], str] = {}
+    for journal in book.journals:
+        other = seen.setdefault((text(narration(journal)), journal.date), journal.id)
+        if other != journal.id:
+            raise ExportError(f"journals {other} and {journal.id} have the same Xero narration and date, so Xero "
+                              f"would import them as one journal; give them ids without ': '")
+
+
 def render(book: PreparedBook, *, tax_rate: str = TAX_RATE, max_lines: int = MAX_LINES) -> dict[str, bytes]:
+    option_key(tax_rate, "Xero tax rate", required=True)  # Xero matches the rate by its full name
+    _check_one_journal_per_narration(book)
     files = {}
     for number, journals in enumerate(split_journals(book.journals, max_lines, "Xero"), start=1):
         rows = []
         for journal in journals:
             for line in journal.lines:
-                rows.append((text(narration(journal)), dmy(journal.date), text(line.memo), text(line.account.code),
-                             text(tax_rate), book.amount(line.amount), "", "", "", ""))
+                rows.append((text(narration(journal)), dmy(journal.date), text(line.memo), line.account.code,
+                             tax_rate, book.amount(line.amount), "", "", "", ""))
         files[file_name(book.period, "xero", "csv", number)] = csv_bytes(HEADER, rows)
     return files
 
