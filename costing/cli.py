@@ -266,6 +266,15 @@ def _journals_to_show(args: argparse.Namespace):
         return closed.parameters.get("locale", "en_US"), closed.journals
 
 
+def head_argument(text: str) -> str:
+    """``wip verify --head``: seq:hash as printed (the hash may be shortened to 8 characters)."""
+    seq, _, digest = text.strip().rpartition(":")
+    if not (seq.isdigit() and len(digest) >= 8 and all(c in "0123456789abcdef" for c in digest.lower())):
+        raise argparse.ArgumentTypeError(f"expected seq:hash as printed by wip close or wip verify (e.g. 2:3f9a61c0…, "
+                                         f"at least 8 hex digits of the hash), found {text!r}")
+    return text.strip()
+
+
 def after_close_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--after-close", type=int, metavar="N",
                    help="instead of the current close: every journal posted after close #N (its reversal, later "
@@ -365,7 +374,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK"
           + (f" (and event {args.head.strip()} as recorded)" if args.head else ""))
     if head:
-        print(f"  Head: {head} — note it outside this file; `wip verify --head` checks the ledger against it later")
+        print(f"  Ledger head: {head} — note it outside this file; `wip verify --head` checks the ledger against it")
     return 0
 
 
@@ -417,13 +426,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_schema)
 
     def ledger_option(p):
-        p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER}, beside the input for close)")
+        p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER} in the working directory)")
 
     p = sub.add_parser("close", help="close a month from a close file or workbook and record it in the ledger")
     p.add_argument("file", metavar="FILE", help="close file (YAML or JSON) or close workbook (.xlsx/.xlsm)")
     p.add_argument("--period", required=True, type=period_argument, help="YYYY-MM; must match the file")
     p.add_argument("--locale", type=locale_argument, help="locale for the printed summary (default: the file's)")
-    ledger_option(p)
+    p.add_argument("--ledger", help=f"ledger file (default: BOOK.wip.db beside a workbook BOOK.xlsx, else "
+                                    f"{DEFAULT_LEDGER} beside FILE)")
     p.set_defaults(run=_cmd_close)
 
     p = sub.add_parser("reopen", help="reopen a closed period: reversing journals, reason recorded")
@@ -458,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_history)
 
     p = sub.add_parser("verify", help="recompute the ledger's hash chain; report rows changed outside the engine")
-    p.add_argument("--head", metavar="SEQ:HASH",
+    p.add_argument("--head", metavar="SEQ:HASH", type=head_argument,
                    help="a head printed by an earlier close or verify and kept elsewhere: the ledger must still hold "
                         "that event with that hash (catches a chain rewritten with recomputed hashes)")
     ledger_option(p)
@@ -483,12 +493,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .ledger import LedgerError
+
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()
         return 0
+    except LedgerError as e:  # a ledger refusing a read (a row changed outside the engine...): said, not a traceback
+        _print_issues([Issue(e.code, "", e.message)])
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -339,3 +339,25 @@ def test_journals_after_a_close_with_an_account_renamed_between_are_refused(tmp_
                  "--out", str(tmp_path / "out"), "--ledger", db]) == 2
     assert "account 1210 is 'Raw materials inventory'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_reading_a_tampered_close_is_a_located_refusal_in_every_command(tmp_path, capsys):
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(ROOT / "examples" / "demo" / "close-2026-10.yaml"), "--period", "2026-10",
+                 "--ledger", str(db)]) == 0
+    con = sqlite3.connect(db)
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {trigger}")
+    con.execute("UPDATE events SET reason = 'x' WHERE seq = 1")
+    con.commit()
+    con.close()
+    capsys.readouterr()
+    for command in (["journal", "--period", "2026-10"], ["rollforward", "--period", "2026-10"],
+                    ["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(tmp_path / "out")],
+                    ["variance", "--from", "2026-10", "--to", "2026-10"]):
+        assert main([*command, "--ledger", str(db)]) == 2, command
+        err = capsys.readouterr().err
+        assert "[LEDGER_CHANGED]" in err and "Traceback" not in err, command
+    with pytest.raises(SystemExit) as exited:
+        main(["verify", "--ledger", str(db), "--head", "1:6bf1"])
+    assert exited.value.code == 2 and "at least 8 hex digits" in capsys.readouterr().err
