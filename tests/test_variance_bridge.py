@@ -279,7 +279,18 @@ def test_cli_from_and_to_the_same_month_bridges_its_two_closes(reclosed_ledger, 
     payload = json.loads(capsys.readouterr().out)
     bridge = payload["bridge"]
     assert (bridge["before"]["close_no"], bridge["after"]["close_no"]) == (1, 2)
-    assert payload["late_changes"] == []  # the main bridge is that comparison
+    # The main bridge is that comparison; late changes still say why and what input changed.
+    (late,) = payload["late_changes"]
+    assert (late["period"], late["from_close"], late["to_close"]) == ("2026-10", 1, 2)
+    assert late["reason"] == "late labour invoice from the Testing contractor"
+    assert late["input_changes"] == [{"path": "products[Espresso Classic].stages[Testing].added_costs.labour",
+                                      "before": "4650.00", "after": "4800.00"}]
+    assert main(["variance", "--from", "2026-10", "--to", "2026-10", "--ledger", db]) == 0
+    text = capsys.readouterr().out
+    assert "Late changes 2026-10: close #1 → close #2 (reopened: late labour invoice" in text
+    assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.00 → 4800.00" in text
+    assert "2026-10 #1  2026-10 #2" in text  # columns say which close, not the month twice
+    assert "Method effect 2026-10 (close #1)" in text and "Method effect 2026-10 (close #2)" in text
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
     out = capsys.readouterr().out
     assert "Late changes 2026-10: close #1 → close #2 (reopened: late labour invoice" in out
@@ -333,7 +344,7 @@ def test_public_api_is_pinned():
 
     assert sorted(variance.__all__) == sorted([
         "Metric", "LineFigures", "PeriodFigures", "figures_from_close", "COMPONENTS", "Materiality", "Drivers",
-        "BridgeLine", "CloseRef", "Bridge", "build_bridge",
+        "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
         "StoredClose", "recompute", "MethodEffect", "MethodEffectLine", "method_effect", "InputChange", "LateChange",
         "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report",
         "StandardsSpec", "ResolvedStandards", "resolve_standards", "standards_report", "standards_schema",
@@ -365,3 +376,51 @@ def test_the_computation_modules_do_no_io():
             else:
                 continue
             assert not mods & forbidden, (name, mods & forbidden)
+
+
+# ---- command-line arguments ---------------------------------------------------------------------
+
+def test_a_materiality_beyond_the_number_limit_is_refused(demo_ledger, capsys):
+    code = main(["variance", "--from", "2026-10", "--to", "2026-11", "--materiality", "1e40",
+                 "--ledger", str(demo_ledger)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--materiality: expected a number below 1,000,000,000,000,000" in err
+    assert "[NUMBER_TOO_LARGE]" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("option", ["--from", "--to"])
+def test_periods_are_checked_as_months(demo_ledger, capsys, option):
+    args = {"--from": "2026-10", "--to": "2026-11", option: "foo"}
+    with pytest.raises(SystemExit) as exit_:
+        main(["variance", "--from", args["--from"], "--to", args["--to"], "--ledger", str(demo_ledger)])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "expected a month YYYY-MM, found 'foo'" in err
+    assert "PERIODS_OUT_OF_ORDER" not in err
+
+
+# ---- the text report's locale -------------------------------------------------------------------
+
+def test_explanations_use_the_reports_locale(demo_ledger, capsys):
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--locale", "de_DE",
+                 "--ledger", str(demo_ledger)]) == 0
+    out = capsys.readouterr().out
+    total = next(l for l in out.splitlines() if l.startswith("  * Total: Assembly materials equivalent units"))
+    assert total.endswith("+6,5 % (620 → 660) drives 51 % of the change in cost added")
+
+
+def test_explanation_rates_and_shares_in_german():
+    from costing.variance import Explanation
+    from costing.variance._bridge import explanation_text
+    from costing.variance._render import LocaleNumbers
+
+    rate = Explanation(component="price", driver="Testing conversion cost per EU", measure="rate",
+                       before=D("1234.5"), after=D("61.5666"), pct_change=D("-95.0"), metric="ending WIP",
+                       share_of_change=D(71), amount=D("10.00"))
+    assert explanation_text(rate, LocaleNumbers("de_DE")) == \
+        "Testing conversion cost per EU -95,0 % (1.234,50 → 61,57) drives 71 % of the change in ending WIP"
+    share = rate.model_copy(update={"measure": "share", "before": D("0.4545"), "after": D(1),
+                                    "share_of_change": None, "amount": D("-1234.50")})
+    assert explanation_text(share, LocaleNumbers("de_DE")) == \
+        "Testing conversion cost per EU 45,5 % → 100 % moves ending WIP by -1.234,50, offset by the other components"
+    assert explanation_text(share) == \
+        "Testing conversion cost per EU 45.5 % → 100 % moves ending WIP by -1,234.50, offset by the other components"

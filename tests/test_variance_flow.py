@@ -126,3 +126,33 @@ def test_cli_flow_refuses_an_open_period_and_a_bad_band(demo_ledger, capsys):
     assert "[NOT_CLOSED]" in capsys.readouterr().err
     assert main(["flow", "--period", "2026-11", "--cover-band", "8-4", "--ledger", str(demo_ledger)]) == 2
     assert "LOW is above HIGH" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("units", ["100000000", "999999999999999"])
+def test_an_order_too_large_to_forecast_is_beyond_the_horizon_not_a_crash(demo_ledger, tmp_path, capsys, units):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(f"id,product,units,due\nBIG,Espresso Classic,{units},2026-12-20\n")
+    assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--json", "--ledger", str(demo_ledger)]) == 0
+    (order,) = json.loads(capsys.readouterr().out)["orders"]
+    assert (order["forecast"], order["slack_days"], order["at_risk"], order["beyond_horizon"]) == \
+           (None, None, True, True)
+    assert order["reason"].endswith("; forecast not within 100 years")
+    assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 0
+    row = next(l for l in capsys.readouterr().out.splitlines() if l.lstrip().startswith("BIG"))
+    assert "not within 100 years" in row and "AT RISK" in row
+
+
+def test_the_how_column_uses_the_reports_locale(demo_ledger, capsys):
+    assert main(["flow", "--period", "2026-11", "--orders", str(ORDERS), "--locale", "de_DE",
+                 "--ledger", str(demo_ledger)]) == 0
+    out = capsys.readouterr().out
+    assert "52 units from WIP at 10,1 units/day" in out and "lead time 4,74 days" in out
+    assert "10.1 units/day" not in out
+
+
+def test_an_empty_orders_file_is_said_to_be_empty(demo_ledger, tmp_path, capsys):
+    orders = tmp_path / "orders.yaml"
+    orders.write_text("")
+    assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 2
+    err = capsys.readouterr().err
+    assert "the orders file is empty" in err and "NoneType" not in err

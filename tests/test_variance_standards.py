@@ -4,6 +4,7 @@ standards file's JSON schema as documented."""
 
 from __future__ import annotations
 
+import copy
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -172,6 +173,15 @@ def _element(data, name):
     ("CURRENCY_MISMATCH", "currency", lambda d: d.update(currency="EUR")),
     ("UNKNOWN_KEY", "products[0].stages[0].elements.materials.prise",
      lambda d: _element(d, "materials").update(prise=4)),
+    # The last of two entries would silently win: refused instead.
+    ("DUPLICATE_PRODUCT", "products[1].name", lambda d: d["products"].append(copy.deepcopy(d["products"][0]))),
+    ("DUPLICATE_STAGE", "products[0].stages[1].name",
+     lambda d: d["products"][0]["stages"].append(copy.deepcopy(d["products"][0]["stages"][0]))),
+    ("DUPLICATE_PRODUCT", "actuals.2026-01.products[1].name",
+     lambda d: d["actuals"]["2026-01"]["products"].append(copy.deepcopy(d["actuals"]["2026-01"]["products"][0]))),
+    ("DUPLICATE_STAGE", "actuals.2026-01.products[0].stages[1].name",
+     lambda d: d["actuals"]["2026-01"]["products"][0]["stages"].append(
+         copy.deepcopy(d["actuals"]["2026-01"]["products"][0]["stages"][0]))),
 ])
 def test_a_bad_standards_file_is_located(tmp_path, code, path, edit):
     issues = problems(tmp_path, edit)
@@ -207,3 +217,108 @@ def test_the_documented_schema_is_the_standards_model(capsys):
     printed = json.loads(capsys.readouterr().out)
     documented = json.loads((ROOT / "docs" / "standards.schema.json").read_text())
     assert printed == documented == standards_schema()
+
+
+def test_a_second_entry_for_a_stage_is_refused_not_last_wins(tmp_path, capsys):
+    _, _, db = closed(tmp_path, DEMO / "close-2026-10.yaml", DEMO / "close-2026-11.yaml")
+    data = read(DEMO_STANDARDS)
+    espresso = data["products"][0]
+    second = copy.deepcopy(espresso["stages"][0])  # Assembly, at another labour rate
+    second["elements"]["labour"]["rate"] = D("99.00")
+    espresso["stages"].append(second)
+    bad = tmp_path / "standards.json"
+    bad.write_text(json.dumps(data, default=str))
+    assert main(["standards", "--period", "2026-11", "--standards", str(bad), "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: products[0].stages[3].name: Espresso Classic stage 'Assembly' is already " \
+           "products[0].stages[0]" in err and "[DUPLICATE_STAGE]" in err
+
+
+def test_an_unknown_key_points_to_the_standards_schema(tmp_path):
+    (issue,) = problems(tmp_path, lambda d: _element(d, "materials").update(prise=4))
+    assert "`wip standards --schema` lists the keys" in issue.message and "`wip schema`" not in issue.message
+
+
+def test_an_empty_standards_file_is_said_to_be_empty(tmp_path, capsys):
+    _, _, db = closed(tmp_path, WARREN.with_suffix(".close.yaml"))
+    empty = tmp_path / "standards.yaml"
+    empty.write_text("# nothing yet\n")
+    assert main(["standards", "--period", "2026-01", "--standards", str(empty), "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "the standards file is empty" in err and "NoneType" not in err
+
+
+# ---- overhead: rounded once, split as the textbook does, products adding up to the stage ---------
+
+def test_stage_overhead_at_standard_is_rounded_once_and_agrees_with_the_element_lines(demo_report):
+    testing = next(o for o in demo_report.overhead if o.stage == "Testing")
+    # SH = 315 × 0.5 + 127.9 × 0.75 + 203 × 0.25 = 304.175 machine hours; × (9 + 15) = 7,300.20
+    # (rounding 2,737.575 and 4,562.625 separately would give 7,300.21).
+    assert testing.standard_driver_quantity == D("304.175")
+    assert testing.standard == D("7300.20")
+    lines = [e for e in demo_report.elements if (e.stage, e.element) == ("Testing", "overhead")]
+    assert sum(e.standard_cost for e in lines) == testing.standard
+    assert testing.total.amount == D("-150.20")
+    variances = {v.name: v.amount for v in testing.variances}
+    # Variable 2,737.575 and fixed 4,562.625 split 7,300.20 by largest remainder (the tie to the
+    # first): variable 2,737.58, fixed 4,562.62.
+    assert variances == {"variable_spending": D("-45.00"), "variable_efficiency": D("7.42"),
+                         "fixed_spending": D("-350.00"), "production_volume": D("237.38")}
+    assert sum(variances.values()) == testing.total.amount
+    assert testing.controllable.amount + variances["production_volume"] == testing.total.amount
+
+
+def test_product_overhead_has_no_fixed_efficiency_variance(demo_report):
+    espresso = next(e for e in demo_report.elements
+                    if (e.product, e.stage, e.element) == ("Espresso Classic", "Assembly", "overhead"))
+    parts = {c.name: c.amount for c in espresso.components}
+    # (660 − 639.8) hours × 7.50 variable; × 10.50 fixed is production volume, not efficiency.
+    assert parts == {"rate": D("0.00"), "variable_efficiency": D("151.50"), "production_volume": D("212.10")}
+    assert sum(parts.values()) == espresso.total.amount == D("363.60")
+
+
+def test_product_overhead_lines_add_up_to_the_stage_analysis(demo_report):
+    for stage in demo_report.overhead:
+        lines = [e for e in demo_report.elements if e.stage == stage.stage and e.kind == "overhead"]
+        efficiency = next(v.amount for v in stage.variances if v.name in ("efficiency", "variable_efficiency"))
+        by_product = {name: sum(c.amount for e in lines for c in e.components if c.name == name)
+                      for name in ("rate", "variable_efficiency", "production_volume")}
+        assert by_product["variable_efficiency"] == efficiency, stage.stage
+        assert {v.name: v.amount for v in stage.products} == by_product
+        # What the products' lines do not hold is the stage's actual overhead against applied.
+        assert sum(by_product.values()) + (stage.actual - stage.applied) == stage.total.amount
+    assembly = next(o for o in demo_report.overhead if o.stage == "Assembly")
+    assert next(v.amount for v in assembly.variances if v.name == "efficiency") == D("219.00")  # 29.2 h × 7.50
+
+
+# ---- WIP at standard ----------------------------------------------------------------------------
+
+def test_wip_at_standard_uses_the_counted_units_and_shows_the_count_difference(demo_report):
+    testing = next(s for s in demo_report.at_standard if (s.product, s.stage) == ("Espresso Classic", "Testing"))
+    # Counted 24 units, book 25; standard cost per unit at 60 % conversion: 200.20.
+    assert testing.ending_wip == D("4804.80") and testing.count_difference == D("200.20")
+    assert testing.completed + testing.ending_wip + testing.count_difference + testing.spoiled \
+        == testing.accounted_for == testing.to_account_for
+
+
+def test_in_yen_the_stage_and_its_products_still_agree(tmp_path):
+    from tests.demo_data import demo
+
+    with Ledger(tmp_path / "yen.db") as ledger:
+        for period in ("2026-10", "2026-11"):
+            close_period({**demo(period), "currency": "JPY"}, ledger, user="test")
+        stored = load_closes(ledger, "2026-11")[-1]
+    result = recompute(stored)
+    resolved, issues = resolve_standards({**read(DEMO_STANDARDS), "currency": "JPY"}, result)
+    assert not issues
+    report = standards_report(result, resolved, stored.close_no, stored.element_order)
+    for stage in report.overhead:
+        lines = [e for e in report.elements if e.stage == stage.stage and e.kind == "overhead"]
+        assert sum(e.standard_cost for e in lines) == stage.standard, stage.stage
+        assert stage.sums_exactly
+    assembly = next(o for o in report.overhead if o.stage == "Assembly")
+    # SH 1,305.8 h × 18 = 23,504.4 → ¥23,504; variable 9,793.5 and fixed 13,710.9 by largest
+    # remainder: 9,793 and 13,711 (not 9,794 and what is left, 13,710), so production volume
+    # is 13,650 − 13,711 = ¥61 F, the exact 60.90 to the yen.
+    assert assembly.standard == D(23504)
+    assert next(v.amount for v in assembly.variances if v.name == "production_volume") == D(-61)

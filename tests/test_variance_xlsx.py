@@ -181,3 +181,14 @@ def test_a_workbook_that_cannot_take_the_sheets_is_left_as_it_was(demo_ledger, t
     assert main(command) == 2
     err = capsys.readouterr().err
     assert "[CANNOT_WRITE]" in err and "parkline" in err and patched.read_bytes() == before
+
+
+def test_a_tie_that_holds_says_ok(demo_ledger, tmp_path):
+    book = tmp_path / "close.xlsx"
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
+                 "--ledger", str(demo_ledger)]) == 0
+    ws = load_workbook(book)["Variances"]
+    top = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Ties to the stored roll-forwards")
+    assert [c.value for c in ws[top + 1]][:6] == ["Metric", "What", "Bridge", "Roll-forward", "Difference", "Tie"]
+    ties = [ws.cell(r, 6).value for r in range(top + 2, top + 14)]
+    assert ties == ["OK"] * 12  # four metrics × before, after, change

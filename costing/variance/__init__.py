@@ -15,7 +15,7 @@ commands live in ``costing.variance._cli`` (``wip variance``, ``wip standards``,
 Documented in docs/variance.md.
 """
 
-from ._bridge import COMPONENTS, Bridge, BridgeLine, CloseRef, Drivers, Materiality, build_bridge
+from ._bridge import COMPONENTS, Bridge, BridgeLine, CloseRef, Drivers, Explanation, Materiality, build_bridge
 from ._figures import LineFigures, Metric, PeriodFigures, figures_from_close
 from ._flow import (
     Cover,
@@ -60,7 +60,7 @@ from ._standards import (
 __all__ = [
     # the bridge
     "Metric", "LineFigures", "PeriodFigures", "figures_from_close", "COMPONENTS", "Materiality", "Drivers",
-    "BridgeLine", "CloseRef", "Bridge", "build_bridge",
+    "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
     # the variance report over stored closes
     "StoredClose", "recompute", "MethodEffect", "MethodEffectLine", "method_effect", "InputChange", "LateChange",
     "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -33,8 +33,8 @@ from .._report import Amount, Quantity
 from .._rounding import allocate
 from ._figures import METRIC_ORDER, LineFigures, Metric, PeriodFigures
 
-__all__ = ["COMPONENTS", "Materiality", "Drivers", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
-           "METRIC_LABELS", "element_label"]
+__all__ = ["COMPONENTS", "Materiality", "Drivers", "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
+           "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers"]
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
@@ -82,6 +82,21 @@ class Drivers(_Frozen):
     share_after: Quantity | None
 
 
+class Explanation(_Frozen):
+    """The driver that moved a line most, as data (``explanation_text`` words it; the text report
+    formats its numbers in the report's locale)."""
+
+    component: Literal["volume", "mix", "completion", "price"]
+    driver: str  # what moved, in words: "Testing conversion cost per EU", "Drip Home share of ..."
+    measure: Literal["units", "share", "rate"]  # how before/after read: quantities, percentages, money per unit
+    before: Quantity | None
+    after: Quantity | None
+    pct_change: Quantity | None  # (after − before) ÷ before, in percent, to one place (units and rates)
+    metric: str  # the metric's label ("ending WIP")
+    share_of_change: Quantity | None  # the driver's percent of the line's change; None when nothing changed
+    amount: Amount  # the driver's amount (shown when the line's change is zero)
+
+
 class BridgeLine(_Frozen):
     level: Literal["line", "product", "stage", "total"]
     metric: str
@@ -100,6 +115,7 @@ class BridgeLine(_Frozen):
     flagged: bool  # above both materiality thresholds
     explanation: str  # the driver that moved most, in one line ("" when nothing moved)
     drivers: Drivers | None = None
+    explained: Explanation | None = None  # the explanation as data
 
 
 class CloseRef(_Frozen):
@@ -277,8 +293,7 @@ def _line(c: _Calc, materiality: Materiality | None) -> BridgeLine:
     return BridgeLine(level="line", metric=c.metric.value, product=c.product, stage=c.stage, element=c.element,
                       before=c.before, after=c.after, change=change, **c.rounded, components_sum=total,
                       sums_exactly=total == change, flagged=_flag(c.before, change, materiality),
-                      explanation=_explain(c.metric, c.rounded, change, [c], include_product=False),
-                      drivers=c.drivers)
+                      drivers=c.drivers, **_explanation(c.metric, c.rounded, change, [c], include_product=False))
 
 
 def _rollup(metric: Metric, level: str, product: str, stage: str, members: list[_Calc], q: Decimal,
@@ -293,7 +308,7 @@ def _rollup(metric: Metric, level: str, product: str, stage: str, members: list[
     return BridgeLine(level=level, metric=metric.value, product=product, stage=stage, element="",
                       before=before, after=after, change=change, **comps, components_sum=total,
                       sums_exactly=total == change, flagged=_flag(before, change, materiality),
-                      explanation=_explain(metric, comps, change, members, include_product=several_products))
+                      **_explanation(metric, comps, change, members, include_product=several_products))
 
 
 def _flag(before: Decimal, change: Decimal, m: Materiality | None) -> bool:
@@ -304,11 +319,18 @@ def _flag(before: Decimal, change: Decimal, m: Materiality | None) -> bool:
     return abs(change) * _HUNDRED >= m.percent * abs(before)
 
 
+def _explanation(metric: Metric, comps: dict[str, Decimal], change: Decimal, members: list[_Calc],
+                 include_product: bool) -> dict:
+    """``explanation`` (plain text, as in the JSON) and ``explained`` (the same as data)."""
+    explained = _explain(metric, comps, change, members, include_product)
+    return {"explained": explained, "explanation": explanation_text(explained) if explained else ""}
+
+
 def _explain(metric: Metric, comps: dict[str, Decimal], change: Decimal, members: list[_Calc],
-             include_product: bool) -> str:
-    """The component that moved most, and the one line that moved it most, in words."""
+             include_product: bool) -> Explanation | None:
+    """The component that moved most, and the one line that moved it most."""
     if not any(comps.values()):
-        return ""
+        return None
     component = max(COMPONENTS, key=lambda k: abs(comps[k]))
     if component == "volume":
         # The volume driver is a pool's units (all products in one stage and element): credit the
@@ -322,15 +344,12 @@ def _explain(metric: Metric, comps: dict[str, Decimal], change: Decimal, members
     else:
         line = max(members, key=lambda c: abs(c.rounded[component]))
         amount = line.rounded[component]
-    driver = _driver(line, component, include_product)
-    label = METRIC_LABELS[metric]
-    if change:
-        share = (amount / change * _HUNDRED).quantize(Decimal(1))
-        return f"{driver} drives {share} % of the change in {label}"
-    return f"{driver} moves {label} by {_signed_money(amount)}, offset by the other components"
+    share = (amount / change * _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP) if change else None
+    return _driver(line, component, include_product).model_copy(
+        update={"metric": METRIC_LABELS[metric], "share_of_change": share, "amount": amount})
 
 
-def _driver(c: _Calc, component: str, include_product: bool) -> str:
+def _driver(c: _Calc, component: str, include_product: bool) -> Explanation:
     d = c.drivers
     element = element_label(c.element) if c.element else ""
     where = " ".join(p for p in ((c.product if include_product else ""), c.stage, element) if p)
@@ -338,61 +357,104 @@ def _driver(c: _Calc, component: str, include_product: bool) -> str:
     if component == "volume":
         scope = ", all products," if c.pool_products > 1 else ""
         text = f"{pool} {_QUANTITY_LABELS[c.metric]}{scope}" if pool else f"{_QUANTITY_LABELS[c.metric]}{scope}"
-        return f"{_capital(text)} {_pct_change(d.pool_units_before, d.pool_units_after)} " \
-               f"({_qty(d.pool_units_before)} → {_qty(d.pool_units_after)})"
+        return _said(component, _capital(text), "units", d.pool_units_before, d.pool_units_after)
     if component == "mix":
-        return (f"{c.product} share of {pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]} "
-                f"{_pct(d.share_before)} → {_pct(d.share_after)}")
+        text = f"{c.product} share of {pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]}"
+        return _said(component, text, "share", d.share_before, d.share_after)
     if component == "completion":
-        return f"{_capital(where)} completion of ending WIP {_pct(d.completion_before)} → {_pct(d.completion_after)}"
+        return _said(component, f"{_capital(where)} completion of ending WIP", "share", d.completion_before,
+                     d.completion_after)
     text = f"{where} {_RATE_LABELS[c.metric]}" if where else _RATE_LABELS[c.metric]
     if c.metric is Metric.COGS and not include_product:
         text = _RATE_LABELS[c.metric]
     elif c.metric is Metric.COGS:
         text = f"{c.product} {_RATE_LABELS[c.metric]}"
-    return f"{_capital(text)} {_pct_change(d.rate_before, d.rate_after)} " \
-           f"({_money(d.rate_before)} → {_money(d.rate_after)})"
+    return _said(component, _capital(text), "rate", d.rate_before, d.rate_after)
+
+
+def _said(component: str, driver: str, measure: str, before: Decimal | None, after: Decimal | None) -> Explanation:
+    pct = None
+    if measure != "share" and before and after is not None:
+        pct = ((after - before) / before * _HUNDRED).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return Explanation(component=component, driver=driver, measure=measure, before=before, after=after,
+                       pct_change=pct, metric="", share_of_change=None, amount=_ZERO)
+
+
+class PlainNumbers:
+    """How ``explanation_text`` writes numbers: plain English notation (the JSON's ``explanation``).
+    The text report passes one that writes them in its locale.  Values come already rounded to
+    what is shown: a writer only formats them."""
+
+    def number(self, value: Decimal) -> str:
+        """A quantity, exactly, without trailing zeros: 1,234.5"""
+        return f"{value.normalize():,f}" if value else "0"
+
+    def exact(self, value: Decimal) -> str:
+        """A value with the places it was rounded to: 1,234.50"""
+        return f"{value:,f}"
+
+    def percent(self, value: Decimal) -> str:
+        """A percentage with the places it was rounded to, ungrouped: -25.0, 4026"""
+        return f"{value:f}"
+
+
+def explanation_text(e: Explanation, numbers: PlainNumbers | None = None) -> str:
+    """One line: the driver, its before → after, and its share of the change.
+
+    >>> e = Explanation(component="price", driver="Testing conversion cost per EU", measure="rate",
+    ...                 before=Decimal(52), after=Decimal("61.57"), pct_change=Decimal("18.4"), metric="ending WIP",
+    ...                 share_of_change=Decimal(71), amount=Decimal("100.00"))
+    >>> explanation_text(e)
+    'Testing conversion cost per EU +18.4 % (52.00 → 61.57) drives 71 % of the change in ending WIP'
+    """
+    n = numbers or PlainNumbers()
+    if e.measure == "share":
+        moved = f"{_pct(e.before, n)} → {_pct(e.after, n)}"
+    else:
+        show = _rate_shown if e.measure == "rate" else (lambda v, n: n.number(v))
+        moved = f"{_pct_change(e.before, e.after, e.pct_change, n)} ({_or_na(e.before, show, n)} → " \
+                f"{_or_na(e.after, show, n)})"
+    if e.share_of_change is not None:
+        return f"{e.driver} {moved} drives {n.percent(e.share_of_change)} % of the change in {e.metric}"
+    sign = "+" if e.amount >= 0 else ""
+    return f"{e.driver} {moved} moves {e.metric} by {sign}{n.exact(e.amount)}, offset by the other components"
+
+
+def _or_na(value: Decimal | None, show, n) -> str:
+    return "n/a" if value is None else show(value, n)
+
+
+def _rate_shown(value: Decimal, n) -> str:
+    """A cost per unit, shown to the cent (it is a rate, carried at full precision)."""
+    return n.exact(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _pct_change(before: Decimal | None, after: Decimal | None) -> str:
+def _pct_change(before: Decimal | None, after: Decimal | None, pct: Decimal | None,
+                n: PlainNumbers) -> str:
     """
-    >>> _pct_change(Decimal(52), Decimal("61.57")), _pct_change(Decimal(0), Decimal(5))
+    >>> n = PlainNumbers()
+    >>> _pct_change(Decimal(52), Decimal("61.57"), Decimal("18.4"), n), _pct_change(Decimal(0), Decimal(5), None, n)
     ('+18.4 %', 'new')
-    >>> _pct_change(Decimal(4), Decimal(3))
+    >>> _pct_change(Decimal(4), Decimal(3), Decimal("-25.0"), n)
     '-25.0 %'
     """
     if not before:
         return "new" if after else "+0.0 %"
-    if after is None:
+    if after is None or pct is None:
         return "gone"
-    pct = ((after - before) / before * _HUNDRED).quantize(Decimal("0.1"))
-    return f"{'+' if pct >= 0 else ''}{pct} %"
+    return f"{'+' if pct >= 0 else ''}{n.percent(pct)} %"
 
 
-def _pct(value: Decimal | None) -> str:
+def _pct(value: Decimal | None, n: PlainNumbers) -> str:
     """
-    >>> _pct(Decimal("0.5")), _pct(Decimal("0.4545454545")), _pct(None)
+    >>> n = PlainNumbers()
+    >>> _pct(Decimal("0.5"), n), _pct(Decimal("0.4545454545"), n), _pct(None, n)
     ('50 %', '45.5 %', 'n/a')
     """
     if value is None:
         return "n/a"
-    pct = (value * _HUNDRED).quantize(Decimal("0.1")).normalize()
-    return f"{format(pct, 'f')} %"
-
-
-def _qty(value: Decimal) -> str:
-    return f"{value.normalize():,f}" if value else "0"
-
-
-def _money(value: Decimal | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value.quantize(Decimal('0.01')):,}"
-
-
-def _signed_money(value: Decimal) -> str:
-    return f"{'+' if value >= 0 else ''}{value:,}"
+    return f"{n.percent((value * _HUNDRED).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP).normalize())} %"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._errors import CostingError, Issue
+from .._numbers import NUMBER_LIMIT
 from .._text import locale_argument, period_argument
 
 __all__ = ["register"]
@@ -36,8 +37,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "variance", help="bridge two month-ends: cost added, transferred out, ending WIP and COGS by volume, mix, "
                          "completion and price")
-    p.add_argument("--from", dest="from_period", required=True, metavar="P1", help="YYYY-MM (the base)")
-    p.add_argument("--to", dest="to_period", required=True, metavar="P2",
+    p.add_argument("--from", dest="from_period", required=True, type=period_argument, metavar="P1",
+                   help="YYYY-MM (the base)")
+    p.add_argument("--to", dest="to_period", required=True, type=period_argument, metavar="P2",
                    help="YYYY-MM; equal to --from: the last two closes of a reopened period")
     p.add_argument("--materiality", metavar="AMOUNT",
                    help="flag changes of at least this amount (default: the --to close file's materiality)")
@@ -100,6 +102,8 @@ def _decimal(text: str, what: str) -> Decimal | Issue:
         return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
     if not value.is_finite() or value < 0:
         return Issue("NOT_A_NUMBER", what, f"expected a number of at least 0, found {text!r}")
+    if value >= NUMBER_LIMIT:  # as in the input files: beyond it quantizing fails mid-report
+        return Issue("NUMBER_TOO_LARGE", what, f"expected a number below {NUMBER_LIMIT:,}, found {text!r}")
     return value
 
 

@@ -29,7 +29,7 @@ from ._history import StoredClose
 
 __all__ = ["OrderSpec", "OrdersSpec", "Order", "resolve_orders", "PeriodUnits", "units_of",
            "TrendPoint", "StageFlow", "ProductStageFlow", "OrderForecast", "Cover", "FlowReport", "build_flow",
-           "period_end", "days_in"]
+           "period_end", "days_in", "order_reason", "FORECAST_LIMIT_DAYS"]
 
 _ZERO = Decimal(0)
 _TWO = Decimal(2)
@@ -83,6 +83,8 @@ class Order:
 
 def resolve_orders(data: Any, products: set[str] | None = None) -> tuple[list[Order], list[Issue]]:
     """Open orders from plain data: ``{orders: [...]}`` or the list itself (CSV rows included)."""
+    if data is None:  # YAML reads an empty file (or only comments) as nothing
+        return [], [Issue("WRONG_TYPE", "", "the orders file is empty; expected {orders: [{id, product, units, due}]}")]
     if isinstance(data, list):
         data = {"orders": data}
     if not isinstance(data, Mapping):
@@ -185,10 +187,15 @@ class OrderForecast(_Frozen):
     due: dt.date
     cumulative_units: Quantity  # this order and the product's earlier-due orders
     source: Literal["stock", "wip", "new_starts", "none"]  # where the last unit comes from
-    forecast: dt.date | None
+    forecast: dt.date | None  # None: no rate to forecast from, or not within FORECAST_LIMIT_DAYS
     slack_days: int | None  # due − forecast
     at_risk: bool
-    reason: str
+    reason: str  # how, in words (the text report words it in its locale from the fields below)
+    units_needed: Quantity = Decimal(0)  # cumulative units beyond finished goods on hand
+    units_beyond_wip: Quantity = Decimal(0)  # of those, the units new starts must make
+    rate_per_day: Quantity | None = None  # the product's finished units per day (two places)
+    lead_time_days: Quantity | None = None  # new starts: the sum of its stages' cycle times (two places)
+    beyond_horizon: bool = False  # the forecast is more than FORECAST_LIMIT_DAYS after the period's end
 
 
 class Cover(_Frozen):
@@ -298,12 +305,16 @@ def _product_rate(current: PeriodUnits, product: str, days: int) -> tuple[Decima
     return rate, pipeline
 
 
+# A forecast further out than this is no forecast (and past dt.date.max for absurd quantities).
+FORECAST_LIMIT_DAYS = 36525
+FORECAST_LIMIT_TEXT = "not within 100 years"
+
+
 def _forecast(current: PeriodUnits, orders: list[Order], stage_cycle: dict, days: int,
               as_of: dt.date) -> list[OrderForecast]:
     """Orders of a product are served in due-date order: first from finished goods on hand, then
     from WIP finishing at the product's rate (its last stage's completions per day), then from new
     starts, which cannot finish before the sum of the stages' cycle times."""
-    out = []
     by_product: dict[str, list[tuple[int, Order]]] = {}
     for i, order in enumerate(orders):
         by_product.setdefault(order.product, []).append((i, order))
@@ -317,32 +328,48 @@ def _forecast(current: PeriodUnits, orders: list[Order], stage_cycle: dict, days
         cumulative = _ZERO
         for i, order in items:
             cumulative += order.units
-            need = cumulative - on_hand
-            if need <= 0:
-                source, forecast, reason = "stock", as_of, "from finished goods on hand"
-            elif not rate:
-                source, forecast = "none", None
-                reason = f"{product} completed nothing in {current.period}: no rate to forecast from"
-            else:
-                needed_days = need / rate
-                if need > pipeline:
-                    source = "new_starts"
-                    if lead is not None and lead > needed_days:
-                        needed_days = lead
-                    reason = f"needs {_fmt(need - pipeline)} units beyond WIP; lead time " + \
-                             (f"{_fmt(_r(lead))} days" if lead is not None else "unknown")
-                else:
-                    source = "wip"
-                    reason = f"{_fmt(need)} units from WIP at {_fmt(_r(rate))} units/day"
-                forecast = as_of + dt.timedelta(days=int(needed_days.to_integral_value(rounding=ROUND_CEILING)))
-            slack = (order.due - forecast).days if forecast is not None else None
-            results[i] = OrderForecast(id=order.id, product=product, units=order.units, due=order.due,
-                                       cumulative_units=cumulative, source=source, forecast=forecast,
-                                       slack_days=slack, at_risk=forecast is None or forecast > order.due,
-                                       reason=reason)
-    for i in range(len(orders)):
-        out.append(results[i])
-    return out
+            results[i] = _order_forecast(order, cumulative, on_hand, rate, pipeline, lead, current.period, as_of)
+    return [results[i] for i in range(len(orders))]
+
+
+def _order_forecast(order: Order, cumulative: Decimal, on_hand: Decimal, rate: Decimal, pipeline: Decimal,
+                    lead: Decimal | None, period: str, as_of: dt.date) -> OrderForecast:
+    need = max(cumulative - on_hand, _ZERO)
+    beyond_wip = max(need - pipeline, _ZERO)
+    forecast: dt.date | None = as_of
+    source, beyond = "stock", False
+    if need and not rate:
+        source, forecast = "none", None
+    elif need:
+        needed_days = need / rate
+        source = "new_starts" if beyond_wip else "wip"
+        if beyond_wip and lead is not None and lead > needed_days:
+            needed_days = lead
+        whole_days = needed_days.to_integral_value(rounding=ROUND_CEILING)
+        beyond = whole_days > FORECAST_LIMIT_DAYS
+        forecast = None if beyond else as_of + dt.timedelta(days=int(whole_days))
+    fields = dict(id=order.id, product=order.product, units=order.units, due=order.due, cumulative_units=cumulative,
+                  source=source, forecast=forecast, slack_days=(order.due - forecast).days if forecast else None,
+                  at_risk=forecast is None or forecast > order.due, units_needed=need, units_beyond_wip=beyond_wip,
+                  rate_per_day=_r(rate) if need else None, lead_time_days=_r(lead) if source == "new_starts" else None,
+                  beyond_horizon=beyond, reason="")
+    fields["reason"] = order_reason(OrderForecast(**fields), period, _fmt)
+    return OrderForecast(**fields)
+
+
+def order_reason(o: OrderForecast, period: str, number) -> str:
+    """How the forecast was made, in words; ``number`` formats a quantity (the text report passes
+    its locale's)."""
+    if o.source == "stock":
+        text = "from finished goods on hand"
+    elif o.source == "none":
+        return f"{o.product} completed nothing in {period}: no rate to forecast from"
+    elif o.source == "wip":
+        text = f"{number(o.units_needed)} units from WIP at {number(o.rate_per_day)} units/day"
+    else:
+        text = f"needs {number(o.units_beyond_wip)} units beyond WIP; lead time " + \
+               (f"{number(o.lead_time_days)} days" if o.lead_time_days is not None else "unknown")
+    return text + (f"; forecast {FORECAST_LIMIT_TEXT}" if o.beyond_horizon else "")
 
 
 def _fmt(value: Decimal) -> str:

@@ -199,7 +199,7 @@ def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, 
                 materiality: Materiality | None) -> LateChange:
     a, b = flatten_inputs(old.inputs), flatten_inputs(new.inputs)
     changes = tuple(InputChange(path=k, before=_text(a.get(k)), after=_text(b.get(k)))
-                    for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+                    for k in sorted(set(a) | set(b)) if not _same(a.get(k), b.get(k), k))
     full = build_bridge(old_figures, new_figures, materiality)
     moved = tuple(line for line in full.lines if line.level == "total" or line.change)
     return LateChange(period=new.period, from_close=old.close_no, to_close=new.close_no, reason=new.reopen_reason,
@@ -208,6 +208,30 @@ def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, 
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+# Values that are text even when they look like numbers (account code 1310 is not 01310).
+_TEXT_KEYS = frozenset({"code", "name", "company", "period", "currency", "locale", "method", "rounding"})
+
+
+def _same(a: Any, b: Any, path: str = "") -> bool:
+    """Equal, or one number written two ways (4650.0 and 4650.00: older ledgers stored YAML
+    numbers through a float), which is no input change.
+
+    >>> _same("4650.0", "4650.00"), _same("4650.0", "4800"), _same("A", "B"), _same("1310", "01310", "x.code")
+    (True, False, False, False)
+    """
+    if a == b:
+        return True
+    if path.rsplit(".", 1)[-1] in _TEXT_KEYS:
+        return False
+    if isinstance(a, (str, int, Decimal)) and isinstance(b, (str, int, Decimal)) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        try:
+            return Decimal(a) == Decimal(b)
+        except ArithmeticError:  # text that is not a number
+            return False
+    return False
 
 
 # ---- the report --------------------------------------------------------------------------------
@@ -265,8 +289,8 @@ def build_variance_report(before: StoredClose, after: StoredClose, *,
         if len(closes) < 2:
             continue
         old, new = closes[-2], closes[-1]
-        if {old.seq, new.seq} == {before.seq, after.seq}:
-            continue  # that is the main bridge already
+        # Kept when it is the main bridge too (--from P --to P): the reopen reason and the input
+        # changes are said nowhere else.
         try:
             late.append(late_change(old, new, figures(old)[1], figures(new)[1], materiality))
         except CostingError as e:

@@ -5,38 +5,76 @@ Amounts are already rounded; babel only formats them in the chosen locale.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
-from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, element_label
+from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text
 from ._figures import METRIC_ORDER, Metric
-from ._flow import FlowReport
+from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
 from ._history import VarianceReport
 from ._standards import StandardsReport, Variance
 
 __all__ = ["render_variance", "render_standards", "render_flow"]
 
 
+# babel re-quantizes what it formats under the current decimal context: a wide one, so that it
+# never rounds (values are rounded here, explicitly, before babel sees them).
+_WIDE = Context(prec=80)
+_SHOWN_PLACES = Decimal("0.0001")  # quantities and rates: at most four places
+
+
+def _fixed(value: Decimal, places: int, locale: str, grouping: bool = True) -> str:
+    """``value`` (already rounded to ``places``) in the locale's notation, nothing rounded."""
+    pattern = ("#,##0" if grouping else "0") + ("." + "0" * places if places > 0 else "")
+    with localcontext(_WIDE):
+        return format_decimal(value, format=pattern, locale=locale, decimal_quantization=False)
+
+
+def _places(value: Decimal) -> int:
+    return max(0, -value.as_tuple().exponent)
+
+
 def _money(value: Decimal, currency: str, locale: str) -> str:
-    places = minor_unit(currency)
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(abs(value) if not value else value, format=pattern, locale=locale,
-                          decimal_quantization=False)
+    return _fixed(abs(value) if not value else value, minor_unit(currency), locale)
 
 
 def _qty(value: Decimal | None, locale: str) -> str:
+    """A quantity: exact up to four places, no trailing zeros."""
     if value is None:
         return "n/a"
-    return format_decimal(value, format="#,##0.##", locale=locale)
+    shown = value.quantize(_SHOWN_PLACES, rounding=ROUND_HALF_UP, context=_WIDE).normalize(_WIDE) if value else \
+        Decimal(0)
+    return _fixed(shown, _places(shown), locale)
 
 
 def _rate(value: Decimal | None, locale: str) -> str:
     """Prices, rates and costs per EU: at least two places, at most four."""
     if value is None:
         return "n/a"
-    return format_decimal(value, format="#,##0.00##", locale=locale)
+    shown = value.quantize(_SHOWN_PLACES, rounding=ROUND_HALF_UP, context=_WIDE).normalize(_WIDE)
+    return _fixed(shown, max(2, _places(shown)), locale)
+
+
+class LocaleNumbers(PlainNumbers):
+    """Explanations' and flow notes' numbers in the report's locale (see ``PlainNumbers``)."""
+
+    def __init__(self, locale: str):
+        self.locale = locale
+
+    def number(self, value: Decimal) -> str:
+        return _qty(value, self.locale)
+
+    def exact(self, value: Decimal) -> str:
+        return _fixed(value, _places(value), self.locale)
+
+    def percent(self, value: Decimal) -> str:
+        return _fixed(value, _places(value), self.locale, grouping=False)
+
+
+def _explanation(line: BridgeLine, locale: str) -> str:
+    return explanation_text(line.explained, LocaleNumbers(locale)) if line.explained else line.explanation
 
 
 def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]:
@@ -61,9 +99,16 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     out = [f"Variance bridge {b.before.period} (close #{b.before.close_no}, {b.before.method}) → "
            f"{b.after.period} (close #{b.after.close_no}, {b.after.method}), {report.currency}",
            "Order of substitution: volume → mix → completion (ending WIP only) → price."]
+    one_period = b.before.period == b.after.period
+    # Comparing two closes of one month, every column and block names its close.
+    side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
+        if one_period else (b.before.period, b.after.period)
+    if one_period:
+        out.append(f"Two closes of {b.after.period} compared: close #{b.before.close_no} (before the reopen) → "
+                   f"close #{b.after.close_no}; the reopen reason and the input changes are under Late changes.")
     if b.materiality is not None:
         out.append(f"Flagged (*): change of at least {m(b.materiality.absolute)} and "
-                   f"{_qty(b.materiality.percent, locale)} % of the {b.before.period} amount.")
+                   f"{_qty(b.materiality.percent, locale)} % of the {side_before} amount.")
     hidden = 0
     for metric in METRIC_ORDER:
         lines = [l for l in b.lines if l.metric == metric.value]
@@ -75,11 +120,11 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), m(l.change)]
                 + [m(getattr(l, c)) for c in COMPONENTS]
                 + ["OK" if l.sums_exactly else "NO", "*" if l.flagged else ""] for l in shown]
-        out += _table(["", "", b.before.period, b.after.period, "change", "volume", "mix", "completion", "price",
+        out += _table(["", "", side_before, side_after, "change", "volume", "mix", "completion", "price",
                        "sum", ""], rows, left=2)
         flagged = [l for l in shown if l.flagged and l.explanation]
         for l in flagged:
-            out.append(f"  * {_scope(l)}: {l.explanation}")
+            out.append(f"  * {_scope(l)}: {_explanation(l, locale)}")
     if hidden:
         out.append(f"\n  {hidden} flagged line(s) by product, stage and element: --detail shows them")
     out += ["", "Every line's components add up to its change: " + ("OK" if report.all_sum_exactly else "NO")]
@@ -95,7 +140,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         out.append(f"  {METRIC_LABELS[metric]}: {text} — {state}")
     out += ["  Totals tie: " + ("OK" if report.ties_ok else "NO")]
     for effect in report.method_effect:
-        out += ["", f"Method effect {effect.period}: closed under {effect.method}; under {effect.other_method}:"]
+        out += ["", f"Method effect {effect.period} (close #{effect.close_no}): closed under {effect.method}; "
+                    f"under {effect.other_method}:"]
         if not effect.available:
             out.append(f"  not available: {effect.reason}")
             continue
@@ -108,12 +154,17 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     for late in report.late_changes:
         out += ["", f"Late changes {late.period}: close #{late.from_close} → close #{late.to_close}"
                     + (f" (reopened: {late.reason})" if late.reason else "")]
+        if not late.input_changes:
+            out.append("  no input changed (the opening position or the engine did)")
         for c in late.input_changes:
             out.append(f"  {c.path}: {c.before} → {c.after}")
+        if (late.period, late.from_close, late.to_close) == (b.after.period, b.before.close_no, b.after.close_no):
+            out.append("  (what they moved: the bridge above)")
+            continue
         for l in late.bridge.lines:
             if l.change and (l.level != "line" or detail):
                 out.append(f"  {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
-                           f"({m(l.change)}){' — ' + l.explanation if l.explanation else ''}")
+                           f"({m(l.change)}){' — ' + _explanation(l, locale) if l.explanation else ''}")
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"
@@ -123,8 +174,17 @@ def _title(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _uf(amount: Decimal, m) -> str:
+    """A variance amount as accountants write it: unsigned, U (unfavourable) or F (favourable)."""
+    return f"{m(abs(amount))} {'U' if amount > 0 else 'F' if amount < 0 else ''}".rstrip()
+
+
 def _v(v: Variance, m) -> str:
-    return f"{m(abs(v.amount))} {v.label}".rstrip()
+    return _uf(v.amount, m)
 
 
 def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
@@ -134,7 +194,7 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
            "(FIFO equivalent units) at standard; U unfavourable, F favourable", ""]
     rows = []
     for e in report.elements:
-        parts = ", ".join(f"{c.name} {_v(c, m)}" for c in e.components)
+        parts = ", ".join(f"{_words(c.name)} {_v(c, m)}" for c in e.components)
         rows.append([f"{e.product} / {e.stage} / {e.element}", q(e.equivalent_units),
                      _rate(e.standard_cost_per_eu, locale),
                      m(e.standard_cost), m(e.actual_cost), _v(e.total, m), parts])
@@ -152,19 +212,29 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
         for o in report.overhead:
             out.append(f"  {o.stage} ({o.driver}): actual {m(o.actual)}, applied {m(o.applied)}, standard "
                        f"{m(o.standard)} (SH {q(o.standard_driver_quantity)}, AH {q(o.actual_driver_quantity)})")
-            out.append("    " + "; ".join(f"{v.name.replace('_', ' ')} {_v(v, m)}" for v in o.variances)
+            out.append("    " + "; ".join(f"{_words(v.name)} {_v(v, m)}" for v in o.variances)
                        + f"; total {_v(o.total, m)} ({o.analysis.replace('_', '-')})")
             out.append(f"    two-way: controllable {_v(o.controllable, m)}, production volume "
                        f"{_v(o.variances[-1], m)}")
+            if o.products:
+                out.append("    products' lines (applied − standard): "
+                           + "; ".join(f"{_words(v.name)} {_v(v, m)}" for v in o.products)
+                           + f"; not by product, actual − applied: {_uf(o.actual - o.applied, m)}")
     if report.at_standard:
         out += ["", "WIP at standard (memo)"]
         rows = [[f"{s.product} / {s.stage}", m(s.beginning_wip), m(s.work_done), m(s.to_account_for), m(s.completed),
-                 m(s.ending_wip), m(s.spoiled)] for s in report.at_standard]
-        out += _table(["product / stage", "beginning", "work done", "to account for", "completed", "ending",
-                       "spoiled"], rows)
+                 m(s.ending_wip), m(s.count_difference), m(s.spoiled)] for s in report.at_standard]
+        out += _table(["product / stage", "beginning", "work done", "to account for", "completed", "ending (counted)",
+                       "count difference", "spoiled"], rows)
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"
+
+
+def _forecast(o: OrderForecast) -> str:
+    if o.forecast is not None:
+        return o.forecast.isoformat()
+    return FORECAST_LIMIT_TEXT if o.beyond_horizon else "n/a"
 
 
 def render_flow(report: FlowReport, locale: str = "en_US") -> str:
@@ -181,8 +251,9 @@ def render_flow(report: FlowReport, locale: str = "en_US") -> str:
                    "cycle time trend", ""], rows)
     if report.orders:
         out += ["", "Open orders"]
-        rows = [[o.id, o.product, q(o.units), o.due.isoformat(), o.forecast.isoformat() if o.forecast else "n/a",
-                 "" if o.slack_days is None else str(o.slack_days), "AT RISK" if o.at_risk else "", o.reason]
+        rows = [[o.id, o.product, q(o.units), o.due.isoformat(), _forecast(o),
+                 "" if o.slack_days is None else str(o.slack_days), "AT RISK" if o.at_risk else "",
+                 order_reason(o, report.period, LocaleNumbers(locale).number)]
                 for o in report.orders]
         out += _table(["order", "product", "units", "due", "forecast", "slack", "", "how"], rows, left=2)
     low, high = report.cover_band

@@ -153,16 +153,10 @@ class ResolvedStandards:
 
 def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards | None, list[Issue]]:
     """Validate a standards file (plain data) against one period's close; all problems, located."""
-    if isinstance(data, StandardsSpec):
-        spec = data
-    else:
-        if not isinstance(data, Mapping):
-            return None, [Issue("WRONG_TYPE", "", f"expected a mapping of standards keys, found {type(data).__name__}")]
-        try:
-            spec = StandardsSpec.model_validate(data)
-        except ValidationError as e:
-            return None, issues_from_validation_error(e)
-    issues: list[Issue] = []
+    spec, issues = _parse(data)
+    if spec is None:
+        return None, issues
+    issues = _duplicates(spec)
     notes: list[str] = []
     close_spec = result.plan.spec
     period = close_spec.period
@@ -250,6 +244,54 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
     if issues:
         return None, issues
     return ResolvedStandards(elements, overhead, quantities, split, tuple(notes)), []
+
+
+_CASE_SCHEMA_HINT = "`wip schema` lists the keys this section takes"
+_SCHEMA_HINT = "`wip standards --schema` lists the keys this section takes"
+
+
+def _parse(data: Any) -> tuple[StandardsSpec | None, list[Issue]]:
+    """The standards file as written, or its shape problems (located)."""
+    if isinstance(data, StandardsSpec):
+        return data, []
+    if data is None:  # YAML reads an empty file (or only comments) as nothing
+        return None, [Issue("WRONG_TYPE", "", "the standards file is empty; expected a mapping with at least "
+                                              "products (see `wip standards --schema`)")]
+    if not isinstance(data, Mapping):
+        return None, [Issue("WRONG_TYPE", "", f"expected a mapping of standards keys, found {type(data).__name__}")]
+    try:
+        return StandardsSpec.model_validate(data), []
+    except ValidationError as e:
+        # The shared converter names the case file's schema command; this file has its own.
+        return None, [Issue(i.code, i.path, i.message.replace(_CASE_SCHEMA_HINT, _SCHEMA_HINT))
+                      for i in issues_from_validation_error(e)]
+
+
+def _duplicates(spec: StandardsSpec) -> list[Issue]:
+    """A product or stage named twice: refused, since the last entry would silently replace the first."""
+    issues = _named_twice([p.name for p in spec.products], "products", "DUPLICATE_PRODUCT", "product")
+    for i, product in enumerate(spec.products):
+        issues += _named_twice([s.name for s in product.stages], f"products[{i}].stages", "DUPLICATE_STAGE",
+                               f"{product.name} stage")
+    for period, actuals in spec.actuals.items():
+        base = f"actuals.{period}.products"
+        issues += _named_twice([p.name for p in actuals.products], base, "DUPLICATE_PRODUCT", "product")
+        for i, product in enumerate(actuals.products):
+            issues += _named_twice([s.name for s in product.stages], f"{base}[{i}].stages", "DUPLICATE_STAGE",
+                                   f"{product.name} stage")
+    return issues
+
+
+def _named_twice(names: list[str], path: str, code: str, what: str) -> list[Issue]:
+    seen: dict[str, int] = {}
+    issues = []
+    for i, name in enumerate(names):
+        if name in seen:
+            issues.append(Issue(code, f"{path}[{i}].name", f"{what} {name!r} is already {path}[{seen[name]}]; "
+                                                           "give each one entry (merge the two)"))
+        else:
+            seen[name] = i
+    return issues
 
 
 def _overhead_standard(oh: OverheadStandardSpec, path: str) -> tuple[OverheadStandard | None, list[Issue]]:
@@ -373,7 +415,9 @@ class ElementVariance(_Frozen):
     actual_quantity_source: str  # "actuals", "driver_quantity" or "" (not known)
     standard_price: Quantity | None  # per unit of input
     actual_price: Quantity | None
-    components: tuple[Variance, ...]  # price + usage, or rate + efficiency; empty without actual quantity
+    # price + usage, rate + efficiency, or (overhead) rate + variable efficiency + production volume;
+    # empty without an actual quantity
+    components: tuple[Variance, ...]
 
 
 class OverheadVariance(_Frozen):
@@ -390,12 +434,15 @@ class OverheadVariance(_Frozen):
     actual_variable: Amount | None  # given in the standards file's actuals
     actual_fixed: Amount | None
     applied: Amount  # applied by the close at its predetermined rate
-    standard: Amount  # SH × standard rates (variable + fixed)
+    standard: Amount  # SH × standard rates (variable + fixed), rounded once; its products' overhead lines share it
     analysis: Literal["four_way", "three_way"]
     variances: tuple[Variance, ...]
     controllable: Variance  # two-way: actual − (fixed budget + SH × variable rate)
     total: Variance  # actual − standard
     sums_exactly: bool
+    # The products' overhead lines added up (applied − standard): rate, variable efficiency (equal
+    # to the stage's) and production volume ((AQ − SQ) × fixed rate, part of the stage's).
+    products: tuple[Variance, ...] = ()
 
 
 class StageAtStandard(_Frozen):
@@ -408,7 +455,8 @@ class StageAtStandard(_Frozen):
     work_done: Amount  # this period's work (FIFO EU) at standard, transferred in included
     to_account_for: Amount
     completed: Amount
-    ending_wip: Amount
+    ending_wip: Amount  # the counted units the close carried (after the count), at standard
+    count_difference: Amount  # book ending WIP − counted, at standard (units short in the count: positive)
     spoiled: Amount  # spoiled units (process accounts: abnormal loss less abnormal gain)
     accounted_for: Amount
 
@@ -440,6 +488,7 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
         at_standard: list[StageAtStandard] = []
         sh: dict[str, Decimal] = {}
         sh_missing: dict[str, list[str]] = {}
+        oh_lines: dict[str, list[int]] = {}  # stage -> positions in elements of its overhead lines
         drivers = {line.stage: line.driver for line in result.overhead}
         for product_plan, product in zip(plan.products, result.products):
             upstream_unit: Decimal | None = _ZERO
@@ -467,14 +516,15 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                     if name == oh_element:
                         if std.basis == "quantity":
                             sh[stage.name] = sh.get(stage.name, _ZERO) + eu * std.quantity
+                            oh_lines.setdefault(stage.name, []).append(len(elements) - 1)
                         else:
                             sh_missing.setdefault(stage.name, []).append(product.name)
                 if unit_cost is None:
                     notes.append(f"{product.name} / {stage.name}: not every element has a standard, so WIP is not "
                                  "valued at standard here (nor in later stages)")
                 else:
-                    at_standard.append(_at_standard(product.name, stage, sr, spec.method, unit_cost, upstream_unit,
-                                                    standards, q, mode))
+                    at_standard.append(_at_standard(product.name, stage, sr, product.closing_wip[stage.name],
+                                                    spec.method, unit_cost, upstream_unit, standards, q, mode))
                 upstream_unit = unit_cost
         overhead = []
         for line in result.overhead:
@@ -485,8 +535,18 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                 notes.append(f"overhead {line.stage}: {', '.join(sh_missing[line.stage])} "
                              "have no standard driver quantity (overhead quantity); no stage analysis")
                 continue
-            overhead.append(_overhead_variance(line, std, sh.get(line.stage, _ZERO),
-                                               standards.overhead_split.get(line.stage), q, mode))
+            stage_sh = sh.get(line.stage, _ZERO)
+            # The stage's overhead at standard, rounded once; its products' lines are shares of it.
+            standard = (stage_sh * (std.variable_rate + std.fixed_rate)).quantize(q, rounding=mode)
+            analysis = _overhead_variance(line, std, stage_sh, standard, standards.overhead_split.get(line.stage),
+                                          q, mode)
+            positions = oh_lines.get(line.stage, [])
+            product_lines, note = _products_to_stage([elements[i] for i in positions], analysis, std, q, mode)
+            for i, ev in zip(positions, product_lines):
+                elements[i] = ev
+            if note:
+                notes.append(note)
+            overhead.append(analysis.model_copy(update={"products": _component_sums(product_lines, q)}))
     zero = _ZERO * q
     standard_total = sum((e.standard_cost for e in elements), zero)
     actual_total = sum((e.actual_cost for e in elements), zero)
@@ -514,8 +574,11 @@ def _element_variance(product: str, stage: str, kind: ElementKind, name: str, eu
     sq = eu * std.quantity if std.quantity is not None else None
     if std.basis == "quantity" and aq is not None:
         flexible = (aq * std.price).quantize(q, rounding=mode)  # actual quantity at standard price
-        first, second = ("price", "usage") if kind is ElementKind.MATERIAL else ("rate", "efficiency")
-        components = (_variance(first, actual - flexible), _variance(second, flexible - standard))
+        if kind is ElementKind.OVERHEAD:
+            components = _overhead_components(actual, flexible, standard, aq - sq, standards.overhead[stage], q, mode)
+        else:
+            first, second = ("price", "usage") if kind is ElementKind.MATERIAL else ("rate", "efficiency")
+            components = (_variance(first, actual - flexible), _variance(second, flexible - standard))
     return ElementVariance(
         product=product, stage=stage, element=name, kind=kind.value, equivalent_units=eu,
         standard_cost_per_eu=std.cost_per_eu, standard_cost=standard, actual_cost=actual,
@@ -524,14 +587,101 @@ def _element_variance(product: str, stage: str, kind: ElementKind, name: str, eu
         actual_price=(actual / aq if aq else None) if std.basis == "quantity" else None, components=components)
 
 
-def _overhead_variance(line, std: OverheadStandard, sh: Decimal, split: tuple[Decimal, Decimal] | None,
-                       q: Decimal, mode: str) -> OverheadVariance:
+def _largest_remainder(exact: list[Decimal], total: Decimal, q: Decimal, mode: str) -> list[Decimal]:
+    """``exact`` rounded to ``q`` so that they add up to ``total``, which may differ from their exact
+    sum by a few minor units (it was rounded on its own): each part rounded, then the units missing
+    (or over) go to the parts rounded furthest the other way, ties to the earlier part.
+    ``costing._rounding.allocate`` needs parts that add up to the total exactly (with two parts it
+    gives the second whatever is left).
+
+    >>> from decimal import ROUND_HALF_UP as UP
+    >>> _largest_remainder([Decimal("9793.5"), Decimal("13710.9")], Decimal("23504"), Decimal(1), UP)
+    [Decimal('9793'), Decimal('13711')]
+    >>> _largest_remainder([Decimal("2737.575"), Decimal("4562.625")], Decimal("7300.20"), Decimal("0.01"), UP)
+    [Decimal('2737.58'), Decimal('4562.62')]
+    """
+    rounded = [x.quantize(q, rounding=mode) for x in exact]
+    steps = int((total - sum(rounded, _ZERO)) / q)
+    if not exact or not steps:
+        return rounded
+    if steps > 0:  # parts rounded down the most get a unit first
+        order = sorted(range(len(exact)), key=lambda i: (rounded[i] - exact[i], i))
+    else:  # parts rounded up the most give one back first; among equals the later ones
+        order = sorted(range(len(exact)), key=lambda i: (exact[i] - rounded[i], -i))
+    unit = q if steps > 0 else -q
+    for k in range(abs(steps)):
+        rounded[order[k % len(order)]] += unit
+    return rounded
+
+
+def _overhead_components(actual: Decimal, flexible: Decimal, standard: Decimal, excess: Decimal,
+                         std: OverheadStandard, q: Decimal, mode: str) -> tuple[Variance, ...]:
+    """One product's overhead: rate (applied at the close's rate vs the standard rates, on the
+    actual driver quantity), then the driver quantity above standard (``excess`` = AQ − SQ) split
+    as the textbook does: at the variable rate it is the variable efficiency variance; fixed
+    overhead has no efficiency variance, its part belongs to the production-volume variance."""
+    variable, fixed = _largest_remainder([excess * std.variable_rate, excess * std.fixed_rate], flexible - standard,
+                                         q, mode)
+    return (_variance("rate", actual - flexible), _variance("variable_efficiency", variable),
+            _variance("production_volume", fixed))
+
+
+def _products_to_stage(lines: list[ElementVariance], stage: "OverheadVariance", std: OverheadStandard, q: Decimal,
+                       mode: str) -> tuple[list[ElementVariance], str]:
+    """The products' overhead lines made to add up to the stage analysis, by largest remainder:
+    their standard costs to the stage's standard, and (when their actual driver quantities are the
+    close's) their variable efficiency to the stage's.  Each product's production-volume part takes
+    the rest of its own difference, so that its components still add up to its total."""
+    shares = _largest_remainder([e.equivalent_units * e.standard_cost_per_eu for e in lines], stage.standard, q, mode)
+    efficiency = next(v.amount for v in stage.variances if v.name in ("efficiency", "variable_efficiency"))
+    note = ""
+    if all(e.actual_quantity_source == "driver_quantity" and e.components for e in lines) \
+            and sum((e.actual_quantity for e in lines), _ZERO) == stage.actual_driver_quantity:
+        variables = _largest_remainder([(e.actual_quantity - e.standard_quantity) * std.variable_rate
+                                        for e in lines], efficiency, q, mode)
+    else:
+        variables = [None] * len(lines)
+        note = (f"overhead {stage.stage}: the products' actual driver quantities are not the close's, so their "
+                "variable efficiency need not add up to the stage's")
+    return [_restated(e, share, variable, std, q, mode) for e, share, variable in zip(lines, shares, variables)], note
+
+
+def _restated(e: ElementVariance, standard: Decimal, variable: Decimal | None, std: OverheadStandard, q: Decimal,
+              mode: str) -> ElementVariance:
+    """A product's overhead line at its share of the stage's standard (and of its variable efficiency)."""
+    update: dict = {"standard_cost": standard, "total": _variance("total", e.actual_cost - standard)}
+    if e.components:
+        flexible = e.actual_cost - e.components[0].amount  # rate = actual − flexible budget
+        components = _overhead_components(e.actual_cost, flexible, standard, e.actual_quantity - e.standard_quantity,
+                                          std, q, mode)
+        if variable is not None:
+            rate, _, _ = components
+            components = (rate, _variance("variable_efficiency", variable),
+                          _variance("production_volume", flexible - standard - variable))
+        update["components"] = components
+    return e.model_copy(update=update)
+
+
+def _component_sums(lines: list[ElementVariance], q: Decimal) -> tuple[Variance, ...]:
+    """The stage's product overhead lines added up, component by component (applied − standard)."""
+    names = [c.name for c in lines[0].components] if lines and lines[0].components else []
+    if not all(len(e.components) == len(names) for e in lines):
+        return ()
+    return tuple(_variance(name, sum((e.components[k].amount for e in lines), _ZERO * q))
+                 for k, name in enumerate(names))
+
+
+def _overhead_variance(line, std: OverheadStandard, sh: Decimal, standard: Decimal,
+                       split: tuple[Decimal, Decimal] | None, q: Decimal, mode: str) -> OverheadVariance:
+    """``standard``: the stage's overhead at standard, SH × (variable + fixed rate) rounded once;
+    split into its variable and fixed parts by largest remainder, never rounded part by part (the
+    parts could then add up to a cent more or less than it)."""
     ah = line.driver_quantity
     r = lambda x: x.quantize(q, rounding=mode)  # noqa: E731
-    var_ah, var_sh, fixed_sh = r(ah * std.variable_rate), r(sh * std.variable_rate), r(sh * std.fixed_rate)
+    var_ah = r(ah * std.variable_rate)
+    var_sh, fixed_sh = _largest_remainder([sh * std.variable_rate, sh * std.fixed_rate], standard, q, mode)
     budget = r(std.fixed_budget)
     actual = line.actual
-    standard = var_sh + fixed_sh
     if split is not None:
         actual_var, actual_fixed = split
         variances = (_variance("variable_spending", actual_var - var_ah),
@@ -555,13 +705,17 @@ def _overhead_variance(line, std: OverheadStandard, sh: Decimal, split: tuple[De
         sums_exactly=sum((v.amount for v in variances), _ZERO) == total)
 
 
-def _at_standard(product: str, stage, sr, method: str, unit_cost: Decimal, upstream_unit: Decimal | None,
+def _at_standard(product: str, stage, sr, closing, method: str, unit_cost: Decimal, upstream_unit: Decimal | None,
                  standards: ResolvedStandards, q: Decimal, mode: str) -> StageAtStandard:
-    """Beginning WIP + this period's work = completed + ending WIP + spoiled, all at standard.
+    """Beginning WIP + this period's work = completed + ending WIP + count difference + spoiled,
+    all at standard.
 
-    Spoiled (or, under the process-account convention, abnormal loss less abnormal gain) is what
-    the work done does not carry into completed units and ending WIP.  Exact amounts are rounded
-    by largest remainder so that both sides add up to the same total."""
+    Ending WIP is the counted WIP the close carried (``closing``), as in the bridge and the flow
+    report; the units the count found short of the book (or over it) are their own line rather
+    than hidden in spoilage.  Spoiled (or, under the process-account convention, abnormal loss
+    less abnormal gain) is what the work done does not carry into completed units and book ending
+    WIP.  Exact amounts are rounded by largest remainder so that both sides add up to the same
+    total."""
     per_eu = {}
     for element in stage.elements:
         name = element.name
@@ -570,11 +724,13 @@ def _at_standard(product: str, stage, sr, method: str, unit_cost: Decimal, upstr
     beginning = sum((stage.beginning.units * stage.beginning.completion[e] * c for e, c in per_eu.items()), _ZERO)
     work = sum((work_units(stage, sr, method, e) * c for e, c in per_eu.items()), _ZERO)
     completed = sr.physical_units.completed * unit_cost
-    ending = sum((stage.ending.units * stage.ending.completion[e] * c for e, c in per_eu.items()), _ZERO)
-    spoiled = beginning + work - completed - ending
+    book = sum((stage.ending.units * stage.ending.completion[e] * c for e, c in per_eu.items()), _ZERO)
+    ending = sum((closing.units * closing.completion.get(e, stage.ending.completion[e]) * c
+                  for e, c in per_eu.items()), _ZERO)
+    spoiled = beginning + work - completed - book
     total = (beginning + work).quantize(q, rounding=mode)
     b, w = allocate([beginning, work], total, q, mode)
-    c, e, s = allocate([completed, ending, spoiled], total, q, mode)
+    c, e, d, s = allocate([completed, ending, book - ending, spoiled], total, q, mode)
     return StageAtStandard(product=product, stage=stage.name, standard_unit_cost=unit_cost, beginning_wip=b,
-                           work_done=w, to_account_for=b + w, completed=c, ending_wip=e, spoiled=s,
-                           accounted_for=c + e + s)
+                           work_done=w, to_account_for=b + w, completed=c, ending_wip=e, count_difference=d,
+                           spoiled=s, accounted_for=c + e + d + s)

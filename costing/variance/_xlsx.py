@@ -30,7 +30,7 @@ from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label
 from ._figures import METRIC_ORDER, Metric
-from ._flow import FlowReport
+from ._flow import FORECAST_LIMIT_TEXT, FlowReport
 from ._history import VarianceReport
 from ._standards import StandardsReport
 
@@ -195,7 +195,7 @@ def _variances(ws, report: VarianceReport) -> None:
     for t in report.ties:
         row += 1
         for col, value in enumerate([METRIC_LABELS[Metric(t.metric)], t.what, t.bridge, t.rollforward, t.difference,
-                                     "" if t.ok else "DIFFERENCE"], 1):
+                                     "OK" if t.ok else "DIFFERENCE"], 1):
             cell = ws.cell(row=row, column=col, value=value)
             if isinstance(value, Decimal):
                 cell.number_format = money
@@ -203,8 +203,8 @@ def _variances(ws, report: VarianceReport) -> None:
 
     for effect in report.method_effect:
         row += 2
-        ws.cell(row=row, column=1, value=f"Method effect {effect.period}: {effect.method} → "
-                                         f"{effect.other_method}").font = _BOLD
+        ws.cell(row=row, column=1, value=f"Method effect {effect.period} (close #{effect.close_no}): "
+                                         f"{effect.method} → {effect.other_method}").font = _BOLD
         if not effect.available:
             ws.cell(row=row + 1, column=1, value=f"not available: {effect.reason}")
             row += 1
@@ -252,7 +252,7 @@ def _standards(ws, report: StandardsReport) -> None:
     ws["A2"] = "This period's work (FIFO equivalent units) at standard. Positive = unfavourable (U)."
     titles = ["Product", "Stage", "Element", "Kind", "EU", "Std cost/EU", "Standard", "Actual", "Variance", "U/F",
               "Std quantity", "Actual quantity", "Std price", "Actual price", "Price / rate", "U/F",
-              "Usage / efficiency", "U/F"]
+              "Usage / (variable) efficiency", "U/F", "Production volume (overhead)", "U/F"]
     top = 4
     _header(ws, top, titles)
     row = top
@@ -266,7 +266,7 @@ def _standards(ws, report: StandardsReport) -> None:
                   e.standard_price, e.actual_price] + comps
         for col, value in enumerate(values, 1):
             cell = ws.cell(row=row, column=col, value=value)
-            if col in (7, 8, 9, 15, 17) and isinstance(value, Decimal):
+            if col in (7, 8, 9, 15, 17, 19) and isinstance(value, Decimal):
                 cell.number_format = money
     _flag_rows(ws, top + 1, row, len(titles), 10, formula=f'$J{top + 1}="U"')
     _flag_rows(ws, top + 1, row, len(titles), 10, fill=_GOOD_FILL, formula=f'$J{top + 1}="F"')
@@ -282,7 +282,9 @@ def _standards(ws, report: StandardsReport) -> None:
         row += 1
         _header(ws, row, ["Stage", "Driver", "AH", "SH", "Actual", "Applied", "Standard", "Variance", "Amount", "U/F"])
         for o in report.overhead:
-            for v in o.variances + (o.controllable, o.total):
+            # The products' lines added up come last, named as such (they are not the stage's variances).
+            products = tuple(v.model_copy(update={"name": f"products: {v.name}"}) for v in o.products)
+            for v in o.variances + (o.controllable, o.total) + products:
                 row += 1
                 for col, value in enumerate([o.stage, o.driver, o.actual_driver_quantity, o.standard_driver_quantity,
                                              o.actual, o.applied, o.standard, v.name, v.amount, v.label], 1):
@@ -294,11 +296,12 @@ def _standards(ws, report: StandardsReport) -> None:
         ws.cell(row=row, column=1, value="WIP at standard (memo)").font = _BOLD
         row += 1
         _header(ws, row, ["Product", "Stage", "Std unit cost", "Beginning WIP", "Work done", "To account for",
-                          "Completed", "Ending WIP", "Spoiled", "Accounted for"])
+                          "Completed", "Ending WIP (counted)", "Count difference", "Spoiled", "Accounted for"])
         for s in report.at_standard:
             row += 1
             for col, value in enumerate([s.product, s.stage, s.standard_unit_cost, s.beginning_wip, s.work_done,
-                                         s.to_account_for, s.completed, s.ending_wip, s.spoiled, s.accounted_for], 1):
+                                         s.to_account_for, s.completed, s.ending_wip, s.count_difference, s.spoiled,
+                                         s.accounted_for], 1):
                 cell = ws.cell(row=row, column=col, value=value)
                 if col >= 4:
                     cell.number_format = money
@@ -351,10 +354,11 @@ def _flow(ws, report: FlowReport) -> None:
         first = row + 1
         for o in report.orders:
             row += 1
-            for col, value in enumerate([o.id, o.product, o.units, o.due, o.forecast, o.slack_days, o.source,
+            forecast = o.forecast or (FORECAST_LIMIT_TEXT if o.beyond_horizon else None)
+            for col, value in enumerate([o.id, o.product, o.units, o.due, forecast, o.slack_days, o.source,
                                          "AT RISK" if o.at_risk else "", o.reason], 1):
                 cell = ws.cell(row=row, column=col, value=value)
-                if col in (4, 5) and value is not None:
+                if col in (4, 5) and value is not None and not isinstance(value, str):
                     cell.number_format = "yyyy-mm-dd"
         _flag_rows(ws, first, row, len(titles), 8)
 
