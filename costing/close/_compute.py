@@ -77,6 +77,7 @@ class OverheadLine:
 class ProrationShare(NamedTuple):  # a tuple: a large plant has one per product-stage element
     """One place the prorated overhead difference went, with its weight: this period's overhead
     applied that it holds (exact, as the engine weighed it) and the amount allocated to it."""
+    pool: str  # the overhead pool (department) whose difference this is: the stage that applied it
     bucket: str  # wip | fg | cogs
     product: int  # index in the close's products
     stage: str  # the WIP stage ("" for finished goods and COGS)
@@ -184,11 +185,10 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         quantity = sum((p.driver_quantity.get(stage_name, _ZERO) for p, *_ in staged), _ZERO)
         overhead_lines.append(OverheadLine(stage_name, config.driver, config.rate, quantity, applied, config.actual,
                                            spec.overhead_disposition))
-    difference = sum((line.under_applied for line in overhead_lines), _ZERO * q)
-    prorate = spec.overhead_disposition == "prorate" and abs(difference) >= spec.materiality and difference != 0
-    if not prorate:
-        overhead_lines = [OverheadLine(l.stage, l.driver, l.rate, l.driver_quantity, l.applied, l.actual, "write_off")
-                          for l in overhead_lines]
+    # Each department's difference is its own pool, tested for materiality and prorated on its own:
+    # netting them would credit an over-applied department's WIP with another's under-application.
+    prorated_pools = {l.stage for l in overhead_lines if spec.overhead_disposition == "prorate"
+                      and l.under_applied and abs(l.under_applied) >= spec.materiality}
 
     # Finished goods in and out, before any proration.
     fg_moves = []
@@ -204,53 +204,42 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
     if problems:
         raise CostingError(problems)
 
-    # Proration of under/over-applied overhead in proportion to this period's overhead in
-    # ending WIP, finished goods and COGS (Horngren's "overhead allocated component" method).
+    # Proration of each pool's under/over-applied overhead in proportion to that pool's overhead of
+    # this period in ending WIP, finished goods and COGS (Horngren's "overhead allocated component"
+    # method, department by department).
     wip_adj: list[dict[str, dict[str, Decimal]]] = [{} for _ in staged]
     fg_adj = [_ZERO * q for _ in staged]
     cogs_adj = [_ZERO * q for _ in staged]
-    written_off = difference if not prorate else _ZERO * q
+    written_off = _ZERO * q
     shares: list[ProrationShare] = []
-    if prorate:
-        buckets: list[tuple[tuple, Decimal]] = []
-        for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
+    contents = []
+    if prorated_pools:
+        for i, (product, report, counts, wip) in enumerate(staged):
             extra = extras[i]
-            content = extra[1] if extra is not None and extra[1] is not None else \
-                _overhead_content(product, report, spec.method)
-            expensed = content["expensed"]  # abnormal spoilage and spoiled goods: period costs
-            for stage_name, by_element in content["wip"].items():
-                count = counts.get(stage_name)
-                for element, amount in by_element.items():
-                    if count is not None:  # counted units keep their share; the shortage was expensed
-                        kept = amount * count.counted_units / count.book_units
-                        expensed += amount - kept
-                        amount = kept
-                    buckets.append((("wip", i, stage_name, element), amount))
-            fg_content = content["completed"]
-            completed_units, _, taken, remaining = move
-            if spec.finished_goods_method == "weighted_average":  # one pool: sold in proportion
-                on_hand = sum((t.units for t in taken), _ZERO) + sum((r.units for r in remaining), _ZERO)
-                share_sold = product.shipments / on_hand if on_hand else _ZERO
-            else:  # FIFO: what was taken from this period's layer
-                shipped_from_period = sum((t.units for t in taken if t.period == spec.period), _ZERO)
-                share_sold = shipped_from_period / completed_units if completed_units else _ZERO
-            # Every place this period's overhead went is a bucket, so the weights add up to the
-            # overhead applied and no bucket can be prorated below zero.
-            buckets.append((("cogs", i), fg_content * share_sold + expensed))
-            buckets.append((("fg", i), fg_content - fg_content * share_sold))
+            contents.append(extra[1] if extra is not None and extra[1] is not None else
+                            _overhead_content(product, report, spec.method))
+    for line in overhead_lines:
+        pool = line.stage
+        if pool not in prorated_pools:
+            written_off += line.under_applied
+            continue
+        buckets = _pool_buckets(pool, staged, fg_moves, contents, spec)
         weight = sum((w for _, w in buckets), _ZERO)
-        if weight:
-            parts = allocate([difference * w / weight for _, w in buckets], difference, q, None)
-        else:  # no overhead anywhere to carry the difference: write it off
-            parts, written_off = [], difference
+        if not weight:  # none of this pool's overhead anywhere to carry the difference: write it off
+            prorated_pools.discard(pool)
+            written_off += line.under_applied
+            continue
+        difference = line.under_applied
+        parts = allocate([difference * w / weight for _, w in buckets], difference, q, None)
         for (key, w), part in zip(buckets, parts):
             wip_key = key[0] == "wip"
-            shares.append(ProrationShare(key[0], key[1], key[2] if wip_key else "", key[3] if wip_key else "", w, part))
+            shares.append(ProrationShare(pool, key[0], key[1], key[2] if wip_key else "", key[3] if wip_key else "",
+                                         w, part))
             if wip_key:
                 # Each element's part goes where its weight is: the stage's own overhead, or the
-                # overhead that came in with transferred-in cost.  A part is at most the overhead
-                # the element holds (the difference is at most what was applied), so no element of
-                # closing WIP is prorated below zero.
+                # overhead that came in with transferred-in cost.  A part is at most the pool's
+                # overhead the element holds (the difference is at most what was applied), so no
+                # element of closing WIP is prorated below zero.
                 _, i, stage_name, element = key
                 by_element = wip_adj[i].setdefault(stage_name, {})
                 by_element[element] = by_element.get(element, _ZERO) + part
@@ -258,6 +247,8 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
                 cogs_adj[key[1]] += part
             else:
                 fg_adj[key[1]] += part
+    overhead_lines = [OverheadLine(l.stage, l.driver, l.rate, l.driver_quantity, l.applied, l.actual,
+                                   "prorate" if l.stage in prorated_pools else "write_off") for l in overhead_lines]
 
     results = []
     for i, ((product, report, counts, wip), move) in enumerate(zip(staged, fg_moves)):
@@ -358,6 +349,36 @@ def leaves_wip_by_element(sr, elements) -> dict[str, Decimal]:
     return {e: abnormal[e] + normal_disposal[e] + abnormal_disposal[e] for e in elements}
 
 
+def _pool_buckets(pool: str, staged: list, fg_moves: list, contents: list, spec: CloseSpec) -> list:
+    """Every place ``pool``'s overhead of this period went, with the amount of it there (the
+    weights add up to the pool's overhead applied): ((kind, product index[, stage, element]), weight)."""
+    buckets: list[tuple[tuple, Decimal]] = []
+    for i, ((product, report, counts, wip), move, content) in enumerate(zip(staged, fg_moves, contents)):
+        expensed = content["expensed"].get(pool, _ZERO)  # abnormal spoilage and spoiled goods: period costs
+        for stage_name, by_element in content["wip"].items():
+            count = counts.get(stage_name)
+            for element, by_pool in by_element.items():
+                amount = by_pool.get(pool)
+                if amount is None:
+                    continue
+                if count is not None:  # counted units keep their share; the shortage was expensed
+                    kept = amount * count.counted_units / count.book_units
+                    expensed += amount - kept
+                    amount = kept
+                buckets.append((("wip", i, stage_name, element), amount))
+        fg_content = content["completed"].get(pool, _ZERO)
+        completed_units, _, taken, remaining = move
+        if spec.finished_goods_method == "weighted_average":  # one pool: sold in proportion
+            on_hand = sum((t.units for t in taken), _ZERO) + sum((r.units for r in remaining), _ZERO)
+            share_sold = product.shipments / on_hand if on_hand else _ZERO
+        else:  # FIFO: what was taken from this period's layer
+            shipped_from_period = sum((t.units for t in taken if t.period == spec.period), _ZERO)
+            share_sold = shipped_from_period / completed_units if completed_units else _ZERO
+        buckets.append((("cogs", i), fg_content * share_sold + expensed))
+        buckets.append((("fg", i), fg_content - fg_content * share_sold))
+    return buckets
+
+
 def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> dict:
     """This period's applied overhead contained in each stage's ending WIP (by the element holding
     it: the stage's overhead element, or transferred-in cost) and in completed units.
@@ -367,30 +388,33 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
     only as proration weights).
     """
     fifo = method == Method.FIFO.value
-    upstream = _ZERO
-    expensed = _ZERO
-    wip_content: dict[str, dict[str, Decimal]] = {}
+    upstream: dict[str, Decimal] = {}  # pool -> this period's overhead of it in what the stage received
+    expensed: dict[str, Decimal] = {}
+    wip_content: dict[str, dict[str, dict[str, Decimal]]] = {}
     for stage, sr in zip(product.case.stages, report.stages):
         ctaf = sr.costs_to_account_for
-        out_content = _ZERO
-        end_content: dict[str, Decimal] = {}
+        out_content: dict[str, Decimal] = {}
+        end_content: dict[str, dict[str, Decimal]] = {}
         for element in stage.elements:
             name = element.name
             if name == product.overhead_element.get(stage.name):
-                content = ctaf.added_by_element[name]
+                content = {stage.name: ctaf.added_by_element[name]}
             elif element.kind is ElementKind.TRANSFERRED_IN:
                 content = upstream
             else:
                 continue
             beginning, added = ctaf.beginning_wip_by_element[name], ctaf.added_by_element[name]
-            pool = added if fifo else beginning + added
-            if not pool:
+            pool_cost = added if fifo else beginning + added
+            if not pool_cost or not content:
                 continue
-            share = content / pool
             out_amount = sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)
-            out_content += out_amount * share
-            end_content[name] = sr.ending_wip.by_element[name] * share
-            expensed += leaves_wip(sr, name) * share
+            ending, leaving = sr.ending_wip.by_element[name], leaves_wip(sr, name)
+            by_pool = end_content.setdefault(name, {})
+            for pool, amount in content.items():
+                share = amount / pool_cost
+                out_content[pool] = out_content.get(pool, _ZERO) + out_amount * share
+                by_pool[pool] = ending * share
+                expensed[pool] = expensed.get(pool, _ZERO) + leaving * share
         wip_content[stage.name] = end_content
         upstream = out_content
     return {"wip": wip_content, "completed": upstream, "expensed": expensed}

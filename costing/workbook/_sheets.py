@@ -323,22 +323,32 @@ def _overhead_plan(ctx: ResultContext) -> dict:
     total = first + len(lines)
     plan = {"lines": lines, "first": first, "last": total - 1, "total": total, "materiality": total + 2,
             "disposition": total + 3, "prorated": total + 4, "written_off": total + 5, "proration_header": total + 7}
-    entries = []  # (bucket label, product index, stage, element, weight, amount)
+    entries = []  # (bucket label, product index, stage, element, weight, amount, pool)
     for share in ctx.result.proration:
         if share.weight or share.amount:
             entries.append((_BUCKETS[share.bucket], share.product, share.stage, share.element, share.weight,
-                            share.amount))
+                            share.amount, share.pool))
     plan["entries"] = entries
     first_entry = plan["proration_header"] + 1
-    plan["where"] = {entry[:4]: row for row, entry in enumerate(entries, start=first_entry)}
+    plan["where"] = {}  # (bucket label, product index, stage, element) -> rows (one per pool)
+    for row, entry in enumerate(entries, start=first_entry):
+        plan["where"].setdefault(entry[:4], []).append(row)
+    plan["line_row"] = {line.stage: first + k for k, line in enumerate(lines)}
     plan["proration_total"] = first_entry + len(entries)
+    last_entry = plan["proration_total"] - 1
+    plan["weights"], plan["pools"] = f"$E${first_entry}:$E${last_entry}", f"$I${first_entry}:$I${last_entry}"
     ctx.shared["oh"] = plan
     return plan
 
 
 def oh_ref(ctx: ResultContext, bucket: str, i: int, stage: str = "", element: str = "") -> str | None:
-    row = _overhead_plan(ctx)["where"].get((bucket, i, stage, element))
-    return None if row is None else _x(OH_SHEET, f"{_PRORATED}{row}")
+    """The Overhead sheet's proration of one bucket: its amount cell, or the sum of its cells when
+    several pools (departments) prorated into it."""
+    rows = _overhead_plan(ctx)["where"].get((bucket, i, stage, element))
+    if rows is None:
+        return None
+    refs = [_x(OH_SHEET, f"{_PRORATED}{row}") for row in rows]
+    return refs[0] if len(refs) == 1 else "(" + "+".join(refs) + ")"
 
 
 def write_overhead(ctx: ResultContext, ws) -> None:
@@ -346,8 +356,8 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     q, money = ctx.q, ctx.money
     ctx.title(ws, f"Overhead applied vs actual {ctx.spec.period}",
               "Applied = predetermined rate x driver quantity, per product-stage (Cost Report); the difference is "
-              "written off to COGS or, with prorate at or above materiality, prorated in proportion to this month's "
-              "overhead in each place it went (grey: the engine's weights).")
+              "written off to COGS or, with prorate, each stage's pool at or above materiality is prorated in "
+              "proportion to that pool's overhead of this month in each place it went (grey: the engine's weights).")
     layout = Layout([("stage", "Stage", None), ("driver", "Driver", None), ("rate", "Rate", "rate"),
                      ("quantity", "Driver quantity", "units"), ("applied", "Applied", "money"),
                      ("actual", "Actual", "money"), ("diff", "Under (+) / over (-) applied", "money"),
@@ -369,7 +379,12 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         actual_ref = ctx.ref(f"overhead.{line.stage}.actual")
         ctx.put(ws, r, 6, f"={actual_ref}" if actual_ref else line.actual, line.actual, money)
         ctx.put(ws, r, 7, f"=F{r}-E{r}", line.under_applied, money)
-        ctx.put(ws, r, 8, line.disposition)
+        # Each pool on its own: prorated when the setting says so, its difference is at or above
+        # materiality, and some of its overhead is somewhere to carry it (weights below).
+        has_weight = f',{_sum_where(_x(OH_SHEET, plan["weights"]), (plan["pools"], f"A{r}"))}<>0' \
+            if plan["entries"] else ",FALSE"
+        ctx.put(ws, r, 8, f'=IF(AND($G${plan["disposition"]}="prorate",G{r}<>0,ABS(G{r})>=$G${plan["materiality"]}'
+                          f'{has_weight}),"prorate","write_off")', line.disposition)
     t, f, last = plan["total"], plan["first"], plan["last"]
     lines = plan["lines"]
     applied = sum((l.applied for l in lines), _ZERO * q)
@@ -384,15 +399,16 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     ctx.put(ws, plan["materiality"], 7, f"={m_ref}" if m_ref else ctx.spec.materiality, ctx.spec.materiality, money)
     ctx.put(ws, plan["disposition"], 1, "Overhead disposition (Settings)")
     ctx.put(ws, plan["disposition"], 7, ctx.spec.overhead_disposition)
-    prorated = any(l.disposition == "prorate" for l in lines)
-    ctx.put(ws, plan["prorated"], 1, "Done (prorate only at or above materiality)")
-    ctx.put(ws, plan["prorated"], 7, f'=IF(AND(G{plan["disposition"]}="prorate",ABS(G{t})>=G{plan["materiality"]},'
-                                     f'G{t}<>0),"prorate","write_off")', "prorate" if prorated else "write_off")
+    disposed = f"H{f}:H{last}"
+    prorated = sum((l.under_applied for l in lines if l.disposition == "prorate"), _ZERO * q)
+    ctx.put(ws, plan["prorated"], 1, "Prorated (pools at or above materiality, each on its own)")
+    ctx.put(ws, plan["prorated"], 7, ("=" + _sum_where(f"G{f}:G{last}", (disposed, '"prorate"'))) if lines
+            else _ZERO * q, prorated, money)
     ctx.put(ws, plan["written_off"], 1, "Written off to cost of goods sold")
-    ctx.put(ws, plan["written_off"], 7, f'=IF(G{plan["prorated"]}="prorate",0,G{t})',
-            ctx.result.written_off_to_cogs, money)
+    ctx.put(ws, plan["written_off"], 7, ("=" + _sum_where(f"G{f}:G{last}", (disposed, '"write_off"'))) if lines
+            else _ZERO * q, ctx.result.written_off_to_cogs, money)
     _write_proration(ctx, ws, plan)
-    for c, w in zip("ABCDEFGH", (30, 20, 14, 16, 18, 12, 14, 16)):
+    for c, w in zip("ABCDEFGHI", (30, 20, 14, 16, 18, 12, 14, 16, 18)):
         ws.column_dimensions[c].width = w
     ctx.shared["oh_totals"] = {"applied": f"E{t}", "actual": f"F{t}", "diff": f"G{t}",
                                "written_off": f"G{plan['written_off']}",
@@ -408,24 +424,26 @@ def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
     the bucket holds, followed through transferred-in costs — is the engine's (grey)."""
     q, money, P = ctx.q, ctx.money, ctx.places
     h, pt, t = plan["proration_header"], plan["proration_total"], plan["total"]
-    titles = ("Prorated to", "Product", "Stage", "Element", "This month's overhead in it (weight)", "Share",
-              "Rounding adj.", "Amount")
+    titles = ("Prorated to", "Product", "Stage", "Element", "This month's overhead of the pool in it (weight)",
+              "Share of the pool", "Rounding adj.", "Amount", "Pool (overhead of)")
     for c, title in enumerate(titles, start=1):
         ctx.put(ws, h, c, title, font=HEADER_FONT)
-    weights = f"E{h + 1}:E{pt - 1}"
-    weight_total = sum((e[4] for e in plan["entries"]), _ZERO)
-    difference = sum((l.under_applied for l in plan["lines"]), _ZERO * q)
-    for r, (bucket, i, stage, element, weight, amount) in enumerate(plan["entries"], start=h + 1):
+    weight_of_pool: dict[str, Decimal] = {}
+    for entry in plan["entries"]:
+        weight_of_pool[entry[6]] = weight_of_pool.get(entry[6], _ZERO) + entry[4]
+    difference_of_pool = {l.stage: l.under_applied for l in plan["lines"]}
+    for r, (bucket, i, stage, element, weight, amount, pool) in enumerate(plan["entries"], start=h + 1):
         for c, v in enumerate((bucket, ctx.result.products[i].name, stage, element), start=1):
             ctx.put(ws, r, c, v)
+        ctx.put(ws, r, 9, pool)
         ctx.put(ws, r, 5, weight, fmt=money, fill=ENGINE_FILL)
         with localcontext(engine_context(ROUNDING_MODES[ctx.spec.rounding])):
-            share = weight / weight_total
-            mirror = ctx.round_hu(difference * share)
-        ctx.put(ws, r, 6, f"=E{r}/SUM({weights})", share, "0.00%")
+            share = weight / weight_of_pool[pool]
+            mirror = ctx.round_hu(difference_of_pool[pool] * share)
+        ctx.put(ws, r, 6, f"=E{r}/{_sum_where(plan['weights'], (plan['pools'], f'I{r}'))}", share, "0.00%")
         if amount != mirror:
             ctx.put(ws, r, 7, amount - mirror, fmt=money, fill=ADJ_FILL)
-        ctx.put(ws, r, 8, f"=ROUND(G{t}*F{r},{P})+G{r}", amount, money)
+        ctx.put(ws, r, 8, f"=ROUND(G{plan['line_row'][pool]}*F{r},{P})+G{r}", amount, money)
     prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
     ctx.put(ws, pt, 1, "Total prorated", font=HEADER_FONT)
     ctx.put(ws, pt, 8, f"=SUM(H{h + 1}:H{pt - 1})" if plan["entries"] else _ZERO * q, prorated_total, money)
