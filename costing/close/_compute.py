@@ -218,19 +218,21 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             extra = extras[i]
             contents.append(extra[1] if extra is not None and extra[1] is not None else
                             _overhead_content(product, report, spec.method))
+    buckets_of = _pool_buckets(prorated_pools, staged, fg_moves, contents, spec) if prorated_pools else {}
     for line in overhead_lines:
         pool = line.stage
         if pool not in prorated_pools:
             written_off += line.under_applied
             continue
-        buckets = _pool_buckets(pool, staged, fg_moves, contents, spec)
+        buckets = buckets_of.get(pool, [])
         weight = sum((w for _, w in buckets), _ZERO)
         if not weight:  # none of this pool's overhead anywhere to carry the difference: write it off
             prorated_pools.discard(pool)
             written_off += line.under_applied
             continue
         difference = line.under_applied
-        parts = allocate([difference * w / weight for _, w in buckets], difference, q, None)
+        per_weight = difference / weight  # one division: a large plant has a bucket per product-stage element
+        parts = allocate([w * per_weight for _, w in buckets], difference, q, None)
         for (key, w), part in zip(buckets, parts):
             wip_key = key[0] == "wip"
             shares.append(ProrationShare(pool, key[0], key[1], key[2] if wip_key else "", key[3] if wip_key else "",
@@ -349,33 +351,38 @@ def leaves_wip_by_element(sr, elements) -> dict[str, Decimal]:
     return {e: abnormal[e] + normal_disposal[e] + abnormal_disposal[e] for e in elements}
 
 
-def _pool_buckets(pool: str, staged: list, fg_moves: list, contents: list, spec: CloseSpec) -> list:
-    """Every place ``pool``'s overhead of this period went, with the amount of it there (the
-    weights add up to the pool's overhead applied): ((kind, product index[, stage, element]), weight)."""
-    buckets: list[tuple[tuple, Decimal]] = []
+def _pool_buckets(pools: set[str], staged: list, fg_moves: list, contents: list, spec: CloseSpec) -> dict:
+    """For each pool, every place its overhead of this period went, with the amount of it there
+    (a pool's weights add up to its overhead applied): pool -> [((kind, product index[, stage,
+    element]), weight)].  One pass over the products for all pools."""
+    buckets: dict[str, list[tuple[tuple, Decimal]]] = {pool: [] for pool in pools}
     for i, ((product, report, counts, wip), move, content) in enumerate(zip(staged, fg_moves, contents)):
-        expensed = content["expensed"].get(pool, _ZERO)  # abnormal spoilage and spoiled goods: period costs
+        expensed = dict(content["expensed"])  # abnormal spoilage and spoiled goods: period costs
         for stage_name, by_element in content["wip"].items():
             count = counts.get(stage_name)
+            kept_share = count.counted_units / count.book_units if count is not None else None
             for element, by_pool in by_element.items():
-                amount = by_pool.get(pool)
-                if amount is None:
-                    continue
-                if count is not None:  # counted units keep their share; the shortage was expensed
-                    kept = amount * count.counted_units / count.book_units
-                    expensed += amount - kept
-                    amount = kept
-                buckets.append((("wip", i, stage_name, element), amount))
-        fg_content = content["completed"].get(pool, _ZERO)
+                for pool, amount in by_pool.items():
+                    if pool not in buckets:
+                        continue
+                    if kept_share is not None:  # counted units keep their share; the shortage was expensed
+                        kept = amount * kept_share
+                        expensed[pool] = expensed.get(pool, _ZERO) + amount - kept
+                        amount = kept
+                    buckets[pool].append((("wip", i, stage_name, element), amount))
         completed_units, _, taken, remaining = move
-        if spec.finished_goods_method == "weighted_average":  # one pool: sold in proportion
+        if spec.finished_goods_method == "weighted_average":  # one pool of units: sold in proportion
             on_hand = sum((t.units for t in taken), _ZERO) + sum((r.units for r in remaining), _ZERO)
             share_sold = product.shipments / on_hand if on_hand else _ZERO
         else:  # FIFO: what was taken from this period's layer
             shipped_from_period = sum((t.units for t in taken if t.period == spec.period), _ZERO)
             share_sold = shipped_from_period / completed_units if completed_units else _ZERO
-        buckets.append((("cogs", i), fg_content * share_sold + expensed))
-        buckets.append((("fg", i), fg_content - fg_content * share_sold))
+        completed = content["completed"]
+        for pool, pool_buckets in buckets.items():
+            fg_content = completed.get(pool, _ZERO)
+            sold = fg_content * share_sold
+            pool_buckets.append((("cogs", i), sold + expensed.get(pool, _ZERO)))
+            pool_buckets.append((("fg", i), fg_content - sold))
     return buckets
 
 
@@ -407,14 +414,17 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
             pool_cost = added if fifo else beginning + added
             if not pool_cost or not content:
                 continue
-            out_amount = sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)
-            ending, leaving = sr.ending_wip.by_element[name], leaves_wip(sr, name)
+            # What fraction of the element's pool of cost left with the units, stayed in ending WIP
+            # or was expensed; each overhead pool in it goes the same way (weights only: exact to
+            # the engine's precision, never posted).
+            out_part = (sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)) / pool_cost
+            end_part = sr.ending_wip.by_element[name] / pool_cost
+            expensed_part = leaves_wip(sr, name) / pool_cost
             by_pool = end_content.setdefault(name, {})
             for pool, amount in content.items():
-                share = amount / pool_cost
-                out_content[pool] = out_content.get(pool, _ZERO) + out_amount * share
-                by_pool[pool] = ending * share
-                expensed[pool] = expensed.get(pool, _ZERO) + leaving * share
+                out_content[pool] = out_content.get(pool, _ZERO) + amount * out_part
+                by_pool[pool] = amount * end_part
+                expensed[pool] = expensed.get(pool, _ZERO) + amount * expensed_part
         wip_content[stage.name] = end_content
         upstream = out_content
     return {"wip": wip_content, "completed": upstream, "expensed": expensed}
