@@ -93,10 +93,19 @@ class CloseResult:
     overhead: tuple[OverheadLine, ...]
     written_off_to_cogs: Decimal  # under(+)/over(-)-applied overhead written off
     stage_order: tuple[str, ...] = field(default=())  # stage names in first-seen flow order
-    # With proration: every bucket in allocation order (a close workbook shows the weights and
-    # recomputes each amount).  A finished-goods part with none of this period's layer left on hand
-    # is moved on to COGS after allocation: ``products[i].fg_overhead_adjustment`` says where it ended.
-    proration: tuple[ProrationShare, ...] = field(default=())
+    # With proration, per pool (pool, its buckets ((kind, product[, stage, element]), weight), the
+    # parts allocated to them) in allocation order; ``proration`` lists them as shares (a close
+    # workbook shows the weights and recomputes each amount).  Kept as allocated, not as one object
+    # per share: a large plant has hundreds of thousands.  A finished-goods part with none of this
+    # period's layer left on hand is moved on to COGS after allocation: ``products[i].fg_overhead_adjustment``
+    # says where it ended.
+    allocations: tuple[tuple[str, list, list], ...] = field(default=())
+
+    @property
+    def proration(self) -> tuple[ProrationShare, ...]:
+        return tuple(ProrationShare(pool, key[0], key[1], key[2] if key[0] == "wip" else "",
+                                    key[3] if key[0] == "wip" else "", weight, part)
+                     for pool, buckets, parts in self.allocations for (key, weight), part in zip(buckets, parts))
 
     @property
     def period(self) -> str:
@@ -211,7 +220,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
     fg_adj = [_ZERO * q for _ in staged]
     cogs_adj = [_ZERO * q for _ in staged]
     written_off = _ZERO * q
-    shares: list[ProrationShare] = []
+    allocations: list[tuple[str, list, list]] = []
     contents = []
     if prorated_pools:
         for i, (product, report, counts, wip) in enumerate(staged):
@@ -233,11 +242,9 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         difference = line.under_applied
         per_weight = difference / weight  # one division: a large plant has a bucket per product-stage element
         parts = allocate([w * per_weight for _, w in buckets], difference, q, None)
-        for (key, w), part in zip(buckets, parts):
-            wip_key = key[0] == "wip"
-            shares.append(ProrationShare(pool, key[0], key[1], key[2] if wip_key else "", key[3] if wip_key else "",
-                                         w, part))
-            if wip_key:
+        allocations.append((pool, buckets, parts))
+        for (key, _), part in zip(buckets, parts):
+            if key[0] == "wip":
                 # Each element's part goes where its weight is: the stage's own overhead, or the
                 # overhead that came in with transferred-in cost.  A part is at most the pool's
                 # overhead the element holds (the difference is at most what was applied), so no
@@ -272,7 +279,8 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             fg_opening=product.opening_fg, fg_completed_units=completed_units, fg_completed_cost=completed_cost,
             cogs_units=product.shipments, cogs=sum((t.cost for t in taken), _ZERO * q),
             cogs_overhead_adjustment=cogs_adj[i], fg_overhead_adjustment=fg_adj[i], fg_closing=tuple(remaining)))
-    return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order), tuple(shares))
+    return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order),
+                       tuple(allocations))
 
 
 def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
