@@ -63,6 +63,9 @@ class Texts:
     UNDER_APPLIED = "Under-applied overhead written off"
     OVER_APPLIED = "Over-applied overhead written off"
     PRORATION = "Overhead proration"
+    # The COGS bucket also carries the share of overhead in abnormal spoilage, spoiled goods and count
+    # shortages (period costs that left WIP this month), said so on the line.
+    PRORATION_COGS = "Overhead proration (incl. the share in spoilage and count losses)"
     COGS = "Cost of goods sold"
     SHIPPED = "Units shipped"
 
@@ -251,7 +254,7 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
             cogs_adj += product.cogs_overhead_adjustment
         lines += [_line(wip[s], wip_adj[s], Texts.prorated(s)) for s in order if wip_adj.get(s)]
         lines += [_line(role["finished_goods"], fg_adj, Texts.PRORATION),
-                  _line(role["cogs"], cogs_adj, Texts.PRORATION)]
+                  _line(role["cogs"], cogs_adj, Texts.PRORATION_COGS)]
         add(Texts.OVERHEAD, lines)
 
     cogs = sum((p.cogs for p in result.products), zero)

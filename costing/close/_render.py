@@ -98,7 +98,11 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
     return "\n".join(lines) + "\n"
 
 
-_KIND_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods", "cogs": "Cost of goods sold",
+# COGS here is the cost of the units shipped; overhead written off or prorated to COGS moves the
+# journal lines (Overhead true-up), shown with them — not added in twice.
+_KIND_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods",
+                "cogs": "Cost of goods sold: units shipped (overhead written off or prorated to COGS: see the "
+                        "Overhead true-up journal lines)",
                 "journal": "Journal"}
 _STEP_LABELS = {"opening": "the opening position (the prior month was closed again)",
                 "opening+inputs": "the opening position (the prior month was closed again), with",

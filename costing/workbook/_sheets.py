@@ -776,8 +776,9 @@ def _trace_formulas(ctx: ResultContext) -> dict[tuple[str, str, str], str]:
         add(Texts.OVERHEAD, role("cogs"), memo, _x(OH_SHEET, oh["written_off"]))
     buckets = f"A{plan['proration_header'] + 1}:A{plan['proration_total'] - 1}"
     amounts = f"{_PRORATED}{plan['proration_header'] + 1}:{_PRORATED}{plan['proration_total'] - 1}"
-    for bucket, account in (("Finished goods", role("finished_goods")), ("Cost of goods sold", role("cogs"))):
-        add(Texts.OVERHEAD, account, Texts.PRORATION,
+    for bucket, account, memo in (("Finished goods", role("finished_goods"), Texts.PRORATION),
+                                  ("Cost of goods sold", role("cogs"), Texts.PRORATION_COGS)):
+        add(Texts.OVERHEAD, account, memo,
             f'SUMIFS({_x(OH_SHEET, amounts)},{_x(OH_SHEET, buckets)},"{bucket}")')
     cogs = ctx.shared["fg"]["cogs"]
     add(Texts.COGS, role("cogs"), Texts.SHIPPED, cogs)
