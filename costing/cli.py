@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import CostingError, Issue, cost_case, load_case
+from . import CostingError, Issue, __version__, cost_case, load_case
 from ._spec import CaseSpec
 from ._text import locale_argument, period_argument, render_case_report
 
@@ -296,6 +296,41 @@ def _cmd_journal(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    """The production cost reports of the current close, product by product (the five steps):
+    the close computed again from the inputs and opening it recorded, and checked against its
+    journals (the ledger keeps the reports' figures, not every per-element detail the text shows)."""
+    from .close_service import recorded_outcome
+
+    ledger, closed = _current(args)
+    if ledger is None:
+        return EXIT_INPUT
+    with ledger:
+        outcome = recorded_outcome(closed.inputs, ledger, args.period)
+        locale = args.locale or closed.parameters.get("locale", "en_US")
+    if outcome is None:
+        _print_issues([Issue("NOT_REPRODUCIBLE", "--period",
+                             f"this engine ({__version__}) does not give the journals the {args.period} close recorded "
+                             f"(engine {closed.event.engine_version}); `wip journal` and `wip rollforward` show what "
+                             "was recorded")])
+        return EXIT_INPUT
+    products = [p for p in outcome.result.products if args.product in (None, p.name)]
+    if not products:
+        names = ", ".join(p.name for p in outcome.result.products)
+        _print_issues([Issue("UNKNOWN_PRODUCT", "--product", f"{args.product!r} is not a product of the "
+                                                            f"{args.period} close; products: {names}")])
+        return EXIT_INPUT
+    if args.json:
+        json.dump([{"product": p.name, "report": p.report.model_dump(mode="json")} for p in products], sys.stdout,
+                  indent=2)
+        sys.stdout.write("\n")
+        return 0
+    sys.stdout.write("\n".join(render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close "
+                                                                              f"#{closed.event.close_no}) ==")
+                               for p in products))
+    return 0
+
+
 def _cmd_rollforward(args: argparse.Namespace) -> int:
     from .close import RollForward
     from .close._render import render_rollforward
@@ -454,6 +489,15 @@ def build_parser() -> argparse.ArgumentParser:
             after_close_option(p)
         ledger_option(p)
         p.set_defaults(run=run)
+
+    p = sub.add_parser("report", help="print the production cost reports of a period's current close (the five "
+                                      "steps, by product and stage)")
+    p.add_argument("--period", required=True, type=period_argument)
+    p.add_argument("--product", help="one product (default: every product)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--locale", type=locale_argument)
+    ledger_option(p)
+    p.set_defaults(run=_cmd_report)
 
     p = sub.add_parser("export", help="write a period's journals in an accounting system's import format")
     p.add_argument("--period", required=True, type=period_argument)

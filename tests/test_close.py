@@ -363,3 +363,19 @@ def test_reading_a_tampered_close_is_a_located_refusal_in_every_command(tmp_path
     with pytest.raises(SystemExit) as exited:
         main(["verify", "--ledger", str(db), "--head", "1:6bf1"])
     assert exited.value.code == 2 and "at least 8 hex digits" in capsys.readouterr().err
+
+
+def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_path, capsys):
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        outcome = close_period(demo("2026-10"), ledger, user="test")
+    assert main(["report", "--period", "2026-10", "--product", "Drip Home", "--json", "--ledger", str(db)]) == 0
+    [printed] = json.loads(capsys.readouterr().out)
+    drip = next(p for p in outcome.result.products if p.name == "Drip Home")
+    assert printed == {"product": "Drip Home", "report": drip.report.model_dump(mode="json")}
+    assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert text.count("Step 5  Assignment of costs") == sum(len(p.report.stages) for p in outcome.result.products)
+    assert "== Espresso Classic (2026-10, close #1) ==" in text
+    assert main(["report", "--period", "2026-10", "--product", "Nope", "--ledger", str(db)]) == 2
+    assert "[UNKNOWN_PRODUCT]" in capsys.readouterr().err
