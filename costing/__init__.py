@@ -20,7 +20,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ._casefile import read_data_file
 from ._engine import cost_stage, element_completion
 from ._errors import CostingError, Issue
 from ._model import (
@@ -97,6 +96,8 @@ __all__ = [
 
 def load_case(path: str | Path) -> Case:
     """Read and resolve a case file (YAML or JSON); raises CostingError with every problem found."""
+    from ._casefile import read_data_file  # the file boundary: importing the core reads no files
+
     data, issues = read_data_file(path)
     if not issues:
         case, issues = resolve_case(data)

@@ -47,6 +47,21 @@ def test_core_modules_do_no_io():
             assert not mods & forbidden, (name, mods & forbidden)
 
 
+def test_importing_the_core_and_the_close_computation_loads_no_io_module():
+    """What the source scan above cannot see: modules pulled in through packages' __init__ and
+    relative imports.  A fresh interpreter imports the pure modules; no I/O module may be loaded."""
+    import subprocess
+    import sys
+
+    pure = ["costing._engine", "costing._rounding", "costing._resolve", "costing._process_account",
+            "costing.close._compute", "costing.close._resolve", "costing.close._rollforward", "costing.close._journals"]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in pure)
+            + "print(sorted(m for m in ('sqlite3', 'openpyxl', 'xlwings', 'yaml', 'subprocess') "
+              "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]", loaded
+
+
 def test_the_core_refuses_floats():
     with pytest.raises(TypeError, match="Decimal"):
         require_decimal(0.1, "cost")
