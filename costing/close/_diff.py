@@ -31,7 +31,7 @@ from ._resolve import resolve_close
 from ._rollforward import RollForward, build_rollforward
 from ._state import PriorState
 
-__all__ = ["flatten_inputs", "InputChange", "AmountMove", "DiffStep", "CloseDiff", "close_amounts", "diff_closes",
+__all__ = ["flatten_inputs", "same_input_value", "InputChange", "AmountMove", "DiffStep", "CloseDiff", "close_amounts", "diff_closes",
            "MAX_STAGE_ROW_CLOSES"]
 
 _ZERO = Decimal(0)
@@ -120,7 +120,7 @@ def _leaves(a: Any, b: Any, prefix: tuple) -> list[tuple[tuple, Any, Any]]:
         for key in list(a) + [k for k in b if k not in a]:
             out += _leaves(a.get(key), b.get(key), prefix + (key,))
         return out
-    return [] if _same(a, b, prefix) else [(prefix, a, b)]
+    return [] if same_input_value(a, b, prefix) else [(prefix, a, b)]
 
 
 # Keys whose values are text even when they look like numbers (an account code 1310 is not 1310.0).
@@ -129,11 +129,11 @@ _TEXT_KEYS = frozenset({"accounts", "name", "code", "company", "period", "curren
                         "driver", "basis", "scrap_element"})
 
 
-def _same(a: Any, b: Any, keys: tuple = ()) -> bool:
+def same_input_value(a: Any, b: Any, keys: tuple = ()) -> bool:
     """Equal, or the same number written two ways ("4650.0" and "4650.00": older ledgers stored
     YAML numbers through a float), which is no input change.  Text keys compare as text.
 
-    >>> _same("4650.0", "4650.00"), _same("4650.0", "4800.0"), _same("1310", "01310", ("accounts", "cogs", "code"))
+    >>> same_input_value("4650.0", "4650.00"), same_input_value("4650.0", "4800.0"), same_input_value("1310", "01310", ("accounts", "cogs", "code"))
     (True, False, False)
     """
     if a == b:

@@ -8,13 +8,15 @@ uses the recomputed values, and ties them back to the roll-forward the ledger st
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..close._diff import flatten_inputs
+from ..close._diff import flatten_inputs, same_input_value
 from .._errors import CostingError, Issue
 from .._model import Method
 from .._report import Amount
@@ -199,7 +201,7 @@ def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, 
                 materiality: Materiality | None) -> LateChange:
     a, b = flatten_inputs(old.inputs), flatten_inputs(new.inputs)
     changes = tuple(InputChange(path=k, before=_text(a.get(k)), after=_text(b.get(k)))
-                    for k in sorted(set(a) | set(b)) if not _same(a.get(k), b.get(k), k))
+                    for k in sorted(set(a) | set(b)) if not same_input_value(a.get(k), b.get(k), _keys(k)))
     full = build_bridge(old_figures, new_figures, materiality)
     moved = tuple(line for line in full.lines if line.level == "total" or line.change)
     return LateChange(period=new.period, from_close=old.close_no, to_close=new.close_no, reason=new.reopen_reason,
@@ -210,28 +212,10 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-# Values that are text even when they look like numbers (account code 1310 is not 01310).
-_TEXT_KEYS = frozenset({"code", "name", "company", "period", "currency", "locale", "method", "rounding"})
-
-
-def _same(a: Any, b: Any, path: str = "") -> bool:
-    """Equal, or one number written two ways (4650.0 and 4650.00: older ledgers stored YAML
-    numbers through a float), which is no input change.
-
-    >>> _same("4650.0", "4650.00"), _same("4650.0", "4800"), _same("A", "B"), _same("1310", "01310", "x.code")
-    (True, False, False, False)
-    """
-    if a == b:
-        return True
-    if path.rsplit(".", 1)[-1] in _TEXT_KEYS:
-        return False
-    if isinstance(a, (str, int, Decimal)) and isinstance(b, (str, int, Decimal)) \
-            and not isinstance(a, bool) and not isinstance(b, bool):
-        try:
-            return Decimal(a) == Decimal(b)
-        except ArithmeticError:  # text that is not a number
-            return False
-    return False
+def _keys(path: str) -> tuple[str, ...]:
+    """A flattened input path (``products[Espresso Classic].stages[Testing].added_costs.labour``) as
+    the keys the close's diff compares values under."""
+    return tuple(part for part in re.split(r"[.\[\]]", path) if part)
 
 
 # ---- the report --------------------------------------------------------------------------------
