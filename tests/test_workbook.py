@@ -657,3 +657,14 @@ def test_data_typed_under_a_table_after_a_blank_row_is_reported(book):
     assert problems == [("DATA_BELOW_TABLE", "Shipments!B9")]
     _, issues = read_close_workbook(book)
     assert "2 blank row(s) below table Shipments, which ends at row 6" in issues[0].message
+
+
+def test_result_sheets_print_for_the_close_binder(book):
+    """Landscape, one page wide, column titles repeated on every page."""
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(book)
+    for name in ("Cost Report", "Roll-forward", "Journal", "Overhead", "Checks"):
+        ws = wb[name]
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1, name
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, name
+    assert wb["Roll-forward"].print_title_rows == "$4:$4"

@@ -97,6 +97,28 @@ class Layout:
         return f"{self.letter[key]}{first}:{self.letter[key]}{last}"
 
 
+def _lines_needed(title: str, width: int = 14) -> int:
+    """How many lines a wrapped column title takes at about ``width`` characters a line."""
+    lines, current = 1, 0
+    for word in title.split():
+        if current and current + 1 + len(word) > width:
+            lines, current = lines + 1, len(word)
+        else:
+            current += (1 if current else 0) + len(word)
+    return lines
+
+
+def _printable(ws, header_row: int | None = None) -> None:
+    """A result sheet prints for the close binder: landscape, as wide as one page, the column
+    titles repeated on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as it takes
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_row is not None:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+
+
 @dataclass
 class ResultContext:
     """What a result sheet writer gets: the close, the inputs' cells, formats, and ``put``."""
@@ -143,11 +165,15 @@ class ResultContext:
         for key, title in (groups or {}).items():
             self.put(ws, row - 1, layout.col(key), title, font=HEADER_FONT)
         ws.freeze_panes = f"A{row + 1}"
+        # Wrapped titles get the height they need (a spreadsheet would draw them over the first row).
+        ws.row_dimensions[row].height = 15 * max(1, max(_lines_needed(title) for _, title, _ in layout.columns))
+        _printable(ws, header_row=row)
 
     def title(self, ws, text: str, note: str = "") -> None:
         self.put(ws, 1, 1, text, font=TITLE_FONT)
         if note:
             self.put(ws, 2, 1, note, font=NOTE_FONT)
+        _printable(ws)
 
     def fmt(self, kind: str | None) -> str | None:
         return self._formats[kind]
