@@ -56,10 +56,12 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
     rows = [[r.product, m(r.opening), m(r.completed), m(r.cost_of_goods_sold), m(r.overhead_adjustment),
              m(r.closing), str(r.closing_units)] for r in rf.finished_goods]
     lines += _table(["product", "opening", "completed", "COGS", "OH adj.", "closing", "units"], rows)
-    lines += ["", "Ties to the journals:"]
+    lines += ["", "Ties to the journals (each account's movement this month: closing − opening per the "
+                  "roll-forward, against debits − credits posted by the close's journals):"]
     for t in rf.ties:
         state = "OK" if t.ok else f"DIFFERENCE {m(t.difference)} — check the journals posted to {t.account}"
-        lines.append(f"  {t.account} {t.name}: roll-forward {m(t.rollforward)}, journals {m(t.journals)}: {state}")
+        lines.append(f"  {t.account} {t.name}: movement per roll-forward {m(t.rollforward)}, net posted "
+                     f"{m(t.journals)}: {state}")
     lines.append("  Roll-forward ties: " + ("OK" if rf.ties_ok else "NO — see the differences above"))
     return "\n".join(lines) + "\n"
 
