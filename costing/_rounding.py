@@ -44,12 +44,22 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
     True
     >>> allocate(parts, Decimal("0.02"), Decimal("0.01"), UP)
     [Decimal('0.01'), Decimal('0.01'), Decimal('0.00'), Decimal('0.00')]
+    >>> allocate(parts[:2], Decimal("0.01"), Decimal("0.01"), EVEN)
+    [Decimal('0.01'), Decimal('0.00')]
     """
     if len(exact) == 2:
-        # Two parts (the common case): round one, the other is the rest — within half a unit of
-        # its exact value too, since the exact parts add up to the total.
-        first = exact[0].quantize(quantum) if rounding is None else exact[0].quantize(quantum, rounding=rounding)
-        return [first, total - first]
+        # Two parts (the common case), the rule below without its sorting: each rounded; when they
+        # miss the total (both were ties rounded the same way) the unit goes to, or is given back
+        # by, the part that rounding moved furthest — the earlier one on a tie.
+        a, b = exact
+        ra, rb = (a.quantize(quantum), b.quantize(quantum)) if rounding is None else \
+            (a.quantize(quantum, rounding=rounding), b.quantize(quantum, rounding=rounding))
+        gap = total - ra - rb
+        if not gap:
+            return [ra, rb]
+        if gap > 0:
+            return [ra + gap, rb] if a - ra >= b - rb else [ra, rb + gap]
+        return [ra + gap, rb] if a - ra < b - rb else [ra, rb + gap]
     if rounding is None:
         rounded = [x.quantize(quantum) for x in exact]
     else:

@@ -163,3 +163,19 @@ def test_largest_remainder_allocation(weights, total_cents, mode):
         else:
             expected = sorted(range(len(exact)), key=lambda i: (exact[i] - rounded[i], -i))[:-gap]
         assert moved == sorted(expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-500, max_value=500), st.integers(min_value=-1000, max_value=1000),
+       st.sampled_from(["ROUND_HALF_UP", "ROUND_HALF_EVEN"]))
+def test_two_parts_are_allocated_by_the_same_rule_as_many(total_cents, first_mils, mode):
+    """The two-part shortcut (no sorting) gives what the general rule gives, signs mixed, ties included."""
+    import decimal
+
+    from costing._rounding import allocate
+
+    q, total = Decimal("0.01"), Decimal(total_cents).scaleb(-2)
+    first = Decimal(first_mils).scaleb(-3)
+    parts = [first, total - first]
+    rounding = getattr(decimal, mode)
+    assert allocate(parts, total, q, rounding) == allocate(parts + [Decimal(0)], total, q, rounding)[:2]
