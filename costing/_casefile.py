@@ -77,6 +77,23 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp",
                                  lambda loader, node: str(loader.construct_scalar(node)))
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """A JSON object, refusing a key given twice (json keeps the last one silently; YAML is refused
+    the same way by ``_UniqueKeyLoader``)."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     """Parse a YAML or JSON file into plain data; problems come back as located issues.
 
@@ -93,9 +110,12 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
         return None, [Issue("UNREADABLE_FILE", "", f"cannot read {source}: {e}", source)]
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text, parse_float=Decimal), []
+            return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys), []
         except json.JSONDecodeError as e:
             return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}", source)]
+        except _DuplicateKey as e:
+            return None, [Issue("INVALID_SYNTAX", "", f"invalid JSON: duplicate key {e.key!r} (the second would "
+                                                     "silently replace the first)", source)]
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader), []
     except yaml.MarkedYAMLError as e:

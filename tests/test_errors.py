@@ -177,3 +177,10 @@ def test_disposal_values_of_every_stage_are_checked_together(tmp_path, capsys):
     err = capsys.readouterr().err
     assert re.findall(r"(stages\[\d\])\.spoilage\.disposal_value: \w: disposal value of (\w+) spoilage", err) == [
         ("stages[0]", "normal"), ("stages[0]", "abnormal"), ("stages[1]", "normal"), ("stages[1]", "abnormal")]
+
+
+def test_a_json_key_given_twice_is_refused_as_in_yaml(tmp_path, capsys):
+    case = tmp_path / "case.json"
+    case.write_text('{"currency": "USD", "method": "fifo", "currency": "EUR", "stages": []}')
+    assert main(["cost", str(case)]) == 2
+    assert "duplicate key 'currency'" in capsys.readouterr().err
