@@ -25,8 +25,9 @@ def period_argument(text: str) -> str:
     """The commands' period: a month YYYY-MM, or argparse's usage error (exit 2)."""
     from argparse import ArgumentTypeError
 
-    year, _, month = text.partition("-")
-    if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit() and 1 <= int(month) <= 12):
+    from ._period import is_period
+
+    if not is_period(text):
         raise ArgumentTypeError(f"expected a month YYYY-MM, found {text!r}")
     return text
 

@@ -13,7 +13,6 @@ import getpass
 import hashlib
 import json
 import os
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
@@ -22,6 +21,7 @@ from . import __version__
 from ._background import Background, BackgroundFailed, Stream, can_stream
 from ._errors import CostingError, Issue
 from ._journal import JournalBook
+from ._period import is_period
 from .close import (
     CloseResult,
     RollForward,
@@ -145,9 +145,6 @@ def _gc_paused():
                 gc.enable()
 
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-
-
 def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> CloseOutcome:
     with _gc_paused():
@@ -157,7 +154,7 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
                   progress: Callable[[int, int], None] | None) -> CloseOutcome:
     written = str(data.get("period")) if isinstance(data, dict) else ""
-    if period is not None and _MONTH.fullmatch(written) and written != period:  # else resolution says what is wrong
+    if period is not None and is_period(written) and written != period:  # else resolution says what is wrong
         raise CloseRefused([Issue("PERIOD_MISMATCH", "period",
                                   f"--period {period} but the close data is for {data.get('period')!r}")])
     target = str(data.get("period")) if isinstance(data, dict) else ""

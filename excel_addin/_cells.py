@@ -20,12 +20,12 @@ number (``=A1+1`` gives #VALUE!), and the close workbook's Checks sheet counts `
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from typing import Any, Iterable
 
 from costing import Issue
 from costing._numbers import NumberError, from_excel
+from costing._period import is_period
 
 __all__ = ["ERROR_PREFIX", "error_text", "issues_text", "is_blank", "is_blank_row", "to_number", "to_text",
            "to_period", "out", "rows_with_header"]
@@ -82,7 +82,6 @@ def to_number(value: Any) -> Any:
 
 
 _INF = float("inf")
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 def to_period(value: Any) -> str:
@@ -98,7 +97,7 @@ def to_period(value: Any) -> str:
             raise NumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found the date {value:%Y-%m-%d}")
         return f"{value.year:04d}-{value.month:02d}"
     text = to_text(value)
-    if not _PERIOD.match(text):
+    if not is_period(text):
         raise NumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found {text!r}")
     return text
 

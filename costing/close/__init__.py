@@ -6,9 +6,10 @@ Pure computation (``resolve_close`` → ``compute_close`` → ``build_journals``
 """
 
 from ._compute import CloseResult, CountAdjustment, OverheadLine, ProductResult, ProrationShare, compute_close
-from ._journals import build_journals, period_end, reversal_book
+from .._period import period_end, previous_period
+from ._journals import build_journals, reversal_book
 from ._overhead import apply_overhead
-from ._resolve import ClosePlan, ProductPlan, previous_period, resolve_close
+from ._resolve import ClosePlan, ProductPlan, resolve_close
 from ._rollforward import FinishedGoodsRow, RollForward, RollForwardRow, TieCheck, build_rollforward
 from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip

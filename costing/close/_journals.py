@@ -7,17 +7,17 @@ the roll-forward, which ties to these journals.  Ids are deterministic: ``WIP-20
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
 from .._journal import Account, Journal, JournalBook, JournalLine
 from .._model import TRANSFERRED_IN, ElementKind
+from .._period import period_end
 from .._report import ProcessAccountStageReport
 from ._compute import CloseResult
 
-__all__ = ["build_journals", "period_end", "ACCOUNT_TYPES", "reversal_book", "Texts"]
+__all__ = ["build_journals", "ACCOUNT_TYPES", "reversal_book", "Texts"]
 
 _ZERO = Decimal(0)
 
@@ -96,15 +96,6 @@ class Texts:
     @staticmethod
     def prorated(stage: str) -> str:
         return f"{stage}: overhead proration"
-
-
-def period_end(period: str) -> dt.date:
-    """
-    >>> period_end("2026-02"), period_end("2026-10")
-    (datetime.date(2026, 2, 28), datetime.date(2026, 10, 31))
-    """
-    year, month = map(int, period.split("-"))
-    return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
 def _chart(result: CloseResult) -> tuple[dict[str, Account], dict[str, str], dict[str, str]]:

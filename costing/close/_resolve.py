@@ -16,12 +16,13 @@ from .._errors import Issue
 from .._journal import key_problem
 from .._model import TRANSFERRED_IN, Case
 from .._numbers import ROUNDING_MODES
+from .._period import next_period, previous_period
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
 from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
-__all__ = ["ProductPlan", "ClosePlan", "resolve_close", "previous_period", "resolve_header", "product_plans",
+__all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
            "Unclean"]
 
 _ZERO = Decimal(0)
@@ -45,16 +46,6 @@ class ClosePlan:
     quantum: Decimal
     products: tuple[ProductPlan, ...]
     first_period: bool
-
-
-def previous_period(period: str) -> str:
-    """
-    >>> previous_period("2026-01"), previous_period("2026-11")
-    ('2025-12', '2026-10')
-    """
-    year, month = map(int, period.split("-"))
-    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return f"{year:04d}-{month:02d}"
 
 
 def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None, list[Issue]]:
@@ -130,7 +121,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
         issues.append(Issue(
             "PERIOD_OUT_OF_SEQUENCE", "period",
             f"the ledger's last closed period is {prior.period}; the next close must be "
-            f"{_next_period(prior.period)}, found {header.period}"))
+            f"{next_period(prior.period)}, found {header.period}"))
     for name, oh in header.overhead.items():
         if name not in header.accounts.wip:
             # Every stage has a WIP account (even one idle this month); an overhead line without one
@@ -275,12 +266,6 @@ def _resolve_clean(data: Any, prior: PriorState | None) -> ClosePlan | None:
     except Unclean:
         return None
     return ClosePlan(header, q, plans, prior is None)
-
-
-def _next_period(period: str) -> str:
-    year, month = map(int, period.split("-"))
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return f"{year:04d}-{month:02d}"
 
 
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,

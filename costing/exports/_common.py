@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from .._currency import is_known_currency, minor_unit
+from .._period import is_period
 from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, Journal, JournalBook, key_problem
 
 __all__ = [
@@ -55,7 +56,6 @@ _EXACT = Context(prec=100)
 _FORMULA_STARTS = FORMULA_STARTS
 # Control characters and Unicode line/paragraph separators: a record stays on one physical line.
 _CONTROL = CONTROL_CHARACTERS
-_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ def prepare(book: JournalBook) -> PreparedBook:
     as its net.  Lines are numbered 1, 2, ... over the lines written.
     """
     book.check_balanced()
-    if not _PERIOD.fullmatch(book.period):
+    if not is_period(book.period):
         raise ExportError(f"period {book.period!r} is not YYYY-MM")
     if not is_known_currency(book.currency):
         raise ExportError(f"currency {book.currency!r} is not an ISO 4217 code")

@@ -13,7 +13,6 @@ is recomputed.  Days are calendar days of the month.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -22,6 +21,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._errors import Issue
+from .._period import days_in, period_end
 from .._report import Quantity
 from .._resolve import issues_from_validation_error
 from .._spec import Number
@@ -35,20 +35,6 @@ _ZERO = Decimal(0)
 _TWO = Decimal(2)
 _SEVEN = Decimal(7)
 _CENT = Decimal("0.01")
-
-
-def days_in(period: str) -> int:
-    """
-    >>> days_in("2026-02"), days_in("2028-02"), days_in("2026-10")
-    (28, 29, 31)
-    """
-    year, month = map(int, period.split("-"))
-    return calendar.monthrange(year, month)[1]
-
-
-def period_end(period: str) -> dt.date:
-    year, month = map(int, period.split("-"))
-    return dt.date(year, month, days_in(period))
 
 
 def _r(value: Decimal | None) -> Decimal | None:

@@ -10,19 +10,18 @@ own problems at the cells the user typed them in.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from .._errors import Issue
+from .._period import is_period
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, TableData, TableSource
 
 __all__ = ["WorkbookInput", "read_tables", "Row"]
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ class _Reader:
                     raise CellNumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found the date {v:%Y-%m-%d}")
                 return f"{v.year:04d}-{v.month:02d}"
             text = _text(v).strip()
-            if not _PERIOD.match(text):
+            if not is_period(text):
                 raise CellNumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found {text!r}")
             return text
         if kind == "added":
