@@ -1,8 +1,9 @@
 """Numbers at the edge: user values in, Decimals out; and the engine's arithmetic context.
 
-The costing core refuses floats.  Values that arrive as floats (YAML, JSON, openpyxl cells) are
-converted exactly once, here, with ``Decimal(str(x))`` so that 0.1 stays 0.1 rather than the binary
-approximation ``Decimal(0.1)`` would give.
+The costing core refuses floats.  YAML and JSON numbers are read as the Decimal of the digits
+written (``costing._casefile``); a float handed in by Python code is converted once, here, with
+``Decimal(str(x))`` so that 0.1 stays 0.1 rather than the binary approximation ``Decimal(0.1)``
+would give; a spreadsheet cell's float goes through ``from_excel`` (Excel's 15 digits).
 """
 
 from __future__ import annotations

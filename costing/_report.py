@@ -89,7 +89,7 @@ class _Report(BaseModel):
 
         Equivalent to ``model_construct`` with every field given, at a fraction of its cost:
         reports are built once per stage, tens of thousands of times in a month-end close.
-        ``tests/test_report.py`` checks that the result equals a validated model.
+        ``tests/test_public_api.py`` checks that the result equals a validated model.
         """
         return _new_report(cls, values)
 

@@ -2,7 +2,9 @@
 count differences, balanced journals and a WIP roll-forward that ties to them.
 
 Pure computation (``resolve_close`` → ``compute_close`` → ``build_journals`` /
-``build_rollforward``); the ledger and files are handled by ``costing.close_service``.
+``build_rollforward``); the ledger and files are handled by ``costing.close_service``.  Two
+modules here are not part of it: ``_render`` (the text writer, babel) and ``_transport`` (how a
+plan made in a child process reaches the parent).
 """
 
 from ._compute import CloseResult, CountAdjustment, OverheadLine, ProductResult, ProrationShare, compute_close

@@ -28,7 +28,7 @@ class _Frozen(BaseModel):
     @classmethod
     def _trusted(cls, values: dict):
         """Build from values the close computed (already the right types), skipping validation;
-        like ``costing._report._Report._trusted``.  Tests check it equals a validated model."""
+        like ``costing._report._Report._trusted``; the close's property tests check the rows tie."""
         row = cls.__new__(cls)
         setter = object.__setattr__
         setter(row, "__dict__", values)

@@ -149,7 +149,7 @@ def _quantity_text(text: str, prec: int) -> str:
 
 def _report_json(currency: str, method: str, stages: list, palette: list) -> dict:
     """A stored report as ``CaseReport.model_dump(mode="json")`` gives it."""
-    prec = getcontext().prec  # _quantity normalizes in the current context
+    prec = getcontext().prec  # shorter texts drop their trailing zeros as text; longer ones go through _quantity
     out = []
     for name, index, text in stages:
         elements = palette[index]

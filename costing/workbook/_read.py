@@ -320,8 +320,7 @@ class _Reader:
             data[key] = value
 
     def known_currency(self, code: str, cell: Cell) -> bool:
-        """Checked here, once: the close would report an unknown currency for the workbook and
-        again for every product (each inherits it)."""
+        """Checked here, at the Currency cell, with a hint when only the case is wrong (``usd``)."""
         from .._currency import is_known_currency
 
         if is_known_currency(code):
