@@ -140,8 +140,7 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
             out, end, normal_gross[name], abnormal_gross[name] = allocate(
                 [out_eu * rate, end_eu * rate, normal_eu * rate, abnormal_eu * rate], pool, q, mode)
         else:
-            out = (out_eu * rate).quantize(q)  # two parts: see allocate()
-            end = pool - out
+            out, end = allocate([out_eu * rate, end_eu * rate], pool, q, mode)
         eus[name] = eu
         rates[name] = rate
         b_by[name] = b
@@ -184,10 +183,8 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
             normal_net[name] = net
             abnormal_net[name] = abnormal_gross[name] - abnormal_disposal_by[name]
             if net:
-                # Two parts: round the completed units' share, ending WIP takes the rest (the
-                # largest-remainder result for two parts).
-                share_out = (net * out_fraction).quantize(q)
-                share_end = net - share_out
+                # Shared between the completed units and ending WIP that passed inspection.
+                share_out, share_end = allocate([net * out_fraction, net - net * out_fraction], net, q, mode)
                 to_out[name] += share_out
                 to_end[name] += share_end
             else:

@@ -591,8 +591,8 @@ def _largest_remainder(exact: list[Decimal], total: Decimal, q: Decimal, mode: s
     """``exact`` rounded to ``q`` so that they add up to ``total``, which may differ from their exact
     sum by a few minor units (it was rounded on its own): each part rounded, then the units missing
     (or over) go to the parts rounded furthest the other way, ties to the earlier part.
-    ``costing._rounding.allocate`` needs parts that add up to the total exactly (with two parts it
-    gives the second whatever is left).
+    ``costing._rounding.allocate`` (the same rule) needs parts that add up to the total exactly, so
+    it cannot take a total that was rounded on its own.
 
     >>> from decimal import ROUND_HALF_UP as UP
     >>> _largest_remainder([Decimal("9793.5"), Decimal("13710.9")], Decimal("23504"), Decimal(1), UP)
