@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-__all__ = ["is_known_currency", "minor_unit", "quantum"]
+__all__ = ["is_known_currency", "is_known_locale", "minor_unit", "quantum"]
 
 
 @lru_cache(maxsize=None)
@@ -17,6 +17,22 @@ def _currencies() -> frozenset[str]:
 
 def is_known_currency(code: str) -> bool:
     return code in _currencies()
+
+
+@lru_cache(maxsize=None)
+def is_known_locale(name: str) -> bool:
+    """A locale babel has CLDR data for (number formats follow it).
+
+    >>> is_known_locale("de_DE"), is_known_locale("xx_YY"), is_known_locale("")
+    (True, False, False)
+    """
+    from babel import Locale
+
+    try:
+        Locale.parse(name)
+    except Exception:  # babel raises several types for unknown or malformed locales
+        return False
+    return True
 
 
 @lru_cache(maxsize=None)

@@ -20,6 +20,7 @@ __all__ = [
     "ROUNDING_MODES",
     "require_decimal",
     "from_excel",
+    "percent_text",
 ]
 
 # Cost per equivalent unit is carried at full precision until amounts are assigned; 34 significant
@@ -173,4 +174,13 @@ def from_excel(value: float) -> Decimal:
 _INF = float("inf")
 _EXCEL_DIGITS = Context(prec=15)
 _ONE_UNIT = Decimal(1)
+
+
+def percent_text(fraction: Decimal) -> str:
+    """A fraction as the percent a person writes, exactly: 0.4 is 40%, 0.125 is 12.5%.
+
+    >>> percent_text(Decimal("0.4")), percent_text(Decimal("0.125")), percent_text(Decimal("1.30"))
+    ('40%', '12.5%', '130%')
+    """
+    return f"{(fraction * 100).normalize():f}%"
 

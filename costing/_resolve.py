@@ -27,7 +27,7 @@ from ._model import (
     Stage,
     UnitGroup,
 )
-from ._numbers import NumberError, to_fraction
+from ._numbers import NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
 
 __all__ = ["resolve_case", "issues_from_validation_error", "parse_sections"]
@@ -417,9 +417,8 @@ def _unit_group(units: Decimal, complete: Any, path: str, elements: list[Element
 
 
 def _out_of_range(path: str, value: Decimal) -> Issue:
-    pct = (value * 100).normalize()
     side = "above 100%" if value > _ONE else "below 0%"
-    return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({format(pct, 'f')}%) is {side}")
+    return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({percent_text(value)}) is {side}")
 
 
 def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Issue]) -> bool:

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 from babel.numbers import format_decimal
 
-from ._currency import minor_unit
+from ._currency import is_known_locale, minor_unit
 from ._report import CaseReport, ProcessAccountStageReport, StageReport, TAccount
 
 __all__ = ["render_case_report", "locale_argument", "period_argument"]
@@ -36,12 +36,8 @@ def locale_argument(text: str) -> str:
     """The commands' ``--locale``: a locale babel knows, or argparse's usage error (exit 2)."""
     from argparse import ArgumentTypeError
 
-    from babel import Locale
-
-    try:
-        Locale.parse(text)
-    except Exception:  # babel raises several types for unknown or malformed locales
-        raise ArgumentTypeError(f"unknown locale {text!r}; expected e.g. en_US, de_DE") from None
+    if not is_known_locale(text):
+        raise ArgumentTypeError(f"unknown locale {text!r}; expected e.g. en_US, de_DE")
     return text
 
 _RATE_PLACES = Decimal("0.0001")

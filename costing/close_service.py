@@ -153,11 +153,10 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
                   progress: Callable[[int, int], None] | None) -> CloseOutcome:
-    written = str(data.get("period")) if isinstance(data, dict) else ""
-    if period is not None and is_period(written) and written != period:  # else resolution says what is wrong
+    target = str(data.get("period")) if isinstance(data, dict) else ""
+    if period is not None and is_period(target) and target != period:  # else resolution says what is wrong
         raise CloseRefused([Issue("PERIOD_MISMATCH", "period",
                                   f"--period {period} but the close data is for {data.get('period')!r}")])
-    target = str(data.get("period")) if isinstance(data, dict) else ""
     try:
         prior, opening_from = ledger.prior_for(target) if target else (None, None)
     except LedgerError as e:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from costing._numbers import percent_text
 from costing.close import RollForward
 from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.cli import main
@@ -315,15 +316,11 @@ def test_an_opening_completion_or_layer_period_that_disagrees_is_an_error(ledger
     assert [(i.code, i.path) for i in refused.value.issues] == [
         ("OPENING_MISMATCH", "products[0].stages[0].beginning_wip.complete"),
         ("OPENING_MISMATCH", "products[1].opening_finished_goods")]
-    assert f"carried {_pct(carried.progress)}" in refused.value.issues[0].message
+    assert f"carried {percent_text(carried.progress)}" in refused.value.issues[0].message
     assert "from 2026-09" in refused.value.issues[1].message and "from 2026-10" in refused.value.issues[1].message
     data["products"][0]["stages"][0]["beginning_wip"]["complete"] = carried.progress  # as carried: accepted
     data["products"][1]["opening_finished_goods"][0]["period"] = "2026-10"
     assert close_period(data, ledger, user="test").rollforward.ties_ok
-
-
-def _pct(fraction) -> str:
-    return f"{(fraction * 100).normalize():f}%"
 
 
 def test_journals_after_a_close_with_an_account_renamed_between_are_refused(tmp_path, capsys):

@@ -93,6 +93,13 @@ def _compare(engine_book: Path, recalculated: Path) -> tuple[int, list[str]]:
     return count, problems
 
 
+def _close_into(book: Path, ledger: Ledger) -> None:
+    """Close the month the workbook holds and write its result sheets into it."""
+    data, issues = read_close_workbook(book)
+    assert not issues
+    write_close_results(book, close_period(data, ledger, user="t"))
+
+
 @pytest.fixture(scope="module")
 def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     """The demo's two months from one workbook, and a weighted-average, half-even, EUR/de_DE variant."""
@@ -101,36 +108,26 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     books = []
     book = init_workbook(tmp / "demo.xlsx", demo("2026-10"))
     with Ledger(tmp / "demo.wip.db") as ledger:
-        data, issues = read_close_workbook(book)
-        assert not issues
-        write_close_results(book, close_period(data, ledger, user="t"))
+        _close_into(book, ledger)
         october = tmp / "demo-2026-10.xlsx"
         shutil.copy(book, october)
         books.append(("2026-10", october))
         wb = openpyxl.load_workbook(book)
         fill_tables(wb, tables_from_close_data(demo("2026-11")))
         wb.save(book)
-        data, issues = read_close_workbook(book)
-        assert not issues
-        write_close_results(book, close_period(data, ledger, user="t"))
+        _close_into(book, ledger)
         books.append(("2026-11", book))
     variant = {**demo("2026-10"), "method": "weighted_average", "finished_goods_method": "weighted_average",
                "rounding": "half_even", "currency": "EUR", "locale": "de_DE", "materiality": 0}
-    book = init_workbook(tmp / "variant.xlsx", variant)
-    with Ledger(tmp / "variant.wip.db") as ledger:
-        data, issues = read_close_workbook(book)
-        assert not issues
-        write_close_results(book, close_period(data, ledger, user="t"))
-    books.append(("weighted average, half-even, EUR", book))
     # Names a SUMIFS criterion would misread: "Test*" is a wildcard that also matches "Test", and
     # ">Drip" a comparison.  (Case twins cannot occur: the workbook's keys ignore case.)
     tricky = _renamed(demo("2026-10"), {"Testing": "Test", "Packaging": "Test*", "Drip Home": ">Drip"})
-    book = init_workbook(tmp / "tricky.xlsx", tricky)
-    with Ledger(tmp / "tricky.wip.db") as ledger:
-        data, issues = read_close_workbook(book)
-        assert not issues
-        write_close_results(book, close_period(data, ledger, user="t"))
-    books.append(("names a SUMIFS criterion would misread", book))
+    for name, label, data in (("variant", "weighted average, half-even, EUR", variant),
+                              ("tricky", "names a SUMIFS criterion would misread", tricky)):
+        book = init_workbook(tmp / f"{name}.xlsx", data)
+        with Ledger(tmp / f"{name}.wip.db") as ledger:
+            _close_into(book, ledger)
+        books.append((label, book))
     return books
 
 

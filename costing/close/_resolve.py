@@ -11,11 +11,11 @@ from typing import Any, Iterator, Mapping
 
 from pydantic import ValidationError
 
-from .._currency import is_known_currency, quantum
+from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem
 from .._model import TRANSFERRED_IN, Case
-from .._numbers import ROUNDING_MODES
+from .._numbers import ROUNDING_MODES, percent_text
 from .._period import next_period, previous_period
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
@@ -106,11 +106,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
         issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {header.currency!r}; expected an ISO 4217 code"))
     else:
         q = quantum(header.currency)
-    try:
-        from babel import Locale
-
-        Locale.parse(header.locale)
-    except Exception:  # babel raises several types for unknown locales
+    if not is_known_locale(header.locale):
         issues.append(Issue("UNKNOWN_LOCALE", "locale", f"unknown locale {header.locale!r}; expected e.g. en_US, de_DE"))
 
     if prior is not None and prior.currency is not None and prior.currency != header.currency:
@@ -401,10 +397,6 @@ def _layer(product: str, spec: FinishedGoodsLayerSpec, period: str) -> FinishedG
     return FinishedGoodsLayer(product, spec.period or "opening", spec.units, spec.cost)
 
 
-def _percent(fraction: Decimal) -> str:
-    return f"{(fraction * 100).normalize():f}%"
-
-
 def _fmt_layers(layers) -> str:
     if not layers:
         return "no layers"
@@ -446,7 +438,7 @@ def _compare_opening(given: BeginningWipSpec, carried: StageWip | None, period: 
             if c is not None and g != c:
                 where = f"{path}.complete" + (f".{key}" if isinstance(given.complete, dict) else "")
                 problems.append(Issue("OPENING_MISMATCH", where,
-                                      f"file gives {_percent(g)} complete; the {period} close carried {_percent(c)} — remove "
+                                      f"file gives {percent_text(g)} complete; the {period} close carried {percent_text(c)} — remove "
                                       "beginning_wip (it comes from the ledger) or reopen the prior period"))
     return problems
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from .._currency import is_known_locale
 from .._errors import Issue
+from .._numbers import percent_text
 from .._period import is_period
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
@@ -222,7 +224,7 @@ class _Reader:
             number = cell_decimal(v, self.locale, percent=True)
             if not Decimal(0) < number < Decimal(1):
                 raise CellNumberError("ADDED_OUT_OF_RANGE", f"expected start, end, evenly or a point between 0% "
-                                                            f"and 100%, found {_pct(number)}")
+                                                            f"and 100%, found {percent_text(number)}")
             return number
         number = cell_decimal(v, self.locale, percent=kind == "fraction")
         if kind == "fraction":
@@ -286,13 +288,10 @@ class _Reader:
             self.mark("locale", cell)
             if not cell.is_blank:
                 text = _text(cell.value).strip()
-                try:
-                    from babel import Locale
-
-                    Locale.parse(text)
+                if is_known_locale(text):
                     self.locale = text
                     data["locale"] = text
-                except Exception:
+                else:
                     self.problem("UNKNOWN_LOCALE", cell.ref, f"unknown locale {text!r}; expected e.g. en_US, de_DE")
         table_ref = table.location
         for label, key, kind, choices, required, _ in SETTINGS:
@@ -648,10 +647,6 @@ def _row_number(coordinate: str) -> str:
 
 def _fold(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
-
-
-def _pct(value: Decimal) -> str:
-    return f"{format((value * 100).normalize(), 'f')}%"
 
 
 def _quote(sheet: str) -> str:

@@ -381,7 +381,7 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 7, f"=F{r}-E{r}", line.under_applied, money)
         # Each pool on its own: prorated when the setting says so, its difference is at or above
         # materiality, and some of its overhead is somewhere to carry it (weights below).
-        has_weight = f',{_sum_where(_x(OH_SHEET, plan["weights"]), (plan["pools"], f"A{r}"))}<>0' \
+        has_weight = f',{_sum_where(plan["weights"], (plan["pools"], f"A{r}"))}<>0' \
             if plan["entries"] else ",FALSE"
         ctx.put(ws, r, 8, f'=IF(AND($G${plan["disposition"]}="prorate",G{r}<>0,ABS(G{r})>=$G${plan["materiality"]}'
                           f'{has_weight}),"prorate","write_off")', line.disposition)
