@@ -9,6 +9,7 @@ plan made in a child process reaches the parent).
 
 from ._compute import CloseResult, CountAdjustment, OverheadLine, ProductResult, ProrationShare, compute_close
 from .._period import period_end, previous_period
+from ._general_ledger import GeneralLedgerTie
 from ._journals import build_journals, reversal_book
 from ._overhead import apply_overhead
 from ._resolve import ClosePlan, ProductPlan, resolve_close
@@ -18,7 +19,8 @@ from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = [
     "CloseSpec", "ClosePlan", "ProductPlan", "resolve_close", "previous_period",
-    "CloseResult", "ProductResult", "ProrationShare", "OverheadLine", "CountAdjustment", "compute_close",
+    "CloseResult", "ProductResult", "ProrationShare", "OverheadLine", "CountAdjustment", "GeneralLedgerTie",
+    "compute_close",
     "build_journals", "reversal_book", "period_end", "apply_overhead",
     "RollForward", "RollForwardRow", "FinishedGoodsRow", "TieCheck", "build_rollforward",
     "StageWip", "FinishedGoodsLayer", "PriorState",

@@ -18,6 +18,7 @@ from .._model import ElementKind, Method
 from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
+from ._general_ledger import GeneralLedgerTie, tie_to_general_ledger
 from ._resolve import ClosePlan, ProductPlan
 from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, StageWip
@@ -100,6 +101,8 @@ class CloseResult:
     # period's layer left on hand is moved on to COGS after allocation: ``products[i].fg_overhead_adjustment``
     # says where it ended.
     allocations: tuple[tuple[str, list, list], ...] = field(default=())
+    # The general ledger's balances the close file gave, tied to the WIP ledger before posting.
+    general_ledger: tuple[GeneralLedgerTie, ...] = field(default=())
 
     @property
     def proration(self) -> tuple[ProrationShare, ...]:
@@ -179,6 +182,8 @@ def _fg_move(product: ProductPlan, report: CaseReport, spec: CloseSpec, q: Decim
 
 def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: list[Issue]) -> CloseResult:
     spec = plan.spec
+    general_ledger, gl_issues = tie_to_general_ledger(spec, plan.products)
+    problems = gl_issues + problems
     if problems:
         raise CostingError(problems)
 
@@ -280,7 +285,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             cogs_units=product.shipments, cogs=sum((t.cost for t in taken), _ZERO * q),
             cogs_overhead_adjustment=cogs_adj[i], fg_overhead_adjustment=fg_adj[i], fg_closing=tuple(remaining)))
     return CloseResult(plan, tuple(results), tuple(overhead_lines), written_off, tuple(stage_order),
-                       tuple(allocations))
+                       tuple(allocations), general_ledger)
 
 
 def _counts(product: ProductPlan, report: CaseReport, q: Decimal):

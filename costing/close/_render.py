@@ -90,6 +90,8 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
     if rows:
         lines += ["Overhead applied vs actual:"] + _table(["stage", "driver", "applied", "actual", "difference",
                                                             "disposition"], rows) + [""]
+    if result.general_ledger:
+        lines += _general_ledger_lines(result, book, m) + [""]
     wip = sum((r.closing for r in rf.rows), Decimal(0))
     fg = sum((r.closing for r in rf.finished_goods), Decimal(0))
     cogs = sum((p.cogs + p.cogs_overhead_adjustment for p in result.products), Decimal(0)) + result.written_off_to_cogs
@@ -98,6 +100,20 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
               f"  Journals: {len(book.journals)}, all balanced; roll-forward ties to the journals: "
               + ("OK" if rf.ties_ok else "NO")]
     return "\n".join(lines) + "\n"
+
+
+def _general_ledger_lines(result: CloseResult, book: JournalBook, m) -> list[str]:
+    """The tie to the general ledger's balances before the close, and each account's balance once
+    this close's journals are posted there: what to look for in the GL after the import."""
+    posted: dict[str, Decimal] = defaultdict(Decimal)
+    for journal in book.journals:
+        for line in journal.lines:
+            posted[line.account] += line.debit - line.credit
+    rows = [[f"{t.account} {t.name}", t.holds, m(t.general_ledger), m(t.wip_ledger),
+             "OK" if t.ok else m(t.difference), m(t.general_ledger + posted[t.account])]
+            for t in result.general_ledger]
+    return (["Tie to the general ledger (balances before this close's journals, as given in the close file):"]
+            + _table(["account", "holds", "per GL", "per WIP ledger", "difference", "after posting"], rows))
 
 
 # COGS here is the cost of the units shipped; overhead written off or prorated to COGS moves the

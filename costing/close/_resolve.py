@@ -144,8 +144,34 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     if header.materiality < 0:
         issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
     _check_accounts(header, issues)
+    header = _check_general_ledger(header, q, issues)
 
     return header, q
+
+
+def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Issue]) -> CloseSpec:
+    """The GL balances the close is to tie to (``_general_ledger``): accounts the close can tie,
+    amounts at the currency's places; returned at those places (7449.6 -> 7449.60)."""
+    if header.general_ledger is None:
+        return header
+    from ._general_ledger import reconcilable_accounts
+
+    accounts = reconcilable_accounts(header)
+    balances = header.general_ledger.balances
+    before = len(issues)
+    for code, balance in balances.items():
+        path = f"general_ledger.balances.{code}"
+        if code not in accounts:
+            issues.append(Issue("UNKNOWN_ACCOUNT", path,
+                                f"{code!r} is not an account this close can tie to the general ledger; give the WIP "
+                                f"accounts, finished goods and overhead control: {', '.join(sorted(accounts))}"))
+        elif q is not None and balance != balance.quantize(q):
+            issues.append(Issue("AMOUNT_PRECISION", path,
+                                f"{balance} has more decimal places than {header.currency} allows"))
+    if q is None or len(issues) > before:
+        return header
+    return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(
+        update={"balances": {code: balance.quantize(q) for code, balance in balances.items()}})})
 
 
 # Accounts the roll-forward ties to the journals: no other role may post to them.

@@ -10,12 +10,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from .._spec import Number, StageSpec
 
 __all__ = ["AccountSpec", "AccountsSpec", "OverheadSpec", "CloseStageSpec", "FinishedGoodsLayerSpec",
-           "ProductSpec", "CloseSpec", "OVERHEAD_DRIVERS"]
+           "ProductSpec", "GeneralLedgerSpec", "CloseSpec", "OVERHEAD_DRIVERS"]
 
 
 class _Spec(BaseModel):
@@ -78,6 +79,25 @@ class ProductSpec(_Spec):
         default=None, description="first period only: finished-goods layers on hand, oldest first")
 
 
+class GeneralLedgerSpec(_Spec):
+    balances: dict[str, Number] = Field(
+        description="by account code (quoted text, as in accounts): each WIP account, finished goods and overhead "
+                    "control as the general ledger shows them before this close's journals are posted, debit "
+                    "positive; the close refuses to post if they differ from the WIP ledger")
+
+    @field_validator("balances", mode="before")
+    @classmethod
+    def _codes_are_text(cls, value):
+        # YAML reads an unquoted 1310 as a number; say how to write it rather than "expected text".
+        if isinstance(value, dict):
+            for key in value:
+                if not isinstance(key, str):
+                    raise PydanticCustomError(
+                        "WRONG_TYPE", "account codes are text: write {key} in quotes (\"{key}\"), as under accounts",
+                        {"key": str(key)})
+        return value
+
+
 class CloseSpec(_Spec):
     company: str
     period: str = Field(description="YYYY-MM", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -92,4 +112,6 @@ class CloseSpec(_Spec):
     materiality: Number = Field(default=Decimal(0), description="under/over-applied overhead below this is written off")
     accounts: AccountsSpec
     overhead: dict[str, OverheadSpec] = Field(default_factory=dict, description="by stage name")
+    general_ledger: GeneralLedgerSpec | None = Field(
+        default=None, description="optional: GL balances to tie the WIP ledger to before posting")
     products: list[ProductSpec]

@@ -1,0 +1,117 @@
+"""The close ties the WIP ledger to the general ledger's balances before it posts (``general_ledger``)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+
+from costing.close._render import render_close_summary
+from costing.close_service import CloseRefused, close_period
+from costing.ledger import Ledger
+from tests.conftest import run_wip
+from tests.demo_data import DEMO, demo
+
+D = Decimal
+
+
+def _october_closing(ledger: Ledger) -> dict[str, Decimal]:
+    """October's closing balances by account, from the recorded roll-forward (WIP by stage account,
+    finished goods), as an accountant would read them off the October papers."""
+    data = demo("2026-10")
+    code_of = {stage: a["code"] for stage, a in data["accounts"]["wip"].items()}
+    closed = ledger.current_close("2026-10")
+    balances: dict[str, Decimal] = defaultdict(Decimal)
+    for row in closed.rollforward["rows"]:
+        balances[code_of[row["stage"]]] += D(row["closing"])
+    balances[data["accounts"]["finished_goods"]["code"]] = sum(
+        (D(r["closing"]) for r in closed.rollforward["finished_goods"]), D(0))
+    return dict(balances)
+
+
+def _november_with(balances: dict) -> dict:
+    data = demo("2026-11")
+    data["general_ledger"] = {"balances": balances}
+    return data
+
+
+def _actual_overhead(data: dict) -> Decimal:
+    return sum((D(str(oh["actual"])) for oh in data["overhead"].values()), D(0))
+
+
+@pytest.fixture
+def october(tmp_path):
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    return path
+
+
+def test_balances_that_agree_close_and_show_the_balance_after_posting(october):
+    with Ledger(october) as ledger:
+        opening = _october_closing(ledger)
+        data = _november_with({**{k: str(v) for k, v in opening.items()},
+                               "5900": str(_actual_overhead(demo("2026-11")))})
+        outcome = close_period(data, ledger, user="test")
+    ties = {t.account: t for t in outcome.result.general_ledger}
+    assert set(ties) == {"1310", "1320", "1330", "1400", "5900"}
+    assert all(t.ok for t in ties.values())
+    assert ties["1320"].wip_ledger == opening["1320"] and ties["1320"].holds == "opening WIP"
+    assert ties["5900"].wip_ledger == D("33650.00")  # 24,400 + 7,150 + 2,100 per the November file
+    # After posting, each inventory account holds the month's closing per the roll-forward, and
+    # overhead control is cleared by the overhead journal.
+    text = render_close_summary(outcome.result, outcome.journals, outcome.rollforward)
+    closing_1320 = sum((r.closing for r in outcome.rollforward.rows if r.stage == "Testing"), D(0))
+    line_1320 = next(line for line in text.splitlines() if line.strip().startswith("1320 WIP - Testing"))
+    assert line_1320.split()[-1] == f"{closing_1320:,.2f}"
+    line_5900 = next(line for line in text.splitlines() if line.strip().startswith("5900"))
+    assert line_5900.split()[-1] == "0.00"
+
+
+def test_a_difference_refuses_the_close_with_both_figures_and_writes_nothing(october):
+    with Ledger(october) as ledger:
+        opening = _october_closing(ledger)
+        typed = opening["1320"] - D("46.83")
+        data = _november_with({"1320": str(typed), "1400": str(opening["1400"])})
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+        assert [e.period for e in ledger.events()] == ["2026-10"]
+    [issue] = refused.value.issues
+    assert (issue.code, issue.path) == ("GL_DOES_NOT_TIE", "general_ledger.balances.1320")
+    assert str(typed) in issue.message and str(opening["1320"]) in issue.message and "-46.83" in issue.message
+
+
+def test_the_first_period_ties_to_the_opening_written_in_the_file(tmp_path):
+    data = demo("2026-10")
+    opening_assembly = sum((D(str(v)) for p in data["products"] for s in p["stages"] if s["name"] == "Assembly"
+                            for v in s.get("beginning_wip", {}).get("cost", {}).values()), D(0))
+    assert opening_assembly  # the demo opens October with WIP in Assembly
+    data["general_ledger"] = {"balances": {"1310": str(opening_assembly + D("0.01"))}}
+    with Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    assert [(i.code, i.path) for i in refused.value.issues] == [("GL_DOES_NOT_TIE", "general_ledger.balances.1310")]
+    assert "difference (GL − WIP ledger) 0.01" in refused.value.issues[0].message
+
+
+def test_codes_the_close_cannot_tie_and_amounts_beyond_the_currency_are_located(tmp_path):
+    data = demo("2026-10")
+    data["general_ledger"] = {"balances": {"1210": "5", "1310": "1.005", "9999": "0"}}
+    with Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    found = [(i.code, i.path) for i in refused.value.issues]
+    assert found == [("UNKNOWN_ACCOUNT", "general_ledger.balances.1210"),
+                     ("AMOUNT_PRECISION", "general_ledger.balances.1310"),
+                     ("UNKNOWN_ACCOUNT", "general_ledger.balances.9999")]
+
+
+def test_an_unquoted_code_in_yaml_says_to_quote_it(tmp_path):
+    text = (DEMO / "close-2026-10.yaml").read_text() + '\ngeneral_ledger:\n  balances: {1310: 0}\n'
+    path = tmp_path / "close.yaml"
+    path.write_text(text)
+    run = run_wip("close", str(path), "--period", "2026-10", "--ledger", str(tmp_path / "l.db"))
+    assert run.returncode == 2
+    assert "general_ledger.balances: account codes are text: write 1310 in quotes" in run.stderr
+    assert not (tmp_path / "l.db").exists()
