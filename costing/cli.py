@@ -216,12 +216,12 @@ def _current(args: argparse.Namespace):
 def _posted_after(args: argparse.Namespace):
     """(the ledger's locale for the period, one book of every journal posted for the period after
     close #N: its reversal, later closes and their reversals — what to import into a system that
-    already holds close #N), or (None, None) after printing why not."""
+    already holds close #N —, and close #N's own journals), or Nones after printing why not."""
     from ._journal import JournalBook
 
     ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
-        return None, None
+        return None, None, None
     with ledger:
         posted = ledger.journal_books(args.period)
         closes = [event.close_no for event, _ in posted if event.kind == "close"]
@@ -232,12 +232,12 @@ def _posted_after(args: argparse.Namespace):
         _print_issues([Issue("NOT_CLOSED", "--after-close",
                              f"{args.period} has no close #{args.after_close}"
                              + (f"; its closes are #{', #'.join(map(str, closes))}" if closes else ""))])
-        return None, None
+        return None, None, None
     later = [book for _, book in posted[at + 1:]]
     if not later:
         _print_issues([Issue("NOTHING_POSTED", "--after-close", f"nothing was posted for {args.period} after close "
                                                               f"#{args.after_close}: it is still the current close")])
-        return None, None
+        return None, None, None
     accounts: dict = {}
     for book in later:
         for code, account in book.accounts.items():
@@ -249,21 +249,22 @@ def _posted_after(args: argparse.Namespace):
                                      "another: systems that match accounts by name would post them apart; export "
                                      "the reversal before renaming the account, or rename it in the accounting "
                                      "system too")])
-                return None, None
+                return None, None, None
     book = JournalBook(company=later[0].company, currency=later[0].currency, period=args.period, accounts=accounts,
                        journals=tuple(j for b in later for j in b.journals))
-    return closed.parameters.get("locale", "en_US"), book
+    return closed.parameters.get("locale", "en_US"), book, posted[at][1]
 
 
 def _journals_to_show(args: argparse.Namespace):
-    """(locale, book): the current close's journals, or with --after-close those posted since."""
+    """(locale, book, close #N's book or None): the current close's journals, or with --after-close N
+    those posted since close #N."""
     if args.after_close is not None:
         return _posted_after(args)
     ledger, closed = _current(args)
     if ledger is None:
-        return None, None
+        return None, None, None
     with ledger:
-        return closed.parameters.get("locale", "en_US"), closed.journals
+        return closed.parameters.get("locale", "en_US"), closed.journals, None
 
 
 def head_argument(text: str) -> str:
@@ -284,7 +285,7 @@ def after_close_option(p: argparse.ArgumentParser) -> None:
 def _cmd_journal(args: argparse.Namespace) -> int:
     from .close._render import render_journals_text
 
-    locale, book = _journals_to_show(args)
+    locale, book, _ = _journals_to_show(args)
     if book is None:
         return EXIT_INPUT
     if args.json:
@@ -355,12 +356,12 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .exports import ExportError, export_journals
 
-    _, book = _journals_to_show(args)
+    _, book, followed = _journals_to_show(args)
     if book is None:
         return EXIT_INPUT
     try:
         label = f"after-close-{args.after_close}" if args.after_close is not None else ""
-        paths = export_journals(book, args.format, Path(args.out), label=label)
+        paths = export_journals(book, args.format, Path(args.out), label=label, follows=followed)
     except (ExportError, ValueError) as e:
         _print_issues([Issue("EXPORT_REFUSED", "", str(e))])
         return EXIT_INPUT

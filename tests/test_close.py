@@ -284,6 +284,8 @@ def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, cap
     db, out = str(tmp_path / "ledger.db"), tmp_path / "out"
     october = str(ROOT / "examples" / "demo" / "close-2026-10.yaml")
     assert main(["close", october, "--period", "2026-10", "--ledger", db]) == 0
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db]) == 0
+    close_1 = (out / "journals-2026-10.gl.csv").read_bytes()
     assert main(["journal", "--period", "2026-10", "--after-close", "1", "--ledger", db]) == 2
     assert "[NOTHING_POSTED]" in capsys.readouterr().err
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", db]) == 0
@@ -292,10 +294,22 @@ def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, cap
     assert main(["journal", "--period", "2026-10", "--after-close", "1", "--json", "--ledger", db]) == 0
     ids = [j["id"] for j in json.loads(capsys.readouterr().out)["journals"]]
     assert ids == [f"REV-WIP-2026-10-{n:03d}" for n in range(1, 10)] + [f"WIP2-2026-10-{n:03d}" for n in range(1, 10)]
-    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db]) == 0
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--after-close", "1", "--out", str(out),
                  "--ledger", db]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["journals-2026-10-after-close-1.gl.csv", "journals-2026-10.gl.csv"]
+
+    # The folder now posts close #2 once (close #1, its reversal, close #2).  Exporting the month
+    # again there (now close #2) would post close #2 twice: refused, the folder unchanged.
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db]) == 2
+    assert "would post that later close twice" in capsys.readouterr().err
+    assert (out / "journals-2026-10.gl.csv").read_bytes() == close_1
+    # Beside a month file of close #2, the journals after close #1 would post close #2 twice too.
+    other = tmp_path / "other"
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(other), "--ledger", db]) == 0
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--after-close", "1", "--out", str(other),
+                 "--ledger", db]) == 2
+    assert "does not hold close #1" in capsys.readouterr().err
+    assert sorted(p.name for p in other.iterdir()) == ["journals-2026-10.gl.csv"]
     assert main(["journal", "--period", "2026-10", "--after-close", "3", "--ledger", db]) == 2
     assert "2026-10 has no close #3; its closes are #1, #2 [NOT_CLOSED]" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exited:

@@ -728,3 +728,32 @@ def test_the_core_never_imports_the_exports():
             else:
                 continue
             assert not any("exports" in name for name in names), f"{path.relative_to(root)} imports the exports"
+
+
+def re_close_of(book: JournalBook) -> JournalBook:
+    """The month closed again with other amounts (ids WIP2-...): what the month's export holds after a re-close."""
+    return book.model_copy(update={"journals": tuple(j.model_copy(update={"id": f"X2-{j.id}", "lines": tuple(
+        line.model_copy(update={"debit": line.debit * 2, "credit": line.credit * 2}) for line in j.lines)})
+        for j in book.journals)})
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_folder_never_gets_files_that_post_a_close_twice(tmp_path, fmt):
+    """Month file (close #1) + after-close file (reversal of #1, then #2) post #2 once; the month
+    rewritten as #2 beside it, or an after-close file beside a month file of another close, twice."""
+    close_1 = book_for(fmt, "usd")
+    close_2 = re_close_of(close_1)
+    after = close_1.model_copy(update={"journals": reversal_of(close_1).journals + close_2.journals})
+    export_journals(close_1, fmt, tmp_path)
+    export_journals(after, fmt, tmp_path, label="after-close-1", follows=close_1)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    export_journals(close_1, fmt, tmp_path)  # the same bytes again: nothing changes
+    with pytest.raises(ExportError, match="would post that later close twice"):
+        export_journals(close_2, fmt, tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+    other = tmp_path / "other"
+    export_journals(close_2, fmt, other)
+    with pytest.raises(ExportError, match="does not hold close #1"):
+        export_journals(after, fmt, other, label="after-close-1", follows=close_1)
+    export_journals(after, fmt, tmp_path / "alone", label="after-close-1", follows=close_1)  # no month file: fine
