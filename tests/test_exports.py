@@ -757,3 +757,8 @@ def test_a_folder_never_gets_files_that_post_a_close_twice(tmp_path, fmt):
     with pytest.raises(ExportError, match="does not hold close #1"):
         export_journals(after, fmt, other, label="after-close-1", follows=close_1)
     export_journals(after, fmt, tmp_path / "alone", label="after-close-1", follows=close_1)  # no month file: fine
+    # A third close: what follows close #2 goes beside the month file (#1) and after-close-1 (-#1, #2).
+    close_3 = re_close_of(close_2)
+    after_2 = close_1.model_copy(update={"journals": reversal_of(close_2).journals + close_3.journals})
+    export_journals(after_2, fmt, tmp_path, label="after-close-2", follows=close_2)
+    assert len(list(tmp_path.glob("journals-2026-10-after-close-2*"))) >= 1

@@ -37,34 +37,47 @@ FORMATS: tuple[str, ...] = tuple(_WRITERS)
 _NUMBER = re.compile(r"-[0-9]+(?=\.[^.]+$)")  # journals-2026-10.xero-2.csv: the file's number
 
 
-def _refuse_wrong_base(out_dir: Path, period: str, label: str, base: dict[str, bytes]) -> None:
-    """An after-close file reverses close #N: the month's file beside it, if any, must be close #N."""
-    month = f"journals-{period}."
-    present = [name for name in base if name.startswith(month) and (out_dir / name).is_file()]
-    if any((out_dir / name).read_bytes() != base[name] for name in present):
-        raise ExportError(
-            f"{out_dir / present[0]} does not hold close #{label.rsplit('-', 1)[-1]}, which the journals posted after "
-            "it reverse: imported together with the close it does hold, they would post the later close twice. "
-            "Export them into the folder holding that close's own export, or into a folder of their own")
-
-
-def _refuse_double_count(out_dir: Path, period: str, files: dict[str, bytes]) -> None:
-    """A folder holding a month's after-close file (the reversal of close #N and the re-close) must
-    keep the month's own file as it was: that file is close #N, which the after-close file reverses.
-    Writing the month again — after a re-close it is the new close — would post the re-close twice
-    once the folder is imported.  Writing the very same bytes again changes nothing and is allowed."""
+def _after_close_files(out_dir: Path, period: str, files: dict[str, bytes], but: str = "") -> list[str]:
+    """The after-close files of ``period`` in ``out_dir`` of the format of ``files`` (the month's
+    own file names), except those labelled ``but``."""
     if not out_dir.is_dir():
-        return
+        return []
     month = f"journals-{period}"
     kinds = {_NUMBER.sub("-#", name[len(month):]) for name in files if name.startswith(month + ".")}
-    after = re.compile(re.escape(month) + r"-after-close-([1-9][0-9]*)(\..+)")
-    followed = sorted(entry.name for entry in out_dir.iterdir()
-                      if (m := after.fullmatch(entry.name)) and _NUMBER.sub("-#", m.group(2)) in kinds)
-    if not followed:
+    after = re.compile(re.escape(month) + r"-(after-close-[1-9][0-9]*)(\..+)")
+    return sorted(entry.name for entry in out_dir.iterdir()
+                  if (m := after.fullmatch(entry.name)) and m.group(1) != but and _NUMBER.sub("-#", m.group(2)) in kinds)
+
+
+def _unchanged(out_dir: Path, period: str, files: dict[str, bytes]) -> bool:
+    """Whether the month's own files in ``out_dir`` are absent or hold exactly ``files``."""
+    month = f"journals-{period}."
+    return all(not (out_dir / name).exists() or ((out_dir / name).is_file() and (out_dir / name).read_bytes() == data)
+               for name, data in files.items() if name.startswith(month))
+
+
+def _refuse_double_count(out_dir: Path, period: str, files: dict[str, bytes], label: str,
+                         follows: dict[str, bytes] | None) -> None:
+    """A folder never gets files that post a close twice once imported together.
+
+    An after-close file (``label``) reverses close #N and posts the closes after it: the month's own
+    file beside it must hold close #N (``follows``, rendered) — unless an earlier after-close file
+    is there too, whose effect on the month this cannot see.  And the month's own file must not be
+    rewritten beside an after-close file (after a re-close it would be the later close, which that
+    file already posts), unless with the very same bytes."""
+    month = f"journals-{period}"
+    if label:
+        if follows is not None and not _after_close_files(out_dir, period, follows, but=label) \
+                and not _unchanged(out_dir, period, follows):
+            raise ExportError(
+                f"{out_dir / next(n for n in follows if n.startswith(month + '.'))} does not hold close "
+                f"#{label.rsplit('-', 1)[-1]}, which the journals posted after it reverse: imported together with "
+                "the close it does hold, they would post the later close twice. Export them into the folder "
+                "holding that close's own export, or into a folder of their own")
         return
-    unchanged = all((out_dir / name).is_file() and (out_dir / name).read_bytes() == data
-                    for name, data in files.items() if name.startswith(month + "."))
-    if not unchanged:
+    followed = _after_close_files(out_dir, period, files)
+    if followed and not (_unchanged(out_dir, period, files)
+                         and all((out_dir / name).exists() for name in files if name.startswith(month + "."))):
         raise ExportError(
             f"{out_dir} holds {', '.join(followed)}, which reverses the close its month file was exported from "
             f"and posts the close after it; writing {period}'s journals there again would post that later close "
@@ -108,10 +121,8 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, label: str = "",
     _, stale = _writer(fmt)
     files = render_journals(book, fmt, **options)
     stem = f"{book.period}-{label}" if label else book.period
+    _refuse_double_count(Path(out_dir), book.period, files, label,
+                         render_journals(follows, fmt, **options) if label and follows is not None else None)
     if label:
-        if follows is not None:
-            _refuse_wrong_base(Path(out_dir), book.period, label, render_journals(follows, fmt, **options))
         files = {name.replace(f"journals-{book.period}", f"journals-{stem}", 1): data for name, data in files.items()}
-    else:
-        _refuse_double_count(Path(out_dir), book.period, files)
     return write_atomically(Path(out_dir), files, stale(stem) if stale else lambda name: False)
