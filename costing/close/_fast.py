@@ -25,6 +25,7 @@ from typing import Any
 from .._engine import element_completion
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from .._numbers import ROUNDING_MODES, NumberError, to_decimal, to_fraction
+from ._overhead import applied_overhead
 from ._resolve import ProductPlan
 from ._spec import CloseSpec
 from ._state import PriorState, StageWip
@@ -225,7 +226,7 @@ class FastResolver:
                 quantity = driver_quantity
                 if quantity is None or quantity < 0:
                     raise _Decline
-            amount = (config.rate * quantity).quantize(q, rounding=self._rounding)
+            amount = applied_overhead(config.rate, quantity, q, self._rounding)
             applied[name] = amount
             drivers[name] = quantity
             oh_element[name] = overhead_name

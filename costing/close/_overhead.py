@@ -7,7 +7,21 @@ from decimal import Decimal
 from .._currency import quantum
 from .._numbers import ROUNDING_MODES
 
-__all__ = ["apply_overhead"]
+__all__ = ["apply_overhead", "applied_overhead"]
+
+
+def applied_overhead(rate: Decimal, quantity: Decimal, q: Decimal, rounding: str) -> Decimal:
+    """Overhead applied to one product-stage: rate x driver quantity, rounded as it is posted (to
+    the minor unit ``q``, ``rounding`` a decimal constant).  The one rule: the close's two
+    resolvers and the add-in's ``WIP_OVERHEAD`` (through ``apply_overhead``) all apply it here.
+
+    >>> from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP
+    >>> applied_overhead(Decimal("0.125"), Decimal("1"), Decimal("0.01"), ROUND_HALF_UP)
+    Decimal('0.13')
+    >>> applied_overhead(Decimal("0.125"), Decimal("1"), Decimal("0.01"), ROUND_HALF_EVEN)
+    Decimal('0.12')
+    """
+    return (rate * quantity).quantize(q, rounding=rounding)
 
 
 def apply_overhead(rate: Decimal, quantity: Decimal, actual: Decimal, currency: str,
@@ -25,6 +39,6 @@ def apply_overhead(rate: Decimal, quantity: Decimal, actual: Decimal, currency: 
         if not isinstance(value, Decimal):
             raise ValueError(f"{name}: expected a number, found {value!r}")
     q = quantum(currency)
-    applied = (rate * quantity).quantize(q, rounding=ROUNDING_MODES[rounding])
+    applied = applied_overhead(rate, quantity, q, ROUNDING_MODES[rounding])
     actual = actual.quantize(q, rounding=ROUNDING_MODES[rounding])
     return applied, actual, actual - applied

@@ -19,6 +19,7 @@ from .._numbers import ROUNDING_MODES, percent_text
 from .._period import next_period, previous_period
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
+from ._overhead import applied_overhead
 from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
@@ -337,7 +338,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                             f"cannot be negative, found {quantity}"))
                 if quantity is not None and q is not None:
                     # Posted per product-stage, rounded as the close rounds (half-up unless half_even).
-                    amount = (config.rate * quantity).quantize(q, rounding=ROUNDING_MODES[header.rounding])
+                    amount = applied_overhead(config.rate, quantity, q, ROUNDING_MODES[header.rounding])
                     applied[stage.name] = amount
                     drivers[stage.name] = quantity
                     oh_element[stage.name] = name
