@@ -108,11 +108,13 @@ def load_case(path: str | Path) -> Case:
 
 def cost_case(case: Case | CaseSpec | dict[str, Any]) -> CaseReport:
     """Cost a case: a resolved ``Case``, a ``CaseSpec``, or the same structure as a dict."""
-    from ._engine import cost_resolved_case
+    from ._engine import cost_resolved_case, refuse_floats
 
     if not isinstance(case, Case):
         resolved, issues = resolve_case(case)
         if issues:
             raise CostingError(issues)
         case = resolved
+    else:  # built by Python code: the core takes no float (a dict's floats are converted as it is resolved)
+        refuse_floats(case)
     return cost_resolved_case(case)

@@ -20,7 +20,7 @@ from decimal import Decimal, localcontext
 
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, Case, LossConvention, Method, Stage
-from ._numbers import ROUNDING_MODES, engine_context
+from ._numbers import ROUNDING_MODES, engine_context, require_decimal
 from ._report import (
     _new_report,
     Assigned,
@@ -32,7 +32,7 @@ from ._report import (
 )
 from ._rounding import allocate
 
-__all__ = ["element_completion", "cost_stage", "cost_resolved_case"]
+__all__ = ["element_completion", "cost_stage", "cost_resolved_case", "refuse_floats"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -60,13 +60,62 @@ def cost_stage(stage: Stage, method: Method, quantum: Decimal, rounding: str,
 
     A stage resolved under ``loss_convention: process_account`` (it has a ``normal_loss``) is
     costed by the process-account method (``_process_account``).
+
+    The core refuses floats: a stage built by Python code with a float anywhere is a TypeError
+    naming the field (convert at the edge with ``Decimal(str(x))``), not a wrong cent.
     """
+    quantum = require_decimal(quantum, "quantum")
+    if transferred_in_cost is not None:
+        transferred_in_cost = require_decimal(transferred_in_cost, "transferred_in_cost")
+    _require_decimals(stage)
     with localcontext(engine_context(ROUNDING_MODES[rounding])):
         if stage.normal_loss is not None:
             from ._process_account import cost_process_stage
 
             return cost_process_stage(stage, method, quantum, transferred_in_cost)
         return _cost_stage(stage, method, quantum, transferred_in_cost)
+
+
+_ACCEPTED = frozenset({Decimal, int, type(None)})  # None: optional fields (progress, transferred-in cost)
+
+
+def _require_decimals(stage: Stage) -> None:
+    """Every number of ``stage`` a Decimal (or int): ``require_decimal`` on each, named by its field."""
+    b, e, sp = stage.beginning, stage.ending, stage.spoilage
+    kinds = set(map(type, (b.units, b.progress, e.units, e.progress, stage.input_units, stage.transferred_in_cost,
+                           stage.completed, sp.normal, sp.abnormal, sp.inspection, sp.disposal_value,
+                           stage.completed_passing, stage.ending_passing)))
+    for values in (b.completion, stage.beginning_cost, e.completion, stage.added_costs, sp.completion):
+        kinds.update(map(type, values.values()))
+    if kinds <= _ACCEPTED and stage.normal_loss is None and not stage.added_units:
+        return  # the common case, checked at a glance; otherwise field by field, to name the culprit
+    numbers = [("beginning.units", stage.beginning.units), ("beginning.progress", stage.beginning.progress),
+               ("input_units", stage.input_units), ("transferred_in_cost", stage.transferred_in_cost),
+               ("completed", stage.completed), ("ending.units", stage.ending.units),
+               ("ending.progress", stage.ending.progress), ("spoilage.normal", stage.spoilage.normal),
+               ("spoilage.abnormal", stage.spoilage.abnormal), ("spoilage.inspection", stage.spoilage.inspection),
+               ("spoilage.disposal_value", stage.spoilage.disposal_value),
+               ("completed_passing", stage.completed_passing), ("ending_passing", stage.ending_passing)]
+    for field, values in (("beginning.completion", stage.beginning.completion), ("beginning_cost", stage.beginning_cost),
+                          ("ending.completion", stage.ending.completion), ("added_costs", stage.added_costs),
+                          ("spoilage.completion", stage.spoilage.completion), ("added_units", stage.added_units)):
+        numbers += [(f"{field}.{name}", value) for name, value in values.items()]
+    loss = stage.normal_loss
+    if loss is not None:
+        numbers += [("normal_loss.units", loss.units), ("normal_loss.actual", loss.actual),
+                    ("normal_loss.scrap_value", loss.scrap_value), ("normal_loss.inspection", loss.inspection)]
+        numbers += [(f"normal_loss.completion.{name}", value) for name, value in loss.completion.items()]
+    for field, value in numbers:
+        if value is not None and type(value) is not Decimal:
+            require_decimal(value, f"{stage.name}: {field}")
+
+
+def refuse_floats(case: Case) -> None:
+    """A ``Case`` built by Python code (not resolved from a spec) holds no float: TypeError naming
+    the stage and field otherwise."""
+    require_decimal(case.quantum, "quantum")
+    for stage in case.stages:
+        _require_decimals(stage)
 
 
 def cost_path(element: str) -> str:

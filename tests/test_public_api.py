@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from decimal import Context, Decimal
 
 from pydantic import BaseModel
@@ -66,6 +68,21 @@ def test_the_core_refuses_floats():
     with pytest.raises(TypeError, match="Decimal"):
         require_decimal(0.1, "cost")
     assert require_decimal(Decimal("0.1"), "cost") == Decimal("0.1")
+    case, issues = costing.resolve_case({
+        "currency": "USD", "method": "fifo",
+        "stages": [{"name": "A", "elements": {"m": {"kind": "material", "added": "start"}},
+                    "started": 3, "completed": 3, "added_costs": {"m": "0.10"}}]})
+    assert not issues
+    stage = case.stages[0]
+    report = costing.cost_stage(stage, case.method, case.quantum, case.rounding)  # all Decimal: costed
+    assert report.transferred_out.total == Decimal("0.10")
+    with pytest.raises(TypeError, match=r"A: added_costs.m: the costing core takes Decimal, not float \(0.1\)"):
+        costing.cost_stage(replace(stage, added_costs={"m": 0.1}), case.method, case.quantum, case.rounding)
+    with pytest.raises(TypeError, match="quantum: the costing core takes Decimal, not float"):
+        costing.cost_stage(stage, case.method, 0.01, case.rounding)
+    with pytest.raises(TypeError, match=r"A: ending.units: the costing core takes Decimal, not float"):
+        costing.cost_case(replace(case, stages=(replace(stage, ending=replace(stage.ending, units=0.0)),)))
+    assert costing.cost_case(case).stages[0].transferred_out.total == Decimal("0.10")
 
 
 def test_floats_from_the_edge_are_converted_exactly():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .._currency import quantum
-from .._numbers import ROUNDING_MODES
+from .._numbers import ROUNDING_MODES, require_decimal
 
 __all__ = ["apply_overhead", "applied_overhead"]
 
@@ -35,9 +35,8 @@ def apply_overhead(rate: Decimal, quantity: Decimal, actual: Decimal, currency: 
     >>> apply_overhead(Decimal("0.125"), Decimal("1"), Decimal("0"), "USD")[0]
     Decimal('0.13')
     """
-    for name, value in (("rate", rate), ("driver_quantity", quantity), ("actual", actual)):
-        if not isinstance(value, Decimal):
-            raise ValueError(f"{name}: expected a number, found {value!r}")
+    rate, quantity, actual = (require_decimal(value, name) for name, value in (
+        ("rate", rate), ("driver_quantity", quantity), ("actual", actual)))
     q = quantum(currency)
     applied = applied_overhead(rate, quantity, q, ROUNDING_MODES[rounding])
     actual = actual.quantize(q, rounding=ROUNDING_MODES[rounding])
