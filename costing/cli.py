@@ -333,8 +333,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_rollforward(args: argparse.Namespace) -> int:
+    """The roll-forward of the current close, from what the ledger recorded (so closes recorded by
+    earlier versions read too): in cost by stage (and product, stage and element), by WIP account,
+    in units (the reports' physical units against the closing state), and its ties."""
     from .close import RollForward
     from .close._render import render_rollforward
+    from .close._rollforward import build_units, by_stage, flows_of_reports, recorded_counts_and_accounts
 
     ledger, closed = _current(args)
     if ledger is None:
@@ -342,15 +346,25 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     with ledger:
         rf = RollForward.model_validate(closed.rollforward)
         # The ledger's closing WIP must equal the roll-forward's closing, element by element.
-        stored = {(w.product, w.stage, e): c for w in closed.state.wip.values() for e, c in w.cost.items()}
+        state = closed.state
+        stored = {(w.product, w.stage, e): c for w in state.wip.values() for e, c in w.cost.items()}
         ledger_ties = all(stored.get((r.product, r.stage, r.element)) == r.closing for r in rf.rows) \
             and len(stored) == len(rf.rows)
+        counts, accounts = recorded_counts_and_accounts(closed.inputs)
+        units = build_units(rf.period, flows_of_reports(closed.reports), counts, state, rf.finished_goods)
+    stages = by_stage(rf, accounts)
     if args.json:
-        sys.stdout.write(rf.model_dump_json(indent=2) + "\n")
+        # The stored roll-forward's fields as they always were, then what is derived from it.
+        payload = rf.model_dump(mode="json") | {"by_stage": stages.model_dump(mode="json"),
+                                                "units": units.model_dump(mode="json"),
+                                                "ledger_ties": ledger_ties}
+        json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_rollforward(rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail))
+        sys.stdout.write(render_rollforward(rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail,
+                                            stages, units))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
-    return 0 if rf.ties_ok and ledger_ties else 1
+    return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -485,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
         p.add_argument("--locale", type=locale_argument)
         if name == "rollforward":
-            p.add_argument("--detail", action="store_true", help="rows by product, stage and element")
+            p.add_argument("--detail", action="store_true",
+                           help="also by product, stage and element (costs) and by product and stage (units)")
         else:
             after_close_option(p)
         ledger_option(p)

@@ -12,7 +12,7 @@ from .._currency import minor_unit
 from .._journal import JournalBook
 from ._compute import CloseResult
 from ._diff import CloseDiff
-from ._rollforward import RollForward
+from ._rollforward import RollForward, RollForwardByStage, UnitsRollForward, by_stage
 
 __all__ = ["render_rollforward", "render_journals_text", "render_close_summary", "render_diff"]
 
@@ -30,40 +30,140 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [fmt(header)] + [fmt(r) for r in rows]
 
 
-_COLUMNS = ["opening", "materials", "labour", "overhead", "conversion", "transferred_in", "transferred_out",
-            "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
-_TITLES = ["opening", "materials", "labour", "overhead", "conversion", "trans. in", "trans. out", "spoilage",
-           "count adj.", "OH adj.", "closing"]
+# The stage table's columns: additions, then deductions (amounts taken away: transferred out split
+# by where it went), then adjustments (signed).  Columns that are zero throughout are left out,
+# except opening, the two transfers out and closing.
+_COLUMNS = ["opening", "materials", "labour", "overhead", "conversion", "transferred_in", "to_next_stage",
+            "to_finished_goods", "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
+_TITLES = ["opening", "materials", "labour", "overhead", "conversion", "trans. in", "to next stage", "to fin. goods",
+           "spoilage", "count adj.", "OH adj.", "closing"]
+_ALWAYS = ("opening", "to_next_stage", "to_finished_goods", "closing")
+_SIGNS = ["Each row: opening + additions − deductions ± adjustments = closing. Deductions (to next stage, "
+          "to finished goods, spoilage) are shown",
+          "as positive amounts taken away; adjustments are signed (+ adds to WIP). A product's last stage completes "
+          "to finished goods;",
+          "its other stages transfer to the next stage."]
+_UNIT_COLUMNS = ["opening", "started", "transferred_in", "to_next_stage", "to_finished_goods", "normal_spoilage",
+                 "abnormal_spoilage", "count_difference", "closing", "ledger_closing"]
+_UNIT_TITLES = ["opening", "started", "trans. in", "to next stage", "to fin. goods", "normal spoil.",
+                "abnormal spoil.", "count diff.", "closing", "in ledger"]
 
 
-def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False) -> str:
+def _units(value: Decimal, locale: str) -> str:
+    """Units as counted: every digit they have, no trailing zeros.
+
+    >>> _units(Decimal("1234.50"), "en_US"), _units(Decimal("-1"), "de_DE"), _units(Decimal("0.00"), "en_US")
+    ('1,234.5', '-1', '0')
+    """
+    return format_decimal(value.normalize() if value else Decimal(0), format="#,##0.###", locale=locale,
+                          decimal_quantization=False)
+
+
+def _tie(text: str, difference: str | None) -> str:
+    return f"  {text}: " + ("OK" if difference is None else f"DIFFERENCE {difference}")
+
+
+def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False,
+                       stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None) -> str:
+    """The roll-forward as text: WIP by stage (and with ``detail`` by product, stage and element),
+    by WIP account, in units (``units``, when given), finished goods, and the ties to the journals.
+    ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given)."""
     m = lambda v: _money(v, rf.currency, locale)  # noqa: E731
-    lines = [f"WIP roll-forward {rf.period} ({rf.currency})", ""]
-    by_stage: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in rf.rows:
-        for c in _COLUMNS:
-            by_stage[row.stage][c] += getattr(row, c)
-    used = [c for c in _COLUMNS if any(v[c] for v in by_stage.values()) or c in ("opening", "closing")]
+    u = lambda v: _units(v, locale)  # noqa: E731
+    s = stages if stages is not None else by_stage(rf)
+    lines = [f"WIP roll-forward {rf.period} ({rf.currency})", ""] + _SIGNS + ["", "WIP by stage:"]
+    used = [c for c in _COLUMNS if c in _ALWAYS or any(getattr(v, c) for v in s.stages)]
     titles = [_TITLES[_COLUMNS.index(c)] for c in used]
-    rows = [[stage] + [m(v[c]) for c in used] for stage, v in by_stage.items()]
-    total = [["Total"] + [m(sum((v[c] for v in by_stage.values()), Decimal(0))) for c in used]]
-    lines += _table(["stage"] + titles, rows + total)
+    rows = [[v.stage] + [m(getattr(v, c)) for c in used] for v in s.stages + (s.total,)]
+    lines += _table(["stage"] + titles, rows)
+    t = s.total
+    outside = s.transferred_in_from_outside
+    received = (f"Total transferred in {m(t.transferred_in)}"
+                + (f" less {m(outside)} received by first stages from outside their product's flow" if outside else "")
+                + f" = total to next stage {m(t.to_next_stage)}")
+    lines.append(_tie(received, m(s.transfer_difference) if s.transfer_difference else None))
+    lines.append(_tie(f"Total to finished goods {m(t.to_finished_goods)} = completed per the finished-goods table "
+                      f"{m(s.finished_goods_completed)}",
+                      m(s.finished_goods_difference) if s.finished_goods_difference else None))
+    lines += [""]
+    if s.accounts:
+        lines += ["By WIP account (movement = closing − opening: read each against its line under \"Ties to the "
+                  "journals\"):"]
+        rows = [[f"{a.account} {a.name}", ", ".join(a.stages), m(a.opening), m(a.closing), m(a.movement)]
+                for a in s.accounts]
+        rows.append(["Total", "", m(t.opening), m(t.closing), m(t.closing - t.opening)])
+        lines += _table(["account", "stages", "opening", "closing", "movement"], rows)
+    else:
+        lines.append("By WIP account: the stages' WIP accounts are not known here (see the ties to the journals).")
     if detail:
         lines += ["", "By product, stage and element:"]
-        rows = [[f"{r.product} / {r.stage} / {r.element}"] + [m(getattr(r, c)) for c in used] for r in rf.rows]
+        rows = []
+        for r in rf.rows:
+            final = s.final_stages.get(r.product) == r.stage
+            values = {c: getattr(r, c) for c in _COLUMNS if hasattr(r, c)}
+            values["to_next_stage"] = values["to_finished_goods"] = r.transferred_out * 0
+            values["to_finished_goods" if final else "to_next_stage"] = r.transferred_out
+            rows.append([f"{r.product} / {r.stage} / {r.element}"] + [m(values[c]) for c in used])
         lines += _table(["product / stage / element"] + titles, rows)
-    lines += ["", f"Finished goods {rf.period}"]
+    if units is not None:
+        lines += ["", _units_text(units, u, detail)]
+    lines += ["", f"Finished goods {rf.period}:"]
     rows = [[r.product, m(r.opening), m(r.completed), m(r.cost_of_goods_sold), m(r.overhead_adjustment),
-             m(r.closing), str(r.closing_units)] for r in rf.finished_goods]
+             m(r.closing), u(r.closing_units)] for r in rf.finished_goods]
+    total = lambda field: sum((getattr(r, field) for r in rf.finished_goods), t.closing * 0)  # noqa: E731
+    rows.append(["Total", m(total("opening")), m(total("completed")), m(total("cost_of_goods_sold")),
+                 m(total("overhead_adjustment")), m(total("closing")),
+                 u(sum((r.closing_units for r in rf.finished_goods), Decimal(0)))])
     lines += _table(["product", "opening", "completed", "COGS", "OH adj.", "closing", "units"], rows)
+    if units is not None:
+        lines += ["", "Finished goods units (opening + completed − shipped = closing, checked against the units of "
+                      "the finished-goods layers in the ledger):"]
+        rows = [[r.product or "Total", u(r.opening), u(r.completed), u(r.shipped), u(r.closing), u(r.ledger_closing),
+                 "OK" if r.ok else u(r.difference)] for r in units.finished_goods + (units.finished_goods_total,)]
+        lines += _table(["product", "opening", "completed", "shipped", "closing", "in ledger", "check"], rows)
+        lines.append("  Units tie: " + ("OK" if units.ties_ok else "NO — see the differences above"))
     lines += ["", "Ties to the journals (each account's movement this month: closing − opening per the "
                   "roll-forward, against debits − credits posted by the close's journals):"]
-    for t in rf.ties:
-        state = "OK" if t.ok else f"DIFFERENCE {m(t.difference)} — check the journals posted to {t.account}"
-        lines.append(f"  {t.account} {t.name}: movement per roll-forward {m(t.rollforward)}, net posted "
-                     f"{m(t.journals)}: {state}")
-    lines.append("  Roll-forward ties: " + ("OK" if rf.ties_ok else "NO — see the differences above"))
+    seen: set[str] = set()
+    for tie in rf.ties:  # stages sharing a WIP account share its tie: said once
+        if tie.account in seen:
+            continue
+        seen.add(tie.account)
+        state = "OK" if tie.ok else f"DIFFERENCE {m(tie.difference)} — check the journals posted to {tie.account}"
+        lines.append(f"  {tie.account} {tie.name}: movement per roll-forward {m(tie.rollforward)}, net posted "
+                     f"{m(tie.journals)}: {state}")
+    lines.append("  Roll-forward ties: " + ("OK" if rf.ties_ok and s.ties_ok else "NO — see the differences above"))
     return "\n".join(lines) + "\n"
+
+
+def _units_text(units: UnitsRollForward, u, detail: bool) -> str:
+    """The WIP units roll-forward: by stage (with ``detail`` by product and stage too), each row
+    checked against the closing units in the ledger, and the transfers tied."""
+    lines = ["WIP units by stage: opening + started + transferred in − to next stage − to finished goods "
+             "− normal spoilage − abnormal spoilage",
+             "± count difference = closing, checked against the closing units in the ledger. The count difference "
+             "is counted − book units" + ("" if units.counts_known else " (here: the ledger's closing units − book "
+                                          "units; the counts given could not be read)") + ", + adds to WIP:"]
+
+    def rows_of(rows, label):
+        return [[label(r)] + [u(getattr(r, c)) for c in _UNIT_COLUMNS] + ["OK" if r.ok else u(r.difference)]
+                for r in rows]
+
+    lines += _table(["stage"] + _UNIT_TITLES + ["check"], rows_of(units.stages + (units.total,), lambda r: r.stage))
+    t = units.total
+    outside = units.transferred_in_from_outside
+    received = (f"Total transferred in {u(t.transferred_in)} units"
+                + (f" less {u(outside)} received by first stages from outside their product's flow" if outside else "")
+                + f" = total to next stage {u(t.to_next_stage)}")
+    lines.append(_tie(received, u(units.transfer_difference) if units.transfer_difference else None))
+    lines.append(_tie(f"Total to finished goods {u(t.to_finished_goods)} units = completed per the finished-goods "
+                      f"units {u(units.finished_goods_total.completed)}",
+                      u(units.finished_goods_difference) if units.finished_goods_difference else None))
+    if detail:
+        lines += ["", "WIP units by product and stage:"]
+        lines += _table(["product / stage"] + _UNIT_TITLES + ["check"],
+                        rows_of(units.rows, lambda r: f"{r.product} / {r.stage}"))
+    return "\n".join(lines)
 
 
 def render_journals_text(book: JournalBook, locale: str = "en_US") -> str:

@@ -1,23 +1,31 @@
 """WIP and finished-goods roll-forward: opening + added + transferred in − transferred out −
 spoilage ± adjustments = closing, by product, stage and element; and its tie to the journals.
+Also, read from a recorded close, the same by stage (transferred out split into to the next stage
+and to finished goods) and by WIP account (``by_stage``), and in units (``build_units``).
 
-A typed report first (``RollForward``), rendered by the writers in ``costing.close._render``.
+Typed reports first (``RollForward``, ``RollForwardByStage``, ``UnitsRollForward``), rendered by
+the writers in ``costing.close._render``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable, Mapping, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, computed_field
 
 from .._journal import JournalBook
-from .._report import Amount, Quantity
+from .._report import Amount, PhysicalUnits, Quantity
+from .._spec import Number
 from ._compute import CloseResult, leaves_wip_by_element
+from ._spec import AccountSpec
+from ._state import PriorState
 
 __all__ = ["RollForwardRow", "FinishedGoodsRow", "TieCheck", "RollForward", "build_rollforward", "stage_rows",
-           "ADDED_COLUMNS"]
+           "ADDED_COLUMNS", "StageTotal", "AccountTotal", "RollForwardByStage", "by_stage", "StageFlow", "UnitsRow",
+           "FinishedGoodsUnitsRow", "UnitsRollForward", "build_units", "flows_of_result", "counts_of_result",
+           "flows_of_reports", "recorded_counts_and_accounts"]
 
 _ZERO = Decimal(0)
 
@@ -222,3 +230,376 @@ def build_rollforward(result: CloseResult, book: JournalBook) -> RollForward:
                              journals=posted[code], difference=movement[code] - posted[code]))
     return RollForward(period=result.period, currency=result.plan.spec.currency, rows=tuple(rows),
                        finished_goods=tuple(fg_rows), ties=tuple(ties))
+
+
+# ---- the roll-forward as a reviewer reads it: by stage, by WIP account, in units ------------------
+#
+# Derived from what a recorded close stores (the roll-forward, the production cost reports'
+# physical units, the closing state and the close's inputs), so that closes recorded by earlier
+# versions read the same way; nothing here is stored.  Sign convention, as on the close workbook's
+# Roll-forward sheet: additions and deductions are amounts (a deduction is never negative: it is
+# subtracted), adjustments carry their sign (+ raises WIP); closing = opening + additions −
+# deductions ± adjustments.  A product's last stage completes to finished goods; its other stages
+# transfer to the next stage.
+
+
+class StageTotal(_Frozen):
+    """One stage's roll-forward over every product (``stage`` "Total": over every stage), with
+    what it transferred out split by where it went."""
+
+    stage: str
+    opening: Amount
+    materials: Amount
+    labour: Amount
+    overhead: Amount
+    conversion: Amount
+    transferred_in: Amount
+    to_next_stage: Amount  # transferred out by stages that are not their product's last
+    to_finished_goods: Amount  # transferred out by products' last stages: completed to finished goods
+    spoilage: Amount
+    count_adjustment: Amount
+    overhead_adjustment: Amount
+    closing: Amount
+
+    @property
+    def computed_closing(self) -> Decimal:
+        return (self.opening + self.materials + self.labour + self.overhead + self.conversion + self.transferred_in
+                - self.to_next_stage - self.to_finished_goods - self.spoilage + self.count_adjustment
+                + self.overhead_adjustment)
+
+
+class AccountTotal(_Frozen):
+    """One WIP account over the stages posting to it: to read against its tie to the journals."""
+
+    account: str  # account code
+    name: str
+    stages: tuple[str, ...]
+    opening: Amount
+    closing: Amount
+    movement: Amount  # closing − opening
+
+
+class RollForwardByStage(_Frozen):
+    """The roll-forward by stage and by WIP account, and the two transfer ties: what stages sent
+    to a next stage is what later stages received, and what last stages completed is what finished
+    goods received."""
+
+    final_stages: dict[str, str]  # product -> its last stage, which completes to finished goods
+    stages: tuple[StageTotal, ...]  # in flow order (first seen)
+    total: StageTotal
+    accounts: tuple[AccountTotal, ...]  # empty when the stages' WIP accounts are not known
+    # Transferred in by a product's first stage: cost received from outside the product's flow
+    # (a department costed on its own), which no stage of the close sent.
+    transferred_in_from_outside: Amount
+    transfer_difference: Amount  # total transferred in − from outside − total to next stage
+    finished_goods_completed: Amount  # the finished-goods table's completed total
+    finished_goods_difference: Amount  # total to finished goods − finished goods completed
+
+    @property
+    def ties_ok(self) -> bool:
+        return (not self.transfer_difference and not self.finished_goods_difference
+                and all(s.computed_closing == s.closing for s in self.stages))
+
+
+_STAGE_COLUMNS = ("opening", "materials", "labour", "overhead", "conversion", "transferred_in", "spoilage",
+                  "count_adjustment", "overhead_adjustment", "closing")
+
+
+def _flow_ends(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """(first stage, last stage) of each product, from (product, stage) pairs in flow order."""
+    first: dict[str, str] = {}
+    last: dict[str, str] = {}
+    for product, stage in pairs:
+        first.setdefault(product, stage)
+        last[product] = stage
+    return first, last
+
+
+def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None) -> RollForwardByStage:
+    """The roll-forward by stage and by WIP account.  Its rows are in flow order, product by
+    product (as ``build_rollforward`` makes them and the ledger rebuilds them), so a product's last
+    row names its last stage.  ``stage_accounts``: stage -> its WIP account (``.code``, ``.name``),
+    as the close file maps them; without it there are no account subtotals."""
+    zero = next((r.opening * 0 for r in rf.rows), _ZERO)  # with the currency's places, as the rows have them
+    first, last = _flow_ends((r.product, r.stage) for r in rf.rows)
+    sums: dict[str, dict[str, Decimal]] = {}
+    outside = zero
+    for r in rf.rows:
+        s = sums.get(r.stage)
+        if s is None:
+            s = sums[r.stage] = dict.fromkeys(_STAGE_COLUMNS + ("to_next_stage", "to_finished_goods"), zero)
+        for c in _STAGE_COLUMNS:
+            s[c] += getattr(r, c)
+        s["to_finished_goods" if last[r.product] == r.stage else "to_next_stage"] += r.transferred_out
+        if first[r.product] == r.stage:
+            outside += r.transferred_in
+    stages = tuple(StageTotal(stage=name, **s) for name, s in sums.items())
+    total = StageTotal(stage="Total", **{c: sum((getattr(s, c) for s in stages), zero)
+                                         for c in _STAGE_COLUMNS + ("to_next_stage", "to_finished_goods")})
+    accounts: list[AccountTotal] = []
+    if stage_accounts is not None:
+        grouped: dict[str, list[StageTotal]] = {}
+        names: dict[str, str] = {}
+        for s in stages:
+            account = stage_accounts.get(s.stage)
+            code = account.code if account is not None else "?"
+            grouped.setdefault(code, []).append(s)
+            names.setdefault(code, account.name if account is not None else "(no WIP account in the close file)")
+        for code, members in grouped.items():
+            opening = sum((s.opening for s in members), zero)
+            closing = sum((s.closing for s in members), zero)
+            accounts.append(AccountTotal(account=code, name=names[code], stages=tuple(s.stage for s in members),
+                                         opening=opening, closing=closing, movement=closing - opening))
+    completed = sum((r.completed for r in rf.finished_goods), zero)
+    return RollForwardByStage(
+        final_stages=last, stages=stages, total=total, accounts=tuple(accounts), transferred_in_from_outside=outside,
+        transfer_difference=total.transferred_in - outside - total.to_next_stage, finished_goods_completed=completed,
+        finished_goods_difference=total.to_finished_goods - completed)
+
+
+# ---- units ----------------------------------------------------------------------------------------
+
+class StageFlow(NamedTuple):
+    """Physical units of one product at one stage, as its production cost report gives them."""
+
+    product: str
+    stage: str
+    opening: Decimal  # beginning WIP units
+    started: Decimal
+    transferred_in: Decimal
+    completed: Decimal  # completed and transferred out (to the next stage, or to finished goods)
+    book_closing: Decimal  # ending WIP units per the report (before any count)
+    normal_spoilage: Decimal  # process accounts: normal loss
+    abnormal_spoilage: Decimal  # process accounts: abnormal loss less abnormal gain
+
+
+class UnitsRow(_Frozen):
+    """WIP units of one product at one stage (``product`` None: of a stage over every product;
+    stage "Total": over every stage): opening + started + transferred in − to next stage − to
+    finished goods − normal spoilage − abnormal spoilage ± count difference = closing, against the
+    closing units the ledger holds."""
+
+    product: str | None
+    stage: str
+    opening: Quantity
+    started: Quantity
+    transferred_in: Quantity
+    to_next_stage: Quantity
+    to_finished_goods: Quantity
+    normal_spoilage: Quantity  # process accounts: normal loss
+    abnormal_spoilage: Quantity  # process accounts: abnormal loss less abnormal gain (may be negative)
+    count_difference: Quantity  # counted − book where a physical count was given (+ adds to WIP), else 0
+    ledger_closing: Quantity  # closing WIP units in the ledger's closing state (after the count)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def closing(self) -> Quantity:
+        """Closing units per the roll-forward's own arithmetic."""
+        return (self.opening + self.started + self.transferred_in - self.to_next_stage - self.to_finished_goods
+                - self.normal_spoilage - self.abnormal_spoilage + self.count_difference)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def difference(self) -> Quantity:
+        """Closing per the roll-forward − closing in the ledger: zero when the row ties."""
+        return self.closing - self.ledger_closing
+
+    @property
+    def ok(self) -> bool:
+        return not self.difference
+
+
+class FinishedGoodsUnitsRow(_Frozen):
+    """Finished units of one product (``product`` None: every product): opening + completed −
+    shipped = closing, against the units of the ledger's closing finished-goods layers."""
+
+    product: str | None
+    opening: Quantity
+    completed: Quantity
+    shipped: Quantity
+    ledger_closing: Quantity
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def closing(self) -> Quantity:
+        """Closing units per the roll-forward's own arithmetic."""
+        return self.opening + self.completed - self.shipped
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def difference(self) -> Quantity:
+        """Closing per the roll-forward − closing in the ledger: zero when the row ties."""
+        return self.closing - self.ledger_closing
+
+    @property
+    def ok(self) -> bool:
+        return not self.difference
+
+
+class UnitsRollForward(_Frozen):
+    """The roll-forward in units: WIP by product and stage and by stage, finished goods by
+    product; each row checked against the ledger's closing state, and the transfers tied."""
+
+    period: str
+    rows: tuple[UnitsRow, ...]  # by product and stage, in flow order
+    stages: tuple[UnitsRow, ...]  # by stage over every product
+    total: UnitsRow
+    finished_goods: tuple[FinishedGoodsUnitsRow, ...]
+    finished_goods_total: FinishedGoodsUnitsRow
+    transferred_in_from_outside: Quantity  # received by products' first stages from outside their flow
+    transfer_difference: Quantity  # total transferred in − from outside − total to next stage
+    finished_goods_difference: Quantity  # total to finished goods − finished goods completed
+    counts_known: bool = True  # False: the count differences were taken from the closing state
+
+    @property
+    def ties_ok(self) -> bool:
+        return (all(r.ok for r in self.rows) and all(r.ok for r in self.finished_goods)
+                and not self.transfer_difference and not self.finished_goods_difference)
+
+
+_UNIT_COLUMNS = ("opening", "started", "transferred_in", "to_next_stage", "to_finished_goods", "normal_spoilage",
+                 "abnormal_spoilage", "count_difference", "ledger_closing")
+
+
+def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[str, str], Decimal] | None,
+                closing: PriorState, finished_goods: Iterable[FinishedGoodsRow]) -> UnitsRollForward:
+    """The units roll-forward from each product-stage's physical units (in flow order), the
+    physical counts given (product, stage) -> counted units (None: not known, then taken as the
+    closing state's units less the book's), the close's closing state and its finished-goods rows."""
+    flows = list(flows)
+    first, last = _flow_ends((f.product, f.stage) for f in flows)
+    rows = []
+    outside = _ZERO
+    for f in flows:
+        key = (f.product, f.stage)
+        wip = closing.wip.get(key)
+        ledger_units = wip.units if wip is not None else _ZERO
+        if counts is None:
+            count_difference = ledger_units - f.book_closing
+        else:
+            counted = counts.get(key)
+            count_difference = counted - f.book_closing if counted is not None else _ZERO
+        final = last[f.product] == f.stage
+        if first[f.product] == f.stage:
+            outside += f.transferred_in
+        rows.append(UnitsRow._trusted({
+            "product": f.product, "stage": f.stage, "opening": f.opening, "started": f.started,
+            "transferred_in": f.transferred_in, "to_next_stage": _ZERO if final else f.completed,
+            "to_finished_goods": f.completed if final else _ZERO, "normal_spoilage": f.normal_spoilage,
+            "abnormal_spoilage": f.abnormal_spoilage, "count_difference": count_difference,
+            "ledger_closing": ledger_units}))
+    sums: dict[str, dict[str, Decimal]] = {}
+    for r in rows:
+        s = sums.setdefault(r.stage, dict.fromkeys(_UNIT_COLUMNS, _ZERO))
+        for c in _UNIT_COLUMNS:
+            s[c] += getattr(r, c)
+    stages = tuple(UnitsRow._trusted({"product": None, "stage": name, **s}) for name, s in sums.items())
+    total = UnitsRow._trusted({"product": None, "stage": "Total",
+                               **{c: sum((getattr(s, c) for s in stages), _ZERO) for c in _UNIT_COLUMNS}})
+    fg = tuple(FinishedGoodsUnitsRow._trusted({
+        "product": r.product, "opening": r.opening_units, "completed": r.completed_units, "shipped": r.shipped_units,
+        "ledger_closing": sum((layer.units for layer in closing.finished_goods.get(r.product, ())), _ZERO)})
+        for r in finished_goods)
+    fg_total = FinishedGoodsUnitsRow._trusted({"product": None, **{
+        c: sum((getattr(r, c) for r in fg), _ZERO) for c in ("opening", "completed", "shipped", "ledger_closing")}})
+    return UnitsRollForward._trusted({
+        "period": period, "rows": tuple(rows), "stages": stages, "total": total, "finished_goods": fg,
+        "finished_goods_total": fg_total, "transferred_in_from_outside": outside,
+        "transfer_difference": total.transferred_in - outside - total.to_next_stage,
+        "finished_goods_difference": total.to_finished_goods - fg_total.completed,
+        "counts_known": counts is not None})
+
+
+def flows_of_result(result: CloseResult) -> list[StageFlow]:
+    """Each product-stage's physical units from a close just computed (its typed reports)."""
+    return [_flow(product.name, sr.name, sr.physical_units, getattr(sr, "normal_loss", None),
+                  getattr(sr, "abnormal_loss", None), getattr(sr, "abnormal_gain", None))
+            for product in result.products for sr in product.report.stages]
+
+
+def counts_of_result(result: CloseResult) -> dict[tuple[str, str], Decimal]:
+    """The physical counts a close was given: (product, stage) -> counted units."""
+    return {(plan.name, stage): units for plan in result.plan.products for stage, units in plan.counts.items()}
+
+
+def _flow(product: str, stage: str, pu, normal_loss, abnormal_loss, abnormal_gain) -> StageFlow:
+    """A stage's flow; under the process-account convention, lost units are in the losses
+    (the report's spoilage fields are zero) and an abnormal gain is lost units that were not lost."""
+    normal, abnormal = pu.normal_spoilage, pu.abnormal_spoilage
+    if normal_loss is not None:
+        normal += normal_loss.units
+    if abnormal_loss is not None:
+        abnormal += abnormal_loss.units
+    if abnormal_gain is not None:
+        abnormal -= abnormal_gain.units
+    return StageFlow(product, stage, pu.beginning_wip, pu.started, pu.transferred_in, pu.completed, pu.ending_wip,
+                     normal, abnormal)
+
+
+# The stored forms read here, typed: the production cost reports as the ledger gives them back
+# (``ClosedPeriod.reports``: the ``wip cost --json`` shape of each report) and, of the inputs (the
+# close file as recorded), the stages' WIP accounts and physical counts.  Other keys are ignored.
+
+class _Stored(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class _LostUnits(_Stored):
+    units: Decimal
+
+
+class _StoredStage(_Stored):
+    name: str
+    physical_units: PhysicalUnits
+    normal_loss: _LostUnits | None = None  # process-account stages only
+    abnormal_loss: _LostUnits | None = None
+    abnormal_gain: _LostUnits | None = None
+
+
+class _StoredReport(_Stored):
+    stages: list[_StoredStage]
+
+
+class _StoredProduct(_Stored):
+    product: str
+    report: _StoredReport
+
+
+_STORED_REPORTS = TypeAdapter(list[_StoredProduct])
+
+
+def flows_of_reports(reports: Any) -> list[StageFlow]:
+    """Each product-stage's physical units from the production cost reports a close stored."""
+    return [_flow(entry.product, s.name, s.physical_units, s.normal_loss, s.abnormal_loss, s.abnormal_gain)
+            for entry in _STORED_REPORTS.validate_python(reports) for s in entry.report.stages]
+
+
+class _RecordedStage(_Stored):
+    name: str
+    count: Number | None = None
+
+
+class _RecordedProduct(_Stored):
+    name: str
+    stages: list[_RecordedStage]
+
+
+class _RecordedAccounts(_Stored):
+    wip: dict[str, AccountSpec]
+
+
+class _RecordedInputs(_Stored):
+    accounts: _RecordedAccounts
+    products: list[_RecordedProduct]
+
+
+def recorded_counts_and_accounts(inputs: Any) -> tuple[dict[tuple[str, str], Decimal] | None,
+                                                       dict[str, AccountSpec] | None]:
+    """(physical counts (product, stage) -> counted units, stage -> WIP account) from a close's
+    recorded inputs; (None, None) when they cannot be read so."""
+    try:
+        recorded = _RecordedInputs.model_validate(inputs)
+    except ValidationError:
+        return None, None
+    counts = {(p.name, s.name): s.count for p in recorded.products for s in p.stages if s.count is not None}
+    return counts, dict(recorded.accounts.wip)
