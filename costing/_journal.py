@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._report import Amount
 
 __all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
-           "FORMULA_STARTS", "CONTROL_CHARACTERS"]
+           "AccountPostings", "postings_by_account", "FORMULA_STARTS", "CONTROL_CHARACTERS"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -99,3 +99,28 @@ class JournalBook(_Frozen):
             for line in journal.lines:
                 if line.account not in self.accounts:
                     raise ValueError(f"{journal.id}: account {line.account!r} is not in the chart")
+
+
+class AccountPostings(NamedTuple):
+    """What a book posts to one account: its debits and credits, and the net (debit positive)."""
+
+    account: Account
+    debit: Decimal
+    credit: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.debit - self.credit
+
+
+def postings_by_account(book: JournalBook) -> tuple[AccountPostings, ...]:
+    """The book's postings by account, in account-code order (a trial balance of the close's
+    journals: the debits and the credits each add up to the same total when the book balances).
+    Accounts of the chart the book does not post to are left out."""
+    debit: dict[str, Decimal] = {}
+    credit: dict[str, Decimal] = {}
+    for journal in book.journals:
+        for line in journal.lines:
+            debit[line.account] = debit.get(line.account, Decimal(0)) + line.debit
+            credit[line.account] = credit.get(line.account, Decimal(0)) + line.credit
+    return tuple(AccountPostings(book.accounts[code], debit[code], credit[code]) for code in sorted(debit))

@@ -288,6 +288,18 @@ def _cmd_journal(args: argparse.Namespace) -> int:
     locale, book, _ = _journals_to_show(args)
     if book is None:
         return EXIT_INPUT
+    if args.by_account:
+        from ._journal import postings_by_account
+        from .close._render import render_postings_by_account
+
+        if args.json:
+            rows = [{"account": p.account.code, "name": p.account.name, "type": p.account.type, "debit": str(p.debit),
+                     "credit": str(p.credit), "net": str(p.net)} for p in postings_by_account(book)]
+            json.dump({"accounts": rows}, sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(render_postings_by_account(book, args.locale or locale))
+        return 0
     if args.json:
         payload = {"journals": [j.model_dump(mode="json") for j in book.journals]}
         json.dump(payload, sys.stdout, indent=2)
@@ -503,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also by product, stage and element (costs) and by product and stage (units)")
         else:
             after_close_option(p)
+            p.add_argument("--by-account", action="store_true",
+                           help="the postings summed by account (a trial balance of the journals) instead")
         ledger_option(p)
         p.set_defaults(run=run)
 

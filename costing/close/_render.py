@@ -14,7 +14,8 @@ from ._compute import CloseResult
 from ._diff import CloseDiff
 from ._rollforward import RollForward, RollForwardByStage, UnitsRollForward, by_stage
 
-__all__ = ["render_rollforward", "render_journals_text", "render_close_summary", "render_diff"]
+__all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
+           "render_diff"]
 
 
 def _money(value: Decimal, currency: str, locale: str) -> str:
@@ -175,6 +176,25 @@ def render_journals_text(book: JournalBook, locale: str = "en_US") -> str:
         rows.append(["Total", m(j.total_debit), m(j.total_credit),
                      "balanced" if j.total_debit == j.total_credit else "NOT BALANCED"])
         lines += _table(["account", "debit", "credit", "memo"], rows)
+    return "\n".join(lines) + "\n"
+
+
+def render_postings_by_account(book: JournalBook, locale: str = "en_US") -> str:
+    """The journals' postings summed by account, in code order: a trial balance of the close."""
+    from .._journal import postings_by_account
+
+    m = lambda v: _money(v, book.currency, locale)  # noqa: E731
+    totals = postings_by_account(book)
+    debit = sum((t.debit for t in totals), Decimal(0))
+    credit = sum((t.credit for t in totals), Decimal(0))
+    rows = [[f"{t.account.code} {t.account.name}", t.account.type, m(t.debit), m(t.credit), m(t.net)] for t in totals]
+    ids = [j.id for j in book.journals]
+    lines = [f"Postings by account {book.period} ({book.currency})"
+             + (f": journals {ids[0]} … {ids[-1]}" if ids else ": no journals"), ""]
+    lines += _table(["account", "type", "debit", "credit", "net (debit +)"],
+                    rows + [["Total", "", m(debit), m(credit), m(debit - credit)]])
+    lines.append("  Debits equal credits: balanced" if debit == credit else
+                 f"  Debits {m(debit)} and credits {m(credit)} differ by {m(debit - credit)}: NOT balanced")
     return "\n".join(lines) + "\n"
 
 
