@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import copy
 import hashlib
 from pathlib import Path
@@ -113,4 +115,7 @@ def test_roles_may_share_an_account(change, tmp_path, capsys):
     good.write_text(yaml.safe_dump(mutate(change), sort_keys=False))
     assert main(["close", str(good), "--period", "2026-10", "--ledger", str(tmp_path / "ledger.db")]) == 0
     assert "roll-forward ties to the journals: OK" in capsys.readouterr().out
+    assert main(["rollforward", "--period", "2026-10", "--json", "--ledger", str(tmp_path / "ledger.db")]) == 0
+    ties = [t["account"] for t in json.loads(capsys.readouterr().out)["ties"]]
+    assert len(ties) == len(set(ties)), f"one tie per account: {ties}"
 

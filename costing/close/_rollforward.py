@@ -225,7 +225,8 @@ def build_rollforward(result: CloseResult, book: JournalBook) -> RollForward:
     fg_code = accounts.finished_goods.code
     movement[fg_code] = sum((r.closing - r.opening for r in fg_rows), zero)
     ties = []
-    for code in [accounts.wip[s].code for s in result.stage_order if s in accounts.wip] + [fg_code]:
+    # One tie per account: stages may share a WIP account, whose movement is theirs together.
+    for code in dict.fromkeys([accounts.wip[s].code for s in result.stage_order if s in accounts.wip] + [fg_code]):
         ties.append(TieCheck(account=code, name=book.accounts[code].name, rollforward=movement[code],
                              journals=posted[code], difference=movement[code] - posted[code]))
     return RollForward(period=result.period, currency=result.plan.spec.currency, rows=tuple(rows),
