@@ -16,7 +16,7 @@ from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.cli import main
 from costing.exports import FORMATS, render_journals
 from costing.ledger import Ledger
-from tests.demo_data import demo
+from tests.demo_data import demo, on_another_october
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
@@ -199,8 +199,9 @@ def test_over_applied_overhead_is_prorated_where_the_overhead_is(ledger, stage, 
 
 def _following_month(data: dict, closed, period: str) -> dict:
     """``data`` moved to ``period``: completed units fitted to the WIP ``closed`` left, nothing
-    counted or shipped (a flow-consistent month for sequence tests)."""
-    data = {**data, "period": period}
+    counted or shipped (a flow-consistent month for sequence tests); no general-ledger balances,
+    which are the demo month's own."""
+    data = {**on_another_october(data), "period": period}
     for product, result in zip(data["products"], closed.result.products):
         received = None
         for stage in product["stages"]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from costing.close import build_journals, build_rollforward, compute_close, resolve_close
 from costing.close._diff import close_amounts, diff_closes
 from costing.close._state import PriorState
-from tests.demo_data import demo
+from tests.demo_data import demo, on_another_october
 from tests.test_close_properties import plant
 
 
@@ -94,7 +94,7 @@ def test_a_new_opening_is_its_own_step():
     changed = copy.deepcopy(october)
     stage(changed, "Espresso Classic", "Assembly")["added_costs"]["materials"] = "30000.00"
     second_state = closed(changed)[1]
-    november = demo("2026-11")
+    november = on_another_october(demo("2026-11"))
     result = diff(november, november, first_state, second_state)
     parts_add_up(result)
     assert [s.what for s in result.steps] == ["opening"]

@@ -302,11 +302,11 @@ def test_wip_at_standard_uses_the_counted_units_and_shows_the_count_difference(d
 
 
 def test_in_yen_the_stage_and_its_products_still_agree(tmp_path):
-    from tests.demo_data import demo
+    from tests.demo_data import demo, on_another_october
 
     with Ledger(tmp_path / "yen.db") as ledger:
         for period in ("2026-10", "2026-11"):
-            close_period({**demo(period), "currency": "JPY"}, ledger, user="test")
+            close_period({**on_another_october(demo(period)), "currency": "JPY"}, ledger, user="test")
         stored = load_closes(ledger, "2026-11")[-1]
     result = recompute(stored)
     resolved, issues = resolve_standards({**read(DEMO_STANDARDS), "currency": "JPY"}, result)

@@ -145,7 +145,8 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     if header.materiality < 0:
         issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
     _check_accounts(header, issues)
-    header = _check_general_ledger(header, q, issues)
+    if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
+        header = _check_general_ledger(header, q, issues)
 
     return header, q
 
