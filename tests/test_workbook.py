@@ -247,6 +247,136 @@ def test_overhead_proration_is_recomputed_from_the_engines_weights(book):
     assert prorated == Decimal(str(values.cell(total, 8).value)) == sum(Decimal(str(v)) for v in pools.values())
 
 
+# ---- the roll-forward: transfers split, subtotals by WIP account tied to the journals -------------
+
+def one_wip_account_for_testing_and_packaging(data: dict) -> dict:
+    """The demo with Testing and Packaging posting to one WIP account (1320) and Drip Home finished
+    after Testing: its Testing completes to finished goods, the others' Testing transfers on."""
+    data["accounts"]["wip"]["Packaging"] = dict(data["accounts"]["wip"]["Testing"])
+    drip = next(p for p in data["products"] if p["name"] == "Drip Home")
+    drip["stages"] = [s for s in drip["stages"] if s["name"] != "Packaging"]
+    return data
+
+
+def _table(formulas, values, header_row: int) -> list[dict]:
+    """The rows under ``header_row`` down to the first blank column A, each as title -> (formula or
+    value as written, cached value), plus "row"."""
+    titles = {c.column: c.value for c in formulas[header_row] if c.value}
+    rows, r = [], header_row + 1
+    while formulas.cell(r, 1).value is not None:
+        row = {title: (formulas.cell(r, c).value, values.cell(r, c).value) for c, title in titles.items()}
+        rows.append({**row, "row": r})
+        r += 1
+    return rows
+
+
+def _amount(cell) -> Decimal:
+    return Decimal(str(cell[1] or 0))
+
+
+ADDITIONS = ("Materials", "Labour", "Overhead", "Conversion", "Transferred in")
+DEDUCTIONS = ("Transferred out to the next stage", "Completed to finished goods", "Spoilage out of WIP")
+ADJUSTMENTS = ("Count adjustment", "Overhead proration")
+
+
+@pytest.fixture
+def closed_variant(tmp_path) -> Path:
+    book = init_workbook(tmp_path / "variant.xlsx", one_wip_account_for_testing_and_packaging(demo("2026-10")))
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    return book
+
+
+def test_the_rollforward_splits_transfers_out_and_states_its_sign_convention(closed_variant):
+    formulas = openpyxl.load_workbook(closed_variant)
+    values = openpyxl.load_workbook(closed_variant, data_only=True)
+    ws = formulas["Roll-forward"]
+    assert ws["A2"].value.startswith("Sign convention: additions and deductions are shown as amounts, deductions "
+                                     "subtracted; adjustments carry their sign (+ raises WIP, - lowers it).")
+    assert "closing = opening + additions - deductions +/- adjustments" in ws["A2"].value
+    letter = {c.value: c.column_letter for c in ws[4] if c.value}
+    groups = {c.value: c.column_letter for c in ws[3] if c.value}
+    assert groups == {"Additions (+)": letter["Materials"], "Deductions (-)": letter["Transferred out to the next stage"],
+                      "Adjustments (+/-)": letter["Count adjustment"]}
+    rows = _table(ws, values["Roll-forward"], 4)
+    last_stage = {"Espresso Classic": "Packaging", "Barista Pro": "Packaging", "Drip Home": "Testing"}
+    for row in rows:
+        r, product, stage = row["row"], row["Product"][0], row["Stage"][0]
+        to_next, to_fg = row["Transferred out to the next stage"][0], row["Completed to finished goods"][0]
+        if stage == last_stage[product]:  # completes to finished goods
+            assert to_next is None and to_fg.startswith("='Cost Report'!"), (product, stage)
+            assert row["Next stage (blank: the product's last stage)"][0] is None
+        else:
+            assert to_fg is None and to_next.startswith("='Cost Report'!"), (product, stage)
+        # closing = opening + additions - deductions + adjustments, as a formula and in value
+        assert row["Closing"][0] == ("=" + "+".join(f"{letter[t]}{r}" for t in ("Opening",) + ADDITIONS)
+                                     + "".join(f"-{letter[t]}{r}" for t in DEDUCTIONS)
+                                     + "".join(f"+{letter[t]}{r}" for t in ADJUSTMENTS))
+        assert all(_amount(row[t]) >= 0 for t in DEDUCTIONS)
+        assert (_amount(row["Opening"]) + sum(_amount(row[t]) for t in ADDITIONS)
+                - sum(_amount(row[t]) for t in DEDUCTIONS) + sum(_amount(row[t]) for t in ADJUSTMENTS)
+                == _amount(row["Closing"]))
+    # What the last stages completed is the Finished Goods sheet's completed total and the journal's.
+    completed = sum(_amount(row["Completed to finished goods"]) for row in rows)
+    to_next = sum(_amount(row["Transferred out to the next stage"]) for row in rows)
+    assert completed and to_next == sum(_amount(row["Transferred in"]) for row in rows)
+    journal = _table(formulas["Journal"], values["Journal"], 4)
+    posted = [row for row in journal if row["Memo"][0] == "Completed units to finished goods"]
+    assert [Decimal(str(row["Debit"][0])) for row in posted] == [completed]
+    block = _table(ws, values["Roll-forward"], _block_header(ws))
+    total = next(row for row in block if row["Account name"][0] == "Total WIP (every row)")
+    per_fg = next(row for row in block if row["Account name"][0].startswith("Completed per Finished Goods"))
+    difference = next(row for row in block if row["Account name"][0].startswith("Completed to finished goods"))
+    assert _amount(total["Completed to finished goods"]) == _amount(per_fg["Completed to finished goods"]) == completed
+    assert per_fg["Completed to finished goods"][0].startswith("='Finished Goods & COGS'!")
+    assert difference["Completed to finished goods"] == (
+        f"=ROUND({letter['Completed to finished goods']}{total['row']}-{letter['Completed to finished goods']}"
+        f"{per_fg['row']},2)", 0)
+    check = _check(values, "Roll-forward: completed to finished goods = completed on Finished Goods & COGS")
+    assert check[1:] == (float(completed), float(completed), 0, "OK")
+
+
+def _block_header(ws) -> int:
+    return next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "Account name")
+
+
+def _check(values, starts: str) -> tuple:
+    return next(row for row in values["Checks"].iter_rows(min_row=5, values_only=True) if str(row[0]).startswith(starts))
+
+
+def test_rollforward_subtotals_per_wip_account_tie_to_the_journal(closed_variant):
+    """Stages sharing an account are one subtotal: opening, each movement and closing over the
+    account's rows (exact matching, never SUMIFS patterns), its movement beside the net posted to it
+    on the Journal sheet, and the difference; Checks counts the accounts that tie."""
+    formulas = openpyxl.load_workbook(closed_variant)
+    values = openpyxl.load_workbook(closed_variant, data_only=True)
+    ws = formulas["Roll-forward"]
+    rows = _table(ws, values["Roll-forward"], 4)
+    block = {row["WIP account"][0]: row for row in _table(ws, values["Roll-forward"], _block_header(ws))
+             if row["WIP account"][0]}
+    assert {code: row["Stages"][0] for code, row in block.items()} == {"1310": "Assembly", "1320": "Testing, Packaging"}
+    journal = _table(formulas["Journal"], values["Journal"], 4)
+    for code, subtotal in block.items():
+        mine = [row for row in rows if row["WIP account"][0] == code]
+        for title in ("Opening",) + ADDITIONS + DEDUCTIONS + ADJUSTMENTS + ("Closing",):
+            formula, cached = subtotal[title]
+            assert formula.startswith("=SUMPRODUCT(EXACT(") and "SUMIF" not in formula.replace("SUMPRODUCT", "")
+            assert Decimal(str(cached)) == sum(_amount(row[title]) for row in mine), (code, title)
+        movement = _amount(subtotal["Closing"]) - _amount(subtotal["Opening"])
+        posted = sum(_amount(row["Debit"]) - _amount(row["Credit"]) for row in journal if row["Account"][0] == code)
+        assert _amount(subtotal["Movement: closing - opening"]) == movement == posted
+        formula, cached = subtotal["Posted to the account (Journal: debits - credits)"]
+        assert formula.startswith("=SUMPRODUCT(EXACT(Journal!") and Decimal(str(cached)) == posted
+        assert subtotal["Difference"][1] == 0
+    check = _check(values, "Roll-forward subtotals tie to the journals for each WIP account")
+    assert "(2 of 2 WIP accounts tie;" in check[0] and check[3:] == (0, "OK")
+    name = next(c for c in formulas["Checks"]["A"] if str(c.value).startswith("=\"Roll-forward subtotals"))
+    assert "COUNTIF('Roll-forward'!" in name.value  # the count is live, not the text of the close
+    ties = [row[0] for row in values["Checks"].iter_rows(min_row=5, values_only=True)
+            if str(row[0]).startswith("Roll-forward ties to the journals: 13")]
+    assert ties == ["Roll-forward ties to the journals: 1310 WIP - Assembly",
+                    "Roll-forward ties to the journals: 1320 WIP - Testing"]  # one row per account
+
+
 def test_wip_init_creates_a_workbook_from_the_template(tmp_path, capsys):
     path = tmp_path / "new.xlsx"
     assert main(["init", str(path)]) == 0

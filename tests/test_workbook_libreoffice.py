@@ -24,8 +24,10 @@ from costing.close_service import close_period
 from costing.ledger import Ledger
 from costing.workbook import read_close_workbook, write_close_results
 from costing.workbook._cli import init_workbook
+from costing.workbook._openpyxl import sheet_parts
 from costing.workbook._template import fill_tables, tables_from_close_data
 from tests.demo_data import demo
+from tests.test_workbook import one_wip_account_for_testing_and_packaging
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "987654.321"
@@ -102,7 +104,8 @@ def _close_into(book: Path, ledger: Ledger) -> None:
 
 @pytest.fixture(scope="module")
 def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
-    """The demo's two months from one workbook, and a weighted-average, half-even, EUR/de_DE variant."""
+    """The demo's two months from one workbook, a weighted-average, half-even, EUR/de_DE variant,
+    names a SUMIFS criterion would misread, and two stages sharing a WIP account."""
     _soffice()
     tmp = tmp_path_factory.mktemp("lo")
     books = []
@@ -122,8 +125,10 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     # Names a SUMIFS criterion would misread: "Test*" is a wildcard that also matches "Test", and
     # ">Drip" a comparison.  (Case twins cannot occur: the workbook's keys ignore case.)
     tricky = _renamed(demo("2026-10"), {"Testing": "Test", "Packaging": "Test*", "Drip Home": ">Drip"})
+    shared = one_wip_account_for_testing_and_packaging(demo("2026-10"))
     for name, label, data in (("variant", "weighted average, half-even, EUR", variant),
-                              ("tricky", "names a SUMIFS criterion would misread", tricky)):
+                              ("tricky", "names a SUMIFS criterion would misread", tricky),
+                              ("shared", "two stages on one WIP account, a product finished after Testing", shared)):
         book = init_workbook(tmp / f"{name}.xlsx", data)
         with Ledger(tmp / f"{name}.wip.db") as ledger:
             _close_into(book, ledger)
@@ -140,22 +145,112 @@ def _renamed(data, names: dict[str, str]):
     return names.get(data, data) if isinstance(data, str) else data
 
 
-def test_libreoffice_recalculates_every_formula_to_the_engines_value(closed_books, tmp_path):
-    blanked = []
+TAMPERED = Decimal(100)  # added to one posted journal line of the October book
+
+
+@pytest.fixture(scope="module")
+def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
+    """Each closed book recalculated by LibreOffice from sentinels (label -> the recalculated file),
+    and "tampered": the October book with one posted WIP line (grey, a value) raised by TAMPERED."""
+    tmp = tmp_path_factory.mktemp("recalculated")
+    (tmp / "in").mkdir()
+    blanked, out = {}, {}
     for label, book in closed_books:
-        copy = tmp_path / "in" / book.name
-        copy.parent.mkdir(exist_ok=True)
+        copy = tmp / "in" / book.name
         assert _without_cached_values(book, copy) > 500, label
-        blanked.append(copy)
-    _recalculate(blanked, tmp_path / "out", tmp_path / "profile")
+        blanked[label] = copy
+    october = dict(closed_books)["2026-10"]
+    tampered = tmp / "tampered.xlsx"
+    _with_posted_line_changed(october, tampered, "1310", "Assembly: material added", TAMPERED)
+    blanked["tampered"] = tmp / "in" / "tampered.xlsx"
+    _without_cached_values(tampered, blanked["tampered"])
+    _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
+    for label, copy in blanked.items():
+        out[label] = tmp / "out" / copy.name
+    return out
+
+
+def _with_posted_line_changed(src: Path, dst: Path, account: str, memo: str, delta: Decimal) -> None:
+    """A copy whose Journal line (account, memo) debits ``delta`` more: what a typo in the posted
+    record would look like."""
+    journal = openpyxl.load_workbook(src, data_only=True)["Journal"]
+    row = next(r for r in journal.iter_rows(min_row=5) if r[3].value == account and r[7].value == memo)
+    debit = row[5]
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        part = sheet_parts(a)["Journal"]
+        for item in a.infolist():
+            data = a.read(item.filename)
+            if item.filename == part:
+                data, n = re.subn(rb'(<c r="%s"[^>]*><v>)[^<]*(</v>)' % debit.coordinate.encode(),
+                                  rb"\g<1>" + str(Decimal(str(debit.value)) + delta).encode() + rb"\g<2>", data)
+                assert n == 1
+            b.writestr(item, data)
+
+
+def test_libreoffice_recalculates_every_formula_to_the_engines_value(closed_books, recalculated):
     for label, book in closed_books:
-        count, problems = _compare(book, tmp_path / "out" / book.name)
+        count, problems = _compare(book, recalculated[label])
         assert count > 500, label
         assert problems == [], f"{label}: {len(problems)} of {count} formulas differ:\n" + "\n".join(problems[:20])
 
 
+def _block(ws) -> dict[str, tuple]:
+    """The Roll-forward's subtotal block as LibreOffice computed it: WIP account (or the label of a
+    row without one) -> the row's values."""
+    header = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "Account name")
+    titles = [c.value for c in ws[header]]
+    rows = {}
+    for r in range(header + 1, ws.max_row + 1):
+        values = [c.value for c in ws[r]]
+        if values[0] is None:
+            break
+        rows[values[titles.index("WIP account")] or values[0]] = dict(zip(titles, values))
+    return rows
+
+
+def _checks(ws) -> dict[str, tuple]:
+    return {row[0]: row[1:] for row in ws.iter_rows(min_row=5, values_only=True) if row[0]}
+
+
+def test_libreoffice_ties_each_wip_account_and_what_was_completed(closed_books, recalculated):
+    """The subtotals by WIP account, their tie to the Journal and the tie of what was completed to
+    the Finished Goods sheet, as LibreOffice computes them from the input tables."""
+    for label, _ in closed_books:
+        book = openpyxl.load_workbook(recalculated[label], data_only=True)
+        block = _block(book["Roll-forward"])
+        accounts = [code for code in block if code.isdigit()]
+        assert len(accounts) == (2 if label.startswith("two stages") else 3), label
+        for code in accounts:
+            row = block[code]
+            assert row["Difference"] == 0, (label, code)
+            assert abs(Decimal(str(row["Movement: closing - opening"]))
+                       - Decimal(str(row["Posted to the account (Journal: debits - credits)"]))) < CENT
+        total = block["Total WIP (every row)"]["Completed to finished goods"]
+        fg = next(v for k, v in block.items() if k.startswith("Completed per Finished Goods"))
+        assert total > 0 and abs(Decimal(str(total)) - Decimal(str(fg["Completed to finished goods"]))) < CENT
+        checks = _checks(book["Checks"])
+        n = len(accounts)
+        name = next(k for k in checks if k.startswith("Roll-forward subtotals tie"))
+        assert f"({n} of {n} WIP accounts tie;" in name and checks[name][-1] == "OK", label
+        assert checks["Roll-forward: completed to finished goods = completed on Finished Goods & COGS"][-1] == "OK"
+
+
+def test_a_posted_line_that_differs_shows_in_its_accounts_tie(recalculated):
+    """The posted journal lines are values; change one (1310, debited 100 more) and LibreOffice
+    shows the difference beside that account's movement, and Checks counts one account less."""
+    book = openpyxl.load_workbook(recalculated["tampered"], data_only=True)
+    block = _block(book["Roll-forward"])
+    assert {code: block[code]["Difference"] for code in ("1310", "1320", "1330")} == {
+        "1310": -TAMPERED, "1320": 0, "1330": 0}
+    checks = _checks(book["Checks"])
+    name = next(k for k in checks if k.startswith("Roll-forward subtotals tie"))
+    assert "(2 of 3 WIP accounts tie;" in name
+    assert checks[name][-1] == TAMPERED  # the sum of the accounts' differences, not OK
+    assert checks["Roll-forward: completed to finished goods = completed on Finished Goods & COGS"][-1] == "OK"
+
+
 def test_rounding_adjustments_show_where_round_differs_from_the_engine(closed_books):
-    _, variant = closed_books[-1]  # half-even rounding: some amounts round differently from ROUND
+    variant = dict(closed_books)["weighted average, half-even, EUR"]  # some amounts round differently from ROUND
     wb = openpyxl.load_workbook(variant)
     report = wb["Cost Report"]
     headers = {report.cell(4, c).value: c for c in range(1, report.max_column + 1)}

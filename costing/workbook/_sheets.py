@@ -23,8 +23,8 @@ from openpyxl.utils.cell import get_column_letter
 from .._model import ElementKind
 from ..close._journals import Texts
 from .._numbers import ROUNDING_MODES, engine_context
-from ._results import (ADJ_FILL, CHECK_OK_FONT, ENGINE_FILL, HEADER_FONT, Layout, ResultContext, literal,
-                       register_result_sheet)
+from ._results import (ADJ_FILL, CHECK_OK_FONT, ENGINE_FILL, HEADER_FONT, Layout, ResultContext, _lines_needed,
+                       literal, register_result_sheet)
 from ._source import quote_sheet
 
 _ZERO = Decimal(0)
@@ -67,13 +67,25 @@ RF = Layout([
     ("product", "Product", None), ("stage", "Stage", None), ("element", "Element", None), ("account", "WIP account", None),
     ("opening", "Opening", "money"), ("materials", "Materials", "money"), ("labour", "Labour", "money"),
     ("overhead", "Overhead", "money"), ("conversion", "Conversion", "money"),
-    ("transferred_in", "Transferred in", "money"), ("transferred_out", "Transferred out", "money"),
+    ("transferred_in", "Transferred in", "money"), ("to_next", "Transferred out to the next stage", "money"),
+    ("to_fg", "Completed to finished goods", "money"),
     ("spoilage", "Spoilage out of WIP", "money"), ("count_adj", "Count adjustment", "money"),
     ("count_adj_adj", "Rounding adj. (count)", "money"), ("oh_adj", "Overhead proration", "money"),
     ("closing", "Closing", "money"), ("closing_units", "Closing units", "units"),
     ("received_from", "Received from (stage)", None),
-    ("sent_to", "Transferred out to (stage; blank: finished goods)", None),
+    ("sent_to", "Next stage (blank: the product's last stage)", None),
 ])
+# The sign convention, stated on the sheet: additions and deductions are amounts (never negative
+# for a deduction), adjustments carry their sign.
+RF_GROUPS = {"materials": "Additions (+)", "to_next": "Deductions (-)", "count_adj": "Adjustments (+/-)"}
+RF_ADDITIONS = ("materials", "labour", "overhead", "conversion", "transferred_in")
+RF_DEDUCTIONS = ("to_next", "to_fg", "spoilage")
+RF_ADJUSTMENTS = ("count_adj", "oh_adj")  # the count's rounding adjustment is part of count_adj
+RF_MOVEMENTS = RF_ADDITIONS + RF_DEDUCTIONS + RF_ADJUSTMENTS
+# The subtotals by WIP account, below the rows: the same columns, then the tie to the journals.
+RF_TIE = Layout([("movement", "Movement: closing - opening", "money"),
+                 ("posted", "Posted to the account (Journal: debits - credits)", "money"),
+                 ("tie_diff", "Difference", "money")], first=RF.col("closing") + 1)
 _KIND_COLUMN = {"material": "materials", "labour": "labour", "overhead": "overhead", "conversion": "conversion",
                 "transferred_in": "transferred_in"}
 
@@ -451,29 +463,63 @@ def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
 
 # ---- Roll-forward --------------------------------------------------------------------------------
 
+def _column(key: str, first: int, last: int, layout: Layout = RF) -> str:
+    """An absolute column range: ``$E$5:$E$34``."""
+    letter = layout.letter[key]
+    return f"${letter}${first}:${letter}${last}"
+
+
+def _rollforward_plan(ctx: ResultContext) -> dict:
+    """Where the Roll-forward's subtotals by WIP account go: below the rows (which match the Cost
+    Report's), one row per account in the plant's stage order, then the total and the tie of
+    what was completed to finished goods.  Several stages may share one account."""
+    accounts = ctx.spec.accounts.wip
+    stages_of: dict[str, list[str]] = {}
+    for stage in ctx.result.stage_order:
+        if stage in accounts:
+            stages_of.setdefault(accounts[stage].code, []).append(stage)
+    last = ctx.shared["cr_last"]
+    first = last + 4  # a blank row, the block's title and its header row above
+    rows = {code: first + k for k, code in enumerate(stages_of)}
+    total = first + len(rows)
+    return {"last": last, "title": last + 2, "header": last + 3, "first": first, "rows": rows,
+            "stages": stages_of, "total": total, "fg": total + 1, "fg_diff": total + 2}
+
+
 def write_rollforward(ctx: ResultContext, ws) -> None:
+    plan = _rollforward_plan(ctx)
     ctx.title(ws, f"WIP roll-forward {ctx.spec.period}",
-              "opening + added + transferred in - transferred out - spoilage + count and overhead adjustments "
-              "= closing; rows match the Cost Report's rows.")
-    ctx.header(ws, FIRST - 1, RF)
+              "Sign convention: additions and deductions are shown as amounts, deductions subtracted; adjustments "
+              "carry their sign (+ raises WIP, - lowers it). Each row: closing = opening + additions - deductions "
+              "+/- adjustments. A product's last stage completes to finished goods, its other stages transfer to "
+              "the next stage. Rows match the Cost Report's rows; subtotals by WIP account, tied to the Journal, "
+              f"from row {plan['title']}.")
+    ctx.header(ws, FIRST - 1, RF, RF_GROUPS)
     rows = ctx.shared["cr_rows"]
     P = ctx.places
+    zero = _ZERO * ctx.q
     engine_rows = {(row.product, row.stage, row.element): row for row in ctx.outcome.rollforward.rows}
     accounts = ctx.spec.accounts.wip
     mode = ROUNDING_MODES[ctx.spec.rounding]
+    sums: dict[str, dict[str, Decimal]] = {code: defaultdict(lambda: zero) for code in plan["rows"]}
+    # closing = opening + additions - deductions + adjustments (signed): "=E{0}+F{0}+...-K{0}-...+P{0}"
+    closing_f = "=" + "+".join(RF.letter[k] + "{0}" for k in ("opening",) + RF_ADDITIONS) \
+        + "".join("-" + RF.letter[k] + "{0}" for k in RF_DEDUCTIONS) \
+        + "".join("+" + RF.letter[k] + "{0}" for k in RF_ADJUSTMENTS)
     for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
         stages = pplan.case.stages
         for j, stage in enumerate(stages):
             count_ref = ctx.num(f"products[{i}].stages[{j}].count", pplan.counts[stage.name]) \
                 if stage.name in pplan.counts else None
             received_from = stages[j - 1].name if j else None
-            sent_to = stages[j + 1].name if j + 1 < len(stages) else None  # blank: to finished goods
+            sent_to = stages[j + 1].name if j + 1 < len(stages) else None  # None: the last stage, to finished goods
+            out_key = "to_next" if sent_to is not None else "to_fg"
+            code = accounts[stage.name].code
             for element in stage.elements:
                 e = element.name
                 r = rows[(i, stage.name, e)]
                 row = engine_rows[(pplan.name, stage.name, e)]
                 cr = lambda key: _x(CR_SHEET, CR.at(key, r))  # noqa: E731
-                at = lambda key: RF.at(key, r)  # noqa: E731
 
                 def put(key, value, engine=None, fill=None):
                     kind = RF.kind[key]
@@ -482,11 +528,11 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                 put("product", pplan.name)
                 put("stage", stage.name)
                 put("element", e)
-                put("account", accounts[stage.name].code)
+                put("account", code)
                 put("opening", f"={cr('b_cost')}", row.opening)
                 column = _KIND_COLUMN[element.kind.value]
                 put(column, f"={cr('added_cost')}", getattr(row, column))
-                put("transferred_out", f"={cr('to')}", row.transferred_out)
+                put(out_key, f"={cr('to')}", row.transferred_out)
                 put("spoilage", f"={cr('abn_net')}+{cr('disp_total')}", row.spoilage)
                 if count_ref is not None:
                     book = cr("e_units")
@@ -502,18 +548,120 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                 oh = oh_ref(ctx, "WIP", i, stage.name, e)
                 if oh:
                     put("oh_adj", f"={oh}", row.overhead_adjustment)
-                put("closing", f"={at('opening')}+{at('materials')}+{at('labour')}+{at('overhead')}+{at('conversion')}"
-                               f"+{at('transferred_in')}-{at('transferred_out')}-{at('spoilage')}+{at('count_adj')}"
-                               f"+{at('oh_adj')}", row.closing)
+                put("closing", closing_f.format(r), row.closing)
                 put("closing_units", f"={count_ref}" if count_ref is not None else f"={cr('e_units')}",
                     row.closing_units)
                 if received_from is not None:
                     put("received_from", received_from)
                 if sent_to is not None:
                     put("sent_to", sent_to)
+                # The account's subtotals, as the block's formulas will give them.
+                s = sums[code]
+                s["opening"] += row.opening
+                s[column] += getattr(row, column)
+                s[out_key] += row.transferred_out
+                s["spoilage"] += row.spoilage
+                s["count_adj"] += row.count_adjustment
+                s["oh_adj"] += row.overhead_adjustment
+                s["closing"] += row.closing
+    _write_account_subtotals(ctx, ws, plan, sums)
     for key, _, _ in RF.columns:
         ws.column_dimensions[RF.letter[key]].width = 14 if key not in ("product", "stage", "received_from",
                                                                        "sent_to") else 18
+    ctx.shared["rf"] = plan
+
+
+_RF_AMOUNTS = ("opening",) + RF_MOVEMENTS + ("closing",)
+
+
+def _write_account_subtotals(ctx: ResultContext, ws, plan: dict, sums: dict[str, dict[str, Decimal]]) -> None:
+    """One row per WIP account: opening, each movement and closing summed over the account's rows
+    (SUMPRODUCT/EXACT on the WIP account column: a code is matched exactly, never as a pattern),
+    the movement (closing - opening), and the total of every row.  What was posted to each
+    account and the ties are filled in by ``tie_rollforward`` once the Journal and the Finished
+    Goods sheets are laid out."""
+    zero = _ZERO * ctx.q
+    names = {spec.code: spec.name for spec in ctx.spec.accounts.wip.values()}
+    first, last = FIRST, plan["last"]
+    accounts = _column("account", first, last)
+    ctx.put(ws, plan["title"], 1, "Subtotals by WIP account: each account's movement tied to what the journals "
+                                  "posted to it (Journal sheet)", font=HEADER_FONT)
+    h = plan["header"]
+    titles = {k: t for k, t, _ in RF.columns}
+    header = [(1, "Account name"), (2, "Stages"), (RF.col("account"), titles["account"])]
+    header += [(RF.col(key), titles[key]) for key in _RF_AMOUNTS]
+    header += [(RF_TIE.col(key), title) for key, title, _ in RF_TIE.columns]
+    for col, title in header:
+        ctx.put(ws, h, col, title, font=HEADER_FONT, wrap=True)
+    ws.row_dimensions[h].height = 15 * max(_lines_needed(title) for _, title in header)
+    money = ctx.money
+    totals: dict[str, Decimal] = defaultdict(lambda: zero)
+    for code, r in plan["rows"].items():
+        ctx.put(ws, r, 1, names[code])
+        ctx.put(ws, r, 2, ", ".join(plan["stages"][code]))
+        ctx.put(ws, r, RF.col("account"), code)
+        key_cell = f"${RF.letter['account']}{r}"
+        for key in _RF_AMOUNTS:
+            amount = sums[code][key]
+            totals[key] += amount
+            ctx.put(ws, r, RF.col(key), "=" + _sum_where(_column(key, first, last), (accounts, key_cell)), amount,
+                    money)
+        ctx.put(ws, r, RF_TIE.col("movement"), f"={RF.at('closing', r)}-{RF.at('opening', r)}",
+                sums[code]["closing"] - sums[code]["opening"], money)
+    t = plan["total"]
+    ctx.put(ws, t, 1, "Total WIP (every row)", font=HEADER_FONT)
+    for key in _RF_AMOUNTS:
+        ctx.put(ws, t, RF.col(key), f"=SUM({_column(key, first, last)})", totals[key], money)
+    ctx.put(ws, t, RF_TIE.col("movement"), f"={RF.at('closing', t)}-{RF.at('opening', t)}",
+            totals["closing"] - totals["opening"], money)
+    plan["totals"] = totals
+    plan["movement"] = {code: sums[code]["closing"] - sums[code]["opening"] for code in plan["rows"]}
+
+
+def tie_rollforward(ctx: ResultContext, ws) -> dict:
+    """The Roll-forward's ties, once the Journal and Finished Goods & COGS sheets are laid out:
+    beside each WIP account's movement, the net posted to it on the Journal (debits - credits) and
+    the difference; the total completed to finished goods against the Finished Goods & COGS sheet's
+    completed total.  Returns the cells (and engine values) Checks refers to."""
+    plan = ctx.shared["rf"]
+    j, fg = ctx.shared["journal"], ctx.shared["fg"]
+    zero = _ZERO * ctx.q
+    P, money = ctx.places, ctx.money
+    posted: dict[str, Decimal] = defaultdict(lambda: zero)
+    for journal in ctx.outcome.journals.journals:
+        for line in journal.lines:
+            posted[line.account] += line.debit - line.credit
+    at = RF_TIE.at
+    differences: dict[str, Decimal] = {}
+    for code, r in plan["rows"].items():
+        on_account = (j["accounts"], f"${RF.letter['account']}{r}")
+        ctx.put(ws, r, RF_TIE.col("posted"),
+                f"={_sum_where(j['debits'], on_account)}-{_sum_where(j['credits'], on_account)}", posted[code], money)
+        differences[code] = plan["movement"][code] - posted[code]
+        ctx.put(ws, r, RF_TIE.col("tie_diff"), f"=ROUND({at('movement', r)}-{at('posted', r)},{P})",
+                differences[code], money)
+    t, first = plan["total"], plan["first"]
+    on_wip = sum((posted[code] for code in plan["rows"]), zero)
+    ctx.put(ws, t, RF_TIE.col("posted"), f"=SUM({RF_TIE.span('posted', first, t - 1)})" if plan["rows"] else zero,
+            on_wip, money)
+    movement = plan["totals"]["closing"] - plan["totals"]["opening"]
+    ctx.put(ws, t, RF_TIE.col("tie_diff"), f"=ROUND({at('movement', t)}-{at('posted', t)},{P})", movement - on_wip,
+            money)
+    completed = sum((row.completed for row in ctx.outcome.rollforward.finished_goods), zero)
+    to_fg = plan["totals"]["to_fg"]
+    ctx.put(ws, plan["fg"], 1, "Completed per Finished Goods & COGS (total of its Completed column)")
+    ctx.put(ws, plan["fg"], RF.col("to_fg"), f"={fg['completed']}", completed, money)
+    ctx.put(ws, plan["fg_diff"], 1, "Completed to finished goods: this sheet's total - Finished Goods & COGS")
+    ctx.put(ws, plan["fg_diff"], RF.col("to_fg"),
+            f"=ROUND({RF.at('to_fg', t)}-{RF.at('to_fg', plan['fg'])},{P})", to_fg - completed, money)
+    return {"rows": {code: (_x(RF_SHEET, at("movement", r)), _x(RF_SHEET, at("posted", r)))
+                     for code, r in plan["rows"].items()},
+            "differences": _x(RF_SHEET, RF_TIE.span("tie_diff", first, t - 1)),
+            "tied": sum(not d for d in differences.values()),
+            "untied": sum((abs(d) for d in differences.values()), zero),
+            "accounts": len(plan["rows"]), "block": (plan["title"], plan["fg_diff"]),
+            "movement": (_x(RF_SHEET, at("movement", t)), movement), "posted": (_x(RF_SHEET, at("posted", t)), on_wip),
+            "to_fg": (_x(RF_SHEET, RF.at("to_fg", t)), to_fg), "completed": (fg["completed"], completed)}
 
 
 # ---- Finished goods and COGS ---------------------------------------------------------------------
@@ -645,7 +793,9 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
     s_last = r - 1
     ctx.put(ws, r, 1, "Total", font=HEADER_FONT)
     fg_rows = list(ctx.outcome.rollforward.finished_goods)
-    totals = {"opening": sum((x.opening for x in fg_rows), _ZERO * q), "closing": sum((x.closing for x in fg_rows), _ZERO * q),
+    totals = {"opening": sum((x.opening for x in fg_rows), _ZERO * q),
+              "completed": sum((x.completed for x in fg_rows), _ZERO * q),
+              "closing": sum((x.closing for x in fg_rows), _ZERO * q),
               "cogs": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q),
               "cogs_total": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q)
               + sum((p.cogs_overhead_adjustment for p in ctx.result.products), _ZERO * q)}
@@ -662,6 +812,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
     ctx.put(ws, r, summary.col("cogs_total"), f"={summary.at('cogs_total', total_row)}+{summary.at('cogs_total', r - 1)}",
             totals["cogs_total"] + written_off, money)
     ctx.shared["fg"] = {"opening": _x(FG_SHEET, summary.at("opening", total_row)),
+                        "completed": _x(FG_SHEET, summary.at("completed", total_row)),
                         "cogs": _x(FG_SHEET, summary.at("cogs", total_row)),
                         "closing": _x(FG_SHEET, summary.at("closing", total_row)),
                         "cogs_month": _x(FG_SHEET, summary.at("cogs_total", r))}
@@ -757,11 +908,10 @@ def _trace_formulas(ctx: ResultContext) -> dict[tuple[str, str, str], str]:
         add(Texts.TRANSFERS, wip.get(dst), Texts.transferred_in(src, dst),
             by_stage("transferred_in", dst, (rf("received_from"), _quoted(src))))
         add(Texts.TRANSFERS, wip.get(src), Texts.transferred_out(src, dst),
-            "-" + by_stage("transferred_out", src, (rf("sent_to"), _quoted(dst))))
-    to_finished_goods = (rf("sent_to"), '""')  # a blank "Transferred out to": the product's last stage
-    add(Texts.COMPLETED, role("finished_goods"), Texts.COMPLETED, _sum_where(rf("transferred_out"), to_finished_goods))
+            "-" + by_stage("to_next", src, (rf("sent_to"), _quoted(dst))))
+    add(Texts.COMPLETED, role("finished_goods"), Texts.COMPLETED, f"SUM({rf('to_fg')})")
     for s in stages:
-        add(Texts.COMPLETED, wip.get(s), Texts.completed(s), "-" + by_stage("transferred_out", s, to_finished_goods))
+        add(Texts.COMPLETED, wip.get(s), Texts.completed(s), "-" + by_stage("to_fg", s))
         add(Texts.SPOILAGE, wip.get(s), Texts.spoiled(s), "-" + by_stage("spoilage", s))
         add(Texts.COUNTS, wip.get(s), Texts.counted(s), by_stage("count_adj", s))
         add(Texts.OVERHEAD, wip.get(s), Texts.prorated(s), by_stage("oh_adj", s))
@@ -806,6 +956,12 @@ def trace_journal_lines(ctx: ResultContext, ws) -> tuple[str, int, int]:
     return _x(JOURNAL_SHEET, span), count, len(journal["posted"])
 
 
+def _unique_ties(rf) -> list:
+    """The roll-forward's ties, one per account (stages sharing a WIP account share its tie)."""
+    seen: set[str] = set()
+    return [tie for tie in rf.ties if not (tie.account in seen or seen.add(tie.account))]
+
+
 # ---- Checks --------------------------------------------------------------------------------------
 
 def write_checks(ctx: ResultContext, ws) -> None:
@@ -821,9 +977,11 @@ def write_checks(ctx: ResultContext, ws) -> None:
     rf = ctx.outcome.rollforward
     r = FIRST
 
-    def check(name: str, left, left_engine, right, right_engine, diff_formula: str, diff_engine, fmt=money):
+    def check(name: str | tuple[str, str], left, left_engine, right, right_engine, diff_formula: str, diff_engine,
+              fmt=money):
+        """A check row; ``name`` is text, or a formula and its engine value (a count that stays live)."""
         nonlocal r
-        ctx.put(ws, r, 1, name)
+        ctx.put(ws, r, 1, *((name,) if isinstance(name, str) else name))
         if left is not None:
             ctx.put(ws, r, 2, left, left_engine, fmt)
         if right is not None:
@@ -850,17 +1008,27 @@ def write_checks(ctx: ResultContext, ws) -> None:
           None, None, None, None, f"=ROUND(SUMPRODUCT(ABS({differences})),{P})", _ZERO * q)
     rf_last = cr_last
     closing_col = _x(RF_SHEET, RF.span("closing", FIRST, rf_last))
-    opening_col = _x(RF_SHEET, RF.span("opening", FIRST, rf_last))
-    account_col = _x(RF_SHEET, RF.span("account", FIRST, rf_last))
+    ties = tie_rollforward(ctx, ws.parent[RF_SHEET])
+    if ties["accounts"]:
+        n, (top, bottom) = ties["accounts"], ties["block"]
+        name = f"Roll-forward subtotals tie to the journals for each WIP account ({{}} of {n} WIP accounts tie; " \
+            f"Roll-forward rows {top}-{bottom})"
+        live = '="' + name.format(f'"&COUNTIF({ties["differences"]},0)&"') + '"'  # the count stays live
+        check((live, name.format(ties["tied"])), f"={ties['movement'][0]}", ties["movement"][1],
+              f"={ties['posted'][0]}", ties["posted"][1],
+              f"=ROUND(SUMPRODUCT(ABS({ties['differences']})),{P})", ties["untied"])
+    check("Roll-forward: completed to finished goods = completed on Finished Goods & COGS",
+          f"={ties['to_fg'][0]}", ties["to_fg"][1], f"={ties['completed'][0]}", ties["completed"][1],
+          f"=ROUND(B{r}-C{r},{P})", ties["to_fg"][1] - ties["completed"][1])
     fg_code = ctx.spec.accounts.finished_goods.code
-    for tie in rf.ties:
+    for tie in _unique_ties(rf):
         if tie.account == fg_code:
             left = f"={ctx.shared['fg']['closing']}-{ctx.shared['fg']['opening']}"
-        else:
-            code = (account_col, _quoted(tie.account))
-            left = f"={_sum_where(closing_col, code)}-{_sum_where(opening_col, code)}"
-        posted = (j["accounts"], _quoted(tie.account))
-        right = f'={_sum_where(j["debits"], posted)}-{_sum_where(j["credits"], posted)}'
+            posted = (j["accounts"], _quoted(tie.account))
+            right = f'={_sum_where(j["debits"], posted)}-{_sum_where(j["credits"], posted)}'
+        else:  # the Roll-forward's subtotal of the account and what the Journal posted to it
+            movement, on_account = ties["rows"][tie.account]
+            left, right = f"={movement}", f"={on_account}"
         check(f"Roll-forward ties to the journals: {tie.account} {tie.name}", left, tie.rollforward, right, tie.journals,
               f"=ROUND(B{r}-C{r},{P})", tie.difference)
     closing = sum((row.closing for row in rf.rows), _ZERO * q)
