@@ -285,7 +285,10 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     spec = plan.spec
     parameters = {"currency": spec.currency, "locale": spec.locale, "method": spec.method,
                   "finished_goods_method": spec.finished_goods_method, "rounding": spec.rounding,
-                  "overhead_disposition": spec.overhead_disposition, "materiality": format(spec.materiality, "f")}
+                  "overhead_disposition": spec.overhead_disposition, "materiality": format(spec.materiality, "f"),
+                  # Where the closing position sits, for the next close's check that it stays there.
+                  "wip_accounts": {stage: account.code for stage, account in spec.accounts.wip.items()},
+                  "finished_goods_account": spec.accounts.finished_goods.code}
     # The closing state's half of what is stored is encoded here meanwhile (it balances the two).
     stored = StoredClose.encode(result, reports=False).merge(StoredClose.from_bytes(storage.result()))
     try:

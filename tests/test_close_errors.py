@@ -62,6 +62,9 @@ CASES = {
                                                                                     name="Spoiled goods at disposal value"),
                                 ["accounts.count_difference.code: account 1250 is also accounts.spoiled_goods, an asset",
                                  "[ACCOUNT_CONFLICT]"]),
+    "a first stage receiving cost from outside": (
+        lambda d: d["products"][2]["stages"][0].update(transferred_in={"units": 10, "cost": 1000}),
+        ["products[2].stages[0].transferred_in", "[TRANSFERRED_IN_FROM_OUTSIDE]"]),
     "account text an import refuses": (lambda d: d["accounts"]["cogs"].update(code="+5000", name=" COGS"),
                                        ["accounts.cogs.code: '+5000' starts with +", "accounts.cogs.name: ' COGS' has "
                                         "leading or trailing spaces", "[INVALID_ACCOUNT]"]),

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from costing.close._render import render_close_summary
-from costing.close_service import CloseRefused, close_period
+from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.ledger import Ledger
 from tests.conftest import run_wip
-from tests.demo_data import DEMO, demo
+from tests.demo_data import DEMO, demo, on_another_october
 
 D = Decimal
 
@@ -115,3 +115,71 @@ def test_an_unquoted_code_in_yaml_says_to_quote_it(tmp_path):
     assert run.returncode == 2
     assert "general_ledger.balances: account codes are text: write 1310 in quotes" in run.stderr
     assert not (tmp_path / "l.db").exists()
+
+
+def test_a_difference_is_reported_with_every_other_problem(october):
+    """Every problem at once: the tie is known from the prior close even when products fail."""
+    with Ledger(october) as ledger:
+        wrong = {"1310": "7449.60"}
+        shipped_too_many = _november_with(wrong)
+        shipped_too_many["products"][0]["shipments"] = 10000
+        flow_broken = _november_with(wrong)
+        flow_broken["products"][0]["stages"][0]["completed"] = 999
+        for data, other in ((shipped_too_many, "SHIPMENTS_EXCEED_STOCK"), (flow_broken, "UNIT_FLOW")):
+            with pytest.raises(CloseRefused) as refused:
+                close_period(data, ledger, user="test")
+            codes = [i.code for i in refused.value.issues]
+            assert codes[0] == "GL_DOES_NOT_TIE" and other in codes, codes
+        assert [e.period for e in ledger.events()] == ["2026-10"]
+
+
+def test_overhead_control_shared_with_cogs_cannot_be_tied(tmp_path):
+    data = demo("2026-10")
+    data["accounts"]["overhead_control"] = {"code": "5000", "name": "Cost of goods sold"}
+    data["general_ledger"] = {"balances": {"5000": str(_actual_overhead(data))}}
+    with Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    [issue] = refused.value.issues
+    assert (issue.code, issue.path) == ("ACCOUNT_CONFLICT", "general_ledger.balances.5000")
+    assert "also cogs" in issue.message
+
+
+def test_no_balance_at_all_is_said_rather_than_tying_nothing(tmp_path):
+    data = demo("2026-10")
+    data["general_ledger"] = {"balances": {}}
+    with Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    assert [(i.code, i.path) for i in refused.value.issues] == [("MISSING_INPUT", "general_ledger.balances")]
+
+
+def test_a_gl_that_still_holds_a_reopened_close_is_hinted_at(october):
+    """Reopened after its journals were imported: each difference is that close's net posting."""
+    with Ledger(october) as ledger:
+        november = demo("2026-11")
+        first = close_period(november, ledger, user="test")
+        reopen_period(ledger, "2026-11", "late invoice", user="controller")
+        after_first = {code: str(Decimal(str(v)) + sum((line.debit - line.credit for j in first.journals.journals
+                                                        for line in j.lines if line.account == code), Decimal(0)))
+                       for code, v in november["general_ledger"]["balances"].items()}
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
+    assert {i.code for i in refused.value.issues} == {"GL_DOES_NOT_TIE"}
+    assert all("wip export --after-close N" in i.message for i in refused.value.issues)
+
+
+def test_a_stage_moved_to_another_wip_account_is_refused_while_it_holds_wip(october):
+    """The GL keeps the opening in the old account; a close posts no reclass, so the ledgers would part."""
+    data = on_another_october(demo("2026-11"))
+    data["accounts"]["wip"]["Testing"] = {"code": "1325", "name": "WIP - Testing line 2"}
+    data["accounts"]["finished_goods"] = {"code": "1410", "name": "Finished goods (new)"}
+    with Ledger(october) as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+        assert [e.period for e in ledger.events()] == ["2026-10"]
+        opening_testing = sum((w.total for w in ledger.prior_for("2026-11")[0].wip.values() if w.stage == "Testing"),
+                              Decimal(0))
+    assert [(i.code, i.path) for i in refused.value.issues] == [
+        ("ACCOUNT_CHANGED", "accounts.wip.Testing.code"), ("ACCOUNT_CHANGED", "accounts.finished_goods.code")]
+    assert f"opening WIP of {opening_testing} is in account 1320" in refused.value.issues[0].message

@@ -18,7 +18,7 @@ from .._model import ElementKind, Method
 from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
-from ._general_ledger import GeneralLedgerTie, tie_to_general_ledger
+from ._general_ledger import GeneralLedgerTie, openings_of_plans, tie_to_general_ledger
 from ._resolve import ClosePlan, ProductPlan
 from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, StageWip
@@ -182,10 +182,10 @@ def _fg_move(product: ProductPlan, report: CaseReport, spec: CloseSpec, q: Decim
 
 def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: list[Issue]) -> CloseResult:
     spec = plan.spec
-    general_ledger, gl_issues = tie_to_general_ledger(spec, plan.products)
-    problems = gl_issues + problems
+    # The tie to the general ledger is reported with every other problem (header first, as in the file).
+    general_ledger, gl_issues = tie_to_general_ledger(spec, openings_of_plans(plan.products))
     if problems:
-        raise CostingError(problems)
+        raise CostingError(gl_issues + problems)
 
     # Overhead applied vs actual, by stage; the disposition decides where the difference goes.
     stage_order: list[str] = []
@@ -215,8 +215,8 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
                                   f"{product.name}: shipped {product.shipments} units but only {on_hand} finished "
                                   f"units were on hand (opening + completed); difference {product.shipments - on_hand}"))
         fg_moves.append((completed_units, completed_cost, taken, remaining))
-    if problems:
-        raise CostingError(problems)
+    if problems or gl_issues:
+        raise CostingError(gl_issues + problems)
 
     # Proration of each pool's under/over-applied overhead in proportion to that pool's overhead of
     # this period in ending WIP, finished goods and COGS (Horngren's "overhead allocated component"

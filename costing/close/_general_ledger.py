@@ -23,8 +23,10 @@ from typing import Iterable, NamedTuple
 
 from .._errors import Issue
 from ._spec import CloseSpec
+from ._state import PriorState
 
-__all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts"]
+__all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts", "shared_overhead_control",
+           "openings_of_plans", "openings_of_prior"]
 
 _ZERO = Decimal(0)
 
@@ -62,30 +64,57 @@ def reconcilable_accounts(spec: CloseSpec) -> dict[str, tuple[str, list[str]]]:
     for account in accounts.wip.values():
         add(account.code, account.name, "opening WIP")
     add(accounts.finished_goods.code, accounts.finished_goods.name, "opening finished goods")
-    add(accounts.overhead_control.code, accounts.overhead_control.name, "actual overhead this month")
+    if not shared_overhead_control(spec):
+        add(accounts.overhead_control.code, accounts.overhead_control.name, "actual overhead this month")
     return found
 
 
-def tie_to_general_ledger(spec: CloseSpec, products: Iterable) -> tuple[tuple[GeneralLedgerTie, ...], list[Issue]]:
+def shared_overhead_control(spec: CloseSpec) -> list[str]:
+    """The roles other than overhead applied that share the overhead control account: its balance
+    then holds more than this month's actual overhead (COGS to date, say), so it cannot be tied."""
+    code = spec.accounts.overhead_control.code
+    return [role for role, account in spec.accounts if role not in ("overhead_control", "overhead_applied", "wip")
+            and account is not None and account.code == code]
+
+
+def openings_of_plans(products: Iterable) -> tuple[list[tuple[str, Decimal]], Decimal]:
+    """(opening WIP by stage, opening finished goods) of the close's product plans."""
+    wip = [(stage.name, sum(stage.beginning_cost.values(), _ZERO)) for product in products
+           for stage in product.case.stages]
+    return wip, sum((layer.cost for product in products for layer in product.opening_fg), _ZERO)
+
+
+def openings_of_prior(prior: PriorState) -> tuple[list[tuple[str, Decimal]], Decimal]:
+    """The same from the prior close's closing position: what a later month opens with, known even
+    when this month's products have problems (so the tie is reported with them)."""
+    wip = [(w.stage, w.total) for w in prior.wip.values()]
+    return wip, sum((layer.cost for layers in prior.finished_goods.values() for layer in layers), _ZERO)
+
+
+def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decimal]], Decimal],
+                          ) -> tuple[tuple[GeneralLedgerTie, ...], list[Issue]]:
     """The ties of the balances the close file gives under ``general_ledger.balances`` (none when
-    it gives none), and a located ``GL_DOES_NOT_TIE`` issue for each that differs.  ``products``
-    are the close's product plans (their stages' opening WIP and opening finished goods)."""
+    it gives none), and a located ``GL_DOES_NOT_TIE`` issue for each that differs.  ``openings``:
+    (opening WIP by stage, opening finished goods), from ``openings_of_plans`` or ``openings_of_prior``."""
     given = spec.general_ledger.balances if spec.general_ledger is not None else {}
     if not given:
         return (), []
     accounts = reconcilable_accounts(spec)
     expected: dict[str, Decimal] = dict.fromkeys(accounts, _ZERO)
     wip_code = {stage: account.code for stage, account in spec.accounts.wip.items()}
-    for product in products:
-        for stage in product.case.stages:
-            code = wip_code.get(stage.name)
-            if code is not None:
-                expected[code] += sum(stage.beginning_cost.values(), _ZERO)
-        expected[spec.accounts.finished_goods.code] += sum((layer.cost for layer in product.opening_fg), _ZERO)
-    expected[spec.accounts.overhead_control.code] += sum((oh.actual for oh in spec.overhead.values()), _ZERO)
+    wip_openings, fg_opening = openings
+    for stage, amount in wip_openings:
+        code = wip_code.get(stage)
+        if code is not None:
+            expected[code] += amount
+    expected[spec.accounts.finished_goods.code] += fg_opening
+    if spec.accounts.overhead_control.code in expected:
+        expected[spec.accounts.overhead_control.code] += sum((oh.actual for oh in spec.overhead.values()), _ZERO)
 
     ties, issues = [], []
     for code, balance in given.items():  # checked against the chart when the header was resolved
+        if code not in accounts:
+            continue
         name, holds = accounts[code]
         tie = GeneralLedgerTie(code, name, " + ".join(holds), balance, expected[code])
         ties.append(tie)
@@ -95,5 +124,7 @@ def tie_to_general_ledger(spec: CloseSpec, products: Iterable) -> tuple[tuple[Ge
                 f"{code} {name}: the general ledger shows {balance} before this close; the WIP ledger's "
                 f"{tie.holds} is {tie.wip_ledger}; difference (GL − WIP ledger) {tie.difference}. Check the GL for entries posted "
                 "to this account outside the close (manual journals, a prior month posted twice or not at all) "
-                "and the balance typed here; the close posts nothing until they agree"))
+                "and the balance typed here; if this month was closed before and reopened, the GL may still hold "
+                "that close's journals: import their reversal (`wip export --after-close N`) or give the balances "
+                "from before it. The close posts nothing until they agree"))
     return tuple(ties), issues

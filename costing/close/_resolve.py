@@ -94,6 +94,13 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
             if product not in named and any(layer.units for layer in layers):
                 issues.append(Issue("PRODUCT_MISSING", "products",
                                     f"{product!r} has finished goods on hand from {prior.period}; include the product"))
+    if issues and prior is not None and q is not None and all(i.path.startswith("products") for i in issues):
+        # The month opens from the prior close whatever its products say: the tie to the general
+        # ledger is known, and reported with the products' problems (the close reports it otherwise),
+        # before them as in the file.
+        from ._general_ledger import openings_of_prior, tie_to_general_ledger
+
+        issues[0:0] = tie_to_general_ledger(header, openings_of_prior(prior))[1]
     if issues:
         return None, issues
     return ClosePlan(header, q, tuple(plans), prior is None), []
@@ -119,6 +126,8 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
             "PERIOD_OUT_OF_SEQUENCE", "period",
             f"the ledger's last closed period is {prior.period}; the next close must be "
             f"{next_period(prior.period)}, found {header.period}"))
+    if prior is not None:
+        _check_accounts_kept(header, prior, issues)
     for name, oh in header.overhead.items():
         if name not in header.accounts.wip:
             # Every stage has a WIP account (even one idle this month); an overhead line without one
@@ -156,14 +165,25 @@ def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Iss
     amounts at the currency's places; returned at those places (7449.6 -> 7449.60)."""
     if header.general_ledger is None:
         return header
-    from ._general_ledger import reconcilable_accounts
+    from ._general_ledger import reconcilable_accounts, shared_overhead_control
 
     accounts = reconcilable_accounts(header)
     balances = header.general_ledger.balances
     before = len(issues)
+    if not balances:
+        issues.append(Issue("MISSING_INPUT", "general_ledger.balances",
+                            "no balance given: give the accounts to tie (WIP, finished goods, overhead control) "
+                            "or leave general_ledger out"))
+    shared = shared_overhead_control(header)
     for code, balance in balances.items():
         path = f"general_ledger.balances.{code}"
-        if code not in accounts:
+        if shared and code == header.accounts.overhead_control.code:
+            issues.append(Issue("ACCOUNT_CONFLICT", path,
+                                f"{code} is overhead control and also {', '.join(r.replace('_', ' ') for r in shared)}: "
+                                "its balance holds more than this month's actual overhead, so it cannot be tied; give "
+                                "overhead control an account of its own (or shared with overhead applied only), or "
+                                "leave it out here"))
+        elif code not in accounts:
             issues.append(Issue("UNKNOWN_ACCOUNT", path,
                                 f"{code!r} is not an account this close can tie to the general ledger; give the WIP "
                                 f"accounts, finished goods and overhead control: {', '.join(sorted(accounts))}"))
@@ -174,6 +194,30 @@ def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Iss
         return header
     return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(
         update={"balances": {code: balance.quantize(q) for code, balance in balances.items()}})})
+
+
+def _check_accounts_kept(header: CloseSpec, prior: PriorState, issues: list[Issue]) -> None:
+    """The opening position stays in the accounts the prior close left it in: a close posts no
+    reclass between accounts, so a stage (or finished goods) moved to another account would show
+    its opening there while the general ledger kept it in the old one."""
+    held: dict[str, Decimal] = {}
+    for wip in prior.wip.values():
+        held[wip.stage] = held.get(wip.stage, _ZERO) + wip.total
+    for stage, amount in held.items():
+        before = (prior.wip_accounts or {}).get(stage)
+        now = header.accounts.wip.get(stage)
+        if amount and before is not None and now is not None and now.code != before:
+            issues.append(Issue("ACCOUNT_CHANGED", f"accounts.wip.{stage}.code",
+                                f"{stage}'s opening WIP of {amount} is in account {before}, where the {prior.period} "
+                                f"close posted it; found {now.code}. A close moves no balance between accounts (the "
+                                f"general ledger would keep it in {before}): keep {before} for {stage} while it holds WIP"))
+    fg = sum((layer.cost for layers in prior.finished_goods.values() for layer in layers), _ZERO)
+    before = prior.finished_goods_account
+    if fg and before is not None and header.accounts.finished_goods.code != before:
+        issues.append(Issue("ACCOUNT_CHANGED", "accounts.finished_goods.code",
+                            f"the opening finished goods of {fg} are in account {before}, where the {prior.period} close "
+                            f"posted them; found {header.accounts.finished_goods.code}. A close moves no balance between "
+                            f"accounts: keep {before} while it holds finished goods"))
 
 
 # Accounts the roll-forward ties to the journals: no other role may post to them.
@@ -307,6 +351,14 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         if stage.name not in header.accounts.wip:
             issues.append(Issue("UNKNOWN_ACCOUNT", f"{spath}.name",
                                 f"no WIP account for stage {stage.name!r}; add it under accounts.wip"))
+        if j == 0 and stage.transferred_in is not None:
+            # A department costed on its own receives cost from outside; in a close nothing would
+            # credit it, so WIP would hold cost no journal put there.
+            issues.append(Issue("TRANSFERRED_IN_FROM_OUTSIDE", f"{spath}.transferred_in",
+                                f"{stage.name} is {product.name}'s first stage: in a close a product's units start "
+                                "in its first stage, and cost received from outside its flow has no account to "
+                                "credit. Give started units and their cost as materials, or include the stages "
+                                "before it in this product"))
         # Overhead is applied at the predetermined rate, never typed in as a cost.
         overhead_names = [n for n, el in stage.elements.items() if el.kind == "overhead"]
         if len(overhead_names) > 1:

@@ -65,3 +65,7 @@ class PriorState:
     wip: dict[tuple[str, str], StageWip] = field(default_factory=dict)  # (product, stage)
     finished_goods: dict[str, tuple[FinishedGoodsLayer, ...]] = field(default_factory=dict)
     currency: str | None = None  # what its amounts are in (None: not recorded)
+    # The accounts its closing position sits in: stage -> WIP account code, and finished goods
+    # (None: not recorded, closes before these were kept).
+    wip_accounts: dict[str, str] | None = None
+    finished_goods_account: str | None = None

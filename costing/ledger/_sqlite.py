@@ -382,8 +382,10 @@ class Ledger:
                               f"between) before {period}")
         self._check_row(row)
         prior = decode_state(earlier, json.loads(row["state"]))
-        # The currency the opening position is in: a close cannot change it.
-        return replace(prior, currency=json.loads(row["parameters"]).get("currency")), row["seq"]
+        # The currency and the accounts the opening position is in: a close changes neither.
+        parameters = json.loads(row["parameters"])
+        return replace(prior, currency=parameters.get("currency"), wip_accounts=parameters.get("wip_accounts"),
+                       finished_goods_account=parameters.get("finished_goods_account")), row["seq"]
 
     def record_close(self, *, period: str, opening_from: int | None, inputs: Any = None, parameters: dict,
                      reports_json: str, state: Iterable[StageWip] = (), fg_layers: Iterable[FinishedGoodsLayer] = (),
