@@ -350,6 +350,8 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     in units (the reports' physical units against the closing state), and its ties."""
     from .close import RollForward
     from .close._render import render_rollforward
+    from ._journal import postings_by_account
+    from .close._general_ledger import recorded_tie
     from .close._rollforward import build_units, by_stage, flows_of_reports, recorded_counts_and_accounts
 
     ledger, closed = _current(args)
@@ -364,17 +366,27 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
             and len(stored) == len(rf.rows)
         counts, accounts = recorded_counts_and_accounts(closed.inputs)
         units = build_units(rf.period, flows_of_reports(closed.reports), counts, state, rf.finished_goods)
+        general_ledger = recorded_tie(closed.inputs, rf)  # the tie the close made, for the month's papers
+        book = closed.journals
     stages = by_stage(rf, accounts)
     if args.json:
         # The stored roll-forward's fields as they always were, then what is derived from it.
+        posted = {p.account.code: p.net for p in postings_by_account(book)}
         payload = rf.model_dump(mode="json") | {"by_stage": stages.model_dump(mode="json"),
                                                 "units": units.model_dump(mode="json"),
-                                                "ledger_ties": ledger_ties}
+                                                "ledger_ties": ledger_ties,
+                                                "general_ledger": [
+                                                    {"account": t.account, "name": t.name, "holds": t.holds,
+                                                     "general_ledger": str(t.general_ledger),
+                                                     "wip_ledger": str(t.wip_ledger), "difference": str(t.difference),
+                                                     "after_posting": str(t.general_ledger
+                                                                          + posted.get(t.account, 0))}
+                                                    for t in general_ledger]}
         json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_rollforward(rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail,
-                                            stages, units))
+                                            stages, units, general_ledger, book))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
 

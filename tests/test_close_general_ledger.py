@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from decimal import Decimal
 
@@ -183,3 +184,17 @@ def test_a_stage_moved_to_another_wip_account_is_refused_while_it_holds_wip(octo
     assert [(i.code, i.path) for i in refused.value.issues] == [
         ("ACCOUNT_CHANGED", "accounts.wip.Testing.code"), ("ACCOUNT_CHANGED", "accounts.finished_goods.code")]
     assert f"opening WIP of {opening_testing} is in account 1320" in refused.value.issues[0].message
+
+
+def test_the_recorded_tie_is_shown_again_with_the_roll_forward(demo_ledger, tmp_path):
+    """For the month's papers: `wip rollforward` repeats the tie the close made, from what it recorded."""
+    with Ledger(tmp_path / "again.db") as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        made = close_period(demo("2026-11"), ledger, user="test").result.general_ledger
+    run = run_wip("rollforward", "--period", "2026-11", "--json", "--ledger", demo_ledger)
+    assert run.returncode == 0, run.stderr
+    shown = json.loads(run.stdout)["general_ledger"]
+    assert [(t["account"], D(t["general_ledger"]), D(t["wip_ledger"])) for t in shown] == \
+        [(t.account, t.general_ledger, t.wip_ledger) for t in made]
+    assert json.loads(run_wip("rollforward", "--period", "2026-10", "--json", "--ledger", demo_ledger).stdout)[
+        "general_ledger"] == []  # October's file gave no balances

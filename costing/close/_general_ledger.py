@@ -19,14 +19,16 @@ agree with the GL would carry the difference into every later month.  Pure: no I
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
+
+from pydantic import ValidationError
 
 from .._errors import Issue
 from ._spec import CloseSpec
 from ._state import PriorState
 
 __all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts", "shared_overhead_control",
-           "openings_of_plans", "openings_of_prior"]
+           "openings_of_plans", "openings_of_prior", "recorded_tie"]
 
 _ZERO = Decimal(0)
 
@@ -128,3 +130,18 @@ def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decim
                 "that close's journals: import their reversal (`wip export --after-close N`) or give the balances "
                 "from before it. The close posts nothing until they agree"))
     return tuple(ties), issues
+
+
+def recorded_tie(inputs: Any, rollforward: Any) -> tuple[GeneralLedgerTie, ...]:
+    """The tie of a recorded close, again, for the month's papers: the balances its inputs gave
+    against the openings its roll-forward records (``wip rollforward``); () when its inputs gave
+    none or cannot be read so.  ``rollforward`` is a ``RollForward``."""
+    if not isinstance(inputs, dict) or not inputs.get("general_ledger"):
+        return ()
+    try:
+        spec = CloseSpec.model_validate({**{k: v for k, v in inputs.items() if k != "products"}, "products": []})
+    except ValidationError:
+        return ()
+    wip = [(row.stage, row.opening) for row in rollforward.rows]
+    fg = sum((row.opening for row in rollforward.finished_goods), _ZERO)
+    return tie_to_general_ledger(spec, (wip, fg))[0]

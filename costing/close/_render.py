@@ -65,14 +65,18 @@ def _tie(text: str, difference: str | None) -> str:
 
 
 def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False,
-                       stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None) -> str:
+                       stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None,
+                       general_ledger: tuple = (), book: JournalBook | None = None) -> str:
     """The roll-forward as text: WIP by stage (and with ``detail`` by product, stage and element),
     by WIP account, in units (``units``, when given), finished goods, and the ties to the journals.
     ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given)."""
     m = lambda v: _money(v, rf.currency, locale)  # noqa: E731
     u = lambda v: _units(v, locale)  # noqa: E731
     s = stages if stages is not None else by_stage(rf)
-    lines = [f"WIP roll-forward {rf.period} ({rf.currency})", ""] + _SIGNS + ["", "WIP by stage:"]
+    lines = [f"WIP roll-forward {rf.period} ({rf.currency})", ""]
+    if general_ledger and book is not None:  # the opening as the close tied it to the GL, first
+        lines += general_ledger_lines(general_ledger, book, m) + [""]
+    lines += _SIGNS + ["", "WIP by stage:"]
     used = [c for c in _COLUMNS if c in _ALWAYS or any(getattr(v, c) for v in s.stages)]
     titles = [_TITLES[_COLUMNS.index(c)] for c in used]
     rows = [[v.stage] + [m(getattr(v, c)) for c in used] for v in s.stages + (s.total,)]
@@ -211,7 +215,7 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
         lines += ["Overhead applied vs actual:"] + _table(["stage", "driver", "applied", "actual", "difference",
                                                             "disposition"], rows) + [""]
     if result.general_ledger:
-        lines += _general_ledger_lines(result, book, m) + [""]
+        lines += general_ledger_lines(result.general_ledger, book, m) + [""]
     wip = sum((r.closing for r in rf.rows), Decimal(0))
     fg = sum((r.closing for r in rf.finished_goods), Decimal(0))
     cogs = sum((p.cogs + p.cogs_overhead_adjustment for p in result.products), Decimal(0)) + result.written_off_to_cogs
@@ -222,16 +226,17 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
     return "\n".join(lines) + "\n"
 
 
-def _general_ledger_lines(result: CloseResult, book: JournalBook, m) -> list[str]:
-    """The tie to the general ledger's balances before the close, and each account's balance once
-    this close's journals are posted there: what to look for in the GL after the import."""
+def general_ledger_lines(ties, book: JournalBook, m) -> list[str]:
+    """The tie to the general ledger's balances before the close (``GeneralLedgerTie``s), and each
+    account's balance once the close's journals (``book``) are posted there: what to look for in
+    the GL after the import.  ``m`` formats an amount."""
     posted: dict[str, Decimal] = defaultdict(Decimal)
     for journal in book.journals:
         for line in journal.lines:
             posted[line.account] += line.debit - line.credit
     rows = [[f"{t.account} {t.name}", t.holds, m(t.general_ledger), m(t.wip_ledger),
              "OK" if t.ok else m(t.difference), m(t.general_ledger + posted[t.account])]
-            for t in result.general_ledger]
+            for t in ties]
     return (["Tie to the general ledger (balances before this close's journals, as given in the close file):"]
             + _table(["account", "holds", "per GL", "per WIP ledger", "difference", "after posting"], rows))
 
