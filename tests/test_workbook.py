@@ -377,6 +377,199 @@ def test_rollforward_subtotals_per_wip_account_tie_to_the_journal(closed_variant
                     "Roll-forward ties to the journals: 1320 WIP - Testing"]  # one row per account
 
 
+# ---- the tie to the general ledger ---------------------------------------------------------------
+
+def type_general_ledger(wb, rows: list[tuple]) -> list[tuple[str, str]]:
+    """Type (code, balance) rows into the GeneralLedger table (Accounts sheet) from its first data
+    row, the table resized to them; returns each row's (code cell, balance cell)."""
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+    ws = wb["Accounts"]
+    table = ws.tables["GeneralLedger"]
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    for r in range(min_row + 1, max_row + 1):
+        for c in range(min_col, max_col + 1):
+            ws.cell(r, c).value = None
+    cells = []
+    for k, (code, balance) in enumerate(rows):
+        r = min_row + 1 + k
+        ws.cell(r, min_col).value, ws.cell(r, min_col + 1).value = code, balance
+        cells.append((f"Accounts!{ws.cell(r, min_col).coordinate}", f"Accounts!{ws.cell(r, min_col + 1).coordinate}"))
+    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{min_row + max(1, len(rows))}"
+    table.autoFilter.ref = table.ref
+    return cells
+
+
+def _errors(err: str) -> list[tuple[str, str]]:
+    """(code, where) of each located error line ``error: book.xlsx: Accounts!G5: ... [CODE]``."""
+    import re
+
+    return [(m.group(2), m.group(1)) for m in re.finditer(r"^error: \S+: (\S+): .*\[(\w+)\]$", err, re.M)]
+
+
+@pytest.fixture
+def demo_book(tmp_path, capsys) -> Path:
+    """The workbook `wip init --demo` makes: October, its General Ledger table filled."""
+    path = tmp_path / "demo.xlsx"
+    assert main(["init", str(path), "--demo"]) == 0
+    capsys.readouterr()
+    return path
+
+
+def test_a_blank_general_ledger_table_means_no_tie_and_an_old_workbook_without_one_reads(book, capsys):
+    data, issues = read_close_workbook(book)
+    assert issues == [] and "general_ledger" not in data  # the data (and its hash) as before the table
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    checks = openpyxl.load_workbook(book, data_only=True)["Checks"]
+    names = [str(row[0]) for row in checks.iter_rows(min_row=5, values_only=True) if row[0]]
+    assert names and not any("general ledger" in name.lower() for name in names)
+    wb = openpyxl.load_workbook(book)
+    del wb["Accounts"].tables["GeneralLedger"]  # a workbook made from the template before the table
+    wb.save(book)
+    data, issues = read_close_workbook(book)
+    assert issues == [] and "general_ledger" not in data
+
+
+def test_general_ledger_codes_are_text_and_balances_numbers_as_the_cell_shows_them():
+    """A code typed as a number (openpyxl gives 1310, a live Excel 1320.0) is the code "1310"; a
+    balance is read once at Excel's 15 digits, may be negative (a credit), or text in the locale."""
+    rows = [[1310, 10560], [1320.0, 3170.1 + 0.2], [" 1330 ", "-1,234.50"], [123456789012345678.0, Decimal("0")],
+            ["a1", -12.5], ["A1", 7]]
+    source = FakeSource({"GeneralLedger": ("Accounts", ["GL balance", "Account code"], [r[::-1] for r in rows])},
+                        origins={"GeneralLedger": "F3"})
+    result = read_tables(source)
+    read = [(r.get("code"), r.get("balance")) for r in result.rows["GeneralLedger"]]
+    assert read == [("1310", Decimal(10560)), ("1320", Decimal("3170.3")), ("1330", Decimal("-1234.50")),
+                    ("123456789012346000", Decimal(0)), ("a1", Decimal("-12.5")), ("A1", Decimal(7))]
+    # Codes are matched exactly, as the close keys accounts: "a1" and "A1" are two accounts.
+    assert not [i for i in result.issues if i.path.startswith("Accounts!")]
+    assert result.cells["general_ledger.balances.1320"].ref == "Accounts!F5"  # the balance cell (first column here)
+
+
+def test_codes_typed_as_numbers_tie_the_demo_to_the_general_ledger(demo_book, tmp_path):
+    wb = openpyxl.load_workbook(demo_book)
+    balances = {str(code): balance for code, balance in ((r[0].value, r[1].value) for r in wb["Accounts"]["F4:G8"])}
+    assert set(balances) == {"1310", "1320", "1330", "1400", "5900"}
+    # October opens from the workbook's Opening tables; the GL before its close agrees with them and
+    # holds October's actual overhead in overhead control.
+    assert balances["5900"] == 22500 + 7300 + 2000 and balances["1330"] == 0
+    type_general_ledger(wb, [(int(code), balance) for code, balance in balances.items()])
+    wb.save(demo_book)
+    data, issues = read_close_workbook(demo_book)
+    assert issues == [] and set(data["general_ledger"]["balances"]) == set(balances)
+    with Ledger(tmp_path / "l.db") as ledger:
+        ties = close_period(data, ledger, user="t").result.general_ledger
+    assert {t.account: (t.ok, t.holds) for t in ties} == {
+        "1310": (True, "opening WIP"), "1320": (True, "opening WIP"), "1330": (True, "opening WIP"),
+        "1400": (True, "opening finished goods"), "5900": (True, "actual overhead this month")}
+
+
+def test_general_ledger_problems_are_located_to_the_tables_cells(book, capsys):
+    wb = openpyxl.load_workbook(book)
+    cells = type_general_ledger(wb, [(1310, 10560), ("1210", 5), (1320, 3170.005), ("1400", None), ("1310 ", 1)])
+    wb.save(book)
+    before = book.read_bytes()
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    # The table's own problems first: a blank balance, a code given twice (" 1310 " is 1310).
+    assert _errors(err) == [("MISSING_VALUE", cells[3][1]), ("DUPLICATE_ROW", cells[4][0])]
+    assert f"account 1310 is already in row {cells[0][0]}" in err
+    assert book.read_bytes() == before
+    wb = openpyxl.load_workbook(book)
+    cells = type_general_ledger(wb, [(1310, 10560), ("1210", 5), (1320, 3170.005)])
+    wb.save(book)
+    before = book.read_bytes()
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    # Then the close's: a code it cannot tie at the row's code, too many places at its balance.
+    assert _errors(err) == [("UNKNOWN_ACCOUNT", cells[1][0]), ("AMOUNT_PRECISION", cells[2][1])]
+    assert "'1210' is not an account this close can tie to the general ledger" in err
+    assert book.read_bytes() == before
+    assert not book.with_suffix(".wip.db").exists() or Ledger(book.with_suffix(".wip.db")).events() == []
+
+
+def test_a_general_ledger_that_does_not_tie_refuses_the_close_and_writes_nothing(demo_book, capsys):
+    wb = openpyxl.load_workbook(demo_book)
+    ws = wb["Accounts"]
+    row = next(r for r in ws["F4:G8"] if r[0].value == "1320")
+    row[1].value = 3170 - 46.83  # what the GL shows: a manual journal posted to WIP - Testing
+    wb.save(demo_book)
+    before = demo_book.read_bytes()
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert _errors(err) == [("GL_DOES_NOT_TIE", f"Accounts!{row[1].coordinate}")]
+    assert ("1320 WIP - Testing: the general ledger shows 3123.17 before this close; the WIP ledger's opening WIP "
+            "is 3170.00; difference (GL − WIP ledger) -46.83") in err
+    assert err.rstrip().endswith("nothing was written.")
+    assert demo_book.read_bytes() == before
+    ledger = demo_book.with_suffix(".wip.db")
+    assert not ledger.exists() or Ledger(ledger).events() == []
+
+
+def _gl_block(formulas, values) -> dict[str, dict]:
+    """The Checks sheet's tie to the general ledger: account code -> title -> (formula, value)."""
+    ws = formulas["Checks"]
+    header = next(r for r in range(5, ws.max_row + 1)
+                  if ws.cell(r, 1).value == "Account (General Ledger table, Accounts sheet)")
+    return {row["Account (General Ledger table, Accounts sheet)"][0].split()[0]: row
+            for row in _table(ws, values["Checks"], header)}
+
+
+def test_checks_show_the_tie_to_the_general_ledger_and_each_balance_after_posting(demo_book):
+    """Both demo months: the GL balances (formulas on the General Ledger table's cells) against the
+    WIP ledger as the result sheets lay it out, the difference, the net each account is posted this
+    close per the Journal sheet, and the balance after posting — a WIP account's closing on the
+    Roll-forward, finished goods' closing, overhead control cleared."""
+    for month in ("2026-10", "2026-11"):
+        if month == "2026-11":
+            enter_month(demo_book, demo(month))  # November's file gives its GL balances
+        assert main(["close", str(demo_book), "--period", month]) == 0
+        formulas, values = openpyxl.load_workbook(demo_book), openpyxl.load_workbook(demo_book, data_only=True)
+        typed = {r[0].value: r[1] for r in formulas["Accounts"]["F4:G8"]}
+        block = _gl_block(formulas, values)
+        assert set(block) == set(typed) == {"1310", "1320", "1330", "1400", "5900"}, month
+        check = _check(values, "The general ledger ties to the WIP ledger before posting")
+        first, last = min(r["row"] for r in block.values()), max(r["row"] for r in block.values())
+        assert check[0] == f"The general ledger ties to the WIP ledger before posting (5 of 5 general-ledger " \
+                           f"balances tie; rows {first}-{last} below)"
+        assert check[3:5] == (0, "OK")
+        assert "COUNTIF(D" in formulas["Checks"]["A5"].value  # the first check, and its count is live
+        rf, rf_values = formulas["Roll-forward"], values["Roll-forward"]
+        subtotal = {row["WIP account"][0]: row for row in _table(rf, rf_values, _block_header(rf))
+                    if row["WIP account"][0]}
+        journal = _table(formulas["Journal"], values["Journal"], 4)
+        fg = values["Finished Goods & COGS"]
+        fg_total = next(r for r in range(5, fg.max_row + 1) if fg.cell(r, 1).value == "Total")
+        overhead = formulas["Overhead"]
+        oh_total = next(r for r in range(5, overhead.max_row + 1) if overhead.cell(r, 1).value == "Total")
+        for code, row in block.items():
+            gl, wip, difference = (row[t] for t in ("General ledger before this close", "Per the WIP ledger",
+                                                    "Difference (GL - WIP ledger)"))
+            assert gl == (f"=Accounts!{typed[code].coordinate}", typed[code].value), (month, code)
+            assert difference[1] == 0 and row["Result"][1] == "OK"
+            posted = sum(_amount(r["Debit"]) - _amount(r["Credit"]) for r in journal if r["Account"][0] == code)
+            formula, net = row["Posted by this close (Journal: debits - credits)"]
+            assert formula.startswith(f'=SUMPRODUCT(EXACT(Journal!$D$5:$D$') and f',"{code}")' in formula
+            assert _amount(row["Posted by this close (Journal: debits - credits)"]) == posted
+            after = row["General ledger after posting"]
+            assert after[0] == f"=B{row['row']}+G{row['row']}"
+            assert _amount(after) == _amount(gl) + posted, (month, code)
+            if code in subtotal:  # a WIP account: its opening and closing on the Roll-forward's subtotal
+                assert wip[0] == f"='Roll-forward'!E{subtotal[code]['row']}"
+                assert _amount(wip) == _amount(subtotal[code]["Opening"])
+                assert _amount(after) == _amount(subtotal[code]["Closing"])
+                assert row["The WIP ledger's figure"][0].startswith("opening WIP")
+            elif code == "1400":
+                assert wip[0] == f"='Finished Goods & COGS'!C{fg_total}"
+                assert _amount(wip) == _amount((None, fg.cell(fg_total, 3).value))
+                assert _amount(after) == _amount((None, fg.cell(fg_total, 10).value))  # closing finished goods
+            else:  # overhead control holds this month's actual overhead; the overhead journal clears it
+                assert wip[0] == f"=Overhead!F{oh_total}" and _amount(after) == 0
+    nov = demo("2026-11")["general_ledger"]["balances"]
+    assert {code: _amount(row["General ledger before this close"]) for code, row in block.items()} == {
+        code: Decimal(str(v)) for code, v in nov.items()}
+
+
 def test_wip_init_creates_a_workbook_from_the_template(tmp_path, capsys):
     path = tmp_path / "new.xlsx"
     assert main(["init", str(path)]) == 0

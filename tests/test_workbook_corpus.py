@@ -20,6 +20,7 @@ from costing._casefile import read_data_file
 from costing.cli import main
 from costing.ledger import Ledger
 from costing.workbook._cli import init_workbook
+from tests.test_workbook import type_general_ledger
 from tests.xlsx_cache import cache_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +101,17 @@ def clear_row(sheet: str, row: int, first: str = "A", last: str = "M") -> Callab
     return change
 
 
+def general_ledger(*rows: tuple) -> Callable:
+    """(code, balance) rows typed into the GeneralLedger table (Accounts, from F4)."""
+    def change(wb):
+        type_general_ledger(wb, list(rows))
+    return change
+
+
+# The demo's October: the GL before the close agrees with the opening tables (wip init --demo).
+_GL = [("1310", 10560), ("1320", 3170), ("1330", 0), ("1400", 8650), ("5900", 31800)]
+
+
 def duplicate_production_row(wb):
     ws = wb["Production"]
     append_row(ws, "Production", [c.value for c in ws[4][:13]])
@@ -155,6 +167,15 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "account_stage_in_other_case": (set_value("Accounts", "B13", "assembly"), "INCONSISTENT_NAME", "Accounts!B13"),
     "count_without_book_units": (lambda wb: append_row(wb["Counts"], "Counts", ["Drip Home", "Testing", 3]),
                                  "COUNT_WITHOUT_BOOK_UNITS", "Counts!C5"),
+    "general_ledger_does_not_tie": (general_ledger(*_GL[:1], ("1320", 3170.01), *_GL[2:]), "GL_DOES_NOT_TIE",
+                                    "Accounts!G5"),
+    "general_ledger_code_not_tied": (general_ledger(*_GL, ("1210", 0)), "UNKNOWN_ACCOUNT", "Accounts!F9"),
+    "general_ledger_balance_in_tenths_of_a_cent": (general_ledger(("1310", 10560.001)), "AMOUNT_PRECISION",
+                                                   "Accounts!G4"),
+    "general_ledger_code_twice": (general_ledger(*_GL, (1310, 10560)), "DUPLICATE_ROW", "Accounts!F9"),
+    "general_ledger_overhead_control_shared_with_cogs": (  # row 11: overhead control, on the COGS account
+        several(set_value("Accounts", "C11", "5000"), set_value("Accounts", "D11", "Cost of goods sold"),
+                general_ledger(("5000", 31800))), "ACCOUNT_CONFLICT", "Accounts!F4"),
 }
 
 

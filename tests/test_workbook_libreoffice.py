@@ -23,7 +23,7 @@ import pytest
 from costing.close_service import close_period
 from costing.ledger import Ledger
 from costing.workbook import read_close_workbook, write_close_results
-from costing.workbook._cli import init_workbook
+from costing.workbook._cli import init_workbook, opening_general_ledger
 from costing.workbook._openpyxl import sheet_parts
 from costing.workbook._template import fill_tables, tables_from_close_data
 from tests.demo_data import demo
@@ -105,11 +105,13 @@ def _close_into(book: Path, ledger: Ledger) -> None:
 @pytest.fixture(scope="module")
 def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     """The demo's two months from one workbook, a weighted-average, half-even, EUR/de_DE variant,
-    names a SUMIFS criterion would misread, and two stages sharing a WIP account."""
+    names a SUMIFS criterion would misread, and two stages sharing a WIP account.  All but the
+    names tie to the general ledger before posting: October (as `wip init --demo` fills it) and the
+    variants to their opening tables, November to its close file's balances."""
     _soffice()
     tmp = tmp_path_factory.mktemp("lo")
     books = []
-    book = init_workbook(tmp / "demo.xlsx", demo("2026-10"))
+    book = init_workbook(tmp / "demo.xlsx", with_general_ledger(demo("2026-10")))
     with Ledger(tmp / "demo.wip.db") as ledger:
         _close_into(book, ledger)
         october = tmp / "demo-2026-10.xlsx"
@@ -126,14 +128,20 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     # ">Drip" a comparison.  (Case twins cannot occur: the workbook's keys ignore case.)
     tricky = _renamed(demo("2026-10"), {"Testing": "Test", "Packaging": "Test*", "Drip Home": ">Drip"})
     shared = one_wip_account_for_testing_and_packaging(demo("2026-10"))
-    for name, label, data in (("variant", "weighted average, half-even, EUR", variant),
+    for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
-                              ("shared", "two stages on one WIP account, a product finished after Testing", shared)):
+                              ("shared", "two stages on one WIP account, a product finished after Testing",
+                               with_general_ledger(shared))):
         book = init_workbook(tmp / f"{name}.xlsx", data)
         with Ledger(tmp / f"{name}.wip.db") as ledger:
             _close_into(book, ledger)
         books.append((label, book))
     return books
+
+
+def with_general_ledger(data: dict) -> dict:
+    """A first month whose General Ledger table agrees with its opening tables."""
+    return {**data, "general_ledger": opening_general_ledger(data)}
 
 
 def _renamed(data, names: dict[str, str]):
@@ -146,12 +154,14 @@ def _renamed(data, names: dict[str, str]):
 
 
 TAMPERED = Decimal(100)  # added to one posted journal line of the October book
+GL_TYPO = Decimal("0.01")  # added to the General Ledger table's balance of 1320 in the October book
 
 
 @pytest.fixture(scope="module")
 def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     """Each closed book recalculated by LibreOffice from sentinels (label -> the recalculated file),
-    and "tampered": the October book with one posted WIP line (grey, a value) raised by TAMPERED."""
+    "tampered": the October book with one posted WIP line (grey, a value) raised by TAMPERED, and
+    "gl typo": the October book with the GL balance of 1320 typed GL_TYPO higher after the close."""
     tmp = tmp_path_factory.mktemp("recalculated")
     (tmp / "in").mkdir()
     blanked, out = {}, {}
@@ -164,6 +174,12 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     _with_posted_line_changed(october, tampered, "1310", "Assembly: material added", TAMPERED)
     blanked["tampered"] = tmp / "in" / "tampered.xlsx"
     _without_cached_values(tampered, blanked["tampered"])
+    typo = tmp / "gl-typo.xlsx"
+    accounts = openpyxl.load_workbook(october)["Accounts"]
+    balance = next(r[1] for r in accounts["F4:G8"] if r[0].value == "1320")
+    _with_cell_changed(october, typo, "Accounts", balance.coordinate, Decimal(str(balance.value)) + GL_TYPO)
+    blanked["gl typo"] = tmp / "in" / "gl-typo.xlsx"
+    _without_cached_values(typo, blanked["gl typo"])
     _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     for label, copy in blanked.items():
         out[label] = tmp / "out" / copy.name
@@ -176,13 +192,18 @@ def _with_posted_line_changed(src: Path, dst: Path, account: str, memo: str, del
     journal = openpyxl.load_workbook(src, data_only=True)["Journal"]
     row = next(r for r in journal.iter_rows(min_row=5) if r[3].value == account and r[7].value == memo)
     debit = row[5]
+    _with_cell_changed(src, dst, "Journal", debit.coordinate, Decimal(str(debit.value)) + delta)
+
+
+def _with_cell_changed(src: Path, dst: Path, sheet: str, coordinate: str, value: Decimal) -> None:
+    """A copy whose number cell ``sheet!coordinate`` holds ``value``, everything else as it was."""
     with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        part = sheet_parts(a)["Journal"]
+        part = sheet_parts(a)[sheet]
         for item in a.infolist():
             data = a.read(item.filename)
             if item.filename == part:
-                data, n = re.subn(rb'(<c r="%s"[^>]*><v>)[^<]*(</v>)' % debit.coordinate.encode(),
-                                  rb"\g<1>" + str(Decimal(str(debit.value)) + delta).encode() + rb"\g<2>", data)
+                data, n = re.subn(rb'(<c r="%s"[^>]*><v>)[^<]*(</v>)' % coordinate.encode(),
+                                  rb"\g<1>" + str(value).encode() + rb"\g<2>", data)
                 assert n == 1
             b.writestr(item, data)
 
@@ -209,7 +230,9 @@ def _block(ws) -> dict[str, tuple]:
 
 
 def _checks(ws) -> dict[str, tuple]:
-    return {row[0]: row[1:] for row in ws.iter_rows(min_row=5, values_only=True) if row[0]}
+    """Check -> (per the workbook, per the journals / ledger, difference, result): columns B-E (a
+    block below the checks, such as the tie to the general ledger, makes the sheet wider)."""
+    return {row[0]: row[1:5] for row in ws.iter_rows(min_row=5, max_col=5, values_only=True) if row[0]}
 
 
 def test_libreoffice_ties_each_wip_account_and_what_was_completed(closed_books, recalculated):
@@ -247,6 +270,85 @@ def test_a_posted_line_that_differs_shows_in_its_accounts_tie(recalculated):
     assert "(2 of 3 WIP accounts tie;" in name
     assert checks[name][-1] == TAMPERED  # the sum of the accounts' differences, not OK
     assert checks["Roll-forward: completed to finished goods = completed on Finished Goods & COGS"][-1] == "OK"
+
+
+def _gl_block(ws) -> dict[str, dict]:
+    """The Checks sheet's tie to the general ledger as LibreOffice computed it: code -> the row."""
+    header = next(r for r in range(5, ws.max_row + 1)
+                  if ws.cell(r, 1).value == "Account (General Ledger table, Accounts sheet)")
+    titles = [c.value for c in ws[header]]
+    rows = {}
+    for r in range(header + 1, ws.max_row + 1):
+        values = [c.value for c in ws[r]]
+        if values[0] is None:
+            break
+        rows[values[0].split()[0]] = dict(zip(titles, values))
+    return rows
+
+
+def _gl_check(checks: dict) -> tuple[str, tuple]:
+    return next((k, v) for k, v in checks.items() if k.startswith("The general ledger ties to the WIP ledger"))
+
+
+def _d(value) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+def test_libreoffice_ties_the_general_ledger_and_rolls_it_forward(closed_books, recalculated):
+    """The GL balances typed in the General Ledger table, the WIP ledger's figures from the
+    Roll-forward's subtotals, Finished Goods & COGS and Overhead, and the balances after posting
+    (GL + the Journal's net per account), as LibreOffice computes them: each WIP account ends at its
+    Roll-forward closing, finished goods at its closing, overhead control at zero."""
+    tied = [label for label, _ in closed_books if label != "names a SUMIFS criterion would misread"]
+    for label in tied:
+        book = openpyxl.load_workbook(recalculated[label], data_only=True)
+        block = _gl_block(book["Checks"])
+        roll = _block(book["Roll-forward"])
+        wip = [code for code in roll if code.isdigit()]
+        assert set(block) == set(wip) | {"1400", "5900"}, label
+        name, check = _gl_check(_checks(book["Checks"]))
+        n = len(block)
+        assert f"({n} of {n} general-ledger balances tie;" in name and check[3] == "OK", label
+        for code, row in block.items():
+            assert row["Difference (GL - WIP ledger)"] == 0 and row["Result"] == "OK", (label, code)
+            assert abs(_d(row["General ledger before this close"]) - _d(row["Per the WIP ledger"])) < CENT
+            after = _d(row["General ledger after posting"])
+            assert abs(after - _d(row["General ledger before this close"])
+                       - _d(row["Posted by this close (Journal: debits - credits)"])) < CENT
+            if code in roll:
+                assert abs(_d(row["Per the WIP ledger"]) - _d(roll[code]["Opening"])) < CENT
+                assert abs(after - _d(roll[code]["Closing"])) < CENT, (label, code)
+            elif code == "5900":
+                assert abs(after) < CENT, label
+        fg = book["Finished Goods & COGS"]
+        total = next(r for r in range(5, fg.max_row + 1) if fg.cell(r, 1).value == "Total")
+        assert abs(_d(block["1400"]["General ledger after posting"]) - _d(fg.cell(total, 10).value)) < CENT, label
+    # No balances given: no tie, no check row.
+    names = _checks(openpyxl.load_workbook(recalculated["names a SUMIFS criterion would misread"],
+                                           data_only=True)["Checks"])
+    assert not any(k.startswith("The general ledger ties") for k in names)
+
+
+def test_a_gl_balance_typed_otherwise_and_a_posted_line_changed_show_on_the_tie(recalculated):
+    """The GL block reads the General Ledger table's cells and the Journal's lines live: a balance
+    of 1320 typed 0.01 higher after the close shows as its difference and "4 of 5"; a posted line
+    of 1310 raised by 100 leaves the tie before posting alone and raises 1310's balance after posting."""
+    october = openpyxl.load_workbook(recalculated["2026-10"], data_only=True)
+    typo = openpyxl.load_workbook(recalculated["gl typo"], data_only=True)
+    block = _gl_block(typo["Checks"])
+    assert {code: _d(row["Difference (GL - WIP ledger)"]) for code, row in block.items()} == {
+        "1310": 0, "1320": GL_TYPO, "1330": 0, "1400": 0, "5900": 0}
+    assert _d(block["1320"]["Result"]) == GL_TYPO
+    name, check = _gl_check(_checks(typo["Checks"]))
+    assert "(4 of 5 general-ledger balances tie;" in name and _d(check[3]) == GL_TYPO
+    before = _gl_block(october["Checks"])
+    assert _d(block["1320"]["General ledger after posting"]) - _d(before["1320"]["General ledger after posting"]) \
+        == GL_TYPO
+    tampered = openpyxl.load_workbook(recalculated["tampered"], data_only=True)
+    after = _gl_block(tampered["Checks"])
+    assert _gl_check(_checks(tampered["Checks"]))[1][3] == "OK"
+    assert {code: _d(after[code]["General ledger after posting"]) - _d(before[code]["General ledger after posting"])
+            for code in before} == {"1310": TAMPERED, "1320": 0, "1330": 0, "1400": 0, "5900": 0}
 
 
 def test_rounding_adjustments_show_where_round_differs_from_the_engine(closed_books):

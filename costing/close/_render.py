@@ -237,7 +237,7 @@ def general_ledger_lines(ties, book: JournalBook, m) -> list[str]:
     rows = [[f"{t.account} {t.name}", t.holds, m(t.general_ledger), m(t.wip_ledger),
              "OK" if t.ok else m(t.difference), m(t.general_ledger + posted[t.account])]
             for t in ties]
-    return (["Tie to the general ledger (balances before this close's journals, as given in the close file):"]
+    return (["Tie to the general ledger (balances before this close's journals, as given with its inputs):"]
             + _table(["account", "holds", "per GL", "per WIP ledger", "difference", "after posting"], rows))
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-__all__ = ["register", "init_workbook", "DEMO_FIRST_MONTH"]
+__all__ = ["register", "init_workbook", "DEMO_FIRST_MONTH", "opening_general_ledger"]
 
 DEMO_FIRST_MONTH = Path(__file__).resolve().parents[2] / "examples" / "demo" / "close-2026-10.yaml"
 
@@ -30,6 +30,32 @@ def init_workbook(path: str | Path, data: dict | None = None) -> Path:
     return path
 
 
+def opening_general_ledger(data: dict) -> dict:
+    """The general ledger's balances before the first close when it agrees with the workbook's
+    opening tables — each WIP account the opening WIP cost of the stages it holds, finished goods
+    the opening layers, overhead control the month's actual overhead — as ``general_ledger``.
+
+    The demo's first month opens from its close file; its GL, taken before October's journals, is
+    September's closing positions plus October's overhead incurred: these figures.
+    """
+    from decimal import Decimal
+
+    accounts = data["accounts"]
+    wip = {stage: str(account["code"]) for stage, account in accounts["wip"].items()}
+    balances = dict.fromkeys(wip.values(), Decimal(0))
+    fg, overhead = str(accounts["finished_goods"]["code"]), str(accounts["overhead_control"]["code"])
+    balances.setdefault(fg, Decimal(0))
+    balances.setdefault(overhead, Decimal(0))
+    for product in data["products"]:
+        for stage in product["stages"]:
+            cost = (stage.get("beginning_wip") or {}).get("cost") or {}
+            balances[wip[stage["name"]]] += sum((Decimal(str(v)) for v in cost.values()), Decimal(0))
+        balances[fg] += sum((Decimal(str(layer["cost"])) for layer in product.get("opening_finished_goods") or []),
+                            Decimal(0))
+    balances[overhead] += sum((Decimal(str(oh["actual"])) for oh in (data.get("overhead") or {}).values()), Decimal(0))
+    return {"balances": balances}
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     from .._casefile import read_data_file
 
@@ -47,8 +73,11 @@ def _cmd_init(args: argparse.Namespace) -> int:
             for issue in issues:
                 print(f"error: {issue.with_source(str(DEMO_FIRST_MONTH))}", file=sys.stderr)
             return 2
+        if not data.get("general_ledger"):
+            data = {**data, "general_ledger": opening_general_ledger(data)}
     init_workbook(path, data)
-    what = "the demo factory's first month (2026-10)" if args.demo else "empty tables"
+    what = ("the demo factory's first month (2026-10; its General Ledger table holds the GL's balances before "
+            "the close, which agree with the opening tables)") if args.demo else "empty tables"
     print(f"{path}: close workbook created from the template with {what}.")
     period = data["period"] if data else "YYYY-MM"
     print(f"  Next: wip close {path} --period {period}   (ledger: {path.with_suffix('.wip.db')})")

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._currency import is_known_locale
 from .._errors import Issue
-from .._numbers import percent_text
+from .._numbers import from_excel, percent_text
 from .._period import is_period
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
@@ -49,6 +49,10 @@ class WorkbookInput:
     rows: dict[str, list[Row]] = field(default_factory=dict)  # table name -> rows as read
     tables: dict[str, TableData] = field(default_factory=dict)
     locale: str = "en_US"
+    # (issue code, data path) -> cell, for an issue about a mapping's key rather than its value: the
+    # close reports an unknown code of ``general_ledger.balances`` at the same path as its balance,
+    # and the one belongs at the General Ledger row's code, the other at its balance.
+    key_cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
 
     def cell(self, path: str) -> Cell | None:
         return self.cells.get(path)
@@ -71,6 +75,10 @@ class WorkbookInput:
         for issue in issues:
             if not issue.path or "!" in issue.path:
                 out.append(issue)
+                continue
+            key_cell = self.key_cells.get((issue.code, issue.path))
+            if key_cell is not None:
+                out.append(Issue(issue.code, key_cell.ref, issue.message, issue.source))
                 continue
             ref, rest = self.where(issue.path)
             if not ref:
@@ -218,6 +226,8 @@ class _Reader:
             if not is_period(text):
                 raise CellNumberError("INVALID_PERIOD", f"expected a month YYYY-MM, found {text!r}")
             return text
+        if kind == "balance":  # a ledger balance: either sign; its places are the close's to check
+            return cell_decimal(v, self.locale)
         if kind == "added":
             if isinstance(v, str) and v.strip().lower() in ("start", "end", "evenly"):
                 return v.strip().lower()
@@ -250,6 +260,9 @@ class _Reader:
         self.read_settings(data)
         accounts = self.read_accounts()
         data["accounts"] = accounts
+        general_ledger = self.read_general_ledger()
+        if general_ledger is not None:  # an empty table: no tie, and the same data as before the table
+            data["general_ledger"] = general_ledger
         stage_order = self.read_stages()
         self.check_wip_account_stages(accounts["wip"], stage_order)
         data["overhead"] = self.read_overhead(stage_order)
@@ -375,6 +388,33 @@ class _Reader:
         spec, table = TABLE_BY_NAME["Accounts"], self.result.tables.get("Accounts")
         self.result.places["accounts"] = table.location if table else f"{spec.sheet} (table Accounts)"
         return accounts
+
+    def read_general_ledger(self) -> dict | None:
+        """The GeneralLedger table (optional; empty: no tie) as ``general_ledger.balances``: code ->
+        balance.  Codes are text, read as the Accounts table's are (1310 typed as a number is
+        "1310"); which codes the close can tie, and the balances' places, the close checks — its
+        issues come back here: about the account (unknown, or overhead control shared with COGS) at
+        the row's code cell, the rest at its balance."""
+        rows = self.rows("GeneralLedger", required=False)
+        table = self.result.tables.get("GeneralLedger")
+        if table is not None:
+            self.result.places["general_ledger"] = table.location
+        balances: dict[str, Decimal] = {}
+        first: dict[str, Cell] = {}
+        for row in rows:
+            code, cell = row.get("code"), row.cells["code"]
+            if code in first:  # exact: the close keys accounts by code as typed, upper/lower case included
+                self.problem("DUPLICATE_ROW", cell.ref,
+                             f"account {code} is already in row {first[code].ref} of table GeneralLedger; give "
+                             "each account's balance once: keep one row and delete the other")
+                continue
+            first[code] = cell
+            balances[code] = row.get("balance")
+            path = f"general_ledger.balances.{code}"
+            self.mark(path, row.cells["balance"])
+            for code_issue in _ABOUT_THE_ACCOUNT:
+                self.result.key_cells[(code_issue, path)] = cell
+        return {"balances": balances} if balances else None
 
     def read_stages(self) -> list[str]:
         rows = self.rows("Stages")
@@ -634,11 +674,30 @@ class _Refused:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    """What a text cell (a name, an account code) says, when a number was typed in it: the digits
+    Excel shows, at its 15 significant digits, without a decimal point for a whole number — so an
+    account code typed as 1310 is "1310" whether the cell holds 1310, 1310.0 or (from a live Excel,
+    past 2**53) a whole number with binary noise in its last digits.
+
+    >>> _text(1310), _text(1310.0), _text(" 1310 "), _text(0.1 + 0.2)
+    ('1310', '1310', '1310', '0.3')
+    >>> _text(123456789012345678.0), _text(int(123456789012345678.0))  # Excel keeps 15 digits
+    ('123456789012346000', '123456789012346000')
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _EXACT_INTEGERS:
+        value = float(value)  # only a double could have given it: read it as Excel shows that double
+    if isinstance(value, float) and value == value and value not in (_INF, -_INF):
+        number = from_excel(value).normalize()
+        return format(number if number else abs(number), "f")  # -0.0 is 0
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value).strip()
+
+
+# The close's issues about a General Ledger row's account rather than its balance: at the code.
+_ABOUT_THE_ACCOUNT = ("UNKNOWN_ACCOUNT", "ACCOUNT_CONFLICT")
+_EXACT_INTEGERS = 2 ** 53  # from here on, not every whole number is a double
+_INF = float("inf")
 
 
 def _row_number(coordinate: str) -> str:

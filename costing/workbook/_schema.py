@@ -18,9 +18,11 @@ __all__ = ["Column", "TableSpec", "TABLES", "TABLE_BY_NAME", "SETTINGS", "ACCOUN
 #   units    — a quantity of units, >= 0 (fractions allowed: kg, litres)
 #   fraction — completion or an addition point, 0..1 (a cell formatted as % holds the fraction)
 #   amount   — money in the workbook's currency, >= 0, at most the currency's minor-unit places
+#   balance  — money in the workbook's currency as a ledger shows it: debit positive, credit negative,
+#              at most the currency's minor-unit places (checked by the close)
 #   rate     — a positive multiplier (overhead rate per driver unit)
 #   choice   — one of ``choices``
-KINDS = ("text", "units", "fraction", "amount", "rate", "choice", "added")
+KINDS = ("text", "units", "fraction", "amount", "balance", "rate", "choice", "added")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,17 @@ TABLES: tuple[TableSpec, ...] = (
         Column("Code", "code", required=True, width=10),
         Column("Name", "name", required=True, width=36),
     ), key=("role", "stage"), purpose="chart-of-accounts mapping; one wip row per stage"),
+    # Codes are compared exactly, as the close keys accounts (``_read.read_general_ledger`` checks
+    # for duplicates itself: the generic row key ignores case).
+    TableSpec("GeneralLedger", "Accounts", (
+        Column("Account code", "code", required=True, width=14,
+               help="a WIP account, finished goods or overhead control: its code as in the Accounts table"),
+        Column("GL balance", "balance", "balance", required=True, width=16,
+               help="the general ledger's balance before this close's journals are posted; debit positive, "
+                    "credit negative"),
+    ), purpose="optional: the general ledger's balances before this close's journals are posted (WIP accounts, "
+               "finished goods, overhead control); the close ties them to the WIP ledger before posting and "
+               "refuses on a difference; leave the table empty for no tie", origin="F3"),
     TableSpec("Stages", "Stages & elements", (
         Column("Order", "order", "units", required=True, width=8, help="flow order: 1 is the first stage"),
         Column(_S, "stage", required=True, width=18),

@@ -976,6 +976,11 @@ def write_checks(ctx: ResultContext, ws) -> None:
     book = ctx.outcome.journals
     rf = ctx.outcome.rollforward
     r = FIRST
+    # The tie to the general ledger comes first (it is what the close checked before posting); its
+    # row sums the block below the checks, so it is filled in once that block is laid out.
+    gl_row = None
+    if ctx.result.general_ledger:
+        gl_row, r = r, r + 1
 
     def check(name: str | tuple[str, str], left, left_engine, right, right_engine, diff_formula: str, diff_engine,
               fmt=money):
@@ -1062,8 +1067,106 @@ def write_checks(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" #WIP! error(s)")', "OK" if not found else f"{found} #WIP! error(s)",
                 font=CHECK_OK_FONT)
         r += 1
-    for c, w in zip("ABCDE", (70, 18, 22, 14, 12)):
+    if gl_row is not None:
+        _write_general_ledger_tie(ctx, ws, gl_row, r + 1)
+    for c, w in _CHECKS_WIDTHS.items():
         ws.column_dimensions[c].width = w
+
+
+_CHECKS_WIDTHS = dict(zip("ABCDEFGH", (70, 18, 22, 14, 12, 30, 20, 18)))
+
+
+# The tie to the general ledger, below the checks: the columns B-E mean what they mean in a check.
+GL_TIE = Layout([("account", "Account (General Ledger table, Accounts sheet)", None),
+                 ("gl", "General ledger before this close", "money"), ("wip", "Per the WIP ledger", "money"),
+                 ("diff", "Difference (GL - WIP ledger)", "money"), ("result", "Result", None),
+                 ("holds", "The WIP ledger's figure", None),
+                 ("posted", "Posted by this close (Journal: debits - credits)", "money"),
+                 ("after", "General ledger after posting", "money")])
+# What the WIP ledger's figure of an account is made of (the close's words, ``reconcilable_accounts``),
+# and where the result sheets show it.
+_GL_HOLDS = {"opening WIP": "opening WIP (Roll-forward: the account's subtotal)",
+             "opening finished goods": "opening finished goods (Finished Goods & COGS: total opening)",
+             "actual overhead this month": "actual overhead this month (Overhead: total actual)"}
+
+
+def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row: int) -> None:
+    """Each balance of the General Ledger table — taken before this close's journals are posted —
+    against what the WIP ledger says it must be, as formulas over the sheets that lay it out: a WIP
+    account's opening from the Roll-forward's subtotal, finished goods' opening from Finished Goods &
+    COGS, overhead control's actual overhead from Overhead (the close's overhead journal clears it).
+    Beside it, the net this close posts to the account (Journal) and the balance the GL should show
+    once the journals are imported.  ``check_row`` gets the Checks row that counts the ties."""
+    from ..close._general_ledger import reconcilable_accounts
+
+    P, money, zero = ctx.places, ctx.money, _ZERO * ctx.q
+    holds_of = reconcilable_accounts(ctx.spec)  # code -> (name, what the WIP ledger's figure holds)
+    rf_plan, j = ctx.shared["rf"], ctx.shared["journal"]
+    posted: dict[str, Decimal] = defaultdict(lambda: zero)
+    for journal in ctx.outcome.journals.journals:
+        for line in journal.lines:
+            posted[line.account] += line.debit - line.credit
+
+    def part(code: str, holds: str) -> str:
+        if holds == "opening WIP":
+            row = rf_plan["rows"].get(code)
+            # An account none of this month's stages posts to has no subtotal: its opening is the
+            # sum over the Roll-forward's rows (none), matched exactly.
+            return _x(RF_SHEET, RF.at("opening", row)) if row is not None else _sum_where(
+                _x(RF_SHEET, _column("opening", FIRST, rf_plan["last"])),
+                (_x(RF_SHEET, _column("account", FIRST, rf_plan["last"])), _quoted(code)))
+        if holds == "opening finished goods":
+            return ctx.shared["fg"]["opening"]
+        if holds == "actual overhead this month":
+            return _x(OH_SHEET, ctx.shared["oh_totals"]["actual"])
+        raise ValueError(f"no result sheet lays out {holds!r} of account {code}")
+
+    def figure(code: str) -> tuple[str, str]:
+        """(formula, what it is) of the WIP ledger's figure for ``code``: one part per thing it holds."""
+        holds = holds_of[code][1]
+        return "=" + "+".join(part(code, h) for h in holds), " + ".join(_GL_HOLDS[h] for h in holds)
+
+    ctx.put(ws, title_row, 1, "Tie to the general ledger: its balances before this close's journals are posted "
+                              "(General Ledger table) against the WIP ledger, and after posting", font=HEADER_FONT)
+    header = title_row + 1
+    for key, title, _ in GL_TIE.columns:
+        ctx.put(ws, header, GL_TIE.col(key), title, font=HEADER_FONT, wrap=True)
+    ws.row_dimensions[header].height = 15 * max(_lines_needed(title, _CHECKS_WIDTHS[GL_TIE.letter[key]] - 2)
+                                                for key, title, _ in GL_TIE.columns)
+    first = header + 1
+    ties = ctx.result.general_ledger
+    for k, tie in enumerate(ties):
+        r = first + k
+        at = lambda key: GL_TIE.at(key, r)  # noqa: E731
+        ctx.put(ws, r, GL_TIE.col("account"), f"{tie.account} {tie.name}")
+        ref = ctx.ref(f"general_ledger.balances.{tie.account}")  # text typed in the locale: the value read
+        ctx.put(ws, r, GL_TIE.col("gl"), f"={ref}" if ref else tie.general_ledger,
+                tie.general_ledger if ref else None, money)
+        formula, holds = figure(tie.account)
+        ctx.put(ws, r, GL_TIE.col("wip"), formula, tie.wip_ledger, money)
+        ctx.put(ws, r, GL_TIE.col("diff"), f"=ROUND({at('gl')}-{at('wip')},{P})", tie.difference, money)
+        ctx.put(ws, r, GL_TIE.col("result"), f'=IF({at("diff")}=0,"OK",{at("diff")})',
+                "OK" if tie.ok else tie.difference, font=CHECK_OK_FONT)
+        ctx.put(ws, r, GL_TIE.col("holds"), holds)
+        on_account = (j["accounts"], _quoted(tie.account))
+        ctx.put(ws, r, GL_TIE.col("posted"), f"={_sum_where(j['debits'], on_account)}-"
+                                             f"{_sum_where(j['credits'], on_account)}", posted[tie.account], money)
+        ctx.put(ws, r, GL_TIE.col("after"), f"={at('gl')}+{at('posted')}", tie.general_ledger + posted[tie.account],
+                money)
+    last = first + len(ties) - 1
+    n = len(ties)
+    span = lambda key: GL_TIE.span(key, first, last)  # noqa: E731
+    name = (f"The general ledger ties to the WIP ledger before posting ({{}} of {n} general-ledger balances tie; "
+            f"rows {first}-{last} below)")
+    live = '="' + name.format(f'"&COUNTIF({span("diff")},0)&"') + '"'  # the count stays live
+    tied = sum(tie.ok for tie in ties)
+    untied = sum((abs(tie.difference) for tie in ties), zero)
+    ctx.put(ws, check_row, 1, live, name.format(tied))
+    ctx.put(ws, check_row, 2, f"=SUM({span('gl')})", sum((t.general_ledger for t in ties), zero), money)
+    ctx.put(ws, check_row, 3, f"=SUM({span('wip')})", sum((t.wip_ledger for t in ties), zero), money)
+    ctx.put(ws, check_row, 4, f"=ROUND(SUMPRODUCT(ABS({span('diff')})),{P})", untied, money)
+    ctx.put(ws, check_row, 5, f'=IF(D{check_row}=0,"OK",D{check_row})', "OK" if not untied else untied,
+            font=CHECK_OK_FONT)
 
 
 # ---- Summary and charts --------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def amount_format(places: int = 2, symbol: str = "", symbol_after: bool = False)
 
 
 def _formats(kind: str, amount: str) -> str | None:
-    return {"units": "General", "fraction": FRACTION_FORMAT, "amount": amount, "rate": "General",
+    return {"units": "General", "fraction": FRACTION_FORMAT, "amount": amount, "balance": amount, "rate": "General",
             "period": "@", "text": "@"}.get(kind)
 
 
@@ -73,6 +73,10 @@ def _validation(spec: TableSpec, col) -> DataValidation | None:
     elif col.kind in ("units", "amount", "rate"):
         dv = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True)
         dv.error = "A number, zero or more"
+    elif col.kind == "balance":  # a ledger balance: a number of either sign
+        dv = DataValidation(type="decimal", operator="between", formula1="-999999999999999",
+                            formula2="999999999999999", allow_blank=True)
+        dv.error = "A number: debit positive, credit negative"
     else:
         return None
     dv.errorTitle = col.header
@@ -318,6 +322,8 @@ def tables_from_close_data(data: Mapping[str, Any]) -> dict[str, list[dict[str, 
         for layer in product.get("opening_finished_goods") or []:
             tables["OpeningFG"].append({"product": name, "period": layer.get("period"), "units": _plain(layer["units"]),
                                         "cost": _plain(layer["cost"])})
+    for code, balance in ((data.get("general_ledger") or {}).get("balances") or {}).items():
+        tables["GeneralLedger"].append({"code": str(code), "balance": _plain(balance)})
     return tables
 
 
@@ -402,6 +408,6 @@ def input_formats(wb: Workbook, currency: str, locale: str) -> None:
             headers = {normalise_header(ws.cell(min_row, c).value): c for c in range(min_col, max_col + 1)}
             for col in spec.columns:
                 c = headers.get(normalise_header(col.header))
-                if c is not None and col.kind == "amount":
+                if c is not None and col.kind in ("amount", "balance"):
                     for r in range(min_row + 1, max_row + 1):
                         ws.cell(r, c).number_format = fmt
