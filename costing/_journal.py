@@ -9,14 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._report import Amount
 
 __all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
-           "AccountPostings", "postings_by_account", "FORMULA_STARTS", "CONTROL_CHARACTERS"]
+           "AccountPostings", "postings_by_account", "code_order", "PostedBook", "NotPostedAfter", "posted_after",
+           "FORMULA_STARTS", "CONTROL_CHARACTERS"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -113,14 +114,105 @@ class AccountPostings(NamedTuple):
         return self.debit - self.credit
 
 
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def code_order(code: str) -> tuple:
+    """Sort key for account codes: runs of digits compare as numbers, so ``900`` comes before
+    ``1310`` and ``A9`` before ``A10``; text compares ignoring case.  Every code has its own key
+    (``01`` and ``1``, ``a`` and ``A``: then the code as written decides), so the order is total and
+    deterministic.
+
+    >>> sorted(["1310", "900", "A10", "a9", "A9", "01", "1", "1310-2", "1310-10"], key=code_order)
+    ['01', '1', '900', '1310', '1310-2', '1310-10', 'A9', 'a9', 'A10']
+    """
+    runs = _DIGITS.split(code)  # text, digits, text, ...: digits at the odd places
+    return tuple((0, int(run)) if i % 2 else (1, run.casefold()) for i, run in enumerate(runs)), code
+
+
 def postings_by_account(book: JournalBook) -> tuple[AccountPostings, ...]:
-    """The book's postings by account, in account-code order (a trial balance of the close's
-    journals: the debits and the credits each add up to the same total when the book balances).
-    Accounts of the chart the book does not post to are left out."""
+    """The book's postings by account, in account-code order (``code_order``: ``900`` before
+    ``1310``) — a trial balance of the close's journals: the debits and the credits each add up to
+    the same total when the book balances.  Accounts of the chart the book does not post to are left
+    out."""
     debit: dict[str, Decimal] = {}
     credit: dict[str, Decimal] = {}
     for journal in book.journals:
         for line in journal.lines:
             debit[line.account] = debit.get(line.account, Decimal(0)) + line.debit
             credit[line.account] = credit.get(line.account, Decimal(0)) + line.credit
-    return tuple(AccountPostings(book.accounts[code], debit[code], credit[code]) for code in sorted(debit))
+    return tuple(AccountPostings(book.accounts[code], debit[code], credit[code])
+                 for code in sorted(debit, key=code_order))
+
+
+class PostedBook(NamedTuple):
+    """One book of journals posted for a period, in the order they were posted: close #``close_no``
+    (``kind`` "close"), or the journals reversing close #``close_no`` when the month was reopened
+    (``kind`` "reversal").  A period's history is a sequence of them: close #1, its reversal,
+    close #2, ..."""
+
+    kind: Literal["close", "reversal"]
+    close_no: int
+    book: JournalBook
+
+
+class NotPostedAfter(ValueError):
+    """No book can be made of what was posted after a close: ``code`` says why (NOT_CLOSED: no such
+    close; NOTHING_POSTED: nothing after it; ACCOUNT_CONFLICT: an account renamed in between)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def posted_after(history: Sequence[PostedBook], close_no: int) -> JournalBook:
+    """One book of every journal posted after close #``close_no`` in ``history``: its reversal,
+    later closes and their reversals, in posting order — what a system that already imported close
+    #``close_no`` needs.  Pass ``history[:i + 1]`` for what was posted up to and including
+    ``history[i]``.
+
+    An account must be the same (name and type) in every book joined: a reversal posts to the
+    account as it was named when the close was posted, and systems that match accounts by name
+    would post a reversal and a re-close that renamed the account apart (``NotPostedAfter``,
+    ACCOUNT_CONFLICT).
+
+    >>> chart = {"1300": Account(code="1300", name="WIP", type="asset"),
+    ...          "5000": Account(code="5000", name="COGS", type="expense")}
+    >>> def book(id, amount):
+    ...     return JournalBook(company="Co", currency="USD", period="2026-10", accounts=chart, journals=(
+    ...         Journal(id=id, date=dt.date(2026, 10, 31), narration="COGS", lines=(
+    ...             JournalLine(account="5000", debit=Decimal(amount), credit=Decimal(0)),
+    ...             JournalLine(account="1300", debit=Decimal(0), credit=Decimal(amount)))),))
+    >>> history = [PostedBook("close", 1, book("WIP-1", 5)), PostedBook("reversal", 1, book("REV-WIP-1", -5)),
+    ...            PostedBook("close", 2, book("WIP2-1", 7))]
+    >>> [j.id for j in posted_after(history, 1).journals], [j.id for j in posted_after(history[:2], 1).journals]
+    (['REV-WIP-1', 'WIP2-1'], ['REV-WIP-1'])
+    >>> posted_after(history, 2)
+    Traceback (most recent call last):
+    ...
+    costing._journal.NotPostedAfter: nothing was posted for 2026-10 after close #2: it is still the current close
+    """
+    closes = [posted.close_no for posted in history if posted.kind == "close"]
+    at = next((i for i, posted in enumerate(history) if posted.kind == "close" and posted.close_no == close_no), None)
+    if at is None:
+        period = history[0].book.period if history else "the period"
+        raise NotPostedAfter("NOT_CLOSED", f"{period} has no close #{close_no}"
+                             + (f"; its closes are #{', #'.join(map(str, closes))}" if closes else ""))
+    later = [posted.book for posted in history[at + 1:]]
+    if not later:
+        raise NotPostedAfter("NOTHING_POSTED", f"nothing was posted for {history[at].book.period} after close "
+                                               f"#{close_no}: it is still the current close")
+    accounts: dict[str, Account] = {}
+    for book in later:
+        for code, account in book.accounts.items():
+            first = accounts.setdefault(code, account)
+            if first != account:  # a reversal must post to the account as it was named when posted
+                raise NotPostedAfter(
+                    "ACCOUNT_CONFLICT",
+                    f"account {code} is {first.name!r} ({first.type}) in one of the journals posted after close "
+                    f"#{close_no} and {account.name!r} ({account.type}) in another: systems that match accounts "
+                    "by name would post them apart; export the reversal before renaming the account, or rename "
+                    "it in the accounting system too")
+    return JournalBook(company=later[0].company, currency=later[0].currency, period=later[0].period,
+                       accounts=accounts, journals=tuple(journal for book in later for journal in book.journals))

@@ -20,11 +20,13 @@ __all__ = ["main"]
 EXIT_INPUT = 2  # the input has problems; nothing was written
 
 
-def _print_issues(issues: Sequence[Issue]) -> None:
+def _print_issues(issues: Sequence[Issue], writes: bool = True) -> None:
+    """The problems, one a line, and how many; for a command that writes (``writes``: close, reopen,
+    export, ...) also that it wrote nothing — a command that only reads does not say so."""
     for issue in issues:
         print(f"error: {issue}", file=sys.stderr)
     noun = "problem" if len(issues) == 1 else "problems"
-    print(f"{len(issues)} {noun} found; nothing was written.", file=sys.stderr)
+    print(f"{len(issues)} {noun} found" + ("; nothing was written." if writes else "."), file=sys.stderr)
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
@@ -216,55 +218,48 @@ def _current(args: argparse.Namespace):
 def _posted_after(args: argparse.Namespace):
     """(the ledger's locale for the period, one book of every journal posted for the period after
     close #N: its reversal, later closes and their reversals — what to import into a system that
-    already holds close #N —, and close #N's own journals), or Nones after printing why not."""
-    from ._journal import JournalBook
+    already holds close #N —, and the period's whole posting history), or Nones after printing why
+    not.  The book is made by ``posted_after``, as the export's guard reads the folder."""
+    from ._journal import NotPostedAfter, PostedBook, posted_after
 
     ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
         return None, None, None
     with ledger:
-        posted = ledger.journal_books(args.period)
-        closes = [event.close_no for event, _ in posted if event.kind == "close"]
-        at = next((i for i, (event, _) in enumerate(posted)
-                   if event.kind == "close" and event.close_no == args.after_close), None)
+        history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
+                        for event, book in ledger.journal_books(args.period))
         closed = ledger.current_close(args.period) or (ledger.closes(args.period) or [None])[-1]
-    if at is None:
-        _print_issues([Issue("NOT_CLOSED", "--after-close",
-                             f"{args.period} has no close #{args.after_close}"
-                             + (f"; its closes are #{', #'.join(map(str, closes))}" if closes else ""))])
+    try:
+        book = posted_after(history, args.after_close)
+    except NotPostedAfter as e:
+        _print_issues([Issue(e.code, "--after-close", e.message if history else
+                             f"{args.period} has no close #{args.after_close}: it was never closed")],
+                      writes=args.run is _cmd_export)
         return None, None, None
-    later = [book for _, book in posted[at + 1:]]
-    if not later:
-        _print_issues([Issue("NOTHING_POSTED", "--after-close", f"nothing was posted for {args.period} after close "
-                                                              f"#{args.after_close}: it is still the current close")])
-        return None, None, None
-    accounts: dict = {}
-    for book in later:
-        for code, account in book.accounts.items():
-            first = accounts.setdefault(code, account)
-            if first != account:  # a reversal must post to the account as it was named when posted
-                _print_issues([Issue("ACCOUNT_CONFLICT", "--after-close",
-                                     f"account {code} is {first.name!r} ({first.type}) in one of the journals posted "
-                                     f"after close #{args.after_close} and {account.name!r} ({account.type}) in "
-                                     "another: systems that match accounts by name would post them apart; export "
-                                     "the reversal before renaming the account, or rename it in the accounting "
-                                     "system too")])
-                return None, None, None
-    book = JournalBook(company=later[0].company, currency=later[0].currency, period=args.period, accounts=accounts,
-                       journals=tuple(j for b in later for j in b.journals))
-    return closed.parameters.get("locale", "en_US"), book, posted[at][1]
+    return closed.parameters.get("locale", "en_US"), book, history
 
 
 def _journals_to_show(args: argparse.Namespace):
-    """(locale, book, close #N's book or None): the current close's journals, or with --after-close N
-    those posted since close #N."""
+    """(locale, book, the period's posting history — for an export, which reads the folder with it),
+    the current close's journals, or with --after-close N those posted since close #N; Nones after
+    printing why not."""
+    from ._journal import PostedBook
+
     if args.after_close is not None:
         return _posted_after(args)
-    ledger, closed = _current(args)
+    ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
         return None, None, None
     with ledger:
-        return closed.parameters.get("locale", "en_US"), closed.journals, None
+        closed = ledger.current_close(args.period)
+        if closed is None:
+            _print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
+                                                   "there is no current close to show")],
+                          writes=args.run is _cmd_export)
+            return None, None, None
+        history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
+                        for event, book in ledger.journal_books(args.period)) if args.run is _cmd_export else ()
+        return closed.parameters.get("locale", "en_US"), closed.journals, history
 
 
 def head_argument(text: str) -> str:
@@ -289,13 +284,19 @@ def _cmd_journal(args: argparse.Namespace) -> int:
     if book is None:
         return EXIT_INPUT
     if args.by_account:
+        from decimal import Decimal
+
         from ._journal import postings_by_account
         from .close._render import render_postings_by_account
 
         if args.json:
-            rows = [{"account": p.account.code, "name": p.account.name, "type": p.account.type, "debit": str(p.debit),
-                     "credit": str(p.credit), "net": str(p.net)} for p in postings_by_account(book)]
-            json.dump({"accounts": rows}, sys.stdout, indent=2, ensure_ascii=False)
+            totals = postings_by_account(book)
+            json.dump({"period": book.period, "currency": book.currency, "after_close": args.after_close,
+                       "total_debit": str(sum((p.debit for p in totals), Decimal(0))),
+                       "total_credit": str(sum((p.credit for p in totals), Decimal(0))),
+                       "accounts": [{"account": p.account.code, "name": p.account.name, "type": p.account.type,
+                                     "debit": str(p.debit), "credit": str(p.credit), "net": str(p.net)}
+                                    for p in totals]}, sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
             sys.stdout.write(render_postings_by_account(book, args.locale or locale))
@@ -394,12 +395,11 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .exports import ExportError, export_journals
 
-    _, book, followed = _journals_to_show(args)
+    _, book, history = _journals_to_show(args)
     if book is None:
         return EXIT_INPUT
     try:
-        label = f"after-close-{args.after_close}" if args.after_close is not None else ""
-        paths = export_journals(book, args.format, Path(args.out), label=label, follows=followed)
+        paths = export_journals(book, args.format, Path(args.out), after_close=args.after_close, history=history)
     except (ExportError, ValueError) as e:
         _print_issues([Issue("EXPORT_REFUSED", "", str(e))])
         return EXIT_INPUT

@@ -287,8 +287,13 @@ def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, cap
     assert main(["close", october, "--period", "2026-10", "--ledger", db]) == 0
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db]) == 0
     close_1 = (out / "journals-2026-10.gl.csv").read_bytes()
+    capsys.readouterr()
     assert main(["journal", "--period", "2026-10", "--after-close", "1", "--ledger", db]) == 2
-    assert "[NOTHING_POSTED]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "[NOTHING_POSTED]" in err and "nothing was written" not in err, "wip journal writes nothing anyway"
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--after-close", "1", "--out", str(out),
+                 "--ledger", db]) == 2
+    assert "[NOTHING_POSTED]" in capsys.readouterr().err.splitlines()[0]
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", db]) == 0
     assert main(["close", october, "--period", "2026-10", "--ledger", db]) == 0
     capsys.readouterr()
@@ -301,21 +306,85 @@ def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, cap
 
     # The folder now posts close #2 once (close #1, its reversal, close #2).  Exporting the month
     # again there (now close #2) would post close #2 twice: refused, the folder unchanged.
+    capsys.readouterr()
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db]) == 2
-    assert "would post that later close twice" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "found them changed (now close #2)" in err and "[EXPORT_REFUSED]" in err and "nothing was written." in err
     assert (out / "journals-2026-10.gl.csv").read_bytes() == close_1
     # Beside a month file of close #2, the journals after close #1 would post close #2 twice too.
     other = tmp_path / "other"
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(other), "--ledger", db]) == 0
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--after-close", "1", "--out", str(other),
                  "--ledger", db]) == 2
-    assert "does not hold close #1" in capsys.readouterr().err
+    assert "posts close #2 when imported" in capsys.readouterr().err
     assert sorted(p.name for p in other.iterdir()) == ["journals-2026-10.gl.csv"]
     assert main(["journal", "--period", "2026-10", "--after-close", "3", "--ledger", db]) == 2
-    assert "2026-10 has no close #3; its closes are #1, #2 [NOT_CLOSED]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "2026-10 has no close #3; its closes are #1, #2 [NOT_CLOSED]" in err
+    assert err.endswith("1 problem found.\n")
     with pytest.raises(SystemExit) as exited:
         main(["journal", "--period", "2026-13", "--ledger", db])
     assert exited.value.code == 2 and "expected a month YYYY-MM, found '2026-13'" in capsys.readouterr().err
+
+
+def test_a_folder_of_exports_imports_as_the_current_close_however_often_the_month_is_reclosed(tmp_path, capsys):
+    """The month (close #1), re-closed twice, then after-close-1 (up to close #3), re-closed again, then
+    after-close-3, each close with other labour: the folder's gl-csv files, read back and added up, post
+    the current close's journals, account by account.  After-close-2, which does not follow what the
+    folder holds, is refused each time, the folder unchanged."""
+    import csv
+    from collections import defaultdict
+
+    from costing._journal import postings_by_account
+
+    db, out = str(tmp_path / "ledger.db"), tmp_path / "out"
+    october = tmp_path / "october.yaml"
+    source = (DEMO / "close-2026-10.yaml").read_text()
+    assert source.count("added_costs: {labour: 4650.00}") == 1
+    october.write_text(source)
+
+    def export(*after: str) -> int:
+        return main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(out), "--ledger", db,
+                     *(["--after-close", *after] if after else [])])
+
+    def reclose(labour: str) -> None:  # the Testing stage's labour added, changed by a late invoice
+        assert main(["reopen", "2026-10", "--reason", "late labour invoice", "--ledger", db]) == 0
+        october.write_text(source.replace("added_costs: {labour: 4650.00}", f"added_costs: {{labour: {labour}}}"))
+        assert main(["close", str(october), "--period", "2026-10", "--ledger", db]) == 0
+
+    def folder() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def imported() -> dict[str, Decimal]:
+        net: dict[str, Decimal] = defaultdict(Decimal)
+        for path in out.glob("journals-*.gl.csv"):
+            for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines()):
+                net[row["account_code"]] += Decimal(row["debit"]) - Decimal(row["credit"])
+        return {code: amount for code, amount in net.items() if amount}
+
+    def current() -> dict[str, Decimal]:
+        with Ledger(Path(db)) as ledger:
+            book = ledger.current_close("2026-10").journals
+        return {p.account.code: p.net for p in postings_by_account(book) if p.net}
+
+    assert main(["close", str(october), "--period", "2026-10", "--ledger", db]) == 0
+    assert export() == 0 and imported() == current()
+    close_1 = current()
+    reclose("4750.00")
+    reclose("4900.00")
+    capsys.readouterr()
+    before = folder()
+    assert export("2") == 2  # the folder holds close #1: after-close-2 would leave out #1's reversal and #2
+    assert "posts close #1 when imported" in capsys.readouterr().err and folder() == before
+    assert export("1") == 0 and imported() == current()
+    assert export("1") == 0 and imported() == current(), "exported again: the same bytes"
+    before = folder()
+    assert export("2") == 2  # the folder is at close #3 already
+    assert "posts close #3 when imported" in capsys.readouterr().err and folder() == before
+    reclose("5050.00")
+    assert export("3") == 0 and imported() == current() != close_1
+    assert sorted(folder()) == ["journals-2026-10-after-close-1.gl.csv", "journals-2026-10-after-close-3.gl.csv",
+                                "journals-2026-10.gl.csv"]
 
 
 def test_an_opening_completion_or_layer_period_that_disagrees_is_an_error(ledger):

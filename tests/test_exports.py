@@ -18,10 +18,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import costing
 from costing import exports
-from costing._journal import Account, Journal, JournalBook, JournalLine, UnbalancedJournal
+from costing._journal import (Account, Journal, JournalBook, JournalLine, PostedBook, UnbalancedJournal, posted_after,
+                              postings_by_account)
 from costing.exports import FORMATS, ExportError, export_journals, render_journals
 
 D = Decimal
@@ -589,7 +592,8 @@ def reversal_of(book: JournalBook) -> JournalBook:
 def export_months_to_one_folder(folder: Path) -> dict[str, list[Path]]:
     return {"october": export_journals(usd_book(), "beancount", folder),
             "november": export_journals(november_book(), "beancount", folder),
-            "after close": export_journals(reversal_of(usd_book()), "beancount", folder, label="after-close-1")}
+            "after close": export_journals(reversal_of(usd_book()), "beancount", folder, after_close=1, history=[
+                PostedBook("close", 1, usd_book()), PostedBook("reversal", 1, reversal_of(usd_book()))])}
 
 
 def test_beancount_months_share_one_accounts_file_and_never_repeat_an_open(tmp_path):
@@ -730,35 +734,232 @@ def test_the_core_never_imports_the_exports():
             assert not any("exports" in name for name in names), f"{path.relative_to(root)} imports the exports"
 
 
-def re_close_of(book: JournalBook) -> JournalBook:
-    """The month closed again with other amounts (ids WIP2-...): what the month's export holds after a re-close."""
-    return book.model_copy(update={"journals": tuple(j.model_copy(update={"id": f"X2-{j.id}", "lines": tuple(
-        line.model_copy(update={"debit": line.debit * 2, "credit": line.credit * 2}) for line in j.lines)})
-        for j in book.journals)})
+# --- a folder of exports is a chain: never a close twice, never one missed ------------------------------
+#
+# A month is closed (#1), reopened (its reversal posted) and closed again (#2), ... .  Each close has
+# its own ids and amounts (close #k: the October book's amounts × 10^(k-1), so that no sum of a few
+# closes and reversals equals another close), as the ledger's history of the period gives them.
+
+
+def close_no(fmt: str, k: int) -> JournalBook:
+    """Close #k of October."""
+    book = book_for(fmt, "usd")
+    factor = D(10) ** (k - 1)
+    return book.model_copy(update={"journals": tuple(j.model_copy(update={
+        "id": j.id.replace("WIP-2026-10-", f"W{k}-"),
+        "lines": tuple(line.model_copy(update={"debit": line.debit * factor, "credit": line.credit * factor})
+                       for line in j.lines)}) for j in book.journals)})
+
+
+def history_of(fmt: str, closes: int) -> list[PostedBook]:
+    """What the ledger holds after ``closes`` closes of October: close #1, its reversal, close #2, ..."""
+    history = []
+    for k in range(1, closes + 1):
+        if k > 1:
+            history.append(PostedBook("reversal", k - 1, reversal_of(close_no(fmt, k - 1))))
+        history.append(PostedBook("close", k, close_no(fmt, k)))
+    return history
+
+
+def export_month(fmt: str, closes: int, folder: Path) -> list[Path]:
+    """``wip export`` after ``closes`` closes: the current close, as the month's own file."""
+    history = history_of(fmt, closes)
+    return export_journals(history[-1].book, fmt, folder, history=history)
+
+
+def export_after(fmt: str, closes: int, folder: Path, n: int) -> list[Path]:
+    """``wip export --after-close n`` after ``closes`` closes."""
+    history = history_of(fmt, closes)
+    return export_journals(posted_after(history, n), fmt, folder, after_close=n, history=history)
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()} if folder.exists() else {}
+
+
+def refused(export, *args, match: str) -> None:
+    """The export is refused, saying so, and the folder (``args[2]``) is left exactly as it was."""
+    before = contents(args[2])
+    with pytest.raises(ExportError, match=match):
+        export(*args)
+    assert contents(args[2]) == before
+
+
+def gl_net(folder: Path) -> dict[str, Decimal]:
+    """What importing every gl-csv file of the folder posts, by account (accounts netting to zero left out)."""
+    net: dict[str, Decimal] = defaultdict(Decimal)
+    for path in folder.glob("journals-*.gl.csv"):
+        for row in csv_rows(path.read_bytes()):
+            net[row["account_code"]] += amount(row["debit"], 2) - amount(row["credit"], 2)
+    return {code: value for code, value in net.items() if value}
+
+
+def close_net(k: int) -> dict[str, Decimal]:
+    """What close #k posts, by account, from the book itself (not from a file)."""
+    return {p.account.code: p.net for p in postings_by_account(close_no("gl-csv", k)) if p.net}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_folder_never_gets_files_that_post_a_close_twice(tmp_path, fmt):
-    """Month file (close #1) + after-close file (reversal of #1, then #2) post #2 once; the month
-    rewritten as #2 beside it, or an after-close file beside a month file of another close, twice."""
-    close_1 = book_for(fmt, "usd")
-    close_2 = re_close_of(close_1)
-    after = close_1.model_copy(update={"journals": reversal_of(close_1).journals + close_2.journals})
-    export_journals(close_1, fmt, tmp_path)
-    export_journals(after, fmt, tmp_path, label="after-close-1", follows=close_1)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    export_journals(close_1, fmt, tmp_path)  # the same bytes again: nothing changes
-    with pytest.raises(ExportError, match="would post that later close twice"):
-        export_journals(close_2, fmt, tmp_path)
-    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
-
+    """Month file (close #1) + after-close-1 (reversal of #1, then #2) post #2 once; the month
+    rewritten as #2 beside it, or after-close-1 beside a month file of #2, would post #2 twice."""
+    folder = tmp_path / "folder"
+    export_month(fmt, 1, folder)
+    export_after(fmt, 2, folder, 1)
+    before = contents(folder)
+    export_month(fmt, 1, folder)  # the same bytes again: nothing changes
+    assert contents(folder) == before
+    refused(export_month, fmt, 2, folder, match=r"expected 2026-10's journals unchanged .* found them changed "
+                                                r"\(now close #2\)")
     other = tmp_path / "other"
-    export_journals(close_2, fmt, other)
-    with pytest.raises(ExportError, match="does not hold close #1"):
-        export_journals(after, fmt, other, label="after-close-1", follows=close_1)
-    export_journals(after, fmt, tmp_path / "alone", label="after-close-1", follows=close_1)  # no month file: fine
+    export_month(fmt, 2, other)
+    refused(export_after, fmt, 2, other, 1, match=r"posts close #2 when imported .*; expected close #1")
+    export_after(fmt, 2, tmp_path / "alone", 1)  # no month file: for a system that imported close #1 elsewhere
     # A third close: what follows close #2 goes beside the month file (#1) and after-close-1 (-#1, #2).
-    close_3 = re_close_of(close_2)
-    after_2 = close_1.model_copy(update={"journals": reversal_of(close_2).journals + close_3.journals})
-    export_journals(after_2, fmt, tmp_path, label="after-close-2", follows=close_2)
-    assert len(list(tmp_path.glob("journals-2026-10-after-close-2*"))) >= 1
+    written = {path.name for path in export_after(fmt, 3, folder, 2)}
+    assert set(contents(folder)) == set(before) | written
+    assert any("after-close-2" in name for name in written)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reproduction_a_two_after_close_files_that_both_follow_close_1(tmp_path, fmt):
+    """Month #1, re-closed twice, after-close-1 (up to #3): the folder posts #3.  After-close-2 beside
+    it would post #3 again and reverse #2 that the folder no longer holds."""
+    export_month(fmt, 1, tmp_path)
+    export_after(fmt, 3, tmp_path, 1)
+    refused(export_after, fmt, 3, tmp_path, 2,
+            match=r"posts close #3 when imported \(.* holds close #1, then .*after-close-1.* brings it to close #3\); "
+                  r"expected close #2")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reproduction_b_an_after_close_file_replaced_under_a_later_one(tmp_path, fmt):
+    """Month #1, after-close-1 (to #2), after-close-2 (to #3): right.  After-close-1 again (now up to
+    #3) would post #3 twice with after-close-2 still there."""
+    export_month(fmt, 1, tmp_path)
+    export_after(fmt, 2, tmp_path, 1)
+    export_after(fmt, 3, tmp_path, 2)
+    refused(export_after, fmt, 3, tmp_path, 1, match=r"after-close-2.*which follows the after-close #1 file there")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reproduction_c_an_after_close_file_missing_from_the_chain(tmp_path, fmt):
+    """Month #1, after-close-1 (to #2), then #3 and #4: after-close-3 would leave out #3's reversal
+    and #3 itself (#2 − #3 + #4).  After-close-2 is what brings the folder to #4."""
+    export_month(fmt, 1, tmp_path)
+    export_after(fmt, 2, tmp_path, 1)
+    refused(export_after, fmt, 4, tmp_path, 3,
+            match=r"posts close #2 when imported .*expected close #3.* Export --after-close 2 instead")
+    export_after(fmt, 4, tmp_path, 2)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_after_close_files_in_order_are_accepted_and_exporting_again_changes_nothing(tmp_path, fmt):
+    export_month(fmt, 1, tmp_path)
+    for n in (1, 2, 3):
+        export_after(fmt, n + 1, tmp_path, n)
+    folder = contents(tmp_path)
+    export_month(fmt, 4, tmp_path / "fresh")
+    export_month(fmt, 1, tmp_path)
+    for n in (1, 2, 3):
+        export_after(fmt, n + 1, tmp_path, n)  # each as it was, with the history it was exported from
+    export_after(fmt, 4, tmp_path, 3)  # the last one with today's history: the same bytes
+    assert contents(tmp_path) == folder
+    # Every export stays where it belongs: refused, the month, and each after-close file but the last.
+    refused(export_month, fmt, 4, tmp_path, match="found them changed")
+    for n in (1, 2):
+        refused(export_after, fmt, 4, tmp_path, n, match=f"which follows the after-close #{n} file there")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_folder_of_after_close_files_only_follows_a_close_imported_elsewhere(tmp_path, fmt):
+    export_after(fmt, 2, tmp_path, 1)  # the system imported close #1 from another folder
+    export_after(fmt, 2, tmp_path, 1)  # unchanged
+    export_after(fmt, 3, tmp_path, 1)  # replaced, now up to #3: nothing follows it
+    refused(export_after, fmt, 4, tmp_path, 2, match=r"no month file: it follows close #1, imported elsewhere, then "
+                                                     r".* brings it to close #3\); expected close #2")
+    export_after(fmt, 4, tmp_path, 3)
+    refused(export_month, fmt, 4, tmp_path, match="found them changed")
+
+
+@pytest.mark.parametrize("fmt", ["gl-csv", "xero"])
+def test_files_the_guard_cannot_identify_are_refused(tmp_path, fmt):
+    export_month(fmt, 1, tmp_path)
+    month = sorted(tmp_path.glob("journals-2026-10.*"))[0]
+    month.write_bytes(month.read_bytes() + b"edited by hand\r\n")
+    refused(export_after, fmt, 2, tmp_path, 1, match=r"expected the export of one of 2026-10's closes #1, #2, found "
+                                                    r"other contents")
+    export_month(fmt, 1, tmp_path / "options")
+    options = {"xero": {"tax_rate": "No VAT"}}.get(fmt, {})
+    history = history_of(fmt, 2)
+    if options:  # the month exported with other options matches no close as exported with these
+        with pytest.raises(ExportError, match="exported with other options"):
+            export_journals(posted_after(history, 1), fmt, tmp_path / "options", after_close=1, history=history,
+                            **options)
+    export_month(fmt, 1, tmp_path / "renamed")
+    export_after(fmt, 3, tmp_path / "renamed", 1)
+    after = sorted((tmp_path / "renamed").glob("journals-2026-10-after-close-1.*"))[0]
+    after.rename(after.with_name(after.name.replace("after-close-1", "after-close-2")))
+    refused(export_after, fmt, 3, tmp_path / "renamed", 1, match=r"after close #2 up to a later close, found other")
+
+
+def test_an_after_close_file_needs_the_history_it_comes_from(tmp_path):
+    with pytest.raises(TypeError, match="needs the period's history"):
+        export_journals(reversal_of(usd_book()), "gl-csv", tmp_path, after_close=1)
+    with pytest.raises(ExportError, match="not what the history given says was posted"):
+        export_journals(close_no("gl-csv", 2), "gl-csv", tmp_path, after_close=1, history=history_of("gl-csv", 2))
+    assert contents(tmp_path) == {}
+
+
+def test_a_folder_in_which_a_close_was_reversed_and_not_yet_closed_again(tmp_path):
+    """Exported while the month was reopened, after-close-1 holds only the reversal: the folder posts
+    nothing for October until that file is exported again after the re-close."""
+    reopened = history_of("gl-csv", 1) + [PostedBook("reversal", 1, reversal_of(close_no("gl-csv", 1)))]
+    export_month("gl-csv", 1, tmp_path)
+    export_journals(posted_after(reopened, 1), "gl-csv", tmp_path, after_close=1, history=reopened)
+    assert gl_net(tmp_path) == {}
+    refused(export_after, "gl-csv", 3, tmp_path, 2, match=r"posts nothing \(close #1 reversed, not closed again\) "
+                                                          r"when imported .* Export again the after-close file")
+    export_after("gl-csv", 3, tmp_path, 1)
+    assert gl_net(tmp_path) == close_net(3)
+
+
+def test_an_accepted_folder_imports_as_the_current_close(tmp_path):
+    export_month("gl-csv", 1, tmp_path)
+    assert gl_net(tmp_path) == close_net(1)
+    export_after("gl-csv", 3, tmp_path, 1)
+    assert gl_net(tmp_path) == close_net(3)
+    export_after("gl-csv", 5, tmp_path, 3)
+    assert gl_net(tmp_path) == close_net(5) != close_net(3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.just("re-close"), st.just("month"), st.integers(1, 5)), max_size=12))
+def test_whatever_is_exported_a_folder_imports_as_the_current_close(tmp_path_factory, steps):
+    """Any sequence of re-closes and exports (the month, or after close #n) into one folder: each export
+    accepted leaves a folder whose gl-csv files, read back and added up on top of the close the folder
+    follows (none if it holds the month file), post exactly the current close; a refused one leaves the
+    folder as it was."""
+    folder = tmp_path_factory.mktemp("chain")
+    closes, base = 1, None
+    for step in steps:
+        if step == "re-close":
+            closes += 1
+            continue
+        before = contents(folder)
+        try:
+            if step == "month":
+                export_month("gl-csv", closes, folder)
+            elif step < closes:
+                export_after("gl-csv", closes, folder, step)
+            else:
+                continue  # nothing posted after the current close, or no such close: the CLI says so
+        except ExportError:
+            assert contents(folder) == before
+            continue
+        if base is None:
+            base = {} if step == "month" else close_net(step)
+        posted = defaultdict(Decimal, base)
+        for code, value in gl_net(folder).items():
+            posted[code] += value
+        assert {code: value for code, value in posted.items() if value} == close_net(closes), steps
