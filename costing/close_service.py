@@ -148,7 +148,54 @@ def _gc_paused():
 def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> CloseOutcome:
     with _gc_paused():
-        return _close_period(data, ledger, period, user, progress)
+        try:
+            return _close_period(data, ledger, period, user, progress)
+        except CloseRefused as refused:
+            if any(issue.code == "GL_DOES_NOT_TIE" for issue in refused.issues):
+                refused.issues = _gl_holding_a_reversed_close(refused.issues, data, ledger)
+            raise
+
+
+def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+    """A month reopened after its journals were imported: the GL still holds that close, so each
+    account differs by exactly what it posted.  When every difference is that, the issues say so
+    and what to do, instead of a list of differences to hunt down."""
+    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+
+    period = str(data.get("period")) if isinstance(data, dict) else ""
+    try:
+        posted = ledger.journal_books(period)
+        prior, _ = ledger.prior_for(period)
+    except LedgerError:
+        return issues
+    if not posted or posted[-1][0].kind != "reopen" or prior is None:
+        return issues  # not reopened (or the ledger's first month, whose opening is the file's): nothing to tell
+    resolved = resolve_header(data, prior)
+    if resolved is None:
+        return issues
+    reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
+    book = next(book for event, book in reversed(posted) if event.kind == "close")
+    net: dict[str, Decimal] = {}
+    for journal in book.journals:
+        for line in journal.lines:
+            net[line.account] = net.get(line.account, Decimal(0)) + line.debit - line.credit
+    ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
+    if not any(t.difference for t in ties) or any(t.difference != net.get(t.account, 0) for t in ties):
+        return issues
+    by_path = {f"general_ledger.balances.{t.account}": t for t in ties}
+    told = []
+    for issue in issues:
+        t = by_path.get(issue.path) if issue.code == "GL_DOES_NOT_TIE" else None
+        if t is not None:
+            issue = Issue(issue.code, issue.path, (
+                f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
+                f"{t.wip_ledger} plus the {t.difference} that close #{reversed_close} of {period} posted to it: the "
+                f"GL still holds close #{reversed_close}, which was reopened. Give the balance from before close "
+                f"#{reversed_close} ({t.wip_ledger}); once this close is recorded, import `wip export --period "
+                f"{period} --after-close {reversed_close}`: the reversal of close #{reversed_close} and this close"),
+                issue.source)
+        told.append(issue)
+    return told
 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,

@@ -155,8 +155,9 @@ def test_no_balance_at_all_is_said_rather_than_tying_nothing(tmp_path):
     assert [(i.code, i.path) for i in refused.value.issues] == [("MISSING_INPUT", "general_ledger.balances")]
 
 
-def test_a_gl_that_still_holds_a_reopened_close_is_hinted_at(october):
-    """Reopened after its journals were imported: each difference is that close's net posting."""
+def test_a_gl_that_still_holds_a_reopened_close_is_told_so(october):
+    """Reopened after its journals were imported: each difference is that close's net posting, and
+    the refusal says so (and what to do) rather than listing differences to hunt down."""
     with Ledger(october) as ledger:
         november = demo("2026-11")
         first = close_period(november, ledger, user="test")
@@ -167,7 +168,25 @@ def test_a_gl_that_still_holds_a_reopened_close_is_hinted_at(october):
         with pytest.raises(CloseRefused) as refused:
             close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
     assert {i.code for i in refused.value.issues} == {"GL_DOES_NOT_TIE"}
-    assert all("wip export --after-close N" in i.message for i in refused.value.issues)
+    assert len(refused.value.issues) == 5
+    assert all("the GL still holds close #1, which was reopened" in i.message
+               and "wip export --period 2026-11 --after-close 1" in i.message for i in refused.value.issues)
+    assert "balance from before close #1 (" in refused.value.issues[0].message
+    testing = next(i for i in refused.value.issues if i.path == "general_ledger.balances.1320")
+    assert f"shows {after_first['1320']}" in testing.message
+
+
+def test_other_differences_after_a_reopen_keep_the_general_message(october):
+    """Only when every difference is the reopened close's posting is the GL said to hold it."""
+    with Ledger(october) as ledger:
+        november = demo("2026-11")
+        close_period(november, ledger, user="test")
+        reopen_period(ledger, "2026-11", "late invoice", user="controller")
+        off = {**november["general_ledger"]["balances"], "1320": "5500.00"}
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**november, "general_ledger": {"balances": off}}, ledger, user="test")
+    [issue] = refused.value.issues
+    assert "still holds" not in issue.message and "difference (GL − WIP ledger) -46.83" in issue.message
 
 
 def test_a_stage_moved_to_another_wip_account_is_refused_while_it_holds_wip(october):

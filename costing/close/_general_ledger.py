@@ -127,8 +127,8 @@ def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decim
                 f"{tie.holds} is {tie.wip_ledger}; difference (GL − WIP ledger) {tie.difference}. Check the GL for entries posted "
                 "to this account outside the close (manual journals, a prior month posted twice or not at all) "
                 "and the balance typed here; if this month was closed before and reopened, the GL may still hold "
-                "that close's journals: import their reversal (`wip export --after-close N`) or give the balances "
-                "from before it. The close posts nothing until they agree"))
+                "that close's journals: give the balances from before it (`wip export --after-close N` then gives "
+                "its reversal with the new close). The close posts nothing until they agree"))
     return tuple(ties), issues
 
 
