@@ -64,6 +64,18 @@ def _tie(text: str, difference: str | None) -> str:
     return f"  {text}: " + ("OK" if difference is None else f"DIFFERENCE {difference}")
 
 
+def _transfer_ties(total, outside, transfer_difference, fg_completed, fg_difference, fmt, unit: str,
+                   fg_source: str) -> list[str]:
+    """The two transfer ties under a by-stage table (costs or units, ``fmt`` formatting them):
+    transferred in = sent to a next stage, and completed to finished goods = received by them."""
+    received = (f"Total transferred in {fmt(total.transferred_in)}{unit}"
+                + (f" less {fmt(outside)} received by first stages from outside their product's flow" if outside else "")
+                + f" = total to next stage {fmt(total.to_next_stage)}")
+    return [_tie(received, fmt(transfer_difference) if transfer_difference else None),
+            _tie(f"Total to finished goods {fmt(total.to_finished_goods)}{unit} = completed per {fg_source} "
+                 f"{fmt(fg_completed)}", fmt(fg_difference) if fg_difference else None)]
+
+
 def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False,
                        stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None,
                        general_ledger: tuple = (), book: JournalBook | None = None) -> str:
@@ -81,22 +93,15 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
     titles = [_TITLES[_COLUMNS.index(c)] for c in used]
     rows = [[v.stage] + [m(getattr(v, c)) for c in used] for v in s.stages + (s.total,)]
     lines += _table(["stage"] + titles, rows)
-    t = s.total
-    outside = s.transferred_in_from_outside
-    received = (f"Total transferred in {m(t.transferred_in)}"
-                + (f" less {m(outside)} received by first stages from outside their product's flow" if outside else "")
-                + f" = total to next stage {m(t.to_next_stage)}")
-    lines.append(_tie(received, m(s.transfer_difference) if s.transfer_difference else None))
-    lines.append(_tie(f"Total to finished goods {m(t.to_finished_goods)} = completed per the finished-goods table "
-                      f"{m(s.finished_goods_completed)}",
-                      m(s.finished_goods_difference) if s.finished_goods_difference else None))
+    lines += _transfer_ties(s.total, s.transferred_in_from_outside, s.transfer_difference, s.finished_goods_completed,
+                            s.finished_goods_difference, m, "", "the finished-goods table")
     lines += [""]
     if s.accounts:
         lines += ["By WIP account (movement = closing − opening: read each against its line under \"Ties to the "
                   "journals\"):"]
         rows = [[f"{a.account} {a.name}", ", ".join(a.stages), m(a.opening), m(a.closing), m(a.movement)]
                 for a in s.accounts]
-        rows.append(["Total", "", m(t.opening), m(t.closing), m(t.closing - t.opening)])
+        rows.append(["Total", "", m(s.total.opening), m(s.total.closing), m(s.total.closing - s.total.opening)])
         lines += _table(["account", "stages", "opening", "closing", "movement"], rows)
     else:
         lines.append("By WIP account: the stages' WIP accounts are not known here (see the ties to the journals).")
@@ -115,7 +120,7 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
     lines += ["", f"Finished goods {rf.period}:"]
     rows = [[r.product, m(r.opening), m(r.completed), m(r.cost_of_goods_sold), m(r.overhead_adjustment),
              m(r.closing), u(r.closing_units)] for r in rf.finished_goods]
-    total = lambda field: sum((getattr(r, field) for r in rf.finished_goods), t.closing * 0)  # noqa: E731
+    total = lambda field: sum((getattr(r, field) for r in rf.finished_goods), s.total.closing * 0)  # noqa: E731
     rows.append(["Total", m(total("opening")), m(total("completed")), m(total("cost_of_goods_sold")),
                  m(total("overhead_adjustment")), m(total("closing")),
                  u(sum((r.closing_units for r in rf.finished_goods), Decimal(0)))])
@@ -155,15 +160,9 @@ def _units_text(units: UnitsRollForward, u, detail: bool) -> str:
                 for r in rows]
 
     lines += _table(["stage"] + _UNIT_TITLES + ["check"], rows_of(units.stages + (units.total,), lambda r: r.stage))
-    t = units.total
-    outside = units.transferred_in_from_outside
-    received = (f"Total transferred in {u(t.transferred_in)} units"
-                + (f" less {u(outside)} received by first stages from outside their product's flow" if outside else "")
-                + f" = total to next stage {u(t.to_next_stage)}")
-    lines.append(_tie(received, u(units.transfer_difference) if units.transfer_difference else None))
-    lines.append(_tie(f"Total to finished goods {u(t.to_finished_goods)} units = completed per the finished-goods "
-                      f"units {u(units.finished_goods_total.completed)}",
-                      u(units.finished_goods_difference) if units.finished_goods_difference else None))
+    lines += _transfer_ties(units.total, units.transferred_in_from_outside, units.transfer_difference,
+                            units.finished_goods_total.completed, units.finished_goods_difference, u, " units",
+                            "the finished-goods units")
     if detail:
         lines += ["", "WIP units by product and stage:"]
         lines += _table(["product / stage"] + _UNIT_TITLES + ["check"],

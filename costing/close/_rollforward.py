@@ -374,7 +374,22 @@ class StageFlow(NamedTuple):
     abnormal_spoilage: Decimal  # process accounts: abnormal loss less abnormal gain
 
 
-class UnitsRow(_Frozen):
+class _AgainstLedger(_Frozen):
+    """A units row checked against the closing units the ledger holds (``ledger_closing``); the
+    row's own arithmetic gives ``closing``."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def difference(self) -> Quantity:
+        """Closing per the roll-forward − closing in the ledger: zero when the row ties."""
+        return self.closing - self.ledger_closing  # type: ignore[attr-defined]
+
+    @property
+    def ok(self) -> bool:
+        return not self.difference
+
+
+class UnitsRow(_AgainstLedger):
     """WIP units of one product at one stage (``product`` None: of a stage over every product;
     stage "Total": over every stage): opening + started + transferred in − to next stage − to
     finished goods − normal spoilage − abnormal spoilage ± count difference = closing, against the
@@ -399,18 +414,9 @@ class UnitsRow(_Frozen):
         return (self.opening + self.started + self.transferred_in - self.to_next_stage - self.to_finished_goods
                 - self.normal_spoilage - self.abnormal_spoilage + self.count_difference)
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def difference(self) -> Quantity:
-        """Closing per the roll-forward − closing in the ledger: zero when the row ties."""
-        return self.closing - self.ledger_closing
-
-    @property
-    def ok(self) -> bool:
-        return not self.difference
 
 
-class FinishedGoodsUnitsRow(_Frozen):
+class FinishedGoodsUnitsRow(_AgainstLedger):
     """Finished units of one product (``product`` None: every product): opening + completed −
     shipped = closing, against the units of the ledger's closing finished-goods layers."""
 
@@ -426,15 +432,6 @@ class FinishedGoodsUnitsRow(_Frozen):
         """Closing units per the roll-forward's own arithmetic."""
         return self.opening + self.completed - self.shipped
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def difference(self) -> Quantity:
-        """Closing per the roll-forward − closing in the ledger: zero when the row ties."""
-        return self.closing - self.ledger_closing
-
-    @property
-    def ok(self) -> bool:
-        return not self.difference
 
 
 class UnitsRollForward(_Frozen):
