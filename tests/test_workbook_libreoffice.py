@@ -215,18 +215,23 @@ def test_libreoffice_recalculates_every_formula_to_the_engines_value(closed_book
         assert problems == [], f"{label}: {len(problems)} of {count} formulas differ:\n" + "\n".join(problems[:20])
 
 
-def _block(ws) -> dict[str, tuple]:
-    """The Roll-forward's subtotal block as LibreOffice computed it: WIP account (or the label of a
-    row without one) -> the row's values."""
-    header = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "Account name")
+def _rows_under(ws, first_title: str) -> list[dict]:
+    """The rows of the block whose header row starts with ``first_title``, as LibreOffice computed
+    them (title -> value), down to the first empty row."""
+    header = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == first_title)
     titles = [c.value for c in ws[header]]
-    rows = {}
+    rows = []
     for r in range(header + 1, ws.max_row + 1):
         values = [c.value for c in ws[r]]
         if values[0] is None:
             break
-        rows[values[titles.index("WIP account")] or values[0]] = dict(zip(titles, values))
+        rows.append(dict(zip(titles, values)))
     return rows
+
+
+def _block(ws) -> dict[str, dict]:
+    """The Roll-forward's subtotal block: WIP account (or the label of a row without one) -> the row."""
+    return {row["WIP account"] or row["Account name"]: row for row in _rows_under(ws, "Account name")}
 
 
 def _checks(ws) -> dict[str, tuple]:
@@ -274,16 +279,8 @@ def test_a_posted_line_that_differs_shows_in_its_accounts_tie(recalculated):
 
 def _gl_block(ws) -> dict[str, dict]:
     """The Checks sheet's tie to the general ledger as LibreOffice computed it: code -> the row."""
-    header = next(r for r in range(5, ws.max_row + 1)
-                  if ws.cell(r, 1).value == "Account (General Ledger table, Accounts sheet)")
-    titles = [c.value for c in ws[header]]
-    rows = {}
-    for r in range(header + 1, ws.max_row + 1):
-        values = [c.value for c in ws[r]]
-        if values[0] is None:
-            break
-        rows[values[0].split()[0]] = dict(zip(titles, values))
-    return rows
+    title = "Account (General Ledger table, Accounts sheet)"
+    return {row[title].split()[0]: row for row in _rows_under(ws, title)}
 
 
 def _gl_check(checks: dict) -> tuple[str, tuple]:
