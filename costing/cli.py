@@ -366,10 +366,11 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
         ledger_ties = all(stored.get((r.product, r.stage, r.element)) == r.closing for r in rf.rows) \
             and len(stored) == len(rf.rows)
         counts, accounts = recorded_counts_and_accounts(closed.inputs)
-        units = build_units(rf.period, flows_of_reports(closed.reports), counts, state, rf.finished_goods)
+        flows = flows_of_reports(closed.reports)
+        units = build_units(rf.period, flows, counts, state, rf.finished_goods)
         general_ledger = recorded_tie(closed.inputs, rf)  # the tie the close made, for the month's papers
         book = closed.journals
-    stages = by_stage(rf, accounts)
+    stages = by_stage(rf, accounts, flows)
     if args.json:
         # The stored roll-forward's fields as they always were, then what is derived from it.
         posted = {p.account.code: p.net for p in postings_by_account(book)}

@@ -157,18 +157,32 @@ def test_units_from_the_stored_reports_equal_those_of_the_close_in_memory(tmp_pa
         assert units.ties_ok, name
 
 
-def test_process_account_losses_are_the_spoilage_columns(tmp_path, capsys):
+def test_process_account_losses_are_the_spoilage_columns_and_a_gain_an_addition(tmp_path, capsys):
+    """Deductions are never negative: an abnormal gain (units expected to be lost that were not)
+    is its own addition, in units and in cost, and every row still ties."""
     from tests.test_ledger_storage import process_account_demo
 
     with Ledger(tmp_path / "l.db") as ledger:
         outcome = close_period(process_account_demo(), ledger, user="test")
-    units = rollforward_json(tmp_path / "l.db", "2026-10", capsys)["units"]
+    payload = rollforward_json(tmp_path / "l.db", "2026-10", capsys)
+    units = payload["units"]
+    gains = D(0)
     for product in outcome.result.products:
         sr = product.report.stage("Testing")
         row = by_key(units["rows"], product=product.name, stage="Testing")
         assert D(row["normal_spoilage"]) == sr.normal_loss.units
-        assert D(row["abnormal_spoilage"]) == sr.abnormal_loss.units - sr.abnormal_gain.units
+        assert D(row["abnormal_spoilage"]) == sr.abnormal_loss.units
+        assert D(row["abnormal_gain"]) == sr.abnormal_gain.units
         assert row["difference"] == "0"
+        gains += sr.abnormal_gain.total
+    assert gains, "the process-account demo has an abnormal gain in Testing"
+    testing = by_key(payload["by_stage"]["stages"], stage="Testing")
+    stored_net = sum((r.spoilage for r in outcome.rollforward.rows if r.stage == "Testing"), D(0))
+    assert D(testing["abnormal_gain"]) == gains and D(testing["spoilage"]) == stored_net + gains
+    assert all(D(s[c]) >= 0 for s in payload["by_stage"]["stages"] for c in ("spoilage", "abnormal_gain"))
+    assert all(D(r[c]) >= 0 for r in units["rows"] for c in ("abnormal_spoilage", "abnormal_gain"))
+    text = rollforward_text(tmp_path / "l.db", "2026-10", capsys)
+    assert "abn. gain" in text and "abnormal gain" in text and "Roll-forward ties: OK" in text
 
 
 # ---- costs: transferred out split, subtotals by WIP account -----------------------------------

@@ -34,10 +34,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 # The stage table's columns: additions, then deductions (amounts taken away: transferred out split
 # by where it went), then adjustments (signed).  Columns that are zero throughout are left out,
 # except opening, the two transfers out and closing.
-_COLUMNS = ["opening", "materials", "labour", "overhead", "conversion", "transferred_in", "to_next_stage",
-            "to_finished_goods", "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
-_TITLES = ["opening", "materials", "labour", "overhead", "conversion", "trans. in", "to next stage", "to fin. goods",
-           "spoilage", "count adj.", "OH adj.", "closing"]
+_COLUMNS = ["opening", "materials", "labour", "overhead", "conversion", "transferred_in", "abnormal_gain",
+            "to_next_stage", "to_finished_goods", "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
+_TITLES = ["opening", "materials", "labour", "overhead", "conversion", "trans. in", "abn. gain", "to next stage",
+           "to fin. goods", "spoilage", "count adj.", "OH adj.", "closing"]
 _ALWAYS = ("opening", "to_next_stage", "to_finished_goods", "closing")
 _SIGNS = ["Each row: opening + additions − deductions ± adjustments = closing. Deductions (to next stage, "
           "to finished goods, spoilage) are shown",
@@ -111,10 +111,13 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
         for r in rf.rows:
             final = s.final_stages.get(r.product) == r.stage
             values = {c: getattr(r, c) for c in _COLUMNS if hasattr(r, c)}
-            values["to_next_stage"] = values["to_finished_goods"] = r.transferred_out * 0
+            values["to_next_stage"] = values["to_finished_goods"] = values["abnormal_gain"] = r.transferred_out * 0
             values["to_finished_goods" if final else "to_next_stage"] = r.transferred_out
             rows.append([f"{r.product} / {r.stage} / {r.element}"] + [m(values[c]) for c in used])
         lines += _table(["product / stage / element"] + titles, rows)
+        if s.total.abnormal_gain:
+            lines.append("  By element, spoilage is net of abnormal gains: the stored reports keep a gain's value by "
+                         "stage only.")
     if units is not None:
         lines += ["", _units_text(units, u, detail)]
     lines += ["", f"Finished goods {rf.period}:"]
@@ -155,17 +158,24 @@ def _units_text(units: UnitsRollForward, u, detail: bool) -> str:
              "is counted − book units" + ("" if units.counts_known else " (here: the ledger's closing units − book "
                                           "units; the counts given could not be read)") + ", + adds to WIP:"]
 
+    # Process accounts: an abnormal gain (units expected to be lost that were not) adds to WIP.
+    gains = any(r.abnormal_gain for r in units.rows)
+    columns = _UNIT_COLUMNS[:3] + ["abnormal_gain"] * gains + _UNIT_COLUMNS[3:]
+    titles = _UNIT_TITLES[:3] + ["abnormal gain"] * gains + _UNIT_TITLES[3:]
+
     def rows_of(rows, label):
-        return [[label(r)] + [u(getattr(r, c)) for c in _UNIT_COLUMNS] + ["OK" if r.ok else u(r.difference)]
+        return [[label(r)] + [u(getattr(r, c)) for c in columns] + ["OK" if r.ok else u(r.difference)]
                 for r in rows]
 
-    lines += _table(["stage"] + _UNIT_TITLES + ["check"], rows_of(units.stages + (units.total,), lambda r: r.stage))
+    if gains:
+        lines[0] = lines[0].replace("transferred in", "transferred in + abnormal gain")
+    lines += _table(["stage"] + titles + ["check"], rows_of(units.stages + (units.total,), lambda r: r.stage))
     lines += _transfer_ties(units.total, units.transferred_in_from_outside, units.transfer_difference,
                             units.finished_goods_total.completed, units.finished_goods_difference, u, " units",
                             "the finished-goods units")
     if detail:
         lines += ["", "WIP units by product and stage:"]
-        lines += _table(["product / stage"] + _UNIT_TITLES + ["check"],
+        lines += _table(["product / stage"] + titles + ["check"],
                         rows_of(units.rows, lambda r: f"{r.product} / {r.stage}"))
     return "\n".join(lines)
 

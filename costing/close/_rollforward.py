@@ -261,12 +261,15 @@ class StageTotal(_Frozen):
     count_adjustment: Amount
     overhead_adjustment: Amount
     closing: Amount
+    # Process accounts: the value of units expected to be lost that were not, an addition (the
+    # stored rows net it off spoilage, which here holds the losses only).
+    abnormal_gain: Amount = Decimal(0)
 
     @property
     def computed_closing(self) -> Decimal:
         return (self.opening + self.materials + self.labour + self.overhead + self.conversion + self.transferred_in
-                - self.to_next_stage - self.to_finished_goods - self.spoilage + self.count_adjustment
-                + self.overhead_adjustment)
+                + self.abnormal_gain - self.to_next_stage - self.to_finished_goods - self.spoilage
+                + self.count_adjustment + self.overhead_adjustment)
 
 
 class AccountTotal(_Frozen):
@@ -316,11 +319,14 @@ def _flow_ends(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, str], dict[s
     return first, last
 
 
-def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None) -> RollForwardByStage:
+def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None,
+             flows: Iterable[StageFlow] = ()) -> RollForwardByStage:
     """The roll-forward by stage and by WIP account.  Its rows are in flow order, product by
     product (as ``build_rollforward`` makes them and the ledger rebuilds them), so a product's last
     row names its last stage.  ``stage_accounts``: stage -> its WIP account (``.code``, ``.name``),
-    as the close file maps them; without it there are no account subtotals."""
+    as the close file maps them; without it there are no account subtotals.  ``flows`` (the
+    product-stages' flows, process accounts: their abnormal gains) part an abnormal gain, which the
+    stored rows net off spoilage, out as an addition."""
     zero = next((r.opening * 0 for r in rf.rows), _ZERO)  # with the currency's places, as the rows have them
     first, last = _flow_ends((r.product, r.stage) for r in rf.rows)
     sums: dict[str, dict[str, Decimal]] = {}
@@ -334,9 +340,15 @@ def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None) -
         s["to_finished_goods" if last[r.product] == r.stage else "to_next_stage"] += r.transferred_out
         if first[r.product] == r.stage:
             outside += r.transferred_in
+    for f in flows:
+        if f.abnormal_gain_cost and f.stage in sums:
+            s = sums[f.stage]
+            s["abnormal_gain"] = s.get("abnormal_gain", zero) + f.abnormal_gain_cost
+            s["spoilage"] += f.abnormal_gain_cost  # the losses alone: the gain is shown as the addition it is
     stages = tuple(StageTotal(stage=name, **s) for name, s in sums.items())
     total = StageTotal(stage="Total", **{c: sum((getattr(s, c) for s in stages), zero)
-                                         for c in _STAGE_COLUMNS + ("to_next_stage", "to_finished_goods")})
+                                         for c in _STAGE_COLUMNS + ("to_next_stage", "to_finished_goods",
+                                                                    "abnormal_gain")})
     accounts: list[AccountTotal] = []
     if stage_accounts is not None:
         grouped: dict[str, list[StageTotal]] = {}
@@ -371,7 +383,10 @@ class StageFlow(NamedTuple):
     completed: Decimal  # completed and transferred out (to the next stage, or to finished goods)
     book_closing: Decimal  # ending WIP units per the report (before any count)
     normal_spoilage: Decimal  # process accounts: normal loss
-    abnormal_spoilage: Decimal  # process accounts: abnormal loss less abnormal gain
+    abnormal_spoilage: Decimal  # process accounts: abnormal loss
+    # Process accounts: units expected to be lost that were not (an addition; never with an abnormal loss).
+    abnormal_gain: Decimal = Decimal(0)
+    abnormal_gain_cost: Decimal = Decimal(0)  # its value, credited to the stage's cost of lost units
 
 
 class _AgainstLedger(_Frozen):
@@ -403,16 +418,17 @@ class UnitsRow(_AgainstLedger):
     to_next_stage: Quantity
     to_finished_goods: Quantity
     normal_spoilage: Quantity  # process accounts: normal loss
-    abnormal_spoilage: Quantity  # process accounts: abnormal loss less abnormal gain (may be negative)
+    abnormal_spoilage: Quantity  # process accounts: abnormal loss
     count_difference: Quantity  # counted − book where a physical count was given (+ adds to WIP), else 0
     ledger_closing: Quantity  # closing WIP units in the ledger's closing state (after the count)
+    abnormal_gain: Quantity = Decimal(0)  # process accounts: units expected to be lost that were not (+)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def closing(self) -> Quantity:
         """Closing units per the roll-forward's own arithmetic."""
-        return (self.opening + self.started + self.transferred_in - self.to_next_stage - self.to_finished_goods
-                - self.normal_spoilage - self.abnormal_spoilage + self.count_difference)
+        return (self.opening + self.started + self.transferred_in + self.abnormal_gain - self.to_next_stage
+                - self.to_finished_goods - self.normal_spoilage - self.abnormal_spoilage + self.count_difference)
 
 
 
@@ -456,7 +472,7 @@ class UnitsRollForward(_Frozen):
 
 
 _UNIT_COLUMNS = ("opening", "started", "transferred_in", "to_next_stage", "to_finished_goods", "normal_spoilage",
-                 "abnormal_spoilage", "count_difference", "ledger_closing")
+                 "abnormal_spoilage", "count_difference", "ledger_closing", "abnormal_gain")
 
 
 def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[str, str], Decimal] | None,
@@ -484,7 +500,8 @@ def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[s
             "product": f.product, "stage": f.stage, "opening": f.opening, "started": f.started,
             "transferred_in": f.transferred_in, "to_next_stage": _ZERO if final else f.completed,
             "to_finished_goods": f.completed if final else _ZERO, "normal_spoilage": f.normal_spoilage,
-            "abnormal_spoilage": f.abnormal_spoilage, "count_difference": count_difference,
+            "abnormal_spoilage": f.abnormal_spoilage, "abnormal_gain": f.abnormal_gain,
+            "count_difference": count_difference,
             "ledger_closing": ledger_units}))
     sums: dict[str, dict[str, Decimal]] = {}
     for r in rows:
@@ -528,10 +545,10 @@ def _flow(product: str, stage: str, pu, normal_loss, abnormal_loss, abnormal_gai
         normal += normal_loss.units
     if abnormal_loss is not None:
         abnormal += abnormal_loss.units
-    if abnormal_gain is not None:
-        abnormal -= abnormal_gain.units
+    gain = abnormal_gain.units if abnormal_gain is not None else _ZERO
+    gain_cost = abnormal_gain.total if abnormal_gain is not None else _ZERO
     return StageFlow(product, stage, pu.beginning_wip, pu.started, pu.transferred_in, pu.completed, pu.ending_wip,
-                     normal, abnormal)
+                     normal, abnormal, gain, gain_cost)
 
 
 # The stored forms read here, typed: the production cost reports as the ledger gives them back
@@ -544,6 +561,7 @@ class _Stored(BaseModel):
 
 class _LostUnits(_Stored):
     units: Decimal
+    total: Decimal = Decimal(0)
 
 
 class _StoredStage(_Stored):
