@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ._report import Amount
 
 __all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
-           "AccountPostings", "postings_by_account", "code_order", "PostedBook", "NotPostedAfter", "posted_after",
+           "AccountPostings", "postings_by_account", "net_by_account", "code_order", "PostedBook", "NotPostedAfter", "posted_after",
            "FORMULA_STARTS", "CONTROL_CHARACTERS"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
@@ -143,6 +143,11 @@ def postings_by_account(book: JournalBook) -> tuple[AccountPostings, ...]:
             credit[line.account] = credit.get(line.account, Decimal(0)) + line.credit
     return tuple(AccountPostings(book.accounts[code], debit[code], credit[code])
                  for code in sorted(debit, key=code_order))
+
+
+def net_by_account(book: JournalBook) -> dict[str, Decimal]:
+    """Account code -> what the book posts to it, net (debits − credits), for the accounts it posts to."""
+    return {p.account.code: p.net for p in postings_by_account(book)}
 
 
 class PostedBook(NamedTuple):

@@ -351,8 +351,7 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     in units (the reports' physical units against the closing state), and its ties."""
     from .close import RollForward
     from .close._render import render_rollforward
-    from ._journal import postings_by_account
-    from .close._general_ledger import recorded_tie
+    from .close._general_ledger import balances_after, recorded_tie
     from .close._rollforward import build_units, by_stage, flows_of_reports, recorded_counts_and_accounts
 
     ledger, closed = _current(args)
@@ -373,7 +372,6 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     stages = by_stage(rf, accounts, flows)
     if args.json:
         # The stored roll-forward's fields as they always were, then what is derived from it.
-        posted = {p.account.code: p.net for p in postings_by_account(book)}
         payload = rf.model_dump(mode="json") | {"by_stage": stages.model_dump(mode="json"),
                                                 "units": units.model_dump(mode="json"),
                                                 "ledger_ties": ledger_ties,
@@ -381,9 +379,9 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
                                                     {"account": t.account, "name": t.name, "holds": t.holds,
                                                      "general_ledger": str(t.general_ledger),
                                                      "wip_ledger": str(t.wip_ledger), "difference": str(t.difference),
-                                                     "after_posting": str(t.general_ledger
-                                                                          + posted.get(t.account, 0))}
-                                                    for t in general_ledger]}
+                                                     "after_posting": str(after)}
+                                                    for t, after in zip(general_ledger,
+                                                                        balances_after(general_ledger, book))]}
         json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:

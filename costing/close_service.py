@@ -20,7 +20,7 @@ from typing import Any, Callable
 from . import __version__
 from ._background import Background, BackgroundFailed, Stream, can_stream
 from ._errors import CostingError, Issue
-from ._journal import JournalBook
+from ._journal import JournalBook, net_by_account
 from ._period import is_period
 from .close import (
     CloseResult,
@@ -174,11 +174,7 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     if resolved is None:
         return issues
     reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
-    book = next(book for event, book in reversed(posted) if event.kind == "close")
-    net: dict[str, Decimal] = {}
-    for journal in book.journals:
-        for line in journal.lines:
-            net[line.account] = net.get(line.account, Decimal(0)) + line.debit - line.credit
+    net = net_by_account(next(book for event, book in reversed(posted) if event.kind == "close"))
     ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
     if not any(t.difference for t in ties) or any(t.difference != net.get(t.account, 0) for t in ties):
         return issues

@@ -24,11 +24,12 @@ from typing import Any, Iterable, NamedTuple
 from pydantic import ValidationError
 
 from .._errors import Issue
+from .._journal import JournalBook, net_by_account
 from ._spec import CloseSpec
 from ._state import PriorState
 
 __all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts", "shared_overhead_control",
-           "openings_of_plans", "openings_of_prior", "recorded_tie"]
+           "openings_of_plans", "openings_of_prior", "recorded_tie", "balances_after"]
 
 _ZERO = Decimal(0)
 
@@ -145,3 +146,10 @@ def recorded_tie(inputs: Any, rollforward: Any) -> tuple[GeneralLedgerTie, ...]:
     wip = [(row.stage, row.opening) for row in rollforward.rows]
     fg = sum((row.opening for row in rollforward.finished_goods), _ZERO)
     return tie_to_general_ledger(spec, (wip, fg))[0]
+
+
+def balances_after(ties: Iterable[GeneralLedgerTie], book: JournalBook) -> list[Decimal]:
+    """Each tied account's balance once the close's journals (``book``) are posted to the general
+    ledger: what to look for there after the import."""
+    posted = net_by_account(book)
+    return [t.general_ledger + posted.get(t.account, _ZERO) for t in ties]

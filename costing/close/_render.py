@@ -12,6 +12,7 @@ from .._currency import minor_unit
 from .._journal import JournalBook
 from ._compute import CloseResult
 from ._diff import CloseDiff
+from ._general_ledger import balances_after
 from ._rollforward import RollForward, RollForwardByStage, UnitsRollForward, by_stage
 
 __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
@@ -239,13 +240,8 @@ def general_ledger_lines(ties, book: JournalBook, m) -> list[str]:
     """The tie to the general ledger's balances before the close (``GeneralLedgerTie``s), and each
     account's balance once the close's journals (``book``) are posted there: what to look for in
     the GL after the import.  ``m`` formats an amount."""
-    posted: dict[str, Decimal] = defaultdict(Decimal)
-    for journal in book.journals:
-        for line in journal.lines:
-            posted[line.account] += line.debit - line.credit
     rows = [[f"{t.account} {t.name}", t.holds, m(t.general_ledger), m(t.wip_ledger),
-             "OK" if t.ok else m(t.difference), m(t.general_ledger + posted[t.account])]
-            for t in ties]
+             "OK" if t.ok else m(t.difference), m(after)] for t, after in zip(ties, balances_after(ties, book))]
     return (["Tie to the general ledger (balances before this close's journals, as given with its inputs):"]
             + _table(["account", "holds", "per GL", "per WIP ledger", "difference", "after posting"], rows))
 

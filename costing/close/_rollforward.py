@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, computed_field
 
-from .._journal import JournalBook
+from .._journal import JournalBook, net_by_account
 from .._report import Amount, PhysicalUnits, Quantity
 from .._spec import Number
 from ._compute import CloseResult, leaves_wip_by_element
@@ -218,17 +218,14 @@ def build_rollforward(result: CloseResult, book: JournalBook) -> RollForward:
             "closing": sum((l.cost for l in product.fg_closing), zero)}))
 
     # Tie to the journals: each WIP account's net posting = its roll-forward movement.
-    posted: dict[str, Decimal] = defaultdict(lambda: zero)
-    for journal in book.journals:
-        for line in journal.lines:
-            posted[line.account] += line.debit - line.credit
+    posted = net_by_account(book)
     fg_code = accounts.finished_goods.code
     movement[fg_code] = sum((r.closing - r.opening for r in fg_rows), zero)
     ties = []
     # One tie per account: stages may share a WIP account, whose movement is theirs together.
     for code in dict.fromkeys([accounts.wip[s].code for s in result.stage_order if s in accounts.wip] + [fg_code]):
         ties.append(TieCheck(account=code, name=book.accounts[code].name, rollforward=movement[code],
-                             journals=posted[code], difference=movement[code] - posted[code]))
+                             journals=posted.get(code, zero), difference=movement[code] - posted.get(code, zero)))
     return RollForward(period=result.period, currency=result.plan.spec.currency, rows=tuple(rows),
                        finished_goods=tuple(fg_rows), ties=tuple(ties))
 

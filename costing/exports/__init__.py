@@ -80,8 +80,6 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, after_close: int
                         "holds")
     refuse_double_count(Path(out_dir), lambda b: render_journals(b, fmt, **options), book.period, files,
                         after_close, history)
-    if after_close is not None:
-        stem = f"{book.period}-after-close-{after_close}"
-        files = {name.replace(f"journals-{book.period}", f"journals-{stem}", 1): data for name, data in files.items()}
-        return write_atomically(Path(out_dir), files, stale(stem) if stale else lambda name: False)
-    return write_atomically(Path(out_dir), files, stale(book.period) if stale else lambda name: False)
+    stem = book.period if after_close is None else f"{book.period}-after-close-{after_close}"
+    files = {name.replace(f"journals-{book.period}", f"journals-{stem}", 1): data for name, data in files.items()}
+    return write_atomically(Path(out_dir), files, stale(stem) if stale else lambda name: False)

@@ -20,6 +20,7 @@ from typing import Any
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter
 
+from .._journal import net_by_account
 from .._model import ElementKind
 from ..close._journals import Texts
 from .._numbers import ROUNDING_MODES, engine_context
@@ -627,21 +628,19 @@ def tie_rollforward(ctx: ResultContext, ws) -> dict:
     j, fg = ctx.shared["journal"], ctx.shared["fg"]
     zero = _ZERO * ctx.q
     P, money = ctx.places, ctx.money
-    posted: dict[str, Decimal] = defaultdict(lambda: zero)
-    for journal in ctx.outcome.journals.journals:
-        for line in journal.lines:
-            posted[line.account] += line.debit - line.credit
+    posted = net_by_account(ctx.outcome.journals)
     at = RF_TIE.at
     differences: dict[str, Decimal] = {}
     for code, r in plan["rows"].items():
         on_account = (j["accounts"], f"${RF.letter['account']}{r}")
         ctx.put(ws, r, RF_TIE.col("posted"),
-                f"={_sum_where(j['debits'], on_account)}-{_sum_where(j['credits'], on_account)}", posted[code], money)
-        differences[code] = plan["movement"][code] - posted[code]
+                f"={_sum_where(j['debits'], on_account)}-{_sum_where(j['credits'], on_account)}",
+                posted.get(code, zero), money)
+        differences[code] = plan["movement"][code] - posted.get(code, zero)
         ctx.put(ws, r, RF_TIE.col("tie_diff"), f"=ROUND({at('movement', r)}-{at('posted', r)},{P})",
                 differences[code], money)
     t, first = plan["total"], plan["first"]
-    on_wip = sum((posted[code] for code in plan["rows"]), zero)
+    on_wip = sum((posted.get(code, zero) for code in plan["rows"]), zero)
     ctx.put(ws, t, RF_TIE.col("posted"), f"=SUM({RF_TIE.span('posted', first, t - 1)})" if plan["rows"] else zero,
             on_wip, money)
     movement = plan["totals"]["closing"] - plan["totals"]["opening"]
@@ -1102,10 +1101,7 @@ def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row:
     P, money, zero = ctx.places, ctx.money, _ZERO * ctx.q
     holds_of = reconcilable_accounts(ctx.spec)  # code -> (name, what the WIP ledger's figure holds)
     rf_plan, j = ctx.shared["rf"], ctx.shared["journal"]
-    posted: dict[str, Decimal] = defaultdict(lambda: zero)
-    for journal in ctx.outcome.journals.journals:
-        for line in journal.lines:
-            posted[line.account] += line.debit - line.credit
+    posted = net_by_account(ctx.outcome.journals)
 
     def part(code: str, holds: str) -> str:
         if holds == "opening WIP":
@@ -1149,10 +1145,10 @@ def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row:
                 "OK" if tie.ok else tie.difference, font=CHECK_OK_FONT)
         ctx.put(ws, r, GL_TIE.col("holds"), holds)
         on_account = (j["accounts"], _quoted(tie.account))
+        net = posted.get(tie.account, zero)
         ctx.put(ws, r, GL_TIE.col("posted"), f"={_sum_where(j['debits'], on_account)}-"
-                                             f"{_sum_where(j['credits'], on_account)}", posted[tie.account], money)
-        ctx.put(ws, r, GL_TIE.col("after"), f"={at('gl')}+{at('posted')}", tie.general_ledger + posted[tie.account],
-                money)
+                                             f"{_sum_where(j['credits'], on_account)}", net, money)
+        ctx.put(ws, r, GL_TIE.col("after"), f"={at('gl')}+{at('posted')}", tie.general_ledger + net, money)
     last = first + len(ties) - 1
     n = len(ties)
     span = lambda key: GL_TIE.span(key, first, last)  # noqa: E731
