@@ -12,21 +12,11 @@ from pathlib import Path
 from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, load_case
+from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
 from ._spec import CaseSpec
 from ._text import locale_argument, period_argument, render_case_report
 
 __all__ = ["main"]
-
-EXIT_INPUT = 2  # the input has problems; nothing was written
-
-
-def _print_issues(issues: Sequence[Issue], writes: bool = True) -> None:
-    """The problems, one a line, and how many; for a command that writes (``writes``: close, reopen,
-    export, ...) also that it wrote nothing — a command that only reads does not say so."""
-    for issue in issues:
-        print(f"error: {issue}", file=sys.stderr)
-    noun = "problem" if len(issues) == 1 else "problems"
-    print(f"{len(issues)} {noun} found" + ("; nothing was written." if writes else "."), file=sys.stderr)
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
@@ -37,7 +27,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         except CostingError as e:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
-        _print_issues(issues)
+        print_issues(issues)
         return EXIT_INPUT
     if args.json:
         json.dump([r.model_dump(mode="json") for _, r in reports], sys.stdout, indent=2)
@@ -65,8 +55,6 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 # ---- month-end close ----------------------------------------------------------------------
 
-DEFAULT_LEDGER = "wip-ledger.db"
-
 
 def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
     if args.ledger:
@@ -76,13 +64,13 @@ def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
     return Path(DEFAULT_LEDGER)
 
 
-def _open_ledger(path: Path, create: bool = False):
+def _open_ledger(path: Path, create: bool = False, writes: bool = False):
     from .ledger import Ledger, LedgerError
 
     try:
         return Ledger(path, create=create)
     except LedgerError as e:
-        _print_issues([Issue(e.code, "", e.message)])
+        print_issues([Issue(e.code, "", e.message)], writes=writes)
         return None
 
 
@@ -109,14 +97,14 @@ def _cmd_close(args: argparse.Namespace) -> int:
     else:
         data, issues = read_data_file(args.file)
     if issues:
-        _print_issues([i if i.source else i.with_source(args.file) for i in issues])
+        print_issues([i if i.source else i.with_source(args.file) for i in issues], writes=True)
         return EXIT_INPUT
     if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
         ledger_path = Path(args.file).with_suffix(".wip.db")
     else:
         ledger_path = _ledger_path(args, beside=args.file)
     existed = ledger_path.exists()
-    ledger = _open_ledger(ledger_path, create=True)
+    ledger = _open_ledger(ledger_path, create=True, writes=True)
     if ledger is None:
         return EXIT_INPUT
     reused = False
@@ -171,7 +159,7 @@ def _refused(args: argparse.Namespace, workbook: bool, issues: list[Issue]) -> i
         from .workbook import locate_issues
 
         issues = locate_issues(args.file, issues)
-    _print_issues([i if i.source else i.with_source(args.file) for i in issues])
+    print_issues([i if i.source else i.with_source(args.file) for i in issues], writes=True)
     return EXIT_INPUT
 
 
@@ -182,17 +170,17 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     try:
         args.reason.encode("utf-8")
     except UnicodeEncodeError:  # bytes the terminal could not decode, kept by Python as surrogates
-        _print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
-                                                         "again (the reason is kept in the ledger as written)")])
+        print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
+                                                         "again (the reason is kept in the ledger as written)")], writes=True)
         return EXIT_INPUT
-    ledger = _open_ledger(_ledger_path(args))
+    ledger = _open_ledger(_ledger_path(args), writes=True)
     if ledger is None:
         return EXIT_INPUT
     with ledger:
         try:
             event = reopen_period(ledger, args.period, args.reason)
         except LedgerError as e:
-            _print_issues([Issue(e.code, "", e.message)])
+            print_issues([Issue(e.code, "", e.message)], writes=True)
             return EXIT_INPUT
         later = [p for p in ledger.periods() if p > args.period and ledger.status(p) == "closed"]
     print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {args.reason}")
@@ -208,7 +196,7 @@ def _current(args: argparse.Namespace):
         return None, None
     closed = ledger.current_close(args.period)
     if closed is None:
-        _print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
+        print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
                                                "there is no current close to show")])
         ledger.close()
         return None, None
@@ -222,7 +210,7 @@ def _posted_after(args: argparse.Namespace):
     not.  The book is made by ``posted_after``, as the export's guard reads the folder."""
     from ._journal import NotPostedAfter, PostedBook, posted_after
 
-    ledger = _open_ledger(_ledger_path(args))
+    ledger = _open_ledger(_ledger_path(args), writes=args.run is _cmd_export)
     if ledger is None:
         return None, None, None
     with ledger:
@@ -232,7 +220,7 @@ def _posted_after(args: argparse.Namespace):
     try:
         book = posted_after(history, args.after_close)
     except NotPostedAfter as e:
-        _print_issues([Issue(e.code, "--after-close", e.message if history else
+        print_issues([Issue(e.code, "--after-close", e.message if history else
                              f"{args.period} has no close #{args.after_close}: it was never closed")],
                       writes=args.run is _cmd_export)
         return None, None, None
@@ -247,13 +235,13 @@ def _journals_to_show(args: argparse.Namespace):
 
     if args.after_close is not None:
         return _posted_after(args)
-    ledger = _open_ledger(_ledger_path(args))
+    ledger = _open_ledger(_ledger_path(args), writes=args.run is _cmd_export)
     if ledger is None:
         return None, None, None
     with ledger:
         closed = ledger.current_close(args.period)
         if closed is None:
-            _print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
+            print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
                                                    "there is no current close to show")],
                           writes=args.run is _cmd_export)
             return None, None, None
@@ -323,7 +311,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         outcome = recorded_outcome(closed.inputs, ledger, args.period)
         locale = args.locale or closed.parameters.get("locale", "en_US")
     if outcome is None:
-        _print_issues([Issue("NOT_REPRODUCIBLE", "--period",
+        print_issues([Issue("NOT_REPRODUCIBLE", "--period",
                              f"this engine ({__version__}) does not give the journals the {args.period} close recorded "
                              f"(engine {closed.event.engine_version}); `wip journal` and `wip rollforward` show what "
                              "was recorded")])
@@ -331,7 +319,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     products = [p for p in outcome.result.products if args.product in (None, p.name)]
     if not products:
         names = ", ".join(p.name for p in outcome.result.products)
-        _print_issues([Issue("UNKNOWN_PRODUCT", "--product", f"{args.product!r} is not a product of the "
+        print_issues([Issue("UNKNOWN_PRODUCT", "--product", f"{args.product!r} is not a product of the "
                                                             f"{args.period} close; products: {names}")])
         return EXIT_INPUT
     if args.json:
@@ -400,11 +388,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         paths = export_journals(book, args.format, Path(args.out), after_close=args.after_close, history=history)
     except (ExportError, ValueError) as e:
-        _print_issues([Issue("EXPORT_REFUSED", "", str(e))])
+        print_issues([Issue("EXPORT_REFUSED", "", str(e))], writes=True)
         return EXIT_INPUT
     except OSError as e:  # --out is a file, or a folder that cannot be made or written
-        _print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {e.strerror or e}; "
-                                                     "give a folder you can write to")])
+        print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {e.strerror or e}; "
+                                                     "give a folder you can write to")], writes=True)
         return EXIT_INPUT
     for path in paths:
         print(path)
@@ -462,13 +450,13 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     with ledger:
         rows = ledger.closes(args.period)
         if len(rows) < 2:
-            _print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
+            print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
             return EXIT_INPUT
         old, new = rows[-2], rows[-1]
         try:
             priors = [ledger.opening_of(old), ledger.opening_of(new)]
         except LedgerError as e:
-            _print_issues([Issue(e.code, "", e.message)])
+            print_issues([Issue(e.code, "", e.message)])
             return EXIT_INPUT
         result = diff_closes(args.period, old.inputs, new.inputs, priors[0], priors[1],
                              close_amounts(old.rollforward_model, old.journals),
@@ -587,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except LedgerError as e:  # a ledger refusing a read (a row changed outside the engine...): said, not a traceback
-        _print_issues([Issue(e.code, "", e.message)])
+        print_issues([Issue(e.code, "", e.message)], writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return EXIT_INPUT
 
 

@@ -280,6 +280,24 @@ def test_export_into_a_file_is_a_located_error(tmp_path, capsys):
     assert "--out: cannot write the export into" in capsys.readouterr().err and target.read_text() == "mine"
 
 
+
+@pytest.mark.parametrize("command, writes", [
+    (["rollforward", "--period", "2026-11"], False), (["journal", "--period", "2026-11"], False),
+    (["report", "--period", "2026-11"], False), (["diff", "2026-10"], False),
+    (["variance", "--from", "2026-10", "--to", "2026-11"], False),
+    (["export", "--period", "2026-11", "--format", "gl-csv", "--out", "OUT"], True),
+    (["reopen", "2026-11", "--reason", "late invoice"], True),
+])
+def test_only_a_command_that_writes_says_it_wrote_nothing(tmp_path, capsys, command, writes):
+    """A refused read-only command saying "nothing was written" would suggest it might have."""
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    capsys.readouterr()
+    assert main([a.replace("OUT", str(tmp_path / "out")) for a in command] + ["--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 1 and err.endswith("1 problem found; nothing was written.\n" if writes
+                                                       else "1 problem found.\n")
+
 def test_journals_posted_after_a_close_can_be_printed_and_exported(tmp_path, capsys):
     """After a reopen and re-close, a system that imported close #1 needs its reversal and close #2."""
     db, out = str(tmp_path / "ledger.db"), tmp_path / "out"

@@ -15,14 +15,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
 from .._errors import CostingError, Issue
 from .._numbers import NUMBER_LIMIT
 from .._text import locale_argument, period_argument
 
 __all__ = ["register"]
 
-EXIT_INPUT = 2
-DEFAULT_LEDGER = "wip-ledger.db"  # as the other commands: in the working directory, or --ledger
 DEFAULT_STANDARDS = "wip-standards.yaml"
 
 
@@ -73,11 +72,9 @@ def register(subparsers) -> None:
 
 # ---- helpers ------------------------------------------------------------------------------------
 
-def _print_issues(issues: Sequence[Issue]) -> None:
-    for issue in issues:
-        print(f"error: {issue}", file=sys.stderr)
-    noun = "problem" if len(issues) == 1 else "problems"
-    print(f"{len(issues)} {noun} found; nothing was written.", file=sys.stderr)
+def _print_issues(args, issues: Sequence[Issue]) -> None:
+    # These commands write only a workbook's sheets, and only with --xlsx.
+    print_issues(issues, writes=bool(getattr(args, "xlsx", None)))
 
 
 def _open(args):
@@ -86,7 +83,7 @@ def _open(args):
     try:
         return Ledger(Path(args.ledger or DEFAULT_LEDGER), create=False)
     except LedgerError as e:
-        _print_issues([Issue(e.code, "", e.message)])
+        _print_issues(args, [Issue(e.code, "", e.message)])
         return None
 
 
@@ -122,8 +119,7 @@ def _emit(args: argparse.Namespace, report, render: Callable[[], str], sheets: d
         try:
             write_sheets(args.xlsx, **sheets)
         except (OSError, WorkbookChanged) as e:  # read-only, locked by Excel, or content openpyxl would drop
-            _print_issues([Issue("CANNOT_WRITE", "--xlsx", f"{args.xlsx}: {getattr(e, 'strerror', None) or e}; "
-                                                          "nothing was written")])
+            _print_issues(args, [Issue("CANNOT_WRITE", "--xlsx", f"{args.xlsx}: {getattr(e, 'strerror', None) or e}")])
             return False
     if args.json:
         _dump(report)
@@ -158,7 +154,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
 
     p1, p2 = args.from_period, args.to_period
     if p1 > p2:
-        _print_issues([Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
+        _print_issues(args, [Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
                                                                "give the earlier period first")])
         return EXIT_INPUT
     ledger = _open(args)
@@ -167,12 +163,12 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     with ledger:
         problems = [_not_closed(ledger, p) for p in dict.fromkeys((p1, p2)) if ledger.status(p) != "closed"]
         if problems:
-            _print_issues(problems)
+            _print_issues(args, problems)
             return EXIT_INPUT
         if p1 == p2:
             closes = load_closes(ledger, p1)
             if len(closes) < 2:
-                _print_issues([Issue("NOTHING_TO_COMPARE", "", f"{p1} has {len(closes)} close; --from and --to "
+                _print_issues(args, [Issue("NOTHING_TO_COMPARE", "", f"{p1} has {len(closes)} close; --from and --to "
                                                               "equal compare a reopened period's last two closes")])
                 return EXIT_INPUT
             before, after = closes[-2], closes[-1]
@@ -189,13 +185,13 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         percent = _decimal(args.materiality_pct, "--materiality-pct")
         bad = [x for x in (absolute, percent) if isinstance(x, Issue)]
         if bad:
-            _print_issues(bad)
+            _print_issues(args, bad)
             return EXIT_INPUT
         try:
             report = build_variance_report(before, after, reclosed=reclosed,
                                            materiality=Materiality(absolute=absolute, percent=percent))
         except CostingError as e:
-            _print_issues(list(e.issues))
+            _print_issues(args, list(e.issues))
             return EXIT_INPUT
         notes = [f"{p} opened from a close of {src} that has since been superseded: it needs a re-close"
                  for p, src in sorted(stale.items()) if p in (p1, p2)]
@@ -222,29 +218,29 @@ def _cmd_standards(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     if not args.period:
-        _print_issues([Issue("MISSING_INPUT", "--period", "give --period YYYY-MM (or --schema)")])
+        _print_issues(args, [Issue("MISSING_INPUT", "--period", "give --period YYYY-MM (or --schema)")])
         return EXIT_INPUT
     path = args.standards or DEFAULT_STANDARDS
     data, issues = read_data_file(path)
     if issues:
-        _print_issues(issues)
+        _print_issues(args, issues)
         return EXIT_INPUT
     ledger = _open(args)
     if ledger is None:
         return EXIT_INPUT
     with ledger:
         if ledger.status(args.period) != "closed":
-            _print_issues([_not_closed(ledger, args.period)])
+            _print_issues(args, [_not_closed(ledger, args.period)])
             return EXIT_INPUT
         stored = load_closes(ledger, args.period)[-1]
     try:
         result = recompute(stored)
     except CostingError as e:
-        _print_issues(list(e.issues))
+        _print_issues(args, list(e.issues))
         return EXIT_INPUT
     standards, issues = resolve_standards(data, result)
     if issues:
-        _print_issues([i.with_source(path) for i in issues])
+        _print_issues(args, [i.with_source(path) for i in issues])
         return EXIT_INPUT
     report = standards_report(result, standards, stored.close_no, stored.element_order)
     if not _emit(args, report, lambda: render_standards(report, args.locale), {"standards": report}, "Standards sheet"):
@@ -279,7 +275,7 @@ def _cmd_flow(args: argparse.Namespace) -> int:
         [Issue("NOT_A_NUMBER", "--cover-band", f"expected LOW-HIGH weeks, e.g. 4-8; found {args.cover_band!r}")]
     bad = [v for v in values if isinstance(v, Issue)]
     if bad or values[0] > values[1]:
-        _print_issues(bad or [Issue("NOT_A_NUMBER", "--cover-band", f"{args.cover_band}: LOW is above HIGH")])
+        _print_issues(args, bad or [Issue("NOT_A_NUMBER", "--cover-band", f"{args.cover_band}: LOW is above HIGH")])
         return EXIT_INPUT
     args.band = (values[0], values[1])
     ledger = _open(args)
@@ -287,7 +283,7 @@ def _cmd_flow(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     with ledger:
         if ledger.status(args.period) != "closed":
-            _print_issues([_not_closed(ledger, args.period)])
+            _print_issues(args, [_not_closed(ledger, args.period)])
             return EXIT_INPUT
         orders = None
         if args.orders:
@@ -299,7 +295,7 @@ def _cmd_flow(args: argparse.Namespace) -> int:
                 products = set(units_of(load_closes(ledger, args.period)[-1]).product_stage_order)
                 orders, issues = resolve_orders(data, products)
             if issues:
-                _print_issues([i if i.source else i.with_source(args.orders) for i in issues])
+                _print_issues(args, [i if i.source else i.with_source(args.orders) for i in issues])
                 return EXIT_INPUT
         report = _flow_for(ledger, args.period, args, orders)
     if not _emit(args, report, lambda: render_flow(report, args.locale), {"flow": report}, "Flow sheet"):
