@@ -197,6 +197,35 @@ def test_over_applied_overhead_is_prorated_where_the_overhead_is(ledger, stage, 
     assert transferred_in_credited
 
 
+def test_units_found_at_the_count_take_no_share_of_the_overhead_difference(ledger):
+    """Units found at the count are booked at cost to count difference: their overhead was not
+    applied by the pool.  Counting them in the pool's weights gave the rest a negative weight, so
+    an over-applied 180.00 credited WIP with 359.91 and debited COGS (found in review)."""
+    data = demo("2026-10")
+    testing = data["products"][0]["stages"][1]
+    assert testing["name"] == "Testing" and testing["ending_wip"]["units"] == 22 and testing["spoilage"]["spoiled"] == 8
+    testing["count"] = 30  # every unit that entered and was not completed: 8 found
+    data["products"][0]["shipments"] = 0  # so COGS holds only the abnormal spoilage's share
+    outcome = close_period(data, ledger, user="test")
+    assert outcome.result.products[0].count_adjustments["Testing"].amount > 0
+    prorated = {line.stage: line.under_applied for line in outcome.result.overhead if line.disposition == "prorate"}
+    assert prorated
+    for share in outcome.result.proration:
+        difference = prorated[share.pool]
+        assert share.weight >= 0 and share.amount * difference >= 0 and abs(share.amount) <= abs(difference), share
+
+
+def test_a_count_above_what_entered_the_stage_is_refused(ledger):
+    data = demo("2026-10")
+    data["products"][0]["stages"][1]["count"] = 31
+    with pytest.raises(CloseRefused) as refused:
+        close_period(data, ledger, user="test")
+    assert [(i.code, i.path) for i in refused.value.issues] == [("COUNT_EXCEEDS_FLOW", "products[0].stages[1].count")]
+    assert "counted 31 units, more than the 30 that entered the stage and were not completed (beginning 20 + " \
+           "received 310 − completed 300)" in refused.value.issues[0].message
+    assert not ledger.events()
+
+
 def _following_month(data: dict, closed, period: str) -> dict:
     """``data`` moved to ``period``: completed units fitted to the WIP ``closed`` left, nothing
     counted or shipped (a flow-consistent month for sequence tests); no general-ledger balances,

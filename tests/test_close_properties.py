@@ -53,7 +53,8 @@ def product(draw, index: int, fifo: bool, first_period: bool):
             stage["spoilage"] = {"normal": normal, "abnormal": spoiled - normal, "inspection": draw(fraction),
                                  "disposal_value": draw(st.sampled_from(["0", "0.50"]))}
         if ending and draw(st.booleans()):
-            stage["count"] = draw(st.integers(max(0, ending - 3), ending + 3))
+            # Up to every unit that entered and was not completed (a count above is refused).
+            stage["count"] = draw(st.integers(max(0, ending - 3), ending + min(spoiled, 3)))
         if k == 0:
             stage["started"] = incoming
         stages.append(stage)
@@ -115,6 +116,10 @@ def _proration_is_what_the_products_carry(result) -> None:
         mine = [s for s in result.proration if s.pool == pool]
         assert sum(s.amount for s in mine) == line.under_applied
         assert abs(sum(s.weight for s in mine) - line.applied) < Decimal("1e-20")
+        # Every place holds a share of the pool's overhead, none negative (units found at the count
+        # included): so each part goes the way of the difference, and none exceeds it.
+        assert all(s.weight >= 0 for s in mine), [s for s in mine if s.weight < 0]
+        assert all(s.amount * line.under_applied >= 0 and abs(s.amount) <= abs(line.under_applied) for s in mine)
     for i, product in enumerate(result.products):
         mine = [s for s in result.proration if s.product == i]
         by_bucket: dict = {}

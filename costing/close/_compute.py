@@ -304,6 +304,17 @@ def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
                                     f"{stage.name}: counted {counted} units but the books hold none, so there is no "
                                     "cost to value them at; check the count or the ending WIP units"))
                 continue
+            pu = sr.physical_units
+            # At most what entered the stage and was not completed (no unit lost): more than that
+            # means the completed units (or the count) are wrong, not that units were found.
+            could_be_there = pu.beginning_wip + pu.started + pu.transferred_in - pu.completed
+            if counted > could_be_there:
+                issues.append(Issue("COUNT_EXCEEDS_FLOW", f"stages[{j}].count",
+                                    f"{stage.name}: counted {counted} units, more than the {could_be_there} that "
+                                    f"entered the stage and were not completed (beginning {pu.beginning_wip} + "
+                                    f"received {pu.started + pu.transferred_in} − completed {pu.completed}); check "
+                                    "the count, or the units completed or received"))
+                continue
             diff = counted - book
             by_element = {e: (amount * diff / book).quantize(q) for e, amount in cost.items()}
             counts[stage.name] = CountAdjustment(stage.name, book, counted, by_element)
@@ -373,7 +384,11 @@ def _pool_buckets(pools: set[str], staged: list, fg_moves: list, contents: list,
         expensed = dict(content["expensed"])  # abnormal spoilage and spoiled goods: period costs
         for stage_name, by_element in content["wip"].items():
             count = counts.get(stage_name)
-            kept_share = count.counted_units / count.book_units if count is not None else None
+            # A shortage's share of the pool's overhead left WIP with the units written off.  Units
+            # found keep the book's overhead: theirs was credited to count difference, not applied
+            # by the pool, so a weight never exceeds what the pool put there (nor goes negative).
+            kept_share = (count.counted_units / count.book_units if count is not None
+                          and count.counted_units < count.book_units else None)
             for element, by_pool in by_element.items():
                 for pool, amount in by_pool.items():
                     if pool not in buckets:
