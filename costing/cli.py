@@ -190,6 +190,17 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warn_if_stale(ledger, period: str) -> None:
+    """A month whose opening came from a close since reopened or replaced is shown (and exported)
+    as recorded, but not without saying that its figures rest on a superseded opening."""
+    source = ledger.stale_periods().get(period)
+    if source is not None:
+        print(f"warning: {period}'s close opened from a close of {source} that has since been reopened or replaced: "
+              f"its opening, and so its journals and roll-forward, rest on superseded figures — close {source} again "
+              f"if it is open, then re-close {period} (wip reopen {period}, wip close) before its journals go to the "
+              "general ledger [NEEDS_RE_CLOSE]", file=sys.stderr)
+
+
 def _current(args: argparse.Namespace):
     ledger = _open_ledger(_ledger_path(args))
     if ledger is None:
@@ -200,6 +211,7 @@ def _current(args: argparse.Namespace):
                                                "there is no current close to show")])
         ledger.close()
         return None, None
+    _warn_if_stale(ledger, args.period)
     return ledger, closed
 
 
@@ -247,6 +259,7 @@ def _journals_to_show(args: argparse.Namespace):
             return None, None, None
         history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
                         for event, book in ledger.journal_books(args.period)) if args.run is _cmd_export else ()
+        _warn_if_stale(ledger, args.period)
         return closed.parameters.get("locale", "en_US"), closed.journals, history
 
 

@@ -93,6 +93,29 @@ def test_reopen_and_reclose_keep_the_full_history(ledger):
     assert ledger.verify() == []
 
 
+def test_a_month_resting_on_a_superseded_close_is_shown_with_a_warning(tmp_path, capsys):
+    db = str(tmp_path / "ledger.db")
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", db]) == 0
+    assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", db]) == 0
+    read = [["journal", "--period", "2026-11"], ["rollforward", "--period", "2026-11"],
+            ["export", "--period", "2026-11", "--format", "gl-csv", "--out", str(tmp_path / "out")]]
+    for command in read:
+        capsys.readouterr()
+        assert main(command + ["--ledger", db]) == 0
+        assert "NEEDS_RE_CLOSE" not in capsys.readouterr().err
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", db]) == 0
+    for command in read + [["journal", "--period", "2026-11", "--json"]]:
+        capsys.readouterr()
+        assert main(command + ["--ledger", db]) == 0, command  # shown as recorded ...
+        out, err = capsys.readouterr()
+        assert err.startswith("warning: 2026-11's close opened from a close of 2026-10 that has since been reopened "
+                              "or replaced") and "[NEEDS_RE_CLOSE]" in err, command  # ... but not silently
+    json.loads(out)  # the warning is not in the JSON
+    capsys.readouterr()
+    assert main(["journal", "--period", "2026-10", "--after-close", "1", "--ledger", db]) == 0
+    assert "NEEDS_RE_CLOSE" not in capsys.readouterr().err  # October itself rests on nothing superseded
+
+
 def test_closing_the_same_inputs_twice_is_byte_identical(tmp_path):
     outputs = []
     for name in ("a", "b"):
