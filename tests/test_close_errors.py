@@ -122,3 +122,24 @@ def test_roles_may_share_an_account(change, tmp_path, capsys):
     ties = [t["account"] for t in json.loads(capsys.readouterr().out)["ties"]]
     assert len(ties) == len(set(ties)), f"one tie per account: {ties}"
 
+
+
+def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_flows(tmp_path, capsys):
+    """November closed on a fresh ledger opens from nothing: the cause is said first, not only
+    the seven unit-flow differences it makes (found in review)."""
+    db = tmp_path / "ledger.db"
+    november = str(ROOT / "examples/demo/close-2026-11.yaml")
+    assert main(["close", november, "--period", "2026-11", "--ledger", str(db)]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors[0].endswith("[NO_OPENING]") and f"{db} holds no close before 2026-11" in errors[0]
+    assert errors[1:] and all(line.endswith("[UNIT_FLOW]") for line in errors[1:])
+    assert not db.exists()
+    # With October closed first, the same file closes; a flow difference of its own gets no such hint.
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    broken = yaml.safe_load(Path(november).read_text())
+    broken["products"][0]["stages"][0]["completed"] -= 14
+    (tmp_path / "november.yaml").write_text(yaml.safe_dump(broken))
+    capsys.readouterr()
+    assert main(["close", str(tmp_path / "november.yaml"), "--period", "2026-11", "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "[UNIT_FLOW]" in err and "NO_OPENING" not in err

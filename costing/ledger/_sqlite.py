@@ -200,7 +200,9 @@ class Ledger:
         self.path = str(path)
         self._trusted: set[int] = set()  # event seqs whose row hash was checked (_check_row)
         if self.path != ":memory:" and not create and not Path(self.path).exists():
-            raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close)")
+            raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close), or "
+                                                  "give the ledger with --ledger: `wip close FILE` keeps it beside "
+                                                  "FILE (wip-ledger.db), a close workbook BOOK.xlsx in BOOK.wip.db")
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
