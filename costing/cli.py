@@ -386,8 +386,12 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
         json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_rollforward(rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail,
-                                            stages, units, general_ledger, book))
+        event = closed.event
+        company = closed.inputs.get("company") if isinstance(closed.inputs, dict) else None
+        sys.stdout.write(render_rollforward(
+            rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail, stages, units, general_ledger,
+            book, company=str(company or ""),
+            close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}"))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
 

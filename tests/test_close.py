@@ -170,6 +170,8 @@ def test_cli_round_trip_and_diff(tmp_path, capsys):
     assert main(["rollforward", "--period", "2026-10", "--ledger", db]) == 0
     out = capsys.readouterr().out
     assert "Roll-forward ties: OK" in out and "Closing WIP in the ledger equals the roll-forward: OK" in out
+    # Which company and which close of the month: after a re-close a month has several roll-forwards.
+    assert out.startswith("Brew Works Ltd — WIP roll-forward 2026-10 (USD), close #1 recorded ")
     assert main(["reopen", "2026-10", "--reason", "labour accrual corrected", "--ledger", db]) == 0
     changed = tmp_path / "close-2026-10.yaml"
     changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace(

@@ -180,6 +180,9 @@ def test_process_account_losses_are_the_spoilage_columns_and_a_gain_an_addition(
     stored_net = sum((r.spoilage for r in outcome.rollforward.rows if r.stage == "Testing"), D(0))
     assert D(testing["abnormal_gain"]) == gains and D(testing["spoilage"]) == stored_net + gains
     assert all(D(s[c]) >= 0 for s in payload["by_stage"]["stages"] for c in ("spoilage", "abnormal_gain"))
+    # Money with the currency's places in every stage, a gain or none (it was "0" where none).
+    assert all(len(s["abnormal_gain"].partition(".")[2]) == 2 for s in payload["by_stage"]["stages"])
+    assert any(not D(s["abnormal_gain"]) for s in payload["by_stage"]["stages"])
     assert all(D(r[c]) >= 0 for r in units["rows"] for c in ("abnormal_spoilage", "abnormal_gain"))
     text = rollforward_text(tmp_path / "l.db", "2026-10", capsys)
     assert "abn. gain" in text and "abnormal gain" in text and "Roll-forward ties: OK" in text

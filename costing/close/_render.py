@@ -79,14 +79,18 @@ def _transfer_ties(total, outside, transfer_difference, fg_completed, fg_differe
 
 def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False,
                        stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None,
-                       general_ledger: tuple = (), book: JournalBook | None = None) -> str:
+                       general_ledger: tuple = (), book: JournalBook | None = None, company: str = "",
+                       close: str = "") -> str:
     """The roll-forward as text: WIP by stage (and with ``detail`` by product, stage and element),
     by WIP account, in units (``units``, when given), finished goods, and the ties to the journals.
-    ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given)."""
+    ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given).
+    ``company`` and ``close`` (which close of the month, e.g. "close #2, recorded ... by ...") head
+    the page: after a re-close the month has several roll-forwards, and a binder needs to say which."""
     m = lambda v: _money(v, rf.currency, locale)  # noqa: E731
     u = lambda v: _units(v, locale)  # noqa: E731
     s = stages if stages is not None else by_stage(rf)
-    lines = [f"WIP roll-forward {rf.period} ({rf.currency})", ""]
+    lines = [(f"{company} — " if company else "") + f"WIP roll-forward {rf.period} ({rf.currency})"
+             + (f", {close}" if close else ""), ""]
     if general_ledger and book is not None:  # the opening as the close tied it to the GL, first
         lines += general_ledger_lines(general_ledger, book, m) + [""]
     lines += _SIGNS + ["", "WIP by stage:"]

@@ -331,7 +331,8 @@ def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None,
     for r in rf.rows:
         s = sums.get(r.stage)
         if s is None:
-            s = sums[r.stage] = dict.fromkeys(_STAGE_COLUMNS + ("to_next_stage", "to_finished_goods"), zero)
+            s = sums[r.stage] = dict.fromkeys(_STAGE_COLUMNS + ("to_next_stage", "to_finished_goods",
+                                                                "abnormal_gain"), zero)
         for c in _STAGE_COLUMNS:
             s[c] += getattr(r, c)
         s["to_finished_goods" if last[r.product] == r.stage else "to_next_stage"] += r.transferred_out
@@ -340,7 +341,7 @@ def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None,
     for f in flows:
         if f.abnormal_gain_cost and f.stage in sums:
             s = sums[f.stage]
-            s["abnormal_gain"] = s.get("abnormal_gain", zero) + f.abnormal_gain_cost
+            s["abnormal_gain"] += f.abnormal_gain_cost
             s["spoilage"] += f.abnormal_gain_cost  # the losses alone: the gain is shown as the addition it is
     stages = tuple(StageTotal(stage=name, **s) for name, s in sums.items())
     total = StageTotal(stage="Total", **{c: sum((getattr(s, c) for s in stages), zero)
