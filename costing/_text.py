@@ -125,13 +125,17 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     lines += ["", "Step 4  Cost per equivalent unit"] + _cost_per_eu(s, elements, locale)
 
     lines += ["", "Step 5  Assignment of costs"]
-    rows = [["Transferred out"] + [a(s.transferred_out.by_element[e]) for e in elements] + [a(s.transferred_out.total)],
-            ["Ending WIP"] + [a(s.ending_wip.by_element[e]) for e in elements] + [a(s.ending_wip.total)]]
-    if s.normal_spoilage.total or s.abnormal_spoilage.total or s.normal_spoilage.disposal_value \
-            or s.abnormal_spoilage.disposal_value:
-        rows.append(["  (normal spoilage in the above)"] + [
-            a(s.transferred_out.normal_spoilage_by_element[e] + s.ending_wip.normal_spoilage_by_element[e])
-            for e in elements] + [a(s.normal_spoilage.total)])
+    spoilage = bool(s.normal_spoilage.total or s.abnormal_spoilage.total or s.normal_spoilage.disposal_value
+                    or s.abnormal_spoilage.disposal_value)
+    rows = []
+    for title, assigned in (("Transferred out", s.transferred_out), ("Ending WIP", s.ending_wip)):
+        rows.append([title] + [a(assigned.by_element[e]) for e in elements] + [a(assigned.total)])
+        normal = assigned.normal_spoilage_by_element
+        # Normal spoilage is part of the good units' cost: shown under the units that carry it.
+        if spoilage and any(normal.values()):
+            rows.append(["  of which normal spoilage"] + [a(normal[e]) for e in elements]
+                        + [a(sum(normal.values(), s.normal_spoilage.total * 0))])
+    if spoilage:
         rows.append(["Abnormal spoilage (loss)"] + [a(s.abnormal_spoilage.by_element[e]) for e in elements]
                     + [a(s.abnormal_spoilage.total)])
         disposal = s.normal_spoilage.disposal_value + s.abnormal_spoilage.disposal_value
