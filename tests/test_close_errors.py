@@ -143,3 +143,20 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
     assert main(["close", str(tmp_path / "november.yaml"), "--period", "2026-11", "--ledger", str(db)]) == 2
     err = capsys.readouterr().err
     assert "[UNIT_FLOW]" in err and "NO_OPENING" not in err
+
+
+def test_overhead_applied_beyond_the_number_limit_is_a_located_error(tmp_path, capsys):
+    """Rate and driver quantity each below 10^15, their product not: it used to fail with a
+    decimal traceback (quantizing 10^30 at 34 digits) and leave an empty ledger file behind."""
+    def huge(d):
+        d["overhead"]["Assembly"]["rate"] = 999999999999999
+        d["products"][0]["stages"][0]["driver_quantity"] = 999999999999999
+    path = tmp_path / "close.yaml"
+    path.write_text(yaml.safe_dump(mutate(huge)))
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and not db.exists()
+    located = [line for line in err.splitlines() if "[NUMBER_TOO_LARGE]" in line]
+    assert [line.split(": ")[2] for line in located] == [f"products[{i}].stages[0].driver_quantity" for i in range(3)]
+    assert "rate 999999999999999 × 999999999999999, not below 1,000,000,000,000,000" in located[0]

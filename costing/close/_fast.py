@@ -24,7 +24,7 @@ from typing import Any
 
 from .._engine import element_completion
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
-from .._numbers import ROUNDING_MODES, NumberError, to_decimal, to_fraction
+from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
 from ._resolve import ProductPlan
 from ._spec import CloseSpec
@@ -226,6 +226,8 @@ class FastResolver:
                 quantity = driver_quantity
                 if quantity is None or quantity < 0:
                     raise _Decline
+            if abs(config.rate * quantity) >= NUMBER_LIMIT:
+                raise _Decline
             amount = applied_overhead(config.rate, quantity, q, self._rounding)
             applied[name] = amount
             drivers[name] = quantity

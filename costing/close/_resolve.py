@@ -15,7 +15,7 @@ from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem
 from .._model import TRANSFERRED_IN, Case
-from .._numbers import ROUNDING_MODES, percent_text
+from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text
 from .._period import next_period, previous_period
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
@@ -389,6 +389,13 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                     if quantity < 0:
                         issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
                                             f"cannot be negative, found {quantity}"))
+                if quantity is not None and abs(config.rate * quantity) >= NUMBER_LIMIT:
+                    # Like any amount the file gives: beyond it no posting can be made exactly.
+                    issues.append(Issue("NUMBER_TOO_LARGE", f"{spath}.driver_quantity",
+                                        f"overhead applied in {stage.name} would be rate {config.rate} × {quantity}, "
+                                        f"not below {NUMBER_LIMIT:,}; check the rate (overhead.{stage.name}.rate) and "
+                                        "this quantity"))
+                    quantity = None
                 if quantity is not None and q is not None:
                     # Posted per product-stage, rounded as the close rounds (half-up unless half_even).
                     amount = applied_overhead(config.rate, quantity, q, ROUNDING_MODES[header.rounding])
