@@ -103,18 +103,28 @@ def _cmd_close(args: argparse.Namespace) -> int:
         ledger_path = Path(args.file).with_suffix(".wip.db")
     else:
         ledger_path = _ledger_path(args, beside=args.file)
-    existed = ledger_path.exists()
+    # A ledger this close creates (or an empty file it fills with the ledger's tables) is taken
+    # away again when nothing is recorded in it: a refused close leaves the file as it found it.
+    was = "absent" if not ledger_path.exists() else "empty" if ledger_path.is_file() and not \
+        ledger_path.stat().st_size else "ledger"
     ledger = _open_ledger(ledger_path, create=True, writes=True)
     if ledger is None:
         return EXIT_INPUT
+
+    def leave_as_found() -> None:
+        if was != "ledger" and not ledger.events():
+            ledger.close()
+            if was == "absent":
+                ledger_path.unlink(missing_ok=True)
+            else:
+                ledger_path.write_bytes(b"")
+
     reused = False
     with ledger:
         try:
             outcome = close_period(data, ledger, period=args.period, progress=_progress)
         except CloseRefused as e:
-            if not existed and not ledger.events():  # a refused first close leaves no ledger behind
-                ledger.close()
-                ledger_path.unlink(missing_ok=True)
+            leave_as_found()
             issues = e.issues
             again = None
             if workbook and [i.code for i in issues] == ["PERIOD_LOCKED"]:
@@ -126,6 +136,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
             if again is None:
                 return _refused(args, workbook, issues)
             outcome, reused = again, True
+        except BaseException:  # a defect (the traceback is for us), or Ctrl-C: the file as it was, still
+            leave_as_found()
+            raise
     sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results

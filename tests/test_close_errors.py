@@ -160,3 +160,32 @@ def test_overhead_applied_beyond_the_number_limit_is_a_located_error(tmp_path, c
     located = [line for line in err.splitlines() if "[NUMBER_TOO_LARGE]" in line]
     assert [line.split(": ")[2] for line in located] == [f"products[{i}].stages[0].driver_quantity" for i in range(3)]
     assert "rate 999999999999999 × 999999999999999, not below 1,000,000,000,000,000" in located[0]
+
+
+def test_a_refused_close_leaves_an_empty_ledger_file_empty(tmp_path, capsys):
+    """A file made beforehand (`: > ledger.db`) used to come back as an empty ledger's 786 kB of
+    tables after a refused close that said nothing was written (review)."""
+    db = tmp_path / "ledger.db"
+    db.write_bytes(b"")
+    path = tmp_path / "close.yaml"
+    path.write_text(yaml.safe_dump(mutate(lambda d: d["products"][0]["stages"][0].update(completed=-1))))
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(db)]) == 2
+    assert "nothing was written" in capsys.readouterr().err
+    assert db.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["close.yaml", "ledger.db"]
+    # ... and the same file takes a close that is not refused.
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    with Ledger(db) as ledger:
+        assert [e.period for e in ledger.events()] == ["2026-10"]
+
+
+def test_a_close_that_fails_on_a_defect_leaves_no_new_ledger_behind(tmp_path, monkeypatch):
+    import costing.close_service
+
+    def defect(*args, **kwargs):
+        raise ArithmeticError("a defect, not a user mistake")
+
+    monkeypatch.setattr(costing.close_service, "close_period", defect)
+    db = tmp_path / "ledger.db"
+    with pytest.raises(ArithmeticError):
+        main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)])
+    assert not db.exists()
