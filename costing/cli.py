@@ -134,7 +134,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
 
                 again = recorded_outcome(data, ledger, args.period)
             if again is None:
-                return _refused(args, workbook, issues)
+                return _refused(args, workbook, issues, e.notes)
             outcome, reused = again, True
         except BaseException:  # a defect (the traceback is for us), or Ctrl-C: the file as it was, still
             leave_as_found()
@@ -167,12 +167,14 @@ def _cmd_close(args: argparse.Namespace) -> int:
     return sheets_status
 
 
-def _refused(args: argparse.Namespace, workbook: bool, issues: list[Issue]) -> int:
+def _refused(args: argparse.Namespace, workbook: bool, issues: list[Issue], notes: Sequence[str] = ()) -> int:
     if workbook:  # the close's own problems, moved to the cells they were typed in
         from .workbook import locate_issues
 
         issues = locate_issues(args.file, issues)
     print_issues([i if i.source else i.with_source(args.file) for i in issues], writes=True)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     return EXIT_INPUT
 
 

@@ -50,9 +50,10 @@ __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "
 class CloseRefused(Exception):
     """The close was not recorded; ``issues`` says why (all problems, located)."""
 
-    def __init__(self, issues: list[Issue]):
+    def __init__(self, issues: list[Issue], notes: tuple[str, ...] = ()):
         super().__init__("\n".join(map(str, issues)))
         self.issues = issues
+        self.notes = notes  # what may be behind the problems: said after them, not counted as one
 
 
 @dataclass(frozen=True)
@@ -154,35 +155,40 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
             if any(issue.code == "GL_DOES_NOT_TIE" for issue in refused.issues):
                 refused.issues = _gl_holding_a_reversed_close(refused.issues, data, ledger)
             if any(issue.code == "UNIT_FLOW" for issue in refused.issues):
-                refused.issues = _no_opening_for_a_later_month(refused.issues, data, ledger)
+                refused.notes += _no_opening_for_a_later_month(refused.issues, data, ledger)
             raise
 
 
-def _no_opening_for_a_later_month(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+def _no_opening_for_a_later_month(issues: list[Issue], data: Any, ledger: Ledger) -> tuple[str, ...]:
     """A month after the first closed on a ledger without the months before (another ledger, or
-    the first month not closed yet) opens from nothing: every stage that had WIP fails its unit
-    flow.  Said first, as the cause, instead of leaving a list of flow differences to hunt down."""
+    the first month not closed yet) opens from nothing: most stages fail their unit flow.  Said as
+    the likely cause, beside the flow differences, when it fits: the ledger holds no earlier month,
+    the file gives no opening, and at least half of its stages do not flow (a typo or two in a
+    genuine first month is not told to look for another ledger)."""
     period = data.get("period") if isinstance(data, dict) else None
     products = data.get("products") if isinstance(data, dict) else None
     if not isinstance(period, str) or not isinstance(products, list):
-        return issues
+        return ()
     try:
         if any(p < period for p in ledger.periods()):
-            return issues  # it opens from the ledger: the flow differences are the file's own
+            return ()  # it opens from the ledger: the flow differences are the file's own
     except LedgerError:
-        return issues
+        return ()
+    stages = 0
     for product in products:
-        stages = product.get("stages") if isinstance(product, dict) else None
-        if not isinstance(stages, list):
+        product_stages = product.get("stages") if isinstance(product, dict) else None
+        if not isinstance(product_stages, list):
             continue
-        if product.get("opening_finished_goods") or any(isinstance(s, dict) and s.get("beginning_wip") for s in stages):
-            return issues  # the file gives an opening: its flow differences are its own
-    hint = Issue("NO_OPENING", "period", (
-        f"{ledger.path} holds no close before {period}, so this close is the ledger's first month and opens from the "
-        "file, which gives no opening WIP or finished goods: the units below do not flow. If the month before was "
-        "closed, give its ledger (--ledger); otherwise close it first, or give this month's opening in the file "
-        "(beginning_wip, opening_finished_goods)"))
-    return [hint] + issues
+        stages += len(product_stages)
+        if product.get("opening_finished_goods") or any(isinstance(s, dict) and s.get("beginning_wip")
+                                                        for s in product_stages):
+            return ()  # the file gives an opening: its flow differences are its own
+    if 2 * sum(issue.code == "UNIT_FLOW" for issue in issues) < stages:
+        return ()
+    return (f"{ledger.path} holds no close before {period}, so this close is the ledger's first month and opens "
+            "from the file, which gives no opening WIP or finished goods. If the month before was closed, give its "
+            "ledger (--ledger); otherwise close it first, or give this month's opening in the file (beginning_wip, "
+            "opening_finished_goods).",)
 
 
 def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:

@@ -130,10 +130,20 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
     db = tmp_path / "ledger.db"
     november = str(ROOT / "examples/demo/close-2026-11.yaml")
     assert main(["close", november, "--period", "2026-11", "--ledger", str(db)]) == 2
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
-    assert errors[0].endswith("[NO_OPENING]") and f"{db} holds no close before 2026-11" in errors[0]
-    assert errors[1:] and all(line.endswith("[UNIT_FLOW]") for line in errors[1:])
+    err = capsys.readouterr().err.splitlines()
+    errors = [line for line in err if line.startswith("error: ")]
+    assert len(errors) == 7 and all(line.endswith("[UNIT_FLOW]") for line in errors)
+    assert err[-1].startswith(f"note: {db} holds no close before 2026-11, so this close is the ledger's first month")
+    assert err[-2] == "7 problems found; nothing was written."  # the note is not counted as a problem
     assert not db.exists()
+    # A genuine first month with a typo in one stage is not told to look for another ledger.
+    october = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    drip = next(p for p in october["products"] if not any("beginning_wip" in s for s in p["stages"]))
+    drip["stages"][0]["ending_wip"]["units"] += 1
+    (tmp_path / "drip.yaml").write_text(yaml.safe_dump({**october, "products": [drip]}))
+    assert main(["close", str(tmp_path / "drip.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "[UNIT_FLOW]" in err and "note:" not in err
     # With October closed first, the same file closes; a flow difference of its own gets no such hint.
     assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
     broken = yaml.safe_load(Path(november).read_text())
@@ -142,7 +152,7 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
     capsys.readouterr()
     assert main(["close", str(tmp_path / "november.yaml"), "--period", "2026-11", "--ledger", str(db)]) == 2
     err = capsys.readouterr().err
-    assert "[UNIT_FLOW]" in err and "NO_OPENING" not in err
+    assert "[UNIT_FLOW]" in err and "note:" not in err
 
 
 def test_overhead_applied_beyond_the_number_limit_is_a_located_error(tmp_path, capsys):
