@@ -15,13 +15,29 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._report import Amount
 
-__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
+__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem", "name_problem",
            "AccountPostings", "postings_by_account", "net_by_account", "code_order", "PostedBook", "NotPostedAfter", "posted_after",
            "FORMULA_STARTS", "CONTROL_CHARACTERS"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot name a product, a stage or an account: it is printed on one line of
+    reports and journals, and matched exactly, so no line breaks and no spaces at the ends.
+
+    >>> name_problem("Espresso Classic"), name_problem("Espresso\\nClassic"), name_problem(" Testing")
+    (None, 'has a line break or control character', 'has leading or trailing spaces')
+    """
+    if not value:
+        return "is empty"
+    if CONTROL_CHARACTERS.search(value):
+        return "has a line break or control character"
+    if value != value.strip():
+        return "has leading or trailing spaces"
+    return None
 
 
 def key_problem(value: str) -> str | None:
@@ -32,12 +48,9 @@ def key_problem(value: str) -> str | None:
     >>> key_problem("1210"), key_problem(" Raw materials"), key_problem("=SUM(A1)"), key_problem("")
     (None, 'has leading or trailing spaces', 'starts with =, which a spreadsheet runs as a formula', 'is empty')
     """
-    if not value:
-        return "is empty"
-    if CONTROL_CHARACTERS.search(value):
-        return "has a line break or control character"
-    if value != value.strip():
-        return "has leading or trailing spaces"
+    problem = name_problem(value)
+    if problem:
+        return problem
     if value.startswith(FORMULA_STARTS):
         return f"starts with {value[0]}, which a spreadsheet runs as a formula"
     return None

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ._currency import is_known_currency, quantum
 from ._engine import element_completion
 from ._errors import Issue, format_path
+from ._journal import name_problem
 from ._model import (
     TRANSFERRED_IN,
     Case,
@@ -115,6 +116,9 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
             stages.append(None)
             previous_completed = None
             continue
+        problem = name_problem(spec.name)
+        if problem:
+            issues.append(Issue("INVALID_NAME", f"{path}.name", f"stage name {spec.name!r} {problem}"))
         if spec.name in seen:
             issues.append(Issue("DUPLICATE_STAGE", f"{path}.name",
                                 f"stage name {spec.name!r} is already used by stages[{seen[spec.name]}]; "

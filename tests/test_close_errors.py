@@ -65,6 +65,20 @@ CASES = {
     "a first stage receiving cost from outside": (
         lambda d: d["products"][2]["stages"][0].update(transferred_in={"units": 10, "cost": 1000}),
         ["products[2].stages[0].transferred_in", "[TRANSFERRED_IN_FROM_OUTSIDE]"]),
+    "a product name with a line break": (lambda d: d["products"][0].update(name="Espresso\nClassic"),
+                                         ["products[0].name: product name 'Espresso\\nClassic' has a line break",
+                                          "[INVALID_NAME]"]),
+    "a stage name with spaces at the ends": (
+        lambda d: d["accounts"]["wip"].update({"Painting ": {"code": "1340", "name": "WIP - Painting"}}),
+        ["accounts.wip.Painting : stage name 'Painting ' has leading or trailing spaces [INVALID_NAME]"]),
+    "an opening layer from after the month": (
+        lambda d: d["products"][0]["opening_finished_goods"][0].update(period="2027-01"),
+        ["products[0].opening_finished_goods[0].period: a layer on hand when 2026-10 opens was produced before it, "
+         "not in 2027-01 [PERIOD_OUT_OF_SEQUENCE]"]),
+    "an opening layer with negative units and a month that is none": (
+        lambda d: d["products"][1]["opening_finished_goods"][0].update(units=-1, period="2026-13"),
+        ["products[1].opening_finished_goods[0].period: expected a month YYYY-MM, found '2026-13' [INVALID_FORMAT]",
+         "products[1].opening_finished_goods[0].units: cannot be negative, found -1 [NEGATIVE_UNITS]"]),
     "account text an import refuses": (lambda d: d["accounts"]["cogs"].update(code="+5000", name=" COGS"),
                                        ["accounts.cogs.code: '+5000' starts with +", "accounts.cogs.name: ' COGS' has "
                                         "leading or trailing spaces", "[INVALID_ACCOUNT]"]),

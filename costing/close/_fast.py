@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._engine import element_completion
+from .._journal import name_problem
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
@@ -115,7 +116,7 @@ class FastResolver:
         raw = _mapping(raw, _PRODUCT_KEYS)
         name = raw.get("name")
         raw_stages = raw.get("stages")
-        if type(name) is not str or type(raw_stages) is not list or not raw_stages:
+        if type(name) is not str or type(raw_stages) is not list or not raw_stages or name_problem(name):
             raise _Decline
         if raw.get("opening_finished_goods") is not None:
             raise _Decline

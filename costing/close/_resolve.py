@@ -13,10 +13,10 @@ from pydantic import ValidationError
 
 from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
-from .._journal import key_problem
+from .._journal import key_problem, name_problem
 from .._model import TRANSFERRED_IN, Case
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text
-from .._period import next_period, previous_period
+from .._period import is_period, next_period, previous_period
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
@@ -234,6 +234,10 @@ def _check_accounts(header: CloseSpec, issues: list[Issue]) -> None:
 
     roles = [(f"accounts.{role}", role, getattr(header.accounts, role)) for role in ACCOUNT_TYPES if role != "wip"]
     roles += [(f"accounts.wip.{stage}", "wip", spec) for stage, spec in header.accounts.wip.items()]
+    for stage in header.accounts.wip:
+        problem = name_problem(stage)
+        if problem:
+            issues.append(Issue("INVALID_NAME", f"accounts.wip.{stage}", f"stage name {stage!r} {problem}"))
     by_code: dict[str, tuple[str, str, object]] = {}
     by_name: dict[str, tuple[str, str, object]] = {}
     for path, role, spec in roles:
@@ -339,6 +343,10 @@ def _resolve_clean(data: Any, prior: PriorState | None) -> ClosePlan | None:
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
                      q: Decimal | None) -> tuple[ProductPlan | None, list[Issue]]:
     issues: list[Issue] = []
+    problem = name_problem(product.name)
+    if problem:
+        issues.append(Issue("INVALID_NAME", "name", f"product name {product.name!r} {problem}; it is printed on "
+                                                    "reports and carried to the next close"))
     stages = []
     applied: dict[str, Decimal] = {}
     oh_element: dict[str, str] = {}
@@ -435,9 +443,21 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     if prior is None:
         opening_fg = tuple(_layer(product.name, layer, header.period) for layer in product.opening_finished_goods or [])
         for k, layer in enumerate(opening_fg):
+            path = f"opening_finished_goods[{k}]"
+            given_period = product.opening_finished_goods[k].period
+            if given_period is not None and not is_period(given_period):
+                issues.append(Issue("INVALID_FORMAT", f"{path}.period", f"expected a month YYYY-MM, found {given_period!r}"))
+            elif given_period is not None and given_period >= header.period:
+                issues.append(Issue("PERIOD_OUT_OF_SEQUENCE", f"{path}.period",
+                                    f"a layer on hand when {header.period} opens was produced before it, not in "
+                                    f"{given_period}"))
+            if layer.units < 0:
+                issues.append(Issue("NEGATIVE_UNITS", f"{path}.units", f"cannot be negative, found {layer.units}"))
+            if layer.cost < 0:
+                issues.append(Issue("NEGATIVE_AMOUNT", f"{path}.cost", f"cannot be negative, found {layer.cost}"))
             if layer.units < 0 or layer.cost < 0:
-                issues.append(Issue("NEGATIVE_AMOUNT", f"opening_finished_goods[{k}]", "units and cost cannot be negative"))
-            elif not layer.units and layer.cost:
+                continue
+            if not layer.units and layer.cost:
                 issues.append(Issue("BEGINNING_COST_WITHOUT_UNITS", f"opening_finished_goods[{k}].cost",
                                     f"a finished-goods layer with cost {layer.cost} but no units"))
             elif q is not None and layer.cost != layer.cost.quantize(q):
