@@ -88,6 +88,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
     from .close_service import CloseRefused, close_period
+    from .ledger import LedgerError
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
     if workbook:  # the close workbook path: same close, inputs read from its tables
@@ -121,6 +122,12 @@ def _cmd_close(args: argparse.Namespace) -> int:
 
     reused = False
     with ledger:
+        try:
+            ledger.check_writable()  # before the close is computed, not after (a large one takes seconds)
+        except LedgerError as e:
+            leave_as_found()
+            print_issues([Issue(e.code, "--ledger", e.message)], writes=True)
+            return EXIT_INPUT
         try:
             outcome = close_period(data, ledger, period=args.period, progress=_progress)
         except CloseRefused as e:
@@ -193,6 +200,7 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     with ledger:
         try:
+            ledger.check_writable()
             event = reopen_period(ledger, args.period, args.reason)
         except LedgerError as e:
             print_issues([Issue(e.code, "", e.message)], writes=True)

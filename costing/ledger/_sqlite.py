@@ -40,6 +40,7 @@ __all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "canonical_json"]
 
 SCHEMA_VERSION = "1"
 GENESIS = "0" * 64
+BUSY_TIMEOUT = 30.0  # seconds a ledger waits for another process's lock before saying LEDGER_BUSY
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,6 +102,28 @@ class LedgerError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+def _refusal(path: str, error: sqlite3.Error) -> LedgerError | None:
+    """The user-facing refusal for an SQLite error the user can act on (a ledger they may not
+    write, a ledger another process holds locked); None for anything else."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(error).lower()
+    if primary == sqlite3.SQLITE_READONLY or (primary is None and "readonly database" in text):
+        if getattr(error, "sqlite_errorname", "") == "SQLITE_READONLY_DIRECTORY":
+            return _read_only(path, f"its folder {Path(path).parent} is read-only for you ({error})")
+        return _read_only(path, f"the file or its folder is read-only for you ({error})")
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (primary is None and "database is locked" in text):
+        return LedgerError("LEDGER_BUSY", f"another wip command (or another program) is using the ledger {path} "
+                                          f"({error}); nothing was written — try again when it is done")
+    return None
+
+
+def _read_only(path: str, why: str) -> LedgerError:
+    return LedgerError("LEDGER_READ_ONLY", f"cannot write to the ledger {path}: {why}; nothing was written — give a "
+                                           "ledger file you can write, in a folder you can write (SQLite writes a "
+                                           "journal file beside the ledger while it records)")
 
 
 def canonical_json(value: Any) -> str:
@@ -196,8 +219,10 @@ class ClosedPeriod:
 
 
 class Ledger:
-    def __init__(self, path: str | Path, *, create: bool = True, timeout: float = 30.0):
+    def __init__(self, path: str | Path, *, create: bool = True, timeout: float | None = None):
+        """``timeout``: seconds to wait for another process's lock (default ``BUSY_TIMEOUT``)."""
         self.path = str(path)
+        timeout = BUSY_TIMEOUT if timeout is None else timeout
         self._trusted: set[int] = set()  # event seqs whose row hash was checked (_check_row)
         if self.path != ":memory:" and not create and not Path(self.path).exists():
             raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close), or "
@@ -215,6 +240,9 @@ class Ledger:
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as e:
             self._db.close()
+            refusal = _refusal(self.path, e)
+            if refusal is not None and refusal.code == "LEDGER_BUSY":  # held locked by another process, not foreign
+                raise refusal from None
             raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger ({e}); give the .wip.db file that "
                                               "wip close writes") from None
         if "events" not in tables and (tables or not create):
@@ -232,10 +260,37 @@ class Ledger:
                 self._db.executescript("BEGIN IMMEDIATE;" + _SCHEMA + _TRIGGERS
                                        + f"INSERT OR IGNORE INTO meta VALUES ('schema_version', '{SCHEMA_VERSION}');"
                                        + "COMMIT;")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
+            except BaseException as e:
+                self._rollback()
+                refusal = _refusal(self.path, e) if isinstance(e, sqlite3.Error) else None
+                if refusal is not None:  # e.g. an empty file, or a folder, the user may not write
+                    self._db.close()
+                    raise refusal from None
                 raise
+
+    def check_writable(self) -> None:
+        """Raise LedgerError LEDGER_READ_ONLY when this process may not write the ledger file or
+        its folder (SQLite creates its journal there): cheap, for a command to call before the work
+        whose result it would record.  Only the permissions are checked: a write can still fail."""
+        if self.path == ":memory:":
+            return
+        file = Path(self.path)
+        folder = file.parent
+        if file.exists() and not os.access(file, os.W_OK):
+            raise _read_only(self.path, "the file is read-only for you")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise _read_only(self.path, f"its folder {folder} is read-only for you")
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:  # SQLite may already have rolled back (some I/O errors do)
+            self._db.execute("ROLLBACK")
+
+    def _refuse_write(self, error: BaseException) -> None:
+        """After a failed write (rolled back): the user-facing refusal, when the cause is one."""
+        if isinstance(error, sqlite3.Error):
+            refusal = _refusal(self.path, error)
+            if refusal is not None:
+                raise refusal from None
 
     def close(self) -> None:
         self._db.close()
@@ -451,8 +506,9 @@ class Ledger:
             self._insert_journal_lines(seq, journals)
             _fault_injection_pause()
             self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as e:
+            self._rollback()
+            self._refuse_write(e)
             raise
         finally:
             if staged:
@@ -470,6 +526,9 @@ class Ledger:
             if row is None:
                 status = self.status(period)
                 raise LedgerError("NOT_CLOSED", f"{period} is {status}; only a closed period can be reopened")
+            # Its journals are reversed and its close number and opening copied: never from a row
+            # changed outside the engine (the reversal would be chained in as if legitimate).
+            self._check_row(row)
             book = JournalBook.model_validate_json(row["journals"])
             reversal = reversals_for(book, row["close_no"])
             new = {
@@ -482,8 +541,9 @@ class Ledger:
             seq = self._append(new)
             self._insert_journal_lines(seq, reversal)
             self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as e:
+            self._rollback()
+            self._refuse_write(e)
             raise
         return self._event(self._db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone())
 
@@ -491,6 +551,9 @@ class Ledger:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
+            refusal = _refusal(self.path, e)
+            if refusal is not None and refusal.code == "LEDGER_READ_ONLY":
+                raise refusal from None
             raise LedgerError("LEDGER_BUSY", f"the ledger {self.path} is busy with another close ({e}); "
                                              "nothing was written — try again") from None
 
