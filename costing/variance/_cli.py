@@ -108,18 +108,83 @@ def _dump(model) -> None:
     sys.stdout.write(model.model_dump_json(indent=2) + "\n")
 
 
+_WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")  # what openpyxl opens
+_WORKBOOK_PARTS = ("[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels")
+
+
+def _not_a_workbook(name: str, why: str) -> Issue:
+    return Issue("INVALID_FORMAT", "--xlsx", f"{name} is not an Excel workbook ({why}); give an .xlsx workbook, or "
+                                             "the name of a new .xlsx file to create")
+
+
+def _xlsx_problem(name: str) -> Issue | None:
+    """Why the sheets cannot go into ``--xlsx``, found before anything is written: a folder, a
+    folder that does not exist, a file that is not a workbook."""
+    import zipfile
+
+    path = Path(name)
+    if path.is_dir():
+        return Issue("CANNOT_WRITE", "--xlsx", f"{name} is a folder; give a workbook file (e.g. "
+                                               f"{path / 'report.xlsx'})")
+    if not path.exists():
+        folder = path.parent
+        if not folder.exists():
+            return Issue("CANNOT_WRITE", "--xlsx", f"cannot create {name}: the folder {folder} does not exist; "
+                                                   "create it first, or give a path in an existing folder")
+        if not folder.is_dir():
+            return Issue("CANNOT_WRITE", "--xlsx", f"cannot create {name}: {folder} is a file, not a folder; give "
+                                                   "a path in an existing folder")
+        if not path.name.lower().endswith(".xlsx"):
+            return Issue("INVALID_FORMAT", "--xlsx", f"{name}: a new workbook is an .xlsx file; give a name ending "
+                                                     "in .xlsx")
+        return None
+    if not path.name.lower().endswith(_WORKBOOK_SUFFIXES):
+        return _not_a_workbook(name, "its name does not end in .xlsx or .xlsm")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        return _not_a_workbook(name, "not a zip package")
+    except OSError as e:
+        return Issue("CANNOT_WRITE", "--xlsx", f"cannot read {name} to add the sheets: {e.strerror or e}; give a "
+                                               "workbook you can read and write")
+    missing = [part for part in _WORKBOOK_PARTS if part not in names]
+    if missing:
+        return _not_a_workbook(name, f"a zip package without {missing[0]}")
+    return None
+
+
 def _emit(args: argparse.Namespace, report, render: Callable[[], str], sheets: dict, sheet_names: str) -> bool:
     """A report's output: its sheets into ``--xlsx`` when asked, then JSON (``--json``) or its text
     (``render()``, only then).  False (the problem printed, nothing written) when the workbook
     cannot take the sheets."""
     if args.xlsx:
+        import zipfile
+
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        from .._atomic import is_read_only
         from ..workbook._results import WorkbookChanged
         from ._xlsx import write_sheets
 
-        try:
-            write_sheets(args.xlsx, **sheets)
-        except (OSError, WorkbookChanged) as e:  # read-only, locked by Excel, or content openpyxl would drop
-            _print_issues(args, [Issue("CANNOT_WRITE", "--xlsx", f"{args.xlsx}: {getattr(e, 'strerror', None) or e}")])
+        problem = _xlsx_problem(args.xlsx)
+        if problem is None:
+            try:
+                write_sheets(args.xlsx, **sheets)
+            except (zipfile.BadZipFile, InvalidFileException, SyntaxError) as e:  # a package openpyxl cannot read
+                problem = _not_a_workbook(args.xlsx, str(e) or type(e).__name__)
+            except WorkbookChanged as e:  # content openpyxl would drop
+                problem = Issue("CANNOT_WRITE", "--xlsx", f"{args.xlsx}: {e}")
+            except OSError as e:  # read-only, locked by Excel, a folder we may not write into
+                if Path(args.xlsx).exists() and is_read_only(Path(args.xlsx)):
+                    message = (f"{args.xlsx} is read-only; make it writable (chmod u+w, or clear Read-only in its "
+                               "Properties), or give another workbook")
+                else:
+                    message = (f"cannot write {args.xlsx}: {e.strerror or e}; close it in Excel if it is open, or "
+                               "give a workbook in a folder you can write to")
+                problem = Issue("CANNOT_WRITE", "--xlsx", message)
+        if problem is not None:
+            _print_issues(args, [problem])
             return False
     if args.json:
         _dump(report)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from .._cli_common import EXIT_INPUT, print_issues
+from .._errors import Issue
 
 __all__ = ["register", "init_workbook", "DEMO_FIRST_MONTH", "opening_general_ledger"]
 
@@ -12,9 +14,15 @@ DEMO_FIRST_MONTH = Path(__file__).resolve().parents[2] / "examples" / "demo" / "
 
 
 def init_workbook(path: str | Path, data: dict | None = None) -> Path:
-    """Write a close workbook from the template, its tables filled from close ``data`` if given."""
-    import datetime as dt
+    """Write a close workbook from the template, its tables filled from close ``data`` if given.
 
+    The workbook is written beside ``path`` and renamed over it (``replace_atomically``): a failure
+    (OSError) leaves no file, and no temporary file, behind; a read-only ``path`` is refused.
+    """
+    import datetime as dt
+    import io
+
+    from .._atomic import replace_atomically
     from ._template import fill_tables, input_formats, tables_from_close_data, template_workbook
 
     wb = template_workbook()
@@ -22,11 +30,11 @@ def init_workbook(path: str | Path, data: dict | None = None) -> Path:
         fill_tables(wb, tables_from_close_data(data))
         input_formats(wb, str(data.get("currency", "USD")), str(data.get("locale", "en_US")))
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     wb.properties.created = wb.properties.modified = now  # a new workbook, not the template's fixed times
-    wb.save(tmp)
-    tmp.replace(path)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    replace_atomically(path, buffer.getvalue())
     return path
 
 
@@ -56,26 +64,55 @@ def opening_general_ledger(data: dict) -> dict:
     return {"balances": balances}
 
 
+def _cannot_write(path: Path, message: str) -> Issue:
+    return Issue("CANNOT_WRITE", str(path), message)
+
+
+def _where_problem(path: Path, force: bool) -> Issue | None:
+    """Why the workbook cannot be written at ``path``, found before anything is read or written."""
+    if not path.name.lower().endswith(".xlsx"):
+        return Issue("INVALID_FORMAT", str(path), "a close workbook is an .xlsx file; give a name ending in .xlsx")
+    if path.is_dir():
+        return _cannot_write(path, "is a folder, not a workbook file; give a file name for the new workbook "
+                                   f"(e.g. {path / 'close.xlsx'})")
+    folder = path.parent
+    if not folder.exists():
+        return _cannot_write(path, f"the folder {folder} does not exist; create it first (mkdir {folder}) or give "
+                                   "a path in an existing folder")
+    if not folder.is_dir():
+        return _cannot_write(path, f"{folder} is a file, not a folder; give a path in an existing folder")
+    if path.exists() and not force:
+        return Issue("FILE_EXISTS", str(path), "exists (use --force to replace it)")
+    return None
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
+    from .._atomic import is_read_only
     from .._casefile import read_data_file
 
     path = Path(args.book)
-    if not str(path).lower().endswith(".xlsx"):
-        print(f"error: {path}: a close workbook is an .xlsx file [INVALID_FORMAT]", file=sys.stderr)
-        return 2
-    if path.exists() and not args.force:
-        print(f"error: {path} exists; nothing was written (use --force to replace it) [FILE_EXISTS]", file=sys.stderr)
-        return 2
+    problem = _where_problem(path, args.force)
+    if problem is not None:
+        print_issues([problem], writes=True)
+        return EXIT_INPUT
     data = None
     if args.demo:
         data, issues = read_data_file(DEMO_FIRST_MONTH)
         if issues:
-            for issue in issues:
-                print(f"error: {issue.with_source(str(DEMO_FIRST_MONTH))}", file=sys.stderr)
-            return 2
+            print_issues([issue.with_source(str(DEMO_FIRST_MONTH)) for issue in issues], writes=True)
+            return EXIT_INPUT
         if not data.get("general_ledger"):
             data = {**data, "general_ledger": opening_general_ledger(data)}
-    init_workbook(path, data)
+    try:
+        init_workbook(path, data)
+    except OSError as e:  # a folder we may not write into, a read-only BOOK.xlsx (--force), a full disk
+        if path.exists() and is_read_only(path):
+            message = "cannot replace it: the file is read-only; make it writable (chmod u+w, or clear Read-only " \
+                      "in its Properties) or give another path"
+        else:
+            message = f"cannot write it: {e.strerror or e}; give a path in a folder you can write to"
+        print_issues([_cannot_write(path, message)], writes=True)
+        return EXIT_INPUT
     what = ("the demo factory's first month (2026-10; its General Ledger table holds the GL's balances before "
             "the close, which agree with the opening tables)") if args.demo else "empty tables"
     print(f"{path}: close workbook created from the template with {what}.")
