@@ -213,3 +213,20 @@ def test_a_close_that_fails_on_a_defect_leaves_no_new_ledger_behind(tmp_path, mo
     with pytest.raises(ArithmeticError):
         main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)])
     assert not db.exists()
+
+
+def test_a_header_problem_the_products_do_not_depend_on_hides_none_of_theirs(tmp_path, capsys):
+    """materiality: abc used to stop the check there: the products' problems came one run later."""
+    data = mutate(lambda d: (d.update(materiality="abc", company=["x"]),
+                             d["products"][0]["stages"][0].update(started=-1), d["products"][2].update(shipments=-5)))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    located = [line.split(": ")[2] for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert {"company", "materiality", "products[2].shipments"} <= set(located)
+    assert any(path.startswith("products[0].stages[0]") for path in located)
+    # A key the products do depend on (the costing method) still stops there: their checks would guess.
+    data = mutate(lambda d: (d.update(method="lifo"), d["products"][2].update(shipments=-5)))
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    assert "[INVALID_CHOICE]" in capsys.readouterr().err

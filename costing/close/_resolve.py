@@ -59,7 +59,9 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     if isinstance(data, Mapping) and "products" in data and data["products"] in ([], None):
         issues.append(Issue("NO_PRODUCTS", "products", "a close needs at least one product"))
     if header is None:
-        return None, issues
+        header = _header_for_the_products(data, issues)
+        if header is None:
+            return None, issues
 
     header, q = _check_header(header, prior, issues)
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
@@ -104,6 +106,27 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     if issues:
         return None, issues
     return ClosePlan(header, q, tuple(plans), prior is None), []
+
+
+# Header keys the products' own checks do not depend on: with one of them wrong, the products are
+# still checked (against the header without it), so that every problem is reported at once.
+_PRODUCTS_DO_NOT_NEED = frozenset({"company", "locale", "materiality", "overhead_disposition", "finished_goods_method",
+                                   "general_ledger"})
+
+
+def _header_for_the_products(data: Any, issues: list[Issue]) -> CloseSpec | None:
+    """The header without the keys its problems are in, when the products do not depend on them
+    (the problems stay reported); None otherwise."""
+    wrong = {issue.path.split(".")[0].split("[")[0] for issue in issues if not issue.path.startswith("products")}
+    if not isinstance(data, Mapping) or not wrong or not wrong <= _PRODUCTS_DO_NOT_NEED:
+        return None
+    kept = {k: v for k, v in data.items() if k not in wrong and k != "products"}
+    if "company" in wrong:
+        kept["company"] = ""  # required, and named only on reports: its problem is reported already
+    try:
+        return CloseSpec.model_validate({**kept, "products": []})
+    except ValidationError:
+        return None
 
 
 def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issue]) -> tuple[CloseSpec, Decimal | None]:
