@@ -128,7 +128,9 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
         stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention)
         issues.extend(i.under(path) for i in stage_issues)
         stages.append(stage)
-        previous_completed = spec.completed
+        # A negative completed is reported here; the next stage receiving it would only restate it
+        # at a key the file does not hold (transferred_in.units).
+        previous_completed = spec.completed if spec.completed >= 0 else None
 
     if issues:
         return None, issues
@@ -255,9 +257,11 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
     b_spec, e_spec = spec.beginning_wip, spec.ending_wip
     b_units = b_spec.units if b_spec else _ZERO
     e_units = e_spec.units if e_spec else _ZERO
+    negative_units = False  # then the flow checks below would only restate it
     for path, value in (("beginning_wip.units", b_units), (input_path, input_units), ("completed", spec.completed),
                         ("ending_wip.units", e_units)):
         if value is not None and value < 0:
+            negative_units = True
             issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
 
     beginning, b_issues = _unit_group(b_units, b_spec.complete if b_spec else None, "beginning_wip.complete", elements)
@@ -308,7 +312,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         normal_loss, added_units, n_issues = _normal_loss(
             spec, elements, beginning, ending, b_units, e_units, None if mismatch else input_units, receives_transfer)
         issues += n_issues
-    elif input_units is not None and spoilage is not None and not mismatch:
+    elif input_units is not None and spoilage is not None and not mismatch and not negative_units:
         # Physical flow: units to account for = units accounted for.
         to_account = b_units + input_units
         accounted = spec.completed + e_units + spoilage.units
@@ -321,7 +325,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                 f"{_units(spoilage.units)}); difference {_units(to_account - accounted)} — check ending WIP units "
                 "or spoiled units"))
 
-    if method is Method.FIFO and spec.completed < b_units:
+    if method is Method.FIFO and spec.completed < b_units and not negative_units:
         issues.append(Issue(
             "FIFO_BEGINNING_NOT_COMPLETED", "completed",
             f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "
@@ -373,6 +377,13 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         normal_loss=normal_loss,
         added_units=added_units,
     ), []
+
+
+def _progress_written(group_spec) -> bool:
+    """Whether the file gives a group's stage progress (a number, or a map's ``progress``), even
+    one refused as out of range: then that is the problem reported, not a missing progress."""
+    complete = group_spec.complete if group_spec is not None else None
+    return complete is not None and (not isinstance(complete, dict) or complete.get("progress") is not None)
 
 
 def _unit_group(units: Decimal, complete: Any, path: str, elements: list[Element]) -> tuple[UnitGroup, list[Issue]]:
@@ -479,8 +490,9 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
         completed_passing = _ZERO
     ending_passing = e_units if (e_units and ending.progress is not None and ending.progress >= inspection) else _ZERO
     if has_spoilage:
-        for path, group in (("beginning_wip.complete", beginning), ("ending_wip.complete", ending)):
-            if group.units and group.progress is None:
+        for path, group, given in (("beginning_wip.complete", beginning, spec.beginning_wip),
+                                   ("ending_wip.complete", ending, spec.ending_wip)):
+            if group.units and group.progress is None and not _progress_written(given):
                 issues.append(Issue("MISSING_COMPLETION", f"{path}.progress",
                                     "stage progress is needed to tell whether these units passed inspection"))
 
@@ -582,8 +594,9 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
                                 f"{nl.scrap_element!r} is not an element of this stage "
                                 f"(elements: {', '.join(by_name) or 'none'})"))
         if nl.basis == "inspected" and nl.rate is not None:
-            for path, group in (("beginning_wip.complete", beginning), ("ending_wip.complete", ending)):
-                if group.units and group.progress is None:
+            for path, group, given in (("beginning_wip.complete", beginning, spec.beginning_wip),
+                                       ("ending_wip.complete", ending, spec.ending_wip)):
+                if group.units and group.progress is None and not _progress_written(given):
                     issues.append(Issue("MISSING_COMPLETION", f"{path}.progress",
                                         "stage progress is needed to tell whether these units reached the "
                                         "inspection point (normal_loss.basis: inspected)"))

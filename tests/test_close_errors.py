@@ -230,3 +230,18 @@ def test_a_header_problem_the_products_do_not_depend_on_hides_none_of_theirs(tmp
     bad.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
     assert "[INVALID_CHOICE]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, only", [
+    (lambda d: d["products"][0]["stages"][1].update(completed=-3), "products[0].stages[1].completed"),
+    (lambda d: d["products"][0]["stages"][0].update(driver_quantity=-630), "products[0].stages[0].driver_quantity"),
+    (lambda d: d["products"][0]["stages"][1]["ending_wip"].update(complete=1.5), "products[0].stages[1].ending_wip.complete"),
+], ids=["negative completed", "negative driver quantity", "completion above 100%"])
+def test_one_mistake_is_one_problem_where_it_was_typed(tmp_path, capsys, change, only):
+    """Not restated at keys the file does not hold: the next stage's transferred_in.units, the
+    overhead applied from the quantity, a progress 'missing' that was given out of range (review)."""
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(mutate(change), sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    located = [line.split(": ")[2] for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert located == [only]

@@ -420,6 +420,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                     if quantity < 0:
                         issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
                                             f"cannot be negative, found {quantity}"))
+                        quantity = None  # no overhead applied from it: a negative one would be reported again
                 if quantity is not None and abs(config.rate * quantity) >= NUMBER_LIMIT:
                     # Like any amount the file gives: beyond it no posting can be made exactly.
                     issues.append(Issue("NUMBER_TOO_LARGE", f"{spath}.driver_quantity",
