@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -194,6 +195,11 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     except UnicodeEncodeError:  # bytes the terminal could not decode, kept by Python as surrogates
         print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
                                                          "again (the reason is kept in the ledger as written)")], writes=True)
+        return EXIT_INPUT
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", args.reason):  # line breaks and tabs are text; escapes are not
+        print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds control characters (terminal escapes?); "
+                                                        "type it as plain text (it is kept in the ledger as written)")],
+                     writes=True)
         return EXIT_INPUT
     ledger = _open_ledger(_ledger_path(args), writes=True)
     if ledger is None:

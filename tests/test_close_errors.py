@@ -245,3 +245,17 @@ def test_one_mistake_is_one_problem_where_it_was_typed(tmp_path, capsys, change,
     assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
     located = [line.split(": ")[2] for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert located == [only]
+
+
+@pytest.mark.parametrize("reason", ["late invoice \x1b[31mURGENT\x1b[0m", "bell\x07"])
+def test_a_reopen_reason_with_control_characters_is_refused(tmp_path, capsys, reason):
+    """The reason is kept in the ledger and echoed by wip history: a terminal escape in it would
+    recolour (or rewrite) what a later reader sees."""
+    db = tmp_path / "l.db"
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    capsys.readouterr()
+    assert main(["reopen", "2026-10", "--reason", reason, "--ledger", str(db)]) == 2
+    assert "--reason: the reason holds control characters" in capsys.readouterr().err
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert main(["reopen", "2026-10", "--reason", "late invoice\n\tfrom the Testing contractor", "--ledger", str(db)]) == 0
