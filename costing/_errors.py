@@ -11,8 +11,37 @@ status.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
 
-__all__ = ["Issue", "CostingError", "format_path"]
+__all__ = ["Issue", "CostingError", "format_path", "as_written"]
+
+
+def as_written(value: Any) -> str:
+    """A value found in the input, for a message: as the user would write it, not as Python shows
+    it (the file readers turn numbers into Decimals).
+
+    >>> as_written([Decimal("0.4"), "x"]), as_written({"units": Decimal("10")}), as_written("abc"), as_written(None)
+    ("a list [0.4, 'x']", 'a mapping {units: 10}', "'abc'", 'nothing')
+    """
+    def inner(v: Any) -> str:
+        if isinstance(v, Decimal):
+            return format(v, "f")
+        if isinstance(v, bool) or v is None:
+            return {True: "true", False: "false", None: "null"}[v]
+        if isinstance(v, list):
+            return "[" + ", ".join(inner(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {inner(x)}" for k, x in v.items()) + "}"
+        return repr(v)
+
+    if value is None:
+        return "nothing"
+    if isinstance(value, list):
+        return f"a list {inner(value)}"
+    if isinstance(value, dict):
+        return f"a mapping {inner(value)}"
+    return inner(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from ._errors import as_written
 
 __all__ = [
     "ENGINE_CONTEXT",
@@ -118,7 +119,7 @@ def _other_to_decimal(value: object, kind: type) -> Decimal:
         if _PLAIN.match(text):
             return Decimal(text)
         raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
-    raise NumberError("NOT_A_NUMBER", f"expected a number, found {type(value).__name__} {value!r}")
+    raise NumberError("NOT_A_NUMBER", f"expected a number, found {as_written(value)}")
 
 
 def to_fraction(value: object) -> Decimal:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ._currency import is_known_currency, quantum
 from ._engine import element_completion
-from ._errors import Issue, format_path
+from ._errors import Issue, as_written, format_path
 from ._journal import name_problem
 from ._model import (
     TRANSFERRED_IN,
@@ -58,20 +58,20 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> 
             issues.append(Issue("MISSING_KEY", format_path(loc), f"required key {loc[-1]!r} is missing"))
         elif kind in ("literal_error", "enum"):
             expected = err.get("ctx", {}).get("expected", "")
-            issues.append(Issue("INVALID_CHOICE", format_path(loc), f"expected {expected}, found {found!r}"))
+            issues.append(Issue("INVALID_CHOICE", format_path(loc), f"expected {expected}, found {as_written(found)}"))
         elif kind.isupper():  # our own codes, raised by the Number/Fraction validators
             issues.append(Issue(kind, format_path(loc), err["msg"]))
         elif kind in ("model_type", "dict_type", "model_attributes_type"):
-            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a mapping of keys, found {found!r}"))
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a mapping of keys, found {as_written(found)}"))
         elif kind == "list_type":
-            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a list, found {found!r}"))
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected a list, found {as_written(found)}"))
         elif kind == "string_pattern_mismatch":
             issues.append(Issue("INVALID_FORMAT", format_path(loc),
-                                f"expected {'YYYY-MM' if loc and loc[-1] == 'period' else 'another format'}, found {found!r}"))
+                                f"expected {'YYYY-MM' if loc and loc[-1] == 'period' else 'another format'}, found {as_written(found)}"))
         elif kind == "string_type":
-            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected text, found {found!r}"))
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected text, found {as_written(found)}"))
         else:
-            issues.append(Issue("WRONG_TYPE", format_path(loc), f"{err['msg'].lower()}, found {found!r}"))
+            issues.append(Issue("WRONG_TYPE", format_path(loc), f"{err['msg'].lower()}, found {as_written(found)}"))
     return issues
 
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 
+from .._errors import as_written
 from .._numbers import from_excel
 
 __all__ = ["CellNumberError", "cell_decimal", "parse_text_number", "EXCEL_ERRORS", "separators"]
@@ -112,4 +113,4 @@ def cell_decimal(value: object, locale: str, percent: bool = False) -> Decimal:
         if percent and text.endswith("%"):
             return parse_text_number(text[:-1], locale).scaleb(-2)
         return parse_text_number(text, locale)
-    raise CellNumberError("NOT_A_NUMBER", f"expected a number, found {type(value).__name__} {value!r}")
+    raise CellNumberError("NOT_A_NUMBER", f"expected a number, found {as_written(value)}")
