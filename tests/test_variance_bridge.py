@@ -181,6 +181,19 @@ def test_new_and_discontinued_lines_are_volume_or_mix():
     assert bridge.total(Metric.ENDING_WIP).change == D("-70.00")
 
 
+def test_wip_new_to_a_line_the_ledger_records_at_zero_completion_is_volume_or_mix():
+    """A line whose product-stage had no ending WIP is recorded with completion 0 (not absent):
+    taken as the completion before, its whole WIP was a completion variance (review: the demo's
+    Drip Home / Testing; here B goes from no WIP to 10 units at 50 %, nothing else changes)."""
+    before = figures("2026-01", wip("A", 10, "0.5", "100.00"), wip("B", 0, "0", "0.00"))
+    after = figures("2026-02", wip("A", 10, "0.5", "100.00"), wip("B", 10, "0.5", "100.00"))
+    b = build_bridge(before, after).line(Metric.ENDING_WIP, "B", "Testing", "conversion")
+    # volume: pool 10 → 20 units at B's share of none: (20 × 0 − 0) … all at the new rate and completion.
+    assert b.completion == 0 and b.price == 0 and b.volume + b.mix == D("100.00")
+    gone = build_bridge(after, before).line(Metric.ENDING_WIP, "B", "Testing", "conversion")
+    assert gone.completion == 0 and gone.price == 0 and gone.volume + gone.mix == D("-100.00")
+
+
 def test_a_flagged_line_names_the_driver_that_moved_most():
     # Testing conversion: 100 → 108 units, 50 % complete, $52.00 → $61.57 per EU.
     before = figures("2026-01", wip("A", 100, "0.5", "2600.00"))

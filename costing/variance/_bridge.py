@@ -222,8 +222,15 @@ def _decompose(ref: LineFigures, b: LineFigures | None, a: LineFigures | None, q
     v2 = a.value if a else _ZERO * q
     q1 = b.units if b else _ZERO
     q2 = a.units if a else _ZERO
-    c1 = b.completion if b else (a.completion if a else Decimal(1))
-    c2 = a.completion if a else c1
+    # A side with no units has no completion to speak of (the ledger records 0 for it): WIP new to
+    # the line is all volume or mix at the new completion, WIP gone all volume or mix at the old —
+    # a completion variance needs units on both sides.
+    c1 = b.completion if b and q1 else None
+    c2 = a.completion if a and q2 else None
+    if c1 is None:
+        c1 = c2 if c2 is not None else (b.completion if b else (a.completion if a else Decimal(1)))
+    if c2 is None:
+        c2 = c1
     eu1, eu2 = q1 * c1, q2 * c2
     p2 = v2 / eu2 if eu2 else None
     p1 = v1 / eu1 if eu1 else None
