@@ -154,6 +154,7 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
         except CloseRefused as refused:
             if any(issue.code == "GL_DOES_NOT_TIE" for issue in refused.issues):
                 refused.issues = _gl_holding_a_reversed_close(refused.issues, data, ledger)
+                refused.issues = _gl_without_the_prior_months_reclose(refused.issues, data, ledger)
             if any(issue.code == "UNIT_FLOW" for issue in refused.issues):
                 refused.notes += _no_opening_for_a_later_month(refused.issues, data, ledger)
             raise
@@ -189,6 +190,52 @@ def _no_opening_for_a_later_month(issues: list[Issue], data: Any, ledger: Ledger
             "from the file, which gives no opening WIP or finished goods. If the month before was closed, give its "
             "ledger (--ledger); otherwise close it first, or give this month's opening in the file (beginning_wip, "
             "opening_finished_goods).",)
+
+
+def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+    """The month before was reopened and closed again after its journals were imported: the GL
+    still holds its earlier close, so each account differs by exactly what was posted since (the
+    reversal and the re-close).  When every difference is that, the issues say which export to
+    import, instead of a list of differences to hunt down."""
+    from ._journal import NotPostedAfter, PostedBook, posted_after
+    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+
+    try:
+        prior, _ = ledger.prior_for(str(data.get("period")) if isinstance(data, dict) else "")
+        if prior is None:
+            return issues
+        history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
+                        for event, book in ledger.journal_books(prior.period))
+    except LedgerError:
+        return issues
+    resolved = resolve_header(data, prior)
+    if resolved is None:
+        return issues
+    ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
+    if not any(t.difference for t in ties):
+        return issues
+    closes = sorted({posted.close_no for posted in history if posted.kind == "close"})
+    for imported in closes[:-1]:  # the GL may hold any earlier close of that month
+        try:
+            since = net_by_account(posted_after(history, imported))
+        except NotPostedAfter:
+            continue
+        if any(t.difference != -since.get(t.account, 0) for t in ties):
+            continue
+        by_path = {f"general_ledger.balances.{t.account}": t for t in ties}
+        told = []
+        for issue in issues:
+            t = by_path.get(issue.path) if issue.code == "GL_DOES_NOT_TIE" else None
+            if t is not None:
+                issue = Issue(issue.code, issue.path, (
+                    f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
+                    f"{t.wip_ledger}: the difference {t.difference} is what {prior.period} posted after its close "
+                    f"#{imported}, which the GL still holds — {prior.period} was reopened and closed again. Import "
+                    f"`wip export --period {prior.period} --after-close {imported}` (the reversal of close "
+                    f"#{imported} and the close since) into the GL, then give its balances here"), issue.source)
+            told.append(issue)
+        return told
+    return issues
 
 
 def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:

@@ -189,6 +189,32 @@ def test_other_differences_after_a_reopen_keep_the_general_message(october):
     assert "still holds" not in issue.message and "difference (GL − WIP ledger) -46.83" in issue.message
 
 
+def test_a_gl_without_the_prior_months_reclose_is_told_which_export_to_import(october):
+    """October reopened and closed again after its close #1 was imported: November's GL balances
+    (October's close #1) differ by exactly what October posted since, and the refusal says to
+    import October's after-close export (review: it used to point at November's own reopen)."""
+    with Ledger(october) as ledger:
+        reopen_period(ledger, "2026-10", "late labour invoice", user="controller")
+        corrected = demo("2026-10")
+        corrected["products"][0]["stages"][1]["added_costs"]["labour"] = 4700.00
+        close_period(corrected, ledger, user="test")
+        with pytest.raises(CloseRefused) as refused:
+            close_period(demo("2026-11"), ledger, user="test")  # the GL balances of October's close #1
+        issues = refused.value.issues
+        assert issues and {i.code for i in issues} == {"GL_DOES_NOT_TIE"}
+        assert all("what 2026-10 posted after its close #1, which the GL still holds" in i.message
+                   and "`wip export --period 2026-10 --after-close 1`" in i.message for i in issues)
+        # With that export imported, the balances tie and November closes.
+        since = defaultdict(Decimal)
+        for event, book in ledger.journal_books("2026-10")[1:]:
+            for journal in book.journals:
+                for line in journal.lines:
+                    since[line.account] += line.debit - line.credit
+        november = demo("2026-11")
+        balances = {code: str(D(str(v)) + since.get(code, 0)) for code, v in november["general_ledger"]["balances"].items()}
+        close_period({**november, "general_ledger": {"balances": balances}}, ledger, user="test")
+
+
 def test_a_stage_moved_to_another_wip_account_is_refused_while_it_holds_wip(october):
     """The GL keeps the opening in the old account; a close posts no reclass, so the ledgers would part."""
     data = on_another_october(demo("2026-11"))
