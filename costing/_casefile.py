@@ -58,6 +58,15 @@ def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
+
+def _json_decimal(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, read as YAML's are: the Decimal of the digits
+    written, an exponent within the number limit in plain notation (3e2 as 300)."""
+    value = Decimal(text)
+    if "e" in text.lower() and value.adjusted() < 15:
+        value = Decimal(format(value, "f"))
+    return value
+
 _DECIMAL_INTEGER = re.compile(r"[-+]?[0-9]+")
 
 
@@ -103,14 +112,14 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is no content
     except FileNotFoundError:
         return None, [Issue("FILE_NOT_FOUND", "", f"no such file: {source}", source)]
     except (OSError, UnicodeDecodeError) as e:
         return None, [Issue("UNREADABLE_FILE", "", f"cannot read {source}: {e}", source)]
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys), []
+            return json.loads(text, parse_float=_json_decimal, object_pairs_hook=_unique_keys), []
         except json.JSONDecodeError as e:
             return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}", source)]
         except _DuplicateKey as e:

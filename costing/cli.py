@@ -29,6 +29,10 @@ def _cmd_cost(args: argparse.Namespace) -> int:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
         print_issues(issues)
+        close_files = sorted({i.source for i in issues if i.code == "UNKNOWN_KEY" and i.path in ("products", "accounts")})
+        for path in close_files:  # a close file given to `wip cost`: one hint, not only a list of unknown keys
+            print(f"note: {path} looks like a close file (products, accounts): close it with `wip close {path} "
+                  "--period YYYY-MM`", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
         json.dump([r.model_dump(mode="json") for _, r in reports], sys.stdout, indent=2)
@@ -427,6 +431,10 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .exports import ExportError, export_journals
+
+    if not args.out.strip():  # Path("") is the working directory: never meant
+        print_issues([Issue("CANNOT_WRITE", "--out", "is empty; give the folder to write the export into")], writes=True)
+        return EXIT_INPUT
 
     _, book, history = _journals_to_show(args)
     if book is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,34 @@ def test_a_json_key_given_twice_is_refused_as_in_yaml(tmp_path, capsys):
     case.write_text('{"currency": "USD", "method": "fifo", "currency": "EUR", "stages": []}')
     assert main(["cost", str(case)]) == 2
     assert "duplicate key 'currency'" in capsys.readouterr().err
+
+
+def test_json_reads_as_yaml_does_a_byte_order_mark_and_exponents(tmp_path, capsys):
+    """Notepad saves UTF-8 with a byte-order mark: a JSON file so saved was INVALID_SYNTAX while
+    the same YAML read; and 3e2 came through as 3E+2 where YAML gives 300 (review)."""
+    import yaml
+
+    case = yaml.safe_load((Path(__file__).parent.parent / "examples" / "demo" / "case.yaml").read_text())
+    text = json.dumps(case)
+    plain = tmp_path / "plain.json"
+    plain.write_text(text, encoding="utf-8")
+    assert main(["cost", "--json", str(plain)]) == 0
+    expected = capsys.readouterr().out
+    marked = tmp_path / "marked.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert main(["cost", "--json", str(marked)]) == 0
+    assert capsys.readouterr().out == expected
+    from costing._casefile import read_data_file
+
+    exponent = tmp_path / "exponent.json"
+    exponent.write_text('{"a": 3e2, "b": 1.5E+1, "c": 1e400}')
+    data, issues = read_data_file(exponent)
+    assert not issues and (str(data["a"]), str(data["b"])) == ("300", "15") and data["c"] == Decimal("1e400")
+
+
+def test_a_close_file_given_to_wip_cost_gets_a_hint(capsys):
+    close_file = Path(__file__).parent.parent / "examples" / "demo" / "close-2026-10.yaml"
+    assert main(["cost", str(close_file)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == (f"note: {close_file} looks like a close file (products, accounts): close it with "
+                       f"`wip close {close_file} --period YYYY-MM`")
