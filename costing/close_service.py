@@ -222,20 +222,23 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
             continue
         if any(t.difference != -since.get(t.account, 0) for t in ties):
             continue
-        by_path = {f"general_ledger.balances.{t.account}": t for t in ties}
-        told = []
-        for issue in issues:
-            t = by_path.get(issue.path) if issue.code == "GL_DOES_NOT_TIE" else None
-            if t is not None:
-                issue = Issue(issue.code, issue.path, (
-                    f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
-                    f"{t.wip_ledger}: the difference {t.difference} is what {prior.period} posted after its close "
-                    f"#{imported}, which the GL still holds — {prior.period} was reopened and closed again. Import "
-                    f"`wip export --period {prior.period} --after-close {imported}` (the reversal of close "
-                    f"#{imported} and the close since) into the GL, then give its balances here"), issue.source)
-            told.append(issue)
-        return told
+        return _retold(issues, ties, lambda t: (
+            f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
+            f"{t.wip_ledger}: the difference {t.difference} is what {prior.period} posted after its close "
+            f"#{imported}, which the GL still holds — {prior.period} was reopened and closed again. Import "
+            f"`wip export --period {prior.period} --after-close {imported}` (the reversal of close "
+            f"#{imported} and the close since) into the GL, then give its balances here"))
     return issues
+
+
+def _retold(issues: list[Issue], ties, message) -> list[Issue]:
+    """``issues`` with each GL_DOES_NOT_TIE of a tie in ``ties`` told by ``message(tie)`` instead."""
+    by_path = {f"general_ledger.balances.{t.account}": t for t in ties}
+    told = []
+    for issue in issues:
+        t = by_path.get(issue.path) if issue.code == "GL_DOES_NOT_TIE" else None
+        told.append(issue if t is None else Issue(issue.code, issue.path, message(t), issue.source))
+    return told
 
 
 def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
@@ -260,20 +263,12 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
     if not any(t.difference for t in ties) or any(t.difference != net.get(t.account, 0) for t in ties):
         return issues
-    by_path = {f"general_ledger.balances.{t.account}": t for t in ties}
-    told = []
-    for issue in issues:
-        t = by_path.get(issue.path) if issue.code == "GL_DOES_NOT_TIE" else None
-        if t is not None:
-            issue = Issue(issue.code, issue.path, (
-                f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
-                f"{t.wip_ledger} plus the {t.difference} that close #{reversed_close} of {period} posted to it: the "
-                f"GL still holds close #{reversed_close}, which was reopened. Give the balance from before close "
-                f"#{reversed_close} ({t.wip_ledger}); once this close is recorded, import `wip export --period "
-                f"{period} --after-close {reversed_close}`: the reversal of close #{reversed_close} and this close"),
-                issue.source)
-        told.append(issue)
-    return told
+    return _retold(issues, ties, lambda t: (
+        f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
+        f"{t.wip_ledger} plus the {t.difference} that close #{reversed_close} of {period} posted to it: the "
+        f"GL still holds close #{reversed_close}, which was reopened. Give the balance from before close "
+        f"#{reversed_close} ({t.wip_ledger}); once this close is recorded, import `wip export --period "
+        f"{period} --after-close {reversed_close}`: the reversal of close #{reversed_close} and this close"))
 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,

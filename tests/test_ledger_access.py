@@ -263,13 +263,7 @@ def test_a_ledger_locked_by_another_process_is_ledger_busy_not_not_a_ledger(ledg
 # ---- a reopen of a close row edited by hand -------------------------------------------------
 
 
-def _edit_by_hand(db: Path, sql: str) -> None:
-    con = sqlite3.connect(db)
-    for trigger in [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]:
-        con.execute(f"DROP TRIGGER {trigger}")  # what someone editing the file by hand would do
-    con.execute(sql)
-    con.commit()
-    con.close()
+from tests.test_close_ledger import _tamper as _edit_by_hand  # noqa: E402  (drops the triggers, runs the SQL)
 
 
 def test_reopen_refuses_a_close_whose_journals_were_edited_outside_the_engine(ledger, capsys):
