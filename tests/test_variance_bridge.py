@@ -123,7 +123,47 @@ def test_the_demo_bridge_reads_like_the_months(report):
     assert drip.explanation.startswith("Drip Home share of Testing transferred-in ending WIP units 0 % →")
     cogs = bridge.total(Metric.COGS)
     assert cogs.flagged
-    assert cogs.explanation == "Units shipped, all products, +11.7 % (555 → 620) drives 92 % of the change in COGS"
+    assert cogs.explanation == ("Units shipped, all products, +11.7 % (555 → 620) drives 92 % of the change in "
+                                "COGS before overhead true-up")
+
+
+def test_cogs_before_the_true_up_reconciles_to_cogs_as_posted(report, demo_ledger):
+    """The bridge's COGS is the cost of the units shipped; the close also writes off or prorates
+    overhead to COGS: October 33.20 written off and 100.10 prorated, November 242.00 written off."""
+    cogs = report.cogs_as_posted
+    rows = {l.what: (l.before, l.after, l.change) for l in cogs.lines}
+    total = report.bridge.total(Metric.COGS)
+    assert rows["before_true_up"] == (total.before, total.after, total.change) == \
+        (D("125726.46"), D("141800.85"), D("16074.39"))
+    assert rows["overhead_written_off"] == (D("33.20"), D("242.00"), D("208.80"))
+    assert rows["overhead_prorated"] == (D("100.10"), D("0.00"), D("-100.10"))
+    assert rows["as_posted"] == (D("125859.76"), D("142042.85"), D("16183.09"))
+    # What the stored journals post to the COGS account (5000): units shipped and the true-up.
+    with Ledger(demo_ledger) as ledger:
+        posted = {p: sum(line.debit - line.credit for j in ledger.current_close(p).journals.journals
+                         for line in j.lines if line.account == "5000") for p in ("2026-10", "2026-11")}
+    assert rows["journals"][:2] == (posted["2026-10"], posted["2026-11"]) == rows["as_posted"][:2]
+    assert rows["difference"] == (0, 0, 0) and cogs.ties_ok and report.ties_ok
+    assert [l.what for l in cogs.lines] == ["before_true_up", "overhead_written_off", "overhead_prorated",
+                                            "as_posted", "journals", "difference"]
+
+
+def test_a_cogs_posting_the_close_no_longer_makes_shows_as_a_difference(demo_ledger):
+    """A stored COGS line a dollar higher than the recomputed close: the reconciliation says so."""
+    from dataclasses import replace
+
+    with Ledger(demo_ledger) as ledger:
+        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
+    book = after.journals
+    cogs = next(j for j in book.journals if any(l.memo == "Units shipped" for l in j.lines))
+    changed = cogs.model_copy(update={"lines": tuple(
+        l.model_copy(update={"debit": l.debit + D("1.00")}) if l.account == "5000" else l for l in cogs.lines)})
+    tampered = book.model_copy(update={"journals": tuple(changed if j is cogs else j for j in book.journals)})
+    report = build_variance_report(before, replace(after, journals=tampered))
+    diff = report.cogs_as_posted.line("difference")
+    assert (diff.before, diff.after) == (D("0.00"), D("-1.00"))
+    assert not report.cogs_as_posted.ties_ok and not report.ties_ok
+    assert any("stored journals" in n for n in report.notes)
 
 
 # ---- the decomposition on small scenarios ----------------------------------------------------
@@ -359,9 +399,9 @@ def test_public_api_is_pinned():
         "Metric", "LineFigures", "PeriodFigures", "figures_from_close", "COMPONENTS", "Materiality", "Drivers",
         "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
         "StoredClose", "recompute", "MethodEffect", "MethodEffectLine", "method_effect", "InputChange", "LateChange",
-        "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report",
+        "Tie", "tie_to_rollforwards", "CogsLine", "CogsAsPosted", "VarianceReport", "build_variance_report",
         "StandardsSpec", "ResolvedStandards", "resolve_standards", "standards_report", "standards_schema",
-        "StandardsReport", "ElementVariance", "OverheadVariance", "StageAtStandard", "Variance",
+        "StandardsReport", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "Variance",
         "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
         "ProductStageFlow", "OrderForecast", "Cover",
         "load_closes", "current_closes", "reclosed_periods",

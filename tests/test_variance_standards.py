@@ -55,9 +55,11 @@ def test_textbook_case_reproduces(case, tmp_path):
     expected = yaml.safe_load((CASES / f"{case}.expected.yaml").read_text())
     for want in expected.get("elements", []):
         got = next(e for e in report.elements if (e.stage, e.element) == (want["stage"], want["element"]))
-        for key in ("equivalent_units", "standard_cost", "actual_cost"):
+        # The textbooks' "actual cost" is the report's cost added (no overhead element in these cases).
+        for key, field in (("equivalent_units", "equivalent_units"), ("standard_cost", "standard_cost"),
+                           ("actual_cost", "cost_added")):
             if key in want:
-                assert getattr(got, key) == D(want[key]), (case, want["element"], key)
+                assert getattr(got, field) == D(want[key]), (case, want["element"], key)
         assert got.total.amount == D(want["total"]) and got.total.label == want["label"]
         for name, amount in want.get("components", {}).items():
             component = next(c for c in got.components if c.name == name)
@@ -105,7 +107,7 @@ def demo_report(tmp_path_factory):
 def test_demo_standards_decompose_exactly(demo_report):
     assert len(demo_report.elements) == 24
     for e in demo_report.elements:
-        assert e.total.amount == e.actual_cost - e.standard_cost
+        assert e.total.amount == e.cost_added - e.standard_cost
         if e.components:
             assert sum(c.amount for c in e.components) == e.total.amount
     for o in demo_report.overhead:
@@ -114,7 +116,7 @@ def test_demo_standards_decompose_exactly(demo_report):
     assert {o.stage: o.analysis for o in demo_report.overhead} == {"Assembly": "three_way", "Testing": "four_way"}
     for s in demo_report.at_standard:
         assert s.to_account_for == s.accounted_for == s.beginning_wip + s.work_done
-    assert demo_report.total.amount == demo_report.actual_cost - demo_report.standard_cost
+    assert demo_report.total.amount == demo_report.cost_added - demo_report.standard_cost
     # Packaging overhead has a cost-per-EU standard only: no stage analysis, and the report says so.
     assert "Packaging" not in {o.stage for o in demo_report.overhead}
 
@@ -284,11 +286,57 @@ def test_product_overhead_lines_add_up_to_the_stage_analysis(demo_report):
         by_product = {name: sum(c.amount for e in lines for c in e.components if c.name == name)
                       for name in ("rate", "variable_efficiency", "production_volume")}
         assert by_product["variable_efficiency"] == efficiency, stage.stage
-        assert {v.name: v.amount for v in stage.products} == by_product
-        # What the products' lines do not hold is the stage's actual overhead against applied.
-        assert sum(by_product.values()) + (stage.actual - stage.applied) == stage.total.amount
+        # The products' lines added up, then what they do not hold: the stage's actual overhead
+        # against applied; together the stage's total.
+        assert [(v.name, v.amount) for v in stage.products] == \
+            list(by_product.items()) + [("actual_less_applied", stage.actual - stage.applied)]
+        assert sum(v.amount for v in stage.products) == stage.total.amount and stage.products_sum_exactly
     assembly = next(o for o in demo_report.overhead if o.stage == "Assembly")
     assert next(v.amount for v in assembly.variances if v.name == "efficiency") == D("219.00")  # 29.2 h × 7.50
+    # Assembly: rate 0 + variable efficiency 219.00 + production volume 306.60 + actual − applied
+    # (24,400.00 − 24,030.00 = 370.00 U) = 895.60 U, the stage's total.
+    assert [(v.name, v.amount, v.label) for v in assembly.products] == [
+        ("rate", D("0.00"), ""), ("variable_efficiency", D("219.00"), "U"), ("production_volume", D("306.60"), "U"),
+        ("actual_less_applied", D("370.00"), "U")]
+    assert assembly.total.amount == D("895.60")
+
+
+# ---- cost added (overhead as applied) and cost incurred ------------------------------------------
+
+def test_cost_added_holds_overhead_as_applied_and_every_stage_shows_its_under_or_over_applied(demo_report):
+    # Cost added is what the close charged: overhead at the predetermined rate, 148,568.00; the
+    # overhead incurred was 242.00 more (Assembly 370.00 U, Testing 170.00 F, Packaging 42.00 U —
+    # Packaging has only cost-per-EU standards, so no stage analysis, but its overhead is applied).
+    assert demo_report.cost_added == D("148568.00")
+    applied = {a.stage: (a.incurred, a.applied, a.under_over_applied.amount, a.under_over_applied.label)
+               for a in demo_report.overhead_applied}
+    assert applied == {"Assembly": (D("24400.00"), D("24030.00"), D("370.00"), "U"),
+                       "Testing": (D("7150.00"), D("7320.00"), D("-170.00"), "F"),
+                       "Packaging": (D("2100.00"), D("2058.00"), D("42.00"), "U")}
+    assert all(a.in_cost_added for a in demo_report.overhead_applied)
+    overhead_added = sum(e.cost_added for e in demo_report.elements if e.kind == "overhead")
+    assert overhead_added == sum(a.applied for a in demo_report.overhead_applied)
+    assert (demo_report.under_over_applied.amount, demo_report.under_over_applied.label) == (D("242.00"), "U")
+    assert demo_report.cost_incurred == D("148810.00") == demo_report.cost_added + D("242.00")
+    assert demo_report.total_incurred.amount == demo_report.cost_incurred - demo_report.standard_cost
+    assert demo_report.total_incurred.amount == demo_report.total.amount + D("242.00")
+
+
+def test_a_stage_whose_overhead_has_no_standard_stays_out_of_the_cost_incurred(tmp_path):
+    data = read(DEMO_STANDARDS)
+    for product in data["products"]:
+        for stage in product["stages"]:
+            if stage["name"] == "Packaging":
+                stage["elements"].pop("overhead")
+    result, stored, _ = closed(tmp_path, DEMO / "close-2026-10.yaml", DEMO / "close-2026-11.yaml")
+    resolved, issues = resolve_standards(data, result)
+    assert not issues
+    report = standards_report(result, resolved, stored.close_no, stored.element_order)
+    packaging = next(a for a in report.overhead_applied if a.stage == "Packaging")
+    assert not packaging.in_cost_added and packaging.under_over_applied.amount == D("42.00")
+    assert report.under_over_applied.amount == D("200.00")  # 370.00 U − 170.00 F, without Packaging
+    assert report.cost_incurred == report.cost_added + D("200.00")
+    assert any("overhead Packaging" in n and "not in the cost incurred" in n for n in report.notes)
 
 
 # ---- WIP at standard ----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""The Variances, Standards and Flow sheets: cell values checked against golden files (values, not
-bytes), conditional formatting on flagged lines, the bridge chart, and only our sheets replaced."""
+"""The Variances, Standards and Flow sheets: cells checked against golden files (values, and each
+formula with its cached value; not bytes), the formulas of the derived columns, conditional
+formatting on flagged lines, the bridge chart, and only our sheets replaced.  LibreOffice
+recalculates the formulas in tests/test_variance_xlsx_libreoffice.py."""
 
 from __future__ import annotations
 
@@ -30,10 +32,14 @@ def cell(value):
 
 
 def extract(path: Path) -> dict:
+    """Each sheet's rows: values, and a formula as "=FORMULA → its cached value"."""
     wb = load_workbook(path)
+    cached = load_workbook(path, data_only=True)
     out = {}
     for ws in wb.worksheets:
-        rows = [[cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        rows = [[f"{c.value} → {cell(cached[ws.title][c.coordinate].value) or ''}" if c.data_type == "f"
+                 else cell(c.value)
+                 for c in row] for row in ws.iter_rows()]
         while rows and not any(v is not None for v in rows[-1]):
             rows.pop()
         out[ws.title] = {
@@ -59,22 +65,25 @@ def test_flagged_lines_are_formatted_and_the_bridge_is_charted(demo_ledger, tmp_
     book = tmp_path / "close.xlsx"
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
                  "--ledger", str(demo_ledger)]) == 0
-    ws = load_workbook(book)["Variances"]
+    ws = load_workbook(book, data_only=True)["Variances"]
     header = [c.value for c in ws[5]]
     assert header[:8] == ["Metric", "Level", "Product", "Stage", "Element", "2026-10", "2026-11", "Change"]
     flag = header.index("Flag") + 1
     flagged = [r for r in range(6, ws.max_row + 1) if ws.cell(r, flag).value == "FLAG"]
     assert flagged and all(ws.cell(r, header.index("Explanation") + 1).value for r in flagged)
     rules = {str(cf.sqref): [rule.formula[0] for rule in cf.rules] for cf in ws.conditional_formatting}
+    assert next(v for k, v in rules.items() if k.startswith("N6:N")) == ['$N6="DIFFERENCE"', '$N6="OK"']
     table = next(k for k in rules if k.startswith("A6:P"))
     assert rules[table] == ['$O6="FLAG"'] and int(table.split("P")[1]) >= max(flagged)
     (chart,) = ws._charts
     assert type(chart).__name__ == "BarChart" and len(chart.series) == 4  # volume, mix, completion, price
-    # The components of each total are numbers in the sheet that add up to its change.
+    # The components of each total are numbers in the sheet that add up to its change (the
+    # formulas' cached values: what the sheet shows before any recalculation).
     for r in range(6, ws.max_row + 1):
         if ws.cell(r, 2).value == "total":
             parts = [Decimal(str(ws.cell(r, c).value)) for c in range(9, 13)]
-            assert sum(parts) == Decimal(str(ws.cell(r, 8).value))
+            assert sum(parts) == Decimal(str(ws.cell(r, 8).value)) == Decimal(str(ws.cell(r, 13).value))
+            assert ws.cell(r, 14).value == "OK"
 
 
 def test_only_our_sheets_are_created_or_replaced(demo_ledger, tmp_path):
@@ -187,8 +196,142 @@ def test_a_tie_that_holds_says_ok(demo_ledger, tmp_path):
     book = tmp_path / "close.xlsx"
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
                  "--ledger", str(demo_ledger)]) == 0
-    ws = load_workbook(book)["Variances"]
+    ws = load_workbook(book, data_only=True)["Variances"]
     top = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Ties to the stored roll-forwards")
     assert [c.value for c in ws[top + 1]][:6] == ["Metric", "What", "Bridge", "Roll-forward", "Difference", "Tie"]
     ties = [ws.cell(r, 6).value for r in range(top + 2, top + 14)]
     assert ties == ["OK"] * 12  # four metrics × before, after, change
+    rules = {str(cf.sqref): [rule.formula[0] for rule in cf.rules] for cf in ws.conditional_formatting}
+    assert rules[f"F{top + 2}:F{top + 13}"] == [f'$F{top + 2}="DIFFERENCE"', f'$F{top + 2}="OK"']
+
+
+# ---- live formulas ------------------------------------------------------------------------------
+
+def _rows(ws, first_title: str, header: int = 1) -> tuple[int, list[int]]:
+    """(header row, data rows) of the block whose title (column A) is ``first_title``."""
+    top = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == first_title) + header
+    rows = []
+    r = top + 1
+    while ws.cell(r, 1).value not in (None, ""):
+        rows.append(r)
+        r += 1
+    return top, rows
+
+
+def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
+    book = tmp_path / "close.xlsx"
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
+                 "--ledger", str(demo_ledger)]) == 0
+    ws = load_workbook(book)["Variances"]
+    shown = load_workbook(book, data_only=True)["Variances"]
+    lines = []  # the bridge's lines: from row 6 to the first row that is not one
+    r = 6
+    while ws.cell(r, 2).value in ("total", "stage", "product", "line"):
+        lines.append(r)
+        r += 1
+    assert len(lines) > 100
+    for r in lines:
+        # The figures from the closes are values; what is derived from them is a formula.
+        assert all(ws.cell(r, c).data_type == "n" for c in (6, 7, 9, 10, 11, 12)), r
+        assert ws.cell(r, 8).value == f"=G{r}-F{r}"
+        assert ws.cell(r, 13).value == f"=SUM(I{r}:L{r})"
+        assert ws.cell(r, 14).value == f'=IF(ROUND(M{r}-H{r},2)=0,"OK","DIFFERENCE")'
+        assert shown.cell(r, 14).value == "OK"
+    cogs_total = next(r for r in lines if ws.cell(r, 2).value == "total"
+                      and ws.cell(r, 1).value == "COGS before overhead true-up")
+    # Under the table: COGS as posted, from the bridge's COGS total and the overhead true-up.
+    top, rows = _rows(ws, "COGS as posted: the bridge's COGS (units shipped, before the overhead true-up) plus the "
+                          "overhead the close wrote off or prorated to COGS")
+    labels = {ws.cell(r, 1).value: r for r in rows}
+    first, written_off, prorated, posted, journals, difference = rows
+    assert ws.cell(first, 6).value == f"=F{cogs_total}" and ws.cell(first, 7).value == f"=G{cogs_total}"
+    assert ws.cell(posted, 6).value == f"=F{first}+F{written_off}+F{prorated}"
+    assert ws.cell(difference, 7).value == f"=G{posted}-G{journals}"
+    assert [shown.cell(r, 6).value for r in rows] == [125726.46, 33.2, 100.1, 125859.76, 125859.76, 0]
+    assert [shown.cell(r, 7).value for r in rows] == [141800.85, 242, 0, 142042.85, 142042.85, 0]
+    assert shown.cell(difference, 9).value == "OK" and "COGS as posted" in labels
+    # The chart's table and the ties refer to the total lines.
+    top, rows = _rows(ws, "Bridge by component (totals)")
+    assert [ws.cell(rows[-1], c).value for c in range(2, 7)] == [f"={x}{cogs_total}" for x in "IJKLH"]
+    top, rows = _rows(ws, "Ties to the stored roll-forwards")
+    cogs_ties = [r for r in rows if ws.cell(r, 1).value == "COGS before overhead true-up"]
+    assert [ws.cell(r, 3).value for r in cogs_ties] == [f"={x}{cogs_total}" for x in "FGH"]
+    assert all(ws.cell(r, 4).data_type == "n" and ws.cell(r, 5).value == f"=C{r}-D{r}" for r in rows)
+
+
+def test_the_standards_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
+    book = tmp_path / "close.xlsx"
+    assert main(["standards", "--period", "2026-11", "--standards", str(STANDARDS), "--xlsx", str(book), "--json",
+                 "--ledger", str(demo_ledger)]) == 0
+    ws = load_workbook(book)["Standards"]
+    shown = load_workbook(book, data_only=True)["Standards"]
+    header, rows = _rows(ws, "Product", header=0)
+    elements = rows[:[ws.cell(r, 1).value for r in rows].index("Total")]
+    assert [ws.cell(header, c).value for c in (7, 8, 9, 21)] == ["Standard", "Cost added (overhead: applied)",
+                                                                 "Variance", "Components add up"]
+    assert len(elements) == 24
+    for r in elements:
+        assert ws.cell(r, 9).value == f"=H{r}-G{r}" and ws.cell(r, 10).value == f'=IF(I{r}>0,"U",IF(I{r}<0,"F",""))'
+        if ws.cell(r, 15).value is not None:
+            assert ws.cell(r, 21).value.startswith(f"=IF(ROUND(O{r}+Q{r}") and shown.cell(r, 21).value == "OK"
+    total = elements[-1] + 1
+    assert ws.cell(total, 8).value == f"=SUM(H{elements[0]}:H{elements[-1]})"
+    assert shown.cell(total, 8).value == 148568
+    # Finding: cost added holds overhead as applied; the under-applied 242.00 makes cost incurred.
+    assert ws.cell(total + 1, 1).value.startswith("Overhead under(+)/over(−)-applied")
+    assert shown.cell(total + 1, 8).value == 242 and shown.cell(total + 2, 8).value == 148810
+    assert ws.cell(total + 2, 8).value == f"=H{total}+H{total + 1}"
+    top, stages = _rows(ws, "Overhead applied against incurred, by stage (all products)")
+    by_stage = {shown.cell(r, 1).value: (shown.cell(r, 5).value, shown.cell(r, 6).value) for r in stages[:-1]}
+    assert by_stage == {"Assembly": (370, "U"), "Testing": (-170, "F"), "Packaging": (42, "U")}
+    assert all(ws.cell(r, 5).value == f"=C{r}-D{r}" for r in stages[:-1])
+    # The stage analyses: total = incurred − standard; the products' lines and actual − applied add up to it.
+    rows = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Assembly" and ws.cell(r, 8).value]
+    names = {ws.cell(r, 8).value: r for r in rows}
+    t, own = names["total"], names["not by product: actual_less_applied"]
+    assert ws.cell(t, 9).value == f"=E{t}-G{t}" and shown.cell(t, 9).value == 895.6
+    assert ws.cell(own, 9).value == f"=E{own}-F{own}" and shown.cell(own, 9).value == 370
+    assert ws.cell(own, 11).value == f'=IF(ROUND(I{own - 3}+I{own - 2}+I{own - 1}+I{own}-I{t},2)=0,"OK","DIFFERENCE")'
+    assert shown.cell(own, 11).value == shown.cell(t, 11).value == "OK"
+    # WIP at standard: to account for and accounted for are sums, checked against each other.
+    top, wip = _rows(ws, "WIP at standard (memo)")
+    for r in wip:
+        assert (ws.cell(r, 6).value, ws.cell(r, 11).value) == (f"=D{r}+E{r}", f"=SUM(G{r}:J{r})")
+        assert shown.cell(r, 12).value == "OK"
+
+
+def test_the_flow_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
+    book = tmp_path / "close.xlsx"
+    assert main(["flow", "--period", "2026-11", "--orders", str(ORDERS), "--horizon-days", "7", "--xlsx", str(book),
+                 "--json", "--ledger", str(demo_ledger)]) == 0
+    ws = load_workbook(book)["Flow"]
+    shown = load_workbook(book, data_only=True)["Flow"]
+    assert (ws["A2"].value, ws["B2"].value) == ("Days in the period", 30)
+    assembly = next(r for r in range(4, 8) if ws.cell(r, 1).value == "Assembly")
+    r = assembly
+    assert [ws.cell(r, c).value for c in (3, 6)] == [f"=ROUND(B{r}/$B$2,2)", f"=ROUND((D{r}+E{r})/2,2)"]
+    assert [shown.cell(r, c).value for c in (2, 3, 4, 5, 6, 7)] == [647, 21.57, 49, 62, 55.5, 2.57]
+    top, cover = _rows(ws, "Finished-goods weeks of cover (target 4–8 weeks)")
+    espresso = next(r for r in cover if ws.cell(r, 1).value == "Espresso Classic")
+    r = espresso
+    assert ws.cell(r, 6).value == f'=IF(C{r}=0,"",ROUND(B{r}*D{r}/(7*C{r}),2))'
+    assert [shown.cell(r, c).value for c in (2, 3, 4, 5, 6, 7, 8)] == [48, 570, 61, 65.41, 0.73, 70.7, 1.81]
+
+
+def test_a_text_that_looks_like_a_formula_stays_text(tmp_path):
+    from costing.variance._xlsx import STANDARDS as SHEET
+    from costing.variance._xlsx import write_sheets
+    from costing.variance import StandardsReport, Variance
+
+    zero = Decimal("0.00")
+    report = StandardsReport(period="2026-11", close_no=1, currency="USD", method="fifo", elements=(), overhead=(),
+                             at_standard=(), standard_cost=zero, cost_added=zero,
+                             total=Variance(name="total", amount=zero, label=""), overhead_applied=(),
+                             under_over_applied=Variance(name="under_over_applied", amount=zero, label=""),
+                             cost_incurred=zero, total_incurred=Variance(name="total", amount=zero, label=""),
+                             notes=("=SUM(A1:A2) is a note",))
+    book = tmp_path / "s.xlsx"
+    write_sheets(book, standards=report)
+    ws = load_workbook(book)[SHEET]
+    note = next(c for row in ws.iter_rows() for c in row if c.value == "=SUM(A1:A2) is a note")
+    assert note.data_type == "s"

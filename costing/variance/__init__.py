@@ -3,7 +3,8 @@
 - ``build_bridge`` / ``build_variance_report``: the period-over-period bridge of cost added,
   transferred out, ending WIP and COGS by product, stage and element, decomposed by sequential
   substitution (volume → mix → completion → price), exact to the minor unit; the method effect
-  (the period re-costed under the other method) and late changes (a reopened period's two closes).
+  (the period re-costed under the other method) and late changes (a reopened period's two closes);
+  the bridge's COGS (units shipped, before the overhead true-up) reconciled to COGS as posted.
 - ``resolve_standards`` / ``standards_report``: process costing at standard and the textbook
   variances (price/usage, rate/efficiency, overhead spending/efficiency/production-volume).
 - ``build_flow``: throughput, average WIP, Little's-law cycle time and its trend, bottleneck, order
@@ -31,6 +32,8 @@ from ._flow import (
     units_of,
 )
 from ._history import (
+    CogsAsPosted,
+    CogsLine,
     InputChange,
     LateChange,
     MethodEffect,
@@ -46,6 +49,7 @@ from ._history import (
 from ._ledger import current_closes, load_closes, reclosed_periods
 from ._standards import (
     ElementVariance,
+    OverheadApplied,
     OverheadVariance,
     ResolvedStandards,
     StageAtStandard,
@@ -63,10 +67,10 @@ __all__ = [
     "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
     # the variance report over stored closes
     "StoredClose", "recompute", "MethodEffect", "MethodEffectLine", "method_effect", "InputChange", "LateChange",
-    "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report",
+    "Tie", "tie_to_rollforwards", "CogsLine", "CogsAsPosted", "VarianceReport", "build_variance_report",
     # standard costs
     "StandardsSpec", "ResolvedStandards", "resolve_standards", "standards_report", "standards_schema",
-    "StandardsReport", "ElementVariance", "OverheadVariance", "StageAtStandard", "Variance",
+    "StandardsReport", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "Variance",
     # flow and cover
     "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
     "ProductStageFlow", "OrderForecast", "Cover",

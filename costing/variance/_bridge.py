@@ -42,8 +42,10 @@ _HUNDRED = Decimal(100)
 # The fixed order of substitution (also the order of the components in every report).
 COMPONENTS = ("volume", "mix", "completion", "price")
 
+# COGS here is the cost of the units shipped, before the overhead true-up the close writes off or
+# prorates to COGS: named so wherever it is shown (the reports reconcile it to COGS as posted).
 METRIC_LABELS = {Metric.COST_ADDED: "cost added", Metric.TRANSFERRED_OUT: "cost transferred out",
-                 Metric.ENDING_WIP: "ending WIP", Metric.COGS: "COGS"}
+                 Metric.ENDING_WIP: "ending WIP", Metric.COGS: "COGS before overhead true-up"}
 _QUANTITY_LABELS = {Metric.COST_ADDED: "equivalent units of work", Metric.TRANSFERRED_OUT: "units transferred out",
                     Metric.ENDING_WIP: "ending WIP units", Metric.COGS: "units shipped"}
 _RATE_LABELS = {Metric.COST_ADDED: "cost per EU", Metric.TRANSFERRED_OUT: "transferred-out cost per unit",

@@ -188,10 +188,12 @@ class Cover(_Frozen):
     product: str
     on_hand: Quantity  # finished units at the end of the period
     periods: tuple[str, ...]  # the shipments history used
-    weekly_shipments: Quantity  # average units shipped per week over those periods
-    weeks_of_cover: Quantity | None  # None: nothing shipped
+    shipped: Quantity  # units shipped over those periods
+    days: int  # calendar days of those periods
+    weekly_shipments: Quantity  # shipped ÷ (days ÷ 7): average units shipped per week over those periods
+    weeks_of_cover: Quantity | None  # on hand ÷ weekly shipments (unrounded); None: nothing shipped
     expected_from_wip: Quantity  # completions expected within the horizon (0 without one)
-    weeks_of_cover_with_wip: Quantity | None
+    weeks_of_cover_with_wip: Quantity | None  # (on hand + expected from WIP, as shown) ÷ weekly shipments
     flag: Literal["below", "above", ""]  # outside the target band
 
 
@@ -370,18 +372,20 @@ def _cover(history: list[PeriodUnits], n: int, band: tuple[Decimal, Decimal], ho
     products = list(current.fg_on_hand) + [p for p in current.product_stage_order if p not in current.fg_on_hand]
     for product in products:
         shipped = sum((p.shipped.get(product, _ZERO) for p in window), _ZERO)
-        weeks = sum((Decimal(days_in(p.period)) for p in window), _ZERO) / _SEVEN
+        window_days = sum(days_in(p.period) for p in window)
+        weeks = Decimal(window_days) / _SEVEN
         weekly = shipped / weeks
         on_hand = current.fg_on_hand.get(product, _ZERO)
         cover = on_hand / weekly if weekly else None
         rate, pipeline = _product_rate(current, product, days)
-        expected = min(pipeline, rate * horizon) if horizon else _ZERO
+        # Rounded as it is assigned (shown), and used as shown, so the weeks with WIP follow from it.
+        expected = _r(min(pipeline, rate * horizon)) if horizon else _ZERO
         with_wip = (on_hand + expected) / weekly if weekly else None
         if cover is None:
             flag = "above" if on_hand else ""
         else:
             flag = "below" if cover < low else "above" if cover > high else ""
         out.append(Cover(product=product, on_hand=on_hand, periods=tuple(p.period for p in window),
-                         weekly_shipments=_r(weekly), weeks_of_cover=_r(cover), expected_from_wip=_r(expected),
-                         weeks_of_cover_with_wip=_r(with_wip), flag=flag))
+                         shipped=shipped, days=window_days, weekly_shipments=_r(weekly), weeks_of_cover=_r(cover),
+                         expected_from_wip=_r(expected), weeks_of_cover_with_wip=_r(with_wip), flag=flag))
     return out

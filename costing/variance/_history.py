@@ -18,14 +18,17 @@ from pydantic import BaseModel, ConfigDict
 
 from ..close._diff import flatten_inputs, same_input_value
 from .._errors import CostingError, Issue
+from .._journal import JournalBook
 from .._model import Method
 from .._report import Amount
 from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
+from ..close._journals import Texts
 from ._bridge import Bridge, Materiality, build_bridge
 from ._figures import Metric, PeriodFigures, figures_from_close
 
 __all__ = ["StoredClose", "recompute", "MethodEffectLine", "MethodEffect", "method_effect", "InputChange",
-           "LateChange", "late_change", "Tie", "tie_to_rollforwards", "VarianceReport", "build_variance_report"]
+           "LateChange", "late_change", "Tie", "tie_to_rollforwards", "CogsLine", "CogsAsPosted", "cogs_as_posted",
+           "COGS_LINE_LABELS", "VarianceReport", "build_variance_report"]
 
 _ZERO = Decimal(0)
 
@@ -45,6 +48,7 @@ class StoredClose:
     rollforward: RollForward
     reports: list  # production cost reports as stored (JSON), one per product
     reopen_reason: str = ""  # for a re-close: why the close before it was reopened
+    journals: JournalBook | None = None  # the journals it posted, as stored (None: not read)
 
     @property
     def element_order(self) -> dict[tuple[str, str], list[str]]:
@@ -178,6 +182,73 @@ def tie_to_rollforwards(bridge: Bridge, before: RollForward, after: RollForward)
     return tuple(ties)
 
 
+# ---- COGS as posted ---------------------------------------------------------------------------
+
+# The rows of the reconciliation, in order, and how the reports name them.
+COGS_LINE_LABELS = {
+    "before_true_up": "COGS before overhead true-up (the bridge: cost of units shipped)",
+    "overhead_written_off": "overhead under(+)/over(-)-applied written off to COGS",
+    "overhead_prorated": "overhead prorated to COGS",
+    "as_posted": "COGS as posted",
+    "journals": "posted to COGS per the stored journals",
+    "difference": "difference",
+}
+
+
+class CogsLine(_Frozen):
+    what: Literal["before_true_up", "overhead_written_off", "overhead_prorated", "as_posted", "journals",
+                  "difference"]
+    before: Amount
+    after: Amount
+    change: Amount  # after − before
+
+
+class CogsAsPosted(_Frozen):
+    """The bridge's COGS — the cost of the units shipped, before the overhead true-up — reconciled to
+    the COGS each close posted: plus the under- or over-applied overhead written off to COGS and
+    COGS's share of prorated overhead (``as_posted`` = ``before_true_up`` + ``overhead_written_off``
+    + ``overhead_prorated``), tied to what the close's stored journals post to the COGS account
+    (the units-shipped and overhead true-up lines; ``difference`` = as posted − journals)."""
+
+    lines: tuple[CogsLine, ...]
+    ties_ok: bool  # the difference is zero in both months (or the journals were not read)
+
+    def line(self, what: str) -> CogsLine:
+        return next(line for line in self.lines if line.what == what)
+
+
+# The memos of the close's lines on the COGS account that make up its cost of goods sold.
+_COGS_MEMOS = frozenset({Texts.SHIPPED, Texts.UNDER_APPLIED, Texts.OVER_APPLIED, Texts.PRORATION_COGS})
+
+
+def _cogs_month(result: CloseResult, journals: JournalBook | None) -> dict[str, Decimal | None]:
+    q = result.plan.quantum
+    zero = _ZERO * q
+    shipped = sum((p.cogs for p in result.products), zero)
+    written_off = result.written_off_to_cogs + zero
+    prorated = sum((p.cogs_overhead_adjustment for p in result.products), zero)
+    posted = shipped + written_off + prorated
+    month: dict[str, Decimal | None] = {"before_true_up": shipped, "overhead_written_off": written_off,
+                                        "overhead_prorated": prorated, "as_posted": posted,
+                                        "journals": None, "difference": None}
+    if journals is not None:
+        code = result.plan.spec.accounts.cogs.code
+        booked = sum((line.debit - line.credit for journal in journals.journals for line in journal.lines
+                      if line.account == code and line.memo in _COGS_MEMOS), zero)
+        month["journals"], month["difference"] = booked, posted - booked
+    return month
+
+
+def cogs_as_posted(before: CloseResult, after: CloseResult, before_journals: JournalBook | None = None,
+                   after_journals: JournalBook | None = None) -> CogsAsPosted:
+    """COGS before the overhead true-up, the true-up, and COGS as posted, for both closes."""
+    b, a = _cogs_month(before, before_journals), _cogs_month(after, after_journals)
+    lines = tuple(CogsLine(what=what, before=b[what], after=a[what], change=a[what] - b[what])
+                  for what in COGS_LINE_LABELS if b[what] is not None and a[what] is not None)
+    ok = all(not line.before and not line.after for line in lines if line.what == "difference")
+    return CogsAsPosted(lines=lines, ties_ok=ok)
+
+
 # ---- late changes -----------------------------------------------------------------------------
 
 class InputChange(_Frozen):
@@ -227,7 +298,9 @@ class VarianceReport(_Frozen):
     bridge: Bridge
     all_sum_exactly: bool  # every line's components add up to its change
     ties: tuple[Tie, ...]
-    ties_ok: bool  # bridge totals equal the two stored roll-forwards, and their difference
+    ties_ok: bool  # bridge totals equal the two stored roll-forwards, and COGS as posted the stored journals
+    # The bridge's COGS (before the overhead true-up) reconciled to the COGS the two closes posted.
+    cogs_as_posted: CogsAsPosted
     method_effect: tuple[MethodEffect, ...]
     late_changes: tuple[LateChange, ...]
     notes: tuple[str, ...]
@@ -265,6 +338,10 @@ def build_variance_report(before: StoredClose, after: StoredClose, *,
     if not all(t.ok for t in ties):
         notes.append("a close recomputed from its stored inputs differs from its stored roll-forward (engine "
                      "version changed?); the differences are under ties")
+    cogs = cogs_as_posted(result_b, result_a, before.journals, after.journals)
+    if not cogs.ties_ok:
+        notes.append("COGS as posted (the bridge's COGS and the overhead true-up of the recomputed close) differs "
+                     "from what the stored journals post to COGS; the difference is under COGS as posted")
     effects = [method_effect(before, result_b)]
     if after.seq != before.seq:
         effects.append(method_effect(after, result_a))
@@ -282,5 +359,6 @@ def build_variance_report(before: StoredClose, after: StoredClose, *,
     if problems:
         raise CostingError(problems)
     return VarianceReport(from_period=before.period, to_period=after.period, currency=fig_a.currency, bridge=bridge,
-                          all_sum_exactly=bridge.all_sum_exactly, ties=ties, ties_ok=all(t.ok for t in ties),
+                          all_sum_exactly=bridge.all_sum_exactly, ties=ties,
+                          ties_ok=all(t.ok for t in ties) and cogs.ties_ok, cogs_as_posted=cogs,
                           method_effect=tuple(effects), late_changes=tuple(late), notes=tuple(notes))

@@ -34,7 +34,7 @@ def load_closes(ledger: Ledger, period: str) -> list[StoredClose]:
                                recorded_at=closed.event.recorded_at, inputs=closed.inputs,
                                parameters=closed.parameters, prior=prior, state=closed.state,
                                rollforward=RollForward.model_validate(closed.rollforward), reports=closed.reports,
-                               reopen_reason=reason))
+                               reopen_reason=reason, journals=closed.journals))
     return out
 
 

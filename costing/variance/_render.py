@@ -13,7 +13,7 @@ from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
-from ._history import VarianceReport
+from ._history import COGS_LINE_LABELS, VarianceReport
 from ._standards import StandardsReport, Variance
 
 __all__ = ["render_variance", "render_standards", "render_flow"]
@@ -125,6 +125,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         flagged = [l for l in shown if l.flagged and l.explanation]
         for l in flagged:
             out.append(f"  * {_scope(l)}: {_explanation(l, locale)}")
+        if metric is Metric.COGS:
+            out += _cogs_as_posted(report, side_before, side_after, m)
     if hidden:
         out.append(f"\n  {hidden} flagged line(s) by product, stage and element: --detail shows them")
     out += ["", "Every line's components add up to its change: " + ("OK" if report.all_sum_exactly else "NO")]
@@ -170,6 +172,20 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     return "\n".join(out) + "\n"
 
 
+def _cogs_as_posted(report: VarianceReport, side_before: str, side_after: str, m) -> list[str]:
+    """Under the COGS block: the overhead true-up of each month, and COGS as the closes posted it."""
+    cogs = report.cogs_as_posted
+    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), m(l.change)] for l in cogs.lines
+            if l.what != "difference"]
+    out = ["", "  Overhead true-up and COGS as posted:"]
+    out += ["  " + r for r in _table(["", side_before, side_after, "change"], rows)]
+    if any(l.what == "journals" for l in cogs.lines):
+        diff = cogs.line("difference")
+        out.append("    COGS as posted ties to the stored journals: " + (
+            "OK" if cogs.ties_ok else f"DIFFERENCE ({m(diff.before)} and {m(diff.after)})"))
+    return out
+
+
 def _title(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -187,6 +203,10 @@ def _v(v: Variance, m) -> str:
     return _uf(v.amount, m)
 
 
+def _applied_word(amount: Decimal) -> str:
+    return "under-applied" if amount > 0 else "over-applied" if amount < 0 else ""
+
+
 def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
     m = lambda v: _money(v, report.currency, locale)  # noqa: E731
     q = lambda v: _qty(v, locale)  # noqa: E731
@@ -197,20 +217,32 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
         parts = ", ".join(f"{_words(c.name)} {_v(c, m)}" for c in e.components)
         rows.append([f"{e.product} / {e.stage} / {e.element}", q(e.equivalent_units),
                      _rate(e.standard_cost_per_eu, locale),
-                     m(e.standard_cost), m(e.actual_cost), _v(e.total, m), parts])
-    out += _table(["product / stage / element", "EU", "std/EU", "standard", "actual", "variance", "of which"], rows)
+                     m(e.standard_cost), m(e.cost_added), _v(e.total, m), parts])
+    out += _table(["product / stage / element", "EU", "std/EU", "standard", "cost added", "variance", "of which"],
+                  rows)
+    out.append("  (cost added: as the close charged it, materials and labour at actual, overhead as applied at the "
+               "predetermined rate; overhead incurred: below)")
     for e in report.elements:
         if e.basis == "quantity":
             out.append(f"  {e.product} / {e.stage} / {e.element}: standard {q(e.standard_quantity)} {e.unit} at "
                        f"{_rate(e.standard_price, locale)}; actual "
                        + (f"{q(e.actual_quantity)} {e.unit} at {_rate(e.actual_price, locale)}"
                           f" ({e.actual_quantity_source})" if e.actual_quantity is not None else "quantity not given"))
-    out += ["", f"Total: standard {m(report.standard_cost)}, actual {m(report.actual_cost)}, "
-                f"variance {_v(report.total, m)}"]
+    out += ["", f"Total: standard {m(report.standard_cost)}, cost added (overhead as applied) "
+                f"{m(report.cost_added)}, variance {_v(report.total, m)}"]
+    if report.overhead_applied:
+        out.append(f"  overhead under(U)/over(F)-applied (incurred − applied) {_v(report.under_over_applied, m)}: "
+                   f"cost incurred {m(report.cost_incurred)}, variance {_v(report.total_incurred, m)}")
+        out += ["", "Overhead applied against incurred, by stage (all products)"]
+        rows = [[a.stage, a.driver, m(a.incurred), m(a.applied), _v(a.under_over_applied, m),
+                 _applied_word(a.under_over_applied.amount), a.disposition.replace("_", " ")
+                 + ("" if a.in_cost_added else " (not in the cost incurred)")] for a in report.overhead_applied]
+        rows.append(["Total", "", "", "", _v(report.under_over_applied, m), "", ""])
+        out += _table(["stage", "driver", "incurred", "applied", "incurred − applied", "", "disposition"], rows)
     if report.overhead:
-        out += ["", "Overhead by stage (all products): actual incurred against standard"]
+        out += ["", "Overhead by stage (all products): incurred against standard"]
         for o in report.overhead:
-            out.append(f"  {o.stage} ({o.driver}): actual {m(o.actual)}, applied {m(o.applied)}, standard "
+            out.append(f"  {o.stage} ({o.driver}): incurred {m(o.actual)}, applied {m(o.applied)}, standard "
                        f"{m(o.standard)} (SH {q(o.standard_driver_quantity)}, AH {q(o.actual_driver_quantity)})")
             out.append("    " + "; ".join(f"{_words(v.name)} {_v(v, m)}" for v in o.variances)
                        + f"; total {_v(o.total, m)} ({o.analysis.replace('_', '-')})")
@@ -218,8 +250,12 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
                        f"{_v(o.variances[-1], m)}")
             if o.products:
                 out.append("    products' lines (applied − standard): "
-                           + "; ".join(f"{_words(v.name)} {_v(v, m)}" for v in o.products)
-                           + f"; not by product, actual − applied: {_uf(o.actual - o.applied, m)}")
+                           + "; ".join(f"{_words(v.name)} {_v(v, m)}" for v in o.products
+                                       if v.name != "actual_less_applied")
+                           + "; not by product, incurred − applied: "
+                           + "; ".join(_v(v, m) for v in o.products if v.name == "actual_less_applied")
+                           + ("; together the total" if o.products_sum_exactly else
+                              "; together NOT the total"))
     if report.at_standard:
         out += ["", "WIP at standard (memo)"]
         rows = [[f"{s.product} / {s.stage}", m(s.beginning_wip), m(s.work_done), m(s.to_account_for), m(s.completed),

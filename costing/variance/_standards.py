@@ -3,7 +3,9 @@
 Pure.  The standards file as written (``StandardsSpec``, documented by its JSON schema) is
 resolved against one period's close (``resolve_standards``, collecting located issues), then
 ``standards_report`` values this period's work — FIFO equivalent units, whatever the close's
-method — at standard and compares it with the actual cost added:
+method — at standard and compares it with the cost added (materials and labour at actual, overhead
+as applied at the close's predetermined rate; each stage's overhead incurred against applied is
+reported beside it, and turns cost added into cost incurred):
 
 - per product, stage and element: total variance = actual cost added − EU × standard cost per EU;
   where a standard quantity and an actual quantity are known, split into price and usage
@@ -41,7 +43,7 @@ from ._figures import ordered_elements, work_units
 __all__ = ["ElementStandardSpec", "StageStandardSpec", "ProductStandardSpec", "OverheadStandardSpec",
            "OverheadActualsSpec", "StageActualsSpec", "ProductActualsSpec", "PeriodActualsSpec", "StandardsSpec",
            "ElementStandard", "OverheadStandard", "ResolvedStandards", "resolve_standards",
-           "Variance", "ElementVariance", "OverheadVariance", "StageAtStandard", "StandardsReport",
+           "Variance", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "StandardsReport",
            "standards_report", "standards_schema"]
 
 _ZERO = Decimal(0)
@@ -405,7 +407,9 @@ class ElementVariance(_Frozen):
     equivalent_units: Quantity  # FIFO equivalent units of this period's work
     standard_cost_per_eu: Quantity
     standard_cost: Amount  # EU × standard cost per EU
-    actual_cost: Amount  # cost added this period (overhead: applied at the close's predetermined rate)
+    # The cost the close charged this period: materials and labour at actual, overhead as applied at
+    # the close's predetermined rate (not overhead incurred: see StandardsReport.overhead_applied).
+    cost_added: Amount
     total: Variance
     basis: str  # cost_per_eu | quantity
     unit: str
@@ -441,8 +445,25 @@ class OverheadVariance(_Frozen):
     total: Variance  # actual − standard
     sums_exactly: bool
     # The products' overhead lines added up (applied − standard): rate, variable efficiency (equal
-    # to the stage's) and production volume ((AQ − SQ) × fixed rate, part of the stage's).
+    # to the stage's) and production volume ((AQ − SQ) × fixed rate, part of the stage's), then the
+    # stage's actual − applied (``actual_less_applied``: under- or over-applied overhead, which no
+    # product line holds), so that they add up to ``total``.
     products: tuple[Variance, ...] = ()
+    products_sum_exactly: bool = False  # the products' lines and actual − applied add up to total
+
+
+class OverheadApplied(_Frozen):
+    """One stage's overhead as the close applied it, against the overhead incurred (all products)."""
+
+    stage: str
+    driver: str
+    incurred: Amount  # actual overhead incurred (the close file's overhead.<stage>.actual)
+    applied: Amount  # applied at the close's predetermined rate: what the elements' cost_added holds
+    under_over_applied: Variance  # incurred − applied: U under-applied, F over-applied
+    disposition: str  # what the close did with it: write_off | prorate
+    # Every product's overhead of the stage has a standard: its applied overhead is in the report's
+    # cost_added, and its under- or over-applied overhead in the report's under_over_applied.
+    in_cost_added: bool
 
 
 class StageAtStandard(_Frozen):
@@ -470,8 +491,14 @@ class StandardsReport(_Frozen):
     overhead: tuple[OverheadVariance, ...]
     at_standard: tuple[StageAtStandard, ...]
     standard_cost: Amount
-    actual_cost: Amount
-    total: Variance
+    cost_added: Amount  # the elements' cost added: overhead as applied, not as incurred
+    total: Variance  # cost_added − standard_cost
+    # Overhead applied against incurred, every stage the close applied overhead in; their under- or
+    # over-applied overhead (stages in cost_added) turns cost added into cost incurred.
+    overhead_applied: tuple[OverheadApplied, ...]
+    under_over_applied: Variance  # Σ incurred − applied of the stages in cost_added
+    cost_incurred: Amount  # cost_added + under_over_applied: overhead as incurred
+    total_incurred: Variance  # cost_incurred − standard_cost
     notes: tuple[str, ...]
 
 
@@ -489,6 +516,7 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
         sh: dict[str, Decimal] = {}
         sh_missing: dict[str, list[str]] = {}
         oh_lines: dict[str, list[int]] = {}  # stage -> positions in elements of its overhead lines
+        oh_unvalued: dict[str, list[str]] = {}  # stage -> products whose overhead there has no standard
         drivers = {line.stage: line.driver for line in result.overhead}
         for product_plan, product in zip(plan.products, result.products):
             upstream_unit: Decimal | None = _ZERO
@@ -505,6 +533,7 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                         unit_cost = None
                         if name == oh_element:
                             sh_missing.setdefault(stage.name, []).append(product.name)
+                            oh_unvalued.setdefault(stage.name, []).append(product.name)
                         continue
                     if unit_cost is not None:
                         unit_cost += std.cost_per_eu
@@ -546,14 +575,34 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                 elements[i] = ev
             if note:
                 notes.append(note)
-            overhead.append(analysis.model_copy(update={"products": _component_sums(product_lines, q)}))
+            products = _component_sums(product_lines, q)
+            if products:
+                products += (_variance("actual_less_applied", line.actual - line.applied),)
+            adds_up = bool(products) and sum((v.amount for v in products), _ZERO) == analysis.total.amount
+            overhead.append(analysis.model_copy(update={"products": products, "products_sum_exactly": adds_up}))
+        applied_lines = []
+        for line in result.overhead:
+            missing = oh_unvalued.get(line.stage, [])
+            if missing:
+                notes.append(f"overhead {line.stage}: {', '.join(missing)} have no overhead standard, so the stage's "
+                             "under- or over-applied overhead is not in the cost incurred")
+            applied_lines.append(OverheadApplied(
+                stage=line.stage, driver=line.driver, incurred=line.actual, applied=line.applied,
+                under_over_applied=_variance("under_over_applied", line.actual - line.applied),
+                disposition=line.disposition, in_cost_added=not missing))
     zero = _ZERO * q
     standard_total = sum((e.standard_cost for e in elements), zero)
-    actual_total = sum((e.actual_cost for e in elements), zero)
+    added_total = sum((e.cost_added for e in elements), zero)
+    under_over = sum((a.under_over_applied.amount for a in applied_lines if a.in_cost_added), zero)
+    incurred_total = added_total + under_over
     return StandardsReport(period=spec.period, close_no=close_no, currency=spec.currency, method=spec.method,
                            elements=tuple(elements), overhead=tuple(overhead), at_standard=tuple(at_standard),
-                           standard_cost=standard_total, actual_cost=actual_total,
-                           total=_variance("total", actual_total - standard_total), notes=tuple(notes))
+                           standard_cost=standard_total, cost_added=added_total,
+                           total=_variance("total", added_total - standard_total),
+                           overhead_applied=tuple(applied_lines),
+                           under_over_applied=_variance("under_over_applied", under_over),
+                           cost_incurred=incurred_total,
+                           total_incurred=_variance("total", incurred_total - standard_total), notes=tuple(notes))
 
 
 def _element_variance(product: str, stage: str, kind: ElementKind, name: str, eu: Decimal, actual: Decimal,
@@ -581,7 +630,7 @@ def _element_variance(product: str, stage: str, kind: ElementKind, name: str, eu
             components = (_variance(first, actual - flexible), _variance(second, flexible - standard))
     return ElementVariance(
         product=product, stage=stage, element=name, kind=kind.value, equivalent_units=eu,
-        standard_cost_per_eu=std.cost_per_eu, standard_cost=standard, actual_cost=actual,
+        standard_cost_per_eu=std.cost_per_eu, standard_cost=standard, cost_added=actual,
         total=_variance("total", total), basis=std.basis, unit=std.unit, standard_quantity_per_eu=std.quantity,
         standard_quantity=sq, actual_quantity=aq, actual_quantity_source=source, standard_price=std.price,
         actual_price=(actual / aq if aq else None) if std.basis == "quantity" else None, components=components)
@@ -649,10 +698,10 @@ def _products_to_stage(lines: list[ElementVariance], stage: "OverheadVariance", 
 def _restated(e: ElementVariance, standard: Decimal, variable: Decimal | None, std: OverheadStandard, q: Decimal,
               mode: str) -> ElementVariance:
     """A product's overhead line at its share of the stage's standard (and of its variable efficiency)."""
-    update: dict = {"standard_cost": standard, "total": _variance("total", e.actual_cost - standard)}
+    update: dict = {"standard_cost": standard, "total": _variance("total", e.cost_added - standard)}
     if e.components:
-        flexible = e.actual_cost - e.components[0].amount  # rate = actual − flexible budget
-        components = _overhead_components(e.actual_cost, flexible, standard, e.actual_quantity - e.standard_quantity,
+        flexible = e.cost_added - e.components[0].amount  # rate = applied − flexible budget
+        components = _overhead_components(e.cost_added, flexible, standard, e.actual_quantity - e.standard_quantity,
                                           std, q, mode)
         if variable is not None:
             rate, _, _ = components

@@ -4,6 +4,16 @@ Only these sheets are created or replaced, in place (same position in the workbo
 sheet is left as it is.  Flagged lines carry a flag text in their flag column, and conditional
 formatting colours those rows, so the colour follows the data if a user sorts or filters the table.
 
+What the reports derive is a live formula over the cells it derives from, so that an auditor can
+trace it and a figure edited in the sheet carries through: a change is after − before, a components
+sum adds its components, a check is ``IF(ROUND(sum − total, places)=0,"OK","DIFFERENCE")``, a tie
+refers to the bridge's total and subtracts the roll-forward's.  The figures the report takes from
+the closes (amounts before and after, components, standard costs, the roll-forwards' totals) are
+values.  Each formula is written with the report's value for it as its cached result (as the close
+workbook does, ``costing.workbook._results.fill_cached_values``), so the sheet shows the same numbers
+before any recalculation, and a recalculation must give them again
+(``tests/test_variance_xlsx_libreoffice.py``).
+
 The file may be a close workbook (``costing.workbook``):
 - openpyxl drops the cached results of formulas when it saves; they are put back (the values
   the workbook held), so the close's result sheets still show their numbers before a recalculation;
@@ -31,7 +41,7 @@ from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport
-from ._history import VarianceReport
+from ._history import COGS_LINE_LABELS, VarianceReport
 from ._standards import StandardsReport
 
 __all__ = ["write_sheets", "VARIANCES", "STANDARDS", "FLOW"]
@@ -67,6 +77,7 @@ def write_sheets(path: str | Path, *, variance: VarianceReport | None = None, st
         wb = Workbook()
         wb.remove(wb.active)
     written = []
+    engine: dict[str, dict[str, object]] = {}  # sheet -> cell -> the report's value of its formula
     for name, report, fill in ((VARIANCES, variance, _variances), (STANDARDS, standards, _standards),
                                (FLOW, flow, _flow)):
         if report is None:
@@ -77,16 +88,16 @@ def write_sheets(path: str | Path, *, variance: VarianceReport | None = None, st
             ws = wb.create_sheet(name, index)
         else:
             ws = wb.create_sheet(name)
-        fill(ws, report)
+        fill(_Cells(ws, engine), report)
         written.append(name)
     _join_close_results(wb, written)
     buffer = io.BytesIO()
     wb.save(buffer)
     data = buffer.getvalue()
-    if kept:
+    if kept or any(engine.values()):
         from ..workbook._results import fill_cached_values  # the close workbook's own writer of cached values
 
-        data = fill_cached_values(data, {}, kept=kept)
+        data = fill_cached_values(data, engine, kept=kept)
     _replace_atomically(path, data)
     return written
 
@@ -114,99 +125,186 @@ def _money_format(currency: str) -> str:
     return "#,##0" + ("." + "0" * places if places else "") + ";-#,##0" + ("." + "0" * places if places else "")
 
 
-def _header(ws, row: int, titles: list[str]) -> None:
+_NO_FORMULA = object()
+
+
+class _Cells:
+    """A sheet being written: ``put`` a value, or a formula with the report's value for it (its
+    cached result, filled in after saving)."""
+
+    def __init__(self, ws, engine: dict[str, dict[str, object]]):
+        self.ws = ws
+        self.title = ws.title
+        self.engine = engine.setdefault(ws.title, {})
+
+    def put(self, row: int, col: int, value, fmt: str | None = None, engine=_NO_FORMULA, font=None):
+        cell = self.ws.cell(row=row, column=col)
+        if engine is not _NO_FORMULA:
+            if not (isinstance(value, str) and value.startswith("=")):
+                raise ValueError(f"{self.title}!{cell.coordinate}: a formula's value given without its formula")
+            cell.value = value
+            # A formula whose value is "nothing" (no cycle time) evaluates to the empty text.
+            self.engine[cell.coordinate] = "" if engine is None else engine
+        else:
+            cell.value = value
+            if isinstance(value, str) and value.startswith("="):
+                cell.data_type = "s"  # text (a product named "=Deluxe"), never a formula
+        if fmt is not None:
+            cell.number_format = fmt
+        if font is not None:
+            cell.font = font
+        return cell
+
+    def row(self, row: int, values: list, money: str | None = None, money_cols=None) -> None:
+        """Values from column A on; Decimal amounts in ``money_cols`` (all, when None) get ``money``."""
+        for col, value in enumerate(values, 1):
+            fmt = money if money and isinstance(value, Decimal) and (money_cols is None or col in money_cols) \
+                else None
+            self.put(row, col, value, fmt)
+
+
+def _header(ws: _Cells, row: int, titles: list[str]) -> None:
     for col, title in enumerate(titles, 1):
-        ws.cell(row=row, column=col, value=title).font = _BOLD
+        ws.put(row, col, title, font=_BOLD)
 
 
-def _flag_rows(ws, first: int, last: int, ncols: int, flag_col: int, fill: PatternFill = _FLAG_FILL,
+def _flag_rows(ws: _Cells, first: int, last: int, ncols: int, flag_col: int, fill: PatternFill = _FLAG_FILL,
                formula: str | None = None) -> None:
     """Colour rows first..last whose flag column is not empty (or match ``formula``)."""
     if last < first:
         return
     letter = get_column_letter(flag_col)
     rule = FormulaRule(formula=[formula or f'LEN(${letter}{first})>0'], fill=fill, stopIfTrue=False)
-    ws.conditional_formatting.add(f"A{first}:{get_column_letter(ncols)}{last}", rule)
+    ws.ws.conditional_formatting.add(f"A{first}:{get_column_letter(ncols)}{last}", rule)
 
 
-def _variances(ws, report: VarianceReport) -> None:
+def _check_cells(ws: _Cells, first: int, last: int, col: int) -> None:
+    """Colour a column of checks: DIFFERENCE red, OK green."""
+    if last < first:
+        return
+    letter = get_column_letter(col)
+    span = f"{letter}{first}:{letter}{last}"
+    ws.ws.conditional_formatting.add(span, FormulaRule(formula=[f'${letter}{first}="DIFFERENCE"'], fill=_FLAG_FILL))
+    ws.ws.conditional_formatting.add(span, FormulaRule(formula=[f'${letter}{first}="OK"'], fill=_GOOD_FILL))
+
+
+def _check(expression: str, places: int) -> str:
+    """A check that ``expression`` is zero to the minor unit."""
+    return f'=IF(ROUND({expression},{places})=0,"OK","DIFFERENCE")'
+
+
+def _ok(ok: bool) -> str:
+    return "OK" if ok else "DIFFERENCE"
+
+
+def _uf_formula(ref: str) -> str:
+    """U (unfavourable, positive), F (favourable, negative) or nothing, of the amount at ``ref``."""
+    return f'=IF({ref}>0,"U",IF({ref}<0,"F",""))'
+
+
+def _sum(cells: list[str]) -> str:
+    return "=" + "+".join(cells) if cells else "=0"
+
+
+# ---- Variances ---------------------------------------------------------------------------------------
+
+def _variances(ws: _Cells, report: VarianceReport) -> None:
     b = report.bridge
+    places = minor_unit(report.currency)
     money = _money_format(report.currency)
-    ws["A1"] = f"Variance bridge {b.before.period} → {b.after.period} ({report.currency})"
-    ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = (f"{b.before.period}: close #{b.before.close_no} ({b.before.method}); {b.after.period}: close "
-                f"#{b.after.close_no} ({b.after.method}). Order: volume → mix → completion → price.")
+    ws.put(1, 1, f"Variance bridge {b.before.period} → {b.after.period} ({report.currency})",
+           font=Font(bold=True, size=13))
+    ws.put(2, 1, f"{b.before.period}: close #{b.before.close_no} ({b.before.method}); {b.after.period}: close "
+                 f"#{b.after.close_no} ({b.after.method}). Order: volume → mix → completion → price. COGS is the "
+                 "cost of the units shipped, before the overhead true-up (COGS as posted: below the table).")
     if b.materiality is not None:
-        ws["A3"] = (f"Flagged: change of at least {b.materiality.absolute} and {b.materiality.percent} % of the "
-                    f"{b.before.period} amount.")
-    titles = ["Metric", "Level", "Product", "Stage", "Element", b.before.period, b.after.period, "Change",
+        ws.put(3, 1, f"Flagged: change of at least {b.materiality.absolute} and {b.materiality.percent} % of the "
+                     f"{b.before.period} amount.")
+    one_period = b.before.period == b.after.period
+    side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
+        if one_period else (b.before.period, b.after.period)
+    titles = ["Metric", "Level", "Product", "Stage", "Element", side_before, side_after, "Change",
               "Volume", "Mix", "Completion", "Price", "Components sum", "Sums exactly", "Flag", "Explanation"]
     top = 5
     _header(ws, top, titles)
     row = top
+    totals: dict[str, int] = {}  # metric -> row of its total line
     for line in b.lines:
         row += 1
-        values = [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage, element_label(line.element),
-                  line.before, line.after, line.change] + [getattr(line, c) for c in COMPONENTS] + \
-                 [line.components_sum, "OK" if line.sums_exactly else "NO", "FLAG" if line.flagged else "",
-                  line.explanation]
-        for col, value in enumerate(values, 1):
-            cell = ws.cell(row=row, column=col, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = money
-    _flag_rows(ws, top + 1, row, len(titles), 15, formula=f'$O{top + 1}="FLAG"')
-    for col, width in zip(range(1, len(titles) + 1), [18, 8, 18, 12, 14] + [13] * 8 + [9, 6, 90]):
-        ws.column_dimensions[get_column_letter(col)].width = width
-    ws.freeze_panes = ws.cell(row=top + 1, column=6)
+        if line.level == "total":
+            totals[line.metric] = row
+        ws.row(row, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
+                     element_label(line.element), line.before, line.after], money)
+        ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
+        for col, c in enumerate(COMPONENTS, 9):
+            ws.put(row, col, getattr(line, c), money)
+        ws.put(row, 13, f"=SUM(I{row}:L{row})", money, line.components_sum)
+        ws.put(row, 14, _check(f"M{row}-H{row}", places), engine=_ok(line.sums_exactly))
+        ws.put(row, 15, "FLAG" if line.flagged else "")
+        ws.put(row, 16, line.explanation)
+    last = row
+    _flag_rows(ws, top + 1, last, len(titles), 15, formula=f'$O{top + 1}="FLAG"')
+    _check_cells(ws, top + 1, last, 14)
+    for col, width in zip(range(1, len(titles) + 1), [18, 8, 18, 12, 14] + [13] * 8 + [12, 6, 90]):
+        ws.ws.column_dimensions[get_column_letter(col)].width = width
+    ws.ws.freeze_panes = ws.ws.cell(row=top + 1, column=6)
 
-    # The bridge chart: each metric's total change by component.
+    row = _cogs_as_posted(ws, report, last + 2, totals.get(Metric.COGS.value), side_before, side_after, money,
+                          places)
+
+    # The bridge chart: each metric's total change by component, from the total lines above.
     row += 2
     chart_top = row
-    ws.cell(row=row, column=1, value="Bridge by component (totals)").font = _BOLD
+    ws.put(row, 1, "Bridge by component (totals)", font=_BOLD)
     row += 1
     _header(ws, row, ["Metric"] + [c.capitalize() for c in COMPONENTS] + ["Change"])
     header_row = row
     for metric in METRIC_ORDER:
-        try:
-            total = b.total(metric)
-        except KeyError:
+        if metric.value not in totals:
             continue
+        total, at = b.total(metric), totals[metric.value]
         row += 1
-        ws.cell(row=row, column=1, value=METRIC_LABELS[metric])
-        for col, value in enumerate([getattr(total, c) for c in COMPONENTS] + [total.change], 2):
-            ws.cell(row=row, column=col, value=value).number_format = money
+        ws.put(row, 1, METRIC_LABELS[metric])
+        for col, (source, value) in enumerate(zip("IJKLH", [getattr(total, c) for c in COMPONENTS] + [total.change]),
+                                              2):
+            ws.put(row, col, f"={source}{at}", money, value)
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
     chart.title = f"Bridge {b.before.period} → {b.after.period}"
     chart.y_axis.title = report.currency
-    data = Reference(ws, min_col=2, max_col=1 + len(COMPONENTS), min_row=header_row, max_row=row)
-    cats = Reference(ws, min_col=1, min_row=header_row + 1, max_row=row)
+    data = Reference(ws.ws, min_col=2, max_col=1 + len(COMPONENTS), min_row=header_row, max_row=row)
+    cats = Reference(ws.ws, min_col=1, min_row=header_row + 1, max_row=row)
     chart.add_data(data, titles_from_data=True)
     chart.set_categories(cats)
     chart.height, chart.width = 9, 18
-    ws.add_chart(chart, f"H{chart_top}")
+    ws.ws.add_chart(chart, f"H{chart_top}")
 
     row = max(row, chart_top + 18) + 2
-    ws.cell(row=row, column=1, value="Ties to the stored roll-forwards").font = _BOLD
+    ws.put(row, 1, "Ties to the stored roll-forwards", font=_BOLD)
     row += 1
     _header(ws, row, ["Metric", "What", "Bridge", "Roll-forward", "Difference", "Tie"])
     first = row + 1
     for t in report.ties:
         row += 1
-        for col, value in enumerate([METRIC_LABELS[Metric(t.metric)], t.what, t.bridge, t.rollforward, t.difference,
-                                     "OK" if t.ok else "DIFFERENCE"], 1):
-            cell = ws.cell(row=row, column=col, value=value)
-            if isinstance(value, Decimal):
-                cell.number_format = money
-    _flag_rows(ws, first, row, 6, 6)
+        ws.row(row, [METRIC_LABELS[Metric(t.metric)], t.what])
+        at = totals.get(t.metric)
+        source = {"before": "F", "after": "G", "change": "H"}[t.what]
+        if at is None:
+            ws.put(row, 3, t.bridge, money)
+        else:
+            ws.put(row, 3, f"={source}{at}", money, t.bridge)
+        ws.put(row, 4, t.rollforward, money)
+        ws.put(row, 5, f"=C{row}-D{row}", money, t.difference)
+        ws.put(row, 6, _check(f"E{row}", places), engine=_ok(t.ok))
+    _check_cells(ws, first, row, 6)
 
     for effect in report.method_effect:
         row += 2
-        ws.cell(row=row, column=1, value=f"Method effect {effect.period} (close #{effect.close_no}): "
-                                         f"{effect.method} → {effect.other_method}").font = _BOLD
+        ws.put(row, 1, f"Method effect {effect.period} (close #{effect.close_no}): "
+                       f"{effect.method} → {effect.other_method}", font=_BOLD)
         if not effect.available:
-            ws.cell(row=row + 1, column=1, value=f"not available: {effect.reason}")
+            ws.put(row + 1, 1, f"not available: {effect.reason}")
             row += 1
             continue
         row += 1
@@ -214,107 +312,224 @@ def _variances(ws, report: VarianceReport) -> None:
                           "Difference", "Transferred out", f"Transferred out ({effect.other_method})", "Difference"])
         for line in effect.lines:
             row += 1
-            for col, value in enumerate([line.level, line.product, line.stage, line.ending_wip, line.ending_wip_other,
-                                         line.ending_wip_difference, line.transferred_out, line.transferred_out_other,
-                                         line.transferred_out_difference], 1):
-                cell = ws.cell(row=row, column=col, value=value)
-                if isinstance(value, Decimal):
-                    cell.number_format = money
+            ws.row(row, [line.level, line.product, line.stage, line.ending_wip, line.ending_wip_other], money)
+            ws.put(row, 6, f"=E{row}-D{row}", money, line.ending_wip_difference)
+            ws.put(row, 7, line.transferred_out, money)
+            ws.put(row, 8, line.transferred_out_other, money)
+            ws.put(row, 9, f"=H{row}-G{row}", money, line.transferred_out_difference)
 
     for late in report.late_changes:
         row += 2
-        ws.cell(row=row, column=1, value=f"Late changes {late.period}: close #{late.from_close} → "
-                                         f"#{late.to_close} {late.reason}".rstrip()).font = _BOLD
+        ws.put(row, 1, f"Late changes {late.period}: close #{late.from_close} → "
+                       f"#{late.to_close} {late.reason}".rstrip(), font=_BOLD)
         for change in late.input_changes:
             row += 1
-            ws.cell(row=row, column=1, value=change.path)
-            ws.cell(row=row, column=6, value=change.before)
-            ws.cell(row=row, column=7, value=change.after)
+            ws.put(row, 1, change.path)
+            ws.put(row, 6, change.before)
+            ws.put(row, 7, change.after)
         for line in late.bridge.lines:
             row += 1
-            for col, value in enumerate([METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
-                                         element_label(line.element), line.before, line.after, line.change], 1):
-                cell = ws.cell(row=row, column=col, value=value)
-                if isinstance(value, Decimal):
-                    cell.number_format = money
+            ws.row(row, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
+                         element_label(line.element), line.before, line.after], money)
+            ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
     if report.notes:
         row += 2
-        ws.cell(row=row, column=1, value="Notes").font = _BOLD
+        ws.put(row, 1, "Notes", font=_BOLD)
         for note in report.notes:
             row += 1
-            ws.cell(row=row, column=1, value=note)
+            ws.put(row, 1, note)
 
 
-def _standards(ws, report: StandardsReport) -> None:
+def _cogs_as_posted(ws: _Cells, report: VarianceReport, row: int, total_row: int | None, side_before: str,
+                    side_after: str, money: str, places: int) -> int:
+    """Under the table (its COGS block is last): the bridge's COGS, the overhead true-up of each month
+    and COGS as posted, tied to the stored journals.  Returns the last row written."""
+    cogs = report.cogs_as_posted
+    ws.put(row, 1, "COGS as posted: the bridge's COGS (units shipped, before the overhead true-up) plus the "
+                   "overhead the close wrote off or prorated to COGS", font=_BOLD)
+    row += 1
+    ws.put(row, 1, "What", font=_BOLD)
+    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "Tie")):
+        ws.put(row, col, title, font=_BOLD)
+    at: dict[str, int] = {}
+    for line in cogs.lines:
+        row += 1
+        at[line.what] = row
+        ws.put(row, 1, COGS_LINE_LABELS[line.what][:1].upper() + COGS_LINE_LABELS[line.what][1:])
+        for col, value in ((6, line.before), (7, line.after)):
+            letter = get_column_letter(col)
+            if line.what == "before_true_up" and total_row is not None:
+                ws.put(row, col, f"={letter}{total_row}", money, value)
+            elif line.what == "as_posted":
+                parts = [f"{letter}{at[w]}" for w in ("before_true_up", "overhead_written_off", "overhead_prorated")]
+                ws.put(row, col, _sum(parts), money, value)
+            elif line.what == "difference":
+                ws.put(row, col, f"={letter}{at['as_posted']}-{letter}{at['journals']}", money, value)
+            else:
+                ws.put(row, col, value, money)
+        ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
+        if line.what == "difference":
+            ws.put(row, 9, f'=IF(AND(ROUND(F{row},{places})=0,ROUND(G{row},{places})=0),"OK","DIFFERENCE")',
+                   engine=_ok(cogs.ties_ok))
+            _check_cells(ws, row, row, 9)
+    return row
+
+
+# ---- Standards ---------------------------------------------------------------------------------------
+
+def _standards(ws: _Cells, report: StandardsReport) -> None:
+    places = minor_unit(report.currency)
     money = _money_format(report.currency)
-    ws["A1"] = f"Standard costs {report.period} (close #{report.close_no}, {report.currency})"
-    ws["A1"].font = Font(bold=True, size=13)
-    ws["A2"] = "This period's work (FIFO equivalent units) at standard. Positive = unfavourable (U)."
-    titles = ["Product", "Stage", "Element", "Kind", "EU", "Std cost/EU", "Standard", "Actual", "Variance", "U/F",
-              "Std quantity", "Actual quantity", "Std price", "Actual price", "Price / rate", "U/F",
-              "Usage / (variable) efficiency", "U/F", "Production volume (overhead)", "U/F"]
+    ws.put(1, 1, f"Standard costs {report.period} (close #{report.close_no}, {report.currency})",
+           font=Font(bold=True, size=13))
+    ws.put(2, 1, "This period's work (FIFO equivalent units) at standard. Positive = unfavourable (U). Cost added: "
+                 "as the close charged it, materials and labour at actual, overhead as applied at the predetermined "
+                 "rate (overhead incurred: below the total).")
+    titles = ["Product", "Stage", "Element", "Kind", "EU", "Std cost/EU", "Standard", "Cost added (overhead: applied)",
+              "Variance", "U/F", "Std quantity", "Actual quantity", "Std price", "Actual price", "Price / rate", "U/F",
+              "Usage / (variable) efficiency", "U/F", "Production volume (overhead)", "U/F", "Components add up"]
     top = 4
     _header(ws, top, titles)
     row = top
     for e in report.elements:
         row += 1
-        comps = []
-        for c in e.components:
-            comps += [c.amount, c.label]
-        values = [e.product, e.stage, e.element, e.kind, e.equivalent_units, e.standard_cost_per_eu, e.standard_cost,
-                  e.actual_cost, e.total.amount, e.total.label, e.standard_quantity, e.actual_quantity,
-                  e.standard_price, e.actual_price] + comps
-        for col, value in enumerate(values, 1):
-            cell = ws.cell(row=row, column=col, value=value)
-            if col in (7, 8, 9, 15, 17, 19) and isinstance(value, Decimal):
-                cell.number_format = money
-    _flag_rows(ws, top + 1, row, len(titles), 10, formula=f'$J{top + 1}="U"')
-    _flag_rows(ws, top + 1, row, len(titles), 10, fill=_GOOD_FILL, formula=f'$J{top + 1}="F"')
+        ws.row(row, [e.product, e.stage, e.element, e.kind, e.equivalent_units, e.standard_cost_per_eu,
+                     e.standard_cost, e.cost_added], money, money_cols=(7, 8))
+        ws.put(row, 9, f"=H{row}-G{row}", money, e.total.amount)
+        ws.put(row, 10, _uf_formula(f"I{row}"), engine=e.total.label)
+        for col, value in ((11, e.standard_quantity), (12, e.actual_quantity), (13, e.standard_price)):
+            ws.put(row, col, value)
+        if e.actual_price is not None:
+            ws.put(row, 14, f"=H{row}/L{row}", engine=e.actual_price)
+        for k, c in enumerate(e.components):
+            col = 15 + 2 * k
+            ws.put(row, col, c.amount, money)
+            ws.put(row, col + 1, _uf_formula(f"{get_column_letter(col)}{row}"), engine=c.label)
+        if e.components:
+            parts = "+".join(f"{get_column_letter(15 + 2 * k)}{row}" for k in range(len(e.components)))
+            ws.put(row, 21, _check(f"{parts}-I{row}", places),
+                   engine=_ok(sum((c.amount for c in e.components), Decimal(0)) == e.total.amount))
+    last = row
+    _flag_rows(ws, top + 1, last, len(titles) - 1, 10, formula=f'$J{top + 1}="U"')
+    _flag_rows(ws, top + 1, last, len(titles) - 1, 10, fill=_GOOD_FILL, formula=f'$J{top + 1}="F"')
+    _check_cells(ws, top + 1, last, 21)
     row += 1
-    ws.cell(row=row, column=1, value="Total").font = _BOLD
-    for col, value in ((7, report.standard_cost), (8, report.actual_cost), (9, report.total.amount)):
-        ws.cell(row=row, column=col, value=value).number_format = money
-    ws.cell(row=row, column=10, value=report.total.label)
+    total_row = row
+    ws.put(row, 1, "Total", font=_BOLD)
+    ws.put(row, 7, f"=SUM(G{top + 1}:G{last})", money, report.standard_cost)
+    ws.put(row, 8, f"=SUM(H{top + 1}:H{last})", money, report.cost_added)
+    ws.put(row, 9, f"=H{row}-G{row}", money, report.total.amount)
+    ws.put(row, 10, _uf_formula(f"I{row}"), engine=report.total.label)
+
+    if report.overhead_applied:
+        row += 1
+        under_row = row
+        row += 1
+        incurred_row = row
+        row += 2
+        ws.put(row, 1, "Overhead applied against incurred, by stage (all products)", font=_BOLD)
+        row += 1
+        _header(ws, row, ["Stage", "Driver", "Incurred", "Applied", "Incurred − applied", "U/F", "Disposition",
+                          "In cost incurred"])
+        first = row + 1
+        for a in report.overhead_applied:
+            row += 1
+            ws.row(row, [a.stage, a.driver, a.incurred, a.applied], money)
+            ws.put(row, 5, f"=C{row}-D{row}", money, a.under_over_applied.amount)
+            ws.put(row, 6, _uf_formula(f"E{row}"), engine=a.under_over_applied.label)
+            ws.put(row, 7, a.disposition.replace("_", " "))
+            ws.put(row, 8, "yes" if a.in_cost_added else "no")
+        row += 1
+        ws.put(row, 1, "Total (stages in cost incurred)", font=_BOLD)
+        ws.put(row, 5, f'=SUMIF(H{first}:H{row - 1},"yes",E{first}:E{row - 1})', money,
+               report.under_over_applied.amount)
+        ws.put(row, 6, _uf_formula(f"E{row}"), engine=report.under_over_applied.label)
+        # Under the elements' total: the under- or over-applied overhead, and the cost incurred.
+        ws.put(under_row, 1, "Overhead under(+)/over(−)-applied (incurred − applied)")
+        ws.put(under_row, 8, f"=E{row}", money, report.under_over_applied.amount)
+        ws.put(incurred_row, 1, "Cost incurred (overhead as incurred)", font=_BOLD)
+        ws.put(incurred_row, 7, f"=G{total_row}", money, report.standard_cost)
+        ws.put(incurred_row, 8, f"=H{total_row}+H{under_row}", money, report.cost_incurred)
+        ws.put(incurred_row, 9, f"=H{incurred_row}-G{incurred_row}", money, report.total_incurred.amount)
+        ws.put(incurred_row, 10, _uf_formula(f"I{incurred_row}"), engine=report.total_incurred.label)
 
     if report.overhead:
         row += 2
-        ws.cell(row=row, column=1, value="Overhead by stage").font = _BOLD
+        ws.put(row, 1, "Overhead by stage: incurred against standard (then the products' lines, applied − "
+                       "standard, with the stage's incurred − applied that no product holds)", font=_BOLD)
         row += 1
-        _header(ws, row, ["Stage", "Driver", "AH", "SH", "Actual", "Applied", "Standard", "Variance", "Amount", "U/F"])
+        _header(ws, row, ["Stage", "Driver", "AH", "SH", "Incurred", "Applied", "Standard", "Variance", "Amount", "U/F",
+                          "Check"])
         for o in report.overhead:
-            # The products' lines added up come last, named as such (they are not the stage's variances).
-            products = tuple(v.model_copy(update={"name": f"products: {v.name}"}) for v in o.products)
-            for v in o.variances + (o.controllable, o.total) + products:
+            variance_rows = []
+            product_rows = []
+            stage_cells = [o.stage, o.driver, o.actual_driver_quantity, o.standard_driver_quantity, o.actual,
+                           o.applied, o.standard]
+            for v in o.variances + (o.controllable,):
                 row += 1
-                for col, value in enumerate([o.stage, o.driver, o.actual_driver_quantity, o.standard_driver_quantity,
-                                             o.actual, o.applied, o.standard, v.name, v.amount, v.label], 1):
-                    cell = ws.cell(row=row, column=col, value=value)
-                    if col in (5, 6, 7, 9):
-                        cell.number_format = money
+                ws.row(row, stage_cells + [v.name, v.amount], money, money_cols=(5, 6, 7, 9))
+                ws.put(row, 10, _uf_formula(f"I{row}"), engine=v.label)
+                if v is not o.controllable:
+                    variance_rows.append(row)
+            row += 1
+            total_at = row
+            ws.row(row, stage_cells + [o.total.name], money, money_cols=(5, 6, 7))
+            ws.put(row, 9, f"=E{row}-G{row}", money, o.total.amount)
+            ws.put(row, 10, _uf_formula(f"I{row}"), engine=o.total.label)
+            ws.put(row, 11, _check("+".join(f"I{r}" for r in variance_rows) + f"-I{row}", places),
+                   engine=_ok(o.sums_exactly))
+            _check_cells(ws, row, row, 11)
+            for v in o.products:
+                row += 1
+                own = v.name == "actual_less_applied"
+                name = "not by product: actual_less_applied" if own else f"products: {v.name}"
+                ws.row(row, stage_cells + [name], money, money_cols=(5, 6, 7))
+                if own:
+                    ws.put(row, 9, f"=E{row}-F{row}", money, v.amount)
+                else:
+                    ws.put(row, 9, v.amount, money)
+                ws.put(row, 10, _uf_formula(f"I{row}"), engine=v.label)
+                product_rows.append(row)
+            if product_rows:
+                ws.put(row, 11, _check("+".join(f"I{r}" for r in product_rows) + f"-I{total_at}", places),
+                       engine=_ok(o.products_sum_exactly))
+                _check_cells(ws, row, row, 11)
     if report.at_standard:
         row += 2
-        ws.cell(row=row, column=1, value="WIP at standard (memo)").font = _BOLD
+        ws.put(row, 1, "WIP at standard (memo)", font=_BOLD)
         row += 1
         _header(ws, row, ["Product", "Stage", "Std unit cost", "Beginning WIP", "Work done", "To account for",
-                          "Completed", "Ending WIP (counted)", "Count difference", "Spoiled", "Accounted for"])
+                          "Completed", "Ending WIP (counted)", "Count difference", "Spoiled", "Accounted for",
+                          "Check"])
+        first = row + 1
         for s in report.at_standard:
             row += 1
-            for col, value in enumerate([s.product, s.stage, s.standard_unit_cost, s.beginning_wip, s.work_done,
-                                         s.to_account_for, s.completed, s.ending_wip, s.count_difference, s.spoiled,
-                                         s.accounted_for], 1):
-                cell = ws.cell(row=row, column=col, value=value)
-                if col >= 4:
-                    cell.number_format = money
+            ws.row(row, [s.product, s.stage, s.standard_unit_cost, s.beginning_wip, s.work_done], money,
+                   money_cols=(4, 5))
+            ws.put(row, 6, f"=D{row}+E{row}", money, s.to_account_for)
+            for col, value in ((7, s.completed), (8, s.ending_wip), (9, s.count_difference), (10, s.spoiled)):
+                ws.put(row, col, value, money)
+            ws.put(row, 11, f"=SUM(G{row}:J{row})", money, s.accounted_for)
+            ws.put(row, 12, _check(f"F{row}-K{row}", places), engine=_ok(s.to_account_for == s.accounted_for))
+        _check_cells(ws, first, row, 12)
     for note in report.notes:
         row += 2
-        ws.cell(row=row, column=1, value=note)
-    for col, width in zip(range(1, 19), [18, 12, 14, 10] + [12] * 14):
-        ws.column_dimensions[get_column_letter(col)].width = width
+        ws.put(row, 1, note)
+    for col, width in zip(range(1, 22), [18, 12, 14, 10] + [12] * 17):
+        ws.ws.column_dimensions[get_column_letter(col)].width = width
 
 
-def _flow(ws, report: FlowReport) -> None:
-    ws["A1"] = f"WIP flow {report.period} ({report.days} days, as of {report.as_of.isoformat()})"
-    ws["A1"].font = Font(bold=True, size=13)
+# ---- Flow ----------------------------------------------------------------------------------------------
+
+_Q = 2  # flow figures are estimates, shown (and rounded) to two places
+
+
+def _flow(ws: _Cells, report: FlowReport) -> None:
+    ws.put(1, 1, f"WIP flow {report.period} ({report.days} days, as of {report.as_of.isoformat()})",
+           font=Font(bold=True, size=13))
+    ws.put(2, 1, "Days in the period")
+    ws.put(2, 2, report.days)
+    days = "$B$2"
     top = 3
     titles = ["Stage", "Completed", "Throughput/day", "Opening WIP", "Closing WIP", "Average WIP", "Cycle time (days)",
               "WIP growth", "Trend", "Flag"]
@@ -324,13 +539,21 @@ def _flow(ws, report: FlowReport) -> None:
         row += 1
         flag = ", ".join(f for f, on in (("BOTTLENECK", s.bottleneck), ("WIP GROWING FASTEST", s.wip_growing_fastest))
                          if on)
-        for col, value in enumerate([s.stage, s.completed, s.throughput_per_day, s.opening_wip, s.closing_wip,
-                                     s.average_wip, s.cycle_time_days, s.wip_growth, s.cycle_time_trend, flag], 1):
-            ws.cell(row=row, column=col, value=value)
+        ws.put(row, 1, s.stage)
+        ws.put(row, 2, s.completed)
+        ws.put(row, 3, f"=ROUND(B{row}/{days},{_Q})", engine=s.throughput_per_day)
+        ws.put(row, 4, s.opening_wip)
+        ws.put(row, 5, s.closing_wip)
+        ws.put(row, 6, f"=ROUND((D{row}+E{row})/2,{_Q})", engine=s.average_wip)
+        # Little's law on the unrounded average and throughput.
+        ws.put(row, 7, f'=IF(B{row}=0,"",ROUND(((D{row}+E{row})/2)/(B{row}/{days}),{_Q}))', engine=s.cycle_time_days)
+        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_Q}))', engine=s.wip_growth)
+        ws.put(row, 9, s.cycle_time_trend)
+        ws.put(row, 10, flag)
     _flag_rows(ws, top + 1, row, len(titles), 10)
 
     row += 2
-    ws.cell(row=row, column=1, value="Cycle time trend (days)").font = _BOLD
+    ws.put(row, 1, "Cycle time trend (days)", font=_BOLD)
     periods = []
     for s in report.stages:
         for p in s.trend:
@@ -340,14 +563,14 @@ def _flow(ws, report: FlowReport) -> None:
     _header(ws, row, ["Stage"] + periods)
     for s in report.stages:
         row += 1
-        ws.cell(row=row, column=1, value=s.stage)
+        ws.put(row, 1, s.stage)
         points = {p.period: p.cycle_time_days for p in s.trend}
         for col, period in enumerate(periods, 2):
-            ws.cell(row=row, column=col, value=points.get(period))
+            ws.put(row, col, points.get(period))
 
     if report.orders:
         row += 2
-        ws.cell(row=row, column=1, value="Open orders").font = _BOLD
+        ws.put(row, 1, "Open orders", font=_BOLD)
         row += 1
         titles = ["Order", "Product", "Units", "Due", "Forecast", "Slack (days)", "Source", "Flag", "How"]
         _header(ws, row, titles)
@@ -357,27 +580,35 @@ def _flow(ws, report: FlowReport) -> None:
             forecast = o.forecast or (FORECAST_LIMIT_TEXT if o.beyond_horizon else None)
             for col, value in enumerate([o.id, o.product, o.units, o.due, forecast, o.slack_days, o.source,
                                          "AT RISK" if o.at_risk else "", o.reason], 1):
-                cell = ws.cell(row=row, column=col, value=value)
-                if col in (4, 5) and value is not None and not isinstance(value, str):
-                    cell.number_format = "yyyy-mm-dd"
+                fmt = "yyyy-mm-dd" if col in (4, 5) and value is not None and not isinstance(value, str) else None
+                ws.put(row, col, value, fmt)
         _flag_rows(ws, first, row, len(titles), 8)
 
     row += 2
     low, high = report.cover_band
-    ws.cell(row=row, column=1, value=f"Finished-goods weeks of cover (target {low}–{high} weeks)").font = _BOLD
+    ws.put(row, 1, f"Finished-goods weeks of cover (target {low}–{high} weeks)", font=_BOLD)
     row += 1
-    titles = ["Product", "On hand", "Shipped per week", "Weeks of cover", "Expected from WIP", "Weeks with WIP",
-              "Flag"]
+    titles = ["Product", "On hand", "Shipped", "Days", "Shipped per week", "Weeks of cover", "Expected from WIP",
+              "Weeks with WIP", "Flag", "Periods"]
     _header(ws, row, titles)
     first = row + 1
     for c in report.cover:
         row += 1
-        for col, value in enumerate([c.product, c.on_hand, c.weekly_shipments, c.weeks_of_cover, c.expected_from_wip,
-                                     c.weeks_of_cover_with_wip, c.flag.upper()], 1):
-            ws.cell(row=row, column=col, value=value)
-    _flag_rows(ws, first, row, len(titles), 7)
+        ws.put(row, 1, c.product)
+        ws.put(row, 2, c.on_hand)
+        ws.put(row, 3, c.shipped)
+        ws.put(row, 4, c.days)
+        ws.put(row, 5, f"=ROUND(C{row}*7/D{row},{_Q})", engine=c.weekly_shipments)
+        # On hand ÷ the unrounded weekly shipments (C ÷ (D ÷ 7)).
+        ws.put(row, 6, f'=IF(C{row}=0,"",ROUND(B{row}*D{row}/(7*C{row}),{_Q}))', engine=c.weeks_of_cover)
+        ws.put(row, 7, c.expected_from_wip)
+        ws.put(row, 8, f'=IF(C{row}=0,"",ROUND((B{row}+G{row})*D{row}/(7*C{row}),{_Q}))',
+               engine=c.weeks_of_cover_with_wip)
+        ws.put(row, 9, c.flag.upper())
+        ws.put(row, 10, ", ".join(c.periods))
+    _flag_rows(ws, first, row, len(titles) - 1, 9)
     for note in report.notes:
         row += 2
-        ws.cell(row=row, column=1, value=note)
+        ws.put(row, 1, note)
     for col, width in zip(range(1, 11), [18, 18, 14, 12, 12, 13, 16, 12, 12, 40]):
-        ws.column_dimensions[get_column_letter(col)].width = width
+        ws.ws.column_dimensions[get_column_letter(col)].width = width
