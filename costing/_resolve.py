@@ -44,8 +44,16 @@ _KINDS = {kind.value: kind for kind in ElementKind}  # ElementKind(value), witho
 _TRANSFERRED_IN_ELEMENT = Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _ZERO)
 
 
-def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> list[Issue]:
-    """Turn pydantic's errors into located issues with stable codes."""
+# Where a file's keys are listed, by kind of file: said with an unknown key.
+KEYS_HINT = {"case": "`wip schema` lists the keys this section takes",
+             "close": "`wip schema --close` lists the keys this section takes",
+             "standards": "`wip standards --schema` lists the keys this section takes",
+             "orders": "an order takes product, units, due and id (docs/variance.md)"}
+
+
+def issues_from_validation_error(error: ValidationError, prefix: tuple = (), what: str = "case") -> list[Issue]:
+    """Turn pydantic's errors into located issues with stable codes (``what``: the kind of file,
+    for the hint that comes with an unknown key)."""
     issues = []
     for err in error.errors(include_url=False):
         loc = prefix + tuple(part for part in err["loc"] if part not in _UNION_TAGS)
@@ -53,7 +61,7 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = ()) -> 
         found = err.get("input")
         if kind == "extra_forbidden":
             issues.append(Issue("UNKNOWN_KEY", format_path(loc),
-                                f"unknown key {loc[-1]!r}; `wip schema` lists the keys this section takes"))
+                                f"unknown key {loc[-1]!r}; {KEYS_HINT[what]}"))
         elif kind == "missing":
             issues.append(Issue("MISSING_KEY", format_path(loc), f"required key {loc[-1]!r} is missing"))
         elif kind in ("literal_error", "enum"):
@@ -171,7 +179,7 @@ def parse_sections(data: Any, header_model: type, key: str, item_model: type, wh
         header = header_model.model_validate({**{k: v for k, v in data.items() if k != key}, key: []})
     except ValidationError as e:
         header = None
-        issues.extend(issues_from_validation_error(e))
+        issues.extend(issues_from_validation_error(e, what=what))
     if raw_items is None:
         issues.append(Issue("MISSING_KEY", key, f"required key {key!r} is missing"))
         raw_items = []
@@ -184,7 +192,7 @@ def parse_sections(data: Any, header_model: type, key: str, item_model: type, wh
             items.append(item_model.model_validate(raw))
         except ValidationError as e:
             items.append(None)
-            issues.extend(issues_from_validation_error(e, (key, index)))
+            issues.extend(issues_from_validation_error(e, (key, index), what))
     return header, items, issues
 
 

@@ -112,6 +112,7 @@ def test_cli_orders_from_csv(demo_ledger, tmp_path, capsys):
     ("id,product,units,due\nA-1,Cold Brew,20,2026-12-02\n", "UNKNOWN_PRODUCT"),
     ("id,product,units,due\nA-1,Barista Pro,-5,2026-12-02\n", "NEGATIVE_UNITS"),
     ("id,product,units,due\nA-1,Barista Pro,5,next week\n", "WRONG_TYPE"),
+    ("id,product,units,due,priority\nA-1,Barista Pro,5,2026-12-02,high\n", "UNKNOWN_KEY"),
 ])
 def test_cli_bad_orders_are_located(demo_ledger, tmp_path, capsys, content, code):
     orders = tmp_path / "orders.csv"
@@ -119,6 +120,8 @@ def test_cli_bad_orders_are_located(demo_ledger, tmp_path, capsys, content, code
     assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 2
     err = capsys.readouterr().err
     assert f"{orders}: orders[0]." in err and f"[{code}]" in err
+    if code == "UNKNOWN_KEY":  # the hint names the orders' own keys, not the case file's schema
+        assert "an order takes product, units, due and id" in err and "wip schema" not in err
 
 
 def test_cli_flow_refuses_an_open_period_and_a_bad_band(demo_ledger, capsys):

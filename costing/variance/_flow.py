@@ -78,7 +78,7 @@ def resolve_orders(data: Any, products: set[str] | None = None) -> tuple[list[Or
     try:
         spec = OrdersSpec.model_validate(data)
     except ValidationError as e:
-        return [], issues_from_validation_error(e)
+        return [], issues_from_validation_error(e, what="orders")
     issues = []
     orders = []
     for i, o in enumerate(spec.orders):

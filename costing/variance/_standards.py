@@ -248,8 +248,6 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
     return ResolvedStandards(elements, overhead, quantities, split, tuple(notes)), []
 
 
-_CASE_SCHEMA_HINT = "`wip schema` lists the keys this section takes"
-_SCHEMA_HINT = "`wip standards --schema` lists the keys this section takes"
 
 
 def _parse(data: Any) -> tuple[StandardsSpec | None, list[Issue]]:
@@ -264,9 +262,7 @@ def _parse(data: Any) -> tuple[StandardsSpec | None, list[Issue]]:
     try:
         return StandardsSpec.model_validate(data), []
     except ValidationError as e:
-        # The shared converter names the case file's schema command; this file has its own.
-        return None, [Issue(i.code, i.path, i.message.replace(_CASE_SCHEMA_HINT, _SCHEMA_HINT))
-                      for i in issues_from_validation_error(e)]
+        return None, issues_from_validation_error(e, what="standards")
 
 
 def _duplicates(spec: StandardsSpec) -> list[Issue]:
