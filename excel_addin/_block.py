@@ -25,46 +25,92 @@ from typing import Any
 
 from costing import Issue
 
-from ._cells import to_number, to_text
+from ._cells import excel_error, formula_error, is_blank, to_number, to_text
 
 __all__ = ["parse_block", "locate"]
 
 _TOP = {"currency", "method", "rounding", "loss_convention"}
+_ELEMENT_PARTS = ("name", "kind", "added")
 
 
 def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issue]]:
-    """(case dict, data path -> block row number, issues)."""
+    """(case dict, data path -> block row number, issues).
+
+    A blank value is MISSING_VALUE (never the key left out: a blank `spoilage.normal_rate` is not
+    "no normal spoilage"); an Excel error in a cell the block reads is FORMULA_ERROR; a key given
+    twice (in the same stage) is DUPLICATE_ROW at the second row, never "the last one wins".
+    """
     case: dict[str, Any] = {"currency": "USD", "stages": []}
     rows: dict[str, int] = {}
     issues: list[Issue] = []
     stage: dict[str, Any] | None = None
+    seen: dict[str, int] = {}  # path of a key already given -> its block row
     for number, row in enumerate(block, start=1):
-        if not row or all(c in (None, "") for c in row):
+        if not row or all(is_blank(c) for c in row):
+            continue
+        error = excel_error(row[0])
+        if error:
+            issues.append(Issue("FORMULA_ERROR", f"row {number} (key)", formula_error(error)))
             continue
         key = to_text(row[0])
-        values = [c for c in row[1:]]
-        value = to_number(values[0]) if values else None
+        values = list(row[1:])
         if not key:
             issues.append(Issue("BLOCK_KEY_MISSING", f"row {number}", "a value without a key in the first column"))
             continue
-        if key in _TOP:
-            case[key] = to_text(values[0]) if values else ""
-            rows[key] = number
-        elif key == "stage":
-            stage = {"name": to_text(values[0]) if values else f"Stage {len(case['stages']) + 1}", "elements": {}}
+        where = f"row {number} ({key})"
+        if key == "element":
+            cells = (values + [None, None, None])[:3]
+            bad = _unreadable(cells, [f"row {number} (element {part})" for part in _ELEMENT_PARTS],
+                              "give `element | NAME | KIND | ADDED`")
+        elif key == "stage":  # a blank name is not a name
+            bad = _unreadable(values[:1] or [None], [where], "type the stage's name")
+        else:
+            bad = _unreadable(values[:1] or [None], [where], "type the value (0 if there is none), or delete the row")
+        issues += bad
+        if key == "stage":  # even unnamed: the keys below are this stage's, not the one before
+            stage = {"name": "" if bad else to_text(values[0]), "elements": {}}
             case["stages"].append(stage)
             rows[f"stages[{len(case['stages']) - 1}]"] = number
+            continue
+        if bad:
+            continue
+        if key in _TOP:
+            path = key
         elif stage is None:
-            issues.append(Issue("BLOCK_NO_STAGE", f"row {number} ({key})", "give a `stage | NAME` row before stage keys"))
+            issues.append(Issue("BLOCK_NO_STAGE", where, "give a `stage | NAME` row before stage keys"))
+            continue
         elif key == "element":
-            name, kind, added = (to_text(v) for v in (values + [None, None, None])[:3])
-            stage["elements"][name] = {"kind": kind, "added": to_number(values[2]) if len(values) > 2 and
-                                       not isinstance(values[2], str) else added}
-            rows[f"stages[{len(case['stages']) - 1}].elements.{name}"] = number
+            path = f"stages[{len(case['stages']) - 1}].elements.{to_text(values[0])}"
         else:
-            _set(stage, key.split("."), value)
-            rows[f"stages[{len(case['stages']) - 1}].{key}"] = number
+            path = f"stages[{len(case['stages']) - 1}].{key}"
+        if path in seen:
+            what = f"element {to_text(values[0])}" if key == "element" else key
+            scope = f" of stage {stage['name']}" if key not in _TOP and stage is not None else ""
+            issues.append(Issue("DUPLICATE_ROW", where, f"{what} is already in row {seen[path]}{scope}; keep one row "
+                                                        "and delete the other"))
+            continue
+        seen[path] = rows[path] = number
+        if key in _TOP:
+            case[key] = to_text(values[0])
+        elif key == "element":
+            name, kind, added = (to_text(v) for v in values[:3])
+            stage["elements"][name] = {"kind": kind, "added": added if isinstance(values[2], str)
+                                       else to_number(values[2])}
+        else:
+            _set(stage, key.split("."), to_number(values[0]))
     return case, rows, issues
+
+
+def _unreadable(cells: list[Any], wheres: list[str], hint: str) -> list[Issue]:
+    """MISSING_VALUE for each blank cell, FORMULA_ERROR for each Excel error, at ``wheres``."""
+    issues = []
+    for cell, where in zip(cells, wheres):
+        error = excel_error(cell)
+        if error:
+            issues.append(Issue("FORMULA_ERROR", where, formula_error(error)))
+        elif is_blank(cell):
+            issues.append(Issue("MISSING_VALUE", where, f"is blank; {hint}"))
+    return issues
 
 
 def _set(target: dict, path: list[str], value: Any) -> None:

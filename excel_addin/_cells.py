@@ -7,9 +7,12 @@ which keeps the float's binary noise: Decimal(0.1) is 0.100000000000000005551115
 Values going back are floats or text, never Decimal objects (Excel would format and truncate those
 as currency).
 
-A blank cell is not a zero.  xlwings passes an empty cell, and an error cell such as #N/A, as
-None; ``is_blank`` treats those and empty text alike, and the functions decide per column whether a
-blank is an error or has a documented default.
+A blank cell is not a zero.  xlwings passes an empty cell as None; ``is_blank`` treats that and
+empty text alike, and the functions decide per column whether a blank is an error or has a
+documented default.  An error cell (#N/A, #DIV/0!, #SPILL!, ...) is not a blank: the arguments are
+read with ``err_to_str=True``, so it arrives as its text, and ``grid`` also turns the COM error codes
+xlwings leaves as integers (#SPILL!, #CALC!, ... on Windows) into their text; ``excel_error`` names
+it, and the functions refuse it (FORMULA_ERROR, as the close workbook reader does) at its column.
 
 Error policy: a function that cannot compute a row returns, in that row's cells, a text value
 beginning with ``#WIP!`` followed by the stable code and the message.  Text cannot be added to a
@@ -27,10 +30,23 @@ from costing import Issue
 from costing._numbers import NumberError, from_excel
 from costing._period import is_period
 
-__all__ = ["ERROR_PREFIX", "error_text", "issues_text", "is_blank", "is_blank_row", "to_number", "to_text",
-           "to_period", "out", "rows_with_header"]
+__all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blank", "is_blank_row", "excel_error",
+           "formula_error", "grid", "first_cell", "to_number", "to_text", "to_period", "out", "rows_with_header"]
 
 ERROR_PREFIX = "#WIP!"
+
+# The error values a cell can show: the close workbook reader's list (costing.workbook._numbers,
+# not imported here: it loads the whole workbook package; a test keeps the two equal).
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "Err:502"})
+
+# On Windows an error cell reaches Python as the COM error code 0x800A0000 + Excel's error number
+# (XlCVError); xlwings' err_to_str names only the seven classic ones and passes the others
+# (#SPILL!, #CALC!, ...) on as these negative integers, which would read as numbers.
+_COM_ERROR_BASE = -0x7FF60000  # 0x800A0000 as a signed 32-bit integer
+_COM_ERRORS = {2000: "#NULL!", 2007: "#DIV/0!", 2015: "#VALUE!", 2023: "#REF!", 2029: "#NAME?", 2036: "#NUM!",
+               2042: "#N/A", 2043: "#GETTING_DATA", 2045: "#SPILL!", 2046: "#CONNECT!", 2047: "#BLOCKED!",
+               2048: "#UNKNOWN!", 2049: "#FIELD!", 2050: "#CALC!"}
 
 
 def error_text(code: str, message: str) -> str:
@@ -50,7 +66,7 @@ def issues_text(issues: Iterable[Issue]) -> str:
 
 
 def is_blank(value: Any) -> bool:
-    """An empty cell, an error cell (#N/A: xlwings passes both as None) or text of spaces only.
+    """An empty cell (None) or text of spaces only; an error cell is not blank (see ``excel_error``).
 
     >>> is_blank(None), is_blank(" "), is_blank(0.0)
     (True, True, False)
@@ -62,19 +78,65 @@ def is_blank_row(row: list[Any]) -> bool:
     return all(is_blank(cell) for cell in row)
 
 
+def _com_error(value: Any) -> str | None:
+    if type(value) is int and _COM_ERROR_BASE + 2000 <= value < _COM_ERROR_BASE + 2100:
+        number = value - _COM_ERROR_BASE
+        return _COM_ERRORS.get(number, f"#ERROR {number}")
+    return None
+
+
+def grid(value: Any) -> list[list[Any]]:
+    """An argument as the 2-D list the functions read: a COM error code becomes its text.
+
+    >>> grid([[1.0, -2146826243, "#N/A"]])
+    [[1.0, '#SPILL!', '#N/A']]
+    """
+    if not isinstance(value, (list, tuple)):
+        value = [[value]]
+    return [[_com_error(c) or c for c in row] if isinstance(row, (list, tuple)) else [_com_error(row) or row]
+            for row in value]
+
+
+def first_cell(value: Any) -> Any:
+    """The top-left cell of an argument (None when the range is empty)."""
+    rows = grid(value)
+    return rows[0][0] if rows and rows[0] else None
+
+
+def excel_error(value: Any) -> str | None:
+    """The Excel error a cell shows ("#N/A", ...), or None.
+
+    >>> excel_error("#N/A"), excel_error(" #DIV/0! "), excel_error(-2146826243), excel_error("N/A"), excel_error(0.0)
+    ('#N/A', '#DIV/0!', '#SPILL!', None, None)
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        return text if text in EXCEL_ERRORS or text.startswith("#ERROR ") else None
+    return _com_error(value)
+
+
+def formula_error(error: str, cell: str = "the cell") -> str:
+    """The message of FORMULA_ERROR, worded as the close workbook reader words it."""
+    return f"{cell} shows the error {error}; correct the formula or the cell it refers to"
+
+
 def to_number(value: Any) -> Any:
     """A cell value as the engine takes it: floats once through ``from_excel``, text as typed.
 
-    >>> to_number(0.1 + 0.2), to_number(18000.0), to_number(" start ")
-    (Decimal('0.3'), Decimal('18000'), 'start')
+    >>> to_number(0.1 + 0.2), to_number(18000.0), to_number(" start "), to_number(2.0 ** 60)
+    (Decimal('0.3'), Decimal('18000'), 'start', Decimal('1.15292150460685E+18'))
     """
     if isinstance(value, bool):
         return value
     if isinstance(value, float):
-        if value.is_integer():  # 18000.0 is 18000: no decimal place the user did not type
-            return Decimal(int(value))
         if value != value or value in (_INF, -_INF):
             return value  # not from Excel; the engine refuses it with its own message
+        if value.is_integer():
+            if abs(value) < _EXACT:  # 18000.0 is 18000: no decimal place the user did not type
+                return Decimal(int(value))
+            # Beyond 15 digits a whole float is Excel's 15 digits and binary noise (=2^60 shows
+            # 1.15292150460685E+18): read as Excel shows it (far above the engine's limit anyway).
+            return Decimal(format(value, ".15g"))
         return from_excel(value)
     if isinstance(value, str):
         return value.strip()
@@ -82,6 +144,7 @@ def to_number(value: Any) -> Any:
 
 
 _INF = float("inf")
+_EXACT = 1e15  # whole floats below it have at most 15 digits: exactly the number Excel shows
 
 
 def to_period(value: Any) -> str:

@@ -3,7 +3,10 @@
 Every function takes its inputs as 2-D ranges (`ndim=2`) and returns a 2-D array that spills,
 so one array call covers a whole table — the documented pattern (a call per cell is slower and
 harder to audit).  Each is a thin adapter over the public ``costing`` API: no costing logic here.
-Errors come back as text starting with ``#WIP!`` in the cells concerned (see ``_cells``).
+Errors come back as text starting with ``#WIP!`` in the cells concerned (see ``_cells``): in every
+result cell of a row that cannot be computed, so that whichever result column is checked or summed
+shows it.  Every range is read with ``err_to_str=True``: an error cell (#N/A) arrives as its text and
+is refused (FORMULA_ERROR), never read as a blank that takes a default.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ from xlwings import arg, func, ret
 
 import costing
 from costing import CostingError, Issue
+from costing._report import ProcessAccountStageReport
 from costing._currency import is_known_currency, quantum
 from costing._numbers import ROUNDING_MODES, NumberError, to_decimal
 
 from ._block import locate, parse_block
-from ._cells import (error_text, is_blank, is_blank_row, issues_text, out, rows_with_header, to_number,
-                     to_period, to_text)
+from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row,
+                     issues_text, out, rows_with_header, to_number, to_period, to_text)
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
            "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK"]
@@ -30,6 +34,12 @@ _UNIT_COLUMNS = ("method", "added", "beginning_units", "beginning_complete", "co
                  "ending_complete")
 _COST_COLUMNS = ("beginning_cost", "added_cost")
 _OVERHEAD_COLUMNS = ("rate", "driver_quantity", "actual")
+# Every column a function reads (an Excel error in any of them is refused; other columns are the user's).
+_ROW_COLUMNS = _UNIT_COLUMNS + ("spoiled_units", "inspection", "currency")  # + _COST_COLUMNS with costs
+_OVERHEAD_READ = _OVERHEAD_COLUMNS + ("stage", "currency", "rounding")
+# Seconds a worksheet function waits for a ledger another process (a close) holds locked before
+# LEDGER_BUSY: a recalculation should not hang Excel for the command line's 30 seconds.
+LEDGER_TIMEOUT = 2.0
 _ZERO = Decimal(0)
 _END = Decimal(1)
 
@@ -47,17 +57,27 @@ _ROW_COLUMN = {
 
 class _Cells:
     """The cells of one table row, read by column name; each cell that cannot be read leaves an
-    issue at its column (a blank required cell is MISSING_VALUE, as in the close workbook)."""
+    issue at its column (a blank required cell is MISSING_VALUE, an Excel error FORMULA_ERROR, as in
+    the close workbook).  The Excel errors of all ``columns`` are refused up front, whether or not
+    this row needs the cell: a column with an error is not what the user meant to give."""
 
-    def __init__(self, record: dict[str, Any]):
+    def __init__(self, record: dict[str, Any], columns: tuple[str, ...]):
         self.record = record
         self.issues: list[Issue] = []
+        self.errors: set[str] = set()
+        for column in columns:
+            error = excel_error(record.get(column))
+            if error:
+                self.issues.append(Issue("FORMULA_ERROR", column, formula_error(error)))
+                self.errors.add(column)
 
     def missing(self, column: str, hint: str) -> None:
-        self.issues.append(Issue("MISSING_VALUE", column, f"is blank (or an Excel error such as #N/A); {hint}"))
+        self.issues.append(Issue("MISSING_VALUE", column, f"is blank; {hint}"))
 
     def required(self, column: str, hint: str) -> Any:
         """A cell the engine reads itself (a word, or a fraction it checks)."""
+        if column in self.errors:
+            return None
         value = self.record.get(column)
         if is_blank(value):
             self.missing(column, hint)
@@ -66,10 +86,16 @@ class _Cells:
 
     def optional(self, column: str) -> Any:
         value = self.record.get(column)
-        return None if is_blank(value) else to_number(value)
+        return None if column in self.errors or is_blank(value) else to_number(value)
+
+    def text(self, column: str, blank: str = "") -> str:
+        """A word (currency, rounding, a label); a blank cell is ``blank``."""
+        return "" if column in self.errors else to_text(self.record.get(column)) or blank
 
     def number(self, column: str, blank: Decimal | None = None) -> Decimal | None:
         """A number; a blank cell is ``blank`` when the column has a default, else an issue."""
+        if column in self.errors:
+            return None
         value = self.record.get(column)
         if is_blank(value):
             if blank is None:
@@ -84,7 +110,7 @@ class _Cells:
 
 def _row_case(record: dict[str, Any], with_costs: bool) -> tuple[dict | None, list[Issue]]:
     """One table row as a one-element, one-stage case for the engine, or the row's issues."""
-    cells = _Cells(record)
+    cells = _Cells(record, _ROW_COLUMNS + (_COST_COLUMNS if with_costs else ()))
     method = cells.required("method", "type weighted_average or fifo")
     added = cells.required("added", "type start, end, evenly or a fraction of progress such as 0.5")
     beginning, completed, ending = (cells.number(c) for c in ("beginning_units", "completed", "ending_units"))
@@ -106,7 +132,7 @@ def _row_case(record: dict[str, Any], with_costs: bool) -> tuple[dict | None, li
     if cells.issues:
         return None, cells.issues
     stage["started"] = completed + ending + spoiled - beginning  # the row gives output; input follows
-    return {"currency": to_text(record.get("currency")) or "USD", "method": method, "stages": [stage]}, []
+    return {"currency": cells.text("currency", "USD"), "method": method, "stages": [stage]}, []
 
 
 def _wip(units: Decimal | None, complete: Any) -> dict[str, Any]:
@@ -128,6 +154,10 @@ def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ..
              compute: Callable[[int, dict[str, Any]], list[Any]]) -> list[list[Any]]:
     """One result row per input row: a blank input row gives a blank result row, so that the
     results spill beside the rows they belong to."""
+    table = grid(table)
+    problem = _header_problem(table[0] if table else [])
+    if problem:
+        return [_padded(problem, columns)]
     header, rows = rows_with_header(table)
     missing = [c for c in required if c not in header]
     if missing:
@@ -138,8 +168,28 @@ def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ..
     return result
 
 
-def _padded(first: Any, columns: list[str]) -> list[Any]:
-    return [first] + [""] * (len(columns) - 1)
+def _header_problem(cells: list[Any]) -> str | None:
+    """An Excel error in the header row, or two columns whose names are the same once read (case
+    and spaces aside: "Completed" and "completed"); either would make a column's values uncertain."""
+    first: dict[str, int] = {}
+    for k, cell in enumerate(cells, start=1):
+        error = excel_error(cell)
+        if error:
+            return error_text("FORMULA_ERROR", f"row 1 (column {k} of the table): {formula_error(error, 'the header')}")
+        name = to_text(cell).lower().replace(" ", "_")
+        if not name:
+            continue
+        if name in first:
+            return error_text("DUPLICATE_COLUMN", f"row 1 (columns {first[name]} and {k} of the table): both are "
+                                                  f"{name}; keep one of them, or rename the other")
+        first[name] = k
+    return None
+
+
+def _padded(error: str, columns: list[str]) -> list[Any]:
+    """A row that cannot be computed: the error in every result cell, so that a check or a total
+    over any one result column shows it."""
+    return [error] * len(columns)
 
 
 def _cost_rows(table: list[list[Any]], with_costs: bool, columns: list[str], pick) -> list[list[Any]]:
@@ -159,8 +209,9 @@ def _cost_rows(table: list[list[Any]], with_costs: bool, columns: list[str], pic
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("table", ndim=2, doc="Table with a header row: method, added, beginning_units, beginning_complete, "
-     "completed, ending_units, ending_complete [, spoiled_units, inspection]")
+@arg("table", ndim=2, err_to_str=True,
+     doc="Table with a header row: method, added, beginning_units, beginning_complete, completed, ending_units, "
+     "ending_complete [, spoiled_units, inspection]")
 def WIP_EQUIV_UNITS(table):
     """Equivalent units of one element per row (weighted-average or FIFO) from units and completion."""
     return _cost_rows(table, False, ["equivalent_units"], lambda s: [s.equivalent_units["e"]])
@@ -168,7 +219,8 @@ def WIP_EQUIV_UNITS(table):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("table", ndim=2, doc="The WIP_EQUIV_UNITS columns plus beginning_cost and added_cost [, currency]")
+@arg("table", ndim=2, err_to_str=True,
+     doc="The WIP_EQUIV_UNITS columns plus beginning_cost and added_cost [, currency]")
 def WIP_COST_PER_EU(table):
     """Cost per equivalent unit per row: (beginning + added cost) / EU (weighted-average) or added / EU (FIFO)."""
     return _cost_rows(table, True, ["equivalent_units", "cost_per_eu"],
@@ -176,7 +228,7 @@ def WIP_COST_PER_EU(table):
 
 
 def _cost_block(block: list[list[Any]]):
-    case, rows, issues = parse_block(block)
+    case, rows, issues = parse_block(grid(block))
     if issues:
         return None, [[issues_text(issues)]]
     try:
@@ -187,8 +239,8 @@ def _cost_block(block: list[list[Any]]):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("block", ndim=2, doc="Stage block: key | value rows spelling a case (currency, method, stage, element, "
-     "beginning_wip.units, ...)")
+@arg("block", ndim=2, err_to_str=True,
+     doc="Stage block: key | value rows spelling a case (currency, method, stage, element, beginning_wip.units, ...)")
 def WIP_COST_REPORT(block):
     """The five-step production cost report of a stage or chain of stages, as a table that spills."""
     report, error = _cost_block(block)
@@ -196,11 +248,16 @@ def WIP_COST_REPORT(block):
         return error
     table: list[list[Any]] = [["stage", "step", "line", "element", "value"]]
     for s in report.stages:
+        process = isinstance(s, ProcessAccountStageReport)
         pu = s.physical_units
-        for line, value in (("beginning WIP", pu.beginning_wip), ("started", pu.started),
-                            ("transferred in", pu.transferred_in), ("completed", pu.completed),
-                            ("ending WIP", pu.ending_wip), ("normal spoilage", pu.normal_spoilage),
-                            ("abnormal spoilage", pu.abnormal_spoilage)):
+        lines = [("beginning WIP", pu.beginning_wip), ("started", pu.started), ("transferred in", pu.transferred_in),
+                 ("completed", pu.completed), ("ending WIP", pu.ending_wip)]
+        if process:  # lost units: what the flow leaves; an abnormal gain is deducted (negative)
+            lines += [("normal loss", s.normal_loss.units), ("abnormal loss", s.abnormal_loss.units),
+                      ("abnormal gain", _ZERO - s.abnormal_gain.units)]
+        else:
+            lines += [("normal spoilage", pu.normal_spoilage), ("abnormal spoilage", pu.abnormal_spoilage)]
+        for line, value in lines:
             table.append([s.name, "1 physical units", line, "", out(value)])
         for e, eu in s.equivalent_units.items():
             table.append([s.name, "2 equivalent units", "", e, out(eu)])
@@ -209,31 +266,80 @@ def WIP_COST_REPORT(block):
             table.append([s.name, "3 costs to account for", "beginning WIP", e, out(ctaf.beginning_wip_by_element[e])])
             table.append([s.name, "3 costs to account for", "added", e, out(ctaf.added_by_element[e])])
         table.append([s.name, "3 costs to account for", "total", "", out(ctaf.total)])
+        if process:  # the cost per unit of expected output is of the costs less the normal loss's scrap value
+            for e in s.equivalent_units:
+                table.append([s.name, "3 costs to account for", "less scrap value of normal loss", e,
+                              out(_ZERO - s.normal_loss.by_element[e])])
+            table.append([s.name, "3 costs to account for", "less scrap value of normal loss", "",
+                          out(_ZERO - s.normal_loss.total)])
         for e, rate in s.cost_per_eu.items():
             table.append([s.name, "4 cost per EU", "", e, out(rate)])
+        assignment = _assignment(s)
         for e in s.equivalent_units:
-            table.append([s.name, "5 assignment", "transferred out", e, out(s.transferred_out.by_element[e])])
-            table.append([s.name, "5 assignment", "ending WIP", e, out(s.ending_wip.by_element[e])])
-            if s.abnormal_spoilage.by_element.get(e):
-                table.append([s.name, "5 assignment", "abnormal spoilage", e, out(s.abnormal_spoilage.by_element[e])])
-        table.append([s.name, "5 assignment", "transferred out", "", out(s.transferred_out.total)])
-        table.append([s.name, "5 assignment", "ending WIP", "", out(s.ending_wip.total)])
-        table.append([s.name, "5 assignment", "normal spoilage (in the above)", "", out(s.normal_spoilage.total)])
-        table.append([s.name, "5 assignment", "abnormal spoilage", "", out(s.abnormal_spoilage.total)])
+            for line, amount in assignment:
+                if line != "abnormal spoilage" or amount.by_element.get(e):
+                    table.append([s.name, "5 assignment", line, e, out(amount.element(e))])
+        for line, amount in assignment:
+            if line == "abnormal spoilage":
+                table.append([s.name, "5 assignment", "normal spoilage (in the above)", "",
+                              out(s.normal_spoilage.total)])
+            table.append([s.name, "5 assignment", line, "", out(amount.signed_total)])
         table.append([s.name, "5 assignment", "costs accounted for", "", out(s.costs_accounted_for)])
+        if process:  # the scrap account's balance: the scrap value of the units actually lost
+            table.append([s.name, "5 assignment", "scrap of units lost", "", out(s.scrap.total)])
     return table
+
+
+class _Signed:
+    """An assigned amount (total and by element) with the sign it takes in costs accounted for."""
+
+    def __init__(self, total: Decimal, by_element: dict[str, Decimal], deducted: bool = False):
+        self.total, self.by_element, self.deducted = total, by_element, deducted
+
+    @property
+    def signed_total(self) -> Decimal:
+        return _ZERO - self.total if self.deducted else self.total
+
+    def element(self, name: str) -> Decimal:
+        return _ZERO - self.by_element[name] if self.deducted else self.by_element[name]
+
+
+def _assignment(s) -> list[tuple[str, _Signed]]:
+    """Step 5's lines, which add up to the costs accounted for.  Under the spoilage convention the
+    normal spoilage is inside transferred out and ending WIP; under the process-account convention
+    the normal loss (at its scrap value), the abnormal loss and, deducted, the abnormal gain are lines
+    of their own."""
+    lines = [("transferred out", _Signed(s.transferred_out.total, s.transferred_out.by_element)),
+             ("ending WIP", _Signed(s.ending_wip.total, s.ending_wip.by_element))]
+    if isinstance(s, ProcessAccountStageReport):
+        lines += [("normal loss (scrap value)", _Signed(s.normal_loss.total, s.normal_loss.by_element)),
+                  ("abnormal loss", _Signed(s.abnormal_loss.total, s.abnormal_loss.by_element)),
+                  ("less abnormal gain", _Signed(s.abnormal_gain.total, s.abnormal_gain.by_element, deducted=True))]
+    else:
+        lines.append(("abnormal spoilage", _Signed(s.abnormal_spoilage.total, s.abnormal_spoilage.by_element)))
+    return lines
 
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("block", ndim=2, doc="Stage block: key | value rows spelling a case (see WIP_COST_REPORT)")
+@arg("block", ndim=2, err_to_str=True, doc="Stage block: key | value rows spelling a case (see WIP_COST_REPORT)")
 def WIP_ASSIGN(block):
-    """Transferred-out and ending-WIP cost (and spoilage) by element for each stage of a block."""
+    """Transferred-out and ending-WIP cost (and spoilage or losses) by element for each stage of a block."""
     report, error = _cost_block(block)
     if error:
         return error
-    table: list[list[Any]] = [["stage", "element", "transferred_out", "ending_wip", "normal_spoilage",
-                               "abnormal_spoilage"]]
+    if report.loss_convention == "process_account":
+        # Each row adds up to what the stage accounts for (the abnormal gain deducted); scrap, the
+        # scrap account's balance for the units actually lost, is on the stage's total row.
+        table: list[list[Any]] = [["stage", "element", "transferred_out", "ending_wip", "normal_loss",
+                                   "abnormal_loss", "less_abnormal_gain", "scrap"]]
+        for s in report.stages:
+            for e in s.equivalent_units:
+                table.append([s.name, e] + [out(a.element(e)) for _, a in _assignment(s)] + [""])
+            table.append([s.name, "total"] + [out(a.signed_total) for _, a in _assignment(s)]
+                         + [out(s.scrap.total)])
+        return table
+    table = [["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage"]]
     for s in report.stages:
         for e in s.equivalent_units:
             table.append([s.name, e, out(s.transferred_out.by_element[e]), out(s.ending_wip.by_element[e]),
@@ -246,7 +352,8 @@ def WIP_ASSIGN(block):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("table", ndim=2, doc="Table with a header row: rate, driver_quantity, actual [, stage, currency, rounding]")
+@arg("table", ndim=2, err_to_str=True,
+     doc="Table with a header row: rate, driver_quantity, actual [, stage, currency, rounding]")
 def WIP_OVERHEAD(table):
     """Overhead applied (rate x driver quantity, rounded to the currency) and under(+)/over(-)-applied per row."""
     columns = ["stage", "applied", "actual", "under_over_applied", "status"]
@@ -256,15 +363,21 @@ def WIP_OVERHEAD(table):
 def _overhead_row(number: int, record: dict[str, Any]) -> list[Any]:
     from costing.close import apply_overhead
 
-    stage = to_text(record.get("stage"))
-    cells = _Cells(record)
+    cells = _Cells(record, _OVERHEAD_READ)
+    stage = cells.text("stage")
     rate, quantity, actual = (cells.number(c) for c in _OVERHEAD_COLUMNS)
-    currency = to_text(record.get("currency")) or "USD"
-    rounding = to_text(record.get("rounding")).lower() or "half_up"
-    cells.issues += _overhead_issues(rate, quantity, actual, currency, rounding)
+    currency = cells.text("currency", "USD")
+    rounding = cells.text("rounding", "half_up").lower()
+    cells.issues += [i for i in _overhead_issues(rate, quantity, actual, currency, rounding)
+                     if i.path not in cells.errors]  # an error cell is reported once, as FORMULA_ERROR
+    if not cells.issues:
+        try:
+            applied, actual, difference = apply_overhead(rate, quantity, actual, currency, rounding)
+        except NumberError as e:  # rate x driver quantity not below NUMBER_LIMIT, as the close refuses it
+            cells.issues.append(Issue(e.code, "driver_quantity", e.message))
     if cells.issues:
-        return [stage, issues_text(_at(number, cells.issues)), "", "", ""]
-    applied, actual, difference = apply_overhead(rate, quantity, actual, currency, rounding)
+        error = issues_text(_at(number, cells.issues))
+        return [error if "stage" in cells.errors else stage] + [error] * 4
     status = "under-applied" if difference > 0 else "over-applied" if difference < 0 else "exact"
     return [stage, out(applied), out(actual), out(difference), status]
 
@@ -286,15 +399,23 @@ def _overhead_issues(rate, quantity, actual, currency: str, rounding: str) -> li
     return issues
 
 
-def _read_ledger(ledger_cell: Any, read: Callable) -> tuple[Any, list[list[str]] | None]:
-    """(what ``read(ledger)`` returns, None) or (None, the error as a 1x1 result)."""
+def _read_ledger(ledger_cell: Any, period: str, read: Callable) -> tuple[Any, list[list[str]] | None]:
+    """(what ``read(ledger)`` returns, None) or (None, the error as a 1x1 result).  A period whose
+    close rests on a superseded close is NEEDS_RE_CLOSE: the command line shows its figures with a
+    warning on stderr, which a worksheet does not have."""
     from costing.ledger import Ledger, LedgerError
 
+    error = excel_error(ledger_cell)
+    if error:
+        return None, [[error_text("FORMULA_ERROR", f"ledger_path: {formula_error(error)}")]]
     if is_blank(ledger_cell):
         return None, [[error_text("MISSING_VALUE", "ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)")]]
     path = to_text(ledger_cell)
     try:
-        with Ledger(path, create=False) as ledger:
+        with Ledger(path, create=False, timeout=LEDGER_TIMEOUT) as ledger:
+            source = ledger.stale_periods().get(period)
+            if source is not None:
+                return None, [[error_text("NEEDS_RE_CLOSE", _stale_message(period, source))]]
             return read(ledger), None
     except LedgerError as e:
         return None, [[error_text(e.code, e.message)]]
@@ -303,19 +424,28 @@ def _read_ledger(ledger_cell: Any, read: Callable) -> tuple[Any, list[list[str]]
                                                      "file that `wip close` writes")]]
 
 
+def _stale_message(period: str, source: str) -> str:
+    return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
+            f"opening, and so its journals and roll-forward, rest on superseded figures; close {source} again if "
+            f"it is open, then re-close {period} (wip reopen {period}, wip close)")
+
+
 def _period(period_cell: Any) -> tuple[str | None, list[list[str]] | None]:
+    error = excel_error(period_cell)
+    if error:
+        return None, [[error_text("FORMULA_ERROR", f"period: {formula_error(error)}")]]
     try:
         return to_period(period_cell), None
     except NumberError as e:
         return None, [[error_text(e.code, e.message)]]
 
 
-def _closed(ledger_cell: Any, period_cell: Any):
+def _closed(ledger_path: Any, period_cell: Any):
     """(the period's current close, None) or (None, the error as a 1x1 result)."""
-    period, error = _period(period_cell)
+    period, error = _period(first_cell(period_cell))
     if error:
         return None, error
-    closed, error = _read_ledger(ledger_cell, lambda ledger: ledger.current_close(period))
+    closed, error = _read_ledger(first_cell(ledger_path), period, lambda ledger: ledger.current_close(period))
     if error:
         return None, error
     if closed is None:
@@ -325,13 +455,13 @@ def _closed(ledger_cell: Any, period_cell: Any):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
-@arg("period", ndim=2, doc="Period, YYYY-MM")
+@arg("ledger_path", ndim=2, err_to_str=True, doc="Path of the ledger file (e.g. BOOK.wip.db)")
+@arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
 def WIP_ROLLFORWARD(ledger_path, period):
     """The WIP roll-forward of a closed period from the ledger, by product, stage and element."""
     from costing.close import RollForward
 
-    closed, error = _closed(ledger_path[0][0], period[0][0])
+    closed, error = _closed(ledger_path, period)
     if error:
         return error
     rf = RollForward.model_validate(closed.rollforward)
@@ -342,11 +472,11 @@ def WIP_ROLLFORWARD(ledger_path, period):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
-@arg("period", ndim=2, doc="Period, YYYY-MM")
+@arg("ledger_path", ndim=2, err_to_str=True, doc="Path of the ledger file (e.g. BOOK.wip.db)")
+@arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
 def WIP_JOURNAL(ledger_path, period):
     """The journals of a closed period from the ledger, one row per line, debits and credits."""
-    closed, error = _closed(ledger_path[0][0], period[0][0])
+    closed, error = _closed(ledger_path, period)
     if error:
         return error
     book = closed.journals
@@ -360,16 +490,16 @@ def WIP_JOURNAL(ledger_path, period):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("ledger_path", ndim=2, doc="Path of the ledger file (e.g. BOOK.wip.db)")
-@arg("period", ndim=2, doc="Period, YYYY-MM")
+@arg("ledger_path", ndim=2, err_to_str=True, doc="Path of the ledger file (e.g. BOOK.wip.db)")
+@arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
 def WIP_FG_COVER(ledger_path, period):
     """Finished-goods weeks of cover per product at a closed period's end, flagged outside 4-8 weeks."""
     from costing.variance import build_flow, current_closes, units_of
 
-    period_text, error = _period(period[0][0])
+    period_text, error = _period(first_cell(period))
     if error:
         return error
-    history, error = _read_ledger(ledger_path[0][0],
+    history, error = _read_ledger(first_cell(ledger_path), period_text,
                                   lambda ledger: [units_of(c) for c in current_closes(ledger, period_text)])
     if error:
         return error
@@ -385,10 +515,23 @@ def WIP_FG_COVER(ledger_path, period):
 
 @func(category="WIP costing")
 @ret(ndim=2)
-@arg("values", ndim=2, doc="Any range of WIP_* results")
+@arg("values", ndim=2, err_to_str=True, doc="Any range of WIP_* results")
 def WIP_CHECK(values):
-    """OK when no cell of the range holds a #WIP! error, else the number of errors and the first one."""
-    errors = [c for row in values for c in row if isinstance(c, str) and c.startswith("#WIP!")]
+    """OK when no cell of the range holds a #WIP! or an Excel error, else how many rows hold one and the first."""
+    errors = []  # (row, column, text): a #WIP! text repeated across a row's results counts once
+    for r, row in enumerate(grid(values), start=1):
+        seen = set()
+        for c, cell in enumerate(row, start=1):
+            if isinstance(cell, str) and cell.startswith(ERROR_PREFIX):
+                text = cell
+            else:
+                error = excel_error(cell)
+                if not error:
+                    continue
+                text = f"{error} (an Excel error, row {r}, column {c} of the range)"
+            if text not in seen:
+                seen.add(text)
+                errors.append(text)
     if not errors:
         return [["OK"]]
     return [[f"{len(errors)} error(s): {errors[0]}"]]

@@ -1,5 +1,8 @@
 """An in-memory stand-in for the part of xlwings' Book API the add-in uses (see
-excel_addin/_xlwings_book.py), backed by an openpyxl workbook — so close_month is tested on Linux."""
+excel_addin/_xlwings_book.py), backed by an openpyxl workbook — so close_month is tested on Linux.
+
+``call_udf`` calls a worksheet function the way xlwings' Windows COM server does, so that what an
+argument's ``@arg`` options (``err_to_str``) make of an error cell is tested, not assumed."""
 
 from __future__ import annotations
 
@@ -140,3 +143,62 @@ class FakeBook:
 
     def column_letter(self, n: int) -> str:
         return get_column_letter(n)
+
+
+# ---- worksheet-function arguments as xlwings' Windows COM server hands them over -----------------
+
+def com_error(text: str) -> int:
+    """The COM value of an error cell on Windows: 0x800A0000 + Excel's error number, signed."""
+    numbers = {"#NULL!": 2000, "#DIV/0!": 2007, "#VALUE!": 2015, "#REF!": 2023, "#NAME?": 2029, "#NUM!": 2036,
+               "#N/A": 2042, "#GETTING_DATA": 2043, "#SPILL!": 2045, "#CONNECT!": 2046, "#BLOCKED!": 2047,
+               "#UNKNOWN!": 2048, "#FIELD!": 2049, "#CALC!": 2050}
+    return 0x800A0000 + numbers[text] - (1 << 32)
+
+
+def _windows_cleaning():
+    """``cell_errors`` and ``_clean_value_data_element`` of the installed xlwings/_xlwindows.py (that
+    module imports pywin32 and ctypes.windll, so it is not imported on Linux: its two definitions
+    are compiled from its source, so the pinned version's own code cleans the values)."""
+    import ast
+    import datetime as dt
+
+    import xlwings
+
+    source = (Path(xlwings.__file__).parent / "_xlwindows.py").read_text(encoding="utf-8")
+    wanted = [node for node in ast.parse(source).body
+              if (isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "cell_errors" for t in node.targets))
+              or (isinstance(node, ast.FunctionDef) and node.name == "_clean_value_data_element")]
+    assert len(wanted) == 2, "xlwings' Windows cell cleaning moved: update tests/fake_xlwings.py"
+    namespace: dict[str, Any] = {"time_types": (dt.datetime,), "_com_time_to_datetime": lambda v, b: v}
+    exec(compile(ast.Module(body=wanted, type_ignores=[]), "xlwings/_xlwindows.py", "exec"), namespace)
+    return namespace["_clean_value_data_element"]
+
+
+class _WindowsEngineImpl:
+    name, type = "excel", "desktop"
+
+    def __init__(self):
+        self._clean = _windows_cleaning()
+
+    def clean_value_data(self, data, datetime_builder, empty_as, number_builder, err_to_str):
+        return [[self._clean(c, datetime_builder, empty_as, number_builder, err_to_str) for c in row] for row in data]
+
+
+def call_udf(function, *raw_args):
+    """Call a worksheet function as xlwings' COM server does (``udfs.call_udf``): each argument's raw
+    COM values (floats, text, None for an empty cell, ``com_error(...)`` for an error cell) go
+    through ``xlwings.conversion.read`` with the options its ``@arg`` recorded (``err_to_str``,
+    ``ndim``).  ``function`` must carry ``__xlfunc__`` (the Windows decorators)."""
+    import xlwings
+    from xlwings import conversion
+    from xlwings.main import Engine, Engines
+
+    engines = Engines()
+    engines.add(Engine(impl=_WindowsEngineImpl()))
+    saved, xlwings.engines = xlwings.engines, engines
+    try:
+        info = function.__xlfunc__["args"]
+        args = [conversion.read(None, raw, info[i]["options"]) for i, raw in enumerate(raw_args)]
+    finally:
+        xlwings.engines = saved
+    return function(*args)

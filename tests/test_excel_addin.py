@@ -115,7 +115,7 @@ def test_a_blank_required_cell_is_an_error_not_a_zero():
         "method": "#WIP! MISSING_VALUE: row 2 (method): is blank",
     }
     for column, expected in cases.items():
-        for blank in (None, "", "  "):  # None: an empty cell, or an error cell such as #N/A
+        for blank in (None, "", "  "):  # None: an empty cell (an error cell is FORMULA_ERROR, see below)
             row = GOOD[:]
             row[H.index(column)] = blank
             assert str(only(fx.WIP_EQUIV_UNITS([H, row]))).startswith(expected), (column, blank)
@@ -201,14 +201,15 @@ def test_overhead_refuses_negatives_and_blanks_per_row():
     assert rows["Testing"][1] == "#WIP! NEGATIVE_UNITS: row 3 (driver_quantity): cannot be negative, found -155"
     assert rows["Packing"][1] == "#WIP! NEGATIVE_AMOUNT: row 4 (actual): cannot be negative, found -1"
     assert rows["Paint"][1].startswith("#WIP! MISSING_VALUE: row 5 (rate): is blank")
-    assert all(rows[s][2:] == ["", "", ""] for s in ("Assembly", "Testing", "Packing", "Paint"))
+    # the error in every result cell of its row: a check or a total over any result column shows it
+    assert all(rows[s][2:] == [rows[s][1]] * 3 for s in ("Assembly", "Testing", "Packing", "Paint"))
     assert rows["Kiln"][1:] == [6.0, 6.0, 0.0, "exact"]
     assert rows["Dryer"][1].startswith("#WIP! AMOUNT_PRECISION: row 7 (actual): 6.125 has more decimal places")
 
 
 def test_overhead_without_a_driver_quantity_column_is_one_error():
     result = fx.WIP_OVERHEAD([["stage", "rate", "actual"], ["Assembly", 18.0, 11000.0], ["Testing", 24.0, 3800.0]])
-    assert result == [["#WIP! MISSING_COLUMN: the table needs columns driver_quantity", "", "", "", ""]]
+    assert result == [["#WIP! MISSING_COLUMN: the table needs columns driver_quantity"] * 5]
 
 
 def test_overhead_rounds_half_up_unless_the_row_says_half_even():
@@ -327,3 +328,269 @@ def test_excel_metadata_from_xlwings_windows_decorators(windows_decorated):
         assert meta["ret"]["doc"] == getattr(windows_decorated, name).__doc__ and len(meta["ret"]["doc"]) < 255
         assert meta["category"] == "WIP costing"
         assert meta["ret"]["options"]["ndim"] == 2  # results are 2-D arrays that spill
+
+
+# ---- review fixes ---------------------------------------------------------------------------
+
+def test_overhead_too_large_to_post_is_an_error_not_a_crash_or_a_figure():
+    from decimal import Decimal
+
+    from costing._numbers import NumberError
+    from costing.close import apply_overhead
+
+    header = ["rate", "driver_quantity", "actual"]
+    for rate, quantity in ((9e14, 9e14), (1e12, 1e12), (1e6, 1e9)):  # 8.1e29 (crashed), 1e24 (came back), 1e15
+        [_, row] = fx.WIP_OVERHEAD([header, [rate, quantity, 0.0]])
+        assert row[1].startswith("#WIP! NUMBER_TOO_LARGE: row 2 (driver_quantity): overhead applied would be "
+                                 "rate "), row
+        assert row[1:] == [row[1]] * 4
+    [_, row] = fx.WIP_OVERHEAD([header, [1e6, 999999999.0, 0.0]])  # just below the limit: posted
+    assert row[1:] == [999999999e6, 0.0, -999999999e6, "over-applied"]
+    with pytest.raises(NumberError) as refused:  # every caller of the public function gets it
+        apply_overhead(Decimal("9e14"), Decimal("9e14"), Decimal(0), "USD")
+    assert refused.value.code == "NUMBER_TOO_LARGE"
+
+
+SPOIL = H + ["spoiled_units", "inspection"]
+SPOIL_ROW = ["weighted_average", "evenly", 0.0, None, 90.0, 10.0, 0.5, 10.0, 1.0]  # 90 + 5 + 10 = 105 EU
+
+
+def test_every_argument_keeps_excel_errors_as_their_text(windows_decorated):
+    for name in EXPECTED:
+        for a in getattr(windows_decorated, name).__xlfunc__["args"]:
+            assert a["options"].get("err_to_str") is True, (name, a["name"])
+
+
+def test_an_excel_error_cell_is_refused_not_read_as_a_blank(windows_decorated):
+    from .fake_xlwings import call_udf, com_error
+
+    wip = windows_decorated
+    na, spill = com_error("#N/A"), com_error("#SPILL!")
+    assert call_udf(wip.WIP_EQUIV_UNITS, (tuple(SPOIL), tuple(SPOIL_ROW))) == [["equivalent_units"], [105.0]]
+    row = SPOIL_ROW[:]
+    row[SPOIL.index("spoiled_units")] = na  # was read as blank: no spoilage, 95 EU
+    [_, [message]] = call_udf(wip.WIP_EQUIV_UNITS, (tuple(SPOIL), tuple(row)))
+    assert message == ("#WIP! FORMULA_ERROR: row 2 (spoiled_units): the cell shows the error #N/A; correct the "
+                       "formula or the cell it refers to")
+    costed = H_COSTS + ["currency"], GOOD + [3000.0, 28000.0, spill]  # was USD; #SPILL! is not named by xlwings
+    [_, result] = call_udf(wip.WIP_COST_PER_EU, costed)
+    assert result == ["#WIP! FORMULA_ERROR: row 2 (currency): the cell shows the error #SPILL!; correct the formula "
+                      "or the cell it refers to"] * 2
+    # a range of results holding Excel errors is not OK
+    assert call_udf(wip.WIP_CHECK, ((95.0,), (spill,), (na,))) == [
+        ["2 error(s): #SPILL! (an Excel error, row 2, column 1 of the range)"]]
+    [[message]] = call_udf(wip.WIP_ASSIGN, tuple(tuple(r) for r in ANZIO_BLOCK[:9]) + (("completed", na),))
+    assert message.startswith("#WIP! FORMULA_ERROR: row 10 (completed): the cell shows the error #N/A")
+    [[message]] = call_udf(wip.WIP_JOURNAL, ((na,),), (("2026-10",),))
+    assert message.startswith("#WIP! FORMULA_ERROR: ledger_path: the cell shows the error #N/A")
+    [[message]] = call_udf(wip.WIP_ROLLFORWARD, (("book.wip.db",),), ((na,),))
+    assert message.startswith("#WIP! FORMULA_ERROR: period: the cell shows the error #N/A")
+
+
+def test_error_text_in_any_column_a_function_reads_is_formula_error():
+    from costing.workbook._numbers import EXCEL_ERRORS
+
+    from excel_addin._cells import EXCEL_ERRORS as ADDIN_ERRORS
+
+    assert ADDIN_ERRORS == EXCEL_ERRORS  # the close workbook reader's list
+    for column in SPOIL:
+        row = SPOIL_ROW[:]
+        row[SPOIL.index(column)] = "#DIV/0!"
+        [_, [message]] = fx.WIP_EQUIV_UNITS([SPOIL, row])
+        assert message.startswith(f"#WIP! FORMULA_ERROR: row 2 ({column}): the cell shows the error #DIV/0!"), column
+    for column in ("stage", "rate", "driver_quantity", "actual", "currency", "rounding"):
+        row = {"stage": "A", "rate": 2.0, "driver_quantity": 3.0, "actual": 6.0, "currency": "USD", "rounding": None}
+        row[column] = "#N/A"
+        [_, result] = fx.WIP_OVERHEAD([list(row), list(row.values())])
+        error = f"#WIP! FORMULA_ERROR: row 2 ({column}): the cell shows the error #N/A; correct the formula or the " \
+                "cell it refers to"
+        assert result == [error if column == "stage" else "A"] + [error] * 4, column
+    [[message, _]] = fx.WIP_COST_PER_EU([H_COSTS[:-1] + ["#REF!"], GOOD + [3000.0, 28000.0]])
+    assert message == ("#WIP! FORMULA_ERROR: row 1 (column 9 of the table): the header shows the error #REF!; "
+                       "correct the formula or the cell it refers to")
+    costs = GOOD + ["#N/A", "#N/A"]  # columns WIP_EQUIV_UNITS does not read are the user's
+    assert only(fx.WIP_EQUIV_UNITS([H_COSTS, costs])) == 560.0
+    assert fx.WIP_COST_PER_EU([H_COSTS, costs])[1][0].startswith("#WIP! FORMULA_ERROR: row 2 (beginning_cost): ")
+    block = [row[:] for row in ANZIO_BLOCK]
+    block[3] = ["element", "direct_materials", "material", "#N/A"]
+    assert fx.WIP_ASSIGN(block)[0][0].startswith("#WIP! FORMULA_ERROR: row 4 (element added): the cell shows the error")
+    assert fx.WIP_CHECK([["#N/A", 1.0], [2.0, "#WIP! UNIT_FLOW: x"]]) == [
+        ["2 error(s): #N/A (an Excel error, row 1, column 1 of the range)"]]
+
+
+def test_a_blank_block_value_is_missing_not_the_key_left_out():
+    for key in ("spoilage.normal_rate", "spoilage.normal", "completed", "added_costs.conversion", "currency"):
+        block = [row[:] for row in ANZIO_BLOCK]
+        in_place_of = "spoilage.normal_rate" if key == "spoilage.normal" else key  # normal units, not the rate
+        number = next(i for i, row in enumerate(block) if row[0] == in_place_of)
+        for blank in ([key, None], [key, "  "], [key]):
+            block[number] = blank
+            for function in (fx.WIP_ASSIGN, fx.WIP_COST_REPORT):
+                [[message]] = function(block)
+                assert message.startswith(f"#WIP! MISSING_VALUE: row {number + 1} ({key}): is blank"), (key, blank)
+    block = [row[:] for row in ANZIO_BLOCK]
+    block[4] = ["element", "conversion", None, "evenly"]
+    assert fx.WIP_ASSIGN(block) == [["#WIP! MISSING_VALUE: row 5 (element kind): is blank; give `element | NAME | "
+                                     "KIND | ADDED`"]]
+
+
+def test_an_error_row_shows_its_error_in_every_result_cell():
+    overhead = fx.WIP_OVERHEAD([["stage", "rate", "driver_quantity", "actual"], ["A", 18.0, 630.0, 11000.0],
+                                ["B", 24.0, None, 3800.0]])
+    error = "#WIP! MISSING_VALUE: row 3 (driver_quantity): is blank; type the number, 0 if there is none"
+    assert overhead[2] == ["B", error, error, error, error]
+    under_over = [[row[3]] for row in overhead]
+    assert fx.WIP_CHECK(under_over) == [[f"1 error(s): {error}"]]  # the column a total is taken of shows it
+    assert fx.WIP_CHECK(overhead) == [[f"1 error(s): {error}"]]  # one error per row, however many cells show it
+    bad = GOOD + [None, 28000.0]
+    assert fx.WIP_COST_PER_EU([H_COSTS, bad])[1] == [
+        "#WIP! MISSING_VALUE: row 2 (beginning_cost): is blank; type the number, 0 if there is none"] * 2
+
+
+def test_a_column_or_a_block_key_given_twice_is_an_error_not_the_last_one():
+    for second in ("completed", "Completed", " completed"):
+        [[message]] = fx.WIP_EQUIV_UNITS([H + [second], GOOD + [500.0]])
+        assert message == ("#WIP! DUPLICATE_COLUMN: row 1 (columns 5 and 8 of the table): both are completed; keep "
+                           "one of them, or rename the other"), second
+    [[message, *_]] = fx.WIP_OVERHEAD([["rate", "Rate", "driver_quantity", "actual"], [1.0, 2.0, 3.0, 4.0]])
+    assert message.startswith("#WIP! DUPLICATE_COLUMN: row 1 (columns 1 and 2 of the table): both are rate")
+    assert only(fx.WIP_EQUIV_UNITS([H + [None, ""], GOOD + [None, None]])) == 560.0  # blank headers are not names
+    for row, expected in ((["added_costs.direct_materials", 1.0], "row 19 (added_costs.direct_materials): "
+                                                                 "added_costs.direct_materials is already in row 14"),
+                          (["element", "conversion", "conversion", "start"], "row 19 (element): element conversion "
+                                                                             "is already in row 5"),
+                          (["currency", "EUR"], "row 19 (currency): currency is already in row 1;")):
+        [[message]] = fx.WIP_ASSIGN(ANZIO_BLOCK + [row])
+        assert message.startswith(f"#WIP! DUPLICATE_ROW: {expected}"), message
+    # the same key in another stage is that stage's
+    second = [["stage", "Finishing"], ["element", "conversion", "conversion", "evenly"], ["completed", 7000.0],
+              ["ending_wip.units", 0.0], ["added_costs.conversion", 0.0]]
+    assert fx.WIP_ASSIGN(ANZIO_BLOCK + second)[-1][:3] == ["Finishing", "total", 152075.0]
+
+
+@pytest.fixture
+def stale_ledger(tmp_path):
+    """A ledger whose November close opened from an October close since reopened."""
+    from costing._casefile import read_data_file
+    from costing.close_service import close_period, reopen_period
+    from costing.ledger import Ledger
+
+    db = tmp_path / "book.wip.db"
+    with Ledger(db) as ledger:
+        for period in ("2026-10", "2026-11"):
+            close_period(read_data_file(f"examples/demo/close-{period}.yaml")[0], ledger, user="test")
+        current = {f: f([[str(db)]], [["2026-11"]]) for f in LEDGER_FUNCTIONS}
+        reopen_period(ledger, "2026-10", "late invoice", user="test")
+        assert ledger.stale_periods() == {"2026-11": "2026-10"}
+    return db, current
+
+
+@pytest.mark.parametrize("function", LEDGER_FUNCTIONS, ids=lambda f: f.__name__)
+def test_a_month_resting_on_a_superseded_close_is_needs_re_close(function, stale_ledger):
+    db, current = stale_ledger
+    assert current[function][0][0] != "" and not str(current[function][0][0]).startswith("#WIP!")  # shown before
+    assert function([[str(db)]], [["2026-11"]]) == [[
+        "#WIP! NEEDS_RE_CLOSE: 2026-11's close opened from a close of 2026-10 that has since been reopened or "
+        "replaced: its opening, and so its journals and roll-forward, rest on superseded figures; close 2026-10 "
+        "again if it is open, then re-close 2026-11 (wip reopen 2026-11, wip close)"]]
+    assert function([[str(db)]], [["2026-10"]])[0][0].startswith("#WIP! NOT_CLOSED")  # reopened
+
+
+def test_a_locked_ledger_is_busy_after_a_short_wait(demo_ledger):
+    import sqlite3
+    import time
+
+    db, _ = demo_ledger
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a close writing: readers wait for it
+    try:
+        for function in LEDGER_FUNCTIONS:
+            start = time.monotonic()
+            [[message]] = function([[str(db)]], [["2026-10"]])
+            assert message.startswith("#WIP! LEDGER_BUSY: "), message
+            assert time.monotonic() - start < fx.LEDGER_TIMEOUT + 3  # not the command line's 30 seconds
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert fx.LEDGER_TIMEOUT <= 5
+
+
+KAPLAN_BLOCK = [  # Kaplan ACCA F2, ch. 9: normal loss 10 % at scrap value 1.80, abnormal loss (process accounts)
+    ["currency", "USD"], ["method", "weighted_average"], ["loss_convention", "process_account"], ["stage", "Process"],
+    ["element", "materials", "material", "start"], ["element", "labour", "labour", "evenly"],
+    ["element", "overheads", "overhead", "evenly"], ["started", 1000.0], ["completed", 800.0],
+    ["added_costs.materials", 18000.0], ["added_costs.labour", 1800.0], ["added_costs.overheads", 900.0],
+    ["normal_loss.rate", 0.1], ["normal_loss.scrap_value", 1.8],
+]
+BPP_CHAIN_BLOCK = [  # BPP CIMA C1, ch. 12: abnormal loss in process 1, abnormal gain in process 2
+    ["currency", "USD"], ["method", "weighted_average"], ["loss_convention", "process_account"],
+    ["stage", "Process 1"], ["element", "costs", "material", "start"], ["started", 3000.0], ["completed", 2300.0],
+    ["added_costs.costs", 1320.0], ["normal_loss.rate", 0.2], ["normal_loss.scrap_value", 0.2],
+    ["stage", "Process 2"], ["element", "materials", "material", "start"], ["element", "labour", "labour", "evenly"],
+    ["element", "general_overhead", "overhead", "evenly"], ["added_units.materials", 2000.0], ["completed", 4000.0],
+    ["added_costs.materials", 800.0], ["added_costs.labour", 84.0], ["added_costs.general_overhead", 417.0],
+    ["normal_loss.rate", 0.1], ["normal_loss.scrap_value", 0.3],
+]
+
+
+def test_process_account_blocks_report_their_losses_and_gains_and_add_up():
+    kaplan = {(r[0], r[1], r[2], r[3]): r[4] for r in fx.WIP_COST_REPORT(KAPLAN_BLOCK)[1:]}
+    units = {line: v for (_, step, line, _), v in kaplan.items() if step == "1 physical units"}
+    assert units["normal loss"] == 100.0 and units["abnormal loss"] == 100.0 and units["abnormal gain"] == 0.0
+    assert units["beginning WIP"] + units["started"] + units["transferred in"] == units["completed"] + \
+        units["ending WIP"] + units["normal loss"] + units["abnormal loss"] + units["abnormal gain"]
+    totals = {line: v for (_, step, line, e), v in kaplan.items() if step == "5 assignment" and e == ""}
+    assert totals == {"transferred out": 18240.0, "ending WIP": 0.0, "normal loss (scrap value)": 180.0,
+                      "abnormal loss": 2280.0, "less abnormal gain": 0.0, "costs accounted for": 20700.0,
+                      "scrap of units lost": 360.0}  # 200 kg lost at 1.80
+    assert kaplan[("Process", "3 costs to account for", "less scrap value of normal loss", "")] == -180.0
+    assert kaplan[("Process", "4 cost per EU", "", "materials")] == 19.8  # (18,000 - 180) / 900
+
+    report = fx.WIP_COST_REPORT(BPP_CHAIN_BLOCK)
+    for stage in ("Process 1", "Process 2"):
+        lines = {(r[1], r[2], r[3]): r[4] for r in report[1:] if r[0] == stage}
+        u = {line: v for (step, line, _), v in lines.items() if step == "1 physical units"}
+        assert u["beginning WIP"] + u["started"] + u["transferred in"] == \
+            u["completed"] + u["ending WIP"] + u["normal loss"] + u["abnormal loss"] + u["abnormal gain"], stage
+        step5 = [v for (step, line, e), v in lines.items() if step == "5 assignment" and e == ""
+                 and line not in ("costs accounted for", "scrap of units lost")]
+        assert round(sum(step5), 2) == lines[("5 assignment", "costs accounted for", "")] == \
+            lines[("3 costs to account for", "total", "")], stage
+    p2 = {(r[1], r[2], r[3]): r[4] for r in report[1:] if r[0] == "Process 2"}
+    assert p2[("1 physical units", "abnormal gain", "")] == -130.0
+    assert p2[("5 assignment", "less abnormal gain", "")] == -78.0
+    assert p2[("5 assignment", "transferred out", "")] == 2400.0
+
+    assign = fx.WIP_ASSIGN(BPP_CHAIN_BLOCK)
+    assert assign[0] == ["stage", "element", "transferred_out", "ending_wip", "normal_loss", "abnormal_loss",
+                         "less_abnormal_gain", "scrap"]
+    totals = {r[0]: r for r in assign[1:] if r[1] == "total"}
+    assert totals["Process 1"][2:] == [1150.0, 0.0, 120.0, 50.0, 0.0, 140.0]
+    assert totals["Process 2"][2:] == [2400.0, 0.0, 129.0, 0.0, -78.0, 90.0]  # scrap cash 140 + 90 = 230
+    for row in assign[1:]:  # each row adds up to what it accounts for; element rows to the total row
+        if row[1] != "total":
+            assert row[-1] == ""
+    for stage, total in totals.items():
+        rows = [r for r in assign[1:] if r[0] == stage and r[1] != "total"]
+        for k in range(2, 7):
+            assert round(sum(r[k] for r in rows), 2) == total[k]
+    assert round(sum(totals["Process 2"][2:7]), 2) == 2451.0  # 1,150 + 800 + 84 + 417 accounted for
+
+
+@pytest.mark.parametrize("function", LEDGER_FUNCTIONS, ids=lambda f: f.__name__)
+def test_an_empty_argument_is_missing_not_a_crash(function):
+    assert function([], [["2026-10"]])[0][0].startswith("#WIP! MISSING_VALUE: ledger_path is blank")
+    assert function([["x.wip.db"]], [])[0][0].startswith("#WIP! INVALID_PERIOD")
+
+
+def test_a_whole_number_beyond_excels_digits_is_read_as_excel_shows_it():
+    [_, row] = fx.WIP_OVERHEAD([["rate", "driver_quantity", "actual"], [1.0, 1.0, 2.0 ** 60]])
+    assert row[1] == "#WIP! NUMBER_TOO_LARGE: row 2 (actual): expected a number below 1,000,000,000,000,000, " \
+                     "found 1.15292150460685E+18"
+
+
+def test_a_blank_stage_name_is_missing():
+    block = [row[:] for row in ANZIO_BLOCK]
+    for blank in (["stage", None], ["stage"]):
+        block[2] = blank
+        assert fx.WIP_ASSIGN(block)[0][0].startswith("#WIP! MISSING_VALUE: row 3 (stage): is blank")
