@@ -330,8 +330,8 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                 "UNIT_FLOW", "",
                 f"{spec.name}: units to account for {to_account} (beginning {b_units} + {word} {input_units}); "
                 f"accounted for {_units(accounted)} (completed {spec.completed} + ending {e_units} + spoiled "
-                f"{_units(spoilage.units)}); difference {_units(to_account - accounted)} — check ending WIP units "
-                "or spoiled units"))
+                f"{_units(spoilage.units)}); difference {_units(to_account - accounted)} — check the units completed, "
+                "in ending WIP and spoiled"))
 
     if method is Method.FIFO and spec.completed < b_units and not negative_units:
         issues.append(Issue(
