@@ -222,7 +222,10 @@ def test_every_posted_journal_line_is_traced_to_the_result_sheets(book):
             assert Decimal(str(cached)) == posted, (journal.value, memo.value)
         check = next(row for row in values["Checks"].iter_rows(values_only=True)
                      if str(row[0]).startswith("Journal lines trace"))
-        assert f"({len(lines)} of {len(lines)} lines traced" in check[0]
+        assert f"({len(lines)} of {len(lines)} posted lines trace;" in check[0]
+        label = next(c for c in openpyxl.load_workbook(book)["Checks"]["A"]
+                     if str(c.value).startswith('="Journal lines'))
+        assert "COUNTIF(Journal!J5:J" in label.value  # the count is live
         assert check[3] == 0 and check[4] == "OK"
 
 
@@ -308,9 +311,10 @@ def test_the_rollforward_splits_transfers_out_and_states_its_sign_convention(clo
         else:
             assert to_fg is None and to_next.startswith("='Cost Report'!"), (product, stage)
         # closing = opening + additions - deductions + adjustments, as a formula and in value
-        assert row["Closing"][0] == ("=" + "+".join(f"{letter[t]}{r}" for t in ("Opening",) + ADDITIONS)
+        # (rounded to the cent: a spreadsheet adds cents as floats)
+        assert row["Closing"][0] == ("=ROUND(" + "+".join(f"{letter[t]}{r}" for t in ("Opening",) + ADDITIONS)
                                      + "".join(f"-{letter[t]}{r}" for t in DEDUCTIONS)
-                                     + "".join(f"+{letter[t]}{r}" for t in ADJUSTMENTS))
+                                     + "".join(f"+{letter[t]}{r}" for t in ADJUSTMENTS) + ",2)")
         assert all(_amount(row[t]) >= 0 for t in DEDUCTIONS)
         assert (_amount(row["Opening"]) + sum(_amount(row[t]) for t in ADDITIONS)
                 - sum(_amount(row[t]) for t in DEDUCTIONS) + sum(_amount(row[t]) for t in ADJUSTMENTS)
@@ -359,13 +363,13 @@ def test_rollforward_subtotals_per_wip_account_tie_to_the_journal(closed_variant
         mine = [row for row in rows if row["WIP account"][0] == code]
         for title in ("Opening",) + ADDITIONS + DEDUCTIONS + ADJUSTMENTS + ("Closing",):
             formula, cached = subtotal[title]
-            assert formula.startswith("=SUMPRODUCT(EXACT(") and "SUMIF" not in formula.replace("SUMPRODUCT", "")
+            assert formula.startswith("=ROUND(SUMPRODUCT(EXACT(") and "SUMIF" not in formula.replace("SUMPRODUCT", "")
             assert Decimal(str(cached)) == sum(_amount(row[title]) for row in mine), (code, title)
         movement = _amount(subtotal["Closing"]) - _amount(subtotal["Opening"])
         posted = sum(_amount(row["Debit"]) - _amount(row["Credit"]) for row in journal if row["Account"][0] == code)
         assert _amount(subtotal["Movement: closing - opening"]) == movement == posted
         formula, cached = subtotal["Posted to the account (Journal: debits - credits)"]
-        assert formula.startswith("=SUMPRODUCT(EXACT(Journal!") and Decimal(str(cached)) == posted
+        assert formula.startswith("=ROUND(SUMPRODUCT(EXACT(Journal!") and Decimal(str(cached)) == posted
         assert subtotal["Difference"][1] == 0
     check = _check(values, "Roll-forward subtotals tie to the journals for each WIP account")
     assert "(2 of 2 WIP accounts tie;" in check[0] and check[3:] == (0, "OK")
@@ -529,9 +533,8 @@ def test_checks_show_the_tie_to_the_general_ledger_and_each_balance_after_postin
         block = _gl_block(formulas, values)
         assert set(block) == set(typed) == {"1310", "1320", "1330", "1400", "5900"}, month
         check = _check(values, "The general ledger ties to the WIP ledger before posting")
-        first, last = min(r["row"] for r in block.values()), max(r["row"] for r in block.values())
-        assert check[0] == f"The general ledger ties to the WIP ledger before posting (5 of 5 general-ledger " \
-                           f"balances tie; rows {first}-{last} below)"
+        assert check[0] == "The general ledger ties to the WIP ledger before posting (5 of 5 general-ledger " \
+                           "balances tie; the tie to the general ledger below)"
         assert check[3:5] == (0, "OK")
         assert "COUNTIF(D" in formulas["Checks"]["A5"].value  # the first check, and its count is live
         rf, rf_values = formulas["Roll-forward"], values["Roll-forward"]
@@ -549,10 +552,10 @@ def test_checks_show_the_tie_to_the_general_ledger_and_each_balance_after_postin
             assert difference[1] == 0 and row["Result"][1] == "OK"
             posted = sum(_amount(r["Debit"]) - _amount(r["Credit"]) for r in journal if r["Account"][0] == code)
             formula, net = row["Posted by this close (Journal: debits - credits)"]
-            assert formula.startswith(f'=SUMPRODUCT(EXACT(Journal!$D$5:$D$') and f',"{code}")' in formula
+            assert formula.startswith(f'=ROUND(SUMPRODUCT(EXACT(Journal!$D$5:$D$') and f',"{code}")' in formula
             assert _amount(row["Posted by this close (Journal: debits - credits)"]) == posted
             after = row["General ledger after posting"]
-            assert after[0] == f"=B{row['row']}+G{row['row']}"
+            assert after[0] == f"=ROUND(B{row['row']}+G{row['row']},2)"
             assert _amount(after) == _amount(gl) + posted, (month, code)
             if code in subtotal:  # a WIP account: its opening and closing on the Roll-forward's subtotal
                 assert wip[0] == f"='Roll-forward'!E{subtotal[code]['row']}"
@@ -991,3 +994,156 @@ def test_result_sheets_print_for_the_close_binder(book):
         assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1, name
         assert ws.sheet_properties.pageSetUpPr.fitToPage, name
     assert wb["Roll-forward"].print_title_rows == "$4:$4"
+
+
+def _rules(ws) -> dict[str, list[tuple[str, str, str]]]:
+    """Conditional formatting by range: (formula, font colour, fill colour) of each rule."""
+    return {str(cf.sqref): [(rule.formula[0], rule.dxf.font.color.rgb[-6:], rule.dxf.fill.bgColor.rgb[-6:])
+                            for rule in cf.rules]
+            for cf in ws.conditional_formatting}
+
+
+def test_a_failed_check_is_red_and_a_passed_one_green(demo_book):
+    """Every check and difference cell is coloured by conditional formatting as the workbook
+    recalculates — never a fixed green that would make a failed check look like a pass."""
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(demo_book)
+    green, red = ("006100", "C6EFCE"), ("9C0006", "FFC7CE")
+
+    def coloured(ws, cells: str, kind: str) -> None:
+        top = cells.split(":")[0]
+        rules = _rules(ws).get(cells)
+        assert rules is not None, (ws.title, cells, _rules(ws))
+        passes, fails = rules
+        assert passes[1:] == green and fails[1:] == red, (ws.title, cells)
+        assert passes[0] == (f'{top}="OK"' if kind == "result" else f"AND(ISNUMBER({top}),{top}=0)")
+        assert top in fails[0] and "<>" in fails[0]
+
+    checks = wb["Checks"]
+    last = max(r for r in range(5, 60) if checks.cell(r, 5).value and str(checks.cell(r, 5).value).startswith("=IF"))
+    last_check = next(r for r in range(5, 60) if checks.cell(r, 1).value is None) - 1
+    coloured(checks, f"E5:E{last_check}", "result")
+    coloured(checks, f"D5:D{last_check}", "difference")
+    gl = [r for r in range(last_check + 1, last + 1) if str(checks.cell(r, 5).value).startswith("=IF")]
+    coloured(checks, f"E{gl[0]}:E{last}", "result")  # the tie to the general ledger, below the checks
+    coloured(checks, f"D{gl[0]}:D{last}", "difference")
+    for r in range(5, last + 1):  # no fixed colour left on a result cell
+        color = checks.cell(r, 5).font.color
+        assert color is None or color.type == "theme", (r, color)
+    journal = wb["Journal"]
+    lines = max(r for r in range(5, 100) if journal.cell(r, 4).value)
+    coloured(journal, f"J5:J{lines}", "difference")
+    journals = max(r for r in range(5, 100) if journal.cell(r, 12).value)
+    coloured(journal, f"O5:O{journals}", "difference")
+    coloured(journal, f"P5:P{journals}", "result")
+    rf = wb["Roll-forward"]
+    ties = [str(cf.sqref) for cf in rf.conditional_formatting]
+    header = next(r for r in range(5, 200) if rf.cell(r, 1).value == "Account name")
+    total = next(r for r in range(header, 200) if rf.cell(r, 1).value == "Total WIP (every row)")
+    coloured(rf, f"T{header + 1}:T{total}", "difference")
+    assert f"L{total + 2}" in ties  # completed to finished goods: this sheet's total - Finished Goods & COGS
+    cr = wb["Cost Report"]
+    rows = max(r for r in range(5, 200) if cr.cell(r, 1).value)
+    assert {f"Q5:Q{rows}", f"AS5:AS{rows}"} <= {str(cf.sqref) for cf in cr.conditional_formatting}
+
+
+RESULT_SHEETS = ("Cost Report", "Roll-forward", "Journal", "Finished Goods & COGS", "Overhead", "Checks", "Summary")
+
+
+def _plain_numbers(path: Path) -> list[str]:
+    """Result cells holding a number (other than the zero of something absent, e.g. no opening
+    layers) that is neither a formula nor marked as the engine's value (grey) or a rounding
+    adjustment (orange)."""
+    wb = openpyxl.load_workbook(path)
+    found = []
+    for name in RESULT_SHEETS:
+        for row in wb[name].iter_rows():
+            for cell in row:
+                if cell.data_type == "n" and cell.value not in (None, 0) and cell.fill.fgColor.rgb[-6:] not in (
+                        "EDEDED", "FCE4D6"):
+                    found.append(f"{name}!{cell.coordinate}={cell.value}")
+    return found
+
+
+def test_a_number_typed_as_text_is_shown_as_the_value_the_close_read(book, capsys):
+    """Formulas cannot use a number typed as text (it is read in the workbook's locale, a
+    spreadsheet reads it in its own): the result cells that would refer to it hold the number the
+    close read, grey like every value that is not a formula."""
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    assert _plain_numbers(book) == []
+    ledger = book.with_suffix(".wip.db")
+    ledger.unlink()
+    wb = openpyxl.load_workbook(book)
+    for ref in ("Costs!D4", "Production!C4", "Production!E4", "Overhead Rates!C4", "Overhead Rates!D4",
+                "Shipments!B4", "Counts!C4", "Settings!B12"):  # typed as text, as the cell showed them
+        sheet, cell = ref.split("!")
+        value = wb[sheet][cell].value
+        assert isinstance(value, (int, float)), ref
+        wb[sheet][cell] = f"{value:,.2f}" if sheet == "Costs" else str(value)
+    wb.save(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    capsys.readouterr()
+    assert _plain_numbers(book) == []
+    cr = openpyxl.load_workbook(book)["Cost Report"]
+    added = next(c for c in cr[5] if c.value == Decimal(str(openpyxl.load_workbook(book)["Costs"]["D4"].value
+                                                              .replace(",", ""))))
+    assert added.fill.fgColor.rgb[-6:] == "EDEDED"
+
+
+def test_an_addition_point_that_is_a_word_is_an_invalid_choice(book):
+    wb = openpyxl.load_workbook(book)
+    wb["Stages & elements"]["H5"] = "sometimes"
+    wb.save(book)
+    _, issues = read_close_workbook(book)
+    assert [(i.code, i.path) for i in issues] == [("INVALID_CHOICE", "'Stages & elements'!H5")]
+    assert "expected start, end, evenly or a point between 0% and 100%, found 'sometimes'" in issues[0].message
+
+
+def test_the_disposition_and_normal_spoilage_from_a_rate_are_formulas_over_the_inputs(demo_book):
+    """Overhead's disposition follows the Settings cell (each pool's Disposition formula reads it),
+    and normal spoilage units given as a rate are the rate x good units passing inspection, at most
+    what was spoiled — formulas, so changing either input shows in the workbook."""
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(demo_book)
+    settings = {row[0].value: row[1].coordinate for row in wb["Settings"].iter_rows(min_row=4) if row[0].value}
+    overhead = wb["Overhead"]
+    row = next(r for r in range(5, 30) if overhead.cell(r, 1).value == "Overhead disposition (Settings)")
+    setting = f'Settings!{settings["Overhead disposition"]}'
+    assert overhead.cell(row, 7).value == f'=SUBSTITUTE(SUBSTITUTE(LOWER(TRIM({setting}))," ","_"),"-","_")'
+    assert f'$G${row}="prorate"' in overhead["H5"].value
+    production = wb["Production"]
+    headers = {c.value: c.column_letter for c in production[3]}
+    testing = next(r for r in range(4, 10) if production[f"B{r}"].value == "Testing")
+    rate = f"Production!{headers['Normal spoilage rate']}{testing}"
+    spoiled = f"Production!{headers['Spoiled units']}{testing}"
+    assert production[rate[len("Production!"):]].value  # the demo gives Testing's normal spoilage as a rate
+    cr = wb["Cost Report"]
+    rows = [r for r in range(5, 40) if cr[f"A{r}"].value == "Espresso Classic" and cr[f"B{r}"].value == "Testing"]
+    for r in rows:
+        assert cr[f"L{r}"].value == f"=MIN({spoiled},{rate}*(O{r}+P{r}))", r
+        assert cr[f"M{r}"].value == f"={spoiled}-L{r}", r
+
+
+def test_finished_goods_layers_carry_the_overhead_proration_to_the_closing(book):
+    """The layers' closing cost (cost left + the proration landing on this month's layer) adds up to
+    each product's closing finished goods, and the Total row totals the proration columns."""
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    formulas = openpyxl.load_workbook(book)["Finished Goods & COGS"]
+    values = openpyxl.load_workbook(book, data_only=True)["Finished Goods & COGS"]
+    layers = _table(formulas, values, 4)
+    by_product = next(r for r in range(5, 60) if values.cell(r, 1).value == "By product")
+    layers = [row for row in layers if row["row"] < by_product and row["Product"][1]]
+    summary = _table(formulas, values, by_product + 1)
+    products = [row for row in summary if row["Product"][1] not in (None, "Total")]
+    assert any(_amount(row["Overhead proration"]) for row in products)  # the demo prorates to finished goods
+    for row in products:
+        mine = [layer for layer in layers if layer["Product"][1] == row["Product"][1]]
+        closing = sum(_amount(layer["Closing cost (cost left + proration)"]) for layer in mine)
+        assert closing == _amount(row["Closing"]), row["Product"]
+        prorated = [layer for layer in mine if layer["Overhead proration (this month's layer)"][0]]
+        assert [layer["Layer (produced in)"][1] for layer in prorated] == ["2026-10"]
+        assert _amount(prorated[0]["Overhead proration (this month's layer)"]) == _amount(row["Overhead proration"])
+    total = next(row for row in summary if row["Product"][1] == "Total")
+    for title in ("Overhead proration", "COGS: overhead proration"):
+        assert total[title][0].startswith("=ROUND(SUM("), title
+        assert _amount(total[title]) == sum(_amount(row[title]) for row in products)

@@ -151,6 +151,8 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "period_not_the_one_closed": (setting("Period", "2026-09"), "PERIOD_MISMATCH", "Settings!B5"),
     "added_point_out_of_range": (set_value("Stages & elements", "H4", 1.5), "ADDED_OUT_OF_RANGE",
                                  "'Stages & elements'!H4"),
+    "added_point_a_word": (set_value("Stages & elements", "H5", "sometimes"), "INVALID_CHOICE",
+                           "'Stages & elements'!H5"),
     "duplicate_stage_order": (duplicate_stage_order, "DUPLICATE_ROW", "'Stages & elements'!A5"),
     "cost_for_unknown_product": (set_value("Costs", "A4", "Espresso Clasic"), "UNKNOWN_PRODUCT", "Costs!A4"),
     "unit_flow_does_not_balance": (set_value("Production", "E5", 999), "UNIT_FLOW", "Production!B5"),

@@ -95,6 +95,24 @@ def _compare(engine_book: Path, recalculated: Path) -> tuple[int, list[str]]:
     return count, problems
 
 
+def _not_in_cents(engine_book: Path, recalculated: Path) -> list[str]:
+    """Amount cells (the money format of Roll-forward!E5) whose recalculated value is not the
+    engine's cents exactly: what a sum of cents gives as floats (-1.08e-13 shows as -0.00)."""
+    formulas = openpyxl.load_workbook(engine_book)
+    engine = openpyxl.load_workbook(engine_book, data_only=True)
+    office = openpyxl.load_workbook(recalculated, data_only=True)
+    money = formulas["Roll-forward"]["E5"].number_format
+    found = []
+    for ws in formulas.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and cell.number_format == money:
+                    want, got = engine[ws.title][cell.coordinate].value, office[ws.title][cell.coordinate].value
+                    if isinstance(want, (int, float)) and not (isinstance(got, (int, float)) and got == want):
+                        found.append(f"{ws.title}!{cell.coordinate} {cell.value}: engine {want!r}, LibreOffice {got!r}")
+    return found
+
+
 def _close_into(book: Path, ledger: Ledger) -> None:
     """Close the month the workbook holds and write its result sheets into it."""
     data, issues = read_close_workbook(book)
@@ -155,6 +173,7 @@ def _renamed(data, names: dict[str, str]):
 
 TAMPERED = Decimal(100)  # added to one posted journal line of the October book
 GL_TYPO = Decimal("0.01")  # added to the General Ledger table's balance of 1320 in the October book
+END_ADJUSTED = Decimal(1)  # typed into an empty ending-WIP rounding adjustment of the October book
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +199,10 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     _with_cell_changed(october, typo, "Accounts", balance.coordinate, Decimal(str(balance.value)) + GL_TYPO)
     blanked["gl typo"] = tmp / "in" / "gl-typo.xlsx"
     _without_cached_values(typo, blanked["gl typo"])
+    adjusted = tmp / "end-adjusted.xlsx"  # Espresso Classic / Assembly / materials: no spoilage
+    _with_cell_inserted(october, adjusted, "Cost Report", "AB5", END_ADJUSTED)
+    blanked["end adjusted"] = tmp / "in" / "end-adjusted.xlsx"
+    _without_cached_values(adjusted, blanked["end adjusted"])
     _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     for label, copy in blanked.items():
         out[label] = tmp / "out" / copy.name
@@ -208,11 +231,37 @@ def _with_cell_changed(src: Path, dst: Path, sheet: str, coordinate: str, value:
             b.writestr(item, data)
 
 
+def _with_cell_inserted(src: Path, dst: Path, sheet: str, coordinate: str, value: Decimal) -> None:
+    """A copy with a number typed into ``sheet!coordinate``, a cell the file does not have."""
+    column, row = re.fullmatch(r"([A-Z]+)(\d+)", coordinate).groups()
+    index = lambda letters: int("".join(f"{ord(c) - 64:02d}" for c in letters.rjust(3, "@")))  # noqa: E731
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        part = sheet_parts(a)[sheet]
+        for item in a.infolist():
+            data = a.read(item.filename)
+            if item.filename == part:
+                found = re.search(rb'<row r="%s"[^>]*>(.*?)</row>' % row.encode(), data, flags=re.S)
+                after = next((m.start() for m in re.finditer(rb'<c r="([A-Z]+)%s"' % row.encode(), found[1])
+                              if index(m[1].decode()) > index(column)), len(found[1]))
+                cells = found[1][:after] + b'<c r="%s"><v>%s</v></c>' % (coordinate.encode(), str(value).encode()) \
+                    + found[1][after:]
+                data = data[:found.start(1)] + cells + data[found.end(1):]
+            b.writestr(item, data)
+
+
 def test_libreoffice_recalculates_every_formula_to_the_engines_value(closed_books, recalculated):
     for label, book in closed_books:
         count, problems = _compare(book, recalculated[label])
         assert count > 500, label
         assert problems == [], f"{label}: {len(problems)} of {count} formulas differ:\n" + "\n".join(problems[:20])
+
+
+def test_recalculated_amounts_are_the_engines_cents_exactly(closed_books, recalculated):
+    """Closing balances, plugs, totals and traced lines are ROUNDed to the currency's places: a
+    closing WIP of zero recalculates to 0, not -1.08e-13 ("-$0.00"), and 2174 not 2173.99999999999."""
+    for label, book in closed_books:
+        problems = _not_in_cents(book, recalculated[label])
+        assert problems == [], f"{label}: {len(problems)} amounts:\n" + "\n".join(problems[:20])
 
 
 def _rows_under(ws, first_title: str) -> list[dict]:
@@ -275,6 +324,10 @@ def test_a_posted_line_that_differs_shows_in_its_accounts_tie(recalculated):
     assert "(2 of 3 WIP accounts tie;" in name
     assert checks[name][-1] == TAMPERED  # the sum of the accounts' differences, not OK
     assert checks["Roll-forward: completed to finished goods = completed on Finished Goods & COGS"][-1] == "OK"
+    traced = next(k for k in checks if k.startswith("Journal lines trace"))
+    lines = re.search(r"\((\d+) of (\d+) posted lines trace;", traced)
+    assert int(lines[1]) == int(lines[2]) - 1, traced  # the changed line no longer traces: counted live
+    assert checks[traced][-1] == TAMPERED
 
 
 def _gl_block(ws) -> dict[str, dict]:
@@ -388,3 +441,16 @@ def test_a_book_saved_by_libreoffice_with_input_formulas_closes_and_closes_again
     captured = capsys.readouterr()
     assert "FORMULA_NOT_CALCULATED" not in captured.err
     assert "already closed from these inputs" in captured.out
+
+
+def test_costs_accounted_for_can_differ_for_a_stage_without_spoilage(recalculated):
+    """Ending WIP is its equivalent units x cost per EU (+ its rounding adjustment), never the pool
+    less what was completed (a plug that would make the check pass whatever the sheet holds): one
+    wrong adjustment on a stage without spoilage shows on its row and in Checks."""
+    book = openpyxl.load_workbook(recalculated["end adjusted"], data_only=True)
+    report = book["Cost Report"]
+    assert (report["B5"].value, report["C5"].value) == ("Assembly", "materials")
+    assert report["L5"].value is None and report["M5"].value is None  # no spoilage
+    assert report["AS5"].value == -END_ADJUSTED  # costs to account for - accounted for, on its row
+    checks = _checks(book["Checks"])
+    assert checks["Costs to account for = costs accounted for (every product, stage and element)"][-1] == END_ADJUSTED

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._currency import is_known_locale
-from .._errors import Issue
+from .._errors import Issue, as_written
 from .._numbers import from_excel, percent_text
 from .._period import is_period
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
@@ -231,7 +231,14 @@ class _Reader:
         if kind == "added":
             if isinstance(v, str) and v.strip().lower() in ("start", "end", "evenly"):
                 return v.strip().lower()
-            number = cell_decimal(v, self.locale, percent=True)
+            try:
+                number = cell_decimal(v, self.locale, percent=True)
+            except CellNumberError as error:  # a word (or a date, TRUE…): a choice, not a bad number
+                if error.code != "NOT_A_NUMBER":
+                    raise
+                found = repr(_text(v).strip()) if isinstance(v, str) else as_written(v)
+                raise CellNumberError("INVALID_CHOICE", f"expected start, end, evenly or a point between 0% and "
+                                                        f"100%, found {found}") from None
             if not Decimal(0) < number < Decimal(1):
                 raise CellNumberError("ADDED_OUT_OF_RANGE", f"expected start, end, evenly or a point between 0% "
                                                             f"and 100%, found {percent_text(number)}")

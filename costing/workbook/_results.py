@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import get_column_letter
 from openpyxl.workbook.workbook import Workbook
@@ -49,7 +50,9 @@ HEADER_FONT = Font(bold=True)
 TITLE_FONT = Font(bold=True, size=14)
 ADJ_FILL = PatternFill("solid", fgColor="FCE4D6")  # rounding adjustments: visible, never hidden in a formula
 ENGINE_FILL = PatternFill("solid", fgColor="EDEDED")  # values taken from the engine or the ledger, not formulas
-CHECK_OK_FONT = Font(bold=True, color="006100")
+CHECK_FONT = Font(bold=True)  # a check's result: its colour comes from conditional formatting (``flag``)
+PASS_FONT, PASS_FILL = Font(bold=True, color="006100"), PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE")
+FAIL_FONT, FAIL_FILL = Font(bold=True, color="9C0006"), PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
 NOTE_FONT = Font(italic=True, color="595959")
 
 
@@ -174,6 +177,26 @@ class ResultContext:
         if note:
             self.put(ws, 2, 1, note, font=NOTE_FONT)
         _printable(ws)
+
+    def flag(self, ws, cells: str, kind: str = "difference") -> None:
+        """Conditional formatting of check cells ``cells`` (``E5:E28``): green when the check passes,
+        red otherwise, as the workbook recalculates.  ``kind`` "result": a cell showing "OK" or what
+        is wrong; "difference": a number that must be zero (blank cells are left alone)."""
+        top = cells.split(":")[0].replace("$", "")
+        if kind == "result":
+            passes, fails = f'{top}="OK"', f'AND({top}<>"OK",{top}<>"")'
+        elif kind == "difference":
+            passes, fails = f"AND(ISNUMBER({top}),{top}=0)", f'AND({top}<>"",NOT(AND(ISNUMBER({top}),{top}=0)))'
+        else:
+            raise ValueError(f"unknown check kind {kind!r}")
+        ws.conditional_formatting.add(cells, FormulaRule(formula=[passes], font=PASS_FONT, fill=PASS_FILL))
+        ws.conditional_formatting.add(cells, FormulaRule(formula=[fails], font=FAIL_FONT, fill=FAIL_FILL))
+
+    def cents(self, expression: str) -> str:
+        """``ROUND(expression, places)``: an amount added up from amounts in cents is a float in a
+        spreadsheet (0.1+0.2 is 0.30000000000000004); rounded, it is the engine's cents exactly (a
+        closing balance of zero shows 0.00, never -0.00)."""
+        return f"ROUND({expression},{self.places})"
 
     def fmt(self, kind: str | None) -> str | None:
         return self._formats[kind]

@@ -6,9 +6,9 @@ arithmetic can be said simply in a spreadsheet (equivalent units, cost per EU, a
 journal balances, ties); the engine's value is the formula's cached result.  Where the engine's
 largest-remainder rounding (or its half-even mode) differs from ROUND, the difference is its own
 visible cell in a "Rounding adj." column, and the formula adds it.  Values the engine resolved in
-ways a formula would only obscure (normal spoilage units from a rate, units passing inspection,
-overhead proration weights) and posted journal lines are values, shaded grey; each posted line sits
-beside a formula that traces it to the result sheets, and Checks sums the differences.
+ways a formula would only obscure (units passing inspection, overhead proration weights), numbers
+typed as text, and posted journal lines are values, shaded grey; each posted line sits beside a
+formula that traces it to the result sheets, and Checks sums the differences.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from .._journal import net_by_account
 from .._model import ElementKind
 from ..close._journals import Texts
 from .._numbers import ROUNDING_MODES, engine_context
-from ._results import (ADJ_FILL, CHECK_OK_FONT, ENGINE_FILL, HEADER_FONT, Layout, ResultContext, _lines_needed,
-                       literal, register_result_sheet)
+from ._results import (ADJ_FILL, CHECK_FONT, ENGINE_FILL, HEADER_FONT, NOTE_FONT, Layout, ResultContext,
+                       _lines_needed, literal, register_result_sheet)
 from ._source import quote_sheet
 
 _ZERO = Decimal(0)
@@ -147,6 +147,9 @@ def write_cost_report(ctx: ResultContext, ws) -> None:
             for j, (stage, sr) in enumerate(zip(pplan.case.stages, presult.report.stages)):
                 _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previous, fifo, P)
                 previous = stage_rows[(i, stage.name)]
+    if r > FIRST:  # each row's own checks: green at zero, red otherwise
+        ctx.flag(ws, CR.span("units_diff", FIRST, r - 1))
+        ctx.flag(ws, CR.span("cost_diff", FIRST, r - 1))
     for key, _, _ in CR.columns:
         ws.column_dimensions[CR.letter[key]].width = 13 if key not in ("product", "stage") else 18
 
@@ -188,21 +191,25 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
             put("in_units", f"={CR.at('completed', previous[0])}", stage.input_units)
         else:
             ref = ctx.ref(f"{path}.started") or ctx.ref(f"{path}.transferred_in")
-            put("in_units", f"={ref}" if ref else stage.input_units, stage.input_units)
+            put("in_units", f"={ref}" if ref else stage.input_units, stage.input_units, None if ref else ENGINE_FILL)
         ref = ctx.ref(f"{path}.completed")
-        put("completed", f"={ref}" if ref else stage.completed, stage.completed)
+        put("completed", f"={ref}" if ref else stage.completed, stage.completed, None if ref else ENGINE_FILL)
         ref = ctx.ref(f"{path}.ending_wip.units")
-        put("e_units", f"={ref}" if ref else stage.ending.units, stage.ending.units)
+        put("e_units", f"={ref}" if ref else stage.ending.units, stage.ending.units, None if ref else ENGINE_FILL)
         value, engine = _completion(ctx.ref(f"{path}.ending_wip.complete"), element, stage.ending.completion[e])
         put("e_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
         if spoiled:
             normal_ref, abnormal_ref = ctx.ref(f"{path}.spoilage.normal"), ctx.ref(f"{path}.spoilage.abnormal")
             spoiled_ref = ctx.ref(f"{path}.spoilage.spoiled")
+            rate_ref = ctx.ref(f"{path}.spoilage.normal_rate")
             if normal_ref:
                 put("normal_units", f"={normal_ref}", sp.normal)
+            elif rate_ref:  # the rate x good units passing inspection, at most what was spoiled
+                normal_f = f"{rate_ref}*({at('pass_out')}+{at('pass_end')})"
+                put("normal_units", f"=MIN({spoiled_ref},{normal_f})" if spoiled_ref else f"={normal_f}", sp.normal)
             elif spoiled_ref and abnormal_ref:
                 put("normal_units", f"={spoiled_ref}-{abnormal_ref}", sp.normal)
-            else:  # from normal_rate x units passing inspection: the engine's figure
+            else:  # none given (0), or typed as text: the engine's figure
                 put("normal_units", sp.normal, fill=ENGINE_FILL)
             if abnormal_ref:
                 put("abnormal_units", f"={abnormal_ref}", sp.abnormal)
@@ -237,13 +244,13 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 put("driver_qty", "=" + ("+".join(labour) if labour else "0"), quantity)
             else:
                 ref = ctx.ref(f"{path}.driver_quantity")
-                put("driver_qty", f"={ref}" if ref else quantity, quantity)
+                put("driver_qty", f"={ref}" if ref else quantity, quantity, None if ref else ENGINE_FILL)
             rate_ref = ctx.num(f"overhead.{stage.name}.rate", config.rate)
             _adj(ctx, ws, r, "added_cost", "added_adj", f"ROUND({rate_ref}*{at('driver_qty')},{ctx.places})",
                  added, ctx.round_hu(config.rate * quantity))
         else:
             ref = ctx.ref(f"{path}.added_costs.{e}")
-            put("added_cost", f"={ref}" if ref else added, added)
+            put("added_cost", f"={ref}" if ref else added, added, None if ref else ENGINE_FILL)
         put("ctaf", f"={at('b_cost')}+{at('added_cost')}", b_cost + added)
 
         # 4. cost per equivalent unit
@@ -264,12 +271,12 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         n_disp = sr.normal_spoilage.disposal_value_by_element[e]
         a_disp = sr.abnormal_spoilage.disposal_value_by_element[e]
         abn_net = sr.abnormal_spoilage.by_element[e]
-        if not spoiled:
-            put("end", f"={pool_f}-{at('out')}", end)
-        else:
-            e_eu = stage.ending.units * stage.ending.completion[e]
-            _adj(ctx, ws, r, "end", "end_adj", f"ROUND({at('e_units')}*{at('e_done')}*{at('rate')},{P})", end,
-                 ctx.round_hu(e_eu * rate))
+        # Ending WIP = its equivalent units x cost per EU (+ the rounding adjustment), never the pool
+        # less what was completed: costs to account for = accounted for is then a check that can fail.
+        e_eu = stage.ending.units * stage.ending.completion[e]
+        _adj(ctx, ws, r, "end", "end_adj", f"ROUND({at('e_units')}*{at('e_done')}*{at('rate')},{P})", end,
+             ctx.round_hu(e_eu * rate))
+        if spoiled:
             normal = sr.normal_spoilage.by_element[e] + n_disp
             abnormal = abn_net + a_disp
             _adj(ctx, ws, r, "normal", "normal_adj", f"ROUND({at('normal_units')}*{at('s_done')}*{at('rate')},{P})",
@@ -296,12 +303,12 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
             _adj(ctx, ws, r, "n_to_out", "n_to_out_adj",
                  f"IF({at('pass_out')}+{at('pass_end')}=0,0,ROUND(({at('normal')}-{at('n_disp')})*{at('pass_out')}"
                  f"/({at('pass_out')}+{at('pass_end')}),{P}))", n_to_out, mirror)
-            put("n_to_end", f"={at('normal')}-{at('n_disp')}-{at('n_to_out')}", n_to_end)
-        put("to", (f"={at('b_cost')}+" if fifo else "=") + f"{at('out')}+{at('n_to_out')}", to)
-        put("end_total", f"={at('end')}+{at('n_to_end')}", end_total)
-        put("abn_net", f"={at('abnormal')}-{at('a_disp')}", abn_net)
-        put("disp_total", f"={at('n_disp')}+{at('a_disp')}", n_disp + a_disp)
-        put("accounted", f"={at('to')}+{at('end_total')}+{at('abn_net')}+{at('disp_total')}",
+            put("n_to_end", "=" + ctx.cents(f"{at('normal')}-{at('n_disp')}-{at('n_to_out')}"), n_to_end)
+        put("to", "=" + ctx.cents((f"{at('b_cost')}+" if fifo else "") + f"{at('out')}+{at('n_to_out')}"), to)
+        put("end_total", "=" + ctx.cents(f"{at('end')}+{at('n_to_end')}"), end_total)
+        put("abn_net", "=" + ctx.cents(f"{at('abnormal')}-{at('a_disp')}"), abn_net)
+        put("disp_total", "=" + ctx.cents(f"{at('n_disp')}+{at('a_disp')}"), n_disp + a_disp)
+        put("accounted", "=" + ctx.cents(f"{at('to')}+{at('end_total')}+{at('abn_net')}+{at('disp_total')}"),
             to + end_total + abn_net + n_disp + a_disp)
         put("cost_diff", f"=ROUND({at('ctaf')}-{at('accounted')},{P})",
             b_cost + added - (to + end_total + abn_net + n_disp + a_disp))
@@ -383,14 +390,16 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 1, line.stage)
         ctx.put(ws, r, 2, line.driver)
         rate_ref = ctx.ref(f"overhead.{line.stage}.rate")
-        ctx.put(ws, r, 3, f"={rate_ref}" if rate_ref else line.rate, line.rate, ctx.fmt("rate"))
+        ctx.put(ws, r, 3, f"={rate_ref}" if rate_ref else line.rate, line.rate, ctx.fmt("rate"),
+                None if rate_ref else ENGINE_FILL)
         overhead_rows = ((_x(CR_SHEET, stage_col), f"A{r}"), (_x(CR_SHEET, kind_col), _quoted("overhead")))
         ctx.put(ws, r, 4, "=" + _sum_where(_x(CR_SHEET, CR.span("driver_qty", FIRST, cr_last)), *overhead_rows),
                 line.driver_quantity, ctx.fmt("units"))
         ctx.put(ws, r, 5, "=" + _sum_where(_x(CR_SHEET, CR.span("added_cost", FIRST, cr_last)), *overhead_rows),
                 line.applied, money)
         actual_ref = ctx.ref(f"overhead.{line.stage}.actual")
-        ctx.put(ws, r, 6, f"={actual_ref}" if actual_ref else line.actual, line.actual, money)
+        ctx.put(ws, r, 6, f"={actual_ref}" if actual_ref else line.actual, line.actual, money,
+                None if actual_ref else ENGINE_FILL)
         ctx.put(ws, r, 7, f"=F{r}-E{r}", line.under_applied, money)
         # Each pool on its own: prorated when the setting says so, its difference is at or above
         # materiality, and some of its overhead is somewhere to carry it (weights below).
@@ -409,9 +418,19 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     ctx.put(ws, t, 7, f"=SUM(G{f}:G{last})" if lines else _ZERO, diff, money)
     ctx.put(ws, plan["materiality"], 1, "Materiality")
     m_ref = ctx.ref("materiality")
-    ctx.put(ws, plan["materiality"], 7, f"={m_ref}" if m_ref else ctx.spec.materiality, ctx.spec.materiality, money)
+    ctx.put(ws, plan["materiality"], 7, f"={m_ref}" if m_ref else ctx.spec.materiality, ctx.spec.materiality, money,
+            None if m_ref else ENGINE_FILL)
     ctx.put(ws, plan["disposition"], 1, "Overhead disposition (Settings)")
-    ctx.put(ws, plan["disposition"], 7, ctx.spec.overhead_disposition)
+    setting = ctx.input.cells.get("overhead_disposition")
+    if setting is not None and not setting.is_blank and isinstance(setting.value, str):
+        # The setting as the close reads it (case, spaces and hyphens aside): each pool's
+        # Disposition (column H) follows it as the workbook recalculates.
+        ref = f"{quote_sheet(setting.sheet)}!{setting.coordinate}"
+        ctx.put(ws, plan["disposition"], 7, f'=SUBSTITUTE(SUBSTITUTE(LOWER(TRIM({ref}))," ","_"),"-","_")',
+                ctx.spec.overhead_disposition)
+    else:  # not in the Settings table: the close's default
+        ctx.put(ws, plan["disposition"], 7, ctx.spec.overhead_disposition, fill=ENGINE_FILL)
+        ctx.put(ws, plan["disposition"], 8, "the close's default (no Overhead disposition setting)", font=NOTE_FONT)
     disposed = f"H{f}:H{last}"
     prorated = sum((l.under_applied for l in lines if l.disposition == "prorate"), _ZERO * q)
     ctx.put(ws, plan["prorated"], 1, "Prorated (pools at or above materiality, each on its own)")
@@ -494,7 +513,7 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
               "carry their sign (+ raises WIP, - lowers it). Each row: closing = opening + additions - deductions "
               "+/- adjustments. A product's last stage completes to finished goods, its other stages transfer to "
               "the next stage. Rows match the Cost Report's rows; subtotals by WIP account, tied to the Journal, "
-              f"from row {plan['title']}.")
+              "below the rows.")
     ctx.header(ws, FIRST - 1, RF, RF_GROUPS)
     rows = ctx.shared["cr_rows"]
     P = ctx.places
@@ -504,9 +523,9 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
     mode = ROUNDING_MODES[ctx.spec.rounding]
     sums: dict[str, dict[str, Decimal]] = {code: defaultdict(lambda: zero) for code in plan["rows"]}
     # closing = opening + additions - deductions + adjustments (signed): "=E{0}+F{0}+...-K{0}-...+P{0}"
-    closing_f = "=" + "+".join(RF.letter[k] + "{0}" for k in ("opening",) + RF_ADDITIONS) \
+    closing_f = "=ROUND(" + "+".join(RF.letter[k] + "{0}" for k in ("opening",) + RF_ADDITIONS) \
         + "".join("-" + RF.letter[k] + "{0}" for k in RF_DEDUCTIONS) \
-        + "".join("+" + RF.letter[k] + "{0}" for k in RF_ADJUSTMENTS)
+        + "".join("+" + RF.letter[k] + "{0}" for k in RF_ADJUSTMENTS) + f",{P})"
     for i, (pplan, presult) in enumerate(zip(ctx.plan.products, ctx.result.products)):
         stages = pplan.case.stages
         for j, stage in enumerate(stages):
@@ -550,8 +569,11 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                 if oh:
                     put("oh_adj", f"={oh}", row.overhead_adjustment)
                 put("closing", closing_f.format(r), row.closing)
-                put("closing_units", f"={count_ref}" if count_ref is not None else f"={cr('e_units')}",
-                    row.closing_units)
+                if count_ref is not None and not ctx.ref(f"products[{i}].stages[{j}].count"):
+                    put("closing_units", row.closing_units, fill=ENGINE_FILL)  # typed as text: the count read
+                else:
+                    put("closing_units", f"={count_ref}" if count_ref is not None else f"={cr('e_units')}",
+                        row.closing_units)
                 if received_from is not None:
                     put("received_from", received_from)
                 if sent_to is not None:
@@ -605,15 +627,15 @@ def _write_account_subtotals(ctx: ResultContext, ws, plan: dict, sums: dict[str,
         for key in _RF_AMOUNTS:
             amount = sums[code][key]
             totals[key] += amount
-            ctx.put(ws, r, RF.col(key), "=" + _sum_where(_column(key, first, last), (accounts, key_cell)), amount,
-                    money)
-        ctx.put(ws, r, RF_TIE.col("movement"), f"={RF.at('closing', r)}-{RF.at('opening', r)}",
+            ctx.put(ws, r, RF.col(key), "=" + ctx.cents(_sum_where(_column(key, first, last), (accounts, key_cell))),
+                    amount, money)
+        ctx.put(ws, r, RF_TIE.col("movement"), "=" + ctx.cents(f"{RF.at('closing', r)}-{RF.at('opening', r)}"),
                 sums[code]["closing"] - sums[code]["opening"], money)
     t = plan["total"]
     ctx.put(ws, t, 1, "Total WIP (every row)", font=HEADER_FONT)
     for key in _RF_AMOUNTS:
-        ctx.put(ws, t, RF.col(key), f"=SUM({_column(key, first, last)})", totals[key], money)
-    ctx.put(ws, t, RF_TIE.col("movement"), f"={RF.at('closing', t)}-{RF.at('opening', t)}",
+        ctx.put(ws, t, RF.col(key), "=" + ctx.cents(f"SUM({_column(key, first, last)})"), totals[key], money)
+    ctx.put(ws, t, RF_TIE.col("movement"), "=" + ctx.cents(f"{RF.at('closing', t)}-{RF.at('opening', t)}"),
             totals["closing"] - totals["opening"], money)
     plan["totals"] = totals
     plan["movement"] = {code: sums[code]["closing"] - sums[code]["opening"] for code in plan["rows"]}
@@ -634,14 +656,15 @@ def tie_rollforward(ctx: ResultContext, ws) -> dict:
     for code, r in plan["rows"].items():
         on_account = (j["accounts"], f"${RF.letter['account']}{r}")
         ctx.put(ws, r, RF_TIE.col("posted"),
-                f"={_sum_where(j['debits'], on_account)}-{_sum_where(j['credits'], on_account)}",
+                "=" + ctx.cents(f"{_sum_where(j['debits'], on_account)}-{_sum_where(j['credits'], on_account)}"),
                 posted.get(code, zero), money)
         differences[code] = plan["movement"][code] - posted.get(code, zero)
         ctx.put(ws, r, RF_TIE.col("tie_diff"), f"=ROUND({at('movement', r)}-{at('posted', r)},{P})",
                 differences[code], money)
     t, first = plan["total"], plan["first"]
     on_wip = sum((posted.get(code, zero) for code in plan["rows"]), zero)
-    ctx.put(ws, t, RF_TIE.col("posted"), f"=SUM({RF_TIE.span('posted', first, t - 1)})" if plan["rows"] else zero,
+    ctx.put(ws, t, RF_TIE.col("posted"), "=" + ctx.cents(f"SUM({RF_TIE.span('posted', first, t - 1)})")
+            if plan["rows"] else zero,
             on_wip, money)
     movement = plan["totals"]["closing"] - plan["totals"]["opening"]
     ctx.put(ws, t, RF_TIE.col("tie_diff"), f"=ROUND({at('movement', t)}-{at('posted', t)},{P})", movement - on_wip,
@@ -653,6 +676,8 @@ def tie_rollforward(ctx: ResultContext, ws) -> dict:
     ctx.put(ws, plan["fg_diff"], 1, "Completed to finished goods: this sheet's total - Finished Goods & COGS")
     ctx.put(ws, plan["fg_diff"], RF.col("to_fg"),
             f"=ROUND({RF.at('to_fg', t)}-{RF.at('to_fg', plan['fg'])},{P})", to_fg - completed, money)
+    ctx.flag(ws, RF_TIE.span("tie_diff", first, t))
+    ctx.flag(ws, RF.at("to_fg", plan["fg_diff"]))
     return {"rows": {code: (_x(RF_SHEET, at("movement", r)), _x(RF_SHEET, at("posted", r)))
                      for code, r in plan["rows"].items()},
             "differences": _x(RF_SHEET, RF_TIE.span("tie_diff", first, t - 1)),
@@ -669,7 +694,8 @@ FG_LAYERS = Layout([("product", "Product", None), ("layer", "Layer (produced in)
                     ("units", "Units on hand", "units"), ("cost", "Cost", "money"),
                     ("shipped", "Units shipped from layer", "units"), ("cogs", "Cost of units shipped", "money"),
                     ("adj", "Rounding adj.", "money"), ("units_left", "Units left", "units"),
-                    ("cost_left", "Cost left", "money")])
+                    ("cost_left", "Cost left", "money"), ("oh_adj", "Overhead proration (this month's layer)", "money"),
+                    ("closing", "Closing cost (cost left + proration)", "money")])
 FG_SUMMARY = [("product", "Product", None), ("opening_units", "Opening units", "units"),
               ("opening", "Opening", "money"), ("completed_units", "Completed units", "units"),
               ("completed", "Completed", "money"), ("shipped_units", "Units shipped", "units"),
@@ -681,7 +707,8 @@ FG_SUMMARY = [("product", "Product", None), ("opening_units", "Opening units", "
 def write_finished_goods(ctx: ResultContext, ws) -> None:
     ctx.title(ws, f"Finished goods and cost of goods sold {ctx.spec.period} ({ctx.spec.finished_goods_method})",
               "Layers: opening (first month: the Opening table; later: the ledger) and this month's completions "
-              "(Cost Report); shipments relieve them FIFO or at the weighted average.")
+              "(Cost Report); shipments relieve them FIFO or at the weighted average. The finished-goods part of "
+              "overhead proration lands on the layer holding this month's overhead (this month's, or the pool).")
     ctx.header(ws, FIRST - 1, FG_LAYERS)
     q, P, money = ctx.q, ctx.places, ctx.money
     mode = ROUNDING_MODES[ctx.spec.rounding]
@@ -724,9 +751,25 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
                     _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},ROUND(D{r}*E{r}/C{r},{P}))", taken_cost,
                          mirror, FG_LAYERS)
                     ctx.put(ws, r, 8, f"=C{r}-E{r}", units - taken, ctx.fmt("units"))
-                    ctx.put(ws, r, 9, f"=D{r}-F{r}", cost - taken_cost, money)
+                    ctx.put(ws, r, 9, "=" + ctx.cents(f"D{r}-F{r}"), cost - taken_cost, money)
                 r += 1
         last = r - 1
+        # The finished-goods part of overhead proration lands on the layer that holds this month's
+        # overhead: this month's completions (FIFO) or the pool (weighted average).
+        fg_oh = oh_ref(ctx, "Finished goods", i)
+        fg_oh_row = None
+        if fifo and fg_oh and (presult.fg_completed_units or presult.fg_completed_cost):
+            fg_oh_row = first + len(presult.fg_opening)
+        if fifo:
+            for k, (period, _, units, _, cost) in enumerate(layers):
+                row_k = first + k
+                left = [l for l in presult.fg_closing if l.period == period]
+                closing = sum((l.cost for l in left), _ZERO * q)
+                if row_k == fg_oh_row:
+                    ctx.put(ws, row_k, FG_LAYERS.col("oh_adj"), f"={fg_oh}", presult.fg_overhead_adjustment, money)
+                ctx.put(ws, row_k, FG_LAYERS.col("closing"),
+                        "=" + ctx.cents(f"{FG_LAYERS.at('cost_left', row_k)}+{FG_LAYERS.at('oh_adj', row_k)}"), closing,
+                        money)
         pool_row = None
         if not fifo and layers:
             on_hand = sum((l[2] for l in layers), _ZERO)
@@ -738,11 +781,19 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
             ctx.put(ws, r, 2, "weighted average pool")
             ctx.put(ws, r, 3, f"=SUM(C{first}:C{last})", on_hand, ctx.fmt("units"))
             ctx.put(ws, r, 4, f"=SUM(D{first}:D{last})", pool, money)
-            ctx.put(ws, r, 5, f"={ship_ref}", shipped, ctx.fmt("units"))
+            if ctx.ref(f"products[{i}].shipments"):
+                ctx.put(ws, r, 5, f"={ship_ref}", shipped, ctx.fmt("units"))
+            else:  # typed as text (or not given): the figure the close read
+                ctx.put(ws, r, 5, shipped, fmt=ctx.fmt("units"), fill=ENGINE_FILL)
             _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},IF(C{r}=0,0,ROUND(D{r}*E{r}/C{r},{P})))",
                  taken_cost, mirror, FG_LAYERS)
             ctx.put(ws, r, 8, f"=C{r}-E{r}", on_hand - shipped, ctx.fmt("units"))
-            ctx.put(ws, r, 9, f"=D{r}-F{r}", pool - taken_cost, money)
+            ctx.put(ws, r, 9, "=" + ctx.cents(f"D{r}-F{r}"), pool - taken_cost, money)
+            if fg_oh:
+                ctx.put(ws, r, FG_LAYERS.col("oh_adj"), f"={fg_oh}", presult.fg_overhead_adjustment, money)
+            ctx.put(ws, r, FG_LAYERS.col("closing"),
+                    "=" + ctx.cents(f"{FG_LAYERS.at('cost_left', r)}+{FG_LAYERS.at('oh_adj', r)}"),
+                    sum((l.cost for l in presult.fg_closing), _ZERO * q), money)
             pool_row = r
             r += 1
         product_layers[i] = (first, last, pool_row)
@@ -764,9 +815,9 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
         has_completed = bool(presult.fg_completed_units or presult.fg_completed_cost)
         at = lambda key: summary.at(key, r)  # noqa: E731
 
-        def put(key, value, engine=None):
+        def put(key, value, engine=None, fill=None):
             kind = next(k for c, _, k in FG_SUMMARY if c == key)
-            ctx.put(ws, r, summary.col(key), value, engine, ctx.fmt(kind))
+            ctx.put(ws, r, summary.col(key), value, engine, ctx.fmt(kind), fill)
 
         put("product", pplan.name)
         put("opening_units", f"=SUM(C{first}:C{first + n_open - 1})" if n_open else _ZERO, row.opening_units)
@@ -774,7 +825,11 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
         comp_row = first + n_open
         put("completed_units", f"=C{comp_row}" if has_completed else _ZERO, row.completed_units)
         put("completed", f"=D{comp_row}" if has_completed else _ZERO * q, row.completed)
-        put("shipped_units", f"={ctx.num(f'products[{i}].shipments', pplan.shipments)}", row.shipped_units)
+        ship_ref = ctx.ref(f"products[{i}].shipments")
+        if ship_ref:
+            put("shipped_units", f"={ship_ref}", row.shipped_units)
+        else:  # typed as text (or not given): the figure the close read
+            put("shipped_units", row.shipped_units, fill=ENGINE_FILL)
         if pool_row is not None:
             put("cogs", f"=F{pool_row}", row.cost_of_goods_sold)
         elif last >= first:
@@ -784,10 +839,12 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
         oh = oh_ref(ctx, "Finished goods", i)
         put("fg_adj", f"={oh}" if oh else _ZERO * q, row.overhead_adjustment if oh else None)
         put("closing_units", f"={at('opening_units')}+{at('completed_units')}-{at('shipped_units')}", row.closing_units)
-        put("closing", f"={at('opening')}+{at('completed')}-{at('cogs')}+{at('fg_adj')}", row.closing)
+        put("closing", "=" + ctx.cents(f"{at('opening')}+{at('completed')}-{at('cogs')}+{at('fg_adj')}"),
+            row.closing)
         oh = oh_ref(ctx, "Cost of goods sold", i)
         put("cogs_adj", f"={oh}" if oh else _ZERO * q, presult.cogs_overhead_adjustment if oh else None)
-        put("cogs_total", f"={at('cogs')}+{at('cogs_adj')}", row.cost_of_goods_sold + presult.cogs_overhead_adjustment)
+        put("cogs_total", "=" + ctx.cents(f"{at('cogs')}+{at('cogs_adj')}"),
+            row.cost_of_goods_sold + presult.cogs_overhead_adjustment)
         r += 1
     s_last = r - 1
     ctx.put(ws, r, 1, "Total", font=HEADER_FONT)
@@ -796,10 +853,12 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
               "completed": sum((x.completed for x in fg_rows), _ZERO * q),
               "closing": sum((x.closing for x in fg_rows), _ZERO * q),
               "cogs": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q),
+              "fg_adj": sum((x.overhead_adjustment for x in fg_rows), _ZERO * q),
+              "cogs_adj": sum((p.cogs_overhead_adjustment for p in ctx.result.products), _ZERO * q),
               "cogs_total": sum((x.cost_of_goods_sold for x in fg_rows), _ZERO * q)
               + sum((p.cogs_overhead_adjustment for p in ctx.result.products), _ZERO * q)}
     for key, engine in totals.items():
-        ctx.put(ws, r, summary.col(key), f"=SUM({summary.span(key, s_first, s_last)})", engine, money)
+        ctx.put(ws, r, summary.col(key), "=" + ctx.cents(f"SUM({summary.span(key, s_first, s_last)})"), engine, money)
     total_row = r
     r += 2
     ctx.put(ws, r, 1, "Under/over-applied overhead written off (Overhead)")
@@ -858,8 +917,12 @@ def write_journal(ctx: ResultContext, ws) -> None:
                 ctx.money)
         diff = journal.total_debit - journal.total_credit
         ctx.put(ws, r, summary.col("diff"), f"=ROUND({at('debits')}-{at('credits')},{ctx.places})", diff, ctx.money)
-        ctx.put(ws, r, summary.col("status"), f'=IF({at("diff")}=0,"OK",{at("diff")})', "OK" if not diff else diff)
+        ctx.put(ws, r, summary.col("status"), f'=IF({at("diff")}=0,"OK",{at("diff")})', "OK" if not diff else diff,
+                font=CHECK_FONT)
         r += 1
+    if book.journals:
+        ctx.flag(ws, summary.span("diff", FIRST, r - 1))
+        ctx.flag(ws, summary.span("status", FIRST, r - 1), "result")
     ctx.shared["journal"] = {"accounts": _x(JOURNAL_SHEET, f"$D${FIRST}:$D${last}"),
                              "debits": _x(JOURNAL_SHEET, debits), "credits": _x(JOURNAL_SHEET, credits),
                              "diffs": _x(JOURNAL_SHEET, summary.span("diff", FIRST, max(r - 1, FIRST))),
@@ -946,12 +1009,13 @@ def trace_journal_lines(ctx: ResultContext, ws) -> tuple[str, int, int]:
         if formula is None:  # a line the sheets do not lay out (process-account losses): posted only
             continue
         amount = line.debit - line.credit
-        ctx.put(ws, r, JOURNAL_LINES.col("traced"), f"={formula}", amount, ctx.money)
+        ctx.put(ws, r, JOURNAL_LINES.col("traced"), "=" + ctx.cents(formula), amount, ctx.money)
         ctx.put(ws, r, JOURNAL_LINES.col("untraced"),
                 f"=ROUND({JOURNAL_LINES.at('debit', r)}-{JOURNAL_LINES.at('credit', r)}"
                 f"-{JOURNAL_LINES.at('traced', r)},{ctx.places})", amount - amount, ctx.money)
         count += 1
     span = JOURNAL_LINES.span("untraced", FIRST, journal["last"])
+    ctx.flag(ws, span)
     return _x(JOURNAL_SHEET, span), count, len(journal["posted"])
 
 
@@ -991,7 +1055,7 @@ def write_checks(ctx: ResultContext, ws) -> None:
         if right is not None:
             ctx.put(ws, r, 3, right, right_engine, fmt)
         ctx.put(ws, r, 4, diff_formula, diff_engine, fmt)
-        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK" if not diff_engine else diff_engine, font=CHECK_OK_FONT)
+        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK" if not diff_engine else diff_engine, font=CHECK_FONT)
         r += 1
 
     check("Physical units: to account for = accounted for (every product-stage)", None, None, None, None,
@@ -1008,15 +1072,19 @@ def write_checks(ctx: ResultContext, ws) -> None:
     check("Every journal balances (sum of each journal's difference)", None, None, None, None,
           f"=ROUND(SUMPRODUCT(ABS({j['diffs']})),{P})", _ZERO * q)
     differences, traced, lines = trace_journal_lines(ctx, ws.parent[JOURNAL_SHEET])
-    check(f"Journal lines trace to the result sheets ({traced} of {lines} lines traced; Journal, Traced column)",
+    # The count stays live: a line counts when its Posted - traced is 0 (a line the sheets do not
+    # lay out has none, and is counted out).
+    name = f"Journal lines trace to the result sheets ({{}} of {lines} posted lines trace; Journal, Posted - traced " \
+        "column)"
+    check(('="' + name.format(f'"&COUNTIF({differences},0)&"') + '"', name.format(traced)),
           None, None, None, None, f"=ROUND(SUMPRODUCT(ABS({differences})),{P})", _ZERO * q)
     rf_last = cr_last
     closing_col = _x(RF_SHEET, RF.span("closing", FIRST, rf_last))
     ties = tie_rollforward(ctx, ws.parent[RF_SHEET])
     if ties["accounts"]:
-        n, (top, bottom) = ties["accounts"], ties["block"]
+        n = ties["accounts"]
         name = f"Roll-forward subtotals tie to the journals for each WIP account ({{}} of {n} WIP accounts tie; " \
-            f"Roll-forward rows {top}-{bottom})"
+            "Roll-forward, subtotals by WIP account below its rows)"
         live = '="' + name.format(f'"&COUNTIF({ties["differences"]},0)&"') + '"'  # the count stays live
         check((live, name.format(ties["tied"])), f"={ties['movement'][0]}", ties["movement"][1],
               f"={ties['posted'][0]}", ties["posted"][1],
@@ -1037,10 +1105,10 @@ def write_checks(ctx: ResultContext, ws) -> None:
               f"=ROUND(B{r}-C{r},{P})", tie.difference)
     closing = sum((row.closing for row in rf.rows), _ZERO * q)
     ctx.put(ws, r, 1, "Closing WIP equals the ledger's closing WIP")
-    ctx.put(ws, r, 2, f"=SUM({closing_col})", closing, money)
+    ctx.put(ws, r, 2, "=" + ctx.cents(f"SUM({closing_col})"), closing, money)
     ctx.put(ws, r, 3, closing, fmt=money, fill=ENGINE_FILL)
     ctx.put(ws, r, 4, f"=ROUND(B{r}-C{r},{P})", _ZERO * q, money)
-    ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK")
+    ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r})', "OK", font=CHECK_FONT)
     r += 1
     oh = ctx.shared["oh_totals"]
     lines = ctx.result.overhead
@@ -1064,8 +1132,11 @@ def write_checks(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 1, "No #WIP! errors from the Excel functions in any other sheet (columns A:CZ)")
         ctx.put(ws, r, 4, f"={count}", found, None)
         ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" #WIP! error(s)")', "OK" if not found else f"{found} #WIP! error(s)",
-                font=CHECK_OK_FONT)
+                font=CHECK_FONT)
         r += 1
+    if r > FIRST:  # every check: green when it passes, red otherwise
+        ctx.flag(ws, f"D{FIRST}:D{r - 1}")
+        ctx.flag(ws, f"E{FIRST}:E{r - 1}", "result")
     if gl_row is not None:
         _write_general_ledger_tie(ctx, ws, gl_row, r + 1)
     for c, w in _CHECKS_WIDTHS.items():
@@ -1137,23 +1208,26 @@ def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row:
         ctx.put(ws, r, GL_TIE.col("account"), f"{tie.account} {tie.name}")
         ref = ctx.ref(f"general_ledger.balances.{tie.account}")  # text typed in the locale: the value read
         ctx.put(ws, r, GL_TIE.col("gl"), f"={ref}" if ref else tie.general_ledger,
-                tie.general_ledger if ref else None, money)
+                tie.general_ledger if ref else None, money, None if ref else ENGINE_FILL)
         formula, holds = figure(tie.account)
         ctx.put(ws, r, GL_TIE.col("wip"), formula, tie.wip_ledger, money)
         ctx.put(ws, r, GL_TIE.col("diff"), f"=ROUND({at('gl')}-{at('wip')},{P})", tie.difference, money)
         ctx.put(ws, r, GL_TIE.col("result"), f'=IF({at("diff")}=0,"OK",{at("diff")})',
-                "OK" if tie.ok else tie.difference, font=CHECK_OK_FONT)
+                "OK" if tie.ok else tie.difference, font=CHECK_FONT)
         ctx.put(ws, r, GL_TIE.col("holds"), holds)
         on_account = (j["accounts"], _quoted(tie.account))
         net = posted.get(tie.account, zero)
-        ctx.put(ws, r, GL_TIE.col("posted"), f"={_sum_where(j['debits'], on_account)}-"
-                                             f"{_sum_where(j['credits'], on_account)}", net, money)
-        ctx.put(ws, r, GL_TIE.col("after"), f"={at('gl')}+{at('posted')}", tie.general_ledger + net, money)
+        ctx.put(ws, r, GL_TIE.col("posted"), "=" + ctx.cents(f"{_sum_where(j['debits'], on_account)}-"
+                                                             f"{_sum_where(j['credits'], on_account)}"), net, money)
+        ctx.put(ws, r, GL_TIE.col("after"), "=" + ctx.cents(f"{at('gl')}+{at('posted')}"), tie.general_ledger + net,
+                money)
     last = first + len(ties) - 1
     n = len(ties)
+    ctx.flag(ws, GL_TIE.span("diff", first, last))
+    ctx.flag(ws, GL_TIE.span("result", first, last), "result")
     span = lambda key: GL_TIE.span(key, first, last)  # noqa: E731
     name = (f"The general ledger ties to the WIP ledger before posting ({{}} of {n} general-ledger balances tie; "
-            f"rows {first}-{last} below)")
+            "the tie to the general ledger below)")
     live = '="' + name.format(f'"&COUNTIF({span("diff")},0)&"') + '"'  # the count stays live
     tied = sum(tie.ok for tie in ties)
     untied = sum((abs(tie.difference) for tie in ties), zero)
@@ -1162,7 +1236,7 @@ def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row:
     ctx.put(ws, check_row, 3, f"=SUM({span('wip')})", sum((t.wip_ledger for t in ties), zero), money)
     ctx.put(ws, check_row, 4, f"=ROUND(SUMPRODUCT(ABS({span('diff')})),{P})", untied, money)
     ctx.put(ws, check_row, 5, f'=IF(D{check_row}=0,"OK",D{check_row})', "OK" if not untied else untied,
-            font=CHECK_OK_FONT)
+            font=CHECK_FONT)
 
 
 # ---- Summary and charts --------------------------------------------------------------------------
@@ -1187,8 +1261,8 @@ def write_summary(ctx: ResultContext, ws) -> None:
     for k, stage in enumerate(stages):
         r = FIRST + k
         ctx.put(ws, r, 1, stage)
-        ctx.put(ws, r, 2, "=" + _sum_where(_x(RF_SHEET, RF.span("closing", FIRST, cr_last)),
-                                           (_x(RF_SHEET, RF.span("stage", FIRST, cr_last)), f"A{r}")),
+        ctx.put(ws, r, 2, "=" + ctx.cents(_sum_where(_x(RF_SHEET, RF.span("closing", FIRST, cr_last)),
+                                                     (_x(RF_SHEET, RF.span("stage", FIRST, cr_last)), f"A{r}"))),
                 closing_by_stage[stage], ctx.money)
         for c, product in enumerate(products):
             try:
