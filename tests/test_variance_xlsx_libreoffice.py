@@ -10,11 +10,6 @@ must turn to DIFFERENCE (the literal "OK" they replaced would not).  Skipped wit
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,32 +19,15 @@ import pytest
 from costing.cli import main
 from costing.close_service import close_period
 from costing.ledger import Ledger
-from costing.workbook._openpyxl import sheet_parts
 from tests.demo_data import demo, on_another_october
+from tests.libreoffice import recalculate, soffice as _soffice
+from tests.libreoffice import with_cell_changed as _with_cell_changed
+from tests.libreoffice import without_cached_values as _without_cached_values
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARDS = ROOT / "examples" / "demo" / "standards.yaml"
 ORDERS = ROOT / "examples" / "demo" / "orders.yaml"
-SENTINEL = b"987654.321"
 HALF_CENT = Decimal("0.005")
-
-_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-</oor:items>
-"""
-
-
-def _soffice() -> str:
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("LibreOffice (soffice) is missing: scripts/test.sh installs libreoffice-calc-nogui "
-                    "when run as root")
-    pytest.skip("LibreOffice (soffice) not installed; scripts/test.sh installs libreoffice-calc-nogui as root")
 
 
 def _sheets(ledger: Path, book: Path) -> Path:
@@ -59,33 +37,6 @@ def _sheets(ledger: Path, book: Path) -> Path:
                  ["flow", "--period", "2026-11", "--orders", str(ORDERS), "--horizon-days", "7"]):
         assert main([*argv, "--xlsx", str(book), "--json", "--ledger", str(ledger)]) == 0, argv
     return book
-
-
-def _without_cached_values(src: Path, dst: Path) -> int:
-    """A copy whose formula cells all cache the sentinel: LibreOffice must compute every one."""
-    count = 0
-    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        for item in a.infolist():
-            data = a.read(item.filename)
-            if item.filename.startswith("xl/worksheets/sheet"):
-                data, n = re.subn(rb'(<c r="[A-Z]+[0-9]+"[^>]*?)(?: t="str")?(>)<f>(.*?)</f><v>[^<]*</v>',
-                                  rb"\1\2<f>\3</f><v>" + SENTINEL + b"</v>", data, flags=re.S)
-                count += n
-            b.writestr(item, data)
-    return count
-
-
-def _with_cell_changed(src: Path, dst: Path, sheet: str, coordinate: str, value: Decimal) -> None:
-    """A copy whose number cell ``sheet!coordinate`` holds ``value``: a figure edited by hand."""
-    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        part = sheet_parts(a)[sheet]
-        for item in a.infolist():
-            data = a.read(item.filename)
-            if item.filename == part:
-                data, n = re.subn(rb'(<c r="%s"[^>]*><v>)[^<]*(</v>)' % coordinate.encode(),
-                                  rb"\g<1>" + str(value).encode() + rb"\g<2>", data)
-                assert n == 1, coordinate
-            b.writestr(item, data)
 
 
 def _same(want, got) -> bool:
@@ -140,12 +91,7 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
     for label, book in written.items():
         blanked[label] = tmp / "in" / book.name
         assert _without_cached_values(book, blanked[label]) > 300, label
-    profile = tmp / "profile"
-    profile.joinpath("user").mkdir(parents=True)
-    profile.joinpath("user", "registrymodifications.xcu").write_text(_PROFILE)
-    subprocess.run([_soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                    "--convert-to", "xlsx", "--outdir", str(tmp / "out"), *map(str, blanked.values())],
-                   check=True, capture_output=True, timeout=600)
+    recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     out = dict(written)
     for label, copy in blanked.items():
         out[f"{label} recalculated"] = tmp / "out" / copy.name

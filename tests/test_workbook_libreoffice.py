@@ -9,10 +9,8 @@ was computed by LibreOffice from the input tables — the proof that the workboo
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -27,50 +25,13 @@ from costing.workbook._cli import init_workbook, opening_general_ledger
 from costing.workbook._openpyxl import sheet_parts
 from costing.workbook._template import fill_tables, tables_from_close_data
 from tests.demo_data import demo
+from tests.libreoffice import recalculate as _recalculate, soffice as _soffice
+from tests.libreoffice import with_cell_changed as _with_cell_changed
+from tests.libreoffice import without_cached_values as _without_cached_values
 from tests.test_workbook import one_wip_account_for_testing_and_packaging
 
 ROOT = Path(__file__).resolve().parent.parent
-SENTINEL = "987654.321"
 CENT = Decimal("0.005")
-
-_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-</oor:items>
-"""
-
-
-def _soffice() -> str:
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("LibreOffice (soffice) is missing: scripts/test.sh installs libreoffice-calc-nogui when run as root")
-    pytest.skip("LibreOffice (soffice) not installed; scripts/test.sh installs libreoffice-calc-nogui as root")
-
-
-def _without_cached_values(src: Path, dst: Path) -> int:
-    """A copy whose formula cells all cache the sentinel: LibreOffice must compute every one."""
-    count = 0
-    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        for item in a.infolist():
-            data = a.read(item.filename)
-            if item.filename.startswith("xl/worksheets/sheet"):
-                data, n = re.subn(rb'(<c r="[A-Z]+[0-9]+"[^>]*?)(?: t="str")?(>)<f>(.*?)</f><v>[^<]*</v>',
-                                  rb"\1\2<f>\3</f><v>" + SENTINEL.encode() + b"</v>", data, flags=re.S)
-                count += n
-            b.writestr(item, data)
-    return count
-
-
-def _recalculate(books: list[Path], out: Path, profile: Path) -> None:
-    profile.joinpath("user").mkdir(parents=True, exist_ok=True)
-    profile.joinpath("user", "registrymodifications.xcu").write_text(_PROFILE)
-    subprocess.run([_soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                    "--convert-to", "xlsx", "--outdir", str(out), *map(str, books)],
-                   check=True, capture_output=True, timeout=600)
 
 
 def _compare(engine_book: Path, recalculated: Path) -> tuple[int, list[str]]:
@@ -216,19 +177,6 @@ def _with_posted_line_changed(src: Path, dst: Path, account: str, memo: str, del
     row = next(r for r in journal.iter_rows(min_row=5) if r[3].value == account and r[7].value == memo)
     debit = row[5]
     _with_cell_changed(src, dst, "Journal", debit.coordinate, Decimal(str(debit.value)) + delta)
-
-
-def _with_cell_changed(src: Path, dst: Path, sheet: str, coordinate: str, value: Decimal) -> None:
-    """A copy whose number cell ``sheet!coordinate`` holds ``value``, everything else as it was."""
-    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
-        part = sheet_parts(a)[sheet]
-        for item in a.infolist():
-            data = a.read(item.filename)
-            if item.filename == part:
-                data, n = re.subn(rb'(<c r="%s"[^>]*><v>)[^<]*(</v>)' % coordinate.encode(),
-                                  rb"\g<1>" + str(value).encode() + rb"\g<2>", data)
-                assert n == 1
-            b.writestr(item, data)
 
 
 def _with_cell_inserted(src: Path, dst: Path, sheet: str, coordinate: str, value: Decimal) -> None:
