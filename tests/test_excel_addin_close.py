@@ -80,13 +80,15 @@ def test_checks_sheet_counts_excel_function_errors(tmp_path, capsys):
     calc = wb.create_sheet("My calc")
     calc["B2"] = "#WIP! UNIT_FLOW: row 3 (stages[0]): units do not balance"  # what a WIP_* function returned
     calc["B3"] = 12.5
+    calc["B4"] = "#N/A"  # an Excel error value (openpyxl keeps it as one): a cell no total reads shows it nowhere
     wb.save(book_path)
     assert main(["close", str(book_path), "--period", "2026-10"]) == 0
     checks = openpyxl.load_workbook(book_path, data_only=True)["Checks"]
     formulas = openpyxl.load_workbook(book_path)["Checks"]
     row = next(r for r in range(1, checks.max_row + 1) if str(checks.cell(r, 1).value).startswith("No #WIP! errors"))
-    assert checks.cell(row, 5).value == "1 #WIP! error(s)"
+    assert checks.cell(row, 5).value == "2 error(s)"
     assert "COUNTIF('My calc'!A:CZ" in formulas.cell(row, 4).value
+    assert "SUMPRODUCT(--ISERROR('My calc'!A1:CZ4))" in formulas.cell(row, 4).value
 
 
 def test_pressing_close_month_again_writes_the_sheets_from_the_recorded_close(tmp_path, monkeypatch):

@@ -1121,17 +1121,22 @@ def write_checks(ctx: ResultContext, ws) -> None:
           f"={_x(OH_SHEET, oh['prorated_total'])}+{_x(OH_SHEET, oh['written_off'])}",
           prorated + ctx.result.written_off_to_cogs, f"={_x(OH_SHEET, oh['diff'])}", actual - applied,
           f"=ROUND(B{r}-C{r},{P})", _ZERO * q)
-    # Excel-function errors (excel_addin: "#WIP! CODE: message" text) anywhere in the workbook's
-    # other sheets: text is skipped by SUM, so this check is what keeps one out of a total.
+    # Excel-function errors (excel_addin: "#WIP! CODE: message" text) and Excel's own error values
+    # (#N/A, #REF!, #VALUE!, ...) anywhere in the workbook's other sheets: text is skipped by SUM and
+    # an error value in a cell no total reads shows nowhere else, so this check is what says so.
     others = [name for name in ws.parent.sheetnames if name != ws.title]
     if others:
-        count = "+".join(f'COUNTIF({quote_sheet(name)}!A:CZ,"#WIP!*")' for name in others)
+        count = "+".join(f'COUNTIF({quote_sheet(name)}!A:CZ,"#WIP!*")'
+                         f"+SUMPRODUCT(--ISERROR({quote_sheet(name)}!A1:CZ{max(1, ws.parent[name].max_row)}))"
+                         for name in others)
         # Only cells that exist: iter_rows on a writable sheet would create every cell it visits.
         found = sum(1 for name in others for (_, col), cell in ws.parent[name]._cells.items()
-                    if col <= 104 and isinstance(cell.value, str) and cell.value.startswith("#WIP!"))
-        ctx.put(ws, r, 1, "No #WIP! errors from the Excel functions in any other sheet (columns A:CZ)")
+                    if col <= 104 and (cell.data_type == "e" or isinstance(cell.value, str)
+                                       and cell.value.startswith("#WIP!")))
+        ctx.put(ws, r, 1, "No #WIP! errors from the Excel functions and no error values (#N/A, #REF!, ...) in any "
+                          "other sheet (columns A:CZ)")
         ctx.put(ws, r, 4, f"={count}", found, None)
-        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" #WIP! error(s)")', "OK" if not found else f"{found} #WIP! error(s)",
+        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" error(s)")', "OK" if not found else f"{found} error(s)",
                 font=CHECK_FONT)
         r += 1
     if r > FIRST:  # every check: green when it passes, red otherwise
