@@ -285,3 +285,20 @@ def test_reopen_refuses_a_close_whose_journals_were_edited_outside_the_engine(le
     with Ledger(ledger, create=False) as opened:
         assert [(e.seq, e.kind) for e in opened.events()] == [(1, "close")]  # no reversal chained on
         assert opened.status("2026-10") == "closed"
+
+
+def test_a_full_drive_is_ledger_write_failed_and_the_ledger_is_as_it_was(ledger, capsys):
+    """Disk full (SQLITE_FULL) while the ledger records: rolled back, said, no traceback.  The drive
+    is made 'full' by capping the ledger at the pages it has, which SQLite reports the same way; a
+    reason of a megabyte needs more."""
+    from costing.close_service import reopen_period
+
+    before = digest(ledger)
+    with Ledger(ledger) as opened:
+        pages = opened._db.execute("PRAGMA page_count").fetchone()[0]
+        opened._db.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+        with pytest.raises(LedgerError) as refused:
+            reopen_period(opened, "2026-10", "late invoice " * 80_000, user="controller")
+        assert refused.value.code == "LEDGER_WRITE_FAILED" and "free space on its drive" in refused.value.message
+        assert [e.kind for e in opened.events()] == ["close"]
+    assert digest(ledger) == before

@@ -106,7 +106,7 @@ class LedgerError(Exception):
 
 def _refusal(path: str, error: sqlite3.Error) -> LedgerError | None:
     """The user-facing refusal for an SQLite error the user can act on (a ledger they may not
-    write, a ledger another process holds locked); None for anything else."""
+    write, a ledger another process holds locked, a full or failing drive); None for anything else."""
     code = getattr(error, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
     text = str(error).lower()
@@ -117,6 +117,11 @@ def _refusal(path: str, error: sqlite3.Error) -> LedgerError | None:
     if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (primary is None and "database is locked" in text):
         return LedgerError("LEDGER_BUSY", f"another wip command (or another program) is using the ledger {path} "
                                           f"({error}); nothing was written — try again when it is done")
+    if primary in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR) or (primary is None and "disk is full" in text):
+        # The transaction is rolled back (SQLite's journal): the ledger is as it was.
+        return LedgerError("LEDGER_WRITE_FAILED", f"the ledger {path} could not be written ({error}); nothing was "
+                                                  "written — free space on its drive (or check the drive), then run "
+                                                  "the command again")
     return None
 
 
