@@ -535,3 +535,23 @@ def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_
     assert "== Espresso Classic (2026-10, close #1) ==" in text
     assert main(["report", "--period", "2026-10", "--product", "Nope", "--ledger", str(db)]) == 2
     assert "[UNKNOWN_PRODUCT]" in capsys.readouterr().err
+
+
+def test_a_month_reclosed_from_the_same_inputs_does_not_flag_the_months_after_it(ledger):
+    """Reopened and closed again with nothing changed: the position November opened from is the same,
+    so November needs no re-close (it used to be flagged, and December refused, all the same)."""
+    close_period(demo("2026-10"), ledger, user="test")
+    november = close_period(demo("2026-11"), ledger, user="test")
+    reopen_period(ledger, "2026-10", "checking the Testing labour accrual", user="controller")
+    assert ledger.stale_periods() == {"2026-11": "2026-10"}  # reopened: its position is not known yet
+    close_period(demo("2026-10"), ledger, user="test")
+    assert ledger.stale_periods() == {}
+    assert ledger.verify() == []
+    december = _following_month(demo("2026-11"), november, "2026-12")
+    close_period(december, ledger, user="test")  # not PRIOR_PERIOD_STALE
+    # Closed again with a changed figure, the position moves: November is flagged again.
+    reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    changed = demo("2026-10")
+    changed["products"][0]["stages"][1]["added_costs"]["labour"] = 4700.00
+    close_period(changed, ledger, user="test")
+    assert ledger.stale_periods() == {"2026-11": "2026-10", "2026-12": "2026-10"}

@@ -391,9 +391,9 @@ class Ledger:
         return (cur["seq"] if cur is not None else None, row["p"])
 
     def stale_periods(self) -> dict[str, str]:
-        """Periods whose current close opened from a close that has since been superseded, or from
-        a period that is itself stale (its closing position rests on the superseded one too):
-        period -> the period whose close was superseded."""
+        """Periods whose current close opened from a close that has since been superseded by one
+        leaving another closing position, or from a period that is itself stale (its closing
+        position rests on the superseded one too): period -> the period whose close was superseded."""
         stale: dict[str, str] = {}
         for period in self.periods():  # in order, so a stale source is known before what opened from it
             row = self._current_close_row(period)
@@ -404,11 +404,23 @@ class Ledger:
                 stale[period] = f"(event seq {row['opening_from']}, missing)"
                 continue
             current = self._current_close_row(source["period"])
-            if current is None or current["seq"] != row["opening_from"]:
+            if current is None or (current["seq"] != row["opening_from"]
+                                   and not self._same_closing_position(current, row["opening_from"])):
                 stale[period] = source["period"]
             elif source["period"] in stale:
                 stale[period] = stale[source["period"]]
         return stale
+
+    def _same_closing_position(self, current: sqlite3.Row, superseded_seq: int) -> bool:
+        """Whether a re-close left the position the months after it opened from as it was: the same
+        closing WIP and finished goods, in the same currency and accounts (a month reopened and
+        closed again from the same inputs).  Both rows checked against their hashes first."""
+        superseded = self._db.execute("SELECT * FROM events WHERE seq = ?", (superseded_seq,)).fetchone()
+        if superseded is None:
+            return False
+        self._check_row(current)
+        self._check_row(superseded)
+        return current["state"] == superseded["state"] and current["parameters"] == superseded["parameters"]
 
     # ---- writing -------------------------------------------------------------------------
 
