@@ -14,6 +14,7 @@ from ._errors import as_written
 
 __all__ = [
     "ENGINE_CONTEXT",
+    "EXCEL_ERRORS",
     "engine_context",
     "NumberError",
     "to_decimal",
@@ -149,6 +150,12 @@ def require_decimal(value: object, what: str) -> Decimal:
         return Decimal(value)
     raise TypeError(f"{what}: the costing core takes Decimal, not {type(value).__name__} ({value!r}); "
                     "convert at the edge with Decimal(str(x))")
+
+
+# The error values a spreadsheet cell can show (Excel, and LibreOffice's Err:502): never a number,
+# never a blank.  Read by the close workbook and the Excel functions alike.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "Err:502"})
 
 
 def from_excel(value: float) -> Decimal:

@@ -226,12 +226,9 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
 def _warn_if_stale(ledger, period: str) -> None:
     """A month whose opening came from a close since reopened or replaced is shown (and exported)
     as recorded, but not without saying that its figures rest on a superseded opening."""
-    source = ledger.stale_periods().get(period)
-    if source is not None:
-        print(f"warning: {period}'s close opened from a close of {source} that has since been reopened or replaced: "
-              f"its opening, and so its journals and roll-forward, rest on superseded figures — close {source} again "
-              f"if it is open, then re-close {period} (wip reopen {period}, wip close) before its journals go to the "
-              "general ledger [NEEDS_RE_CLOSE]", file=sys.stderr)
+    why = ledger.needs_re_close(period)
+    if why is not None:
+        print(f"warning: {why} [NEEDS_RE_CLOSE]", file=sys.stderr)
 
 
 def _current(args: argparse.Namespace):

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from costing import Issue
-from costing._numbers import NumberError, from_excel
+from costing._numbers import EXCEL_ERRORS, NumberError, from_excel
 from costing._period import is_period
 
 __all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blank", "is_blank_row", "excel_error",
@@ -35,10 +35,6 @@ __all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blan
 
 ERROR_PREFIX = "#WIP!"
 
-# The error values a cell can show: the close workbook reader's list (costing.workbook._numbers,
-# not imported here: it loads the whole workbook package; a test keeps the two equal).
-EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "Err:502"})
 
 # On Windows an error cell reaches Python as the COM error code 0x800A0000 + Excel's error number
 # (XlCVError); xlwings' err_to_str names only the seven classic ones and passes the others

@@ -413,21 +413,15 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable) -> tuple[Any, li
     path = to_text(ledger_cell)
     try:
         with Ledger(path, create=False, timeout=LEDGER_TIMEOUT) as ledger:
-            source = ledger.stale_periods().get(period)
-            if source is not None:
-                return None, [[error_text("NEEDS_RE_CLOSE", _stale_message(period, source))]]
+            why = ledger.needs_re_close(period)
+            if why is not None:
+                return None, [[error_text("NEEDS_RE_CLOSE", why)]]
             return read(ledger), None
     except LedgerError as e:
         return None, [[error_text(e.code, e.message)]]
     except sqlite3.DatabaseError as e:  # a workbook or other file picked by mistake, a folder, a damaged file
         return None, [[error_text("UNREADABLE_FILE", f"cannot read {path} as a ledger ({e}); give the .wip.db "
                                                      "file that `wip close` writes")]]
-
-
-def _stale_message(period: str, source: str) -> str:
-    return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
-            f"opening, and so its journals and roll-forward, rest on superseded figures; close {source} again if "
-            f"it is open, then re-close {period} (wip reopen {period}, wip close)")
 
 
 def _period(period_cell: Any) -> tuple[str | None, list[list[str]] | None]:

@@ -392,7 +392,7 @@ def test_error_text_in_any_column_a_function_reads_is_formula_error():
 
     from excel_addin._cells import EXCEL_ERRORS as ADDIN_ERRORS
 
-    assert ADDIN_ERRORS == EXCEL_ERRORS  # the close workbook reader's list
+    assert ADDIN_ERRORS is EXCEL_ERRORS  # one list, the close workbook reader's
     for column in SPOIL:
         row = SPOIL_ROW[:]
         row[SPOIL.index(column)] = "#DIV/0!"
@@ -491,8 +491,9 @@ def test_a_month_resting_on_a_superseded_close_is_needs_re_close(function, stale
     assert current[function][0][0] != "" and not str(current[function][0][0]).startswith("#WIP!")  # shown before
     assert function([[str(db)]], [["2026-11"]]) == [[
         "#WIP! NEEDS_RE_CLOSE: 2026-11's close opened from a close of 2026-10 that has since been reopened or "
-        "replaced: its opening, and so its journals and roll-forward, rest on superseded figures; close 2026-10 "
-        "again if it is open, then re-close 2026-11 (wip reopen 2026-11, wip close)"]]
+        "replaced: its opening, and so its journals and roll-forward, rest on superseded figures — close 2026-10 "
+        "again if it is open, then re-close 2026-11 (wip reopen 2026-11, wip close) before its journals go to the "
+        "general ledger"]]  # the command line's warning, word for word (Ledger.needs_re_close)
     assert function([[str(db)]], [["2026-10"]])[0][0].startswith("#WIP! NOT_CLOSED")  # reopened
 
 

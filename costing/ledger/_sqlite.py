@@ -411,6 +411,17 @@ class Ledger:
                 stale[period] = stale[source["period"]]
         return stale
 
+    def needs_re_close(self, period: str) -> str | None:
+        """Why ``period``'s recorded figures rest on a superseded opening (what to do about it), or
+        None: said by every reader of a month's close (the command line, the Excel functions)."""
+        source = self.stale_periods().get(period)
+        if source is None:
+            return None
+        return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
+                f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} again "
+                f"if it is open, then re-close {period} (wip reopen {period}, wip close) before its journals go to "
+                "the general ledger")
+
     def _same_closing_position(self, current: sqlite3.Row, superseded_seq: int) -> bool:
         """Whether a re-close left the position the months after it opened from as it was: the same
         closing WIP and finished goods, in the same currency and accounts (a month reopened and

@@ -18,12 +18,10 @@ from functools import lru_cache
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 
 from .._errors import as_written
-from .._numbers import from_excel
+from .._numbers import EXCEL_ERRORS, from_excel
 
 __all__ = ["CellNumberError", "cell_decimal", "parse_text_number", "EXCEL_ERRORS", "separators"]
 
-EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "Err:502"})
 
 
 class CellNumberError(ValueError):
