@@ -202,6 +202,39 @@ def test_volume_then_price_for_one_product():
                                "in cost added"
 
 
+def test_cost_above_the_earlier_period_is_unfavourable():
+    """U/F as cost variances: more cost than the earlier period is U, less is F, no change blank;
+    the change and each component labelled from its own sign, in the JSON as ``labels``."""
+    # 100 → 110 units at $10 → $12: volume $100 U, price $220 U; then back, each one F.
+    up_before = figures("2026-01", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1000.00"), D(100)))
+    up_after = figures("2026-02", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1320.00"), D(110)))
+    up = build_bridge(up_before, up_after).line(Metric.COST_ADDED, "A", "Assembly", "materials")
+    assert up.labels == {"change": "U", "volume": "U", "mix": "", "completion": "", "price": "U"}
+    down = build_bridge(up_after, up_before).line(Metric.COST_ADDED, "A", "Assembly", "materials")
+    assert (down.volume, down.price) == (D("-120.00"), D("-200.00"))  # −10 × $12, 100 × −$2
+    assert down.labels == {"change": "F", "volume": "F", "mix": "", "completion": "", "price": "F"}
+    # More units at a lower cost per unit: volume U, price F, the change by its own sign.
+    cheaper = figures("2026-02", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1045.00"), D(110)))
+    mixed = build_bridge(up_before, cheaper).line(Metric.COST_ADDED, "A", "Assembly", "materials")
+    assert (mixed.change, mixed.volume, mixed.price) == (D("45.00"), D("100.00"), D("-55.00"))
+    assert mixed.labels == {"change": "U", "volume": "U", "mix": "", "completion": "", "price": "F"}
+    assert mixed.model_dump(mode="json")["labels"] == mixed.labels
+
+
+def test_the_demo_bridge_is_labelled_u_and_f_in_text_and_json(demo_ledger, capsys):
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(demo_ledger), "--json"]) == 0
+    total = next(l for l in json.loads(capsys.readouterr().out)["bridge"]["lines"]
+                 if (l["level"], l["metric"]) == ("total", "cost_added"))
+    # Cost added 139,512.80 → 148,568.00: 9,055.20 U, volume 8,459.28 U, mix 611.34 U, price 15.42 F.
+    assert total["labels"] == {"change": "U", "volume": "U", "mix": "U", "completion": "", "price": "F"}
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(demo_ledger)]) == 0
+    text = capsys.readouterr().out
+    assert "U unfavourable: more cost than 2026-10; F favourable: less" in text
+    row = next(line for line in text.splitlines() if line.strip().startswith("Total") and "139,512.80" in line)
+    assert row.split()[3:11] == ["9,055.20", "U", "8,459.28", "U", "611.34", "U", "0.00", "-15.42"]
+    assert row.split()[11] == "F"
+
+
 def test_components_round_to_the_change_by_largest_remainder():
     # One third of a cent everywhere: 3 units at $10.00 → 7 units at $20.00 (rate 3.333…).
     before = figures("2026-01", LineFigures(Metric.COGS, "A", "", "", D("10.00"), D(3)))

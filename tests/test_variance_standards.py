@@ -270,13 +270,26 @@ def test_stage_overhead_at_standard_is_rounded_once_and_agrees_with_the_element_
     assert testing.controllable.amount + variances["production_volume"] == testing.total.amount
 
 
-def test_product_overhead_has_no_fixed_efficiency_variance(demo_report):
+def test_product_overhead_splits_the_excess_driver_quantity_at_the_variable_and_fixed_rates(demo_report):
     espresso = next(e for e in demo_report.elements
                     if (e.product, e.stage, e.element) == ("Espresso Classic", "Assembly", "overhead"))
     parts = {c.name: c.amount for c in espresso.components}
-    # (660 − 639.8) hours × 7.50 variable; × 10.50 fixed is production volume, not efficiency.
-    assert parts == {"rate": D("0.00"), "variable_efficiency": D("151.50"), "production_volume": D("212.10")}
+    # (660 − 639.8) hours × 7.50 variable efficiency; × 10.50 the fixed overhead volume efficiency
+    # variance (CIMA/ACCA): part of the stage's production-volume variance, not a spending efficiency.
+    assert parts == {"rate": D("0.00"), "variable_efficiency": D("151.50"), "fixed_volume_efficiency": D("212.10")}
     assert sum(parts.values()) == espresso.total.amount == D("363.60")
+
+
+def test_production_volume_names_one_variance_only(demo_report):
+    """The stage's production-volume variance (budget − SH × SFR) and a product's (AQ − SQ) × SFR are
+    different variances (Assembly: 60.90 F against the products' 306.60 U): only the first is
+    called production volume."""
+    assembly = next(o for o in demo_report.overhead if o.stage == "Assembly")
+    stage = {v.name: v.amount for v in assembly.variances}
+    products = {v.name: v.amount for v in assembly.products}
+    assert stage["production_volume"] == D("-60.90") and products["fixed_volume_efficiency"] == D("306.60")
+    assert "production_volume" not in products
+    assert all(c.name != "production_volume" for e in demo_report.elements for c in e.components)
 
 
 def test_product_overhead_lines_add_up_to_the_stage_analysis(demo_report):
@@ -284,7 +297,7 @@ def test_product_overhead_lines_add_up_to_the_stage_analysis(demo_report):
         lines = [e for e in demo_report.elements if e.stage == stage.stage and e.kind == "overhead"]
         efficiency = next(v.amount for v in stage.variances if v.name in ("efficiency", "variable_efficiency"))
         by_product = {name: sum(c.amount for e in lines for c in e.components if c.name == name)
-                      for name in ("rate", "variable_efficiency", "production_volume")}
+                      for name in ("rate", "variable_efficiency", "fixed_volume_efficiency")}
         assert by_product["variable_efficiency"] == efficiency, stage.stage
         # The products' lines added up, then what they do not hold: the stage's actual overhead
         # against applied; together the stage's total.
@@ -293,10 +306,11 @@ def test_product_overhead_lines_add_up_to_the_stage_analysis(demo_report):
         assert sum(v.amount for v in stage.products) == stage.total.amount and stage.products_sum_exactly
     assembly = next(o for o in demo_report.overhead if o.stage == "Assembly")
     assert next(v.amount for v in assembly.variances if v.name == "efficiency") == D("219.00")  # 29.2 h × 7.50
-    # Assembly: rate 0 + variable efficiency 219.00 + production volume 306.60 + actual − applied
+    # Assembly: rate 0 + variable efficiency 219.00 + fixed volume efficiency 306.60 + actual − applied
     # (24,400.00 − 24,030.00 = 370.00 U) = 895.60 U, the stage's total.
     assert [(v.name, v.amount, v.label) for v in assembly.products] == [
-        ("rate", D("0.00"), ""), ("variable_efficiency", D("219.00"), "U"), ("production_volume", D("306.60"), "U"),
+        ("rate", D("0.00"), ""), ("variable_efficiency", D("219.00"), "U"),
+        ("fixed_volume_efficiency", D("306.60"), "U"),
         ("actual_less_applied", D("370.00"), "U")]
     assert assembly.total.amount == D("895.60")
 

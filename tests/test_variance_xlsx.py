@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import get_column_letter
 
 from costing.cli import main
 from costing.ledger import Ledger
@@ -72,18 +73,18 @@ def test_flagged_lines_are_formatted_and_the_bridge_is_charted(demo_ledger, tmp_
     flagged = [r for r in range(6, ws.max_row + 1) if ws.cell(r, flag).value == "FLAG"]
     assert flagged and all(ws.cell(r, header.index("Explanation") + 1).value for r in flagged)
     rules = {str(cf.sqref): [rule.formula[0] for rule in cf.rules] for cf in ws.conditional_formatting}
-    assert next(v for k, v in rules.items() if k.startswith("N6:N")) == ['$N6="DIFFERENCE"', '$N6="OK"']
-    table = next(k for k in rules if k.startswith("A6:P"))
-    assert rules[table] == ['$O6="FLAG"'] and int(table.split("P")[1]) >= max(flagged)
+    assert next(v for k, v in rules.items() if k.startswith("S6:S")) == ['$S6="DIFFERENCE"', '$S6="OK"']
+    table = next(k for k in rules if k.startswith("A6:U"))
+    assert rules[table] == ['$T6="FLAG"'] and int(table.split("U")[1]) >= max(flagged)
     (chart,) = ws._charts
     assert type(chart).__name__ == "BarChart" and len(chart.series) == 4  # volume, mix, completion, price
     # The components of each total are numbers in the sheet that add up to its change (the
     # formulas' cached values: what the sheet shows before any recalculation).
     for r in range(6, ws.max_row + 1):
         if ws.cell(r, 2).value == "total":
-            parts = [Decimal(str(ws.cell(r, c).value)) for c in range(9, 13)]
-            assert sum(parts) == Decimal(str(ws.cell(r, 8).value)) == Decimal(str(ws.cell(r, 13).value))
-            assert ws.cell(r, 14).value == "OK"
+            parts = [Decimal(str(ws.cell(r, c).value)) for c in (10, 12, 14, 16)]
+            assert sum(parts) == Decimal(str(ws.cell(r, 8).value)) == Decimal(str(ws.cell(r, 18).value))
+            assert ws.cell(r, 19).value == "OK"
 
 
 def test_only_our_sheets_are_created_or_replaced(demo_ledger, tmp_path):
@@ -230,13 +231,39 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
         lines.append(r)
         r += 1
     assert len(lines) > 100
+    assert [ws.cell(5, c).value for c in range(8, 22)] == [
+        "Change", "U/F", "Volume", "U/F", "Mix", "U/F", "Completion", "U/F", "Price", "U/F", "Components sum",
+        "Sums exactly", "Flag", "Explanation"]
+    # The thresholds the flags read.
+    assert (shown["F3"].value, shown["G3"].value) == (100, 5)
     for r in lines:
-        # The figures from the closes are values; what is derived from them is a formula.
-        assert all(ws.cell(r, c).data_type == "n" for c in (6, 7, 9, 10, 11, 12)), r
+        # The figures from the closes are values on the detail lines; what is derived from them
+        # (roll-ups included) is a formula.
+        figures = (6, 7, 10, 12, 14, 16)
+        if ws.cell(r, 2).value == "line":
+            assert all(ws.cell(r, c).data_type == "n" for c in figures), r
+        else:
+            assert all(ws.cell(r, c).value.startswith("=SUM(") for c in figures), r
         assert ws.cell(r, 8).value == f"=G{r}-F{r}"
-        assert ws.cell(r, 13).value == f"=SUM(I{r}:L{r})"
-        assert ws.cell(r, 14).value == f'=IF(ROUND(M{r}-H{r},2)=0,"OK","DIFFERENCE")'
-        assert shown.cell(r, 14).value == "OK"
+        for c in (9, 11, 13, 15, 17):  # U/F of the amount on its left
+            amount = get_column_letter(c - 1)
+            assert ws.cell(r, c).value == f'=IF(ROUND({amount}{r},2)>0,"U",IF(ROUND({amount}{r},2)<0,"F",""))'
+        assert ws.cell(r, 18).value == f"=J{r}+L{r}+N{r}+P{r}"
+        assert ws.cell(r, 19).value == f'=IF(ROUND(R{r}-H{r},2)=0,"OK","DIFFERENCE")'
+        assert ws.cell(r, 20).value.startswith("=IF(AND(ROUND(H") and "$F$3" in ws.cell(r, 20).value \
+            and "$G$3" in ws.cell(r, 20).value
+        assert shown.cell(r, 19).value == "OK"
+    # Roll-ups add their detail lines: the stage's, the product's, all of the metric's.
+    cost_added = [r for r in lines if ws.cell(r, 1).value == "cost added"]
+    details = [r for r in cost_added if ws.cell(r, 2).value == "line"]
+    total = next(r for r in cost_added if ws.cell(r, 2).value == "total")
+    assert ws.cell(total, 6).value == f"=SUM(F{details[0]}:F{details[-1]})"
+    testing = next(r for r in cost_added if (ws.cell(r, 2).value, ws.cell(r, 4).value) == ("stage", "Testing"))
+    in_testing = [r for r in details if ws.cell(r, 4).value == "Testing"]
+    assert in_testing == [16, 17, 24, 25, 32, 33]  # two elements of each of three products
+    assert ws.cell(testing, 10).value == "=SUM(J16:J17,J24:J25,J32:J33)"
+    assert sum(Decimal(str(shown.cell(r, 7).value)) for r in in_testing) == Decimal(str(shown.cell(testing, 7).value))
+    assert (shown.cell(total, 9).value, shown.cell(total, 11).value, shown.cell(total, 17).value) == ("U", "U", "F")
     cogs_total = next(r for r in lines if ws.cell(r, 2).value == "total"
                       and ws.cell(r, 1).value == "COGS before overhead true-up")
     # Under the table: COGS as posted, from the bridge's COGS total and the overhead true-up.
@@ -252,7 +279,7 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     assert shown.cell(difference, 9).value == "OK" and "COGS as posted" in labels
     # The chart's table and the ties refer to the total lines.
     top, rows = _rows(ws, "Bridge by component (totals)")
-    assert [ws.cell(rows[-1], c).value for c in range(2, 7)] == [f"={x}{cogs_total}" for x in "IJKLH"]
+    assert [ws.cell(rows[-1], c).value for c in range(2, 7)] == [f"={x}{cogs_total}" for x in "JLNPH"]
     top, rows = _rows(ws, "Ties to the stored roll-forwards")
     cogs_ties = [r for r in rows if ws.cell(r, 1).value == "COGS before overhead true-up"]
     assert [ws.cell(r, 3).value for r in cogs_ties] == [f"={x}{cogs_total}" for x in "FGH"]
@@ -271,7 +298,10 @@ def test_the_standards_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
                                                                  "Variance", "Components add up"]
     assert len(elements) == 24
     for r in elements:
-        assert ws.cell(r, 9).value == f"=H{r}-G{r}" and ws.cell(r, 10).value == f'=IF(I{r}>0,"U",IF(I{r}<0,"F",""))'
+        assert ws.cell(r, 9).value == f"=H{r}-G{r}"
+        assert ws.cell(r, 10).value == f'=IF(ROUND(I{r},2)>0,"U",IF(ROUND(I{r},2)<0,"F",""))'
+        # Standard = EU × standard cost per EU, rounded, and what the report's figure differs by (V).
+        assert ws.cell(r, 7).value == f"=ROUND(E{r}*F{r},2)+V{r}" and ws.cell(r, 22).data_type == "n"
         if ws.cell(r, 15).value is not None:
             assert ws.cell(r, 21).value.startswith(f"=IF(ROUND(O{r}+Q{r}") and shown.cell(r, 21).value == "OK"
     total = elements[-1] + 1
@@ -292,6 +322,17 @@ def test_the_standards_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     assert ws.cell(t, 9).value == f"=E{t}-G{t}" and shown.cell(t, 9).value == 895.6
     assert ws.cell(own, 9).value == f"=E{own}-F{own}" and shown.cell(own, 9).value == 370
     assert ws.cell(own, 11).value == f'=IF(ROUND(I{own - 3}+I{own - 2}+I{own - 1}+I{own}-I{t},2)=0,"OK","DIFFERENCE")'
+    # The stage's SH, AH, applied and standard, and the products' lines, add up its products'
+    # overhead lines in the table above.
+    overhead = [r for r in elements if (ws.cell(r, 2).value, ws.cell(r, 3).value) == ("Assembly", "overhead")]
+    listed = ",".join(f"{{}}{r}" for r in overhead)
+    assert [ws.cell(t, c).value for c in (3, 4, 6, 7)] == ["=SUM(" + listed.format(*x * len(overhead)) + ")"
+                                                           for x in "LKHG"]
+    assert shown.cell(t, 7).value == 23504.4 and shown.cell(t, 4).value == 1305.8
+    assert ws.cell(header, 19).value == "Fixed volume efficiency (overhead)"
+    fixed = names["products: fixed_volume_efficiency"]
+    assert ws.cell(fixed, 9).value == "=SUM(" + listed.format(*"S" * len(overhead)) + ")"
+    assert shown.cell(fixed, 9).value == 306.6 and "products: production_volume" not in names
     assert shown.cell(own, 11).value == shown.cell(t, 11).value == "OK"
     # WIP at standard: to account for and accounted for are sums, checked against each other.
     top, wip = _rows(ws, "WIP at standard (memo)")
@@ -311,6 +352,15 @@ def test_the_flow_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
     r = assembly
     assert [ws.cell(r, c).value for c in (3, 6)] == [f"=ROUND(B{r}/$B$2,2)", f"=ROUND((D{r}+E{r})/2,2)"]
     assert [shown.cell(r, c).value for c in (2, 3, 4, 5, 6, 7)] == [647, 21.57, 49, 62, 55.5, 2.57]
+    # The trend compares the first and the last point of the cycle-time trend below; this
+    # period's point is the cycle time above.
+    top, trend = _rows(ws, "Cycle time trend (days)")
+    point = next(t for t in trend if ws.cell(t, 1).value == "Assembly")
+    assert [ws.cell(top, c).value for c in (2, 3)] == ["2026-10", "2026-11"] and ws.cell(point, 3).value == f"=G{r}"
+    assert ws.cell(r, 9).value == (f'=IF(OR(N(B{point})=0,C{point}=""),"n/a",'
+                                   f'IF(ROUND(C{point}-B{point}-0.05*B{point},6)>0,"rising",'
+                                   f'IF(ROUND(C{point}-B{point}+0.05*B{point},6)<0,"falling","flat")))')
+    assert shown.cell(r, 9).value == "flat"
     top, cover = _rows(ws, "Finished-goods weeks of cover (target 4–8 weeks)")
     espresso = next(r for r in cover if ws.cell(r, 1).value == "Espresso Classic")
     r = espresso

@@ -71,20 +71,35 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
         assert main([*argv, "--xlsx", str(tmp / "yen.xlsx"), "--json", "--ledger", str(tmp / "yen.db")]) == 0
     written["JPY"] = tmp / "yen.xlsx"
 
-    # Figures edited by hand in the USD book: a component of the first bridge line, a roll-forward
-    # total of a tie, and the completed cost of a WIP-at-standard row.
-    ws = openpyxl.load_workbook(written["USD"])
-    variances, standards = ws["Variances"], ws["Standards"]
-    tie = _row_of(variances, "cost added", B="after")
-    wip = _row_of(standards, "Espresso Classic", after=_row_of(standards, "WIP at standard (memo)"), B="Testing")
-    edited = tmp / "edited.xlsx"
-    step = tmp / "edited-step.xlsx"
-    _with_cell_changed(written["USD"], step, "Variances", "I6", Decimal(str(variances["I6"].value)) + 1)
-    _with_cell_changed(step, edited, "Variances", f"D{tie}", Decimal(str(variances[f"D{tie}"].value)) + 1)
-    step.unlink()
-    _with_cell_changed(edited, step, "Standards", f"G{wip}", Decimal(str(standards[f"G{wip}"].value)) + 1)
-    step.replace(edited)
+    # Figures edited by hand in the USD book: a detail line's volume and another's amount after, a
+    # roll-forward total of a tie, the completed cost of a WIP-at-standard row, an overhead line's
+    # equivalent units, a past cycle time and a stage's units completed; in a second copy, the
+    # materiality threshold.
+    wb = openpyxl.load_workbook(written["USD"])
+    variances, standards, flow = wb["Variances"], wb["Standards"], wb["Flow"]
+    rows = {"tie": _row_of(variances, "cost added", B="after"),
+            "wip": _row_of(standards, "Espresso Classic", after=_row_of(standards, "WIP at standard (memo)"),
+                           B="Testing"),
+            "volume": _row_of(variances, "cost added", B="line", C="Espresso Classic", D="Assembly", E="materials"),
+            "after": _row_of(variances, "cost added", B="line", C="Espresso Classic", D="Testing", E="overhead"),
+            "overhead": _row_of(standards, "Espresso Classic", B="Assembly", C="overhead"),
+            "trend": _row_of(flow, "Assembly", after=_row_of(flow, "Cycle time trend (days)")),
+            "testing": _row_of(flow, "Testing")}
+    edits = [("Variances", f"J{rows['volume']}", 1), ("Variances", f"D{rows['tie']}", 1),
+             ("Standards", f"G{rows['wip']}", 1), ("Standards", f"E{rows['overhead']}", 10),
+             ("Flow", f"B{rows['trend']}", Decimal("-0.58")), ("Flow", f"B{rows['testing']}", 1374)]
+    # Espresso Classic / Testing / overhead 3,720.00 → 3,840.00 (3.2 %, not flagged) becomes 3,720.00 → 2,720.00.
+    edits.append(("Variances", f"G{rows['after']}", Decimal(-1120)))
+    edited, step = tmp / "edited.xlsx", tmp / "edited-step.xlsx"
+    source = written["USD"]
+    for sheet, coordinate, delta in edits:
+        _with_cell_changed(source, step, sheet, coordinate, Decimal(str(wb[sheet][coordinate].value)) + delta)
+        step.replace(edited)
+        source = edited
     written["edited"] = edited
+    threshold = tmp / "threshold.xlsx"
+    _with_cell_changed(written["USD"], threshold, "Variances", "F3", Decimal(10000))
+    written["threshold"] = threshold
 
     (tmp / "in").mkdir()
     blanked = {}
@@ -95,7 +110,7 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
     out = dict(written)
     for label, copy in blanked.items():
         out[f"{label} recalculated"] = tmp / "out" / copy.name
-    out["tie row"], out["wip row"] = tie, wip
+    out["rows"] = rows
     return out
 
 
@@ -120,21 +135,88 @@ def test_libreoffice_recalculates_every_formula_to_the_reports_value(books, labe
     assert problems == [], f"{len(problems)} formulas differ:\n" + "\n".join(problems[:20])
 
 
+def _flag(ws, row: int) -> str:
+    """The Flag column (T) as shown: an empty text reads back as None."""
+    return ws[f"T{row}"].value or ""
+
+
+def _rows_of(ws, first: str, after: int, level: str, **cells) -> list[int]:
+    """Bridge rows of metric ``first`` and ``level`` whose other columns hold ``cells``."""
+    return [r for r in range(after, ws.max_row + 1) if ws.cell(r, 1).value == first and ws.cell(r, 2).value == level
+            and all(ws[f"{k}{r}"].value == v for k, v in cells.items())]
+
+
 def test_an_edited_figure_carries_through_to_the_checks(books):
     before = openpyxl.load_workbook(books["USD"], data_only=True)
     after = openpyxl.load_workbook(books["edited recalculated"], data_only=True)
+    rows = books["rows"]
     v0, v1 = before["Variances"], after["Variances"]
-    # The first line's volume a dollar higher: its components sum moves, the change does not, and
-    # the check says so; the chart's table follows the total line.
-    assert v1["M6"].value == pytest.approx(v0["M6"].value + 1) and v1["H6"].value == pytest.approx(v0["H6"].value)
-    assert (v0["N6"].value, v1["N6"].value) == ("OK", "DIFFERENCE")
+    # A detail line's volume a dollar higher: its components sum moves, the change does not, and
+    # the check says so.
+    r = rows["volume"]
+    assert v1[f"R{r}"].value == pytest.approx(v0[f"R{r}"].value + 1)
+    assert v1[f"H{r}"].value == pytest.approx(v0[f"H{r}"].value)
+    assert (v0[f"S{r}"].value, v1[f"S{r}"].value) == ("OK", "DIFFERENCE")
+    # The roll-ups over it follow (its stage, its product, the total), and the chart's table follows the total.
+    total, = _rows_of(v1, "cost added", 6, "total")
+    stage, = _rows_of(v1, "cost added", 6, "stage", D="Assembly")
+    product, = _rows_of(v1, "cost added", 6, "product", C="Espresso Classic")
+    for at in (total, stage, product):
+        assert v1[f"J{at}"].value == pytest.approx(v0[f"J{at}"].value + 1), at
+        assert (v0[f"S{at}"].value, v1[f"S{at}"].value) == ("OK", "DIFFERENCE"), at
     chart = _row_of(v1, "Bridge by component (totals)") + 2  # its first metric: cost added
-    assert v1.cell(chart, 2).value == pytest.approx(v0["I6"].value + 1)
-    # A roll-forward total a dollar off: its difference and tie.
-    tie = books["tie row"]
-    assert (v1[f"E{tie}"].value, v0[f"F{tie}"].value, v1[f"F{tie}"].value) == (pytest.approx(-1), "OK", "DIFFERENCE")
+    assert v1.cell(chart, 2).value == pytest.approx(v0[f"J{total}"].value + 1)
+    # A detail line's amount after cut by 1,120.00: 3,720.00 → 2,720.00 is 1,000.00 F, above both
+    # thresholds (100.00 and 5 %): its flag and U/F follow, and so do the roll-ups' amounts.
+    r = rows["after"]
+    assert (v0[f"H{r}"].value, v0[f"I{r}"].value, _flag(v0, r)) == (120, "U", "")
+    assert (v1[f"H{r}"].value, v1[f"I{r}"].value, _flag(v1, r)) == (pytest.approx(-1000), "F", "FLAG")
+    testing, = _rows_of(v1, "cost added", 6, "stage", D="Testing")
+    assert (_flag(v0, testing), v0[f"I{testing}"].value) == ("", "U")  # 782.00 U, 5.0 % of 15,688.00: below
+    for at in (total, testing, product):
+        assert v1[f"G{at}"].value == pytest.approx(v0[f"G{at}"].value - 1120), at
+        assert v1[f"H{at}"].value == pytest.approx(v0[f"H{at}"].value - 1120), at
+    # Testing's change, 782.00 − 1,120.00 = 338.00 F: now F, and 2.2 % of 15,688.00, not flagged.
+    assert (v1[f"H{testing}"].value, v1[f"I{testing}"].value, _flag(v1, testing)) == \
+        (pytest.approx(-338), "F", "")
+    # Cost added after, a roll-forward total, a dollar higher: the tie's difference is that dollar and
+    # the 1,120.00 the bridge's total lost with the line above.
+    tie = rows["tie"]
+    assert (v1[f"E{tie}"].value, v0[f"F{tie}"].value, v1[f"F{tie}"].value) == \
+        (pytest.approx(-1121), "OK", "DIFFERENCE")
     # WIP at standard: completed a dollar higher, accounted for follows, the check fails.
     s0, s1 = before["Standards"], after["Standards"]
-    wip = books["wip row"]
+    wip = rows["wip"]
     assert s1[f"K{wip}"].value == pytest.approx(s0[f"K{wip}"].value + 1)
     assert (s0[f"L{wip}"].value, s1[f"L{wip}"].value) == ("OK", "DIFFERENCE")
+    # Espresso Classic Assembly overhead: 10 more equivalent units at 36.00 standard: its standard,
+    # the elements' total and the stage's standard (the products' lines added up) are 360.00 higher.
+    r = rows["overhead"]
+    assert s1[f"G{r}"].value == pytest.approx(s0[f"G{r}"].value + 360) == pytest.approx(11876.40)
+    assert s1[f"I{r}"].value == pytest.approx(3.6) and s1[f"J{r}"].value == "U"
+    grand = _row_of(s1, "Total")
+    assert s1[f"G{grand}"].value == pytest.approx(s0[f"G{grand}"].value + 360)
+    stage_total = _row_of(s1, "Assembly", H="total")
+    assert s1[f"G{stage_total}"].value == pytest.approx(23504.40 + 360)
+    assert s1[f"I{stage_total}"].value == pytest.approx(895.60 - 360)
+    # Flow: Assembly's cycle time in October 2.58 → 2.00 makes November's 2.57 a rise; Testing
+    # completing 2,000 units brings its cycle time down to 0.44 days, a fall from 1.15.
+    f0, f1 = before["Flow"], after["Flow"]
+    assembly, testing = _row_of(f1, "Assembly"), rows["testing"]
+    assert (f0[f"I{assembly}"].value, f1[f"I{assembly}"].value) == ("flat", "rising")
+    assert (f1[f"G{testing}"].value, f0[f"I{testing}"].value, f1[f"I{testing}"].value) == (0.44, "rising", "falling")
+    assert f1.cell(rows["trend"] + 1, 3).value == 0.44  # Testing's point of the trend: the cycle time above
+
+
+def test_the_flags_follow_the_threshold(books):
+    before = openpyxl.load_workbook(books["USD"], data_only=True)["Variances"]
+    after = openpyxl.load_workbook(books["threshold recalculated"], data_only=True)["Variances"]
+    lines = [r for r in range(6, before.max_row + 1)
+             if before.cell(r, 2).value in ("total", "stage", "product", "line")]
+    flagged = {r for r in lines if before[f"T{r}"].value == "FLAG"}
+    assert len(flagged) > 20
+    # 10,000.00 in place of 100.00: only changes of at least 10,000.00 (and 5 %) stay flagged.
+    still = {r for r in lines if after[f"T{r}"].value == "FLAG"}
+    assert still and still < flagged
+    assert all(abs(after[f"H{r}"].value) >= 10000 for r in still)
+    assert all(_flag(after, r) == "" for r in flagged - still)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from .._model import TRANSFERRED_IN
 from .._numbers import ROUNDING_MODES, engine_context
@@ -34,13 +34,25 @@ from .._rounding import allocate
 from ._figures import METRIC_ORDER, LineFigures, Metric, PeriodFigures
 
 __all__ = ["COMPONENTS", "Materiality", "Drivers", "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
-           "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers"]
+           "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers", "LABELLED", "uf_label"]
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 
 # The fixed order of substitution (also the order of the components in every report).
 COMPONENTS = ("volume", "mix", "completion", "price")
+# The amounts of a bridge line that carry a U/F label: the change and each component.
+LABELLED = ("change",) + COMPONENTS
+
+
+def uf_label(amount: Decimal) -> Literal["U", "F", ""]:
+    """The cost-variance convention: U (unfavourable) when the amount is positive — more cost than
+    the earlier period —, F (favourable) when negative, "" when zero.
+
+    >>> uf_label(Decimal("9055.20")), uf_label(Decimal("-15.42")), uf_label(Decimal("0.00"))
+    ('U', 'F', '')
+    """
+    return "U" if amount > 0 else "F" if amount < 0 else ""
 
 # COGS here is the cost of the units shipped, before the overhead true-up the close writes off or
 # prorates to COGS: named so wherever it is shown (the reports reconcile it to COGS as posted).
@@ -118,6 +130,13 @@ class BridgeLine(_Frozen):
     explanation: str  # the driver that moved most, in one line ("" when nothing moved)
     drivers: Drivers | None = None
     explained: Explanation | None = None  # the explanation as data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def labels(self) -> dict[str, Literal["U", "F", ""]]:
+        """U/F of the change and of each component, from its sign (``uf_label``): a cost above the
+        earlier period's is unfavourable."""
+        return {name: uf_label(getattr(self, name)) for name in LABELLED}
 
 
 class CloseRef(_Frozen):

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
-from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text
+from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text, uf_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
 from ._history import COGS_LINE_LABELS, VarianceReport
@@ -103,6 +103,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     # Comparing two closes of one month, every column and block names its close.
     side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
         if one_period else (b.before.period, b.after.period)
+    out.append(f"U unfavourable: more cost than {side_before}; F favourable: less (change and each component, "
+               "by its sign).")
     if one_period:
         out.append(f"Two closes of {b.after.period} compared: close #{b.before.close_no} (before the reopen) → "
                    f"close #{b.after.close_no}; the reopen reason and the input changes are under Late changes.")
@@ -117,8 +119,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         shown = [l for l in lines if l.level != "line" or detail]
         hidden += sum(1 for l in lines if l.level == "line" and l.flagged and not detail)
         out += ["", _title(METRIC_LABELS[metric])]
-        rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), m(l.change)]
-                + [m(getattr(l, c)) for c in COMPONENTS]
+        rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), _signed_uf(l.change, m)]
+                + [_signed_uf(getattr(l, c), m) for c in COMPONENTS]
                 + ["OK" if l.sums_exactly else "NO", "*" if l.flagged else ""] for l in shown]
         out += _table(["", "", side_before, side_after, "change", "volume", "mix", "completion", "price",
                        "sum", ""], rows, left=2)
@@ -166,7 +168,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         for l in late.bridge.lines:
             if l.change and (l.level != "line" or detail):
                 out.append(f"  {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
-                           f"({m(l.change)}){' — ' + _explanation(l, locale) if l.explanation else ''}")
+                           f"({_signed_uf(l.change, m).rstrip()})"
+                           f"{' — ' + _explanation(l, locale) if l.explanation else ''}")
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"
@@ -197,6 +200,12 @@ def _words(name: str) -> str:
 def _uf(amount: Decimal, m) -> str:
     """A variance amount as accountants write it: unsigned, U (unfavourable) or F (favourable)."""
     return f"{m(abs(amount))} {'U' if amount > 0 else 'F' if amount < 0 else ''}".rstrip()
+
+
+def _signed_uf(amount: Decimal, m) -> str:
+    """A bridge amount: signed (so that the components visibly add up to the change) and labelled U
+    (more cost than the earlier period) or F (less); a blank label keeps the columns aligned."""
+    return f"{m(amount)} {uf_label(amount) or ' '}"
 
 
 def _v(v: Variance, m) -> str:

@@ -415,8 +415,8 @@ class ElementVariance(_Frozen):
     actual_quantity_source: str  # "actuals", "driver_quantity" or "" (not known)
     standard_price: Quantity | None  # per unit of input
     actual_price: Quantity | None
-    # price + usage, rate + efficiency, or (overhead) rate + variable efficiency + production volume;
-    # empty without an actual quantity
+    # price + usage, rate + efficiency, or (overhead) rate + variable efficiency + fixed volume
+    # efficiency; empty without an actual quantity
     components: tuple[Variance, ...]
 
 
@@ -441,7 +441,8 @@ class OverheadVariance(_Frozen):
     total: Variance  # actual − standard
     sums_exactly: bool
     # The products' overhead lines added up (applied − standard): rate, variable efficiency (equal
-    # to the stage's) and production volume ((AQ − SQ) × fixed rate, part of the stage's), then the
+    # to the stage's) and fixed volume efficiency ((AQ − SQ) × fixed rate, the part of the stage's
+    # production-volume variance due to the driver quantity), then the
     # stage's actual − applied (``actual_less_applied``: under- or over-applied overhead, which no
     # product line holds), so that they add up to ``total``.
     products: tuple[Variance, ...] = ()
@@ -663,19 +664,23 @@ def _overhead_components(actual: Decimal, flexible: Decimal, standard: Decimal, 
                          std: OverheadStandard, q: Decimal, mode: str) -> tuple[Variance, ...]:
     """One product's overhead: rate (applied at the close's rate vs the standard rates, on the
     actual driver quantity), then the driver quantity above standard (``excess`` = AQ − SQ) split
-    as the textbook does: at the variable rate it is the variable efficiency variance; fixed
-    overhead has no efficiency variance, its part belongs to the production-volume variance."""
+    as the textbook does: at the variable rate it is the variable efficiency variance; at the fixed
+    rate it is the fixed overhead volume efficiency variance (CIMA/ACCA), the part of the stage's
+    production-volume variance (budget − SH × SFR) that the driver quantity explains (Horngren: fixed
+    overhead has no efficiency variance); the rest of the production-volume variance, the volume
+    capacity variance (budget − AH × SFR), is in the stage's actual − applied.  Named apart from the
+    stage's ``production_volume``, since it is not that variance."""
     variable, fixed = _largest_remainder([excess * std.variable_rate, excess * std.fixed_rate], flexible - standard,
                                          q, mode)
     return (_variance("rate", actual - flexible), _variance("variable_efficiency", variable),
-            _variance("production_volume", fixed))
+            _variance("fixed_volume_efficiency", fixed))
 
 
 def _products_to_stage(lines: list[ElementVariance], stage: "OverheadVariance", std: OverheadStandard, q: Decimal,
                        mode: str) -> tuple[list[ElementVariance], str]:
     """The products' overhead lines made to add up to the stage analysis, by largest remainder:
     their standard costs to the stage's standard, and (when their actual driver quantities are the
-    close's) their variable efficiency to the stage's.  Each product's production-volume part takes
+    close's) their variable efficiency to the stage's.  Each product's fixed volume efficiency takes
     the rest of its own difference, so that its components still add up to its total."""
     shares = _largest_remainder([e.equivalent_units * e.standard_cost_per_eu for e in lines], stage.standard, q, mode)
     efficiency = next(v.amount for v in stage.variances if v.name in ("efficiency", "variable_efficiency"))
@@ -702,7 +707,7 @@ def _restated(e: ElementVariance, standard: Decimal, variable: Decimal | None, s
         if variable is not None:
             rate, _, _ = components
             components = (rate, _variance("variable_efficiency", variable),
-                          _variance("production_volume", flexible - standard - variable))
+                          _variance("fixed_volume_efficiency", flexible - standard - variable))
         update["components"] = components
     return e.model_copy(update=update)
 

@@ -5,11 +5,14 @@ sheet is left as it is.  Flagged lines carry a flag text in their flag column, a
 formatting colours those rows, so the colour follows the data if a user sorts or filters the table.
 
 What the reports derive is a live formula over the cells it derives from, so that an auditor can
-trace it and a figure edited in the sheet carries through: a change is after − before, a components
-sum adds its components, a check is ``IF(ROUND(sum − total, places)=0,"OK","DIFFERENCE")``, a tie
-refers to the bridge's total and subtracts the roll-forward's.  The figures the report takes from
-the closes (amounts before and after, components, standard costs, the roll-forwards' totals) are
-values.  Each formula is written with the report's value for it as its cached result (as the close
+trace it and a figure edited in the sheet carries through: a change is after − before, a roll-up
+(stage, product, total) adds its detail rows, a components sum adds its components, a check is
+``IF(ROUND(sum − total, places)=0,"OK","DIFFERENCE")``, U/F and the materiality flag read the
+amounts (the flag, the thresholds in row 3), a tie refers to the bridge's total and subtracts the
+roll-forward's, a standard is EU × standard cost per EU rounded (plus its stated adjustment).  The
+figures the report takes from the closes (the detail lines' amounts before and after and their
+components, EU and standard costs per EU, the roll-forwards' totals) are values.  Each formula is
+written with the report's value for it as its cached result (as the close
 workbook does, ``costing.workbook._results.fill_cached_values``), so the sheet shows the same numbers
 before any recalculation, and a recalculation must give them again
 (``tests/test_variance_xlsx_libreoffice.py``).
@@ -48,6 +51,7 @@ __all__ = ["write_sheets", "VARIANCES", "STANDARDS", "FLOW"]
 
 VARIANCES, STANDARDS, FLOW = "Variances", "Standards", "Flow"
 
+_ZERO = Decimal(0)
 _FLAG_FILL = PatternFill(start_color="FFF4CCCC", end_color="FFF4CCCC", fill_type="solid")
 _GOOD_FILL = PatternFill(start_color="FFD9EAD3", end_color="FFD9EAD3", fill_type="solid")
 _BOLD = Font(bold=True)
@@ -193,20 +197,140 @@ def _check(expression: str, places: int) -> str:
     return f'=IF(ROUND({expression},{places})=0,"OK","DIFFERENCE")'
 
 
+def _round_half_up(value: Decimal, places: int) -> Decimal:
+    """What the spreadsheet's ROUND gives (half away from zero).
+
+    >>> _round_half_up(Decimal("2.345"), 2), _round_half_up(Decimal("-2.5"), 0)
+    (Decimal('2.35'), Decimal('-3'))
+    """
+    from decimal import ROUND_HALF_UP
+
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def _ok(ok: bool) -> str:
     return "OK" if ok else "DIFFERENCE"
 
 
-def _uf_formula(ref: str) -> str:
-    """U (unfavourable, positive), F (favourable, negative) or nothing, of the amount at ``ref``."""
-    return f'=IF({ref}>0,"U",IF({ref}<0,"F",""))'
+def _uf_formula(ref: str, places: int) -> str:
+    """U (unfavourable, positive), F (favourable, negative) or nothing, of the amount at ``ref``,
+    read to the minor unit (a difference of sums in binary floating point can be 1e-12 off zero)."""
+    return f'=IF(ROUND({ref},{places})>0,"U",IF(ROUND({ref},{places})<0,"F",""))'
 
 
 def _sum(cells: list[str]) -> str:
     return "=" + "+".join(cells) if cells else "=0"
 
 
+# A formula is at most 8,192 characters and a function takes at most 255 arguments (Excel's limits).
+_MAX_FORMULA, _MAX_ARGS = 8000, 255
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Rows as runs of consecutive rows.
+
+    >>> _runs([7, 8, 9, 12, 14, 15])
+    [(7, 9), (12, 12), (14, 15)]
+    """
+    out: list[tuple[int, int]] = []
+    for r in sorted(rows):
+        if out and r == out[-1][1] + 1:
+            out[-1] = (out[-1][0], r)
+        else:
+            out.append((r, r))
+    return out
+
+
+def _sum_rows(letter: str, rows: list[int], fallback: str | None = None) -> str:
+    """The sum of column ``letter`` over ``rows``, each one visible in the formula (runs of
+    consecutive rows as ranges); ``fallback`` when that would pass Excel's limits.
+
+    >>> _sum_rows("F", [7, 8, 9, 12])
+    '=SUM(F7:F9,F12)'
+    """
+    args = [f"{letter}{a}" if a == b else f"{letter}{a}:{letter}{b}" for a, b in _runs(rows)]
+    formula = "=SUM(" + ",".join(args) + ")"
+    if fallback is not None and (len(args) > _MAX_ARGS or len(formula) > _MAX_FORMULA):
+        return fallback
+    return formula
+
+
 # ---- Variances ---------------------------------------------------------------------------------------
+
+_L = get_column_letter
+# The bridge table's columns: before F, after G, change H and its U/F, each component and its U/F,
+# the components' sum, the check that it is the change, the flag and the explanation.
+_CHANGE_COL = 8
+_COMPONENT_COLS = {c: 10 + 2 * k for k, c in enumerate(COMPONENTS)}
+_SUM_COL, _CHECK_COL, _FLAG_COL, _EXPLANATION_COL = 18, 19, 20, 21
+# The materiality thresholds (row 3): an amount and a percent of the earlier amount.
+_ABSOLUTE, _PERCENT = ("$F$3", 6), ("$G$3", 7)
+
+
+def _flag_formula(row: int, places: int) -> str:
+    """FLAG when the change (H) is at least the absolute threshold and at least the percent of the
+    earlier amount (F); any change of at least the threshold when the earlier amount is zero
+    (``costing.variance._bridge._flag``).  Read to the minor unit, the percent test a little finer."""
+    change, before = f"ROUND(H{row},{places})", f"ROUND(F{row},{places})"
+    percent = f"ROUND(ABS({change})*100-{_PERCENT[0]}*ABS({before}),{places + 4})>=0"
+    return (f'=IF(AND({change}<>0,ABS({change})>={_ABSOLUTE[0]},OR({before}=0,{percent})),"FLAG","")')
+
+
+def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: bool,
+                 flags: bool = False) -> tuple[dict[str, int], int]:
+    """Bridge lines from row ``first`` on: figures of the detail lines (level ``line``) as values,
+    every roll-up (stage, product, total) the sum of its detail lines' cells, the change after −
+    before and every U/F from its amount's sign.  ``full``: also the components (roll-ups summed
+    likewise), their sum and its check, the flag (``flags``: a formula over the thresholds in row 3)
+    and the explanation.  Returns the
+    total lines' rows by metric and the last row written."""
+    rows = {i: first + i for i in range(len(lines))}
+    detail: dict[str, list[int]] = {}  # metric -> indexes of its detail lines
+    for i, line in enumerate(lines):
+        if line.level == "line":
+            detail.setdefault(line.metric, []).append(i)
+    totals: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        r = rows[i]
+        if line.level == "total":
+            totals[line.metric] = r
+        ws.row(r, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
+                   element_label(line.element)])
+        figures = [(6, line.before), (7, line.after)]
+        if full:
+            figures += [(_COMPONENT_COLS[c], getattr(line, c)) for c in COMPONENTS]
+        if line.level == "line":
+            for col, value in figures:
+                ws.put(r, col, value, money)
+        else:
+            own = detail.get(line.metric, [])
+            members = [rows[k] for k in own if line.level == "total"
+                       or (line.level == "stage" and lines[k].stage == line.stage)
+                       or (line.level == "product" and lines[k].product == line.product)]
+            key = {"stage": "D", "product": "C"}.get(line.level)
+            block = (rows[own[0]], rows[own[-1]]) if own else (r, r)
+            for col, value in figures:
+                letter = _L(col)
+                # Beyond Excel's limits, the same sum by matching the stage or product exactly.
+                fallback = None if key is None else (
+                    f"=SUMPRODUCT(EXACT(${key}${block[0]}:${key}${block[1]},${key}{r})"
+                    f"*{letter}${block[0]}:{letter}${block[1]})")
+                ws.put(r, col, _sum_rows(letter, members, fallback) if members else "=0", money, value)
+        ws.put(r, _CHANGE_COL, f"=G{r}-F{r}", money, line.change)
+        ws.put(r, _CHANGE_COL + 1, _uf_formula(f"H{r}", places), engine=line.labels["change"])
+        if not full:
+            continue
+        for c in COMPONENTS:
+            col = _COMPONENT_COLS[c]
+            ws.put(r, col + 1, _uf_formula(f"{_L(col)}{r}", places), engine=line.labels[c])
+        ws.put(r, _SUM_COL, "=" + "+".join(f"{_L(_COMPONENT_COLS[c])}{r}" for c in COMPONENTS), money,
+               line.components_sum)
+        ws.put(r, _CHECK_COL, _check(f"{_L(_SUM_COL)}{r}-H{r}", places), engine=_ok(line.sums_exactly))
+        if flags:
+            ws.put(r, _FLAG_COL, _flag_formula(r, places), engine="FLAG" if line.flagged else "")
+        ws.put(r, _EXPLANATION_COL, line.explanation)
+    return totals, first + len(lines) - 1
+
 
 def _variances(ws: _Cells, report: VarianceReport) -> None:
     b = report.bridge
@@ -217,35 +341,26 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
     ws.put(2, 1, f"{b.before.period}: close #{b.before.close_no} ({b.before.method}); {b.after.period}: close "
                  f"#{b.after.close_no} ({b.after.method}). Order: volume → mix → completion → price. COGS is the "
                  "cost of the units shipped, before the overhead true-up (COGS as posted: below the table).")
-    if b.materiality is not None:
-        ws.put(3, 1, f"Flagged: change of at least {b.materiality.absolute} and {b.materiality.percent} % of the "
-                     f"{b.before.period} amount.")
     one_period = b.before.period == b.after.period
     side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
         if one_period else (b.before.period, b.after.period)
-    titles = ["Metric", "Level", "Product", "Stage", "Element", side_before, side_after, "Change",
-              "Volume", "Mix", "Completion", "Price", "Components sum", "Sums exactly", "Flag", "Explanation"]
+    if b.materiality is not None:
+        # The thresholds the Flag column's formulas read: edit them and the flags follow.
+        ws.put(3, 1, f"Flag: a change of at least F3 and G3 of the {side_before} amount")
+        ws.put(3, _ABSOLUTE[1], b.materiality.absolute, money)
+        ws.put(3, _PERCENT[1], b.materiality.percent, 'General" %"')
+    titles = ["Metric", "Level", "Product", "Stage", "Element", side_before, side_after, "Change", "U/F"]
+    for c in COMPONENTS:
+        titles += [c.capitalize(), "U/F"]
+    titles += ["Components sum", "Sums exactly", "Flag", "Explanation"]
     top = 5
     _header(ws, top, titles)
-    row = top
-    totals: dict[str, int] = {}  # metric -> row of its total line
-    for line in b.lines:
-        row += 1
-        if line.level == "total":
-            totals[line.metric] = row
-        ws.row(row, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
-                     element_label(line.element), line.before, line.after], money)
-        ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
-        for col, c in enumerate(COMPONENTS, 9):
-            ws.put(row, col, getattr(line, c), money)
-        ws.put(row, 13, f"=SUM(I{row}:L{row})", money, line.components_sum)
-        ws.put(row, 14, _check(f"M{row}-H{row}", places), engine=_ok(line.sums_exactly))
-        ws.put(row, 15, "FLAG" if line.flagged else "")
-        ws.put(row, 16, line.explanation)
-    last = row
-    _flag_rows(ws, top + 1, last, len(titles), 15, formula=f'$O{top + 1}="FLAG"')
-    _check_cells(ws, top + 1, last, 14)
-    for col, width in zip(range(1, len(titles) + 1), [18, 8, 18, 12, 14] + [13] * 8 + [12, 6, 90]):
+    totals, _ = _bridge_rows(ws, b.lines, top + 1, money, places, full=True, flags=b.materiality is not None)
+    last = top + len(b.lines)
+    _flag_rows(ws, top + 1, last, len(titles), _FLAG_COL, formula=f'${_L(_FLAG_COL)}{top + 1}="FLAG"')
+    _check_cells(ws, top + 1, last, _CHECK_COL)
+    for col, width in zip(range(1, len(titles) + 1), [18, 8, 18, 12, 14] + [13, 13, 13, 4] + [13, 4] * 4
+                          + [13, 12, 6, 90]):
         ws.ws.column_dimensions[get_column_letter(col)].width = width
     ws.ws.freeze_panes = ws.ws.cell(row=top + 1, column=6)
 
@@ -265,7 +380,8 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
         total, at = b.total(metric), totals[metric.value]
         row += 1
         ws.put(row, 1, METRIC_LABELS[metric])
-        for col, (source, value) in enumerate(zip("IJKLH", [getattr(total, c) for c in COMPONENTS] + [total.change]),
+        sources = [_L(_COMPONENT_COLS[c]) for c in COMPONENTS] + ["H"]
+        for col, (source, value) in enumerate(zip(sources, [getattr(total, c) for c in COMPONENTS] + [total.change]),
                                               2):
             ws.put(row, col, f"={source}{at}", money, value)
     chart = BarChart()
@@ -327,11 +443,7 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
             ws.put(row, 1, change.path)
             ws.put(row, 6, change.before)
             ws.put(row, 7, change.after)
-        for line in late.bridge.lines:
-            row += 1
-            ws.row(row, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
-                         element_label(line.element), line.before, line.after], money)
-            ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
+        _, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False)
     if report.notes:
         row += 2
         ws.put(row, 1, "Notes", font=_BOLD)
@@ -387,16 +499,24 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
                  "rate (overhead incurred: below the total).")
     titles = ["Product", "Stage", "Element", "Kind", "EU", "Std cost/EU", "Standard", "Cost added (overhead: applied)",
               "Variance", "U/F", "Std quantity", "Actual quantity", "Std price", "Actual price", "Price / rate", "U/F",
-              "Usage / (variable) efficiency", "U/F", "Production volume (overhead)", "U/F", "Components add up"]
+              "Usage / (variable) efficiency", "U/F", "Fixed volume efficiency (overhead)", "U/F",
+              "Components add up", "Std rounding (share of the stage's standard)"]
     top = 4
     _header(ws, top, titles)
     row = top
-    for e in report.elements:
+    at_row: dict[int, int] = {}  # position in report.elements -> its row
+    for i, e in enumerate(report.elements):
         row += 1
-        ws.row(row, [e.product, e.stage, e.element, e.kind, e.equivalent_units, e.standard_cost_per_eu,
-                     e.standard_cost, e.cost_added], money, money_cols=(7, 8))
+        at_row[i] = row
+        ws.row(row, [e.product, e.stage, e.element, e.kind, e.equivalent_units, e.standard_cost_per_eu, None,
+                     e.cost_added], money, money_cols=(8,))
+        # Standard = EU × standard cost per EU, rounded; the adjustment beside it (column V) is what
+        # the report's figure differs by: an overhead line's share of its stage's standard (largest
+        # remainder), or the close's rounding mode where it is not half up.
+        ws.put(row, 22, e.standard_cost - _round_half_up(e.equivalent_units * e.standard_cost_per_eu, places), money)
+        ws.put(row, 7, f"=ROUND(E{row}*F{row},{places})+V{row}", money, e.standard_cost)
         ws.put(row, 9, f"=H{row}-G{row}", money, e.total.amount)
-        ws.put(row, 10, _uf_formula(f"I{row}"), engine=e.total.label)
+        ws.put(row, 10, _uf_formula(f"I{row}", places), engine=e.total.label)
         for col, value in ((11, e.standard_quantity), (12, e.actual_quantity), (13, e.standard_price)):
             ws.put(row, col, value)
         if e.actual_price is not None:
@@ -404,7 +524,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         for k, c in enumerate(e.components):
             col = 15 + 2 * k
             ws.put(row, col, c.amount, money)
-            ws.put(row, col + 1, _uf_formula(f"{get_column_letter(col)}{row}"), engine=c.label)
+            ws.put(row, col + 1, _uf_formula(f"{get_column_letter(col)}{row}", places), engine=c.label)
         if e.components:
             parts = "+".join(f"{get_column_letter(15 + 2 * k)}{row}" for k in range(len(e.components)))
             ws.put(row, 21, _check(f"{parts}-I{row}", places),
@@ -419,7 +539,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     ws.put(row, 7, f"=SUM(G{top + 1}:G{last})", money, report.standard_cost)
     ws.put(row, 8, f"=SUM(H{top + 1}:H{last})", money, report.cost_added)
     ws.put(row, 9, f"=H{row}-G{row}", money, report.total.amount)
-    ws.put(row, 10, _uf_formula(f"I{row}"), engine=report.total.label)
+    ws.put(row, 10, _uf_formula(f"I{row}", places), engine=report.total.label)
 
     if report.overhead_applied:
         row += 1
@@ -436,14 +556,14 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
             row += 1
             ws.row(row, [a.stage, a.driver, a.incurred, a.applied], money)
             ws.put(row, 5, f"=C{row}-D{row}", money, a.under_over_applied.amount)
-            ws.put(row, 6, _uf_formula(f"E{row}"), engine=a.under_over_applied.label)
+            ws.put(row, 6, _uf_formula(f"E{row}", places), engine=a.under_over_applied.label)
             ws.put(row, 7, a.disposition.replace("_", " "))
             ws.put(row, 8, "yes" if a.in_cost_added else "no")
         row += 1
         ws.put(row, 1, "Total (stages in cost incurred)", font=_BOLD)
         ws.put(row, 5, f'=SUMIF(H{first}:H{row - 1},"yes",E{first}:E{row - 1})', money,
                report.under_over_applied.amount)
-        ws.put(row, 6, _uf_formula(f"E{row}"), engine=report.under_over_applied.label)
+        ws.put(row, 6, _uf_formula(f"E{row}", places), engine=report.under_over_applied.label)
         # Under the elements' total: the under- or over-applied overhead, and the cost incurred.
         ws.put(under_row, 1, "Overhead under(+)/over(−)-applied (incurred − applied)")
         ws.put(under_row, 8, f"=E{row}", money, report.under_over_applied.amount)
@@ -451,7 +571,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         ws.put(incurred_row, 7, f"=G{total_row}", money, report.standard_cost)
         ws.put(incurred_row, 8, f"=H{total_row}+H{under_row}", money, report.cost_incurred)
         ws.put(incurred_row, 9, f"=H{incurred_row}-G{incurred_row}", money, report.total_incurred.amount)
-        ws.put(incurred_row, 10, _uf_formula(f"I{incurred_row}"), engine=report.total_incurred.label)
+        ws.put(incurred_row, 10, _uf_formula(f"I{incurred_row}", places), engine=report.total_incurred.label)
 
     if report.overhead:
         row += 2
@@ -463,32 +583,52 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         for o in report.overhead:
             variance_rows = []
             product_rows = []
+            # The products' overhead lines of the stage (above): the stage's SH, AH, applied and
+            # standard are their sums, and the products' components add up theirs, where they do.
+            members = [i for i, e in enumerate(report.elements) if e.stage == o.stage and e.kind == "overhead"
+                       and e.basis == "quantity" and len(e.components) == 3]
+            rolled = {}  # column -> formula over the members' rows
+            for col, source, want, value in ((3, "L", o.actual_driver_quantity, lambda e: e.actual_quantity),
+                                             (4, "K", o.standard_driver_quantity, lambda e: e.standard_quantity),
+                                             (6, "H", o.applied, lambda e: e.cost_added),
+                                             (7, "G", o.standard, lambda e: e.standard_cost)):
+                if members and sum((value(report.elements[i]) or _ZERO for i in members), _ZERO) == want:
+                    rolled[col] = _sum_rows(source, [at_row[i] for i in members])
             stage_cells = [o.stage, o.driver, o.actual_driver_quantity, o.standard_driver_quantity, o.actual,
                            o.applied, o.standard]
+
+            def stage_row(r: int, extra: list, money_cols: tuple[int, ...]) -> None:
+                ws.row(r, stage_cells + extra, money, money_cols=money_cols)
+                for col, formula in rolled.items():
+                    ws.put(r, col, formula, money if col in (6, 7) else None, stage_cells[col - 1])
+
             for v in o.variances + (o.controllable,):
                 row += 1
-                ws.row(row, stage_cells + [v.name, v.amount], money, money_cols=(5, 6, 7, 9))
-                ws.put(row, 10, _uf_formula(f"I{row}"), engine=v.label)
+                stage_row(row, [v.name, v.amount], (5, 6, 7, 9))
+                ws.put(row, 10, _uf_formula(f"I{row}", places), engine=v.label)
                 if v is not o.controllable:
                     variance_rows.append(row)
             row += 1
             total_at = row
-            ws.row(row, stage_cells + [o.total.name], money, money_cols=(5, 6, 7))
+            stage_row(row, [o.total.name], (5, 6, 7))
             ws.put(row, 9, f"=E{row}-G{row}", money, o.total.amount)
-            ws.put(row, 10, _uf_formula(f"I{row}"), engine=o.total.label)
+            ws.put(row, 10, _uf_formula(f"I{row}", places), engine=o.total.label)
             ws.put(row, 11, _check("+".join(f"I{r}" for r in variance_rows) + f"-I{row}", places),
                    engine=_ok(o.sums_exactly))
             _check_cells(ws, row, row, 11)
-            for v in o.products:
+            for k, v in enumerate(o.products):
                 row += 1
                 own = v.name == "actual_less_applied"
                 name = "not by product: actual_less_applied" if own else f"products: {v.name}"
-                ws.row(row, stage_cells + [name], money, money_cols=(5, 6, 7))
+                stage_row(row, [name], (5, 6, 7))
                 if own:
                     ws.put(row, 9, f"=E{row}-F{row}", money, v.amount)
+                elif members and all(report.elements[i].components[k].name == v.name for i in members) \
+                        and sum((report.elements[i].components[k].amount for i in members), _ZERO) == v.amount:
+                    ws.put(row, 9, _sum_rows(_L(15 + 2 * k), [at_row[i] for i in members]), money, v.amount)
                 else:
                     ws.put(row, 9, v.amount, money)
-                ws.put(row, 10, _uf_formula(f"I{row}"), engine=v.label)
+                ws.put(row, 10, _uf_formula(f"I{row}", places), engine=v.label)
                 product_rows.append(row)
             if product_rows:
                 ws.put(row, 11, _check("+".join(f"I{r}" for r in product_rows) + f"-I{total_at}", places),
@@ -515,7 +655,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     for note in report.notes:
         row += 2
         ws.put(row, 1, note)
-    for col, width in zip(range(1, 22), [18, 12, 14, 10] + [12] * 17):
+    for col, width in zip(range(1, 23), [18, 12, 14, 10] + [12] * 18):
         ws.ws.column_dimensions[get_column_letter(col)].width = width
 
 
@@ -535,8 +675,10 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
               "WIP growth", "Trend", "Flag"]
     _header(ws, top, titles)
     row = top
+    stage_rows: dict[str, int] = {}
     for s in report.stages:
         row += 1
+        stage_rows[s.stage] = row
         flag = ", ".join(f for f, on in (("BOTTLENECK", s.bottleneck), ("WIP GROWING FASTEST", s.wip_growing_fastest))
                          if on)
         ws.put(row, 1, s.stage)
@@ -548,7 +690,6 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         # Little's law on the unrounded average and throughput.
         ws.put(row, 7, f'=IF(B{row}=0,"",ROUND(((D{row}+E{row})/2)/(B{row}/{days}),{_Q}))', engine=s.cycle_time_days)
         ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_Q}))', engine=s.wip_growth)
-        ws.put(row, 9, s.cycle_time_trend)
         ws.put(row, 10, flag)
     _flag_rows(ws, top + 1, row, len(titles), 10)
 
@@ -565,8 +706,24 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         row += 1
         ws.put(row, 1, s.stage)
         points = {p.period: p.cycle_time_days for p in s.trend}
+        shown = []  # the columns of the points the trend compares: the first and the last with a cycle time
         for col, period in enumerate(periods, 2):
-            ws.put(row, col, points.get(period))
+            value = points.get(period)
+            if period == report.period and period in points:
+                # This period's point is the cycle time above.
+                ws.put(row, col, f"=G{stage_rows[s.stage]}", engine=value)
+            else:
+                ws.put(row, col, value)
+            if value is not None:
+                shown.append(col)
+        at = stage_rows[s.stage]
+        if len(shown) < 2:
+            ws.put(at, 9, s.cycle_time_trend)
+        else:
+            # Rising or falling: the last point more than 5 % above or below the first (``_flow._direction``).
+            first, last = f"{_L(shown[0])}{row}", f"{_L(shown[-1])}{row}"
+            ws.put(at, 9, f'=IF(OR(N({first})=0,{last}=""),"n/a",IF(ROUND({last}-{first}-0.05*{first},6)>0,"rising",'
+                          f'IF(ROUND({last}-{first}+0.05*{first},6)<0,"falling","flat")))', engine=s.cycle_time_trend)
 
     if report.orders:
         row += 2
