@@ -1147,3 +1147,58 @@ def test_finished_goods_layers_carry_the_overhead_proration_to_the_closing(book)
     for title in ("Overhead proration", "COGS: overhead proration"):
         assert total[title][0].startswith("=ROUND(SUM("), title
         assert _amount(total[title]) == sum(_amount(row[title]) for row in products)
+
+
+RESULT_SHEETS_OF_THE_CLOSE = ("Cost Report", "Roll-forward", "Journal", "Finished Goods & COGS", "Overhead", "Checks",
+                              "Summary")
+
+
+@pytest.mark.parametrize("epoch", ["1900", "1904"])
+def test_posting_dates_are_date_cells_an_accountant_can_sort_and_filter(book, epoch):
+    """Each Journal line's date is a real date (a serial number in the workbook's own date system,
+    1900 or a Mac's 1904, formatted yyyy-mm-dd whatever the locale), and no result sheet shows a
+    date as text."""
+    import datetime as dt
+    import re
+
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    if epoch == "1904":
+        wb = openpyxl.load_workbook(book)
+        wb.epoch = CALENDAR_MAC_1904
+        wb.save(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(book)
+    journal = wb["Journal"]
+    assert journal["B4"].value == "Date"
+    dates = [journal.cell(r, 2) for r in range(5, journal.max_row + 1) if journal.cell(r, 1).value]
+    assert len(dates) == 32
+    for cell in dates:
+        assert (cell.data_type, cell.is_date, cell.number_format) == ("d", True, "yyyy-mm-dd"), cell.coordinate
+        assert cell.value == dt.datetime(2026, 10, 31), cell.coordinate
+    text_dates = [f"{ws.title}!{c.coordinate}" for ws in map(wb.__getitem__, RESULT_SHEETS_OF_THE_CLOSE)
+                  for row in ws.iter_rows() for c in row
+                  if isinstance(c.value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", c.value)]
+    assert text_dates == []
+
+
+def test_no_total_row_adds_up_units_of_different_products(book):
+    """Units of different products (espresso machines and drip brewers) do not add up to anything
+    an accountant can use: Total rows total money only; units are given per product (Finished Goods
+    & COGS: By product) and per product-stage (Cost Report, Roll-forward)."""
+    from costing.workbook._formats import UNITS_FORMAT
+
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(book)
+    totals = [(ws.title, r) for ws in map(wb.__getitem__, RESULT_SHEETS_OF_THE_CLOSE)
+              for r in range(5, ws.max_row + 1) if str(ws.cell(r, 1).value or "").startswith("Total")]
+    assert {title for title, _ in totals} >= {"Finished Goods & COGS", "Overhead", "Roll-forward"}
+    units = [f"{title}!{c.coordinate}" for title, r in totals for c in wb[title][r]
+             if c.value is not None and c.number_format == UNITS_FORMAT]
+    assert units == []
+    fg = wb["Finished Goods & COGS"]
+    header = next(r for r in range(5, fg.max_row + 1) if fg.cell(r, 1).value == "By product") + 1
+    titles = [c.value for c in fg[header]]
+    products = [fg.cell(r, 1).value for r in range(header + 1, fg.max_row + 1)
+                if fg.cell(r, 1).value and fg.cell(r, titles.index("Closing units") + 1).value is not None]
+    assert products == ["Espresso Classic", "Barista Pro", "Drip Home"]  # closing units, one product each

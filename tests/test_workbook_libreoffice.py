@@ -9,6 +9,7 @@ was computed by LibreOffice from the input tables — the proof that the workboo
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import zipfile
@@ -164,10 +165,42 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     _with_cell_inserted(october, adjusted, "Cost Report", "AB5", END_ADJUSTED)
     blanked["end adjusted"] = tmp / "in" / "end-adjusted.xlsx"
     _without_cached_values(adjusted, blanked["end adjusted"])
+    # The overhead disposition changed in Settings after the close: October (prorated) to write-off,
+    # and a month closed under write-off to prorate.
+    for label, source, disposition in (("disposition changed", october, "write_off"),
+                                       ("disposition changed to prorate", _written_off_book(tmp), "prorate")):
+        changed = tmp / f"{label.replace(' ', '-')}.xlsx"
+        _with_setting_changed(source, changed, "Overhead disposition", disposition)
+        blanked[label] = tmp / "in" / changed.name
+        _without_cached_values(changed, blanked[label])
     _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     for label, copy in blanked.items():
         out[label] = tmp / "out" / copy.name
     return out
+
+
+def _written_off_book(tmp: Path) -> Path:
+    """October's demo closed with its overhead difference written off to COGS."""
+    book = init_workbook(tmp / "written-off.xlsx", {**demo("2026-10"), "overhead_disposition": "write_off"})
+    with Ledger(tmp / "written-off.wip.db") as ledger:
+        _close_into(book, ledger)
+    return book
+
+
+def _with_setting_changed(src: Path, dst: Path, setting: str, text: str) -> None:
+    """A copy whose Settings table says ``text`` for ``setting``: a setting edited after the close."""
+    ws = openpyxl.load_workbook(src)["Settings"]
+    coordinate = next(row[1].coordinate for row in ws.iter_rows() if row[0].value == setting)
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        part = sheet_parts(a)["Settings"]
+        for item in a.infolist():
+            data = a.read(item.filename)
+            if item.filename == part:
+                data, n = re.subn(rb'<c r="%s"([^>]*?)(?: t="[^"]*")?(?:/>|>.*?</c>)' % coordinate.encode(),
+                                  lambda m: b'<c r="%s"%s t="inlineStr"><is><t>%s</t></is></c>'
+                                  % (coordinate.encode(), m[1], text.encode()), data, count=1, flags=re.S)
+                assert n == 1, coordinate
+            b.writestr(item, data)
 
 
 def _with_posted_line_changed(src: Path, dst: Path, account: str, memo: str, delta: Decimal) -> None:
@@ -402,3 +435,55 @@ def test_costs_accounted_for_can_differ_for_a_stage_without_spoilage(recalculate
     assert report["AS5"].value == -END_ADJUSTED  # costs to account for - accounted for, on its row
     checks = _checks(book["Checks"])
     assert checks["Costs to account for = costs accounted for (every product, stage and element)"][-1] == END_ADJUSTED
+
+
+def test_journal_dates_recalculate_as_dates(recalculated):
+    """The Journal's posting dates are date cells (a serial number with a date format), so the
+    spreadsheet sorts and filters them as dates: LibreOffice reads them back as dates."""
+    journal = openpyxl.load_workbook(recalculated["2026-10"], data_only=True)["Journal"]
+    dates = [journal.cell(r, 2) for r in range(5, journal.max_row + 1) if journal.cell(r, 1).value]
+    assert dates and all(c.is_date and c.value.date() == dt.date(2026, 10, 31) for c in dates), \
+        [(c.coordinate, c.value) for c in dates[:3]]
+
+
+def _overhead_rows(ws) -> dict[str, tuple]:
+    """The Overhead sheet's labelled rows as LibreOffice computed them: label (column A) -> columns B-I."""
+    return {row[0]: row[1:9] for row in ws.iter_rows(min_row=5, max_col=9, values_only=True)
+            if isinstance(row[0], str)}
+
+
+def _proration_amounts(ws) -> list:
+    header = next(r for r in range(5, ws.max_row + 1) if ws.cell(r, 1).value == "Prorated to")
+    return [ws.cell(r, 8).value for r in range(header + 1, ws.max_row + 1) if ws.cell(r, 1).value != "Total prorated"]
+
+
+def test_a_disposition_changed_after_the_close_is_said_not_recomputed(recalculated):
+    """The proration amounts are the close's (its weights, the posted journals); Settings' Overhead
+    disposition changed afterwards — prorate to write-off, or write-off to prorate — turns the
+    disposition check red with what to do (reopen the month and close it again), and the prorated +
+    written-off check names that cause instead of showing a bare difference."""
+    october = openpyxl.load_workbook(recalculated["2026-10"], data_only=True)
+    checks = _checks(october["Checks"])
+    name = next(k for k in checks if k.startswith("Overhead disposition unchanged since the close"))
+    assert checks[name] == ("prorate", "prorate", 0, "OK")
+    prorated = next(k for k in checks if k.startswith("Overhead: prorated + written off"))
+    assert checks[prorated][-1] == "OK"
+    assert _overhead_rows(october["Overhead"])["Overhead disposition (Settings)"][6] == "as the close posted it"
+
+    changed = openpyxl.load_workbook(recalculated["disposition changed"], data_only=True)
+    checks = _checks(changed["Checks"])
+    left, right, difference, result = checks[name]
+    assert (left, right) == ("write_off", "prorate")
+    assert difference == 3  # the setting, and the two pools (Assembly, Testing) the close prorated
+    assert result.startswith("Disposition changed after the close: the journals were posted under prorate")
+    assert "reopen 2026-10 and close it again" in result
+    assert checks[prorated][-1] == "Disposition changed after the close: reopen 2026-10 and close it again"
+    overhead = _overhead_rows(changed["Overhead"])
+    assert overhead["Overhead disposition (Settings)"][6].startswith("changed after the close")
+    assert _proration_amounts(changed["Overhead"]) == _proration_amounts(october["Overhead"])  # as posted
+
+    to_prorate = openpyxl.load_workbook(recalculated["disposition changed to prorate"], data_only=True)
+    checks = _checks(to_prorate["Checks"])
+    left, right, difference, result = checks[name]
+    assert (left, right, difference) == ("prorate", "write_off", 1)  # no pool could follow: no weights
+    assert result.startswith("Disposition changed after the close: the journals were posted under write_off")

@@ -14,11 +14,14 @@ from babel.numbers import get_currency_symbol
 
 from .._currency import minor_unit
 
-__all__ = ["money_format", "amount_only_format", "UNITS_FORMAT", "RATE_FORMAT", "FRACTION_FORMAT"]
+__all__ = ["money_format", "amount_only_format", "UNITS_FORMAT", "RATE_FORMAT", "FRACTION_FORMAT", "DATE_FORMAT"]
 
 UNITS_FORMAT = "#,##0.########"
 RATE_FORMAT = "#,##0.0000"
 FRACTION_FORMAT = "0.0%"
+# A posting date: a real date (sortable, filterable), shown the same in every locale (ISO 8601, never
+# 03/04 read as March or April).
+DATE_FORMAT = "yyyy-mm-dd"
 
 
 def _number(places: int) -> str:

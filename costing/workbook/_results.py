@@ -36,7 +36,7 @@ from .._atomic import refuse_read_only
 from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
 from .._numbers import engine_context
-from ._formats import FRACTION_FORMAT, RATE_FORMAT, UNITS_FORMAT, money_format
+from ._formats import DATE_FORMAT, FRACTION_FORMAT, RATE_FORMAT, UNITS_FORMAT, money_format
 from ._numbers import EXCEL_ERRORS
 from ._openpyxl import is_macro_workbook, sheet_parts
 from ._read import WorkbookInput
@@ -142,7 +142,7 @@ class ResultContext:
         self.money = money_format(spec.currency, spec.locale)
         self.first_period = self.plan.first_period
         self._formats = {"money": self.money, "units": UNITS_FORMAT, "rate": RATE_FORMAT, "fraction": FRACTION_FORMAT,
-                         None: None, "text": None}
+                         "date": DATE_FORMAT, None: None, "text": None}
 
     # ---- cells --------------------------------------------------------------------------
     # Cells are collected here and written as sheet XML in one pass (openpyxl's cell objects and
@@ -487,6 +487,7 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
     scratch = wb.create_sheet("__wip_styles")
     out: dict[str, bytes] = {}
     letters: dict[int, str] = {}
+    epoch = wb.epoch
     for title, rows in ctx.cells.items():
         ws = wb[title]
         direct = bool(ws._cells)
@@ -538,6 +539,8 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
                     row_parts.append(f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>')
                 elif isinstance(value, (int, Decimal)):
                     row_parts.append(f'<c r="{ref}"{s}><v>{_cached_text(value)[1]}</v></c>')
+                elif isinstance(value, dt.date):  # a real date: its serial number in the workbook's epoch
+                    row_parts.append(f'<c r="{ref}"{s}><v>{_date_serial(value, epoch)}</v></c>')
                 elif value is None:
                     if style:
                         row_parts.append(f'<c r="{ref}"{s}/>')
@@ -552,6 +555,19 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
                           + "</sheetData>")
     del wb["__wip_styles"]
     return {k: (v[0].encode(), v[1].encode()) for k, v in out.items()}
+
+
+def _date_serial(value: dt.date, epoch) -> str:
+    """A date as the number a spreadsheet stores (days since the workbook's epoch, 1900 or 1904).
+
+    >>> from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+    >>> _date_serial(dt.date(2026, 10, 31), CALENDAR_WINDOWS_1900), _date_serial(dt.date(2026, 10, 31), CALENDAR_MAC_1904)
+    ('46326', '44864')
+    """
+    from openpyxl.utils.datetime import to_excel
+
+    serial = to_excel(value, epoch)
+    return str(int(serial)) if float(serial).is_integer() else repr(float(serial))
 
 
 def fill_cached_values(xlsx: bytes, engine: dict[str, dict[str, Any]],

@@ -381,7 +381,8 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     layout = Layout([("stage", "Stage", None), ("driver", "Driver", None), ("rate", "Rate", "rate"),
                      ("quantity", "Driver quantity", "units"), ("applied", "Applied", "money"),
                      ("actual", "Actual", "money"), ("diff", "Under (+) / over (-) applied", "money"),
-                     ("disposition", "Disposition", None)])
+                     ("disposition", "Disposition (per Settings)", None),
+                     ("posted", "Disposition posted by the close", None)])
     ctx.header(ws, FIRST - 1, layout)
     cr_last = ctx.shared["cr_last"]
     stage_col, kind_col = CR.span("stage", FIRST, cr_last), CR.span("kind", FIRST, cr_last)
@@ -407,6 +408,9 @@ def write_overhead(ctx: ResultContext, ws) -> None:
             if plan["entries"] else ",FALSE"
         ctx.put(ws, r, 8, f'=IF(AND($G${plan["disposition"]}="prorate",G{r}<>0,ABS(G{r})>=$G${plan["materiality"]}'
                           f'{has_weight}),"prorate","write_off")', line.disposition)
+        # What the journals were posted under (the ledger's record, grey): the Disposition beside it
+        # follows Settings, and Checks says when the two part (the setting changed after the close).
+        ctx.put(ws, r, 9, line.disposition, fill=ENGINE_FILL)
     t, f, last = plan["total"], plan["first"], plan["last"]
     lines = plan["lines"]
     applied = sum((l.applied for l in lines), _ZERO * q)
@@ -426,8 +430,12 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         # The setting as the close reads it (case, spaces and hyphens aside): each pool's
         # Disposition (column H) follows it as the workbook recalculates.
         ref = f"{quote_sheet(setting.sheet)}!{setting.coordinate}"
+        g = f'G{plan["disposition"]}'
         ctx.put(ws, plan["disposition"], 7, f'=SUBSTITUTE(SUBSTITUTE(LOWER(TRIM({ref}))," ","_"),"-","_")',
                 ctx.spec.overhead_disposition)
+        ctx.put(ws, plan["disposition"], 8, f'=IF(EXACT({g},{_quoted(ctx.spec.overhead_disposition)}),'
+                                            f'"as the close posted it",{_quoted(_changed_after_close(ctx))})',
+                "as the close posted it", font=NOTE_FONT)
     else:  # not in the Settings table: the close's default
         ctx.put(ws, plan["disposition"], 7, ctx.spec.overhead_disposition, fill=ENGINE_FILL)
         ctx.put(ws, plan["disposition"], 8, "the close's default (no Overhead disposition setting)", font=NOTE_FONT)
@@ -443,11 +451,20 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     for c, w in zip("ABCDEFGHI", (30, 20, 14, 16, 18, 12, 14, 16, 18)):
         ws.column_dimensions[c].width = w
     ctx.shared["oh_totals"] = {"applied": f"E{t}", "actual": f"F{t}", "diff": f"G{t}",
-                               "written_off": f"G{plan['written_off']}",
+                               "written_off": f"G{plan['written_off']}", "setting": f"G{plan['disposition']}",
+                               "dispositions": (f"H{f}:H{last}", f"I{f}:I{last}") if lines else None,
                                "prorated_total": f"{_PRORATED}{plan['proration_total']}"}
 
 
 _PRORATED = "H"  # the proration table's amount column
+
+
+def _changed_after_close(ctx: ResultContext) -> str:
+    """What a disposition changed after the close means: the journals stand as posted, the sheets'
+    proration amounts are the close's, and only closing the month again disposes of it otherwise."""
+    period = ctx.spec.period
+    return (f"changed after the close: the journals were posted under {ctx.spec.overhead_disposition} — reopen "
+            f"{period} and close it again (these sheets keep the close's proration)")
 
 
 def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
@@ -893,7 +910,7 @@ def write_journal(ctx: ResultContext, ws) -> None:
         for line in journal.lines:
             posted.append((r, journal, line))
             ctx.put(ws, r, 1, journal.id)
-            ctx.put(ws, r, 2, journal.date.isoformat())
+            ctx.put(ws, r, 2, journal.date, fmt=ctx.fmt("date"))  # a real date: filters and sorts as one
             ctx.put(ws, r, 3, journal.narration)
             ctx.put(ws, r, 4, line.account)
             ctx.put(ws, r, 5, book.accounts[line.account].name)
@@ -927,11 +944,11 @@ def write_journal(ctx: ResultContext, ws) -> None:
                              "debits": _x(JOURNAL_SHEET, debits), "credits": _x(JOURNAL_SHEET, credits),
                              "diffs": _x(JOURNAL_SHEET, summary.span("diff", FIRST, max(r - 1, FIRST))),
                              "posted": posted, "last": last}
-    for c, w in zip("ABCDEFGHIJKLMNOP", (18, 11, 44, 10, 30, 14, 14, 40, 16, 14, 2, 18, 14, 14, 14, 10)):
+    for c, w in zip("ABCDEFGHIJKLMNOP", (18, 12, 44, 10, 30, 14, 14, 40, 16, 14, 2, 18, 14, 14, 14, 10)):
         ws.column_dimensions[c].width = w
 
 
-JOURNAL_LINES = Layout([("journal", "Journal", None), ("date", "Date", None), ("narration", "Narration", None),
+JOURNAL_LINES = Layout([("journal", "Journal", None), ("date", "Date", "date"), ("narration", "Narration", None),
                         ("account", "Account", None), ("name", "Account name", None), ("debit", "Debit", "money"),
                         ("credit", "Credit", "money"), ("memo", "Memo", None),
                         ("traced", "Traced: debit - credit per the result sheets", "money"),
@@ -1116,11 +1133,35 @@ def write_checks(ctx: ResultContext, ws) -> None:
     actual = sum((l.actual for l in lines), _ZERO * q)
     check("Overhead: applied + under/over-applied = actual", f"={_x(OH_SHEET, oh['applied'])}+{_x(OH_SHEET, oh['diff'])}",
           actual, f"={_x(OH_SHEET, oh['actual'])}", actual, f"=ROUND(B{r}-C{r},{P})", _ZERO * q)
+    # The disposition the journals were posted under against what Settings (disposition, materiality)
+    # gives now: the proration amounts are the close's (its weights exist only for a prorating
+    # close, and the posted journals would not follow), so a setting changed after the close is
+    # said in words — close the month again — rather than recomputed into sheets the ledger contradicts.
+    disposition_row = r
+    posted_as = ctx.spec.overhead_disposition
+    live = _x(OH_SHEET, oh["setting"])
+    changed = f"IF(EXACT({live},{_quoted(posted_as)}),0,1)"
+    if oh["dispositions"]:
+        now, then = (_x(OH_SHEET, span) for span in oh["dispositions"])
+        changed += f"+SUMPRODUCT(--NOT(EXACT({now},{then})))"
+    ctx.put(ws, r, 1, "Overhead disposition unchanged since the close: Settings' Overhead disposition and Materiality "
+                      "give each pool the disposition the journals were posted under (Overhead: Disposition per "
+                      "Settings vs posted; Difference: the setting and the pools that changed)")
+    ctx.put(ws, r, 2, f"={live}", posted_as)
+    ctx.put(ws, r, 3, posted_as, fill=ENGINE_FILL)
+    ctx.put(ws, r, 4, f"={changed}", 0)
+    ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",{_quoted("Disposition " + _changed_after_close(ctx))})', "OK",
+            font=CHECK_FONT)
+    r += 1
     prorated = sum((l.under_applied for l in lines), _ZERO * q) - ctx.result.written_off_to_cogs
-    check("Overhead: prorated + written off = under/over-applied",
+    check("Overhead: prorated + written off = under/over-applied (the proration amounts are the close's; a "
+          "disposition changed after the close shows here and above)",
           f"={_x(OH_SHEET, oh['prorated_total'])}+{_x(OH_SHEET, oh['written_off'])}",
           prorated + ctx.result.written_off_to_cogs, f"={_x(OH_SHEET, oh['diff'])}", actual - applied,
           f"=ROUND(B{r}-C{r},{P})", _ZERO * q)
+    # Its result names the cause when the disposition changed, not only the difference it makes.
+    ctx.put(ws, r - 1, 5, f'=IF(D{r - 1}=0,"OK",IF(D{disposition_row}<>0,"Disposition changed after the close: '
+                          f'reopen {ctx.spec.period} and close it again",D{r - 1}))', "OK", font=CHECK_FONT)
     # Excel-function errors (excel_addin: "#WIP! CODE: message" text) and Excel's own error values
     # (#N/A, #REF!, #VALUE!, ...) anywhere in the workbook's other sheets: text is skipped by SUM and
     # an error value in a cell no total reads shows nowhere else, so this check is what says so.
