@@ -383,7 +383,8 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     from .close import RollForward
     from .close._render import render_rollforward
     from .close._general_ledger import balances_after, recorded_tie
-    from .close._rollforward import build_units, by_stage, flows_of_reports, recorded_counts_and_accounts
+    from .close._rollforward import (abnormal_gains_by_element, build_units, by_stage, detail_rows, flows_of_reports,
+                                     recorded_counts_and_accounts)
 
     ledger, closed = _current(args)
     if ledger is None:
@@ -400,7 +401,10 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
         units = build_units(rf.period, flows, counts, state, rf.finished_goods)
         general_ledger = recorded_tie(closed.inputs, rf)  # the tie the close made, for the month's papers
         book = closed.journals
+        # Process accounts: abnormal gains by element, parted out of the stored rows' spoilage.
+        gains = abnormal_gains_by_element(rf, flows, closed.inputs) if args.detail else {}
     stages = by_stage(rf, accounts, flows)
+    rows = detail_rows(rf, stages.final_stages, gains) if args.detail else None
     if args.json:
         # The stored roll-forward's fields as they always were, then what is derived from it.
         payload = rf.model_dump(mode="json") | {"by_stage": stages.model_dump(mode="json"),
@@ -413,6 +417,8 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
                                                      "after_posting": str(after)}
                                                     for t, after in zip(general_ledger,
                                                                         balances_after(general_ledger, book))]}
+        if rows is not None:  # --detail: the table by product, stage and element, as printed
+            payload["detail"] = [r.model_dump(mode="json") for r in rows]
         json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
@@ -421,7 +427,7 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
         sys.stdout.write(render_rollforward(
             rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail, stages, units, general_ledger,
             book, company=str(company or ""),
-            close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}"))
+            close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}", element_rows=rows))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
 
@@ -493,6 +499,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_diff(args: argparse.Namespace) -> int:
     from .close._diff import close_amounts, diff_closes
     from .close._render import render_diff
+    from .close_service import in_element_order
     from .ledger import LedgerError
 
     ledger = _open_ledger(_ledger_path(args))
@@ -509,7 +516,10 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         except LedgerError as e:
             print_issues([Issue(e.code, "", e.message)])
             return EXIT_INPUT
-        result = diff_closes(args.period, old.inputs, new.inputs, priors[0], priors[1],
+        # Each close's inputs with its stages' elements in the order it was computed in (the recorded
+        # inputs are sorted), so that the closes made again in memory are the closes recorded.
+        result = diff_closes(args.period, in_element_order(old.inputs, old.element_order),
+                             in_element_order(new.inputs, new.element_order), priors[0], priors[1],
                              close_amounts(old.rollforward_model, old.journals),
                              close_amounts(new.rollforward_model, new.journals))
     if args.json:

@@ -43,7 +43,7 @@ from .ledger._sqlite import canonical_json
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
-           "canonical_inputs",
+           "canonical_inputs", "in_element_order",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
 
 
@@ -437,7 +437,10 @@ def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | N
         prior = ledger.opening_of(closed)
     except LedgerError:
         return None
-    plan, issues = resolve_close(data, prior)
+    # The same inputs (their hash does not see the order of keys), each stage's elements in the order
+    # the close was computed in: recorded inputs are canonical JSON, sorted, and the order decides
+    # how reports list the elements and, under process accounts, which element scrap reduces.
+    plan, issues = resolve_close(in_element_order(data, closed.element_order), prior)
     if issues:
         return None
     try:
@@ -450,6 +453,38 @@ def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | N
     if book != closed.journals:
         return None
     return CloseOutcome(closed.event, result, book, build_rollforward(result, book))
+
+
+def in_element_order(data: Any, order: dict[tuple[str, str], tuple[str, ...]]) -> Any:
+    """``data`` (a close file's mapping) with each stage's ``elements`` in ``order``'s order for its
+    (product, stage) — ``ClosedPeriod.element_order``, the order a recorded close declared them in —
+    elements it does not name after them, as they were.  A copy where anything moves; ``data`` is
+    returned as it is when nothing would (or it is not shaped like a close file)."""
+    products = data.get("products") if isinstance(data, dict) else None
+    if not order or not isinstance(products, list):
+        return data
+    copied: list | None = None
+    for i, product in enumerate(products):
+        stages = product.get("stages") if isinstance(product, dict) else None
+        if not isinstance(stages, list):
+            continue
+        new_stages: list | None = None
+        for j, stage in enumerate(stages):
+            elements = stage.get("elements") if isinstance(stage, dict) else None
+            wanted = order.get((product.get("name"), stage.get("name"))) if isinstance(elements, dict) else None
+            if not wanted:
+                continue
+            names = [e for e in wanted if e in elements] + [e for e in elements if e not in wanted]
+            if names == list(elements):
+                continue
+            if new_stages is None:
+                new_stages = list(stages)
+            new_stages[j] = {**stage, "elements": {e: elements[e] for e in names}}
+        if new_stages is not None:
+            if copied is None:
+                copied = list(products)
+            copied[i] = {**product, "stages": new_stages}
+    return data if copied is None else {**data, "products": copied}
 
 
 def reopen_period(ledger: Ledger, period: str, reason: str, user: str | None = None) -> Event:

@@ -537,6 +537,70 @@ def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_
     assert "[UNKNOWN_PRODUCT]" in capsys.readouterr().err
 
 
+def test_the_reports_of_a_close_list_the_elements_in_the_order_the_file_declared_them(tmp_path, capsys):
+    """The recorded inputs are canonical JSON (sorted keys): read back, Assembly's elements would be
+    labour, materials, overhead.  The report keeps the file's materials, labour, overhead."""
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        outcome = close_period(demo("2026-10"), ledger, user="test")
+        recorded = ledger.current_close("2026-10").inputs
+        espresso = next(p for p in recorded["products"] if p["name"] == "Espresso Classic")
+        assembly = next(s for s in espresso["stages"] if s["name"] == "Assembly")
+        assert list(assembly["elements"]) == ["labour", "materials", "overhead"]  # what the ledger holds: sorted
+    assert main(["report", "--period", "2026-10", "--product", "Espresso Classic", "--json", "--ledger",
+                 str(db)]) == 0
+    [printed] = json.loads(capsys.readouterr().out)
+    espresso = next(p for p in outcome.result.products if p.name == "Espresso Classic")
+    for stage, computed in zip(printed["report"]["stages"], espresso.report.stages):
+        declared = list(computed.equivalent_units)
+        for column in (stage["equivalent_units"], stage["cost_per_eu"], stage["transferred_out"]["by_element"],
+                       stage["ending_wip"]["by_element"]):
+            assert list(column) == declared, stage["name"]
+    stages = {stage["name"]: stage for stage in printed["report"]["stages"]}
+    assert list(stages["Assembly"]["equivalent_units"]) == ["materials", "labour", "overhead"]
+    assert list(stages["Testing"]["equivalent_units"]) == ["transferred_in", "labour", "overhead"]
+    assert main(["report", "--period", "2026-10", "--product", "Espresso Classic", "--ledger", str(db)]) == 0
+    text = capsys.readouterr().out
+    assert text.split("Step 2  Equivalent units\n", 1)[1].split()[:3] == ["materials", "labour", "overhead"]
+
+
+def test_the_reports_of_a_ledger_in_the_first_storage_format_keep_the_declared_order_too(tmp_path, capsys):
+    from tests.test_ledger_storage import _first_format_close
+
+    with Ledger(":memory:") as scratch:
+        october = close_period(demo("2026-10"), scratch, user="test")
+    with Ledger(tmp_path / "old.db") as ledger:
+        _first_format_close(ledger, demo("2026-10"), october)
+    assert main(["report", "--period", "2026-10", "--json", "--ledger", str(tmp_path / "old.db")]) == 0
+    printed = {entry["product"]: entry["report"] for entry in json.loads(capsys.readouterr().out)}
+    assembly = next(s for s in printed["Espresso Classic"]["stages"] if s["name"] == "Assembly")
+    assert list(assembly["equivalent_units"]) == ["materials", "labour", "overhead"]
+
+
+def test_the_report_of_a_process_account_close_reduces_the_element_the_file_declared_first(tmp_path, capsys):
+    """Normal loss scrap reduces the first material element as written: read back in sorted order,
+    another element would take it, and the report would print figures the close never had."""
+    from tests.test_ledger_storage import process_account_demo
+
+    data = process_account_demo()
+    testing = next(s for p in data["products"] if p["name"] == "Espresso Classic" for s in p["stages"]
+                   if s["name"] == "Testing")
+    testing["elements"] = {"seals": {"kind": "material", "added": "start"},
+                           "boxes": {"kind": "material", "added": "start"}, **testing["elements"]}
+    testing["added_costs"] = {**testing["added_costs"], "seals": 600.00, "boxes": 900.00}
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        outcome = close_period(data, ledger, user="test")
+    computed = next(p for p in outcome.result.products if p.name == "Espresso Classic").report
+    assert computed.stage("Testing").normal_loss.by_element["seals"]  # the scrap reduced seals
+    assert main(["report", "--period", "2026-10", "--product", "Espresso Classic", "--json", "--ledger",
+                 str(db)]) == 0
+    [printed] = json.loads(capsys.readouterr().out)
+    assert printed["report"] == computed.model_dump(mode="json")
+    testing = next(s for s in printed["report"]["stages"] if s["name"] == "Testing")
+    assert list(testing["equivalent_units"]) == ["transferred_in", "seals", "boxes", "labour", "overhead"]
+
+
 def test_a_month_reclosed_from_the_same_inputs_does_not_flag_the_months_after_it(ledger):
     """Reopened and closed again with nothing changed: the position November opened from is the same,
     so November needs no re-close (it used to be flagged, and December refused, all the same)."""

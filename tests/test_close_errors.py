@@ -141,15 +141,17 @@ def test_roles_may_share_an_account(change, tmp_path, capsys):
 
 def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_flows(tmp_path, capsys):
     """November closed on a fresh ledger opens from nothing: the cause is said first, not only
-    the seven unit-flow differences it makes (found in review)."""
+    the seven unit-flow differences it makes (found in review) and the general ledger's balances
+    that an opening of nothing does not tie to (reported with them: every problem at once)."""
     db = tmp_path / "ledger.db"
     november = str(ROOT / "examples/demo/close-2026-11.yaml")
     assert main(["close", november, "--period", "2026-11", "--ledger", str(db)]) == 2
     err = capsys.readouterr().err.splitlines()
     errors = [line for line in err if line.startswith("error: ")]
-    assert len(errors) == 7 and all(line.endswith("[UNIT_FLOW]") for line in errors)
+    assert [line.rsplit(" ", 1)[-1] for line in errors] == ["[GL_DOES_NOT_TIE]"] * 4 + ["[UNIT_FLOW]"] * 7
+    assert all("the WIP ledger's opening" in line and " is 0;" in line for line in errors[:4])
     assert err[-1].startswith(f"note: {db} holds no close before 2026-11, so this close is the ledger's first month")
-    assert err[-2] == "7 problems found; nothing was written."  # the note is not counted as a problem
+    assert err[-2] == "11 problems found; nothing was written."  # the note is not counted as a problem
     assert not db.exists()
     # A genuine first month with a typo in one stage is not told to look for another ledger.
     october = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())

@@ -134,6 +134,51 @@ def test_a_difference_is_reported_with_every_other_problem(october):
         assert [e.period for e in ledger.events()] == ["2026-10"]
 
 
+def test_a_first_months_difference_is_reported_with_its_unit_flow_problems(tmp_path, capsys):
+    """Every problem at once in the ledger's first month too: the tie compares the GL with the
+    opening the file writes (beginning WIP, opening finished goods), which no flow problem changes,
+    so the accountant learns of both before fixing either; nothing is written, exit 2."""
+    import yaml
+
+    from costing.cli import main
+
+    data = demo("2026-10")
+    opening_fg = sum((D(str(layer["cost"])) for p in data["products"] for layer in p.get("opening_finished_goods", ())),
+                     D(0))
+    data["general_ledger"] = {"balances": {"1310": "10560.01", "1320": "3170.00", "1400": str(opening_fg)}}
+    data["products"][0]["stages"][0]["completed"] = 999  # Assembly's flow, and so Testing's, broken
+    path = tmp_path / "close.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    db = tmp_path / "l.db"
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert not db.exists()
+    with Ledger(db) as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+        assert ledger.events() == []
+    found = [(i.code, i.path) for i in refused.value.issues]
+    assert found[0] == ("GL_DOES_NOT_TIE", "general_ledger.balances.1310")  # the header's first, as in the file
+    assert {code for code, _ in found} == {"GL_DOES_NOT_TIE", "UNIT_FLOW"}
+    assert [path for code, path in found if code == "GL_DOES_NOT_TIE"] == ["general_ledger.balances.1310"]
+    assert "the WIP ledger's opening WIP is 10560.00; difference (GL − WIP ledger) 0.01" in refused.value.issues[0].message
+    assert "[GL_DOES_NOT_TIE]" in err and "[UNIT_FLOW]" in err
+
+
+def test_a_first_months_tie_waits_for_an_opening_that_is_itself_wrong(tmp_path):
+    """An opening the file writes wrongly (here a negative cost) is no opening to tie to: its own
+    problem is reported, not a difference made of it."""
+    data = demo("2026-10")
+    data["general_ledger"] = {"balances": {"1310": "10560.01"}}
+    data["products"][0]["stages"][0]["completed"] = 999
+    data["products"][1]["stages"][0]["beginning_wip"]["cost"]["labour"] = -400
+    with Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    codes = {i.code for i in refused.value.issues}
+    assert "NEGATIVE_AMOUNT" in codes and "UNIT_FLOW" in codes and "GL_DOES_NOT_TIE" not in codes
+
+
 def test_overhead_control_shared_with_cogs_cannot_be_tied(tmp_path):
     data = demo("2026-10")
     data["accounts"]["overhead_control"] = {"code": "5000", "name": "Cost of goods sold"}

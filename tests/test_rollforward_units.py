@@ -188,6 +188,67 @@ def test_process_account_losses_are_the_spoilage_columns_and_a_gain_an_addition(
     assert "abn. gain" in text and "abnormal gain" in text and "Roll-forward ties: OK" in text
 
 
+def _with_two_materials_in_barista_testing(data: dict) -> dict:
+    """Barista Pro's Testing (which has the demo's abnormal gain) with two materials declared seals
+    then boxes: the normal loss's scrap reduces seals, the first as written (boxes sorts first)."""
+    testing = next(s for p in data["products"] if p["name"] == "Barista Pro" for s in p["stages"]
+                   if s["name"] == "Testing")
+    testing["elements"] = {"seals": {"kind": "material", "added": "start"},
+                           "boxes": {"kind": "material", "added": "start"}, **testing["elements"]}
+    testing["added_costs"] = {**testing["added_costs"], "seals": 400.00, "boxes": 700.00}
+    return data
+
+
+@pytest.mark.parametrize("variant", ["demo", "two_materials"])
+def test_process_account_detail_shows_an_abnormal_gain_as_an_addition_by_element(tmp_path, capsys, variant):
+    """`--detail` follows the main table's sign rule: by element too, an abnormal gain is an addition
+    of its own and spoilage the losses alone (never netted below zero), text and JSON; each element's
+    gain is the one the close computed (the stored reports keep it by stage only)."""
+    from tests.test_ledger_storage import process_account_demo
+
+    data = process_account_demo()
+    if variant == "two_materials":
+        data = _with_two_materials_in_barista_testing(data)
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(data, ledger, user="test")
+    assert main(["rollforward", "--period", "2026-10", "--ledger", str(tmp_path / "l.db"), "--json",
+                 "--detail"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    detail = payload["detail"]
+    gains = D(0)
+    for product in outcome.result.products:
+        for sr in product.report.stages:
+            for element, gain in sr.abnormal_gain.by_element.items():
+                row = by_key(detail, product=product.name, stage=sr.name, element=element)
+                assert D(row["abnormal_gain"]) == gain, (product.name, sr.name, element)
+                losses = sr.normal_loss.by_element[element] + sr.abnormal_loss.by_element[element]
+                assert D(row["spoilage"]) == losses >= 0, (product.name, sr.name, element)
+                gains += gain
+    assert gains and gains == D(by_key(payload["by_stage"]["stages"], stage="Testing")["abnormal_gain"])
+    assert len(detail) == len(payload["rows"])
+    for row in detail:
+        additions = sum(D(row[c]) for c in ("materials", "labour", "overhead", "conversion", "transferred_in",
+                                            "abnormal_gain"))
+        deductions = sum(D(row[c]) for c in ("to_next_stage", "to_finished_goods", "spoilage"))
+        adjustments = D(row["count_adjustment"]) + D(row["overhead_adjustment"])
+        assert D(row["opening"]) + additions - deductions + adjustments == D(row["closing"]), row
+    if variant == "two_materials":
+        seals = by_key(detail, product="Barista Pro", stage="Testing", element="seals")
+        assert D(seals["spoilage"]) > 0  # the scrap: seals, as the file declared them first
+    text = rollforward_text(tmp_path / "l.db", "2026-10", capsys, "--detail")
+    header, *lines = text.split("By product, stage and element:\n", 1)[1].splitlines()
+    titles = [c.strip() for c in header.split("  ") if c.strip()][1:]  # after "product / stage / element"
+    printed = {line.split(" / ")[2].split()[0]: dict(zip(titles, line.split()[-len(titles):]))
+               for line in lines if line.strip().startswith("Barista Pro / Testing /")}
+    barista = next(p for p in outcome.result.products if p.name == "Barista Pro")
+    assert set(printed) == set(barista.report.stage("Testing").equivalent_units)
+    for element, cells in printed.items():
+        row = by_key(detail, product="Barista Pro", stage="Testing", element=element)
+        assert D(cells["abn. gain"].replace(",", "")) == D(row["abnormal_gain"])
+        assert D(cells["spoilage"].replace(",", "")) == D(row["spoilage"]) >= 0
+    assert "net of" not in text and "Roll-forward ties: OK" in text
+
+
 # ---- costs: transferred out split, subtotals by WIP account -----------------------------------
 
 def test_to_finished_goods_total_equals_the_finished_goods_completed_total(demo_ledger, capsys):

@@ -18,6 +18,7 @@ agree with the GL would carry the difference into every later month.  Pure: no I
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple
 
@@ -29,7 +30,7 @@ from ._spec import CloseSpec
 from ._state import PriorState
 
 __all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts", "shared_overhead_control",
-           "openings_of_plans", "openings_of_prior", "recorded_tie", "balances_after"]
+           "openings_of_plans", "openings_of_prior", "openings_of_specs", "recorded_tie", "balances_after"]
 
 _ZERO = Decimal(0)
 
@@ -92,6 +93,27 @@ def openings_of_prior(prior: PriorState) -> tuple[list[tuple[str, Decimal]], Dec
     when this month's products have problems (so the tie is reported with them)."""
     wip = [(w.stage, w.total) for w in prior.wip.values()]
     return wip, sum((layer.cost for layers in prior.finished_goods.values() for layer in layers), _ZERO)
+
+
+# Problems under which a first month's openings, as the file writes them, are not known: a product
+# given twice (which one opens?), or a problem in a beginning WIP or opening finished-goods layer.
+_OPENING_UNKNOWN = re.compile(r"products\[\d+\]\.(stages\[\d+\]\.beginning_wip|opening_finished_goods)\b")
+
+
+def openings_of_specs(products: Iterable, issues: Iterable[Issue]) -> tuple[list[tuple[str, Decimal]], Decimal] | None:
+    """The same, in the ledger's first month, from the products as the close file writes them
+    (``ProductSpec``s, None for one whose shape was refused) whose plans could not be made: the
+    openings are the file's beginning WIP and opening finished goods, which do not depend on the
+    month's flow, so the tie is reported with a unit-flow problem.  None when they are not known:
+    a product refused, none given, a product given twice, or a problem in an opening itself."""
+    products = list(products)
+    if not products or any(p is None for p in products):
+        return None
+    if any(i.code == "DUPLICATE_PRODUCT" or _OPENING_UNKNOWN.match(i.path) for i in issues):
+        return None
+    wip = [(stage.name, sum(stage.beginning_wip.cost.values(), _ZERO)) for product in products
+           for stage in product.stages if stage.beginning_wip is not None]
+    return wip, sum((layer.cost for product in products for layer in product.opening_finished_goods or ()), _ZERO)
 
 
 def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decimal]], Decimal],

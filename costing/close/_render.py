@@ -13,7 +13,7 @@ from .._journal import JournalBook
 from ._compute import CloseResult
 from ._diff import CloseDiff
 from ._general_ledger import balances_after
-from ._rollforward import RollForward, RollForwardByStage, UnitsRollForward, by_stage
+from ._rollforward import DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, detail_rows
 
 __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
            "render_diff"]
@@ -80,10 +80,12 @@ def _transfer_ties(total, outside, transfer_difference, fg_completed, fg_differe
 def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False,
                        stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None,
                        general_ledger: tuple = (), book: JournalBook | None = None, company: str = "",
-                       close: str = "") -> str:
+                       close: str = "", element_rows: tuple[DetailRow, ...] | None = None) -> str:
     """The roll-forward as text: WIP by stage (and with ``detail`` by product, stage and element),
     by WIP account, in units (``units``, when given), finished goods, and the ties to the journals.
-    ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given).
+    ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given);
+    ``element_rows`` the detail's rows, ``detail_rows(rf, ...)`` (made here, abnormal gains not parted out
+    of spoilage, when not given).
     ``company`` and ``close`` (which close of the month, e.g. "close #2, recorded ... by ...") head
     the page: after a re-close the month has several roll-forwards, and a binder needs to say which."""
     m = lambda v: _money(v, rf.currency, locale)  # noqa: E731
@@ -112,17 +114,14 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
         lines.append("By WIP account: the stages' WIP accounts are not known here (see the ties to the journals).")
     if detail:
         lines += ["", "By product, stage and element:"]
-        rows = []
-        for r in rf.rows:
-            final = s.final_stages.get(r.product) == r.stage
-            values = {c: getattr(r, c) for c in _COLUMNS if hasattr(r, c)}
-            values["to_next_stage"] = values["to_finished_goods"] = values["abnormal_gain"] = r.transferred_out * 0
-            values["to_finished_goods" if final else "to_next_stage"] = r.transferred_out
-            rows.append([f"{r.product} / {r.stage} / {r.element}"] + [m(values[c]) for c in used])
-        lines += _table(["product / stage / element"] + titles, rows)
-        if s.total.abnormal_gain:
-            lines.append("  By element, spoilage is net of abnormal gains: the stored reports keep a gain's value by "
-                         "stage only.")
+        detail_of = element_rows if element_rows is not None else detail_rows(rf, s.final_stages)
+        lines += _table(["product / stage / element"] + titles,
+                        [[f"{r.product} / {r.stage} / {r.element}"] + [m(getattr(r, c)) for c in used]
+                         for r in detail_of])
+        netted = s.total.abnormal_gain - sum((r.abnormal_gain for r in detail_of), s.total.abnormal_gain * 0)
+        if netted:
+            lines.append(f"  By element, spoilage is net of {m(netted)} of abnormal gains: which element the normal "
+                         "loss's scrap reduced could not be read from the recorded inputs.")
     if units is not None:
         lines += ["", _units_text(units, u, detail)]
     lines += ["", f"Finished goods {rf.period}:"]

@@ -96,13 +96,16 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
             if product not in named and any(layer.units for layer in layers):
                 issues.append(Issue("PRODUCT_MISSING", "products",
                                     f"{product!r} has finished goods on hand from {prior.period}; include the product"))
-    if issues and prior is not None and q is not None and all(i.path.startswith("products") for i in issues):
-        # The month opens from the prior close whatever its products say: the tie to the general
-        # ledger is known, and reported with the products' problems (the close reports it otherwise),
-        # before them as in the file.
-        from ._general_ledger import openings_of_prior, tie_to_general_ledger
+    if issues and q is not None and all(i.path.startswith("products") for i in issues):
+        # The month opens from the prior close whatever its products say, or in the ledger's first
+        # month from the openings the file writes (which do not depend on the month's flow): the
+        # tie to the general ledger is known, and reported with the products' problems (the close
+        # reports it otherwise), before them as in the file.
+        from ._general_ledger import openings_of_prior, openings_of_specs, tie_to_general_ledger
 
-        issues[0:0] = tie_to_general_ledger(header, openings_of_prior(prior))[1]
+        openings = openings_of_prior(prior) if prior is not None else openings_of_specs(products, issues)
+        if openings is not None:
+            issues[0:0] = tie_to_general_ledger(header, openings)[1]
     if issues:
         return None, issues
     return ClosePlan(header, q, tuple(plans), prior is None), []

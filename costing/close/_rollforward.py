@@ -25,7 +25,7 @@ from ._state import PriorState
 __all__ = ["RollForwardRow", "FinishedGoodsRow", "TieCheck", "RollForward", "build_rollforward", "stage_rows",
            "ADDED_COLUMNS", "StageTotal", "AccountTotal", "RollForwardByStage", "by_stage", "StageFlow", "UnitsRow",
            "FinishedGoodsUnitsRow", "UnitsRollForward", "build_units", "flows_of_result", "counts_of_result",
-           "flows_of_reports", "recorded_counts_and_accounts"]
+           "flows_of_reports", "recorded_counts_and_accounts", "DetailRow", "detail_rows", "abnormal_gains_by_element"]
 
 _ZERO = Decimal(0)
 
@@ -368,6 +368,98 @@ def by_stage(rf: RollForward, stage_accounts: Mapping[str, Any] | None = None,
         finished_goods_difference=total.to_finished_goods - completed)
 
 
+class DetailRow(_Frozen):
+    """One element of one product-stage as ``wip rollforward --detail`` shows it: the stored row
+    with transferred out split by where it went and, under process accounts, an abnormal gain as
+    the addition it is (``spoilage`` then holds the losses alone, as in the stage table)."""
+
+    product: str
+    stage: str
+    element: str
+    opening: Amount
+    materials: Amount
+    labour: Amount
+    overhead: Amount
+    conversion: Amount
+    transferred_in: Amount
+    abnormal_gain: Amount
+    to_next_stage: Amount
+    to_finished_goods: Amount
+    spoilage: Amount
+    count_adjustment: Amount
+    overhead_adjustment: Amount
+    closing: Amount
+
+    @property
+    def computed_closing(self) -> Decimal:
+        return (self.opening + self.materials + self.labour + self.overhead + self.conversion + self.transferred_in
+                + self.abnormal_gain - self.to_next_stage - self.to_finished_goods - self.spoilage
+                + self.count_adjustment + self.overhead_adjustment)
+
+
+def detail_rows(rf: RollForward, final_stages: Mapping[str, str],
+                gains: Mapping[tuple[str, str], Mapping[str, Decimal]] | None = None) -> tuple[DetailRow, ...]:
+    """The roll-forward's rows as the detail table shows them (``DetailRow``).  ``final_stages``:
+    product -> its last stage (``RollForwardByStage.final_stages``); ``gains``: (product, stage) ->
+    abnormal gain by element (``abnormal_gains_by_element``), parted out of the stored rows' spoilage,
+    which nets them; a product-stage it does not name keeps its row's spoilage as stored."""
+    gains = gains or {}
+    rows = []
+    for r in rf.rows:
+        zero = r.transferred_out * 0
+        gain = gains.get((r.product, r.stage), {}).get(r.element, zero)
+        final = final_stages.get(r.product) == r.stage
+        rows.append(DetailRow._trusted({
+            "product": r.product, "stage": r.stage, "element": r.element, "opening": r.opening,
+            "materials": r.materials, "labour": r.labour, "overhead": r.overhead, "conversion": r.conversion,
+            "transferred_in": r.transferred_in, "abnormal_gain": gain,
+            "to_next_stage": zero if final else r.transferred_out, "to_finished_goods": r.transferred_out if final else zero,
+            "spoilage": r.spoilage + gain, "count_adjustment": r.count_adjustment,
+            "overhead_adjustment": r.overhead_adjustment, "closing": r.closing}))
+    return tuple(rows)
+
+
+def abnormal_gains_by_element(rf: RollForward, flows: Iterable[StageFlow],
+                              inputs: Any) -> dict[tuple[str, str], dict[str, Decimal]]:
+    """(product, stage) -> its abnormal gain by element, for the product-stages with one (process
+    accounts), from what a close recorded: the stored reports keep a gain's value by stage only, and
+    the stored rows net it off spoilage.  Under that convention what leaves WIP by element is the
+    normal loss's scrap value (on the one element scrap reduces) + abnormal loss − abnormal gain, and
+    a stage never has both a loss and a gain: an element other than the scrap element lost −spoilage
+    of gain, and the scrap element the rest of the stage's gain.  Which element scrap reduces is
+    read from the recorded inputs (``normal_loss.scrap_element``, else the first material element in
+    the rows' order, which is the order the file declared, else the first element) as the close
+    chose it.  A product-stage is left out when this cannot be told or does not add up (no part
+    negative): its spoilage stays net, as stored."""
+    flows = [f for f in flows if f.abnormal_gain_cost and not f.abnormal_spoilage]
+    if not flows:
+        return {}
+    scrap_of = _recorded_loss_elements(inputs)
+    wanted = {(f.product, f.stage): f.abnormal_gain_cost for f in flows}
+    rows: dict[tuple[str, str], list[RollForwardRow]] = {}
+    for r in rf.rows:
+        key = (r.product, r.stage)
+        if key in wanted:
+            rows.setdefault(key, []).append(r)
+    gains: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for key, total in wanted.items():
+        stage_rows_ = rows.get(key)
+        known = scrap_of.get(key)
+        if not stage_rows_ or known is None:
+            continue
+        explicit, materials = known
+        names = [r.element for r in stage_rows_]
+        scrap = explicit if explicit is not None else next((n for n in names if n in materials), names[0])
+        if scrap not in names:
+            continue
+        zero = stage_rows_[0].transferred_out * 0
+        split = {r.element: zero - r.spoilage if r.element != scrap else zero for r in stage_rows_}
+        split[scrap] = total - sum(split.values(), zero)
+        if all(v >= 0 for v in split.values()):
+            gains[key] = split
+    return gains
+
+
 # ---- units ----------------------------------------------------------------------------------------
 
 class StageFlow(NamedTuple):
@@ -617,3 +709,37 @@ def recorded_counts_and_accounts(inputs: Any) -> tuple[dict[tuple[str, str], Dec
         return None, None
     counts = {(p.name, s.name): s.count for p in recorded.products for s in p.stages if s.count is not None}
     return counts, dict(recorded.accounts.wip)
+
+
+class _RecordedElement(_Stored):
+    kind: str | None = None
+
+
+class _RecordedLoss(_Stored):
+    scrap_element: str | None = None
+
+
+class _RecordedLossStage(_Stored):
+    name: str
+    elements: dict[str, _RecordedElement] = {}
+    normal_loss: _RecordedLoss | None = None
+
+
+class _RecordedLossProduct(_Stored):
+    name: str
+    stages: list[_RecordedLossStage]
+
+
+_RECORDED_LOSS_PRODUCTS = TypeAdapter(list[_RecordedLossProduct])
+
+
+def _recorded_loss_elements(inputs: Any) -> dict[tuple[str, str], tuple[str | None, frozenset[str]]]:
+    """(product, stage) -> (the scrap element the close file names, or None; its material elements),
+    from a close's recorded inputs; {} when they cannot be read so."""
+    try:
+        products = _RECORDED_LOSS_PRODUCTS.validate_python(inputs.get("products") if isinstance(inputs, dict) else None)
+    except ValidationError:
+        return {}
+    return {(p.name, s.name): (s.normal_loss.scrap_element if s.normal_loss is not None else None,
+                               frozenset(name for name, e in s.elements.items() if e.kind == "material"))
+            for p in products for s in p.stages}

@@ -42,7 +42,7 @@ from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "rows_database", "encode_close",
            "encode_reports", "decode_rollforward_needed", "decode_rollforward_json",
-           "decode_reports", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
+           "decode_reports", "element_order", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
 
 REPORTS_FORMAT = "wip-reports/2"
 STATE_FORMAT = "wip-state/2"
@@ -187,6 +187,29 @@ def decode_reports(doc: Any) -> list:
     return [entry if isinstance(entry, dict) else
             {"product": entry[0], "report": _report_json(entry[1], entry[2], entry[3], palette)}
             for entry in doc["products"]]
+
+
+def element_order(doc: Any) -> dict[tuple[str, str], tuple[str, ...]]:
+    """(product, stage) -> the stage's elements in the order its production cost report listed
+    them when the close was computed (transferred-in first, then as the close file declared them),
+    from the stored reports of either format; without decoding their figures.
+
+    The recorded inputs are canonical JSON, whose keys are sorted: this is what still says in which
+    order the file declared each stage's elements (every stored format keeps a report's order)."""
+    order: dict[tuple[str, str], tuple[str, ...]] = {}
+    if isinstance(doc, dict) and doc.get("format") == REPORTS_FORMAT:
+        palette, entries = [tuple(names) for names in doc["elements"]], doc["products"]
+    else:
+        palette, entries = [], doc if isinstance(doc, list) else []
+    for entry in entries:
+        if isinstance(entry, list):  # laid out in columns: [name, currency, method, [[stage, palette index, ...]]]
+            for stage in entry[3]:
+                order[(entry[0], stage[0])] = palette[stage[1]]
+        elif isinstance(entry, dict) and isinstance(entry.get("report"), dict):
+            for stage in entry["report"].get("stages") or ():
+                if isinstance(stage, dict) and isinstance(stage.get("equivalent_units"), dict):
+                    order[(entry.get("product"), stage.get("name"))] = tuple(stage["equivalent_units"])
+    return order
 
 
 # ---- closing state ----------------------------------------------------------------------------

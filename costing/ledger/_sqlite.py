@@ -32,6 +32,7 @@ from ._codec import (
     decode_rollforward,
     decode_rollforward_json,
     decode_state,
+    element_order,
     encode_state,
     state_as_first_format,
 )
@@ -196,6 +197,12 @@ class ClosedPeriod:
     @cached_property
     def reports(self) -> list:
         return decode_reports(self._reports_doc)
+
+    @cached_property
+    def element_order(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """(product, stage) -> its elements in the order the close file declared them (transferred-in
+        first): ``inputs`` are canonical JSON, whose sorted keys lost that order; the reports kept it."""
+        return element_order(self._reports_doc)
 
     @cached_property
     def state(self) -> PriorState:
