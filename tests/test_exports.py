@@ -683,6 +683,8 @@ def test_intacct_options_and_description(tmp_path):
     ("xero", {"tax_rate": "Tax Exempt "}, "Xero tax rate 'Tax Exempt ' cannot be exported: it has leading or trailing"),
     ("xero", {"tax_rate": ""}, "Xero tax rate '' cannot be exported: it is empty"),
     ("intacct", {"journal": "=GJ"}, "Intacct journal symbol '=GJ' cannot be exported: it starts with ="),
+    # Intacct skips every CSV row starting with '#': each entry's first line (JOURNAL first) would be lost
+    ("intacct", {"journal": "#GJ"}, "Intacct journal symbol '#GJ' cannot be exported: it starts with #"),
     ("intacct", {"location_id": " 100"}, "Intacct location id ' 100' cannot be exported: it has leading or trailing"),
     ("intacct", {"dept_id": "+MFG"}, "Intacct department id '+MFG' cannot be exported: it starts with +"),
 ])

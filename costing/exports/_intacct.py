@@ -7,6 +7,9 @@ characters (the id always fits whole or is refused); MEMO is the line memo, or t
 when the line has none.  ACCT_NO is the account code; LOCATION_ID and DEPT_ID are the ``location_id``
 and ``dept_id`` options (blank by default) on every line.  DEBIT and CREDIT positive, the other
 blank.  Files are ``journals-YYYY-MM.intacct-1.csv``, ``-2``, ...; an entry is never split.
+
+Intacct ignores any row that starts with ``#`` (its templates' DONOTIMPORT description row); JOURNAL
+is the first field of an entry's first row, so a journal symbol starting with ``#`` is refused.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ def render(book: PreparedBook, *, journal: str = "GJ", location_id: str = "", de
            max_lines: int = MAX_LINES) -> dict[str, bytes]:
     # Intacct matches the journal symbol and the dimension ids: refused if unsafe, never altered.
     option_key(journal, "Intacct journal symbol", required=True)
+    if journal.startswith("#"):
+        # JOURNAL is the first field of an entry's first row, and Intacct skips every row starting with '#'
+        raise ExportError(f"Intacct journal symbol {journal!r} cannot be exported: it starts with #, and Intacct "
+                          f"ignores every CSV row that starts with #, so each entry would lose its first line")
     option_key(location_id, "Intacct location id")
     option_key(dept_id, "Intacct department id")
     files = {}
