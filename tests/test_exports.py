@@ -674,7 +674,7 @@ def test_intacct_options_and_description(tmp_path):
     rows = csv_rows(files[0])
     first = [r for r in rows if r["LINE_NO"] == "1"]
     assert {r["JOURNAL"] for r in first} == {"WIPJ"}
-    assert [r["DESCRIPTION"] for r in first][:2] == ["WIP-2026-10-001 Materials issu", "WIP-2026-10-002 Conversion cos"]
+    assert [r["DESCRIPTION"] for r in first][:2] == ["WIP-2026-10-001 Materials", "WIP-2026-10-002 Conversion"]
     assert {(r["LOCATION_ID"], r["DEPT_ID"]) for r in rows} == {("100", "MFG")}
 
 

@@ -3,7 +3,7 @@
 The header fields JOURNAL (the journal symbol, ``journal``, default "GJ"), DATE (MM/DD/YYYY — pick
 that date format when importing) and DESCRIPTION are written on the first line of each entry only;
 LINE_NO restarts at 1 per entry.  DESCRIPTION is the journal id and narration cut to Intacct's 30
-characters (the id always fits whole or is refused); MEMO is the line memo, or the full narration
+characters at a word boundary (the id always fits whole or is refused); MEMO is the line memo, or the full narration
 when the line has none.  ACCT_NO is the account code; LOCATION_ID and DEPT_ID are the ``location_id``
 and ``dept_id`` options (blank by default) on every line.  DEBIT and CREDIT positive, the other
 blank.  Files are ``journals-YYYY-MM.intacct-1.csv``, ``-2``, ...; an entry is never split.
@@ -26,10 +26,22 @@ DESCRIPTION_LENGTH = 30  # Intacct's limit on an entry's description
 
 
 def description(journal) -> str:
-    """``WIP-2026-10-003 Transfer to Fini`` — id and narration, at most 30 characters, ends stripped."""
+    """``WIP-2026-10-003 Transfer to`` — id and narration, at most 30 characters, cut between words
+    (a word cut in half reads as a typo in Intacct's journal list), ends stripped.
+
+    >>> from types import SimpleNamespace as J
+    >>> description(J(id="WIP-2026-10-001", narration="Materials issued to production"))
+    'WIP-2026-10-001 Materials'
+    >>> description(J(id="WIP-2026-10-001", narration="Transfers"))
+    'WIP-2026-10-001 Transfers'
+    """
     if len(journal.id) > DESCRIPTION_LENGTH:
         raise ExportError(f"{journal.id}: longer than the {DESCRIPTION_LENGTH} characters of an Intacct description")
-    return f"{journal.id} {journal.narration}"[:DESCRIPTION_LENGTH].strip()
+    whole = f"{journal.id} {journal.narration}".strip()
+    if len(whole) <= DESCRIPTION_LENGTH:
+        return whole
+    cut = whole[:DESCRIPTION_LENGTH + 1].rfind(" ")  # a space right after the limit keeps the last word
+    return whole[:cut].strip() if cut >= len(journal.id) else whole[:DESCRIPTION_LENGTH].strip()
 
 
 def render(book: PreparedBook, *, journal: str = "GJ", location_id: str = "", dept_id: str = "",
