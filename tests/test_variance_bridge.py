@@ -384,6 +384,80 @@ def test_cli_from_and_to_the_same_month_bridges_its_two_closes(reclosed_ledger, 
     assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out
 
 
+@pytest.fixture(scope="module")
+def overhead_reclosed_ledger(tmp_path_factory) -> Path:
+    """October and November closed; November reopened and closed again with Assembly's actual
+    overhead 24,400 → 24,600 (and the overhead control account 33,650 → 33,850): written off, the
+    change moves no bridge line, only the overhead true-up and COGS as posted."""
+    path = tmp_path_factory.mktemp("overhead-reclosed") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+        reopen_period(ledger, "2026-11", "Assembly overhead invoice late", user="controller")
+        data = demo("2026-11")
+        data["overhead"]["Assembly"]["actual"] = Decimal("24600.00")
+        data["general_ledger"]["balances"]["5900"] = Decimal("33850.00")
+        close_period(data, ledger, user="test")
+    return path
+
+
+def test_late_changes_show_what_an_overhead_re_close_moved(overhead_reclosed_ledger, capsys):
+    db = str(overhead_reclosed_ledger)
+    with Ledger(overhead_reclosed_ledger) as ledger:
+        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
+        reclosed = reclosed_periods(ledger, ["2026-10", "2026-11"])
+    report = build_variance_report(before, after, reclosed=reclosed)
+    (late,) = report.late_changes
+    assert (late.period, late.from_close, late.to_close) == ("2026-11", 1, 2)
+    assert all(not l.change for l in late.bridge.lines)  # no bridge line moved ...
+    cogs = {l.what: l for l in late.cogs_as_posted.lines}
+    # ... but 200.00 more under-applied overhead was written off: COGS as posted 142,042.85 → 142,242.85.
+    assert (cogs["overhead_written_off"].before, cogs["overhead_written_off"].after) == (D("242.00"), D("442.00"))
+    assert cogs["overhead_written_off"].change == cogs["as_posted"].change == cogs["journals"].change == D("200.00")
+    assert cogs["before_true_up"].change == 0 and late.cogs_as_posted.ties_ok and late.moved
+
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--json", "--ledger", db]) == 0
+    (payload,) = json.loads(capsys.readouterr().out)["late_changes"]
+    moved = {l["what"]: l["change"] for l in payload["cogs_as_posted"]["lines"]}
+    assert moved["overhead_written_off"] == moved["as_posted"] == "200.00"
+
+    # October → November: the bridge above is not November #1 → #2 (October's close is #1 too).
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
+    section = capsys.readouterr().out.split("Late changes 2026-11: close #1 → close #2")[1]
+    assert "the bridge above" not in section
+    assert "overhead.Assembly.actual: 24400.00 → 24600.00" in section
+    written_off = next(l for l in section.splitlines() if "written off to COGS" in l)
+    assert written_off.split()[-3:] == ["242.00", "442.00", "200.00"]
+    as_posted = next(l for l in section.splitlines() if l.strip().startswith("COGS as posted  "))
+    assert as_posted.split()[-3:] == ["142,042.85", "142,242.85", "200.00"]
+
+    # November #1 → #2 is the main bridge: there the bridge above (and COGS as posted under it) is it.
+    assert main(["variance", "--from", "2026-11", "--to", "2026-11", "--ledger", db]) == 0
+    section = capsys.readouterr().out.split("Late changes 2026-11: close #1 → close #2")[1]
+    assert "(what they moved: the bridge above" in section and "written off to COGS" not in section
+
+
+def test_the_late_changes_sheet_shows_cogs_as_posted(overhead_reclosed_ledger, tmp_path):
+    import openpyxl
+
+    book = tmp_path / "v.xlsx"
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
+                 "--ledger", str(overhead_reclosed_ledger)]) == 0
+    ws = openpyxl.load_workbook(book)["Variances"]
+    shown = openpyxl.load_workbook(book, data_only=True)["Variances"]
+    top = next(r for r in range(1, ws.max_row + 1) if str(ws.cell(r, 1).value).startswith("Late changes 2026-11"))
+    below = {ws.cell(r, 1).value: r for r in range(top, ws.max_row + 1)}
+    # Only the lines that moved are listed: a roll-up's amounts are values (the sum of the lines
+    # shown would not be the month's total), not =0 or a sum of unmoved lines.
+    total = below["cost added"]
+    assert (ws.cell(total, 6).value, ws.cell(total, 7).value) == (148568, 148568)
+    written_off = below["Overhead under(+)/over(-)-applied written off to COGS"]
+    assert [shown.cell(written_off, c).value for c in (6, 7, 8)] == [242, 442, 200]
+    as_posted = below["COGS as posted"]
+    assert [shown.cell(as_posted, c).value for c in (6, 7, 8)] == [142042.85, 142242.85, 200]
+    assert shown.cell(below["Difference"], 9).value == "OK"
+
+
 # ---- golden output and the command line -------------------------------------------------------
 
 def test_golden_json(report, data_regression):

@@ -74,6 +74,36 @@ def test_orders_are_forecast_from_stock_wip_and_new_starts(flow):
     assert (drip.source, drip.forecast, drip.at_risk) == ("new_starts", dt.date(2027, 1, 17), True)
 
 
+def test_new_starts_lead_time_is_the_products_own_stage_cycle_times(flow):
+    """Barista Pro's and Drip Home's stages take 3.79 and 2.76 days for them, not the plant's 4.74."""
+    by_id = {o.id: o for o in flow.orders}
+    plant = sum(s.cycle_time_days for s in flow.stages)
+    for order_id, product, lead in (("SO-1004", "Barista Pro", D("3.79")), ("SO-1005", "Drip Home", D("2.76"))):
+        own = sum(p.cycle_time_days for p in flow.product_stages if p.product == product)
+        order = by_id[order_id]
+        assert order.source == "new_starts" and order.lead_time_days == own == lead != plant
+        assert order.lead_time_plant_stages == ()
+        assert order.reason.endswith(f"lead time {lead} days")
+
+
+def test_a_stage_the_product_completed_nothing_in_takes_the_plants_cycle_time_and_says_so():
+    from costing.variance import Order, PeriodUnits
+
+    # Slow completed nothing in Mixing (no cycle time of its own there): the plant's Mixing, all
+    # products, (5 + 10 + 8 + 10) ÷ 2 = 16.5 units of WIP at 30 ÷ 30 = 1 a day = 16.5 days, stands in;
+    # its own Filling: (10 + 0) ÷ 2 = 5 units at 10 ÷ 30 a day = 15 days.  Lead time 31.5 days.
+    units = PeriodUnits(
+        period="2026-11", stage_order=("Mixing", "Filling"),
+        product_stages={("Slow", "Mixing"): (D(5), D(0), D(8)), ("Slow", "Filling"): (D(10), D(10), D(0)),
+                        ("Fast", "Mixing"): (D(10), D(30), D(10)), ("Fast", "Filling"): (D(0), D(30), D(0))},
+        product_stage_order={"Slow": ("Mixing", "Filling"), "Fast": ("Mixing", "Filling")},
+        shipped={"Slow": D(10), "Fast": D(30)}, fg_on_hand={"Slow": D(0), "Fast": D(0)})
+    (order,) = build_flow([units], orders=[Order(id="S-1", product="Slow", units=D(20),
+                                                 due=dt.date(2027, 1, 31))]).orders
+    assert (order.source, order.lead_time_days, order.lead_time_plant_stages) == ("new_starts", D("31.5"), ("Mixing",))
+    assert "lead time 31.5 days (Mixing: Slow completed nothing there, so the plant's cycle time" in order.reason
+
+
 def test_weeks_of_cover(flow):
     espresso = next(c for c in flow.cover if c.product == "Espresso Classic")
     # 48 on hand; shipped 270 + 300 over 31 + 30 days = 8.714 weeks → 65.41 a week → 0.73 weeks.
@@ -149,7 +179,7 @@ def test_the_how_column_uses_the_reports_locale(demo_ledger, capsys):
     assert main(["flow", "--period", "2026-11", "--orders", str(ORDERS), "--locale", "de_DE",
                  "--ledger", str(demo_ledger)]) == 0
     out = capsys.readouterr().out
-    assert "52 units from WIP at 10,1 units/day" in out and "lead time 4,74 days" in out
+    assert "52 units from WIP at 10,1 units/day" in out and "lead time 3,79 days" in out
     assert "10.1 units/day" not in out
 
 

@@ -357,10 +357,43 @@ def test_a_stage_whose_overhead_has_no_standard_stays_out_of_the_cost_incurred(t
 
 def test_wip_at_standard_uses_the_counted_units_and_shows_the_count_difference(demo_report):
     testing = next(s for s in demo_report.at_standard if (s.product, s.stage) == ("Espresso Classic", "Testing"))
-    # Counted 24 units, book 25; standard cost per unit at 60 % conversion: 200.20.
-    assert testing.ending_wip == D("4804.80") and testing.count_difference == D("200.20")
-    assert testing.completed + testing.ending_wip + testing.count_difference + testing.spoiled \
+    # Counted 24 units, book 25: one unit short, at standard 184.00 transferred in + 60 % × 27.00
+    # conversion = 200.20, signed as the roll-forward signs it (counted − book: a shortage is negative).
+    assert testing.ending_wip == D("4804.80") and testing.count_difference == D("-200.20")
+    assert testing.completed + testing.ending_wip + testing.spoiled - testing.count_difference \
         == testing.accounted_for == testing.to_account_for
+
+
+def test_the_count_difference_has_the_roll_forwards_sign(demo_ledger, demo_report, capsys):
+    """The roll-forward shows the same shortage as −1 unit and −205.28 at actual cost (+ adds to WIP);
+    WIP at standard shows it as −200.20 (at standard cost), not +200.20."""
+    with Ledger(demo_ledger) as ledger:
+        stored = load_closes(ledger, "2026-11")[-1]
+    at_actual = sum(r.count_adjustment for r in stored.rollforward.rows
+                    if (r.product, r.stage) == ("Espresso Classic", "Testing"))
+    testing = next(s for s in demo_report.at_standard if (s.product, s.stage) == ("Espresso Classic", "Testing"))
+    assert at_actual == D("-205.28") and testing.count_difference == D("-200.20")  # actual cost, standard cost
+    for s in demo_report.at_standard:  # no count elsewhere: zero
+        assert s.count_difference <= 0
+    assert main(["standards", "--period", "2026-11", "--standards", str(DEMO_STANDARDS),
+                 "--ledger", str(demo_ledger)]) == 0
+    text = capsys.readouterr().out
+    assert "count diff. (+ adds to WIP)" in text
+    line = next(l for l in text.splitlines() if l.lstrip().startswith("Espresso Classic / Testing")
+                and "4,804.80" in l)
+    assert "-200.20" in line
+
+
+def test_overhead_applied_against_incurred_lists_stages_in_flow_order(demo_report, demo_ledger, capsys):
+    flow_order = ["Assembly", "Testing", "Packaging"]
+    assert [a.stage for a in demo_report.overhead_applied] == flow_order
+    assert [o.stage for o in demo_report.overhead] == ["Assembly", "Testing"]
+    assert main(["standards", "--period", "2026-11", "--standards", str(DEMO_STANDARDS),
+                 "--ledger", str(demo_ledger)]) == 0
+    text = capsys.readouterr().out
+    block = text.split("Overhead applied against incurred")[1].split("\n\n")[0]
+    listed = [l.split()[0] for l in block.splitlines()[2:] if l.split() and l.split()[0] in flow_order]
+    assert listed == flow_order
 
 
 def test_in_yen_the_stage_and_its_products_still_agree(tmp_path):

@@ -337,7 +337,8 @@ def test_the_standards_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     # WIP at standard: to account for and accounted for are sums, checked against each other.
     top, wip = _rows(ws, "WIP at standard (memo)")
     for r in wip:
-        assert (ws.cell(r, 6).value, ws.cell(r, 11).value) == (f"=D{r}+E{r}", f"=SUM(G{r}:J{r})")
+        # Accounted for: completed + ending (counted) + spoiled − count difference (counted − book).
+        assert (ws.cell(r, 6).value, ws.cell(r, 11).value) == (f"=D{r}+E{r}", f"=G{r}+H{r}+J{r}-I{r}")
         assert shown.cell(r, 12).value == "OK"
 
 

@@ -180,7 +180,11 @@ class OrderForecast(_Frozen):
     units_needed: Quantity = Decimal(0)  # cumulative units beyond finished goods on hand
     units_beyond_wip: Quantity = Decimal(0)  # of those, the units new starts must make
     rate_per_day: Quantity | None = None  # the product's finished units per day (two places)
-    lead_time_days: Quantity | None = None  # new starts: the sum of its stages' cycle times (two places)
+    # New starts: the sum of the product's own stage cycle times (two places); a stage where the
+    # product has no cycle time (it completed nothing there) counts at the plant's cycle time for
+    # the stage, all products, and is listed in ``lead_time_plant_stages``.
+    lead_time_days: Quantity | None = None
+    lead_time_plant_stages: tuple[str, ...] = ()
     beyond_horizon: bool = False  # the forecast is more than FORECAST_LIMIT_DAYS after the period's end
 
 
@@ -262,13 +266,15 @@ def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: li
                         for s in stages)
 
     product_flows = []
+    product_cycle: dict[tuple[str, str], Decimal | None] = {}
     for (product, stage), (o, c, e) in current.product_stages.items():
         _, t, cyc = _cycle(o, c, e, days)
+        product_cycle[(product, stage)] = _r(cyc)  # as shown: the lead time is the sum of the figures shown
         product_flows.append(ProductStageFlow(product=product, stage=stage, completed=c, opening_wip=o, closing_wip=e,
                                               throughput_per_day=_r(t), cycle_time_days=_r(cyc)))
 
-    stage_cycle = {s["stage"]: s["raw_cycle"] for s in stages}
-    forecasts = _forecast(current, orders or [], stage_cycle, days, as_of)
+    stage_cycle = {s["stage"]: s["cycle_time_days"] for s in stages}
+    forecasts = _forecast(current, orders or [], product_cycle, stage_cycle, days, as_of)
     cover = _cover(history, cover_periods, band, horizon_days, days)
     return FlowReport(period=current.period, as_of=as_of, days=days, stages=stage_flows,
                       product_stages=tuple(product_flows), orders=tuple(forecasts), cover=tuple(cover),
@@ -298,11 +304,29 @@ FORECAST_LIMIT_DAYS = 36525
 FORECAST_LIMIT_TEXT = "not within 100 years"
 
 
-def _forecast(current: PeriodUnits, orders: list[Order], stage_cycle: dict, days: int,
+def _lead_time(product: str, stages: tuple[str, ...], product_cycle: dict, stage_cycle: dict
+               ) -> tuple[Decimal | None, tuple[str, ...]]:
+    """(the sum of the product's own stage cycle times as shown (two places), the stages where it
+    had none and the plant's cycle time for the stage, all products, stood in); None when neither
+    is known for some stage."""
+    total, plant = _ZERO, []
+    for stage in stages:
+        cycle = product_cycle.get((product, stage))
+        if cycle is None:
+            cycle = stage_cycle.get(stage)
+            if cycle is None:
+                return None, ()
+            plant.append(stage)
+        total += cycle
+    return (total, tuple(plant)) if stages else (None, ())
+
+
+def _forecast(current: PeriodUnits, orders: list[Order], product_cycle: dict, stage_cycle: dict, days: int,
               as_of: dt.date) -> list[OrderForecast]:
     """Orders of a product are served in due-date order: first from finished goods on hand, then
     from WIP finishing at the product's rate (its last stage's completions per day), then from new
-    starts, which cannot finish before the sum of the stages' cycle times."""
+    starts, which cannot finish before the lead time: the sum of the product's own stage cycle
+    times (``product_cycle``), the plant's for the stage (``stage_cycle``) where it has none."""
     by_product: dict[str, list[tuple[int, Order]]] = {}
     for i, order in enumerate(orders):
         by_product.setdefault(order.product, []).append((i, order))
@@ -311,17 +335,18 @@ def _forecast(current: PeriodUnits, orders: list[Order], stage_cycle: dict, days
         items.sort(key=lambda x: (x[1].due, x[0]))
         on_hand = current.fg_on_hand.get(product, _ZERO)
         rate, pipeline = _product_rate(current, product, days)
-        cycles = [stage_cycle.get(s) for s in current.product_stage_order.get(product, ())]
-        lead = sum(cycles, _ZERO) if cycles and all(c is not None for c in cycles) else None
+        lead, plant = _lead_time(product, current.product_stage_order.get(product, ()), product_cycle, stage_cycle)
         cumulative = _ZERO
         for i, order in items:
             cumulative += order.units
-            results[i] = _order_forecast(order, cumulative, on_hand, rate, pipeline, lead, current.period, as_of)
+            results[i] = _order_forecast(order, cumulative, on_hand, rate, pipeline, lead, current.period, as_of,
+                                         plant)
     return [results[i] for i in range(len(orders))]
 
 
 def _order_forecast(order: Order, cumulative: Decimal, on_hand: Decimal, rate: Decimal, pipeline: Decimal,
-                    lead: Decimal | None, period: str, as_of: dt.date) -> OrderForecast:
+                    lead: Decimal | None, period: str, as_of: dt.date,
+                    plant_stages: tuple[str, ...] = ()) -> OrderForecast:
     need = max(cumulative - on_hand, _ZERO)
     beyond_wip = max(need - pipeline, _ZERO)
     forecast: dt.date | None = as_of
@@ -340,6 +365,7 @@ def _order_forecast(order: Order, cumulative: Decimal, on_hand: Decimal, rate: D
                   source=source, forecast=forecast, slack_days=(order.due - forecast).days if forecast else None,
                   at_risk=forecast is None or forecast > order.due, units_needed=need, units_beyond_wip=beyond_wip,
                   rate_per_day=_r(rate) if need else None, lead_time_days=_r(lead) if source == "new_starts" else None,
+                  lead_time_plant_stages=plant_stages if source == "new_starts" and lead is not None else (),
                   beyond_horizon=beyond, reason="")
     fields["reason"] = order_reason(OrderForecast(**fields), period, _fmt)
     return OrderForecast(**fields)
@@ -357,6 +383,9 @@ def order_reason(o: OrderForecast, period: str, number) -> str:
     else:
         text = f"needs {number(o.units_beyond_wip)} units beyond WIP; lead time " + \
                (f"{number(o.lead_time_days)} days" if o.lead_time_days is not None else "unknown")
+        if o.lead_time_plant_stages:
+            text += (f" ({', '.join(o.lead_time_plant_stages)}: {o.product} completed nothing there, so the "
+                     "plant's cycle time for the stage, all products)")
     return text + (f"; forecast {FORECAST_LIMIT_TEXT}" if o.beyond_horizon else "")
 
 

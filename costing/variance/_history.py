@@ -258,7 +258,9 @@ class InputChange(_Frozen):
 
 
 class LateChange(_Frozen):
-    """A period reopened and closed again: what changed in its inputs and what that moved."""
+    """A period reopened and closed again: what changed in its inputs and what that moved — the
+    bridge's lines, and the overhead true-up and COGS as posted (an overhead change that is written
+    off moves no bridge line, only these)."""
 
     period: str
     from_close: int
@@ -266,17 +268,26 @@ class LateChange(_Frozen):
     reason: str  # the reason recorded when the period was reopened
     input_changes: tuple[InputChange, ...]
     bridge: Bridge  # totals, and only the lines that moved
+    cogs_as_posted: CogsAsPosted  # the earlier close (before) against the re-close (after)
+
+    @property
+    def moved(self) -> bool:
+        """Whether the re-close moved any amount: a bridge line or a line of COGS as posted."""
+        return any(line.change for line in self.bridge.lines) or \
+            any(line.change for line in self.cogs_as_posted.lines if line.what != "difference")
 
 
 def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, new_figures: PeriodFigures,
-                materiality: Materiality | None) -> LateChange:
+                materiality: Materiality | None, old_result: CloseResult | None = None,
+                new_result: CloseResult | None = None) -> LateChange:
     a, b = flatten_inputs(old.inputs), flatten_inputs(new.inputs)
     changes = tuple(InputChange(path=k, before=_text(a.get(k)), after=_text(b.get(k)))
                     for k in sorted(set(a) | set(b)) if not same_input_value(a.get(k), b.get(k), _keys(k)))
     full = build_bridge(old_figures, new_figures, materiality)
     moved = tuple(line for line in full.lines if line.level == "total" or line.change)
+    cogs = cogs_as_posted(old_result or recompute(old), new_result or recompute(new), old.journals, new.journals)
     return LateChange(period=new.period, from_close=old.close_no, to_close=new.close_no, reason=new.reopen_reason,
-                      input_changes=changes, bridge=full.model_copy(update={"lines": moved}))
+                      input_changes=changes, bridge=full.model_copy(update={"lines": moved}), cogs_as_posted=cogs)
 
 
 def _text(value: Any) -> str | None:
@@ -353,7 +364,8 @@ def build_variance_report(before: StoredClose, after: StoredClose, *,
         # Kept when it is the main bridge too (--from P --to P): the reopen reason and the input
         # changes are said nowhere else.
         try:
-            late.append(late_change(old, new, figures(old)[1], figures(new)[1], materiality))
+            (old_result, old_figures), (new_result, new_figures) = figures(old), figures(new)
+            late.append(late_change(old, new, old_figures, new_figures, materiality, old_result, new_result))
         except CostingError as e:
             problems.extend(e.issues)
     if problems:

@@ -13,7 +13,7 @@ from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text, uf_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
-from ._history import COGS_LINE_LABELS, VarianceReport
+from ._history import COGS_LINE_LABELS, LateChange, VarianceReport
 from ._standards import StandardsReport, Variance
 
 __all__ = ["render_variance", "render_standards", "render_flow"]
@@ -162,17 +162,52 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
             out.append("  no input changed (the opening position or the engine did)")
         for c in late.input_changes:
             out.append(f"  {c.path}: {c.before} → {c.after}")
-        if (late.period, late.from_close, late.to_close) == (b.after.period, b.before.close_no, b.after.close_no):
-            out.append("  (what they moved: the bridge above)")
+        if _is_main_bridge(late, report):
+            out.append("  (what they moved: the bridge above, and the overhead true-up and COGS as posted under its "
+                       "COGS block)")
             continue
-        for l in late.bridge.lines:
-            if l.change and (l.level != "line" or detail):
-                out.append(f"  {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
-                           f"({_signed_uf(l.change, m).rstrip()})"
-                           f"{' — ' + _explanation(l, locale) if l.explanation else ''}")
+        out += _late_moved(late, locale, detail, m)
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"
+
+
+def _is_main_bridge(late: LateChange, report: VarianceReport) -> bool:
+    """Whether the late change is the report's main bridge (``--from P --to P``): the same period,
+    and the same two closes of it."""
+    b = report.bridge
+    return (late.period, late.from_close, late.to_close) == (b.before.period, b.before.close_no, b.after.close_no) \
+        and b.after.period == late.period
+
+
+def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
+    """What a re-close moved: the bridge lines that changed, then the overhead true-up and COGS as
+    posted (an overhead change written off to COGS moves only those)."""
+    side_before, side_after = f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}"
+    if not late.moved:
+        return ["  what the re-close moved: nothing (the bridge, the overhead true-up and COGS as posted are "
+                "unchanged)"]
+    out = ["  What the re-close moved:"]
+    bridge_moved = [l for l in late.bridge.lines if l.change and (l.level != "line" or detail)]
+    for l in bridge_moved:
+        out.append(f"    {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
+                   f"({_signed_uf(l.change, m).rstrip()})"
+                   f"{' — ' + _explanation(l, locale) if l.explanation else ''}")
+    if not any(l.change for l in late.bridge.lines):
+        out.append("    the bridge (cost added, transferred out, ending WIP, COGS before overhead true-up): unchanged")
+    cogs = late.cogs_as_posted
+    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), m(l.change)] for l in cogs.lines
+            if l.what != "difference"]
+    if any(l.change for l in cogs.lines if l.what != "difference"):
+        out += ["    Overhead true-up and COGS as posted:"]
+        out += ["    " + r for r in _table(["", side_before, side_after, "change"], rows)]
+        if any(l.what == "journals" for l in cogs.lines):
+            diff = cogs.line("difference")
+            out.append("      COGS as posted ties to the stored journals: " + (
+                "OK" if cogs.ties_ok else f"DIFFERENCE ({m(diff.before)} and {m(diff.after)})"))
+    else:
+        out.append("    the overhead true-up and COGS as posted: unchanged")
+    return out
 
 
 def _cogs_as_posted(report: VarianceReport, side_before: str, side_after: str, m) -> list[str]:
@@ -270,7 +305,9 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
         rows = [[f"{s.product} / {s.stage}", m(s.beginning_wip), m(s.work_done), m(s.to_account_for), m(s.completed),
                  m(s.ending_wip), m(s.count_difference), m(s.spoiled)] for s in report.at_standard]
         out += _table(["product / stage", "beginning", "work done", "to account for", "completed", "ending (counted)",
-                       "count difference", "spoiled"], rows)
+                       "count diff. (+ adds to WIP)", "spoiled"], rows)
+        out.append("  (to account for = completed + ending (counted) + spoiled − count difference; the count "
+                   "difference is counted − book, signed as in the roll-forward: a shortage is negative)")
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"

@@ -474,7 +474,9 @@ class StageAtStandard(_Frozen):
     to_account_for: Amount
     completed: Amount
     ending_wip: Amount  # the counted units the close carried (after the count), at standard
-    count_difference: Amount  # book ending WIP − counted, at standard (units short in the count: positive)
+    # Counted − book ending WIP, at standard: the roll-forward's count difference (+ adds to WIP; a
+    # shortage is negative).  Accounted for = completed + ending (counted) + spoiled − this.
+    count_difference: Amount
     spoiled: Amount  # spoiled units (process accounts: abnormal loss less abnormal gain)
     accounted_for: Amount
 
@@ -553,7 +555,7 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                                                     spec.method, unit_cost, upstream_unit, standards, q, mode))
                 upstream_unit = unit_cost
         overhead = []
-        for line in result.overhead:
+        for line in _in_flow_order(result.overhead, result.stage_order):
             std = standards.overhead.get(line.stage)
             if std is None:
                 continue
@@ -578,7 +580,8 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
             adds_up = bool(products) and sum((v.amount for v in products), _ZERO) == analysis.total.amount
             overhead.append(analysis.model_copy(update={"products": products, "products_sum_exactly": adds_up}))
         applied_lines = []
-        for line in result.overhead:
+        # In flow order (the close's stage order), as every other report lists stages.
+        for line in _in_flow_order(result.overhead, result.stage_order):
             missing = oh_unvalued.get(line.stage, [])
             if missing:
                 notes.append(f"overhead {line.stage}: {', '.join(missing)} have no overhead standard, so the stage's "
@@ -600,6 +603,13 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                            under_over_applied=_variance("under_over_applied", under_over),
                            cost_incurred=incurred_total,
                            total_incurred=_variance("total", incurred_total - standard_total), notes=tuple(notes))
+
+
+def _in_flow_order(lines, stage_order: tuple[str, ...]) -> list:
+    """Overhead lines (by ``.stage``) in the close's flow order; stages it does not list keep their
+    order, after those it does."""
+    rank = {stage: i for i, stage in enumerate(stage_order)}
+    return sorted(lines, key=lambda line: rank.get(line.stage, len(rank)))
 
 
 def _element_variance(product: str, stage: str, kind: ElementKind, name: str, eu: Decimal, actual: Decimal,
@@ -757,8 +767,9 @@ def _overhead_variance(line, std: OverheadStandard, sh: Decimal, standard: Decim
 
 def _at_standard(product: str, stage, sr, closing, method: str, unit_cost: Decimal, upstream_unit: Decimal | None,
                  standards: ResolvedStandards, q: Decimal, mode: str) -> StageAtStandard:
-    """Beginning WIP + this period's work = completed + ending WIP + count difference + spoiled,
-    all at standard.
+    """Beginning WIP + this period's work = completed + ending WIP (counted) + spoiled − count
+    difference, all at standard; the count difference is counted − book, signed as the roll-forward
+    signs it (+ adds to WIP, a shortage is negative).
 
     Ending WIP is the counted WIP the close carried (``closing``), as in the bridge and the flow
     report; the units the count found short of the book (or over it) are their own line rather
@@ -780,7 +791,8 @@ def _at_standard(product: str, stage, sr, closing, method: str, unit_cost: Decim
     spoiled = beginning + work - completed - book
     total = (beginning + work).quantize(q, rounding=mode)
     b, w = allocate([beginning, work], total, q, mode)
-    c, e, d, s = allocate([completed, ending, book - ending, spoiled], total, q, mode)
+    # Rounded as the parts that account for the cost: the shortage (book − counted) is one of them.
+    c, e, short, s = allocate([completed, ending, book - ending, spoiled], total, q, mode)
     return StageAtStandard(product=product, stage=stage.name, standard_unit_cost=unit_cost, beginning_wip=b,
-                           work_done=w, to_account_for=b + w, completed=c, ending_wip=e, count_difference=d,
-                           spoiled=s, accounted_for=c + e + d + s)
+                           work_done=w, to_account_for=b + w, completed=c, ending_wip=e, count_difference=-short,
+                           spoiled=s, accounted_for=c + e + short + s)

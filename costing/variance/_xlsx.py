@@ -44,7 +44,7 @@ from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport
-from ._history import COGS_LINE_LABELS, VarianceReport
+from ._history import COGS_LINE_LABELS, CogsAsPosted, VarianceReport
 from ._standards import StandardsReport
 
 __all__ = ["write_sheets", "VARIANCES", "STANDARDS", "FLOW"]
@@ -277,13 +277,14 @@ def _flag_formula(row: int, places: int) -> str:
 
 
 def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: bool,
-                 flags: bool = False) -> tuple[dict[str, int], int]:
+                 flags: bool = False, moved_only: bool = False) -> tuple[dict[str, int], int]:
     """Bridge lines from row ``first`` on: figures of the detail lines (level ``line``) as values,
     every roll-up (stage, product, total) the sum of its detail lines' cells, the change after −
     before and every U/F from its amount's sign.  ``full``: also the components (roll-ups summed
     likewise), their sum and its check, the flag (``flags``: a formula over the thresholds in row 3)
-    and the explanation.  Returns the
-    total lines' rows by metric and the last row written."""
+    and the explanation.  ``moved_only``: the lines are only those that moved (late changes), so a
+    roll-up's amounts before and after are not the sum of the lines shown: they are values.
+    Returns the total lines' rows by metric and the last row written."""
     rows = {i: first + i for i in range(len(lines))}
     detail: dict[str, list[int]] = {}  # metric -> indexes of its detail lines
     for i, line in enumerate(lines):
@@ -299,7 +300,7 @@ def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: b
         figures = [(6, line.before), (7, line.after)]
         if full:
             figures += [(_COMPONENT_COLS[c], getattr(line, c)) for c in COMPONENTS]
-        if line.level == "line":
+        if line.level == "line" or moved_only:
             for col, value in figures:
                 ws.put(r, col, value, money)
         else:
@@ -364,8 +365,8 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
         ws.ws.column_dimensions[get_column_letter(col)].width = width
     ws.ws.freeze_panes = ws.ws.cell(row=top + 1, column=6)
 
-    row = _cogs_as_posted(ws, report, last + 2, totals.get(Metric.COGS.value), side_before, side_after, money,
-                          places)
+    row = _cogs_as_posted(ws, report.cogs_as_posted, last + 2, totals.get(Metric.COGS.value), side_before,
+                          side_after, money, places)
 
     # The bridge chart: each metric's total change by component, from the total lines above.
     row += 2
@@ -443,7 +444,11 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
             ws.put(row, 1, change.path)
             ws.put(row, 6, change.before)
             ws.put(row, 7, change.after)
-        _, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False)
+        late_totals, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False, moved_only=True)
+        # What the re-close moved beyond the bridge: an overhead change written off to COGS moves
+        # only the true-up and COGS as posted.
+        row = _cogs_as_posted(ws, late.cogs_as_posted, row + 2, late_totals.get(Metric.COGS.value),
+                              f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}", money, places)
     if report.notes:
         row += 2
         ws.put(row, 1, "Notes", font=_BOLD)
@@ -452,11 +457,10 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
             ws.put(row, 1, note)
 
 
-def _cogs_as_posted(ws: _Cells, report: VarianceReport, row: int, total_row: int | None, side_before: str,
+def _cogs_as_posted(ws: _Cells, cogs: CogsAsPosted, row: int, total_row: int | None, side_before: str,
                     side_after: str, money: str, places: int) -> int:
-    """Under the table (its COGS block is last): the bridge's COGS, the overhead true-up of each month
-    and COGS as posted, tied to the stored journals.  Returns the last row written."""
-    cogs = report.cogs_as_posted
+    """Under a bridge table (its COGS total at ``total_row``): the bridge's COGS, the overhead true-up
+    of each close and COGS as posted, tied to the stored journals.  Returns the last row written."""
     ws.put(row, 1, "COGS as posted: the bridge's COGS (units shipped, before the overhead true-up) plus the "
                    "overhead the close wrote off or prorated to COGS", font=_BOLD)
     row += 1
@@ -639,7 +643,9 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         ws.put(row, 1, "WIP at standard (memo)", font=_BOLD)
         row += 1
         _header(ws, row, ["Product", "Stage", "Std unit cost", "Beginning WIP", "Work done", "To account for",
-                          "Completed", "Ending WIP (counted)", "Count difference", "Spoiled", "Accounted for",
+                          "Completed", "Ending WIP (counted)", "Count difference (counted − book, + adds to WIP)",
+                          "Spoiled",
+                          "Accounted for (completed + ending + spoiled − count difference)",
                           "Check"])
         first = row + 1
         for s in report.at_standard:
@@ -649,7 +655,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
             ws.put(row, 6, f"=D{row}+E{row}", money, s.to_account_for)
             for col, value in ((7, s.completed), (8, s.ending_wip), (9, s.count_difference), (10, s.spoiled)):
                 ws.put(row, col, value, money)
-            ws.put(row, 11, f"=SUM(G{row}:J{row})", money, s.accounted_for)
+            ws.put(row, 11, f"=G{row}+H{row}+J{row}-I{row}", money, s.accounted_for)
             ws.put(row, 12, _check(f"F{row}-K{row}", places), engine=_ok(s.to_account_for == s.accounted_for))
         _check_cells(ws, first, row, 12)
     for note in report.notes:
