@@ -584,3 +584,26 @@ def test_explanation_rates_and_shares_in_german():
         "Testing conversion cost per EU 45,5 % → 100 % moves ending WIP by -1.234,50, offset by the other components"
     assert explanation_text(share) == \
         "Testing conversion cost per EU 45.5 % → 100 % moves ending WIP by -1,234.50, offset by the other components"
+
+
+def test_a_process_account_close_is_recomputed_with_the_elements_as_declared(tmp_path):
+    """The variance reports recompute a close from its stored inputs, whose canonical JSON sorts each
+    stage's elements.  Under process_account normal-loss scrap reduces the first material element
+    as declared ('seals' here): recomputed in sorted order, 'boxes' took it, and the bridge and
+    method effect started from figures the close never had."""
+    from costing.variance import recompute
+    from tests.test_ledger_storage import process_account_demo
+
+    data = process_account_demo()
+    testing = next(s for p in data["products"] if p["name"] == "Espresso Classic" for s in p["stages"]
+                   if s["name"] == "Testing")
+    testing["elements"] = {"seals": {"kind": "material", "added": "start"},
+                           "boxes": {"kind": "material", "added": "start"}, **testing["elements"]}
+    testing["added_costs"] = {**testing["added_costs"], "seals": "600.00", "boxes": "900.00"}
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        outcome = close_period(data, ledger, user="test")
+        [stored] = load_closes(ledger, "2026-10")
+    again = recompute(stored)
+    assert [p.report for p in again.products] == [p.report for p in outcome.result.products]
+    assert next(p for p in again.products if p.name == "Espresso Classic").report.stage(
+        "Testing").normal_loss.by_element["seals"]

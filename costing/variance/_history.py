@@ -23,6 +23,7 @@ from .._model import Method
 from .._report import Amount
 from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
 from ..close._journals import Texts
+from ..close_service import in_element_order
 from ._bridge import Bridge, Materiality, build_bridge
 from ._figures import Metric, PeriodFigures, figures_from_close
 
@@ -51,6 +52,13 @@ class StoredClose:
     journals: JournalBook | None = None  # the journals it posted, as stored (None: not read)
 
     @property
+    def declared_inputs(self) -> Any:
+        """The inputs with each stage's elements in the order the close declared them: the stored
+        canonical JSON sorts them, and under process_account the first material element as declared
+        is the one normal-loss scrap reduces, so a recomputation must see the declared order."""
+        return in_element_order(self.inputs, self.element_order)
+
+    @property
     def element_order(self) -> dict[tuple[str, str], list[str]]:
         """Each product-stage's elements in the order the close reported them."""
         return {(entry["product"], stage["name"]): list(stage["equivalent_units"])
@@ -63,7 +71,7 @@ class _Frozen(BaseModel):
 
 def recompute(stored: StoredClose) -> CloseResult:
     """The close computed again from its stored inputs; raises CostingError if it no longer resolves."""
-    plan, issues = resolve_close(stored.inputs, stored.prior)
+    plan, issues = resolve_close(stored.declared_inputs, stored.prior)
     if issues:
         raise CostingError([i.under(f"{stored.period} close #{stored.close_no}") for i in issues])
     return compute_close(plan)
@@ -106,7 +114,7 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
     other = Method.WEIGHTED_AVERAGE if spec.method == Method.FIFO.value else Method.FIFO
     unavailable = dict(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
                        available=False, lines=())
-    plan, issues = resolve_close({**stored.inputs, "method": other.value}, stored.prior)
+    plan, issues = resolve_close({**stored.declared_inputs, "method": other.value}, stored.prior)
     if issues:
         return MethodEffect(reason="; ".join(str(i) for i in issues), **unavailable)
     try:
