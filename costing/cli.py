@@ -365,14 +365,25 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print_issues([Issue("UNKNOWN_PRODUCT", "--product", f"{args.product!r} is not a product of the "
                                                             f"{args.period} close; products: {names}")])
         return EXIT_INPUT
+    from .close._render import equivalent_unit_parts, render_production_reports
+
+    # Step 2's equivalent units in parts, from the stages the close costed (each product's plan).
+    plans = {plan.name: plan for plan in outcome.result.plan.products}
+    parts = [[equivalent_unit_parts(stage, sr, p.report.method)
+              for stage, sr in zip(plans[p.name].case.stages, p.report.stages)] for p in products]
     if args.json:
-        json.dump([{"product": p.name, "report": p.report.model_dump(mode="json")} for p in products], sys.stdout,
-                  indent=2)
+        # The report as `wip cost --json` gives it, then how each element's equivalent units are made
+        # up (Step 2), stage by stage: the parts the method has (FIFO or weighted average), and the total.
+        json.dump([{"product": p.name, "report": p.report.model_dump(mode="json"),
+                    "equivalent_units_parts": {
+                        sr.name: {e: part.model_dump(mode="json", exclude_none=True) for e, part in by_element.items()}
+                        for sr, by_element in zip(p.report.stages, stage_parts) if by_element is not None}}
+                   for p, stage_parts in zip(products, parts)], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    sys.stdout.write("\n".join(render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close "
-                                                                              f"#{closed.event.close_no}) ==")
-                               for p in products))
+    sys.stdout.write(render_production_reports(
+        [(f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==", p.report, stage_parts)
+         for p, stage_parts in zip(products, parts)], locale=locale))
     return 0
 
 

@@ -528,7 +528,8 @@ def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_
     assert main(["report", "--period", "2026-10", "--product", "Drip Home", "--json", "--ledger", str(db)]) == 0
     [printed] = json.loads(capsys.readouterr().out)
     drip = next(p for p in outcome.result.products if p.name == "Drip Home")
-    assert printed == {"product": "Drip Home", "report": drip.report.model_dump(mode="json")}
+    assert {k: v for k, v in printed.items() if k != "equivalent_units_parts"} == {
+        "product": "Drip Home", "report": drip.report.model_dump(mode="json")}
     assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
     text = capsys.readouterr().out
     assert text.count("Step 5  Assignment of costs") == sum(len(p.report.stages) for p in outcome.result.products)
@@ -561,7 +562,8 @@ def test_the_reports_of_a_close_list_the_elements_in_the_order_the_file_declared
     assert list(stages["Testing"]["equivalent_units"]) == ["transferred_in", "labour", "overhead"]
     assert main(["report", "--period", "2026-10", "--product", "Espresso Classic", "--ledger", str(db)]) == 0
     text = capsys.readouterr().out
-    assert text.split("Step 2  Equivalent units\n", 1)[1].split()[:3] == ["materials", "labour", "overhead"]
+    assert text.split("Step 2  Equivalent units", 1)[1].split("\n", 1)[1].split()[:3] == [
+        "materials", "labour", "overhead"]
 
 
 def test_the_reports_of_a_ledger_in_the_first_storage_format_keep_the_declared_order_too(tmp_path, capsys):
@@ -619,3 +621,118 @@ def test_a_month_reclosed_from_the_same_inputs_does_not_flag_the_months_after_it
     changed["products"][0]["stages"][1]["added_costs"]["labour"] = 4700.00
     close_period(changed, ledger, user="test")
     assert ledger.stale_periods() == {"2026-11": "2026-10", "2026-12": "2026-10"}
+
+
+# ---- what the close prints, read by an accountant ------------------------------------------------
+
+def _report(tmp_path, capsys, data: dict, *args: str) -> str:
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        close_period(data, ledger, user="test")
+    assert main(["report", "--period", data["period"], "--ledger", str(db), *args]) == 0
+    return capsys.readouterr().out
+
+
+def _stage_block(text: str, product: str, stage: str) -> str:
+    after = text.split(f"== {product} ", 1)[1].split("\n== ", 1)[0]
+    return after.split(f"\n{stage} — production cost report", 1)[1].split(" — production cost report", 1)[0]
+
+
+def _row(block: str, label: str) -> list[str]:
+    """The cells after ``label`` on the first line of ``block`` that starts with it."""
+    line = next(line for line in block.splitlines() if line.strip().startswith(label + "  "))
+    return line.strip()[len(label):].split()
+
+
+def test_step_2_shows_how_fifo_equivalent_units_are_made_up(tmp_path, capsys):
+    """Espresso Classic, Testing, October (FIFO): 20 in beginning WIP (labour 50% done), 300 completed,
+    6 normal and 2 abnormal spoiled at the end of the stage, 22 in ending WIP 50% done.  Labour: 10 to
+    complete beginning WIP + 280 started and completed + 6 + 2 + 11 = 309."""
+    text = _report(tmp_path, capsys, demo("2026-10"), "--product", "Espresso Classic")
+    testing = _stage_block(text, "Espresso Classic", "Testing")
+    step2 = testing.split("Step 2  Equivalent units (FIFO: work done this period)\n", 1)[1].split("\n\n", 1)[0]
+    assert step2.splitlines()[0].split() == ["transferred_in", "labour", "overhead"]
+    assert _row(step2, "To complete beginning WIP") == ["0", "10", "10"]
+    assert _row(step2, "Started and completed") == ["280", "280", "280"]
+    assert _row(step2, "Normal spoilage") == ["6", "6", "6"]
+    assert _row(step2, "Abnormal spoilage") == ["2", "2", "2"]
+    assert _row(step2, "Ending WIP") == ["22", "11", "11"]
+    assert _row(step2, "Equivalent units") == ["310", "309", "309"]
+    # No spoiled units in Assembly: no spoilage rows.
+    assembly = _stage_block(text, "Espresso Classic", "Assembly")
+    assert "Normal spoilage" not in assembly.split("Step 3")[0].split("Step 2")[1]
+
+    assert main(["report", "--period", "2026-10", "--product", "Espresso Classic", "--json", "--ledger",
+                 str(tmp_path / "ledger.db")]) == 0
+    [printed] = json.loads(capsys.readouterr().out)
+    assert printed["equivalent_units_parts"]["Testing"]["labour"] == {
+        "to_complete_beginning_wip": "10", "started_and_completed": "280", "normal_spoilage": "6",
+        "abnormal_spoilage": "2", "ending_wip": "11", "total": "309"}
+    reported = {s["name"]: s["equivalent_units"] for s in printed["report"]["stages"]}
+    for stage, elements in printed["equivalent_units_parts"].items():
+        for element, parts in elements.items():
+            assert sum(Decimal(v) for k, v in parts.items() if k != "total") == Decimal(parts["total"]) \
+                == Decimal(reported[stage][element]), (stage, element)
+
+
+def test_step_2_under_weighted_average_is_completed_plus_spoilage_plus_ending_wip(tmp_path, capsys):
+    data = demo("2026-10")
+    data["method"] = "weighted_average"
+    text = _report(tmp_path, capsys, data, "--product", "Espresso Classic")
+    step2 = _stage_block(text, "Espresso Classic", "Testing").split("Step 2  Equivalent units\n", 1)[1]
+    step2 = step2.split("\n\n", 1)[0]
+    assert [line.strip().split("  ")[0] for line in step2.splitlines()[1:]] == [
+        "Completed and transferred out", "Normal spoilage", "Abnormal spoilage", "Ending WIP", "Equivalent units"]
+    assert _row(step2, "Completed and transferred out") == ["300", "300", "300"]
+    assert _row(step2, "Equivalent units") == ["330", "319", "319"]  # 300 + 6 + 2 + 22 | 11
+    assert main(["report", "--period", "2026-10", "--json", "--ledger", str(tmp_path / "ledger.db")]) == 0
+    for product in json.loads(capsys.readouterr().out):
+        for elements in product["equivalent_units_parts"].values():
+            assert all(set(parts) == {"completed", "normal_spoilage", "abnormal_spoilage", "ending_wip", "total"}
+                       for parts in elements.values())
+
+
+def test_step_5_says_spoilage_is_net_of_disposal_value(tmp_path, capsys):
+    """Espresso Classic, Testing: 6 normal spoiled units at 216.3257 = 1,297.95, less 6 × 15.00 disposal
+    value = 1,207.95 reassigned to the good units; 2 abnormal: 432.66 − 30.00 = 402.66 (the loss)."""
+    text = _report(tmp_path, capsys, demo("2026-10"), "--product", "Espresso Classic")
+    step5 = _stage_block(text, "Espresso Classic", "Testing").split("Step 5  Assignment of costs\n", 1)[1]
+    assert _row(step5, "of which normal spoilage, net")[-1] == "1,207.95"
+    assert _row(step5, "Abnormal spoilage (loss), net")[-1] == "402.66"
+    assert "Spoilage, net of disposal value" in step5
+    assert _row(step5, "Normal spoilage") == ["1,297.95", "90.00", "1,207.95"]  # gross, disposal value, net
+    assert _row(step5, "Abnormal spoilage") == ["432.66", "30.00", "402.66"]
+
+
+def test_the_close_says_why_a_pool_is_written_off_under_prorate(tmp_path, capsys):
+    """October asks for prorate with materiality 100.00: Packaging's 33.20 is written off all the same."""
+    db = str(tmp_path / "l.db")
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", db]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and line.split()}
+    assert lines["Packaging"].endswith("33.20 under  written off to COGS (below materiality 100.00)")
+    assert lines["Assembly"].split("  ")[-1] == "prorated"
+    assert "write_off" not in out
+
+
+def test_a_general_ledger_balance_and_the_input_it_ties_to_are_two_steps(tmp_path, capsys):
+    """November closed again with 500.00 more Assembly overhead incurred, and the GL's overhead
+    control balance given 500.00 higher to tie: each change is a step, as the heading says."""
+    db = str(tmp_path / "l.db")
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", db]) == 0
+    assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", db]) == 0
+    assert main(["reopen", "2026-11", "--reason", "overhead accrual", "--ledger", db]) == 0
+    text = (DEMO / "close-2026-11.yaml").read_text()
+    changed = tmp_path / "close-2026-11.yaml"
+    changed.write_text(text.replace("rate: 18.00, actual: 24400.00", "rate: 18.00, actual: 24900.00")
+                       .replace('"5900": 33650.00', '"5900": 34150.00'))
+    assert changed.read_text().count("24900.00") == 1 and "34150.00" in changed.read_text()
+    assert main(["close", str(changed), "--period", "2026-11", "--ledger", db]) == 0
+    capsys.readouterr()
+    assert main(["diff", "2026-11", "--ledger", db]) == 0
+    out = capsys.readouterr().out
+    assert "each at the values before it; one step per input change):" in out
+    assert "  1. general_ledger.balances.5900: 33650.00 → 34150.00\n       moves nothing" in out
+    assert "  2. overhead.Assembly.actual: 24400.00 → 24900.00\n" in out
+    assert ("  Overhead true-up: applied vs actual (2026-11) / 5900 (Close overhead incurred): -33,650.00 → "
+            "-34,150.00 (-500.00) = step 2 -500.00") in out

@@ -46,3 +46,22 @@ def test_process_account_close_posts_losses_and_ties(tmp_path):
     net_abnormal = (sum(s.abnormal_loss.total - s.abnormal_loss.scrap_value for s in reports))
     assert by_account.get("5830", Decimal(0)) == net_abnormal
     assert by_account["1320"] == -(normal_scrap + abnormal)  # WIP-Testing credited with what left it
+
+
+def test_the_report_of_a_process_account_close_prints_its_stages_as_wip_cost_does(tmp_path, capsys):
+    """`wip report` shows Step 2 in parts for spoilage stages only: a process account's Step 2 deducts
+    an abnormal gain and gives the normal loss none, so it is printed as `wip cost` prints it."""
+    import json
+
+    from costing._text import render_case_report
+    from costing.cli import main
+
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        outcome = close_period(process_account_demo(), ledger, user="test")
+    assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
+    text = capsys.readouterr().out
+    for product in outcome.result.products:
+        assert render_case_report(product.report).strip() in text
+    assert main(["report", "--period", "2026-10", "--json", "--ledger", str(db)]) == 0
+    assert all(p["equivalent_units_parts"] == {} for p in json.loads(capsys.readouterr().out))

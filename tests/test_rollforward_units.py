@@ -75,9 +75,9 @@ def test_demo_november_units_by_product_and_stage_match_the_close_files(demo_led
         "opening": "25", "transferred_in": "647", "to_next_stage": "626", "normal_spoilage": "10.48",
         "abnormal_spoilage": "1.52", "count_difference": "-1", "closing": "33", "ledger_closing": "33"}
     assert testing["product"] is None
-    # Units received by Testing and Packaging = units Assembly and Testing sent on: 647 + 626.
-    assert units["total"]["transferred_in"] == units["total"]["to_next_stage"] == "1273"
-    assert units["transfer_difference"] == "0"
+    # Units received by Testing and Packaging = units Assembly and Testing sent on, product by product;
+    # units of different products are never totalled (no "total" row).
+    assert "total" not in units and units["transfer_differences"] == {}
 
     # Finished goods: October 25 + 290 - 270 = 45 Espresso, 10 + 118 - 110 = 18 Barista, 0 + 186 - 175 = 11
     # Drip; November + 303 - 300, + 125 - 120, + 190 - 200.
@@ -85,8 +85,7 @@ def test_demo_november_units_by_product_and_stage_match_the_close_files(demo_led
           for r in units["finished_goods"]}
     assert fg == {"Espresso Classic": ("45", "303", "300", "48", "48"), "Barista Pro": ("18", "125", "120", "23", "23"),
                   "Drip Home": ("11", "190", "200", "1", "1")}
-    assert units["finished_goods_total"]["completed"] == units["total"]["to_finished_goods"] == "618"
-    assert units["finished_goods_difference"] == "0"
+    assert "finished_goods_total" not in units and units["finished_goods_differences"] == {}
 
 
 def test_demo_units_tie_in_the_text(demo_ledger, capsys):
@@ -94,9 +93,10 @@ def test_demo_units_tie_in_the_text(demo_ledger, capsys):
         text = rollforward_text(demo_ledger, period, capsys)
         assert "  Units tie: OK" in text
         assert "  Roll-forward ties: OK" in text
-    # November: 618 units completed by the last stages (303 + 125 + 190) went into finished goods.
-    assert "  Total to finished goods 618 units = completed per the finished-goods units 618: OK" in text
-    assert "  Total transferred in 1,273 units = total to next stage 1,273: OK" in text
+    # November: the units each product's last stage completed went into its finished goods, and each
+    # stage received what the one before sent on, product by product (units of products never added).
+    assert "  Units to finished goods = completed per the finished-goods units, product by product: OK" in text
+    assert "  Units transferred in = units sent on by the stage before, product by product: OK" in text
     detail = rollforward_text(demo_ledger, "2026-11", capsys, "--detail")
     assert "WIP units by product and stage:" in detail
     by_product = detail.split("WIP units by product and stage:")[1]
@@ -185,7 +185,7 @@ def test_process_account_losses_are_the_spoilage_columns_and_a_gain_an_addition(
     assert any(not D(s["abnormal_gain"]) for s in payload["by_stage"]["stages"])
     assert all(D(r[c]) >= 0 for r in units["rows"] for c in ("abnormal_spoilage", "abnormal_gain"))
     text = rollforward_text(tmp_path / "l.db", "2026-10", capsys)
-    assert "abn. gain" in text and "abnormal gain" in text and "Roll-forward ties: OK" in text
+    assert "abn. gain" not in text and "abnormal gain" in text and "Roll-forward ties: OK" in text
 
 
 def _with_two_materials_in_barista_testing(data: dict) -> dict:
@@ -244,7 +244,7 @@ def test_process_account_detail_shows_an_abnormal_gain_as_an_addition_by_element
     assert set(printed) == set(barista.report.stage("Testing").equivalent_units)
     for element, cells in printed.items():
         row = by_key(detail, product="Barista Pro", stage="Testing", element=element)
-        assert D(cells["abn. gain"].replace(",", "")) == D(row["abnormal_gain"])
+        assert D(cells["abnormal gain"].replace(",", "")) == D(row["abnormal_gain"])
         assert D(cells["spoilage"].replace(",", "")) == D(row["spoilage"]) >= 0
     assert "net of" not in text and "Roll-forward ties: OK" in text
 
@@ -374,7 +374,44 @@ def test_a_close_in_the_first_storage_format_prints_its_units(tmp_path, capsys):
     assert "  Units tie: OK" in rollforward_text(tmp_path / "old.db", "2026-10", capsys)
 
 
-@pytest.mark.parametrize("locale,expected", [("en_US", "1,273"), ("de_DE", "1.273")])
+@pytest.mark.parametrize("locale,expected", [("en_US", "10.48"), ("de_DE", "10,48")])
 def test_units_are_printed_in_the_locale(demo_ledger, capsys, locale, expected):
     text = rollforward_text(demo_ledger, "2026-11", capsys, "--locale", locale)
-    assert f"Total transferred in {expected} units" in text
+    testing = next(line for line in text.split("WIP units by stage")[1].splitlines() if line.startswith("  Testing "))
+    assert expected in testing.split()  # normal spoilage: 6 + 2.48 + 2
+
+
+def test_units_of_different_products_are_never_added_together(demo_ledger, capsys):
+    """Coffee machines and grinders do not add up: no units total over products, in text or JSON;
+    the money totals stay, and the transfers tie product by product."""
+    text = rollforward_text(demo_ledger, "2026-10", capsys, "--detail")
+    wip_units = text.split("WIP units by stage:", 1)[1].split("\n\n", 1)[0]
+    fg_units = text.split("Finished goods units", 1)[1].split("Units tie:", 1)[0]
+    assert not any(line.strip().startswith("Total ") for line in wip_units.splitlines() + fg_units.splitlines())
+    fg_money = text.split("Finished goods 2026-10:\n", 1)[1].split("\n\n", 1)[0]
+    header, *rows = fg_money.splitlines()
+    total = next(line for line in rows if line.strip().startswith("Total"))
+    assert total.split() == ["Total", "8,650.00", "136,339.54", "125,726.46", "15.87", "19,278.95"]  # no units
+    assert "Total      13,730.00" in text  # the WIP money total by stage stays
+    units = rollforward_json(demo_ledger, "2026-10", capsys)["units"]
+    assert "total" not in units and "finished_goods_total" not in units
+    assert units["transfer_differences"] == {} and units["finished_goods_differences"] == {}
+
+
+def test_a_transfer_that_does_not_tie_is_named_by_product_even_when_products_offset():
+    """Two products whose differences offset (+2, −2) would tie in a units total over products."""
+    state = PriorState("2026-10", {}, {})
+    flows = [StageFlow("A", "Mixing", D(0), D(10), D(0), D(10), D(0), D(0), D(0)),
+             StageFlow("A", "Filling", D(0), D(0), D(12), D(12), D(0), D(0), D(0)),
+             StageFlow("B", "Mixing", D(0), D(10), D(0), D(10), D(0), D(0), D(0)),
+             StageFlow("B", "Filling", D(0), D(0), D(8), D(8), D(0), D(0), D(0))]
+    units = build_units("2026-10", flows, {}, state, [])
+    assert units.transfer_differences == {"A": D(2), "B": D(-2)}
+    assert not units.ties_ok
+
+
+def test_the_rollforward_uses_plain_words_not_abbreviations(demo_ledger, capsys):
+    text = rollforward_text(demo_ledger, "2026-10", capsys, "--detail")
+    for abbreviation in ("OH adj.", "trans. in", "to fin. goods", "count adj.", "count diff.", "spoil.", "abn. gain"):
+        assert abbreviation not in text, abbreviation
+    assert "overhead true-up" in text and "transferred in" in text and "to finished goods" in text

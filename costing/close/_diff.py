@@ -245,6 +245,10 @@ def close_amounts(rollforward: RollForward, book: JournalBook) -> dict[tuple[str
 
 def _close(data: dict, prior: PriorState | None) -> dict[tuple[str, str], Decimal] | None:
     """The amounts of the month closed in memory from ``data``; None when the close refuses it."""
+    # The general ledger's balances are only tied to before posting: they move no amount, and with
+    # them a change of the inputs they tie to (overhead incurred, an opening) would not close apart
+    # from its balance.  Each change is closed without them: a balance's change is a step that moves nothing.
+    data = {k: v for k, v in data.items() if k != "general_ledger"}
     try:
         plan, issues = resolve_close(data, prior)
         if issues:
@@ -327,6 +331,8 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         amounts, pending, with_opening = after, [], False
     if amounts != stored_new:  # what is left: changes that never closed, or a different engine
         record("unexplained", pending, amounts, stored_new)
+    if note == "one step per input change" and any(len(s.changes) > 1 for s in steps if s.what != "unexplained"):
+        note += ", except changes that close only together (one step)"
     # Every amount that moved, overall or in some step only (steps that offset each other).
     touched = moved + [k for k in dict.fromkeys(k for _, delta in parts for k in delta) if k not in set(moved)]
     return CloseDiff(period=period, input_changes=public, steps=tuple(steps),

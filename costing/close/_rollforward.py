@@ -495,8 +495,8 @@ class _AgainstLedger(_Frozen):
 
 
 class UnitsRow(_AgainstLedger):
-    """WIP units of one product at one stage (``product`` None: of a stage over every product;
-    stage "Total": over every stage): opening + started + transferred in − to next stage − to
+    """WIP units of one product at one stage (``product`` None: of a stage, every product it
+    holds; units of different products are never totalled over stages): opening + started + transferred in − to next stage − to
     finished goods − normal spoilage − abnormal spoilage ± count difference = closing, against the
     closing units the ledger holds."""
 
@@ -542,23 +542,24 @@ class FinishedGoodsUnitsRow(_AgainstLedger):
 
 class UnitsRollForward(_Frozen):
     """The roll-forward in units: WIP by product and stage and by stage, finished goods by
-    product; each row checked against the ledger's closing state, and the transfers tied."""
+    product; each row checked against the ledger's closing state, and the transfers tied product by
+    product.  Units of different products do not add up (machines and grinders): there is no total
+    over products, and each transfer tie is made within a product."""
 
     period: str
     rows: tuple[UnitsRow, ...]  # by product and stage, in flow order
-    stages: tuple[UnitsRow, ...]  # by stage over every product
-    total: UnitsRow
+    stages: tuple[UnitsRow, ...]  # by stage: each a stage's units of every product it holds
     finished_goods: tuple[FinishedGoodsUnitsRow, ...]
-    finished_goods_total: FinishedGoodsUnitsRow
-    transferred_in_from_outside: Quantity  # received by products' first stages from outside their flow
-    transfer_difference: Quantity  # total transferred in − from outside − total to next stage
-    finished_goods_difference: Quantity  # total to finished goods − finished goods completed
+    # Product by product: units transferred in − received by its first stage from outside its flow −
+    # units sent to a next stage; and units to finished goods − finished goods completed (non-zero only).
+    transfer_differences: dict[str, Quantity]
+    finished_goods_differences: dict[str, Quantity]
     counts_known: bool = True  # False: the count differences were taken from the closing state
 
     @property
     def ties_ok(self) -> bool:
         return (all(r.ok for r in self.rows) and all(r.ok for r in self.finished_goods)
-                and not self.transfer_difference and not self.finished_goods_difference)
+                and not self.transfer_differences and not self.finished_goods_differences)
 
 
 _UNIT_COLUMNS = ("opening", "started", "transferred_in", "to_next_stage", "to_finished_goods", "normal_spoilage",
@@ -573,7 +574,7 @@ def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[s
     flows = list(flows)
     first, last = _flow_ends((f.product, f.stage) for f in flows)
     rows = []
-    outside = _ZERO
+    outside_of: dict[str, Decimal] = {}  # product -> units its first stage received from outside its flow
     for f in flows:
         key = (f.product, f.stage)
         wip = closing.wip.get(key)
@@ -585,7 +586,7 @@ def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[s
             count_difference = counted - f.book_closing if counted is not None else _ZERO
         final = last[f.product] == f.stage
         if first[f.product] == f.stage:
-            outside += f.transferred_in
+            outside_of[f.product] = f.transferred_in
         rows.append(UnitsRow._trusted({
             "product": f.product, "stage": f.stage, "opening": f.opening, "started": f.started,
             "transferred_in": f.transferred_in, "to_next_stage": _ZERO if final else f.completed,
@@ -599,19 +600,24 @@ def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[s
         for c in _UNIT_COLUMNS:
             s[c] += getattr(r, c)
     stages = tuple(UnitsRow._trusted({"product": None, "stage": name, **s}) for name, s in sums.items())
-    total = UnitsRow._trusted({"product": None, "stage": "Total",
-                               **{c: sum((getattr(s, c) for s in stages), _ZERO) for c in _UNIT_COLUMNS}})
     fg = tuple(FinishedGoodsUnitsRow._trusted({
         "product": r.product, "opening": r.opening_units, "completed": r.completed_units, "shipped": r.shipped_units,
         "ledger_closing": sum((layer.units for layer in closing.finished_goods.get(r.product, ())), _ZERO)})
         for r in finished_goods)
-    fg_total = FinishedGoodsUnitsRow._trusted({"product": None, **{
-        c: sum((getattr(r, c) for r in fg), _ZERO) for c in ("opening", "completed", "shipped", "ledger_closing")}})
+    # The transfers tied within each product: units of different products are never added together.
+    moved: dict[str, list[Decimal]] = {}  # product -> [transferred in − from outside − to next stage, to FG]
+    for r in rows:
+        m = moved.setdefault(r.product, [_ZERO, _ZERO])
+        m[0] += r.transferred_in - r.to_next_stage - (outside_of.get(r.product, _ZERO) if first[r.product] == r.stage
+                                                      else _ZERO)
+        m[1] += r.to_finished_goods
+    completed = {r.product: r.completed for r in fg}
+    transfer_differences = {p: m[0] for p, m in moved.items() if m[0]}
+    fg_differences = {p: d for p in dict.fromkeys(list(moved) + list(completed))
+                      if (d := moved.get(p, [_ZERO, _ZERO])[1] - completed.get(p, _ZERO))}
     return UnitsRollForward._trusted({
-        "period": period, "rows": tuple(rows), "stages": stages, "total": total, "finished_goods": fg,
-        "finished_goods_total": fg_total, "transferred_in_from_outside": outside,
-        "transfer_difference": total.transferred_in - outside - total.to_next_stage,
-        "finished_goods_difference": total.to_finished_goods - fg_total.completed,
+        "period": period, "rows": tuple(rows), "stages": stages, "finished_goods": fg,
+        "transfer_differences": transfer_differences, "finished_goods_differences": fg_differences,
         "counts_known": counts is not None})
 
 
