@@ -16,7 +16,7 @@ spoilage):
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, Case, LossConvention, Method, Stage
@@ -26,13 +26,15 @@ from ._report import (
     Assigned,
     CaseReport,
     CostsToAccountFor,
+    EquivalentUnitParts,
     PhysicalUnits,
+    ProcessAccountStageReport,
     SpoilageCost,
     StageReport,
 )
 from ._rounding import allocate
 
-__all__ = ["element_completion", "cost_stage", "cost_resolved_case", "refuse_floats"]
+__all__ = ["element_completion", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -367,3 +369,31 @@ def _cost_process_account_case(case: Case) -> CaseReport:
         raise CostingError(problems)
     return CaseReport._trusted(currency=case.currency, method=case.method.value, stages=reports,
                                loss_convention=LossConvention.PROCESS_ACCOUNT.value)
+
+
+# Exact: the parts are products of units and completions, compared with the engine's totals.
+_EXACT_PARTS = Context(prec=80)
+
+
+def equivalent_unit_parts(stage: Stage, report: StageReport, method: str) -> dict[str, EquivalentUnitParts] | None:
+    """Each element's equivalent units in parts (``EquivalentUnitParts``), from the resolved stage
+    the engine costed and its report; None for a process-account stage (its Step 2 deducts an
+    abnormal gain and gives a normal loss none) or when the parts do not give the engine's totals."""
+    if isinstance(report, ProcessAccountStageReport) or stage.normal_loss is not None:
+        return None
+    fifo = method == "fifo"
+    b_units, e_units, sp = stage.beginning.units, stage.ending.units, stage.spoilage
+    out: dict[str, EquivalentUnitParts] = {}
+    with localcontext(_EXACT_PARTS):
+        for name, total in report.equivalent_units.items():
+            done = stage.spoilage.completion.get(name, Decimal(0))
+            parts = EquivalentUnitParts(
+                to_complete_beginning_wip=b_units * (1 - stage.beginning.completion[name]) if fifo else None,
+                started_and_completed=stage.completed - b_units if fifo else None,
+                completed=None if fifo else stage.completed,
+                normal_spoilage=sp.normal * done, abnormal_spoilage=sp.abnormal * done,
+                ending_wip=e_units * stage.ending.completion[name], total=total)
+            if parts.parts_total != total:
+                return None
+            out[name] = parts
+    return out

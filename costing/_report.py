@@ -28,6 +28,7 @@ __all__ = [
     "ProcessAccounts",
     "ProcessAccountStageReport",
     "CaseReport",
+    "EquivalentUnitParts",
     "plain",
 ]
 
@@ -258,3 +259,28 @@ class CaseReport(_Report):
             if s.name == name:
                 return s
         raise KeyError(name)
+
+
+class EquivalentUnitParts(BaseModel):
+    """How one element's equivalent units were made up (Step 2 of the production cost report), so
+    that an auditor can trace the total: under FIFO to complete beginning WIP + started and
+    completed + normal spoilage + abnormal spoilage + ending WIP (this period's work only); under
+    weighted average completed + normal spoilage + abnormal spoilage + ending WIP.  Read from the
+    stage the close costed (units and each element's completion); ``total`` is the engine's figure,
+    which the parts add up to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    to_complete_beginning_wip: Quantity | None  # FIFO only (None under weighted average)
+    started_and_completed: Quantity | None  # FIFO only
+    completed: Quantity | None  # weighted average only (beginning WIP's units included)
+    normal_spoilage: Quantity
+    abnormal_spoilage: Quantity
+    ending_wip: Quantity
+    total: Quantity
+
+    @property
+    def parts_total(self) -> Decimal:
+        return sum((v for v in (self.to_complete_beginning_wip, self.started_and_completed, self.completed,
+                                self.normal_spoilage, self.abnormal_spoilage, self.ending_wip) if v is not None),
+                   Decimal(0))

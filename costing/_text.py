@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from ._currency import is_known_locale, minor_unit
-from ._report import CaseReport, ProcessAccountStageReport, StageReport, TAccount
+from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
 __all__ = ["render_case_report", "locale_argument", "period_argument"]
 
@@ -63,16 +63,22 @@ def _fmt_rate(value: Decimal, locale: str) -> str:
                           locale=locale, decimal_quantization=False)
 
 
-def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "") -> str:
+def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "",
+                       parts: list[dict[str, EquivalentUnitParts] | None] | None = None) -> str:
+    """The five steps per stage.  ``parts``: per stage, ``equivalent_unit_parts`` (or None), for a
+    Step 2 that shows how each element's equivalent units are made up."""
     places = minor_unit(report.currency)
+    method = _METHOD_TITLE.get(report.method, report.method)
     blocks = []
     if title:
         blocks.append(title)
     with localcontext(_WIDE):  # babel re-quantizes what it formats, under the current context
-        for stage in report.stages:
-            render = _render_process_stage if isinstance(stage, ProcessAccountStageReport) else _render_stage
-            blocks.append(render(stage, report.currency, _METHOD_TITLE.get(report.method, report.method),
-                                 places, locale))
+        for i, stage in enumerate(report.stages):
+            if isinstance(stage, ProcessAccountStageReport):
+                blocks.append(_render_process_stage(stage, report.currency, method, places, locale))
+            else:
+                blocks.append(_render_stage(stage, report.currency, method, places, locale,
+                                            parts[i] if parts is not None else None))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -100,7 +106,16 @@ def _cost_per_eu(s, elements: list[str], locale: str) -> list[str]:
     return _table([["Cost per EU"] + [_fmt_rate(s.cost_per_eu[e], locale) for e in elements]], [""] + elements)
 
 
-def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str) -> str:
+_FIFO_PARTS = (("to_complete_beginning_wip", "To complete beginning WIP"),
+               ("started_and_completed", "Started and completed"))
+_AVERAGE_PARTS = (("completed", "Completed and transferred out"),)
+_SPOILAGE_PARTS = (("normal_spoilage", "Normal spoilage"), ("abnormal_spoilage", "Abnormal spoilage"))
+
+
+def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str,
+                  parts: dict[str, EquivalentUnitParts] | None = None) -> str:
+    """The five steps of one stage.  With ``parts`` (``equivalent_unit_parts``), Step 2 shows how
+    each element's equivalent units are made up, so an auditor can trace them."""
     elements = list(s.equivalent_units)
     pu = s.physical_units
     u = lambda v: _fmt_units(v, locale)  # noqa: E731
@@ -112,37 +127,54 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     rows = [["Beginning WIP", u(pu.beginning_wip)], [received[0], u(received[1])],
             ["Units to account for", u(pu.beginning_wip + received[1])],
             ["Completed and transferred out", u(pu.completed)], ["Ending WIP", u(pu.ending_wip)]]
-    if pu.normal_spoilage or pu.abnormal_spoilage:
+    spoiled = bool(pu.normal_spoilage or pu.abnormal_spoilage)
+    if spoiled:
         rows += [["Normal spoilage", u(pu.normal_spoilage)], ["Abnormal spoilage", u(pu.abnormal_spoilage)]]
     rows.append(["Units accounted for",
                  u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)])
     lines += _table(rows, ["", "units"])
 
-    lines += ["", "Step 2  Equivalent units"] + _equivalent_units(s, elements, u)
+    if parts is None:
+        lines += ["", "Step 2  Equivalent units"]
+        rows = [["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]]
+    else:
+        lines += ["", "Step 2  Equivalent units" + (" (FIFO: work done this period)" if method == "FIFO" else "")]
+        labels = (_FIFO_PARTS if method == "FIFO" else _AVERAGE_PARTS) + (_SPOILAGE_PARTS if spoiled else ()) \
+            + (("ending_wip", "Ending WIP"),)
+        rows = [[label] + [u(getattr(parts[e], field)) for e in elements] for field, label in labels]
+        rows.append(["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements])
+    lines += _table(rows, [""] + elements)
     lines += ["", "Step 3  Costs to account for"]
     ctaf = s.costs_to_account_for
     lines += _table(_costs_to_account_for(ctaf, elements, a, "Beginning WIP"), [""] + elements + ["total"])
     lines += ["", "Step 4  Cost per equivalent unit"] + _cost_per_eu(s, elements, locale)
 
     lines += ["", "Step 5  Assignment of costs"]
-    spoilage = bool(s.normal_spoilage.total or s.abnormal_spoilage.total or s.normal_spoilage.disposal_value
-                    or s.abnormal_spoilage.disposal_value)
+    normal, abnormal = s.normal_spoilage, s.abnormal_spoilage
+    spoilage = bool(normal.total or abnormal.total or normal.disposal_value or abnormal.disposal_value)
     rows = []
     for title, assigned in (("Transferred out", s.transferred_out), ("Ending WIP", s.ending_wip)):
         rows.append([title] + [a(assigned.by_element[e]) for e in elements] + [a(assigned.total)])
-        normal = assigned.normal_spoilage_by_element
+        share = assigned.normal_spoilage_by_element
         # Normal spoilage is part of the good units' cost: shown under the units that carry it.
-        if spoilage and any(normal.values()):
-            rows.append(["  of which normal spoilage"] + [a(normal[e]) for e in elements]
-                        + [a(sum(normal.values(), s.normal_spoilage.total * 0))])
+        if spoilage and any(share.values()):
+            rows.append(["  of which normal spoilage, net"] + [a(share[e]) for e in elements]
+                        + [a(sum(share.values(), normal.total * 0))])
     if spoilage:
-        rows.append(["Abnormal spoilage (loss)"] + [a(s.abnormal_spoilage.by_element[e]) for e in elements]
-                    + [a(s.abnormal_spoilage.total)])
-        disposal = s.normal_spoilage.disposal_value + s.abnormal_spoilage.disposal_value
+        rows.append(["Abnormal spoilage (loss), net"] + [a(abnormal.by_element[e]) for e in elements]
+                    + [a(abnormal.total)])
+        disposal = normal.disposal_value + abnormal.disposal_value
         if disposal:
             rows.append(["Spoiled goods at disposal value", *[""] * len(elements), a(disposal)])
     rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
     lines += _table(rows, [""] + elements + ["total"])
+    if spoilage:
+        # "net": the spoiled units' cost less their disposal value (recorded as spoiled goods).
+        lines += ["", "  Spoilage, net of disposal value (the disposal value is recorded as spoiled goods):"]
+        lines += _table([[label, a(cost.total + cost.disposal_value), a(cost.disposal_value), a(cost.total)]
+                               for label, cost in (("Normal spoilage", normal), ("Abnormal spoilage", abnormal))
+                               if cost.total or cost.disposal_value],
+                              ["", "gross", "disposal value", "net"])
     check = s.costs_accounted_for - ctaf.total
     lines.append("")
     lines.append("  Costs to account for = costs accounted for: OK" if not check

@@ -24,7 +24,8 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     reports, issues = [], []
     for path in args.files:
         try:
-            reports.append((path, cost_case(load_case(path))))
+            case = load_case(path)
+            reports.append((path, case, cost_case(case)))
         except CostingError as e:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
@@ -35,11 +36,16 @@ def _cmd_cost(args: argparse.Namespace) -> int:
                   "--period YYYY-MM`", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
-        json.dump([r.model_dump(mode="json") for _, r in reports], sys.stdout, indent=2)
+        json.dump([r.model_dump(mode="json") for _, _, r in reports], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write("\n".join(render_case_report(r, locale=args.locale, title=f"== {p} ==")
-                                   for p, r in reports))
+        from ._engine import equivalent_unit_parts
+
+        # Step 2 in parts, so each equivalent-unit figure can be traced to the case's units.
+        sys.stdout.write("\n".join(
+            render_case_report(r, locale=args.locale, title=f"== {p} ==",
+                               parts=[equivalent_unit_parts(stage, sr, r.method) for stage, sr in zip(case.stages, r.stages)])
+            for p, case, r in reports))
     return 0
 
 
@@ -365,7 +371,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print_issues([Issue("UNKNOWN_PRODUCT", "--product", f"{args.product!r} is not a product of the "
                                                             f"{args.period} close; products: {names}")])
         return EXIT_INPUT
-    from .close._render import equivalent_unit_parts, render_production_reports
+    from ._engine import equivalent_unit_parts
 
     # Step 2's equivalent units in parts, from the stages the close costed (each product's plan).
     plans = {plan.name: plan for plan in outcome.result.plan.products}
@@ -381,9 +387,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
                    for p, stage_parts in zip(products, parts)], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    sys.stdout.write(render_production_reports(
-        [(f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==", p.report, stage_parts)
-         for p, stage_parts in zip(products, parts)], locale=locale))
+    sys.stdout.write("\n".join(
+        render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
+                           parts=stage_parts) for p, stage_parts in zip(products, parts)))
     return 0
 
 

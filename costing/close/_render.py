@@ -4,22 +4,19 @@ formats them in the chosen locale."""
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal
 
 from babel.numbers import format_decimal
-from pydantic import BaseModel, ConfigDict
 
 from .._currency import minor_unit
 from .._journal import JournalBook
-from .._model import Stage
-from .._report import CaseReport, ProcessAccountStageReport, Quantity, StageReport
 from ._compute import CloseResult
 from ._diff import CloseDiff
 from ._general_ledger import balances_after
 from ._rollforward import DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, detail_rows
 
 __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
-           "render_diff", "EquivalentUnitParts", "equivalent_unit_parts", "render_production_reports"]
+           "render_diff"]
 
 
 def _money(value: Decimal, currency: str, locale: str) -> str:
@@ -338,156 +335,3 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     if not diff.amounts:
         lines += ["", "No amount moved."]
     return "\n".join(lines) + "\n"
-
-
-# ---- production cost reports of a close (`wip report`) -------------------------------------------
-
-class EquivalentUnitParts(BaseModel):
-    """How one element's equivalent units were made up (Step 2 of the production cost report), so
-    that an auditor can trace the total: under FIFO to complete beginning WIP + started and
-    completed + normal spoilage + abnormal spoilage + ending WIP (this period's work only); under
-    weighted average completed + normal spoilage + abnormal spoilage + ending WIP.  Read from the
-    stage the close costed (units and each element's completion); ``total`` is the engine's figure,
-    which the parts add up to."""
-
-    model_config = ConfigDict(frozen=True)
-
-    to_complete_beginning_wip: Quantity | None  # FIFO only (None under weighted average)
-    started_and_completed: Quantity | None  # FIFO only
-    completed: Quantity | None  # weighted average only (beginning WIP's units included)
-    normal_spoilage: Quantity
-    abnormal_spoilage: Quantity
-    ending_wip: Quantity
-    total: Quantity
-
-    @property
-    def parts_total(self) -> Decimal:
-        return sum((v for v in (self.to_complete_beginning_wip, self.started_and_completed, self.completed,
-                                self.normal_spoilage, self.abnormal_spoilage, self.ending_wip) if v is not None),
-                   Decimal(0))
-
-
-def equivalent_unit_parts(stage: Stage, report: StageReport, method: str) -> dict[str, EquivalentUnitParts] | None:
-    """Each element's equivalent units in parts (``EquivalentUnitParts``), from the resolved stage
-    the engine costed and its report; None for a process-account stage (its Step 2 deducts an
-    abnormal gain and gives a normal loss none) or when the parts do not give the engine's totals."""
-    if isinstance(report, ProcessAccountStageReport) or stage.normal_loss is not None:
-        return None
-    fifo = method == "fifo"
-    b_units, e_units, sp = stage.beginning.units, stage.ending.units, stage.spoilage
-    out: dict[str, EquivalentUnitParts] = {}
-    with localcontext(_EXACT):
-        for name, total in report.equivalent_units.items():
-            done = stage.spoilage.completion.get(name, Decimal(0))
-            parts = EquivalentUnitParts(
-                to_complete_beginning_wip=b_units * (1 - stage.beginning.completion[name]) if fifo else None,
-                started_and_completed=stage.completed - b_units if fifo else None,
-                completed=None if fifo else stage.completed,
-                normal_spoilage=sp.normal * done, abnormal_spoilage=sp.abnormal * done,
-                ending_wip=e_units * stage.ending.completion[name], total=total)
-            if parts.parts_total != total:
-                return None
-            out[name] = parts
-    return out
-
-
-_EXACT = Context(prec=80)
-_FIFO_PARTS = (("to_complete_beginning_wip", "To complete beginning WIP"),
-               ("started_and_completed", "Started and completed"))
-_AVERAGE_PARTS = (("completed", "Completed and transferred out"),)
-_SPOILAGE_PARTS = (("normal_spoilage", "Normal spoilage"), ("abnormal_spoilage", "Abnormal spoilage"))
-
-
-def render_production_reports(reports: list[tuple[str, CaseReport, list | None]], locale: str = "en_US") -> str:
-    """``wip report`` as text: each product's production cost report (``title``, report, and per
-    stage its ``equivalent_unit_parts`` or None), the five steps per stage.  Step 2 shows how each
-    element's equivalent units are made up; Step 5 says that spoilage is net of disposal value and
-    shows gross, disposal value and net.  Process-account stages are shown as ``wip cost`` shows them."""
-    from .. import _text
-
-    out = []
-    with localcontext(_text._WIDE):  # babel re-quantizes what it formats, under the current context
-        for title, report, parts in reports:
-            places = minor_unit(report.currency)
-            method = _text._METHOD_TITLE.get(report.method, report.method)
-            blocks = [title] if title else []
-            for i, stage in enumerate(report.stages):
-                stage_parts = parts[i] if parts is not None else None
-                if isinstance(stage, ProcessAccountStageReport):
-                    blocks.append(_text._render_process_stage(stage, report.currency, method, places, locale))
-                else:
-                    blocks.append(_render_stage(stage, report.currency, method, report.method == "fifo", places,
-                                                locale, stage_parts))
-            out.append("\n\n".join(blocks) + "\n")
-    return "\n".join(out)
-
-
-def _render_stage(s: StageReport, currency: str, method: str, fifo: bool, places: int, locale: str,
-                  parts: dict[str, EquivalentUnitParts] | None) -> str:
-    from .._text import _costs_to_account_for, _cost_per_eu, _fmt_amount, _fmt_units, _table as _steps_table
-
-    elements = list(s.equivalent_units)
-    pu = s.physical_units
-    u = lambda v: _fmt_units(v, locale)  # noqa: E731
-    a = lambda v: _fmt_amount(v, places, locale)  # noqa: E731
-    lines = [f"{s.name} — production cost report ({method}, {currency})", ""]
-
-    lines.append("Step 1  Physical units")
-    received = ("Transferred in", pu.transferred_in) if pu.transferred_in else ("Started", pu.started)
-    rows = [["Beginning WIP", u(pu.beginning_wip)], [received[0], u(received[1])],
-            ["Units to account for", u(pu.beginning_wip + received[1])],
-            ["Completed and transferred out", u(pu.completed)], ["Ending WIP", u(pu.ending_wip)]]
-    spoiled = bool(pu.normal_spoilage or pu.abnormal_spoilage)
-    if spoiled:
-        rows += [["Normal spoilage", u(pu.normal_spoilage)], ["Abnormal spoilage", u(pu.abnormal_spoilage)]]
-    rows.append(["Units accounted for",
-                 u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)])
-    lines += _steps_table(rows, ["", "units"])
-
-    if parts is None:
-        lines += ["", "Step 2  Equivalent units"]
-        rows = [["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements]]
-    else:
-        lines += ["", "Step 2  Equivalent units" + (" (FIFO: work done this period)" if fifo else "")]
-        labels = (_FIFO_PARTS if fifo else _AVERAGE_PARTS) + (_SPOILAGE_PARTS if spoiled else ()) \
-            + (("ending_wip", "Ending WIP"),)
-        rows = [[label] + [u(getattr(parts[e], field)) for e in elements] for field, label in labels]
-        rows.append(["Equivalent units"] + [u(s.equivalent_units[e]) for e in elements])
-    lines += _steps_table(rows, [""] + elements)
-    lines += ["", "Step 3  Costs to account for"]
-    ctaf = s.costs_to_account_for
-    lines += _steps_table(_costs_to_account_for(ctaf, elements, a, "Beginning WIP"), [""] + elements + ["total"])
-    lines += ["", "Step 4  Cost per equivalent unit"] + _cost_per_eu(s, elements, locale)
-
-    lines += ["", "Step 5  Assignment of costs"]
-    normal, abnormal = s.normal_spoilage, s.abnormal_spoilage
-    spoilage = bool(normal.total or abnormal.total or normal.disposal_value or abnormal.disposal_value)
-    rows = []
-    for title, assigned in (("Transferred out", s.transferred_out), ("Ending WIP", s.ending_wip)):
-        rows.append([title] + [a(assigned.by_element[e]) for e in elements] + [a(assigned.total)])
-        share = assigned.normal_spoilage_by_element
-        # Normal spoilage is part of the good units' cost: shown under the units that carry it.
-        if spoilage and any(share.values()):
-            rows.append(["  of which normal spoilage, net"] + [a(share[e]) for e in elements]
-                        + [a(sum(share.values(), normal.total * 0))])
-    if spoilage:
-        rows.append(["Abnormal spoilage (loss), net"] + [a(abnormal.by_element[e]) for e in elements]
-                    + [a(abnormal.total)])
-        disposal = normal.disposal_value + abnormal.disposal_value
-        if disposal:
-            rows.append(["Spoiled goods at disposal value", *[""] * len(elements), a(disposal)])
-    rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
-    lines += _steps_table(rows, [""] + elements + ["total"])
-    if spoilage:
-        # "net": the spoiled units' cost less their disposal value (recorded as spoiled goods).
-        lines += ["", "  Spoilage, net of disposal value (the disposal value is recorded as spoiled goods):"]
-        lines += _steps_table([[label, a(cost.total + cost.disposal_value), a(cost.disposal_value), a(cost.total)]
-                               for label, cost in (("Normal spoilage", normal), ("Abnormal spoilage", abnormal))
-                               if cost.total or cost.disposal_value],
-                              ["", "gross", "disposal value", "net"])
-    check = s.costs_accounted_for - ctaf.total
-    lines.append("")
-    lines.append("  Costs to account for = costs accounted for: OK" if not check
-                 else f"  Costs to account for {a(ctaf.total)}; accounted for {a(s.costs_accounted_for)}; "
-                      f"difference {a(check)} — this is a defect in the engine, please report it")
-    return "\n".join(lines)
