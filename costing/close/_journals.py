@@ -60,8 +60,10 @@ class Texts:
     OVERHEAD = "Overhead true-up: applied vs actual"
     OVERHEAD_APPLIED = "Close overhead applied"
     OVERHEAD_INCURRED = "Close overhead incurred"
-    UNDER_APPLIED = "Under-applied overhead written off"
-    OVER_APPLIED = "Over-applied overhead written off"
+    # Said as a net: the pools written off are summed into one COGS line, and one of them may be
+    # over-applied while the net is under-applied (the Overhead section lists each pool).
+    UNDER_APPLIED = "Overhead written off: net under-applied of the pools written off"
+    OVER_APPLIED = "Overhead written off: net over-applied of the pools written off"
     PRORATION = "Overhead proration"
     # The COGS bucket also carries the share of overhead in abnormal spoilage, spoiled goods and count
     # shortages (period costs that left WIP this month), said so on the line.
@@ -95,7 +97,9 @@ class Texts:
 
     @staticmethod
     def prorated(stage: str) -> str:
-        return f"{stage}: overhead proration"
+        # A stage's WIP takes shares of its own pool and of every upstream pool whose overhead it
+        # holds in transferred-in cost, so the memo names no single pool.
+        return f"{stage}: overhead proration (every pool whose overhead its WIP holds)"
 
 
 def _chart(result: CloseResult) -> tuple[dict[str, Account], dict[str, str], dict[str, str]]:
