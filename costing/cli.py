@@ -182,6 +182,10 @@ def _cmd_close(args: argparse.Namespace) -> int:
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
         print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
               "`wip verify --head` checks against it)")
+    if workbook and not sheets_status:
+        from .workbook import RESULT_SHEETS
+
+        print(f"  Result sheets written into {args.file}: {', '.join(s.name for s in RESULT_SHEETS)}")
     return sheets_status
 
 

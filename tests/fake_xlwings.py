@@ -41,6 +41,7 @@ class FakeRange:
     @formula.setter
     def formula(self, matrix: list[list[Any]]) -> None:
         self.sheet.book.writes += 1
+        self.sheet.book.written.append((self.sheet.name, self.row, self.column, matrix))  # as handed to xlwings
         ws = self.sheet.book.wb[self.sheet.name]
         for i, row in enumerate(matrix):
             for j, v in enumerate(row):
@@ -137,6 +138,7 @@ class FakeBook:
         self.api = FakeApi(self)
         self.app = FakeApp()
         self.writes = 0
+        self.written: list[tuple[str, int, int, Any]] = []  # (sheet, top row, left column, values) per write
 
     def cell(self, sheet: str, ref: str) -> Any:
         return self.wb[sheet][ref].value

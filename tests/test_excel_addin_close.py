@@ -127,3 +127,23 @@ def test_live_excel_formula_results_empty_text_is_blank_and_an_error_is_not(tmp_
         book.values[sheet][coordinate] = cached
         cell = XlwingsSource(book).table(name).rows[0][-1]
         assert cell.formula == '=IF(1=1,"",5)' and cell.is_blank is blank and cell.value == (cached or "")
+
+
+def test_journal_dates_reach_the_open_workbook_as_dates_formatted_yyyy_mm_dd(tmp_path):
+    """The Journal's Date column is copied into the open workbook as dates, not text or bare
+    serial numbers: the values handed to xlwings are ``datetime``s (read back from the written copy
+    by openpyxl), which xlwings turns into Excel dates on Windows (COM) and macOS (appscript), in
+    the live workbook's own date system; and the column gets the yyyy-mm-dd format there too."""
+    import datetime as dt
+
+    book_path = demo_book(tmp_path)
+    book = FakeBook(book_path)
+    assert close_month(book).ok
+    (_, top, left, matrix), = [w for w in book.written if w[0] == "Journal"]
+    header = next(k for k, row in enumerate(matrix) if row[:2] == ["Journal", "Date"])
+    handed = [row[1] for row in matrix[header + 1:] if str(row[0]).startswith("WIP-")]
+    assert len(handed) == 32
+    assert {type(v) for v in handed} == {dt.datetime} and set(handed) == {dt.datetime(2026, 10, 31)}
+    journal = book.wb["Journal"]
+    dates = [journal.cell(top + header + 1 + k, left + 1) for k in range(len(handed))]
+    assert [(c.value, c.number_format) for c in dates] == [(dt.datetime(2026, 10, 31), "yyyy-mm-dd")] * 32

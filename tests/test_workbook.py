@@ -1051,15 +1051,15 @@ RESULT_SHEETS = ("Cost Report", "Roll-forward", "Journal", "Finished Goods & COG
 
 
 def _plain_numbers(path: Path) -> list[str]:
-    """Result cells holding a number (other than the zero of something absent, e.g. no opening
-    layers) that is neither a formula nor marked as the engine's value (grey) or a rounding
-    adjustment (orange)."""
+    """Result cells holding a number — a zero too, e.g. a product's opening without opening layers
+    — that is neither a formula nor marked as the engine's value (grey) or a rounding adjustment
+    (orange)."""
     wb = openpyxl.load_workbook(path)
     found = []
     for name in RESULT_SHEETS:
         for row in wb[name].iter_rows():
             for cell in row:
-                if cell.data_type == "n" and cell.value not in (None, 0) and cell.fill.fgColor.rgb[-6:] not in (
+                if cell.data_type == "n" and cell.value is not None and cell.fill.fgColor.rgb[-6:] not in (
                         "EDEDED", "FCE4D6"):
                     found.append(f"{name}!{cell.coordinate}={cell.value}")
     return found
@@ -1202,3 +1202,95 @@ def test_no_total_row_adds_up_units_of_different_products(book):
     products = [fg.cell(r, 1).value for r in range(header + 1, fg.max_row + 1)
                 if fg.cell(r, 1).value and fg.cell(r, titles.index("Closing units") + 1).value is not None]
     assert products == ["Espresso Classic", "Barista Pro", "Drip Home"]  # closing units, one product each
+
+
+# ---- what the result sheets say and refer to ------------------------------------------------------
+
+def test_summary_headings_say_what_the_figures_are_and_in_what_currency(book):
+    """Beside Closing WIP, each product's column is its cost per equivalent unit (a rate, whose
+    format shows no currency): the headings say so, and the currency, as an accountant reads them;
+    the chart's legend names the products."""
+    from costing.workbook._formats import RATE_FORMAT
+
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(book)
+    summary = wb["Summary"]
+    header = next(r for r in range(1, summary.max_row + 1) if summary.cell(r, 1).value == "Stage")
+    titles = {c.value: c.column for c in summary[header] if c.value}
+    products = ("Espresso Classic", "Barista Pro", "Drip Home")
+    assert set(titles) == {"Stage", "Closing WIP (USD)"} | {f"Cost per equivalent unit (USD): {p}" for p in products}
+    stages = {summary.cell(r, 1).value: r for r in range(header + 1, header + 4)}
+    assert set(stages) == {"Assembly", "Testing", "Packaging"}
+    values = openpyxl.load_workbook(book, data_only=True)
+    cr = _table(wb["Cost Report"], values["Cost Report"], header_row=4)
+    for product in products:
+        column = titles[f"Cost per equivalent unit (USD): {product}"]
+        for stage, r in stages.items():
+            cell = summary.cell(r, column)
+            assert cell.number_format == RATE_FORMAT
+            rate = sum(_amount(row["Cost per equivalent unit"]) for row in cr
+                       if row["Product"][0] == product and row["Stage"][0] == stage)
+            assert abs(Decimal(str(values["Summary"].cell(r, column).value)) - rate) < Decimal("0.000001")
+    by_stage = next(c for c in summary._charts if c.title.tx.rich.p[0].r[0].t == "Cost per equivalent unit by stage")
+    assert [s.tx.v for s in by_stage.series] == list(products)
+
+
+def _column_letters(ws, header_row: int) -> dict[str, str]:
+    return {c.value: c.column_letter for c in ws[header_row] if c.value}
+
+
+def test_an_empty_input_cell_is_referred_to_and_a_missing_one_is_a_grey_zero(book):
+    """Drip Home has no ending WIP in Testing and Packaging: its Production cells are left empty.
+    The Cost Report refers to them (=Production!F11 shows 0, traces to the input and follows the
+    cell if it is filled in later), never a typed 0. Where no input cell exists — a stage with no
+    Opening row, a product with no opening layers — the zero is typed, grey like every value that
+    is not a formula."""
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(book)
+    values = openpyxl.load_workbook(book, data_only=True)
+    production = wb["Production"]
+    p_header = next(r for r in range(1, 10) if production.cell(r, 1).value == "Product")
+    p_col = _column_letters(production, p_header)
+    p_row = {(production.cell(r, 1).value, production.cell(r, 2).value): r
+             for r in range(p_header + 1, production.max_row + 1) if production.cell(r, 1).value}
+    cr = wb["Cost Report"]
+    rows = _table(cr, values["Cost Report"], header_row=4)
+    cr_col = _column_letters(cr, 4)
+    checked = 0
+    for row in rows:
+        product, stage, element = row["Product"][0], row["Stage"][0], row["Element"][0]
+        if product != "Drip Home" or stage not in ("Testing", "Packaging"):
+            continue
+        empty = p_row[(product, stage)]
+        units_cell = f"{p_col['Ending WIP units']}{empty}"
+        complete_cell = f"{p_col['Ending WIP complete']}{empty}"
+        assert production[units_cell].value is None and production[complete_cell].value is None
+        assert row["Ending WIP units"] == (f"=Production!{units_cell}", 0), (stage, element)
+        added = row["Added"][0]
+        if row["Kind"][0] == "transferred_in":  # complete by definition: the engine's 1, grey
+            assert row["Ending WIP: element complete"] == (1, 1)
+        elif added == "evenly":
+            assert row["Ending WIP: element complete"] == (f"=Production!{complete_cell}", 0), (stage, element)
+        else:  # at a point: reached once the progress is at it
+            assert row["Ending WIP: element complete"][0].startswith(f"=IF(Production!{complete_cell}>="), element
+        checked += 1
+        # No Opening row for Drip Home: nothing to refer to, a grey 0.
+        for title in ("Beginning WIP units", "Beginning WIP cost"):
+            cell = cr[f"{cr_col[title]}{row['row']}"]
+            assert (cell.value, cell.fill.fgColor.rgb[-6:]) == (0, "EDEDED"), (title, cell.coordinate)
+    assert checked == 7  # Testing: transferred in, labour, overhead; Packaging: and packaging
+    fg = wb["Finished Goods & COGS"]
+    header = next(r for r in range(5, fg.max_row + 1) if fg.cell(r, 1).value == "By product") + 1
+    fg_col = _column_letters(fg, header)
+    drip = next(r for r in range(header + 1, fg.max_row + 1) if fg.cell(r, 1).value == "Drip Home")
+    for title in ("Opening units", "Opening"):  # Drip Home has no opening finished-goods layers
+        cell = fg[f"{fg_col[title]}{drip}"]
+        assert (cell.value, cell.fill.fgColor.rgb[-6:]) == (0, "EDEDED"), title
+    assert _plain_numbers(book) == []
+
+
+def test_wip_close_says_the_result_sheets_were_written_into_the_workbook(book, capsys):
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    out = capsys.readouterr().out
+    assert (f"  Result sheets written into {book}: Cost Report, Roll-forward, Journal, Finished Goods & COGS, "
+            "Overhead, Checks, Summary") in out.splitlines()

@@ -202,18 +202,31 @@ class ResultContext:
         return self._formats[kind]
 
     # ---- input references ---------------------------------------------------------------
-    def ref(self, path: str) -> str | None:
-        """A formula reference to the input cell of ``path``, if it holds a number a formula can use."""
+    def ref(self, path: str, blank_reads_as_used: bool = False) -> str | None:
+        """A formula reference to the input cell of ``path``, if it holds a number a formula can use.
+
+        ``blank_reads_as_used``: the formula over this cell gives what the close used when the cell
+        reads as 0 (the caller compares).  Then an input cell left empty is referred to as well —
+        ``=Production!F11`` shows 0, traces to the input, and follows the cell if it is filled in
+        later — instead of a typed 0.  Only a truly empty cell: one holding spaces, or a formula
+        showing "", would be text in arithmetic (#VALUE!).  Not for a bare argument of MIN, MAX or
+        SUM, which skip empty cells instead of reading them as 0.
+        """
         cell = self.input.cells.get(path)
-        if cell is None or cell.is_blank:
+        if cell is None:
+            return None  # no input cell (e.g. a stage without an Opening row): the caller types the value, grey
+        if blank_reads_as_used and cell.value is None and cell.formula is None:
+            return f"{quote_sheet(cell.sheet)}!{cell.coordinate}"
+        if cell.is_blank:
             return None
         if isinstance(cell.value, (str, bool)) or cell.value is None:
             return None  # text (read in the workbook's locale): formulas use the value the close used
         return f"{quote_sheet(cell.sheet)}!{cell.coordinate}"
 
     def num(self, path: str, value: Decimal) -> str:
-        """The input cell's reference, or the value the close used as a literal."""
-        return self.ref(path) or literal(value)
+        """The input cell's reference (an empty cell too, when the close used 0), or the value the
+        close used as a literal."""
+        return self.ref(path, blank_reads_as_used=value == 0) or literal(value)
 
     def round_hu(self, value: Decimal) -> Decimal:
         """What a spreadsheet's ROUND(value, places) gives (half away from zero), exactly."""

@@ -17,7 +17,7 @@ from collections import defaultdict
 from decimal import Decimal, localcontext
 from typing import Any
 
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.utils.cell import get_column_letter
 
 from .._journal import net_by_account
@@ -109,6 +109,13 @@ def _sum_where(amounts: str, *criteria: tuple[str, str]) -> str:
     return f"SUMPRODUCT({tests}*{amounts})"
 
 
+def _progress_ref(ctx: ResultContext, path: str, element, engine: Decimal) -> str | None:
+    """The progress cell an element's completion is a formula over (``_completion``); an empty one
+    too when that formula, reading it as 0, gives the close's completion."""
+    at_zero = Decimal(0) if element.added_at is None else Decimal(1 if element.added_at <= 0 else 0)
+    return ctx.ref(path, engine == at_zero)
+
+
 def _completion(ref: str | None, element, engine: Decimal) -> tuple[Any, Decimal]:
     """An element's completion from a progress cell: evenly = progress; at point p = 1 once reached."""
     if ref is None or element.kind is ElementKind.TRANSFERRED_IN:
@@ -181,22 +188,27 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
             "evenly" if element.added_at is None else f"{format(element.added_at * 100, 'f')}%")
 
         # 1. physical units
+        # An input cell is referred to even when left empty, if the close read it as 0; where there
+        # is no input cell (a stage without an Opening row) the value is typed, grey.
         b_units = stage.beginning.units
-        b_ref = ctx.ref(f"{path}.beginning_wip.units") if from_book else None
+        b_ref = ctx.ref(f"{path}.beginning_wip.units", b_units == 0) if from_book else None
         put("b_units", f"={b_ref}" if b_ref else b_units, b_units, None if b_ref else ENGINE_FILL)
         b_done = stage.beginning.completion[e]
-        value, engine = _completion(ctx.ref(f"{path}.beginning_wip.complete") if from_book else None, element, b_done)
+        value, engine = _completion(_progress_ref(ctx, f"{path}.beginning_wip.complete", element, b_done)
+                                    if from_book else None, element, b_done)
         put("b_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
         if previous is not None:
             put("in_units", f"={CR.at('completed', previous[0])}", stage.input_units)
         else:
-            ref = ctx.ref(f"{path}.started") or ctx.ref(f"{path}.transferred_in")
+            ref = ctx.ref(f"{path}.started") or ctx.ref(f"{path}.transferred_in") \
+                or ctx.ref(f"{path}.started", stage.input_units == 0)
             put("in_units", f"={ref}" if ref else stage.input_units, stage.input_units, None if ref else ENGINE_FILL)
-        ref = ctx.ref(f"{path}.completed")
+        ref = ctx.ref(f"{path}.completed", stage.completed == 0)
         put("completed", f"={ref}" if ref else stage.completed, stage.completed, None if ref else ENGINE_FILL)
-        ref = ctx.ref(f"{path}.ending_wip.units")
+        ref = ctx.ref(f"{path}.ending_wip.units", stage.ending.units == 0)
         put("e_units", f"={ref}" if ref else stage.ending.units, stage.ending.units, None if ref else ENGINE_FILL)
-        value, engine = _completion(ctx.ref(f"{path}.ending_wip.complete"), element, stage.ending.completion[e])
+        e_done = stage.ending.completion[e]
+        value, engine = _completion(_progress_ref(ctx, f"{path}.ending_wip.complete", element, e_done), element, e_done)
         put("e_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
         if spoiled:
             normal_ref, abnormal_ref = ctx.ref(f"{path}.spoilage.normal"), ctx.ref(f"{path}.spoilage.abnormal")
@@ -217,7 +229,8 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 put("abnormal_units", f"={spoiled_ref}-{at('normal_units')}", sp.abnormal)
             else:
                 put("abnormal_units", sp.abnormal, fill=ENGINE_FILL)
-            value, engine = _completion(ctx.ref(f"{path}.spoilage.inspection"), element, sp.completion[e])
+            value, engine = _completion(_progress_ref(ctx, f"{path}.spoilage.inspection", element, sp.completion[e]),
+                                        element, sp.completion[e])
             put("s_done", value, engine, None if isinstance(value, str) else ENGINE_FILL)
             put("pass_out", stage.completed_passing, fill=ENGINE_FILL)
             put("pass_end", stage.ending_passing, fill=ENGINE_FILL)
@@ -232,7 +245,7 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
 
         # 3. costs to account for
         b_cost = ctf.beginning_wip_by_element[e]
-        ref = ctx.ref(f"{path}.beginning_wip.cost.{e}") if from_book else None
+        ref = ctx.ref(f"{path}.beginning_wip.cost.{e}", b_cost == 0) if from_book else None
         put("b_cost", f"={ref}" if ref else b_cost, b_cost if ref else None, None if ref else ENGINE_FILL)
         added = ctf.added_by_element[e]
         if element.kind is ElementKind.TRANSFERRED_IN:
@@ -243,13 +256,13 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 labour = [CR.at("added_cost", rows[(i, stage.name, n)]) for n, k in kinds.items() if k == "labour"]
                 put("driver_qty", "=" + ("+".join(labour) if labour else "0"), quantity)
             else:
-                ref = ctx.ref(f"{path}.driver_quantity")
+                ref = ctx.ref(f"{path}.driver_quantity", quantity == 0)
                 put("driver_qty", f"={ref}" if ref else quantity, quantity, None if ref else ENGINE_FILL)
             rate_ref = ctx.num(f"overhead.{stage.name}.rate", config.rate)
             _adj(ctx, ws, r, "added_cost", "added_adj", f"ROUND({rate_ref}*{at('driver_qty')},{ctx.places})",
                  added, ctx.round_hu(config.rate * quantity))
         else:
-            ref = ctx.ref(f"{path}.added_costs.{e}")
+            ref = ctx.ref(f"{path}.added_costs.{e}", added == 0)
             put("added_cost", f"={ref}" if ref else added, added, None if ref else ENGINE_FILL)
         put("ctaf", f"={at('b_cost')}+{at('added_cost')}", b_cost + added)
 
@@ -586,7 +599,8 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                 if oh:
                     put("oh_adj", f"={oh}", row.overhead_adjustment)
                 put("closing", closing_f.format(r), row.closing)
-                if count_ref is not None and not ctx.ref(f"products[{i}].stages[{j}].count"):
+                if count_ref is not None and not ctx.ref(f"products[{i}].stages[{j}].count",
+                                                         blank_reads_as_used=pplan.counts[stage.name] == 0):
                     put("closing_units", row.closing_units, fill=ENGINE_FILL)  # typed as text: the count read
                 else:
                     put("closing_units", f"={count_ref}" if count_ref is not None else f"={cr('e_units')}",
@@ -798,7 +812,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
             ctx.put(ws, r, 2, "weighted average pool")
             ctx.put(ws, r, 3, f"=SUM(C{first}:C{last})", on_hand, ctx.fmt("units"))
             ctx.put(ws, r, 4, f"=SUM(D{first}:D{last})", pool, money)
-            if ctx.ref(f"products[{i}].shipments"):
+            if ctx.ref(f"products[{i}].shipments", blank_reads_as_used=shipped == 0):
                 ctx.put(ws, r, 5, f"={ship_ref}", shipped, ctx.fmt("units"))
             else:  # typed as text (or not given): the figure the close read
                 ctx.put(ws, r, 5, shipped, fmt=ctx.fmt("units"), fill=ENGINE_FILL)
@@ -836,30 +850,38 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
             kind = next(k for c, _, k in FG_SUMMARY if c == key)
             ctx.put(ws, r, summary.col(key), value, engine, ctx.fmt(kind), fill)
 
+        def put_or_zero(key, formula, engine, zero):
+            # No layer (no opening layers, nothing completed, no proration) holds the figure: a
+            # typed zero, grey like every value that is not a formula.
+            if formula is None:
+                put(key, zero, fill=ENGINE_FILL)
+            else:
+                put(key, formula, engine)
+
         put("product", pplan.name)
-        put("opening_units", f"=SUM(C{first}:C{first + n_open - 1})" if n_open else _ZERO, row.opening_units)
-        put("opening", f"=SUM(D{first}:D{first + n_open - 1})" if n_open else _ZERO * q, row.opening)
+        put_or_zero("opening_units", f"=SUM(C{first}:C{first + n_open - 1})" if n_open else None, row.opening_units,
+                    _ZERO)
+        put_or_zero("opening", f"=SUM(D{first}:D{first + n_open - 1})" if n_open else None, row.opening, _ZERO * q)
         comp_row = first + n_open
-        put("completed_units", f"=C{comp_row}" if has_completed else _ZERO, row.completed_units)
-        put("completed", f"=D{comp_row}" if has_completed else _ZERO * q, row.completed)
-        ship_ref = ctx.ref(f"products[{i}].shipments")
+        put_or_zero("completed_units", f"=C{comp_row}" if has_completed else None, row.completed_units, _ZERO)
+        put_or_zero("completed", f"=D{comp_row}" if has_completed else None, row.completed, _ZERO * q)
+        ship_ref = ctx.ref(f"products[{i}].shipments", blank_reads_as_used=row.shipped_units == 0)
         if ship_ref:
             put("shipped_units", f"={ship_ref}", row.shipped_units)
         else:  # typed as text (or not given): the figure the close read
             put("shipped_units", row.shipped_units, fill=ENGINE_FILL)
         if pool_row is not None:
             put("cogs", f"=F{pool_row}", row.cost_of_goods_sold)
-        elif last >= first:
-            put("cogs", f"=SUM(F{first}:F{last})", row.cost_of_goods_sold)
         else:
-            put("cogs", _ZERO * q)
+            put_or_zero("cogs", f"=SUM(F{first}:F{last})" if last >= first else None, row.cost_of_goods_sold,
+                        _ZERO * q)
         oh = oh_ref(ctx, "Finished goods", i)
-        put("fg_adj", f"={oh}" if oh else _ZERO * q, row.overhead_adjustment if oh else None)
+        put_or_zero("fg_adj", f"={oh}" if oh else None, row.overhead_adjustment, _ZERO * q)
         put("closing_units", f"={at('opening_units')}+{at('completed_units')}-{at('shipped_units')}", row.closing_units)
         put("closing", "=" + ctx.cents(f"{at('opening')}+{at('completed')}-{at('cogs')}+{at('fg_adj')}"),
             row.closing)
         oh = oh_ref(ctx, "Cost of goods sold", i)
-        put("cogs_adj", f"={oh}" if oh else _ZERO * q, presult.cogs_overhead_adjustment if oh else None)
+        put_or_zero("cogs_adj", f"={oh}" if oh else None, presult.cogs_overhead_adjustment, _ZERO * q)
         put("cogs_total", "=" + ctx.cents(f"{at('cogs')}+{at('cogs_adj')}"),
             row.cost_of_goods_sold + presult.cogs_overhead_adjustment)
         r += 1
@@ -1296,11 +1318,20 @@ def write_summary(ctx: ResultContext, ws) -> None:
     stages = list(ctx.result.stage_order)
     products = ctx.result.products[:MAX_CHART_PRODUCTS]
     header = FIRST - 1
-    ctx.put(ws, header, 1, "Stage", font=HEADER_FONT)
-    ctx.put(ws, header, 2, "Closing WIP", font=HEADER_FONT)
-    for k, product in enumerate(products):
-        ctx.put(ws, header, 3 + k, product.name, font=HEADER_FONT)
+    currency = ctx.spec.currency
+    # The headings say what the figures are and in what (the rate format shows no currency): closing
+    # WIP in money, each product's cost per equivalent unit (all elements) as a rate.  A product's
+    # column sums its Cost Report rows by the product's name, taken from its first Cost Report row.
+    ctx.put(ws, header, 1, "Stage", font=HEADER_FONT, wrap=True)
+    ctx.put(ws, header, 2, f"Closing WIP ({currency})", font=HEADER_FONT, wrap=True)
+    titles = [f"Cost per equivalent unit ({currency}): {product.name}" for product in products]
+    for k, title in enumerate(titles):
+        ctx.put(ws, header, 3 + k, title, font=HEADER_FONT, wrap=True)
     cr_last = ctx.shared["cr_last"]
+    first_rows: dict[int, int] = {}
+    for (i, _), (first, _) in ctx.shared["cr_stage_rows"].items():
+        first_rows[i] = min(first, first_rows.get(i, first))
+    names = [_x(CR_SHEET, f"${CR.letter['product']}${first_rows[i]}") for i in range(len(products))]
     closing_by_stage: dict[str, Decimal] = defaultdict(lambda: _ZERO * ctx.q)
     for row in ctx.outcome.rollforward.rows:
         closing_by_stage[row.stage] += row.closing
@@ -1317,9 +1348,8 @@ def write_summary(ctx: ResultContext, ws) -> None:
             except KeyError:
                 value = _ZERO
             col = 3 + c
-            letter = get_column_letter(col)
             ctx.put(ws, r, col, "=" + _sum_where(_x(CR_SHEET, CR.span("rate", FIRST, cr_last)),
-                                                 (_x(CR_SHEET, CR.span("product", FIRST, cr_last)), f"{letter}${header}"),
+                                                 (_x(CR_SHEET, CR.span("product", FIRST, cr_last)), names[c]),
                                                  (_x(CR_SHEET, CR.span("stage", FIRST, cr_last)), f"$A{r}")),
                     value, ctx.fmt("rate"))
     last = FIRST + len(stages) - 1
@@ -1342,8 +1372,8 @@ def write_summary(ctx: ResultContext, ws) -> None:
         chart.type = "col"
         chart.title = "Cost per equivalent unit by stage"
         chart.y_axis.title = f"{ctx.spec.currency} per EU"
-        chart.add_data(Reference(ws, min_col=3, max_col=2 + len(products), min_row=header, max_row=last),
-                       titles_from_data=True)
+        for c, product in enumerate(products):  # the legend names the products (the headings say the rest)
+            chart.series.append(Series(Reference(ws, min_col=3 + c, min_row=FIRST, max_row=last), title=product.name))
         chart.set_categories(Reference(ws, min_col=1, min_row=FIRST, max_row=last))
         chart.height, chart.width = 8, 16
         ws.add_chart(chart, f"J{last + 3}")
