@@ -33,6 +33,7 @@ from .close import (
     reversal_book,
 )
 from .close._compute import compute_streamed
+from .close._general_ledger import close_figure
 from .close._resolve import product_plans, resolve_header
 from .close._state import PriorState
 from .close._transport import PlanDecoder, encode_plan
@@ -53,7 +54,7 @@ class CloseRefused(Exception):
     def __init__(self, issues: list[Issue], notes: tuple[str, ...] = ()):
         super().__init__("\n".join(map(str, issues)))
         self.issues = issues
-        self.notes = notes  # what may be behind the problems: said after them, not counted as one
+        self.notes = notes  # said after the problems, not counted as one (a likely cause is the first issue instead)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,11 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
                 refused.issues = _gl_holding_a_reversed_close(refused.issues, data, ledger)
                 refused.issues = _gl_without_the_prior_months_reclose(refused.issues, data, ledger)
             if any(issue.code == "UNIT_FLOW" for issue in refused.issues):
-                refused.notes += _no_opening_for_a_later_month(refused.issues, data, ledger)
+                # The likely cause first, where the accountant starts reading, not in a note after
+                # the differences it explains.
+                refused.issues = [Issue("NO_OPENING", "period", cause)
+                                  for cause in _no_opening_for_a_later_month(refused.issues, data, ledger)] + \
+                    refused.issues
             raise
 
 
@@ -187,16 +192,21 @@ def _no_opening_for_a_later_month(issues: list[Issue], data: Any, ledger: Ledger
     if 2 * sum(issue.code == "UNIT_FLOW" for issue in issues) < stages:
         return ()
     return (f"{ledger.path} holds no close before {period}, so this close is the ledger's first month and opens "
-            "from the file, which gives no opening WIP or finished goods. If the month before was closed, give its "
-            "ledger (--ledger); otherwise close it first, or give this month's opening in the file (beginning_wip, "
-            "opening_finished_goods).",)
+            "from the file, which gives no opening WIP or finished goods: the unit-flow differences below (and any "
+            "general-ledger difference or shipment beyond stock) are likely what opening from nothing makes. If "
+            "the month before was closed, give its ledger (--ledger); otherwise close it first, or give this "
+            "month's opening in the file (beginning_wip, opening_finished_goods)",)
 
 
 def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
     """The month before was reopened and closed again after its journals were imported: the GL
-    still holds its earlier close, so each account differs by exactly what was posted since (the
-    reversal and the re-close).  When every difference is that, the issues say which export to
-    import, instead of a list of differences to hunt down."""
+    still holds its earlier close, so each opening account (WIP, finished goods) differs by exactly
+    what was posted to it since (the reversal and the re-close).  When every opening account's
+    difference is that, the issues say which export to import, instead of a list of differences to
+    hunt down.  Overhead control is no opening: its figure is this month's actual overhead as the
+    file gives it, and what the re-close posted to it clears a change in that month's actual
+    overhead, which the GL books apart (the late invoice) — so it neither decides nor, unless it
+    differs by exactly that, is told so."""
     from ._journal import NotPostedAfter, PostedBook, posted_after
     from .close._general_ledger import openings_of_prior, tie_to_general_ledger
 
@@ -211,8 +221,10 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
     resolved = resolve_header(data, prior)
     if resolved is None:
         return issues
-    ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
-    if not any(t.difference for t in ties):
+    spec = resolved[0]
+    ties = tie_to_general_ledger(spec, openings_of_prior(prior))[0]
+    openings = [t for t in ties if not t.is_actual_overhead]
+    if not any(t.difference for t in openings):
         return issues
     closes = sorted({posted.close_no for posted in history if posted.kind == "close"})
     for imported in closes[:-1]:  # the GL may hold any earlier close of that month
@@ -220,14 +232,22 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
             since = net_by_account(posted_after(history, imported))
         except NotPostedAfter:
             continue
-        if any(t.difference != -since.get(t.account, 0) for t in ties):
+        if any(t.difference != -since.get(t.account, 0) for t in openings):
             continue
-        return _retold(issues, ties, lambda t: (
-            f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
-            f"{t.wip_ledger}: the difference {t.difference} is what {prior.period} posted after its close "
-            f"#{imported}, which the GL still holds — {prior.period} was reopened and closed again. Import "
-            f"`wip export --period {prior.period} --after-close {imported}` (the reversal of close "
-            f"#{imported} and the close since) into the GL, then give its balances here"))
+        told = [t for t in ties if t.difference and t.difference == -since.get(t.account, 0)]
+        overhead = spec.accounts.overhead_control.code
+        also = ""
+        moved = since.get(overhead, 0)
+        if moved and not any(t.account == overhead for t in told):
+            also = (f"; it also {'credits' if moved < 0 else 'debits'} {overhead} {spec.accounts.overhead_control.name} "
+                    f"with {abs(moved)}: {prior.period}'s actual overhead changed by {-moved}, which the GL must "
+                    "record too (the invoice or accrual behind it), or overhead control will not tie")
+        return _retold(issues, told, lambda t: (
+            f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
+            f"difference {t.difference} is what {prior.period} posted after its close #{imported}, which the GL "
+            f"still holds — {prior.period} was reopened and closed again. Import `wip export --period "
+            f"{prior.period} --after-close {imported}` (the reversal of close #{imported} and the close since) into "
+            f"the GL, then give its balances here{also}"))
     return issues
 
 
@@ -264,8 +284,8 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     if not any(t.difference for t in ties) or any(t.difference != net.get(t.account, 0) for t in ties):
         return issues
     return _retold(issues, ties, lambda t: (
-        f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, the WIP ledger's {t.holds} "
-        f"{t.wip_ledger} plus the {t.difference} that close #{reversed_close} of {period} posted to it: the "
+        f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, which is {t.wip_ledger} plus the "
+        f"{t.difference} that close #{reversed_close} of {period} posted to it ({close_figure(t, resolved[0])}): the "
         f"GL still holds close #{reversed_close}, which was reopened. Give the balance from before close "
         f"#{reversed_close} ({t.wip_ledger}); once this close is recorded, import `wip export --period "
         f"{period} --after-close {reversed_close}`: the reversal of close #{reversed_close} and this close"))

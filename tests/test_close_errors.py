@@ -140,18 +140,24 @@ def test_roles_may_share_an_account(change, tmp_path, capsys):
 
 
 def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_flows(tmp_path, capsys):
-    """November closed on a fresh ledger opens from nothing: the cause is said first, not only
-    the seven unit-flow differences it makes (found in review) and the general ledger's balances
-    that an opening of nothing does not tie to (reported with them: every problem at once)."""
+    """November closed on a fresh ledger opens from nothing: the cause is said first (it used to
+    be a note after the thirteen lines it explains: review), then the seven unit-flow differences
+    it makes, the general ledger's balances that an opening of nothing does not tie to, and Drip
+    Home's 200 units shipped against the 190 it completed (every problem at once: the last stage's
+    completed units are as written whatever the earlier stages' flow)."""
     db = tmp_path / "ledger.db"
     november = str(ROOT / "examples/demo/close-2026-11.yaml")
     assert main(["close", november, "--period", "2026-11", "--ledger", str(db)]) == 2
     err = capsys.readouterr().err.splitlines()
     errors = [line for line in err if line.startswith("error: ")]
-    assert [line.rsplit(" ", 1)[-1] for line in errors] == ["[GL_DOES_NOT_TIE]"] * 4 + ["[UNIT_FLOW]"] * 7
-    assert all("the WIP ledger's opening" in line and " is 0;" in line for line in errors[:4])
-    assert err[-1].startswith(f"note: {db} holds no close before 2026-11, so this close is the ledger's first month")
-    assert err[-2] == "11 problems found; nothing was written."  # the note is not counted as a problem
+    assert [line.rsplit(" ", 1)[-1] for line in errors] == \
+        ["[NO_OPENING]"] + ["[GL_DOES_NOT_TIE]"] * 4 + ["[UNIT_FLOW]"] * 7 + ["[SHIPMENTS_EXCEED_STOCK]"]
+    assert errors[0].startswith(f"error: {november}: period: {db} holds no close before 2026-11, so this close is "
+                                "the ledger's first month")
+    assert all("the WIP ledger's opening" in line and " is 0;" in line for line in errors[1:5])
+    assert errors[-1] == (f"error: {november}: products[2].shipments: Drip Home: shipped 200 units but only 190 "
+                          "finished units were on hand (opening + completed); difference 10 [SHIPMENTS_EXCEED_STOCK]")
+    assert err[-1] == "13 problems found; nothing was written." and not any(line.startswith("note:") for line in err)
     assert not db.exists()
     # A genuine first month with a typo in one stage is not told to look for another ledger.
     october = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
@@ -160,7 +166,7 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
     (tmp_path / "drip.yaml").write_text(yaml.safe_dump({**october, "products": [drip]}))
     assert main(["close", str(tmp_path / "drip.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 2
     err = capsys.readouterr().err
-    assert "[UNIT_FLOW]" in err and "note:" not in err
+    assert "[UNIT_FLOW]" in err and "[NO_OPENING]" not in err
     # With October closed first, the same file closes; a flow difference of its own gets no such hint.
     assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
     broken = yaml.safe_load(Path(november).read_text())
@@ -169,7 +175,7 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
     capsys.readouterr()
     assert main(["close", str(tmp_path / "november.yaml"), "--period", "2026-11", "--ledger", str(db)]) == 2
     err = capsys.readouterr().err
-    assert "[UNIT_FLOW]" in err and "note:" not in err
+    assert "[UNIT_FLOW]" in err and "[NO_OPENING]" not in err
 
 
 def test_overhead_applied_beyond_the_number_limit_is_a_located_error(tmp_path, capsys):
@@ -262,3 +268,120 @@ def test_a_reopen_reason_with_control_characters_is_refused(tmp_path, capsys, re
     assert "--reason: the reason holds control characters" in capsys.readouterr().err
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert main(["reopen", "2026-10", "--reason", "late invoice\n\tfrom the Testing contractor", "--ledger", str(db)]) == 0
+
+
+def _refused_lines(tmp_path, capsys, data, period="2026-10", ledger=None) -> list[str]:
+    """The error lines of `wip close` on ``data``, without the file's name; checks exit 2 and
+    that nothing was written."""
+    path = tmp_path / f"close-{period}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    db = ledger or tmp_path / "refused.db"
+    before = hashlib.sha256(db.read_bytes()).hexdigest() if db.exists() else None
+    capsys.readouterr()
+    assert main(["close", str(path), "--period", period, "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert (hashlib.sha256(db.read_bytes()).hexdigest() if db.exists() else None) == before
+    return [line.removeprefix(f"error: {path}: ") for line in err.splitlines() if line.startswith("error: ")]
+
+
+def _barista_testing_as(name: str):
+    def change(data):
+        stage = next(s for s in data["products"][1]["stages"] if s["name"] == "Testing")
+        stage["name"] = name
+    return change
+
+
+def test_a_misspelt_stage_is_one_problem_at_its_name(tmp_path, capsys):
+    """Barista Pro's Testing typed 'Tesitng' was told to add a WIP account and an overhead pool
+    for it — two problems, both sending the accountant to create a stage that does not exist
+    (walkthrough).  It is one problem, at the name, saying which stage it likely is."""
+    lines = _refused_lines(tmp_path, capsys, mutate(_barista_testing_as("Tesitng")))
+    assert lines == ["products[1].stages[1].name: unknown stage 'Tesitng': the plant's stages are Assembly, Testing, "
+                     "Packaging (did you mean 'Testing'?) [UNKNOWN_STAGE]"]
+    # Written in other upper/lower case it is the same stage misspelt.
+    lines = _refused_lines(tmp_path, capsys, mutate(_barista_testing_as("testing")))
+    assert lines == ["products[1].stages[1].name: unknown stage 'testing': the plant's stages are Assembly, Testing, "
+                     "Packaging (did you mean 'Testing'?) [UNKNOWN_STAGE]"]
+
+
+def test_a_misspelt_stage_in_a_later_month_opens_from_the_stage_it_was_meant_to_be(tmp_path, capsys):
+    """In November the misspelt stage would also have opened from nothing (a unit-flow difference)
+    and left Testing's carried WIP 'missing': consequences of the one mistake, not problems of their own."""
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    november = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    _barista_testing_as("Tesitng")(november)
+    assert _refused_lines(tmp_path, capsys, november, "2026-11", db) == [
+        "products[1].stages[1].name: unknown stage 'Tesitng': the plant's stages are Assembly, Testing, Packaging "
+        "(did you mean 'Testing'?) [UNKNOWN_STAGE]"]
+    # Its other problems are still found, checked as the stage it was meant to be.
+    november["products"][1]["stages"][1].pop("driver_quantity")
+    assert _refused_lines(tmp_path, capsys, november, "2026-11", db) == [
+        "products[1].stages[1].name: unknown stage 'Tesitng': the plant's stages are Assembly, Testing, Packaging "
+        "(did you mean 'Testing'?) [UNKNOWN_STAGE]",
+        "products[1].stages[1].driver_quantity: overhead in Testing is applied on machine_hours; give this product's "
+        "actual quantity [MISSING_DRIVER_QUANTITY]"]
+
+
+def test_a_stage_like_none_of_the_plants_keeps_the_advice_to_add_it(tmp_path, capsys):
+    """A name like no stage of the plant is plausibly a new stage: it needs a WIP account (and, with
+    an overhead element, a pool) — said in one problem, with the plant's stages for a misspelling."""
+    lines = _refused_lines(tmp_path, capsys, mutate(_barista_testing_as("Inspection")))
+    assert lines == ["products[1].stages[1].name: no WIP account for stage 'Inspection', which is none of the plant's "
+                     "stages (Assembly, Testing, Packaging); if it is a new stage, add it under accounts.wip and its "
+                     "overhead pool under overhead (Inspection: {driver, rate, actual}), otherwise correct the name "
+                     "[UNKNOWN_ACCOUNT]"]
+    # With its overhead pool given, it is a new stage that lacks only its account, however alike the name.
+    def new_stage(data):
+        _barista_testing_as("Testing 2")(data)
+        data["overhead"]["Testing 2"] = dict(data["overhead"]["Testing"])
+    lines = _refused_lines(tmp_path, capsys, mutate(new_stage))
+    assert [line.rsplit(" ", 1)[-1] for line in lines] == ["[UNKNOWN_STAGE]", "[UNKNOWN_ACCOUNT]"]
+    assert lines[0].startswith("overhead.Testing 2: 'Testing 2' has no WIP account (accounts.wip)")
+    assert lines[1] == ("products[1].stages[1].name: no WIP account for stage 'Testing 2' (overhead.Testing 2 is its "
+                        "overhead pool); add it under accounts.wip [UNKNOWN_ACCOUNT]")
+
+
+def test_a_misspelt_overhead_line_says_which_stage_it_likely_is(tmp_path, capsys):
+    def change(data):
+        data["overhead"]["Pakaging"] = data["overhead"].pop("Packaging")
+    lines = _refused_lines(tmp_path, capsys, mutate(change))
+    assert lines[0] == ("overhead.Pakaging: 'Pakaging' has no WIP account (accounts.wip), so it is no stage of this "
+                        "close; stages: Assembly, Testing, Packaging (did you mean 'Packaging'?) [UNKNOWN_STAGE]")
+
+
+def test_a_product_written_in_other_case_than_the_month_it_opens_from_is_one_problem(tmp_path, capsys):
+    """November's 'Drip home' for October's 'Drip Home' opened from nothing (a unit-flow
+    difference) while 'Drip Home' was missing twice over (walkthrough); a close workbook reports the
+    same mistake as INCONSISTENT_NAME.  One problem, at the name, naming both spellings."""
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
+    november = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    november["products"][2]["name"] = "Drip home"
+    assert _refused_lines(tmp_path, capsys, november, "2026-11", db) == [
+        "products[2].name: product 'Drip home' is written 'Drip Home' in the 2026-10 close, whose closing WIP and "
+        "finished goods this month opens with under that name; write it 'Drip Home' [INCONSISTENT_NAME]"]
+    # Its own problems are still found, against the opening carried under the name it was meant to have.
+    november["products"][2]["shipments"] = 250
+    lines = _refused_lines(tmp_path, capsys, november, "2026-11", db)
+    assert [line.rsplit(" ", 1)[-1] for line in lines] == ["[INCONSISTENT_NAME]", "[SHIPMENTS_EXCEED_STOCK]"]
+    assert lines[1] == ("products[2].shipments: Drip Home: shipped 250 units but only 201 finished units were on hand "
+                        "(opening + completed); difference 49 [SHIPMENTS_EXCEED_STOCK]")
+
+
+def test_shipments_beyond_stock_are_reported_with_other_problems(tmp_path, capsys):
+    """The close checks shipments against stock once the rest is in order; with a problem
+    elsewhere, a product whose opening, last stage and shipments are as written is checked all the same."""
+    def change(data):
+        data["products"][0]["stages"][0]["completed"] = 320  # Espresso Classic's Assembly does not flow
+        data["products"][2]["shipments"] = 500
+    lines = _refused_lines(tmp_path, capsys, mutate(change))
+    assert [line.split(": ")[0] for line in lines] == ["products[0].stages[0]", "products[0].stages[1]",
+                                                      "products[2].shipments"]
+    assert "Drip Home: shipped 500 units but only 186 finished units" in lines[-1]
+    # Not when the last stage's own units have a problem: its completed units may be what is wrong.
+    def last_stage(data):
+        change(data)
+        data["products"][2]["stages"][2]["completed"] = 190
+    lines = _refused_lines(tmp_path, capsys, mutate(last_stage))
+    assert not any("SHIPMENTS_EXCEED_STOCK" in line for line in lines)

@@ -288,3 +288,72 @@ def test_the_recorded_tie_is_shown_again_with_the_roll_forward(demo_ledger, tmp_
         [(t.account, t.general_ledger, t.wip_ledger) for t in made]
     assert json.loads(run_wip("rollforward", "--period", "2026-10", "--json", "--ledger", demo_ledger).stdout)[
         "general_ledger"] == []  # October's file gave no balances
+
+
+def test_overhead_control_is_tied_to_the_actual_overhead_the_file_gives(october):
+    """Its figure is the month's overhead.*.actual, not a balance of the WIP ledger, and the message
+    says so, pool by pool (it used to read "the WIP ledger's actual overhead this month": walkthrough)."""
+    november = demo("2026-11")
+    november["general_ledger"]["balances"]["5900"] = "33850.00"
+    with Ledger(october) as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(november, ledger, user="test")
+    [issue] = refused.value.issues
+    assert (issue.code, issue.path) == ("GL_DOES_NOT_TIE", "general_ledger.balances.5900")
+    assert issue.message.startswith(
+        "5900 Manufacturing overhead control: the general ledger shows 33850.00 before this close; the actual overhead "
+        "this close gives for the month (overhead: Assembly 24400.00 + Testing 7150.00 + Packaging 2100.00) is "
+        "33650.00; difference (GL − actual overhead given) 200.00. ")
+    assert "WIP ledger" not in issue.message
+
+
+def test_a_prior_months_reclose_that_changed_its_overhead_is_told_which_export_to_import(october):
+    """October closed again with 100.00 more Testing overhead (a late invoice): the re-close moved
+    WIP, finished goods — and overhead control, which November's GL balance (this month's actual
+    only) does not show.  That used to keep the hint from firing: three bare differences that were
+    exactly the re-close's (walkthrough)."""
+    with Ledger(october) as ledger:
+        reopen_period(ledger, "2026-10", "late overhead invoice", user="controller")
+        corrected = demo("2026-10")
+        corrected["overhead"]["Testing"]["actual"] = D("7400.00")
+        close_period(corrected, ledger, user="test")
+        with pytest.raises(CloseRefused) as refused:
+            close_period(demo("2026-11"), ledger, user="test")  # the GL balances of October's close #1
+        issues = refused.value.issues
+        assert [i.path for i in issues] == ["general_ledger.balances.1320", "general_ledger.balances.1330",
+                                            "general_ledger.balances.1400"]
+        assert [i.message.split("the difference ")[1].split(" ")[0] for i in issues] == ["-2.27", "-2.20", "-13.12"]
+        assert all("is what 2026-10 posted after its close #1, which the GL still holds" in i.message
+                   and "`wip export --period 2026-10 --after-close 1`" in i.message
+                   and "it also credits 5900 Manufacturing overhead control with 100.00: 2026-10's actual overhead "
+                       "changed by 100.00, which the GL must record too" in i.message for i in issues)
+        # With the export imported, and the late invoice booked to overhead control, November closes.
+        since = defaultdict(Decimal)
+        for event, book in ledger.journal_books("2026-10")[1:]:
+            for journal in book.journals:
+                for line in journal.lines:
+                    since[line.account] += line.debit - line.credit
+        assert since["5900"] == D("-100.00")
+        november = demo("2026-11")
+        balances = {code: str(D(str(v)) + since.get(code, 0) + (D("100.00") if code == "5900" else 0))
+                    for code, v in november["general_ledger"]["balances"].items()}
+        close_period({**november, "general_ledger": {"balances": balances}}, ledger, user="test")
+
+
+def test_a_prior_months_reclose_leaves_an_overhead_difference_of_its_own_told_as_such(october):
+    """Only the differences the re-close explains are retold; overhead control off by something
+    else keeps its own message."""
+    with Ledger(october) as ledger:
+        reopen_period(ledger, "2026-10", "late overhead invoice", user="controller")
+        corrected = demo("2026-10")
+        corrected["overhead"]["Testing"]["actual"] = D("7400.00")
+        close_period(corrected, ledger, user="test")
+        november = demo("2026-11")
+        november["general_ledger"]["balances"]["5900"] = "33660.00"
+        with pytest.raises(CloseRefused) as refused:
+            close_period(november, ledger, user="test")
+    told = {i.path: i.message for i in refused.value.issues}
+    assert "still holds" not in told["general_ledger.balances.5900"]
+    assert "difference (GL − actual overhead given) 10.00" in told["general_ledger.balances.5900"]
+    assert all("after its close #1, which the GL still holds" in told[f"general_ledger.balances.{code}"]
+               for code in ("1320", "1330", "1400"))

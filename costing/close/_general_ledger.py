@@ -30,9 +30,14 @@ from ._spec import CloseSpec
 from ._state import PriorState
 
 __all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts", "shared_overhead_control",
-           "openings_of_plans", "openings_of_prior", "openings_of_specs", "recorded_tie", "balances_after"]
+           "openings_of_plans", "openings_of_prior", "openings_of_specs", "recorded_tie", "balances_after",
+           "ACTUAL_OVERHEAD", "close_figure"]
 
 _ZERO = Decimal(0)
+
+# What overhead control's figure is made of (``GeneralLedgerTie.holds``): not a WIP-ledger balance
+# but the actual overhead the close data gives for the month (``overhead.<stage>.actual``).
+ACTUAL_OVERHEAD = "actual overhead this month"
 
 
 class GeneralLedgerTie(NamedTuple):
@@ -53,6 +58,27 @@ class GeneralLedgerTie(NamedTuple):
     def ok(self) -> bool:
         return not self.difference
 
+    @property
+    def is_actual_overhead(self) -> bool:
+        """Overhead control: its figure is the month's actual overhead as the close data gives it,
+        which no earlier close posted (the opening accounts' figures are the WIP ledger's)."""
+        return self.holds == ACTUAL_OVERHEAD
+
+
+def close_figure(tie: GeneralLedgerTie, spec: CloseSpec) -> str:
+    """What the close's side of a tie is, with its amount, for a message: the WIP ledger's opening
+    for inventory accounts; for overhead control, the actual overhead the close data gives (the WIP
+    ledger holds no such balance), pool by pool.
+
+    >>> from decimal import Decimal as D
+    >>> close_figure(GeneralLedgerTie("1310", "WIP", "opening WIP", D("5"), D("4.00")), None)
+    "the WIP ledger's opening WIP is 4.00"
+    """
+    if not tie.is_actual_overhead:
+        return f"the WIP ledger's {tie.holds} is {tie.wip_ledger}"
+    pools = " + ".join(f"{stage} {oh.actual}" for stage, oh in spec.overhead.items()) or "no pool"
+    return f"the actual overhead this close gives for the month (overhead: {pools}) is {tie.wip_ledger}"
+
 
 def reconcilable_accounts(spec: CloseSpec) -> dict[str, tuple[str, list[str]]]:
     """Account code -> (name, what it holds) for the accounts a close can tie to the GL: the WIP
@@ -69,7 +95,7 @@ def reconcilable_accounts(spec: CloseSpec) -> dict[str, tuple[str, list[str]]]:
         add(account.code, account.name, "opening WIP")
     add(accounts.finished_goods.code, accounts.finished_goods.name, "opening finished goods")
     if not shared_overhead_control(spec):
-        add(accounts.overhead_control.code, accounts.overhead_control.name, "actual overhead this month")
+        add(accounts.overhead_control.code, accounts.overhead_control.name, ACTUAL_OVERHEAD)
     return found
 
 
@@ -143,15 +169,23 @@ def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decim
         name, holds = accounts[code]
         tie = GeneralLedgerTie(code, name, " + ".join(holds), balance, expected[code])
         ties.append(tie)
-        if not tie.ok:
-            issues.append(Issue(
-                "GL_DOES_NOT_TIE", f"general_ledger.balances.{code}",
-                f"{code} {name}: the general ledger shows {balance} before this close; the WIP ledger's "
-                f"{tie.holds} is {tie.wip_ledger}; difference (GL − WIP ledger) {tie.difference}. Check the GL for entries posted "
-                "to this account outside the close (manual journals, a prior month posted twice or not at all) "
-                "and the balance typed here; if this month was closed before and reopened, the GL may still hold "
-                "that close's journals: give the balances from before it (`wip export --after-close N` then gives "
-                "its reversal with the new close). The close posts nothing until they agree"))
+        if tie.ok:
+            continue
+        if tie.is_actual_overhead:
+            check = (f"difference (GL − actual overhead given) {tie.difference}. Before the close, overhead control "
+                     "holds this month's actual overhead only (each close's overhead journal clears it): check the "
+                     "actual overhead typed here, pool by pool, against the overhead the GL recorded this month, and "
+                     "that last month's close journals were imported")
+        else:
+            check = (f"difference (GL − WIP ledger) {tie.difference}. Check the GL for entries posted to this account "
+                     "outside the close (manual journals, a prior month posted twice or not at all) and the balance "
+                     "typed here")
+        issues.append(Issue(
+            "GL_DOES_NOT_TIE", f"general_ledger.balances.{code}",
+            f"{code} {name}: the general ledger shows {balance} before this close; {close_figure(tie, spec)}; "
+            f"{check}; if this month was closed before and reopened, the GL may still hold that close's journals: "
+            "give the balances from before it (`wip export --after-close N` then gives its reversal with the new "
+            "close). The close posts nothing until they agree"))
     return tuple(ties), issues
 
 

@@ -5,9 +5,10 @@ and located (``products[1].stages[0].driver_quantity: ...``).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from pydantic import ValidationError
 
@@ -69,12 +70,16 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         # they would say (places, the opening's amounts) follows from the one problem reported.
         return None, issues
 
+    products, respelled = _respelled_as_carried(products, prior)
     seen: dict[str, int] = {}
     plans: list[ProductPlan] = []
+    shortfalls: list[tuple[int, Issue]] = []  # (where in issues, problem): said only beside other problems
     for i, product in enumerate(products):
         if product is None:
             continue
         path = f"products[{i}]"
+        if i in respelled:
+            issues.append(respelled[i].under(path))
         if product.name in seen:
             issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
                                 f"product {product.name!r} is already products[{seen[product.name]}]"))
@@ -84,6 +89,9 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
+        shortfall = _shipments_beyond_stock(product, product_issues, prior)
+        if shortfall is not None:
+            shortfalls.append((len(issues), shortfall.under(path)))
 
     if prior is not None:
         named = {p.name for p in products if p is not None}
@@ -96,6 +104,11 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
             if product not in named and any(layer.units for layer in layers):
                 issues.append(Issue("PRODUCT_MISSING", "products",
                                     f"{product!r} has finished goods on hand from {prior.period}; include the product"))
+    if issues:
+        # The close would check shipments against stock once the rest is in order; beside other
+        # problems they are said now (every problem at once), each after its product's own.
+        for where, shortfall in reversed(shortfalls):
+            issues.insert(where, shortfall)
     if issues and q is not None and all(i.path.startswith("products") for i in issues):
         # The month opens from the prior close whatever its products say, or in the ledger's first
         # month from the openings the file writes (which do not depend on the month's flow): the
@@ -103,7 +116,8 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         # reports it otherwise), before them as in the file.
         from ._general_ledger import openings_of_prior, openings_of_specs, tie_to_general_ledger
 
-        openings = openings_of_prior(prior) if prior is not None else openings_of_specs(products, issues)
+        openings = openings_of_prior(prior) if prior is not None else \
+            openings_of_specs([_as_meant(p, header) for p in products], issues)
         if openings is not None:
             issues[0:0] = tie_to_general_ledger(header, openings)[1]
     if issues:
@@ -158,9 +172,11 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
         if name not in header.accounts.wip:
             # Every stage has a WIP account (even one idle this month); an overhead line without one
             # is a misspelt stage, whose actual overhead would be written off unnoticed.
+            meant = _similar_stage(name, header.accounts.wip)
             issues.append(Issue("UNKNOWN_STAGE", f"overhead.{name}",
                                 f"{name!r} has no WIP account (accounts.wip), so it is no stage of this close; "
-                                f"stages: {', '.join(header.accounts.wip) or 'none'}"))
+                                f"stages: {', '.join(header.accounts.wip) or 'none'}"
+                                + (f" (did you mean {meant!r}?)" if meant else "")))
         for field, value in (("rate", oh.rate), ("actual", oh.actual)):
             if value < 0:
                 issues.append(Issue("NEGATIVE_AMOUNT", f"overhead.{name}.{field}", f"cannot be negative, found {value}"))
@@ -378,13 +394,37 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     oh_element: dict[str, str] = {}
     drivers: dict[str, Decimal] = {}
     counts: dict[str, Decimal] = {}
-    stage_names = {s.name for s in product.stages}
+    written = {s.name for s in product.stages}
+    stage_names = set(written)
     for j, stage in enumerate(product.stages):
         spath = f"stages[{j}]"
         update: dict[str, Any] = {}
-        if stage.name not in header.accounts.wip:
-            issues.append(Issue("UNKNOWN_ACCOUNT", f"{spath}.name",
-                                f"no WIP account for stage {stage.name!r}; add it under accounts.wip"))
+        name = stage.name  # the stage it is, checked further as that (a misspelt one: the stage it was meant to be)
+        if name not in header.accounts.wip:
+            meant = _meant_stage(name, header)
+            plant = ", ".join(header.accounts.wip)
+            if meant is not None:
+                # One mistake, one problem: not an account and an overhead pool to add for a stage
+                # that does not exist.  The rest is checked as the stage it was meant to be.
+                issues.append(Issue("UNKNOWN_STAGE", f"{spath}.name",
+                                    f"unknown stage {name!r}: the plant's stages are {plant} (did you mean {meant!r}?)"))
+                if meant not in written:
+                    name = meant
+                    stage_names.add(meant)
+            elif name in header.overhead:  # a stage of the plant's overhead, missing from the chart
+                issues.append(Issue("UNKNOWN_ACCOUNT", f"{spath}.name",
+                                    f"no WIP account for stage {name!r} (overhead.{name} is its overhead pool); add "
+                                    "it under accounts.wip"))
+            else:
+                # Plausibly a new stage (like none of the plant's): what it needs, in one problem.
+                pool = any(el.kind == "overhead" for el in stage.elements.values())
+                issues.append(Issue("UNKNOWN_ACCOUNT", f"{spath}.name",
+                                    f"no WIP account for stage {name!r}"
+                                    + (f", which is none of the plant's stages ({plant})" if plant else "")
+                                    + "; if it is a new stage, add it under accounts.wip"
+                                    + (f" and its overhead pool under overhead ({name}: {{driver, rate, actual}})"
+                                       if pool else "")
+                                    + (", otherwise correct the name" if plant else "")))
         if j == 0 and stage.transferred_in is not None:
             # A department costed on its own receives cost from outside; in a close nothing would
             # credit it, so WIP would hold cost no journal put there.
@@ -399,16 +439,17 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
             issues.append(Issue("SEVERAL_OVERHEAD_ELEMENTS", f"{spath}.elements",
                                 f"elements {', '.join(overhead_names)} are all overhead; a stage applies overhead to one element"))
         elif overhead_names:
-            name = overhead_names[0]
-            config = header.overhead.get(stage.name)
-            if name in stage.added_costs:
-                issues.append(Issue("OVERHEAD_TYPED_IN", f"{spath}.added_costs.{name}",
-                                    f"overhead is applied at the stage's predetermined rate (overhead.{stage.name}); "
+            element = overhead_names[0]
+            config = header.overhead.get(name)
+            if element in stage.added_costs:
+                issues.append(Issue("OVERHEAD_TYPED_IN", f"{spath}.added_costs.{element}",
+                                    f"overhead is applied at the stage's predetermined rate (overhead.{name}); "
                                     "remove this cost"))
             elif config is None:
-                issues.append(Issue("MISSING_OVERHEAD_RATE", f"{spath}.elements.{name}",
-                                    f"no overhead rate for stage {stage.name!r}; add overhead.{stage.name}: "
-                                    "{driver, rate, actual}"))
+                if name in header.accounts.wip:  # else said with the stage's name
+                    issues.append(Issue("MISSING_OVERHEAD_RATE", f"{spath}.elements.{element}",
+                                        f"no overhead rate for stage {name!r}; add overhead.{name}: "
+                                        "{driver, rate, actual}"))
             else:
                 if config.driver == "direct_labour_cost":
                     quantity = sum((stage.added_costs.get(n, _ZERO) for n, el in stage.elements.items()
@@ -416,7 +457,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                 elif stage.driver_quantity is None:
                     quantity = None
                     issues.append(Issue("MISSING_DRIVER_QUANTITY", f"{spath}.driver_quantity",
-                                        f"overhead in {stage.name} is applied on {config.driver}; give this product's "
+                                        f"overhead in {name} is applied on {config.driver}; give this product's "
                                         "actual quantity"))
                 else:
                     quantity = stage.driver_quantity
@@ -427,25 +468,25 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                 if quantity is not None and abs(config.rate * quantity) >= NUMBER_LIMIT:
                     # Like any amount the file gives: beyond it no posting can be made exactly.
                     issues.append(Issue("NUMBER_TOO_LARGE", f"{spath}.driver_quantity",
-                                        f"overhead applied in {stage.name} would be rate {config.rate} × {quantity}, "
-                                        f"not below {NUMBER_LIMIT:,}; check the rate (overhead.{stage.name}.rate) and "
+                                        f"overhead applied in {name} would be rate {config.rate} × {quantity}, "
+                                        f"not below {NUMBER_LIMIT:,}; check the rate (overhead.{name}.rate) and "
                                         "this quantity"))
                     quantity = None
                 if quantity is not None and q is not None:
                     # Posted per product-stage, rounded as the close rounds (half-up unless half_even).
                     amount = applied_overhead(config.rate, quantity, q, ROUNDING_MODES[header.rounding])
-                    applied[stage.name] = amount
-                    drivers[stage.name] = quantity
-                    oh_element[stage.name] = name
-                    update["added_costs"] = {**stage.added_costs, name: amount}
+                    applied[name] = amount
+                    drivers[name] = quantity
+                    oh_element[name] = element
+                    update["added_costs"] = {**stage.added_costs, element: amount}
         if stage.count is not None:
             if stage.count < 0:
                 issues.append(Issue("NEGATIVE_UNITS", f"{spath}.count", f"cannot be negative, found {stage.count}"))
-            counts[stage.name] = stage.count
+            counts[name] = stage.count
 
         # Opening WIP: from the file in the ledger's first period, from the ledger afterwards.
         if prior is not None:
-            carried = prior.wip.get((product.name, stage.name))
+            carried = prior.wip.get((product.name, name))
             if stage.beginning_wip is not None:
                 issues.extend(_compare_opening(stage.beginning_wip, carried, prior.period, f"{spath}.beginning_wip"))
             update["beginning_wip"] = _beginning_from(carried)
@@ -510,6 +551,101 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     if issues:
         return None, issues
     return ProductPlan(product.name, case, applied, oh_element, drivers, counts, product.shipments, opening_fg), []
+
+
+# How alike an unknown stage name must be to a known one to be taken for a misspelling of it
+# (difflib's ratio, case aside): "Tesitng"/"Testing" 0.86, "Packing"/"Packaging" 0.88; "Casting"/
+# "Testing" (0.71) and "Painting"/"Packaging" (0.59) are other stages.
+_MISSPELT = 0.75
+
+
+def _similar_stage(name: str, stages: Iterable[str]) -> str | None:
+    """The stage among ``stages`` that ``name`` is most likely a misspelling of, or None.
+
+    >>> _similar_stage("Tesitng", ["Assembly", "Testing", "Packaging"]), _similar_stage("Painting", ["Packaging"])
+    ('Testing', None)
+    """
+    folded = {stage.casefold(): stage for stage in stages}
+    if name.casefold() in folded:
+        return folded[name.casefold()]
+    found = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=_MISSPELT)
+    return folded[found[0]] if found else None
+
+
+def _meant_stage(name: str, header: CloseSpec) -> str | None:
+    """The plant's stage (one with a WIP account) that a product's stage ``name``, which has none,
+    was meant to be: a similar name, unless an overhead pool was given under this very name (then
+    it is a new stage still without its account)."""
+    if name in header.accounts.wip or name in header.overhead:
+        return None
+    return _similar_stage(name, header.accounts.wip)
+
+
+def _as_meant(product: ProductSpec | None, header: CloseSpec) -> ProductSpec | None:
+    """``product`` with each misspelt stage named as the stage it was meant to be (as
+    ``_resolve_product`` checks it), e.g. for its opening WIP to count in that stage's account."""
+    if product is None:
+        return None
+    written = {stage.name for stage in product.stages}
+    stages = []
+    for stage in product.stages:
+        meant = _meant_stage(stage.name, header)
+        stages.append(_replace(stage, {"name": meant}) if meant is not None and meant not in written else stage)
+    return product if all(a is b for a, b in zip(stages, product.stages)) else _replace(product, {"stages": stages})
+
+
+def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState | None,
+                          ) -> tuple[list[ProductSpec | None], dict[int, Issue]]:
+    """Products named as the prior close carried them but for upper/lower case ("Drip home" for
+    "Drip Home"), renamed as carried, and for each (by position) its one problem at the name: it
+    would otherwise open from nothing, and the carried product be reported missing."""
+    if prior is None:
+        return products, {}
+    carried = {name for (name, _), wip in prior.wip.items() if wip.units}
+    carried |= {name for name, layers in prior.finished_goods.items() if any(layer.units for layer in layers)}
+    named = {p.name for p in products if p is not None}
+    by_fold: dict[str, list[str]] = {}
+    for name in sorted(carried - named):
+        by_fold.setdefault(name.casefold(), []).append(name)
+    if not by_fold:
+        return products, {}
+    respelled, problems = list(products), {}
+    for i, product in enumerate(products):
+        if product is None or product.name in carried:
+            continue
+        candidates = by_fold.get(product.name.casefold(), ())
+        if len(candidates) != 1:
+            continue
+        meant = candidates[0]
+        problems[i] = Issue("INCONSISTENT_NAME", "name",
+                            f"product {product.name!r} is written {meant!r} in the {prior.period} close, whose closing "
+                            f"WIP and finished goods this month opens with under that name; write it {meant!r}")
+        respelled[i] = _replace(product, {"name": meant})
+        del by_fold[product.name.casefold()]  # one product takes the carried name; another is a product of its own
+    return respelled, problems
+
+
+def _shipments_beyond_stock(product: ProductSpec, issues: list[Issue], prior: PriorState | None) -> Issue | None:
+    """Shipments beyond the finished units on hand (opening layers + the last stage's completed
+    units), when that can be told while the close has other problems: the product's shipments,
+    opening layers and last stage have none of their own (a flow problem in an earlier stage leaves
+    the units the last stage completed as written).  As the close says it (``SHIPMENTS_EXCEED_STOCK``);
+    ``issues``: the product's, located within it."""
+    if not product.stages:
+        return None
+    last = f"stages[{len(product.stages) - 1}]"
+    if any(i.path in ("", "name", last) or i.path.startswith(("shipments", "opening_finished_goods", last + "."))
+           for i in issues):
+        return None
+    shipped, completed = product.shipments, product.stages[-1].completed
+    layers = prior.finished_goods.get(product.name, ()) if prior is not None else product.opening_finished_goods or ()
+    opening = sum((layer.units for layer in layers), _ZERO)
+    on_hand = opening + completed
+    if shipped <= on_hand or shipped < 0 or completed < 0:
+        return None
+    return Issue("SHIPMENTS_EXCEED_STOCK", "shipments",
+                 f"{product.name}: shipped {shipped} units but only {on_hand} finished units were on hand "
+                 f"(opening + completed); difference {shipped - on_hand}")
 
 
 _new = object.__new__
