@@ -19,7 +19,7 @@ from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
 from ._general_ledger import GeneralLedgerTie, openings_of_plans, tie_to_general_ledger
-from ._resolve import ClosePlan, ProductPlan
+from ._resolve import ClosePlan, ProductPlan, shipments_exceed_stock
 from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, StageWip
 
@@ -211,9 +211,8 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         completed_units, completed_cost, taken, remaining, shortfall, layers = move
         if shortfall:
             on_hand = sum((layer.units for layer in layers), _ZERO)
-            problems.append(Issue("SHIPMENTS_EXCEED_STOCK", f"products[{plan.products.index(product)}].shipments",
-                                  f"{product.name}: shipped {product.shipments} units but only {on_hand} finished "
-                                  f"units were on hand (opening + completed); difference {product.shipments - on_hand}"))
+            problems.append(shipments_exceed_stock(product.name, product.shipments, on_hand,
+                                                   f"products[{plan.products.index(product)}].shipments"))
         fg_moves.append((completed_units, completed_cost, taken, remaining))
     if problems or gl_issues:
         raise CostingError(gl_issues + problems)

@@ -643,8 +643,13 @@ def _shipments_beyond_stock(product: ProductSpec, issues: list[Issue], prior: Pr
     on_hand = opening + completed
     if shipped <= on_hand or shipped < 0 or completed < 0:
         return None
-    return Issue("SHIPMENTS_EXCEED_STOCK", "shipments",
-                 f"{product.name}: shipped {shipped} units but only {on_hand} finished units were on hand "
+    return shipments_exceed_stock(product.name, shipped, on_hand, "shipments")
+
+
+def shipments_exceed_stock(product: str, shipped: Decimal, on_hand: Decimal, path: str) -> Issue:
+    """SHIPMENTS_EXCEED_STOCK, as the close says it whether it finds it costing or resolving."""
+    return Issue("SHIPMENTS_EXCEED_STOCK", path,
+                 f"{product}: shipped {shipped} units but only {on_hand} finished units were on hand "
                  f"(opening + completed); difference {shipped - on_hand}")
 
 
