@@ -146,7 +146,9 @@ def test_close_writes_formula_results_with_engine_values_and_keeps_inputs(book, 
     assert _input_values(book) == inputs_before
     values = openpyxl.load_workbook(book, data_only=True)
     checks = values["Checks"]
-    results = [checks.cell(r, 5).value for r in range(5, checks.max_row + 1) if checks.cell(r, 1).value]
+    # Every check and every row of the blocks below them (titles and column headers aside).
+    results = [checks.cell(r, 5).value for r in range(5, checks.max_row + 1)
+               if checks.cell(r, 1).value and checks.cell(r, 5).value not in (None, "Result")]
     assert results and all(v == "OK" for v in results)
     # Every formula carries the engine's value as its cached result.
     for ws in wb.worksheets:
@@ -1020,13 +1022,19 @@ def test_a_failed_check_is_red_and_a_passed_one_green(demo_book):
         assert top in fails[0] and "<>" in fails[0]
 
     checks = wb["Checks"]
-    last = max(r for r in range(5, 60) if checks.cell(r, 5).value and str(checks.cell(r, 5).value).startswith("=IF"))
+    last = max(r for r in range(5, checks.max_row + 1)
+               if checks.cell(r, 5).value and str(checks.cell(r, 5).value).startswith("=IF"))
     last_check = next(r for r in range(5, 60) if checks.cell(r, 1).value is None) - 1
     coloured(checks, f"E5:E{last_check}", "result")
     coloured(checks, f"D5:D{last_check}", "difference")
-    gl = [r for r in range(last_check + 1, last + 1) if str(checks.cell(r, 5).value).startswith("=IF")]
-    coloured(checks, f"E{gl[0]}:E{last}", "result")  # the tie to the general ledger, below the checks
-    coloured(checks, f"D{gl[0]}:D{last}", "difference")
+    # The blocks below the checks: the tie to the general ledger, then the input rows referred to.
+    blocks = [r + 2 for r in range(last_check + 1, last + 1)
+              if checks.cell(r, 1).value and checks.cell(r + 1, 5).value == "Result"]
+    assert len(blocks) == 2
+    for first, end in zip(blocks, [blocks[1] - 4, last]):  # a blank row and a title between them
+        assert all(str(checks.cell(r, 5).value).startswith("=IF") for r in range(first, end + 1))
+        coloured(checks, f"E{first}:E{end}", "result")
+        coloured(checks, f"D{first}:D{end}", "difference")
     for r in range(5, last + 1):  # no fixed colour left on a result cell
         color = checks.cell(r, 5).font.color
         assert color is None or color.type == "theme", (r, color)
@@ -1294,3 +1302,112 @@ def test_wip_close_says_the_result_sheets_were_written_into_the_workbook(book, c
     out = capsys.readouterr().out
     assert (f"  Result sheets written into {book}: Cost Report, Roll-forward, Journal, Finished Goods & COGS, "
             "Overhead, Checks, Summary") in out.splitlines()
+
+
+# ---- the result sheets' references into the input tables -------------------------------------------
+
+_INPUT_REFERENCE = r"(?:'((?:[^']|'')+)'|([A-Za-z_][A-Za-z0-9_.]*))!\$?([A-Z]{1,3})\$?([0-9]+)(?![0-9:])"
+
+
+def _input_positions_block(checks) -> dict[str, tuple]:
+    """The Checks block of input rows and columns referred to: its first column -> (read, now, difference,
+    result) formulas or values."""
+    title = next(r for r in range(5, checks.max_row + 1)
+                 if str(checks.cell(r, 1).value).startswith("Input rows and columns the result sheets refer to"))
+    return {checks.cell(r, 1).value: tuple(checks.cell(r, c).value for c in range(2, 6))
+            for r in range(title + 2, checks.max_row + 1) if checks.cell(r, 1).value}
+
+
+def test_checks_compare_every_input_row_and_column_the_result_sheets_refer_to(demo_book):
+    """A result formula refers to an input cell by position (``=Production!F11``): a sort of the table
+    after the close would put another product's figures under it.  Checks lists each input row a
+    result formula refers to, by its key cells, and each column, by its header, with what the close
+    read there; the check row counts those still the same."""
+    import re
+
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(demo_book)
+    values = openpyxl.load_workbook(demo_book, data_only=True)
+    block = _input_positions_block(wb["Checks"])
+    block_title = next(r for r in range(5, wb["Checks"].max_row + 1)
+                       if str(wb["Checks"].cell(r, 1).value).startswith("Input rows and columns the result"))
+    tables = {name: (ws.title, ref) for ws in wb.worksheets for name, ref in ws.tables.items()}  # name -> (sheet, A3:M12)
+    inputs = {sheet for sheet, _ in tables.values()}
+    referred: set[tuple[str, str, int]] = set()  # (table, column letter, row)
+    for ws in wb.worksheets:
+        if ws.title in inputs:
+            continue
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type != "f" or (ws.title == "Checks" and cell.row >= block_title):
+                    continue
+                for quoted, plain, column, r in re.findall(_INPUT_REFERENCE, cell.value):
+                    sheet = quoted.replace("''", "'") if quoted else plain
+                    if sheet in inputs:
+                        name = next(n for n, (s, t) in tables.items() if s == sheet
+                                    and _inside(t, column, int(r)))
+                        referred.add((name, column, int(r)))
+    assert {"Production", "Costs", "Drivers", "OverheadRates", "Settings", "GeneralLedger"} <= {n for n, *_ in referred}
+    for name, column, r in referred:
+        header = int(re.search(r"[0-9]+", tables[name][1])[0])
+        assert any(k.startswith(f"Table {name}, column {column}: its header {column}{header}") for k in block), \
+            (name, column)
+        assert any(k.startswith(f"Table {name}, row {r}:") for k in block), (name, r)
+    # Drip Home's ending WIP in Testing (empty, referred to): its row by product and stage.
+    read, now, difference, result = block["Table Production, row 11: Product A11, Stage B11"]
+    assert read == "Drip Home / Testing" and now == '=Production!A11&" / "&Production!B11'
+    assert difference == '=IF(AND(EXACT(Production!A11,"Drip Home"),EXACT(Production!B11,"Testing")),0,1)'
+    assert block["Table Settings, row 11: Setting A11"][2] == '=IF(EXACT(Settings!A11,"Overhead disposition"),0,1)'
+    assert block["Table GeneralLedger, row 5: Account code F5"][0] == "1320"  # a code typed as a number
+    assert block["Table Production, column F: its header F3"][:2] == ("Ending WIP units", '=Production!F3&""')
+    checks = values["Checks"]
+    row = next(r for r in range(5, 30) if str(checks.cell(r, 1).value).startswith("The result sheets refer to"))
+    n = len(block)
+    assert checks.cell(row, 1).value == (f"The result sheets refer to the input rows and columns the close read "
+                                         f"({n} of {n} unchanged; input rows and columns below)")
+    assert "COUNTIF(" in wb["Checks"].cell(row, 1).value  # the count is live
+    assert (checks.cell(row, 4).value, checks.cell(row, 5).value) == (0, "OK")
+    assert "Undo it, or close 2026-10 again" in wb["Checks"].cell(row, 5).value
+    assert all(values["Checks"].cell(r, 5).value == "OK" for r in range(row + 1, checks.max_row + 1)
+               if str(wb["Checks"].cell(r, 5).value).startswith("=IF"))
+
+
+def _inside(ref: str, column: str, row: int) -> bool:
+    from openpyxl.utils.cell import column_index_from_string, range_boundaries
+
+    c0, r0, c1, r1 = range_boundaries(ref)
+    return c0 <= column_index_from_string(column) <= c1 and r0 <= row <= r1
+
+
+def test_result_sheets_keep_the_row_heights_of_their_wrapped_titles(book):
+    """The column titles wrap onto several lines; their rows keep the height the writer gave them."""
+    from costing.workbook._openpyxl import sheet_parts
+
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    with zipfile.ZipFile(book) as z:
+        part = sheet_parts(z)["Cost Report"]
+        xml = z.read(part).decode()
+    assert '<row r="4" ht="' in xml and 'customHeight="1"' in xml
+    wb = openpyxl.load_workbook(book)
+    for name in ("Cost Report", "Roll-forward", "Journal", "Checks"):
+        assert (wb[name].row_dimensions[4].height or 0) >= 30, name
+
+
+def test_closing_again_after_a_sort_refers_to_the_rows_where_they_are_now(demo_book, capsys):
+    """Costs sorted by element after the close (the close's inputs unchanged): closing the month
+    again posts nothing and rewrites the sheets, whose references and key check follow the rows."""
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 0
+    wb = openpyxl.load_workbook(demo_book)
+    ws = wb["Costs"]
+    rows = sorted(([c.value for c in r] for r in ws.iter_rows(min_row=4, max_row=18, max_col=4)),
+                  key=lambda r: (r[2], r[0], r[1]))
+    for i, values in enumerate(rows):
+        for j, value in enumerate(values):
+            ws.cell(4 + i, 1 + j, value)
+    wb.save(demo_book)
+    capsys.readouterr()
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 0
+    assert "nothing posted" in capsys.readouterr().out
+    block = _input_positions_block(openpyxl.load_workbook(demo_book)["Checks"])
+    first = "Table Costs, row 4: Product A4, Stage B4, Element C4"
+    assert block[first][0] == " / ".join(rows[0][:3]) and rows[0][2] == "labour"

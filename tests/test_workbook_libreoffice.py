@@ -173,6 +173,12 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
         _with_setting_changed(source, changed, "Overhead disposition", disposition)
         blanked[label] = tmp / "in" / changed.name
         _without_cached_values(changed, blanked[label])
+    # Production sorted by product A to Z after the close, as Data > Sort does it: the rows' cells
+    # move, the result sheets' references to them do not.
+    sorted_book = tmp / "sorted.xlsx"
+    _with_rows_sorted(october, sorted_book, "Production", SORTED_ROWS, column=1)
+    blanked["sorted"] = tmp / "in" / "sorted.xlsx"
+    _without_cached_values(sorted_book, blanked["sorted"])
     _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     for label, copy in blanked.items():
         out[label] = tmp / "out" / copy.name
@@ -185,6 +191,29 @@ def _written_off_book(tmp: Path) -> Path:
     with Ledger(tmp / "written-off.wip.db") as ledger:
         _close_into(book, ledger)
     return book
+
+
+SORTED_ROWS = range(4, 13)  # the demo's Production rows
+
+
+def _with_rows_sorted(src: Path, dst: Path, sheet: str, rows: range, column: int) -> None:
+    """A copy whose ``rows`` of ``sheet`` are sorted (stably) by the text in ``column``: each row's
+    cells move to their new row, as a spreadsheet's sort moves them, and nothing else changes."""
+    ws = openpyxl.load_workbook(src, data_only=True)[sheet]
+    order = sorted(rows, key=lambda r: str(ws.cell(r, column).value))
+    assert order != list(rows)
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        part = sheet_parts(a)[sheet]
+        for item in a.infolist():
+            data = a.read(item.filename)
+            if item.filename == part:
+                found = {int(m[1]): m for m in re.finditer(rb'<row r="([0-9]+)"([^>]*)>(.*?)</row>', data, flags=re.S)}
+                moved = {new: re.sub(rb'(<c r="[A-Z]+)%d"' % old, rb'\g<1>%d"' % new, found[old][3])
+                         for new, old in zip(rows, order)}
+                data = re.sub(rb'<row r="([0-9]+)"([^>]*)>(.*?)</row>',
+                              lambda m: (b'<row r="%s"%s>%s</row>' % (m[1], m[2], moved[int(m[1])])
+                                         if int(m[1]) in moved else m[0]), data, flags=re.S)
+            b.writestr(item, data)
 
 
 def _with_setting_changed(src: Path, dst: Path, setting: str, text: str) -> None:
@@ -487,3 +516,38 @@ def test_a_disposition_changed_after_the_close_is_said_not_recomputed(recalculat
     left, right, difference, result = checks[name]
     assert (left, right, difference) == ("prorate", "write_off", 1)  # no pool could follow: no weights
     assert result.startswith("Disposition changed after the close: the journals were posted under write_off")
+
+
+def _input_rows_check(checks) -> tuple[str, tuple]:
+    return next((name, row) for name, row in _checks(checks).items()
+                if str(name).startswith("The result sheets refer to the input rows"))
+
+
+def test_a_table_sorted_after_the_close_turns_the_input_rows_check_red(recalculated):
+    """Sorting Production by product after the close moves other products' figures under the result
+    sheets' references (``=Production!F11``): totals still add up, so Checks compares the key cells
+    of every row referred to with what the close read there.  As LibreOffice recalculates: OK and
+    every row unchanged without the sort; after it, the nine Production rows counted out, their lines
+    red with what is there now, and the check saying what to do."""
+    october = openpyxl.load_workbook(recalculated["2026-10"], data_only=True)
+    name, (_, _, difference, result) = _input_rows_check(october["Checks"])
+    n = int(re.search(r"of ([0-9]+) unchanged", name)[1])
+    assert n > 50 and f"({n} of {n} unchanged;" in name and (difference, result) == (0, "OK")
+
+    sorted_book = openpyxl.load_workbook(recalculated["sorted"], data_only=True)
+    name, (_, _, difference, result) = _input_rows_check(sorted_book["Checks"])
+    moved = len(SORTED_ROWS)  # every row of the sorted table holds another product now
+    assert f"({n - moved} of {n} unchanged;" in name and difference == moved
+    assert result == ("The input tables were sorted or edited after the close: the result sheets' formulas now read "
+                      "other rows. Undo it, or close 2026-10 again: the close rewrites these sheets (if it says the "
+                      "month is locked, reopen it first)")
+    lines = {row["Input row or column the result sheets refer to (table, its key cells)"]: row
+             for row in _rows_under(sorted_book["Checks"], "Input row or column the result sheets refer to (table, "
+                                                            "its key cells)")}
+    assert len(lines) == n
+    red = {k for k, row in lines.items() if row["Result"] != "OK"}
+    assert red == {k for k in lines if k.startswith("Table Production, row ")}
+    drip = lines["Table Production, row 11: Product A11, Stage B11"]
+    assert (drip["Read by the close"], drip["In the workbook now"]) == ("Drip Home / Testing", "Espresso Classic / Testing")
+    # What the check guards against: the Cost Report now reads another product's row, silently.
+    assert sorted_book["Cost Report"]["J5"].value != october["Cost Report"]["J5"].value

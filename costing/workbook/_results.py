@@ -131,6 +131,9 @@ class ResultContext:
     engine: dict[str, dict[str, Any]] = field(default_factory=dict)  # sheet -> cell -> engine value
     cells: dict[str, dict[int, dict[int, tuple]]] = field(default_factory=dict)  # sheet -> row -> col -> cell
     shared: dict[str, Any] = field(default_factory=dict)  # what earlier sheets publish for later ones
+    # Input cells the formulas refer to, in the order first referred to: Checks verifies that the
+    # rows and columns holding them are still the ones the close read (``refer``).
+    referred: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         spec = self.outcome.result.plan.spec
@@ -216,11 +219,21 @@ class ResultContext:
         if cell is None:
             return None  # no input cell (e.g. a stage without an Opening row): the caller types the value, grey
         if blank_reads_as_used and cell.value is None and cell.formula is None:
-            return f"{quote_sheet(cell.sheet)}!{cell.coordinate}"
+            return self.refer(cell)
         if cell.is_blank:
             return None
         if isinstance(cell.value, (str, bool)) or cell.value is None:
             return None  # text (read in the workbook's locale): formulas use the value the close used
+        return self.refer(cell)
+
+    def refer(self, cell) -> str:
+        """A formula reference to an input cell (``Production!F11``), remembered for Checks.
+
+        A reference is a position: sorting an input table after the close moves another row under
+        it (a spreadsheet's sort carries values, not the references to them).  Checks compares the
+        key cells of each row referred to (product, stage, element…) and the header of each column
+        with what the close read there."""
+        self.referred[(cell.sheet, cell.coordinate)] = None
         return f"{quote_sheet(cell.sheet)}!{cell.coordinate}"
 
     def num(self, path: str, value: Decimal) -> str:
@@ -508,8 +521,11 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
         engine = ctx.engine.setdefault(title, {})
         texts: dict[str, str] = {}
         max_col = 1
-        for r in sorted(rows):
-            cells = rows[r]
+        # Row heights the writer set (wrapped column titles): the rendered <row> elements replace
+        # the ones openpyxl would write, so they carry the heights themselves.
+        heights = {r: dim.ht for r, dim in ws.row_dimensions.items() if dim.ht}
+        for r in sorted(rows.keys() | heights.keys()):
+            cells = rows.get(r, {})
             row_parts = []
             for c in sorted(cells):
                 value, key, engine_value = cells[c]
@@ -560,8 +576,10 @@ def _render_cells(wb: Workbook, ctx: ResultContext) -> dict[str, bytes]:
                 else:
                     raise TypeError(f"{title}!{ref}: cannot write {type(value).__name__}")
                 max_col = max(max_col, c)
-            if row_parts:
-                parts.append(f'<row r="{r}">' + "".join(row_parts) + "</row>")
+            height = heights.get(r)
+            if row_parts or height:
+                tall = f' ht="{height:g}" customHeight="1"' if height else ""
+                parts.append(f'<row r="{r}"{tall}>' + "".join(row_parts) + "</row>")
         if not direct:
             last = max(rows) if rows else 1
             out[title] = (f'<dimension ref="A1:{get_column_letter(max_col)}{last}"/>', "<sheetData>" + "".join(parts)

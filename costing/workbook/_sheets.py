@@ -13,6 +13,7 @@ formula that traces it to the result sheets, and Checks sums the differences.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal, localcontext
 from typing import Any
@@ -23,10 +24,11 @@ from openpyxl.utils.cell import get_column_letter
 from .._journal import net_by_account
 from .._model import ElementKind
 from ..close._journals import Texts
-from .._numbers import ROUNDING_MODES, engine_context
+from .._numbers import ROUNDING_MODES, engine_context, from_excel
 from ._results import (ADJ_FILL, CHECK_FONT, ENGINE_FILL, HEADER_FONT, NOTE_FONT, Layout, ResultContext,
                        _lines_needed, literal, register_result_sheet)
-from ._source import quote_sheet
+from ._schema import TABLE_BY_NAME, normalise_header
+from ._source import Cell, quote_sheet
 
 _ZERO = Decimal(0)
 CR_SHEET, RF_SHEET, JOURNAL_SHEET, FG_SHEET, OH_SHEET, CHECKS_SHEET, SUMMARY_SHEET = (
@@ -442,7 +444,7 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     if setting is not None and not setting.is_blank and isinstance(setting.value, str):
         # The setting as the close reads it (case, spaces and hyphens aside): each pool's
         # Disposition (column H) follows it as the workbook recalculates.
-        ref = f"{quote_sheet(setting.sheet)}!{setting.coordinate}"
+        ref = ctx.refer(setting)
         g = f'G{plan["disposition"]}'
         ctx.put(ws, plan["disposition"], 7, f'=SUBSTITUTE(SUBSTITUTE(LOWER(TRIM({ref}))," ","_"),"-","_")',
                 ctx.spec.overhead_disposition)
@@ -1143,7 +1145,10 @@ def write_checks(ctx: ResultContext, ws) -> None:
         check(f"Roll-forward ties to the journals: {tie.account} {tie.name}", left, tie.rollforward, right, tie.journals,
               f"=ROUND(B{r}-C{r},{P})", tie.difference)
     closing = sum((row.closing for row in rf.rows), _ZERO * q)
-    ctx.put(ws, r, 1, "Closing WIP equals the ledger's closing WIP")
+    # The ledger's figure is the close's record, not something the sheets compute: a value, grey, and
+    # the label says whose figure it is (the per-account ties above trace it through the journals).
+    ctx.put(ws, r, 1, "Closing WIP equals the ledger's closing WIP (Per the journals / ledger: the closing WIP this "
+                      "close recorded in the ledger, a value; the ties to the journals above trace it by account)")
     ctx.put(ws, r, 2, "=" + ctx.cents(f"SUM({closing_col})"), closing, money)
     ctx.put(ws, r, 3, closing, fmt=money, fill=ENGINE_FILL)
     ctx.put(ws, r, 4, f"=ROUND(B{r}-C{r},{P})", _ZERO * q, money)
@@ -1202,11 +1207,20 @@ def write_checks(ctx: ResultContext, ws) -> None:
         ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" error(s)")', "OK" if not found else f"{found} error(s)",
                 font=CHECK_FONT)
         r += 1
+    # Last: the result sheets' references into the input tables still land on the rows and columns
+    # the close read (a sort moves other rows under them).  Every input reference is made by now —
+    # the tie to the general ledger below refers to its balances too, so its row is filled in last.
+    inputs_row = None
+    if ctx.referred or ctx.result.general_ledger:
+        inputs_row, r = r, r + 1
     if r > FIRST:  # every check: green when it passes, red otherwise
         ctx.flag(ws, f"D{FIRST}:D{r - 1}")
         ctx.flag(ws, f"E{FIRST}:E{r - 1}", "result")
+    below = r + 1
     if gl_row is not None:
-        _write_general_ledger_tie(ctx, ws, gl_row, r + 1)
+        below = _write_general_ledger_tie(ctx, ws, gl_row, below) + 2
+    if inputs_row is not None:
+        _write_input_positions(ctx, ws, inputs_row, below)
     for c, w in _CHECKS_WIDTHS.items():
         ws.column_dimensions[c].width = w
 
@@ -1228,13 +1242,13 @@ _GL_HOLDS = {"opening WIP": "opening WIP (Roll-forward: the account's subtotal)"
              "actual overhead this month": "actual overhead this month (Overhead: total actual)"}
 
 
-def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row: int) -> None:
+def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row: int) -> int:
     """Each balance of the General Ledger table — taken before this close's journals are posted —
     against what the WIP ledger says it must be, as formulas over the sheets that lay it out: a WIP
     account's opening from the Roll-forward's subtotal, finished goods' opening from Finished Goods &
     COGS, overhead control's actual overhead from Overhead (the close's overhead journal clears it).
     Beside it, the net this close posts to the account (Journal) and the balance the GL should show
-    once the journals are imported.  ``check_row`` gets the Checks row that counts the ties."""
+    once the journals are imported.  ``check_row`` gets the Checks row that counts the ties; returns the block's last row."""
     from ..close._general_ledger import reconcilable_accounts
 
     P, money, zero = ctx.places, ctx.money, _ZERO * ctx.q
@@ -1305,6 +1319,134 @@ def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row:
     ctx.put(ws, check_row, 4, f"=ROUND(SUMPRODUCT(ABS({span('diff')})),{P})", untied, money)
     ctx.put(ws, check_row, 5, f'=IF(D{check_row}=0,"OK",D{check_row})', "OK" if not untied else untied,
             font=CHECK_FONT)
+    return last
+
+
+# The input rows and columns the result sheets refer to, below the checks: columns B-E mean what
+# they mean in a check (what the close read, what the cells hold now, how many differ, the result).
+INPUT_POSITIONS = Layout([("where", "Input row or column the result sheets refer to (table, its key cells)", None),
+                          ("read", "Read by the close", None), ("now", "In the workbook now", None),
+                          ("diff", "Difference (0: the same; 1: another row or column is there)", None),
+                          ("result", "Result", None)])
+# Cells that say which row a row of a table is: its key, for the tables without a key in
+# ``_schema`` (general-ledger codes are keyed by the close itself; finished-goods layers by product
+# and month produced).
+_ROW_KEYS = {"GeneralLedger": ("code",), "OpeningFG": ("product", "period")}
+
+
+def _shown(value: Any) -> str:
+    """What a spreadsheet's text of a cell is (``=A1&""``), as EXACT compares it.
+
+    >>> _shown("Espresso Classic"), _shown(1310), _shown(1310.0), _shown(0.1 + 0.2), _shown(None), _shown(True)
+    ('Espresso Classic', '1310', '1310', '0.3', '', 'TRUE')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float, Decimal)):
+        number = from_excel(value) if isinstance(value, float) else Decimal(value)
+        text = format(number, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, (dt.datetime, dt.date)):  # a date typed in a text column: its serial number
+        from openpyxl.utils.datetime import to_excel
+
+        return _shown(float(to_excel(value)))
+    return str(value)
+
+
+def _input_positions(ctx: ResultContext) -> list[tuple[str, list[Cell]]]:
+    """(what it is, its identifying cells) for each input row and column the result sheets refer to:
+    a row by its key cells (product, stage, element…), a column by its header cell; table by table
+    as the close reads them, then row and column in sheet order."""
+    where: dict[tuple[str, str], tuple[str, int, int]] = {}  # (sheet, cell) -> (table, row index, column index)
+    for name, data in ctx.input.tables.items():
+        for i, raw in enumerate(data.rows):
+            for k, cell in enumerate(raw):
+                where[(cell.sheet, cell.coordinate)] = (name, i, k)
+    rows: dict[str, dict[int, None]] = defaultdict(dict)
+    columns: dict[str, dict[int, None]] = defaultdict(dict)
+    for key in ctx.referred:
+        found = where.get(key)
+        if found is not None:
+            name, i, k = found
+            rows[name][i] = None
+            columns[name][k] = None
+    out: list[tuple[str, list[Cell]]] = []
+    for name, data in ctx.input.tables.items():
+        if name not in rows:
+            continue
+        spec = TABLE_BY_NAME[name]
+        by_header = {normalise_header(c.value): k for k, c in enumerate(data.header)}
+        keys = [(column.header, by_header[normalise_header(column.header)])
+                for key in (spec.key or _ROW_KEYS.get(name, ())) for column in [spec.column(key)]
+                if normalise_header(column.header) in by_header]
+        for k in sorted(columns[name]):
+            header = data.header[k]
+            out.append((f"Table {name}, column {_column_letters(header.coordinate)}: its header {header.coordinate}",
+                        [header]))
+        for i in sorted(rows[name]):
+            raw = data.rows[i]
+            cells = [raw[k] for _, k in keys if k < len(raw)]
+            if cells:
+                named = ", ".join(f"{title} {raw[k].coordinate}" for title, k in keys if k < len(raw))
+                out.append((f"Table {name}, row {_row_of(raw[0].coordinate)}: {named}", cells))
+    return out
+
+
+def _column_letters(coordinate: str) -> str:
+    return coordinate.rstrip("0123456789")
+
+
+def _row_of(coordinate: str) -> str:
+    return coordinate[len(_column_letters(coordinate)):]
+
+
+def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: int) -> None:
+    """Each input row the result sheets' formulas refer to, by its key cells as the close read
+    them against what those cells hold now, and each column by its header.  A reference is a
+    position: sort the Production table after the close and ``=Production!F11`` reads another
+    product's ending WIP while every total still adds up.  The check row counts the rows and
+    columns that are no longer the close's and says what to do."""
+    positions = _input_positions(ctx)
+    ctx.put(ws, title_row, 1, "Input rows and columns the result sheets refer to: the keys the close read there, "
+                              "against what those cells hold now", font=HEADER_FONT)
+    header = title_row + 1
+    for key, title, _ in INPUT_POSITIONS.columns:
+        ctx.put(ws, header, INPUT_POSITIONS.col(key), title, font=HEADER_FONT, wrap=True)
+    ws.row_dimensions[header].height = 15 * max(_lines_needed(title, _CHECKS_WIDTHS[INPUT_POSITIONS.letter[key]] - 2)
+                                                for key, title, _ in INPUT_POSITIONS.columns)
+    first = header + 1
+    for n, (what, cells) in enumerate(positions):
+        r = first + n
+        at = lambda key: INPUT_POSITIONS.at(key, r)  # noqa: E731
+        read = [_shown(cell.value) for cell in cells]
+        ctx.put(ws, r, INPUT_POSITIONS.col("where"), what)
+        ctx.put(ws, r, INPUT_POSITIONS.col("read"), " / ".join(read), fill=ENGINE_FILL)
+        refs = [_x(c.sheet, c.coordinate) for c in cells]
+        # The cells' text (an empty cell is "", a number its digits), as EXACT compares it.
+        now = '&" / "&'.join(refs) if len(refs) > 1 else f'{refs[0]}&""'
+        ctx.put(ws, r, INPUT_POSITIONS.col("now"), f"={now}", " / ".join(read))
+        same = [f"EXACT({ref},{_quoted(text)})" for ref, text in zip(refs, read)]
+        same_all = same[0] if len(same) == 1 else f"AND({','.join(same)})"
+        ctx.put(ws, r, INPUT_POSITIONS.col("diff"), f"=IF({same_all},0,1)", 0)
+        ctx.put(ws, r, INPUT_POSITIONS.col("result"),
+                f'=IF({at("diff")}=0,"OK","not what the close read: the table was sorted or edited")', "OK",
+                font=CHECK_FONT)
+    last = first + len(positions) - 1
+    if positions:
+        ctx.flag(ws, INPUT_POSITIONS.span("diff", first, last))
+        ctx.flag(ws, INPUT_POSITIONS.span("result", first, last), "result")
+    n = len(positions)
+    span = INPUT_POSITIONS.span("diff", first, last) if positions else None
+    name = (f"The result sheets refer to the input rows and columns the close read ({{}} of {n} unchanged; input "
+            "rows and columns below)")
+    ctx.put(ws, check_row, 1, ('="' + name.format(f'"&COUNTIF({span},0)&"') + '"') if span else name.format(0),
+            name.format(n) if span else None)
+    ctx.put(ws, check_row, 4, f"=SUM({span})" if span else _ZERO, _ZERO if span else None, None)
+    advice = (f"The input tables were sorted or edited after the close: the result sheets' formulas now read other "
+              f"rows. Undo it, or close {ctx.spec.period} again: the close rewrites these sheets (if it says the month is locked, reopen it first)")
+    ctx.put(ws, check_row, 5, f'=IF(D{check_row}=0,"OK",{_quoted(advice)})', "OK", font=CHECK_FONT)
 
 
 # ---- Summary and charts --------------------------------------------------------------------------
