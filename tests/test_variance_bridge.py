@@ -146,6 +146,11 @@ def test_cogs_before_the_true_up_reconciles_to_cogs_as_posted(report, demo_ledge
     assert rows["difference"] == (0, 0, 0) and cogs.ties_ok and report.ties_ok
     assert [l.what for l in cogs.lines] == ["before_true_up", "overhead_written_off", "overhead_prorated",
                                             "as_posted", "journals", "difference"]
+    # U/F as on the bridge's lines: more cost to COGS is unfavourable, less overhead prorated to it
+    # favourable; the difference is a tie, neither.
+    assert {l.what: l.label for l in cogs.lines} == {
+        "before_true_up": "U", "overhead_written_off": "U", "overhead_prorated": "F", "as_posted": "U",
+        "journals": "U", "difference": None}
 
 
 def test_a_cogs_posting_the_close_no_longer_makes_shows_as_a_difference(demo_ledger):
@@ -420,6 +425,10 @@ def test_late_changes_show_what_an_overhead_re_close_moved(overhead_reclosed_led
     (payload,) = json.loads(capsys.readouterr().out)["late_changes"]
     moved = {l["what"]: l["change"] for l in payload["cogs_as_posted"]["lines"]}
     assert moved["overhead_written_off"] == moved["as_posted"] == "200.00"
+    # More cost expensed is unfavourable; the tie to the journals has no U/F.
+    labels = {l["what"]: l["label"] for l in payload["cogs_as_posted"]["lines"]}
+    assert labels == {"before_true_up": "", "overhead_written_off": "U", "overhead_prorated": "",
+                      "as_posted": "U", "journals": "U", "difference": None}
 
     # October → November: the bridge above is not November #1 → #2 (October's close is #1 too).
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
@@ -427,9 +436,9 @@ def test_late_changes_show_what_an_overhead_re_close_moved(overhead_reclosed_led
     assert "the bridge above" not in section
     assert "overhead.Assembly.actual: 24400.00 → 24600.00" in section
     written_off = next(l for l in section.splitlines() if "written off to COGS" in l)
-    assert written_off.split()[-3:] == ["242.00", "442.00", "200.00"]
+    assert written_off.split()[-4:] == ["242.00", "442.00", "200.00", "U"]
     as_posted = next(l for l in section.splitlines() if l.strip().startswith("COGS as posted  "))
-    assert as_posted.split()[-3:] == ["142,042.85", "142,242.85", "200.00"]
+    assert as_posted.split()[-4:] == ["142,042.85", "142,242.85", "200.00", "U"]
 
     # November #1 → #2 is the main bridge: there the bridge above (and COGS as posted under it) is it.
     assert main(["variance", "--from", "2026-11", "--to", "2026-11", "--ledger", db]) == 0
@@ -454,8 +463,10 @@ def test_the_late_changes_sheet_shows_cogs_as_posted(overhead_reclosed_ledger, t
     written_off = below["Overhead under(+)/over(-)-applied written off to COGS"]
     assert [shown.cell(written_off, c).value for c in (6, 7, 8)] == [242, 442, 200]
     as_posted = below["COGS as posted"]
-    assert [shown.cell(as_posted, c).value for c in (6, 7, 8)] == [142042.85, 142242.85, 200]
-    assert shown.cell(below["Difference"], 9).value == "OK"
+    assert [shown.cell(as_posted, c).value for c in (6, 7, 8, 9)] == [142042.85, 142242.85, 200, "U"]
+    assert ws.cell(as_posted, 9).value == f'=IF(ROUND(H{as_posted},2)>0,"U",IF(ROUND(H{as_posted},2)<0,"F",""))'
+    assert ws.cell(below["Difference"], 9).value is None  # a tie: no U/F
+    assert shown.cell(below["Difference"], 10).value == "OK"
 
 
 # ---- golden output and the command line -------------------------------------------------------
@@ -607,3 +618,81 @@ def test_a_process_account_close_is_recomputed_with_the_elements_as_declared(tmp
     assert [p.report for p in again.products] == [p.report for p in outcome.result.products]
     assert next(p for p in again.products if p.name == "Espresso Classic").report.stage(
         "Testing").normal_loss.by_element["seals"]
+
+
+@pytest.fixture(scope="module")
+def prorated_reclosed_ledger(tmp_path_factory) -> Path:
+    """October (which prorates its overhead) and November closed; October reopened and closed again
+    with Assembly's actual overhead 22,500 → 22,700: the 200.00 more under-applied overhead is
+    prorated to WIP, finished goods and COGS."""
+    path = tmp_path_factory.mktemp("prorated-reclosed") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "Assembly overhead invoice late", user="controller")
+        data = demo("2026-10")
+        data["overhead"]["Assembly"]["actual"] = Decimal("22700.00")
+        close_period(data, ledger, user="test")
+    return path
+
+
+def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_reclosed_ledger, capsys, tmp_path):
+    import openpyxl
+
+    from costing.variance import recompute
+
+    db = str(prorated_reclosed_ledger)
+    with Ledger(prorated_reclosed_ledger) as ledger:
+        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
+        reclosed = reclosed_periods(ledger, ["2026-10", "2026-11"])
+        first, second = load_closes(ledger, "2026-10")[-2:]
+    report = build_variance_report(before, after, reclosed=reclosed)
+    (late,) = report.late_changes
+    fg = {l.product: l for l in late.finished_goods_proration}
+    cogs = {l.what: l for l in late.cogs_as_posted.lines}
+    # Each product's share, as each close carried it into finished goods.
+    carried = {c.close_no: {p.name: p.fg_overhead_adjustment for p in recompute(c).products}
+               for c in (first, second)}
+    assert {name: (l.before, l.after) for name, l in fg.items() if name} == \
+        {name: (carried[1][name], carried[2][name]) for name in carried[1]}
+    total = fg[""]
+    assert total.change == sum((l.change for name, l in fg.items() if name), D(0)) > 0 and total.label == "U"
+    # The 200.00 lands in WIP (ending WIP), finished goods and COGS (prorated, and written off for
+    # the pools the close writes off), nowhere else: 17.00 + 22.45 + 140.55 + 20.00.
+    wip = late.bridge.total(Metric.ENDING_WIP).change
+    assert (wip, total.change, cogs["overhead_prorated"].change, cogs["overhead_written_off"].change) == \
+        (D("17.00"), D("22.45"), D("140.55"), D("20.00"))
+    assert wip + total.change + cogs["overhead_prorated"].change + cogs["overhead_written_off"].change == D("200.00")
+    assert late.moved
+
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--json", "--ledger", db]) == 0
+    (payload,) = json.loads(capsys.readouterr().out)["late_changes"]
+    assert payload["finished_goods_proration"][-1] == {
+        "product": "", "before": str(total.before), "after": str(total.after), "change": str(total.change),
+        "label": "U"}
+
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
+    section = capsys.readouterr().out.split("Late changes 2026-10: close #1 → close #2")[1]
+    block = section.split("Overhead prorated to finished goods:")[1].splitlines()
+    shown = next(l for l in block if l.strip().startswith("Total"))
+    assert shown.split()[-2:] == [f"{total.change:,.2f}", "U"]
+    # October #1 → #2 as the main bridge: the finished goods' share is not above, so it is shown here.
+    assert main(["variance", "--from", "2026-10", "--to", "2026-10", "--ledger", db]) == 0
+    section = capsys.readouterr().out.split("Late changes 2026-10: close #1 → close #2")[1]
+    assert "(what they moved: the bridge above" in section
+    shown = next(l for l in section.split("Overhead prorated to finished goods:")[1].splitlines()
+                 if l.strip().startswith("Total"))
+    assert shown.split()[-2:] == [f"{total.change:,.2f}", "U"]
+
+    book = tmp_path / "v.xlsx"
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
+                 "--ledger", db]) == 0
+    capsys.readouterr()
+    ws = openpyxl.load_workbook(book)["Variances"]
+    values = openpyxl.load_workbook(book, data_only=True)["Variances"]
+    top = next(r for r in range(1, ws.max_row + 1)
+               if ws.cell(r, 1).value == "Overhead prorated to finished goods (under-applied +), by product")
+    rows = {ws.cell(r, 1).value: r for r in range(top + 2, top + 3 + len(fg))}
+    t = rows["Total"]
+    assert ws.cell(t, 6).value == f"=SUM(F{top + 2}:F{t - 1})" and ws.cell(t, 8).value == f"=G{t}-F{t}"
+    assert [values.cell(t, c).value for c in (6, 7, 9)] == [float(total.before), float(total.after), "U"]

@@ -276,7 +276,7 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     assert ws.cell(difference, 7).value == f"=G{posted}-G{journals}"
     assert [shown.cell(r, 6).value for r in rows] == [125726.46, 33.2, 100.1, 125859.76, 125859.76, 0]
     assert [shown.cell(r, 7).value for r in rows] == [141800.85, 242, 0, 142042.85, 142042.85, 0]
-    assert shown.cell(difference, 9).value == "OK" and "COGS as posted" in labels
+    assert shown.cell(difference, 10).value == "OK" and "COGS as posted" in labels
     # The chart's table and the ties refer to the total lines.
     top, rows = _rows(ws, "Bridge by component (totals)")
     assert [ws.cell(rows[-1], c).value for c in range(2, 7)] == [f"={x}{cogs_total}" for x in "JLNPH"]

@@ -84,10 +84,15 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
             "after": _row_of(variances, "cost added", B="line", C="Espresso Classic", D="Testing", E="overhead"),
             "overhead": _row_of(standards, "Espresso Classic", B="Assembly", C="overhead"),
             "trend": _row_of(flow, "Assembly", after=_row_of(flow, "Cycle time trend (days)")),
-            "testing": _row_of(flow, "Testing")}
+            "testing": _row_of(flow, "Testing"),
+            "materials": _row_of(standards, "Espresso Classic", B="Assembly", C="materials"),
+            "fixed spending": _row_of(standards, "Testing", H="fixed_spending"),
+            "written off": _row_of(variances, "Overhead under(+)/over(-)-applied written off to COGS")}
     edits = [("Variances", f"J{rows['volume']}", 1), ("Variances", f"D{rows['tie']}", 1),
              ("Standards", f"G{rows['wip']}", 1), ("Standards", f"E{rows['overhead']}", 10),
-             ("Flow", f"B{rows['trend']}", Decimal("-0.58")), ("Flow", f"B{rows['testing']}", 1374)]
+             ("Flow", f"B{rows['trend']}", Decimal("-0.58")), ("Flow", f"B{rows['testing']}", 1374),
+             ("Standards", f"L{rows['materials']}", 10), ("Standards", f"N{rows['fixed spending']}", 100),
+             ("Variances", f"G{rows['written off']}", -500)]
     # Espresso Classic / Testing / overhead 3,720.00 → 3,840.00 (3.2 %, not flagged) becomes 3,720.00 → 2,720.00.
     edits.append(("Variances", f"G{rows['after']}", Decimal(-1120)))
     edited, step = tmp / "edited.xlsx", tmp / "edited-step.xlsx"
@@ -100,6 +105,17 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
     threshold = tmp / "threshold.xlsx"
     _with_cell_changed(written["USD"], threshold, "Variances", "F3", Decimal(10000))
     written["threshold"] = threshold
+    # The Flow sheet's flags: Assembly completing ten times its 647 units (no longer the bottleneck),
+    # Packaging closing with its opening 12 units (no WIP growth), the cover band 0.5–0.8 weeks.
+    flow_rows = {"assembly": _row_of(flow, "Assembly"), "packaging": _row_of(flow, "Packaging"),
+                 "band": _row_of(flow, "Target band (weeks): low, high")}
+    flags, source = tmp / "flow-flags.xlsx", written["USD"]
+    for coordinate, value in ((f"B{flow_rows['assembly']}", 6470), (f"E{flow_rows['packaging']}", 12),
+                              (f"B{flow_rows['band']}", Decimal("0.5")), (f"C{flow_rows['band']}", Decimal("0.8"))):
+        _with_cell_changed(source, step, "Flow", coordinate, Decimal(value))
+        step.replace(flags)
+        source = flags
+    written["flow flags"] = flags
 
     (tmp / "in").mkdir()
     blanked = {}
@@ -111,6 +127,7 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
     for label, copy in blanked.items():
         out[f"{label} recalculated"] = tmp / "out" / copy.name
     out["rows"] = rows
+    out["flow rows"] = flow_rows
     return out
 
 
@@ -184,6 +201,16 @@ def test_an_edited_figure_carries_through_to_the_checks(books):
     tie = rows["tie"]
     assert (v1[f"E{tie}"].value, v0[f"F{tie}"].value, v1[f"F{tie}"].value) == \
         (pytest.approx(-1121), "OK", "DIFFERENCE")
+    # November's overhead written off to COGS 242.00 → -258.00 (over-applied): its change 208.80 U
+    # becomes 291.20 F; COGS as posted follows (16,183.09 U → 15,683.09 U) and no longer ties to the
+    # journals, and the tie has no U/F.
+    w = rows["written off"]
+    posted, journals, difference = w + 2, w + 3, w + 4
+    assert (v0[f"H{w}"].value, v0[f"I{w}"].value) == (pytest.approx(208.8), "U")
+    assert (v1[f"H{w}"].value, v1[f"I{w}"].value) == (pytest.approx(-291.2), "F")
+    assert (v1[f"H{posted}"].value, v1[f"I{posted}"].value) == (pytest.approx(15683.09), "U")
+    assert v1[f"I{journals}"].value == "U" and v1[f"I{difference}"].value is None
+    assert (v0[f"J{difference}"].value, v1[f"J{difference}"].value) == ("OK", "DIFFERENCE")
     # WIP at standard: completed a dollar higher, accounted for follows, the check fails.
     s0, s1 = before["Standards"], after["Standards"]
     wip = rows["wip"]
@@ -199,6 +226,25 @@ def test_an_edited_figure_carries_through_to_the_checks(books):
     stage_total = _row_of(s1, "Assembly", H="total")
     assert s1[f"G{stage_total}"].value == pytest.approx(23504.40 + 360)
     assert s1[f"I{stage_total}"].value == pytest.approx(895.60 - 360)
+    # Its components follow: the rate on the actual driver hours is still nil, the fixed volume
+    # efficiency (flexible budget − standard − variable efficiency) 212.10 U becomes 147.90 F; so do
+    # the stage's production-volume variance (budget − the standard's fixed part) and its total.
+    assert (s0[f"S{r}"].value, s1[f"S{r}"].value) == (pytest.approx(212.1), pytest.approx(212.1 - 360))
+    assert (s0[f"T{r}"].value, s1[f"T{r}"].value, s1[f"O{r}"].value, s1[f"U{r}"].value) == ("U", "F", 0, "OK")
+    volume = _row_of(s1, "Assembly", H="production_volume")
+    assert (s0[f"I{volume}"].value, s1[f"I{volume}"].value) == (pytest.approx(-60.9), pytest.approx(-60.9 - 360))
+    assert s1[f"K{stage_total}"].value == "OK"
+    # Espresso Classic Assembly materials: 10 more kits used (322 → 332) at the same cost: the
+    # price variance 404.00 U becomes 776.00 F (38,400.00 − 332 × 118.00), usage 236.00 U 1,416.00 U;
+    # the total variance stays 640.00 U, and the components still add up to it.
+    m = rows["materials"]
+    assert (s0[f"O{m}"].value, s0[f"P{m}"].value, s0[f"Q{m}"].value) == (404, "U", 236)
+    assert (s1[f"O{m}"].value, s1[f"P{m}"].value, s1[f"Q{m}"].value, s1[f"R{m}"].value) == \
+        (pytest.approx(-776), "F", pytest.approx(1416), "U")
+    assert (s1[f"I{m}"].value, s1[f"U{m}"].value) == (640, "OK")
+    # Testing's fixed budget 4,800.00 → 4,900.00 on its fixed-spending row: 350.00 F → 450.00 F.
+    f = rows["fixed spending"]
+    assert (s0[f"I{f}"].value, s1[f"I{f}"].value, s1[f"J{f}"].value) == (-350, pytest.approx(-450), "F")
     # Flow: Assembly's cycle time in October 2.58 → 2.00 makes November's 2.57 a rise; Testing
     # completing 2,000 units brings its cycle time down to 0.44 days, a fall from 1.15.
     f0, f1 = before["Flow"], after["Flow"]
@@ -220,3 +266,52 @@ def test_the_flags_follow_the_threshold(books):
     assert still and still < flagged
     assert all(abs(after[f"H{r}"].value) >= 10000 for r in still)
     assert all(_flag(after, r) == "" for r in flagged - still)
+
+
+def test_the_flow_flags_follow_the_units_and_the_cover_band(books):
+    before = openpyxl.load_workbook(books["USD"], data_only=True)["Flow"]
+    after = openpyxl.load_workbook(books["flow flags recalculated"], data_only=True)["Flow"]
+    flags = {ws: {stage: ws[f"J{_row_of(ws, stage)}"].value or "" for stage in ("Assembly", "Testing", "Packaging")}
+             for ws in (before, after)}
+    assert flags[before] == {"Assembly": "BOTTLENECK", "Testing": "", "Packaging": "WIP GROWING FASTEST"}
+    # Assembly's cycle time 2.57 → 0.26 days leaves Testing's 1.39 the longest; Packaging's WIP no
+    # longer grows, so Testing's (25 → 33) grows fastest.
+    assert flags[after] == {"Assembly": "", "Testing": "BOTTLENECK, WIP GROWING FASTEST", "Packaging": ""}
+    # Weeks of cover 0.73, 0.87 and 0.02 against the band 4–8, then 0.5–0.8.
+    cover = _row_of(before, "Product", B="On hand")
+    shown = {ws: {ws.cell(r, 1).value: ws[f"I{r}"].value or "" for r in range(cover + 1, cover + 4)}
+             for ws in (before, after)}
+    assert shown[before] == {"Espresso Classic": "BELOW", "Barista Pro": "BELOW", "Drip Home": "BELOW"}
+    assert shown[after] == {"Espresso Classic": "", "Barista Pro": "ABOVE", "Drip Home": "BELOW"}
+
+
+def test_flow_flags_without_a_cycle_time_or_opening_wip(tmp_path):
+    """A stage that completed nothing has no cycle time, one without opening WIP no growth, one
+    stage can carry both flags (Boxing: cycle time 7.5 days against Filling's 6, WIP 2 → 3), and a
+    product with nothing shipped but units on hand is ABOVE: LibreOffice's flags are the report's."""
+    from costing.variance._flow import PeriodUnits, build_flow
+    from costing.variance._xlsx import write_sheets
+
+    _soffice()
+    D = Decimal
+    units = PeriodUnits(period="2026-11", stage_order=("Mixing", "Filling", "Boxing"),
+                        product_stages={("P", "Mixing"): (D(5), D(0), D(5)), ("P", "Filling"): (D(0), D(10), D(4)),
+                                        ("P", "Boxing"): (D(2), D(10), D(3))},
+                        product_stage_order={"P": ("Mixing", "Filling", "Boxing")},
+                        shipped={"P": D(0)}, fg_on_hand={"P": D(7)})
+    report = build_flow([units])
+    assert [(s.stage, s.bottleneck, s.wip_growing_fastest) for s in report.stages] == \
+        [("Mixing", False, False), ("Filling", False, False), ("Boxing", True, True)]
+    book = tmp_path / "flow.xlsx"
+    write_sheets(book, flow=report)
+    (tmp_path / "in").mkdir()
+    assert _without_cached_values(book, tmp_path / "in" / book.name) > 10
+    recalculate([tmp_path / "in" / book.name], tmp_path / "out", tmp_path / "profile")
+    office = openpyxl.load_workbook(tmp_path / "out" / book.name, data_only=True)["Flow"]
+    formulas, cached = openpyxl.load_workbook(book)["Flow"], openpyxl.load_workbook(book, data_only=True)["Flow"]
+    differ = [c.coordinate for row in formulas.iter_rows() for c in row
+              if c.data_type == "f" and not _same(cached[c.coordinate].value, office[c.coordinate].value)]
+    assert differ == []
+    assert [office[f"J{r}"].value or "" for r in (4, 5, 6)] == ["", "", "BOTTLENECK, WIP GROWING FASTEST"]
+    cover = _row_of(office, "P", after=_row_of(office, "Product", B="On hand"))
+    assert office[f"I{cover}"].value == "ABOVE" == report.cover[0].flag.upper()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from ..close._diff import flatten_inputs, same_input_value
 from .._errors import CostingError, Issue
@@ -24,11 +24,12 @@ from .._report import Amount
 from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
 from ..close._journals import Texts
 from ..close_service import in_element_order
-from ._bridge import Bridge, Materiality, build_bridge
+from ._bridge import Bridge, Materiality, build_bridge, uf_label
 from ._figures import Metric, PeriodFigures, figures_from_close
 
 __all__ = ["StoredClose", "recompute", "MethodEffectLine", "MethodEffect", "method_effect", "InputChange",
-           "LateChange", "late_change", "Tie", "tie_to_rollforwards", "CogsLine", "CogsAsPosted", "cogs_as_posted",
+           "LateChange", "late_change", "ProrationLine", "finished_goods_proration", "Tie", "tie_to_rollforwards",
+           "CogsLine", "CogsAsPosted", "cogs_as_posted",
            "COGS_LINE_LABELS", "VarianceReport", "build_variance_report"]
 
 _ZERO = Decimal(0)
@@ -210,6 +211,14 @@ class CogsLine(_Frozen):
     after: Amount
     change: Amount  # after − before
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> Literal["U", "F", ""] | None:
+        """U/F of the change (``uf_label``): more cost expensed to COGS, or more overhead written off
+        or prorated to it (under-applied overhead is positive), is unfavourable.  None for
+        ``difference``: a tie of two figures of the same COGS, which no change makes better or worse."""
+        return None if self.what == "difference" else uf_label(self.change)
+
 
 class CogsAsPosted(_Frozen):
     """The bridge's COGS — the cost of the units shipped, before the overhead true-up — reconciled to
@@ -265,6 +274,39 @@ class InputChange(_Frozen):
     after: str | None
 
 
+class ProrationLine(_Frozen):
+    """One product's share of the overhead a close prorated to finished goods (under-applied
+    positive), in the earlier close and the re-close; product "" is the total."""
+
+    product: str
+    before: Amount
+    after: Amount
+    change: Amount  # after − before
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> Literal["U", "F", ""]:
+        """U/F of the change (``uf_label``): more under-applied overhead carried into finished goods is
+        unfavourable, as it is when written off or prorated to COGS."""
+        return uf_label(self.change)
+
+
+def finished_goods_proration(before: CloseResult, after: CloseResult) -> tuple[ProrationLine, ...]:
+    """Each product's finished-goods share of prorated overhead in two closes of a period, then the
+    total; nothing when neither close prorated any overhead to finished goods."""
+    zero = _ZERO * after.plan.quantum
+    b = {p.name: p.fg_overhead_adjustment + zero for p in before.products}
+    a = {p.name: p.fg_overhead_adjustment + zero for p in after.products}
+    if not any(b.values()) and not any(a.values()):
+        return ()
+    names = list(b) + [name for name in a if name not in b]
+    lines = [ProrationLine(product=name, before=b.get(name, zero), after=a.get(name, zero),
+                           change=a.get(name, zero) - b.get(name, zero)) for name in names]
+    total_before, total_after = sum(b.values(), zero), sum(a.values(), zero)
+    return tuple(lines) + (ProrationLine(product="", before=total_before, after=total_after,
+                                         change=total_after - total_before),)
+
+
 class LateChange(_Frozen):
     """A period reopened and closed again: what changed in its inputs and what that moved — the
     bridge's lines, and the overhead true-up and COGS as posted (an overhead change that is written
@@ -277,12 +319,17 @@ class LateChange(_Frozen):
     input_changes: tuple[InputChange, ...]
     bridge: Bridge  # totals, and only the lines that moved
     cogs_as_posted: CogsAsPosted  # the earlier close (before) against the re-close (after)
+    # The overhead each close prorated to finished goods, by product, then the total (empty when
+    # neither prorated any there): the true-up's share that neither the bridge nor COGS holds.
+    finished_goods_proration: tuple[ProrationLine, ...] = ()
 
     @property
     def moved(self) -> bool:
-        """Whether the re-close moved any amount: a bridge line or a line of COGS as posted."""
+        """Whether the re-close moved any amount: a bridge line, a line of COGS as posted or the
+        overhead prorated to finished goods."""
         return any(line.change for line in self.bridge.lines) or \
-            any(line.change for line in self.cogs_as_posted.lines if line.what != "difference")
+            any(line.change for line in self.cogs_as_posted.lines if line.what != "difference") or \
+            any(line.change for line in self.finished_goods_proration)
 
 
 def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, new_figures: PeriodFigures,
@@ -293,9 +340,11 @@ def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, 
                     for k in sorted(set(a) | set(b)) if not same_input_value(a.get(k), b.get(k), _keys(k)))
     full = build_bridge(old_figures, new_figures, materiality)
     moved = tuple(line for line in full.lines if line.level == "total" or line.change)
-    cogs = cogs_as_posted(old_result or recompute(old), new_result or recompute(new), old.journals, new.journals)
+    old_result, new_result = old_result or recompute(old), new_result or recompute(new)
+    cogs = cogs_as_posted(old_result, new_result, old.journals, new.journals)
     return LateChange(period=new.period, from_close=old.close_no, to_close=new.close_no, reason=new.reopen_reason,
-                      input_changes=changes, bridge=full.model_copy(update={"lines": moved}), cogs_as_posted=cogs)
+                      input_changes=changes, bridge=full.model_copy(update={"lines": moved}), cogs_as_posted=cogs,
+                      finished_goods_proration=finished_goods_proration(old_result, new_result))
 
 
 def _text(value: Any) -> str | None:

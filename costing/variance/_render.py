@@ -165,6 +165,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         if _is_main_bridge(late, report):
             out.append("  (what they moved: the bridge above, and the overhead true-up and COGS as posted under its "
                        "COGS block)")
+            if any(l.change for l in late.finished_goods_proration):  # not above: shown here
+                out += _finished_goods_proration(late, m)
             continue
         out += _late_moved(late, locale, detail, m)
     if report.notes:
@@ -196,7 +198,7 @@ def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
     if not any(l.change for l in late.bridge.lines):
         out.append("    the bridge (cost added, transferred out, ending WIP, COGS before overhead true-up): unchanged")
     cogs = late.cogs_as_posted
-    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), m(l.change)] for l in cogs.lines
+    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), _signed_uf(l.change, m)] for l in cogs.lines
             if l.what != "difference"]
     if any(l.change for l in cogs.lines if l.what != "difference"):
         out += ["    Overhead true-up and COGS as posted:"]
@@ -207,13 +209,25 @@ def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
                 "OK" if cogs.ties_ok else f"DIFFERENCE ({m(diff.before)} and {m(diff.after)})"))
     else:
         out.append("    the overhead true-up and COGS as posted: unchanged")
-    return out
+    return out + _finished_goods_proration(late, m)
+
+
+def _finished_goods_proration(late: LateChange, m) -> list[str]:
+    """The overhead the two closes prorated to finished goods, by product, when it moved (neither
+    the bridge nor COGS as posted holds it)."""
+    fg = late.finished_goods_proration
+    if not any(l.change for l in fg):
+        return ["    the overhead prorated to finished goods: unchanged"] if fg else []
+    rows = [[l.product or "Total", m(l.before), m(l.after), _signed_uf(l.change, m)] for l in fg]
+    side_before, side_after = f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}"
+    return ["    Overhead prorated to finished goods:"] + \
+        ["    " + r for r in _table(["", side_before, side_after, "change"], rows)]
 
 
 def _cogs_as_posted(report: VarianceReport, side_before: str, side_after: str, m) -> list[str]:
     """Under the COGS block: the overhead true-up of each month, and COGS as the closes posted it."""
     cogs = report.cogs_as_posted
-    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), m(l.change)] for l in cogs.lines
+    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), _signed_uf(l.change, m)] for l in cogs.lines
             if l.what != "difference"]
     out = ["", "  Overhead true-up and COGS as posted:"]
     out += ["  " + r for r in _table(["", side_before, side_after, "change"], rows)]

@@ -7,11 +7,15 @@ formatting colours those rows, so the colour follows the data if a user sorts or
 What the reports derive is a live formula over the cells it derives from, so that an auditor can
 trace it and a figure edited in the sheet carries through: a change is after − before, a roll-up
 (stage, product, total) adds its detail rows, a components sum adds its components, a check is
-``IF(ROUND(sum − total, places)=0,"OK","DIFFERENCE")``, U/F and the materiality flag read the
-amounts (the flag, the thresholds in row 3), a tie refers to the bridge's total and subtracts the
-roll-forward's, a standard is EU × standard cost per EU rounded (plus its stated adjustment).  The
-figures the report takes from the closes (the detail lines' amounts before and after and their
-components, EU and standard costs per EU, the roll-forwards' totals) are values.  Each formula is
+``IF(ROUND(sum − total, places)=0,"OK","DIFFERENCE")``, U/F and the flags read the amounts (the
+materiality flag the thresholds in row 3, weeks of cover the target band above its table, the
+bottleneck and fastest-growing WIP the stages' units), a tie refers to the bridge's total and
+subtracts the roll-forward's, a standard is EU × standard cost per EU rounded (plus its stated
+adjustment), the price/usage (rate/efficiency) components and the stages' overhead variances are
+formulas of the quantities, prices, rates and budgets beside them.  The figures the report takes
+from the closes and the standards (the bridge's detail lines' amounts before and after and their
+components, EU, standard costs per EU, quantities, rates and budgets, the roll-forwards' totals) are
+values.  Each formula is
 written with the report's value for it as its cached result (as the close
 workbook does, ``costing.workbook._results.fill_cached_values``), so the sheet shows the same numbers
 before any recalculation, and a recalculation must give them again
@@ -449,6 +453,10 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
         # only the true-up and COGS as posted.
         row = _cogs_as_posted(ws, late.cogs_as_posted, row + 2, late_totals.get(Metric.COGS.value),
                               f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}", money, places)
+        if late.finished_goods_proration:
+            row = _finished_goods_proration(ws, late.finished_goods_proration, row + 2,
+                                            f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}",
+                                            money, places)
     if report.notes:
         row += 2
         ws.put(row, 1, "Notes", font=_BOLD)
@@ -465,7 +473,7 @@ def _cogs_as_posted(ws: _Cells, cogs: CogsAsPosted, row: int, total_row: int | N
                    "overhead the close wrote off or prorated to COGS", font=_BOLD)
     row += 1
     ws.put(row, 1, "What", font=_BOLD)
-    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "Tie")):
+    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "U/F"), (10, "Tie")):
         ws.put(row, col, title, font=_BOLD)
     at: dict[str, int] = {}
     for line in cogs.lines:
@@ -484,10 +492,37 @@ def _cogs_as_posted(ws: _Cells, cogs: CogsAsPosted, row: int, total_row: int | N
             else:
                 ws.put(row, col, value, money)
         ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
+        if line.label is not None:  # the difference is a tie: no U/F
+            ws.put(row, 9, _uf_formula(f"H{row}", places), engine=line.label)
         if line.what == "difference":
-            ws.put(row, 9, f'=IF(AND(ROUND(F{row},{places})=0,ROUND(G{row},{places})=0),"OK","DIFFERENCE")',
+            ws.put(row, 10, f'=IF(AND(ROUND(F{row},{places})=0,ROUND(G{row},{places})=0),"OK","DIFFERENCE")',
                    engine=_ok(cogs.ties_ok))
-            _check_cells(ws, row, row, 9)
+            _check_cells(ws, row, row, 10)
+    return row
+
+
+def _finished_goods_proration(ws: _Cells, lines, row: int, side_before: str, side_after: str, money: str,
+                              places: int) -> int:
+    """The overhead each close prorated to finished goods, by product (values: the closes'), the
+    total their sum, the change after − before and its U/F.  Returns the last row written."""
+    ws.put(row, 1, "Overhead prorated to finished goods (under-applied +), by product", font=_BOLD)
+    row += 1
+    ws.put(row, 1, "Product", font=_BOLD)
+    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "U/F")):
+        ws.put(row, col, title, font=_BOLD)
+    first = row + 1
+    for line in lines:
+        row += 1
+        if line.product:
+            ws.put(row, 1, line.product)
+            ws.put(row, 6, line.before, money)
+            ws.put(row, 7, line.after, money)
+        else:
+            ws.put(row, 1, "Total", font=_BOLD)
+            ws.put(row, 6, _sum_rows("F", list(range(first, row))), money, line.before)
+            ws.put(row, 7, _sum_rows("G", list(range(first, row))), money, line.after)
+        ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
+        ws.put(row, 9, _uf_formula(f"H{row}", places), engine=line.label)
     return row
 
 
@@ -525,9 +560,13 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
             ws.put(row, col, value)
         if e.actual_price is not None:
             ws.put(row, 14, f"=H{row}/L{row}", engine=e.actual_price)
+        formulas = _component_formulas(e, row, places)
         for k, c in enumerate(e.components):
             col = 15 + 2 * k
-            ws.put(row, col, c.amount, money)
+            if formulas[k]:
+                ws.put(row, col, formulas[k], money, c.amount)
+            else:
+                ws.put(row, col, c.amount, money)
             ws.put(row, col + 1, _uf_formula(f"{get_column_letter(col)}{row}", places), engine=c.label)
         if e.components:
             parts = "+".join(f"{get_column_letter(15 + 2 * k)}{row}" for k in range(len(e.components)))
@@ -583,7 +622,8 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
                        "standard, with the stage's incurred − applied that no product holds)", font=_BOLD)
         row += 1
         _header(ws, row, ["Stage", "Driver", "AH", "SH", "Incurred", "Applied", "Standard", "Variance", "Amount", "U/F",
-                          "Check"])
+                          "Check", "Std variable rate", "Std fixed rate", "Fixed budget", "Actual variable",
+                          "Actual fixed", "Variable at AH", "Variable at SH (share of standard)"])
         for o in report.overhead:
             variance_rows = []
             product_rows = []
@@ -601,14 +641,32 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
             stage_cells = [o.stage, o.driver, o.actual_driver_quantity, o.standard_driver_quantity, o.actual,
                            o.applied, o.standard]
 
+            variable = _stage_variable(o, places)
+
             def stage_row(r: int, extra: list, money_cols: tuple[int, ...]) -> None:
                 ws.row(r, stage_cells + extra, money, money_cols=money_cols)
                 for col, formula in rolled.items():
                     ws.put(r, col, formula, money if col in (6, 7) else None, stage_cells[col - 1])
+                # The standard rates and budget, the actual split, and the variable overhead at AH
+                # and at SH that the stage's variances are formulas of.
+                ws.put(r, 12, o.standard_variable_rate)
+                ws.put(r, 13, o.standard_fixed_rate)
+                for col, value in ((14, o.fixed_budget), (15, o.actual_variable), (16, o.actual_fixed)):
+                    ws.put(r, col, value, money)
+                ws.put(r, 17, f"=ROUND(C{r}*L{r},{places})", money, variable["ah"])
+                if variable["sh_formula"]:
+                    ws.put(r, 18, f"=ROUND(D{r}*L{r},{places})", money, variable["sh"])
+                else:
+                    ws.put(r, 18, variable["sh"], money)
 
             for v in o.variances + (o.controllable,):
                 row += 1
-                stage_row(row, [v.name, v.amount], (5, 6, 7, 9))
+                stage_row(row, [v.name], (5, 6, 7))
+                formula = _STAGE_VARIANCE_FORMULAS.get(v.name)
+                if formula is not None and variable["values"].get(v.name) == v.amount:
+                    ws.put(row, 9, formula.format(r=row), money, v.amount)
+                else:
+                    ws.put(row, 9, v.amount, money)
                 ws.put(row, 10, _uf_formula(f"I{row}", places), engine=v.label)
                 if v is not o.controllable:
                     variance_rows.append(row)
@@ -665,9 +723,85 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         ws.ws.column_dimensions[get_column_letter(col)].width = width
 
 
+def _component_formulas(e, row: int, places: int) -> list[str | None]:
+    """An element line's price/usage (rate/efficiency) components as formulas over its row, where
+    they give the report's amounts (``_standards._element_variance``): the flexible budget is the
+    actual quantity at standard price, ``ROUND(L × M)``; price (rate) = cost added − flexible,
+    usage (efficiency) = flexible − standard; an overhead line's fixed volume efficiency = flexible −
+    standard − its variable efficiency (that split is by the stage's rates, a value).  None where a
+    formula would not give the report's amount (a rounding mode other than half up)."""
+    n = len(e.components)
+    if not n or e.actual_quantity is None or e.standard_price is None:
+        return [None] * n
+    flexible = _round_half_up(e.actual_quantity * e.standard_price, places)
+    flex = f"ROUND(L{row}*M{row},{places})"
+    amounts = [c.amount for c in e.components]
+    if n == 2:
+        candidates = [(f"=H{row}-{flex}", e.cost_added - flexible), (f"={flex}-G{row}", flexible - e.standard_cost)]
+    else:
+        candidates = [(f"=H{row}-{flex}", e.cost_added - flexible), (None, None),
+                      (f"={flex}-G{row}-Q{row}", flexible - e.standard_cost - amounts[1])]
+    return [formula if formula and value == amount else None for (formula, value), amount in zip(candidates, amounts)]
+
+
+# A stage's overhead variances as formulas over its row: C AH, D SH, E incurred, G standard, L the
+# standard variable rate, N the fixed budget, O/P the actual variable/fixed, Q the variable overhead
+# at AH (rounded), R at SH (the variable part of the standard); fixed at SH = G − R.
+_STAGE_VARIANCE_FORMULAS = {
+    "spending": "=E{r}-(N{r}+Q{r})",
+    "variable_spending": "=O{r}-Q{r}",
+    "efficiency": "=Q{r}-R{r}",
+    "variable_efficiency": "=Q{r}-R{r}",
+    "fixed_spending": "=P{r}-N{r}",
+    "production_volume": "=N{r}-(G{r}-R{r})",
+    "controllable": "=E{r}-(N{r}+R{r})",
+}
+
+
+def _stage_variable(o, places: int) -> dict:
+    """The variable overhead at AH and at SH as the formulas give them, whether the SH formula gives
+    the report's share of the standard, and each variance as its formula gives it (compared with the
+    report's before a formula is written: ``_standards._overhead_variance``)."""
+    ah = _round_half_up(o.actual_driver_quantity * o.standard_variable_rate, places)
+    rounded_sh = _round_half_up(o.standard_driver_quantity * o.standard_variable_rate, places)
+    # The report's variable part of the standard (its largest-remainder share), from its
+    # production-volume variance = fixed budget − (standard − variable part).
+    sh = o.standard - (o.fixed_budget - next(v.amount for v in o.variances if v.name == "production_volume"))
+    values = {"production_volume": o.fixed_budget - (o.standard - sh), "controllable": o.actual - (o.fixed_budget + sh),
+              "efficiency": ah - sh, "variable_efficiency": ah - sh, "spending": o.actual - (o.fixed_budget + ah)}
+    if o.actual_variable is not None:
+        values["variable_spending"] = o.actual_variable - ah
+        values["fixed_spending"] = o.actual_fixed - o.fixed_budget
+    return {"ah": ah, "sh": sh, "sh_formula": rounded_sh == sh, "values": values}
+
+
 # ---- Flow ----------------------------------------------------------------------------------------------
 
 _Q = 2  # flow figures are estimates, shown (and rounded) to two places
+
+
+_BOTH_FLAGS = '"","BOTTLENECK","WIP GROWING FASTEST","BOTTLENECK, WIP GROWING FASTEST"'
+
+
+def _stage_flag(row: int, rows: list[int], days: str, flag: str) -> tuple:
+    """The stage's flag (``ws.put`` arguments) as a formula over the stages' units (``_flow.build_flow``):
+    BOTTLENECK when its cycle time, (opening + closing) ÷ 2 ÷ (completed ÷ days) unrounded, is the
+    longest, WIP GROWING FASTEST when its WIP growth, (closing − opening) ÷ opening, is the largest
+    above zero — the first stage in flow order on a tie, each compared to ten places.  A stage
+    with nothing completed has no cycle time (-1 here), one with no opening WIP no growth (0).  The
+    flag as a value beyond Excel's limits on a formula."""
+    cycle = lambda r: f"IF(B{r}=0,-1,(D{r}+E{r})*{days}/(2*B{r}))"  # noqa: E731
+    growth = lambda r: f"IF(D{r}=0,0,(E{r}-D{r})/D{r})"  # noqa: E731
+
+    def first_largest(of, floor: str) -> str:
+        earlier = ",".join([floor] + [of(r) for r in rows if r < row])
+        later = ",".join([floor] + [of(r) for r in rows if r > row])
+        return f"AND(ROUND({of(row)}-MAX({earlier}),10)>0,ROUND({of(row)}-MAX({later}),10)>=0)"
+
+    formula = (f"=CHOOSE(1+{first_largest(cycle, '-1')}+2*{first_largest(growth, '0')},{_BOTH_FLAGS})")
+    if len(formula) > _MAX_FORMULA or len(rows) >= _MAX_ARGS:
+        return (flag,)
+    return formula, None, flag
 
 
 def _flow(ws: _Cells, report: FlowReport) -> None:
@@ -681,10 +815,9 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
               "WIP growth", "Trend", "Flag"]
     _header(ws, top, titles)
     row = top
-    stage_rows: dict[str, int] = {}
+    stage_rows: dict[str, int] = {s.stage: top + 1 + i for i, s in enumerate(report.stages)}
     for s in report.stages:
         row += 1
-        stage_rows[s.stage] = row
         flag = ", ".join(f for f, on in (("BOTTLENECK", s.bottleneck), ("WIP GROWING FASTEST", s.wip_growing_fastest))
                          if on)
         ws.put(row, 1, s.stage)
@@ -696,7 +829,7 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         # Little's law on the unrounded average and throughput.
         ws.put(row, 7, f'=IF(B{row}=0,"",ROUND(((D{row}+E{row})/2)/(B{row}/{days}),{_Q}))', engine=s.cycle_time_days)
         ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_Q}))', engine=s.wip_growth)
-        ws.put(row, 10, flag)
+        ws.put(row, 10, *_stage_flag(row, list(stage_rows.values()), days, flag))
     _flag_rows(ws, top + 1, row, len(titles), 10)
 
     row += 2
@@ -751,6 +884,12 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
     low, high = report.cover_band
     ws.put(row, 1, f"Finished-goods weeks of cover (target {low}–{high} weeks)", font=_BOLD)
     row += 1
+    # The target band the Flag column's formulas read: edit it and the flags follow.
+    ws.put(row, 1, "Target band (weeks): low, high")
+    ws.put(row, 2, low)
+    ws.put(row, 3, high)
+    band = (f"$B${row}", f"$C${row}")
+    row += 1
     titles = ["Product", "On hand", "Shipped", "Days", "Shipped per week", "Weeks of cover", "Expected from WIP",
               "Weeks with WIP", "Flag", "Periods"]
     _header(ws, row, titles)
@@ -767,7 +906,12 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         ws.put(row, 7, c.expected_from_wip)
         ws.put(row, 8, f'=IF(C{row}=0,"",ROUND((B{row}+G{row})*D{row}/(7*C{row}),{_Q}))',
                engine=c.weeks_of_cover_with_wip)
-        ws.put(row, 9, c.flag.upper())
+        # Outside the band: weeks of cover (unrounded) below its low or above its high end, compared
+        # as on hand × days against the end × 7 × shipped; nothing shipped and something on hand is
+        # ABOVE (``_flow._cover``).
+        cover = f"B{row}*D{row}"
+        ws.put(row, 9, f'=IF(C{row}=0,IF(B{row}<>0,"ABOVE",""),IF(ROUND({cover}-{band[0]}*7*C{row},6)<0,"BELOW",'
+                       f'IF(ROUND({cover}-{band[1]}*7*C{row},6)>0,"ABOVE","")))', engine=c.flag.upper())
         ws.put(row, 10, ", ".join(c.periods))
     _flag_rows(ws, first, row, len(titles) - 1, 9)
     for note in report.notes:
