@@ -385,3 +385,66 @@ def test_shipments_beyond_stock_are_reported_with_other_problems(tmp_path, capsy
         data["products"][2]["stages"][2]["completed"] = 190
     lines = _refused_lines(tmp_path, capsys, mutate(last_stage))
     assert not any("SHIPMENTS_EXCEED_STOCK" in line for line in lines)
+
+
+@pytest.mark.parametrize("respelled", ["barista pro", "Barista  Pro", "BARISTA\u00a0PRO"])
+def test_two_spellings_of_one_product_in_a_close_are_a_duplicate(tmp_path, capsys, respelled):
+    """'Barista Pro' and 'barista pro' in one file closed as two products, each with its own WIP
+    and finished goods.  Upper/lower case and spacing aside they are one name: the second is
+    DUPLICATE_PRODUCT at its name, saying which product it repeats, as an exact repeat is."""
+    def change(data):
+        second = copy.deepcopy(data["products"][1])
+        second["name"] = respelled
+        data["products"].append(second)
+    assert _refused_lines(tmp_path, capsys, mutate(change)) == [
+        f"products[3].name: product {respelled!r} differs from 'Barista Pro' (products[1]) only in upper/lower case "
+        "or spacing, so it is the same product named twice; merge the two, or name them apart [DUPLICATE_PRODUCT]"]
+
+
+def test_an_exact_duplicate_product_keeps_its_message(tmp_path, capsys):
+    lines = _refused_lines(tmp_path, capsys, mutate(lambda d: d["products"].append(copy.deepcopy(d["products"][0]))))
+    assert lines == ["products[3].name: product 'Espresso Classic' is already products[0] [DUPLICATE_PRODUCT]"]
+
+
+def _october_leaving_nothing_of_drip_home() -> dict:
+    """October with Drip Home finished and shipped in full: its close carries no WIP and no
+    finished goods for it."""
+    october = copy.deepcopy(OCTOBER)
+    drip = next(p for p in october["products"] if p["name"] == "Drip Home")
+    assembly, testing, packaging = drip["stages"]
+    assembly["completed"] = 200
+    del assembly["ending_wip"]
+    testing["completed"] = packaging["completed"] = drip["shipments"] = 196
+    return october
+
+
+def _november_with_drip_home_as(name: str) -> dict:
+    november = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    del november["general_ledger"]  # the balances of the demo's own October
+    drip = november["products"][2]
+    drip["name"] = name
+    drip["stages"][0]["started"] = 220  # no opening WIP to complete: 205 completed + 15 in ending WIP
+    drip["shipments"] = 180  # no opening finished goods: 190 completed
+    return november
+
+
+def test_a_product_the_prior_close_carried_nothing_for_keeps_its_spelling(tmp_path, capsys):
+    """A product the month before closed with nothing on hand, written this month in another case:
+    the fast path (clean files) took it as a new product, and the month's history split in two
+    names.  INCONSISTENT_NAME at the name, as when the prior close carried something for it."""
+    db = tmp_path / "ledger.db"
+    october = tmp_path / "october.yaml"
+    october.write_text(yaml.safe_dump(_october_leaving_nothing_of_drip_home(), sort_keys=False))
+    assert main(["close", str(october), "--period", "2026-10", "--ledger", str(db)]) == 0
+    with Ledger(db) as ledger:
+        prior = ledger.current_close("2026-10").state
+    assert not any(w.units for (product, _), w in prior.wip.items() if product == "Drip Home")
+    assert not prior.finished_goods.get("Drip Home")
+    assert _refused_lines(tmp_path, capsys, _november_with_drip_home_as("Drip home"), "2026-11", db) == [
+        "products[2].name: product 'Drip home' is written 'Drip Home' in the 2026-10 close, and a product keeps one "
+        "spelling from month to month; write it 'Drip Home' [INCONSISTENT_NAME]"]
+    # Spelt as October spelt it, November closes.
+    november = tmp_path / "november.yaml"
+    november.write_text(yaml.safe_dump(_november_with_drip_home_as("Drip Home"), sort_keys=False))
+    capsys.readouterr()
+    assert main(["close", str(november), "--period", "2026-11", "--ledger", str(db)]) == 0

@@ -216,3 +216,58 @@ def test_applied_overhead_is_rounded_as_the_close_rounds(rounding, applied):
             assert plan.applied_overhead["Testing"] == Decimal(applied)
             checked += 1
     assert fast_taken >= 1 and checked >= 2 + fast_taken
+
+
+def _both_paths(data, prior, monkeypatch):
+    """(what the clean path makes of ``data``: its plans' names or "unclean", the general path's
+    problems as (code, path)) — the general path taken with the fast resolver declining everything."""
+    from costing.close._resolve import Unclean, product_plans
+
+    header, q = resolve_header(data, prior)
+    try:
+        clean = [plan.name for plan in product_plans(data["products"], header, prior, q)]
+    except Unclean:
+        clean = "unclean"
+    with monkeypatch.context() as m:
+        m.setattr(FastResolver, "__call__", lambda self, raw: None)
+        plan, issues = resolve_close(data, prior)
+    return clean, (plan is not None, [(i.code, i.path) for i in issues])
+
+
+def test_two_spellings_of_one_product_are_one_duplicate_on_both_paths(monkeypatch):
+    """'Barista Pro' and 'barista  pro' in one file: both paths closed them as two products."""
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    second = copy.deepcopy(data["products"][1])
+    second["name"] = "barista  pro"
+    data["products"].append(second)
+    assert _both_paths(data, None, monkeypatch) == ("unclean", (False, [("DUPLICATE_PRODUCT", "products[3].name")]))
+    plan, issues = resolve_close(data, None)  # fast path first, then the general path's report
+    assert plan is None and [(i.code, i.path) for i in issues] == [("DUPLICATE_PRODUCT", "products[3].name")]
+
+
+def test_a_product_renamed_in_case_after_a_month_that_carried_nothing_for_it(monkeypatch):
+    """The prior close knew 'Drip Home' but left nothing of it (no WIP, no finished goods): the
+    fast path accepted 'DRIP HOME' as a new product.  Both paths now say INCONSISTENT_NAME."""
+    october = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    drip = october["products"][2]
+    assembly, testing, packaging = drip["stages"]
+    assembly["completed"] = 200
+    del assembly["ending_wip"]
+    testing["completed"] = packaging["completed"] = drip["shipments"] = 196
+    plan, issues = resolve_close(october, None)
+    assert not issues
+    result = compute_close(plan)
+    prior = PriorState("2026-10", {(w.product, w.stage): w for p in result.products for w in p.closing_wip.values()},
+                       {p.name: p.fg_closing for p in result.products})
+    assert not any(w.units for (name, _), w in prior.wip.items() if name == "Drip Home")
+    assert not prior.finished_goods.get("Drip Home") and ("Drip Home", "Assembly") in prior.wip
+
+    november = read_clean(ROOT / "examples" / "demo" / "close-2026-11.yaml")
+    del november["general_ledger"]
+    drip = november["products"][2]
+    drip["stages"][0]["started"] = 220
+    drip["shipments"] = 180
+    assert _both_paths(november, prior, monkeypatch)[0] == ["Espresso Classic", "Barista Pro", "Drip Home"]
+    drip["name"] = "DRIP HOME"
+    assert _both_paths(november, prior, monkeypatch) == (
+        "unclean", (False, [("INCONSISTENT_NAME", "products[2].name")]))

@@ -14,7 +14,9 @@ transferred-in units (later), beginning WIP from the file (first period) or from
 as text, integers or floats, spoilage given as normal, normal_rate, abnormal and/or spoiled,
 overhead applied on any driver, counts.  Not handled (general path): process accounts, a first
 stage receiving units (``transferred_in``), beginning WIP given in a later period (compared with the
-ledger), opening finished goods.
+ledger), opening finished goods.  Each product is resolved on its own: names across products and
+against the prior close (one name in two spellings, a product spelt otherwise than the month
+before) are its caller's to check (``product_plans``), for the products of either path.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
-           "Unclean"]
+           "product_key", "Unclean"]
 
 _ZERO = Decimal(0)
 
@@ -70,8 +70,9 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         # they would say (places, the opening's amounts) follows from the one problem reported.
         return None, issues
 
+    written = [None if p is None else p.name for p in products]  # names as typed, before any respelling
     products, respelled = _respelled_as_carried(products, prior)
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # product_key(name) -> where it is first named
     plans: list[ProductPlan] = []
     shortfalls: list[tuple[int, Issue]] = []  # (where in issues, problem): said only beside other problems
     for i, product in enumerate(products):
@@ -80,11 +81,12 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         path = f"products[{i}]"
         if i in respelled:
             issues.append(respelled[i].under(path))
-        if product.name in seen:
+        first = seen.get(product_key(product.name))
+        if first is not None:
             issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
-                                f"product {product.name!r} is already products[{seen[product.name]}]"))
+                                _duplicate_message(written[i], written[first], first)))
             continue
-        seen[product.name] = i
+        seen[product_key(product.name)] = i
         plan, product_issues = _resolve_product(product, header, prior, q)
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
@@ -346,6 +348,10 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
 
     fast = FastResolver(header, prior, q)
     seen: set[str] = set()
+    keys: set[str] = set()  # product_key of each product so far: two spellings of one are a duplicate
+    # The prior close's products, and their keys: a product it knew spelt otherwise is INCONSISTENT_NAME.
+    known = _known_products(prior)
+    known_keys = {product_key(name) for name in known}
     for raw in raw_products:
         plan = fast(raw)
         if plan is None:  # not the common clean shape: the general path decides
@@ -356,8 +362,10 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
             plan, issues = _resolve_product(product, header, prior, q)
             if issues or plan is None:
                 raise Unclean
-        if plan.name in seen:
+        key = product_key(plan.name)
+        if key in keys or (plan.name not in known and key in known_keys):
             raise Unclean
+        keys.add(key)
         seen.add(plan.name)
         yield plan
     if prior is not None:
@@ -594,34 +602,64 @@ def _as_meant(product: ProductSpec | None, header: CloseSpec) -> ProductSpec | N
     return product if all(a is b for a, b in zip(stages, product.stages)) else _replace(product, {"stages": stages})
 
 
+def product_key(name: str) -> str:
+    """What identifies a product: its name with upper/lower case and the
+    spacing between words aside.  Two names with one key are one product written two ways.
+
+    >>> product_key("Espresso  PRO") == product_key("espresso pro")
+    True
+    """
+    return " ".join(name.split()).casefold()
+
+
+def _duplicate_message(name: str, first_name: str, first: int) -> str:
+    if name == first_name:
+        return f"product {name!r} is already products[{first}]"
+    return (f"product {name!r} differs from {first_name!r} (products[{first}]) only in upper/lower case or spacing, "
+            "so it is the same product named twice; merge the two, or name them apart")
+
+
+def _known_products(prior: PriorState | None) -> set[str]:
+    """The products of the prior close, as it wrote them, whether or not it carried anything for them."""
+    if prior is None:
+        return set()
+    return {name for name, _ in prior.wip} | set(prior.finished_goods)
+
+
 def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState | None,
                           ) -> tuple[list[ProductSpec | None], dict[int, Issue]]:
-    """Products named as the prior close carried them but for upper/lower case ("Drip home" for
-    "Drip Home"), renamed as carried, and for each (by position) its one problem at the name: it
-    would otherwise open from nothing, and the carried product be reported missing."""
+    """Products named as the prior close named them but for upper/lower case or spacing ("Drip home"
+    for "Drip Home"), renamed as the prior close wrote them, and for each (by position) its one
+    problem at the name.  A product keeps one spelling from month to month: one it carried WIP or
+    finished goods for would otherwise open from nothing, and the carried product be reported
+    missing; one it carried nothing for would be another product in the ledger's history."""
     if prior is None:
         return products, {}
+    known = _known_products(prior)
     carried = {name for (name, _), wip in prior.wip.items() if wip.units}
     carried |= {name for name, layers in prior.finished_goods.items() if any(layer.units for layer in layers)}
     named = {p.name for p in products if p is not None}
-    by_fold: dict[str, list[str]] = {}
-    for name in sorted(carried - named):
-        by_fold.setdefault(name.casefold(), []).append(name)
-    if not by_fold:
+    by_key: dict[str, list[str]] = {}
+    for name in sorted(known - named):
+        by_key.setdefault(product_key(name), []).append(name)
+    if not by_key:
         return products, {}
     respelled, problems = list(products), {}
     for i, product in enumerate(products):
-        if product is None or product.name in carried:
+        if product is None or product.name in known:
             continue
-        candidates = by_fold.get(product.name.casefold(), ())
+        key = product_key(product.name)
+        candidates = by_key.get(key, ())
         if len(candidates) != 1:
             continue
         meant = candidates[0]
+        what = ("whose closing WIP and finished goods this month opens with under that name" if meant in carried
+                else "and a product keeps one spelling from month to month")
         problems[i] = Issue("INCONSISTENT_NAME", "name",
-                            f"product {product.name!r} is written {meant!r} in the {prior.period} close, whose closing "
-                            f"WIP and finished goods this month opens with under that name; write it {meant!r}")
+                            f"product {product.name!r} is written {meant!r} in the {prior.period} close, {what}; "
+                            f"write it {meant!r}")
         respelled[i] = _replace(product, {"name": meant})
-        del by_fold[product.name.casefold()]  # one product takes the carried name; another is a product of its own
+        del by_key[key]  # one product takes the prior close's name; another is a product of its own
     return respelled, problems
 
 
