@@ -263,8 +263,12 @@ def _retold(issues: list[Issue], ties, message) -> list[Issue]:
 
 def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
     """A month reopened after its journals were imported: the GL still holds that close, so each
-    account differs by exactly what it posted.  When every difference is that, the issues say so
-    and what to do, instead of a list of differences to hunt down."""
+    account differs by exactly what it posted.  When every opening account's difference (WIP,
+    finished goods) is that, the issues say so and what to do, instead of a list of differences to
+    hunt down.  Overhead control is no opening: its figure is the month's actual overhead as the
+    file gives it, and a month is often reopened because that changed (the late invoice), which
+    the GL may not hold yet — so it does not decide; it is told what the reopened close posted to
+    it, and what is left over when that is not its whole difference."""
     from .close._general_ledger import openings_of_prior, tie_to_general_ledger
 
     period = str(data.get("period")) if isinstance(data, dict) else ""
@@ -280,15 +284,31 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
         return issues
     reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
     net = net_by_account(next(book for event, book in reversed(posted) if event.kind == "close"))
-    ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
-    if not any(t.difference for t in ties) or any(t.difference != net.get(t.account, 0) for t in ties):
+    spec = resolved[0]
+    ties = tie_to_general_ledger(spec, openings_of_prior(prior))[0]
+    openings = [t for t in ties if not t.is_actual_overhead]
+    if not any(t.difference for t in openings) or any(t.difference != net.get(t.account, 0) for t in openings):
         return issues
-    return _retold(issues, ties, lambda t: (
+    # Overhead control differing by more (or less) than the reopened close posted to it: told that
+    # part, and what is left, which is the month's actual overhead the GL and this close disagree on.
+    apart = [t for t in ties if t.is_actual_overhead and net.get(t.account, 0) and t.difference != net[t.account]]
+    told = [t for t in ties if t.difference == net.get(t.account, 0)]
+    import_it = (f"once this close is recorded, import `wip export --period {period} --after-close {reversed_close}`: "
+                 f"the reversal of close #{reversed_close} and this close")
+    issues = _retold(issues, told, lambda t: (
         f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, which is {t.wip_ledger} plus the "
-        f"{t.difference} that close #{reversed_close} of {period} posted to it ({close_figure(t, resolved[0])}): the "
+        f"{t.difference} that close #{reversed_close} of {period} posted to it ({close_figure(t, spec)}): the "
         f"GL still holds close #{reversed_close}, which was reopened. Give the balance from before close "
-        f"#{reversed_close} ({t.wip_ledger}); once this close is recorded, import `wip export --period "
-        f"{period} --after-close {reversed_close}`: the reversal of close #{reversed_close} and this close"))
+        f"#{reversed_close} ({t.wip_ledger}); {import_it}"))
+    return _retold(issues, apart, lambda t: (
+        f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, which is "
+        f"{t.general_ledger - net[t.account]} plus the {net[t.account]} that close #{reversed_close} of {period} "
+        f"posted to it: the GL still holds close #{reversed_close}, which was reopened. Before close "
+        f"#{reversed_close} it holds {t.general_ledger - net[t.account]}, and {close_figure(t, spec)}: the "
+        f"difference {t.difference - net[t.account]} is no posting of close #{reversed_close}: the GL and this close "
+        "disagree on the month's actual overhead. If it changed since (a late invoice or accrual), record the change "
+        f"in the GL too, otherwise correct the actual overhead typed here; then give the balance from before close "
+        f"#{reversed_close}; {import_it}"))
 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,

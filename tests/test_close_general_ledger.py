@@ -221,6 +221,47 @@ def test_a_gl_that_still_holds_a_reopened_close_is_told_so(october):
     assert f"shows {after_first['1320']}" in testing.message
 
 
+def test_a_gl_holding_a_reopened_close_is_told_so_when_the_months_overhead_changed(october):
+    """November reopened for a late Testing invoice (actual overhead 7150.00 → 7250.00) after its
+    close #1 was imported, and the GL has not booked the invoice yet: overhead control differs by
+    close #1's posting and the 100.00 more.  Overhead control is no opening: it used to keep the
+    hint from firing, five bare differences where four were exactly close #1's postings."""
+    with Ledger(october) as ledger:
+        november = demo("2026-11")
+        first = close_period(november, ledger, user="test")
+        reopen_period(ledger, "2026-11", "late overhead invoice", user="controller")
+        posted = defaultdict(Decimal)
+        for journal in first.journals.journals:
+            for line in journal.lines:
+                posted[line.account] += line.debit - line.credit
+        after_first = {code: str(D(str(v)) + posted[code]) for code, v in november["general_ledger"]["balances"].items()}
+        assert after_first["5900"] == "0.00"  # close #1 cleared the month's actual overhead
+        corrected = demo("2026-11")
+        corrected["overhead"]["Testing"]["actual"] = D("7250.00")
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**corrected, "general_ledger": {"balances": after_first}}, ledger, user="test")
+        told = {i.path: i.message for i in refused.value.issues}
+        assert {i.code for i in refused.value.issues} == {"GL_DOES_NOT_TIE"}
+        assert all("the GL still holds close #1, which was reopened" in message
+                   and "wip export --period 2026-11 --after-close 1" in message for message in told.values())
+        assert sorted(told) == [f"general_ledger.balances.{code}" for code in ("1310", "1320", "1330", "1400", "5900")]
+        assert told["general_ledger.balances.5900"].startswith(
+            "5900 Manufacturing overhead control: the general ledger shows 0.00, which is 33650.00 plus the -33650.00 "
+            "that close #1 of 2026-11 posted to it: the GL still holds close #1, which was reopened. Before close #1 "
+            "it holds 33650.00, and the actual overhead this close gives for the month (overhead: Assembly 24400.00 + "
+            "Testing 7250.00 + Packaging 2100.00) is 33750.00: the difference -100.00 is no posting of close #1")
+        # With the invoice booked in the GL too, overhead control differs by close #1's posting alone.
+        booked = {**after_first, "5900": "100.00"}
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**corrected, "general_ledger": {"balances": booked}}, ledger, user="test")
+        overhead = next(i.message for i in refused.value.issues if i.path == "general_ledger.balances.5900")
+        assert "which is 33750.00 plus the -33650.00 that close #1 of 2026-11 posted to it" in overhead
+        assert "Give the balance from before close #1 (33750.00)" in overhead
+        # The balances from before close #1 (and the invoice booked): the re-close ties and is recorded.
+        before = {**november["general_ledger"]["balances"], "5900": "33750.00"}
+        close_period({**corrected, "general_ledger": {"balances": before}}, ledger, user="test")
+
+
 def test_other_differences_after_a_reopen_keep_the_general_message(october):
     """Only when every difference is the reopened close's posting is the GL said to hold it."""
     with Ledger(october) as ledger:
