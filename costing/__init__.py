@@ -47,6 +47,7 @@ from ._report import (
     StageReport,
     TAccount,
     TAccountLine,
+    report_json,
 )
 from ._resolve import resolve_case
 from ._spec import CaseSpec, StageSpec
@@ -80,6 +81,7 @@ __all__ = [
     "CostsToAccountFor",
     "Assigned",
     "SpoilageCost",
+    "report_json",
     # the report under loss_convention: process_account
     "ProcessAccountStageReport",
     "LossValue",

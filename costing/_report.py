@@ -1,6 +1,7 @@
 """The production cost report as data: one typed value per stage, rendered by separate writers.
 
-``CaseReport.model_dump(mode="json")`` is exactly what ``wip cost --json`` prints: Decimals as
+``CaseReport.model_dump(mode="json")`` is what the ledger stores, and with each spoilage cost's
+``gross`` and ``net`` added (``report_json``) what ``wip cost --json`` prints: Decimals as
 strings in plain notation (money with the currency's minor-unit places, quantities and rates
 without trailing zeros).  Fields marked ``exclude=True`` carry detail that other adapters (the
 close, workbooks) need but that is not part of the JSON contract.
@@ -30,6 +31,7 @@ __all__ = [
     "CaseReport",
     "EquivalentUnitParts",
     "plain",
+    "report_json",
 ]
 
 
@@ -123,10 +125,20 @@ class Assigned(_Report):
 
 
 class SpoilageCost(_Report):
-    total: Amount  # net of disposal value
+    total: Amount  # net of disposal value (``net``); kept under this name for JSON consumers
     disposal_value: Amount  # disposal value of these spoiled units (recorded as spoiled goods)
     by_element: dict[str, Amount] = Field(exclude=True)  # net cost by element
     disposal_value_by_element: dict[str, Amount] = Field(exclude=True)
+
+    @property
+    def net(self) -> Decimal:
+        """The spoiled units' cost less their disposal value: what ``total`` is."""
+        return self.total
+
+    @property
+    def gross(self) -> Decimal:
+        """The spoiled units' cost before their disposal value: net + disposal value."""
+        return self.total + self.disposal_value
 
 
 class StageReport(_Report):
@@ -259,6 +271,22 @@ class CaseReport(_Report):
             if s.name == name:
                 return s
         raise KeyError(name)
+
+
+_SPOILAGE_COSTS = ("normal_spoilage", "abnormal_spoilage")
+
+
+def report_json(report: CaseReport) -> dict:
+    """What ``wip cost --json`` prints for a report: ``report.model_dump(mode="json")`` with each
+    spoilage cost's ``gross`` and ``net`` beside its ``total`` (net of disposal value, as it always
+    was) and ``disposal_value``, so that no reader has to know which of the two ``total`` is.  The
+    ledger stores the model's own dump; these two keys are derived from it."""
+    data = report.model_dump(mode="json")
+    for stage, sr in zip(data["stages"], report.stages):
+        for key in _SPOILAGE_COSTS:
+            cost: SpoilageCost = getattr(sr, key)
+            stage[key] = {**stage[key], "gross": plain(cost.gross), "net": plain(cost.net)}
+    return data
 
 
 class EquivalentUnitParts(BaseModel):

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, load_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
+from ._report import report_json
 from ._spec import CaseSpec
 from ._text import locale_argument, period_argument, render_case_report
 
@@ -36,7 +37,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
                   "--period YYYY-MM`", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
-        json.dump([r.model_dump(mode="json") for _, _, r in reports], sys.stdout, indent=2)
+        json.dump([report_json(r) for _, _, r in reports], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         from ._engine import equivalent_unit_parts
@@ -384,7 +385,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         # The report as `wip cost --json` gives it, then how each element's equivalent units are made
         # up (Step 2), stage by stage: the parts the method has (FIFO or weighted average), and the total.
-        json.dump([{"product": p.name, "report": p.report.model_dump(mode="json"),
+        json.dump([{"product": p.name, "report": report_json(p.report),
                     "equivalent_units_parts": {
                         sr.name: {e: part.model_dump(mode="json", exclude_none=True) for e, part in by_element.items()}
                         for sr, by_element in zip(p.report.stages, stage_parts) if by_element is not None}}

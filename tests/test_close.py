@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from costing._numbers import percent_text
+from costing._report import report_json
 from costing.close import RollForward
 from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.cli import main
@@ -529,7 +530,7 @@ def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_
     [printed] = json.loads(capsys.readouterr().out)
     drip = next(p for p in outcome.result.products if p.name == "Drip Home")
     assert {k: v for k, v in printed.items() if k != "equivalent_units_parts"} == {
-        "product": "Drip Home", "report": drip.report.model_dump(mode="json")}
+        "product": "Drip Home", "report": report_json(drip.report)}  # as `wip cost --json` prints it
     assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
     text = capsys.readouterr().out
     assert text.count("Step 5  Assignment of costs") == sum(len(p.report.stages) for p in outcome.result.products)
@@ -598,7 +599,7 @@ def test_the_report_of_a_process_account_close_reduces_the_element_the_file_decl
     assert main(["report", "--period", "2026-10", "--product", "Espresso Classic", "--json", "--ledger",
                  str(db)]) == 0
     [printed] = json.loads(capsys.readouterr().out)
-    assert printed["report"] == computed.model_dump(mode="json")
+    assert printed["report"] == report_json(computed)
     testing = next(s for s in printed["report"]["stages"] if s["name"] == "Testing")
     assert list(testing["equivalent_units"]) == ["transferred_in", "seals", "boxes", "labour", "overhead"]
 

@@ -20,7 +20,7 @@ def test_public_api_is_pinned():
         "load_case", "resolve_case", "cost_case", "cost_stage", "element_completion",
         "CaseSpec", "StageSpec", "Case", "Stage", "Element", "ElementKind", "Method", "UnitGroup", "Spoilage",
         "TRANSFERRED_IN", "CaseReport", "StageReport", "PhysicalUnits", "CostsToAccountFor", "Assigned",
-        "SpoilageCost", "Issue", "CostingError", "__version__",
+        "SpoilageCost", "report_json", "Issue", "CostingError", "__version__",
         # loss_convention: process_account
         "LossConvention", "NormalLoss", "ProcessAccountStageReport", "LossValue", "ScrapValue", "ProcessAccounts",
         "TAccount", "TAccountLine",

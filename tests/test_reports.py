@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,12 @@ def test_json_report(case_file, capsys, monkeypatch, data_regression):
                                                 "ending_wip", "normal_spoilage", "abnormal_spoilage"}
         assert set(stage["costs_to_account_for"]) == {"beginning_wip", "added", "total"}
         assert set(stage["transferred_out"]) == set(stage["ending_wip"]) == {"total", "by_element"}
+        for key in ("normal_spoilage", "abnormal_spoilage"):
+            # `total` is net of disposal value, as it always was; `net` and `gross` say which is which.
+            spoilage = stage[key]
+            assert set(spoilage) == {"total", "disposal_value", "gross", "net"}
+            assert spoilage["net"] == spoilage["total"]
+            assert Decimal(spoilage["gross"]) == Decimal(spoilage["net"]) + Decimal(spoilage["disposal_value"])
     data_regression.check(reports[0])
 
 
@@ -67,6 +74,22 @@ def test_text_report_in_another_locale(capsys, monkeypatch):
     assert main(["cost", "--locale", "de_DE", "examples/demo/case.yaml"]) == 0
     out = capsys.readouterr().out
     assert "52.480,00" in out  # Assembly transferred out, German grouping and decimal comma
+
+
+def test_spoilage_cost_says_gross_and_net_of_disposal_value(capsys, monkeypatch):
+    """Testing in the demo case spoils units with a disposal value: `total` stays the net cost (JSON
+    consumers read it so), and `gross`/`net` beside it name the two figures an accountant books."""
+    monkeypatch.chdir(ROOT)
+    assert main(["cost", "--json", "examples/demo/case.yaml"]) == 0
+    [report] = json.loads(capsys.readouterr().out)
+    spoiled = [(stage["name"], key, stage[key]) for stage in report["stages"]
+               for key in ("normal_spoilage", "abnormal_spoilage") if stage[key]["disposal_value"] != "0.00"]
+    assert spoiled
+    for _, _, cost in spoiled:
+        assert cost["net"] == cost["total"]
+        assert Decimal(cost["gross"]) - Decimal(cost["disposal_value"]) == Decimal(cost["net"])
+        assert Decimal(cost["gross"]) > Decimal(cost["net"])
+        assert len(cost["gross"].split(".")[1]) == 2  # money with the currency's places
 
 
 def test_several_files_give_one_json_object_each(capsys, monkeypatch):
