@@ -7,14 +7,16 @@ and the workbooks carry them at full precision.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from typing import Any
 
 from babel.numbers import format_decimal
 
 from ._currency import is_known_locale, minor_unit
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
-__all__ = ["render_case_report", "locale_argument", "period_argument"]
+__all__ = ["render_case_report", "normal_rates", "locale_argument", "period_argument"]
 
 # Wide enough for any figure the engine gives (34 significant digits, values below 10^15, rates
 # up to ~10^30): shown exactly, never rounded or refused by Python's default 28-digit context.
@@ -64,9 +66,12 @@ def _fmt_rate(value: Decimal, locale: str) -> str:
 
 
 def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "",
-                       parts: list[dict[str, EquivalentUnitParts] | None] | None = None) -> str:
+                       parts: list[dict[str, EquivalentUnitParts] | None] | None = None,
+                       normal_rates: Sequence[Decimal | None] | None = None) -> str:
     """The five steps per stage.  ``parts``: per stage, ``equivalent_unit_parts`` (or None), for a
-    Step 2 that shows how each element's equivalent units are made up."""
+    Step 2 that shows how each element's equivalent units are made up.  ``normal_rates``: per stage,
+    the normal spoilage rate the file gave (``normal_rates(data["stages"])``), or None: where normal
+    spoilage came from a rate and is not a whole number, Step 1 says so under its table."""
     places = minor_unit(report.currency)
     method = _METHOD_TITLE.get(report.method, report.method)
     blocks = []
@@ -77,8 +82,9 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
             if isinstance(stage, ProcessAccountStageReport):
                 blocks.append(_render_process_stage(stage, report.currency, method, places, locale))
             else:
+                rate = normal_rates[i] if normal_rates is not None and i < len(normal_rates) else None
                 blocks.append(_render_stage(stage, report.currency, method, places, locale,
-                                            parts[i] if parts is not None else None))
+                                            parts[i] if parts is not None else None, rate))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -112,10 +118,42 @@ _AVERAGE_PARTS = (("completed", "Completed and transferred out"),)
 _SPOILAGE_PARTS = (("normal_spoilage", "Normal spoilage"), ("abnormal_spoilage", "Abnormal spoilage"))
 
 
+def _normal_rate_note(normal: Decimal, rate: Decimal, u) -> str:
+    """Why Step 1's normal spoilage is not a whole number of units: the case gave a normal rate.
+
+    >>> _normal_rate_note(Decimal("10.48"), Decimal("0.02"), str)
+    '  Normal spoilage 10.48 units = normal rate 2% × 524 good units passing inspection: computed from the rate, not counted.'
+    """
+    passing = (normal / rate).normalize(_WIDE)
+    return (f"  Normal spoilage {u(normal)} units = normal rate {u((rate * 100).normalize(_WIDE))}% × {u(passing)} good "
+            "units passing inspection: computed from the rate, not counted.")
+
+
+def normal_rates(stages: Sequence[Any]) -> list[Decimal | None]:
+    """Each stage's ``spoilage.normal_rate`` as the case or close file gave it (None where the file gave
+    normal spoilage in units, or none), for ``render_case_report(..., normal_rates=...)``; ``stages``
+    are the file's stage mappings (``data["stages"]``, or a close file product's ``stages``).
+
+    >>> normal_rates([{"spoilage": {"normal_rate": "0.02", "spoiled": 6}}, {"spoilage": {"normal": 3}}, {}])
+    [Decimal('0.02'), None, None]
+    """
+    rates: list[Decimal | None] = []
+    for stage in stages:
+        spoilage = stage.get("spoilage") if isinstance(stage, Mapping) else None
+        rate = spoilage.get("normal_rate") if isinstance(spoilage, Mapping) else None
+        try:
+            rates.append(None if rate is None or isinstance(rate, bool) else Decimal(str(rate)))
+        except ArithmeticError:
+            rates.append(None)
+    return rates
+
+
 def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str,
-                  parts: dict[str, EquivalentUnitParts] | None = None) -> str:
+                  parts: dict[str, EquivalentUnitParts] | None = None, normal_rate: Decimal | None = None) -> str:
     """The five steps of one stage.  With ``parts`` (``equivalent_unit_parts``), Step 2 shows how
-    each element's equivalent units are made up, so an auditor can trace them."""
+    each element's equivalent units are made up, so an auditor can trace them.  ``normal_rate``: the
+    stage's normal spoilage rate where the case gave one (a note then says a fractional normal
+    spoilage was computed from it)."""
     elements = list(s.equivalent_units)
     pu = s.physical_units
     u = lambda v: _fmt_units(v, locale)  # noqa: E731
@@ -126,13 +164,16 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     received = ("Transferred in", pu.transferred_in) if pu.transferred_in else ("Started", pu.started)
     rows = [["Beginning WIP", u(pu.beginning_wip)], [received[0], u(received[1])],
             ["Units to account for", u(pu.beginning_wip + received[1])],
-            ["Completed and transferred out", u(pu.completed)], ["Ending WIP", u(pu.ending_wip)]]
+            ["Completed and transferred out", u(pu.completed)]]
+    # Horngren's order, as in Step 2: good units completed, normal spoilage, abnormal spoilage, ending WIP.
     spoiled = bool(pu.normal_spoilage or pu.abnormal_spoilage)
     if spoiled:
         rows += [["Normal spoilage", u(pu.normal_spoilage)], ["Abnormal spoilage", u(pu.abnormal_spoilage)]]
-    rows.append(["Units accounted for",
-                 u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)])
+    rows += [["Ending WIP", u(pu.ending_wip)],
+             ["Units accounted for", u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)]]
     lines += _table(rows, ["", "units"])
+    if normal_rate is not None and pu.normal_spoilage != pu.normal_spoilage.to_integral_value():
+        lines.append(_normal_rate_note(pu.normal_spoilage, normal_rate, u))
 
     if parts is None:
         lines += ["", "Step 2  Equivalent units"]

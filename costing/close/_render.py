@@ -9,10 +9,11 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
-from .._journal import JournalBook
+from .._journal import JournalBook, code_order
 from ._compute import CloseResult
 from ._diff import CloseDiff
 from ._general_ledger import balances_after
+from ._journals import Texts
 from ._rollforward import DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, detail_rows
 
 __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
@@ -130,8 +131,11 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
     total = lambda field: sum((getattr(r, field) for r in rf.finished_goods), s.total.closing * 0)  # noqa: E731
     rows.append(["Total", m(total("opening")), m(total("completed")), m(total("cost_of_goods_sold")),
                  m(total("overhead_adjustment")), m(total("closing")), ""])  # units of different products: no total
-    lines += _table(["product", "opening", "completed", "COGS", "overhead true-up", "closing", "units"], rows)
+    lines += _table(["product", "opening", "completed", "cost of units shipped", "overhead true-up", "closing",
+                     "units"], rows)
     lines[-1] = lines[-1].rstrip()  # the total row: no units column
+    if book is not None:  # the shipped column is not yet COGS as posted: say what the journals add to it
+        lines.append(cogs_as_posted_line(total("cost_of_goods_sold"), *_cogs_overhead(book, rf), m))
     if units is not None:
         lines += ["", "Finished goods units (opening + completed − shipped = closing, checked against the units of "
                       "the finished-goods layers in the ledger):"]
@@ -215,15 +219,50 @@ def render_postings_by_account(book: JournalBook, locale: str = "en_US") -> str:
     totals = postings_by_account(book)
     debit = sum((t.debit for t in totals), Decimal(0))
     credit = sum((t.credit for t in totals), Decimal(0))
-    rows = [[f"{t.account.code} {t.account.name}", t.account.type, m(t.debit), m(t.credit), m(t.net)] for t in totals]
+    contra = contra_accounts(book)
+    rows = [[f"{t.account.code} {t.account.name}",
+             f"contra-{t.account.type}" if t.account.code in contra else t.account.type,
+             m(t.debit), m(t.credit), m(t.net)] for t in totals]
     ids = [j.id for j in book.journals]
     lines = [f"Postings by account {book.period} ({book.currency})"
              + (f": journals {ids[0]} … {ids[-1]}" if ids else ": no journals"), ""]
     lines += _table(["account", "type", "debit", "credit", "net (debit +)"],
                     rows + [["Total", "", m(debit), m(credit), m(debit - credit)]])
+    for code, controls in contra.items():
+        if code in {t.account.code for t in totals}:
+            named = ", ".join(f"{c} {book.accounts[c].name}" for c in controls)
+            lines += [f"  {code} {book.accounts[code].name}: contra account to {named} (overhead applied is "
+                      "credited to it, then closed against control",
+                      f"  by the overhead true-up); imports carry it as an {book.accounts[code].type} account, "
+                      "the class it nets against (beancount: Expenses)."]
     lines.append("  Debits equal credits: balanced" if debit == credit else
                  f"  Debits {m(debit)} and credits {m(credit)} differ by {m(debit - credit)}: NOT balanced")
     return "\n".join(lines) + "\n"
+
+
+# Memos of the overhead lines, as the close's journals write them: applied is credited by the charge
+# journal (its memo is the narration) and debited by the true-up, control credited by the true-up.
+_APPLIED_MEMOS = frozenset({Texts.OVERHEAD_APPLIED,
+                            *(memo for _, role, memo in Texts.CHARGES if role == "overhead_applied")})
+_CONTROL_MEMOS = frozenset({Texts.OVERHEAD_INCURRED})
+
+
+def contra_accounts(book: JournalBook) -> dict[str, list[str]]:
+    """Overhead-applied account code -> the overhead-control account codes it is contra to, for a
+    book whose applied and control overhead are posted to different accounts (one account for both
+    is the control account itself: nothing is contra then).  Read from the overhead lines' memos.
+    The chart types the applied account ``expense``, the class the import formats carry; in a trial
+    balance it is the control account's contra, whose balance is a credit."""
+    applied: list[str] = []
+    control: list[str] = []
+    for journal in book.journals:
+        for line in journal.lines:
+            if line.memo in _APPLIED_MEMOS and line.account not in applied:
+                applied.append(line.account)
+            elif line.memo in _CONTROL_MEMOS and line.account not in control:
+                control.append(line.account)
+    others = sorted(set(control) - set(applied), key=code_order)
+    return {code: others for code in applied if code not in control and others}
 
 
 def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward, locale: str = "en_US") -> str:
@@ -243,12 +282,52 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
         lines += general_ledger_lines(result.general_ledger, book, m) + [""]
     wip = sum((r.closing for r in rf.rows), Decimal(0))
     fg = sum((r.closing for r in rf.finished_goods), Decimal(0))
-    cogs = sum((p.cogs + p.cogs_overhead_adjustment for p in result.products), Decimal(0)) + result.written_off_to_cogs
+    shipped = sum((p.cogs for p in result.products), Decimal(0))
+    prorated = sum((p.cogs_overhead_adjustment for p in result.products), Decimal(0))
+    cogs = shipped + prorated + result.written_off_to_cogs
     lines += [f"  Products: {len(result.products)}; stage-rows costed: {sum(len(p.report.stages) for p in result.products)}",
               f"  Closing WIP: {m(wip)}   Finished goods: {m(fg)}   Cost of goods sold: {m(cogs)}",
+              cogs_as_posted_line(shipped, result.written_off_to_cogs, prorated, m),
               f"  Journals: {len(book.journals)}, all balanced; roll-forward ties to the journals: "
               + ("OK" if rf.ties_ok else "NO")]
     return "\n".join(lines) + "\n"
+
+
+def cogs_as_posted_line(shipped: Decimal, written_off: Decimal, prorated: Decimal, m) -> str:
+    """How the cost of the units shipped (the finished-goods table's column) becomes cost of goods
+    sold as posted: plus the overhead written off and the overhead prorated to COGS (each signed, a
+    part that is zero left out).  ``m`` formats an amount.
+
+    >>> m = lambda v: f"{v:,.2f}"
+    >>> cogs_as_posted_line(Decimal("141800.85"), Decimal("242.00"), Decimal("0.00"), m)
+    '  Cost of goods sold as posted 142,042.85 = cost of units shipped 141,800.85 + overhead written off to COGS 242.00'
+    >>> cogs_as_posted_line(Decimal("100.00"), Decimal("0.00"), Decimal("-7.50"), m).split(" = ")[1]
+    'cost of units shipped 100.00 − overhead prorated to COGS 7.50'
+    """
+    parts = [f"cost of units shipped {m(shipped)}"]
+    for amount, what in ((written_off, "overhead written off to COGS"), (prorated, "overhead prorated to COGS")):
+        if amount:
+            parts.append(f"{'+' if amount > 0 else '−'} {what} {m(abs(amount))}")
+    return f"  Cost of goods sold as posted {m(shipped + written_off + prorated)} = " + " ".join(parts)
+
+
+def _cogs_overhead(book: JournalBook, rf: RollForward) -> tuple[Decimal, Decimal]:
+    """The overhead the close's journals (``book``) put into COGS besides the cost of the units
+    shipped: (written off, prorated), each debit positive.  Read from the overhead true-up lines by
+    their memos (as every version of the close wrote them: "... overhead written off", "Overhead
+    proration..."), leaving out the accounts the roll-forward carries (WIP, finished goods)."""
+    carried = {t.account for t in rf.ties}
+    written_off = prorated = Decimal(0)
+    for journal in book.journals:
+        for line in journal.lines:
+            if line.account in carried:
+                continue
+            memo = line.memo.lower()
+            if "overhead written off" in memo:
+                written_off += line.debit - line.credit
+            elif memo.startswith("overhead proration"):
+                prorated += line.debit - line.credit
+    return written_off, prorated
 
 
 def disposition_text(done: str, difference: Decimal, asked: str, materiality: Decimal, m) -> str:

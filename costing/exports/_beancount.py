@@ -15,7 +15,10 @@ A ledger includes them as ``include "accounts.beancount"`` and ``include "journa
 Account names are ``<Root>:<Segment>...``: the root from the account type (Assets, Liabilities,
 Equity, Income, Expenses), the segments from the account's name (``Parent:Sub`` gives two), each
 in ASCII, capitalised, with spaces and punctuation removed (``Work in process - Assembly`` →
-``WorkInProcessAssembly``).  A name depends on the account and its chart, never on which accounts
+``WorkInProcessAssembly``).  Beancount has no contra type: a contra account goes under the root of
+the account it offsets, so overhead applied (credited as overhead is applied, closed against
+overhead control by the true-up; a credit balance in between) is ``Expenses``, a contra-expense,
+as the chart types it.  The trial balance (``wip journal --by-account``) calls it contra-expense.  A name depends on the account and its chart, never on which accounts
 a month happened to use (a ledger built from several months must hold one name per account):
 
 - a name that loses letters in ASCII (``東京 COGS``) always carries its code (``Expenses:COGS-5000``),

@@ -40,7 +40,7 @@ from ..close._rollforward import (
 from ..close._compute import leaves_wip
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 
-__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "rows_database", "encode_close",
+__all__ = ["REPORTS_FORMAT", "STATE_FORMAT", "ROLLFORWARD_FORMAT", "StoredClose", "rows_database",
            "encode_reports", "decode_rollforward_needed", "decode_rollforward_json",
            "decode_reports", "element_order", "encode_state", "decode_state", "state_as_first_format", "decode_rollforward"]
 
@@ -391,13 +391,6 @@ def rows_database(wip_rows: list[tuple]) -> list[tuple] | bytes:
         return db.serialize()
     finally:
         db.close()
-
-
-def encode_close(result, rollforward: RollForward) -> tuple[str, str]:
-    """(reports, roll-forward) of a close as stored; ``result`` is the ``CloseResult`` the
-    roll-forward was built from (``build_rollforward``)."""
-    stored = StoredClose.encode(result)
-    return stored.reports, stored.rollforward_json(rollforward)
 
 
 def _rollforward_products(result) -> tuple[dict, int]:

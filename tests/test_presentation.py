@@ -1,0 +1,172 @@
+"""What a month-end reader sees: COGS as posted reconciled to the cost of the units shipped, the
+production cost report's units in one order (Horngren's), normal spoilage from a rate said so, and
+overhead applied shown as the contra account it is in the trial balance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+import costing
+from costing._casefile import read_data_file
+from costing._engine import equivalent_unit_parts
+from costing._journal import Account, Journal, JournalBook, JournalLine
+from costing._text import normal_rates, render_case_report
+from costing.close._journals import Texts
+from costing.close._render import contra_accounts, render_close_summary
+from costing.close_service import close_period
+from costing.ledger import Ledger
+from tests.conftest import run_wip
+from tests.demo_data import demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _amount(text: str) -> D:
+    return D(text.replace(",", ""))
+
+
+def _net_posted(ledger: Path, period: str, code: str) -> D:
+    result = run_wip("journal", "--period", period, "--by-account", "--json", "--ledger", ledger)
+    assert result.returncode == 0, result.stderr
+    return next(D(r["net"]) for r in json.loads(result.stdout)["accounts"] if r["account"] == code)
+
+
+# --- COGS: the finished-goods table's column is the cost of the units shipped; what the journals add
+
+_AS_POSTED = re.compile(r"Cost of goods sold as posted ([\d,.]+) = cost of units shipped ([\d,.]+)(.*)$")
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-11"])
+def test_the_rollforward_reconciles_the_cost_of_units_shipped_to_cogs_as_posted(demo_ledger, period):
+    text = run_wip("rollforward", "--period", period, "--ledger", demo_ledger)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    at = lines.index(f"Finished goods {period}:")
+    header = lines[at + 1]
+    assert "cost of units shipped" in header and " COGS " not in header
+    total = next(line for line in lines[at:] if line.strip().startswith("Total"))
+    shipped_column = _amount(total.split()[3])  # product, opening, completed, cost of units shipped
+    (match,) = [m for m in map(_AS_POSTED.search, lines) if m]
+    as_posted, shipped = _amount(match.group(1)), _amount(match.group(2))
+    assert shipped == shipped_column
+    parts = re.findall(r"([+−]) overhead (written off|prorated) to COGS ([\d,.]+)", match.group(3))
+    assert parts, "the demo writes overhead off to COGS in both months"
+    assert shipped + sum((_amount(v) if s == "+" else -_amount(v) for s, _, v in parts), D(0)) == as_posted
+    assert as_posted == _net_posted(demo_ledger, period, "5000")  # the demo's COGS account holds COGS alone
+
+
+def test_the_close_summary_says_what_its_cogs_is_made_of(tmp_path):
+    with Ledger(tmp_path / "wip-ledger.db") as ledger:
+        outcome = close_period(demo("2026-10"), ledger, user="test")
+    result = outcome.result
+    text = render_close_summary(result, outcome.journals, outcome.rollforward)
+    cogs = re.search(r"Cost of goods sold: ([\d,.]+)", text).group(1)
+    (match,) = [m for m in map(_AS_POSTED.search, text.splitlines()) if m]
+    assert match.group(1) == cogs
+    assert _amount(match.group(2)) == sum((p.cogs for p in result.products), D(0))
+    assert f"+ overhead written off to COGS {result.written_off_to_cogs:,.2f}" in match.group(3)
+    prorated = sum((p.cogs_overhead_adjustment for p in result.products), D(0))
+    assert prorated and f"+ overhead prorated to COGS {prorated:,.2f}" in match.group(3)
+
+
+# --- The production cost report: one order of units in Step 1 and Step 2
+
+
+def _step(text: str, step: str) -> list[str]:
+    """The row labels of one step's table (the first stage's)."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(step))
+    rows = []
+    for line in lines[at + 2:]:
+        if not line.strip():
+            break
+        rows.append(re.split(r"\s{2,}", line.strip())[0])
+    return rows
+
+
+def _report(path: Path, with_rates: bool = True) -> str:
+    data, issues = read_data_file(path)
+    assert not issues
+    case = costing.load_case(path)
+    report = costing.cost_case(case)
+    parts = [equivalent_unit_parts(stage, sr, report.method) for stage, sr in zip(case.stages, report.stages)]
+    return render_case_report(report, parts=parts, normal_rates=normal_rates(data["stages"]) if with_rates else None)
+
+
+_HORNGREN = ["Normal spoilage", "Abnormal spoilage", "Ending WIP"]
+
+
+@pytest.mark.parametrize("case_file", ["tests/textbook/horngren-anzio-spoilage-fifo.yaml",
+                                       "tests/textbook/horngren-anzio-spoilage-wa.yaml"])
+def test_step_1_and_step_2_list_the_units_in_one_order(case_file):
+    text = _report(ROOT / case_file)
+    step1 = _step(text, "Step 1")
+    step2 = _step(text, "Step 2")
+    completed = step1.index("Completed and transferred out")
+    assert step1[completed:] == ["Completed and transferred out", *_HORNGREN, "Units accounted for"]
+    # Step 2: the completed units (FIFO: to complete beginning WIP, started and completed), then the same.
+    assert step2[-4:] == [*_HORNGREN, "Equivalent units"]
+    first = ["To complete beginning WIP", "Started and completed"] if "fifo" in case_file else \
+        ["Completed and transferred out"]
+    assert step2[:-4] == first
+
+
+def test_normal_spoilage_from_a_rate_that_is_not_whole_says_so(tmp_path):
+    text = _report(ROOT / "examples" / "demo" / "case.yaml")  # Testing: 2% of 410 units = 8.2
+    notes = [line for line in text.splitlines() if "computed from the rate" in line]
+    assert notes == ["  Normal spoilage 8.2 units = normal rate 2% × 410 good units passing inspection: computed "
+                     "from the rate, not counted."]
+    # The same units typed in as units: nothing to say.
+    typed = (ROOT / "examples" / "demo" / "case.yaml").read_text().replace("normal_rate: 0.02", "normal: 8.2")
+    assert "normal: 8.2" in typed
+    (tmp_path / "typed.yaml").write_text(typed)
+    assert "computed from the rate" not in _report(tmp_path / "typed.yaml")
+
+
+def test_a_rate_that_gives_whole_units_needs_no_note():
+    text = _report(ROOT / "tests" / "textbook" / "horngren-anzio-spoilage-wa.yaml")
+    assert "normal_rate" in (ROOT / "tests" / "textbook" / "horngren-anzio-spoilage-wa.yaml").read_text()
+    assert "computed from the rate" not in text
+
+
+# --- The trial balance: overhead applied is the contra account to overhead control
+
+
+def test_overhead_applied_is_shown_as_contra_to_overhead_control(demo_ledger):
+    text = run_wip("journal", "--period", "2026-11", "--by-account", "--ledger", demo_ledger)
+    assert text.returncode == 0, text.stderr
+    rows = {line.split()[0]: line for line in text.stdout.splitlines() if re.match(r"\s+\d{4} .*\d$", line)}
+    assert "contra-expense" in rows["5910"] and "contra" not in rows["5900"]
+    assert re.search(r"\s{2}expense\s", rows["5900"])
+    note = next(line for line in text.stdout.splitlines() if line.strip().startswith("5910 Manufacturing overhead"
+                                                                                        " applied:"))
+    assert "contra account to 5900 Manufacturing overhead control" in note
+    assert text.stdout.splitlines()[-1].strip() == "Debits equal credits: balanced"
+
+
+def test_beancount_keeps_overhead_applied_under_expenses(demo_ledger, tmp_path):
+    result = run_wip("export", "--period", "2026-11", "--format", "beancount", "--out", tmp_path, "--ledger", demo_ledger)
+    assert result.returncode == 0, result.stderr
+    accounts = (tmp_path / "accounts.beancount").read_text()
+    assert "open Expenses:ManufacturingOverheadApplied USD" in accounts
+
+
+def _book(applied: str, control: str) -> JournalBook:
+    chart = {code: Account(code=code, name=f"Account {code}", type="expense") for code in {applied, control}}
+    chart["1310"] = Account(code="1310", name="WIP", type="asset")
+    lines = (JournalLine(account=applied, debit=D("10.00"), credit=D("0.00"), memo=Texts.OVERHEAD_APPLIED),
+             JournalLine(account=control, debit=D("0.00"), credit=D("10.00"), memo=Texts.OVERHEAD_INCURRED))
+    return JournalBook(company="Co", currency="USD", period="2026-10", accounts=chart,
+                       journals=(Journal(id="WIP-2026-10-001", date=dt.date(2026, 10, 31), narration="true-up",
+                                         lines=lines),))
+
+
+def test_one_account_for_applied_and_incurred_overhead_is_no_contra_account():
+    assert contra_accounts(_book("5910", "5900")) == {"5910": ["5900"]}
+    assert contra_accounts(_book("5900", "5900")) == {}
