@@ -370,11 +370,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
                              f"(engine {closed.event.engine_version}); `wip journal` and `wip rollforward` show what "
                              "was recorded")])
         return EXIT_INPUT
-    products = [p for p in outcome.result.products if args.product in (None, p.name)]
+    products = _products_named(args.product, outcome.result.products)
     if not products:
-        names = ", ".join(p.name for p in outcome.result.products)
-        print_issues([Issue("UNKNOWN_PRODUCT", "--product", f"{args.product!r} is not a product of the "
-                                                            f"{args.period} close; products: {names}")])
+        print_issues([_unknown_product(args.product, [p.name for p in outcome.result.products], args.period)])
         return EXIT_INPUT
     from ._engine import equivalent_unit_parts
 
@@ -396,6 +394,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
         render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
                            parts=stage_parts) for p, stage_parts in zip(products, parts)))
     return 0
+
+
+def _products_named(name: str | None, products: Sequence) -> list:
+    """The products a ``--product`` option names (all of them without one): matched as a close file
+    matches product names, upper/lower case and spacing aside (``product_key``)."""
+    if name is None:
+        return list(products)
+    from .close._resolve import product_key
+
+    return [p for p in products if product_key(p.name) == product_key(name)]
+
+
+def _unknown_product(name: str, names: Sequence[str], period: str) -> Issue:
+    """UNKNOWN_PRODUCT for a ``--product`` that names no product of the close, with the product it is
+    most likely a misspelling of (difflib, as for a misspelt stage), and the products there are."""
+    import difflib
+
+    from .close._resolve import product_key
+
+    keys = {product_key(n): n for n in names}
+    like = difflib.get_close_matches(product_key(name), list(keys), n=1, cutoff=0.75)
+    return Issue("UNKNOWN_PRODUCT", "--product",
+                 f"{name!r} is not a product of the {period} close"
+                 + (f" (did you mean {keys[like[0]]!r}?)" if like else "")
+                 + f"; products: {', '.join(names) or 'none'}")
 
 
 def _cmd_rollforward(args: argparse.Namespace) -> int:
@@ -504,18 +527,46 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     with ledger:
         problems = ledger.verify(expected_head=args.head)
-        count = len(ledger.events())
+        events = ledger.events()
+        count = len(events)
         head = ledger.head()
+        chain_verifies = not problems or (args.head is not None and not ledger.verify())
+        if problems and chain_verifies:
+            # Only the head given differs: told as such, with what the ledger holds.
+            problems = _head_differs(args.head, {e.seq: e.row_hash for e in events}, head, ledger.path)
     if problems:
         for p in problems:
             print(f"error: {p} [LEDGER_TAMPERED]", file=sys.stderr)
-        print(f"{len(problems)} problem(s) in {ledger.path}; the hash chain does not verify.", file=sys.stderr)
+        noun = "problem" if len(problems) == 1 else "problems"
+        print(f"{len(problems)} {noun} found." + ("" if chain_verifies else
+                                                   f" The hash chain of {ledger.path} does not verify."),
+              file=sys.stderr)
         return 1
     print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK"
           + (f" (and event {args.head.strip()} as recorded)" if args.head else ""))
     if head:
         print(f"  Ledger head: {head} — note it outside this file; `wip verify --head` checks the ledger against it")
     return 0
+
+
+def _head_differs(given: str, hashes: dict[int, str], head: str | None, path) -> list[str]:
+    """``wip verify --head`` of a ledger whose chain verifies: [] when it holds the event given with
+    that hash, else one line saying what was given, what the ledger holds, and what to check."""
+    seq_text, _, digest = given.strip().rpartition(":")
+    seq, digest = int(seq_text), digest.lower()
+    if hashes.get(seq, "").startswith(digest):
+        return []
+    holds = (f"{len(hashes)} event{'s' if len(hashes) != 1 else ''}, head {head[:head.index(':') + 17]}…"
+             if head and hashes else "no events")
+    if seq in hashes:
+        found, changed = f"its event {seq} has hash {hashes[seq][:16]}…", "rewritten"
+    else:
+        found, changed = f"it holds no event {seq}", "cut short"
+    shown = digest[:16] + ("…" if len(digest) > 16 else "")
+    return [f"--head: expected event {seq} with hash {shown}, as given; found that {found} ({holds}). The "
+            f"hash chain of {path} itself verifies: check the head against where it was kept (a digit mistyped?) "
+            f"and that it was printed for this ledger; if both hold, the ledger was {changed} with its hashes "
+            "recomputed after the head was noted — go back to a copy kept with it"]
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:

@@ -37,7 +37,7 @@ CASES = {
     "no driver quantity": (lambda d: d["products"][0]["stages"][1].pop("driver_quantity"),
                            ["products[0].stages[1].driver_quantity", "[MISSING_DRIVER_QUANTITY]"]),
     "stage without a WIP account": (lambda d: d["accounts"]["wip"].pop("Packaging"),
-                                    ["products[0].stages[2].name", "[UNKNOWN_ACCOUNT]"]),
+                                    ["accounts.wip: no WIP account for stage 'Packaging'", "[UNKNOWN_ACCOUNT]"]),
     "shipping more than on hand": (lambda d: d["products"][2].update(shipments=500),
                                    ["products[2].shipments", "shipped 500 units but only 186", "[SHIPMENTS_EXCEED_STOCK]"]),
     "duplicate product": (lambda d: d["products"].append(copy.deepcopy(d["products"][0])),
@@ -79,7 +79,8 @@ CASES = {
     "an opening layer with negative units and a month that is none": (
         lambda d: d["products"][1]["opening_finished_goods"][0].update(units=-1, period="2026-13"),
         ["products[1].opening_finished_goods[0].period: expected a month YYYY-MM, found '2026-13' [INVALID_FORMAT]",
-         "products[1].opening_finished_goods[0].units: cannot be negative, found -1 [NEGATIVE_UNITS]"]),
+         "products[1].opening_finished_goods[0].units: cannot be negative: expected zero or more, found -1; check "
+         "the sign of the value typed here [NEGATIVE_UNITS]"]),
     "account text an import refuses": (lambda d: d["accounts"]["cogs"].update(code="+5000", name=" COGS"),
                                        ["accounts.cogs.code: '+5000' starts with +", "accounts.cogs.name: ' COGS' has "
                                         "leading or trailing spaces", "[INVALID_ACCOUNT]"]),
@@ -156,7 +157,9 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
                                 "the ledger's first month")
     assert all("the WIP ledger's opening" in line and " is 0;" in line for line in errors[1:5])
     assert errors[-1] == (f"error: {november}: products[2].shipments: Drip Home: shipped 200 units but only 190 "
-                          "finished units were on hand (opening + completed); difference 10 [SHIPMENTS_EXCEED_STOCK]")
+                          "finished units were on hand (opening + completed); difference 10. Check this month's "
+                          "shipments, then the units the last stage completed and the opening finished goods "
+                          "[SHIPMENTS_EXCEED_STOCK]")
     assert err[-1] == "13 problems found; nothing was written." and not any(line.startswith("note:") for line in err)
     assert not db.exists()
     # A genuine first month with a typo in one stage is not told to look for another ledger.
@@ -331,15 +334,16 @@ def test_a_stage_like_none_of_the_plants_keeps_the_advice_to_add_it(tmp_path, ca
                      "stages (Assembly, Testing, Packaging); if it is a new stage, add it under accounts.wip and its "
                      "overhead pool under overhead (Inspection: {driver, rate, actual}), otherwise correct the name "
                      "[UNKNOWN_ACCOUNT]"]
-    # With its overhead pool given, it is a new stage that lacks only its account, however alike the name.
+    # With its overhead pool given, it is a new stage that lacks only its account, however alike the
+    # name: one problem, where the account is missing (not also an overhead line "for no stage").
     def new_stage(data):
         _barista_testing_as("Testing 2")(data)
         data["overhead"]["Testing 2"] = dict(data["overhead"]["Testing"])
     lines = _refused_lines(tmp_path, capsys, mutate(new_stage))
-    assert [line.rsplit(" ", 1)[-1] for line in lines] == ["[UNKNOWN_STAGE]", "[UNKNOWN_ACCOUNT]"]
-    assert lines[0].startswith("overhead.Testing 2: 'Testing 2' has no WIP account (accounts.wip)")
-    assert lines[1] == ("products[1].stages[1].name: no WIP account for stage 'Testing 2' (overhead.Testing 2 is its "
-                        "overhead pool); add it under accounts.wip [UNKNOWN_ACCOUNT]")
+    assert lines == ["accounts.wip: no WIP account for stage 'Testing 2': the stages of Barista Pro "
+                     "(products[1].stages[1]) are in it, and overhead.Testing 2 is its overhead pool; every stage "
+                     "needs one, and accounts.wip gives one for Assembly, Testing, Packaging only. Add Testing 2: "
+                     "{code, name} under accounts.wip [UNKNOWN_ACCOUNT]"]
 
 
 def test_a_misspelt_overhead_line_says_which_stage_it_likely_is(tmp_path, capsys):
@@ -366,7 +370,8 @@ def test_a_product_written_in_other_case_than_the_month_it_opens_from_is_one_pro
     lines = _refused_lines(tmp_path, capsys, november, "2026-11", db)
     assert [line.rsplit(" ", 1)[-1] for line in lines] == ["[INCONSISTENT_NAME]", "[SHIPMENTS_EXCEED_STOCK]"]
     assert lines[1] == ("products[2].shipments: Drip Home: shipped 250 units but only 201 finished units were on hand "
-                        "(opening + completed); difference 49 [SHIPMENTS_EXCEED_STOCK]")
+                        "(opening + completed); difference 49. Check this month's shipments, then the units the last "
+                        "stage completed and the opening finished goods [SHIPMENTS_EXCEED_STOCK]")
 
 
 def test_shipments_beyond_stock_are_reported_with_other_problems(tmp_path, capsys):

@@ -6,7 +6,8 @@ and located (``products[1].stages[0].driver_quantity: ...``).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping
 
@@ -21,7 +22,7 @@ from .._period import is_period, next_period, previous_period
 from .._resolve import parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
-from ._spec import CloseSpec, FinishedGoodsLayerSpec, ProductSpec
+from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec, OverheadSpec, ProductSpec
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
@@ -59,35 +60,41 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     header, products, issues = parse_sections(data, CloseSpec, "products", ProductSpec, "close")
     if isinstance(data, Mapping) and "products" in data and data["products"] in ([], None):
         issues.append(Issue("NO_PRODUCTS", "products", "a close needs at least one product"))
+    held = _Held()
     if header is None:
-        header = _header_for_the_products(data, issues)
-        if header is None:
-            return None, issues
+        stubbed = _header_for_the_products(data, issues)
+        if stubbed is None:
+            return None, _expected_zero_or_more(issues)
+        header, held = stubbed
+    raw_products = data.get("products") if isinstance(data, Mapping) else None
+    raw_products = raw_products if isinstance(raw_products, list) else []
 
-    header, q = _check_header(header, prior, issues)
+    header, q = _check_header(header, prior, issues, held, _stages_used(raw_products))
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
         # The products' amounts cannot be checked against an opening in another currency: what
         # they would say (places, the opening's amounts) follows from the one problem reported.
-        return None, issues
+        return None, _expected_zero_or_more(issues)
 
-    written = [None if p is None else p.name for p in products]  # names as typed, before any respelling
-    products, respelled = _respelled_as_carried(products, prior)
+    # Names as typed, before any respelling; of a product whose shape was refused too, so that it
+    # is not also reported missing from the close (one mistake, one problem).
+    written = [p.name if p is not None else _raw_name(raw_products, i) for i, p in enumerate(products)]
+    products, respelled = _respelled_as_carried(products, prior, written)
     seen: dict[str, int] = {}  # product_key(name) -> where it is first named
     plans: list[ProductPlan] = []
     shortfalls: list[tuple[int, Issue]] = []  # (where in issues, problem): said only beside other problems
     for i, product in enumerate(products):
-        if product is None:
-            continue
         path = f"products[{i}]"
         if i in respelled:
-            issues.append(respelled[i].under(path))
+            issues.append(respelled[i][0].under(path))
+        if product is None:
+            continue
         first = seen.get(product_key(product.name))
         if first is not None:
             issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
                                 _duplicate_message(written[i], written[first], first)))
             continue
         seen[product_key(product.name)] = i
-        plan, product_issues = _resolve_product(product, header, prior, q)
+        plan, product_issues = _resolve_product(product, header, prior, q, held)
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
@@ -96,7 +103,7 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
             shortfalls.append((len(issues), shortfall.under(path)))
 
     if prior is not None:
-        named = {p.name for p in products if p is not None}
+        named = {name for name in written if name is not None} | {meant for _, meant in respelled.values()}
         for (product, stage), wip in sorted(prior.wip.items()):
             if product not in named and wip.units:
                 issues.append(Issue("PRODUCT_MISSING", "products",
@@ -111,55 +118,238 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         # problems they are said now (every problem at once), each after its product's own.
         for where, shortfall in reversed(shortfalls):
             issues.insert(where, shortfall)
-    if issues and q is not None and all(i.path.startswith("products") for i in issues):
-        # The month opens from the prior close whatever its products say, or in the ledger's first
-        # month from the openings the file writes (which do not depend on the month's flow): the
-        # tie to the general ledger is known, and reported with the products' problems (the close
-        # reports it otherwise), before them as in the file.
-        from ._general_ledger import openings_of_prior, openings_of_specs, tie_to_general_ledger
-
-        openings = openings_of_prior(prior) if prior is not None else \
-            openings_of_specs([_as_meant(p, header) for p in products], issues)
-        if openings is not None:
-            issues[0:0] = tie_to_general_ledger(header, openings)[1]
-    if issues:
-        return None, issues
+        # The tie to the general ledger, as far as what it compares is known, reported with the
+        # other problems (the close reports it otherwise), before the products' as in the file.
+        ties = _tie_beside_problems(header, held, q, prior, products, issues)
+        at = next((k for k, issue in enumerate(issues) if issue.path.startswith("products")), len(issues))
+        issues[at:at] = ties
+        return None, _expected_zero_or_more(issues)
     return ClosePlan(header, q, tuple(plans), prior is None), []
+
+
+def _tie_beside_problems(header: CloseSpec, held: _Held, q: Decimal | None, prior: PriorState | None,
+                         products: list[ProductSpec | None], issues: list[Issue]) -> list[Issue]:
+    """The GL_DOES_NOT_TIE problems of the balances whose tie is known while the close has other
+    problems: the month opens from the prior close whatever its products say, or in the ledger's
+    first month from the openings the file writes (which do not depend on the month's flow).  Held
+    back: a balance with a problem of its own, the account of a chart entry with one (a code shared,
+    a stage's account changed), overhead control when the overhead section has a problem, the
+    openings when they are not known (``openings_of_specs``), and every balance when the currency or
+    the period has one (amounts not known to the cent; an opening that is not this month's)."""
+    if header.general_ledger is None or not header.general_ledger.balances or q is None or held.currency:
+        return []
+    if any(issue.path == "period" for issue in issues):
+        return []
+    from ._general_ledger import openings_of_prior, openings_of_specs, tie_to_general_ledger
+
+    chart = _known_chart(header)
+    doubtful: set[str] = set()
+    for issue in issues:
+        if issue.path.startswith("general_ledger.balances."):
+            doubtful.add(issue.path.removeprefix("general_ledger.balances."))
+        elif issue.path.startswith("accounts."):
+            account = _account_at(chart, issue.path)
+            if account is not None:
+                doubtful.add(account.code)
+    if held.all_pools or held.pools or any(i.path == "overhead" or i.path.startswith("overhead.") for i in issues):
+        doubtful.add(chart.accounts.overhead_control.code)
+    openings = openings_of_prior(prior) if prior is not None else \
+        openings_of_specs([_as_meant(p, header) for p in products], issues)
+    only = None
+    if openings is None:  # overhead control's figure is the month's actual overhead, no opening
+        openings, only = ([], _ZERO), chart.accounts.overhead_control.code
+    balances = {code: balance for code, balance in header.general_ledger.balances.items()
+                if code not in doubtful and only in (None, code)}
+    if not balances:
+        return []
+    spec = chart.model_copy(update={"general_ledger": chart.general_ledger.model_copy(update={"balances": balances})})
+    return tie_to_general_ledger(spec, openings)[1]
+
+
+def _account_at(chart: CloseSpec, path: str) -> AccountSpec | None:
+    """The account a problem under ``accounts`` is located in (``accounts.wip.Assembly.code``), if any."""
+    rest = path.removeprefix("accounts.")
+    if rest.startswith("wip."):
+        rest = rest.removeprefix("wip.")
+        return next((account for stage, account in chart.accounts.wip.items()
+                     if rest == stage or rest.startswith(stage + ".")), None)
+    role = rest.split(".")[0]
+    return getattr(chart.accounts, role) if role in AccountsSpec.model_fields and role != "wip" else None
+
+
+def _raw_name(raw_products: list, i: int) -> str | None:
+    """The name a product of the file is given, as written, when it is text (its shape may be refused)."""
+    raw = raw_products[i] if i < len(raw_products) else None
+    name = raw.get("name") if isinstance(raw, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+def _stages_used(raw_products: list) -> dict[str, list[tuple[str, str | None]]]:
+    """Stage name -> where the products' stages are named so (``products[0].stages[1]``, and the
+    product's name), as written, whether or not the product's shape is refused."""
+    used: dict[str, list[tuple[str, str | None]]] = {}
+    for i, raw in enumerate(raw_products):
+        stages = raw.get("stages") if isinstance(raw, Mapping) else None
+        if not isinstance(stages, list):
+            continue
+        for j, stage in enumerate(stages):
+            name = stage.get("name") if isinstance(stage, Mapping) else None
+            if isinstance(name, str):
+                used.setdefault(name, []).append((f"products[{i}].stages[{j}]", _raw_name(raw_products, i)))
+    return used
+
+
+_NEGATIVE = re.compile(r"cannot be negative, found (\S+)$")
+
+
+def _expected_zero_or_more(issues: list[Issue]) -> list[Issue]:
+    """A negative amount or unit count told with what is expected (the core says what was found)."""
+    told = []
+    for issue in issues:
+        m = _NEGATIVE.search(issue.message) if issue.code in ("NEGATIVE_AMOUNT", "NEGATIVE_UNITS") else None
+        if m is not None:
+            issue = Issue(issue.code, issue.path, issue.message[:m.start()] + f"cannot be negative: expected zero or "
+                          f"more, found {m.group(1)}; check the sign of the value typed here", issue.source)
+        told.append(issue)
+    return told
+
+
+@dataclass
+class _Held:
+    """Parts of the header that have a problem of their own, already reported, which the products
+    are checked without (one mistake, one problem): what depends on them is held back, the rest of
+    each product is checked."""
+
+    currency: bool = False  # refused: no minor unit to check the products' amounts against
+    all_pools: bool = False  # the overhead section refused: no pool known
+    pools: dict[str, set[str]] = field(default_factory=dict)  # stage -> fields of its pool not known
+    misspelt_pools: dict[str, str] = field(default_factory=dict)  # stage -> the overhead line meant for it
+    roles: set[str] = field(default_factory=set)  # account roles not known (refused or missing)
+    wip: bool = False  # accounts.wip refused: the plant's stages are not known
+    wip_accounts: set[str] = field(default_factory=set)  # stages whose WIP account is refused
+    without_account: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    # ^ stages of the products with no WIP account, said once at accounts.wip
+    accounts_left: set[str] = field(default_factory=set)  # codes the prior close's balances are in (ACCOUNT_CHANGED)
+
+    def pool(self, stage: str) -> tuple[str | None, set[str]]:
+        """The overhead line a product's ``stage`` applies (its own, or one misspelt for it) and
+        which of its fields are not known."""
+        line = self.misspelt_pools.get(stage, stage)
+        return line, ({"driver", "rate", "actual"} if self.all_pools else self.pools.get(line, set()))
 
 
 # Header keys the products' own checks do not depend on: with one of them wrong, the products are
 # still checked (against the header without it), so that every problem is reported at once.
 _PRODUCTS_DO_NOT_NEED = frozenset({"company", "locale", "materiality", "overhead_disposition", "finished_goods_method",
                                    "general_ledger"})
+# Header keys the products use only in part: with one wrong, they are checked against the header
+# with its refused parts stubbed out and those parts' consequences held back (``_Held``).
+_STUBBED = frozenset({"currency", "overhead", "accounts"})
+_OVERHEAD_STUB = {"driver": "units", "rate": 0, "actual": 0}
 
 
-def _header_for_the_products(data: Any, issues: list[Issue]) -> CloseSpec | None:
+def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec, _Held] | None:
     """The header without the keys its problems are in, when the products do not depend on them
-    (the problems stay reported); None otherwise."""
+    (the problems stay reported), and what of it is not known; None otherwise."""
     wrong = {issue.path.split(".")[0].split("[")[0] for issue in issues if not issue.path.startswith("products")}
-    if not isinstance(data, Mapping) or not wrong or not wrong <= _PRODUCTS_DO_NOT_NEED:
+    if not isinstance(data, Mapping) or not wrong or not wrong <= _PRODUCTS_DO_NOT_NEED | _STUBBED:
         return None
+    held = _Held()
     kept = {k: v for k, v in data.items() if k not in wrong and k != "products"}
     if "company" in wrong:
         kept["company"] = ""  # required, and named only on reports: its problem is reported already
+    if "currency" in wrong:
+        held.currency = True
+        kept["currency"] = ""  # no currency: the products' amounts are not checked against its places
+    if "overhead" in wrong:
+        kept["overhead"] = _stub_overhead(data.get("overhead"), held)
+    accounts = None
+    if "accounts" in wrong:
+        accounts = _stub_accounts(data.get("accounts"), held)
+        kept["accounts"] = {role: {"code": role, "name": role} for role, f in AccountsSpec.model_fields.items()
+                            if f.is_required() and role != "wip"} | {"wip": {}}
     try:
-        return CloseSpec.model_validate({**kept, "products": []})
+        header = CloseSpec.model_validate({**kept, "products": []})
     except ValidationError:
         return None
+    if accounts is not None:
+        header = header.model_copy(update={"accounts": accounts})
+    return header, held
 
 
-def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issue]) -> tuple[CloseSpec, Decimal | None]:
+def _stub_overhead(raw: Any, held: _Held) -> dict[str, dict[str, Any]]:
+    """The overhead section with each refused field of a pool stubbed (and noted in ``held``)."""
+    if not isinstance(raw, Mapping):
+        held.all_pools = True
+        return {}
+    pools = {}
+    for name, pool in raw.items():
+        if not isinstance(name, str):
+            continue
+        fields: dict[str, Any] = {}
+        for key, stub in _OVERHEAD_STUB.items():
+            value = pool.get(key) if isinstance(pool, Mapping) else None
+            try:
+                OverheadSpec.model_validate({**_OVERHEAD_STUB, key: value})
+                fields[key] = value
+            except ValidationError:
+                fields[key] = stub
+                held.pools.setdefault(name, set()).add(key)
+        pools[name] = fields
+    return pools
+
+
+def _stub_accounts(raw: Any, held: _Held) -> AccountsSpec:
+    """The chart with each refused or missing account None (and noted in ``held``); the WIP accounts'
+    stages kept where the stages are known."""
+    if not isinstance(raw, Mapping):
+        raw = {}
+    accounts: dict[str, Any] = {}
+    for role, f in AccountsSpec.model_fields.items():
+        if role == "wip":
+            continue
+        value = raw.get(role)
+        if value is None and not f.is_required():
+            accounts[role] = None
+            continue
+        try:
+            accounts[role] = AccountSpec.model_validate(value)
+        except ValidationError:
+            accounts[role] = None
+            held.roles.add(role)
+    wip: dict[str, AccountSpec | None] = {}
+    if isinstance(raw.get("wip"), Mapping):
+        for stage, value in raw["wip"].items():
+            if not isinstance(stage, str):
+                continue
+            try:
+                wip[stage] = AccountSpec.model_validate(value)
+            except ValidationError:
+                wip[stage] = None
+                held.wip_accounts.add(stage)
+    else:
+        held.wip = True
+    return AccountsSpec.model_construct(**accounts, wip=wip)
+
+
+def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issue], held: _Held | None = None,
+                  used: Mapping[str, list[tuple[str, str | None]]] | None = None) -> tuple[CloseSpec, Decimal | None]:
     """The header's own checks (currency, locale, sequence, overhead, accounts); appends to
-    ``issues`` and returns the header with posted amounts at the currency's places, and the quantum."""
+    ``issues`` and returns the header with posted amounts at the currency's places, and the quantum.
+    ``held``: the parts of the header refused already (noted further in it: what the products are
+    checked without); ``used``: the stages the products name, and where (``_stages_used``)."""
+    held = held if held is not None else _Held()
     q = None
-    if not (len(header.currency) == 3 and header.currency.isupper() and is_known_currency(header.currency)):
+    if held.currency:
+        pass  # refused already: its problem is reported
+    elif not (len(header.currency) == 3 and header.currency.isupper() and is_known_currency(header.currency)):
         issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {header.currency!r}; expected an ISO 4217 code"))
     else:
         q = quantum(header.currency)
     if not is_known_locale(header.locale):
         issues.append(Issue("UNKNOWN_LOCALE", "locale", f"unknown locale {header.locale!r}; expected e.g. en_US, de_DE"))
 
-    if prior is not None and prior.currency is not None and prior.currency != header.currency:
+    if prior is not None and prior.currency is not None and prior.currency != header.currency and not held.currency:
         issues.append(Issue("CURRENCY_MISMATCH", "currency",
                             f"{prior.period} closed in {prior.currency}, and its closing WIP and finished goods open "
                             f"this month in {prior.currency}; found {header.currency!r}. A ledger keeps one currency"))
@@ -169,9 +359,13 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
             f"the ledger's last closed period is {prior.period}; the next close must be "
             f"{next_period(prior.period)}, found {header.period}"))
     if prior is not None:
-        _check_accounts_kept(header, prior, issues)
+        _check_accounts_kept(header, prior, issues, held)
+    if used and not held.wip:
+        held.without_account = _stages_without_account(header, used)
+        for name, where in held.without_account.items():
+            issues.append(Issue("UNKNOWN_ACCOUNT", "accounts.wip", _without_account_message(name, where, header)))
     for name, oh in header.overhead.items():
-        if name not in header.accounts.wip:
+        if name not in header.accounts.wip and name not in held.without_account and not held.wip:
             # Every stage has a WIP account (even one idle this month); an overhead line without one
             # is a misspelt stage, whose actual overhead would be written off unnoticed.
             meant = _similar_stage(name, header.accounts.wip)
@@ -179,19 +373,23 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                                 f"{name!r} has no WIP account (accounts.wip), so it is no stage of this close; "
                                 f"stages: {', '.join(header.accounts.wip) or 'none'}"
                                 + (f" (did you mean {meant!r}?)" if meant else "")))
-        for field, value in (("rate", oh.rate), ("actual", oh.actual)):
+            if meant is not None and meant not in header.overhead:
+                held.misspelt_pools[meant] = name  # the products' stage applies it, not a pool "missing"
+        for key, value in (("rate", oh.rate), ("actual", oh.actual)):
             if value < 0:
-                issues.append(Issue("NEGATIVE_AMOUNT", f"overhead.{name}.{field}", f"cannot be negative, found {value}"))
+                issues.append(Issue("NEGATIVE_AMOUNT", f"overhead.{name}.{key}", f"cannot be negative, found {value}"))
+                held.pools.setdefault(name, set()).add(key)  # not applied from: the products would restate it
         if q is not None and oh.actual != oh.actual.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", f"overhead.{name}.actual",
                                 f"{oh.actual} has more decimal places than {header.currency} allows"))
-    if q is not None and not issues:
-        # Posted amounts carry the currency's places (22500 -> 22500.00).
+    if q is not None:
+        # Posted amounts carry the currency's places (22500 -> 22500.00); one with more is refused above.
         header = header.model_copy(update={"overhead": {
-            name: oh.model_copy(update={"actual": oh.actual.quantize(q)}) for name, oh in header.overhead.items()}})
+            name: oh.model_copy(update={"actual": oh.actual.quantize(q)}) if oh.actual == oh.actual.quantize(q) else oh
+            for name, oh in header.overhead.items()}})
     if header.loss_convention == "process_account":
         for role in ("scrap", "abnormal_loss", "abnormal_gain"):
-            if getattr(header.accounts, role) is None:
+            if getattr(header.accounts, role) is None and role not in held.roles:
                 issues.append(Issue("MISSING_KEY", f"accounts.{role}",
                                     f"loss_convention: process_account posts to a {role.replace('_', ' ')} account; "
                                     "add it under accounts"))
@@ -199,65 +397,123 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
         issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
     _check_accounts(header, issues)
     if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
-        header = _check_general_ledger(header, q, issues)
+        header = _check_general_ledger(header, q, issues, held)
 
     return header, q
 
 
-def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Issue]) -> CloseSpec:
+def _stages_without_account(header: CloseSpec, used: Mapping[str, list[tuple[str, str | None]]],
+                            ) -> dict[str, list[tuple[str, str | None]]]:
+    """The products' stages that are stages of the plant but have no WIP account: those given an
+    overhead pool, and names like none of the plant's stages that several product-stages share (a
+    name in one product only may be a misspelling there, and is said there)."""
+    return {name: where for name, where in used.items()
+            if name not in header.accounts.wip and name_problem(name) is None
+            and (name in header.overhead or (len(where) > 1 and _meant_stage(name, header) is None))}
+
+
+def _without_account_message(name: str, where: list[tuple[str, str | None]], header: CloseSpec) -> str:
+    products = list(dict.fromkeys(product for _, product in where if product is not None))
+    whose = f"the stages of {_and(products)} ({', '.join(path for path, _ in where)})" if products else \
+        f"the product stages {', '.join(path for path, _ in where)}"
+    stages = ", ".join(header.accounts.wip)
+    pool = name in header.overhead
+    return (f"no WIP account for stage {name!r}: {whose} are in it"
+            + (f", and overhead.{name} is its overhead pool" if pool else "")
+            + f"; every stage needs one, and accounts.wip gives {'one for ' + stages + ' only' if stages else 'none'}. "
+            f"Add {name}: {{code, name}} under accounts.wip"
+            + ("" if pool else ", and its overhead pool under overhead if it applies overhead, or correct the name "
+                               "where it is misspelt"))
+
+
+def _and(names: list[str]) -> str:
+    """Names listed in a sentence.
+
+    >>> _and(["A"]), _and(["A", "B"]), _and(["A", "B", "C"])
+    ('A', 'A and B', 'A, B and C')
+    """
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Issue],
+                          held: _Held | None = None) -> CloseSpec:
     """The GL balances the close is to tie to (``_general_ledger``): accounts the close can tie,
-    amounts at the currency's places; returned at those places (7449.6 -> 7449.60)."""
+    amounts at the currency's places; returned with those that have no problem at those places
+    (7449.6 -> 7449.60)."""
     if header.general_ledger is None:
         return header
     from ._general_ledger import reconcilable_accounts, shared_overhead_control
 
-    accounts = reconcilable_accounts(header)
+    held = held if held is not None else _Held()
+    chart = _known_chart(header)
+    accounts = reconcilable_accounts(chart)
+    # An account of the chart refused, or a stage without one: a code not found may be that account's.
+    partial = held.wip or bool(held.wip_accounts) or bool(held.without_account) or \
+        bool(held.roles & {"finished_goods", "overhead_control"})
     balances = header.general_ledger.balances
-    before = len(issues)
     if not balances:
         issues.append(Issue("MISSING_INPUT", "general_ledger.balances",
                             "no balance given: give the accounts to tie (WIP, finished goods, overhead control) "
                             "or leave general_ledger out"))
-    shared = shared_overhead_control(header)
+    shared = shared_overhead_control(chart)
+    at_places = dict(balances)
     for code, balance in balances.items():
         path = f"general_ledger.balances.{code}"
-        if shared and code == header.accounts.overhead_control.code:
+        if shared and code == chart.accounts.overhead_control.code:
             issues.append(Issue("ACCOUNT_CONFLICT", path,
                                 f"{code} is overhead control and also {', '.join(r.replace('_', ' ') for r in shared)}: "
                                 "its balance holds more than this month's actual overhead, so it cannot be tied; give "
                                 "overhead control an account of its own (or shared with overhead applied only), or "
                                 "leave it out here"))
         elif code not in accounts:
-            issues.append(Issue("UNKNOWN_ACCOUNT", path,
-                                f"{code!r} is not an account this close can tie to the general ledger; give the WIP "
-                                f"accounts, finished goods and overhead control: {', '.join(sorted(accounts))}"))
+            if not partial and code not in held.accounts_left:
+                issues.append(Issue("UNKNOWN_ACCOUNT", path,
+                                    f"{code!r} is not an account this close can tie to the general ledger; give the "
+                                    f"WIP accounts, finished goods and overhead control: {', '.join(sorted(accounts))}"))
         elif q is not None and balance != balance.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", path,
                                 f"{balance} has more decimal places than {header.currency} allows"))
-    if q is None or len(issues) > before:
+        elif q is not None:
+            at_places[code] = balance.quantize(q)
+    return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(update={"balances": at_places})})
+
+
+def _known_chart(header: CloseSpec) -> CloseSpec:
+    """``header`` with each account refused (None, its problem reported: ``_stub_accounts``) given
+    a code no general-ledger balance can have, so that the accounts it does know can be tied."""
+    accounts = header.accounts
+    unknown = {role: AccountSpec.model_construct(code=f"\0{role}", name="") for role, account in accounts
+               if account is None and role != "wip" and AccountsSpec.model_fields[role].is_required()}
+    wip = {stage: AccountSpec.model_construct(code=f"\0wip.{stage}", name="") if account is None else account
+           for stage, account in accounts.wip.items()}
+    if not unknown and wip == accounts.wip:
         return header
-    return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(
-        update={"balances": {code: balance.quantize(q) for code, balance in balances.items()}})})
+    return header.model_copy(update={"accounts": accounts.model_copy(update={**unknown, "wip": wip})})
 
 
-def _check_accounts_kept(header: CloseSpec, prior: PriorState, issues: list[Issue]) -> None:
+def _check_accounts_kept(header: CloseSpec, prior: PriorState, issues: list[Issue], held: _Held | None = None) -> None:
     """The opening position stays in the accounts the prior close left it in: a close posts no
     reclass between accounts, so a stage (or finished goods) moved to another account would show
-    its opening there while the general ledger kept it in the old one."""
-    held: dict[str, Decimal] = {}
+    its opening there while the general ledger kept it in the old one.  The accounts left are noted
+    in ``held`` (a balance given for one is not also "unknown")."""
+    held = held if held is not None else _Held()
+    in_stage: dict[str, Decimal] = {}
     for wip in prior.wip.values():
-        held[wip.stage] = held.get(wip.stage, _ZERO) + wip.total
-    for stage, amount in held.items():
+        in_stage[wip.stage] = in_stage.get(wip.stage, _ZERO) + wip.total
+    for stage, amount in in_stage.items():
         before = (prior.wip_accounts or {}).get(stage)
         now = header.accounts.wip.get(stage)
         if amount and before is not None and now is not None and now.code != before:
+            held.accounts_left.add(before)
             issues.append(Issue("ACCOUNT_CHANGED", f"accounts.wip.{stage}.code",
                                 f"{stage}'s opening WIP of {amount} is in account {before}, where the {prior.period} "
                                 f"close posted it; found {now.code}. A close moves no balance between accounts (the "
                                 f"general ledger would keep it in {before}): keep {before} for {stage} while it holds WIP"))
     fg = sum((layer.cost for layers in prior.finished_goods.values() for layer in layers), _ZERO)
     before = prior.finished_goods_account
-    if fg and before is not None and header.accounts.finished_goods.code != before:
+    if fg and before is not None and header.accounts.finished_goods is not None \
+            and header.accounts.finished_goods.code != before:
+        held.accounts_left.add(before)
         issues.append(Issue("ACCOUNT_CHANGED", "accounts.finished_goods.code",
                             f"the opening finished goods of {fg} are in account {before}, where the {prior.period} close "
                             f"posted them; found {header.accounts.finished_goods.code}. A close moves no balance between "
@@ -278,7 +534,7 @@ def _check_accounts(header: CloseSpec, issues: list[Issue]) -> None:
 
     roles = [(f"accounts.{role}", role, getattr(header.accounts, role)) for role in ACCOUNT_TYPES if role != "wip"]
     roles += [(f"accounts.wip.{stage}", "wip", spec) for stage, spec in header.accounts.wip.items()]
-    for stage in header.accounts.wip:
+    for stage in header.accounts.wip:  # (a refused account is None: its problem is reported)
         problem = name_problem(stage)
         if problem:
             issues.append(Issue("INVALID_NAME", f"accounts.wip.{stage}", f"stage name {stage!r} {problem}"))
@@ -391,8 +647,11 @@ def _resolve_clean(data: Any, prior: PriorState | None) -> ClosePlan | None:
 
 
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
-                     q: Decimal | None) -> tuple[ProductPlan | None, list[Issue]]:
+                     q: Decimal | None, held: _Held | None = None) -> tuple[ProductPlan | None, list[Issue]]:
+    """``held``: parts of the header refused (reported already), which the product is checked without."""
+    held = held if held is not None else _Held()
     issues: list[Issue] = []
+    unapplied: int | None = None  # the first stage whose overhead applied is not known (its pool refused)
     problem = name_problem(product.name)
     if problem:
         issues.append(Issue("INVALID_NAME", "name", f"product name {product.name!r} {problem}; it is printed on "
@@ -408,7 +667,9 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         spath = f"stages[{j}]"
         update: dict[str, Any] = {}
         name = stage.name  # the stage it is, checked further as that (a misspelt one: the stage it was meant to be)
-        if name not in header.accounts.wip:
+        if name in held.without_account or held.wip:
+            pass  # its missing WIP account is said once, at accounts.wip (or the plant's stages are not known)
+        elif name not in header.accounts.wip:
             meant = _meant_stage(name, header)
             plant = ", ".join(header.accounts.wip)
             if meant is not None:
@@ -448,18 +709,28 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                 f"elements {', '.join(overhead_names)} are all overhead; a stage applies overhead to one element"))
         elif overhead_names:
             element = overhead_names[0]
-            config = header.overhead.get(name)
+            line, unknown = held.pool(name)
+            config = header.overhead.get(line)
+            if unknown & {"driver", "rate"} or q is None:
+                unapplied = j if unapplied is None else unapplied
             if element in stage.added_costs:
                 issues.append(Issue("OVERHEAD_TYPED_IN", f"{spath}.added_costs.{element}",
                                     f"overhead is applied at the stage's predetermined rate (overhead.{name}); "
                                     "remove this cost"))
             elif config is None:
-                if name in header.accounts.wip:  # else said with the stage's name
+                if held.all_pools or held.wip and _similar_stage(name, header.overhead):
+                    pass  # the pools (or the plant's stages) are not known: a pool "missing" may be given
+                elif name in header.accounts.wip or held.wip:  # else said with the stage's name
                     issues.append(Issue("MISSING_OVERHEAD_RATE", f"{spath}.elements.{element}",
                                         f"no overhead rate for stage {name!r}; add overhead.{name}: "
                                         "{driver, rate, actual}"))
             else:
-                if config.driver == "direct_labour_cost":
+                if "driver" in unknown:  # no quantity can be asked for: only its own problem is said
+                    quantity = stage.driver_quantity if stage.driver_quantity is not None else _ZERO
+                    if quantity < 0:
+                        issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
+                                            f"cannot be negative, found {quantity}"))
+                elif config.driver == "direct_labour_cost":
                     quantity = sum((stage.added_costs.get(n, _ZERO) for n, el in stage.elements.items()
                                     if el.kind == "labour"), _ZERO)
                 elif stage.driver_quantity is None:
@@ -473,6 +744,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                         issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
                                             f"cannot be negative, found {quantity}"))
                         quantity = None  # no overhead applied from it: a negative one would be reported again
+                if unknown & {"driver", "rate"}:
+                    quantity = None  # not applied: what it would give is not known
                 if quantity is not None and abs(config.rate * quantity) >= NUMBER_LIMIT:
                     # Like any amount the file gives: beyond it no posting can be made exactly.
                     issues.append(Issue("NUMBER_TOO_LARGE", f"{spath}.driver_quantity",
@@ -511,7 +784,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         currency=header.currency, method=header.method, rounding=header.rounding,
         loss_convention=header.loss_convention, stages=stages))
     # The header's fields are the close's own, reported once at the top, not again per product.
-    issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention"))
+    issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention")
+                  and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied))
     if product.shipments < 0:
         issues.append(Issue("NEGATIVE_UNITS", "shipments", f"cannot be negative, found {product.shipments}"))
 
@@ -559,6 +833,17 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     if issues:
         return None, issues
     return ProductPlan(product.name, case, applied, oh_element, drivers, counts, product.shipments, opening_fg), []
+
+
+# Problems that compare a stage's cost with a value: not said from a cost lacking the overhead a
+# refused pool would apply (in that stage or, transferred in, the stages after it).
+_COST_COMPARED = frozenset({"DISPOSAL_EXCEEDS_COST", "SCRAP_EXCEEDS_COST"})
+
+
+def _stage_of(path: str) -> int:
+    """The stage index a case problem is located in (``stages[2].spoilage...`` -> 2), else -1."""
+    m = re.match(r"stages\[(\d+)\]", path)
+    return int(m.group(1)) if m else -1
 
 
 # How alike an unknown stage name must be to a known one to be taken for a misspelling of it
@@ -626,39 +911,43 @@ def _known_products(prior: PriorState | None) -> set[str]:
     return {name for name, _ in prior.wip} | set(prior.finished_goods)
 
 
-def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState | None,
-                          ) -> tuple[list[ProductSpec | None], dict[int, Issue]]:
+def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState | None, written: list[str | None],
+                          ) -> tuple[list[ProductSpec | None], dict[int, tuple[Issue, str]]]:
     """Products named as the prior close named them but for upper/lower case or spacing ("Drip home"
     for "Drip Home"), renamed as the prior close wrote them, and for each (by position) its one
-    problem at the name.  A product keeps one spelling from month to month: one it carried WIP or
-    finished goods for would otherwise open from nothing, and the carried product be reported
-    missing; one it carried nothing for would be another product in the ledger's history."""
+    problem at the name and the name meant.  A product keeps one spelling from month to month: one
+    it carried WIP or finished goods for would otherwise open from nothing, and the carried product
+    be reported missing; one it carried nothing for would be another product in the ledger's
+    history.  ``written``: each product's name as typed, also of one whose shape was refused (None
+    when it has no name in text), which is told the same and not renamed (it is not checked further)."""
     if prior is None:
         return products, {}
     known = _known_products(prior)
     carried = {name for (name, _), wip in prior.wip.items() if wip.units}
     carried |= {name for name, layers in prior.finished_goods.items() if any(layer.units for layer in layers)}
-    named = {p.name for p in products if p is not None}
+    named = {name for name in written if name is not None}
     by_key: dict[str, list[str]] = {}
     for name in sorted(known - named):
         by_key.setdefault(product_key(name), []).append(name)
     if not by_key:
         return products, {}
-    respelled, problems = list(products), {}
-    for i, product in enumerate(products):
-        if product is None or product.name in known:
+    respelled: list[ProductSpec | None] = list(products)
+    problems: dict[int, tuple[Issue, str]] = {}
+    for i, (product, name) in enumerate(zip(products, written)):
+        if name is None or name in known:
             continue
-        key = product_key(product.name)
+        key = product_key(name)
         candidates = by_key.get(key, ())
         if len(candidates) != 1:
             continue
         meant = candidates[0]
         what = ("whose closing WIP and finished goods this month opens with under that name" if meant in carried
                 else "and a product keeps one spelling from month to month")
-        problems[i] = Issue("INCONSISTENT_NAME", "name",
-                            f"product {product.name!r} is written {meant!r} in the {prior.period} close, {what}; "
-                            f"write it {meant!r}")
-        respelled[i] = _replace(product, {"name": meant})
+        problems[i] = (Issue("INCONSISTENT_NAME", "name",
+                             f"product {name!r} is written {meant!r} in the {prior.period} close, {what}; "
+                             f"write it {meant!r}"), meant)
+        if product is not None:
+            respelled[i] = _replace(product, {"name": meant})
         del by_key[key]  # one product takes the prior close's name; another is a product of its own
     return respelled, problems
 
@@ -688,7 +977,8 @@ def shipments_exceed_stock(product: str, shipped: Decimal, on_hand: Decimal, pat
     """SHIPMENTS_EXCEED_STOCK, as the close says it whether it finds it costing or resolving."""
     return Issue("SHIPMENTS_EXCEED_STOCK", path,
                  f"{product}: shipped {shipped} units but only {on_hand} finished units were on hand "
-                 f"(opening + completed); difference {shipped - on_hand}")
+                 f"(opening + completed); difference {shipped - on_hand}. Check this month's shipments, then the "
+                 "units the last stage completed and the opening finished goods")
 
 
 _new = object.__new__
