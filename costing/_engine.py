@@ -204,10 +204,14 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
 
     if spoiled_units:
         # Disposal value of spoiled units is recovered (spoiled goods inventory) and reduces the
-        # cost of spoilage; it is split across elements in proportion to their spoilage cost.  Ties
-        # are broken by element name so that the order of elements in the file cannot change results.
-        normal_disposal = (normal_units * sp.disposal_value).quantize(q)
-        abnormal_disposal = (abnormal_units * sp.disposal_value).quantize(q)
+        # cost of spoilage.  The spoiled goods are one amount, rounded once (spoiled units x value),
+        # then split between normal and abnormal spoilage by their units (largest remainder, normal
+        # first on a tie), so that the two add up to it to the cent; each is split across elements
+        # in proportion to their spoilage cost.  Ties are broken by element name so that the order
+        # of elements in the file cannot change results.
+        value = sp.disposal_value
+        normal_disposal, abnormal_disposal = allocate(
+            [normal_units * value, abnormal_units * value], (spoiled_units * value).quantize(q), q, mode)
         problems = []  # both disposal values checked: every problem at once
         try:
             normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")

@@ -24,6 +24,9 @@ core, good output is rounded and closing WIP takes the rest (with no closing WIP
 it) — so that with no losses both conventions give the same figures.  Every
 element conserves exactly, so the process account balances to the minor unit:
 beginning WIP + costs added + AG = good output + closing WIP + NL scrap value + AL.
+The scrap account closes to the cash for the units actually lost, rounded once; the normal loss's
+scrap value is rounded on its own and the abnormal loss's or gain's scrap value is the rest
+(``_scrap_values``).
 """
 
 from __future__ import annotations
@@ -83,11 +86,10 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
             raise ValueError(f"stage {stage.name!r} receives units but no transferred-in cost was given")
         added = {TRANSFERRED_IN: ti_cost, **added}
 
-    # Scrap values are posted amounts: rounded once, each, so that k units lost or gained match.
-    scrap_price = nl.scrap_value
-    normal_scrap = (normal_units * scrap_price).quantize(q)
-    al_scrap = (al_units * scrap_price).quantize(q)
-    ag_scrap = (ag_units * scrap_price).quantize(q)
+    # Scrap values (see _scrap_values): the cash for the units actually lost is one amount, rounded
+    # once; the normal loss's scrap value is rounded on its own (it enters the cost per unit) and
+    # the abnormal loss's scrap proceeds, or the abnormal gain's scrap forgone, is the rest.
+    normal_scrap, al_scrap, ag_scrap = _scrap_values(normal_units, al_units, ag_units, nl.scrap_value, q)
 
     eus: dict[str, Decimal] = {}
     rates: dict[str, Decimal] = {}
@@ -203,6 +205,40 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
         scrap=ScrapValue._trusted(total=normal_scrap + al_scrap - ag_scrap, units=nl.actual),
         accounts=accounts,
     )
+
+
+def _scrap_values(normal_units: Decimal, al_units: Decimal, ag_units: Decimal, price: Decimal,
+                  q: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """Scrap value of the normal loss, of the abnormal loss (proceeds) and of the abnormal gain
+    (scrap forgone), so that the scrap account closes to the cash for the units actually lost,
+    ``(normal + abnormal loss - abnormal gain) x price`` rounded once — not to three amounts rounded
+    each (102 units lost at 1.25, 100.5 of them normal, are 127.50 of cash, not 125.63 + 1.88).
+
+    The normal loss is rounded on its own: it is set by what was expected and reduces the cost per
+    unit of good output, which an abnormal loss or gain must not move.  The abnormal part is the
+    rest: a loss's proceeds are the cash less the normal loss, a gain's scrap forgone is the normal
+    loss less the cash.  This is the cash split by largest remainder with the normal loss first
+    (two parts: they miss the whole only when both are ties, and the earlier keeps its rounding),
+    without letting a tie under half-even move the normal loss.  Runs in the engine's context.
+
+    >>> from decimal import Decimal as D, localcontext, ROUND_HALF_UP
+    >>> with localcontext() as ctx:
+    ...     ctx.rounding = ROUND_HALF_UP
+    ...     _scrap_values(D("100.5"), D("1.5"), D(0), D("1.25"), D("0.01"))
+    (Decimal('125.63'), Decimal('1.87'), Decimal('0.00'))
+    >>> with localcontext() as ctx:
+    ...     ctx.rounding = ROUND_HALF_UP
+    ...     _scrap_values(D("100.5"), D(0), D("0.5"), D("1.25"), D("0.01"))
+    (Decimal('125.63'), Decimal('0.00'), Decimal('0.63'))
+    """
+    normal = (normal_units * price).quantize(q)
+    cash = ((normal_units + al_units - ag_units) * price).quantize(q)
+    zero = _ZERO * q
+    if al_units:
+        return normal, cash - normal, zero
+    if ag_units:
+        return normal, zero, normal - cash
+    return normal, zero, zero
 
 
 def _split(exact: list[Decimal], q: Decimal) -> list[Decimal]:

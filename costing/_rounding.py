@@ -13,12 +13,7 @@ from __future__ import annotations
 import heapq
 from decimal import Decimal
 
-__all__ = ["allocate", "round_amount"]
-
-
-def round_amount(value: Decimal, quantum: Decimal, rounding: str) -> Decimal:
-    """Round one amount to the minor unit (``rounding`` is a decimal module constant)."""
-    return value.quantize(quantum, rounding=rounding)
+__all__ = ["allocate"]
 
 
 def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: str | None) -> list[Decimal]:

@@ -3,7 +3,7 @@ where this one closed (hypothesis)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -103,6 +103,20 @@ def test_journals_balance_and_the_rollforward_ties(data):
     for fg in outcome.rollforward.finished_goods:
         assert fg.opening + fg.completed - fg.cost_of_goods_sold + fg.overhead_adjustment == fg.closing
     _proration_is_what_the_products_carry(outcome.result)
+    _count_differences_are_rounded_once(outcome.result, data)
+
+
+def _count_differences_are_rounded_once(result, data) -> None:
+    """A count difference is one amount at book cost, rounded once (book ending WIP x units over or
+    short / book units), then split over the elements; never the elements rounded and added up."""
+    q = Decimal(1).scaleb(-{"USD": 2, "JPY": 0, "KWD": 3}[data["currency"]])
+    for product in result.products:
+        for stage, count in product.count_adjustments.items():
+            book = product.report.stage(stage).ending_wip
+            diff = count.counted_units - count.book_units
+            assert count.amount == (book.total * diff / count.book_units).quantize(q, rounding=ROUND_HALF_UP)
+            assert set(count.by_element) == set(book.by_element)
+            assert all(a == a.quantize(q) for a in count.by_element.values())
 
 
 def _proration_is_what_the_products_carry(result) -> None:

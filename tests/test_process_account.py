@@ -11,7 +11,7 @@ another convention (normal loss with equivalent units, charged to finished goods
 from __future__ import annotations
 
 from collections import Counter
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -469,20 +469,36 @@ def test_process_accounts_balance_to_the_minor_unit(data):
 @settings(max_examples=300, deadline=None)
 @given(loss_and_gain())
 def test_abnormal_loss_and_gain_of_k_units_are_valued_alike(cases):
-    """k units above or below the same normal loss: same cost per unit, same value, opposite side."""
+    """k units above or below the same normal loss: same cost per unit, same value, opposite side.
+
+    Their scrap values are alike too, except by the normal loss's rounding: the scrap account closes
+    to the cash for the units actually lost, rounded once, and the normal loss's scrap value is
+    rounded on its own, so the abnormal part (the rest) carries the difference — one minor unit at
+    most from k × the scrap value, and none when that and the normal loss's scrap value are whole
+    minor units (scrap values in cents for whole units: the common case)."""
     loss, gain, k = cases
     lost, gained = _cost_or_skip(loss).stages[0], _cost_or_skip(gain).stages[0]
     assert lost.abnormal_loss.units == gained.abnormal_gain.units == k
     assert lost.cost_per_eu == gained.cost_per_eu
     assert lost.abnormal_loss.by_element == gained.abnormal_gain.by_element
     assert lost.abnormal_loss.total == gained.abnormal_gain.total
-    assert lost.abnormal_loss.scrap_value == gained.abnormal_gain.scrap_value
+    q = Decimal(1).scaleb(-PLACES[loss["currency"]])
+    mode = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}[loss["rounding"]]
+    normal, price = lost.normal_loss.units, Decimal(loss["stages"][0]["normal_loss"]["scrap_value"])
+    assert lost.normal_loss.scrap_value == gained.normal_loss.scrap_value
+    assert lost.scrap.total == ((normal + k) * price).quantize(q, rounding=mode)
+    assert gained.scrap.total == ((normal - k) * price).quantize(q, rounding=mode)
+    if all(x == x.quantize(q) for x in (normal * price, k * price)):
+        assert lost.abnormal_loss.scrap_value == gained.abnormal_gain.scrap_value
+    for scrap in (lost.abnormal_loss.scrap_value, gained.abnormal_gain.scrap_value):
+        assert abs(scrap - k * price) <= q
     # Opposite sides: the loss is credited to the process account, the gain debited.
     assert lost.accounts.process.line("abnormal_loss") in lost.accounts.process.credit
     assert gained.accounts.process.line("abnormal_gain") in gained.accounts.process.debit
-    # ... and the net effect on profit is the same amount, a charge for the loss and a credit for the gain.
+    # ... and the net effect on profit is the same amount, a charge for the loss and a credit for the gain
+    # (when their scrap values are alike; see above).
     net = lost.abnormal_loss.total - lost.abnormal_loss.scrap_value
-    if net:
+    if net and lost.abnormal_loss.scrap_value == gained.abnormal_gain.scrap_value:
         assert lost.accounts.abnormal_loss.line("profit_and_loss") in (
             lost.accounts.abnormal_loss.credit if net > 0 else lost.accounts.abnormal_loss.debit)
         assert gained.accounts.abnormal_gain.line("profit_and_loss") in (

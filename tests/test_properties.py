@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -96,6 +96,14 @@ def test_costs_are_conserved_to_the_cent_per_stage_and_element(data):
         q = Decimal(1).scaleb(-{"USD": 2, "JPY": 0, "KWD": 3}[report.currency])
         for amount in (*stage.transferred_out.by_element.values(), *stage.ending_wip.by_element.values()):
             assert amount == amount.quantize(q)
+    # Spoiled goods at disposal value are one amount, rounded once: spoiled units x disposal value.
+    mode = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}[data["rounding"]]
+    for spec, stage in zip(data["stages"], report.stages):
+        spoilage = spec.get("spoilage")
+        if spoilage:
+            spoiled_goods = stage.normal_spoilage.disposal_value + stage.abnormal_spoilage.disposal_value
+            assert spoiled_goods == ((spoilage["normal"] + spoilage["abnormal"])
+                                     * Decimal(spoilage["disposal_value"])).quantize(q, rounding=mode), stage.name
 
 
 @settings(max_examples=200, deadline=None)

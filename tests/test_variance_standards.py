@@ -365,14 +365,14 @@ def test_wip_at_standard_uses_the_counted_units_and_shows_the_count_difference(d
 
 
 def test_the_count_difference_has_the_roll_forwards_sign(demo_ledger, demo_report, capsys):
-    """The roll-forward shows the same shortage as −1 unit and −205.28 at actual cost (+ adds to WIP);
+    """The roll-forward shows the same shortage as −1 unit and −205.29 at actual cost (+ adds to WIP);
     WIP at standard shows it as −200.20 (at standard cost), not +200.20."""
     with Ledger(demo_ledger) as ledger:
         stored = load_closes(ledger, "2026-11")[-1]
     at_actual = sum(r.count_adjustment for r in stored.rollforward.rows
                     if (r.product, r.stage) == ("Espresso Classic", "Testing"))
     testing = next(s for s in demo_report.at_standard if (s.product, s.stage) == ("Espresso Classic", "Testing"))
-    assert at_actual == D("-205.28") and testing.count_difference == D("-200.20")  # actual cost, standard cost
+    assert at_actual == D("-205.29") and testing.count_difference == D("-200.20")  # actual cost, standard cost
     for s in demo_report.at_standard:  # no count elsewhere: zero
         assert s.count_difference <= 0
     assert main(["standards", "--period", "2026-11", "--standards", str(DEMO_STANDARDS),

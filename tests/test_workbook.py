@@ -203,6 +203,17 @@ def test_the_second_demo_month_closes_from_the_same_workbook(book):
     assert [j.model_dump() for j in file_outcome_journals.journals] == [j.model_dump() for j in nov.journals.journals]
     values = openpyxl.load_workbook(book, data_only=True)
     assert values["Journal"]["A5"].value == "WIP-2026-11-001"
+    # Espresso Classic's Testing: 24 counted of 25 at 5,132.26 is 205.2904 short, rounded once to
+    # 205.29 and split by largest remainder; the formula's ROUND per element gives 188.64 + 9.33 +
+    # 7.31 = 205.28, and overhead's rounding adjustment cell holds the missing cent.
+    rows = _table(openpyxl.load_workbook(book)["Roll-forward"], values["Roll-forward"], 4)
+    count = {row["Element"][0]: row for row in rows
+             if (row["Product"][0], row["Stage"][0]) == ("Espresso Classic", "Testing")}
+    assert {e: _amount(row["Count adjustment"]) for e, row in count.items()} == {
+        "transferred_in": Decimal("-188.64"), "labour": Decimal("-9.33"), "overhead": Decimal("-7.32")}
+    assert {e: _amount(row["Rounding adj. (count)"]) for e, row in count.items()} == {
+        "transferred_in": 0, "labour": 0, "overhead": Decimal("-0.01")}
+    assert all(row["Count adjustment"][0].startswith("=IF(") for row in count.values())
 
 
 def test_every_posted_journal_line_is_traced_to_the_result_sheets(book):

@@ -315,7 +315,11 @@ def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
                                     "the count, or the units completed or received"))
                 continue
             diff = counted - book
-            by_element = {e: (amount * diff / book).quantize(q) for e, amount in cost.items()}
+            # The difference at book cost is one amount, rounded once (book ending WIP x units
+            # short or over / book units), then split over the elements in proportion to their
+            # ending WIP cost by largest remainder: rounding each element would miss it by a cent.
+            total = (sum(cost.values(), _ZERO) * diff / book).quantize(q)
+            by_element = dict(zip(cost, allocate([amount * diff / book for amount in cost.values()], total, q, None)))
             counts[stage.name] = CountAdjustment(stage.name, book, counted, by_element)
             cost = {e: cost[e] + by_element[e] for e in cost}
             units = counted

@@ -591,6 +591,11 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                     end_total = presult.report.stages[j].ending_wip.by_element[e]
                     book_units = stage.ending.units
                     counted = pplan.counts[stage.name]
+                    # The engine rounds the stage's difference once (book ending WIP x units over or
+                    # short / book units) and splits it over the elements by largest remainder; the
+                    # formula rounds this element's share on its own (what ``mirror`` is), and the
+                    # rounding adjustment cell holds the cent where the two differ, so that the
+                    # elements add up to the whole as the engine posted it.
                     with localcontext(engine_context(mode)):
                         mirror = _ZERO * ctx.q if counted == book_units or not book_units else \
                             ctx.round_hu(end_total * (counted - book_units) / book_units)
