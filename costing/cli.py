@@ -16,7 +16,7 @@ from . import CostingError, Issue, __version__, cost_case, load_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
 from ._report import report_json
 from ._spec import CaseSpec
-from ._text import locale_argument, period_argument, render_case_report
+from ._text import locale_argument, normal_rates, period_argument, render_case_report
 
 __all__ = ["main"]
 
@@ -26,7 +26,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             case = load_case(path)
-            reports.append((path, case, cost_case(case)))
+            reports.append((path, case, cost_case(case), _file_normal_rates(path)))
         except CostingError as e:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
@@ -37,7 +37,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
                   "--period YYYY-MM`", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
-        json.dump([report_json(r) for _, _, r in reports], sys.stdout, indent=2)
+        json.dump([report_json(r) for _, _, r, _ in reports], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         from ._engine import equivalent_unit_parts
@@ -45,9 +45,20 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         # Step 2 in parts, so each equivalent-unit figure can be traced to the case's units.
         sys.stdout.write("\n".join(
             render_case_report(r, locale=args.locale, title=f"== {p} ==",
-                               parts=[equivalent_unit_parts(stage, sr, r.method) for stage, sr in zip(case.stages, r.stages)])
-            for p, case, r in reports))
+                               parts=[equivalent_unit_parts(stage, sr, r.method) for stage, sr in zip(case.stages, r.stages)],
+                               normal_rates=rates)
+            for p, case, r, rates in reports))
     return 0
+
+
+def _file_normal_rates(path: str) -> list | None:
+    """The normal spoilage rates a case file gave, stage by stage (the resolved case keeps only the
+    units they came to): the report then says a fractional normal spoilage was computed from a rate."""
+    from ._casefile import read_data_file
+
+    data, issues = read_data_file(path)
+    stages = data.get("stages") if not issues and isinstance(data, dict) else None
+    return normal_rates(stages) if isinstance(stages, list) else None
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -329,15 +340,19 @@ def _cmd_journal(args: argparse.Namespace) -> int:
         from decimal import Decimal
 
         from ._journal import postings_by_account
-        from .close._render import render_postings_by_account
+        from .close._render import contra_accounts, render_postings_by_account
 
         if args.json:
             totals = postings_by_account(book)
+            # Overhead applied keeps its class ("expense"), as the imports carry it; `contra_to` says
+            # which control account it is the contra of, as the text's "contra-expense" does.
+            contra = contra_accounts(book)
             json.dump({"period": book.period, "currency": book.currency, "after_close": args.after_close,
                        "total_debit": str(sum((p.debit for p in totals), Decimal(0))),
                        "total_credit": str(sum((p.credit for p in totals), Decimal(0))),
                        "accounts": [{"account": p.account.code, "name": p.account.name, "type": p.account.type,
-                                     "debit": str(p.debit), "credit": str(p.credit), "net": str(p.net)}
+                                     "debit": str(p.debit), "credit": str(p.credit), "net": str(p.net),
+                                     **({"contra_to": contra[p.account.code]} if p.account.code in contra else {})}
                                     for p in totals]}, sys.stdout, indent=2)
             sys.stdout.write("\n")
         else:
@@ -392,8 +407,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.write("\n".join(
         render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
-                           parts=stage_parts) for p, stage_parts in zip(products, parts)))
+                           parts=stage_parts, normal_rates=_close_normal_rates(closed.inputs, p))
+        for p, stage_parts in zip(products, parts)))
     return 0
+
+
+def _close_normal_rates(inputs, product) -> list | None:
+    """A closed product's normal spoilage rates as its close file gave them, in its report's stage order."""
+    written = next((p for p in inputs.get("products", []) if isinstance(p, dict) and p.get("name") == product.name), None) \
+        if isinstance(inputs, dict) else None
+    stages = written.get("stages") if written else None
+    if not isinstance(stages, list):
+        return None
+    by_name = {s.get("name"): s for s in stages if isinstance(s, dict)}
+    return normal_rates([by_name.get(sr.name, {}) for sr in product.report.stages])
 
 
 def _products_named(name: str | None, products: Sequence) -> list:

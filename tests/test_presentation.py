@@ -150,6 +150,14 @@ def test_overhead_applied_is_shown_as_contra_to_overhead_control(demo_ledger):
     assert text.stdout.splitlines()[-1].strip() == "Debits equal credits: balanced"
 
 
+def test_the_json_trial_balance_names_the_control_account_overhead_applied_is_contra_to(demo_ledger):
+    result = run_wip("journal", "--period", "2026-11", "--by-account", "--json", "--ledger", demo_ledger)
+    assert result.returncode == 0, result.stderr
+    accounts = {a["account"]: a for a in json.loads(result.stdout)["accounts"]}
+    assert accounts["5910"]["type"] == "expense" and accounts["5910"]["contra_to"] == ["5900"]
+    assert "contra_to" not in accounts["5900"]
+
+
 def test_beancount_keeps_overhead_applied_under_expenses(demo_ledger, tmp_path):
     result = run_wip("export", "--period", "2026-11", "--format", "beancount", "--out", tmp_path, "--ledger", demo_ledger)
     assert result.returncode == 0, result.stderr
@@ -170,3 +178,15 @@ def _book(applied: str, control: str) -> JournalBook:
 def test_one_account_for_applied_and_incurred_overhead_is_no_contra_account():
     assert contra_accounts(_book("5910", "5900")) == {"5910": ["5900"]}
     assert contra_accounts(_book("5900", "5900")) == {}
+
+
+def test_wip_cost_and_wip_report_say_a_fractional_normal_spoilage_came_from_the_rate(tmp_path, demo_ledger):
+    """The commands pass the file's rates to the report: the resolved case keeps only the units."""
+    cost = run_wip("cost", ROOT / "examples" / "demo" / "case.yaml")
+    assert cost.returncode == 0, cost.stderr
+    assert "Normal spoilage 8.2 units = normal rate 2% × 410 good units passing inspection: computed from the rate" \
+        in cost.stdout
+    report = run_wip("report", "--period", "2026-11", "--ledger", demo_ledger)
+    assert report.returncode == 0, report.stderr
+    notes = [line.strip() for line in report.stdout.splitlines() if "computed from the rate" in line]
+    assert notes and all(re.match(r"Normal spoilage [\d.]+ units = normal rate 2% × [\d,.]+ good units", n) for n in notes)
