@@ -194,19 +194,26 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     normal, abnormal = s.normal_spoilage, s.abnormal_spoilage
     spoilage = bool(normal.total or abnormal.total or normal.disposal_value or abnormal.disposal_value)
     rows = []
-    for title, assigned in (("Transferred out", s.transferred_out), ("Ending WIP", s.ending_wip)):
-        rows.append([title] + [a(assigned.by_element[e]) for e in elements] + [a(assigned.total)])
+
+    def assigned_rows(title, assigned):
+        out = [[title] + [a(assigned.by_element[e]) for e in elements] + [a(assigned.total)]]
         share = assigned.normal_spoilage_by_element
         # Normal spoilage is part of the good units' cost: shown under the units that carry it.
         if spoilage and any(share.values()):
-            rows.append(["  of which normal spoilage, net"] + [a(share[e]) for e in elements]
-                        + [a(sum(share.values(), normal.total * 0))])
+            out.append(["  of which normal spoilage, net"] + [a(share[e]) for e in elements]
+                       + [a(sum(share.values(), normal.total * 0))])
+        return out
+
+    # Horngren's order, as in Steps 1 and 2: good units completed and transferred out (with their
+    # normal spoilage), abnormal spoilage (with the spoiled goods' disposal value), ending WIP.
+    rows += assigned_rows("Transferred out", s.transferred_out)
     if spoilage:
         rows.append(["Abnormal spoilage (loss), net"] + [a(abnormal.by_element[e]) for e in elements]
                     + [a(abnormal.total)])
         disposal = normal.disposal_value + abnormal.disposal_value
         if disposal:
             rows.append(["Spoiled goods at disposal value", *[""] * len(elements), a(disposal)])
+    rows += assigned_rows("Ending WIP", s.ending_wip)
     rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
     lines += _table(rows, [""] + elements + ["total"])
     if spoilage:

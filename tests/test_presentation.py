@@ -75,7 +75,7 @@ def test_the_close_summary_says_what_its_cogs_is_made_of(tmp_path):
     assert prorated and f"+ overhead prorated to COGS {prorated:,.2f}" in match.group(3)
 
 
-# --- The production cost report: one order of units in Step 1 and Step 2
+# --- The production cost report: one order of units in Step 1 and Step 2, and of costs in Step 5
 
 
 def _step(text: str, step: str) -> list[str]:
@@ -115,6 +115,40 @@ def test_step_1_and_step_2_list_the_units_in_one_order(case_file):
     first = ["To complete beginning WIP", "Started and completed"] if "fifo" in case_file else \
         ["Completed and transferred out"]
     assert step2[:-4] == first
+
+
+def _step_5(text: str) -> list[list[str]]:
+    """Each stage's Step 5 row labels."""
+    blocks = text.split("Step 5  Assignment of costs\n")[1:]
+    return [[re.split(r"\s{2,}", line.strip())[0] for line in block.split("\n\n")[0].splitlines()[1:]]
+            for block in blocks]
+
+
+@pytest.mark.parametrize("case_file", ["tests/textbook/horngren-anzio-spoilage-fifo.yaml",
+                                       "tests/textbook/horngren-anzio-spoilage-wa.yaml"])
+def test_step_5_assigns_costs_in_the_order_of_steps_1_and_2(case_file):
+    """Horngren: good units completed and transferred out (with normal spoilage), abnormal spoilage,
+    ending WIP, then the costs accounted for."""
+    (rows,) = _step_5(_report(ROOT / case_file))
+    assert rows == ["Transferred out", "of which normal spoilage, net", "Abnormal spoilage (loss), net", "Ending WIP",
+                    "Costs accounted for"]
+
+
+def test_step_5_keeps_the_disposal_value_with_the_spoilage_and_ending_wip_last():
+    stages = _step_5(_report(ROOT / "examples" / "demo" / "case.yaml"))  # Testing: spoiled goods sold
+    assert stages[0] == ["Transferred out", "Ending WIP", "Costs accounted for"]  # no spoilage, no spoilage rows
+    assert stages[1] == ["Transferred out", "of which normal spoilage, net", "Abnormal spoilage (loss), net",
+                         "Spoiled goods at disposal value", "Ending WIP", "Costs accounted for"]
+
+
+def test_step_5_shows_the_normal_spoilage_ending_wip_carries_under_ending_wip(tmp_path):
+    """Inspection at 40%: ending WIP at 50% passed it, so it carries its share of normal spoilage."""
+    text = (ROOT / "tests" / "textbook" / "horngren-anzio-spoilage-wa.yaml").read_text()
+    assert "inspection: 1.0" in text
+    (tmp_path / "early.yaml").write_text(text.replace("inspection: 1.0", "inspection: 0.4"))
+    (rows,) = _step_5(_report(tmp_path / "early.yaml"))
+    assert rows == ["Transferred out", "of which normal spoilage, net", "Abnormal spoilage (loss), net", "Ending WIP",
+                    "of which normal spoilage, net", "Costs accounted for"]
 
 
 def test_normal_spoilage_from_a_rate_that_is_not_whole_says_so(tmp_path):
