@@ -12,9 +12,10 @@ import openpyxl
 import pytest
 
 from costing.cli import main
-from costing.close_service import close_period
+from costing.close_service import CloseRefused, close_period
 from costing.ledger import Ledger
-from costing.workbook import FakeSource, Formula, read_close_workbook, read_tables, write_close_results
+from costing.workbook import (FakeSource, Formula, locate_issues, read_close_workbook, read_tables,
+                              write_close_results)
 from costing.workbook._cli import init_workbook
 from costing.workbook._schema import TABLES
 from costing.workbook._template import (TEMPLATE_PATH, build_template, fill_tables, save_reproducibly,
@@ -521,6 +522,63 @@ def test_a_general_ledger_that_does_not_tie_refuses_the_close_and_writes_nothing
     assert demo_book.read_bytes() == before
     ledger = demo_book.with_suffix(".wip.db")
     assert not ledger.exists() or Ledger(ledger).events() == []
+
+
+def remove_wip_account(wb, stage: str) -> str:
+    """Delete the stage's wip row from the Accounts table (the rows below move up, the table shrinks);
+    returns the table's range as it is now."""
+    from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+    ws = wb["Accounts"]
+    table = ws.tables["Accounts"]
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    rows = [[ws.cell(r, c).value for c in range(min_col, max_col + 1)] for r in range(min_row + 1, max_row + 1)]
+    kept = [row for row in rows if not (row[0] == "wip" and row[1] == stage)]
+    assert len(kept) == len(rows) - 1
+    for k in range(len(rows)):
+        for c in range(min_col, max_col + 1):
+            ws.cell(min_row + 1 + k, c).value = kept[k][c - min_col] if k < len(kept) else None
+    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row - 1}"
+    table.autoFilter.ref = table.ref
+    return f"Accounts!{table.ref}"
+
+
+def test_a_stage_without_a_wip_account_is_located_to_the_accounts_table(demo_book, capsys):
+    """The close reports it at ``accounts.wip``; in a workbook it is the Accounts table, where the row
+    is added, said in the workbook's terms (no data paths)."""
+    wb = openpyxl.load_workbook(demo_book)
+    accounts = remove_wip_account(wb, "Assembly")
+    wb.save(demo_book)
+    before = demo_book.read_bytes()
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert _errors(err) == [("UNKNOWN_ACCOUNT", accounts)]
+    assert ("no WIP account for stage 'Assembly' ('Stages & elements'!B4): Espresso Classic, Barista Pro and Drip "
+            "Home are produced in it (Production!B4, Production!B7, Production!B10), and 'Overhead Rates'!A4 gives "
+            "its overhead rate; every stage needs a WIP account, and the Accounts table has wip rows for Testing and "
+            "Packaging only. Add a row to the Accounts table: Role wip, Stage Assembly, and the Code and Name of its "
+            "WIP account [UNKNOWN_ACCOUNT]") in err
+    assert "accounts.wip" not in err and "products[" not in err and "overhead.Assembly" not in err
+    assert demo_book.read_bytes() == before
+    ledger = demo_book.with_suffix(".wip.db")
+    assert not ledger.exists() or Ledger(ledger).events() == []
+
+
+def test_each_stage_without_a_wip_account_is_said_once(book):
+    wb = openpyxl.load_workbook(book)
+    remove_wip_account(wb, "Assembly")
+    accounts = remove_wip_account(wb, "Packaging")
+    wb.save(book)
+    data, issues = read_close_workbook(book)
+    assert issues == []
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    located = locate_issues(book, refused.value.issues)
+    assert [(i.code, i.path) for i in located] == [("UNKNOWN_ACCOUNT", accounts)] * 2
+    assert [i.message.split(" (")[0] for i in located] == ["no WIP account for stage 'Assembly'",
+                                                          "no WIP account for stage 'Packaging'"]
+    assert all("the Accounts table has wip rows for Testing only" in i.message for i in located)
 
 
 def _gl_block(formulas, values) -> dict[str, dict]:

@@ -53,6 +53,7 @@ class WorkbookInput:
     # close reports an unknown code of ``general_ledger.balances`` at the same path as its balance,
     # and the one belongs at the General Ledger row's code, the other at its balance.
     key_cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
+    stage_cells: dict[str, Cell] = field(default_factory=dict)  # stage -> its Stage cell in the Stages table
 
     def cell(self, path: str) -> Cell | None:
         return self.cells.get(path)
@@ -80,6 +81,10 @@ class WorkbookInput:
             if key_cell is not None:
                 out.append(Issue(issue.code, key_cell.ref, issue.message, issue.source))
                 continue
+            missing = self._without_wip_account(issue)
+            if missing is not None:
+                out.append(missing)
+                continue
             ref, rest = self.where(issue.path)
             if not ref:
                 out.append(issue)
@@ -87,6 +92,49 @@ class WorkbookInput:
             message = issue.message if not rest else f"{issue.message} (at {issue.path})"
             out.append(Issue(issue.code, ref, message, issue.source))
         return out
+
+    def _without_wip_account(self, issue: Issue) -> Issue | None:
+        """The close's ``accounts.wip`` problem of a stage the products use without a WIP account
+        (``no WIP account for stage 'Assembly'…``), at the Accounts table — where the row is added —
+        and said in the workbook's terms: the stage's row in Stages, the Production rows in it, its
+        overhead rate, and the row to add.  None for any other issue (or a stage not recognised)."""
+        if issue.code != "UNKNOWN_ACCOUNT" or issue.path != "accounts.wip" or not isinstance(self.data, dict):
+            return None
+        wip = self.data.get("accounts", {}).get("wip", {})
+        used: dict[str, list[tuple[str, Cell | None]]] = {}
+        for i, product in enumerate(self.data.get("products", [])):
+            for j, stage in enumerate(product.get("stages", [])):
+                if stage.get("name") not in wip:
+                    used.setdefault(stage.get("name"), []).append(
+                        (product.get("name"), self.cells.get(f"products[{i}].stages[{j}]")))
+        named = [name for name in used if isinstance(name, str) and f"stage {name!r}" in issue.message]
+        table = self.places.get("accounts")
+        if len(named) != 1 or not table:
+            return None
+        name = named[0]
+        products = list(dict.fromkeys(product for product, _ in used[name]))
+        rows = ", ".join(cell.ref for _, cell in used[name] if cell is not None)
+        stage_cell, rate_cell = self.stage_cells.get(name), self.cells.get(f"overhead.{name}")
+        have = _and(list(wip)) if wip else ""
+        message = (f"no WIP account for stage {name!r}" + (f" ({stage_cell.ref})" if stage_cell is not None else "")
+                   + f": {_and(products)} {'is' if len(products) == 1 else 'are'} produced in it"
+                   + (f" ({rows})" if rows else "")
+                   + (f", and {rate_cell.ref} gives its overhead rate" if rate_cell is not None else "")
+                   + "; every stage needs a WIP account, and the Accounts table has wip rows for "
+                   + (f"{have} only" if have else "none")
+                   + f". Add a row to the Accounts table: Role wip, Stage {name}, and the Code and Name of its "
+                     "WIP account")
+        return Issue(issue.code, table, message, issue.source)
+
+
+def _and(names: list[str]) -> str:
+    """Names listed in a sentence.
+
+    >>> _and(["Espresso Classic"]), _and(["A", "B"]), _and(["A", "B", "C"])
+    ('Espresso Classic', 'A and B', 'A, B and C')
+    """
+    names = [str(n) for n in names]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class _Reader:
@@ -435,6 +483,7 @@ class _Reader:
             orders[order] = row.cells["order"]
         ordered = sorted(rows, key=lambda r: r.get("order"))
         self.stage_rows = {r.get("stage"): r for r in ordered}
+        self.result.stage_cells = {r.get("stage"): r.cells["stage"] for r in ordered if "stage" in r.cells}
         return [r.get("stage") for r in ordered]
 
     def read_overhead(self, stages: list[str]) -> dict:
