@@ -34,7 +34,8 @@ from ._report import (
 )
 from ._rounding import allocate
 
-__all__ = ["element_completion", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts"]
+__all__ = ["element_completion", "equivalent_unit_terms", "equivalent_units", "zero_equivalent_units", "cost_stage",
+           "cost_resolved_case", "refuse_floats", "equivalent_unit_parts"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -54,6 +55,60 @@ def element_completion(progress: Decimal, added_at: Decimal | None) -> Decimal:
     if added_at is None:
         return progress
     return _ONE if progress >= added_at else _ZERO
+
+
+def equivalent_unit_terms(fifo: bool, beginning_units: Decimal, beginning_done: Decimal, completed: Decimal,
+                          ending_units: Decimal, ending_done: Decimal) -> tuple[Decimal | None, Decimal, Decimal]:
+    """One element's equivalent units of good units, term by term (Step 2 of the report).
+
+    FIFO counts this period's work only: ``(to complete beginning WIP, started and completed,
+    ending WIP)``; weighted average counts the completed units whole, beginning WIP's work
+    included: ``(None, completed, ending WIP)``.  ``*_done`` is the element's completion of that
+    group of units.  Spoiled or lost units add ``units × completion at the inspection point`` to
+    these (``equivalent_units``); the engine keeps each term apart because each gets its cost.
+
+    >>> equivalent_unit_terms(True, Decimal(100), Decimal("0.4"), Decimal(500), Decimal(50), Decimal("0.5"))
+    (Decimal('60.0'), Decimal('400'), Decimal('25.0'))
+    >>> equivalent_unit_terms(False, Decimal(100), Decimal("0.4"), Decimal(500), Decimal(50), Decimal("0.5"))
+    (None, Decimal('500'), Decimal('25.0'))
+    """
+    if fifo:
+        return beginning_units * (_ONE - beginning_done), completed - beginning_units, ending_units * ending_done
+    return None, completed, ending_units * ending_done
+
+
+def equivalent_units(fifo: bool, beginning_units: Decimal, beginning_done: Decimal, completed: Decimal,
+                     ending_units: Decimal, ending_done: Decimal, lost_units: Decimal = _ZERO,
+                     lost_done: Decimal = _ZERO) -> Decimal:
+    """One element's equivalent units in a stage: the single definition.
+
+    Completed units' share (FIFO: to complete beginning WIP + started and completed; weighted
+    average: completed) + ending WIP × its completion + lost units × the element's completion at
+    the inspection point (``element_completion(inspection, added_at)``).  Lost units are the
+    spoiled units (normal + abnormal) under the spoilage convention; under ``process_account`` the
+    abnormal loss less the abnormal gain (a normal loss carries none).  The terms are
+    ``equivalent_unit_terms``; ``_cost_stage`` and the process account add the very same ones.
+
+    >>> equivalent_units(True, Decimal(100), Decimal("0.4"), Decimal(500), Decimal(50), Decimal("0.5"),
+    ...                  Decimal(10), Decimal(1))
+    Decimal('495.0')
+    >>> equivalent_units(False, Decimal(100), Decimal("0.4"), Decimal(500), Decimal(50), Decimal("0.5"))
+    Decimal('525.0')
+    """
+    finish, done, end_eu = equivalent_unit_terms(fifo, beginning_units, beginning_done, completed, ending_units,
+                                                 ending_done)
+    out_eu = done if finish is None else finish + done
+    return out_eu + end_eu + lost_units * lost_done
+
+
+def zero_equivalent_units(stage: str, element: str, cost: Decimal, eu: Decimal, method: Method, path: str) -> Issue:
+    """The ``ZERO_EQUIVALENT_UNITS`` problem: ``cost`` to assign in ``element`` but ``eu`` (0, or
+    below under ``process_account``) equivalent units to carry it; ``path`` is where the cost was
+    written.  The one wording, whether the resolver or the engine finds it."""
+    name = "FIFO" if method is Method.FIFO else "weighted-average"
+    return Issue("ZERO_EQUIVALENT_UNITS", path,
+                 f"{stage}: {element} has cost {cost} to assign but {eu.normalize():f} equivalent units ({name}); "
+                 "check this stage's units and completion, or move the cost to a stage with work")
 
 
 def cost_stage(stage: Stage, method: Method, quantum: Decimal, rounding: str,
@@ -147,7 +202,6 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
             ti_cost = stage.transferred_in_cost
         if ti_cost is None:
             raise ValueError(f"stage {stage.name!r} receives units but no transferred-in cost was given")
-    started_and_completed = completed - b_units  # FIFO only; resolve guarantees >= 0 there
 
     eus: dict[str, Decimal] = {}
     rates: dict[str, Decimal] = {}
@@ -165,25 +219,23 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         # The transferred-in element's cost is the previous stage's transferred out.
         added = ti_cost if receives_transfer and name == TRANSFERRED_IN else own[name]
         b = b_cost[name]
-        end_eu = e_units * e_done[name]
+        # equivalent_units(), term by term: each term gets its share of the cost.  FIFO counts this
+        # period's work only (finish beginning WIP, start-and-complete, start ending WIP), and
+        # completed units' share is finish + started-and-completed, one amount.
+        finish, done, end_eu = equivalent_unit_terms(fifo, b_units, b_done[name], completed, e_units, e_done[name])
         s_c = s_done[name]
         normal_eu = normal_units * s_c
         abnormal_eu = abnormal_units * s_c
         if fifo:
-            # This period's work only: finish beginning WIP, start-and-complete, start ending WIP.
-            # Completed units' share of it is finish + started-and-completed, one amount.
-            out_eu = b_units * (_ONE - b_done[name]) + started_and_completed
+            out_eu = finish + done
             pool = added
         else:
-            out_eu = completed
+            out_eu = done
             pool = b + added
         eu = out_eu + end_eu + normal_eu + abnormal_eu
         if not eu:
             if pool:
-                problems.append(Issue(
-                    "ZERO_EQUIVALENT_UNITS", cost_path(name),
-                    f"{stage.name}: {name} has cost {pool} to assign but 0 equivalent units; "
-                    "check the units and completion of this stage or move the cost to a stage with work"))
+                problems.append(zero_equivalent_units(stage.name, name, pool, eu, method, cost_path(name)))
             rate = _ZERO
         else:
             rate = pool / eu
@@ -390,13 +442,14 @@ def equivalent_unit_parts(stage: Stage, report: StageReport, method: str) -> dic
     out: dict[str, EquivalentUnitParts] = {}
     with localcontext(_EXACT_PARTS):
         for name, total in report.equivalent_units.items():
-            done = stage.spoilage.completion.get(name, Decimal(0))
+            finish, done, end_eu = equivalent_unit_terms(fifo, b_units, stage.beginning.completion[name],
+                                                         stage.completed, e_units, stage.ending.completion[name])
+            lost_done = stage.spoilage.completion.get(name, _ZERO)
             parts = EquivalentUnitParts(
-                to_complete_beginning_wip=b_units * (1 - stage.beginning.completion[name]) if fifo else None,
-                started_and_completed=stage.completed - b_units if fifo else None,
-                completed=None if fifo else stage.completed,
-                normal_spoilage=sp.normal * done, abnormal_spoilage=sp.abnormal * done,
-                ending_wip=e_units * stage.ending.completion[name], total=total)
+                to_complete_beginning_wip=finish, started_and_completed=done if fifo else None,
+                completed=None if fifo else done,
+                normal_spoilage=sp.normal * lost_done, abnormal_spoilage=sp.abnormal * lost_done,
+                ending_wip=end_eu, total=total)
             if parts.parts_total != total:
                 return None
             out[name] = parts

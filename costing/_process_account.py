@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ._engine import cost_path
+from ._engine import cost_path, equivalent_unit_terms, zero_equivalent_units
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, ElementKind, Method, Stage
 from ._report import (
@@ -53,7 +53,6 @@ from ._rounding import allocate
 __all__ = ["cost_process_stage", "combined_account"]
 
 _ZERO = Decimal(0)
-_ONE = Decimal(1)
 
 
 def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | None,
@@ -101,15 +100,16 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
     problems: list[Issue] = []
     for element in stage.elements:
         name = element.name
-        end_eu = e_units * e_done[name]
+        # equivalent_units() with lost units = abnormal loss - abnormal gain, term by term.
+        # FIFO: this period's work (finish beginning WIP, start-and-complete); beginning cost rides along.
+        finish, done, end_eu = equivalent_unit_terms(fifo, b_units, b_done[name], completed, e_units, e_done[name])
         al_eu = al_units * loss_done[name]
         ag_eu = ag_units * loss_done[name]
         if fifo:
-            # This period's work: finish beginning WIP, start-and-complete; beginning cost rides along.
-            out_eu = b_units * (_ONE - b_done[name]) + (completed - b_units)
+            out_eu = finish + done
             pool = added[name]
         else:
-            out_eu = completed
+            out_eu = done
             pool = b_cost[name] + added[name]
         scrap = normal_scrap if name == nl.scrap_element else zero
         net = pool - scrap
@@ -122,10 +122,7 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
         eu = out_eu + end_eu + al_eu - ag_eu
         if eu <= 0:
             if net:
-                problems.append(Issue(
-                    "ZERO_EQUIVALENT_UNITS", cost_path(name),
-                    f"{stage.name}: {name} has cost {net} to assign but {eu.normalize():f} equivalent units "
-                    "(good output + closing WIP + abnormal loss - abnormal gain); check the units and completion"))
+                problems.append(zero_equivalent_units(stage.name, name, net, eu, method, cost_path(name)))
             rate = _ZERO
         else:
             rate = net / eu

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ._currency import is_known_currency, quantum
-from ._engine import element_completion
+from ._engine import element_completion, equivalent_units, zero_equivalent_units
 from ._errors import Issue, as_written, format_path
 from ._journal import name_problem
 from ._model import (
@@ -350,21 +350,15 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         loss_completion = normal_loss.completion
     else:
         loss_completion = spoilage.completion
+    fifo = method is Method.FIFO
     for el in elements:
         name = el.name
-        end_eu = e_units * ending.completion[name] + spoiled * loss_completion[name]
-        if method is Method.FIFO:
-            eu = b_units * (_ONE - beginning.completion[name]) + (spec.completed - b_units) + end_eu
-            pool = added.get(name, _ZERO)
-        else:
-            eu = spec.completed + end_eu
-            pool = b_cost[name] + added.get(name, _ZERO)
+        eu = equivalent_units(fifo, b_units, beginning.completion[name], spec.completed, e_units,
+                              ending.completion[name], spoiled, loss_completion[name])
+        pool = added.get(name, _ZERO) if fifo else b_cost[name] + added.get(name, _ZERO)
         if eu <= 0 and pool:
             where = "beginning_wip.cost" if name not in added or not added[name] else "added_costs"
-            issues.append(Issue(
-                "ZERO_EQUIVALENT_UNITS", f"{where}.{name}",
-                f"{spec.name}: {name} has cost {pool} to assign but {eu.normalize():f} equivalent units "
-                f"({'FIFO' if method is Method.FIFO else 'weighted-average'}); check this stage's units and completion"))
+            issues.append(zero_equivalent_units(spec.name, name, pool, eu, method, f"{where}.{name}"))
     if issues:
         return None, issues
 
@@ -444,10 +438,16 @@ def _out_of_range(path: str, value: Decimal) -> Issue:
     return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({percent_text(value)}) is {side}")
 
 
+def _negative_amount(path: str, value: Decimal, what: str = "") -> Issue:
+    """``NEGATIVE_AMOUNT``, worded as the close words it: what is expected, what was found, what to check."""
+    return Issue("NEGATIVE_AMOUNT", path, f"{what}cannot be negative: expected zero or more, found {value}; "
+                 "check the sign of the value typed here")
+
+
 def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Issue]) -> bool:
     """True when ``value`` is a valid posted amount in the currency."""
     if value < 0:
-        issues.append(Issue("NEGATIVE_AMOUNT", path, f"cost cannot be negative, found {value}"))
+        issues.append(_negative_amount(path, value, "cost "))
         return False
     if q is None:
         return False
@@ -514,7 +514,7 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
         if value is not None and value < 0:
             issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
     if s.disposal_value < 0:
-        issues.append(Issue("NEGATIVE_AMOUNT", "spoilage.disposal_value", f"cannot be negative, found {s.disposal_value}"))
+        issues.append(_negative_amount("spoilage.disposal_value", s.disposal_value))
     if s.normal is not None and s.normal_rate is not None:
         issues.append(Issue("CONFLICTING_SPOILAGE", "spoilage.normal_rate",
                             "give normal (units) or normal_rate (a fraction of good units passing inspection), not both"))
@@ -595,8 +595,7 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
             if value is not None and value < 0:
                 issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
         if nl.scrap_value < 0:
-            issues.append(Issue("NEGATIVE_AMOUNT", "normal_loss.scrap_value",
-                                f"scrap value cannot be negative, found {nl.scrap_value}"))
+            issues.append(_negative_amount("normal_loss.scrap_value", nl.scrap_value, "scrap value "))
         if nl.scrap_element is not None and nl.scrap_element not in by_name:
             issues.append(Issue("UNKNOWN_ELEMENT", "normal_loss.scrap_element",
                                 f"{nl.scrap_element!r} is not an element of this stage "

@@ -14,7 +14,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from costing import cost_case
+from costing._engine import equivalent_units, zero_equivalent_units
 from costing._errors import CostingError
+from costing._model import Method
 from costing.close import compute_close
 from costing.close._fast import FastResolver
 from costing.close._resolve import _resolve_product, resolve_close, resolve_header
@@ -271,3 +274,60 @@ def test_a_product_renamed_in_case_after_a_month_that_carried_nothing_for_it(mon
     drip["name"] = "DRIP HOME"
     assert _both_paths(november, prior, monkeypatch) == (
         "unclean", (False, [("INCONSISTENT_NAME", "products[2].name")]))
+
+
+def _stage_equivalent_units(stage, fifo: bool) -> dict[str, Decimal]:
+    """Each element's equivalent units by the single definition, from a resolved stage."""
+    sp = stage.spoilage
+    return {e.name: equivalent_units(fifo, stage.beginning.units, stage.beginning.completion[e.name], stage.completed,
+                                     stage.ending.units, stage.ending.completion[e.name], sp.normal + sp.abnormal,
+                                     sp.completion[e.name])
+            for e in stage.elements}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plant())
+def test_fast_path_equivalent_units_are_the_engines(data):
+    """The fast path's check for costs with no work computes equivalent units by
+    ``equivalent_units``, on the stage it builds: the engine's figure for every element."""
+    resolved = resolve_header(data, None)
+    header, q = resolved
+    fast = FastResolver(header, None, q)
+    for raw in data["products"]:
+        plan = fast(raw)
+        if plan is None:
+            continue
+        try:
+            report = cost_case(plan.case)
+        except CostingError:
+            continue  # refused by the engine (disposal value above cost): nothing to compare
+        fifo = plan.case.method is Method.FIFO
+        for stage, costed in zip(plan.case.stages, report.stages):
+            assert _stage_equivalent_units(stage, fifo) == costed.equivalent_units, stage.name
+
+
+@pytest.mark.parametrize("method", ["fifo", "weighted_average"])
+def test_cost_with_no_work_is_declined_and_reported_in_the_one_wording(method):
+    """No unit reached the point where materials go in: the fast path declines the product, and the
+    general path reports ZERO_EQUIVALENT_UNITS as ``zero_equivalent_units`` words it."""
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    data["method"] = method
+    product = data["products"][0]
+    product.pop("opening_finished_goods", None)
+    stage = product["stages"][0]
+    stage["elements"]["materials"]["added"] = "end"
+    stage.pop("beginning_wip", None)
+    stage.pop("spoilage", None)
+    stage["ending_wip"] = {"units": stage["started"], "complete": "0.5"}
+    stage["completed"] = 0
+    header, q = resolve_header(data, None)
+    assert FastResolver(header, None, q)(product) is None
+    plan, issues = resolve_close(data, None)
+    found = [i for i in issues if i.code == "ZERO_EQUIVALENT_UNITS"]
+    assert found, issues
+    first = found[0]  # later stages of the product have problems of their own (they receive no units)
+    assert first.path == "products[0].stages[0].added_costs.materials"
+    cost = Decimal(str(stage["added_costs"]["materials"]))
+    expected = zero_equivalent_units(stage["name"], "materials", cost, Decimal(0),
+                                     Method(method), "added_costs.materials").message
+    assert first.message == expected, (first.message, expected)

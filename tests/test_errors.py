@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
-from costing import _errors
+from costing import CostingError, _errors, cost_case, resolve_case
 from costing.cli import main
+from costing.close._resolve import _expected_zero_or_more
 
 ERRORS = Path(__file__).parent / "errors"
 REPRODUCERS = sorted(ERRORS.glob("*.yaml"))
@@ -216,3 +219,55 @@ def test_a_close_file_given_to_wip_cost_gets_a_hint(capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == (f"note: {close_file} looks like a close file (products, accounts): close it with "
                        f"`wip close {close_file} --period YYYY-MM`")
+
+
+def _zero_work_case(convention: str = "") -> str:
+    """Materials added at the end, and no unit got there: cost with no equivalent units."""
+    loss = "    normal_loss: {rate: 0, scrap_value: 0}\n" if convention else ""
+    return (f"currency: USD\nmethod: weighted_average\n{convention}stages:\n  - name: Mixing\n"
+            "    elements:\n      materials: {kind: material, added: end}\n"
+            "      conversion: {kind: conversion, added: evenly}\n"
+            "    started: 100\n    completed: 0\n    ending_wip: {units: 100, complete: 0.5}\n"
+            f"    added_costs: {{materials: 1000, conversion: 900}}\n{loss}")
+
+
+@pytest.mark.parametrize("convention", ["", "loss_convention: process_account\n"])
+def test_zero_equivalent_units_is_worded_once_whoever_finds_it(convention):
+    """The resolver finds cost with no work in a case file; the engine finds it in a case built by
+    Python code: the same code, location and message (``zero_equivalent_units``)."""
+    data = yaml.safe_load(_zero_work_case(convention))
+    _, issues = resolve_case(data)
+    assert [(i.code, i.path) for i in issues] == [("ZERO_EQUIVALENT_UNITS", "stages[0].added_costs.materials")]
+    data["stages"][0]["elements"]["materials"]["added"] = "evenly"  # resolves, then loses the work below
+    case, issues = resolve_case(data)
+    assert not issues, issues
+    stage = case.stages[0]
+    ending = replace(stage.ending, completion={**stage.ending.completion, "materials": Decimal(0)})
+    with pytest.raises(CostingError) as refused:
+        cost_case(replace(case, stages=(replace(stage, ending=ending),)))
+    assert [(i.code, i.path, i.message) for i in refused.value.issues] == \
+        [(i.code, i.path, i.message) for i in resolve_case(yaml.safe_load(_zero_work_case(convention)))[1]]
+
+
+@pytest.mark.parametrize("path, extra", [
+    ("stages[0].added_costs.mat", ""),
+    ("stages[0].spoilage.disposal_value", "    spoilage: {normal: 0, abnormal: 0, disposal_value: -2}\n"),
+])
+def test_a_negative_amount_is_worded_as_the_close_words_it(tmp_path, capsys, path, extra):
+    """What is expected, what was found and what to check, as ``wip close`` says it."""
+    text = _ONE_STAGE.format(added="start", started=100, completed=100, cost=-750 if not extra else 750, extra=extra)
+    _, issues = resolve_case(yaml.safe_load(text))
+    negative = [i for i in issues if i.code == "NEGATIVE_AMOUNT"]
+    assert [i.path for i in negative] == [path]
+    assert re.search(r"cannot be negative: expected zero or more, found -\d+; check the sign of the value typed "
+                     r"here$", negative[0].message), negative[0].message
+    assert _expected_zero_or_more(negative) == negative  # the close has nothing to add
+
+
+def test_a_negative_scrap_value_is_worded_as_the_close_words_it():
+    data = yaml.safe_load((ERRORS / "SCRAP_EXCEEDS_COST.yaml").read_text())
+    data["stages"][0]["normal_loss"]["scrap_value"] = -2
+    _, issues = resolve_case(data)
+    assert [(i.code, i.path, i.message) for i in issues if i.code == "NEGATIVE_AMOUNT"] == [
+        ("NEGATIVE_AMOUNT", "stages[0].normal_loss.scrap_value",
+         "scrap value cannot be negative: expected zero or more, found -2; check the sign of the value typed here")]

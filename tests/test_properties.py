@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import costing
 from costing import TRANSFERRED_IN
+from costing._engine import equivalent_unit_parts, equivalent_units
 
 fractions = st.integers(0, 100).map(lambda n: Decimal(n) / 100)
 points = st.sampled_from(["start", "end", "evenly", "0.5", "0.25"])
@@ -104,6 +105,26 @@ def test_costs_are_conserved_to_the_cent_per_stage_and_element(data):
             spoiled_goods = stage.normal_spoilage.disposal_value + stage.abnormal_spoilage.disposal_value
             assert spoiled_goods == ((spoilage["normal"] + spoilage["abnormal"])
                                      * Decimal(spoilage["disposal_value"])).quantize(q, rounding=mode), stage.name
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_equivalent_units_have_one_definition(data):
+    """The engine's equivalent units, its parts breakdown and ``equivalent_units`` (what the
+    resolver and the close's fast path check costs with no work against) are one figure."""
+    case, issues = costing.resolve_case(data)
+    assume(not issues)
+    report = _cost(data)
+    fifo = data["method"] == "fifo"
+    for stage, costed in zip(case.stages, report.stages):
+        sp = stage.spoilage
+        parts = equivalent_unit_parts(stage, costed, data["method"])
+        assert parts is not None, stage.name
+        for name, total in costed.equivalent_units.items():
+            figure = equivalent_units(fifo, stage.beginning.units, stage.beginning.completion[name], stage.completed,
+                                      stage.ending.units, stage.ending.completion[name], sp.normal + sp.abnormal,
+                                      sp.completion[name])
+            assert figure == total == parts[name].parts_total, (stage.name, name)
 
 
 @settings(max_examples=200, deadline=None)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .._engine import element_completion
+from .._engine import element_completion, equivalent_units
 from .._journal import name_problem
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
@@ -302,19 +302,15 @@ class FastResolver:
             raise _Decline
         if self._fifo and completed < b_units:
             raise _Decline
-        # Costs with no equivalent units to carry them.
+        # Costs with no equivalent units to carry them (the general path's ZERO_EQUIVALENT_UNITS).
         spoiled = spoilage.normal + spoilage.abnormal
         b_done, e_done, s_done = b_group.completion, e_group.completion, spoilage.completion
+        fifo = self._fifo
         for el in elements:
             element = el.name
-            end_eu = e_units * e_done[element] + spoiled * s_done[element]
-            if self._fifo:
-                eu = b_units * (_ONE - b_done[element]) + (completed - b_units) + end_eu
-                pool = added.get(element, _ZERO)
-            else:
-                eu = completed + end_eu
-                pool = b_cost[element] + added.get(element, _ZERO)
-            if eu <= 0 and pool:
+            pool = added.get(element, _ZERO) if fifo else b_cost[element] + added.get(element, _ZERO)
+            if pool and equivalent_units(fifo, b_units, b_done[element], completed, e_units, e_done[element],
+                                         spoiled, s_done[element]) <= 0:
                 raise _Decline
         return Stage(name=name, elements=elements, beginning=b_group, beginning_cost=b_cost, input_units=input_units,
                      receives_transfer=not first, transferred_in_cost=None, completed=completed, ending=e_group,
