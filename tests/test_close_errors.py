@@ -274,8 +274,8 @@ def test_a_reopen_reason_with_control_characters_is_refused(tmp_path, capsys, re
 
 
 def _refused_lines(tmp_path, capsys, data, period="2026-10", ledger=None) -> list[str]:
-    """The error lines of `wip close` on ``data``, without the file's name; checks exit 2 and
-    that nothing was written."""
+    """The error lines of `wip close` on ``data``, without the file's name; checks exit 2, no
+    traceback and that nothing was written."""
     path = tmp_path / f"close-{period}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     db = ledger or tmp_path / "refused.db"
@@ -283,6 +283,7 @@ def _refused_lines(tmp_path, capsys, data, period="2026-10", ledger=None) -> lis
     capsys.readouterr()
     assert main(["close", str(path), "--period", period, "--ledger", str(db)]) == 2
     err = capsys.readouterr().err
+    assert "Traceback" not in err
     assert (hashlib.sha256(db.read_bytes()).hexdigest() if db.exists() else None) == before
     return [line.removeprefix(f"error: {path}: ") for line in err.splitlines() if line.startswith("error: ")]
 

@@ -5,13 +5,13 @@ expected, what was found and what to check next."""
 from __future__ import annotations
 
 import copy
-import hashlib
 from pathlib import Path
 
 import pytest
 import yaml
 
 from costing.cli import main
+from tests.test_close_errors import _refused_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 OCTOBER = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
@@ -27,18 +27,7 @@ def _stage(product: dict, name: str) -> dict:
 
 
 def _refused(tmp_path, capsys, data, period, ledger=None) -> list[str]:
-    """The error lines of `wip close` on ``data`` (without the file's name), having checked exit 2,
-    no traceback and the ledger untouched."""
-    path = tmp_path / f"close-{period}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    db = ledger or tmp_path / "refused.db"
-    before = hashlib.sha256(db.read_bytes()).hexdigest() if db.exists() else None
-    capsys.readouterr()
-    assert main(["close", str(path), "--period", period, "--ledger", str(db)]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert (hashlib.sha256(db.read_bytes()).hexdigest() if db.exists() else None) == before
-    return [line.removeprefix(f"error: {path}: ") for line in err.splitlines() if line.startswith("error: ")]
+    return _refused_lines(tmp_path, capsys, data, period, ledger)
 
 
 def _codes(lines: list[str]) -> list[str]:
