@@ -1247,6 +1247,18 @@ _GL_HOLDS = {"opening WIP": "opening WIP (Roll-forward: the account's subtotal)"
              "actual overhead this month": "actual overhead this month (Overhead: total actual)"}
 
 
+def _block_heading(ctx: ResultContext, ws, title_row: int, layout: Layout, title_text: str) -> int:
+    """A block below the checks: its title, then its column titles (wrapped, the row as tall as the
+    longest needs); returns the block's first data row."""
+    ctx.put(ws, title_row, 1, title_text, font=HEADER_FONT)
+    header = title_row + 1
+    for key, title, _ in layout.columns:
+        ctx.put(ws, header, layout.col(key), title, font=HEADER_FONT, wrap=True)
+    ws.row_dimensions[header].height = 15 * max(_lines_needed(title, _CHECKS_WIDTHS[layout.letter[key]] - 2)
+                                                for key, title, _ in layout.columns)
+    return header + 1
+
+
 def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row: int) -> int:
     """Each balance of the General Ledger table — taken before this close's journals are posted —
     against what the WIP ledger says it must be, as formulas over the sheets that lay it out: a WIP
@@ -1280,14 +1292,8 @@ def _write_general_ledger_tie(ctx: ResultContext, ws, check_row: int, title_row:
         holds = holds_of[code][1]
         return "=" + "+".join(part(code, h) for h in holds), " + ".join(_GL_HOLDS[h] for h in holds)
 
-    ctx.put(ws, title_row, 1, "Tie to the general ledger: its balances before this close's journals are posted "
-                              "(General Ledger table) against the WIP ledger, and after posting", font=HEADER_FONT)
-    header = title_row + 1
-    for key, title, _ in GL_TIE.columns:
-        ctx.put(ws, header, GL_TIE.col(key), title, font=HEADER_FONT, wrap=True)
-    ws.row_dimensions[header].height = 15 * max(_lines_needed(title, _CHECKS_WIDTHS[GL_TIE.letter[key]] - 2)
-                                                for key, title, _ in GL_TIE.columns)
-    first = header + 1
+    first = _block_heading(ctx, ws, title_row, GL_TIE, "Tie to the general ledger: its balances before this close's "
+                           "journals are posted (General Ledger table) against the WIP ledger, and after posting")
     ties = ctx.result.general_ledger
     for k, tie in enumerate(ties):
         r = first + k
@@ -1414,14 +1420,8 @@ def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: in
     product's ending WIP while every total still adds up.  The check row counts the rows and
     columns that are no longer the close's and says what to do."""
     positions = _input_positions(ctx)
-    ctx.put(ws, title_row, 1, "Input rows and columns the result sheets refer to: the keys the close read there, "
-                              "against what those cells hold now", font=HEADER_FONT)
-    header = title_row + 1
-    for key, title, _ in INPUT_POSITIONS.columns:
-        ctx.put(ws, header, INPUT_POSITIONS.col(key), title, font=HEADER_FONT, wrap=True)
-    ws.row_dimensions[header].height = 15 * max(_lines_needed(title, _CHECKS_WIDTHS[INPUT_POSITIONS.letter[key]] - 2)
-                                                for key, title, _ in INPUT_POSITIONS.columns)
-    first = header + 1
+    first = _block_heading(ctx, ws, title_row, INPUT_POSITIONS, "Input rows and columns the result sheets refer to: "
+                           "the keys the close read there, against what those cells hold now")
     for n, (what, cells) in enumerate(positions):
         r = first + n
         at = lambda key: INPUT_POSITIONS.at(key, r)  # noqa: E731
