@@ -216,8 +216,10 @@ class CogsLine(_Frozen):
     def label(self) -> Literal["U", "F", ""] | None:
         """U/F of the change (``uf_label``): more cost expensed to COGS, or more overhead written off
         or prorated to it (under-applied overhead is positive), is unfavourable.  None for
-        ``difference``: a tie of two figures of the same COGS, which no change makes better or worse."""
-        return None if self.what == "difference" else uf_label(self.change)
+        ``journals`` and ``difference``: the same COGS read from the stored journals, and the tie of
+        the two — checks of the figure above, which no change makes better or worse (labelling them
+        would count the one movement twice)."""
+        return None if self.what in ("journals", "difference") else uf_label(self.change)
 
 
 class CogsAsPosted(_Frozen):

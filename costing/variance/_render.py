@@ -198,7 +198,7 @@ def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
     if not any(l.change for l in late.bridge.lines):
         out.append("    the bridge (cost added, transferred out, ending WIP, COGS before overhead true-up): unchanged")
     cogs = late.cogs_as_posted
-    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), _signed_uf(l.change, m)] for l in cogs.lines
+    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), _cogs_change(l, m)] for l in cogs.lines
             if l.what != "difference"]
     if any(l.change for l in cogs.lines if l.what != "difference"):
         out += ["    Overhead true-up and COGS as posted:"]
@@ -227,7 +227,7 @@ def _finished_goods_proration(late: LateChange, m) -> list[str]:
 def _cogs_as_posted(report: VarianceReport, side_before: str, side_after: str, m) -> list[str]:
     """Under the COGS block: the overhead true-up of each month, and COGS as the closes posted it."""
     cogs = report.cogs_as_posted
-    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), _signed_uf(l.change, m)] for l in cogs.lines
+    rows = [[COGS_LINE_LABELS[l.what], m(l.before), m(l.after), _cogs_change(l, m)] for l in cogs.lines
             if l.what != "difference"]
     out = ["", "  Overhead true-up and COGS as posted:"]
     out += ["  " + r for r in _table(["", side_before, side_after, "change"], rows)]
@@ -249,6 +249,11 @@ def _words(name: str) -> str:
 def _uf(amount: Decimal, m) -> str:
     """A variance amount as accountants write it: unsigned, U (unfavourable) or F (favourable)."""
     return f"{m(abs(amount))} {'U' if amount > 0 else 'F' if amount < 0 else ''}".rstrip()
+
+
+def _cogs_change(line, m) -> str:
+    """A COGS-as-posted line's change, with U/F where the line has one (not the journals' tie figure)."""
+    return _signed_uf(line.change, m) if line.label is not None else f"{m(line.change)}  "
 
 
 def _signed_uf(amount: Decimal, m) -> str:
