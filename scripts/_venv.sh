@@ -1,21 +1,23 @@
 # Sourced by the Quick start scripts: make sure ./.venv exists and holds this project.
 # Re-installs when pyproject.toml changes (a stamp keeps its hash), so a fresh clone and an
 # old checkout both end up with exactly the declared dependencies.
-# The stamp also records the checkout the venv was installed for: a .venv copied or moved along
-# with its checkout still runs the original checkout's code (the editable install and the scripts'
-# shebangs name it), so there the scripts are re-pointed and the project installed again.
+# The stamp also records the checkout the venv was installed for. A .venv copied or moved along
+# with its checkout still names the original one (the editable install, every script's shebang,
+# activate*), so there it is removed and made again. That costs one full install, but only after a
+# copy or move, and it is the only fix that stays right for every script: pip writes a shebang
+# `#!/path/.venv/bin/python` only when the path is short and has no space, otherwise a `#!/bin/sh`
+# line and an `exec "/path/.venv/bin/python"` line, so re-pointing them by text edits would break
+# the scripts it does not reinstall whenever the new path has a space or is long.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 stamp="$venv/.installed-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
 
-# Whether the venv runs this checkout's code: `wip` starts this venv's python, which imports
-# `costing` from this checkout.
+# Whether the venv runs this checkout's code: `wip` starts this venv's python (pip writes either
+# form of script above), which imports `costing` from this checkout.
 _venv_runs_this_checkout() {
-    [ "$(head -n 1 "$venv/bin/wip" 2>/dev/null)" = "#!$venv/bin/python" ] \
+    grep -qF -e "#!$venv/bin/python" -e "'''exec' $venv/bin/python" -e "'''exec' \"$venv/bin/python" \
+            "$venv/bin/wip" 2>/dev/null \
         && "$venv/bin/python" - "$root" <<'EOF' 2>/dev/null
 import os, sys
 import costing
@@ -24,40 +26,32 @@ sys.exit(0 if os.path.realpath(costing.__file__).startswith(root + os.sep) else 
 EOF
 }
 
+# The checkout the venv was installed for, as a stamp records it (any stamp: pyproject.toml may
+# have changed since); a stamp written before it recorded the checkout is empty.
+have_stamp=""
 installed_for=""
-if [ -f "$stamp" ]; then
-    installed_for="$(cat "$stamp")"
-    # A stamp written before it recorded the checkout: trust it only when the venv runs this one.
-    if [ -z "$installed_for" ] && _venv_runs_this_checkout; then
-        printf '%s\n' "$root" > "$stamp"
-        installed_for="$root"
-    fi
+for s in "$venv"/.installed-*; do
+    [ -f "$s" ] || continue
+    have_stamp=1
+    installed_for="$(head -n 1 "$s")"
+done
+# An empty stamp: trust it only when the venv runs this checkout.
+if [ -n "$have_stamp" ] && [ -z "$installed_for" ] && _venv_runs_this_checkout; then
+    installed_for="$root"
+    if [ -f "$stamp" ]; then printf '%s\n' "$root" > "$stamp"; fi
 fi
-if [ "$installed_for" != "$root" ]; then
-    if [ -f "$stamp" ]; then
-        echo "Setting up $venv again: it was installed for ${installed_for:-another checkout} (copied or moved)..." >&2
-    else
-        echo "Setting up $venv (first run, or pyproject.toml changed)..." >&2
-    fi
+# -ef: the same directory, also when reached by another path (a symlink), so no flip-flopping.
+if [ -n "$have_stamp" ] && ! [ "$installed_for" -ef "$root" ]; then
+    echo "Setting up $venv again: it was installed for ${installed_for:-another checkout} (copied or moved)..." >&2
+    rm -rf "$venv"
+elif [ ! -f "$stamp" ]; then
+    echo "Setting up $venv (first run, or pyproject.toml changed)..." >&2
+fi
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+if [ ! -f "$stamp" ]; then
     log="$venv/install.log"
-    # Scripts and activate files a copied venv brought along name the venv they were made in.
-    "$venv/bin/python" - "$venv" <<'EOF'
-import pathlib, re, sys
-venv = pathlib.Path(sys.argv[1])
-shebang = re.compile(rb"^#!(.*)/bin/python[0-9.]*(?=\r?\n)")
-old = None
-for path in sorted((venv / "bin").iterdir()):
-    if path.is_symlink() or not path.is_file():
-        continue
-    data = path.read_bytes()
-    m = shebang.match(data)
-    if m and m.group(1) != str(venv).encode():
-        old = old or m.group(1)
-        path.write_bytes(b"#!" + str(venv).encode() + b"/bin/python" + data[m.end():])
-if old:
-    for path in (venv / "bin").glob("activate*"):
-        path.write_bytes(path.read_bytes().replace(old, str(venv).encode()))
-EOF
     if ! { "$venv/bin/python" -m pip install --disable-pip-version-check --upgrade pip \
            && "$venv/bin/python" -m pip install --disable-pip-version-check -e "$root[test]"; } >"$log" 2>&1; then
         cat "$log" >&2
