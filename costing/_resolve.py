@@ -31,7 +31,7 @@ from ._model import (
 from ._numbers import NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
 
-__all__ = ["resolve_case", "issues_from_validation_error", "parse_sections"]
+__all__ = ["resolve_case", "issues_from_validation_error", "parse_sections", "negative_amount", "negative_units"]
 
 # Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
 _UNION_TAGS = frozenset({"<number>", "<map>"})
@@ -265,12 +265,12 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
     b_spec, e_spec = spec.beginning_wip, spec.ending_wip
     b_units = b_spec.units if b_spec else _ZERO
     e_units = e_spec.units if e_spec else _ZERO
-    negative_units = False  # then the flow checks below would only restate it
+    units_negative = False  # then the flow checks below would only restate it
     for path, value in (("beginning_wip.units", b_units), (input_path, input_units), ("completed", spec.completed),
                         ("ending_wip.units", e_units)):
         if value is not None and value < 0:
-            negative_units = True
-            issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+            units_negative = True
+            issues.append(negative_units(path, value))
 
     beginning, b_issues = _unit_group(b_units, b_spec.complete if b_spec else None, "beginning_wip.complete", elements)
     ending, e_issues = _unit_group(e_units, e_spec.complete if e_spec else None, "ending_wip.complete", elements)
@@ -320,7 +320,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         normal_loss, added_units, n_issues = _normal_loss(
             spec, elements, beginning, ending, b_units, e_units, None if mismatch else input_units, receives_transfer)
         issues += n_issues
-    elif input_units is not None and spoilage is not None and not mismatch and not negative_units:
+    elif input_units is not None and spoilage is not None and not mismatch and not units_negative:
         # Physical flow: units to account for = units accounted for.
         to_account = b_units + input_units
         accounted = spec.completed + e_units + spoilage.units
@@ -333,7 +333,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                 f"{_units(spoilage.units)}); difference {_units(to_account - accounted)} — check the units completed, "
                 "in ending WIP and spoiled"))
 
-    if method is Method.FIFO and spec.completed < b_units and not negative_units:
+    if method is Method.FIFO and spec.completed < b_units and not units_negative:
         issues.append(Issue(
             "FIFO_BEGINNING_NOT_COMPLETED", "completed",
             f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "
@@ -438,16 +438,35 @@ def _out_of_range(path: str, value: Decimal) -> Issue:
     return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({percent_text(value)}) is {side}")
 
 
-def _negative_amount(path: str, value: Decimal, what: str = "") -> Issue:
-    """``NEGATIVE_AMOUNT``, worded as the close words it: what is expected, what was found, what to check."""
-    return Issue("NEGATIVE_AMOUNT", path, f"{what}cannot be negative: expected zero or more, found {value}; "
+def _negative(code: str, path: str, value: Decimal, what: str) -> Issue:
+    return Issue(code, path, f"{what}cannot be negative: expected zero or more, found {value}; "
                  "check the sign of the value typed here")
+
+
+def negative_amount(path: str, value: Decimal, what: str = "") -> Issue:
+    """``NEGATIVE_AMOUNT``: what is expected, what was found, what to check; worded here once, for
+    case files and close files alike (``what``: what the amount is, e.g. "cost ").
+
+    >>> negative_amount("materiality", Decimal("-5")).message
+    'cannot be negative: expected zero or more, found -5; check the sign of the value typed here'
+    """
+    return _negative("NEGATIVE_AMOUNT", path, value, what)
+
+
+def negative_units(path: str, value: Decimal, what: str = "units ") -> Issue:
+    """``NEGATIVE_UNITS``, worded as ``negative_amount`` words an amount (``what``: "" where the path
+    already says what is counted, e.g. a close's ``driver_quantity``).
+
+    >>> negative_units("completed", Decimal("-503.5")).message
+    'units cannot be negative: expected zero or more, found -503.5; check the sign of the value typed here'
+    """
+    return _negative("NEGATIVE_UNITS", path, value, what)
 
 
 def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Issue]) -> bool:
     """True when ``value`` is a valid posted amount in the currency."""
     if value < 0:
-        issues.append(_negative_amount(path, value, "cost "))
+        issues.append(negative_amount(path, value, "cost "))
         return False
     if q is None:
         return False
@@ -512,9 +531,9 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
     for path, value in (("spoilage.normal", s.normal), ("spoilage.abnormal", s.abnormal),
                         ("spoilage.spoiled", s.spoiled)):
         if value is not None and value < 0:
-            issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+            issues.append(negative_units(path, value))
     if s.disposal_value < 0:
-        issues.append(_negative_amount("spoilage.disposal_value", s.disposal_value))
+        issues.append(negative_amount("spoilage.disposal_value", s.disposal_value))
     if s.normal is not None and s.normal_rate is not None:
         issues.append(Issue("CONFLICTING_SPOILAGE", "spoilage.normal_rate",
                             "give normal (units) or normal_rate (a fraction of good units passing inspection), not both"))
@@ -570,7 +589,7 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
             issues.append(Issue("UNKNOWN_ELEMENT", path,
                                 f"{key!r} is not an element of this stage (elements: {', '.join(by_name) or 'none'})"))
         elif value < 0:
-            issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+            issues.append(negative_units(path, value))
         elif element.added_at != _ZERO:
             issues.append(Issue("ADDED_UNITS_NOT_AT_START", path,
                                 f"units come into the process with {key!r}, so it must be added at the start "
@@ -593,9 +612,9 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
             issues.append(_out_of_range("normal_loss.inspection", nl.inspection))
         for path, value in (("normal_loss.units", nl.units), ("normal_loss.actual", nl.actual)):
             if value is not None and value < 0:
-                issues.append(Issue("NEGATIVE_UNITS", path, f"units cannot be negative, found {value}"))
+                issues.append(negative_units(path, value))
         if nl.scrap_value < 0:
-            issues.append(_negative_amount("normal_loss.scrap_value", nl.scrap_value, "scrap value "))
+            issues.append(negative_amount("normal_loss.scrap_value", nl.scrap_value, "scrap value "))
         if nl.scrap_element is not None and nl.scrap_element not in by_name:
             issues.append(Issue("UNKNOWN_ELEMENT", "normal_loss.scrap_element",
                                 f"{nl.scrap_element!r} is not an element of this stage "

@@ -67,11 +67,15 @@ def _fmt_rate(value: Decimal, locale: str) -> str:
 
 def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "",
                        parts: list[dict[str, EquivalentUnitParts] | None] | None = None,
-                       normal_rates: Sequence[Decimal | None] | None = None) -> str:
+                       normal_rates: Sequence[Decimal | None] | None = None,
+                       passing: Sequence[Decimal | None] | None = None) -> str:
     """The five steps per stage.  ``parts``: per stage, ``equivalent_unit_parts`` (or None), for a
     Step 2 that shows how each element's equivalent units are made up.  ``normal_rates``: per stage,
     the normal spoilage rate the file gave (``normal_rates(data["stages"])``), or None: where normal
-    spoilage came from a rate and is not a whole number, Step 1 says so under its table."""
+    spoilage came from a rate and is not a whole number, Step 1 says so under its table.
+    ``passing``: per stage, the good units that passed inspection as the case was resolved
+    (``stage.completed_passing + stage.ending_passing``): the note then says rate × those units, or
+    that normal spoilage was capped at the units spoiled."""
     places = minor_unit(report.currency)
     method = _METHOD_TITLE.get(report.method, report.method)
     blocks = []
@@ -83,8 +87,9 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
                 blocks.append(_render_process_stage(stage, report.currency, method, places, locale))
             else:
                 rate = normal_rates[i] if normal_rates is not None and i < len(normal_rates) else None
+                passed = passing[i] if passing is not None and i < len(passing) else None
                 blocks.append(_render_stage(stage, report.currency, method, places, locale,
-                                            parts[i] if parts is not None else None, rate))
+                                            parts[i] if parts is not None else None, rate, passed))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -118,15 +123,37 @@ _AVERAGE_PARTS = (("completed", "Completed and transferred out"),)
 _SPOILAGE_PARTS = (("normal_spoilage", "Normal spoilage"), ("abnormal_spoilage", "Abnormal spoilage"))
 
 
-def _normal_rate_note(normal: Decimal, rate: Decimal, u) -> str:
+def _normal_rate_note(normal: Decimal, rate: Decimal, u, passing: Decimal | None = None,
+                      abnormal: Decimal = Decimal(0)) -> str | None:
     """Why Step 1's normal spoilage is not a whole number of units: the case gave a normal rate.
+    ``passing``: the good units that passed inspection, as the resolver counted them (completed
+    units not inspected last period, and ending WIP at or past the inspection point).  Normal
+    spoilage is the rate × those units unless fewer units were spoiled: then it is capped at the
+    units spoiled, which were counted, and the note says so.  Without ``passing`` the rate is
+    named only when there is abnormal spoilage (the cap leaves none); None: no note.
 
-    >>> _normal_rate_note(Decimal("10.48"), Decimal("0.02"), str)
+    >>> _normal_rate_note(Decimal("10.48"), Decimal("0.02"), "{:f}".format, Decimal("524"))
     '  Normal spoilage 10.48 units = normal rate 2% × 524 good units passing inspection: computed from the rate, not counted.'
+    >>> _normal_rate_note(Decimal("3.5"), Decimal("0.02"), "{:f}".format, Decimal("500"))
+    '  Normal spoilage 3.5 units: capped at the 3.5 units spoiled (normal rate 2% × 500 good units passing inspection would be 10 units).'
+    >>> _normal_rate_note(Decimal("3.5"), Decimal("0.02"), "{:f}".format) is None
+    True
     """
-    passing = (normal / rate).normalize(_WIDE)
-    return (f"  Normal spoilage {u(normal)} units = normal rate {u((rate * 100).normalize(_WIDE))}% × {u(passing)} good "
-            "units passing inspection: computed from the rate, not counted.")
+    with localcontext(_WIDE):
+        if passing is None:
+            if not abnormal > 0:
+                return None  # perhaps capped at the units spoiled: the rate does not say how many passed
+            passing = normal / rate
+        from_rate = rate * passing
+        percent = u((rate * 100).normalize())
+        if normal == from_rate:
+            return (f"  Normal spoilage {u(normal)} units = normal rate {percent}% × {u(passing.normalize())} good "
+                    "units passing inspection: computed from the rate, not counted.")
+        if normal < from_rate:
+            return (f"  Normal spoilage {u(normal)} units: capped at the {u(normal)} units spoiled (normal rate "
+                    f"{percent}% × {u(passing.normalize())} good units passing inspection would be "
+                    f"{u(from_rate.normalize())} units).")
+    return None
 
 
 def normal_rates(stages: Sequence[Any]) -> list[Decimal | None]:
@@ -149,7 +176,8 @@ def normal_rates(stages: Sequence[Any]) -> list[Decimal | None]:
 
 
 def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str,
-                  parts: dict[str, EquivalentUnitParts] | None = None, normal_rate: Decimal | None = None) -> str:
+                  parts: dict[str, EquivalentUnitParts] | None = None, normal_rate: Decimal | None = None,
+                  passing: Decimal | None = None) -> str:
     """The five steps of one stage.  With ``parts`` (``equivalent_unit_parts``), Step 2 shows how
     each element's equivalent units are made up, so an auditor can trace them.  ``normal_rate``: the
     stage's normal spoilage rate where the case gave one (a note then says a fractional normal
@@ -173,7 +201,9 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
              ["Units accounted for", u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)]]
     lines += _table(rows, ["", "units"])
     if normal_rate is not None and pu.normal_spoilage != pu.normal_spoilage.to_integral_value():
-        lines.append(_normal_rate_note(pu.normal_spoilage, normal_rate, u))
+        note = _normal_rate_note(pu.normal_spoilage, normal_rate, u, passing, pu.abnormal_spoilage)
+        if note is not None:
+            lines.append(note)
 
     if parts is None:
         lines += ["", "Step 2  Equivalent units"]

@@ -46,9 +46,15 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         sys.stdout.write("\n".join(
             render_case_report(r, locale=args.locale, title=f"== {p} ==",
                                parts=[equivalent_unit_parts(stage, sr, r.method) for stage, sr in zip(case.stages, r.stages)],
-                               normal_rates=rates)
+                               normal_rates=rates, passing=_passing(case.stages))
             for p, case, r, rates in reports))
     return 0
+
+
+def _passing(stages) -> list:
+    """Each resolved stage's good units passing inspection, as normal spoilage at a rate is taken of
+    them: the report's note on a rate then tells rate × these units from a cap at the units spoiled."""
+    return [stage.completed_passing + stage.ending_passing for stage in stages]
 
 
 def _file_normal_rates(path: str) -> list | None:
@@ -407,7 +413,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return 0
     sys.stdout.write("\n".join(
         render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
-                           parts=stage_parts, normal_rates=_close_normal_rates(closed.inputs, p))
+                           parts=stage_parts, normal_rates=_close_normal_rates(closed.inputs, p),
+                           passing=_passing(plans[p.name].case.stages))
         for p, stage_parts in zip(products, parts)))
     return 0
 

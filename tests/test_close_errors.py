@@ -454,3 +454,44 @@ def test_a_product_the_prior_close_carried_nothing_for_keeps_its_spelling(tmp_pa
     november.write_text(yaml.safe_dump(_november_with_drip_home_as("Drip Home"), sort_keys=False))
     capsys.readouterr()
     assert main(["close", str(november), "--period", "2026-11", "--ledger", str(db)]) == 0
+
+
+def _with_drip_home_twice(data: dict) -> dict:
+    """``data`` with a second Drip Home, 'DRIP HOME': its own product with the same stages."""
+    data = copy.deepcopy(data)
+    twin = copy.deepcopy(next(p for p in data["products"] if p["name"] == "Drip Home"))
+    twin["name"] = "DRIP HOME"
+    data["products"].append(twin)
+    data.pop("general_ledger", None)  # the demo's balances are of one Drip Home
+    return data
+
+
+def test_two_spellings_a_ledger_already_holds_as_two_products_close_the_next_month(tmp_path, capsys, monkeypatch):
+    """Before DUPLICATE_PRODUCT, 'Drip Home' and 'DRIP HOME' closed as two products, each with WIP.
+    Renaming one is PRODUCT_MISSING and they cannot be merged: the next month must close with both
+    as the prior close wrote them.  A spelling the ledger does not hold is still a duplicate."""
+    import costing.close._resolve as close_resolve
+
+    db = tmp_path / "ledger.db"
+    october = tmp_path / "october.yaml"
+    october.write_text(yaml.safe_dump(_with_drip_home_twice(OCTOBER), sort_keys=False))
+    with monkeypatch.context() as m:  # as an older version closed it
+        m.setattr(close_resolve, "product_key", lambda name: name)
+        assert main(["close", str(october), "--period", "2026-10", "--ledger", str(db)]) == 0
+    with Ledger(db) as ledger:
+        prior = ledger.current_close("2026-10").state
+    assert {product for (product, _), w in prior.wip.items() if w.units} >= {"Drip Home", "DRIP HOME"}
+
+    november = _with_drip_home_twice(yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text()))
+    third = copy.deepcopy(november)
+    third["products"].append({**copy.deepcopy(third["products"][3]), "name": "drip home"})
+    assert _refused_lines(tmp_path, capsys, third, "2026-11", db) == [
+        "products[4].name: product 'drip home' differs from 'Drip Home' (products[2]) only in upper/lower case or "
+        "spacing, so it is the same product named twice; merge the two, or name them apart [DUPLICATE_PRODUCT]"]
+    path = tmp_path / "november.yaml"
+    path.write_text(yaml.safe_dump(november, sort_keys=False))
+    capsys.readouterr()
+    assert main(["close", str(path), "--period", "2026-11", "--ledger", str(db)]) == 0, capsys.readouterr().err
+    with Ledger(db) as ledger:
+        closed = ledger.current_close("2026-11").state
+    assert {product for product, _ in closed.wip} >= {"Drip Home", "DRIP HOME"}

@@ -331,3 +331,47 @@ def test_cost_with_no_work_is_declined_and_reported_in_the_one_wording(method):
     expected = zero_equivalent_units(stage["name"], "materials", cost, Decimal(0),
                                      Method(method), "added_costs.materials").message
     assert first.message == expected, (first.message, expected)
+
+
+def _with_both_spellings(data: dict) -> dict:
+    """``data`` with a second 'Drip Home' named 'DRIP HOME' (same stages, its own WIP)."""
+    data = copy.deepcopy(data)
+    twin = copy.deepcopy(next(p for p in data["products"] if p["name"] == "Drip Home"))
+    twin["name"] = "DRIP HOME"
+    data["products"].append(twin)
+    return data
+
+
+def test_two_spellings_an_older_ledger_holds_as_two_products_close_on_both_paths(monkeypatch):
+    """A ledger from before such names were refused holds 'Drip Home' and 'DRIP HOME', each with WIP:
+    neither can be renamed (PRODUCT_MISSING) nor the two merged, so the next month closes with both,
+    on the fast and the general path alike.  A third spelling, or one of them twice, is refused."""
+    import costing.close._resolve as close_resolve
+
+    october = _with_both_spellings(read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml"))
+    plan, issues = resolve_close(october, None)
+    assert [(i.code, i.path) for i in issues] == [("DUPLICATE_PRODUCT", "products[3].name")]  # refused when new
+    with monkeypatch.context() as m:  # as an older version closed it
+        m.setattr(close_resolve, "product_key", lambda name: name)
+        plan, issues = resolve_close(october, None)
+    assert not issues
+    result = compute_close(plan)
+    prior = PriorState("2026-10", {(w.product, w.stage): w for p in result.products for w in p.closing_wip.values()},
+                       {p.name: p.fg_closing for p in result.products})
+    assert all(any(w.units for (name, _), w in prior.wip.items() if name == product)
+               for product in ("Drip Home", "DRIP HOME"))
+
+    november = _with_both_spellings(read_clean(ROOT / "examples" / "demo" / "close-2026-11.yaml"))
+    del november["general_ledger"]
+    assert _both_paths(november, prior, monkeypatch) == (
+        ["Espresso Classic", "Barista Pro", "Drip Home", "DRIP HOME"], (True, []))
+    plan, issues = resolve_close(november, prior)
+    assert not issues and [p.name for p in plan.products] == ["Espresso Classic", "Barista Pro", "Drip Home",
+                                                              "DRIP HOME"]
+
+    third = copy.deepcopy(november)
+    third["products"].append({**copy.deepcopy(november["products"][3]), "name": "drip  home"})
+    assert _both_paths(third, prior, monkeypatch) == ("unclean", (False, [("DUPLICATE_PRODUCT", "products[4].name")]))
+    twice = copy.deepcopy(november)
+    twice["products"].append(copy.deepcopy(november["products"][3]))
+    assert _both_paths(twice, prior, monkeypatch) == ("unclean", (False, [("DUPLICATE_PRODUCT", "products[4].name")]))

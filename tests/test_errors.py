@@ -16,7 +16,7 @@ import yaml
 
 from costing import CostingError, _errors, cost_case, resolve_case
 from costing.cli import main
-from costing.close._resolve import _expected_zero_or_more
+from costing.close import resolve_close
 
 ERRORS = Path(__file__).parent / "errors"
 REPRODUCERS = sorted(ERRORS.glob("*.yaml"))
@@ -261,7 +261,23 @@ def test_a_negative_amount_is_worded_as_the_close_words_it(tmp_path, capsys, pat
     assert [i.path for i in negative] == [path]
     assert re.search(r"cannot be negative: expected zero or more, found -\d+; check the sign of the value typed "
                      r"here$", negative[0].message), negative[0].message
-    assert _expected_zero_or_more(negative) == negative  # the close has nothing to add
+
+
+def test_negative_units_are_worded_as_the_close_words_them():
+    """``wip cost`` and ``wip close`` say a negative unit count the same way, worded once where the
+    case resolver finds it (the close adds nothing to it)."""
+    text = _ONE_STAGE.format(added="start", started=100, completed=-503.5, cost=750, extra="")
+    _, issues = resolve_case(yaml.safe_load(text))
+    expected = ("units cannot be negative: expected zero or more, found -503.5; check the sign of the value "
+                "typed here")
+    assert [(i.code, i.path, i.message) for i in issues if i.code == "NEGATIVE_UNITS"] == [
+        ("NEGATIVE_UNITS", "stages[0].completed", expected)]
+    close = yaml.safe_load((Path(__file__).parent.parent / "examples" / "demo" / "close-2026-10.yaml").read_text())
+    close["products"][0]["stages"][0]["completed"] = Decimal("-503.5")
+    plan, issues = resolve_close(close, None)
+    assert plan is None
+    assert [(i.code, i.message) for i in issues if i.path == "products[0].stages[0].completed"] == [
+        ("NEGATIVE_UNITS", expected)]
 
 
 def test_a_negative_scrap_value_is_worded_as_the_close_words_it():

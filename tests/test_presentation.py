@@ -96,7 +96,8 @@ def _report(path: Path, with_rates: bool = True) -> str:
     case = costing.load_case(path)
     report = costing.cost_case(case)
     parts = [equivalent_unit_parts(stage, sr, report.method) for stage, sr in zip(case.stages, report.stages)]
-    return render_case_report(report, parts=parts, normal_rates=normal_rates(data["stages"]) if with_rates else None)
+    return render_case_report(report, parts=parts, normal_rates=normal_rates(data["stages"]) if with_rates else None,
+                              passing=[stage.completed_passing + stage.ending_passing for stage in case.stages])
 
 
 _HORNGREN = ["Normal spoilage", "Abnormal spoilage", "Ending WIP"]
@@ -161,6 +162,65 @@ def test_normal_spoilage_from_a_rate_that_is_not_whole_says_so(tmp_path):
     assert "normal: 8.2" in typed
     (tmp_path / "typed.yaml").write_text(typed)
     assert "computed from the rate" not in _report(tmp_path / "typed.yaml")
+
+
+def _capped_case(tmp_path, spoiled: str, rate: str = "0.02") -> Path:
+    """Testing: 500 units completed and passing inspection at the end, ``spoiled`` units spoiled,
+    normal spoilage ``rate`` of the units passing."""
+    path = tmp_path / f"spoiled-{spoiled}-{rate}.yaml"
+    path.write_text("currency: USD\nmethod: weighted_average\nstages:\n  - name: Testing\n"
+                    "    elements: {mat: {kind: material, added: start}, conv: {kind: conversion, added: evenly}}\n"
+                    f"    started: {D(500) + D(spoiled)}\n    completed: 500\n"
+                    "    added_costs: {mat: 5035.00, conv: 2517.50}\n"
+                    f"    spoilage: {{spoiled: {spoiled}, normal_rate: {rate}, inspection: 1.0}}\n")
+    return path
+
+
+def _testing_step_1(text: str) -> tuple[dict[str, str], list[str]]:
+    """Step 1's rows by label, and the notes under its table."""
+    lines = text.split("Step 1  Physical units\n")[1].split("\n\n")[0].splitlines()[1:]
+    table = [line for line in lines if re.match(r"  \S.*\s{2,}\S+$", line) and " units" not in line]
+    rows = {re.split(r"\s{2,}", line.strip())[0]: re.split(r"\s{2,}", line.strip())[-1] for line in table}
+    return rows, [line for line in lines if line not in table]
+
+
+def test_normal_spoilage_capped_at_the_units_spoiled_is_not_said_to_come_from_the_rate(tmp_path):
+    """500 good units pass inspection; 2% of them is 10, but only 3.5 were spoiled: all 3.5 are
+    normal, counted, not 2% × 175 units (the rate applied backwards)."""
+    rows, notes = _testing_step_1(_report(_capped_case(tmp_path, "3.5")))
+    assert (rows["Completed and transferred out"], rows["Normal spoilage"], rows["Abnormal spoilage"]) == \
+        ("500", "3.5", "0")
+    assert notes == ["  Normal spoilage 3.5 units: capped at the 3.5 units spoiled (normal rate 2% × 500 good units "
+                     "passing inspection would be 10 units)."]
+
+
+def test_normal_spoilage_below_the_units_spoiled_is_rate_times_the_units_passing(tmp_path):
+    """Above the norm the rate gives normal spoilage (the rest is abnormal): the note says so."""
+    rows, notes = _testing_step_1(_report(_capped_case(tmp_path, "10.5")))
+    assert (rows["Normal spoilage"], rows["Abnormal spoilage"]) == ("10", "0.5")
+    assert notes == []  # 2% × 500 = 10: whole, nothing to say
+    rows, notes = _testing_step_1(_report(_capped_case(tmp_path, "12", rate="0.021")))
+    assert (rows["Normal spoilage"], rows["Abnormal spoilage"]) == ("10.5", "1.5")
+    assert notes == ["  Normal spoilage 10.5 units = normal rate 2.1% × 500 good units passing inspection: computed "
+                     "from the rate, not counted."]
+
+
+def test_without_the_units_passing_the_rate_is_named_only_beside_abnormal_spoilage(tmp_path):
+    """The report alone does not tell a cap from rate × units passing, save that a cap leaves no
+    abnormal spoilage: without ``passing`` nothing is said of a capped normal spoilage."""
+    path = _capped_case(tmp_path, "3.5")
+    data, _ = read_data_file(path)
+    case = costing.load_case(path)
+    text = render_case_report(costing.cost_case(case), normal_rates=normal_rates(data["stages"]))
+    assert "2% ×" not in text and "Normal spoilage 3.5 units" not in text
+
+
+def test_wip_cost_says_normal_spoilage_was_capped_at_the_units_spoiled(tmp_path):
+    cost = run_wip("cost", _capped_case(tmp_path, "3.5"))
+    assert cost.returncode == 0, cost.stderr
+    assert "Normal spoilage 3.5 units: capped at the 3.5 units spoiled (normal rate 2% × 500 good units passing " \
+        "inspection would be 10 units)." in cost.stdout
+    assert "× 175" not in cost.stdout
 
 
 def test_a_rate_that_gives_whole_units_needs_no_note():

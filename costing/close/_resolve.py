@@ -19,7 +19,7 @@ from .._journal import key_problem, name_problem
 from .._model import TRANSFERRED_IN, Case
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text
 from .._period import is_period, next_period, previous_period
-from .._resolve import parse_sections, resolve_case
+from .._resolve import negative_amount, negative_units, parse_sections, resolve_case
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
 from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec, OverheadSpec, ProductSpec
@@ -64,7 +64,7 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     if header is None:
         stubbed = _header_for_the_products(data, issues)
         if stubbed is None:
-            return None, _expected_zero_or_more(issues)
+            return None, issues
         header, held = stubbed
     raw_products = data.get("products") if isinstance(data, Mapping) else None
     raw_products = raw_products if isinstance(raw_products, list) else []
@@ -73,13 +73,14 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
         # The products' amounts cannot be checked against an opening in another currency: what
         # they would say (places, the opening's amounts) follows from the one problem reported.
-        return None, _expected_zero_or_more(issues)
+        return None, issues
 
     # Names as typed, before any respelling; of a product whose shape was refused too, so that it
     # is not also reported missing from the close (one mistake, one problem).
     written = [p.name if p is not None else _raw_name(raw_products, i) for i, p in enumerate(products)]
     products, respelled = _respelled_as_carried(products, prior, written)
-    seen: dict[str, int] = {}  # product_key(name) -> where it is first named
+    seen: dict[str, list[int]] = {}  # product_key(name) -> where each product of that key is named
+    known = _known_products(prior)
     plans: list[ProductPlan] = []
     shortfalls: list[tuple[int, Issue]] = []  # (where in issues, problem): said only beside other problems
     for i, product in enumerate(products):
@@ -88,12 +89,13 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
             issues.append(respelled[i][0].under(path))
         if product is None:
             continue
-        first = seen.get(product_key(product.name))
+        earlier = seen.setdefault(product_key(product.name), [])
+        first = next((k for k in earlier if not _kept_apart(product.name, products[k].name, known)), None)
         if first is not None:
             issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
                                 _duplicate_message(written[i], written[first], first)))
             continue
-        seen[product_key(product.name)] = i
+        earlier.append(i)
         plan, product_issues = _resolve_product(product, header, prior, q, held)
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
@@ -123,7 +125,7 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
         ties = _tie_beside_problems(header, held, q, prior, products, issues)
         at = next((k for k, issue in enumerate(issues) if issue.path.startswith("products")), len(issues))
         issues[at:at] = ties
-        return None, _expected_zero_or_more(issues)
+        return None, issues
     return ClosePlan(header, q, tuple(plans), prior is None), []
 
 
@@ -197,21 +199,6 @@ def _stages_used(raw_products: list) -> dict[str, list[tuple[str, str | None]]]:
             if isinstance(name, str):
                 used.setdefault(name, []).append((f"products[{i}].stages[{j}]", _raw_name(raw_products, i)))
     return used
-
-
-_NEGATIVE = re.compile(r"cannot be negative, found (\S+)$")
-
-
-def _expected_zero_or_more(issues: list[Issue]) -> list[Issue]:
-    """A negative amount or unit count told with what is expected (the core says what was found)."""
-    told = []
-    for issue in issues:
-        m = _NEGATIVE.search(issue.message) if issue.code in ("NEGATIVE_AMOUNT", "NEGATIVE_UNITS") else None
-        if m is not None:
-            issue = Issue(issue.code, issue.path, issue.message[:m.start()] + f"cannot be negative: expected zero or "
-                          f"more, found {m.group(1)}; check the sign of the value typed here", issue.source)
-        told.append(issue)
-    return told
 
 
 @dataclass
@@ -377,7 +364,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                 held.misspelt_pools[meant] = name  # the products' stage applies it, not a pool "missing"
         for key, value in (("rate", oh.rate), ("actual", oh.actual)):
             if value < 0:
-                issues.append(Issue("NEGATIVE_AMOUNT", f"overhead.{name}.{key}", f"cannot be negative, found {value}"))
+                issues.append(negative_amount(f"overhead.{name}.{key}", value))
                 held.pools.setdefault(name, set()).add(key)  # not applied from: the products would restate it
         if q is not None and oh.actual != oh.actual.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", f"overhead.{name}.actual",
@@ -394,7 +381,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                                     f"loss_convention: process_account posts to a {role.replace('_', ' ')} account; "
                                     "add it under accounts"))
     if header.materiality < 0:
-        issues.append(Issue("NEGATIVE_AMOUNT", "materiality", f"cannot be negative, found {header.materiality}"))
+        issues.append(negative_amount("materiality", header.materiality))
     _check_accounts(header, issues)
     if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
         header = _check_general_ledger(header, q, issues, held)
@@ -604,7 +591,9 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
 
     fast = FastResolver(header, prior, q)
     seen: set[str] = set()
-    keys: set[str] = set()  # product_key of each product so far: two spellings of one are a duplicate
+    # product_key -> the products so far: two spellings of one are a duplicate, unless both are, exactly,
+    # products of the prior close (``_kept_apart``).
+    keys: dict[str, list[str]] = {}
     # The prior close's products, and their keys: a product it knew spelt otherwise is INCONSISTENT_NAME.
     known = _known_products(prior)
     known_keys = {product_key(name) for name in known}
@@ -619,9 +608,11 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
             if issues or plan is None:
                 raise Unclean
         key = product_key(plan.name)
-        if key in keys or (plan.name not in known and key in known_keys):
+        earlier = keys.setdefault(key, [])
+        if any(not _kept_apart(plan.name, name, known) for name in earlier) or \
+                (plan.name not in known and key in known_keys):
             raise Unclean
-        keys.add(key)
+        earlier.append(plan.name)
         seen.add(plan.name)
         yield plan
     if prior is not None:
@@ -728,8 +719,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                 if "driver" in unknown:  # no quantity can be asked for: only its own problem is said
                     quantity = stage.driver_quantity if stage.driver_quantity is not None else _ZERO
                     if quantity < 0:
-                        issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
-                                            f"cannot be negative, found {quantity}"))
+                        issues.append(negative_units(f"{spath}.driver_quantity", quantity, ""))
                 elif config.driver == "direct_labour_cost":
                     quantity = sum((stage.added_costs.get(n, _ZERO) for n, el in stage.elements.items()
                                     if el.kind == "labour"), _ZERO)
@@ -741,8 +731,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                 else:
                     quantity = stage.driver_quantity
                     if quantity < 0:
-                        issues.append(Issue("NEGATIVE_UNITS", f"{spath}.driver_quantity",
-                                            f"cannot be negative, found {quantity}"))
+                        issues.append(negative_units(f"{spath}.driver_quantity", quantity, ""))
                         quantity = None  # no overhead applied from it: a negative one would be reported again
                 if unknown & {"driver", "rate"}:
                     quantity = None  # not applied: what it would give is not known
@@ -762,7 +751,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                     update["added_costs"] = {**stage.added_costs, element: amount}
         if stage.count is not None:
             if stage.count < 0:
-                issues.append(Issue("NEGATIVE_UNITS", f"{spath}.count", f"cannot be negative, found {stage.count}"))
+                issues.append(negative_units(f"{spath}.count", stage.count, ""))
             counts[name] = stage.count
 
         # Opening WIP: from the file in the ledger's first period, from the ledger afterwards.
@@ -787,7 +776,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention")
                   and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied))
     if product.shipments < 0:
-        issues.append(Issue("NEGATIVE_UNITS", "shipments", f"cannot be negative, found {product.shipments}"))
+        issues.append(negative_units("shipments", product.shipments, ""))
 
     opening_fg: tuple[FinishedGoodsLayer, ...] = ()
     if prior is None:
@@ -802,9 +791,9 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     f"a layer on hand when {header.period} opens was produced before it, not in "
                                     f"{given_period}"))
             if layer.units < 0:
-                issues.append(Issue("NEGATIVE_UNITS", f"{path}.units", f"cannot be negative, found {layer.units}"))
+                issues.append(negative_units(f"{path}.units", layer.units, ""))
             if layer.cost < 0:
-                issues.append(Issue("NEGATIVE_AMOUNT", f"{path}.cost", f"cannot be negative, found {layer.cost}"))
+                issues.append(negative_amount(f"{path}.cost", layer.cost))
             if layer.units < 0 or layer.cost < 0:
                 continue
             if not layer.units and layer.cost:
@@ -902,6 +891,14 @@ def _duplicate_message(name: str, first_name: str, first: int) -> str:
         return f"product {name!r} is already products[{first}]"
     return (f"product {name!r} differs from {first_name!r} (products[{first}]) only in upper/lower case or spacing, "
             "so it is the same product named twice; merge the two, or name them apart")
+
+
+def _kept_apart(name: str, other: str, known: set[str]) -> bool:
+    """Two products whose names differ only in upper/lower case or spacing that are nonetheless two
+    products: both, exactly as written, products of the prior close (a ledger from before such names
+    were refused may hold both, each with its own WIP and finished goods, so that neither can be
+    renamed nor the two merged).  Any other pair of one ``product_key`` is one product named twice."""
+    return name != other and name in known and other in known
 
 
 def _known_products(prior: PriorState | None) -> set[str]:
