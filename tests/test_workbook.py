@@ -524,6 +524,23 @@ def test_a_general_ledger_that_does_not_tie_refuses_the_close_and_writes_nothing
     assert not ledger.exists() or Ledger(ledger).events() == []
 
 
+@pytest.mark.parametrize("written", ["espresso classic", "Espresso  Classic", "ESPRESSO   classic"])
+def test_a_product_written_in_other_case_or_spacing_is_one_inconsistent_name_at_its_row(demo_book, capsys, written):
+    """The close keys products upper/lower case and spacing aside (``product_key``): a second
+    spelling in Production is one problem at its name, not a product the other tables do not know."""
+    wb = openpyxl.load_workbook(demo_book)
+    assert wb["Production"]["A4"].value == wb["Production"]["A5"].value == "Espresso Classic"
+    wb["Production"]["A5"] = written
+    wb.save(demo_book)
+    before = demo_book.read_bytes()
+    assert main(["close", str(demo_book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert _errors(err) == [("INCONSISTENT_NAME", "Production!A5")]
+    assert (f"product {written!r} differs from 'Espresso Classic' (Production!A4) only in upper/lower case or "
+            "spacing; write it the same way in every row") in err
+    assert demo_book.read_bytes() == before
+
+
 def remove_wip_account(wb, stage: str) -> str:
     """Delete the stage's wip row from the Accounts table (the rows below move up, the table shrinks);
     returns the table's range as it is now."""
@@ -1425,10 +1442,14 @@ def test_checks_compare_every_input_row_and_column_the_result_sheets_refer_to(de
     # Drip Home's ending WIP in Testing (empty, referred to): its row by product and stage.
     read, now, difference, result = block["Table Production, row 11: Product A11, Stage B11"]
     assert read == "Drip Home / Testing" and now == '=Production!A11&" / "&Production!B11'
-    assert difference == '=IF(AND(EXACT(Production!A11,"Drip Home"),EXACT(Production!B11,"Testing")),0,1)'
-    assert block["Table Settings, row 11: Setting A11"][2] == '=IF(EXACT(Settings!A11,"Overhead disposition"),0,1)'
+    # Compared as the close reads them: names upper/lower case and spacing aside (``=`` ignores case,
+    # TRIM the spaces), a header line breaks aside too, an account code exactly but for its ends.
+    assert difference == '=IF(AND(TRIM(Production!A11)="Drip Home",TRIM(Production!B11)="Testing"),0,1)'
+    assert block["Table Settings, row 11: Setting A11"][2] == '=IF(TRIM(Settings!A11)="Overhead disposition",0,1)'
     assert block["Table GeneralLedger, row 5: Account code F5"][0] == "1320"  # a code typed as a number
-    assert block["Table Production, column F: its header F3"][:2] == ("Ending WIP units", '=Production!F3&""')
+    assert block["Table GeneralLedger, row 5: Account code F5"][2] == '=IF(EXACT(TRIM(Accounts!F5),"1320"),0,1)'
+    assert block["Table Production, column F: its header F3"][:3] == (
+        "Ending WIP units", '=Production!F3&""', '=IF(TRIM(SUBSTITUTE(Production!F3,CHAR(10)," "))="Ending WIP units",0,1)')
     checks = values["Checks"]
     row = next(r for r in range(5, 30) if str(checks.cell(r, 1).value).startswith("The result sheets refer to"))
     n = len(block)

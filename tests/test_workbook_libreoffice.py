@@ -179,6 +179,12 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     _with_rows_sorted(october, sorted_book, "Production", SORTED_ROWS, column=1)
     blanked["sorted"] = tmp / "in" / "sorted.xlsx"
     _without_cached_values(sorted_book, blanked["sorted"])
+    # A header and a product name retyped after the close in other upper/lower case and spacing:
+    # the close would read them as before, and the references still land on the same cells.
+    respelled = tmp / "respelled.xlsx"
+    _with_text_changed(october, respelled, "Production", RESPELLED)
+    blanked["respelled"] = tmp / "in" / "respelled.xlsx"
+    _without_cached_values(respelled, blanked["respelled"])
     _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     for label, copy in blanked.items():
         out[label] = tmp / "out" / copy.name
@@ -213,6 +219,25 @@ def _with_rows_sorted(src: Path, dst: Path, sheet: str, rows: range, column: int
                 data = re.sub(rb'<row r="([0-9]+)"([^>]*)>(.*?)</row>',
                               lambda m: (b'<row r="%s"%s>%s</row>' % (m[1], m[2], moved[int(m[1])])
                                          if int(m[1]) in moved else m[0]), data, flags=re.S)
+            b.writestr(item, data)
+
+
+# Production cells retyped: the header of column F, and Drip Home's name in its Testing row.
+RESPELLED = {"F3": "ENDING wip  Units", "A11": " drip  HOME"}
+
+
+def _with_text_changed(src: Path, dst: Path, sheet: str, texts: dict[str, str]) -> None:
+    """A copy whose cells of ``sheet`` hold ``texts`` (coordinate -> text), typed over what was there."""
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        part = sheet_parts(a)[sheet]
+        for item in a.infolist():
+            data = a.read(item.filename)
+            if item.filename == part:
+                for coordinate, text in texts.items():
+                    data, n = re.subn(rb'<c r="%s"([^>]*?)(?: t="[^"]*")?(?:/>|>.*?</c>)' % coordinate.encode(),
+                                      lambda m: b'<c r="%s"%s t="inlineStr"><is><t xml:space="preserve">%s</t></is></c>'
+                                      % (coordinate.encode(), m[1], text.encode()), data, count=1, flags=re.S)
+                    assert n == 1, coordinate
             b.writestr(item, data)
 
 
@@ -551,3 +576,23 @@ def test_a_table_sorted_after_the_close_turns_the_input_rows_check_red(recalcula
     assert (drip["Read by the close"], drip["In the workbook now"]) == ("Drip Home / Testing", "Espresso Classic / Testing")
     # What the check guards against: the Cost Report now reads another product's row, silently.
     assert sorted_book["Cost Report"]["J5"].value != october["Cost Report"]["J5"].value
+
+
+def test_a_header_or_name_retyped_in_other_case_or_spacing_keeps_the_input_rows_check_ok(recalculated):
+    """The close reads headers and names upper/lower case and spacing aside: "ENDING wip  Units" is
+    still column F's header and " drip  HOME" still Drip Home, and the result sheets' references still
+    land on the cells the close read.  As LibreOffice recalculates, every row and column is unchanged."""
+    book = openpyxl.load_workbook(recalculated["respelled"], data_only=True)
+    assert book["Production"]["F3"].value == RESPELLED["F3"] and book["Production"]["A11"].value == RESPELLED["A11"]
+    name, (_, _, difference, result) = _input_rows_check(book["Checks"])
+    n = int(re.search(r"of ([0-9]+) unchanged", name)[1])
+    assert f"({n} of {n} unchanged;" in name and (difference, result) == (0, "OK")
+    lines = {row["Input row or column the result sheets refer to (table, its key cells)"]: row
+             for row in _rows_under(book["Checks"], "Input row or column the result sheets refer to (table, "
+                                                     "its key cells)")}
+    header = lines["Table Production, column F: its header F3"]
+    drip = lines["Table Production, row 11: Product A11, Stage B11"]
+    assert (header["Read by the close"], header["In the workbook now"], header["Result"]) == (
+        "Ending WIP units", RESPELLED["F3"], "OK")
+    assert (drip["Read by the close"], drip["In the workbook now"], drip["Result"]) == (
+        "Drip Home / Testing", f"{RESPELLED['A11']} / Testing", "OK")

@@ -18,6 +18,7 @@ from .._currency import is_known_locale
 from .._errors import Issue, as_written
 from .._numbers import from_excel, percent_text
 from .._period import is_period
+from ..close._resolve import product_key
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, TableData, TableSource
@@ -513,7 +514,7 @@ class _Reader:
         opening_fg = self.rows("OpeningFG", required=False)
 
         products: dict[str, list[Row]] = {}
-        respelled: list[Row] = []  # rows naming a product in other upper/lower case: refused, once
+        respelled: list[Row] = []  # rows naming a product in other upper/lower case or spacing: refused, once
         for row in production:
             stage = row.get("stage")
             if stage not in stages:
@@ -525,7 +526,7 @@ class _Reader:
             if first is not None:  # two spellings of one product would close as two products
                 self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
                              f"product {name!r} differs from {first!r} ({products[first][0].cells['product'].ref}) "
-                             "only in upper/lower case; write it the same way in every row")
+                             "only in upper/lower case or spacing; write it the same way in every row")
                 respelled.append(row)
                 continue
             products.setdefault(name, []).append(row)
@@ -761,7 +762,12 @@ def _row_number(coordinate: str) -> str:
 
 
 def _fold(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+    """A name as the close keys products (``product_key``): upper/lower case and spacing aside.
+
+    >>> _fold("Espresso  Classic") == _fold("espresso classic"), _fold(None), _fold(1310)
+    (True, None, 1310)
+    """
+    return product_key(value) if isinstance(value, str) else value
 
 
 def _quote(sheet: str) -> str:

@@ -1346,7 +1346,7 @@ _ROW_KEYS = {"GeneralLedger": ("code",), "OpeningFG": ("product", "period")}
 
 
 def _shown(value: Any) -> str:
-    """What a spreadsheet's text of a cell is (``=A1&""``), as EXACT compares it.
+    """What a spreadsheet's text of a cell is (``=A1&""``), as TRIM and EXACT read it.
 
     >>> _shown("Espresso Classic"), _shown(1310), _shown(1310.0), _shown(0.1 + 0.2), _shown(None), _shown(True)
     ('Espresso Classic', '1310', '1310', '0.3', '', 'TRUE')
@@ -1413,6 +1413,49 @@ def _row_of(coordinate: str) -> str:
     return coordinate[len(_column_letters(coordinate)):]
 
 
+def _trimmed(text: str) -> str:
+    """What a spreadsheet's TRIM makes of a text: no spaces at either end, one between words.
+
+    >>> _trimmed("  Espresso   Classic "), _trimmed("Ending WIP\\nunits")
+    ('Espresso Classic', 'Ending WIP\\nunits')
+    """
+    return " ".join(word for word in text.split(" ") if word)
+
+
+def _same_as_read(ref: str, text: str, kind: str) -> str:
+    """A formula true when ``ref`` holds what the close read there (``text``), compared as the close
+    reads it: a name (product, stage, element, setting) upper/lower case and spacing aside
+    (``product_key``: ``=`` between texts ignores case, TRIM collapses spaces); a header line breaks
+    aside too (``normalise_header``); an account code exactly but for spaces at its ends, as the
+    close keys accounts.
+
+    >>> _same_as_read("Production!A11", "Drip Home", "name")
+    'TRIM(Production!A11)="Drip Home"'
+    >>> _same_as_read("Production!F3", "Ending WIP units", "header")
+    'TRIM(SUBSTITUTE(Production!F3,CHAR(10)," "))="Ending WIP units"'
+    >>> _same_as_read("Accounts!F5", "1320", "code")
+    'EXACT(TRIM(Accounts!F5),"1320")'
+    """
+    if kind == "header":
+        return f'TRIM(SUBSTITUTE({ref},CHAR(10)," "))={_quoted(_trimmed(text.replace(chr(10), " ")))}'
+    if kind == "code":
+        return f"EXACT(TRIM({ref}),{_quoted(_trimmed(text))})"
+    return f"TRIM({ref})={_quoted(_trimmed(text))}"
+
+
+def _compared_as(ctx: ResultContext) -> dict[tuple[str, str], str]:
+    """(sheet, cell) -> "header" for each input table's header cell, "code" for each account code of
+    the GeneralLedger table; any other key cell is a name."""
+    kinds: dict[tuple[str, str], str] = {}
+    for name, data in ctx.input.tables.items():
+        kinds.update({(c.sheet, c.coordinate): "header" for c in data.header})
+        if name == "GeneralLedger":
+            code = normalise_header(TABLE_BY_NAME[name].column("code").header)
+            k = next((k for k, c in enumerate(data.header) if normalise_header(c.value) == code), None)
+            kinds.update({(raw[k].sheet, raw[k].coordinate): "code" for raw in data.rows if k is not None and k < len(raw)})
+    return kinds
+
+
 def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: int) -> None:
     """Each input row the result sheets' formulas refer to, by its key cells as the close read
     them against what those cells hold now, and each column by its header.  A reference is a
@@ -1420,6 +1463,7 @@ def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: in
     product's ending WIP while every total still adds up.  The check row counts the rows and
     columns that are no longer the close's and says what to do."""
     positions = _input_positions(ctx)
+    kinds = _compared_as(ctx)
     first = _block_heading(ctx, ws, title_row, INPUT_POSITIONS, "Input rows and columns the result sheets refer to: "
                            "the keys the close read there, against what those cells hold now")
     for n, (what, cells) in enumerate(positions):
@@ -1429,10 +1473,11 @@ def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: in
         ctx.put(ws, r, INPUT_POSITIONS.col("where"), what)
         ctx.put(ws, r, INPUT_POSITIONS.col("read"), " / ".join(read), fill=ENGINE_FILL)
         refs = [_x(c.sheet, c.coordinate) for c in cells]
-        # The cells' text (an empty cell is "", a number its digits), as EXACT compares it.
+        # The cells' text (an empty cell is "", a number its digits), as the spreadsheet shows it.
         now = '&" / "&'.join(refs) if len(refs) > 1 else f'{refs[0]}&""'
         ctx.put(ws, r, INPUT_POSITIONS.col("now"), f"={now}", " / ".join(read))
-        same = [f"EXACT({ref},{_quoted(text)})" for ref, text in zip(refs, read)]
+        same = [_same_as_read(ref, text, kinds.get((cell.sheet, cell.coordinate), "name"))
+                for ref, text, cell in zip(refs, read, cells)]
         same_all = same[0] if len(same) == 1 else f"AND({','.join(same)})"
         ctx.put(ws, r, INPUT_POSITIONS.col("diff"), f"=IF({same_all},0,1)", 0)
         ctx.put(ws, r, INPUT_POSITIONS.col("result"),
