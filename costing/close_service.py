@@ -480,7 +480,7 @@ def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | N
     # The same inputs (their hash does not see the order of keys), each stage's elements in the order
     # the close was computed in: recorded inputs are canonical JSON, sorted, and the order decides
     # how reports list the elements and, under process accounts, which element scrap reduces.
-    plan, issues = resolve_close(in_element_order(data, closed.element_order), prior)
+    plan, issues = resolve_close(in_element_order(data, closed.element_order), prior, recorded=True)
     if issues:
         return None
     try:

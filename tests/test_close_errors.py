@@ -495,3 +495,12 @@ def test_two_spellings_a_ledger_already_holds_as_two_products_close_the_next_mon
     with Ledger(db) as ledger:
         closed = ledger.current_close("2026-11").state
     assert {product for product, _ in closed.wip} >= {"Drip Home", "DRIP HOME"}
+    # Months recorded with both spellings still compute again: the report and the variance audit
+    # of October, whose close had no prior to vouch for the two, and of November.
+    capsys.readouterr()
+    for period in ("2026-10", "2026-11"):
+        assert main(["report", "--period", period, "--product", "DRIP HOME", "--ledger", str(db)]) == 0, \
+            capsys.readouterr().err
+        assert "== DRIP HOME (" in capsys.readouterr().out
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(db)]) in (0, 1)
+    assert "DUPLICATE_PRODUCT" not in capsys.readouterr().err

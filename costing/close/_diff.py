@@ -250,7 +250,7 @@ def _close(data: dict, prior: PriorState | None) -> dict[tuple[str, str], Decima
     # from its balance.  Each change is closed without them: a balance's change is a step that moves nothing.
     data = {k: v for k, v in data.items() if k != "general_ledger"}
     try:
-        plan, issues = resolve_close(data, prior)
+        plan, issues = resolve_close(data, prior, recorded=True)
         if issues:
             return None
         result = compute_close(plan)

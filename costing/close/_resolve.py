@@ -51,9 +51,16 @@ class ClosePlan:
     first_period: bool
 
 
-def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None, list[Issue]]:
-    """Validate a close file against the previous close (None when this is the ledger's first)."""
-    clean = _resolve_clean(data, prior)
+def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
+                  ) -> tuple[ClosePlan | None, list[Issue]]:
+    """Validate a close file against the previous close (None when this is the ledger's first).
+
+    ``recorded``: ``data`` are the inputs of a close the ledger holds, computed again (a report, a
+    diff, the variance audit).  Its products are, by that record, distinct products whatever their
+    spelling: an earlier version accepted two names one ``product_key`` apart, and a month it closed
+    so must still compute, as it must still close again after a reopen."""
+    kept_apart = _recorded_products(data) if recorded else frozenset()
+    clean = _resolve_clean(data, prior, kept_apart)
     if clean is not None:
         return clean, []
     # Something is not in order: every problem, located, in file order.
@@ -80,7 +87,7 @@ def resolve_close(data: Any, prior: PriorState | None) -> tuple[ClosePlan | None
     written = [p.name if p is not None else _raw_name(raw_products, i) for i, p in enumerate(products)]
     products, respelled = _respelled_as_carried(products, prior, written)
     seen: dict[str, list[int]] = {}  # product_key(name) -> where each product of that key is named
-    known = _known_products(prior)
+    known = _known_products(prior) | kept_apart
     plans: list[ProductPlan] = []
     shortfalls: list[tuple[int, Issue]] = []  # (where in issues, problem): said only beside other problems
     for i, product in enumerate(products):
@@ -583,7 +590,7 @@ def resolve_header(data: Any, prior: PriorState | None) -> tuple[CloseSpec, Deci
 
 
 def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | None,
-                  q: Decimal) -> Iterator[ProductPlan]:
+                  q: Decimal, kept_apart: frozenset[str] = frozenset()) -> Iterator[ProductPlan]:
     """The plans of a close's products, one at a time, as ``resolve_close`` makes them for a
     header from ``resolve_header``; raises ``Unclean`` at the first problem of any kind (then
     ``resolve_close`` gives all of them, located, in its order)."""
@@ -595,7 +602,7 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
     # products of the prior close (``_kept_apart``).
     keys: dict[str, list[str]] = {}
     # The prior close's products, and their keys: a product it knew spelt otherwise is INCONSISTENT_NAME.
-    known = _known_products(prior)
+    known = _known_products(prior) | kept_apart
     known_keys = {product_key(name) for name in known}
     for raw in raw_products:
         plan = fast(raw)
@@ -623,7 +630,7 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
             raise Unclean
 
 
-def _resolve_clean(data: Any, prior: PriorState | None) -> ClosePlan | None:
+def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[str] = frozenset()) -> ClosePlan | None:
     """The plan of a close file with no problem at all, products resolved by the fast path where
     it applies (``costing.close._fast``); None at the first problem of any kind."""
     resolved = resolve_header(data, prior)
@@ -631,7 +638,7 @@ def _resolve_clean(data: Any, prior: PriorState | None) -> ClosePlan | None:
         return None
     header, q = resolved
     try:
-        plans = tuple(product_plans(data["products"], header, prior, q))
+        plans = tuple(product_plans(data["products"], header, prior, q, kept_apart))
     except Unclean:
         return None
     return ClosePlan(header, q, plans, prior is None)
@@ -899,6 +906,12 @@ def _kept_apart(name: str, other: str, known: set[str]) -> bool:
     were refused may hold both, each with its own WIP and finished goods, so that neither can be
     renamed nor the two merged).  Any other pair of one ``product_key`` is one product named twice."""
     return name != other and name in known and other in known
+
+
+def _recorded_products(data: Any) -> frozenset[str]:
+    """The product names a recorded close's inputs hold, exactly as written."""
+    products = data.get("products") if isinstance(data, Mapping) else None
+    return frozenset(p["name"] for p in products or () if isinstance(p, Mapping) and isinstance(p.get("name"), str))
 
 
 def _known_products(prior: PriorState | None) -> set[str]:

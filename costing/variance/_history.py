@@ -72,7 +72,7 @@ class _Frozen(BaseModel):
 
 def recompute(stored: StoredClose) -> CloseResult:
     """The close computed again from its stored inputs; raises CostingError if it no longer resolves."""
-    plan, issues = resolve_close(stored.declared_inputs, stored.prior)
+    plan, issues = resolve_close(stored.declared_inputs, stored.prior, recorded=True)
     if issues:
         raise CostingError([i.under(f"{stored.period} close #{stored.close_no}") for i in issues])
     return compute_close(plan)
@@ -115,7 +115,7 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
     other = Method.WEIGHTED_AVERAGE if spec.method == Method.FIFO.value else Method.FIFO
     unavailable = dict(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
                        available=False, lines=())
-    plan, issues = resolve_close({**stored.declared_inputs, "method": other.value}, stored.prior)
+    plan, issues = resolve_close({**stored.declared_inputs, "method": other.value}, stored.prior, recorded=True)
     if issues:
         return MethodEffect(reason="; ".join(str(i) for i in issues), **unavailable)
     try:
