@@ -14,6 +14,7 @@ from typing import Any
 from babel.numbers import format_decimal
 
 from ._currency import is_known_locale, minor_unit
+from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
 __all__ = ["render_case_report", "normal_rates", "locale_argument", "period_argument"]
@@ -163,14 +164,16 @@ def normal_rates(stages: Sequence[Any]) -> list[Decimal | None]:
 
     >>> normal_rates([{"spoilage": {"normal_rate": "0.02", "spoiled": 6}}, {"spoilage": {"normal": 3}}, {}])
     [Decimal('0.02'), None, None]
+    >>> normal_rates([{"spoilage": {"normal_rate": "2%"}}])  # read as the resolver reads it
+    [Decimal('0.02')]
     """
     rates: list[Decimal | None] = []
     for stage in stages:
         spoilage = stage.get("spoilage") if isinstance(stage, Mapping) else None
         rate = spoilage.get("normal_rate") if isinstance(spoilage, Mapping) else None
         try:
-            rates.append(None if rate is None or isinstance(rate, bool) else Decimal(str(rate)))
-        except ArithmeticError:
+            rates.append(None if rate is None or isinstance(rate, bool) else to_fraction(rate))
+        except (ArithmeticError, NumberError):
             rates.append(None)
     return rates
 

@@ -284,3 +284,13 @@ def test_wip_cost_and_wip_report_say_a_fractional_normal_spoilage_came_from_the_
     assert report.returncode == 0, report.stderr
     notes = [line.strip() for line in report.stdout.splitlines() if "computed from the rate" in line]
     assert notes and all(re.match(r"Normal spoilage [\d.]+ units = normal rate 2% × [\d,.]+ good units", n) for n in notes)
+
+
+def test_a_normal_rate_written_as_a_percent_gets_its_note_too(tmp_path):
+    case = (ROOT / "examples" / "demo" / "case.yaml").read_text()
+    assert "normal_rate: 0.02" in case
+    path = tmp_path / "case.yaml"
+    path.write_text(case.replace("normal_rate: 0.02", 'normal_rate: "2%"'))
+    result = run_wip("cost", path)
+    assert result.returncode == 0, result.stderr
+    assert "Normal spoilage 8.2 units = normal rate 2% × 410 good units passing inspection" in result.stdout
