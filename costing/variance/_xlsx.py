@@ -492,7 +492,7 @@ def _cogs_as_posted(ws: _Cells, cogs: CogsAsPosted, row: int, total_row: int | N
             else:
                 ws.put(row, col, value, money)
         ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
-        if line.label is not None:  # the difference is a tie: no U/F
+        if line.label is not None:  # the stored journals' COGS and the difference are ties: no U/F
             ws.put(row, 9, _uf_formula(f"H{row}", places), engine=line.label)
         if line.what == "difference":
             ws.put(row, 10, f'=IF(AND(ROUND(F{row},{places})=0,ROUND(G{row},{places})=0),"OK","DIFFERENCE")',
