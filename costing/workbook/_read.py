@@ -514,6 +514,9 @@ class _Reader:
         opening_fg = self.rows("OpeningFG", required=False)
 
         products: dict[str, list[Row]] = {}
+        # Each product's one spelling by its folded name (a second spelling is refused below), so a
+        # row finds its product's spelling in one look-up, not a scan of every product (50,000 rows).
+        spelt: dict[Any, str] = {}
         respelled: list[Row] = []  # rows naming a product in other upper/lower case or spacing: refused, once
         for row in production:
             stage = row.get("stage")
@@ -522,8 +525,8 @@ class _Reader:
                              f"stage {stage!r} is not in the Stages table; add it there or correct the name")
                 continue
             name = row.get("product")
-            first = next((p for p in products if p != name and _fold(p) == _fold(name)), None)
-            if first is not None:  # two spellings of one product would close as two products
+            first = spelt.setdefault(_fold(name), name)
+            if first != name:  # two spellings of one product would close as two products
                 self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
                              f"product {name!r} differs from {first!r} ({products[first][0].cells['product'].ref}) "
                              "only in upper/lower case or spacing; write it the same way in every row")
