@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from . import CostingError, Issue, __version__, cost_case, load_case
+from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
 from ._report import report_json
 from ._spec import CaseSpec
@@ -23,10 +23,18 @@ __all__ = ["main"]
 
 def _cmd_cost(args: argparse.Namespace) -> int:
     reports, issues = [], []
+    from ._casefile import read_data_file
+
     for path in args.files:
+        # Read once: the resolved case keeps the units normal spoilage came to, the file its rates.
+        data, file_issues = read_data_file(path)
+        case, file_issues = resolve_case(data) if not file_issues else (None, file_issues)
+        if file_issues:
+            issues.extend(i.with_source(path) for i in file_issues)
+            continue
         try:
-            case = load_case(path)
-            reports.append((path, case, cost_case(case), _file_normal_rates(path)))
+            stages = data.get("stages") if isinstance(data, dict) else None
+            reports.append((path, case, cost_case(case), normal_rates(stages) if isinstance(stages, list) else None))
         except CostingError as e:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
@@ -55,16 +63,6 @@ def _passing(stages) -> list:
     """Each resolved stage's good units passing inspection, as normal spoilage at a rate is taken of
     them: the report's note on a rate then tells rate × these units from a cap at the units spoiled."""
     return [stage.completed_passing + stage.ending_passing for stage in stages]
-
-
-def _file_normal_rates(path: str) -> list | None:
-    """The normal spoilage rates a case file gave, stage by stage (the resolved case keeps only the
-    units they came to): the report then says a fractional normal spoilage was computed from a rate."""
-    from ._casefile import read_data_file
-
-    data, issues = read_data_file(path)
-    stages = data.get("stages") if not issues and isinstance(data, dict) else None
-    return normal_rates(stages) if isinstance(stages, list) else None
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
