@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ._currency import is_known_currency, quantum
 from ._engine import cost_stage, element_completion
 from ._errors import CostingError, Issue
 from ._model import (
@@ -34,6 +35,8 @@ from ._model import (
     Stage,
     UnitGroup,
 )
+from ._numbers import EXCEL_ERRORS, ROUNDING_MODES, NumberError, from_excel, to_decimal
+from ._period import is_period
 from ._report import (
     Assigned,
     CaseReport,
@@ -89,6 +92,15 @@ __all__ = [
     "ProcessAccounts",
     "TAccount",
     "TAccountLine",
+    # values read as the engine reads them, for adapters that take input elsewhere (the Excel add-in)
+    "to_decimal",
+    "from_excel",
+    "EXCEL_ERRORS",
+    "NumberError",
+    "ROUNDING_MODES",
+    "is_known_currency",
+    "quantum",
+    "is_period",
     # problems
     "Issue",
     "CostingError",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from types import MappingProxyType
+
 from ._errors import as_written
 
 __all__ = [
@@ -31,10 +33,12 @@ __all__ = [
 ENGINE_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 # Rounding modes a case file may choose for assigned amounts.
-ROUNDING_MODES = {
+# Read-only: the mapping is public (costing.ROUNDING_MODES), and a caller adding or changing a
+# mode would change what the engine posts.
+ROUNDING_MODES = MappingProxyType({
     "half_up": ROUND_HALF_UP,  # 0.005 -> 0.01: what accountants and Excel's ROUND do
     "half_even": ROUND_HALF_EVEN,  # banker's rounding: 0.005 -> 0.00, 0.015 -> 0.02
-}
+})
 
 
 

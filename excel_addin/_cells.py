@@ -1,7 +1,7 @@
 """The Excel edge: cell values in, Decimals for the engine; engine values out, floats for Excel.
 
 Excel hands numbers over as binary floats; they are converted exactly once, here, with
-``costing._numbers.from_excel``: the number Excel shows, read at its 15 significant digits, so the
+``costing.from_excel``: the number Excel shows, read at its 15 significant digits, so the
 result of ``=0.1+0.2`` (0.30000000000000004 as a float) is 0.3 (never xlwings' ``numbers=Decimal``,
 which keeps the float's binary noise: Decimal(0.1) is 0.1000000000000000055511151231257827...).
 Values going back are floats or text, never Decimal objects (Excel would format and truncate those
@@ -26,9 +26,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Iterable
 
-from costing import Issue
-from costing._numbers import EXCEL_ERRORS, NumberError, from_excel
-from costing._period import is_period
+from costing import EXCEL_ERRORS, Issue, NumberError, from_excel, is_period
 
 __all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blank", "is_blank_row", "excel_error",
            "formula_error", "grid", "first_cell", "to_number", "to_text", "to_period", "out", "rows_with_header"]

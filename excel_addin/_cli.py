@@ -8,8 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from costing._cli_common import EXIT_INPUT, print_issues
-from costing._errors import Issue
+from costing import Issue
+from costing.cli_support import EXIT_INPUT, is_read_only, print_issues
 
 __all__ = ["register"]
 
@@ -27,8 +27,6 @@ def _folder_problem(out_dir: Path) -> Issue | None:
                 return Issue("CANNOT_WRITE", str(out_dir), f"{parent} is a file, not a folder; give a folder for "
                                                            "wip_close.xlsm and wip_close.py")
             break
-    from costing._atomic import is_read_only
-
     for name in ("wip_close.xlsm", "wip_close.py"):  # excel_addin._xlsm.WORKBOOK_NAME and its launcher
         target = out_dir / name
         if target.is_dir():

@@ -18,10 +18,8 @@ from typing import Any, Callable
 from xlwings import arg, func, ret
 
 import costing
-from costing import CostingError, Issue
-from costing._report import ProcessAccountStageReport
-from costing._currency import is_known_currency, quantum
-from costing._numbers import ROUNDING_MODES, NumberError, to_decimal
+from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAccountStageReport, is_known_currency,
+                     quantum, to_decimal)
 
 from ._block import locate, parse_block
 from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row,

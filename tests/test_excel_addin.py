@@ -335,7 +335,7 @@ def test_excel_metadata_from_xlwings_windows_decorators(windows_decorated):
 def test_overhead_too_large_to_post_is_an_error_not_a_crash_or_a_figure():
     from decimal import Decimal
 
-    from costing._numbers import NumberError
+    from costing import NumberError
     from costing.close import apply_overhead
 
     header = ["rate", "driver_quantity", "actual"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import replace
+from pathlib import Path
 
 from decimal import Context, Decimal
 
@@ -24,9 +27,38 @@ def test_public_api_is_pinned():
         # loss_convention: process_account
         "LossConvention", "NormalLoss", "ProcessAccountStageReport", "LossValue", "ScrapValue", "ProcessAccounts",
         "TAccount", "TAccountLine",
+        # values read as the engine reads them (numbers, spreadsheet cells, currencies, periods)
+        "to_decimal", "from_excel", "EXCEL_ERRORS", "NumberError", "ROUNDING_MODES", "is_known_currency", "quantum",
+        "is_period",
     ])
     for name in costing.__all__:
         assert hasattr(costing, name), name
+
+
+def test_cli_support_is_pinned_and_is_what_the_wip_commands_use():
+    """``costing.cli_support`` names the very objects the built-in commands use: a subcommand
+    defined outside the package exits and prints as they do."""
+    import costing.cli_support as cli_support
+    from costing import _atomic, _cli_common
+
+    assert sorted(cli_support.__all__) == sorted(["EXIT_INPUT", "print_issues", "is_read_only"])
+    assert cli_support.EXIT_INPUT == _cli_common.EXIT_INPUT == 2
+    assert cli_support.print_issues is _cli_common.print_issues
+    assert cli_support.is_read_only is _atomic.is_read_only
+
+
+def test_the_reading_helpers_are_the_engines_own():
+    """The public names are the engine's functions, not copies: the add-in reads a cell, a currency
+    or a period exactly as a case file or the close workbook is read."""
+    from costing import _currency, _numbers, _period
+
+    for name, private in (("to_decimal", _numbers), ("from_excel", _numbers), ("EXCEL_ERRORS", _numbers),
+                          ("NumberError", _numbers), ("ROUNDING_MODES", _numbers), ("is_known_currency", _currency),
+                          ("quantum", _currency), ("is_period", _period)):
+        assert getattr(costing, name) is getattr(private, name), name
+    assert costing.quantum("JPY") == Decimal("1") and costing.quantum("USD") == Decimal("0.01")
+    assert costing.from_excel(0.1 + 0.2) == Decimal("0.3")
+    assert costing.is_period("2026-10") and not costing.is_period("2026-13")
 
 
 def test_core_modules_do_no_io():
@@ -103,3 +135,96 @@ def test_fast_report_construction_equals_a_validated_model():
         rebuilt = StageReport.model_validate(fields(stage))
         assert rebuilt == stage
         assert rebuilt.model_dump(mode="json") == stage.model_dump(mode="json")
+
+
+# ---- adapters outside the package use the public API only ----------------------------------
+
+ADDIN = Path(__file__).resolve().parent.parent / "excel_addin"
+
+
+def _private(dotted: str) -> bool:
+    """A dotted name with a component that starts with an underscore (a dunder such as __version__ is public)."""
+    return any(part.startswith("_") and not (part.startswith("__") and part.endswith("__"))
+               for part in dotted.split("."))
+
+
+def _costing_uses(source: str) -> list[tuple[int, str]]:
+    """(line, dotted name) for every use of a costing module or name in ``source``: imports,
+    attributes reached from an imported costing module, and module names given as text
+    (``importlib.import_module("costing.workbook._cli")``)."""
+    uses: list[tuple[int, str]] = []
+    bound: dict[str, str] = {}  # local name -> the costing module it is bound to
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "costing":
+                    uses.append((node.lineno, alias.name))
+                    bound[alias.asname or "costing"] = alias.name if alias.asname else "costing"
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.split(".")[0] == "costing":
+            uses += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"costing(\.\w+)+", node.value):
+            uses.append((node.lineno, node.value))
+    for node in ast.walk(tree):  # costing.cost_case(...), costing._numbers.to_decimal(...)
+        if isinstance(node, ast.Attribute):
+            chain, base = [node.attr], node.value
+            while isinstance(base, ast.Attribute):
+                chain.insert(0, base.attr)
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in bound:
+                uses.append((node.lineno, ".".join([bound[base.id], *chain])))
+    return uses
+
+
+def _unlisted(dotted: str) -> str | None:
+    """The part of ``dotted`` that is neither a public module nor in its module's ``__all__``."""
+    import importlib
+
+    parts = dotted.split(".")
+    module = importlib.import_module(parts[0])
+    for k, part in enumerate(parts[1:], start=1):
+        name = ".".join(parts[:k + 1])
+        try:
+            module = importlib.import_module(name)  # a public subpackage or module
+            continue
+        except ModuleNotFoundError as e:
+            if e.name != name:  # a module that exists but fails to import is not "a name in __all__"
+                raise
+        return None if part in getattr(module, "__all__", ()) else name
+    return None
+
+
+def test_the_scan_finds_private_uses():
+    """The scanner below is only as good as what it sees: each way of reaching a private module."""
+    for source in ("from costing._numbers import to_decimal", "import costing._period",
+                   "from costing import _numbers", "import costing\ncosting._currency.quantum('USD')",
+                   "import costing.close as c\nc._overhead.applied_overhead", "import_module('costing._atomic')"):
+        assert any(_private(name) for _, name in _costing_uses(source)), source
+    assert _unlisted("costing.workbook.read_tables") is None
+    assert _unlisted("costing.close.applied_overhead") == "costing.close.applied_overhead"  # exists, not public
+
+
+def test_the_excel_addin_uses_only_the_public_api():
+    """httpx's rule for adapters: excel_addin reaches costing through public modules and the names
+    their ``__all__`` lists, never through a private module (any dotted part starting with _)."""
+    files = sorted(ADDIN.glob("**/*.py"))
+    assert files
+    private, unlisted = [], []
+    for path in files:
+        for line, name in _costing_uses(path.read_text()):
+            where = f"{path.relative_to(ADDIN.parent)}:{line}: {name}"
+            if _private(name):
+                private.append(where)
+            elif _unlisted(name):
+                unlisted.append(where)
+    assert not private, "private costing modules used by the add-in:\n" + "\n".join(private)
+    assert not unlisted, "names the add-in uses that their module's __all__ does not list:\n" + "\n".join(unlisted)
+
+
+def test_rounding_modes_cannot_be_changed_by_a_caller():
+    """Public since the add-in reads it: a caller adding a mode would change what the engine posts."""
+    import costing
+
+    with pytest.raises(TypeError):
+        costing.ROUNDING_MODES["half_down"] = "ROUND_HALF_DOWN"  # type: ignore[index]
+    assert set(costing.ROUNDING_MODES) == {"half_up", "half_even"}
