@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from costing.close import build_journals, build_rollforward, compute_close, resolve_close
 from costing.close._diff import close_amounts, diff_closes
+from costing.close._render import render_diff
 from costing.close._state import PriorState
 from tests.demo_data import demo, on_another_october
 from tests.test_close_properties import plant
@@ -155,3 +157,122 @@ def test_the_same_number_written_two_ways_is_no_input_change():
     result = diff(old, new)
     assert [c.path for c in result.input_changes] == ["accounts.cogs.code"]
     parts_add_up(result)
+
+
+# ---- closes recorded by another engine version ----------------------------------------------------
+
+def test_an_older_engines_cent_is_one_step_named_by_the_versions():
+    """The earlier close recorded by 0.1.0 (a cent rounded otherwise), the later by this engine: the
+    cent is one step saying what it is, not 'not explained', and the parts still add up."""
+    old = demo("2026-10")
+    this_close, _ = closed(old)
+    by_0_1_0 = dict(this_close)
+    key = next(k for k in by_0_1_0 if k[0] == "cogs")
+    by_0_1_0[key] -= Decimal("0.01")
+    new = copy.deepcopy(old)
+    stage(new, "Espresso Classic", "Testing")["added_costs"]["labour"] = "4800.00"
+    result = diff_closes("2026-10", old, new, None, None, by_0_1_0, closed(new)[0],
+                         engine_versions=("0.1.0", "0.2.0"), this_engine="0.2.0")
+    parts_add_up(result)
+    assert [s.what for s in result.steps] == ["engine", "inputs"]
+    assert {(m.kind, m.name): m.amount for m in result.steps[0].moves} == {key: Decimal("0.01")}
+    # Without the versions the same cent is told as not explained by the inputs, as before.
+    unversioned = diff_closes("2026-10", old, new, None, None, by_0_1_0, closed(new)[0])
+    assert [s.what for s in unversioned.steps] == ["unexplained", "inputs"]
+
+
+def test_a_cent_the_same_engine_does_not_reproduce_is_not_blamed_on_the_engine():
+    old = demo("2026-10")
+    stored_old, _ = closed(old)
+    tampered = dict(stored_old)
+    key = next(k for k in tampered if k[0] == "cogs")
+    tampered[key] += Decimal("1.00")
+    result = diff_closes("2026-10", old, old, None, None, tampered, stored_old,
+                         engine_versions=("0.2.0", "0.2.0"), this_engine="0.2.0")
+    parts_add_up(result)
+    assert [s.what for s in result.steps] == ["unexplained"]
+    assert "  1. not explained by the input changes or the engine version\n" in render_diff(result, "USD")
+
+
+def test_one_older_engine_on_both_closes_that_offsets_is_no_step():
+    """Both closes by 0.1.0 and no input change its rounding treats otherwise: the cent it posts
+    differently from this engine at each end offsets, and no step is shown for it."""
+    old = demo("2026-10")
+    this_close, _ = closed(old)
+    by_0_1_0 = dict(this_close)
+    key = next(k for k in by_0_1_0 if k[0] == "cogs")
+    by_0_1_0[key] -= Decimal("0.01")
+    result = diff_closes("2026-10", old, old, None, None, by_0_1_0, by_0_1_0,
+                         engine_versions=("0.1.0", "0.1.0"), this_engine="0.2.0")
+    assert result.steps == () and result.amounts == ()
+
+
+def close_by_engine_0_1_0(data: dict, ledger):
+    """Record a close as engine 0.1.0 would have: its rounding (CHANGELOG.md) posted other cents
+    from the same inputs; here its first split of a stage's cost gives ending WIP one cent more."""
+    import costing._engine as engine
+    import costing.close_service as service
+    from costing.close_service import close_period
+
+    real_allocate, shifted = engine.allocate, []
+
+    def allocate(exact, total, quantum, rounding):
+        parts = real_allocate(exact, total, quantum, rounding)
+        if not shifted and len(parts) == 2 and parts[0] >= quantum:
+            shifted.append(parts)
+            return [parts[0] - quantum, parts[1] + quantum]
+        return parts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "allocate", allocate)
+        patch.setattr(service, "__version__", "0.1.0")
+        outcome = close_period(data, ledger, user="test")
+    assert shifted, "the simulated 0.1.0 rounding was not applied"
+    return outcome
+
+
+def _relabour(data: dict) -> dict:
+    """The month with its Testing labour corrected (its general-ledger balances dropped with it)."""
+    changed = {k: v for k, v in copy.deepcopy(data).items() if k != "general_ledger"}
+    stage(changed, "Espresso Classic", "Testing")["added_costs"]["labour"] = "4800.00"
+    return changed
+
+
+@pytest.mark.parametrize("second_close_by", ["this engine", "0.1.0"])
+def test_wip_diff_shows_an_engine_version_change_as_one_step(tmp_path, capsys, second_close_by):
+    """October recorded by 0.1.0, reopened and closed again with its labour corrected (by this
+    engine, or before the upgrade by 0.1.0 too): the engine's cents are exactly one step, which
+    says what it is; the steps still add up to every move."""
+    from costing import __version__
+    from costing.cli import main
+    from costing.close._diff import CloseDiff
+    from costing.close_service import close_period, reopen_period
+    from costing.ledger import Ledger
+
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        close_by_engine_0_1_0(demo("2026-10"), ledger)
+        reopen_period(ledger, "2026-10", "labour corrected", user="test")
+        if second_close_by == "0.1.0":
+            close_by_engine_0_1_0(_relabour(demo("2026-10")), ledger)
+        else:
+            close_period(_relabour(demo("2026-10")), ledger, user="test")
+        old, new = ledger.closes("2026-10")
+        stored_old = close_amounts(old.rollforward_model, old.journals)
+    capsys.readouterr()
+    assert main(["diff", "2026-10", "--json", "--ledger", str(db)]) == 0
+    result = CloseDiff.model_validate_json(capsys.readouterr().out)
+    parts_add_up(result)
+    assert [s.what for s in result.steps] == ["engine", "inputs"]
+    if second_close_by == "this engine":
+        # What 0.1.0 recorded against what this engine makes of the same inputs, all of it.
+        this_close = closed(demo("2026-10"))[0]
+        expected = {k: this_close[k] - stored_old[k] for k in stored_old if this_close[k] != stored_old[k]}
+        assert expected and {(m.kind, m.name): m.amount for m in result.steps[0].moves} == expected
+    assert main(["diff", "2026-10", "--ledger", str(db)]) == 0
+    out = capsys.readouterr().out
+    label = (f"  1. engine version 0.1.0 → {__version__} (not an input change" if second_close_by == "this engine"
+             else f"  1. engine version 0.1.0, which recorded both closes, rounds the changes otherwise than this "
+                  f"engine {__version__}")
+    assert out.count(label) == 1 and "not explained" not in out
+    assert "  2. products[Espresso Classic].stages[Testing].added_costs.labour: 4650.00 → 4800.00" in out

@@ -10,8 +10,11 @@ substitution, a change is valued at the values already substituted before it, so
 matters and is fixed (and shown).  A change that cannot be closed on its own (units of one stage
 changed without the next stage's) is taken together with the changes after it until the inputs
 close again; such changes are reported as one step.  When the opening position differs (the prior
-month was re-closed in between) that is the first step; anything the inputs do not explain (a
-different engine version) is reported as such, never spread over the changes.
+month was re-closed in between) that is a step of its own.  The steps are closed by this engine:
+when a close was recorded by another engine version, whose rounding may post other cents from
+the same inputs, what that accounts for is one step named by the versions ("engine"), first;
+anything else the inputs do not explain is reported as such ("unexplained"), never spread over
+the changes.
 """
 
 from __future__ import annotations
@@ -58,7 +61,9 @@ class AmountMove(_Frozen):
 
 
 class DiffStep(_Frozen):
-    what: str  # "inputs" | "opening" (the prior close changed) | "unexplained" (not the inputs)
+    # "inputs" | "opening" (the prior close changed) | "opening+inputs" | "engine" (the closes' engine
+    # versions round differently from this one: not an input change) | "unexplained" (not the inputs)
+    what: str
     changes: tuple[InputChange, ...]
     moves: tuple[AmountMove, ...]  # this step's part of each amount that moved (non-zero only)
 
@@ -79,6 +84,9 @@ class CloseDiff(_Frozen):
     amounts: tuple[AmountChange, ...]  # every amount that moved (overall or in a step), with its parts by step
     attributed: bool  # False: the earlier inputs do not close with this engine; moves are not split
     note: str  # how the steps were formed (one per change, by product, all together)
+    # (earlier close's, later close's) engine version as recorded; None: not given
+    engine_versions: tuple[str, str] | None = None
+    this_engine: str | None = None  # the engine version that closed the steps again
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -269,9 +277,19 @@ def _stage_rows(data: dict) -> int:
 
 def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: PriorState | None,
                 new_prior: PriorState | None, stored_old: dict[tuple[str, str], Decimal],
-                stored_new: dict[tuple[str, str], Decimal]) -> CloseDiff:
+                stored_new: dict[tuple[str, str], Decimal], *,
+                engine_versions: tuple[str, str] | None = None, this_engine: str | None = None) -> CloseDiff:
     """Compare two closes of ``period``: their inputs, the priors they opened from, and the amounts
-    each recorded (``close_amounts`` of what the ledger stored)."""
+    each recorded (``close_amounts`` of what the ledger stored).
+
+    ``engine_versions``: the engine version each close was recorded by (``Event.engine_version``),
+    compared with ``this_engine`` (default: this package's version), which closes the steps again:
+    a recorded close that this engine does not reproduce because another version computed it is
+    then one "engine" step rather than "unexplained" ones."""
+    if engine_versions is not None and this_engine is None:
+        # Imported when called: the package's __init__ sets it after its own imports.
+        from .. import __version__ as this_engine
+    old_engine, new_engine = engine_versions or (None, None)
     changes = _changes(old_inputs, new_inputs)
     public = tuple(c.public() for c in changes)
     keys = list(dict.fromkeys(list(stored_old) + list(stored_new)))
@@ -292,21 +310,29 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
     if baseline is None:  # the earlier inputs do not close with this engine: moves are shown unsplit
         return CloseDiff(period=period, input_changes=public, steps=(), amounts=tuple(
             _amount_change(k, stored_old, stored_new, ()) for k in moved), attributed=False,
-            note="the earlier close's inputs are refused by this engine version, so the moves are not split")
+            note="the earlier close's inputs are refused by this engine version, so the moves are not split",
+            engine_versions=engine_versions, this_engine=this_engine)
 
-    steps: list[DiffStep] = []
-    parts: list[tuple[int, dict[tuple[str, str], Decimal]]] = []
+    recorded: list[tuple[str, list[_Change], dict[tuple[str, str], Decimal]]] = []
+    # What another engine version's rounding accounts for, at either end: one step, first.
+    by_engine: dict[tuple[str, str], Decimal] = {}
+
+    def difference(before: dict, after: dict) -> dict[tuple[str, str], Decimal]:
+        return {k: after.get(k, _ZERO) - before.get(k, _ZERO) for k in dict.fromkeys(list(before) + list(after))}
 
     def record(what: str, taken: list[_Change], before: dict, after: dict) -> None:
-        delta = {k: after.get(k, _ZERO) - before.get(k, _ZERO) for k in dict.fromkeys(list(before) + list(after))}
-        delta = {k: v for k, v in delta.items() if v}
-        steps.append(DiffStep(what=what, changes=tuple(c.public() for c in taken),
-                              moves=tuple(AmountMove(kind=k[0], name=k[1], amount=v) for k, v in delta.items())))
-        parts.append((len(steps), delta))
+        recorded.append((what, taken, {k: v for k, v in difference(before, after).items() if v}))
+
+    def by_other_engine(recorded_by: str | None) -> bool:
+        return recorded_by is not None and recorded_by != this_engine
 
     # What the recorded earlier close holds but this engine does not reproduce from its inputs.
     if baseline != stored_old:
-        record("unexplained", [], stored_old, baseline)
+        if by_other_engine(old_engine):
+            for k, v in difference(stored_old, baseline).items():
+                by_engine[k] = by_engine.get(k, _ZERO) + v
+        else:
+            record("unexplained", [], stored_old, baseline)
     amounts = baseline
     current = copy.deepcopy(old_inputs)
     with_opening = False  # the new opening not yet accounted for: it goes with the next step
@@ -330,14 +356,27 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         record("opening+inputs" if with_opening else "inputs", pending, amounts, after)
         amounts, pending, with_opening = after, [], False
     if amounts != stored_new:  # what is left: changes that never closed, or a different engine
-        record("unexplained", pending, amounts, stored_new)
+        if not pending and by_other_engine(new_engine):
+            for k, v in difference(amounts, stored_new).items():
+                by_engine[k] = by_engine.get(k, _ZERO) + v
+        else:
+            record("unexplained", pending, amounts, stored_new)
+    # Both closes by one other version: its cents at either end offset but for how it rounds the
+    # changes themselves, which is all this step keeps (no step when that is the same).
+    by_engine = {k: v for k, v in by_engine.items() if v}
+    if by_engine:
+        recorded.insert(0, ("engine", [], by_engine))
+    steps = [DiffStep(what=what, changes=tuple(c.public() for c in taken),
+                      moves=tuple(AmountMove(kind=k[0], name=k[1], amount=v) for k, v in delta.items()))
+             for what, taken, delta in recorded]
+    parts = [(n, delta) for n, (_, _, delta) in enumerate(recorded, 1)]
     if note == "one step per input change" and any(len(s.changes) > 1 for s in steps if s.what != "unexplained"):
         note += ", except changes that close only together (one step)"
     # Every amount that moved, overall or in some step only (steps that offset each other).
     touched = moved + [k for k in dict.fromkeys(k for _, delta in parts for k in delta) if k not in set(moved)]
     return CloseDiff(period=period, input_changes=public, steps=tuple(steps),
                      amounts=tuple(_amount_change(k, stored_old, stored_new, parts) for k in touched),
-                     attributed=True, note=note)
+                     attributed=True, note=note, engine_versions=engine_versions, this_engine=this_engine)
 
 
 def _amount_change(key: tuple[str, str], old: dict, new: dict, parts) -> AmountChange:

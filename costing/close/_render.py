@@ -372,6 +372,17 @@ _STEP_LABELS = {"opening": "the opening position (the prior month was closed aga
                 "unexplained": "not explained by the input changes (engine version, or changes that never close apart)"}
 
 
+def _engine_step_label(diff: CloseDiff) -> str:
+    """What an "engine" step is: the versions that recorded the two closes, and the one that closed
+    the steps again when it is neither (see CHANGELOG.md for what each version moved)."""
+    recorded_by, this_engine = diff.engine_versions or ("?", "?"), diff.this_engine or "?"
+    if recorded_by[0] != recorded_by[1]:
+        return (f"engine version {recorded_by[0]} → {recorded_by[1]} (not an input change: the versions post "
+                "different cents from the same inputs)")
+    return (f"engine version {recorded_by[0]}, which recorded both closes, rounds the changes otherwise than this "
+            f"engine {this_engine}, which closed the steps (not an input change)")
+
+
 def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: str = "") -> str:
     """The diff as text: the input changes, each step's part of every amount it moved, and every
     amount that moved with its parts by step (they add up to the move)."""
@@ -390,7 +401,13 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
                       f"before it; {diff.note}):"]
         for n, step in enumerate(diff.steps, 1):
             changes = [f"{c.path}: {c.before} → {c.after}" for c in step.changes]
-            head = _STEP_LABELS.get(step.what, "")
+            if step.what == "engine":
+                head = _engine_step_label(diff)
+            elif step.what == "unexplained" and diff.engine_versions is not None:
+                # The versions were compared: what is left is not theirs.
+                head = "not explained by the input changes or the engine version"
+            else:
+                head = _STEP_LABELS.get(step.what, "")
             if head and changes:
                 lines.append(f"  {n}. {head} " + "; ".join(changes))
             else:

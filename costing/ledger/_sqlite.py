@@ -623,8 +623,10 @@ class Ledger:
 
         The chain shows a row changed, removed or inserted by someone who did not recompute the
         hashes.  Someone who did (the scheme is no secret) is caught only against a head recorded
-        outside the file: ``expected_head`` is a ``seq:hash`` (or a prefix of the hash) printed by
-        an earlier ``wip close`` or ``wip verify``."""
+        outside the file: ``expected_head`` is a ``seq:hash`` (the hash may be shortened to 8
+        characters, or given alone) printed by an earlier ``wip close`` or ``wip verify``.  A head
+        that differs is one problem saying what was given, what the ledger holds, and what to check
+        (a head mistyped or kept for another ledger before a rewrite)."""
         problems = []
         prev = GENESIS
         last = None
@@ -650,7 +652,7 @@ class Ledger:
         problems += self._verify_head(last)
         problems += self._verify_structure()
         if expected_head is not None:
-            problems += _against_anchor(expected_head, hashes)
+            problems += _against_anchor(expected_head, hashes, self.path, chain_verifies=not problems)
         return problems
 
     def _verify_head(self, last: tuple[int, str] | None) -> list[str]:
@@ -720,27 +722,44 @@ class Ledger:
         return problems
 
 
-def _against_anchor(expected: str, hashes: dict[int, str]) -> list[str]:
-    """An event's hash recorded elsewhere (``seq:hash`` as printed, or the newest event's hash or a
-    prefix of at least 8 characters) against the chain as it is now."""
+def _against_anchor(expected: str, hashes: dict[int, str], path: str, *, chain_verifies: bool) -> list[str]:
+    """An event's hash recorded elsewhere (``seq:hash`` as printed, or a prefix of at least 8
+    characters of any event's hash) against the chain as it is now: [] when the ledger still holds
+    that event with that hash, else one line giving what was expected, what was found and what to
+    check next.  Events appended after the head was noted are no difference: the anchor is an event,
+    not the end of the ledger."""
     seq_text, _, digest = expected.strip().rpartition(":")
     digest = digest.lower()
     if len(digest) < 8:
         return [f"--head: give the hash as printed (seq:hash, or at least 8 characters of it), not {expected!r}"]
+    if seq_text and not seq_text.isdigit():
+        return [f"--head: expected seq:hash as printed, found {expected!r}"]
+    shown = digest[:16] + ("…" if len(digest) > 16 else "")
     if seq_text:
-        if not seq_text.isdigit():
-            return [f"--head: expected seq:hash as printed, found {expected!r}"]
         seq = int(seq_text)
-    elif hashes:
-        seq = max(hashes)
+        if hashes.get(seq, "").startswith(digest):
+            return []
+        given = f"event {seq} with hash {shown}"
+        found, changed = ((f"its event {seq} has hash {hashes[seq][:16]}…", "rewritten") if seq in hashes
+                          else (f"it holds no event {seq}", "cut short"))
     else:
-        return [f"--head: the ledger has no events, but {expected} was recorded"]
-    if seq not in hashes:
-        return [f"--head: event seq {seq} was recorded but is not in the ledger — events were removed"]
-    if not hashes[seq].startswith(digest):
-        return [f"--head: event seq {seq} has hash {hashes[seq][:16]}…, not the {digest[:16]}… recorded — the ledger "
-                "was rewritten"]
-    return []
+        if any(h.startswith(digest) for h in hashes.values()):
+            return []
+        given = f"an event with hash {shown}"
+        found, changed = "it holds no event with that hash", "rewritten or cut short"
+    newest = max(hashes, default=None)
+    holds = ("no events" if newest is None else
+             f"{len(hashes)} event{'s' if len(hashes) != 1 else ''}, head {newest}:{hashes[newest][:16]}…")
+    # A head that differs from a chain that verifies is most often a head mistyped or kept for
+    # another ledger; only once both are ruled out is it a rewrite with the hashes recomputed.
+    if chain_verifies:
+        check = (f"The hash chain of {path} itself verifies: check the head against where it was kept (a digit "
+                 "mistyped?) and that it was printed for this ledger; if both hold, the ledger was "
+                 f"{changed} with its hashes recomputed after the head was noted — go back to a copy kept with it")
+    else:
+        check = (f"The hash chain of {path} does not verify either (see the other problems): rows were changed "
+                 "outside the engine — check the head against where it was kept, then go back to a copy kept with it")
+    return [f"--head: expected {given}, as given; found that {found} ({holds}). {check}"]
 
 
 def _fault_injection_pause() -> None:
