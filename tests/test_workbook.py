@@ -598,6 +598,68 @@ def test_each_stage_without_a_wip_account_is_said_once(book):
     assert all("the Accounts table has wip rows for Testing only" in i.message for i in located)
 
 
+def without_wip_accounts(tmp_path: Path) -> Path:
+    """October's demo workbook with three stages of the Stages table that have no WIP account: Boxing,
+    Drip Home's last stage (its elements apply overhead, and it has no overhead rate); Crating, Barista
+    Pro's (no overhead element, no rate); and Polishing, which has an overhead rate and no products."""
+    import copy
+
+    data = copy.deepcopy(demo("2026-10"))
+    products = {p["name"]: p for p in data["products"]}
+    products["Drip Home"]["stages"][2]["name"] = "Boxing"
+    crating = products["Barista Pro"]["stages"][2]
+    crating["name"] = "Crating"
+    del crating["elements"]["overhead"]
+    data["overhead"]["Polishing"] = {"driver": "units", "rate": 1, "actual": 0}
+    path = init_workbook(tmp_path / "stages.xlsx", data)
+    tables = tables_from_close_data(data)
+    tables["Stages"].append({"order": len(tables["Stages"]) + 1, "stage": "Polishing"})
+    wb = openpyxl.load_workbook(path)
+    fill_tables(wb, tables)
+    wb.save(path)
+    return path
+
+
+def test_every_stage_without_a_wip_account_is_said_at_the_accounts_table_in_the_workbooks_terms(tmp_path, capsys):
+    """The close says a stage one product uses without an overhead rate (maybe a misspelling, in a
+    close file) at ``products[i].stages[j].name``, and a stage with an overhead rate but no products
+    at ``overhead.<stage>``, both in close-file terms.  In a workbook each is a stage of the Stages
+    table: said at the Accounts table, where the row is added, with the cells to look at, all at once."""
+    book = without_wip_accounts(tmp_path)
+    accounts = "Accounts!" + openpyxl.load_workbook(book)["Accounts"].tables["Accounts"].ref
+    before = book.read_bytes()
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert sorted(_errors(err)) == [("UNKNOWN_ACCOUNT", accounts)] * 2 + [("UNKNOWN_STAGE", accounts)]
+    stages = openpyxl.load_workbook(book)["Stages & elements"]
+    cell = {row[1].value: f"'Stages & elements'!{row[1].coordinate}"
+            for row in stages.iter_rows(min_row=4, max_col=2)}
+    production = openpyxl.load_workbook(book)["Production"]
+    row = {(r[0].value, r[1].value): f"Production!{r[1].coordinate}"
+           for r in production.iter_rows(min_row=4, max_col=2)}
+    rates = openpyxl.load_workbook(book)["Overhead Rates"]
+    rate = next(f"'Overhead Rates'!{r[0].coordinate}" for r in rates.iter_rows(min_row=4, max_col=1)
+                if r[0].value == "Polishing")
+    have = "the Accounts table has wip rows for Assembly, Testing and Packaging only"
+    assert (f"no WIP account for stage 'Boxing' ({cell['Boxing']}): Drip Home is produced in it "
+            f"({row['Drip Home', 'Boxing']}); every stage needs a WIP account, and {have}. Add a row to the Accounts "
+            "table: Role wip, Stage Boxing, and the Code and Name of its WIP account, and a row to the Overhead Rates "
+            "table for Boxing (Driver, Rate, Actual): its elements include overhead; or, if Boxing misspells another "
+            f"stage, correct it in {row['Drip Home', 'Boxing']} [UNKNOWN_ACCOUNT]") in err
+    assert (f"no WIP account for stage 'Crating' ({cell['Crating']}): Barista Pro is produced in it "
+            f"({row['Barista Pro', 'Crating']}); every stage needs a WIP account, and {have}. Add a row to the "
+            "Accounts table: Role wip, Stage Crating, and the Code and Name of its WIP account; or, if Crating "
+            f"misspells another stage, correct it in {row['Barista Pro', 'Crating']} [UNKNOWN_ACCOUNT]") in err
+    assert (f"no WIP account for stage 'Polishing' ({cell['Polishing']}): no product is produced in it this month "
+            f"(it has no Production rows), and {rate} gives its overhead rate; every stage needs a WIP "
+            f"account, even one idle this month, and {have}. Add a row to the Accounts table: Role wip, Stage "
+            "Polishing, and the Code and Name of its WIP account; or, if Polishing is no stage of the plant, delete "
+            "its rows from the Stages and Overhead Rates tables [UNKNOWN_STAGE]") in err
+    for close_file_terms in ("accounts.wip", "products[", "overhead.", "none of the plant's stages"):
+        assert close_file_terms not in err
+    assert book.read_bytes() == before
+
+
 def _gl_block(formulas, values) -> dict[str, dict]:
     """The Checks sheet's tie to the general ledger: account code -> title -> (formula, value)."""
     ws = formulas["Checks"]
@@ -1442,14 +1504,20 @@ def test_checks_compare_every_input_row_and_column_the_result_sheets_refer_to(de
     # Drip Home's ending WIP in Testing (empty, referred to): its row by product and stage.
     read, now, difference, result = block["Table Production, row 11: Product A11, Stage B11"]
     assert read == "Drip Home / Testing" and now == '=Production!A11&" / "&Production!B11'
-    # Compared as the close reads them: names upper/lower case and spacing aside (``=`` ignores case,
-    # TRIM the spaces), a header line breaks aside too, an account code exactly but for its ends.
-    assert difference == '=IF(AND(TRIM(Production!A11)="Drip Home",TRIM(Production!B11)="Testing"),0,1)'
-    assert block["Table Settings, row 11: Setting A11"][2] == '=IF(TRIM(Settings!A11)="Overhead disposition",0,1)'
+    # Compared as the close reads them: names and headers upper/lower case and whitespace aside (``=``
+    # ignores case; tabs, line breaks and no-break spaces made spaces, TRIM the spaces), an account
+    # code exactly but for its ends.
+    def folded(ref: str) -> str:
+        return (f'TRIM(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE({ref},CHAR(9)," "),CHAR(10)," "),CHAR(13)," "),'
+                '_xlfn.UNICHAR(160)," "))')
+
+    assert difference == f'=IF(AND({folded("Production!A11")}="Drip Home",{folded("Production!B11")}="Testing"),0,1)'
+    assert block["Table Settings, row 11: Setting A11"][2] == (
+        f'=IF({folded("Settings!A11")}="Overhead disposition",0,1)')
     assert block["Table GeneralLedger, row 5: Account code F5"][0] == "1320"  # a code typed as a number
     assert block["Table GeneralLedger, row 5: Account code F5"][2] == '=IF(EXACT(TRIM(Accounts!F5),"1320"),0,1)'
     assert block["Table Production, column F: its header F3"][:3] == (
-        "Ending WIP units", '=Production!F3&""', '=IF(TRIM(SUBSTITUTE(Production!F3,CHAR(10)," "))="Ending WIP units",0,1)')
+        "Ending WIP units", '=Production!F3&""', f'=IF({folded("Production!F3")}="Ending WIP units",0,1)')
     checks = values["Checks"]
     row = next(r for r in range(5, 30) if str(checks.cell(r, 1).value).startswith("The result sheets refer to"))
     n = len(block)

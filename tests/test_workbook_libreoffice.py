@@ -185,6 +185,19 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     _with_text_changed(october, respelled, "Production", RESPELLED)
     blanked["respelled"] = tmp / "in" / "respelled.xlsx"
     _without_cached_values(respelled, blanked["respelled"])
+    # Cells deleted after the close: every reference to them becomes #REF!, as a spreadsheet's Delete
+    # makes it.  Production's A11 alone (Delete > Shift cells left): only Checks refers to a key cell;
+    # and the whole of row 11, which the Cost Report and Checks refer to.
+    for label, cells in (("key cell deleted", r"A11"), ("row deleted", r"\$?[A-Z]{1,3}\$?11")):
+        deleted = tmp / f"{label.replace(' ', '-')}.xlsx"
+        _with_references_deleted(october, deleted, "Production", cells)
+        blanked[label] = tmp / "in" / deleted.name
+        _without_cached_values(deleted, blanked[label])
+    # The same cells retyped with the whitespace a paste brings: tabs, no-break spaces, line breaks.
+    whitespaced = tmp / "whitespaced.xlsx"
+    _with_text_changed(october, whitespaced, "Production", WHITESPACED)
+    blanked["whitespaced"] = tmp / "in" / "whitespaced.xlsx"
+    _without_cached_values(whitespaced, blanked["whitespaced"])
     _recalculate(list(blanked.values()), tmp / "out", tmp / "profile")
     for label, copy in blanked.items():
         out[label] = tmp / "out" / copy.name
@@ -224,6 +237,12 @@ def _with_rows_sorted(src: Path, dst: Path, sheet: str, rows: range, column: int
 
 # Production cells retyped: the header of column F, and Drip Home's name in its Testing row.
 RESPELLED = {"F3": "ENDING wip  Units", "A11": " drip  HOME"}
+
+
+# Production cells retyped with the whitespace the close folds (Python's str.split) and the
+# Difference formula folds too: a tab, no-break spaces (U+00A0), a line break (LibreOffice reads a
+# carriage return in a cell as a line feed, so the formula's CHAR(13) is Excel's alone).
+WHITESPACED = {"F3": "Ending\tWIP\u00a0units", "A11": "\u00a0Drip\u00a0Home\t", "B11": "Testing\n"}
 
 
 def _with_text_changed(src: Path, dst: Path, sheet: str, texts: dict[str, str]) -> None:
@@ -282,6 +301,69 @@ def _with_cell_inserted(src: Path, dst: Path, sheet: str, coordinate: str, value
                     + found[1][after:]
                 data = data[:found.start(1)] + cells + data[found.end(1):]
             b.writestr(item, data)
+
+
+def _with_references_deleted(src: Path, dst: Path, sheet: str, cells: str) -> None:
+    """A copy whose formulas' references to the cells of ``sheet`` matching the pattern ``cells``
+    are #REF!: what a spreadsheet makes of them when those cells are deleted (the cells themselves
+    are left, which changes no reference)."""
+    reference = re.compile(rb"(?<![A-Za-z0-9_'!])%s!(?:%s)(?![0-9A-Za-z(:])" % (sheet.encode(), cells.encode()))
+    found = 0
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        for item in a.infolist():
+            data = a.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb"<f>(.*?)</f>", lambda m: b"<f>" + reference.sub(b"#REF!", m[1]) + b"</f>", data,
+                              flags=re.S)
+                found += len(re.findall(rb"#REF!", data))
+            b.writestr(item, data)
+    assert found, cells
+
+
+def _error_cells(book) -> dict[str, set[str]]:
+    """Sheet -> its cells holding an error value (#REF!, #N/A, ...), as LibreOffice computed them."""
+    return {ws.title: {c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "e"}
+            for ws in book.worksheets}
+
+
+def _error_check(checks) -> tuple[int, tuple]:
+    """(its row, its columns B-E) of the check counting error values."""
+    row = next(r for r in range(5, checks.max_row + 1) if str(checks.cell(r, 1).value).startswith("No #WIP! errors"))
+    return row, tuple(checks.cell(row, c).value for c in range(2, 6))
+
+
+def test_an_error_value_on_checks_itself_turns_the_error_check_red(recalculated):
+    """Production!A11 deleted after the close (its row's cells shifted left): only the input-positions
+    block on Checks refers to a key cell, so its #REF! shows on Checks alone — and the error check,
+    which counts every sheet's error values, counts them there too (every row of Checks but its own:
+    the count cannot scan itself).  Without the cut, the only sheet showing them would say nothing."""
+    book = openpyxl.load_workbook(recalculated["key cell deleted"], data_only=True)
+    errors = _error_cells(book)
+    row, (_, _, difference, result) = _error_check(book["Checks"])
+    on_checks = {cell for cell in errors["Checks"] if openpyxl.utils.cell.coordinate_to_tuple(cell)[0] != row}
+    assert {sheet for sheet, cells in errors.items() if cells} == {"Checks"} and on_checks
+    # The positions check and the line of row 11 are #REF! (the Difference of a deleted key, not 0 or 1).
+    line = next(r for r in range(row, book["Checks"].max_row + 1)
+                if str(book["Checks"].cell(r, 1).value).startswith("Table Production, row 11:"))
+    assert {f"D{line}", f"E{line}"} <= on_checks
+    assert (difference, result) == (len(on_checks), f"{len(on_checks)} error(s)")
+    october = openpyxl.load_workbook(recalculated["2026-10"], data_only=True)
+    assert _error_check(october["Checks"])[1][2:] == (0, "OK")
+
+
+def test_a_deleted_input_row_counts_every_error_value_of_every_sheet(recalculated):
+    """Production's row 11 deleted after the close: the Cost Report's, Roll-forward's, Journal's,
+    Summary's… formulas over it are #REF!, and so is its line on Checks.  The error check counts each
+    of them — every result sheet down to its last row, not the first — so the count is every error
+    value in the workbook but its own cells."""
+    book = openpyxl.load_workbook(recalculated["row deleted"], data_only=True)
+    errors = _error_cells(book)
+    row, (_, _, difference, result) = _error_check(book["Checks"])
+    assert not {f"D{row}", f"E{row}"} & errors["Checks"]
+    showing = {sheet for sheet, found in errors.items() if found}
+    assert {"Cost Report", "Roll-forward", "Journal", "Summary", "Checks"} <= showing
+    total = sum(len(cells) for cells in errors.values())
+    assert total > 100 and (difference, result) == (total, f"{total} error(s)")
 
 
 def test_libreoffice_recalculates_every_formula_to_the_engines_value(closed_books, recalculated):
@@ -596,3 +678,26 @@ def test_a_header_or_name_retyped_in_other_case_or_spacing_keeps_the_input_rows_
         "Ending WIP units", RESPELLED["F3"], "OK")
     assert (drip["Read by the close"], drip["In the workbook now"], drip["Result"]) == (
         "Drip Home / Testing", f"{RESPELLED['A11']} / Testing", "OK")
+
+
+def test_a_header_or_name_retyped_with_tabs_or_no_break_spaces_keeps_the_input_rows_check_ok(recalculated):
+    """The close folds every kind of whitespace in headers and names (``normalise_header``,
+    ``product_key``): "Ending<tab>WIP<no-break space>units" is still column F's header,
+    "<no-break space>Drip<no-break space>Home<tab>" still Drip Home and "Testing<line break>" still
+    Testing.  The Difference folds tabs, line breaks and no-break spaces as well, so as LibreOffice
+    recalculates, every row and column is unchanged."""
+    path = recalculated["whitespaced"]
+    book = openpyxl.load_workbook(path, data_only=True)
+    assert {k: book["Production"][k].value for k in WHITESPACED} == WHITESPACED
+    # The close keys the name as Drip Home's (written two ways, it asks for one spelling).
+    _, issues = read_close_workbook(path)
+    assert [(i.code, i.path) for i in issues] == [("INCONSISTENT_NAME", "Production!A11")]
+    assert "differs from 'Drip Home' (Production!A10) only in upper/lower case or spacing" in issues[0].message
+    name, (_, _, difference, result) = _input_rows_check(book["Checks"])
+    n = int(re.search(r"of ([0-9]+) unchanged", name)[1])
+    assert f"({n} of {n} unchanged;" in name and (difference, result) == (0, "OK")
+    lines = {row["Input row or column the result sheets refer to (table, its key cells)"]: row
+             for row in _rows_under(book["Checks"], "Input row or column the result sheets refer to (table, "
+                                                     "its key cells)")}
+    assert lines["Table Production, column F: its header F3"]["Result"] == "OK"
+    assert lines["Table Production, row 11: Product A11, Stage B11"]["Result"] == "OK"

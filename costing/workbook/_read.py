@@ -10,6 +10,7 @@ own problems at the cells the user typed them in.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -95,37 +96,74 @@ class WorkbookInput:
         return out
 
     def _without_wip_account(self, issue: Issue) -> Issue | None:
-        """The close's ``accounts.wip`` problem of a stage the products use without a WIP account
-        (``no WIP account for stage 'Assembly'…``), at the Accounts table — where the row is added —
-        and said in the workbook's terms: the stage's row in Stages, the Production rows in it, its
-        overhead rate, and the row to add.  None for any other issue (or a stage not recognised)."""
-        if issue.code != "UNKNOWN_ACCOUNT" or issue.path != "accounts.wip" or not isinstance(self.data, dict):
-            return None
+        """The close's problems of a stage without a WIP account, at the Accounts table — where the
+        row is added — and said in the workbook's terms: the stage's row in Stages, the Production rows
+        in it, its overhead rate, and the row to add.  The close says them in close-file terms three
+        ways: at ``accounts.wip`` (a stage with an overhead pool, or one several products share), at
+        ``products[i].stages[j].name`` (a stage one product uses, without an overhead rate: in a close
+        file maybe a misspelling) and at ``overhead.<stage>`` (a stage with an overhead rate that no
+        product uses).  In a workbook each is a stage of the Stages table.  None for any other issue
+        (or a stage not recognised)."""
+        if not isinstance(self.data, dict) or issue.code not in ("UNKNOWN_ACCOUNT", "UNKNOWN_STAGE"):
+            return None  # (checked first: the products are scanned only for these problems)
         wip = self.data.get("accounts", {}).get("wip", {})
-        used: dict[str, list[tuple[str, Cell | None]]] = {}
-        for i, product in enumerate(self.data.get("products", [])):
-            for j, stage in enumerate(product.get("stages", [])):
-                if stage.get("name") not in wip:
-                    used.setdefault(stage.get("name"), []).append(
-                        (product.get("name"), self.cells.get(f"products[{i}].stages[{j}]")))
-        named = [name for name in used if isinstance(name, str) and f"stage {name!r}" in issue.message]
-        table = self.places.get("accounts")
-        if len(named) != 1 or not table:
+        products_read = self.data.get("products", [])
+        if issue.code == "UNKNOWN_ACCOUNT" and issue.path == "accounts.wip":
+            named = {stage.get("name") for product in products_read for stage in product.get("stages", [])
+                     if isinstance(stage.get("name"), str) and f"stage {stage.get('name')!r}" in issue.message}
+            name = named.pop() if len(named) == 1 else None
+        elif issue.code == "UNKNOWN_ACCOUNT" and (at := _STAGE_NAME.fullmatch(issue.path)):
+            i, j = int(at[1]), int(at[2])
+            stages = products_read[i].get("stages", []) if i < len(products_read) else []
+            name = stages[j].get("name") if j < len(stages) else None
+        elif issue.code == "UNKNOWN_STAGE" and issue.path.startswith("overhead."):
+            name = issue.path[len("overhead."):]
+        else:
             return None
-        name = named[0]
-        products = list(dict.fromkeys(product for product, _ in used[name]))
-        rows = ", ".join(cell.ref for _, cell in used[name] if cell is not None)
-        stage_cell, rate_cell = self.stage_cells.get(name), self.cells.get(f"overhead.{name}")
+        if not isinstance(name, str) or name in wip:
+            return None
+        used: list[tuple[str, Cell | None]] = []  # (product, its stage's cell) for each product-stage in it
+        overhead_elements = False  # whether a product's elements at the stage apply overhead
+        for i, product in enumerate(products_read):
+            for j, stage in enumerate(product.get("stages", [])):
+                if stage.get("name") == name:
+                    used.append((product.get("name"), self.cells.get(f"products[{i}].stages[{j}]")))
+                    elements = stage.get("elements")
+                    overhead_elements = overhead_elements or isinstance(elements, dict) and any(
+                        isinstance(e, dict) and e.get("kind") == "overhead" for e in elements.values())
+        table = self.places.get("accounts")
+        stage_cell = self.stage_cells.get(name)
+        # A stage of the Stages table only: another name is the close's own problem (a misspelt stage).
+        if not table or (issue.path != "accounts.wip" and stage_cell is None):
+            return None
+        rows = ", ".join(cell.ref for _, cell in used if cell is not None)
+        products = list(dict.fromkeys(product for product, _ in used))
+        rate_cell = self.cells.get(f"overhead.{name}")
         have = _and(list(wip)) if wip else ""
+        if products:
+            produced = (f"{_and(products)} {'is' if len(products) == 1 else 'are'} produced in it"
+                        + (f" ({rows})" if rows else ""))
+        else:
+            produced = "no product is produced in it this month (it has no Production rows)"
         message = (f"no WIP account for stage {name!r}" + (f" ({stage_cell.ref})" if stage_cell is not None else "")
-                   + f": {_and(products)} {'is' if len(products) == 1 else 'are'} produced in it"
-                   + (f" ({rows})" if rows else "")
+                   + f": {produced}"
                    + (f", and {rate_cell.ref} gives its overhead rate" if rate_cell is not None else "")
-                   + "; every stage needs a WIP account, and the Accounts table has wip rows for "
-                   + (f"{have} only" if have else "none")
+                   + "; every stage needs a WIP account" + ("" if products else ", even one idle this month")
+                   + ", and the Accounts table has wip rows for " + (f"{have} only" if have else "none")
                    + f". Add a row to the Accounts table: Role wip, Stage {name}, and the Code and Name of its "
                      "WIP account")
+        if rate_cell is None and overhead_elements:
+            message += (f", and a row to the Overhead Rates table for {name} (Driver, Rate, Actual): its elements "
+                        "include overhead")
+        if issue.path != "accounts.wip" and products:
+            message += f"; or, if {name} misspells another stage, correct it" + (f" in {rows}" if rows else "")
+        elif not products:
+            message += (f"; or, if {name} is no stage of the plant, delete its rows from the Stages and Overhead "
+                        "Rates tables")
         return Issue(issue.code, table, message, issue.source)
+
+
+_STAGE_NAME = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.name")
 
 
 def _and(names: list[str]) -> str:

@@ -134,6 +134,8 @@ class ResultContext:
     # Input cells the formulas refer to, in the order first referred to: Checks verifies that the
     # rows and columns holding them are still the ones the close read (``refer``).
     referred: dict[tuple[str, str], None] = field(default_factory=dict)
+    # Writers of cells that need every result sheet laid out first, called once all are written.
+    after_all_sheets: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         spec = self.outcome.result.plan.spec
@@ -296,6 +298,8 @@ def write_close_results(path: str | Path, outcome: Any, *, drop_unsupported: boo
     for sheet in RESULT_SHEETS:
         ws = formulas.create_sheet(sheet.name)
         sheet.write(ctx, ws)
+    for finish in ctx.after_all_sheets:  # cells that refer to every sheet (the Checks' error count)
+        finish()
     _remember_result_sheets(formulas, [s.name for s in RESULT_SHEETS])
     formulas.calculation.fullCalcOnLoad = True
     sheet_xml = _render_cells(formulas, ctx)

@@ -1195,23 +1195,12 @@ def write_checks(ctx: ResultContext, ws) -> None:
     ctx.put(ws, r - 1, 5, f'=IF(D{r - 1}=0,"OK",IF(D{disposition_row}<>0,"Disposition changed after the close: '
                           f'reopen {ctx.spec.period} and close it again",D{r - 1}))', "OK", font=CHECK_FONT)
     # Excel-function errors (excel_addin: "#WIP! CODE: message" text) and Excel's own error values
-    # (#N/A, #REF!, #VALUE!, ...) anywhere in the workbook's other sheets: text is skipped by SUM and
-    # an error value in a cell no total reads shows nowhere else, so this check is what says so.
-    others = [name for name in ws.parent.sheetnames if name != ws.title]
-    if others:
-        count = "+".join(f'COUNTIF({quote_sheet(name)}!A:CZ,"#WIP!*")'
-                         f"+SUMPRODUCT(--ISERROR({quote_sheet(name)}!A1:CZ{max(1, ws.parent[name].max_row)}))"
-                         for name in others)
-        # Only cells that exist: iter_rows on a writable sheet would create every cell it visits.
-        found = sum(1 for name in others for (_, col), cell in ws.parent[name]._cells.items()
-                    if col <= 104 and (cell.data_type == "e" or isinstance(cell.value, str)
-                                       and cell.value.startswith("#WIP!")))
-        ctx.put(ws, r, 1, "No #WIP! errors from the Excel functions and no error values (#N/A, #REF!, ...) in any "
-                          "other sheet (columns A:CZ)")
-        ctx.put(ws, r, 4, f"={count}", found, None)
-        ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",D{r}&" error(s)")', "OK" if not found else f"{found} error(s)",
-                font=CHECK_FONT)
-        r += 1
+    # (#N/A, #REF!, #VALUE!, ...) anywhere in the workbook, Checks included: text is skipped by SUM
+    # and an error value in a cell no total reads shows nowhere else, so this check is what says so.
+    # Its row is filled in once every sheet is laid out (a deleted input row referred to is #REF! in
+    # the input-positions block below, and on Summary); it scans Checks around its own row, which
+    # nothing on any sheet reads, so there is no circular reference.
+    errors_row, r = r, r + 1
     # Last: the result sheets' references into the input tables still land on the rows and columns
     # the close read (a sort moves other rows under them).  Every input reference is made by now —
     # the tie to the general ledger below refers to its balances too, so its row is filled in last.
@@ -1226,11 +1215,52 @@ def write_checks(ctx: ResultContext, ws) -> None:
         below = _write_general_ledger_tie(ctx, ws, gl_row, below) + 2
     if inputs_row is not None:
         _write_input_positions(ctx, ws, inputs_row, below)
+    # Last of all: it counts the sheets written after Checks (Summary) as well.
+    ctx.after_all_sheets.append(lambda: _write_error_count(ctx, ws, errors_row))
     for c, w in _CHECKS_WIDTHS.items():
         ws.column_dimensions[c].width = w
 
 
 _CHECKS_WIDTHS = dict(zip("ABCDEFGH", (70, 18, 22, 14, 12, 30, 20, 18)))
+_SCANNED = "CZ"  # the columns the error check scans, A to this (104 columns)
+
+
+def _write_error_count(ctx: ResultContext, ws, row: int) -> None:
+    """The check counting "#WIP! ..." texts and error values in every sheet: each other sheet to its
+    last row, and Checks above and below ``row`` — its own row holds the count, which cannot scan
+    itself.  Written once every result sheet is laid out."""
+    book = ws.parent
+
+    def extent(name: str) -> tuple[int, str]:
+        """(last row, last column) to scan: a sheet this close writes to its cells (collected in ctx,
+        not yet in the sheet; the columns right of them are empty), any other to column CZ."""
+        written = ctx.cells.get(name)
+        if not written:
+            return max(1, book[name].max_row), _SCANNED
+        return max(written), get_column_letter(max(max(cols, default=1) for cols in written.values()))
+
+    def counted(sheet: str, first: int, last: int, column: str, whole_columns: bool) -> str:
+        # A whole column also counts "#WIP!" texts typed below a table later; ISERROR over whole
+        # columns would be an array of a million rows, so it stops at the sheet's last row.
+        texts = f"A:{column}" if whole_columns else f"A{first}:{column}{last}"
+        return f'COUNTIF({sheet}!{texts},"#WIP!*")+SUMPRODUCT(--ISERROR({sheet}!A{first}:{column}{last}))'
+
+    parts = [counted(quote_sheet(name), 1, *extent(name), whole_columns=True)
+             for name in book.sheetnames if name != ws.title]
+    last, column = extent(ws.title)
+    parts += [counted(quote_sheet(ws.title), first, end, column, whole_columns=False)
+              for first, end in ((1, row - 1), (row + 1, last)) if first <= end]
+    # Only cells that exist: iter_rows on a writable sheet would create every cell it visits.  The
+    # result sheets hold formulas (their values are the engine's), so the errors found are the inputs'.
+    found = sum(1 for name in book.sheetnames if name != ws.title for (_, col), cell in book[name]._cells.items()
+                if col <= 104 and (cell.data_type == "e" or isinstance(cell.value, str)
+                                   and cell.value.startswith("#WIP!")))
+    count = "+".join(parts)
+    ctx.put(ws, row, 1, "No #WIP! errors from the Excel functions and no error values (#N/A, #REF!, ...) in any "
+                        f"sheet (columns A:{_SCANNED} of the input sheets; on Checks, every row but this one)")
+    ctx.put(ws, row, 4, f"={count}", found, None)
+    ctx.put(ws, row, 5, f'=IF(D{row}=0,"OK",D{row}&" error(s)")', "OK" if not found else f"{found} error(s)",
+            font=CHECK_FONT)
 
 
 # The tie to the general ledger, below the checks: the columns B-E mean what they mean in a check.
@@ -1422,25 +1452,57 @@ def _trimmed(text: str) -> str:
     return " ".join(word for word in text.split(" ") if word)
 
 
+# The whitespace the close folds (``product_key``, ``normalise_header``: Python's str.split) that
+# a cell holds in practice — a tab, a line break (Alt+Enter: line feed; pasted: carriage return) and
+# the no-break space of text pasted from the web or a PDF — and how a formula names each.  UNICHAR
+# (Excel 2013, LibreOffice) because CHAR(160) is "†" in Excel for Mac's character set; ``_xlfn.``
+# is how a workbook file names a function newer than Excel 2007.  The rest of what str.split
+# folds — the Unicode spaces U+1680, U+2000 to U+200A, U+2028, U+2029, U+202F, U+205F, U+3000
+# and U+0085, and the control characters U+000B, U+000C, U+001C to U+001F (escaped in an .xlsx
+# file, never typed) — is not folded: 17 more SUBSTITUTEs in every key cell's formula for
+# characters no keyboard types (docs/workbook.md).
+_FOLDED_WHITESPACE = (("\t", "CHAR(9)"), ("\n", "CHAR(10)"), ("\r", "CHAR(13)"), ("\xa0", "_xlfn.UNICHAR(160)"))
+
+
+def _folded(text: str) -> str:
+    """What ``_folding`` makes of a text, as a spreadsheet computes it: the whitespace of
+    ``_FOLDED_WHITESPACE`` as spaces, then TRIM.
+
+    >>> _folded("Ending WIP\\nunits"), _folded("\\tDrip\\xa0 Home\\r\\n"), _folded("Drip\\u2003Home")
+    ('Ending WIP units', 'Drip Home', 'Drip\\u2003Home')
+    """
+    for char, _ in _FOLDED_WHITESPACE:
+        text = text.replace(char, " ")
+    return _trimmed(text)
+
+
+def _folding(ref: str) -> str:
+    """A formula giving the text of ``ref`` with its whitespace folded as the close folds it
+    (``_FOLDED_WHITESPACE``), spaces trimmed and collapsed.
+
+    >>> _folding("A11")
+    'TRIM(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(SUBSTITUTE(A11,CHAR(9)," "),CHAR(10)," "),CHAR(13)," "),_xlfn.UNICHAR(160)," "))'
+    """
+    for _, char in _FOLDED_WHITESPACE:
+        ref = f'SUBSTITUTE({ref},{char}," ")'
+    return f"TRIM({ref})"
+
+
 def _same_as_read(ref: str, text: str, kind: str) -> str:
     """A formula true when ``ref`` holds what the close read there (``text``), compared as the close
-    reads it: a name (product, stage, element, setting) upper/lower case and spacing aside
-    (``product_key``: ``=`` between texts ignores case, TRIM collapses spaces); a header line breaks
-    aside too (``normalise_header``); an account code exactly but for spaces at its ends, as the
-    close keys accounts.
+    reads it: a name (product, stage, element, setting) or a header upper/lower case and whitespace
+    aside (``product_key``, ``normalise_header``: ``=`` between texts ignores case, ``_folding``
+    folds tabs, line breaks and no-break spaces and collapses spaces); an account code exactly but
+    for spaces at its ends, as the close keys accounts.
 
-    >>> _same_as_read("Production!A11", "Drip Home", "name")
-    'TRIM(Production!A11)="Drip Home"'
-    >>> _same_as_read("Production!F3", "Ending WIP units", "header")
-    'TRIM(SUBSTITUTE(Production!F3,CHAR(10)," "))="Ending WIP units"'
+    >>> _same_as_read("A11", " Drip\\tHome", "name") == _folding("A11") + '="Drip Home"'
+    True
     >>> _same_as_read("Accounts!F5", "1320", "code")
     'EXACT(TRIM(Accounts!F5),"1320")'
     """
-    if kind == "header":
-        return f'TRIM(SUBSTITUTE({ref},CHAR(10)," "))={_quoted(_trimmed(text.replace(chr(10), " ")))}'
     if kind == "code":
         return f"EXACT(TRIM({ref}),{_quoted(_trimmed(text))})"
-    return f"TRIM({ref})={_quoted(_trimmed(text))}"
+    return f"{_folding(ref)}={_quoted(_folded(text))}"
 
 
 def _compared_as(ctx: ResultContext) -> dict[tuple[str, str], str]:
