@@ -16,7 +16,7 @@ spoilage):
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, Case, LossConvention, Method, Stage
@@ -34,8 +34,8 @@ from ._report import (
 )
 from ._rounding import allocate
 
-__all__ = ["element_completion", "equivalent_unit_terms", "equivalent_units", "zero_equivalent_units", "cost_stage",
-           "cost_resolved_case", "refuse_floats", "equivalent_unit_parts"]
+__all__ = ["element_completion", "normal_spoilage_from_rate", "equivalent_unit_terms", "equivalent_units",
+           "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -55,6 +55,32 @@ def element_completion(progress: Decimal, added_at: Decimal | None) -> Decimal:
     if added_at is None:
         return progress
     return _ONE if progress >= added_at else _ZERO
+
+
+def normal_spoilage_from_rate(rate: Decimal, passing: Decimal, spoiled: Decimal | None,
+                              whole_units: bool = False) -> Decimal:
+    """Normal spoilage given as ``spoilage.normal_rate``: the rate × the good units that passed
+    inspection this period, capped at the units spoiled when they were counted (spoiling less than
+    the norm: all of it is normal).  ``whole_units`` (``normal_from_rate: whole_units``): a product
+    counted in whole units (machines, not litres) has normal spoilage in whole units too, so rate ×
+    passing is rounded half-up to a whole unit before the cap.  The case resolver and the close's
+    fast path both take normal spoilage from here, so they cannot disagree.
+
+    >>> normal_spoilage_from_rate(Decimal("0.02"), Decimal(124), Decimal(3))
+    Decimal('2.48')
+    >>> normal_spoilage_from_rate(Decimal("0.02"), Decimal(124), Decimal(3), whole_units=True)
+    Decimal('2')
+    >>> normal_spoilage_from_rate(Decimal("0.02"), Decimal(125), None, whole_units=True)  # 2.5: half up
+    Decimal('3')
+    >>> normal_spoilage_from_rate(Decimal("0.02"), Decimal(175), Decimal(3), whole_units=True)  # 3.5 > 3 spoiled
+    Decimal('3')
+    """
+    normal = rate * passing
+    if whole_units:
+        normal = normal.quantize(_ONE, rounding=ROUND_HALF_UP)
+    if spoiled is not None and normal > spoiled:
+        normal = spoiled
+    return normal
 
 
 def equivalent_unit_terms(fifo: bool, beginning_units: Decimal, beginning_done: Decimal, completed: Decimal,

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from ._currency import is_known_currency, quantum
-from ._engine import element_completion, equivalent_units, zero_equivalent_units
+from ._engine import element_completion, equivalent_units, normal_spoilage_from_rate, zero_equivalent_units
 from ._errors import Issue, as_written, format_path
 from ._journal import name_problem
 from ._model import (
@@ -545,9 +545,8 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
     if s.normal is not None:
         normal = s.normal
     elif s.normal_rate is not None:
-        normal = s.normal_rate * (completed_passing + ending_passing)
-        if s.spoiled is not None and normal > s.spoiled:
-            normal = s.spoiled  # spoiling less than the norm: all of it is normal
+        normal = normal_spoilage_from_rate(s.normal_rate, completed_passing + ending_passing, s.spoiled,
+                                           whole_units=s.normal_from_rate == "whole_units")
     else:
         normal = _ZERO
     if s.spoiled is not None:

@@ -118,6 +118,11 @@ class EndingWipSpec(_Spec):
 class SpoilageSpec(_Spec):
     normal: Number | None = Field(default=None, description="normal spoilage, units")
     normal_rate: Fraction | None = Field(default=None, description="normal spoilage as a fraction of good units passing inspection")
+    normal_from_rate: Literal["exact", "whole_units"] = Field(
+        default="exact",
+        description="how normal spoilage computed from normal_rate is counted: exact = rate x good units passing "
+                    "inspection, fractions kept (litres, kg); whole_units = rounded half-up to a whole unit "
+                    "(machines), then capped at the units spoiled")
     abnormal: Number | None = Field(default=None, description="abnormal spoilage, units")
     spoiled: Number | None = Field(default=None, description="total spoiled units; abnormal = spoiled - normal")
     inspection: Fraction = Field(default=Decimal(1), description="stage progress at which spoilage is detected")

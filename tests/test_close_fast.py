@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -77,11 +77,23 @@ def prior_after(data) -> PriorState:
     return PriorState(data["period"], wip, {p.name: p.fg_closing for p in result.products})
 
 
+def without_opening_finished_goods(data: dict) -> dict:
+    """A generated first month without its opening finished goods, which ``plant()`` gives every
+    product and the fast path leaves to the general one: with them it would take no product at all."""
+    data = copy.deepcopy(data)
+    for product in data["products"]:
+        product.pop("opening_finished_goods", None)
+    return data
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plant())
 def test_fast_plan_is_the_general_plan(data):
     taken, clean = assert_same_or_declined(data)
+    assert taken == clean == 0  # every product has opening finished goods: the general path's
+    taken, clean = assert_same_or_declined(without_opening_finished_goods(data))
     assert taken == clean  # every clean product without opening finished goods takes the fast path
+    event(f"clean products on the fast path: {'some' if taken else 'none'}")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,7 +124,8 @@ def test_fast_plan_with_opening_from_the_ledger(data, draw):
 
 
 ODD_VALUES = [-1, "-1", 0, "0", 1.5, 0.25, True, None, "abc", "1e3", "50%", "12.5 %", " 7 ", "0.333", {}, [],
-              "start", "evenly", "10.005", "1.00", 10**6, Decimal("2.5"), "NaN", float("nan")]
+              "start", "evenly", "10.005", "1.00", 10**6, Decimal("2.5"), "NaN", float("nan"),
+              "exact", "whole_units", "whole", " whole_units"]
 
 
 @st.composite
@@ -135,7 +148,8 @@ def mutated(draw):
     keys = sorted(node)
     if action == "add" or not keys:
         node[draw(st.sampled_from(["bogus", "progress", "transferred_in", "normal_loss", "count", "normal_rate",
-                                   "spoiled", "disposal_value", "driver_quantity", "inspection"]))] = \
+                                   "spoiled", "disposal_value", "driver_quantity", "inspection",
+                                   "normal_from_rate"]))] = \
             draw(st.sampled_from(ODD_VALUES))
     elif action == "remove":
         del node[draw(st.sampled_from(keys))]
@@ -148,6 +162,74 @@ def mutated(draw):
 @given(mutated())
 def test_fast_path_never_accepts_what_the_general_path_refuses(data):
     assert_same_or_declined(data)
+
+
+# Rates whose product with whole passing units lands on, below and above half a unit (2.5 % × 20 = 0.5).
+NORMAL_RATES = ["0", "0.02", "0.025", "2.5%", "0.1", 0.05, "0.5", "1"]
+
+
+@st.composite
+def plant_with_normal_rates(draw):
+    """A generated plant whose spoilage is given as spoiled units and a normal rate, the normal
+    spoilage counted exactly, in whole units, or as the default says (no ``normal_from_rate``)."""
+    data = without_opening_finished_goods(draw(plant()))
+    for product in data["products"]:
+        for stage in product["stages"]:
+            spoilage = stage.get("spoilage")
+            if spoilage is None:
+                continue
+            spoilage["spoiled"] = spoilage.pop("normal") + spoilage.pop("abnormal")
+            spoilage["normal_rate"] = draw(st.sampled_from(NORMAL_RATES))
+            counted = draw(st.sampled_from([None, "exact", "whole_units"]))
+            if counted is not None:
+                spoilage["normal_from_rate"] = counted
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plant_with_normal_rates())
+def test_fast_plan_is_the_general_plan_with_normal_rates_exact_or_in_whole_units(data):
+    """Normal spoilage from a rate, exact or rounded half-up to whole units and capped at the units
+    spoiled: the fast path's figure (and exponent) is the general path's, and it takes every clean
+    product."""
+    taken, clean = assert_same_or_declined(data)
+    assert taken == clean
+    rated = sum(1 for p in data["products"] for s in p["stages"] if "normal_rate" in s.get("spoilage", {}))
+    event(f"clean products on the fast path: {'some' if taken else 'none'}; stages with a rate: "
+          f"{'some' if rated else 'none'}")
+
+
+def test_whole_units_on_the_demo_barista_stage_take_the_fast_path():
+    """October's spoilage stages in whole units (Espresso Classic Testing: 2 % × 300 good units = 6,
+    not 6.00; Barista Pro Testing: 2 % × 120 = 2.4, 2 machines): every product on the fast path."""
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    for product in data["products"]:
+        product.pop("opening_finished_goods", None)
+        for stage in product["stages"]:
+            if "spoilage" in stage:
+                stage["spoilage"]["normal_from_rate"] = "whole_units"
+    header, q = resolve_header(data, None)
+    normals = []
+    for product in data["products"]:
+        plan = FastResolver(header, None, q)(product)
+        assert plan is not None and plan == general(product, header, None, q)
+        normals += [s.spoilage.normal for s in plan.case.stages if s.spoilage.normal]
+    assert normals and all(n == n.to_integral_value() for n in normals)
+    assert assert_same_or_declined(data) == (len(data["products"]), len(data["products"]))
+
+
+@pytest.mark.parametrize("value", ["whole", " whole_units", "WHOLE_UNITS", None, True, 1])
+def test_a_bad_normal_from_rate_is_declined_and_located_by_the_general_path(value):
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    product = data["products"][1]
+    product.pop("opening_finished_goods", None)
+    index, stage = next((i, s) for i, s in enumerate(product["stages"]) if "spoilage" in s)
+    stage["spoilage"]["normal_from_rate"] = value
+    header, q = resolve_header(data, None)
+    assert FastResolver(header, None, q)(product) is None
+    plan, issues = resolve_close(data, None)
+    assert plan is None
+    assert [(i.code, i.path) for i in issues] == [("INVALID_CHOICE", f"products[1].stages[{index}].spoilage.normal_from_rate")]
 
 
 @pytest.mark.parametrize("month", ["close-2026-10.yaml", "close-2026-11.yaml"])
@@ -290,6 +372,7 @@ def _stage_equivalent_units(stage, fifo: bool) -> dict[str, Decimal]:
 def test_fast_path_equivalent_units_are_the_engines(data):
     """The fast path's check for costs with no work computes equivalent units by
     ``equivalent_units``, on the stage it builds: the engine's figure for every element."""
+    data = without_opening_finished_goods(data)
     resolved = resolve_header(data, None)
     header, q = resolved
     fast = FastResolver(header, None, q)

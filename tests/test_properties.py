@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from hypothesis import assume, given, settings
@@ -208,3 +209,43 @@ def test_two_parts_are_allocated_by_the_same_rule_as_many(total_cents, first_mil
     parts = [first, total - first]
     rounding = getattr(decimal, mode)
     assert allocate(parts, total, q, rounding) == allocate(parts + [Decimal(0)], total, q, rounding)[:2]
+
+
+@st.composite
+def cases_with_normal_rates(draw):
+    """A random case whose spoilage is spoiled units and a normal rate (normal spoilage then
+    depends on the good units passing inspection, and is often a fraction of a unit)."""
+    data = copy.deepcopy(draw(cases()))
+    for stage in data["stages"]:
+        spoilage = stage.get("spoilage")
+        if spoilage is not None:
+            spoilage["spoiled"] = spoilage.pop("normal") + spoilage.pop("abnormal")
+            spoilage["normal_rate"] = draw(st.sampled_from(["0.02", "0.025", "0.1", "0.005", "1"]))
+    return data
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases_with_normal_rates())
+def test_normal_spoilage_in_whole_units_is_the_exact_figure_rounded_and_still_conserves_cost(data):
+    """``normal_from_rate: whole_units``: a whole number of units within half a unit of the exact
+    figure (the exact one is rate × passing capped at the units spoiled), never more than were
+    spoiled, the rest of the spoiled units abnormal, and every cost still accounted for to the cent."""
+    exact_case, issues = costing.resolve_case(data)
+    assume(not issues)
+    whole = copy.deepcopy(data)
+    for stage in whole["stages"]:
+        if stage.get("spoilage"):
+            stage["spoilage"]["normal_from_rate"] = "whole_units"
+    whole_case, issues = costing.resolve_case(whole)
+    assume(not issues)  # rounding up can leave normal spoilage with no good units to carry it: refused
+    for exact_stage, whole_stage, spec in zip(exact_case.stages, whole_case.stages, whole["stages"]):
+        spoiled = Decimal(spec["spoilage"]["spoiled"]) if spec.get("spoilage") else Decimal(0)
+        exact, normal = exact_stage.spoilage.normal, whole_stage.spoilage.normal
+        assert normal == normal.to_integral_value() and 0 <= normal <= spoiled, whole_stage.name
+        assert abs(normal - exact) <= Decimal("0.5"), whole_stage.name
+        assert normal + whole_stage.spoilage.abnormal == spoiled, whole_stage.name
+        if exact == spoiled:  # capped: every spoiled unit was normal, and still is
+            assert normal == spoiled, whole_stage.name
+    report = _cost(whole)
+    for stage in report.stages:
+        assert stage.costs_accounted_for == stage.costs_to_account_for.total, stage.name

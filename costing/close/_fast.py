@@ -11,10 +11,10 @@ This path never reports a problem: at the first thing it does not handle or that
 it returns None, and the caller takes the general path for that product, which then finds and
 locates every problem.  Handled: the spoilage convention (US), stages with started (first) or
 transferred-in units (later), beginning WIP from the file (first period) or from the ledger, numbers
-as text, integers or floats, spoilage given as normal, normal_rate, abnormal and/or spoiled,
-overhead applied on any driver, counts.  Not handled (general path): process accounts, a first
-stage receiving units (``transferred_in``), beginning WIP given in a later period (compared with the
-ledger), opening finished goods.  Each product is resolved on its own: names across products and
+as text, integers or floats, spoilage given as normal, normal_rate (exact or in whole units), abnormal
+and/or spoiled, overhead applied on any driver, counts.  Not handled (general path): process
+accounts, a first stage receiving units (``transferred_in``), beginning WIP given in a later period
+(compared with the ledger), opening finished goods.  Each product is resolved on its own: names across products and
 against the prior close (one name in two spellings, a product spelt otherwise than the month
 before) are its caller's to check (``product_plans``), for the products of either path.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .._engine import element_completion, equivalent_units
+from .._engine import element_completion, equivalent_units, normal_spoilage_from_rate
 from .._journal import name_problem
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
@@ -46,7 +46,9 @@ _STAGE_KEYS = frozenset({"name", "elements", "beginning_wip", "started", "comple
 _BEGINNING_KEYS = frozenset({"units", "complete", "cost"})
 _ENDING_KEYS = frozenset({"units", "complete"})
 _TRANSFERRED_IN_KEYS = frozenset({"units", "cost"})
-_SPOILAGE_KEYS = frozenset({"normal", "normal_rate", "abnormal", "spoiled", "inspection", "disposal_value"})
+_SPOILAGE_KEYS = frozenset({"normal", "normal_rate", "normal_from_rate", "abnormal", "spoiled", "inspection",
+                            "disposal_value"})
+_NORMAL_FROM_RATE = {"exact": False, "whole_units": True}  # the word as written -> whole units
 _ELEMENT_KEYS = frozenset({"kind", "added"})
 
 
@@ -353,6 +355,12 @@ class FastResolver:
             return Spoilage(_ZERO, _ZERO, inspection, _ZERO, completion), completed_passing, ending_passing
         normal_given, rate, abnormal_given, spoiled = (_optional(s, "normal"), _optional(s, "normal_rate", _fraction),
                                                        _optional(s, "abnormal"), _optional(s, "spoiled"))
+        # Exactly the words the spec's Literal takes (no spaces, no other case): anything else is the
+        # general path's INVALID_CHOICE.
+        counted = s.get("normal_from_rate", "exact")
+        if type(counted) is not str or counted not in _NORMAL_FROM_RATE:
+            raise _Decline
+        whole_units = _NORMAL_FROM_RATE[counted]
         disposal = _optional(s, "disposal_value")
         if disposal is None:
             if "disposal_value" in s:
@@ -370,9 +378,8 @@ class FastResolver:
         if normal_given is not None:
             normal = normal_given
         elif rate is not None:
-            normal = _in_unit_range(rate) * (completed_passing + ending_passing)
-            if spoiled is not None and normal > spoiled:
-                normal = spoiled
+            normal = normal_spoilage_from_rate(_in_unit_range(rate), completed_passing + ending_passing, spoiled,
+                                               whole_units)
         else:
             normal = _ZERO
         if spoiled is not None:
