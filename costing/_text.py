@@ -17,7 +17,7 @@ from ._currency import is_known_locale, minor_unit
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
-__all__ = ["render_case_report", "normal_rates", "locale_argument", "period_argument"]
+__all__ = ["render_case_report", "normal_rates", "normal_in_whole_units", "locale_argument", "period_argument"]
 
 # Wide enough for any figure the engine gives (34 significant digits, values below 10^15, rates
 # up to ~10^30): shown exactly, never rounded or refused by Python's default 28-digit context.
@@ -69,14 +69,17 @@ def _fmt_rate(value: Decimal, locale: str) -> str:
 def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "",
                        parts: list[dict[str, EquivalentUnitParts] | None] | None = None,
                        normal_rates: Sequence[Decimal | None] | None = None,
-                       passing: Sequence[Decimal | None] | None = None) -> str:
+                       passing: Sequence[Decimal | None] | None = None,
+                       whole_units: Sequence[bool] | None = None) -> str:
     """The five steps per stage.  ``parts``: per stage, ``equivalent_unit_parts`` (or None), for a
     Step 2 that shows how each element's equivalent units are made up.  ``normal_rates``: per stage,
     the normal spoilage rate the file gave (``normal_rates(data["stages"])``), or None: where normal
     spoilage came from a rate and is not a whole number, Step 1 says so under its table.
     ``passing``: per stage, the good units that passed inspection as the case was resolved
     (``stage.completed_passing + stage.ending_passing``): the note then says rate × those units, or
-    that normal spoilage was capped at the units spoiled."""
+    that normal spoilage was capped at the units spoiled.  ``whole_units``: per stage, whether the
+    file counts normal spoilage from its rate in whole units (``normal_in_whole_units(stages)``):
+    the note is then given whole or not, and says the figure was rounded to whole units."""
     places = minor_unit(report.currency)
     method = _METHOD_TITLE.get(report.method, report.method)
     blocks = []
@@ -89,8 +92,9 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
             else:
                 rate = normal_rates[i] if normal_rates is not None and i < len(normal_rates) else None
                 passed = passing[i] if passing is not None and i < len(passing) else None
+                whole = bool(whole_units[i]) if whole_units is not None and i < len(whole_units) else False
                 blocks.append(_render_stage(stage, report.currency, method, places, locale,
-                                            parts[i] if parts is not None else None, rate, passed))
+                                            parts[i] if parts is not None else None, rate, passed, whole))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -125,7 +129,7 @@ _SPOILAGE_PARTS = (("normal_spoilage", "Normal spoilage"), ("abnormal_spoilage",
 
 
 def _normal_rate_note(normal: Decimal, rate: Decimal, u, passing: Decimal | None = None,
-                      abnormal: Decimal = Decimal(0)) -> str | None:
+                      abnormal: Decimal = Decimal(0), whole_units: bool = False) -> str | None:
     """Why Step 1's normal spoilage is not a whole number of units: the case gave a normal rate.
     ``passing``: the good units that passed inspection, as the resolver counted them (completed
     units not inspected last period, and ending WIP at or past the inspection point).  Normal
@@ -139,14 +143,38 @@ def _normal_rate_note(normal: Decimal, rate: Decimal, u, passing: Decimal | None
     '  Normal spoilage 3.5 units: capped at the 3.5 units spoiled (normal rate 2% × 500 good units passing inspection would be 10 units).'
     >>> _normal_rate_note(Decimal("3.5"), Decimal("0.02"), "{:f}".format) is None
     True
+
+    ``whole_units`` (``normal_from_rate: whole_units``): rate × passing was rounded half-up to a
+    whole unit before the cap, and the note says so.
+
+    >>> _normal_rate_note(Decimal("2"), Decimal("0.02"), "{:f}".format, Decimal("124"), whole_units=True)
+    '  Normal spoilage 2 units = normal rate 2% × 124 good units passing inspection (2.48), rounded half-up to whole units: computed from the rate, not counted.'
+    >>> _normal_rate_note(Decimal("3"), Decimal("0.02"), "{:f}".format, Decimal("175"), whole_units=True)
+    '  Normal spoilage 3 units: capped at the 3 units spoiled (normal rate 2% × 175 good units passing inspection would be 3.5 units, 4 in whole units).'
     """
     with localcontext(_WIDE):
+        percent = u((rate * 100).normalize())
+        if whole_units:
+            if passing is None:  # rounded: how many passed cannot be read back from it
+                return (f"  Normal spoilage {u(normal)} units: computed from the normal rate {percent}%, rounded "
+                        "half-up to whole units." if abnormal > 0 else None)
+            from_rate = rate * passing
+            whole = from_rate.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            shown = u(passing.normalize())
+            if normal == whole:
+                return (f"  Normal spoilage {u(normal)} units = normal rate {percent}% × {shown} good units passing "
+                        f"inspection ({u(from_rate.normalize())}), rounded half-up to whole units: computed from the "
+                        "rate, not counted.")
+            if normal < whole:
+                return (f"  Normal spoilage {u(normal)} units: capped at the {u(normal)} units spoiled (normal rate "
+                        f"{percent}% × {shown} good units passing inspection would be {u(from_rate.normalize())} "
+                        f"units, {u(whole)} in whole units).")
+            return None
         if passing is None:
             if not abnormal > 0:
                 return None  # perhaps capped at the units spoiled: the rate does not say how many passed
             passing = normal / rate
         from_rate = rate * passing
-        percent = u((rate * 100).normalize())
         if normal == from_rate:
             return (f"  Normal spoilage {u(normal)} units = normal rate {percent}% × {u(passing.normalize())} good "
                     "units passing inspection: computed from the rate, not counted.")
@@ -178,9 +206,21 @@ def normal_rates(stages: Sequence[Any]) -> list[Decimal | None]:
     return rates
 
 
+def normal_in_whole_units(stages: Sequence[Any]) -> list[bool]:
+    """Per stage, whether the case or close file counts normal spoilage from its rate in whole units
+    (``spoilage.normal_from_rate: whole_units``), for ``render_case_report(..., whole_units=...)``.
+
+    >>> normal_in_whole_units([{"spoilage": {"normal_rate": "0.02", "normal_from_rate": "whole_units"}},
+    ...                        {"spoilage": {"normal_rate": "0.02"}}, {}])
+    [True, False, False]
+    """
+    return [isinstance(stage, Mapping) and isinstance(stage.get("spoilage"), Mapping)
+            and stage["spoilage"].get("normal_from_rate") == "whole_units" for stage in stages]
+
+
 def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str,
                   parts: dict[str, EquivalentUnitParts] | None = None, normal_rate: Decimal | None = None,
-                  passing: Decimal | None = None) -> str:
+                  passing: Decimal | None = None, whole_units: bool = False) -> str:
     """The five steps of one stage.  With ``parts`` (``equivalent_unit_parts``), Step 2 shows how
     each element's equivalent units are made up, so an auditor can trace them.  ``normal_rate``: the
     stage's normal spoilage rate where the case gave one (a note then says a fractional normal
@@ -203,8 +243,8 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     rows += [["Ending WIP", u(pu.ending_wip)],
              ["Units accounted for", u(pu.completed + pu.ending_wip + pu.normal_spoilage + pu.abnormal_spoilage)]]
     lines += _table(rows, ["", "units"])
-    if normal_rate is not None and pu.normal_spoilage != pu.normal_spoilage.to_integral_value():
-        note = _normal_rate_note(pu.normal_spoilage, normal_rate, u, passing, pu.abnormal_spoilage)
+    if normal_rate is not None and (whole_units or pu.normal_spoilage != pu.normal_spoilage.to_integral_value()):
+        note = _normal_rate_note(pu.normal_spoilage, normal_rate, u, passing, pu.abnormal_spoilage, whole_units)
         if note is not None:
             lines.append(note)
 

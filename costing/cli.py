@@ -16,7 +16,7 @@ from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
 from ._report import report_json
 from ._spec import CaseSpec
-from ._text import locale_argument, normal_rates, period_argument, render_case_report
+from ._text import locale_argument, normal_in_whole_units, normal_rates, period_argument, render_case_report
 
 __all__ = ["main"]
 
@@ -34,7 +34,8 @@ def _cmd_cost(args: argparse.Namespace) -> int:
             continue
         try:
             stages = data.get("stages") if isinstance(data, dict) else None
-            reports.append((path, case, cost_case(case), normal_rates(stages) if isinstance(stages, list) else None))
+            reports.append((path, case, cost_case(case), normal_rates(stages) if isinstance(stages, list) else None,
+                            normal_in_whole_units(stages) if isinstance(stages, list) else None))
         except CostingError as e:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
@@ -45,7 +46,7 @@ def _cmd_cost(args: argparse.Namespace) -> int:
                   "--period YYYY-MM`", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
-        json.dump([report_json(r) for _, _, r, _ in reports], sys.stdout, indent=2)
+        json.dump([report_json(r) for _, _, r, _, _ in reports], sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         from ._engine import equivalent_unit_parts
@@ -54,8 +55,8 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         sys.stdout.write("\n".join(
             render_case_report(r, locale=args.locale, title=f"== {p} ==",
                                parts=[equivalent_unit_parts(stage, sr, r.method) for stage, sr in zip(case.stages, r.stages)],
-                               normal_rates=rates, passing=_passing(case.stages))
-            for p, case, r, rates in reports))
+                               normal_rates=rates, passing=_passing(case.stages), whole_units=whole)
+            for p, case, r, rates, whole in reports))
     return 0
 
 
@@ -412,20 +413,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     sys.stdout.write("\n".join(
         render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
                            parts=stage_parts, normal_rates=_close_normal_rates(closed.inputs, p),
-                           passing=_passing(plans[p.name].case.stages))
+                           passing=_passing(plans[p.name].case.stages),
+                           whole_units=_close_normal_rates(closed.inputs, p, read=normal_in_whole_units))
         for p, stage_parts in zip(products, parts)))
     return 0
 
 
-def _close_normal_rates(inputs, product) -> list | None:
-    """A closed product's normal spoilage rates as its close file gave them, in its report's stage order."""
+def _close_normal_rates(inputs, product, read=normal_rates) -> list | None:
+    """A closed product's normal spoilage rates as its close file gave them (or, with ``read``, another
+    reading of its stages' spoilage), in its report's stage order."""
     written = next((p for p in inputs.get("products", []) if isinstance(p, dict) and p.get("name") == product.name), None) \
         if isinstance(inputs, dict) else None
     stages = written.get("stages") if written else None
     if not isinstance(stages, list):
         return None
     by_name = {s.get("name"): s for s in stages if isinstance(s, dict)}
-    return normal_rates([by_name.get(sr.name, {}) for sr in product.report.stages])
+    return read([by_name.get(sr.name, {}) for sr in product.report.stages])
 
 
 def _products_named(name: str | None, products: Sequence) -> list:
