@@ -294,3 +294,87 @@ def test_a_normal_rate_written_as_a_percent_gets_its_note_too(tmp_path):
     result = run_wip("cost", path)
     assert result.returncode == 0, result.stderr
     assert "Normal spoilage 8.2 units = normal rate 2% × 410 good units passing inspection" in result.stdout
+
+
+# --- The roll-forward as the accountant who signs it reads it --------------------------------------
+
+
+def _json(*args) -> dict:
+    result = run_wip(*map(str, args))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _stage_table(text: str) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The "WIP by stage:" table: its column titles, and each row's cells by title."""
+    lines = text.splitlines()
+    at = lines.index("WIP by stage:")
+    titles = re.split(r"\s{2,}", lines[at + 1].strip())
+    rows = {}
+    for line in lines[at + 2:]:
+        cells = line.split()
+        if len(cells) != len(titles):  # the table ends where the lines under it begin
+            break
+        rows[cells[0]] = dict(zip(titles, cells))
+    return titles, rows
+
+
+def test_the_spoilage_column_says_it_holds_abnormal_loss_and_disposal_value(demo_ledger):
+    """The money column is what the spoilage journal credits WIP with — abnormal loss plus every
+    spoiled unit's disposal value — not the cost of all spoilage: normal spoilage's cost stays with
+    the good units.  Its title says so, and a note says how it differs from the units columns."""
+    text = run_wip("rollforward", "--period", "2026-10", "--ledger", demo_ledger).stdout
+    titles, rows = _stage_table(text)
+    assert "spoilage" not in titles and "abnormal loss + disposal value" in titles
+    journals = _json("journal", "--period", "2026-10", "--json", "--ledger", demo_ledger)["journals"]
+    (spoilage,) = [j for j in journals if j["narration"].startswith(Texts.SPOILAGE)]
+    wip_credit = sum(D(line["credit"]) for line in spoilage["lines"] if line["account"] == "1320")  # WIP - Testing
+    loss_and_disposal = sum(D(line["debit"]) for line in spoilage["lines"] if line["account"] in ("5810", "1250"))
+    assert _amount(rows["Testing"]["abnormal loss + disposal value"]) == wip_credit == loss_and_disposal > 0
+    assert any(line.strip().startswith("abnormal loss + disposal value: the cost of abnormal spoilage")
+               for line in text.splitlines())
+    assert "normal and abnormal spoiled units apart" in text
+
+
+def test_the_overhead_true_up_column_is_there_every_month_so_months_line_up(demo_ledger):
+    """November writes its overhead off to COGS: nothing is trued up in WIP, and the column still shows."""
+    october, _ = _stage_table(run_wip("rollforward", "--period", "2026-10", "--ledger", demo_ledger).stdout)
+    november, rows = _stage_table(run_wip("rollforward", "--period", "2026-11", "--ledger", demo_ledger).stdout)
+    assert october == november and "overhead true-up" in november
+    assert {_amount(r["overhead true-up"]) for r in rows.values()} == {D(0)}
+    detail = run_wip("rollforward", "--period", "2026-11", "--detail", "--ledger", demo_ledger).stdout
+    header = detail.split("By product, stage and element:\n", 1)[1].splitlines()[0]
+    assert re.split(r"\s{2,}", header.strip())[1:] == november[1:]  # the same columns by element
+
+
+@pytest.mark.parametrize("period", ["2026-10", "2026-11"])
+def test_rollforward_json_names_the_cost_of_units_shipped_and_gives_cogs_as_posted(demo_ledger, period):
+    """A finished-goods row's cost of the units shipped is not COGS as posted (the overhead true-up
+    is not in it): the JSON names it so, and gives COGS as posted plant-wide beside it."""
+    payload = _json("rollforward", "--period", period, "--json", "--ledger", demo_ledger)
+    rows = payload["finished_goods"]
+    assert all("cost_of_goods_sold" not in row and "cost_of_units_shipped" in row for row in rows)
+    shipped = sum((D(row["cost_of_units_shipped"]) for row in rows), D(0))
+    parts = payload["cost_of_goods_sold_as_posted_parts"]
+    assert D(parts["cost_of_units_shipped"]) == shipped
+    as_posted = D(payload["cost_of_goods_sold_as_posted"])
+    assert as_posted == shipped + D(parts["overhead_written_off_to_cogs"]) + D(parts["overhead_prorated_to_cogs"])
+    assert as_posted == _net_posted(demo_ledger, period, "5000") != shipped  # the demo's COGS account
+    with Ledger(demo_ledger, create=False) as ledger:  # the ledger keeps its stored key: old ledgers still read
+        assert all("cost_of_goods_sold" in row for row in ledger.current_close(period).rollforward["finished_goods"])
+
+
+def test_journal_json_says_whose_journals_and_names_each_account(demo_ledger):
+    """`wip journal --json` keeps its shape and says which books these are, as `--by-account --json`
+    does, with each line's account name."""
+    payload = _json("journal", "--period", "2026-11", "--json", "--ledger", demo_ledger)
+    by_account = _json("journal", "--period", "2026-11", "--by-account", "--json", "--ledger", demo_ledger)
+    assert (payload["period"], payload["currency"]) == (by_account["period"], by_account["currency"]) == \
+        ("2026-11", "USD")
+    assert payload["company"] == demo("2026-11")["company"] and payload["after_close"] is None
+    names = {a["account"]: a["name"] for a in by_account["accounts"]}
+    for journal in payload["journals"]:
+        assert set(journal) == {"id", "date", "narration", "lines"}
+        for line in journal["lines"]:
+            assert set(line) == {"account", "debit", "credit", "memo", "account_name"}
+            assert line["account_name"] == names[line["account"]]

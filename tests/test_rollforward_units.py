@@ -245,7 +245,7 @@ def test_process_account_detail_shows_an_abnormal_gain_as_an_addition_by_element
     for element, cells in printed.items():
         row = by_key(detail, product="Barista Pro", stage="Testing", element=element)
         assert D(cells["abnormal gain"].replace(",", "")) == D(row["abnormal_gain"])
-        assert D(cells["spoilage"].replace(",", "")) == D(row["spoilage"]) >= 0
+        assert D(cells["abnormal loss + disposal value"].replace(",", "")) == D(row["spoilage"]) >= 0
     assert "net of" not in text and "Roll-forward ties: OK" in text
 
 
@@ -275,7 +275,7 @@ def test_to_finished_goods_total_equals_the_finished_goods_completed_total(demo_
     assert f"  Total to finished goods {money} = completed per the finished-goods table {money}: OK" in text
     money = f"{received:,.2f}"
     assert f"  Total transferred in {money} = total to next stage {money}: OK" in text
-    assert "Deductions (to next stage, to finished goods, spoilage) are shown" in text
+    assert "Deductions (to next stage, to finished goods, abnormal loss + disposal value) are" in text
     assert "trans. out" not in text
     fg_table = text.split("Finished goods 2026-11:")[1]
     fg_total = next(line for line in fg_table.splitlines() if line.startswith("  Total"))

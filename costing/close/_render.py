@@ -14,7 +14,8 @@ from ._compute import CloseResult
 from ._diff import CloseDiff
 from ._general_ledger import balances_after
 from ._journals import Texts
-from ._rollforward import DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, detail_rows
+from ._rollforward import (DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, cogs_as_posted,
+                           detail_rows)
 
 __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
            "render_diff"]
@@ -35,17 +36,30 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 # The stage table's columns: additions, then deductions (amounts taken away: transferred out split
 # by where it went), then adjustments (signed).  Columns that are zero throughout are left out,
-# except opening, the two transfers out and closing.
+# except opening, the two transfers out, the overhead true-up and closing.
 _COLUMNS = ["opening", "materials", "labour", "overhead", "conversion", "transferred_in", "abnormal_gain",
             "to_next_stage", "to_finished_goods", "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
+# The spoilage column is what leaves WIP for spoilage, the WIP credit of the Spoilage (or Process
+# losses) journal: abnormal loss plus every spoiled unit's disposal value.  Normal spoilage's cost
+# beyond its disposal value stays with the good units, in the transfers out: the title says so, for
+# "spoilage" alone reads as all of it (review).
+_SPOILAGE_TITLE = "abnormal loss + disposal value"
 _TITLES = ["opening", "materials", "labour", "overhead", "conversion", "transferred in", "abnormal gain",
-           "to next stage", "to finished goods", "spoilage", "count adjustment", "overhead true-up", "closing"]
-_ALWAYS = ("opening", "to_next_stage", "to_finished_goods", "closing")
+           "to next stage", "to finished goods", _SPOILAGE_TITLE, "count adjustment", "overhead true-up", "closing"]
+# Shown even when zero: the overhead true-up is zero in a month whose pools were written off to COGS,
+# and two months' tables must still line up column for column.
+_ALWAYS = ("opening", "to_next_stage", "to_finished_goods", "overhead_adjustment", "closing")
 _SIGNS = ["Each row: opening + additions − deductions ± adjustments = closing. Deductions (to next stage, "
-          "to finished goods, spoilage) are shown",
-          "as positive amounts taken away; adjustments are signed (+ adds to WIP). A product's last stage completes "
-          "to finished goods;",
+          f"to finished goods, {_SPOILAGE_TITLE}) are",
+          "shown as positive amounts taken away; adjustments are signed (+ adds to WIP). A product's last stage "
+          "completes to finished goods;",
           "its other stages transfer to the next stage."]
+_SPOILAGE_NOTE = [f"  {_SPOILAGE_TITLE}: the cost of abnormal spoilage written off plus the disposal (scrap) value "
+                  "of all spoiled units, normal and",
+                  "  abnormal (WIP's credit in the spoilage or process-losses journal, an abnormal gain apart); the rest "
+                  "of normal spoilage's cost",
+                  "  stays with the good units, in to next stage and to finished goods. The units tables count normal "
+                  "and abnormal spoiled units apart."]
 _UNIT_COLUMNS = ["opening", "started", "transferred_in", "to_next_stage", "to_finished_goods", "normal_spoilage",
                  "abnormal_spoilage", "count_difference", "closing", "ledger_closing"]
 _UNIT_TITLES = ["opening", "started", "transferred in", "to next stage", "to finished goods", "normal spoilage",
@@ -101,6 +115,8 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
     titles = [_TITLES[_COLUMNS.index(c)] for c in used]
     rows = [[v.stage] + [m(getattr(v, c)) for c in used] for v in s.stages + (s.total,)]
     lines += _table(["stage"] + titles, rows)
+    if "spoilage" in used:
+        lines += _SPOILAGE_NOTE
     lines += _transfer_ties(s.total, s.transferred_in_from_outside, s.transfer_difference, s.finished_goods_completed,
                             s.finished_goods_difference, m, "", "the finished-goods table")
     lines += [""]
@@ -135,7 +151,7 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
                      "units"], rows)
     lines[-1] = lines[-1].rstrip()  # the total row: no units column
     if book is not None:  # the shipped column is not yet COGS as posted: say what the journals add to it
-        lines.append(cogs_as_posted_line(total("cost_of_goods_sold"), *_cogs_overhead(book, rf), m))
+        lines.append(cogs_as_posted_line(*cogs_as_posted(book, rf), m))
     if units is not None:
         lines += ["", "Finished goods units (opening + completed − shipped = closing, checked against the units of "
                       "the finished-goods layers in the ledger):"]
@@ -309,25 +325,6 @@ def cogs_as_posted_line(shipped: Decimal, written_off: Decimal, prorated: Decima
         if amount:
             parts.append(f"{'+' if amount > 0 else '−'} {what} {m(abs(amount))}")
     return f"  Cost of goods sold as posted {m(shipped + written_off + prorated)} = " + " ".join(parts)
-
-
-def _cogs_overhead(book: JournalBook, rf: RollForward) -> tuple[Decimal, Decimal]:
-    """The overhead the close's journals (``book``) put into COGS besides the cost of the units
-    shipped: (written off, prorated), each debit positive.  Read from the overhead true-up lines by
-    their memos (as every version of the close wrote them: "... overhead written off", "Overhead
-    proration..."), leaving out the accounts the roll-forward carries (WIP, finished goods)."""
-    carried = {t.account for t in rf.ties}
-    written_off = prorated = Decimal(0)
-    for journal in book.journals:
-        for line in journal.lines:
-            if line.account in carried:
-                continue
-            memo = line.memo.lower()
-            if "overhead written off" in memo:
-                written_off += line.debit - line.credit
-            elif memo.startswith("overhead proration"):
-                prorated += line.debit - line.credit
-    return written_off, prorated
 
 
 def disposition_text(done: str, difference: Decimal, asked: str, materiality: Decimal, m) -> str:

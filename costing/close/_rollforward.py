@@ -25,7 +25,8 @@ from ._state import PriorState
 __all__ = ["RollForwardRow", "FinishedGoodsRow", "TieCheck", "RollForward", "build_rollforward", "stage_rows",
            "ADDED_COLUMNS", "StageTotal", "AccountTotal", "RollForwardByStage", "by_stage", "StageFlow", "UnitsRow",
            "FinishedGoodsUnitsRow", "UnitsRollForward", "build_units", "flows_of_result", "counts_of_result",
-           "flows_of_reports", "recorded_counts_and_accounts", "DetailRow", "detail_rows", "abnormal_gains_by_element"]
+           "flows_of_reports", "recorded_counts_and_accounts", "DetailRow", "detail_rows", "abnormal_gains_by_element",
+           "CogsAsPosted", "cogs_as_posted"]
 
 _ZERO = Decimal(0)
 
@@ -230,6 +231,42 @@ def build_rollforward(result: CloseResult, book: JournalBook) -> RollForward:
                        finished_goods=tuple(fg_rows), ties=tuple(ties))
 
 
+class CogsAsPosted(NamedTuple):
+    """Cost of goods sold as the close's journals posted it, plant-wide: the cost of the units
+    shipped (the finished-goods rows' ``cost_of_goods_sold``, before the overhead true-up) plus
+    the overhead written off to COGS and the overhead prorated to COGS (each signed, debit +).
+    Not split by product: a write-off goes to COGS as one amount, not product by product."""
+
+    cost_of_units_shipped: Decimal
+    overhead_written_off: Decimal
+    overhead_prorated: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.cost_of_units_shipped + self.overhead_written_off + self.overhead_prorated
+
+
+def cogs_as_posted(book: JournalBook, rf: RollForward) -> CogsAsPosted:
+    """COGS as posted from a roll-forward and the close's journals (``book``).  The overhead parts
+    are read from the overhead true-up lines by their memos (as every version of the close wrote
+    them: "... overhead written off", "Overhead proration..."), leaving out the accounts the
+    roll-forward carries (WIP, finished goods), so closes recorded by earlier versions read too."""
+    shipped = sum((r.cost_of_goods_sold for r in rf.finished_goods), _ZERO)
+    zero = shipped * 0  # with the currency's places, as the rows have them
+    carried = {t.account for t in rf.ties}
+    written_off = prorated = zero
+    for journal in book.journals:
+        for line in journal.lines:
+            if line.account in carried:
+                continue
+            memo = line.memo.lower()
+            if "overhead written off" in memo:
+                written_off += line.debit - line.credit
+            elif memo.startswith("overhead proration"):
+                prorated += line.debit - line.credit
+    return CogsAsPosted(shipped, written_off, prorated)
+
+
 # ---- the roll-forward as a reviewer reads it: by stage, by WIP account, in units ------------------
 #
 # Derived from what a recorded close stores (the roll-forward, the production cost reports'
@@ -254,6 +291,8 @@ class StageTotal(_Frozen):
     transferred_in: Amount
     to_next_stage: Amount  # transferred out by stages that are not their product's last
     to_finished_goods: Amount  # transferred out by products' last stages: completed to finished goods
+    # Abnormal loss + disposal (scrap) value of every spoiled unit: what leaves WIP for spoilage.  The
+    # rest of normal spoilage's cost is in the transfers out, with the good units.
     spoilage: Amount
     count_adjustment: Amount
     overhead_adjustment: Amount
