@@ -335,6 +335,12 @@ def after_close_option(p: argparse.ArgumentParser) -> None:
                         "closes and reversals), for a system that already imported close #N")
 
 
+def _account_name(book, code: str) -> str:
+    """The chart's name of an account code ("" for a code the book's chart lacks: shown, not refused)."""
+    account = book.accounts.get(code)
+    return account.name if account is not None else ""
+
+
 def _cmd_journal(args: argparse.Namespace) -> int:
     from .close._render import render_journals_text
 
@@ -364,7 +370,16 @@ def _cmd_journal(args: argparse.Namespace) -> int:
             sys.stdout.write(render_postings_by_account(book, args.locale or locale))
         return 0
     if args.json:
-        payload = {"journals": [j.model_dump(mode="json") for j in book.journals]}
+        # Which books these are (as --by-account --json says), then the journals; each line also names
+        # its account, for a reader without the chart.
+        journals = []
+        for j in book.journals:
+            dumped = j.model_dump(mode="json")
+            dumped["lines"] = [line | {"account_name": _account_name(book, line["account"])}
+                               for line in dumped["lines"]]
+            journals.append(dumped)
+        payload = {"period": book.period, "company": book.company, "currency": book.currency,
+                   "after_close": args.after_close, "journals": journals}
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -463,8 +478,8 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     from .close import RollForward
     from .close._render import render_rollforward
     from .close._general_ledger import balances_after, recorded_tie
-    from .close._rollforward import (abnormal_gains_by_element, build_units, by_stage, detail_rows, flows_of_reports,
-                                     recorded_counts_and_accounts)
+    from .close._rollforward import (abnormal_gains_by_element, build_units, by_stage, cogs_as_posted, detail_rows,
+                                     flows_of_reports, recorded_counts_and_accounts)
 
     ledger, closed = _current(args)
     if ledger is None:
@@ -486,17 +501,24 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     stages = by_stage(rf, accounts, flows)
     rows = detail_rows(rf, stages.final_stages, gains) if args.detail else None
     if args.json:
-        # The stored roll-forward's fields as they always were, then what is derived from it.
-        payload = rf.model_dump(mode="json") | {"by_stage": stages.model_dump(mode="json"),
-                                                "units": units.model_dump(mode="json"),
-                                                "ledger_ties": ledger_ties,
-                                                "general_ledger": [
-                                                    {"account": t.account, "name": t.name, "holds": t.holds,
-                                                     "general_ledger": str(t.general_ledger),
-                                                     "wip_ledger": str(t.wip_ledger), "difference": str(t.difference),
-                                                     "after_posting": str(after)}
-                                                    for t, after in zip(general_ledger,
-                                                                        balances_after(general_ledger, book))]}
+        # The stored roll-forward's fields, then what is derived from it.  A finished-goods row's cost
+        # of the units shipped is stored as "cost_of_goods_sold" (old ledgers keep reading) but is not
+        # COGS as posted (no overhead true-up): shown under its own name, with COGS as posted beside it.
+        payload = rf.model_dump(mode="json")
+        payload["finished_goods"] = [_shipped_named(row) for row in payload["finished_goods"]]
+        cogs = cogs_as_posted(book, rf)
+        payload |= {"cost_of_goods_sold_as_posted": str(cogs.total),
+                    "cost_of_goods_sold_as_posted_parts": {
+                        "cost_of_units_shipped": str(cogs.cost_of_units_shipped),
+                        "overhead_written_off_to_cogs": str(cogs.overhead_written_off),
+                        "overhead_prorated_to_cogs": str(cogs.overhead_prorated)}}
+        payload |= {"by_stage": stages.model_dump(mode="json"), "units": units.model_dump(mode="json"),
+                    "ledger_ties": ledger_ties,
+                    "general_ledger": [
+                        {"account": t.account, "name": t.name, "holds": t.holds,
+                         "general_ledger": str(t.general_ledger), "wip_ledger": str(t.wip_ledger),
+                         "difference": str(t.difference), "after_posting": str(after)}
+                        for t, after in zip(general_ledger, balances_after(general_ledger, book))]}
         if rows is not None:  # --detail: the table by product, stage and element, as printed
             payload["detail"] = [r.model_dump(mode="json") for r in rows]
         json.dump(payload, sys.stdout, indent=2, ensure_ascii=False)
@@ -510,6 +532,12 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
             close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}", element_rows=rows))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
+
+
+def _shipped_named(row: dict) -> dict:
+    """A finished-goods row of ``wip rollforward --json``: the stored ``cost_of_goods_sold`` (the
+    cost of the units shipped, before the overhead true-up) as ``cost_of_units_shipped``, in place."""
+    return {("cost_of_units_shipped" if key == "cost_of_goods_sold" else key): value for key, value in row.items()}
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -162,12 +162,13 @@ def test_cli_round_trip_and_diff(tmp_path, capsys):
     assert "[PERIOD_LOCKED]" in capsys.readouterr().err
     assert main(["journal", "--period", "2026-10", "--json", "--ledger", db]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert set(payload) == {"journals"}
+    # The journals' shape, and which books they are (period, company, currency) with each line's account name.
+    assert set(payload) == {"period", "company", "currency", "after_close", "journals"}
     for journal in payload["journals"]:
         assert set(journal) == {"id", "date", "narration", "lines"}
         assert sum(Decimal(l["debit"]) for l in journal["lines"]) == sum(Decimal(l["credit"]) for l in journal["lines"])
         for line in journal["lines"]:
-            assert set(line) == {"account", "debit", "credit", "memo"}
+            assert set(line) == {"account", "debit", "credit", "memo", "account_name"}
     assert main(["rollforward", "--period", "2026-10", "--ledger", db]) == 0
     out = capsys.readouterr().out
     assert "Roll-forward ties: OK" in out and "Closing WIP in the ledger equals the roll-forward: OK" in out
