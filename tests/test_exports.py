@@ -965,3 +965,60 @@ def test_whatever_is_exported_a_folder_imports_as_the_current_close(tmp_path_fac
         for code, value in gl_net(folder).items():
             posted[code] += value
         assert {code: value for code, value in posted.items() if value} == close_net(closes), steps
+
+
+# --- Intacct's DESCRIPTION: 30 characters that read as a whole ----------------------------------------
+
+_DANGLING = (":", ";", ",", ".", "-", "(", "&", "+")
+
+
+def intacct_descriptions(book: JournalBook) -> dict[str, str]:
+    """Journal id -> the DESCRIPTION of its entry, read back from the export."""
+    rows = csv_rows(render_journals(book, "intacct")["journals-2026-10.intacct-1.csv"])
+    return {row["DESCRIPTION"].split(" ")[0]: row["DESCRIPTION"] for row in rows if row["LINE_NO"] == "1"}
+
+
+def test_intacct_descriptions_of_a_close_name_each_journal_whole(tmp_path):
+    """The close's narrations are cut to a short form, not mid-phrase: "WIP-2026-10-006 Spoilage", not
+    "WIP-2026-10-006 Spoilage:"; "… COGS", not "… Cost of goods"; a reversal says it is one."""
+    import datetime as dt_
+
+    from costing.close._journals import Texts, reversal_book
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+    from tests.test_ledger_storage import process_account_demo
+
+    books = []
+    for n, data in enumerate((demo("2026-10"), process_account_demo())):
+        with Ledger(tmp_path / f"{n}.db") as ledger:
+            books.append(close_period(data, ledger, user="test").journals)
+    books.append(reversal_book(books[0], "REV", dt_.date(2026, 11, 2), "late invoice"))
+    seen = {}
+    for book in books:
+        shown = intacct_descriptions(book)
+        assert set(shown) == {j.id for j in book.journals}
+        for j in book.journals:
+            description = shown[j.id]
+            assert len(description) <= 30 and description.startswith(j.id + " "), description
+            assert not description.endswith(_DANGLING), description
+            assert description.split(" ")[-1] not in ("to", "of", "and", "vs"), description
+            seen[j.narration.split(" (")[0]] = description.split(" ", 1)[1]
+    assert seen[Texts.SPOILAGE] == "Spoilage" and seen[Texts.COGS] == "COGS"
+    assert seen[Texts.COUNTS] == "Count diffs" and seen[Texts.OVERHEAD] == "OH true-up"
+    assert seen[Texts.PROCESS_LOSSES] == "Process losses"
+    assert all(shown == "Reversal" for narration, shown in seen.items() if narration.startswith("Reversal of"))
+
+
+@pytest.mark.parametrize("id_, narration, expected", [
+    ("WIP-2026-10-004", "Abnormal spoilage, Finishing", "WIP-2026-10-004 Abnormal"),  # whole words
+    ("WIP-2026-10-003", '=1+2, "Assembly" to Finishing', "WIP-2026-10-003 =1+2"),  # no dangling comma
+    ("J-7", "Accrual: October, shop-floor supplies", "J-7 Accrual: October"),  # up to a clause end
+    ("J-8", "Materials issued to production (2026-10)", "J-8 Materials issued"),  # the longer form fits
+    ("J-9", "Short one (2026-10)", "J-9 Short one"),  # the period is the date's, said once
+    ("WIP-2026-10-002", "Transfer to Finishing", "WIP-2026-10-002 Transfer"),  # not ending on "to"
+])
+def test_intacct_descriptions_of_other_narrations_end_on_a_whole_word(id_, narration, expected):
+    book = usd_book().model_copy(update={"journals": (journal(id_, narration, dr("1300", "1.00"),
+                                                               cr("1200", "1.00")),)})
+    assert intacct_descriptions(book) == {id_: expected}
