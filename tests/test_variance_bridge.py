@@ -62,8 +62,8 @@ def test_the_demo_totals_tie_to_the_two_stored_roll_forwards(report, demo_ledger
         rows, fg = rf[period]["rows"], rf[period]["finished_goods"]
         if metric == "cost_added":
             return sum(D(r[c]) for r in rows for c in ("materials", "labour", "overhead", "conversion"))
-        if metric == "transferred_out":
-            return sum(D(r["transferred_out"]) for r in rows)
+        if metric == "transferred_out":  # cost of goods manufactured: what finished goods received
+            return sum(D(r["completed"]) for r in fg)
         if metric == "ending_wip":
             return sum(D(r["closing"]) for r in rows)
         return sum(D(r["cost_of_goods_sold"]) for r in fg)
@@ -96,14 +96,17 @@ def test_each_demo_line_is_its_roll_forward_row(report, demo_ledger):
 
 def test_roll_ups_add_their_lines(report):
     lines = report.bridge.lines
+    final = report.bridge.final_stages
     for metric in Metric:
         mine = [l for l in lines if l.metric == metric.value and l.level == "line"]
+        # Transferred out by product and in total: the last stage's lines (cost of goods manufactured).
+        last = [l for l in mine if metric is not Metric.TRANSFERRED_OUT or l.stage == final[l.product]]
         total = report.bridge.total(metric)
         for field in ("before", "after", "change") + COMPONENTS:
-            assert getattr(total, field) == sum(getattr(l, field) for l in mine), (metric, field)
-            for level, key in (("stage", "stage"), ("product", "product")):
+            assert getattr(total, field) == sum(getattr(l, field) for l in last), (metric, field)
+            for level, key, of in (("stage", "stage", mine), ("product", "product", last)):
                 for rollup in (l for l in lines if l.metric == metric.value and l.level == level):
-                    members = [l for l in mine if getattr(l, key) == getattr(rollup, key)]
+                    members = [l for l in of if getattr(l, key) == getattr(rollup, key)]
                     assert getattr(rollup, field) == sum(getattr(l, field) for l in members)
 
 
@@ -146,11 +149,9 @@ def test_cogs_before_the_true_up_reconciles_to_cogs_as_posted(report, demo_ledge
     assert rows["difference"] == (0, 0, 0) and cogs.ties_ok and report.ties_ok
     assert [l.what for l in cogs.lines] == ["before_true_up", "overhead_written_off", "overhead_prorated",
                                             "as_posted", "journals", "difference"]
-    # U/F as on the bridge's lines: more cost to COGS is unfavourable, less overhead prorated to it
-    # favourable; the difference is a tie, neither.
-    assert {l.what: l.label for l in cogs.lines} == {
-        "before_true_up": "U", "overhead_written_off": "U", "overhead_prorated": "F", "as_posted": "U",
-        "journals": None, "difference": None}
+    # No U/F on any line: a balance expensed, and the overhead's disposition (prorated in October,
+    # written off in November), not a cost against a standard: 100.10 → 0.00 is a signed −100.10.
+    assert all("label" not in l for l in cogs.model_dump(mode="json")["lines"])
 
 
 def test_a_cogs_posting_the_close_no_longer_makes_shows_as_a_difference(demo_ledger):
@@ -207,37 +208,66 @@ def test_volume_then_price_for_one_product():
                                "in cost added"
 
 
-def test_cost_above_the_earlier_period_is_unfavourable():
-    """U/F as cost variances: more cost than the earlier period is U, less is F, no change blank;
-    the change and each component labelled from its own sign, in the JSON as ``labels``."""
-    # 100 → 110 units at $10 → $12: volume $100 U, price $220 U; then back, each one F.
+def test_only_the_price_component_is_labelled_u_or_f():
+    """U/F where a cost is compared with the same per-unit cost of the earlier period (price), by
+    its sign; the change, volume, mix and completion are more or fewer units or a larger or smaller
+    balance: signed, no U/F (producing more is not unfavourable).  The JSON's ``labels`` alike."""
+    # 100 → 110 units at $10 → $12: volume +$100, price $220 U; then back: volume −$120, price $200 F.
     up_before = figures("2026-01", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1000.00"), D(100)))
     up_after = figures("2026-02", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1320.00"), D(110)))
     up = build_bridge(up_before, up_after).line(Metric.COST_ADDED, "A", "Assembly", "materials")
-    assert up.labels == {"change": "U", "volume": "U", "mix": "", "completion": "", "price": "U"}
+    assert (up.volume, up.price, up.labels) == (D("100.00"), D("220.00"), {"price": "U"})
     down = build_bridge(up_after, up_before).line(Metric.COST_ADDED, "A", "Assembly", "materials")
-    assert (down.volume, down.price) == (D("-120.00"), D("-200.00"))  # −10 × $12, 100 × −$2
-    assert down.labels == {"change": "F", "volume": "F", "mix": "", "completion": "", "price": "F"}
-    # More units at a lower cost per unit: volume U, price F, the change by its own sign.
-    cheaper = figures("2026-02", LineFigures(Metric.COST_ADDED, "A", "Assembly", "materials", D("1045.00"), D(110)))
-    mixed = build_bridge(up_before, cheaper).line(Metric.COST_ADDED, "A", "Assembly", "materials")
-    assert (mixed.change, mixed.volume, mixed.price) == (D("45.00"), D("100.00"), D("-55.00"))
-    assert mixed.labels == {"change": "U", "volume": "U", "mix": "", "completion": "", "price": "F"}
-    assert mixed.model_dump(mode="json")["labels"] == mixed.labels
+    assert (down.volume, down.price, down.labels) == (D("-120.00"), D("-200.00"), {"price": "F"})
+    same = build_bridge(up_before, up_before).line(Metric.COST_ADDED, "A", "Assembly", "materials")
+    assert same.labels == {"price": ""}
+    assert up.model_dump(mode="json")["labels"] == {"price": "U"}
 
 
-def test_the_demo_bridge_is_labelled_u_and_f_in_text_and_json(demo_ledger, capsys):
+def test_the_demo_bridge_labels_price_only_in_text_and_json(demo_ledger, capsys):
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(demo_ledger), "--json"]) == 0
-    total = next(l for l in json.loads(capsys.readouterr().out)["bridge"]["lines"]
-                 if (l["level"], l["metric"]) == ("total", "cost_added"))
-    # Cost added 139,512.80 → 148,568.00: 9,055.20 U, volume 8,459.28 U, mix 611.34 U, price 15.42 F.
-    assert total["labels"] == {"change": "U", "volume": "U", "mix": "U", "completion": "", "price": "F"}
+    lines = json.loads(capsys.readouterr().out)["bridge"]["lines"]
+    total = next(l for l in lines if (l["level"], l["metric"]) == ("total", "cost_added"))
+    # Cost added 139,512.80 → 148,568.00: +9,055.20, volume +8,459.28, mix +611.34, price 15.42 F.
+    assert total["labels"] == {"price": "F"}
+    assert all(set(l["labels"]) == {"price"} for l in lines)
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(demo_ledger)]) == 0
     text = capsys.readouterr().out
-    assert "U unfavourable: more cost than 2026-10; F favourable: less" in text
+    assert "U/F only on price" in text and "U unfavourable: more cost than" not in text
     row = next(line for line in text.splitlines() if line.strip().startswith("Total") and "139,512.80" in line)
-    assert row.split()[3:11] == ["9,055.20", "U", "8,459.28", "U", "611.34", "U", "0.00", "-15.42"]
-    assert row.split()[11] == "F"
+    assert row.split()[3:10] == ["9,055.20", "8,459.28", "611.34", "0.00", "-15.42", "F", "OK"]
+    # Producing more is not unfavourable: ending WIP's volume is signed, without U/F.
+    wip = next(line for line in text.splitlines() if line.strip().startswith("Total") and "16,013.12" in line)
+    assert wip.split()[3:7] == ["4,192.85", "5,762.52", "-2,185.88", "602.21"]
+    # COGS as posted: a change of the overhead's disposition (prorated → written off) is signed.
+    prorated = next(line for line in text.splitlines() if "overhead prorated to COGS" in line)
+    assert prorated.split()[-3:] == ["100.10", "0.00", "-100.10"]
+
+
+def test_transferred_out_by_product_and_in_total_is_cost_of_goods_manufactured(report, capsys, demo_ledger):
+    """A stage's transfer is in the next stage's: product and total lines take each product's last
+    stage only (cost of goods manufactured), never the sum over stages (the demo's October would be
+    380,785.25, counting a machine's material up to three times)."""
+    b = report.bridge
+    assert b.final_stages == {"Espresso Classic": "Packaging", "Barista Pro": "Packaging", "Drip Home": "Packaging"}
+    total = b.total(Metric.TRANSFERRED_OUT)
+    packaging = b.line(Metric.TRANSFERRED_OUT, stage="Packaging", level="stage")
+    assert (total.before, total.after) == (packaging.before, packaging.after) == (D("136339.54"), D("143743.10"))
+    espresso = b.line(Metric.TRANSFERRED_OUT, "Espresso Classic", level="product")
+    last = [l for l in b.lines if (l.level, l.metric, l.product, l.stage) ==
+            ("line", "transferred_out", "Espresso Classic", "Packaging")]
+    assert espresso.before == sum(l.before for l in last) == D("68730.04")  # not 192,613.98
+    for name in COMPONENTS:  # the components are the last stage's lines' too, and add up
+        assert getattr(espresso, name) == sum(getattr(l, name) for l in last)
+    products = [l for l in b.lines if (l.level, l.metric) == ("product", "transferred_out")]
+    assert sum(l.change for l in products) == total.change and total.sums_exactly
+    # The method effect, which already took the last stage, agrees.
+    effect = next(l for l in report.method_effect[0].lines if l.level == "total")
+    assert effect.transferred_out == total.before
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(demo_ledger)]) == 0
+    text = capsys.readouterr().out
+    assert "Cost of goods manufactured" in text and "380,785.25" not in text and "192,613.98" not in text
+    assert "cost of goods manufactured (to finished goods): before 136,339.54" in text
 
 
 def test_components_round_to_the_change_by_largest_remainder():
@@ -425,10 +455,8 @@ def test_late_changes_show_what_an_overhead_re_close_moved(overhead_reclosed_led
     (payload,) = json.loads(capsys.readouterr().out)["late_changes"]
     moved = {l["what"]: l["change"] for l in payload["cogs_as_posted"]["lines"]}
     assert moved["overhead_written_off"] == moved["as_posted"] == "200.00"
-    # More cost expensed is unfavourable; the tie to the journals has no U/F.
-    labels = {l["what"]: l["label"] for l in payload["cogs_as_posted"]["lines"]}
-    assert labels == {"before_true_up": "", "overhead_written_off": "U", "overhead_prorated": "",
-                      "as_posted": "U", "journals": None, "difference": None}
+    # A balance expensed and the overhead's disposition: signed, no U/F.
+    assert all("label" not in l for l in payload["cogs_as_posted"]["lines"])
 
     # October → November: the bridge above is not November #1 → #2 (October's close is #1 too).
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
@@ -436,9 +464,9 @@ def test_late_changes_show_what_an_overhead_re_close_moved(overhead_reclosed_led
     assert "the bridge above" not in section
     assert "overhead.Assembly.actual: 24400.00 → 24600.00" in section
     written_off = next(l for l in section.splitlines() if "written off to COGS" in l)
-    assert written_off.split()[-4:] == ["242.00", "442.00", "200.00", "U"]
+    assert written_off.split()[-3:] == ["242.00", "442.00", "200.00"]
     as_posted = next(l for l in section.splitlines() if l.strip().startswith("COGS as posted  "))
-    assert as_posted.split()[-4:] == ["142,042.85", "142,242.85", "200.00", "U"]
+    assert as_posted.split()[-3:] == ["142,042.85", "142,242.85", "200.00"]
 
     # November #1 → #2 is the main bridge: there the bridge above (and COGS as posted under it) is it.
     assert main(["variance", "--from", "2026-11", "--to", "2026-11", "--ledger", db]) == 0
@@ -463,10 +491,8 @@ def test_the_late_changes_sheet_shows_cogs_as_posted(overhead_reclosed_ledger, t
     written_off = below["Overhead under(+)/over(-)-applied written off to COGS"]
     assert [shown.cell(written_off, c).value for c in (6, 7, 8)] == [242, 442, 200]
     as_posted = below["COGS as posted"]
-    assert [shown.cell(as_posted, c).value for c in (6, 7, 8, 9)] == [142042.85, 142242.85, 200, "U"]
-    assert ws.cell(as_posted, 9).value == f'=IF(ROUND(H{as_posted},2)>0,"U",IF(ROUND(H{as_posted},2)<0,"F",""))'
-    assert ws.cell(below["Difference"], 9).value is None  # a tie: no U/F
-    assert shown.cell(below["Difference"], 10).value == "OK"
+    assert [shown.cell(as_posted, c).value for c in (6, 7, 8, 9)] == [142042.85, 142242.85, 200, None]  # no U/F
+    assert shown.cell(below["Difference"], 9).value == "OK"  # the tie
 
 
 # ---- golden output and the command line -------------------------------------------------------
@@ -656,7 +682,7 @@ def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_recl
     assert {name: (l.before, l.after) for name, l in fg.items() if name} == \
         {name: (carried[1][name], carried[2][name]) for name in carried[1]}
     total = fg[""]
-    assert total.change == sum((l.change for name, l in fg.items() if name), D(0)) > 0 and total.label == "U"
+    assert total.change == sum((l.change for name, l in fg.items() if name), D(0)) > 0
     # The 200.00 lands in WIP (ending WIP), finished goods and COGS (prorated, and written off for
     # the pools the close writes off), nowhere else: 17.00 + 22.45 + 140.55 + 20.00.
     wip = late.bridge.total(Metric.ENDING_WIP).change
@@ -668,21 +694,21 @@ def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_recl
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--json", "--ledger", db]) == 0
     (payload,) = json.loads(capsys.readouterr().out)["late_changes"]
     assert payload["finished_goods_proration"][-1] == {
-        "product": "", "before": str(total.before), "after": str(total.after), "change": str(total.change),
-        "label": "U"}
+        "product": "", "before": str(total.before), "after": str(total.after), "change": str(total.change)}
+    # (no U/F: a balance carried into finished goods)
 
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", db]) == 0
     section = capsys.readouterr().out.split("Late changes 2026-10: close #1 → close #2")[1]
     block = section.split("Overhead prorated to finished goods:")[1].splitlines()
     shown = next(l for l in block if l.strip().startswith("Total"))
-    assert shown.split()[-2:] == [f"{total.change:,.2f}", "U"]
+    assert shown.split()[-1] == f"{total.change:,.2f}"
     # October #1 → #2 as the main bridge: the finished goods' share is not above, so it is shown here.
     assert main(["variance", "--from", "2026-10", "--to", "2026-10", "--ledger", db]) == 0
     section = capsys.readouterr().out.split("Late changes 2026-10: close #1 → close #2")[1]
     assert "(what they moved: the bridge above" in section
     shown = next(l for l in section.split("Overhead prorated to finished goods:")[1].splitlines()
                  if l.strip().startswith("Total"))
-    assert shown.split()[-2:] == [f"{total.change:,.2f}", "U"]
+    assert shown.split()[-1] == f"{total.change:,.2f}"
 
     book = tmp_path / "v.xlsx"
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--xlsx", str(book), "--json",
@@ -695,4 +721,4 @@ def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_recl
     rows = {ws.cell(r, 1).value: r for r in range(top + 2, top + 3 + len(fg))}
     t = rows["Total"]
     assert ws.cell(t, 6).value == f"=SUM(F{top + 2}:F{t - 1})" and ws.cell(t, 8).value == f"=G{t}-F{t}"
-    assert [values.cell(t, c).value for c in (6, 7, 9)] == [float(total.before), float(total.after), "U"]
+    assert [values.cell(t, c).value for c in (6, 7, 9)] == [float(total.before), float(total.after), None]  # no U/F

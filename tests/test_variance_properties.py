@@ -77,11 +77,13 @@ def test_on_random_pairs_of_periods_the_decomposition_sums_exactly(pair, absolut
         mine = [l for l in bridge.lines if l.metric == metric.value and l.level == "line"]
         if not mine:
             continue
+        # Transferred out in total: each product's last stage (cost of goods manufactured).
+        last = lambda l: metric is not Metric.TRANSFERRED_OUT or l.stage == bridge.final_stages[l.product]  # noqa: E731
         total = bridge.total(metric)
-        assert total.before == sum((l.value for l in before.lines if l.metric is metric), D(0))
-        assert total.after == sum((l.value for l in after.lines if l.metric is metric), D(0))
+        assert total.before == sum((l.value for l in before.lines if l.metric is metric and last(l)), D(0))
+        assert total.after == sum((l.value for l in after.lines if l.metric is metric and last(l)), D(0))
         for c in COMPONENTS:
-            assert getattr(total, c) == sum(getattr(l, c) for l in mine)
+            assert getattr(total, c) == sum(getattr(l, c) for l in mine if last(l))
 
 
 @settings(max_examples=200, deadline=None)

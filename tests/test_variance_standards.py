@@ -270,6 +270,27 @@ def test_stage_overhead_at_standard_is_rounded_once_and_agrees_with_the_element_
     assert testing.controllable.amount + variances["production_volume"] == testing.total.amount
 
 
+def test_a_largest_remainder_cent_is_explained_where_it_moves_a_variance(demo_report, tmp_path, capsys):
+    """Testing's variable efficiency is (305 − 304.175) h × 9.00 = 7.425, shown 7.42, while its
+    production volume 4,800.00 − 4,562.625 = 237.375 is shown 237.38, and Barista Pro's fixed
+    volume efficiency 0.925 h × 15.00 = 13.875 is 13.87 F: no float and no half-even, but parts
+    split by largest remainder so that they add up to their rounded whole (the standard 7,300.20
+    into 2,737.58 + 4,562.62; the products' lines into the stage's).  An auditor re-performing
+    units × rate finds the cent, so the report says why, with the unrounded figures — only for the
+    figures the split moved (production volume is 237.375 rounded as usual: not listed)."""
+    (note,) = [n for n in demo_report.notes if n.startswith("overhead Testing, rounding")]
+    assert "standard 7,300.20 (SH 304.175 × 24.00)" in note
+    assert "variable 2,737.58 and fixed 4,562.62 (2,737.575 and 4,562.625 unrounded)" in note
+    assert "variable efficiency 7.42 U (7.425 unrounded)" in note
+    assert "Barista Pro fixed volume efficiency 13.87 F (13.875 unrounded)" in note
+    assert "production volume" not in note
+    # Assembly's figures all round on their own as shown: no note for it.
+    assert not any(n.startswith("overhead Assembly, rounding") for n in demo_report.notes)
+    _, _, db = closed(tmp_path, DEMO / "close-2026-10.yaml", DEMO / "close-2026-11.yaml")
+    assert main(["standards", "--period", "2026-11", "--standards", str(DEMO_STANDARDS), "--ledger", str(db)]) == 0
+    assert note in capsys.readouterr().out
+
+
 def test_product_overhead_splits_the_excess_driver_quantity_at_the_variable_and_fixed_rates(demo_report):
     espresso = next(e for e in demo_report.elements
                     if (e.product, e.stage, e.element) == ("Espresso Classic", "Assembly", "overhead"))

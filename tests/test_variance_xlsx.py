@@ -73,18 +73,18 @@ def test_flagged_lines_are_formatted_and_the_bridge_is_charted(demo_ledger, tmp_
     flagged = [r for r in range(6, ws.max_row + 1) if ws.cell(r, flag).value == "FLAG"]
     assert flagged and all(ws.cell(r, header.index("Explanation") + 1).value for r in flagged)
     rules = {str(cf.sqref): [rule.formula[0] for rule in cf.rules] for cf in ws.conditional_formatting}
-    assert next(v for k, v in rules.items() if k.startswith("S6:S")) == ['$S6="DIFFERENCE"', '$S6="OK"']
-    table = next(k for k in rules if k.startswith("A6:U"))
-    assert rules[table] == ['$T6="FLAG"'] and int(table.split("U")[1]) >= max(flagged)
+    assert next(v for k, v in rules.items() if k.startswith("O6:O")) == ['$O6="DIFFERENCE"', '$O6="OK"']
+    table = next(k for k in rules if k.startswith("A6:Q"))
+    assert rules[table] == ['$P6="FLAG"'] and int(table.split("Q")[1]) >= max(flagged)
     (chart,) = ws._charts
     assert type(chart).__name__ == "BarChart" and len(chart.series) == 4  # volume, mix, completion, price
     # The components of each total are numbers in the sheet that add up to its change (the
     # formulas' cached values: what the sheet shows before any recalculation).
     for r in range(6, ws.max_row + 1):
         if ws.cell(r, 2).value == "total":
-            parts = [Decimal(str(ws.cell(r, c).value)) for c in (10, 12, 14, 16)]
-            assert sum(parts) == Decimal(str(ws.cell(r, 8).value)) == Decimal(str(ws.cell(r, 18).value))
-            assert ws.cell(r, 19).value == "OK"
+            parts = [Decimal(str(ws.cell(r, c).value)) for c in (9, 10, 11, 12)]
+            assert sum(parts) == Decimal(str(ws.cell(r, 8).value)) == Decimal(str(ws.cell(r, 14).value))
+            assert ws.cell(r, 15).value == "OK"
 
 
 def test_only_our_sheets_are_created_or_replaced(demo_ledger, tmp_path):
@@ -231,28 +231,28 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
         lines.append(r)
         r += 1
     assert len(lines) > 100
-    assert [ws.cell(5, c).value for c in range(8, 22)] == [
-        "Change", "U/F", "Volume", "U/F", "Mix", "U/F", "Completion", "U/F", "Price", "U/F", "Components sum",
-        "Sums exactly", "Flag", "Explanation"]
+    # U/F only on price (a cost per unit against the earlier period's); the change, volume, mix and
+    # completion are signed, with none.
+    assert [ws.cell(5, c).value for c in range(8, 18)] == [
+        "Change", "Volume", "Mix", "Completion", "Price", "Price U/F", "Components sum", "Sums exactly", "Flag",
+        "Explanation"]
     # The thresholds the flags read.
     assert (shown["F3"].value, shown["G3"].value) == (100, 5)
     for r in lines:
         # The figures from the closes are values on the detail lines; what is derived from them
         # (roll-ups included) is a formula.
-        figures = (6, 7, 10, 12, 14, 16)
+        figures = (6, 7, 9, 10, 11, 12)
         if ws.cell(r, 2).value == "line":
             assert all(ws.cell(r, c).data_type == "n" for c in figures), r
         else:
             assert all(ws.cell(r, c).value.startswith("=SUM(") for c in figures), r
         assert ws.cell(r, 8).value == f"=G{r}-F{r}"
-        for c in (9, 11, 13, 15, 17):  # U/F of the amount on its left
-            amount = get_column_letter(c - 1)
-            assert ws.cell(r, c).value == f'=IF(ROUND({amount}{r},2)>0,"U",IF(ROUND({amount}{r},2)<0,"F",""))'
-        assert ws.cell(r, 18).value == f"=J{r}+L{r}+N{r}+P{r}"
-        assert ws.cell(r, 19).value == f'=IF(ROUND(R{r}-H{r},2)=0,"OK","DIFFERENCE")'
-        assert ws.cell(r, 20).value.startswith("=IF(AND(ROUND(H") and "$F$3" in ws.cell(r, 20).value \
-            and "$G$3" in ws.cell(r, 20).value
-        assert shown.cell(r, 19).value == "OK"
+        assert ws.cell(r, 13).value == f'=IF(ROUND(L{r},2)>0,"U",IF(ROUND(L{r},2)<0,"F",""))'  # price's U/F
+        assert ws.cell(r, 14).value == f"=I{r}+J{r}+K{r}+L{r}"
+        assert ws.cell(r, 15).value == f'=IF(ROUND(N{r}-H{r},2)=0,"OK","DIFFERENCE")'
+        assert ws.cell(r, 16).value.startswith("=IF(AND(ROUND(H") and "$F$3" in ws.cell(r, 16).value \
+            and "$G$3" in ws.cell(r, 16).value
+        assert shown.cell(r, 15).value == "OK"
     # Roll-ups add their detail lines: the stage's, the product's, all of the metric's.
     cost_added = [r for r in lines if ws.cell(r, 1).value == "cost added"]
     details = [r for r in cost_added if ws.cell(r, 2).value == "line"]
@@ -261,9 +261,24 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     testing = next(r for r in cost_added if (ws.cell(r, 2).value, ws.cell(r, 4).value) == ("stage", "Testing"))
     in_testing = [r for r in details if ws.cell(r, 4).value == "Testing"]
     assert in_testing == [16, 17, 24, 25, 32, 33]  # two elements of each of three products
-    assert ws.cell(testing, 10).value == "=SUM(J16:J17,J24:J25,J32:J33)"
+    assert ws.cell(testing, 9).value == "=SUM(I16:I17,I24:I25,I32:I33)"
     assert sum(Decimal(str(shown.cell(r, 7).value)) for r in in_testing) == Decimal(str(shown.cell(testing, 7).value))
-    assert (shown.cell(total, 9).value, shown.cell(total, 11).value, shown.cell(total, 17).value) == ("U", "U", "F")
+    assert (shown.cell(total, 8).value, shown.cell(total, 12).value, shown.cell(total, 13).value) == \
+        (9055.2, -15.42, "F")
+    # Transferred out by product and in total: cost of goods manufactured, each product's last stage
+    # (Packaging) only, and the total the products' lines, never every stage's transfer added up.
+    out = [r for r in lines if ws.cell(r, 1).value == "cost transferred out"]
+    products = [r for r in out if ws.cell(r, 2).value == "product"]
+    out_total = next(r for r in out if ws.cell(r, 2).value == "total")
+    assert ws.cell(out_total, 6).value == f"=SUM(F{products[0]}:F{products[-1]})"
+    assert {ws.cell(r, 5).value for r in products + [out_total]} == {"cost of goods manufactured (to finished goods)"}
+    for p in products:
+        name, stage = ws.cell(p, 3).value, ws.cell(p, 4).value
+        assert stage == "Packaging"
+        last = [r for r in out if ws.cell(r, 2).value == "line" and (ws.cell(r, 3).value, ws.cell(r, 4).value) ==
+                (name, stage)]
+        assert ws.cell(p, 7).value == f"=SUM(G{last[0]}:G{last[-1]})"
+    assert (shown.cell(out_total, 6).value, shown.cell(out_total, 7).value) == (136339.54, 143743.1)
     cogs_total = next(r for r in lines if ws.cell(r, 2).value == "total"
                       and ws.cell(r, 1).value == "COGS before overhead true-up")
     # Under the table: COGS as posted, from the bridge's COGS total and the overhead true-up.
@@ -276,10 +291,12 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     assert ws.cell(difference, 7).value == f"=G{posted}-G{journals}"
     assert [shown.cell(r, 6).value for r in rows] == [125726.46, 33.2, 100.1, 125859.76, 125859.76, 0]
     assert [shown.cell(r, 7).value for r in rows] == [141800.85, 242, 0, 142042.85, 142042.85, 0]
-    assert shown.cell(difference, 10).value == "OK" and "COGS as posted" in labels
+    assert shown.cell(difference, 9).value == "OK" and "COGS as posted" in labels
+    # No U/F in the reconciliation: 100.10 prorated → 0.00 (written off instead) is a signed −100.10.
+    assert shown.cell(prorated, 8).value == -100.1 and shown.cell(top, 9).value == "Tie"
     # The chart's table and the ties refer to the total lines.
     top, rows = _rows(ws, "Bridge by component (totals)")
-    assert [ws.cell(rows[-1], c).value for c in range(2, 7)] == [f"={x}{cogs_total}" for x in "JLNPH"]
+    assert [ws.cell(rows[-1], c).value for c in range(2, 7)] == [f"={x}{cogs_total}" for x in "IJKLH"]
     top, rows = _rows(ws, "Ties to the stored roll-forwards")
     cogs_ties = [r for r in rows if ws.cell(r, 1).value == "COGS before overhead true-up"]
     assert [ws.cell(r, 3).value for r in cogs_ties] == [f"={x}{cogs_total}" for x in "FGH"]
@@ -298,6 +315,9 @@ def test_the_standards_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
                                                                  "Variance", "Components add up"]
     assert len(elements) == 24
     for r in elements:
+        # Standard cost per EU and the prices are rates: two places at least (118.00), up to four.
+        assert {ws.cell(r, c).number_format for c in (6, 13, 14) if ws.cell(r, c).value is not None} == \
+            {"#,##0.00##"}, r
         assert ws.cell(r, 9).value == f"=H{r}-G{r}"
         assert ws.cell(r, 10).value == f'=IF(ROUND(I{r},2)>0,"U",IF(ROUND(I{r},2)<0,"F",""))'
         # Standard = EU × standard cost per EU, rounded, and what the report's figure differs by (V).
@@ -353,6 +373,8 @@ def test_the_flow_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
     r = assembly
     assert [ws.cell(r, c).value for c in (3, 6)] == [f"=ROUND(B{r}/$B$2,2)", f"=ROUND((D{r}+E{r})/2,2)"]
     assert [shown.cell(r, c).value for c in (2, 3, 4, 5, 6, 7)] == [647, 21.57, 49, 62, 55.5, 2.57]
+    # WIP growth, (62 − 49) ÷ 49 = 0.27, shown as a percentage (27%).
+    assert (shown.cell(r, 8).value, ws.cell(r, 8).number_format) == (0.27, "0%")
     # The trend compares the first and the last point of the cycle-time trend below; this
     # period's point is the cycle time above.
     top, trend = _rows(ws, "Cycle time trend (days)")

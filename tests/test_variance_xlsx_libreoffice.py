@@ -88,7 +88,7 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
             "materials": _row_of(standards, "Espresso Classic", B="Assembly", C="materials"),
             "fixed spending": _row_of(standards, "Testing", H="fixed_spending"),
             "written off": _row_of(variances, "Overhead under(+)/over(-)-applied written off to COGS")}
-    edits = [("Variances", f"J{rows['volume']}", 1), ("Variances", f"D{rows['tie']}", 1),
+    edits = [("Variances", f"I{rows['volume']}", 1), ("Variances", f"L{rows['after']}", -100), ("Variances", f"D{rows['tie']}", 1),
              ("Standards", f"G{rows['wip']}", 1), ("Standards", f"E{rows['overhead']}", 10),
              ("Flow", f"B{rows['trend']}", Decimal("-0.58")), ("Flow", f"B{rows['testing']}", 1374),
              ("Standards", f"L{rows['materials']}", 10), ("Standards", f"N{rows['fixed spending']}", 100),
@@ -153,8 +153,8 @@ def test_libreoffice_recalculates_every_formula_to_the_reports_value(books, labe
 
 
 def _flag(ws, row: int) -> str:
-    """The Flag column (T) as shown: an empty text reads back as None."""
-    return ws[f"T{row}"].value or ""
+    """The Flag column (P) as shown: an empty text reads back as None."""
+    return ws[f"P{row}"].value or ""
 
 
 def _rows_of(ws, first: str, after: int, level: str, **cells) -> list[int]:
@@ -171,46 +171,48 @@ def test_an_edited_figure_carries_through_to_the_checks(books):
     # A detail line's volume a dollar higher: its components sum moves, the change does not, and
     # the check says so.
     r = rows["volume"]
-    assert v1[f"R{r}"].value == pytest.approx(v0[f"R{r}"].value + 1)
+    assert v1[f"N{r}"].value == pytest.approx(v0[f"N{r}"].value + 1)
     assert v1[f"H{r}"].value == pytest.approx(v0[f"H{r}"].value)
-    assert (v0[f"S{r}"].value, v1[f"S{r}"].value) == ("OK", "DIFFERENCE")
+    assert (v0[f"O{r}"].value, v1[f"O{r}"].value) == ("OK", "DIFFERENCE")
     # The roll-ups over it follow (its stage, its product, the total), and the chart's table follows the total.
     total, = _rows_of(v1, "cost added", 6, "total")
     stage, = _rows_of(v1, "cost added", 6, "stage", D="Assembly")
     product, = _rows_of(v1, "cost added", 6, "product", C="Espresso Classic")
     for at in (total, stage, product):
-        assert v1[f"J{at}"].value == pytest.approx(v0[f"J{at}"].value + 1), at
-        assert (v0[f"S{at}"].value, v1[f"S{at}"].value) == ("OK", "DIFFERENCE"), at
+        assert v1[f"I{at}"].value == pytest.approx(v0[f"I{at}"].value + 1), at
     chart = _row_of(v1, "Bridge by component (totals)") + 2  # its first metric: cost added
-    assert v1.cell(chart, 2).value == pytest.approx(v0[f"J{total}"].value + 1)
-    # A detail line's amount after cut by 1,120.00: 3,720.00 → 2,720.00 is 1,000.00 F, above both
-    # thresholds (100.00 and 5 %): its flag and U/F follow, and so do the roll-ups' amounts.
+    assert v1.cell(chart, 2).value == pytest.approx(v0[f"I{total}"].value + 1)
+    # A detail line's amount after cut by 1,120.00: 3,720.00 → 2,720.00 is −1,000.00, above both
+    # thresholds (100.00 and 5 %): its flag follows, and so do the roll-ups' amounts; its price
+    # 100.00 lower, 47.77 U → −52.23: F, and the roll-ups' price U/F by their own sums.
     r = rows["after"]
-    assert (v0[f"H{r}"].value, v0[f"I{r}"].value, _flag(v0, r)) == (120, "U", "")
-    assert (v1[f"H{r}"].value, v1[f"I{r}"].value, _flag(v1, r)) == (pytest.approx(-1000), "F", "FLAG")
+    assert (v0[f"H{r}"].value, _flag(v0, r), v0[f"M{r}"].value) == (120, "", "U")
+    assert (v1[f"H{r}"].value, _flag(v1, r), v1[f"M{r}"].value) == (pytest.approx(-1000), "FLAG", "F")
+    assert v1[f"L{r}"].value == pytest.approx(-52.23)
     testing, = _rows_of(v1, "cost added", 6, "stage", D="Testing")
-    assert (_flag(v0, testing), v0[f"I{testing}"].value) == ("", "U")  # 782.00 U, 5.0 % of 15,688.00: below
+    assert v1[f"L{testing}"].value == pytest.approx(v0[f"L{testing}"].value - 100)
+    assert _flag(v0, testing) == ""  # 782.00, 5.0 % of 15,688.00: below
+    for at in (total, testing, product):  # the volume a dollar up, the price 100.00 down: the sums differ
+        assert (v0[f"O{at}"].value, v1[f"O{at}"].value) == ("OK", "DIFFERENCE"), at
     for at in (total, testing, product):
         assert v1[f"G{at}"].value == pytest.approx(v0[f"G{at}"].value - 1120), at
         assert v1[f"H{at}"].value == pytest.approx(v0[f"H{at}"].value - 1120), at
-    # Testing's change, 782.00 − 1,120.00 = 338.00 F: now F, and 2.2 % of 15,688.00, not flagged.
-    assert (v1[f"H{testing}"].value, v1[f"I{testing}"].value, _flag(v1, testing)) == \
-        (pytest.approx(-338), "F", "")
+    # Testing's change, 782.00 − 1,120.00 = −338.00: 2.2 % of 15,688.00, not flagged.
+    assert (v1[f"H{testing}"].value, _flag(v1, testing)) == (pytest.approx(-338), "")
     # Cost added after, a roll-forward total, a dollar higher: the tie's difference is that dollar and
     # the 1,120.00 the bridge's total lost with the line above.
     tie = rows["tie"]
     assert (v1[f"E{tie}"].value, v0[f"F{tie}"].value, v1[f"F{tie}"].value) == \
         (pytest.approx(-1121), "OK", "DIFFERENCE")
-    # November's overhead written off to COGS 242.00 → -258.00 (over-applied): its change 208.80 U
-    # becomes 291.20 F; COGS as posted follows (16,183.09 U → 15,683.09 U) and no longer ties to the
-    # journals; neither the journals' figure nor the tie has a U/F.
+    # November's overhead written off to COGS 242.00 → -258.00 (over-applied): its change 208.80
+    # becomes −291.20; COGS as posted follows (16,183.09 → 15,683.09) and no longer ties to the
+    # journals.  No line has a U/F (balances and the overhead's disposition); the tie is in I.
     w = rows["written off"]
     posted, journals, difference = w + 2, w + 3, w + 4
-    assert (v0[f"H{w}"].value, v0[f"I{w}"].value) == (pytest.approx(208.8), "U")
-    assert (v1[f"H{w}"].value, v1[f"I{w}"].value) == (pytest.approx(-291.2), "F")
-    assert (v1[f"H{posted}"].value, v1[f"I{posted}"].value) == (pytest.approx(15683.09), "U")
-    assert v1[f"I{journals}"].value is None and v1[f"I{difference}"].value is None
-    assert (v0[f"J{difference}"].value, v1[f"J{difference}"].value) == ("OK", "DIFFERENCE")
+    assert v0[f"H{w}"].value == pytest.approx(208.8) and v1[f"H{w}"].value == pytest.approx(-291.2)
+    assert v1[f"H{posted}"].value == pytest.approx(15683.09)
+    assert all(v1[f"I{r}"].value is None for r in (w, posted, journals))
+    assert (v0[f"I{difference}"].value, v1[f"I{difference}"].value) == ("OK", "DIFFERENCE")
     # WIP at standard: completed a dollar higher, accounted for follows, the check fails.
     s0, s1 = before["Standards"], after["Standards"]
     wip = rows["wip"]
@@ -259,10 +261,10 @@ def test_the_flags_follow_the_threshold(books):
     after = openpyxl.load_workbook(books["threshold recalculated"], data_only=True)["Variances"]
     lines = [r for r in range(6, before.max_row + 1)
              if before.cell(r, 2).value in ("total", "stage", "product", "line")]
-    flagged = {r for r in lines if before[f"T{r}"].value == "FLAG"}
+    flagged = {r for r in lines if before[f"P{r}"].value == "FLAG"}
     assert len(flagged) > 20
     # 10,000.00 in place of 100.00: only changes of at least 10,000.00 (and 5 %) stay flagged.
-    still = {r for r in lines if after[f"T{r}"].value == "FLAG"}
+    still = {r for r in lines if after[f"P{r}"].value == "FLAG"}
     assert still and still < flagged
     assert all(abs(after[f"H{r}"].value) >= 10000 for r in still)
     assert all(_flag(after, r) == "" for r in flagged - still)

@@ -34,20 +34,25 @@ from .._rounding import allocate
 from ._figures import METRIC_ORDER, LineFigures, Metric, PeriodFigures
 
 __all__ = ["COMPONENTS", "Materiality", "Drivers", "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
-           "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers", "LABELLED", "uf_label"]
+           "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers", "LABELLED", "uf_label",
+           "final_stages"]
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 
 # The fixed order of substitution (also the order of the components in every report).
 COMPONENTS = ("volume", "mix", "completion", "price")
-# The amounts of a bridge line that carry a U/F label: the change and each component.
-LABELLED = ("change",) + COMPONENTS
+# The amounts of a bridge line that carry a U/F label: only the price component, the one that
+# compares a cost with the same per-unit cost of the earlier period.  The change, volume, mix and
+# completion are more or fewer units, or a balance that grew or shrank: signed, neither better nor
+# worse (producing more is not unfavourable).
+LABELLED = ("price",)
 
 
 def uf_label(amount: Decimal) -> Literal["U", "F", ""]:
-    """The cost-variance convention: U (unfavourable) when the amount is positive — more cost than
-    the earlier period —, F (favourable) when negative, "" when zero.
+    """The cost-variance convention, for a cost compared with a standard, a budget or the same
+    per-unit cost of the earlier period: U (unfavourable) when the amount is positive — more cost
+    —, F (favourable) when negative, "" when zero.
 
     >>> uf_label(Decimal("9055.20")), uf_label(Decimal("-15.42")), uf_label(Decimal("0.00"))
     ('U', 'F', '')
@@ -134,8 +139,8 @@ class BridgeLine(_Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def labels(self) -> dict[str, Literal["U", "F", ""]]:
-        """U/F of the change and of each component, from its sign (``uf_label``): a cost above the
-        earlier period's is unfavourable."""
+        """U/F of the price component, from its sign (``uf_label``): a cost per unit above the
+        earlier period's is unfavourable.  The change and the other components carry none (``LABELLED``)."""
         return {name: uf_label(getattr(self, name)) for name in LABELLED}
 
 
@@ -152,6 +157,10 @@ class Bridge(_Frozen):
     order: tuple[str, ...]
     materiality: Materiality | None
     lines: tuple[BridgeLine, ...]  # per metric: total, stage roll-ups, product roll-ups, lines
+    # Each product's last stage, which completes to finished goods.  Transferred out's product and
+    # total lines take only it: cost of goods manufactured.  A sum over stages would count the same
+    # cost once per stage it passes through (Assembly's transfer is in Testing's, and so on).
+    final_stages: dict[str, str] = {}
 
     @property
     def all_sum_exactly(self) -> bool:
@@ -202,10 +211,29 @@ def build_bridge(before: PeriodFigures, after: PeriodFigures, materiality: Mater
     mode = ROUNDING_MODES[after.rounding]
     with localcontext(engine_context(mode)):
         calcs = _line_calcs(before, after, q, mode)
-        lines = _assemble(calcs, q, materiality)
-    return Bridge(before=CloseRef(period=before.period, close_no=before.close_no, method=before.method),
+        final = final_stages(before, after)
+        lines = _assemble(calcs, q, materiality, final)
+    return Bridge(final_stages=final, before=CloseRef(period=before.period, close_no=before.close_no, method=before.method),
                   after=CloseRef(period=after.period, close_no=after.close_no, method=after.method),
                   currency=after.currency, order=COMPONENTS, materiality=materiality, lines=tuple(lines))
+
+
+def final_stages(before: PeriodFigures, after: PeriodFigures) -> dict[str, str]:
+    """Each product's last stage: the latest, in flow order (lines come in it), at which the product
+    transfers out in either period.  The order is each stage's earliest place in either period's
+    lines (then its name), the same whichever period is first, so that a bridge backwards is the
+    same bridge with the opposite sign."""
+    rank: dict[str, int] = {}
+    present: dict[str, set[str]] = {}
+    for figures in (before, after):
+        order: dict[str, int] = {}
+        for line in figures.lines:
+            if line.metric is Metric.TRANSFERRED_OUT:
+                order.setdefault(line.stage, len(order))
+                present.setdefault(line.product, set()).add(line.stage)
+        for stage, place in order.items():
+            rank[stage] = min(place, rank.get(stage, place))
+    return {product: max(stages, key=lambda stage: (rank[stage], stage)) for product, stages in present.items()}
 
 
 def _line_calcs(before: PeriodFigures, after: PeriodFigures, q: Decimal, mode: str) -> list[_Calc]:
@@ -293,7 +321,8 @@ def _round_components(exact: dict[str, Decimal], change: Decimal, q: Decimal, mo
     return out
 
 
-def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None) -> list[BridgeLine]:
+def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None,
+              final: dict[str, str]) -> list[BridgeLine]:
     out: list[BridgeLine] = []
     for metric in METRIC_ORDER:
         mine = [c for c in calcs if c.metric is metric]
@@ -306,6 +335,10 @@ def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None) -
             for c in mine:
                 by_stage.setdefault(c.stage, []).append(c)
                 by_product.setdefault(c.product, []).append(c)
+            if metric is Metric.TRANSFERRED_OUT:  # cost of goods manufactured: last stages only
+                by_product = {product: [c for c in members if c.stage == final.get(product)]
+                              for product, members in by_product.items()}
+                groups = [("total", "", "", [c for members in by_product.values() for c in members])]
             groups += [("stage", "", stage, members) for stage, members in by_stage.items()]
             groups += [("product", product, "", members) for product, members in by_product.items()]
         for level, product, stage, members in groups:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict
 
 from ..close._diff import flatten_inputs, same_input_value
 from .._errors import CostingError, Issue
@@ -24,7 +24,7 @@ from .._report import Amount
 from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
 from ..close._journals import Texts
 from ..close_service import in_element_order
-from ._bridge import Bridge, Materiality, build_bridge, uf_label
+from ._bridge import Bridge, Materiality, build_bridge
 from ._figures import Metric, PeriodFigures, figures_from_close
 
 __all__ = ["StoredClose", "recompute", "MethodEffectLine", "MethodEffect", "method_effect", "InputChange",
@@ -169,8 +169,8 @@ def _rollforward_total(rf: RollForward, metric: Metric) -> Decimal:
     zero = _ZERO
     if metric is Metric.COST_ADDED:
         return sum((r.materials + r.labour + r.overhead + r.conversion for r in rf.rows), zero)
-    if metric is Metric.TRANSFERRED_OUT:
-        return sum((r.transferred_out for r in rf.rows), zero)
+    if metric is Metric.TRANSFERRED_OUT:  # cost of goods manufactured: what finished goods received
+        return sum((r.completed for r in rf.finished_goods), zero)
     if metric is Metric.ENDING_WIP:
         return sum((r.closing for r in rf.rows), zero)
     return sum((r.cost_of_goods_sold for r in rf.finished_goods), zero)
@@ -209,17 +209,9 @@ class CogsLine(_Frozen):
                   "difference"]
     before: Amount
     after: Amount
-    change: Amount  # after − before
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def label(self) -> Literal["U", "F", ""] | None:
-        """U/F of the change (``uf_label``): more cost expensed to COGS, or more overhead written off
-        or prorated to it (under-applied overhead is positive), is unfavourable.  None for
-        ``journals`` and ``difference``: the same COGS read from the stored journals, and the tie of
-        the two — checks of the figure above, which no change makes better or worse (labelling them
-        would count the one movement twice)."""
-        return None if self.what in ("journals", "difference") else uf_label(self.change)
+    # after − before, signed, with no U/F: a balance expensed, and a disposition of under- or
+    # over-applied overhead that can change from month to month, not a cost against a standard.
+    change: Amount
 
 
 class CogsAsPosted(_Frozen):
@@ -283,14 +275,7 @@ class ProrationLine(_Frozen):
     product: str
     before: Amount
     after: Amount
-    change: Amount  # after − before
-
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def label(self) -> Literal["U", "F", ""]:
-        """U/F of the change (``uf_label``): more under-applied overhead carried into finished goods is
-        unfavourable, as it is when written off or prorated to COGS."""
-        return uf_label(self.change)
+    change: Amount  # after − before, signed, no U/F: a balance carried into finished goods
 
 
 def finished_goods_proration(before: CloseResult, after: CloseResult) -> tuple[ProrationLine, ...]:

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
-from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text, uf_label
+from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
 from ._history import COGS_LINE_LABELS, LateChange, VarianceReport
@@ -86,9 +86,21 @@ def _table(header: list[str], rows: list[list[str]], left: int = 1) -> list[str]
     return [fmt(header)] + [fmt(r) for r in rows]
 
 
+# Transferred out's product and total lines are the cost of goods manufactured (each product's
+# last stage, to finished goods), and say so: a sum of every stage's transfer would count a cost
+# once per stage it passed through.
+_COGM = "Cost of goods manufactured"
+_COGM_NOTE = ("  (stage lines: each stage's transfer to the next stage or to finished goods; product and total "
+              "lines: cost of goods manufactured, transferred out of each product's last stage to finished goods — "
+              "not a sum over stages, which would count the same cost once per stage)")
+
+
 def _scope(line: BridgeLine) -> str:
+    cogm = line.metric == Metric.TRANSFERRED_OUT.value
     if line.level == "total":
-        return "Total"
+        return _COGM if cogm else "Total"
+    if cogm and line.level == "product":
+        return f"{line.product} (to finished goods)"
     parts = [line.product, line.stage, element_label(line.element)]
     return " / ".join(p for p in parts if p)
 
@@ -103,8 +115,9 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     # Comparing two closes of one month, every column and block names its close.
     side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
         if one_period else (b.before.period, b.after.period)
-    out.append(f"U unfavourable: more cost than {side_before}; F favourable: less (change and each component, "
-               "by its sign).")
+    out.append(f"Changes and components are after − before, signed (negative: less than {side_before}). U/F only "
+               f"on price, cost per unit against {side_before}'s: U higher, F lower; volume, mix, completion and "
+               "changes of balances are neither favourable nor unfavourable.")
     if one_period:
         out.append(f"Two closes of {b.after.period} compared: close #{b.before.close_no} (before the reopen) → "
                    f"close #{b.after.close_no}; the reopen reason and the input changes are under Late changes.")
@@ -119,12 +132,14 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         shown = [l for l in lines if l.level != "line" or detail]
         hidden += sum(1 for l in lines if l.level == "line" and l.flagged and not detail)
         out += ["", _title(METRIC_LABELS[metric])]
-        rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), _signed_uf(l.change, m)]
-                + [_signed_uf(getattr(l, c), m) for c in COMPONENTS]
+        rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), m(l.change)]
+                + [_component(l, c, m) for c in COMPONENTS]
                 + ["OK" if l.sums_exactly else "NO", "*" if l.flagged else ""] for l in shown]
         out += _table(["", "", side_before, side_after, "change", "volume", "mix", "completion", "price",
                        "sum", ""], rows, left=2)
         flagged = [l for l in shown if l.flagged and l.explanation]
+        if metric is Metric.TRANSFERRED_OUT:
+            out.append(_COGM_NOTE)
         for l in flagged:
             out.append(f"  * {_scope(l)}: {_explanation(l, locale)}")
         if metric is Metric.COGS:
@@ -141,7 +156,9 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
                                                                         f"difference {m(t.difference)})")
                          for t in ties)
         state = "OK" if all(t.ok for t in ties) else "DIFFERENCE"
-        out.append(f"  {METRIC_LABELS[metric]}: {text} — {state}")
+        what = "cost of goods manufactured (to finished goods)" if metric is Metric.TRANSFERRED_OUT \
+            else METRIC_LABELS[metric]
+        out.append(f"  {what}: {text} — {state}")
     out += ["  Totals tie: " + ("OK" if report.ties_ok else "NO")]
     for effect in report.method_effect:
         out += ["", f"Method effect {effect.period} (close #{effect.close_no}): closed under {effect.method}; "
@@ -193,7 +210,7 @@ def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
     bridge_moved = [l for l in late.bridge.lines if l.change and (l.level != "line" or detail)]
     for l in bridge_moved:
         out.append(f"    {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
-                   f"({_signed_uf(l.change, m).rstrip()})"
+                   f"({m(l.change)})"
                    f"{' — ' + _explanation(l, locale) if l.explanation else ''}")
     if not any(l.change for l in late.bridge.lines):
         out.append("    the bridge (cost added, transferred out, ending WIP, COGS before overhead true-up): unchanged")
@@ -218,7 +235,7 @@ def _finished_goods_proration(late: LateChange, m) -> list[str]:
     fg = late.finished_goods_proration
     if not any(l.change for l in fg):
         return ["    the overhead prorated to finished goods: unchanged"] if fg else []
-    rows = [[l.product or "Total", m(l.before), m(l.after), _signed_uf(l.change, m)] for l in fg]
+    rows = [[l.product or "Total", m(l.before), m(l.after), m(l.change)] for l in fg]
     side_before, side_after = f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}"
     return ["    Overhead prorated to finished goods:"] + \
         ["    " + r for r in _table(["", side_before, side_after, "change"], rows)]
@@ -252,14 +269,17 @@ def _uf(amount: Decimal, m) -> str:
 
 
 def _cogs_change(line, m) -> str:
-    """A COGS-as-posted line's change, with U/F where the line has one (not the journals' tie figure)."""
-    return _signed_uf(line.change, m) if line.label is not None else f"{m(line.change)}  "
+    """A COGS-as-posted line's change: signed, no U/F (a balance, and the overhead's disposition)."""
+    return m(line.change)
 
 
-def _signed_uf(amount: Decimal, m) -> str:
-    """A bridge amount: signed (so that the components visibly add up to the change) and labelled U
-    (more cost than the earlier period) or F (less); a blank label keeps the columns aligned."""
-    return f"{m(amount)} {uf_label(amount) or ' '}"
+def _component(line: BridgeLine, name: str, m) -> str:
+    """A bridge component, signed (so that the components visibly add up to the change); the price
+    component, the one cost variance among them, labelled U or F (``BridgeLine.labels``), a blank
+    label keeping the column aligned."""
+    if name not in line.labels:
+        return m(getattr(line, name))
+    return f"{m(getattr(line, name))} {line.labels[name] or ' '}"
 
 
 def _v(v: Variance, m) -> str:

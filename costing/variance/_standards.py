@@ -574,6 +574,9 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                 elements[i] = ev
             if note:
                 notes.append(note)
+            rounding_note = _split_rounding_note(analysis, product_lines, std, stage_sh, q, mode)
+            if rounding_note:
+                notes.append(rounding_note)
             products = _component_sums(product_lines, q)
             if products:
                 products += (_variance("actual_less_applied", line.actual - line.applied),)
@@ -668,6 +671,52 @@ def _largest_remainder(exact: list[Decimal], total: Decimal, q: Decimal, mode: s
     for k in range(abs(steps)):
         rounded[order[k % len(order)]] += unit
     return rounded
+
+
+def _split_rounding_note(stage: "OverheadVariance", product_lines: list[ElementVariance], std: OverheadStandard,
+                         sh: Decimal, q: Decimal, mode: str) -> str:
+    """Where a split by largest remainder leaves a variance a minor unit off its own units × rate
+    rounded, say so and show the unrounded figure: an auditor re-performing (AH − SH) × SVR would
+    otherwise find the cent and not know why.  The standard SH × (SVR + SFR) is rounded once and
+    split into variable and fixed parts that add up to it; the products' lines are shares of the
+    stage's figures that add up to them; each variance is a difference of those rounded amounts."""
+    r = lambda x: x.quantize(q, rounding=mode)  # noqa: E731
+    ah = stage.actual_driver_quantity
+    exact = {"variable_efficiency": (ah - sh) * std.variable_rate, "efficiency": (ah - sh) * std.variable_rate,
+             "production_volume": r(std.fixed_budget) - sh * std.fixed_rate}
+    off = [f"{v.name.replace('_', ' ')} {abs(v.amount):,f} {v.label} ({_plain(abs(exact[v.name]))} unrounded)"
+           for v in stage.variances if v.name in exact and v.amount != r(exact[v.name])]
+    per_product = {"variable_efficiency": std.variable_rate, "fixed_volume_efficiency": std.fixed_rate}
+    for e in product_lines:
+        if not e.components or e.actual_quantity is None or e.standard_quantity is None:
+            continue
+        for c in e.components:
+            if c.name in per_product:
+                unrounded = (e.actual_quantity - e.standard_quantity) * per_product[c.name]
+                if c.amount != r(unrounded):
+                    off.append(f"{e.product} {c.name.replace('_', ' ')} {abs(c.amount):,f} {c.label} "
+                               f"({_plain(abs(unrounded))} unrounded)")
+    if not off:
+        return ""
+    variable, fixed = sh * std.variable_rate, sh * std.fixed_rate
+    variable_part, fixed_part = _largest_remainder([variable, fixed], stage.standard, q, mode)  # as the analysis
+    return (f"overhead {stage.stage}, rounding: the standard {stage.standard:,f} (SH {_plain(sh)} × "
+            f"{_rate_plain(std.variable_rate + std.fixed_rate)}) is rounded once and split by largest remainder into "
+            f"variable {variable_part:,f} and fixed {fixed_part:,f} ({_plain(variable)} and {_plain(fixed)} "
+            "unrounded), and the products' lines are shares of the stage's figures by largest remainder, so "
+            "that the parts add up to their whole; a variance taken from them can be a minor unit off units × "
+            "rate rounded on its own: " + "; ".join(off))
+
+
+def _rate_plain(value: Decimal) -> str:
+    """A rate with two places at least, exactly: 24.00, 9.125."""
+    shown = value.normalize()
+    return f"{shown if shown.as_tuple().exponent < -2 else value.quantize(Decimal('0.01')):,f}"
+
+
+def _plain(value: Decimal) -> str:
+    """An exact figure in plain notation, without trailing zeros: 7.425, -13.875, 2,737.575."""
+    return f"{value.normalize():,f}" if value else "0"
 
 
 def _overhead_components(actual: Decimal, flexible: Decimal, standard: Decimal, excess: Decimal,

@@ -133,6 +133,12 @@ def _money_format(currency: str) -> str:
     return "#,##0" + ("." + "0" * places if places else "") + ";-#,##0" + ("." + "0" * places if places else "")
 
 
+# A rate (standard cost per EU, a price): two places at least, as money, up to four, as the text
+# report shows rates (an exact 12.375 is not shown as 12.38).
+_RATE_FORMAT = "#,##0.00##"
+# A ratio shown as a percentage (the flow's WIP growth, (closing − opening) ÷ opening).
+_PERCENT_FORMAT = "0%"
+
 _NO_FORMULA = object()
 
 
@@ -262,11 +268,15 @@ def _sum_rows(letter: str, rows: list[int], fallback: str | None = None) -> str:
 # ---- Variances ---------------------------------------------------------------------------------------
 
 _L = get_column_letter
-# The bridge table's columns: before F, after G, change H and its U/F, each component and its U/F,
-# the components' sum, the check that it is the change, the flag and the explanation.
+# The bridge table's columns: before F, after G, change H, each component (volume I, mix J,
+# completion K, price L), price's U/F (M: the only cost variance among them; the change and the
+# other components are signed, with no U/F), the components' sum, the check that it is the change,
+# the flag and the explanation.
 _CHANGE_COL = 8
-_COMPONENT_COLS = {c: 10 + 2 * k for k, c in enumerate(COMPONENTS)}
-_SUM_COL, _CHECK_COL, _FLAG_COL, _EXPLANATION_COL = 18, 19, 20, 21
+_COMPONENT_COLS = {c: 9 + k for k, c in enumerate(COMPONENTS)}
+_UF_COLS = {"price": 13}  # the columns of LABELLED's U/F
+_SUM_COL, _CHECK_COL, _FLAG_COL, _EXPLANATION_COL = 14, 15, 16, 17
+_COGM = "cost of goods manufactured (to finished goods)"
 # The materiality thresholds (row 3): an amount and a percent of the earlier amount.
 _ABSOLUTE, _PERCENT = ("$F$3", 6), ("$G$3", 7)
 
@@ -281,26 +291,34 @@ def _flag_formula(row: int, places: int) -> str:
 
 
 def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: bool,
-                 flags: bool = False, moved_only: bool = False) -> tuple[dict[str, int], int]:
+                 flags: bool = False, moved_only: bool = False, final_stages: dict[str, str] | None = None) -> tuple[dict[str, int], int]:
     """Bridge lines from row ``first`` on: figures of the detail lines (level ``line``) as values,
-    every roll-up (stage, product, total) the sum of its detail lines' cells, the change after −
-    before and every U/F from its amount's sign.  ``full``: also the components (roll-ups summed
+    every roll-up (stage, product, total) the sum of its detail lines' cells — transferred out's
+    product lines the product's last stage only, its total the product lines (cost of goods
+    manufactured) —, the change after − before and price's U/F from its sign.  ``full``: also the components (roll-ups summed
     likewise), their sum and its check, the flag (``flags``: a formula over the thresholds in row 3)
     and the explanation.  ``moved_only``: the lines are only those that moved (late changes), so a
     roll-up's amounts before and after are not the sum of the lines shown: they are values.
     Returns the total lines' rows by metric and the last row written."""
+    final_stages = final_stages or {}
     rows = {i: first + i for i in range(len(lines))}
     detail: dict[str, list[int]] = {}  # metric -> indexes of its detail lines
     for i, line in enumerate(lines):
         if line.level == "line":
             detail.setdefault(line.metric, []).append(i)
+    cogm = Metric.TRANSFERRED_OUT.value
+    cogm_products = [rows[i] for i, line in enumerate(lines) if line.metric == cogm and line.level == "product"]
     totals: dict[str, int] = {}
     for i, line in enumerate(lines):
         r = rows[i]
         if line.level == "total":
             totals[line.metric] = r
-        ws.row(r, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, line.stage,
-                   element_label(line.element)])
+        is_cogm = line.metric == cogm and line.level in ("product", "total")
+        # Transferred out's product line names the last stage it takes (the stage column, which its
+        # formula matches) and, with its total, what it is.
+        stage = final_stages.get(line.product, "") if is_cogm and line.level == "product" else line.stage
+        ws.row(r, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, stage,
+                   _COGM if is_cogm else element_label(line.element)])
         figures = [(6, line.before), (7, line.after)]
         if full:
             figures += [(_COMPONENT_COLS[c], getattr(line, c)) for c in COMPONENTS]
@@ -311,23 +329,24 @@ def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: b
             own = detail.get(line.metric, [])
             members = [rows[k] for k in own if line.level == "total"
                        or (line.level == "stage" and lines[k].stage == line.stage)
-                       or (line.level == "product" and lines[k].product == line.product)]
-            key = {"stage": "D", "product": "C"}.get(line.level)
+                       or (line.level == "product" and lines[k].product == line.product
+                           and (not is_cogm or lines[k].stage == stage))]
+            keys = {"stage": ["D"], "product": ["C", "D"] if is_cogm else ["C"]}.get(line.level, [])
+            if is_cogm and line.level == "total":
+                members, keys = cogm_products, []  # the products' costs of goods manufactured
             block = (rows[own[0]], rows[own[-1]]) if own else (r, r)
             for col, value in figures:
                 letter = _L(col)
                 # Beyond Excel's limits, the same sum by matching the stage or product exactly.
-                fallback = None if key is None else (
-                    f"=SUMPRODUCT(EXACT(${key}${block[0]}:${key}${block[1]},${key}{r})"
-                    f"*{letter}${block[0]}:{letter}${block[1]})")
+                fallback = None if not keys else (
+                    "=SUMPRODUCT(" + "*".join(f"EXACT(${k}${block[0]}:${k}${block[1]},${k}{r})" for k in keys)
+                    + f"*{letter}${block[0]}:{letter}${block[1]})")
                 ws.put(r, col, _sum_rows(letter, members, fallback) if members else "=0", money, value)
         ws.put(r, _CHANGE_COL, f"=G{r}-F{r}", money, line.change)
-        ws.put(r, _CHANGE_COL + 1, _uf_formula(f"H{r}", places), engine=line.labels["change"])
         if not full:
             continue
-        for c in COMPONENTS:
-            col = _COMPONENT_COLS[c]
-            ws.put(r, col + 1, _uf_formula(f"{_L(col)}{r}", places), engine=line.labels[c])
+        for c, col in _UF_COLS.items():
+            ws.put(r, col, _uf_formula(f"{_L(_COMPONENT_COLS[c])}{r}", places), engine=line.labels[c])
         ws.put(r, _SUM_COL, "=" + "+".join(f"{_L(_COMPONENT_COLS[c])}{r}" for c in COMPONENTS), money,
                line.components_sum)
         ws.put(r, _CHECK_COL, _check(f"{_L(_SUM_COL)}{r}-H{r}", places), engine=_ok(line.sums_exactly))
@@ -354,17 +373,17 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
         ws.put(3, 1, f"Flag: a change of at least F3 and G3 of the {side_before} amount")
         ws.put(3, _ABSOLUTE[1], b.materiality.absolute, money)
         ws.put(3, _PERCENT[1], b.materiality.percent, 'General" %"')
-    titles = ["Metric", "Level", "Product", "Stage", "Element", side_before, side_after, "Change", "U/F"]
-    for c in COMPONENTS:
-        titles += [c.capitalize(), "U/F"]
+    titles = ["Metric", "Level", "Product", "Stage", "Element", side_before, side_after, "Change"]
+    titles += [c.capitalize() for c in COMPONENTS] + ["Price U/F"]
     titles += ["Components sum", "Sums exactly", "Flag", "Explanation"]
     top = 5
     _header(ws, top, titles)
-    totals, _ = _bridge_rows(ws, b.lines, top + 1, money, places, full=True, flags=b.materiality is not None)
+    totals, _ = _bridge_rows(ws, b.lines, top + 1, money, places, full=True, flags=b.materiality is not None,
+                             final_stages=b.final_stages)
     last = top + len(b.lines)
     _flag_rows(ws, top + 1, last, len(titles), _FLAG_COL, formula=f'${_L(_FLAG_COL)}{top + 1}="FLAG"')
     _check_cells(ws, top + 1, last, _CHECK_COL)
-    for col, width in zip(range(1, len(titles) + 1), [18, 8, 18, 12, 14] + [13, 13, 13, 4] + [13, 4] * 4
+    for col, width in zip(range(1, len(titles) + 1), [18, 8, 18, 12, 14] + [13, 13, 13] + [13] * 4 + [9]
                           + [13, 12, 6, 90]):
         ws.ws.column_dimensions[get_column_letter(col)].width = width
     ws.ws.freeze_panes = ws.ws.cell(row=top + 1, column=6)
@@ -408,7 +427,7 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
     first = row + 1
     for t in report.ties:
         row += 1
-        ws.row(row, [METRIC_LABELS[Metric(t.metric)], t.what])
+        ws.row(row, [_COGM if t.metric == Metric.TRANSFERRED_OUT.value else METRIC_LABELS[Metric(t.metric)], t.what])
         at = totals.get(t.metric)
         source = {"before": "F", "after": "G", "change": "H"}[t.what]
         if at is None:
@@ -448,7 +467,8 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
             ws.put(row, 1, change.path)
             ws.put(row, 6, change.before)
             ws.put(row, 7, change.after)
-        late_totals, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False, moved_only=True)
+        late_totals, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False, moved_only=True,
+                                          final_stages=late.bridge.final_stages)
         # What the re-close moved beyond the bridge: an overhead change written off to COGS moves
         # only the true-up and COGS as posted.
         row = _cogs_as_posted(ws, late.cogs_as_posted, row + 2, late_totals.get(Metric.COGS.value),
@@ -473,7 +493,8 @@ def _cogs_as_posted(ws: _Cells, cogs: CogsAsPosted, row: int, total_row: int | N
                    "overhead the close wrote off or prorated to COGS", font=_BOLD)
     row += 1
     ws.put(row, 1, "What", font=_BOLD)
-    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "U/F"), (10, "Tie")):
+    # The change is signed, with no U/F: a balance expensed, and the overhead's disposition.
+    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "Tie")):
         ws.put(row, col, title, font=_BOLD)
     at: dict[str, int] = {}
     for line in cogs.lines:
@@ -492,23 +513,21 @@ def _cogs_as_posted(ws: _Cells, cogs: CogsAsPosted, row: int, total_row: int | N
             else:
                 ws.put(row, col, value, money)
         ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
-        if line.label is not None:  # the stored journals' COGS and the difference are ties: no U/F
-            ws.put(row, 9, _uf_formula(f"H{row}", places), engine=line.label)
         if line.what == "difference":
-            ws.put(row, 10, f'=IF(AND(ROUND(F{row},{places})=0,ROUND(G{row},{places})=0),"OK","DIFFERENCE")',
+            ws.put(row, 9, f'=IF(AND(ROUND(F{row},{places})=0,ROUND(G{row},{places})=0),"OK","DIFFERENCE")',
                    engine=_ok(cogs.ties_ok))
-            _check_cells(ws, row, row, 10)
+            _check_cells(ws, row, row, 9)
     return row
 
 
 def _finished_goods_proration(ws: _Cells, lines, row: int, side_before: str, side_after: str, money: str,
                               places: int) -> int:
     """The overhead each close prorated to finished goods, by product (values: the closes'), the
-    total their sum, the change after − before and its U/F.  Returns the last row written."""
+    total their sum, the change after − before (signed, no U/F: a balance).  Returns the last row written."""
     ws.put(row, 1, "Overhead prorated to finished goods (under-applied +), by product", font=_BOLD)
     row += 1
     ws.put(row, 1, "Product", font=_BOLD)
-    for col, title in ((6, side_before), (7, side_after), (8, "Change"), (9, "U/F")):
+    for col, title in ((6, side_before), (7, side_after), (8, "Change")):
         ws.put(row, col, title, font=_BOLD)
     first = row + 1
     for line in lines:
@@ -522,7 +541,6 @@ def _finished_goods_proration(ws: _Cells, lines, row: int, side_before: str, sid
             ws.put(row, 6, _sum_rows("F", list(range(first, row))), money, line.before)
             ws.put(row, 7, _sum_rows("G", list(range(first, row))), money, line.after)
         ws.put(row, 8, f"=G{row}-F{row}", money, line.change)
-        ws.put(row, 9, _uf_formula(f"H{row}", places), engine=line.label)
     return row
 
 
@@ -547,8 +565,9 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     for i, e in enumerate(report.elements):
         row += 1
         at_row[i] = row
-        ws.row(row, [e.product, e.stage, e.element, e.kind, e.equivalent_units, e.standard_cost_per_eu, None,
+        ws.row(row, [e.product, e.stage, e.element, e.kind, e.equivalent_units, None, None,
                      e.cost_added], money, money_cols=(8,))
+        ws.put(row, 6, e.standard_cost_per_eu, _RATE_FORMAT)
         # Standard = EU × standard cost per EU, rounded; the adjustment beside it (column V) is what
         # the report's figure differs by: an overhead line's share of its stage's standard (largest
         # remainder), or the close's rounding mode where it is not half up.
@@ -556,10 +575,11 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         ws.put(row, 7, f"=ROUND(E{row}*F{row},{places})+V{row}", money, e.standard_cost)
         ws.put(row, 9, f"=H{row}-G{row}", money, e.total.amount)
         ws.put(row, 10, _uf_formula(f"I{row}", places), engine=e.total.label)
-        for col, value in ((11, e.standard_quantity), (12, e.actual_quantity), (13, e.standard_price)):
+        for col, value in ((11, e.standard_quantity), (12, e.actual_quantity)):
             ws.put(row, col, value)
+        ws.put(row, 13, e.standard_price, _RATE_FORMAT)
         if e.actual_price is not None:
-            ws.put(row, 14, f"=H{row}/L{row}", engine=e.actual_price)
+            ws.put(row, 14, f"=H{row}/L{row}", _RATE_FORMAT, engine=e.actual_price)
         formulas = _component_formulas(e, row, places)
         for k, c in enumerate(e.components):
             col = 15 + 2 * k
@@ -828,7 +848,7 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         ws.put(row, 6, f"=ROUND((D{row}+E{row})/2,{_Q})", engine=s.average_wip)
         # Little's law on the unrounded average and throughput.
         ws.put(row, 7, f'=IF(B{row}=0,"",ROUND(((D{row}+E{row})/2)/(B{row}/{days}),{_Q}))', engine=s.cycle_time_days)
-        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_Q}))', engine=s.wip_growth)
+        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_Q}))', _PERCENT_FORMAT, engine=s.wip_growth)
         ws.put(row, 10, *_stage_flag(row, list(stage_rows.values()), days, flag))
     _flag_rows(ws, top + 1, row, len(titles), 10)
 
