@@ -39,7 +39,12 @@ from ._codec import (
 
 __all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "canonical_json"]
 
+# The layout of the ledger's tables, recorded in meta.schema_version when the file is created.
+# An engine reads every version from 1 up to its own (none has changed the layout yet, so there is
+# nothing to migrate); a newer one was written by a later engine whose rows this one could misread,
+# or whose rules (the hash chain, the detail tables) it would break by appending: it is refused.
 SCHEMA_VERSION = "1"
+_OLDEST_READABLE = 1
 GENESIS = "0" * 64
 BUSY_TIMEOUT = 30.0  # seconds a ledger waits for another process's lock before saying LEDGER_BUSY
 
@@ -257,6 +262,13 @@ class Ledger:
                 raise refusal from None
             raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger ({e}); give the .wip.db file that "
                                               "wip close writes") from None
+        if "events" in tables:
+            # Before anything else is read or written: a ledger of a layout this engine does not know.
+            try:
+                self._check_schema_version("meta" in tables)
+            except BaseException:
+                self._db.close()
+                raise
         if "events" not in tables and (tables or not create):
             # Someone else's database, or an empty file a reader was pointed at: never written into.
             self._db.close()
@@ -279,6 +291,37 @@ class Ledger:
                     self._db.close()
                     raise refusal from None
                 raise
+
+    def _check_schema_version(self, has_meta: bool) -> None:
+        """Refuse a ledger whose recorded schema version is newer than this engine's
+        (LEDGER_TOO_NEW), or missing or unreadable (LEDGER_VERSION_UNKNOWN): rows of a layout this
+        engine does not know could be misread, and appending to them could break the chain."""
+        found = None
+        if has_meta:
+            try:
+                row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            except sqlite3.DatabaseError as e:  # a meta table of another shape: no readable version
+                refusal = _refusal(self.path, e)
+                if refusal is not None and refusal.code == "LEDGER_BUSY":
+                    raise refusal from None
+                row = None
+            found = None if row is None else row[0]
+        supported = int(SCHEMA_VERSION)
+        readable = (f"schema version {supported}" if supported == _OLDEST_READABLE
+                    else f"schema versions {_OLDEST_READABLE} to {supported}")
+        version = int(found) if isinstance(found, str) and found.isascii() and found.isdigit() else None
+        if version is not None and version > supported:
+            raise LedgerError("LEDGER_TOO_NEW",
+                              f"the ledger {self.path} has schema version {version}, newer than this engine (wip "
+                              f"{_engine_version()}) reads: {readable}; "
+                              "nothing was read or written — use the engine version that wrote it (or a later one)")
+        if version is None or version < _OLDEST_READABLE:
+            shown = "no schema version" if found is None else f"the schema version {str(found)[:30]!r}"
+            raise LedgerError("LEDGER_VERSION_UNKNOWN",
+                              f"the ledger {self.path} records {shown}, which this engine cannot read (it reads "
+                              f"{readable}); nothing was read or written — "
+                              "the file was changed outside the engine or written by another program: go back to "
+                              "a copy kept before, or open it with the engine version that wrote it")
 
     def check_writable(self) -> None:
         """Raise LedgerError LEDGER_READ_ONLY when this process may not write the ledger file or
@@ -760,6 +803,12 @@ def _against_anchor(expected: str, hashes: dict[int, str], path: str, *, chain_v
         check = (f"The hash chain of {path} does not verify either (see the other problems): rows were changed "
                  "outside the engine — check the head against where it was kept, then go back to a copy kept with it")
     return [f"--head: expected {given}, as given; found that {found} ({holds}). {check}"]
+
+
+def _engine_version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _fault_injection_pause() -> None:
