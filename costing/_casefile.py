@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -12,16 +14,24 @@ import yaml
 
 from ._errors import Issue
 
-__all__ = ["read_data_file"]
+__all__ = ["read_data_file", "spreadsheet_problem"]
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (YAML would silently keep the last one)."""
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: dict = {}
     for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:
+            # A merge key copies another mapping's keys in, and lets the keys written beside it
+            # silently replace the copied ones — the silent replacement duplicate keys are refused for.
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML merge keys (<<) are not supported; write the keys out", key_node.start_mark)
         key = loader.construct_object(key_node, deep=deep)
         if isinstance(key, (list, dict)):
             raise yaml.constructor.ConstructorError(
@@ -103,6 +113,51 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
+# Spreadsheets wip does not read, by extension; and by their first bytes, for one saved under
+# another name (a .xls renamed .yaml would otherwise be reported as text that is not UTF-8).
+_OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")  # Office 97-2003 files: .xls (and .doc, .ppt)
+_ZIP_MAGIC = b"PK\x03\x04"
+_SAVE_AS_XLSX = ("save it as .xlsx (Excel Workbook) and close that: wip close reads a close workbook "
+                 "(.xlsx or .xlsm); other input files are YAML or JSON text")
+_SPREADSHEETS = {
+    ".xls": "an Excel 97-2003 workbook (.xls), which wip does not read",
+    ".xlsb": "an Excel binary workbook (.xlsb), which wip does not read",
+    ".ods": "an OpenDocument spreadsheet (.ods), which wip does not read",
+}
+
+
+def spreadsheet_problem(path: Path, raw: bytes, *, read_as_workbook: bool = False) -> str | None:
+    """What to say of a spreadsheet wip does not read, handed in where a YAML or JSON file belongs
+    or (``read_as_workbook``: a file named .xlsx that openpyxl could not open) where a close
+    workbook does; None when ``raw`` is none of them."""
+    said = _SPREADSHEETS.get(path.suffix.lower())
+    if said is not None:
+        return f"{said}; {_SAVE_AS_XLSX}"
+    if raw.startswith(_OLE2_MAGIC):
+        # Excel also saves a workbook encrypted with a password in this container, .xlsx or not.
+        return ("an Excel 97-2003 workbook (.xls), or a workbook encrypted with a password, whatever its name "
+                "says, which wip does not read; save it as .xlsx (Excel Workbook, no password) and close that: wip "
+                "close reads a close workbook (.xlsx or .xlsm); other input files are YAML or JSON text")
+    if not raw.startswith(_ZIP_MAGIC):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError):  # a damaged or encrypted archive
+        return None if read_as_workbook else "a zip archive, not YAML or JSON text; give the case or close file itself"
+    if mimetype.startswith("application/vnd.oasis.opendocument.spreadsheet"):
+        return f"an OpenDocument spreadsheet (.ods), whatever its name says, which wip does not read; {_SAVE_AS_XLSX}"
+    if "xl/workbook.bin" in names:
+        return f"an Excel binary workbook (.xlsb), whatever its name says, which wip does not read; {_SAVE_AS_XLSX}"
+    if read_as_workbook:
+        return None
+    if "xl/workbook.xml" in names:
+        return ("an Excel workbook saved under another name: name it .xlsx (or .xlsm) — wip close reads a close "
+                "workbook by that extension; other input files are YAML or JSON text")
+    return "a zip archive, not YAML or JSON text; give the case or close file itself"
+
+
 def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     """Parse a YAML or JSON file into plain data; problems come back as located issues.
 
@@ -112,10 +167,17 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is no content
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None, [Issue("FILE_NOT_FOUND", "", f"no such file: {source}", source)]
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
+        return None, [Issue("UNREADABLE_FILE", "", f"cannot read {source}: {e}", source)]
+    spreadsheet = spreadsheet_problem(path, raw)
+    if spreadsheet is not None:
+        return None, [Issue("UNREADABLE_FILE", "", spreadsheet, source)]
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is no content
+    except UnicodeDecodeError as e:
         return None, [Issue("UNREADABLE_FILE", "", f"cannot read {source}: {e}", source)]
     if path.suffix.lower() == ".json":
         try:

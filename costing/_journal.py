@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Literal, NamedTuple, Sequence
 
@@ -25,16 +26,24 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def name_problem(value: str) -> str | None:
-    """Why ``value`` cannot name a product, a stage or an account: it is printed on one line of
-    reports and journals, and matched exactly, so no line breaks and no spaces at the ends.
+    """Why ``value`` cannot name a product, a stage, an account or the company: it is printed on
+    one line of reports and journals, and matched exactly, so no line breaks, no invisible format
+    characters (two names that look alike would differ) and no spaces at the ends.
 
     >>> name_problem("Espresso Classic"), name_problem("Espresso\\nClassic"), name_problem(" Testing")
     (None, 'has a line break or control character', 'has leading or trailing spaces')
+    >>> name_problem("Assem\\u200bbly")
+    'has an invisible format character (U+200B ZERO WIDTH SPACE)'
     """
     if not value:
         return "is empty"
     if CONTROL_CHARACTERS.search(value):
         return "has a line break or control character"
+    if not value.isascii():
+        invisible = next((c for c in value if unicodedata.category(c) == "Cf"), None)
+        if invisible is not None:  # zero-width space or joiner, byte-order mark, bidi controls, soft hyphen
+            return (f"has an invisible format character (U+{ord(invisible):04X} "
+                    f"{unicodedata.name(invisible, 'FORMAT CHARACTER')})")
     if value != value.strip():
         return "has leading or trailing spaces"
     return None
