@@ -7,8 +7,9 @@ located by the path of the offending value (``stages[1].ending_wip.complete.conv
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, Mapping
+import copy
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from typing import Any, Callable, Mapping
 
 from pydantic import ValidationError
 
@@ -31,7 +32,8 @@ from ._model import (
 from ._numbers import NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
 
-__all__ = ["resolve_case", "issues_from_validation_error", "parse_sections", "negative_amount", "negative_units"]
+__all__ = ["resolve_case", "issues_from_validation_error", "parse_sections", "negative_amount", "negative_units",
+           "revalidated_without_amounts", "is_stage_amount"]
 
 # Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
 _UNION_TAGS = frozenset({"<number>", "<map>"})
@@ -40,6 +42,10 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _POINTS = {"start": _ZERO, "end": _ONE}
 _KINDS = {kind.value: kind for kind in ElementKind}  # ElementKind(value), without the enum call
+# Unit counts are added and compared exactly, however many places they are written with: in the
+# caller's context (28 digits by default) a sum is rounded, and units that differ beyond its last
+# digit would pass as balanced.  Additions only: exact at any length the file can hold.
+_EXACT_UNITS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 # Elements are immutable values: every stage that receives units shares this one.
 _TRANSFERRED_IN_ELEMENT = Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _ZERO)
 
@@ -89,6 +95,11 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
         header, stage_specs, issues = data, list(data.stages), []
     else:
         header, stage_specs, issues = parse_sections(data, CaseSpec, "stages", StageSpec, "case")
+    if issues and isinstance(data, Mapping) and isinstance(data.get("stages"), list):
+        # A stage whose only refused values are money amounts is still checked for everything else
+        # (its units above all); the amounts' own problems are reported already.
+        stage_specs = [spec if spec is not None else revalidated_without_amounts(StageSpec, raw, is_stage_amount)
+                       for spec, raw in zip(stage_specs, data["stages"])]
     if header is None:
         if not any(stage_specs):
             return None, issues
@@ -196,6 +207,48 @@ def parse_sections(data: Any, header_model: type, key: str, item_model: type, wh
     return header, items, issues
 
 
+def is_stage_amount(loc: tuple) -> bool:
+    """Whether a location in a stage (as pydantic gives it) is a money amount: a cost or a value per
+    lost unit, which no check of units, names or other amounts depends on."""
+    match loc:
+        case ("added_costs", str()) | ("beginning_wip", "cost", str()) | ("transferred_in", "cost") \
+                | ("spoilage", "disposal_value") | ("normal_loss", "scrap_value"):
+            return True
+    return False
+
+
+def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tuple], bool]) -> Any | None:
+    """``raw`` (refused by ``model``) validated again with each refused money amount taken as zero,
+    so that what does not depend on it is still checked; None when anything else is refused too.
+
+    The caller has reported the amounts' problems; what it resolves from the result is never used
+    but to find the other problems (a zero in place of a cost must not reach a comparison of costs).
+    """
+    try:
+        model.model_validate(raw)
+        return None  # not refused: nothing to take as zero
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+    patched = copy.deepcopy(raw)
+    for err in errors:
+        loc = tuple(part for part in err["loc"] if part not in _UNION_TAGS)
+        if not loc or not is_amount(loc):
+            return None
+        container = patched
+        try:
+            for part in loc[:-1]:
+                container = container[part]
+            if not isinstance(container, (dict, list)):
+                return None
+            container[loc[-1]] = 0
+        except (KeyError, IndexError, TypeError):
+            return None
+    try:
+        return model.model_validate(patched)
+    except ValidationError:
+        return None
+
+
 def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,
                    q: Decimal | None, convention: LossConvention = LossConvention.SPOILAGE,
                    ) -> tuple[Stage | None, list[Issue]]:
@@ -248,9 +301,11 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         ti_cost = None
         input_path = "transferred_in.units"
         if spec.started is not None:
+            # The previous stage's figure is not known when that stage was refused: said without it.
+            received = "the units" if previous_completed is None else f"the {previous_completed} units"
             issues.append(Issue("STARTED_IN_LATER_STAGE", "started",
-                                f"only the first stage starts units; this stage receives the {previous_completed} "
-                                "units the previous stage completed"))
+                                f"only the first stage starts units; this stage receives {received} "
+                                "the previous stage completed"))
         if spec.transferred_in is not None and spec.transferred_in.cost is not None:
             issues.append(Issue("TRANSFERRED_IN_COST_GIVEN", "transferred_in.cost",
                                 "a later stage's transferred-in cost is the previous stage's transferred-out cost; remove it"))
@@ -311,27 +366,22 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                     "under spoilage (the US method) give a spoilage block instead"))
 
     # Spoilage and the units that passed inspection this period.
-    spoilage, completed_passing, ending_passing, s_issues = _spoilage(
+    spoilage, spoiled_units, completed_passing, ending_passing, s_issues = _spoilage(
         spec, elements, beginning, ending, b_units, e_units)
     issues += s_issues
 
     if process_account:
         # The process account: actual loss from the unit flow, normal loss from the rate.
-        normal_loss, added_units, n_issues = _normal_loss(
-            spec, elements, beginning, ending, b_units, e_units, None if mismatch else input_units, receives_transfer)
+        with localcontext(_EXACT_UNITS):  # its unit flow too is added up exactly
+            normal_loss, added_units, n_issues = _normal_loss(
+                spec, elements, beginning, ending, b_units, e_units, None if mismatch else input_units,
+                receives_transfer)
         issues += n_issues
-    elif input_units is not None and spoilage is not None and not mismatch and not units_negative:
-        # Physical flow: units to account for = units accounted for.
-        to_account = b_units + input_units
-        accounted = spec.completed + e_units + spoilage.units
-        if to_account != accounted:
-            word = "transferred in" if receives_transfer else "started"
-            issues.append(Issue(
-                "UNIT_FLOW", "",
-                f"{spec.name}: units to account for {to_account} (beginning {b_units} + {word} {input_units}); "
-                f"accounted for {_units(accounted)} (completed {spec.completed} + ending {e_units} + spoiled "
-                f"{_units(spoilage.units)}); difference {_units(to_account - accounted)} — check the units completed, "
-                "in ending WIP and spoiled"))
+    elif input_units is not None and spoiled_units is not None and not mismatch and not units_negative:
+        # Physical flow: units to account for = units accounted for.  Checked whatever else is wrong
+        # with the stage's values (a cost, a disposal value): it depends only on the units.
+        with localcontext(_EXACT_UNITS):
+            issues.extend(_unit_flow(spec, b_units, input_units, e_units, spoiled_units, receives_transfer))
 
     if method is Method.FIFO and spec.completed < b_units and not units_negative:
         issues.append(Issue(
@@ -379,6 +429,22 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         normal_loss=normal_loss,
         added_units=added_units,
     ), []
+
+
+def _unit_flow(spec: StageSpec, b_units: Decimal, input_units: Decimal, e_units: Decimal, spoiled_units: Decimal,
+               receives_transfer: bool) -> list[Issue]:
+    """UNIT_FLOW when units to account for differ from units accounted for (run in ``_EXACT_UNITS``)."""
+    to_account = b_units + input_units
+    accounted = spec.completed + e_units + spoiled_units
+    if to_account == accounted:
+        return []
+    word = "transferred in" if receives_transfer else "started"
+    return [Issue(
+        "UNIT_FLOW", "",
+        f"{spec.name}: units to account for {to_account} (beginning {b_units} + {word} {input_units}); "
+        f"accounted for {_units(accounted)} (completed {spec.completed} + ending {e_units} + spoiled "
+        f"{_units(spoiled_units)}); difference {_units(to_account - accounted)} — check the units completed, "
+        "in ending WIP and spoiled")]
 
 
 def _progress_written(group_spec) -> bool:
@@ -499,7 +565,11 @@ def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal
 
 
 def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
-              b_units: Decimal, e_units: Decimal) -> tuple[Spoilage | None, Decimal, Decimal, list[Issue]]:
+              b_units: Decimal, e_units: Decimal
+              ) -> tuple[Spoilage | None, Decimal | None, Decimal, Decimal, list[Issue]]:
+    """The stage's spoilage (None when anything in it is refused), the units spoiled as far as the
+    file tells them (None when not known: the unit flow is then not checked), the good units that
+    passed inspection this period (completed, ending WIP), and the problems."""
     issues: list[Issue] = []
     s = spec.spoilage
     inspection = s.inspection if s else _ONE
@@ -516,56 +586,74 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
     if completed_passing < 0:
         completed_passing = _ZERO
     ending_passing = e_units if (e_units and ending.progress is not None and ending.progress >= inspection) else _ZERO
+    passing_known = True  # whether the units that passed inspection are known (a rate applies to them)
     if has_spoilage:
         for path, group, given in (("beginning_wip.complete", beginning, spec.beginning_wip),
                                    ("ending_wip.complete", ending, spec.ending_wip)):
             if group.units and group.progress is None and not _progress_written(given):
+                passing_known = False
                 issues.append(Issue("MISSING_COMPLETION", f"{path}.progress",
                                     "stage progress is needed to tell whether these units passed inspection"))
 
     completion = {e.name: (_ONE if e.kind is ElementKind.TRANSFERRED_IN else element_completion(inspection, e.added_at))
                   for e in elements}
     if s is None:
-        return Spoilage(_ZERO, _ZERO, inspection, _ZERO, completion), completed_passing, ending_passing, issues
+        return Spoilage(_ZERO, _ZERO, inspection, _ZERO, completion), _ZERO, completed_passing, ending_passing, issues
 
+    units_negative = False
     for path, value in (("spoilage.normal", s.normal), ("spoilage.abnormal", s.abnormal),
                         ("spoilage.spoiled", s.spoiled)):
         if value is not None and value < 0:
+            units_negative = True
             issues.append(negative_units(path, value))
+    # The disposal value is money: refused, it does not change how many units spoiled, so the unit
+    # checks below still run.
     if s.disposal_value < 0:
         issues.append(negative_amount("spoilage.disposal_value", s.disposal_value))
+    rate_ok = True  # whether normal spoilage can be taken from the rate as written
     if s.normal is not None and s.normal_rate is not None:
+        rate_ok = False
         issues.append(Issue("CONFLICTING_SPOILAGE", "spoilage.normal_rate",
                             "give normal (units) or normal_rate (a fraction of good units passing inspection), not both"))
     if s.normal_rate is not None and not (_ZERO <= s.normal_rate <= _ONE):
+        rate_ok = False
         issues.append(_out_of_range("spoilage.normal_rate", s.normal_rate))
-    if issues:
-        return None, completed_passing, ending_passing, issues
+    if units_negative:
+        return None, None, completed_passing, ending_passing, issues  # the flow would only restate them
 
-    if s.normal is not None:
-        normal = s.normal
+    if s.normal is not None and rate_ok:
+        normal: Decimal | None = s.normal
     elif s.normal_rate is not None:
         normal = normal_spoilage_from_rate(s.normal_rate, completed_passing + ending_passing, s.spoiled,
-                                           whole_units=s.normal_from_rate == "whole_units")
+                                           whole_units=s.normal_from_rate == "whole_units") \
+            if rate_ok and passing_known else None
     else:
         normal = _ZERO
+    if normal is None:
+        # Normal spoilage is not known (its rate is refused, or the units it applies to are not
+        # known); the units spoiled are, when counted, and the unit flow is checked with them.
+        return None, s.spoiled, completed_passing, ending_passing, issues
     if s.spoiled is not None:
-        abnormal = s.spoiled - normal
-        if s.abnormal is not None and s.abnormal != abnormal:
-            issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.abnormal",
-                                f"spoiled {s.spoiled} = normal {normal} + abnormal {s.abnormal} does not hold; "
-                                f"difference {abnormal - s.abnormal}"))
-        elif abnormal < 0:
-            issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.spoiled",
-                                f"spoiled {s.spoiled} is less than normal spoilage {normal}"))
+        with localcontext(_EXACT_UNITS):  # normal + abnormal is the units spoiled, to the last place
+            abnormal = s.spoiled - normal
+            if s.abnormal is not None and s.abnormal != abnormal:
+                issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.abnormal",
+                                    f"spoiled {s.spoiled} = normal {normal} + abnormal {s.abnormal} does not hold; "
+                                    f"difference {abnormal - s.abnormal}"))
+            elif abnormal < 0:
+                issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.spoiled",
+                                    f"spoiled {s.spoiled} is less than normal spoilage {normal}"))
     else:
         abnormal = s.abnormal if s.abnormal is not None else _ZERO
-    if normal and not (completed_passing + ending_passing):
+    if normal and not (completed_passing + ending_passing) and passing_known:
         issues.append(Issue("NORMAL_SPOILAGE_UNABSORBED", "spoilage.normal",
                             f"{normal} units of normal spoilage but no good units passed inspection this period "
                             "to carry its cost; record it as abnormal or check the inspection point"))
-    return (Spoilage(normal, abnormal, inspection, s.disposal_value, completion),
-            completed_passing, ending_passing, issues)
+    spoilage = Spoilage(normal, abnormal, inspection, s.disposal_value, completion)
+    with localcontext(_EXACT_UNITS):
+        spoiled_units = spoilage.units
+    # Refused, the spoilage is not used; the units spoiled are still known (counted, or normal + abnormal).
+    return None if issues else spoilage, spoiled_units, completed_passing, ending_passing, issues
 
 
 def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
@@ -577,7 +665,7 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
 
     # Units put in with an element: material that adds to the unit count, so it goes in at the start.
     added_units: dict[str, Decimal] = {}
-    for key, value in spec.added_units.items():
+    for key, value in spec.added_units.items():  # any problem here leaves the units in unknown
         path = f"added_units.{key}"
         element = by_name.get(key)
         if key == TRANSFERRED_IN:
@@ -597,6 +685,8 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
         else:
             added_units[key] = value
 
+    units_in_known = not issues
+    actual_negative = False
     nl = spec.normal_loss
     if nl is not None:
         if nl.rate is not None and nl.units is not None:
@@ -611,6 +701,7 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
             issues.append(_out_of_range("normal_loss.inspection", nl.inspection))
         for path, value in (("normal_loss.units", nl.units), ("normal_loss.actual", nl.actual)):
             if value is not None and value < 0:
+                actual_negative = actual_negative or path == "normal_loss.actual"
                 issues.append(negative_units(path, value))
         if nl.scrap_value < 0:
             issues.append(negative_amount("normal_loss.scrap_value", nl.scrap_value, "scrap value "))
@@ -625,8 +716,10 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
                     issues.append(Issue("MISSING_COMPLETION", f"{path}.progress",
                                         "stage progress is needed to tell whether these units reached the "
                                         "inspection point (normal_loss.basis: inspected)"))
-    if input_units is None or issues:
+    if input_units is None or not units_in_known:
         return None, added_units, issues
+    # The loss's rate, scrap value, inspection point or scrap element, refused above, do not change
+    # how many units were lost: the unit flow is still checked.
 
     # Actual loss from the unit flow: units in - good output - closing WIP.
     units_in = input_units + sum(added_units.values(), _ZERO)
@@ -647,10 +740,24 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
         issues.append(Issue("UNIT_FLOW", "",
                             f"{flow} is more than was available; difference {-actual} — check good output "
                             "and closing WIP units"))
-    elif nl.actual is not None and nl.actual != actual:
+    elif nl.actual is not None and nl.actual != actual and not actual_negative:
         issues.append(Issue("UNIT_FLOW", "normal_loss.actual",
                             f"{flow} leaves a loss of {actual}, but normal_loss.actual is {nl.actual}; "
                             f"difference {nl.actual - actual} — check the units or the actual loss"))
+    if nl.units is not None and nl.rate is None:
+        # The normal loss is expected of the units entering the process (or, on basis inspected,
+        # of all the units that could reach the inspection point): more than that is no loss the
+        # flow can have, and would show only as negative equivalent units.
+        inspected = nl.basis == "inspected"
+        limit = b_units + units_in if inspected else units_in
+        if nl.units > limit:
+            beginning_note = f"beginning {b_units} + " if inspected else ""
+            reach = "could reach the inspection point" if inspected else "came in"
+            issues.append(Issue(
+                "UNIT_FLOW", "normal_loss.units",
+                f"{spec.name}: normal loss {nl.units} exceeds the {limit} units that {reach} "
+                f"({beginning_note}{word} {input_units}{added_note}); difference {nl.units - limit} — "
+                "check normal_loss.units (the loss expected of them, not the units put in)"))
     if issues:
         return None, added_units, issues
 

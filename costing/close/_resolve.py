@@ -19,7 +19,8 @@ from .._journal import key_problem, name_problem
 from .._model import TRANSFERRED_IN, Case
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text
 from .._period import is_period, next_period, previous_period
-from .._resolve import negative_amount, negative_units, parse_sections, resolve_case
+from .._resolve import (is_stage_amount, negative_amount, negative_units, parse_sections, resolve_case,
+                        revalidated_without_amounts)
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
 from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec, OverheadSpec, ProductSpec
@@ -75,6 +76,12 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
         header, held = stubbed
     raw_products = data.get("products") if isinstance(data, Mapping) else None
     raw_products = raw_products if isinstance(raw_products, list) else []
+    # A product whose only refused values are money amounts is still checked for everything else
+    # (units, names, its other amounts), with those amounts as zero.  The general-ledger tie holds
+    # back openings with a problem (``openings_of_specs``): a refused one is not tied as zero.
+    products = [product if product is not None else revalidated_without_amounts(
+                    ProductSpec, raw, lambda loc: _is_product_amount(loc, prior))
+                for product, raw in zip(products, raw_products)]
 
     header, q = _check_header(header, prior, issues, held, _stages_used(raw_products))
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
@@ -134,6 +141,17 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
         issues[at:at] = ties
         return None, issues
     return ClosePlan(header, q, tuple(plans), prior is None), []
+
+
+def _is_product_amount(loc: tuple, prior: PriorState | None) -> bool:
+    """Whether a location in a product is a money amount that only its own check reads.  Opening
+    costs are compared with the prior close's when there is one: not those."""
+    match loc:
+        case ("stages", int(), *in_stage):
+            return is_stage_amount(tuple(in_stage)) and (prior is None or in_stage[0] != "beginning_wip")
+        case ("opening_finished_goods", int(), "cost"):
+            return prior is None
+    return False
 
 
 def _tie_beside_problems(header: CloseSpec, held: _Held, q: Decimal | None, prior: PriorState | None,
