@@ -112,6 +112,18 @@ def _progress(done: int, total: int) -> None:
         sys.stderr.flush()
 
 
+def _prior_close(ledger_path: Path, period: str):
+    """The close ``period`` opens from, read without creating or changing the ledger (None: no
+    ledger yet, its first month).  Raises LedgerError when the ledger cannot say (locked month,
+    unreadable file): the caller then reports the tables' own problems only."""
+    from .ledger import Ledger
+
+    if not ledger_path.is_file() or not ledger_path.stat().st_size:
+        return None
+    with Ledger(ledger_path, create=False) as ledger:
+        return ledger.prior_for(period)[0]
+
+
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
@@ -119,19 +131,22 @@ def _cmd_close(args: argparse.Namespace) -> int:
     from .ledger import LedgerError
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
+    if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
+        ledger_path = Path(args.file).with_suffix(".wip.db")
+    else:
+        ledger_path = _ledger_path(args, beside=args.file)
     if workbook:  # the close workbook path: same close, inputs read from its tables
         from .workbook import read_close_workbook
 
-        data, issues = read_close_workbook(args.file)
+        try:  # a workbook with problems in its tables is checked against the month before too
+            data, issues = read_close_workbook(args.file, prior_for=lambda period: _prior_close(ledger_path, period))
+        except LedgerError:  # the month before cannot be read now: the tables' own problems only
+            data, issues = read_close_workbook(args.file)
     else:
         data, issues = read_data_file(args.file)
     if issues:
         print_issues([i if i.source else i.with_source(args.file) for i in issues], writes=True)
         return EXIT_INPUT
-    if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
-        ledger_path = Path(args.file).with_suffix(".wip.db")
-    else:
-        ledger_path = _ledger_path(args, beside=args.file)
     # A ledger this close creates (or an empty file it fills with the ledger's tables) is taken
     # away again when nothing is recorded in it: a refused close leaves the file as it found it.
     was = "absent" if not ledger_path.exists() else "empty" if ledger_path.is_file() and not \

@@ -33,17 +33,34 @@ def _say(book: Any, text: str) -> None:
         pass
 
 
+def _every_problem(found: Any, ledger_path: Path) -> list:
+    """The tables' problems and, as far as the tables could be read, the close's own, checked
+    against the month before in the ledger (as ``wip close BOOK.xlsx`` does): all at once.  The
+    ledger is only read; when it cannot say (a locked month, an unreadable file), the tables' own."""
+    period = found.partial.get("period") if found.partial is not None else None
+    if not found.issues or not isinstance(period, str):
+        return list(found.issues)
+    try:
+        if not ledger_path.is_file() or not ledger_path.stat().st_size:
+            return found.with_close_checks(None)  # no ledger yet: its first month
+        with Ledger(ledger_path, create=False) as ledger:
+            return found.with_close_checks(ledger.prior_for(period)[0])
+    except LedgerError:
+        return list(found.issues)
+
+
 def close_month(book: Any = None) -> CloseMonthResult:
     if book is None:
         import xlwings as xw
 
         book = xw.Book.caller()
     found = read_tables(XlwingsSource(book))
+    ledger_path = Path(book.fullname).with_suffix(".wip.db")
     if found.issues or found.data is None:
-        message = "Nothing was closed:\n" + "\n".join(str(i) for i in found.issues[:20])
+        issues = _every_problem(found, ledger_path)
+        message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
         _say(book, message)
         return CloseMonthResult(False, message)
-    ledger_path = Path(book.fullname).with_suffix(".wip.db")
     reused = False
     try:
         with Ledger(ledger_path) as ledger:

@@ -157,7 +157,12 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "cost_for_unknown_product": (set_value("Costs", "A4", "Espresso Clasic"), "UNKNOWN_PRODUCT", "Costs!A4"),
     "unit_flow_does_not_balance": (set_value("Production", "E5", 999), "UNIT_FLOW", "Production!B5"),
     "overhead_typed_in": (lambda wb: append_row(wb["Costs"], "Costs", ["Barista Pro", "Assembly", "overhead", 500]),
-                          "OVERHEAD_TYPED_IN", "Costs!D"),
+                          "OVERHEAD_TYPED_IN", "Costs!C"),  # the Element cell: the element is what is wrong
+    "element_not_of_the_stage": (set_value("Costs", "C4", "Materials"), "UNKNOWN_ELEMENT", "Costs!C4"),
+    "error_value_in_the_locale": (set_value("Settings", "B7", "#NULL!"), "FORMULA_ERROR", "Settings!B7"),
+    "error_value_in_a_setting_name": (set_value("Settings", "A12", "#N/A"), "FORMULA_ERROR", "Settings!A12"),
+    "stage_order_blank": (set_value("Stages & elements", "A5", None), "MISSING_VALUE", "'Stages & elements'!A5"),
+    "product_name_on_two_lines": (set_value("Production", "A10", "Drip\nHome"), "INVALID_NAME", "Production!A10"),
     "amount_with_too_many_places": (set_value("Costs", "D4", 36000.125), "AMOUNT_PRECISION", "Costs!D4"),
     "shipments_exceed_stock": (set_value("Shipments", "B4", 5000), "SHIPMENTS_EXCEED_STOCK", "Shipments!B4"),
     "data_typed_below_the_table": (set_value("Shipments", "B7", 12), "DATA_BELOW_TABLE", "Shipments!B7"),

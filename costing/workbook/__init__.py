@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .._errors import Issue
 from ._input import CloseFileInput, CloseInput, WorkbookCloseInput, is_workbook, open_close_input
@@ -50,7 +50,15 @@ def read_workbook_input(path: str | Path) -> WorkbookInput:
         key = _file_key(path)
         source = OpenpyxlSource.open(path)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as e:
-        return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", f"cannot read {path} as an Excel workbook: {e}")])
+        # An .xls, .ods or password-protected book named .xlsx: say what it is and what to do.
+        from .._casefile import spreadsheet_problem
+
+        try:
+            said = spreadsheet_problem(path, path.read_bytes(), read_as_workbook=True)
+        except OSError:
+            said = None
+        said = said or f"cannot read {path} as an Excel workbook: {e}"
+        return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", said)])
     found = read_tables(source)
     # The close writes its results into this workbook: what would stop that is found now, before
     # anything is recorded in the ledger.
@@ -106,10 +114,21 @@ def _take_last_read(path: Path):
     return None
 
 
-def read_close_workbook(path: str | Path) -> tuple[dict | None, list[Issue]]:
-    """The close data of a workbook, and every problem found in its tables (located to cells)."""
+def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None = None
+                        ) -> tuple[dict | None, list[Issue]]:
+    """The close data of a workbook, and every problem found in its tables (located to cells).
+
+    ``prior_for(period)``: the close before ``period`` as the close resolves against it (the
+    ledger's ``prior_for(period)[0]``; None for the ledger's first month).  Given, a workbook with
+    problems in its tables is also checked as the close checks it, as far as it could be read, so
+    that every problem is reported at once (``WorkbookInput.with_close_checks``); the data is None
+    all the same.  Not given, only the tables' own problems are reported: the close's depend on
+    the month before."""
     found = read_workbook_input(path)
-    return found.data, list(found.issues)
+    if prior_for is None or not found.issues or found.partial is None:
+        return found.data, list(found.issues)
+    period = found.partial.get("period")
+    return found.data, found.with_close_checks(prior_for(period) if isinstance(period, str) else None)
 
 
 def locate_issues(path: str | Path, issues: Sequence[Issue]) -> list[Issue]:

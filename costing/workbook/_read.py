@@ -17,6 +17,7 @@ from typing import Any
 
 from .._currency import is_known_locale
 from .._errors import Issue, as_written
+from .._journal import name_problem
 from .._numbers import from_excel, percent_text
 from .._period import is_period
 from ..close._resolve import product_key
@@ -25,6 +26,24 @@ from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, TableData, TableSource
 
 __all__ = ["WorkbookInput", "read_tables", "Row"]
+
+# What a problem found reading the tables leaves out of the close data, so that the close's own
+# checks, run on the rest, do not report what follows from it (``WorkbookInput.held``):
+_ALL = ("all",)  # anything: the close's checks are not run (a setting, an account, a stage, an element)
+_PRODUCT = "product"  # ("product", folded name or None for any): every check of that product
+_STAGE = "stage"  # ("stage", product, stage; None for any): the checks of that product-stage
+_TIE = ("tie",)  # the tie to the general ledger (an opening balance left out)
+_ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) product and stage
+    "Costs": lambda product, stage: (),  # a missing cost is only that figure; nothing follows from it
+    "Drivers": lambda product, stage: ((_STAGE, product, stage),),
+    "Counts": lambda product, stage: ((_STAGE, product, stage),),
+    "OpeningWIP": lambda product, stage: ((_STAGE, product, stage), _TIE),
+    "OpeningWIPCost": lambda product, stage: ((_STAGE, product, stage), _TIE),
+    "Shipments": lambda product, stage: ((_PRODUCT, product),),
+    "OpeningFG": lambda product, stage: ((_PRODUCT, product), _TIE),
+    "Production": lambda product, stage: ((_PRODUCT, product),),  # a stage missing breaks the product's flow
+}
+_PRODUCT_PATH = re.compile(r"products\[([0-9]+)\](?:\.stages\[([0-9]+)\])?")
 
 
 
@@ -56,6 +75,55 @@ class WorkbookInput:
     # and the one belongs at the General Ledger row's code, the other at its balance.
     key_cells: dict[tuple[str, str], Cell] = field(default_factory=dict)
     stage_cells: dict[str, Cell] = field(default_factory=dict)  # stage -> its Stage cell in the Stages table
+    # The close data as far as it could be read (``data`` itself only when nothing is wrong), and
+    # what the problems found leave out of it: the close's checks run on it report the rest.
+    partial: dict | None = None
+    held: set[tuple] = field(default_factory=set)
+
+    def with_close_checks(self, prior: Any) -> list[Issue]:
+        """Every problem at once: the tables' own, then those the close finds in what could be read
+        (resolved against ``prior``, the close before, as ``resolve_close`` takes it, and costed
+        when that is clean, as the close does), located to cells, less what follows from a problem
+        already said — a cell that cannot be read leaves out only what depends on it, not every
+        other product's checks.  The close's checks are not
+        run when nothing is wrong (the close itself runs them) or when a problem leaves out what
+        every product depends on (a setting, an account, a stage, an element, a missing table)."""
+        if not self.issues or self.partial is None or _ALL in self.held:
+            return list(self.issues)
+        from .._errors import CostingError
+        from ..close import compute_close
+        from ..close._resolve import resolve_close
+
+        plan, found = resolve_close(self.partial, prior)
+        if plan is not None:  # as the close does: what it finds only costing (a later month's shipments)
+            try:
+                compute_close(plan)
+            except CostingError as e:
+                found = list(e.issues)
+        said = {issue.path for issue in self.issues}
+        kept = [issue for issue in found if not self._follows(issue)]
+        return list(self.issues) + [issue for issue in self.locate(kept) if issue.path not in said]
+
+    def _follows(self, issue: Issue) -> bool:
+        """Whether the close's ``issue`` may follow from what a problem already said left out."""
+        if _TIE in self.held and (issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger")):
+            return True
+        at = _PRODUCT_PATH.match(issue.path)
+        if at is None:
+            # Not a product's: the chart, the overhead pools and the products as a whole see every
+            # product, and a product's rows were left out (a stage no product uses, a product missing).
+            return any(hold[0] == _PRODUCT for hold in self.held)
+        products = self.partial.get("products") or []
+        i = int(at[1])
+        product = _fold(products[i].get("name")) if i < len(products) else None
+        if {(_PRODUCT, None), (_PRODUCT, product)} & self.held:
+            return True
+        if at[2] is None:
+            return False
+        stages = (products[i].get("stages") or []) if i < len(products) else []
+        j = int(at[2])
+        stage = _fold(stages[j].get("name")) if j < len(stages) else None
+        return bool({(_STAGE, p, s) for p in (product, None) for s in (stage, None)} & self.held)
 
     def cell(self, path: str) -> Cell | None:
         return self.cells.get(path)
@@ -104,10 +172,11 @@ class WorkbookInput:
         file maybe a misspelling) and at ``overhead.<stage>`` (a stage with an overhead rate that no
         product uses).  In a workbook each is a stage of the Stages table.  None for any other issue
         (or a stage not recognised)."""
-        if not isinstance(self.data, dict) or issue.code not in ("UNKNOWN_ACCOUNT", "UNKNOWN_STAGE"):
+        data = self.data if self.data is not None else self.partial
+        if not isinstance(data, dict) or issue.code not in ("UNKNOWN_ACCOUNT", "UNKNOWN_STAGE"):
             return None  # (checked first: the products are scanned only for these problems)
-        wip = self.data.get("accounts", {}).get("wip", {})
-        products_read = self.data.get("products", [])
+        wip = data.get("accounts", {}).get("wip", {})
+        products_read = data.get("products", [])
         if issue.code == "UNKNOWN_ACCOUNT" and issue.path == "accounts.wip":
             named = {stage.get("name") for product in products_read for stage in product.get("stages", [])
                      if isinstance(stage.get("name"), str) and f"stage {stage.get('name')!r}" in issue.message}
@@ -183,10 +252,22 @@ class _Reader:
         self.locale = "en_US"
         self.result = WorkbookInput(None, self.issues)
         self.bad_rows: dict[str, list[Row]] = {}
+        self.unreadable_stage = False  # a Stages row whose Stage cell cannot be read (#N/A)
 
     # ---- problems ------------------------------------------------------------------------
-    def problem(self, code: str, where: str, message: str) -> None:
+    def problem(self, code: str, where: str, message: str, held: tuple = (_ALL,)) -> None:
+        """A problem at ``where``; ``held``: what of the close's own checks it makes unreliable (see
+        ``WorkbookInput.held``) — by default all of them, so a problem not said otherwise hides the
+        close's checks rather than lets them report what follows from it."""
         self.issues.append(Issue(code, where, message))
+        self.result.held.update(held)
+
+    def hold_row(self, table: str, values: dict[str, Any]) -> None:
+        """What a refused row of ``table`` leaves out of the close data, for its follow-ons to be
+        held back: a cost only its own figure; a driver quantity, count or opening WIP its
+        product-stage; a production row, shipment or opening layer its product (its stages' flow)."""
+        product, stage = _fold(values.get("product")), _fold(values.get("stage"))
+        self.result.held.update(_ROW_HOLDS.get(table, lambda p, s: (_ALL,))(product, stage))
 
     # ---- tables and cells ---------------------------------------------------------------
     def table(self, name: str, required: bool = True) -> tuple[TableSpec, TableData | None, dict[str, int]]:
@@ -245,10 +326,10 @@ class _Reader:
                 blanks.append(raw[0])
                 continue
             for cell in blanks:  # blank rows followed by data: something was cleared, not deleted
-                self.problem("EMPTY_ROW", cell.ref,
+                self.problem("EMPTY_ROW", cell.ref,  # nothing left out: nothing held
                              f"row {cell.coordinate.lstrip('ABCDEFGHIJKLMNOPQRSTUVWXYZ')} of table {name} is "
                              "empty between rows with data; delete the row (right-click > Delete > Table Rows) "
-                             "or fill it in")
+                             "or fill it in", held=())
             blanks = []
             values: dict[str, Any] = {}
             ok = True
@@ -259,23 +340,26 @@ class _Reader:
                 try:
                     value = self.value(cell, col.kind, col.choices, col.header)
                 except CellNumberError as e:
-                    self.problem(e.code, cell.ref, f"{col.header}: {e.message}")
+                    self.problem(e.code, cell.ref, f"{col.header}: {e.message}", held=())
                     ok = False
                     continue
                 if value is None and col.required:
-                    self.problem("MISSING_VALUE", cell.ref, f"{col.header} is required in every row of table {name}")
+                    self.problem("MISSING_VALUE", cell.ref, f"{col.header} is required in every row of table {name}",
+                                 held=())
                     ok = False
                 values[col.key] = value
             row = Row(values, mapped, raw[0])
             if not ok:  # reported; kept aside so that rows referring to it do not fail as well
                 self.bad_rows.setdefault(name, []).append(row)
+                self.hold_row(name, values)
             if spec.key and ok:
                 key = tuple(_fold(values.get(k)) for k in spec.key)
                 if key in seen:
                     what = " / ".join(str(values.get(k)) for k in spec.key if values.get(k) is not None)
                     self.problem("DUPLICATE_ROW", raw[0].ref,
                                  f"{what} is already in row {seen[key].ref} of table {name}; keep one row and "
-                                 "delete the other")
+                                 "delete the other", held=())
+                    self.hold_row(name, values)
                     ok = False
                 else:
                     seen[key] = raw[0]
@@ -362,6 +446,7 @@ class _Reader:
         data["overhead"] = self.read_overhead(stage_order)
         data["products"] = self.read_products(stage_order)
         self.result.data = None if self.issues else data
+        self.result.partial = data  # with what could not be read left out: for the close's checks
         self.result.locale = self.locale
         return self.result
 
@@ -378,6 +463,11 @@ class _Reader:
             label_cell, value_cell = raw[columns["setting"]], raw[columns["value"]]
             if label_cell.is_blank and value_cell.is_blank:
                 continue
+            try:  # an error value (#N/A) is the formula's problem, not an unknown setting
+                self.value(label_cell, "text")
+            except CellNumberError as e:
+                self.problem(e.code, label_cell.ref, f"Setting: {e.message}")
+                continue
             entry = by_label.get(normalise_header(label_cell.value))
             if entry is None:
                 known = ", ".join(label for label, *_ in SETTINGS)
@@ -393,8 +483,12 @@ class _Reader:
         if "locale" in cells:
             cell = cells["locale"][1]
             self.mark("locale", cell)
-            if not cell.is_blank:
-                text = _text(cell.value).strip()
+            try:  # an error value (#NULL!) is the formula's problem, not an unknown locale
+                text = self.value(cell, "text")
+            except CellNumberError as e:
+                self.problem(e.code, cell.ref, f"Locale: {e.message}")
+                text = None
+            if text is not None:
                 if is_known_locale(text):
                     self.locale = text
                     data["locale"] = text
@@ -450,7 +544,7 @@ class _Reader:
             if meant is not None:
                 self.problem("INCONSISTENT_NAME", where, f"stage {stage!r} is written {meant!r} in the Stages table; "
                                                          "write it the same way here")
-            else:
+            elif not self.unreadable_stage:
                 self.problem("UNKNOWN_STAGE", where, f"stage {stage!r} is not in the Stages table; add it there or "
                                                      "correct the name")
 
@@ -520,18 +614,30 @@ class _Reader:
                              f"order {order} is already used in {orders[order].ref}; give each stage its own "
                              "place in the flow")
             orders[order] = row.cells["order"]
-        ordered = sorted(rows, key=lambda r: r.get("order"))
+        # A row refused for its Order still names a stage: the stage is known, only its place in
+        # the flow is not (reported at the Order cell).  A row whose Stage cannot be read could
+        # name any stage: no name elsewhere is then said to be missing from the table.
+        refused = self.bad_rows.get("Stages", [])
+        ordered = sorted(rows, key=lambda r: r.get("order")) + [r for r in refused if r.get("stage")]
+        self.unreadable_stage = any(not r.get("stage") for r in refused)
         self.stage_rows = {r.get("stage"): r for r in ordered}
         self.result.stage_cells = {r.get("stage"): r.cells["stage"] for r in ordered if "stage" in r.cells}
         return [r.get("stage") for r in ordered]
+
+    def unknown_stage(self, stage: Any, cell: Cell, held: tuple = (_ALL,)) -> None:
+        """UNKNOWN_STAGE at ``cell``, unless a Stages row whose Stage cannot be read may be it."""
+        if not self.unreadable_stage:
+            self.problem("UNKNOWN_STAGE", cell.ref,
+                         f"stage {stage!r} is not in the Stages table; add it there or correct the name", held)
+        else:
+            self.result.held.update(held)
 
     def read_overhead(self, stages: list[str]) -> dict:
         overhead = {}
         for row in self.rows("OverheadRates"):
             stage = row.get("stage")
             if stage not in stages:
-                self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
-                             f"stage {stage!r} is not in the Stages table; add it there or correct the name")
+                self.unknown_stage(stage, row.cells["stage"])
                 continue
             overhead[stage] = {"driver": row.get("driver"), "rate": row.get("rate"), "actual": row.get("actual")}
             path = f"overhead.{stage}"
@@ -556,24 +662,32 @@ class _Reader:
         # row finds its product's spelling in one look-up, not a scan of every product (50,000 rows).
         spelt: dict[Any, str] = {}
         respelled: list[Row] = []  # rows naming a product in other upper/lower case or spacing: refused, once
+        invalid: list[Row] = []  # rows whose product name cannot be printed on one line: refused, once
         for row in production:
             stage = row.get("stage")
             if stage not in stages:
-                self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
-                             f"stage {stage!r} is not in the Stages table; add it there or correct the name")
+                self.unknown_stage(stage, row.cells["stage"], held=((_PRODUCT, _fold(row.get("product"))),))
                 continue
             name = row.get("product")
+            problem = name_problem(name) if isinstance(name, str) else None
+            if problem:  # said at this cell; the product's rows spelt well are not measured against it
+                self.problem("INVALID_NAME", row.cells["product"].ref,
+                             f"product name {name!r} {problem}; it is printed on reports and carried to the next "
+                             "close: retype it on one line", held=((_PRODUCT, _fold(name)),))
+                invalid.append(row)
+                continue
             first = spelt.setdefault(_fold(name), name)
             if first != name:  # two spellings of one product would close as two products
                 self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
                              f"product {name!r} differs from {first!r} ({products[first][0].cells['product'].ref}) "
-                             "only in upper/lower case or spacing; write it the same way in every row")
+                             "only in upper/lower case or spacing; write it the same way in every row",
+                             held=((_PRODUCT, _fold(name)),))
                 respelled.append(row)
                 continue
             products.setdefault(name, []).append(row)
         refused = _Refused([(r.get("product"), r.get("stage")) for r in self.bad_rows.get("Production", [])] +
                            [(r.get("product"), r.get("stage")) for r in production if r.get("stage") not in stages] +
-                           [(r.get("product"), r.get("stage")) for r in respelled])
+                           [(r.get("product"), r.get("stage")) for r in respelled + invalid])
         index = {name: i for i, name in enumerate(products)}
         folded = {_fold(p): p for p in products}
         stage_index: dict[tuple[str, str], tuple[int, int]] = {}
@@ -595,8 +709,7 @@ class _Reader:
         for row in elements:
             stage = row.get("stage")
             if stage not in stages:
-                self.problem("UNKNOWN_STAGE", row.cells["stage"].ref,
-                             f"stage {stage!r} is not in the Stages table; add it there or correct the name")
+                self.unknown_stage(stage, row.cells["stage"])
                 continue
             if row.get("product") is None:
                 general.setdefault(_fold(stage), []).append(row)
@@ -615,7 +728,8 @@ class _Reader:
                 if not rows:
                     self.problem("MISSING_ELEMENTS", self.result.cells[path].ref,
                                  f"{product['name']} / {stage['name']}: no cost elements; add rows for stage "
-                                 f"{stage['name']!r} to the Elements table")
+                                 f"{stage['name']!r} to the Elements table",
+                                 held=((_STAGE, _fold(product["name"]), _fold(stage["name"])),))
                 for row in rows:
                     element = row.get("element")
                     stage["elements"][element] = {"kind": row.get("kind"), "added": row.get("added")}
@@ -625,7 +739,7 @@ class _Reader:
                 if rows:
                     self.result.places[f"{path}.elements"] = rows[0].cells["element"].ref
 
-        def target(row: Row, with_stage: bool = True) -> tuple[int, int] | int | None:
+        def target(row: Row, with_stage: bool = True, held: tuple = (_ALL,)) -> tuple[int, int] | int | None:
             product = row.get("product")
             if refused.stage(product, row.get("stage")) or (
                     _fold(product) not in folded and refused.product(product)):
@@ -633,7 +747,7 @@ class _Reader:
             if _fold(product) not in folded:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {product!r} has no rows in the Production table; add them or correct "
-                             "the name")
+                             "the name", held)
                 return None
             if not with_stage:
                 return index[folded[_fold(product)]]
@@ -641,16 +755,19 @@ class _Reader:
             if found is None and not refused.product(product):
                 self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,
                              f"{product} / {row.get('stage')} has no row in the Production table; add it or "
-                             "correct the product or stage")
+                             "correct the product or stage", held)
             return found
 
         for row in costs:
-            found = target(row)
+            found = target(row, held=())  # a cost of no product-stage: only its own figure is left out
             if found is not None:
                 i, j = found
                 element = row.get("element")
                 out[i]["stages"][j]["added_costs"][element] = row.get("amount")
-                self.mark(f"products[{i}].stages[{j}].added_costs.{element}", row.cells["amount"])
+                path = f"products[{i}].stages[{j}].added_costs.{element}"
+                self.mark(path, row.cells["amount"])
+                for code in _ABOUT_THE_ELEMENT:
+                    self.result.key_cells[(code, path)] = row.cells["element"]
         for row in drivers:
             found = target(row)
             if found is not None:
@@ -696,11 +813,15 @@ class _Reader:
                 if wip is None:
                     self.problem("MISSING_OPENING_UNITS", row.first.ref,
                                  f"{row.get('product')} / {row.get('stage')}: opening WIP cost without opening WIP "
-                                 "units; add a row to the OpeningWIP table")
+                                 "units; add a row to the OpeningWIP table",
+                                 held=((_STAGE, _fold(row.get("product")), _fold(row.get("stage"))), _TIE))
                     continue
                 element = row.get("element")
                 wip["cost"][element] = row.get("cost")
-                self.mark(f"products[{i}].stages[{j}].beginning_wip.cost.{element}", row.cells["cost"])
+                path = f"products[{i}].stages[{j}].beginning_wip.cost.{element}"
+                self.mark(path, row.cells["cost"])
+                for code in _ABOUT_THE_ELEMENT:
+                    self.result.key_cells[(code, path)] = row.cells["element"]
         layers: dict[int, list] = {}
         for row in opening_fg:
             i = target(row, with_stage=False)
@@ -794,6 +915,9 @@ def _text(value: Any) -> str:
 
 # The close's issues about a General Ledger row's account rather than its balance: at the code.
 _ABOUT_THE_ACCOUNT = ("UNKNOWN_ACCOUNT", "ACCOUNT_CONFLICT")
+# The close's issues about a Costs or OpeningWIPCost row's element rather than its amount: at the
+# Element cell (the close reports them at the amount's path, keyed by the element).
+_ABOUT_THE_ELEMENT = ("UNKNOWN_ELEMENT", "OVERHEAD_TYPED_IN")
 _EXACT_INTEGERS = 2 ** 53  # from here on, not every whole number is a double
 _INF = float("inf")
 
