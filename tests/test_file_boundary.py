@@ -226,3 +226,16 @@ def test_the_spreadsheet_check_for_the_workbook_reader_says_nothing_of_a_zip_it_
     assert "OpenDocument spreadsheet" in spreadsheet_problem(named, ODS, read_as_workbook=True)
     assert spreadsheet_problem(named, XLSX, read_as_workbook=True) is None
     assert spreadsheet_problem(named, b"PK\x03\x04 damaged", read_as_workbook=True) is None
+
+
+@pytest.mark.parametrize("magic", [b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504])
+def test_wip_close_says_what_a_workbook_named_xlsx_really_is(tmp_path, capsys, magic):
+    """An .xls (or a password-protected book, the same container) saved under an .xlsx name."""
+    from costing.cli import main
+
+    book = tmp_path / "close.xlsx"
+    book.write_bytes(magic)
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert "save it as .xlsx" in err and "[UNREADABLE_FILE]" in err and "not a zip file" not in err
+    assert not (tmp_path / "close.wip.db").exists()
