@@ -522,6 +522,9 @@ def test_cli_default_ledger_is_in_the_working_directory(demo_ledger, monkeypatch
     (["--from", "2026-11", "--to", "2026-10"], "PERIODS_OUT_OF_ORDER"),
     (["--from", "2026-11", "--to", "2026-11"], "NOTHING_TO_COMPARE"),
     (["--from", "2026-10", "--to", "2026-11", "--materiality", "ten"], "NOT_A_NUMBER"),
+    (["--from", "2026-10", "--to", "2026-11", "--materiality", "NaN"], "NOT_A_NUMBER"),
+    (["--from", "2026-10", "--to", "2026-11", "--materiality", "-5"], "NEGATIVE_AMOUNT"),
+    (["--from", "2026-10", "--to", "2026-11", "--materiality-pct", "-1"], "NEGATIVE_AMOUNT"),
 ])
 def test_cli_refuses_what_it_cannot_compare(demo_ledger, capsys, argv, code):
     assert main(["variance", *argv, "--ledger", str(demo_ledger)]) == 2

@@ -97,8 +97,10 @@ def _decimal(text: str, what: str) -> Decimal | Issue:
         value = Decimal(text.strip().rstrip("%"))
     except (InvalidOperation, AttributeError):
         return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
-    if not value.is_finite() or value < 0:
-        return Issue("NOT_A_NUMBER", what, f"expected a number of at least 0, found {text!r}")
+    if not value.is_finite():
+        return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
+    if value < 0:  # the code the input files give a negative amount
+        return Issue("NEGATIVE_AMOUNT", what, f"expected zero or more, found {text!r}")
     if value >= NUMBER_LIMIT:  # as in the input files: beyond it quantizing fails mid-report
         return Issue("NUMBER_TOO_LARGE", what, f"expected a number below {NUMBER_LIMIT:,}, found {text!r}")
     return value
