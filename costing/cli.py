@@ -112,23 +112,11 @@ def _progress(done: int, total: int) -> None:
         sys.stderr.flush()
 
 
-def _prior_close(ledger_path: Path, period: str):
-    """The close ``period`` opens from, read without creating or changing the ledger (None: no
-    ledger yet, its first month).  Raises LedgerError when the ledger cannot say (locked month,
-    unreadable file): the caller then reports the tables' own problems only."""
-    from .ledger import Ledger
-
-    if not ledger_path.is_file() or not ledger_path.stat().st_size:
-        return None
-    with Ledger(ledger_path, create=False) as ledger:
-        return ledger.prior_for(period)[0]
-
-
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
     from .close_service import CloseRefused, close_period
-    from .ledger import LedgerError
+    from .ledger import LedgerError, read_prior_close
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
     if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
@@ -139,7 +127,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
         from .workbook import read_close_workbook
 
         try:  # a workbook with problems in its tables is checked against the month before too
-            data, issues = read_close_workbook(args.file, prior_for=lambda period: _prior_close(ledger_path, period))
+            data, issues = read_close_workbook(args.file, prior_for=lambda p: read_prior_close(ledger_path, p))
         except LedgerError:  # the month before cannot be read now: the tables' own problems only
             data, issues = read_close_workbook(args.file)
     else:

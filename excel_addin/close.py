@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from costing.close_service import CloseRefused, close_period, recorded_outcome
-from costing.ledger import Ledger, LedgerError
+from costing.ledger import Ledger, LedgerError, read_prior_close
 from costing.workbook import read_tables
 
 from ._xlwings_book import XlwingsSource, copy_result_sheets
@@ -41,10 +41,7 @@ def _every_problem(found: Any, ledger_path: Path) -> list:
     if not found.issues or not isinstance(period, str):
         return list(found.issues)
     try:
-        if not ledger_path.is_file() or not ledger_path.stat().st_size:
-            return found.with_close_checks(None)  # no ledger yet: its first month
-        with Ledger(ledger_path, create=False) as ledger:
-            return found.with_close_checks(ledger.prior_for(period)[0])
+        return found.with_close_checks(read_prior_close(ledger_path, period))
     except LedgerError:
         return list(found.issues)
 

@@ -302,3 +302,16 @@ def test_a_full_drive_is_ledger_write_failed_and_the_ledger_is_as_it_was(ledger,
         assert refused.value.code == "LEDGER_WRITE_FAILED" and "free space on its drive" in refused.value.message
         assert [e.kind for e in opened.events()] == ["close"]
     assert digest(ledger) == before
+
+
+def test_read_prior_close_reads_the_month_before_and_changes_nothing(ledger, tmp_path):
+    from costing.ledger import read_prior_close
+
+    assert read_prior_close(tmp_path / "none.db", "2026-10") is None  # no ledger yet: its first month
+    before = digest(ledger)
+    prior = read_prior_close(ledger, "2026-11")
+    assert prior is not None and prior.period == "2026-10"
+    with pytest.raises(LedgerError) as refused:  # closed and locked: the ledger cannot open it again
+        read_prior_close(ledger, "2026-10")
+    assert refused.value.code == "PERIOD_LOCKED"
+    assert digest(ledger) == before
