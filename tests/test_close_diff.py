@@ -276,3 +276,23 @@ def test_wip_diff_shows_an_engine_version_change_as_one_step(tmp_path, capsys, s
                   f"engine {__version__}")
     assert out.count(label) == 1 and "not explained" not in out
     assert "  2. products[Espresso Classic].stages[Testing].added_costs.labour: 4650.00 → 4800.00" in out
+
+
+@pytest.mark.parametrize("later, said", [
+    ("0.2.0", "  1. changes that never close apart: products[A].stages[B].completed: 10 → 11\n"),
+    ("0.1.0", "  1. changes that never close apart (with the cents engine version 0.1.0 rounds otherwise than this "
+              "one): products[A].stages[B].completed: 10 → 11\n"),
+])
+def test_changes_that_never_close_apart_are_not_said_to_be_no_engine_version(later, said):
+    """A step left with input changes carries what they moved, and the cents of another version
+    that recorded the later close: it is not labelled 'not the engine version'."""
+    from costing.close._diff import AmountMove, CloseDiff, DiffStep, InputChange
+
+    step = DiffStep(what="unexplained",
+                    changes=(InputChange(path="products[A].stages[B].completed", before=10, after=11),),
+                    moves=(AmountMove(kind="cogs", name="A", amount=Decimal("1.00")),))
+    diff = CloseDiff(period="2026-10", input_changes=step.changes, steps=(step,), amounts=(), attributed=True,
+                     note="one step per input change", engine_versions=("0.2.0", later), this_engine="0.2.0")
+    text = render_diff(diff, "USD")
+    assert said in text
+    assert "or the engine version" not in text

@@ -369,6 +369,19 @@ _STEP_LABELS = {"opening": "the opening position (the prior month was closed aga
                 "unexplained": "not explained by the input changes (engine version, or changes that never close apart)"}
 
 
+def _unexplained_label(diff, with_changes: bool) -> str:
+    """What is left when the versions were compared.  Input changes that never close apart carry
+    what they moved and, when another engine version recorded the later close, its cents too
+    (``diff_closes`` cannot split them); a step with no changes is left only where this engine
+    recorded the close at that end, so it is not the engine version."""
+    if not with_changes:
+        return "not explained by the input changes or the engine version"
+    later = diff.engine_versions[1]
+    return "changes that never close apart" + (
+        f" (with the cents engine version {later} rounds otherwise than this one)"
+        if later is not None and later != diff.this_engine else "") + ":"
+
+
 def _engine_step_label(diff: CloseDiff) -> str:
     """What an "engine" step is: the versions that recorded the two closes, and the one that closed
     the steps again when it is neither (see CHANGELOG.md for what each version moved)."""
@@ -401,8 +414,7 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
             if step.what == "engine":
                 head = _engine_step_label(diff)
             elif step.what == "unexplained" and diff.engine_versions is not None:
-                # The versions were compared: what is left is not theirs.
-                head = "not explained by the input changes or the engine version"
+                head = _unexplained_label(diff, bool(step.changes))
             else:
                 head = _STEP_LABELS.get(step.what, "")
             if head and changes:
