@@ -4,6 +4,7 @@ file, results written back as formulas with the engine's values, re-closing, the
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -292,7 +293,7 @@ def _amount(cell) -> Decimal:
 
 
 ADDITIONS = ("Materials", "Labour", "Overhead", "Conversion", "Transferred in")
-DEDUCTIONS = ("Transferred out to the next stage", "Completed to finished goods", "Spoilage out of WIP")
+DEDUCTIONS = ("Transferred out to the next stage", "Completed to finished goods", "Abnormal loss + disposal value")
 ADJUSTMENTS = ("Count adjustment", "Overhead proration")
 
 
@@ -1275,8 +1276,11 @@ def test_the_disposition_and_normal_spoilage_from_a_rate_are_formulas_over_the_i
     assert production[rate[len("Production!"):]].value  # the demo gives Testing's normal spoilage as a rate
     cr = wb["Cost Report"]
     rows = [r for r in range(5, 40) if cr[f"A{r}"].value == "Espresso Classic" and cr[f"B{r}"].value == "Testing"]
+    whole_units = next(s for s in demo("2026-10")["products"][0]["stages"]
+                       if s["name"] == "Testing")["spoilage"].get("normal_from_rate") == "whole_units"
     for r in rows:
-        assert cr[f"L{r}"].value == f"=MIN({spoiled},{rate}*(O{r}+P{r}))", r
+        normal = f"{rate}*(O{r}+P{r})"
+        assert cr[f"L{r}"].value == f"=MIN({spoiled},{f'ROUND({normal},0)' if whole_units else normal})", r
         assert cr[f"M{r}"].value == f"={spoiled}-L{r}", r
 
 
@@ -1569,3 +1573,40 @@ def test_closing_again_after_a_sort_refers_to_the_rows_where_they_are_now(demo_b
     block = _input_positions_block(openpyxl.load_workbook(demo_book)["Checks"])
     first = "Table Costs, row 4: Product A4, Stage B4, Element C4"
     assert block[first][0] == " / ".join(rows[0][:3]) and rows[0][2] == "labour"
+
+
+def test_the_rollforward_and_cogs_are_titled_as_the_text_report_says_them(book, capsys):
+    """The spoilage column is what leaves WIP for spoilage (abnormal loss + disposal value), with
+    the text report's note; Finished Goods & COGS' column is the cost of units shipped, and COGS as
+    posted — shipped + overhead prorated to COGS + written off — is a formula equal to the text's."""
+    ledger = str(book.with_suffix(".wip.db"))
+    assert main(["close", str(book), "--period", "2026-10"]) == 0
+    capsys.readouterr()
+    assert main(["rollforward", "--period", "2026-10", "--ledger", ledger]) == 0
+    text = capsys.readouterr().out
+    formulas, values = openpyxl.load_workbook(book), openpyxl.load_workbook(book, data_only=True)
+    rf = formulas["Roll-forward"]
+    titles = [c.value for c in rf[4] if c.value]
+    assert "Abnormal loss + disposal value" in titles and "Spoilage out of WIP" not in titles
+    assert ("Abnormal loss + disposal value: the cost of abnormal spoilage written off plus the disposal (scrap) "
+            "value of all spoiled units, normal and abnormal; the rest of normal spoilage's cost stays with the good "
+            "units, in the transfers out.") in rf["A2"].value
+    fg, fg_values = formulas["Finished Goods & COGS"], values["Finished Goods & COGS"]
+    header = next(r for r in range(5, fg.max_row + 1) if fg.cell(r, 1).value == "Product" and r > 4
+                  and fg.cell(r, 2).value == "Opening units")
+    by_product = {c.value: c.column for c in fg[header] if c.value}
+    assert "Cost of units shipped" in by_product and "Cost of goods sold" not in by_product
+    posted = next(r for r in range(header, fg.max_row + 1)
+                  if str(fg.cell(r, 1).value).startswith("Cost of goods sold as posted"))
+    assert fg.cell(posted, 1).value == ("Cost of goods sold as posted = cost of units shipped + overhead prorated to "
+                                        "COGS + overhead written off")
+    cell = fg.cell(posted, by_product["COGS incl. proration"])
+    assert str(cell.value).startswith("=")
+    said = re.search(r"Cost of goods sold as posted ([0-9,.]+) = cost of units shipped ([0-9,.]+)", text)
+    assert said, text
+    amount = Decimal(str(fg_values[cell.coordinate].value)).quantize(Decimal("0.01"))
+    assert amount == Decimal(said[1].replace(",", ""))
+    total = next(r for r in range(header, posted) if fg.cell(r, 1).value == "Total")
+    shipped = fg_values.cell(total, by_product["Cost of units shipped"]).value
+    assert Decimal(str(shipped)).quantize(Decimal("0.01")) == Decimal(said[2].replace(",", ""))
+    assert amount != Decimal(str(shipped)).quantize(Decimal("0.01"))  # the demo writes overhead off to COGS

@@ -204,3 +204,54 @@ def test_the_close_month_button_reports_every_problem_and_writes_nothing(demo_bo
         assert re.search(rf"{re.escape(cell)}: .*\[{code}\]", result.message), (code, cell, result.message)
     assert book.writes == 0
     assert not demo_book.with_suffix(".wip.db").exists()
+
+
+# ---- a refused OpeningWIP row is said once ------------------------------------------------------------
+
+# Espresso Classic's Assembly row of the OpeningWIP table (Opening!A4:D4); three OpeningWIPCost rows
+# (Opening!G4:J6) give its cost.
+@pytest.mark.parametrize("cell, value, code", [("Opening!B4", "x", "UNKNOWN_PRODUCT_STAGE"),
+                                               ("Opening!A4", "Espreso Classic", "UNKNOWN_PRODUCT"),
+                                               ("Opening!C4", "forty", "NOT_A_NUMBER")])
+def test_an_opening_wip_row_that_cannot_be_placed_is_said_once_not_at_each_of_its_costs(demo_book, cell, value, code):
+    change(demo_book, {cell: value})
+    assert table_problems(demo_book) == [(code, cell)]
+    assert first_months_problems(demo_book) == {(code, cell)}
+
+
+def test_opening_cost_of_a_stage_without_opening_units_is_still_said(demo_book):
+    # Barista Pro's Assembly row removed (the table's last: its cells cleared): its costs (Opening!G10:G12)
+    # have no units; Espresso Classic's Assembly row, refused, is another product's, not the one meant.
+    change(demo_book, {"Opening!A6": None, "Opening!B6": None, "Opening!C6": None, "Opening!D6": None,
+                       "Opening!C4": "forty"})
+    assert set(table_problems(demo_book)) == {("NOT_A_NUMBER", "Opening!C4"), ("MISSING_OPENING_UNITS", "Opening!G10"),
+                                              ("MISSING_OPENING_UNITS", "Opening!G11"),
+                                              ("MISSING_OPENING_UNITS", "Opening!G12")}
+
+
+# ---- no overhead rate for a stage: once, at the Overhead Rates table, in the workbook's terms ---------
+
+WITHOUT_PACKAGINGS_RATE = {"'Overhead Rates'!A6": None, "'Overhead Rates'!B6": None, "'Overhead Rates'!C6": None,
+                           "'Overhead Rates'!D6": None,
+                           "Accounts!G8": 29800}  # overhead control: the actual overhead left, so that it ties
+
+
+def test_a_stage_without_an_overhead_rate_is_said_once_where_its_row_is_added(demo_book, tmp_path, capsys):
+    change(demo_book, WITHOUT_PACKAGINGS_RATE)
+    assert main(["close", str(demo_book), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if line.endswith("[MISSING_OVERHEAD_RATE]")]
+    assert len(said) == 1, err
+    assert said[0].startswith(f"error: {demo_book}: 'Overhead Rates'!A3:D6: no overhead rate for stage 'Packaging' "
+                              "('Stages & elements'!B6): its elements include overhead ('Stages & elements'!F11) for "
+                              "Espresso Classic, Barista Pro and Drip Home"), said
+    assert "Add a row to the Overhead Rates table: Stage Packaging, Driver, Rate and Actual" in said[0]
+    assert "overhead.Packaging" not in err and "{driver, rate, actual}" not in err
+
+
+def test_a_stage_without_an_overhead_rate_is_said_once_beside_the_tables_problems(demo_book):
+    change(demo_book, {**WITHOUT_PACKAGINGS_RATE, "Costs!D4": "abc"})
+    data, issues = read_close_workbook(demo_book, prior_for=lambda period: None)
+    assert data is None
+    assert [(i.code, i.path) for i in issues] == [("NOT_A_NUMBER", "Costs!D4"),
+                                                  ("MISSING_OVERHEAD_RATE", "'Overhead Rates'!A3:D6")]

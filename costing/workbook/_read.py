@@ -143,9 +143,15 @@ class WorkbookInput:
     def locate(self, issues: list[Issue] | tuple[Issue, ...]) -> list[Issue]:
         """The close's issues (data paths) moved to the cells the user typed the values in."""
         out = []
+        rates_missing = self._without_overhead_rates(issues)
         for issue in issues:
             if not issue.path or "!" in issue.path:
                 out.append(issue)
+                continue
+            if id(issue) in rates_missing:
+                said = rates_missing[id(issue)]
+                if said is not None:
+                    out.append(said)
                 continue
             key_cell = self.key_cells.get((issue.code, issue.path))
             if key_cell is not None:
@@ -162,6 +168,44 @@ class WorkbookInput:
             message = issue.message if not rest else f"{issue.message} (at {issue.path})"
             out.append(Issue(issue.code, ref, message, issue.source))
         return out
+
+    def _without_overhead_rates(self, issues: list[Issue] | tuple[Issue, ...]) -> dict[int, Issue | None]:
+        """The close's MISSING_OVERHEAD_RATE, once per stage, at the Overhead Rates table — where the
+        row is added — and in the workbook's terms.  The close says it at each product's overhead
+        element of the stage (``products[i].stages[j].elements.<element>``), in close-file terms
+        (``add overhead.Packaging: {driver, rate, actual}``); in a workbook those are mostly one
+        Elements row shared by every product.  By ``id`` of each such issue: the issue to say in its
+        place, or None for one already said (a stage not recognised: left to ``locate``)."""
+        data = self.data if self.data is not None else self.partial
+        table = self.tables.get("OverheadRates")
+        if not isinstance(data, dict) or table is None:
+            return {}
+        products_read = data.get("products") or []
+        by_stage: dict[str, list[tuple[Issue, str, str]]] = {}  # stage -> (issue, product, element path)
+        for issue in issues:
+            at = _ELEMENT_PATH.fullmatch(issue.path or "") if issue.code == "MISSING_OVERHEAD_RATE" else None
+            if at is None:
+                continue
+            i, j = int(at[1]), int(at[2])
+            stages = products_read[i].get("stages") or [] if i < len(products_read) else []
+            if j >= len(stages) or not isinstance(stages[j].get("name"), str):
+                continue
+            by_stage.setdefault(stages[j]["name"], []).append((issue, products_read[i].get("name"), issue.path))
+        said: dict[int, Issue | None] = {}
+        for stage, found in by_stage.items():
+            products = list(dict.fromkeys(str(product) for _, product, _ in found))
+            elements = list(dict.fromkeys(cell.ref for _, _, path in found if (cell := self.cells.get(path))))
+            stage_cell = self.stage_cells.get(stage)
+            message = (f"no overhead rate for stage {stage!r}" + (f" ({stage_cell.ref})" if stage_cell else "")
+                       + ": its elements include overhead" + (f" ({', '.join(elements)})" if elements else "")
+                       + f" for {_and(products)}, and the Overhead Rates table has no row for it. Add a row to the "
+                       f"Overhead Rates table: Stage {stage}, Driver, Rate and Actual (the month's actual overhead); "
+                       "or, if the stage applies no overhead, remove its overhead element from the Elements table")
+            first = found[0][0]
+            said[id(first)] = Issue(first.code, table.location, message, first.source)
+            for issue, _, _ in found[1:]:
+                said[id(issue)] = None
+        return said
 
     def _without_wip_account(self, issue: Issue) -> Issue | None:
         """The close's problems of a stage without a WIP account, at the Accounts table — where the
@@ -233,6 +277,7 @@ class WorkbookInput:
 
 
 _STAGE_NAME = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.name")
+_ELEMENT_PATH = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.elements\.(.+)")
 
 
 def _and(names: list[str]) -> str:
@@ -793,8 +838,14 @@ class _Reader:
             if i is not None:
                 out[i]["shipments"] = row.get("units")
                 self.mark(f"products[{i}].shipments", row.cells["units"])
+        # OpeningWIP rows refused (a cell that cannot be read, an unknown product, stage or
+        # product-stage): the opening WIP costs of the product-stage they may have meant are not
+        # without opening units of their own (MISSING_OPENING_UNITS would say the one mistake again).
+        unplaced = [(r.get("product"), r.get("stage")) for r in self.bad_rows.get("OpeningWIP", [])]
         for row in opening:
             found = target(row)
+            if found is None:
+                unplaced.append((row.get("product"), row.get("stage")))
             if found is not None:
                 i, j = found
                 wip = {"units": row.get("units"), "cost": {}}
@@ -810,11 +861,14 @@ class _Reader:
             if found is not None:
                 i, j = found
                 wip = out[i]["stages"][j].get("beginning_wip")
+                held = ((_STAGE, _fold(row.get("product")), _fold(row.get("stage"))), _TIE)
+                if wip is None and _may_mean(unplaced, out[i], row.get("stage"), folded):
+                    self.result.held.update(held)  # the refused OpeningWIP row's follow-on
+                    continue
                 if wip is None:
                     self.problem("MISSING_OPENING_UNITS", row.first.ref,
                                  f"{row.get('product')} / {row.get('stage')}: opening WIP cost without opening WIP "
-                                 "units; add a row to the OpeningWIP table",
-                                 held=((_STAGE, _fold(row.get("product")), _fold(row.get("stage"))), _TIE))
+                                 "units; add a row to the OpeningWIP table", held=held)
                     continue
                 element = row.get("element")
                 wip["cost"][element] = row.get("cost")
@@ -863,16 +917,50 @@ class _Reader:
         self.mark(f"{path}.ending_wip", row.cells.get("ending_units"))
         self.mark(f"{path}.ending_wip.units", row.cells.get("ending_units"))
         self.mark(f"{path}.ending_wip.complete", row.cells.get("ending_complete"))
-        spoilage = {key: v[key] for key in ("spoiled", "normal", "normal_rate", "abnormal", "inspection",
-                                            "disposal_value") if v.get(key) is not None}
+        spoilage = {key: v[key] for key in _SPOILAGE_KEYS if v.get(key) is not None}
         if spoilage:
             stage["spoilage"] = spoilage
         first = next((row.cells[k] for k in ("spoiled", "normal", "normal_rate", "abnormal") if k in row.cells), None)
         self.mark(f"{path}.spoilage", first)
-        for key in ("spoiled", "normal", "normal_rate", "abnormal", "inspection", "disposal_value"):
+        for key in _SPOILAGE_KEYS:
             self.mark(f"{path}.spoilage.{key}", row.cells.get(key))
         stage["added_costs"] = {}
         return stage
+
+
+# A Production row's spoilage columns, as the close file's ``spoilage`` keys.  normal_from_rate
+# (blank, or a workbook without the column: the close's default, exact) says how normal spoilage
+# from normal_rate is counted.
+_SPOILAGE_KEYS = ("spoiled", "normal", "normal_rate", "normal_from_rate", "abnormal", "inspection", "disposal_value")
+
+
+def _may_mean(unplaced: list[tuple[Any, Any]], product: dict, stage: Any, products: Any) -> bool:
+    """Whether a refused OpeningWIP row, (product, stage) as typed, may be the one meant for
+    ``product``'s ``stage``: the same product (or one that cannot be read) and the same stage, or
+    a stage the product does not have (a misspelt stage: any of its stages may be meant); a
+    product that is none of ``products`` (folded names: a misspelt product) at the same stage.
+
+    >>> espresso = {"name": "Espresso", "stages": [{"name": "Assembly"}, {"name": "Testing"}]}
+    >>> known = {"espresso", "drip"}
+    >>> _may_mean([("Espresso", "x")], espresso, "Assembly", known)
+    True
+    >>> _may_mean([("Espreso", "Assembly")], espresso, "Assembly", known)
+    True
+    >>> _may_mean([("Espresso", "Testing")], espresso, "Assembly", known)  # Testing's own row
+    False
+    >>> _may_mean([("Drip", "Assembly")], espresso, "Assembly", known)  # another product's row
+    False
+    """
+    name, here = _fold(product["name"]), _fold(stage)
+    stages = {_fold(s.get("name")) for s in product["stages"]}
+    for typed_product, typed_stage in unplaced:
+        same_product = typed_product is None or _fold(typed_product) == name
+        same_stage = typed_stage is None or _fold(typed_stage) == here
+        if same_product and (same_stage or _fold(typed_stage) not in stages):
+            return True
+        if not same_product and same_stage and _fold(typed_product) not in products:
+            return True
+    return False
 
 
 class _Refused:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from ..close._spec import OVERHEAD_DRIVERS
 
 __all__ = ["Column", "TableSpec", "TABLES", "TABLE_BY_NAME", "SETTINGS", "ACCOUNT_ROLES", "ELEMENT_KINDS",
-           "ADDITION_POINTS", "METHODS", "DISPOSITIONS", "ROUNDINGS", "normalise_header", "INPUT_SHEETS"]
+           "ADDITION_POINTS", "METHODS", "DISPOSITIONS", "ROUNDINGS", "NORMAL_FROM_RATE", "normalise_header",
+           "INPUT_SHEETS"]
 
 # What a column holds, for the reader's checks and the template's validation and formats:
 #   text     — a name or code, kept as typed (numbers typed in a text column become their digits)
@@ -63,6 +64,9 @@ DISPOSITIONS = {"write_off": "under/over-applied overhead goes to cost of goods 
 ELEMENT_KINDS = {"material": "direct materials issued to the stage", "labour": "direct labour charged to the stage",
                  "overhead": "overhead applied at the stage's predetermined rate (never typed in as a cost)",
                  "conversion": "labour and overhead together, when not tracked apart"}
+# How normal spoilage from a rate is counted (the close file's ``spoilage.normal_from_rate``).
+NORMAL_FROM_RATE = {"exact": "rate x good units passing inspection, fractions kept (litres, kg); the default",
+                    "whole_units": "rounded half-up to a whole unit (machines), then capped at the units spoiled"}
 ADDITION_POINTS = {"start": "added when units enter the stage", "end": "added when units leave the stage",
                    "evenly": "added in proportion to progress"}
 DRIVER_HELP = {"labour_hours": "direct labour hours", "machine_hours": "machine hours",
@@ -145,6 +149,11 @@ TABLES: tuple[TableSpec, ...] = (
         Column("Abnormal spoilage", "abnormal", "units"),
         Column("Inspection point", "inspection", "fraction", width=16, help="stage progress at inspection (100% = end)"),
         Column("Disposal value", "disposal_value", "amount", help="per spoiled unit"),
+        # Optional, last: a workbook made before the column reads as before (blank = exact), and
+        # the columns before it keep their letters.
+        Column("Normal spoilage from rate", "normal_from_rate", "choice", choices=tuple(NORMAL_FROM_RATE), width=18,
+               help="how normal spoilage from the rate is counted: exact (blank) keeps fractions; whole_units "
+                    "rounds it half-up to a whole unit, at most the units spoiled"),
     ), key=("product", "stage"), purpose="units and completion per product and stage"),
     TableSpec("Costs", "Costs", (
         Column(_P, "product", required=True, width=20),

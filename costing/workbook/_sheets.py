@@ -72,7 +72,7 @@ RF = Layout([
     ("overhead", "Overhead", "money"), ("conversion", "Conversion", "money"),
     ("transferred_in", "Transferred in", "money"), ("to_next", "Transferred out to the next stage", "money"),
     ("to_fg", "Completed to finished goods", "money"),
-    ("spoilage", "Spoilage out of WIP", "money"), ("count_adj", "Count adjustment", "money"),
+    ("spoilage", "Abnormal loss + disposal value", "money"), ("count_adj", "Count adjustment", "money"),
     ("count_adj_adj", "Rounding adj. (count)", "money"), ("oh_adj", "Overhead proration", "money"),
     ("closing", "Closing", "money"), ("closing_units", "Closing units", "units"),
     ("received_from", "Received from (stage)", None),
@@ -81,6 +81,11 @@ RF = Layout([
 # The sign convention, stated on the sheet: additions and deductions are amounts (never negative
 # for a deduction), adjustments carry their sign.
 RF_GROUPS = {"materials": "Additions (+)", "to_next": "Deductions (-)", "count_adj": "Adjustments (+/-)"}
+# What the spoilage column holds, said on the sheet as the text roll-forward says it: what leaves
+# WIP for spoilage (WIP's credit in the spoilage journal), not all of spoilage's cost.
+RF_SPOILAGE_NOTE = ("Abnormal loss + disposal value: the cost of abnormal spoilage written off plus the disposal "
+                    "(scrap) value of all spoiled units, normal and abnormal; the rest of normal spoilage's cost "
+                    "stays with the good units, in the transfers out.")
 RF_ADDITIONS = ("materials", "labour", "overhead", "conversion", "transferred_in")
 RF_DEDUCTIONS = ("to_next", "to_fg", "spoilage")
 RF_ADJUSTMENTS = ("count_adj", "oh_adj")  # the count's rounding adjustment is part of count_adj
@@ -128,6 +133,17 @@ def _completion(ref: str | None, element, engine: Decimal) -> tuple[Any, Decimal
 
 
 # ---- Cost Report ---------------------------------------------------------------------------------
+
+def _normal_in_whole_units(ctx: ResultContext, i: int, j: int) -> bool:
+    """Whether product ``i``'s stage ``j`` counts normal spoilage from its rate in whole units
+    (the Production row's "Normal spoilage from rate": whole_units)."""
+    data = ctx.input.data if ctx.input.data is not None else ctx.input.partial
+    try:
+        spoilage = data["products"][i]["stages"][j].get("spoilage") or {}
+    except (KeyError, IndexError, TypeError):
+        return False
+    return spoilage.get("normal_from_rate") == "whole_units"
+
 
 def write_cost_report(ctx: ResultContext, ws) -> None:
     ctx.title(ws, f"Production cost report {ctx.spec.period} — {ctx.spec.company} ({ctx.spec.method}, "
@@ -220,6 +236,8 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 put("normal_units", f"={normal_ref}", sp.normal)
             elif rate_ref:  # the rate x good units passing inspection, at most what was spoiled
                 normal_f = f"{rate_ref}*({at('pass_out')}+{at('pass_end')})"
+                if _normal_in_whole_units(ctx, i, j):  # half-up to a whole unit, as Excel's ROUND does
+                    normal_f = f"ROUND({normal_f},0)"
                 put("normal_units", f"=MIN({spoiled_ref},{normal_f})" if spoiled_ref else f"={normal_f}", sp.normal)
             elif spoiled_ref and abnormal_ref:
                 put("normal_units", f"={spoiled_ref}-{abnormal_ref}", sp.normal)
@@ -545,7 +563,7 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
               "carry their sign (+ raises WIP, - lowers it). Each row: closing = opening + additions - deductions "
               "+/- adjustments. A product's last stage completes to finished goods, its other stages transfer to "
               "the next stage. Rows match the Cost Report's rows; subtotals by WIP account, tied to the Journal, "
-              "below the rows.")
+              "below the rows. " + RF_SPOILAGE_NOTE)
     ctx.header(ws, FIRST - 1, RF, RF_GROUPS)
     rows = ctx.shared["cr_rows"]
     P = ctx.places
@@ -737,9 +755,16 @@ FG_LAYERS = Layout([("product", "Product", None), ("layer", "Layer (produced in)
 FG_SUMMARY = [("product", "Product", None), ("opening_units", "Opening units", "units"),
               ("opening", "Opening", "money"), ("completed_units", "Completed units", "units"),
               ("completed", "Completed", "money"), ("shipped_units", "Units shipped", "units"),
-              ("cogs", "Cost of goods sold", "money"), ("fg_adj", "Overhead proration", "money"),
+              ("cogs", "Cost of units shipped", "money"), ("fg_adj", "Overhead proration", "money"),
               ("closing_units", "Closing units", "units"), ("closing", "Closing", "money"),
               ("cogs_adj", "COGS: overhead proration", "money"), ("cogs_total", "COGS incl. proration", "money")]
+
+
+# The month's COGS as the journals post it, as the text roll-forward says it: the cost of the units
+# shipped (the "Cost of units shipped" column, before the overhead true-up) plus the overhead
+# prorated to COGS and the overhead written off.
+COGS_AS_POSTED = ("Cost of goods sold as posted = cost of units shipped + overhead prorated to COGS + overhead "
+                  "written off")
 
 
 def write_finished_goods(ctx: ResultContext, ws) -> None:
@@ -912,7 +937,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
     ctx.put(ws, r, summary.col("cogs_total"), f"={_x(OH_SHEET, 'G' + str(_overhead_plan(ctx)['written_off']))}",
             written_off, money)
     r += 1
-    ctx.put(ws, r, 1, "Cost of goods sold for the month", font=HEADER_FONT)
+    ctx.put(ws, r, 1, COGS_AS_POSTED, font=HEADER_FONT)
     ctx.put(ws, r, summary.col("cogs_total"), f"={summary.at('cogs_total', total_row)}+{summary.at('cogs_total', r - 1)}",
             totals["cogs_total"] + written_off, money)
     ctx.shared["fg"] = {"opening": _x(FG_SHEET, summary.at("opening", total_row)),

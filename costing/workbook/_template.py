@@ -23,8 +23,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from ._schema import (ADDITION_POINTS, DISPOSITIONS, DRIVER_HELP, ELEMENT_KINDS, METHODS, ROUNDINGS, SETTINGS, TABLES,
-                      TableSpec, normalise_header)
+from ._schema import (ADDITION_POINTS, DISPOSITIONS, DRIVER_HELP, ELEMENT_KINDS, METHODS, NORMAL_FROM_RATE, ROUNDINGS,
+                      SETTINGS, TABLES, TableSpec, normalise_header)
 
 __all__ = ["build_template", "fill_tables", "tables_from_close_data", "save_reproducibly", "TEMPLATE_PATH",
            "template_workbook", "amount_format", "MAX_ROW", "input_formats"]
@@ -136,7 +136,8 @@ def _instructions(ws) -> None:
                                                                     "ledger)" if spec.first_period_only else "")))
     lines.append(("", ""))
     for title, table in (("Method", METHODS), ("Rounding", ROUNDINGS), ("Overhead disposition", DISPOSITIONS),
-                         ("Element kind", ELEMENT_KINDS), ("Added", ADDITION_POINTS), ("Overhead driver", DRIVER_HELP)):
+                         ("Element kind", ELEMENT_KINDS), ("Added", ADDITION_POINTS), ("Overhead driver", DRIVER_HELP),
+                         ("Normal spoilage from rate", NORMAL_FROM_RATE)):
         for k, (word, meaning) in enumerate(table.items()):
             lines.append((title if k == 0 else "", f"{word}: {meaning}"))
     for r, (a, b) in enumerate(lines, start=3):
