@@ -373,8 +373,9 @@ def test_the_flow_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
     r = assembly
     assert [ws.cell(r, c).value for c in (3, 6)] == [f"=ROUND(B{r}/$B$2,2)", f"=ROUND((D{r}+E{r})/2,2)"]
     assert [shown.cell(r, c).value for c in (2, 3, 4, 5, 6, 7)] == [647, 21.57, 49, 62, 55.5, 2.57]
-    # WIP growth, (62 − 49) ÷ 49 = 0.27, shown as a percentage (27%).
-    assert (shown.cell(r, 8).value, ws.cell(r, 8).number_format) == (0.27, "0%")
+    # WIP growth, (62 − 49) ÷ 49 = 0.265, shown as a percentage to one place (26.5%).
+    assert (shown.cell(r, 8).value, ws.cell(r, 8).number_format) == (0.265, "0.0%")
+    assert ws.cell(r, 8).value == f'=IF(D{r}=0,"",ROUND((E{r}-D{r})/D{r},3))'
     # The trend compares the first and the last point of the cycle-time trend below; this
     # period's point is the cycle time above.
     top, trend = _rows(ws, "Cycle time trend (days)")

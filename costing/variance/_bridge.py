@@ -35,7 +35,7 @@ from ._figures import METRIC_ORDER, LineFigures, Metric, PeriodFigures
 
 __all__ = ["COMPONENTS", "Materiality", "Drivers", "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
            "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers", "LABELLED", "uf_label",
-           "final_stages"]
+           "final_stages", "final_stage_label"]
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
@@ -157,10 +157,12 @@ class Bridge(_Frozen):
     order: tuple[str, ...]
     materiality: Materiality | None
     lines: tuple[BridgeLine, ...]  # per metric: total, stage roll-ups, product roll-ups, lines
-    # Each product's last stage, which completes to finished goods.  Transferred out's product and
-    # total lines take only it: cost of goods manufactured.  A sum over stages would count the same
-    # cost once per stage it passes through (Assembly's transfer is in Testing's, and so on).
-    final_stages: dict[str, str] = {}
+    # Each product's last stage in each month (``final_stages``), which completes to finished goods.
+    # Transferred out's product and total lines take only it: cost of goods manufactured.  A sum
+    # over stages would count the same cost once per stage it passes through (Assembly's transfer is
+    # in Testing's, and so on).
+    final_stages_before: dict[str, str] = {}
+    final_stages_after: dict[str, str] = {}
 
     @property
     def all_sum_exactly(self) -> bool:
@@ -211,29 +213,46 @@ def build_bridge(before: PeriodFigures, after: PeriodFigures, materiality: Mater
     mode = ROUNDING_MODES[after.rounding]
     with localcontext(engine_context(mode)):
         calcs = _line_calcs(before, after, q, mode)
-        final = final_stages(before, after)
-        lines = _assemble(calcs, q, materiality, final)
-    return Bridge(final_stages=final, before=CloseRef(period=before.period, close_no=before.close_no, method=before.method),
+        final_before, final_after = final_stages(before), final_stages(after)
+        cogm = _cogm_calcs(calcs, before, after, final_before, final_after, q, mode)
+        lines = _assemble(calcs, cogm, q, materiality)
+    return Bridge(before=CloseRef(period=before.period, close_no=before.close_no, method=before.method),
                   after=CloseRef(period=after.period, close_no=after.close_no, method=after.method),
-                  currency=after.currency, order=COMPONENTS, materiality=materiality, lines=tuple(lines))
+                  currency=after.currency, order=COMPONENTS, materiality=materiality,
+                  final_stages_before=final_before, final_stages_after=final_after, lines=tuple(lines))
 
 
-def final_stages(before: PeriodFigures, after: PeriodFigures) -> dict[str, str]:
-    """Each product's last stage: the latest, in flow order (lines come in it), at which the product
-    transfers out in either period.  The order is each stage's earliest place in either period's
-    lines (then its name), the same whichever period is first, so that a bridge backwards is the
-    same bridge with the opposite sign."""
-    rank: dict[str, int] = {}
-    present: dict[str, set[str]] = {}
-    for figures in (before, after):
-        order: dict[str, int] = {}
-        for line in figures.lines:
-            if line.metric is Metric.TRANSFERRED_OUT:
-                order.setdefault(line.stage, len(order))
-                present.setdefault(line.product, set()).add(line.stage)
-        for stage, place in order.items():
-            rank[stage] = min(place, rank.get(stage, place))
-    return {product: max(stages, key=lambda stage: (rank[stage], stage)) for product, stages in present.items()}
+def final_stages(figures: PeriodFigures) -> dict[str, str]:
+    """Each product's last stage in one month, the one that completes to finished goods: the last of
+    the product's own stages (a product's lines come in its flow order).  Per product, since products
+    need not pass through the same stages, and per month, since a product's flow can change.
+
+    >>> def out(product, stage):
+    ...     return LineFigures(Metric.TRANSFERRED_OUT, product, stage, "labour", Decimal(1), Decimal(1))
+    >>> final_stages(PeriodFigures("2026-10", 1, "fifo", "USD", Decimal("0.01"), "half_up", (
+    ...     out("A", "Assembly"), out("A", "Packaging"), out("B", "Assembly"), out("B", "Testing"),
+    ...     out("B", "Packaging"))))
+    {'A': 'Packaging', 'B': 'Packaging'}
+    """
+    last: dict[str, str] = {}
+    for line in figures.lines:
+        if line.metric is Metric.TRANSFERRED_OUT:
+            last[line.product] = line.stage
+    return last
+
+
+def final_stage_label(before: str | None, after: str | None) -> str:
+    """A product's last stage as the reports name it: "Testing → Packaging" when it changed between
+    the two months, else the one stage.
+
+    >>> final_stage_label("Packaging", "Packaging"), final_stage_label("Testing", "Packaging")
+    ('Packaging', 'Testing → Packaging')
+    >>> final_stage_label(None, "Testing")
+    'Testing'
+    """
+    if before and after and before != after:
+        return f"{before} → {after}"
+    return after or before or ""
 
 
 def _line_calcs(before: PeriodFigures, after: PeriodFigures, q: Decimal, mode: str) -> list[_Calc]:
@@ -263,6 +282,38 @@ def _line_calcs(before: PeriodFigures, after: PeriodFigures, q: Decimal, mode: s
         qt1, qt2 = pools[pool]
         calcs.append(_decompose(ref, b, a, qt1, qt2, len(pool_products[pool]), q, mode))
     return calcs
+
+
+def _cogm_calcs(calcs: list[_Calc], before: PeriodFigures, after: PeriodFigures, final_before: dict[str, str],
+                final_after: dict[str, str], q: Decimal, mode: str) -> dict[str, list[_Calc]]:
+    """Each product's cost of goods manufactured, as the calculations its roll-up adds: its last
+    stage's transferred-out lines when that stage is the same in both months (or the product is in
+    one month only).  When the last stage changed (Testing in October, Packaging in November), the
+    two months' amounts are different stages' lines, so no line holds the product's change: it is
+    decomposed on its own, as one line of the units completed to finished goods and their cost
+    (volume: more or fewer units at the earlier cost per unit; price: the cost per finished unit)."""
+    out: dict[str, list[_Calc]] = {}
+    for product in list(final_after) + [p for p in final_before if p not in final_after]:
+        stage_before, stage_after = final_before.get(product), final_after.get(product)
+        if stage_before is None or stage_after is None or stage_before == stage_after:
+            stage = stage_after or stage_before
+            out[product] = [c for c in calcs if c.metric is Metric.TRANSFERRED_OUT and c.product == product
+                            and c.stage == stage]
+            continue
+        label = final_stage_label(stage_before, stage_after)
+        b = _completed_to_finished_goods(before, product, stage_before, label)
+        a = _completed_to_finished_goods(after, product, stage_after, label)
+        out[product] = [_decompose(a, b, a, b.units, a.units, 1, q, mode)]
+    return out
+
+
+def _completed_to_finished_goods(figures: PeriodFigures, product: str, stage: str, label: str) -> LineFigures:
+    """A product's transfer to finished goods in one month, all elements in one line (every element
+    of a stage transfers the same units completed)."""
+    lines = [line for line in figures.lines
+             if line.metric is Metric.TRANSFERRED_OUT and line.product == product and line.stage == stage]
+    value = sum((line.value for line in lines), _ZERO * figures.quantum)
+    return LineFigures(Metric.TRANSFERRED_OUT, product, label, "", value, lines[0].units)
 
 
 def _decompose(ref: LineFigures, b: LineFigures | None, a: LineFigures | None, qt1: Decimal, qt2: Decimal,
@@ -321,8 +372,8 @@ def _round_components(exact: dict[str, Decimal], change: Decimal, q: Decimal, mo
     return out
 
 
-def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None,
-              final: dict[str, str]) -> list[BridgeLine]:
+def _assemble(calcs: list[_Calc], cogm: dict[str, list[_Calc]], q: Decimal,
+              materiality: Materiality | None) -> list[BridgeLine]:
     out: list[BridgeLine] = []
     for metric in METRIC_ORDER:
         mine = [c for c in calcs if c.metric is metric]
@@ -336,8 +387,7 @@ def _assemble(calcs: list[_Calc], q: Decimal, materiality: Materiality | None,
                 by_stage.setdefault(c.stage, []).append(c)
                 by_product.setdefault(c.product, []).append(c)
             if metric is Metric.TRANSFERRED_OUT:  # cost of goods manufactured: last stages only
-                by_product = {product: [c for c in members if c.stage == final.get(product)]
-                              for product, members in by_product.items()}
+                by_product = {product: cogm.get(product, []) for product in by_product}
                 groups = [("total", "", "", [c for members in by_product.values() for c in members])]
             groups += [("stage", "", stage, members) for stage, members in by_stage.items()]
             groups += [("product", product, "", members) for product, members in by_product.items()]

@@ -24,7 +24,7 @@ from .._report import Amount
 from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
 from ..close._journals import Texts
 from ..close_service import in_element_order
-from ._bridge import Bridge, Materiality, build_bridge
+from ._bridge import Bridge, Materiality, build_bridge, final_stages
 from ._figures import Metric, PeriodFigures, figures_from_close
 
 __all__ = ["StoredClose", "recompute", "MethodEffectLine", "MethodEffect", "method_effect", "InputChange",
@@ -126,6 +126,8 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
     zero = _ZERO * q
     lines: list[MethodEffectLine] = []
     totals = [zero] * 4
+    # Transferred out of each product's last stage: the bridge's cost of goods manufactured.
+    final, final_other = final_stages(figures_from_close(result)), final_stages(figures_from_close(alt))
     for mine, theirs in zip(result.products, alt.products):
         product_totals = [zero] * 4
         for sr, sr_alt in zip(mine.report.stages, theirs.report.stages):
@@ -134,13 +136,18 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
             lines.append(_effect_line("stage", mine.name, sr.name, values))
             product_totals[0] += values[0]
             product_totals[1] += values[1]
-        product_totals[2] = mine.report.stages[-1].transferred_out.total
-        product_totals[3] = theirs.report.stages[-1].transferred_out.total
+        product_totals[2] = _stage_report(mine, final[mine.name]).transferred_out.total
+        product_totals[3] = _stage_report(theirs, final_other[theirs.name]).transferred_out.total
         lines.append(_effect_line("product", mine.name, "", product_totals))
         totals = [t + p for t, p in zip(totals, product_totals)]
     lines.append(_effect_line("total", "", "", totals))
     return MethodEffect(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
                         available=True, reason="", lines=tuple(lines))
+
+
+def _stage_report(product, stage: str):
+    """The production cost report of one of a product's stages, by name."""
+    return next(sr for sr in product.report.stages if sr.name == stage)
 
 
 def _effect_line(level: str, product: str, stage: str, v: list[Decimal]) -> MethodEffectLine:

@@ -10,7 +10,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
-from ._bridge import COMPONENTS, METRIC_LABELS, BridgeLine, PlainNumbers, element_label, explanation_text
+from ._bridge import (COMPONENTS, METRIC_LABELS, Bridge, BridgeLine, PlainNumbers, element_label, explanation_text,
+                      final_stage_label)
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
 from ._history import COGS_LINE_LABELS, LateChange, VarianceReport
@@ -95,11 +96,16 @@ _COGM_NOTE = ("  (stage lines: each stage's transfer to the next stage or to fin
               "not a sum over stages, which would count the same cost once per stage)")
 
 
-def _scope(line: BridgeLine) -> str:
+def _scope(line: BridgeLine, bridge: Bridge) -> str:
     cogm = line.metric == Metric.TRANSFERRED_OUT.value
     if line.level == "total":
         return _COGM if cogm else "Total"
     if cogm and line.level == "product":
+        # A product whose last stage changed between the months says so: its two months are
+        # different stages' transfers.
+        before, after = bridge.final_stages_before.get(line.product), bridge.final_stages_after.get(line.product)
+        if before and after and before != after:
+            return f"{line.product} (to finished goods from {final_stage_label(before, after)})"
         return f"{line.product} (to finished goods)"
     parts = [line.product, line.stage, element_label(line.element)]
     return " / ".join(p for p in parts if p)
@@ -132,7 +138,7 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         shown = [l for l in lines if l.level != "line" or detail]
         hidden += sum(1 for l in lines if l.level == "line" and l.flagged and not detail)
         out += ["", _title(METRIC_LABELS[metric])]
-        rows = [[l.level if l.level != "total" else "", _scope(l), m(l.before), m(l.after), m(l.change)]
+        rows = [[l.level if l.level != "total" else "", _scope(l, b), m(l.before), m(l.after), m(l.change)]
                 + [_component(l, c, m) for c in COMPONENTS]
                 + ["OK" if l.sums_exactly else "NO", "*" if l.flagged else ""] for l in shown]
         out += _table(["", "", side_before, side_after, "change", "volume", "mix", "completion", "price",
@@ -141,7 +147,7 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         if metric is Metric.TRANSFERRED_OUT:
             out.append(_COGM_NOTE)
         for l in flagged:
-            out.append(f"  * {_scope(l)}: {_explanation(l, locale)}")
+            out.append(f"  * {_scope(l, b)}: {_explanation(l, locale)}")
         if metric is Metric.COGS:
             out += _cogs_as_posted(report, side_before, side_after, m)
     if hidden:
@@ -209,7 +215,7 @@ def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
     out = ["  What the re-close moved:"]
     bridge_moved = [l for l in late.bridge.lines if l.change and (l.level != "line" or detail)]
     for l in bridge_moved:
-        out.append(f"    {METRIC_LABELS[Metric(l.metric)]} {_scope(l)}: {m(l.before)} → {m(l.after)} "
+        out.append(f"    {METRIC_LABELS[Metric(l.metric)]} {_scope(l, late.bridge)}: {m(l.before)} → {m(l.after)} "
                    f"({m(l.change)})"
                    f"{' — ' + _explanation(l, locale) if l.explanation else ''}")
     if not any(l.change for l in late.bridge.lines):

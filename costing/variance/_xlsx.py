@@ -45,7 +45,7 @@ from openpyxl.utils import get_column_letter
 
 from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
-from ._bridge import COMPONENTS, METRIC_LABELS, element_label
+from ._bridge import COMPONENTS, METRIC_LABELS, element_label, final_stage_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport
 from ._history import COGS_LINE_LABELS, CogsAsPosted, VarianceReport
@@ -137,7 +137,7 @@ def _money_format(currency: str) -> str:
 # report shows rates (an exact 12.375 is not shown as 12.38).
 _RATE_FORMAT = "#,##0.00##"
 # A ratio shown as a percentage (the flow's WIP growth, (closing − opening) ÷ opening).
-_PERCENT_FORMAT = "0%"
+_PERCENT_FORMAT = "0.0%"
 
 _NO_FORMULA = object()
 
@@ -291,16 +291,20 @@ def _flag_formula(row: int, places: int) -> str:
 
 
 def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: bool,
-                 flags: bool = False, moved_only: bool = False, final_stages: dict[str, str] | None = None) -> tuple[dict[str, int], int]:
+                 flags: bool = False, moved_only: bool = False,
+                 final_stages: tuple[dict[str, str], dict[str, str]] = ({}, {})) -> tuple[dict[str, int], int]:
     """Bridge lines from row ``first`` on: figures of the detail lines (level ``line``) as values,
     every roll-up (stage, product, total) the sum of its detail lines' cells — transferred out's
-    product lines the product's last stage only, its total the product lines (cost of goods
-    manufactured) —, the change after − before and price's U/F from its sign.  ``full``: also the components (roll-ups summed
-    likewise), their sum and its check, the flag (``flags``: a formula over the thresholds in row 3)
-    and the explanation.  ``moved_only``: the lines are only those that moved (late changes), so a
-    roll-up's amounts before and after are not the sum of the lines shown: they are values.
+    product lines the product's last stage only (``final_stages``: before and after), its total the
+    product lines (cost of goods manufactured) —, the change after − before and price's U/F from its
+    sign.  ``full``: also the components (roll-ups summed likewise), their sum and its check, the
+    flag (``flags``: a formula over the thresholds in row 3) and the explanation.  ``moved_only``:
+    the lines are only those that moved (late changes), so a roll-up's amounts before and after are
+    not the sum of the lines shown: they are values.  A product whose last stage changed between the
+    months takes the earlier last stage's cells before and the later one's after; no lines hold its
+    components (the bridge decomposes its cost of goods manufactured on its own): they are values.
     Returns the total lines' rows by metric and the last row written."""
-    final_stages = final_stages or {}
+    final_before, final_after = final_stages
     rows = {i: first + i for i in range(len(lines))}
     detail: dict[str, list[int]] = {}  # metric -> indexes of its detail lines
     for i, line in enumerate(lines):
@@ -315,8 +319,11 @@ def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: b
             totals[line.metric] = r
         is_cogm = line.metric == cogm and line.level in ("product", "total")
         # Transferred out's product line names the last stage it takes (the stage column, which its
-        # formula matches) and, with its total, what it is.
-        stage = final_stages.get(line.product, "") if is_cogm and line.level == "product" else line.stage
+        # formula matches; "Testing → Packaging" where it changed) and, with its total, what it is.
+        stage_before, stage_after = final_before.get(line.product), final_after.get(line.product)
+        flow_changed = is_cogm and line.level == "product" and None not in (stage_before, stage_after) \
+            and stage_before != stage_after
+        stage = final_stage_label(stage_before, stage_after) if is_cogm and line.level == "product" else line.stage
         ws.row(r, [METRIC_LABELS[Metric(line.metric)], line.level, line.product, stage,
                    _COGM if is_cogm else element_label(line.element)])
         figures = [(6, line.before), (7, line.after)]
@@ -325,6 +332,15 @@ def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: b
         if line.level == "line" or moved_only:
             for col, value in figures:
                 ws.put(r, col, value, money)
+        elif flow_changed:
+            own = detail.get(line.metric, [])
+            for col, value in figures:
+                side_stage = {6: stage_before, 7: stage_after}.get(col)
+                if side_stage is None:  # a component: the bridge's own decomposition of the product
+                    ws.put(r, col, value, money)
+                    continue
+                members = [rows[k] for k in own if (lines[k].product, lines[k].stage) == (line.product, side_stage)]
+                ws.put(r, col, _sum_rows(_L(col), members) if members else "=0", money, value)
         else:
             own = detail.get(line.metric, [])
             members = [rows[k] for k in own if line.level == "total"
@@ -379,7 +395,7 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
     top = 5
     _header(ws, top, titles)
     totals, _ = _bridge_rows(ws, b.lines, top + 1, money, places, full=True, flags=b.materiality is not None,
-                             final_stages=b.final_stages)
+                             final_stages=(b.final_stages_before, b.final_stages_after))
     last = top + len(b.lines)
     _flag_rows(ws, top + 1, last, len(titles), _FLAG_COL, formula=f'${_L(_FLAG_COL)}{top + 1}="FLAG"')
     _check_cells(ws, top + 1, last, _CHECK_COL)
@@ -468,7 +484,8 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
             ws.put(row, 6, change.before)
             ws.put(row, 7, change.after)
         late_totals, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False, moved_only=True,
-                                          final_stages=late.bridge.final_stages)
+                                          final_stages=(late.bridge.final_stages_before,
+                                                        late.bridge.final_stages_after))
         # What the re-close moved beyond the bridge: an overhead change written off to COGS moves
         # only the true-up and COGS as posted.
         row = _cogs_as_posted(ws, late.cogs_as_posted, row + 2, late_totals.get(Metric.COGS.value),
@@ -798,6 +815,17 @@ def _stage_variable(o, places: int) -> dict:
 # ---- Flow ----------------------------------------------------------------------------------------------
 
 _Q = 2  # flow figures are estimates, shown (and rounded) to two places
+# WIP growth is shown as a percentage to one place (0.4%, 1.6%): the ratio rounded to three places,
+# as many as the format shows (at two, 0.4% would read 0% and 1.6% 2%).
+_GROWTH_Q = 3
+
+
+def _wip_growth_shown(s) -> Decimal | None:
+    """The WIP growth cell's value, (closing − opening) ÷ opening to ``_GROWTH_Q`` places; None (an
+    empty cell) without opening WIP."""
+    if not s.opening_wip:
+        return None
+    return _round_half_up((s.closing_wip - s.opening_wip) / s.opening_wip, _GROWTH_Q)
 
 
 _BOTH_FLAGS = '"","BOTTLENECK","WIP GROWING FASTEST","BOTTLENECK, WIP GROWING FASTEST"'
@@ -848,7 +876,8 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         ws.put(row, 6, f"=ROUND((D{row}+E{row})/2,{_Q})", engine=s.average_wip)
         # Little's law on the unrounded average and throughput.
         ws.put(row, 7, f'=IF(B{row}=0,"",ROUND(((D{row}+E{row})/2)/(B{row}/{days}),{_Q}))', engine=s.cycle_time_days)
-        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_Q}))', _PERCENT_FORMAT, engine=s.wip_growth)
+        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_GROWTH_Q}))', _PERCENT_FORMAT,
+               engine=_wip_growth_shown(s))
         ws.put(row, 10, *_stage_flag(row, list(stage_rows.values()), days, flag))
     _flag_rows(ws, top + 1, row, len(titles), 10)
 
