@@ -152,6 +152,10 @@ def spreadsheet_problem(path: Path, raw: bytes, *, read_as_workbook: bool = Fals
         return f"an Excel binary workbook (.xlsb), whatever its name says, which wip does not read; {_SAVE_AS_XLSX}"
     if read_as_workbook:
         return None
+    if "xl/workbook.xml" in names and path.suffix.lower() in (".xlsx", ".xlsm"):
+        # Named as a workbook already: renaming it is no step; the command is the wrong one.
+        return ("an Excel workbook, which this command does not read: it reads a YAML or JSON file; a close "
+                "workbook goes to `wip close`")
     if "xl/workbook.xml" in names:
         return ("an Excel workbook saved under another name: name it .xlsx (or .xlsm) — wip close reads a close "
                 "workbook by that extension; other input files are YAML or JSON text")

@@ -18,38 +18,57 @@ from ._report import Amount
 
 __all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem", "name_problem",
            "AccountPostings", "postings_by_account", "net_by_account", "code_order", "PostedBook", "NotPostedAfter", "posted_after",
-           "FORMULA_STARTS", "CONTROL_CHARACTERS"]
+           "FORMULA_STARTS", "CONTROL_CHARACTERS", "HIDING_CHARACTERS"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
-def name_problem(value: str) -> str | None:
+# Characters that are never part of a name's spelling and only hide, so that two names that look
+# alike are two stages, products or accounts: zero-width space, word joiner, byte-order mark (zero-
+# width no-break space), soft hyphen.  Other format characters spell: the zero-width non-joiner and
+# joiner (Persian, Indic scripts, emoji sequences), the left-to-right and right-to-left marks
+# (mixed Hebrew or Arabic names), the Mongolian vowel separator.  The bidi embeddings, overrides
+# and isolates are refused too: an override shows the characters in another order than they are
+# matched in (the "Trojan Source" disguise), an unclosed one reorders the rest of the report line,
+# and the marks, which reorder nothing, are what a mixed-direction name needs.
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+HIDING_CHARACTERS = re.compile(f"[\u00ad\u200b\u2060\ufeff{_BIDI_CONTROLS}]")
+_REORDERING = re.compile(f"[{_BIDI_CONTROLS}]")
+
+
+def name_problem(value: str, *, vouched: bool = False) -> str | None:
     """Why ``value`` cannot name a product, a stage, an account or the company: it is printed on
-    one line of reports and journals, and matched exactly, so no line breaks, no invisible format
-    characters (two names that look alike would differ) and no spaces at the ends.
+    one line of reports and journals, and matched exactly, so no line breaks, no characters that
+    only hide (two names that look alike would differ) and no spaces at the ends.
+
+    ``vouched``: a name a close the ledger holds was accepted with (its inputs read again, or the
+    name as the prior close holds it), checked as it was then: a ledger recorded before these
+    characters were refused may hold them, and must still be read, exported and closed onwards.
 
     >>> name_problem("Espresso Classic"), name_problem("Espresso\\nClassic"), name_problem(" Testing")
     (None, 'has a line break or control character', 'has leading or trailing spaces')
     >>> name_problem("Assem\\u200bbly")
-    'has an invisible format character (U+200B ZERO WIDTH SPACE)'
+    'has an invisible character (U+200B ZERO WIDTH SPACE), which only hides'
+    >>> name_problem("Assem\\u200bbly", vouched=True), name_problem("\u0645\u06cc\u200c\u0631\u0648\u062f")
+    (None, None)
     """
     if not value:
         return "is empty"
     if CONTROL_CHARACTERS.search(value):
         return "has a line break or control character"
-    if not value.isascii():
-        invisible = next((c for c in value if unicodedata.category(c) == "Cf"), None)
-        if invisible is not None:  # zero-width space or joiner, byte-order mark, bidi controls, soft hyphen
-            return (f"has an invisible format character (U+{ord(invisible):04X} "
-                    f"{unicodedata.name(invisible, 'FORMAT CHARACTER')})")
+    hiding = None if vouched or value.isascii() else HIDING_CHARACTERS.search(value)
+    if hiding is not None:
+        character = hiding.group()
+        return (f"has an invisible character (U+{ord(character):04X} {unicodedata.name(character)}), which "
+                + ("reorders how the text is shown" if _REORDERING.match(character) else "only hides"))
     if value != value.strip():
         return "has leading or trailing spaces"
     return None
 
 
-def key_problem(value: str) -> str | None:
+def key_problem(value: str, *, vouched: bool = False) -> str | None:
     """Why ``value`` cannot be a key an accounting system matches (an account code or name, a
     journal id), or None.  Such keys are refused, never altered: an altered key would post to
     another account, or to none.
@@ -57,7 +76,7 @@ def key_problem(value: str) -> str | None:
     >>> key_problem("1210"), key_problem(" Raw materials"), key_problem("=SUM(A1)"), key_problem("")
     (None, 'has leading or trailing spaces', 'starts with =, which a spreadsheet runs as a formula', 'is empty')
     """
-    problem = name_problem(value)
+    problem = name_problem(value, vouched=vouched)
     if problem:
         return problem
     if value.startswith(FORMULA_STARTS):

@@ -89,8 +89,11 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
     return issues
 
 
-def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
-    """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``."""
+def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset()) -> tuple[Case | None, list[Issue]]:
+    """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``.
+    ``vouched``: stage names a close the ledger holds was accepted with, checked as they were then
+    (``name_problem(..., vouched=True)``), so that a ledger recorded before a rule on names was
+    tightened is still read and closed onwards."""
     if isinstance(data, CaseSpec):
         header, stage_specs, issues = data, list(data.stages), []
     else:
@@ -135,7 +138,7 @@ def resolve_case(data: Any) -> tuple[Case | None, list[Issue]]:
             stages.append(None)
             previous_completed = None
             continue
-        problem = name_problem(spec.name)
+        problem = name_problem(spec.name, vouched=spec.name in vouched)
         if problem:
             issues.append(Issue("INVALID_NAME", f"{path}.name", f"stage name {spec.name!r} {problem}"))
         if spec.name in seen:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from . import __version__
 from ._background import Background, BackgroundFailed, Stream, can_stream
 from ._errors import CostingError, Issue
-from ._journal import JournalBook, net_by_account
+from ._journal import JournalBook, name_problem, net_by_account
 from ._period import is_period
 from .close import (
     CloseResult,
@@ -34,7 +34,7 @@ from .close import (
 )
 from .close._compute import compute_streamed
 from .close._general_ledger import close_figure
-from .close._resolve import product_plans, resolve_header
+from .close._resolve import names_of_close, product_plans, resolve_header
 from .close._state import PriorState
 from .close._transport import PlanDecoder, encode_plan
 from .ledger import Event, Ledger, LedgerError
@@ -211,14 +211,14 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
     from .close._general_ledger import openings_of_prior, tie_to_general_ledger
 
     try:
-        prior, _ = ledger.prior_for(str(data.get("period")) if isinstance(data, dict) else "")
+        prior, opening_from = ledger.prior_for(str(data.get("period")) if isinstance(data, dict) else "")
         if prior is None:
             return issues
         history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
                         for event, book in ledger.journal_books(prior.period))
     except LedgerError:
         return issues
-    resolved = resolve_header(data, prior)
+    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
     if resolved is None:
         return issues
     spec = resolved[0]
@@ -274,12 +274,12 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     period = str(data.get("period")) if isinstance(data, dict) else ""
     try:
         posted = ledger.journal_books(period)
-        prior, _ = ledger.prior_for(period)
+        prior, opening_from = ledger.prior_for(period)
     except LedgerError:
         return issues
     if not posted or posted[-1][0].kind != "reopen" or prior is None:
         return issues  # not reopened (or the ledger's first month, whose opening is the file's): nothing to tell
-    resolved = resolve_header(data, prior)
+    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
     if resolved is None:
         return issues
     reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
@@ -311,6 +311,27 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
         f"#{reversed_close}; {import_it}"))
 
 
+def _vouched_by(ledger: Ledger, opening_from: int | None, data: Any) -> frozenset[str]:
+    """The names of the close a month opens from (``opening_from``, its seq) and of the month's own
+    close it replaces after a reopen, which the month may use as those closes accepted them
+    (``resolve_close``'s ``vouched``): the company, accounts, products and stages of a ledger an
+    earlier engine recorded, whose names this one would refuse as new input.  Read only when
+    ``data`` give such a name: a large close's inputs take a while to decode."""
+    if not isinstance(data, dict):
+        return frozenset()
+    # The header's names and the products': a product's stage is named as a stage of the plant
+    # (accounts.wip, in the header) or one ``prior`` carries, which vouches for it itself.
+    products = data.get("products") if isinstance(data.get("products"), list) else []
+    names = names_of_close({k: v for k, v in data.items() if k != "products"}) | {
+        product["name"] for product in products if isinstance(product, dict) and isinstance(product.get("name"), str)}
+    if not any(name_problem(name) for name in names):
+        return frozenset()
+    period = data.get("period")
+    replaced = ledger.closes(period)[-1:] if isinstance(period, str) else []
+    previous = [ledger.close_at(opening_from)] if opening_from is not None else []
+    return frozenset().union(*(names_of_close(close.inputs) for close in previous + replaced if close is not None))
+
+
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
                   progress: Callable[[int, int], None] | None) -> CloseOutcome:
     target = str(data.get("period")) if isinstance(data, dict) else ""
@@ -321,13 +342,14 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         prior, opening_from = ledger.prior_for(target) if target else (None, None)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
+    vouched = _vouched_by(ledger, opening_from, data)
     large = _stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS
-    result, inputs_json = _compute_in_two_processes(data, prior, progress) if large else (None, None)
+    result, inputs_json = _compute_in_two_processes(data, prior, vouched, progress) if large else (None, None)
     if result is None:
         # One process: every problem found, located, in order; or the result.
         inputs_json = Background(canonical_inputs_json, data, enabled=large)
         try:
-            plan, issues = resolve_close(data, prior)
+            plan, issues = resolve_close(data, prior, vouched=vouched)
             if issues:
                 raise CloseRefused(issues)
             try:
@@ -349,17 +371,20 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         inputs_json.cancel()
 
 
-def _compute_in_two_processes(data: Any, prior: PriorState | None, progress) -> tuple[CloseResult | None, Any]:
+def _compute_in_two_processes(data: Any, prior: PriorState | None, vouched: frozenset[str],
+                              progress) -> tuple[CloseResult | None, Any]:
     """A large close whose header has no problem: a forked child validates and resolves the
     products and sends their plans while this process costs them as they arrive; then the child
     builds the inputs' canonical JSON.  (None, None) when that cannot be done here, or when the
     child met any problem in the products: the one-process path then reports them all."""
     if not can_stream():
         return None, None
-    resolved = resolve_header(data, prior)
+    resolved = resolve_header(data, prior, vouched)
     if resolved is None:
         return None, None
     header, q = resolved
+    # The child vouches for the names ``prior`` carries (``product_plans``); a product named as only
+    # the previous close's inputs name it ends the child, and the one-process path resolves it.
     stream = Stream(_plans_then_inputs, data, header, q, prior)
     try:
         result = compute_streamed(header, q, prior is None, _received_plans(stream), len(data["products"]), progress)

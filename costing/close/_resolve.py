@@ -27,7 +27,7 @@ from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec,
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
-           "product_key", "Unclean"]
+           "product_key", "names_of_close", "Unclean"]
 
 _ZERO = Decimal(0)
 
@@ -52,16 +52,22 @@ class ClosePlan:
     first_period: bool
 
 
-def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
-                  ) -> tuple[ClosePlan | None, list[Issue]]:
+def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False,
+                  vouched: frozenset[str] = frozenset()) -> tuple[ClosePlan | None, list[Issue]]:
     """Validate a close file against the previous close (None when this is the ledger's first).
 
     ``recorded``: ``data`` are the inputs of a close the ledger holds, computed again (a report, a
     diff, the variance audit).  Its products are, by that record, distinct products whatever their
     spelling: an earlier version accepted two names one ``product_key`` apart, and a month it closed
-    so must still compute, as it must still close again after a reopen."""
+    so must still compute, as it must still close again after a reopen.  Its names, likewise, are
+    read as they were accepted (``name_problem``'s ``vouched``).
+
+    ``vouched``: names the ledger's previous close holds (``names_of_close`` of its inputs), which
+    this close may use as they were accepted there, as it may those ``prior`` carries: a month
+    closes onwards from a ledger whose names a later engine would refuse."""
     kept_apart = _recorded_products(data) if recorded else frozenset()
-    clean = _resolve_clean(data, prior, kept_apart)
+    vouched = vouched | _names_of_prior(prior) | (names_of_close(data) if recorded else frozenset())
+    clean = _resolve_clean(data, prior, kept_apart, vouched)
     if clean is not None:
         return clean, []
     # Something is not in order: every problem, located, in file order.
@@ -83,7 +89,7 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
                     ProductSpec, raw, lambda loc: _is_product_amount(loc, prior))
                 for product, raw in zip(products, raw_products)]
 
-    header, q = _check_header(header, prior, issues, held, _stages_used(raw_products))
+    header, q = _check_header(header, prior, issues, held, _stages_used(raw_products), vouched)
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
         # The products' amounts cannot be checked against an opening in another currency: what
         # they would say (places, the opening's amounts) follows from the one problem reported.
@@ -110,7 +116,7 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
                                 _duplicate_message(written[i], written[first], first)))
             continue
         earlier.append(i)
-        plan, product_issues = _resolve_product(product, header, prior, q, held)
+        plan, product_issues = _resolve_product(product, header, prior, q, held, vouched)
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
@@ -345,12 +351,24 @@ def _stub_accounts(raw: Any, held: _Held) -> AccountsSpec:
 
 
 def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issue], held: _Held | None = None,
-                  used: Mapping[str, list[tuple[str, str | None]]] | None = None) -> tuple[CloseSpec, Decimal | None]:
-    """The header's own checks (currency, locale, sequence, overhead, accounts); appends to
+                  used: Mapping[str, list[tuple[str, str | None]]] | None = None,
+                  vouched: frozenset[str] = frozenset()) -> tuple[CloseSpec, Decimal | None]:
+    """The header's own checks (company, currency, locale, sequence, overhead, accounts); appends to
     ``issues`` and returns the header with posted amounts at the currency's places, and the quantum.
     ``held``: the parts of the header refused already (noted further in it: what the products are
-    checked without); ``used``: the stages the products name, and where (``_stages_used``)."""
+    checked without); ``used``: the stages the products name, and where (``_stages_used``);
+    ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``)."""
     held = held if held is not None else _Held()
+    # The company heads every report and journal on one line, as a product or stage name does.  One
+    # a close the ledger holds was accepted with is not checked: closes before this check did not.
+    # Empty is left to the reports: a refused company is stood in for by "" while the products are
+    # checked (``_header_for_the_products``), so refusing "" would hide their problems.
+    problem = name_problem(header.company) if header.company and header.company not in vouched else None
+    if problem is not None:
+        # First, where the file (and the workbook's Settings) gives it.
+        issues.insert(0, Issue("INVALID_NAME", "company",
+                               f"the company name {problem}: it heads every report and journal on one line — "
+                               "write it on one line, without invisible characters or spaces at the ends"))
     q = None
     if held.currency:
         pass  # refused already: its problem is reported
@@ -373,7 +391,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     if prior is not None:
         _check_accounts_kept(header, prior, issues, held)
     if used and not held.wip:
-        held.without_account = _stages_without_account(header, used)
+        held.without_account = _stages_without_account(header, used, vouched)
         for name, where in held.without_account.items():
             issues.append(Issue("UNKNOWN_ACCOUNT", "accounts.wip", _without_account_message(name, where, header)))
     for name, oh in header.overhead.items():
@@ -407,7 +425,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                                     "add it under accounts"))
     if header.materiality < 0:
         issues.append(negative_amount("materiality", header.materiality))
-    _check_accounts(header, issues)
+    _check_accounts(header, issues, vouched)
     if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
         header = _check_general_ledger(header, q, issues, held)
 
@@ -415,12 +433,12 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
 
 
 def _stages_without_account(header: CloseSpec, used: Mapping[str, list[tuple[str, str | None]]],
-                            ) -> dict[str, list[tuple[str, str | None]]]:
+                            vouched: frozenset[str] = frozenset()) -> dict[str, list[tuple[str, str | None]]]:
     """The products' stages that are stages of the plant but have no WIP account: those given an
     overhead pool, and names like none of the plant's stages that several product-stages share (a
     name in one product only may be a misspelling there, and is said there)."""
     return {name: where for name, where in used.items()
-            if name not in header.accounts.wip and name_problem(name) is None
+            if name not in header.accounts.wip and name_problem(name, vouched=name in vouched) is None
             and (name in header.overhead or (len(where) > 1 and _meant_stage(name, header) is None))}
 
 
@@ -536,18 +554,18 @@ def _check_accounts_kept(header: CloseSpec, prior: PriorState, issues: list[Issu
 _INVENTORY_ROLES = ("wip", "finished_goods")
 
 
-def _check_accounts(header: CloseSpec, issues: list[Issue]) -> None:
+def _check_accounts(header: CloseSpec, issues: list[Issue], vouched: frozenset[str] = frozenset()) -> None:
     """The chart the journals post to, checked where it was typed rather than at export time: every
     code and name a key an accounting system can match; one code, one name and one type (QuickBooks
     and IIF files match accounts by name, the others by code); WIP and finished-goods accounts used
     for nothing else.  Several roles may share an account (one overhead account for applied and
-    incurred; stages sharing one WIP account)."""
+    incurred; stages sharing one WIP account).  ``vouched``: names accepted as a recorded close accepted them."""
     from ._journals import ACCOUNT_TYPES  # the journal side's chart; imported late as _journals imports the plan
 
     roles = [(f"accounts.{role}", role, getattr(header.accounts, role)) for role in ACCOUNT_TYPES if role != "wip"]
     roles += [(f"accounts.wip.{stage}", "wip", spec) for stage, spec in header.accounts.wip.items()]
     for stage in header.accounts.wip:  # (a refused account is None: its problem is reported)
-        problem = name_problem(stage)
+        problem = name_problem(stage, vouched=stage in vouched)
         if problem:
             issues.append(Issue("INVALID_NAME", f"accounts.wip.{stage}", f"stage name {stage!r} {problem}"))
     by_code: dict[str, tuple[str, str, object]] = {}
@@ -557,7 +575,8 @@ def _check_accounts(header: CloseSpec, issues: list[Issue]) -> None:
             continue
         bad = False
         for field in ("code", "name"):
-            problem = key_problem(getattr(spec, field))
+            value = getattr(spec, field)
+            problem = key_problem(value, vouched=value in vouched)
             if problem:
                 bad = True
                 issues.append(Issue("INVALID_ACCOUNT", f"{path}.{field}",
@@ -591,9 +610,11 @@ class Unclean(Exception):
     """``product_plans`` met a problem: ``resolve_close`` says which, with every other one."""
 
 
-def resolve_header(data: Any, prior: PriorState | None) -> tuple[CloseSpec, Decimal] | None:
+def resolve_header(data: Any, prior: PriorState | None, vouched: frozenset[str] = frozenset()
+                   ) -> tuple[CloseSpec, Decimal] | None:
     """The header of a close whose header has no problem at all (and whose products are a
-    non-empty list), resolved exactly as ``resolve_close`` does; None otherwise."""
+    non-empty list), resolved exactly as ``resolve_close`` does; None otherwise.  ``vouched``: as
+    ``resolve_close`` takes it (with the prior's names, which this adds)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("products"), list) or not data["products"]:
         return None
     header_data = {k: v for k, v in data.items() if k != "products"}
@@ -603,15 +624,18 @@ def resolve_header(data: Any, prior: PriorState | None) -> tuple[CloseSpec, Deci
     except ValidationError:
         return None
     issues: list[Issue] = []
-    header, q = _check_header(header, prior, issues)
+    header, q = _check_header(header, prior, issues, vouched=vouched | _names_of_prior(prior))
     return None if issues or q is None else (header, q)
 
 
 def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | None,
-                  q: Decimal, kept_apart: frozenset[str] = frozenset()) -> Iterator[ProductPlan]:
+                  q: Decimal, kept_apart: frozenset[str] = frozenset(),
+                  vouched: frozenset[str] = frozenset()) -> Iterator[ProductPlan]:
     """The plans of a close's products, one at a time, as ``resolve_close`` makes them for a
     header from ``resolve_header``; raises ``Unclean`` at the first problem of any kind (then
-    ``resolve_close`` gives all of them, located, in its order)."""
+    ``resolve_close`` gives all of them, located, in its order).  ``vouched``: as ``resolve_close``
+    takes it (with the prior's names, which this adds); the fast path declines a name it would not
+    accept otherwise, and the general path accepts it."""
     from ._fast import FastResolver  # it builds ProductPlans: imported here, after this module
 
     fast = FastResolver(header, prior, q)
@@ -622,6 +646,7 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
     # The prior close's products, and their keys: a product it knew spelt otherwise is INCONSISTENT_NAME.
     known = _known_products(prior) | kept_apart
     known_keys = {product_key(name) for name in known}
+    vouched = vouched | _names_of_prior(prior)
     for raw in raw_products:
         plan = fast(raw)
         if plan is None:  # not the common clean shape: the general path decides
@@ -629,7 +654,7 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
                 product = ProductSpec.model_validate(raw)
             except ValidationError:
                 raise Unclean from None
-            plan, issues = _resolve_product(product, header, prior, q)
+            plan, issues = _resolve_product(product, header, prior, q, vouched=vouched)
             if issues or plan is None:
                 raise Unclean
         key = product_key(plan.name)
@@ -648,27 +673,30 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
             raise Unclean
 
 
-def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[str] = frozenset()) -> ClosePlan | None:
+def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[str] = frozenset(),
+                   vouched: frozenset[str] = frozenset()) -> ClosePlan | None:
     """The plan of a close file with no problem at all, products resolved by the fast path where
     it applies (``costing.close._fast``); None at the first problem of any kind."""
-    resolved = resolve_header(data, prior)
+    resolved = resolve_header(data, prior, vouched)
     if resolved is None:
         return None
     header, q = resolved
     try:
-        plans = tuple(product_plans(data["products"], header, prior, q, kept_apart))
+        plans = tuple(product_plans(data["products"], header, prior, q, kept_apart, vouched))
     except Unclean:
         return None
     return ClosePlan(header, q, plans, prior is None)
 
 
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
-                     q: Decimal | None, held: _Held | None = None) -> tuple[ProductPlan | None, list[Issue]]:
-    """``held``: parts of the header refused (reported already), which the product is checked without."""
+                     q: Decimal | None, held: _Held | None = None, vouched: frozenset[str] = frozenset()
+                     ) -> tuple[ProductPlan | None, list[Issue]]:
+    """``held``: parts of the header refused (reported already), which the product is checked without;
+    ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``)."""
     held = held if held is not None else _Held()
     issues: list[Issue] = []
     unapplied: int | None = None  # the first stage whose overhead applied is not known (its pool refused)
-    problem = name_problem(product.name)
+    problem = name_problem(product.name, vouched=product.name in vouched)
     if problem:
         issues.append(Issue("INVALID_NAME", "name", f"product name {product.name!r} {problem}; it is printed on "
                                                     "reports and carried to the next close"))
@@ -794,9 +822,10 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     f"stage {sname!r} has {wip.units} units of closing WIP from {prior.period}; "
                                     "include the stage"))
 
+    # Stage names a close the ledger holds was accepted with (``vouched``) are checked as they were.
     case, case_issues = resolve_case(CaseSpec.model_construct(
         currency=header.currency, method=header.method, rounding=header.rounding,
-        loss_convention=header.loss_convention, stages=stages))
+        loss_convention=header.loss_convention, stages=stages), vouched=vouched)
     # The header's fields are the close's own, reported once at the top, not again per product.
     issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention")
                   and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied))
@@ -930,6 +959,46 @@ def _recorded_products(data: Any) -> frozenset[str]:
     """The product names a recorded close's inputs hold, exactly as written."""
     products = data.get("products") if isinstance(data, Mapping) else None
     return frozenset(p["name"] for p in products or () if isinstance(p, Mapping) and isinstance(p.get("name"), str))
+
+
+def names_of_close(data: Any) -> frozenset[str]:
+    """Every name a close's inputs give, as written: the company, the products and their stages, the
+    plant's stages and overhead pools, and each account's code and name.  Those of a close the ledger
+    holds were accepted by the engine that recorded it, and are accepted again as they were
+    (``resolve_close``'s ``recorded`` and ``vouched``)."""
+    if not isinstance(data, Mapping):
+        return frozenset()
+    given: list[Any] = [data.get("company")]  # anything, in a file not checked yet: names are the text ones
+    accounts = data.get("accounts")
+    if isinstance(accounts, Mapping):
+        wip = accounts.get("wip")
+        specs = [spec for role, spec in accounts.items() if role != "wip"]
+        if isinstance(wip, Mapping):
+            given += wip
+            specs += wip.values()
+        given += [spec.get(field) for spec in specs if isinstance(spec, Mapping) for field in ("code", "name")]
+    if isinstance(data.get("overhead"), Mapping):
+        given += data["overhead"]
+    products = data.get("products")
+    for product in products if isinstance(products, list) else ():
+        if isinstance(product, Mapping):
+            given.append(product.get("name"))
+            stages = product.get("stages")
+            given += [stage.get("name") for stage in stages if isinstance(stage, Mapping)] \
+                if isinstance(stages, list) else []
+    return frozenset(name for name in given if isinstance(name, str))
+
+
+def _names_of_prior(prior: PriorState | None) -> frozenset[str]:
+    """The names the prior close's closing position holds: its products and stages, and the WIP and
+    finished-goods accounts they are in (as ``_known_products`` vouches for two spellings of one)."""
+    if prior is None:
+        return frozenset()
+    accounts = prior.wip_accounts or {}
+    names = _known_products(prior) | {stage for _, stage in prior.wip} | set(accounts) | set(accounts.values())
+    if prior.finished_goods_account is not None:
+        names.add(prior.finished_goods_account)
+    return frozenset(names)
 
 
 def _known_products(prior: PriorState | None) -> set[str]:

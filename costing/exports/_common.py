@@ -190,8 +190,10 @@ def dmy(date: dt.date) -> str:
 
 
 def _identifier(value: str, what: str) -> str:
-    """Journal ids, account codes and names are keys the target system matches: refuse, never alter."""
-    problem = key_problem(value)
+    """Journal ids, account codes and names are keys the target system matches: refuse, never alter.
+    They are a recorded close's, accepted when it closed: checked as it accepted them (a ledger may
+    hold an account name with a character refused in new input since)."""
+    problem = key_problem(value, vouched=True)
     if problem:
         raise ExportError(f"{what} {value!r} cannot be exported: it {problem}; rename it in the chart or the close")
     return value
