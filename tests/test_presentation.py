@@ -152,13 +152,24 @@ def test_step_5_shows_the_normal_spoilage_ending_wip_carries_under_ending_wip(tm
                     "of which normal spoilage, net", "Costs accounted for"]
 
 
+def _demo_case_exact(tmp_path) -> Path:
+    """The demo case with normal spoilage from the rate kept exact, fractions of a unit included (the
+    demo counts its machines in whole units): Testing's 2% of 410 units is 8.2."""
+    text = (ROOT / "examples" / "demo" / "case.yaml").read_text()
+    exact = re.sub(r"normal_from_rate: whole_units.*", "normal_from_rate: exact", text)
+    assert exact != text
+    path = tmp_path / "case-exact.yaml"
+    path.write_text(exact)
+    return path
+
+
 def test_normal_spoilage_from_a_rate_that_is_not_whole_says_so(tmp_path):
-    text = _report(ROOT / "examples" / "demo" / "case.yaml")  # Testing: 2% of 410 units = 8.2
+    text = _report(_demo_case_exact(tmp_path))  # Testing: 2% of 410 units = 8.2
     notes = [line for line in text.splitlines() if "computed from the rate" in line]
     assert notes == ["  Normal spoilage 8.2 units = normal rate 2% × 410 good units passing inspection: computed "
                      "from the rate, not counted."]
     # The same units typed in as units: nothing to say.
-    typed = (ROOT / "examples" / "demo" / "case.yaml").read_text().replace("normal_rate: 0.02", "normal: 8.2")
+    typed = _demo_case_exact(tmp_path).read_text().replace("normal_rate: 0.02", "normal: 8.2")
     assert "normal: 8.2" in typed
     (tmp_path / "typed.yaml").write_text(typed)
     assert "computed from the rate" not in _report(tmp_path / "typed.yaml")
@@ -276,10 +287,15 @@ def test_one_account_for_applied_and_incurred_overhead_is_no_contra_account():
 
 def test_wip_cost_and_wip_report_say_a_fractional_normal_spoilage_came_from_the_rate(tmp_path, demo_ledger):
     """The commands pass the file's rates to the report: the resolved case keeps only the units."""
-    cost = run_wip("cost", ROOT / "examples" / "demo" / "case.yaml")
+    cost = run_wip("cost", _demo_case_exact(tmp_path))
     assert cost.returncode == 0, cost.stderr
     assert "Normal spoilage 8.2 units = normal rate 2% × 410 good units passing inspection: computed from the rate" \
         in cost.stdout
+    # The demo as shipped counts its machines in whole units, and its note says so.
+    cost = run_wip("cost", ROOT / "examples" / "demo" / "case.yaml")
+    assert cost.returncode == 0, cost.stderr
+    assert ("Normal spoilage 8 units = normal rate 2% × 410 good units passing inspection (8.2), rounded half-up to "
+            "whole units: computed from the rate") in cost.stdout
     report = run_wip("report", "--period", "2026-11", "--ledger", demo_ledger)
     assert report.returncode == 0, report.stderr
     notes = [line.strip() for line in report.stdout.splitlines() if "computed from the rate" in line]
@@ -287,7 +303,7 @@ def test_wip_cost_and_wip_report_say_a_fractional_normal_spoilage_came_from_the_
 
 
 def test_a_normal_rate_written_as_a_percent_gets_its_note_too(tmp_path):
-    case = (ROOT / "examples" / "demo" / "case.yaml").read_text()
+    case = _demo_case_exact(tmp_path).read_text()
     assert "normal_rate: 0.02" in case
     path = tmp_path / "case.yaml"
     path.write_text(case.replace("normal_rate: 0.02", 'normal_rate: "2%"'))

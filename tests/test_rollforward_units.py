@@ -8,6 +8,7 @@ not taken from the code under test.
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -60,20 +61,21 @@ def test_demo_november_units_by_product_and_stage_match_the_close_files(demo_led
     assert (row["opening"], row["transferred_in"], row["to_next_stage"]) == ("22", "314", "305")
     assert (row["normal_spoilage"], row["abnormal_spoilage"], row["count_difference"]) == ("6", "0", "-1")
     assert (row["closing"], row["ledger_closing"], row["difference"]) == ("24", "24", "0")
-    # Barista Pro, Testing: 3 + 128 - 124 = 7, 3 spoiled of which 2% of 124 = 2.48 normal, 0.52 abnormal.
+    # Barista Pro, Testing: 3 + 128 - 124 = 7, 3 spoiled of which 2% of 124 = 2.48, counted in whole
+    # machines (normal_from_rate: whole_units) 2 normal, 1 abnormal; 7 - 3 = 4.
     row = by_key(units["rows"], product="Barista Pro", stage="Testing")
-    assert (row["normal_spoilage"], row["abnormal_spoilage"], row["closing"]) == ("2.48", "0.52", "4")
+    assert (row["normal_spoilage"], row["abnormal_spoilage"], row["closing"]) == ("2", "1", "4")
     # Packaging is every product's last stage: what it completes goes to finished goods.
     row = by_key(units["rows"], product="Drip Home", stage="Packaging")
     assert (row["to_next_stage"], row["to_finished_goods"], row["closing"]) == ("0", "190", "7")
 
     # Testing over the three products: 22 + 3 + 0 opening, 314 + 128 + 205 received, 305 + 124 + 197
-    # completed, normal 6 + 2.48 + 2, abnormal 0 + 0.52 + 1, count -1, closing 24 + 4 + 5.
+    # completed, normal 6 + 2 + 2, abnormal 0 + 1 + 1, count -1, closing 24 + 4 + 5.
     testing = by_key(units["stages"], stage="Testing")
     assert {k: testing[k] for k in ("opening", "transferred_in", "to_next_stage", "normal_spoilage",
                                     "abnormal_spoilage", "count_difference", "closing", "ledger_closing")} == {
-        "opening": "25", "transferred_in": "647", "to_next_stage": "626", "normal_spoilage": "10.48",
-        "abnormal_spoilage": "1.52", "count_difference": "-1", "closing": "33", "ledger_closing": "33"}
+        "opening": "25", "transferred_in": "647", "to_next_stage": "626", "normal_spoilage": "10",
+        "abnormal_spoilage": "2", "count_difference": "-1", "closing": "33", "ledger_closing": "33"}
     assert testing["product"] is None
     # Units received by Testing and Packaging = units Assembly and Testing sent on, product by product;
     # units of different products are never totalled (no "total" row).
@@ -374,11 +376,47 @@ def test_a_close_in_the_first_storage_format_prints_its_units(tmp_path, capsys):
     assert "  Units tie: OK" in rollforward_text(tmp_path / "old.db", "2026-10", capsys)
 
 
-@pytest.mark.parametrize("locale,expected", [("en_US", "10.48"), ("de_DE", "10,48")])
-def test_units_are_printed_in_the_locale(demo_ledger, capsys, locale, expected):
-    text = rollforward_text(demo_ledger, "2026-11", capsys, "--locale", locale)
-    testing = next(line for line in text.split("WIP units by stage")[1].splitlines() if line.startswith("  Testing "))
-    assert expected in testing.split()  # normal spoilage: 6 + 2.48 + 2
+def _normal_spoilage_exact(data: dict) -> dict:
+    """A demo close file with normal spoilage from a rate kept exact, fractions of a unit included
+    (the demo counts its machines in whole units)."""
+    lines = [s["spoilage"] for p in data["products"] for s in p["stages"] if "normal_rate" in s.get("spoilage", {})]
+    assert lines and all(line["normal_from_rate"] == "whole_units" for line in lines)
+    for line in lines:
+        line["normal_from_rate"] = "exact"
+    return data
+
+
+@pytest.fixture(scope="module")
+def exact_demo_ledger(tmp_path_factory):
+    """Both demo months closed with normal spoilage kept exact: November's Barista Pro Testing has
+    2% × 124 = 2.48 units of normal spoilage and 0.52 abnormal."""
+    path = tmp_path_factory.mktemp("exact") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        close_period(_normal_spoilage_exact(demo("2026-10")), ledger, user="test")
+        close_period(_normal_spoilage_exact(demo("2026-11")), ledger, user="test")
+    return path
+
+
+def _testing_units(text: str) -> dict[str, str]:
+    """Testing's row of the text's "WIP units by stage" table, by column title."""
+    table = text.split("WIP units by stage", 1)[1].split("\n\n", 1)[0].splitlines()
+    header = next(line for line in table if line.strip().startswith("stage "))
+    row = next(line for line in table if line.startswith("  Testing "))
+    return dict(zip(re.split(r"\s{2,}", header.strip()), row.split()))
+
+
+@pytest.mark.parametrize("locale,normal,abnormal", [("en_US", "10.48", "1.52"), ("de_DE", "10,48", "1,52")])
+def test_fractional_units_are_printed_in_the_locale(exact_demo_ledger, capsys, locale, normal, abnormal):
+    testing = _testing_units(rollforward_text(exact_demo_ledger, "2026-11", capsys, "--locale", locale))
+    # normal spoilage 6 + 2.48 + 2, abnormal 0 + 0.52 + 1
+    assert (testing["normal spoilage"], testing["abnormal spoilage"]) == (normal, abnormal)
+
+
+@pytest.mark.parametrize("locale", ["en_US", "de_DE"])
+def test_whole_units_are_printed_without_decimals_in_any_locale(demo_ledger, capsys, locale):
+    testing = _testing_units(rollforward_text(demo_ledger, "2026-11", capsys, "--locale", locale))
+    # normal spoilage 6 + 2 + 2, abnormal 0 + 1 + 1 (the demo counts machines in whole units)
+    assert (testing["normal spoilage"], testing["abnormal spoilage"]) == ("10", "2")
 
 
 def test_units_of_different_products_are_never_added_together(demo_ledger, capsys):

@@ -278,7 +278,7 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
         last = [r for r in out if ws.cell(r, 2).value == "line" and (ws.cell(r, 3).value, ws.cell(r, 4).value) ==
                 (name, stage)]
         assert ws.cell(p, 7).value == f"=SUM(G{last[0]}:G{last[-1]})"
-    assert (shown.cell(out_total, 6).value, shown.cell(out_total, 7).value) == (136339.54, 143743.1)
+    assert (shown.cell(out_total, 6).value, shown.cell(out_total, 7).value) == (136339.54, 143570.52)
     cogs_total = next(r for r in lines if ws.cell(r, 2).value == "total"
                       and ws.cell(r, 1).value == "COGS before overhead true-up")
     # Under the table: COGS as posted, from the bridge's COGS total and the overhead true-up.
@@ -290,7 +290,7 @@ def test_the_variances_sheet_derives_its_columns_by_formula(demo_ledger, tmp_pat
     assert ws.cell(posted, 6).value == f"=F{first}+F{written_off}+F{prorated}"
     assert ws.cell(difference, 7).value == f"=G{posted}-G{journals}"
     assert [shown.cell(r, 6).value for r in rows] == [125726.46, 33.2, 100.1, 125859.76, 125859.76, 0]
-    assert [shown.cell(r, 7).value for r in rows] == [141800.85, 242, 0, 142042.85, 142042.85, 0]
+    assert [shown.cell(r, 7).value for r in rows] == [141660.02, 242, 0, 141902.02, 141902.02, 0]
     assert shown.cell(difference, 9).value == "OK" and "COGS as posted" in labels
     # No U/F in the reconciliation: 100.10 prorated → 0.00 (written off instead) is a signed −100.10.
     assert shown.cell(prorated, 8).value == -100.1 and shown.cell(top, 9).value == "Tie"
