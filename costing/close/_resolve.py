@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem, name_problem
-from .._model import TRANSFERRED_IN, Case
+from .._model import TRANSFERRED_IN, Case, ElementKind
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text
 from .._period import is_period, next_period, previous_period
 from .._resolve import (is_stage_amount, negative_amount, negative_units, parse_sections, resolve_case,
@@ -124,6 +124,13 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
         if shortfall is not None:
             shortfalls.append((len(issues), shortfall.under(path)))
 
+    if header.accounts.conversion_costs is None and "conversion_costs" not in held.roles:
+        users = _conversion_users(raw_products)
+        if users:
+            issues.append(Issue("MISSING_KEY", "accounts.conversion_costs",
+                                f"{_listed(users)} {'has' if len(users) == 1 else 'have'} a conversion element (labour "
+                                "and overhead not kept apart), whose added cost the close credits to a conversion "
+                                "costs account; add accounts.conversion_costs: {code, name}"))
     if prior is not None:
         named = {name for name in written if name is not None} | {meant for _, meant in respelled.values()}
         for (product, stage), wip in sorted(prior.wip.items()):
@@ -215,6 +222,33 @@ def _raw_name(raw_products: list, i: int) -> str | None:
     raw = raw_products[i] if i < len(raw_products) else None
     name = raw.get("name") if isinstance(raw, Mapping) else None
     return name if isinstance(name, str) else None
+
+
+def _uses_conversion(plan: ProductPlan) -> bool:
+    return any(el.kind is ElementKind.CONVERSION for stage in plan.case.stages for el in stage.elements)
+
+
+def _conversion_users(raw_products: list) -> list[str]:
+    """Where the products' stages have a conversion-kind element, as written (``products[0].stages[1]``)."""
+    found = []
+    for i, raw in enumerate(raw_products):
+        stages = raw.get("stages") if isinstance(raw, Mapping) else None
+        for j, stage in enumerate(stages if isinstance(stages, list) else ()):
+            elements = stage.get("elements") if isinstance(stage, Mapping) else None
+            if isinstance(elements, Mapping) and any(
+                    isinstance(el, Mapping) and el.get("kind") == ElementKind.CONVERSION.value
+                    for el in elements.values()):
+                found.append(f"products[{i}].stages[{j}]")
+    return found
+
+
+def _listed(paths: list[str], shown: int = 3) -> str:
+    """``a, b and c`` (``a, b, c and 4 more``)."""
+    if len(paths) == 1:
+        return paths[0]
+    head = paths[:shown] if len(paths) > shown else paths[:-1]
+    tail = f"{len(paths) - shown} more" if len(paths) > shown else paths[-1]
+    return ", ".join(head) + " and " + tail
 
 
 def _stages_used(raw_products: list) -> dict[str, list[tuple[str, str | None]]]:
@@ -657,6 +691,8 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
             plan, issues = _resolve_product(product, header, prior, q, vouched=vouched)
             if issues or plan is None:
                 raise Unclean
+        if header.accounts.conversion_costs is None and _uses_conversion(plan):
+            raise Unclean  # the general path says, once, that the account is missing
         key = product_key(plan.name)
         earlier = keys.setdefault(key, [])
         if any(not _kept_apart(plan.name, name, known) for name in earlier) or \
