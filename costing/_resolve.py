@@ -8,7 +8,7 @@ located by the path of the offending value (``stages[1].ending_wip.complete.conv
 from __future__ import annotations
 
 import copy
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any, Callable, Mapping
 
 from pydantic import ValidationError
@@ -46,6 +46,10 @@ _KINDS = {kind.value: kind for kind in ElementKind}  # ElementKind(value), witho
 # caller's context (28 digits by default) a sum is rounded, and units that differ beyond its last
 # digit would pass as balanced.  Additions only: exact at any length the file can hold.
 _EXACT_UNITS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+# How units were added and compared before they were exact: in Python's default context, 28
+# significant digits.  A close the ledger holds was accepted so, and is computed again so
+# (``resolve_case``'s ``recorded``): units that balanced to 28 digits gave the journals recorded.
+_RECORDED_UNITS = Context(prec=28, rounding=ROUND_HALF_EVEN)
 # Elements are immutable values: every stage that receives units shares this one.
 _TRANSFERRED_IN_ELEMENT = Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _ZERO)
 
@@ -89,11 +93,16 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
     return issues
 
 
-def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset()) -> tuple[Case | None, list[Issue]]:
+def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
+                 recorded: bool = False) -> tuple[Case | None, list[Issue]]:
     """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``.
     ``vouched``: stage names a close the ledger holds was accepted with, checked as they were then
     (``name_problem(..., vouched=True)``), so that a ledger recorded before a rule on names was
-    tightened is still read and closed onwards."""
+    tightened is still read and closed onwards.
+    ``recorded``: the stages are a close the ledger holds, computed again (``resolve_close``'s
+    ``recorded``): their units are added and compared as the engine that recorded it did (to 28
+    significant digits, not exactly), and a normal loss given in units is not held to the units to
+    account for (that engine costed it), so that the recorded month still computes."""
     if isinstance(data, CaseSpec):
         header, stage_specs, issues = data, list(data.stages), []
     else:
@@ -112,7 +121,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset()) ->
         header = _stand_in_header(data)
         reported = {i.path for i in issues}  # a currency pydantic refused is not reported again
         issues = [*issues, *(i for i in resolve_case(CaseSpec.model_construct(
-            **header, stages=[s for s in stage_specs if s is not None]))[1]
+            **header, stages=[s for s in stage_specs if s is not None]), recorded=recorded)[1]
             if i.path not in reported)]
         return None, issues
 
@@ -147,7 +156,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset()) ->
                                 "stage names must be unique"))
         else:
             seen[spec.name] = index
-        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention)
+        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention, recorded)
         issues.extend(i.under(path) for i in stage_issues)
         stages.append(stage)
         # A negative completed is reported here; the next stage receiving it would only restate it
@@ -254,9 +263,10 @@ def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tupl
 
 def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,
                    q: Decimal | None, convention: LossConvention = LossConvention.SPOILAGE,
-                   ) -> tuple[Stage | None, list[Issue]]:
+                   recorded: bool = False) -> tuple[Stage | None, list[Issue]]:
     issues: list[Issue] = []
     first = index == 0
+    units_context = _RECORDED_UNITS if recorded else _EXACT_UNITS  # see resolve_case's ``recorded``
 
     # Elements, transferred-in first: it is added at the start of every stage that receives units.
     receives_transfer = not first or spec.transferred_in is not None
@@ -370,20 +380,20 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
 
     # Spoilage and the units that passed inspection this period.
     spoilage, spoiled_units, completed_passing, ending_passing, s_issues = _spoilage(
-        spec, elements, beginning, ending, b_units, e_units)
+        spec, elements, beginning, ending, b_units, e_units, units_context)
     issues += s_issues
 
     if process_account:
         # The process account: actual loss from the unit flow, normal loss from the rate.
-        with localcontext(_EXACT_UNITS):  # its unit flow too is added up exactly
+        with localcontext(units_context):  # its unit flow too is added up exactly (a recorded close: as recorded)
             normal_loss, added_units, n_issues = _normal_loss(
                 spec, elements, beginning, ending, b_units, e_units, None if mismatch else input_units,
-                receives_transfer)
+                receives_transfer, recorded)
         issues += n_issues
     elif input_units is not None and spoiled_units is not None and not mismatch and not units_negative:
         # Physical flow: units to account for = units accounted for.  Checked whatever else is wrong
         # with the stage's values (a cost, a disposal value): it depends only on the units.
-        with localcontext(_EXACT_UNITS):
+        with localcontext(units_context):
             issues.extend(_unit_flow(spec, b_units, input_units, e_units, spoiled_units, receives_transfer))
 
     if method is Method.FIFO and spec.completed < b_units and not units_negative:
@@ -436,7 +446,8 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
 
 def _unit_flow(spec: StageSpec, b_units: Decimal, input_units: Decimal, e_units: Decimal, spoiled_units: Decimal,
                receives_transfer: bool) -> list[Issue]:
-    """UNIT_FLOW when units to account for differ from units accounted for (run in ``_EXACT_UNITS``)."""
+    """UNIT_FLOW when units to account for differ from units accounted for (run in ``_EXACT_UNITS``,
+    or ``_RECORDED_UNITS`` for a recorded close)."""
     to_account = b_units + input_units
     accounted = spec.completed + e_units + spoiled_units
     if to_account == accounted:
@@ -568,7 +579,7 @@ def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal
 
 
 def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
-              b_units: Decimal, e_units: Decimal
+              b_units: Decimal, e_units: Decimal, units_context: Context = _EXACT_UNITS,
               ) -> tuple[Spoilage | None, Decimal | None, Decimal, Decimal, list[Issue]]:
     """The stage's spoilage (None when anything in it is refused), the units spoiled as far as the
     file tells them (None when not known: the unit flow is then not checked), the good units that
@@ -637,7 +648,7 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
         # known); the units spoiled are, when counted, and the unit flow is checked with them.
         return None, s.spoiled, completed_passing, ending_passing, issues
     if s.spoiled is not None:
-        with localcontext(_EXACT_UNITS):  # normal + abnormal is the units spoiled, to the last place
+        with localcontext(units_context):  # normal + abnormal is the units spoiled, to the last place
             abnormal = s.spoiled - normal
             if s.abnormal is not None and s.abnormal != abnormal:
                 issues.append(Issue("SPOILAGE_MISMATCH", "spoilage.abnormal",
@@ -653,7 +664,7 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
                             f"{normal} units of normal spoilage but no good units passed inspection this period "
                             "to carry its cost; record it as abnormal or check the inspection point"))
     spoilage = Spoilage(normal, abnormal, inspection, s.disposal_value, completion)
-    with localcontext(_EXACT_UNITS):
+    with localcontext(units_context):
         spoiled_units = spoilage.units
     # Refused, the spoilage is not used; the units spoiled are still known (counted, or normal + abnormal).
     return None if issues else spoilage, spoiled_units, completed_passing, ending_passing, issues
@@ -661,8 +672,9 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
 
 def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
                  b_units: Decimal, e_units: Decimal, input_units: Decimal | None, receives_transfer: bool,
-                 ) -> tuple[NormalLoss | None, dict[str, Decimal], list[Issue]]:
-    """Process-account convention: added units, the normal loss and the actual loss of a stage."""
+                 recorded: bool = False) -> tuple[NormalLoss | None, dict[str, Decimal], list[Issue]]:
+    """Process-account convention: added units, the normal loss and the actual loss of a stage
+    (``recorded``: see ``resolve_case``)."""
     issues: list[Issue] = []
     by_name = {e.name: e for e in elements}
 
@@ -747,20 +759,16 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
         issues.append(Issue("UNIT_FLOW", "normal_loss.actual",
                             f"{flow} leaves a loss of {actual}, but normal_loss.actual is {nl.actual}; "
                             f"difference {nl.actual - actual} — check the units or the actual loss"))
-    if nl.units is not None and nl.rate is None:
-        # The normal loss is expected of the units entering the process (or, on basis inspected,
-        # of all the units that could reach the inspection point): more than that is no loss the
-        # flow can have, and would show only as negative equivalent units.
-        inspected = nl.basis == "inspected"
-        limit = b_units + units_in if inspected else units_in
-        if nl.units > limit:
-            beginning_note = f"beginning {b_units} + " if inspected else ""
-            reach = "could reach the inspection point" if inspected else "came in"
-            issues.append(Issue(
-                "UNIT_FLOW", "normal_loss.units",
-                f"{spec.name}: normal loss {nl.units} exceeds the {limit} units that {reach} "
-                f"({beginning_note}{word} {input_units}{added_note}); difference {nl.units - limit} — "
-                "check normal_loss.units (the loss expected of them, not the units put in)"))
+    if nl.units is not None and nl.rate is None and nl.units > available and not recorded:
+        # No flow loses more units than the stage had to work with (its units to account for:
+        # beginning WIP too, whose units can be lost as they are finished this period); such a
+        # normal loss would show only as negative equivalent units, blamed on the costs.  Less
+        # than that, and more than came in, is a loss of opening units: the flow allows it.
+        issues.append(Issue(
+            "UNIT_FLOW", "normal_loss.units",
+            f"{spec.name}: normal loss {nl.units} exceeds the {available} units to account for "
+            f"(beginning {b_units} + {word} {input_units}{added_note}); difference {nl.units - available} — "
+            "check normal_loss.units (the loss expected of them, not the units put in)"))
     if issues:
         return None, added_units, issues
 

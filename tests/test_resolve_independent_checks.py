@@ -1,7 +1,8 @@
 """Every problem at once: a refused value hides only the checks that depend on it.
 
 A unit flow depends on units alone, not on a cost, a disposal value or a scrap value; a normal loss
-larger than what came in is said at the normal loss, not as the costs' negative equivalent units;
+larger than the units to account for is said at the normal loss, not as the costs' negative
+equivalent units;
 units are compared to their last written place; no message shows an unknown figure as "None".
 """
 
@@ -111,15 +112,15 @@ def test_a_negative_scrap_value_hides_not_the_process_accounts_unit_flow(tmp_pat
     assert "good output 2900" in flow and "difference 100" in flow and flow.endswith("[UNIT_FLOW]")
 
 
-def test_a_normal_loss_above_the_units_that_came_in_is_said_at_the_normal_loss(tmp_path, capsys):
+def test_a_normal_loss_above_the_units_to_account_for_is_said_at_the_normal_loss(tmp_path, capsys):
     text = PROCESS_ACCOUNT.replace("normal_loss: {rate: 0.10, scrap_value: 0.30}",
                                    "normal_loss: {units: 5000, scrap_value: 0.30}")
     status, problems = _cost(tmp_path, capsys, text)
     assert status == 2
     assert problems == [
-        "stages[1].normal_loss.units: Process 2: normal loss 5000 exceeds the 2800 units that came in "
-        "(transferred in 800 + added 2000); difference 2200 — check normal_loss.units (the loss expected of "
-        "them, not the units put in) [UNIT_FLOW]"]
+        "stages[1].normal_loss.units: Process 2: normal loss 5000 exceeds the 2800 units to account for "
+        "(beginning 0 + transferred in 800 + added 2000); difference 2200 — check normal_loss.units (the loss "
+        "expected of them, not the units put in) [UNIT_FLOW]"]
 
 
 def test_a_normal_loss_of_all_the_units_that_came_in_is_no_flow_problem(tmp_path, capsys):

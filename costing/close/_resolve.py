@@ -67,7 +67,7 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
     closes onwards from a ledger whose names a later engine would refuse."""
     kept_apart = _recorded_products(data) if recorded else frozenset()
     vouched = vouched | _names_of_prior(prior) | (names_of_close(data) if recorded else frozenset())
-    clean = _resolve_clean(data, prior, kept_apart, vouched)
+    clean = _resolve_clean(data, prior, kept_apart, vouched, recorded)
     if clean is not None:
         return clean, []
     # Something is not in order: every problem, located, in file order.
@@ -116,7 +116,7 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
                                 _duplicate_message(written[i], written[first], first)))
             continue
         earlier.append(i)
-        plan, product_issues = _resolve_product(product, header, prior, q, held, vouched)
+        plan, product_issues = _resolve_product(product, header, prior, q, held, vouched, recorded)
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
@@ -664,7 +664,7 @@ def resolve_header(data: Any, prior: PriorState | None, vouched: frozenset[str] 
 
 def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | None,
                   q: Decimal, kept_apart: frozenset[str] = frozenset(),
-                  vouched: frozenset[str] = frozenset()) -> Iterator[ProductPlan]:
+                  vouched: frozenset[str] = frozenset(), recorded: bool = False) -> Iterator[ProductPlan]:
     """The plans of a close's products, one at a time, as ``resolve_close`` makes them for a
     header from ``resolve_header``; raises ``Unclean`` at the first problem of any kind (then
     ``resolve_close`` gives all of them, located, in its order).  ``vouched``: as ``resolve_close``
@@ -688,7 +688,7 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
                 product = ProductSpec.model_validate(raw)
             except ValidationError:
                 raise Unclean from None
-            plan, issues = _resolve_product(product, header, prior, q, vouched=vouched)
+            plan, issues = _resolve_product(product, header, prior, q, vouched=vouched, recorded=recorded)
             if issues or plan is None:
                 raise Unclean
         if header.accounts.conversion_costs is None and _uses_conversion(plan):
@@ -710,7 +710,7 @@ def product_plans(raw_products: list, header: CloseSpec, prior: PriorState | Non
 
 
 def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[str] = frozenset(),
-                   vouched: frozenset[str] = frozenset()) -> ClosePlan | None:
+                   vouched: frozenset[str] = frozenset(), recorded: bool = False) -> ClosePlan | None:
     """The plan of a close file with no problem at all, products resolved by the fast path where
     it applies (``costing.close._fast``); None at the first problem of any kind."""
     resolved = resolve_header(data, prior, vouched)
@@ -718,15 +718,15 @@ def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[st
         return None
     header, q = resolved
     try:
-        plans = tuple(product_plans(data["products"], header, prior, q, kept_apart, vouched))
+        plans = tuple(product_plans(data["products"], header, prior, q, kept_apart, vouched, recorded))
     except Unclean:
         return None
     return ClosePlan(header, q, plans, prior is None)
 
 
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
-                     q: Decimal | None, held: _Held | None = None, vouched: frozenset[str] = frozenset()
-                     ) -> tuple[ProductPlan | None, list[Issue]]:
+                     q: Decimal | None, held: _Held | None = None, vouched: frozenset[str] = frozenset(),
+                     recorded: bool = False) -> tuple[ProductPlan | None, list[Issue]]:
     """``held``: parts of the header refused (reported already), which the product is checked without;
     ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``)."""
     held = held if held is not None else _Held()
@@ -861,7 +861,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     # Stage names a close the ledger holds was accepted with (``vouched``) are checked as they were.
     case, case_issues = resolve_case(CaseSpec.model_construct(
         currency=header.currency, method=header.method, rounding=header.rounding,
-        loss_convention=header.loss_convention, stages=stages), vouched=vouched)
+        loss_convention=header.loss_convention, stages=stages), vouched=vouched, recorded=recorded)
     # The header's fields are the close's own, reported once at the top, not again per product.
     issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention")
                   and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied))
