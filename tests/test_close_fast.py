@@ -458,3 +458,21 @@ def test_two_spellings_an_older_ledger_holds_as_two_products_close_on_both_paths
     twice = copy.deepcopy(november)
     twice["products"].append(copy.deepcopy(november["products"][3]))
     assert _both_paths(twice, prior, monkeypatch) == ("unclean", (False, [("DUPLICATE_PRODUCT", "products[4].name")]))
+
+
+def test_units_that_balance_only_to_28_digits_are_not_the_fast_paths():
+    """The general path compares new input's units exactly; the fast path must not accept a flow
+    that differs in the 31st digit (it declines, and the general path says UNIT_FLOW)."""
+    import copy
+
+    import yaml
+
+    from costing.close import resolve_close
+
+    data = yaml.safe_load((ROOT / "examples" / "demo" / "close-2026-10.yaml").read_text())
+    changed = copy.deepcopy(data)
+    stage = changed["products"][2]["stages"][0]
+    stage["started"] = str(stage["started"]) + ".000000000000000000000000001"
+    plan, issues = resolve_close(changed, None)
+    assert plan is None
+    assert [i.code for i in issues] == ["UNIT_FLOW"], issues
