@@ -27,14 +27,20 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 # Characters that are never part of a name's spelling and only hide, so that two names that look
 # alike are two stages, products or accounts: zero-width space, word joiner, byte-order mark (zero-
-# width no-break space), soft hyphen.  Other format characters spell: the zero-width non-joiner and
-# joiner (Persian, Indic scripts, emoji sequences), the left-to-right and right-to-left marks
-# (mixed Hebrew or Arabic names), the Mongolian vowel separator.  The bidi embeddings, overrides
-# and isolates are refused too: an override shows the characters in another order than they are
-# matched in (the "Trojan Source" disguise), an unclosed one reorders the rest of the report line,
-# and the marks, which reorder nothing, are what a mixed-direction name needs.
+# width no-break space), soft hyphen; the invisible mathematical operators (function application,
+# invisible times, separator and plus: they mark up formulas); the deprecated format controls
+# U+206A to U+206F (symmetric swapping, Arabic form shaping, digit shapes), which Unicode says not
+# to use; the interlinear annotation anchor, separator and terminator (ruby markup, not text).
+# Other format characters spell: the zero-width non-joiner and joiner (Persian, Indic scripts,
+# emoji sequences), the left-to-right and right-to-left marks (mixed Hebrew or Arabic names), the
+# Mongolian vowel separator, the tag characters of subdivision flag emoji.  Those are accepted, and
+# a product name that differs from another only by them is the same product (``product_key``).
+# The bidi embeddings, overrides and isolates are refused too: an override shows the characters in
+# another order than they are matched in (the "Trojan Source" disguise), an unclosed one reorders
+# the rest of the report line, and the marks, which reorder nothing, are what a mixed-direction
+# name needs.
 _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-HIDING_CHARACTERS = re.compile(f"[\u00ad\u200b\u2060\ufeff{_BIDI_CONTROLS}]")
+HIDING_CHARACTERS = re.compile(f"[\u00ad\u200b\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb{_BIDI_CONTROLS}]")
 _REORDERING = re.compile(f"[{_BIDI_CONTROLS}]")
 
 

@@ -167,8 +167,12 @@ def test_text_that_is_not_utf8_is_still_said_to_be_unreadable_as_text(tmp_path):
     ("\ufeffAssembly", "U+FEFF ZERO WIDTH NO-BREAK SPACE"), ("Assem\u00adbly", "U+00AD SOFT HYPHEN"),
     ("Assembly\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("Assem\u2066bly", "U+2066 LEFT-TO-RIGHT ISOLATE"),
     ("Assem\u202ably", "U+202A LEFT-TO-RIGHT EMBEDDING"),
+    ("Assem\u2061bly", "U+2061 FUNCTION APPLICATION"), ("Assembly\u2064", "U+2064 INVISIBLE PLUS"),
+    ("Assem\u206dbly", "U+206D ACTIVATE ARABIC FORM SHAPING"),
+    ("\ufff9Assembly\ufffaline 2\ufffb", "U+FFF9 INTERLINEAR ANNOTATION ANCHOR"),
 ], ids=["zero width space", "word joiner", "byte-order mark", "soft hyphen", "right-to-left override",
-        "left-to-right isolate", "left-to-right embedding"])
+        "left-to-right isolate", "left-to-right embedding", "function application", "invisible plus",
+        "deprecated format control", "interlinear annotation"])
 def test_a_name_with_a_character_that_only_hides_or_reorders_is_refused_naming_it(name, character):
     problem = name_problem(name)
     assert problem is not None and problem.startswith(f"has an invisible character ({character})")
@@ -180,9 +184,11 @@ def test_a_name_with_a_character_that_only_hides_or_reorders_is_refused_naming_i
     "Team \U0001f468\u200d\U0001f469\u200d\U0001f467",  # an emoji sequence joined by zero-width joiners
     "\u05d4\u05e8\u05db\u05d1\u05d4 A-7\u200f",  # Hebrew with a Latin model number, closed by a right-to-left mark
     "Line \u200eB\u200e \u0627\u0644\u062e\u0637",  # Arabic beside Latin, with left-to-right marks
+    "\u182d\u1823\u1828\u1822\u180e\u1820",  # Mongolian, its vowel separator shaping the final letter
+    "Shortbread \U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",  # a flag spelt by tags
     "Montage", "Café crème", "組立", "Сборка", "تجميع", "Assembly 2",
-], ids=["persian ZWNJ", "devanagari ZWJ", "emoji ZWJ", "hebrew RLM", "arabic LRM", "french", "accents", "japanese",
-        "russian", "arabic", "ascii"])
+], ids=["persian ZWNJ", "devanagari ZWJ", "emoji ZWJ", "hebrew RLM", "arabic LRM", "mongolian MVS", "flag tags",
+        "french", "accents", "japanese", "russian", "arabic", "ascii"])
 def test_names_spelt_with_joiners_or_direction_marks_and_other_scripts_are_names(name):
     assert name_problem(name) is None
 

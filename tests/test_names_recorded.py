@@ -223,3 +223,72 @@ def test_resolving_recorded_inputs_accepts_their_names_and_new_input_only_the_na
     assert issues == [] and plan.spec.company == COMPANY
     _, issues = resolve_close(recorded, None, vouched=frozenset({COMPANY, STAGE, WIP_ACCOUNT_NAME}))
     assert [(i.code, i.path) for i in issues] == [("INVALID_NAME", "products[0].name")]
+
+
+# ---- names a later rule refuses or folds, recorded by the engine that accepted them -------------
+
+def recorded_before_invisible_characters_were_folded(data: dict, ledger: Ledger):
+    """Close ``data`` as the engine before product_key set invisible characters aside did (and
+    before any character that only hides was refused): two look-alike names were two products."""
+    import costing.close._resolve as close_resolve
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(close_resolve, "product_key", lambda name: " ".join(name.split()).casefold())
+        return recorded_under_the_0_2_0_rule(data, ledger)
+
+
+def with_a_twin_of_espresso_classic(data: dict, name: str) -> dict:
+    data = copy.deepcopy(data)
+    twin = copy.deepcopy(next(p for p in data["products"] if p["name"] == "Espresso Classic"))
+    data["products"].append({**twin, "name": name})
+    data.pop("general_ledger", None)  # the demo's balances are of one Espresso Classic
+    return data
+
+
+def test_a_name_recorded_with_an_invisible_operator_closes_onwards_and_a_new_one_is_refused(tmp_path, capsys):
+    """U+2063 INVISIBLE SEPARATOR was accepted in names until it was refused as only hiding: a
+    month recorded with it closes onwards with it; a new product named with it is refused."""
+    recorded = "Barista\u2063 Pro"
+    ledger = tmp_path / "ledger.db"
+    with Ledger(ledger) as opened:
+        recorded_under_the_0_2_0_rule(on_another_october(_renamed(demo("2026-10"), "Barista Pro", recorded)), opened)
+    november = on_another_october(_renamed(demo("2026-11"), "Barista Pro", recorded))
+    refused = with_a_twin_of_espresso_classic(november, "Cold\u2063 Brew")
+    status, _, err = run(capsys, "close", close_file(tmp_path, refused), "--period", "2026-11", "--ledger", ledger)
+    assert status == 2 and err.count("[INVALID_NAME]") == 1  # the recorded name is not refused beside it
+    assert "products[3].name" in err and "U+2063 INVISIBLE SEPARATOR" in err
+    status, _, err = run(capsys, "close", close_file(tmp_path, november), "--period", "2026-11", "--ledger", ledger)
+    assert (status, err) == (0, "")
+    with Ledger(ledger) as opened:
+        assert recorded in {product for product, _ in opened.current_close("2026-11").state.wip}
+
+
+def test_look_alike_products_a_ledger_recorded_as_two_close_onwards_and_a_third_spelling_is_refused(
+        tmp_path, capsys):
+    """A ledger recorded 'Espresso Classic' and, as another product with its own WIP, 'Espresso
+    Classic' with a zero-width space: neither can be renamed (PRODUCT_MISSING) nor the two merged, so
+    the next month closes with both as recorded.  Another look-alike is still the same product twice."""
+    look_alike = f"Espresso Classic{ZWSP}"
+    ledger = tmp_path / "ledger.db"
+    with Ledger(ledger) as opened:
+        recorded_before_invisible_characters_were_folded(with_a_twin_of_espresso_classic(demo("2026-10"), look_alike),
+                                                         opened)
+    november = with_a_twin_of_espresso_classic(demo("2026-11"), look_alike)
+    third = with_a_twin_of_espresso_classic(november, "Espresso Classic\u200d")
+    status, _, err = run(capsys, "close", close_file(tmp_path, third), "--period", "2026-11", "--ledger", ledger)
+    assert status == 2
+    assert [line.split(": ", 2)[2] for line in err.splitlines() if line.endswith("]")] == [
+        "products[4].name: product 'Espresso Classic\\u200d' differs from 'Espresso Classic' (products[0]) only in "
+        "invisible characters (U+200D ZERO WIDTH JOINER), so it is the same product named twice; merge the two, or "
+        "name them apart [DUPLICATE_PRODUCT]"]
+    status, _, err = run(capsys, "close", close_file(tmp_path, november), "--period", "2026-11", "--ledger", ledger)
+    assert (status, err) == (0, "")
+    with Ledger(ledger) as opened:
+        carried = {product for (product, _), wip in opened.current_close("2026-11").state.wip.items() if wip.units}
+    assert {"Espresso Classic", look_alike} <= carried
+
+
+def _renamed(data: dict, old: str, new: str) -> dict:
+    data = copy.deepcopy(data)
+    next(p for p in data["products"] if p["name"] == old)["name"] = new
+    return data

@@ -6,7 +6,9 @@ and located (``products[1].stages[0].driver_quantity: ...``).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping
@@ -967,27 +969,63 @@ def _as_meant(product: ProductSpec | None, header: CloseSpec) -> ProductSpec | N
 
 
 def product_key(name: str) -> str:
-    """What identifies a product: its name with upper/lower case and the
-    spacing between words aside.  Two names with one key are one product written two ways.
+    """What identifies a product: its name with upper/lower case, the spacing between words and
+    invisible format characters (Unicode category Cf: joiners, direction marks, tags) aside.  Two
+    names with one key are one product written two ways: names that print alike in every report are
+    not two products, whatever invisible character one of them holds.
 
-    >>> product_key("Espresso  PRO") == product_key("espresso pro")
+    >>> product_key("Espresso  PRO") == product_key("espresso pro") == product_key("Espresso\\u200d Pro\\u200e")
     True
     """
+    # Invisible characters first: a joiner between two spaces would otherwise leave them two.
+    return _case_and_spacing_aside(name if name.isascii() else _visible(name))
+
+
+def _case_and_spacing_aside(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+@functools.lru_cache(maxsize=4096)  # a workbook folds one name per row, of 50,000 rows naming a few products
+def _visible(name: str) -> str:
+    """``name`` without its invisible format characters (Unicode category Cf)."""
+    return "".join(c for c in name if unicodedata.category(c) != "Cf")
+
+
+def _how_they_differ(name: str, other: str) -> str:
+    """What sets apart two names of one ``product_key``, for a message: upper/lower case or spacing,
+    invisible characters (named, since they cannot be seen), or both.
+
+    >>> _how_they_differ("Drip home", "Drip  Home")
+    'upper/lower case or spacing'
+    >>> _how_they_differ("Espresso Classic\\u200d", "Espresso Classic")
+    'invisible characters (U+200D ZERO WIDTH JOINER)'
+    >>> _how_they_differ("espresso\\u200d  classic", "Espresso Classic")
+    'upper/lower case, spacing or invisible characters (U+200D ZERO WIDTH JOINER)'
+    """
+    if _case_and_spacing_aside(name) == _case_and_spacing_aside(other):
+        return "upper/lower case or spacing"
+    invisible = [c for c in dict.fromkeys(name + other)
+                 if unicodedata.category(c) == "Cf" and name.count(c) != other.count(c)]
+    invisible = invisible or [c for c in dict.fromkeys(name + other) if unicodedata.category(c) == "Cf"]
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'FORMAT CHARACTER')}" for c in invisible)
+    return (f"invisible characters ({named})" if _visible(name) == _visible(other)
+            else f"upper/lower case, spacing or invisible characters ({named})")
 
 
 def _duplicate_message(name: str, first_name: str, first: int) -> str:
     if name == first_name:
         return f"product {name!r} is already products[{first}]"
-    return (f"product {name!r} differs from {first_name!r} (products[{first}]) only in upper/lower case or spacing, "
-            "so it is the same product named twice; merge the two, or name them apart")
+    return (f"product {name!r} differs from {first_name!r} (products[{first}]) only in "
+            f"{_how_they_differ(name, first_name)}, so it is the same product named twice; "
+            "merge the two, or name them apart")
 
 
 def _kept_apart(name: str, other: str, known: set[str]) -> bool:
-    """Two products whose names differ only in upper/lower case or spacing that are nonetheless two
-    products: both, exactly as written, products of the prior close (a ledger from before such names
-    were refused may hold both, each with its own WIP and finished goods, so that neither can be
-    renamed nor the two merged).  Any other pair of one ``product_key`` is one product named twice."""
+    """Two products whose names differ only in upper/lower case, spacing or invisible characters that
+    are nonetheless two products: both, exactly as written, products of the prior close (a ledger
+    from before such names were refused may hold both, each with its own WIP and finished goods, so
+    that neither can be renamed nor the two merged).  Any other pair of one ``product_key`` is one
+    product named twice."""
     return name != other and name in known and other in known
 
 
@@ -1046,13 +1084,14 @@ def _known_products(prior: PriorState | None) -> set[str]:
 
 def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState | None, written: list[str | None],
                           ) -> tuple[list[ProductSpec | None], dict[int, tuple[Issue, str]]]:
-    """Products named as the prior close named them but for upper/lower case or spacing ("Drip home"
-    for "Drip Home"), renamed as the prior close wrote them, and for each (by position) its one
-    problem at the name and the name meant.  A product keeps one spelling from month to month: one
-    it carried WIP or finished goods for would otherwise open from nothing, and the carried product
-    be reported missing; one it carried nothing for would be another product in the ledger's
-    history.  ``written``: each product's name as typed, also of one whose shape was refused (None
-    when it has no name in text), which is told the same and not renamed (it is not checked further)."""
+    """Products named as the prior close named them but for upper/lower case, spacing or invisible
+    characters ("Drip home" for "Drip Home"), renamed as the prior close wrote them, and for each (by
+    position) its one problem at the name and the name meant.  A product keeps one spelling from
+    month to month: one it carried WIP or finished goods for would otherwise open from nothing, and
+    the carried product be reported missing; one it carried nothing for would be another product in
+    the ledger's history.  ``written``: each product's name as typed, also of one whose shape was
+    refused (None when it has no name in text), which is told the same and not renamed (it is not
+    checked further)."""
     if prior is None:
         return products, {}
     known = _known_products(prior)
@@ -1076,9 +1115,12 @@ def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState 
         meant = candidates[0]
         what = ("whose closing WIP and finished goods this month opens with under that name" if meant in carried
                 else "and a product keeps one spelling from month to month")
+        # Said when invisible characters set the two apart: the two names print alike.
+        differing = (f"it differs from that spelling only in {_how_they_differ(name, meant)}; "
+                     if _case_and_spacing_aside(name) != _case_and_spacing_aside(meant) else "")
         problems[i] = (Issue("INCONSISTENT_NAME", "name",
                              f"product {name!r} is written {meant!r} in the {prior.period} close, {what}; "
-                             f"write it {meant!r}"), meant)
+                             f"{differing}write it {meant!r}"), meant)
         if product is not None:
             respelled[i] = _replace(product, {"name": meant})
         del by_key[key]  # one product takes the prior close's name; another is a product of its own
