@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from costing.close_service import CloseRefused, close_period
@@ -79,6 +79,37 @@ def plant(draw, period="2026-10", first_period=True, method=None):
             "products": products}
 
 
+# Found by hypothesis: Assembly's overhead all over-applied and prorated back, with its ending WIP
+# counted 3 units short. The shortage's cost is rounded and split over the elements by largest
+# remainder (overhead lost 0.07, more than its 3/12 of 0.25), so a weight of 9/12 of the book
+# overhead (0.1875) took a share of 0.19 from the 0.18 left: overhead -0.01 in closing WIP.
+def _stage(name, completed, ending, complete, driver, **more):
+    return {"name": name, "elements": {"materials": {"kind": "material", "added": "start"},
+                                       "labour": {"kind": "labour", "added": "evenly"},
+                                       "overhead": {"kind": "overhead", "added": "evenly"}},
+            "completed": completed, "ending_wip": {"units": ending, "complete": complete},
+            "added_costs": {"materials": more.pop("materials", "0"), "labour": "0"}, "driver_quantity": driver,
+            **more}
+
+
+ZERO_COST = {"materials": "0", "labour": "0", "overhead": "0"}
+SHORT_COUNT_ALL_OVER_APPLIED = {
+    "company": "Random Works", "period": "2026-10", "currency": "USD", "method": "fifo",
+    "finished_goods_method": "fifo", "overhead_disposition": "prorate", "materiality": "0", "accounts": ACCOUNTS,
+    "overhead": {"Assembly": {"driver": "labour_hours", "rate": "1.15", "actual": "0"},
+                 "Testing": {"driver": "labour_hours", "rate": "0.0", "actual": "0"},
+                 "Packaging": {"driver": "labour_hours", "rate": "0.0", "actual": "0"}},
+    "products": [{"name": "P0", "shipments": 0,
+                  "opening_finished_goods": [{"units": 0, "cost": "0", "period": "2026-09"}],
+                  "stages": [
+                      _stage("Assembly", 2, 12, "0.04", 1, materials="0.01", started=14, count=9,
+                             beginning_wip={"units": 1, "complete": "0.23", "cost": ZERO_COST},
+                             spoilage={"normal": 0, "abnormal": 1, "inspection": "0", "disposal_value": "0"}),
+                      _stage("Testing", 1, 2, "0", 0, beginning_wip={"units": 1, "complete": "0", "cost": {
+                          **ZERO_COST, "transferred_in": "0"}}),
+                      _stage("Packaging", 0, 1, "0", 0)]}]}
+
+
 def _close(data, ledger):
     try:
         return close_period(data, ledger, user="hypothesis")
@@ -92,6 +123,7 @@ def _close(data, ledger):
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(plant())
+@example(SHORT_COUNT_ALL_OVER_APPLIED)
 def test_journals_balance_and_the_rollforward_ties(data):
     with Ledger(":memory:") as ledger:
         outcome = _close(data, ledger)

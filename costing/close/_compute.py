@@ -387,17 +387,24 @@ def _pool_buckets(pools: set[str], staged: list, fg_moves: list, contents: list,
         expensed = dict(content["expensed"])  # abnormal spoilage and spoiled goods: period costs
         for stage_name, by_element in content["wip"].items():
             count = counts.get(stage_name)
-            # A shortage's share of the pool's overhead left WIP with the units written off.  Units
-            # found keep the book's overhead: theirs was credited to count difference, not applied
-            # by the pool, so a weight never exceeds what the pool put there (nor goes negative).
-            kept_share = (count.counted_units / count.book_units if count is not None
-                          and count.counted_units < count.book_units else None)
+            # A shortage's share of the pool's overhead left WIP with the cost written off: each
+            # element keeps the part of it that its cost kept as posted (after the adjustment, over
+            # before it), not counted / book units — the adjustment is rounded and split by largest
+            # remainder, so an element can lose more than its units' share, and a weight above what
+            # the element holds could prorate it below zero.  Units found keep the book's overhead:
+            # theirs was credited to count difference, not applied by the pool, so a weight never
+            # exceeds what the pool put there (nor goes negative).
+            shortage = count if count is not None and count.counted_units < count.book_units else None
+            closing_cost = wip[stage_name].cost if shortage is not None else None
             for element, by_pool in by_element.items():
+                if shortage is not None:
+                    after = closing_cost[element]
+                    before = after - shortage.by_element[element]
                 for pool, amount in by_pool.items():
                     if pool not in buckets:
                         continue
-                    if kept_share is not None:  # counted units keep their share; the shortage was expensed
-                        kept = amount * kept_share
+                    if shortage is not None:  # what the element kept; the rest was expensed with the shortage
+                        kept = amount * after / before if before else _ZERO
                         expensed[pool] = expensed.get(pool, _ZERO) + amount - kept
                         amount = kept
                     buckets[pool].append((("wip", i, stage_name, element), amount))
