@@ -115,8 +115,8 @@ def _progress(done: int, total: int) -> None:
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
-    from .close_service import CloseRefused, close_period
-    from .ledger import LedgerError, read_prior_close
+    from .close_service import CloseRefused, close_period, read_month_before
+    from .ledger import LedgerError
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
     if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
@@ -126,8 +126,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
     if workbook:  # the close workbook path: same close, inputs read from its tables
         from .workbook import read_close_workbook
 
-        try:  # a workbook with problems in its tables is checked against the month before too
-            data, issues = read_close_workbook(args.file, prior_for=lambda p: read_prior_close(ledger_path, p))
+        try:  # a workbook with problems in its tables is checked against the month before too, and
+            # may use the names the ledger's closes were recorded with, as the close does
+            data, issues = read_close_workbook(args.file, month_before=lambda p: read_month_before(ledger_path, p))
         except LedgerError:  # the month before cannot be read now: the tables' own problems only
             data, issues = read_close_workbook(args.file)
     else:

@@ -44,6 +44,7 @@ from .ledger._sqlite import canonical_json
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
+           "read_month_before",
            "canonical_inputs", "in_element_order",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
 
@@ -327,9 +328,33 @@ def _vouched_by(ledger: Ledger, opening_from: int | None, data: Any) -> frozense
     if not any(name_problem(name) for name in names):
         return frozenset()
     period = data.get("period")
-    replaced = ledger.closes(period)[-1:] if isinstance(period, str) else []
+    return _names_of_closes(ledger, opening_from, period if isinstance(period, str) else None)
+
+
+def _names_of_closes(ledger: Ledger, opening_from: int | None, period: str | None) -> frozenset[str]:
+    """The names of the close ``opening_from`` (its seq) and of ``period``'s own current close."""
+    replaced = ledger.closes(period)[-1:] if period is not None else []
     previous = [ledger.close_at(opening_from)] if opening_from is not None else []
     return frozenset().union(*(names_of_close(close.inputs) for close in previous + replaced if close is not None))
+
+
+def read_month_before(path: str | os.PathLike, period: str) -> tuple[PriorState | None, frozenset[str]]:
+    """What a close of ``period`` opens from in the ledger file at ``path``, read without creating or
+    changing it: the close before (None when there is no ledger there yet, or in its first
+    month) and the names the ledger vouches for — those the close it opens from, and the month's own
+    close it replaces after a reopen, were recorded with, which the month may use as they were
+    accepted (``resolve_close``'s ``vouched``), as ``close_period`` does.  For checking input that
+    still has problems (a close workbook reports them all at once) as the close would.  Raises
+    LedgerError when the ledger cannot say (the month is locked, its predecessor is reopened, the
+    file is not a ledger of this engine)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file() or not path.stat().st_size:
+        return None, frozenset()
+    with Ledger(path, create=False) as ledger:
+        prior, opening_from = ledger.prior_for(period)
+        return prior, _names_of_closes(ledger, opening_from, period)
 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,

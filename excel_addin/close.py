@@ -8,12 +8,13 @@ copied into the open workbook) — so the button and the command give identical 
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from costing.close_service import CloseRefused, close_period, recorded_outcome
-from costing.ledger import Ledger, LedgerError, read_prior_close
+from costing.close_service import CloseRefused, close_period, read_month_before, recorded_outcome
+from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
 
 from ._xlwings_book import XlwingsSource, copy_result_sheets
@@ -33,7 +34,22 @@ def _say(book: Any, text: str) -> None:
         pass
 
 
-def _every_problem(found: Any, ledger_path: Path) -> list:
+class _MonthBefore:
+    """The ledger's month before a period (``read_month_before``), read once: by the tables' own
+    checks (a name the ledger vouches for) and by the close's.  The ledger is only read."""
+
+    def __init__(self, ledger_path: Path):
+        self.read = functools.cache(lambda period: read_month_before(ledger_path, period))
+
+    def vouched(self, period: str) -> frozenset[str]:
+        """Names the ledger vouches for; none when it cannot say (the close then says why)."""
+        try:
+            return self.read(period)[1]
+        except LedgerError:
+            return frozenset()
+
+
+def _every_problem(found: Any, month_before: _MonthBefore) -> list:
     """The tables' problems and, as far as the tables could be read, the close's own, checked
     against the month before in the ledger (as ``wip close BOOK.xlsx`` does): all at once.  The
     ledger is only read; when it cannot say (a locked month, an unreadable file), the tables' own."""
@@ -41,7 +57,7 @@ def _every_problem(found: Any, ledger_path: Path) -> list:
     if not found.issues or not isinstance(period, str):
         return list(found.issues)
     try:
-        return found.with_close_checks(read_prior_close(ledger_path, period))
+        return found.with_close_checks(*month_before.read(period))
     except LedgerError:
         return list(found.issues)
 
@@ -51,10 +67,11 @@ def close_month(book: Any = None) -> CloseMonthResult:
         import xlwings as xw
 
         book = xw.Book.caller()
-    found = read_tables(XlwingsSource(book))
     ledger_path = Path(book.fullname).with_suffix(".wip.db")
+    month_before = _MonthBefore(ledger_path)
+    found = read_tables(XlwingsSource(book), month_before.vouched)
     if found.issues or found.data is None:
-        issues = _every_problem(found, ledger_path)
+        issues = _every_problem(found, month_before)
         message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
         _say(book, message)
         return CloseMonthResult(False, message)

@@ -304,14 +304,16 @@ def test_a_full_drive_is_ledger_write_failed_and_the_ledger_is_as_it_was(ledger,
     assert digest(ledger) == before
 
 
-def test_read_prior_close_reads_the_month_before_and_changes_nothing(ledger, tmp_path):
-    from costing.ledger import read_prior_close
+def test_read_month_before_reads_the_close_before_and_changes_nothing(ledger, tmp_path):
+    from costing.close_service import read_month_before
 
-    assert read_prior_close(tmp_path / "none.db", "2026-10") is None  # no ledger yet: its first month
+    assert read_month_before(tmp_path / "none.db", "2026-10") == (None, frozenset())  # no ledger yet
+    assert not (tmp_path / "none.db").exists()
     before = digest(ledger)
-    prior = read_prior_close(ledger, "2026-11")
+    prior, vouched = read_month_before(ledger, "2026-11")
     assert prior is not None and prior.period == "2026-10"
+    assert "Espresso Classic" in vouched  # the names October was recorded with
     with pytest.raises(LedgerError) as refused:  # closed and locked: the ledger cannot open it again
-        read_prior_close(ledger, "2026-10")
+        read_month_before(ledger, "2026-10")
     assert refused.value.code == "PERIOD_LOCKED"
     assert digest(ledger) == before

@@ -4,6 +4,6 @@ The embedded default store is one SQLite file.  ``Ledger`` is the only I/O bound
 service talks to; tests use the same class on a temporary file or ``":memory:"``.
 """
 
-from ._sqlite import ClosedPeriod, Event, Ledger, LedgerError, read_prior_close
+from ._sqlite import ClosedPeriod, Event, Ledger, LedgerError
 
-__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "read_prior_close"]
+__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod"]

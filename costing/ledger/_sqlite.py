@@ -811,19 +811,6 @@ def _engine_version() -> str:
     return __version__
 
 
-def read_prior_close(path: str | Path, period: str) -> PriorState | None:
-    """The close ``period`` would open from, read from the ledger file at ``path`` without creating
-    or changing it: None when there is no ledger there yet (its first month).  For checking input
-    against the month before while the input still has problems (a close workbook reports them all
-    at once), before any close is attempted.  Raises LedgerError when the ledger cannot say (the
-    month is locked, its predecessor is reopened, the file is not a ledger of this engine)."""
-    path = Path(path)
-    if not path.is_file() or not path.stat().st_size:
-        return None
-    with Ledger(path, create=False) as ledger:
-        return ledger.prior_for(period)[0]
-
-
 def _fault_injection_pause() -> None:
     """Crash tests (tests/test_close_ledger.py) hold a close open inside its transaction to kill it
     there or to race a second close against it; WIP_LEDGER_TEST_PAUSE is never set in normal use."""

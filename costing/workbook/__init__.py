@@ -10,6 +10,7 @@ live formulas.  An adapter: it imports the core and the close; they never import
 
 from __future__ import annotations
 
+import functools
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -38,8 +39,10 @@ def _file_key(path: Path) -> tuple:
     return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
-def read_workbook_input(path: str | Path) -> WorkbookInput:
-    """Everything read from the workbook: data, issues, and the data-path → cell map."""
+def read_workbook_input(path: str | Path, vouched_for: Callable[[str], frozenset[str]] | None = None
+                        ) -> WorkbookInput:
+    """Everything read from the workbook: data, issues, and the data-path → cell map.
+    ``vouched_for``: as ``read_tables`` takes it."""
     global _LAST
     from ._openpyxl import OpenpyxlSource
 
@@ -59,7 +62,7 @@ def read_workbook_input(path: str | Path) -> WorkbookInput:
             said = None
         said = said or f"cannot read {path} as an Excel workbook: {e}"
         return WorkbookInput(None, [Issue("UNREADABLE_FILE", "", said)])
-    found = read_tables(source)
+    found = read_tables(source, vouched_for)
     # The close writes its results into this workbook: what would stop that is found now, before
     # anything is recorded in the ledger.
     cannot_write = _result_names_taken(source.formulas) + _read_only(path) + _would_lose(source)
@@ -114,7 +117,8 @@ def _take_last_read(path: Path):
     return None
 
 
-def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None = None
+def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None = None, *,
+                        month_before: Callable[[str], tuple[Any, frozenset[str]]] | None = None
                         ) -> tuple[dict | None, list[Issue]]:
     """The close data of a workbook, and every problem found in its tables (located to cells).
 
@@ -123,16 +127,31 @@ def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None
     problems in its tables is also checked as the close checks it, as far as it could be read, so
     that every problem is reported at once (``WorkbookInput.with_close_checks``); the data is None
     all the same.  Not given, only the tables' own problems are reported: the close's depend on
-    the month before."""
-    found = read_workbook_input(path)
-    if prior_for is None or not found.issues or found.partial is None:
+    the month before.
+
+    ``month_before(period)``: instead of ``prior_for``, that close and the names the ledger vouches
+    for (``costing.close_service.read_month_before``), which the workbook may use as the close that
+    recorded them accepted them, as the close does — in the tables' own checks and the close's."""
+    if month_before is not None:
+        month_before = functools.cache(month_before)  # the ledger read once, by the tables or the checks
+    found = read_workbook_input(path, (lambda period: month_before(period)[1]) if month_before else None)
+    if (prior_for is None and month_before is None) or not found.issues or found.partial is None:
         return found.data, list(found.issues)
     period = found.partial.get("period")
-    return found.data, found.with_close_checks(prior_for(period) if isinstance(period, str) else None)
+    if not isinstance(period, str):
+        return found.data, found.with_close_checks(None)
+    prior, vouched = month_before(period) if month_before is not None else (prior_for(period), frozenset())
+    return found.data, found.with_close_checks(prior, vouched)
 
 
 def locate_issues(path: str | Path, issues: Sequence[Issue]) -> list[Issue]:
-    """The close's issues (``products[0].stages[1].completed``) at the workbook's cells."""
+    """The close's issues (``products[0].stages[1].completed``) at the workbook's cells: of the
+    last read when the workbook is unchanged since (it was read as the close took it, with the
+    names the ledger vouched for), else read again."""
+    path = Path(path)
+    last = _LAST
+    if last is not None and path.exists() and last[0] == _file_key(path):
+        return last[2].locate(issues)
     found = read_workbook_input(path)
     return found.locate(issues)
 

@@ -13,14 +13,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from .._currency import is_known_locale
 from .._errors import Issue, as_written
 from .._journal import name_problem
 from .._numbers import from_excel, percent_text
 from .._period import is_period
-from ..close._resolve import product_key
+from ..close._resolve import _COST_COMPARED, product_key
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, TableData, TableSource
@@ -33,12 +33,18 @@ _ALL = ("all",)  # anything: the close's checks are not run (a setting, an accou
 _PRODUCT = "product"  # ("product", folded name or None for any): every check of that product
 _STAGE = "stage"  # ("stage", product, stage; None for any): the checks of that product-stage
 _TIE = ("tie",)  # the tie to the general ledger (an opening balance left out)
+# ("cost", product, stage; None for any): the checks comparing a cost with a value (a disposal or
+# scrap value above the cost) of that product from that stage on — a cost left out is short there
+# and, transferred out, in every stage after it.  They are those the close holds back for a refused
+# overhead pool (``_COST_COMPARED``), for the same reason.  (Opening WIP units or a driver quantity
+# left out need none: the product's flow or overhead is then a problem, and it is not costed.)
+_COST = "cost"
 _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) product and stage
-    "Costs": lambda product, stage: (),  # a missing cost is only that figure; nothing follows from it
+    "Costs": lambda product, stage: ((_COST, product, stage),),  # else only that figure is left out
     "Drivers": lambda product, stage: ((_STAGE, product, stage),),
     "Counts": lambda product, stage: ((_STAGE, product, stage),),
     "OpeningWIP": lambda product, stage: ((_STAGE, product, stage), _TIE),
-    "OpeningWIPCost": lambda product, stage: ((_STAGE, product, stage), _TIE),
+    "OpeningWIPCost": lambda product, stage: ((_STAGE, product, stage), (_COST, product, stage), _TIE),
     "Shipments": lambda product, stage: ((_PRODUCT, product),),
     "OpeningFG": lambda product, stage: ((_PRODUCT, product), _TIE),
     "Production": lambda product, stage: ((_PRODUCT, product),),  # a stage missing breaks the product's flow
@@ -80,29 +86,54 @@ class WorkbookInput:
     partial: dict | None = None
     held: set[tuple] = field(default_factory=set)
 
-    def with_close_checks(self, prior: Any) -> list[Issue]:
+    def with_close_checks(self, prior: Any, vouched: frozenset[str] = frozenset()) -> list[Issue]:
         """Every problem at once: the tables' own, then those the close finds in what could be read
-        (resolved against ``prior``, the close before, as ``resolve_close`` takes it, and costed
-        when that is clean, as the close does), located to cells, less what follows from a problem
-        already said — a cell that cannot be read leaves out only what depends on it, not every
-        other product's checks.  The close's checks are not
+        (resolved against ``prior``, the close before, as ``resolve_close`` takes it, with the names
+        the ledger ``vouched`` for, and costed when that is clean, as the close does; both as
+        ``costing.close_service.read_month_before`` gives them), located to cells, less what
+        follows from a problem already said — a cell that cannot be read leaves out only what
+        depends on it, not every other product's checks.  The close's checks are not
         run when nothing is wrong (the close itself runs them) or when a problem leaves out what
         every product depends on (a setting, an account, a stage, an element, a missing table)."""
         if not self.issues or self.partial is None or _ALL in self.held:
             return list(self.issues)
-        from .._errors import CostingError
-        from ..close import compute_close
         from ..close._resolve import resolve_close
 
-        plan, found = resolve_close(self.partial, prior)
+        plan, found = resolve_close(self.partial, prior, vouched=frozenset(vouched))
         if plan is not None:  # as the close does: what it finds only costing (a later month's shipments)
-            try:
-                compute_close(plan)
-            except CostingError as e:
-                found = list(e.issues)
+            found = self._costed(plan)
         said = {issue.path for issue in self.issues}
         kept = [issue for issue in found if not self._follows(issue)]
         return list(self.issues) + [issue for issue in self.locate(kept) if issue.path not in said]
+
+    def _costed(self, plan: Any) -> list[Issue]:
+        """What the close finds costing ``plan`` (``compute_close``).  It stops after costing the
+        products when one has a problem; when each is one that follows from a problem already said
+        (a disposal value above a cost left out), the others are costed again without those
+        products, so that what the close checks after costing (shipments beyond stock) is still
+        said of them — but not the tie to the general ledger, which is of every product."""
+        from dataclasses import replace
+
+        from .._errors import CostingError
+        from ..close import compute_close
+
+        kept = list(range(len(plan.products)))  # the plan's products costed, by their place in it
+        found: list[Issue] = []
+        while kept:
+            try:
+                compute_close(replace(plan, products=tuple(plan.products[k] for k in kept)))
+                return found
+            except CostingError as e:
+                issues = [_renumbered(issue, kept) for issue in e.issues]
+            if len(kept) < len(plan.products):
+                issues = [issue for issue in issues if not issue.path.startswith("general_ledger")]
+            found += issues
+            stopped_at = {int(at[1]) for issue in issues if (at := _PRODUCT_PATH.match(issue.path))}
+            if not stopped_at or not all(self._follows(issue) for issue in issues
+                                         if _PRODUCT_PATH.match(issue.path)):
+                return found
+            kept = [k for k in kept if k not in stopped_at]
+        return found
 
     def _follows(self, issue: Issue) -> bool:
         """Whether the close's ``issue`` may follow from what a problem already said left out."""
@@ -123,7 +154,22 @@ class WorkbookInput:
         stages = (products[i].get("stages") or []) if i < len(products) else []
         j = int(at[2])
         stage = _fold(stages[j].get("name")) if j < len(stages) else None
-        return bool({(_STAGE, p, s) for p in (product, None) for s in (stage, None)} & self.held)
+        if {(_STAGE, p, s) for p in (product, None) for s in (stage, None)} & self.held:
+            return True
+        return issue.code in _COST_COMPARED and self._cost_short(product, [_fold(s.get("name")) for s in stages], j)
+
+    def _cost_short(self, product: Any, stages: list[Any], j: int) -> bool:
+        """Whether a cost left out of ``product`` (folded name; its ``stages``' folded names, in the
+        flow's order) makes its ``j``-th stage's cost short: left out of that stage or one before it,
+        whose transferred-out cost it receives.  A cost of a stage the product does not have (a
+        misspelt or unreadable stage) may be meant for any of its stages: the first, to be safe."""
+        for hold in self.held:
+            if hold[0] != _COST or hold[1] not in (product, None):
+                continue
+            from_stage = stages.index(hold[2]) if hold[2] in stages else 0
+            if j >= from_stage:
+                return True
+        return False
 
     def cell(self, path: str) -> Cell | None:
         return self.cells.get(path)
@@ -280,6 +326,19 @@ _STAGE_NAME = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.name")
 _ELEMENT_PATH = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.elements\.(.+)")
 
 
+def _renumbered(issue: Issue, kept: list[int]) -> Issue:
+    """``issue`` of the ``k``-th product of those ``kept`` at the ``kept[k]``-th.
+
+    >>> _renumbered(Issue("X", "products[1].shipments", "m"), [0, 2]).path
+    'products[2].shipments'
+    """
+    at = _PRODUCT_PATH.match(issue.path)
+    if at is None:
+        return issue
+    return Issue(issue.code, f"products[{kept[int(at[1])]}]{issue.path[len(f'products[{at[1]}]'):]}", issue.message,
+                 issue.source)
+
+
 def _and(names: list[str]) -> str:
     """Names listed in a sentence.
 
@@ -291,8 +350,11 @@ def _and(names: list[str]) -> str:
 
 
 class _Reader:
-    def __init__(self, source: TableSource):
+    def __init__(self, source: TableSource, vouched_for: Callable[[str], frozenset[str]] | None = None):
         self.source = source
+        self.vouched_for = vouched_for
+        self.period: Any = None  # the Settings' period, as read
+        self._vouched: frozenset[str] | None = None
         self.issues: list[Issue] = []
         self.locale = "en_US"
         self.result = WorkbookInput(None, self.issues)
@@ -309,10 +371,21 @@ class _Reader:
 
     def hold_row(self, table: str, values: dict[str, Any]) -> None:
         """What a refused row of ``table`` leaves out of the close data, for its follow-ons to be
-        held back: a cost only its own figure; a driver quantity, count or opening WIP its
-        product-stage; a production row, shipment or opening layer its product (its stages' flow)."""
+        held back: a cost the comparisons of its product's cost from its stage on; a driver
+        quantity, count or opening WIP its product-stage (an opening WIP cost also the comparisons);
+        a production row, shipment or opening layer its product (its stages' flow)."""
         product, stage = _fold(values.get("product")), _fold(values.get("stage"))
         self.result.held.update(_ROW_HOLDS.get(table, lambda p, s: (_ALL,))(product, stage))
+
+    def vouched(self, name: str) -> bool:
+        """Whether the ledger vouches for ``name``: the close the workbook's month opens from (or the
+        month's own, which it replaces after a reopen) was recorded with it (``vouched_for``: asked
+        once, and only about a name with a problem — reading a close's inputs takes a while)."""
+        if self.vouched_for is None or not isinstance(self.period, str):
+            return False
+        if self._vouched is None:
+            self._vouched = frozenset(self.vouched_for(self.period))
+        return name in self._vouched
 
     # ---- tables and cells ---------------------------------------------------------------
     def table(self, name: str, required: bool = True) -> tuple[TableSpec, TableData | None, dict[str, int]]:
@@ -563,6 +636,8 @@ class _Reader:
             if key == "currency" and not self.known_currency(value, cell):
                 continue
             data[key] = value
+            if key == "period":
+                self.period = value
 
     def known_currency(self, code: str, cell: Cell) -> bool:
         """Checked here, at the Currency cell, with a hint when only the case is wrong (``usd``)."""
@@ -715,6 +790,8 @@ class _Reader:
                 continue
             name = row.get("product")
             problem = name_problem(name) if isinstance(name, str) else None
+            if problem and self.vouched(name):  # as the close that recorded it accepted it
+                problem = name_problem(name, vouched=True)
             if problem:  # said at this cell; the product's rows spelt well are not measured against it
                 self.problem("INVALID_NAME", row.cells["product"].ref,
                              f"product name {name!r} {problem}; it is printed on reports and carried to the next "
@@ -804,7 +881,9 @@ class _Reader:
             return found
 
         for row in costs:
-            found = target(row, held=())  # a cost of no product-stage: only its own figure is left out
+            # A cost of no product-stage (a misspelt product or stage) is left out of the one it meant.
+            found = target(row, held=((_COST, _fold(row.get("product")) if _fold(row.get("product")) in folded
+                                       else None, _fold(row.get("stage"))),))
             if found is not None:
                 i, j = found
                 element = row.get("element")
@@ -1029,6 +1108,11 @@ def _quote(sheet: str) -> str:
     return quote_sheet(sheet)
 
 
-def read_tables(source: TableSource) -> WorkbookInput:
-    """Read a close workbook's tables into close data; every problem located to a cell."""
-    return _Reader(source).read()
+def read_tables(source: TableSource, vouched_for: Callable[[str], frozenset[str]] | None = None) -> WorkbookInput:
+    """Read a close workbook's tables into close data; every problem located to a cell.
+
+    ``vouched_for(period)``: the names the ledger vouches for in a close of ``period`` (the
+    second of ``costing.close_service.read_month_before``), which the workbook may use as the close
+    that recorded them accepted them, as the close does; asked only about a name with a problem.
+    Not given, every name is checked as new input."""
+    return _Reader(source, vouched_for).read()
