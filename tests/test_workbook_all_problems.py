@@ -255,3 +255,12 @@ def test_a_stage_without_an_overhead_rate_is_said_once_beside_the_tables_problem
     assert data is None
     assert [(i.code, i.path) for i in issues] == [("NOT_A_NUMBER", "Costs!D4"),
                                                   ("MISSING_OVERHEAD_RATE", "'Overhead Rates'!A3:D6")]
+
+
+def test_a_production_row_spelt_with_an_invisible_character_is_named_so(demo_book):
+    # Production!A7 is Barista Pro's first row (A8, A9 its others): a zero-width joiner after its name.
+    change(demo_book, {"Production!A7": "Barista Pro\u200d"})
+    problems = [(i.code, i.path, i.message) for i in read_close_workbook(demo_book)[1]]
+    said = ("product 'Barista Pro' differs from 'Barista Pro\\u200d' (Production!A7) only in invisible characters "
+            "(U+200D ZERO WIDTH JOINER); write it the same way in every row")
+    assert problems == [("INCONSISTENT_NAME", "Production!A8", said), ("INCONSISTENT_NAME", "Production!A9", said)]

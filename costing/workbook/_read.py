@@ -20,7 +20,7 @@ from .._errors import Issue, as_written
 from .._journal import name_problem
 from .._numbers import from_excel, percent_text
 from .._period import is_period
-from ..close._resolve import _COST_COMPARED, product_key
+from ..close._resolve import _COST_COMPARED, _how_they_differ, product_key
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, TableData, TableSource
@@ -802,7 +802,7 @@ class _Reader:
             if first != name:  # two spellings of one product would close as two products
                 self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
                              f"product {name!r} differs from {first!r} ({products[first][0].cells['product'].ref}) "
-                             "only in upper/lower case or spacing; write it the same way in every row",
+                             f"only in {_how_they_differ(name, first)}; write it the same way in every row",
                              held=((_PRODUCT, _fold(name)),))
                 respelled.append(row)
                 continue
