@@ -18,6 +18,7 @@ from costing.ledger import Ledger
 from costing.workbook import read_close_workbook
 from costing.workbook._cli import init_workbook
 from tests.demo_data import demo
+from tests.test_workbook_all_problems import change, demo_book  # noqa: F401  (a fixture)
 
 # ---- a refused cost holds back the checks that compare its product's cost ---------------------------
 
@@ -25,22 +26,6 @@ from tests.demo_data import demo
 # each: within the stage's cost, so the month closes.
 SPOILED_IN_ASSEMBLY = {"Production!C4": 305, "Production!H4": 5, "Production!I4": 0, "Production!M4": 100}
 ASSEMBLY_MATERIALS = "Costs!D4"  # Espresso Classic's Assembly materials, 36,000
-
-
-@pytest.fixture
-def demo_book(tmp_path, capsys) -> Path:
-    path = tmp_path / "demo.xlsx"
-    assert main(["init", str(path), "--demo"]) == 0
-    capsys.readouterr()
-    return path
-
-
-def change(book: Path, cells: dict[str, object]) -> None:
-    wb = openpyxl.load_workbook(book)
-    for ref, value in cells.items():
-        sheet, coordinate = ref.rsplit("!", 1)
-        wb[sheet.strip("'")][coordinate] = value
-    wb.save(book)
 
 
 def closed(book: Path, period: str, capsys, *ledger: str) -> tuple[int, list[tuple[str, str]]]:
