@@ -8,6 +8,7 @@ built from them balances and the roll-forward ties to the cent.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Iterable, NamedTuple
@@ -232,6 +233,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
             contents.append(extra[1] if extra is not None and extra[1] is not None else
                             _overhead_content(product, report, spec.method))
     buckets_of = _pool_buckets(prorated_pools, staged, fg_moves, contents, spec) if prorated_pools else {}
+    exact_per_weight: list[Decimal] = []  # per allocated pool: its difference / its weight
     for line in overhead_lines:
         pool = line.stage
         if pool not in prorated_pools:
@@ -247,12 +249,15 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         per_weight = difference / weight  # one division: a large plant has a bucket per product-stage element
         parts = allocate([w * per_weight for _, w in buckets], difference, q, None)
         allocations.append((pool, buckets, parts))
+        exact_per_weight.append(per_weight)
+    if allocations:
+        _keep_wip_elements_at_or_above_zero(allocations, exact_per_weight, staged, q)
+    for pool, buckets, parts in allocations:
         for (key, _), part in zip(buckets, parts):
             if key[0] == "wip":
                 # Each element's part goes where its weight is: the stage's own overhead, or the
-                # overhead that came in with transferred-in cost.  A part is at most the pool's
-                # overhead the element holds (the difference is at most what was applied), so no
-                # element of closing WIP is prorated below zero.
+                # overhead that came in with transferred-in cost (never below zero, see
+                # _keep_wip_elements_at_or_above_zero).
                 _, i, stage_name, element = key
                 by_element = wip_adj[i].setdefault(stage_name, {})
                 by_element[element] = by_element.get(element, _ZERO) + part
@@ -422,6 +427,88 @@ def _pool_buckets(pools: set[str], staged: list, fg_moves: list, contents: list,
             pool_buckets.append((("cogs", i), sold + expensed.get(pool, _ZERO)))
             pool_buckets.append((("fg", i), fg_content - sold))
     return buckets
+
+
+def _keep_wip_elements_at_or_above_zero(allocations: list, exact_per_weight: list[Decimal], staged: list,
+                                        q: Decimal) -> None:
+    """Repair, in place, the parts of over-applied pools that together would take an element of
+    closing WIP below zero.
+
+    The rule: each pool is allocated on its own by largest remainder, so each part is within a
+    minor unit of its exact share; one pool's part never exceeds what an element holds, but a
+    later stage's transferred-in element holds several pools' overhead, each possibly a fraction
+    of a cent, and their parts can each round up (0.005 + 0.005 held, posted 0.01: -0.01 each).
+    Where the over-applied pools' parts in an element exceed what it holds as posted, a minor unit
+    of one of them (the pool whose part there rounded furthest beyond its exact share, then the
+    earlier pool) moves to another place of that same pool whose part rounded short of its exact
+    share (the largest remainder first, then the earlier place) and which has room for it:
+    finished goods, COGS, or a WIP element with a minor unit to spare; failing that, through a
+    chain of such moves (breadth first, the shortest).  Each pool's parts still add up to its
+    difference, and every part stays within a minor unit of its exact share; such a chain always
+    exists, since the exact shares fit every element.  Under-applied pools only add to what an
+    element holds and are left as allocated.  Nothing moves where no element would go below zero.
+    """
+    over = [k for k, per_weight in enumerate(exact_per_weight) if per_weight < 0]
+    # Cheap test first (a large plant has a part per product-stage element): an element can go
+    # below zero only if some part in it exceeds the pool's overhead it holds (its weight).
+    suspects: dict[tuple, None] = {}  # in allocation order, for the same journals on every run
+    for k in over:
+        _, buckets, parts = allocations[k]
+        for (key, weight), part in zip(buckets, parts):
+            if part + weight < 0 and key[0] == "wip":
+                suspects[key] = None
+    if not suspects:
+        return
+    at: dict[tuple, list[tuple[int, int]]] = {}  # WIP element -> (allocated pool, its part's index)
+    for k in over:
+        for j, (key, _) in enumerate(allocations[k][1]):
+            if key[0] == "wip":
+                at.setdefault(key, []).append((k, j))
+    held_of = {key: staged[key[1]][3][key[2]].cost[key[3]] for key in at}
+
+    def beyond(k: int, j: int) -> Decimal:  # part - exact share: < 0 rounded beyond it, > 0 short of it
+        _, buckets, parts = allocations[k]
+        return parts[j] - buckets[j][1] * exact_per_weight[k]
+
+    def room(key: tuple) -> Decimal:  # what the element holds after the over-applied pools' parts
+        return held_of[key] + sum((allocations[k][2][j] for k, j in at[key]), _ZERO)
+
+    def chain(start: tuple) -> list[tuple[int, int, int]] | None:
+        """The shortest chain of moves (pool, from part, to part) giving ``start`` a minor unit."""
+        came_by: dict[tuple, tuple | None] = {start: None}
+        takers_of: dict[int, list[int]] = {}  # pool -> its parts short of their exact share, best first
+        queue = deque([start])
+        while queue:
+            element = queue.popleft()
+            givers = sorted((kj for kj in at[element] if beyond(*kj) < 0), key=lambda kj: (beyond(*kj), kj[0]))
+            for k, j in givers:
+                buckets = allocations[k][1]
+                if k not in takers_of:
+                    takers_of[k] = sorted((t for t in range(len(buckets)) if beyond(k, t) > 0),
+                                          key=lambda t: (-beyond(k, t), t))
+                for t in takers_of[k]:
+                    key = buckets[t][0]
+                    if key in came_by:
+                        continue
+                    came_by[key] = (element, k, j, t)
+                    if key[0] != "wip" or room(key) >= q:
+                        moves, step = [], came_by[key]
+                        while step is not None:
+                            moves.append(step[1:])
+                            step = came_by[step[0]]
+                        return moves
+                    queue.append(key)
+        return None
+
+    for key in suspects:
+        while room(key) < 0:
+            moves = chain(key)
+            if moves is None:  # cannot happen (see above); left as allocated rather than guessed
+                break
+            for k, giver, taker in moves:
+                parts = allocations[k][2]
+                parts[giver] += q
+                parts[taker] -= q
 
 
 def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> dict:
