@@ -476,3 +476,21 @@ def test_units_that_balance_only_to_28_digits_are_not_the_fast_paths():
     plan, issues = resolve_close(changed, None)
     assert plan is None
     assert [i.code for i in issues] == ["UNIT_FLOW"], issues
+
+
+def test_spoiled_units_beyond_28_digits_are_not_rounded_into_a_balance_by_the_fast_path():
+    """abnormal = spoiled - normal, taken in Python's 28-digit context, rounded 4.000…0001 - 2 to 2
+    and the flow then balanced: the general path refuses it (UNIT_FLOW), so the fast path must not
+    accept it."""
+    import copy
+
+    import yaml
+
+    from costing.close import resolve_close
+
+    data = yaml.safe_load((ROOT / "examples" / "demo" / "close-2026-10.yaml").read_text())
+    changed = copy.deepcopy(data)
+    changed["products"][2]["stages"][1]["spoilage"] = {"normal": 2, "spoiled": "4.0000000000000000000000000000001"}
+    plan, issues = resolve_close(changed, None)
+    assert plan is None
+    assert "UNIT_FLOW" in [i.code for i in issues], issues

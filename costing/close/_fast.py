@@ -387,7 +387,8 @@ class FastResolver:
         else:
             normal = _ZERO
         if spoiled is not None:
-            abnormal = spoiled - normal
+            with localcontext(_EXACT_UNITS):  # to the last place, as the general path takes new input
+                abnormal = spoiled - normal
             if (abnormal_given is not None and abnormal_given != abnormal) or abnormal < 0:
                 raise _Decline
         else:
