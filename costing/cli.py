@@ -115,7 +115,7 @@ def _progress(done: int, total: int) -> None:
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
-    from .close_service import CloseRefused, close_period, read_month_before
+    from .close_service import CloseRefused, MonthBeforeUnknown, close_period, read_month_before
     from .ledger import LedgerError
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
@@ -124,13 +124,18 @@ def _cmd_close(args: argparse.Namespace) -> int:
     else:
         ledger_path = _ledger_path(args, beside=args.file)
     if workbook:  # the close workbook path: same close, inputs read from its tables
-        from .workbook import read_close_workbook
+        from .workbook import read_close_workbook, read_workbook_input
 
         try:  # a workbook with problems in its tables is checked against the month before too, and
             # may use the names the ledger's closes were recorded with, as the close does
             data, issues = read_close_workbook(args.file, month_before=lambda p: read_month_before(ledger_path, p))
-        except LedgerError:  # the month before cannot be read now: the tables' own problems only
-            data, issues = read_close_workbook(args.file)
+        except MonthBeforeUnknown as e:
+            # The month before cannot be read now (the month is locked, the month before reopened):
+            # the tables' own problems only, still with the names the ledger vouches for — else a
+            # recorded name is refused at its cell and the close never says why it cannot run (or,
+            # for a locked month, never rewrites the result sheets from the recorded close).
+            found = read_workbook_input(args.file, lambda period: e.vouched)
+            data, issues = found.data, list(found.issues)
     else:
         data, issues = read_data_file(args.file)
     if issues:

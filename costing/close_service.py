@@ -44,7 +44,7 @@ from .ledger._sqlite import canonical_json
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
-           "read_month_before",
+           "read_month_before", "MonthBeforeUnknown",
            "canonical_inputs", "in_element_order",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
 
@@ -338,6 +338,18 @@ def _names_of_closes(ledger: Ledger, opening_from: int | None, period: str | Non
     return frozenset().union(*(names_of_close(close.inputs) for close in previous + replaced if close is not None))
 
 
+class MonthBeforeUnknown(LedgerError):
+    """``read_month_before`` could not give the close a month opens from: ``code`` and ``message``
+    are the ledger's (the month is closed and locked, the month before is reopened or rests on a
+    replaced close, the file is no ledger of this engine).  ``vouched`` holds the names the ledger
+    vouches for all the same, so that a workbook's own name checks accept them and what is said is
+    the ledger's refusal, not a name the ledger's closes were recorded with."""
+
+    def __init__(self, code: str, message: str, vouched: frozenset[str] = frozenset()):
+        super().__init__(code, message)
+        self.vouched = vouched
+
+
 def read_month_before(path: str | os.PathLike, period: str) -> tuple[PriorState | None, frozenset[str]]:
     """What a close of ``period`` opens from in the ledger file at ``path``, read without creating or
     changing it: the close before (None when there is no ledger there yet, or in its first
@@ -345,16 +357,49 @@ def read_month_before(path: str | os.PathLike, period: str) -> tuple[PriorState 
     close it replaces after a reopen, were recorded with, which the month may use as they were
     accepted (``resolve_close``'s ``vouched``), as ``close_period`` does.  For checking input that
     still has problems (a close workbook reports them all at once) as the close would.  Raises
-    LedgerError when the ledger cannot say (the month is locked, its predecessor is reopened, the
-    file is not a ledger of this engine)."""
+    MonthBeforeUnknown (a LedgerError) when the ledger cannot say (the month is locked, its
+    predecessor is reopened, the file is not a ledger of this engine), with the names it vouches for
+    all the same (``_names_without_an_opening``)."""
     from pathlib import Path
 
     path = Path(path)
     if not path.is_file() or not path.stat().st_size:
         return None, frozenset()
-    with Ledger(path, create=False) as ledger:
-        prior, opening_from = ledger.prior_for(period)
-        return prior, _names_of_closes(ledger, opening_from, period)
+    try:
+        with Ledger(path, create=False) as ledger:
+            try:
+                prior, opening_from = ledger.prior_for(period)
+            except LedgerError as e:
+                raise MonthBeforeUnknown(e.code, e.message, _names_without_an_opening(ledger, period)) from None
+            return prior, _names_of_closes(ledger, opening_from, period)
+    except MonthBeforeUnknown:
+        raise
+    except LedgerError as e:  # not a ledger of this engine, or a close row changed: no names to give
+        raise MonthBeforeUnknown(e.code, e.message) from None
+
+
+def _names_without_an_opening(ledger: Ledger, period: str) -> frozenset[str]:
+    """The names a close of ``period`` is vouched for when the ledger cannot open the month now
+    (``prior_for`` refuses): a month closed and locked, those of its close and of the close it opened
+    from — what a re-run of the same inputs is checked against; otherwise those of the month's latest
+    close (reopened) and of the latest close of the month before, reopened or out of date — the close
+    the month will open from once that month is closed again.  Without them a workbook's own checks
+    would refuse a recorded name at its cell and the ledger's refusal would never be said.  No names when
+    even these cannot be read (a close row changed outside the engine: the refusal is said anyway)."""
+    try:
+        own = ledger.current_close(period)
+        if own is not None:  # closed and locked
+            return _names_of_closes(ledger, own.event.opening_from, period)
+        before = ledger.last_closed_before(period)
+        if before is None:
+            return _names_of_closes(ledger, None, period)
+        opening_from, earlier = before
+        if opening_from is None:  # the month before is reopened: the close it replaces vouches
+            latest = ledger.closes(earlier)[-1:]
+            opening_from = latest[0].event.seq if latest else None
+        return _names_of_closes(ledger, opening_from, period)
+    except LedgerError:
+        return frozenset()
 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,

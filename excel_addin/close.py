@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from costing.close_service import CloseRefused, close_period, read_month_before, recorded_outcome
+from costing.close_service import CloseRefused, MonthBeforeUnknown, close_period, read_month_before, recorded_outcome
 from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
 
@@ -42,11 +42,13 @@ class _MonthBefore:
         self.read = functools.cache(lambda period: read_month_before(ledger_path, period))
 
     def vouched(self, period: str) -> frozenset[str]:
-        """Names the ledger vouches for; none when it cannot say (the close then says why)."""
+        """Names the ledger vouches for, also when it cannot give the month before (a locked month,
+        a reopened one before it): the close then says why, not the tables that a recorded name is
+        refused."""
         try:
             return self.read(period)[1]
-        except LedgerError:
-            return frozenset()
+        except MonthBeforeUnknown as e:
+            return e.vouched
 
 
 def _every_problem(found: Any, month_before: _MonthBefore) -> list:

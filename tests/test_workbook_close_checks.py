@@ -13,7 +13,7 @@ import pytest
 
 import costing._journal as journal
 from costing.cli import main
-from costing.close_service import close_period, read_month_before
+from costing.close_service import MonthBeforeUnknown, close_period, read_month_before, reopen_period
 from costing.ledger import Ledger
 from costing.workbook import read_close_workbook
 from costing.workbook._cli import init_workbook
@@ -173,3 +173,105 @@ def test_the_close_month_button_accepts_the_recorded_names_beside_a_problem(tmp_
     assert not result.ok
     said = re.findall(r"^(\S+): .*\[(\w+)\]$", result.message, re.M)
     assert said == [(ASSEMBLY_MATERIALS, "NOT_A_NUMBER")], result.message
+
+
+# ---- when the ledger cannot open the month, it still vouches for its names -----------------------------
+
+def reopened_october(book: Path) -> tuple[Path, str]:
+    """October, which November opens from, reopened (a late invoice) and not closed again: the
+    November workbook, and its period."""
+    with Ledger(book.with_suffix(".wip.db"), create=False) as ledger:
+        reopen_period(ledger, "2026-10", "late invoice", user="test")
+    return book, "2026-11"
+
+
+def stale_november(book: Path) -> tuple[Path, str]:
+    """November closed from October, then October reopened and closed again with other figures: a
+    December workbook (November's figures, named as the ledger recorded them) opens from a November
+    that rests on a replaced close.  The December workbook, and its period."""
+    with Ledger(book.with_suffix(".wip.db"), create=False) as ledger:
+        close_period(spelt_as_recorded(demo("2026-11"), product=True), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="test")
+        october = spelt_as_recorded(demo("2026-10"), product=True)
+        assembly = october["products"][0]["stages"][0]  # Espresso Classic's Assembly: 100 more materials
+        assembly["added_costs"] = {**assembly["added_costs"], "materials": assembly["added_costs"]["materials"] + 100}
+        close_period(october, ledger, user="test")
+    december = book.with_name("december.xlsx")
+    init_workbook(december, {**spelt_as_recorded(demo("2026-11"), product=True), "period": "2026-12"})
+    return december, "2026-12"
+
+
+def test_read_month_before_vouches_for_the_recorded_names_of_a_month_it_cannot_open(tmp_path):
+    book = november_book(tmp_path, product=True)
+    ledger = book.with_suffix(".wip.db")
+    with pytest.raises(MonthBeforeUnknown) as refused:  # October closed and locked: its own close's names
+        read_month_before(ledger, "2026-10")
+    assert refused.value.code == "PERIOD_LOCKED" and {COMPANY, WIP_ACCOUNT_NAME, PRODUCT} <= refused.value.vouched
+    reopened_october(book)
+    with pytest.raises(MonthBeforeUnknown) as refused:  # the reopened close November will open from again
+        read_month_before(ledger, "2026-11")
+    assert refused.value.code == "PRIOR_PERIOD_OPEN" and {COMPANY, WIP_ACCOUNT_NAME, PRODUCT} <= refused.value.vouched
+
+
+def test_running_the_close_again_on_the_locked_month_writes_the_sheets_from_the_recorded_close(
+        tmp_path, capsys, monkeypatch):
+    import costing.workbook as workbook_api
+
+    book = november_book(tmp_path, product=True)
+    real = workbook_api.write_close_results
+    monkeypatch.setattr(workbook_api, "write_close_results", lambda *a, **k: (_ for _ in ()).throw(
+        PermissionError("the file is open in another program")))
+    assert closed(book, "2026-11", capsys) == (1, [])  # recorded; the sheets not written
+    assert "Journal" not in openpyxl.load_workbook(book).sheetnames
+    monkeypatch.setattr(workbook_api, "write_close_results", real)
+    capsys.readouterr()
+    assert main(["close", str(book), "--period", "2026-11"]) == 0
+    captured = capsys.readouterr()
+    assert "already closed from these inputs (close #1" in captured.out, captured.err
+    with Ledger(book.with_suffix(".wip.db"), create=False) as ledger:
+        assert [(e.period, e.kind) for e in ledger.events()] == [("2026-10", "close"), ("2026-11", "close")]
+        recorded = ledger.current_close("2026-11").journals
+    journal_sheet = openpyxl.load_workbook(book, data_only=True)["Journal"]
+    assert journal_sheet["A5"].value == recorded.journals[0].id
+    assert closed(book, "2026-11", capsys) == (0, [])  # and again, once the sheets are there
+
+
+@pytest.mark.parametrize("month_before, code", [(reopened_october, "PRIOR_PERIOD_OPEN"),
+                                                (stale_november, "PRIOR_PERIOD_STALE")])
+def test_a_month_whose_month_before_must_be_closed_again_says_so_not_its_recorded_names(
+        tmp_path, capsys, month_before, code):
+    book, period = month_before(november_book(tmp_path, product=True))
+    capsys.readouterr()
+    assert main(["close", str(book), "--period", period, "--ledger", str(tmp_path / "november.wip.db")]) == 2
+    err = capsys.readouterr().err
+    assert f"[{code}]" in err and "INVALID_NAME" not in err, err
+
+
+def test_pressing_close_month_again_on_the_locked_month_reaches_the_recorded_close(tmp_path):
+    from excel_addin.close import close_month
+
+    from .fake_xlwings import FakeBook
+
+    path = november_book(tmp_path, product=True)
+    book = FakeBook(path)
+    close_month(book)
+    # Pressed again: the tables accept the names November was recorded with, so the button goes on
+    # to the recorded close (whose sheets it writes) instead of refusing the month at Production!A4.
+    # Whether the sheets are written is not held here: write_close_results reads the book's copy
+    # again without the ledger's names, and refuses them there.
+    again = close_month(book)
+    assert "Nothing was closed" not in again.message and "close #1" in again.message, again.message
+    with Ledger(path.with_suffix(".wip.db"), create=False) as ledger:
+        assert [(e.period, e.kind) for e in ledger.events()] == [("2026-10", "close"), ("2026-11", "close")]
+
+
+def test_close_month_with_the_month_before_reopened_says_so_not_its_recorded_names(tmp_path):
+    from excel_addin.close import close_month
+
+    from .fake_xlwings import FakeBook
+
+    path = november_book(tmp_path, product=True)
+    reopened_october(path)
+    result = close_month(FakeBook(path))
+    assert not result.ok
+    assert "[PRIOR_PERIOD_OPEN]" in result.message and "INVALID_NAME" not in result.message, result.message
