@@ -10,6 +10,7 @@ own problems at the cells the user typed them in.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,7 +21,7 @@ from .._errors import Issue, as_written
 from .._journal import name_problem
 from .._numbers import from_excel, percent_text
 from .._period import is_period
-from ..close._resolve import _COST_COMPARED, _how_they_differ, product_key
+from ..close._resolve import _COST_COMPARED, _MISSPELT, _how_they_differ, product_key
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, TableData, TableSource
@@ -161,15 +162,25 @@ class WorkbookInput:
     def _cost_short(self, product: Any, stages: list[Any], j: int) -> bool:
         """Whether a cost left out of ``product`` (folded name; its ``stages``' folded names, in the
         flow's order) makes its ``j``-th stage's cost short: left out of that stage or one before it,
-        whose transferred-out cost it receives.  A cost of a stage the product does not have (a
-        misspelt or unreadable stage) may be meant for any of its stages: the first, to be safe."""
+        whose transferred-out cost it receives.  A cost of a product the month has not (misspelt) is
+        meant for the product most like it, or, like none of them, for none; of one that cannot be
+        read, for any.  A cost of a stage the product does not have (a
+        misspelt or unreadable stage) is meant for the stage most like it, or, like none of them,
+        may be meant for any of its stages: the first, to be safe."""
         for hold in self.held:
-            if hold[0] != _COST or hold[1] not in (product, None):
+            if hold[0] != _COST or hold[1] not in (product, None) and self._product_meant(hold[1]) != product:
                 continue
-            from_stage = stages.index(hold[2]) if hold[2] in stages else 0
+            meant = hold[2] if hold[2] in stages else _closest(hold[2], stages)
+            from_stage = stages.index(meant) if meant is not None else 0
             if j >= from_stage:
                 return True
         return False
+
+    def _product_meant(self, typed: Any) -> Any:
+        """The product (folded name) a row naming ``typed`` (folded), which is no product of the
+        month's, most likely meant: the one it is most like (``_closest``, as UNKNOWN_PRODUCT
+        suggests it), else none."""
+        return _closest(typed, [_fold(p.get("name")) for p in self.partial.get("products") or []])
 
     def cell(self, path: str) -> Cell | None:
         return self.cells.get(path)
@@ -203,7 +214,7 @@ class WorkbookInput:
             if key_cell is not None:
                 out.append(Issue(issue.code, key_cell.ref, issue.message, issue.source))
                 continue
-            missing = self._without_wip_account(issue)
+            missing = self._without_wip_account(issue) or self._without_conversion_account(issue)
             if missing is not None:
                 out.append(missing)
                 continue
@@ -321,6 +332,60 @@ class WorkbookInput:
                         "Rates tables")
         return Issue(issue.code, table, message, issue.source)
 
+    def _without_conversion_account(self, issue: Issue) -> Issue | None:
+        """The close's MISSING_KEY at ``accounts.conversion_costs`` (a stage has a conversion element,
+        and the chart no account to credit its added cost to), at the Accounts table — where the row
+        is added — and in the workbook's terms: each stage with a conversion element, its Elements
+        rows and the Production rows of the products made in it, and the row to add.  The close
+        names the products' stages by data path (``products[0].stages[1]``) and says to add
+        ``accounts.conversion_costs: {code, name}``.  None for any other issue."""
+        data = self.data if self.data is not None else self.partial
+        table = self.places.get("accounts")
+        if issue.code != "MISSING_KEY" or issue.path != "accounts.conversion_costs" or not isinstance(
+                data, dict) or not table:
+            return None
+        by_stage: dict[str, tuple[list[str], list[str]]] = {}  # stage -> (its Elements cells, its Production cells)
+        for i, product in enumerate(data.get("products") or []):
+            for j, stage in enumerate(product.get("stages") or []):
+                elements = stage.get("elements") if isinstance(stage.get("elements"), dict) else {}
+                converting = [name for name, element in elements.items()
+                              if isinstance(element, dict) and element.get("kind") == "conversion"]
+                if not converting or not isinstance(stage.get("name"), str):
+                    continue
+                element_cells, production_cells = by_stage.setdefault(stage["name"], ([], []))
+                path = f"products[{i}].stages[{j}]"
+                element_cells.extend(cell.ref for name in converting
+                                     if (cell := self.cells.get(f"{path}.elements.{name}")) is not None
+                                     and cell.ref not in element_cells)
+                if (cell := self.cells.get(path)) is not None:
+                    production_cells.append(cell.ref)
+        if not by_stage:
+            return None
+        stages = []
+        for stage, (element_cells, production_cells) in by_stage.items():
+            said = f"{stage}" + (f" (Elements: {_and(element_cells)}" if element_cells else "")
+            if production_cells:
+                said += ("; " if element_cells else " (") + f"Production: {_and(_at_most(production_cells))})"
+            elif element_cells:
+                said += ")"
+            stages.append(said)
+        message = (f"no conversion costs account: {'stage' if len(stages) == 1 else 'stages'} {'; '.join(stages)} "
+                   f"{'has' if len(stages) == 1 else 'have'} a conversion element (labour and overhead together), "
+                   "whose added cost the close credits to a conversion costs account, and the Accounts table has "
+                   "no row for it. Add a row to the Accounts table: Role conversion_costs, Stage blank, and the "
+                   "Code and Name of the account; or, if labour and overhead are kept apart, give those elements "
+                   "the kind labour or overhead in the Elements table")
+        return Issue(issue.code, table, message, issue.source)
+
+
+def _at_most(refs: list[str], shown: int = 3) -> list[str]:
+    """``refs``, the first ``shown`` of a longer list and how many more.
+
+    >>> _at_most(["A1", "A2"]), _at_most(["A1", "A2", "A3", "A4", "A5"])
+    (['A1', 'A2'], ['A1', 'A2', 'A3', '2 more'])
+    """
+    return refs if len(refs) <= shown + 1 else refs[:shown] + [f"{len(refs) - shown} more"]
+
 
 _STAGE_NAME = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.name")
 _ELEMENT_PATH = re.compile(r"products\[([0-9]+)\]\.stages\[([0-9]+)\]\.elements\.(.+)")
@@ -355,6 +420,9 @@ class _Reader:
         self.vouched_for = vouched_for
         self.period: Any = None  # the Settings' period, as read
         self._vouched: frozenset[str] | None = None
+        # Look-alike products the ledger keeps apart, by their exact names (``look_alikes``): None
+        # until a table names one product in two spellings (the ledger is asked only then).
+        self._apart: frozenset[str] | None = None
         self.issues: list[Issue] = []
         self.locale = "en_US"
         self.result = WorkbookInput(None, self.issues)
@@ -381,11 +449,34 @@ class _Reader:
         """Whether the ledger vouches for ``name``: the close the workbook's month opens from (or the
         month's own, which it replaces after a reopen) was recorded with it (``vouched_for``: asked
         once, and only about a name with a problem — reading a close's inputs takes a while)."""
+        return name in self.vouched_names()
+
+    def vouched_names(self) -> frozenset[str]:
         if self.vouched_for is None or not isinstance(self.period, str):
-            return False
+            return frozenset()
         if self._vouched is None:
             self._vouched = frozenset(self.vouched_for(self.period))
-        return name in self._vouched
+        return self._vouched
+
+    def look_alikes(self, names: Any) -> None:
+        """When ``names`` (a table's products, as typed) spell one product two ways, which look-alike
+        names are two products: those of which the ledger vouches for two or more spellings of one
+        ``product_key`` (a ledger from before such names were folded together may hold both, each
+        with its own WIP and finished goods, as the close keeps them apart: ``_kept_apart``)."""
+        if self._apart is not None:
+            return
+        spelt: dict[Any, str] = {}
+        if all(spelt.setdefault(_fold(name), name) == name for name in names):
+            return
+        by_key: dict[str, set[str]] = {}
+        for name in self.vouched_names():
+            by_key.setdefault(product_key(name), set()).add(name)
+        self._apart = frozenset(name for twins in by_key.values() if len(twins) > 1 for name in twins)
+
+    def product_id(self, name: Any) -> Any:
+        """What identifies a product in the tables: its name folded (``_fold``), or the exact name of
+        a look-alike the ledger keeps apart (``look_alikes``)."""
+        return name if self._apart and name in self._apart else _fold(name)
 
     # ---- tables and cells ---------------------------------------------------------------
     def table(self, name: str, required: bool = True) -> tuple[TableSpec, TableData | None, dict[str, int]]:
@@ -438,6 +529,10 @@ class _Reader:
         parsed: list[Row] = []
         blanks: list[Cell] = []
         seen: dict[tuple, Cell] = {}
+        if "product" in spec.key:  # each name typed once: a table of 50,000 rows names a few products
+            column = columns["product"]
+            typed = {raw[column].value for raw in data.rows if column < len(raw) and isinstance(raw[column].value, str)}
+            self.look_alikes(_text(name) for name in typed)
         for raw in data.rows:
             mapped = {key: raw[k] for key, k in columns.items() if k < len(raw)}
             if all(c.is_blank for c in raw):
@@ -471,7 +566,8 @@ class _Reader:
                 self.bad_rows.setdefault(name, []).append(row)
                 self.hold_row(name, values)
             if spec.key and ok:
-                key = tuple(_fold(values.get(k)) for k in spec.key)
+                key = tuple(self.product_id(values.get(k)) if k == "product" else _fold(values.get(k))
+                            for k in spec.key)
                 if key in seen:
                     what = " / ".join(str(values.get(k)) for k in spec.key if values.get(k) is not None)
                     self.problem("DUPLICATE_ROW", raw[0].ref,
@@ -780,7 +876,8 @@ class _Reader:
         products: dict[str, list[Row]] = {}
         # Each product's one spelling by its folded name (a second spelling is refused below), so a
         # row finds its product's spelling in one look-up, not a scan of every product (50,000 rows).
-        spelt: dict[Any, str] = {}
+        # (Look-alikes the ledger keeps apart are two products: ``look_alikes``.)
+        spelt: dict[Any, list[str]] = {}
         respelled: list[Row] = []  # rows naming a product in other upper/lower case or spacing: refused, once
         invalid: list[Row] = []  # rows whose product name cannot be printed on one line: refused, once
         for row in production:
@@ -798,7 +895,9 @@ class _Reader:
                              "close: retype it on one line", held=((_PRODUCT, _fold(name)),))
                 invalid.append(row)
                 continue
-            first = spelt.setdefault(_fold(name), name)
+            spellings = spelt.setdefault(_fold(name), [])
+            first = next((other for other in spellings
+                          if other != name and not {name, other} <= (self._apart or frozenset())), name)
             if first != name:  # two spellings of one product would close as two products
                 self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
                              f"product {name!r} differs from {first!r} ({products[first][0].cells['product'].ref}) "
@@ -806,12 +905,15 @@ class _Reader:
                              held=((_PRODUCT, _fold(name)),))
                 respelled.append(row)
                 continue
+            if name not in spellings:
+                spellings.append(name)
             products.setdefault(name, []).append(row)
         refused = _Refused([(r.get("product"), r.get("stage")) for r in self.bad_rows.get("Production", [])] +
                            [(r.get("product"), r.get("stage")) for r in production if r.get("stage") not in stages] +
                            [(r.get("product"), r.get("stage")) for r in respelled + invalid])
         index = {name: i for i, name in enumerate(products)}
-        folded = {_fold(p): p for p in products}
+        folded = {self.product_id(p): p for p in products}  # by ``product_id``
+        folds = {_fold(p) for p in products}  # as the close's checks held back are keyed (``_follows``)
         stage_index: dict[tuple[str, str], tuple[int, int]] = {}
         out = []
         for name, rows in products.items():
@@ -821,7 +923,7 @@ class _Reader:
             self.mark(f"products[{i}].name", rows[0].cells["product"])
             product: dict[str, Any] = {"name": name, "stages": []}
             for j, row in enumerate(rows):
-                stage_index[(_fold(name), _fold(row.get("stage")))] = (i, j)
+                stage_index[(self.product_id(name), _fold(row.get("stage")))] = (i, j)
                 product["stages"].append(self.stage(row, f"products[{i}].stages[{j}]"))
             out.append(product)
 
@@ -835,18 +937,19 @@ class _Reader:
                 continue
             if row.get("product") is None:
                 general.setdefault(_fold(stage), []).append(row)
-            elif refused.product(row.get("product")) and _fold(row.get("product")) not in folded:
+            elif refused.product(row.get("product")) and self.product_id(row.get("product")) not in folded:
                 continue
-            elif _fold(row.get("product")) not in folded:
+            elif self.product_id(row.get("product")) not in folded:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {row.get('product')!r} has no rows in the Production table")
             else:
-                specific.setdefault((_fold(row.get("product")), _fold(stage)), []).append(row)
+                specific.setdefault((self.product_id(row.get("product")), _fold(stage)), []).append(row)
         for product in out:
             i = index[product["name"]]
             for j, stage in enumerate(product["stages"]):
                 path = f"products[{i}].stages[{j}]"
-                rows = specific.get((_fold(product["name"]), _fold(stage["name"]))) or general.get(_fold(stage["name"]), [])
+                rows = (specific.get((self.product_id(product["name"]), _fold(stage["name"])))
+                        or general.get(_fold(stage["name"]), []))
                 if not rows:
                     self.problem("MISSING_ELEMENTS", self.result.cells[path].ref,
                                  f"{product['name']} / {stage['name']}: no cost elements; add rows for stage "
@@ -864,16 +967,18 @@ class _Reader:
         def target(row: Row, with_stage: bool = True, held: tuple = (_ALL,)) -> tuple[int, int] | int | None:
             product = row.get("product")
             if refused.stage(product, row.get("stage")) or (
-                    _fold(product) not in folded and refused.product(product)):
+                    self.product_id(product) not in folded and refused.product(product)):
                 return None
-            if _fold(product) not in folded:
+            if self.product_id(product) not in folded:
+                like = _closest(self.product_id(product), folded)
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
-                             f"product {product!r} has no rows in the Production table; add them or correct "
-                             "the name", held)
+                             f"product {product!r} has no rows in the Production table"
+                             + (f" (did you mean {folded[like]!r}?)" if like is not None else "")
+                             + "; add them or correct the name", held)
                 return None
             if not with_stage:
-                return index[folded[_fold(product)]]
-            found = stage_index.get((_fold(product), _fold(row.get("stage"))))
+                return index[folded[self.product_id(product)]]
+            found = stage_index.get((self.product_id(product), _fold(row.get("stage"))))
             if found is None and not refused.product(product):
                 self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,
                              f"{product} / {row.get('stage')} has no row in the Production table; add it or "
@@ -881,9 +986,9 @@ class _Reader:
             return found
 
         for row in costs:
-            # A cost of no product-stage (a misspelt product or stage) is left out of the one it meant.
-            found = target(row, held=((_COST, _fold(row.get("product")) if _fold(row.get("product")) in folded
-                                       else None, _fold(row.get("stage"))),))
+            # A cost of no product-stage (a misspelt product or stage) is left out of the one it meant
+            # (``WorkbookInput._cost_short``: the product and stage most like those typed).
+            found = target(row, held=((_COST, _fold(row.get("product")), _fold(row.get("stage"))),))
             if found is not None:
                 i, j = found
                 element = row.get("element")
@@ -941,7 +1046,7 @@ class _Reader:
                 i, j = found
                 wip = out[i]["stages"][j].get("beginning_wip")
                 held = ((_STAGE, _fold(row.get("product")), _fold(row.get("stage"))), _TIE)
-                if wip is None and _may_mean(unplaced, out[i], row.get("stage"), folded):
+                if wip is None and _may_mean(unplaced, out[i], row.get("stage"), folds):
                     self.result.held.update(held)  # the refused OpeningWIP row's follow-on
                     continue
                 if wip is None:
@@ -1100,6 +1205,22 @@ def _fold(value: Any) -> Any:
     (True, None, 1310)
     """
     return product_key(value) if isinstance(value, str) else value
+
+
+def _closest(name: Any, names: Any) -> Any:
+    """The one of ``names`` (folded, as ``_fold`` gives them) that ``name`` (folded) is most likely
+    a misspelling of, as the close takes a misspelt stage (difflib, ``_MISSPELT``); None when none
+    is like it, or ``name`` is not text (a cell that could not be read).
+
+    >>> _closest(_fold("Drip Hom"), [_fold("Espresso Classic"), _fold("Drip Home")])
+    'drip home'
+    >>> _closest(_fold("Cold Brew"), [_fold("Espresso Classic"), _fold("Drip Home")]), _closest(None, ["x"])
+    (None, None)
+    """
+    if not isinstance(name, str):
+        return None
+    found = difflib.get_close_matches(name, [n for n in names if isinstance(n, str)], n=1, cutoff=_MISSPELT)
+    return found[0] if found else None
 
 
 def _quote(sheet: str) -> str:
