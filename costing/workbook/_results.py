@@ -287,7 +287,7 @@ def write_close_results(path: str | Path, outcome: Any, *, drop_unsupported: boo
     _load_extensions()
     path = Path(path)
     refuse_read_only(path)
-    source, found = _source_of(path)
+    source, found = _source_of(path, outcome)
     formulas = source.formulas
     _check_same_inputs(found, outcome)
     if not drop_unsupported:
@@ -312,8 +312,10 @@ def write_close_results(path: str | Path, outcome: Any, *, drop_unsupported: boo
     return ctx.engine
 
 
-def _source_of(path: Path):
-    """(source, found): the workbook the close was read from if unchanged since (no second load)."""
+def _source_of(path: Path, outcome: Any):
+    """(source, found): the workbook the close was read from if unchanged since (no second load).
+    Read again (the Close month button writes into a copy), its names are checked as the close
+    that was just recorded accepted them: names the ledger vouched for stay accepted."""
     from . import _take_last_read
     from ._openpyxl import OpenpyxlSource, load_workbook_pair
     from ._read import read_tables
@@ -323,7 +325,18 @@ def _source_of(path: Path):
         return last
     formulas, values, losses = load_workbook_pair(path)
     source = OpenpyxlSource(formulas, values, str(path), losses)
-    return source, read_tables(source)
+    accepted = _names_the_close_accepted(outcome)
+    return source, read_tables(source, lambda period: accepted)
+
+
+def _names_the_close_accepted(outcome: Any) -> frozenset[str]:
+    """The company, products, stages and account codes and names of the close ``outcome`` records."""
+    from ..close._resolve import names_of_close
+
+    plan = outcome.result.plan
+    data = plan.spec.model_dump()
+    data["products"] = [{"name": p.name, "stages": [{"name": s.name} for s in p.case.stages]} for p in plan.products]
+    return names_of_close(data)
 
 
 class ContentWouldBeLost(WorkbookChanged):
