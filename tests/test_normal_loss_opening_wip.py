@@ -21,6 +21,7 @@ import costing
 import costing._resolve as resolve_module
 from costing.cli import main
 from costing.close_service import close_period
+from tests.test_close_process_account import process_account_demo
 from costing.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,15 +101,8 @@ def _reviewer_close() -> dict:
     Weighted average: under FIFO this period's materials (added at the start, so none left to add
     to the opening units) would have 100 started - 120 expected lost < 0 equivalent units, which the
     costing refuses as it always has (ZERO_EQUIVALENT_UNITS) — a limit of the method, not of the flow."""
-    data = copy.deepcopy(DEMO_CLOSE)
-    data.update(loss_convention="process_account", method="weighted_average")
-    data["accounts"].update(scrap={"code": "1260", "name": "Scrap inventory"},
-                            abnormal_loss={"code": "5830", "name": "Abnormal loss"},
-                            abnormal_gain={"code": "4830", "name": "Abnormal gain"})
-    for product in data["products"]:
-        for stage in product["stages"]:
-            if stage.pop("spoilage", None) is not None:
-                stage["normal_loss"] = {"rate": "0.02", "scrap_value": "15.00"}
+    data = process_account_demo()
+    data["method"] = "weighted_average"
     espresso = next(p for p in data["products"] if p["name"] == "Espresso Classic")
     stages = {s["name"]: s for s in espresso["stages"]}
     assembly = stages["Assembly"]
