@@ -9,12 +9,14 @@ would give; a spreadsheet cell's float goes through ``from_excel`` (Excel's 15 d
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import (MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero,
+                     InvalidOperation, Overflow)
 from types import MappingProxyType
 
 from ._errors import as_written
 
 __all__ = [
+    "EXACT_UNITS",
     "ENGINE_CONTEXT",
     "EXCEL_ERRORS",
     "engine_context",
@@ -31,6 +33,11 @@ __all__ = [
 # digits (IEEE decimal128) is far beyond any currency's minor unit, and a fixed context makes the
 # results independent of whatever decimal context the caller happens to have set.
 ENGINE_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow])
+# Unit counts are added and compared exactly, however many places they are written with: in the
+# caller's context (28 digits by default) a sum is rounded, and units that differ beyond its last
+# digit would pass as balanced.  Additions only: exact at any length the file can hold.  Shared
+# by the case resolver and the close's fast path, which must agree on what balances.
+EXACT_UNITS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 # Rounding modes a case file may choose for assigned amounts.
 # Read-only: the mapping is public (costing.ROUNDING_MODES), and a caller adding or changing a

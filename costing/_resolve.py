@@ -8,7 +8,7 @@ located by the path of the offending value (``stages[1].ending_wip.complete.conv
 from __future__ import annotations
 
 import copy
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any, Callable, Mapping
 
 from pydantic import ValidationError
@@ -29,7 +29,7 @@ from ._model import (
     Stage,
     UnitGroup,
 )
-from ._numbers import NumberError, percent_text, to_fraction
+from ._numbers import EXACT_UNITS, NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
 
 __all__ = ["resolve_case", "issues_from_validation_error", "parse_sections", "negative_amount", "negative_units",
@@ -42,10 +42,6 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _POINTS = {"start": _ZERO, "end": _ONE}
 _KINDS = {kind.value: kind for kind in ElementKind}  # ElementKind(value), without the enum call
-# Unit counts are added and compared exactly, however many places they are written with: in the
-# caller's context (28 digits by default) a sum is rounded, and units that differ beyond its last
-# digit would pass as balanced.  Additions only: exact at any length the file can hold.
-_EXACT_UNITS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 # How units were added and compared before they were exact: in Python's default context, 28
 # significant digits.  A close the ledger holds was accepted so, and is computed again so
 # (``resolve_case``'s ``recorded``): units that balanced to 28 digits gave the journals recorded.
@@ -266,7 +262,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                    recorded: bool = False) -> tuple[Stage | None, list[Issue]]:
     issues: list[Issue] = []
     first = index == 0
-    units_context = _RECORDED_UNITS if recorded else _EXACT_UNITS  # see resolve_case's ``recorded``
+    units_context = _RECORDED_UNITS if recorded else EXACT_UNITS  # see resolve_case's ``recorded``
 
     # Elements, transferred-in first: it is added at the start of every stage that receives units.
     receives_transfer = not first or spec.transferred_in is not None
@@ -446,7 +442,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
 
 def _unit_flow(spec: StageSpec, b_units: Decimal, input_units: Decimal, e_units: Decimal, spoiled_units: Decimal,
                receives_transfer: bool) -> list[Issue]:
-    """UNIT_FLOW when units to account for differ from units accounted for (run in ``_EXACT_UNITS``,
+    """UNIT_FLOW when units to account for differ from units accounted for (run in ``EXACT_UNITS``,
     or ``_RECORDED_UNITS`` for a recorded close)."""
     to_account = b_units + input_units
     accounted = spec.completed + e_units + spoiled_units
@@ -579,7 +575,7 @@ def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal
 
 
 def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, ending: UnitGroup,
-              b_units: Decimal, e_units: Decimal, units_context: Context = _EXACT_UNITS,
+              b_units: Decimal, e_units: Decimal, units_context: Context = EXACT_UNITS,
               ) -> tuple[Spoilage | None, Decimal | None, Decimal, Decimal, list[Issue]]:
     """The stage's spoilage (None when anything in it is refused), the units spoiled as far as the
     file tells them (None when not known: the unit flow is then not checked), the good units that

@@ -19,6 +19,7 @@ import yaml
 
 import costing
 import costing._resolve as resolve_module
+import costing.close._fast as fast_module
 from costing.cli import main
 from costing.close_service import close_period
 from tests.test_close_process_account import process_account_demo
@@ -172,7 +173,8 @@ def test_a_ledger_recorded_with_units_balanced_to_28_digits_still_reports(tmp_pa
     db = tmp_path / "ledger.db"
     # Recorded as the engine before exact unit comparison recorded it: units compared to 28 digits.
     with monkeypatch.context() as before_exact_units:
-        before_exact_units.setattr(resolve_module, "_EXACT_UNITS", resolve_module._RECORDED_UNITS)
+        before_exact_units.setattr(resolve_module, "EXACT_UNITS", resolve_module._RECORDED_UNITS)
+        before_exact_units.setattr(fast_module, "EXACT_UNITS", resolve_module._RECORDED_UNITS)
         with Ledger(db) as ledger:
             close_period(_close_beyond_28_digits(), ledger, user="test")
     capsys.readouterr()

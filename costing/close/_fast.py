@@ -21,13 +21,13 @@ before) are its caller's to check (``product_plans``), for the products of eithe
 
 from __future__ import annotations
 
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 from .._engine import element_completion, equivalent_units, normal_spoilage_from_rate
 from .._journal import name_problem
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
-from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
+from .._numbers import EXACT_UNITS, NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
 from ._resolve import ProductPlan
 from ._spec import CloseSpec
@@ -48,7 +48,6 @@ _ENDING_KEYS = frozenset({"units", "complete"})
 _TRANSFERRED_IN_KEYS = frozenset({"units", "cost"})
 _SPOILAGE_KEYS = frozenset({"normal", "normal_rate", "normal_from_rate", "abnormal", "spoiled", "inspection",
                             "disposal_value"})
-_EXACT_UNITS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)  # unit flow compared exactly
 _NORMAL_FROM_RATE = {"exact": False, "whole_units": True}  # the word as written -> whole units
 _ELEMENT_KEYS = frozenset({"kind", "added"})
 
@@ -303,7 +302,7 @@ class FastResolver:
             raw.get("spoilage"), "spoilage" in raw, elements, b_group, e_group, b_units, e_units, completed)
         # Compared exactly, as the general path compares new input (a difference in the 29th digit
         # is a unit flow problem there); a recorded close's 28-digit comparison is the general path's.
-        with localcontext(_EXACT_UNITS):
+        with localcontext(EXACT_UNITS):
             if b_units + input_units != completed + e_units + spoilage.normal + spoilage.abnormal:
                 raise _Decline
         if self._fifo and completed < b_units:
@@ -387,7 +386,7 @@ class FastResolver:
         else:
             normal = _ZERO
         if spoiled is not None:
-            with localcontext(_EXACT_UNITS):  # to the last place, as the general path takes new input
+            with localcontext(EXACT_UNITS):  # to the last place, as the general path takes new input
                 abnormal = spoiled - normal
             if (abnormal_given is not None and abnormal_given != abnormal) or abnormal < 0:
                 raise _Decline
