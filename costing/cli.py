@@ -599,10 +599,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     with ledger:
         # A head given that differs is worded by verify() itself, chain verifying or not.
-        problems = ledger.verify(expected_head=args.head)
+        verification = ledger.verification(expected_head=args.head)
+        problems, chain_verifies = verification.problems, verification.chain_verifies
         count = len(ledger.events())
         head = ledger.head()
-        chain_verifies = not problems or (args.head is not None and not ledger.verify())
     if problems:
         for p in problems:
             print(f"error: {p} [LEDGER_TAMPERED]", file=sys.stderr)

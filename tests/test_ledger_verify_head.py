@@ -104,3 +104,35 @@ def _newest(db: Path) -> str:
     seq, row_hash = con.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     con.close()
     return f"{seq}:{row_hash[:16]}…"
+
+
+def test_verification_says_whether_the_chain_verifies_in_one_reading(two_months, monkeypatch, capsys):
+    """`wip verify --head` on a tampered ledger: the chain is read once, and the summary says both
+    that the head differs and that the chain does not verify."""
+    db, _, _ = two_months
+    con = sqlite3.connect(db)
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {trigger}")
+    con.execute("UPDATE events SET reason = 'edited by hand' WHERE seq = 1")
+    con.commit()
+    con.close()
+    with Ledger(db) as ledger:
+        tampered = ledger.verification("1:" + "0" * 16)
+        intact_head = ledger.verification()
+    assert not tampered.chain_verifies and not intact_head.chain_verifies
+    assert list(tampered.problems[:-1]) == list(intact_head.problems)
+
+    readings = []
+    original = Ledger.verification
+    monkeypatch.setattr(Ledger, "verification", lambda self, *a, **k: readings.append(1) or original(self, *a, **k))
+    monkeypatch.setattr(Ledger, "verify", lambda self, *a, **k: readings.append(1) or original(self, *a, **k).problems)
+    assert main(["verify", "--ledger", str(db), "--head", "1:" + "0" * 16]) == 1
+    assert len(readings) == 1
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f"The hash chain of {db} does not verify.")
+
+
+def test_verification_of_a_good_ledger_with_a_mistyped_head(two_months):
+    db, october_head, _ = two_months
+    with Ledger(db) as ledger:
+        verification = ledger.verification(october_head.partition(":")[0] + ":deadbeef00")
+    assert verification.chain_verifies and len(verification.problems) == 1

@@ -37,7 +37,7 @@ from ._codec import (
     state_as_first_format,
 )
 
-__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "canonical_json"]
+__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "Verification", "canonical_json"]
 
 # The layout of the ledger's tables, recorded in meta.schema_version when the file is created.
 # An engine reads every version from 1 up to its own (none has changed the layout yet, so there is
@@ -152,6 +152,15 @@ def _plain(value: Any) -> str:
 
 def _row_hash(row: dict) -> str:
     return hashlib.sha256(canonical_json({k: row[k] for k in _HASHED}).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``Ledger.verification`` found: each problem as one line, and whether the hash chain and
+    detail tables verify (a head given that the ledger does not hold is a problem of its own)."""
+
+    problems: tuple[str, ...]
+    chain_verifies: bool
 
 
 @dataclass(frozen=True)
@@ -662,7 +671,8 @@ class Ledger:
     # ---- verification --------------------------------------------------------------------
 
     def verify(self, expected_head: str | None = None) -> list[str]:
-        """Recompute the hash chain and the detail tables; each problem as one line.
+        """Recompute the hash chain and the detail tables; each problem as one line
+        (``verification`` also says whether the chain itself verifies).
 
         The chain shows a row changed, removed or inserted by someone who did not recompute the
         hashes.  Someone who did (the scheme is no secret) is caught only against a head recorded
@@ -670,6 +680,11 @@ class Ledger:
         characters, or given alone) printed by an earlier ``wip close`` or ``wip verify``.  A head
         that differs is one problem saying what was given, what the ledger holds, and what to check
         (a head mistyped or kept for another ledger before a rewrite)."""
+        return list(self.verification(expected_head).problems)
+
+    def verification(self, expected_head: str | None = None) -> Verification:
+        """``verify``'s problems, and whether the chain and detail tables verify apart from the
+        head given: read once, so a failing check is not run a second time to say which failed."""
         problems = []
         prev = GENESIS
         last = None
@@ -694,9 +709,10 @@ class Ledger:
             last = (r["seq"], r["row_hash"])
         problems += self._verify_head(last)
         problems += self._verify_structure()
+        chain_verifies = not problems
         if expected_head is not None:
-            problems += _against_anchor(expected_head, hashes, self.path, chain_verifies=not problems)
-        return problems
+            problems += _against_anchor(expected_head, hashes, self.path, chain_verifies=chain_verifies)
+        return Verification(tuple(problems), chain_verifies)
 
     def _verify_head(self, last: tuple[int, str] | None) -> list[str]:
         """The newest event against the head recorded apart from the rows when it was appended."""
