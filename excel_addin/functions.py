@@ -459,7 +459,14 @@ def WIP_ROLLFORWARD(ledger_path, period):
     rf = RollForward.model_validate(closed.rollforward)
     columns = ["product", "stage", "element", "opening", "materials", "labour", "overhead", "conversion",
                "transferred_in", "transferred_out", "spoilage", "count_adjustment", "overhead_adjustment", "closing"]
-    return [columns] + [[out(getattr(r, c)) for c in columns] for r in rf.rows]
+    # The roll-forward's spoilage is what leaves WIP for spoilage (WIP's credit in the spoilage
+    # journal): abnormal loss plus disposal value, as the text report and workbook title it.  A
+    # column headed "spoilage" alone reads as all of it, normal spoilage's cost included.
+    titles = [_ROLLFORWARD_TITLES.get(c, c) for c in columns]
+    return [titles] + [[out(getattr(r, c)) for c in columns] for r in rf.rows]
+
+
+_ROLLFORWARD_TITLES = {"spoilage": "abnormal_loss_and_disposal_value"}
 
 
 @func(category="WIP costing")

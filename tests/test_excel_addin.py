@@ -244,6 +244,10 @@ def test_rollforward_and_journal_from_the_ledger(demo_ledger, tmp_path):
     assert len(journal) - 1 == sum(len(j.lines) for j in outcome.journals.journals)
     rf = fx.WIP_ROLLFORWARD([[str(db)]], [["2026-10"]])
     closing = rf[0].index("closing")
+    # what leaves WIP for spoilage, titled as the text report does: not all of spoilage's cost
+    assert "spoilage" not in rf[0] and rf[0][10] == "abnormal_loss_and_disposal_value"
+    spoilage_out = sum(r.spoilage for r in outcome.rollforward.rows)
+    assert spoilage_out and round(sum(r[10] for r in rf[1:]), 2) == float(spoilage_out)
     assert round(sum(r[closing] for r in rf[1:]), 2) == float(sum(r.closing for r in outcome.rollforward.rows))
     assert fx.WIP_JOURNAL([[str(db)]], [["2026-12"]])[0][0].startswith("#WIP! NOT_CLOSED")
     cover = fx.WIP_FG_COVER([[str(db)]], [["2026-10"]])
