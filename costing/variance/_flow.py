@@ -42,6 +42,15 @@ def _r(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
+GROWTH_PLACES = 3  # the places of ``StageFlow.wip_growth`` (the variance workbook rounds to them too)
+_GROWTH = Decimal(1).scaleb(-GROWTH_PLACES)
+
+
+def _growth_shown(value: Decimal | None) -> Decimal | None:
+    """WIP growth, a ratio read as a percentage to one place: three places (``StageFlow.wip_growth``)."""
+    return None if value is None else value.quantize(_GROWTH, rounding=ROUND_HALF_UP)
+
+
 # ---- open orders --------------------------------------------------------------------------------
 
 class OrderSpec(BaseModel):
@@ -149,7 +158,9 @@ class StageFlow(_Frozen):
     average_wip: Quantity
     throughput_per_day: Quantity
     cycle_time_days: Quantity | None
-    wip_growth: Quantity | None  # (closing − opening) ÷ opening; None when there was no opening WIP
+    # (closing − opening) ÷ opening, to three places: a percentage to one place (0.4%, 1.6%), as the
+    # variance workbook shows it (at two, 0.4% reads 0% and 1.6% 2%); None without opening WIP.
+    wip_growth: Quantity | None
     bottleneck: bool  # longest cycle time of the period
     wip_growing_fastest: bool  # the largest WIP growth of the period (when WIP grew at all)
     trend: tuple[TrendPoint, ...]  # oldest first, this period last
@@ -252,7 +263,7 @@ def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: li
         growth = (closing - opening) / opening if opening else None
         stages.append(dict(stage=stage, days=days, completed=completed, opening_wip=opening, closing_wip=closing,
                            average_wip=_r(average), throughput_per_day=_r(throughput), cycle_time_days=_r(cycle),
-                           wip_growth=_r(growth), trend=tuple(trend), cycle_time_trend=_direction(trend),
+                           wip_growth=_growth_shown(growth), trend=tuple(trend), cycle_time_trend=_direction(trend),
                            raw_cycle=cycle, raw_growth=growth))
     with_cycle = [s for s in stages if s["raw_cycle"] is not None]
     slowest = max(with_cycle, key=lambda s: s["raw_cycle"])["stage"] if with_cycle else None

@@ -47,7 +47,7 @@ from .._atomic import replace_atomically as _replace_atomically
 from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label, final_stage_label
 from ._figures import METRIC_ORDER, Metric
-from ._flow import FORECAST_LIMIT_TEXT, FlowReport
+from ._flow import FORECAST_LIMIT_TEXT, GROWTH_PLACES, FlowReport
 from ._history import COGS_LINE_LABELS, CogsAsPosted, VarianceReport
 from ._standards import StandardsReport
 
@@ -815,17 +815,10 @@ def _stage_variable(o, places: int) -> dict:
 # ---- Flow ----------------------------------------------------------------------------------------------
 
 _Q = 2  # flow figures are estimates, shown (and rounded) to two places
-# WIP growth is shown as a percentage to one place (0.4%, 1.6%): the ratio rounded to three places,
-# as many as the format shows (at two, 0.4% would read 0% and 1.6% 2%).
-_GROWTH_Q = 3
-
-
 def _wip_growth_shown(s) -> Decimal | None:
-    """The WIP growth cell's value, (closing − opening) ÷ opening to ``_GROWTH_Q`` places; None (an
-    empty cell) without opening WIP."""
-    if not s.opening_wip:
-        return None
-    return _round_half_up((s.closing_wip - s.opening_wip) / s.opening_wip, _GROWTH_Q)
+    """The WIP growth cell's value: the flow report's (``StageFlow.wip_growth``, three places, a
+    percentage to one place); None (an empty cell) without opening WIP."""
+    return s.wip_growth if s.opening_wip else None
 
 
 _BOTH_FLAGS = '"","BOTTLENECK","WIP GROWING FASTEST","BOTTLENECK, WIP GROWING FASTEST"'
@@ -876,7 +869,7 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         ws.put(row, 6, f"=ROUND((D{row}+E{row})/2,{_Q})", engine=s.average_wip)
         # Little's law on the unrounded average and throughput.
         ws.put(row, 7, f'=IF(B{row}=0,"",ROUND(((D{row}+E{row})/2)/(B{row}/{days}),{_Q}))', engine=s.cycle_time_days)
-        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{_GROWTH_Q}))', _PERCENT_FORMAT,
+        ws.put(row, 8, f'=IF(D{row}=0,"",ROUND((E{row}-D{row})/D{row},{GROWTH_PLACES}))', _PERCENT_FORMAT,
                engine=_wip_growth_shown(s))
         ws.put(row, 10, *_stage_flag(row, list(stage_rows.values()), days, flag))
     _flag_rows(ws, top + 1, row, len(titles), 10)
