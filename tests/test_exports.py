@@ -172,12 +172,14 @@ def read_xero(files, places):
 
 
 def read_iif(files, places):
+    """Journal id (each MEMO starts ``<id>: ``) -> amounts; a DOCNUM fits QuickBooks Desktop's 11-character
+    entry number and stands for one journal only."""
     body = files[0].decode("ascii")
     records = [line.split("\t") for line in body.split("\r\n")]
     assert records.pop() == [""]
     assert [r[0] for r in records[:3]] == ["!TRNS", "!SPL", "!ENDTRNS"]
     header = records[0][1:]
-    lines, block = {}, None
+    lines, numbers, block = {}, {}, None
     for record in records[3:]:
         if record[0] == "TRNS":
             assert block is None, "TRNS inside an open block"
@@ -185,11 +187,17 @@ def read_iif(files, places):
         if record[0] in ("TRNS", "SPL"):
             fields = dict(zip(header, record[1:]))
             assert fields["TRNSTYPE"] == "GENERAL JOURNAL"
-            block.append((fields["DOCNUM"], amount(fields["AMOUNT"], places)))
+            assert re.fullmatch(r"\d\d/\d\d/\d{4}", fields["DATE"])
+            assert 0 < len(fields["DOCNUM"]) <= 11, fields["DOCNUM"]
+            journal_id = fields["MEMO"].split(": ")[0]
+            block.append((fields["DOCNUM"], journal_id, amount(fields["AMOUNT"], places)))
         elif record == ["ENDTRNS"]:
-            assert sum(a for _, a in block) == 0, "TRNS...ENDTRNS block sums to zero"
-            assert len({doc for doc, _ in block}) == 1
-            lines[block[0][0]] = [a for _, a in block]
+            assert sum(a for _, _, a in block) == 0, "TRNS...ENDTRNS block sums to zero"
+            assert len({(doc, id_) for doc, id_, _ in block}) == 1, "one DOCNUM, one journal id per block"
+            number, journal_id = block[0][:2]
+            assert numbers.setdefault(number, journal_id) == journal_id, f"DOCNUM {number} on two journals"
+            assert journal_id not in lines, f"{journal_id} written twice"
+            lines[journal_id] = [a for _, _, a in block]
             block = None
         else:
             assert record[0] in ("TRNS", "SPL"), record
@@ -529,10 +537,14 @@ def test_iif_is_ascii_tab_separated_with_guarded_text(tmp_path):
     fields = {r[0]: r[1:] for r in records[:2]}
     assert fields["!TRNS"] == fields["!SPL"] == ["TRNSTYPE", "DATE", "ACCNT", "AMOUNT", "DOCNUM", "MEMO"]
     by_memo = {r[-1]: dict(zip(fields["!SPL"], r[1:])) for r in records[3:] if r[0] in ("TRNS", "SPL")}
-    cafe = by_memo["Cafe supplies used - shop floor"]
+    cafe = by_memo["WIP-2026-10-001: Cafe supplies used - shop floor"]
     assert cafe["ACCNT"] == "Cafe supplies" and cafe["AMOUNT"] == "37.80" and cafe["DATE"] == "10/03/2026"
-    assert "'=HYPERLINK('http://evil.example','Payroll, October')" in by_memo
-    assert by_memo["Conversion costs, Assembly"]["ACCNT"] == "Work in process - Assembly", "narration for a missing memo"
+    assert cafe["DOCNUM"] == "2610-001"
+    # every memo starts with the journal id, so none starts a formula
+    assert "WIP-2026-10-002: =HYPERLINK('http://evil.example','Payroll, October')" in by_memo
+    assert all(memo.startswith("WIP-2026-10-") for memo in by_memo)
+    narration = by_memo["WIP-2026-10-002: Conversion costs, Assembly"]
+    assert narration["ACCNT"] == "Work in process - Assembly", "narration for a missing memo"
 
 
 @pytest.mark.parametrize("name, found", [
@@ -562,8 +574,8 @@ def test_iif_writes_account_names_and_journal_ids_exactly_and_transliterates_mem
                 dr("5810", "1.00"), cr("1310", "1.00", "Caf\u00e9 \u2014 \u22125")),)})
     body = export(book, "iif", tmp_path)[0].decode("ascii")
     rows = {r[3]: r for r in (line.split("\t") for line in body.split("\r\n")) if r[0] in ("TRNS", "SPL")}
-    assert rows["WIP count diff (Parent:Sub) 'B'"][5:] == ["WIP-2026-10-009", "'-5 units 'counted' in ??"]
-    assert rows["Work in process - Finishing"][5:] == ["WIP-2026-10-009", "Cafe - -5"]
+    assert rows["WIP count diff (Parent:Sub) 'B'"][5:] == ["2610-009", "WIP-2026-10-009: -5 units 'counted' in ??"]
+    assert rows["Work in process - Finishing"][5:] == ["2610-009", "WIP-2026-10-009: Cafe - -5"]
 
 
 def test_iif_refuses_a_journal_id_it_cannot_write_exactly(tmp_path):
@@ -572,6 +584,54 @@ def test_iif_refuses_a_journal_id_it_cannot_write_exactly(tmp_path):
     with pytest.raises(ExportError, match="journal id 'WIP-2026-10-\u2160' has '\u2160' \\(not ASCII\\)"):
         export_journals(book, "iif", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_iif_docnum_fits_quickbooks_desktop_entry_number_and_names_one_journal(tmp_path):
+    """QuickBooks Desktop's journal Entry No. holds 11 characters (IIF DOCNUM); the close's ids have 15
+    (WIP-2026-10-003) to 20 (REV-WIP2-2026-10-003).  Written whole, an import cut to 11 would give every
+    journal of the month WIP-2026-10, and re-imports could no longer be told apart.  Each id gets its
+    own short DOCNUM, the same at every export, and stays whole at the start of each MEMO."""
+    import datetime as dt_
+
+    from costing.close._journals import build_journals, reversal_book
+    from costing.close_service import close_period, journal_id_prefix
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        close = close_period(demo("2026-10"), ledger, user="test")
+    first = close.journals
+    second = build_journals(close.result, id_prefix=journal_id_prefix(2))
+    books = [first, reversal_book(first, "REV", dt_.date(2026, 11, 2), "late invoice"), second,
+             reversal_book(second, "REV", dt_.date(2026, 11, 3), "count")]
+    numbers = {}
+    for book in books:
+        body = render_journals(book, "iif")["journals-2026-10.iif"]
+        assert body == render_journals(book, "iif")["journals-2026-10.iif"], "deterministic"
+        assert {j.id for j in book.journals} == set(read_iif([body], 2))
+        for record in body.decode("ascii").split("\r\n"):
+            fields = record.split("\t")
+            if fields[0] in ("TRNS", "SPL"):
+                assert numbers.setdefault(fields[5], fields[6].split(": ")[0]) == fields[6].split(": ")[0]
+    assert len(numbers) == sum(len(b.journals) for b in books), "one DOCNUM per journal id, across the books"
+    assert {"2610-001", "R2610-001", "2610-001/2", "R2610-001/2"} <= set(numbers)
+
+
+@pytest.mark.parametrize("ids, message", [
+    (["WIP-CLOSE-2026-10-001"], "journal id 'WIP-CLOSE-2026-10-001' has 21 characters: QuickBooks Desktop's journal "
+                                "entry number (IIF DOCNUM) holds 11"),
+    (["REV-WIP12-2026-10-001"], "journal id 'REV-WIP12-2026-10-001' has 21 characters"),  # R2610-001/12 has 12
+    (["WIP1-2026-10-001"], "journal id 'WIP1-2026-10-001' has 16"),  # close #1's ids are WIP-..., never WIP1-...
+    (["2610-001", "WIP-2026-10-001"], "journals 2610-001 and WIP-2026-10-001 would both be QuickBooks Desktop entry "
+                                      "number '2610-001'"),
+])
+def test_iif_refuses_ids_it_cannot_give_a_docnum_of_their_own(ids, message, tmp_path):
+    book = book_for("iif", "usd").model_copy(update={"journals": tuple(
+        journal(id_, "x", dr("1300", "1"), cr("1200", "1")) for id_ in ids)})
+    with pytest.raises(ExportError, match=re.escape(message)):
+        export_journals(book, "iif", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert export_journals(book, "gl-csv", tmp_path), "other formats take them"
 
 
 def november_book() -> JournalBook:
