@@ -274,6 +274,7 @@ class _Held:
     are checked without (one mistake, one problem): what depends on them is held back, the rest of
     each product is checked."""
 
+    company: bool = False  # refused: stood in for by "", which is not refused again as empty
     currency: bool = False  # refused: no minor unit to check the products' amounts against
     all_pools: bool = False  # the overhead section refused: no pool known
     pools: dict[str, set[str]] = field(default_factory=dict)  # stage -> fields of its pool not known
@@ -311,6 +312,7 @@ def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec,
     held = _Held()
     kept = {k: v for k, v in data.items() if k not in wrong and k != "products"}
     if "company" in wrong:
+        held.company = True
         kept["company"] = ""  # required, and named only on reports: its problem is reported already
     if "currency" in wrong:
         held.currency = True
@@ -396,15 +398,17 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``)."""
     held = held if held is not None else _Held()
     # The company heads every report and journal on one line, as a product or stage name does.  One
-    # a close the ledger holds was accepted with is not checked: closes before this check did not.
-    # Empty is left to the reports: a refused company is stood in for by "" while the products are
-    # checked (``_header_for_the_products``), so refusing "" would hide their problems.
-    problem = name_problem(header.company) if header.company and header.company not in vouched else None
+    # a close the ledger holds was accepted with is not checked: closes before this check did not
+    # (nor, before it was refused, an empty one).  A company refused already (not text, missing) is
+    # stood in for by "" while the products are checked (``_header_for_the_products``): not refused
+    # again as empty.
+    problem = None if held.company or header.company in vouched else name_problem(header.company)
     if problem is not None:
         # First, where the file (and the workbook's Settings) gives it.
-        issues.insert(0, Issue("INVALID_NAME", "company",
-                               f"the company name {problem}: it heads every report and journal on one line — "
-                               "write it on one line, without invisible characters or spaces at the ends"))
+        what = ("is empty: it heads every report and journal — give the company's name" if not header.company else
+                f"{problem}: it heads every report and journal on one line — write it on one line, without "
+                "invisible characters or spaces at the ends")
+        issues.insert(0, Issue("INVALID_NAME", "company", f"the company name {what}"))
     q = None
     if held.currency:
         pass  # refused already: its problem is reported
