@@ -89,3 +89,10 @@ def test_a_refused_cost_of_a_misspelt_product_holds_back_the_product_it_is_close
     # Espresso Classic's Assembly materials, misspelt and unreadable: its cost is short all the same.
     change(demo_book, {**ESPRESSO_OVERVALUED, "Production!M4": 100, "Costs!A4": "Espreso Classic", "Costs!D4": "abc"})
     assert first_months_problems(demo_book) == [("NOT_A_NUMBER", "Costs!D4")]
+
+
+def test_a_refused_production_cell_does_not_hide_a_refused_company(demo_book):
+    """The company's own check sees no product: a row left out cannot explain it (the cells that
+    could not be read are said first, then the close's checks)."""
+    change(demo_book, {"Settings!B4": "Coffee\nMachines", "Production!C4": "abc"})
+    assert first_months_problems(demo_book) == [("NOT_A_NUMBER", "Production!C4"), ("INVALID_NAME", "Settings!B4")]

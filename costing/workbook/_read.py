@@ -50,6 +50,9 @@ _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) 
     "OpeningFG": lambda product, stage: ((_PRODUCT, product), _TIE),
     "Production": lambda product, stage: ((_PRODUCT, product),),  # a stage missing breaks the product's flow
 }
+# The close's checks of the header alone (company, currency, locale, period sequence): no product
+# row left out of the close's view can explain them, so they are said whatever was held back.
+_HEADER_OWN = frozenset({"company", "currency", "locale", "period"})
 _PRODUCT_PATH = re.compile(r"products\[([0-9]+)\](?:\.stages\[([0-9]+)\])?")
 
 
@@ -140,6 +143,8 @@ class WorkbookInput:
         """Whether the close's ``issue`` may follow from what a problem already said left out."""
         if _TIE in self.held and (issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger")):
             return True
+        if issue.path in _HEADER_OWN:
+            return False  # checked on the header alone: no product row left out can explain it
         at = _PRODUCT_PATH.match(issue.path)
         if at is None:
             # Not a product's: the chart, the overhead pools and the products as a whole see every
