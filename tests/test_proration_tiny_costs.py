@@ -4,7 +4,8 @@ pool, where two pools' parts, each rounded up, could take an element below zero.
 
 What must hold: no element of closing WIP below zero; each pool's parts add up to its difference,
 go its way and stay within a minor unit of its exact share; and the parts are the plain
-largest-remainder allocation of each pool unless that would take some element below zero.
+largest-remainder allocation of each pool unless that would take some element (or this period's
+finished goods on hand) below zero.
 """
 
 from __future__ import annotations
@@ -127,5 +128,16 @@ def test_overhead_proration_keeps_every_wip_element_at_or_above_zero(data):
                 left[key] += part
     # Steer the search towards elements the plain allocation leaves short (a score, in minor units).
     target(-int(min(left.values(), default=CENT) / CENT), label="minor units a plain allocation takes below zero")
+    # This period's finished goods on hand are kept at or above zero the same way (engine 0.4.0,
+    # tests/test_proration_finished_goods_floor.py): a repair there moves parts too.
+    for pool, mine in shares.items():
+        for share, part in zip(mine, plain[pool]):
+            product = result.products[share.product]
+            on_hand = [l for l in product.fg_closing if l.period == data["period"]]
+            if share.bucket == "fg" and pools[pool] < 0 and on_hand:
+                key = ("fg", share.product)
+                if key not in left:
+                    left[key] = sum(l.cost for l in on_hand) - product.fg_overhead_adjustment
+                left[key] += part
     if all(amount >= 0 for amount in left.values()):
         assert {pool: [s.amount for s in mine] for pool, mine in shares.items()} == plain

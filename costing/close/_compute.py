@@ -251,7 +251,11 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         allocations.append((pool, buckets, parts))
         exact_per_weight.append(per_weight)
     if allocations:
-        _keep_wip_elements_at_or_above_zero(allocations, exact_per_weight, staged, q)
+        # What this period's finished-goods layer holds on hand, as posted, where a product has one
+        # (its finished-goods part lands there; without one it goes on to COGS, below).
+        fg_held = {i: sum((l.cost for l in move[3] if l.period == spec.period), _ZERO * q)
+                   for i, move in enumerate(fg_moves) if any(l.period == spec.period for l in move[3])}
+        _keep_wip_elements_at_or_above_zero(allocations, exact_per_weight, staged, q, fg_held)
     for pool, buckets, parts in allocations:
         for (key, _), part in zip(buckets, parts):
             if key[0] == "wip":
@@ -263,7 +267,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
                 by_element[element] = by_element.get(element, _ZERO) + part
             elif key[0] == "cogs":
                 cogs_adj[key[1]] += part
-            else:
+            else:  # never below zero either (_keep_wip_elements_at_or_above_zero)
                 fg_adj[key[1]] += part
     overhead_lines = [OverheadLine(l.stage, l.driver, l.rate, l.driver_quantity, l.applied, l.actual,
                                    "prorate" if l.stage in prorated_pools else "write_off") for l in overhead_lines]
@@ -430,9 +434,9 @@ def _pool_buckets(pools: set[str], staged: list, fg_moves: list, contents: list,
 
 
 def _keep_wip_elements_at_or_above_zero(allocations: list, exact_per_weight: list[Decimal], staged: list,
-                                        q: Decimal) -> None:
+                                        q: Decimal, fg_held: dict[int, Decimal] | None = None) -> None:
     """Repair, in place, the parts of over-applied pools that together would take an element of
-    closing WIP below zero.
+    closing WIP, or this period's finished-goods layer on hand, below zero.
 
     The rule: each pool is allocated on its own by largest remainder, so each part is within a
     minor unit of its exact share; one pool's part never exceeds what an element holds, but a
@@ -442,29 +446,47 @@ def _keep_wip_elements_at_or_above_zero(allocations: list, exact_per_weight: lis
     of one of them (the pool whose part there rounded furthest beyond its exact share, then the
     earlier pool) moves to another place of that same pool whose part rounded short of its exact
     share (the largest remainder first, then the earlier place) and which has room for it:
-    finished goods, COGS, or a WIP element with a minor unit to spare; failing that, through a
-    chain of such moves (breadth first, the shortest).  Each pool's parts still add up to its
-    difference, and every part stays within a minor unit of its exact share; such a chain always
-    exists, since the exact shares fit every element.  Under-applied pools only add to what an
-    element holds and are left as allocated.  Nothing moves where no element would go below zero.
+    COGS, finished goods with a minor unit to spare, or a WIP element with one; failing that,
+    through a chain of such moves (breadth first, the shortest).  Each pool's parts still add up
+    to its difference, and every part stays within a minor unit of its exact share.  Under-applied
+    pools only add to what an element holds and are left as allocated.  Nothing moves where no
+    element would go below zero.
+
+    Finished goods too, and there even one pool can do it: the layer of this period left on hand
+    (``fg_held``: product index -> its cost as posted) is what was completed less the cost of the
+    units shipped from it, rounded (``_relieve``), so it can hold up to half a minor unit less than
+    the exact remainder its weights come from (completed 0.01 of overhead for 2 units, 1 shipped
+    half-up: 0.01 shipped, 0.00 left on hand, weight 0.005, its part -0.01 — COGS won the tie).
+    Its parts rounded towards zero always fit it (it holds at least the whole minor units of that
+    exact remainder).  For a WIP element a chain always exists, since the exact shares fit every
+    element; for finished goods one has been found in every search (tests/test_proration_finished_
+    goods_floor.py).  Were none found, the parts are left as allocated rather than guessed.  A product without this period's layer on hand has its
+    finished-goods part moved on to COGS (``_compute``), which, like COGS itself, takes any part.
     """
+    fg_held = fg_held or {}
+
+    def protected(key: tuple) -> bool:  # a place that must not go below zero
+        return key[0] == "wip" or (key[0] == "fg" and key[1] in fg_held)
+
     over = [k for k, per_weight in enumerate(exact_per_weight) if per_weight < 0]
-    # Cheap test first (a large plant has a part per product-stage element): an element can go
-    # below zero only if some part in it exceeds the pool's overhead it holds (its weight).
+    # Cheap test first (a large plant has a part per product-stage element): a place can go below
+    # zero only if some part in it exceeds the pool's overhead it holds (its weight).  Finished
+    # goods too: the layer holds at least its weights less half a minor unit, so parts each within
+    # their weights, adding up to whole minor units, fit it.
     suspects: dict[tuple, None] = {}  # in allocation order, for the same journals on every run
     for k in over:
         _, buckets, parts = allocations[k]
         for (key, weight), part in zip(buckets, parts):
-            if part + weight < 0 and key[0] == "wip":
+            if part + weight < 0 and protected(key):
                 suspects[key] = None
     if not suspects:
         return
-    at: dict[tuple, list[tuple[int, int]]] = {}  # WIP element -> (allocated pool, its part's index)
+    at: dict[tuple, list[tuple[int, int]]] = {}  # protected place -> (allocated pool, its part's index)
     for k in over:
         for j, (key, _) in enumerate(allocations[k][1]):
-            if key[0] == "wip":
+            if protected(key):
                 at.setdefault(key, []).append((k, j))
-    held_of = {key: staged[key[1]][3][key[2]].cost[key[3]] for key in at}
+    held_of = {key: staged[key[1]][3][key[2]].cost[key[3]] if key[0] == "wip" else fg_held[key[1]] for key in at}
 
     def beyond(k: int, j: int) -> Decimal:  # part - exact share: < 0 rounded beyond it, > 0 short of it
         _, buckets, parts = allocations[k]
@@ -491,7 +513,7 @@ def _keep_wip_elements_at_or_above_zero(allocations: list, exact_per_weight: lis
                     if key in came_by:
                         continue
                     came_by[key] = (element, k, j, t)
-                    if key[0] != "wip" or room(key) >= q:
+                    if key not in at or room(key) >= q:
                         moves, step = [], came_by[key]
                         while step is not None:
                             moves.append(step[1:])
@@ -503,7 +525,7 @@ def _keep_wip_elements_at_or_above_zero(allocations: list, exact_per_weight: lis
     for key in suspects:
         while room(key) < 0:
             moves = chain(key)
-            if moves is None:  # cannot happen (see above); left as allocated rather than guessed
+            if moves is None:  # not seen (see above); left as allocated rather than guessed
                 break
             for k, giver, taker in moves:
                 parts = allocations[k][2]
