@@ -502,8 +502,8 @@ def _changed_after_close(ctx: ResultContext) -> str:
 
 def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
     """Each bucket's amount = ROUND(difference × weight ÷ total weight) + its rounding adjustment
-    (the cent largest-remainder allocation moved, or the close moved so that no WIP element is
-    prorated below zero).  The weight — this month's overhead applied that
+    (the cent largest-remainder allocation moved, or the close moved so that no WIP element, nor
+    this month's finished goods on hand, is prorated below zero).  The weight — this month's overhead applied that
     the bucket holds, followed through transferred-in costs — is the engine's (grey)."""
     q, money, P = ctx.q, ctx.money, ctx.places
     h, pt, t = plan["proration_header"], plan["proration_total"], plan["total"]
