@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from costing import Issue
+from costing import Issue, NumberError
 
 from ._cells import excel_error, formula_error, is_blank, to_number, to_text
 
@@ -37,25 +37,31 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
     """(case dict, data path -> block row number, issues).
 
     A blank value is MISSING_VALUE (never the key left out: a blank `spoilage.normal_rate` is not
-    "no normal spoilage"); an Excel error in a cell the block reads is FORMULA_ERROR; a key given
-    twice (in the same stage) is DUPLICATE_ROW at the second row, never "the last one wins".
+    "no normal spoilage"); an Excel error anywhere in the block is FORMULA_ERROR, and a value past
+    the cells a row's key reads (a key and one value; an element a name, a kind and an addition) is
+    BLOCK_EXTRA_VALUE; a key given twice (in the same stage) is DUPLICATE_ROW at the second row,
+    never "the last one wins" — `X` and `X.progress` are the same key (the case file reads both as
+    the overall progress).
     """
     case: dict[str, Any] = {"currency": "USD", "stages": []}
     rows: dict[str, int] = {}
     issues: list[Issue] = []
     stage: dict[str, Any] | None = None
-    seen: dict[str, int] = {}  # path of a key already given -> its block row
+    seen: dict[str, tuple[int, str]] = {}  # path of a key already given -> its block row and key as written
     for number, row in enumerate(block, start=1):
         if not row or all(is_blank(c) for c in row):
             continue
         error = excel_error(row[0])
+        key = "" if error else to_text(row[0])
+        width = 4 if key == "element" else 2  # the cells this row's key reads
+        issues += _stray(row, number, width) if key else _stray(row, number, 1, errors_only=True)
         if error:
             issues.append(Issue("FORMULA_ERROR", f"row {number} (key)", formula_error(error)))
             continue
-        key = to_text(row[0])
-        values = list(row[1:])
+        values = list(row[1:width])
         if not key:
-            issues.append(Issue("BLOCK_KEY_MISSING", f"row {number}", "a value without a key in the first column"))
+            if any(not is_blank(c) and not excel_error(c) for c in row[1:]):
+                issues.append(Issue("BLOCK_KEY_MISSING", f"row {number}", "a value without a key in the first column"))
             continue
         where = f"row {number} ({key})"
         if key == "element":
@@ -83,22 +89,45 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
             path = f"stages[{len(case['stages']) - 1}].elements.{to_text(values[0])}"
         else:
             path = f"stages[{len(case['stages']) - 1}].{key}"
-        if path in seen:
+        # `complete | 0.5` and `complete.progress | 0.9`: one key (an element named progress is a name)
+        same = path if key == "element" else path.removesuffix(".progress")
+        if same in seen:
             what = f"element {to_text(values[0])}" if key == "element" else key
             scope = f" of stage {stage['name']}" if key not in _TOP and stage is not None else ""
-            issues.append(Issue("DUPLICATE_ROW", where, f"{what} is already in row {seen[path]}{scope}; keep one row "
+            first, written = seen[same]
+            also = f" as {written}" if written != key else ""
+            issues.append(Issue("DUPLICATE_ROW", where, f"{what} is already in row {first}{also}{scope}; keep one row "
                                                         "and delete the other"))
             continue
-        seen[path] = rows[path] = number
-        if key in _TOP:
-            case[key] = to_text(values[0])
-        elif key == "element":
-            name, kind, added = (to_text(v) for v in values[:3])
-            stage["elements"][name] = {"kind": kind, "added": added if isinstance(values[2], str)
-                                       else to_number(values[2])}
-        else:
-            _set(stage, key.split("."), to_number(values[0]))
+        seen[same] = number, key
+        rows[path] = number
+        try:
+            if key in _TOP:
+                case[key] = to_text(values[0])
+            elif key == "element":
+                name, kind, added = (to_text(v) for v in values[:3])
+                stage["elements"][name] = {"kind": kind, "added": added if isinstance(values[2], str)
+                                           else to_number(values[2])}
+            else:
+                _set(stage, key.split("."), to_number(values[0]))
+        except NumberError as e:  # a date where a number belongs
+            issues.append(Issue(e.code, where, e.message))
     return case, rows, issues
+
+
+def _stray(row: list[Any], number: int, width: int, errors_only: bool = False) -> list[Issue]:
+    """An Excel error anywhere past the cells read is FORMULA_ERROR, any other value BLOCK_EXTRA_VALUE:
+    a value the block does not read is not silently left out."""
+    issues = []
+    for k, cell in enumerate(row[width:], start=width + 1):
+        error = excel_error(cell)
+        if error:
+            issues.append(Issue("FORMULA_ERROR", f"row {number} (column {k} of the block)", formula_error(error)))
+        elif not errors_only and not is_blank(cell):
+            issues.append(Issue("BLOCK_EXTRA_VALUE", f"row {number} (column {k} of the block)",
+                                f"{to_text(cell)!r} is past the cells this row's key reads (a key and one value; an "
+                                "element's name, kind and addition); delete it, or keep notes outside the block"))
+    return issues
 
 
 def _unreadable(cells: list[Any], wheres: list[str], hint: str) -> list[Issue]:

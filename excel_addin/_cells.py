@@ -17,7 +17,10 @@ it, and the functions refuse it (FORMULA_ERROR, as the close workbook reader doe
 Error policy: a function that cannot compute a row returns, in that row's cells, a text value
 beginning with ``#WIP!`` followed by the stable code and the message.  Text cannot be added to a
 number (``=A1+1`` gives #VALUE!), and the close workbook's Checks sheet counts ``#WIP!*`` cells
-(``COUNTIF(range, "#WIP!*")``) so that an error never passes silently into a total.
+(``COUNTIF(range, "#WIP!*")``, which ignores case).  But Excel's SUM, SUMIFS, AVERAGE, SUBTOTAL and
+pivot tables skip text: ``=SUM(F2#)`` leaves a failed row out without a sign.  xlwings cannot return
+a real Excel error value from a worksheet function (xlwings issue #776), so a total is taken with
+``WIP_TOTAL`` (which refuses a range holding an error) or guarded with ``WIP_CHECK``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any, Iterable
 from costing import EXCEL_ERRORS, Issue, NumberError, from_excel, is_period
 
 __all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blank", "is_blank_row", "excel_error",
-           "formula_error", "grid", "first_cell", "to_number", "to_text", "to_period", "out", "rows_with_header"]
+           "formula_error", "grid", "first_cell", "to_number", "to_text", "to_period", "out", "rows_with_header",
+           "is_wip_error"]
 
 ERROR_PREFIX = "#WIP!"
 
@@ -49,6 +53,16 @@ def error_text(code: str, message: str) -> str:
     '#WIP! UNIT_FLOW: units do not balance'
     """
     return f"{ERROR_PREFIX} {code}: {message}"
+
+
+def is_wip_error(value: Any) -> bool:
+    """A ``#WIP!`` error text, as the Checks sheet's ``COUNTIF(range, "#WIP!*")`` counts it (case
+    ignored) and, stricter, also with leading spaces.
+
+    >>> is_wip_error("#WIP! UNIT_FLOW: x"), is_wip_error(" #wip! x"), is_wip_error("see #WIP!"), is_wip_error(1.0)
+    (True, True, False, False)
+    """
+    return isinstance(value, str) and value.lstrip()[:len(ERROR_PREFIX)].upper() == ERROR_PREFIX
 
 
 def issues_text(issues: Iterable[Issue]) -> str:
@@ -115,11 +129,21 @@ def formula_error(error: str, cell: str = "the cell") -> str:
 
 
 def to_number(value: Any) -> Any:
-    """A cell value as the engine takes it: floats once through ``from_excel``, text as typed.
+    """A cell value as the engine takes it: floats once through ``from_excel``, text as typed.  A
+    date (a number typed into a date-formatted cell, which xlwings hands over as a datetime) is
+    refused, named as the date the cell shows: NumberError NOT_A_NUMBER.
 
     >>> to_number(0.1 + 0.2), to_number(18000.0), to_number(" start "), to_number(2.0 ** 60)
     (Decimal('0.3'), Decimal('18000'), 'start', Decimal('1.15292150460685E+18'))
+    >>> to_number(dt.datetime(1901, 2, 4))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    costing._numbers.NumberError: expected a number, found the date 1901-02-04 (the cell is formatted as a date: ...)
     """
+    if isinstance(value, (dt.datetime, dt.date)):
+        shown = f"{value:%Y-%m-%d}" if not isinstance(value, dt.datetime) or value.time() == dt.time() \
+            else f"{value:%Y-%m-%d %H:%M:%S}"
+        raise NumberError("NOT_A_NUMBER", f"expected a number, found the date {shown} (the cell is formatted as a "
+                                          "date: format it as a number)")
     if isinstance(value, bool):
         return value
     if isinstance(value, float):

@@ -64,11 +64,31 @@ def _every_problem(found: Any, month_before: _MonthBefore) -> list:
         return list(found.issues)
 
 
+def _not_saved(fullname: str) -> str | None:
+    """Why a workbook cannot be closed from, or None.  The ledger is kept beside the workbook: a
+    workbook never saved (Excel's fullname is then "Book1") has no folder, and its ledger would be
+    written to whatever folder Excel's Python process runs in (often C:\\Windows\\System32); one
+    open from a web address (OneDrive, SharePoint) has no local folder."""
+    if "://" in fullname:
+        return (f"Nothing was closed: the workbook is open from {fullname}, not from a folder on this computer, and "
+                "the ledger is kept beside the workbook. Open it from a synced or local folder (File > Save As > "
+                "Browse) and press Close month again. [WORKBOOK_NOT_SAVED]")
+    if not Path(fullname).is_absolute():
+        return (f"Nothing was closed: the workbook {fullname} is not saved yet, and the ledger is kept beside the "
+                "workbook (BOOK.wip.db). Save the workbook first (File > Save As), then press Close month again. "
+                "[WORKBOOK_NOT_SAVED]")
+    return None
+
+
 def close_month(book: Any = None) -> CloseMonthResult:
     if book is None:
         import xlwings as xw
 
         book = xw.Book.caller()
+    refused = _not_saved(str(book.fullname))
+    if refused:
+        _say(book, refused)
+        return CloseMonthResult(False, refused)
     ledger_path = Path(book.fullname).with_suffix(".wip.db")
     month_before = _MonthBefore(ledger_path)
     found = read_tables(XlwingsSource(book), month_before.vouched)

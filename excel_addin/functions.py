@@ -4,15 +4,18 @@ Every function takes its inputs as 2-D ranges (`ndim=2`) and returns a 2-D array
 so one array call covers a whole table — the documented pattern (a call per cell is slower and
 harder to audit).  Each is a thin adapter over the public ``costing`` API: no costing logic here.
 Errors come back as text starting with ``#WIP!`` in the cells concerned (see ``_cells``): in every
-result cell of a row that cannot be computed, so that whichever result column is checked or summed
-shows it.  Every range is read with ``err_to_str=True``: an error cell (#N/A) arrives as its text and
-is refused (FORMULA_ERROR), never read as a blank that takes a default.
+result cell of a row that cannot be computed, so that whichever result column is checked shows it.
+Excel's SUM skips text, so a total is taken with ``WIP_TOTAL`` (no total when the range holds an
+error) or guarded with ``WIP_CHECK``.  Every range is read with ``err_to_str=True``: an error cell
+(#N/A) arrives as its text and is refused (FORMULA_ERROR), never read as a blank that takes a default.
 """
 
 from __future__ import annotations
 
+import difflib
 import sqlite3
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
+from pathlib import Path
 from typing import Any, Callable
 
 from xlwings import arg, func, ret
@@ -22,11 +25,11 @@ from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAc
                      quantum, to_decimal)
 
 from ._block import locate, parse_block
-from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row,
+from ._cells import (error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row, is_wip_error,
                      issues_text, out, rows_with_header, to_number, to_period, to_text)
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
-           "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK"]
+           "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK", "WIP_TOTAL"]
 
 _UNIT_COLUMNS = ("method", "added", "beginning_units", "beginning_complete", "completed", "ending_units",
                  "ending_complete")
@@ -40,6 +43,10 @@ _OVERHEAD_READ = _OVERHEAD_COLUMNS + ("stage", "currency", "rounding")
 LEDGER_TIMEOUT = 2.0
 _ZERO = Decimal(0)
 _END = Decimal(1)
+# Units are added exactly, as the engine adds and compares them (costing's exact-units context is not
+# public; this is the same context): in Python's default 28 digits a long sum would be rounded and a
+# row that balances refused as UNIT_FLOW.
+_EXACT_UNITS = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 # Engine paths of the one-stage case built from a row -> the table column the value came from.
@@ -80,11 +87,18 @@ class _Cells:
         if is_blank(value):
             self.missing(column, hint)
             return None
-        return to_number(value)
+        return self._read(column, value)
 
     def optional(self, column: str) -> Any:
         value = self.record.get(column)
-        return None if column in self.errors or is_blank(value) else to_number(value)
+        return None if column in self.errors or is_blank(value) else self._read(column, value)
+
+    def _read(self, column: str, value: Any) -> Any:
+        try:
+            return to_number(value)
+        except NumberError as e:  # a date where a number or a word belongs
+            self.issues.append(Issue(e.code, column, e.message))
+            return None
 
     def text(self, column: str, blank: str = "") -> str:
         """A word (currency, rounding, a label); a blank cell is ``blank``."""
@@ -129,7 +143,8 @@ def _row_case(record: dict[str, Any], with_costs: bool) -> tuple[dict | None, li
         stage["added_costs"] = {"e": cells.number("added_cost")}
     if cells.issues:
         return None, cells.issues
-    stage["started"] = completed + ending + spoiled - beginning  # the row gives output; input follows
+    with localcontext(_EXACT_UNITS):  # the row gives output; input follows, to the last place
+        stage["started"] = completed + ending + spoiled - beginning
     return {"currency": cells.text("currency", "USD"), "method": method, "stages": [stage]}, []
 
 
@@ -149,11 +164,13 @@ def _at(number: int, issues: list[Issue]) -> list[Issue]:
 
 
 def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ...],
-             compute: Callable[[int, dict[str, Any]], list[Any]]) -> list[list[Any]]:
+             compute: Callable[[int, dict[str, Any]], list[Any]], read: tuple[str, ...],
+             known: tuple[str, ...] = ()) -> list[list[Any]]:
     """One result row per input row: a blank input row gives a blank result row, so that the
-    results spill beside the rows they belong to."""
+    results spill beside the rows they belong to.  ``read``: every column the function reads;
+    ``known``: other columns of the same kind of table (a cost column in a units table)."""
     table = grid(table)
-    problem = _header_problem(table[0] if table else [])
+    problem = _header_problem(table[0] if table else []) or _near_miss(table[0] if table else [], read, known)
     if problem:
         return [_padded(problem, columns)]
     header, rows = rows_with_header(table)
@@ -184,9 +201,43 @@ def _header_problem(cells: list[Any]) -> str | None:
     return None
 
 
+def _near_miss(cells: list[Any], read: tuple[str, ...], known: tuple[str, ...]) -> str | None:
+    """UNKNOWN_COLUMN for a header that is a near miss of a column the function reads and the table
+    lacks (`spoiled` for spoiled_units, `inspection_point` for inspection, `curency`): an optional
+    column misspelt would otherwise be left out and its default used without a sign.  Any other
+    column is the user's own (`note`, `product`, `comment`) and is left alone."""
+    names = [to_text(c).lower().replace(" ", "_") for c in cells]
+    absent = [c for c in read if c not in names]
+    for k, name in enumerate(names, start=1):
+        if not name or name in read or name in known:
+            continue
+        close = [c for c in absent if _near(name, c)]
+        if close:
+            best = max(close, key=lambda c: difflib.SequenceMatcher(None, name, c).ratio())
+            return error_text("UNKNOWN_COLUMN", f"row 1 (column {k} of the table): {name} is not a column this "
+                                                f"function reads; did you mean {best}? Rename it to {best}, or give "
+                                                "your own column a name further from it")
+    return None
+
+
+def _near(name: str, column: str) -> bool:
+    """
+    >>> [_near(n, "spoiled_units") for n in ("spoiled", "spoiled_unit", "spoiledunits", "spoil", "units", "note")]
+    [True, True, True, True, False, False]
+    >>> [_near(n, "stage") for n in ("stages", "stage_name", "state", "status", "started")]
+    [True, True, False, False, False]
+    >>> [_near(n, "inspection") for n in ("inspection_point", "inspect", "inspections", "comment", "instruction")]
+    [True, True, True, False, False]
+    """
+    if difflib.SequenceMatcher(None, name, column).ratio() > 0.8:  # a letter or two off
+        return True
+    shorter, longer = sorted((name, column), key=len)
+    return len(shorter) >= 4 and longer.startswith(shorter)  # cut short, or with a word added
+
+
 def _padded(error: str, columns: list[str]) -> list[Any]:
-    """A row that cannot be computed: the error in every result cell, so that a check or a total
-    over any one result column shows it."""
+    """A row that cannot be computed: the error in every result cell, so that a check over any
+    one result column shows it."""
     return [error] * len(columns)
 
 
@@ -202,7 +253,8 @@ def _cost_rows(table: list[list[Any]], with_costs: bool, columns: list[str], pic
         return [out(v) for v in pick(report.stages[0])]
 
     required = _UNIT_COLUMNS + (_COST_COLUMNS if with_costs else ())
-    return _per_row(table, columns, required, compute)
+    read = _ROW_COLUMNS + (_COST_COLUMNS if with_costs else ())
+    return _per_row(table, columns, required, compute, read, known=_ROW_COLUMNS + _COST_COLUMNS)
 
 
 @func(category="WIP costing")
@@ -355,7 +407,7 @@ def WIP_ASSIGN(block):
 def WIP_OVERHEAD(table):
     """Overhead applied (rate x driver quantity, rounded to the currency) and under(+)/over(-)-applied per row."""
     columns = ["stage", "applied", "actual", "under_over_applied", "status"]
-    return _per_row(table, columns, _OVERHEAD_COLUMNS, _overhead_row)
+    return _per_row(table, columns, _OVERHEAD_COLUMNS, _overhead_row, _OVERHEAD_READ)
 
 
 def _overhead_row(number: int, record: dict[str, Any]) -> list[Any]:
@@ -397,7 +449,38 @@ def _overhead_issues(rate, quantity, actual, currency: str, rounding: str) -> li
     return issues
 
 
-def _read_ledger(ledger_cell: Any, period: str, read: Callable) -> tuple[Any, list[list[str]] | None]:
+def _book_folder(caller: Any) -> Path | None:
+    """The folder of the workbook a formula is in (xlwings passes the calling range as ``caller``),
+    or None when the workbook is not saved to a local folder (a new Book1, a web address)."""
+    try:
+        fullname = str(caller.sheet.book.fullname)
+    except Exception:  # noqa: BLE001 - no workbook to ask (Excel busy, a closed book): as if unsaved
+        return None
+    path = Path(fullname)
+    return path.parent if "://" not in fullname and path.is_absolute() else None
+
+
+def _ledger_path(ledger_cell: Any, caller: Any) -> tuple[Path | None, str | None]:
+    """(the ledger file, None) or (None, the error).  Windows' "Copy as path" puts the path in double
+    quotes: one pair around it is taken off.  A relative path is read from the folder of the workbook
+    the formula is in, not from the folder Excel's Python process happens to run in; called from
+    Python (no ``caller``), from the current folder."""
+    text = to_text(ledger_cell)
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].strip()
+    path = Path(text)
+    if path.is_absolute() or caller is None:
+        return path, None
+    folder = _book_folder(caller)
+    if folder is None:
+        return None, error_text("RELATIVE_LEDGER_PATH", f"ledger_path {text} is relative, and this workbook is not "
+                                                        "saved in a folder to read it from; give the full path (e.g. "
+                                                        "C:\\close\\wip_close.wip.db), or save the workbook")
+    return folder / path, None
+
+
+def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = None
+                 ) -> tuple[Any, list[list[str]] | None]:
     """(what ``read(ledger)`` returns, None) or (None, the error as a 1x1 result).  A period whose
     close rests on a superseded close is NEEDS_RE_CLOSE: the command line shows its figures with a
     warning on stderr, which a worksheet does not have."""
@@ -408,7 +491,9 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable) -> tuple[Any, li
         return None, [[error_text("FORMULA_ERROR", f"ledger_path: {formula_error(error)}")]]
     if is_blank(ledger_cell):
         return None, [[error_text("MISSING_VALUE", "ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)")]]
-    path = to_text(ledger_cell)
+    path, error = _ledger_path(ledger_cell, caller)
+    if error:
+        return None, [[error]]
     try:
         with Ledger(path, create=False, timeout=LEDGER_TIMEOUT) as ledger:
             why = ledger.needs_re_close(period)
@@ -416,6 +501,10 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable) -> tuple[Any, li
                 return None, [[error_text("NEEDS_RE_CLOSE", why)]]
             return read(ledger), None
     except LedgerError as e:
+        if e.code == "LEDGER_NOT_FOUND":  # the command line's message names its options; a worksheet has none
+            return None, [[error_text(e.code, f"no ledger at {path}; give the full path of the .wip.db file the "
+                                              "close wrote (the Close month button keeps it beside the close "
+                                              "workbook: BOOK.wip.db for BOOK.xlsm)")]]
         return None, [[error_text(e.code, e.message)]]
     except sqlite3.DatabaseError as e:  # a workbook or other file picked by mistake, a folder, a damaged file
         return None, [[error_text("UNREADABLE_FILE", f"cannot read {path} as a ledger ({e}); give the .wip.db "
@@ -432,12 +521,12 @@ def _period(period_cell: Any) -> tuple[str | None, list[list[str]] | None]:
         return None, [[error_text(e.code, e.message)]]
 
 
-def _closed(ledger_path: Any, period_cell: Any):
+def _closed(ledger_path: Any, period_cell: Any, caller: Any):
     """(the period's current close, None) or (None, the error as a 1x1 result)."""
     period, error = _period(first_cell(period_cell))
     if error:
         return None, error
-    closed, error = _read_ledger(first_cell(ledger_path), period, lambda ledger: ledger.current_close(period))
+    closed, error = _read_ledger(first_cell(ledger_path), period, lambda ledger: ledger.current_close(period), caller)
     if error:
         return None, error
     if closed is None:
@@ -449,11 +538,11 @@ def _closed(ledger_path: Any, period_cell: Any):
 @ret(ndim=2)
 @arg("ledger_path", ndim=2, err_to_str=True, doc="Path of the ledger file (e.g. BOOK.wip.db)")
 @arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
-def WIP_ROLLFORWARD(ledger_path, period):
+def WIP_ROLLFORWARD(ledger_path, period, caller=None):
     """The WIP roll-forward of a closed period from the ledger, by product, stage and element."""
     from costing.close import RollForward
 
-    closed, error = _closed(ledger_path, period)
+    closed, error = _closed(ledger_path, period, caller)
     if error:
         return error
     rf = RollForward.model_validate(closed.rollforward)
@@ -473,9 +562,9 @@ _ROLLFORWARD_TITLES = {"spoilage": "abnormal_loss_and_disposal_value"}
 @ret(ndim=2)
 @arg("ledger_path", ndim=2, err_to_str=True, doc="Path of the ledger file (e.g. BOOK.wip.db)")
 @arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
-def WIP_JOURNAL(ledger_path, period):
+def WIP_JOURNAL(ledger_path, period, caller=None):
     """The journals of a closed period from the ledger, one row per line, debits and credits."""
-    closed, error = _closed(ledger_path, period)
+    closed, error = _closed(ledger_path, period, caller)
     if error:
         return error
     book = closed.journals
@@ -491,7 +580,7 @@ def WIP_JOURNAL(ledger_path, period):
 @ret(ndim=2)
 @arg("ledger_path", ndim=2, err_to_str=True, doc="Path of the ledger file (e.g. BOOK.wip.db)")
 @arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
-def WIP_FG_COVER(ledger_path, period):
+def WIP_FG_COVER(ledger_path, period, caller=None):
     """Finished-goods weeks of cover per product at a closed period's end, flagged outside 4-8 weeks."""
     from costing.variance import build_flow, current_closes, units_of
 
@@ -499,7 +588,7 @@ def WIP_FG_COVER(ledger_path, period):
     if error:
         return error
     history, error = _read_ledger(first_cell(ledger_path), period_text,
-                                  lambda ledger: [units_of(c) for c in current_closes(ledger, period_text)])
+                                  lambda ledger: [units_of(c) for c in current_closes(ledger, period_text)], caller)
     if error:
         return error
     if not history or history[-1].period != period_text:
@@ -512,25 +601,50 @@ def WIP_FG_COVER(ledger_path, period):
     return table
 
 
+def _errors_by_row(values: Any) -> list[str]:
+    """The first error of each row of a range that holds one: a ``#WIP!`` text (case and leading
+    spaces aside) or an Excel error.  A failed row shows its error in every result cell; an
+    auditor counts the rows that failed, not the cells."""
+    errors = []
+    for r, row in enumerate(grid(values), start=1):
+        for c, cell in enumerate(row, start=1):
+            if is_wip_error(cell):
+                errors.append(cell.strip())
+                break
+            error = excel_error(cell)
+            if error:
+                errors.append(f"{error} (an Excel error, row {r}, column {c} of the range)")
+                break
+    return errors
+
+
 @func(category="WIP costing")
 @ret(ndim=2)
 @arg("values", ndim=2, err_to_str=True, doc="Any range of WIP_* results")
 def WIP_CHECK(values):
     """OK when no cell of the range holds a #WIP! or an Excel error, else how many rows hold one and the first."""
-    errors = []  # (row, column, text): a #WIP! text repeated across a row's results counts once
-    for r, row in enumerate(grid(values), start=1):
-        seen = set()
-        for c, cell in enumerate(row, start=1):
-            if isinstance(cell, str) and cell.startswith(ERROR_PREFIX):
-                text = cell
-            else:
-                error = excel_error(cell)
-                if not error:
-                    continue
-                text = f"{error} (an Excel error, row {r}, column {c} of the range)"
-            if text not in seen:
-                seen.add(text)
-                errors.append(text)
+    errors = _errors_by_row(values)
     if not errors:
         return [["OK"]]
-    return [[f"{len(errors)} error(s): {errors[0]}"]]
+    return [[f"{len(errors)} row(s) with an error: {errors[0]}"]]
+
+
+@func(category="WIP costing")
+@ret(ndim=2)
+@arg("values", ndim=2, err_to_str=True, doc="A result column of a WIP_* function, e.g. F2# (its header is skipped)")
+def WIP_TOTAL(values):
+    """Sum of the numbers of a range (text and blanks skipped, as SUM), or #WIP! when a cell holds an error."""
+    errors = _errors_by_row(values)
+    if errors:  # SUM would skip the #WIP! text and give a total short of the failed rows
+        return [[error_text("RANGE_HAS_ERRORS", f"no total: {len(errors)} row(s) of the range hold an error; the "
+                                                f"first: {errors[0]}")]]
+    total = _ZERO
+    with localcontext(_EXACT_UNITS):  # added exactly: each number as Excel shows it, no binary sum's noise
+        for row in grid(values):
+            for cell in row:
+                if isinstance(cell, (float, int, Decimal)) and not isinstance(cell, bool):
+                    number = to_number(cell)  # a float at Excel's 15 digits
+                    number = Decimal(number) if isinstance(number, int) else number
+                    if isinstance(number, Decimal) and number.is_finite():
+                        total += number
+    return [[out(total)]]

@@ -186,11 +186,22 @@ class _WindowsEngineImpl:
         return [[self._clean(c, datetime_builder, empty_as, number_builder, err_to_str) for c in row] for row in data]
 
 
-def call_udf(function, *raw_args):
+class FakeCaller:
+    """The calling range xlwings passes to an argument named ``caller`` (a ``ComRange``): only
+    ``caller.sheet.book.fullname`` is read."""
+
+    def __init__(self, fullname: str):
+        self.sheet = type("Sheet", (), {})()
+        self.sheet.book = type("Book", (), {"fullname": fullname})()
+
+
+def call_udf(function, *raw_args, book: str = "C:\\close\\wip_close.xlsm"):
     """Call a worksheet function as xlwings' COM server does (``udfs.call_udf``): each argument's raw
     COM values (floats, text, None for an empty cell, ``com_error(...)`` for an error cell) go
     through ``xlwings.conversion.read`` with the options its ``@arg`` recorded (``err_to_str``,
-    ``ndim``).  ``function`` must carry ``__xlfunc__`` (the Windows decorators)."""
+    ``ndim``); an argument named ``caller`` gets the calling range, of a workbook whose fullname is
+    ``book`` (Excel's "Book1" for one never saved).  ``function`` must carry ``__xlfunc__`` (the
+    Windows decorators)."""
     import xlwings
     from xlwings import conversion
     from xlwings.main import Engine, Engines
@@ -200,7 +211,11 @@ def call_udf(function, *raw_args):
     saved, xlwings.engines = xlwings.engines, engines
     try:
         info = function.__xlfunc__["args"]
-        args = [conversion.read(None, raw, info[i]["options"]) for i, raw in enumerate(raw_args)]
+        raw = list(raw_args)
+        for a in info:  # xlwings puts the caller at its position (its VBA wrapper passes Nothing there)
+            if a["name"] == "caller":
+                raw[a["pos"]:a["pos"]] = [FakeCaller(book)]
+        args = [conversion.read(None, value, info[i]["options"]) for i, value in enumerate(raw)]
     finally:
         xlwings.engines = saved
     return function(*args)

@@ -65,7 +65,7 @@ def test_errors_are_text_that_cannot_pass_into_a_total():
     result = fx.WIP_EQUIV_UNITS(bad)
     assert result[2][0].startswith("#WIP! PROGRESS_OUT_OF_RANGE: row 3 (beginning_complete):")
     assert result[1][0] == 500.0  # the other rows still compute
-    assert fx.WIP_CHECK(result)[0][0].startswith("1 error(s): #WIP! PROGRESS_OUT_OF_RANGE")
+    assert fx.WIP_CHECK(result)[0][0].startswith("1 row(s) with an error: #WIP! PROGRESS_OUT_OF_RANGE")
     assert fx.WIP_CHECK(fx.WIP_EQUIV_UNITS(PACIFIC_ASSEMBLY)) == [["OK"]]
     block = [row[:] for row in ANZIO_BLOCK]
     block[10] = ["completed", 7001.0]
@@ -316,7 +316,15 @@ EXPECTED = {
     "WIP_EQUIV_UNITS": ["table"], "WIP_COST_PER_EU": ["table"], "WIP_COST_REPORT": ["block"],
     "WIP_ASSIGN": ["block"], "WIP_OVERHEAD": ["table"], "WIP_ROLLFORWARD": ["ledger_path", "period"],
     "WIP_JOURNAL": ["ledger_path", "period"], "WIP_FG_COVER": ["ledger_path", "period"], "WIP_CHECK": ["values"],
+    "WIP_TOTAL": ["values"],
 }
+LEDGER_NAMES = {"WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER"}
+
+
+def _excel_args(meta):
+    """The arguments Excel shows: ``caller`` is xlwings' reserved name for the calling range, left out
+    of the VBA wrapper (the ledger functions read a relative path from the workbook's folder)."""
+    return [a for a in meta["args"] if a["name"] != "caller"]
 
 
 def test_excel_metadata_from_xlwings_windows_decorators(windows_decorated):
@@ -325,8 +333,9 @@ def test_excel_metadata_from_xlwings_windows_decorators(windows_decorated):
         meta = getattr(windows_decorated, name).__xlfunc__
         assert meta["name"] == name  # the Excel function name
         assert not any(name[len("WIP_"):].startswith(p) for p in ("A1", "R1C1"))
-        assert [a["name"] for a in meta["args"]] == args
-        for a in meta["args"]:
+        assert [a["name"] for a in _excel_args(meta)] == args
+        assert [a["name"] for a in meta["args"]] == args + (["caller"] if name in LEDGER_NAMES else [])
+        for a in _excel_args(meta):
             assert a["options"]["ndim"] == 2, (name, a["name"])
             assert a["doc"] and not a["doc"].startswith("Positional argument"), (name, a["name"])
         assert meta["ret"]["doc"] == getattr(windows_decorated, name).__doc__ and len(meta["ret"]["doc"]) < 255
@@ -361,7 +370,7 @@ SPOIL_ROW = ["weighted_average", "evenly", 0.0, None, 90.0, 10.0, 0.5, 10.0, 1.0
 
 def test_every_argument_keeps_excel_errors_as_their_text(windows_decorated):
     for name in EXPECTED:
-        for a in getattr(windows_decorated, name).__xlfunc__["args"]:
+        for a in _excel_args(getattr(windows_decorated, name).__xlfunc__):
             assert a["options"].get("err_to_str") is True, (name, a["name"])
 
 
@@ -382,7 +391,7 @@ def test_an_excel_error_cell_is_refused_not_read_as_a_blank(windows_decorated):
                       "or the cell it refers to"] * 2
     # a range of results holding Excel errors is not OK
     assert call_udf(wip.WIP_CHECK, ((95.0,), (spill,), (na,))) == [
-        ["2 error(s): #SPILL! (an Excel error, row 2, column 1 of the range)"]]
+        ["2 row(s) with an error: #SPILL! (an Excel error, row 2, column 1 of the range)"]]
     [[message]] = call_udf(wip.WIP_ASSIGN, tuple(tuple(r) for r in ANZIO_BLOCK[:9]) + (("completed", na),))
     assert message.startswith("#WIP! FORMULA_ERROR: row 10 (completed): the cell shows the error #N/A")
     [[message]] = call_udf(wip.WIP_JOURNAL, ((na,),), (("2026-10",),))
@@ -419,7 +428,7 @@ def test_error_text_in_any_column_a_function_reads_is_formula_error():
     block[3] = ["element", "direct_materials", "material", "#N/A"]
     assert fx.WIP_ASSIGN(block)[0][0].startswith("#WIP! FORMULA_ERROR: row 4 (element added): the cell shows the error")
     assert fx.WIP_CHECK([["#N/A", 1.0], [2.0, "#WIP! UNIT_FLOW: x"]]) == [
-        ["2 error(s): #N/A (an Excel error, row 1, column 1 of the range)"]]
+        ["2 row(s) with an error: #N/A (an Excel error, row 1, column 1 of the range)"]]
 
 
 def test_a_blank_block_value_is_missing_not_the_key_left_out():
@@ -444,8 +453,8 @@ def test_an_error_row_shows_its_error_in_every_result_cell():
     error = "#WIP! MISSING_VALUE: row 3 (driver_quantity): is blank; type the number, 0 if there is none"
     assert overhead[2] == ["B", error, error, error, error]
     under_over = [[row[3]] for row in overhead]
-    assert fx.WIP_CHECK(under_over) == [[f"1 error(s): {error}"]]  # the column a total is taken of shows it
-    assert fx.WIP_CHECK(overhead) == [[f"1 error(s): {error}"]]  # one error per row, however many cells show it
+    assert fx.WIP_CHECK(under_over) == [[f"1 row(s) with an error: {error}"]]  # the column a total is taken of shows it
+    assert fx.WIP_CHECK(overhead) == [[f"1 row(s) with an error: {error}"]]  # one error per row, however many cells show it
     bad = GOOD + [None, 28000.0]
     assert fx.WIP_COST_PER_EU([H_COSTS, bad])[1] == [
         "#WIP! MISSING_VALUE: row 2 (beginning_cost): is blank; type the number, 0 if there is none"] * 2
