@@ -385,10 +385,22 @@ def test_a_journal_larger_than_a_file_is_refused(fmt, system, tmp_path):
         f"across files — post it to fewer accounts (fewer WIP accounts), or enter this journal into {system} by hand")
 
 
-def test_a_shorter_export_removes_the_numbered_files_of_a_longer_one(tmp_path):
+def test_an_export_with_other_files_never_replaces_an_earlier_one(tmp_path):
+    """An export file may have been imported: one with other contents (here other max_lines, so fewer
+    files) is refused, the folder unchanged, saying how to go on; once deleted, the new one is written
+    and other files (another period's, the user's) stay."""
     (tmp_path / "notes.csv").write_text("mine")
     (tmp_path / "journals-2026-11.xero-3.csv").write_text("another period")
     assert len(export_journals(many_journals(40, [10]), "xero", tmp_path, max_lines=100)) == 4
+    before = contents(tmp_path)
+    with pytest.raises(ExportError, match=r"holds journals-2026-10\.xero-\*\.csv, journals this export cannot "
+                                          r"identify .* never replaced with other contents.* If journals-2026-10"
+                                          r"\.xero-\*\.csv was never imported, delete them and export the month "
+                                          r"again$"):
+        export_journals(many_journals(40, [10]), "xero", tmp_path)
+    assert contents(tmp_path) == before
+    for path in tmp_path.glob("journals-2026-10.xero-*.csv"):
+        path.unlink()
     paths = export_journals(many_journals(40, [10]), "xero", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [p.name for p in paths] + ["notes.csv", "journals-2026-11.xero-3.csv"])
@@ -480,7 +492,7 @@ def test_qbo_refuses_journal_numbers_longer_than_21_characters(tmp_path):
 def test_a_failed_write_leaves_the_directory_as_it_was(tmp_path, monkeypatch):
     from costing.exports import _common
 
-    (tmp_path / "journals-2026-10.xero-1.csv").write_bytes(b"previous export")
+    (tmp_path / "journals-2026-09.xero-1.csv").write_bytes(b"previous export")
     real_write = _common._write_file
     calls = []
 
@@ -493,8 +505,8 @@ def test_a_failed_write_leaves_the_directory_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setattr(_common, "_write_file", fail_on_second)
     with pytest.raises(OSError, match="disk full"):
         export_journals(many_journals(40, [10]), "xero", tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["journals-2026-10.xero-1.csv"]
-    assert (tmp_path / "journals-2026-10.xero-1.csv").read_bytes() == b"previous export"
+    assert [p.name for p in tmp_path.iterdir()] == ["journals-2026-09.xero-1.csv"]
+    assert (tmp_path / "journals-2026-09.xero-1.csv").read_bytes() == b"previous export"
 
 
 def test_unknown_format_and_options_are_refused(tmp_path):
@@ -620,7 +632,16 @@ def test_iif_docnum_fits_quickbooks_desktop_entry_number_and_names_one_journal(t
 @pytest.mark.parametrize("ids, message", [
     (["WIP-CLOSE-2026-10-001"], "journal id 'WIP-CLOSE-2026-10-001' has 21 characters: QuickBooks Desktop's journal "
                                 "entry number (IIF DOCNUM) holds 11"),
-    (["REV-WIP12-2026-10-001"], "journal id 'REV-WIP12-2026-10-001' has 21 characters"),  # R2610-001/12 has 12
+    # R2610-001/12 has 12: the close numbering, not the id the user could change; said so, with a format to use
+    (["REV-WIP12-2026-10-001"], "journal id 'REV-WIP12-2026-10-001' (the reversal of close #12's journal "
+                                "WIP12-2026-10-001) cannot be written as IIF: QuickBooks Desktop's journal entry "
+                                "number (IIF DOCNUM) holds 11 characters, and its short form with the close's number, "
+                                "'R2610-001/12', has 12 — a limit of QuickBooks Desktop's entry number with the "
+                                "close numbering, reached by the reversals of a month's close #10 and later (and its "
+                                "close #100 and later); export these journals in another format (gl-csv, for "
+                                "instance) and enter them in QuickBooks Desktop by hand"),
+    (["WIP100-2026-10-001"], "journal id 'WIP100-2026-10-001' (close #100's journal WIP100-2026-10-001) cannot be "
+                             "written as IIF"),
     (["WIP1-2026-10-001"], "journal id 'WIP1-2026-10-001' has 16"),  # close #1's ids are WIP-..., never WIP1-...
     (["2610-001", "WIP-2026-10-001"], "journals 2610-001 and WIP-2026-10-001 would both be QuickBooks Desktop entry "
                                       "number '2610-001'"),
@@ -774,7 +795,7 @@ def test_xero_tax_rate_option(tmp_path):
 # --- the package's place in the architecture --------------------------------------------------------
 
 def test_public_surface_is_pinned():
-    assert sorted(exports.__all__) == ["ExportError", "FORMATS", "export_journals", "render_journals"]
+    assert sorted(exports.__all__) == ["ExportError", "FORMATS", "OPTIONS", "export_journals", "render_journals"]
     assert FORMATS == ("gl-csv", "qbo", "xero", "iif", "intacct", "beancount")
     assert render_journals(usd_book(), "gl-csv") == render_journals(usd_book(), "gl-csv")
 
@@ -937,9 +958,11 @@ def test_after_close_files_in_order_are_accepted_and_exporting_again_changes_not
 def test_a_folder_of_after_close_files_only_follows_a_close_imported_elsewhere(tmp_path, fmt):
     export_after(fmt, 2, tmp_path, 1)  # the system imported close #1 from another folder
     export_after(fmt, 2, tmp_path, 1)  # unchanged
-    export_after(fmt, 3, tmp_path, 1)  # replaced, now up to #3: nothing follows it
-    refused(export_after, fmt, 4, tmp_path, 2, match=r"no month file: it follows close #1, imported elsewhere, then "
-                                                     r".* brings it to close #3\); expected close #2")
+    refused(export_after, fmt, 3, tmp_path, 1, match=r"what was posted after close #1 up to close #2; .* never "
+                                                     r"replaced.* Export --after-close 2 instead")
+    export_after(fmt, 3, tmp_path, 2)
+    refused(export_after, fmt, 4, tmp_path, 1, match=r"no month file: it follows close #1, imported elsewhere, then "
+                                                     r".* brings it to close #2, then .* brings it to close #3\)")
     export_after(fmt, 4, tmp_path, 3)
     refused(export_month, fmt, 4, tmp_path, match="found them changed")
 
@@ -975,13 +998,31 @@ def test_an_after_close_file_needs_the_history_it_comes_from(tmp_path):
 
 def test_a_folder_in_which_a_close_was_reversed_and_not_yet_closed_again(tmp_path):
     """Exported while the month was reopened, after-close-1 holds only the reversal: the folder posts
-    nothing for October until that file is exported again after the re-close."""
+    nothing for October.  That file may have been imported, so it is never replaced by the reversal
+    and the re-close: the re-close goes, as the month's own file, into a folder of its own."""
     reopened = history_of("gl-csv", 1) + [PostedBook("reversal", 1, reversal_of(close_no("gl-csv", 1)))]
     export_month("gl-csv", 1, tmp_path)
     export_journals(posted_after(reopened, 1), "gl-csv", tmp_path, after_close=1, history=reopened)
     assert gl_net(tmp_path) == {}
+    twice = history_of("gl-csv", 2) + [PostedBook("reversal", 2, reversal_of(close_no("gl-csv", 2)))]
+    refused(lambda *args: export_journals(*args, after_close=2, history=twice), posted_after(twice, 2), "gl-csv",
+            tmp_path, match=r"posts nothing \(close #1 reversed, not closed again\) when imported .* The folder "
+                  r"posts nothing of 2026-10, as the ledger does now \(close #2 reversed, not closed again\): leave "
+                  r"it as it is; once 2026-10 is closed again, export its journals \(the month's own file\) into a folder of its "
+                  r"own: imported after this folder, they post that close$")
+    refused(export_after, "gl-csv", 3, tmp_path, 1,
+            match=r"holds journals-2026-10-after-close-1\.gl\.csv, the reversal of close #1 alone \(exported while "
+                  r"2026-10 was reopened\); .* never replaced with other contents.* Export 2026-10's journals \(the "
+                  r"month's own file, close #3\) into a folder of its own: imported after this folder, which posts "
+                  r"nothing of 2026-10, they post close #3\. If journals-2026-10-after-close-1\.gl\.csv was never "
+                  r"imported, delete it and export --after-close 1 again$")
     refused(export_after, "gl-csv", 3, tmp_path, 2, match=r"posts nothing \(close #1 reversed, not closed again\) "
-                                                          r"when imported .* Export again the after-close file")
+                                                          r"when imported .* Export 2026-10's journals \(the month's "
+                                                          r"own file, close #3\) into a folder of its own")
+    export_month("gl-csv", 3, tmp_path / "after")
+    assert gl_net(tmp_path / "after") == close_net(3)  # on top of the folder, which posts nothing
+    # Never imported: deleted, the after-close file is written again, up to the current close.
+    (tmp_path / "journals-2026-10-after-close-1.gl.csv").unlink()
     export_after("gl-csv", 3, tmp_path, 1)
     assert gl_net(tmp_path) == close_net(3)
 

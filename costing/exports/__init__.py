@@ -9,10 +9,13 @@ only once all of them have been written, and a folder never posts a close twice 
 
 >>> FORMATS
 ('gl-csv', 'qbo', 'xero', 'iif', 'intacct', 'beancount')
+>>> {fmt: options for fmt, options in OPTIONS.items() if options}
+{'xero': ('tax_rate', 'max_lines'), 'intacct': ('journal', 'location_id', 'dept_id', 'max_lines')}
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -21,7 +24,7 @@ from . import _beancount, _gl, _iif, _intacct, _qbo, _xero
 from ._common import ExportError, prepare, write_atomically
 from ._folder import refuse_double_count
 
-__all__ = ["FORMATS", "ExportError", "render_journals", "export_journals"]
+__all__ = ["FORMATS", "OPTIONS", "ExportError", "render_journals", "export_journals"]
 
 # format name -> (writer, which earlier files of the same export it replaces, given the period)
 _WRITERS: dict[str, tuple[Callable[..., dict[str, bytes]], Callable[[str], Callable[[str], bool]] | None]] = {
@@ -33,6 +36,12 @@ _WRITERS: dict[str, tuple[Callable[..., dict[str, bytes]], Callable[[str], Calla
     "beancount": (_beancount.render, None),  # plain-text accounting
 }
 FORMATS: tuple[str, ...] = tuple(_WRITERS)
+# format name -> the options its writer takes (keyword arguments of render_journals/export_journals):
+# read from the writers, so a command line can refuse an option of another format before exporting.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    fmt: tuple(name for name, p in inspect.signature(render).parameters.items() if p.kind is p.KEYWORD_ONLY)
+    for fmt, (render, _) in _WRITERS.items()}
+
 
 def _writer(fmt: str):
     try:
@@ -44,9 +53,10 @@ def _writer(fmt: str):
 def render_journals(book: JournalBook, fmt: str, **options: Any) -> dict[str, bytes]:
     """The files of an export as ``{file name: bytes}``, in order, without touching the disk.
 
-    ``options`` are the format's own: ``xero`` takes ``tax_rate`` and ``max_lines``; ``intacct``
-    takes ``journal``, ``location_id``, ``dept_id`` and ``max_lines``; the others take none.
-    Raises ``UnbalancedJournal`` or ``ExportError`` (both ``ValueError``) for a book it cannot write.
+    ``options`` are the format's own (``OPTIONS[fmt]``): ``xero`` takes ``tax_rate`` and ``max_lines``;
+    ``intacct`` takes ``journal``, ``location_id``, ``dept_id`` and ``max_lines``; the others take none
+    (another format's option is a ``TypeError``).  Raises ``UnbalancedJournal`` or ``ExportError`` (both
+    ``ValueError``) for a book it cannot write; an ``ExportError`` about an option names it (``option``).
     """
     render, _ = _writer(fmt)
     return render(prepare(book), **options)
@@ -62,16 +72,16 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, after_close: int
     imported close #N.  Beancount also writes ``accounts.beancount``, the chart's ``open`` directives,
     the same for every export of that chart, so that several months load together.  Every file is
     rendered and written to a temporary directory inside ``out_dir`` before any is renamed into
-    place, so a refused book or a failed write leaves ``out_dir`` untouched.  Numbered files left over
-    from an earlier, longer export of the same format, period and label are removed.
+    place, so a refused book or a failed write leaves ``out_dir`` untouched.
 
     A folder never gets a set of files that posts a close twice, or misses one, once imported
     (``ExportError`` otherwise): ``history``, the period's books in posting order (every close and
-    reversal: ``PostedBook``), identifies what each export of the month in the folder holds.  The
-    month's own file is written only where no after-close file of the format is, or unchanged; an
-    after-close-N file only unchanged, into a folder without the month's exports, or where the
-    folder's files — the month's (close #k), after-close-k's (up to close #m), after-close-m's, ... —
-    post close #N.  An after-close export needs ``history``.
+    reversal: ``PostedBook``), identifies what each export of the month in the folder holds.  A file
+    already there is never replaced with other contents (it may have been imported): the month's own
+    file is written unchanged or into a folder without the month's exports of the format; an
+    after-close-N file unchanged, into a folder without the month's exports, or where the folder's
+    files — the month's (close #k), after-close-k's (up to close #m), after-close-m's, ... — post
+    close #N.  An after-close export needs ``history``.
     """
     _, stale = _writer(fmt)
     files = render_journals(book, fmt, **options)

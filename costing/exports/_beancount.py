@@ -110,8 +110,10 @@ def _accounts_file(book: PreparedBook, names: dict[str, str]) -> bytes:
 
 
 def _journals_file(book: PreparedBook, names: dict[str, str]) -> bytes:
-    out = [f"; {clean_text(book.company)}: journals of the WIP close {book.period} ({book.currency}); "
-           f"the accounts are opened in {ACCOUNTS_FILE}"]
+    # book.source: "wip close 2026-10", or "wip close and wip reopen 2026-10" for a book with reversals
+    posted = (f"journals posted for {book.period} by wip close and wip reopen (reversals)"
+              if book.source.startswith("wip close and wip reopen") else f"journals of the WIP close {book.period}")
+    out = [f"; {clean_text(book.company)}: {posted} ({book.currency}); the accounts are opened in {ACCOUNTS_FILE}"]
     used = {names[line.account.code] for journal in book.journals for line in journal.lines}
     width = max(map(len, used), default=0)
     amount_width = max((len(book.amount(line.amount)) for journal in book.journals for line in journal.lines),

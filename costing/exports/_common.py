@@ -26,6 +26,8 @@ from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, Journal, Jou
 
 __all__ = [
     "ExportError",
+    "CLOSE_ID",
+    "journal_source",
     "PreparedLine",
     "PreparedJournal",
     "PreparedBook",
@@ -46,8 +48,35 @@ __all__ = [
 ]
 
 
+# The close's journal ids (costing.close_service): WIP-2026-10-003 for close #1, WIP2-2026-10-003 for
+# close #2, ..., and REV-<id> for the reversal ``wip reopen`` posts.  Close #1 has no number (WIP1-...
+# is not one of its ids) and years are 20YY, so that no two ids the pattern takes get one IIF short form.
+CLOSE_ID = re.compile(r"(?P<rev>REV-)?WIP(?P<close>[2-9]|[1-9][0-9]+)?-20(?P<yy>\d\d)-(?P<mm>\d\d)-(?P<no>\d{3,})")
+
+
+def journal_source(journal_id: str, period: str) -> str:
+    """The command that posted a journal, told by its id: a reversal (``REV-<close's id>``) was posted
+    by ``wip reopen``, with the close it reverses; anything else by ``wip close``.
+
+    >>> journal_source("WIP-2026-10-003", "2026-10"), journal_source("J-7", "2026-10")
+    ('wip close 2026-10', 'wip close 2026-10')
+    >>> journal_source("REV-WIP-2026-10-003", "2026-10"), journal_source("REV-WIP2-2026-10-003", "2026-10")
+    ('wip reopen 2026-10 (reversal of close #1)', 'wip reopen 2026-10 (reversal of close #2)')
+    """
+    match = CLOSE_ID.fullmatch(journal_id)
+    if match and match["rev"]:
+        return f"wip reopen {period} (reversal of close #{match['close'] or 1})"
+    return f"wip close {period}"
+
+
 class ExportError(ValueError):
-    """A book that cannot be written faithfully in a format; nothing is written."""
+    """A book that cannot be written faithfully in a format; nothing is written.  ``option`` names the
+    export option at fault (``tax_rate``, ``journal``, ``location_id``, ``dept_id``, ``max_lines``), so
+    that a caller can say which of its own settings to change; None when the book is at fault."""
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 # Exact arithmetic for debit − credit whatever the caller's decimal context is.
@@ -80,6 +109,7 @@ class PreparedJournal:
     date: dt.date
     narration: str  # cleaned, not yet guarded
     lines: tuple[PreparedLine, ...]
+    source: str = ""  # the command that posted it: "wip close 2026-10", "wip reopen 2026-10 (reversal of close #1)"
 
 
 @dataclass(frozen=True)
@@ -89,7 +119,7 @@ class PreparedBook:
     places: int  # decimal places of the currency's minor unit
     period: str  # YYYY-MM, safe in a file name
     journals: tuple[PreparedJournal, ...]  # in the book's order, journals with no non-zero line left out
-    source: str  # "wip close 2026-10"
+    source: str  # "wip close 2026-10", or with reversals "wip close and wip reopen 2026-10"
     # The whole chart the book carries, used or not, by code: a writer that derives names from it
     # (beancount) gives an account the same name in every export of the same chart.
     accounts: tuple[Account, ...]
@@ -199,14 +229,14 @@ def _identifier(value: str, what: str) -> str:
     return value
 
 
-def option_key(value: str, what: str, required: bool = False) -> str:
+def option_key(value: str, what: str, required: bool = False, option: str | None = None) -> str:
     """An option the target matches on (a tax rate's name, a journal symbol, a dimension id):
     refused, never altered, like the book's own keys.  Unless ``required``, an empty value leaves
     its column blank."""
     problem = key_problem(value) if value or required else None
     if problem:
         raise ExportError(f"{what} {value!r} cannot be exported: it {problem}; give it exactly as the target "
-                          f"system spells it")
+                          f"system spells it", option)
     return value
 
 
@@ -246,10 +276,12 @@ def prepare(book: JournalBook) -> PreparedBook:
             _identifier(account.name, f"{where}: account name")
             lines.append(PreparedLine(len(lines) + 1, account, amount, clean_text(line.memo)))
         if lines:
-            journals.append(PreparedJournal(journal.id, journal.date, clean_text(journal.narration), tuple(lines)))
+            journals.append(PreparedJournal(journal.id, journal.date, clean_text(journal.narration), tuple(lines),
+                                            journal_source(journal.id, book.period)))
     chart = tuple(book.accounts[code] for code in sorted(book.accounts))
+    reopened = any(j.source.startswith("wip reopen") for j in journals)
     return PreparedBook(clean_text(book.company), book.currency, places, book.period, tuple(journals),
-                        f"wip close {book.period}", chart)
+                        f"wip close and wip reopen {book.period}" if reopened else f"wip close {book.period}", chart)
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
@@ -268,7 +300,7 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
     (an empty one for a book with no journals), so an export always says what it produced.
     """
     if max_lines < 1:
-        raise ExportError(f"{system}: max_lines must be at least 1, not {max_lines}")
+        raise ExportError(f"{system}: max_lines must be at least 1, not {max_lines}", "max_lines")
     files: list[list[PreparedJournal]] = [[]]
     used = 0
     for journal in journals:

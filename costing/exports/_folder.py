@@ -3,8 +3,9 @@
 After a reopen and re-close, the month's own export (close #k) and the after-close files (what was
 posted after close #j: its reversal, later closes and reversals) go into one folder that a system
 imports whole.  ``refuse_double_count`` reads the folder as a chain before an export writes into it,
-and refuses a write that would break it (``ExportError``, saying what the folder holds, what was
-expected and what to do).  Used by ``costing.exports.export_journals``; nothing here writes.
+and refuses a write that would break it, or that would replace a file there with other contents
+(which may have been imported already) — ``ExportError``, saying what the folder holds, what was
+expected and what to do.  Used by ``costing.exports.export_journals``; nothing here writes.
 """
 
 from __future__ import annotations
@@ -170,54 +171,96 @@ def _told(chain: _Chain, folder: _Folder, history: _History) -> str:
     return ", then ".join(said) or "nothing of this format"
 
 
-def _next_step(history: _History, position: int) -> str:
-    """What to do with a folder whose chain ends at ``position``, to bring it to the current close (a
-    sentence, to go on with ", or ...")."""
-    posted = history.history[position]
-    if posted.kind == "reversal":
-        return ("Export again the after-close file that ends with that reversal (it then brings the folder to the "
-                "current close)")
+def _next_step(history: _History, position: int, otherwise: str = "") -> str:
+    """What to do with a folder whose chain ends at ``position``, to bring it to where the ledger is
+    now: a sentence, with ", or ``otherwise``" where that is another way (not where the step is a
+    folder of its own already)."""
+    other = f", or {otherwise}" if otherwise else ""
+    posted, last = history.history[position], history.history[-1]
+    period = history.period
+    if posted.kind == "reversal":  # the folder posts nothing of the month: no after-close file starts there
+        if last.kind == "reversal":
+            return (f"The folder posts nothing of {period}, as the ledger does now (close #{last.close_no} reversed, "
+                    f"not closed again): leave it as it is; once {period} is closed again, export its journals (the "
+                    "month's own file) into a folder of its own: imported after this folder, they post that close")
+        return (f"Export {period}'s journals (the month's own file, close #{last.close_no}) into a folder of its own: "
+                f"imported after this folder, which posts nothing of {period}, they post close #{last.close_no}")
     if position == len(history.history) - 1:
-        return f"The folder is up to date already (close #{posted.close_no} is the current close): leave it as it is"
-    return f"Export --after-close {posted.close_no} instead (it brings the folder to the current close)"
+        return (f"The folder is up to date already (close #{posted.close_no} is the current close): leave it as it "
+                f"is{other}")
+    now = "the current close" if last.kind == "close" else history.state(len(history.history) - 1)
+    return f"Export --after-close {posted.close_no} instead (it brings the folder to {now}){other}"
+
+
+def _held(history: _History, files: dict[str, bytes], after_close: int | None) -> str:
+    """What an export file already in the folder holds, as said in a message."""
+    if after_close is None:
+        found = history.month(files)
+        if found:
+            return f"the export of close #{history.history[found[-1]].close_no}"
+    else:
+        ends = history.span(after_close, files)
+        if ends:
+            posted, reopened = history.history[ends[-1]], f"exported while {history.period} was reopened"
+            if posted.kind == "close":
+                return f"what was posted after close #{after_close} up to close #{posted.close_no}"
+            if posted.close_no == after_close:
+                return f"the reversal of close #{after_close} alone ({reopened})"
+            return (f"what was posted after close #{after_close} up to the reversal of close #{posted.close_no} "
+                    f"({reopened})")
+    return "journals this export cannot identify (exported with other options, edited, or from another ledger)"
+
+
+def _never_replaced(out_dir: Path, shown: str, held: str, wanted: str, step: str, again: str) -> ExportError:
+    """The refusal to replace an export file already in the folder with other contents."""
+    them = "them" if "*" in shown else "it"
+    return ExportError(
+        f"{out_dir} holds {shown}, {held}; expected the same bytes, to write {wanted} there again, found other "
+        f"journals: an export file is never replaced with other contents, since it may have been imported already "
+        f"and the new one, imported too, would post its journals a second time. {step}If {shown} was never "
+        f"imported, delete {them} and export {again} again")
 
 
 def refuse_double_count(out_dir: Path, render: Callable[[JournalBook], dict[str, bytes]], period: str,
                         files: dict[str, bytes], after_close: int | None, history: Sequence[PostedBook]) -> None:
     """A folder never gets a set of files that posts a close twice, or misses one, once imported.
 
-    The month's own file may be written when the folder holds no after-close file of this format, or
-    unchanged.  After-close-N (``files``: what ``history`` says was posted after close #N) may be
-    written unchanged, into a folder with no export of the month in this format, or where the folder
-    — read as a chain, without an after-close-N file it replaces if no file there follows that one —
-    posts close #N."""
+    The month's own file may be written unchanged, or into a folder holding no export of the month in
+    this format.  After-close-N (``files``: what ``history`` says was posted after close #N) may be
+    written unchanged, into a folder with no export of the month in this format, or where the folder,
+    read as a chain, posts close #N.  A file already there is never replaced with other contents: it
+    may have been imported, and the new one would post its journals again; the refusal says what it
+    holds and what to export instead."""
     folder = _Folder(out_dir, period, files)
     known = _History(history, render)
     new = _labelled(files, period, after_close)
     if after_close is None:
-        if not folder.after or folder.holds(new):
+        if folder.holds(new) or not (folder.after or folder.month):
             return
+        if not folder.after:  # the month's file alone, with other journals: it may have been imported
+            held = known.month(folder.month)
+            step = _next_step(known, held[-1]) + ". " if held and held[-1] != len(known.history) - 1 else ""
+            raise _never_replaced(out_dir, _shown(folder.month), _held(known, folder.month, None),
+                                  f"{period}'s journals", step, "the month")
         now = [known.state(i) for i in known.month(new)]
         try:
             chain = _chain(folder, known)
             stands = _told(chain, folder, known)
-            step = _next_step(known, chain.links[-1][1]) if chain.links and not chain.left else ""
+            step = _next_step(known, chain.links[-1][1], "export the month into another folder") \
+                if chain.links and not chain.left else ""
         except ExportError:
             stands, step = "files there cannot all be identified", ""
         raise ExportError(
             f"{out_dir} holds {_shown(n for f in folder.after.values() for n in f)}, exported to follow a close of "
             f"the month ({stands}); expected {period}'s journals unchanged to write them there again, found them "
             f"changed{' (now ' + now[0] + ')' if now else ''}: beside those files they would post a close twice or "
-            f"miss one when the folder is imported. {step + ', or e' if step else 'E'}xport "
-            "the month into another folder")
+            f"miss one when the folder is imported. {step or 'Export the month into another folder'}")
     if folder.holds(new, after_close):
         return
     if after_close not in known.closes or len(known.history) - 1 not in known.span(after_close, new):
         raise ExportError(f"the journals given are not what the history given says was posted for {period} after "
                           f"close #{after_close}: pass the period's whole history, in posting order")
-    if not folder.month and not set(folder.after) - {after_close}:
-        return  # a folder of its own (or holding only the file this replaces): for a system that holds close #N
-    if after_close in folder.after:  # replacing after-close-N is fine only if no file in the folder follows it
+    if after_close in folder.after:  # never replaced: it may have been imported (a file that follows it, said first)
         try:
             full = _chain(folder, known)
         except ExportError:
@@ -228,7 +271,15 @@ def refuse_double_count(out_dir: Path, render: Callable[[JournalBook], dict[str,
                 f"{out_dir} holds {_shown(folder.after[full.links[at + 1][0]])}, which follows the after-close "
                 f"#{after_close} file there ({_told(full, folder, known)}); expected no file to follow the one to "
                 f"replace, found {len(full.links) - at - 1}: the new file, up to the current close, would post "
-                f"again what they post. {_next_step(known, full.links[-1][1])}, or export into another folder")
+                f"again what they post. {_next_step(known, full.links[-1][1], 'export into another folder')}")
+        ends_here = full.links and not full.left and full.links[-1][0] == after_close
+        raise _never_replaced(out_dir, _shown(folder.after[after_close]),
+                              _held(known, folder.after[after_close], after_close),
+                              f"what was posted for {period} after close #{after_close}",
+                              _next_step(known, full.links[-1][1]) + ". " if ends_here else "",
+                              f"--after-close {after_close}")
+    if not folder.month and not folder.after:
+        return  # a folder of its own: for a system that holds close #N
     chain = _chain(folder, known, but=after_close)
     if chain.left:
         raise ExportError(
@@ -237,11 +288,11 @@ def refuse_double_count(out_dir: Path, render: Callable[[JournalBook], dict[str,
             "Move the files that do not belong out of this folder, or export into a folder of its own")
     if known.closes[after_close] in chain.ends:
         return
-    hint = _next_step(known, chain.links[-1][1])
+    hint = _next_step(known, chain.links[-1][1], f"export into a folder of its own (for a system that holds close "
+                                                 f"#{after_close})")
     raise ExportError(  # the folder posts another close than #N: behind it, beyond it, or a reversal
         f"{out_dir} posts {known.state(chain.links[-1][1])} when imported ({_told(chain, folder, known)}); expected "
         f"close #{after_close}, which the journals posted after close #{after_close} reverse: beside these files "
-        f"they would post a close twice or miss one. {hint}, or export into a folder of its own (for a system "
-        f"that holds close #{after_close})")
+        f"they would post a close twice or miss one. {hint}")
 
 

@@ -2,7 +2,8 @@
 
 One row per journal line, both amount columns always filled (``0.00`` on the other side) so a
 spreadsheet or an audit tool can sum them without blanks; the account code is the key, its name
-rides along for reading.
+rides along for reading.  ``source`` is the command that posted the journal: ``wip close 2026-10``,
+or for a reversal ``wip reopen 2026-10 (reversal of close #1)``.
 """
 
 from __future__ import annotations
@@ -22,5 +23,5 @@ def render(book: PreparedBook) -> dict[str, bytes]:
             # keys as they are: prepare() refused any that a spreadsheet could misread
             rows.append((journal.id, str(line.number), journal.date.isoformat(), line.account.code,
                          line.account.name, book.amount(line.debit), book.amount(line.credit), book.currency,
-                         text(journal.narration), text(line.memo), text(book.source)))
+                         text(journal.narration), text(line.memo), text(journal.source)))
     return {file_name(book.period, "gl", "csv"): csv_bytes(HEADER, rows)}

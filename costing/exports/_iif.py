@@ -18,9 +18,7 @@ double quotes made single.
 
 from __future__ import annotations
 
-import re
-
-from ._common import ExportError, PreparedBook, clean_text, file_name, mdy, to_ascii
+from ._common import CLOSE_ID, ExportError, PreparedBook, clean_text, file_name, mdy, to_ascii
 
 __all__ = ["render", "docnum", "DOCNUM_LENGTH"]
 
@@ -29,10 +27,6 @@ HEADER = (("!TRNS",) + _FIELDS, ("!SPL",) + _FIELDS, ("!ENDTRNS",))
 TRNSTYPE = "GENERAL JOURNAL"
 DOCNUM_LENGTH = 11  # QuickBooks Desktop's journal Entry No. (RefNumber) holds 11 characters
 
-# The close's journal ids (costing.close_service): WIP-2026-10-003 for close #1, WIP2-2026-10-003 for
-# close #2, ..., and REV-<id> for a reversal.  Close #1 has no number (WIP1-... is not one of its ids)
-# and years are 20YY, so that no two ids the pattern takes get one short form.
-_CLOSE_ID = re.compile(r"(?P<rev>REV-)?WIP(?P<close>[2-9]|[1-9][0-9]+)?-20(?P<yy>\d\d)-(?P<mm>\d\d)-(?P<no>\d{3,})")
 
 
 def docnum(journal_id: str) -> str:
@@ -48,10 +42,20 @@ def docnum(journal_id: str) -> str:
     """
     if len(journal_id) <= DOCNUM_LENGTH:
         return journal_id
-    match = _CLOSE_ID.fullmatch(journal_id)
+    match = CLOSE_ID.fullmatch(journal_id)
     short = match and (("R" if match["rev"] else "") + f"{match['yy']}{match['mm']}-{match['no']}"
                        + (f"/{match['close']}" if match["close"] else ""))
-    if not short or len(short) > DOCNUM_LENGTH:
+    if short and len(short) > DOCNUM_LENGTH:  # a close's own id: the close's number does not fit
+        close = match["close"] or "1"
+        what = f"the reversal of close #{close}'s journal" if match["rev"] else f"close #{close}'s journal"
+        raise ExportError(
+            f"journal id {journal_id!r} ({what} {journal_id.removeprefix('REV-')}) cannot be written as IIF: "
+            f"QuickBooks Desktop's journal entry number (IIF DOCNUM) holds {DOCNUM_LENGTH} characters, and its short "
+            f"form with the close's number, {short!r}, has {len(short)} — a limit of QuickBooks Desktop's entry "
+            f"number with the close numbering, reached by the reversals of a month's close #10 and later (and its "
+            f"close #100 and later); export these journals in another format (gl-csv, for instance) and enter them "
+            f"in QuickBooks Desktop by hand")
+    if not short:
         raise ExportError(
             f"journal id {journal_id!r} has {len(journal_id)} characters: QuickBooks Desktop's journal entry number "
             f"(IIF DOCNUM) holds {DOCNUM_LENGTH}, and a cut id would give two journals one number; give the "

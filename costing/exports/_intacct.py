@@ -99,13 +99,13 @@ def _shortened(narration: str, room: int) -> str:
 def render(book: PreparedBook, *, journal: str = "GJ", location_id: str = "", dept_id: str = "",
            max_lines: int = MAX_LINES) -> dict[str, bytes]:
     # Intacct matches the journal symbol and the dimension ids: refused if unsafe, never altered.
-    option_key(journal, "Intacct journal symbol", required=True)
+    option_key(journal, "Intacct journal symbol", required=True, option="journal")
     if journal.startswith("#"):
         # JOURNAL is the first field of an entry's first row, and Intacct skips every row starting with '#'
         raise ExportError(f"Intacct journal symbol {journal!r} cannot be exported: it starts with #, and Intacct "
-                          f"ignores every CSV row that starts with #, so each entry would lose its first line")
-    option_key(location_id, "Intacct location id")
-    option_key(dept_id, "Intacct department id")
+                          f"ignores every CSV row that starts with #, so each entry would lose its first line", "journal")
+    option_key(location_id, "Intacct location id", option="location_id")
+    option_key(dept_id, "Intacct department id", option="dept_id")
     files = {}
     for number, entries in enumerate(split_journals(book.journals, max_lines, "Sage Intacct"), start=1):
         rows = []

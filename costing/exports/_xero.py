@@ -36,7 +36,7 @@ def _check_one_journal_per_narration(book: PreparedBook) -> None:
 
 
 def render(book: PreparedBook, *, tax_rate: str = TAX_RATE, max_lines: int = MAX_LINES) -> dict[str, bytes]:
-    option_key(tax_rate, "Xero tax rate", required=True)  # Xero matches the rate by its full name
+    option_key(tax_rate, "Xero tax rate", required=True, option="tax_rate")  # Xero matches the rate by its full name
     _check_one_journal_per_narration(book)
     files = {}
     for number, journals in enumerate(split_journals(book.journals, max_lines, "Xero"), start=1):
