@@ -141,7 +141,7 @@ def test_cli_orders_from_csv(demo_ledger, tmp_path, capsys):
 @pytest.mark.parametrize("content, code", [
     ("id,product,units,due\nA-1,Cold Brew,20,2026-12-02\n", "UNKNOWN_PRODUCT"),
     ("id,product,units,due\nA-1,Barista Pro,-5,2026-12-02\n", "NEGATIVE_UNITS"),
-    ("id,product,units,due\nA-1,Barista Pro,5,next week\n", "WRONG_TYPE"),
+    ("id,product,units,due\nA-1,Barista Pro,5,next week\n", "INVALID_FORMAT"),
     ("id,product,units,due,priority\nA-1,Barista Pro,5,2026-12-02,high\n", "UNKNOWN_KEY"),
 ])
 def test_cli_bad_orders_are_located(demo_ledger, tmp_path, capsys, content, code):
@@ -149,7 +149,7 @@ def test_cli_bad_orders_are_located(demo_ledger, tmp_path, capsys, content, code
     orders.write_text(content)
     assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 2
     err = capsys.readouterr().err
-    assert f"{orders}: orders[0]." in err and f"[{code}]" in err
+    assert f"{orders}: line 2, " in err and f"[{code}]" in err  # the CSV's line, as a spreadsheet shows it
     if code == "UNKNOWN_KEY":  # the hint names the orders' own keys, not the case file's schema
         assert "an order takes product, units, due and id" in err and "wip schema" not in err
 
@@ -158,7 +158,8 @@ def test_cli_flow_refuses_an_open_period_and_a_bad_band(demo_ledger, capsys):
     assert main(["flow", "--period", "2026-12", "--ledger", str(demo_ledger)]) == 2
     assert "[NOT_CLOSED]" in capsys.readouterr().err
     assert main(["flow", "--period", "2026-11", "--cover-band", "8-4", "--ledger", str(demo_ledger)]) == 2
-    assert "LOW is above HIGH" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "LOW 8 is above HIGH 4" in err and "[INVALID_RANGE]" in err
 
 
 @pytest.mark.parametrize("units", ["100000000", "999999999999999"])

@@ -29,8 +29,8 @@ def register(subparsers) -> None:
     def common(p, xlsx_help: str):
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--xlsx", metavar="FILE", help=xlsx_help)
-        p.add_argument("--locale", type=locale_argument, default="en_US",
-                       help="locale for numbers in the text report (default en_US)")
+        p.add_argument("--locale", type=locale_argument,
+                       help="locale for numbers in the text report (default: the close's, as wip journal)")
         p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER})")
 
     p = subparsers.add_parser(
@@ -60,17 +60,46 @@ def register(subparsers) -> None:
                                            "finished-goods weeks of cover")
     p.add_argument("--period", required=True, type=period_argument, help="YYYY-MM")
     p.add_argument("--orders", metavar="FILE", help="open orders (YAML, JSON or CSV: product, units, due[, id])")
-    p.add_argument("--periods", type=int, default=6, metavar="N", help="trend over the last N periods (default 6)")
-    p.add_argument("--cover-periods", type=int, default=3, metavar="N",
+    p.add_argument("--periods", type=_at_least(1), default=6, metavar="N",
+                   help="trend over the last N periods (default 6)")
+    p.add_argument("--cover-periods", type=_at_least(1), default=3, metavar="N",
                    help="average weekly shipments over the last N periods (default 3)")
     p.add_argument("--cover-band", default="4-8", metavar="LOW-HIGH", help="target weeks of cover (default 4-8)")
-    p.add_argument("--horizon-days", type=int, default=0, metavar="D",
+    p.add_argument("--horizon-days", type=_at_least(0), default=0, metavar="D",
                    help="count WIP expected to finish within D days in the cover (default 0: finished goods only)")
     common(p, "write the Flow sheet into this workbook")
     p.set_defaults(run=_cmd_flow)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number of at least ``minimum`` (argparse's usage error otherwise,
+    as for a period that is not YYYY-MM).
+
+    >>> _at_least(1)("6")
+    6
+    >>> _at_least(1)("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number of at least 1, found '0'
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, found {text!r}")
+        return value
+    return parse
+
+
+def _locale(args, stored) -> str:
+    """``--locale``, or the locale of the close the report is of (as ``wip journal`` and
+    ``wip report`` default to it)."""
+    return args.locale or stored.parameters.get("locale", "en_US")
+
 
 def _print_issues(args, issues: Sequence[Issue]) -> None:
     # These commands write only a workbook's sheets, and only with --xlsx.
@@ -206,8 +235,8 @@ def _flow_for(ledger, period: str, args=None, orders=None):
         return None
     kw = {}
     if args is not None:
-        kw = dict(trend_periods=max(1, args.periods), cover_periods=max(1, args.cover_periods),
-                  band=args.band, horizon_days=max(0, args.horizon_days))
+        kw = dict(trend_periods=args.periods, cover_periods=args.cover_periods, band=args.band,
+                  horizon_days=args.horizon_days)
     return build_flow(history, orders=orders, **kw)
 
 
@@ -265,7 +294,8 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         if notes:
             report = report.model_copy(update={"notes": report.notes + tuple(notes)})
         flow = _flow_for(ledger, p2) if args.xlsx else None
-    if not _emit(args, report, lambda: render_variance(report, args.locale, detail=args.detail),
+    locale = _locale(args, after)
+    if not _emit(args, report, lambda: render_variance(report, locale, detail=args.detail),
                  {"variance": report, "flow": flow}, "Variances and Flow sheets"):
         return EXIT_INPUT
     return 0 if report.ties_ok and report.all_sum_exactly else 1
@@ -310,27 +340,61 @@ def _cmd_standards(args: argparse.Namespace) -> int:
         _print_issues(args, [i.with_source(path) for i in issues])
         return EXIT_INPUT
     report = standards_report(result, standards, stored.close_no, stored.element_order)
-    if not _emit(args, report, lambda: render_standards(report, args.locale), {"standards": report}, "Standards sheet"):
+    locale = _locale(args, stored)
+    if not _emit(args, report, lambda: render_standards(report, locale), {"standards": report}, "Standards sheet"):
         return EXIT_INPUT
     return 0
 
 
 # ---- wip flow -----------------------------------------------------------------------------------
 
+_ORDER_COLUMNS = ("product", "units", "due", "id")
+
+
+def _delimiter(header: str) -> str:
+    r"""The CSV's delimiter, from its header: the one of comma, semicolon (Excel's in locales with a
+    decimal comma, de_DE) and tab that splits it into the most of the orders' columns; a comma when
+    none does.
+
+    >>> _delimiter("product;units;due"), _delimiter("id,product,units,due"), _delimiter("product\tunits\tdue")
+    (';', ',', '\t')
+    """
+    def known(delimiter: str) -> int:
+        fields = next(csv.reader([header], delimiter=delimiter), [])
+        return sum(1 for f in fields if f.strip() in _ORDER_COLUMNS)
+    return max((",", ";", "\t"), key=known) if any(known(d) for d in ";\t") else ","
+
+
 def _read_orders(path: str):
+    """(the orders as plain data, where each one is for the problems' paths — a CSV's line numbers —
+    or None, problems)."""
     from .._casefile import read_data_file
 
     if path.lower().endswith(".csv"):
+        rows, where, issues = [], [], []
         try:
-            with open(path, newline="", encoding="utf-8") as f:
-                rows = [{k.strip(): (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k}
-                        for row in csv.DictReader(f)]
+            with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
+                header = f.readline()
+                f.seek(0)
+                reader = csv.DictReader(f, delimiter=_delimiter(header))
+                for row in reader:
+                    line = f"line {reader.line_num}"
+                    extra = row.pop(None, None)
+                    if extra:
+                        issues.append(Issue("INVALID_FORMAT", line, f"{len(reader.fieldnames) + len(extra)} values "
+                                            f"for {len(reader.fieldnames)} columns ({', '.join(reader.fieldnames)}); "
+                                            "check for a separator inside a value (quote it)", path))
+                        continue
+                    rows.append({k.strip(): v.strip() for k, v in row.items()
+                                 if k and isinstance(v, str) and v.strip()})
+                    where.append(line)
         except FileNotFoundError:
-            return None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
+            return None, None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
         except (OSError, UnicodeDecodeError, csv.Error) as e:
-            return None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e}", path)]
-        return [{k: v for k, v in r.items() if v not in ("", None)} for r in rows], []
-    return read_data_file(path)
+            return None, None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e}", path)]
+        return rows, where, issues
+    data, issues = read_data_file(path)
+    return data, None, issues
 
 
 def _cmd_flow(args: argparse.Namespace) -> int:
@@ -339,10 +403,14 @@ def _cmd_flow(args: argparse.Namespace) -> int:
 
     band = args.cover_band.split("-")
     values = [_decimal(x, "--cover-band") for x in band] if len(band) == 2 else \
-        [Issue("NOT_A_NUMBER", "--cover-band", f"expected LOW-HIGH weeks, e.g. 4-8; found {args.cover_band!r}")]
+        [Issue("INVALID_FORMAT", "--cover-band", f"expected LOW-HIGH weeks, e.g. 4-8; found {args.cover_band!r}")]
     bad = [v for v in values if isinstance(v, Issue)]
-    if bad or values[0] > values[1]:
-        _print_issues(args, bad or [Issue("NOT_A_NUMBER", "--cover-band", f"{args.cover_band}: LOW is above HIGH")])
+    if not bad and values[0] > values[1]:
+        bad = [Issue("INVALID_RANGE", "--cover-band", f"{args.cover_band}: LOW {band[0].strip()} is above HIGH "
+                                                      f"{band[1].strip()}; give the lower number of weeks first, "
+                                                      "e.g. 4-8")]
+    if bad:
+        _print_issues(args, bad)
         return EXIT_INPUT
     args.band = (values[0], values[1])
     ledger = _open(args)
@@ -352,19 +420,23 @@ def _cmd_flow(args: argparse.Namespace) -> int:
         if ledger.status(args.period) != "closed":
             _print_issues(args, [_not_closed(ledger, args.period)])
             return EXIT_INPUT
+        from ._ledger import load_closes
+
+        stored = load_closes(ledger, args.period)[-1]
         orders = None
         if args.orders:
             from ._flow import units_of
-            from ._ledger import load_closes
 
-            data, issues = _read_orders(args.orders)
-            if not issues:
-                products = set(units_of(load_closes(ledger, args.period)[-1]).product_stage_order)
-                orders, issues = resolve_orders(data, products)
+            data, where, issues = _read_orders(args.orders)
+            if data is not None or not issues:  # an empty YAML file is None: resolve_orders says so
+                products = set(units_of(stored).product_stage_order)
+                orders, problems = resolve_orders(data, products, where)
+                issues = issues + problems
             if issues:
                 _print_issues(args, [i if i.source else i.with_source(args.orders) for i in issues])
                 return EXIT_INPUT
         report = _flow_for(ledger, args.period, args, orders)
-    if not _emit(args, report, lambda: render_flow(report, args.locale), {"flow": report}, "Flow sheet"):
+    locale = _locale(args, stored)
+    if not _emit(args, report, lambda: render_flow(report, locale), {"flow": report}, "Flow sheet"):
         return EXIT_INPUT
     return 0

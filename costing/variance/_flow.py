@@ -16,16 +16,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-from typing import Any, Literal, Mapping
+import re
+from typing import Annotated, Any, Literal, Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from .._errors import Issue
+from .._errors import Issue, as_written
+from .._numbers import NumberError, to_decimal
 from .._period import days_in, period_end
 from .._report import Quantity
 from .._resolve import issues_from_validation_error
 from .._spec import Number
 from ._history import StoredClose
+from ._standards import _meant
 
 __all__ = ["OrderSpec", "OrdersSpec", "Order", "resolve_orders", "PeriodUnits", "units_of",
            "TrendPoint", "StageFlow", "ProductStageFlow", "OrderForecast", "Cover", "FlowReport", "build_flow",
@@ -53,13 +57,36 @@ def _growth_shown(value: Decimal | None) -> Decimal | None:
 
 # ---- open orders --------------------------------------------------------------------------------
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day(value: Any) -> dt.date:
+    """A due date as written: a YAML date, or text YYYY-MM-DD (a CSV's, a JSON file's)."""
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date()
+    elif isinstance(value, dt.date):
+        return value
+    elif isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError("INVALID_FORMAT", "expected a date YYYY-MM-DD, found {found}: no such day",
+                                      {"found": as_written(value)}) from None
+    raise PydanticCustomError("INVALID_FORMAT", "expected a date YYYY-MM-DD (2026-12-15), found {found}",
+                              {"found": as_written(value)})
+
+
+Day = Annotated[dt.date, PlainValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
+
+
 class OrderSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str | None = Field(default=None, description="order reference, for reports")
     product: str
     units: Number
-    due: dt.date = Field(description="YYYY-MM-DD")
+    due: Day = Field(description="YYYY-MM-DD")
 
 
 class OrdersSpec(BaseModel):
@@ -76,28 +103,64 @@ class Order:
     due: dt.date
 
 
-def resolve_orders(data: Any, products: set[str] | None = None) -> tuple[list[Order], list[Issue]]:
-    """Open orders from plain data: ``{orders: [...]}`` or the list itself (CSV rows included)."""
+def resolve_orders(data: Any, products: set[str] | None = None,
+                   where: Sequence[str] | None = None) -> tuple[list[Order], list[Issue]]:
+    """Open orders from plain data: ``{orders: [...]}`` or the list itself (CSV rows included).
+
+    Every problem at once: each order is checked on its own, and an order whose shape is refused
+    (a due date written 15/12/2026) still has its other values checked (its units, its product).
+    ``where``: where each order is in the file, for the paths (a CSV's ``line 3``); by default
+    ``orders[i]``."""
     if data is None:  # YAML reads an empty file (or only comments) as nothing
         return [], [Issue("WRONG_TYPE", "", "the orders file is empty; expected {orders: [{id, product, units, due}]}")]
     if isinstance(data, list):
         data = {"orders": data}
     if not isinstance(data, Mapping):
         return [], [Issue("WRONG_TYPE", "", f"expected a list of orders, found {type(data).__name__}")]
+    issues: list[Issue] = []
     try:
-        spec = OrdersSpec.model_validate(data)
+        OrdersSpec.model_validate({**data, "orders": []})
     except ValidationError as e:
-        return [], issues_from_validation_error(e, what="orders")
-    issues = []
+        issues += issues_from_validation_error(e, what="orders")
+    if "orders" not in data:
+        return [], issues + [Issue("MISSING_KEY", "orders", "required key 'orders' is missing; expected "
+                                                           "{orders: [{id, product, units, due}]}")]
+    rows = data["orders"]
+    if not isinstance(rows, list):
+        return [], issues or [Issue("WRONG_TYPE", "orders", f"expected a list of orders, found {as_written(rows)}")]
+
+    def at(i: int, key: str) -> str:
+        if where is not None:
+            return f"{where[i]}, {key}" if key else where[i]
+        return f"orders[{i}].{key}" if key else f"orders[{i}]"
+
     orders = []
-    for i, o in enumerate(spec.orders):
-        if o.units <= 0:
-            issues.append(Issue("NEGATIVE_UNITS", f"orders[{i}].units", f"must be more than zero, found {o.units}"))
-        if products is not None and o.product not in products:
-            issues.append(Issue("UNKNOWN_PRODUCT", f"orders[{i}].product",
-                                f"{o.product!r} is not a product of the ledger's closes; expected one of "
-                                f"{', '.join(sorted(products))}"))
-        orders.append(Order(o.id or f"#{i + 1}", o.product, o.units, o.due))
+    for i, raw in enumerate(rows):
+        try:
+            o = OrderSpec.model_validate(raw)
+        except ValidationError as e:
+            refused = {err["loc"][0] for err in e.errors(include_url=False) if err["loc"]}
+            for issue in issues_from_validation_error(e, what="orders"):
+                issues.append(Issue(issue.code, at(i, issue.path), issue.message))
+            if not isinstance(raw, Mapping):
+                continue
+            # The values the shape did not refuse are still checked.
+            product = raw.get("product") if "product" not in refused else None
+            try:
+                units = to_decimal(raw["units"]) if "units" not in refused and "units" in raw else None
+            except NumberError:
+                units = None
+        else:
+            product, units = o.product, o.units
+            orders.append(Order(o.id or f"#{i + 1}", o.product, o.units, o.due))
+        if units is not None and units <= 0:
+            issues.append(Issue("NEGATIVE_UNITS", at(i, "units"), f"must be more than zero, found {units}"))
+        if isinstance(product, str) and products is not None and product not in products:
+            meant = _meant(product, products)
+            issues.append(Issue("UNKNOWN_PRODUCT", at(i, "product"),
+                                f"{product!r} is not a product of the ledger's closes; "
+                                + (f"did you mean {meant!r}? " if meant else "")
+                                + f"expected one of {', '.join(sorted(products))}"))
     return orders, issues
 
 

@@ -24,9 +24,13 @@ total exactly.  Positive = unfavourable (U), negative = favourable (F).
 
 from __future__ import annotations
 
+import copy
+import difflib
+import types
+import typing
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from typing import Any, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,7 +38,7 @@ from .._errors import Issue
 from .._model import TRANSFERRED_IN, ElementKind
 from .._numbers import ROUNDING_MODES, engine_context
 from .._report import Amount, Quantity
-from .._resolve import issues_from_validation_error
+from .._resolve import issues_from_validation_error, negative_amount, negative_units
 from .._rounding import allocate
 from .._spec import Number
 from ..close import CloseResult
@@ -154,10 +158,13 @@ class ResolvedStandards:
 
 
 def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards | None, list[Issue]]:
-    """Validate a standards file (plain data) against one period's close; all problems, located."""
-    spec, issues = _parse(data)
+    """Validate a standards file (plain data) against one period's close; all problems, located.
+
+    A value the file's shape refuses (``price: "118,00"``) hides nothing else: the rest of the file
+    is still checked against the close, and only what depends on the refused value is held back."""
+    spec, shape = _parse(data)
     if spec is None:
-        return None, issues
+        return None, shape
     issues = _duplicates(spec)
     notes: list[str] = []
     close_spec = result.plan.spec
@@ -166,6 +173,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
         issues.append(Issue("CURRENCY_MISMATCH", "currency",
                             f"standards are in {spec.currency} but {period} was closed in {close_spec.currency}"))
     stages = {(p.name, s.name): s for p in result.plan.products for s in p.case.stages}
+    stage_names = {p.name: [s.name for s in p.case.stages] for p in result.plan.products}
     products = {p.name for p in result.plan.products}
     overhead_lines = {line.stage: line for line in result.overhead}
 
@@ -174,22 +182,51 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
         path = f"overhead.{name}"
         resolved, problems = _overhead_standard(oh, path)
         issues.extend(problems)
+        if name not in overhead_lines:
+            meant = _meant(name, [s for s in overhead_lines if s not in spec.overhead])
+            if meant is None:
+                notes.append(f"overhead standard for {name}: the {period} close applies no overhead there")
+            else:
+                issues.append(Issue("UNKNOWN_STAGE", path, f"the {period} close applies no overhead in {name!r}, "
+                                    f"and {meant!r}, where it does, has no overhead standard: did you mean "
+                                    f"{meant!r}? (correct the name)"))
+                name = meant  # checked further as the stage it was meant to be
         if resolved is not None:
             overhead[name] = resolved
-        if name not in overhead_lines:
-            notes.append(f"overhead standard for {name}: the {period} close applies no overhead there")
+    overhead_given = set(spec.overhead) | set(overhead)
 
     elements: dict[tuple[str, str, str], ElementStandard] = {}
+    named = {p.name for p in spec.products}
     for i, product in enumerate(spec.products):
-        if product.name not in products:
-            notes.append(f"standards for {product.name}: not in the {period} close")
+        if product.name == _UNUSABLE:
             continue
-        for j, stage_spec in enumerate(product.stages):
-            stage = stages.get((product.name, stage_spec.name))
-            if stage is None:
-                notes.append(f"standards for {product.name} / {stage_spec.name}: no such stage in the {period} close")
+        product_name = product.name
+        if product_name not in products:
+            meant = _meant(product_name, sorted(products - named))
+            if meant is None:
+                notes.append(f"standards for {product_name}: not in the {period} close")
                 continue
+            issues.append(Issue("UNKNOWN_PRODUCT", f"products[{i}].name",
+                                f"{product_name!r} is not a product of the {period} close, and {meant!r}, which "
+                                f"is, has no standards: did you mean {meant!r}? (correct the name)"))
+            product_name = meant  # checked further as the product it was meant to be
+        stages_named = {s.name for s in product.stages}
+        for j, stage_spec in enumerate(product.stages):
+            if stage_spec.name == _UNUSABLE:
+                continue
+            stage = stages.get((product_name, stage_spec.name))
+            if stage is None:
+                meant = _meant(stage_spec.name, [s for s in stage_names[product_name] if s not in stages_named])
+                if meant is None:
+                    notes.append(f"standards for {product_name} / {stage_spec.name}: no such stage in the "
+                                 f"{period} close")
+                    continue
+                issues.append(Issue("UNKNOWN_STAGE", f"products[{i}].stages[{j}].name",
+                                    f"{product_name} has no stage {stage_spec.name!r} in the {period} close, and its "
+                                    f"stage {meant!r} has no standards: did you mean {meant!r}? (correct the name)"))
+                stage = stages[(product_name, meant)]
             kinds = {e.name: e.kind for e in stage.elements}
+            elements_named = set(stage_spec.elements)
             for name, std in stage_spec.elements.items():
                 path = f"products[{i}].stages[{j}].elements.{name}"
                 if name == TRANSFERRED_IN:
@@ -197,14 +234,21 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                                         "stage's standard cost per unit; remove this standard"))
                     continue
                 if name not in kinds:
-                    notes.append(f"standard for {product.name} / {stage.name} / {name}: no such element in the "
-                                 f"{period} close")
-                    continue
+                    meant = _meant(name, [e for e in kinds if e != TRANSFERRED_IN and e not in elements_named])
+                    if meant is None:
+                        notes.append(f"standard for {product_name} / {stage.name} / {name}: no such element in "
+                                     f"the {period} close")
+                        continue
+                    issues.append(Issue("UNKNOWN_ELEMENT", path,
+                                        f"{product_name} / {stage.name} has no element {name!r} in the {period} "
+                                        f"close, and its element {meant!r} has no standard: did you mean {meant!r}? "
+                                        "(correct the name)"))
+                    name = meant
                 resolved, problems = _element_standard(std, kinds[name], overhead.get(stage.name),
-                                                       stage.name in spec.overhead, path)
+                                                       stage.name in overhead_given, path)
                 issues.extend(problems)
                 if resolved is not None:
-                    elements[(product.name, stage.name, name)] = resolved
+                    elements[(product_name, stage.name, name)] = resolved
 
     quantities: dict[tuple[str, str, str], Decimal] = {}
     split: dict[str, tuple[Decimal, Decimal]] = {}
@@ -215,43 +259,95 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
             path = f"{base}.overhead.{name}"
             line = overhead_lines.get(name)
             if line is None:
-                issues.append(Issue("UNKNOWN_STAGE", path, f"the {period} close applies no overhead in {name!r}"))
+                meant = _meant(name, overhead_lines)
+                issues.append(Issue("UNKNOWN_STAGE", path, f"the {period} close applies no overhead in {name!r}"
+                                    + (f" (did you mean {meant!r}?)" if meant else "")))
                 continue
             pair, problems = _split(given, line.actual, path)
             issues.extend(problems)
             if pair is not None:
                 split[name] = pair
         for i, product in enumerate(actuals.products):
+            if product.name == _UNUSABLE:
+                continue
             if product.name not in products:
+                meant = _meant(product.name, products)
                 issues.append(Issue("UNKNOWN_PRODUCT", f"{base}.products[{i}].name",
-                                    f"{product.name!r} is not in the {period} close"))
+                                    f"{product.name!r} is not in the {period} close"
+                                    + (f" (did you mean {meant!r}?)" if meant else "")))
                 continue
             for j, stage_actuals in enumerate(product.stages):
+                if stage_actuals.name == _UNUSABLE:
+                    continue
                 spath = f"{base}.products[{i}].stages[{j}]"
                 stage = stages.get((product.name, stage_actuals.name))
                 if stage is None:
+                    meant = _meant(stage_actuals.name, stage_names[product.name])
                     issues.append(Issue("UNKNOWN_STAGE", f"{spath}.name",
-                                        f"{product.name} has no stage {stage_actuals.name!r} in the {period} close"))
+                                        f"{product.name} has no stage {stage_actuals.name!r} in the {period} close"
+                                        + (f" (did you mean {meant!r}?)" if meant else "")))
                     continue
                 kinds = {e.name for e in stage.elements}
                 for name, value in stage_actuals.quantities.items():
                     if name not in kinds or name == TRANSFERRED_IN:
+                        meant = _meant(name, kinds - {TRANSFERRED_IN})
                         issues.append(Issue("UNKNOWN_ELEMENT", f"{spath}.quantities.{name}",
-                                            f"{product.name} / {stage.name} has no element {name!r}"))
+                                            f"{product.name} / {stage.name} has no element {name!r}"
+                                            + (f" (did you mean {meant!r}?)" if meant else "")))
                     elif value < 0:
-                        issues.append(Issue("NEGATIVE_UNITS", f"{spath}.quantities.{name}",
-                                            f"cannot be negative, found {value}"))
+                        issues.append(negative_units(f"{spath}.quantities.{name}", value, ""))
                     else:
                         quantities[(product.name, stage.name, name)] = value
+    issues = shape + [i for i in issues if not any(_overlap(i.path, s.path) for s in shape)]
     if issues:
         return None, issues
     return ResolvedStandards(elements, overhead, quantities, split, tuple(notes)), []
 
 
+# Stage, product and element names as similar as the close's misspelt stages (difflib's ratio, case
+# aside: "Tesitng"/"Testing" 0.86); costing.close uses the same cut-off.
+_MISSPELT = 0.75
+
+
+def _meant(name: str, candidates: Iterable[str]) -> str | None:
+    """The name among ``candidates`` (the close's names that have no entry of their own in the
+    standards file) that ``name`` is most likely a misspelling of, or None.
+
+    >>> _meant("Tesitng", ["Testing", "Packaging"]), _meant("testing", ["Testing"]), _meant("Painting", ["Packaging"])
+    ('Testing', 'Testing', None)
+    """
+    folded = {c.casefold(): c for c in candidates}
+    if name.casefold() in folded:
+        return folded[name.casefold()]
+    found = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=_MISSPELT)
+    return folded[found[0]] if found else None
+
+
+def _overlap(path: str, other: str) -> bool:
+    """Whether one location is the other or inside it: a problem found at an element whose price
+    the file's shape refused is that refusal again, not a second problem.
+
+    >>> _overlap("products[0].stages[0].elements.materials", "products[0].stages[0].elements.materials.price")
+    True
+    >>> _overlap("products[0].stages[0].elements.labour", "products[0].stages[0].elements.labourer")
+    False
+    """
+    if not path or not other:
+        return False
+    short, long = sorted((path, other), key=len)
+    return long == short or long.startswith((short + ".", short + "["))
+
+
+# The name given to a list entry whose own name (or another key it cannot do without) the file's
+# shape refused: it keeps its place, so the entries after it keep their paths, and is checked no
+# further (its problems are reported already).
+_UNUSABLE = "\x00"
 
 
 def _parse(data: Any) -> tuple[StandardsSpec | None, list[Issue]]:
-    """The standards file as written, or its shape problems (located)."""
+    """The standards file as written and its shape problems (located).  When the shape is refused,
+    the file with each refused part taken out (``_take_out``) is still returned, with the problems,
+    so that the rest of it is checked too; None when it cannot be read that way."""
     if isinstance(data, StandardsSpec):
         return data, []
     if data is None:  # YAML reads an empty file (or only comments) as nothing
@@ -262,7 +358,100 @@ def _parse(data: Any) -> tuple[StandardsSpec | None, list[Issue]]:
     try:
         return StandardsSpec.model_validate(data), []
     except ValidationError as e:
-        return None, issues_from_validation_error(e, what="standards")
+        issues = issues_from_validation_error(e, what="standards")
+        errors = e.errors(include_url=False)
+    rest = copy.deepcopy(dict(data))
+    if not all(_take_out(rest, tuple(err["loc"]), err["type"] == "missing") for err in errors):
+        return None, issues
+    try:
+        return StandardsSpec.model_validate(rest), issues
+    except ValidationError:
+        return None, issues
+
+
+def _take_out(root: dict, loc: tuple, missing: bool) -> bool:
+    """Take the part of the file at ``loc`` that its shape refused out of ``root`` (in place): an
+    optional key or an unknown one is removed, an entry of a mapping (an element, a stage's
+    overhead) too; a required key's refusal takes out what holds it, and a list entry is kept in
+    place with the name ``_UNUSABLE``.  False when nothing can be taken out (the file as a whole)."""
+    steps = []  # (container, key, what the key is there, the shape of its value)
+    node: Any = root
+    shape: Any = StandardsSpec
+    for k, key in enumerate(loc):
+        if isinstance(shape, type) and issubclass(shape, BaseModel):
+            field = shape.model_fields.get(key) if isinstance(key, str) else None
+            kind = "extra" if field is None else "required" if field.is_required() else "optional"
+            inner = None if field is None else _shape_of(field.annotation)
+        elif isinstance(shape, tuple) and shape[0] == "list":
+            kind, inner = "item", shape[1]
+        elif isinstance(shape, tuple) and shape[0] == "dict":
+            kind, inner = "entry", shape[1]
+        else:
+            return False
+        steps.append((node, key, kind, inner))
+        if k == len(loc) - 1:
+            break
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return True  # taken out already, with what held it
+        shape = inner
+    for position, (node, key, kind, inner) in reversed(list(enumerate(steps))):
+        if missing and position == len(steps) - 1:
+            continue  # nothing to take out: what holds it goes
+        try:
+            if kind in ("extra", "optional", "entry"):
+                del node[key]
+                return True
+            if kind == "item":
+                stand_in = _stand_in(inner)
+                if stand_in is None:
+                    return False
+                node[key] = stand_in
+                return True
+        except (KeyError, IndexError, TypeError):
+            return True  # taken out already
+    return False
+
+
+def _shape_of(annotation: Any) -> Any:
+    """A field's value as ``_take_out`` walks it: a model, ("list", item), ("dict", value) or None."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(options) != 1:
+                return None
+            annotation = options[0]
+        else:
+            break
+    if origin is list:
+        return ("list", _shape_of(typing.get_args(annotation)[0]))
+    if origin is dict:
+        return ("dict", _shape_of(typing.get_args(annotation)[1]))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _stand_in(model: Any) -> dict | None:
+    """A list entry of ``model`` that is checked no further: named ``_UNUSABLE``, otherwise empty."""
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    stand_in = {}
+    for name, field in model.model_fields.items():
+        if not field.is_required():
+            continue
+        shape = _shape_of(field.annotation)
+        if field.annotation is str:
+            stand_in[name] = _UNUSABLE
+        elif isinstance(shape, tuple):
+            stand_in[name] = [] if shape[0] == "list" else {}
+        else:
+            return None
+    return stand_in
 
 
 def _duplicates(spec: StandardsSpec) -> list[Issue]:
@@ -284,6 +473,8 @@ def _named_twice(names: list[str], path: str, code: str, what: str) -> list[Issu
     seen: dict[str, int] = {}
     issues = []
     for i, name in enumerate(names):
+        if name == _UNUSABLE:
+            continue
         if name in seen:
             issues.append(Issue(code, f"{path}[{i}].name", f"{what} {name!r} is already {path}[{seen[name]}]; "
                                                            "give each one entry (merge the two)"))
@@ -293,7 +484,8 @@ def _named_twice(names: list[str], path: str, code: str, what: str) -> list[Issu
 
 
 def _overhead_standard(oh: OverheadStandardSpec, path: str) -> tuple[OverheadStandard | None, list[Issue]]:
-    problems = [Issue("NEGATIVE_AMOUNT", f"{path}.{k}", f"cannot be negative, found {v}")
+    # The rates and the budget are amounts; the denominator is a level of the driver (hours, units).
+    problems = [negative_units(f"{path}.{k}", v, "") if k == "denominator" else negative_amount(f"{path}.{k}", v)
                 for k, v in (("variable_rate", oh.variable_rate), ("fixed_rate", oh.fixed_rate),
                              ("fixed_budget", oh.fixed_budget), ("denominator", oh.denominator))
                 if v is not None and v < 0]
@@ -322,10 +514,13 @@ def _overhead_standard(oh: OverheadStandardSpec, path: str) -> tuple[OverheadSta
 
 def _element_standard(std: ElementStandardSpec, kind: ElementKind, oh: OverheadStandard | None, oh_given: bool,
                       path: str) -> tuple[ElementStandard | None, list[Issue]]:
-    for key in ("cost_per_eu", "quantity", "price", "rate"):
-        value = getattr(std, key)
-        if value is not None and value < 0:
-            return None, [Issue("NEGATIVE_AMOUNT", f"{path}.{key}", f"cannot be negative, found {value}")]
+    # A quantity per EU (kits, hours, driver units) is not an amount: NEGATIVE_UNITS, as in the close.
+    negative = [negative_units(f"{path}.{key}", value, "") if key == "quantity" else
+                negative_amount(f"{path}.{key}", value)
+                for key in ("cost_per_eu", "quantity", "price", "rate")
+                if (value := getattr(std, key)) is not None and value < 0]
+    if negative:
+        return None, negative
     if std.cost_per_eu is not None and std.quantity is not None:
         return None, [Issue("CONFLICTING_STANDARD", path,
                             "give cost_per_eu or quantity with its price or rate, not both")]
@@ -560,8 +755,8 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
             if std is None:
                 continue
             if line.stage in sh_missing:
-                notes.append(f"overhead {line.stage}: {', '.join(sh_missing[line.stage])} "
-                             "have no standard driver quantity (overhead quantity); no stage analysis")
+                notes.append(f"overhead {line.stage}: {_listed(sh_missing[line.stage])} "
+                             "no standard driver quantity (overhead quantity); no stage analysis")
                 continue
             stage_sh = sh.get(line.stage, _ZERO)
             # The stage's overhead at standard, rounded once; its products' lines are shares of it.
@@ -587,7 +782,7 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
         for line in _in_flow_order(result.overhead, result.stage_order):
             missing = oh_unvalued.get(line.stage, [])
             if missing:
-                notes.append(f"overhead {line.stage}: {', '.join(missing)} have no overhead standard, so the stage's "
+                notes.append(f"overhead {line.stage}: {_listed(missing)} no overhead standard, so the stage's "
                              "under- or over-applied overhead is not in the cost incurred")
             applied_lines.append(OverheadApplied(
                 stage=line.stage, driver=line.driver, incurred=line.actual, applied=line.applied,
@@ -606,6 +801,15 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                            under_over_applied=_variance("under_over_applied", under_over),
                            cost_incurred=incurred_total,
                            total_incurred=_variance("total", incurred_total - standard_total), notes=tuple(notes))
+
+
+def _listed(products: list[str]) -> str:
+    """Products and the verb that agrees with them.
+
+    >>> _listed(["Espresso Classic"]), _listed(["Espresso Classic", "Drip Home"])
+    ('Espresso Classic has', 'Espresso Classic, Drip Home have')
+    """
+    return ", ".join(products) + (" has" if len(products) == 1 else " have")
 
 
 def _in_flow_order(lines, stage_order: tuple[str, ...]) -> list:
