@@ -92,11 +92,37 @@ def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
     return Path(DEFAULT_LEDGER)
 
 
+def _ledger_option(path: str | Path) -> str:
+    """`` --ledger PATH`` for a command suggested in a message about the ledger at ``path``, so that it
+    reaches that ledger when run from here; "" for the ledger the commands find without it
+    (wip-ledger.db in the working directory).  A path under the working directory is shown from it."""
+    path = Path(path)
+    try:
+        if path.resolve() == Path(DEFAULT_LEDGER).resolve():
+            return ""
+    except OSError:  # pragma: no cover - a path that cannot be resolved is shown as given
+        pass
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
+    return f" --ledger {_shell_word(str(path))}"
+
+
+def _shell_word(text: str) -> str:
+    """``text`` as one word of a command line: as is when it is plain, else in double quotes (which
+    the Windows command prompt, PowerShell and POSIX shells all read as one word)."""
+    if text and re.fullmatch(r"[\w@+=:,./\\-]+", text):
+        return text
+    return '"' + text.replace('"', '\\"') + '"'
+
+
 def _open_ledger(path: Path, create: bool = False, writes: bool = False):
     from .ledger import Ledger, LedgerError
 
     try:
-        return Ledger(path, create=create)
+        return Ledger(path, create=create, ledger_option=_ledger_option(path))
     except LedgerError as e:
         print_issues([Issue(e.code, "", e.message)], writes=writes)
         return None
@@ -207,7 +233,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
         recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
         print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
-              "`wip verify --head` checks against it)")
+              f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
     if workbook and not sheets_status:
         from .workbook import RESULT_SHEETS
 
@@ -241,7 +267,8 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
                                                         "type it as plain text (it is kept in the ledger as written)")],
                      writes=True)
         return EXIT_INPUT
-    ledger = _open_ledger(_ledger_path(args), writes=True)
+    ledger_path = _ledger_path(args)
+    ledger = _open_ledger(ledger_path, writes=True)
     if ledger is None:
         return EXIT_INPUT
     with ledger:
@@ -256,6 +283,9 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
     if later:
         print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)}")
+    # A reopen is an event of the hash chain like a close: the head to keep moves with it.
+    print(f"  Ledger head: {event.seq}:{event.row_hash} (keep it with the month's papers; "
+          f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
     return 0
 
 
@@ -292,16 +322,18 @@ def _posted_after(args: argparse.Namespace):
     if ledger is None:
         return None, None, None
     with ledger:
+        # journal_books refuses (LEDGER_CHANGED) a row changed outside the engine, before anything is shown
         history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
                         for event, book in ledger.journal_books(args.period))
         closed = ledger.current_close(args.period) or (ledger.closes(args.period) or [None])[-1]
-    try:
-        book = posted_after(history, args.after_close)
-    except NotPostedAfter as e:
-        print_issues([Issue(e.code, "--after-close", e.message if history else
-                             f"{args.period} has no close #{args.after_close}: it was never closed")],
-                      writes=args.run is _cmd_export)
-        return None, None, None
+        try:
+            book = posted_after(history, args.after_close)
+        except NotPostedAfter as e:
+            print_issues([Issue(e.code, "--after-close", e.message if history else
+                                 f"{args.period} has no close #{args.after_close}: it was never closed")],
+                          writes=args.run is _cmd_export)
+            return None, None, None
+        _warn_if_stale(ledger, args.period)  # the current close posted after close #N rests on it too
     return closed.parameters.get("locale", "en_US"), book, history
 
 
@@ -580,6 +612,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
     with ledger:
         events = ledger.events()
         stale = ledger.stale_periods()
+        order = {p: ledger.re_close_order(p) for p in stale}
         status = {p: ledger.status(p) for p in ledger.periods()}
     print(f"{'seq':>4}  {'period':7}  {'event':12}  {'when':25}  {'who':12}  inputs   note")
     for e in events:
@@ -588,7 +621,12 @@ def _cmd_history(args: argparse.Namespace) -> int:
               f"{e.inputs_sha256[:7]}  {' '.join(e.reason.split())}")  # a reason of several lines on one
     print()
     for period, state in status.items():
-        flag = f" — NEEDS RE-CLOSE: its opening rests on a superseded close of {stale[period]}" if period in stale else ""
+        flag = ""
+        if period in stale and len(order[period]) > 1:  # through a month that is itself flagged
+            flag = (f" — NEEDS RE-CLOSE: it opened from {order[period][-2]}, which rests on a superseded close of "
+                    f"{stale[period]}: re-close {', then '.join(order[period])}, in that order")
+        elif period in stale:
+            flag = f" — NEEDS RE-CLOSE: its opening rests on a superseded close of {stale[period]}"
         print(f"{period}: {state}{flag}")
     return 0
 
@@ -614,7 +652,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK"
           + (f" (and event {args.head.strip()} as recorded)" if args.head else ""))
     if head:
-        print(f"  Ledger head: {head} — note it outside this file; `wip verify --head` checks the ledger against it")
+        print(f"  Ledger head: {head} — note it outside this file; `wip verify{ledger.ledger_option} --head` checks "
+              "the ledger against it")
     return 0
 
 
@@ -633,6 +672,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             print_issues([Issue("NOTHING_TO_DIFF", "", f"{args.period} has {len(rows)} close(s); diff needs two")])
             return EXIT_INPUT
         old, new = rows[-2], rows[-1]
+        _warn_if_stale(ledger, args.period)
         try:
             priors = [ledger.opening_of(old), ledger.opening_of(new)]
         except LedgerError as e:
@@ -682,8 +722,15 @@ def build_parser() -> argparse.ArgumentParser:
                                     f"{DEFAULT_LEDGER} beside FILE)")
     p.set_defaults(run=_cmd_close)
 
+    def period_either_way(p):
+        """The period positionally (``wip reopen 2026-10``) or as --period, as every other command takes it."""
+        p.add_argument("period", nargs="?", type=period_argument, help="YYYY-MM (or give it as --period)")
+        p.add_argument("--period", dest="period_option", metavar="PERIOD", type=period_argument,
+                       help="YYYY-MM, as the other commands take it")
+        p.set_defaults(parser=p)
+
     p = sub.add_parser("reopen", help="reopen a closed period: reversing journals, reason recorded")
-    p.add_argument("period", type=period_argument)
+    period_either_way(p)
     p.add_argument("--reason", required=True)
     ledger_option(p)
     p.set_defaults(run=_cmd_reopen)
@@ -733,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("diff", help="compare the last two closes of a period: which input change moved which amount")
-    p.add_argument("period", type=period_argument)
+    period_either_way(p)
     p.add_argument("--json", action="store_true")
     p.add_argument("--locale", type=locale_argument, help="locale for amounts in the text (default: the close's)")
     ledger_option(p)
@@ -750,10 +797,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_period(args: argparse.Namespace) -> None:
+    """A command taking the period positionally or as --period: the one given (a usage error, exit 2,
+    when neither is, or two different ones)."""
+    given, option = args.period, args.period_option
+    if given is not None and option is not None and given != option:
+        args.parser.error(f"the period is given twice, as {given} and as --period {option}; give it once")
+    if given is None and option is None:
+        args.parser.error("the period is required: give it as YYYY-MM (or --period YYYY-MM)")
+    args.period = given or option
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .ledger import LedgerError
 
     args = build_parser().parse_args(argv)
+    if hasattr(args, "period_option"):
+        _one_period(args)
     try:
         return args.run(args)
     except BrokenPipeError:  # output piped into `head` and the like: not an error

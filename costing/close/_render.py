@@ -11,7 +11,7 @@ from babel.numbers import format_decimal
 from .._currency import minor_unit
 from .._journal import JournalBook, code_order
 from ._compute import CloseResult
-from ._diff import CloseDiff
+from ._diff import CloseDiff, InputChange, flatten_inputs
 from ._general_ledger import balances_after
 from ._journals import Texts
 from ._rollforward import (DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, cogs_as_posted,
@@ -393,6 +393,31 @@ def _engine_step_label(diff: CloseDiff) -> str:
             f"engine {this_engine}, which closed the steps (not an input change)")
 
 
+def _change_text(change: InputChange) -> str:
+    """``path: before → after`` as an accountant reads it: a value not given as "(not given)", a
+    section given on one side only (a general ledger removed) by its values, a list by its items.
+
+    >>> _change_text(InputChange(path="general_ledger", before={"balances": {"1310": "7449.63"}}, after=None))
+    'general_ledger: (balances.1310 = 7449.63) → (not given)'
+    >>> _change_text(InputChange(path="products[A].stages", before=["Mix", "Fill"], after=["Mix"]))
+    'products[A].stages: [Mix, Fill] → [Mix]'
+    """
+    return f"{change.path}: {_value_text(change.before)} → {_value_text(change.after)}"
+
+
+def _value_text(value) -> str:
+    if value is None:
+        return "(not given)"
+    if isinstance(value, dict):
+        leaves = flatten_inputs(value)
+        if not leaves:
+            return "(empty)"
+        return "(" + ", ".join(f"{path} = {_value_text(v)}" for path, v in leaves.items()) + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+    return str(value)
+
+
 def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: str = "") -> str:
     """The diff as text: the input changes, each step's part of every amount it moved, and every
     amount that moved with its parts by step (they add up to the move)."""
@@ -403,14 +428,14 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
         lines.append("No input changes.")
     else:
         lines.append("Input changes:")
-        lines += [f"  {c.path}: {c.before} → {c.after}" for c in diff.input_changes]
+        lines += [f"  {_change_text(c)}" for c in diff.input_changes]
     if not diff.attributed:
         lines += ["", f"Moves are not split by input change: {diff.note}."]
     elif diff.steps:
         lines += ["", "What each step moved (the changes are applied one at a time in this order, each at the values "
                       f"before it; {diff.note}):"]
         for n, step in enumerate(diff.steps, 1):
-            changes = [f"{c.path}: {c.before} → {c.after}" for c in step.changes]
+            changes = [_change_text(c) for c in step.changes]
             if step.what == "engine":
                 head = _engine_step_label(diff)
             elif step.what == "unexplained" and diff.engine_versions is not None:
@@ -422,7 +447,8 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
             else:
                 lines.append(f"  {n}. " + (head or "; ".join(changes)))
             if not step.moves:
-                ledger_only = step.changes and all(c.path.startswith("general_ledger.") for c in step.changes)
+                ledger_only = step.changes and all(c.path == "general_ledger" or c.path.startswith("general_ledger.")
+                                                   for c in step.changes)
                 lines.append("       moves nothing" + (" (a general-ledger balance is only tied to before posting)"
                                                        if ledger_only else ""))
             for move in step.moves:

@@ -245,9 +245,14 @@ class ClosedPeriod:
 
 
 class Ledger:
-    def __init__(self, path: str | Path, *, create: bool = True, timeout: float | None = None):
-        """``timeout``: seconds to wait for another process's lock (default ``BUSY_TIMEOUT``)."""
+    def __init__(self, path: str | Path, *, create: bool = True, timeout: float | None = None,
+                 ledger_option: str = ""):
+        """``timeout``: seconds to wait for another process's lock (default ``BUSY_TIMEOUT``).
+        ``ledger_option``: what the commands a message suggests (``wip reopen``, ``wip verify``) need
+        to reach this ledger, e.g. `` --ledger sub/wip-ledger.db`` (with its leading space); "" when
+        they find it without (the command line gives it: it knows the ledger a command finds)."""
         self.path = str(path)
+        self.ledger_option = ledger_option
         timeout = BUSY_TIMEOUT if timeout is None else timeout
         self._trusted: set[int] = set()  # event seqs whose row hash was checked (_check_row)
         if self.path != ":memory:" and not create and not Path(self.path).exists():
@@ -430,13 +435,30 @@ class Ledger:
         if _row_hash(dict(row)) != row["row_hash"]:
             raise LedgerError("LEDGER_CHANGED",
                               f"the {row['period']} {row['kind']} (event seq {row['seq']}) does not match its hash: "
-                              f"the ledger file was changed outside the engine, so it is not used; run wip verify")
+                              f"the ledger file was changed outside the engine, so it is not used; run "
+                              f"`wip verify{self.ledger_option}`")
         self._trusted.add(row["seq"])
 
     def journal_books(self, period: str) -> list[tuple[Event, JournalBook]]:
-        """Every journal book posted for the period, in posting order (closes and reversals)."""
+        """Every journal book posted for the period, in posting order (closes and reversals).
+
+        Raises LedgerError LEDGER_CHANGED, before any book is given, when a row no longer matches
+        its hash, or a reversal is not the exact mirror of the close it reverses (what a journal
+        or export after a close would post is then not what the engine recorded)."""
         rows = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq", (period,)).fetchall()
-        return [(self._event(r), JournalBook.model_validate_json(r["journals"])) for r in rows]
+        for row in rows:
+            self._check_row(row)
+        books = [(self._event(r), JournalBook.model_validate_json(r["journals"])) for r in rows]
+        closes: dict[int, JournalBook] = {}
+        for event, book in books:
+            if event.kind == "close":
+                closes[event.close_no] = book
+            elif not _mirrors(book, closes.get(event.close_no)):
+                raise LedgerError("LEDGER_CHANGED",
+                                  f"the reversal of {period}'s close #{event.close_no} (event seq {event.seq}) does "
+                                  "not undo that close exactly: the ledger file was changed outside the engine, so "
+                                  f"it is not used; run `wip verify{self.ledger_option}`")
+        return books
 
     def periods(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT period FROM events ORDER BY period")]
@@ -453,32 +475,54 @@ class Ledger:
         """Periods whose current close opened from a close that has since been superseded by one
         leaving another closing position, or from a period that is itself stale (its closing
         position rests on the superseded one too): period -> the period whose close was superseded."""
-        stale: dict[str, str] = {}
+        return {period: root for period, (_, root) in self._staleness().items()}
+
+    def _staleness(self) -> dict[str, tuple[str, str]]:
+        """``stale_periods`` with the month each stale month's current close opened from:
+        period -> (that month, the month whose close was superseded); the two are one month when
+        the close it opened from is itself the superseded one."""
+        stale: dict[str, tuple[str, str]] = {}
         for period in self.periods():  # in order, so a stale source is known before what opened from it
             row = self._current_close_row(period)
             if row is None or row["opening_from"] is None:
                 continue
             source = self._db.execute("SELECT period FROM events WHERE seq = ?", (row["opening_from"],)).fetchone()
             if source is None:  # opened from an event no longer in the file: verify() reports it
-                stale[period] = f"(event seq {row['opening_from']}, missing)"
+                missing = f"(event seq {row['opening_from']}, missing)"
+                stale[period] = (missing, missing)
                 continue
             current = self._current_close_row(source["period"])
             if current is None or (current["seq"] != row["opening_from"]
                                    and not self._same_closing_position(current, row["opening_from"])):
-                stale[period] = source["period"]
+                stale[period] = (source["period"], source["period"])
             elif source["period"] in stale:
-                stale[period] = stale[source["period"]]
+                stale[period] = (source["period"], stale[source["period"]][1])
         return stale
+
+    def re_close_order(self, period: str) -> list[str]:
+        """The months to close again, in this order, before ``period``'s figures rest on current
+        closes ([] when they do): each month from the first one that opened from the superseded
+        close up to ``period`` itself, each having opened from the one before it."""
+        return _re_close_order(self._staleness(), period)
 
     def needs_re_close(self, period: str) -> str | None:
         """Why ``period``'s recorded figures rest on a superseded opening (what to do about it), or
         None: said by every reader of a month's close (the command line, the Excel functions)."""
-        source = self.stale_periods().get(period)
-        if source is None:
+        staleness = self._staleness()
+        if period not in staleness:
             return None
-        return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
-                f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} again "
-                f"if it is open, then re-close {period} (wip reopen {period}, wip close) before its journals go to "
+        source, root = staleness[period]
+        order = _re_close_order(staleness, period)
+        option = self.ledger_option
+        if len(order) == 1:  # opened from the superseded close itself
+            return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
+                    f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} "
+                    f"again if it is open, then re-close {period} (wip reopen {period}{option}, wip close{option}) "
+                    "before its journals go to the general ledger")
+        return (f"{period}'s close opened from the close of {source}, which itself rests on a close of {root} that "
+                f"has since been reopened or replaced: its opening, and so its journals and roll-forward, rest on "
+                f"superseded figures — close {root} again if it is open, then re-close {_in_turn(order)}, in that "
+                f"order (each month: wip reopen MONTH{option}, wip close{option}), before {period}'s journals go to "
                 "the general ledger")
 
     def _same_closing_position(self, current: sqlite3.Row, superseded_seq: int) -> bool:
@@ -497,15 +541,21 @@ class Ledger:
     def prior_for(self, period: str) -> tuple[PriorState | None, int | None]:
         """The opening position for closing ``period`` and the seq of the close it comes from.
 
-        Raises LedgerError when ``period`` cannot be closed now (locked, or its predecessor is
-        reopened and not yet re-closed)."""
+        Raises LedgerError when ``period`` cannot be closed now (locked, its predecessor is
+        reopened and not yet re-closed, or the ledger was visibly changed outside the engine: said
+        after the row it would open from is checked, which names what was changed)."""
+        found = self._opening_for(period)
+        self._check_appendable()
+        return found
+
+    def _opening_for(self, period: str) -> tuple[PriorState | None, int | None]:
         status = self.status(period)
         if status == "closed":
             close_no = self._db.execute("SELECT close_no FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
                                         (period,)).fetchone()[0]
             raise LedgerError("PERIOD_LOCKED",
                               f"{period} is closed (close #{close_no}) and locked; to change it run "
-                              f"`wip reopen {period} --reason TEXT`, then close it again")
+                              f"`wip reopen {period} --reason TEXT{self.ledger_option}`, then close it again")
         earlier = self._db.execute("SELECT MAX(period) FROM events WHERE period < ?", (period,)).fetchone()[0]
         later = self._db.execute("SELECT MIN(period) FROM events WHERE period > ? AND kind = 'close'",
                                  (period,)).fetchone()[0]
@@ -518,12 +568,19 @@ class Ledger:
         if row is None:
             raise LedgerError("PRIOR_PERIOD_OPEN",
                               f"{earlier} was reopened and is not closed again; close {earlier} before {period}")
-        superseded = self.stale_periods().get(earlier)
-        if superseded is not None:
+        staleness = self._staleness()
+        if earlier in staleness:
+            source, superseded = staleness[earlier]
+            order = _re_close_order(staleness, earlier)
+            if len(order) == 1:
+                raise LedgerError("PRIOR_PERIOD_STALE",
+                                  f"{earlier} opened from a close of {superseded} that has since been replaced, so its "
+                                  f"closing position is out of date; reopen {earlier} and close it again (and any "
+                                  f"month between) before {period}")
             raise LedgerError("PRIOR_PERIOD_STALE",
-                              f"{earlier} opened from a close of {superseded} that has since been replaced, so its "
-                              f"closing position is out of date; reopen {earlier} and close it again (and any month "
-                              f"between) before {period}")
+                              f"{earlier} opened from the close of {source}, which rests on a close of {superseded} "
+                              f"that has since been replaced, so its closing position is out of date; re-close "
+                              f"{_in_turn(order)} (reopen each and close it again, in that order) before {period}")
         self._check_row(row)
         prior = decode_state(earlier, json.loads(row["state"]))
         # The currency and the accounts the opening position is in: a close changes neither.
@@ -612,10 +669,13 @@ class Ledger:
             row = self._current_close_row(period)
             if row is None:
                 status = self.status(period)
-                raise LedgerError("NOT_CLOSED", f"{period} is {status}; only a closed period can be reopened")
+                state = (f"was never closed in {self.path}" if status == "open" else
+                         "is reopened and not closed again since")
+                raise LedgerError("NOT_CLOSED", f"{period} {state}; only a closed period can be reopened")
             # Its journals are reversed and its close number and opening copied: never from a row
             # changed outside the engine (the reversal would be chained in as if legitimate).
             self._check_row(row)
+            self._check_appendable()
             book = JournalBook.model_validate_json(row["journals"])
             reversal = reversals_for(book, row["close_no"])
             new = {
@@ -657,6 +717,28 @@ class Ledger:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('head', ?)", (f"{row['seq']}:{row['row_hash']}",))
         return row["seq"]
 
+    def _check_appendable(self) -> None:
+        """Refuse to append to a ledger visibly changed outside the engine: its append-only
+        triggers removed, or its newest event not the one recorded as the head when it was appended
+        (events cut off the end, added, or replaced).  Cheap (no row is hashed): a full check of
+        every row is ``verify``'s, too slow for every close of a large ledger."""
+        problems = []
+        expected = {f"{t}_no_{what}" for t in _IMMUTABLE for what in ("update", "delete")}
+        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        missing = sorted(expected - present)
+        if missing:
+            problems.append(f"its append-only triggers {', '.join(missing)} were removed")
+        head = self.head()
+        if head is not None:  # a ledger from before heads were recorded has none until its next event
+            last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None or head != f"{last['seq']}:{last['row_hash']}":
+                problems.append("its newest event is not the one recorded when it was appended (events were cut "
+                                "off, added or replaced)")
+        if problems:
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the ledger {self.path} was changed outside the engine ({'; '.join(problems)}), so "
+                              f"nothing is recorded in it; run `wip verify{self.ledger_option}` to see what changed")
+
     def head(self) -> str | None:
         """'seq:row_hash' of the newest event as recorded when it was appended."""
         found = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
@@ -689,6 +771,7 @@ class Ledger:
         prev = GENESIS
         last = None
         hashes: dict[int, str] = {}
+        closes: dict[tuple[str, int], str | None] = {}  # (period, close no) -> its journals (None: unreadable)
         for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
             r = dict(row)
             hashes[r["seq"]] = r["row_hash"]
@@ -701,7 +784,17 @@ class Ledger:
             if r["kind"] == "close" and hashlib.sha256(str(r["inputs"]).encode()).hexdigest() != r["inputs_sha256"]:
                 problems.append(f"{where}: inputs do not match inputs_sha256")
             try:
+                key = (r["period"], r["close_no"])
+                if r["kind"] == "close":
+                    closes[key] = None  # unreadable journals are said for this row alone
                 problems += self._verify_details(r, where)
+                if r["kind"] == "close":
+                    closes[key] = r["journals"]  # read again only if the close is reversed
+                elif (key not in closes or closes[key] is not None) and not _mirrors(
+                        JournalBook.model_validate_json(r["journals"]),
+                        None if key not in closes else JournalBook.model_validate_json(closes[key])):
+                    problems.append(f"{where}: its reversing journals do not undo close #{r['close_no']} of "
+                                    f"{r['period']} exactly — the ledger was changed outside the engine")
             except (ValueError, TypeError, KeyError) as e:  # JSON, pydantic: contents no longer readable
                 problems.append(f"{where}: its recorded contents cannot be read ({type(e).__name__}) — the row was "
                                 "changed outside the engine")
@@ -779,6 +872,37 @@ class Ledger:
             if expected_fg != stored_fg:
                 problems.append(f"{where}: fg_layers rows differ from the finished goods recorded in the row")
         return problems
+
+
+def _re_close_order(staleness: dict[str, tuple[str, str]], period: str) -> list[str]:
+    """``Ledger.re_close_order`` from ``Ledger._staleness``."""
+    if period not in staleness:
+        return []
+    order = [period]
+    source, root = staleness[period]
+    while source != root and source in staleness:  # opened from a month that is itself stale
+        order.insert(0, source)
+        source, root = staleness[source]
+    return order
+
+
+def _in_turn(months: list[str]) -> str:
+    """'2026-11, then 2026-12'."""
+    return ", then ".join(months)
+
+
+def _mirrors(reversal: JournalBook, close: JournalBook | None) -> bool:
+    """Whether ``reversal`` undoes ``close`` exactly (``reversal_book``): a journal REV-<id> for each
+    of its journals, in order, with the same accounts and amounts, debits and credits swapped."""
+    if close is None or len(reversal.journals) != len(close.journals):
+        return False
+    for undo, journal in zip(reversal.journals, close.journals):
+        if undo.id != f"REV-{journal.id}" or len(undo.lines) != len(journal.lines):
+            return False
+        if any((u.account, u.debit, u.credit) != (l.account, l.credit, l.debit)
+               for u, l in zip(undo.lines, journal.lines)):
+            return False
+    return True
 
 
 def _against_anchor(expected: str, hashes: dict[int, str], path: str, *, chain_verifies: bool) -> list[str]:
