@@ -581,20 +581,47 @@ def _shipped_named(row: dict) -> dict:
     return {("cost_of_units_shipped" if key == "cost_of_goods_sold" else key): value for key, value in row.items()}
 
 
+# An export option (costing.exports.OPTIONS) -> its flag on `wip export`.
+_EXPORT_OPTION_FLAGS = {"tax_rate": "--xero-tax-rate", "journal": "--intacct-journal",
+                        "location_id": "--intacct-location-id", "dept_id": "--intacct-dept-id",
+                        "max_lines": "--max-lines"}
+
+
+def _lines_per_file(text: str) -> int:
+    """``wip export --max-lines``: a whole number of journal lines, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of journal lines per file, at least 1, found "
+                                         f"{text!r}")
+    return int(text)
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .exports import ExportError, export_journals
+    from .exports import OPTIONS, ExportError, export_journals
 
     if not args.out.strip():  # Path("") is the working directory: never meant
         print_issues([Issue("CANNOT_WRITE", "--out", "is empty; give the folder to write the export into")], writes=True)
+        return EXIT_INPUT
+
+    # The format's own options, each from its flag; a flag of another format is refused before anything is read.
+    given = {option: getattr(args, flag[2:].replace("-", "_")) for option, flag in _EXPORT_OPTION_FLAGS.items()}
+    given = {option: value for option, value in given.items() if value is not None}
+    wrong = [Issue("EXPORT_REFUSED", _EXPORT_OPTION_FLAGS[option],
+                   f"applies to --format {' or '.join(f for f, taken in OPTIONS.items() if option in taken)} only, "
+                   f"not {args.format}; leave it out")
+             for option in given if option not in OPTIONS[args.format]]
+    if wrong:
+        print_issues(wrong, writes=True)
         return EXIT_INPUT
 
     _, book, history = _journals_to_show(args)
     if book is None:
         return EXIT_INPUT
     try:
-        paths = export_journals(book, args.format, Path(args.out), after_close=args.after_close, history=history)
+        paths = export_journals(book, args.format, Path(args.out), after_close=args.after_close, history=history,
+                                **given)
     except (ExportError, ValueError) as e:
-        print_issues([Issue("EXPORT_REFUSED", "", str(e))], writes=True)
+        print_issues([Issue("EXPORT_REFUSED", _EXPORT_OPTION_FLAGS.get(getattr(e, "option", None) or "", ""),
+                            str(e))], writes=True)
         return EXIT_INPUT
     except OSError as e:  # --out is a file, or a folder that cannot be made or written
         print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {e.strerror or e}; "
@@ -765,6 +792,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=["gl-csv", "qbo", "xero", "iif", "intacct", "beancount"])
     p.add_argument("--out", required=True, help="output directory")
     after_close_option(p)
+    p.add_argument("--xero-tax-rate", metavar="NAME",
+                   help="xero: the tax rate on every line, its full name exactly as in the organisation's tax "
+                        "settings (default 'Tax Exempt'; UK 'No VAT', NZ 'No GST', AU 'BAS Excluded')")
+    p.add_argument("--intacct-journal", metavar="SYMBOL",
+                   help="intacct: the journal symbol, exactly as in Sage Intacct (default GJ)")
+    p.add_argument("--intacct-location-id", metavar="ID",
+                   help="intacct: the LOCATION_ID dimension on every line, exactly as in Sage Intacct (default blank)")
+    p.add_argument("--intacct-dept-id", metavar="ID",
+                   help="intacct: the DEPT_ID dimension on every line, exactly as in Sage Intacct (default blank)")
+    p.add_argument("--max-lines", type=_lines_per_file, metavar="N",
+                   help="xero, intacct: journal lines per file (default 300 for xero, 5000 for intacct); a journal "
+                        "is never split across files")
     ledger_option(p)
     p.set_defaults(run=_cmd_export)
 
