@@ -978,7 +978,8 @@ def test_files_the_guard_cannot_identify_are_refused(tmp_path, fmt):
     options = {"xero": {"tax_rate": "No VAT"}}.get(fmt, {})
     history = history_of(fmt, 2)
     if options:  # the month exported with other options matches no close as exported with these
-        with pytest.raises(ExportError, match="exported with other options"):
+        # an export written by an earlier version (0.4.0 changed IIF, gl-csv and beancount) is one such file
+        with pytest.raises(ExportError, match="exported with other options, by an earlier version of wip"):
             export_journals(posted_after(history, 1), fmt, tmp_path / "options", after_close=1, history=history,
                             **options)
     export_month(fmt, 1, tmp_path / "renamed")

@@ -349,7 +349,8 @@ def _relieve(layers: list[FinishedGoodsLayer], shipped: Decimal, method: str, pr
             return [], layers, False
         taken_cost = (cost * shipped / on_hand).quantize(q) if shipped != on_hand else cost
         taken = [FinishedGoodsLayer(product, period, shipped, taken_cost)] if shipped else []
-        left = [FinishedGoodsLayer(product, period, on_hand - shipped, cost - taken_cost)] if on_hand - shipped or cost - taken_cost else []
+        left = ([FinishedGoodsLayer(product, period, on_hand - shipped, cost - taken_cost)]
+                if on_hand - shipped or cost - taken_cost else [])
         return taken, left, False
     taken, left, need = [], [], shipped
     for layer in layers:  # FIFO: oldest layer first
@@ -458,10 +459,12 @@ def _keep_wip_elements_at_or_above_zero(allocations: list, exact_per_weight: lis
     the exact remainder its weights come from (completed 0.01 of overhead for 2 units, 1 shipped
     half-up: 0.01 shipped, 0.00 left on hand, weight 0.005, its part -0.01 — COGS won the tie).
     Its parts rounded towards zero always fit it (it holds at least the whole minor units of that
-    exact remainder).  For a WIP element a chain always exists, since the exact shares fit every
-    element; for finished goods one has been found in every search (tests/test_proration_finished_
-    goods_floor.py).  Were none found, the parts are left as allocated rather than guessed.  A product without this period's layer on hand has its
-    finished-goods part moved on to COGS (``_compute``), which, like COGS itself, takes any part.
+    exact remainder).  A chain exists for both: a place below zero holds a part rounded beyond its
+    exact share, so its pool has a place that rounded short, and each chain raises the place by a
+    minor unit while the places it passes through net to nothing (tests/test_proration_finished_
+    goods_floor.py searches it).  Were none found, the parts are left as allocated rather than
+    guessed.  A product without this period's layer on hand has its finished-goods part moved on
+    to COGS (``_compute``), which, like COGS itself, takes any part.
     """
     fg_held = fg_held or {}
 

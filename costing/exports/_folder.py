@@ -138,8 +138,9 @@ def _chain(folder: _Folder, history: _History, but: int | None = None) -> _Chain
                 "close, found other contents)" for n, ends in links.items() if not ends]
     if unknown:
         raise ExportError(
-            f"{folder.out_dir} holds {'; '.join(unknown)}: exported with other options, edited, or from another "
-            "ledger, so what the folder posts when imported cannot be told. Move those files out of this folder if "
+            f"{folder.out_dir} holds {'; '.join(unknown)}: exported with other options, by an earlier version of "
+            "wip (0.4.0 changed IIF's DOCNUM and MEMO, and gl-csv's source and beancount's header for reversals), "
+            "edited, or from another ledger, so what the folder posts when imported cannot be told. Move those files out of this folder if "
             "they are not what it is meant to import, or export into a folder of its own")
     readings: list[tuple[tuple[tuple[int | None, int], ...], frozenset[int]]] = []
 
@@ -208,7 +209,8 @@ def _held(history: _History, files: dict[str, bytes], after_close: int | None) -
                 return f"the reversal of close #{after_close} alone ({reopened})"
             return (f"what was posted after close #{after_close} up to the reversal of close #{posted.close_no} "
                     f"({reopened})")
-    return "journals this export cannot identify (exported with other options, edited, or from another ledger)"
+    return ("journals this export cannot identify (exported with other options, by an earlier version of wip, "
+            "edited, or from another ledger)")
 
 
 def _never_replaced(out_dir: Path, shown: str, held: str, wanted: str, step: str, again: str) -> ExportError:
