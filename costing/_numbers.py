@@ -13,7 +13,7 @@ from decimal import (MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, ROUND_HALF_U
                      InvalidOperation, Overflow)
 from types import MappingProxyType
 
-from ._errors import as_written
+from ._errors import Issue, as_written
 
 __all__ = [
     "EXACT_UNITS",
@@ -27,6 +27,8 @@ __all__ = [
     "require_decimal",
     "from_excel",
     "percent_text",
+    "separator_hint",
+    "with_separator_hints",
 ]
 
 # Cost per equivalent unit is carried at full precision until amounts are assigned; 34 significant
@@ -203,3 +205,55 @@ def percent_text(fraction: Decimal) -> str:
     """
     return f"{(fraction * 100).normalize():f}%"
 
+
+
+# A number written with a thousands separator or a decimal comma: 36,000.00, 9.450,00, 0,4, 1.234.567.
+_SEPARATED = re.compile(r"[+-]?\d+(?:[.,]\d+)+")
+
+
+def separator_hint(text: str) -> str | None:
+    """What to say of ``text``, refused as a number in a close or case file, when it is a number
+    written with a thousands separator or a decimal comma (as a locale shows it); None otherwise.
+
+    >>> separator_hint("9.450,00")
+    "close and case files take '.' as the decimal point and no thousands separator, whatever `locale` says: write 9450.00"
+    >>> [separator_hint(t).split(": write ")[1] for t in ("36,000.00", "9450,5", "0,4", "-1.234.567", "40,5%", "1,500")]
+    ['36000.00', '9450.5', '0.4', '-1234567', '40.5%', '1500 (or 1.500 if the comma is a decimal point)']
+    >>> separator_hint("12.5"), separator_hint("lots"), separator_hint("1,2.3,4")
+    (None, None, None)
+    """
+    text = text.strip()
+    percent = "%" if text.endswith("%") else ""
+    digits = text[:-1].rstrip() if percent else text
+    separators = [c for c in digits if c in ",."]
+    if not _SEPARATED.fullmatch(digits) or separators == ["."]:
+        return None
+    last = separators[-1]
+    whole, fraction = digits.rsplit(last, 1)
+    if len(set(separators)) == 2:  # 36,000.00 or 9.450,00: the last one is the decimal point
+        if digits.count(last) > 1 or any(b != a for a, b in zip(separators, separators[1:-1])):
+            return None
+        meant = whole.replace("," if last == "." else ".", "") + "." + fraction + percent
+    elif len(separators) > 1:  # 1.234.567 or 1,234,567: grouping only
+        meant = digits.replace(last, "") + percent
+    elif len(fraction) == 3:  # 1,500: a thousands separator, or a decimal comma
+        meant = f"{whole}{fraction}{percent} (or {whole}.{fraction}{percent} if the comma is a decimal point)"
+    else:  # 0,4
+        meant = f"{whole}.{fraction}{percent}"
+    return ("close and case files take '.' as the decimal point and no thousands separator, whatever `locale` "
+            f"says: write {meant}")
+
+
+_REFUSED = "expected a number, found '"
+
+
+def with_separator_hints(issues: list[Issue]) -> list[Issue]:
+    """``issues`` of a close or case file, a number refused as written with a thousands separator
+    or a decimal comma (``expected a number, found '9.450,00'``) told how to write it instead."""
+    out = []
+    for issue in issues:
+        hint = None
+        if issue.code == "NOT_A_NUMBER" and issue.message.startswith(_REFUSED) and issue.message.endswith("'"):
+            hint = separator_hint(issue.message[len(_REFUSED):-1])
+        out.append(issue if hint is None else Issue(issue.code, issue.path, f"{issue.message}; {hint}", issue.source))
+    return out

@@ -7,17 +7,21 @@ and the workbooks carry them at full precision.
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, format_decimal
 
 from ._currency import is_known_locale, minor_unit
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
-__all__ = ["render_case_report", "normal_rates", "normal_in_whole_units", "locale_argument", "period_argument"]
+__all__ = ["render_case_report", "normal_rates", "normal_in_whole_units", "locale_argument", "period_argument",
+           "amount_pattern"]
 
 # Wide enough for any figure the engine gives (34 significant digits, values below 10^15, rates
 # up to ~10^30): shown exactly, never rounded or refused by Python's default 28-digit context.
@@ -47,23 +51,36 @@ _RATE_PLACES = Decimal("0.0001")
 _METHOD_TITLE = {"weighted_average": "weighted-average", "fifo": "FIFO"}
 
 
-def _pattern(places: int) -> str:
-    return "#,##0" + ("." + "0" * places if places else "")
+@functools.lru_cache(maxsize=None)
+def amount_pattern(places: int, locale: str) -> NumberPattern:
+    """The locale's own decimal pattern (its grouping: 1,15,937.08 in en_IN, 115.937,08 in de_DE)
+    with exactly ``places`` decimals: shown to the currency's places, never rounded by babel (with
+    ``decimal_quantization=False`` a value with more places keeps them all; amounts come quantized).
+
+    >>> [format_decimal(Decimal("115937.08"), amount_pattern(2, loc), loc, decimal_quantization=False)
+    ...  for loc in ("en_US", "de_DE", "en_IN")]
+    ['115,937.08', '115.937,08', '1,15,937.08']
+    >>> format_decimal(Decimal("1234567.5"), amount_pattern(0, "en_IN"), "en_IN", decimal_quantization=False)
+    '12,34,567.5'
+    """
+    pattern = copy.copy(Locale.parse(locale).decimal_formats[None])
+    pattern.frac_prec = (places, places)
+    return pattern
 
 
 def _fmt_amount(value: Decimal, places: int, locale: str) -> str:
-    return format_decimal(value, format=_pattern(places), locale=locale, decimal_quantization=False)
+    return format_decimal(value, format=amount_pattern(places, locale), locale=locale, decimal_quantization=False)
 
 
 def _fmt_units(value: Decimal, locale: str) -> str:
     value = value.normalize(_WIDE) if value else Decimal(0)
     places = max(0, -value.as_tuple().exponent)
-    return format_decimal(value, format=_pattern(places), locale=locale, decimal_quantization=False)
+    return format_decimal(value, format=amount_pattern(places, locale), locale=locale, decimal_quantization=False)
 
 
 def _fmt_rate(value: Decimal, locale: str) -> str:
-    return format_decimal(value.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP, context=_WIDE), format=_pattern(4),
-                          locale=locale, decimal_quantization=False)
+    return format_decimal(value.quantize(_RATE_PLACES, rounding=ROUND_HALF_UP, context=_WIDE),
+                          format=amount_pattern(4, locale), locale=locale, decimal_quantization=False)
 
 
 def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "",

@@ -16,8 +16,10 @@ __all__ = ["register"]
 TEMPLATE = Path(__file__).resolve().parent.parent / "templates" / "close-template.xlsx"
 
 
-def _folder_problem(out_dir: Path) -> Issue | None:
-    """Why ``out_dir`` cannot be the output folder, found before anything is written."""
+def _folder_problem(out_dir: Path, force: bool = False) -> Issue | None:
+    """Why ``out_dir`` cannot be the output folder, found before anything is written.  A
+    wip_close.xlsm or wip_close.py already there is kept unless ``force``: the workbook may hold a
+    filled-in month (``wip init`` refuses an existing workbook the same way)."""
     if out_dir.exists() and not out_dir.is_dir():
         return Issue("CANNOT_WRITE", str(out_dir), "is a file, not a folder; give a folder for wip_close.xlsm and "
                                                    "wip_close.py (it is created if it does not exist)")
@@ -34,6 +36,12 @@ def _folder_problem(out_dir: Path) -> Issue | None:
         if target.exists() and is_read_only(target):
             return Issue("CANNOT_WRITE", str(out_dir), f"{target} is read-only; make it writable (chmod u+w, or "
                                                        "clear Read-only in its Properties), or give another folder")
+    if not force:
+        existing = [name for name in ("wip_close.xlsm", "wip_close.py") if (out_dir / name).exists()]
+        if existing:
+            return Issue("FILE_EXISTS", str(out_dir / existing[0]),
+                         f"exists (use --force to replace {' and '.join(existing)}; a close workbook filled in "
+                         "there would be lost), or give another folder")
     return None
 
 
@@ -79,7 +87,7 @@ def _write(out_dir: Path) -> tuple[Path, Path]:
 
 def _cmd_addin(args: argparse.Namespace) -> int:
     out_dir = Path(args.dir)
-    problem = _folder_problem(out_dir)
+    problem = _folder_problem(out_dir, args.force)
     if problem is None:
         try:
             workbook, launcher = _write(out_dir)
@@ -99,4 +107,5 @@ def _cmd_addin(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("addin", help="write the macro-enabled close workbook (wip_close.xlsm) for Excel")
     p.add_argument("dir", help="output directory")
+    p.add_argument("--force", action="store_true", help="replace wip_close.xlsm and wip_close.py if they exist")
     p.set_defaults(run=_cmd_addin)

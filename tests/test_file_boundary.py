@@ -157,7 +157,8 @@ def test_text_that_is_not_utf8_is_still_said_to_be_unreadable_as_text(tmp_path):
     path.write_bytes("company: Café\n".encode("latin-1"))
     _, issues = read_data_file(path)
     assert [i.code for i in issues] == ["UNREADABLE_FILE"]
-    assert "codec can't decode" in issues[0].message
+    assert issues[0].path == "line 1, column 13"  # the é
+    assert "byte 0xe9 is not UTF-8 text" in issues[0].message and "save it as UTF-8" in issues[0].message
 
 
 # ---- names: line breaks and characters that only hide -------------------------------------------

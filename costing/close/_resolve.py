@@ -19,7 +19,7 @@ from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem, name_problem
 from .._model import TRANSFERRED_IN, Case, ElementKind
-from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text
+from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text, with_separator_hints
 from .._period import is_period, next_period, previous_period
 from .._resolve import (is_stage_amount, negative_amount, negative_units, parse_sections, resolve_case,
                         revalidated_without_amounts)
@@ -56,6 +56,21 @@ class ClosePlan:
 
 def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False,
                   vouched: frozenset[str] = frozenset()) -> tuple[ClosePlan | None, list[Issue]]:
+    """Validate a close file against the previous close (None when this is the ledger's first);
+    ``_resolve_close`` says how.  A number refused as written with a thousands separator or a
+    decimal comma (``9.450,00`` under ``locale: de_DE``) is told how to write it."""
+    if isinstance(data, Mapping) and "stages" in data and "products" not in data and "accounts" not in data:
+        # A case file given to the close: one problem that says so, not a list of keys it lacks.
+        return None, [Issue("UNKNOWN_KEY", "stages", "this looks like a case file (stages, no products or "
+                                                     "accounts), not a close file: cost it with `wip cost`; a close "
+                                                     "file lists products, each with its stages, and the ledger "
+                                                     "accounts (see examples/demo/close-2026-10.yaml)")]
+    plan, issues = _resolve_close(data, prior, recorded=recorded, vouched=vouched)
+    return plan, with_separator_hints(issues)
+
+
+def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False,
+                   vouched: frozenset[str] = frozenset()) -> tuple[ClosePlan | None, list[Issue]]:
     """Validate a close file against the previous close (None when this is the ledger's first).
 
     ``recorded``: ``data`` are the inputs of a close the ledger holds, computed again (a report, a

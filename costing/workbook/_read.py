@@ -2,7 +2,7 @@
 
 ``read_tables(source)`` returns a ``WorkbookInput``: the same dict a close file gives (so
 ``close_period`` runs the very same close), the problems found (each at a cell:
-``Production!F12: completion 1.3 is above 100%``) and a map from data paths
+``Production!F12: completion 1.3 (130%) is above 100%``) and a map from data paths
 (``products[1].stages[0].ending_wip.complete``) to cells, which ``locate`` uses to put the close's
 own problems at the cells the user typed them in.
 """
@@ -638,9 +638,11 @@ class _Reader:
             what = "completion" if "complete" in header.lower() else "the rate" if "rate" in header.lower() else \
                 "the inspection point"
             if number > 1:
-                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{what} {number} is above 100%")
+                # The percent too, as the close file says it: 55 is 5500%, where 55% (0.55) was meant.
+                raise CellNumberError("PROGRESS_OUT_OF_RANGE",
+                                      f"{what} {number} ({percent_text(number)}) is above 100%")
             if number < 0:
-                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{what} {number} is below 0%")
+                raise CellNumberError("PROGRESS_OUT_OF_RANGE", f"{what} {number} ({percent_text(number)}) is below 0%")
         elif kind == "units" and number < 0:
             raise CellNumberError("NEGATIVE_UNITS", f"units cannot be negative, found {number}")
         elif kind in ("amount", "rate") and number < 0:

@@ -1,0 +1,312 @@
+"""What a new user following the README ran into: files overwritten or deleted without asking,
+and messages about bad input that spoke Python or PyYAML instead of saying what to fix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from costing.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "scripts" / "demo.sh"
+MARKER = ".wip-demo-output"
+
+
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every file (its bytes) and folder (None) under ``folder``, hidden ones included."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+# ---- wip addin keeps a workbook already there ---------------------------------------------------
+
+def test_addin_refuses_to_replace_a_workbook_already_there_unless_forced(tmp_path, capsys):
+    """`wip addin DIR` onto a DIR holding a (filled-in) wip_close.xlsm refused it as `wip init` does:
+    FILE_EXISTS, nothing touched; --force replaces it."""
+    assert main(["addin", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (tmp_path / "wip_close.xlsm").write_bytes(b"a month of work")
+    before = tree(tmp_path)
+    assert main(["addin", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert f"error: {tmp_path / 'wip_close.xlsm'}: exists (use --force" in err and "[FILE_EXISTS]" in err, err
+    assert "Traceback" not in err and out == ""
+    assert tree(tmp_path) == before
+    assert main(["addin", str(tmp_path), "--force"]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "wip_close.xlsm").read_bytes() != b"a month of work"
+
+
+def test_addin_refuses_a_launcher_already_there_too(tmp_path, capsys):
+    (tmp_path / "wip_close.py").write_text("# mine\n")
+    assert main(["addin", str(tmp_path)]) == 2
+    _, err = capsys.readouterr()
+    assert f"error: {tmp_path / 'wip_close.py'}: exists" in err and "[FILE_EXISTS]" in err, err
+    assert tree(tmp_path) == {"wip_close.py": b"# mine\n"}
+
+
+# ---- scripts/demo.sh deletes only a folder it made ----------------------------------------------
+
+def _run(script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(script), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def fake_checkout(tmp_path):
+    """A copy of scripts/demo.sh in a checkout whose venv is a stub: `wip` does nothing, so the
+    script's handling of its output folder runs in milliseconds."""
+    root = tmp_path / "checkout"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(DEMO, root / "scripts" / "demo.sh")
+    (root / "scripts" / "_venv.sh").write_text(
+        'set -euo pipefail\nroot="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"\nvenv="$root/.venv"\n')
+    (root / ".venv" / "bin").mkdir(parents=True)
+    wip = root / ".venv" / "bin" / "wip"
+    wip.write_text("#!/bin/sh\nexit 0\n")
+    wip.chmod(0o755)
+    (root / "examples").mkdir()
+    (root / "examples" / "keep.txt").write_text("mine")
+    return root
+
+
+def test_demo_refuses_a_folder_it_did_not_make_before_doing_anything(tmp_path):
+    """The real script: `bash scripts/demo.sh DIR` onto a folder holding the user's files refuses
+    it at once (before setting up the venv), and deletes nothing; a relative DIR is the caller's."""
+    mine = tmp_path / "x"
+    mine.mkdir()
+    (mine / "my-notes.txt").write_text("mine")
+    result = _run(DEMO, str(mine), cwd=tmp_path)
+    assert result.returncode == 2 and "already holds files this script did not write" in result.stderr
+    assert tree(mine) == {"my-notes.txt": b"mine"}
+    result = _run(DEMO, "x", cwd=tmp_path)
+    assert result.returncode == 2 and f"{mine} already holds files" in result.stderr
+    assert tree(mine) == {"my-notes.txt": b"mine"}
+
+
+def test_demo_takes_a_relative_folder_from_the_callers_folder(fake_checkout, tmp_path):
+    """`examples` run from elsewhere is that folder's examples/, never the checkout's."""
+    here = tmp_path / "here"
+    here.mkdir()
+    result = _run(fake_checkout / "scripts" / "demo.sh", "examples", cwd=here)
+    assert result.returncode == 0, result.stderr
+    assert (here / "examples" / MARKER).is_file() and (here / "examples" / "exports").is_dir()
+    assert tree(fake_checkout / "examples") == {"keep.txt": b"mine"}
+    assert f"ledger:        {here / 'examples' / 'wip-ledger.db'}" in result.stdout
+    result = _run(fake_checkout / "scripts" / "demo.sh", "examples", cwd=fake_checkout)
+    assert result.returncode == 2 and tree(fake_checkout / "examples") == {"keep.txt": b"mine"}
+
+
+def test_demo_replaces_only_a_folder_it_filled(fake_checkout, tmp_path):
+    out = tmp_path / "out"
+    assert _run(fake_checkout / "scripts" / "demo.sh", str(out), cwd=tmp_path).returncode == 0
+    (out / "stale.txt").write_text("old")
+    assert _run(fake_checkout / "scripts" / "demo.sh", str(out) + "/", cwd=tmp_path).returncode == 0
+    assert MARKER in tree(out) and "stale.txt" not in tree(out)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _run(fake_checkout / "scripts" / "demo.sh", str(empty), cwd=tmp_path).returncode == 0
+    assert MARKER in tree(empty) and (empty / "exports").is_dir()
+    (tmp_path / "file").write_text("mine")
+    result = _run(fake_checkout / "scripts" / "demo.sh", str(tmp_path / "file"), cwd=tmp_path)
+    assert result.returncode == 2 and "not a folder" in result.stderr
+    assert (tmp_path / "file").read_text() == "mine"
+
+
+def test_demo_default_folder_is_out_demo_in_the_checkout_and_an_earlier_run_there_is_replaced(fake_checkout,
+                                                                                              tmp_path):
+    """No argument (README's Quick start): out/demo in the checkout, printed as before; a folder an
+    earlier run left there before runs wrote the marker is still replaced, but not one holding
+    anything else."""
+    old = fake_checkout / "out" / "demo"
+    (old / "exports").mkdir(parents=True)
+    for name in ("wip-ledger.db", "journals-2026-10.txt", "rollforward-2026-11.txt", "audit.xlsx", "flow.txt",
+                 "standards.txt", "variance.txt", "exports/journals-2026-10.qbo.csv"):
+        (old / name).write_text("old")
+    result = _run(fake_checkout / "scripts" / "demo.sh", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "  ledger:        out/demo/wip-ledger.db" in result.stdout
+    written = tree(old)
+    assert MARKER in written and b"old" not in written.values() and "exports/journals-2026-10.qbo.csv" not in written
+    (old / MARKER).unlink()
+    (old / "my-notes.txt").write_text("mine")
+    result = _run(fake_checkout / "scripts" / "demo.sh", cwd=tmp_path)
+    assert result.returncode == 2 and (old / "my-notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("args, code", [(["--help"], 0), (["-h"], 0), (["a", "b"], 2), (["--out"], 2), ([""], 2)])
+def test_demo_usage(tmp_path, args, code):
+    result = _run(DEMO, *args, cwd=tmp_path)
+    assert result.returncode == code
+    assert "usage: bash scripts/demo.sh [OUT_DIR]" in (result.stdout if code == 0 else result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_runs_into_a_new_folder(tmp_path):
+    """The real demo (about 20 s), into a relative folder: every output, and the marker."""
+    result = _run(DEMO, "demo-out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "demo-out"
+    assert (out / MARKER).is_file() and (out / "wip-ledger.db").is_file() and (out / "audit.xlsx").is_file()
+    assert any((out / "exports").iterdir())
+
+
+# ---- numbers with a comma: no Python in the message, and what to write instead ------------------
+
+DEMO_CLOSE = ROOT / "examples" / "demo" / "close-2026-10.yaml"
+DEMO_CASE = ROOT / "examples" / "demo" / "case.yaml"
+NO_SEPARATORS = "close and case files take '.' as the decimal point and no thousands separator, whatever `locale` says"
+
+
+def _close_errors(capsys, path: Path, tmp_path: Path) -> list[str]:
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(tmp_path / "l.wip.db")]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and not (tmp_path / "l.wip.db").exists()
+    return err.splitlines()
+
+
+def _edited(tmp_path: Path, source: Path, *replacements: tuple[str, str], name: str = "edited.yaml") -> Path:
+    text = source.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_a_comma_inside_braces_is_said_to_split_the_number(tmp_path, capsys):
+    """`{materials: 36,000.00}` and `{complete: 0,4}`: YAML ends the value at the comma; the message
+    says so at the number's line and column, and how to write it, never `Decimal('0.00')` or a key 4."""
+    path = _edited(tmp_path, DEMO_CLOSE,
+                   ("ending_wip: {units: 30, complete: 0.4}", "ending_wip: {units: 30, complete: 0,4}"),
+                   ("added_costs: {materials: 36000.00, labour: 9450.00}",
+                    "added_costs: {materials: 36,000.00, labour: 1.00}"))
+    lines = path.read_text().splitlines()
+    row = next(i for i, line in enumerate(lines) if "0,4" in line)
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[0] == (f"error: {path}: line {row + 1}, column {lines[row].index('0,4') + 1}: 0,4 is cut in two at "
+                      f"its comma (inside {{…}} a comma ends a value); {NO_SEPARATORS}: write 0.4 [NOT_A_NUMBER]")
+    assert err[1].endswith(f"{NO_SEPARATORS}: write 36000.00 [NOT_A_NUMBER]") and "36,000.00 is cut" in err[1]
+    assert len(err) == 3 and "Decimal" not in "\n".join(err) and "keys should be strings" not in "\n".join(err)
+
+
+def test_a_comma_inside_braces_in_a_case_file_too(tmp_path, capsys):
+    path = _edited(tmp_path, DEMO_CASE, ("added_costs: {materials: 19800, conversion: 16380}",
+                                         "added_costs: {materials: 1,234,567.50, conversion: 16380}"))
+    assert main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith(f"1,234,567.50 is cut in two at its comma (inside {{…}} a comma ends a value); "
+                           f"{NO_SEPARATORS}: write 1234567.50 [NOT_A_NUMBER]") and len(err) == 2
+
+
+def test_a_number_in_the_locales_style_in_block_style_gets_the_same_hint(tmp_path, capsys):
+    path = _edited(tmp_path, DEMO_CLOSE, ("locale: en_US", "locale: de_DE"),
+                   ("      added_costs: {materials: 36000.00, labour: 9450.00}",
+                    "      added_costs:\n        materials: 36000.00\n        labour: 9.450,00"))
+    assert _close_errors(capsys, path, tmp_path)[0] == (
+        f"error: {path}: products[0].stages[0].added_costs.labour: expected a number, found '9.450,00'; "
+        f"{NO_SEPARATORS}: write 9450.00 [NOT_A_NUMBER]")
+
+
+# ---- YAML mistakes in plain words -----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, where, words", [
+    ("company: A\nproducts:\n  - name: B\n    stages: []\n   period: x\n", "line 5, column 4",
+     "this line is indented differently from the lines above it"),
+    ("company: A\nproducts:\n\t- name: B\n", "line 3, column 1", "a tab character: YAML indents with spaces only"),
+    ("company: A\nperiod: 2026-10: x\n", "line 2, column 16", "a ':' where no key can start"),
+    ("company: A\nperiod\nlocale: en_US\n", "line 2, column 1", "this line is not `key: value`"),
+    ("company: 'A\nperiod: 2026-10\n", "line 1, column 10", "this quote is never closed"),
+    ("company: A\naccounts: {wip: x\nperiod: 2026-10\n", "line 3, column 7",
+     "the {…} begun at line 2, column 11 is not closed: add the '}'"),
+    ("company: A\nproducts: [\n", "line 3, column 1", "the file ends where a value should follow"),
+    ("company: @A\n", "line 1, column 10", "a value cannot start with '@' in YAML: put the value in quotes"),
+])
+def test_yaml_mistakes_are_said_in_plain_words(tmp_path, capsys, text, where, words):
+    path = tmp_path / "close.yaml"
+    path.write_text(text)
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[0].startswith(f"error: {path}: {where}: {words}") and err[0].endswith("[INVALID_SYNTAX]"), err
+    for jargon in ("<block", "token", "stream", "scanning", "parsing", "invalid YAML"):
+        assert jargon not in err[0]
+
+
+def test_a_file_not_in_utf8_is_located_and_told_to_be_saved_as_utf8(tmp_path, capsys):
+    path = tmp_path / "close.yaml"
+    path.write_bytes("company: A\nperiod: 2026-10\nlocale: de_DE\n# Müller\n".encode("latin-1"))
+    assert _close_errors(capsys, path, tmp_path)[0] == (
+        f"error: {path}: line 4, column 4: byte 0xfc is not UTF-8 text: the file was saved in another encoding "
+        "(Windows-1252 or Latin-1, e.g. for ä, ü, é, £); save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8) "
+        "[UNREADABLE_FILE]")
+
+
+# ---- the wrong kind of file ---------------------------------------------------------------------
+
+def test_a_folder_given_as_the_file(tmp_path, capsys):
+    err = _close_errors(capsys, tmp_path, tmp_path)
+    assert err[0].startswith(f"error: {tmp_path}: is a folder, not a file; give the file itself") and \
+        err[0].endswith("[UNREADABLE_FILE]") and "Errno" not in err[0]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"company: A\n", "a text file, not an Excel workbook, whatever its name says"),
+    (bytes(range(128, 256)), "not an Excel workbook, whatever its name says (an .xlsx file is a zip package"),
+    (b"", "an empty file, not an Excel workbook"),
+])
+def test_a_file_named_xlsx_that_is_no_workbook(tmp_path, capsys, content, words):
+    path = tmp_path / "close.xlsx"
+    path.write_bytes(content)
+    assert main(["close", str(path), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"error: {path}: {words}") and err[0].endswith("[UNREADABLE_FILE]"), err
+    assert "zip file" not in err[0]
+
+
+def test_a_csv_file_given_to_close(tmp_path, capsys):
+    path = tmp_path / "production.csv"
+    path.write_text("product,stage,started\nEspresso Classic,Assembly,300\n")
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[0].startswith(f"error: {path}: the file reads as a table of values (CSV), not keys and values: close "
+                             "and case files are YAML or JSON `key: value` lines") and err[0].endswith("[WRONG_TYPE]")
+    assert "found str" not in err[0]
+
+
+def test_a_case_file_given_to_close_is_said_to_be_one(tmp_path, capsys):
+    err = _close_errors(capsys, DEMO_CASE, tmp_path)
+    assert err == [f"error: {DEMO_CASE}: stages: this looks like a case file (stages, no products or accounts), not a "
+                   "close file: cost it with `wip cost`; a close file lists products, each with its stages, and the "
+                   "ledger accounts (see examples/demo/close-2026-10.yaml) [UNKNOWN_KEY]",
+                   "1 problem found; nothing was written."]
+
+
+# ---- the locale's own grouping --------------------------------------------------------------------
+
+@pytest.mark.parametrize("locale, shown", [("en_IN", "12,34,567.50"), ("en_US", "1,234,567.50"),
+                                           ("de_DE", "1.234.567,50")])
+def test_amounts_follow_the_locales_grouping(tmp_path, capsys, locale, shown):
+    path = _edited(tmp_path, DEMO_CASE, ("added_costs: {materials: 19800, conversion: 16380}",
+                                         "added_costs: {materials: 1234567.50, conversion: 16380}"))
+    assert main(["cost", str(path), "--locale", locale]) == 0
+    assert shown in capsys.readouterr().out
+
+
+# ---- workbook: a completion of 55 says 5500% ------------------------------------------------------
+
+def test_a_workbook_completion_above_100_percent_shows_the_percent(tmp_path, capsys):
+    import openpyxl
+
+    from costing.workbook._cli import init_workbook
+    from tests.demo_data import demo
+
+    book = init_workbook(tmp_path / "demo.xlsx", demo("2026-10"))
+    wb = openpyxl.load_workbook(book)
+    assert wb["Production"]["G3"].value == "Ending WIP complete"
+    wb["Production"]["G4"] = 55
+    wb.save(book)
+    assert main(["close", str(book), "--period", "2026-10"]) == 2
+    err = capsys.readouterr().err
+    assert "Production!G4: Ending WIP complete: completion 55 (5500%) is above 100% [PROGRESS_OUT_OF_RANGE]" in err
