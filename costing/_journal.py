@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._report import Amount
 
-__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem", "name_problem",
-           "AccountPostings", "postings_by_account", "net_by_account", "code_order", "PostedBook", "NotPostedAfter", "posted_after",
-           "FORMULA_STARTS", "CONTROL_CHARACTERS", "HIDING_CHARACTERS"]
+__all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
+           "name_problem", "invisible_problem", "AccountPostings", "postings_by_account", "net_by_account",
+           "code_order", "PostedBook", "NotPostedAfter", "posted_after", "FORMULA_STARTS", "CONTROL_CHARACTERS",
+           "HIDING_CHARACTERS"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -64,14 +65,27 @@ def name_problem(value: str, *, vouched: bool = False) -> str | None:
         return "is empty"
     if CONTROL_CHARACTERS.search(value):
         return "has a line break or control character"
-    hiding = None if vouched or value.isascii() else HIDING_CHARACTERS.search(value)
+    hiding = None if vouched else invisible_problem(value)
     if hiding is not None:
-        character = hiding.group()
-        return (f"has an invisible character (U+{ord(character):04X} {unicodedata.name(character)}), which "
-                + ("reorders how the text is shown" if _REORDERING.match(character) else "only hides"))
+        return hiding
     if value != value.strip():
         return "has leading or trailing spaces"
     return None
+
+
+def invisible_problem(value: str) -> str | None:
+    """Whether ``value`` holds a character that only hides or reorders text (``HIDING_CHARACTERS``):
+    refused in names, and in free text kept in the ledger and printed in reports (a reopen's reason).
+
+    >>> invisible_problem("late invoice"), invisible_problem("late \u202einvoice")
+    (None, 'has an invisible character (U+202E RIGHT-TO-LEFT OVERRIDE), which reorders how the text is shown')
+    """
+    hiding = None if value.isascii() else HIDING_CHARACTERS.search(value)
+    if hiding is None:
+        return None
+    character = hiding.group()
+    return (f"has an invisible character (U+{ord(character):04X} {unicodedata.name(character)}), which "
+            + ("reorders how the text is shown" if _REORDERING.match(character) else "only hides"))
 
 
 def key_problem(value: str, *, vouched: bool = False) -> str | None:

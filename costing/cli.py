@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
-from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
+from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
 from ._report import report_json
 from ._spec import CaseSpec
-from ._text import locale_argument, normal_in_whole_units, normal_rates, period_argument, render_case_report
+from ._text import locale_argument, normal_in_whole_units, normal_rates, render_case_report
 
 __all__ = ["main"]
 
@@ -123,8 +123,8 @@ def _open_ledger(path: Path, create: bool = False, writes: bool = False):
 
     try:
         return Ledger(path, create=create, ledger_option=_ledger_option(path))
-    except LedgerError as e:
-        print_issues([Issue(e.code, "", e.message)], writes=writes)
+    except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
+        print_issues([Issue(e.code, "--ledger", e.message)], writes=writes)
         return None
 
 
@@ -262,10 +262,9 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
         print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
                                                          "again (the reason is kept in the ledger as written)")], writes=True)
         return EXIT_INPUT
-    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", args.reason):  # line breaks and tabs are text; escapes are not
-        print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds control characters (terminal escapes?); "
-                                                        "type it as plain text (it is kept in the ledger as written)")],
-                     writes=True)
+    problem = _reason_problem(args.reason)
+    if problem is not None:
+        print_issues([problem], writes=True)
         return EXIT_INPUT
     ledger_path = _ledger_path(args)
     ledger = _open_ledger(ledger_path, writes=True)
@@ -279,7 +278,7 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
             print_issues([Issue(e.code, "", e.message)], writes=True)
             return EXIT_INPUT
         later = [p for p in ledger.periods() if p > args.period and ledger.status(p) == "closed"]
-    print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {args.reason}")
+    print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {' '.join(args.reason.split())}")
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
     if later:
         print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)}")
@@ -287,6 +286,36 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     print(f"  Ledger head: {event.seq}:{event.row_hash} (keep it with the month's papers; "
           f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
     return 0
+
+
+# A reopen's reason is the narration of every reversing journal (exports carry it in narration and
+# memo fields); one typed or pasted, not a file.
+REASON_MAX_CHARACTERS = 2000
+
+
+def _reason_problem(reason: str) -> Issue | None:
+    """Why ``wip reopen --reason`` cannot be kept as written (INVALID_TEXT), or None.  Line breaks and
+    tabs are text (a reason may take several lines; what prints it on one line flattens them); control
+    characters (terminal escapes), line and paragraph separators other than a line break, and the
+    characters that only hide or reorder text (as names refuse them: a right-to-left override shows
+    the reason in another order than it is kept) are not."""
+    from ._journal import invisible_problem
+
+    kept = "type it as plain text (it is kept in the ledger as written)"
+    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", reason):
+        return Issue("INVALID_TEXT", "--reason", f"the reason holds control characters (terminal escapes?); {kept}")
+    if re.search("[\u2028\u2029]", reason):
+        return Issue("INVALID_TEXT", "--reason", "the reason holds a Unicode line or paragraph separator (U+2028, "
+                                                 f"U+2029); break lines with an ordinary line break, or {kept}")
+    hiding = invisible_problem(reason)
+    if hiding is not None:
+        return Issue("INVALID_TEXT", "--reason", f"the reason {hiding}; {kept}")
+    if len(reason) > REASON_MAX_CHARACTERS:
+        return Issue("INVALID_TEXT", "--reason", f"the reason is {len(reason):,} characters long, more than "
+                                                 f"{REASON_MAX_CHARACTERS:,}: it is the narration of every reversing "
+                                                 "journal, and the exports carry it; say who asked and why in short, "
+                                                 "and keep the rest with the month's papers")
+    return None
 
 
 def _warn_if_stale(ledger, period: str) -> None:
@@ -751,23 +780,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     def period_either_way(p):
         """The period positionally (``wip reopen 2026-10``) or as --period, as every other command takes it."""
-        p.add_argument("period", nargs="?", type=period_argument, help="YYYY-MM (or give it as --period)")
+        p.add_argument("period", nargs="?", type=period_argument, metavar="PERIOD",
+                       help="the month, YYYY-MM (or give it as --period)")
         p.add_argument("--period", dest="period_option", metavar="PERIOD", type=period_argument,
-                       help="YYYY-MM, as the other commands take it")
+                       help="the month, YYYY-MM, as the other commands take it")
         p.set_defaults(parser=p)
 
     p = sub.add_parser("reopen", help="reopen a closed period: reversing journals, reason recorded")
     period_either_way(p)
-    p.add_argument("--reason", required=True)
+    p.add_argument("--reason", required=True, metavar="TEXT",
+                   help="who asked for the reopen and why, kept in the ledger and as the narration of every "
+                        f"reversing journal: plain text, at most {REASON_MAX_CHARACTERS:,} characters (line breaks "
+                        "allowed; no control or invisible characters)")
     ledger_option(p)
     p.set_defaults(run=_cmd_reopen)
 
     for name, run, text in (("journal", _cmd_journal, "print the journals of a period's current close"),
                             ("rollforward", _cmd_rollforward, "print the WIP roll-forward and its ties")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--period", required=True, type=period_argument)
-        p.add_argument("--json", action="store_true")
-        p.add_argument("--locale", type=locale_argument)
+        p.add_argument("--period", required=True, type=period_argument, help="the month, YYYY-MM")
+        p.add_argument("--json", action="store_true", help="print JSON instead of text")
+        p.add_argument("--locale", type=locale_argument,
+                       help="locale for amounts in the text, e.g. de_DE (default: the locale the close was "
+                            "recorded with, the close file's locale)")
         if name == "rollforward":
             p.add_argument("--detail", action="store_true",
                            help="also by product, stage and element (costs) and by product and stage (units)")
@@ -780,17 +815,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="print the production cost reports of a period's current close (the five "
                                       "steps, by product and stage)")
-    p.add_argument("--period", required=True, type=period_argument)
+    p.add_argument("--period", required=True, type=period_argument, help="the month, YYYY-MM")
     p.add_argument("--product", help="one product (default: every product)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--locale", type=locale_argument)
+    p.add_argument("--json", action="store_true",
+                   help="print JSON: per product the report as `wip cost --json` gives it, and Step 2's parts")
+    p.add_argument("--locale", type=locale_argument,
+                   help="locale for numbers in the text, e.g. de_DE (default: the locale the close was recorded "
+                        "with, the close file's locale)")
     ledger_option(p)
     p.set_defaults(run=_cmd_report)
 
-    p = sub.add_parser("export", help="write a period's journals in an accounting system's import format")
-    p.add_argument("--period", required=True, type=period_argument)
-    p.add_argument("--format", required=True, choices=["gl-csv", "qbo", "xero", "iif", "intacct", "beancount"])
-    p.add_argument("--out", required=True, help="output directory")
+    p = sub.add_parser("export", help="write a period's journals in an accounting system's import format",
+                       description="Write the journals of a period's current close (or, with --after-close N, those "
+                                   "posted after close #N) into the folder --out, for an accounting system to "
+                                   "import: journals-YYYY-MM.gl.csv (gl-csv), journals-YYYY-MM.qbo.csv (qbo), "
+                                   "journals-YYYY-MM.xero-1.csv, -2, ... (xero), journals-YYYY-MM.iif (iif), "
+                                   "journals-YYYY-MM.intacct-1.csv, -2, ... (intacct), journals-YYYY-MM.beancount "
+                                   "and accounts.beancount (beancount); with --after-close N the journals file is "
+                                   "named journals-YYYY-MM-after-close-N.* instead. The paths written are printed. "
+                                   "An export file already in the folder is never replaced with other contents "
+                                   "(it may have been imported): the export is refused and says what to export "
+                                   "instead. See docs/exports.md.")
+    p.add_argument("--period", required=True, type=period_argument, help="the month, YYYY-MM")
+    p.add_argument("--format", required=True, choices=["gl-csv", "qbo", "xero", "iif", "intacct", "beancount"],
+                   help="the import format: gl-csv (auditors), qbo (QuickBooks Online), xero, iif (QuickBooks "
+                        "Desktop), intacct (Sage Intacct), beancount")
+    p.add_argument("--out", required=True, metavar="FOLDER",
+                   help="the folder to write the files into (created if it does not exist)")
     after_close_option(p)
     p.add_argument("--xero-tax-rate", metavar="NAME",
                    help="xero: the tax rate on every line, its full name exactly as in the organisation's tax "
@@ -820,7 +871,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("diff", help="compare the last two closes of a period: which input change moved which amount")
     period_either_way(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--locale", type=locale_argument, help="locale for amounts in the text (default: the close's)")
     ledger_option(p)
     p.set_defaults(run=_cmd_diff)

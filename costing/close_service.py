@@ -247,8 +247,8 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
             f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
             f"difference {t.difference} is what {prior.period} posted after its close #{imported}, which the GL "
             f"still holds — {prior.period} was reopened and closed again. Import `wip export --period "
-            f"{prior.period} --after-close {imported}` (the reversal of close #{imported} and the close since) into "
-            f"the GL, then give its balances here{also}"))
+            f"{prior.period} --after-close {imported}{ledger.ledger_option}` (the reversal of close #{imported} and "
+            f"the close since) into the GL, then give its balances here{also}"))
     return issues
 
 

@@ -219,7 +219,9 @@ def render_journals_text(book: JournalBook, locale: str = "en_US") -> str:
     m = lambda v: _money(v, book.currency, locale) if v else ""  # noqa: E731
     lines = [f"Journals {book.period} — {book.company} ({book.currency})"]
     for j in book.journals:
-        lines += ["", f"{j.id}  {j.date.isoformat()}  {j.narration}"]
+        # A reversal's narration carries the reopen's reason, which may take several lines: the
+        # journal's header stays one line (as `wip history` and the exports flatten it).
+        lines += ["", f"{j.id}  {j.date.isoformat()}  {' '.join(j.narration.split())}"]
         rows = [[f"{l.account} {book.accounts[l.account].name}", m(l.debit), m(l.credit), l.memo] for l in j.lines]
         rows.append(["Total", m(j.total_debit), m(j.total_credit),
                      "balanced" if j.total_debit == j.total_credit else "NOT BALANCED"])

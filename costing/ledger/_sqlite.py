@@ -137,6 +137,50 @@ def _read_only(path: str, why: str) -> LedgerError:
                                            "journal file beside the ledger while it records)")
 
 
+# Files a ledger is never named like: a workbook, a close or case file, a table — given as the
+# ledger by mistake (arguments swapped), a new ledger would be created under the other file's name.
+NOT_A_LEDGER_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".yaml", ".yml", ".json")
+
+
+def _path_refusal(path: Path, create: bool) -> LedgerError | None:
+    """Why no ledger can be read (or, with ``create``, created) at ``path``, said before SQLite is
+    asked — which says only "unable to open database file" for each of these: a folder given for
+    the ledger, a folder that does not exist, a file of another kind named (a new ledger would take
+    its name), a folder the user may not write.  None when the path is worth trying."""
+    if path.is_dir():
+        held = sorted(p.name for p in path.glob("*.db") if p.is_file())
+        found = (f"; it holds {', '.join(held[:5])}{', …' if len(held) > 5 else ''}: give one of them" if held
+                 else "")
+        return LedgerError("LEDGER_UNAVAILABLE", f"{path} is a folder, not a ledger file; give the ledger file "
+                                                 "itself (the .db file wip close writes, e.g. "
+                                                 f"{path / 'wip-ledger.db'}){found}")
+    exists = path.exists()
+    folder = path.parent
+    if not exists and not folder.is_dir():
+        why = "does not exist" if not folder.exists() else "is a file, not a folder"
+        if not create:
+            return LedgerError("LEDGER_NOT_FOUND", f"no ledger at {path}: its folder {folder} {why}; check the path "
+                                                   "(a close file's ledger is wip-ledger.db beside it, a close "
+                                                   "workbook BOOK.xlsx's is BOOK.wip.db)")
+        return LedgerError("LEDGER_UNAVAILABLE", f"cannot create a ledger at {path}: its folder {folder} {why}; "
+                                                 "nothing was created — create the folder first, or give a ledger "
+                                                 "in a folder that exists")
+    if not exists and not create:
+        return LedgerError("LEDGER_NOT_FOUND", f"no ledger at {path}; close a period first (wip close), or give the "
+                                               "ledger with --ledger: `wip close FILE` keeps it beside FILE "
+                                               "(wip-ledger.db), a close workbook BOOK.xlsx in BOOK.wip.db")
+    new = not exists or (path.is_file() and not path.stat().st_size)  # an empty file is filled with the tables
+    if create and new and path.suffix.lower() in NOT_A_LEDGER_SUFFIXES:
+        return LedgerError("NOT_A_LEDGER", f"{path} ends in {path.suffix}, a name for a workbook or a data file, not "
+                                           "a ledger: a ledger is a SQLite file ending .db (wip-ledger.db, or "
+                                           "BOOK.wip.db beside a close workbook BOOK.xlsx) — were the file and "
+                                           "--ledger swapped? Nothing was created")
+    if create and not exists and not os.access(folder, os.W_OK | os.X_OK):
+        return _read_only(str(path), f"its folder {folder} is read-only for you, so a new ledger cannot be created "
+                                     "in it")
+    return None
+
+
 def canonical_json(value: Any) -> str:
     """Stable JSON text: sorted keys, no spaces, Decimals as plain strings."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
@@ -255,16 +299,16 @@ class Ledger:
         self.ledger_option = ledger_option
         timeout = BUSY_TIMEOUT if timeout is None else timeout
         self._trusted: set[int] = set()  # event seqs whose row hash was checked (_check_row)
-        if self.path != ":memory:" and not create and not Path(self.path).exists():
-            raise LedgerError("LEDGER_NOT_FOUND", f"no ledger at {self.path}; close a period first (wip close), or "
-                                                  "give the ledger with --ledger: `wip close FILE` keeps it beside "
-                                                  "FILE (wip-ledger.db), a close workbook BOOK.xlsx in BOOK.wip.db")
+        if self.path != ":memory:":
+            refusal = _path_refusal(Path(self.path), create)
+            if refusal is not None:
+                raise refusal
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        except sqlite3.Error as e:
-            raise LedgerError("LEDGER_UNAVAILABLE", f"cannot open or create a ledger at {self.path}: {e} "
-                                                    "(does the folder exist, and may you write to it?)") from None
+        except sqlite3.Error as e:  # the path's checks passed: rare (a name the file system refuses...)
+            raise LedgerError("LEDGER_UNAVAILABLE", f"cannot {'open or create' if create else 'open'} a ledger at "
+                                                    f"{self.path}: {e}") from None
         self._db.row_factory = sqlite3.Row
         try:
             self._db.execute("PRAGMA foreign_keys = ON")

@@ -1,0 +1,233 @@
+"""The command line said precisely (review): a ledger path that cannot be used says what is wrong with
+it at --ledger (a folder, a folder that does not exist, one you may not write, a workbook's name
+for a new ledger), a period that is not a month says why, every option of the ledger commands has
+help, a reopen's reason is plain text that prints on one line, and the messages that name a month
+to re-close, or an export to import, say it as the close does."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from costing.cli import build_parser, main
+from costing.close_service import close_period, reopen_period
+from costing.ledger import Ledger, LedgerError
+from tests.demo_data import DEMO, demo
+from tests.test_close import _following_month
+
+OCTOBER = str(DEMO / "close-2026-10.yaml")
+NOVEMBER = str(DEMO / "close-2026-11.yaml")
+
+
+def errors(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("error: ")]
+
+
+@pytest.fixture
+def october(tmp_path) -> Path:
+    db = tmp_path / "l.db"
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 0
+    return db
+
+
+# ---- a ledger path that cannot be used: what is wrong with it, at --ledger -----------------------
+
+@pytest.mark.parametrize("command", [["journal", "--period", "2026-10"], ["history"],
+                                     ["close", OCTOBER, "--period", "2026-10"]], ids=["journal", "history", "close"])
+def test_a_folder_given_as_the_ledger_is_said_to_be_a_folder(command, tmp_path, capsys):
+    (tmp_path / "l.wip.db").write_bytes(b"")
+    assert main([*command, "--ledger", str(tmp_path)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith(f"error: --ledger: {tmp_path} is a folder, not a ledger file; give the ledger file itself")
+    assert "it holds l.wip.db: give one of them" in said and said.endswith("[LEDGER_UNAVAILABLE]")
+    assert "may you write" not in said  # a reader is not told about writing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l.wip.db"]
+
+
+def test_a_ledger_in_a_folder_that_does_not_exist_says_so(tmp_path, capsys):
+    db = tmp_path / "no" / "such" / "l.db"
+    assert main(["journal", "--period", "2026-10", "--ledger", str(db)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith(f"error: --ledger: no ledger at {db}: its folder {db.parent} does not exist")
+    assert said.endswith("[LEDGER_NOT_FOUND]")
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith(f"error: --ledger: cannot create a ledger at {db}: its folder {db.parent} does not exist")
+    assert said.endswith("[LEDGER_UNAVAILABLE]") and "create the folder first" in said
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_missing_ledger_is_said_at_ledger(tmp_path, capsys):
+    assert main(["journal", "--period", "2026-10", "--ledger", str(tmp_path / "none.db")]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith(f"error: --ledger: no ledger at {tmp_path / 'none.db'}; close a period first")
+
+
+def test_a_new_ledger_in_a_folder_you_may_not_write_is_read_only(tmp_path, monkeypatch, capsys):
+    """The permission as the operating system answers it (os.access), not as SQLite's "unable to open
+    database file" (LEDGER_UNAVAILABLE) — stood in for, so that it runs as root too."""
+    import costing.ledger._sqlite as sqlite_ledger
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    allowed = os.access
+    monkeypatch.setattr(sqlite_ledger.os, "access",
+                        lambda path, mode: False if Path(path) == folder else allowed(path, mode))
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(folder / "l.db")]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith(f"error: --ledger: cannot write to the ledger {folder / 'l.db'}: its folder {folder} is "
+                           "read-only for you, so a new ledger cannot be created in it")
+    assert said.endswith("[LEDGER_READ_ONLY]") and list(folder.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="as root every folder is writable: the permission check passes")
+def test_a_new_ledger_in_a_read_only_folder_is_read_only(tmp_path, capsys):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(folder / "l.db")]) == 2
+        assert "[LEDGER_READ_ONLY]" in capsys.readouterr().err and list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("name", ["out.xlsx", "book.xlsm", "old.xls", "journals.csv", "close.yaml", "c.yml",
+                                  "close.json", "OUT.XLSX"])
+def test_a_new_ledger_named_like_a_workbook_or_data_file_is_refused(name, tmp_path, capsys):
+    """`wip close FILE --ledger out.xlsx`: the arguments swapped, most likely; never a SQLite file
+    under a workbook's name."""
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(tmp_path / name)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith(f"error: --ledger: {tmp_path / name} ends in {Path(name).suffix}, a name for a workbook "
+                           "or a data file, not a ledger: a ledger is a SQLite file ending .db")
+    assert said.endswith("[NOT_A_LEDGER]") and list(tmp_path.iterdir()) == []
+    with pytest.raises(LedgerError) as refused:
+        Ledger(tmp_path / name)
+    assert refused.value.code == "NOT_A_LEDGER" and list(tmp_path.iterdir()) == []
+
+
+def test_a_ledger_named_dot_db_or_wip_db_is_created_as_before(tmp_path):
+    for name in ("wip-ledger.db", "BOOK.wip.db", "ledger.sqlite"):
+        with Ledger(tmp_path / name) as ledger:
+            assert ledger.events() == []
+
+
+# ---- a period that is not a month: why, with a stable code ---------------------------------------
+
+@pytest.mark.parametrize("argv, said", [
+    (["journal", "--period", "2026-13"], "argument --period: month 13 does not exist (months are 01 to 12): expected "
+                                         "a month YYYY-MM, found '2026-13' [INVALID_FORMAT]"),
+    (["export", "--period", "2026-00", "--format", "gl-csv", "--out", "x"], "month 00 does not exist"),
+    (["reopen", "2026-1", "--reason", "x"], "argument PERIOD: the month needs two digits (2026-01 for January)"),
+    (["diff", "--period", "Oct 2026"], "expected a month YYYY-MM (e.g. 2026-10), found 'Oct 2026' [INVALID_FORMAT]"),
+])
+def test_a_period_that_is_not_a_month_says_why(argv, said, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2  # argparse's usage error, as before
+    err = capsys.readouterr().err
+    assert said in err and "[INVALID_FORMAT]" in err, err
+
+
+# ---- --help: every option of the ledger commands says what it is ---------------------------------
+
+def _subparser(name: str):
+    parser = build_parser()
+    [sub] = [a for a in parser._actions if a.dest == "command"]
+    return sub.choices[name]
+
+
+@pytest.mark.parametrize("name", ["journal", "rollforward", "report", "export", "diff", "reopen"])
+def test_every_option_of_the_ledger_commands_has_help(name):
+    bare = [a.option_strings or [a.dest] for a in _subparser(name)._actions if not a.help]
+    assert bare == [], f"wip {name}: no help for {bare}"
+
+
+def test_help_says_the_locale_default_and_the_files_an_export_writes():
+    assert "default: the locale the close was recorded with" in " ".join(_subparser("journal").format_help().split())
+    export = " ".join(_subparser("export").format_help().split())
+    assert "journals-YYYY-MM.gl.csv (gl-csv)" in export and "accounts.beancount" in export
+    assert "journals-YYYY-MM-after-close-N.*" in export
+    assert "at most 2,000 characters" in " ".join(_subparser("reopen").format_help().split())
+
+
+# ---- a reopen's reason: plain text, on one line where a line is printed --------------------------
+
+@pytest.mark.parametrize("reason, said", [
+    ("late invoice\u202e", "the reason has an invisible character (U+202E RIGHT-TO-LEFT OVERRIDE), which reorders "
+                           "how the text is shown"),
+    ("late \u2066invoice\u2069", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+    ("late\u200binvoice", "U+200B ZERO WIDTH SPACE), which only hides"),
+    ("late invoice\u2028from the contractor", "a Unicode line or paragraph separator"),
+    ("late invoice\u2029", "a Unicode line or paragraph separator"),
+    ("x" * 2001, "the reason is 2,001 characters long, more than 2,000"),
+])
+def test_a_reason_that_hides_reorders_or_overflows_is_refused(reason, said, october, capsys):
+    assert main(["reopen", "2026-10", "--reason", reason, "--ledger", str(october)]) == 2
+    [error] = errors(capsys.readouterr().err)
+    assert error.startswith("error: --reason: ") and said in error and error.endswith("[INVALID_TEXT]"), error
+    with Ledger(october, create=False) as ledger:
+        assert ledger.status("2026-10") == "closed"  # nothing recorded
+
+
+def test_a_reason_of_several_lines_is_kept_and_the_journal_header_stays_on_one_line(october, capsys):
+    reason = "late invoice\nfrom the Testing contractor\tref 42"
+    assert main(["reopen", "2026-10", "--reason", reason, "--ledger", str(october)]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith("2026-10 reopened by ") and said[0].endswith(": late invoice from the Testing contractor "
+                                                                           "ref 42")
+    with Ledger(october, create=False) as ledger:
+        assert [e.reason for e in ledger.events() if e.kind == "reopen"] == [reason]  # kept as written
+    assert main(["journal", "--period", "2026-10", "--after-close", "1", "--ledger", str(october)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    headers = [line for line in lines if line.startswith("REV-")]
+    assert headers and all(line.endswith(": late invoice from the Testing contractor ref 42") for line in headers)
+    assert not any(line.startswith("from the Testing contractor") for line in lines)
+
+
+def test_a_reason_of_2000_characters_is_accepted(october, capsys):
+    assert main(["reopen", "2026-10", "--reason", "x" * 2000, "--ledger", str(october)]) == 0
+
+
+# ---- the same words as the close: a month flagged through another, the export to import -----------
+
+def test_variance_names_the_month_a_month_flagged_through_another_opened_from(tmp_path, capsys):
+    """December opened from November, which opened from October's since-replaced close: the variance
+    report says December opened from November and the order to re-close them, as `wip history` does —
+    not that it opened from October."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        november = close_period(demo("2026-11"), ledger, user="test")
+        close_period(_following_month(demo("2026-11"), november, "2026-12"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="controller")
+        october = demo("2026-10")
+        october["products"][0]["stages"][1]["added_costs"]["labour"] = 4800.00
+        close_period(october, ledger, user="test")
+        assert ledger.re_close_order("2026-12") == ["2026-11", "2026-12"]
+    assert main(["variance", "--from", "2026-11", "--to", "2026-12", "--ledger", str(db)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("2026-12 opened from the close of 2026-11, which rests on a superseded close of 2026-10: it needs a "
+            "re-close — re-close 2026-11, then 2026-12, in that order") in out
+    assert "2026-12 opened from a close of 2026-10" not in out
+    # November, flagged directly, is told as before.
+    assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out
+
+
+def test_the_export_to_import_for_a_gl_without_the_prior_months_reclose_carries_the_ledger(tmp_path, capsys):
+    db = tmp_path / "month end" / "l.db"
+    db.parent.mkdir()
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late labour invoice", user="controller")
+        corrected = demo("2026-10")
+        corrected["products"][0]["stages"][1]["added_costs"]["labour"] = 4700.00
+        close_period(corrected, ledger, user="test")
+    # November's file gives the GL balances of October's close #1.
+    assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(db)]) == 2
+    said = errors(capsys.readouterr().err)
+    assert said and all(f'`wip export --period 2026-10 --after-close 1 --ledger "{db}"`' in line for line in said), said
