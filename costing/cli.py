@@ -28,6 +28,11 @@ def _cmd_cost(args: argparse.Namespace) -> int:
     for path in args.files:
         # Read once: the resolved case keeps the units normal spoilage came to, the file its rates.
         data, file_issues = read_data_file(path)
+        if not file_issues and isinstance(data, dict) and "products" in data and "stages" not in data:
+            # A close file given to `wip cost`: one problem that says so, not a list of keys it lacks.
+            issues.append(Issue("UNKNOWN_KEY", "products", "this looks like a close file (products, accounts), not a "
+                                f"case file: close it with `wip close {path} --period YYYY-MM`", path))
+            continue
         case, file_issues = resolve_case(data) if not file_issues else (None, file_issues)
         if file_issues:
             issues.extend(i.with_source(path) for i in file_issues)
@@ -40,10 +45,6 @@ def _cmd_cost(args: argparse.Namespace) -> int:
             issues.extend(i if i.source else i.with_source(path) for i in e.issues)
     if issues:
         print_issues(issues)
-        close_files = sorted({i.source for i in issues if i.code == "UNKNOWN_KEY" and i.path in ("products", "accounts")})
-        for path in close_files:  # a close file given to `wip cost`: one hint, not only a list of unknown keys
-            print(f"note: {path} looks like a close file (products, accounts): close it with `wip close {path} "
-                  "--period YYYY-MM`", file=sys.stderr)
         return EXIT_INPUT
     if args.json:
         json.dump([report_json(r) for _, _, r, _, _ in reports], sys.stdout, indent=2)

@@ -217,8 +217,8 @@ def test_a_close_file_given_to_wip_cost_gets_a_hint(capsys):
     close_file = Path(__file__).parent.parent / "examples" / "demo" / "close-2026-10.yaml"
     assert main(["cost", str(close_file)]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert err[-1] == (f"note: {close_file} looks like a close file (products, accounts): close it with "
-                       f"`wip close {close_file} --period YYYY-MM`")
+    assert err == [f"error: {close_file}: products: this looks like a close file (products, accounts), not a case "
+                   f"file: close it with `wip close {close_file} --period YYYY-MM` [UNKNOWN_KEY]", "1 problem found."]
 
 
 def _zero_work_case(convention: str = "") -> str:
