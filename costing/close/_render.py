@@ -10,6 +10,7 @@ from babel.numbers import format_decimal
 
 from .._currency import minor_unit
 from .._journal import JournalBook, code_order
+from .._text import amount_pattern
 from ._compute import CloseResult
 from ._diff import CloseDiff, InputChange, flatten_inputs
 from ._general_ledger import balances_after
@@ -22,9 +23,9 @@ __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_acc
 
 
 def _money(value: Decimal, currency: str, locale: str) -> str:
-    places = minor_unit(currency)
-    pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(value, format=pattern, locale=locale, decimal_quantization=False)
+    """An amount at the currency's places in the locale's own grouping (1,15,937.08 in en_IN)."""
+    return format_decimal(value, format=amount_pattern(minor_unit(currency), locale), locale=locale,
+                          decimal_quantization=False)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -72,7 +73,7 @@ def _units(value: Decimal, locale: str) -> str:
     >>> _units(Decimal("1234.50"), "en_US"), _units(Decimal("-1"), "de_DE"), _units(Decimal("0.00"), "en_US")
     ('1,234.5', '-1', '0')
     """
-    return format_decimal(value.normalize() if value else Decimal(0), format="#,##0.###", locale=locale,
+    return format_decimal(value.normalize() if value else Decimal(0), format=amount_pattern(0, locale), locale=locale,
                           decimal_quantization=False)
 
 
