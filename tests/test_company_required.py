@@ -56,8 +56,11 @@ def run(capsys, *args) -> tuple[int, str, str]:
 @pytest.mark.parametrize("company, says", [
     ("", "company: the company name is empty: it heads every report and journal — give the company's name "
          "[INVALID_NAME]"),
-    ("   ", "company: the company name has leading or trailing spaces"),
-], ids=["empty", "only spaces"])
+    # only spaces is as empty, so removing them does not lead to a second refusal (review)
+    ("   ", "company: the company name is only spaces: it heads every report and journal — give the company's name"),
+    ("\u00a0", "company: the company name is only spaces"),
+    ("\u3000", "company: the company name is only spaces"),
+], ids=["empty", "only spaces", "a no-break space", "an ideographic space"])
 @pytest.mark.parametrize("first_month", [True, False], ids=["first month", "a later month"])
 def test_a_close_file_with_no_company_is_refused_and_the_ledger_untouched(tmp_path, capsys, company, says,
                                                                           first_month):

@@ -420,7 +420,10 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     problem = None if held.company or header.company in vouched else name_problem(header.company)
     if problem is not None:
         # First, where the file (and the workbook's Settings) gives it.
-        what = ("is empty: it heads every report and journal — give the company's name" if not header.company else
+        # Only spaces (a no-break or ideographic one too) is as empty: trimmed, it would be refused as such.
+        blank = not header.company.strip()
+        what = (f"is {'empty' if not header.company else 'only spaces'}: it heads every report and journal — give "
+                "the company's name" if blank else
                 f"{problem}: it heads every report and journal on one line — write it on one line, without "
                 "invisible characters or spaces at the ends")
         issues.insert(0, Issue("INVALID_NAME", "company", f"the company name {what}"))
