@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
+from ._numbers import with_separator_hints
 from ._report import report_json
 from ._spec import CaseSpec
 from ._text import locale_argument, normal_in_whole_units, normal_rates, render_case_report
@@ -33,7 +34,9 @@ def _cmd_cost(args: argparse.Namespace) -> int:
             issues.append(Issue("UNKNOWN_KEY", "products", "this looks like a close file (products, accounts), not a "
                                 f"case file: close it with `wip close {path} --period YYYY-MM`", path))
             continue
-        case, file_issues = resolve_case(data) if not file_issues else (None, file_issues)
+        if not file_issues:
+            case, file_issues = resolve_case(data)
+            file_issues = with_separator_hints(file_issues)  # '9.450,00' told the number to write, as close files are
         if file_issues:
             issues.extend(i.with_source(path) for i in file_issues)
             continue

@@ -310,3 +310,12 @@ def test_a_workbook_completion_above_100_percent_shows_the_percent(tmp_path, cap
     assert main(["close", str(book), "--period", "2026-10"]) == 2
     err = capsys.readouterr().err
     assert "Production!G4: Ending WIP complete: completion 55 (5500%) is above 100% [PROGRESS_OUT_OF_RANGE]" in err
+
+
+def test_a_number_in_the_locales_style_in_a_case_file_gets_the_hint_too(tmp_path, capsys):
+    """`wip cost` tells the number to write, as `wip close` does."""
+    path = _edited(tmp_path, DEMO_CASE, ("added_costs: {materials: 19800, conversion: 16380}",
+                                         "added_costs:\n      materials: 19.800,00\n      conversion: 16380"))
+    assert main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].endswith(f"expected a number, found '19.800,00'; {NO_SEPARATORS}: write 19800.00 [NOT_A_NUMBER]"), err
