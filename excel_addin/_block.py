@@ -21,11 +21,13 @@ are reported with the block row they come from ("row 9 (completed): ...").
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from costing import Issue, NumberError
+from costing import Issue, NumberError, resolve_case
 
 from ._cells import excel_error, formula_error, is_blank, to_number, to_text
+from ._names import is_typo
 
 __all__ = ["parse_block", "locate"]
 
@@ -39,7 +41,10 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
     A blank value is MISSING_VALUE (never the key left out: a blank `spoilage.normal_rate` is not
     "no normal spoilage"); an Excel error anywhere in the block is FORMULA_ERROR, and a value past
     the cells a row's key reads (a key and one value; an element a name, a kind and an addition) is
-    BLOCK_EXTRA_VALUE; a key given twice (in the same stage) is DUPLICATE_ROW at the second row,
+    BLOCK_EXTRA_VALUE; a key that is not a case file's is UNKNOWN_KEY at its row (a look-alike of
+    `element` is asked "did you mean element?", and the cells past it are not called extra: they
+    are the element's name, kind and addition); a key given twice (in the same stage) is
+    DUPLICATE_ROW at the second row,
     never "the last one wins" — `X` and `X.progress` are the same key (the case file reads both as
     the overall progress).
     """
@@ -53,10 +58,24 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
             continue
         error = excel_error(row[0])
         key = "" if error else to_text(row[0])
-        width = 4 if key == "element" else 2  # the cells this row's key reads
-        issues += _stray(row, number, width) if key else _stray(row, number, 1, errors_only=True)
+        like_element = key != "element" and _like_element(key)
+        width = 4 if key == "element" or like_element else 2  # the cells this row's key reads
+        # A value past them is reported only for a key the block knows: past a misspelt key it is
+        # the rest of what the user meant (an element's kind and addition), and the key is the error.
+        known = bool(key) and not like_element and _known_key(key)
+        issues += _stray(row, number, width, errors_only=not known)
         if error:
             issues.append(Issue("FORMULA_ERROR", f"row {number} (key)", formula_error(error)))
+            continue
+        if like_element:
+            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({key})",
+                                f"{key} is not a block key; did you mean element? "
+                                "Write `element | NAME | KIND | ADDED`"))
+            continue
+        if key and not known:
+            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({key})",
+                                f"{key} is not a key of a case file's stage (docs/case-file.md lists them); "
+                                "correct the key"))
             continue
         values = list(row[1:width])
         if not key:
@@ -113,6 +132,37 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
         except NumberError as e:  # a date where a number belongs
             issues.append(Issue(e.code, where, e.message))
     return case, rows, issues
+
+
+def _like_element(key: str) -> bool:
+    """A key written for `element` (`Element`, `elements`, `elemnt`): its row holds an element's
+    name, kind and addition.  A dotted key (`elements.m.kind`) is the case file's own spelling.
+
+    >>> [_like_element(k) for k in ("Element", "ELEMENTS", "elemnt", "elemnet", "element_x", "elements.m.kind")]
+    [True, True, True, True, False, False]
+    """
+    folded = key.casefold()
+    return "." not in key and (folded in ("element", "elements") or is_typo(folded, "element"))
+
+
+def _known_key(key: str) -> bool:
+    """A key the block reads, or one the engine takes in a stage: only then is a value past its cells
+    BLOCK_EXTRA_VALUE (the engine is asked on a stage holding only this key: UNKNOWN_KEY or not).
+
+    >>> [_known_key(k) for k in ("completed", "beginning_wip.cost.m", "ending_wip.complete.m", "completd", "Stage")]
+    [True, True, True, False, False]
+    """
+    if key in _TOP or key in ("stage", "element"):
+        return True
+    return _engine_knows(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _engine_knows(key: str) -> bool:
+    stage: dict[str, Any] = {"name": "probe"}
+    _set(stage, key.split("."), 0)
+    _, issues = resolve_case({"currency": "USD", "method": "fifo", "stages": [stage]})
+    return not any(i.code == "UNKNOWN_KEY" for i in issues)
 
 
 def _stray(row: list[Any], number: int, width: int, errors_only: bool = False) -> list[Issue]:

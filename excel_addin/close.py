@@ -2,7 +2,8 @@
 
 Same reader interface as ``wip close BOOK.xlsx`` (an xlwings-backed ``TableSource``), the same
 close (``costing.close_service.close_period``), the same ledger (``BOOK.wip.db`` beside the
-workbook) and the same result sheets (written by the openpyxl writer into a copy of the book, then
+workbook; for a workbook on OneDrive or SharePoint, beside its synced file: see ``_book_file``)
+and the same result sheets (written by the openpyxl writer into a copy of the book, then
 copied into the open workbook) — so the button and the command give identical journals.
 """
 
@@ -17,6 +18,7 @@ from costing.close_service import CloseRefused, MonthBeforeUnknown, close_period
 from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
 
+from ._book_file import UNSAVED, WEB, BookFile, book_file
 from ._xlwings_book import XlwingsSource, copy_result_sheets
 
 __all__ = ["close_month", "CloseMonthResult"]
@@ -64,20 +66,26 @@ def _every_problem(found: Any, month_before: _MonthBefore) -> list:
         return list(found.issues)
 
 
-def _not_saved(fullname: str) -> str | None:
+def _not_closable(where: BookFile) -> str | None:
     """Why a workbook cannot be closed from, or None.  The ledger is kept beside the workbook: a
     workbook never saved (Excel's fullname is then "Book1") has no folder, and its ledger would be
-    written to whatever folder Excel's Python process runs in (often C:\\Windows\\System32); one
-    open from a web address (OneDrive, SharePoint) has no local folder."""
-    if "://" in fullname:
-        return (f"Nothing was closed: the workbook is open from {fullname}, not from a folder on this computer, and "
-                "the ledger is kept beside the workbook. Open it from a synced or local folder (File > Save As > "
-                "Browse) and press Close month again. [WORKBOOK_NOT_SAVED]")
-    if not Path(fullname).is_absolute():
-        return (f"Nothing was closed: the workbook {fullname} is not saved yet, and the ledger is kept beside the "
+    written to whatever folder Excel's Python process runs in (often C:\\Windows\\System32); one on
+    OneDrive or SharePoint whose synced folder on this computer cannot be found has none either."""
+    if where.path is not None:
+        return None
+    if where.why == WEB:
+        return (f"Nothing was closed: the workbook is open from OneDrive or SharePoint ({where.what}), and its "
+                "folder on this computer could not be found; the ledger is kept beside the workbook. Save it to a "
+                "folder on this computer (File > Save As > Browse > This PC) and open that or, if OneDrive syncs it "
+                "to this computer, name the synced folder in xlwings' ONEDRIVE_CONSUMER_WIN, "
+                "ONEDRIVE_COMMERCIAL_WIN or SHAREPOINT_WIN setting; then press Close month again. "
+                "[WORKBOOK_NOT_SAVED]")
+    if where.why == UNSAVED:
+        return (f"Nothing was closed: the workbook {where.what} is not saved yet, and the ledger is kept beside the "
                 "workbook (BOOK.wip.db). Save the workbook first (File > Save As), then press Close month again. "
                 "[WORKBOOK_NOT_SAVED]")
-    return None
+    return (f"Nothing was closed: Excel could not be asked where the workbook is saved ({where.what}). Press Close "
+            "month again once Excel is idle. [EXCEL_UNAVAILABLE]")
 
 
 def close_month(book: Any = None) -> CloseMonthResult:
@@ -85,11 +93,12 @@ def close_month(book: Any = None) -> CloseMonthResult:
         import xlwings as xw
 
         book = xw.Book.caller()
-    refused = _not_saved(str(book.fullname))
+    where = book_file(book)
+    refused = _not_closable(where)
     if refused:
         _say(book, refused)
         return CloseMonthResult(False, refused)
-    ledger_path = Path(book.fullname).with_suffix(".wip.db")
+    ledger_path = where.path.with_suffix(".wip.db")
     month_before = _MonthBefore(ledger_path)
     found = read_tables(XlwingsSource(book), month_before.vouched)
     if found.issues or found.data is None:
@@ -127,7 +136,7 @@ def close_month(book: Any = None) -> CloseMonthResult:
             # SaveCopyAs writes the book in its own format: the copy keeps its extension (.xlsm),
             # so that it is read as what it is.  The copy is thrown away once the result sheets
             # are copied back, so content openpyxl cannot carry (sparklines, slicers) may go.
-            copy = Path(tmp) / ("book" + (Path(book.fullname).suffix or ".xlsx"))
+            copy = Path(tmp) / ("book" + (where.path.suffix or ".xlsx"))
             book.api.SaveCopyAs(str(copy))
             write_close_results(copy, outcome, drop_unsupported=True)
             copy_result_sheets(book, copy, [s.name for s in RESULT_SHEETS])

@@ -12,7 +12,7 @@ error) or guarded with ``WIP_CHECK``.  Every range is read with ``err_to_str=Tru
 
 from __future__ import annotations
 
-import difflib
+import datetime as dt
 import sqlite3
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from pathlib import Path
@@ -25,8 +25,10 @@ from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAc
                      quantum, to_decimal)
 
 from ._block import locate, parse_block
+from ._book_file import UNREACHABLE, UNSAVED, WEB, BookFile, book_file
 from ._cells import (error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row, is_wip_error,
                      issues_text, out, rows_with_header, to_number, to_period, to_text)
+from ._names import edit_distance, is_typo
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
            "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK", "WIP_TOTAL"]
@@ -202,37 +204,35 @@ def _header_problem(cells: list[Any]) -> str | None:
 
 
 def _near_miss(cells: list[Any], read: tuple[str, ...], known: tuple[str, ...]) -> str | None:
-    """UNKNOWN_COLUMN for a header that is a near miss of a column the function reads and the table
-    lacks (`spoiled` for spoiled_units, `inspection_point` for inspection, `curency`): an optional
-    column misspelt would otherwise be left out and its default used without a sign.  Any other
-    column is the user's own (`note`, `product`, `comment`) and is left alone."""
+    """UNKNOWN_COLUMN for a header that is a typing slip of a column the function reads and the table
+    lacks (`curency`, `rouding`, `spoiled_unist`), or a likely wrong name of one (`spoiled`,
+    `inspection_point`: ``_WRONG_NAMES``): an optional column misspelt would otherwise be left out and
+    its default used without a sign.  Any other column is the user's own (`note`, `inspector`,
+    `currency_code`, `stage_name`, `rounding_note`) and is left alone."""
     names = [to_text(c).lower().replace(" ", "_") for c in cells]
     absent = [c for c in read if c not in names]
     for k, name in enumerate(names, start=1):
         if not name or name in read or name in known:
             continue
-        close = [c for c in absent if _near(name, c)]
-        if close:
-            best = max(close, key=lambda c: difflib.SequenceMatcher(None, name, c).ratio())
+        meant = _WRONG_NAMES.get(name)
+        if meant not in absent:
+            slips = [c for c in absent if is_typo(name, c)]
+            meant = min(slips, key=lambda c: edit_distance(name, c)) if slips else None
+        if meant:
             return error_text("UNKNOWN_COLUMN", f"row 1 (column {k} of the table): {name} is not a column this "
-                                                f"function reads; did you mean {best}? Rename it to {best}, or give "
+                                                f"function reads; did you mean {meant}? Rename it to {meant}, or give "
                                                 "your own column a name further from it")
     return None
 
 
-def _near(name: str, column: str) -> bool:
-    """
-    >>> [_near(n, "spoiled_units") for n in ("spoiled", "spoiled_unit", "spoiledunits", "spoil", "units", "note")]
-    [True, True, True, True, False, False]
-    >>> [_near(n, "stage") for n in ("stages", "stage_name", "state", "status", "started")]
-    [True, True, False, False, False]
-    >>> [_near(n, "inspection") for n in ("inspection_point", "inspect", "inspections", "comment", "instruction")]
-    [True, True, True, False, False]
-    """
-    if difflib.SequenceMatcher(None, name, column).ratio() > 0.8:  # a letter or two off
-        return True
-    shorter, longer = sorted((name, column), key=len)
-    return len(shorter) >= 4 and longer.startswith(shorter)  # cut short, or with a word added
+# Likely wrong names of the optional columns (a typing slip is caught by ``is_typo``); each is refused
+# only when the table lacks the column it stands for.
+_WRONG_NAMES = {
+    "spoiled": "spoiled_units", "spoiled_unit": "spoiled_units", "spoilage": "spoiled_units",
+    "spoilage_units": "spoiled_units", "spoiled_qty": "spoiled_units", "spoiled_quantity": "spoiled_units",
+    "units_spoiled": "spoiled_units", "inspection_point": "inspection", "inspect": "inspection",
+    "inspection_at": "inspection", "inspected_at": "inspection", "stages": "stage", "rounding_mode": "rounding",
+}
 
 
 def _padded(error: str, columns: list[str]) -> list[Any]:
@@ -449,34 +449,46 @@ def _overhead_issues(rate, quantity, actual, currency: str, rounding: str) -> li
     return issues
 
 
-def _book_folder(caller: Any) -> Path | None:
-    """The folder of the workbook a formula is in (xlwings passes the calling range as ``caller``),
-    or None when the workbook is not saved to a local folder (a new Book1, a web address)."""
+def _book_folder(caller: Any) -> tuple[Path | None, str]:
+    """(the folder of the workbook a formula is in, "") or (None, why there is none, as the end of
+    RELATIVE_LEDGER_PATH's message).  xlwings passes the calling range as ``caller``."""
     try:
-        fullname = str(caller.sheet.book.fullname)
-    except Exception:  # noqa: BLE001 - no workbook to ask (Excel busy, a closed book): as if unsaved
-        return None
-    path = Path(fullname)
-    return path.parent if "://" not in fullname and path.is_absolute() else None
+        where = book_file(caller.sheet.book)
+    except Exception as e:  # noqa: BLE001 - Excel busy, the workbook closing
+        where = BookFile(None, UNREACHABLE, str(e) or type(e).__name__)
+    if where.path is not None:
+        return where.path.parent, ""
+    if where.why == UNSAVED:
+        return None, ("this workbook is not saved in a folder to read it from; give the full path (e.g. "
+                      "C:\\close\\wip_close.wip.db), or save the workbook")
+    if where.why == WEB:
+        return None, (f"this workbook is open from OneDrive or SharePoint ({where.what}), and its folder on this "
+                      "computer could not be found; give the ledger's full path (e.g. C:\\close\\wip_close.wip.db), "
+                      "or save the workbook to a folder on this computer (File > Save As > Browse > This PC)")
+    return None, (f"Excel could not be asked for this workbook's folder ({where.what}); recalculate (Ctrl+Alt+F9) "
+                  "once Excel is idle, or give the full path (e.g. C:\\close\\wip_close.wip.db)")
 
 
 def _ledger_path(ledger_cell: Any, caller: Any) -> tuple[Path | None, str | None]:
     """(the ledger file, None) or (None, the error).  Windows' "Copy as path" puts the path in double
-    quotes: one pair around it is taken off.  A relative path is read from the folder of the workbook
-    the formula is in, not from the folder Excel's Python process happens to run in; called from
-    Python (no ``caller``), from the current folder."""
+    quotes: one pair around it is taken off (what is left may be blank: MISSING_VALUE).  A relative
+    path is read from the folder of the workbook the formula is in, not from the folder Excel's
+    Python process happens to run in; called from Python (no ``caller``), from the current folder."""
     text = to_text(ledger_cell)
     if len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1].strip()
+    if not text:
+        return None, _NO_LEDGER_PATH
     path = Path(text)
     if path.is_absolute() or caller is None:
         return path, None
-    folder = _book_folder(caller)
+    folder, why = _book_folder(caller)
     if folder is None:
-        return None, error_text("RELATIVE_LEDGER_PATH", f"ledger_path {text} is relative, and this workbook is not "
-                                                        "saved in a folder to read it from; give the full path (e.g. "
-                                                        "C:\\close\\wip_close.wip.db), or save the workbook")
+        return None, error_text("RELATIVE_LEDGER_PATH", f"ledger_path {text} is relative, and {why}")
     return folder / path, None
+
+
+_NO_LEDGER_PATH = error_text("MISSING_VALUE", "ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)")
 
 
 def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = None
@@ -490,7 +502,7 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
     if error:
         return None, [[error_text("FORMULA_ERROR", f"ledger_path: {formula_error(error)}")]]
     if is_blank(ledger_cell):
-        return None, [[error_text("MISSING_VALUE", "ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)")]]
+        return None, [[_NO_LEDGER_PATH]]
     path, error = _ledger_path(ledger_cell, caller)
     if error:
         return None, [[error]]
@@ -601,47 +613,75 @@ def WIP_FG_COVER(ledger_path, period, caller=None):
     return table
 
 
-def _errors_by_row(values: Any) -> list[str]:
-    """The first error of each row of a range that holds one: a ``#WIP!`` text (case and leading
-    spaces aside) or an Excel error.  A failed row shows its error in every result cell; an
-    auditor counts the rows that failed, not the cells."""
-    errors = []
+def _errors_in(values: Any) -> tuple[int, list[str]]:
+    """(how many rows of the range hold an error, the different errors in the order met).  An error
+    is a ``#WIP!`` text (case and leading spaces aside) or an Excel error.  A failed row shows its
+    error in every result cell: an auditor counts the rows that failed, not the cells; but two
+    different errors in one row (two functions' results side by side, a result row laid across) are
+    two errors."""
+    rows, different = 0, {}
     for r, row in enumerate(grid(values), start=1):
+        found = False
         for c, cell in enumerate(row, start=1):
             if is_wip_error(cell):
-                errors.append(cell.strip())
-                break
+                different.setdefault(cell.strip(), cell.strip())
+                found = True
+                continue
             error = excel_error(cell)
             if error:
-                errors.append(f"{error} (an Excel error, row {r}, column {c} of the range)")
-                break
-    return errors
+                different.setdefault(error, f"{error} (an Excel error, row {r}, column {c} of the range)")
+                found = True
+        rows += found
+    return rows, list(different.values())
+
+
+def _rows_with_errors(rows: int, errors: list[str], verb: str = "") -> str:
+    """
+    >>> _rows_with_errors(1, ["#WIP! A: x"])
+    '1 row with an error: #WIP! A: x'
+    >>> _rows_with_errors(2, ["#WIP! A: x", "#N/A (an Excel error, row 1, column 2 of the range)", "#WIP! B: y"])
+    '2 rows with an error (3 different); the first: #WIP! A: x'
+    >>> _rows_with_errors(1, ["#WIP! A: x"], verb="of the range hold")
+    '1 row of the range holds an error: #WIP! A: x'
+    """
+    if verb:
+        verb = " " + (verb.replace(" hold", " holds") if rows == 1 else verb)
+    else:
+        verb = " with"
+    text = f"{rows} {'row' if rows == 1 else 'rows'}{verb} an error"
+    return f"{text}: {errors[0]}" if len(errors) == 1 else f"{text} ({len(errors)} different); the first: {errors[0]}"
 
 
 @func(category="WIP costing")
 @ret(ndim=2)
 @arg("values", ndim=2, err_to_str=True, doc="Any range of WIP_* results")
 def WIP_CHECK(values):
-    """OK when no cell of the range holds a #WIP! or an Excel error, else how many rows hold one and the first."""
-    errors = _errors_by_row(values)
+    """OK when no cell of the range holds a #WIP! or an Excel error, else how many rows hold one, how many different
+    errors there are, and the first."""
+    rows, errors = _errors_in(values)
     if not errors:
         return [["OK"]]
-    return [[f"{len(errors)} row(s) with an error: {errors[0]}"]]
+    return [[_rows_with_errors(rows, errors)]]
 
 
 @func(category="WIP costing")
 @ret(ndim=2)
 @arg("values", ndim=2, err_to_str=True, doc="A result column of a WIP_* function, e.g. F2# (its header is skipped)")
 def WIP_TOTAL(values):
-    """Sum of the numbers of a range (text and blanks skipped, as SUM), or #WIP! when a cell holds an error."""
-    errors = _errors_by_row(values)
+    """Sum of the numbers of a range (text and blanks skipped, as SUM), or #WIP! when a cell holds an error or a
+    date."""
+    rows, errors = _errors_in(values)
     if errors:  # SUM would skip the #WIP! text and give a total short of the failed rows
-        return [[error_text("RANGE_HAS_ERRORS", f"no total: {len(errors)} row(s) of the range hold an error; the "
-                                                f"first: {errors[0]}")]]
+        return [[error_text("RANGE_HAS_ERRORS", f"no total: {_rows_with_errors(rows, errors, 'of the range hold')}")]]
     total = _ZERO
     with localcontext(_EXACT_UNITS):  # added exactly: each number as Excel shows it, no binary sum's noise
-        for row in grid(values):
-            for cell in row:
+        for r, row in enumerate(grid(values), start=1):
+            for c, cell in enumerate(row, start=1):
+                if isinstance(cell, (dt.date, dt.datetime)):  # SUM would add the date's serial number
+                    try:
+                        to_number(cell)
+                    except NumberError as e:
+                        return [[error_text(e.code, f"no total: row {r}, column {c} of the range: {e.message}")]]
                 if isinstance(cell, (float, int, Decimal)) and not isinstance(cell, bool):
                     number = to_number(cell)  # a float at Excel's 15 digits
                     number = Decimal(number) if isinstance(number, int) else number

@@ -126,12 +126,20 @@ class FakeApi:
     def SaveCopyAs(self, path: str) -> None:  # noqa: N802 (Excel's COM name)
         self.book.wb.save(path)
 
+    @property
+    def FullName(self) -> str:  # noqa: N802 - Excel's own FullName (a web address for a book on OneDrive)
+        name = self.book.api_fullname if self.book.api_fullname is not None else self.book._fullname
+        if isinstance(name, Exception):
+            raise name
+        return name
+
 
 class FakeBook:
     """xlwings.Book as the add-in sees it, over an .xlsx file loaded with openpyxl."""
 
     def __init__(self, path: str | Path):
         self.fullname = str(path)
+        self.api_fullname: str | Exception | None = None  # Excel's FullName when it is not ``fullname``
         self.wb = openpyxl.load_workbook(path)
         self.values = openpyxl.load_workbook(path, data_only=True)
         self.sheets = FakeSheets(self)
@@ -139,6 +147,18 @@ class FakeBook:
         self.app = FakeApp()
         self.writes = 0
         self.written: list[tuple[str, int, int, Any]] = []  # (sheet, top row, left column, values) per write
+
+    @property
+    def fullname(self) -> str:
+        """xlwings' ``Book.fullname``: an exception set here is raised, as xlwings raises when it cannot
+        map a OneDrive/SharePoint address to the synced file (``api_fullname``: that address)."""
+        if isinstance(self._fullname, Exception):
+            raise self._fullname
+        return self._fullname
+
+    @fullname.setter
+    def fullname(self, value: "str | Exception") -> None:
+        self._fullname = value
 
     def cell(self, sheet: str, ref: str) -> Any:
         return self.wb[sheet][ref].value
@@ -188,34 +208,66 @@ class _WindowsEngineImpl:
 
 class FakeCaller:
     """The calling range xlwings passes to an argument named ``caller`` (a ``ComRange``): only
-    ``caller.sheet.book.fullname`` is read."""
+    ``caller.sheet.book.fullname`` (and, when that raises, Excel's own ``book.api.FullName``) is read.
+    ``fullname`` may be an exception, raised as xlwings' ``Book.fullname`` raises when it cannot map a
+    OneDrive address to the synced file (``api_fullname`` is then that address); ``sheet_error``:
+    raised on ``caller.sheet`` (Excel busy)."""
 
-    def __init__(self, fullname: str):
-        self.sheet = type("Sheet", (), {})()
-        self.sheet.book = type("Book", (), {"fullname": fullname})()
+    def __init__(self, fullname: "str | Exception", api_fullname: str | None = None,
+                 sheet_error: Exception | None = None):
+        self._sheet_error = sheet_error
+        name = fullname
+
+        class Book:
+            api = type("Api", (), {"FullName": api_fullname if api_fullname is not None else name})()
+
+            @property
+            def fullname(self):
+                if isinstance(name, Exception):
+                    raise name
+                return name
+
+        self._sheet = type("Sheet", (), {})()
+        self._sheet.book = Book()
+
+    @property
+    def sheet(self):
+        if self._sheet_error is not None:
+            raise self._sheet_error
+        return self._sheet
 
 
-def call_udf(function, *raw_args, book: str = "C:\\close\\wip_close.xlsm"):
-    """Call a worksheet function as xlwings' COM server does (``udfs.call_udf``): each argument's raw
-    COM values (floats, text, None for an empty cell, ``com_error(...)`` for an error cell) go
-    through ``xlwings.conversion.read`` with the options its ``@arg`` recorded (``err_to_str``,
-    ``ndim``); an argument named ``caller`` gets the calling range, of a workbook whose fullname is
-    ``book`` (Excel's "Book1" for one never saved).  ``function`` must carry ``__xlfunc__`` (the
-    Windows decorators)."""
+def call_udf(function, *raw_args, book: "str | FakeCaller" = "C:\\close\\wip_close.xlsm"):
+    """Call a worksheet function as xlwings' COM server does (``udfs.call_udf``): ``raw_args`` are the
+    arguments Excel shows (the VBA wrapper's parameters), as raw COM values (floats, text, None for an
+    empty cell, ``com_error(...)`` for an error cell).  The wrapper passes ``Array(...)`` of every
+    argument, with the expression ``generate_vba_wrapper`` gives an argument named ``caller``
+    (``Nothing``, which reaches Python as None) at its position; ``call_udf`` replaces that
+    placeholder with the calling range (a ``FakeCaller`` of a workbook whose fullname is ``book``:
+    Excel's "Book1" for one never saved), then reads every argument with ``xlwings.conversion.read``
+    and the options its ``@arg`` recorded (``err_to_str``, ``ndim``).  ``function`` must carry
+    ``__xlfunc__`` (the Windows decorators)."""
     import xlwings
     from xlwings import conversion
     from xlwings.main import Engine, Engines
 
+    info = function.__xlfunc__["args"]
+    given = iter(raw_args)
+    args = [None if a["name"] == "caller" or a.get("vba") else next(given) for a in info]  # VBA's Array(...)
+    assert next(given, None) is None, "more arguments than the VBA wrapper takes"
+    for a in info:  # udfs.call_udf: "If there is the 'reserved' argument "caller", assign the caller object"
+        if a["name"] == "caller":
+            args[a["pos"]] = book if isinstance(book, FakeCaller) else FakeCaller(book)
     engines = Engines()
     engines.add(Engine(impl=_WindowsEngineImpl()))
     saved, xlwings.engines = xlwings.engines, engines
     try:
-        info = function.__xlfunc__["args"]
-        raw = list(raw_args)
-        for a in info:  # xlwings puts the caller at its position (its VBA wrapper passes Nothing there)
-            if a["name"] == "caller":
-                raw[a["pos"]:a["pos"]] = [FakeCaller(book)]
-        args = [conversion.read(None, value, info[i]["options"]) for i, value in enumerate(raw)]
+        for i, value in enumerate(args):  # every argument, the caller too, as udfs.call_udf reads them
+            options = info[min(i, len(info) - 1)]["options"]
+            if isinstance(value, int) and value == -2147352572:  # an optional argument left out
+                args[i] = info[min(i, len(info) - 1)].get("optional", None)
+            else:
+                args[i] = conversion.read(None, value, options)
     finally:
         xlwings.engines = saved
     return function(*args)

@@ -65,7 +65,7 @@ def test_errors_are_text_that_cannot_pass_into_a_total():
     result = fx.WIP_EQUIV_UNITS(bad)
     assert result[2][0].startswith("#WIP! PROGRESS_OUT_OF_RANGE: row 3 (beginning_complete):")
     assert result[1][0] == 500.0  # the other rows still compute
-    assert fx.WIP_CHECK(result)[0][0].startswith("1 row(s) with an error: #WIP! PROGRESS_OUT_OF_RANGE")
+    assert fx.WIP_CHECK(result)[0][0].startswith("1 row with an error: #WIP! PROGRESS_OUT_OF_RANGE")
     assert fx.WIP_CHECK(fx.WIP_EQUIV_UNITS(PACIFIC_ASSEMBLY)) == [["OK"]]
     block = [row[:] for row in ANZIO_BLOCK]
     block[10] = ["completed", 7001.0]
@@ -343,6 +343,26 @@ def test_excel_metadata_from_xlwings_windows_decorators(windows_decorated):
         assert meta["ret"]["options"]["ndim"] == 2  # results are 2-D arrays that spill
 
 
+def test_the_vba_wrappers_take_only_the_declared_arguments(windows_decorated):
+    """xlwings' own ``generate_vba_wrapper`` (what ImportPythonUDFs writes into the workbook): Excel
+    shows the declared arguments only; ``caller`` is passed as ``Nothing`` at its position, which
+    ``udfs.call_udf`` replaces with the calling range (as ``fake_xlwings.call_udf`` does)."""
+    import io
+
+    udfs = sys.modules["xlwings.udfs"]
+    vba = io.StringIO()
+    book = types.SimpleNamespace(Name="wip_close.xlsm")
+    udfs.generate_vba_wrapper("excel_addin.functions", windows_decorated, vba, book)
+    lines = [line.strip() for line in vba.getvalue().splitlines()]
+    signatures = sorted(line for line in lines if line.startswith("Function "))
+    assert signatures == sorted(f"Function {name}({', '.join(args)})" for name, args in EXPECTED.items())
+    for name, args in EXPECTED.items():
+        passed = ", ".join(args + (["Nothing"] if name in LEDGER_NAMES else []))
+        calls = [line for line in lines if f'"excel_addin.functions", "{name}",' in line]
+        assert len(calls) == 2 and all(f"Array({passed})" in call for call in calls), calls  # Windows and Mac
+        assert [a["name"] for a in _excel_args(getattr(windows_decorated, name).__xlfunc__)] == args
+
+
 # ---- review fixes ---------------------------------------------------------------------------
 
 def test_overhead_too_large_to_post_is_an_error_not_a_crash_or_a_figure():
@@ -391,7 +411,7 @@ def test_an_excel_error_cell_is_refused_not_read_as_a_blank(windows_decorated):
                       "or the cell it refers to"] * 2
     # a range of results holding Excel errors is not OK
     assert call_udf(wip.WIP_CHECK, ((95.0,), (spill,), (na,))) == [
-        ["2 row(s) with an error: #SPILL! (an Excel error, row 2, column 1 of the range)"]]
+        ["2 rows with an error (2 different); the first: #SPILL! (an Excel error, row 2, column 1 of the range)"]]
     [[message]] = call_udf(wip.WIP_ASSIGN, tuple(tuple(r) for r in ANZIO_BLOCK[:9]) + (("completed", na),))
     assert message.startswith("#WIP! FORMULA_ERROR: row 10 (completed): the cell shows the error #N/A")
     [[message]] = call_udf(wip.WIP_JOURNAL, ((na,),), (("2026-10",),))
@@ -428,7 +448,7 @@ def test_error_text_in_any_column_a_function_reads_is_formula_error():
     block[3] = ["element", "direct_materials", "material", "#N/A"]
     assert fx.WIP_ASSIGN(block)[0][0].startswith("#WIP! FORMULA_ERROR: row 4 (element added): the cell shows the error")
     assert fx.WIP_CHECK([["#N/A", 1.0], [2.0, "#WIP! UNIT_FLOW: x"]]) == [
-        ["2 row(s) with an error: #N/A (an Excel error, row 1, column 1 of the range)"]]
+        ["2 rows with an error (2 different); the first: #N/A (an Excel error, row 1, column 1 of the range)"]]
 
 
 def test_a_blank_block_value_is_missing_not_the_key_left_out():
@@ -453,8 +473,8 @@ def test_an_error_row_shows_its_error_in_every_result_cell():
     error = "#WIP! MISSING_VALUE: row 3 (driver_quantity): is blank; type the number, 0 if there is none"
     assert overhead[2] == ["B", error, error, error, error]
     under_over = [[row[3]] for row in overhead]
-    assert fx.WIP_CHECK(under_over) == [[f"1 row(s) with an error: {error}"]]  # the column a total is taken of shows it
-    assert fx.WIP_CHECK(overhead) == [[f"1 row(s) with an error: {error}"]]  # one error per row, however many cells show it
+    assert fx.WIP_CHECK(under_over) == [[f"1 row with an error: {error}"]]  # the column a total is taken of shows it
+    assert fx.WIP_CHECK(overhead) == [[f"1 row with an error: {error}"]]  # one error per row, however many cells show it
     bad = GOOD + [None, 28000.0]
     assert fx.WIP_COST_PER_EU([H_COSTS, bad])[1] == [
         "#WIP! MISSING_VALUE: row 2 (beginning_cost): is blank; type the number, 0 if there is none"] * 2

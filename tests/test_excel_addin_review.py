@@ -34,9 +34,10 @@ def test_wip_total_sums_a_result_column_and_refuses_one_holding_an_error():
     # what =SUM(F2#) gives in Excel (text skipped): a total short of the failed row, without a sign
     assert sum(v for [v] in failed if isinstance(v, float)) == 500.0 + 275.0 + 315.0
     [[total]] = fx.WIP_TOTAL(failed)
-    assert total.startswith("#WIP! RANGE_HAS_ERRORS: no total: 1 row(s) of the range hold an error; the first: "
+    assert total.startswith("#WIP! RANGE_HAS_ERRORS: no total: 1 row of the range holds an error: "
                             "#WIP! PROGRESS_OUT_OF_RANGE: row 3 (beginning_complete):")
-    assert fx.WIP_TOTAL([[1.0], ["#N/A"]])[0][0].startswith("#WIP! RANGE_HAS_ERRORS: no total: 1 row(s)")
+    assert fx.WIP_TOTAL([[1.0], ["#N/A"]])[0][0].startswith(
+        "#WIP! RANGE_HAS_ERRORS: no total: 1 row of the range holds an error: #N/A")
     assert fx.WIP_TOTAL([[1.0], ["#wip! X: typed in lower case"]])[0][0].startswith("#WIP! RANGE_HAS_ERRORS")
 
 
@@ -49,7 +50,7 @@ def test_wip_total_reads_excel_errors_as_xlwings_hands_them_over(windows_decorat
     from .fake_xlwings import call_udf, com_error
 
     [[total]] = call_udf(windows_decorated.WIP_TOTAL, ((1.0,), (com_error("#SPILL!"),)))
-    assert total.startswith("#WIP! RANGE_HAS_ERRORS: no total: 1 row(s) of the range hold an error; the first: "
+    assert total.startswith("#WIP! RANGE_HAS_ERRORS: no total: 1 row of the range holds an error: "
                             "#SPILL! (an Excel error, row 2, column 1 of the range)")
 
 
@@ -129,14 +130,20 @@ def test_a_value_past_the_cells_a_key_reads_is_refused_and_located():
 
 def test_a_block_range_wider_than_its_rows_is_read_as_before():
     padded = [row + [None] * (5 - len(row)) for row in ANZIO_BLOCK]  # A1:E18, blank cells beside each row
-    assert fx.WIP_ASSIGN(padded) == fx.WIP_ASSIGN(ANZIO_BLOCK)
-    assert fx.WIP_ASSIGN(padded)[0][0] == "stage"
+    padded[2][3] = "  "  # a cell holding only spaces is blank too
+    # Horngren 15e ch. 18, Anzio Company: $8.85 and $10.90 per EU; 7,000 good units and 700 normal
+    # spoilage transferred out, 2,000 units 50% converted in ending WIP, 300 units abnormal spoilage
+    assert fx.WIP_ASSIGN(padded) == [
+        ["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage"],
+        ["Forming", "direct_materials", 7700 * 8.85, 2000 * 8.85, 700 * 8.85, 300 * 8.85],
+        ["Forming", "conversion", 7700 * 10.9, 1000 * 10.9, 700 * 10.9, 300 * 10.9],
+        ["Forming", "total", 152075.0, 28600.0, 13825.0, 5925.0]]
 
 
 # ---- 5. Close month from a workbook never saved ------------------------------------------------------
 
 @pytest.mark.parametrize("fullname", ["Book1", "https://d.docs.live.net/abc/wip_close.xlsx"])
-def test_close_month_refuses_a_workbook_that_is_not_saved_in_a_folder(fullname, tmp_path, monkeypatch):
+def test_close_month_refuses_a_workbook_that_is_not_saved_in_a_folder(fullname, tmp_path, monkeypatch, no_onedrive):
     from costing.cli import main
 
     from excel_addin.close import close_month
@@ -147,6 +154,7 @@ def test_close_month_refuses_a_workbook_that_is_not_saved_in_a_folder(fullname, 
     assert main(["init", str(path), "--demo"]) == 0
     book = FakeBook(path)
     book.fullname = fullname  # what Excel reports for a new, unsaved workbook; or one open from OneDrive
+    # (whose synced file is not on this computer: no OneDrive folder in the test's home)
     monkeypatch.chdir(tmp_path)  # the ledger would have gone to the COM server's folder
     before = sorted(p.name for p in tmp_path.iterdir())
     result = close_month(book)
@@ -159,14 +167,15 @@ def test_close_month_refuses_a_workbook_that_is_not_saved_in_a_folder(fullname, 
 # ---- 6. WIP_CHECK counts rows, and reads #WIP! as the Checks sheet does -------------------------------
 
 def test_wip_check_counts_the_rows_that_hold_an_error():
-    assert fx.WIP_CHECK([["#WIP! A: x", "#WIP! B: y"]]) == [["1 row(s) with an error: #WIP! A: x"]]
-    assert fx.WIP_CHECK([["#N/A", "#N/A"], [1.0, 2.0], ["#DIV/0!", "#WIP! C: z"]]) == [
-        ["2 row(s) with an error: #N/A (an Excel error, row 1, column 1 of the range)"]]
+    assert fx.WIP_CHECK([["#WIP! A: x", "#WIP! A: x"], [1.0, 2.0], ["#WIP! B: y", "#WIP! B: y"]]) == [
+        ["2 rows with an error (2 different); the first: #WIP! A: x"]]  # a failed row shows its error in every cell
+    assert fx.WIP_CHECK([["#N/A", "#N/A"], [1.0, 2.0], ["#N/A", 3.0]]) == [
+        ["2 rows with an error: #N/A (an Excel error, row 1, column 1 of the range)"]]
 
 
 def test_wip_check_ignores_case_and_leading_spaces_as_countif_ignores_case():
-    assert fx.WIP_CHECK([["#wip! UNIT_FLOW: x"]]) == [["1 row(s) with an error: #wip! UNIT_FLOW: x"]]
-    assert fx.WIP_CHECK([[" #WIP! UNIT_FLOW: x"]]) == [["1 row(s) with an error: #WIP! UNIT_FLOW: x"]]
+    assert fx.WIP_CHECK([["#wip! UNIT_FLOW: x"]]) == [["1 row with an error: #wip! UNIT_FLOW: x"]]
+    assert fx.WIP_CHECK([[" #WIP! UNIT_FLOW: x"]]) == [["1 row with an error: #WIP! UNIT_FLOW: x"]]
     assert fx.WIP_CHECK([["see #WIP! in the notes"]]) == [["OK"]]
 
 
@@ -230,3 +239,218 @@ def test_a_row_that_balances_beyond_28_digits_is_not_refused():
     row = ["fifo", "start", "0", None, "12345678901234.5678901234567891", "0.0000000000000000001", "1"]
     assert only(fx.WIP_EQUIV_UNITS([UNITS, row])) == pytest.approx(12345678901234.568)
 
+
+
+# ==== second review ====================================================================================
+
+@pytest.fixture
+def no_onedrive(tmp_path, monkeypatch):
+    """A home with no OneDrive folder, no OneDrive variables and no xlwings.conf: xlwings'
+    ``fullname_url_to_local_path`` finds no synced file (as on a computer without the sync client)."""
+    import xlwings
+    import xlwings.utils
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("USERPROFILE", str(home))
+    for name in ("OneDrive", "OneDriveConsumer", "OneDriveCommercial"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(xlwings, "USER_CONFIG_FILE", str(home / ".xlwings" / "xlwings.conf"))
+    xlwings.utils.fullname_url_to_local_path.cache_clear()  # xlwings keeps each address it mapped
+    yield home
+    xlwings.utils.fullname_url_to_local_path.cache_clear()
+
+
+@pytest.fixture
+def onedrive(no_onedrive, monkeypatch):
+    """The folder the OneDrive sync client keeps https://d.docs.live.net/CID/... in (``OneDriveConsumer``)."""
+    folder = no_onedrive / "OneDrive"
+    folder.mkdir()
+    monkeypatch.setenv("OneDriveConsumer", str(folder))
+    return folder
+
+
+# ---- 1. a misspelt block key is the error, not the cells after it --------------------------------------
+
+@pytest.mark.parametrize("key", ["Element", "elements", "ELEMENT", "elemnt"])
+def test_a_misspelt_element_key_is_unknown_key_not_its_kind_and_addition_extra(key):
+    block = [row[:] for row in ANZIO_BLOCK]
+    assert block[3][0] == "element"
+    block[3][0] = key
+    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row 4 ({key}): {key} is not a block key; did you mean "
+                                     "element? Write `element | NAME | KIND | ADDED`"]]  # not "delete" its kind
+
+
+def test_a_value_past_an_unknown_key_is_not_called_extra():
+    block = [row[:] for row in ANZIO_BLOCK]
+    number = next(i for i, row in enumerate(block) if row[0] == "completed")
+    block[number] = ["completd", 7000.0, "checked"]
+    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (completd): completd is not a key of a "
+                                     "case file's stage (docs/case-file.md lists them); correct the key"]]
+    block[number] = ["completd", 7000.0, "#N/A"]  # an error cell is still an error cell
+    assert fx.WIP_ASSIGN(block)[0][0].startswith(f"#WIP! FORMULA_ERROR: row {number + 1} (column 3 of the block)")
+    block[number] = ["completed", 7000.0, "checked"]  # a known key: the value is extra
+    assert fx.WIP_ASSIGN(block)[0][0].startswith(f"#WIP! BLOCK_EXTRA_VALUE: row {number + 1} (column 3 of the block)")
+    # the case file's own dotted spelling of an element is a key the block knows
+    dotted = [row[:] for row in ANZIO_BLOCK[:3]] + [["elements.direct_materials.kind", "material"],
+                                                   ["elements.direct_materials.added", "start"]] + ANZIO_BLOCK[4:]
+    assert fx.WIP_ASSIGN(dotted) == fx.WIP_ASSIGN(ANZIO_BLOCK)
+
+
+# ---- 2. a user's own column that looks like one the function reads is left alone -------------------------
+
+@pytest.mark.parametrize("function, header, row", [
+    (fx.WIP_EQUIV_UNITS, UNITS, ROW),
+    (fx.WIP_OVERHEAD, ["rate", "driver_quantity", "actual"], [2.0, 3.0, 6.0]),
+], ids=["units", "overhead"])
+def test_a_users_column_named_like_a_read_column_is_not_refused(function, header, row):
+    own = {"units": ["inspector", "currency_code", "currency_note", "currently", "curr", "inspection_note",
+                     "spoiled_unit_cost", "stage_name", "spoilage_note"],
+           "overhead": ["stage_name", "stage_id", "stage_code", "stage_no", "currency_code", "currency_iso",
+                        "rounding_note", "state", "status"]}["units" if function is fx.WIP_EQUIV_UNITS else "overhead"]
+    expected = function([header, row])
+    assert not str(expected[1][-1]).startswith("#WIP!")
+    for name in own:
+        assert function([header + [name], row + ["x"]]) == expected, name
+
+
+@pytest.mark.parametrize("function, header, meant", [
+    (fx.WIP_EQUIV_UNITS, UNITS + ["spoilage"], "spoiled_units"),
+    (fx.WIP_EQUIV_UNITS, UNITS + ["spoiled_unist"], "spoiled_units"),
+    (fx.WIP_EQUIV_UNITS, UNITS + ["inspect"], "inspection"),
+    (fx.WIP_EQUIV_UNITS, UNITS + ["curency"], "currency"),
+    (fx.WIP_OVERHEAD, ["rate", "driver_quantity", "actual", "satge"], "stage"),
+    (fx.WIP_OVERHEAD, ["rate", "driver_quantity", "actual", "rounding_mode"], "rounding"),
+])
+def test_a_typing_slip_or_a_likely_wrong_name_is_still_refused(function, header, meant):
+    [row] = function([header, [None] * len(header)])
+    assert row[0].startswith(f"#WIP! UNKNOWN_COLUMN: row 1 (column {len(header)} of the table): {header[-1]} is not "
+                             f"a column this function reads; did you mean {meant}?")
+
+
+# ---- 3. a workbook on OneDrive or SharePoint ---------------------------------------------------------------
+
+ONEDRIVE_BOOK = "https://d.docs.live.net/4f1c2a9e/close/wip_close.xlsm"  # Excel's FullName with the sync client
+
+
+def test_a_relative_ledger_path_is_read_from_a_onedrive_workbooks_synced_folder(windows_decorated, demo_ledger,
+                                                                                onedrive, tmp_path, monkeypatch):
+    from .fake_xlwings import call_udf
+
+    folder = onedrive / "close"
+    folder.mkdir()
+    (folder / "wip_close.xlsm").write_bytes(b"")  # the synced copy of the workbook
+    shutil.copy(demo_ledger, folder / "wip_close.wip.db")
+    monkeypatch.chdir(tmp_path)
+    full = call_udf(windows_decorated.WIP_JOURNAL, ((str(folder / "wip_close.wip.db"),),), (("2026-10",),))
+    assert full[0][0] == "journal"
+    assert call_udf(windows_decorated.WIP_JOURNAL, (("wip_close.wip.db",),), (("2026-10",),),
+                    book=ONEDRIVE_BOOK) == full
+
+
+def test_a_relative_ledger_path_in_a_web_workbook_or_when_excel_is_busy_says_so(windows_decorated, no_onedrive):
+    import xlwings
+
+    from .fake_xlwings import FakeCaller, call_udf
+
+    def message(book):
+        [[text]] = call_udf(windows_decorated.WIP_JOURNAL, (("wip_close.wip.db",),), (("2026-10",),), book=book)
+        return text
+
+    web = ("#WIP! RELATIVE_LEDGER_PATH: ledger_path wip_close.wip.db is relative, and this workbook is open from "
+           f"OneDrive or SharePoint ({ONEDRIVE_BOOK}), and its folder on this computer could not be found; give the "
+           "ledger's full path (e.g. C:\\close\\wip_close.wip.db), or save the workbook to a folder on this computer "
+           "(File > Save As > Browse > This PC)")
+    assert message(ONEDRIVE_BOOK) == web  # no synced file on this computer
+    # xlwings' Book.fullname itself maps the address, and raises when it cannot: Excel's FullName says why
+    unmapped = FakeCaller(xlwings.XlwingsError("Couldn't find your local OneDrive file"), api_fullname=ONEDRIVE_BOOK)
+    assert message(unmapped) == web
+    busy = FakeCaller("C:\\close\\wip_close.xlsm", sheet_error=RuntimeError("Call was rejected by callee."))
+    assert message(busy) == ("#WIP! RELATIVE_LEDGER_PATH: ledger_path wip_close.wip.db is relative, and Excel could "
+                             "not be asked for this workbook's folder (Call was rejected by callee.); recalculate "
+                             "(Ctrl+Alt+F9) once Excel is idle, or give the full path (e.g. "
+                             "C:\\close\\wip_close.wip.db)")
+    assert "not saved" in message("Book1")
+
+
+def _demo_book(path):
+    from costing.cli import main
+
+    from .fake_xlwings import FakeBook
+
+    assert main(["init", str(path), "--demo"]) == 0
+    return FakeBook(path)
+
+
+def test_close_month_of_a_onedrive_workbook_keeps_the_ledger_beside_its_synced_file(onedrive):
+    from excel_addin.close import close_month
+
+    folder = onedrive / "close"
+    folder.mkdir()
+    book = _demo_book(folder / "wip_close.xlsx")
+    book.fullname = "https://d.docs.live.net/4f1c2a9e/close/wip_close.xlsx"
+    result = close_month(book)
+    assert result.ok, result.message
+    assert (folder / "wip_close.wip.db").is_file()
+
+
+def test_close_month_says_a_workbook_on_onedrive_is_on_onedrive_and_a_busy_excel_is_busy(tmp_path, no_onedrive,
+                                                                                        monkeypatch):
+    import xlwings
+
+    from excel_addin.close import close_month
+
+    book = _demo_book(tmp_path / "wip_close.xlsx")
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    book.fullname = xlwings.XlwingsError("Couldn't find your local OneDrive file")  # xlwings could not map it
+    book.api_fullname = ONEDRIVE_BOOK
+    result = close_month(book)
+    assert not result.ok and result.message.startswith(
+        f"Nothing was closed: the workbook is open from OneDrive or SharePoint ({ONEDRIVE_BOOK}), and its folder on "
+        "this computer could not be found; the ledger is kept beside the workbook. Save it to a folder on this "
+        "computer")
+    assert result.message.endswith("[WORKBOOK_NOT_SAVED]")
+    book.fullname = book.api_fullname = RuntimeError("Call was rejected by callee.")
+    result = close_month(book)
+    assert result.message == ("Nothing was closed: Excel could not be asked where the workbook is saved (Call was "
+                              "rejected by callee.). Press Close month again once Excel is idle. [EXCEL_UNAVAILABLE]")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# ---- 4. a date in a total's range -------------------------------------------------------------------------
+
+def test_wip_total_refuses_a_date_which_sum_would_add_as_its_serial_number():
+    assert fx.WIP_TOTAL([["cost"], [dt.datetime(1900, 1, 5)], [2.0]]) == [[
+        "#WIP! NOT_A_NUMBER: no total: row 2, column 1 of the range: expected a number, found the date 1900-01-05 "
+        "(the cell is formatted as a date: format it as a number)"]]
+    assert fx.WIP_TOTAL([["cost"], [dt.date(2026, 10, 1)]])[0][0].startswith("#WIP! NOT_A_NUMBER: no total: row 2")
+
+
+# ---- 5. WIP_CHECK counts rows and different errors ----------------------------------------------------------
+
+def test_wip_check_counts_rows_and_different_errors():
+    # a result row laid across (B5:M5) with four errors: one row, four errors
+    assert fx.WIP_CHECK([["#WIP! A: x", "#WIP! B: y", "#N/A", "#WIP! C: z"]]) == [
+        ["1 row with an error (4 different); the first: #WIP! A: x"]]
+    # two functions' results side by side: the second function's different error is counted
+    assert fx.WIP_CHECK([["#WIP! UNIT_FLOW: row 3", "#WIP! UNIT_FLOW: row 3", "#WIP! NOT_CLOSED: 2026-12"],
+                         [1.0, 2.0, 3.0], ["#WIP! UNIT_FLOW: row 5", "#WIP! UNIT_FLOW: row 5", 4.0]]) == [
+        ["2 rows with an error (3 different); the first: #WIP! UNIT_FLOW: row 3"]]
+    assert fx.WIP_CHECK([[1.0, "text"], [None, 2.0]]) == [["OK"]]
+    [[total]] = fx.WIP_TOTAL([["#WIP! A: x"], [1.0], ["#N/A"]])
+    assert total == ("#WIP! RANGE_HAS_ERRORS: no total: 2 rows of the range hold an error (2 different); the first: "
+                     "#WIP! A: x")
+
+
+# ---- 6. a ledger path of quotes only ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ['""', '" "', ' "  " '])
+def test_a_ledger_path_of_quotes_only_is_blank(text, windows_decorated):
+    from .fake_xlwings import call_udf
+
+    blank = [["#WIP! MISSING_VALUE: ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)"]]
+    assert fx.WIP_JOURNAL([[text]], [["2026-10"]]) == blank
+    assert call_udf(windows_decorated.WIP_ROLLFORWARD, ((text,),), (("2026-10",),)) == blank

@@ -1,0 +1,53 @@
+"""Is a name a typing slip of another?  Used to refuse a misspelt column (``curency``) or block key
+(``elemnt``) rather than leave it out without a sign, while leaving a user's own names alone
+(``currency_code``, ``inspector``, ``currently``, ``stage_name``, ``state``)."""
+
+from __future__ import annotations
+
+__all__ = ["edit_distance", "is_typo"]
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Letters typed wrong, left out, added or swapped with the next (Damerau-Levenshtein, optimal
+    string alignment).
+
+    >>> edit_distance("curency", "currency"), edit_distance("rouding", "rounding"), edit_distance("satge", "stage")
+    (1, 1, 1)
+    >>> edit_distance("currently", "currency"), edit_distance("inspector", "inspection")
+    (2, 2)
+    """
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def is_typo(name: str, meant: str) -> bool:
+    """``name`` is ``meant`` typed with a slip: neither contains the other (a name with a word added
+    or cut short is a name of its own: ``currency_code``, ``curr``), and they are at most one slip
+    apart — two when both have 10 letters or more.  A name under 6 letters is a slip only by a letter
+    left out, added or swapped, never one typed differently (``state`` is not ``stage``).
+
+    >>> [is_typo(n, "currency") for n in ("curency", "currnecy", "currently", "currency_code", "curr")]
+    [True, True, False, False, False]
+    >>> [is_typo(n, "spoiled_units") for n in ("spoiled_unist", "spoilt_units", "spoiled_unit_cost", "spoiled")]
+    [True, True, False, False]
+    >>> [is_typo(n, "inspection") for n in ("inspecton", "inspector", "inspection_note", "inspections")]
+    [True, False, False, False]
+    >>> [is_typo(n, "stage") for n in ("stge", "satge", "stagge", "state", "stage_name", "status")]
+    [True, True, True, False, False, False]
+    """
+    if name == meant or name in meant or meant in name:
+        return False
+    distance = edit_distance(name, meant)
+    if min(len(name), len(meant)) >= 10:
+        return distance <= 2
+    if min(len(name), len(meant)) >= 6:
+        return distance <= 1
+    return distance == 1 and (len(name) != len(meant) or sorted(name) == sorted(meant))
