@@ -20,7 +20,7 @@ from ._currency import is_known_locale, minor_unit
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
-__all__ = ["render_case_report", "normal_rates", "normal_in_whole_units", "locale_argument", "period_argument",
+__all__ = ["render_case_report", "normal_rates", "normal_in_whole_units", "locale_argument",
            "amount_pattern"]
 
 # Wide enough for any figure the engine gives (34 significant digits, values below 10^15, rates
@@ -28,24 +28,23 @@ __all__ = ["render_case_report", "normal_rates", "normal_in_whole_units", "local
 _WIDE = Context(prec=80)
 
 
-def period_argument(text: str) -> str:
-    """The commands' period: a month YYYY-MM, or argparse's usage error (exit 2)."""
-    from argparse import ArgumentTypeError
-
-    from ._period import is_period
-
-    if not is_period(text):
-        raise ArgumentTypeError(f"expected a month YYYY-MM, found {text!r}")
-    return text
-
-
 def locale_argument(text: str) -> str:
-    """The commands' ``--locale``: a locale babel knows, or argparse's usage error (exit 2)."""
+    """The commands' ``--locale``: a locale babel knows, or argparse's usage error (exit 2) with the
+    code a close file's unknown locale gets.
+
+    >>> locale_argument("de_DE")
+    'de_DE'
+    >>> locale_argument("xx_YY")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: unknown locale 'xx_YY'; expected e.g. en_US, de_DE [UNKNOWN_LOCALE]
+    """
     from argparse import ArgumentTypeError
 
     if not is_known_locale(text):
-        raise ArgumentTypeError(f"unknown locale {text!r}; expected e.g. en_US, de_DE")
+        raise ArgumentTypeError(f"unknown locale {text!r}; expected e.g. en_US, de_DE [UNKNOWN_LOCALE]")
     return text
+
 
 _RATE_PLACES = Decimal("0.0001")
 _METHOD_TITLE = {"weighted_average": "weighted-average", "fifo": "FIFO"}

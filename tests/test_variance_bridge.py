@@ -597,7 +597,8 @@ def test_periods_are_checked_as_months(demo_ledger, capsys, option):
     with pytest.raises(SystemExit) as exit_:
         main(["variance", "--from", args["--from"], "--to", args["--to"], "--ledger", str(demo_ledger)])
     err = capsys.readouterr().err
-    assert exit_.value.code == 2 and "expected a month YYYY-MM, found 'foo'" in err
+    assert exit_.value.code == 2
+    assert f"argument {option}: expected a month YYYY-MM (e.g. 2026-10), found 'foo' [INVALID_FORMAT]" in err
     assert "PERIODS_OUT_OF_ORDER" not in err
 
 

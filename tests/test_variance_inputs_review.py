@@ -211,3 +211,146 @@ def test_one_product_without_an_overhead_quantity_is_said_in_the_singular(demo_l
     assert status == 0
     assert "overhead Testing: Espresso Classic has no standard driver quantity" in out
     assert "Espresso Classic have" not in out
+
+
+# ---- review of 4d5a44a ---------------------------------------------------------------------------
+
+def excel_csv(tmp_path: Path, delimiter: str, *rows: tuple[str, ...], header=("id", "product", "units", "due")) -> Path:
+    """An orders CSV as Excel writes it: UTF-8 with a byte-order mark, CRLF line ends."""
+    path = tmp_path / "orders.csv"
+    lines = [delimiter.join(header)] + [delimiter.join(row) for row in rows]
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode())
+    return path
+
+
+def flow_units(capsys, ledger: Path, orders: Path) -> list[tuple[str, str]]:
+    status, out, err = run_flow(capsys, ledger, "--orders", str(orders), "--json")
+    assert status == 0, err
+    return [(o["id"], o["units"]) for o in json.loads(out)["orders"]]
+
+
+def test_a_german_excel_csv_reads_1_500_as_one_thousand_five_hundred(german_ledger, tmp_path, capsys):
+    orders = excel_csv(tmp_path, ";", ("A-1", "Barista Pro", "1.500", "2026-12-02"),
+                       ("A-2", "Drip Home", "12.000", "2026-12-09"), ("A-3", "Drip Home", "10,5", "2026-12-09"),
+                       ("A-4", "Espresso Classic", "1.234,5", "2026-12-09"), ("A-5", "Drip Home", "7", "2026-12-09"))
+    assert flow_units(capsys, german_ledger, orders) == [("A-1", "1500"), ("A-2", "12000"), ("A-3", "10.5"),
+                                                         ("A-4", "1234.5"), ("A-5", "7")]
+
+
+def test_a_german_csv_refuses_units_written_with_a_decimal_point(german_ledger, tmp_path, capsys):
+    orders = excel_csv(tmp_path, ";", ("A-1", "Barista Pro", "10.5", "2026-12-02"))
+    status, _, err = run_flow(capsys, german_ledger, "--orders", str(orders))
+    assert status == 2
+    assert f"{orders}: line 2, units: expected a number as the close's locale de_DE writes it (1500 or 1.500,5), " \
+           "found '10.5' [NOT_A_NUMBER]" in err
+    assert "MISSING_KEY" not in err and "1 problem found." in err
+
+
+@pytest.mark.parametrize("delimiter, units, why", [
+    (";", "1.500", "a semicolon-separated file (as Excel writes one where a comma is the decimal separator) and the "
+                   "close's locale en_US (a decimal point) disagree on which; write 1500 or 1.5"),
+    (";", "1,500", "a semicolon-separated file (as Excel writes one where a comma is the decimal separator) and the "
+                   "close's locale en_US (a decimal point) disagree on which; write 1500 or 1.5"),
+    ("\t", "12.000", "a tab-separated file does not say which; write 12000 or 12"),
+])
+def test_a_thousand_or_a_fraction_is_refused_where_the_file_and_the_locale_disagree(demo_ledger, tmp_path, capsys,
+                                                                                    delimiter, units, why):
+    orders = excel_csv(tmp_path, delimiter, ("A-1", "Barista Pro", units, "15/12/2026"))
+    status, out, err = run_flow(capsys, demo_ledger, "--orders", str(orders))
+    assert status == 2 and out == ""
+    assert f"{orders}: line 2, units: '{units}' is" in err and why + " [INVALID_FORMAT]" in err
+    # The row's other values are still checked; its units are not also missing.
+    assert f"{orders}: line 2, due: expected a date YYYY-MM-DD" in err
+    assert "MISSING_KEY" not in err and "2 problems found." in err
+
+
+def test_a_comma_csv_for_a_german_close_refuses_1_500_too(german_ledger, tmp_path, capsys):
+    orders = excel_csv(tmp_path, ",", ("A-1", "Barista Pro", "1.500", "2026-12-02"))
+    status, _, err = run_flow(capsys, german_ledger, "--orders", str(orders))
+    assert status == 2 and "line 2, units: '1.500' is 1500 if '.' groups thousands and 1.5 if it is the decimal " \
+                           "separator: a comma-separated file" in err and "[INVALID_FORMAT]" in err
+
+
+def test_a_comma_csv_for_an_english_close_and_yaml_orders_keep_the_decimal_point(demo_ledger, tmp_path, capsys):
+    orders = excel_csv(tmp_path, ",", ("A-1", "Barista Pro", "1.500", "2026-12-02"))
+    assert flow_units(capsys, demo_ledger, orders) == [("A-1", "1.5")]
+    yaml_orders = tmp_path / "orders.yaml"
+    yaml_orders.write_text("orders:\n  - {id: A-1, product: Barista Pro, units: '1.500', due: 2026-12-02}\n")
+    assert flow_units(capsys, demo_ledger, yaml_orders) == [("A-1", "1.5")]
+
+
+def test_a_csv_header_in_title_case_is_read(demo_ledger, tmp_path, capsys):
+    orders = excel_csv(tmp_path, ";", ("A-1", "Barista Pro", "20", "2026-12-02"),
+                       header=("ID", "Product", "Units", "Due"))
+    assert flow_units(capsys, demo_ledger, orders) == [("A-1", "20")]
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(demo_ledger, tmp_path, capsys):
+    orders = excel_csv(tmp_path, ",", ("Barista Pro", "20", "2026-12-02", "3"),
+                       header=("product", "units", "due", "Units"))
+    status, _, err = run_flow(capsys, demo_ledger, "--orders", str(orders))
+    assert status == 2 and f"{orders}: line 1: column 'units' is in the header twice" in err
+
+
+def test_a_csv_row_is_located_at_the_line_it_starts_on(demo_ledger, tmp_path, capsys):
+    orders = tmp_path / "orders.csv"
+    orders.write_text('product,units,due\n"Espresso\nClassic",10,2026-12-15\n\nDrip Home,-5,2026-12-20\n')
+    status, _, err = run_flow(capsys, demo_ledger, "--orders", str(orders))
+    assert status == 2
+    assert f"{orders}: line 2, product: 'Espresso\\nClassic' is not a product" in err
+    assert f"{orders}: line 5, units: must be more than zero, found -5 [NEGATIVE_UNITS]" in err
+
+
+@pytest.mark.parametrize("edit, noted", [
+    (lambda d: d["products"][2].update(name="Drip Home Mini"),
+     "standards for Drip Home Mini: not in the 2026-11 close"),
+    (lambda d: stage(d, "Espresso Classic", "Testing").update(name="Retesting"),
+     "standards for Espresso Classic / Retesting: no such stage in the 2026-11 close"),
+    (lambda d: stage(d, "Espresso Classic", "Testing").update(name="Testing 2"),
+     "standards for Espresso Classic / Testing 2: no such stage in the 2026-11 close"),
+])
+def test_a_name_with_a_word_or_prefix_added_is_another_name_not_a_typo(demo_ledger, tmp_path, capsys, edit, noted):
+    status, out, err = run_standards(capsys, demo_ledger, standards(tmp_path, edit))
+    assert status == 0, err
+    assert noted in out
+
+
+@pytest.mark.parametrize("name", ["Testin", "testing", "Tetsing", "Tsting"])
+def test_a_slip_or_two_is_still_a_typo(demo_ledger, tmp_path, capsys, name):
+    status, _, err = run_standards(capsys, demo_ledger, standards(
+        tmp_path, lambda d: stage(d, "Espresso Classic", "Testing").update(name=name)))
+    assert status == 2 and "did you mean 'Testing'?" in err and "[UNKNOWN_STAGE]" in err
+
+
+@pytest.mark.parametrize("overhead, problem", [
+    (["Assembly"], "overhead: expected a mapping of keys, found a list ['Assembly'] [WRONG_TYPE]"),
+    ({"Assembly": 5}, "overhead.Assembly: expected a mapping of keys, found 5 [WRONG_TYPE]"),
+])
+def test_a_refused_overhead_section_is_one_problem_not_missing_standards_too(demo_ledger, tmp_path, capsys, overhead,
+                                                                            problem):
+    def edit(d):
+        if isinstance(overhead, dict):
+            d["overhead"].update(overhead)
+        else:
+            d["overhead"] = overhead
+    status, _, err = run_standards(capsys, demo_ledger, standards(tmp_path, edit))
+    assert status == 2 and problem in err
+    assert "MISSING_OVERHEAD_STANDARD" not in err and "1 problem found." in err
+
+
+def test_the_variance_commands_locate_a_ledger_problem_at_the_ledger_option(tmp_path, capsys):
+    status = main(["flow", "--period", "2026-11", "--ledger", str(tmp_path / "none.db")])
+    assert status == 2 and "error: --ledger: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, said", [
+    (["flow", "--period", "2026-13"], "month 13 does not exist (months are 01 to 12): expected a month YYYY-MM, "
+                                      "found '2026-13' [INVALID_FORMAT]"),
+    (["variance", "--from", "2026-1", "--to", "2026-11"], "the month needs two digits"),
+    (["standards", "--period", "2026-11", "--locale", "xx_YY"],
+     "unknown locale 'xx_YY'; expected e.g. en_US, de_DE [UNKNOWN_LOCALE]"),
+])
+def test_the_variance_commands_arguments_say_what_is_wrong_with_a_code(capsys, args, said):
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2 and said in capsys.readouterr().err

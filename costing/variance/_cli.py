@@ -10,15 +10,16 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, print_issues
+from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
 from .._errors import CostingError, Issue
-from .._numbers import NUMBER_LIMIT
-from .._text import locale_argument, period_argument
+from .._numbers import NUMBER_LIMIT, NumberError, to_decimal
+from .._text import locale_argument
 
 __all__ = ["register"]
 
@@ -111,8 +112,8 @@ def _open(args):
 
     try:
         return Ledger(Path(args.ledger or DEFAULT_LEDGER), create=False)
-    except LedgerError as e:
-        _print_issues(args, [Issue(e.code, "", e.message)])
+    except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
+        _print_issues(args, [Issue(e.code, "--ledger", e.message)])
         return None
 
 
@@ -362,48 +363,158 @@ _ORDER_COLUMNS = ("product", "units", "due", "id")
 
 def _delimiter(header: str) -> str:
     r"""The CSV's delimiter, from its header: the one of comma, semicolon (Excel's in locales with a
-    decimal comma, de_DE) and tab that splits it into the most of the orders' columns; a comma when
-    none does.
+    decimal comma, de_DE) and tab that splits it into the most of the orders' columns (upper or lower
+    case alike); a comma when none does.
 
-    >>> _delimiter("product;units;due"), _delimiter("id,product,units,due"), _delimiter("product\tunits\tdue")
+    >>> _delimiter("product;units;due"), _delimiter("id,product,units,due"), _delimiter("Product\tUnits\tDue")
     (';', ',', '\t')
     """
     def known(delimiter: str) -> int:
         fields = next(csv.reader([header], delimiter=delimiter), [])
-        return sum(1 for f in fields if f.strip() in _ORDER_COLUMNS)
+        return sum(1 for f in fields if f.strip().casefold() in _ORDER_COLUMNS)
     return max((",", ";", "\t"), key=known) if any(known(d) for d in ";\t") else ","
+
+
+def _column(name: str) -> str:
+    """A CSV header's column name: an order's key in lower case (Excel users write ``Units``);
+    anything else as written, to be refused as an unknown key."""
+    name = name.strip()
+    return name.casefold() if name.casefold() in _ORDER_COLUMNS else name
+
+
+# The one shape of a number that reads 1000 times apart by the two conventions: 1.500 and 1,500 are
+# one thousand five hundred where the separator groups thousands and one and a half where it is the
+# decimal separator.
+_THOUSAND_OR_FRACTION = re.compile(r"[+-]?\d{1,3}([.,])\d{3}")
+# The decimal separator a CSV's delimiter implies: Excel writes a comma-separated CSV where the
+# decimal separator is a point, a semicolon-separated one where it is a comma (de_DE, fr_FR); a tab
+# says nothing.
+_FILE_DECIMAL = {",": ".", ";": ","}
+_DELIMITER_NAME = {",": "comma", ";": "semicolon", "\t": "tab"}
+_SPACES = " \u00a0\u202f"
+
+
+def _symbol(character: str) -> str:
+    """A locale's separator in words where it cannot be seen."""
+    return {" ": "a space", "\u00a0": "a no-break space", "\u202f": "a narrow no-break space",
+            "\u2019": "an apostrophe"}.get(character, repr(character))
+
+
+def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
+    r"""How an orders CSV's units are read: Excel writes numbers as they are shown, in its locale
+    (``#.##0`` is 1.500 for one thousand five hundred in de_DE).  A comma-separated file is read
+    with a decimal point, as YAML and JSON are; a semicolon- or tab-separated one as the close's
+    locale writes numbers, strictly (babel).  1.500 or 1,500 — a thousand apart by the two
+    conventions — is read only where the file's delimiter and the close's locale agree on the decimal
+    separator; otherwise it is refused (``INVALID_FORMAT``) rather than guessed.
+
+    >>> de, en = _units_reader(";", "de_DE"), _units_reader(";", "en_US")
+    >>> de("1.500"), de("10,5"), de("1.500,25"), de("1500"), _units_reader(",", "en_US")("1.500")
+    (Decimal('1500'), Decimal('10.5'), Decimal('1500.25'), Decimal('1500'), Decimal('1.500'))
+    >>> en("1.500")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: '1.500' is 1500 if '.' groups thousands and 1.5 if it is the decimal separator: a semicolon-separated file (as Excel writes one where a comma is the decimal separator) and the close's locale en_US (a decimal point) disagree on which; write 1500 or 1.5
+    >>> de("10.5")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: expected a number as the close's locale de_DE writes it (1500 or 1.500,5), found '10.5'
+    """
+    from babel.numbers import NumberFormatError, format_decimal, get_decimal_symbol, get_group_symbol, \
+        parse_decimal
+
+    decimal, group = get_decimal_symbol(locale), get_group_symbol(locale)
+    file_decimal = _FILE_DECIMAL.get(delimiter)
+    example = f"1500 or {format_decimal(Decimal('1500.5'), locale=locale)}"
+
+    def ambiguous(text: str, separator: str) -> NumberError:
+        sign = "-" if text.startswith("-") else ""
+        whole, fraction = text.lstrip("+-").split(separator)
+        thousands = f"{sign}{whole}{fraction}"
+        fraction = fraction.rstrip("0")
+        fraction += "0" if len(fraction) == 3 else ""  # 1.234 would be as ambiguous: 1.2340
+        as_fraction = f"{sign}{whole}" + (f"{'.' if delimiter == ',' else decimal}{fraction}" if fraction else "")
+        if file_decimal is None:
+            why = "a tab-separated file does not say which"
+        elif file_decimal != decimal:
+            said = {".": "a decimal point", ",": "a decimal comma"}.get(decimal, f"{decimal!r} for decimals")
+            why = (f"a {_DELIMITER_NAME[delimiter]}-separated file (as Excel writes one where "
+                   f"{'a comma' if file_decimal == ',' else 'a point'} is the decimal separator) and the close's "
+                   f"locale {locale} ({said}) disagree on which")
+        else:
+            why = (f"the close's locale {locale} writes {_symbol(decimal)} for decimals and {_symbol(group)} for "
+                   "thousands")
+        return NumberError("INVALID_FORMAT", f"{text!r} is {thousands} if {separator!r} groups thousands and "
+                                             f"{as_fraction} if it is the decimal separator: {why}; write "
+                                             f"{thousands} or {as_fraction}")
+
+    def read(value: str) -> Decimal:
+        text = value.strip()
+        shape = _THOUSAND_OR_FRACTION.fullmatch(text)
+        if shape and not (file_decimal == decimal and shape[1] in (decimal, group)):
+            raise ambiguous(text, shape[1])
+        if delimiter == ",":
+            return to_decimal(text)
+        if group in _SPACES:  # Excel writes a no-break space (U+00A0 or U+202F) where babel may want the other
+            text = re.sub(f"[{_SPACES}]", group, text)
+        elif group in "'\u2019":  # de_CH: Windows writes an apostrophe, CLDR a right single quote
+            text = re.sub("['\u2019]", group, text)
+        refused = NumberError("NOT_A_NUMBER", f"expected a number as the close's locale {locale} writes it "
+                                              f"({example}), found {value.strip()!r}")
+        if not re.fullmatch(f"[+-]?[0-9{re.escape(decimal + group)}]+", text):  # no exponents, other digits
+            raise refused
+        try:
+            number = parse_decimal(text, locale, strict=True)
+        except NumberFormatError:
+            raise refused from None
+        return to_decimal(number)  # below NUMBER_LIMIT
+    return read
 
 
 def _read_orders(path: str):
     """(the orders as plain data, where each one is for the problems' paths — a CSV's line numbers —
-    or None, problems)."""
+    or None, a CSV's delimiter or None, problems)."""
     from .._casefile import read_data_file
 
-    if path.lower().endswith(".csv"):
-        rows, where, issues = [], [], []
-        try:
-            with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
-                header = f.readline()
-                f.seek(0)
-                reader = csv.DictReader(f, delimiter=_delimiter(header))
-                for row in reader:
-                    line = f"line {reader.line_num}"
-                    extra = row.pop(None, None)
-                    if extra:
-                        issues.append(Issue("INVALID_FORMAT", line, f"{len(reader.fieldnames) + len(extra)} values "
-                                            f"for {len(reader.fieldnames)} columns ({', '.join(reader.fieldnames)}); "
-                                            "check for a separator inside a value (quote it)", path))
-                        continue
-                    rows.append({k.strip(): v.strip() for k, v in row.items()
-                                 if k and isinstance(v, str) and v.strip()})
-                    where.append(line)
-        except FileNotFoundError:
-            return None, None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            return None, None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e}", path)]
-        return rows, where, issues
-    data, issues = read_data_file(path)
-    return data, None, issues
+    if not path.lower().endswith(".csv"):
+        data, issues = read_data_file(path)
+        return data, None, None, issues
+    rows, where, issues = [], [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
+            header = f.readline()
+            f.seek(0)
+            delimiter = _delimiter(header)
+            reader = csv.reader(f, delimiter=delimiter)
+            names: list[str] | None = None
+            while True:
+                line = f"line {reader.line_num + 1}"  # where the record starts: a quoted value may span lines
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    break
+                if not record:  # a blank line
+                    continue
+                if names is None:
+                    names = [_column(name) for name in record]
+                    twice = sorted({n for n in names if n and names.count(n) > 1})
+                    if twice:
+                        return None, None, delimiter, [Issue(
+                            "INVALID_FORMAT", line, f"column {twice[0]!r} is in the header twice (upper or lower "
+                                                    "case alike); give each column once", path)]
+                    continue
+                if len(record) > len(names):
+                    issues.append(Issue("INVALID_FORMAT", line, f"{len(record)} values for {len(names)} columns "
+                                        f"({', '.join(names)}); check for a separator inside a value (quote it)",
+                                        path))
+                    continue
+                rows.append({k: v.strip() for k, v in zip(names, record) if k and v.strip()})
+                where.append(line)
+    except FileNotFoundError:
+        return None, None, None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        return None, None, None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e}", path)]
+    return rows, where, delimiter, issues
 
 
 def _cmd_flow(args: argparse.Namespace) -> int:
@@ -436,10 +547,12 @@ def _cmd_flow(args: argparse.Namespace) -> int:
         if args.orders:
             from ._flow import units_of
 
-            data, where, issues = _read_orders(args.orders)
+            data, where, delimiter, issues = _read_orders(args.orders)
             if data is not None or not issues:  # an empty YAML file is None: resolve_orders says so
                 products = set(units_of(stored).product_stage_order)
-                orders, problems = resolve_orders(data, products, where)
+                # A CSV's units as Excel wrote them: in the locale of the close they are for.
+                units = _units_reader(delimiter, stored.parameters.get("locale", "en_US")) if delimiter else None
+                orders, problems = resolve_orders(data, products, where, read_units=units)
                 issues = issues + problems
             if issues:
                 _print_issues(args, [i if i.source else i.with_source(args.orders) for i in issues])

@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 import re
-from typing import Annotated, Any, Literal, Mapping, Sequence
+from typing import Annotated, Any, Callable, Literal, Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -103,14 +103,16 @@ class Order:
     due: dt.date
 
 
-def resolve_orders(data: Any, products: set[str] | None = None,
-                   where: Sequence[str] | None = None) -> tuple[list[Order], list[Issue]]:
+def resolve_orders(data: Any, products: set[str] | None = None, where: Sequence[str] | None = None,
+                   read_units: Callable[[str], Decimal] | None = None) -> tuple[list[Order], list[Issue]]:
     """Open orders from plain data: ``{orders: [...]}`` or the list itself (CSV rows included).
 
     Every problem at once: each order is checked on its own, and an order whose shape is refused
     (a due date written 15/12/2026) still has its other values checked (its units, its product).
     ``where``: where each order is in the file, for the paths (a CSV's ``line 3``); by default
-    ``orders[i]``."""
+    ``orders[i]``.  ``read_units``: how units written as text are read (a CSV's, in its locale: 1.500 is
+    one thousand five hundred in a de_DE semicolon CSV), raising ``NumberError``; by default as a
+    YAML or JSON file's, with a decimal point."""
     if data is None:  # YAML reads an empty file (or only comments) as nothing
         return [], [Issue("WRONG_TYPE", "", "the orders file is empty; expected {orders: [{id, product, units, due}]}")]
     if isinstance(data, list):
@@ -136,11 +138,21 @@ def resolve_orders(data: Any, products: set[str] | None = None,
 
     orders = []
     for i, raw in enumerate(rows):
+        units_refused = False
+        if read_units is not None and isinstance(raw, Mapping) and isinstance(raw.get("units"), str):
+            try:
+                raw = {**raw, "units": read_units(raw["units"])}
+            except NumberError as e:
+                issues.append(Issue(e.code, at(i, "units"), e.message))
+                raw = {k: v for k, v in raw.items() if k != "units"}  # refused: not missing as well
+                units_refused = True
         try:
             o = OrderSpec.model_validate(raw)
         except ValidationError as e:
             refused = {err["loc"][0] for err in e.errors(include_url=False) if err["loc"]}
             for issue in issues_from_validation_error(e, what="orders"):
+                if units_refused and issue.code == "MISSING_KEY" and issue.path == "units":
+                    continue
                 issues.append(Issue(issue.code, at(i, issue.path), issue.message))
             if not isinstance(raw, Mapping):
                 continue

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -183,7 +184,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
         resolved, problems = _overhead_standard(oh, path)
         issues.extend(problems)
         if name not in overhead_lines:
-            meant = _meant(name, [s for s in overhead_lines if s not in spec.overhead])
+            meant = _typo(name, [s for s in overhead_lines if s not in spec.overhead])
             if meant is None:
                 notes.append(f"overhead standard for {name}: the {period} close applies no overhead there")
             else:
@@ -193,7 +194,16 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                 name = meant  # checked further as the stage it was meant to be
         if resolved is not None:
             overhead[name] = resolved
+    # The stages the file gives an overhead standard for, as written: one whose entry its shape refused
+    # (``Assembly: 5``) is reported already, and its products' overhead quantity standards are not
+    # asked for one as well; nor any stage's when the whole section is refused (``overhead: [Assembly]``).
+    written = data.get("overhead", {}) if isinstance(data, Mapping) else {}
+    overhead_refused = not isinstance(written, Mapping)
     overhead_given = set(spec.overhead) | set(overhead)
+    if not overhead_refused:
+        for name in written:
+            if isinstance(name, str) and name not in spec.overhead:
+                overhead_given.add(_typo(name, [s for s in overhead_lines if s not in written]) or name)
 
     elements: dict[tuple[str, str, str], ElementStandard] = {}
     named = {p.name for p in spec.products}
@@ -202,7 +212,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
             continue
         product_name = product.name
         if product_name not in products:
-            meant = _meant(product_name, sorted(products - named))
+            meant = _typo(product_name, sorted(products - named))
             if meant is None:
                 notes.append(f"standards for {product_name}: not in the {period} close")
                 continue
@@ -216,7 +226,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                 continue
             stage = stages.get((product_name, stage_spec.name))
             if stage is None:
-                meant = _meant(stage_spec.name, [s for s in stage_names[product_name] if s not in stages_named])
+                meant = _typo(stage_spec.name, [s for s in stage_names[product_name] if s not in stages_named])
                 if meant is None:
                     notes.append(f"standards for {product_name} / {stage_spec.name}: no such stage in the "
                                  f"{period} close")
@@ -234,7 +244,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                                         "stage's standard cost per unit; remove this standard"))
                     continue
                 if name not in kinds:
-                    meant = _meant(name, [e for e in kinds if e != TRANSFERRED_IN and e not in elements_named])
+                    meant = _typo(name, [e for e in kinds if e != TRANSFERRED_IN and e not in elements_named])
                     if meant is None:
                         notes.append(f"standard for {product_name} / {stage.name} / {name}: no such element in "
                                      f"the {period} close")
@@ -245,7 +255,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                                         "(correct the name)"))
                     name = meant
                 resolved, problems = _element_standard(std, kinds[name], overhead.get(stage.name),
-                                                       stage.name in overhead_given, path)
+                                                       overhead_refused or stage.name in overhead_given, path)
                 issues.extend(problems)
                 if resolved is not None:
                     elements[(product_name, stage.name, name)] = resolved
@@ -304,23 +314,97 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
     return ResolvedStandards(elements, overhead, quantities, split, tuple(notes)), []
 
 
-# Stage, product and element names as similar as the close's misspelt stages (difflib's ratio, case
-# aside: "Tesitng"/"Testing" 0.86); costing.close uses the same cut-off.
+# A hint for a name that is refused anyway (actuals, an order's product): as similar as the close's
+# misspelt stages (difflib's ratio, case aside: "Tesitng"/"Testing" 0.86); costing.close uses the same
+# cut-off.
 _MISSPELT = 0.75
 
 
 def _meant(name: str, candidates: Iterable[str]) -> str | None:
-    """The name among ``candidates`` (the close's names that have no entry of their own in the
-    standards file) that ``name`` is most likely a misspelling of, or None.
+    """The name among ``candidates`` that ``name`` looks most like, for a "did you mean" on a name
+    that is refused either way; None when none is like it.
 
     >>> _meant("Tesitng", ["Testing", "Packaging"]), _meant("testing", ["Testing"]), _meant("Painting", ["Packaging"])
     ('Testing', 'Testing', None)
+    >>> _meant("Drip hom", ["Drip Home"])
+    'Drip Home'
     """
     folded = {c.casefold(): c for c in candidates}
     if name.casefold() in folded:
         return folded[name.casefold()]
     found = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=_MISSPELT)
     return folded[found[0]] if found else None
+
+
+def _typo(name: str, candidates: Iterable[str]) -> str | None:
+    """The name among ``candidates`` (the close's names that have no entry of their own in the
+    standards file) that ``name`` is a typo of, or None: then the file's entry is another product,
+    stage or element (a discontinued one, a stage not run this month), which is only noted.
+
+    A typo is the same name in other case, or one a slip or two away (``_is_typo``); the nearest
+    wins.
+
+    >>> _typo("Tesitng", ["Testing", "Packaging"]), _typo("testing", ["Testing"]), _typo("labor", ["labour"])
+    ('Testing', 'Testing', 'labour')
+    >>> _typo("Drip Home Mini", ["Drip Home"]), _typo("Retesting", ["Testing"]), _typo("Line 2", ["Line 1"])
+    (None, None, None)
+    """
+    folded = name.casefold()
+    found = []
+    for candidate in candidates:
+        other = candidate.casefold()
+        if other == folded:
+            return candidate
+        distance = _is_typo(folded, other)
+        if distance:
+            found.append((distance, candidate))
+    return min(found)[1] if found else None
+
+
+def _is_typo(a: str, b: str) -> int:
+    """Whether (case-folded) ``a`` is a slip of the keyboard for ``b``: how many slips (letters
+    swapped, dropped, doubled or mistyped: the optimal-string-alignment Damerau-Levenshtein distance)
+    when there are one or two and the names are still alike (difflib's ratio at least 0.75: Mix is
+    not a typo for Fix); 0 when it is not one.  Not a typo: a name that contains the other with
+    more than one letter added — a word or a prefix (Drip Home Mini, Retesting) names something else;
+    one letter more or less (Testin, Mixers) is a slip — nor names whose numbers differ (Line 1, Line
+    2; Assembly 2) or whose only difference is a one-letter word (Line A, Line B).
+
+    >>> [_is_typo(a, b) for a, b in [("tesitng", "testing"), ("testin", "testing"), ("retesting", "testing"),
+    ...                              ("drip home mini", "drip home"), ("line a", "line b"), ("mix", "fix")]]
+    [1, 1, 0, 0, 0, 0]
+    """
+    if (a in b or b in a) and abs(len(a) - len(b)) > 1:
+        return 0
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return 0
+    words_a, words_b = re.findall(r"\w+", a), re.findall(r"\w+", b)
+    if len(words_a) == len(words_b):
+        differ = [(x, y) for x, y in zip(words_a, words_b) if x != y]
+        if len(differ) == 1 and len(differ[0][0]) == len(differ[0][1]) == 1:
+            return 0
+    distance = _slips(a, b)
+    if distance > 2 or difflib.SequenceMatcher(None, a, b).ratio() < _MISSPELT:
+        return 0
+    return distance
+
+
+def _slips(a: str, b: str) -> int:
+    """The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
+    neighbouring letters, each one slip.
+
+    >>> _slips("tesitng", "testing"), _slips("labor", "labour"), _slips("retesting", "testing")
+    (1, 1, 2)
+    """
+    previous, current = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        before, previous, current = previous, current, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+    return current[len(b)]
 
 
 def _overlap(path: str, other: str) -> bool:
