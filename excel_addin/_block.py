@@ -15,8 +15,10 @@ formula can cost a stage (or a chain of stages) laid out on a worksheet.
     ending_wip.complete        | 0.5
     added_costs.materials      | 19800
 
-Keys are the case file's (docs/case-file.md), dotted; `stage` starts the next stage.  Problems
-are reported with the block row they come from ("row 9 (completed): ...").
+Keys are the case file's (docs/case-file.md), dotted; `stage` starts the next stage.  A key's first
+part is read case aside (`Completed`, `Stage`, `Beginning_WIP.units`), as a table's header is; what
+follows a dot is not (it may name an element).  Problems are reported with the block row they come
+from ("row 9 (completed): ...").
 """
 
 from __future__ import annotations
@@ -24,15 +26,17 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from costing import Issue, NumberError, resolve_case
+from costing import Issue, NumberError, StageSpec, resolve_case
 
 from ._cells import excel_error, formula_error, is_blank, to_number, to_text
-from ._names import is_typo
+from ._names import edit_distance, is_typo
 
 __all__ = ["parse_block", "locate"]
 
 _TOP = {"currency", "method", "rounding", "loss_convention"}
 _ELEMENT_PARTS = ("name", "kind", "added")
+# The first parts of keys a misspelt key is compared with, to say which was meant.
+_SUGGESTED = tuple(sorted(_TOP | {"stage"} | set(StageSpec.model_fields) - {"name"}))
 
 
 def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issue]]:
@@ -41,9 +45,12 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
     A blank value is MISSING_VALUE (never the key left out: a blank `spoilage.normal_rate` is not
     "no normal spoilage"); an Excel error anywhere in the block is FORMULA_ERROR, and a value past
     the cells a row's key reads (a key and one value; an element a name, a kind and an addition) is
-    BLOCK_EXTRA_VALUE; a key that is not a case file's is UNKNOWN_KEY at its row (a look-alike of
-    `element` is asked "did you mean element?", and the cells past it are not called extra: they
-    are the element's name, kind and addition); a key given twice (in the same stage) is
+    BLOCK_EXTRA_VALUE; a key's first part is read case aside (``_folded``); a key that is not a case
+    file's is UNKNOWN_KEY at its row (a look-alike of `element` is asked "did you mean element?",
+    and the cells past it are not called extra: they are the element's name, kind and addition; a
+    look-alike of `stage` still starts a stage, so that the keys below it are not BLOCK_NO_STAGE or
+    a duplicate of the stage before; another slip is asked the key meant, when one is near:
+    ``_suggestion``); a key given twice (in the same stage) is
     DUPLICATE_ROW at the second row,
     never "the last one wins" — `X` and `X.progress` are the same key (the case file reads both as
     the overall progress).
@@ -57,24 +64,34 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
         if not row or all(is_blank(c) for c in row):
             continue
         error = excel_error(row[0])
-        key = "" if error else to_text(row[0])
+        written = "" if error else to_text(row[0])  # the key as written, for the messages
+        key = _folded(written)
         like_element = key != "element" and _like_element(key)
+        like_stage = key != "stage" and _like_stage(key)
         width = 4 if key == "element" or like_element else 2  # the cells this row's key reads
         # A value past them is reported only for a key the block knows: past a misspelt key it is
         # the rest of what the user meant (an element's kind and addition), and the key is the error.
-        known = bool(key) and not like_element and _known_key(key)
+        known = bool(key) and not like_element and not like_stage and _known_key(key)
         issues += _stray(row, number, width, errors_only=not known)
         if error:
             issues.append(Issue("FORMULA_ERROR", f"row {number} (key)", formula_error(error)))
             continue
         if like_element:
-            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({key})",
-                                f"{key} is not a block key; did you mean element? "
+            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({written})",
+                                f"{written} is not a block key; did you mean element? "
                                 "Write `element | NAME | KIND | ADDED`"))
             continue
+        if like_stage:  # still a stage: the keys below are its own, not the stage before's nor stageless
+            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({written})",
+                                f"{written} is not a block key; did you mean stage? Write `stage | NAME`"))
+            stage = {"name": "", "elements": {}}
+            case["stages"].append(stage)
+            continue
         if key and not known:
-            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({key})",
-                                f"{key} is not a key of a case file's stage (docs/case-file.md lists them); "
+            meant = _suggestion(key)
+            issues.append(Issue("UNKNOWN_KEY", f"row {number} ({written})",
+                                f"{written} is not a block key; did you mean {meant}? Correct the key" if meant else
+                                f"{written} is not a key of a case file's stage (docs/case-file.md lists them); "
                                 "correct the key"))
             continue
         values = list(row[1:width])
@@ -82,7 +99,7 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
             if any(not is_blank(c) and not excel_error(c) for c in row[1:]):
                 issues.append(Issue("BLOCK_KEY_MISSING", f"row {number}", "a value without a key in the first column"))
             continue
-        where = f"row {number} ({key})"
+        where = f"row {number} ({written})"
         if key == "element":
             cells = (values + [None, None, None])[:3]
             bad = _unreadable(cells, [f"row {number} (element {part})" for part in _ELEMENT_PARTS],
@@ -111,14 +128,14 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
         # `complete | 0.5` and `complete.progress | 0.9`: one key (an element named progress is a name)
         same = path if key == "element" else path.removesuffix(".progress")
         if same in seen:
-            what = f"element {to_text(values[0])}" if key == "element" else key
+            what = f"element {to_text(values[0])}" if key == "element" else written
             scope = f" of stage {stage['name']}" if key not in _TOP and stage is not None else ""
-            first, written = seen[same]
-            also = f" as {written}" if written != key else ""
+            first, first_written = seen[same]
+            also = f" as {first_written}" if first_written != written else ""
             issues.append(Issue("DUPLICATE_ROW", where, f"{what} is already in row {first}{also}{scope}; keep one row "
                                                         "and delete the other"))
             continue
-        seen[same] = number, key
+        seen[same] = number, written
         rows[path] = number
         try:
             if key in _TOP:
@@ -132,6 +149,46 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
         except NumberError as e:  # a date where a number belongs
             issues.append(Issue(e.code, where, e.message))
     return case, rows, issues
+
+
+def _folded(key: str) -> str:
+    """``key`` with its first part in lower case: the case file's keys are, and an accountant may well
+    type `Completed` or `Stage`.  What follows a dot is left as written: an element's name.
+
+    >>> _folded("Completed"), _folded("STAGE"), _folded("Beginning_WIP.cost.Materials"), _folded("")
+    ('completed', 'stage', 'beginning_wip.cost.Materials', '')
+    """
+    head, dot, rest = key.partition(".")
+    return head.casefold() + dot + rest
+
+
+def _like_stage(key: str) -> bool:
+    """A key written for `stage` (`stages`, `stge`, `satge`; not `state` or `status`).
+
+    >>> [_like_stage(k) for k in ("stages", "stge", "satge", "state", "status", "stage_name", "stage.x")]
+    [True, True, True, False, False, False, False]
+    """
+    return "." not in key and (key == "stages" or is_typo(key, "stage"))
+
+
+def _suggestion(key: str) -> str | None:
+    """The key a misspelt ``key`` (first part folded) was likely meant to be: the key with more of its
+    parts in lower case (`ending_wip.Complete`; an element's name after them is left as written), or
+    a typing slip of a top key or a stage key in its first part (`completd`, `curency`,
+    `ending_wp.units`); None when none is near.
+
+    >>> [_suggestion(k) for k in ("ending_wip.Complete", "ending_wip.Complete.Paint", "completd", "curency",
+    ...                           "ending_wp.units", "count", "rate")]
+    ['ending_wip.complete', 'ending_wip.complete.Paint', 'completed', 'currency', 'ending_wip.units', None, None]
+    """
+    parts = key.split(".")
+    for n in range(2, len(parts) + 1):
+        folded = ".".join([p.casefold() for p in parts[:n]] + parts[n:])
+        if folded != key and _known_key(folded):
+            return folded
+    head, dot, rest = key.partition(".")
+    slips = [c for c in _SUGGESTED if is_typo(head, c) and (not dot or _known_key(c + dot + rest))]
+    return min(slips, key=lambda c: edit_distance(head, c)) + dot + rest if slips else None
 
 
 def _like_element(key: str) -> bool:

@@ -29,19 +29,24 @@ def _folder_problem(out_dir: Path, force: bool = False) -> Issue | None:
                 return Issue("CANNOT_WRITE", str(out_dir), f"{parent} is a file, not a folder; give a folder for "
                                                            "wip_close.xlsm and wip_close.py")
             break
-    for name in ("wip_close.xlsm", "wip_close.py"):  # excel_addin._xlsm.WORKBOOK_NAME and its launcher
+    names = ("wip_close.xlsm", "wip_close.py")  # excel_addin._xlsm.WORKBOOK_NAME and its launcher
+    for name in names:
         target = out_dir / name
         if target.is_dir():
             return Issue("CANNOT_WRITE", str(out_dir), f"{target} is a folder; move it away, or give another folder")
-        if target.exists() and is_read_only(target):
-            return Issue("CANNOT_WRITE", str(out_dir), f"{target} is read-only; make it writable (chmod u+w, or "
-                                                       "clear Read-only in its Properties), or give another folder")
+    # FILE_EXISTS before read-only: without --force nothing is replaced, so "make it writable" would
+    # only lead the user on to replacing a workbook that may hold a filled-in month.
     if not force:
-        existing = [name for name in ("wip_close.xlsm", "wip_close.py") if (out_dir / name).exists()]
+        existing = [name for name in names if (out_dir / name).exists()]
         if existing:
             return Issue("FILE_EXISTS", str(out_dir / existing[0]),
                          f"exists (use --force to replace {' and '.join(existing)}; a close workbook filled in "
                          "there would be lost), or give another folder")
+    for name in names:
+        target = out_dir / name
+        if target.exists() and is_read_only(target):
+            return Issue("CANNOT_WRITE", str(out_dir), f"{target} is read-only; make it writable (chmod u+w, or "
+                                                       "clear Read-only in its Properties), or give another folder")
     return None
 
 

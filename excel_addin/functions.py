@@ -13,7 +13,9 @@ error) or guarded with ``WIP_CHECK``.  Every range is read with ``err_to_str=Tru
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sqlite3
+import unicodedata
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any, Callable
@@ -26,8 +28,8 @@ from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAc
 
 from ._block import locate, parse_block
 from ._book_file import UNREACHABLE, UNSAVED, WEB, BookFile, book_file
-from ._cells import (error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row, is_wip_error,
-                     issues_text, out, rows_with_header, to_number, to_period, to_text)
+from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row,
+                     is_wip_error, issues_text, out, rows_with_header, to_number, to_period, to_text)
 from ._names import edit_distance, is_typo
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
@@ -204,11 +206,14 @@ def _header_problem(cells: list[Any]) -> str | None:
 
 
 def _near_miss(cells: list[Any], read: tuple[str, ...], known: tuple[str, ...]) -> str | None:
-    """UNKNOWN_COLUMN for a header that is a typing slip of a column the function reads and the table
-    lacks (`curency`, `rouding`, `spoiled_unist`), or a likely wrong name of one (`spoiled`,
-    `inspection_point`: ``_WRONG_NAMES``): an optional column misspelt would otherwise be left out and
-    its default used without a sign.  Any other column is the user's own (`note`, `inspector`,
-    `currency_code`, `stage_name`, `rounding_note`) and is left alone."""
+    """UNKNOWN_COLUMN for a header that stands for a column the function reads and the table lacks:
+    a typing slip of it (`curency`, `rouding`, `spoiled_unist`), a likely wrong name of it
+    (`spoiled`, `ccy`, `inspection_point`: ``_WRONG_NAMES``), or — for a column with a default
+    (``_DEFAULTED``) — its name with a unit or qualifier after it (`inspection (%)`, `inspection_pct`,
+    `spoiled units (qty)`, `currency_code`, `rounding_method`: ``_qualified``).  Each would otherwise
+    be left out and the column's default used without a sign.  Any other column is the user's own
+    (`note`, `inspector`, `currency_note`, `spoiled_value`, `stage_name`, `rounding_note`) and is
+    left alone."""
     names = [to_text(c).lower().replace(" ", "_") for c in cells]
     absent = [c for c in read if c not in names]
     for k, name in enumerate(names, start=1):
@@ -216,23 +221,72 @@ def _near_miss(cells: list[Any], read: tuple[str, ...], known: tuple[str, ...]) 
             continue
         meant = _WRONG_NAMES.get(name)
         if meant not in absent:
+            qualified = [c for c in absent if c in _DEFAULTED and _qualified(name, c)]
             slips = [c for c in absent if is_typo(name, c)]
-            meant = min(slips, key=lambda c: edit_distance(name, c)) if slips else None
+            meant = (max(qualified, key=len) if qualified
+                     else min(slips, key=lambda c: edit_distance(name, c)) if slips else None)
         if meant:
-            return error_text("UNKNOWN_COLUMN", f"row 1 (column {k} of the table): {name} is not a column this "
-                                                f"function reads; did you mean {meant}? Rename it to {meant}, or give "
-                                                "your own column a name further from it")
+            return error_text("UNKNOWN_COLUMN", f"row 1 (column {k} of the table): {to_text(cells[k - 1])} is not a "
+                                                f"column this function reads; did you mean {meant}? Rename it to "
+                                                f"{meant}, or give your own column a name further from it")
     return None
 
 
-# Likely wrong names of the optional columns (a typing slip is caught by ``is_typo``); each is refused
-# only when the table lacks the column it stands for.
+# Likely wrong names of the columns read (a typing slip is caught by ``is_typo``, a name with a
+# qualifier by ``_qualified``); each is refused only when the table lacks the column it stands for.
 _WRONG_NAMES = {
     "spoiled": "spoiled_units", "spoiled_unit": "spoiled_units", "spoilage": "spoiled_units",
     "spoilage_units": "spoiled_units", "spoiled_qty": "spoiled_units", "spoiled_quantity": "spoiled_units",
-    "units_spoiled": "spoiled_units", "inspection_point": "inspection", "inspect": "inspection",
-    "inspection_at": "inspection", "inspected_at": "inspection", "stages": "stage", "rounding_mode": "rounding",
+    "units_spoiled": "spoiled_units", "spoilt": "spoiled_units", "spoilt_units": "spoiled_units",
+    "scrap": "spoiled_units", "scrapped": "spoiled_units", "scrap_units": "spoiled_units",
+    "scrapped_units": "spoiled_units", "units_scrapped": "spoiled_units", "rejects": "spoiled_units",
+    "rejected": "spoiled_units", "rejected_units": "spoiled_units", "units_rejected": "spoiled_units",
+    "inspection_point": "inspection", "inspect": "inspection", "inspect_at": "inspection",
+    "inspection_at": "inspection", "inspected_at": "inspection",
+    "ccy": "currency", "curr": "currency", "currency_code": "currency", "currencies": "currency",
+    "stages": "stage", "rounding_mode": "rounding", "rounding_method": "rounding", "round": "rounding",
 }
+# The columns whose default is used when they are absent: a name of one with a qualifier after it is
+# refused (``_qualified``).  A stage label left out shows as a blank in the result: not among them.
+_DEFAULTED = ("spoiled_units", "inspection", "currency", "rounding")
+# What may follow a column's name and leave it the same column: a unit or a qualifier.
+_QUALIFIERS = {"%", "pct", "percent", "percentage", "qty", "quantity", "count", "number", "code", "iso", "method",
+               "mode", "point", "at", "fraction"}
+# Words that make a name with a parenthesised qualifier another column: `spoiled units (cost)`
+# (so does a currency sign or code: `spoiled units ($)`, `spoiled units (USD)`).
+_OTHER_MEANING = {"cost", "costs", "value", "amount", "note", "notes", "comment", "comments", "remark", "remarks",
+                  "memo", "by", "date", "source"}
+
+
+def _qualified(name: str, column: str) -> bool:
+    """``name`` (a header read: lower case, spaces as ``_``) is ``column`` with a unit or a qualifier
+    after it (``_QUALIFIERS``, or anything in parentheses but a word of another meaning, or a
+    currency sign or code after a column other than currency), which would otherwise be left out
+    as the user's own column.
+
+    >>> [_qualified(n, "inspection") for n in ("inspection_(%)", "inspection_%", "inspection%", "inspection_pct",
+    ...                                         "inspection_point_%", "inspection_note", "inspections", "inspection")]
+    [True, True, True, True, True, False, False, False]
+    >>> [_qualified(n, "spoiled_units") for n in ("spoiled_units_(qty)", "spoiled_units_qty", "spoiled_units_(pcs)",
+    ...                                            "spoiled_units_(cost)", "spoiled_units_($)", "spoiled_units_(usd)",
+    ...                                            "spoiled_units_value")]
+    [True, True, True, False, False, False, False]
+    >>> [_qualified(n, "currency") for n in ("currency_code", "currency_(iso)", "currency_(usd)", "currency_note",
+    ...                                       "currency_rate")]
+    [True, True, True, False, False]
+    """
+    rest = name[len(column):] if name.startswith(column) else ""
+    if not rest or rest[0].isalnum():  # `inspections`, `currencyx`: a word of its own (or a slip)
+        return False
+    rest = rest.strip("_-. ")
+    if rest.startswith("(") and rest.endswith(")"):
+        inner = rest[1:-1]
+        words = {w for w in re.split(r"[^\w%]+", inner) if w}
+        money = any(unicodedata.category(ch) == "Sc" for ch in inner) or (
+            column != "currency" and len(words) == 1 and is_known_currency(inner.strip().upper()))
+        return not (words & _OTHER_MEANING or money)
+    words = [w for w in re.split(r"[_\-. ]+", rest) if w]
+    return bool(words) and all(w in _QUALIFIERS for w in words)
 
 
 def _padded(error: str, columns: list[str]) -> list[Any]:
@@ -614,25 +668,42 @@ def WIP_FG_COVER(ledger_path, period, caller=None):
 
 
 def _errors_in(values: Any) -> tuple[int, list[str]]:
-    """(how many rows of the range hold an error, the different errors in the order met).  An error
-    is a ``#WIP!`` text (case and leading spaces aside) or an Excel error.  A failed row shows its
-    error in every result cell: an auditor counts the rows that failed, not the cells; but two
-    different errors in one row (two functions' results side by side, a result row laid across) are
-    two errors."""
-    rows, different = 0, {}
+    """(how many rows of the range hold an error, the first error of each kind in the order met).  An
+    error is a ``#WIP!`` text (case and leading spaces aside) or an Excel error.  A failed row shows
+    its error in every result cell: an auditor counts the rows that failed, not the cells.  Errors
+    are told apart by their code (``#WIP! MISSING_VALUE`` in rows 2 and 3 is one kind: each text
+    names its own row) or the Excel error (``#N/A``), case aside; two kinds in one row (two
+    functions' results side by side, a result row laid across) are two.
+
+    >>> _errors_in([["#WIP! MISSING_VALUE: row 2 (completed): x"], ["#wip! missing_value: row 3 (completed): x"],
+    ...             ["#N/A"], ["#N/A"]])
+    (4, ['#WIP! MISSING_VALUE: row 2 (completed): x', '#N/A (an Excel error, row 3, column 1 of the range)'])
+    """
+    rows, kinds = 0, {}
     for r, row in enumerate(grid(values), start=1):
         found = False
         for c, cell in enumerate(row, start=1):
             if is_wip_error(cell):
-                different.setdefault(cell.strip(), cell.strip())
+                text = cell.strip()
+                kinds.setdefault(_error_code(text), text)
                 found = True
                 continue
             error = excel_error(cell)
             if error:
-                different.setdefault(error, f"{error} (an Excel error, row {r}, column {c} of the range)")
+                kinds.setdefault(error.upper(), f"{error} (an Excel error, row {r}, column {c} of the range)")
                 found = True
         rows += found
-    return rows, list(different.values())
+    return rows, list(kinds.values())
+
+
+def _error_code(text: str) -> str:
+    """The code of a ``#WIP!`` text: what follows ``#WIP!`` up to the colon, upper case.
+
+    >>> _error_code("#WIP! UNIT_FLOW: row 3 (stages[0]): x"), _error_code("#wip!  unit_flow:x"), _error_code("#WIP! A")
+    ('#WIP! UNIT_FLOW', '#WIP! UNIT_FLOW', '#WIP! A')
+    """
+    code = text[len(ERROR_PREFIX):].split(":", 1)[0].strip()
+    return f"{ERROR_PREFIX} {code.upper()}"
 
 
 def _rows_with_errors(rows: int, errors: list[str], verb: str = "") -> str:
@@ -657,7 +728,7 @@ def _rows_with_errors(rows: int, errors: list[str], verb: str = "") -> str:
 @arg("values", ndim=2, err_to_str=True, doc="Any range of WIP_* results")
 def WIP_CHECK(values):
     """OK when no cell of the range holds a #WIP! or an Excel error, else how many rows hold one, how many different
-    errors there are, and the first."""
+    errors there are (by code, or Excel error), and the first."""
     rows, errors = _errors_in(values)
     if not errors:
         return [["OK"]]

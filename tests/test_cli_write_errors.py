@@ -223,7 +223,7 @@ def test_addin_refuses_a_read_only_workbook_or_a_folder_in_its_place(tmp_path, c
     capsys.readouterr()
     os.chmod(tmp_path / "wip_close.xlsm", 0o444)
     before = tree(tmp_path)
-    assert main(["addin", str(tmp_path)]) == 2
+    assert main(["addin", str(tmp_path), "--force"]) == 2  # without --force: FILE_EXISTS first
     refused(capsys, "CANNOT_WRITE", str(tmp_path), "wip_close.xlsm is read-only", "make it writable")
     assert tree(tmp_path) == before
     other = tmp_path / "other"

@@ -273,7 +273,7 @@ def onedrive(no_onedrive, monkeypatch):
 
 # ---- 1. a misspelt block key is the error, not the cells after it --------------------------------------
 
-@pytest.mark.parametrize("key", ["Element", "elements", "ELEMENT", "elemnt"])
+@pytest.mark.parametrize("key", ["elements", "Elements", "elemnt", "Elemnet"])  # `Element`: case aside, the key
 def test_a_misspelt_element_key_is_unknown_key_not_its_kind_and_addition_extra(key):
     block = [row[:] for row in ANZIO_BLOCK]
     assert block[3][0] == "element"
@@ -286,7 +286,10 @@ def test_a_value_past_an_unknown_key_is_not_called_extra():
     block = [row[:] for row in ANZIO_BLOCK]
     number = next(i for i, row in enumerate(block) if row[0] == "completed")
     block[number] = ["completd", 7000.0, "checked"]
-    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (completd): completd is not a key of a "
+    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (completd): completd is not a block key; "
+                                     "did you mean completed? Correct the key"]]
+    block[number] = ["count", 7000.0, "checked"]  # nothing near: the key is still the error
+    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (count): count is not a key of a "
                                      "case file's stage (docs/case-file.md lists them); correct the key"]]
     block[number] = ["completd", 7000.0, "#N/A"]  # an error cell is still an error cell
     assert fx.WIP_ASSIGN(block)[0][0].startswith(f"#WIP! FORMULA_ERROR: row {number + 1} (column 3 of the block)")
@@ -305,10 +308,13 @@ def test_a_value_past_an_unknown_key_is_not_called_extra():
     (fx.WIP_OVERHEAD, ["rate", "driver_quantity", "actual"], [2.0, 3.0, 6.0]),
 ], ids=["units", "overhead"])
 def test_a_users_column_named_like_a_read_column_is_not_refused(function, header, row):
-    own = {"units": ["inspector", "currency_code", "currency_note", "currently", "curr", "inspection_note",
-                     "spoiled_unit_cost", "stage_name", "spoilage_note"],
-           "overhead": ["stage_name", "stage_id", "stage_code", "stage_no", "currency_code", "currency_iso",
-                        "rounding_note", "state", "status"]}["units" if function is fx.WIP_EQUIV_UNITS else "overhead"]
+    own = {"units": ["inspector", "currency_note", "currently", "inspection_note", "spoiled_unit_cost", "stage_name",
+                     "spoilage_note", "spoiled_value", "spoilage_cost", "spoiled units (cost)", "spoiled_units ($)",
+                     "date", "note", "period", "batch", "lot", "shift", "rate", "started", "comments", "line", "plant",
+                     "state", "status", "rounding_method", "round"],  # rounding: not a units table's column
+           "overhead": ["stage_name", "stage_id", "stage_code", "stage_no", "rounding_note", "state", "status",
+                        "currency_note", "date", "period", "line", "plant"]
+           }["units" if function is fx.WIP_EQUIV_UNITS else "overhead"]
     expected = function([header, row])
     assert not str(expected[1][-1]).startswith("#WIP!")
     for name in own:
@@ -435,10 +441,11 @@ def test_wip_check_counts_rows_and_different_errors():
     # a result row laid across (B5:M5) with four errors: one row, four errors
     assert fx.WIP_CHECK([["#WIP! A: x", "#WIP! B: y", "#N/A", "#WIP! C: z"]]) == [
         ["1 row with an error (4 different); the first: #WIP! A: x"]]
-    # two functions' results side by side: the second function's different error is counted
+    # two functions' results side by side: the second function's different error is counted; UNIT_FLOW
+    # in rows 3 and 5 is one kind of error, though each text names its row
     assert fx.WIP_CHECK([["#WIP! UNIT_FLOW: row 3", "#WIP! UNIT_FLOW: row 3", "#WIP! NOT_CLOSED: 2026-12"],
                          [1.0, 2.0, 3.0], ["#WIP! UNIT_FLOW: row 5", "#WIP! UNIT_FLOW: row 5", 4.0]]) == [
-        ["2 rows with an error (3 different); the first: #WIP! UNIT_FLOW: row 3"]]
+        ["2 rows with an error (2 different); the first: #WIP! UNIT_FLOW: row 3"]]
     assert fx.WIP_CHECK([[1.0, "text"], [None, 2.0]]) == [["OK"]]
     [[total]] = fx.WIP_TOTAL([["#WIP! A: x"], [1.0], ["#N/A"]])
     assert total == ("#WIP! RANGE_HAS_ERRORS: no total: 2 rows of the range hold an error (2 different); the first: "
@@ -454,3 +461,104 @@ def test_a_ledger_path_of_quotes_only_is_blank(text, windows_decorated):
     blank = [["#WIP! MISSING_VALUE: ledger_path is blank; give the ledger file (e.g. BOOK.wip.db)"]]
     assert fx.WIP_JOURNAL([[text]], [["2026-10"]]) == blank
     assert call_udf(windows_decorated.WIP_ROLLFORWARD, ((text,),), (("2026-10",),)) == blank
+
+
+# ---- 7. an optional column named with a unit or qualifier is refused, not left out ----------------------------
+
+SPOIL_HEAD, SPOIL_ROW = UNITS + ["spoiled_units"], ROW + [20.0]  # 400 + 50 + 20 spoiled at the end = 470 EU
+OVERHEAD = ["rate", "driver_quantity", "actual"], [18.333, 630.0, 11000.0]  # 11549.79 in USD, 11550 in JPY
+
+
+@pytest.mark.parametrize("function, header, row, meant", [
+    *((fx.WIP_EQUIV_UNITS, UNITS + [name], ROW + [20.0], "spoiled_units")
+      for name in ("spoiled units (qty)", "spoiled_units_qty", "Spoiled Units (pcs)", "spoilt", "scrap",
+                   "rejected_units")),
+    *((fx.WIP_EQUIV_UNITS, SPOIL_HEAD + [name], SPOIL_ROW + [0.5], "inspection")
+      for name in ("inspection (%)", "inspection_pct", "inspection %", "inspect_at", "inspection_point_%")),
+    *((fx.WIP_COST_PER_EU, UNITS + ["beginning_cost", "added_cost", name], ROW + [0.0, 1000.5, "JPY"], "currency")
+      for name in ("currency_code", "ccy", "curr", "currencies", "currency (ISO)")),
+    *((fx.WIP_OVERHEAD, OVERHEAD[0] + [name], OVERHEAD[1] + ["JPY"], "currency")
+      for name in ("currency_code", "ccy", "curr", "currencies")),
+    *((fx.WIP_OVERHEAD, OVERHEAD[0] + [name], [0.125, 1.0, 0.12, "half_even"], "rounding")  # 0.12, not 0.13
+      for name in ("rounding_method", "round", "rounding method")),
+])
+def test_an_optional_column_named_with_a_qualifier_or_another_name_is_refused(function, header, row, meant):
+    [result] = function([header, row])
+    assert result[0].startswith(f"#WIP! UNKNOWN_COLUMN: row 1 (column {len(header)} of the table): {header[-1]} is "
+                                f"not a column this function reads; did you mean {meant}? Rename it to {meant}")
+    assert set(result) == {result[0]}
+    named = function([header[:-1] + [meant], row])  # renamed as told: the value is read, not the default
+    assert named != function([header[:-1], row[:-1]])
+
+
+def test_the_value_a_qualified_column_holds_is_what_its_default_would_have_hidden():
+    assert only(fx.WIP_EQUIV_UNITS([SPOIL_HEAD, SPOIL_ROW])) == 470.0  # spoiled_units_qty left out: 450
+    assert only(fx.WIP_EQUIV_UNITS([SPOIL_HEAD + ["inspection"], SPOIL_ROW + [0.5]])) == 460.0  # left out: 470
+    assert fx.WIP_OVERHEAD([OVERHEAD[0] + ["currency"], OVERHEAD[1] + ["JPY"]])[1][1] == 11550.0  # left out: 11549.79
+    # with the column itself in the table, a qualified name beside it is the user's own
+    assert only(fx.WIP_EQUIV_UNITS([SPOIL_HEAD + ["inspection", "spoiled_units_qty", "inspection (%)"],
+                                    SPOIL_ROW + [1.0, "x", "y"]])) == 470.0
+
+
+# ---- 8. a block key is read case aside; a misspelt stage key still starts a stage ---------------------------------
+
+def test_a_block_key_is_read_case_aside_as_a_table_header_is():
+    block = [[key.title() if key in ("currency", "method", "stage", "element", "completed") else key.upper()
+              if key == "started" else key, *rest] for key, *rest in ANZIO_BLOCK]
+    block[5][0] = "Beginning_WIP.units"  # the first part: what follows a dot may name an element
+    assert [row[0] for row in block[:6]] == ["Currency", "Method", "Stage", "Element", "Element", "Beginning_WIP.units"]
+    assert fx.WIP_ASSIGN(block) == fx.WIP_ASSIGN(ANZIO_BLOCK)
+    assert fx.WIP_ASSIGN(block)[0][0] == "stage"
+
+
+@pytest.mark.parametrize("key, meant", [("ending_wip.Complete", "ending_wip.complete"), ("Curency", "currency"),
+                                        ("Ending_wp.units", "ending_wip.units")])
+def test_a_misspelt_block_key_is_told_the_key_meant(key, meant):
+    block = [row[:] for row in ANZIO_BLOCK]
+    number = next(i for i, row in enumerate(block) if row[0] == meant)
+    block[number] = [key, block[number][1]]
+    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} ({key}): {key} is not a block key; did you "
+                                     f"mean {meant}? Correct the key"]]
+
+
+@pytest.mark.parametrize("key", ["Satge", "stages", "Stge"])
+def test_a_misspelt_stage_key_is_one_problem_not_every_row_after_it(key):
+    block = [row[:] for row in ANZIO_BLOCK]
+    block[2] = [key, "Forming"]  # the first stage: its keys were each BLOCK_NO_STAGE
+    expected = [[f"#WIP! UNKNOWN_KEY: row 3 ({key}): {key} is not a block key; did you mean stage? Write "
+                 "`stage | NAME`"]]
+    assert fx.WIP_ASSIGN(block) == expected
+    # a second stage: its keys were each DUPLICATE_ROW of the first stage's
+    second = [row[:] for row in ANZIO_BLOCK] + [[key, "Packing"]] + [row[:] for row in ANZIO_BLOCK[3:]]
+    assert fx.WIP_COST_REPORT(second) == [[expected[0][0].replace("row 3 ", f"row {len(ANZIO_BLOCK) + 1} ")]]
+
+
+# ---- 9. WIP_CHECK tells errors apart by code, not by the row each names -----------------------------------------
+
+def test_wip_check_counts_one_kind_of_error_in_many_rows_once():
+    e2 = "#WIP! MISSING_VALUE: row 2 (completed): is blank; type the number"
+    e3 = "#wip! missing_value: row 3 (completed): is blank; type the number"  # case aside, as COUNTIF
+    assert fx.WIP_CHECK([["equivalent_units"], [e2], [e3], [450.0]]) == [[f"2 rows with an error: {e2}"]]
+    assert fx.WIP_CHECK([[e2], ["#N/A"], ["#N/A"]]) == [[f"3 rows with an error (2 different); the first: {e2}"]]
+    assert fx.WIP_TOTAL([["h"], [e2], [e3], [1.0]]) == [[f"#WIP! RANGE_HAS_ERRORS: no total: 2 rows of the range hold "
+                                                         f"an error: {e2}"]]
+
+
+# ---- 10. wip addin onto a read-only workbook without --force: FILE_EXISTS first ----------------------------------
+
+def test_addin_onto_a_read_only_workbook_is_file_exists_unless_forced(tmp_path, capsys):
+    import os
+
+    from costing.cli import main
+
+    assert main(["addin", str(tmp_path)]) == 0
+    os.chmod(tmp_path / "wip_close.xlsm", 0o444)
+    capsys.readouterr()
+    assert main(["addin", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    # not "make it writable": that would lead on to replacing a workbook that may hold a month
+    assert f"error: {tmp_path / 'wip_close.xlsm'}: exists (use --force" in err and err.count("[FILE_EXISTS]") == 1, err
+    assert "writable" not in err
+    assert main(["addin", str(tmp_path), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "wip_close.xlsm is read-only; make it writable" in err and "[CANNOT_WRITE]" in err, err
