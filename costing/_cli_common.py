@@ -3,13 +3,17 @@ bad input.  Shared by ``costing.cli`` and the feature areas' own commands (``cos
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import sys
+import unicodedata
+from pathlib import Path
 from typing import Sequence
 
 from ._errors import Issue
 
-__all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument"]
+__all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word"]
 
 EXIT_INPUT = 2  # the input has problems; a command that writes wrote nothing
 DEFAULT_LEDGER = "wip-ledger.db"  # in the working directory, unless --ledger (or a close file's folder)
@@ -23,6 +27,53 @@ def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:
         print(f"error: {issue}", file=sys.stderr)
     noun = "problem" if len(issues) == 1 else "problems"
     print(f"{len(issues)} {noun} found" + ("; nothing was written." if writes else "."), file=sys.stderr)
+
+
+def ledger_option(path: str | Path) -> str:
+    """`` --ledger PATH`` for a command suggested in a message about the ledger at ``path``, so that it
+    reaches that ledger when run from here; "" for the ledger the commands find without it
+    (wip-ledger.db in the working directory).  A path under the working directory is shown from it;
+    one starting with ``-`` is given as ``--ledger=PATH`` (``--ledger -x.db`` reads as two options)."""
+    path = Path(path)
+    try:
+        if path.resolve() == Path(DEFAULT_LEDGER).resolve():
+            return ""
+    except OSError:  # pragma: no cover - a path that cannot be resolved is shown as given
+        pass
+    if path.is_absolute():
+        try:
+            path = path.relative_to(Path.cwd())
+        except ValueError:
+            pass
+    text = str(path)
+    return f" --ledger={shell_word(text)}" if text.startswith("-") else f" --ledger {shell_word(text)}"
+
+
+def shell_word(text: str, windows: bool | None = None) -> str:
+    r"""``text`` as one word of a command line that, pasted, runs nothing of it: as is when it is
+    plain; else on POSIX in single quotes (``shlex.quote``: ``$``, backticks and ``\`` are text
+    there), on Windows (``windows``; default: this is Windows) in double quotes, which the command
+    prompt and PowerShell both read as one word, with PowerShell's ``$`` and backtick escaped by a
+    backtick (a ``%`` stays: the command prompt expands ``%NAME%`` inside quotes and has no escape
+    there — it names a variable, it runs nothing).
+
+    >>> shell_word("sub/wip-ledger.db", windows=False), shell_word("My Ledgers/a`id`$(id).db", windows=False)
+    ('sub/wip-ledger.db', "'My Ledgers/a`id`$(id).db'")
+    >>> print(shell_word("it's.db", windows=False))
+    'it'"'"'s.db'
+    >>> print(shell_word("C:\\My Ledgers\\a`id`$(id).db", windows=True))
+    "C:\My Ledgers\a``id```$(id).db"
+    >>> print(shell_word("C:\\Ledgers\\wip-ledger.db", windows=True))
+    C:\Ledgers\wip-ledger.db
+    """
+    windows = os.name == "nt" if windows is None else windows
+    if windows:
+        if text and re.fullmatch(r"[\w@+=:,./\\-]+", text):
+            return text
+        return '"' + re.sub(r'([`$"])', r"`\1", text) + '"'  # a " cannot be in a Windows file name anyway
+    if text and re.fullmatch(r"[\w@+=:,./-]+", text):  # \w: a letter of any script is plain to a shell
+        return text
+    return shlex.quote(text)
 
 
 def period_argument(text: str) -> str:
@@ -41,6 +92,13 @@ def period_argument(text: str) -> str:
     the month needs two digits (2026-01 for January): expected a month YYYY-MM, found '2026-1' [INVALID_FORMAT]
     spaces around the month: expected a month YYYY-MM, found ' 2026-10' [INVALID_FORMAT]
     expected a month YYYY-MM (e.g. 2026-10), found 'Oct 2026' [INVALID_FORMAT]
+    >>> for bad in ("\uff12\uff10\uff12\uff16-10", "2026-\uff11\uff13"):  # full-width digits
+    ...     try:
+    ...         period_argument(bad)
+    ...     except Exception as e:
+    ...         print(e)
+    write the digits as 0-9 (2026-10): expected a month YYYY-MM, found '２０２６-10' [INVALID_FORMAT]
+    expected a month YYYY-MM (e.g. 2026-10), found '2026-１３' [INVALID_FORMAT]
     """
     from argparse import ArgumentTypeError
 
@@ -51,13 +109,21 @@ def period_argument(text: str) -> str:
     found = f"expected a month YYYY-MM, found {text!r} [INVALID_FORMAT]"
     if is_period(text.strip()):
         raise ArgumentTypeError(f"spaces around the month: {found}")
-    digits = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    ascii_digits = _ascii_digits(text.strip())
+    if ascii_digits != text.strip() and is_period(ascii_digits):
+        raise ArgumentTypeError(f"write the digits as 0-9 ({ascii_digits}): {found}")
+    digits = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})", text.strip())
     if digits and len(digits[2]) == 2:
         raise ArgumentTypeError(f"month {digits[2]} does not exist (months are 01 to 12): {found}")
     if digits and 1 <= int(digits[2]) <= 9:
         raise ArgumentTypeError(f"the month needs two digits ({digits[1]}-0{digits[2]} for "
                                 f"{_MONTH_NAMES[int(digits[2]) - 1]}): {found}")
     raise ArgumentTypeError(f"expected a month YYYY-MM (e.g. 2026-10), found {text!r} [INVALID_FORMAT]")
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with each decimal digit of another script (full-width ２, Arabic-Indic ٢…) as 0-9."""
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
 
 
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

@@ -9,13 +9,15 @@ import re
 
 __all__ = ["is_period", "previous_period", "next_period", "days_in", "period_end"]
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")  # [0-9], not \d: \d takes any script's digits (２０２６)
 
 
 def is_period(text: object) -> bool:
     """
     >>> is_period("2026-10"), is_period("2026-13"), is_period("2026-1"), is_period(" 2026-10")
     (True, False, False, False)
+    >>> is_period("\uff12\uff10\uff12\uff16-10"), is_period("2026-\u0661\u0660")  # full-width, Arabic-Indic digits
+    (False, False)
     """
     return isinstance(text, str) and _MONTH.fullmatch(text) is not None
 

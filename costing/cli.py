@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
+from ._cli_common import ledger_option as _ledger_option
 from ._numbers import with_separator_hints
 from ._report import report_json
 from ._spec import CaseSpec
@@ -94,32 +95,6 @@ def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
     if beside is not None:
         return Path(beside).resolve().parent / DEFAULT_LEDGER
     return Path(DEFAULT_LEDGER)
-
-
-def _ledger_option(path: str | Path) -> str:
-    """`` --ledger PATH`` for a command suggested in a message about the ledger at ``path``, so that it
-    reaches that ledger when run from here; "" for the ledger the commands find without it
-    (wip-ledger.db in the working directory).  A path under the working directory is shown from it."""
-    path = Path(path)
-    try:
-        if path.resolve() == Path(DEFAULT_LEDGER).resolve():
-            return ""
-    except OSError:  # pragma: no cover - a path that cannot be resolved is shown as given
-        pass
-    if path.is_absolute():
-        try:
-            path = path.relative_to(Path.cwd())
-        except ValueError:
-            pass
-    return f" --ledger {_shell_word(str(path))}"
-
-
-def _shell_word(text: str) -> str:
-    """``text`` as one word of a command line: as is when it is plain, else in double quotes (which
-    the Windows command prompt, PowerShell and POSIX shells all read as one word)."""
-    if text and re.fullmatch(r"[\w@+=:,./\\-]+", text):
-        return text
-    return '"' + text.replace('"', '\\"') + '"'
 
 
 def _open_ledger(path: Path, create: bool = False, writes: bool = False):
@@ -266,6 +241,8 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
         print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
                                                          "again (the reason is kept in the ledger as written)")], writes=True)
         return EXIT_INPUT
+    # A Windows line break (CR LF, as pasted there) is a line break: kept as one, like any other (LF).
+    args.reason = args.reason.replace("\r\n", "\n")
     problem = _reason_problem(args.reason)
     if problem is not None:
         print_issues([problem], writes=True)
@@ -298,8 +275,9 @@ REASON_MAX_CHARACTERS = 2000
 
 
 def _reason_problem(reason: str) -> Issue | None:
-    """Why ``wip reopen --reason`` cannot be kept as written (INVALID_TEXT), or None.  Line breaks and
-    tabs are text (a reason may take several lines; what prints it on one line flattens them); control
+    """Why ``wip reopen --reason`` cannot be kept as written (INVALID_TEXT), or None.  Line breaks (LF;
+    ``_cmd_reopen`` keeps a Windows CR LF as one) and tabs are text (a reason may take several lines;
+    what prints it on one line flattens them); control
     characters (terminal escapes), line and paragraph separators other than a line break, and the
     characters that only hide or reorder text (as names refuse them: a right-to-left override shows
     the reason in another order than it is kept) are not."""
@@ -622,10 +600,15 @@ _EXPORT_OPTION_FLAGS = {"tax_rate": "--xero-tax-rate", "journal": "--intacct-jou
 
 def _lines_per_file(text: str) -> int:
     """``wip export --max-lines``: a whole number of journal lines, at least 1."""
-    if not text.strip().isdigit() or int(text) < 1:
+    digits = text.strip()
+    try:  # digits 0-9 only: "²" is a digit to str.isdigit and no number to int()
+        number = int(digits) if digits.isascii() and digits.isdecimal() else 0
+    except ValueError:  # pragma: no cover - ASCII decimal digits always make an int
+        number = 0
+    if number < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of journal lines per file, at least 1, found "
                                          f"{text!r}")
-    return int(text)
+    return number
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -699,8 +682,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         # A head given that differs is worded by verify() itself, chain verifying or not.
         verification = ledger.verification(expected_head=args.head)
         problems, chain_verifies = verification.problems, verification.chain_verifies
-        count = len(ledger.events())
-        head = ledger.head()
+        events = ledger.events()
+        count = len(events)
+        # The newest event: the head noted in the file, or events an older engine added after it (a note).
+        head = f"{events[-1].seq}:{events[-1].row_hash}" if events else None
+    for note in verification.notes:
+        print(f"note: {note}", file=sys.stderr)
     if problems:
         for p in problems:
             print(f"error: {p} [LEDGER_TAMPERED]", file=sys.stderr)
@@ -795,7 +782,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True, metavar="TEXT",
                    help="who asked for the reopen and why, kept in the ledger and as the narration of every "
                         f"reversing journal: plain text, at most {REASON_MAX_CHARACTERS:,} characters (line breaks "
-                        "allowed; no control or invisible characters)")
+                        "allowed, a Windows one kept as a plain line break; no control or invisible characters)")
     ledger_option(p)
     p.set_defaults(run=_cmd_reopen)
 

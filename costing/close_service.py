@@ -294,7 +294,8 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     # part, and what is left, which is the month's actual overhead the GL and this close disagree on.
     apart = [t for t in ties if t.is_actual_overhead and net.get(t.account, 0) and t.difference != net[t.account]]
     told = [t for t in ties if t.difference == net.get(t.account, 0)]
-    import_it = (f"once this close is recorded, import `wip export --period {period} --after-close {reversed_close}`: "
+    import_it = (f"once this close is recorded, import `wip export --period {period} --after-close {reversed_close}"
+                 f"{ledger.ledger_option}`: "
                  f"the reversal of close #{reversed_close} and this close")
     issues = _retold(issues, told, lambda t: (
         f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, which is {t.wip_ledger} plus the "

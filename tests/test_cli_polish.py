@@ -230,4 +230,4 @@ def test_the_export_to_import_for_a_gl_without_the_prior_months_reclose_carries_
     # November's file gives the GL balances of October's close #1.
     assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(db)]) == 2
     said = errors(capsys.readouterr().err)
-    assert said and all(f'`wip export --period 2026-10 --after-close 1 --ledger "{db}"`' in line for line in said), said
+    assert said and all(f"`wip export --period 2026-10 --after-close 1 --ledger '{db}'`" in line for line in said), said

@@ -403,6 +403,7 @@ def test_verify_catches_what_a_hand_edit_can_do_without_the_hash_scheme(tmp_path
 def test_a_close_recorded_meanwhile_under_the_same_number_is_refused(tmp_path):
     """The journal ids' close number is checked under the write lock (another run may have closed
     and reopened the month while this close was computed)."""
+    from costing.close._journals import reversal_book
     from costing.ledger import LedgerError
 
     db = tmp_path / "l.db"
@@ -410,7 +411,7 @@ def test_a_close_recorded_meanwhile_under_the_same_number_is_refused(tmp_path):
         outcome = close_period(demo("2026-10"), ledger, user="test")
         closed = ledger.current_close("2026-10")
         ledger.record_reopen("2026-10", reason="test", user="t", engine_version="t",
-                             reversals_for=lambda book, n: book.model_copy(update={"journals": ()}))
+                             reversals_for=lambda book, n: reversal_book(book, "REV", dt.date(2026, 10, 31), "test"))
         with pytest.raises(LedgerError) as refused:
             ledger.record_close(period="2026-10", opening_from=None, parameters=closed.parameters,
                                 reports_json="[]", rollforward_json="{}", journals=outcome.journals,

@@ -169,7 +169,7 @@ def test_a_ledger_path_with_spaces_is_one_word(tmp_path, capsys):
     db = tmp_path / "month end" / "l.db"
     db.parent.mkdir()
     assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
-    assert f'`wip verify --ledger "{db}" --head`' in capsys.readouterr().out
+    assert f"`wip verify --ledger '{db}' --head`" in capsys.readouterr().out  # quoted safe to paste (shlex)
 
 
 def test_needs_re_close_and_verify_name_the_ledger(november_flagged, capsys):

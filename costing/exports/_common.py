@@ -293,11 +293,16 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: str) -> list[list[PreparedJournal]]:
+def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: str,
+                   system_lines: int | None = None) -> list[list[PreparedJournal]]:
     """Group journals, in order, into files of at most ``max_lines`` lines, never splitting a journal.
 
     A new file starts when the next journal would not fit.  There is always at least one file
     (an empty one for a book with no journals), so an export always says what it produced.
+    ``system_lines`` is what ``system`` takes in one file (the writer's default): a journal too
+    long for a ``max_lines`` given apart from it is told to allow more lines per file, and the
+    refusal names the option (``ExportError.option``, ``max_lines``), as one of ``max_lines`` < 1
+    does; one too long for the system's own limit is about the journal, and names none.
     """
     if max_lines < 1:
         raise ExportError(f"{system}: max_lines must be at least 1, not {max_lines}", "max_lines")
@@ -305,11 +310,20 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
     used = 0
     for journal in journals:
         size = len(journal.lines)
-        if size > max_lines:
+        if size > max_lines and system_lines is not None and max_lines != system_lines and size <= system_lines:
+            lines = "line" if max_lines == 1 else "lines"
+            # Enough for every journal that fits a file at all (not the first too long alone).
+            needed = max(n for n in (len(j.lines) for j in journals) if n <= system_lines)
             raise ExportError(
-                f"{journal.id}: {size} lines, more than the {max_lines} lines {system} takes in one file, "
+                f"{journal.id}: {size} lines, more than the {max_lines} {lines} per file asked for, and a journal is "
+                f"never split across files: allow at least {needed} lines per file (the longest journal; {system} "
+                f"takes up to {system_lines} in one file)", "max_lines")
+        if size > max_lines:  # more than the system takes in one file (and than any limit asked for)
+            limit = max_lines if system_lines is None else system_lines
+            raise ExportError(
+                f"{journal.id}: {size} lines, more than the {limit} lines {system} takes in one file, "
                 f"and a journal is never split across files — post it to fewer accounts (fewer WIP accounts), "
-                f"or enter this journal into {system} by hand")
+                f"or enter this journal into {system} by hand")  # about the journal: no option to blame
         if used + size > max_lines:
             files.append([])
             used = 0

@@ -107,7 +107,7 @@ def render(book: PreparedBook, *, journal: str = "GJ", location_id: str = "", de
     option_key(location_id, "Intacct location id", option="location_id")
     option_key(dept_id, "Intacct department id", option="dept_id")
     files = {}
-    for number, entries in enumerate(split_journals(book.journals, max_lines, "Sage Intacct"), start=1):
+    for number, entries in enumerate(split_journals(book.journals, max_lines, "Sage Intacct", MAX_LINES), start=1):
         rows = []
         for entry in entries:
             for line in entry.lines:

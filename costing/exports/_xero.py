@@ -39,7 +39,7 @@ def render(book: PreparedBook, *, tax_rate: str = TAX_RATE, max_lines: int = MAX
     option_key(tax_rate, "Xero tax rate", required=True, option="tax_rate")  # Xero matches the rate by its full name
     _check_one_journal_per_narration(book)
     files = {}
-    for number, journals in enumerate(split_journals(book.journals, max_lines, "Xero"), start=1):
+    for number, journals in enumerate(split_journals(book.journals, max_lines, "Xero", MAX_LINES), start=1):
         rows = []
         for journal in journals:
             for line in journal.lines:

@@ -205,6 +205,7 @@ class Verification:
 
     problems: tuple[str, ...]
     chain_verifies: bool
+    notes: tuple[str, ...] = ()  # what is worth knowing but no problem (events an older engine added)
 
 
 @dataclass(frozen=True)
@@ -722,6 +723,10 @@ class Ledger:
             self._check_appendable()
             book = JournalBook.model_validate_json(row["journals"])
             reversal = reversals_for(book, row["close_no"])
+            if not _mirrors(reversal, book):  # what verify and journal_books would call the ledger changed
+                raise ValueError(f"reversals_for gave journals that do not undo {period}'s close #{row['close_no']} "
+                                 "exactly (a journal REV-<id> for each of its journals, in order, the same accounts "
+                                 "and amounts with debits and credits swapped: reversal_book); nothing was written")
             new = {
                 "kind": "reopen", "period": period, "close_no": row["close_no"], "opening_from": row["opening_from"],
                 "recorded_at": (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
@@ -775,7 +780,7 @@ class Ledger:
         head = self.head()
         if head is not None:  # a ledger from before heads were recorded has none until its next event
             last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            if last is None or head != f"{last['seq']}:{last['row_hash']}":
+            if (last is None or head != f"{last['seq']}:{last['row_hash']}") and self._after_head(head) is None:
                 problems.append("its newest event is not the one recorded when it was appended (events were cut "
                                 "off, added or replaced)")
         if problems:
@@ -787,6 +792,33 @@ class Ledger:
         """'seq:row_hash' of the newest event as recorded when it was appended."""
         found = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
         return None if found is None else found[0]
+
+    def _after_head(self, head: str) -> tuple[int, int] | None:
+        """(first, last) seq of the events recorded after the recorded ``head`` when they carry on the
+        chain from it — the head's event still has its hash, each event after it names the one before
+        as its prev_hash and matches its own hash —; None when there are none, or they do not.
+
+        An engine from before heads were recorded (wip 0.1.0 before the head record came in) appends
+        without moving the head: a ledger closed or reopened by one after a newer engine has its
+        head behind its newest event.  The events it added are what an engine writes, so the ledger
+        stays usable (the next close or reopen records the head again); a head that names an event
+        no longer in the file, or one with another hash, or events after it that do not chain from
+        it, is still a ledger changed outside the engine."""
+        seq_text, _, digest = head.partition(":")
+        if not (seq_text.isascii() and seq_text.isdigit()):
+            return None
+        seq = int(seq_text)
+        at = self._db.execute("SELECT row_hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        if at is None or at["row_hash"] != digest:
+            return None
+        prev, first, last = digest, None, None
+        for row in self._db.execute("SELECT * FROM events WHERE seq > ? ORDER BY seq", (seq,)):
+            if row["prev_hash"] != prev or _row_hash(dict(row)) != row["row_hash"]:
+                return None
+            self._trusted.add(row["seq"])  # its hash was just checked (_check_row)
+            prev, last = row["row_hash"], row["seq"]
+            first = last if first is None else first
+        return None if first is None else (first, last)
 
     def _insert_journal_lines(self, seq: int, book: JournalBook) -> None:
         self._db.executemany(
@@ -844,33 +876,43 @@ class Ledger:
                                 "changed outside the engine")
             prev = r["row_hash"]
             last = (r["seq"], r["row_hash"])
-        problems += self._verify_head(last)
+        head_problems, notes = self._verify_head(last)
+        problems += head_problems
         problems += self._verify_structure()
         chain_verifies = not problems
         if expected_head is not None:
             problems += _against_anchor(expected_head, hashes, self.path, chain_verifies=chain_verifies)
-        return Verification(tuple(problems), chain_verifies)
+        return Verification(tuple(problems), chain_verifies, tuple(notes))
 
-    def _verify_head(self, last: tuple[int, str] | None) -> list[str]:
-        """The newest event against the head recorded apart from the rows when it was appended."""
+    def _verify_head(self, last: tuple[int, str] | None) -> tuple[list[str], list[str]]:
+        """The newest event against the head recorded apart from the rows when it was appended:
+        (problems, notes).  Events after the head that carry on the chain from it (``_after_head``:
+        an older engine's, which records no head) are a note, as the next close or reopen takes them."""
         head = self.head()
         if head is None:
-            return [] if last is None else ["head: the record of the newest event is missing from the ledger — "
-                                            "events may have been removed from the end"]
+            return ([] if last is None else ["head: the record of the newest event is missing from the ledger — "
+                                             "events may have been removed from the end"]), []
         seq_text, _, digest = head.partition(":")
-        if not seq_text.isdigit():
-            return [f"head: the record of the newest event is unreadable ({head[:30]!r})"]
+        if not (seq_text.isascii() and seq_text.isdigit()):
+            return [f"head: the record of the newest event is unreadable ({head[:30]!r})"], []
         seq = int(seq_text)
         if last is not None and (seq, digest) == last:
-            return []
+            return [], []
         if last is None or seq > last[0]:
             ends = f"seq {last[0]}" if last else "no events"
             return [f"head: the newest event recorded is seq {seq} ({digest[:12]}…) but the events end at {ends} — "
-                    "events were removed from the end of the ledger"]
+                    "events were removed from the end of the ledger"], []
         if seq < last[0]:
-            return [f"head: the newest event recorded is seq {seq}, but events run to seq {last[0]} — events were "
-                    "added outside the engine"]
-        return [f"head: event seq {seq} does not have the hash recorded for it ({digest[:12]}…) — it was replaced"]
+            after = self._after_head(head)
+            if after is not None:
+                first, end = after
+                events = f"event seq {first} was" if first == end else f"events seq {first} to {end} were"
+                return [], [f"head: {events} recorded after the head noted in the ledger (seq {seq}), chained to it "
+                            "and each matching its hash — most likely by an older engine (wip 0.1.0 from before "
+                            "heads were noted), which does not note the head; the next close or reopen notes it"]
+            return [f"head: the newest event recorded is seq {seq}, but events run to seq {last[0]} and do not carry "
+                    f"on the chain from it — events were added outside the engine"], []
+        return [f"head: event seq {seq} does not have the hash recorded for it ({digest[:12]}…) — it was replaced"], []
 
     def _verify_structure(self) -> list[str]:
         """The append-only triggers are in place, and no detail row belongs to a missing event."""

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
+from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_option, period_argument, print_issues
 from .._errors import CostingError, Issue
 from .._numbers import NUMBER_LIMIT, NumberError, to_decimal
 from .._text import locale_argument
@@ -110,8 +110,9 @@ def _print_issues(args, issues: Sequence[Issue]) -> None:
 def _open(args):
     from ..ledger import Ledger, LedgerError
 
-    try:
-        return Ledger(Path(args.ledger or DEFAULT_LEDGER), create=False)
+    path = Path(args.ledger or DEFAULT_LEDGER)
+    try:  # ledger_option: the commands its messages suggest (wip verify, wip reopen) reach this ledger
+        return Ledger(path, create=False, ledger_option=ledger_option(path))
     except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
         _print_issues(args, [Issue(e.code, "--ledger", e.message)])
         return None

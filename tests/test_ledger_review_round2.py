@@ -1,0 +1,304 @@
+"""Review of the after-close integrity and CLI polish commits, second round: a ledger an older engine
+appended to after a newer one stays usable (and verify agrees), suggested commands are safe to paste
+and reach the ledger, a reopen never records a reversal verify would call tampering, `--max-lines`
+says what is wrong with it, periods are written in 0-9, and a Windows line break in a reason is one."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from costing._cli_common import ledger_option, shell_word
+from costing._journal import JournalBook
+from costing.cli import main
+from costing.close_service import CloseRefused, close_period, reopen_period
+from costing.ledger import Ledger, LedgerError
+from costing.ledger._sqlite import _TRIGGERS
+from tests.demo_data import DEMO, demo
+
+OCTOBER = str(DEMO / "close-2026-10.yaml")
+
+
+def errors(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("error: ")]
+
+
+def _head(db: Path) -> str:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()[0]
+    finally:
+        con.close()
+
+
+def _set_head(db: Path, head: str) -> None:
+    con = sqlite3.connect(db)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'head'", (head,))
+    con.commit()
+    con.close()
+
+
+# ---- 1. a ledger an older engine (no head records) appended to after a newer one --------------------
+
+@pytest.fixture
+def older_engine_appended(tmp_path) -> Path:
+    """October closed, reopened (head recorded: seq 2), then closed again by an engine that records no
+    head (wip 0.1.0 before head records): seq 3 is in the chain, the head still names seq 2."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    head = _head(db)
+    assert head.startswith("2:")
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="old engine")
+    _set_head(db, head)  # what the older engine leaves: its event appended, the head not moved
+    return db
+
+
+def test_a_ledger_an_older_engine_appended_to_can_be_reopened_and_closed(older_engine_appended, capsys):
+    db = older_engine_appended
+    assert main(["reopen", "2026-10", "--reason", "x", "--ledger", str(db)]) == 0, capsys.readouterr().err
+    with Ledger(db) as ledger:
+        newest = ledger.events()[-1]
+        assert (newest.seq, newest.kind) == (4, "reopen")
+        assert ledger.head() == f"4:{newest.row_hash}"  # the append records the head again
+        assert ledger.verify() == []
+        close_period(demo("2026-10"), ledger, user="test")
+
+
+def test_verify_says_events_after_the_head_chained_from_it_are_an_older_engines(older_engine_appended, capsys):
+    db = older_engine_appended
+    with Ledger(db) as ledger:
+        verification = ledger.verification()
+        newest = ledger.events()[-1]
+    assert verification.problems == () and verification.chain_verifies
+    [note] = verification.notes
+    assert note.startswith("head: event seq 3 was recorded after the head noted in the ledger (seq 2), chained to "
+                           "it and each matching its hash — most likely by an older engine")
+    assert main(["verify", "--ledger", str(db)]) == 0
+    said = capsys.readouterr()
+    assert f"note: {note}" in said.err and "added outside the engine" not in said.err
+    assert f"Ledger head: 3:{newest.row_hash}" in said.out  # the newest event, to note outside the file
+
+
+def _drop_triggers(con: sqlite3.Connection) -> None:
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {trigger}")
+
+
+def test_events_after_the_head_that_do_not_match_their_hash_are_still_refused(older_engine_appended, capsys):
+    db = older_engine_appended
+    con = sqlite3.connect(db)
+    _drop_triggers(con)
+    con.execute("UPDATE events SET recorded_by = 'someone else' WHERE seq = 3")
+    con.executescript(_TRIGGERS)
+    con.commit()
+    con.close()
+    assert main(["reopen", "2026-10", "--reason", "x", "--ledger", str(db)]) == 2
+    assert "[LEDGER_CHANGED]" in capsys.readouterr().err
+    with Ledger(db) as ledger:
+        assert len(ledger.events()) == 3
+        assert any("do not carry on the chain from it — events were added outside the engine" in p
+                   for p in ledger.verify())
+
+
+def test_a_head_naming_an_event_with_another_hash_is_still_refused(older_engine_appended):
+    db = older_engine_appended
+    _set_head(db, "2:" + "0" * 64)
+    with Ledger(db) as ledger:
+        with pytest.raises(LedgerError) as refused:
+            reopen_period(ledger, "2026-10", "x", user="test")
+        assert refused.value.code == "LEDGER_CHANGED" and "newest event" in refused.value.message
+        assert ledger.verification().notes == ()
+        assert any("events were added outside the engine" in p for p in ledger.verify())
+
+
+# ---- 2, 3. suggested commands: safe to paste, reach the ledger --------------------------------------
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX shell quoting")
+def test_a_suggested_ledger_path_runs_nothing_when_pasted(tmp_path, capsys):
+    folder = tmp_path / "My Ledgers"
+    folder.mkdir()
+    db = folder / "a`touch pwned`$(touch pwned2)'x.db"
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 0
+    out = capsys.readouterr().out
+    option = out.split("`wip verify")[1].split(" --head`")[0]
+    assert option == " --ledger " + shlex.quote(str(db))
+    # Pasted into a shell, the option is the path, and nothing of it runs.
+    shown = subprocess.run(["bash", "-c", "printf '%s\\n'" + option], cwd=tmp_path, capture_output=True,
+                           text=True, check=True).stdout
+    assert shown == f"--ledger\n{db}\n"
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+    assert main(["verify", *shlex.split(option)]) == 0
+
+
+def test_windows_quotes_a_path_in_double_quotes_with_powershells_specials_escaped():
+    assert shell_word(r"C:\Ledgers\wip-ledger.db", windows=True) == r"C:\Ledgers\wip-ledger.db"
+    assert shell_word(r"C:\My Ledgers\a`b$(c).db", windows=True) == r'"C:\My Ledgers\a``b`$(c).db"'
+    assert shell_word("a b.db", windows=False) == "'a b.db'"
+    assert shell_word("a\\b.db", windows=False) == "'a\\b.db'"  # a backslash is an escape to a POSIX shell
+
+
+def test_a_ledger_path_starting_with_a_dash_is_given_as_ledger_equals(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert ledger_option("-dash.db") == " --ledger=-dash.db"
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger=-dash.db"]) == 0
+    assert "`wip verify --ledger=-dash.db --head`" in capsys.readouterr().out
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger=-dash.db"]) == 2
+    err = capsys.readouterr().err
+    suggested = err.split("`wip reopen ")[1].split("`")[0]
+    assert suggested == "2026-10 --reason TEXT --ledger=-dash.db"
+    assert main(["reopen", *shlex.split(suggested.replace("TEXT", "late"))]) == 0  # the suggestion runs as given
+
+
+def test_the_import_for_a_gl_holding_a_reopened_close_carries_the_ledger(tmp_path):
+    """The refusal of a re-close whose GL still holds the reopened close names the export to import
+    with --ledger, as the one for a prior month's re-close does."""
+    from decimal import Decimal
+
+    db = tmp_path / "month end" / "l.db"
+    db.parent.mkdir()
+    with Ledger(db, ledger_option=ledger_option(db)) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        november = demo("2026-11")
+        first = close_period(november, ledger, user="test")
+        reopen_period(ledger, "2026-11", "late invoice", user="controller")
+        after_first = {code: str(Decimal(str(v)) + sum((line.debit - line.credit for j in first.journals.journals
+                                                        for line in j.lines if line.account == code), Decimal(0)))
+                       for code, v in november["general_ledger"]["balances"].items()}
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
+    assert refused.value.issues and all(
+        f"import `wip export --period 2026-11 --after-close 1 --ledger '{db}'`" in i.message
+        for i in refused.value.issues)
+
+
+def test_the_variance_commands_suggest_commands_with_the_ledger(tmp_path, capsys):
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    con = sqlite3.connect(db)
+    _drop_triggers(con)
+    con.execute("UPDATE events SET recorded_by = 'someone else' WHERE seq = 1")
+    con.executescript(_TRIGGERS)
+    con.commit()
+    con.close()
+    assert main(["variance", "--from", "2026-10", "--to", "2026-10", "--ledger", str(db)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert "[LEDGER_CHANGED]" in said and f"run `wip verify --ledger {db}`" in said
+
+
+# ---- 5. a reopen records only the exact mirror of the close -----------------------------------------
+
+def test_record_reopen_refuses_reversals_that_do_not_undo_the_close(tmp_path):
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+
+        def short_by_one_line(book: JournalBook, close_no: int) -> JournalBook:
+            import datetime as dt
+
+            from costing.close._journals import reversal_book
+
+            reversal = reversal_book(book, "REV", dt.date(2026, 10, 31), "x")
+            first = reversal.journals[0]
+            return reversal.model_copy(update={"journals": (first.model_copy(update={"lines": first.lines[:-1]}),
+                                                            *reversal.journals[1:])})
+
+        with pytest.raises(ValueError, match="do not undo 2026-10's close #1 exactly"):
+            ledger.record_reopen("2026-10", reason="x", user="test", reversals_for=short_by_one_line,
+                                 engine_version="test")
+        assert [e.kind for e in ledger.events()] == ["close"] and ledger.status("2026-10") == "closed"
+        assert ledger.verify() == []
+
+
+# ---- 6. --max-lines ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given", ["²", "٣", "0", "-1", "x"])
+def test_max_lines_that_is_no_whole_number_is_a_usage_error(given, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["export", "--period", "2026-10", "--format", "xero", "--out", str(tmp_path), "--max-lines", given])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "expected a whole number of journal lines per file, at least 1" in err and "invalid" not in err.lower()
+
+
+def test_a_journal_longer_than_max_lines_is_told_to_allow_more_lines_at_max_lines(tmp_path, capsys):
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        closed = close_period(demo("2026-10"), ledger, user="test")
+    longest = max(closed.journals.journals, key=lambda j: len(j.lines))
+    out = tmp_path / "out"
+    assert main(["export", "--period", "2026-10", "--format", "xero", "--out", str(out), "--max-lines", "1",
+                 "--ledger", str(db)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert said.startswith("error: --max-lines: ") and said.endswith("[EXPORT_REFUSED]")
+    assert "more than the 1 line per file asked for" in said
+    assert f"allow at least {len(longest.lines)} lines per file (the longest journal; Xero takes up to 300" in said
+    assert not out.exists()
+
+
+def test_a_journal_longer_than_the_systems_own_limit_names_no_option(tmp_path):
+    """At the system's own limit (the default) the journal is told to post to fewer accounts, and no
+    option is blamed; a limit asked for that the journal fits is blamed (``max_lines``)."""
+    from costing.exports import ExportError
+    from costing.exports._common import prepare, split_journals
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        journals = prepare(close_period(demo("2026-10"), ledger, user="test").journals).journals
+    longest = max(len(j.lines) for j in journals)
+    with pytest.raises(ExportError) as refused:
+        split_journals(journals, longest - 1, "Xero", longest - 1)
+    assert refused.value.option is None
+    assert f"more than the {longest - 1} lines Xero takes in one file" in str(refused.value)
+    assert "post it to fewer accounts" in str(refused.value)
+    with pytest.raises(ExportError) as refused:
+        split_journals(journals, longest - 1, "Xero", longest)
+    assert refused.value.option == "max_lines"
+    assert f"allow at least {longest} lines per file" in str(refused.value)
+
+
+# ---- 7. periods in 0-9 ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("period, said", [
+    ("\uff12\uff10\uff12\uff16-10", "write the digits as 0-9 (2026-10)"),
+    ("2026-\uff11\uff10", "write the digits as 0-9 (2026-10)"),
+])
+def test_a_period_in_other_digits_is_refused(period, said, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["journal", "--period", period, "--ledger", str(tmp_path / "l.db")])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert said in err and "does not exist" not in err
+
+
+# ---- 8. a Windows line break in a reason ------------------------------------------------------------
+
+@pytest.fixture
+def october(tmp_path) -> Path:
+    db = tmp_path / "l.db"
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 0
+    return db
+
+
+def test_a_reason_with_windows_line_breaks_is_kept_with_plain_line_breaks(october, capsys):
+    assert main(["reopen", "2026-10", "--reason", "late invoice\r\nfrom the contractor\r\n", "--ledger",
+                 str(october)]) == 0
+    assert capsys.readouterr().out.startswith("2026-10 reopened by ")
+    with Ledger(october, create=False) as ledger:
+        assert [e.reason for e in ledger.events() if e.kind == "reopen"] == ["late invoice\nfrom the contractor\n"]
+        narrations = {j.narration for _, book in ledger.journal_books("2026-10") for j in book.journals
+                      if j.id.startswith("REV-")}
+    assert all("\r" not in n for n in narrations)
+
+
+def test_a_carriage_return_alone_is_still_a_control_character(october, capsys):
+    assert main(["reopen", "2026-10", "--reason", "late invoice\rpaid", "--ledger", str(october)]) == 2
+    [said] = errors(capsys.readouterr().err)
+    assert "control characters" in said and said.endswith("[INVALID_TEXT]")
