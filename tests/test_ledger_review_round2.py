@@ -302,3 +302,15 @@ def test_a_carriage_return_alone_is_still_a_control_character(october, capsys):
     assert main(["reopen", "2026-10", "--reason", "late invoice\rpaid", "--ledger", str(october)]) == 2
     [said] = errors(capsys.readouterr().err)
     assert "control characters" in said and said.endswith("[INVALID_TEXT]")
+
+
+def test_a_close_file_period_in_other_scripts_digits_is_refused():
+    """A period is written with the digits 0-9 wherever it comes from (the pydantic pattern's \\d
+    would take any script's digits, which no export or ledger query would then match)."""
+    from costing.close_service import resolve_close
+    from tests.demo_data import demo
+
+    data = demo("2026-10")
+    data["period"] = "\uff12\uff10\uff12\uff16-10"  # fullwidth 2026
+    _, issues = resolve_close(data, None)
+    assert [(i.code, i.path) for i in issues][:1] == [("INVALID_FORMAT", "period")]

@@ -102,7 +102,7 @@ class CloseSpec(_Spec):
     # Checked as a name where the ledger is known (close._resolve): a company a recorded close holds
     # is read as it was accepted then, which a check here, on every read of the inputs, could not do.
     company: str
-    period: str = Field(description="YYYY-MM", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    period: str = Field(description="YYYY-MM", pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
     currency: str
     locale: str = "en_US"
     method: Literal["weighted_average", "fifo"]

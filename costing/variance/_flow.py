@@ -57,7 +57,7 @@ def _growth_shown(value: Decimal | None) -> Decimal | None:
 
 # ---- open orders --------------------------------------------------------------------------------
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _day(value: Any) -> dt.date:
