@@ -32,6 +32,12 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 _NULL_TAG = "tag:yaml.org,2002:null"
+# Digits as written after a comma inside a number: by the text, not the tag PyYAML resolves (it
+# reads 080 or 089 as text, not a number: not octal, and not decimal in YAML 1.1 either).
+# A currency sign, parentheses or digits grouped by spaces are taken in too ({materials: $36,000.00},
+# {labour: 9 450,00}): the number, as written, is told how to write it (``separator_hint``).
+_DIGITS_AFTER_COMMA = re.compile(r"[0-9]+(?:\.[0-9]*)?(?:%|\)|\s?[$€£¥₹])?")
+_DIGITS_BEFORE_COMMA = re.compile(r"\(?[-+]?[$€£¥₹]?[0-9]+(?:[ \u00a0\u202f\u2009'’.][0-9]+)*")
 
 
 def _split_numbers(node: yaml.MappingNode) -> tuple[set[int], list[tuple[yaml.Mark, str]]]:
@@ -45,7 +51,8 @@ def _split_numbers(node: yaml.MappingNode) -> tuple[set[int], list[tuple[yaml.Ma
     j = 1
     while j < len(pairs):
         value = pairs[j - 1][1]
-        if not (isinstance(value, yaml.ScalarNode) and value.style is None and value.tag in _NUMBER_TAGS):
+        if not (isinstance(value, yaml.ScalarNode) and value.style is None
+                and (value.tag in _NUMBER_TAGS or _DIGITS_BEFORE_COMMA.fullmatch(value.value))):
             j += 1
             continue
         text = value.value
@@ -61,8 +68,8 @@ def _split_numbers(node: yaml.MappingNode) -> tuple[set[int], list[tuple[yaml.Ma
 
 def _is_split_off(key: yaml.Node, value: yaml.Node) -> bool:
     """A key of digits written with no value: what follows a comma inside a number in ``{…}``."""
-    return (isinstance(key, yaml.ScalarNode) and key.style is None and key.tag in _NUMBER_TAGS
-            and isinstance(value, yaml.ScalarNode) and value.tag == _NULL_TAG and value.value == "")
+    return (isinstance(key, yaml.ScalarNode) and key.style is None and _DIGITS_AFTER_COMMA.fullmatch(key.value)
+            is not None and isinstance(value, yaml.ScalarNode) and value.tag == _NULL_TAG and value.value == "")
 
 
 def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -243,6 +250,11 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     spreadsheet = spreadsheet_problem(path, raw)
     if spreadsheet is not None:
         return None, [Issue("UNREADABLE_FILE", "", spreadsheet, source)]
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv") and raw.strip():
+        # A table saved from a spreadsheet: said so before YAML reads it as whatever it happens to be
+        # ('expected <document start>' at a quoted header's comma, a tab character, one long value).
+        return None, [_csv_problem(path)]
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is no content
     except UnicodeDecodeError as e:
@@ -260,7 +272,9 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
-        where, message = _yaml_problem(e)
+        if suffix == ".txt" and _tabular(text):
+            return None, [_csv_problem(path)]  # a table exported as text, not a close file saved as .txt
+        where, message = _yaml_problem(e, text)
         return None, [Issue("INVALID_SYNTAX", where, message, source)]
     except yaml.YAMLError as e:
         return None, [Issue("INVALID_SYNTAX", "", f"invalid YAML: {e}", source)]
@@ -279,44 +293,146 @@ def _whole_file(data: Any, path: Path, text: str) -> tuple[Any, list[Issue]]:
     and values: a CSV file, most often."""
     if data is None or isinstance(data, (dict, list)):
         return data, []
+    if path.suffix.lower() in (".csv", ".tsv", ".txt") or _tabular(text):
+        return None, [_csv_problem(path)]
+    return None, [_wrong_type(path, "one value, not keys and values")]
+
+
+def _tabular(text: str) -> bool:
+    """Whether the first line reads as a table's row (values between commas, tabs or semicolons)
+    rather than YAML's `key: value`."""
     first = text.lstrip().splitlines()[0] if text.strip() else ""
-    if path.suffix.lower() in (".csv", ".tsv", ".txt") or "," in first or "\t" in first or ";" in first:
-        said = "a table of values (CSV), not keys and values"
-    else:
-        said = "one value, not keys and values"
-    return None, [Issue("WRONG_TYPE", "", f"the file reads as {said}: close and case files are YAML or JSON "
-                                          "`key: value` lines (see examples/demo/close-2026-10.yaml and case.yaml); "
-                                          "`wip close` also reads a close workbook (.xlsx)", str(path))]
+    return any(c in first for c in ",\t;") and ": " not in first and not first.rstrip().endswith(":")
+
+
+def _csv_problem(path: Path) -> Issue:
+    return _wrong_type(path, "a table of values (CSV), not keys and values")
+
+
+def _wrong_type(path: Path, said: str) -> Issue:
+    return Issue("WRONG_TYPE", "", f"the file reads as {said}: close and case files are YAML or JSON `key: value` "
+                                   "lines (see examples/demo/close-2026-10.yaml and case.yaml); `wip close` also "
+                                   "reads a close workbook (.xlsx)", str(path))
 
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError, source: str) -> Issue:
     """A file saved in another encoding than UTF-8 (Windows-1252, Latin-1): where, and what to do."""
-    start = error.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    start = error.start + (3 if bom else 0)
     line = raw.count(b"\n", 0, start) + 1
-    column = start - (raw.rfind(b"\n", 0, start) + 1) + 1
+    line_start = max(raw.rfind(b"\n", 0, start) + 1, 3 if bom else 0)  # the byte-order mark is no column
+    # Characters, not bytes: the text before it on its line is UTF-8 (an em dash is one column, not three).
+    column = len(raw[line_start:start].decode("utf-8", "replace")) + 1
     return Issue("UNREADABLE_FILE", f"line {line}, column {column}",
                  f"byte 0x{raw[start]:02x} is not UTF-8 text: the file was saved in another encoding (Windows-1252 or "
                  "Latin-1, e.g. for ä, ü, é, £); save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8)", source)
 
 
-def _yaml_problem(e: yaml.MarkedYAMLError) -> tuple[str, str]:
+_CONTENT_TOKENS = (yaml.ScalarToken, yaml.FlowMappingStartToken, yaml.FlowMappingEndToken,
+                   yaml.FlowSequenceStartToken, yaml.FlowSequenceEndToken, yaml.FlowEntryToken, yaml.ValueToken,
+                   yaml.BlockEntryToken, yaml.AliasToken, yaml.AnchorToken, yaml.TagToken)
+_BLOCK_TOKENS = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.BlockEntryToken, yaml.KeyToken,
+                 yaml.BlockEndToken)
+_FLOW_ENDS = (yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+_NO_SPACE_AFTER_DASH = re.compile(r"\s*-[^\s\-]")
+
+
+class _Near:
+    """The tokens around a place PyYAML stopped at (``index`` into the text): the last written
+    before it (``before``), the one found there (``found``), and for each '}' or ']' scanned, the
+    '{' or '[' it closes (``opening``)."""
+
+    def __init__(self, text: str, index: int):
+        self.before: yaml.Token | None = None
+        self.found: yaml.Token | None = None
+        self.opening: dict[int, yaml.Token] = {}
+        open_: list[yaml.Token] = []
+        try:
+            for token in yaml.scan(text):
+                if token.start_mark.index > index:
+                    break
+                if token.start_mark.index == index and not isinstance(token, yaml.StreamStartToken):
+                    self.found = self.found or token  # the first: what the parser met there
+                    continue
+                if isinstance(token, (yaml.FlowMappingStartToken, yaml.FlowSequenceStartToken)):
+                    open_.append(token)
+                elif isinstance(token, _FLOW_ENDS) and open_:
+                    self.opening[id(token)] = open_.pop()
+                if isinstance(token, _CONTENT_TOKENS):
+                    self.before = token
+        except yaml.YAMLError:
+            pass  # the tokens up to the scanner's own problem
+
+    def quoted_before(self) -> yaml.ScalarToken | None:
+        token = self.before
+        return token if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'") else None
+
+
+def _line_start(text: str, mark: yaml.Mark) -> bool:
+    """Whether only spaces come before ``mark`` on its line."""
+    return not text[mark.index - mark.column:mark.index].strip()
+
+
+def _yaml_problem(e: yaml.MarkedYAMLError, text: str = "") -> tuple[str, str]:
     """PyYAML's error as a location and a message in plain words: what is wrong at that line, and
-    what to check.  Problems it does not know keep PyYAML's words."""
+    what to check.  The cause is told from what the text holds there (a quote that runs on over
+    lines, a '}' too many, text after a '}'); where it is not clear, a plain message with the line
+    rather than a wrong cause; problems it does not know keep PyYAML's words."""
     problem, context = e.problem or "", e.context or ""
     mark, opened = e.problem_mark, e.context_mark
 
     def at(m: yaml.Mark | None) -> str:
         return f"line {m.line + 1}, column {m.column + 1}" if m is not None else ""
 
-    if problem == "expected <block end>, but found '<scalar>'":
-        return at(mark), ("more text after a quoted value on this line: put the whole value in one pair of quotes, "
-                          "or check this line's indentation")
-    if problem.startswith("expected <block end>"):
-        begun = f" (the block begun at line {opened.line + 1})" if opened is not None else ""
-        return at(mark), ("this line is indented differently from the lines above it" + begun + ": keys at one level "
-                          "start in the same column, and a list's '- ' items too; indent with spaces, as the lines "
-                          "around it are")
+    near = _Near(text, mark.index) if mark is not None and text else None
+    quoted = near.quoted_before() if near is not None else None
+    found = near.found if near is not None else None
+    neutral = ("YAML cannot read this line from here: check it for a quote, bracket or ':' missing or left over, "
+               "and its indentation against the lines around it")
+
+    if quoted is not None and quoted.end_mark.line > quoted.start_mark.line and quoted.end_mark.line == mark.line:
+        # "2026-10 (no closing quote): the value runs on to the next quote, lines below, and what
+        # follows that quote is where PyYAML stops.
+        return at(quoted.start_mark), (f"this quote is closed only at line {quoted.end_mark.line + 1}: add the "
+                                       "closing quote on this line (a quoted value runs on to the next "
+                                       f"{quoted.style})")
+    if problem.startswith("expected <block end>") or problem.startswith("expected ',' or "):
+        if quoted is not None and isinstance(found, yaml.ScalarToken) and found.start_mark.line == quoted.end_mark.line:
+            shown = text[quoted.start_mark.index:quoted.end_mark.index]
+            return at(mark), (f"more text after the quoted value {shown} on this line: a closing quote is missing "
+                              "or one is left over; put the whole value in one pair of quotes"
+                              + (" (a ' inside '...' is written '')" if quoted.style == "'" else ""))
+    if problem.startswith("expected <block end>") or problem.startswith("expected the node content, but found '}'") \
+            or problem.startswith("expected the node content, but found ']'"):
+        if isinstance(found, _FLOW_ENDS):
+            close = text[mark.index]
+            return at(mark), (f"a '{close}' with none open to close: one '{close}' too many on this line; remove it")
+        before = near.before if near is not None else None
+        if isinstance(before, _FLOW_ENDS) and before.end_mark.line == mark.line:
+            begun = near.opening.get(id(before))
+            brackets = "{…}" if isinstance(before, yaml.FlowMappingEndToken) else "[…]"
+            which = f"the {brackets} begun at column {begun.start_mark.column + 1}" if begun is not None else \
+                f"a {brackets}"
+            return at(mark), (f"more text after the '{text[before.start_mark.index]}' that closes {which}: that "
+                              f"{brackets} is the whole value — put every entry inside it, separated by ', ', and "
+                              "nothing after it (a comment starts with ' #')")
+        if isinstance(found, _BLOCK_TOKENS) or (mark is not None and text and _line_start(text, mark)):
+            begun = f" (the block begun at line {opened.line + 1})" if opened is not None else ""
+            return at(mark), ("this line is indented differently from the lines above it" + begun + ": keys at one "
+                              "level start in the same column, and a list's '- ' items too; indent with spaces, as "
+                              "the lines around it are")
+        if not text:
+            return at(mark), ("this line is indented differently from the lines above it, or has more text after a "
+                              "value: check its indentation and quotes")
+        return at(mark), neutral
     if problem == "mapping values are not allowed here":
+        if text and mark is not None:
+            lines = text.splitlines()
+            for row in (mark.line - 1, mark.line):
+                if 0 <= row < len(lines) and _NO_SPACE_AFTER_DASH.match(lines[row]):
+                    column = lines[row].index("-") + 1
+                    return f"line {row + 1}, column {column}", ("a '-' with no space after it: a list item is "
+                                                                "written '- ' and then the item ('- name: …')")
         return at(mark), ("a ':' where no key can start: check this line's indentation (deeper than the key above "
                           "takes?), a second 'key:' on one line, or a value holding ': ' (put it in quotes '...')")
     if problem == "could not find expected ':'":
@@ -330,10 +446,20 @@ def _yaml_problem(e: yaml.MarkedYAMLError) -> tuple[str, str]:
     if problem == "found unexpected end of stream" and context.startswith("while scanning a quoted"):
         return at(opened or mark), "this quote is never closed: add the closing quote (or remove the opening one)"
     if problem.startswith("expected ',' or '}'") or problem.startswith("expected ',' or ']'"):
-        close = "}" if "}" in problem else "]"
+        close = "}" if problem.startswith("expected ',' or '}'") else "]"  # not "but got '}'"
         brackets = "{…}" if close == "}" else "[…]"
         what = f"the {brackets} begun at {at(opened)}" if opened is not None else f"a {brackets}"
-        return at(mark), f"{what} is not closed: add the '{close}' (or a ',' between its entries is missing)"
+        before = near.before if near is not None else None
+        if isinstance(found, yaml.ValueToken) and isinstance(before, yaml.ScalarToken) and before.style is None \
+                and " " in before.value and before.start_mark.line == before.end_mark.line == mark.line:
+            # {units: 30 complete: 0.4}: '30 complete' is read as one value, and its ':' is out of place.
+            return at(before.start_mark), (f"a ',' is missing between two entries of {what}: "
+                                           f"'{before.value}' reads as one value; separate entries with ', '")
+        if (isinstance(before, yaml.ScalarToken) and before.end_mark.line > before.start_mark.line) or \
+                (opened is not None and mark.line > opened.line and text and _line_start(text, mark)):
+            # The value ran on to the next line, or the next line starts where the '}' should be.
+            return at(mark), f"{what} is not closed: add the '{close}' at the end of its line"
+        return at(mark), f"{what}: a ',' between its entries, or its closing '{close}', is missing here"
     if problem.startswith("found undefined alias"):
         return at(mark), "'*' begins a YAML alias: put the value in quotes ('...')"
     if context.startswith("expected a single document"):

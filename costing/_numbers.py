@@ -209,51 +209,105 @@ def percent_text(fraction: Decimal) -> str:
 
 # A number written with a thousands separator or a decimal comma: 36,000.00, 9.450,00, 0,4, 1.234.567.
 _SEPARATED = re.compile(r"[+-]?\d+(?:[.,]\d+)+")
+# Digits grouped by a space (a no-break, narrow no-break or thin one too) or an apostrophe, as
+# fr_FR, ru_RU and de_CH show them: 36 000,00, 9 450,00, 36'000.00; a single ',' or '.' after the
+# groups is the decimal point.
+_SPACE_GROUPED = re.compile(r"([+-]?\d{1,3}(?:[ \u00a0\u202f\u2009'’]\d{3})+)(?:([.,])(\d+))?")
+_CURRENCY_SIGNS = "$€£¥₹"
 
 
 def separator_hint(text: str) -> str | None:
     """What to say of ``text``, refused as a number in a close or case file, when it is a number
     written with a thousands separator or a decimal comma (as a locale shows it); None otherwise.
+    A currency sign beside it, or parentheses for a negative amount, are said too.
 
     >>> separator_hint("9.450,00")
     "close and case files take '.' as the decimal point and no thousands separator, whatever `locale` says: write 9450.00"
     >>> [separator_hint(t).split(": write ")[1] for t in ("36,000.00", "9450,5", "0,4", "-1.234.567", "40,5%", "1,500")]
     ['36000.00', '9450.5', '0.4', '-1234567', '40.5%', '1500 (or 1.500 if the comma is a decimal point)']
-    >>> separator_hint("12.5"), separator_hint("lots"), separator_hint("1,2.3,4")
-    (None, None, None)
+    >>> [separator_hint(t).split(": write ")[1] for t in ("36 000,00", "36\u00a0000,00", "9\u202f450,00", "36'000.00")]
+    ['36000.00', '36000.00', '9450.00', '36000.00']
+    >>> [separator_hint(t).split(": write ")[1] for t in ("$36,000.00", "(9,450.00)", "9.450,00 €", "-$1,500.00")]
+    ['36000.00 (no currency sign)', '-9450.00 (a minus sign, not parentheses)', '9450.00 (no currency sign)', '-1500.00 (no currency sign)']
+    >>> separator_hint("12.5"), separator_hint("lots"), separator_hint("1,2.3,4"), separator_hint("$36000"), separator_hint("1 2")
+    (None, None, None, None, None)
     """
     text = text.strip()
+    notes = []
+    negative = ""
+    if len(text) > 2 and text[0] == "(" and text[-1] == ")":  # (9,450.00): an accountant's negative
+        text, negative = text[1:-1].strip(), "-"
+        notes.append("a minus sign, not parentheses")
+    if text[:1] in ("+", "-") and text[1:2] in tuple(_CURRENCY_SIGNS):  # -$1,500.00
+        if negative:
+            return None
+        negative, text = text[0].replace("+", ""), text[1:]
+    if text[:1] and text[:1] in _CURRENCY_SIGNS or text[-1:] and text[-1:] in _CURRENCY_SIGNS:
+        text = text.strip(_CURRENCY_SIGNS).strip()
+        notes.insert(0, "no currency sign")
+    note = f" ({', '.join(notes)})" if notes else ""
     percent = "%" if text.endswith("%") else ""
     digits = text[:-1].rstrip() if percent else text
+    if digits[:1] in "+-" and negative:
+        return None  # two signs: not a number written another way
+    grouped = _SPACE_GROUPED.fullmatch(digits)
+    if grouped is not None:
+        whole = re.sub(r"[^\d+-]", "", grouped.group(1))
+        meant = negative + whole + ("." + grouped.group(3) if grouped.group(3) else "") + percent + note
+        return _SEPARATOR_WORDS + meant
     separators = [c for c in digits if c in ",."]
     if not _SEPARATED.fullmatch(digits) or separators == ["."]:
         return None
     last = separators[-1]
     whole, fraction = digits.rsplit(last, 1)
+    whole = negative + whole
     if len(set(separators)) == 2:  # 36,000.00 or 9.450,00: the last one is the decimal point
         if digits.count(last) > 1 or any(b != a for a, b in zip(separators, separators[1:-1])):
             return None
         meant = whole.replace("," if last == "." else ".", "") + "." + fraction + percent
     elif len(separators) > 1:  # 1.234.567 or 1,234,567: grouping only
-        meant = digits.replace(last, "") + percent
+        meant = negative + digits.replace(last, "") + percent
     elif len(fraction) == 3:  # 1,500: a thousands separator, or a decimal comma
         meant = f"{whole}{fraction}{percent} (or {whole}.{fraction}{percent} if the comma is a decimal point)"
     else:  # 0,4
         meant = f"{whole}.{fraction}{percent}"
-    return ("close and case files take '.' as the decimal point and no thousands separator, whatever `locale` "
-            f"says: write {meant}")
+    return _SEPARATOR_WORDS + meant + note
 
 
-_REFUSED = "expected a number, found '"
+_SEPARATOR_WORDS = ("close and case files take '.' as the decimal point and no thousands separator, whatever "
+                    "`locale` says: write ")
+_REFUSED = "expected a number, found "
 
 
 def with_separator_hints(issues: list[Issue]) -> list[Issue]:
     """``issues`` of a close or case file, a number refused as written with a thousands separator
-    or a decimal comma (``expected a number, found '9.450,00'``) told how to write it instead."""
+    or a decimal comma (``expected a number, found '9.450,00'``) told how to write it instead.  The
+    value is read back from the message's Python literal (``'36\\xa0000,00'``, ``"36'000.00"``), so
+    what was typed is what is looked at.
+
+    >>> [i.message.split("write ")[1] for i in with_separator_hints([
+    ...     Issue("NOT_A_NUMBER", "a", "expected a number, found '36\\xa0000,00'"),
+    ...     Issue("NOT_A_NUMBER", "b", 'expected a number, found "36\\'000.00"')])]
+    ['36000.00', '36000.00']
+    """
     out = []
     for issue in issues:
         hint = None
-        if issue.code == "NOT_A_NUMBER" and issue.message.startswith(_REFUSED) and issue.message.endswith("'"):
-            hint = separator_hint(issue.message[len(_REFUSED):-1])
+        if issue.code == "NOT_A_NUMBER" and issue.message.startswith(_REFUSED):
+            written = _literal(issue.message[len(_REFUSED):])
+            hint = separator_hint(written) if written is not None else None
         out.append(issue if hint is None else Issue(issue.code, issue.path, f"{issue.message}; {hint}", issue.source))
     return out
+
+
+def _literal(text: str) -> str | None:
+    """The str a Python literal (a ``repr``) writes, or None when ``text`` is not one."""
+    import ast
+
+    if len(text) < 2 or text[0] not in "'\"" or text[-1] != text[0]:
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None

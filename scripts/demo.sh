@@ -3,10 +3,13 @@
 # ledger (the embedded SQLite store), with every journal export, in ./.venv (created on first use).
 #
 # Usage: bash scripts/demo.sh [OUT_DIR]     (OUT_DIR: default out/demo in the checkout)
-# OUT_DIR is replaced on every run, so only a folder this script made is ever deleted: it writes a
-# marker file (.wip-demo-output) into the folder it fills, and refuses a folder that holds anything
-# without that marker. A relative OUT_DIR is taken from the folder you run the script in.
-# The arguments are checked before anything else is done (no venv set-up, nothing written).
+# OUT_DIR is emptied on every run, so only what this script wrote is ever deleted: it writes a
+# marker file (.wip-demo-output) into the folder it fills, and refuses a folder holding any name
+# it does not write itself (marked or not: a user's file kept in, or a marker copied along into
+# another folder, is never deleted), or holding the names it writes but no marker (except the
+# default folder, filled by runs before the marker). A relative OUT_DIR is taken from the folder
+# you run the script in. The arguments are checked before anything else is done (no venv set-up,
+# nothing written).
 set -euo pipefail
 
 marker=".wip-demo-output"
@@ -16,9 +19,9 @@ usage: bash scripts/demo.sh [OUT_DIR]
 
 Closes the demo factory's 2026-10 and 2026-11 on a fresh ledger and writes the ledger, journals,
 roll-forwards, audit reports and every journal export into OUT_DIR (default: out/demo in the
-checkout). OUT_DIR is replaced on every run: it must be a new folder, an empty one, or one an
-earlier run of this script filled (it holds the marker file .wip-demo-output). A relative OUT_DIR
-is taken from the current folder.
+checkout). OUT_DIR is emptied on every run: it must be a new folder, an empty one, or one an
+earlier run of this script filled (it holds the marker file .wip-demo-output) with nothing else
+put in since. A relative OUT_DIR is taken from the current folder.
 USAGE
 }
 
@@ -39,44 +42,84 @@ else
         *) out="$PWD/$1" ;;  # the caller's folder, not the checkout's
     esac
     while [ "${out%/}" != "$out" ] && [ "${out%/}" != "" ]; do out="${out%/}"; done  # out/ is out
+    if [ -d "$out" ] && [ ! -L "$out" ]; then
+        out="$(cd -- "$out" && pwd)"  # `.`, `..`, a/./b: the folder's own path (a link stays a link)
+    fi
     out_abs="$out"
 fi
 
-# Whether the folder holds only what an earlier run wrote, before runs left the marker: the
-# default folder only, and only the names this script writes there.
-_earlier_default_run() {
-    [ "$#" -eq 0 ] || return 1
-    local entry name
-    for entry in "$out_abs"/* "$out_abs"/.[!.]* "$out_abs"/..?*; do
-        [ -e "$entry" ] || [ -L "$entry" ] || continue
-        name="${entry##*/}"
-        case "$name" in
-            exports | audit.xlsx | flow.txt | standards.txt | variance.txt | wip-ledger.db | wip-ledger.db-* \
-            | journals-*.txt | rollforward-*.txt) ;;
-            *) return 1 ;;
-        esac
-    done
+# The names this script writes into OUT_DIR, and into its exports/ folder: what it may delete.
+_written_here() {
+    case "$1" in
+        audit.xlsx | flow.txt | standards.txt | variance.txt | wip-ledger.db | wip-ledger.db-* | journals-*.txt \
+        | rollforward-*.txt | "$marker") return 0 ;;
+    esac
+    return 1
 }
+_written_in_exports() {
+    case "$1" in
+        accounts.beancount | journals-*) return 0 ;;
+    esac
+    return 1
+}
+
+# What OUT_DIR holds that this script did not write, one name a line (a folder with a trailing /):
+# any other name, a link, a folder where it writes a file, and what its exports/ holds beside exports.
+_not_written_here() (
+    shopt -s nullglob dotglob
+    for entry in "$out_abs"/*; do
+        name="${entry##*/}"
+        if [ -L "$entry" ]; then
+            echo "$name (a link)"
+        elif [ "$name" = exports ] && [ -d "$entry" ]; then
+            for inner in "$entry"/*; do
+                if [ -L "$inner" ] || [ ! -f "$inner" ] || ! _written_in_exports "${inner##*/}"; then
+                    echo "exports/${inner##*/}$([ -d "$inner" ] && [ ! -L "$inner" ] && echo /)"
+                fi
+            done
+        elif [ -d "$entry" ]; then
+            echo "$name/"
+        elif [ ! -f "$entry" ] || ! _written_here "$name"; then
+            echo "$name"
+        fi
+    done
+)
 
 if [ -L "$out_abs" ] || { [ -e "$out_abs" ] && [ ! -d "$out_abs" ]; }; then
     echo "demo.sh: $out_abs is not a folder (a file or a link); give a new or empty folder for the demo's outputs" >&2
     exit 2
 fi
-if [ -d "$out_abs" ] && [ ! -f "$out_abs/$marker" ] && [ -n "$(ls -A "$out_abs")" ] \
-        && ! _earlier_default_run "$@"; then
-    echo "demo.sh: $out_abs already holds files this script did not write; it replaces its output folder on" \
-         "every run, so give a new or empty folder (or one an earlier demo run filled)" >&2
-    exit 2
+if [ -d "$out_abs" ] && [ -n "$(ls -A "$out_abs")" ]; then
+    foreign="$(_not_written_here)"
+    if [ -n "$foreign" ]; then
+        shown="" count=0
+        while IFS= read -r name; do
+            count=$((count + 1))
+            [ "$count" -le 5 ] && shown="${shown:+$shown, }$name"
+        done <<< "$foreign"
+        [ "$count" -gt 5 ] && shown="$shown and $((count - 5)) more"
+        echo "demo.sh: $out_abs already holds files this script did not write ($shown); it empties its output" \
+             "folder on every run, so give a new or empty folder (or one an earlier demo run filled)" >&2
+        exit 2
+    fi
+    if [ ! -f "$out_abs/$marker" ] && [ "$#" -ne 0 ]; then
+        # Only the default folder was filled by runs from before the marker.
+        echo "demo.sh: $out_abs already holds files this script did not write (no $marker: not a folder an" \
+             "earlier demo run filled); it empties its output folder on every run, so give a new or empty folder" >&2
+        exit 2
+    fi
 fi
 
 source "$script_root/scripts/_venv.sh"
 cd "$root"
 wip="$venv/bin/wip"
-if [ -d "$out_abs" ] && [ -n "$(ls -A "$out_abs")" ]; then
-    rm -rf -- "$out_abs"  # a folder this script filled (checked above)
+if [ -d "$out_abs" ]; then
+    # Only what this script wrote (checked above), one name at a time: the folder itself stays (it
+    # may be the folder you are in).
+    (shopt -s nullglob dotglob; for entry in "$out_abs"/*; do rm -rf -- "$entry"; done)
 fi
 mkdir -p "$out_abs/exports"
-printf '%s\n' "Written by scripts/demo.sh, which deletes and rewrites this folder on every run." > "$out_abs/$marker"
+printf '%s\n' "Written by scripts/demo.sh, which empties and refills this folder on every run (it refuses to if the folder holds anything else)." > "$out_abs/$marker"
 ledger="$out/wip-ledger.db"
 
 for period in 2026-10 2026-11; do

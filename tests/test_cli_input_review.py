@@ -103,9 +103,12 @@ def test_demo_takes_a_relative_folder_from_the_callers_folder(fake_checkout, tmp
 def test_demo_replaces_only_a_folder_it_filled(fake_checkout, tmp_path):
     out = tmp_path / "out"
     assert _run(fake_checkout / "scripts" / "demo.sh", str(out), cwd=tmp_path).returncode == 0
-    (out / "stale.txt").write_text("old")
+    for name in ("journals-2026-09.txt", "wip-ledger.db-wal", "exports/journals-2026-09.qbo.csv"):
+        (out / name).write_text("old")  # names it writes, left by an earlier run: replaced
     assert _run(fake_checkout / "scripts" / "demo.sh", str(out) + "/", cwd=tmp_path).returncode == 0
-    assert MARKER in tree(out) and "stale.txt" not in tree(out)
+    written = tree(out)
+    assert MARKER in written and "journals-2026-09.txt" not in written and "wip-ledger.db-wal" not in written
+    assert "exports/journals-2026-09.qbo.csv" not in written
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _run(fake_checkout / "scripts" / "demo.sh", str(empty), cwd=tmp_path).returncode == 0
@@ -135,6 +138,60 @@ def test_demo_default_folder_is_out_demo_in_the_checkout_and_an_earlier_run_ther
     (old / "my-notes.txt").write_text("mine")
     result = _run(fake_checkout / "scripts" / "demo.sh", cwd=tmp_path)
     assert result.returncode == 2 and (old / "my-notes.txt").read_text() == "mine"
+
+
+def test_demo_keeps_files_put_into_a_folder_it_filled(fake_checkout, tmp_path):
+    """The marker says the demo filled the folder, not that all in it is the demo's: a file or
+    folder put in since (or beside it in exports/) is refused by name, and nothing is deleted."""
+    demo = fake_checkout / "scripts" / "demo.sh"
+    out = tmp_path / "t2"
+    out.mkdir()
+    assert _run(demo, "t2", cwd=tmp_path).returncode == 0
+    (out / "october-notes.docx").write_text("notes")
+    (out / "client").mkdir()
+    before = tree(out)
+    result = _run(demo, "t2", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    assert f"{out} already holds files this script did not write (client/, october-notes.docx)" in result.stderr
+    assert tree(out) == before
+    (out / "october-notes.docx").unlink()
+    (out / "client").rmdir()
+    (out / "exports" / "budget.xlsx").write_text("mine")
+    result = _run(demo, "t2", cwd=tmp_path)
+    assert result.returncode == 2 and "(exports/budget.xlsx)" in result.stderr
+    assert (out / "exports" / "budget.xlsx").read_text() == "mine"
+
+
+def test_demo_refuses_a_copied_marker_beside_other_files_and_a_marker_that_is_a_link(fake_checkout, tmp_path):
+    """`cp -r out/demo/. ~/reports/` copies the marker along: the folder still holds the user's
+    budget.xlsx, so it is refused.  A marker that is a link (to a file anywhere) is no marker."""
+    demo = fake_checkout / "scripts" / "demo.sh"
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "budget.xlsx").write_text("budget")
+    (reports / MARKER).write_text("Written by scripts/demo.sh\n")
+    result = _run(demo, str(reports), cwd=tmp_path)
+    assert result.returncode == 2 and "(budget.xlsx)" in result.stderr
+    assert tree(reports) == {MARKER: b"Written by scripts/demo.sh\n", "budget.xlsx": b"budget"}
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (tmp_path / "elsewhere").write_text("x")
+    (linked / MARKER).symlink_to(tmp_path / "elsewhere")
+    result = _run(demo, str(linked), cwd=tmp_path)
+    assert result.returncode == 2 and f"({MARKER} (a link))" in result.stderr
+    assert (linked / MARKER).is_symlink() and (tmp_path / "elsewhere").read_text() == "x"
+
+
+def test_demo_into_the_current_folder_runs_again(fake_checkout, tmp_path):
+    """`demo.sh .` ran once, then `rm` refused to remove '.': the folder's own contents are replaced,
+    the folder stays, and the printed paths are the folder's (no /./)."""
+    here = tmp_path / "here"
+    here.mkdir()
+    for _ in range(2):
+        result = _run(fake_checkout / "scripts" / "demo.sh", ".", cwd=here)
+        assert result.returncode == 0, result.stderr
+        assert f"ledger:        {here / 'wip-ledger.db'}" in result.stdout
+        assert (here / MARKER).is_file() and (here / "exports").is_dir()
 
 
 @pytest.mark.parametrize("args, code", [(["--help"], 0), (["-h"], 0), (["a", "b"], 2), (["--out"], 2), ([""], 2)])
@@ -319,3 +376,200 @@ def test_a_number_in_the_locales_style_in_a_case_file_gets_the_hint_too(tmp_path
     assert main(["cost", str(path)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0].endswith(f"expected a number, found '19.800,00'; {NO_SEPARATORS}: write 19800.00 [NOT_A_NUMBER]"), err
+
+
+# ---- review of the plain words: the cause named is the one in the file ----------------------------
+
+def _demo_close_with(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
+    """The demo close with ``old`` written as ``new`` once, and the (1-based) line it is on."""
+    path = _edited(tmp_path, DEMO_CLOSE, (old, new))
+    row = next(i for i, line in enumerate(path.read_text().splitlines(), 1) if new.splitlines()[0] in line)
+    return path, row
+
+
+def _first_error(capsys, path: Path, tmp_path: Path) -> str:
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[-1] == "1 problem found; nothing was written.", err
+    return err[0]
+
+
+@pytest.mark.parametrize("old, new, closed_at", [
+    ("company: Brew Works Ltd", 'company: "Brew Works Ltd', 'period: "'),
+    ('period: "2026-10"', 'period: "2026-10', '{code: "'),
+])
+def test_a_missing_closing_quote_is_said_at_the_line_it_opens(tmp_path, capsys, old, new, closed_at):
+    """A double-quoted value runs on over lines to the next quote; PyYAML stops after that one, lines
+    below (`period: "2026-10` was reported at line 13), and it was called text after a quoted value."""
+    path, row = _demo_close_with(tmp_path, old, new)
+    lines = path.read_text().splitlines()
+    closing = next(i for i, line in enumerate(lines, 1) if i > row and closed_at in line)
+    column = lines[row - 1].index('"') + 1
+    assert _first_error(capsys, path, tmp_path) == (
+        f"error: {path}: line {row}, column {column}: this quote is closed only at line {closing}: add the closing "
+        'quote on this line (a quoted value runs on to the next ") [INVALID_SYNTAX]')
+
+
+@pytest.mark.parametrize("old, new, at, words", [
+    ("{units: 30, complete: 0.4}", "{units: 30, complete: 0.4}}", "}\n",
+     "a '}' with none open to close: one '}' too many on this line; remove it"),
+    ("{units: 30, complete: 0.4}", "{units: 30} {complete: 0.4}", "{complete",
+     "more text after the '}' that closes the {…} begun at column 19: that {…} is the whole value"),
+    ("{units: 30, complete: 0.4}", "{units: 30, complete: 0.4} units", "units\n",
+     "more text after the '}' that closes the {…} begun at column 19"),
+    ('{code: "1210", name: "Raw materials inventory"}', '{code: "1210, name: "Raw materials inventory"}',
+     'Raw materials inventory"}', 'more text after the quoted value "1210, name: " on this line: a closing quote is '
+                                  'missing or one is left over'),
+    ("{units: 30, complete: 0.4}", "{units: 30 complete: 0.4}", "30 complete",
+     "a ',' is missing between two entries of the {…} begun at line 41, column 19: '30 complete' reads as one value"),
+    ("    - name: Testing", "    -name: Testing", "-name",
+     "a '-' with no space after it: a list item is written '- ' and then the item"),
+    ("company: Brew Works Ltd", "company: 'O'Brien Works'", "Brien",
+     "more text after the quoted value 'O' on this line: a closing quote is missing or one is left over; put the "
+     "whole value in one pair of quotes (a ' inside '...' is written '')"),
+])
+def test_yaml_mistakes_name_the_cause_found_there(tmp_path, capsys, old, new, at, words):
+    """Each was told a wrong cause: an extra '}' or text after '}' "indented differently", text
+    after a '}' "after a quoted value", a quote closed early "the {…} is not closed", a missing
+    comma led with "not closed", `-name:` reported on the next line."""
+    path, row = _demo_close_with(tmp_path, old, new)
+    line = path.read_text().splitlines()[row - 1] + "\n"
+    column = line.index(at) + 1
+    assert _first_error(capsys, path, tmp_path).startswith(f"error: {path}: line {row}, column {column}: {words}")
+
+
+@pytest.mark.parametrize("text, where, words", [
+    ("company: A\naccounts: {wip: [1, 2}\n", "line 2, column 22",
+     "the […] begun at line 2, column 17: a ',' between its entries, or its closing ']', is missing here"),
+    ("}\ncompany: A\n", "line 1, column 1", "a '}' with none open to close"),
+])
+def test_brackets_are_told_apart(tmp_path, capsys, text, where, words):
+    """A '[' closed by '}' was said to be a {…} ("but got '}'" has a '}' in it); a '}' opening the
+    file was "expected the node content"."""
+    path = tmp_path / "close.yaml"
+    path.write_text(text)
+    assert _first_error(capsys, path, tmp_path).startswith(f"error: {path}: {where}: {words}")
+
+
+def test_a_line_indented_differently_is_still_said_so(tmp_path, capsys):
+    path, row = _demo_close_with(tmp_path, "      started: 300", "     started: 300")
+    assert _first_error(capsys, path, tmp_path).startswith(
+        f"error: {path}: line {row}, column 6: this line is indented differently from the lines above it")
+
+
+@pytest.mark.parametrize("written, meant", [("36,080", "36080"), ("2,089.50", "2089.50"), ("1,008", "1008")])
+def test_a_comma_split_number_whose_second_part_yaml_reads_as_text(tmp_path, capsys, written, meant):
+    """`36,080`: PyYAML reads `080` as text (not octal, not decimal), so the split went unseen."""
+    path = _edited(tmp_path, DEMO_CLOSE, ("added_costs: {materials: 36000.00, labour: 9450.00}",
+                                          f"added_costs: {{materials: {written}, labour: 9450.00}}"))
+    err = _close_errors(capsys, path, tmp_path)
+    assert f"{written} is cut in two at its comma" in err[0] and f"write {meant}" in err[0], err
+    assert err[0].endswith("[NOT_A_NUMBER]") and len(err) == 2
+
+
+@pytest.mark.parametrize("content, name", [
+    ('"stage","completed"\n"Assembly",310\n', "production.csv"),
+    ("stage\tcompleted\nAssembly\t310\n", "production.tsv"),
+    ('"stage","completed"\n"Assembly",310\n', "production.txt"),
+])
+def test_a_table_file_is_said_to_be_one_before_yaml_reads_it(tmp_path, capsys, content, name):
+    """A quoted CSV header gave `expected '<document start>', but found ','`, a .tsv "a tab character"."""
+    path = tmp_path / name
+    path.write_text(content)
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[0] == (f"error: {path}: the file reads as a table of values (CSV), not keys and values: close and "
+                      "case files are YAML or JSON `key: value` lines (see examples/demo/close-2026-10.yaml and "
+                      "case.yaml); `wip close` also reads a close workbook (.xlsx) [WRONG_TYPE]")
+
+
+def test_a_close_file_saved_as_txt_is_still_read(tmp_path, capsys):
+    path = tmp_path / "close.txt"
+    path.write_text(DEMO_CLOSE.read_text())
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(tmp_path / "l.wip.db")]) == 0
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("36 000,00", "36000.00"), ("36\u00a0000,00", "36000.00"), ("9\u202f450,00", "9450.00"),
+    ("36'000.00", "36000.00"), ("$36,000.00", "36000.00 (no currency sign)"),
+    ("(9,450.00)", "-9450.00 (a minus sign, not parentheses)"),
+])
+def test_more_ways_a_locale_writes_numbers_get_the_hint(tmp_path, capsys, written, meant):
+    """Spaces (no-break and narrow no-break too, fr_FR) or an apostrophe between thousands, a
+    currency sign, parentheses: the value, read back from the message as typed, gets the hint."""
+    quoted = '"' + written.replace("\u00a0", "\\u00a0").replace("\u202f", "\\u202f") + '"'
+    path = _edited(tmp_path, DEMO_CLOSE, ("      added_costs: {materials: 36000.00, labour: 9450.00}",
+                                          f"      added_costs:\n        materials: {quoted}\n        labour: 9450.00"))
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[0].startswith(f"error: {path}: products[0].stages[0].added_costs.materials: expected a number, found ")
+    assert err[0].endswith(f"; {NO_SEPARATORS}: write {meant} [NOT_A_NUMBER]"), err
+
+
+@pytest.mark.parametrize("start, column", [(b"\xef\xbb\xbfcompany: A M", 13), ("company: A — M".encode(), 15)])
+def test_the_column_of_a_bad_byte_counts_characters(tmp_path, capsys, start, column):
+    """After a byte-order mark or an em dash on the line the column was 3 too far right (bytes)."""
+    path = tmp_path / "close.yaml"
+    path.write_bytes(start + "üller\nperiod: 2026-10\n".encode("latin-1"))
+    err = _close_errors(capsys, path, tmp_path)
+    assert err[0].startswith(f"error: {path}: line 1, column {column}: byte 0xfc is not UTF-8 text"), err
+
+
+# ---- a locale grouping thousands with '.': 36.000 is not 36.00 ----------------------------------------
+
+def _de_close(tmp_path: Path, added: str, locale: str = "de_DE") -> Path:
+    return _edited(tmp_path, DEMO_CLOSE, ("locale: en_US", f"locale: {locale}"),
+                   ("added_costs: {materials: 36000.00, labour: 9450.00}", f"added_costs: {added}"))
+
+
+def test_three_places_under_a_locale_grouping_with_a_dot_are_refused(tmp_path, capsys):
+    """`locale: de_DE` and `{materials: 36.000, labour: 9.450}` closed and posted 36.00 and 9.45,
+    1000 times too little, without a word."""
+    path = _de_close(tmp_path, "{materials: 36.000, labour: 9.450}")
+    err = _close_errors(capsys, path, tmp_path)
+    assert err == [
+        f"error: {path}: products[0].stages[0].added_costs.materials: 36.000 has more decimal places than USD allows "
+        "(2): under locale de_DE '.' separates thousands, so this is most likely 36000 — write 36000 if so (close "
+        "files take '.' as the decimal point and no thousands separator), or 36.00 [AMOUNT_PRECISION]",
+        f"error: {path}: products[0].stages[0].added_costs.labour: 9.450 has more decimal places than USD allows "
+        "(2): under locale de_DE '.' separates thousands, so this is most likely 9450 — write 9450 if so (close "
+        "files take '.' as the decimal point and no thousands separator), or 9.45 [AMOUNT_PRECISION]",
+        "2 problems found; nothing was written."]
+
+
+def test_three_places_in_the_header_amounts_too(tmp_path, capsys):
+    path = _edited(tmp_path, DEMO_CLOSE, ("locale: en_US", "locale: it_IT"))
+    text = path.read_text()
+    actual = next(line for line in text.splitlines() if "actual:" in line)
+    amount = actual.split("actual:")[1].split(",")[0].split("}")[0].strip()
+    path.write_text(text.replace(actual, actual.replace(f"actual: {amount}", "actual: 7.500", 1), 1))
+    err = _close_errors(capsys, path, tmp_path)
+    assert any(": 7.500 has more decimal places than USD allows (2): under locale it_IT" in e for e in err), err
+
+
+@pytest.mark.parametrize("locale, added", [("en_US", "{materials: 36000.000, labour: 9450.000}"),
+                                           ("de_DE", "{materials: 36000.00, labour: 9450.0}"),
+                                           ("fr_FR", "{materials: 36000.000, labour: 9450.000}")])
+def test_zeros_beyond_the_currencys_places_elsewhere_are_the_same_amount(tmp_path, capsys, locale, added):
+    """Only where '.' groups thousands is 36.000 another number: en_US (',' groups), fr_FR (a space
+    groups) and two places or fewer under de_DE close as before."""
+    path = _de_close(tmp_path, added, locale)
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(tmp_path / "l.wip.db")]) == 0, \
+        capsys.readouterr().err
+
+
+def test_the_fast_path_declines_what_the_general_path_refuses(tmp_path):
+    from costing._casefile import read_data_file
+    from costing.close._fast import FastResolver
+    from costing.close._resolve import resolve_header
+    from tests.test_close_fast import general
+
+    for locale, taken in (("de_DE", False), ("en_US", True)):
+        # Drip Home: a product the fast path takes (no opening finished goods).
+        path = _edited(tmp_path, DEMO_CLOSE, ("locale: en_US", f"locale: {locale}"),
+                       ("added_costs: {materials: 9000.00, labour: 2850.00}",
+                        "added_costs: {materials: 9.000, labour: 2.850}"))
+        data, issues = read_data_file(path)
+        assert not issues
+        header, q = resolve_header(data, None)
+        product = data["products"][2]
+        fast, slow = FastResolver(header, None, q)(product), general(product, header, None, q)
+        assert (fast is not None, slow is not None) == (taken, taken)
+        assert fast == slow

@@ -29,7 +29,7 @@ from .._journal import name_problem
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from .._numbers import EXACT_UNITS, NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
-from ._resolve import ProductPlan
+from ._resolve import ProductPlan, groups_with_dot, read_as_grouped
 from ._spec import CloseSpec
 from ._state import PriorState, StageWip
 
@@ -93,6 +93,8 @@ class FastResolver:
 
     def __init__(self, header: CloseSpec, prior: PriorState | None, q: Decimal):
         self._header, self._prior, self._q = header, prior, q
+        # An amount like 36.000 under a locale grouping thousands with '.': the general path refuses it.
+        self._locale = header.locale if groups_with_dot(header.locale) else None
         self._zero = _ZERO * q
         self._method = Method(header.method)
         self._rounding = ROUNDING_MODES[header.rounding]  # applied overhead is rounded as posted
@@ -289,12 +291,12 @@ class FastResolver:
         for key, value in b_cost_given.items():
             if key not in b_cost:
                 raise _Decline
-            b_cost[key] = _posted(value, q)
+            b_cost[key] = _posted(value, q, self._locale)
         added = dict.fromkeys((e.name for e in elements if e.kind is not ElementKind.TRANSFERRED_IN), zero)
         for key, value in added_given.items():
             if key not in added:
                 raise _Decline
-            added[key] = _posted(value, q)
+            added[key] = _posted(value, q, self._locale)
         if not b_units and any(b_cost.values()):
             raise _Decline
 
@@ -406,9 +408,10 @@ def _plain_map(raw: Any) -> dict:
     return raw
 
 
-def _posted(value: Decimal, q: Decimal) -> Decimal:
-    """A cost as a posted amount: not negative, no more places than the currency's."""
-    if value < 0:
+def _posted(value: Decimal, q: Decimal, locale: str | None) -> Decimal:
+    """A cost as a posted amount: not negative, no more places than the currency's, not written as
+    ``locale`` (one grouping thousands with '.'; None: another) groups thousands (``read_as_grouped``)."""
+    if value < 0 or (locale is not None and read_as_grouped(value, q, locale)):
         raise _Decline
     posted = value.quantize(q)
     if posted != value:

@@ -29,9 +29,58 @@ from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec,
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
-           "product_key", "names_of_close", "Unclean"]
+           "product_key", "names_of_close", "Unclean", "groups_with_dot", "read_as_grouped"]
 
 _ZERO = Decimal(0)
+
+
+@functools.lru_cache(maxsize=None)
+def groups_with_dot(locale: str) -> bool:
+    """Whether ``locale`` writes '.' between groups of thousands (de_DE: 36.000,00)."""
+    from babel.numbers import get_group_symbol
+
+    try:
+        return get_group_symbol(locale) == "."
+    except Exception:  # an unknown locale: refused as such (UNKNOWN_LOCALE)
+        return False
+
+
+def read_as_grouped(value: Decimal, q: Decimal, locale: str) -> bool:
+    """Whether an amount, as written, is most likely a number with '.' between thousands: written
+    with exactly three places in a currency of fewer (36.000, 9.450 in EUR), under a locale that
+    groups thousands with '.'.  Those places are the amount's value, zeros included, and the close
+    would post 36.00 where 36000 was meant; elsewhere (en_US), or with other places (36.0000),
+    zeros beyond the currency's places are the same amount.  Shared by the fast path, which must
+    decline what this path refuses.
+
+    >>> read_as_grouped(Decimal("36.000"), Decimal("0.01"), "de_DE"), read_as_grouped(Decimal("36.000"), Decimal("0.01"), "en_US")
+    (True, False)
+    >>> read_as_grouped(Decimal("36.00"), Decimal("0.01"), "de_DE"), read_as_grouped(Decimal("36.000"), Decimal("0.001"), "de_DE")
+    (False, False)
+    """
+    return value.as_tuple().exponent == -3 and q.as_tuple().exponent > -3 and groups_with_dot(locale)
+
+
+def _grouped_amount(path: str, value: Decimal, q: Decimal, header: CloseSpec) -> Issue:
+    """AMOUNT_PRECISION of an amount ``read_as_grouped``: what it was read as, and what to write."""
+    places = -q.as_tuple().exponent
+    grouped = str(value).replace(".", "")
+    return Issue("AMOUNT_PRECISION", path,
+                 f"{value} has more decimal places than {header.currency} allows ({places}): under locale "
+                 f"{header.locale} '.' separates thousands, so this is most likely {grouped} — write {grouped} if so "
+                 f"(close files take '.' as the decimal point and no thousands separator), or {value.quantize(q)}")
+
+
+def _grouped_amounts(amounts: Iterable[tuple[str, Decimal]], q: Decimal | None, header: CloseSpec,
+                     issues: list[Issue]) -> None:
+    """Appends ``_grouped_amount`` for each (path, amount) ``read_as_grouped`` whose extra places are
+    zeros (one with other places is refused as having more places than the currency allows)."""
+    if q is None:
+        return
+    for path, value in amounts:
+        if isinstance(value, Decimal) and value.is_finite() and read_as_grouped(value, q, header.locale) \
+                and value == value.quantize(q):
+            issues.append(_grouped_amount(path, value, q, header))
 
 
 @dataclass(frozen=True)
@@ -470,6 +519,8 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
         if q is not None and oh.actual != oh.actual.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", f"overhead.{name}.actual",
                                 f"{oh.actual} has more decimal places than {header.currency} allows"))
+        else:
+            _grouped_amounts([(f"overhead.{name}.actual", oh.actual)], q, header, issues)
     if q is not None:
         # Posted amounts carry the currency's places (22500 -> 22500.00); one with more is refused above.
         header = header.model_copy(update={"overhead": {
@@ -561,6 +612,8 @@ def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Iss
         elif q is not None and balance != balance.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", path,
                                 f"{balance} has more decimal places than {header.currency} allows"))
+        elif q is not None and read_as_grouped(balance, q, header.locale):
+            issues.append(_grouped_amount(path, balance, q, header))
         elif q is not None:
             at_places[code] = balance.quantize(q)
     return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(update={"balances": at_places})})
@@ -798,6 +851,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     + (f" and its overhead pool under overhead ({name}: {{driver, rate, actual}})"
                                        if pool else "")
                                     + (", otherwise correct the name" if plant else "")))
+        # Amounts written as a '.'-grouping locale shows them (36.000 for 36000): refused, not posted as 36.00.
+        _grouped_amounts(_stage_amounts(stage, spath, opening=prior is None), q, header, issues)
         if j == 0 and stage.transferred_in is not None:
             # A department costed on its own receives cost from outside; in a close nothing would
             # credit it, so WIP would hold cost no journal put there.
@@ -916,6 +971,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
             elif q is not None and layer.cost != layer.cost.quantize(q):
                 issues.append(Issue("AMOUNT_PRECISION", f"opening_finished_goods[{k}].cost",
                                     f"{layer.cost} has more decimal places than {header.currency} allows"))
+            else:
+                _grouped_amounts([(f"opening_finished_goods[{k}].cost", layer.cost)], q, header, issues)
         if q is not None:
             opening_fg = tuple(FinishedGoodsLayer(l.product, l.period, l.units, l.cost.quantize(q))
                                if l.cost == l.cost.quantize(q) else l for l in opening_fg)
@@ -936,6 +993,18 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     if issues:
         return None, issues
     return ProductPlan(product.name, case, applied, oh_element, drivers, counts, product.shipments, opening_fg), []
+
+
+def _stage_amounts(stage: Any, spath: str, opening: bool) -> Iterator[tuple[str, Decimal]]:
+    """A stage's costs as written, with where each is: added, received and (``opening``: from the
+    file, in the ledger's first month) beginning WIP's."""
+    for name, value in stage.added_costs.items():
+        yield f"{spath}.added_costs.{name}", value
+    if opening and stage.beginning_wip is not None:
+        for name, value in stage.beginning_wip.cost.items():
+            yield f"{spath}.beginning_wip.cost.{name}", value
+    if stage.transferred_in is not None and stage.transferred_in.cost is not None:
+        yield f"{spath}.transferred_in.cost", stage.transferred_in.cost
 
 
 # Problems that compare a stage's cost with a value: not said from a cost lacking the overhead a
