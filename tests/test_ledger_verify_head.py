@@ -72,12 +72,7 @@ def test_a_head_for_an_event_the_ledger_does_not_hold(two_months):
 def test_a_head_that_differs_from_a_chain_that_does_not_verify_either(two_months):
     """With rows changed outside the engine there is nothing to put down to a mistyped head."""
     db, october_head, _ = two_months
-    con = sqlite3.connect(db)
-    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        con.execute(f"DROP TRIGGER {trigger}")
-    con.execute("UPDATE events SET reason = 'edited by hand' WHERE seq = 1")
-    con.commit()
-    con.close()
+    _edit_by_hand(db)
     with Ledger(db) as ledger:
         chain_problems = ledger.verify()
         problems = ledger.verify("1:" + "0" * 16)
@@ -110,12 +105,7 @@ def test_verification_says_whether_the_chain_verifies_in_one_reading(two_months,
     """`wip verify --head` on a tampered ledger: the chain is read once, and the summary says both
     that the head differs and that the chain does not verify."""
     db, _, _ = two_months
-    con = sqlite3.connect(db)
-    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        con.execute(f"DROP TRIGGER {trigger}")
-    con.execute("UPDATE events SET reason = 'edited by hand' WHERE seq = 1")
-    con.commit()
-    con.close()
+    _edit_by_hand(db)
     with Ledger(db) as ledger:
         tampered = ledger.verification("1:" + "0" * 16)
         intact_head = ledger.verification()
@@ -136,3 +126,13 @@ def test_verification_of_a_good_ledger_with_a_mistyped_head(two_months):
     with Ledger(db) as ledger:
         verification = ledger.verification(october_head.partition(":")[0] + ":deadbeef00")
     assert verification.chain_verifies and len(verification.problems) == 1
+
+
+def _edit_by_hand(db: Path) -> None:
+    """Change the first event's reason outside the engine (its append-only triggers dropped first)."""
+    con = sqlite3.connect(db)
+    for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        con.execute(f"DROP TRIGGER {trigger}")
+    con.execute("UPDATE events SET reason = 'edited by hand' WHERE seq = 1")
+    con.commit()
+    con.close()

@@ -17,17 +17,16 @@ moves to another place of the same pool that rounded short (engine 0.4.0).
 
 from __future__ import annotations
 
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings, target
 from hypothesis import strategies as st
 
-from costing._numbers import ROUNDING_MODES, engine_context
-from costing._rounding import allocate
 from costing.ledger import Ledger
 from tests.test_close_properties import ACCOUNTS, STAGES, _close
-from tests.test_proration_tiny_costs import FIFO_TWO_POOLS_IN_ONE_ELEMENT, _overhead_only_stage, tiny, tiny_product
+from tests.test_proration_tiny_costs import (FIFO_TWO_POOLS_IN_ONE_ELEMENT, _overhead_only_stage, checked_pool_shares,
+                                            tiny, tiny_product)
 from tests.test_proration_multi_pool import TWO_POOLS_IN_ONE_ELEMENT
 
 CENT = Decimal("0.01")
@@ -167,19 +166,7 @@ def test_overhead_proration_keeps_finished_goods_at_or_above_zero(data):
         assert fg.closing >= 0
         assert fg.opening + fg.completed - fg.cost_of_goods_sold + fg.overhead_adjustment == fg.closing
 
-    pools = {l.stage: l.under_applied for l in result.overhead if l.disposition == "prorate"}
-    shares = {pool: [s for s in result.proration if s.pool == pool] for pool in pools}
-    with localcontext(engine_context(ROUNDING_MODES[data.get("rounding", "half_up")])):
-        plain = {}
-        for pool, difference in pools.items():
-            mine = shares[pool]
-            per_weight = difference / sum(s.weight for s in mine)
-            exact = [s.weight * per_weight for s in mine]
-            assert sum(s.amount for s in mine) == difference
-            for share, exact_share in zip(mine, exact):
-                assert share.amount * difference >= 0, share
-                assert abs(share.amount - exact_share) < CENT, (share, exact_share)
-            plain[pool] = allocate(exact, difference, CENT, None)
+    pools, shares, plain = checked_pool_shares(result, data.get("rounding", "half_up"))
 
     # What each protected place (WIP element; this period's layer on hand) held as posted before the
     # proration, and what the plain allocation leaves there counting only the over-applied pools.

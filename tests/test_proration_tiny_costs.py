@@ -100,19 +100,7 @@ def test_overhead_proration_keeps_every_wip_element_at_or_above_zero(data):
         for wip in product.closing_wip.values():
             assert all(cost >= 0 for cost in wip.cost.values()), (product.name, wip.stage, wip.cost)
 
-    pools = {l.stage: l.under_applied for l in result.overhead if l.disposition == "prorate"}
-    shares = {pool: [s for s in result.proration if s.pool == pool] for pool in pools}
-    with localcontext(engine_context(ROUNDING_MODES[data.get("rounding", "half_up")])):
-        plain = {}
-        for pool, difference in pools.items():
-            mine = shares[pool]
-            per_weight = difference / sum(s.weight for s in mine)
-            exact = [s.weight * per_weight for s in mine]
-            assert sum(s.amount for s in mine) == difference
-            for share, exact_share in zip(mine, exact):
-                assert share.amount * difference >= 0, share
-                assert abs(share.amount - exact_share) < CENT, (share, exact_share)
-            plain[pool] = allocate(exact, difference, CENT, None)
+    pools, shares, plain = checked_pool_shares(result, data.get("rounding", "half_up"))
 
     # What each element held as posted before the proration, and what the plain allocation would
     # leave in it counting only the over-applied pools' parts (under-applied ones only add).
@@ -141,3 +129,23 @@ def test_overhead_proration_keeps_every_wip_element_at_or_above_zero(data):
                 left[key] += part
     if all(amount >= 0 for amount in left.values()):
         assert {pool: [s.amount for s in mine] for pool, mine in shares.items()} == plain
+
+
+def checked_pool_shares(result, rounding: str) -> tuple[dict, dict, dict]:
+    """Each prorated pool's difference, its shares, and the plain largest-remainder allocation of
+    its exact shares; asserting that the shares add up to the difference, go its way and stay
+    within a minor unit of their exact amounts."""
+    pools = {l.stage: l.under_applied for l in result.overhead if l.disposition == "prorate"}
+    shares = {pool: [s for s in result.proration if s.pool == pool] for pool in pools}
+    with localcontext(engine_context(ROUNDING_MODES[rounding])):
+        plain = {}
+        for pool, difference in pools.items():
+            mine = shares[pool]
+            per_weight = difference / sum(s.weight for s in mine)
+            exact = [s.weight * per_weight for s in mine]
+            assert sum(s.amount for s in mine) == difference
+            for share, exact_share in zip(mine, exact):
+                assert share.amount * difference >= 0, share
+                assert abs(share.amount - exact_share) < CENT, (share, exact_share)
+            plain[pool] = allocate(exact, difference, CENT, None)
+    return pools, shares, plain
