@@ -5,6 +5,7 @@ says what is wrong with it, periods are written in 0-9, and a Windows line break
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sqlite3
@@ -13,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from costing import __version__, close_service
 from costing._cli_common import ledger_option, shell_word
 from costing._journal import JournalBook
 from costing.cli import main
 from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.ledger import Ledger, LedgerError
-from costing.ledger._sqlite import _TRIGGERS
+from costing.ledger._sqlite import _HASHED, _TRIGGERS, _row_hash
 from tests.demo_data import DEMO, demo
 
 OCTOBER = str(DEMO / "close-2026-10.yaml")
@@ -45,19 +47,41 @@ def _set_head(db: Path, head: str) -> None:
 
 # ---- 1. a ledger an older engine (no head records) appended to after a newer one --------------------
 
-@pytest.fixture
-def older_engine_appended(tmp_path) -> Path:
-    """October closed, reopened (head recorded: seq 2), then closed again by an engine that records no
-    head (wip 0.1.0 before head records): seq 3 is in the chain, the head still names seq 2."""
-    db = tmp_path / "l.db"
+def _appended_without_the_head(db: Path, version: str) -> None:
+    """October closed, reopened (head recorded: seq 2), then closed again as engine ``version`` but
+    with the head left at seq 2: seq 3 is in the chain, each hash matching, the head names seq 2."""
     with Ledger(db) as ledger:
         close_period(demo("2026-10"), ledger, user="test")
         reopen_period(ledger, "2026-10", "late invoice", user="controller")
     head = _head(db)
     assert head.startswith("2:")
-    with Ledger(db) as ledger:
+    with pytest.MonkeyPatch.context() as patch, Ledger(db) as ledger:
+        patch.setattr(close_service, "__version__", version)
         close_period(demo("2026-10"), ledger, user="old engine")
     _set_head(db, head)  # what the older engine leaves: its event appended, the head not moved
+
+
+@pytest.fixture
+def older_engine_appended(tmp_path) -> Path:
+    """October closed and reopened by this engine, then closed again by an engine that records no head
+    (wip 0.1.0 before head records, c46a766^): as that engine leaves it, its event names engine 0.1.0
+    and is dated after the head's (checked against the real engine of c46a766^: `git archive`, its
+    `wip close` run on such a ledger appends seq 3 so and leaves meta.head at seq 2)."""
+    db = tmp_path / "l.db"
+    _appended_without_the_head(db, "0.1.0")
+    with Ledger(db) as ledger:
+        events = ledger.events()
+    assert [e.engine_version for e in events] == [__version__, __version__, "0.1.0"]
+    assert events[2].recorded_at >= events[1].recorded_at
+    return db
+
+
+@pytest.fixture
+def newer_engine_appended(tmp_path) -> Path:
+    """The same, with seq 3 naming this engine (which always records the head): what someone leaves who
+    appended a row with its hash recomputed but did not know about the head."""
+    db = tmp_path / "l.db"
+    _appended_without_the_head(db, __version__)
     return db
 
 
@@ -80,7 +104,8 @@ def test_verify_says_events_after_the_head_chained_from_it_are_an_older_engines(
     assert verification.problems == () and verification.chain_verifies
     [note] = verification.notes
     assert note.startswith("head: event seq 3 was recorded after the head noted in the ledger (seq 2), chained to "
-                           "it and each matching its hash — most likely by an older engine")
+                           "it and each matching its hash, by engine 0.1.0 — most likely wip 0.1.0 from before "
+                           "heads were noted")
     assert main(["verify", "--ledger", str(db)]) == 0
     said = capsys.readouterr()
     assert f"note: {note}" in said.err and "added outside the engine" not in said.err
@@ -117,6 +142,176 @@ def test_a_head_naming_an_event_with_another_hash_is_still_refused(older_engine_
         assert refused.value.code == "LEDGER_CHANGED" and "newest event" in refused.value.message
         assert ledger.verification().notes == ()
         assert any("events were added outside the engine" in p for p in ledger.verify())
+
+
+# ---- 1b. only what wip 0.1.0 appends is taken in after the head; what was taken in stays said -------
+
+NOVEMBER = str(DEMO / "close-2026-11.yaml")
+
+
+def _rewrite_event(db: Path, seq: int, change, *, head: str | None = None) -> None:
+    """Event ``seq`` changed by ``change(row)`` (a dict of its columns) with its hash and the chain
+    after it recomputed, its journal lines matching its journals, the triggers put back (someone who
+    knows the hashing scheme); the head then recorded is ``head``, or the newest event's."""
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    _drop_triggers(con)
+    prev = None
+    for row in con.execute("SELECT * FROM events WHERE seq >= ? ORDER BY seq", (seq,)).fetchall():
+        r = dict(row)
+        if r["seq"] == seq:
+            change(r)
+            book = JournalBook.model_validate_json(r["journals"])
+            con.execute("DELETE FROM journal_lines WHERE seq = ?", (seq,))
+            con.executemany("INSERT INTO journal_lines VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [(seq, j.id, i + 1, j.date.isoformat(), ln.account, format(ln.debit, "f"),
+                              format(ln.credit, "f"), ln.memo) for j in book.journals for i, ln in enumerate(j.lines)])
+        if prev is not None:
+            r["prev_hash"] = prev
+        r["row_hash"] = _row_hash(r)
+        con.execute(f"UPDATE events SET {', '.join(f'{c} = ?' for c in _HASHED)}, row_hash = ? WHERE seq = ?",
+                    [r[c] for c in _HASHED] + [r["row_hash"], r["seq"]])
+        prev, newest = r["row_hash"], f"{r['seq']}:{r['row_hash']}"
+    con.execute("UPDATE meta SET value = ? WHERE key = 'head'", (head or newest,))
+    con.executescript(_TRIGGERS)
+    con.commit()
+    con.close()
+
+
+def test_events_after_the_head_from_an_engine_that_notes_it_are_refused_by_verify(newer_engine_appended, capsys):
+    db = newer_engine_appended
+    assert main(["verify", "--ledger", str(db)]) == 1
+    out, err = capsys.readouterr()
+    assert errors(err) == [
+        "error: head: the newest event recorded is seq 2, but events run to seq 3 and event seq 3 names engine "
+        f"'{__version__}', which notes the head when it appends (only wip 0.1.0 from before heads were noted does "
+        "not) — events were added outside the engine [LEDGER_TAMPERED]"]
+    assert "note:" not in err and "Ledger head" not in out  # the added event is not given as the head to note
+    with Ledger(db) as ledger:
+        assert not ledger.verification().chain_verifies
+
+
+def test_events_after_the_head_from_an_engine_that_notes_it_are_refused_by_close_and_reopen(newer_engine_appended,
+                                                                                           capsys):
+    db = newer_engine_appended
+    before = db.read_bytes()
+    assert main(["reopen", "2026-10", "--reason", "approved by CFO", "--ledger", str(db)]) == 2
+    assert "[LEDGER_CHANGED]" in capsys.readouterr().err
+    assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(db)]) == 2
+    assert "[LEDGER_CHANGED]" in capsys.readouterr().err
+    assert db.read_bytes() == before  # the head is not moved past them: verify still says so
+    assert main(["verify", "--ledger", str(db)]) == 1
+
+
+def test_a_forged_reopen_and_close_after_the_head_are_refused(tmp_path, capsys):
+    """The review's forgery: after October's close (head: seq 1), a reopen 'approved by CFO' and a close
+    #2 with two WIP accounts swapped, appended with their hashes recomputed, the head left as it was."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="alice")
+        reopen_period(ledger, "2026-10", "approved by CFO", user="cfo")
+        close_period(demo("2026-10"), ledger, user="alice")
+
+    def swap(row):
+        book = json.loads(row["journals"])
+        lines = book["journals"][0]["lines"]
+        lines[0]["account"], lines[1]["account"] = lines[1]["account"], lines[0]["account"]
+        row["journals"] = json.dumps(book)
+
+    _rewrite_event(db, 3, swap, head=_first_head(db))
+    assert main(["verify", "--ledger", str(db)]) == 1
+    assert "event seq 2 names engine" in capsys.readouterr().err
+    assert main(["reopen", "2026-10", "--reason", "x", "--ledger", str(db)]) == 2
+    capsys.readouterr()
+    assert main(["verify", "--ledger", str(db)]) == 1  # the evidence stays
+
+
+def _first_head(db: Path) -> str:
+    con = sqlite3.connect(db)
+    try:
+        seq, digest = con.execute("SELECT seq, row_hash FROM events WHERE seq = 1").fetchone()
+    finally:
+        con.close()
+    return f"{seq}:{digest}"
+
+
+def test_a_0_1_0_event_dated_before_the_head_is_refused(older_engine_appended, capsys):
+    db = older_engine_appended
+    _rewrite_event(db, 3, lambda row: row.update(recorded_at="2026-01-05T09:00:00+00:00"), head=_head(db))
+    assert main(["verify", "--ledger", str(db)]) == 1
+    [error] = errors(capsys.readouterr().err)
+    assert "and event seq 3 is dated 2026-01-05T09:00:00+00:00, before the head's event seq 2 (" in error
+    assert main(["reopen", "2026-10", "--reason", "x", "--ledger", str(db)]) == 2
+    assert "[LEDGER_CHANGED]" in capsys.readouterr().err
+
+
+def test_the_events_taken_in_as_0_1_0_s_are_still_said_after_the_next_close(older_engine_appended, capsys):
+    db = older_engine_appended
+    assert main(["reopen", "2026-10", "--reason", "x", "--ledger", str(db)]) == 0  # takes seq 3 in
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 0
+    capsys.readouterr()
+    with Ledger(db) as ledger:
+        verification = ledger.verification()
+        assert ledger.head().startswith("5:")  # the head moved past seq 3, twice
+    assert verification.problems == ()
+    [note] = verification.notes
+    assert note.startswith("head: event seq 3 was recorded by engine 0.1.0 after the head then noted in the ledger "
+                           "(wip 0.1.0 from before heads were noted does not note it) and taken in by the next "
+                           "close or reopen; if no one closed or reopened a month with that engine then, it was "
+                           "added outside the engine")
+    assert main(["verify", "--ledger", str(db)]) == 0
+    assert f"note: {note}" in capsys.readouterr().err
+
+
+def test_events_taken_in_at_two_times_are_all_said(older_engine_appended, capsys):
+    db = older_engine_appended
+    assert main(["reopen", "2026-10", "--reason", "x", "--ledger", str(db)]) == 0  # seq 4, takes seq 3 in
+    head = _head(db)
+    with pytest.MonkeyPatch.context() as patch, Ledger(db) as ledger:
+        patch.setattr(close_service, "__version__", "0.1.0")
+        close_period(demo("2026-10"), ledger, user="old engine")  # seq 5
+        reopen_period(ledger, "2026-10", "again", user="old engine")  # seq 6
+    _set_head(db, head)
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 0  # seq 7, takes 5 and 6 in
+    with Ledger(db) as ledger:
+        [note] = ledger.verification().notes
+    assert note.startswith("head: events seq 3, 5 to 6 were recorded by engine 0.1.0")
+
+
+@pytest.mark.parametrize("record, said", [
+    ("[2]", "include seq 2, which names engine"),
+    ("[9]", "include seq 9, which is not in the ledger"),
+    ("three", "is unreadable"),
+])
+def test_a_record_of_events_taken_in_that_does_not_hold_is_a_problem(older_engine_appended, record, said):
+    db = older_engine_appended
+    con = sqlite3.connect(db)
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('older_engine_events', ?)", (record,))
+    con.commit()
+    con.close()
+    with Ledger(db) as ledger:
+        [problem] = ledger.verify()
+    assert problem.startswith("meta: ") and said in problem and "changed outside the engine" in problem
+
+
+# ---- 1c. a line on an account the book's chart lacks ------------------------------------------------
+
+def test_the_journal_text_says_an_account_not_in_the_chart(tmp_path, capsys):
+    """A close row rewritten with its hash recomputed, a line moved to account 9999 (in no chart):
+    `wip journal` shows it, saying so, instead of failing with a KeyError."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+
+    def to_9999(row):
+        book = json.loads(row["journals"])
+        book["journals"][0]["lines"][0]["account"] = "9999"
+        row["journals"] = json.dumps(book)
+
+    _rewrite_event(db, 1, to_9999)
+    assert main(["journal", "--period", "2026-10", "--ledger", str(db)]) == 0
+    out, err = capsys.readouterr()
+    assert "9999 (not in the book's chart of accounts)" in out and "Traceback" not in err
 
 
 # ---- 2, 3. suggested commands: safe to paste, reach the ledger --------------------------------------

@@ -223,11 +223,18 @@ def render_journals_text(book: JournalBook, locale: str = "en_US") -> str:
         # A reversal's narration carries the reopen's reason, which may take several lines: the
         # journal's header stays one line (as `wip history` and the exports flatten it).
         lines += ["", f"{j.id}  {j.date.isoformat()}  {' '.join(j.narration.split())}"]
-        rows = [[f"{l.account} {book.accounts[l.account].name}", m(l.debit), m(l.credit), l.memo] for l in j.lines]
+        rows = [[_account_label(book, l.account), m(l.debit), m(l.credit), l.memo] for l in j.lines]
         rows.append(["Total", m(j.total_debit), m(j.total_credit),
                      "balanced" if j.total_debit == j.total_credit else "NOT BALANCED"])
         lines += _table(["account", "debit", "credit", "memo"], rows)
     return "\n".join(lines) + "\n"
+
+
+def _account_label(book: JournalBook, code: str) -> str:
+    """'1310 WIP - Assembly': an account code with the chart's name; a code the book's chart lacks
+    (the engine never posts one: a ledger row changed with its hash recomputed) is shown, said so."""
+    account = book.accounts.get(code)
+    return f"{code} {account.name}" if account is not None else f"{code} (not in the book's chart of accounts)"
 
 
 def render_postings_by_account(book: JournalBook, locale: str = "en_US") -> str:

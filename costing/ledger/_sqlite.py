@@ -96,6 +96,12 @@ _TRIGGERS = "".join(
     CREATE TRIGGER IF NOT EXISTS {t}_no_delete BEFORE DELETE ON {t}
     BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: {t} rows are never deleted'); END;
     """ for t in _IMMUTABLE)
+# The one engine that appends without noting the head: wip 0.1.0 from before the head was recorded
+# (commit c46a766 brought the head while the version was still 0.1.0; every later version notes it).
+# Events after the noted head are taken in only as that engine's (``Ledger._after_head``), and the
+# seqs so taken in are kept in meta under _TAKEN_IN_KEY (a JSON list), which verify keeps reporting.
+_HEADLESS_ENGINE = "0.1.0"
+_TAKEN_IN_KEY = "older_engine_events"
 _HASHED = ["seq", "kind", "period", "close_no", "opening_from", "recorded_at", "recorded_by", "reason",
            "engine_version", "inputs_sha256", "inputs", "parameters", "reports", "state", "rollforward",
            "journals", "prev_hash"]
@@ -758,6 +764,13 @@ class Ledger:
         row["seq"] = 1 if last is None else last["seq"] + 1
         row["prev_hash"] = GENESIS if last is None else last["row_hash"]
         row["row_hash"] = _row_hash(row)
+        head = self.head()
+        if last is not None and head is not None and head != f"{last['seq']}:{last['row_hash']}":
+            # Events the older engine added after the head (_check_appendable took them in): the head
+            # moves past them now, so which they were is kept, for verify to keep saying.
+            after = self._after_head(head)
+            if isinstance(after, tuple):
+                self._keep_taken_in(range(after[0], after[1] + 1))
         columns = _HASHED + ["row_hash"]
         self._db.execute(f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                          [row[c] for c in columns])
@@ -780,7 +793,8 @@ class Ledger:
         head = self.head()
         if head is not None:  # a ledger from before heads were recorded has none until its next event
             last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            if (last is None or head != f"{last['seq']}:{last['row_hash']}") and self._after_head(head) is None:
+            newest = None if last is None else f"{last['seq']}:{last['row_hash']}"
+            if head != newest and isinstance(self._after_head(head), str):
                 problems.append("its newest event is not the one recorded when it was appended (events were cut "
                                 "off, added or replaced)")
         if problems:
@@ -793,32 +807,66 @@ class Ledger:
         found = self._db.execute("SELECT value FROM meta WHERE key = 'head'").fetchone()
         return None if found is None else found[0]
 
-    def _after_head(self, head: str) -> tuple[int, int] | None:
-        """(first, last) seq of the events recorded after the recorded ``head`` when they carry on the
-        chain from it — the head's event still has its hash, each event after it names the one before
-        as its prev_hash and matches its own hash —; None when there are none, or they do not.
+    def _after_head(self, head: str) -> tuple[int, int] | str:
+        """(first, last) seq of the events recorded after the recorded ``head`` when they are what
+        wip 0.1.0 from before heads were recorded appends: the head's event still has its hash, each
+        event after it names the one before as its prev_hash, matches its own hash, was recorded by
+        engine 0.1.0 and no earlier than the head's event.  Else why they are not, as a phrase for
+        ``_verify_head``'s problem ("… and <why> — events were added outside the engine").
 
-        An engine from before heads were recorded (wip 0.1.0 before the head record came in) appends
-        without moving the head: a ledger closed or reopened by one after a newer engine has its
-        head behind its newest event.  The events it added are what an engine writes, so the ledger
-        stays usable (the next close or reopen records the head again); a head that names an event
-        no longer in the file, or one with another hash, or events after it that do not chain from
-        it, is still a ledger changed outside the engine."""
+        That engine appends without moving the head: a ledger closed or reopened by it after a newer
+        engine has its head behind its newest event, and stays usable (the next close or reopen
+        records the head again, and ``_append`` keeps which events were so taken in).  Any other
+        event after the head — another engine version's (every later one notes the head), one dated
+        before the head's event, one that does not chain from it — is a ledger changed outside the
+        engine: someone who recomputed the hashes but did not move the head."""
         seq_text, _, digest = head.partition(":")
         if not (seq_text.isascii() and seq_text.isdigit()):
-            return None
+            return "the head is unreadable"
         seq = int(seq_text)
-        at = self._db.execute("SELECT row_hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        at = self._db.execute("SELECT row_hash, recorded_at FROM events WHERE seq = ?", (seq,)).fetchone()
         if at is None or at["row_hash"] != digest:
-            return None
+            return f"the head's event seq {seq} is not in the ledger with the hash recorded for it"
+        since = _moment(at["recorded_at"])
         prev, first, last = digest, None, None
         for row in self._db.execute("SELECT * FROM events WHERE seq > ? ORDER BY seq", (seq,)):
-            if row["prev_hash"] != prev or _row_hash(dict(row)) != row["row_hash"]:
-                return None
+            if row["prev_hash"] != prev or (row["seq"] not in self._trusted
+                                            and _row_hash(dict(row)) != row["row_hash"]):
+                return "do not carry on the chain from it"
             self._trusted.add(row["seq"])  # its hash was just checked (_check_row)
+            if row["engine_version"] != _HEADLESS_ENGINE:
+                return (f"event seq {row['seq']} names engine {str(row['engine_version'])[:20]!r}, which notes the "
+                        f"head when it appends (only wip {_HEADLESS_ENGINE} from before heads were noted does not)")
+            when = _moment(row["recorded_at"])
+            if since is None or when is None:
+                unreadable = at["recorded_at"] if since is None else row["recorded_at"]
+                return (f"event seq {seq if since is None else row['seq']} has no readable time recorded "
+                        f"({str(unreadable)[:40]!r})")
+            if when < since:
+                return (f"event seq {row['seq']} is dated {row['recorded_at']}, before the head's event seq {seq} "
+                        f"({at['recorded_at']})")
             prev, last = row["row_hash"], row["seq"]
             first = last if first is None else first
-        return None if first is None else (first, last)
+        return "no events follow it" if first is None else (first, last)
+
+    def _taken_in(self) -> list[int] | None:
+        """The seqs of events taken in as wip 0.1.0's after the head ([] for none); None when the
+        record of them is unreadable (changed outside the engine)."""
+        found = self._db.execute("SELECT value FROM meta WHERE key = ?", (_TAKEN_IN_KEY,)).fetchone()
+        if found is None:
+            return []
+        try:
+            seqs = json.loads(found[0])
+        except (TypeError, ValueError):
+            return None
+        if not (isinstance(seqs, list) and all(type(s) is int for s in seqs)):
+            return None
+        return seqs
+
+    def _keep_taken_in(self, seqs: Iterable[int]) -> None:
+        """Add ``seqs`` to the events taken in as wip 0.1.0's (inside the append's transaction)."""
+        kept = sorted(set(self._taken_in() or []) | set(seqs))
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_TAKEN_IN_KEY, json.dumps(kept)))
 
     def _insert_journal_lines(self, seq: int, book: JournalBook) -> None:
         self._db.executemany(
@@ -878,6 +926,9 @@ class Ledger:
             last = (r["seq"], r["row_hash"])
         head_problems, notes = self._verify_head(last)
         problems += head_problems
+        taken_problems, taken_notes = self._verify_taken_in()
+        problems += taken_problems
+        notes = taken_notes + notes
         problems += self._verify_structure()
         chain_verifies = not problems
         if expected_head is not None:
@@ -904,15 +955,43 @@ class Ledger:
                     "events were removed from the end of the ledger"], []
         if seq < last[0]:
             after = self._after_head(head)
-            if after is not None:
+            if isinstance(after, tuple):
                 first, end = after
                 events = f"event seq {first} was" if first == end else f"events seq {first} to {end} were"
                 return [], [f"head: {events} recorded after the head noted in the ledger (seq {seq}), chained to it "
-                            "and each matching its hash — most likely by an older engine (wip 0.1.0 from before "
-                            "heads were noted), which does not note the head; the next close or reopen notes it"]
-            return [f"head: the newest event recorded is seq {seq}, but events run to seq {last[0]} and do not carry "
-                    f"on the chain from it — events were added outside the engine"], []
+                            f"and each matching its hash, by engine {_HEADLESS_ENGINE} — most likely wip "
+                            f"{_HEADLESS_ENGINE} from before heads were noted, which does not note the head; the next "
+                            "close or reopen notes it, and verify goes on naming these events"]
+            return [f"head: the newest event recorded is seq {seq}, but events run to seq {last[0]} and {after} — "
+                    "events were added outside the engine"], []
         return [f"head: event seq {seq} does not have the hash recorded for it ({digest[:12]}…) — it was replaced"], []
+
+    def _verify_taken_in(self) -> tuple[list[str], list[str]]:
+        """The events a close or reopen took in as wip 0.1.0's after the head (``_keep_taken_in``):
+        a note naming them, for as long as the ledger lasts — a problem when the record of them is
+        unreadable or names an event that is not in the ledger as that engine's."""
+        seqs = self._taken_in()
+        if seqs is None:
+            return [f"meta: the record of the events taken in as an older engine's ({_TAKEN_IN_KEY}) is "
+                    "unreadable — it was changed outside the engine"], []
+        if not seqs:
+            return [], []
+        seqs = sorted(set(seqs))
+        found = dict(self._db.execute(f"SELECT seq, engine_version FROM events WHERE seq IN "
+                                      f"({', '.join('?' * len(seqs))})", seqs).fetchall())
+        wrong = [s for s in seqs if found.get(s) != _HEADLESS_ENGINE]
+        if wrong:
+            s = wrong[0]
+            what = "is not in the ledger" if s not in found else f"names engine {str(found[s])[:20]!r}"
+            return [f"meta: the events taken in as wip {_HEADLESS_ENGINE}'s include seq {s}, which {what} — the "
+                    "record was changed outside the engine"], []
+        events, they = ((f"event seq {seqs[0]} was", "it was") if len(seqs) == 1 else
+                        (f"events seq {_seq_ranges(seqs)} were", "they were"))
+        return [], [f"head: {events} recorded by engine {_HEADLESS_ENGINE} after the head then noted in the ledger "
+                    f"(wip {_HEADLESS_ENGINE} from before heads were noted does not note it) and taken in by the "
+                    f"next close or reopen; if no one closed or reopened a month with that engine then, {they} "
+                    "added outside the engine — check the ledger against a head noted outside the file (wip verify "
+                    "--head)"]
 
     def _verify_structure(self) -> list[str]:
         """The append-only triggers are in place, and no detail row belongs to a missing event."""
@@ -1029,6 +1108,31 @@ def _against_anchor(expected: str, hashes: dict[int, str], path: str, *, chain_v
         check = (f"The hash chain of {path} does not verify either (see the other problems): rows were changed "
                  "outside the engine — check the head against where it was kept, then go back to a copy kept with it")
     return [f"--head: expected {given}, as given; found that {found} ({holds}). {check}"]
+
+
+def _moment(text: Any) -> dt.datetime | None:
+    """An event's recorded_at as an aware datetime (the engine writes UTC ISO 8601 with its offset);
+    None when it is not one."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _seq_ranges(seqs: list[int]) -> str:
+    """'3, 5 to 7' for [3, 5, 6, 7] (sorted, distinct).
+
+    >>> _seq_ranges([3, 5, 6, 7]), _seq_ranges([4])
+    ('3, 5 to 7', '4')
+    """
+    runs: list[list[int]] = []
+    for s in seqs:
+        if runs and s == runs[-1][1] + 1:
+            runs[-1][1] = s
+        else:
+            runs.append([s, s])
+    return ", ".join(str(a) if a == b else f"{a} to {b}" for a, b in runs)
 
 
 def _engine_version() -> str:
