@@ -405,6 +405,16 @@ def _cmd_journal(args: argparse.Namespace) -> int:
         from ._journal import postings_by_account
         from .close._render import contra_accounts, render_postings_by_account
 
+        # A trial balance needs each account's name and class: a line on an account the book's
+        # chart lacks can only be a row rewritten outside the engine (its hash recomputed).
+        unknown = sorted({(j.id, line.account) for j in book.journals for line in j.lines
+                          if line.account not in book.accounts})
+        if unknown:
+            print_issues([Issue("LEDGER_CHANGED", "--ledger", f"{jid} posts to account {code}, which the book's chart "
+                                "of accounts does not hold: the ledger was changed outside the engine — run `wip "
+                                "verify`") for jid, code in unknown])
+            return EXIT_INPUT
+
         if args.json:
             totals = postings_by_account(book)
             # Overhead applied keeps its class ("expense"), as the imports carry it; `contra_to` says

@@ -312,6 +312,11 @@ def test_the_journal_text_says_an_account_not_in_the_chart(tmp_path, capsys):
     assert main(["journal", "--period", "2026-10", "--ledger", str(db)]) == 0
     out, err = capsys.readouterr()
     assert "9999 (not in the book's chart of accounts)" in out and "Traceback" not in err
+    # the trial balance cannot class the account: refused, saying why, no traceback
+    assert main(["journal", "--period", "2026-10", "--by-account", "--ledger", str(db)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "posts to account 9999, which the book's chart of accounts does not hold" in err
+    assert "[LEDGER_CHANGED]" in err and "Traceback" not in err
 
 
 # ---- 2, 3. suggested commands: safe to paste, reach the ledger --------------------------------------
