@@ -52,14 +52,15 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
     a duplicate of the stage before; another slip is asked the key meant, when one is near:
     ``_suggestion``); a key given twice (in the same stage) is
     DUPLICATE_ROW at the second row,
-    never "the last one wins" — `X` and `X.progress` are the same key (the case file reads both as
-    the overall progress).
+    never "the last one wins" — a completion `X` and `X.progress` are the same key (the case file
+    reads both as the stage's progress: ``_completions``).
     """
     case: dict[str, Any] = {"currency": "USD", "stages": []}
     rows: dict[str, int] = {}
     issues: list[Issue] = []
     stage: dict[str, Any] | None = None
     seen: dict[str, tuple[int, str]] = {}  # path of a key already given -> its block row and key as written
+    progress: list[tuple[int, str, str]] = []  # each completion key given: its block row, key as written, path
     for number, row in enumerate(block, start=1):
         if not row or all(is_blank(c) for c in row):
             continue
@@ -125,17 +126,19 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
             path = f"stages[{len(case['stages']) - 1}].elements.{to_text(values[0])}"
         else:
             path = f"stages[{len(case['stages']) - 1}].{key}"
-        # `complete | 0.5` and `complete.progress | 0.9`: one key (an element named progress is a name)
-        same = path if key == "element" else path.removesuffix(".progress")
+        # `cost | 5` and `cost.progress | 3` are one key to ``_set`` (a duplicate); a completion's
+        # `complete` and `complete.progress` are told apart once the stage's elements are known
+        completion = key != "element" and path.removesuffix(".progress").endswith(".complete")
+        same = path if key == "element" or completion else path.removesuffix(".progress")
         if same in seen:
             what = f"element {to_text(values[0])}" if key == "element" else written
             scope = f" of stage {stage['name']}" if key not in _TOP and stage is not None else ""
             first, first_written = seen[same]
-            also = f" as {first_written}" if first_written != written else ""
-            issues.append(Issue("DUPLICATE_ROW", where, f"{what} is already in row {first}{also}{scope}; keep one row "
-                                                        "and delete the other"))
+            issues.append(_duplicate(where, what, first, first_written, written, scope))
             continue
         seen[same] = number, written
+        if completion:
+            progress.append((number, written, path))
         rows[path] = number
         try:
             if key in _TOP:
@@ -148,7 +151,39 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
                 _set(stage, key.split("."), to_number(values[0]))
         except NumberError as e:  # a date where a number belongs
             issues.append(Issue(e.code, where, e.message))
-    return case, rows, issues
+    return case, rows, issues + _completions(case, progress)
+
+
+def _duplicate(where: str, what: str, first: int, first_written: str, written: str, scope: str) -> Issue:
+    also = f" as {first_written}" if first_written != written else ""
+    return Issue("DUPLICATE_ROW", where, f"{what} is already in row {first}{also}{scope}; keep one row and delete "
+                                         "the other")
+
+
+def _completions(case: dict, given: list[tuple[int, str, str]]) -> list[Issue]:
+    """The issues of the completion keys ``given`` (each path once, in block order): `X.complete` and
+    `X.complete.progress` are one key, the stage's progress (`ending_wip.complete | 0.5` with
+    `ending_wip.complete.progress | 0.9` is DUPLICATE_ROW at the second row, never the last one
+    wins) — but in a stage with an element named progress, `X.complete.progress` reads as that
+    element's completion and is the stage's progress to the case file: RESERVED_NAME, not a
+    duplicate, at each such row.  Checked once the block is read, as the element may come after."""
+    found: list[Issue] = []
+    for number, written, path in given:
+        stage = case["stages"][int(path[len("stages["):path.index("]")])]
+        base = path.removesuffix(".progress")
+        if "progress" in stage["elements"]:
+            if base != path:
+                found.append(Issue("RESERVED_NAME", f"row {number} ({written})",
+                                   f"{written} is read as the stage's progress (progress in a completion always is), "
+                                   f"not as the completion of the element named progress of stage {stage['name']}; "
+                                   "rename the element (e.g. progress_work) to give it a completion of its own, or "
+                                   f"give the stage's progress as {written.removesuffix('.progress')} alone"))
+            continue
+        first = [(n, w) for n, w, p in given if n < number and p != path and p.removesuffix(".progress") == base]
+        if first:
+            where, scope = f"row {number} ({written})", f" of stage {stage['name']}"
+            found.append(_duplicate(where, written, *first[0], written, scope))
+    return found
 
 
 def _folded(key: str) -> str:

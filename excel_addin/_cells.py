@@ -33,7 +33,7 @@ from costing import EXCEL_ERRORS, Issue, NumberError, from_excel, is_period
 
 __all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blank", "is_blank_row", "excel_error",
            "formula_error", "grid", "first_cell", "to_number", "to_text", "to_period", "out", "rows_with_header",
-           "is_wip_error"]
+           "is_wip_error", "header_name"]
 
 ERROR_PREFIX = "#WIP!"
 
@@ -198,6 +198,16 @@ def out(value: Any) -> Any:
     return value
 
 
+def header_name(value: Any) -> str:
+    r"""A header cell as a column name: lower case, each run of spaces (a no-break space, a tab or a
+    line break too, which look alike in a cell) as one ``_``.
+
+    >>> header_name(" Spoiled\u00a0 Units "), header_name("Beginning\nCost"), header_name(None)
+    ('spoiled_units', 'beginning_cost', '')
+    """
+    return "_".join(to_text(value).lower().split())
+
+
 def rows_with_header(table: list[list[Any]]) -> tuple[list[str], list[list[Any]]]:
     """A 2-D range whose first row is a header: (lower-case header names, data rows).
 
@@ -207,7 +217,7 @@ def rows_with_header(table: list[list[Any]]) -> tuple[list[str], list[list[Any]]
     """
     if not table:
         return [], []
-    header = [to_text(h).lower().replace(" ", "_") for h in table[0]]
+    header = [header_name(h) for h in table[0]]
     rows = list(table[1:])
     while rows and is_blank_row(rows[-1]):
         rows.pop()

@@ -1,8 +1,8 @@
 """Is a name a typing slip of another?  Used to refuse a misspelt column (``curency``) or block key
 (``elemnt``) rather than leave it out without a sign, while leaving a user's own names alone
-(``inspector``, ``currently``, ``stage_name``, ``state``).  A name with a word added or cut short
-(``currency_code``, ``curr``) is no slip: the add-in refuses the likely ones by name or by the
-qualifier added (``functions._WRONG_NAMES``, ``functions._qualified``)."""
+(``currently``, ``stage_name``, ``state``).  A name with a word added or cut short
+(``currency_code``, ``curr``) is no slip: a table function refuses it by the stem it holds
+(``functions._STEMS``) when it stands for an optional column that changes the figures."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-import unicodedata
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any, Callable
@@ -28,8 +27,8 @@ from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAc
 
 from ._block import locate, parse_block
 from ._book_file import UNREACHABLE, UNSAVED, WEB, BookFile, book_file
-from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, is_blank, is_blank_row,
-                     is_wip_error, issues_text, out, rows_with_header, to_number, to_period, to_text)
+from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, header_name, is_blank,
+                     is_blank_row, is_wip_error, issues_text, out, rows_with_header, to_number, to_period, to_text)
 from ._names import edit_distance, is_typo
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
@@ -169,12 +168,14 @@ def _at(number: int, issues: list[Issue]) -> list[Issue]:
 
 def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ...],
              compute: Callable[[int, dict[str, Any]], list[Any]], read: tuple[str, ...],
-             known: tuple[str, ...] = ()) -> list[list[Any]]:
+             known: tuple[str, ...] = (), guarded: tuple[str, ...] = ()) -> list[list[Any]]:
     """One result row per input row: a blank input row gives a blank result row, so that the
     results spill beside the rows they belong to.  ``read``: every column the function reads;
-    ``known``: other columns of the same kind of table (a cost column in a units table)."""
+    ``known``: other columns of the same kind of table (a cost column in a units table);
+    ``guarded``: the optional columns that change this function's figures (see ``_near_miss``)."""
     table = grid(table)
-    problem = _header_problem(table[0] if table else []) or _near_miss(table[0] if table else [], read, known)
+    header = table[0] if table else []
+    problem = _header_problem(header) or _near_miss(header, read, known, guarded)
     if problem:
         return [_padded(problem, columns)]
     header, rows = rows_with_header(table)
@@ -195,7 +196,7 @@ def _header_problem(cells: list[Any]) -> str | None:
         error = excel_error(cell)
         if error:
             return error_text("FORMULA_ERROR", f"row 1 (column {k} of the table): {formula_error(error, 'the header')}")
-        name = to_text(cell).lower().replace(" ", "_")
+        name = header_name(cell)
         if not name:
             continue
         if name in first:
@@ -205,88 +206,75 @@ def _header_problem(cells: list[Any]) -> str | None:
     return None
 
 
-def _near_miss(cells: list[Any], read: tuple[str, ...], known: tuple[str, ...]) -> str | None:
-    """UNKNOWN_COLUMN for a header that stands for a column the function reads and the table lacks:
-    a typing slip of it (`curency`, `rouding`, `spoiled_unist`), a likely wrong name of it
-    (`spoiled`, `ccy`, `inspection_point`: ``_WRONG_NAMES``), or — for a column with a default
-    (``_DEFAULTED``) — its name with a unit or qualifier after it (`inspection (%)`, `inspection_pct`,
-    `spoiled units (qty)`, `currency_code`, `rounding_method`: ``_qualified``).  Each would otherwise
-    be left out and the column's default used without a sign.  Any other column is the user's own
-    (`note`, `inspector`, `currency_note`, `spoiled_value`, `stage_name`, `rounding_note`) and is
-    left alone."""
-    names = [to_text(c).lower().replace(" ", "_") for c in cells]
+def _near_miss(cells: list[Any], read: tuple[str, ...], known: tuple[str, ...],
+               guarded: tuple[str, ...]) -> str | None:
+    """UNKNOWN_COLUMN for a header that may stand for a column the function reads and the table
+    lacks, by two rules an auditor can check by eye:
+
+    - a typing slip of any column read (a letter or two off: `completd`, `curency`, `rouding`);
+    - for an optional column that changes this function's figures (``guarded``: ``_STEMS``), a
+      header containing one of its stems once case is set aside and every run of spaces and
+      punctuation read as `_` (`Inspection [%]`, `spoiled units, pcs`, `curr. code`, `qa_inspector`).
+
+    Why refuse a user's own column (`inspection (who)`) rather than guess: a column refused is
+    recoverable — the message says how to rename it, one way or the other — while a column left out
+    silently takes the default and gives wrong figures that nothing shows.  With the column itself
+    in the table, nothing is refused: `spoiled_value` beside `spoiled_units` is the user's own.
+    Any header with no stem and no slip (`note`, `stage_name`, `ccy` in a units-only table) is the
+    user's and left alone."""
+    names = [header_name(c) for c in cells]
     absent = [c for c in read if c not in names]
     for k, name in enumerate(names, start=1):
         if not name or name in read or name in known:
             continue
-        meant = _WRONG_NAMES.get(name)
-        if meant not in absent:
-            qualified = [c for c in absent if c in _DEFAULTED and _qualified(name, c)]
-            slips = [c for c in absent if is_typo(name, c)]
-            meant = (max(qualified, key=len) if qualified
-                     else min(slips, key=lambda c: edit_distance(name, c)) if slips else None)
-        if meant:
-            return error_text("UNKNOWN_COLUMN", f"row 1 (column {k} of the table): {to_text(cells[k - 1])} is not a "
-                                                f"column this function reads; did you mean {meant}? Rename it to "
-                                                f"{meant}, or give your own column a name further from it")
+        where = f"row 1 (column {k} of the table): {to_text(cells[k - 1])} is not a column this function reads"
+        for column in (c for c in guarded if c in absent):
+            found = _stems_in(name, column)
+            if found:
+                holds, default, example = _GUARDED[column]
+                stems = " or ".join(f"'{s}'" for s in found)
+                return error_text("UNKNOWN_COLUMN", f"{where}, and it contains {stems}: the function reads {column} "
+                                                    f"from a column named {column}, and without one takes {default}. "
+                                                    f"Rename this column to {column} if it holds {holds}, or rename "
+                                                    f"it so it does not contain {stems} if it is your own "
+                                                    f"(e.g. {example})")
+        slips = [c for c in absent if is_typo(name, c)]
+        if slips:
+            meant = min(slips, key=lambda c: edit_distance(name, c))
+            return error_text("UNKNOWN_COLUMN", f"{where}; did you mean {meant}? Rename it to {meant}, or give your "
+                                                "own column a name further from it")
     return None
 
 
-# Likely wrong names of the columns read (a typing slip is caught by ``is_typo``, a name with a
-# qualifier by ``_qualified``); each is refused only when the table lacks the column it stands for.
-_WRONG_NAMES = {
-    "spoiled": "spoiled_units", "spoiled_unit": "spoiled_units", "spoilage": "spoiled_units",
-    "spoilage_units": "spoiled_units", "spoiled_qty": "spoiled_units", "spoiled_quantity": "spoiled_units",
-    "units_spoiled": "spoiled_units", "spoilt": "spoiled_units", "spoilt_units": "spoiled_units",
-    "scrap": "spoiled_units", "scrapped": "spoiled_units", "scrap_units": "spoiled_units",
-    "scrapped_units": "spoiled_units", "units_scrapped": "spoiled_units", "rejects": "spoiled_units",
-    "rejected": "spoiled_units", "rejected_units": "spoiled_units", "units_rejected": "spoiled_units",
-    "inspection_point": "inspection", "inspect": "inspection", "inspect_at": "inspection",
-    "inspection_at": "inspection", "inspected_at": "inspection",
-    "ccy": "currency", "curr": "currency", "currency_code": "currency", "currencies": "currency",
-    "stages": "stage", "rounding_mode": "rounding", "rounding_method": "rounding", "round": "rounding",
+# The stems that stand for an optional column whose default changes the figures: a header holding
+# one is refused while the column itself is absent (``_near_miss``); `curr` only as a word
+# (`curr. code`, not `curry`).  A stage label has none: left out, it shows as a blank stage in the
+# result, not as a wrong figure.
+_STEMS = {"spoiled_units": ("spoil", "scrap", "reject"), "inspection": ("inspect",),
+          "currency": ("currenc", "ccy", "curr"), "rounding": ("round",)}
+_WORD_ONLY = {"curr"}
+# What each holds, its default, and an example of renaming a user's own column away from its stems.
+_GUARDED = {
+    "spoiled_units": ("the units spoiled", "0 (no spoilage)", "scrap_reason to loss_reason"),
+    "inspection": ("the inspection point", "1 (spoilage found at the end of the stage)", "qa_inspector to qa_by"),
+    "currency": ("the currency code", "USD", "currency_note to fx_note"),
+    "rounding": ("the rounding mode", "half_up", "rounding_diff to diff"),
 }
-# The columns whose default is used when they are absent: a name of one with a qualifier after it is
-# refused (``_qualified``).  A stage label left out shows as a blank in the result: not among them.
-_DEFAULTED = ("spoiled_units", "inspection", "currency", "rounding")
-# What may follow a column's name and leave it the same column: a unit or a qualifier.
-_QUALIFIERS = {"%", "pct", "percent", "percentage", "qty", "quantity", "count", "number", "code", "iso", "method",
-               "mode", "point", "at", "fraction"}
-# Words that make a name with a parenthesised qualifier another column: `spoiled units (cost)`
-# (so does a currency sign or code: `spoiled units ($)`, `spoiled units (USD)`).
-_OTHER_MEANING = {"cost", "costs", "value", "amount", "note", "notes", "comment", "comments", "remark", "remarks",
-                  "memo", "by", "date", "source"}
 
 
-def _qualified(name: str, column: str) -> bool:
-    """``name`` (a header read: lower case, spaces as ``_``) is ``column`` with a unit or a qualifier
-    after it (``_QUALIFIERS``, or anything in parentheses but a word of another meaning, or a
-    currency sign or code after a column other than currency), which would otherwise be left out
-    as the user's own column.
+def _stems_in(name: str, column: str) -> list[str]:
+    """The stems of ``column`` in a header ``name`` (as ``header_name`` reads it), with every run of
+    punctuation read as `_`.
 
-    >>> [_qualified(n, "inspection") for n in ("inspection_(%)", "inspection_%", "inspection%", "inspection_pct",
-    ...                                         "inspection_point_%", "inspection_note", "inspections", "inspection")]
-    [True, True, True, True, True, False, False, False]
-    >>> [_qualified(n, "spoiled_units") for n in ("spoiled_units_(qty)", "spoiled_units_qty", "spoiled_units_(pcs)",
-    ...                                            "spoiled_units_(cost)", "spoiled_units_($)", "spoiled_units_(usd)",
-    ...                                            "spoiled_units_value")]
-    [True, True, True, False, False, False, False]
-    >>> [_qualified(n, "currency") for n in ("currency_code", "currency_(iso)", "currency_(usd)", "currency_note",
-    ...                                       "currency_rate")]
-    [True, True, True, False, False]
+    >>> [_stems_in(n, "inspection") for n in ("inspection_point_(%)", "inspection_[%]", "qa_inspector", "note")]
+    [['inspect'], ['inspect'], ['inspect'], []]
+    >>> [_stems_in(n, "currency") for n in ("curr._code", "currency:", "iso_currency", "ccy", "curry", "curr")]
+    [['curr'], ['currenc'], ['currenc'], ['ccy'], [], ['curr']]
+    >>> _stems_in("spoiled_units,_pcs", "spoiled_units"), _stems_in("scrap/spoil", "spoiled_units")
+    (['spoil'], ['spoil', 'scrap'])
     """
-    rest = name[len(column):] if name.startswith(column) else ""
-    if not rest or rest[0].isalnum():  # `inspections`, `currencyx`: a word of its own (or a slip)
-        return False
-    rest = rest.strip("_-. ")
-    if rest.startswith("(") and rest.endswith(")"):
-        inner = rest[1:-1]
-        words = {w for w in re.split(r"[^\w%]+", inner) if w}
-        money = any(unicodedata.category(ch) == "Sc" for ch in inner) or (
-            column != "currency" and len(words) == 1 and is_known_currency(inner.strip().upper()))
-        return not (words & _OTHER_MEANING or money)
-    words = [w for w in re.split(r"[_\-. ]+", rest) if w]
-    return bool(words) and all(w in _QUALIFIERS for w in words)
+    words = "_" + re.sub(r"[\W_]+", "_", name) + "_"
+    return [s for s in _STEMS[column] if (f"_{s}_" if s in _WORD_ONLY else s) in words]
 
 
 def _padded(error: str, columns: list[str]) -> list[Any]:
@@ -296,6 +284,7 @@ def _padded(error: str, columns: list[str]) -> list[Any]:
 
 
 def _cost_rows(table: list[list[Any]], with_costs: bool, columns: list[str], pick) -> list[list[Any]]:
+    # Currency changes only the rounding of costs: a units-only table's figures do not depend on it.
     def compute(number: int, record: dict[str, Any]) -> list[Any]:
         case, issues = _row_case(record, with_costs)
         if issues:
@@ -308,7 +297,8 @@ def _cost_rows(table: list[list[Any]], with_costs: bool, columns: list[str], pic
 
     required = _UNIT_COLUMNS + (_COST_COLUMNS if with_costs else ())
     read = _ROW_COLUMNS + (_COST_COLUMNS if with_costs else ())
-    return _per_row(table, columns, required, compute, read, known=_ROW_COLUMNS + _COST_COLUMNS)
+    guarded = ("spoiled_units", "inspection") + (("currency",) if with_costs else ())
+    return _per_row(table, columns, required, compute, read, known=_ROW_COLUMNS + _COST_COLUMNS, guarded=guarded)
 
 
 @func(category="WIP costing")
@@ -461,7 +451,7 @@ def WIP_ASSIGN(block):
 def WIP_OVERHEAD(table):
     """Overhead applied (rate x driver quantity, rounded to the currency) and under(+)/over(-)-applied per row."""
     columns = ["stage", "applied", "actual", "under_over_applied", "status"]
-    return _per_row(table, columns, _OVERHEAD_COLUMNS, _overhead_row, _OVERHEAD_READ)
+    return _per_row(table, columns, _OVERHEAD_COLUMNS, _overhead_row, _OVERHEAD_READ, guarded=("currency", "rounding"))
 
 
 def _overhead_row(number: int, record: dict[str, Any]) -> list[Any]:
