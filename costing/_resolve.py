@@ -275,6 +275,13 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                                 "'transferred_in' is the element that carries the previous stage's cost; "
                                 "name this element differently"))
             continue
+        if name == "progress":
+            # `complete: {progress: 0.6, materials: 1}` names the stage's progress; an element of that
+            # name would have its completion read as the stage's, without a word.
+            issues.append(Issue("RESERVED_NAME", f"elements.{name}",
+                                "'progress' is the key of a stage's own completion in `complete: {progress: ...}`; "
+                                "name this element differently"))
+            continue
         added = _POINTS.get(el.added) if isinstance(el.added, str) else el.added
         if el.added == "evenly":
             added = None
