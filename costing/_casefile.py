@@ -15,7 +15,35 @@ import yaml
 from ._errors import Issue
 from ._numbers import separator_hint
 
-__all__ = ["read_data_file", "spreadsheet_problem"]
+__all__ = ["read_data_file", "spreadsheet_problem", "TypedLikeGrouped"]
+
+
+# A number typed as 1 to 3 digits, '.', then 3 digits (36.000, 9.455, -1.500): what a locale that
+# groups thousands with '.' (de_DE) shows for a whole number (36000).
+_LIKE_DOT_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
+
+
+class TypedLikeGrouped(Decimal):
+    """A number typed in a YAML or JSON file as 1 to 3 digits, '.', then 3 digits (``36.000``,
+    ``9.455``): the same value as the Decimal of those digits, marked as so typed.  Under a close
+    file's ``locale`` grouping thousands with '.', the close refuses it as a posted amount (most
+    likely 36000, not 36.00: ``costing.close._resolve.typed_like_grouped``).  Only text read here
+    is marked: a workbook's cells are read by the workbook's locale already, and Python code's
+    Decimals are what it means.
+
+    >>> value = _decimal_of("36.000"); value == Decimal("36.000"), value.like_dot_grouped
+    (True, True)
+    >>> [type(_decimal_of(t)).__name__ for t in ("36000.000", "1234.000", "0.500", "36.00", "-9.455")]
+    ['Decimal', 'Decimal', 'Decimal', 'Decimal', 'TypedLikeGrouped']
+    """
+
+    __slots__ = ()
+    like_dot_grouped = True  # what ``costing.close._resolve.typed_like_grouped`` looks for (no import of this module)
+
+
+def _decimal_of(text: str) -> Decimal:
+    """The Decimal of a number's digits as typed, marked ``TypedLikeGrouped`` when so written."""
+    return TypedLikeGrouped(text) if _LIKE_DOT_GROUPED.fullmatch(text) else Decimal(text)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -110,7 +138,7 @@ def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
     if ":" in text or "_" in text:
         return text
     try:
-        value = Decimal(text)
+        value = _decimal_of(text)
     except InvalidOperation:
         value = None
     if value is not None and value.is_finite():
@@ -126,7 +154,7 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 def _json_decimal(text: str) -> Decimal:
     """A JSON number with a fraction or exponent, read as YAML's are: the Decimal of the digits
     written, an exponent within the number limit in plain notation (3e2 as 300)."""
-    value = Decimal(text)
+    value = _decimal_of(text)
     if "e" in text.lower() and value.adjusted() < 15:
         value = Decimal(format(value, "f"))
     return value
@@ -373,6 +401,47 @@ def _line_start(text: str, mark: yaml.Mark) -> bool:
     return not text[mark.index - mark.column:mark.index].strip()
 
 
+# `key: value` (a list item's too): the text before the value, and the value.
+_KEY_THEN_VALUE = re.compile(r"(\s*(?:-\s+)?[^\s:#'\"{\[][^:#]*:\s+)([^\s{\[\"'#].*)")
+# A list item written `- key: value`: the text before its first key.
+_ITEM_WITH_KEY = re.compile(r"(\s*-\s+)[^\s:#'\"{\[-][^:#]*:(?:\s|$)")
+
+
+def _missing_opening(line: str) -> tuple[int, str] | None:
+    """(column, message) of `added_costs: materials: 36000.00, labour: 9450.00}`: a second ':' on the
+    line because the '{' (or '[') before the entries is missing, as the '}' (']') closing none says."""
+    found = _KEY_THEN_VALUE.fullmatch(line.split(" #")[0].rstrip())
+    if found is None:
+        return None
+    value = found.group(2)
+    for opening, closing, brackets in (("{", "}", "{…}"), ("[", "]", "[…]")):
+        if value.endswith(closing) and value.count(closing) > value.count(opening):
+            return len(found.group(1)) + 1, (f"a '{opening}' is missing here: the entries end with a '{closing}' "
+                                             f"that none opens; write them inside {brackets}, "
+                                             f"'{found.group(1).strip()} {opening}{value}'")
+    return None
+
+
+def _item_dedented(lines: list[str], row: int) -> tuple[str, str] | None:
+    """(where, message) of a list item whose '- ' is indented less than the lines of the item below
+    it (`products:` then `- name: A` at column 1, `    stages:` under it): PyYAML stops at the line
+    below, which is in order; the item's line is where the indentation differs."""
+    above = row - 1
+    while above >= 0 and (not lines[above].strip() or lines[above].lstrip().startswith("#")):
+        above -= 1
+    if above < 0 or row >= len(lines):
+        return None
+    item = _ITEM_WITH_KEY.match(lines[above])
+    indent = len(lines[row]) - len(lines[row].lstrip(" "))
+    if item is None or indent <= len(item.group(1)):
+        return None
+    dash = lines[above].index("-")
+    return f"line {above + 1}, column {dash + 1}", (
+        f"this list item's keys start at column {len(item.group(1)) + 1}, and the next line's at column "
+        f"{indent + 1}: an item's keys start in one column; indent this '- ' as the list's other items are "
+        "(or the lines below it less)")
+
+
 def _yaml_problem(e: yaml.MarkedYAMLError, text: str = "") -> tuple[str, str]:
     """PyYAML's error as a location and a message in plain words: what is wrong at that line, and
     what to check.  The cause is told from what the text holds there (a quote that runs on over
@@ -399,6 +468,13 @@ def _yaml_problem(e: yaml.MarkedYAMLError, text: str = "") -> tuple[str, str]:
     if problem.startswith("expected <block end>") or problem.startswith("expected ',' or "):
         if quoted is not None and isinstance(found, yaml.ScalarToken) and found.start_mark.line == quoted.end_mark.line:
             shown = text[quoted.start_mark.index:quoted.end_mark.index]
+            if problem.startswith("expected ',' or ") and opened is not None and ", " not in quoted.value \
+                    and ": " not in quoted.value and text[quoted.end_mark.index:mark.index].isspace():
+                # {code: "1210" name: ...}: a whole quoted value, a space, the next entry: the ',' is missing
+                # (a quote closed early, {code: "1210, name: "Raw ...}, leaves ', ' or ': ' inside it).
+                brackets = "{…}" if problem.startswith("expected ',' or '}'") else "[…]"
+                return at(mark), (f"a ',' is missing between two entries of the {brackets} begun at {at(opened)}: "
+                                  f"after the quoted value {shown} another entry starts; separate entries with ', '")
             return at(mark), (f"more text after the quoted value {shown} on this line: a closing quote is missing "
                               "or one is left over; put the whole value in one pair of quotes"
                               + (" (a ' inside '...' is written '')" if quoted.style == "'" else ""))
@@ -433,6 +509,12 @@ def _yaml_problem(e: yaml.MarkedYAMLError, text: str = "") -> tuple[str, str]:
                     column = lines[row].index("-") + 1
                     return f"line {row + 1}, column {column}", ("a '-' with no space after it: a list item is "
                                                                 "written '- ' and then the item ('- name: …')")
+            said = _missing_opening(lines[mark.line]) if mark.line < len(lines) else None
+            if said is not None:
+                return f"line {mark.line + 1}, column {said[0]}", said[1]
+            said = _item_dedented(lines, mark.line)
+            if said is not None:
+                return said
         return at(mark), ("a ':' where no key can start: check this line's indentation (deeper than the key above "
                           "takes?), a second 'key:' on one line, or a value holding ': ' (put it in quotes '...')")
     if problem == "could not find expected ':'":

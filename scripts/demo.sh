@@ -48,20 +48,42 @@ else
     out_abs="$out"
 fi
 
-# The names this script writes into OUT_DIR, and into its exports/ folder: what it may delete.
-_written_here() {
+# What this script writes, by exact name: the months it closes, the export formats, and the files
+# each format writes for a month into exports/ (xero and intacct number their files from -1; the
+# demo's months fit in one); the ledger and the side files SQLite may leave beside it. Only these
+# names are ever deleted: a file of the user's whose name merely looks like them (journals-notes.txt,
+# wip-ledger.db-backup, exports/journals-2026-10.gl.csv.orig) is not one of them.
+periods=(2026-10 2026-11)
+formats=(gl-csv qbo xero iif intacct beancount)
+_export_file() {  # FORMAT PERIOD: the file `wip export --format FORMAT` writes for the month
     case "$1" in
-        audit.xlsx | flow.txt | standards.txt | variance.txt | wip-ledger.db | wip-ledger.db-* | journals-*.txt \
-        | rollforward-*.txt | "$marker") return 0 ;;
+        gl-csv) echo "journals-$2.gl.csv" ;;
+        qbo) echo "journals-$2.qbo.csv" ;;
+        xero) echo "journals-$2.xero-1.csv" ;;
+        iif) echo "journals-$2.iif" ;;
+        intacct) echo "journals-$2.intacct-1.csv" ;;
+        beancount) echo "journals-$2.beancount" ;;
     esac
+}
+written_here=(audit.xlsx flow.txt standards.txt variance.txt wip-ledger.db wip-ledger.db-journal wip-ledger.db-wal
+              wip-ledger.db-shm "$marker")
+written_in_exports=(accounts.beancount)  # beancount's chart, beside its journals
+for period in "${periods[@]}"; do
+    written_here+=("journals-$period.txt" "rollforward-$period.txt")
+    for fmt in "${formats[@]}"; do
+        written_in_exports+=("$(_export_file "$fmt" "$period")")
+    done
+done
+_one_of() {  # NAME WORD...: whether NAME is one of the words, exactly
+    local name="$1" word
+    shift
+    for word in "$@"; do
+        [ "$word" = "$name" ] && return 0
+    done
     return 1
 }
-_written_in_exports() {
-    case "$1" in
-        accounts.beancount | journals-*) return 0 ;;
-    esac
-    return 1
-}
+_written_here() { _one_of "$1" "${written_here[@]}"; }
+_written_in_exports() { _one_of "$1" "${written_in_exports[@]}"; }
 
 # What OUT_DIR holds that this script did not write, one name a line (a folder with a trailing /):
 # any other name, a link, a folder where it writes a file, and what its exports/ holds beside exports.
@@ -122,11 +144,11 @@ mkdir -p "$out_abs/exports"
 printf '%s\n' "Written by scripts/demo.sh, which empties and refills this folder on every run (it refuses to if the folder holds anything else)." > "$out_abs/$marker"
 ledger="$out/wip-ledger.db"
 
-for period in 2026-10 2026-11; do
+for period in "${periods[@]}"; do
     echo "== wip close examples/demo/close-$period.yaml --period $period"
     "$wip" close "examples/demo/close-$period.yaml" --period "$period" --ledger "$ledger"
     echo
-    for fmt in gl-csv qbo xero iif intacct beancount; do
+    for fmt in "${formats[@]}"; do
         "$wip" export --period "$period" --format "$fmt" --out "$out/exports" --ledger "$ledger" >/dev/null
     done
     "$wip" journal --period "$period" --ledger "$ledger" > "$out/journals-$period.txt"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -103,12 +104,12 @@ def test_demo_takes_a_relative_folder_from_the_callers_folder(fake_checkout, tmp
 def test_demo_replaces_only_a_folder_it_filled(fake_checkout, tmp_path):
     out = tmp_path / "out"
     assert _run(fake_checkout / "scripts" / "demo.sh", str(out), cwd=tmp_path).returncode == 0
-    for name in ("journals-2026-09.txt", "wip-ledger.db-wal", "exports/journals-2026-09.qbo.csv"):
+    for name in ("journals-2026-10.txt", "wip-ledger.db-wal", "exports/journals-2026-10.qbo.csv"):
         (out / name).write_text("old")  # names it writes, left by an earlier run: replaced
     assert _run(fake_checkout / "scripts" / "demo.sh", str(out) + "/", cwd=tmp_path).returncode == 0
     written = tree(out)
-    assert MARKER in written and "journals-2026-09.txt" not in written and "wip-ledger.db-wal" not in written
-    assert "exports/journals-2026-09.qbo.csv" not in written
+    assert MARKER in written and written["journals-2026-10.txt"] == b"" and "wip-ledger.db-wal" not in written
+    assert "exports/journals-2026-10.qbo.csv" not in written
     empty = tmp_path / "empty"
     empty.mkdir()
     assert _run(fake_checkout / "scripts" / "demo.sh", str(empty), cwd=tmp_path).returncode == 0
@@ -194,6 +195,31 @@ def test_demo_into_the_current_folder_runs_again(fake_checkout, tmp_path):
         assert (here / MARKER).is_file() and (here / "exports").is_dir()
 
 
+def test_demo_keeps_a_file_whose_name_only_looks_like_one_it_writes(fake_checkout, tmp_path):
+    """`wip-ledger.db-*`, `journals-*.txt`, `exports/journals-*` took in a backup of the ledger, notes,
+    a renamed export: the demo deleted them on its next run.  It deletes only the names it writes."""
+    demo = fake_checkout / "scripts" / "demo.sh"
+    out = tmp_path / "out"
+    assert _run(demo, str(out), cwd=tmp_path).returncode == 0
+    mine = ("wip-ledger.db-backup", "journals-notes.txt", "rollforward-2026-10.txt.bak",
+            "exports/journals-2026-10.gl.csv.orig", "exports/journals-2026-12.qbo.csv",
+            "exports/journals-2026-10.xero-9.csv")
+    for name in mine:
+        (out / name).write_text("mine")
+        before = tree(out)
+        result = _run(demo, str(out), cwd=tmp_path)
+        assert result.returncode == 2 and f"({name})" in result.stderr, (name, result.stderr)
+        assert tree(out) == before
+        (out / name).unlink()
+    for name in ("wip-ledger.db-journal", "wip-ledger.db-shm", "exports/accounts.beancount",
+                 "exports/journals-2026-11.intacct-1.csv", "exports/journals-2026-11.xero-1.csv",
+                 "exports/journals-2026-10.iif", "exports/journals-2026-11.beancount",
+                 "exports/journals-2026-10.gl.csv"):
+        (out / name).write_text("old")  # what a run writes: replaced
+    assert _run(demo, str(out), cwd=tmp_path).returncode == 0
+    assert b"old" not in tree(out).values()
+
+
 @pytest.mark.parametrize("args, code", [(["--help"], 0), (["-h"], 0), (["a", "b"], 2), (["--out"], 2), ([""], 2)])
 def test_demo_usage(tmp_path, args, code):
     result = _run(DEMO, *args, cwd=tmp_path)
@@ -202,13 +228,16 @@ def test_demo_usage(tmp_path, args, code):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_demo_runs_into_a_new_folder(tmp_path):
-    """The real demo (about 20 s), into a relative folder: every output, and the marker."""
+def test_demo_runs_into_a_new_folder(tmp_path, fake_checkout):
+    """The real demo (about 20 s), into a relative folder: every output, and the marker; and every
+    name it wrote is one the script lists as its own (else its next run would refuse the folder)."""
     result = _run(DEMO, "demo-out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = tmp_path / "demo-out"
     assert (out / MARKER).is_file() and (out / "wip-ledger.db").is_file() and (out / "audit.xlsx").is_file()
     assert any((out / "exports").iterdir())
+    again = _run(fake_checkout / "scripts" / "demo.sh", "demo-out", cwd=tmp_path)  # the same script, no venv
+    assert again.returncode == 0, again.stderr
 
 
 # ---- numbers with a comma: no Python in the message, and what to write instead ------------------
@@ -421,6 +450,15 @@ def test_a_missing_closing_quote_is_said_at_the_line_it_opens(tmp_path, capsys, 
                                   'missing or one is left over'),
     ("{units: 30, complete: 0.4}", "{units: 30 complete: 0.4}", "30 complete",
      "a ',' is missing between two entries of the {…} begun at line 41, column 19: '30 complete' reads as one value"),
+    ('{code: "1210", name: "Raw materials inventory"}', '{code: "1210" name: "Raw materials inventory"}', 'name: "Raw',
+     """a ',' is missing between two entries of the {…} begun at line 13, column 22: after the quoted value "1210" """
+     "another entry starts; separate entries with ', '"),
+    ("added_costs: {materials: 36000.00, labour: 9450.00}", "added_costs: materials: 36000.00, labour: 9450.00}",
+     "materials", "a '{' is missing here: the entries end with a '}' that none opens; write them inside {…}, "
+                  "'added_costs: {materials: 36000.00, labour: 9450.00}'"),
+    ("  - name: Espresso Classic", "- name: Espresso Classic", "- name",
+     "this list item's keys start at column 3, and the next line's at column 5: an item's keys start in one column; "
+     "indent this '- ' as the list's other items are"),
     ("    - name: Testing", "    -name: Testing", "-name",
      "a '-' with no space after it: a list item is written '- ' and then the item"),
     ("company: Brew Works Ltd", "company: 'O'Brien Works'", "Brien",
@@ -430,7 +468,9 @@ def test_a_missing_closing_quote_is_said_at_the_line_it_opens(tmp_path, capsys, 
 def test_yaml_mistakes_name_the_cause_found_there(tmp_path, capsys, old, new, at, words):
     """Each was told a wrong cause: an extra '}' or text after '}' "indented differently", text
     after a '}' "after a quoted value", a quote closed early "the {…} is not closed", a missing
-    comma led with "not closed", `-name:` reported on the next line."""
+    comma led with "not closed", `-name:` reported on the next line; a missing comma after a quoted
+    value "a closing quote is missing", a missing '{' "a ':' where no key can start", a list item
+    dedented to column 1 reported at the line below it."""
     path, row = _demo_close_with(tmp_path, old, new)
     line = path.read_text().splitlines()[row - 1] + "\n"
     column = line.index(at) + 1
@@ -573,3 +613,121 @@ def test_the_fast_path_declines_what_the_general_path_refuses(tmp_path):
         fast, slow = FastResolver(header, None, q)(product), general(product, header, None, q)
         assert (fast is not None, slow is not None) == (taken, taken)
         assert fast == slow
+
+
+# ---- 36.000 refused only as typed in a close file, and only where thousands can be grouped -----------
+
+def _workbook_with_cost(tmp_path: Path, typed: str) -> Path:
+    """The demo workbook under de_DE, Espresso Classic / Assembly / materials (Costs!D4) a text cell."""
+    import openpyxl
+
+    from costing.workbook._cli import init_workbook
+    from tests.demo_data import demo
+
+    book = init_workbook(tmp_path / "de.xlsx", demo("2026-10"))
+    wb = openpyxl.load_workbook(book)
+    for row in wb["Settings"].iter_rows(min_row=4):
+        if row[0].value == "Locale":
+            row[1].value = "de_DE"
+    wb["Costs"]["D4"] = typed
+    wb.save(book)
+    return book
+
+
+@pytest.mark.parametrize("typed, read", [("36,000", "36.000"), ("36.000,000", "36000.000")])
+def test_a_workbook_cell_the_locale_read_is_not_refused_as_grouped(tmp_path, capsys, typed, read):
+    """The workbook's locale reads its text cells: `36.000,000` is 36000.000 and `36,000` is 36.000
+    under de_DE, neither typed with a '.' between thousands.  The close refused them, advising
+    36000000 and 36000 (1000 times the amount)."""
+    from costing.workbook import read_close_workbook
+
+    book = _workbook_with_cost(tmp_path, typed)
+    data, issues = read_close_workbook(book)
+    assert not issues and str(data["products"][0]["stages"][0]["added_costs"]["materials"]) == read
+    assert main(["close", str(book), "--period", "2026-10"]) == 0, capsys.readouterr().err
+
+
+def test_36_000_in_a_json_close_file_is_refused_too(tmp_path, capsys):
+    import json
+
+    from tests.demo_data import demo
+
+    data = demo("2026-10") | {"locale": "de_DE"}
+    data["products"][0]["stages"][0]["added_costs"]["materials"] = "@"
+    path = tmp_path / "close.json"
+    path.write_text(json.dumps(data, default=str).replace('"@"', "36.000"))
+    err = _close_errors(capsys, path, tmp_path)
+    assert "added_costs.materials: 36.000 has more decimal places than USD allows (2): under locale de_DE" in err[0]
+    assert "write 36000 if so" in err[0] and len(err) == 2, err
+
+
+def test_three_places_typed_by_python_code_are_its_amount(tmp_path):
+    """Only text read from a close file is known to be typed so: Python code's Decimal("36.000") is 36."""
+    from costing.close import resolve_close
+    from tests.demo_data import demo
+
+    data = demo("2026-10") | {"locale": "de_DE"}
+    data["products"][0]["stages"][0]["added_costs"]["materials"] = Decimal("36.000")
+    plan, issues = resolve_close(data, None)
+    assert issues == [] and plan is not None
+
+
+@pytest.mark.parametrize("written", ["36000.000", "1234.000", "0.500", "12.5000"])
+def test_three_places_no_thousands_group_could_follow_are_the_amount(tmp_path, capsys, written):
+    """`36000.000`, `1234.000` and `0.500` were refused under de_DE ("write 0500"): only 1 to 3 digits,
+    a '.', then 3 digits is what that locale writes for a number of thousands."""
+    path = _de_close(tmp_path, f"{{materials: {written}, labour: 9450.00}}")
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(tmp_path / "l.wip.db")]) == 0, \
+        capsys.readouterr().err
+
+
+def test_three_places_not_zeros_say_the_grouped_reading_too(tmp_path, capsys):
+    """`9.455` under de_DE got only "more decimal places than the currency allows"."""
+    path = _de_close(tmp_path, "{materials: 36000.00, labour: 9.455}")
+    err = _close_errors(capsys, path, tmp_path)
+    assert err == [
+        f"error: {path}: products[0].stages[0].added_costs.labour: 9.455 has more decimal places than USD allows "
+        "(2): under locale de_DE '.' separates thousands, so this is most likely 9455 — write 9455 if so (close "
+        "files take '.' as the decimal point and no thousands separator), or the amount with at most 2 decimal "
+        "places [AMOUNT_PRECISION]",
+        "1 problem found; nothing was written."]
+    path = _de_close(tmp_path, "{materials: 36000.00, labour: 9.455}", "en_US")
+    err = _close_errors(capsys, path, tmp_path)
+    assert "9.455 has more decimal places than the currency allows (2)" in err[0] and "most likely" not in err[0]
+
+
+@pytest.mark.parametrize("locale, refused", [("de_DE", True), ("en_US", False)])
+def test_materiality_typed_as_grouped_is_refused_units_are_not(tmp_path, capsys, locale, refused):
+    """`materiality: 1.000` was taken as 1 under de_DE, and decides write-off or proration.  A
+    quantity (here the labour hours overhead is applied on) may have three places: left alone."""
+    path = _edited(tmp_path, DEMO_CLOSE, ("locale: en_US", f"locale: {locale}"),
+                   ("materiality: 100.00", "materiality: 1.000"),
+                   ("driver_quantity: 630 ", "driver_quantity: 630.500 "),
+                   ("count: 29 ", "count: 29.000 "))
+    if not refused:
+        assert main(["close", str(path), "--period", "2026-10", "--ledger", str(tmp_path / "l.wip.db")]) == 0
+        return
+    err = _close_errors(capsys, path, tmp_path)
+    assert err == [
+        f"error: {path}: materiality: 1.000 has more decimal places than USD allows (2): under locale de_DE '.' "
+        "separates thousands, so this is most likely 1000 — write 1000 if so (close files take '.' as the decimal "
+        "point and no thousands separator), or 1.00 [AMOUNT_PRECISION]",
+        "1 problem found; nothing was written."]
+
+
+def test_a_close_recorded_before_the_check_is_still_reproduced(tmp_path, capsys, monkeypatch):
+    """A de_DE close recorded with `materials: 36.000` (posted 36.00) by an engine before the check:
+    `wip report` said NOT_REPRODUCIBLE, the same inputs now refused."""
+    import costing.close._resolve as resolve
+    from costing._casefile import read_data_file
+
+    path = _de_close(tmp_path, "{materials: 36.000, labour: 9450.00}")
+    ledger = tmp_path / "l.wip.db"
+    with monkeypatch.context() as before:
+        before.setattr(resolve, "read_as_grouped", lambda value, q, locale: False)
+        assert main(["close", str(path), "--period", "2026-10", "--ledger", str(ledger)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--period", "2026-10", "--ledger", str(ledger)]) == 0, capsys.readouterr().err
+    data, _ = read_data_file(path)  # the file itself, as typed: a close the ledger holds is computed as it was
+    assert resolve.resolve_close(data, None, recorded=True)[1] == []
+    assert resolve.resolve_close(data, None)[1][0].code == "AMOUNT_PRECISION"

@@ -29,7 +29,7 @@ from .._journal import name_problem
 from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from .._numbers import EXACT_UNITS, NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
-from ._resolve import ProductPlan, groups_with_dot, read_as_grouped
+from ._resolve import ProductPlan, groups_with_dot, read_as_grouped, typed_like_grouped
 from ._spec import CloseSpec
 from ._state import PriorState, StageWip
 
@@ -93,7 +93,7 @@ class FastResolver:
 
     def __init__(self, header: CloseSpec, prior: PriorState | None, q: Decimal):
         self._header, self._prior, self._q = header, prior, q
-        # An amount like 36.000 under a locale grouping thousands with '.': the general path refuses it.
+        # An amount typed like 36.000 under a locale grouping thousands with '.': the general path refuses it.
         self._locale = header.locale if groups_with_dot(header.locale) else None
         self._zero = _ZERO * q
         self._method = Method(header.method)
@@ -409,9 +409,11 @@ def _plain_map(raw: Any) -> dict:
 
 
 def _posted(value: Decimal, q: Decimal, locale: str | None) -> Decimal:
-    """A cost as a posted amount: not negative, no more places than the currency's, not written as
-    ``locale`` (one grouping thousands with '.'; None: another) groups thousands (``read_as_grouped``)."""
-    if value < 0 or (locale is not None and read_as_grouped(value, q, locale)):
+    """A cost as a posted amount: not negative, no more places than the currency's, not typed in the
+    close file as ``locale`` (one grouping thousands with '.'; None: another) groups thousands
+    (``typed_like_grouped`` and ``read_as_grouped``; a close the ledger holds, which the general path
+    accepts so, is declined too: only more slowly resolved)."""
+    if value < 0 or (locale is not None and typed_like_grouped(value) and read_as_grouped(value, q, locale)):
         raise _Decline
     posted = value.quantize(q)
     if posted != value:

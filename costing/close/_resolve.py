@@ -29,7 +29,8 @@ from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec,
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
-           "product_key", "names_of_close", "Unclean", "groups_with_dot", "read_as_grouped"]
+           "product_key", "names_of_close", "Unclean", "groups_with_dot", "read_as_grouped",
+           "typed_like_grouped"]
 
 _ZERO = Decimal(0)
 
@@ -46,41 +47,74 @@ def groups_with_dot(locale: str) -> bool:
 
 
 def read_as_grouped(value: Decimal, q: Decimal, locale: str) -> bool:
-    """Whether an amount, as written, is most likely a number with '.' between thousands: written
-    with exactly three places in a currency of fewer (36.000, 9.450 in EUR), under a locale that
-    groups thousands with '.'.  Those places are the amount's value, zeros included, and the close
-    would post 36.00 where 36000 was meant; elsewhere (en_US), or with other places (36.0000),
-    zeros beyond the currency's places are the same amount.  Shared by the fast path, which must
-    decline what this path refuses.
+    """Whether an amount is, as its digits go, most likely a number with '.' between thousands:
+    1 to 3 digits before the point (its sign aside) and exactly three places, in a currency of
+    fewer (36.000, 9.450 in EUR), under a locale that groups thousands with '.'.  Such a locale
+    writes 36000 as 36.000, and the close would post 36.00; elsewhere (en_US), with other places
+    (36.0000), or with digits no thousands group could follow (36000.000, 1234.000, 0.500), the
+    places are the amount's own.  This looks at the value only: whether its digits were typed so
+    in a close file is ``typed_like_grouped`` (a workbook's cell, read by its locale already, never
+    is), and the close asks both.  Shared by the fast path, which must decline what this path refuses.
 
     >>> read_as_grouped(Decimal("36.000"), Decimal("0.01"), "de_DE"), read_as_grouped(Decimal("36.000"), Decimal("0.01"), "en_US")
     (True, False)
     >>> read_as_grouped(Decimal("36.00"), Decimal("0.01"), "de_DE"), read_as_grouped(Decimal("36.000"), Decimal("0.001"), "de_DE")
     (False, False)
+    >>> [read_as_grouped(Decimal(t), Decimal("0.01"), "de_DE") for t in ("36000.000", "1234.000", "0.500", "-9.455", "999.999")]
+    [False, False, False, True, True]
     """
-    return value.as_tuple().exponent == -3 and q.as_tuple().exponent > -3 and groups_with_dot(locale)
+    return (value.as_tuple().exponent == -3 and 1 <= abs(value) < 1000 and q.as_tuple().exponent > -3
+            and groups_with_dot(locale))
+
+
+def typed_like_grouped(value: object) -> bool:
+    """Whether ``value`` is a number typed in a close file (YAML or JSON) as 1 to 3 digits, '.',
+    then 3 digits: ``costing._casefile`` marks it so (``TypedLikeGrouped``) as it reads the file.
+    Not one read from a workbook (its locale read the cell: ``36,000`` under de_DE is 36), from the
+    ledger's record of a close, or built by Python code.
+
+    >>> typed_like_grouped(Decimal("36.000"))
+    False
+    """
+    return getattr(value, "like_dot_grouped", False) is True
+
+
+def _grouped_as_typed(value: Any, q: Decimal | None, header: CloseSpec, recorded: bool) -> bool:
+    """Whether an amount typed in the close file reads as thousands grouped with '.' under the
+    close's locale (``read_as_grouped``): never of a close the ledger holds (``recorded``), which an
+    engine before this check accepted and must compute again as it was."""
+    return (not recorded and q is not None and typed_like_grouped(value) and value.is_finite()
+            and read_as_grouped(value, q, header.locale))
 
 
 def _grouped_amount(path: str, value: Decimal, q: Decimal, header: CloseSpec) -> Issue:
     """AMOUNT_PRECISION of an amount ``read_as_grouped``: what it was read as, and what to write."""
     places = -q.as_tuple().exponent
     grouped = str(value).replace(".", "")
+    otherwise = f"or {value.quantize(q)}" if value == value.quantize(q) else \
+        f"or the amount with at most {places} decimal places"
     return Issue("AMOUNT_PRECISION", path,
                  f"{value} has more decimal places than {header.currency} allows ({places}): under locale "
                  f"{header.locale} '.' separates thousands, so this is most likely {grouped} — write {grouped} if so "
-                 f"(close files take '.' as the decimal point and no thousands separator), or {value.quantize(q)}")
+                 f"(close files take '.' as the decimal point and no thousands separator), {otherwise}")
 
 
 def _grouped_amounts(amounts: Iterable[tuple[str, Decimal]], q: Decimal | None, header: CloseSpec,
-                     issues: list[Issue]) -> None:
-    """Appends ``_grouped_amount`` for each (path, amount) ``read_as_grouped`` whose extra places are
-    zeros (one with other places is refused as having more places than the currency allows)."""
-    if q is None:
-        return
+                     issues: list[Issue], recorded: bool = False) -> None:
+    """Appends ``_grouped_amount`` for each (path, amount) ``_grouped_as_typed`` whose extra places
+    are zeros (one with other places is refused as having more places than the currency allows,
+    and that problem says the grouped reading: ``_said_grouped``)."""
     for path, value in amounts:
-        if isinstance(value, Decimal) and value.is_finite() and read_as_grouped(value, q, header.locale) \
-                and value == value.quantize(q):
+        if isinstance(value, Decimal) and _grouped_as_typed(value, q, header, recorded) and value == value.quantize(q):
             issues.append(_grouped_amount(path, value, q, header))
+
+
+def _said_grouped(issues: Iterable[Issue], typed: Mapping[str, Decimal], q: Decimal | None,
+                  header: CloseSpec) -> list[Issue]:
+    """``issues`` with each AMOUNT_PRECISION at an amount of ``typed`` (path -> amount
+    ``_grouped_as_typed``) told the grouped reading: 9.455 is most likely 9455."""
+    return [_grouped_amount(i.path, typed[i.path], q, header)
+            if q is not None and i.code == "AMOUNT_PRECISION" and i.path in typed else i for i in issues]
 
 
 @dataclass(frozen=True)
@@ -155,7 +189,7 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                     ProductSpec, raw, lambda loc: _is_product_amount(loc, prior))
                 for product, raw in zip(products, raw_products)]
 
-    header, q = _check_header(header, prior, issues, held, _stages_used(raw_products), vouched)
+    header, q = _check_header(header, prior, issues, held, _stages_used(raw_products), vouched, recorded)
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
         # The products' amounts cannot be checked against an opening in another currency: what
         # they would say (places, the opening's amounts) follows from the one problem reported.
@@ -454,12 +488,13 @@ def _stub_accounts(raw: Any, held: _Held) -> AccountsSpec:
 
 def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issue], held: _Held | None = None,
                   used: Mapping[str, list[tuple[str, str | None]]] | None = None,
-                  vouched: frozenset[str] = frozenset()) -> tuple[CloseSpec, Decimal | None]:
+                  vouched: frozenset[str] = frozenset(), recorded: bool = False) -> tuple[CloseSpec, Decimal | None]:
     """The header's own checks (company, currency, locale, sequence, overhead, accounts); appends to
     ``issues`` and returns the header with posted amounts at the currency's places, and the quantum.
     ``held``: the parts of the header refused already (noted further in it: what the products are
     checked without); ``used``: the stages the products name, and where (``_stages_used``);
-    ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``)."""
+    ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``);
+    ``recorded``: as ``resolve_close`` takes it (amounts typed as '.'-grouped are not refused)."""
     held = held if held is not None else _Held()
     # The company heads every report and journal on one line, as a product or stage name does.  One
     # a close the ledger holds was accepted with is not checked: closes before this check did not
@@ -516,11 +551,11 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
             if value < 0:
                 issues.append(negative_amount(f"overhead.{name}.{key}", value))
                 held.pools.setdefault(name, set()).add(key)  # not applied from: the products would restate it
-        if q is not None and oh.actual != oh.actual.quantize(q):
+        if _grouped_as_typed(oh.actual, q, header, recorded):
+            issues.append(_grouped_amount(f"overhead.{name}.actual", oh.actual, q, header))
+        elif q is not None and oh.actual != oh.actual.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", f"overhead.{name}.actual",
                                 f"{oh.actual} has more decimal places than {header.currency} allows"))
-        else:
-            _grouped_amounts([(f"overhead.{name}.actual", oh.actual)], q, header, issues)
     if q is not None:
         # Posted amounts carry the currency's places (22500 -> 22500.00); one with more is refused above.
         header = header.model_copy(update={"overhead": {
@@ -534,9 +569,12 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                                     "add it under accounts"))
     if header.materiality < 0:
         issues.append(negative_amount("materiality", header.materiality))
+    if _grouped_as_typed(header.materiality, q, header, recorded):
+        # 1.000 would write off a difference of 999 that a materiality of 1000 means to prorate.
+        issues.append(_grouped_amount("materiality", header.materiality, q, header))
     _check_accounts(header, issues, vouched)
     if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
-        header = _check_general_ledger(header, q, issues, held)
+        header = _check_general_ledger(header, q, issues, held, recorded)
 
     return header, q
 
@@ -575,7 +613,7 @@ def _and(names: list[str]) -> str:
 
 
 def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Issue],
-                          held: _Held | None = None) -> CloseSpec:
+                          held: _Held | None = None, recorded: bool = False) -> CloseSpec:
     """The GL balances the close is to tie to (``_general_ledger``): accounts the close can tie,
     amounts at the currency's places; returned with those that have no problem at those places
     (7449.6 -> 7449.60)."""
@@ -609,11 +647,11 @@ def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Iss
                 issues.append(Issue("UNKNOWN_ACCOUNT", path,
                                     f"{code!r} is not an account this close can tie to the general ledger; give the "
                                     f"WIP accounts, finished goods and overhead control: {', '.join(sorted(accounts))}"))
+        elif _grouped_as_typed(balance, q, header, recorded):
+            issues.append(_grouped_amount(path, balance, q, header))
         elif q is not None and balance != balance.quantize(q):
             issues.append(Issue("AMOUNT_PRECISION", path,
                                 f"{balance} has more decimal places than {header.currency} allows"))
-        elif q is not None and read_as_grouped(balance, q, header.locale):
-            issues.append(_grouped_amount(path, balance, q, header))
         elif q is not None:
             at_places[code] = balance.quantize(q)
     return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(update={"balances": at_places})})
@@ -721,11 +759,11 @@ class Unclean(Exception):
     """``product_plans`` met a problem: ``resolve_close`` says which, with every other one."""
 
 
-def resolve_header(data: Any, prior: PriorState | None, vouched: frozenset[str] = frozenset()
-                   ) -> tuple[CloseSpec, Decimal] | None:
+def resolve_header(data: Any, prior: PriorState | None, vouched: frozenset[str] = frozenset(),
+                   recorded: bool = False) -> tuple[CloseSpec, Decimal] | None:
     """The header of a close whose header has no problem at all (and whose products are a
-    non-empty list), resolved exactly as ``resolve_close`` does; None otherwise.  ``vouched``: as
-    ``resolve_close`` takes it (with the prior's names, which this adds)."""
+    non-empty list), resolved exactly as ``resolve_close`` does; None otherwise.  ``vouched`` and
+    ``recorded``: as ``resolve_close`` takes them (with the prior's names, which this adds)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("products"), list) or not data["products"]:
         return None
     header_data = {k: v for k, v in data.items() if k != "products"}
@@ -735,7 +773,7 @@ def resolve_header(data: Any, prior: PriorState | None, vouched: frozenset[str] 
     except ValidationError:
         return None
     issues: list[Issue] = []
-    header, q = _check_header(header, prior, issues, vouched=vouched | _names_of_prior(prior))
+    header, q = _check_header(header, prior, issues, vouched=vouched | _names_of_prior(prior), recorded=recorded)
     return None if issues or q is None else (header, q)
 
 
@@ -790,7 +828,7 @@ def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[st
                    vouched: frozenset[str] = frozenset(), recorded: bool = False) -> ClosePlan | None:
     """The plan of a close file with no problem at all, products resolved by the fast path where
     it applies (``costing.close._fast``); None at the first problem of any kind."""
-    resolved = resolve_header(data, prior, vouched)
+    resolved = resolve_header(data, prior, vouched, recorded)
     if resolved is None:
         return None
     header, q = resolved
@@ -820,6 +858,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     counts: dict[str, Decimal] = {}
     written = {s.name for s in product.stages}
     stage_names = set(written)
+    typed: dict[str, Decimal] = {}  # path -> a stage's amount typed as '.'-grouped (``_grouped_as_typed``)
     for j, stage in enumerate(product.stages):
         spath = f"stages[{j}]"
         update: dict[str, Any] = {}
@@ -851,8 +890,11 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     + (f" and its overhead pool under overhead ({name}: {{driver, rate, actual}})"
                                        if pool else "")
                                     + (", otherwise correct the name" if plant else "")))
-        # Amounts written as a '.'-grouping locale shows them (36.000 for 36000): refused, not posted as 36.00.
-        _grouped_amounts(_stage_amounts(stage, spath, opening=prior is None), q, header, issues)
+        # Amounts typed as a '.'-grouping locale shows them (36.000 for 36000): refused, not posted as 36.00;
+        # with other places (9.455) the core refuses them, and is told the grouped reading (``_said_grouped``).
+        amounts = list(_stage_amounts(stage, spath, opening=prior is None))
+        _grouped_amounts(amounts, q, header, issues, recorded)
+        typed.update((path, value) for path, value in amounts if _grouped_as_typed(value, q, header, recorded))
         if j == 0 and stage.transferred_in is not None:
             # A department costed on its own receives cost from outside; in a close nothing would
             # credit it, so WIP would hold cost no journal put there.
@@ -942,7 +984,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         currency=header.currency, method=header.method, rounding=header.rounding,
         loss_convention=header.loss_convention, stages=stages), vouched=vouched, recorded=recorded)
     # The header's fields are the close's own, reported once at the top, not again per product.
-    issues.extend(i for i in case_issues if i.path not in ("currency", "method", "rounding", "loss_convention")
+    issues.extend(i for i in _said_grouped(case_issues, typed, q, header)
+                  if i.path not in ("currency", "method", "rounding", "loss_convention")
                   and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied))
     if product.shipments < 0:
         issues.append(negative_units("shipments", product.shipments, ""))
@@ -968,11 +1011,11 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
             if not layer.units and layer.cost:
                 issues.append(Issue("BEGINNING_COST_WITHOUT_UNITS", f"opening_finished_goods[{k}].cost",
                                     f"a finished-goods layer with cost {layer.cost} but no units"))
+            elif _grouped_as_typed(layer.cost, q, header, recorded):
+                issues.append(_grouped_amount(f"opening_finished_goods[{k}].cost", layer.cost, q, header))
             elif q is not None and layer.cost != layer.cost.quantize(q):
                 issues.append(Issue("AMOUNT_PRECISION", f"opening_finished_goods[{k}].cost",
                                     f"{layer.cost} has more decimal places than {header.currency} allows"))
-            else:
-                _grouped_amounts([(f"opening_finished_goods[{k}].cost", layer.cost)], q, header, issues)
         if q is not None:
             opening_fg = tuple(FinishedGoodsLayer(l.product, l.period, l.units, l.cost.quantize(q))
                                if l.cost == l.cost.quantize(q) else l for l in opening_fg)
