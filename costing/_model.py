@@ -12,10 +12,14 @@ from decimal import Decimal
 from enum import Enum
 
 __all__ = ["Method", "LossConvention", "ElementKind", "Element", "UnitGroup", "Spoilage", "NormalLoss", "Stage", "Case",
-           "TRANSFERRED_IN"]
+           "TRANSFERRED_IN", "PROGRESS", "RESERVED_ELEMENT_NAMES"]
 
 # Name of the implicit element that carries the previous stage's cost into a stage.
 TRANSFERRED_IN = "transferred_in"
+# The key of a stage's own completion beside per-element ones (`complete: {progress: 0.6, materials: 1}`).
+PROGRESS = "progress"
+# Names no element may take: an element so named would be read as one of these without a word.
+RESERVED_ELEMENT_NAMES = frozenset({TRANSFERRED_IN, PROGRESS})
 
 
 class Method(str, Enum):

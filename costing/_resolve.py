@@ -18,6 +18,7 @@ from ._engine import element_completion, equivalent_units, normal_spoilage_from_
 from ._errors import Issue, as_written, format_path
 from ._journal import name_problem
 from ._model import (
+    PROGRESS,
     TRANSFERRED_IN,
     Case,
     Element,
@@ -275,7 +276,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                                 "'transferred_in' is the element that carries the previous stage's cost; "
                                 "name this element differently"))
             continue
-        if name == "progress":
+        if name == PROGRESS:
             # `complete: {progress: 0.6, materials: 1}` names the stage's progress; an element of that
             # name would have its completion read as the stage's, without a word.
             issues.append(Issue("RESERVED_NAME", f"elements.{name}",

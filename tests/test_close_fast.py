@@ -494,3 +494,15 @@ def test_spoiled_units_beyond_28_digits_are_not_rounded_into_a_balance_by_the_fa
     plan, issues = resolve_close(changed, None)
     assert plan is None
     assert "UNIT_FLOW" in [i.code for i in issues], issues
+
+
+def test_an_element_named_progress_is_left_to_the_general_path():
+    """A reserved element name (RESERVED_NAME on the general path) is never taken by the fast one."""
+    def renamed(value):
+        if isinstance(value, dict):
+            return {("progress" if k == "materials" else k): renamed(v) for k, v in value.items()}
+        return [renamed(v) for v in value] if isinstance(value, list) else value
+
+    data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
+    data["products"] = renamed(data["products"])
+    assert assert_same_or_declined(data) == (0, 0)

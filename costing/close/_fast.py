@@ -26,7 +26,8 @@ from typing import Any
 
 from .._engine import element_completion, equivalent_units, normal_spoilage_from_rate
 from .._journal import name_problem
-from .._model import TRANSFERRED_IN, Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
+from .._model import (RESERVED_ELEMENT_NAMES, TRANSFERRED_IN, Case, Element, ElementKind, LossConvention,
+                      Method, Spoilage, Stage, UnitGroup)
 from .._numbers import EXACT_UNITS, NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
 from ._resolve import ProductPlan, groups_with_dot, read_as_grouped, typed_like_grouped
@@ -180,7 +181,7 @@ class FastResolver:
         for name, spec in raw.items():
             spec = _mapping(spec, _ELEMENT_KEYS)
             kind = _KINDS.get(spec.get("kind")) if type(spec.get("kind")) is str else None
-            if type(name) is not str or name == TRANSFERRED_IN or kind is None or "added" not in spec:
+            if type(name) is not str or name in RESERVED_ELEMENT_NAMES or kind is None or "added" not in spec:
                 raise _Decline
             added = spec["added"]
             if type(added) is str and added.strip() in ("start", "end", "evenly"):
