@@ -60,7 +60,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("flow", help="WIP flow: throughput, cycle time, bottleneck, order forecasts, "
                                            "finished-goods weeks of cover")
     p.add_argument("--period", required=True, type=period_argument, help="YYYY-MM")
-    p.add_argument("--orders", metavar="FILE", help="open orders (YAML, JSON or CSV: product, units, due[, id])")
+    p.add_argument("--orders", metavar="FILE",
+                   help="open orders (CSV separated by commas, semicolons or tabs — .csv, .tsv or .txt — YAML or "
+                        "JSON: product, units, due[, id])")
     p.add_argument("--periods", type=_at_least(1), default=6, metavar="N",
                    help="trend over the last N periods (default 6)")
     p.add_argument("--cover-periods", type=_at_least(1), default=3, metavar="N",
@@ -350,6 +352,8 @@ def _cmd_standards(args: argparse.Namespace) -> int:
     if issues:
         _print_issues(args, [i.with_source(path) for i in issues])
         return EXIT_INPUT
+    for warning in standards.warnings:  # a name only noted that may be a typo: said, not refused
+        print(f"warning: {warning.with_source(path)}", file=sys.stderr)
     report = standards_report(result, standards, stored.close_no, stored.element_order)
     locale = _locale(args, stored)
     if not _emit(args, report, lambda: render_standards(report, locale), {"standards": report}, "Standards sheet"):
@@ -403,15 +407,24 @@ def _symbol(character: str) -> str:
 
 def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
     r"""How an orders CSV's units are read: Excel writes numbers as they are shown, in its locale
-    (``#.##0`` is 1.500 for one thousand five hundred in de_DE).  A comma-separated file is read
-    with a decimal point, as YAML and JSON are; a semicolon- or tab-separated one as the close's
-    locale writes numbers, strictly (babel).  1.500 or 1,500 — a thousand apart by the two
-    conventions — is read only where the file's delimiter and the close's locale agree on the decimal
-    separator; otherwise it is refused (``INVALID_FORMAT``) rather than guessed.
+    (``#.##0`` is 1.500 for one thousand five hundred in de_DE, ``#,##0`` 1,500 in en_US).  A
+    comma-separated file is read with a decimal point: plain (1500.5), or grouped as the close's
+    locale writes thousands when its decimal separator is a point too (1,500 in en_US); a semicolon-
+    or tab-separated one as the close's locale writes numbers, strictly (babel).  1.500 or 1,500 — a
+    thousand apart by the two conventions — is read only where the file's delimiter and the close's
+    locale agree on the decimal separator; otherwise it is refused (``INVALID_FORMAT``) rather than
+    guessed.
 
     >>> de, en = _units_reader(";", "de_DE"), _units_reader(";", "en_US")
     >>> de("1.500"), de("10,5"), de("1.500,25"), de("1500"), _units_reader(",", "en_US")("1.500")
     (Decimal('1500'), Decimal('10.5'), Decimal('1500.25'), Decimal('1500'), Decimal('1.500'))
+    >>> comma = _units_reader(",", "en_US")
+    >>> comma("1,500"), comma("1,500.5"), comma("1,234,567"), comma("+1500")
+    (Decimal('1500'), Decimal('1500.5'), Decimal('1234567'), Decimal('1500'))
+    >>> comma("1,5")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: expected a number as the close's locale en_US writes it (1500 or 1,500.5), found '1,5'
     >>> en("1.500")
     Traceback (most recent call last):
     ...
@@ -437,6 +450,11 @@ def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
         as_fraction = f"{sign}{whole}" + (f"{'.' if delimiter == ',' else decimal}{fraction}" if fraction else "")
         if file_decimal is None:
             why = "a tab-separated file does not say which"
+        elif delimiter == ";" and decimal != "," and group != ",":
+            # de_CH: Excel writes a semicolon-separated file with a decimal point there too.
+            why = (f"a semicolon-separated file does not say which: Excel writes one where a comma is the decimal "
+                   f"separator, and also for the close's locale {locale}, whose decimal separator is "
+                   f"{_symbol(decimal)}")
         elif file_decimal != decimal:
             said = {".": "a decimal point", ",": "a decimal comma"}.get(decimal, f"{decimal!r} for decimals")
             why = (f"a {_DELIMITER_NAME[delimiter]}-separated file (as Excel writes one where "
@@ -455,7 +473,16 @@ def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
         if shape and not (file_decimal == decimal and shape[1] in (decimal, group)):
             raise ambiguous(text, shape[1])
         if delimiter == ",":
-            return to_decimal(text)
+            try:
+                return to_decimal(text)  # plain notation: 1500, 1500.5
+            except NumberError as e:
+                if e.code != "NOT_A_NUMBER":
+                    raise
+            if decimal != ".":  # a decimal point by the file, another separator by the locale: plain only
+                raise NumberError("NOT_A_NUMBER", f"expected a number with a decimal point and no thousands "
+                                                  f"separator, as a comma-separated file for a close in "
+                                                  f"{locale} is read (1500 or 1500.5), found {value.strip()!r}")
+            # Grouped as the close's locale writes it, as Excel writes a #,##0 cell: 1,500 in en_US
         if group in _SPACES:  # Excel writes a no-break space (U+00A0 or U+202F) where babel may want the other
             text = re.sub(f"[{_SPACES}]", group, text)
         elif group in "'\u2019":  # de_CH: Windows writes an apostrophe, CLDR a right single quote
@@ -472,14 +499,79 @@ def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
     return read
 
 
+def _yaml_units_reader(locale: str) -> Callable[[object], object] | None:
+    r"""How a YAML or JSON orders file's units are looked at for a close whose locale writes '.'
+    between thousands (de_DE): 1.500 — a number or a string, as written — is a thousand apart by the
+    two conventions, and refused (``INVALID_FORMAT``) with both readings rather than read as 1.5.
+    Anything else is left as written, for the file's shape to check; None where the locale does not
+    group with '.' (the decimal point is then the only reading).
+
+    >>> read = _yaml_units_reader("de_DE")
+    >>> read(Decimal("1.5")), read("12"), _yaml_units_reader("en_US")
+    (Decimal('1.5'), '12', None)
+    >>> read(Decimal("1.500"))
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: 1.500 is 1500 if '.' groups thousands and 1.5 if it is the decimal point: YAML and JSON files take '.' as the decimal point, but the close's locale de_DE writes it between thousands; write 1500 or 1.5
+    """
+    from ._grouping import groups_with_dot, thousand_or_fraction, two_readings
+
+    if not groups_with_dot(locale):
+        return None
+
+    def read(value: object) -> object:
+        text = thousand_or_fraction(value)
+        if text is None:
+            return value
+        thousands, fraction = two_readings(text)
+        raise NumberError("INVALID_FORMAT", f"{text} is {thousands} if '.' groups thousands and {fraction} if it is "
+                                            "the decimal point: YAML and JSON files take '.' as the decimal point, "
+                                            f"but the close's locale {locale} writes it between thousands; write "
+                                            f"{thousands} or {fraction}")
+    return read
+
+
+# Read as a table: a CSV, or a table saved as text (Excel's "Text (Tab delimited)" is a .txt).
+_TABLE_SUFFIXES = (".csv", ".tsv")
+_ORDERS_FILES = ("orders files are a table with a header row product, units, due[, id] (CSV: separated by commas, "
+                 "semicolons or tabs, saved as .csv, .tsv or .txt) or YAML/JSON {orders: [{id, product, units, "
+                 "due}]} (docs/variance.md)")
+
+
+def _a_table(path: str) -> bool:
+    """Whether an orders file is read as a table: a .csv or .tsv, or a .txt whose first line is a
+    header of the orders' columns separated by commas, semicolons or tabs."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _TABLE_SUFFIXES:
+        return True
+    if suffix != ".txt":
+        return False
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return False  # said by the reader it goes to
+    fields = next(csv.reader([header], delimiter=_delimiter(header)), [])
+    return len(fields) > 1 and any(f.strip().casefold() in _ORDER_COLUMNS for f in fields)
+
+
+def _orders_file_issue(issue: Issue) -> Issue:
+    """A file-shape problem of a YAML or JSON reading said for an orders file: its message names the
+    close and case files a table is refused from."""
+    if issue.code == "WRONG_TYPE" and ": close and case files are" in issue.message:
+        said = issue.message.split(": close and case files are")[0]
+        return Issue(issue.code, issue.path, f"{said}: {_ORDERS_FILES}", issue.source)
+    return issue
+
+
 def _read_orders(path: str):
     """(the orders as plain data, where each one is for the problems' paths — a CSV's line numbers —
     or None, a CSV's delimiter or None, problems)."""
     from .._casefile import read_data_file
 
-    if not path.lower().endswith(".csv"):
+    if not _a_table(path):
         data, issues = read_data_file(path)
-        return data, None, None, issues
+        return data, None, None, [_orders_file_issue(i) for i in issues]
     rows, where, issues = [], [], []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
@@ -551,8 +643,10 @@ def _cmd_flow(args: argparse.Namespace) -> int:
             data, where, delimiter, issues = _read_orders(args.orders)
             if data is not None or not issues:  # an empty YAML file is None: resolve_orders says so
                 products = set(units_of(stored).product_stage_order)
-                # A CSV's units as Excel wrote them: in the locale of the close they are for.
-                units = _units_reader(delimiter, stored.parameters.get("locale", "en_US")) if delimiter else None
+                # A CSV's units as Excel wrote them: in the locale of the close they are for; a YAML or
+                # JSON file's with a decimal point, 1.500 refused where that locale groups with '.'.
+                locale = stored.parameters.get("locale", "en_US")
+                units = _units_reader(delimiter, locale) if delimiter else _yaml_units_reader(locale)
                 orders, problems = resolve_orders(data, products, where, read_units=units)
                 issues = issues + problems
             if issues:

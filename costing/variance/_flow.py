@@ -104,15 +104,16 @@ class Order:
 
 
 def resolve_orders(data: Any, products: set[str] | None = None, where: Sequence[str] | None = None,
-                   read_units: Callable[[str], Decimal] | None = None) -> tuple[list[Order], list[Issue]]:
+                   read_units: Callable[[Any], Any] | None = None) -> tuple[list[Order], list[Issue]]:
     """Open orders from plain data: ``{orders: [...]}`` or the list itself (CSV rows included).
 
     Every problem at once: each order is checked on its own, and an order whose shape is refused
     (a due date written 15/12/2026) still has its other values checked (its units, its product).
     ``where``: where each order is in the file, for the paths (a CSV's ``line 3``); by default
-    ``orders[i]``.  ``read_units``: how units written as text are read (a CSV's, in its locale: 1.500 is
-    one thousand five hundred in a de_DE semicolon CSV), raising ``NumberError``; by default as a
-    YAML or JSON file's, with a decimal point."""
+    ``orders[i]``.  ``read_units``: how units written as text or a number are read (a CSV's, in its
+    locale: 1.500 is one thousand five hundred in a de_DE semicolon CSV; a YAML file's 1.500 refused
+    for a de_DE close), raising ``NumberError``; by default as a YAML or JSON file's, with a decimal
+    point."""
     if data is None:  # YAML reads an empty file (or only comments) as nothing
         return [], [Issue("WRONG_TYPE", "", "the orders file is empty; expected {orders: [{id, product, units, due}]}")]
     if isinstance(data, list):
@@ -139,7 +140,8 @@ def resolve_orders(data: Any, products: set[str] | None = None, where: Sequence[
     orders = []
     for i, raw in enumerate(rows):
         units_refused = False
-        if read_units is not None and isinstance(raw, Mapping) and isinstance(raw.get("units"), str):
+        if read_units is not None and isinstance(raw, Mapping) and isinstance(raw.get("units"), (str, Decimal, int)) \
+                and not isinstance(raw.get("units"), bool):
             try:
                 raw = {**raw, "units": read_units(raw["units"])}
             except NumberError as e:

@@ -35,6 +35,7 @@ from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .._currency import quantum
 from .._errors import Issue
 from .._model import TRANSFERRED_IN, ElementKind
 from .._numbers import ROUNDING_MODES, engine_context
@@ -43,7 +44,9 @@ from .._resolve import issues_from_validation_error, negative_amount, negative_u
 from .._rounding import allocate
 from .._spec import Number
 from ..close import CloseResult
+from ..close._resolve import read_as_grouped
 from ._figures import ordered_elements, work_units
+from ._grouping import groups_with_dot, thousand_or_fraction, two_readings
 
 __all__ = ["ElementStandardSpec", "StageStandardSpec", "ProductStandardSpec", "OverheadStandardSpec",
            "OverheadActualsSpec", "StageActualsSpec", "ProductActualsSpec", "PeriodActualsSpec", "StandardsSpec",
@@ -156,6 +159,9 @@ class ResolvedStandards:
     actual_quantities: dict[tuple[str, str, str], Decimal]
     overhead_split: dict[str, tuple[Decimal, Decimal]]  # stage -> (variable, fixed) actual
     notes: tuple[str, ...]
+    # Said on stderr, not in the report: a name only noted that is like a name of the close without
+    # an entry of its own (NEAR_MISS_NAME), in case it is a typo after all.
+    warnings: tuple[Issue, ...] = ()
 
 
 def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards | None, list[Issue]]:
@@ -168,8 +174,11 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
         return None, shape
     issues = _duplicates(spec)
     notes: list[str] = []
+    warnings: list[Issue] = []
     close_spec = result.plan.spec
     period = close_spec.period
+    # Numbers written as the close's locale groups thousands (1.300 in de_DE): refused, not read as 1.3.
+    shape = shape + _grouped_numbers(spec, period, close_spec.currency, close_spec.locale)
     if spec.currency is not None and spec.currency != close_spec.currency:
         issues.append(Issue("CURRENCY_MISMATCH", "currency",
                             f"standards are in {spec.currency} but {period} was closed in {close_spec.currency}"))
@@ -179,14 +188,21 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
     overhead_lines = {line.stage: line for line in result.overhead}
 
     overhead: dict[str, OverheadStandard] = {}
+    overhead_near: dict[str, tuple[str, str]] = {}  # a stage -> the overhead entry like its name, only noted
     for name, oh in spec.overhead.items():
         path = f"overhead.{name}"
         resolved, problems = _overhead_standard(oh, path)
         issues.extend(problems)
         if name not in overhead_lines:
-            meant = _typo(name, [s for s in overhead_lines if s not in spec.overhead])
+            candidates = [s for s in overhead_lines if s not in spec.overhead]
+            meant = _typo(name, candidates)
             if meant is None:
                 notes.append(f"overhead standard for {name}: the {period} close applies no overhead there")
+                said = f"the {period} close applies no overhead in {name!r}"
+                _warn_near_miss(warnings, name, candidates, path, said, "overhead standard", "stage")
+                near = _near_miss(name, candidates)
+                if near is not None:
+                    overhead_near[near] = (name, said)
             else:
                 issues.append(Issue("UNKNOWN_STAGE", path, f"the {period} close applies no overhead in {name!r}, "
                                     f"and {meant!r}, where it does, has no overhead standard: did you mean "
@@ -212,9 +228,12 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
             continue
         product_name = product.name
         if product_name not in products:
-            meant = _typo(product_name, sorted(products - named))
+            candidates = sorted(products - named)
+            meant = _typo(product_name, candidates)
             if meant is None:
                 notes.append(f"standards for {product_name}: not in the {period} close")
+                _warn_near_miss(warnings, product_name, candidates, f"products[{i}].name",
+                                f"{product_name!r} is not a product of the {period} close", "standards", "product")
                 continue
             issues.append(Issue("UNKNOWN_PRODUCT", f"products[{i}].name",
                                 f"{product_name!r} is not a product of the {period} close, and {meant!r}, which "
@@ -226,10 +245,14 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                 continue
             stage = stages.get((product_name, stage_spec.name))
             if stage is None:
-                meant = _typo(stage_spec.name, [s for s in stage_names[product_name] if s not in stages_named])
+                candidates = [s for s in stage_names[product_name] if s not in stages_named]
+                meant = _typo(stage_spec.name, candidates)
                 if meant is None:
                     notes.append(f"standards for {product_name} / {stage_spec.name}: no such stage in the "
                                  f"{period} close")
+                    _warn_near_miss(warnings, stage_spec.name, candidates, f"products[{i}].stages[{j}].name",
+                                    f"{product_name} has no stage {stage_spec.name!r} in the {period} close",
+                                    "standards", "stage")
                     continue
                 issues.append(Issue("UNKNOWN_STAGE", f"products[{i}].stages[{j}].name",
                                     f"{product_name} has no stage {stage_spec.name!r} in the {period} close, and its "
@@ -244,10 +267,13 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                                         "stage's standard cost per unit; remove this standard"))
                     continue
                 if name not in kinds:
-                    meant = _typo(name, [e for e in kinds if e != TRANSFERRED_IN and e not in elements_named])
+                    candidates = [e for e in kinds if e != TRANSFERRED_IN and e not in elements_named]
+                    meant = _typo(name, candidates)
                     if meant is None:
                         notes.append(f"standard for {product_name} / {stage.name} / {name}: no such element in "
                                      f"the {period} close")
+                        _warn_near_miss(warnings, name, candidates, path, f"{product_name} / {stage.name} has no "
+                                        f"element {name!r} in the {period} close", "standard", "element")
                         continue
                     issues.append(Issue("UNKNOWN_ELEMENT", path,
                                         f"{product_name} / {stage.name} has no element {name!r} in the {period} "
@@ -256,6 +282,11 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                     name = meant
                 resolved, problems = _element_standard(std, kinds[name], overhead.get(stage.name),
                                                        overhead_refused or stage.name in overhead_given, path)
+                if stage.name in overhead_near:  # the warning's near miss, said where it is missed
+                    written, said = overhead_near[stage.name]
+                    problems = [Issue(p.code, p.path, f"{p.message}; overhead.{written}, like {stage.name}, is only "
+                                                      f"noted ({said}): did you mean {stage.name!r}?")
+                                if p.code == "MISSING_OVERHEAD_STANDARD" else p for p in problems]
                 issues.extend(problems)
                 if resolved is not None:
                     elements[(product_name, stage.name, name)] = resolved
@@ -311,7 +342,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
     issues = shape + [i for i in issues if not any(_overlap(i.path, s.path) for s in shape)]
     if issues:
         return None, issues
-    return ResolvedStandards(elements, overhead, quantities, split, tuple(notes)), []
+    return ResolvedStandards(elements, overhead, quantities, split, tuple(notes), tuple(warnings)), []
 
 
 # A hint for a name that is refused anyway (actuals, an order's product): as similar as the close's
@@ -341,12 +372,15 @@ def _typo(name: str, candidates: Iterable[str]) -> str | None:
     standards file) that ``name`` is a typo of, or None: then the file's entry is another product,
     stage or element (a discontinued one, a stage not run this month), which is only noted.
 
-    A typo is the same name in other case, or one a slip or two away (``_is_typo``); the nearest
-    wins.
+    A typo is a slip two real names almost never differ by: the same name in other case, or one
+    keystroke away inside a word (``_is_slip``).  Names one or two other edits apart are often two
+    real names (Packing/Picking, Tee XL/Tee XS, Phase I/Phase II): ``_near_miss``, warned of only.
 
     >>> _typo("Tesitng", ["Testing", "Packaging"]), _typo("testing", ["Testing"]), _typo("labor", ["labour"])
     ('Testing', 'Testing', 'labour')
     >>> _typo("Drip Home Mini", ["Drip Home"]), _typo("Retesting", ["Testing"]), _typo("Line 2", ["Line 1"])
+    (None, None, None)
+    >>> _typo("Nesting", ["Testing"]), _typo("Testin", ["Testing"]), _typo("Tee XS", ["Tee S"])
     (None, None, None)
     """
     folded = name.casefold()
@@ -355,23 +389,76 @@ def _typo(name: str, candidates: Iterable[str]) -> str | None:
         other = candidate.casefold()
         if other == folded:
             return candidate
-        distance = _is_typo(folded, other)
-        if distance:
-            found.append((distance, candidate))
+        if _is_slip(folded, other):
+            found.append(candidate)
+    return min(found) if found else None
+
+
+def _near_miss(name: str, candidates: Iterable[str]) -> str | None:
+    """The name among ``candidates`` most like ``name`` without being a typo of it (``_is_alike``),
+    or None.
+
+    >>> _near_miss("Nesting", ["Testing"]), _near_miss("Phase II", ["Phase I"]), _near_miss("Line 2", ["Line 1"])
+    ('Testing', 'Phase I', None)
+    """
+    folded = name.casefold()
+    found = [(distance, candidate) for candidate in candidates
+             if (distance := _is_alike(folded, candidate.casefold()))]
     return min(found)[1] if found else None
 
 
-def _is_typo(a: str, b: str) -> int:
-    """Whether (case-folded) ``a`` is a slip of the keyboard for ``b``: how many slips (letters
-    swapped, dropped, doubled or mistyped: the optimal-string-alignment Damerau-Levenshtein distance)
-    when there are one or two and the names are still alike (difflib's ratio at least 0.75: Mix is
-    not a typo for Fix); 0 when it is not one.  Not a typo: a name that contains the other with
-    more than one letter added — a word or a prefix (Drip Home Mini, Retesting) names something else;
-    one letter more or less (Testin, Mixers) is a slip — nor names whose numbers differ (Line 1, Line
+def _warn_near_miss(warnings: list[Issue], name: str, candidates: list[str], path: str, said: str, standard: str,
+                    kind: str) -> None:
+    """A name only noted that is like one of ``candidates`` (a name of the close without an entry of
+    its own): a warning, since it may be a typo after all and that name goes without a standard."""
+    near = _near_miss(name, candidates)
+    if near is not None:
+        warnings.append(Issue("NEAR_MISS_NAME", path, f"{said}, so it is only noted; did you mean {near!r}, which "
+                                                      f"has no {standard}? (correct the name if so; if {name!r} is "
+                                                      f"another {kind}, nothing is wrong)"))
+
+
+_SEPARATORS = " -_"
+
+
+def _is_slip(a: str, b: str) -> bool:
+    """Whether (case-folded) ``a`` is one keystroke from ``b`` in a way two real names almost never
+    are: two neighbouring letters swapped (tesitng), or one letter — or a space, hyphen or
+    underscore between two letters — dropped or added inside a word (labor, tsting, re-work), where
+    neither name holds the other.  Not at a word's start or end: names that differ there are
+    often two names (Tee S/Tee XS, Pack 6/Pack 6s, Phase I/Phase II, Mk II/Mk III), nor a letter
+    for another (Packing/Picking, Tee XL/Tee XS, SKU-1042A/SKU-1042B).
+
+    >>> [_is_slip(a, b) for a, b in [("tesitng", "testing"), ("labor", "labour"), ("tsting", "testing"),
+    ...                              ("re-work", "rework"), ("assembbly", "assembly")]]
+    [True, True, True, True, True]
+    >>> [_is_slip(a, b) for a, b in [("testin", "testing"), ("tee s", "tee xs"), ("pack 6s", "pack 6"),
+    ...                              ("phase ii", "phase i"), ("nesting", "testing"), ("model 1x", "model x1")]]
+    [False, False, False, False, False, False]
+    """
+    if len(a) == len(b):
+        differ = [k for k in range(len(a)) if a[k] != b[k]]
+        return (len(differ) == 2 and differ[1] == differ[0] + 1 and a[differ[0]] == b[differ[1]]
+                and a[differ[1]] == b[differ[0]] and a[differ[0]].isalpha() and a[differ[1]].isalpha())
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = sorted((a, b), key=len)
+    if short in long:
+        return False
+    return any(long[:k] + long[k + 1:] == short and (long[k].isalpha() or long[k] in _SEPARATORS)
+               and long[k - 1].isalpha() and long[k + 1].isalpha() for k in range(1, len(long) - 1))
+
+
+def _is_alike(a: str, b: str) -> int:
+    """Whether (case-folded) ``a`` is like ``b``: how many edits apart (letters swapped, dropped,
+    added or mistyped: the optimal-string-alignment Damerau-Levenshtein distance) when one or two,
+    and the names are still alike (difflib's ratio at least 0.75: Mix is not like Fix); 0 when not.
+    Not alike: a name that contains the other with more than one letter added — a word or a prefix
+    (Drip Home Mini, Retesting) names something else — nor names whose numbers differ (Line 1, Line
     2; Assembly 2) or whose only difference is a one-letter word (Line A, Line B).
 
-    >>> [_is_typo(a, b) for a, b in [("tesitng", "testing"), ("testin", "testing"), ("retesting", "testing"),
-    ...                              ("drip home mini", "drip home"), ("line a", "line b"), ("mix", "fix")]]
+    >>> [_is_alike(a, b) for a, b in [("tesitng", "testing"), ("testin", "testing"), ("retesting", "testing"),
+    ...                               ("drip home mini", "drip home"), ("line a", "line b"), ("mix", "fix")]]
     [1, 1, 0, 0, 0, 0]
     """
     if (a in b or b in a) and abs(len(a) - len(b)) > 1:
@@ -656,6 +743,79 @@ def _split(given: OverheadActualsSpec, actual: Decimal,
                                                       f"file's actual overhead is {actual}; difference "
                                                       f"{var + fixed - actual}")]
     return (var, fixed), []
+
+
+def _grouped_numbers(spec: StandardsSpec, period: str, currency: str, locale: str) -> list[Issue]:
+    """Numbers of the standards file written as the close's locale writes thousands, when it
+    separates them with '.' (de_DE): refused rather than read a thousand times too low.
+
+    - An amount — a cost per EU, a price, a rate, a fixed budget, an overhead split — as the close
+      refuses one (``read_as_grouped``): one to three digits and three places, all zeros beyond the
+      currency's (13.650 in EUR), ``AMOUNT_PRECISION``, most likely 13650.  A budget or a split with
+      other places (13.655) too, as it has more places than the currency; a cost per EU, a price or a
+      rate with places of its own (9.125) is a rate.
+    - A quantity — per EU, a denominator level, an actual quantity — written 1.300 (one to three
+      digits, '.', three digits): 1300 and 1.3 alike, ``INVALID_FORMAT`` with both readings.
+
+    Every entry of the file is looked at, those the period does not use too: the file is wrong
+    either way, and would be read wrongly the month it is used.  Only ``actuals`` of other periods
+    are left to their own month."""
+    if not groups_with_dot(locale):
+        return []
+    try:
+        q = quantum(currency)
+    except Exception:  # a currency the close's own checks refused: nothing to measure places by
+        return []
+    places = -q.as_tuple().exponent
+    issues: list[Issue] = []
+
+    def amount(path: str, value: Decimal | None, total: bool = False) -> None:
+        # 1.500 to 999.999 only: 13650.000 or 0.500 are no thousands (thousand_or_fraction).
+        if thousand_or_fraction(value) is None or value < 0 or not read_as_grouped(value, q, locale):
+            return
+        zeros = value == value.quantize(q)
+        if not (zeros or total):  # a rate or price with places of its own (9.125)
+            return
+        grouped = format(value, "f").replace(".", "")
+        otherwise = f"{value.quantize(q)}" if zeros else f"the amount with at most {places} decimal places"
+        issues.append(Issue("AMOUNT_PRECISION", path, f"{value} has more decimal places than {currency} allows "
+                            f"({places}): under locale {locale} (the {period} close's) '.' separates thousands, so "
+                            f"this is most likely {grouped} — write {grouped} if so (standards files take '.' as the "
+                            f"decimal point and no thousands separator), or {otherwise}"))
+
+    def quantity(path: str, value: Decimal | None) -> None:
+        text = thousand_or_fraction(value)
+        if text is not None and not text.startswith("-"):
+            thousands, fraction = two_readings(text)
+            issues.append(Issue("INVALID_FORMAT", path, f"{text} is {thousands} if '.' groups thousands and "
+                                f"{fraction} if it is the decimal point: standards files take '.' as the decimal "
+                                f"point, but the {period} close's locale {locale} writes it between thousands; "
+                                f"write {thousands} or {fraction}"))
+
+    for name, oh in spec.overhead.items():
+        path = f"overhead.{name}"
+        amount(f"{path}.variable_rate", oh.variable_rate)
+        amount(f"{path}.fixed_rate", oh.fixed_rate)
+        amount(f"{path}.fixed_budget", oh.fixed_budget, total=True)
+        quantity(f"{path}.denominator", oh.denominator)
+    for i, product in enumerate(spec.products):
+        for j, stage in enumerate(product.stages):
+            for name, std in stage.elements.items():
+                path = f"products[{i}].stages[{j}].elements.{name}"
+                for key in ("cost_per_eu", "price", "rate"):
+                    amount(f"{path}.{key}", getattr(std, key))
+                quantity(f"{path}.quantity", std.quantity)
+    actuals = spec.actuals.get(period)
+    if actuals is not None:
+        base = f"actuals.{period}"
+        for name, split in actuals.overhead.items():
+            amount(f"{base}.overhead.{name}.variable", split.variable, total=True)
+            amount(f"{base}.overhead.{name}.fixed", split.fixed, total=True)
+        for i, product in enumerate(actuals.products):
+            for j, stage in enumerate(product.stages):
+                for name, value in stage.quantities.items():
+                    quantity(f"{base}.products[{i}].stages[{j}].quantities.{name}", value)
+    return issues
 
 
 # ---- the report ---------------------------------------------------------------------------------
