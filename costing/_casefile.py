@@ -13,14 +13,11 @@ from typing import Any
 import yaml
 
 from ._errors import Issue
-from ._numbers import separator_hint
+from ._numbers import LIKE_DOT_GROUPED, separator_hint
 
 __all__ = ["read_data_file", "spreadsheet_problem", "TypedLikeGrouped"]
 
 
-# A number typed as 1 to 3 digits, '.', then 3 digits (36.000, 9.455, -1.500): what a locale that
-# groups thousands with '.' (de_DE) shows for a whole number (36000).
-_LIKE_DOT_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
 
 
 class TypedLikeGrouped(Decimal):
@@ -43,7 +40,7 @@ class TypedLikeGrouped(Decimal):
 
 def _decimal_of(text: str) -> Decimal:
     """The Decimal of a number's digits as typed, marked ``TypedLikeGrouped`` when so written."""
-    return TypedLikeGrouped(text) if _LIKE_DOT_GROUPED.fullmatch(text) else Decimal(text)
+    return TypedLikeGrouped(text) if LIKE_DOT_GROUPED.fullmatch(text) else Decimal(text)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

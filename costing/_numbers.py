@@ -29,7 +29,14 @@ __all__ = [
     "percent_text",
     "separator_hint",
     "with_separator_hints",
+    "LIKE_DOT_GROUPED",
 ]
+
+# A number written as 1 to 3 digits, '.', then 3 digits (36.000, 9.455, -1.500): what a locale that
+# groups thousands with '.' (de_DE) shows for a whole number of thousands (36000), and what reads as
+# a fraction with a decimal point: a thousand times apart.  Not 0.500 (no one groups 500 so) nor
+# 36000.000 (its whole part is no group of three).
+LIKE_DOT_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
 
 # Cost per equivalent unit is carried at full precision until amounts are assigned; 34 significant
 # digits (IEEE decimal128) is far beyond any currency's minor unit, and a fixed context makes the

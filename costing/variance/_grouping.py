@@ -5,16 +5,13 @@ whose locale may write it between thousands."""
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
+from .._numbers import LIKE_DOT_GROUPED
 from ..close._resolve import groups_with_dot
 
 __all__ = ["groups_with_dot", "thousand_or_fraction", "two_readings"]
 
-# Written as a '.'-grouping locale writes a whole number of one to three groups' worth: 1.500,
-# 12.000, 999.999; not 0.500 (no one writes five hundred 0.500) nor 1.5000 (not groups of three).
-_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
 
 
 def thousand_or_fraction(value: object) -> str | None:
@@ -36,7 +33,7 @@ def thousand_or_fraction(value: object) -> str | None:
         text = value.strip()
     else:
         return None
-    return text if _GROUPED.fullmatch(text) else None
+    return text if LIKE_DOT_GROUPED.fullmatch(text) else None
 
 
 def two_readings(text: str, separator: str = ".", decimal: str = ".") -> tuple[str, str]:
