@@ -153,7 +153,8 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
                                 "stage names must be unique"))
         else:
             seen[spec.name] = index
-        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention, recorded)
+        stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention, recorded,
+                                             progress_vouched=PROGRESS in vouched)
         issues.extend(i.under(path) for i in stage_issues)
         stages.append(stage)
         # A negative completed is reported here; the next stage receiving it would only restate it
@@ -260,7 +261,9 @@ def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tupl
 
 def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,
                    q: Decimal | None, convention: LossConvention = LossConvention.SPOILAGE,
-                   recorded: bool = False) -> tuple[Stage | None, list[Issue]]:
+                   recorded: bool = False, progress_vouched: bool = False) -> tuple[Stage | None, list[Issue]]:
+    """``progress_vouched``: an element named ``progress`` is one the ledger holds (accepted before the
+    name was reserved): read as it was then, so that no ledger is locked out by the rule."""
     issues: list[Issue] = []
     first = index == 0
     units_context = _RECORDED_UNITS if recorded else EXACT_UNITS  # see resolve_case's ``recorded``
@@ -276,7 +279,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
                                 "'transferred_in' is the element that carries the previous stage's cost; "
                                 "name this element differently"))
             continue
-        if name == PROGRESS:
+        if name == PROGRESS and not (recorded or progress_vouched):
             # `complete: {progress: 0.6, materials: 1}` names the stage's progress; an element of that
             # name would have its completion read as the stage's, without a word.
             issues.append(Issue("RESERVED_NAME", f"elements.{name}",

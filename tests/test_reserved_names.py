@@ -20,3 +20,43 @@ def test_an_element_named_progress_is_reserved(tmp_path, capsys):
     assert main(["cost", str(path)]) == 2
     err = capsys.readouterr().err
     assert "elements.progress: 'progress' is the key of a stage's own completion" in err and "[RESERVED_NAME]" in err
+
+
+def _renamed(value):
+    """The demo close data with Espresso Classic's... every stage element `labour` named `progress`."""
+    if isinstance(value, dict):
+        return {("progress" if k == "labour" else k): _renamed(v) for k, v in value.items()}
+    return [_renamed(v) for v in value] if isinstance(value, list) else value
+
+
+def test_a_ledger_holding_an_element_named_progress_is_not_locked_out(tmp_path, monkeypatch, capsys):
+    """A ledger an earlier engine recorded with an element named progress (accepted then) is still
+    reported, closed onwards, reopened and closed again: the name is read as it was accepted."""
+    import yaml
+
+    import costing._resolve as resolve
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    db = tmp_path / "l.db"
+    october = {**demo("2026-10"), "products": _renamed(demo("2026-10")["products"])}
+    november = {**demo("2026-11"), "products": _renamed(demo("2026-11")["products"])}
+    with monkeypatch.context() as before_the_rule:  # the engine that accepted the name
+        before_the_rule.setattr(resolve, "PROGRESS", "not reserved yet")
+        with Ledger(db) as ledger:
+            close_period(october, ledger, user="test")
+    path = tmp_path / "close-2026-11.yaml"
+    path.write_text(yaml.safe_dump(november, allow_unicode=True))
+    assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
+    assert main(["close", str(path), "--period", "2026-11", "--ledger", str(db)]) == 0
+    assert main(["reopen", "2026-11", "--reason", "test", "--ledger", str(db)]) == 0
+    assert main(["close", str(path), "--period", "2026-11", "--ledger", str(db)]) == 0
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(db)]) == 0
+    assert "RESERVED_NAME" not in capsys.readouterr().err
+    # a new ledger still refuses the name
+    fresh = tmp_path / "fresh.db"
+    october_path = tmp_path / "close-2026-10.yaml"
+    october_path.write_text(yaml.safe_dump(october, allow_unicode=True))
+    assert main(["close", str(october_path), "--period", "2026-10", "--ledger", str(fresh)]) == 2
+    assert "[RESERVED_NAME]" in capsys.readouterr().err

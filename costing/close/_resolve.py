@@ -1198,12 +1198,15 @@ def names_of_close(data: Any) -> frozenset[str]:
 
 
 def _names_of_prior(prior: PriorState | None) -> frozenset[str]:
-    """The names the prior close's closing position holds: its products and stages, and the WIP and
-    finished-goods accounts they are in (as ``_known_products`` vouches for two spellings of one)."""
+    """The names the prior close's closing position holds: its products, stages and elements, and the
+    WIP and finished-goods accounts they are in (as ``_known_products`` vouches for two spellings of
+    one)."""
     if prior is None:
         return frozenset()
     accounts = prior.wip_accounts or {}
     names = _known_products(prior) | {stage for _, stage in prior.wip} | set(accounts) | set(accounts.values())
+    # Its elements too: an element named as a later rule reserves (``progress``) opens the month with it.
+    names |= {element for wip in prior.wip.values() for element in wip.cost}
     if prior.finished_goods_account is not None:
         names.add(prior.finished_goods_account)
     return frozenset(names)
