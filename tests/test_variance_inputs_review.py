@@ -272,6 +272,18 @@ def test_a_comma_csv_for_a_german_close_refuses_1_500_too(german_ledger, tmp_pat
                            "separator: a comma-separated file" in err and "[INVALID_FORMAT]" in err
 
 
+@pytest.mark.parametrize("delimiter, units, locale", [
+    ("\t", "0.500", "en_US"), ("\t", "0,500", "de_DE"), (";", "0.500", "en_US"), (";", "0,500", "de_DE"),
+    (",", "0.500", "en_US"), (",", "0.500", "de_DE"),
+])
+def test_units_with_a_leading_zero_are_a_fraction_whatever_the_file_and_locale(demo_ledger, german_ledger, tmp_path,
+                                                                               capsys, delimiter, units, locale):
+    # 0.500 is no group of thousands (no one writes 500 so): one half, not refused as "0500 or 0.5".
+    ledger = german_ledger if locale == "de_DE" else demo_ledger
+    orders = excel_csv(tmp_path, delimiter, ("A-1", "Barista Pro", units, "2026-12-02"))
+    assert flow_units(capsys, ledger, orders) == [("A-1", "0.5")]
+
+
 def test_a_comma_csv_for_an_english_close_and_yaml_orders_keep_the_decimal_point(demo_ledger, tmp_path, capsys):
     orders = excel_csv(tmp_path, ",", ("A-1", "Barista Pro", "1.500", "2026-12-02"))
     assert flow_units(capsys, demo_ledger, orders) == [("A-1", "1.5")]
@@ -389,7 +401,10 @@ def test_standards_written_with_dot_thousands_for_a_german_close_are_refused_not
     assert f"{path}: overhead.Assembly.denominator: 1.300 is 1300 if '.' groups thousands and 1.3 if it is the " \
            "decimal point: standards files take '.' as the decimal point, but the 2026-11 close's locale de_DE " \
            "writes it between thousands; write 1300 or 1.3 [INVALID_FORMAT]" in err
-    assert "products[0].stages[0].elements.materials.price: 118.000 has more decimal places" in err
+    # A price is a rate: its readings, not "more decimal places than USD allows" (a rate may have more).
+    assert f"{path}: products[0].stages[0].elements.materials.price: 118.000 is 118000 if '.' groups thousands and " \
+           "118 if it is the decimal point: standards files take '.' as the decimal point, but the 2026-11 close's " \
+           "locale de_DE writes it between thousands; write 118000 or 118 [INVALID_FORMAT]" in err
     assert "products[1].stages[0].elements.labour.quantity: 1.500 is 1500 if '.' groups thousands and 1.5" in err
     assert "actuals.2026-11.products[0].stages[0].quantities.materials: 1.322 is 1322 if '.' groups thousands " \
            "and 1.3220 if it is the decimal point" in err
@@ -432,8 +447,78 @@ def test_a_german_close_reads_a_rate_with_places_of_its_own_and_a_fraction_below
     path = german_standards(tmp_path, ("variable_rate: 7.50, fixed_budget", "variable_rate: 7.125, fixed_budget"),
                             ("overhead: {quantity: 0.5, unit", "overhead: {quantity: 0.500, unit"),
                             ("fixed_budget: 13650.00, denominator: 1300", "fixed_budget: 13650.000, denominator: 1300"))
+    (tmp_path / "as_written").mkdir()
+    as_written = german_standards(tmp_path / "as_written", ("variable_rate: 7.50, fixed_budget",
+                                                            "variable_rate: 7.125, fixed_budget"))
+    # 7.125 is a rate, 0.500 cannot be thousands, 13650.000 is not grouped: read as 7.125, 0.5 and 13650.
+    assert run_standards_json(capsys, german_ledger, path) == run_standards_json(capsys, german_ledger, as_written)
+    report = run_standards_json(capsys, german_ledger, path)
+    assembly = next(o for o in report["overhead"] if o["stage"] == "Assembly")
+    assert (assembly["standard_variable_rate"], assembly["fixed_budget"]) == ("7.125", "13650.00")
+    testing = next(e for e in report["elements"] if (e["product"], e["stage"], e["element"]) ==
+                   ("Espresso Classic", "Testing", "overhead"))
+    assert testing["standard_quantity_per_eu"] == "0.5"
+
+
+def test_a_german_rate_with_only_zeros_beyond_the_currencys_places_is_refused_with_both_readings(german_ledger,
+                                                                                                tmp_path, capsys):
+    path = german_standards(tmp_path, ("variable_rate: 7.50, fixed_budget", "variable_rate: 1.250, fixed_budget"))
     status, out, err = run_standards(capsys, german_ledger, path)
-    assert status == 0, err  # 7.125 is a rate, 0.500 cannot be thousands, 13650.000 is not grouped
+    assert status == 2 and out == ""
+    # Not "more decimal places than USD allows": a rate may have more (7.125 is read).
+    assert f"{path}: overhead.Assembly.variable_rate: 1.250 is 1250 if '.' groups thousands and 1.25 if it is the " \
+           "decimal point: standards files take '.' as the decimal point, but the 2026-11 close's locale de_DE " \
+           "writes it between thousands; write 1250 or 1.25 [INVALID_FORMAT]" in err
+    assert "AMOUNT_PRECISION" not in err and "1 problem found." in err
+
+
+@pytest.fixture(scope="module")
+def german_yen_ledger(tmp_path_factory) -> Path:
+    """The demo's November closed in yen (no decimal places) with locale de_DE."""
+    from tests.demo_data import on_another_october
+
+    path = tmp_path_factory.mktemp("de_jpy") / "wip-ledger.db"
+    with Ledger(path) as ledger:
+        for period in ("2026-10", "2026-11"):
+            close_period({**on_another_october(demo(period)), "currency": "JPY", "locale": "de_DE"}, ledger,
+                         user="test")
+    return path
+
+
+def test_in_a_currency_without_places_any_rate_like_1_500_is_a_thousand_or_a_fraction(german_yen_ledger, tmp_path,
+                                                                                      capsys):
+    path = german_standards(tmp_path, ("currency: USD", "currency: JPY"),
+                            ("materials: {quantity: 1, price: 118.00", "materials: {quantity: 1, price: 1.500"),
+                            ("labour:   {cost_per_eu: 15.00}", "labour:   {cost_per_eu: 13.650}"),
+                            ("variable_rate: 7.50, fixed_budget: 13650.00", "variable_rate: 7.125, fixed_budget: 13.655"))
+    status, out, err = run_standards(capsys, german_yen_ledger, path)
+    assert status == 2 and out == ""
+    said = "if it is the decimal point: standards files take '.' as the decimal point, but the 2026-11 close's " \
+           "locale de_DE writes it between thousands; write"
+    assert f"{path}: products[0].stages[0].elements.materials.price: 1.500 is 1500 if '.' groups thousands and 1.5 " \
+           f"{said} 1500 or 1.5 [INVALID_FORMAT]" in err
+    assert f"{path}: products[0].stages[1].elements.labour.cost_per_eu: 13.650 is 13650 if '.' groups thousands and " \
+           f"13.65 {said} 13650 or 13.65 [INVALID_FORMAT]" in err
+    assert f"{path}: overhead.Assembly.variable_rate: 7.125 is 7125 if '.' groups thousands and 7.1250 {said} 7125 " \
+           "or 7.1250 [INVALID_FORMAT]" in err
+    assert f"{path}: overhead.Assembly.fixed_budget: 13.655 has more decimal places than JPY allows (0): under " \
+           "locale de_DE (the 2026-11 close's) '.' separates thousands, so this is most likely 13655 — write 13655 " \
+           "if so (standards files take '.' as the decimal point and no thousands separator), or the amount with " \
+           "no decimal places [AMOUNT_PRECISION]" in err
+    assert "4 problems found." in err
+
+
+def test_the_demos_standards_in_yen_for_a_german_close_are_read(german_yen_ledger, tmp_path, capsys):
+    path = german_standards(tmp_path, ("currency: USD", "currency: JPY"))
+    status, _, err = run_standards(capsys, german_yen_ledger, path)
+    assert status == 0, err
+
+
+def run_standards_json(capsys, ledger: Path, path: Path) -> dict:
+    status = main(["standards", "--period", "2026-11", "--standards", str(path), "--ledger", str(ledger), "--json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    return json.loads(out)
 
 
 @pytest.mark.parametrize("suffix, text", [

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_option, period_argument, print_issues
 from .._errors import CostingError, Issue
-from .._numbers import NUMBER_LIMIT, NumberError, to_decimal
+from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, to_decimal
 from .._text import locale_argument
 
 __all__ = ["register"]
@@ -389,8 +389,9 @@ def _column(name: str) -> str:
 
 # The one shape of a number that reads 1000 times apart by the two conventions: 1.500 and 1,500 are
 # one thousand five hundred where the separator groups thousands and one and a half where it is the
-# decimal separator.
-_THOUSAND_OR_FRACTION = re.compile(r"[+-]?\d{1,3}([.,])\d{3}")
+# decimal separator.  costing._numbers.LIKE_DOT_GROUPED with either separator: ASCII digits, and no
+# leading zero (0.500 and 0,500 are no group of thousands, only a fraction).
+_THOUSAND_OR_FRACTION = re.compile(LIKE_DOT_GROUPED.pattern.replace(r"\.", "([.,])"))
 # The decimal separator a CSV's delimiter implies: Excel writes a comma-separated CSV where the
 # decimal separator is a point, a semicolon-separated one where it is a comma (de_DE, fr_FR); a tab
 # says nothing.
@@ -418,6 +419,8 @@ def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
     >>> de, en = _units_reader(";", "de_DE"), _units_reader(";", "en_US")
     >>> de("1.500"), de("10,5"), de("1.500,25"), de("1500"), _units_reader(",", "en_US")("1.500")
     (Decimal('1500'), Decimal('10.5'), Decimal('1500.25'), Decimal('1500'), Decimal('1.500'))
+    >>> de("0,500"), en("0.500"), _units_reader("\t", "en_US")("0.500"), _units_reader(",", "de_DE")("0.500")
+    (Decimal('0.500'), Decimal('0.500'), Decimal('0.500'), Decimal('0.500'))
     >>> comma = _units_reader(",", "en_US")
     >>> comma("1,500"), comma("1,500.5"), comma("1,234,567"), comma("+1500")
     (Decimal('1500'), Decimal('1500.5'), Decimal('1234567'), Decimal('1500'))

@@ -749,11 +749,12 @@ def _grouped_numbers(spec: StandardsSpec, period: str, currency: str, locale: st
     """Numbers of the standards file written as the close's locale writes thousands, when it
     separates them with '.' (de_DE): refused rather than read a thousand times too low.
 
-    - An amount — a cost per EU, a price, a rate, a fixed budget, an overhead split — as the close
-      refuses one (``read_as_grouped``): one to three digits and three places, all zeros beyond the
-      currency's (13.650 in EUR), ``AMOUNT_PRECISION``, most likely 13650.  A budget or a split with
-      other places (13.655) too, as it has more places than the currency; a cost per EU, a price or a
-      rate with places of its own (9.125) is a rate.
+    - A total — a fixed budget, an overhead split — as the close refuses an amount
+      (``read_as_grouped``): one to three digits and three places in a currency of fewer (13.650 or
+      13.655 in EUR), ``AMOUNT_PRECISION``, most likely 13650: it has more places than the currency.
+    - A rate — a cost per EU, a price, a rate — may have places of its own (7.125 USD), so only one
+      whose places beyond the currency's are zeros (1.250 USD), or any in a currency without places
+      (1.500 or 7.125 JPY), is a thousand or a fraction: ``INVALID_FORMAT`` with both readings.
     - A quantity — per EU, a denominator level, an actual quantity — written 1.300 (one to three
       digits, '.', three digits): 1300 and 1.3 alike, ``INVALID_FORMAT`` with both readings.
 
@@ -774,10 +775,15 @@ def _grouped_numbers(spec: StandardsSpec, period: str, currency: str, locale: st
         if thousand_or_fraction(value) is None or value < 0 or not read_as_grouped(value, q, locale):
             return
         zeros = value == value.quantize(q)
-        if not (zeros or total):  # a rate or price with places of its own (9.125)
+        if not total:
+            # A rate's places may be its own (7.125 USD); not where they add only zeros to the
+            # currency's (1.250 USD) or the currency has none (1.500 JPY): a thousand or a fraction.
+            if zeros or places == 0:
+                quantity(path, value)
             return
         grouped = format(value, "f").replace(".", "")
-        otherwise = f"{value.quantize(q)}" if zeros else f"the amount with at most {places} decimal places"
+        otherwise = (f"{value.quantize(q)}" if zeros else "the amount with no decimal places" if places == 0
+                     else f"the amount with at most {places} decimal places")
         issues.append(Issue("AMOUNT_PRECISION", path, f"{value} has more decimal places than {currency} allows "
                             f"({places}): under locale {locale} (the {period} close's) '.' separates thousands, so "
                             f"this is most likely {grouped} — write {grouped} if so (standards files take '.' as the "
