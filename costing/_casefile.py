@@ -13,33 +13,21 @@ from typing import Any
 import yaml
 
 from ._errors import Issue
-from ._numbers import LIKE_DOT_GROUPED, separator_hint
+from ._numbers import LIKE_DOT_GROUPED, TextLikeGrouped, TypedLikeGrouped, separator_hint
 
 __all__ = ["read_data_file", "spreadsheet_problem", "TypedLikeGrouped"]
 
 
 
 
-class TypedLikeGrouped(Decimal):
-    """A number typed in a YAML or JSON file as 1 to 3 digits, '.', then 3 digits (``36.000``,
-    ``9.455``): the same value as the Decimal of those digits, marked as so typed.  Under a close
-    file's ``locale`` grouping thousands with '.', the close refuses it as a posted amount (most
-    likely 36000, not 36.00: ``costing.close._resolve.typed_like_grouped``).  Only text read here
-    is marked: a workbook's cells are read by the workbook's locale already, and Python code's
-    Decimals are what it means.
+def _decimal_of(text: str) -> Decimal:
+    """The Decimal of a number's digits as typed, marked ``TypedLikeGrouped`` when so written.
 
     >>> value = _decimal_of("36.000"); value == Decimal("36.000"), value.like_dot_grouped
     (True, True)
     >>> [type(_decimal_of(t)).__name__ for t in ("36000.000", "1234.000", "0.500", "36.00", "-9.455")]
     ['Decimal', 'Decimal', 'Decimal', 'Decimal', 'TypedLikeGrouped']
     """
-
-    __slots__ = ()
-    like_dot_grouped = True  # what ``costing.close._resolve.typed_like_grouped`` looks for (no import of this module)
-
-
-def _decimal_of(text: str) -> Decimal:
-    """The Decimal of a number's digits as typed, marked ``TypedLikeGrouped`` when so written."""
     return TypedLikeGrouped(text) if LIKE_DOT_GROUPED.fullmatch(text) else Decimal(text)
 
 
@@ -148,6 +136,14 @@ def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
+def _text(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    """A YAML string; one quoted like 2.900 marked as so typed (``_marked``)."""
+    return _marked(loader.construct_yaml_str(node))
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _text)
+
+
 def _json_decimal(text: str) -> Decimal:
     """A JSON number with a fraction or exponent, read as YAML's are: the Decimal of the digits
     written, an exponent within the number limit in plain notation (3e2 as 300)."""
@@ -188,8 +184,17 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
     for key, value in pairs:
         if key in out:
             raise _DuplicateKey(key)
-        out[key] = value
+        out[key] = _marked(value)
     return out
+
+
+def _marked(value: Any) -> Any:
+    """A quoted value written like 2.900 (``LIKE_DOT_GROUPED``) marked as so typed
+    (``TextLikeGrouped``), so that a number read from it is refused as a '.'-grouping locale's
+    thousands where an unquoted one is; any other value as it is."""
+    if type(value) is str and LIKE_DOT_GROUPED.fullmatch(value.strip()):
+        return TextLikeGrouped(value)
+    return value
 
 
 # Spreadsheets wip does not read, by extension; and by their first bytes, for one saved under

@@ -30,6 +30,8 @@ __all__ = [
     "separator_hint",
     "with_separator_hints",
     "LIKE_DOT_GROUPED",
+    "TypedLikeGrouped",
+    "TextLikeGrouped",
 ]
 
 # A number written as 1 to 3 digits, '.', then 3 digits (36.000, 9.455, -1.500): what a locale that
@@ -37,6 +39,26 @@ __all__ = [
 # a fraction with a decimal point: a thousand times apart.  Not 0.500 (no one groups 500 so) nor
 # 36000.000 (its whole part is no group of three).
 LIKE_DOT_GROUPED = re.compile(r"[+-]?[1-9][0-9]{0,2}\.[0-9]{3}")
+
+
+class TypedLikeGrouped(Decimal):
+    """A number a close or case file gave as 1 to 3 digits, '.', then 3 digits (``36.000``,
+    ``9.455``, ``"2.900"``): the same value as the Decimal of those digits, marked as so typed.
+    Under a close file's ``locale`` grouping thousands with '.', the close refuses it as a posted
+    amount (most likely 36000, not 36.00: ``costing.close._resolve.typed_like_grouped``).  Only
+    text read from a file is marked (``costing._casefile``): a workbook's cells are read by the
+    workbook's locale already, and Python code's Decimals are what it means."""
+
+    __slots__ = ()
+    like_dot_grouped = True  # what ``costing.close._resolve.typed_like_grouped`` looks for
+
+
+class TextLikeGrouped(str):
+    """A quoted value a close or case file gave as ``"2.900"``: text until a number is read from it,
+    which is then a ``TypedLikeGrouped`` (``to_decimal``); an account code ``"1.100"`` stays text."""
+
+    __slots__ = ()
+    like_dot_grouped = True
 
 # Cost per equivalent unit is carried at full precision until amounts are assigned; 34 significant
 # digits (IEEE decimal128) is far beyond any currency's minor unit, and a fixed context makes the
@@ -138,8 +160,9 @@ def _other_to_decimal(value: object, kind: type) -> Decimal:
     if isinstance(value, str):
         text = value.strip()
         if _PLAIN.match(text):
-            return Decimal(text)
-        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+            # A quoted "2.900" from a file keeps its mark (``TextLikeGrouped``) as a number.
+            return TypedLikeGrouped(text) if getattr(value, "like_dot_grouped", False) else Decimal(text)
+        raise NumberError("NOT_A_NUMBER", f"expected a number, found {str(value)!r}")
     raise NumberError("NOT_A_NUMBER", f"expected a number, found {as_written(value)}")
 
 
