@@ -24,6 +24,7 @@ from costing.ledger import Ledger
 from excel_addin.close import close_month
 from tests.demo_data import demo
 from tests.fake_xlwings import FakeBook
+from tests.test_workbook_all_problems import change, demo_book  # noqa: F401  (a fixture)
 
 COMPANY_CELL = "Settings!B4"  # the Value of the Settings table's Company row
 
@@ -157,20 +158,6 @@ def test_an_empty_company_is_not_vouched_by_a_ledger_that_never_held_one(tmp_pat
 
 # ---- a close workbook and the add-in's Close month button -------------------------------------------------
 
-@pytest.fixture
-def demo_book(tmp_path, capsys) -> Path:
-    path = tmp_path / "demo.xlsx"
-    assert main(["init", str(path), "--demo"]) == 0
-    capsys.readouterr()
-    return path
-
-
-def change(book: Path, cells: dict[str, object]) -> None:
-    wb = openpyxl.load_workbook(book)
-    for ref, value in cells.items():
-        sheet, coordinate = ref.rsplit("!", 1)
-        wb[sheet][coordinate] = value
-    wb.save(book)
 
 
 def errors_of(err: str) -> list[tuple[str, str]]:
