@@ -91,7 +91,8 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
 
 
 def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
-                 recorded: bool = False) -> tuple[Case | None, list[Issue]]:
+                 recorded: bool = False,
+                 progress_stages: frozenset[str] = frozenset()) -> tuple[Case | None, list[Issue]]:
     """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``.
     ``vouched``: stage names a close the ledger holds was accepted with, checked as they were then
     (``name_problem(..., vouched=True)``), so that a ledger recorded before a rule on names was
@@ -99,7 +100,9 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
     ``recorded``: the stages are a close the ledger holds, computed again (``resolve_close``'s
     ``recorded``): their units are added and compared as the engine that recorded it did (to 28
     significant digits, not exactly), and a normal loss given in units is not held to the units to
-    account for (that engine costed it), so that the recorded month still computes."""
+    account for (that engine costed it), so that the recorded month still computes.
+    ``progress_stages``: stages whose element named ``progress`` the ledger holds (a close's opening
+    WIP, recorded before the name was reserved): accepted there only."""
     if isinstance(data, CaseSpec):
         header, stage_specs, issues = data, list(data.stages), []
     else:
@@ -154,7 +157,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
         else:
             seen[spec.name] = index
         stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention, recorded,
-                                             progress_vouched=PROGRESS in vouched)
+                                             progress_vouched=spec.name in progress_stages)
         issues.extend(i.under(path) for i in stage_issues)
         stages.append(stage)
         # A negative completed is reported here; the next stage receiving it would only restate it

@@ -60,3 +60,33 @@ def test_a_ledger_holding_an_element_named_progress_is_not_locked_out(tmp_path, 
     october_path.write_text(yaml.safe_dump(october, allow_unicode=True))
     assert main(["close", str(october_path), "--period", "2026-10", "--ledger", str(fresh)]) == 2
     assert "[RESERVED_NAME]" in capsys.readouterr().err
+
+
+def test_only_the_stage_whose_element_the_ledger_holds_keeps_the_name(tmp_path, monkeypatch, capsys):
+    """The ledger vouches for the element named progress where it holds one (that product's stage),
+    not for a new one elsewhere, nor because a stage or product is named progress."""
+    import yaml
+
+    import costing._resolve as resolve
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    def renamed_in(products, product_index):
+        return [_renamed(p) if i == product_index else p for i, p in enumerate(products)]
+
+    db = tmp_path / "l.db"
+    october = {**demo("2026-10"), "products": renamed_in(demo("2026-10")["products"], 0)}
+    with monkeypatch.context() as before_the_rule:
+        before_the_rule.setattr(resolve, "PROGRESS", "not reserved yet")
+        with Ledger(db) as ledger:
+            close_period(october, ledger, user="test")
+    november = demo("2026-11")
+    # the first product keeps its element; the second product names a new one so
+    november["products"] = renamed_in(renamed_in(november["products"], 0), 1)
+    path = tmp_path / "close-2026-11.yaml"
+    path.write_text(yaml.safe_dump(november, allow_unicode=True))
+    assert main(["close", str(path), "--period", "2026-11", "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    second = november["products"][1]["name"]
+    assert "[RESERVED_NAME]" in err and "products[1]" in err and "products[0]" not in err, (second, err)

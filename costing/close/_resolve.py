@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem, name_problem
-from .._model import TRANSFERRED_IN, Case, ElementKind
+from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
 from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text, with_separator_hints
 from .._period import is_period, next_period, previous_period
 from .._resolve import (is_stage_amount, negative_amount, negative_units, parse_sections, resolve_case,
@@ -979,10 +979,15 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     f"stage {sname!r} has {wip.units} units of closing WIP from {prior.period}; "
                                     "include the stage"))
 
-    # Stage names a close the ledger holds was accepted with (``vouched``) are checked as they were.
+    # Stage names a close the ledger holds was accepted with (``vouched``) are checked as they were; so
+    # is an element named ``progress`` where the prior close's WIP of this product and stage holds one
+    # (recorded before the name was reserved): the month opens with it.
+    progress_stages = frozenset(sname for (pname, sname), wip in (prior.wip.items() if prior is not None else ())
+                                if pname == product.name and PROGRESS in wip.cost)
     case, case_issues = resolve_case(CaseSpec.model_construct(
         currency=header.currency, method=header.method, rounding=header.rounding,
-        loss_convention=header.loss_convention, stages=stages), vouched=vouched, recorded=recorded)
+        loss_convention=header.loss_convention, stages=stages), vouched=vouched, recorded=recorded,
+        progress_stages=progress_stages)
     # The header's fields are the close's own, reported once at the top, not again per product.
     issues.extend(i for i in _said_grouped(case_issues, typed, q, header)
                   if i.path not in ("currency", "method", "rounding", "loss_convention")
@@ -1198,15 +1203,12 @@ def names_of_close(data: Any) -> frozenset[str]:
 
 
 def _names_of_prior(prior: PriorState | None) -> frozenset[str]:
-    """The names the prior close's closing position holds: its products, stages and elements, and the
-    WIP and finished-goods accounts they are in (as ``_known_products`` vouches for two spellings of
-    one)."""
+    """The names the prior close's closing position holds: its products and stages, and the WIP and
+    finished-goods accounts they are in (as ``_known_products`` vouches for two spellings of one)."""
     if prior is None:
         return frozenset()
     accounts = prior.wip_accounts or {}
     names = _known_products(prior) | {stage for _, stage in prior.wip} | set(accounts) | set(accounts.values())
-    # Its elements too: an element named as a later rule reserves (``progress``) opens the month with it.
-    names |= {element for wip in prior.wip.values() for element in wip.cost}
     if prior.finished_goods_account is not None:
         names.add(prior.finished_goods_account)
     return frozenset(names)
