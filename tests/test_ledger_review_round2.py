@@ -514,3 +514,21 @@ def test_a_close_file_period_in_other_scripts_digits_is_refused():
     data["period"] = "\uff12\uff10\uff12\uff16-10"  # fullwidth 2026
     _, issues = resolve_close(data, None)
     assert [(i.code, i.path) for i in issues][:1] == [("INVALID_FORMAT", "period")]
+
+
+def test_events_after_the_head_from_an_engine_that_notes_it_are_not_read_as_journals_or_exported(
+        newer_engine_appended, tmp_path, capsys):
+    """Reading commands check the head too (once, before the first row is used): the added close is
+    not printed or exported as the month's journals."""
+    db = newer_engine_appended
+    assert main(["journal", "--period", "2026-10", "--ledger", str(db)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "[LEDGER_CHANGED]" in err and "its newest event is not the one recorded" in err
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--out", str(tmp_path / "out"),
+                 "--ledger", str(db)]) == 2
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_an_older_engines_append_still_reads(older_engine_appended, capsys):
+    assert main(["journal", "--period", "2026-10", "--ledger", str(older_engine_appended)]) == 0
+    assert "LEDGER_CHANGED" not in capsys.readouterr().err

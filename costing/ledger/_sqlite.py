@@ -39,6 +39,9 @@ from ._codec import (
 
 __all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "Verification", "canonical_json"]
 
+# Why a ledger whose head moved is refused (``Ledger._head_moved``), in its messages.
+_HEAD_MOVED = "its newest event is not the one recorded when it was appended (events were cut off, added or replaced)"
+
 # The layout of the ledger's tables, recorded in meta.schema_version when the file is created.
 # An engine reads every version from 1 up to its own (none has changed the layout yet, so there is
 # nothing to migrate); a newer one was written by a later engine whose rows this one could misread,
@@ -483,6 +486,12 @@ class Ledger:
         the engine recorded.  Each row is checked once per Ledger (a large row takes a moment)."""
         if row["seq"] in self._trusted:
             return
+        if not self._trusted and self._head_moved():
+            # Checked once, before the first row is used: a close appended outside the engine with
+            # its hash recomputed matches its hash, but not the head recorded apart from the rows.
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the ledger {self.path} was changed outside the engine ({_HEAD_MOVED}), so it is not "
+                              f"used; run `wip verify{self.ledger_option}`")
         if _row_hash(dict(row)) != row["row_hash"]:
             raise LedgerError("LEDGER_CHANGED",
                               f"the {row['period']} {row['kind']} (event seq {row['seq']}) does not match its hash: "
@@ -790,17 +799,23 @@ class Ledger:
         missing = sorted(expected - present)
         if missing:
             problems.append(f"its append-only triggers {', '.join(missing)} were removed")
-        head = self.head()
-        if head is not None:  # a ledger from before heads were recorded has none until its next event
-            last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            newest = None if last is None else f"{last['seq']}:{last['row_hash']}"
-            if head != newest and isinstance(self._after_head(head), str):
-                problems.append("its newest event is not the one recorded when it was appended (events were cut "
-                                "off, added or replaced)")
+        if self._head_moved():
+            problems.append(_HEAD_MOVED)
         if problems:
             raise LedgerError("LEDGER_CHANGED",
                               f"the ledger {self.path} was changed outside the engine ({'; '.join(problems)}), so "
                               f"nothing is recorded in it; run `wip verify{self.ledger_option}` to see what changed")
+
+    def _head_moved(self) -> bool:
+        """Whether the newest event is not the one recorded as the head when it was appended, and
+        the events after the head are not what wip 0.1.0 appends (``_after_head``).  Cheap when the
+        head is the newest event (no row is hashed)."""
+        head = self.head()
+        if head is None:  # a ledger from before heads were recorded has none until its next event
+            return False
+        last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        newest = None if last is None else f"{last['seq']}:{last['row_hash']}"
+        return head != newest and isinstance(self._after_head(head), str)
 
     def head(self) -> str | None:
         """'seq:row_hash' of the newest event as recorded when it was appended."""
