@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, example, given, settings, target
 from hypothesis import strategies as st
 
 from costing.ledger import Ledger
-from tests.test_close_properties import ACCOUNTS, STAGES, _close
+from tests.test_close_properties import ACCOUNTS, _close
 from tests.test_proration_tiny_costs import (FIFO_TWO_POOLS_IN_ONE_ELEMENT, _overhead_only_stage, checked_pool_shares,
-                                            tiny, tiny_product)
+                                            tiny, tiny_plant, tiny_product)
 from tests.test_proration_multi_pool import TWO_POOLS_IN_ONE_ELEMENT
 
 CENT = Decimal("0.01")
@@ -78,12 +78,7 @@ def test_the_layer_left_on_hand_is_not_prorated_below_zero(fg_method):
     shares = {s.bucket: s for s in outcome.result.proration}
     assert (shares["fg"].weight, shares["fg"].amount) == (Decimal("0.005"), 0)
     assert (shares["cogs"].weight, shares["cogs"].amount) == (Decimal("0.005"), -CENT)
-    for journal in outcome.journals.journals:
-        assert journal.total_debit == journal.total_credit, journal.id
-    assert outcome.rollforward.ties_ok
-    for fg in outcome.rollforward.finished_goods:
-        assert fg.closing >= 0
-        assert fg.opening + fg.completed - fg.cost_of_goods_sold + fg.overhead_adjustment == fg.closing
+    _balanced_and_tied(outcome)
 
 
 def test_two_pools_prorated_back_do_not_take_finished_goods_below_zero():
@@ -125,25 +120,12 @@ def tiny_product_with_finished_goods(draw, index: int, fifo: bool):
     return product
 
 
-@st.composite
-def tiny_plant(draw):
-    method = draw(st.sampled_from(["fifo", "weighted_average"]))
-    return {"company": "Random Works", "period": "2026-10", "currency": "USD", "method": method,
-            "finished_goods_method": draw(st.sampled_from(["fifo", "weighted_average"])),
-            "overhead_disposition": "prorate", "materiality": "0", "accounts": ACCOUNTS,
-            "rounding": draw(st.sampled_from(["half_up", "half_even"])),
-            "overhead": {s: {"driver": "labour_hours", "rate": draw(st.sampled_from(["0.01", "0.01", "0.02"])),
-                             "actual": draw(st.sampled_from(["0"] * 5 + ["0.01"]))} for s in STAGES},
-            "products": [draw(tiny_product_with_finished_goods(i, method == "fifo"))
-                         for i in range(draw(st.integers(1, 2)))]}
-
-
 def _on_hand_of_period(product, period):
     return [l for l in product.fg_closing if l.period == period]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(tiny_plant())
+@given(tiny_plant(tiny_product_with_finished_goods))
 @example(_one_stage_plant("fifo", "half_up"))
 @example(_one_stage_plant("weighted_average", "half_up"))
 @example(TWO_POOLS_IN_FINISHED_GOODS)
@@ -159,12 +141,7 @@ def test_overhead_proration_keeps_finished_goods_at_or_above_zero(data):
         assert sum(l.cost for l in product.fg_closing) >= 0, product.name
         for wip in product.closing_wip.values():
             assert all(cost >= 0 for cost in wip.cost.values()), (product.name, wip.stage, wip.cost)
-    for journal in outcome.journals.journals:
-        assert journal.total_debit == journal.total_credit, journal.id
-    assert outcome.rollforward.ties_ok
-    for fg in outcome.rollforward.finished_goods:
-        assert fg.closing >= 0
-        assert fg.opening + fg.completed - fg.cost_of_goods_sold + fg.overhead_adjustment == fg.closing
+    _balanced_and_tied(outcome)
 
     pools, shares, plain = checked_pool_shares(result, data.get("rounding", "half_up"))
 
@@ -195,3 +172,14 @@ def test_overhead_proration_keeps_finished_goods_at_or_above_zero(data):
            label="minor units a plain allocation takes finished goods below zero")
     if all(amount >= 0 for amount in left.values()):  # nothing to repair: the plain allocation, unchanged
         assert {pool: [s.amount for s in mine] for pool, mine in shares.items()} == plain
+
+
+def _balanced_and_tied(outcome) -> None:
+    """Every journal balances, the roll-forward ties, and finished goods roll forward to a closing
+    balance at or above zero."""
+    for journal in outcome.journals.journals:
+        assert journal.total_debit == journal.total_credit, journal.id
+    assert outcome.rollforward.ties_ok
+    for fg in outcome.rollforward.finished_goods:
+        assert fg.closing >= 0
+        assert fg.opening + fg.completed - fg.cost_of_goods_sold + fg.overhead_adjustment == fg.closing

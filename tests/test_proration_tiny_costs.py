@@ -55,7 +55,9 @@ def tiny_product(draw, index: int, fifo: bool):
 
 
 @st.composite
-def tiny_plant(draw):
+def tiny_plant(draw, product=None):
+    """A tiny plant of one or two products drawn by ``product(index, fifo)`` (``tiny_product``)."""
+    product = product or tiny_product
     method = draw(st.sampled_from(["fifo", "weighted_average"]))
     return {"company": "Random Works", "period": "2026-10", "currency": "USD", "method": method,
             "finished_goods_method": draw(st.sampled_from(["fifo", "weighted_average"])),
@@ -63,7 +65,7 @@ def tiny_plant(draw):
             "rounding": draw(st.sampled_from(["half_up", "half_even"])),
             "overhead": {s: {"driver": "labour_hours", "rate": draw(st.sampled_from(["0.01", "0.01", "0.02"])),
                              "actual": draw(st.sampled_from(["0"] * 5 + ["0.01"]))} for s in STAGES},
-            "products": [draw(tiny_product(i, method == "fifo")) for i in range(draw(st.integers(1, 2)))]}
+            "products": [draw(product(i, method == "fifo")) for i in range(draw(st.integers(1, 2)))]}
 
 
 def _overhead_only_stage(name, beginning, completed, ending, driver, **more):
