@@ -207,9 +207,7 @@ def test_a_gl_that_still_holds_a_reopened_close_is_told_so(october):
         november = demo("2026-11")
         first = close_period(november, ledger, user="test")
         reopen_period(ledger, "2026-11", "late invoice", user="controller")
-        after_first = {code: str(Decimal(str(v)) + sum((line.debit - line.credit for j in first.journals.journals
-                                                        for line in j.lines if line.account == code), Decimal(0)))
-                       for code, v in november["general_ledger"]["balances"].items()}
+        after_first = balances_after(november, first)
         with pytest.raises(CloseRefused) as refused:
             close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
     assert {i.code for i in refused.value.issues} == {"GL_DOES_NOT_TIE"}
@@ -398,3 +396,11 @@ def test_a_prior_months_reclose_leaves_an_overhead_difference_of_its_own_told_as
     assert "difference (GL − actual overhead given) 10.00" in told["general_ledger.balances.5900"]
     assert all("after its close #1, which the GL still holds" in told[f"general_ledger.balances.{code}"]
                for code in ("1320", "1330", "1400"))
+
+
+def balances_after(data: dict, outcome) -> dict[str, str]:
+    """``data``'s GL balances with ``outcome``'s journals posted to them (the GL as it stands once a
+    close's journals were imported)."""
+    return {code: str(Decimal(str(v)) + sum((line.debit - line.credit for j in outcome.journals.journals
+                                             for line in j.lines if line.account == code), Decimal(0)))
+            for code, v in data["general_ledger"]["balances"].items()}

@@ -360,7 +360,7 @@ def test_a_ledger_path_starting_with_a_dash_is_given_as_ledger_equals(tmp_path, 
 def test_the_import_for_a_gl_holding_a_reopened_close_carries_the_ledger(tmp_path):
     """The refusal of a re-close whose GL still holds the reopened close names the export to import
     with --ledger, as the one for a prior month's re-close does."""
-    from decimal import Decimal
+    from tests.test_close_general_ledger import balances_after
 
     db = tmp_path / "month end" / "l.db"
     db.parent.mkdir()
@@ -369,9 +369,7 @@ def test_the_import_for_a_gl_holding_a_reopened_close_carries_the_ledger(tmp_pat
         november = demo("2026-11")
         first = close_period(november, ledger, user="test")
         reopen_period(ledger, "2026-11", "late invoice", user="controller")
-        after_first = {code: str(Decimal(str(v)) + sum((line.debit - line.credit for j in first.journals.journals
-                                                        for line in j.lines if line.account == code), Decimal(0)))
-                       for code, v in november["general_ledger"]["balances"].items()}
+        after_first = balances_after(november, first)
         with pytest.raises(CloseRefused) as refused:
             close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
     assert refused.value.issues and all(
