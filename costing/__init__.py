@@ -37,6 +37,7 @@ from ._model import (
 )
 from ._numbers import EXCEL_ERRORS, ROUNDING_MODES, NumberError, from_excel, to_decimal
 from ._period import is_period
+from ._spelling import edit_distance
 from ._report import (
     Assigned,
     CaseReport,
@@ -101,6 +102,7 @@ __all__ = [
     "is_known_currency",
     "quantum",
     "is_period",
+    "edit_distance",
     # problems
     "Issue",
     "CostingError",

@@ -26,10 +26,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from costing import Issue, NumberError, StageSpec, resolve_case
+from costing import Issue, NumberError, StageSpec, edit_distance, resolve_case
 
 from ._cells import excel_error, formula_error, is_blank, to_number, to_text
-from ._names import edit_distance, is_typo
+from ._names import is_typo
 
 __all__ = ["parse_block", "locate"]
 

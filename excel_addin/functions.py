@@ -23,13 +23,13 @@ from xlwings import arg, func, ret
 
 import costing
 from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAccountStageReport, is_known_currency,
-                     quantum, to_decimal)
+                     edit_distance, quantum, to_decimal)
 
 from ._block import locate, parse_block
 from ._book_file import UNREACHABLE, UNSAVED, WEB, BookFile, book_file
 from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, header_name, is_blank,
                      is_blank_row, is_wip_error, issues_text, out, rows_with_header, to_number, to_period, to_text)
-from ._names import edit_distance, is_typo
+from ._names import is_typo
 
 __all__ = ["WIP_EQUIV_UNITS", "WIP_COST_PER_EU", "WIP_COST_REPORT", "WIP_ASSIGN", "WIP_OVERHEAD",
            "WIP_ROLLFORWARD", "WIP_JOURNAL", "WIP_FG_COVER", "WIP_CHECK", "WIP_TOTAL"]

@@ -30,6 +30,8 @@ def test_public_api_is_pinned():
         # values read as the engine reads them (numbers, spreadsheet cells, currencies, periods)
         "to_decimal", "from_excel", "EXCEL_ERRORS", "NumberError", "ROUNDING_MODES", "is_known_currency", "quantum",
         "is_period",
+        # names as typed: how far a slip is from the name meant (variance standards, the add-in's columns)
+        "edit_distance",
     ])
     for name in costing.__all__:
         assert hasattr(costing, name), name
@@ -50,11 +52,11 @@ def test_cli_support_is_pinned_and_is_what_the_wip_commands_use():
 def test_the_reading_helpers_are_the_engines_own():
     """The public names are the engine's functions, not copies: the add-in reads a cell, a currency
     or a period exactly as a case file or the close workbook is read."""
-    from costing import _currency, _numbers, _period
+    from costing import _currency, _numbers, _period, _spelling
 
     for name, private in (("to_decimal", _numbers), ("from_excel", _numbers), ("EXCEL_ERRORS", _numbers),
                           ("NumberError", _numbers), ("ROUNDING_MODES", _numbers), ("is_known_currency", _currency),
-                          ("quantum", _currency), ("is_period", _period)):
+                          ("quantum", _currency), ("is_period", _period), ("edit_distance", _spelling)):
         assert getattr(costing, name) is getattr(private, name), name
     assert costing.quantum("JPY") == Decimal("1") and costing.quantum("USD") == Decimal("0.01")
     assert costing.from_excel(0.1 + 0.2) == Decimal("0.3")

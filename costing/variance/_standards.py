@@ -40,6 +40,7 @@ from .._errors import Issue
 from .._model import TRANSFERRED_IN, ElementKind
 from .._numbers import ROUNDING_MODES, engine_context
 from .._report import Amount, Quantity
+from .._spelling import edit_distance
 from .._resolve import issues_from_validation_error, negative_amount, negative_units
 from .._rounding import allocate
 from .._spec import Number
@@ -470,28 +471,10 @@ def _is_alike(a: str, b: str) -> int:
         differ = [(x, y) for x, y in zip(words_a, words_b) if x != y]
         if len(differ) == 1 and len(differ[0][0]) == len(differ[0][1]) == 1:
             return 0
-    distance = _slips(a, b)
+    distance = edit_distance(a, b)
     if distance > 2 or difflib.SequenceMatcher(None, a, b).ratio() < _MISSPELT:
         return 0
     return distance
-
-
-def _slips(a: str, b: str) -> int:
-    """The optimal-string-alignment distance: insertions, deletions, substitutions and swaps of two
-    neighbouring letters, each one slip.
-
-    >>> _slips("tesitng", "testing"), _slips("labor", "labour"), _slips("retesting", "testing")
-    (1, 1, 2)
-    """
-    previous, current = None, list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        before, previous, current = previous, current, [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], before[j - 2] + 1)
-    return current[len(b)]
 
 
 def _overlap(path: str, other: str) -> bool:
