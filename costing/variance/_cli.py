@@ -8,10 +8,13 @@ not tie to the stored roll-forwards exits 1.
 from __future__ import annotations
 
 import argparse
+import codecs
 import csv
+import io
 import json
 import re
 import sys
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
@@ -406,6 +409,34 @@ def _symbol(character: str) -> str:
             "\u2019": "an apostrophe"}.get(character, repr(character))
 
 
+def _refuse_other_digits(text: str) -> None:
+    r"""Refuse units written with digits other than 0-9 (``NOT_A_NUMBER``), naming the first and,
+    where each is a decimal digit of its script, the number to write.  Python's Decimal reads
+    Arabic-Indic ٣ and fullwidth ３ as 3, so a value typed with another keyboard or pasted from
+    another script would otherwise be read without a sign that it was not written as Excel writes
+    numbers.
+
+    >>> _refuse_other_digits("1,500.5")
+    >>> _refuse_other_digits("1٥00")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: '1٥00' holds ٥ (ARABIC-INDIC DIGIT FIVE, U+0665), not one of the digits 0-9: an orders file's units are written with the digits 0-9; write 1500
+    >>> _refuse_other_digits("２²")
+    Traceback (most recent call last):
+    ...
+    costing._numbers.NumberError: '２²' holds ２ (FULLWIDTH DIGIT TWO, U+FF12), not one of the digits 0-9: an orders file's units are written with the digits 0-9
+    """
+    others = [c for c in text if c.isdigit() and c not in "0123456789"]
+    if not others:
+        return
+    first = others[0]
+    said = (f"{text!r} holds {first} ({unicodedata.name(first, 'a digit')}, U+{ord(first):04X}), not one of the "
+            "digits 0-9: an orders file's units are written with the digits 0-9")
+    if all(c.isdecimal() for c in others):  # ² is a digit but no decimal one: nothing to translate it to
+        said += "; write " + "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
+    raise NumberError("NOT_A_NUMBER", said)
+
+
 def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
     r"""How an orders CSV's units are read: Excel writes numbers as they are shown, in its locale
     (``#.##0`` is 1.500 for one thousand five hundred in de_DE, ``#,##0`` 1,500 in en_US).  A
@@ -472,6 +503,7 @@ def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
 
     def read(value: str) -> Decimal:
         text = value.strip()
+        _refuse_other_digits(text)  # before to_decimal, which reads them as their digit
         shape = _THOUSAND_OR_FRACTION.fullmatch(text)
         if shape and not (file_decimal == decimal and shape[1] in (decimal, group)):
             raise ambiguous(text, shape[1])
@@ -550,12 +582,57 @@ def _a_table(path: str) -> bool:
     if suffix != ".txt":
         return False
     try:
-        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-            header = f.readline()
+        with open(path, "rb") as f:
+            start = f.read(4096)
     except OSError:
         return False  # said by the reader it goes to
+    # Leniently: a byte that is not text is said, located, by the table's reader.
+    header = next(iter(start.decode(_table_encoding(start), errors="replace").splitlines()), "")
     fields = next(csv.reader([header], delimiter=_delimiter(header)), [])
     return len(fields) > 1 and any(f.strip().casefold() in _ORDER_COLUMNS for f in fields)
+
+
+def _table_encoding(raw: bytes) -> str:
+    """How an orders table's bytes are decoded: UTF-16 when they start with its byte-order mark
+    (Excel's "Unicode Text (*.txt)", little-endian; big-endian too), else UTF-8 (Excel's "CSV UTF-8
+    (Comma delimited)" starts with a byte-order mark, which is no content).  Nothing else is guessed:
+    Windows-1252, which Excel's "CSV (Comma delimited)" writes, is refused (``_table_text``)."""
+    return "utf-16" if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
+
+
+# Excel's "CSV (Comma delimited)" and "Text (Tab delimited)" save in the Windows code page
+# (Windows-1252 in Western Europe and the Americas: é in Café is the one byte 0xe9).
+_SAVE_AS_UTF8 = ("Excel's \"CSV (Comma delimited)\" and \"Text (Tab delimited)\" save in the Windows code page "
+                 "(Windows-1252 in Western Europe), which is not read, since a wrong guess at it would change "
+                 "names; save it from Excel as 'CSV UTF-8 (Comma delimited)' (or 'Unicode Text (*.txt)', which "
+                 "is read too)")
+
+
+def _table_text(raw: bytes, path: str) -> tuple[str | None, Issue | None]:
+    """The text of an orders table (``_table_encoding``), or the problem (``UNREADABLE_FILE``)
+    located at the first byte that is not text in its encoding: line and column for a byte that is
+    not UTF-8, as a YAML or JSON file's is (``costing._casefile``)."""
+    encoding = _table_encoding(raw)
+    try:
+        return raw.decode(encoding), None
+    except UnicodeDecodeError as e:
+        if encoding == "utf-16":  # cut short (an odd number of bytes) or half of a character pair
+            # The 'utf-16' codec counts from the byte-order mark: what precedes the error decodes.
+            before = raw[:e.start].decode(encoding)
+            line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+            return None, Issue("UNREADABLE_FILE", f"line {line}, column {column}", "the file starts as UTF-16 text "
+                               f"(Excel's \"Unicode Text\") but is not UTF-16 from here ({e.reason}): it was cut "
+                               "short or damaged; save it from Excel again", path)
+        from .._casefile import _not_utf8  # where, said as for YAML and JSON files: line, column (characters)
+
+        where = _not_utf8(raw, e, path).path
+        byte = e.object[e.start:e.start + 1]  # e.object: the bytes after a byte-order mark
+        try:
+            if_1252 = f" ({byte.decode('cp1252')} in Windows-1252)"  # what to look for on the line
+        except UnicodeDecodeError:  # one of its five unused bytes
+            if_1252 = ""
+        return None, Issue("UNREADABLE_FILE", where, f"byte 0x{byte[0]:02x}{if_1252} is not UTF-8 text: "
+                                                     f"{_SAVE_AS_UTF8}", path)
 
 
 def _orders_file_issue(issue: Issue) -> Issue:
@@ -577,7 +654,16 @@ def _read_orders(path: str):
         return data, None, None, [_orders_file_issue(i) for i in issues]
     rows, where, issues = [], [], []
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel's "CSV UTF-8" starts with a BOM
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None, None, None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
+    except OSError as e:
+        return None, None, None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e.strerror or e}", path)]
+    text, problem = _table_text(raw, path)
+    if problem is not None:
+        return None, None, None, [problem]
+    try:
+        with io.StringIO(text, newline="") as f:  # newline="": a quoted value's line breaks are the csv module's
             header = f.readline()
             f.seek(0)
             delimiter = _delimiter(header)
@@ -606,9 +692,7 @@ def _read_orders(path: str):
                     continue
                 rows.append({k: v.strip() for k, v in zip(names, record) if k and v.strip()})
                 where.append(line)
-    except FileNotFoundError:
-        return None, None, None, [Issue("FILE_NOT_FOUND", "", f"no such file: {path}", path)]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except csv.Error as e:
         return None, None, None, [Issue("UNREADABLE_FILE", "", f"cannot read {path}: {e}", path)]
     return rows, where, delimiter, issues
 
