@@ -7,11 +7,11 @@ import os
 import re
 import shlex
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Sequence
 
 from ._errors import Issue
+from ._numbers import ascii_digits as _ascii_digits
 
 __all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word"]
 
@@ -119,11 +119,6 @@ def period_argument(text: str) -> str:
         raise ArgumentTypeError(f"the month needs two digits ({digits[1]}-0{digits[2]} for "
                                 f"{_MONTH_NAMES[int(digits[2]) - 1]}): {found}")
     raise ArgumentTypeError(f"expected a month YYYY-MM (e.g. 2026-10), found {text!r} [INVALID_FORMAT]")
-
-
-def _ascii_digits(text: str) -> str:
-    """``text`` with each decimal digit of another script (full-width ２, Arabic-Indic ٢…) as 0-9."""
-    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
 
 
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

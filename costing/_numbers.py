@@ -9,6 +9,7 @@ would give; a spreadsheet cell's float goes through ``from_excel`` (Excel's 15 d
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import (MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero,
                      InvalidOperation, Overflow)
 from types import MappingProxyType
@@ -88,8 +89,39 @@ def engine_context(rounding: str) -> Context:
 _ENGINE_CONTEXTS = {mode: Context(prec=34, rounding=mode, traps=[InvalidOperation, DivisionByZero, Overflow])
                     for mode in ROUNDING_MODES.values()}
 
-# Plain decimal notation only: no exponents, no underscores, no NaN/Infinity, no grouping.
-_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+# Plain decimal notation only: no exponents, no underscores, no NaN/Infinity, no grouping, and the
+# digits 0-9 only (``\d`` would take Arabic-Indic ٣ or full-width ３, which Decimal reads as 3).
+_PLAIN = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with each decimal digit of another script (full-width ２, Arabic-Indic ٢…) as 0-9.
+
+    >>> ascii_digits("２０２６-１０"), ascii_digits("x²")
+    ('2026-10', 'x²')
+    """
+    return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
+
+
+def other_digits(text: str) -> str | None:
+    """What to say of a number written with digits other than 0-9, or None if it has none: the
+    first such digit, named, and where each is a decimal digit of its script, what to write.
+
+    >>> other_digits("1500") is None
+    True
+    >>> other_digits("1٥00")
+    'holds ٥ (ARABIC-INDIC DIGIT FIVE, U+0665), not one of the digits 0-9; write 1500'
+    >>> other_digits("２²")
+    'holds ２ (FULLWIDTH DIGIT TWO, U+FF12), not one of the digits 0-9'
+    """
+    others = [c for c in text if c.isdigit() and not c.isascii()]
+    if not others:
+        return None
+    first = others[0]
+    said = f"holds {first} ({unicodedata.name(first, 'a digit')}, U+{ord(first):04X}), not one of the digits 0-9"
+    if all(c.isdecimal() for c in others):  # ² is a digit but no decimal one: nothing to translate it to
+        said += f"; write {ascii_digits(text)}"
+    return said
 
 
 class NumberError(ValueError):
@@ -131,8 +163,20 @@ def to_decimal(value: object) -> Decimal:
         if _PLAIN.match(text):
             # Fewer than 16 characters cannot reach 10^15: only longer texts are measured.
             return Decimal(text) if len(text) < 16 else _within_limit(Decimal(text), value)
-        raise NumberError("NOT_A_NUMBER", f"expected a number, found {value!r}")
+        raise NumberError("NOT_A_NUMBER", _not_a_number(value))
     return _within_limit(_other_to_decimal(value, kind), value)
+
+
+def _not_a_number(text: str) -> str:
+    """
+    >>> _not_a_number("1e3")
+    "expected a number, found '1e3'"
+    >>> _not_a_number("３")
+    "expected a number, found '３', which holds ３ (FULLWIDTH DIGIT THREE, U+FF13), not one of the digits 0-9; write 3"
+    """
+    found = f"expected a number, found {text!r}"
+    other = other_digits(text.strip())
+    return f"{found}, which {other}" if other else found
 
 
 def _within_limit(number: Decimal, value: object) -> Decimal:
@@ -162,7 +206,7 @@ def _other_to_decimal(value: object, kind: type) -> Decimal:
         if _PLAIN.match(text):
             # A quoted "2.900" from a file keeps its mark (``TextLikeGrouped``) as a number.
             return TypedLikeGrouped(text) if getattr(value, "like_dot_grouped", False) else Decimal(text)
-        raise NumberError("NOT_A_NUMBER", f"expected a number, found {str(value)!r}")
+        raise NumberError("NOT_A_NUMBER", _not_a_number(str(value)))
     raise NumberError("NOT_A_NUMBER", f"expected a number, found {as_written(value)}")
 
 

@@ -14,14 +14,13 @@ import io
 import json
 import re
 import sys
-import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
 from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_option, period_argument, print_issues
 from .._errors import CostingError, Issue
-from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, to_decimal
+from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, other_digits, to_decimal
 from .._text import locale_argument
 
 __all__ = ["register"]
@@ -410,31 +409,18 @@ def _symbol(character: str) -> str:
 
 
 def _refuse_other_digits(text: str) -> None:
-    r"""Refuse units written with digits other than 0-9 (``NOT_A_NUMBER``), naming the first and,
-    where each is a decimal digit of its script, the number to write.  Python's Decimal reads
-    Arabic-Indic ٣ and fullwidth ３ as 3, so a value typed with another keyboard or pasted from
-    another script would otherwise be read without a sign that it was not written as Excel writes
-    numbers.
+    r"""Refuse units written with digits other than 0-9 (``NOT_A_NUMBER``; ``costing._numbers.other_digits``)
+    before the locale's reading, which would take a grouped ``1,٥00`` apart without looking at its digits.
 
     >>> _refuse_other_digits("1,500.5")
     >>> _refuse_other_digits("1٥00")
     Traceback (most recent call last):
     ...
-    costing._numbers.NumberError: '1٥00' holds ٥ (ARABIC-INDIC DIGIT FIVE, U+0665), not one of the digits 0-9: an orders file's units are written with the digits 0-9; write 1500
-    >>> _refuse_other_digits("２²")
-    Traceback (most recent call last):
-    ...
-    costing._numbers.NumberError: '２²' holds ２ (FULLWIDTH DIGIT TWO, U+FF12), not one of the digits 0-9: an orders file's units are written with the digits 0-9
+    costing._numbers.NumberError: '1٥00' holds ٥ (ARABIC-INDIC DIGIT FIVE, U+0665), not one of the digits 0-9; write 1500
     """
-    others = [c for c in text if c.isdigit() and c not in "0123456789"]
-    if not others:
-        return
-    first = others[0]
-    said = (f"{text!r} holds {first} ({unicodedata.name(first, 'a digit')}, U+{ord(first):04X}), not one of the "
-            "digits 0-9: an orders file's units are written with the digits 0-9")
-    if all(c.isdecimal() for c in others):  # ² is a digit but no decimal one: nothing to translate it to
-        said += "; write " + "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in text)
-    raise NumberError("NOT_A_NUMBER", said)
+    other = other_digits(text)
+    if other:
+        raise NumberError("NOT_A_NUMBER", f"{text!r} {other}")
 
 
 def _units_reader(delimiter: str, locale: str) -> Callable[[str], Decimal]:
