@@ -262,7 +262,11 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {' '.join(args.reason.split())}")
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
     if later:
-        print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)}")
+        # Each later month is still closed, so locked: say the reopen it needs, or the user learns
+        # it from PERIOD_LOCKED when closing it again.
+        print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)} (still closed: "
+              f"after closing {args.period} again, reopen each in order and close it again, starting with "
+              f"`wip reopen {later[0]}{_ledger_option(ledger_path)} --reason \"...\"`)")
     # A reopen is an event of the hash chain like a close: the head to keep moves with it.
     print(f"  Ledger head: {event.seq}:{event.row_hash} (keep it with the month's papers; "
           f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
