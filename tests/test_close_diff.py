@@ -35,7 +35,7 @@ def diff(old: dict, new: dict, old_prior=None, new_prior=None):
 
 
 def parts_add_up(result) -> None:
-    for amount in result.amounts:
+    for amount in result.amounts + result.totals:
         assert sum((v for _, v in amount.by_step), Decimal(0)) == amount.change, amount.name
     # ... and each step's moves are exactly the parts listed under the amounts
     for n, step in enumerate(result.steps, 1):
@@ -268,7 +268,11 @@ def test_wip_diff_shows_an_engine_version_change_as_one_step(tmp_path, capsys, s
         # What 0.1.0 recorded against what this engine makes of the same inputs, all of it.
         this_close = closed(demo("2026-10"))[0]
         expected = {k: this_close[k] - stored_old[k] for k in stored_old if this_close[k] != stored_old[k]}
-        assert expected and {(m.kind, m.name): m.amount for m in result.steps[0].moves} == expected
+        # The step's moves are the amounts; the totals they add up to carry the step as a part of their own.
+        assert expected and {(m.kind, m.name): m.amount for m in result.steps[0].moves} \
+            == {k: v for k, v in expected.items() if k[0] != "total"}
+        assert {("total", t.name): dict(t.by_step)[1] for t in result.totals if 1 in dict(t.by_step)} \
+            == {k: v for k, v in expected.items() if k[0] == "total"}
     assert main(["diff", "2026-10", "--ledger", str(db)]) == 0
     out = capsys.readouterr().out
     label = (f"  1. engine version 0.1.0 → {__version__} (not an input change" if second_close_by == "this engine"

@@ -15,6 +15,11 @@ when a close was recorded by another engine version, whose rounding may post oth
 the same inputs, what that accounts for is one step named by the versions ("engine"), first;
 anything else the inputs do not explain is reported as such ("unexplained"), never spread over
 the changes.
+
+Beside the amounts, three totals are followed the same way (closing WIP, finished goods, COGS as
+posted), and each overhead pool whose treatment differs between the two closes is named: its
+under/over-applied difference in each and what was done with it (prorated, written off, e.g.
+because a changed actual took it across the materiality threshold).
 """
 
 from __future__ import annotations
@@ -31,13 +36,16 @@ from .._report import Amount
 from ._compute import compute_close
 from ._journals import build_journals
 from ._resolve import resolve_close
-from ._rollforward import RollForward, build_rollforward
+from ._rollforward import RollForward, build_rollforward, cogs_as_posted
 from ._state import PriorState
 
 __all__ = ["flatten_inputs", "same_input_value", "InputChange", "AmountMove", "DiffStep", "CloseDiff", "close_amounts", "diff_closes",
-           "MAX_STAGE_ROW_CLOSES"]
+           "PoolTreatment", "PoolTreatmentChange", "TOTALS", "MAX_STAGE_ROW_CLOSES"]
 
 _ZERO = Decimal(0)
+
+# The totals a diff always shows (kind "total" in ``close_amounts``), by name, in the order shown.
+TOTALS = ("closing_wip", "finished_goods", "cogs_as_posted")
 
 # The attribution closes the month again once per step: beyond this many product-stages costed in
 # all, the steps are whole products (then one step: every change together) to bound the time.
@@ -77,6 +85,21 @@ class AmountChange(_Frozen):
     by_step: tuple[tuple[int, Amount], ...]  # (step number, from 1; its part), parts add up to change
 
 
+class PoolTreatment(_Frozen):
+    """What one close did with an overhead pool's difference (a stage's applied vs actual overhead)."""
+    under_applied: Amount  # actual − applied: positive under-applied, negative over-applied
+    treatment: str  # what was done: prorate | write_off | none (no difference)
+    asked: str  # the close file's overhead_disposition (prorate: pools below materiality are written off)
+    materiality: Amount
+
+
+class PoolTreatmentChange(_Frozen):
+    """An overhead pool treated otherwise by the later close than by the earlier one."""
+    pool: str  # the stage whose overhead pool it is
+    before: PoolTreatment | None  # None: no such pool in the earlier close
+    after: PoolTreatment | None  # None: no such pool in the later close
+
+
 class CloseDiff(_Frozen):
     period: str
     input_changes: tuple[InputChange, ...]
@@ -87,6 +110,12 @@ class CloseDiff(_Frozen):
     # (earlier close's, later close's) engine version as recorded; None: not given
     engine_versions: tuple[str, str] | None = None
     this_engine: str | None = None  # the engine version that closed the steps again
+    # Closing WIP, finished goods and COGS as posted in all (kind "total", named as in TOTALS), always
+    # all three, moved or not, with their parts by step.  Not in ``amounts`` nor in the steps' moves.
+    totals: tuple[AmountChange, ...] = ()
+    # The pools whose treatment differs, as this engine closes each side's inputs again (none when
+    # either side's inputs do not close with it).
+    pool_treatments: tuple[PoolTreatmentChange, ...] = ()
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -237,8 +266,13 @@ def _changes(old: dict, new: dict) -> list[_Change]:
 
 def close_amounts(rollforward: RollForward, book: JournalBook) -> dict[tuple[str, str], Decimal]:
     """The amounts a diff follows: closing WIP by product, stage and element; finished goods and
-    COGS by product; each journal line by narration, account and memo."""
-    out: dict[tuple[str, str], Decimal] = {}
+    COGS by product; each journal line by narration, account and memo; and the totals (kind
+    "total"): closing WIP, finished goods, and COGS as posted (units shipped and the overhead
+    true-up's COGS lines, as ``wip rollforward`` reads it from a close of any version)."""
+    out: dict[tuple[str, str], Decimal] = {
+        ("total", "closing_wip"): sum((r.closing for r in rollforward.rows), _ZERO),
+        ("total", "finished_goods"): sum((f.closing for f in rollforward.finished_goods), _ZERO),
+        ("total", "cogs_as_posted"): cogs_as_posted(book, rollforward).total}
     for r in rollforward.rows:
         out[("closing_wip", f"{r.product} / {r.stage} / {r.element}")] = r.closing
     for f in rollforward.finished_goods:
@@ -251,8 +285,10 @@ def close_amounts(rollforward: RollForward, book: JournalBook) -> dict[tuple[str
     return out
 
 
-def _close(data: dict, prior: PriorState | None) -> dict[tuple[str, str], Decimal] | None:
-    """The amounts of the month closed in memory from ``data``; None when the close refuses it."""
+def _close(data: dict, prior: PriorState | None) \
+        -> tuple[dict[tuple[str, str], Decimal], dict[str, PoolTreatment]] | None:
+    """The amounts of the month closed in memory from ``data``, and what the close did with each
+    overhead pool's difference (by stage); None when the close refuses it."""
     # The general ledger's balances are only tied to before posting: they move no amount, and with
     # them a change of the inputs they tie to (overhead incurred, an opening) would not close apart
     # from its balance.  Each change is closed without them: a balance's change is a step that moves nothing.
@@ -266,7 +302,24 @@ def _close(data: dict, prior: PriorState | None) -> dict[tuple[str, str], Decima
         rollforward = build_rollforward(result, book)
     except (CostingError, ValueError, KeyError, TypeError, ArithmeticError):
         return None
-    return close_amounts(rollforward, book)
+    spec = plan.spec
+    pools = {line.stage: PoolTreatment(under_applied=line.under_applied,
+                                       treatment=line.disposition if line.under_applied else "none",
+                                       asked=spec.overhead_disposition, materiality=spec.materiality)
+             for line in result.overhead}
+    return close_amounts(rollforward, book), pools
+
+
+def _pool_treatment_changes(before: dict[str, PoolTreatment], after: dict[str, PoolTreatment]) \
+        -> tuple[PoolTreatmentChange, ...]:
+    """The pools treated otherwise (prorated, written off, no difference; or there in one close only),
+    in the earlier close's order, then the later's new pools."""
+    def treatment(pool: PoolTreatment | None) -> str | None:
+        return None if pool is None else pool.treatment
+
+    return tuple(PoolTreatmentChange(pool=name, before=before.get(name), after=after.get(name))
+                 for name in dict.fromkeys(list(before) + list(after))
+                 if treatment(before.get(name)) != treatment(after.get(name)))
 
 
 def _stage_rows(data: dict) -> int:
@@ -306,12 +359,16 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         if size * (len(groups) + 2) > MAX_STAGE_ROW_CLOSES:
             groups, note = ([changes] if changes else []), "one step for all changes (a large close)"
 
-    baseline = _close(copy.deepcopy(old_inputs), old_prior)
-    if baseline is None:  # the earlier inputs do not close with this engine: moves are shown unsplit
+    baseline_closed = _close(copy.deepcopy(old_inputs), old_prior)
+    if baseline_closed is None:  # the earlier inputs do not close with this engine: moves are shown unsplit
         return CloseDiff(period=period, input_changes=public, steps=(), amounts=tuple(
-            _amount_change(k, stored_old, stored_new, ()) for k in moved), attributed=False,
+            _amount_change(k, stored_old, stored_new, ()) for k in moved if k[0] != "total"), attributed=False,
             note="the earlier close's inputs are refused by this engine version, so the moves are not split",
-            engine_versions=engine_versions, this_engine=this_engine)
+            engine_versions=engine_versions, this_engine=this_engine,
+            totals=tuple(_amount_change(("total", name), stored_old, stored_new, ()) for name in TOTALS))
+    baseline, pools_before = baseline_closed
+    # The later inputs closed on the later opening: the last step, or (no input change) the opening's.
+    later_closed = baseline_closed if old_prior == new_prior and not groups else None
 
     recorded: list[tuple[str, list[_Change], dict[tuple[str, str], Decimal]]] = []
     # What another engine version's rounding accounts for, at either end: one step, first.
@@ -337,10 +394,13 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
     current = copy.deepcopy(old_inputs)
     with_opening = False  # the new opening not yet accounted for: it goes with the next step
     if old_prior != new_prior:
-        reopened = _close(copy.deepcopy(current), new_prior)
-        if reopened is not None:
+        reopened_closed = _close(copy.deepcopy(current), new_prior)
+        if reopened_closed is not None:
+            reopened = reopened_closed[0]
             record("opening", [], amounts, reopened)
             amounts = reopened
+            if not groups:
+                later_closed = reopened_closed
         else:
             with_opening = True
     pending: list[_Change] = []
@@ -350,9 +410,12 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         pending += group
         last = k == len(groups) - 1
         # The last step closes the later inputs themselves, so the steps end exactly at them.
-        after = _close(copy.deepcopy(new_inputs if last else current), new_prior)
-        if after is None:
+        after_closed = _close(copy.deepcopy(new_inputs if last else current), new_prior)
+        if after_closed is None:
             continue  # not closable on its own: taken together with the next change
+        after = after_closed[0]
+        if last:
+            later_closed = after_closed
         record("opening+inputs" if with_opening else "inputs", pending, amounts, after)
         amounts, pending, with_opening = after, [], False
     if amounts != stored_new:  # what is left: changes that never closed, or a different engine
@@ -366,8 +429,10 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
     by_engine = {k: v for k, v in by_engine.items() if v}
     if by_engine:
         recorded.insert(0, ("engine", [], by_engine))
+    # The totals are shown on their own (``CloseDiff.totals``), not among the amounts they add up.
     steps = [DiffStep(what=what, changes=tuple(c.public() for c in taken),
-                      moves=tuple(AmountMove(kind=k[0], name=k[1], amount=v) for k, v in delta.items()))
+                      moves=tuple(AmountMove(kind=k[0], name=k[1], amount=v) for k, v in delta.items()
+                                  if k[0] != "total"))
              for what, taken, delta in recorded]
     parts = [(n, delta) for n, (_, _, delta) in enumerate(recorded, 1)]
     if note == "one step per input change" and any(len(s.changes) > 1 for s in steps if s.what != "unexplained"):
@@ -375,8 +440,12 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
     # Every amount that moved, overall or in some step only (steps that offset each other).
     touched = moved + [k for k in dict.fromkeys(k for _, delta in parts for k in delta) if k not in set(moved)]
     return CloseDiff(period=period, input_changes=public, steps=tuple(steps),
-                     amounts=tuple(_amount_change(k, stored_old, stored_new, parts) for k in touched),
-                     attributed=True, note=note, engine_versions=engine_versions, this_engine=this_engine)
+                     amounts=tuple(_amount_change(k, stored_old, stored_new, parts)
+                                   for k in touched if k[0] != "total"),
+                     attributed=True, note=note, engine_versions=engine_versions, this_engine=this_engine,
+                     totals=tuple(_amount_change(("total", name), stored_old, stored_new, parts) for name in TOTALS),
+                     pool_treatments=() if later_closed is None
+                     else _pool_treatment_changes(pools_before, later_closed[1]))
 
 
 def _amount_change(key: tuple[str, str], old: dict, new: dict, parts) -> AmountChange:

@@ -12,7 +12,7 @@ from .._currency import minor_unit
 from .._journal import JournalBook, code_order
 from .._text import amount_pattern
 from ._compute import CloseResult
-from ._diff import CloseDiff, InputChange, flatten_inputs
+from ._diff import CloseDiff, InputChange, PoolTreatment, PoolTreatmentChange, flatten_inputs
 from ._general_ledger import balances_after
 from ._journals import Texts
 from ._rollforward import (DetailRow, RollForward, RollForwardByStage, UnitsRollForward, by_stage, cogs_as_posted,
@@ -374,6 +374,10 @@ _KIND_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods"
                 "cogs": "Cost of goods sold: units shipped (overhead written off or prorated to COGS: see the "
                         "Overhead true-up journal lines)",
                 "journal": "Journal"}
+# The totals every diff shows (``CloseDiff.totals``), by name; COGS as posted as the close's summary
+# and `wip rollforward` give it (units shipped and the overhead true-up's COGS lines).
+_TOTAL_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods",
+                 "cogs_as_posted": "Cost of goods sold as posted"}
 _STEP_LABELS = {"opening": "the opening position (the prior month was closed again)",
                 "opening+inputs": "the opening position (the prior month was closed again), with",
                 "unexplained": "not explained by the input changes (engine version, or changes that never close apart)"}
@@ -401,6 +405,32 @@ def _engine_step_label(diff: CloseDiff) -> str:
                 "different cents from the same inputs)")
     return (f"engine version {recorded_by[0]}, which recorded both closes, rounds the changes otherwise than this "
             f"engine {this_engine}, which closed the steps (not an input change)")
+
+
+def _pool_treatment_text(change: PoolTreatmentChange, m) -> str:
+    """``Overhead POOL: before → after``, each side its under/over-applied difference and what was
+    done with it, in the close summary's words.  ``m`` formats an amount.
+
+    >>> m = lambda v: f"{v:,.2f}"
+    >>> below = PoolTreatment(under_applied=Decimal("33.20"), treatment="write_off", asked="prorate",
+    ...                       materiality=Decimal("100"))
+    >>> above = below.model_copy(update={"under_applied": Decimal("163.20"), "treatment": "prorate"})
+    >>> _pool_treatment_text(PoolTreatmentChange(pool="Packaging", before=below, after=above), m)
+    'Overhead Packaging: 33.20 under-applied written off to COGS (below materiality 100.00) → 163.20 under-applied prorated'
+    >>> _pool_treatment_text(PoolTreatmentChange(pool="Testing", before=None, after=above.model_copy(
+    ...     update={"under_applied": Decimal("-180")})), m)
+    'Overhead Testing: (no such pool) → 180.00 over-applied prorated'
+    """
+    def side(pool: PoolTreatment | None) -> str:
+        if pool is None:
+            return "(no such pool)"
+        difference = pool.under_applied
+        done = disposition_text(pool.treatment, difference, pool.asked, pool.materiality, m)
+        if not difference:
+            return done
+        return f"{m(abs(difference))} {'under' if difference > 0 else 'over'}-applied {done}"
+
+    return f"Overhead {change.pool}: {side(change.before)} → {side(change.after)}"
 
 
 def _change_text(change: InputChange) -> str:
@@ -439,6 +469,15 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     else:
         lines.append("Input changes:")
         lines += [f"  {_change_text(c)}" for c in diff.input_changes]
+    if diff.pool_treatments:
+        lines += ["", "Overhead pools whose treatment changed (under/over-applied, and what was done with it):"]
+        lines += [f"  {_pool_treatment_text(c, m)}" for c in diff.pool_treatments]
+    if diff.totals:
+        lines += ["", "Totals:"]
+        for total in diff.totals:
+            parts = ", ".join(f"step {n} {signed(v)}" for n, v in total.by_step)
+            lines.append(f"  {_TOTAL_LABELS.get(total.name, total.name)}: {m(total.before)} → {m(total.after)} "
+                         f"({signed(total.change)})" + (f" = {parts}" if parts else ""))
     if not diff.attributed:
         lines += ["", f"Moves are not split by input change: {diff.note}."]
     elif diff.steps:
