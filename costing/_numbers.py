@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import (MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, DivisionByZero,
                      InvalidOperation, Overflow)
 from types import MappingProxyType
@@ -103,6 +105,28 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in text)
 
 
+# Set while the inputs of a close the ledger holds are read again (``reading_recorded``): an engine
+# before 0.4.0's digits check read another script's digits as 0-9 and posted them so, and such a
+# close must still be computed again as it was (reports, diff, the variance audit).
+_READING_RECORDED: ContextVar[bool] = ContextVar("reading_recorded", default=False)
+
+
+@contextmanager
+def reading_recorded():
+    """Within: a number written in another script's decimal digits reads as 0-9, as engines before
+    this check read it — for the inputs of a close the ledger holds, never for a file being closed.
+
+    >>> with reading_recorded():
+    ...     to_decimal("３６０００.００"), to_fraction("６０%")
+    (Decimal('36000.00'), Decimal('0.60'))
+    """
+    token = _READING_RECORDED.set(True)
+    try:
+        yield
+    finally:
+        _READING_RECORDED.reset(token)
+
+
 def other_digits(text: str) -> str | None:
     """What to say of a number written with digits other than 0-9, or None if it has none: the
     first such digit, named, and where each is a decimal digit of its script, what to write.
@@ -119,7 +143,8 @@ def other_digits(text: str) -> str | None:
         return None
     first = others[0]
     said = f"holds {first} ({unicodedata.name(first, 'a digit')}, U+{ord(first):04X}), not one of the digits 0-9"
-    if all(c.isdecimal() for c in others):  # ² is a digit but no decimal one: nothing to translate it to
+    # ² is a digit but no decimal one, and ３６,０００ would be refused in 0-9 too: no number to suggest.
+    if all(c.isdecimal() for c in others) and _PLAIN.match(ascii_digits(text)):
         said += f"; write {ascii_digits(text)}"
     return said
 
@@ -163,8 +188,18 @@ def to_decimal(value: object) -> Decimal:
         if _PLAIN.match(text):
             # Fewer than 16 characters cannot reach 10^15: only longer texts are measured.
             return Decimal(text) if len(text) < 16 else _within_limit(Decimal(text), value)
-        raise NumberError("NOT_A_NUMBER", _not_a_number(value))
+        return _recorded_or_refused(text, value)
     return _within_limit(_other_to_decimal(value, kind), value)
+
+
+def _recorded_or_refused(text: str, value: str) -> Decimal:
+    """A stripped text that is no plain number: as 0-9 while ``reading_recorded`` (where it then is
+    one), else ``NOT_A_NUMBER``."""
+    if _READING_RECORDED.get():
+        digits = ascii_digits(text)
+        if _PLAIN.match(digits):
+            return _within_limit(Decimal(digits), value)
+    raise NumberError("NOT_A_NUMBER", _not_a_number(value))
 
 
 def _not_a_number(text: str) -> str:
@@ -206,7 +241,7 @@ def _other_to_decimal(value: object, kind: type) -> Decimal:
         if _PLAIN.match(text):
             # A quoted "2.900" from a file keeps its mark (``TextLikeGrouped``) as a number.
             return TypedLikeGrouped(text) if getattr(value, "like_dot_grouped", False) else Decimal(text)
-        raise NumberError("NOT_A_NUMBER", _not_a_number(str(value)))
+        return _recorded_or_refused(text, str(value))
     raise NumberError("NOT_A_NUMBER", f"expected a number, found {as_written(value)}")
 
 
@@ -224,7 +259,12 @@ def to_fraction(value: object) -> Decimal:
         try:
             number = to_decimal(value.strip()[:-1])
         except NumberError as e:
-            raise NumberError(e.code, e.message.replace(repr(value.strip()[:-1]), repr(value))) from None
+            number_part = value.strip()[:-1]
+            said = e.message.replace(repr(number_part), repr(value))
+            written = ascii_digits(number_part.strip())
+            if said.endswith(f"; write {written}"):  # the number to write is a percent too
+                said += "%"
+            raise NumberError(e.code, said) from None
         return number.scaleb(-2)
     return to_decimal(value)
 

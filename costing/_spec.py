@@ -45,11 +45,11 @@ def _fraction(value: Any) -> Decimal:
         raise PydanticCustomError(e.code, e.message) from None
 
 
-_NUMBER_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$"}]}
+_NUMBER_SCHEMA = {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*$"}]}
 _FRACTION_SCHEMA = {
     "anyOf": [
         {"type": "number"},
-        {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*%?\s*$"},
+        {"type": "string", "pattern": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*%?\s*$"},
     ]
 }
 

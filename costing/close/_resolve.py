@@ -19,7 +19,7 @@ from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem, name_problem
 from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
-from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text, with_separator_hints
+from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text, reading_recorded, with_separator_hints
 from .._period import is_period, next_period, previous_period
 from .._resolve import (is_stage_amount, negative_amount, negative_units, parse_sections, resolve_case,
                         revalidated_without_amounts)
@@ -148,7 +148,11 @@ def resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = False
                                                      "accounts), not a close file: cost it with `wip cost`; a close "
                                                      "file lists products, each with its stages, and the ledger "
                                                      "accounts (see examples/demo/close-2026-10.yaml)")]
-    plan, issues = _resolve_close(data, prior, recorded=recorded, vouched=vouched)
+    if recorded:  # read as the engine that recorded it read it (``reading_recorded``)
+        with reading_recorded():
+            plan, issues = _resolve_close(data, prior, recorded=recorded, vouched=vouched)
+    else:
+        plan, issues = _resolve_close(data, prior, recorded=recorded, vouched=vouched)
     return plan, with_separator_hints(issues)
 
 
