@@ -53,7 +53,8 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("standards", help="standard-cost variances of a period: price/usage, rate/efficiency, "
                                                 "overhead spending/efficiency/volume")
-    p.add_argument("--period", type=period_argument, help="YYYY-MM")
+    # Not required=True: --schema alone prints the schema; without either, MISSING_INPUT (located, exit 2).
+    p.add_argument("--period", type=period_argument, help="YYYY-MM (required unless --schema)")
     p.add_argument("--standards", metavar="FILE", help=f"standards file, YAML or JSON (default: {DEFAULT_STANDARDS})")
     p.add_argument("--schema", action="store_true", help="print the standards file's JSON schema")
     common(p, "write the Standards sheet into this workbook")

@@ -845,6 +845,37 @@ def _stage_flag(row: int, rows: list[int], days: str, flag: str) -> tuple:
     return formula, None, flag
 
 
+def _product_stage_rows(ws: _Cells, report: FlowReport, row: int, days: str) -> int:
+    """The table "By product and stage" from ``row`` on (its title), built as the stages' rows are:
+    units as values, throughput, average WIP and Little's-law cycle time as formulas over them.  It is
+    what an order's lead time for new starts adds up (``_flow._lead_time``).  Returns its last row
+    (``row`` − 2, where the previous table ended, when there is no product)."""
+    if not report.product_stages:
+        return row - 2
+    ws.put(row, 1, "By product and stage", font=_BOLD)
+    row += 1
+    _header(ws, row, ["Product", "Stage", "Completed", "Throughput/day", "Opening WIP", "Closing WIP", "Average WIP",
+                      "Cycle time (days)"])
+    for p in report.product_stages:
+        row += 1
+        ws.put(row, 1, p.product)
+        ws.put(row, 2, p.stage)
+        ws.put(row, 3, p.completed)
+        ws.put(row, 4, f"=ROUND(C{row}/{days},{_Q})", engine=p.throughput_per_day)
+        ws.put(row, 5, p.opening_wip)
+        ws.put(row, 6, p.closing_wip)
+        ws.put(row, 7, f"=ROUND((E{row}+F{row})/2,{_Q})",
+               engine=_round_half_up((p.opening_wip + p.closing_wip) / 2, _Q))
+        # Little's law on the unrounded average and throughput, as the stages' cycle time above.
+        ws.put(row, 8, f'=IF(C{row}=0,"",ROUND(((E{row}+F{row})/2)/(C{row}/{days}),{_Q}))', engine=p.cycle_time_days)
+    if report.orders:
+        row += 1
+        ws.put(row, 1, "An order's lead time for new starts (Open orders) is the sum of its product's cycle times "
+                       "here; where the product completed nothing at a stage (no cycle time), the stage's cycle time "
+                       "above, all products.")
+    return row
+
+
 def _flow(ws: _Cells, report: FlowReport) -> None:
     ws.put(1, 1, f"WIP flow {report.period} ({report.days} days, as of {report.as_of.isoformat()})",
            font=Font(bold=True, size=13))
@@ -905,6 +936,8 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
             first, last = f"{_L(shown[0])}{row}", f"{_L(shown[-1])}{row}"
             ws.put(at, 9, f'=IF(OR(N({first})=0,{last}=""),"n/a",IF(ROUND({last}-{first}-0.05*{first},6)>0,"rising",'
                           f'IF(ROUND({last}-{first}+0.05*{first},6)<0,"falling","flat")))', engine=s.cycle_time_trend)
+
+    row = _product_stage_rows(ws, report, row + 2, days)
 
     if report.orders:
         row += 2
