@@ -250,6 +250,7 @@ class ProductStageFlow(_Frozen):
     completed: Quantity
     opening_wip: Quantity
     closing_wip: Quantity
+    average_wip: Quantity
     throughput_per_day: Quantity
     cycle_time_days: Quantity | None
 
@@ -356,10 +357,10 @@ def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: li
     product_flows = []
     product_cycle: dict[tuple[str, str], Decimal | None] = {}
     for (product, stage), (o, c, e) in current.product_stages.items():
-        _, t, cyc = _cycle(o, c, e, days)
+        a, t, cyc = _cycle(o, c, e, days)
         product_cycle[(product, stage)] = _r(cyc)  # as shown: the lead time is the sum of the figures shown
         product_flows.append(ProductStageFlow(product=product, stage=stage, completed=c, opening_wip=o, closing_wip=e,
-                                              throughput_per_day=_r(t), cycle_time_days=_r(cyc)))
+                                              average_wip=_r(a), throughput_per_day=_r(t), cycle_time_days=_r(cyc)))
 
     stage_cycle = {s["stage"]: s["cycle_time_days"] for s in stages}
     forecasts = _forecast(current, orders or [], product_cycle, stage_cycle, days, as_of)

@@ -364,7 +364,6 @@ def _forecast(o: OrderForecast) -> str:
     return FORECAST_LIMIT_TEXT if o.beyond_horizon else "n/a"
 
 
-_CENT = Decimal("0.01")
 # Under the table by product and stage, when there are orders: how an order's lead time is traced to it.
 _LEAD_TIME_NOTE = ("an order's lead time for new starts (Open orders) is the sum of its product's cycle days here; "
                   "where the product completed nothing at a stage (n/a), the stage's cycle days above, all products")
@@ -377,10 +376,8 @@ def _by_product_and_stage(report: FlowReport, q) -> list[str]:
         return []
     rows = []
     for p in report.product_stages:
-        # (opening + closing) ÷ 2 to two places, as the stages' average WIP above (``_flow._r``).
-        average = ((p.opening_wip + p.closing_wip) / 2).quantize(_CENT, rounding=ROUND_HALF_UP, context=_WIDE)
         rows.append([p.product, p.stage, q(p.completed), q(p.throughput_per_day), q(p.opening_wip),
-                     q(p.closing_wip), q(average), q(p.cycle_time_days)])
+                     q(p.closing_wip), q(p.average_wip), q(p.cycle_time_days)])
     out = ["", "By product and stage"] + _table(["product", "stage", "completed", "per day", "opening WIP",
                                                  "closing WIP", "average WIP", "cycle days"], rows, left=2)
     if report.orders:
