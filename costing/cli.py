@@ -188,6 +188,10 @@ def _cmd_close(args: argparse.Namespace) -> int:
         except BaseException:  # a defect (the traceback is for us), or Ctrl-C: the file as it was, still
             leave_as_found()
             raise
+        # Later months this close left resting on a superseded opening (a re-close that moved the
+        # closing position): said here, where it becomes known, with what to run.
+        stale_later = [(p, ledger.status(p)) for p in ledger.periods()
+                       if p > outcome.event.period and ledger.needs_re_close(p)]
     sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results
@@ -213,6 +217,13 @@ def _cmd_close(args: argparse.Namespace) -> int:
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
         print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
               f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
+        option = _ledger_option(ledger_path)
+        for later, status in stale_later:
+            close_it = f"`wip close FILE --period {later}{option}` (FILE: its close file or workbook)"
+            todo = close_it if status == "reopened" else \
+                f"`wip reopen {later}{option} --reason \"...\"`, then {close_it}"
+            print(f"  Needs re-close: {later} opened from {outcome.event.period}'s earlier close, and this close "
+                  f"moved the closing position it opened from: {todo}")
     if workbook and not sheets_status:
         from .workbook import RESULT_SHEETS
 
@@ -262,11 +273,11 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {' '.join(args.reason.split())}")
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
     if later:
-        # Each later month is still closed, so locked: say the reopen it needs, or the user learns
-        # it from PERIOD_LOCKED when closing it again.
-        print(f"  Needs re-close after {args.period} is closed again: {', '.join(later)} (still closed: "
-              f"after closing {args.period} again, reopen each in order and close it again, starting with "
-              f"`wip reopen {later[0]}{_ledger_option(ledger_path)} --reason \"...\"`)")
+        # Whether a later month needs its re-close is known only when this month is closed again
+        # (a re-close that moves no closing figure leaves it as it is): that close says so, with
+        # the commands; the later months stay closed, so locked, meanwhile.
+        print(f"  Later months closed on this close: {', '.join(later)} — if closing {args.period} again moves its "
+              f"closing WIP or finished goods, that close names the months to reopen and close again")
     # A reopen is an event of the hash chain like a close: the head to keep moves with it.
     print(f"  Ledger head: {event.seq}:{event.row_hash} (keep it with the month's papers; "
           f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")

@@ -1,5 +1,7 @@
-"""Reopening a month whose later months are closed says those months need a re-close, and that each
-is still closed (locked), so it must be reopened too: the command to start with, with --ledger."""
+"""Reopening a month whose later months are closed: whether those need a re-close is known only
+when the month is closed again (a re-close that moves no closing figure leaves them as they are).
+The reopen says so; the re-close that moves the closing position names each later month with the
+commands to run (reopen, then close), with --ledger."""
 
 from __future__ import annotations
 
@@ -7,16 +9,41 @@ from costing.cli import main
 from tests.demo_data import DEMO
 
 
-def test_reopen_names_the_later_month_and_the_reopen_it_needs(tmp_path, capsys):
+def _closed_both_and_reopened_october(tmp_path, capsys) -> tuple[str, str]:
     ledger = str(tmp_path / "my ledger.db")
     for period in ("2026-10", "2026-11"):
         assert main(["close", str(DEMO / f"close-{period}.yaml"), "--period", period, "--ledger", ledger]) == 0
     capsys.readouterr()
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
-    out = capsys.readouterr().out
-    line = next(l for l in out.splitlines() if "Needs re-close" in l)
-    assert "2026-11" in line and "still closed" in line
-    assert f"`wip reopen 2026-11 --ledger '{ledger}' --reason \"...\"`" in line
+    return ledger, capsys.readouterr().out
+
+
+def test_reopen_names_the_later_month_and_says_when_it_needs_a_re_close(tmp_path, capsys):
+    _, out = _closed_both_and_reopened_october(tmp_path, capsys)
+    line = next(l for l in out.splitlines() if "Later months" in l)
+    assert "2026-11" in line and "if closing 2026-10 again moves its closing WIP or finished goods" in line
+
+
+def test_a_re_close_that_moves_the_closing_position_names_the_later_month_and_the_commands(tmp_path, capsys):
+    ledger, _ = _closed_both_and_reopened_october(tmp_path, capsys)
+    changed = tmp_path / "close-2026-10.yaml"
+    text = (DEMO / "close-2026-10.yaml").read_text()
+    assert text.count("2000.00") == 1  # Packaging's actual overhead
+    changed.write_text(text.replace("2000.00", "2130.00"))
+    assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if "Needs re-close" in l)
+    assert line.startswith("  Needs re-close: 2026-11 ")
+    assert (f"`wip reopen 2026-11 --ledger '{ledger}' --reason \"...\"`, then "
+            f"`wip close FILE --period 2026-11 --ledger '{ledger}'`") in line
+
+
+def test_a_re_close_that_moves_nothing_names_no_later_month(tmp_path, capsys):
+    ledger, _ = _closed_both_and_reopened_october(tmp_path, capsys)
+    changed = tmp_path / "close-2026-10.yaml"
+    text = (DEMO / "close-2026-10.yaml").read_text()
+    changed.write_text(text.replace("company:", "company: Renamed #", 1))
+    assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
+    assert "Needs re-close" not in capsys.readouterr().out
 
 
 def test_reopen_of_the_last_month_says_nothing_of_later_months(tmp_path, capsys):
@@ -24,4 +51,4 @@ def test_reopen_of_the_last_month_says_nothing_of_later_months(tmp_path, capsys)
     assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", ledger]) == 0
     capsys.readouterr()
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
-    assert "Needs re-close" not in capsys.readouterr().out
+    assert "Later months" not in capsys.readouterr().out
