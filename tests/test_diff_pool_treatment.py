@@ -127,7 +127,9 @@ def test_totals_without_the_steps_when_the_earlier_inputs_do_not_close():
     got = diff_closes("2026-10", refused, new, None, None, stored, stored)
     assert not got.attributed
     assert [t.name for t in got.totals] == ["closing_wip", "finished_goods", "cogs_as_posted"]
-    assert got.pool_treatments == ()  # the earlier close cannot be made again: what it did is not known
+    assert got.pool_treatments is None  # the earlier close cannot be made again: what it did is not known
+    assert "Overhead pools whose treatment changed: not known" in render_diff(got, "USD")
+    assert json.loads(got.model_dump_json())["pool_treatments"] is None  # not [], which says none changed
 
 
 @pytest.fixture

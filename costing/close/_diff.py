@@ -113,9 +113,9 @@ class CloseDiff(_Frozen):
     # Closing WIP, finished goods and COGS as posted in all (kind "total", named as in TOTALS), always
     # all three, moved or not, with their parts by step.  Not in ``amounts`` nor in the steps' moves.
     totals: tuple[AmountChange, ...] = ()
-    # The pools whose treatment differs, as this engine closes each side's inputs again (none when
-    # either side's inputs do not close with it).
-    pool_treatments: tuple[PoolTreatmentChange, ...] = ()
+    # The pools whose treatment differs, as this engine closes each side's inputs again; None: not
+    # known (either side's inputs do not close with it), which is not "none changed".
+    pool_treatments: tuple[PoolTreatmentChange, ...] | None = ()
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -365,7 +365,8 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
             _amount_change(k, stored_old, stored_new, ()) for k in moved if k[0] != "total"), attributed=False,
             note="the earlier close's inputs are refused by this engine version, so the moves are not split",
             engine_versions=engine_versions, this_engine=this_engine,
-            totals=tuple(_amount_change(("total", name), stored_old, stored_new, ()) for name in TOTALS))
+            totals=tuple(_amount_change(("total", name), stored_old, stored_new, ()) for name in TOTALS),
+            pool_treatments=None)
     baseline, pools_before = baseline_closed
     # The later inputs closed on the later opening: the last step, or (no input change) the opening's.
     later_closed = baseline_closed if old_prior == new_prior and not groups else None
@@ -444,7 +445,7 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
                                    for k in touched if k[0] != "total"),
                      attributed=True, note=note, engine_versions=engine_versions, this_engine=this_engine,
                      totals=tuple(_amount_change(("total", name), stored_old, stored_new, parts) for name in TOTALS),
-                     pool_treatments=() if later_closed is None
+                     pool_treatments=None if later_closed is None
                      else _pool_treatment_changes(pools_before, later_closed[1]))
 
 

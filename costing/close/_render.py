@@ -469,7 +469,10 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     else:
         lines.append("Input changes:")
         lines += [f"  {_change_text(c)}" for c in diff.input_changes]
-    if diff.pool_treatments:
+    if diff.pool_treatments is None:
+        lines += ["", "Overhead pools whose treatment changed: not known (the inputs of one of the closes do not "
+                      "close with this engine version; compare the two closes' overhead lines in `wip journal`)"]
+    elif diff.pool_treatments:
         lines += ["", "Overhead pools whose treatment changed (under/over-applied, and what was done with it):"]
         lines += [f"  {_pool_treatment_text(c, m)}" for c in diff.pool_treatments]
     if diff.totals:
