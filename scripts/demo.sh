@@ -187,11 +187,34 @@ if [ -d "$out_abs" ]; then
     # Only what this script wrote (checked above), one name at a time: the folder itself stays (it
     # may be the folder you are in). The marker goes last and comes back first, before anything
     # else is written: a run killed at any point leaves a marked folder, or an empty one.
+    # Each entry is looked at again as it is deleted (the check above ran a moment before): a
+    # name saved there since, or a file swapped for a link or a folder, is left as it is.
     (shopt -s nullglob dotglob
      for entry in "$out_abs"/*; do
-         if [ "${entry##*/}" != "$marker" ]; then rm -rf -- "$entry"; fi
+         name="${entry##*/}"
+         if [ "$name" = "$marker" ]; then
+             continue
+         elif _audit_temp "$entry"; then
+             rm -f -- "$entry"
+         elif [ "$name" = exports ] && [ -d "$entry" ] && [ ! -L "$entry" ]; then
+             for inner in "$entry"/*; do
+                 if _export_staging "$inner"; then
+                     rm -rf -- "$inner"
+                 elif [ -f "$inner" ] && [ ! -L "$inner" ] && _written_in_exports "${inner##*/}"; then
+                     rm -f -- "$inner"
+                 fi
+             done
+             rmdir -- "$entry" 2>/dev/null || true
+         elif [ -f "$entry" ] && [ ! -L "$entry" ] && _written_here "$name"; then
+             rm -f -- "$entry"
+         fi
      done
-     rm -f -- "$out_abs/$marker")
+     if [ -n "$(_not_written_here)" ]; then exit 1; fi  # something appeared: the marker stays
+     rm -f -- "$out_abs/$marker") || {
+        echo "demo.sh: $out_abs gained files this script did not write while it was emptying it ($(_not_written_here |
+              tr '\n' ' ')); they are left as they are: move them, then run again" >&2
+        exit 2
+    }
 fi
 mkdir -p "$out_abs"
 printf '%s\n' "Written by scripts/demo.sh, which empties and refills this folder on every run (it refuses to if the folder holds anything else)." > "$out_abs/$marker"

@@ -258,3 +258,20 @@ def test_a_given_folder_holding_the_scripts_names_without_the_marker_is_refused(
     result = run(checkout, out)
     assert result.returncode == 2 and "no .wip-demo-output" in result.stderr
     assert (out / "flow.txt").read_text() == "an older run's, or not"
+
+
+def test_a_file_saved_while_the_folder_is_emptied_is_left_and_the_run_stops(checkout, tmp_path):
+    """Each entry is looked at again as it is deleted: a file saved in the folder after the check
+    (here, as the ledger is deleted) is not deleted, and the run stops with the marker in place."""
+    out = tmp_path / "out"
+    assert run(checkout, out).returncode == 0
+    (out / "wip-ledger.db").write_text("old")
+    bin_dir = tmp_path / "late"
+    bin_dir.mkdir()
+    (bin_dir / "rm").write_text(f'#!/bin/sh\nfor a in "$@"; do case "$a" in */wip-ledger.db) '
+                                f'printf mine > "{out}/late.txt" ;; esac; done\nexec {shutil.which("rm")} "$@"\n')
+    (bin_dir / "rm").chmod(0o755)
+    result = run(checkout, out, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert result.returncode == 2 and "late.txt" in result.stderr and "gained files" in result.stderr
+    assert (out / "late.txt").read_text() == "mine" and (out / MARKER).is_file()
+    assert not (out / "wip-ledger.db").exists()  # the script's own file went
