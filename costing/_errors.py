@@ -1,7 +1,9 @@
 """Problems found in user input, as values.
 
-Every problem carries a stable ``code`` (documented in docs/errors.md, one reproducer per code
-under tests/errors/), the ``path`` of the offending value as the user wrote it
+Every problem carries a stable ``code`` — every code wip gives is in the index of docs/errors.md,
+linked to the page that explains it (tests/test_errors_index.py reads the codes from the source and
+keeps the index complete); a case file's codes are explained there in full, with reproducers
+under tests/errors/ — the ``path`` of the offending value as the user wrote it
 (``stages[1].ending_wip.units`` in a case file, ``Production!D7`` in a workbook) and a one-line
 message that says what was expected, what was found and what to check next.
 Pipeline stages return ``(result, issues)``; only the outermost layer turns issues into an exit
