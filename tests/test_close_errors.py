@@ -162,7 +162,7 @@ def test_a_later_month_on_a_ledger_without_the_months_before_says_why_nothing_fl
         ["[NO_OPENING]"] + ["[GL_DOES_NOT_TIE]"] * 4 + ["[UNIT_FLOW]"] * 7 + ["[SHIPMENTS_EXCEED_STOCK]"]
     assert errors[0].startswith(f"error: {november}: period: {db} holds no close before 2026-11, so this close is "
                                 "the ledger's first month")
-    assert all("the WIP ledger's opening" in line and " is 0;" in line for line in errors[1:5])
+    assert all("the WIP ledger's opening" in line and " is 0.00;" in line for line in errors[1:5])
     assert errors[-1] == (f"error: {november}: products[2].shipments: Drip Home: shipped 200 units but only 190 "
                           "finished units were on hand (opening + completed); difference 10. Check this month's "
                           "shipments, then the units the last stage completed and the opening finished goods "

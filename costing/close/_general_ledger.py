@@ -19,11 +19,12 @@ agree with the GL would carry the difference into every later month.  Pure: no I
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, NamedTuple
 
 from pydantic import ValidationError
 
+from .._currency import quantum
 from .._errors import Issue
 from .._journal import JournalBook, net_by_account
 from ._spec import CloseSpec
@@ -31,7 +32,7 @@ from ._state import PriorState
 
 __all__ = ["GeneralLedgerTie", "tie_to_general_ledger", "reconcilable_accounts", "shared_overhead_control",
            "openings_of_plans", "openings_of_prior", "openings_of_specs", "recorded_tie", "balances_after",
-           "ACTUAL_OVERHEAD", "close_figure"]
+           "ACTUAL_OVERHEAD", "close_figure", "posted_text"]
 
 _ZERO = Decimal(0)
 
@@ -65,19 +66,42 @@ class GeneralLedgerTie(NamedTuple):
         return self.holds == ACTUAL_OVERHEAD
 
 
+def posted_text(amount: Decimal, currency: str) -> str:
+    """An amount of a tie as the ledger posts it, for a message: to the currency's minor unit when
+    that does not change it (an opening summed from costs typed ``3170`` reads ``3170.00``, as the
+    GL shows it), else as it is — padded, never rounded.
+
+    >>> from decimal import Decimal as D
+    >>> posted_text(D("3170"), "USD"), posted_text(D("-46.83"), "USD"), posted_text(D("0"), "USD")
+    ('3170.00', '-46.83', '0.00')
+    >>> posted_text(D("1E+3"), "JPY"), posted_text(D("12.5"), "KWD")
+    ('1000', '12.500')
+    >>> posted_text(D("0.005"), "USD")  # more places than a cent: shown whole, not rounded to 0.01
+    '0.005'
+    """
+    try:
+        posted = amount.quantize(quantum(currency))
+    except InvalidOperation:  # more digits than the context holds: nothing to pad
+        return format(amount, "f")
+    return format(posted if posted == amount else amount, "f")
+
+
 def close_figure(tie: GeneralLedgerTie, spec: CloseSpec) -> str:
     """What the close's side of a tie is, with its amount, for a message: the WIP ledger's opening
     for inventory accounts; for overhead control, the actual overhead the close data gives (the WIP
-    ledger holds no such balance), pool by pool.
+    ledger holds no such balance), pool by pool.  Amounts in the currency's places (``posted_text``).
 
     >>> from decimal import Decimal as D
-    >>> close_figure(GeneralLedgerTie("1310", "WIP", "opening WIP", D("5"), D("4.00")), None)
+    >>> from types import SimpleNamespace
+    >>> close_figure(GeneralLedgerTie("1310", "WIP", "opening WIP", D("5"), D("4")), SimpleNamespace(currency="USD"))
     "the WIP ledger's opening WIP is 4.00"
     """
     if not tie.is_actual_overhead:
-        return f"the WIP ledger's {tie.holds} is {tie.wip_ledger}"
-    pools = " + ".join(f"{stage} {oh.actual}" for stage, oh in spec.overhead.items()) or "no pool"
-    return f"the actual overhead this close gives for the month (overhead: {pools}) is {tie.wip_ledger}"
+        return f"the WIP ledger's {tie.holds} is {posted_text(tie.wip_ledger, spec.currency)}"
+    pools = " + ".join(f"{stage} {posted_text(oh.actual, spec.currency)}"
+                       for stage, oh in spec.overhead.items()) or "no pool"
+    return (f"the actual overhead this close gives for the month (overhead: {pools}) is "
+            f"{posted_text(tie.wip_ledger, spec.currency)}")
 
 
 def reconcilable_accounts(spec: CloseSpec) -> dict[str, tuple[str, list[str]]]:
@@ -171,18 +195,20 @@ def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decim
         ties.append(tie)
         if tie.ok:
             continue
+        difference = posted_text(tie.difference, spec.currency)
         if tie.is_actual_overhead:
-            check = (f"difference (GL − actual overhead given) {tie.difference}. Before the close, overhead control "
+            check = (f"difference (GL − actual overhead given) {difference}. Before the close, overhead control "
                      "holds this month's actual overhead only (each close's overhead journal clears it): check the "
                      "actual overhead typed here, pool by pool, against the overhead the GL recorded this month, and "
                      "that last month's close journals were imported")
         else:
-            check = (f"difference (GL − WIP ledger) {tie.difference}. Check the GL for entries posted to this account "
+            check = (f"difference (GL − WIP ledger) {difference}. Check the GL for entries posted to this account "
                      "outside the close (manual journals, a prior month posted twice or not at all) and the balance "
                      "typed here")
         issues.append(Issue(
             "GL_DOES_NOT_TIE", f"general_ledger.balances.{code}",
-            f"{code} {name}: the general ledger shows {balance} before this close; {close_figure(tie, spec)}; "
+            f"{code} {name}: the general ledger shows {posted_text(balance, spec.currency)} before this close; "
+            f"{close_figure(tie, spec)}; "
             f"{check}; if this month was closed before and reopened, the GL may still hold that close's journals: "
             "give the balances from before it (`wip export --after-close N` then gives its reversal with the new "
             "close). The close posts nothing until they agree"))

@@ -4,7 +4,9 @@ live formulas.  An adapter: it imports the core and the close; they never import
 - ``read_close_workbook(path)`` → ``(data, issues)``: the close file's data structure, read from
   the workbook's tables by name and header; issues located to cells.
 - ``locate_issues(path, issues)``: the close's own issues (data paths) moved to cells.
-- ``write_close_results(path, outcome)``: result sheets replaced, atomically.
+- ``write_close_results(path, outcome)``: result sheets replaced, atomically; it raises
+  ``WorkbookChanged`` when the workbook's inputs changed since they were read, and its subclass
+  ``ContentWouldBeLost`` when saving would drop content of the user's.
 - ``TableSource`` / ``OpenpyxlSource`` / ``FakeSource``: where tables come from.
 """
 
@@ -24,7 +26,7 @@ __all__ = [
     "read_close_workbook", "locate_issues", "write_close_results", "read_workbook_input",
     "CloseInput", "CloseFileInput", "WorkbookCloseInput", "open_close_input", "is_workbook",
     "TableSource", "TableData", "Cell", "Formula", "FakeSource", "OpenpyxlSource", "WorkbookInput", "read_tables",
-    "register_result_sheet", "RESULT_SHEETS",
+    "register_result_sheet", "RESULT_SHEETS", "WorkbookChanged", "ContentWouldBeLost",
 ]
 
 
@@ -161,7 +163,8 @@ def __getattr__(name: str) -> Any:  # the writer and openpyxl source load on fir
         from ._openpyxl import OpenpyxlSource
 
         return OpenpyxlSource
-    if name in ("write_close_results", "register_result_sheet", "RESULT_SHEETS"):
+    if name in ("write_close_results", "register_result_sheet", "RESULT_SHEETS", "WorkbookChanged",
+                "ContentWouldBeLost"):
         from . import _results
 
         return getattr(_results, name)
