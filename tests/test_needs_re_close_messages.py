@@ -91,12 +91,14 @@ def test_a_month_flagged_through_another_names_the_month_it_opened_from_and_the_
     assert why.startswith("2026-12's close opened from the close of 2026-11, which itself rests on a close of "
                           "2026-10 that has since been reopened or replaced")
     assert "then re-close 2026-11, then 2026-12, in that order" in why
+    assert '(each month: `wip reopen MONTH --reason "..."`, then `wip close FILE --period MONTH`' in why
     assert "a close of 2026-10 that" in why and "opened from a close of 2026-10" not in why
     # November, flagged directly, is told as before, word for word (the Excel functions show it too).
     assert ledger.needs_re_close("2026-11") == (
         "2026-11's close opened from a close of 2026-10 that has since been reopened or replaced: its opening, and "
         "so its journals and roll-forward, rest on superseded figures — close 2026-10 again if it is open, then "
-        "re-close 2026-11 (wip reopen 2026-11, wip close) before its journals go to the general ledger")
+        "re-close 2026-11: `wip reopen 2026-11 --reason \"...\"`, then `wip close FILE --period 2026-11` (FILE: the "
+        "month's close file or workbook), before its journals go to the general ledger")
 
     assert main(["journal", "--period", "2026-12", "--ledger", str(db)]) == 0
     err = capsys.readouterr().err
@@ -175,7 +177,8 @@ def test_a_ledger_path_with_spaces_is_one_word(tmp_path, capsys):
 def test_needs_re_close_and_verify_name_the_ledger(november_flagged, capsys):
     assert main(["journal", "--period", "2026-11", "--ledger", str(november_flagged)]) == 0
     err = capsys.readouterr().err
-    assert f"(wip reopen 2026-11 --ledger {november_flagged}, wip close --ledger {november_flagged})" in err
+    assert (f'`wip reopen 2026-11 --ledger {november_flagged} --reason "..."`, then '
+            f"`wip close FILE --period 2026-11 --ledger {november_flagged}`") in err
     assert main(["verify", "--ledger", str(november_flagged)]) == 0
     assert f"`wip verify --ledger {november_flagged} --head` checks the ledger against it" in capsys.readouterr().out
 
@@ -241,3 +244,23 @@ def test_diff_shows_a_general_ledger_removed_by_its_balances(tmp_path, capsys):
     assert "  general_ledger: (balances.1310 = 7449.63, balances.1320 = 5546.83, balances.1330 = 3016.66, " \
            "balances.1400 = 19278.95, balances.5900 = 33650.00) → (not given)\n" in out
     assert "moves nothing (a general-ledger balance is only tied to before posting)" in out
+
+
+def test_the_re_close_a_warning_suggests_runs_as_printed_once_filled_in(november_flagged, tmp_path, capsys):
+    """NEEDS_RE_CLOSE once suggested `wip reopen 2026-11 --ledger L, wip close --ledger L`: no reason,
+    no file, no period, so neither ran. Its commands now run with only the placeholders filled in."""
+    import re
+    import shlex
+
+    november = tmp_path / "close 2026-11.yaml"  # November without the GL balances of the October it replaced
+    text = (DEMO / "close-2026-11.yaml").read_text()
+    start = text.index("general_ledger:")
+    november.write_text(text[:start] + text[text.index("\n", text.index("balances:", start)) + 1:])
+    assert main(["journal", "--period", "2026-11", "--ledger", str(november_flagged)]) == 0
+    commands = re.findall(r"`(wip [^`]*)`", capsys.readouterr().err)
+    assert [c.split()[:2] for c in commands] == [["wip", "reopen"], ["wip", "close"]], commands
+    for command in commands:
+        filled = command.replace('"..."', '"October changed"').replace("FILE", shlex.quote(str(november)))
+        assert main(shlex.split(filled)[1:]) == 0, filled
+    with Ledger(november_flagged) as ledger:
+        assert ledger.stale_periods() == {} and ledger.needs_re_close("2026-11") is None

@@ -574,16 +574,22 @@ class Ledger:
         source, root = staleness[period]
         order = _re_close_order(staleness, period)
         option = self.ledger_option
+
+        # The commands as they run once the placeholders are filled in: the reason a reopen requires,
+        # the month's own close file or workbook (FILE) and its period.
+        def re_close(month: str) -> str:
+            return (f'`wip reopen {month}{option} --reason "..."`, then `wip close FILE --period {month}{option}` '
+                    "(FILE: the month's close file or workbook)")
+
         if len(order) == 1:  # opened from the superseded close itself
             return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
                     f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} "
-                    f"again if it is open, then re-close {period} (wip reopen {period}{option}, wip close{option}) "
-                    "before its journals go to the general ledger")
+                    f"again if it is open, then re-close {period}: {re_close(period)}, before its journals go to the "
+                    "general ledger")
         return (f"{period}'s close opened from the close of {source}, which itself rests on a close of {root} that "
                 f"has since been reopened or replaced: its opening, and so its journals and roll-forward, rest on "
                 f"superseded figures — close {root} again if it is open, then re-close {_in_turn(order)}, in that "
-                f"order (each month: wip reopen MONTH{option}, wip close{option}), before {period}'s journals go to "
-                "the general ledger")
+                f"order (each month: {re_close('MONTH')}), before {period}'s journals go to the general ledger")
 
     def _same_closing_position(self, current: sqlite3.Row, superseded_seq: int) -> bool:
         """Whether a re-close left the position the months after it opened from as it was: the same
