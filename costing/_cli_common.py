@@ -29,14 +29,15 @@ def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:
     print(f"{len(issues)} {noun} found" + ("; nothing was written." if writes else "."), file=sys.stderr)
 
 
-def ledger_option(path: str | Path) -> str:
+def ledger_option(path: str | Path, *, for_close: bool = False) -> str:
     """`` --ledger PATH`` for a command suggested in a message about the ledger at ``path``, so that it
     reaches that ledger when run from here; "" for the ledger the commands find without it
-    (wip-ledger.db in the working directory).  A path under the working directory is shown from it;
+    (wip-ledger.db in the working directory) — except ``for_close``: `wip close FILE` finds its
+    ledger beside FILE, so it is always given.  A path under the working directory is shown from it;
     one starting with ``-`` is given as ``--ledger=PATH`` (``--ledger -x.db`` reads as two options)."""
     path = Path(path)
     try:
-        if path.resolve() == Path(DEFAULT_LEDGER).resolve():
+        if not for_close and path.resolve() == Path(DEFAULT_LEDGER).resolve():
             return ""
     except OSError:  # pragma: no cover - a path that cannot be resolved is shown as given
         pass

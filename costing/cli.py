@@ -101,7 +101,8 @@ def _open_ledger(path: Path, create: bool = False, writes: bool = False):
     from .ledger import Ledger, LedgerError
 
     try:
-        return Ledger(path, create=create, ledger_option=_ledger_option(path))
+        return Ledger(path, create=create, ledger_option=_ledger_option(path),
+                      close_ledger_option=_ledger_option(path, for_close=True))
     except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
         print_issues([Issue(e.code, "--ledger", e.message)], writes=writes)
         return None
@@ -219,7 +220,8 @@ def _cmd_close(args: argparse.Namespace) -> int:
               f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
         option = _ledger_option(ledger_path)
         for later, status in stale_later:
-            close_it = f"`wip close FILE --period {later}{option}` (FILE: its close file or workbook)"
+            close_it = (f"`wip close FILE --period {later}{_ledger_option(ledger_path, for_close=True)}` "
+                        "(FILE: its close file or workbook)")
             todo = close_it if status == "reopened" else \
                 f"`wip reopen {later}{option} --reason \"...\"`, then {close_it}"
             print(f"  Needs re-close: {later} opened from {outcome.event.period}'s earlier close, and this close "

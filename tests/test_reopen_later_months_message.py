@@ -52,3 +52,22 @@ def test_reopen_of_the_last_month_says_nothing_of_later_months(tmp_path, capsys)
     capsys.readouterr()
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
     assert "Later months" not in capsys.readouterr().out
+
+
+def test_the_suggested_close_names_the_default_ledger_too(tmp_path, capsys, monkeypatch):
+    """`wip close FILE` finds its ledger beside FILE, not in the working directory: a suggested
+    close reaches the working directory's wip-ledger.db only with --ledger, while reopen needs none."""
+    monkeypatch.chdir(tmp_path)
+    for period in ("2026-10", "2026-11"):
+        assert main(["close", str(DEMO / f"close-{period}.yaml"), "--period", period, "--ledger", "wip-ledger.db"]) == 0
+    assert main(["reopen", "2026-10", "--reason", "late invoice"]) == 0
+    changed = tmp_path / "elsewhere" / "close-2026-10.yaml"
+    changed.parent.mkdir()
+    changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace("2000.00", "2130.00"))
+    capsys.readouterr()
+    assert main(["close", str(changed), "--period", "2026-10", "--ledger", "wip-ledger.db"]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if "Needs re-close" in l)
+    assert ('`wip reopen 2026-11 --reason "..."`, then `wip close FILE --period 2026-11 --ledger wip-ledger.db`'
+            in line)
+    assert main(["journal", "--period", "2026-11"]) == 0
+    assert "`wip close FILE --period 2026-11 --ledger wip-ledger.db`" in capsys.readouterr().err

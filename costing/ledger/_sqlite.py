@@ -300,13 +300,16 @@ class ClosedPeriod:
 
 class Ledger:
     def __init__(self, path: str | Path, *, create: bool = True, timeout: float | None = None,
-                 ledger_option: str = ""):
+                 ledger_option: str = "", close_ledger_option: str | None = None):
         """``timeout``: seconds to wait for another process's lock (default ``BUSY_TIMEOUT``).
         ``ledger_option``: what the commands a message suggests (``wip reopen``, ``wip verify``) need
         to reach this ledger, e.g. `` --ledger sub/wip-ledger.db`` (with its leading space); "" when
-        they find it without (the command line gives it: it knows the ledger a command finds)."""
+        they find it without (the command line gives it: it knows the ledger a command finds).
+        ``close_ledger_option``: the same for a suggested ``wip close FILE``, which finds its ledger
+        beside FILE, not in the working directory (default: ``ledger_option``)."""
         self.path = str(path)
         self.ledger_option = ledger_option
+        self.close_ledger_option = ledger_option if close_ledger_option is None else close_ledger_option
         timeout = BUSY_TIMEOUT if timeout is None else timeout
         self._trusted: set[int] = set()  # event seqs whose row hash was checked (_check_row)
         if self.path != ":memory:":
@@ -578,7 +581,8 @@ class Ledger:
         # The commands as they run once the placeholders are filled in: the reason a reopen requires,
         # the month's own close file or workbook (FILE) and its period.
         def re_close(month: str) -> str:
-            return (f'`wip reopen {month}{option} --reason "..."`, then `wip close FILE --period {month}{option}` '
+            return (f'`wip reopen {month}{option} --reason "..."`, then '
+                    f'`wip close FILE --period {month}{self.close_ledger_option}` '
                     "(FILE: the month's close file or workbook)")
 
         if len(order) == 1:  # opened from the superseded close itself

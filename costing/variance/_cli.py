@@ -117,7 +117,8 @@ def _open(args):
 
     path = Path(args.ledger or DEFAULT_LEDGER)
     try:  # ledger_option: the commands its messages suggest (wip verify, wip reopen) reach this ledger
-        return Ledger(path, create=False, ledger_option=ledger_option(path))
+        return Ledger(path, create=False, ledger_option=ledger_option(path),
+                      close_ledger_option=ledger_option(path, for_close=True))
     except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
         _print_issues(args, [Issue(e.code, "--ledger", e.message)])
         return None
