@@ -15,7 +15,7 @@ from typing import Iterable, NamedTuple
 
 from .._engine import cost_resolved_case
 from .._errors import CostingError, Issue
-from .._model import ElementKind, Method
+from .._model import ElementKind, FrozenDict, Method, _freeze_fields
 from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
@@ -35,7 +35,10 @@ class CountAdjustment:
     stage: str
     book_units: Decimal
     counted_units: Decimal
-    by_element: dict[str, Decimal]  # negative: shortage written off at cost
+    by_element: dict[str, Decimal]  # negative: shortage written off at cost (a FrozenDict)
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self, ("by_element",))
 
     @property
     def amount(self) -> Decimal:
@@ -58,6 +61,14 @@ class ProductResult:
     cogs_overhead_adjustment: Decimal
     fg_overhead_adjustment: Decimal
     fg_closing: tuple[FinishedGoodsLayer, ...]
+
+    def __post_init__(self) -> None:
+        # Its maps are FrozenDicts (``overhead_adjustment``'s inner ones too): a result cannot change.
+        _freeze_fields(self, ("applied_overhead", "count_adjustments", "closing_wip"))
+        adjustment = self.overhead_adjustment
+        if type(adjustment) is not FrozenDict or any(type(v) is not FrozenDict for v in adjustment.values()):
+            object.__setattr__(self, "overhead_adjustment",
+                               FrozenDict({stage: FrozenDict(by) for stage, by in adjustment.items()}))
 
 
 @dataclass(frozen=True)
@@ -100,10 +111,19 @@ class CloseResult:
     # workbook shows the weights and recomputes each amount).  Kept as allocated, not as one object
     # per share: a large plant has hundreds of thousands.  A finished-goods part with none of this
     # period's layer left on hand is moved on to COGS after allocation: ``products[i].fg_overhead_adjustment``
-    # says where it ended.
-    allocations: tuple[tuple[str, list, list], ...] = field(default=())
+    # says where it ended.  Tuples all the way down, as every field here.
+    allocations: tuple[tuple[str, tuple, tuple], ...] = field(default=())
     # The general ledger's balances the close file gave, tied to the WIP ledger before posting.
     general_ledger: tuple[GeneralLedgerTie, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("products", "overhead", "stage_order", "general_ledger"):
+            if type(getattr(self, name)) is not tuple:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if any(type(buckets) is not tuple or type(parts) is not tuple for _, buckets, parts in self.allocations) \
+                or type(self.allocations) is not tuple:
+            object.__setattr__(self, "allocations", tuple((pool, tuple(buckets), tuple(parts))
+                                                          for pool, buckets, parts in self.allocations))
 
     @property
     def proration(self) -> tuple[ProrationShare, ...]:
@@ -279,7 +299,7 @@ def _compute(plan: ClosePlan, q: Decimal, staged: list, extras: list, problems: 
         for stage_name, w in wip.items():
             adj = wip_adj[i].get(stage_name, {})
             cost = {e: w.cost[e] + adj.get(e, _ZERO) for e in w.cost}
-            closing[stage_name] = StageWip(w.product, w.stage, w.units, w.progress, w.completion, cost)
+            closing[stage_name] = StageWip(w.product, w.stage, w.units, w.progress, w.completion, FrozenDict(cost))
         if fg_adj[i] and not any(l.period == spec.period for l in remaining):
             cogs_adj[i] += fg_adj[i]  # nothing of this period left on hand: it was all sold
             fg_adj[i] = _ZERO * q
@@ -303,7 +323,7 @@ def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
     wip: dict[str, StageWip] = {}
     for j, (stage, sr) in enumerate(zip(product.case.stages, report.stages)):
         book = stage.ending.units
-        cost = dict(sr.ending_wip.by_element)
+        cost = sr.ending_wip.by_element  # only read here: StageWip keeps its own frozen copy
         units = book
         counted = product.counts.get(stage.name)
         if counted is not None and counted != book:
@@ -328,12 +348,14 @@ def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
             # short or over / book units), then split over the elements in proportion to their
             # ending WIP cost by largest remainder: rounding each element would miss it by a cent.
             total = (sum(cost.values(), _ZERO) * diff / book).quantize(q)
-            by_element = dict(zip(cost, allocate([amount * diff / book for amount in cost.values()], total, q, None)))
+            by_element = FrozenDict(zip(cost, allocate([amount * diff / book for amount in cost.values()], total, q,
+                                                        None)))
             counts[stage.name] = CountAdjustment(stage.name, book, counted, by_element)
             cost = {e: cost[e] + by_element[e] for e in cost}
             units = counted
+        # StageWip keeps frozen copies of the stage's completion and of the cost (as it kept copies before).
         wip[stage.name] = StageWip(product.name, stage.name, units, stage.ending.progress,
-                                   dict(stage.ending.completion), cost)
+                                   stage.ending.completion, cost)
     return counts, wip, issues
 
 

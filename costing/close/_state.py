@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .._model import FrozenDict, _freeze_fields
+
 __all__ = ["StageWip", "FinishedGoodsLayer", "PriorState"]
 
 
@@ -19,8 +21,14 @@ class StageWip:
     stage: str
     units: Decimal
     progress: Decimal | None
-    completion: dict[str, Decimal]  # element -> fraction complete
+    completion: dict[str, Decimal]  # element -> fraction complete (a FrozenDict, as every map here)
     cost: dict[str, Decimal]  # element -> amount (transferred_in included)
+
+    def __post_init__(self) -> None:
+        if type(self.completion) is not FrozenDict:
+            object.__setattr__(self, "completion", FrozenDict(self.completion))
+        if type(self.cost) is not FrozenDict:
+            object.__setattr__(self, "cost", FrozenDict(self.cost))
 
     @property
     def total(self) -> Decimal:
@@ -36,8 +44,8 @@ class StageWip:
     def from_json(cls, d: dict) -> "StageWip":
         return cls(d["product"], d["stage"], Decimal(d["units"]),
                    None if d["progress"] is None else Decimal(d["progress"]),
-                   {k: Decimal(v) for k, v in d["completion"].items()},
-                   {k: Decimal(v) for k, v in d["cost"].items()})
+                   FrozenDict({k: Decimal(v) for k, v in d["completion"].items()}),
+                   FrozenDict({k: Decimal(v) for k, v in d["cost"].items()}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +77,7 @@ class PriorState:
     # (None: not recorded, closes before these were kept).
     wip_accounts: dict[str, str] | None = None
     finished_goods_account: str | None = None
+
+    def __post_init__(self) -> None:
+        _freeze_fields(self, ("wip", "finished_goods") if self.wip_accounts is None
+                       else ("wip", "finished_goods", "wip_accounts"))
