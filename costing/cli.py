@@ -470,19 +470,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     """The production cost reports of the current close, product by product (the five steps):
     the close computed again from the inputs and opening it recorded, and checked against its
     journals (the ledger keeps the reports' figures, not every per-element detail the text shows)."""
-    from .close_service import recorded_outcome
+    from .close_service import recorded_outcome_or_why
 
     ledger, closed = _current(args)
     if ledger is None:
         return EXIT_INPUT
     with ledger:
-        outcome = recorded_outcome(closed.inputs, ledger, args.period)
+        outcome, why = recorded_outcome_or_why(closed.inputs, ledger, args.period)
         locale = args.locale or closed.parameters.get("locale", "en_US")
     if outcome is None:
         print_issues([Issue("NOT_REPRODUCIBLE", "--period",
-                             f"this engine ({__version__}) does not give the journals the {args.period} close recorded "
-                             f"(engine {closed.event.engine_version}); `wip journal` and `wip rollforward` show what "
-                             "was recorded")])
+                             f"this engine ({__version__}) cannot compute the {args.period} close (engine "
+                             f"{closed.event.engine_version}) again: {why}; `wip journal` and `wip rollforward` show "
+                             "what was recorded")])
         return EXIT_INPUT
     products = _products_named(args.product, outcome.result.products)
     if not products:

@@ -559,36 +559,47 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
 
 
 def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | None:
+    """``recorded_outcome_or_why`` without the why."""
+    return recorded_outcome_or_why(data, ledger, period)[0]
+
+
+def recorded_outcome_or_why(data: Any, ledger: Ledger, period: str) -> tuple[CloseOutcome | None, str]:
     """The outcome of ``period``'s recorded close when ``data`` are exactly the inputs it recorded:
     the close computed again in memory from them and the opening it used, and checked against the
     record (same journals, line by line).  Nothing is written.  None when the period is not closed,
-    was closed from other inputs, or this engine no longer gives the recorded journals.
+    was closed from other inputs, or this engine no longer gives the recorded journals — with why,
+    in words ("" with an outcome).
 
     What writing a close workbook's result sheets again needs, when they could not be written the
     first time (the workbook was open in Excel): the ledger already holds the close."""
     closed = ledger.current_close(period)
-    if closed is None or closed.event.inputs_sha256 != inputs_sha256(data):
-        return None
+    if closed is None:
+        return None, f"{period} is not closed"
+    if closed.event.inputs_sha256 != inputs_sha256(data):
+        return None, f"{period} was closed from other inputs"
     try:
         prior = ledger.opening_of(closed)
-    except LedgerError:
-        return None
+    except LedgerError as e:
+        return None, f"its opening cannot be read: {e.message}"
     # The same inputs (their hash does not see the order of keys), each stage's elements in the order
     # the close was computed in: recorded inputs are canonical JSON, sorted, and the order decides
     # how reports list the elements and, under process accounts, which element scrap reduces.
     plan, issues = resolve_close(in_element_order(data, closed.element_order), prior, recorded=True)
     if issues:
-        return None
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        first = issues[0]
+        return None, (f"this engine refuses the inputs it recorded: {first.path + ': ' if first.path else ''}"
+                      f"{first.message} [{first.code}]{more}")
     try:
         result = compute_close(plan)
-    except CostingError:
-        return None
+    except CostingError as e:
+        return None, f"this engine cannot cost the inputs it recorded: {e}"
     book = build_journals(result, id_prefix=journal_id_prefix(closed.event.close_no))
     # Compared as values: the recorded inputs are canonical JSON (sorted keys), so a chart read back
     # from them lists its accounts in another order than the file did.
     if book != closed.journals:
-        return None
-    return CloseOutcome(closed.event, result, book, build_rollforward(result, book))
+        return None, "this engine gives other journals from the inputs it recorded"
+    return CloseOutcome(closed.event, result, book, build_rollforward(result, book)), ""
 
 
 def in_element_order(data: Any, order: dict[tuple[str, str], tuple[str, ...]]) -> Any:
