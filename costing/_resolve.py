@@ -8,14 +8,16 @@ located by the path of the offending value (``stages[1].ending_wip.complete.conv
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any, Callable, Mapping
 
 from pydantic import ValidationError
 
 from ._currency import is_known_currency, quantum
-from ._engine import element_completion, equivalent_units, normal_spoilage_from_rate, zero_equivalent_units
-from ._errors import Issue, as_written, format_path
+from ._engine import (cost_resolved_case, element_completion, equivalent_units, normal_spoilage_from_rate,
+                      zero_equivalent_units)
+from ._errors import CostingError, Issue, as_written, format_path
 from ._journal import name_problem
 from ._model import (
     PROGRESS,
@@ -33,8 +35,8 @@ from ._model import (
 from ._numbers import EXACT_UNITS, NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
 
-__all__ = ["resolve_case", "issues_from_validation_error", "parse_sections", "negative_amount", "negative_units",
-           "revalidated_without_amounts", "is_stage_amount"]
+__all__ = ["resolve_case", "cost_problems", "in_stage_order", "issues_from_validation_error", "parse_sections",
+           "negative_amount", "negative_units", "revalidated_without_amounts", "is_stage_amount"]
 
 # Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
 _UNION_TAGS = frozenset({"<number>", "<map>"})
@@ -92,7 +94,8 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
 
 def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
                  recorded: bool = False,
-                 progress_stages: frozenset[str] = frozenset()) -> tuple[Case | None, list[Issue]]:
+                 progress_stages: frozenset[str] = frozenset(),
+                 costs_known_before: int | None = None) -> tuple[Case | None, list[Issue]]:
     """Validate and resolve a case given as a mapping (parsed YAML/JSON) or a ``CaseSpec``.
     ``vouched``: stage names a close the ledger holds was accepted with, checked as they were then
     (``name_problem(..., vouched=True)``), so that a ledger recorded before a rule on names was
@@ -102,14 +105,21 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
     significant digits, not exactly), and a normal loss given in units is not held to the units to
     account for (that engine costed it), so that the recorded month still computes.
     ``progress_stages``: stages whose element named ``progress`` the ledger holds (a close's opening
-    WIP, recorded before the name was reserved): accepted there only."""
+    WIP, recorded before the name was reserved): accepted there only.
+    ``costs_known_before``: the first stage whose costs are not known as written (a close's refused
+    overhead pool or money amount, reported by the caller): with other problems, the stages before it
+    are still costed for what compares costs (``cost_problems``), it and those after it are not."""
     if isinstance(data, CaseSpec):
         header, stage_specs, issues = data, list(data.stages), []
     else:
         header, stage_specs, issues = parse_sections(data, CaseSpec, "stages", StageSpec, "case")
     if issues and isinstance(data, Mapping) and isinstance(data.get("stages"), list):
         # A stage whose only refused values are money amounts is still checked for everything else
-        # (its units above all); the amounts' own problems are reported already.
+        # (its units above all); the amounts' own problems are reported already.  Its costs are
+        # not known: no comparison of costs is made from it (nor from the stages it transfers to).
+        refused = [index for index, spec in enumerate(stage_specs) if spec is None]
+        if refused:
+            costs_known_before = refused[0] if costs_known_before is None else min(refused[0], costs_known_before)
         stage_specs = [spec if spec is not None else revalidated_without_amounts(StageSpec, raw, is_stage_amount)
                        for spec, raw in zip(stage_specs, data["stages"])]
     if header is None:
@@ -120,9 +130,17 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
         # on a guess.
         header = _stand_in_header(data)
         reported = {i.path for i in issues}  # a currency pydantic refused is not reported again
-        issues = [*issues, *(i for i in resolve_case(CaseSpec.model_construct(
-            **header, stages=[s for s in stage_specs if s is not None]), recorded=recorded)[1]
-            if i.path not in reported)]
+        # Nor are costs compared on a guessed method, rounding or convention (``costs_known_before=0``);
+        # with another part of the header refused (a typo'd key), the stand-in is the header as written.
+        guessed = any(i.path.split(".")[0] in _COSTING_HEADER for i in issues)
+        known = 0 if guessed else costs_known_before
+        case, stage_issues = resolve_case(CaseSpec.model_construct(
+            **header, stages=[s for s in stage_specs if s is not None]), recorded=recorded, costs_known_before=known)
+        issues = [*issues, *(i for i in stage_issues if i.path not in reported)]
+        if case is not None and known != 0:
+            # The stages are in order (the stand-in leaves out no stage before ``known``, a refused
+            # one included): what compares their costs is said with the header's problems.
+            issues = in_stage_order(issues, cost_problems(replace(case, stages=case.stages[:known])))
         return None, issues
 
     currency = header.currency
@@ -165,9 +183,62 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
         previous_completed = spec.completed if spec.completed >= 0 else None
 
     if issues:
+        # What compares costs (a disposal or scrap value with the cost it reduces) is found as the
+        # stages are costed: the stages in order and sound, up to the first with a problem or
+        # without known costs, are costed now, so that it is said with the other problems.  A later
+        # stage receives the cost of the one before, which is not known: it is held back.
+        known = len(stages) if costs_known_before is None else min(costs_known_before, len(stages))
+        sound = []
+        for stage in stages[:known]:
+            if stage is None:
+                break
+            sound.append(stage)
+        if sound and q is not None:
+            found = cost_problems(Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
+                                       stages=tuple(sound), loss_convention=convention))
+            issues = in_stage_order(issues, found)
         return None, issues
     return Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
                 stages=tuple(s for s in stages if s is not None), loss_convention=convention), []
+
+
+def _stage_index(path: str) -> int | None:
+    """The stage a problem is located in (``stages[2].spoilage...`` -> 2), None if in none."""
+    if not path.startswith("stages["):
+        return None
+    return int(path[len("stages["):path.index("]")])
+
+
+def in_stage_order(issues: list[Issue], found: list[Issue]) -> list[Issue]:
+    """``issues`` with each of ``found`` (located in a stage) put after the problems of its stage and
+    of those before it, before those of later stages: every problem in file order.
+
+    >>> [i.path for i in in_stage_order([Issue("A", "currency", ""), Issue("B", "stages[1]", "")],
+    ...                                 [Issue("C", "stages[0].spoilage", "")])]
+    ['currency', 'stages[0].spoilage', 'stages[1]']
+    """
+    merged = list(issues)
+    for issue in found:
+        stage = _stage_index(issue.path)
+        later = (k for k, other in enumerate(merged)
+                 if stage is not None and (_stage_index(other.path) or -1) > stage)  # stages[0]: never later
+        merged.insert(next(later, len(merged)), issue)
+    return merged
+
+
+def cost_problems(case: Case) -> list[Issue]:
+    """The problems found costing ``case`` (``DISPOSAL_EXCEEDS_COST``, ``SCRAP_EXCEEDS_COST``, ...),
+    located by stage: for a case (or the sound stages of one) whose file has other problems, so that
+    every problem is said at once.  The report itself is not used."""
+    try:
+        cost_resolved_case(case)
+    except CostingError as e:
+        return list(e.issues)
+    return []
+
+
+# The header fields costs are computed with: refused, no cost is compared on a stand-in for them.
+_COSTING_HEADER = frozenset({"currency", "method", "rounding", "loss_convention"})
 
 
 def _units(value: Decimal) -> str:

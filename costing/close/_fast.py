@@ -7,16 +7,18 @@ file that is in order is resolved here in one pass over the raw mapping instead,
 faster, and gives the very same ``ProductPlan`` (same values, same Decimal exponents, same maps in
 the same order: ``tests/test_close_fast.py`` checks this on generated and demo files).
 
-This path never reports a problem: at the first thing it does not handle or that is not in order
-it returns None, and the caller takes the general path for that product, which then finds and
-locates every problem.  Handled: the spoilage convention (US), stages with started (first) or
-transferred-in units (later), beginning WIP from the file (first period) or from the ledger, numbers
-as text, integers or floats, spoilage given as normal, normal_rate (exact or in whole units), abnormal
-and/or spoiled, overhead applied on any driver, counts.  Not handled (general path): process
-accounts, a first stage receiving units (``transferred_in``), beginning WIP given in a later period
-(compared with the ledger), opening finished goods.  Each product is resolved on its own: names across products and
-against the prior close (one name in two spellings, a product spelt otherwise than the month
-before) are its caller's to check (``product_plans``), for the products of either path.
+This path never reports a problem: at the first thing it does not handle or that is not in order it
+returns None, and the caller takes the general path for that product, which then finds and locates
+every problem: a count or shipments that do not fit the units too (``plan_refused``), which the
+general path says with every other problem of the close. Handled: the spoilage convention (US),
+stages with started (first) or transferred-in units (later), beginning WIP from the file (first
+period) or from the ledger, numbers as text, integers or floats, spoilage given as normal,
+normal_rate (exact or in whole units), abnormal and/or spoiled, overhead applied on any driver,
+counts. Not handled (general path): process accounts, a first stage receiving units
+(``transferred_in``), beginning WIP given in a later period (compared with the ledger), opening
+finished goods. Each product is resolved on its own: names across products and against the prior
+close (one name in two spellings, a product spelt otherwise than the month before) are its caller's
+to check (``product_plans``), for the products of either path.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .._model import (RESERVED_ELEMENT_NAMES, TRANSFERRED_IN, Case, Element, Ele
                       Method, Spoilage, Stage, UnitGroup)
 from .._numbers import EXACT_UNITS, NUMBER_LIMIT, ROUNDING_MODES, NumberError, to_decimal, to_fraction
 from ._overhead import applied_overhead
-from ._resolve import ProductPlan, groups_with_dot, read_as_grouped, typed_like_grouped
+from ._resolve import ProductPlan, groups_with_dot, plan_refused, read_as_grouped, typed_like_grouped
 from ._spec import CloseSpec
 from ._state import PriorState, StageWip
 
@@ -161,7 +163,10 @@ class FastResolver:
         header = self._header
         case = Case(currency=header.currency, quantum=self._q, method=self._method, rounding=header.rounding,
                     stages=tuple(stages), loss_convention=LossConvention.SPOILAGE)
-        return ProductPlan(name, case, applied, oh_element, drivers, counts, shipments, opening_fg)
+        plan = ProductPlan(name, case, applied, oh_element, drivers, counts, shipments, opening_fg)
+        if plan_refused(plan):
+            raise _Decline  # a count or the shipments do not fit the units: said by the general path
+        return plan
 
     # ---- stage ---------------------------------------------------------------------------------
 

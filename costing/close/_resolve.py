@@ -9,8 +9,8 @@ import difflib
 import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, localcontext
 from typing import Any, Iterable, Iterator, Mapping
 
 from pydantic import ValidationError
@@ -19,10 +19,11 @@ from .._currency import is_known_currency, is_known_locale, quantum
 from .._errors import Issue
 from .._journal import key_problem, name_problem
 from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
-from .._numbers import NUMBER_LIMIT, ROUNDING_MODES, percent_text, reading_recorded, with_separator_hints
+from .._numbers import (NUMBER_LIMIT, ROUNDING_MODES, engine_context, percent_text, reading_recorded,
+                        with_separator_hints)
 from .._period import is_period, next_period, previous_period
-from .._resolve import (is_stage_amount, negative_amount, negative_units, parse_sections, resolve_case,
-                        revalidated_without_amounts)
+from .._resolve import (cost_problems, in_stage_order, is_stage_amount, negative_amount, negative_units,
+                        parse_sections, resolve_case, revalidated_without_amounts)
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
 from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec, OverheadSpec, ProductSpec
@@ -30,7 +31,7 @@ from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
            "product_key", "names_of_close", "Unclean", "groups_with_dot", "read_as_grouped",
-           "typed_like_grouped"]
+           "typed_like_grouped", "count_problem", "plan_refused"]
 
 _ZERO = Decimal(0)
 
@@ -192,6 +193,14 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
     products = [product if product is not None else revalidated_without_amounts(
                     ProductSpec, raw, lambda loc: _is_product_amount(loc, prior))
                 for product, raw in zip(products, raw_products)]
+    # Of a product checked so, the first stage whose costs were refused (reported above): its costs,
+    # and those it transfers on, are not compared with anything.
+    refused_from: dict[int, int] = {}
+    for issue in issues:
+        m = re.match(r"products\[(\d+)\]\.stages\[(\d+)\]", issue.path)
+        if m:
+            i, j = int(m.group(1)), int(m.group(2))
+            refused_from[i] = min(j, refused_from.get(i, j))
 
     header, q = _check_header(header, prior, issues, held, _stages_used(raw_products), vouched, recorded)
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
@@ -206,7 +215,6 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
     seen: dict[str, list[int]] = {}  # product_key(name) -> where each product of that key is named
     known = _known_products(prior) | kept_apart
     plans: list[ProductPlan] = []
-    shortfalls: list[tuple[int, Issue]] = []  # (where in issues, problem): said only beside other problems
     for i, product in enumerate(products):
         path = f"products[{i}]"
         if i in respelled:
@@ -220,13 +228,11 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                                 _duplicate_message(written[i], written[first], first)))
             continue
         earlier.append(i)
-        plan, product_issues = _resolve_product(product, header, prior, q, held, vouched, recorded)
+        plan, product_issues = _resolve_product(product, header, prior, q, held, vouched, recorded,
+                                                cost_checks=True, amounts_refused_from=refused_from.get(i))
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
-        shortfall = _shipments_beyond_stock(product, product_issues, prior)
-        if shortfall is not None:
-            shortfalls.append((len(issues), shortfall.under(path)))
 
     if header.accounts.conversion_costs is None and "conversion_costs" not in held.roles:
         users = _conversion_users(raw_products)
@@ -247,10 +253,6 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                 issues.append(Issue("PRODUCT_MISSING", "products",
                                     f"{product!r} has finished goods on hand from {prior.period}; include the product"))
     if issues:
-        # The close would check shipments against stock once the rest is in order; beside other
-        # problems they are said now (every problem at once), each after its product's own.
-        for where, shortfall in reversed(shortfalls):
-            issues.insert(where, shortfall)
         # The tie to the general ledger, as far as what it compares is known, reported with the
         # other problems (the close reports it otherwise), before the products' as in the file.
         ties = _tie_beside_problems(header, held, q, prior, products, issues)
@@ -845,12 +847,19 @@ def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[st
 
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
                      q: Decimal | None, held: _Held | None = None, vouched: frozenset[str] = frozenset(),
-                     recorded: bool = False) -> tuple[ProductPlan | None, list[Issue]]:
+                     recorded: bool = False, cost_checks: bool = False,
+                     amounts_refused_from: int | None = None) -> tuple[ProductPlan | None, list[Issue]]:
     """``held``: parts of the header refused (reported already), which the product is checked without;
-    ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``)."""
+    ``vouched``: names accepted as a close the ledger holds accepted them (``resolve_close``).
+    ``cost_checks``: the close has problems (``resolve_close``'s general path): the product's stages
+    are costed too, as far as their costs are known, for what compares costs (``DISPOSAL_EXCEEDS_COST``,
+    ``SCRAP_EXCEEDS_COST``), which the close finds costing only once there is no other problem;
+    ``amounts_refused_from``: the first stage with a refused money amount (reported already, taken as
+    zero here), whose costs and those after it are not known."""
     held = held if held is not None else _Held()
     issues: list[Issue] = []
     unapplied: int | None = None  # the first stage whose overhead applied is not known (its pool refused)
+    uncosted: int | None = None  # the first stage whose overhead is not applied, for whatever problem
     problem = name_problem(product.name, vouched=product.name in vouched)
     if problem:
         issues.append(Issue("INVALID_NAME", "name", f"product name {product.name!r} {problem}; it is printed on "
@@ -963,6 +972,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                     drivers[name] = quantity
                     oh_element[name] = element
                     update["added_costs"] = {**stage.added_costs, element: amount}
+        if overhead_names and "added_costs" not in update and uncosted is None:
+            uncosted = j  # its overhead not applied as the close would apply it (a problem said above)
         if stage.count is not None:
             if stage.count < 0:
                 issues.append(negative_units(f"{spath}.count", stage.count, ""))
@@ -988,10 +999,14 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     # (recorded before the name was reserved): the month opens with it.
     progress_stages = frozenset(sname for (pname, sname), wip in (prior.wip.items() if prior is not None else ())
                                 if pname == product.name and PROGRESS in wip.cost)
+    # Costs are known before the first stage whose overhead is not applied (its pool refused, its
+    # driver quantity missing, ...) or whose money amount was refused; what compares them is held
+    # back from there on (the stages after it receive its cost).
+    known_before = min((j for j in (unapplied, uncosted, amounts_refused_from) if j is not None), default=len(stages))
     case, case_issues = resolve_case(CaseSpec.model_construct(
         currency=header.currency, method=header.method, rounding=header.rounding,
         loss_convention=header.loss_convention, stages=stages), vouched=vouched, recorded=recorded,
-        progress_stages=progress_stages)
+        progress_stages=progress_stages, costs_known_before=known_before if cost_checks else 0)
     # The header's fields are the close's own, reported once at the top, not again per product.
     issues.extend(i for i in _said_grouped(case_issues, typed, q, header)
                   if i.path not in ("currency", "method", "rounding", "loss_convention")
@@ -1042,9 +1057,102 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                     "OPENING_MISMATCH", "opening_finished_goods",
                     f"file gives {_fmt_layers(given)}; the {prior.period} close carried {_fmt_layers(carried)} — "
                     "remove opening_finished_goods (it comes from the ledger) or reopen the prior period"))
+    # Counts and shipments compare units only: checked whatever else is wrong, unless with the
+    # very units they compare (``_units_in_question``).
+    for j, stage in enumerate(stages):
+        if stage.count is None or stage.count < 0 or _units_in_question(issues, j, prior is None):
+            continue
+        received = _received(product.stages, j)
+        if received is None:
+            continue
+        problem = count_problem(stage.name, stage.count, stage.ending_wip.units if stage.ending_wip else _ZERO,
+                                stage.beginning_wip.units if stage.beginning_wip else _ZERO, received,
+                                stage.completed)
+        if problem is not None:
+            issues.append(problem.under(f"stages[{j}]"))
+    if cost_checks and case is not None and q is not None and known_before:
+        # The product's stages are in order: what compares their costs is said with the close's
+        # other problems (and its own), not once they are fixed.
+        issues = in_stage_order(issues, cost_problems(replace(case, stages=case.stages[:known_before])))
+    shortfall = _shipments_beyond_stock(product, issues, prior)
+    if shortfall is not None:
+        issues.append(shortfall)
     if issues:
         return None, issues
     return ProductPlan(product.name, case, applied, oh_element, drivers, counts, product.shipments, opening_fg), []
+
+
+def _received(stages: list, j: int) -> Decimal | None:
+    """The units stage ``j`` received as written: started, or transferred in (the units the stage
+    before completed), with units added in the process; None when not given."""
+    stage = stages[j]
+    if j:
+        received = stages[j - 1].completed
+    elif stage.started is not None:
+        received = stage.started
+    elif stage.transferred_in is not None:
+        received = stage.transferred_in.units
+    else:
+        return None
+    return received + sum(stage.added_units.values(), _ZERO) if stage.added_units else received
+
+
+# Where in a stage the units a count or the finished units are compared with are written (a
+# problem at the stage itself is its unit flow).
+_UNIT_PATHS = ("started", "transferred_in.units", "completed", "ending_wip.units", "count", "added_units",
+               "normal_loss.actual", "normal_loss.units")
+
+
+def _units_in_question(issues: Iterable[Issue], j: int, opening_written: bool) -> bool:
+    """Whether a problem is said of stage ``j``'s units (its flow, units received, completed, in
+    ending WIP, counted; beginning WIP's where the file gives them, ``opening_written``) or of the
+    units the stage before it completed, which it received."""
+    spath = f"stages[{j}]"
+    paths = tuple(f"{spath}.{key}" for key in _UNIT_PATHS + (("beginning_wip.units",) if opening_written else ()))
+    before = f"stages[{j - 1}].completed" if j else None
+    return any(i.path == spath or i.path.startswith(paths) or (before is not None and i.path.startswith(before))
+               for i in issues)
+
+
+_ENGINE_PRECISION = engine_context(ROUNDING_MODES["half_up"])  # units are added, not rounded, at its precision
+
+
+def count_problem(stage: str, counted: Decimal, book: Decimal, beginning: Decimal, received: Decimal,
+                  completed: Decimal) -> Issue | None:
+    """``COUNT_WITHOUT_BOOK_UNITS`` or ``COUNT_EXCEEDS_FLOW`` of a stage's count (located at ``count``),
+    from units alone, as the close words them; None when the count can be booked."""
+    if counted == book:
+        return None
+    if not book:
+        return Issue("COUNT_WITHOUT_BOOK_UNITS", "count",
+                     f"{stage}: counted {counted} units but the books hold none, so there is no "
+                     "cost to value them at; check the count or the ending WIP units")
+    # At most what entered the stage and was not completed (no unit lost): more than that
+    # means the completed units (or the count) are wrong, not that units were found.  Added in the
+    # engine's precision, as the close costing it compares.
+    with localcontext(_ENGINE_PRECISION):
+        could_be_there = beginning + received - completed
+    if counted > could_be_there:
+        return Issue("COUNT_EXCEEDS_FLOW", "count",
+                     f"{stage}: counted {counted} units, more than the {could_be_there} that "
+                     f"entered the stage and were not completed (beginning {beginning} + "
+                     f"received {received} − completed {completed}); check "
+                     "the count, or the units completed or received")
+    return None
+
+
+def plan_refused(plan: ProductPlan) -> bool:
+    """Whether a product's plan has a problem of its counts or shipments, which compare units alone
+    (``count_problem``, ``SHIPMENTS_EXCEED_STOCK``): the general path says it, with every other."""
+    stages = plan.case.stages
+    for stage in stages:
+        counted = plan.counts.get(stage.name)
+        if counted is not None and count_problem(
+                stage.name, counted, stage.ending.units, stage.beginning.units,
+                stage.input_units + sum(stage.added_units.values(), _ZERO), stage.completed) is not None:
+            return True
+    on_hand = sum((layer.units for layer in plan.opening_fg), _ZERO) + (stages[-1].completed if stages else _ZERO)
+    return plan.shipments > on_hand
 
 
 def _stage_amounts(stage: Any, spath: str, opening: bool) -> Iterator[tuple[str, Decimal]]:
@@ -1272,14 +1380,15 @@ def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState 
 
 def _shipments_beyond_stock(product: ProductSpec, issues: list[Issue], prior: PriorState | None) -> Issue | None:
     """Shipments beyond the finished units on hand (opening layers + the last stage's completed
-    units), when that can be told while the close has other problems: the product's shipments,
-    opening layers and last stage have none of their own (a flow problem in an earlier stage leaves
-    the units the last stage completed as written).  As the close says it (``SHIPMENTS_EXCEED_STOCK``);
-    ``issues``: the product's, located within it."""
+    units), told whatever else is wrong unless with what it compares: the product's shipments,
+    opening layers, or the last stage's completed units or unit flow (a flow problem in an earlier
+    stage leaves the units the last stage completed as written; a cost problem changes no unit).
+    As the close says it (``SHIPMENTS_EXCEED_STOCK``); ``issues``: the product's, located within it."""
     if not product.stages:
         return None
     last = f"stages[{len(product.stages) - 1}]"
-    if any(i.path in ("", "name", last) or i.path.startswith(("shipments", "opening_finished_goods", last + "."))
+    flow = tuple(f"{last}.{key}" for key in ("completed", "normal_loss.actual", "normal_loss.units"))
+    if any(i.path in ("", "name", last) or i.path.startswith(("shipments", "opening_finished_goods") + flow)
            for i in issues):
         return None
     shipped, completed = product.shipments, product.stages[-1].completed
