@@ -20,7 +20,7 @@ from .._numbers import ROUNDING_MODES, engine_context
 from .._report import CaseReport, ProcessAccountStageReport
 from .._rounding import allocate
 from ._general_ledger import GeneralLedgerTie, openings_of_plans, tie_to_general_ledger
-from ._resolve import ClosePlan, ProductPlan, shipments_exceed_stock
+from ._resolve import ClosePlan, ProductPlan, count_problem, shipments_exceed_stock
 from ._spec import CloseSpec
 from ._state import FinishedGoodsLayer, StageWip
 
@@ -327,21 +327,13 @@ def _counts(product: ProductPlan, report: CaseReport, q: Decimal):
         units = book
         counted = product.counts.get(stage.name)
         if counted is not None and counted != book:
-            if not book:
-                issues.append(Issue("COUNT_WITHOUT_BOOK_UNITS", f"stages[{j}].count",
-                                    f"{stage.name}: counted {counted} units but the books hold none, so there is no "
-                                    "cost to value them at; check the count or the ending WIP units"))
-                continue
+            # Said with every other problem by the resolution (``count_problem``): a plan reaching
+            # here with one was built otherwise (Python code), and gets the same words.
             pu = sr.physical_units
-            # At most what entered the stage and was not completed (no unit lost): more than that
-            # means the completed units (or the count) are wrong, not that units were found.
-            could_be_there = pu.beginning_wip + pu.started + pu.transferred_in - pu.completed
-            if counted > could_be_there:
-                issues.append(Issue("COUNT_EXCEEDS_FLOW", f"stages[{j}].count",
-                                    f"{stage.name}: counted {counted} units, more than the {could_be_there} that "
-                                    f"entered the stage and were not completed (beginning {pu.beginning_wip} + "
-                                    f"received {pu.started + pu.transferred_in} − completed {pu.completed}); check "
-                                    "the count, or the units completed or received"))
+            problem = count_problem(stage.name, counted, book, pu.beginning_wip, pu.started + pu.transferred_in,
+                                    pu.completed)
+            if problem is not None:
+                issues.append(Issue(problem.code, f"stages[{j}].count", problem.message))
                 continue
             diff = counted - book
             # The difference at book cost is one amount, rounded once (book ending WIP x units
