@@ -8,12 +8,26 @@ these are shared rather than copied:
   that writes adds that it wrote nothing);
 - ``EXIT_INPUT``: the exit code for bad input (2; nothing was written);
 - ``is_read_only(path)``: a file the command must not replace, found before anything is written
-  (a file marked read-only is refused even for root, as ``wip close`` refuses it).
+  (a file marked read-only is refused even for root, as ``wip close`` refuses it);
+- ``ledger_option_for(path)``: `` --ledger PATH`` (absolute, quoted to paste safely) for the
+  commands a ledger's messages suggest, where no working directory relates the two (Excel).
 """
 
 from __future__ import annotations
 
 from ._atomic import is_read_only
-from ._cli_common import EXIT_INPUT, print_issues
+from pathlib import Path
 
-__all__ = ["EXIT_INPUT", "print_issues", "is_read_only"]
+from ._cli_common import EXIT_INPUT, print_issues, shell_word
+
+__all__ = ["EXIT_INPUT", "print_issues", "is_read_only", "ledger_option_for"]
+
+
+def ledger_option_for(path: str | Path) -> str:
+    """`` --ledger PATH`` with the ledger's absolute path, one pasteable word (``shell_word``).
+
+    >>> ledger_option_for("/books/wip ledger.db") == " --ledger " + shell_word("/books/wip ledger.db")
+    True
+    """
+    text = str(Path(path).absolute())
+    return f" --ledger={shell_word(text)}" if text.startswith("-") else f" --ledger {shell_word(text)}"

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from costing.cli_support import ledger_option_for
 from costing.close_service import CloseRefused, MonthBeforeUnknown, close_period, read_month_before, recorded_outcome
 from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
@@ -108,7 +109,8 @@ def close_month(book: Any = None) -> CloseMonthResult:
         return CloseMonthResult(False, message)
     reused = False
     try:
-        with Ledger(ledger_path) as ledger:
+        option = ledger_option_for(ledger_path)  # what its messages suggest reaches it from anywhere
+        with Ledger(ledger_path, ledger_option=option, close_ledger_option=option) as ledger:
             try:
                 outcome = close_period(found.data, ledger)
             except CloseRefused as e:

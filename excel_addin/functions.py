@@ -540,6 +540,7 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
     """(what ``read(ledger)`` returns, None) or (None, the error as a 1x1 result).  A period whose
     close rests on a superseded close is NEEDS_RE_CLOSE: the command line shows its figures with a
     warning on stderr, which a worksheet does not have."""
+    from costing.cli_support import ledger_option_for
     from costing.ledger import Ledger, LedgerError
 
     error = excel_error(ledger_cell)
@@ -551,7 +552,9 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
     if error:
         return None, [[error]]
     try:
-        with Ledger(path, create=False, timeout=LEDGER_TIMEOUT) as ledger:
+        option = ledger_option_for(path)  # Excel's working directory relates to nothing: the path itself
+        with Ledger(path, create=False, timeout=LEDGER_TIMEOUT, ledger_option=option,
+                    close_ledger_option=option) as ledger:
             why = ledger.needs_re_close(period)
             if why is not None:
                 return None, [[error_text("NEEDS_RE_CLOSE", why)]]

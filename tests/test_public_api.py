@@ -43,7 +43,7 @@ def test_cli_support_is_pinned_and_is_what_the_wip_commands_use():
     import costing.cli_support as cli_support
     from costing import _atomic, _cli_common
 
-    assert sorted(cli_support.__all__) == sorted(["EXIT_INPUT", "print_issues", "is_read_only"])
+    assert sorted(cli_support.__all__) == sorted(["EXIT_INPUT", "print_issues", "is_read_only", "ledger_option_for"])
     assert cli_support.EXIT_INPUT == _cli_common.EXIT_INPUT == 2
     assert cli_support.print_issues is _cli_common.print_issues
     assert cli_support.is_read_only is _atomic.is_read_only
