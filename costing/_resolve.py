@@ -134,12 +134,16 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
         # with another part of the header refused (a typo'd key), the stand-in is the header as written.
         guessed = any(i.path.split(".")[0] in _COSTING_HEADER for i in issues)
         known = 0 if guessed else costs_known_before
-        case, stage_issues = resolve_case(CaseSpec.model_construct(
-            **header, stages=[s for s in stage_specs if s is not None]), recorded=recorded, costs_known_before=known)
+        # A stage whose shape is refused stays in its place (as None, reported above): every later
+        # stage keeps its own index in its problems' paths, and the stage after it is not taken for
+        # a first stage nor compared with the units of the stage before the refused one.
+        case, stage_issues = resolve_case(CaseSpec.model_construct(**header, stages=stage_specs), vouched,
+                                          recorded=recorded, progress_stages=progress_stages,
+                                          costs_known_before=known)
         issues = [*issues, *(i for i in stage_issues if i.path not in reported)]
         if case is not None and known != 0:
-            # The stages are in order (the stand-in leaves out no stage before ``known``, a refused
-            # one included): what compares their costs is said with the header's problems.
+            # The stages before ``known`` are in order and none of them refused (``known`` is at most
+            # the first refused stage): what compares their costs is said with the header's problems.
             issues = in_stage_order(issues, cost_problems(replace(case, stages=case.stages[:known])))
         return None, issues
 
