@@ -860,6 +860,7 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     issues: list[Issue] = []
     unapplied: int | None = None  # the first stage whose overhead applied is not known (its pool refused)
     uncosted: int | None = None  # the first stage whose overhead is not applied, for whatever problem
+    grouped_from: int | None = None  # the first stage with a cost typed like 36.000 (``_grouped_amounts``)
     problem = name_problem(product.name, vouched=product.name in vouched)
     if problem:
         issues.append(Issue("INVALID_NAME", "name", f"product name {product.name!r} {problem}; it is printed on "
@@ -906,7 +907,10 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         # Amounts typed as a '.'-grouping locale shows them (36.000 for 36000): refused, not posted as 36.00;
         # with other places (9.455) the core refuses them, and is told the grouped reading (``_said_grouped``).
         amounts = list(_stage_amounts(stage, spath, opening=prior is None))
+        found_before = len(issues)
         _grouped_amounts(amounts, q, header, issues, recorded)
+        if len(issues) > found_before and grouped_from is None:
+            grouped_from = j  # a cost typed like 36.000: not known as written (36000 meant, most likely)
         typed.update((path, value) for path, value in amounts if _grouped_as_typed(value, q, header, recorded))
         if j == 0 and stage.transferred_in is not None:
             # A department costed on its own receives cost from outside; in a close nothing would
@@ -1002,7 +1006,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     # Costs are known before the first stage whose overhead is not applied (its pool refused, its
     # driver quantity missing, ...) or whose money amount was refused; what compares them is held
     # back from there on (the stages after it receive its cost).
-    known_before = min((j for j in (unapplied, uncosted, amounts_refused_from) if j is not None), default=len(stages))
+    known_before = min((j for j in (unapplied, uncosted, amounts_refused_from, grouped_from) if j is not None),
+                       default=len(stages))
     case, case_issues = resolve_case(CaseSpec.model_construct(
         currency=header.currency, method=header.method, rounding=header.rounding,
         loss_convention=header.loss_convention, stages=stages), vouched=vouched, recorded=recorded,
