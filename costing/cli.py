@@ -219,13 +219,21 @@ def _cmd_close(args: argparse.Namespace) -> int:
         print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
               f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
         option = _ledger_option(ledger_path)
-        for later, status in stale_later:
+        # The month after this one opened from it; a month after that opened from its own month
+        # before, which needs its re-close only if that month's re-close moves its closing position
+        # (that re-close says so then): commands for the first, the order for the rest.
+        if stale_later:
+            later, status = stale_later[0]
             close_it = (f"`wip close FILE --period {later}{_ledger_option(ledger_path, for_close=True)}` "
                         "(FILE: its close file or workbook)")
             todo = close_it if status == "reopened" else \
                 f"`wip reopen {later}{option} --reason \"...\"`, then {close_it}"
             print(f"  Needs re-close: {later} opened from {outcome.event.period}'s earlier close, and this close "
                   f"moved the closing position it opened from: {todo}")
+            if len(stale_later) > 1:
+                rest = ", ".join(p for p, _ in stale_later[1:])
+                print(f"  Then, in order, each only if the re-close before it says so (it moved the closing position "
+                      f"the month opened from): {rest}")
     if workbook and not sheets_status:
         from .workbook import RESULT_SHEETS
 

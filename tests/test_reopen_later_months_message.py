@@ -71,3 +71,28 @@ def test_the_suggested_close_names_the_default_ledger_too(tmp_path, capsys, monk
             in line)
     assert main(["journal", "--period", "2026-11"]) == 0
     assert "`wip close FILE --period 2026-11 --ledger wip-ledger.db`" in capsys.readouterr().err
+
+
+def test_with_two_later_months_only_the_next_gets_commands_the_other_waits_in_order(tmp_path, capsys):
+    """December opened from November's close, not October's: it needs a re-close only if November's
+    re-close moves November's closing position, which that re-close says. Reopening it first fails."""
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+    from tests.test_close import _following_month
+
+    ledger = str(tmp_path / "l.db")
+    with Ledger(ledger) as book:
+        close_period(demo("2026-10"), book, user="test")
+        november = close_period(demo("2026-11"), book, user="test")
+        close_period(_following_month(demo("2026-11"), november, "2026-12"), book, user="test")
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
+    changed = tmp_path / "close-2026-10.yaml"
+    changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace("2000.00", "2130.00"))
+    capsys.readouterr()
+    assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
+    out = capsys.readouterr().out
+    needs = [l for l in out.splitlines() if "Needs re-close" in l]
+    assert len(needs) == 1 and needs[0].startswith("  Needs re-close: 2026-11 ")
+    then = next(l for l in out.splitlines() if l.startswith("  Then, in order"))
+    assert then.endswith(": 2026-12") and "wip reopen 2026-12" not in out
