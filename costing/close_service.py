@@ -586,20 +586,24 @@ def recorded_outcome_or_why(data: Any, ledger: Ledger, period: str) -> tuple[Clo
     # how reports list the elements and, under process accounts, which element scrap reduces.
     plan, issues = resolve_close(in_element_order(data, closed.element_order), prior, recorded=True)
     if issues:
-        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-        first = issues[0]
-        return None, (f"this engine refuses the inputs it recorded: {first.path + ': ' if first.path else ''}"
-                      f"{first.message} [{first.code}]{more}")
+        return None, f"this engine refuses the inputs it recorded: {_first_of(issues)}"
     try:
         result = compute_close(plan)
     except CostingError as e:
-        return None, f"this engine cannot cost the inputs it recorded: {e}"
+        return None, f"this engine cannot cost the inputs it recorded: {_first_of(e.issues)}"
     book = build_journals(result, id_prefix=journal_id_prefix(closed.event.close_no))
     # Compared as values: the recorded inputs are canonical JSON (sorted keys), so a chart read back
     # from them lists its accounts in another order than the file did.
     if book != closed.journals:
         return None, "this engine gives other journals from the inputs it recorded"
     return CloseOutcome(closed.event, result, book, build_rollforward(result, book)), ""
+
+
+def _first_of(issues: "list[Issue] | tuple[Issue, ...]") -> str:
+    """The first problem, on one line, and how many more: a message's part, not a list."""
+    first = issues[0]
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    return f"{first.path + ': ' if first.path else ''}{first.message} [{first.code}]{more}"
 
 
 def in_element_order(data: Any, order: dict[tuple[str, str], tuple[str, ...]]) -> Any:

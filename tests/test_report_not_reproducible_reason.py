@@ -39,3 +39,20 @@ def test_a_close_computed_again_is_reported(tmp_path, capsys):
     ledger = _closed(tmp_path, capsys)
     assert main(["report", "--period", "2026-10", "--ledger", ledger]) == 0
     assert "NOT_REPRODUCIBLE" not in capsys.readouterr().err
+
+
+def test_costing_problems_are_said_on_one_line(tmp_path, capsys, monkeypatch):
+    from costing._errors import CostingError
+
+    ledger = _closed(tmp_path, capsys)
+
+    def refuses(plan):
+        raise CostingError([Issue("DISPOSAL_EXCEEDS_COST", "stages[0].spoilage", "above its cost"),
+                            Issue("ZERO_EQUIVALENT_UNITS", "stages[1]", "no units")])
+
+    monkeypatch.setattr(service, "compute_close", refuses)
+    assert main(["report", "--period", "2026-10", "--ledger", ledger]) == 2
+    err = capsys.readouterr().err
+    line = next(l for l in err.splitlines() if "NOT_REPRODUCIBLE" in l)
+    assert "cannot cost the inputs it recorded: stages[0].spoilage: above its cost [DISPOSAL_EXCEEDS_COST] " \
+        "(and 1 more)" in line and "ZERO_EQUIVALENT_UNITS" not in err
