@@ -117,6 +117,15 @@ _export_staging() (  # PATH: a folder .journals-export-XXXXXXXX (not a link) hol
     done
 )
 
+_remove_staging() {  # PATH: an _export_staging folder, file by file as each is looked at again, then itself
+    local inner
+    for inner in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+        [ -e "$inner" ] || [ -L "$inner" ] || continue
+        if [ -f "$inner" ] && [ ! -L "$inner" ] && _written_in_exports "${inner##*/}"; then rm -f -- "$inner"; fi
+    done
+    rmdir -- "$1" 2>/dev/null || true  # a name saved in it since stays, and so does the folder
+}
+
 # What OUT_DIR holds that this script did not write, one name a line (a folder with a trailing /):
 # any other name, a link, a folder where it writes a file, and what its exports/ holds beside exports.
 # A killed run's temporary files count as written only beside the marker: a run writes the marker
@@ -199,7 +208,7 @@ if [ -d "$out_abs" ]; then
          elif [ "$name" = exports ] && [ -d "$entry" ] && [ ! -L "$entry" ]; then
              for inner in "$entry"/*; do
                  if _export_staging "$inner"; then
-                     rm -rf -- "$inner"
+                     _remove_staging "$inner"
                  elif [ -f "$inner" ] && [ ! -L "$inner" ] && _written_in_exports "${inner##*/}"; then
                      rm -f -- "$inner"
                  fi
@@ -232,7 +241,7 @@ _remove_temps() (
         if _audit_temp "$entry"; then rm -f -- "$entry"; fi
     done
     for entry in "$out_abs"/exports/.journals-export-*; do
-        if _export_staging "$entry"; then rm -rf -- "$entry"; fi
+        if _export_staging "$entry"; then _remove_staging "$entry"; fi
     done
 )
 _stopped_by() {  # SIGNAL

@@ -275,3 +275,22 @@ def test_a_file_saved_while_the_folder_is_emptied_is_left_and_the_run_stops(chec
     assert result.returncode == 2 and "late.txt" in result.stderr and "gained files" in result.stderr
     assert (out / "late.txt").read_text() == "mine" and (out / MARKER).is_file()
     assert not (out / "wip-ledger.db").exists()  # the script's own file went
+
+
+def test_a_file_saved_in_a_staging_folder_while_it_is_emptied_is_left(checkout, tmp_path):
+    """A stopped export's staging folder is emptied file by file, each looked at again: a file saved
+    in it after the check (here, as its first file is deleted) stays, with the folder."""
+    out = tmp_path / "out"
+    assert run(checkout, out).returncode == 0
+    staging = out / "exports" / ".journals-export-abcd1234"
+    staging.mkdir(parents=True)
+    (staging / "journals-2026-10.gl.csv").write_text("half written")
+    bin_dir = tmp_path / "late"
+    bin_dir.mkdir()
+    (bin_dir / "rm").write_text(f'#!/bin/sh\nfor a in "$@"; do case "$a" in */.journals-export-*/*) '
+                                f'printf mine > "{staging}/notes.txt" ;; esac; done\nexec {shutil.which("rm")} "$@"\n')
+    (bin_dir / "rm").chmod(0o755)
+    result = run(checkout, out, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    assert result.returncode == 2 and "gained files" in result.stderr
+    assert (staging / "notes.txt").read_text() == "mine" and (out / MARKER).is_file()
+    assert not (staging / "journals-2026-10.gl.csv").exists()
