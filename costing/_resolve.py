@@ -349,6 +349,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
     # Elements, transferred-in first: it is added at the start of every stage that receives units.
     receives_transfer = not first or spec.transferred_in is not None
     elements: list[Element] = []
+    reserved: set[str] = set()  # elements refused for their name: their costs are not "unknown" too
     if receives_transfer:
         elements.append(_TRANSFERRED_IN_ELEMENT)
     for name, el in spec.elements.items():
@@ -356,6 +357,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
             issues.append(Issue("RESERVED_NAME", f"elements.{name}",
                                 "'transferred_in' is the element that carries the previous stage's cost; "
                                 "name this element differently"))
+            reserved.add(name)
             continue
         if name == PROGRESS and not (recorded or progress_vouched):
             # `complete: {progress: 0.6, materials: 1}` names the stage's progress; an element of that
@@ -363,6 +365,7 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
             issues.append(Issue("RESERVED_NAME", f"elements.{name}",
                                 "'progress' is the key of a stage's own completion in `complete: {progress: ...}`; "
                                 "name this element differently"))
+            reserved.add(name)
             continue
         added = _POINTS.get(el.added) if isinstance(el.added, str) else el.added
         if el.added == "evenly":
@@ -431,9 +434,9 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
 
     # Costs by element, every element present.
     b_cost = _costs(b_spec.cost if b_spec else {}, "beginning_wip.cost", element_names, q, issues,
-                    hint="beginning WIP cost")
+                    hint="beginning WIP cost", refused=reserved)
     added = _costs(spec.added_costs, "added_costs", own_names, q, issues,
-                   hint="current-period cost; transferred-in cost comes from the previous stage")
+                   hint="current-period cost; transferred-in cost comes from the previous stage", refused=reserved)
     if ti_cost is not None and _check_amount(ti_cost, "transferred_in.cost", q, issues):
         ti_cost = ti_cost.quantize(q)
     if not b_units and any(b_cost.values()):
@@ -644,10 +647,13 @@ def _check_amount(value: Decimal, path: str, q: Decimal | None, issues: list[Iss
 
 
 def _costs(given: Mapping[str, Decimal], path: str, names: list[str], q: Decimal | None,
-           issues: list[Issue], hint: str) -> dict[str, Decimal]:
+           issues: list[Issue], hint: str, refused: set[str] | frozenset[str] = frozenset()) -> dict[str, Decimal]:
+    """``refused``: elements refused for their name (one problem said already, not one per cost)."""
     zero = _ZERO if q is None else _ZERO * q
     costs = {name: zero for name in names}
     for key, value in given.items():
+        if key in refused and key not in costs:
+            continue
         if key not in costs:
             issues.append(Issue("UNKNOWN_ELEMENT", f"{path}.{key}",
                                 f"{key!r} is not an element of this stage (elements: {', '.join(names) or 'none'}; {hint})"))

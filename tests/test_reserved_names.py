@@ -90,3 +90,22 @@ def test_only_the_stage_whose_element_the_ledger_holds_keeps_the_name(tmp_path, 
     err = capsys.readouterr().err
     second = november["products"][1]["name"]
     assert "[RESERVED_NAME]" in err and "products[1]" in err and "products[0]" not in err, (second, err)
+
+
+def test_an_element_refused_for_its_name_is_one_problem_not_one_per_cost(tmp_path, capsys):
+    """Its costs (beginning WIP's, added) name the element refused: not UNKNOWN_ELEMENT each too."""
+    import yaml
+
+    from costing.cli import main
+    from tests.demo_data import DEMO
+
+    data = yaml.safe_load((DEMO / "case.yaml").read_text())
+    stage = data["stages"][0]
+    stage["elements"]["progress"] = stage["elements"].pop("conversion")
+    stage["beginning_wip"]["cost"]["progress"] = stage["beginning_wip"]["cost"].pop("conversion")
+    stage["added_costs"]["progress"] = stage["added_costs"].pop("conversion")
+    path = tmp_path / "case.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["cost", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "[RESERVED_NAME]" in err and "UNKNOWN_ELEMENT" not in err and "1 problem found" in err
