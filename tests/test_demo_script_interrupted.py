@@ -260,18 +260,24 @@ def test_a_given_folder_holding_the_scripts_names_without_the_marker_is_refused(
     assert (out / "flow.txt").read_text() == "an older run's, or not"
 
 
+def _path_with_rm_saving(tmp_path: Path, pattern: str, saved: Path) -> str:
+    """PATH with an `rm` that, given a path matching the shell PATTERN, first saves "mine" as SAVED
+    (a user's file appearing just after the script looked), then deletes as rm does."""
+    bin_dir = tmp_path / "late"
+    bin_dir.mkdir()
+    (bin_dir / "rm").write_text(f'#!/bin/sh\nfor a in "$@"; do case "$a" in {pattern}) printf mine > "{saved}" ;; '
+                                f'esac; done\nexec {shutil.which("rm")} "$@"\n')
+    (bin_dir / "rm").chmod(0o755)
+    return f"{bin_dir}:{os.environ['PATH']}"
+
+
 def test_a_file_saved_while_the_folder_is_emptied_is_left_and_the_run_stops(checkout, tmp_path):
     """Each entry is looked at again as it is deleted: a file saved in the folder after the check
     (here, as the ledger is deleted) is not deleted, and the run stops with the marker in place."""
     out = tmp_path / "out"
     assert run(checkout, out).returncode == 0
     (out / "wip-ledger.db").write_text("old")
-    bin_dir = tmp_path / "late"
-    bin_dir.mkdir()
-    (bin_dir / "rm").write_text(f'#!/bin/sh\nfor a in "$@"; do case "$a" in */wip-ledger.db) '
-                                f'printf mine > "{out}/late.txt" ;; esac; done\nexec {shutil.which("rm")} "$@"\n')
-    (bin_dir / "rm").chmod(0o755)
-    result = run(checkout, out, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    result = run(checkout, out, PATH=_path_with_rm_saving(tmp_path, "*/wip-ledger.db", out / "late.txt"))
     assert result.returncode == 2 and "late.txt" in result.stderr and "gained files" in result.stderr
     assert (out / "late.txt").read_text() == "mine" and (out / MARKER).is_file()
     assert not (out / "wip-ledger.db").exists()  # the script's own file went
@@ -285,12 +291,7 @@ def test_a_file_saved_in_a_staging_folder_while_it_is_emptied_is_left(checkout, 
     staging = out / "exports" / ".journals-export-abcd1234"
     staging.mkdir(parents=True)
     (staging / "journals-2026-10.gl.csv").write_text("half written")
-    bin_dir = tmp_path / "late"
-    bin_dir.mkdir()
-    (bin_dir / "rm").write_text(f'#!/bin/sh\nfor a in "$@"; do case "$a" in */.journals-export-*/*) '
-                                f'printf mine > "{staging}/notes.txt" ;; esac; done\nexec {shutil.which("rm")} "$@"\n')
-    (bin_dir / "rm").chmod(0o755)
-    result = run(checkout, out, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    result = run(checkout, out, PATH=_path_with_rm_saving(tmp_path, "*/.journals-export-*/*", staging / "notes.txt"))
     assert result.returncode == 2 and "gained files" in result.stderr
     assert (staging / "notes.txt").read_text() == "mine" and (out / MARKER).is_file()
     assert not (staging / "journals-2026-10.gl.csv").exists()
