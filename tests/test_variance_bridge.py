@@ -128,7 +128,7 @@ def test_the_demo_bridge_reads_like_the_months(report):
     assert drip.explanation.startswith("Drip Home share of Testing transferred-in ending WIP units 0 % →")
     cogs = bridge.total(Metric.COGS)
     assert cogs.flagged
-    assert cogs.explanation == ("Units shipped, all products, +11.7 % (555 → 620) drives 92 % of the change in "
+    assert cogs.explanation == ("All products' units shipped +11.7 % (555 → 620) drives 92 % of the change in "
                                 "COGS before overhead true-up")
 
 
@@ -608,7 +608,8 @@ def test_explanations_use_the_reports_locale(demo_ledger, capsys):
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--locale", "de_DE",
                  "--ledger", str(demo_ledger)]) == 0
     out = capsys.readouterr().out
-    total = next(l for l in out.splitlines() if l.startswith("  * Total: Assembly materials equivalent units"))
+    total = next(l for l in out.splitlines()
+                 if l.startswith("  * Total: All products' Assembly materials equivalent units"))
     assert total.endswith("+6,5 % (620 → 660) drives 51 % of the change in cost added")
 
 

@@ -33,12 +33,17 @@ from .._report import Amount, Quantity
 from .._rounding import allocate
 from ._figures import METRIC_ORDER, LineFigures, Metric, PeriodFigures
 
-__all__ = ["COMPONENTS", "Materiality", "Drivers", "Explanation", "BridgeLine", "CloseRef", "Bridge", "build_bridge",
-           "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers", "LABELLED", "uf_label",
-           "final_stages", "final_stage_label"]
+__all__ = ["COMPONENTS", "Materiality", "Drivers", "ComponentAmount", "Explanation", "BridgeLine", "CloseRef",
+           "Bridge", "build_bridge", "METRIC_LABELS", "element_label", "explanation_text", "PlainNumbers", "LABELLED",
+           "uf_label", "final_stages", "final_stage_label"]
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
+# The largest share of a line's change an explanation states ("drives 188 % of the change": the
+# other components took back less than half of the driver).  Beyond it, or when the driver moved
+# the other way from the change, a share reads as nonsense (-2989 %: a driver of +291.47 on a change
+# of -9.75): the explanation names the driver's amount and what offset it instead.
+MAX_SHARE_SHOWN = Decimal(200)
 
 # The fixed order of substitution (also the order of the components in every report).
 COMPONENTS = ("volume", "mix", "completion", "price")
@@ -101,6 +106,16 @@ class Drivers(_Frozen):
     share_after: Quantity | None
 
 
+class ComponentAmount(_Frozen):
+    """Part of a line's change other than its driver's: a component's amount."""
+
+    component: Literal["volume", "mix", "completion", "price"]
+    amount: Amount
+    # True: the rest of the driver's own component — its other lines (a roll-up's), or for volume
+    # its other pools.
+    other_lines: bool = False
+
+
 class Explanation(_Frozen):
     """The driver that moved a line most, as data (``explanation_text`` words it; the text report
     formats its numbers in the report's locale)."""
@@ -112,8 +127,13 @@ class Explanation(_Frozen):
     after: Quantity | None
     pct_change: Quantity | None  # (after − before) ÷ before, in percent, to one place (units and rates)
     metric: str  # the metric's label ("ending WIP")
-    share_of_change: Quantity | None  # the driver's percent of the line's change; None when nothing changed
-    amount: Amount  # the driver's amount (shown when the line's change is zero)
+    # The driver's percent of the line's change, 0 to MAX_SHARE_SHOWN; None when it is not stated: the
+    # line's change is zero, the driver moved the other way, or others offset more than half of it.
+    share_of_change: Quantity | None
+    amount: Amount  # the driver's amount (shown when no share is)
+    change: Amount | None = None  # the line's change (the net of ``amount`` and ``others``)
+    # When no share is stated: the rest of the change by component, largest first, zeros left out.
+    others: tuple[ComponentAmount, ...] = ()
 
 
 class BridgeLine(_Frozen):
@@ -455,9 +475,39 @@ def _explain(metric: Metric, comps: dict[str, Decimal], change: Decimal, members
     else:
         line = max(members, key=lambda c: abs(c.rounded[component]))
         amount = line.rounded[component]
-    share = (amount / change * _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP) if change else None
+    share = _share_shown(amount, change)
+    others = () if share is not None else _others(comps, component, amount)
     return _driver(line, component, include_product).model_copy(
-        update={"metric": METRIC_LABELS[metric], "share_of_change": share, "amount": amount})
+        update={"metric": METRIC_LABELS[metric], "share_of_change": share, "amount": amount, "change": change,
+                "others": others})
+
+
+def _share_shown(amount: Decimal, change: Decimal) -> Decimal | None:
+    """The driver's share of the change in percent, whole, when it means what it says: the driver
+    moved the line the way it went, and the other components took back at most half of it.
+
+    >>> _share_shown(Decimal("516.78"), Decimal("724.78")), _share_shown(Decimal("37.58"), Decimal("20.00"))
+    (Decimal('71'), Decimal('188'))
+    >>> _share_shown(Decimal("291.47"), Decimal("-9.75")), _share_shown(Decimal("1330.28"), Decimal("370.32"))
+    (None, None)
+    >>> _share_shown(Decimal("5.00"), Decimal("0.00")), _share_shown(Decimal("0.00"), Decimal("3.00"))
+    (None, Decimal('0'))
+    """
+    if not change:
+        return None
+    ratio = amount / change * _HUNDRED
+    if ratio < 0 or ratio > MAX_SHARE_SHOWN:
+        return None
+    return ratio.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+def _others(comps: dict[str, Decimal], component: str, amount: Decimal) -> tuple[ComponentAmount, ...]:
+    """The line's change less the driver's amount, by component, largest first (ties in the order of
+    substitution): the driver's own component less the driver is its other lines (or pools)."""
+    parts = [ComponentAmount(component=k, amount=comps[k] - amount if k == component else comps[k],
+                             other_lines=k == component) for k in COMPONENTS]
+    ranked = sorted((p for p in parts if p.amount), key=lambda p: -abs(p.amount))  # stable: ties keep the order
+    return tuple(ranked)
 
 
 def _driver(c: _Calc, component: str, include_product: bool) -> Explanation:
@@ -466,8 +516,10 @@ def _driver(c: _Calc, component: str, include_product: bool) -> Explanation:
     where = " ".join(p for p in ((c.product if include_product else ""), c.stage, element) if p)
     pool = " ".join(p for p in (c.stage, element) if p)
     if component == "volume":
-        scope = ", all products," if c.pool_products > 1 else ""
-        text = f"{pool} {_QUANTITY_LABELS[c.metric]}{scope}" if pool else f"{_QUANTITY_LABELS[c.metric]}{scope}"
+        # The pool's units, not the line's own (which the mix moves): said so where the pool holds
+        # other products' units too.
+        whose = "all products' " if c.pool_products > 1 else ""
+        text = f"{whose}{pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]}"
         return _said(component, _capital(text), "units", d.pool_units_before, d.pool_units_after)
     if component == "mix":
         text = f"{c.product} share of {pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]}"
@@ -510,13 +562,22 @@ class PlainNumbers:
 
 
 def explanation_text(e: Explanation, numbers: PlainNumbers | None = None) -> str:
-    """One line: the driver, its before → after, and its share of the change.
+    """One line: the driver, its before → after, and its share of the change — or, when no share is
+    stated (``MAX_SHARE_SHOWN``), the driver's amount, what offset it and the net change.
 
     >>> e = Explanation(component="price", driver="Testing conversion cost per EU", measure="rate",
     ...                 before=Decimal(52), after=Decimal("61.57"), pct_change=Decimal("18.4"), metric="ending WIP",
     ...                 share_of_change=Decimal(71), amount=Decimal("100.00"))
     >>> explanation_text(e)
     'Testing conversion cost per EU +18.4 % (52.00 → 61.57) drives 71 % of the change in ending WIP'
+    >>> pool = Explanation(component="volume", driver="All products' Packaging labour ending WIP units",
+    ...     measure="units", before=Decimal(12), after=Decimal(20), pct_change=Decimal("66.7"), metric="ending WIP",
+    ...     share_of_change=None, amount=Decimal("20.00"), change=Decimal("-0.99"), others=(
+    ...         ComponentAmount(component="mix", amount=Decimal("-14.00")),
+    ...         ComponentAmount(component="completion", amount=Decimal("-7.20")),
+    ...         ComponentAmount(component="price", amount=Decimal("0.21"))))
+    >>> print(explanation_text(pool))
+    All products' Packaging labour ending WIP units +66.7 % (12 → 20) moves ending WIP by +20.00, offset by mix -14.00 and completion -7.20 (net -0.99, with price +0.21)
     """
     n = numbers or PlainNumbers()
     if e.measure == "share":
@@ -527,8 +588,32 @@ def explanation_text(e: Explanation, numbers: PlainNumbers | None = None) -> str
                 f"{_or_na(e.after, show, n)})"
     if e.share_of_change is not None:
         return f"{e.driver} {moved} drives {n.percent(e.share_of_change)} % of the change in {e.metric}"
-    sign = "+" if e.amount >= 0 else ""
-    return f"{e.driver} {moved} moves {e.metric} by {sign}{n.exact(e.amount)}, offset by the other components"
+    said = f"{e.driver} {moved} moves {e.metric} by {_signed(e.amount, n)}"
+    if not e.others or e.change is None:
+        return f"{said}, offset by the other components"
+    # What moved the other way from the driver, then the net; what moved the same way is named
+    # beside the net, so that the amounts shown add up to it.
+    against = [p for p in e.others if (p.amount > 0) != (e.amount > 0)]
+    along = [p for p in e.others if (p.amount > 0) == (e.amount > 0)]
+    text = f"{said}, offset by {_listed(against, n)}" if against else said
+    net = f"net {_signed(e.change, n)}"
+    return f"{text} ({net}, with {_listed(along, n)})" if along else f"{text} ({net})"
+
+
+def _signed(amount: Decimal, n: PlainNumbers) -> str:
+    """An amount with its sign, + included: +291.47, -9.75, 0.00"""
+    return f"{'+' if amount > 0 else ''}{n.exact(amount)}"
+
+
+def _listed(parts: list[ComponentAmount], n: PlainNumbers) -> str:
+    """ "mix -14.00 and completion -7.20"; the rest of the driver's own component is its other
+    lines' (for volume: other pools')."""
+    words = []
+    for p in parts:
+        name = (("other pools' " if p.component == "volume" else "other lines' ") if p.other_lines else "") + \
+            p.component
+        words.append(f"{name} {_signed(p.amount, n)}")
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _or_na(value: Decimal | None, show, n) -> str:

@@ -385,6 +385,19 @@ def _by_product_and_stage(report: FlowReport, q) -> list[str]:
     return out
 
 
+def _growth(value: Decimal | None, locale: str) -> str:
+    """WIP growth, a ratio to three places (``StageFlow.wip_growth``), as a percentage to one place —
+    as the JSON's 0.265 is the Flow sheet's 26.5%; n/a without opening WIP.
+
+    >>> _growth(Decimal("0.265"), "en_US"), _growth(Decimal("-0.5"), "de_DE"), _growth(None, "en_US")
+    ('26.5 %', '-50,0 %', 'n/a')
+    """
+    if value is None:
+        return "n/a"
+    shown = (value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP, context=_WIDE)
+    return f"{_fixed(shown, 1, locale, grouping=False)} %"
+
+
 def render_flow(report: FlowReport, locale: str = "en_US") -> str:
     q = lambda v: _qty(v, locale)  # noqa: E731
     out = [f"WIP flow {report.period} ({report.days} days, as of {report.as_of.isoformat()})", ""]
@@ -394,9 +407,10 @@ def render_flow(report: FlowReport, locale: str = "en_US") -> str:
                           if on)
         trend = " → ".join(q(p.cycle_time_days) for p in s.trend)
         rows.append([s.stage, q(s.completed), q(s.throughput_per_day), q(s.opening_wip), q(s.closing_wip),
-                     q(s.average_wip), q(s.cycle_time_days), f"{trend} ({s.cycle_time_trend})", flags])
+                     q(s.average_wip), q(s.cycle_time_days), _growth(s.wip_growth, locale),
+                     f"{trend} ({s.cycle_time_trend})", flags])
     out += _table(["stage", "completed", "per day", "opening WIP", "closing WIP", "average WIP", "cycle days",
-                   "cycle time trend", ""], rows)
+                   "WIP growth", "cycle time trend", ""], rows)
     out += _by_product_and_stage(report, q)
     if report.orders:
         out += ["", "Open orders"]
