@@ -87,11 +87,12 @@ def books(demo_ledger, tmp_path_factory) -> dict[str, Path]:
             "testing": _row_of(flow, "Testing"),
             "materials": _row_of(standards, "Espresso Classic", B="Assembly", C="materials"),
             "fixed spending": _row_of(standards, "Testing", H="fixed_spending"),
+            "testing inputs": _row_of(standards, "Testing", H="total"),  # the stage's figures, entered once
             "written off": _row_of(variances, "Overhead under(+)/over(-)-applied written off to COGS")}
     edits = [("Variances", f"I{rows['volume']}", 1), ("Variances", f"L{rows['after']}", -100), ("Variances", f"D{rows['tie']}", 1),
              ("Standards", f"G{rows['wip']}", 1), ("Standards", f"E{rows['overhead']}", 10),
              ("Flow", f"B{rows['trend']}", Decimal("-0.58")), ("Flow", f"B{rows['testing']}", 1374),
-             ("Standards", f"L{rows['materials']}", 10), ("Standards", f"N{rows['fixed spending']}", 100),
+             ("Standards", f"L{rows['materials']}", 10), ("Standards", f"N{rows['testing inputs']}", 100),
              ("Variances", f"G{rows['written off']}", -500)]
     # Espresso Classic / Testing / overhead 3,720.00 → 3,840.00 (3.2 %, not flagged) becomes 3,720.00 → 2,720.00.
     edits.append(("Variances", f"G{rows['after']}", Decimal(-1120)))

@@ -11,11 +11,13 @@ trace it and a figure edited in the sheet carries through: a change is after −
 materiality flag the thresholds in row 3, weeks of cover the target band above its table, the
 bottleneck and fastest-growing WIP the stages' units), a tie refers to the bridge's total and
 subtracts the roll-forward's, a standard is EU × standard cost per EU rounded (plus its stated
-adjustment), the price/usage (rate/efficiency) components and the stages' overhead variances are
-formulas of the quantities, prices, rates and budgets beside them.  The figures the report takes
-from the closes and the standards (the bridge's detail lines' amounts before and after and their
-components, EU, standard costs per EU, quantities, rates and budgets, the roll-forwards' totals) are
-values.  Each formula is
+adjustment), a quantity standard's cost per EU is its quantity per EU × its price, the price/usage
+(rate/efficiency) components and the stages' overhead variances are formulas of the quantities,
+prices, rates and budgets beside them; a stage's overhead figures are entered once, on its total
+row, which its other rows and its products' overhead lines (their standard price and variable
+efficiency) refer to.  The figures the report takes from the closes and the standards (the bridge's
+detail lines' amounts before and after and their components, EU, standard costs per EU given as
+such, quantities, prices, rates and budgets, the roll-forwards' totals) are values.  Each formula is
 written with the report's value for it as its cached result (as the close
 workbook does, ``costing.workbook._results.fill_cached_values``), so the sheet shows the same numbers
 before any recalculation, and a recalculation must give them again
@@ -574,7 +576,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     titles = ["Product", "Stage", "Element", "Kind", "EU", "Std cost/EU", "Standard", "Cost added (overhead: applied)",
               "Variance", "U/F", "Std quantity", "Actual quantity", "Std price", "Actual price", "Price / rate", "U/F",
               "Usage / (variable) efficiency", "U/F", "Fixed volume efficiency (overhead)", "U/F",
-              "Components add up", "Std rounding (share of the stage's standard)"]
+              "Components add up", "Std rounding (share of the stage's standard)", "Std quantity per EU"]
     top = 4
     _header(ws, top, titles)
     row = top
@@ -584,7 +586,14 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         at_row[i] = row
         ws.row(row, [e.product, e.stage, e.element, e.kind, e.equivalent_units, None, None,
                      e.cost_added], money, money_cols=(8,))
-        ws.put(row, 6, e.standard_cost_per_eu, _RATE_FORMAT)
+        # A quantity standard's cost per EU is its quantity per EU (column W) × its price (M), so
+        # that an edited price or quantity carries through to the standard and the variances.
+        if e.basis == "quantity" and e.standard_quantity_per_eu is not None and e.standard_price is not None \
+                and e.standard_quantity_per_eu * e.standard_price == e.standard_cost_per_eu:
+            ws.put(row, 23, e.standard_quantity_per_eu)
+            ws.put(row, 6, f"=W{row}*M{row}", _RATE_FORMAT, e.standard_cost_per_eu)
+        else:
+            ws.put(row, 6, e.standard_cost_per_eu, _RATE_FORMAT)
         # Standard = EU × standard cost per EU, rounded; the adjustment beside it (column V) is what
         # the report's figure differs by: an overhead line's share of its stage's standard (largest
         # remainder), or the close's rounding mode where it is not half up.
@@ -610,8 +619,9 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
             ws.put(row, 21, _check(f"{parts}-I{row}", places),
                    engine=_ok(sum((c.amount for c in e.components), Decimal(0)) == e.total.amount))
     last = row
-    _flag_rows(ws, top + 1, last, len(titles) - 1, 10, formula=f'$J{top + 1}="U"')
-    _flag_rows(ws, top + 1, last, len(titles) - 1, 10, fill=_GOOD_FILL, formula=f'$J{top + 1}="F"')
+    coloured = 21  # A to U: the line and its variances (not the inputs V and W beside them)
+    _flag_rows(ws, top + 1, last, coloured, 10, formula=f'$J{top + 1}="U"')
+    _flag_rows(ws, top + 1, last, coloured, 10, fill=_GOOD_FILL, formula=f'$J{top + 1}="F"')
     _check_cells(ws, top + 1, last, 21)
     row += 1
     total_row = row
@@ -621,6 +631,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     ws.put(row, 9, f"=H{row}-G{row}", money, report.total.amount)
     ws.put(row, 10, _uf_formula(f"I{row}", places), engine=report.total.label)
 
+    incurred_at: dict[str, tuple[str, Decimal]] = {}  # stage -> its incurred overhead's cell, and amount
     if report.overhead_applied:
         row += 1
         under_row = row
@@ -634,6 +645,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         first = row + 1
         for a in report.overhead_applied:
             row += 1
+            incurred_at[a.stage] = (f"C{row}", a.incurred)
             ws.row(row, [a.stage, a.driver, a.incurred, a.applied], money)
             ws.put(row, 5, f"=C{row}-D{row}", money, a.under_over_applied.amount)
             ws.put(row, 6, _uf_formula(f"E{row}", places), engine=a.under_over_applied.label)
@@ -656,7 +668,8 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     if report.overhead:
         row += 2
         ws.put(row, 1, "Overhead by stage: incurred against standard (then the products' lines, applied − "
-                       "standard, with the stage's incurred − applied that no product holds)", font=_BOLD)
+                       "standard, with the stage's incurred − applied that no product holds); the stage's "
+                       "figures are entered once, on its total row, and the other rows refer to them", font=_BOLD)
         row += 1
         _header(ws, row, ["Stage", "Driver", "AH", "SH", "Incurred", "Applied", "Standard", "Variance", "Amount", "U/F",
                           "Check", "Std variable rate", "Std fixed rate", "Fixed budget", "Actual variable",
@@ -675,30 +688,44 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
                                              (7, "G", o.standard, lambda e: e.standard_cost)):
                 if members and sum((value(report.elements[i]) or _ZERO for i in members), _ZERO) == want:
                     rolled[col] = _sum_rows(source, [at_row[i] for i in members])
-            stage_cells = [o.stage, o.driver, o.actual_driver_quantity, o.standard_driver_quantity, o.actual,
-                           o.applied, o.standard]
 
             variable = _stage_variable(o, places)
+            # The stage's figures, each in one cell of its total row (``inputs``), which every other
+            # row of the stage refers to: an edited rate, budget or actual carries through to all
+            # of its variances and checks.  column -> (value or formula, cached value, format).
+            inputs: dict[int, tuple] = {}
+            for col, value in zip((1, 2, 3, 4, 5, 6, 7), (o.stage, o.driver, o.actual_driver_quantity,
+                                                          o.standard_driver_quantity, o.actual, o.applied,
+                                                          o.standard)):
+                inputs[col] = (rolled.get(col, value), value, money if col in (5, 6, 7) else None)
+            incurred = incurred_at.get(o.stage)
+            if incurred is not None and incurred[1] == o.actual:  # entered once, in the table above
+                inputs[5] = (f"={incurred[0]}", o.actual, money)
+            inputs[12] = (o.standard_variable_rate, o.standard_variable_rate, None)
+            inputs[13] = (o.standard_fixed_rate, o.standard_fixed_rate, None)
+            for col, value in ((14, o.fixed_budget), (15, o.actual_variable), (16, o.actual_fixed)):
+                if value is not None:
+                    inputs[col] = (value, value, money)
+            total_at = row + len(o.variances) + 2  # below the variances and the controllable variance
+            inputs[17] = (f"=ROUND(C{total_at}*L{total_at},{places})", variable["ah"], money)
+            inputs[18] = (f"=ROUND(D{total_at}*L{total_at},{places})" if variable["sh_formula"] else variable["sh"],
+                          variable["sh"], money)
 
-            def stage_row(r: int, extra: list, money_cols: tuple[int, ...]) -> None:
-                ws.row(r, stage_cells + extra, money, money_cols=money_cols)
-                for col, formula in rolled.items():
-                    ws.put(r, col, formula, money if col in (6, 7) else None, stage_cells[col - 1])
-                # The standard rates and budget, the actual split, and the variable overhead at AH
-                # and at SH that the stage's variances are formulas of.
-                ws.put(r, 12, o.standard_variable_rate)
-                ws.put(r, 13, o.standard_fixed_rate)
-                for col, value in ((14, o.fixed_budget), (15, o.actual_variable), (16, o.actual_fixed)):
-                    ws.put(r, col, value, money)
-                ws.put(r, 17, f"=ROUND(C{r}*L{r},{places})", money, variable["ah"])
-                if variable["sh_formula"]:
-                    ws.put(r, 18, f"=ROUND(D{r}*L{r},{places})", money, variable["sh"])
-                else:
-                    ws.put(r, 18, variable["sh"], money)
+            def stage_row(r: int, name: str) -> None:
+                for col, (entry, value, fmt) in inputs.items():
+                    if col <= 2:  # the stage and its driver: names, on every row
+                        ws.put(r, col, entry)
+                    elif r != total_at:
+                        ws.put(r, col, f"=${_L(col)}${total_at}", fmt, value)
+                    elif isinstance(entry, str) and entry.startswith("="):
+                        ws.put(r, col, entry, fmt, value)
+                    else:
+                        ws.put(r, col, entry, fmt)
+                ws.put(r, 8, name)
 
             for v in o.variances + (o.controllable,):
                 row += 1
-                stage_row(row, [v.name], (5, 6, 7))
+                stage_row(row, v.name)
                 formula = _STAGE_VARIANCE_FORMULAS.get(v.name)
                 if formula is not None and variable["values"].get(v.name) == v.amount:
                     ws.put(row, 9, formula.format(r=row), money, v.amount)
@@ -707,9 +734,8 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
                 ws.put(row, 10, _uf_formula(f"I{row}", places), engine=v.label)
                 if v is not o.controllable:
                     variance_rows.append(row)
-            row += 1
-            total_at = row
-            stage_row(row, [o.total.name], (5, 6, 7))
+            row += 1  # total_at
+            stage_row(row, o.total.name)
             ws.put(row, 9, f"=E{row}-G{row}", money, o.total.amount)
             ws.put(row, 10, _uf_formula(f"I{row}", places), engine=o.total.label)
             ws.put(row, 11, _check("+".join(f"I{r}" for r in variance_rows) + f"-I{row}", places),
@@ -718,8 +744,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
             for k, v in enumerate(o.products):
                 row += 1
                 own = v.name == "actual_less_applied"
-                name = "not by product: actual_less_applied" if own else f"products: {v.name}"
-                stage_row(row, [name], (5, 6, 7))
+                stage_row(row, "not by product: actual_less_applied" if own else f"products: {v.name}")
                 if own:
                     ws.put(row, 9, f"=E{row}-F{row}", money, v.amount)
                 elif members and all(report.elements[i].components[k].name == v.name for i in members) \
@@ -733,6 +758,7 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
                 ws.put(row, 11, _check("+".join(f"I{r}" for r in product_rows) + f"-I{total_at}", places),
                        engine=_ok(o.products_sum_exactly))
                 _check_cells(ws, row, row, 11)
+            _overhead_lines_from_stage(ws, report, at_row, o, total_at, places)
     if report.at_standard:
         row += 2
         ws.put(row, 1, "WIP at standard (memo)", font=_BOLD)
@@ -756,8 +782,32 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     for note in report.notes:
         row += 2
         ws.put(row, 1, note)
-    for col, width in zip(range(1, 23), [18, 12, 14, 10] + [12] * 18):
+    for col, width in zip(range(1, 24), [18, 12, 14, 10] + [12] * 19):
         ws.ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _overhead_lines_from_stage(ws: _Cells, report: StandardsReport, at_row: dict[int, int], o, total_at: int,
+                               places: int) -> None:
+    """The stage's products' overhead lines (element table) read the stage's standard rates on its
+    total row: the standard price (per driver unit) = variable + fixed rate, and the variable
+    efficiency = ``ROUND((actual − standard quantity) × variable rate)``, each where it gives the
+    report's figure (a variable efficiency is a largest-remainder share of the stage's, which can
+    be a minor unit off: a value there, as the report's note on the stage's rounding says)."""
+    rates = f"=$L${total_at}+$M${total_at}"
+    for i, e in enumerate(report.elements):
+        if e.stage != o.stage or e.kind != "overhead" or e.basis != "quantity" or i not in at_row:
+            continue
+        row = at_row[i]
+        if e.standard_price == o.standard_variable_rate + o.standard_fixed_rate:
+            ws.put(row, 13, rates, _RATE_FORMAT, e.standard_price)
+        if len(e.components) == 3 and e.actual_quantity is not None and e.standard_quantity is not None:
+            efficiency = e.components[1]
+            exact = (e.actual_quantity - e.standard_quantity) * o.standard_variable_rate
+            if efficiency.name == "variable_efficiency" and _round_half_up(exact, places) == efficiency.amount:
+                # Rounded to a few more places first: (95 − 95.925) × 9 is −8.3249999999999744 in
+                # binary floating point, which ROUND alone would take to −8.32, not −8.33.
+                ws.put(row, 17, f"=ROUND(ROUND((L{row}-K{row})*$L${total_at},{places + 6}),{places})",
+                       ws.ws.cell(row, 17).number_format, efficiency.amount)
 
 
 def _component_formulas(e, row: int, places: int) -> list[str | None]:
@@ -765,7 +815,8 @@ def _component_formulas(e, row: int, places: int) -> list[str | None]:
     they give the report's amounts (``_standards._element_variance``): the flexible budget is the
     actual quantity at standard price, ``ROUND(L × M)``; price (rate) = cost added − flexible,
     usage (efficiency) = flexible − standard; an overhead line's fixed volume efficiency = flexible −
-    standard − its variable efficiency (that split is by the stage's rates, a value).  None where a
+    standard − its variable efficiency (a formula of the stage's variable rate where it can be:
+    ``_overhead_lines_from_stage``).  None where a
     formula would not give the report's amount (a rounding mode other than half up)."""
     n = len(e.components)
     if not n or e.actual_quantity is None or e.standard_price is None:
@@ -781,7 +832,8 @@ def _component_formulas(e, row: int, places: int) -> list[str | None]:
     return [formula if formula and value == amount else None for (formula, value), amount in zip(candidates, amounts)]
 
 
-# A stage's overhead variances as formulas over its row: C AH, D SH, E incurred, G standard, L the
+# A stage's overhead variances as formulas over its row (whose figures refer to the stage's total
+# row, where they are entered once): C AH, D SH, E incurred, G standard, L the
 # standard variable rate, N the fixed budget, O/P the actual variable/fixed, Q the variable overhead
 # at AH (rounded), R at SH (the variable part of the standard); fixed at SH = G − R.
 _STAGE_VARIANCE_FORMULAS = {
