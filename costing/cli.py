@@ -191,8 +191,13 @@ def _cmd_close(args: argparse.Namespace) -> int:
             raise
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
-        stale_later = [(p, ledger.status(p)) for p in ledger.periods()
-                       if p > outcome.event.period and ledger.needs_re_close(p)]
+        # Only months resting on this month's superseded close: one opened from another reopened
+        # month waits for that month's own re-close, which says so then.
+        sources = ledger.stale_sources()
+        stale_later = [(p, ledger.status(p)) for p, (source, root) in sorted(sources.items())
+                       if p > outcome.event.period and root == outcome.event.period]
+        if stale_later and sources[stale_later[0][0]][0] != outcome.event.period:
+            stale_later = []  # the month after this one is not among them: its own re-close leads
     sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results

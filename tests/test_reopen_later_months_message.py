@@ -96,3 +96,27 @@ def test_with_two_later_months_only_the_next_gets_commands_the_other_waits_in_or
     assert len(needs) == 1 and needs[0].startswith("  Needs re-close: 2026-11 ")
     then = next(l for l in out.splitlines() if l.startswith("  Then, in order"))
     assert then.endswith(": 2026-12") and "wip reopen 2026-12" not in out
+
+
+def test_a_later_month_waiting_on_another_reopened_month_is_not_named(tmp_path, capsys):
+    """November reopened, then October re-closed: December opened from November's close, which the
+    user reopened; it waits for November's own re-close, and October's re-close names nothing (a
+    reviewer was told to reopen December, which posted reversals and could not then close)."""
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+    from tests.test_close import _following_month
+
+    ledger = str(tmp_path / "l.db")
+    with Ledger(ledger) as book:
+        close_period(demo("2026-10"), book, user="test")
+        november = close_period(demo("2026-11"), book, user="test")
+        close_period(_following_month(demo("2026-11"), november, "2026-12"), book, user="test")
+    assert main(["reopen", "2026-11", "--reason", "count error", "--ledger", ledger]) == 0
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
+    changed = tmp_path / "close-2026-10.yaml"
+    changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace("2000.00", "2130.00"))
+    capsys.readouterr()
+    assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
+    out = capsys.readouterr().out
+    assert "Needs re-close" not in out and "Then, in order" not in out

@@ -540,6 +540,11 @@ class Ledger:
         position rests on the superseded one too): period -> the period whose close was superseded."""
         return {period: root for period, (_, root) in self._staleness().items()}
 
+    def stale_sources(self) -> dict[str, tuple[str, str]]:
+        """Each stale period -> (the month its current close opened from, the month whose close was
+        superseded): one month when it opened from the superseded close itself."""
+        return dict(self._staleness())
+
     def _staleness(self) -> dict[str, tuple[str, str]]:
         """``stale_periods`` with the month each stale month's current close opened from:
         period -> (that month, the month whose close was superseded); the two are one month when
