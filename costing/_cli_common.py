@@ -66,12 +66,17 @@ def shell_word(text: str, windows: bool | None = None) -> str:
     "C:\My Ledgers\a``id```$(id).db"
     >>> print(shell_word("C:\\Ledgers\\wip-ledger.db", windows=True))
     C:\Ledgers\wip-ledger.db
+    >>> print(shell_word("\\\\srv\\C$\\My Books\\wip-ledger.db", windows=True))
+    "\\srv\C$\My Books\wip-ledger.db"
     """
     windows = os.name == "nt" if windows is None else windows
     if windows:
         if text and re.fullmatch(r"[\w@+=:,./\\-]+", text):
             return text
-        return '"' + re.sub(r'([`$"])', r"`\1", text) + '"'  # a " cannot be in a Windows file name anyway
+        # A $ is escaped only where PowerShell would expand it (a name, {, (, ?, ^, $ or : follows):
+        # `\\srv\C$\Books` keeps its administrative share's $ as is, which the command prompt,
+        # knowing no backtick, reads the same.  A " cannot be in a Windows file name anyway.
+        return '"' + re.sub(r'(`|\$(?=[\w{(?:^$])|")', r"`\1", text) + '"'
     if text and re.fullmatch(r"[\w@+=:,./-]+", text):  # \w: a letter of any script is plain to a shell
         return text
     return shlex.quote(text)
