@@ -121,7 +121,8 @@ def _progress(done: int, total: int) -> None:
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
-    from .close_service import CloseRefused, MonthBeforeUnknown, close_period, read_month_before
+    from .close_service import (CloseRefused, MonthBeforeUnknown, close_period, months_to_re_close_after,
+                                read_month_before)
     from .ledger import LedgerError
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
@@ -191,13 +192,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
             raise
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
-        # Only months resting on this month's superseded close: one opened from another reopened
-        # month waits for that month's own re-close, which says so then.
-        sources = ledger.stale_sources()
-        stale_later = [(p, ledger.status(p)) for p, (source, root) in sorted(sources.items())
-                       if p > outcome.event.period and root == outcome.event.period]
-        if stale_later and sources[stale_later[0][0]][0] != outcome.event.period:
-            stale_later = []  # the month after this one is not among them: its own re-close leads
+        stale_later = months_to_re_close_after(ledger, outcome.event.period)
     sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results
@@ -228,15 +223,14 @@ def _cmd_close(args: argparse.Namespace) -> int:
         # before, which needs its re-close only if that month's re-close moves its closing position
         # (that re-close says so then): commands for the first, the order for the rest.
         if stale_later:
-            later, status = stale_later[0]
+            later = stale_later[0]  # closed (a reopened month is no stale one): reopen, then close
             close_it = (f"`wip close FILE --period {later}{_ledger_option(ledger_path, for_close=True)}` "
                         "(FILE: its close file or workbook)")
-            todo = close_it if status == "reopened" else \
-                f"`wip reopen {later}{option} --reason \"...\"`, then {close_it}"
+            todo = f"`wip reopen {later}{option} --reason \"...\"`, then {close_it}"
             print(f"  Needs re-close: {later} opened from {outcome.event.period}'s earlier close, and this close "
                   f"moved the closing position it opened from: {todo}")
             if len(stale_later) > 1:
-                rest = ", ".join(p for p, _ in stale_later[1:])
+                rest = ", ".join(stale_later[1:])
                 print(f"  Then, in order, each only if the re-close before it says so (it moved the closing position "
                       f"the month opened from): {rest}")
     if workbook and not sheets_status:

@@ -44,6 +44,7 @@ from .ledger._sqlite import canonical_json
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
+           "months_to_re_close_after",
            "read_month_before", "MonthBeforeUnknown",
            "canonical_inputs", "in_element_order",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
@@ -556,6 +557,17 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
     return CloseOutcome(event, result, book, rollforward)
+
+
+def months_to_re_close_after(ledger: Ledger, period: str) -> tuple[str, ...]:
+    """The later months resting on ``period``'s superseded close (just closed again with another
+    closing position), in the order to re-close them: the first opened from it; each after that
+    opened from its own month before, and needs its re-close only if that month's re-close moves
+    its closing position (that re-close says so then).  Empty when the month after ``period`` does
+    not rest on it (unmoved, or itself reopened: its own re-close leads)."""
+    sources = ledger.stale_sources()
+    later = tuple(p for p, (_, root) in sorted(sources.items()) if p > period and root == period)
+    return later if later and sources[later[0]][0] == period else ()
 
 
 def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | None:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from costing.cli_support import ledger_option_for
-from costing.close_service import CloseRefused, MonthBeforeUnknown, close_period, read_month_before, recorded_outcome
+from costing.close_service import (CloseRefused, MonthBeforeUnknown, close_period, months_to_re_close_after,
+                                   read_month_before, recorded_outcome)
 from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
 
@@ -107,12 +108,13 @@ def close_month(book: Any = None) -> CloseMonthResult:
         message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
         _say(book, message)
         return CloseMonthResult(False, message)
-    reused = False
+    reused, to_re_close = False, ()
     try:
         option = ledger_option_for(ledger_path)  # what its messages suggest reaches it from anywhere
         with Ledger(ledger_path, ledger_option=option, close_ledger_option=option) as ledger:
             try:
                 outcome = close_period(found.data, ledger)
+                to_re_close = months_to_re_close_after(ledger, outcome.event.period)
             except CloseRefused as e:
                 # Pressed again after a close whose sheets were not written: the same inputs get
                 # their sheets from the recorded close, and nothing is posted.
@@ -154,5 +156,10 @@ def close_month(book: Any = None) -> CloseMonthResult:
     else:
         message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
+        if to_re_close:  # as the command line says it: this close moved what they opened from
+            message += (f". Needs re-close: {to_re_close[0]} opened from this close's earlier figures — reopen it "
+                        f"(wip reopen {to_re_close[0]}{option} --reason \"...\") and close it again"
+                        + (f"; then, in order, each only if the re-close before it says so: "
+                           f"{', '.join(to_re_close[1:])}" if len(to_re_close) > 1 else ""))
     _say(book, message)
     return CloseMonthResult(True, message, outcome)

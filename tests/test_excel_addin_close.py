@@ -147,3 +147,18 @@ def test_journal_dates_reach_the_open_workbook_as_dates_formatted_yyyy_mm_dd(tmp
     journal = book.wb["Journal"]
     dates = [journal.cell(top + header + 1 + k, left + 1) for k in range(len(handed))]
     assert [(c.value, c.number_format) for c in dates] == [(dt.datetime(2026, 10, 31), "yyyy-mm-dd")] * 32
+
+
+def test_close_month_names_later_months_to_re_close(tmp_path, monkeypatch):
+    """As `wip close` says it: the month after, with its reopen (the ledger named), then the rest in
+    order. Which months they are is close_service.months_to_re_close_after's (tested with the CLI)."""
+    import excel_addin.close as button
+
+    monkeypatch.setattr(button, "months_to_re_close_after", lambda ledger, period: ("2026-11", "2026-12"))
+    book_path = demo_book(tmp_path)
+    result = close_month(FakeBook(book_path))
+    assert result.ok
+    ledger = str(book_path.with_suffix(".wip.db"))
+    assert f'Needs re-close: 2026-11 opened from this close\'s earlier figures — reopen it (wip reopen 2026-11 ' \
+           f'--ledger {ledger} --reason "...") and close it again; then, in order, each only if the re-close before ' \
+           "it says so: 2026-12" in result.message
