@@ -157,7 +157,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
     method = Method(header.method)
     convention = LossConvention(header.loss_convention)
 
-    if not stage_specs:
+    if not stage_specs and not any(i.path == "stages" for i in issues):  # missing or not a list: said once
         issues.append(Issue("NO_STAGES", "stages", "a case needs at least one stage"))
 
     seen: dict[str, int] = {}

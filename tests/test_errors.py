@@ -287,3 +287,14 @@ def test_a_negative_scrap_value_is_worded_as_the_close_words_it():
     assert [(i.code, i.path, i.message) for i in issues if i.code == "NEGATIVE_AMOUNT"] == [
         ("NEGATIVE_AMOUNT", "stages[0].normal_loss.scrap_value",
          "scrap value cannot be negative: expected zero or more, found -2; check the sign of the value typed here")]
+
+
+def test_stages_missing_or_not_a_list_is_one_problem(tmp_path, capsys):
+    """Not also NO_STAGES at the same path: one mistake, one problem."""
+    for text, code in (("currency: USD\nmethod: fifo\n", "MISSING_KEY"),
+                       ("currency: USD\nmethod: fifo\nstages: x\n", "WRONG_TYPE")):
+        path = tmp_path / "case.yaml"
+        path.write_text(text)
+        assert main(["cost", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"[{code}]" in err and "NO_STAGES" not in err and "1 problem found" in err
