@@ -192,7 +192,12 @@ def _cmd_close(args: argparse.Namespace) -> int:
             raise
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
-        stale_later = months_to_re_close_after(ledger, outcome.event.period)
+        stale_later, later_unknown = (), None
+        if not reused:
+            try:  # the close is recorded: a ledger problem found now is said as such, not as a refusal
+                stale_later = months_to_re_close_after(ledger, outcome.event.period)
+            except LedgerError as e:
+                later_unknown = e
     sheets_status = 0
     if workbook:  # results sheets are replaced; input tables are never touched
         from .workbook import write_close_results
@@ -222,6 +227,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
         # The month after this one opened from it; a month after that opened from its own month
         # before, which needs its re-close only if that month's re-close moves its closing position
         # (that re-close says so then): commands for the first, the order for the rest.
+        if later_unknown is not None:
+            print(f"warning: {outcome.event.period} was closed and recorded, but the later months resting on it "
+                  f"could not be checked: {later_unknown.message} [{later_unknown.code}]", file=sys.stderr)
         if stale_later:
             later = stale_later[0]  # closed (a reopened month is no stale one): reopen, then close
             close_it = (f"`wip close FILE --period {later}{_ledger_option(ledger_path, for_close=True)}` "

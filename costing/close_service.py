@@ -565,9 +565,9 @@ def months_to_re_close_after(ledger: Ledger, period: str) -> tuple[str, ...]:
     opened from its own month before, and needs its re-close only if that month's re-close moves
     its closing position (that re-close says so then).  Empty when the month after ``period`` does
     not rest on it (unmoved, or itself reopened: its own re-close leads)."""
-    sources = ledger.stale_sources()
-    later = tuple(p for p, (_, root) in sorted(sources.items()) if p > period and root == period)
-    return later if later and sources[later[0]][0] == period else ()
+    # The first of them opened from ``period`` itself: a month resting on it through another
+    # reopened month has that month as its root, not ``period``.
+    return tuple(p for p, (_, root) in sorted(ledger.stale_sources().items()) if p > period and root == period)
 
 
 def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | None:

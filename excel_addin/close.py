@@ -108,13 +108,16 @@ def close_month(book: Any = None) -> CloseMonthResult:
         message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
         _say(book, message)
         return CloseMonthResult(False, message)
-    reused, to_re_close = False, ()
+    reused, to_re_close, later_unknown = False, (), ""
     try:
         option = ledger_option_for(ledger_path)  # what its messages suggest reaches it from anywhere
         with Ledger(ledger_path, ledger_option=option, close_ledger_option=option) as ledger:
             try:
                 outcome = close_period(found.data, ledger)
-                to_re_close = months_to_re_close_after(ledger, outcome.event.period)
+                try:  # recorded: a ledger problem found now must not read as "nothing was closed"
+                    to_re_close = months_to_re_close_after(ledger, outcome.event.period)
+                except LedgerError as e:
+                    later_unknown = f" The later months resting on it could not be checked: {e.message} [{e.code}]."
             except CloseRefused as e:
                 # Pressed again after a close whose sheets were not written: the same inputs get
                 # their sheets from the recorded close, and nothing is posted.
@@ -158,8 +161,10 @@ def close_month(book: Any = None) -> CloseMonthResult:
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
         if to_re_close:  # as the command line says it: this close moved what they opened from
             message += (f". Needs re-close: {to_re_close[0]} opened from this close's earlier figures — reopen it "
-                        f"(wip reopen {to_re_close[0]}{option} --reason \"...\") and close it again"
+                        f"(wip reopen {to_re_close[0]}{option} --reason \"...\") and close it again (wip close FILE "
+                        f"--period {to_re_close[0]}{option}, FILE its workbook or close file)"
                         + (f"; then, in order, each only if the re-close before it says so: "
                            f"{', '.join(to_re_close[1:])}" if len(to_re_close) > 1 else ""))
+        message += later_unknown
     _say(book, message)
     return CloseMonthResult(True, message, outcome)

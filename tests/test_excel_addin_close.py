@@ -160,5 +160,19 @@ def test_close_month_names_later_months_to_re_close(tmp_path, monkeypatch):
     assert result.ok
     ledger = str(book_path.with_suffix(".wip.db"))
     assert f'Needs re-close: 2026-11 opened from this close\'s earlier figures — reopen it (wip reopen 2026-11 ' \
-           f'--ledger {ledger} --reason "...") and close it again; then, in order, each only if the re-close before ' \
-           "it says so: 2026-12" in result.message
+           f'--ledger {ledger} --reason "...") and close it again (wip close FILE --period 2026-11 --ledger {ledger}, ' \
+           "FILE its workbook or close file); then, in order, each only if the re-close before it says so: " \
+           "2026-12" in result.message
+
+
+def test_close_month_recorded_is_not_said_as_refused_when_the_later_months_cannot_be_checked(tmp_path, monkeypatch):
+    import excel_addin.close as button
+    from costing.ledger import LedgerError
+
+    def unreadable(ledger, period):
+        raise LedgerError("LEDGER_CHANGED", "a row was changed outside the engine")
+
+    monkeypatch.setattr(button, "months_to_re_close_after", unreadable)
+    result = close_month(FakeBook(demo_book(tmp_path)))
+    assert result.ok and "2026-10 closed (close #1)" in result.message
+    assert "could not be checked: a row was changed outside the engine [LEDGER_CHANGED]" in result.message

@@ -120,3 +120,22 @@ def test_a_later_month_waiting_on_another_reopened_month_is_not_named(tmp_path, 
     assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
     out = capsys.readouterr().out
     assert "Needs re-close" not in out and "Then, in order" not in out
+
+
+def test_a_ledger_problem_after_the_close_is_recorded_is_a_warning_not_a_refusal(tmp_path, capsys, monkeypatch):
+    """The close is posted before the later months are looked at: a ledger problem then must not
+    print "nothing was written" (a reviewer's hand-edited superseded row did)."""
+    import costing.close_service as service
+    from costing.ledger import Ledger, LedgerError
+
+    def unreadable(ledger, period):
+        raise LedgerError("LEDGER_CHANGED", "a row was changed outside the engine")
+
+    monkeypatch.setattr(service, "months_to_re_close_after", unreadable)
+    ledger = str(tmp_path / "l.db")
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", ledger]) == 0
+    out, err = capsys.readouterr()
+    assert "Recorded in" in out and "nothing was written" not in err
+    assert "could not be checked: a row was changed outside the engine [LEDGER_CHANGED]" in err
+    with Ledger(ledger) as book:
+        assert book.status("2026-10") == "closed"
