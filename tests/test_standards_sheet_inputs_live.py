@@ -119,12 +119,15 @@ def edited(demo_ledger, tmp_path_factory) -> dict:
     with_cell_changed(book, tmp / "rate.xlsx", "Standards", f"L{inputs}", Decimal(8))
     with_cell_changed(book, tmp / "step.xlsx", "Standards", f"M{inputs}", Decimal(11))
     with_cell_changed(tmp / "step.xlsx", tmp / "fixed.xlsx", "Standards", incurred, Decimal(24500))
-    for name in ("rate", "fixed"):
+    overhead = _element_row(ws, "Espresso Classic", "Assembly", "overhead")
+    with_cell_changed(book, tmp / "quantity.xlsx", "Standards", f"W{overhead}", Decimal("2.5"))
+    names = ("rate", "fixed", "quantity")
+    for name in names:
         assert without_cached_values(tmp / f"{name}.xlsx", tmp / "in" / f"{name}.xlsx") > 100
-    recalculate([tmp / "in" / "rate.xlsx", tmp / "in" / "fixed.xlsx"], tmp / "out", tmp / "profile")
+    recalculate([tmp / "in" / f"{name}.xlsx" for name in names], tmp / "out", tmp / "profile")
     return {"before": openpyxl.load_workbook(book, data_only=True)["Standards"],
-            "rate": openpyxl.load_workbook(tmp / "out" / "rate.xlsx", data_only=True)["Standards"],
-            "fixed": openpyxl.load_workbook(tmp / "out" / "fixed.xlsx", data_only=True)["Standards"]}
+            **{name: openpyxl.load_workbook(tmp / "out" / f"{name}.xlsx", data_only=True)["Standards"]
+               for name in names}}
 
 
 def _amounts(ws) -> dict[str, float]:
@@ -176,3 +179,17 @@ def test_an_edited_fixed_rate_and_incurred_overhead_move_their_variances(edited)
     e = _element_row(after, "Espresso Classic", "Assembly", "overhead")
     # Its fixed volume efficiency: 660 × 18.50 − 11,836.30 − 151.50 = 20.2 hours × 11.00.
     assert after[f"S{e}"].value == pytest.approx(222.2) and after[f"U{e}"].value == "OK"
+
+
+def test_an_edited_quantity_per_eu_moves_the_standard_hours_and_the_efficiency(edited):
+    """Espresso Classic's overhead 2 → 2.5 hours per EU: its standard hours (K = E × W) 639.8 →
+    799.75, so the stage's SH and the efficiency move with the standard, not the volume variance
+    alone (a reviewer's edit moved the standard while K stayed, all checks green)."""
+    before, after = edited["before"], edited["quantity"]
+    e = _element_row(after, "Espresso Classic", "Assembly", "overhead")
+    assert (after[f"K{e}"].value, after[f"F{e}"].value) == (pytest.approx(799.75), pytest.approx(45))
+    # Variable efficiency (660 − 799.75) × 7.50 = 1,048.13 F.
+    assert after[f"Q{e}"].value == pytest.approx(-1048.13) and after[f"U{e}"].value == "OK"
+    total = _stage_rows(after, "Assembly")["total"]
+    assert after[f"D{total}"].value == pytest.approx(before[f"D{total}"].value + 159.95)
+    assert _checks(after) == ["OK", "OK"]

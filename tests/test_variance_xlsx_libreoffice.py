@@ -229,13 +229,16 @@ def test_an_edited_figure_carries_through_to_the_checks(books):
     stage_total = _row_of(s1, "Assembly", H="total")
     assert s1[f"G{stage_total}"].value == pytest.approx(23504.40 + 360)
     assert s1[f"I{stage_total}"].value == pytest.approx(895.60 - 360)
-    # Its components follow: the rate on the actual driver hours is still nil, the fixed volume
-    # efficiency (flexible budget − standard − variable efficiency) 212.10 U becomes 147.90 F; so do
-    # the stage's production-volume variance (budget − the standard's fixed part) and its total.
-    assert (s0[f"S{r}"].value, s1[f"S{r}"].value) == (pytest.approx(212.1), pytest.approx(212.1 - 360))
-    assert (s0[f"T{r}"].value, s1[f"T{r}"].value, s1[f"O{r}"].value, s1[f"U{r}"].value) == ("U", "F", 0, "OK")
+    # Its components follow. The standard hours are EU × 2 hours (K = E × W): 20 more, so the
+    # variable efficiency ((actual − standard hours) × 7.50) is 150.00 lower, 151.50 U → 1.50 U; the
+    # rate on the actual driver hours is still nil; the fixed volume efficiency (the rest of the
+    # total: −360 + 150) 212.10 U → 2.10 U; the stage's production volume (budget − standard hours ×
+    # the fixed rate 10.50) 60.90 F → 270.90 F.
+    assert (s0[f"Q{r}"].value, s1[f"Q{r}"].value) == (pytest.approx(151.5), pytest.approx(1.5))
+    assert (s0[f"S{r}"].value, s1[f"S{r}"].value) == (pytest.approx(212.1), pytest.approx(212.1 - 360 + 150))
+    assert (s0[f"T{r}"].value, s1[f"T{r}"].value, s1[f"O{r}"].value, s1[f"U{r}"].value) == ("U", "U", 0, "OK")
     volume = _row_of(s1, "Assembly", H="production_volume")
-    assert (s0[f"I{volume}"].value, s1[f"I{volume}"].value) == (pytest.approx(-60.9), pytest.approx(-60.9 - 360))
+    assert (s0[f"I{volume}"].value, s1[f"I{volume}"].value) == (pytest.approx(-60.9), pytest.approx(-60.9 - 210))
     assert s1[f"K{stage_total}"].value == "OK"
     # Espresso Classic Assembly materials: 10 more kits used (322 → 332) at the same cost: the
     # price variance 404.00 U becomes 776.00 F (38,400.00 − 332 × 118.00), usage 236.00 U 1,416.00 U;

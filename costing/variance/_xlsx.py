@@ -601,8 +601,14 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
         ws.put(row, 7, f"=ROUND(E{row}*F{row},{places})+V{row}", money, e.standard_cost)
         ws.put(row, 9, f"=H{row}-G{row}", money, e.total.amount)
         ws.put(row, 10, _uf_formula(f"I{row}", places), engine=e.total.label)
-        for col, value in ((11, e.standard_quantity), (12, e.actual_quantity)):
-            ws.put(row, col, value)
+        # The standard quantity is EU × quantity per EU where W holds it: an edited quantity per EU
+        # moves the standard quantity too (the stage's SH, the efficiency), not the standard alone.
+        if ws.ws.cell(row=row, column=23).value is not None and e.standard_quantity is not None \
+                and e.equivalent_units * e.standard_quantity_per_eu == e.standard_quantity:
+            ws.put(row, 11, f"=E{row}*W{row}", None, e.standard_quantity)
+        else:
+            ws.put(row, 11, e.standard_quantity)
+        ws.put(row, 12, e.actual_quantity)
         ws.put(row, 13, e.standard_price, _RATE_FORMAT)
         if e.actual_price is not None:
             ws.put(row, 14, f"=H{row}/L{row}", _RATE_FORMAT, engine=e.actual_price)
