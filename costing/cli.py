@@ -192,10 +192,14 @@ def _cmd_close(args: argparse.Namespace) -> int:
             raise
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
-        stale_later, later_unknown = (), None
+        stale_later, later_unknown, waiting = (), None, []
         if not reused:
             try:  # the close is recorded: a ledger problem found now is said as such, not as a refusal
                 stale_later = months_to_re_close_after(ledger, outcome.event.period)
+                # Later months flagged through another month's superseded close: not this close's to
+                # lead, but not to be lost when the months named above need nothing after all.
+                waiting = [p for p, (_, root) in sorted(ledger.stale_sources().items())
+                           if p > outcome.event.period and root != outcome.event.period]
             except LedgerError as e:
                 later_unknown = e
     sheets_status = 0
@@ -241,6 +245,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
                 rest = ", ".join(stale_later[1:])
                 print(f"  Then, in order, each only if the re-close before it says so (it moved the closing position "
                       f"the month opened from): {rest}")
+        if waiting:
+            print(f"  Also flagged, waiting on another month's re-close: {', '.join(waiting)} (`wip history{option}` "
+                  "says which, in order)")
     if workbook and not sheets_status:
         from .workbook import RESULT_SHEETS
 

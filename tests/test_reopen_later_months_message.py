@@ -120,6 +120,7 @@ def test_a_later_month_waiting_on_another_reopened_month_is_not_named(tmp_path, 
     assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
     out = capsys.readouterr().out
     assert "Needs re-close" not in out and "Then, in order" not in out
+    assert "  Also flagged, waiting on another month's re-close: 2026-12 (" in out  # November's, which leads
 
 
 def test_a_ledger_problem_after_the_close_is_recorded_is_a_warning_not_a_refusal(tmp_path, capsys, monkeypatch):
