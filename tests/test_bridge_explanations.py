@@ -13,18 +13,16 @@ from costing.cli import main
 from costing.ledger import Ledger
 from costing.variance import (
     LineFigures,
-    Materiality,
     Metric,
     PeriodFigures,
     build_bridge,
     build_flow,
-    build_variance_report,
     current_closes,
-    load_closes,
     units_of,
 )
 from costing.variance._bridge import MAX_SHARE_SHOWN
 from costing.variance._render import render_flow
+from tests.test_variance_bridge import report as bridge_report  # noqa: F401 - a fixture
 
 D = Decimal
 
@@ -88,11 +86,7 @@ def test_a_zero_change_names_what_cancelled_the_driver():
                                 "offset by price +10.00 (net 0.00)")
 
 
-@pytest.fixture(scope="module")
-def demo_report(demo_ledger):
-    with Ledger(demo_ledger) as ledger:
-        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
-    return build_variance_report(before, after, materiality=Materiality(absolute=D("100.00"), percent=D(5)))
+demo_report = bridge_report  # the demo's two months, as tests/test_variance_bridge.py builds them
 
 
 def test_no_demo_explanation_states_a_share_below_zero_or_above_200_percent(demo_report):

@@ -73,9 +73,8 @@ def test_the_suggested_close_names_the_default_ledger_too(tmp_path, capsys, monk
     assert "`wip close FILE --period 2026-11 --ledger wip-ledger.db`" in capsys.readouterr().err
 
 
-def test_with_two_later_months_only_the_next_gets_commands_the_other_waits_in_order(tmp_path, capsys):
-    """December opened from November's close, not October's: it needs a re-close only if November's
-    re-close moves November's closing position, which that re-close says. Reopening it first fails."""
+def _three_months_closed(tmp_path) -> str:
+    """A ledger with the demo's October and November closed, and December from November's figures."""
     from costing.close_service import close_period
     from costing.ledger import Ledger
     from tests.demo_data import demo
@@ -86,12 +85,24 @@ def test_with_two_later_months_only_the_next_gets_commands_the_other_waits_in_or
         close_period(demo("2026-10"), book, user="test")
         november = close_period(demo("2026-11"), book, user="test")
         close_period(_following_month(demo("2026-11"), november, "2026-12"), book, user="test")
+    return ledger
+
+
+def _october_reopened_and_closed_again_with_a_change(tmp_path, ledger: str, capsys) -> str:
+    """What closing October again prints, after its reopen, with Packaging's overhead 130.00 higher."""
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
     changed = tmp_path / "close-2026-10.yaml"
     changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace("2000.00", "2130.00"))
     capsys.readouterr()
     assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
-    out = capsys.readouterr().out
+    return capsys.readouterr().out
+
+
+def test_with_two_later_months_only_the_next_gets_commands_the_other_waits_in_order(tmp_path, capsys):
+    """December opened from November's close, not October's: it needs a re-close only if November's
+    re-close moves November's closing position, which that re-close says. Reopening it first fails."""
+    ledger = _three_months_closed(tmp_path)
+    out = _october_reopened_and_closed_again_with_a_change(tmp_path, ledger, capsys)
     needs = [l for l in out.splitlines() if "Needs re-close" in l]
     assert len(needs) == 1 and needs[0].startswith("  Needs re-close: 2026-11 ")
     then = next(l for l in out.splitlines() if l.startswith("  Then, in order"))
@@ -102,23 +113,9 @@ def test_a_later_month_waiting_on_another_reopened_month_is_not_named(tmp_path, 
     """November reopened, then October re-closed: December opened from November's close, which the
     user reopened; it waits for November's own re-close, and October's re-close names nothing (a
     reviewer was told to reopen December, which posted reversals and could not then close)."""
-    from costing.close_service import close_period
-    from costing.ledger import Ledger
-    from tests.demo_data import demo
-    from tests.test_close import _following_month
-
-    ledger = str(tmp_path / "l.db")
-    with Ledger(ledger) as book:
-        close_period(demo("2026-10"), book, user="test")
-        november = close_period(demo("2026-11"), book, user="test")
-        close_period(_following_month(demo("2026-11"), november, "2026-12"), book, user="test")
+    ledger = _three_months_closed(tmp_path)
     assert main(["reopen", "2026-11", "--reason", "count error", "--ledger", ledger]) == 0
-    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
-    changed = tmp_path / "close-2026-10.yaml"
-    changed.write_text((DEMO / "close-2026-10.yaml").read_text().replace("2000.00", "2130.00"))
-    capsys.readouterr()
-    assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
-    out = capsys.readouterr().out
+    out = _october_reopened_and_closed_again_with_a_change(tmp_path, ledger, capsys)
     assert "Needs re-close" not in out and "Then, in order" not in out
     assert "  Also flagged, waiting on another month's re-close: 2026-12 (" in out  # November's, which leads
 
