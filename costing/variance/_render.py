@@ -313,9 +313,12 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
                "predetermined rate; overhead incurred: below)")
     for e in report.elements:
         if e.basis == "quantity":
+            # Overhead's cost added is as applied: its "price" on the actual driver is the rate it was
+            # applied at, not an actual rate (overhead incurred is by stage, below).
+            at = "applied at" if e.kind == "overhead" else "at"
             out.append(f"  {e.product} / {e.stage} / {e.element}: standard {q(e.standard_quantity)} {e.unit} at "
                        f"{_rate(e.standard_price, locale)}; actual "
-                       + (f"{q(e.actual_quantity)} {e.unit} at {_rate(e.actual_price, locale)}"
+                       + (f"{q(e.actual_quantity)} {e.unit} {at} {_rate(e.actual_price, locale)}"
                           f" ({e.actual_quantity_source})" if e.actual_quantity is not None else "quantity not given"))
     out += ["", f"Total: standard {m(report.standard_cost)}, cost added (overhead as applied) "
                 f"{m(report.cost_added)}, variance {_v(report.total, m)}"]
