@@ -204,18 +204,13 @@ def test_a_gl_that_still_holds_a_reopened_close_is_told_so(october):
     """Reopened after its journals were imported: each difference is that close's net posting, and
     the refusal says so (and what to do) rather than listing differences to hunt down."""
     with Ledger(october) as ledger:
-        november = demo("2026-11")
-        first = close_period(november, ledger, user="test")
-        reopen_period(ledger, "2026-11", "late invoice", user="controller")
-        after_first = balances_after(november, first)
-        with pytest.raises(CloseRefused) as refused:
-            close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
-    assert {i.code for i in refused.value.issues} == {"GL_DOES_NOT_TIE"}
-    assert len(refused.value.issues) == 5
+        after_first, refused = re_close_with_the_gl_holding_the_first(ledger)
+    assert {i.code for i in refused.issues} == {"GL_DOES_NOT_TIE"}
+    assert len(refused.issues) == 5
     assert all("the GL still holds close #1, which was reopened" in i.message
-               and "wip export --period 2026-11 --after-close 1" in i.message for i in refused.value.issues)
-    assert "balance from before close #1 (" in refused.value.issues[0].message
-    testing = next(i for i in refused.value.issues if i.path == "general_ledger.balances.1320")
+               and "wip export --period 2026-11 --after-close 1" in i.message for i in refused.issues)
+    assert "balance from before close #1 (" in refused.issues[0].message
+    testing = next(i for i in refused.issues if i.path == "general_ledger.balances.1320")
     assert f"shows {after_first['1320']}" in testing.message
 
 
@@ -404,3 +399,16 @@ def balances_after(data: dict, outcome) -> dict[str, str]:
     return {code: str(Decimal(str(v)) + sum((line.debit - line.credit for j in outcome.journals.journals
                                              for line in j.lines if line.account == code), Decimal(0)))
             for code, v in data["general_ledger"]["balances"].items()}
+
+
+def re_close_with_the_gl_holding_the_first(ledger: Ledger) -> tuple[dict[str, str], CloseRefused]:
+    """November closed in ``ledger`` (October closed), reopened, and closed again with the GL's
+    balances as they stand once the first close's journals were imported: (those balances, the
+    refusal)."""
+    november = demo("2026-11")
+    first = close_period(november, ledger, user="test")
+    reopen_period(ledger, "2026-11", "late invoice", user="controller")
+    after_first = balances_after(november, first)
+    with pytest.raises(CloseRefused) as refused:
+        close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
+    return after_first, refused.value
