@@ -18,7 +18,7 @@ from costing import __version__, close_service
 from costing._cli_common import ledger_option, shell_word
 from costing._journal import JournalBook
 from costing.cli import main
-from costing.close_service import CloseRefused, close_period, reopen_period
+from costing.close_service import close_period, reopen_period
 from costing.ledger import Ledger, LedgerError
 from costing.ledger._sqlite import _HASHED, _TRIGGERS, _row_hash
 from tests.demo_data import DEMO, demo
