@@ -200,8 +200,7 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
             if meant is None:
                 notes.append(f"overhead standard for {name}: the {period} close applies no overhead there")
                 said = f"the {period} close applies no overhead in {name!r}"
-                _warn_near_miss(warnings, name, candidates, path, said, "overhead standard", "stage")
-                near = _near_miss(name, candidates)
+                near = _warn_near_miss(warnings, name, candidates, path, said, "overhead standard", "stage")
                 if near is not None:
                     overhead_near[near] = (name, said)
             else:
@@ -409,14 +408,16 @@ def _near_miss(name: str, candidates: Iterable[str]) -> str | None:
 
 
 def _warn_near_miss(warnings: list[Issue], name: str, candidates: list[str], path: str, said: str, standard: str,
-                    kind: str) -> None:
+                    kind: str) -> str | None:
     """A name only noted that is like one of ``candidates`` (a name of the close without an entry of
-    its own): a warning, since it may be a typo after all and that name goes without a standard."""
+    its own): a warning, since it may be a typo after all and that name goes without a standard.
+    Returns the name it is like, if any."""
     near = _near_miss(name, candidates)
     if near is not None:
         warnings.append(Issue("NEAR_MISS_NAME", path, f"{said}, so it is only noted; did you mean {near!r}, which "
                                                       f"has no {standard}? (correct the name if so; if {name!r} is "
                                                       f"another {kind}, nothing is wrong)"))
+    return near
 
 
 _SEPARATORS = " -_"

@@ -922,8 +922,7 @@ def _product_stage_rows(ws: _Cells, report: FlowReport, row: int, days: str) -> 
         ws.put(row, 4, f"=ROUND(C{row}/{days},{_Q})", engine=p.throughput_per_day)
         ws.put(row, 5, p.opening_wip)
         ws.put(row, 6, p.closing_wip)
-        ws.put(row, 7, f"=ROUND((E{row}+F{row})/2,{_Q})",
-               engine=_round_half_up((p.opening_wip + p.closing_wip) / 2, _Q))
+        ws.put(row, 7, f"=ROUND((E{row}+F{row})/2,{_Q})", engine=p.average_wip)
         # Little's law on the unrounded average and throughput, as the stages' cycle time above.
         ws.put(row, 8, f'=IF(C{row}=0,"",ROUND(((E{row}+F{row})/2)/(C{row}/{days}),{_Q}))', engine=p.cycle_time_days)
     if report.orders:
