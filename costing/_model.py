@@ -66,10 +66,11 @@ class FrozenDict(dict):
 
 def _freeze_fields(value: object, names: tuple[str, ...]) -> None:
     """Make the named dict fields of a frozen dataclass FrozenDicts (at its construction, so that
-    no way of building one, the resolver, the plan codec or ``dataclasses.replace``, is missed)."""
+    no way of building one, the resolver, the plan codec or ``dataclasses.replace``, is missed); a
+    field that is None (not recorded) stays None."""
     for name in names:
         field_value = getattr(value, name)
-        if type(field_value) is not FrozenDict:
+        if field_value is not None and type(field_value) is not FrozenDict:
             object.__setattr__(value, name, FrozenDict(field_value))
 
 

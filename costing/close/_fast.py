@@ -107,7 +107,6 @@ class FastResolver:
         self._overhead = header.overhead
         # Element definitions repeat across stages and products; Elements are immutable values.
         self._elements: dict[tuple, tuple[tuple[Element, ...], str | None]] = {}
-        self._prior_stages: dict[str, set[str]] | None = None
 
     def __call__(self, raw: Any) -> ProductPlan | None:
         if not self._enabled:
@@ -150,12 +149,7 @@ class FastResolver:
             stages.append(stage)
             previous_completed = stage.completed
         if prior is not None:
-            if self._prior_stages is None:
-                self._prior_stages = {}
-                for (pname, sname), wip in prior.wip.items():
-                    if wip.units:
-                        self._prior_stages.setdefault(pname, set()).add(sname)
-            if not self._prior_stages.get(name, set()) <= names:
+            if any(wip.units and stage not in names for stage, wip in prior.wip_of(name).items()):
                 raise _Decline  # a stage with WIP carried from the prior close is missing
             opening_fg = prior.finished_goods.get(name, ())
         else:

@@ -991,18 +991,17 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
             update["beginning_wip"] = _beginning_from(carried)
         stages.append(_replace(stage, update) if update else stage)
 
-    if prior is not None:
-        for (pname, sname), wip in prior.wip.items():
-            if pname == product.name and sname not in stage_names and wip.units:
-                issues.append(Issue("STAGE_MISSING", "stages",
-                                    f"stage {sname!r} has {wip.units} units of closing WIP from {prior.period}; "
-                                    "include the stage"))
+    carried_wip = prior.wip_of(product.name) if prior is not None else {}
+    for sname, wip in carried_wip.items():
+        if sname not in stage_names and wip.units:
+            issues.append(Issue("STAGE_MISSING", "stages",
+                                f"stage {sname!r} has {wip.units} units of closing WIP from {prior.period}; "
+                                "include the stage"))
 
     # Stage names a close the ledger holds was accepted with (``vouched``) are checked as they were; so
     # is an element named ``progress`` where the prior close's WIP of this product and stage holds one
     # (recorded before the name was reserved): the month opens with it.
-    progress_stages = frozenset(sname for (pname, sname), wip in (prior.wip.items() if prior is not None else ())
-                                if pname == product.name and PROGRESS in wip.cost)
+    progress_stages = frozenset(sname for sname, wip in carried_wip.items() if PROGRESS in wip.cost)
     # Costs are known before the first stage whose overhead is not applied (its pool refused, its
     # driver quantity missing, ...) or whose money amount was refused; what compares them is held
     # back from there on (the stages after it receive its cost).

@@ -6,9 +6,10 @@ Plain immutable values; the ledger stores them and gives them back for the next 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 
-from .._model import FrozenDict, _freeze_fields
+from .._model import _freeze_fields
 
 __all__ = ["StageWip", "FinishedGoodsLayer", "PriorState"]
 
@@ -25,10 +26,7 @@ class StageWip:
     cost: dict[str, Decimal]  # element -> amount (transferred_in included)
 
     def __post_init__(self) -> None:
-        if type(self.completion) is not FrozenDict:
-            object.__setattr__(self, "completion", FrozenDict(self.completion))
-        if type(self.cost) is not FrozenDict:
-            object.__setattr__(self, "cost", FrozenDict(self.cost))
+        _freeze_fields(self, ("completion", "cost"))
 
     @property
     def total(self) -> Decimal:
@@ -44,8 +42,8 @@ class StageWip:
     def from_json(cls, d: dict) -> "StageWip":
         return cls(d["product"], d["stage"], Decimal(d["units"]),
                    None if d["progress"] is None else Decimal(d["progress"]),
-                   FrozenDict({k: Decimal(v) for k, v in d["completion"].items()}),
-                   FrozenDict({k: Decimal(v) for k, v in d["cost"].items()}))
+                   {k: Decimal(v) for k, v in d["completion"].items()},
+                   {k: Decimal(v) for k, v in d["cost"].items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,5 +77,16 @@ class PriorState:
     finished_goods_account: str | None = None
 
     def __post_init__(self) -> None:
-        _freeze_fields(self, ("wip", "finished_goods") if self.wip_accounts is None
-                       else ("wip", "finished_goods", "wip_accounts"))
+        _freeze_fields(self, ("wip", "finished_goods", "wip_accounts"))
+
+    @cached_property
+    def _wip_by_product(self) -> dict[str, dict[str, StageWip]]:
+        by_product: dict[str, dict[str, StageWip]] = {}
+        for (product, stage), wip in self.wip.items():
+            by_product.setdefault(product, {})[stage] = wip
+        return by_product
+
+    def wip_of(self, product: str) -> dict[str, StageWip]:
+        """``product``'s closing WIP by stage (empty if it had none): indexed once, so that a close
+        looking up each product's does not scan every product's."""
+        return self._wip_by_product.get(product, {})
