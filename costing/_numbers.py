@@ -322,11 +322,11 @@ def percent_text(fraction: Decimal) -> str:
 
 
 # A number written with a thousands separator or a decimal comma: 36,000.00, 9.450,00, 0,4, 1.234.567.
-_SEPARATED = re.compile(r"[+-]?\d+(?:[.,]\d+)+")
+_SEPARATED = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)+")  # 0-9: a hint never suggests other digits
 # Digits grouped by a space (a no-break, narrow no-break or thin one too) or an apostrophe, as
 # fr_FR, ru_RU and de_CH show them: 36 000,00, 9 450,00, 36'000.00; a single ',' or '.' after the
 # groups is the decimal point.
-_SPACE_GROUPED = re.compile(r"([+-]?\d{1,3}(?:[ \u00a0\u202f\u2009'’]\d{3})+)(?:([.,])(\d+))?")
+_SPACE_GROUPED = re.compile(r"([+-]?[0-9]{1,3}(?:[ \u00a0\u202f\u2009'’][0-9]{3})+)(?:([.,])([0-9]+))?")
 _CURRENCY_SIGNS = "$€£¥₹"
 
 
@@ -366,7 +366,7 @@ def separator_hint(text: str) -> str | None:
         return None  # two signs: not a number written another way
     grouped = _SPACE_GROUPED.fullmatch(digits)
     if grouped is not None:
-        whole = re.sub(r"[^\d+-]", "", grouped.group(1))
+        whole = re.sub(r"[^0-9+-]", "", grouped.group(1))
         meant = negative + whole + ("." + grouped.group(3) if grouped.group(3) else "") + percent + note
         return _SEPARATOR_WORDS + meant
     separators = [c for c in digits if c in ",."]
