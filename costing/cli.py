@@ -121,7 +121,7 @@ def _progress(done: int, total: int) -> None:
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
-    from .close_service import (CloseRefused, MonthBeforeUnknown, close_period, months_to_re_close_after,
+    from .close_service import (CloseRefused, MonthBeforeUnknown, close_period, re_close_notice,
                                 read_month_before)
     from .ledger import LedgerError
 
@@ -192,14 +192,10 @@ def _cmd_close(args: argparse.Namespace) -> int:
             raise
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
-        stale_later, later_unknown, waiting = (), None, []
+        notice, later_unknown = (), None
         if not reused:
             try:  # the close is recorded: a ledger problem found now is said as such, not as a refusal
-                stale_later = months_to_re_close_after(ledger, outcome.event.period)
-                # Later months flagged through another month's superseded close: not this close's to
-                # lead, but not to be lost when the months named above need nothing after all.
-                waiting = [p for p, (_, root) in sorted(ledger.stale_sources().items())
-                           if p > outcome.event.period and root != outcome.event.period]
+                notice = re_close_notice(ledger, outcome.event.period)
             except LedgerError as e:
                 later_unknown = e
     sheets_status = 0
@@ -227,27 +223,11 @@ def _cmd_close(args: argparse.Namespace) -> int:
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
         print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
               f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
-        option = _ledger_option(ledger_path)
-        # The month after this one opened from it; a month after that opened from its own month
-        # before, which needs its re-close only if that month's re-close moves its closing position
-        # (that re-close says so then): commands for the first, the order for the rest.
         if later_unknown is not None:
             print(f"warning: {outcome.event.period} was closed and recorded, but the later months resting on it "
                   f"could not be checked: {later_unknown.message} [{later_unknown.code}]", file=sys.stderr)
-        if stale_later:
-            later = stale_later[0]  # closed (a reopened month is no stale one): reopen, then close
-            close_it = (f"`wip close FILE --period {later}{_ledger_option(ledger_path, for_close=True)}` "
-                        "(FILE: its close file or workbook)")
-            todo = f"`wip reopen {later}{option} --reason \"...\"`, then {close_it}"
-            print(f"  Needs re-close: {later} opened from {outcome.event.period}'s earlier close, and this close "
-                  f"moved the closing position it opened from: {todo}")
-            if len(stale_later) > 1:
-                rest = ", ".join(stale_later[1:])
-                print(f"  Then, in order, each only if the re-close before it says so (it moved the closing position "
-                      f"the month opened from): {rest}")
-        if waiting:
-            print(f"  Also flagged, waiting on another month's re-close: {', '.join(waiting)} (`wip history{option}` "
-                  "says which, in order)")
+        for line in notice:
+            print(f"  {line}")
     if workbook and not sheets_status:
         from .workbook import RESULT_SHEETS
 

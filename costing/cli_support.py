@@ -29,5 +29,4 @@ def ledger_option_for(path: str | Path) -> str:
     >>> ledger_option_for("/books/wip ledger.db") == " --ledger " + shell_word("/books/wip ledger.db")
     True
     """
-    text = str(Path(path).absolute())
-    return f" --ledger={shell_word(text)}" if text.startswith("-") else f" --ledger {shell_word(text)}"
+    return f" --ledger {shell_word(str(Path(path).absolute()))}"  # absolute: never read as an option

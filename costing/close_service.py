@@ -44,7 +44,7 @@ from .ledger._sqlite import canonical_json
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
-           "months_to_re_close_after",
+           "re_close_notice",
            "read_month_before", "MonthBeforeUnknown",
            "canonical_inputs", "in_element_order",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
@@ -559,15 +559,29 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     return CloseOutcome(event, result, book, rollforward)
 
 
-def months_to_re_close_after(ledger: Ledger, period: str) -> tuple[str, ...]:
-    """The later months resting on ``period``'s superseded close (just closed again with another
-    closing position), in the order to re-close them: the first opened from it; each after that
-    opened from its own month before, and needs its re-close only if that month's re-close moves
-    its closing position (that re-close says so then).  Empty when the month after ``period`` does
-    not rest on it (unmoved, or itself reopened: its own re-close leads)."""
-    # The first of them opened from ``period`` itself: a month resting on it through another
-    # reopened month has that month as its root, not ``period``.
-    return tuple(p for p, (_, root) in sorted(ledger.stale_sources().items()) if p > period and root == period)
+def re_close_notice(ledger: Ledger, period: str) -> tuple[str, ...]:
+    """What a close of ``period`` says of later months (nothing when none needs it), one line each:
+    the months resting on its superseded close — the first opened from it, with the commands; each
+    after that opened from its own month before, and needs its re-close only if that month's moves
+    its closing position (that re-close says so then) — and the months flagged through another
+    month's superseded close, not this close's to lead but not to be lost.  The command line and
+    the Close month button say the same."""
+    lead: list[str] = []
+    waiting: list[str] = []
+    for later, (_, root) in sorted(ledger.stale_sources().items()):
+        if later > period:
+            (lead if root == period else waiting).append(later)
+    lines = []
+    if lead:
+        lines.append(f"Needs re-close: {lead[0]} opened from {period}'s earlier close, and this close moved the "
+                     f"closing position it opened from: {ledger.re_close_commands(lead[0])}")
+    if len(lead) > 1:
+        lines.append("Then, in order, each only if the re-close before it says so (it moved the closing position "
+                     f"the month opened from): {', '.join(lead[1:])}")
+    if waiting:
+        lines.append(f"Also flagged, waiting on another month's re-close: {', '.join(waiting)} "
+                     f"(`wip history{ledger.ledger_option}` says which, in order)")
+    return tuple(lines)
 
 
 def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | None:

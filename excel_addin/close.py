@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from costing.cli_support import ledger_option_for
-from costing.close_service import (CloseRefused, MonthBeforeUnknown, close_period, months_to_re_close_after,
+from costing.close_service import (CloseRefused, MonthBeforeUnknown, close_period, re_close_notice,
                                    read_month_before, recorded_outcome)
 from costing.ledger import Ledger, LedgerError
 from costing.workbook import read_tables
@@ -108,14 +108,14 @@ def close_month(book: Any = None) -> CloseMonthResult:
         message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
         _say(book, message)
         return CloseMonthResult(False, message)
-    reused, to_re_close, later_unknown = False, (), ""
+    reused, notice, later_unknown = False, (), ""
     try:
         option = ledger_option_for(ledger_path)  # what its messages suggest reaches it from anywhere
-        with Ledger(ledger_path, ledger_option=option, close_ledger_option=option) as ledger:
+        with Ledger(ledger_path, ledger_option=option) as ledger:  # close's too (the default)
             try:
                 outcome = close_period(found.data, ledger)
                 try:  # recorded: a ledger problem found now must not read as "nothing was closed"
-                    to_re_close = months_to_re_close_after(ledger, outcome.event.period)
+                    notice = re_close_notice(ledger, outcome.event.period)
                 except LedgerError as e:
                     later_unknown = f" The later months resting on it could not be checked: {e.message} [{e.code}]."
             except CloseRefused as e:
@@ -159,12 +159,7 @@ def close_month(book: Any = None) -> CloseMonthResult:
     else:
         message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
-        if to_re_close:  # as the command line says it: this close moved what they opened from
-            message += (f". Needs re-close: {to_re_close[0]} opened from this close's earlier figures — reopen it "
-                        f"(wip reopen {to_re_close[0]}{option} --reason \"...\") and close it again (wip close FILE "
-                        f"--period {to_re_close[0]}{option}, FILE its workbook or close file)"
-                        + (f"; then, in order, each only if the re-close before it says so: "
-                           f"{', '.join(to_re_close[1:])}" if len(to_re_close) > 1 else ""))
+        message += "".join(f". {line}" for line in notice)  # as the command line says it
         message += later_unknown
     _say(book, message)
     return CloseMonthResult(True, message, outcome)

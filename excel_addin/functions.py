@@ -553,8 +553,7 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
         return None, [[error]]
     try:
         option = ledger_option_for(path)  # Excel's working directory relates to nothing: the path itself
-        with Ledger(path, create=False, timeout=LEDGER_TIMEOUT, ledger_option=option,
-                    close_ledger_option=option) as ledger:
+        with Ledger(path, create=False, timeout=LEDGER_TIMEOUT, ledger_option=option) as ledger:
             why = ledger.needs_re_close(period)
             if why is not None:
                 return None, [[error_text("NEEDS_RE_CLOSE", why)]]

@@ -150,19 +150,22 @@ def test_journal_dates_reach_the_open_workbook_as_dates_formatted_yyyy_mm_dd(tmp
 
 
 def test_close_month_names_later_months_to_re_close(tmp_path, monkeypatch):
-    """As `wip close` says it: the month after, with its reopen (the ledger named), then the rest in
-    order. Which months they are is close_service.months_to_re_close_after's (tested with the CLI)."""
-    import excel_addin.close as button
+    """As `wip close` says it (close_service.re_close_notice): the month after, with its reopen and
+    close (the ledger named), then the rest in order, then the months waiting on another's re-close.
+    Which months they are is the ledger's (tested with the CLI); here it is given."""
+    from costing.ledger import Ledger
 
-    monkeypatch.setattr(button, "months_to_re_close_after", lambda ledger, period: ("2026-11", "2026-12"))
+    monkeypatch.setattr(Ledger, "stale_sources", lambda self: {
+        "2026-11": ("2026-10", "2026-10"), "2026-12": ("2026-11", "2026-10"), "2027-02": ("2027-01", "2027-01")})
     book_path = demo_book(tmp_path)
     result = close_month(FakeBook(book_path))
     assert result.ok
     ledger = str(book_path.with_suffix(".wip.db"))
-    assert f'Needs re-close: 2026-11 opened from this close\'s earlier figures — reopen it (wip reopen 2026-11 ' \
-           f'--ledger {ledger} --reason "...") and close it again (wip close FILE --period 2026-11 --ledger {ledger}, ' \
-           "FILE its workbook or close file); then, in order, each only if the re-close before it says so: " \
-           "2026-12" in result.message
+    assert ("Needs re-close: 2026-11 opened from 2026-10's earlier close, and this close moved the closing position "
+            f'it opened from: `wip reopen 2026-11 --ledger {ledger} --reason "..."`, then `wip close FILE --period '
+            f"2026-11 --ledger {ledger}` (FILE: the month's close file or workbook). Then, in order, each only if the "
+            "re-close before it says so (it moved the closing position the month opened from): 2026-12. Also flagged, "
+            "waiting on another month's re-close: 2027-02") in result.message
 
 
 def test_close_month_recorded_is_not_said_as_refused_when_the_later_months_cannot_be_checked(tmp_path, monkeypatch):
@@ -172,7 +175,7 @@ def test_close_month_recorded_is_not_said_as_refused_when_the_later_months_canno
     def unreadable(ledger, period):
         raise LedgerError("LEDGER_CHANGED", "a row was changed outside the engine")
 
-    monkeypatch.setattr(button, "months_to_re_close_after", unreadable)
+    monkeypatch.setattr(button, "re_close_notice", unreadable)
     result = close_month(FakeBook(demo_book(tmp_path)))
     assert result.ok and "2026-10 closed (close #1)" in result.message
     assert "could not be checked: a row was changed outside the engine [LEDGER_CHANGED]" in result.message

@@ -129,7 +129,7 @@ def test_a_ledger_problem_after_the_close_is_recorded_is_a_warning_not_a_refusal
     def unreadable(ledger, period):
         raise LedgerError("LEDGER_CHANGED", "a row was changed outside the engine")
 
-    monkeypatch.setattr(service, "months_to_re_close_after", unreadable)
+    monkeypatch.setattr(service, "re_close_notice", unreadable)
     ledger = str(tmp_path / "l.db")
     assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", ledger]) == 0
     out, err = capsys.readouterr()

@@ -573,6 +573,13 @@ class Ledger:
         close up to ``period`` itself, each having opened from the one before it."""
         return _re_close_order(self._staleness(), period)
 
+    def re_close_commands(self, month: str) -> str:
+        """The commands that re-close ``month``, as they run once the placeholders are filled in: the
+        reason a reopen requires, the month's own close file or workbook (FILE), this ledger."""
+        return (f'`wip reopen {month}{self.ledger_option} --reason "..."`, then '
+                f'`wip close FILE --period {month}{self.close_ledger_option}` '
+                "(FILE: the month's close file or workbook)")
+
     def needs_re_close(self, period: str) -> str | None:
         """Why ``period``'s recorded figures rest on a superseded opening (what to do about it), or
         None: said by every reader of a month's close (the command line, the Excel functions)."""
@@ -581,14 +588,7 @@ class Ledger:
             return None
         source, root = staleness[period]
         order = _re_close_order(staleness, period)
-        option = self.ledger_option
-
-        # The commands as they run once the placeholders are filled in: the reason a reopen requires,
-        # the month's own close file or workbook (FILE) and its period.
-        def re_close(month: str) -> str:
-            return (f'`wip reopen {month}{option} --reason "..."`, then '
-                    f'`wip close FILE --period {month}{self.close_ledger_option}` '
-                    "(FILE: the month's close file or workbook)")
+        re_close = self.re_close_commands
 
         if len(order) == 1:  # opened from the superseded close itself
             return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
