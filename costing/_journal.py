@@ -40,6 +40,10 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # another order than they are matched in (the "Trojan Source" disguise), an unclosed one reorders
 # the rest of the report line, and the marks, which reorder nothing, are what a mixed-direction
 # name needs.
+# A reopen's reason is the narration of every reversing journal (exports carry it in narration and
+# memo fields): one typed or pasted, not a file (close_service.reason_problem holds it to this).
+REASON_MAX_CHARACTERS = 2000
+
 _BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
 HIDING_CHARACTERS = re.compile(f"[\u00ad\u200b\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb{_BIDI_CONTROLS}]")
 _REORDERING = re.compile(f"[{_BIDI_CONTROLS}]")

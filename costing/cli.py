@@ -15,6 +15,7 @@ from typing import Sequence
 from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
 from ._cli_common import ledger_option as _ledger_option
+from ._journal import REASON_MAX_CHARACTERS
 from ._numbers import with_separator_hints
 from ._report import report_json
 from ._spec import CaseSpec
@@ -247,18 +248,12 @@ def _refused(args: argparse.Namespace, workbook: bool, issues: list[Issue], note
 
 
 def _cmd_reopen(args: argparse.Namespace) -> int:
-    from .close_service import reopen_period
+    from .close_service import CloseRefused, reason_problem, reopen_period
     from .ledger import LedgerError
 
-    try:
-        args.reason.encode("utf-8")
-    except UnicodeEncodeError:  # bytes the terminal could not decode, kept by Python as surrogates
-        print_issues([Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it "
-                                                         "again (the reason is kept in the ledger as written)")], writes=True)
-        return EXIT_INPUT
-    # A Windows line break (CR LF, as pasted there) is a line break: kept as one, like any other (LF).
-    args.reason = args.reason.replace("\r\n", "\n")
-    problem = _reason_problem(args.reason)
+    # Checked before the ledger is opened as well as by reopen_period: a reason to type again is
+    # said first, whatever the ledger's state.
+    problem = reason_problem(args.reason)
     if problem is not None:
         print_issues([problem], writes=True)
         return EXIT_INPUT
@@ -273,6 +268,9 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
         except LedgerError as e:
             print_issues([Issue(e.code, "", e.message)], writes=True)
             return EXIT_INPUT
+        except CloseRefused as e:
+            print_issues(e.issues, writes=True)
+            return EXIT_INPUT
         later = [p for p in ledger.periods() if p > args.period and ledger.status(p) == "closed"]
     print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {' '.join(args.reason.split())}")
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
@@ -286,37 +284,6 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
     print(f"  Ledger head: {event.seq}:{event.row_hash} (keep it with the month's papers; "
           f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
     return 0
-
-
-# A reopen's reason is the narration of every reversing journal (exports carry it in narration and
-# memo fields); one typed or pasted, not a file.
-REASON_MAX_CHARACTERS = 2000
-
-
-def _reason_problem(reason: str) -> Issue | None:
-    """Why ``wip reopen --reason`` cannot be kept as written (INVALID_TEXT), or None.  Line breaks (LF;
-    ``_cmd_reopen`` keeps a Windows CR LF as one) and tabs are text (a reason may take several lines;
-    what prints it on one line flattens them); control
-    characters (terminal escapes), line and paragraph separators other than a line break, and the
-    characters that only hide or reorder text (as names refuse them: a right-to-left override shows
-    the reason in another order than it is kept) are not."""
-    from ._journal import invisible_problem
-
-    kept = "type it as plain text (it is kept in the ledger as written)"
-    if re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", reason):
-        return Issue("INVALID_TEXT", "--reason", f"the reason holds control characters (terminal escapes?); {kept}")
-    if re.search("[\u2028\u2029]", reason):
-        return Issue("INVALID_TEXT", "--reason", "the reason holds a Unicode line or paragraph separator (U+2028, "
-                                                 f"U+2029); break lines with an ordinary line break, or {kept}")
-    hiding = invisible_problem(reason)
-    if hiding is not None:
-        return Issue("INVALID_TEXT", "--reason", f"the reason {hiding}; {kept}")
-    if len(reason) > REASON_MAX_CHARACTERS:
-        return Issue("INVALID_TEXT", "--reason", f"the reason is {len(reason):,} characters long, more than "
-                                                 f"{REASON_MAX_CHARACTERS:,}: it is the narration of every reversing "
-                                                 "journal, and the exports carry it; say who asked and why in short, "
-                                                 "and keep the rest with the month's papers")
-    return None
 
 
 def _warn_if_stale(ledger, period: str) -> None:

@@ -13,6 +13,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
@@ -20,7 +21,7 @@ from typing import Any, Callable
 from . import __version__
 from ._background import Background, BackgroundFailed, Stream, can_stream
 from ._errors import CostingError, Issue
-from ._journal import JournalBook, name_problem, net_by_account
+from ._journal import REASON_MAX_CHARACTERS, JournalBook, invisible_problem, name_problem, net_by_account
 from ._period import is_period
 from .close import (
     CloseResult,
@@ -43,7 +44,7 @@ from .ledger._sqlite import canonical_json
 
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
-__all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "current_user",
+__all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "reason_problem", "current_user",
            "re_close_notice",
            "read_month_before", "MonthBeforeUnknown",
            "canonical_inputs", "in_element_order",
@@ -664,7 +665,45 @@ def in_element_order(data: Any, order: dict[tuple[str, str], tuple[str, ...]]) -
     return data if copied is None else {**data, "products": copied}
 
 
+def reason_problem(reason: str) -> Issue | None:
+    """Why a reopen's reason cannot be kept as written (INVALID_TEXT, located at ``--reason``), or
+    None.  Line breaks (LF; a Windows CR LF counts as one) and tabs are text (a reason may take
+    several lines; what prints it on one line flattens them); control characters (terminal
+    escapes), line and paragraph separators other than a line break, and the characters that only
+    hide or reorder text (as names refuse them: a right-to-left override shows the reason in another
+    order than it is kept) are not.  An empty reason is the ledger's REASON_REQUIRED."""
+    kept = "type it as plain text (it is kept in the ledger as written)"
+    try:
+        reason.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal could not decode, kept by Python as surrogates
+        return Issue("INVALID_TEXT", "--reason", "the reason holds bytes that are not UTF-8 text; type it again "
+                                                 "(the reason is kept in the ledger as written)")
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", reason) or re.search(r"\r(?!\n)", reason):
+        return Issue("INVALID_TEXT", "--reason", f"the reason holds control characters (terminal escapes?); {kept}")
+    if re.search("[\u2028\u2029]", reason):
+        return Issue("INVALID_TEXT", "--reason", "the reason holds a Unicode line or paragraph separator (U+2028, "
+                                                 f"U+2029); break lines with an ordinary line break, or {kept}")
+    hiding = invisible_problem(reason)
+    if hiding is not None:
+        return Issue("INVALID_TEXT", "--reason", f"the reason {hiding}; {kept}")
+    if len(reason) > REASON_MAX_CHARACTERS:
+        return Issue("INVALID_TEXT", "--reason", f"the reason is {len(reason):,} characters long, more than "
+                                                 f"{REASON_MAX_CHARACTERS:,}: it is the narration of every reversing "
+                                                 "journal, and the exports carry it; say who asked and why in short, "
+                                                 "and keep the rest with the month's papers")
+    return None
+
+
 def reopen_period(ledger: Ledger, period: str, reason: str, user: str | None = None) -> Event:
+    """Reopen a closed period: reversing journals posted, who, when and why recorded.  A reason that
+    cannot be kept as written raises ``CloseRefused`` (nothing written), whoever calls: the command
+    line and any other caller alike."""
+    problem = reason_problem(reason)
+    if problem is not None:
+        raise CloseRefused([problem])
+    # A Windows line break (CR LF, as pasted there) is a line break: kept as one, like any other (LF).
+    reason = reason.replace("\r\n", "\n")
+
     def reversals(book: JournalBook, close_no: int) -> JournalBook:
         return reversal_book(book, "REV", period_end(period), reason)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from costing.cli import build_parser, main
-from costing.close_service import close_period, reopen_period
+from costing.close_service import CloseRefused, close_period, reopen_period
 from costing.ledger import Ledger, LedgerError
 from tests.demo_data import DEMO, demo
 from tests.test_close import _following_month
@@ -172,6 +172,25 @@ def test_a_reason_that_hides_reorders_or_overflows_is_refused(reason, said, octo
     assert error.startswith("error: --reason: ") and said in error and error.endswith("[INVALID_TEXT]"), error
     with Ledger(october, create=False) as ledger:
         assert ledger.status("2026-10") == "closed"  # nothing recorded
+
+
+@pytest.mark.parametrize("reason", ["late invoice\u202e", "late\x1b[2Jinvoice", "late\rinvoice", "x" * 2001,
+                                    "late \udcff invoice"])
+def test_reopen_period_refuses_the_same_reasons_for_any_caller(reason, october):
+    """The rules live with the reopen, not only in the command line: a caller of the Python API (the
+    add-in, a script) cannot record a reason the command line would refuse."""
+    with Ledger(october) as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            reopen_period(ledger, "2026-10", reason, user="controller")
+        [issue] = refused.value.issues
+        assert (issue.code, issue.path) == ("INVALID_TEXT", "--reason")
+        assert ledger.status("2026-10") == "closed" and [e.kind for e in ledger.events()] == ["close"]
+
+
+def test_reopen_period_keeps_a_windows_line_break_as_one(october):
+    with Ledger(october) as ledger:
+        reopen_period(ledger, "2026-10", "late invoice\r\nfrom Testing", user="controller")
+        assert [e.reason for e in ledger.events() if e.kind == "reopen"] == ["late invoice\nfrom Testing"]
 
 
 def test_a_reason_of_several_lines_is_kept_and_the_journal_header_stays_on_one_line(october, capsys):
