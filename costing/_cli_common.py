@@ -127,5 +127,39 @@ def period_argument(text: str) -> str:
     raise ArgumentTypeError(f"expected a month YYYY-MM (e.g. 2026-10), found {text!r} [INVALID_FORMAT]")
 
 
+def close_number_argument(text: str) -> int:
+    """A close number (``--after-close N``): digits 0-9, 1 or more, as `wip history` shows them; or
+    argparse's usage error (exit 2) saying what is wrong.  Python's int() would take '٣' or '１' as a
+    digit, '1_0' as 10 and ' 1' as 1: the journals after another close than the one meant.
+
+    >>> close_number_argument("3")
+    3
+    >>> for bad in ("\u0663", " 1", "1_0", "0", "-1", "x"):
+    ...     try:
+    ...         close_number_argument(bad)
+    ...     except Exception as e:
+    ...         print(e)
+    write the digits as 0-9 (3): expected a close number as `wip history` shows it (#1, #2, ...), found '٣' [INVALID_FORMAT]
+    spaces around the number: expected a close number as `wip history` shows it (#1, #2, ...), found ' 1' [INVALID_FORMAT]
+    expected a close number as `wip history` shows it (#1, #2, ...), found '1_0' [INVALID_FORMAT]
+    closes are numbered from 1: expected a close number as `wip history` shows it (#1, #2, ...), found '0' [INVALID_FORMAT]
+    closes are numbered from 1: expected a close number as `wip history` shows it (#1, #2, ...), found '-1' [INVALID_FORMAT]
+    expected a close number as `wip history` shows it (#1, #2, ...), found 'x' [INVALID_FORMAT]
+    """
+    from argparse import ArgumentTypeError
+
+    found = f"expected a close number as `wip history` shows it (#1, #2, ...), found {text!r} [INVALID_FORMAT]"
+    if re.fullmatch(r"[0-9]+", text) and int(text) >= 1:
+        return int(text)
+    if re.fullmatch(r"[0-9]+", text.strip()) and text.strip() != text:
+        raise ArgumentTypeError(f"spaces around the number: {found}")
+    if re.fullmatch(r"-?[0-9]+", text):
+        raise ArgumentTypeError(f"closes are numbered from 1: {found}")
+    ascii_digits = _ascii_digits(text.strip())
+    if ascii_digits != text.strip() and re.fullmatch(r"[0-9]+", ascii_digits):
+        raise ArgumentTypeError(f"write the digits as 0-9 ({ascii_digits}): {found}")
+    raise ArgumentTypeError(found)
+
+
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                 "November", "December")

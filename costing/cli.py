@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
-from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, period_argument, print_issues
+from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, period_argument, print_issues
 from ._cli_common import ledger_option as _ledger_option
 from ._journal import REASON_MAX_CHARACTERS
 from ._numbers import with_separator_hints
@@ -368,7 +368,7 @@ def head_argument(text: str) -> str:
 
 
 def after_close_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--after-close", type=int, metavar="N",
+    p.add_argument("--after-close", type=close_number_argument, metavar="N",
                    help="instead of the current close: every journal posted after close #N (its reversal, later "
                         "closes and reversals), for a system that already imported close #N")
 

@@ -250,3 +250,13 @@ def test_the_export_to_import_for_a_gl_without_the_prior_months_reclose_carries_
     assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(db)]) == 2
     said = errors(capsys.readouterr().err)
     assert said and all(f"`wip export --period 2026-10 --after-close 1 --ledger '{db}'`" in line for line in said), said
+
+
+@pytest.mark.parametrize("number", ["\u0661", "\uff11", "1_0", " 1", "0"])
+def test_after_close_takes_a_close_number_in_0_to_9_only(number, october, capsys):
+    """int() read '١' and '１' as 1 and '1_0' as 10: journals after another close than the one typed."""
+    with pytest.raises(SystemExit) as usage:
+        main(["journal", "--period", "2026-10", "--after-close", number, "--ledger", str(october)])
+    assert usage.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --after-close:" in err and "expected a close number" in err and "[INVALID_FORMAT]" in err
