@@ -89,12 +89,14 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     Traceback (most recent call last):
     ...
     argparse.ArgumentTypeError: expected a whole number of at least 1, found '0'
+    >>> _at_least(1)("\u0666")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected a whole number of at least 1, found '٦'
     """
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
+        # Digits 0-9 only: int() would take '٦' or '６' as 6 and '1_0' as 10.
+        value = int(text) if re.fullmatch(r"[0-9]+", text) else None
         if value is None or value < minimum:
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {minimum}, found {text!r}")
         return value
