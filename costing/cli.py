@@ -196,7 +196,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
         notice, later_unknown = (), None
         if not reused:
             try:  # the close is recorded: a ledger problem found now is said as such, not as a refusal
-                notice = re_close_notice(ledger, outcome.event.period)
+                notice = re_close_notice(ledger, outcome.event.period, outcome.event.close_no)
             except LedgerError as e:
                 later_unknown = e
     sheets_status = 0
@@ -223,7 +223,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
         recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
         print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
-              f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
+              f"`wip verify{_ledger_option(ledger_path)} --head {_short_head(outcome.event)}` checks against it)")
         if later_unknown is not None:
             print(f"warning: {outcome.event.period} was closed and recorded, but the later months resting on it "
                   f"could not be checked: {later_unknown.message} [{later_unknown.code}]", file=sys.stderr)
@@ -282,8 +282,14 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
               f"closing WIP or finished goods, that close names the months to reopen and close again")
     # A reopen is an event of the hash chain like a close: the head to keep moves with it.
     print(f"  Ledger head: {event.seq}:{event.row_hash} (keep it with the month's papers; "
-          f"`wip verify{_ledger_option(ledger_path)} --head` checks against it)")
+          f"`wip verify{_ledger_option(ledger_path)} --head {_short_head(event)}` checks against it)")
     return 0
+
+
+def _short_head(event) -> str:
+    """The head as a suggested `wip verify --head` takes it: seq:hash, the hash cut to the 8
+    characters ``head_argument`` accepts (the full one is printed beside it, to keep)."""
+    return f"{event.seq}:{event.row_hash[:8]}"
 
 
 def _warn_if_stale(ledger, period: str) -> None:
@@ -361,7 +367,7 @@ def _journals_to_show(args: argparse.Namespace):
 def head_argument(text: str) -> str:
     """``wip verify --head``: seq:hash as printed (the hash may be shortened to 8 characters)."""
     seq, _, digest = text.strip().rpartition(":")
-    if not (seq.isdigit() and len(digest) >= 8 and all(c in "0123456789abcdef" for c in digest.lower())):
+    if not (re.fullmatch("[0-9]+", seq) and len(digest) >= 8 and all(c in "0123456789abcdef" for c in digest.lower())):
         raise argparse.ArgumentTypeError(f"expected seq:hash as printed by wip close or wip verify (e.g. 2:3f9a61c0…, "
                                          f"at least 8 hex digits of the hash), found {text!r}")
     return text.strip()
@@ -695,8 +701,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     print(f"{ledger.path}: {count} events, hash chain and detail tables verified: OK"
           + (f" (and event {args.head.strip()} as recorded)" if args.head else ""))
     if head:
-        print(f"  Ledger head: {head} — note it outside this file; `wip verify{ledger.ledger_option} --head` checks "
-              "the ledger against it")
+        print(f"  Ledger head: {head} — note it outside this file; `wip verify{ledger.ledger_option} --head "
+              f"{_short_head(events[-1])}` checks the ledger against it")
     return 0
 
 

@@ -248,9 +248,9 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
         return _retold(issues, told, lambda t: (
             f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
             f"difference {t.difference} is what {prior.period} posted after its close #{imported}, which the GL "
-            f"still holds — {prior.period} was reopened and closed again. Import `wip export --period "
-            f"{prior.period} --after-close {imported}{ledger.ledger_option}` (the reversal of close #{imported} and "
-            f"the close since) into the GL, then give its balances here{also}"))
+            f"still holds — {prior.period} was reopened and closed again. Import "
+            f"{ledger.after_close_export_command(prior.period, imported)} — the reversal of close #{imported} and "
+            f"the close since — into the GL, then give its balances here{also}"))
     return issues
 
 
@@ -296,8 +296,7 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     # part, and what is left, which is the month's actual overhead the GL and this close disagree on.
     apart = [t for t in ties if t.is_actual_overhead and net.get(t.account, 0) and t.difference != net[t.account]]
     told = [t for t in ties if t.difference == net.get(t.account, 0)]
-    import_it = (f"once this close is recorded, import `wip export --period {period} --after-close {reversed_close}"
-                 f"{ledger.ledger_option}`: "
+    import_it = (f"once this close is recorded, import {ledger.after_close_export_command(period, reversed_close)}: "
                  f"the reversal of close #{reversed_close} and this close")
     issues = _retold(issues, told, lambda t: (
         f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, which is {t.wip_ledger} plus the "
@@ -560,19 +559,28 @@ def _record(data: Any, ledger: Ledger, user: str | None, inputs_json, storage: B
     return CloseOutcome(event, result, book, rollforward)
 
 
-def re_close_notice(ledger: Ledger, period: str) -> tuple[str, ...]:
-    """What a close of ``period`` says of later months (nothing when none needs it), one line each:
-    the months resting on its superseded close — the first opened from it, with the commands; each
+def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str, ...]:
+    """What close #``close_no`` of ``period`` says of its import and of later months (nothing for a
+    first close that leaves no month resting on a superseded close), one line each: a re-close, the
+    export a general ledger holding an earlier close imports instead of this close's own; the months resting on its superseded close — the first opened from it, with the commands; each
     after that opened from its own month before, and needs its re-close only if that month's moves
     its closing position (that re-close says so then) — and the months flagged through another
     month's superseded close, not this close's to lead but not to be lost.  The command line and
     the Close month button say the same."""
+    lines = []
+    if close_no > 1:
+        # A re-close: a general ledger that took an earlier close of the month holds it still.  Its
+        # own export on top would post the month twice; the export after that close nets to this one.
+        earlier = f"#{close_no - 1}" if close_no == 2 else f"#1 to #{close_no - 1}"
+        lines.append(f"This close replaces {period}'s close {earlier}: if the general ledger took one of them, import "
+                     f"{ledger.after_close_export_command(period, close_no - 1)} — the reversals and this close; "
+                     f"with --after-close N for the close #N it took — not this close's own export, which would post "
+                     "the month twice")
     lead: list[str] = []
     waiting: list[str] = []
     for later, (_, root) in sorted(ledger.stale_sources().items()):
         if later > period:
             (lead if root == period else waiting).append(later)
-    lines = []
     if lead:
         lines.append(f"Needs re-close: {lead[0]} opened from {period}'s earlier close, and this close moved the "
                      f"closing position it opened from: {ledger.re_close_commands(lead[0])}")
@@ -686,6 +694,12 @@ def reason_problem(reason: str) -> Issue | None:
     hiding = invisible_problem(reason)
     if hiding is not None:
         return Issue("INVALID_TEXT", "--reason", f"the reason {hiding}; {kept}")
+    if reason.strip() and (not any(c.isalnum() for c in reason) or " ".join(reason.split()).strip('"').upper() in ("WHO AND WHY", "TEXT", "REASON")):
+        # The placeholder of a suggested command (`--reason "WHO AND WHY"`), pasted as it was, or
+        # only punctuation: the audit trail would keep no reason.
+        return Issue("INVALID_TEXT", "--reason", f"the reason {reason.strip()!r} says nothing of the reopen; say who "
+                                                 "asked for it and why (it is kept in the ledger and is the narration of "
+                                                 "every reversing journal)")
     if len(reason) > REASON_MAX_CHARACTERS:
         return Issue("INVALID_TEXT", "--reason", f"the reason is {len(reason):,} characters long, more than "
                                                  f"{REASON_MAX_CHARACTERS:,}: it is the narration of every reversing "

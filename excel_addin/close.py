@@ -115,7 +115,7 @@ def close_month(book: Any = None) -> CloseMonthResult:
             try:
                 outcome = close_period(found.data, ledger)
                 try:  # recorded: a ledger problem found now must not read as "nothing was closed"
-                    notice = re_close_notice(ledger, outcome.event.period)
+                    notice = re_close_notice(ledger, outcome.event.period, outcome.event.close_no)
                 except LedgerError as e:
                     later_unknown = f" The later months resting on it could not be checked: {e.message} [{e.code}]."
             except CloseRefused as e:

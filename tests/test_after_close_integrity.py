@@ -202,6 +202,6 @@ def test_reopen_prints_the_new_ledger_head(tmp_path, capsys):
     with Ledger(db) as ledger:
         head = ledger.head()
     assert head.startswith("2:")
-    assert f"  Ledger head: {head} (keep it with the month's papers; `wip verify --ledger {db} --head` checks " \
+    assert f"  Ledger head: {head} (keep it with the month's papers; `wip verify --ledger {db} --head {head[:10]}` checks " \
            "against it)" in out
     assert main(["verify", "--head", head, "--ledger", str(db)]) == 0

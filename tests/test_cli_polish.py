@@ -249,7 +249,7 @@ def test_the_export_to_import_for_a_gl_without_the_prior_months_reclose_carries_
     # November's file gives the GL balances of October's close #1.
     assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(db)]) == 2
     said = errors(capsys.readouterr().err)
-    assert said and all(f"`wip export --period 2026-10 --after-close 1 --ledger '{db}'`" in line for line in said), said
+    assert said and all(f"`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER --ledger '{db}'`" in line for line in said), said
 
 
 @pytest.mark.parametrize("number", ["\u0661", "\uff11", "1_0", " 1", "0"])
@@ -260,3 +260,37 @@ def test_after_close_takes_a_close_number_in_0_to_9_only(number, october, capsys
     assert usage.value.code == 2
     err = capsys.readouterr().err
     assert "argument --after-close:" in err and "expected a close number" in err and "[INVALID_FORMAT]" in err
+
+
+# ---- a re-close says which export a general ledger holding the earlier close imports -------------
+
+def test_a_re_close_names_the_export_after_the_close_the_general_ledger_took(october, tmp_path, capsys):
+    """A general ledger that imported close #1 and then this close's own export would hold the month
+    twice: the re-close says so, with the export of the reversal and this close, which runs once its
+    placeholders are filled in."""
+    import shlex
+
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", str(october)]) == 0
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(october)]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "This close replaces" in line]
+    assert "This close replaces 2026-10's close #1: if the general ledger took one of them, import `wip export " \
+           f"--period 2026-10 --after-close 1 --format FORMAT --out FOLDER --ledger {october}`" in line
+    assert "not this close's own export, which would post the month twice" in line
+    command = line.split("`")[1].replace("FORMAT", "gl-csv").replace("FOLDER", str(tmp_path / "gl"))
+    assert main(shlex.split(command)[1:]) == 0
+    assert (tmp_path / "gl" / "journals-2026-10-after-close-1.gl.csv").exists()
+
+
+def test_a_first_close_says_nothing_of_an_earlier_close(tmp_path, capsys):
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 0
+    assert "This close replaces" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("reason", ['"WHO AND WHY"', "WHO AND WHY", "who and why", "TEXT", "...", "-", "?!"])
+def test_a_placeholder_or_punctuation_is_no_reason(reason, october, capsys):
+    """The suggested commands carry `--reason "WHO AND WHY"`: pasted as it is, or a reason of dots,
+    the audit trail would keep no reason."""
+    assert main(["reopen", "2026-10", "--reason", reason, "--ledger", str(october)]) == 2
+    [error] = errors(capsys.readouterr().err)
+    assert error.startswith("error: --reason: ") and "says nothing of the reopen" in error, error

@@ -282,7 +282,7 @@ def test_a_gl_without_the_prior_months_reclose_is_told_which_export_to_import(oc
         issues = refused.value.issues
         assert issues and {i.code for i in issues} == {"GL_DOES_NOT_TIE"}
         assert all("what 2026-10 posted after its close #1, which the GL still holds" in i.message
-                   and "`wip export --period 2026-10 --after-close 1`" in i.message for i in issues)
+                   and "`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in i.message for i in issues)
         # With that export imported, the balances tie and November closes.
         since = defaultdict(Decimal)
         for event, book in ledger.journal_books("2026-10")[1:]:
@@ -358,7 +358,7 @@ def test_a_prior_months_reclose_that_changed_its_overhead_is_told_which_export_t
                                             "general_ledger.balances.1400"]
         assert [i.message.split("the difference ")[1].split(" ")[0] for i in issues] == ["-2.27", "-2.20", "-13.12"]
         assert all("is what 2026-10 posted after its close #1, which the GL still holds" in i.message
-                   and "`wip export --period 2026-10 --after-close 1`" in i.message
+                   and "`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in i.message
                    and "it also credits 5900 Manufacturing overhead control with 100.00: 2026-10's actual overhead "
                        "changed by 100.00, which the GL must record too" in i.message for i in issues)
         # With the export imported, and the late invoice booked to overhead control, November closes.

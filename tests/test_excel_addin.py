@@ -525,8 +525,8 @@ def test_a_month_resting_on_a_superseded_close_is_needs_re_close(function, stale
     assert function([[str(db)]], [["2026-11"]]) == [[
         "#WIP! NEEDS_RE_CLOSE: 2026-11's close opened from a close of 2026-10 that has since been reopened or "
         "replaced: its opening, and so its journals and roll-forward, rest on superseded figures — close 2026-10 "
-        f"again if it is open, then re-close 2026-11: `wip reopen 2026-11 --ledger {db} --reason \"...\"`, then "
-        f"`wip close FILE --period 2026-11 --ledger {db}` (FILE: the month's close file or workbook), before its "
+        f"again if it is open, then re-close 2026-11: `wip reopen 2026-11 --ledger {db} --reason \"WHO AND WHY\"`, then "
+        f"`wip close FILE --period 2026-11 --ledger {db}` (WHO AND WHY: who asked for the re-close and why; FILE: the month's close file or workbook), before its "
         "journals go to the general ledger"]]  # the ledger named: Excel's working directory relates to nothing  # the command line's warning, word for word (Ledger.needs_re_close)
     assert function([[str(db)]], [["2026-10"]])[0][0].startswith("#WIP! NOT_CLOSED")  # reopened
 

@@ -162,8 +162,8 @@ def test_close_month_names_later_months_to_re_close(tmp_path, monkeypatch):
     assert result.ok
     ledger = str(book_path.with_suffix(".wip.db"))
     assert ("Needs re-close: 2026-11 opened from 2026-10's earlier close, and this close moved the closing position "
-            f'it opened from: `wip reopen 2026-11 --ledger {ledger} --reason "..."`, then `wip close FILE --period '
-            f"2026-11 --ledger {ledger}` (FILE: the month's close file or workbook). Then, in order, each only if the "
+            f'it opened from: `wip reopen 2026-11 --ledger {ledger} --reason "WHO AND WHY"`, then `wip close FILE --period '
+            f"2026-11 --ledger {ledger}` (WHO AND WHY: who asked for the re-close and why; FILE: the month's close file or workbook). Then, in order, each only if the "
             "re-close before it says so (it moved the closing position the month opened from): 2026-12. Also flagged, "
             "waiting on another month's re-close: 2027-02") in result.message
 
@@ -172,7 +172,7 @@ def test_close_month_recorded_is_not_said_as_refused_when_the_later_months_canno
     import excel_addin.close as button
     from costing.ledger import LedgerError
 
-    def unreadable(ledger, period):
+    def unreadable(ledger, period, close_no=1):
         raise LedgerError("LEDGER_CHANGED", "a row was changed outside the engine")
 
     monkeypatch.setattr(button, "re_close_notice", unreadable)

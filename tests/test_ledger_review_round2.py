@@ -328,7 +328,7 @@ def test_a_suggested_ledger_path_runs_nothing_when_pasted(tmp_path, capsys):
     db = folder / "a`touch pwned`$(touch pwned2)'x.db"
     assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(db)]) == 0
     out = capsys.readouterr().out
-    option = out.split("`wip verify")[1].split(" --head`")[0]
+    option = out.split("`wip verify")[1].split(" --head ")[0]
     assert option == " --ledger " + shlex.quote(str(db))
     # Pasted into a shell, the option is the path, and nothing of it runs.
     shown = subprocess.run(["bash", "-c", "printf '%s\\n'" + option], cwd=tmp_path, capture_output=True,
@@ -349,12 +349,12 @@ def test_a_ledger_path_starting_with_a_dash_is_given_as_ledger_equals(tmp_path, 
     monkeypatch.chdir(tmp_path)
     assert ledger_option("-dash.db") == " --ledger=-dash.db"
     assert main(["close", OCTOBER, "--period", "2026-10", "--ledger=-dash.db"]) == 0
-    assert "`wip verify --ledger=-dash.db --head`" in capsys.readouterr().out
+    assert "`wip verify --ledger=-dash.db --head 1:" in capsys.readouterr().out
     assert main(["close", OCTOBER, "--period", "2026-10", "--ledger=-dash.db"]) == 2
     err = capsys.readouterr().err
     suggested = err.split("`wip reopen ")[1].split("`")[0]
-    assert suggested == "2026-10 --reason TEXT --ledger=-dash.db"
-    assert main(["reopen", *shlex.split(suggested.replace("TEXT", "late"))]) == 0  # the suggestion runs as given
+    assert suggested == '2026-10 --reason "WHO AND WHY" --ledger=-dash.db'
+    assert main(["reopen", *shlex.split(suggested.replace("WHO AND WHY", "late"))]) == 0  # the suggestion runs as given
 
 
 def test_the_import_for_a_gl_holding_a_reopened_close_carries_the_ledger(tmp_path):
@@ -368,7 +368,7 @@ def test_the_import_for_a_gl_holding_a_reopened_close_carries_the_ledger(tmp_pat
         close_period(demo("2026-10"), ledger, user="test")
         _, refused = re_close_with_the_gl_holding_the_first(ledger)
     assert refused.issues and all(
-        f"import `wip export --period 2026-11 --after-close 1 --ledger '{db}'`" in i.message
+        f"import `wip export --period 2026-11 --after-close 1 --format FORMAT --out FOLDER --ledger '{db}'`" in i.message
         for i in refused.issues)
 
 

@@ -91,14 +91,14 @@ def test_a_month_flagged_through_another_names_the_month_it_opened_from_and_the_
     assert why.startswith("2026-12's close opened from the close of 2026-11, which itself rests on a close of "
                           "2026-10 that has since been reopened or replaced")
     assert "then re-close 2026-11, then 2026-12, in that order" in why
-    assert '(each month: `wip reopen MONTH --reason "..."`, then `wip close FILE --period MONTH`' in why
+    assert '(each month: `wip reopen MONTH --reason "WHO AND WHY"`, then `wip close FILE --period MONTH`' in why
     assert "a close of 2026-10 that" in why and "opened from a close of 2026-10" not in why
     # November, flagged directly, is told as before, word for word (the Excel functions show it too).
     assert ledger.needs_re_close("2026-11") == (
         "2026-11's close opened from a close of 2026-10 that has since been reopened or replaced: its opening, and "
         "so its journals and roll-forward, rest on superseded figures — close 2026-10 again if it is open, then "
-        "re-close 2026-11: `wip reopen 2026-11 --reason \"...\"`, then `wip close FILE --period 2026-11` (FILE: the "
-        "month's close file or workbook), before its journals go to the general ledger")
+        "re-close 2026-11: `wip reopen 2026-11 --reason \"WHO AND WHY\"`, then `wip close FILE --period 2026-11` (WHO AND WHY: "
+        "who asked for the re-close and why; FILE: the month's close file or workbook), before its journals go to the general ledger")
 
     assert main(["journal", "--period", "2026-12", "--ledger", str(db)]) == 0
     err = capsys.readouterr().err
@@ -148,10 +148,10 @@ def elsewhere(tmp_path, monkeypatch) -> Path:
 def test_period_locked_suggests_a_reopen_that_reaches_the_ledger(elsewhere, capsys):
     assert main(["close", "sub/close-2026-10.yaml", "--period", "2026-10"]) == 0
     out = capsys.readouterr().out
-    assert f"`wip verify --ledger {Path('sub/wip-ledger.db')} --head` checks against it" in out
+    assert f"`wip verify --ledger {Path('sub/wip-ledger.db')} --head 1:" in out and "` checks against it" in out
     assert main(["close", "sub/close-2026-10.yaml", "--period", "2026-10"]) == 2
     err = capsys.readouterr().err
-    suggested = f"wip reopen 2026-10 --reason TEXT --ledger {Path('sub/wip-ledger.db')}"
+    suggested = 'wip reopen 2026-10 --reason "WHO AND WHY" --ledger ' + str(Path("sub/wip-ledger.db"))
     assert f"`{suggested}`" in err and "[PERIOD_LOCKED]" in err
     # Run as suggested, from where the close was run, it reopens the month.
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", str(Path("sub/wip-ledger.db"))]) == 0
@@ -162,25 +162,28 @@ def test_the_default_ledger_is_not_given_again(tmp_path, monkeypatch, capsys):
     shutil.copy(DEMO / "close-2026-10.yaml", tmp_path / "close-2026-10.yaml")
     monkeypatch.chdir(tmp_path)
     assert main(["close", "close-2026-10.yaml", "--period", "2026-10"]) == 0
-    assert "`wip verify --head` checks against it" in capsys.readouterr().out
+    assert "`wip verify --head 1:" in capsys.readouterr().out
     assert main(["close", "close-2026-10.yaml", "--period", "2026-10"]) == 2
-    assert "`wip reopen 2026-10 --reason TEXT`, then close it again" in capsys.readouterr().err
+    assert '`wip reopen 2026-10 --reason "WHO AND WHY"`, then close it again' in capsys.readouterr().err
 
 
 def test_a_ledger_path_with_spaces_is_one_word(tmp_path, capsys):
     db = tmp_path / "month end" / "l.db"
     db.parent.mkdir()
     assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger", str(db)]) == 0
-    assert f"`wip verify --ledger '{db}' --head`" in capsys.readouterr().out  # quoted safe to paste (shlex)
+    assert f"`wip verify --ledger '{db}' --head 1:" in capsys.readouterr().out  # quoted safe to paste (shlex)
 
 
 def test_needs_re_close_and_verify_name_the_ledger(november_flagged, capsys):
     assert main(["journal", "--period", "2026-11", "--ledger", str(november_flagged)]) == 0
     err = capsys.readouterr().err
-    assert (f'`wip reopen 2026-11 --ledger {november_flagged} --reason "..."`, then '
+    assert (f'`wip reopen 2026-11 --ledger {november_flagged} --reason "WHO AND WHY"`, then '
             f"`wip close FILE --period 2026-11 --ledger {november_flagged}`") in err
     assert main(["verify", "--ledger", str(november_flagged)]) == 0
-    assert f"`wip verify --ledger {november_flagged} --head` checks the ledger against it" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    head = out.split("Ledger head: ")[1].split(" ")[0]
+    assert f"`wip verify --ledger {november_flagged} --head {head[:head.index(':') + 9]}` checks the ledger against it" in out
+    assert main(["verify", "--ledger", str(november_flagged), "--head", head[:head.index(':') + 9]]) == 0  # runs as given
 
 
 # ---- reopen and diff take --period as the other commands do --------------------------------------
@@ -260,7 +263,7 @@ def test_the_re_close_a_warning_suggests_runs_as_printed_once_filled_in(november
     commands = re.findall(r"`(wip [^`]*)`", capsys.readouterr().err)
     assert [c.split()[:2] for c in commands] == [["wip", "reopen"], ["wip", "close"]], commands
     for command in commands:
-        filled = command.replace('"..."', '"October changed"').replace("FILE", shlex.quote(str(november)))
+        filled = command.replace('"WHO AND WHY"', '"October changed"').replace("FILE", shlex.quote(str(november)))
         assert main(shlex.split(filled)[1:]) == 0, filled
     with Ledger(november_flagged) as ledger:
         assert ledger.stale_periods() == {} and ledger.needs_re_close("2026-11") is None

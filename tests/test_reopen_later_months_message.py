@@ -33,7 +33,7 @@ def test_a_re_close_that_moves_the_closing_position_names_the_later_month_and_th
     assert main(["close", str(changed), "--period", "2026-10", "--ledger", ledger]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if "Needs re-close" in l)
     assert line.startswith("  Needs re-close: 2026-11 ")
-    assert (f"`wip reopen 2026-11 --ledger '{ledger}' --reason \"...\"`, then "
+    assert (f"`wip reopen 2026-11 --ledger '{ledger}' --reason \"WHO AND WHY\"`, then "
             f"`wip close FILE --period 2026-11 --ledger '{ledger}'`") in line
 
 
@@ -67,7 +67,7 @@ def test_the_suggested_close_names_the_default_ledger_too(tmp_path, capsys, monk
     capsys.readouterr()
     assert main(["close", str(changed), "--period", "2026-10", "--ledger", "wip-ledger.db"]) == 0
     line = next(l for l in capsys.readouterr().out.splitlines() if "Needs re-close" in l)
-    assert ('`wip reopen 2026-11 --reason "..."`, then `wip close FILE --period 2026-11 --ledger wip-ledger.db`'
+    assert ('`wip reopen 2026-11 --reason "WHO AND WHY"`, then `wip close FILE --period 2026-11 --ledger wip-ledger.db`'
             in line)
     assert main(["journal", "--period", "2026-11"]) == 0
     assert "`wip close FILE --period 2026-11 --ledger wip-ledger.db`" in capsys.readouterr().err
@@ -126,7 +126,7 @@ def test_a_ledger_problem_after_the_close_is_recorded_is_a_warning_not_a_refusal
     import costing.close_service as service
     from costing.ledger import Ledger, LedgerError
 
-    def unreadable(ledger, period):
+    def unreadable(ledger, period, close_no=1):
         raise LedgerError("LEDGER_CHANGED", "a row was changed outside the engine")
 
     monkeypatch.setattr(service, "re_close_notice", unreadable)

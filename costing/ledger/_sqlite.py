@@ -110,6 +110,11 @@ _HASHED = ["seq", "kind", "period", "close_no", "opening_from", "recorded_at", "
            "journals", "prev_hash"]
 
 
+# What a suggested `wip reopen` has for its reason, to fill in (a reason pasted as it is, is refused:
+# close_service.reason_problem).
+REASON_PLACEHOLDER = '"WHO AND WHY"'
+
+
 class LedgerError(Exception):
     """A ledger operation refused for a reason the user can act on; ``code`` is stable."""
 
@@ -576,9 +581,17 @@ class Ledger:
     def re_close_commands(self, month: str) -> str:
         """The commands that re-close ``month``, as they run once the placeholders are filled in: the
         reason a reopen requires, the month's own close file or workbook (FILE), this ledger."""
-        return (f'`wip reopen {month}{self.ledger_option} --reason "..."`, then '
+        return (f'`wip reopen {month}{self.ledger_option} --reason {REASON_PLACEHOLDER}`, then '
                 f'`wip close FILE --period {month}{self.close_ledger_option}` '
-                "(FILE: the month's close file or workbook)")
+                "(WHO AND WHY: who asked for the re-close and why; FILE: the month's close file or workbook)")
+
+    def after_close_export_command(self, month: str, close_no: int) -> str:
+        """The export a general ledger holding close #``close_no`` of ``month`` imports to reach the
+        current close (the reversals and closes posted since), as it runs once the placeholders are
+        filled in (FORMAT: the format that ledger imports; FOLDER: where to write it)."""
+        return (f"`wip export --period {month} --after-close {close_no} --format FORMAT --out FOLDER"
+                f"{self.ledger_option}` (FORMAT: gl-csv, qbo, xero, iif, intacct or beancount, as your general "
+                "ledger imports; FOLDER: where to write it)")
 
     def needs_re_close(self, period: str) -> str | None:
         """Why ``period``'s recorded figures rest on a superseded opening (what to do about it), or
@@ -630,7 +643,8 @@ class Ledger:
                                         (period,)).fetchone()[0]
             raise LedgerError("PERIOD_LOCKED",
                               f"{period} is closed (close #{close_no}) and locked; to change it run "
-                              f"`wip reopen {period} --reason TEXT{self.ledger_option}`, then close it again")
+                              f"`wip reopen {period} --reason {REASON_PLACEHOLDER}{self.ledger_option}`, then close it again "
+                              "(WHO AND WHY: who asked for the reopen and why)")
         earlier = self._db.execute("SELECT MAX(period) FROM events WHERE period < ?", (period,)).fetchone()[0]
         later = self._db.execute("SELECT MIN(period) FROM events WHERE period > ? AND kind = 'close'",
                                  (period,)).fetchone()[0]
