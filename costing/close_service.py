@@ -159,6 +159,7 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
             if any(issue.code == "GL_DOES_NOT_TIE" for issue in refused.issues):
                 refused.issues = _gl_holding_a_reversed_close(refused.issues, data, ledger)
                 refused.issues = _gl_without_the_prior_months_reclose(refused.issues, data, ledger)
+                refused.issues = _gl_holding_both(refused.issues, data, ledger)
             if any(issue.code == "UNIT_FLOW" for issue in refused.issues):
                 # The likely cause first, where the accountant starts reading, not in a note after
                 # the differences it explains.
@@ -312,6 +313,63 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
         "disagree on the month's actual overhead. If it changed since (a late invoice or accrual), record the change "
         f"in the GL too, otherwise correct the actual overhead typed here; then give the balance from before close "
         f"#{reversed_close}; {import_it}"))
+
+
+def _gl_holding_both(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+    """Both at once, the usual case when an exported month is corrected after the next month was
+    exported too: this month was reopened, so the GL holds its reversed close (as in
+    ``_gl_holding_a_reversed_close``), and the month before was reopened and closed again, so the GL
+    lacks what that month posted after the close it took (``_gl_without_the_prior_months_reclose``).
+    When every opening account's difference is the sum of the two (and neither alone), each is told
+    with both parts and the two exports to import, instead of a list of differences to hunt down."""
+    from ._journal import NotPostedAfter, PostedBook, posted_after
+    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+
+    period = str(data.get("period")) if isinstance(data, dict) else ""
+    try:
+        posted = ledger.journal_books(period)
+        prior, opening_from = ledger.prior_for(period)
+        if not posted or posted[-1][0].kind != "reopen" or prior is None:
+            return issues
+        history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
+                        for event, book in ledger.journal_books(prior.period))
+    except LedgerError:
+        return issues
+    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
+    if resolved is None:
+        return issues
+    spec = resolved[0]
+    ties = tie_to_general_ledger(spec, openings_of_prior(prior))[0]
+    openings = [t for t in ties if not t.is_actual_overhead]
+    reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
+    held = net_by_account(next(book for event, book in reversed(posted) if event.kind == "close"))
+    if not any(t.difference for t in openings) or all(t.difference == held.get(t.account, 0) for t in openings):
+        return issues  # nothing to tell, or this month's reversed close alone explains it (told already)
+    closes = sorted({p.close_no for p in history if p.kind == "close"})
+    for imported in closes[:-1]:
+        try:
+            since = net_by_account(posted_after(history, imported))
+        except NotPostedAfter:
+            continue
+        if all(t.difference == -since.get(t.account, 0) for t in openings):
+            return issues  # the month before alone explains it (told already)
+        if any(t.difference != held.get(t.account, 0) - since.get(t.account, 0) for t in openings):
+            continue
+        # Overhead control too when its difference is exactly the two postings (it decides nothing:
+        # its figure is the month's actual overhead, which may also have changed since).
+        told = [t for t in ties if t.difference and t.difference == held.get(t.account, 0) - since.get(t.account, 0)]
+        prior_export = ledger.after_close_export_command(prior.period, imported)
+        this_export = ledger.after_close_export_command(period, reversed_close)
+        return _retold(issues, told, lambda t: (
+            f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
+            f"difference {t.difference} is two postings the GL holds differently from this ledger — "
+            f"{held.get(t.account, 0)} that close #{reversed_close} of {period} posted (reopened since; the GL "
+            f"still holds it) and {-since.get(t.account, 0)} for what {prior.period} posted after its close "
+            f"#{imported} (reopened and closed again; the GL holds close #{imported}, not what replaced it). "
+            f"Import {prior_export} — the reversal of {prior.period}'s close #{imported} and the close since — into "
+            f"the GL, then give the balance from before close #{reversed_close} of {period} ({t.wip_ledger}); once "
+            f"this close is recorded, import {this_export}: the reversal of close #{reversed_close} and this close"))
+    return issues
 
 
 def _vouched_by(ledger: Ledger, opening_from: int | None, data: Any) -> frozenset[str]:

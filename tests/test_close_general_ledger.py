@@ -412,3 +412,37 @@ def re_close_with_the_gl_holding_the_first(ledger: Ledger) -> tuple[dict[str, st
     with pytest.raises(CloseRefused) as refused:
         close_period({**november, "general_ledger": {"balances": after_first}}, ledger, user="test")
     return after_first, refused.value
+
+
+def test_a_gl_holding_this_months_reopened_close_and_not_the_prior_months_reclose_is_told_both(october):
+    """The usual correction of an exported month: October and November were both imported, then
+    November and October reopened and October closed again with a late labour invoice.  The GL
+    holds November's close #1 and October's close #1: each opening account differs by the sum of
+    the two.  The refusal names both postings and both exports, and the balance to give."""
+    with Ledger(october) as ledger:
+        november = demo("2026-11")
+        first = close_period(november, ledger, user="test")
+        held = defaultdict(Decimal)
+        for journal in first.journals.journals:
+            for line in journal.lines:
+                held[line.account] += line.debit - line.credit
+        gl = {code: str(Decimal(str(v)) + held[code]) for code, v in november["general_ledger"]["balances"].items()}
+        reopen_period(ledger, "2026-11", "October corrected", user="controller")
+        reopen_period(ledger, "2026-10", "late labour invoice", user="controller")
+        corrected = demo("2026-10")
+        corrected["products"][0]["stages"][1]["added_costs"]["labour"] = 4700.00
+        close_period(corrected, ledger, user="test")
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**november, "general_ledger": {"balances": gl}}, ledger, user="test")
+        opening = _october_closing(ledger)
+    told = {i.path: i.message for i in refused.value.issues if "two postings the GL holds" in i.message}
+    assert {"general_ledger.balances.1320", "general_ledger.balances.1330",
+            "general_ledger.balances.1400"} <= set(told), [str(i) for i in refused.value.issues]
+    for path, message in told.items():
+        code = path.rsplit(".", 1)[1]
+        assert "that close #1 of 2026-11 posted (reopened since; the GL still holds it)" in message
+        assert "for what 2026-10 posted after its close #1" in message
+        assert "`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in message
+        assert "`wip export --period 2026-11 --after-close 1 --format FORMAT --out FOLDER`" in message
+        if code in opening:  # the balance to give is the WIP ledger's opening, October's new closing
+            assert f"give the balance from before close #1 of 2026-11 ({opening[code]})" in message
