@@ -249,7 +249,7 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
         return _retold(issues, told, lambda t: (
             f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
             f"difference {t.difference} is what {prior.period} posted after its close #{imported}, which the GL "
-            f"still holds — {prior.period} was reopened and closed again. Import "
+            f"lacks: it still holds close #{imported} — {prior.period} was reopened and closed again. Import "
             f"{ledger.after_close_export_command(prior.period, imported)} — the reversal of close #{imported} and "
             f"the close since — into the GL, then give its balances here{also}"))
     return issues

@@ -281,7 +281,7 @@ def test_a_gl_without_the_prior_months_reclose_is_told_which_export_to_import(oc
             close_period(demo("2026-11"), ledger, user="test")  # the GL balances of October's close #1
         issues = refused.value.issues
         assert issues and {i.code for i in issues} == {"GL_DOES_NOT_TIE"}
-        assert all("what 2026-10 posted after its close #1, which the GL still holds" in i.message
+        assert all("what 2026-10 posted after its close #1, which the GL lacks: it still holds close #1" in i.message
                    and "`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in i.message for i in issues)
         # With that export imported, the balances tie and November closes.
         since = defaultdict(Decimal)
@@ -357,7 +357,7 @@ def test_a_prior_months_reclose_that_changed_its_overhead_is_told_which_export_t
         assert [i.path for i in issues] == ["general_ledger.balances.1320", "general_ledger.balances.1330",
                                             "general_ledger.balances.1400"]
         assert [i.message.split("the difference ")[1].split(" ")[0] for i in issues] == ["-2.27", "-2.20", "-13.12"]
-        assert all("is what 2026-10 posted after its close #1, which the GL still holds" in i.message
+        assert all("is what 2026-10 posted after its close #1, which the GL lacks: it still holds close #1" in i.message
                    and "`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in i.message
                    and "it also credits 5900 Manufacturing overhead control with 100.00: 2026-10's actual overhead "
                        "changed by 100.00, which the GL must record too" in i.message for i in issues)
@@ -389,7 +389,7 @@ def test_a_prior_months_reclose_leaves_an_overhead_difference_of_its_own_told_as
     told = {i.path: i.message for i in refused.value.issues}
     assert "still holds" not in told["general_ledger.balances.5900"]
     assert "difference (GL − actual overhead given) 10.00" in told["general_ledger.balances.5900"]
-    assert all("after its close #1, which the GL still holds" in told[f"general_ledger.balances.{code}"]
+    assert all("after its close #1, which the GL lacks: it still holds close #1" in told[f"general_ledger.balances.{code}"]
                for code in ("1320", "1330", "1400"))
 
 
