@@ -31,11 +31,13 @@ from ._report import (
     ProcessAccountStageReport,
     SpoilageCost,
     StageReport,
+    TransferredOutParts,
 )
 from ._rounding import allocate
 
 __all__ = ["element_completion", "normal_spoilage_from_rate", "equivalent_unit_terms", "equivalent_units",
-           "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts"]
+           "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts",
+           "transferred_out_parts"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -480,3 +482,35 @@ def equivalent_unit_parts(stage: Stage, report: StageReport, method: str) -> dic
                 return None
             out[name] = parts
     return out
+
+
+def transferred_out_parts(report: StageReport, parts: dict[str, EquivalentUnitParts] | None,
+                          rounding: str = "half_up") -> dict[str, TransferredOutParts] | None:
+    """Under FIFO, each element's cost transferred out in the textbook's parts
+    (``TransferredOutParts``), from the report and its ``equivalent_unit_parts``; None under weighted
+    average (beginning WIP's cost is pooled), for a process-account stage, without parts, or with no
+    beginning WIP (everything out was started and completed).
+
+    The engine assigned this period's cost of the completed units as one amount (to complete
+    beginning WIP + started and completed, at the cost per equivalent unit); it is split here by
+    largest remainder over those two terms, so the parts add up to the assigned figure to the cent
+    (rounded with the case's ``rounding``, the earlier part first on a tie)."""
+    if parts is None or isinstance(report, ProcessAccountStageReport) or not report.physical_units.beginning_wip:
+        return None
+    out = report.transferred_out
+    beginning = report.costs_to_account_for.beginning_wip_by_element
+    result: dict[str, TransferredOutParts] = {}
+    with localcontext(_EXACT_PARTS):
+        for name, total in out.by_element.items():
+            part = parts.get(name)
+            if part is None or part.started_and_completed is None or part.to_complete_beginning_wip is None:
+                return None  # weighted average, or parts that do not cover the element
+            normal = out.normal_spoilage_by_element.get(name, _ZERO * total)
+            this_period = total - beginning[name] - normal
+            rate = report.cost_per_eu[name]
+            quantum = Decimal(1).scaleb(total.as_tuple().exponent)
+            complete, started = allocate([part.to_complete_beginning_wip * rate, part.started_and_completed * rate],
+                                         this_period, quantum, ROUNDING_MODES[rounding])
+            result[name] = TransferredOutParts(beginning_wip=beginning[name], to_complete_beginning_wip=complete,
+                                               started_and_completed=started, normal_spoilage=normal, total=total)
+    return result

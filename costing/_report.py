@@ -30,6 +30,7 @@ __all__ = [
     "ProcessAccountStageReport",
     "CaseReport",
     "EquivalentUnitParts",
+    "TransferredOutParts",
     "plain",
     "report_json",
 ]
@@ -312,3 +313,19 @@ class EquivalentUnitParts(BaseModel):
         return sum((v for v in (self.to_complete_beginning_wip, self.started_and_completed, self.completed,
                                 self.normal_spoilage, self.abnormal_spoilage, self.ending_wip) if v is not None),
                    Decimal(0))
+
+
+class TransferredOutParts(BaseModel):
+    """How one element's cost transferred out is made up under FIFO, as textbooks lay out Step 5
+    (Horngren): beginning WIP's own cost (last period's), the cost added this period to complete
+    it, the units started and completed, and the normal spoilage they carry — so that an auditor
+    sees which layer went out at which cost.  The parts add up to ``total``, the figure the engine
+    assigned, to the cent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    beginning_wip: Amount
+    to_complete_beginning_wip: Amount
+    started_and_completed: Amount
+    normal_spoilage: Amount
+    total: Amount

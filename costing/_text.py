@@ -17,6 +17,7 @@ from babel import Locale
 from babel.numbers import NumberPattern, format_decimal
 
 from ._currency import is_known_locale, minor_unit
+from ._engine import transferred_out_parts
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
@@ -86,7 +87,7 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
                        parts: list[dict[str, EquivalentUnitParts] | None] | None = None,
                        normal_rates: Sequence[Decimal | None] | None = None,
                        passing: Sequence[Decimal | None] | None = None,
-                       whole_units: Sequence[bool] | None = None) -> str:
+                       whole_units: Sequence[bool] | None = None, rounding: str = "half_up") -> str:
     """The five steps per stage.  ``parts``: per stage, ``equivalent_unit_parts`` (or None), for a
     Step 2 that shows how each element's equivalent units are made up.  ``normal_rates``: per stage,
     the normal spoilage rate the file gave (``normal_rates(data["stages"])``), or None: where normal
@@ -95,7 +96,9 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
     (``stage.completed_passing + stage.ending_passing``): the note then says rate × those units, or
     that normal spoilage was capped at the units spoiled.  ``whole_units``: per stage, whether the
     file counts normal spoilage from its rate in whole units (``normal_in_whole_units(stages)``):
-    the note is then given whole or not, and says the figure was rounded to whole units."""
+    the note is then given whole or not, and says the figure was rounded to whole units.
+    ``rounding``: the case's, for Step 5's FIFO parts of the cost transferred out
+    (``transferred_out_parts``)."""
     places = minor_unit(report.currency)
     method = _METHOD_TITLE.get(report.method, report.method)
     blocks = []
@@ -110,7 +113,8 @@ def render_case_report(report: CaseReport, locale: str = "en_US", title: str = "
                 passed = passing[i] if passing is not None and i < len(passing) else None
                 whole = bool(whole_units[i]) if whole_units is not None and i < len(whole_units) else False
                 blocks.append(_render_stage(stage, report.currency, method, places, locale,
-                                            parts[i] if parts is not None else None, rate, passed, whole))
+                                            parts[i] if parts is not None else None, rate, passed, whole,
+                                            rounding))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -236,7 +240,7 @@ def normal_in_whole_units(stages: Sequence[Any]) -> list[bool]:
 
 def _render_stage(s: StageReport, currency: str, method: str, places: int, locale: str,
                   parts: dict[str, EquivalentUnitParts] | None = None, normal_rate: Decimal | None = None,
-                  passing: Decimal | None = None, whole_units: bool = False) -> str:
+                  passing: Decimal | None = None, whole_units: bool = False, rounding: str = "half_up") -> str:
     """The five steps of one stage.  With ``parts`` (``equivalent_unit_parts``), Step 2 shows how
     each element's equivalent units are made up, so an auditor can trace them.  ``normal_rate``: the
     stage's normal spoilage rate where the case gave one (a note then says a fractional normal
@@ -284,8 +288,19 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     spoilage = bool(normal.total or abnormal.total or normal.disposal_value or abnormal.disposal_value)
     rows = []
 
-    def assigned_rows(title, assigned):
+    def assigned_rows(title, assigned, layers=None):
         out = [[title] + [a(assigned.by_element[e]) for e in elements] + [a(assigned.total)]]
+        if layers is not None:
+            # FIFO, the textbook's layers: beginning WIP at last period's cost, the cost to complete
+            # it, the units started and completed, and the normal spoilage they carry.
+            for label, field in (("  beginning WIP, last period's cost", "beginning_wip"),
+                                 ("  beginning WIP, cost to complete", "to_complete_beginning_wip"),
+                                 ("  started and completed", "started_and_completed"),
+                                 ("  normal spoilage, net", "normal_spoilage")):
+                values = [getattr(layers[e], field) for e in elements]
+                if field != "normal_spoilage" or any(values):
+                    out.append([label] + [a(v) for v in values] + [a(sum(values, assigned.total * 0))])
+            return out
         share = assigned.normal_spoilage_by_element
         # Normal spoilage is part of the good units' cost: shown under the units that carry it.
         if spoilage and any(share.values()):
@@ -295,7 +310,7 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
 
     # Horngren's order, as in Steps 1 and 2: good units completed and transferred out (with their
     # normal spoilage), abnormal spoilage (with the spoiled goods' disposal value), ending WIP.
-    rows += assigned_rows("Transferred out", s.transferred_out)
+    rows += assigned_rows("Transferred out", s.transferred_out, transferred_out_parts(s, parts, rounding))
     if spoilage:
         rows.append(["Abnormal spoilage (loss), net"] + [a(abnormal.by_element[e]) for e in elements]
                     + [a(abnormal.total)])

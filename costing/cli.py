@@ -61,7 +61,8 @@ def _cmd_cost(args: argparse.Namespace) -> int:
         sys.stdout.write("\n".join(
             render_case_report(r, locale=args.locale, title=f"== {p} ==",
                                parts=[equivalent_unit_parts(stage, sr, r.method) for stage, sr in zip(case.stages, r.stages)],
-                               normal_rates=rates, passing=_passing(case.stages), whole_units=whole)
+                               normal_rates=rates, passing=_passing(case.stages), whole_units=whole,
+                               rounding=case.rounding)
             for p, case, r, rates, whole in reports))
     return 0
 
@@ -463,10 +464,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not products:
         print_issues([_unknown_product(args.product, [p.name for p in outcome.result.products], args.period)])
         return EXIT_INPUT
-    from ._engine import equivalent_unit_parts
+    from ._engine import equivalent_unit_parts, transferred_out_parts
 
     # Step 2's equivalent units in parts, from the stages the close costed (each product's plan).
     plans = {plan.name: plan for plan in outcome.result.plan.products}
+    rounding = outcome.result.plan.spec.rounding
     parts = [[equivalent_unit_parts(stage, sr, p.report.method)
               for stage, sr in zip(plans[p.name].case.stages, p.report.stages)] for p in products]
     if args.json:
@@ -475,7 +477,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         json.dump([{"product": p.name, "report": report_json(p.report),
                     "equivalent_units_parts": {
                         sr.name: {e: part.model_dump(mode="json", exclude_none=True) for e, part in by_element.items()}
-                        for sr, by_element in zip(p.report.stages, stage_parts) if by_element is not None}}
+                        for sr, by_element in zip(p.report.stages, stage_parts) if by_element is not None},
+                    # FIFO: Step 5's cost transferred out in the textbook's layers (as the text shows).
+                    "transferred_out_parts": {
+                        sr.name: {e: part.model_dump(mode="json") for e, part in layers.items()}
+                        for sr, layers in ((sr, transferred_out_parts(sr, by_element, rounding))
+                                           for sr, by_element in zip(p.report.stages, stage_parts))
+                        if layers is not None}}
                    for p, stage_parts in zip(products, parts)], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
@@ -483,7 +491,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
                            parts=stage_parts, normal_rates=_close_normal_rates(closed.inputs, p),
                            passing=_passing(plans[p.name].case.stages),
-                           whole_units=_close_normal_rates(closed.inputs, p, read=normal_in_whole_units))
+                           whole_units=_close_normal_rates(closed.inputs, p, read=normal_in_whole_units),
+                           rounding=rounding)
         for p, stage_parts in zip(products, parts)))
     return 0
 

@@ -530,7 +530,8 @@ def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_
     assert main(["report", "--period", "2026-10", "--product", "Drip Home", "--json", "--ledger", str(db)]) == 0
     [printed] = json.loads(capsys.readouterr().out)
     drip = next(p for p in outcome.result.products if p.name == "Drip Home")
-    assert {k: v for k, v in printed.items() if k != "equivalent_units_parts"} == {
+    assert printed["transferred_out_parts"] == {}  # weighted average: no FIFO layers
+    assert {k: v for k, v in printed.items() if k not in ("equivalent_units_parts", "transferred_out_parts")} == {
         "product": "Drip Home", "report": report_json(drip.report)}  # as `wip cost --json` prints it
     assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
     text = capsys.readouterr().out
@@ -675,6 +676,15 @@ def test_step_2_shows_how_fifo_equivalent_units_are_made_up(tmp_path, capsys):
         for element, parts in elements.items():
             assert sum(Decimal(v) for k, v in parts.items() if k != "total") == Decimal(parts["total"]) \
                 == Decimal(reported[stage][element]), (stage, element)
+    # Step 5's FIFO layers of the cost transferred out, as the text shows them, adding up to it.
+    transferred = {s["name"]: s["transferred_out"]["by_element"] for s in printed["report"]["stages"]}
+    assert set(printed["transferred_out_parts"]) == {s["name"] for s in printed["report"]["stages"]
+                                                     if s["physical_units"]["beginning_wip"] != "0"} == {"Assembly", "Testing"}
+    for stage, elements in printed["transferred_out_parts"].items():
+        for element, layers in elements.items():
+            assert sum(Decimal(v) for k, v in layers.items() if k != "total") == Decimal(layers["total"]) \
+                == Decimal(transferred[stage][element]), (stage, element)
+    assert printed["transferred_out_parts"]["Testing"]["labour"]["normal_spoilage"] != "0.00"
 
 
 def test_step_2_under_weighted_average_is_completed_plus_spoilage_plus_ending_wip(tmp_path, capsys):
@@ -699,7 +709,7 @@ def test_step_5_says_spoilage_is_net_of_disposal_value(tmp_path, capsys):
     value = 1,207.95 reassigned to the good units; 2 abnormal: 432.66 − 30.00 = 402.66 (the loss)."""
     text = _report(tmp_path, capsys, demo("2026-10"), "--product", "Espresso Classic")
     step5 = _stage_block(text, "Espresso Classic", "Testing").split("Step 5  Assignment of costs\n", 1)[1]
-    assert _row(step5, "of which normal spoilage, net")[-1] == "1,207.95"
+    assert _row(step5, "normal spoilage, net")[-1] == "1,207.95"  # FIFO: the last layer of the cost transferred out
     assert _row(step5, "Abnormal spoilage (loss), net")[-1] == "402.66"
     assert "Spoilage, net of disposal value" in step5
     assert _row(step5, "Normal spoilage") == ["1,297.95", "90.00", "1,207.95"]  # gross, disposal value, net

@@ -103,6 +103,9 @@ def _report(path: Path, with_rates: bool = True) -> str:
 _HORNGREN = ["Normal spoilage", "Abnormal spoilage", "Ending WIP"]
 
 
+FIFO_LAYERS_ROWS = ["beginning WIP, last period's cost", "beginning WIP, cost to complete", "started and completed"]
+
+
 @pytest.mark.parametrize("case_file", ["tests/textbook/horngren-anzio-spoilage-fifo.yaml",
                                        "tests/textbook/horngren-anzio-spoilage-wa.yaml"])
 def test_step_1_and_step_2_list_the_units_in_one_order(case_file):
@@ -131,14 +134,16 @@ def test_step_5_assigns_costs_in_the_order_of_steps_1_and_2(case_file):
     """Horngren: good units completed and transferred out (with normal spoilage), abnormal spoilage,
     ending WIP, then the costs accounted for."""
     (rows,) = _step_5(_report(ROOT / case_file))
-    assert rows == ["Transferred out", "of which normal spoilage, net", "Abnormal spoilage (loss), net", "Ending WIP",
-                    "Costs accounted for"]
+    # Under FIFO the cost transferred out is shown in its layers, normal spoilage the last of them.
+    out = [*FIFO_LAYERS_ROWS, "normal spoilage, net"] if "fifo" in case_file else ["of which normal spoilage, net"]
+    assert rows == ["Transferred out", *out, "Abnormal spoilage (loss), net", "Ending WIP", "Costs accounted for"]
 
 
 def test_step_5_keeps_the_disposal_value_with_the_spoilage_and_ending_wip_last():
     stages = _step_5(_report(ROOT / "examples" / "demo" / "case.yaml"))  # Testing: spoiled goods sold
-    assert stages[0] == ["Transferred out", "Ending WIP", "Costs accounted for"]  # no spoilage, no spoilage rows
-    assert stages[1] == ["Transferred out", "of which normal spoilage, net", "Abnormal spoilage (loss), net",
+    # FIFO: the cost transferred out in its layers; no spoilage, no spoilage rows
+    assert stages[0] == ["Transferred out", *FIFO_LAYERS_ROWS, "Ending WIP", "Costs accounted for"]
+    assert stages[1] == ["Transferred out", *FIFO_LAYERS_ROWS, "normal spoilage, net", "Abnormal spoilage (loss), net",
                          "Spoiled goods at disposal value", "Ending WIP", "Costs accounted for"]
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import costing
 from costing import TRANSFERRED_IN
-from costing._engine import equivalent_unit_parts, equivalent_units
+from costing._engine import equivalent_unit_parts, equivalent_units, transferred_out_parts
 
 fractions = st.integers(0, 100).map(lambda n: Decimal(n) / 100)
 points = st.sampled_from(["start", "end", "evenly", "0.5", "0.25"])
@@ -126,6 +126,35 @@ def test_equivalent_units_have_one_definition(data):
                                       stage.ending.units, stage.ending.completion[name], sp.normal + sp.abnormal,
                                       sp.completion[name])
             assert figure == total == parts[name].parts_total, (stage.name, name)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases(method="fifo"))
+def test_fifo_layers_of_the_cost_transferred_out_add_up_to_it(data):
+    """Step 5's FIFO layers (beginning WIP's own cost, the cost to complete it, started and
+    completed, normal spoilage) are whole minor units adding up to the assigned figure, and the
+    two this-period layers are each within a minor unit of equivalent units x cost per EU."""
+    case, issues = costing.resolve_case(data)
+    assume(not issues)
+    report = _cost(data)
+    q = Decimal(1).scaleb(-{"USD": 2, "JPY": 0, "KWD": 3}[report.currency])
+    for stage, costed in zip(case.stages, report.stages):
+        layers = transferred_out_parts(costed, equivalent_unit_parts(stage, costed, "fifo"), data["rounding"])
+        if not stage.beginning.units:
+            assert layers is None
+            continue
+        assert layers is not None and set(layers) == set(costed.transferred_out.by_element)
+        parts = equivalent_unit_parts(stage, costed, "fifo")
+        for name, layer in layers.items():
+            values = (layer.beginning_wip, layer.to_complete_beginning_wip, layer.started_and_completed,
+                      layer.normal_spoilage)
+            assert sum(values) == layer.total == costed.transferred_out.by_element[name], (stage.name, name)
+            assert all(v == v.quantize(q) for v in values)
+            assert layer.beginning_wip == costed.costs_to_account_for.beginning_wip_by_element[name]
+            rate = costed.cost_per_eu[name]
+            for value, eu in ((layer.to_complete_beginning_wip, parts[name].to_complete_beginning_wip),
+                              (layer.started_and_completed, parts[name].started_and_completed)):
+                assert abs(value - eu * rate) <= q * 2, (stage.name, name, value, eu * rate)
 
 
 @settings(max_examples=200, deadline=None)

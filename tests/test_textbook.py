@@ -48,6 +48,26 @@ def test_published_answers(case_file: Path):
     assert checked, "the expected file publishes nothing to compare"
 
 
+@pytest.mark.parametrize("case_file", [c for c in CASES if any("transferred_out_layers" in w
+                                                                for w in _expected(c)["stages"])],
+                         ids=lambda p: p.stem)
+def test_published_fifo_layers_of_the_cost_transferred_out(case_file: Path):
+    """Step 5 under FIFO as the sources lay it out: beginning WIP's own cost, the cost added to
+    complete it, and the units started and completed (``transferred_out_parts``)."""
+    from costing._engine import equivalent_unit_parts, transferred_out_parts
+
+    wanted = [w for w in _expected(case_file)["stages"] if "transferred_out_layers" in w]
+    case = costing.load_case(case_file)
+    report = costing.cost_case(case)
+    stages = {s.name: s for s in case.stages}
+    for want in wanted:
+        got = report.stage(want["name"])
+        layers = transferred_out_parts(got, equivalent_unit_parts(stages[want["name"]], got, report.method),
+                                       case.rounding)
+        for layer, amount in want["transferred_out_layers"].items():
+            assert sum(getattr(part, layer) for part in layers.values()) == Decimal(amount), (want["name"], layer)
+
+
 def test_at_least_three_sources_and_both_methods():
     sources = {_expected(c)["source"].split(",")[0] for c in CASES}
     methods = {yaml.safe_load(c.read_text())["method"] for c in CASES}
