@@ -69,8 +69,9 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, after_close: int
     Files are named ``journals-<period>.<kind>.<ext>`` (see ``docs/exports.md``), or with
     ``after_close`` N ``journals-<period>-after-close-N.<kind>.<ext>``: ``book`` is then every
     journal posted after close #N (``costing._journal.posted_after(history, N)``), for a system that
-    imported close #N.  Beancount also writes ``accounts.beancount``, the chart's ``open`` directives,
-    the same for every export of that chart, so that several months load together.  Every file is
+    imported close #N.  Beancount also writes ``accounts.beancount``, the chart's ``open`` directives
+    added to those the folder's accounts file holds already (none is ever removed; an account that file
+    opens under another name is refused), so that several months load together.  Every file is
     rendered and written to a temporary directory inside ``out_dir`` before any is renamed into
     place, so a refused book or a failed write leaves ``out_dir`` untouched.
 
@@ -92,4 +93,8 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, after_close: int
                         after_close, history)
     stem = book.period if after_close is None else f"{book.period}-after-close-{after_close}"
     files = {name.replace(f"journals-{book.period}", f"journals-{stem}", 1): data for name, data in files.items()}
+    accounts = Path(out_dir) / _beancount.ACCOUNTS_FILE
+    if fmt == "beancount" and accounts.is_file():  # an open there is never removed: a later month may use it
+        files[_beancount.ACCOUNTS_FILE] = _beancount.merge_accounts(accounts.read_bytes(),
+                                                                    files[_beancount.ACCOUNTS_FILE], str(accounts))
     return write_atomically(Path(out_dir), files, stale(stem) if stale else lambda name: False)
