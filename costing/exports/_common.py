@@ -28,6 +28,7 @@ __all__ = [
     "ExportError",
     "CLOSE_ID",
     "journal_source",
+    "close_of",
     "PreparedLine",
     "PreparedJournal",
     "PreparedBook",
@@ -35,6 +36,7 @@ __all__ = [
     "option_key",
     "clean_text",
     "guard_formula",
+    "starts_formula",
     "text",
     "to_ascii",
     "format_amount",
@@ -52,6 +54,23 @@ __all__ = [
 # close #2, ..., and REV-<id> for the reversal ``wip reopen`` posts.  Close #1 has no number (WIP1-...
 # is not one of its ids) and years are 20YY, so that no two ids the pattern takes get one IIF short form.
 CLOSE_ID = re.compile(r"(?P<rev>REV-)?WIP(?P<close>[2-9]|[1-9][0-9]+)?-20(?P<yy>\d\d)-(?P<mm>\d\d)-(?P<no>\d{3,})")
+
+
+def close_of(journal_id: str) -> tuple[int | None, str]:
+    """(the close a journal belongs to, the journal it reverses), told by its id: a close's journal
+    (``WIP-...`` close #1, ``WIP2-...`` close #2) belongs to that close and reverses nothing; a
+    reversal (``REV-<close's id>``) belongs to the close it reverses and reverses that journal; any
+    other id (a book not made by ``wip close``) to no close.
+
+    >>> close_of("WIP-2026-10-003"), close_of("WIP2-2026-10-003"), close_of("REV-WIP2-2026-10-003")
+    ((1, ''), (2, ''), (2, 'WIP2-2026-10-003'))
+    >>> close_of("J-7"), close_of("REV-J-7")
+    ((None, ''), (None, ''))
+    """
+    match = CLOSE_ID.fullmatch(journal_id)
+    if not match:
+        return None, ""
+    return int(match["close"] or 1), journal_id[len("REV-"):] if match["rev"] else ""
 
 
 def journal_source(journal_id: str, period: str) -> str:
@@ -110,6 +129,8 @@ class PreparedJournal:
     narration: str  # cleaned, not yet guarded
     lines: tuple[PreparedLine, ...]
     source: str = ""  # the command that posted it: "wip close 2026-10", "wip reopen 2026-10 (reversal of close #1)"
+    close_no: int | None = None  # the close it belongs to (posted by it, or reversing it); None: no close's id
+    reverses: str = ""  # for a reversal, the id of the journal it reverses
 
 
 @dataclass(frozen=True)
@@ -129,23 +150,44 @@ class PreparedBook:
 
 
 def clean_text(value: str) -> str:
-    """One line of text: control characters and line breaks become one space, ends stripped.
+    """One line of text: control characters and line breaks become one space, a byte-order mark
+    (U+FEFF, left by a file pasted from) is dropped, ends stripped.
 
-    >>> clean_text("  Line one\\r\\nline two\\ttabbed ")
-    'Line one line two tabbed'
+    >>> clean_text("  Line one\\r\\nline two\\ttabbed "), clean_text("\\ufeffSpoilage")
+    ('Line one line two tabbed', 'Spoilage')
     """
-    return _CONTROL.sub(" ", value).strip()
+    return _CONTROL.sub(" ", value).replace("\ufeff", "").strip()
+
+
+def _visible_start(value: str) -> str:
+    """``value`` without the invisible format characters it starts with (a byte-order mark, a zero-width
+    space, a word joiner, a direction mark...): what a spreadsheet may see as the cell's first character."""
+    start = 0
+    while start < len(value) and unicodedata.category(value[start]) == "Cf":
+        start += 1
+    return value[start:]
+
+
+def starts_formula(value: str) -> bool:
+    """Whether a spreadsheet could run ``value`` as a formula: it starts with ``=``, ``+``, ``-``, ``@``,
+    tab or CR, also after invisible characters.
+
+    >>> starts_formula("=1"), starts_formula("\\ufeff=1"), starts_formula("\\u200b@SUM(A1)"), starts_formula("a=1")
+    (True, True, True, False)
+    """
+    return _visible_start(value).startswith(_FORMULA_STARTS)
 
 
 def guard_formula(value: str) -> str:
-    """Neutralise a text cell a spreadsheet would run as a formula, by prefixing an apostrophe.
+    """Neutralise a text cell a spreadsheet would run as a formula, by prefixing an apostrophe (also
+    where invisible characters come before the formula's first character).
 
     >>> guard_formula('=HYPERLINK("http://x")'), guard_formula("-2+3"), guard_formula("@SUM(A1)")
     ('\\'=HYPERLINK("http://x")', "'-2+3", "'@SUM(A1)")
-    >>> guard_formula("Direct material, Assembly")
-    'Direct material, Assembly'
+    >>> guard_formula("Direct material, Assembly"), guard_formula("\\u200b=1")
+    ('Direct material, Assembly', "'\\u200b=1")
     """
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return "'" + value if starts_formula(value) else value
 
 
 def text(value: str) -> str:
@@ -224,6 +266,9 @@ def _identifier(value: str, what: str) -> str:
     They are a recorded close's, accepted when it closed: checked as it accepted them (a ledger may
     hold an account name with a character refused in new input since)."""
     problem = key_problem(value, vouched=True)
+    if not problem and starts_formula(value):  # a vouched key may start with a character that only hides
+        problem = f"starts with {_visible_start(value)[0]}, after an invisible character, which a spreadsheet runs " \
+                  "as a formula"
     if problem:
         raise ExportError(f"{what} {value!r} cannot be exported: it {problem}; rename it in the chart or the close")
     return value
@@ -277,7 +322,7 @@ def prepare(book: JournalBook) -> PreparedBook:
             lines.append(PreparedLine(len(lines) + 1, account, amount, clean_text(line.memo)))
         if lines:
             journals.append(PreparedJournal(journal.id, journal.date, clean_text(journal.narration), tuple(lines),
-                                            journal_source(journal.id, book.period)))
+                                            journal_source(journal.id, book.period), *close_of(journal.id)))
     chart = tuple(book.accounts[code] for code in sorted(book.accounts))
     reopened = any(j.source.startswith("wip reopen") for j in journals)
     return PreparedBook(clean_text(book.company), book.currency, places, book.period, tuple(journals),

@@ -68,8 +68,12 @@ class _Folder:
                 slot[entry.name] = entry.read_bytes()
 
     def holds(self, expected: dict[str, bytes], after_close: int | None = None) -> bool:
-        """Whether the month's files (or after close #N's) are exactly ``expected``, every file of it."""
-        return (self.after.get(after_close, {}) if after_close is not None else self.month) == expected
+        """Whether the month's files (or after close #N's) are ``expected``: every one there is a file of
+        it with the same bytes.  A numbered set (Xero, Intacct) of which some file was deleted (never
+        imported, docs/exports.md) is written again whole: no file there changes, the missing ones come
+        back as they were."""
+        present = self.after.get(after_close, {}) if after_close is not None else self.month
+        return bool(present) and all(expected.get(name) == data for name, data in present.items())
 
 
 class _History:
@@ -139,7 +143,9 @@ def _chain(folder: _Folder, history: _History, but: int | None = None) -> _Chain
     if unknown:
         raise ExportError(
             f"{folder.out_dir} holds {'; '.join(unknown)}: exported with other options, by an earlier version of "
-            "wip (0.4.0 changed IIF's DOCNUM and MEMO, and gl-csv's source and beancount's header for reversals), "
+            "wip (0.4.0 changed IIF's DOCNUM and MEMO, and gl-csv's source and beancount's header for reversals; "
+            "later, gl-csv gained the close_no, reversal and reversed_journal_id columns, and a beancount file of "
+            "reversals alone says wip reopen alone in its header), "
             "edited, or from another ledger, so what the folder posts when imported cannot be told. Move those files out of this folder if "
             "they are not what it is meant to import, or export into a folder of its own")
     readings: list[tuple[tuple[tuple[int | None, int], ...], frozenset[int]]] = []
