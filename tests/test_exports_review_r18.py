@@ -178,7 +178,7 @@ def test_an_accounts_file_of_another_currency_or_not_written_by_an_export_is_ref
 
 
 def test_the_reviewers_folder_passes_bean_check_when_installed(tmp_path):
-    """bean-check itself where beancount is installed (it is not a dependency)."""
+    """bean-check itself (beancount is a test dependency, pyproject [test])."""
     loader = pytest.importorskip("beancount.loader")
     history = october_history(2)
     export_journals(history[0].book, "beancount", tmp_path, history=history[:1])
