@@ -280,9 +280,14 @@ def require_decimal(value: object, what: str) -> Decimal:
 
 
 # The error values a spreadsheet cell can show (Excel, and LibreOffice's Err:502): never a number,
-# never a blank.  Read by the close workbook and the Excel functions alike.
+# never a blank.  Read by the close workbook and the Excel functions alike.  A cell stored as an
+# error (``t="e"``) is refused by its type whatever it shows (``costing.workbook._source.ExcelError``);
+# this list is for the paths that see only text: an error typed or pasted as text, a live Excel's
+# values through xlwings.  Excel 365's newer errors included: #PYTHON! (Python in Excel), #EXTERNAL!
+# (an external data type), #SPILL!, #CALC!, #FIELD!, #BLOCKED!, #CONNECT!, #BUSY!, #UNKNOWN!.
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!", "Err:502"})
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!",
+                          "#PYTHON!", "#EXTERNAL!", "Err:502"})
 
 
 def from_excel(value: float) -> Decimal:

@@ -76,15 +76,26 @@ def read_workbook_input(path: str | Path, vouched_for: Callable[[str], frozenset
 
 
 def _result_names_taken(wb) -> list[Issue]:
-    """Sheets of the user's own that carry a result sheet's name: the close would replace them."""
+    """Sheets of the user's own that carry a result sheet's name: the close would replace them.
+    Excel's sheet names ignore case: a sheet ``checks`` takes the name ``Checks`` (openpyxl would
+    write the results as ``Checks1``, and a re-close ``Checks2``).  A sheet is the close's own only
+    under the very name a previous close recorded writing (``wip.result_sheets``): one that differs
+    in case is the user's (or the user renamed ours), and is never replaced unasked."""
     from . import _sheets  # noqa: F401  (registers the standard result sheets)
     from ._results import RESULT_SHEETS, _custom_property
 
     ours = set((_custom_property(wb) or "").split("\n"))
-    return [Issue("RESULT_SHEET_NAME_TAKEN", f"{name} (sheet)",
-                  f"the workbook has its own sheet {name!r}; the close writes its results to a sheet of that name "
-                  "— rename your sheet")
-            for name in (s.name for s in RESULT_SHEETS) if name in wb.sheetnames and name not in ours]
+    results = {s.name.casefold(): s.name for s in RESULT_SHEETS}
+    issues = []
+    for title in wb.sheetnames:
+        name = results.get(title.casefold())
+        if name is None or title in ours:
+            continue
+        same = "" if title == name else f" (Excel's sheet names ignore upper and lower case: it is {name!r})"
+        issues.append(Issue("RESULT_SHEET_NAME_TAKEN", f"{title} (sheet)",
+                            f"the workbook has its own sheet {title!r}; the close writes its results to a sheet of "
+                            f"that name{same} — rename your sheet"))
+    return issues
 
 
 def _read_only(path: Path) -> list[Issue]:

@@ -91,3 +91,7 @@ class _LazySource:
 
     def table_names(self):
         return self._open().table_names()
+
+    def sheet_cells(self, sheet: str):
+        """The sheet's cells, for an optional table's data left on it (``OpenpyxlSource.sheet_cells``)."""
+        return self._open().sheet_cells(sheet)

@@ -19,6 +19,7 @@ from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbo
 
 from .._errors import as_written
 from .._numbers import EXCEL_ERRORS, from_excel
+from ._source import ExcelError
 
 __all__ = ["CellNumberError", "cell_decimal", "parse_text_number", "EXCEL_ERRORS", "separators"]
 
@@ -89,6 +90,8 @@ def cell_decimal(value: object, locale: str, percent: bool = False) -> Decimal:
     >>> cell_decimal("0,6", "de_DE")
     Decimal('0.6')
     """
+    if isinstance(value, ExcelError):  # stored as an error: whatever it shows, never a number
+        raise CellNumberError("FORMULA_ERROR", f"the cell shows the error {value.strip()}")
     if isinstance(value, bool):
         raise CellNumberError("NOT_A_NUMBER", f"expected a number, found {'TRUE' if value else 'FALSE'}")
     if isinstance(value, int):

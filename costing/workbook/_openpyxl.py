@@ -25,7 +25,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.xml.constants import EXT_TYPES, SHEET_MAIN_NS
 
-from ._source import Cell, TableData
+from ._source import Cell, ExcelError, TableData
 
 __all__ = ["OpenpyxlSource", "load_workbook_pair", "Loss", "is_macro_workbook", "sheet_parts"]
 
@@ -149,7 +149,7 @@ class _LazyValues:
                 if not hasattr(cell, "coordinate"):
                     continue
                 if cell.value is not None:
-                    cells[cell.coordinate] = cell.value
+                    cells[cell.coordinate] = _value(cell)
                 elif cell.data_type == "str":
                     # t="str" is a formula's text result: with an empty <v> the program calculated
                     # "" (=IF(x,"",y)), a blank — not a formula it never calculated (no t, no value).
@@ -185,7 +185,7 @@ class OpenpyxlSource:
             return None
         if isinstance(self.values, _LazyValues):
             return self.values.value(sheet, coordinate)
-        return self.values[sheet][coordinate].value
+        return _value(self.values[sheet][coordinate])
 
     def table(self, name: str) -> TableData | None:
         found = self._where.get(name)
@@ -212,7 +212,7 @@ class OpenpyxlSource:
                 elif isinstance(v, str) and c.data_type == "f":
                     cells.append(Cell(sheet, coord, self.cached(sheet, coord), v))
                 else:
-                    cells.append(Cell(sheet, coord, v))
+                    cells.append(Cell(sheet, coord, _value(c)))
             rows.append(tuple(cells))
         header = rows[0] if header_rows else tuple(Cell(sheet, c.coordinate, None) for c in rows[0])
         data = rows[header_rows:]
@@ -222,7 +222,23 @@ class OpenpyxlSource:
             if a <= max_col and c >= min_col and b <= max_row and d >= min_row:
                 merged.append(rng.coord)
         return TableData(name, sheet, table.ref, tuple(header), tuple(data), tuple(merged),
-                         _typed_below(ws, table, (min_col, min_row, max_col, max_row)))
+                         _typed_below(ws, table, (min_col, min_row, max_col, max_row)), bool(header_rows))
+
+    def sheet_cells(self, sheet: str) -> tuple[str, dict[tuple[int, int], Any], dict[str, str]] | None:
+        """The sheet named ``sheet`` (Excel's sheet names ignore case) as it holds data outside any
+        table: (its name, what its cells hold by (row, column) — a formula's text, not its result —,
+        each of its tables' range by table name); None when the workbook has no such sheet.  For
+        the reader to tell an optional table that is absent from one whose data is still on the
+        sheet, no longer a table (converted to a range, renamed)."""
+        ws = next((w for w in self.formulas.worksheets if w.title.casefold() == sheet.casefold()), None)
+        if ws is None:
+            return None
+        cells = {}
+        for key, cell in ws._cells.items():  # the cells the sheet has, none created by looking
+            if _holds_something(cell):
+                v = cell.value
+                cells[key] = "=" + (v.text or "").lstrip("=") if isinstance(v, ArrayFormula) else _value(cell)
+        return ws.title, cells, {t.displayName: t.ref for t in ws.tables.values()}
 
 
 def _typed_below(ws, table, bounds: tuple[int, int, int, int]) -> tuple[Cell, ...]:
@@ -249,12 +265,18 @@ def _typed_below(ws, table, bounds: tuple[int, int, int, int]) -> tuple[Cell, ..
     return tuple(_below_cell(ws.title, first, c, cells.get((first, c))) for c in range(min_col, max_col + 1))
 
 
+def _value(cell: Any) -> Any:
+    """A cell's value, an error value (``t="e"``: ``#N/A``, ``#PYTHON!``) marked as one."""
+    v = cell.value
+    return ExcelError(v) if isinstance(v, str) and cell.data_type == "e" else v
+
+
 def _holds_something(cell: Any) -> bool:
     return cell is not None and cell.value is not None and not (isinstance(cell.value, str) and not cell.value.strip())
 
 
 def _below_cell(sheet: str, row: int, col: int, c: Any) -> Cell:
-    value = None if c is None else c.value
+    value = None if c is None else _value(c)
     if isinstance(value, ArrayFormula):
         value = "=" + (value.text or "").lstrip("=")
     formula = value if c is not None and c.data_type == "f" else None

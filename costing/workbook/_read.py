@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+
 from .._currency import is_known_locale
 from .._errors import Issue, as_written
 from .._journal import name_problem
@@ -24,7 +26,7 @@ from .._period import is_period
 from ..close._resolve import _COST_COMPARED, _MISSPELT, _how_they_differ, product_key
 from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
-from ._source import Cell, TableData, TableSource
+from ._source import Cell, ExcelError, TableData, TableSource
 
 __all__ = ["WorkbookInput", "read_tables", "Row"]
 
@@ -493,6 +495,8 @@ class _Reader:
                              f"the workbook has no table named {name!r} ({spec.purpose}); restore it from "
                              "templates/close-template.xlsx or create it with Insert > Table and name it "
                              f"{name} (Table Design > Table Name)")
+            else:
+                self.no_longer_a_table(spec)
             return spec, None, {}
         self.result.tables[name] = data
         columns: dict[str, int] = {}
@@ -502,18 +506,81 @@ class _Reader:
             if col is not None and col.key not in columns:
                 columns[col.key] = k
         header_ref = f"{data.header[0].ref}:{data.header[-1].coordinate}" if data.header else data.location
+        if not data.header_row:  # no header cells at all: one problem, not one per column
+            headers = ", ".join(c.header for c in spec.columns if c.required)
+            self.problem("MISSING_COLUMN", data.location,
+                         f"the header row of table {name} is turned off, so its columns cannot be found by their "
+                         f"headers ({headers}); turn it on (Table Design > Header Row) and give the columns "
+                         "those headers")
+            return spec, data, columns
         for col in spec.columns:
             if col.required and col.key not in columns:
                 found = ", ".join(repr(c.value) for c in data.header if c.value is not None)
                 self.problem("MISSING_COLUMN", header_ref,
-                             f"table {name} has no column {col.header!r}; its headers are {found}; add the "
-                             "column or correct its header")
+                             f"table {name} has no column {col.header!r}; "
+                             + (f"its headers are {found}" if found else "its header row is empty")
+                             + "; add the column or correct its header")
         self.data_below(data)
         for rng in data.merged:
             self.problem("MERGED_CELLS", f"{_quote(data.sheet)}!{rng}",
                          f"merged cells inside table {name}; unmerge them (Home > Merge & Center) so that each "
                          "cell holds one value")
         return spec, data, columns
+
+    def no_longer_a_table(self, spec: TableSpec) -> None:
+        """An optional table the workbook does not have, whose data is still on its sheet: the table
+        converted to a range (Table Design > Convert to Range) or renamed, its header row and rows
+        left where they were.  Absent, an optional table is read as empty — shipments, counts, a
+        driver quantity, the opening balances or the tie to the general ledger would then be left out
+        of the close without a word — so it may be absent only when its sheet holds no such data:
+        no row with its required headers side by side (outside the workbook's own tables) with
+        anything typed under it.  Only a source that can show a sheet's cells (``sheet_cells``) is
+        asked; a header row with nothing under it is nothing to read."""
+        sheet_cells = getattr(self.source, "sheet_cells", None)
+        found = sheet_cells(spec.sheet) if sheet_cells is not None else None
+        if found is None:
+            return
+        title, cells, tables = found
+        ours = [range_boundaries(ref) for table, ref in tables.items() if table.casefold() in _TABLE_NAMES]
+        free = {at: v for at, v in cells.items()
+                if not any(a <= at[1] <= c and b <= at[0] <= d for a, b, c, d in ours)}
+        wanted = {normalise_header(c.header) for c in spec.columns if c.required}
+        by_row: dict[int, list[int]] = {}
+        for r, c in free:
+            by_row.setdefault(r, []).append(c)
+        for r in sorted(by_row):
+            columns = sorted(by_row[r])
+            runs, start = [], columns[0]
+            for prev, col in zip(columns, columns[1:] + [None]):
+                if col != prev + 1:
+                    runs.append((start, prev))
+                    start = col
+            for first, last in runs:
+                if not wanted <= {normalise_header(free[(r, c)]) for c in range(first, last + 1)
+                                  if isinstance(free[(r, c)], str)}:
+                    continue
+                below = sorted({row for row, col in free if row > r and first <= col <= last})
+                if not below:
+                    continue  # a header row with nothing under it: nothing to read
+                end = below[0]
+                while end + 1 in below:
+                    end += 1
+                where = f"{get_column_letter(first)}{r}:{get_column_letter(last)}{end}"
+                other = next((table for table, ref in tables.items()
+                              if table.casefold() not in _TABLE_NAMES and _inside(ref, r, first)), None)
+                if other is not None:
+                    message = (f"the rows of table {spec.name} ({spec.purpose}) are here, in a table named "
+                               f"{other!r}, and the workbook has no Excel table named {spec.name}, so the close would leave its rows out; rename it "
+                               f"{spec.name} (Table Design > Table Name), or, if there is nothing to read, delete "
+                               "the rows")
+                else:
+                    message = (f"the header row and rows of table {spec.name} ({spec.purpose}) are here, but the "
+                               f"workbook has no Excel table named {spec.name} — converted to a range? — so the "
+                               f"close would leave them out; select {where} and make it a table (Insert > Table, My table has "
+                               f"headers) named {spec.name} (Table Design > Table Name), or, if there is nothing to "
+                               "read, delete the rows")
+                self.problem("MISSING_TABLE", f"{_quote(title)}!{where}", message)
+                return
 
     def data_below(self, data: TableData) -> None:
         typed_below = [c for c in data.below if not c.is_blank]
@@ -594,7 +661,8 @@ class _Reader:
                                   "program that does not calculate); open and save it in Excel or LibreOffice, "
                                   "or type the value")
         v = cell.value
-        if isinstance(v, str) and v.strip() in EXCEL_ERRORS:
+        # Stored as an error (t="e"), whatever it shows, or an error's text typed in (#N/A).
+        if isinstance(v, ExcelError) or isinstance(v, str) and v.strip() in EXCEL_ERRORS:
             raise CellNumberError("FORMULA_ERROR", f"the cell shows the error {v.strip()}; correct the formula "
                                                    "or the cells it uses")
         if cell.is_blank:
@@ -1203,6 +1271,19 @@ _INF = float("inf")
 
 def _row_number(coordinate: str) -> str:
     return coordinate.lstrip("$ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+_TABLE_NAMES = frozenset(name.casefold() for name in TABLE_BY_NAME)  # Excel's table names ignore case
+
+
+def _inside(ref: str, row: int, col: int) -> bool:
+    """Whether the cell at ``row``, ``col`` is in the range ``ref``.
+
+    >>> _inside("A3:B6", 3, 1), _inside("A3:B6", 7, 1)
+    (True, False)
+    """
+    a, b, c, d = range_boundaries(ref)
+    return a <= col <= c and b <= row <= d
 
 
 def _fold(value: Any) -> Any:

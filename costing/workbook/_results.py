@@ -40,7 +40,7 @@ from ._formats import DATE_FORMAT, FRACTION_FORMAT, RATE_FORMAT, UNITS_FORMAT, m
 from ._numbers import EXCEL_ERRORS
 from ._openpyxl import is_macro_workbook, sheet_parts
 from ._read import WorkbookInput
-from ._source import quote_sheet
+from ._source import ExcelError, quote_sheet
 
 __all__ = ["write_close_results", "register_result_sheet", "RESULT_SHEETS", "ResultContext", "WorkbookChanged",
            "Layout"]
@@ -366,8 +366,12 @@ def result_sheet_names(wb: Workbook) -> set[str]:
     prop = _custom_property(wb)
     if prop:
         names |= set(prop.split("\n"))
-    input_sheets = {ws.title for ws in wb.worksheets if ws.tables}
-    return names - input_sheets
+    input_sheets = {ws.title.casefold() for ws in wb.worksheets if ws.tables}
+    replaced = {name.casefold() for name in names} - input_sheets
+    # Each by its name and, as Excel finds a sheet, by the sheet's own title in any upper/lower case
+    # (``CHECKS`` is ``Checks``: left in place, openpyxl would write the new one as ``Checks1``).
+    return {name for name in names if name.casefold() in replaced} | {
+        title for title in wb.sheetnames if title.casefold() in replaced}
 
 
 def kept_cached_values(source, skip: set[str]) -> dict[str, dict[str, tuple[bytes, bytes]]]:
@@ -412,7 +416,7 @@ def _kept_text(value: Any, epoch) -> tuple[bytes, bytes] | None:
         from openpyxl.utils.datetime import WINDOWS_EPOCH, to_excel
 
         return b"", repr(float(to_excel(value, epoch or WINDOWS_EPOCH))).encode()
-    if isinstance(value, str) and value in EXCEL_ERRORS:
+    if isinstance(value, ExcelError) or isinstance(value, str) and value in EXCEL_ERRORS:
         return b' t="e"', value.encode()
     return b' t="str"', _text(str(value)).encode("utf-8")
 
@@ -455,6 +459,8 @@ def _check_same_inputs(found: WorkbookInput, outcome: Any) -> None:
 
 
 def _remove_result_sheets(wb: Workbook) -> None:
+    """Each sheet a close replaces, in whatever upper/lower case (``result_sheet_names``).  A user's
+    own sheet of such a name is refused before the close (``RESULT_SHEET_NAME_TAKEN``)."""
     for name in result_sheet_names(wb):
         if name in wb.sheetnames:
             del wb[name]

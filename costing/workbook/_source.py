@@ -15,7 +15,19 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 
-__all__ = ["Cell", "Formula", "TableData", "TableSource", "FakeSource", "sheet_ref", "quote_sheet"]
+__all__ = ["Cell", "ExcelError", "Formula", "TableData", "TableSource", "FakeSource", "sheet_ref", "quote_sheet"]
+
+
+class ExcelError(str):
+    """A cell's value stored as an error (``<c t="e">``: ``#N/A``, ``#PYTHON!``, one Excel adds next
+    year): its text, marked as what it is.  The reader refuses it as ``FORMULA_ERROR`` by its type,
+    not by a list of the errors known today, and the writer puts it back as an error.
+
+    >>> ExcelError("#PYTHON!") == "#PYTHON!", isinstance(ExcelError("#N/A"), ExcelError)
+    (True, True)
+    """
+
+    __slots__ = ()
 
 
 @lru_cache(maxsize=256)
@@ -75,6 +87,7 @@ class TableData:
     # The first row under the table with something in the table's columns (blank rows between or
     # not, before any table further down): typed data the table does not cover.
     below: tuple[Cell, ...] = ()
+    header_row: bool = True  # False: the table's header row is turned off (``header`` is all blank)
 
     @property
     def location(self) -> str:
@@ -83,7 +96,11 @@ class TableData:
 
 @runtime_checkable
 class TableSource(Protocol):
-    """Tables of a close workbook by name; ``None`` when the workbook has no such table."""
+    """Tables of a close workbook by name; ``None`` when the workbook has no such table.
+
+    A source may also offer ``sheet_cells(sheet)`` (``OpenpyxlSource.sheet_cells``): a sheet's
+    cells, so that an optional table converted to a range or renamed, its data still on the sheet,
+    is refused rather than read as empty.  One without it (a fake, a live Excel) is not asked."""
 
     def table(self, name: str) -> TableData | None: ...
 
