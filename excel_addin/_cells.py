@@ -32,8 +32,8 @@ from typing import Any, Iterable
 from costing import EXCEL_ERRORS, Issue, NumberError, from_excel, is_period
 
 __all__ = ["ERROR_PREFIX", "EXCEL_ERRORS", "error_text", "issues_text", "is_blank", "is_blank_row", "excel_error",
-           "formula_error", "grid", "first_cell", "to_number", "to_text", "to_period", "out", "rows_with_header",
-           "is_wip_error", "header_name"]
+           "formula_error", "grid", "first_cell", "com_error_text", "to_number", "to_text", "to_period", "out",
+           "rows_with_header", "is_wip_error", "header_name"]
 
 ERROR_PREFIX = "#WIP!"
 
@@ -86,11 +86,36 @@ def is_blank_row(row: list[Any]) -> bool:
     return all(is_blank(cell) for cell in row)
 
 
+# Error values newer than the engine's list (``costing.EXCEL_ERRORS``), whose COM numbers are not
+# documented: as text (Excel on the Mac, a value pasted) they are errors all the same.
+_MORE_ERRORS = frozenset({"#PYTHON!", "#EXTERNAL!", "#BUSY!"})
+
+
 def _com_error(value: Any) -> str | None:
+    """The error a COM error code stands for: its text, or ``#ERROR n`` for an Excel error number
+    this list does not name (one Excel added since).
+
+    >>> _com_error(-2146826281), _com_error(-2146826238), _com_error(-2146826189), _com_error(-2146826281.0)
+    ('#DIV/0!', '#CALC!', '#ERROR 2099', None)
+    """
     if type(value) is int and _COM_ERROR_BASE + 2000 <= value < _COM_ERROR_BASE + 2100:
         number = value - _COM_ERROR_BASE
         return _COM_ERRORS.get(number, f"#ERROR {number}")
     return None
+
+
+def com_error_text(value: Any) -> str | None:
+    """For a reader of cells (the Close month button's): the text of a COM error code (None when
+    ``value`` is not one).  A number Excel's list does not name is read as ``#UNKNOWN!``, an error the
+    close workbook reader refuses (FORMULA_ERROR), never as a number or text.
+
+    >>> com_error_text(-2146826243), com_error_text(-2146826189), com_error_text(2045), com_error_text(True)
+    ('#SPILL!', '#UNKNOWN!', None, None)
+    """
+    error = _com_error(value)
+    if error is None:
+        return None
+    return error if error in EXCEL_ERRORS else "#UNKNOWN!"
 
 
 def grid(value: Any) -> list[list[Any]]:
@@ -119,7 +144,7 @@ def excel_error(value: Any) -> str | None:
     """
     if isinstance(value, str):
         text = value.strip()
-        return text if text in EXCEL_ERRORS or text.startswith("#ERROR ") else None
+        return text if text in EXCEL_ERRORS or text in _MORE_ERRORS or text.startswith("#ERROR ") else None
     return _com_error(value)
 
 

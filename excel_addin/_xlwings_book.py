@@ -5,19 +5,23 @@ Only a small part of xlwings' API is used (listed in ``tests/fake_xlwings.py``, 
 it in memory for the tests): ``book.fullname``, ``book.sheets`` (iterate, index by name, ``add``),
 ``sheet.tables`` (``name``, ``range``, ``show_totals``), ``Range.options(ndim=2).value``,
 ``Range.formula``, ``Range.row/column/shape``, ``Range.merge_cells``, ``Range.resize``,
-``Range.number_format``, ``sheet.delete()`` and ``book.api.SaveCopyAs(path)``.
+``Range.number_format``, ``sheet.delete()``, ``book.api.SaveCopyAs(path)`` and
+``book.api.CustomDocumentProperties`` (``Item(name).Delete()``, ``Add``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from openpyxl.utils.cell import get_column_letter
 
 from costing.workbook import Cell, TableData
 
-__all__ = ["XlwingsSource", "copy_result_sheets"]
+from ._cells import com_error_text
+
+__all__ = ["XlwingsSource", "copy_result_sheets", "recorded_result_sheets", "remember_result_sheets",
+           "ResultSheetNameTaken", "RESULT_SHEETS_PROPERTY"]
 
 
 def _grid(value: Any, rows: int, cols: int) -> list[list[Any]]:
@@ -31,7 +35,9 @@ def _grid(value: Any, rows: int, cols: int) -> list[list[Any]]:
 
 
 class XlwingsSource:
-    """Tables (ListObjects) of a live workbook, by name — a ``TableSource``."""
+    """Tables (ListObjects) of a live workbook, by name — a ``TableSource``.  ``TableData.below`` is
+    left empty: what is typed under a table is found by the Close month button on a saved copy of the
+    book, with the command's own reader (``close._SHEET_CHECKS``), so that both find the same rows."""
 
     def __init__(self, book: Any):
         self.book = book
@@ -51,7 +57,9 @@ class XlwingsSource:
         rng = table.range
         rows, cols = rng.shape
         # err_to_str: an error cell comes as its text ("#N/A"), which the reader refuses as
-        # FORMULA_ERROR; by default xlwings gives None, which would read as blank.
+        # FORMULA_ERROR; by default xlwings gives None, which would read as blank.  On Windows
+        # xlwings names only the seven classic errors: #SPILL!, #CALC!, ... stay COM error codes
+        # (-2146826243), made their text here, never a number (an amount, a GL balance) or text.
         values = _grid(rng.options(ndim=2, err_to_str=True).value, rows, cols)
         formulas = _grid(rng.formula, rows, cols)
         top, left = rng.row, rng.column
@@ -60,6 +68,7 @@ class XlwingsSource:
             formula = formulas[r][c]
             text = formula if isinstance(formula, str) and formula.startswith("=") else None
             value = values[r][c]
+            value = com_error_text(value) or value
             if text is not None and value is None:
                 value = ""  # a live Excel has calculated every formula: None is an empty-text result
             # Excel holds every number as a double; xlwings hands 225 over as 225.0.  openpyxl reads
@@ -76,20 +85,69 @@ class XlwingsSource:
         return TableData(table.name, sheet.name, ref, header, body, merged)
 
 
-def copy_result_sheets(book: Any, written: str | Path, names: Sequence[str]) -> list[str]:
+# The document property in which the close workbook's writer records the result sheets it wrote
+# (costing.workbook's ``wip.result_sheets``): a sheet of a result sheet's name is the close's to
+# replace only under a name recorded there; any other is the user's (RESULT_SHEET_NAME_TAKEN).
+RESULT_SHEETS_PROPERTY = "wip.result_sheets"
+_STRING_PROPERTY = 4  # msoPropertyTypeString
+
+
+class ResultSheetNameTaken(Exception):
+    pass
+
+
+def recorded_result_sheets(saved: str | Path) -> set[str]:
+    """The result sheets a close recorded writing into a workbook, read from a copy of it saved with
+    ``SaveCopyAs`` (document properties included)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(saved, read_only=True)
+    try:
+        props = getattr(wb, "custom_doc_props", None)
+        for prop in (props.props if props is not None else ()):
+            if prop.name == RESULT_SHEETS_PROPERTY:
+                return {name for name in str(prop.value).split("\n") if name}
+        return set()
+    finally:
+        wb.close()
+
+
+def remember_result_sheets(book: Any, names: Sequence[str]) -> None:
+    """Record in the open workbook, as the writer records in a file, the result sheets written into it
+    (Excel's ``CustomDocumentProperties``; saved with the workbook)."""
+    props = book.api.CustomDocumentProperties
+    try:
+        props.Item(RESULT_SHEETS_PROPERTY).Delete()
+    except Exception:  # noqa: BLE001 - none yet (COM raises for a missing item)
+        pass
+    props.Add(RESULT_SHEETS_PROPERTY, False, _STRING_PROPERTY, "\n".join(names))
+
+
+def copy_result_sheets(book: Any, written: str | Path, names: Sequence[str], ours: Iterable[str] = ()) -> list[str]:
     """Put the result sheets of ``written`` (an .xlsx the openpyxl writer produced from a copy of
     the book) into the live book: each replaced whole, formulas written in one call per sheet,
-    number formats by column run.  Charts stay in the file copy only (xlwings has no chart copy)."""
+    number formats by column run.  Charts stay in the file copy only (xlwings has no chart copy).
+
+    A sheet of the live book is replaced only when it is the close's own: its very name is among
+    ``ours`` (``recorded_result_sheets``).  Excel's sheet names ignore case, so a sheet of the user's
+    named ``summary`` takes the name ``Summary`` too: then nothing is replaced or added and
+    ``ResultSheetNameTaken`` is raised (the close refuses it beforehand: RESULT_SHEET_NAME_TAKEN)."""
     import openpyxl
 
     wb = openpyxl.load_workbook(written)
-    existing = {s.name: s for s in book.sheets}
+    ours = set(ours)
+    existing = {s.name.casefold(): s for s in book.sheets}
+    wanted = [name for name in names if name in wb.sheetnames]
+    taken = [existing[name.casefold()].name for name in wanted
+             if name.casefold() in existing and existing[name.casefold()].name not in ours]
+    if taken:
+        raise ResultSheetNameTaken(
+            "the workbook has its own sheet(s) " + ", ".join(repr(t) for t in taken) + ", named as the close's "
+            "result sheets; rename them [RESULT_SHEET_NAME_TAKEN]")
     copied = []
-    for name in names:
-        if name not in wb.sheetnames:
-            continue
-        if name in existing:
-            existing[name].delete()
+    for name in wanted:
+        if name.casefold() in existing:
+            existing[name.casefold()].delete()
         ws = wb[name]
         target = book.sheets.add(name, after=list(book.sheets)[-1])
         rows, cols = ws.max_row, ws.max_column

@@ -4,7 +4,10 @@ Same reader interface as ``wip close BOOK.xlsx`` (an xlwings-backed ``TableSourc
 close (``costing.close_service.close_period``), the same ledger (``BOOK.wip.db`` beside the
 workbook; for a workbook on OneDrive or SharePoint, beside its synced file: see ``_book_file``)
 and the same result sheets (written by the openpyxl writer into a copy of the book, then
-copied into the open workbook) — so the button and the command give identical journals.
+copied into the open workbook) — so the button and the command give identical journals.  The
+sheet-level checks the command makes (rows typed under a table, a sheet of the user's named like a
+result sheet) are made with its own reader on that copy, saved before the close; the two refuse
+the same workbooks, and a refused close leaves no ledger file behind.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from costing import is_period
 from costing.cli_support import ledger_option_for
 from costing.close_service import (CloseRefused, MonthBeforeUnknown, close_period, re_close_notice,
                                    read_month_before, recorded_outcome)
 from costing.ledger import Ledger, LedgerError
-from costing.workbook import read_tables
+from costing.workbook import read_tables, read_workbook_input
 
 from ._book_file import UNSAVED, WEB, BookFile, book_file
-from ._xlwings_book import XlwingsSource, copy_result_sheets
+from ._xlwings_book import XlwingsSource, copy_result_sheets, recorded_result_sheets, remember_result_sheets
 
 __all__ = ["close_month", "CloseMonthResult"]
 
@@ -90,6 +94,35 @@ def _not_closable(where: BookFile) -> str | None:
             "month again once Excel is idle. [EXCEL_UNAVAILABLE]")
 
 
+# The problems a refused close lists in its message box (the command lists them all).
+_SHOWN = 20
+# The sheet-level checks of ``wip close BOOK.xlsx``, made on a saved copy of the book (the live
+# book's tables are read through xlwings): rows typed under a table, and a sheet of the user's that
+# carries a result sheet's name (the close would replace it).  The copy's other problems are the
+# tables' own, read from the live book.  A copy openpyxl cannot read (an .xlsb) is refused now, not
+# after the close is posted, when its result sheets could not be written.
+_SHEET_CHECKS = ("DATA_BELOW_TABLE", "RESULT_SHEET_NAME_TAKEN", "UNREADABLE_FILE", "FILE_NOT_FOUND",
+                 # an optional table converted to a range (or renamed) with its rows still on the sheet:
+                 # the live book's tables do not show it (read as absent, a Shipments range posted the
+                 # COGS of no shipments); a required table missing is found by both reads, said once
+                 "MISSING_TABLE")
+
+
+def _refused(book: Any, where: BookFile, issues: list, period: Any) -> CloseMonthResult:
+    """Nothing was closed: how many problems, the first ``_SHOWN``, and where to see them all."""
+    count = len(issues)
+    lines = [str(i) for i in issues[:_SHOWN]]
+    if count > _SHOWN:
+        period_option = period if isinstance(period, str) and is_period(period) else "YYYY-MM"
+        book_name = where.path.name
+        book_name = f'"{book_name}"' if " " in book_name else book_name
+        lines.append(f"... and {count - _SHOWN} more: `wip close {book_name} --period {period_option}`, run in the "
+                     f"workbook's folder ({where.path.parent}), lists them all.")
+    message = f"Nothing was closed: {count} problem{'' if count == 1 else 's'} found:\n" + "\n".join(lines)
+    _say(book, message)
+    return CloseMonthResult(False, message)
+
+
 def close_month(book: Any = None) -> CloseMonthResult:
     if book is None:
         import xlwings as xw
@@ -100,20 +133,56 @@ def close_month(book: Any = None) -> CloseMonthResult:
     if refused:
         _say(book, refused)
         return CloseMonthResult(False, refused)
+    with tempfile.TemporaryDirectory() as tmp:
+        # A copy of the book as it is now (SaveCopyAs writes it in its own format, so it keeps its
+        # extension, .xlsm, and is read as what it is): the sheet-level checks are made on it before
+        # the close, and the result sheets written into it after, then copied into the open book.
+        # The copy is thrown away, so content openpyxl cannot carry (sparklines, slicers) may go.
+        copy = Path(tmp) / ("book" + (where.path.suffix or ".xlsx"))
+        try:
+            book.api.SaveCopyAs(str(copy))
+        except Exception as e:  # noqa: BLE001 - Excel busy (a cell being edited), a full disk
+            message = (f"Nothing was closed: a copy of the workbook could not be saved to check it ({e}). Press "
+                       "Close month again once Excel is idle (no cell being edited). [EXCEL_UNAVAILABLE]")
+            _say(book, message)
+            return CloseMonthResult(False, message)
+        return _close(book, where, copy)
+
+
+def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     ledger_path = where.path.with_suffix(".wip.db")
     month_before = _MonthBefore(ledger_path)
     found = read_tables(XlwingsSource(book), month_before.vouched)
-    if found.issues or found.data is None:
-        issues = _every_problem(found, month_before)
-        message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
+    try:
+        sheet_problems = [i for i in read_workbook_input(copy).issues if i.code in _SHEET_CHECKS]
+        said = {(i.code, i.path) for i in found.issues} | {(i.code, i.message) for i in found.issues}
+        sheet_problems = [i for i in sheet_problems if (i.code, i.path) not in said and (i.code, i.message) not in said]
+        ours = recorded_result_sheets(copy)  # the sheets a close wrote into this book before
+    except Exception as e:  # noqa: BLE001 - the result sheets could not be written into it either: refused now
+        message = (f"Nothing was closed: the workbook, saved as a copy, could not be read as the command reads it "
+                   f"({e}); its result sheets could not be written [UNREADABLE_FILE]")
         _say(book, message)
         return CloseMonthResult(False, message)
+    if sheet_problems:
+        found.issues.extend(sheet_problems)
+        found.data = None
+    period = found.partial.get("period") if found.partial is not None else None
+    if found.issues or found.data is None:
+        return _refused(book, where, _every_problem(found, month_before), period)
     reused, notice, later_unknown = False, (), ""
+    # A ledger this close creates (or an empty file it fills with the ledger's tables) is taken away
+    # again when nothing is recorded in it, as `wip close` does: a refused close leaves no file.
+    was = "absent" if not ledger_path.exists() else "empty" if ledger_path.is_file() and not \
+        ledger_path.stat().st_size else "ledger"
     try:
         option = ledger_option_for(ledger_path)  # what its messages suggest reaches it from anywhere
         with Ledger(ledger_path, ledger_option=option) as ledger:  # close's too (the default)
             try:
-                outcome = close_period(found.data, ledger)
+                try:
+                    outcome = close_period(found.data, ledger)
+                except BaseException:
+                    _leave_as_found(ledger, ledger_path, was)
+                    raise
                 try:  # recorded: a ledger problem found now must not read as "nothing was closed"
                     notice = re_close_notice(ledger, outcome.event.period, outcome.event.close_no)
                 except LedgerError as e:
@@ -127,10 +196,7 @@ def close_month(book: Any = None) -> CloseMonthResult:
                     raise
                 outcome, reused = again, True
     except CloseRefused as e:
-        issues = found.locate(e.issues)
-        message = "Nothing was closed:\n" + "\n".join(str(i) for i in issues[:20])
-        _say(book, message)
-        return CloseMonthResult(False, message)
+        return _refused(book, where, found.locate(e.issues), period)
     except LedgerError as e:
         _say(book, e.message)
         return CloseMonthResult(False, e.message)
@@ -138,21 +204,22 @@ def close_month(book: Any = None) -> CloseMonthResult:
     from costing.workbook import RESULT_SHEETS, write_close_results
 
     period = outcome.event.period
+    names = [s.name for s in RESULT_SHEETS]
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            # SaveCopyAs writes the book in its own format: the copy keeps its extension (.xlsm),
-            # so that it is read as what it is.  The copy is thrown away once the result sheets
-            # are copied back, so content openpyxl cannot carry (sparklines, slicers) may go.
-            copy = Path(tmp) / ("book" + (where.path.suffix or ".xlsx"))
-            book.api.SaveCopyAs(str(copy))
-            write_close_results(copy, outcome, drop_unsupported=True)
-            copy_result_sheets(book, copy, [s.name for s in RESULT_SHEETS])
+        write_close_results(copy, outcome, drop_unsupported=True)
+        copy_result_sheets(book, copy, names, ours)
     except Exception as e:  # noqa: BLE001 - the close is recorded; say so and how to get the sheets
         message = (f"{period} was closed and recorded (close #{outcome.event.close_no}, ledger {ledger_path.name}), "
                    f"but the result sheets were not written: {e} [RESULTS_NOT_WRITTEN]. Press Close month again: "
                    "it writes them from the recorded close and posts nothing.")
         _say(book, message)
         return CloseMonthResult(False, message, outcome)
+    unmarked = ""
+    try:  # as the command records them in the file: the next close replaces them, not refuses them
+        remember_result_sheets(book, names)
+    except Exception as e:  # noqa: BLE001 - the close and its sheets are in place; say what follows
+        unmarked = (f". The workbook could not record that the result sheets are the close's ({e}): the next close "
+                    "will take them for sheets of your own (RESULT_SHEET_NAME_TAKEN): delete them before it")
     if reused:
         message = (f"{period} was already closed from these inputs (close #{outcome.event.close_no}); result sheets "
                    f"written from it, nothing posted; ledger {ledger_path.name}")
@@ -161,5 +228,18 @@ def close_month(book: Any = None) -> CloseMonthResult:
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
         message += "".join(f". {line}" for line in notice)  # as the command line says it
         message += later_unknown
+    message += unmarked
     _say(book, message)
     return CloseMonthResult(True, message, outcome)
+
+
+def _leave_as_found(ledger: Ledger, path: Path, was: str) -> None:
+    """A ledger file this close created, or an empty one it filled with the ledger's tables, as it was
+    when nothing was recorded in it (``wip close`` does the same)."""
+    if was == "ledger" or ledger.events():
+        return
+    ledger.close()
+    if was == "absent":
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(b"")

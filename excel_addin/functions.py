@@ -123,11 +123,23 @@ class _Cells:
             return None
 
 
+def _word(value: Any) -> Any:
+    """A word of a choice read as the close workbook reads its choices (its Method column): case,
+    spaces and hyphens aside.
+
+    >>> _word(" FIFO "), _word("Weighted Average"), _word("weighted-average"), _word("Start"), _word(0.5)
+    ('fifo', 'weighted_average', 'weighted_average', 'start', 0.5)
+    """
+    if not isinstance(value, str):
+        return value
+    return value.strip().lower().replace(" ", "_").replace("-", "_")
+
+
 def _row_case(record: dict[str, Any], with_costs: bool) -> tuple[dict | None, list[Issue]]:
     """One table row as a one-element, one-stage case for the engine, or the row's issues."""
     cells = _Cells(record, _ROW_COLUMNS + (_COST_COLUMNS if with_costs else ()))
-    method = cells.required("method", "type weighted_average or fifo")
-    added = cells.required("added", "type start, end, evenly or a fraction of progress such as 0.5")
+    method = _word(cells.required("method", "type weighted_average or fifo"))
+    added = _word(cells.required("added", "type start, end, evenly or a fraction of progress such as 0.5"))
     beginning, completed, ending = (cells.number(c) for c in ("beginning_units", "completed", "ending_units"))
     spoiled = cells.number("spoiled_units", blank=_ZERO)  # optional column: no spoilage
     stage: dict[str, Any] = {
@@ -573,6 +585,9 @@ def _period(period_cell: Any) -> tuple[str | None, list[list[str]] | None]:
     error = excel_error(period_cell)
     if error:
         return None, [[error_text("FORMULA_ERROR", f"period: {formula_error(error)}")]]
+    if is_blank(period_cell):  # an empty cell is a value not given, as everywhere else, not a wrong month
+        return None, [[error_text("MISSING_VALUE", "period is blank; type the month closed, YYYY-MM (as text: "
+                                                   "'2026-10)")]]
     try:
         return to_period(period_cell), None
     except NumberError as e:
@@ -731,8 +746,8 @@ def WIP_CHECK(values):
 @ret(ndim=2)
 @arg("values", ndim=2, err_to_str=True, doc="A result column of a WIP_* function, e.g. F2# (its header is skipped)")
 def WIP_TOTAL(values):
-    """Sum of the numbers of a range (text and blanks skipped, as SUM), or #WIP! when a cell holds an error or a
-    date."""
+    """Sum of the numbers of a range (its first row, a header, and blanks skipped), or #WIP! when a cell holds an
+    error, a date, or text or TRUE/FALSE below the first row (SUM would skip it: a total short of it)."""
     rows, errors = _errors_in(values)
     if errors:  # SUM would skip the #WIP! text and give a total short of the failed rows
         return [[error_text("RANGE_HAS_ERRORS", f"no total: {_rows_with_errors(rows, errors, 'of the range hold')}")]]
@@ -745,6 +760,13 @@ def WIP_TOTAL(values):
                         to_number(cell)
                     except NumberError as e:
                         return [[error_text(e.code, f"no total: row {r}, column {c} of the range: {e.message}")]]
+                if r > 1 and not is_blank(cell) and (isinstance(cell, (str, bool))):
+                    # "1,000", "n/a", TRUE: SUM skips them and gives a total short of what the cell stands for
+                    found = f"TRUE/FALSE ({'TRUE' if cell else 'FALSE'})" if isinstance(cell, bool) \
+                        else f"the text {cell.strip()!r}"
+                    return [[error_text("NOT_A_NUMBER", f"no total: row {r}, column {c} of the range: expected a "
+                                                        f"number, found {found}; type the number (or clear the "
+                                                        "cell)")]]
                 if isinstance(cell, (float, int, Decimal)) and not isinstance(cell, bool):
                     number = to_number(cell)  # a float at Excel's 15 digits
                     number = Decimal(number) if isinstance(number, int) else number

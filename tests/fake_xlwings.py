@@ -119,9 +119,39 @@ class FakeApp:
         self.alerts.append(text)
 
 
+class FakeDocumentProperty:
+    def __init__(self, book: "FakeBook", name: str):
+        self.book, self.Name = book, name
+
+    def Delete(self) -> None:  # noqa: N802 (Excel's COM name)
+        props = self.book.wb.custom_doc_props
+        props.props = [p for p in props.props if p.name != self.Name]
+
+
+class FakeDocumentProperties:
+    """Excel's ``Workbook.CustomDocumentProperties`` (``Item``, ``Add``, an item's ``Delete``), kept in
+    the openpyxl workbook's custom document properties: ``SaveCopyAs`` saves them, as Excel does."""
+
+    def __init__(self, book: "FakeBook"):
+        self.book = book
+
+    def Item(self, name: str) -> FakeDocumentProperty:  # noqa: N802
+        if not any(p.name == name for p in self.book.wb.custom_doc_props.props):
+            raise KeyError(name)  # Excel raises a COM error for a missing item
+        return FakeDocumentProperty(self.book, name)
+
+    def Add(self, Name: str, LinkToContent: bool, Type: int, Value: str) -> None:  # noqa: N802, N803
+        from openpyxl.packaging.custom import StringProperty
+
+        assert Type == 4 and not LinkToContent, "only the text properties the add-in writes"  # msoPropertyTypeString
+        assert len(Value) <= 255, "Excel keeps at most 255 characters of a text property"
+        self.book.wb.custom_doc_props.append(StringProperty(name=Name, value=Value))
+
+
 class FakeApi:
     def __init__(self, book: "FakeBook"):
         self.book = book
+        self.CustomDocumentProperties = FakeDocumentProperties(book)  # noqa: N815 (Excel's COM name)
 
     def SaveCopyAs(self, path: str) -> None:  # noqa: N802 (Excel's COM name)
         self.book.wb.save(path)

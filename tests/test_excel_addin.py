@@ -615,7 +615,7 @@ def test_process_account_blocks_report_their_losses_and_gains_and_add_up():
 @pytest.mark.parametrize("function", LEDGER_FUNCTIONS, ids=lambda f: f.__name__)
 def test_an_empty_argument_is_missing_not_a_crash(function):
     assert function([], [["2026-10"]])[0][0].startswith("#WIP! MISSING_VALUE: ledger_path is blank")
-    assert function([["x.wip.db"]], [])[0][0].startswith("#WIP! INVALID_PERIOD")
+    assert function([["x.wip.db"]], [])[0][0].startswith("#WIP! MISSING_VALUE: period is blank")
 
 
 def test_a_whole_number_beyond_excels_digits_is_read_as_excel_shows_it():
