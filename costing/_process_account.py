@@ -20,8 +20,8 @@ apply it (``METHOD.md`` there):
 Money stays Decimal.  Amounts are rounded once, when assigned.  Abnormal loss and abnormal gain are
 ledger lines: each is rounded as a whole to the nearest minor unit and split over the elements by
 largest remainder (so k units lost or gained are valued the same).  Then, per element as in the
-core, good output is rounded and closing WIP takes the rest (with no closing WIP, good output takes
-it) — so that with no losses both conventions give the same figures.  Every
+core, what is left is shared between good output and closing WIP by largest remainder (with no
+closing WIP, good output takes it all) — so that with no losses both conventions give the same figures.  Every
 element conserves exactly, so the process account balances to the minor unit:
 beginning WIP + costs added + AG = good output + closing WIP + NL scrap value + AL.
 The scrap account closes to the cash for the units actually lost, rounded once; the normal loss's
@@ -152,7 +152,7 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
             out, end = zero, rest
         else:
             rate = rates[name]
-            out, end = allocate([out_eu * rate, end_eu * rate], rest, q, None)  # as the core: WIP takes the rest
+            out, end = allocate([out_eu * rate, end_eu * rate], rest, q, None)  # as the core: largest remainder
         to_out[name] = b_cost[name] + out if fifo else out
         to_end[name] = end
 

@@ -526,3 +526,30 @@ def test_without_losses_both_conventions_agree(data):
         assert a.cost_per_eu == b.cost_per_eu
         assert a.transferred_out.by_element == b.transferred_out.by_element
         assert a.ending_wip.by_element == b.ending_wip.by_element
+
+
+def test_good_output_and_closing_wip_share_what_is_left_by_largest_remainder():
+    """The rule docs/case-file.md states: per element, good output and closing WIP each rounded from
+    equivalent units × cost per unit, the odd cent to the one rounding moved furthest — not good
+    output rounded and closing WIP the rest.  Overhead: 7,012.76 left after the abnormal loss's
+    172.24; exact 6,643.6644 and 369.0925 round to 6,643.66 and 369.09, a cent short, which goes to
+    good output (0.0044 below its exact figure against closing WIP's 0.0025)."""
+    data = {
+        "currency": "GBP", "method": "weighted_average", "loss_convention": "process_account",
+        "stages": [{
+            "name": "Mixing",
+            "elements": {"materials": {"kind": "material", "added": "start"},
+                         "labour": {"kind": "labour", "added": "evenly"},
+                         "overhead": {"kind": "overhead", "added": "evenly"}},
+            "beginning_wip": {"units": 200, "complete": "0.4",
+                              "cost": {"materials": "1000.00", "labour": "150.00", "overhead": "210.00"}},
+            "started": 3000, "completed": 2700, "ending_wip": {"units": 250, "complete": "0.6"},
+            "added_costs": {"materials": "15300.00", "labour": "4120.00", "overhead": "6975.00"},
+            "normal_loss": {"rate": "0.06", "scrap_value": "0.45"}}]}
+    case, issues = costing.resolve_case(data)
+    assert not issues
+    [stage] = costing.cost_case(case).stages
+    assert stage.abnormal_loss.by_element["overhead"] == Decimal("172.24")
+    assert stage.transferred_out.by_element["overhead"] == Decimal("6643.67")
+    assert stage.ending_wip.by_element["overhead"] == Decimal("369.09")
+    assert stage.transferred_out.total == Decimal("25092.39")
