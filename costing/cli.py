@@ -548,7 +548,8 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
     if ledger is None:
         return EXIT_INPUT
     with ledger:
-        rf = RollForward.model_validate(closed.rollforward)
+        rf = _tied_to_journal_lines(RollForward.model_validate(closed.rollforward),
+                                    ledger.net_posted(closed.event.seq))
         # The ledger's closing WIP must equal the roll-forward's closing, element by element.
         state = closed.state
         stored = {(w.product, w.stage, e): c for w in state.wip.values() for e, c in w.cost.items()}
@@ -595,6 +596,18 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
             close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}", element_rows=rows))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
+
+
+def _tied_to_journal_lines(rf, posted: dict):
+    """``rf`` with its ties to the journals made again from the journal lines the ledger holds now
+    (``posted``: account -> debits − credits), not as stored when the month was closed: a journal
+    line changed in the file since shows as a difference (and the command exits 1)."""
+    ties = []
+    for tie in rf.ties:
+        zero = tie.journals - tie.journals  # in the tie's own places
+        journals = posted.get(tie.account, zero) + zero
+        ties.append(tie.model_copy(update={"journals": journals, "difference": tie.rollforward - journals}))
+    return rf.model_copy(update={"ties": tuple(ties)})
 
 
 def _shipped_named(row: dict) -> dict:
@@ -660,19 +673,31 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    ledger = _open_ledger(_ledger_path(args))
+    """Every close and reopen, each row checked as it is read (its hash, its link to the row before,
+    its place in the month's sequence): a row changed outside the engine is marked and said as
+    ``wip verify`` says it (LEDGER_TAMPERED, exit 1) — its who, when and why are not what was recorded."""
+    from .ledger import LedgerError
+
+    ledger, refused = _checked_open(args)
     if ledger is None:
-        return EXIT_INPUT
+        return refused
     with ledger:
-        events = ledger.events()
-        stale = ledger.stale_periods()
-        order = {p: ledger.re_close_order(p) for p in stale}
+        try:
+            events, flagged, general = ledger.checked_events()
+        except LedgerError as e:  # the file itself is damaged
+            print_issues([Issue(e.code, "--ledger", e.message)])
+            return 1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT
         status = {p: ledger.status(p) for p in ledger.periods()}
+        stale, order = {}, {}
+        if not flagged and not general:  # reads the closes' rows: only of a ledger that holds together
+            stale = ledger.stale_periods()
+            order = {p: ledger.re_close_order(p) for p in stale}
     print(f"{'seq':>4}  {'period':7}  {'event':12}  {'when':25}  {'who':12}  inputs   note")
     for e in events:
         what = f"close #{e.close_no}" if e.kind == "close" else f"reopen #{e.close_no}"
+        mark = "!! CHANGED OUTSIDE THE ENGINE !! " if e.seq in flagged else ""
         print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  "
-              f"{e.inputs_sha256[:7]}  {' '.join(e.reason.split())}")  # a reason of several lines on one
+              f"{e.inputs_sha256[:7]}  {mark}{' '.join(e.reason.split())}")  # a reason of several lines on one
     print()
     for period, state in status.items():
         flag = ""
@@ -682,16 +707,46 @@ def _cmd_history(args: argparse.Namespace) -> int:
         elif period in stale:
             flag = f" — NEEDS RE-CLOSE: its opening rests on a superseded close of {stale[period]}"
         print(f"{period}: {state}{flag}")
+    problems = [f"event seq {e.seq} ({e.kind} {e.period}): {p}" for e in events if e.seq in flagged
+                for p in flagged[e.seq]] + list(general)
+    if problems:
+        for p in problems:
+            print(f"error: {p} [LEDGER_TAMPERED]", file=sys.stderr)
+        noun = "problem" if len(problems) == 1 else "problems"
+        print(f"{len(problems)} {noun} found: the ledger {ledger.path} was changed outside the engine, and the marked "
+              f"events are not as recorded; run `wip verify{ledger.ledger_option}`", file=sys.stderr)
+        return 1
     return 0
 
 
+def _checked_open(args: argparse.Namespace):
+    """(the ledger, None) for ``wip verify`` and ``wip history``, or (None, exit code) after saying
+    why not: 1 for a ledger file that is damaged (LEDGER_TAMPERED, as a ledger changed outside the
+    engine), 2 for a path that is no ledger."""
+    from .ledger import Ledger, LedgerError
+
+    path = _ledger_path(args)
+    try:
+        return Ledger(path, create=False, ledger_option=_ledger_option(path),
+                      close_ledger_option=_ledger_option(path, for_close=True)), None
+    except LedgerError as e:
+        print_issues([Issue(e.code, "--ledger", e.message)])
+        return None, (1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT)
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
-    ledger = _open_ledger(_ledger_path(args))
+    from .ledger import LedgerError
+
+    ledger, refused = _checked_open(args)
     if ledger is None:
-        return EXIT_INPUT
+        return refused
     with ledger:
         # A head given that differs is worded by verify() itself, chain verifying or not.
-        verification = ledger.verification(expected_head=args.head)
+        try:
+            verification = ledger.verification(expected_head=args.head)
+        except LedgerError as e:  # the file itself is damaged (or busy)
+            print_issues([Issue(e.code, "--ledger", e.message)])
+            return 1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT
         problems, chain_verifies = verification.problems, verification.chain_verifies
         events = ledger.events()
         count = len(events)

@@ -145,6 +145,23 @@ def _refusal(path: str, error: sqlite3.Error) -> LedgerError | None:
     return None
 
 
+def _sqlite_file(path: str) -> bool:
+    """Whether the file at ``path`` starts with SQLite's header (a database, readable or not)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def _damaged(path: str, error: sqlite3.Error) -> LedgerError:
+    """An SQLite file that can no longer be read (cut short, pages overwritten): LEDGER_TAMPERED, as
+    ``wip verify`` says of a ledger changed outside the engine (exit 1 there)."""
+    return LedgerError("LEDGER_TAMPERED", f"the ledger {path} is damaged ({error}): it is an SQLite file that can no "
+                                          "longer be read as written — cut short or overwritten outside the engine; "
+                                          "nothing was read — go back to a copy kept before")
+
+
 def _read_only(path: str, why: str) -> LedgerError:
     return LedgerError("LEDGER_READ_ONLY", f"cannot write to the ledger {path}: {why}; nothing was written — give a "
                                            "ledger file you can write, in a folder you can write (SQLite writes a "
@@ -336,6 +353,8 @@ class Ledger:
             refusal = _refusal(self.path, e)
             if refusal is not None and refusal.code == "LEDGER_BUSY":  # held locked by another process, not foreign
                 raise refusal from None
+            if _sqlite_file(self.path):
+                raise _damaged(self.path, e) from None
             raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger ({e}); give the .wip.db file that "
                                               "wip close writes") from None
         if "events" in tables:
@@ -418,6 +437,13 @@ class Ledger:
 
     def _refuse_write(self, error: BaseException) -> None:
         """After a failed write (rolled back): the user-facing refusal, when the cause is one."""
+        if isinstance(error, sqlite3.IntegrityError):
+            # The engine's rows always fit its tables: a row refused (or swallowed, its details then
+            # refused) is a ledger whose tables or triggers were changed outside the engine.
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the ledger {self.path} refused a row as the engine writes it ({error}): its tables "
+                              "or triggers were changed outside the engine; nothing was written — run "
+                              f"`wip verify{self.ledger_option}` to see what changed") from None
         if isinstance(error, sqlite3.Error):
             refusal = _refusal(self.path, error)
             if refusal is not None:
@@ -457,7 +483,81 @@ class Ledger:
 
     def current_close(self, period: str) -> ClosedPeriod | None:
         row = self._current_close_row(period)
-        return None if row is None else self._closed(row)
+        if row is None:
+            # No current close: said as such only if no event was cut off the end of the ledger (the
+            # period's current close may have been one of them).
+            self._refuse_if_cut_short()
+            return None
+        return self._closed(row)
+
+    def _refuse_if_cut_short(self) -> None:
+        """Raise LEDGER_CHANGED when the head recorded names an event beyond the newest one held."""
+        head = self.head()
+        seq_text = (head or "").partition(":")[0]
+        if not (seq_text.isascii() and seq_text.isdigit()):
+            return  # none recorded (an older ledger), or unreadable: verify says which
+        newest = self._db.execute("SELECT MAX(seq) FROM events").fetchone()[0]
+        if newest is None or int(seq_text) > newest:
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the ledger {self.path} was changed outside the engine (its newest event recorded is "
+                              f"seq {seq_text}, but its events end at {'none' if newest is None else newest}: "
+                              f"events were cut off the end), so it is not used; run `wip verify{self.ledger_option}`")
+
+    def net_posted(self, seq: int) -> dict[str, Decimal]:
+        """Account code -> debits − credits of the journal lines the ledger holds for event ``seq``
+        (the detail table, as it is now: what a tie to the journals is recomputed from)."""
+        net: dict[str, Decimal] = {}
+        for account, debit, credit in self._db.execute("SELECT account, debit, credit FROM journal_lines WHERE seq = ?",
+                                                       (seq,)):
+            try:
+                amount = Decimal(str(debit)) - Decimal(str(credit))
+            except ArithmeticError:
+                raise LedgerError("LEDGER_CHANGED",
+                                  f"a journal line of event seq {seq} holds an amount that is no number "
+                                  f"({str(debit)[:20]!r}, {str(credit)[:20]!r}): the ledger file was changed outside "
+                                  f"the engine; run `wip verify{self.ledger_option}`") from None
+            net[account] = net.get(account, Decimal(0)) + amount
+        return net
+
+    def checked_events(self) -> tuple[list[Event], dict[int, list[str]], list[str]]:
+        """Every event, each checked as it is read (its own hash, its link to the event before it,
+        its place in its month's close/reopen sequence) and the newest against the head: (events,
+        seq -> what is wrong with that event, what is wrong with the ledger as a whole).  Each row
+        is read once; the detail tables are ``verify``'s.  Raises LedgerError LEDGER_TAMPERED when
+        the file itself can no longer be read (damaged)."""
+        try:
+            return self._checked_events()
+        except sqlite3.DatabaseError as e:
+            refusal = _refusal(self.path, e)
+            if refusal is not None:
+                raise refusal from None
+            raise _damaged(self.path, e) from None
+
+    def _checked_events(self) -> tuple[list[Event], dict[int, list[str]], list[str]]:
+        events: list[Event] = []
+        flagged: dict[int, list[str]] = {}
+        months: dict[str, list[tuple[int, str, int]]] = {}
+        prev, prev_seq, last = GENESIS, None, None
+        for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
+            r = dict(row)
+            events.append(self._event(row))
+            said = flagged.setdefault(r["seq"], [])
+            if _row_hash(r) != r["row_hash"]:
+                said.append("its contents (who, when, why, figures) do not match its hash")
+            if r["prev_hash"] != prev:
+                before = "the start of the ledger" if prev_seq is None else f"event seq {prev_seq}"
+                said.append(f"it is not chained to {before} as that is now — {before} was rewritten with its hash "
+                            "recomputed, or events between them were removed or inserted")
+            months.setdefault(str(r["period"]), []).append((r["seq"], r["kind"], r["close_no"]))
+            prev, prev_seq, last = r["row_hash"], r["seq"], (r["seq"], r["row_hash"])
+        for month, sequence in months.items():
+            out_of_order = _sequence_problem(sequence)
+            if out_of_order is not None:
+                seq, problem = out_of_order
+                flagged[seq].append(f"{month}'s closes and reopens are out of order: {problem}")
+        general, _ = self._verify_head(last)
+        taken_problems, _ = self._verify_taken_in()
+        return events, {seq: said for seq, said in flagged.items() if said}, general + taken_problems
 
     def closes(self, period: str) -> list[ClosedPeriod]:
         rows = self._db.execute("SELECT * FROM events WHERE period = ? AND kind = 'close' ORDER BY seq",
@@ -505,6 +605,16 @@ class Ledger:
                               f"the {row['period']} {row['kind']} (event seq {row['seq']}) does not match its hash: "
                               f"the ledger file was changed outside the engine, so it is not used; run "
                               f"`wip verify{self.ledger_option}`")
+        # A row changed with its own hash recomputed matches that hash: the event after it was chained
+        # to the hash it had when it was appended (the newest row is held to the head, above).
+        after = self._db.execute("SELECT seq, prev_hash FROM events WHERE seq > ? ORDER BY seq LIMIT 1",
+                                 (row["seq"],)).fetchone()
+        if after is not None and after["prev_hash"] != row["row_hash"]:
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the {row['period']} {row['kind']} (event seq {row['seq']}) is not the row the event "
+                              f"after it (seq {after['seq']}) was chained to: the ledger file was changed outside the "
+                              f"engine (a row rewritten with its hash recomputed, or one removed), so it is not used; "
+                              f"run `wip verify{self.ledger_option}`")
         self._trusted.add(row["seq"])
 
     def journal_books(self, period: str) -> list[tuple[Event, JournalBook]]:
@@ -516,6 +626,7 @@ class Ledger:
         rows = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq", (period,)).fetchall()
         for row in rows:
             self._check_row(row)
+        self._check_sequence(period, rows)
         books = [(self._event(r), JournalBook.model_validate_json(r["journals"])) for r in rows]
         closes: dict[int, JournalBook] = {}
         for event, book in books:
@@ -527,6 +638,27 @@ class Ledger:
                                   "not undo that close exactly: the ledger file was changed outside the engine, so "
                                   f"it is not used; run `wip verify{self.ledger_option}`")
         return books
+
+    def _check_sequence(self, period: str, rows: list[sqlite3.Row]) -> None:
+        """Refuse a month whose events are not close #1, its reopen, close #2, … in turn, each chained
+        to the event just before it in the ledger: a reopen (with its reversals) removed, or a close
+        moved, would have a general ledger holding an earlier close post the month twice."""
+        out_of_order = _sequence_problem([(r["seq"], r["kind"], r["close_no"]) for r in rows])
+        problem = None if out_of_order is None else out_of_order[1]
+        if problem is None:
+            for row in rows:  # each row's predecessor in the ledger, by its hash (a removed row shows)
+                before = self._db.execute("SELECT seq, row_hash FROM events WHERE seq < ? ORDER BY seq DESC LIMIT 1",
+                                          (row["seq"],)).fetchone()
+                if row["prev_hash"] != (GENESIS if before is None else before["row_hash"]):
+                    problem = (f"event seq {row['seq']} was not chained to the event now before it "
+                               f"({'none' if before is None else 'seq ' + str(before['seq'])}): an event was removed "
+                               "or inserted")
+                    break
+        if problem is not None:
+            raise LedgerError("LEDGER_CHANGED",
+                              f"{period}'s closes and reopens are not as the engine records them ({problem}): the "
+                              f"ledger file was changed outside the engine, so it is not used; run "
+                              f"`wip verify{self.ledger_option}`")
 
     def periods(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT DISTINCT period FROM events ORDER BY period")]
@@ -822,18 +954,54 @@ class Ledger:
         triggers removed, or its newest event not the one recorded as the head when it was appended
         (events cut off the end, added, or replaced).  Cheap (no row is hashed): a full check of
         every row is ``verify``'s, too slow for every close of a large ledger."""
-        problems = []
-        expected = {f"{t}_no_{what}" for t in _IMMUTABLE for what in ("update", "delete")}
-        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        missing = sorted(expected - present)
-        if missing:
-            problems.append(f"its append-only triggers {', '.join(missing)} were removed")
+        problems = self._schema_problems()
         if self._head_moved():
             problems.append(_HEAD_MOVED)
+        else:
+            # The newest row against its own hash (the head holds its hash as appended, not what it
+            # holds now): one row, most often the close just opened from, already checked.
+            newest = self._db.execute("SELECT seq FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+            if newest is not None and newest["seq"] not in self._trusted:
+                row = self._db.execute("SELECT * FROM events WHERE seq = ?", (newest["seq"],)).fetchone()
+                if _row_hash(dict(row)) != row["row_hash"]:
+                    problems.append(f"its newest event, seq {row['seq']} ({row['kind']} "
+                                    f"{str(row['period'])[:20]}), does not match its hash")
+                else:
+                    self._trusted.add(row["seq"])
         if problems:
             raise LedgerError("LEDGER_CHANGED",
                               f"the ledger {self.path} was changed outside the engine ({'; '.join(problems)}), so "
                               f"nothing is recorded in it; run `wip verify{self.ledger_option}` to see what changed")
+
+    def _schema_problems(self) -> list[str]:
+        """How the file's tables, indexes and triggers differ from those the engine creates, one phrase
+        each ("its append-only triggers … were removed"): a trigger that does nothing under the name of
+        one that refuses changes, a trigger added (copying or swallowing rows as they are written), a
+        column or an index added or dropped.  Cheap (sqlite_master only)."""
+        expected = _expected_schema()
+        found = {}
+        for kind, name, table, sql in self._db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"):
+            if kind == "table" and str(name).startswith("sqlite_"):
+                continue  # SQLite's own (sqlite_sequence, sqlite_stat1): no rows of the ledger
+            found[(kind, name)] = (table, _normal_sql(sql))
+        problems = []
+        missing = [name for (kind, name) in expected if (kind, name) not in found]
+        removed_triggers = [n for n in missing if (("trigger", n) in expected)]
+        if removed_triggers:
+            problems.append(f"its append-only triggers {', '.join(sorted(removed_triggers))} were removed")
+        others = sorted(n for n in missing if n not in removed_triggers)
+        if others:
+            problems.append(f"its {', '.join(others)} {'was' if len(others) == 1 else 'were'} removed")
+        altered = sorted(f"{kind} {name}" for (kind, name), was in expected.items()
+                         if (kind, name) in found and found[(kind, name)] != was)
+        if altered:
+            problems.append(f"its {', '.join(altered)} {'is' if len(altered) == 1 else 'are'} not as the engine "
+                            "creates it")
+        added = sorted(f"{kind} {str(name)[:40]}" for (kind, name) in found if (kind, name) not in expected)
+        if added:
+            problems.append(f"{', '.join(added)} {'was' if len(added) == 1 else 'were'} added to it (the engine "
+                            "creates none)")
+        return problems
 
     def _head_moved(self) -> bool:
         """Whether the newest event is not the one recorded as the head when it was appended, and
@@ -934,15 +1102,27 @@ class Ledger:
 
     def verification(self, expected_head: str | None = None) -> Verification:
         """``verify``'s problems, and whether the chain and detail tables verify apart from the
-        head given: read once, so a failing check is not run a second time to say which failed."""
+        head given: read once, so a failing check is not run a second time to say which failed.
+        Raises LedgerError LEDGER_TAMPERED when the file itself can no longer be read (damaged)."""
+        try:
+            return self._verification(expected_head)
+        except sqlite3.DatabaseError as e:
+            refusal = _refusal(self.path, e)
+            if refusal is not None:
+                raise refusal from None
+            raise _damaged(self.path, e) from None
+
+    def _verification(self, expected_head: str | None) -> Verification:
         problems = []
         prev = GENESIS
         last = None
         hashes: dict[int, str] = {}
         closes: dict[tuple[str, int], str | None] = {}  # (period, close no) -> its journals (None: unreadable)
+        months: dict[str, list[tuple[int, str, int]]] = {}
         for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
             r = dict(row)
             hashes[r["seq"]] = r["row_hash"]
+            months.setdefault(str(r["period"]), []).append((r["seq"], r["kind"], r["close_no"]))
             where = f"events seq {r['seq']} ({r['kind']} {r['period']})"
             if r["prev_hash"] != prev:
                 problems.append(f"{where}: prev_hash {str(r['prev_hash'])[:12]}… does not match the previous row's hash "
@@ -968,6 +1148,11 @@ class Ledger:
                                 "changed outside the engine")
             prev = r["row_hash"]
             last = (r["seq"], r["row_hash"])
+        for month, sequence in months.items():
+            out_of_order = _sequence_problem(sequence)
+            if out_of_order is not None:
+                problems.append(f"{month}: its closes and reopens are not as the engine records them — "
+                                f"{out_of_order[1]}")
         head_problems, notes = self._verify_head(last)
         problems += head_problems
         taken_problems, taken_notes = self._verify_taken_in()
@@ -1005,7 +1190,10 @@ class Ledger:
                 return [], [f"head: {events} recorded after the head noted in the ledger (seq {seq}), chained to it "
                             f"and each matching its hash, by engine {_HEADLESS_ENGINE} — most likely wip "
                             f"{_HEADLESS_ENGINE} from before heads were noted, which does not note the head; the next "
-                            "close or reopen notes it, and verify goes on naming these events"]
+                            "close or reopen notes it, and verify goes on naming these events; the tag proves "
+                            "no engine: if no one closed or reopened a month with that engine then, they were added "
+                            "outside the engine — check the ledger against a head noted outside the file (wip "
+                            "verify --head) and the events in wip history"]
             return [f"head: the newest event recorded is seq {seq}, but events run to seq {last[0]} and {after} — "
                     "events were added outside the engine"], []
         return [f"head: event seq {seq} does not have the hash recorded for it ({digest[:12]}…) — it was replaced"], []
@@ -1038,14 +1226,10 @@ class Ledger:
                     "--head)"]
 
     def _verify_structure(self) -> list[str]:
-        """The append-only triggers are in place, and no detail row belongs to a missing event."""
-        problems = []
-        expected = {f"{t}_no_{what}" for t in _IMMUTABLE for what in ("update", "delete")}
-        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        missing = sorted(expected - present)
-        if missing:
-            problems.append(f"schema: the append-only triggers {', '.join(missing)} were removed — rows can be "
-                            "changed without the engine")
+        """The tables, indexes and append-only triggers are the engine's (``_schema_problems``), and
+        no detail row belongs to a missing event."""
+        problems = [f"schema: {p} — rows can be changed, added or swallowed without the engine"
+                    for p in self._schema_problems()]
         for table in ("journal_lines", "closing_wip", "fg_layers"):
             orphans = self._db.execute(f"SELECT COUNT(*), MIN(seq) FROM {table} WHERE seq NOT IN "
                                        "(SELECT seq FROM events)").fetchone()
@@ -1075,12 +1259,48 @@ class Ledger:
                 "SELECT product, stage, element, units, completion, cost FROM closing_wip WHERE seq = ?", (seq,)))
             if [tuple(map(str, x)) for x in expected_wip] != [tuple(map(str, x)) for x in stored_wip]:
                 problems.append(f"{where}: closing_wip rows differ from the closing state recorded in the row")
-            expected_fg = sorted((l["product"], l["period"], l["units"], l["cost"]) for l in state["finished_goods"])
+            # The layer numbers too: the order in which FIFO takes each product's layers out.
+            expected_fg = sorted((l["product"], i, l["period"], l["units"], l["cost"])
+                                 for i, l in enumerate(state["finished_goods"]))
             stored_fg = sorted(tuple(x) for x in self._db.execute(
-                "SELECT product, period, units, cost FROM fg_layers WHERE seq = ?", (seq,)))
+                "SELECT product, layer, period, units, cost FROM fg_layers WHERE seq = ?", (seq,)))
             if expected_fg != stored_fg:
                 problems.append(f"{where}: fg_layers rows differ from the finished goods recorded in the row")
         return problems
+
+
+_SCHEMA_OF_ENGINE: dict[tuple[str, str], tuple[str, str | None]] | None = None
+
+
+def _normal_sql(sql: str | None) -> str | None:
+    """A schema statement as compared: whitespace runs made one space."""
+    return None if sql is None else " ".join(str(sql).split())
+
+
+def _expected_schema() -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(type, name) -> (table, statement) of everything the engine creates in a ledger, as SQLite
+    keeps it in sqlite_master (made once, in memory, from the engine's own statements)."""
+    global _SCHEMA_OF_ENGINE
+    if _SCHEMA_OF_ENGINE is None:
+        db = sqlite3.connect(":memory:")
+        try:
+            db.executescript(_SCHEMA + _TRIGGERS)
+            _SCHEMA_OF_ENGINE = {(kind, name): (table, _normal_sql(sql)) for kind, name, table, sql in
+                                 db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")}
+        finally:
+            db.close()
+    return _SCHEMA_OF_ENGINE
+
+
+def _sequence_problem(events: list[tuple[int, str, int]]) -> tuple[int, str] | None:
+    """The first event (seq, why) that breaks a month's close #1, reopen #1, close #2, … as the
+    engine records them (``events``: (seq, kind, close no) in seq order); None when none does."""
+    for i, (seq, kind, close_no) in enumerate(events):
+        expected = ("close" if i % 2 == 0 else "reopen", i // 2 + 1)
+        if (kind, close_no) != expected:
+            return seq, (f"event seq {seq} is {str(kind)[:10]} #{close_no} where {expected[0]} #{expected[1]} comes: "
+                         "an event was removed, inserted or renumbered")
+    return None
 
 
 def _re_close_order(staleness: dict[str, tuple[str, str]], period: str) -> list[str]:
