@@ -593,7 +593,8 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
         sys.stdout.write(render_rollforward(
             rf, args.locale or closed.parameters.get("locale", "en_US"), args.detail, stages, units, general_ledger,
             book, company=str(company or ""),
-            close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}", element_rows=rows))
+            close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}", element_rows=rows,
+            process_account=isinstance(closed.inputs, dict) and closed.inputs.get("loss_convention") == "process_account"))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
 

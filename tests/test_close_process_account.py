@@ -65,3 +65,28 @@ def test_the_report_of_a_process_account_close_prints_its_stages_as_wip_cost_doe
         assert render_case_report(product.report).strip() in text
     assert main(["report", "--period", "2026-10", "--json", "--ledger", str(db)]) == 0
     assert all(p["equivalent_units_parts"] == {} for p in json.loads(capsys.readouterr().out))
+
+
+def test_the_rollforward_says_lost_units_in_the_process_account_words(tmp_path, capsys):
+    """The column of what leaves WIP for lost units holds, under process accounts, the normal loss
+    at scrap value plus the abnormal loss at full cost (its scrap proceeds credit the abnormal loss
+    account, not WIP): the spoilage note ('plus the disposal value of all spoiled units') misread it."""
+    from costing.cli import main
+
+    path = tmp_path / "close.yaml"
+    path.write_text(yaml.safe_dump(process_account_demo()))
+    db = tmp_path / "l.db"
+    assert main(["close", str(path), "--period", "2026-10", "--ledger", str(db)]) == 0
+    capsys.readouterr()
+    assert main(["rollforward", "--period", "2026-10", "--ledger", str(db), "--detail"]) == 0
+    out = capsys.readouterr().out
+    assert "normal loss scrap + abnormal loss" in out and "the normal loss at its scrap value" in out
+    assert "disposal (scrap) value of all spoiled units" not in out
+    assert "normal spoilage" not in out and "− normal loss − abnormal loss" in out
+    # The spoilage convention keeps its own words.
+    assert main(["close", str(DEMO / "close-2026-10.yaml"), "--period", "2026-10", "--ledger",
+                 str(tmp_path / "s.db")]) == 0
+    capsys.readouterr()
+    assert main(["rollforward", "--period", "2026-10", "--ledger", str(tmp_path / "s.db")]) == 0
+    out = capsys.readouterr().out
+    assert "abnormal loss + disposal value" in out and "normal loss scrap" not in out

@@ -247,7 +247,7 @@ def test_process_account_detail_shows_an_abnormal_gain_as_an_addition_by_element
     for element, cells in printed.items():
         row = by_key(detail, product="Barista Pro", stage="Testing", element=element)
         assert D(cells["abnormal gain"].replace(",", "")) == D(row["abnormal_gain"])
-        assert D(cells["abnormal loss + disposal value"].replace(",", "")) == D(row["spoilage"]) >= 0
+        assert D(cells["normal loss scrap + abnormal loss"].replace(",", "")) == D(row["spoilage"]) >= 0
     assert "net of" not in text and "Roll-forward ties: OK" in text
 
 

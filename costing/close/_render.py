@@ -61,6 +61,16 @@ _SPOILAGE_NOTE = [f"  {_SPOILAGE_TITLE}: the cost of abnormal spoilage written o
                   "of normal spoilage's cost",
                   "  stays with the good units, in to next stage and to finished goods. The units tables count normal "
                   "and abnormal spoiled units apart."]
+# Under the process-account convention (UK texts) the same column is what leaves WIP for lost units:
+# the normal loss at its scrap value and the abnormal loss at the cost per unit of expected output
+# (its scrap proceeds credit the abnormal loss account, not WIP); said in that convention's words.
+_LOSS_TITLE = "normal loss scrap + abnormal loss"
+_LOSS_NOTE = [f"  {_LOSS_TITLE}: what leaves WIP for lost units — the normal loss at its scrap value (to the scrap "
+              "account) and the abnormal",
+              "  loss at the cost per unit of expected output (to the abnormal loss account, which its scrap proceeds "
+              "credit); an abnormal gain is",
+              "  its own column. The rest of the normal loss's cost stays with good output, in to next stage and to "
+              "finished goods."]
 _UNIT_COLUMNS = ["opening", "started", "transferred_in", "to_next_stage", "to_finished_goods", "normal_spoilage",
                  "abnormal_spoilage", "count_difference", "closing", "ledger_closing"]
 _UNIT_TITLES = ["opening", "started", "transferred in", "to next stage", "to finished goods", "normal spoilage",
@@ -96,14 +106,17 @@ def _transfer_ties(total, outside, transfer_difference, fg_completed, fg_differe
 def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = False,
                        stages: RollForwardByStage | None = None, units: UnitsRollForward | None = None,
                        general_ledger: tuple = (), book: JournalBook | None = None, company: str = "",
-                       close: str = "", element_rows: tuple[DetailRow, ...] | None = None) -> str:
+                       close: str = "", element_rows: tuple[DetailRow, ...] | None = None,
+                       process_account: bool = False) -> str:
     """The roll-forward as text: WIP by stage (and with ``detail`` by product, stage and element),
     by WIP account, in units (``units``, when given), finished goods, and the ties to the journals.
     ``stages`` is ``by_stage(rf, ...)`` (made here without account subtotals when not given);
     ``element_rows`` the detail's rows, ``detail_rows(rf, ...)`` (made here, abnormal gains not parted out
     of spoilage, when not given).
     ``company`` and ``close`` (which close of the month, e.g. "close #2, recorded ... by ...") head
-    the page: after a re-close the month has several roll-forwards, and a binder needs to say which."""
+    the page: after a re-close the month has several roll-forwards, and a binder needs to say which.
+    ``process_account``: the close's ``loss_convention`` is ``process_account``: lost units are said in
+    its words (normal loss, abnormal loss) rather than spoilage's."""
     m = lambda v: _money(v, rf.currency, locale)  # noqa: E731
     u = lambda v: _units(v, locale)  # noqa: E731
     s = stages if stages is not None else by_stage(rf)
@@ -111,13 +124,14 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
              + (f", {close}" if close else ""), ""]
     if general_ledger and book is not None:  # the opening as the close tied it to the GL, first
         lines += general_ledger_lines(general_ledger, book, m) + [""]
-    lines += _SIGNS + ["", "WIP by stage:"]
+    loss_title = _LOSS_TITLE if process_account else _SPOILAGE_TITLE
+    lines += [line.replace(_SPOILAGE_TITLE, loss_title) for line in _SIGNS] + ["", "WIP by stage:"]
     used = [c for c in _COLUMNS if c in _ALWAYS or any(getattr(v, c) for v in s.stages)]
-    titles = [_TITLES[_COLUMNS.index(c)] for c in used]
+    titles = [loss_title if c == "spoilage" else _TITLES[_COLUMNS.index(c)] for c in used]
     rows = [[v.stage] + [m(getattr(v, c)) for c in used] for v in s.stages + (s.total,)]
     lines += _table(["stage"] + titles, rows)
     if "spoilage" in used:
-        lines += _SPOILAGE_NOTE
+        lines += _LOSS_NOTE if process_account else _SPOILAGE_NOTE
     lines += _transfer_ties(s.total, s.transferred_in_from_outside, s.transfer_difference, s.finished_goods_completed,
                             s.finished_goods_difference, m, "", "the finished-goods table")
     lines += [""]
@@ -138,10 +152,10 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
                          for r in detail_of])
         netted = s.total.abnormal_gain - sum((r.abnormal_gain for r in detail_of), s.total.abnormal_gain * 0)
         if netted:
-            lines.append(f"  By element, spoilage is net of {m(netted)} of abnormal gains: which element the normal "
+            lines.append(f"  By element, {'losses are' if process_account else 'spoilage is'} net of {m(netted)} of abnormal gains: which element the normal "
                          "loss's scrap reduced could not be read from the recorded inputs.")
     if units is not None:
-        lines += ["", _units_text(units, u, detail)]
+        lines += ["", _units_text(units, u, detail, process_account)]
     lines += ["", f"Finished goods {rf.period}:"]
     rows = [[r.product, m(r.opening), m(r.completed), m(r.cost_of_goods_sold), m(r.overhead_adjustment),
              m(r.closing), u(r.closing_units)] for r in rf.finished_goods]
@@ -174,7 +188,7 @@ def render_rollforward(rf: RollForward, locale: str = "en_US", detail: bool = Fa
     return "\n".join(lines) + "\n"
 
 
-def _units_text(units: UnitsRollForward, u, detail: bool) -> str:
+def _units_text(units: UnitsRollForward, u, detail: bool, process_account: bool = False) -> str:
     """The WIP units roll-forward: by stage (with ``detail`` by product and stage too), each row
     checked against the closing units in the ledger, and the transfers tied."""
     lines = ["WIP units by stage: opening + started + transferred in − to next stage − to finished goods "
@@ -187,6 +201,9 @@ def _units_text(units: UnitsRollForward, u, detail: bool) -> str:
     gains = any(r.abnormal_gain for r in units.rows)
     columns = _UNIT_COLUMNS[:3] + ["abnormal_gain"] * gains + _UNIT_COLUMNS[3:]
     titles = _UNIT_TITLES[:3] + ["abnormal gain"] * gains + _UNIT_TITLES[3:]
+    if process_account:  # the convention's own words for lost units
+        titles = [{"normal spoilage": "normal loss", "abnormal spoilage": "abnormal loss"}.get(t, t) for t in titles]
+        lines[0] = lines[0].replace("normal spoilage", "normal loss").replace("abnormal spoilage", "abnormal loss")
 
     def rows_of(rows, label):
         return [[label(r)] + [u(getattr(r, c)) for c in columns] + ["OK" if r.ok else u(r.difference)]
