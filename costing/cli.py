@@ -487,12 +487,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
                    for p, stage_parts in zip(products, parts)], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
+    from .close._render import closing_after_costing_text
+
     sys.stdout.write("\n".join(
         render_case_report(p.report, locale=locale, title=f"== {p.name} ({args.period}, close #{closed.event.close_no}) ==",
                            parts=stage_parts, normal_rates=_close_normal_rates(closed.inputs, p),
                            passing=_passing(plans[p.name].case.stages),
                            whole_units=_close_normal_rates(closed.inputs, p, read=normal_in_whole_units),
                            rounding=rounding)
+        + closing_after_costing_text(p, p.report.currency, locale)
         for p, stage_parts in zip(products, parts)))
     return 0
 

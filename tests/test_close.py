@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -748,3 +749,25 @@ def test_a_general_ledger_balance_and_the_input_it_ties_to_are_two_steps(tmp_pat
     assert "  2. overhead.Assembly.actual: 24400.00 → 24900.00\n" in out
     assert ("  Overhead true-up: applied vs actual (2026-11) / 5900 (Close overhead incurred): -33,650.00 → "
             "-34,150.00 (-500.00) = step 2 -500.00") in out
+
+
+def test_the_report_says_how_the_close_took_ending_wip_to_the_closing_wip_next_month_opens_with(tmp_path, capsys):
+    """The production cost report is the costing; the close then adjusts ending WIP for the count and
+    the overhead proration.  A reader tying October's c/d to November's b/d found a difference the
+    report did not explain: it says each stage's adjustments, and the closing WIP is November's opening."""
+    text = _report(tmp_path, capsys, demo("2026-10"))
+    assert "After the costing above, the close adjusted ending WIP" in text
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        closed = ledger.current_close("2026-10")
+        closing = {(w.product, w.stage): sum(w.cost.values(), Decimal(0)) for w in closed.state.wip.values()}
+    said = re.findall(r"^  (\w+): ending WIP ([\d,.]+)(.*?) = closing WIP ([\d,.]+)$", text, flags=re.M)
+    assert said
+    products = re.findall(r"^== (.+?) \(2026-10", text, flags=re.M)
+    blocks = text.split("\n== ")
+    for product, block in zip(products, blocks):
+        for stage, ending, moves, after in re.findall(r"^  (\w+): ending WIP ([\d,.]+)(.*?) = closing WIP ([\d,.]+)$",
+                                                      block, flags=re.M):
+            amounts = [Decimal(a.replace(",", "")) * (1 if sign == "+" else -1)
+                       for sign, a in re.findall(r" ([+−]) ([\d,.]+) ", moves + " ")]
+            assert Decimal(ending.replace(",", "")) + sum(amounts, Decimal(0)) == Decimal(after.replace(",", ""))
+            assert closing[(product, stage)] == Decimal(after.replace(",", "")), (product, stage)

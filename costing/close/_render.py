@@ -535,3 +535,30 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     if not diff.amounts:
         lines += ["", "No amount moved."]
     return "\n".join(lines) + "\n"
+
+
+def closing_after_costing_text(product, currency: str, locale: str = "en_US") -> str:
+    """What the close did to a product's ending WIP after the costing its production cost report
+    shows: by stage, ending WIP + count adjustment + overhead proration = the closing WIP carried
+    to next month (its opening, b/d).  "" when the close changed none: a reader tying this month's
+    c/d to next month's b/d otherwise finds a difference the report does not explain."""
+    m = lambda v: _money(v, currency, locale)  # noqa: E731
+    lines = []
+    for stage in product.report.stages:
+        ending = stage.ending_wip.total
+        count = product.count_adjustments.get(stage.name)
+        counted = count.amount if count is not None else ending * 0
+        prorated = sum(product.overhead_adjustment.get(stage.name, {}).values(), ending * 0)
+        wip = product.closing_wip.get(stage.name)
+        closing = sum(wip.cost.values(), ending * 0) if wip is not None else ending
+        if not counted and not prorated and closing == ending:
+            continue
+        said = f"ending WIP {m(ending)}"
+        for amount, what in ((counted, "count adjustment"), (prorated, "overhead proration")):
+            if amount:
+                said += f" {'+' if amount > 0 else '−'} {m(abs(amount))} {what}"
+        lines.append(f"  {stage.name}: {said} = closing WIP {m(closing)}")
+    if not lines:
+        return ""
+    return "\n".join(["", "After the costing above, the close adjusted ending WIP; the closing WIP is what next month opens "
+                      "with (b/d), by element in `wip rollforward --detail`:"] + lines) + "\n"
