@@ -97,17 +97,20 @@ class ResultSheetNameTaken(Exception):
 
 
 def recorded_result_sheets(saved: str | Path) -> set[str]:
-    """The result sheets a close recorded writing into a workbook, read from a copy of it saved with
-    ``SaveCopyAs`` (document properties included)."""
+    """The result sheets earlier closes wrote into a workbook, read from a copy of it saved with
+    ``SaveCopyAs`` (document properties included): those recorded, or in a book that records none
+    (closed by this button before it recorded them) those its titles show
+    (``costing.workbook.result_sheets_of_earlier_closes``)."""
     import openpyxl
+
+    from costing.workbook import result_sheets_of_earlier_closes
 
     wb = openpyxl.load_workbook(saved, read_only=True)
     try:
         props = getattr(wb, "custom_doc_props", None)
-        for prop in (props.props if props is not None else ()):
-            if prop.name == RESULT_SHEETS_PROPERTY:
-                return {name for name in str(prop.value).split("\n") if name}
-        return set()
+        recorded = next((str(prop.value) for prop in (props.props if props is not None else ())
+                         if prop.name == RESULT_SHEETS_PROPERTY), None)
+        return result_sheets_of_earlier_closes(wb, recorded)
     finally:
         wb.close()
 

@@ -298,3 +298,33 @@ def test_a_required_table_missing_is_said_once(tmp_path):
     wb.save(path)
     result = close_month(FakeBook(path))
     assert not result.ok and result.message.count("[MISSING_TABLE]") == 1, result.message
+
+
+def _unrecorded(path):
+    """The book as the Close month button before it recorded its sheets left it: result sheets
+    written, no wip.result_sheets property."""
+    wb = openpyxl.load_workbook(path)
+    wb.custom_doc_props.props = [p for p in wb.custom_doc_props.props if p.name != "wip.result_sheets"]
+    wb.save(path)
+
+
+def test_a_book_the_button_closed_before_it_recorded_its_sheets_closes_again(tmp_path, capsys):
+    """Its result sheets carry their titles; read by them, the next close (button or command) takes
+    them for its own, where it refused each as the user's (RESULT_SHEET_NAME_TAKEN)."""
+    path = demo_book(tmp_path)
+    assert main(["close", str(path), "--period", "2026-10"]) == 0
+    _unrecorded(path)
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", str(path.with_suffix(".wip.db"))]) == 0
+    capsys.readouterr()
+    assert close_month(FakeBook(path)).ok  # the button's re-close
+    _unrecorded(path)
+    assert main(["reopen", "2026-10", "--reason", "again", "--ledger", str(path.with_suffix(".wip.db"))]) == 0
+    assert main(["close", str(path), "--period", "2026-10"]) == 0, capsys.readouterr().err
+    assert "RESULT_SHEET_NAME_TAKEN" not in capsys.readouterr().err
+
+
+def test_a_users_sheet_named_summary_with_its_own_title_is_still_the_users(tmp_path):
+    path = demo_book(tmp_path, extra_sheet="Summary")  # A1: "My own summary"
+    _unrecorded(path)
+    result = close_month(FakeBook(path))
+    assert not result.ok and "RESULT_SHEET_NAME_TAKEN" in result.message

@@ -26,7 +26,7 @@ __all__ = [
     "read_close_workbook", "locate_issues", "write_close_results", "read_workbook_input",
     "CloseInput", "CloseFileInput", "WorkbookCloseInput", "open_close_input", "is_workbook",
     "TableSource", "TableData", "Cell", "Formula", "FakeSource", "OpenpyxlSource", "WorkbookInput", "read_tables",
-    "register_result_sheet", "RESULT_SHEETS", "WorkbookChanged", "ContentWouldBeLost",
+    "register_result_sheet", "RESULT_SHEETS", "result_sheets_of_earlier_closes", "WorkbookChanged", "ContentWouldBeLost",
 ]
 
 
@@ -75,6 +75,40 @@ def read_workbook_input(path: str | Path, vouched_for: Callable[[str], frozenset
     return found
 
 
+# Each result sheet's title (cell A1) as its writer writes it (``costing/workbook/_sheets.py``): how a
+# result sheet an earlier close wrote without recording it is known for the close's own.
+_RESULT_TITLES = {
+    "Cost Report": r"Production cost report [0-9]{4}-[0-9]{2} — .*",
+    "Roll-forward": r"WIP roll-forward [0-9]{4}-[0-9]{2}",
+    "Journal": r"Journals [0-9]{4}-[0-9]{2} — .*",
+    "Finished Goods & COGS": r"Finished goods and cost of goods sold [0-9]{4}-[0-9]{2} \(.*\)",
+    "Overhead": r"Overhead applied vs actual [0-9]{4}-[0-9]{2}",
+    "Checks": r"Checks [0-9]{4}-[0-9]{2}",
+    "Summary": r"Summary [0-9]{4}-[0-9]{2}",
+}
+
+
+def result_sheets_of_earlier_closes(wb, recorded: str | None) -> set[str]:
+    """The result sheets earlier closes wrote into ``wb``: those recorded (``recorded``, the
+    ``wip.result_sheets`` property, one name a line) — or, in a workbook that records none, each
+    sheet of exactly a result sheet's name whose title (A1) is that sheet's title as the writer
+    writes it: the Close month button before 0.4.0's fixes wrote its sheets without recording them,
+    and its books must close again (a user's own sheet of that name has another title)."""
+    import re
+
+    if recorded is not None:
+        return {name for name in recorded.split("\n") if name}
+    left = set()
+    for title in wb.sheetnames:
+        pattern = _RESULT_TITLES.get(title)
+        if pattern is None:
+            continue
+        first = wb[title].cell(row=1, column=1).value
+        if isinstance(first, str) and re.fullmatch(pattern, first):
+            left.add(title)
+    return left
+
+
 def _result_names_taken(wb) -> list[Issue]:
     """Sheets of the user's own that carry a result sheet's name: the close would replace them.
     Excel's sheet names ignore case: a sheet ``checks`` takes the name ``Checks`` (openpyxl would
@@ -84,7 +118,7 @@ def _result_names_taken(wb) -> list[Issue]:
     from . import _sheets  # noqa: F401  (registers the standard result sheets)
     from ._results import RESULT_SHEETS, _custom_property
 
-    ours = set((_custom_property(wb) or "").split("\n"))
+    ours = result_sheets_of_earlier_closes(wb, _custom_property(wb))
     results = {s.name.casefold(): s.name for s in RESULT_SHEETS}
     issues = []
     for title in wb.sheetnames:
