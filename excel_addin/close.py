@@ -154,7 +154,8 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     month_before = _MonthBefore(ledger_path)
     found = read_tables(XlwingsSource(book), month_before.vouched)
     try:
-        sheet_problems = [i for i in read_workbook_input(copy).issues if i.code in _SHEET_CHECKS]
+        copied = read_workbook_input(copy)
+        sheet_problems = [i for i in copied.issues if i.code in _SHEET_CHECKS]
         said = {(i.code, i.path) for i in found.issues} | {(i.code, i.message) for i in found.issues}
         sheet_problems = [i for i in sheet_problems if (i.code, i.path) not in said and (i.code, i.message) not in said]
         ours = recorded_result_sheets(copy)  # the sheets a close wrote into this book before
@@ -166,6 +167,10 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     if sheet_problems:
         found.issues.extend(sheet_problems)
         found.data = None
+        # What those problems make unreliable is held back as the command holds it back: a table
+        # read as absent here (converted to a range) would otherwise give knock-on problems — a
+        # general-ledger difference of the opening finished goods left out, driver quantities missing.
+        found.held.update(copied.held)
     period = found.partial.get("period") if found.partial is not None else None
     if found.issues or found.data is None:
         return _refused(book, where, _every_problem(found, month_before), period)
