@@ -263,3 +263,44 @@ def test_a_table_with_its_header_row_turned_off_says_so(demo_book):
     message = issues[0][2]
     assert "the header row of table Shipments is turned off" in message and "Table Design > Header Row" in message
     assert "its headers are ;" not in message
+
+
+def _november_keeping_octobers_opening_as_ranges(tmp_path) -> Path:
+    """November's workbook, October closed in the ledger beside it, with October's opening figures
+    kept on the Opening sheet as plain ranges (its three tables converted: Table Design > Convert to
+    Range) — a reference the user keeps; November opens from the ledger."""
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from costing.workbook._cli import init_workbook
+    from tests.demo_data import demo
+
+    tmp_path.mkdir(exist_ok=True)
+    october = tmp_path / "october.xlsx"
+    assert main(["init", str(october), "--demo"]) == 0
+    book = tmp_path / "november.xlsx"
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    init_workbook(book, demo("2026-11"))
+    source = openpyxl.load_workbook(october)["Opening"]
+    wb = openpyxl.load_workbook(book)
+    sheet = wb["Opening"]
+    for name in list(sheet.tables):
+        del sheet.tables[name]
+    for row in source.iter_rows(min_row=3, max_row=12):
+        for cell in row:
+            sheet[cell.coordinate] = cell.value
+    wb.save(book)
+    return book
+
+
+def test_octobers_opening_kept_as_ranges_in_november_is_no_problem(tmp_path, capsys):
+    """The opening tables are read in the ledger's first month only: after it the opening comes from
+    the ledger, and rows kept as a range are nothing the close leaves out (refused, the advice to make
+    them tables again led to OPENING_MISMATCH)."""
+    from excel_addin.close import close_month
+    from tests.fake_xlwings import FakeBook
+
+    book = _november_keeping_octobers_opening_as_ranges(tmp_path)
+    assert close_month(FakeBook(book)).ok
+    book = _november_keeping_octobers_opening_as_ranges(tmp_path / "cli")
+    assert main(["close", str(book), "--period", "2026-11"]) == 0, capsys.readouterr().err

@@ -91,6 +91,21 @@ class WorkbookInput:
     # what the problems found leave out of it: the close's checks run on it report the rest.
     partial: dict | None = None
     held: set[tuple] = field(default_factory=set)
+    # An opening table (first month only) converted to a range, its rows still on the sheet: a
+    # problem only where the close opens from the workbook — the ledger's first month.  After it the
+    # opening comes from the ledger, and a month's sheet may keep the first month's figures as a
+    # plain range.  Said by ``in_first_month`` once the month before is known.
+    first_month_only: list[Issue] = field(default_factory=list)
+
+    def in_first_month(self, first: bool) -> None:
+        """Whether the close opens from the workbook (``first``: the ledger holds no month before):
+        then the opening tables' problems (``first_month_only``) are the workbook's, holding back
+        the close's checks as any missing table does; otherwise they are dropped."""
+        if first and self.first_month_only:
+            self.issues.extend(self.first_month_only)
+            self.held.add(_ALL)
+            self.data = None
+        self.first_month_only = []
 
     def with_close_checks(self, prior: Any, vouched: frozenset[str] = frozenset()) -> list[Issue]:
         """Every problem at once: the tables' own, then those the close finds in what could be read
@@ -579,7 +594,10 @@ class _Reader:
                                f"close would leave them out; select {where} and make it a table (Insert > Table, My table has "
                                f"headers) named {spec.name} (Table Design > Table Name), or, if there is nothing to "
                                "read, delete the rows")
-                self.problem("MISSING_TABLE", f"{_quote(title)}!{where}", message)
+                if spec.first_period_only:  # a problem in the ledger's first month only (``in_first_month``)
+                    self.result.first_month_only.append(Issue("MISSING_TABLE", f"{_quote(title)}!{where}", message))
+                else:
+                    self.problem("MISSING_TABLE", f"{_quote(title)}!{where}", message)
                 return
 
     def data_below(self, data: TableData) -> None:
