@@ -301,3 +301,49 @@ def test_an_untouched_ledger_verifies_and_closes_on(ledger_db, capsys):
     assert main(["reopen", "2026-11", "--reason", "again", "--ledger", str(ledger_db)]) == 0
     assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(ledger_db)]) == 0
     assert main(["verify", "--ledger", str(ledger_db)]) == 0
+
+
+@pytest.mark.parametrize("read", ["checked_events", "verification"])
+def test_history_and_verify_read_the_rows_and_the_head_as_one_state(ledger_db, monkeypatch, read):
+    """A reopen committed between reading the rows and reading the head made the head newer than the
+    rows: `wip history` and `wip verify` said events were removed from the end (a false tamper
+    verdict during a colleague's ordinary reopen).  The read is one transaction: the reopen waits."""
+    from costing.ledger import _sqlite
+
+    original = _sqlite.Ledger._verify_head
+    meanwhile = {}
+
+    def reopen_meanwhile(self, last):
+        if not meanwhile:
+            try:
+                with Ledger(ledger_db, timeout=0.1) as other:
+                    reopen_period(other, "2026-11", "late invoice", user="colleague")
+                meanwhile["reopen"] = "recorded"
+            except LedgerError as e:
+                meanwhile["reopen"] = e.code
+        return original(self, last)
+
+    monkeypatch.setattr(_sqlite.Ledger, "_verify_head", reopen_meanwhile)
+    with Ledger(ledger_db) as ledger:
+        if read == "checked_events":
+            _, flagged, general = ledger.checked_events()
+            assert not flagged and not general, general
+        else:
+            assert ledger.verification().problems == ()
+    assert meanwhile["reopen"] == "LEDGER_BUSY"  # it waited for the read, and gave up (0.1 s here)
+
+
+def test_a_ledger_wip_0_1_0_wrote_throughout_is_a_note_not_tampered(tmp_path, capsys):
+    """wip 0.1.0 (before heads were noted) left no head; every reader and the close take such a
+    ledger, and so do `wip history` and `wip verify` (they said LEDGER_TAMPERED, exit 1)."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(close_service, "__version__", "0.1.0")
+        close_period(demo("2026-10"), ledger, user="old engine")
+        close_period(demo("2026-11"), ledger, user="old engine")
+    _sneaky(db, ("DELETE FROM meta WHERE key = 'head'", ()))
+    assert main(["history", "--ledger", str(db)]) == 0, capsys.readouterr().err
+    assert main(["verify", "--ledger", str(db)]) == 0
+    assert "note: head: the ledger notes no head: every event was recorded by engine 0.1.0" in capsys.readouterr().err
+    _sneaky(db, ("UPDATE events SET engine_version = '0.4.0' WHERE seq = 1", ()))  # not 0.1.0 throughout
+    assert main(["verify", "--ledger", str(db)]) == 1

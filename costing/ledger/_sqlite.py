@@ -13,6 +13,7 @@ Design:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -526,7 +527,8 @@ class Ledger:
         is read once; the detail tables are ``verify``'s.  Raises LedgerError LEDGER_TAMPERED when
         the file itself can no longer be read (damaged)."""
         try:
-            return self._checked_events()
+            with self._snapshot():
+                return self._checked_events()
         except sqlite3.DatabaseError as e:
             refusal = _refusal(self.path, e)
             if refusal is not None:
@@ -919,6 +921,22 @@ class Ledger:
             raise
         return self._event(self._db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone())
 
+    @contextlib.contextmanager
+    def _snapshot(self):
+        """Reads that must see one state of the file — the rows and the head recorded apart from
+        them — in one read transaction: a close or reopen committed between the two made the head
+        newer than the rows just read, and `wip history` or `wip verify` said events were removed.
+        A write waits for it to end (up to the busy timeout), as reads wait for a write."""
+        if self._db.in_transaction:  # inside a write: it sees one state already
+            yield
+            return
+        self._db.execute("BEGIN")  # deferred: the first read takes the shared lock, held to COMMIT
+        try:
+            yield
+        finally:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
+
     def _begin(self) -> None:
         try:
             self._db.execute("BEGIN IMMEDIATE")
@@ -1105,7 +1123,8 @@ class Ledger:
         head given: read once, so a failing check is not run a second time to say which failed.
         Raises LedgerError LEDGER_TAMPERED when the file itself can no longer be read (damaged)."""
         try:
-            return self._verification(expected_head)
+            with self._snapshot():
+                return self._verification(expected_head)
         except sqlite3.DatabaseError as e:
             refusal = _refusal(self.path, e)
             if refusal is not None:
@@ -1170,8 +1189,19 @@ class Ledger:
         an older engine's, which records no head) are a note, as the next close or reopen takes them."""
         head = self.head()
         if head is None:
-            return ([] if last is None else ["head: the record of the newest event is missing from the ledger — "
-                                             "events may have been removed from the end"]), []
+            if last is None:
+                return [], []
+            # A ledger wip 0.1.0 wrote from its first event, before heads were noted: no head yet,
+            # as the readers and the close take it (the next close or reopen notes one).
+            later = self._db.execute("SELECT 1 FROM events WHERE engine_version != ? LIMIT 1",
+                                     (_HEADLESS_ENGINE,)).fetchone()
+            if later is None:
+                return [], [f"head: the ledger notes no head: every event was recorded by engine {_HEADLESS_ENGINE}, "
+                            f"most likely wip {_HEADLESS_ENGINE} from before heads were noted; the next close or "
+                            "reopen notes one. Until then events removed from the end cannot be told: check the "
+                            "ledger against a head noted outside the file (wip verify --head)"]
+            return ["head: the record of the newest event is missing from the ledger — "
+                    "events may have been removed from the end"], []
         seq_text, _, digest = head.partition(":")
         if not (seq_text.isascii() and seq_text.isdigit()):
             return [f"head: the record of the newest event is unreadable ({head[:30]!r})"], []
