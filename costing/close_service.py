@@ -364,8 +364,8 @@ def _gl_holding_both(issues: list[Issue], data: Any, ledger: Ledger) -> list[Iss
             f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
             f"difference {t.difference} is two postings the GL holds differently from this ledger — "
             f"{held.get(t.account, 0)} that close #{reversed_close} of {period} posted (reopened since; the GL "
-            f"still holds it) and {-since.get(t.account, 0)} for what {prior.period} posted after its close "
-            f"#{imported} (reopened and closed again; the GL holds close #{imported}, not what replaced it). "
+            f"still holds it), less {since.get(t.account, 0)} that {prior.period} posted after its close "
+            f"#{imported} (reopened and closed again; the GL holds close #{imported} and lacks what replaced it). "
             f"Import {prior_export} — the reversal of {prior.period}'s close #{imported} and the close since — into "
             f"the GL, then give the balance from before close #{reversed_close} of {period} ({t.wip_ledger}); once "
             f"this close is recorded, import {this_export}: the reversal of close #{reversed_close} and this close"))
@@ -752,7 +752,8 @@ def reason_problem(reason: str) -> Issue | None:
     hiding = invisible_problem(reason)
     if hiding is not None:
         return Issue("INVALID_TEXT", "--reason", f"the reason {hiding}; {kept}")
-    if reason.strip() and (not any(c.isalnum() for c in reason) or " ".join(reason.split()).strip('"').upper() in ("WHO AND WHY", "TEXT", "REASON")):
+    words = " ".join(re.findall(r"\w+", reason)).upper()  # quotes of any kind, dots and spaces aside
+    if reason.strip() and (not words or words in ("WHO AND WHY", "TEXT", "REASON")):
         # The placeholder of a suggested command (`--reason "WHO AND WHY"`), pasted as it was, or
         # only punctuation: the audit trail would keep no reason.
         return Issue("INVALID_TEXT", "--reason", f"the reason {reason.strip()!r} says nothing of the reopen; say who "

@@ -287,7 +287,8 @@ def test_a_first_close_says_nothing_of_an_earlier_close(tmp_path, capsys):
     assert "This close replaces" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("reason", ['"WHO AND WHY"', "WHO AND WHY", "who and why", "TEXT", "...", "-", "?!"])
+@pytest.mark.parametrize("reason", ['"WHO AND WHY"', "WHO AND WHY", "who and why", "TEXT", "...", "-", "?!",
+                                    "\u201cWHO AND WHY\u201d", "WHO AND WHY.", "'who and why'"])
 def test_a_placeholder_or_punctuation_is_no_reason(reason, october, capsys):
     """The suggested commands carry `--reason "WHO AND WHY"`: pasted as it is, or a reason of dots,
     the audit trail would keep no reason."""

@@ -441,7 +441,7 @@ def test_a_gl_holding_this_months_reopened_close_and_not_the_prior_months_reclos
     for path, message in told.items():
         code = path.rsplit(".", 1)[1]
         assert "that close #1 of 2026-11 posted (reopened since; the GL still holds it)" in message
-        assert "for what 2026-10 posted after its close #1" in message
+        assert "that 2026-10 posted after its close #1 (reopened and closed again; the GL holds close #1 and lacks" in message
         assert "`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in message
         assert "`wip export --period 2026-11 --after-close 1 --format FORMAT --out FOLDER`" in message
         if code in opening:  # the balance to give is the WIP ledger's opening, October's new closing

@@ -203,9 +203,10 @@ def merge_accounts(existing: bytes, new: bytes, where: str) -> bytes:
         if other is not None and other.name != o.name:
             raise ExportError(
                 f"account {code} is opened in {where} as {said(other)}; this export's chart names it {said(o)}: the "
-                "folder's ledger would post one account to two names. The account was renamed in the chart (or its "
-                "type changed, or a look-alike name was added): rename it back in the chart, or export into a folder "
-                "of its own")
+                "folder's ledger would post one account to two names. Either the account was renamed in one "
+                "month's chart (or its type changed): give it one name in every month's chart; or one month's chart "
+                "has another account whose name reads the same in beancount, so that month's names carry their "
+                "account codes and the other's do not: export the months of each chart into a folder of their own")
         same = by_name.get(o.name)
         if same is not None and same.code != o.code:
             raise ExportError(
