@@ -78,11 +78,17 @@ class XlwingsSource:
             return Cell(sheet.name, f"{get_column_letter(left + c)}{top + r}", value, text)
 
         last = rows - 1 if getattr(table, "show_totals", False) else rows
-        header = tuple(cell(0, c) for c in range(cols))
-        body = tuple(tuple(cell(r, c) for c in range(cols)) for r in range(1, last))
+        # Header row turned off (Table Design > Header Row): Excel's range then starts at the first
+        # data row; read as the command reads it (no header cells: one problem that says so), never
+        # the first data row as headers.
+        headers = getattr(table, "show_headers", True) is not False
+        first = 1 if headers else 0
+        header = tuple(cell(0, c) for c in range(cols)) if headers else \
+            tuple(Cell(sheet.name, f"{get_column_letter(left + c)}{top}", None) for c in range(cols))
+        body = tuple(tuple(cell(r, c) for c in range(cols)) for r in range(first, last))
         ref = f"{get_column_letter(left)}{top}:{get_column_letter(left + cols - 1)}{top + rows - 1}"
         merged = (ref,) if rng.merge_cells else ()  # xlwings tells whether, not where
-        return TableData(table.name, sheet.name, ref, header, body, merged)
+        return TableData(table.name, sheet.name, ref, header, body, merged, header_row=headers)
 
 
 # The document property in which the close workbook's writer records the result sheets it wrote

@@ -75,6 +75,7 @@ class FakeTable:
     def __init__(self, sheet: "FakeSheet", table):
         self.name = table.displayName
         self.show_totals = bool(table.totalsRowCount)
+        self.show_headers = table.headerRowCount != 0  # as Excel's ListObject.ShowHeaders (ref without it then)
         c1, r1, c2, r2 = range_boundaries(table.ref)
         self.range = FakeRange(sheet, r1, c1, r2, c2)
 

@@ -345,3 +345,22 @@ def test_the_button_holds_back_what_a_converted_table_makes_unreliable_as_the_co
     result = close_month(FakeBook(path))
     button = sorted(line.rsplit("[", 1)[1] for line in result.message.splitlines()[1:] if "[" in line)
     assert button == command, result.message
+
+
+def test_a_table_with_its_header_row_off_is_said_so_by_the_button_as_by_the_command(tmp_path, capsys):
+    """The button read the first data row as headers ('its headers are Espresso Classic, 270')."""
+    path = demo_book(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    table = wb["Shipments"].tables["Shipments"]
+    first, last = table.ref.split(":")
+    table.headerRowCount = 0
+    table.ref = f"{first[0]}{int(first[1:]) + 1}:{last}"  # as Excel leaves it: the data rows only
+    table.autoFilter = None
+    wb.save(path)
+    assert main(["close", str(path), "--period", "2026-10"]) == 2
+    command = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    result = close_month(FakeBook(path))
+    assert not result.ok and "header row" in result.message and "turned off" in result.message, result.message
+    assert "its headers are" not in result.message
+    assert len([line for line in result.message.splitlines()[1:] if "[" in line]) == len(command), (result.message,
+                                                                                                     command)
