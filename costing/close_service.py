@@ -202,6 +202,46 @@ def _no_opening_for_a_later_month(issues: list[Issue], data: Any, ledger: Ledger
             "month's opening in the file (beginning_wip, opening_finished_goods)",)
 
 
+@dataclass(frozen=True)
+class _OpeningTies:
+    """What the general-ledger explainers below read: the close's header as resolved, the month
+    before it opens from, its ties to the GL balances the file gives, and those of them that are
+    openings (WIP and finished goods; overhead control is this month's actual overhead)."""
+    period: str
+    spec: Any
+    prior: Any
+    ties: list
+    openings: list
+
+
+def _opening_ties(data: Any, ledger: Ledger) -> _OpeningTies | None:
+    """``_OpeningTies`` of a refused close, or None where there is nothing to explain: the ledger's
+    first month (its opening is the file's), a header that does not resolve, a ledger that cannot
+    say."""
+    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+
+    period = str(data.get("period")) if isinstance(data, dict) else ""
+    try:
+        prior, opening_from = ledger.prior_for(period)
+    except LedgerError:
+        return None
+    if prior is None:
+        return None
+    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
+    if resolved is None:
+        return None
+    ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
+    return _OpeningTies(period, resolved[0], prior, ties, [t for t in ties if not t.is_actual_overhead])
+
+
+def _posted_history(ledger: Ledger, period: str) -> tuple:
+    """A month's closes and reversals in turn, as ``posted_after`` takes them."""
+    from ._journal import PostedBook
+
+    return tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
+                 for event, book in ledger.journal_books(period))
+
+
 def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
     """The month before was reopened and closed again after its journals were imported: the GL
     still holds its earlier close, so each opening account (WIP, finished goods) differs by exactly
@@ -211,24 +251,15 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
     file gives it, and what the re-close posted to it clears a change in that month's actual
     overhead, which the GL books apart (the late invoice) — so it neither decides nor, unless it
     differs by exactly that, is told so."""
-    from ._journal import NotPostedAfter, PostedBook, posted_after
-    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+    from ._journal import NotPostedAfter, posted_after
 
+    found = _opening_ties(data, ledger)
+    if found is None or not any(t.difference for t in found.openings):
+        return issues
+    spec, prior, ties, openings = found.spec, found.prior, found.ties, found.openings
     try:
-        prior, opening_from = ledger.prior_for(str(data.get("period")) if isinstance(data, dict) else "")
-        if prior is None:
-            return issues
-        history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
-                        for event, book in ledger.journal_books(prior.period))
+        history = _posted_history(ledger, prior.period)
     except LedgerError:
-        return issues
-    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
-    if resolved is None:
-        return issues
-    spec = resolved[0]
-    ties = tie_to_general_ledger(spec, openings_of_prior(prior))[0]
-    openings = [t for t in ties if not t.is_actual_overhead]
-    if not any(t.difference for t in openings):
         return issues
     closes = sorted({posted.close_no for posted in history if posted.kind == "close"})
     for imported in closes[:-1]:  # the GL may hold any earlier close of that month
@@ -273,24 +304,18 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     file gives it, and a month is often reopened because that changed (the late invoice), which
     the GL may not hold yet — so it does not decide; it is told what the reopened close posted to
     it, and what is left over when that is not its whole difference."""
-    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
-
-    period = str(data.get("period")) if isinstance(data, dict) else ""
+    found = _opening_ties(data, ledger)
+    if found is None:
+        return issues  # the ledger's first month (its opening is the file's): nothing to tell
+    period, spec, ties, openings = found.period, found.spec, found.ties, found.openings
     try:
         posted = ledger.journal_books(period)
-        prior, opening_from = ledger.prior_for(period)
     except LedgerError:
         return issues
-    if not posted or posted[-1][0].kind != "reopen" or prior is None:
-        return issues  # not reopened (or the ledger's first month, whose opening is the file's): nothing to tell
-    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
-    if resolved is None:
-        return issues
+    if not posted or posted[-1][0].kind != "reopen":
+        return issues  # not reopened: nothing to tell
     reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
     net = net_by_account(next(book for event, book in reversed(posted) if event.kind == "close"))
-    spec = resolved[0]
-    ties = tie_to_general_ledger(spec, openings_of_prior(prior))[0]
-    openings = [t for t in ties if not t.is_actual_overhead]
     if not any(t.difference for t in openings) or any(t.difference != net.get(t.account, 0) for t in openings):
         return issues
     # Overhead control differing by more (or less) than the reopened close posted to it: told that
@@ -322,25 +347,19 @@ def _gl_holding_both(issues: list[Issue], data: Any, ledger: Ledger) -> list[Iss
     lacks what that month posted after the close it took (``_gl_without_the_prior_months_reclose``).
     When every opening account's difference is the sum of the two (and neither alone), each is told
     with both parts and the two exports to import, instead of a list of differences to hunt down."""
-    from ._journal import NotPostedAfter, PostedBook, posted_after
-    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+    from ._journal import NotPostedAfter, posted_after
 
-    period = str(data.get("period")) if isinstance(data, dict) else ""
+    found = _opening_ties(data, ledger)
+    if found is None:
+        return issues
+    period, spec, prior, ties, openings = found.period, found.spec, found.prior, found.ties, found.openings
     try:
         posted = ledger.journal_books(period)
-        prior, opening_from = ledger.prior_for(period)
-        if not posted or posted[-1][0].kind != "reopen" or prior is None:
+        if not posted or posted[-1][0].kind != "reopen":
             return issues
-        history = tuple(PostedBook("close" if event.kind == "close" else "reversal", event.close_no, book)
-                        for event, book in ledger.journal_books(prior.period))
+        history = _posted_history(ledger, prior.period)
     except LedgerError:
         return issues
-    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
-    if resolved is None:
-        return issues
-    spec = resolved[0]
-    ties = tie_to_general_ledger(spec, openings_of_prior(prior))[0]
-    openings = [t for t in ties if not t.is_actual_overhead]
     reversed_close = next(event.close_no for event, _ in reversed(posted) if event.kind == "close")
     held = net_by_account(next(book for event, book in reversed(posted) if event.kind == "close"))
     if not any(t.difference for t in openings) or all(t.difference == held.get(t.account, 0) for t in openings):
