@@ -649,10 +649,17 @@ def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str
         # A re-close: a general ledger that took an earlier close of the month holds it still.  Its
         # own export on top would post the month twice; the export after that close nets to this one.
         earlier = f"#{close_no - 1}" if close_no == 2 else f"#1 to #{close_no - 1}"
-        lines.append(f"This close replaces {period}'s close {earlier}: if the general ledger took one of them, import "
-                     f"{ledger.after_close_export_command(period, close_no - 1)} — the reversals and this close; "
-                     f"with --after-close N for the close #N it took — not this close's own export, which would post "
-                     "the month twice")
+        closes = [book for event, book in ledger.journal_books(period) if event.kind == "close"]
+        if len(closes) >= 2 and net_by_account(closes[-1]) == net_by_account(closes[-2]):
+            lines.append(f"This close posts to each account what {period}'s close #{close_no - 1} posted: a general "
+                         f"ledger that took close #{close_no - 1} needs nothing more (the export after it nets to "
+                         "nothing); do not import this close's own export on top of it, which would post the month "
+                         "twice")
+        else:
+            lines.append(f"This close replaces {period}'s close {earlier}: if the general ledger took one of them, "
+                         f"import {ledger.after_close_export_command(period, close_no - 1)} — the reversals and this "
+                         f"close; with --after-close N for the close #N it took — not this close's own export, which "
+                         "would post the month twice")
     lead: list[str] = []
     waiting: list[str] = []
     for later, (_, root) in sorted(ledger.stale_sources().items()):

@@ -270,8 +270,13 @@ def test_a_re_close_names_the_export_after_the_close_the_general_ledger_took(oct
     placeholders are filled in."""
     import shlex
 
+    import yaml
+
     assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", str(october)]) == 0
-    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(october)]) == 0
+    corrected = demo("2026-10")
+    corrected["products"][0]["stages"][1]["added_costs"]["labour"] = "4700.00"  # the late invoice
+    (tmp_path / "october.yaml").write_text(yaml.safe_dump(corrected))
+    assert main(["close", str(tmp_path / "october.yaml"), "--period", "2026-10", "--ledger", str(october)]) == 0
     out = capsys.readouterr().out
     [line] = [line for line in out.splitlines() if "This close replaces" in line]
     assert "This close replaces 2026-10's close #1: if the general ledger took one of them, import `wip export " \
@@ -295,3 +300,12 @@ def test_a_placeholder_or_punctuation_is_no_reason(reason, october, capsys):
     assert main(["reopen", "2026-10", "--reason", reason, "--ledger", str(october)]) == 2
     [error] = errors(capsys.readouterr().err)
     assert error.startswith("error: --reason: ") and "says nothing of the reopen" in error, error
+
+
+def test_a_re_close_that_posts_what_the_close_before_posted_says_the_gl_needs_nothing_more(october, capsys):
+    assert main(["reopen", "2026-10", "--reason", "checked again", "--ledger", str(october)]) == 0
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(october)]) == 0  # the same inputs
+    out = capsys.readouterr().out
+    assert "This close posts to each account what 2026-10's close #1 posted: a general ledger that took close #1 " \
+           "needs nothing more" in out
+    assert "This close replaces" not in out
