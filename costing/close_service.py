@@ -651,10 +651,14 @@ def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str
         earlier = f"#{close_no - 1}" if close_no == 2 else f"#1 to #{close_no - 1}"
         closes = [book for event, book in ledger.journal_books(period) if event.kind == "close"]
         if len(closes) >= 2 and net_by_account(closes[-1]) == net_by_account(closes[-2]):
+            older = "" if close_no == 2 else (
+                f"; one that took an earlier close (#1 to #{close_no - 2}) imports "
+                f"{ledger.after_close_export_command(period, close_no - 2)}, with --after-close N for the close #N "
+                "it took")
             lines.append(f"This close posts to each account what {period}'s close #{close_no - 1} posted: a general "
                          f"ledger that took close #{close_no - 1} needs nothing more (the export after it nets to "
-                         "nothing); do not import this close's own export on top of it, which would post the month "
-                         "twice")
+                         f"nothing){older}; do not import this close's own export on top of either, which would post "
+                         "the month twice")
         else:
             lines.append(f"This close replaces {period}'s close {earlier}: if the general ledger took one of them, "
                          f"import {ledger.after_close_export_command(period, close_no - 1)} — the reversals and this "
