@@ -13,7 +13,8 @@ from typing import Sequence
 from ._errors import Issue
 from ._numbers import ascii_digits as _ascii_digits
 
-__all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word"]
+__all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word",
+           "open_ledger"]
 
 EXIT_INPUT = 2  # the input has problems; a command that writes wrote nothing
 DEFAULT_LEDGER = "wip-ledger.db"  # in the working directory, unless --ledger (or a close file's folder)
@@ -48,6 +49,21 @@ def ledger_option(path: str | Path, *, for_close: bool = False) -> str:
             pass
     text = str(path)
     return f" --ledger={shell_word(text)}" if text.startswith("-") else f" --ledger {shell_word(text)}"
+
+
+def open_ledger(path: str | Path, *, create: bool = False, writes: bool = False):
+    """The ledger at ``path`` for a command, its messages' suggested commands reaching it
+    (``ledger_option``); or None after saying, at --ledger, why it cannot be used (and the
+    ``LedgerError``, for a command whose exit status depends on it): (ledger, None) or (None, error).
+    One definition for `wip` and `wip variance`."""
+    from .ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(path, create=create, ledger_option=ledger_option(path),
+                      close_ledger_option=ledger_option(path, for_close=True)), None
+    except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
+        print_issues([Issue(e.code, "--ledger", e.message)], writes=writes)
+        return None, e
 
 
 def shell_word(text: str, windows: bool | None = None) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
-from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, period_argument, print_issues
+from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, open_ledger, period_argument, print_issues
 from ._cli_common import ledger_option as _ledger_option
 from ._journal import REASON_MAX_CHARACTERS
 from ._numbers import with_separator_hints
@@ -100,14 +100,7 @@ def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
 
 
 def _open_ledger(path: Path, create: bool = False, writes: bool = False):
-    from .ledger import Ledger, LedgerError
-
-    try:
-        return Ledger(path, create=create, ledger_option=_ledger_option(path),
-                      close_ledger_option=_ledger_option(path, for_close=True))
-    except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
-        print_issues([Issue(e.code, "--ledger", e.message)], writes=writes)
-        return None
+    return open_ledger(path, create=create, writes=writes)[0]
 
 
 def _progress(done: int, total: int) -> None:
@@ -727,15 +720,8 @@ def _checked_open(args: argparse.Namespace):
     """(the ledger, None) for ``wip verify`` and ``wip history``, or (None, exit code) after saying
     why not: 1 for a ledger file that is damaged (LEDGER_TAMPERED, as a ledger changed outside the
     engine), 2 for a path that is no ledger."""
-    from .ledger import Ledger, LedgerError
-
-    path = _ledger_path(args)
-    try:
-        return Ledger(path, create=False, ledger_option=_ledger_option(path),
-                      close_ledger_option=_ledger_option(path, for_close=True)), None
-    except LedgerError as e:
-        print_issues([Issue(e.code, "--ledger", e.message)])
-        return None, (1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT)
+    ledger, refused = open_ledger(_ledger_path(args))
+    return ledger, (None if refused is None else 1 if refused.code == "LEDGER_TAMPERED" else EXIT_INPUT)
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

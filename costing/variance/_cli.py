@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_option, period_argument, print_issues
+from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, open_ledger, period_argument, print_issues
 from .._errors import CostingError, Issue
 from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, other_digits, to_decimal
 from .._text import locale_argument
@@ -115,15 +115,8 @@ def _print_issues(args, issues: Sequence[Issue]) -> None:
 
 
 def _open(args):
-    from ..ledger import Ledger, LedgerError
-
-    path = Path(args.ledger or DEFAULT_LEDGER)
-    try:  # ledger_option: the commands its messages suggest (wip verify, wip reopen) reach this ledger
-        return Ledger(path, create=False, ledger_option=ledger_option(path),
-                      close_ledger_option=ledger_option(path, for_close=True))
-    except LedgerError as e:  # the ledger file given (or found by default) cannot be used: said at --ledger
-        _print_issues(args, [Issue(e.code, "--ledger", e.message)])
-        return None
+    # These commands write only a workbook's sheets, and only with --xlsx (``_print_issues``).
+    return open_ledger(Path(args.ledger or DEFAULT_LEDGER), writes=bool(getattr(args, "xlsx", None)))[0]
 
 
 def _not_closed(ledger, period: str) -> Issue:
