@@ -267,3 +267,17 @@ def test_the_re_close_a_warning_suggests_runs_as_printed_once_filled_in(november
         assert main(shlex.split(filled)[1:]) == 0, filled
     with Ledger(november_flagged) as ledger:
         assert ledger.stale_periods() == {} and ledger.needs_re_close("2026-11") is None
+
+
+def test_prior_period_open_gives_the_close_to_run(tmp_path, capsys):
+    """Closing November while October is reopened: the refusal names the command that closes
+    October, reaching this ledger (it named none)."""
+    db = tmp_path / "month end" / "l.db"
+    db.parent.mkdir()
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "[PRIOR_PERIOD_OPEN]" in err
+    assert f"`wip close FILE --period 2026-10 --ledger '{db}'` (FILE: 2026-10's close file or workbook)" in err

@@ -790,7 +790,9 @@ class Ledger:
         row = self._current_close_row(earlier)
         if row is None:
             raise LedgerError("PRIOR_PERIOD_OPEN",
-                              f"{earlier} was reopened and is not closed again; close {earlier} before {period}")
+                              f"{earlier} was reopened and is not closed again; close {earlier} before {period}: "
+                              f"`wip close FILE --period {earlier}{self.close_ledger_option}` (FILE: {earlier}'s close "
+                              "file or workbook)")
         staleness = self._staleness()
         if earlier in staleness:
             source, superseded = staleness[earlier]
