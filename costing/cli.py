@@ -137,6 +137,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
             # recorded name is refused at its cell and the close never says why it cannot run (or,
             # for a locked month, never rewrites the result sheets from the recorded close).
             found = read_workbook_input(args.file, lambda period: e.vouched)
+            # An opening table left as a range: said unless the month is closed already (its
+            # recorded close opened as it did) — never dropped on a guess while the ledger is busy.
+            found.in_first_month(e.code != "PERIOD_LOCKED")
             data, issues = found.data, list(found.issues)
     else:
         data, issues = read_data_file(args.file)
@@ -680,15 +683,16 @@ def _cmd_history(args: argparse.Namespace) -> int:
         return refused
     with ledger:
         try:
-            events, flagged, general = ledger.checked_events()
+            with ledger.snapshot():  # the events, the months' states and flags of one state of the file
+                events, flagged, general = ledger.checked_events()
+                status = {p: ledger.status(p) for p in ledger.periods()}
+                stale, order = {}, {}
+                if not flagged and not general:  # reads the closes' rows: only of a ledger that holds together
+                    stale = ledger.stale_periods()
+                    order = {p: ledger.re_close_order(p) for p in stale}
         except LedgerError as e:  # the file itself is damaged
             print_issues([Issue(e.code, "--ledger", e.message)])
             return 1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT
-        status = {p: ledger.status(p) for p in ledger.periods()}
-        stale, order = {}, {}
-        if not flagged and not general:  # reads the closes' rows: only of a ledger that holds together
-            stale = ledger.stale_periods()
-            order = {p: ledger.re_close_order(p) for p in stale}
     print(f"{'seq':>4}  {'period':7}  {'event':12}  {'when':25}  {'who':12}  inputs   note")
     for e in events:
         what = f"close #{e.close_no}" if e.kind == "close" else f"reopen #{e.close_no}"
@@ -733,12 +737,15 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     with ledger:
         # A head given that differs is worded by verify() itself, chain verifying or not.
         try:
-            verification = ledger.verification(expected_head=args.head)
+            # The count and head printed are those of the state verified: a close committed
+            # meanwhile waits (its head would be printed as verified, never having been read).
+            with ledger.snapshot():
+                verification = ledger.verification(expected_head=args.head)
+                events = ledger.events()
         except LedgerError as e:  # the file itself is damaged (or busy)
             print_issues([Issue(e.code, "--ledger", e.message)])
             return 1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT
         problems, chain_verifies = verification.problems, verification.chain_verifies
-        events = ledger.events()
         count = len(events)
         # The newest event: the head noted in the file, or events an older engine added after it (a note).
         head = f"{events[-1].seq}:{events[-1].row_hash}" if events else None

@@ -364,3 +364,31 @@ def test_a_table_with_its_header_row_off_is_said_so_by_the_button_as_by_the_comm
     assert "its headers are" not in result.message
     assert len([line for line in result.message.splitlines()[1:] if "[" in line]) == len(command), (result.message,
                                                                                                      command)
+
+
+def test_one_result_sheet_kept_as_a_copy_in_a_book_that_records_none_is_the_users(tmp_path, capsys):
+    """A user pasted last month's Summary (titled 'Summary 2026-10') into a fresh book: one sheet of
+    the set is the user's copy, not a close's; replaced, the signed-off figures were gone."""
+    path = demo_book(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    sheet = wb.create_sheet("Summary")
+    sheet["A1"] = "Summary 2026-10"
+    sheet["A40"] = "signed off by the controller"
+    wb.save(path)
+    _unrecorded(path)
+    assert main(["close", str(path), "--period", "2026-10"]) == 2
+    assert "RESULT_SHEET_NAME_TAKEN" in capsys.readouterr().err
+    assert openpyxl.load_workbook(path)["Summary"]["A40"].value == "signed off by the controller"
+
+
+def test_a_chart_sheet_named_like_a_result_sheet_is_refused_not_a_traceback(tmp_path, capsys):
+    from openpyxl.chart import BarChart
+
+    path = demo_book(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    chart = wb.create_chartsheet("Overhead")
+    chart.add_chart(BarChart())
+    wb.save(path)
+    _unrecorded(path)
+    assert main(["close", str(path), "--period", "2026-10"]) == 2
+    assert "RESULT_SHEET_NAME_TAKEN" in capsys.readouterr().err

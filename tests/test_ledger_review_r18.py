@@ -347,3 +347,70 @@ def test_a_ledger_wip_0_1_0_wrote_throughout_is_a_note_not_tampered(tmp_path, ca
     assert "note: head: the ledger notes no head: every event was recorded by engine 0.1.0" in capsys.readouterr().err
     _sneaky(db, ("UPDATE events SET engine_version = '0.4.0' WHERE seq = 1", ()))  # not 0.1.0 throughout
     assert main(["verify", "--ledger", str(db)]) == 1
+
+
+def test_verify_prints_the_count_and_head_of_the_state_it_verified(ledger_db, monkeypatch, capsys):
+    """A close or reopen committed after the check and before the count and head were read: verify
+    printed a head it never checked (even a forged row's) as verified.  One read: the write waits."""
+    from costing.ledger import _sqlite
+
+    original = _sqlite.Ledger.verification
+    meanwhile = {}
+
+    def then_a_reopen(self, expected_head=None):
+        result = original(self, expected_head)
+        try:
+            with Ledger(ledger_db, timeout=0.1) as other:
+                reopen_period(other, "2026-11", "late invoice", user="colleague")
+            meanwhile["reopen"] = "recorded"
+        except LedgerError as e:
+            meanwhile["reopen"] = e.code
+        return result
+
+    monkeypatch.setattr(_sqlite.Ledger, "verification", then_a_reopen)
+    assert main(["verify", "--ledger", str(ledger_db)]) == 0
+    out = capsys.readouterr().out
+    assert meanwhile["reopen"] == "LEDGER_BUSY"
+    assert ": 4 events, hash chain and detail tables verified: OK" in out and "Ledger head: 4:" in out
+
+
+def test_a_ledger_that_cannot_be_written_with_an_unfinished_write_is_read_only_not_damaged(ledger_db, monkeypatch):
+    """SQLite rolls an unfinished write back before anything is read, which needs write access: a
+    user without it got LEDGER_TAMPERED ('damaged … go back to a copy') for a healthy ledger."""
+    import sqlite3 as sqlite
+
+    from costing.ledger import _sqlite
+
+    real_connect = sqlite.connect
+
+    class Unwritable:
+        def __init__(self, *args, **kwargs):
+            self._db = real_connect(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self._db, name)
+
+        def __setattr__(self, name, value):
+            if name == "_db":
+                object.__setattr__(self, name, value)
+            else:
+                setattr(self._db, name, value)
+
+        def execute(self, *args):
+            raise sqlite.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(_sqlite.sqlite3, "connect", Unwritable)
+    with pytest.raises(LedgerError) as refused:
+        Ledger(ledger_db, create=False)
+    assert refused.value.code == "LEDGER_READ_ONLY" and "write left unfinished" in refused.value.message
+
+
+def test_a_ledger_a_later_engine_wrote_with_its_head_removed_takes_no_close(ledger_db, capsys):
+    """No head is a 0.1.0 ledger's state; one a later engine wrote has had a head since its first
+    event: events removed from the end with the head, the close appended onto it as if nothing."""
+    _sneaky(ledger_db, ("DELETE FROM events WHERE seq = 4", ()), ("DELETE FROM journal_lines WHERE seq = 4", ()),
+            ("DELETE FROM closing_wip WHERE seq = 4", ()), ("DELETE FROM fg_layers WHERE seq = 4", ()),
+            ("DELETE FROM meta WHERE key = 'head'", ()))
+    assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", str(ledger_db)]) == 2
+    assert "[LEDGER_CHANGED]" in capsys.readouterr().err
+    assert _count(ledger_db) == 3

@@ -304,3 +304,21 @@ def test_octobers_opening_kept_as_ranges_in_november_is_no_problem(tmp_path, cap
     assert close_month(FakeBook(book)).ok
     book = _november_keeping_octobers_opening_as_ranges(tmp_path / "cli")
     assert main(["close", str(book), "--period", "2026-11"]) == 0, capsys.readouterr().err
+
+
+def test_an_opening_table_left_as_a_range_is_said_when_the_ledger_cannot_say_which_month_this_is(
+        demo_book, monkeypatch, capsys):
+    """The ledger busy a moment (another close writing) as the workbook is read: the problem was
+    dropped on the guess that this is no first month, and the close, the ledger free again by then,
+    recorded without the opening finished goods."""
+    import costing.close_service as service
+
+    _change(demo_book, _unlist("Opening", "OpeningFG"))
+
+    def busy(path, period):
+        raise service.MonthBeforeUnknown("LEDGER_BUSY", "another wip command is using the ledger")
+
+    monkeypatch.setattr(service, "read_month_before", busy)
+    code, err = _close(demo_book, capsys)
+    assert code == 2 and "[MISSING_TABLE]" in err, err
+    assert not demo_book.with_suffix(".wip.db").exists()

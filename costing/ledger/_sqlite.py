@@ -354,6 +354,15 @@ class Ledger:
             refusal = _refusal(self.path, e)
             if refusal is not None and refusal.code == "LEDGER_BUSY":  # held locked by another process, not foreign
                 raise refusal from None
+            if refusal is not None and refusal.code == "LEDGER_READ_ONLY":
+                # Even a read writes when a write was left unfinished (a close stopped, a power cut):
+                # SQLite rolls it back from the journal beside the file first.  No damage.
+                raise LedgerError("LEDGER_READ_ONLY", f"the ledger {self.path} holds a write left unfinished (a close "
+                                                      "stopped part-way), which SQLite rolls back before anything "
+                                                      "is read — and that needs write access to the file and its "
+                                                      f"folder, which you do not have ({e}); run any wip command on it "
+                                                      "once as a user who can write to it: the unfinished write is "
+                                                      "rolled back and nothing recorded is lost") from None
             if _sqlite_file(self.path):
                 raise _damaged(self.path, e) from None
             raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger ({e}); give the .wip.db file that "
@@ -923,6 +932,11 @@ class Ledger:
             raise
         return self._event(self._db.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone())
 
+    def snapshot(self):
+        """Reads that must see one state of the ledger (``_snapshot``), for a command that reads
+        several things and prints them together (`wip verify`'s count and head, `wip history`)."""
+        return self._snapshot()
+
     @contextlib.contextmanager
     def _snapshot(self):
         """Reads that must see one state of the file — the rows and the head recorded apart from
@@ -1028,8 +1042,11 @@ class Ledger:
         the events after the head are not what wip 0.1.0 appends (``_after_head``).  Cheap when the
         head is the newest event (no row is hashed)."""
         head = self.head()
-        if head is None:  # a ledger from before heads were recorded has none until its next event
-            return False
+        if head is None:  # a ledger wip 0.1.0 wrote from its first event has none until its next event
+            # ...but one a later engine wrote has had one since its first event: removed with
+            # events from the end, perhaps (``_verify_head`` says the same).
+            return self._db.execute("SELECT 1 FROM events WHERE engine_version != ? LIMIT 1",
+                                    (_HEADLESS_ENGINE,)).fetchone() is not None
         last = self._db.execute("SELECT seq, row_hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
         newest = None if last is None else f"{last['seq']}:{last['row_hash']}"
         return head != newest and isinstance(self._after_head(head), str)

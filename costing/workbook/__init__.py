@@ -90,23 +90,27 @@ _RESULT_TITLES = {
 
 def result_sheets_of_earlier_closes(wb, recorded: str | None) -> set[str]:
     """The result sheets earlier closes wrote into ``wb``: those recorded (``recorded``, the
-    ``wip.result_sheets`` property, one name a line) — or, in a workbook that records none, each
-    sheet of exactly a result sheet's name whose title (A1) is that sheet's title as the writer
-    writes it: the Close month button before 0.4.0's fixes wrote its sheets without recording them,
-    and its books must close again (a user's own sheet of that name has another title)."""
+    ``wip.result_sheets`` property, one name a line) — or, in a workbook that records none, the
+    whole set of result sheets when every one is there under its exact name, titled (A1) as its
+    writer titles it, all for one month: the Close month button before 0.4.0's fixes wrote its
+    sheets without recording them, and its books must close again.  A user's sheet of one of those
+    names — their own, or one result sheet kept as a copy — is not taken."""
     import re
 
     if recorded is not None:
         return {name for name in recorded.split("\n") if name}
-    left = set()
-    for title in wb.sheetnames:
-        pattern = _RESULT_TITLES.get(title)
-        if pattern is None:
-            continue
-        first = wb[title].cell(row=1, column=1).value
-        if isinstance(first, str) and re.fullmatch(pattern, first):
-            left.add(title)
-    return left
+    # The whole set, every sheet titled for one month, as a close writes it: one sheet kept by the
+    # user (a copy of last month's Summary pasted in) is the user's, and never replaced unasked.
+    months = set()
+    for name, pattern in _RESULT_TITLES.items():
+        if name not in wb.sheetnames:
+            return set()
+        sheet = wb[name]
+        first = sheet.cell(row=1, column=1).value if hasattr(sheet, "cell") else None  # a chart sheet: no
+        if not (isinstance(first, str) and re.fullmatch(pattern, first)):
+            return set()
+        months.add(re.search(r"[0-9]{4}-[0-9]{2}", first).group())
+    return set(_RESULT_TITLES) if len(months) == 1 else set()
 
 
 def _result_names_taken(wb) -> list[Issue]:
@@ -195,15 +199,16 @@ def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None
 
 def _is_first_month(found: WorkbookInput, prior_for, month_before) -> bool:
     """Whether the workbook's close opens from the workbook: the ledger holds no month before its
-    period.  Not known (no ledger given, no period read): taken as the first month, so an opening
-    table left as a range is said; a ledger that cannot say is the close's to refuse."""
+    period.  Not known (no ledger given, no period read, a ledger that cannot say now): taken as the
+    first month, so an opening table left as a range is said."""
     period = found.partial.get("period") if found.partial is not None else None
     if not isinstance(period, str) or (prior_for is None and month_before is None):
         return True
     try:
         return (month_before(period)[0] if month_before is not None else prior_for(period)) is None
-    except Exception:  # noqa: BLE001 - MonthBeforeUnknown and the like: the close says why
-        return False
+    except Exception:  # noqa: BLE001 - the ledger cannot say now (busy, locked): the problem is said,
+        # never dropped on a guess — busy a moment, the close could then record without the opening
+        return True
 
 
 def locate_issues(path: str | Path, issues: Sequence[Issue]) -> list[Issue]:
