@@ -215,22 +215,28 @@ class _OpeningTies:
 
 
 def _opening_ties(data: Any, ledger: Ledger) -> _OpeningTies | None:
-    """``_OpeningTies`` of a refused close, or None where there is nothing to explain: the ledger's
-    first month (its opening is the file's), a header that does not resolve, a ledger that cannot
-    say."""
-    from .close._general_ledger import openings_of_prior, tie_to_general_ledger
+    """``_OpeningTies`` of a refused close, or None where there is nothing to explain: a header that
+    does not resolve, a ledger that cannot say, a first month whose products do not resolve.  In the
+    ledger's first month (``prior`` None) the openings are the file's, as the close tied them."""
+    from .close._general_ledger import openings_of_plans, openings_of_prior, tie_to_general_ledger
 
     period = str(data.get("period")) if isinstance(data, dict) else ""
     try:
         prior, opening_from = ledger.prior_for(period)
     except LedgerError:
         return None
-    if prior is None:
-        return None
-    resolved = resolve_header(data, prior, _vouched_by(ledger, opening_from, data))
+    vouched = _vouched_by(ledger, opening_from, data)
+    resolved = resolve_header(data, prior, vouched)
     if resolved is None:
         return None
-    ties = tie_to_general_ledger(resolved[0], openings_of_prior(prior))[0]
+    if prior is not None:
+        openings = openings_of_prior(prior)
+    else:
+        plan = resolve_close(data, None, vouched=vouched)[0]
+        if plan is None:
+            return None
+        openings = openings_of_plans(plan.products)
+    ties = tie_to_general_ledger(resolved[0], openings)[0]
     return _OpeningTies(period, resolved[0], prior, ties, [t for t in ties if not t.is_actual_overhead])
 
 
@@ -254,8 +260,8 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
     from ._journal import NotPostedAfter, posted_after
 
     found = _opening_ties(data, ledger)
-    if found is None or not any(t.difference for t in found.openings):
-        return issues
+    if found is None or found.prior is None or not any(t.difference for t in found.openings):
+        return issues  # the ledger's first month has no month before
     spec, prior, ties, openings = found.spec, found.prior, found.ties, found.openings
     try:
         history = _posted_history(ledger, prior.period)
@@ -306,7 +312,7 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     it, and what is left over when that is not its whole difference."""
     found = _opening_ties(data, ledger)
     if found is None:
-        return issues  # the ledger's first month (its opening is the file's): nothing to tell
+        return issues
     period, spec, ties, openings = found.period, found.spec, found.ties, found.openings
     try:
         posted = ledger.journal_books(period)
@@ -350,8 +356,8 @@ def _gl_holding_both(issues: list[Issue], data: Any, ledger: Ledger) -> list[Iss
     from ._journal import NotPostedAfter, posted_after
 
     found = _opening_ties(data, ledger)
-    if found is None:
-        return issues
+    if found is None or found.prior is None:
+        return issues  # the ledger's first month has no month before
     period, spec, prior, ties, openings = found.period, found.spec, found.prior, found.ties, found.openings
     try:
         posted = ledger.journal_books(period)

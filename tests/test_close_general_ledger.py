@@ -446,3 +446,32 @@ def test_a_gl_holding_this_months_reopened_close_and_not_the_prior_months_reclos
         assert "`wip export --period 2026-11 --after-close 1 --format FORMAT --out FOLDER`" in message
         if code in opening:  # the balance to give is the WIP ledger's opening, October's new closing
             assert f"give the balance from before close #1 of 2026-11 ({opening[code]})" in message
+
+
+def test_the_ledgers_first_month_closed_again_against_a_gl_holding_its_close_is_told_so(tmp_path):
+    """October, the ledger's first month, is where a late invoice most often lands: closed again
+    with the GL still holding close #1, the refusal gave five bare differences (the explainer needed
+    a month before); it says what close #1 posted and what to give, as for any later month."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        first = close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="controller")
+        posted = defaultdict(Decimal)
+        for journal in first.journals.journals:
+            for line in journal.lines:
+                posted[line.account] += line.debit - line.credit
+        october = demo("2026-10")
+        code_of = {stage: a["code"] for stage, a in october["accounts"]["wip"].items()}
+        before = defaultdict(Decimal)  # the GL before close #1: the file's openings, the month's actual overhead
+        for row in first.rollforward.rows:
+            before[code_of[row.stage]] += row.opening
+        before[october["accounts"]["finished_goods"]["code"]] = sum(
+            (r.opening for r in first.rollforward.finished_goods), Decimal(0))
+        before[october["accounts"]["overhead_control"]["code"]] = sum(
+            (Decimal(str(oh["actual"])) for oh in october["overhead"].values()), Decimal(0))
+        after_first = {code: str(amount + posted[code]) for code, amount in before.items()}
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**october, "general_ledger": {"balances": after_first}}, ledger, user="test")
+    told = [i for i in refused.value.issues if i.code == "GL_DOES_NOT_TIE"]
+    assert told and all("the GL still holds close #1, which was reopened" in i.message for i in told), \
+        [str(i) for i in refused.value.issues]
+    assert all("`wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER`" in i.message for i in told)

@@ -210,8 +210,9 @@ def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decim
             f"{code} {name}: the general ledger shows {posted_text(balance, spec.currency)} before this close; "
             f"{close_figure(tie, spec)}; "
             f"{check}; if this month was closed before and reopened, the GL may still hold that close's journals: "
-            "give the balances from before it (`wip export --after-close N` then gives its reversal with the new "
-            "close). The close posts nothing until they agree"))
+            f"give the balances from before it (then `wip export --period {spec.period} --after-close N --format "
+            "FORMAT --out FOLDER`, N the close the GL holds, gives its reversal with the new close). The close posts "
+            "nothing until they agree"))
     return tuple(ties), issues
 
 
