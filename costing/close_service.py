@@ -669,7 +669,8 @@ def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str
             lines.append(f"This close replaces {period}'s close {earlier}: if the general ledger took one of them, "
                          f"import {ledger.after_close_export_command(period, close_no - 1)} — the reversals and this "
                          f"close; with --after-close N for the close #N it took — not this close's own export, which "
-                         "would post the month twice")
+                         "would post the month twice. If it took that close's reversal too (exported while the month "
+                         "was reopened), import this close's own export alone: the reversal again would post twice")
     lead: list[str] = []
     waiting: list[str] = []
     for later, (_, root) in sorted(ledger.stale_sources().items()):
