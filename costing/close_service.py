@@ -657,14 +657,20 @@ def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str
         earlier = f"#{close_no - 1}" if close_no == 2 else f"#1 to #{close_no - 1}"
         closes = [book for event, book in ledger.journal_books(period) if event.kind == "close"]
         if len(closes) >= 2 and net_by_account(closes[-1]) == net_by_account(closes[-2]):
-            older = "" if close_no == 2 else (
-                f"; one that took an earlier close (#1 to #{close_no - 2}) imports "
-                f"{ledger.after_close_export_command(period, close_no - 2)}, with --after-close N for the close #N "
-                "it took")
-            lines.append(f"This close posts to each account what {period}'s close #{close_no - 1} posted: a general "
-                         f"ledger that took close #{close_no - 1} needs nothing more (the export after it nets to "
-                         f"nothing){older}; do not import this close's own export on top of either, which would post "
-                         "the month twice")
+            previous = close_no - 1
+            if previous == 2:
+                older = f"; one that took close #1 imports {ledger.after_close_export_command(period, 1)}"
+            elif previous > 2:
+                older = (f"; one that took an earlier close (#1 to #{previous - 1}) imports "
+                         f"{ledger.after_close_export_command(period, previous - 1)}, with --after-close N for the "
+                         "close #N it took")
+            else:
+                older = ""
+            lines.append(f"This close posts to each account what {period}'s close #{previous} posted: a general "
+                         f"ledger that took close #{previous} needs nothing more (the export after it nets to nothing; "
+                         f"this close's own export on top would post the month twice){older}. One that took close "
+                         f"#{previous}'s reversal too (exported while the month was reopened) imports this close's "
+                         "own export")
         else:
             lines.append(f"This close replaces {period}'s close {earlier}: if the general ledger took one of them, "
                          f"import {ledger.after_close_export_command(period, close_no - 1)} — the reversals and this "

@@ -159,8 +159,8 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
             period = found.partial.get("period") if found.partial is not None else None
             try:
                 first = not isinstance(period, str) or month_before.read(period)[0] is None
-            except LedgerError:  # the ledger cannot say now (busy): said, never dropped on a guess
-                first = True
+            except LedgerError as e:  # busy a moment: said, never dropped on a guess; another refusal
+                first = e.code == "LEDGER_BUSY"  # (month before reopened) is what the close says
             copied.in_first_month(first)
         sheet_problems = [i for i in copied.issues if i.code in _SHEET_CHECKS]
         said = {(i.code, i.path) for i in found.issues} | {(i.code, i.message) for i in found.issues}

@@ -309,3 +309,13 @@ def test_a_re_close_that_posts_what_the_close_before_posted_says_the_gl_needs_no
     assert "This close posts to each account what 2026-10's close #1 posted: a general ledger that took close #1 " \
            "needs nothing more" in out
     assert "This close replaces" not in out
+
+
+def test_the_same_postings_notice_reads_right_after_close_2_and_close_3(october, capsys):
+    for reason in ("checked again", "and again"):
+        assert main(["reopen", "2026-10", "--reason", reason, "--ledger", str(october)]) == 0
+        assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(october)]) == 0
+        [line] = [line for line in capsys.readouterr().out.splitlines() if "This close posts" in line]
+        assert "either" not in line and "#1 to #1" not in line
+        assert "imports this close's own export" in line  # a GL that took the reversal too
+    assert "one that took close #1 imports `wip export --period 2026-10 --after-close 1 " in line

@@ -322,3 +322,18 @@ def test_an_opening_table_left_as_a_range_is_said_when_the_ledger_cannot_say_whi
     code, err = _close(demo_book, capsys)
     assert code == 2 and "[MISSING_TABLE]" in err, err
     assert not demo_book.with_suffix(".wip.db").exists()
+
+
+def test_with_the_month_before_reopened_the_close_says_so_not_the_opening_ranges(tmp_path, capsys):
+    """The ledger cannot give November's opening while October is reopened: that refusal
+    (PRIOR_PERIOD_OPEN) shows a month before exists, so the opening kept as ranges is no problem —
+    asked to make them tables again, the accountant was sent the wrong way."""
+    from costing.close_service import reopen_period
+    from costing.ledger import Ledger
+
+    book = _november_keeping_octobers_opening_as_ranges(tmp_path)
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    assert main(["close", str(book), "--period", "2026-11"]) == 2
+    err = capsys.readouterr().err
+    assert "[PRIOR_PERIOD_OPEN]" in err and "MISSING_TABLE" not in err, err

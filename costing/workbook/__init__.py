@@ -206,9 +206,10 @@ def _is_first_month(found: WorkbookInput, prior_for, month_before) -> bool:
         return True
     try:
         return (month_before(period)[0] if month_before is not None else prior_for(period)) is None
-    except Exception:  # noqa: BLE001 - the ledger cannot say now (busy, locked): the problem is said,
-        # never dropped on a guess — busy a moment, the close could then record without the opening
-        return True
+    except Exception as e:  # noqa: BLE001 - busy a moment: the problem is said, never dropped on a guess
+        # (the close could then record without the opening); another refusal (the month before
+        # reopened, this month locked) shows a month before exists, and is what the close says
+        return getattr(e, "code", None) == "LEDGER_BUSY"
 
 
 def locate_issues(path: str | Path, issues: Sequence[Issue]) -> list[Issue]:
