@@ -23,20 +23,12 @@ import pytest
 from costing.cli import main
 from costing.workbook import read_close_workbook
 from costing.workbook._openpyxl import sheet_parts
+from tests.test_workbook_all_problems import demo_book  # noqa: F401  (a fixture: `wip init --demo`'s October)
 from tests.xlsx_cache import cache_values
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def demo_book(tmp_path, capsys) -> Path:
-    """The workbook `wip init --demo` makes: October, every table filled (General Ledger too)."""
-    path = tmp_path / "demo.xlsx"
-    assert main(["init", str(path), "--demo"]) == 0
-    capsys.readouterr()
-    return path
 
 
 def _change(path: Path, change) -> Path:
