@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -966,6 +967,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except LedgerError as e:  # a ledger refusing a read (a row changed outside the engine...): said, not a traceback
         print_issues([Issue(e.code, "", e.message)], writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
+        return EXIT_INPUT
+    except sqlite3.OperationalError as e:
+        # Another process took the ledger's lock between opening it and a read (a close writing):
+        # said as the ledger says it elsewhere (LEDGER_BUSY), not a traceback; anything else is a defect.
+        from .ledger._sqlite import _refusal
+
+        refusal = _refusal(str(getattr(args, "ledger", None) or DEFAULT_LEDGER), e)
+        if refusal is None:
+            raise
+        print_issues([Issue(refusal.code, "--ledger", refusal.message)],
+                     writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return EXIT_INPUT
 
 

@@ -414,3 +414,19 @@ def test_a_ledger_a_later_engine_wrote_with_its_head_removed_takes_no_close(ledg
     assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", str(ledger_db)]) == 2
     assert "[LEDGER_CHANGED]" in capsys.readouterr().err
     assert _count(ledger_db) == 3
+
+
+@pytest.mark.parametrize("command", [["journal", "--period", "2026-11"], ["rollforward", "--period", "2026-11"],
+                                     ["diff", "2026-11"]])
+def test_a_lock_taken_between_opening_and_reading_is_ledger_busy_not_a_traceback(ledger_db, monkeypatch, capsys,
+                                                                                  command):
+    from costing.ledger import _sqlite
+
+    def locked(self, period):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(_sqlite.Ledger, "current_close", locked)
+    monkeypatch.setattr(_sqlite.Ledger, "closes", lambda self, period: locked(self, period))
+    assert main([*command, "--ledger", str(ledger_db)]) == 2
+    err = capsys.readouterr().err
+    assert "[LEDGER_BUSY]" in err and "Traceback" not in err
