@@ -114,6 +114,10 @@ def _progress(done: int, total: int) -> None:
         sys.stderr.flush()
 
 
+def _raise(error: Exception):
+    raise error
+
+
 def _cmd_close(args: argparse.Namespace) -> int:
     from ._casefile import read_data_file
     from .close._render import render_close_summary
@@ -138,10 +142,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
             # recorded name is refused at its cell and the close never says why it cannot run (or,
             # for a locked month, never rewrites the result sheets from the recorded close).
             found = read_workbook_input(args.file, lambda period: e.vouched)
-            # An opening table left as a range: said while the ledger is busy (it cannot say which
-            # month this is; never dropped on a guess); not when its refusal shows a month before
-            # exists (reopened, replaced) or this month is closed — that refusal is what to act on.
-            found.in_first_month(e.code == "LEDGER_BUSY")
+            found.against_month_before(lambda period: _raise(e))  # the ledger's refusal decides
             data, issues = found.data, list(found.issues)
     else:
         data, issues = read_data_file(args.file)

@@ -155,13 +155,7 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     found = read_tables(XlwingsSource(book), month_before.vouched)
     try:
         copied = read_workbook_input(copy)
-        if copied.first_month_only:  # an opening table left as a range: a problem in the first month only
-            period = found.partial.get("period") if found.partial is not None else None
-            try:
-                first = not isinstance(period, str) or month_before.read(period)[0] is None
-            except LedgerError as e:  # busy a moment: said, never dropped on a guess; another refusal
-                first = e.code == "LEDGER_BUSY"  # (month before reopened) is what the close says
-            copied.in_first_month(first)
+        copied.against_month_before(lambda period: month_before.read(period)[0])  # opening tables as ranges
         sheet_problems = [i for i in copied.issues if i.code in _SHEET_CHECKS]
         said = {(i.code, i.path) for i in found.issues} | {(i.code, i.message) for i in found.issues}
         sheet_problems = [i for i in sheet_problems if (i.code, i.path) not in said and (i.code, i.message) not in said]

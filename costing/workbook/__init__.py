@@ -186,8 +186,7 @@ def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None
     if month_before is not None:
         month_before = functools.cache(month_before)  # the ledger read once, by the tables or the checks
     found = read_workbook_input(path, (lambda period: month_before(period)[1]) if month_before else None)
-    if found.first_month_only:
-        found.in_first_month(_is_first_month(found, prior_for, month_before))
+    found.against_month_before((lambda period: month_before(period)[0]) if month_before is not None else prior_for)
     if (prior_for is None and month_before is None) or not found.issues or found.partial is None:
         return found.data, list(found.issues)
     period = found.partial.get("period")
@@ -195,21 +194,6 @@ def read_close_workbook(path: str | Path, prior_for: Callable[[str], Any] | None
         return found.data, found.with_close_checks(None)
     prior, vouched = month_before(period) if month_before is not None else (prior_for(period), frozenset())
     return found.data, found.with_close_checks(prior, vouched)
-
-
-def _is_first_month(found: WorkbookInput, prior_for, month_before) -> bool:
-    """Whether the workbook's close opens from the workbook: the ledger holds no month before its
-    period.  Not known (no ledger given, no period read, a ledger that cannot say now): taken as the
-    first month, so an opening table left as a range is said."""
-    period = found.partial.get("period") if found.partial is not None else None
-    if not isinstance(period, str) or (prior_for is None and month_before is None):
-        return True
-    try:
-        return (month_before(period)[0] if month_before is not None else prior_for(period)) is None
-    except Exception as e:  # noqa: BLE001 - busy a moment: the problem is said, never dropped on a guess
-        # (the close could then record without the opening); another refusal (the month before
-        # reopened, this month locked) shows a month before exists, and is what the close says
-        return getattr(e, "code", None) == "LEDGER_BUSY"
 
 
 def locate_issues(path: str | Path, issues: Sequence[Issue]) -> list[Issue]:

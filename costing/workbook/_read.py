@@ -94,14 +94,29 @@ class WorkbookInput:
     # An opening table (first month only) converted to a range, its rows still on the sheet: a
     # problem only where the close opens from the workbook — the ledger's first month.  After it the
     # opening comes from the ledger, and a month's sheet may keep the first month's figures as a
-    # plain range.  Said by ``in_first_month`` once the month before is known.
+    # plain range.  Said or dropped by ``against_month_before``.
     first_month_only: list[Issue] = field(default_factory=list)
 
-    def in_first_month(self, first: bool) -> None:
-        """Whether the close opens from the workbook (``first``: the ledger holds no month before):
-        then the opening tables' problems (``first_month_only``) are the workbook's, holding back
-        the close's checks as any missing table does; otherwise they are dropped."""
-        if first and self.first_month_only:
+    def against_month_before(self, prior_of: Callable[[str], Any] | None) -> None:
+        """The opening tables' problems (``first_month_only``) made the workbook's where its close
+        opens from the workbook — ``prior_of(period)``, the close before, is None: the ledger's first
+        month — holding back the close's checks as any missing table does; dropped otherwise.  Not
+        known (no ``prior_of``, no period read, a ledger busy a moment): said, never dropped on a
+        guess, or the close could record without the opening.  A ledger refusal that shows a month
+        before exists (it is reopened; this month is locked) drops them: that refusal is what the
+        close says."""
+        if not self.first_month_only:
+            return
+        period = self.partial.get("period") if self.partial is not None else None
+        first = True
+        if prior_of is not None and isinstance(period, str):
+            try:
+                first = prior_of(period) is None
+            except Exception as e:  # noqa: BLE001 - a LedgerError (the ledger's refusal); else a defect
+                if not hasattr(e, "code"):
+                    raise
+                first = e.code == "LEDGER_BUSY"
+        if first:
             self.issues.extend(self.first_month_only)
             self.held.add(_ALL)
             self.data = None
