@@ -157,9 +157,12 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
             return _close_period(data, ledger, period, user, progress)
         except CloseRefused as refused:
             if any(issue.code == "GL_DOES_NOT_TIE" for issue in refused.issues):
-                refused.issues = _gl_holding_a_reversed_close(refused.issues, data, ledger)
-                refused.issues = _gl_without_the_prior_months_reclose(refused.issues, data, ledger)
-                refused.issues = _gl_holding_both(refused.issues, data, ledger)
+                # What the GL holds differently from the ledger, told by cause: the ties resolved once.
+                found = _opening_ties(data, ledger)
+                if found is not None:
+                    refused.issues = _gl_holding_a_reversed_close(refused.issues, found, ledger)
+                    refused.issues = _gl_without_the_prior_months_reclose(refused.issues, found, ledger)
+                    refused.issues = _gl_holding_both(refused.issues, found, ledger)
             if any(issue.code == "UNIT_FLOW" for issue in refused.issues):
                 # The likely cause first, where the accountant starts reading, not in a note after
                 # the differences it explains.
@@ -248,7 +251,7 @@ def _posted_history(ledger: Ledger, period: str) -> tuple:
                  for event, book in ledger.journal_books(period))
 
 
-def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+def _gl_without_the_prior_months_reclose(issues: list[Issue], found: _OpeningTies, ledger: Ledger) -> list[Issue]:
     """The month before was reopened and closed again after its journals were imported: the GL
     still holds its earlier close, so each opening account (WIP, finished goods) differs by exactly
     what was posted to it since (the reversal and the re-close).  When every opening account's
@@ -259,8 +262,7 @@ def _gl_without_the_prior_months_reclose(issues: list[Issue], data: Any, ledger:
     differs by exactly that, is told so."""
     from ._journal import NotPostedAfter, posted_after
 
-    found = _opening_ties(data, ledger)
-    if found is None or found.prior is None or not any(t.difference for t in found.openings):
+    if found.prior is None or not any(t.difference for t in found.openings):
         return issues  # the ledger's first month has no month before
     spec, prior, ties, openings = found.spec, found.prior, found.ties, found.openings
     try:
@@ -302,7 +304,7 @@ def _retold(issues: list[Issue], ties, message) -> list[Issue]:
     return told
 
 
-def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+def _gl_holding_a_reversed_close(issues: list[Issue], found: _OpeningTies, ledger: Ledger) -> list[Issue]:
     """A month reopened after its journals were imported: the GL still holds that close, so each
     account differs by exactly what it posted.  When every opening account's difference (WIP,
     finished goods) is that, the issues say so and what to do, instead of a list of differences to
@@ -310,9 +312,6 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
     file gives it, and a month is often reopened because that changed (the late invoice), which
     the GL may not hold yet — so it does not decide; it is told what the reopened close posted to
     it, and what is left over when that is not its whole difference."""
-    found = _opening_ties(data, ledger)
-    if found is None:
-        return issues
     period, spec, ties, openings = found.period, found.spec, found.ties, found.openings
     try:
         posted = ledger.journal_books(period)
@@ -346,7 +345,7 @@ def _gl_holding_a_reversed_close(issues: list[Issue], data: Any, ledger: Ledger)
         f"#{reversed_close}; {import_it}"))
 
 
-def _gl_holding_both(issues: list[Issue], data: Any, ledger: Ledger) -> list[Issue]:
+def _gl_holding_both(issues: list[Issue], found: _OpeningTies, ledger: Ledger) -> list[Issue]:
     """Both at once, the usual case when an exported month is corrected after the next month was
     exported too: this month was reopened, so the GL holds its reversed close (as in
     ``_gl_holding_a_reversed_close``), and the month before was reopened and closed again, so the GL
@@ -355,8 +354,7 @@ def _gl_holding_both(issues: list[Issue], data: Any, ledger: Ledger) -> list[Iss
     with both parts and the two exports to import, instead of a list of differences to hunt down."""
     from ._journal import NotPostedAfter, posted_after
 
-    found = _opening_ties(data, ledger)
-    if found is None or found.prior is None:
+    if found.prior is None:
         return issues  # the ledger's first month has no month before
     period, spec, prior, ties, openings = found.period, found.spec, found.prior, found.ties, found.openings
     try:
