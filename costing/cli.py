@@ -980,6 +980,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_issues([Issue(refusal.code, "--ledger", refusal.message)],
                      writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return EXIT_INPUT
+    except sqlite3.DatabaseError as e:
+        # A page of the file overwritten outside the engine, met part-way through a read (the
+        # schema's own pages are checked on opening): said as a damaged ledger, not a traceback.
+        from .ledger._sqlite import _corrupt, _damaged
+
+        if not _corrupt(e):
+            raise
+        damaged = _damaged(str(getattr(args, "ledger", None) or DEFAULT_LEDGER), e)
+        print_issues([Issue(damaged.code, "--ledger", damaged.message)],
+                     writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
+        return 1 if args.run in (_cmd_verify, _cmd_history) else EXIT_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover

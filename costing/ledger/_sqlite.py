@@ -163,6 +163,14 @@ def _damaged(path: str, error: sqlite3.Error) -> LedgerError:
                                           "nothing was read — go back to a copy kept before")
 
 
+def _corrupt(error: sqlite3.Error) -> bool:
+    """Whether SQLite says the file's pages are not what it wrote (SQLITE_CORRUPT, SQLITE_NOTADB)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return "malformed" in str(error).lower()
+
+
 def _read_only(path: str, why: str) -> LedgerError:
     return LedgerError("LEDGER_READ_ONLY", f"cannot write to the ledger {path}: {why}; nothing was written — give a "
                                            "ledger file you can write, in a folder you can write (SQLite writes a "
@@ -409,6 +417,8 @@ class Ledger:
                 refusal = _refusal(self.path, e)
                 if refusal is not None and refusal.code == "LEDGER_BUSY":
                     raise refusal from None
+                if _corrupt(e):  # the page holding it overwritten: damage, not a layout of another program
+                    raise _damaged(self.path, e) from None
                 row = None
             found = None if row is None else row[0]
         supported = int(SCHEMA_VERSION)

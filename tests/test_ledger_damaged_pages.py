@@ -1,0 +1,70 @@
+"""A ledger whose pages were overwritten outside the engine (a disk fault, a tool writing into
+the file) is said to be damaged (LEDGER_TAMPERED, exit 1 from verify and history, 2 elsewhere):
+a damaged schema-version page read as 'no schema version' (LEDGER_VERSION_UNKNOWN, telling the
+user to find the engine that wrote it), and a damaged table met part-way through a read was a
+traceback."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from costing.cli import main
+from costing.close_service import close_period
+from costing.ledger import Ledger
+from tests.demo_data import demo
+
+
+def _overwrite_first_page_of(db: Path, table: str) -> None:
+    with sqlite3.connect(db) as con:
+        (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        (page_size,) = con.execute("PRAGMA page_size").fetchone()
+    con.close()
+    data = bytearray(db.read_bytes())
+    offset = (root - 1) * page_size
+    data[offset:offset + 200] = b"\xff" * 200
+    db.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def october(tmp_path) -> Path:
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    return db
+
+
+def test_a_damaged_schema_version_page_is_damage_not_an_unknown_version(october, capsys):
+    _overwrite_first_page_of(october, "meta")
+    assert main(["verify", "--ledger", str(october)]) == 1
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "[LEDGER_TAMPERED]" in err and "LEDGER_VERSION_UNKNOWN" not in err
+
+
+@pytest.mark.parametrize("table", ["events", "journal_lines", "closing_wip", "fg_layers"])
+def test_verify_says_a_damaged_table_is_damage(october, table, capsys):
+    _overwrite_first_page_of(october, table)
+    assert main(["verify", "--ledger", str(october)]) == 1
+    err = capsys.readouterr().err
+    assert "is damaged (database disk image is malformed)" in err and err.count("[LEDGER_TAMPERED]") == 1
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["history"], ["journal", "--period", "2026-10"],
+                                     ["rollforward", "--period", "2026-10"]])
+def test_a_reader_meeting_a_damaged_page_says_so(october, command, capsys):
+    _overwrite_first_page_of(october, "events")
+    code = main(command + ["--ledger", str(october)])
+    assert code == (1 if command == ["history"] else 2)
+    assert "[LEDGER_TAMPERED]" in capsys.readouterr().err
+
+
+def test_a_close_opening_from_a_damaged_page_is_refused_and_writes_nothing(october, capsys):
+    _overwrite_first_page_of(october, "closing_wip")
+    before = october.read_bytes()
+    november = str(Path(__file__).parents[1] / "examples" / "demo" / "close-2026-11.yaml")
+    assert main(["close", november, "--period", "2026-11", "--ledger", str(october)]) == 2
+    assert "[LEDGER_TAMPERED]" in capsys.readouterr().err
+    assert october.read_bytes() == before
