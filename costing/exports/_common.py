@@ -208,12 +208,19 @@ _ASCII_SPELLING = str.maketrans({
 })
 
 
+# Between a digit and a vulgar fraction character (½, ¾, ⅞...; NFKD spells them "1/2").
+_WHOLE_AND_FRACTION = re.compile(r"(?<=[0-9])(?=[\u00bc-\u00be\u2150-\u215e\u2189])")
+
+
 def to_ascii(value: str) -> str:
     """Plain ASCII: accents dropped, common punctuation spelled out, anything else becomes '?'.
 
     >>> to_ascii("Café supplies — Zürich “A” 3½ €5 東京")
-    'Cafe supplies - Zurich "A" 31/2 EUR5 ??'
+    'Cafe supplies - Zurich "A" 3 1/2 EUR5 ??'
+
+    A vulgar fraction after a digit is set apart by a space: "3½" spelled "31/2" would read as 31 halves.
     """
+    value = _WHOLE_AND_FRACTION.sub(" ", value)
     decomposed = unicodedata.normalize("NFKD", value.translate(_ASCII_SPELLING)).translate(_ASCII_SPELLING)
     kept = "".join(c for c in decomposed if not unicodedata.combining(c))
     return kept.replace("\u2044", "/").encode("ascii", "replace").decode("ascii")
