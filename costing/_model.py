@@ -35,6 +35,8 @@ class FrozenDict(dict):
     ``__getitem__`` by name), and the garbage collector tracks it where it would untrack a dict of
     strings and Decimals; so the per-stage maps of the reports and of the resolved case are still
     plain dicts (freezing them too cost about 5% of the close's CPU, measured in 2026-11).
+    It guards against mistakes, not intent: dict's own methods called on it (``dict.update(m, x)``,
+    ``m.__init__(x)``) still change it, as they would any dict subclass.
 
     >>> m = FrozenDict(labour=Decimal("1.50"))
     >>> m["labour"], m == {"labour": Decimal("1.50")}
