@@ -272,8 +272,13 @@ def _cmd_reopen(args: argparse.Namespace) -> int:
             print_issues(e.issues, writes=True)
             return EXIT_INPUT
         later = [p for p in ledger.periods() if p > args.period and ledger.status(p) == "closed"]
+        export = ledger.after_close_export_command(args.period, event.close_no)
     print(f"{args.period} reopened by {event.recorded_by} at {event.recorded_at}: {' '.join(args.reason.split())}")
     print(f"  Reversing journals posted (REV-…); close #{event.close_no} stays in the history.")
+    # The accountant's next question: how the general ledger, which took close #N, follows.
+    print(f"  General ledger holding close #{event.close_no}: once {args.period} is closed again, {export} gives "
+          f"the reversal and the new close in one file; run now, it gives the reversal alone (for a general ledger "
+          f"that must not hold the month while it is reopened), and the re-close then says what to import")
     if later:
         # Whether a later month needs its re-close is known only when this month is closed again
         # (a re-close that moves no closing figure leaves it as it is): that close says so, with

@@ -319,3 +319,21 @@ def test_the_same_postings_notice_reads_right_after_close_2_and_close_3(october,
         assert "either" not in line and "#1 to #1" not in line
         assert "imports this close's own export" in line  # a GL that took the reversal too
     assert "one that took close #1 imports `wip export --period 2026-10 --after-close 1 " in line
+
+
+def test_a_reopen_says_how_the_general_ledger_follows_with_a_command_that_runs(october, tmp_path, capsys):
+    """A reopen posted reversals and said nothing of how they reach the general ledger that took the
+    close: it names the export, which run now gives the reversal alone."""
+    assert main(["reopen", "2026-10", "--reason", "Controller: late freight invoice", "--ledger", str(october)]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if "General ledger holding close #1" in line]
+    command = line.split("`")[1]
+    assert command.startswith("wip export --period 2026-10 --after-close 1 --format FORMAT --out FOLDER")
+    folder = tmp_path / "gl"
+    argv = command.split()[1:]
+    argv[argv.index("FORMAT")], argv[argv.index("FOLDER")] = "gl-csv", str(folder)
+    assert main(argv) == 0
+    [written] = folder.iterdir()
+    assert written.name == "journals-2026-10-after-close-1.gl.csv"
+    rows = written.read_text().splitlines()[1:]
+    assert rows and all(row.startswith("REV-WIP-2026-10-") for row in rows)
