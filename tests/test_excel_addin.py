@@ -503,7 +503,8 @@ def test_a_column_or_a_block_key_given_twice_is_an_error_not_the_last_one():
 
 @pytest.fixture
 def stale_ledger(tmp_path):
-    """A ledger whose November close opened from an October close since reopened."""
+    """A ledger whose November close opened from an October close since reopened and closed again
+    with another closing position (a late labour invoice in Assembly)."""
     from costing._casefile import read_data_file
     from costing.close_service import close_period, reopen_period
     from costing.ledger import Ledger
@@ -514,6 +515,9 @@ def stale_ledger(tmp_path):
             close_period(read_data_file(f"examples/demo/close-{period}.yaml")[0], ledger, user="test")
         current = {f: f([[str(db)]], [["2026-11"]]) for f in LEDGER_FUNCTIONS}
         reopen_period(ledger, "2026-10", "late invoice", user="test")
+        october = read_data_file("examples/demo/close-2026-10.yaml")[0]
+        october["products"][0]["stages"][0]["added_costs"]["labour"] = "9500.00"
+        close_period(october, ledger, user="test")
         assert ledger.stale_periods() == {"2026-11": "2026-10"}
     return db, current
 
@@ -528,6 +532,26 @@ def test_a_month_resting_on_a_superseded_close_is_needs_re_close(function, stale
         f"again if it is open, then re-close 2026-11: `wip reopen 2026-11 --ledger {db} --reason \"WHO AND WHY\"`, then "
         f"`wip close FILE --period 2026-11 --ledger {db}` (WHO AND WHY: who asked for the re-close and why; FILE: the month's close file or workbook), before its "
         "journals go to the general ledger"]]  # the ledger named: Excel's working directory relates to nothing  # the command line's warning, word for word (Ledger.needs_re_close)
+
+
+@pytest.mark.parametrize("function", LEDGER_FUNCTIONS, ids=lambda f: f.__name__)
+def test_a_month_resting_on_a_reopened_close_waits_for_its_re_close(function, tmp_path):
+    """While the month it opened from is reopened, whether a month needs closing again is not known
+    yet (a re-close of the same closing position leaves it as it is): said so, not 're-close it'."""
+    from costing._casefile import read_data_file
+    from costing.close_service import close_period, reopen_period
+    from costing.ledger import Ledger
+
+    db = tmp_path / "book.wip.db"
+    with Ledger(db) as ledger:
+        for period in ("2026-10", "2026-11"):
+            close_period(read_data_file(f"examples/demo/close-{period}.yaml")[0], ledger, user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="test")
+    assert function([[str(db)]], [["2026-11"]]) == [[
+        "#WIP! NEEDS_RE_CLOSE: 2026-11's close opened from a close of 2026-10 that is reopened now: its opening, and "
+        "so its journals and roll-forward, may change — close 2026-10 again first: that close says whether 2026-11 "
+        "needs closing again (only if it moves 2026-10's closing WIP or finished goods), before 2026-11's journals "
+        "go to the general ledger"]]
     assert function([[str(db)]], [["2026-10"]])[0][0].startswith("#WIP! NOT_CLOSED")  # reopened
 
 

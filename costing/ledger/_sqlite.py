@@ -756,6 +756,15 @@ class Ledger:
         order = _re_close_order(staleness, period)
         re_close = self.re_close_commands
 
+        if self.status(root) == "reopened":
+            # Not decided yet: a re-close of the same closing position leaves the later months as
+            # they are, and that close says which months it moved (with the commands).
+            opened = (f"a close of {root}" if len(order) == 1
+                      else f"the close of {source}, which rests on a close of {root}")
+            return (f"{period}'s close opened from {opened} that is reopened now: its opening, and so its journals "
+                    f"and roll-forward, may change — close {root} again first: that close says whether {period} "
+                    f"needs closing again (only if it moves {root}'s closing WIP or finished goods), before "
+                    f"{period}'s journals go to the general ledger")
         if len(order) == 1:  # opened from the superseded close itself
             return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
                     f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} "

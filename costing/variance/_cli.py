@@ -245,10 +245,14 @@ def _flow_for(ledger, period: str, args=None, orders=None):
 
 # ---- wip variance -------------------------------------------------------------------------------
 
-def _stale_note(period: str, root: str, order: list[str]) -> str:
+def _stale_note(period: str, root: str, order: list[str], reopened: bool = False) -> str:
     """The report's note on a month whose opening rests on a superseded close of ``root``: the month
     it opened from when that is another flagged month (not ``root``), and the months to re-close in
-    order (``Ledger.re_close_order``), as `wip history` and the close say it."""
+    order (``Ledger.re_close_order``), as `wip history` and the close say it; while ``root`` is
+    reopened, that its re-close decides."""
+    if reopened:
+        return (f"{period}'s opening rests on a close of {root}, reopened now: its figures may change — closing "
+                f"{root} again says whether {period} needs a re-close")
     if len(order) > 1:
         return (f"{period} opened from the close of {order[-2]}, which rests on a superseded close of {root}: it "
                 f"needs a re-close — re-close {', then '.join(order)}, in that order")
@@ -302,7 +306,8 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         except CostingError as e:
             _print_issues(args, list(e.issues))
             return EXIT_INPUT
-        notes = [_stale_note(p, root, ledger.re_close_order(p)) for p, root in sorted(stale.items()) if p in (p1, p2)]
+        notes = [_stale_note(p, root, ledger.re_close_order(p), ledger.status(root) == "reopened")
+                 for p, root in sorted(stale.items()) if p in (p1, p2)]
         if notes:
             report = report.model_copy(update={"notes": report.notes + tuple(notes)})
         flow = _flow_for(ledger, p2) if args.xlsx else None
