@@ -337,3 +337,16 @@ def test_a_reopen_says_how_the_general_ledger_follows_with_a_command_that_runs(o
     assert written.name == "journals-2026-10-after-close-1.gl.csv"
     rows = written.read_text().splitlines()[1:]
     assert rows and all(row.startswith("REV-WIP-2026-10-") for row in rows)
+
+
+def test_history_marks_a_month_on_a_reopened_month_as_waiting_for_its_re_close(october, capsys):
+    assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(october)]) == 0
+    assert main(["reopen", "2026-10", "--reason", "Controller: late freight invoice", "--ledger", str(october)]) == 0
+    capsys.readouterr()
+    assert main(["history", "--ledger", str(october)]) == 0
+    assert ("2026-11: closed — MAY NEED RE-CLOSE: its opening rests on a close of 2026-10, reopened now; closing "
+            "2026-10 again says whether it does") in capsys.readouterr().out
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(october)]) == 0  # the same position
+    capsys.readouterr()
+    assert main(["history", "--ledger", str(october)]) == 0
+    assert "2026-11: closed\n" in capsys.readouterr().out
