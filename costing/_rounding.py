@@ -16,6 +16,13 @@ from decimal import Decimal
 __all__ = ["allocate"]
 
 
+# How far rounding moved each part is compared to 12 places below the minor unit: parts that come
+# from a division (a share of a count difference, units x a cost per equivalent unit) carry 34
+# significant digits, so an exact tie (40/3 and 10/3 of a cent) differs in its last digit by the
+# parts' sizes alone, and that digit must not decide who gets the cent.
+_TIE_PLACES = 12
+
+
 def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: str | None) -> list[Decimal]:
     """Round ``exact`` parts to ``quantum`` so that they sum to ``total`` exactly.
 
@@ -52,9 +59,11 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         gap = total - ra - rb
         if not gap:
             return [ra, rb]
+        fine = quantum.scaleb(-_TIE_PLACES)
+        da, db = (a - ra).quantize(fine), (b - rb).quantize(fine)
         if gap > 0:
-            return [ra + gap, rb] if a - ra >= b - rb else [ra, rb + gap]
-        return [ra + gap, rb] if a - ra < b - rb else [ra, rb + gap]
+            return [ra + gap, rb] if da >= db else [ra, rb + gap]
+        return [ra + gap, rb] if da < db else [ra, rb + gap]
     if rounding is None:
         rounded = [x.quantize(quantum) for x in exact]
     else:
@@ -69,14 +78,16 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
     if abs(steps) > n:
         # The exact parts do not add up to the total: a bug in the caller, never a rounding matter.
         raise ValueError(f"parts {exact} do not add up to {total}")
+    fine = quantum.scaleb(-_TIE_PLACES)
+    moved = [(x - r).quantize(fine) for x, r in zip(exact, rounded)]
     if steps > 0:
         # Parts rounded down the most get the missing minor units first.
-        for i in _first(steps, n, lambda i: (-(exact[i] - rounded[i]), i)):
+        for i in _first(steps, n, lambda i: (-moved[i], i)):
             rounded[i] += quantum
     else:
         # Parts rounded up the most give back the surplus first; among equals the later ones, so
         # that the earlier part keeps the unit whichever way the rounding mode broke the tie.
-        for i in _first(-steps, n, lambda i: (exact[i] - rounded[i], -i)):
+        for i in _first(-steps, n, lambda i: (moved[i], -i)):
             rounded[i] -= quantum
     return rounded
 

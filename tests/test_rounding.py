@@ -113,3 +113,44 @@ def test_a_count_difference_is_the_units_short_at_book_cost_rounded_once(tmp_pat
     journal = next(j for j in november.journals.journals if j.id == "WIP-2026-11-007")
     assert {(l.account, l.debit, l.credit) for l in journal.lines} == {
         ("1320", D("0.00"), D("205.29")), ("5820", D("205.29"), D("0.00"))}
+
+
+def test_an_exact_tie_is_decided_by_order_not_by_the_last_digit_of_a_division():
+    """Exact shares 40/3 and 10/3 (or their negatives) tie at a third of a cent, but as 34-digit
+    Decimals the larger keeps one decimal place fewer, and that last digit decided who got the cent:
+    the rule (ties to the earlier part, upward) held only when the earlier part was the smaller."""
+    from decimal import localcontext
+
+    from costing._numbers import ENGINE_CONTEXT
+    from costing._rounding import allocate
+
+    cent = D("0.01")
+    with localcontext(ENGINE_CONTEXT):
+        assert allocate([D(40) / 3, D(10) / 3], D("16.67"), cent, None) == [D("13.34"), D("3.33")]
+        assert allocate([D(10) / 3, D(40) / 3], D("16.67"), cent, None) == [D("3.34"), D("13.33")]
+        # a negative whole: the earlier part keeps the amount nearer zero
+        assert allocate([D(-10) / 3, D(-40) / 3], D("-16.67"), cent, None) == [D("-3.33"), D("-13.34")]
+        assert allocate([D(-40) / 3, D(-10) / 3], D("-16.67"), cent, None) == [D("-13.33"), D("-3.34")]
+        # more than two parts
+        assert allocate([D(40) / 3, D(10) / 3, D(10) / 3], D("20.00"), cent, None) == \
+            [D("13.34"), D("3.33"), D("3.33")]
+        assert allocate([D(-10) / 3, D(-40) / 3, D(-40) / 3], D("-30.00"), cent, None) == \
+            [D("-3.33"), D("-13.33"), D("-13.34")]
+
+
+def test_a_count_difference_that_ties_gives_the_earlier_element_the_amount_nearer_zero(tmp_path):
+    """Ending WIP materials 10.00 and labour 40.00 on 3 units, 2 counted: the shares -10/3 and -40/3
+    tie, the whole is -16.67; the documented rule gives materials -3.33 and labour -13.34 (the engine
+    gave -3.34 and -13.33, decided by the last digit of the division)."""
+    data = demo("2026-10")  # its header and accounts, one product of one stage
+    data.update({"products": [{"name": "P", "stages": [{
+        "name": "Assembly",
+        "elements": {"materials": {"kind": "material", "added": "start"},
+                     "labour": {"kind": "labour", "added": "start"}},
+        "started": 13, "completed": 10, "ending_wip": {"units": 3, "complete": "0.5"},
+        "added_costs": {"materials": "43.33", "labour": "173.33"}, "count": 2}], "shipments": 0}]})
+    with Ledger(tmp_path / "ledger.db") as ledger:
+        october = close_period(data, ledger, user="test")
+    count = october.result.products[0].count_adjustments["Assembly"]
+    assert count.amount == D("-16.67")
+    assert count.by_element == {"materials": D("-3.33"), "labour": D("-13.34")}
