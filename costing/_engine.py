@@ -35,12 +35,33 @@ from ._report import (
 )
 from ._rounding import allocate
 
-__all__ = ["element_completion", "normal_spoilage_from_rate", "equivalent_unit_terms", "equivalent_units",
+__all__ = ["element_completion", "units_passing_inspection", "normal_spoilage_from_rate", "equivalent_unit_terms", "equivalent_units",
            "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts",
            "transferred_out_parts"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+
+
+def units_passing_inspection(completed: Decimal, b_units: Decimal, b_progress: Decimal | None, e_units: Decimal,
+                             e_progress: Decimal | None, inspection: Decimal) -> tuple[Decimal, Decimal]:
+    """The good units that passed inspection this period, (of those completed, of ending WIP): the
+    units a normal spoilage rate applies to, and that absorb normal spoilage's cost.
+
+    Beginning units at or past the point were inspected last period, and complete first.  When fewer
+    units complete than those (weighted average allows it), the rest of them are in ending WIP:
+    they are not counted again there.
+
+    >>> units_passing_inspection(Decimal(60), Decimal(100), Decimal("0.8"), Decimal(80), Decimal("0.7"), Decimal("0.6"))
+    (Decimal('0'), Decimal('40'))
+    """
+    b_inspected = bool(b_units) and b_progress is not None and b_progress >= inspection and inspection < _ONE
+    ending_passing = e_units if (e_units and e_progress is not None and e_progress >= inspection) else _ZERO
+    completed_passing = completed - (b_units if b_inspected else _ZERO)
+    if completed_passing < 0:
+        ending_passing = max(ending_passing + completed_passing, _ZERO)
+        completed_passing = _ZERO
+    return completed_passing, ending_passing
 
 
 def element_completion(progress: Decimal, added_at: Decimal | None) -> Decimal:

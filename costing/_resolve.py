@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from ._currency import is_known_currency, quantum
 from ._engine import (cost_resolved_case, element_completion, equivalent_units, normal_spoilage_from_rate,
-                      zero_equivalent_units)
+                      units_passing_inspection, zero_equivalent_units)
 from ._errors import CostingError, Issue, as_written, format_path
 from ._journal import name_problem
 from ._model import (
@@ -685,12 +685,8 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
     # Beginning units that had reached inspection last period were inspected then; this period's
     # normal spoilage is not theirs.  Ending units at or past the point have been inspected.
     has_spoilage = s is not None and any(v for v in (s.normal, s.normal_rate, s.abnormal, s.spoiled))
-    b_inspected = bool(b_units) and beginning.progress is not None and beginning.progress >= inspection \
-        and inspection < _ONE
-    completed_passing = spec.completed - (b_units if b_inspected else _ZERO)
-    if completed_passing < 0:
-        completed_passing = _ZERO
-    ending_passing = e_units if (e_units and ending.progress is not None and ending.progress >= inspection) else _ZERO
+    completed_passing, ending_passing = units_passing_inspection(spec.completed, b_units, beginning.progress, e_units,
+                                                                 ending.progress, inspection)
     passing_known = True  # whether the units that passed inspection are known (a rate applies to them)
     if has_spoilage:
         for path, group, given in (("beginning_wip.complete", beginning, spec.beginning_wip),

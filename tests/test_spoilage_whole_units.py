@@ -170,3 +170,24 @@ def test_a_bad_value_in_a_close_file_is_located_in_its_product_and_stage():
     assert {(i.code, i.path) for i in issues} == {
         ("INVALID_CHOICE", f"products[{barista}].stages[{stage}].spoilage.normal_from_rate"),
         ("INVALID_CHOICE", "products[0].stages[0].spoilage.normal_from_rate")}
+
+
+def test_weighted_average_normal_spoilage_counts_only_units_that_passed_inspection_this_period():
+    """100 beginning units at 80 %, past inspection at 60 % last period; 50 started, 60 completed, 80
+    ending at 70 %, 10 spoiled, normal 10 % of the good units passing inspection this period.  The 60
+    completed are beginning units (inspected last period), so of the 80 ending units 40 are beginning
+    units too: 40 good units passed this period (60 + 80 − 100), normal 4, abnormal 6 — not 80 and
+    8/2, which counted the beginning units left in ending WIP and understated the loss (34.75).
+    Abnormal: 6 × (10.00 + 0.6 × 1,500.00 / 122) = 104.26; normal (4 units, 69.51) to ending WIP."""
+    case = {"currency": "USD", "method": "weighted_average", "stages": [{
+        "name": "S1",
+        "elements": {"materials": {"kind": "material", "added": "start"},
+                     "conversion": {"kind": "conversion", "added": "evenly"}},
+        "beginning_wip": {"units": 100, "complete": "0.8", "cost": {"materials": "1000.00", "conversion": "800.00"}},
+        "started": 50, "completed": 60, "ending_wip": {"units": 80, "complete": "0.7"},
+        "added_costs": {"materials": "500.00", "conversion": "700.00"},
+        "spoilage": {"spoiled": 10, "normal_rate": "0.1", "inspection": "0.6"}}]}
+    stage = costing.cost_case(case).stage("S1")
+    assert (stage.physical_units.normal_spoilage, stage.physical_units.abnormal_spoilage) == (D(4), D(6))
+    assert stage.abnormal_spoilage.total == D("104.26")
+    assert sum(stage.ending_wip.normal_spoilage_by_element.values()) == D("69.51")

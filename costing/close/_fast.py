@@ -26,7 +26,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from typing import Any
 
-from .._engine import element_completion, equivalent_units, normal_spoilage_from_rate
+from .._engine import element_completion, equivalent_units, normal_spoilage_from_rate, units_passing_inspection
 from .._journal import name_problem
 from .._model import (RESERVED_ELEMENT_NAMES, TRANSFERRED_IN, Case, Element, ElementKind, LossConvention,
                       Method, Spoilage, Stage, UnitGroup)
@@ -347,13 +347,8 @@ class FastResolver:
                                         else _ONE)
             if "inspection" in s and s["inspection"] is None:
                 raise _Decline
-        b_inspected = bool(b_units) and beginning.progress is not None and beginning.progress >= inspection \
-            and inspection < _ONE
-        completed_passing = completed - (b_units if b_inspected else _ZERO)
-        if completed_passing < 0:
-            completed_passing = _ZERO
-        ending_passing = e_units if (e_units and ending.progress is not None and ending.progress >= inspection) \
-            else _ZERO
+        completed_passing, ending_passing = units_passing_inspection(completed, b_units, beginning.progress, e_units,
+                                                                     ending.progress, inspection)
         completion = {e.name: (_ONE if e.kind is ElementKind.TRANSFERRED_IN else element_completion(inspection, e.added_at))
                       for e in elements}
         if s is None:
