@@ -98,6 +98,26 @@ def shell_word(text: str, windows: bool | None = None) -> str:
     return shlex.quote(text)
 
 
+def ledger_argument(text: str) -> str:
+    """``--ledger``: a path, or argparse's usage error (exit 2) for an empty one — a script's unset
+    variable (``--ledger "$LEDGER"``) would otherwise close into the default ledger, not the one
+    the auditor keeps.
+
+    >>> ledger_argument("books/wip.db")
+    'books/wip.db'
+    >>> ledger_argument(" ")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: is empty (an unset variable in a script?): give the ledger file, or leave --ledger out for the default [LEDGER_UNAVAILABLE]
+    """
+    from argparse import ArgumentTypeError
+
+    if not text.strip():
+        raise ArgumentTypeError("is empty (an unset variable in a script?): give the ledger file, or leave --ledger "
+                                "out for the default [LEDGER_UNAVAILABLE]")
+    return text
+
+
 def period_argument(text: str) -> str:
     """The commands' period: a month YYYY-MM, or argparse's usage error (exit 2) saying what is wrong
     with it, with the code a close file's period gets.

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
-from ._cli_common import DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, open_ledger, period_argument, print_issues
+from ._cli_common import (DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, ledger_argument, open_ledger,
+                          period_argument, print_issues)
 from ._cli_common import ledger_option as _ledger_option
 from ._journal import REASON_MAX_CHARACTERS
 from ._numbers import with_separator_hints
@@ -188,8 +189,12 @@ def _cmd_close(args: argparse.Namespace) -> int:
             if again is None:
                 return _refused(args, workbook, issues, e.notes)
             outcome, reused = again, True
-        except BaseException:  # a defect (the traceback is for us), or Ctrl-C: the file as it was, still
-            leave_as_found()
+        except BaseException:  # a defect (the traceback is for us), a write that failed (a full drive), or
+            # Ctrl-C: the file as it was, still
+            try:
+                leave_as_found()
+            except Exception:  # the ledger itself unreadable now: what failed first is what is said
+                pass
             raise
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
@@ -833,14 +838,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_schema)
 
     def ledger_option(p):
-        p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER} in the working directory)")
+        p.add_argument("--ledger", type=ledger_argument,
+                       help=f"ledger file (default: {DEFAULT_LEDGER} in the working directory)")
 
     p = sub.add_parser("close", help="close a month from a close file or workbook and record it in the ledger")
     p.add_argument("file", metavar="FILE", help="close file (YAML or JSON) or close workbook (.xlsx/.xlsm)")
     p.add_argument("--period", required=True, type=period_argument, help="YYYY-MM; must match the file")
     p.add_argument("--locale", type=locale_argument, help="locale for the printed summary (default: the file's)")
-    p.add_argument("--ledger", help=f"ledger file (default: BOOK.wip.db beside a workbook BOOK.xlsx, else "
-                                    f"{DEFAULT_LEDGER} beside FILE)")
+    p.add_argument("--ledger", type=ledger_argument,
+                   help=f"ledger file (default: BOOK.wip.db beside a workbook BOOK.xlsx, else {DEFAULT_LEDGER} beside FILE)")
     p.set_defaults(run=_cmd_close)
 
     def period_either_way(p):

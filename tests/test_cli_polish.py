@@ -350,3 +350,15 @@ def test_history_marks_a_month_on_a_reopened_month_as_waiting_for_its_re_close(o
     capsys.readouterr()
     assert main(["history", "--ledger", str(october)]) == 0
     assert "2026-11: closed\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["close", OCTOBER, "--period", "2026-10"], ["journal", "--period", "2026-10"],
+                                     ["history"], ["verify"]], ids=["close", "journal", "history", "verify"])
+def test_an_empty_ledger_path_is_refused_not_taken_for_the_default(command, tmp_path, monkeypatch, capsys):
+    """`--ledger "$LEDGER"` with the variable unset closed into the default ledger beside the file."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(command + ["--ledger", ""])
+    assert exit_.value.code == 2
+    assert "argument --ledger: is empty" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir()) and not (DEMO / "wip-ledger.db").exists()
