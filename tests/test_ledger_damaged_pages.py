@@ -68,3 +68,19 @@ def test_a_close_opening_from_a_damaged_page_is_refused_and_writes_nothing(octob
     assert main(["close", november, "--period", "2026-11", "--ledger", str(october)]) == 2
     assert "[LEDGER_TAMPERED]" in capsys.readouterr().err
     assert october.read_bytes() == before
+
+
+def test_a_new_ledger_whose_tables_cannot_be_written_leaves_no_file(tmp_path, monkeypatch, capsys):
+    """A first close on a full drive: SQLite creates the file, the ledger's tables cannot be written
+    into it; the refusal said 'nothing was written' and left an empty file, later read as 'not a
+    ledger'.  (The full drive is stood in for by a schema that fails, refused as a write failure.)"""
+    from costing.ledger import LedgerError, _sqlite
+
+    monkeypatch.setattr(_sqlite, "_SCHEMA", "CREATE TABLE;")
+    monkeypatch.setattr(_sqlite, "_refusal", lambda path, error: LedgerError(
+        "LEDGER_WRITE_FAILED", f"the ledger {path} could not be written (database or disk is full)"))
+    db = tmp_path / "new.wip.db"
+    october = str(Path(__file__).parents[1] / "examples" / "demo" / "close-2026-10.yaml")
+    assert main(["close", october, "--period", "2026-10", "--ledger", str(db)]) == 2
+    assert "[LEDGER_WRITE_FAILED]" in capsys.readouterr().err
+    assert not db.exists() and list(tmp_path.iterdir()) == []

@@ -347,6 +347,9 @@ class Ledger:
             refusal = _path_refusal(Path(self.path), create)
             if refusal is not None:
                 raise refusal
+        # A file this connection creates is taken away again if the ledger's tables cannot be written
+        # into it (a full drive): no empty file is left to be read later as 'not a ledger'.
+        created = self.path != ":memory:" and not Path(self.path).exists()
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
@@ -402,6 +405,8 @@ class Ledger:
                 refusal = _refusal(self.path, e) if isinstance(e, sqlite3.Error) else None
                 if refusal is not None:  # e.g. an empty file, or a folder, the user may not write
                     self._db.close()
+                    if created:
+                        Path(self.path).unlink(missing_ok=True)
                     raise refusal from None
                 raise
 
