@@ -34,6 +34,7 @@ from ._model import (
 )
 from ._numbers import EXACT_UNITS, NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
+from ._spelling import edit_distance
 
 __all__ = ["resolve_case", "cost_problems", "in_stage_order", "issues_from_validation_error", "parse_sections",
            "negative_amount", "negative_units", "revalidated_without_amounts", "is_stage_amount"]
@@ -64,13 +65,24 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
     """Turn pydantic's errors into located issues with stable codes (``what``: the kind of file,
     for the hint that comes with an unknown key)."""
     issues = []
-    for err in error.errors(include_url=False):
+    errors = error.errors(include_url=False)
+    # A required key missing beside an unknown one is most often the same key misspelt or in other
+    # capitals ('curency', 'Method'): the unknown key says so.
+    missing: dict[tuple, list[str]] = {}
+    for err in errors:
+        loc = tuple(part for part in err["loc"] if part not in _UNION_TAGS)
+        if err["type"] == "missing" and loc and isinstance(loc[-1], str):
+            missing.setdefault(loc[:-1], []).append(loc[-1])
+    for err in errors:
         loc = prefix + tuple(part for part in err["loc"] if part not in _UNION_TAGS)
         kind = err["type"]
         found = err.get("input")
         if kind == "extra_forbidden":
-            issues.append(Issue("UNKNOWN_KEY", format_path(loc),
-                                f"unknown key {loc[-1]!r}; {KEYS_HINT[what]}"))
+            typed = str(loc[-1])
+            meant = [key for key in missing.get(loc[len(prefix):-1], [])
+                     if key.casefold() == typed.casefold() or edit_distance(key, typed) <= 2]
+            hint = f"did you mean {meant[0]!r} (required, and missing)?" if len(meant) == 1 else KEYS_HINT[what]
+            issues.append(Issue("UNKNOWN_KEY", format_path(loc), f"unknown key {loc[-1]!r}; {hint}"))
         elif kind == "missing":
             issues.append(Issue("MISSING_KEY", format_path(loc), f"required key {loc[-1]!r} is missing"))
         elif kind in ("literal_error", "enum"):

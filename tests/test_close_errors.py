@@ -511,3 +511,27 @@ def test_two_spellings_a_ledger_already_holds_as_two_products_close_the_next_mon
         assert "== DRIP HOME (" in capsys.readouterr().out
     assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--ledger", str(db)]) in (0, 1)
     assert "DUPLICATE_PRODUCT" not in capsys.readouterr().err
+
+
+def test_a_misspelt_or_unknown_header_key_hides_no_product_problem(tmp_path, capsys):
+    """'curency' (and a key of someone's own) held back every product problem; the misspelling is
+    named as the missing key it most likely is."""
+    data = mutate(lambda d: (d.update(curency=d.pop("currency"), note="checked by JS"),
+                             d["products"][1]["stages"][0]["ending_wip"].update(complete=1.3)))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "curency: unknown key 'curency'; did you mean 'currency' (required, and missing)? [UNKNOWN_KEY]" in err
+    assert "note: unknown key 'note'; `wip schema --close` lists the keys this section takes [UNKNOWN_KEY]" in err
+    assert "products[1].stages[0].ending_wip.complete: completion 1.3 (130%) is above 100% [PROGRESS_OUT_OF_RANGE]" \
+        in err
+    assert not (tmp_path / "l.db").exists()
+
+
+def test_a_key_in_other_capitals_is_named_as_the_missing_one(tmp_path, capsys):
+    data = mutate(lambda d: d.update(Method=d.pop("method")))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    assert "Method: unknown key 'Method'; did you mean 'method' (required, and missing)?" in capsys.readouterr().err

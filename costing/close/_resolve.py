@@ -411,7 +411,9 @@ def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec,
     """The header without the keys its problems are in, when the products do not depend on them
     (the problems stay reported), and what of it is not known; None otherwise."""
     wrong = {issue.path.split(".")[0].split("[")[0] for issue in issues if not issue.path.startswith("products")}
-    if not isinstance(data, Mapping) or not wrong or not wrong <= _PRODUCTS_DO_NOT_NEED | _STUBBED:
+    # A key the header does not take ('curency', a note someone added) is no part of it: left out.
+    unknown = {issue.path for issue in issues if issue.code == "UNKNOWN_KEY" and issue.path in wrong}
+    if not isinstance(data, Mapping) or not wrong or not wrong - unknown <= _PRODUCTS_DO_NOT_NEED | _STUBBED:
         return None
     held = _Held()
     kept = {k: v for k, v in data.items() if k not in wrong and k != "products"}
