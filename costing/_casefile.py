@@ -348,6 +348,10 @@ def _wrong_type(path: Path, said: str) -> Issue:
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError, source: str) -> Issue:
     """A file saved in another encoding than UTF-8 (Windows-1252, Latin-1): where, and what to do."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order mark: Notepad's "Unicode"
+        return Issue("UNREADABLE_FILE", "line 1, column 1",
+                     "the file was saved as UTF-16 (Notepad's and Excel's \"Unicode\"), not UTF-8 text; save it as "
+                     "UTF-8 (in Notepad: Save as, Encoding: UTF-8)", source)
     bom = raw.startswith(b"\xef\xbb\xbf")
     start = error.start + (3 if bom else 0)
     line = raw.count(b"\n", 0, start) + 1

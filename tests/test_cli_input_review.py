@@ -330,6 +330,16 @@ def test_a_file_not_in_utf8_is_located_and_told_to_be_saved_as_utf8(tmp_path, ca
         "[UNREADABLE_FILE]")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_file_saved_as_utf16_is_said_to_be_utf16_not_windows_1252(encoding, tmp_path, capsys):
+    path = tmp_path / "close.yaml"
+    text = "company: Müller GmbH\nperiod: 2026-10\n"
+    path.write_bytes(("\ufeff" + text).encode(encoding) if encoding.endswith("be") else text.encode(encoding))
+    error, summary = _close_errors(capsys, path, tmp_path)
+    assert error.startswith(f"error: {path}: line 1, column 1: the file was saved as UTF-16"), error
+    assert "Windows-1252" not in error and error.endswith("[UNREADABLE_FILE]")
+
+
 # ---- the wrong kind of file ---------------------------------------------------------------------
 
 def test_a_folder_given_as_the_file(tmp_path, capsys):
