@@ -69,7 +69,9 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
         key = _folded(written)
         like_element = key != "element" and _like_element(key)
         like_stage = key != "stage" and _like_stage(key)
-        width = 4 if key == "element" or like_element else 2  # the cells this row's key reads
+        # The cells this row's key reads: none past a blank key or an error, so that an error beside
+        # it (`| #N/A`) is FORMULA_ERROR as anywhere else, not a row left out as blank.
+        width = 4 if key == "element" or like_element else 2 if key else 1
         # A value past them is reported only for a key the block knows: past a misspelt key it is
         # the rest of what the user meant (an element's kind and addition), and the key is the error.
         known = bool(key) and not like_element and not like_stage and _known_key(key)

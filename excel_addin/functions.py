@@ -746,26 +746,31 @@ def WIP_CHECK(values):
 @ret(ndim=2)
 @arg("values", ndim=2, err_to_str=True, doc="A result column of a WIP_* function, e.g. F2# (its header is skipped)")
 def WIP_TOTAL(values):
-    """Sum of the numbers of a range (its first row, a header, and blanks skipped), or #WIP! when a cell holds an
-    error, a date, or text or TRUE/FALSE below the first row (SUM would skip it: a total short of it)."""
+    """Sum of the numbers of a range (blanks and a header, a first row of names only, skipped), or #WIP! when a cell
+    holds an error, a date, or text or TRUE/FALSE outside the header (SUM would skip it: a total short of it)."""
     rows, errors = _errors_in(values)
     if errors:  # SUM would skip the #WIP! text and give a total short of the failed rows
         return [[error_text("RANGE_HAS_ERRORS", f"no total: {_rows_with_errors(rows, errors, 'of the range hold')}")]]
     total = _ZERO
+    cells = grid(values)
+    # A row range (F3:H3) or a column range without its header (F3:F10) has no header to skip: text
+    # or TRUE/FALSE in its first row is a cell SUM skips like any other, not a header.
+    first = 2 if cells and _is_header(cells[0]) else 1
     with localcontext(_EXACT_UNITS):  # added exactly: each number as Excel shows it, no binary sum's noise
-        for r, row in enumerate(grid(values), start=1):
+        for r, row in enumerate(cells, start=1):
             for c, cell in enumerate(row, start=1):
                 if isinstance(cell, (dt.date, dt.datetime)):  # SUM would add the date's serial number
                     try:
                         to_number(cell)
                     except NumberError as e:
                         return [[error_text(e.code, f"no total: row {r}, column {c} of the range: {e.message}")]]
-                if r > 1 and not is_blank(cell) and (isinstance(cell, (str, bool))):
+                if r >= first and not is_blank(cell) and (isinstance(cell, (str, bool))):
                     # "1,000", "n/a", TRUE: SUM skips them and gives a total short of what the cell stands for
                     found = f"TRUE/FALSE ({'TRUE' if cell else 'FALSE'})" if isinstance(cell, bool) \
                         else f"the text {cell.strip()!r}"
+                    why = " (a first row is skipped as a header only when it holds names alone)" if r == 1 else ""
                     return [[error_text("NOT_A_NUMBER", f"no total: row {r}, column {c} of the range: expected a "
-                                                        f"number, found {found}; type the number (or clear the "
+                                                        f"number, found {found}{why}; type the number (or clear the "
                                                         "cell)")]]
                 if isinstance(cell, (float, int, Decimal)) and not isinstance(cell, bool):
                     number = to_number(cell)  # a float at Excel's 15 digits
@@ -773,3 +778,24 @@ def WIP_TOTAL(values):
                     if isinstance(number, Decimal) and number.is_finite():
                         total += number
     return [[out(total)]]
+
+
+def _is_header(row: list[Any]) -> bool:
+    """A range's first row is its header (a spilled result's, skipped as SUM skips it) only when each
+    of its cells is blank or a name: text holding a letter that is not a number (`1e5`).  A number,
+    TRUE/FALSE or a number typed as text (`1,000`) in it is a cell of the total, not a header.
+
+    >>> [_is_header(r) for r in (["cost_per_eu", None], ["transferred_out", "ending_wip"], [0.1, "n/a"],
+    ...                          ["1,000"], [" 200 "], [True], ["1e5"], ["n/a"])]
+    [True, True, False, False, False, False, False, True]
+    """
+    return all(is_blank(cell) or (isinstance(cell, str) and any(ch.isalpha() for ch in cell)
+                                  and not _reads_as_number(cell)) for cell in row)
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text.strip().replace(",", ""))
+    except ValueError:
+        return False
+    return True

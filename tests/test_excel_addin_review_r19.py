@@ -1,0 +1,73 @@
+"""Review round 19 of the Excel add-in: WIP_TOTAL skips a first row only when it is a header (a row
+range, or a column range given without its header, has no header to skip: its text or TRUE/FALSE
+is NOT_A_NUMBER); an Excel error in a block row with a blank key is FORMULA_ERROR."""
+
+from __future__ import annotations
+
+import pytest
+
+from excel_addin import functions as fx
+from excel_addin._block import parse_block
+from excel_addin._cells import formula_error
+
+from .fake_xlwings import com_error
+from .test_excel_addin import ANZIO_BLOCK
+
+
+# ---- 1: WIP_TOTAL's first row is skipped only when it is a header ----------------------------------
+
+@pytest.mark.parametrize("values, where, found", [
+    ([[0.1, "1,000", 0.2]], "row 1, column 2", "the text '1,000'"),  # a row range: no header in it
+    ([[100.0, "200", 0.2]], "row 1, column 2", "the text '200'"),
+    ([[0.1, True, 0.2]], "row 1, column 2", "TRUE/FALSE (TRUE)"),
+    ([["n/a", 1.0, 2.0]], "row 1, column 1", "the text 'n/a'"),  # text beside numbers is not a header
+    ([["1,000"], [1.0], [2.0]], "row 1, column 1", "the text '1,000'"),  # F3:F10: a number typed as text
+    ([["200"], [1.0]], "row 1, column 1", "the text '200'"),
+    ([[False], [1.0]], "row 1, column 1", "TRUE/FALSE (FALSE)"),
+    ([["1,000"]], "row 1, column 1", "the text '1,000'"),
+])
+def test_wip_total_refuses_text_in_a_first_row_that_is_no_header(values, where, found):
+    [[got]] = fx.WIP_TOTAL(values)
+    expected = f"#WIP! NOT_A_NUMBER: no total: {where} of the range: expected a number, found {found}"
+    assert str(got).startswith(expected), got
+
+
+def test_wip_total_still_skips_a_genuine_header():
+    assert fx.WIP_TOTAL([["equivalent_units"], [1.0], [2.0]]) == [[3.0]]
+    assert fx.WIP_TOTAL([["stage", "element", "cost"], ["Assembly", None, None]])[0][0].startswith(
+        "#WIP! NOT_A_NUMBER: no total: row 2, column 1")  # the header is skipped, the text below it is not
+    assert fx.WIP_TOTAL([["transferred_out", "ending_wip"], [1.0, 2.0], [None, 0.5]]) == [[3.5]]
+    assert fx.WIP_TOTAL([["cost per EU", None], [1.0, 2.0]]) == [[3.0]]  # a blank header cell
+    assert fx.WIP_TOTAL([["cost_per_eu"]]) == [[0.0]]  # a result's header with no rows below
+    assert fx.WIP_TOTAL([[1.0], [2.0]]) == [[3.0]]  # a column range without its header
+    assert fx.WIP_TOTAL([[0.1, 0.2]]) == [[0.3]]
+
+
+# ---- 2: an Excel error in a block row with a blank key ---------------------------------------------
+
+@pytest.mark.parametrize("function", [fx.WIP_COST_REPORT, fx.WIP_ASSIGN])
+@pytest.mark.parametrize("error", ["#N/A", com_error("#SPILL!")])
+def test_an_excel_error_beside_a_blank_key_is_formula_error(function, error):
+    assert not function(ANZIO_BLOCK)[0][0].startswith("#WIP!")
+    shown = error if isinstance(error, str) else "#SPILL!"
+    for extra in ([None, error], ["", error], ["  ", error, None]):
+        block = [row[:] for row in ANZIO_BLOCK] + [extra]
+        [[message]] = function(block)
+        assert message == (f"#WIP! FORMULA_ERROR: row {len(block)} (column 2 of the block): the cell shows the error "
+                           f"{shown}; correct the formula or the cell it refers to"), message
+
+
+def test_an_excel_error_beside_an_error_key_is_reported_too():
+    block = [row[:] for row in ANZIO_BLOCK] + [["#REF!", "#N/A"]]
+    row = len(block)
+    _, _, issues = parse_block(block)
+    assert sorted((i.code, i.path, i.message) for i in issues) == [
+        ("FORMULA_ERROR", f"row {row} (column 2 of the block)", formula_error("#N/A")),
+        ("FORMULA_ERROR", f"row {row} (key)", formula_error("#REF!"))]
+    assert fx.WIP_ASSIGN(block)[0][0].endswith("(+1 more)")
+
+
+def test_a_value_beside_a_blank_key_is_still_block_key_missing():
+    block = [row[:] for row in ANZIO_BLOCK] + [[None, 5.0]]
+    [[message]] = fx.WIP_ASSIGN(block)
+    assert message.startswith(f"#WIP! BLOCK_KEY_MISSING: row {len(block)}: a value without a key"), message
