@@ -176,7 +176,7 @@ def to_decimal(value: object) -> Decimal:
     >>> to_decimal("1e3")
     Traceback (most recent call last):
     ...
-    costing._numbers.NumberError: expected a number, found '1e3'
+    costing._numbers.NumberError: expected a number, found '1e3', written with an exponent; write 1000
     >>> to_decimal("2500000000000000000.00")
     Traceback (most recent call last):
     ...
@@ -205,13 +205,25 @@ def _recorded_or_refused(text: str, value: str) -> Decimal:
 def _not_a_number(text: str) -> str:
     """
     >>> _not_a_number("1e3")
-    "expected a number, found '1e3'"
+    "expected a number, found '1e3', written with an exponent; write 1000"
+    >>> _not_a_number("1e30")
+    "expected a number, found '1e30', written with an exponent; write it in plain decimal notation"
     >>> _not_a_number("３")
     "expected a number, found '３', which holds ３ (FULLWIDTH DIGIT THREE, U+FF13), not one of the digits 0-9; write 3"
     """
     found = f"expected a number, found {text!r}"
     other = other_digits(text.strip())
-    return f"{found}, which {other}" if other else found
+    if other:
+        return f"{found}, which {other}"
+    if _EXPONENT.match(text.strip()):
+        number = Decimal(text.strip())
+        plain = format(number, "f") if abs(number.adjusted()) < 15 else "it in plain decimal notation"
+        return f"{found}, written with an exponent; write {plain}"
+    return found
+
+
+# What Decimal would read as a number with an exponent (1e3, 2.5E-2): said as such, with the plain number.
+_EXPONENT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+$")
 
 
 def _within_limit(number: Decimal, value: object) -> Decimal:

@@ -535,3 +535,12 @@ def test_a_key_in_other_capitals_is_named_as_the_missing_one(tmp_path, capsys):
     bad.write_text(yaml.safe_dump(data, sort_keys=False))
     assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
     assert "Method: unknown key 'Method'; did you mean 'method' (required, and missing)?" in capsys.readouterr().err
+
+
+def test_a_number_with_an_exponent_is_told_the_plain_number_to_write(tmp_path, capsys):
+    data = mutate(lambda d: d["products"][0]["stages"][0].update(started="3e2"))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False).replace("started: 3e2", "started: 3e2"))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    assert ("products[0].stages[0].started: expected a number, found '3e2', written with an exponent; write 300 "
+            "[NOT_A_NUMBER]") in capsys.readouterr().err
