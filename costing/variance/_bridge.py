@@ -498,7 +498,16 @@ def _share_shown(amount: Decimal, change: Decimal) -> Decimal | None:
     ratio = amount / change * _HUNDRED
     if ratio < 0 or ratio > MAX_SHARE_SHOWN:
         return None
-    return ratio.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return _unsigned_zero(ratio.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _unsigned_zero(value: Decimal) -> Decimal:
+    """A value rounded to zero without its sign: a small decrease rounds to -0.0, which is no change.
+
+    >>> _unsigned_zero(Decimal("-0.0")), _unsigned_zero(Decimal("-0.1"))
+    (Decimal('0.0'), Decimal('-0.1'))
+    """
+    return value if value else value.copy_abs()
 
 
 def _others(comps: dict[str, Decimal], component: str, amount: Decimal) -> tuple[ComponentAmount, ...]:
@@ -538,7 +547,8 @@ def _driver(c: _Calc, component: str, include_product: bool) -> Explanation:
 def _said(component: str, driver: str, measure: str, before: Decimal | None, after: Decimal | None) -> Explanation:
     pct = None
     if measure != "share" and before and after is not None:
-        pct = ((after - before) / before * _HUNDRED).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        pct = _unsigned_zero(((after - before) / before * _HUNDRED).quantize(Decimal("0.1"),
+                                                                            rounding=ROUND_HALF_UP))
     return Explanation(component=component, driver=driver, measure=measure, before=before, after=after,
                        pct_change=pct, metric="", share_of_change=None, amount=_ZERO)
 
@@ -637,12 +647,17 @@ def _pct_change(before: Decimal | None, after: Decimal | None, pct: Decimal | No
     ('+18.4 %', 'new')
     >>> _pct_change(Decimal(4), Decimal(3), Decimal("-25.0"), n)
     '-25.0 %'
+    >>> _pct_change(Decimal("18.10"), Decimal("18.0999"), Decimal("-0.0"), n)
+    '0.0 %'
+    >>> _pct_change(Decimal(0), Decimal(0), None, n)
+    '0.0 %'
     """
     if not before:
-        return "new" if after else "+0.0 %"
+        return "new" if after else "0.0 %"
     if after is None or pct is None:
         return "gone"
-    return f"{'+' if pct >= 0 else ''}{n.percent(pct)} %"
+    # Signed as amounts are (``_signed``): + on an increase, none on a change that rounds to zero.
+    return f"{'+' if pct > 0 else ''}{n.percent(_unsigned_zero(pct))} %"
 
 
 def _pct(value: Decimal | None, n: PlainNumbers) -> str:

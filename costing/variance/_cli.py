@@ -29,10 +29,11 @@ DEFAULT_STANDARDS = "wip-standards.yaml"
 
 
 def register(subparsers) -> None:
-    def common(p, xlsx_help: str):
+    def common(p, xlsx_help: str, locale_checked_by_command: bool = False):
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--xlsx", metavar="FILE", help=xlsx_help)
-        p.add_argument("--locale", type=locale_argument,
+        # A command that checks --locale itself reports it with its other arguments' problems.
+        p.add_argument("--locale", type=None if locale_checked_by_command else locale_argument,
                        help="locale for numbers in the text report (default: the close's, as wip journal)")
         p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER})")
 
@@ -48,7 +49,8 @@ def register(subparsers) -> None:
     p.add_argument("--materiality-pct", metavar="PCT", default="5",
                    help="... and at least this percent of the base amount (default 5)")
     p.add_argument("--detail", action="store_true", help="every product, stage and element line in the text report")
-    common(p, "write the Variances sheet (and the Flow sheet of --to) into this workbook")
+    common(p, "write the Variances sheet (and the Flow sheet of --to) into this workbook",
+           locale_checked_by_command=True)
     p.set_defaults(run=_cmd_variance)
 
     p = subparsers.add_parser("standards", help="standard-cost variances of a period: price/usage, rate/efficiency, "
@@ -259,6 +261,26 @@ def _stale_note(period: str, root: str, order: list[str], reopened: bool = False
     return f"{period} opened from a close of {root} that has since been superseded: it needs a re-close"
 
 
+def _variance_argument_problems(args: argparse.Namespace) -> list[Issue]:
+    """Every problem with ``wip variance``'s own arguments, all together, before the ledger is read:
+    the periods' order, --materiality, --materiality-pct and --locale."""
+    from .._currency import is_known_locale
+
+    p1, p2 = args.from_period, args.to_period
+    problems = []
+    if p1 > p2:
+        problems.append(Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
+                                                                "give the earlier period first"))
+    if args.materiality:
+        problems.append(_decimal(args.materiality, "--materiality"))
+    problems.append(_decimal(args.materiality_pct, "--materiality-pct"))
+    if args.locale is not None and not is_known_locale(args.locale):
+        # As ``locale_argument`` words it for the other commands.
+        problems.append(Issue("UNKNOWN_LOCALE", "--locale", f"unknown locale {args.locale!r}; expected e.g. "
+                                                            "en_US, de_DE"))
+    return [p for p in problems if isinstance(p, Issue)]
+
+
 def _cmd_variance(args: argparse.Namespace) -> int:
     from ._bridge import Materiality
     from ._history import build_variance_report
@@ -266,9 +288,9 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     from ._render import render_variance
 
     p1, p2 = args.from_period, args.to_period
-    if p1 > p2:
-        _print_issues(args, [Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
-                                                               "give the earlier period first")])
+    problems = _variance_argument_problems(args)
+    if problems:
+        _print_issues(args, problems)
         return EXIT_INPUT
     ledger = _open(args)
     if ledger is None:
@@ -289,17 +311,13 @@ def _cmd_variance(args: argparse.Namespace) -> int:
             before, after = load_closes(ledger, p1)[-1], load_closes(ledger, p2)[-1]
         reclosed = reclosed_periods(ledger, list(dict.fromkeys((p1, p2))))
         stale = ledger.stale_periods()
+        from .._currency import quantum
+
+        # Both checked already (``_variance_argument_problems``).
         absolute = _decimal(args.materiality, "--materiality") if args.materiality else \
             Decimal(after.parameters.get("materiality", "0"))
-        if isinstance(absolute, Decimal):
-            from .._currency import quantum
-
-            absolute = absolute.quantize(quantum(after.parameters.get("currency", "USD")))
+        absolute = absolute.quantize(quantum(after.parameters.get("currency", "USD")))
         percent = _decimal(args.materiality_pct, "--materiality-pct")
-        bad = [x for x in (absolute, percent) if isinstance(x, Issue)]
-        if bad:
-            _print_issues(args, bad)
-            return EXIT_INPUT
         try:
             report = build_variance_report(before, after, reclosed=reclosed,
                                            materiality=Materiality(absolute=absolute, percent=percent))

@@ -43,7 +43,10 @@ _CENT = Decimal("0.01")
 
 def _r(value: Decimal | None) -> Decimal | None:
     """Flow figures are estimates: shown to two places."""
-    return None if value is None else value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    if value is None:
+        return None
+    shown = value.quantize(_CENT, rounding=ROUND_HALF_UP)
+    return shown if shown else shown.copy_abs()  # never -0.00
 
 
 GROWTH_PLACES = 3  # the places of ``StageFlow.wip_growth`` (the variance workbook rounds to them too)
@@ -52,7 +55,10 @@ _GROWTH = Decimal(1).scaleb(-GROWTH_PLACES)
 
 def _growth_shown(value: Decimal | None) -> Decimal | None:
     """WIP growth, a ratio read as a percentage to one place: three places (``StageFlow.wip_growth``)."""
-    return None if value is None else value.quantize(_GROWTH, rounding=ROUND_HALF_UP)
+    if value is None:
+        return None
+    shown = value.quantize(_GROWTH, rounding=ROUND_HALF_UP)
+    return shown if shown else shown.copy_abs()  # a decrease that rounds to zero is 0.000, not -0.000
 
 
 # ---- open orders --------------------------------------------------------------------------------

@@ -8,15 +8,15 @@ uses the recomputed values, and ties them back to the roll-forward the ledger st
 
 from __future__ import annotations
 
-import re
-
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..close._diff import flatten_inputs, same_input_value
+from ..close._diff import _changes as diff_input_changes
+from ..close._render import _STEP_LABELS as DIFF_STEP_LABELS
+from ..close._render import _value_text as diff_value_text
 from .._errors import CostingError, Issue
 from .._journal import JournalBook
 from .._model import Method
@@ -29,7 +29,7 @@ from ._figures import Metric, PeriodFigures, figures_from_close
 
 __all__ = ["StoredClose", "recompute", "MethodEffectLine", "MethodEffect", "method_effect", "InputChange",
            "LateChange", "late_change", "ProrationLine", "finished_goods_proration", "Tie", "tie_to_rollforwards",
-           "CogsLine", "CogsAsPosted", "cogs_as_posted",
+           "CogsLine", "CogsAsPosted", "cogs_as_posted", "OPENING_CHANGED", "NOT_GIVEN",
            "COGS_LINE_LABELS", "VarianceReport", "build_variance_report"]
 
 _ZERO = Decimal(0)
@@ -269,10 +269,20 @@ def cogs_as_posted(before: CloseResult, after: CloseResult, before_journals: Jou
 
 # ---- late changes -----------------------------------------------------------------------------
 
+# How `wip diff` names a new opening position (its "opening" step) and a value not given.
+OPENING_CHANGED = DIFF_STEP_LABELS["opening"]
+NOT_GIVEN = diff_value_text(None)
+
+
 class InputChange(_Frozen):
-    path: str  # products and stages by name: products[Espresso Classic].stages[Testing].added_costs.labour
-    before: str | None
-    after: str | None
+    """One input change, as `wip diff` lists it (``costing.close._diff``): products and stages by
+    name (``products[Espresso Classic].stages[Testing].added_costs.labour``); a product added or
+    removed is one change (``products[Milk Frother]``: None → "(product)"), a product whose stages
+    were added, removed or reordered one change of its ``stages`` (their names, as a list)."""
+
+    path: str
+    before: str | None  # None: not given in the earlier inputs
+    after: str | None  # None: not given in the later inputs
 
 
 class ProrationLine(_Frozen):
@@ -310,12 +320,18 @@ class LateChange(_Frozen):
     from_close: int
     to_close: int
     reason: str  # the reason recorded when the period was reopened
+    # The inputs that changed, in the order `wip diff` substitutes them: plant-wide settings, then
+    # the products and their stages in flow order.
     input_changes: tuple[InputChange, ...]
     bridge: Bridge  # totals, and only the lines that moved
     cogs_as_posted: CogsAsPosted  # the earlier close (before) against the re-close (after)
     # The overhead each close prorated to finished goods, by product, then the total (empty when
     # neither prorated any there): the true-up's share that neither the bridge nor COGS holds.
     finished_goods_proration: tuple[ProrationLine, ...] = ()
+    # The re-close opened from another closing position than the close before it (the prior month
+    # was closed again in between): a change of its own besides the inputs, as `wip diff`'s
+    # "opening" step.
+    opening_changed: bool = False
 
     @property
     def moved(self) -> bool:
@@ -329,26 +345,23 @@ class LateChange(_Frozen):
 def late_change(old: StoredClose, new: StoredClose, old_figures: PeriodFigures, new_figures: PeriodFigures,
                 materiality: Materiality | None, old_result: CloseResult | None = None,
                 new_result: CloseResult | None = None) -> LateChange:
-    a, b = flatten_inputs(old.inputs), flatten_inputs(new.inputs)
-    changes = tuple(InputChange(path=k, before=_text(a.get(k)), after=_text(b.get(k)))
-                    for k in sorted(set(a) | set(b)) if not same_input_value(a.get(k), b.get(k), _keys(k)))
+    # As `wip diff` lists them (its order of substitution), each close's elements in declared order.
+    changes = tuple(InputChange(path=c.path, before=_text(c.before), after=_text(c.after))
+                    for c in diff_input_changes(old.declared_inputs, new.declared_inputs))
     full = build_bridge(old_figures, new_figures, materiality)
     moved = tuple(line for line in full.lines if line.level == "total" or line.change)
     old_result, new_result = old_result or recompute(old), new_result or recompute(new)
     cogs = cogs_as_posted(old_result, new_result, old.journals, new.journals)
     return LateChange(period=new.period, from_close=old.close_no, to_close=new.close_no, reason=new.reopen_reason,
                       input_changes=changes, bridge=full.model_copy(update={"lines": moved}), cogs_as_posted=cogs,
-                      finished_goods_proration=finished_goods_proration(old_result, new_result))
+                      finished_goods_proration=finished_goods_proration(old_result, new_result),
+                      # As `wip diff` tells an opening change: the two closes' opening positions differ.
+                      opening_changed=old.prior != new.prior)
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _keys(path: str) -> tuple[str, ...]:
-    """A flattened input path (``products[Espresso Classic].stages[Testing].added_costs.labour``) as
-    the keys the close's diff compares values under."""
-    return tuple(part for part in re.split(r"[.\[\]]", path) if part)
+    """A value as `wip diff` writes it (a list by its items, a section by its values); None: not given."""
+    return None if value is None else diff_value_text(value)
 
 
 # ---- the report --------------------------------------------------------------------------------

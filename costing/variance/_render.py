@@ -10,11 +10,12 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
+from ..close._render import _change_text as diff_change_text
 from ._bridge import (COMPONENTS, METRIC_LABELS, Bridge, BridgeLine, PlainNumbers, element_label, explanation_text,
                       final_stage_label)
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
-from ._history import COGS_LINE_LABELS, LateChange, VarianceReport
+from ._history import COGS_LINE_LABELS, OPENING_CHANGED, LateChange, VarianceReport
 from ._standards import StandardsReport, Variance
 
 __all__ = ["render_variance", "render_standards", "render_flow"]
@@ -45,8 +46,8 @@ def _qty(value: Decimal | None, locale: str) -> str:
     """A quantity: exact up to four places, no trailing zeros."""
     if value is None:
         return "n/a"
-    shown = value.quantize(_SHOWN_PLACES, rounding=ROUND_HALF_UP, context=_WIDE).normalize(_WIDE) if value else \
-        Decimal(0)
+    shown = value.quantize(_SHOWN_PLACES, rounding=ROUND_HALF_UP, context=_WIDE).normalize(_WIDE)
+    shown = shown if shown else Decimal(0)  # what rounds to zero, without a sign (-0.00001: 0, not -0)
     return _fixed(shown, _places(shown), locale)
 
 
@@ -55,6 +56,7 @@ def _rate(value: Decimal | None, locale: str) -> str:
     if value is None:
         return "n/a"
     shown = value.quantize(_SHOWN_PLACES, rounding=ROUND_HALF_UP, context=_WIDE).normalize(_WIDE)
+    shown = shown if shown else Decimal(0)  # never -0.00
     return _fixed(shown, max(2, _places(shown)), locale)
 
 
@@ -181,10 +183,7 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     for late in report.late_changes:
         out += ["", f"Late changes {late.period}: close #{late.from_close} → close #{late.to_close}"
                     + (f" (reopened: {late.reason})" if late.reason else "")]
-        if not late.input_changes:
-            out.append("  no input changed (the opening position or the engine did)")
-        for c in late.input_changes:
-            out.append(f"  {c.path}: {c.before} → {c.after}")
+        out += _late_change_lines(late)
         if _is_main_bridge(late, report):
             out.append("  (what they moved: the bridge above, and the overhead true-up and COGS as posted under its "
                        "COGS block)")
@@ -195,6 +194,17 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"
+
+
+def _late_change_lines(late: LateChange) -> list[str]:
+    """What changed between the two closes, as `wip diff` words it and in its order: the opening
+    position when the prior month was closed again in between, then each input change (a value not
+    given as "(not given)")."""
+    out = [f"  {OPENING_CHANGED}"] if late.opening_changed else []
+    if not late.input_changes:
+        out.append("  no input changed" if late.opening_changed else
+                   "  no input changed, nor the opening position (the engine did, if anything moved)")
+    return out + [f"  {diff_change_text(c)}" for c in late.input_changes]
 
 
 def _is_main_bridge(late: LateChange, report: VarianceReport) -> bool:
@@ -216,7 +226,7 @@ def _late_moved(late: LateChange, locale: str, detail: bool, m) -> list[str]:
     bridge_moved = [l for l in late.bridge.lines if l.change and (l.level != "line" or detail)]
     for l in bridge_moved:
         out.append(f"    {METRIC_LABELS[Metric(l.metric)]} {_scope(l, late.bridge)}: {m(l.before)} → {m(l.after)} "
-                   f"({m(l.change)})"
+                   f"({_signed(l.change, m)})"
                    f"{' — ' + _explanation(l, locale) if l.explanation else ''}")
     if not any(l.change for l in late.bridge.lines):
         out.append("    the bridge (cost added, transferred out, ending WIP, COGS before overhead true-up): unchanged")
@@ -272,6 +282,11 @@ def _words(name: str) -> str:
 def _uf(amount: Decimal, m) -> str:
     """A variance amount as accountants write it: unsigned, U (unfavourable) or F (favourable)."""
     return f"{m(abs(amount))} {'U' if amount > 0 else 'F' if amount < 0 else ''}".rstrip()
+
+
+def _signed(amount: Decimal, m) -> str:
+    """An amount with its sign, + on an increase, as `wip diff` signs what moved: +680.00, -128.88, 0.00"""
+    return ("+" if amount > 0 else "") + m(amount)
 
 
 def _cogs_change(line, m) -> str:
@@ -398,6 +413,7 @@ def _growth(value: Decimal | None, locale: str) -> str:
     if value is None:
         return "n/a"
     shown = (value * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP, context=_WIDE)
+    shown = shown if shown else shown.copy_abs()  # never -0.0 %
     return f"{_fixed(shown, 1, locale, grouping=False)} %"
 
 

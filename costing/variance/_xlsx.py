@@ -50,7 +50,7 @@ from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label, final_stage_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, GROWTH_PLACES, FlowReport
-from ._history import COGS_LINE_LABELS, CogsAsPosted, VarianceReport
+from ._history import COGS_LINE_LABELS, NOT_GIVEN, OPENING_CHANGED, CogsAsPosted, VarianceReport
 from ._standards import StandardsReport
 
 __all__ = ["write_sheets", "VARIANCES", "STANDARDS", "FLOW"]
@@ -480,11 +480,14 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
         row += 2
         ws.put(row, 1, f"Late changes {late.period}: close #{late.from_close} → "
                        f"#{late.to_close} {late.reason}".rstrip(), font=_BOLD)
-        for change in late.input_changes:
+        if late.opening_changed:  # first, as `wip diff` takes it
+            row += 1
+            ws.put(row, 1, OPENING_CHANGED)
+        for change in late.input_changes:  # as `wip diff` lists them
             row += 1
             ws.put(row, 1, change.path)
-            ws.put(row, 6, change.before)
-            ws.put(row, 7, change.after)
+            ws.put(row, 6, NOT_GIVEN if change.before is None else change.before)
+            ws.put(row, 7, NOT_GIVEN if change.after is None else change.after)
         late_totals, row = _bridge_rows(ws, late.bridge.lines, row + 1, money, places, full=False, moved_only=True,
                                           final_stages=(late.bridge.final_stages_before,
                                                         late.bridge.final_stages_after))
