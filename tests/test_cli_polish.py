@@ -362,3 +362,13 @@ def test_an_empty_ledger_path_is_refused_not_taken_for_the_default(command, tmp_
     assert exit_.value.code == 2
     assert "argument --ledger: is empty" in capsys.readouterr().err
     assert not list(tmp_path.iterdir()) and not (DEMO / "wip-ledger.db").exists()
+
+
+@pytest.mark.parametrize("command", [["variance", "--from", "2026-10", "--to", "2026-11"],
+                                     ["standards", "--period", "2026-10", "--standards", "s.yaml"]],
+                         ids=["variance", "standards"])
+def test_the_variance_commands_refuse_an_empty_ledger_path_too(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(command + ["--ledger", ""])
+    assert exit_.value.code == 2 and "argument --ledger: is empty" in capsys.readouterr().err

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, open_ledger, period_argument, print_issues
+from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_argument, open_ledger, period_argument, print_issues
 from .._errors import CostingError, Issue
 from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, other_digits, to_decimal
 from .._text import locale_argument
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
         # A command that checks --locale itself reports it with its other arguments' problems.
         p.add_argument("--locale", type=None if locale_checked_by_command else locale_argument,
                        help="locale for numbers in the text report (default: the close's, as wip journal)")
-        p.add_argument("--ledger", help=f"ledger file (default: {DEFAULT_LEDGER})")
+        p.add_argument("--ledger", type=ledger_argument, help=f"ledger file (default: {DEFAULT_LEDGER})")
 
     p = subparsers.add_parser(
         "variance", help="bridge two month-ends: cost added, transferred out, ending WIP and COGS by volume, mix, "
