@@ -822,8 +822,20 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, its usage errors (an unknown option, a choice not offered, a required
+    argument missing) carrying a code as every other refusal does (``[USAGE_ERROR]``); an argument's
+    own check that gives a code of its own (``[INVALID_FORMAT]``) keeps it.  Subcommands' parsers
+    are of this class too (argparse makes them of the parent's)."""
+
+    def error(self, message: str):
+        if not message.rstrip().endswith("]"):
+            message = f"{message} [USAGE_ERROR]"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wip", description="WIP process costing and month-end close.")
+    parser = _Parser(prog="wip", description="WIP process costing and month-end close.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("cost", help="print the production cost report of case files")

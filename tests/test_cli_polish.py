@@ -372,3 +372,21 @@ def test_the_variance_commands_refuse_an_empty_ledger_path_too(command, tmp_path
     with pytest.raises(SystemExit) as exit_:
         main(command + ["--ledger", ""])
     assert exit_.value.code == 2 and "argument --ledger: is empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["export", "--period", "2026-10", "--format", "csv", "--out", "x"], ["reopen"],
+                                  ["verify", "--head", "foo"], ["journal", "--period", "2026-10", "--frobnicate"],
+                                  ["frobnicate"]], ids=["choice", "required", "type", "unknown option", "command"])
+def test_a_usage_error_carries_a_code_as_every_refusal_does(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    [error] = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+    assert error.endswith("[USAGE_ERROR]"), error
+
+
+def test_an_argument_with_a_code_of_its_own_keeps_it(capsys):
+    with pytest.raises(SystemExit):
+        main(["journal", "--period", "2026-13"])
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("[INVALID_FORMAT]") and "USAGE_ERROR" not in err
