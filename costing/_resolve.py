@@ -615,7 +615,10 @@ def _unit_group(units: Decimal, complete: Any, path: str, elements: list[Element
 
 def _out_of_range(path: str, value: Decimal) -> Issue:
     side = "above 100%" if value > _ONE else "below 0%"
-    return Issue("PROGRESS_OUT_OF_RANGE", path, f"completion {value} ({percent_text(value)}) is {side}")
+    last = path.rsplit(".", 1)[-1]
+    # Said as what the figure is: a spoilage rate of 2 is no "completion".
+    what = "rate" if last in ("rate", "normal_rate") else "inspection point" if last == "inspection" else "completion"
+    return Issue("PROGRESS_OUT_OF_RANGE", path, f"{what} {value} ({percent_text(value)}) is {side}")
 
 
 def _negative(code: str, path: str, value: Decimal, what: str) -> Issue:

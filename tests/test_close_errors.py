@@ -544,3 +544,14 @@ def test_a_number_with_an_exponent_is_told_the_plain_number_to_write(tmp_path, c
     assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
     assert ("products[0].stages[0].started: expected a number, found '3e2', written with an exponent; write 300 "
             "[NOT_A_NUMBER]") in capsys.readouterr().err
+
+
+def test_a_rate_or_inspection_point_out_of_range_is_said_as_what_it_is(tmp_path, capsys):
+    """A normal spoilage rate of 2 was 'completion 2 (200%) is above 100%'."""
+    data = mutate(lambda d: d["products"][0]["stages"][1]["spoilage"].update(normal_rate=2, inspection=1.5))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "spoilage.normal_rate: rate 2 (200%) is above 100% [PROGRESS_OUT_OF_RANGE]" in err
+    assert "spoilage.inspection: inspection point 1.5 (150%) is above 100% [PROGRESS_OUT_OF_RANGE]" in err
