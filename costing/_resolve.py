@@ -97,6 +97,9 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
         elif kind == "string_pattern_mismatch":
             issues.append(Issue("INVALID_FORMAT", format_path(loc),
                                 f"expected {'YYYY-MM' if loc and loc[-1] == 'period' else 'another format'}, found {as_written(found)}"))
+        elif kind == "string_type" and loc and loc[-1] == "period":  # period: 202610, a month typed as a number
+            issues.append(Issue("WRONG_TYPE", format_path(loc),
+                                f'expected a month YYYY-MM (e.g. "2026-10"), found {as_written(found)}'))
         elif kind == "string_type":
             issues.append(Issue("WRONG_TYPE", format_path(loc), f"expected text, found {as_written(found)}"))
         else:

@@ -555,3 +555,10 @@ def test_a_rate_or_inspection_point_out_of_range_is_said_as_what_it_is(tmp_path,
     err = capsys.readouterr().err
     assert "spoilage.normal_rate: rate 2 (200%) is above 100% [PROGRESS_OUT_OF_RANGE]" in err
     assert "spoilage.inspection: inspection point 1.5 (150%) is above 100% [PROGRESS_OUT_OF_RANGE]" in err
+
+
+def test_a_period_typed_as_a_number_is_told_the_month_format(tmp_path, capsys):
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(mutate(lambda d: d.update(period=202610)), sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    assert 'period: expected a month YYYY-MM (e.g. "2026-10"), found 202610 [WRONG_TYPE]' in capsys.readouterr().err
