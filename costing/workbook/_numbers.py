@@ -5,7 +5,8 @@ A number cell holds an int or a float (openpyxl); a float is converted once, wit
 (``=36000.1+0.2`` is stored as 36000.299999999996 and read as 36000.3).  Text is read strictly in
 the workbook's locale with babel (``parse_decimal(strict=True)``) after our own check that it
 holds nothing but digits, the locale's separators and a sign — so ``1.234,56`` is 1234.56 in de_DE
-and an error in en_US, never misread.
+and an error in en_US, never misread.  TRUE/FALSE is never a number, also where a formula's logical
+result was saved as 1 or 0 (``formula_result``: LibreOffice, in a cell with a number format).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .._errors import as_written
 from .._numbers import EXCEL_ERRORS, from_excel
 from ._source import ExcelError
 
-__all__ = ["CellNumberError", "cell_decimal", "parse_text_number", "EXCEL_ERRORS", "separators"]
+__all__ = ["CellNumberError", "cell_decimal", "parse_text_number", "EXCEL_ERRORS", "separators", "logical_formula",
+           "formula_result"]
 
 
 
@@ -43,6 +45,110 @@ def separators(locale: str) -> tuple[str, str]:
 
 
 _SPACES = {"\u00a0", "\u202f", " "}
+
+# Functions whose result is always TRUE or FALSE (or an error), by their name as stored in the file
+# (an Excel 2013+ function with its ``_xlfn.`` prefix, which is dropped before looking here).
+_LOGICAL_FUNCTIONS = frozenset({
+    "TRUE", "FALSE", "NOT", "AND", "OR", "XOR", "EXACT", "ISBLANK", "ISERR", "ISERROR", "ISEVEN", "ISFORMULA",
+    "ISLOGICAL", "ISNA", "ISNONTEXT", "ISNUMBER", "ISODD", "ISOMITTED", "ISREF", "ISTEXT"})
+_CALL = re.compile(r"\+*\s*(?:_xl[a-z]+\.)?([A-Za-z][A-Za-z0-9_.]*)\s*\(", re.I)
+
+
+def _top_level(body: str) -> tuple[bool, list[tuple[int, int]]] | None:
+    """A formula's text (without its "=") as its top level sees it: whether a comparison operator
+    stands there (outside strings, quoted sheet names, brackets, braces and parentheses), and the
+    spans of its top-level parenthesised groups; None if the text does not scan (unclosed quote or
+    parenthesis)."""
+    comparison = False
+    groups: list[tuple[int, int]] = []
+    depth = 0  # parentheses, brackets (structured and external references) and braces (arrays)
+    opened = 0
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch == '"':  # a string: "" is a quote inside it
+            i += 1
+            while i < n and not (body[i] == '"' and body[i + 1:i + 2] != '"'):
+                i += 2 if body[i] == '"' else 1
+            if i >= n:
+                return None
+        elif ch == "'":  # a quoted sheet name: '' is a quote inside it
+            i += 1
+            while i < n and not (body[i] == "'" and body[i + 1:i + 2] != "'"):
+                i += 2 if body[i] == "'" else 1
+            if i >= n:
+                return None
+        elif ch == "[":  # a structured or external reference: ' escapes the next character in it
+            level = 1
+            i += 1
+            while i < n and level:
+                if body[i] == "'":
+                    i += 1
+                elif body[i] == "[":
+                    level += 1
+                elif body[i] == "]":
+                    level -= 1
+                i += 1
+            if level:
+                return None
+            continue
+        elif ch in "({":
+            if depth == 0:
+                opened = i
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+            if depth < 0:
+                return None
+            if depth == 0:
+                groups.append((opened, i))
+        elif depth == 0 and ch in "<>=":
+            comparison = True
+        i += 1
+    return (comparison, groups) if depth == 0 else None
+
+
+def logical_formula(formula: str) -> bool:
+    """Whether a formula's result is always logical (TRUE/FALSE), whatever the cells it uses hold:
+    a comparison at its top level (the operator Excel applies last), or nothing but a call of a
+    function that gives TRUE or FALSE.  A comparison inside a function or parentheses
+    (``=IF(A1>0,5,6)``, ``=(A1>0)*5``) is not the result; a formula only sometimes logical
+    (``=IF(A1>0,TRUE,0)``, ``=A1`` where A1 holds TRUE) is not decided here.
+
+    >>> logical_formula("=TRUE()"), logical_formula("=D5>0"), logical_formula('=ISNUMBER(D5)')
+    (True, True, True)
+    >>> logical_formula("=IF(D5>0,5,6)"), logical_formula("=SUM(D4:D5)*(D5>0)"), logical_formula('="a>b"')
+    (False, False, False)
+    """
+    body = formula[1:] if formula.startswith("=") else formula
+    while True:
+        body = body.strip()
+        scanned = _top_level(body)
+        if scanned is None or not body:
+            return False
+        comparison, groups = scanned
+        if comparison:
+            return True
+        if body.lstrip("+").strip().upper() in ("TRUE", "FALSE"):
+            return True
+        if len(groups) != 1 or groups[0][1] != len(body) - 1 or body[groups[0][0]] != "(":
+            return False  # not one parenthesised group or call ending the formula
+        start, end = groups[0]
+        call = _CALL.fullmatch(body, 0, start + 1)
+        if call:
+            return call.group(1).upper() in _LOGICAL_FUNCTIONS
+        if body[:start].strip("+ "):
+            return False  # -(…), a reference or an operator before the parentheses
+        body = body[start + 1:end]  # (…): what is inside
+
+
+def formula_result(value: object, formula: str | None) -> object:
+    """A formula cell's cached value as the formula gave it: TRUE/FALSE for a logical formula whose
+    result was saved as the number 1 or 0 (LibreOffice does so in a cell with a number format:
+    ``<c s="9" t="n"><f>TRUE()</f><v>1</v>``, where Excel writes ``t="b"``)."""
+    if formula is not None and type(value) in (int, float) and value in (0, 1) and logical_formula(formula):
+        return bool(value)
+    return value
 
 
 def parse_text_number(text: str, locale: str) -> Decimal:

@@ -24,7 +24,7 @@ from .._journal import name_problem
 from .._numbers import from_excel, percent_text
 from .._period import is_period
 from ..close._resolve import _COST_COMPARED, _MISSPELT, _how_they_differ, product_key
-from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal
+from ._numbers import EXCEL_ERRORS, CellNumberError, cell_decimal, formula_result
 from ._schema import SETTINGS, TABLE_BY_NAME, TableSpec, normalise_header
 from ._source import Cell, ExcelError, TableData, TableSource
 
@@ -693,7 +693,7 @@ class _Reader:
                                   f"the formula {cell.formula} has no calculated value (the file was saved by a "
                                   "program that does not calculate); open and save it in Excel or LibreOffice, "
                                   "or type the value")
-        v = cell.value
+        v = formula_result(cell.value, cell.formula)  # =D5>0 saved by LibreOffice as 1: TRUE
         # Stored as an error (t="e"), whatever it shows, or an error's text typed in (#N/A).
         if isinstance(v, ExcelError) or isinstance(v, str) and v.strip() in EXCEL_ERRORS:
             raise CellNumberError("FORMULA_ERROR", f"the cell shows the error {v.strip()}; correct the formula "
