@@ -294,7 +294,7 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
         try:
             data = json.loads(text, parse_float=_json_decimal, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as e:
-            return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", f"invalid JSON: {e.msg}", source)]
+            return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", _json_problem(e, text), source)]
         except _DuplicateKey as e:
             return None, [Issue("INVALID_SYNTAX", "", f"invalid JSON: duplicate key {e.key!r} (the second would "
                                                      "silently replace the first)", source)]
@@ -344,6 +344,41 @@ def _wrong_type(path: Path, said: str) -> Issue:
     return Issue("WRONG_TYPE", "", f"the file reads as {said}: close and case files are YAML or JSON `key: value` "
                                    "lines (see examples/demo/close-2026-10.yaml and case.yaml); `wip close` also "
                                    "reads a close workbook (.xlsx)", str(path))
+
+
+def _json_problem(error: json.JSONDecodeError, text: str) -> str:
+    r"""The JSON reader's complaint, with the usual cause in plain words: a comma after the last item,
+    a comment, single quotes, or a YAML file named .json.
+
+    >>> import json
+    >>> def said(text):
+    ...     try:
+    ...         json.loads(text)
+    ...     except json.JSONDecodeError as e:
+    ...         return _json_problem(e, text)
+    >>> said('{"a": 1,}')
+    'invalid JSON: a comma after the last item (JSON allows none there): remove it'
+    >>> said('{"a": [1, 2,]}')
+    'invalid JSON: a comma after the last item (JSON allows none there): remove it'
+    >>> said('{// note\n"a": 1}')
+    'invalid JSON: a comment (JSON has none): remove it, or write the file as YAML (.yaml), which has # comments'
+    >>> said("{'a': 1}")
+    'invalid JSON: text in single quotes: JSON writes keys and text in double quotes ("a")'
+    >>> said('company: Brew Works\nperiod: 2026-10\n')
+    'invalid JSON: the file is named .json but is written as YAML (key: value lines): name it .yaml'
+    """
+    at = text[error.pos:error.pos + 2]
+    before = text[:error.pos].rstrip()[-1:]
+    if before == "," and at[:1] in ("}", "]"):
+        return "invalid JSON: a comma after the last item (JSON allows none there): remove it"
+    if at in ("//", "/*"):
+        return "invalid JSON: a comment (JSON has none): remove it, or write the file as YAML (.yaml), which has # comments"
+    if at[:1] == "'":
+        return "invalid JSON: text in single quotes: JSON writes keys and text in double quotes (\"a\")"
+    first = text.lstrip()[:1]
+    if error.pos == len(text) - len(text.lstrip()) and first not in ("{", "[") and ":" in text.lstrip().split("\n")[0]:
+        return "invalid JSON: the file is named .json but is written as YAML (key: value lines): name it .yaml"
+    return f"invalid JSON: {error.msg}"
 
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError, source: str) -> Issue:
