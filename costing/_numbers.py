@@ -291,7 +291,7 @@ def require_decimal(value: object, what: str) -> Decimal:
                     "convert at the edge with Decimal(str(x))")
 
 
-# The error values a spreadsheet cell can show (Excel, and LibreOffice's Err:502): never a number,
+# The error values a spreadsheet cell can show (Excel's, and LibreOffice's Err:5xx): never a number,
 # never a blank.  Read by the close workbook and the Excel functions alike.  A cell stored as an
 # error (``t="e"``) is refused by its type whatever it shows (``costing.workbook._source.ExcelError``);
 # this list is for the paths that see only text: an error typed or pasted as text, a live Excel's
@@ -299,7 +299,10 @@ def require_decimal(value: object, what: str) -> Decimal:
 # (an external data type), #SPILL!, #CALC!, #FIELD!, #BLOCKED!, #CONNECT!, #BUSY!, #UNKNOWN!.
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
                           "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!", "#CONNECT!", "#BUSY!",
-                          "#PYTHON!", "#EXTERNAL!", "Err:502"})
+                          "#PYTHON!", "#EXTERNAL!"}
+                         # LibreOffice shows its own errors as Err:501 to Err:539 (Err:502: an invalid
+                         # argument, Err:504: a wrong parameter list, Err:508: unmatched brackets...).
+                         | {f"Err:{n}" for n in range(501, 540)})
 
 
 def from_excel(value: float) -> Decimal:

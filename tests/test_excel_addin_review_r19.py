@@ -71,3 +71,13 @@ def test_a_value_beside_a_blank_key_is_still_block_key_missing():
     block = [row[:] for row in ANZIO_BLOCK] + [[None, 5.0]]
     [[message]] = fx.WIP_ASSIGN(block)
     assert message.startswith(f"#WIP! BLOCK_KEY_MISSING: row {len(block)}: a value without a key"), message
+
+
+@pytest.mark.parametrize("error", ["Err:502", "Err:504", "Err:508", "Err:539"])
+def test_libreoffice_errors_are_errors_not_text(error):
+    """Only Err:502 was known: WIP_CHECK said OK for Err:504, and the workbook called it text."""
+    from costing import EXCEL_ERRORS
+
+    assert error in EXCEL_ERRORS
+    assert fx.WIP_CHECK([[error]])[0][0].startswith("1 row with an error")
+    assert fx.WIP_TOTAL([["cost"], [1.0], [error]])[0][0].startswith("#WIP! RANGE_HAS_ERRORS")
