@@ -160,7 +160,10 @@ def copy_result_sheets(book: Any, written: str | Path, names: Sequence[str], our
         ws = wb[name]
         target = book.sheets.add(name, after=list(book.sheets)[-1])
         rows, cols = ws.max_row, ws.max_column
-        matrix = [["" if c.value is None else c.value for c in row] for row in ws.iter_rows(1, rows, 1, cols)]
+        # Range.formula parses what it is given as if typed: text goes with Excel's text prefix ("'"),
+        # or an account code "0100" would become the number 100 and "1/2" a date.
+        matrix = [["" if c.value is None else "'" + c.value if isinstance(c.value, str) and c.data_type != "f"
+                   else c.value for c in row] for row in ws.iter_rows(1, rows, 1, cols)]
         target.range((1, 1)).resize(rows, cols).formula = matrix
         for c in range(1, cols + 1):  # number formats, one call per run of equal formats in a column
             start, current = 1, ws.cell(1, c).number_format

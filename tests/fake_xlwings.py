@@ -6,11 +6,31 @@ argument's ``@arg`` options (``err_to_str``) make of an error cell is tested, no
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+
+_TYPED_NUMBER = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+
+
+def _as_excel_enters(value: Any) -> Any:
+    """What Excel makes of a value handed to Range.formula, as if typed: a leading apostrophe marks
+    text (and is not part of it); text that reads as a number or TRUE/FALSE becomes one ("0100" is
+    100) — the part of Excel's parsing the add-in's writes can meet."""
+    if not isinstance(value, str) or value.startswith("="):
+        return value
+    if value.startswith("'"):
+        return value[1:]
+    if _TYPED_NUMBER.match(value.strip()):
+        number = float(value)
+        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    if value.strip().upper() in ("TRUE", "FALSE"):
+        return value.strip().upper() == "TRUE"
+    return value
 
 
 class FakeRange:
@@ -45,7 +65,7 @@ class FakeRange:
         ws = self.sheet.book.wb[self.sheet.name]
         for i, row in enumerate(matrix):
             for j, v in enumerate(row):
-                ws.cell(self.row + i, self.column + j, None if v == "" else v)
+                ws.cell(self.row + i, self.column + j, None if v == "" else _as_excel_enters(v))
 
     @property
     def merge_cells(self) -> bool:

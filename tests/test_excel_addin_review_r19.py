@@ -81,3 +81,26 @@ def test_libreoffice_errors_are_errors_not_text(error):
     assert error in EXCEL_ERRORS
     assert fx.WIP_CHECK([[error]])[0][0].startswith("1 row with an error")
     assert fx.WIP_TOTAL([["cost"], [1.0], [error]])[0][0].startswith("#WIP! RANGE_HAS_ERRORS")
+
+
+def test_the_button_copies_text_cells_as_text_not_as_excel_would_parse_them(tmp_path):
+    """Result sheets are copied into the open book through Range.formula, which Excel parses as if
+    typed: an account code "0100" became the number 100 (and "1/2" a date), breaking the sheets'
+    EXACT(…, "0100") traces.  Text goes with Excel's text prefix."""
+    import openpyxl
+
+    from excel_addin._xlwings_book import copy_result_sheets
+
+    from .fake_xlwings import FakeBook
+    from .test_excel_addin_review_r18 import demo_book
+
+    path = demo_book(tmp_path)
+    written = tmp_path / "written.xlsx"
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    sheet.title = "Journal"
+    sheet.append(["0100", "TRUE", "12", "'quoted", "=1+1", 5, "Materials"])
+    wb.save(written)
+    book = FakeBook(path)
+    copy_result_sheets(book, written, ["Journal"])
+    assert [c.value for c in book.wb["Journal"][1]] == ["0100", "TRUE", "12", "'quoted", "=1+1", 5, "Materials"]
