@@ -799,6 +799,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
             return EXIT_INPUT
         old, new = rows[-2], rows[-1]
         _warn_if_stale(ledger, args.period)
+        if ledger.status(args.period) == "reopened":  # neither close is the month's now: said, not implied
+            print(f"note: {args.period} is reopened: close #{new.event.close_no} was reversed and the month has no "
+                  "current close; these are its last two closes", file=sys.stderr)
         try:
             priors = [ledger.opening_of(old), ledger.opening_of(new)]
         except LedgerError as e:

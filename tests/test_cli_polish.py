@@ -390,3 +390,13 @@ def test_an_argument_with_a_code_of_its_own_keeps_it(capsys):
         main(["journal", "--period", "2026-13"])
     err = capsys.readouterr().err
     assert err.rstrip().endswith("[INVALID_FORMAT]") and "USAGE_ERROR" not in err
+
+
+def test_diff_of_a_reopened_month_says_its_newer_close_was_reversed(october, capsys):
+    assert main(["reopen", "2026-10", "--reason", "Controller: late freight invoice", "--ledger", str(october)]) == 0
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(october)]) == 0
+    assert main(["reopen", "2026-10", "--reason", "Controller: a second look", "--ledger", str(october)]) == 0
+    capsys.readouterr()
+    assert main(["diff", "2026-10", "--ledger", str(october)]) == 0
+    assert ("note: 2026-10 is reopened: close #2 was reversed and the month has no current close; these are its "
+            "last two closes") in capsys.readouterr().err
