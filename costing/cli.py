@@ -316,7 +316,7 @@ def _current(args: argparse.Namespace):
         return None, None
     closed = ledger.current_close(args.period)
     if closed is None:
-        print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
+        print_issues([Issue("NOT_CLOSED", "", f"{ledger.state_said(args.period)}; "
                                                "there is no current close to show")])
         ledger.close()
         return None, None
@@ -364,7 +364,7 @@ def _journals_to_show(args: argparse.Namespace):
     with ledger:
         closed = ledger.current_close(args.period)
         if closed is None:
-            print_issues([Issue("NOT_CLOSED", "", f"{args.period} is {ledger.status(args.period)} in {ledger.path}; "
+            print_issues([Issue("NOT_CLOSED", "", f"{ledger.state_said(args.period)}; "
                                                    "there is no current close to show")],
                           writes=args.run is _cmd_export)
             return None, None, None

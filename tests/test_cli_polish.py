@@ -400,3 +400,13 @@ def test_diff_of_a_reopened_month_says_its_newer_close_was_reversed(october, cap
     assert main(["diff", "2026-10", "--ledger", str(october)]) == 0
     assert ("note: 2026-10 is reopened: close #2 was reversed and the month has no current close; these are its "
             "last two closes") in capsys.readouterr().err
+
+
+def test_not_closed_says_never_closed_or_reopened_not_open(october, capsys):
+    """'2026-09 is open in l.db' for a month the ledger never held."""
+    assert main(["journal", "--period", "2026-09", "--ledger", str(october)]) == 2
+    assert f"2026-09 was never closed in {october}; there is no current close to show" in capsys.readouterr().err
+    assert main(["reopen", "2026-10", "--reason", "Controller: late freight invoice", "--ledger", str(october)]) == 0
+    capsys.readouterr()
+    assert main(["rollforward", "--period", "2026-10", "--ledger", str(october)]) == 2
+    assert f"2026-10 is reopened in {october}, not closed again since;" in capsys.readouterr().err

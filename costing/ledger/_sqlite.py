@@ -500,6 +500,16 @@ class Ledger:
                                (period,)).fetchone()
         return "open" if row is None else ("closed" if row["kind"] == "close" else "reopened")
 
+    def state_said(self, period: str) -> str:
+        """The month's state as a message says it: "2026-09 was never closed in PATH", "2026-10 is
+        reopened in PATH, not closed again since", "2026-10 is closed in PATH"."""
+        status = self.status(period)
+        if status == "open":
+            return f"{period} was never closed in {self.path}"
+        if status == "reopened":
+            return f"{period} is reopened in {self.path}, not closed again since"
+        return f"{period} is closed in {self.path}"
+
     def _current_close_row(self, period: str) -> sqlite3.Row | None:
         row = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1", (period,)).fetchone()
         if row is None or row["kind"] != "close":

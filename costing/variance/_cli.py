@@ -122,7 +122,7 @@ def _open(args):
 
 
 def _not_closed(ledger, period: str) -> Issue:
-    return Issue("NOT_CLOSED", "", f"{period} is {ledger.status(period)} in {ledger.path}; close it first "
+    return Issue("NOT_CLOSED", "", f"{ledger.state_said(period)}; close it first "
                                    "(wip close), or name a closed period")
 
 
