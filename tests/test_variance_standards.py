@@ -438,3 +438,15 @@ def test_in_yen_the_stage_and_its_products_still_agree(tmp_path):
     # is 13,650 − 13,711 = ¥61 F, the exact 60.90 to the yen.
     assert assembly.standard == D(23504)
     assert next(v.amount for v in assembly.variances if v.name == "production_volume") == D(-61)
+
+
+@pytest.mark.parametrize("element, remove, given, said", [
+    ("labour", "rate", {}, "a labour quantity standard needs rate (per hour) beside it"),
+    ("labour", "rate", {"price": 20}, "a labour quantity standard needs rate (per hour), not price"),
+    ("materials", "price", {}, "a material's quantity standard needs price (per unit of input) beside it"),
+    ("materials", "price", {"rate": 4}, "a material's quantity standard needs price (per unit of input), not rate"),
+])
+def test_an_incomplete_quantity_standard_names_only_what_was_given(tmp_path, element, remove, given, said):
+    """A bare quantity was told 'not price' where no price was given."""
+    issues = problems(tmp_path, lambda d: (_element(d, element).pop(remove), _element(d, element).update(given)))
+    assert said in {i.message for i in issues}, issues

@@ -688,13 +688,15 @@ def _element_standard(std: ElementStandardSpec, kind: ElementKind, oh: OverheadS
                                                          "rate (labour, conversion) or the stage's overhead rates")]
     if kind is ElementKind.MATERIAL:
         if std.price is None or std.rate is not None:
+            instead = ", not rate" if std.rate is not None else " beside it"
             return None, [Issue("INCOMPLETE_STANDARD", f"{path}.price",
-                                "a material's quantity standard needs price (per unit of input), not rate")]
+                                f"a material's quantity standard needs price (per unit of input){instead}")]
         return ElementStandard("quantity", std.quantity * std.price, std.quantity, std.price, std.unit or "units"), []
     if kind in (ElementKind.LABOUR, ElementKind.CONVERSION):
         if std.rate is None or std.price is not None:
+            instead = ", not price" if std.price is not None else " beside it"
             return None, [Issue("INCOMPLETE_STANDARD", f"{path}.rate",
-                                f"a {kind.value} quantity standard needs rate (per hour), not price")]
+                                f"a {kind.value} quantity standard needs rate (per hour){instead}")]
         return ElementStandard("quantity", std.quantity * std.rate, std.quantity, std.rate, std.unit or "hours"), []
     # overhead: the driver quantity per EU, at the stage's standard rates
     if std.price is not None or std.rate is not None:
