@@ -125,12 +125,16 @@ def test_a_product_whose_last_stage_changes_between_the_months(gaining_ledger):
     assert (bridge.final_stages_before[ESPRESSO], bridge.final_stages_after[ESPRESSO]) == ("Testing", "Packaging")
     assert bridge.final_stages_before["Barista Pro"] == bridge.final_stages_after["Barista Pro"] == "Packaging"
     # October's cost of goods manufactured is Testing's transfer, November's Packaging's: no one
-    # line holds both, so the product's change is decomposed as its own (units to finished goods,
-    # cost per finished unit), with no mix and no completion.
+    # line holds both, so the product's change is one line of its units to finished goods and its
+    # cost per finished unit, no completion; its volume and mix, as every product's, are against
+    # all products' units completed to finished goods (300 + 118 + 186 = 604 → 293 + 125 + 190 = 608).
     espresso = bridge.line(Metric.TRANSFERRED_OUT, ESPRESSO, level="product")
     assert espresso.before == sum(l.before for l in _detail(report, ESPRESSO, "Testing"))
     assert espresso.after == sum(l.after for l in _detail(report, ESPRESSO, "Packaging"))
-    assert espresso.mix == espresso.completion == 0
+    assert espresso.completion == 0
+    rate = espresso.before / 300
+    assert abs(espresso.volume - (D(608) * 300 / 604 - 300) * rate) < D("0.01")
+    assert abs(espresso.mix - (293 - D(608) * 300 / 604) * rate) < D("0.01")
     assert espresso.explanation.startswith("Testing → Packaging transferred-out cost per unit")
     # The stage lines are each stage's own transfer, as before.
     testing = bridge.line(Metric.TRANSFERRED_OUT, stage="Testing", level="stage")

@@ -97,8 +97,11 @@ def test_on_random_pairs_of_periods_the_decomposition_sums_exactly(pair, absolut
             stages.discard(None)
             if len(stages) == 1:  # the same last stage: the product's COGM is that stage's lines
                 last = [l for l in mine if l.product == product.product and l.stage in stages]
-                for c in COMPONENTS:
-                    assert getattr(product, c) == sum(getattr(l, c) for l in last)
+                for field in ("before", "after", "change"):
+                    assert getattr(product, field) == sum(getattr(l, field) for l in last)
+            # Its components are measured against all products' units completed to finished goods
+            # (not its last stage's pool, as its lines are): they add up to its change.
+            assert sum(getattr(product, c) for c in COMPONENTS) == product.change and product.sums_exactly
 
 
 @settings(max_examples=200, deadline=None)

@@ -5,8 +5,9 @@ For every line (product, stage, element; products only for COGS) the amount is
 c completion (ending WIP only, else 1), P cost per equivalent unit.  Factors change one at a time
 in a fixed order, each at the values already substituted:
 
-1. **volume**: the pool's units (all products in the same stage and element) change at period-1
-   mix, completion and rate: ``(QT₂·s₁ − Q₁)·c₁·P₁``;
+1. **volume**: the pool's units (all products in the same stage and element; for the cost of goods
+   manufactured, all products' units completed to finished goods) change at period-1 mix,
+   completion and rate: ``(QT₂·s₁ − Q₁)·c₁·P₁``;
 2. **mix**: the product's share of the pool changes at period-1 completion and rate:
    ``(Q₂ − QT₂·s₁)·c₁·P₁`` (zero when one product makes up the pool);
 3. **completion** (ending WIP only): ``Q₂·(c₂ − c₁)·P₁``;
@@ -21,7 +22,7 @@ total) add the rounded line components, so they add up exactly too.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Literal
 
@@ -70,6 +71,8 @@ METRIC_LABELS = {Metric.COST_ADDED: "cost added", Metric.TRANSFERRED_OUT: "cost 
                  Metric.ENDING_WIP: "ending WIP", Metric.COGS: "COGS before overhead true-up"}
 _QUANTITY_LABELS = {Metric.COST_ADDED: "equivalent units of work", Metric.TRANSFERRED_OUT: "units transferred out",
                     Metric.ENDING_WIP: "ending WIP units", Metric.COGS: "units shipped"}
+# The pool the cost of goods manufactured is measured against (``_cogm_calcs``).
+_FINISHED_GOODS_UNITS = "units completed to finished goods"
 _RATE_LABELS = {Metric.COST_ADDED: "cost per EU", Metric.TRANSFERRED_OUT: "transferred-out cost per unit",
                 Metric.ENDING_WIP: "cost per EU", Metric.COGS: "cost per unit shipped"}
 
@@ -222,6 +225,9 @@ class _Calc:
     drivers: Drivers
     pool_products: int
     extra: dict = field(default_factory=dict)
+    # True: a cost of goods manufactured calculation, measured against all products' units completed
+    # to finished goods (``_cogm_calcs``), not against its stage and element's pool.
+    finished_goods_pool: bool = False
 
 
 def build_bridge(before: PeriodFigures, after: PeriodFigures, materiality: Materiality | None = None) -> Bridge:
@@ -234,7 +240,7 @@ def build_bridge(before: PeriodFigures, after: PeriodFigures, materiality: Mater
     with localcontext(engine_context(mode)):
         calcs = _line_calcs(before, after, q, mode)
         final_before, final_after = final_stages(before), final_stages(after)
-        cogm = _cogm_calcs(calcs, before, after, final_before, final_after, q, mode)
+        cogm = _cogm_calcs(before, after, final_before, final_after, q, mode)
         lines = _assemble(calcs, cogm, q, materiality)
     return Bridge(before=CloseRef(period=before.period, close_no=before.close_no, method=before.method),
                   after=CloseRef(period=after.period, close_no=after.close_no, method=after.method),
@@ -304,26 +310,44 @@ def _line_calcs(before: PeriodFigures, after: PeriodFigures, q: Decimal, mode: s
     return calcs
 
 
-def _cogm_calcs(calcs: list[_Calc], before: PeriodFigures, after: PeriodFigures, final_before: dict[str, str],
+def _cogm_calcs(before: PeriodFigures, after: PeriodFigures, final_before: dict[str, str],
                 final_after: dict[str, str], q: Decimal, mode: str) -> dict[str, list[_Calc]]:
-    """Each product's cost of goods manufactured, as the calculations its roll-up adds: its last
-    stage's transferred-out lines when that stage is the same in both months (or the product is in
-    one month only).  When the last stage changed (Testing in October, Packaging in November), the
-    two months' amounts are different stages' lines, so no line holds the product's change: it is
-    decomposed on its own, as one line of the units completed to finished goods and their cost
-    (volume: more or fewer units at the earlier cost per unit; price: the cost per finished unit)."""
+    """Each product's cost of goods manufactured, as the calculations its roll-up adds, every one
+    measured against the same pool: all products' units completed to finished goods, each product's
+    from its own last stage in that month.  (Its last stage's pool — Packaging's units — is the
+    stage view's: a product that completes from Testing in one month only would move it, and with it
+    every other product's volume and mix, although no unit more or less reached finished goods.)
+
+    A product whose last stage is the same in both months (or that is in one month only) has one
+    calculation per element of that stage's transfer, each element's units against the pool.  When
+    the last stage changed (Testing in October, Packaging in November), the two months' amounts are
+    different stages' lines: the product is one line of its units completed to finished goods and
+    their cost (volume and mix as any product's, price: the cost per finished unit)."""
+    products = list(final_after) + [p for p in final_before if p not in final_after]
+    units_before = {p: _completed_to_finished_goods(before, p, stage, stage).units for p, stage in final_before.items()}
+    units_after = {p: _completed_to_finished_goods(after, p, stage, stage).units for p, stage in final_after.items()}
+    qt1, qt2 = sum(units_before.values(), _ZERO), sum(units_after.values(), _ZERO)
+    n_products = len([p for p in products if units_before.get(p) or units_after.get(p)])
     out: dict[str, list[_Calc]] = {}
-    for product in list(final_after) + [p for p in final_before if p not in final_after]:
+    for product in products:
         stage_before, stage_after = final_before.get(product), final_after.get(product)
         if stage_before is None or stage_after is None or stage_before == stage_after:
             stage = stage_after or stage_before
-            out[product] = [c for c in calcs if c.metric is Metric.TRANSFERRED_OUT and c.product == product
-                            and c.stage == stage]
-            continue
-        label = final_stage_label(stage_before, stage_after)
-        b = _completed_to_finished_goods(before, product, stage_before, label)
-        a = _completed_to_finished_goods(after, product, stage_after, label)
-        out[product] = [_decompose(a, b, a, b.units, a.units, 1, q, mode)]
+            # Each element at the product's units to finished goods (every element of a stage
+            # transfers the same units completed), so that its share of the pool is the product's.
+            mine: dict[tuple, list[LineFigures | None]] = {}
+            for side, figures, units in ((1, after, units_after), (0, before, units_before)):
+                for line in figures.lines:
+                    if (line.metric, line.product, line.stage) == (Metric.TRANSFERRED_OUT, product, stage):
+                        mine.setdefault(line.key, [None, None])[side] = replace(line, units=units[product])
+            out[product] = [_decompose(a or b, b, a, qt1, qt2, n_products, q, mode) for b, a in mine.values()]
+        else:
+            label = final_stage_label(stage_before, stage_after)
+            b = _completed_to_finished_goods(before, product, stage_before, label)
+            a = _completed_to_finished_goods(after, product, stage_after, label)
+            out[product] = [_decompose(a, b, a, qt1, qt2, n_products, q, mode)]
+        for c in out[product]:
+            c.finished_goods_pool = True
     return out
 
 
@@ -463,15 +487,18 @@ def _explain(metric: Metric, comps: dict[str, Decimal], change: Decimal, members
     if not any(comps.values()):
         return None
     component = max(COMPONENTS, key=lambda k: abs(comps[k]))
-    if component == "volume":
-        # The volume driver is a pool's units (all products in one stage and element): credit the
-        # pool with the volume of all its lines in scope.
-        pools: dict[tuple[str, str], Decimal] = {}
+    if component in ("volume", "mix"):
+        # The volume driver is a pool's units (all products in one stage and element, or all
+        # products' units completed to finished goods): credit the pool with the volume of all its
+        # lines in scope.  A mix driver is a product's share of a pool: one line's, or — to finished
+        # goods, which all of a product's elements share — the product's, over its lines in scope.
+        groups: dict[tuple, Decimal] = {}
         for c in members:
-            pools[(c.stage, c.element)] = pools.get((c.stage, c.element), _ZERO) + c.rounded["volume"]
-        pool = max(pools, key=lambda k: abs(pools[k]))
-        line = next(c for c in members if (c.stage, c.element) == pool)
-        amount = pools[pool]
+            key = _driver_key(c, component)
+            groups[key] = groups.get(key, _ZERO) + c.rounded[component]
+        group = max(groups, key=lambda k: abs(groups[k]))
+        line = next(c for c in members if _driver_key(c, component) == group)
+        amount = groups[group]
     else:
         line = max(members, key=lambda c: abs(c.rounded[component]))
         amount = line.rounded[component]
@@ -480,6 +507,14 @@ def _explain(metric: Metric, comps: dict[str, Decimal], change: Decimal, members
     return _driver(line, component, include_product).model_copy(
         update={"metric": METRIC_LABELS[metric], "share_of_change": share, "amount": amount, "change": change,
                 "others": others})
+
+
+def _driver_key(c: _Calc, component: str) -> tuple:
+    """What one volume or mix driver covers: a pool (its stage and element, or units completed to
+    finished goods), or for mix a line (a product's share of units completed to finished goods)."""
+    if c.finished_goods_pool:
+        return ("finished goods",) if component == "volume" else ("finished goods", c.product)
+    return (c.stage, c.element) if component == "volume" else (c.stage, c.element, c.product)
 
 
 def _share_shown(amount: Decimal, change: Decimal) -> Decimal | None:
@@ -524,14 +559,17 @@ def _driver(c: _Calc, component: str, include_product: bool) -> Explanation:
     element = element_label(c.element) if c.element else ""
     where = " ".join(p for p in ((c.product if include_product else ""), c.stage, element) if p)
     pool = " ".join(p for p in (c.stage, element) if p)
+    units = _QUANTITY_LABELS[c.metric]
+    if c.finished_goods_pool:  # cost of goods manufactured: all products' units to finished goods
+        pool, units = "", _FINISHED_GOODS_UNITS
     if component == "volume":
         # The pool's units, not the line's own (which the mix moves): said so where the pool holds
         # other products' units too.
         whose = "all products' " if c.pool_products > 1 else ""
-        text = f"{whose}{pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]}"
+        text = f"{whose}{pool + ' ' if pool else ''}{units}"
         return _said(component, _capital(text), "units", d.pool_units_before, d.pool_units_after)
     if component == "mix":
-        text = f"{c.product} share of {pool + ' ' if pool else ''}{_QUANTITY_LABELS[c.metric]}"
+        text = f"{c.product} share of {pool + ' ' if pool else ''}{units}"
         return _said(component, text, "share", d.share_before, d.share_after)
     if component == "completion":
         return _said(component, f"{_capital(where)} completion of ending WIP", "share", d.completion_before,

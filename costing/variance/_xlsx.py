@@ -305,6 +305,10 @@ def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: b
     not the sum of the lines shown: they are values.  A product whose last stage changed between the
     months takes the earlier last stage's cells before and the later one's after; no lines hold its
     components (the bridge decomposes its cost of goods manufactured on its own): they are values.
+    Transferred out's product lines measure volume and mix against all products' units completed to
+    finished goods, their lines against their stage's pool: where the two pools differ (another
+    product completes to finished goods from another stage in either month), the lines' components
+    do not add up to the product's, and they are values too.
     Returns the total lines' rows by metric and the last row written."""
     final_before, final_after = final_stages
     rows = {i: first + i for i in range(len(lines))}
@@ -353,8 +357,17 @@ def _bridge_rows(ws: _Cells, lines, first: int, money: str, places: int, full: b
             if is_cogm and line.level == "total":
                 members, keys = cogm_products, []  # the products' costs of goods manufactured
             block = (rows[own[0]], rows[own[-1]]) if own else (r, r)
+            # Cost of goods manufactured measured against another pool than its lines': its
+            # components are the bridge's values (the lines' before and after still add up to it).
+            summed = set(members)
+            own_pool = not (is_cogm and line.level == "product") or all(
+                getattr(line, c) == sum((getattr(lines[k], c) for k in own if rows[k] in summed), _ZERO)
+                for c in COMPONENTS)
             for col, value in figures:
                 letter = _L(col)
+                if not own_pool and col in _COMPONENT_COLS.values():
+                    ws.put(r, col, value, money)
+                    continue
                 # Beyond Excel's limits, the same sum by matching the stage or product exactly.
                 fallback = None if not keys else (
                     "=SUMPRODUCT(" + "*".join(f"EXACT(${k}${block[0]}:${k}${block[1]},${k}{r})" for k in keys)
