@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from pydantic import ValidationError
 
@@ -34,7 +34,7 @@ from ._model import (
 )
 from ._numbers import EXACT_UNITS, NumberError, percent_text, to_fraction
 from ._spec import CaseSpec, StageSpec
-from ._spelling import edit_distance
+from ._spelling import likely_meant
 
 __all__ = ["resolve_case", "cost_problems", "in_stage_order", "issues_from_validation_error", "parse_sections",
            "negative_amount", "negative_units", "revalidated_without_amounts", "is_stage_amount"]
@@ -61,9 +61,11 @@ KEYS_HINT = {"case": "`wip schema` lists the keys this section takes",
              "orders": "an order takes product, units, due and id (docs/variance.md)"}
 
 
-def issues_from_validation_error(error: ValidationError, prefix: tuple = (), what: str = "case") -> list[Issue]:
+def issues_from_validation_error(error: ValidationError, prefix: tuple = (), what: str = "case",
+                                 top_level_keys: Collection[str] = ()) -> list[Issue]:
     """Turn pydantic's errors into located issues with stable codes (``what``: the kind of file,
-    for the hint that comes with an unknown key)."""
+    for the hint that comes with an unknown key; ``top_level_keys``: the keys the file's top level
+    takes, for a "did you mean" of an optional one misspelt)."""
     issues = []
     errors = error.errors(include_url=False)
     # A required key missing beside an unknown one is most often the same key misspelt or in other
@@ -78,10 +80,14 @@ def issues_from_validation_error(error: ValidationError, prefix: tuple = (), wha
         kind = err["type"]
         found = err.get("input")
         if kind == "extra_forbidden":
-            typed = str(loc[-1])
-            meant = [key for key in missing.get(loc[len(prefix):-1], [])
-                     if key.casefold() == typed.casefold() or edit_distance(key, typed) <= 2]
-            hint = f"did you mean {meant[0]!r} (required, and missing)?" if len(meant) == 1 else KEYS_HINT[what]
+            parent = loc[len(prefix):-1]
+            meant = likely_meant(str(loc[-1]), missing.get(parent, []))
+            if meant is not None:
+                hint = f"did you mean {meant!r} (required, and missing)?"
+            elif not parent and top_level_keys and (meant := likely_meant(str(loc[-1]), top_level_keys)):
+                hint = f"did you mean {meant!r}?"
+            else:
+                hint = KEYS_HINT[what]
             issues.append(Issue("UNKNOWN_KEY", format_path(loc), f"unknown key {loc[-1]!r}; {hint}"))
         elif kind == "missing":
             issues.append(Issue("MISSING_KEY", format_path(loc), f"required key {loc[-1]!r} is missing"))
@@ -293,7 +299,7 @@ def parse_sections(data: Any, header_model: type, key: str, item_model: type, wh
         header = header_model.model_validate({**{k: v for k, v in data.items() if k != key}, key: []})
     except ValidationError as e:
         header = None
-        issues.extend(issues_from_validation_error(e, what=what))
+        issues.extend(issues_from_validation_error(e, what=what, top_level_keys=header_model.model_fields))
     if raw_items is None:
         issues.append(Issue("MISSING_KEY", key, f"required key {key!r} is missing"))
         raw_items = []
@@ -306,7 +312,7 @@ def parse_sections(data: Any, header_model: type, key: str, item_model: type, wh
             items.append(item_model.model_validate(raw))
         except ValidationError as e:
             items.append(None)
-            issues.extend(issues_from_validation_error(e, (key, index), what))
+            issues.extend(issues_from_validation_error(e, (key, index), what, item_model.model_fields))
     return header, items, issues
 
 
@@ -616,11 +622,9 @@ def _unit_group(units: Decimal, complete: Any, path: str, elements: list[Element
     return UnitGroup(units, progress, completion), issues
 
 
-def _out_of_range(path: str, value: Decimal) -> Issue:
+def _out_of_range(path: str, value: Decimal, what: str = "completion") -> Issue:
+    """``what``: what the figure is, as the caller knows it (a spoilage rate of 2 is no "completion")."""
     side = "above 100%" if value > _ONE else "below 0%"
-    last = path.rsplit(".", 1)[-1]
-    # Said as what the figure is: a spoilage rate of 2 is no "completion".
-    what = "rate" if last in ("rate", "normal_rate") else "inspection point" if last == "inspection" else "completion"
     return Issue("PROGRESS_OUT_OF_RANGE", path, f"{what} {value} ({percent_text(value)}) is {side}")
 
 
@@ -697,7 +701,7 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
     s = spec.spoilage
     inspection = s.inspection if s else _ONE
     if not (_ZERO <= inspection <= _ONE):
-        issues.append(_out_of_range("spoilage.inspection", inspection))
+        issues.append(_out_of_range("spoilage.inspection", inspection, "inspection point"))
         inspection = min(max(inspection, _ZERO), _ONE)  # refused already; the other checks still run
 
     # Beginning units that had reached inspection last period were inspected then; this period's
@@ -736,7 +740,7 @@ def _spoilage(spec: StageSpec, elements: list[Element], beginning: UnitGroup, en
                             "give normal (units) or normal_rate (a fraction of good units passing inspection), not both"))
     if s.normal_rate is not None and not (_ZERO <= s.normal_rate <= _ONE):
         rate_ok = False
-        issues.append(_out_of_range("spoilage.normal_rate", s.normal_rate))
+        issues.append(_out_of_range("spoilage.normal_rate", s.normal_rate, "rate"))
     if units_negative:
         return None, None, completed_passing, ending_passing, issues  # the flow would only restate them
 
@@ -816,9 +820,9 @@ def _normal_loss(spec: StageSpec, elements: list[Element], beginning: UnitGroup,
             issues.append(Issue("MISSING_KEY", "normal_loss.rate",
                                 "normal_loss needs rate (e.g. 0.10 of the units entering the process) or units"))
         if nl.rate is not None and not (_ZERO <= nl.rate <= _ONE):
-            issues.append(_out_of_range("normal_loss.rate", nl.rate))
+            issues.append(_out_of_range("normal_loss.rate", nl.rate, "rate"))
         if not (_ZERO <= nl.inspection <= _ONE):
-            issues.append(_out_of_range("normal_loss.inspection", nl.inspection))
+            issues.append(_out_of_range("normal_loss.inspection", nl.inspection, "inspection point"))
         for path, value in (("normal_loss.units", nl.units), ("normal_loss.actual", nl.actual)):
             if value is not None and value < 0:
                 actual_negative = actual_negative or path == "normal_loss.actual"

@@ -3,7 +3,7 @@ for the variance commands' standards names and the Excel add-in's columns and bl
 
 from __future__ import annotations
 
-__all__ = ["edit_distance"]
+__all__ = ["edit_distance", "likely_meant"]
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -27,3 +27,27 @@ def edit_distance(a: str, b: str) -> int:
                 current[j] = min(current[j], previous2[j - 2] + 1)
         previous2, previous = previous, current
     return previous[-1]
+
+
+def likely_meant(typed: str, names) -> str | None:
+    """The one of ``names`` that ``typed`` most likely is, misspelt or in other capitals, or None:
+    the same in any case, or one slip away (two for names of six letters or more — 'note' is
+    two slips from 'name', 'rate' and 'code', and is none of them).
+
+    >>> likely_meant("curency", ["company", "currency"]), likely_meant("Method", ["method"])
+    ('currency', 'method')
+    >>> likely_meant("loss_conventon", ["loss_convention", "locale"]), likely_meant("note", ["name", "rate"])
+    ('loss_convention', None)
+    """
+    folded = typed.casefold()
+    best: list[tuple[int, str]] = []
+    for name in names:
+        if name.casefold() == folded:
+            return name
+        distance = edit_distance(folded, name.casefold())
+        if distance <= (2 if min(len(typed), len(name)) >= 6 else 1):
+            best.append((distance, name))
+    best.sort()
+    if not best or (len(best) > 1 and best[0][0] == best[1][0]):
+        return None
+    return best[0][1]

@@ -562,3 +562,54 @@ def test_a_period_typed_as_a_number_is_told_the_month_format(tmp_path, capsys):
     bad.write_text(yaml.safe_dump(mutate(lambda d: d.update(period=202610)), sort_keys=False))
     assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
     assert 'period: expected a month YYYY-MM (e.g. "2026-10"), found 202610 [WRONG_TYPE]' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key, meant", [("loss_conventon", "loss_convention"), ("Rounding", "rounding")])
+def test_a_misspelt_header_key_the_products_depend_on_holds_them_back_and_is_named(key, meant, tmp_path, capsys):
+    """'loss_conventon: process_account' let the products be checked under the default spoilage
+    convention, and a correct normal_loss stage was reported wrong."""
+    data = mutate(lambda d: d.update({key: d.get(meant, "half_up")}) or d.pop(meant, None))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert f"{key}: unknown key {key!r}; did you mean {meant!r}? [UNKNOWN_KEY]" in err
+    assert "1 problem found" in err
+
+
+@pytest.mark.parametrize("key", ["products_note", "my.note"])
+def test_an_unknown_key_named_like_products_or_holding_a_dot_hides_no_product_problem(key, tmp_path, capsys):
+    data = mutate(lambda d: (d.update({key: "hello"}), d["products"][0]["stages"][0].update(completed=999)))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "[UNKNOWN_KEY]" in err and "[UNIT_FLOW]" in err
+
+
+def test_a_note_is_not_taken_for_a_short_missing_key(tmp_path, capsys):
+    """'note' is two slips from 'name' and 'rate': no 'did you mean'."""
+    data = mutate(lambda d: d["products"][2].update(note=d["products"][2].pop("name")))
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "products[2].note: unknown key 'note'; `wip schema --close` lists the keys" in err and "did you mean" not in err
+
+
+def test_an_element_named_rate_or_inspection_keeps_completion_wording(tmp_path, capsys):
+    """The wording is the caller's: an element named 'rate' out of range is a completion."""
+    from costing.cli import main as cli
+
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump({"currency": "USD", "method": "weighted_average", "stages": [{
+        "name": "A", "elements": {"rate": {"kind": "material", "added": "start"},
+                                  "inspection": {"kind": "conversion", "added": "evenly"}},
+        "beginning_wip": {"units": 10, "complete": {"rate": 1.5, "inspection": 1.2},
+                          "cost": {"rate": "1.00", "inspection": "1.00"}},
+        "started": 10, "completed": 20, "ending_wip": {"units": 0},
+        "added_costs": {"rate": "1.00", "inspection": "1.00"}}]}))
+    assert cli(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "complete.rate: completion 1.5 (150%) is above 100%" in err
+    assert "complete.inspection: completion 1.2 (120%) is above 100%" in err

@@ -22,6 +22,7 @@ from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
 from .._numbers import (NUMBER_LIMIT, ROUNDING_MODES, engine_context, percent_text, reading_recorded,
                         with_separator_hints)
 from .._period import is_period, next_period, previous_period
+from .._spelling import likely_meant
 from .._resolve import (cost_problems, in_stage_order, is_stage_amount, negative_amount, negative_units,
                         parse_sections, resolve_case, revalidated_without_amounts)
 from .._spec import BeginningWipSpec, CaseSpec
@@ -410,13 +411,24 @@ _OVERHEAD_STUB = {"driver": "units", "rate": 0, "actual": 0}
 def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec, _Held] | None:
     """The header without the keys its problems are in, when the products do not depend on them
     (the problems stay reported), and what of it is not known; None otherwise."""
-    wrong = {issue.path.split(".")[0].split("[")[0] for issue in issues if not issue.path.startswith("products")}
-    # A key the header does not take ('curency', a note someone added) is no part of it: left out.
-    unknown = {issue.path for issue in issues if issue.code == "UNKNOWN_KEY" and issue.path in wrong}
-    if not isinstance(data, Mapping) or not wrong or not wrong - unknown <= _PRODUCTS_DO_NOT_NEED | _STUBBED:
+    if not isinstance(data, Mapping):
+        return None
+    keys = [k for k in data if isinstance(k, str)]
+    heads = {_head(issue.path, keys) for issue in issues} - {"products"}
+    # A key the header does not take (a note someone added) is no part of it: left out — unless it is
+    # one of the header's own keys misspelt ('loss_conventon'): the products wait for it as for that key.
+    wrong = set()
+    for head in heads:
+        if head in data and head not in CloseSpec.model_fields:
+            meant = likely_meant(head, CloseSpec.model_fields)
+            if meant is not None:
+                wrong.add(meant)
+        else:
+            wrong.add(head)
+    if not heads or not wrong <= _PRODUCTS_DO_NOT_NEED | _STUBBED:
         return None
     held = _Held()
-    kept = {k: v for k, v in data.items() if k not in wrong and k != "products"}
+    kept = {k: v for k, v in data.items() if k not in heads | wrong and k != "products"}
     if "company" in wrong:
         held.company = True
         kept["company"] = ""  # required, and named only on reports: its problem is reported already
@@ -437,6 +449,15 @@ def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec,
     if accounts is not None:
         header = header.model_copy(update={"accounts": accounts})
     return header, held
+
+
+def _head(path: str, keys: list[str]) -> str:
+    """The top-level key an issue's path is under ('products_note' is not under 'products', and a
+    key may hold a dot: 'my.note')."""
+    for key in sorted(keys, key=len, reverse=True):
+        if path == key or path.startswith((f"{key}.", f"{key}[")):
+            return key
+    return path.split(".")[0].split("[")[0]
 
 
 def _stub_overhead(raw: Any, held: _Held) -> dict[str, dict[str, Any]]:
