@@ -290,6 +290,11 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
         text = raw.decode("utf-8-sig")  # a byte-order mark (Notepad's UTF-8) is no content
     except UnicodeDecodeError as e:
         return None, [_not_utf8(raw, e, source)]
+    if "\x00" in text:  # UTF-16 or UTF-32 without a byte-order mark (every other byte 0), or no text file
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        return None, [Issue("UNREADABLE_FILE", f"line {line}", "the file holds NUL bytes, which text files do not: "
+                            "it was saved as UTF-16 or UTF-32 (\"Unicode\") without a byte-order mark, or it is no "
+                            "text file; save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8)", source)]
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(text, parse_float=_json_decimal, object_pairs_hook=_unique_keys)
@@ -299,7 +304,14 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
             return None, [Issue("INVALID_SYNTAX", "", f"invalid JSON: duplicate key {e.key!r} (the second would "
                                                      "silently replace the first)", source)]
         return _whole_file(data, path, text)
-    loader = _UniqueKeyLoader(text)
+    try:
+        loader = _UniqueKeyLoader(text)
+    except yaml.reader.ReaderError as e:  # a control character YAML takes for no text (checked on reading in)
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        return None, [Issue("UNREADABLE_FILE", f"line {line}, column {column}",
+                            f"character U+{e.character:04X} is a control character, not text a close or case "
+                            "file holds; delete it (it may have come with text pasted from another program)", source)]
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as e:
@@ -383,6 +395,9 @@ def _json_problem(error: json.JSONDecodeError, text: str) -> str:
 
 def _not_utf8(raw: bytes, error: UnicodeDecodeError, source: str) -> Issue:
     """A file saved in another encoding than UTF-8 (Windows-1252, Latin-1): where, and what to do."""
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # UTF-32's byte-order mark
+        return Issue("UNREADABLE_FILE", "line 1, column 1",
+                     "the file was saved as UTF-32, not UTF-8 text; save it as UTF-8", source)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16's byte-order mark: Notepad's "Unicode"
         return Issue("UNREADABLE_FILE", "line 1, column 1",
                      "the file was saved as UTF-16 (Notepad's and Excel's \"Unicode\"), not UTF-8 text; save it as "

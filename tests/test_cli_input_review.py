@@ -340,6 +340,18 @@ def test_a_file_saved_as_utf16_is_said_to_be_utf16_not_windows_1252(encoding, tm
     assert "Windows-1252" not in error and error.endswith("[UNREADABLE_FILE]")
 
 
+@pytest.mark.parametrize("content, said", [
+    ("company: A\nperiod: 2026-10\n".encode("utf-16-le"), "line 1: the file holds NUL bytes"),
+    ("company: A\n".encode("utf-32"), "line 1, column 1: the file was saved as UTF-32"),
+    (b"company: A\x01\nperiod: 2026-10\n", "line 1, column 11: character U+0001 is a control character"),
+], ids=["utf-16 without a byte-order mark", "utf-32", "a control character"])
+def test_a_file_that_is_no_utf8_text_is_said_so_not_a_traceback(content, said, tmp_path, capsys):
+    path = tmp_path / "close.yaml"
+    path.write_bytes(content)
+    error, summary = _close_errors(capsys, path, tmp_path)
+    assert error.startswith(f"error: {path}: {said}"), error
+
+
 # ---- the wrong kind of file ---------------------------------------------------------------------
 
 def test_a_folder_given_as_the_file(tmp_path, capsys):
