@@ -101,6 +101,21 @@ def _ledger_path(args: argparse.Namespace, beside: str | None = None) -> Path:
     return Path(DEFAULT_LEDGER)
 
 
+def _close_ledger_path(args: argparse.Namespace) -> Path:
+    """The ledger `wip close FILE` records in: --ledger, else BOOK.wip.db beside a workbook BOOK.xlsx,
+    else the default ledger beside FILE."""
+    if args.file.lower().endswith((".xlsx", ".xlsm")) and not args.ledger:
+        return Path(args.file).with_suffix(".wip.db")
+    return _ledger_path(args, beside=args.file)
+
+
+def _command_ledger_path(args: argparse.Namespace) -> Path:
+    """The ledger the command that ran was using (what a message about it names)."""
+    if args.run is _cmd_close:
+        return _close_ledger_path(args)
+    return _ledger_path(args) if hasattr(args, "ledger") else Path(DEFAULT_LEDGER)
+
+
 def _open_ledger(path: Path, create: bool = False, writes: bool = False):
     return open_ledger(path, create=create, writes=writes)[0]
 
@@ -127,10 +142,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
     from .ledger import LedgerError
 
     workbook = args.file.lower().endswith((".xlsx", ".xlsm"))
-    if workbook and not args.ledger:  # BOOK.xlsx keeps its ledger in BOOK.wip.db beside it
-        ledger_path = Path(args.file).with_suffix(".wip.db")
-    else:
-        ledger_path = _ledger_path(args, beside=args.file)
+    ledger_path = _close_ledger_path(args)
     if workbook:  # the close workbook path: same close, inputs read from its tables
         from .workbook import read_close_workbook, read_workbook_input
 
@@ -1003,10 +1015,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # said as the ledger says it elsewhere (LEDGER_BUSY), not a traceback; anything else is a defect.
         from .ledger._sqlite import _refusal
 
-        refusal = _refusal(str(getattr(args, "ledger", None) or DEFAULT_LEDGER), e)
+        refusal = _refusal(str(_command_ledger_path(args)), e)
         if refusal is None:
             raise
-        print_issues([Issue(refusal.code, "--ledger", refusal.message)],
+        print_issues([Issue(refusal.code, "--ledger" if getattr(args, "ledger", None) else "", refusal.message)],
                      writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return EXIT_INPUT
     except sqlite3.DatabaseError as e:
@@ -1016,8 +1028,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if not _corrupt(e):
             raise
-        damaged = _damaged(str(getattr(args, "ledger", None) or DEFAULT_LEDGER), e)
-        print_issues([Issue(damaged.code, "--ledger", damaged.message)],
+        damaged = _damaged(str(_command_ledger_path(args)), e)
+        print_issues([Issue(damaged.code, "--ledger" if getattr(args, "ledger", None) else "", damaged.message)],
                      writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return 1 if args.run in (_cmd_verify, _cmd_history) else EXIT_INPUT
 

@@ -84,3 +84,24 @@ def test_a_new_ledger_whose_tables_cannot_be_written_leaves_no_file(tmp_path, mo
     assert main(["close", october, "--period", "2026-10", "--ledger", str(db)]) == 2
     assert "[LEDGER_WRITE_FAILED]" in capsys.readouterr().err
     assert not db.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_close_names_the_damaged_ledger_it_found_beside_its_file(tmp_path, monkeypatch, capsys):
+    """A close without --ledger uses the ledger beside its file: the damage message named
+    'wip-ledger.db' in the working directory, a file that does not exist."""
+    import shutil
+
+    demo = Path(__file__).parents[1] / "examples" / "demo"
+    books = tmp_path / "books"
+    books.mkdir()
+    for month in ("10", "11"):
+        shutil.copy(demo / f"close-2026-{month}.yaml", books)
+    assert main(["close", str(books / "close-2026-10.yaml"), "--period", "2026-10"]) == 0
+    _overwrite_first_page_of(books / "wip-ledger.db", "closing_wip")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    capsys.readouterr()
+    assert main(["close", str(books / "close-2026-11.yaml"), "--period", "2026-11"]) == 2
+    err = capsys.readouterr().err
+    assert f"the ledger {books / 'wip-ledger.db'} is damaged" in err and "[LEDGER_TAMPERED]" in err
