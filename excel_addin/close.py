@@ -13,6 +13,7 @@ the same workbooks, and a refused close leaves no ledger file behind.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,15 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     except LedgerError as e:
         _say(book, e.message)
         return CloseMonthResult(False, e.message)
+    except sqlite3.DatabaseError as e:  # a page of the ledger overwritten outside the engine, met part-way
+        from costing.ledger._sqlite import _corrupt, _damaged, _refusal
+
+        said = _damaged(str(ledger_path), e) if _corrupt(e) else _refusal(str(ledger_path), e)
+        if said is None:
+            raise
+        message = f"{said.message} [{said.code}]"
+        _say(book, message)
+        return CloseMonthResult(False, message)
 
     from costing.workbook import RESULT_SHEETS, write_close_results
 
@@ -242,7 +252,10 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
 def _leave_as_found(ledger: Ledger, path: Path, was: str) -> None:
     """A ledger file this close created, or an empty one it filled with the ledger's tables, as it was
     when nothing was recorded in it (``wip close`` does the same)."""
-    if was == "ledger" or ledger.events():
+    try:
+        if was == "ledger" or ledger.events():
+            return
+    except Exception:  # the ledger unreadable now (damaged): what failed first is what is said
         return
     ledger.close()
     if was == "absent":

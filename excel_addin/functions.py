@@ -577,6 +577,11 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
                                               "workbook: BOOK.wip.db for BOOK.xlsm)")]]
         return None, [[error_text(e.code, e.message)]]
     except sqlite3.DatabaseError as e:  # a workbook or other file picked by mistake, a folder, a damaged file
+        from costing.ledger._sqlite import _corrupt, _damaged, _sqlite_file
+
+        if _corrupt(e) and _sqlite_file(str(path)):  # the right file, damaged: not "give the .wip.db file"
+            damaged = _damaged(str(path), e)
+            return None, [[error_text(damaged.code, damaged.message)]]
         return None, [[error_text("UNREADABLE_FILE", f"cannot read {path} as a ledger ({e}); give the .wip.db "
                                                      "file that `wip close` writes")]]
 

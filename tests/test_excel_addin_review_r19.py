@@ -104,3 +104,33 @@ def test_the_button_copies_text_cells_as_text_not_as_excel_would_parse_them(tmp_
     book = FakeBook(path)
     copy_result_sheets(book, written, ["Journal"])
     assert [c.value for c in book.wb["Journal"][1]] == ["0100", "TRUE", "12", "'quoted", "=1+1", 5, "Materials"]
+
+
+def _damage(db, table: str) -> None:
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        (page_size,) = con.execute("PRAGMA page_size").fetchone()
+    con.close()
+    data = bytearray(db.read_bytes())
+    data[(root - 1) * page_size:(root - 1) * page_size + 200] = b"\xff" * 200
+    db.write_bytes(bytes(data))
+
+
+def test_a_damaged_ledger_is_said_by_the_button_and_the_functions(tmp_path):
+    """The button raised sqlite3's 'database disk image is malformed' (a traceback box in Excel), and
+    the functions told the user to pick the .wip.db file — the very file, damaged."""
+    from excel_addin.close import close_month
+
+    from .fake_xlwings import FakeBook
+    from .test_excel_addin_review_r18 import demo_book
+
+    path = demo_book(tmp_path)
+    assert close_month(FakeBook(path)).ok
+    db = path.with_suffix(".wip.db")
+    _damage(db, "events")
+    result = close_month(FakeBook(path))
+    assert not result.ok and "is damaged" in result.message and "[LEDGER_TAMPERED]" in result.message
+    [[said]] = fx.WIP_JOURNAL([[str(db)]], [["2026-10"]])
+    assert said.startswith("#WIP! LEDGER_TAMPERED: the ledger") and "is damaged" in said
