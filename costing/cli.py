@@ -844,7 +844,7 @@ class _Parser(argparse.ArgumentParser):
     are of this class too (argparse makes them of the parent's)."""
 
     def error(self, message: str):
-        if not message.rstrip().endswith("]"):
+        if not re.search(r"\[[A-Z][A-Z0-9]*(_[A-Z0-9]+)+\]$", message.rstrip()):  # no code of its own
             message = f"{message} [USAGE_ERROR]"
         super().error(message)
 

@@ -376,7 +376,8 @@ def test_the_variance_commands_refuse_an_empty_ledger_path_too(command, tmp_path
 
 @pytest.mark.parametrize("argv", [["export", "--period", "2026-10", "--format", "csv", "--out", "x"], ["reopen"],
                                   ["verify", "--head", "foo"], ["journal", "--period", "2026-10", "--frobnicate"],
-                                  ["frobnicate"]], ids=["choice", "required", "type", "unknown option", "command"])
+                                  ["frobnicate"], ["history", "extra[1]"]],
+                         ids=["choice", "required", "type", "unknown option", "command", "argument ending in ]"])
 def test_a_usage_error_carries_a_code_as_every_refusal_does(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)

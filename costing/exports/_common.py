@@ -209,7 +209,7 @@ _ASCII_SPELLING = str.maketrans({
 
 
 # Between a digit and a vulgar fraction character (½, ¾, ⅞...; NFKD spells them "1/2").
-_WHOLE_AND_FRACTION = re.compile(r"(?<=[0-9])(?=[\u00bc-\u00be\u2150-\u215e\u2189])")
+_WHOLE_AND_FRACTION = re.compile(r"(?<=\d)(?=[\u00bc-\u00be\u2150-\u215e\u2189])")  # \d: ３ too
 
 
 def to_ascii(value: str) -> str:

@@ -405,7 +405,8 @@ class Ledger:
                 refusal = _refusal(self.path, e) if isinstance(e, sqlite3.Error) else None
                 if refusal is not None:  # e.g. an empty file, or a folder, the user may not write
                     self._db.close()
-                    if created:
+                    # Not when busy: another process holds the file it created first, writing into it.
+                    if created and refusal.code != "LEDGER_BUSY":
                         Path(self.path).unlink(missing_ok=True)
                     raise refusal from None
                 raise
