@@ -728,8 +728,9 @@ def _cmd_history(args: argparse.Namespace) -> int:
     for period, state in status.items():
         flag = ""
         if period in stale and status.get(stale[period]) == "reopened":  # decided by that month's re-close
-            flag = (f" — MAY NEED RE-CLOSE: its opening rests on a close of {stale[period]}, reopened now; closing "
-                    f"{stale[period]} again says whether it does")
+            via = f", through {order[period][-2]}," if len(order[period]) > 1 else ""
+            flag = (f" — MAY NEED RE-CLOSE: its opening rests{via} on a close of {stale[period]}, reopened now; "
+                    f"closing {stale[period]} again{' (and the months after it)' if via else ''} says whether it does")
         elif period in stale and len(order[period]) > 1:  # through a month that is itself flagged
             flag = (f" — NEEDS RE-CLOSE: it opened from {order[period][-2]}, which rests on a superseded close of "
                     f"{stale[period]}: re-close {', then '.join(order[period])}, in that order")

@@ -411,3 +411,34 @@ def test_not_closed_says_never_closed_or_reopened_not_open(october, capsys):
     capsys.readouterr()
     assert main(["rollforward", "--period", "2026-10", "--ledger", str(october)]) == 2
     assert f"2026-10 is reopened in {october}, not closed again since;" in capsys.readouterr().err
+
+
+@pytest.fixture
+def three_months(tmp_path) -> Path:
+    """October, November and December closed, each opening from the month before."""
+    db = tmp_path / "chain.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        november = close_period(demo("2026-11"), ledger, user="test")
+        close_period(_following_month(demo("2026-11"), november, "2026-12"), ledger, user="test")
+    return db
+
+
+def test_a_month_two_steps_from_a_reopened_month_says_the_re_closes_from_there_decide(three_months, capsys):
+    with Ledger(three_months) as ledger:
+        reopen_period(ledger, "2026-10", "late invoice", user="test")
+        why = ledger.needs_re_close("2026-12")
+    assert why.startswith("2026-12's close opened from the close of 2026-11, which rests on a close of 2026-10 "
+                          "that is reopened now")
+    assert "close 2026-10 again first: the re-closes from there say whether 2026-12 needs closing again" in why
+    assert main(["history", "--ledger", str(three_months)]) == 0
+    assert ("2026-12: closed — MAY NEED RE-CLOSE: its opening rests, through 2026-11, on a close of 2026-10, "
+            "reopened now; closing 2026-10 again (and the months after it) says whether it does") in capsys.readouterr().out
+
+
+def test_with_two_months_reopened_both_are_named_in_order(three_months):
+    with Ledger(three_months) as ledger:
+        reopen_period(ledger, "2026-11", "late invoice", user="test")
+        reopen_period(ledger, "2026-10", "late invoice", user="test")
+        why = ledger.needs_re_close("2026-12")
+    assert "close 2026-10, then 2026-11 again first: the re-closes from there say" in why

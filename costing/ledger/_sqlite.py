@@ -774,13 +774,19 @@ class Ledger:
 
         if self.status(root) == "reopened":
             # Not decided yet: a re-close of the same closing position leaves the later months as
-            # they are, and that close says which months it moved (with the commands).
+            # they are, and that close says which months it moved (with the commands).  Every month
+            # reopened before this one is closed again first, in order (each opens from the one before).
+            reopened = [p for p in self.periods() if p < period and self.status(p) == "reopened"] or [root]
             opened = (f"a close of {root}" if len(order) == 1
                       else f"the close of {source}, which rests on a close of {root}")
+            one = len(order) == 1 and len(reopened) == 1
+            decides = "that close says" if one else "the re-closes from there say"
+            moves = (f"it moves {root}'s closing WIP or finished goods" if one
+                     else "they move the closing WIP or finished goods it rests on")
             return (f"{period}'s close opened from {opened} that is reopened now: its opening, and so its journals "
-                    f"and roll-forward, may change — close {root} again first: that close says whether {period} "
-                    f"needs closing again (only if it moves {root}'s closing WIP or finished goods), before "
-                    f"{period}'s journals go to the general ledger")
+                    f"and roll-forward, may change — close {', then '.join(reopened)} again first: {decides} "
+                    f"whether {period} needs closing again (only if {moves}), before {period}'s journals go to the "
+                    "general ledger")
         if len(order) == 1:  # opened from the superseded close itself
             return (f"{period}'s close opened from a close of {source} that has since been reopened or replaced: its "
                     f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} "
