@@ -584,7 +584,7 @@ def test_the_computation_modules_do_no_io():
 # ---- command-line arguments ---------------------------------------------------------------------
 
 def test_a_materiality_beyond_the_number_limit_is_refused(demo_ledger, capsys):
-    code = main(["variance", "--from", "2026-10", "--to", "2026-11", "--materiality", "1e40",
+    code = main(["variance", "--from", "2026-10", "--to", "2026-11", "--materiality", "1" + "0" * 40,
                  "--ledger", str(demo_ledger)])
     err = capsys.readouterr().err
     assert code == 2 and "--materiality: expected a number below 1,000,000,000,000,000" in err
@@ -730,3 +730,15 @@ def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_recl
     t = rows["Total"]
     assert ws.cell(t, 6).value == f"=SUM(F{top + 2}:F{t - 1})" and ws.cell(t, 8).value == f"=G{t}-F{t}"
     assert [values.cell(t, c).value for c in (6, 7, 9)] == [float(total.before), float(total.after), None]  # no U/F
+
+
+@pytest.mark.parametrize("written, said", [
+    ("", "expected a number, found ''"), ("1e3", "written with an exponent; write 1000"),
+    ("1_000", "expected a number, found '1_000'"), ("\u0663", "not one of the digits 0-9; write 3")])
+def test_a_materiality_is_read_as_the_input_files_numbers_are(demo_ledger, capsys, written, said):
+    """An empty --materiality (an unset variable) fell back to the file's; 1e3, 1_000 and another
+    script's digits were taken as numbers, as no input file takes them."""
+    code = main(["variance", "--from", "2026-10", "--to", "2026-11", "--materiality", written,
+                 "--ledger", str(demo_ledger)])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and "[NOT_A_NUMBER]" in err

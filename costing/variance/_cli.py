@@ -14,7 +14,7 @@ import io
 import json
 import re
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -127,11 +127,13 @@ def _not_closed(ledger, period: str) -> Issue:
 
 
 def _decimal(text: str, what: str) -> Decimal | Issue:
+    """An option's number, read as the input files' are (the digits 0-9, no exponent, grouping or
+    underscores; an empty one — an unset variable — is no number, not the default)."""
     try:
-        value = Decimal(text.strip().rstrip("%"))
-    except (InvalidOperation, AttributeError):
-        return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
-    if not value.is_finite():
+        value = to_decimal(text.strip().rstrip("%")) if text.strip() else None
+    except NumberError as e:
+        return Issue(e.code, what, e.message.replace(repr(text.strip().rstrip("%")), repr(text)))
+    if value is None:
         return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
     if value < 0:  # the code the input files give a negative amount
         return Issue("NEGATIVE_AMOUNT", what, f"expected zero or more, found {text!r}")
@@ -271,7 +273,7 @@ def _variance_argument_problems(args: argparse.Namespace) -> list[Issue]:
     if p1 > p2:
         problems.append(Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
                                                                 "give the earlier period first"))
-    if args.materiality:
+    if args.materiality is not None:
         problems.append(_decimal(args.materiality, "--materiality"))
     problems.append(_decimal(args.materiality_pct, "--materiality-pct"))
     if args.locale is not None and not is_known_locale(args.locale):
@@ -314,7 +316,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         from .._currency import quantum
 
         # Both checked already (``_variance_argument_problems``).
-        absolute = _decimal(args.materiality, "--materiality") if args.materiality else \
+        absolute = _decimal(args.materiality, "--materiality") if args.materiality is not None else \
             Decimal(after.parameters.get("materiality", "0"))
         absolute = absolute.quantize(quantum(after.parameters.get("currency", "USD")))
         percent = _decimal(args.materiality_pct, "--materiality-pct")
