@@ -38,6 +38,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self.split_numbers: list[tuple[yaml.Mark, str]] = []
+        self.duplicates: list[tuple[yaml.Mark, Any]] = []  # every key written twice, reported together
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -105,8 +106,8 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
                 None, None, f"a key must be a name, found a {'list' if isinstance(key, list) else 'mapping'}",
                 key_node.start_mark)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+            loader.duplicates.append((key_node.start_mark, key))  # the first kept; the file is refused
+            continue
         seen[key] = loader.construct_object(value_node, deep=deep)
     return seen
 
@@ -323,6 +324,10 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
         return None, [Issue("INVALID_SYNTAX", "", f"invalid YAML: {e}", source)]
     finally:
         loader.dispose()
+    if loader.duplicates:
+        return None, [Issue("INVALID_SYNTAX", f"line {mark.line + 1}, column {mark.column + 1}",
+                            f"invalid YAML: duplicate key {key!r} (the second would silently replace the first)",
+                            source) for mark, key in loader.duplicates]
     if loader.split_numbers:
         return None, [Issue("NOT_A_NUMBER", f"line {mark.line + 1}, column {mark.column + 1}",
                             f"{written} is cut in two at its comma (inside {{…}} a comma ends a value); "

@@ -299,3 +299,13 @@ def test_stages_missing_or_not_a_list_is_one_problem(tmp_path, capsys):
         assert main(["cost", str(path)]) == 2
         err = capsys.readouterr().err
         assert f"[{code}]" in err and "NO_STAGES" not in err and "1 problem found" in err
+
+
+def test_every_key_written_twice_is_reported_at_once(tmp_path, capsys):
+    """Only the first duplicate was said; fixing it, the user met the next."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\ncurrency: EUR\nstages:\n  - name: A\n    name: B\n")
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "line 3, column 1: invalid YAML: duplicate key 'currency'" in err
+    assert "line 6, column 5: invalid YAML: duplicate key 'name'" in err and "2 problems found." in err
