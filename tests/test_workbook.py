@@ -258,7 +258,7 @@ def test_overhead_proration_is_recomputed_from_the_engines_weights(book):
         assert isinstance(weight, (int, float)) and weight > 0
         # The share of its own pool (the weights of the stage in column I), times that pool's difference.
         assert share.startswith(f"=E{r}/SUMPRODUCT(EXACT(") and f",I{r})" in share
-        assert amount.startswith("=ROUND(G") and amount.endswith(f"+G{r}")
+        assert amount.startswith("=ROUND(ROUND(G") and amount.endswith(f"+G{r}")
     prorated = sum(Decimal(str(values.cell(r, 8).value)) for r in range(header + 1, total))
     pools = {row[0]: row[6] for row in values.iter_rows(values_only=True) if row[7] == "prorate"}
     assert set(pools) == {"Assembly", "Testing"}  # Packaging's 33.20 is below materiality: written off
@@ -1280,7 +1280,7 @@ def test_the_disposition_and_normal_spoilage_from_a_rate_are_formulas_over_the_i
                        if s["name"] == "Testing")["spoilage"].get("normal_from_rate") == "whole_units"
     for r in rows:
         normal = f"{rate}*(O{r}+P{r})"
-        assert cr[f"L{r}"].value == f"=MIN({spoiled},{f'ROUND({normal},0)' if whole_units else normal})", r
+        assert cr[f"L{r}"].value == f"=MIN({spoiled},{f'ROUND(ROUND({normal},6),0)' if whole_units else normal})", r
         assert cr[f"M{r}"].value == f"={spoiled}-L{r}", r
 
 

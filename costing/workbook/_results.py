@@ -54,6 +54,10 @@ CHECK_FONT = Font(bold=True)  # a check's result: its colour comes from conditio
 PASS_FONT, PASS_FILL = Font(bold=True, color="006100"), PatternFill("solid", fgColor="C6EFCE", bgColor="C6EFCE")
 FAIL_FONT, FAIL_FILL = Font(bold=True, color="9C0006"), PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
 NOTE_FONT = Font(italic=True, color="595959")
+# A rounded product is first rounded to this many places beyond the currency's (``rounded``): far
+# coarser than a float's noise (a few units in the 16th significant digit, 5e-7 of a cent at a
+# billion), far finer than a cent.
+NOISE_PLACES = 4
 
 
 class WorkbookChanged(Exception):
@@ -243,10 +247,27 @@ class ResultContext:
         close used as a literal."""
         return self.ref(path, blank_reads_as_used=value == 0) or literal(value)
 
+    def rounded(self, expression: str, places: int | None = None, beyond: int = NOISE_PLACES) -> str:
+        """``ROUND(ROUND(expression, places + NOISE_PLACES), places)``: a product or quotient rounded
+        to the currency's places (``places``: others, e.g. 0 for whole units), its binary noise taken
+        out first.  A spreadsheet multiplies binary floats: 190 x 129.45 is 24595.5 exactly but
+        24595.499999999996 as a float, and LibreOffice's ROUND(x, 0) rounds that down (its ROUND to
+        decimals, like Excel's, corrects such a last-bit error; to 0 places it does not).  Rounded
+        first to four places beyond, the product is the double nearest its decimal value, which
+        ROUND then rounds half away from zero in Excel and LibreOffice alike.  ``round_hu`` gives
+        what the formula gives.  ``beyond``: the places beyond ``places`` rounded first (whole units
+        of normal spoilage: six, as units carry fractions of their own and stay small)."""
+        places = self.places if places is None else places
+        return f"ROUND(ROUND({expression},{places + beyond}),{places})"
+
     def round_hu(self, value: Decimal) -> Decimal:
-        """What a spreadsheet's ROUND(value, places) gives (half away from zero), exactly."""
+        """What ``rounded`` gives a spreadsheet for the exact ``value``: ROUND to four places beyond
+        the currency's, then to its places (each half away from zero), exactly.  The two roundings
+        differ from one only where ``value`` lies within half a unit of the fourth place beyond below
+        a half (0.4999996 cent): there the rounding adjustment cell holds the cent back."""
         with localcontext(engine_context(ROUND_HALF_UP)):
-            return value.quantize(self.q, rounding=ROUND_HALF_UP)
+            inner = value.quantize(self.q.scaleb(-NOISE_PLACES), rounding=ROUND_HALF_UP)
+            return inner.quantize(self.q, rounding=ROUND_HALF_UP)
 
 
 def literal(value: Decimal | int) -> str:

@@ -27,7 +27,7 @@ from ..close._journals import Texts
 from .._numbers import ROUNDING_MODES, engine_context, from_excel
 from ._results import (ADJ_FILL, CHECK_FONT, ENGINE_FILL, HEADER_FONT, NOTE_FONT, Layout, ResultContext,
                        _lines_needed, literal, register_result_sheet)
-from ._schema import TABLE_BY_NAME, normalise_header
+from ._schema import SETTINGS, TABLE_BY_NAME, normalise_header
 from ._source import Cell, quote_sheet
 
 _ZERO = Decimal(0)
@@ -237,7 +237,8 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
             elif rate_ref:  # the rate x good units passing inspection, at most what was spoiled
                 normal_f = f"{rate_ref}*({at('pass_out')}+{at('pass_end')})"
                 if _normal_in_whole_units(ctx, i, j):  # half-up to a whole unit, as Excel's ROUND does
-                    normal_f = f"ROUND({normal_f},0)"
+                    # (29% x 50 is 14.499999999999998 as floats: rounded to 6 places first, 14.5 -> 15)
+                    normal_f = ctx.rounded(normal_f, 0, beyond=6)
                 put("normal_units", f"=MIN({spoiled_ref},{normal_f})" if spoiled_ref else f"={normal_f}", sp.normal)
             elif spoiled_ref and abnormal_ref:
                 put("normal_units", f"={spoiled_ref}-{abnormal_ref}", sp.normal)
@@ -279,7 +280,7 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 ref = ctx.ref(f"{path}.driver_quantity", quantity == 0)
                 put("driver_qty", f"={ref}" if ref else quantity, quantity, None if ref else ENGINE_FILL)
             rate_ref = ctx.num(f"overhead.{stage.name}.rate", config.rate)
-            _adj(ctx, ws, r, "added_cost", "added_adj", f"ROUND({rate_ref}*{at('driver_qty')},{ctx.places})",
+            _adj(ctx, ws, r, "added_cost", "added_adj", ctx.rounded(f"{rate_ref}*{at('driver_qty')}"),
                  added, ctx.round_hu(config.rate * quantity))
         else:
             ref = ctx.ref(f"{path}.added_costs.{e}", added == 0)
@@ -300,22 +301,22 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         end = end_total - n_to_end
         out_eu = (stage.beginning.units * (1 - b_done) + stage.completed - stage.beginning.units) if fifo \
             else stage.completed
-        _adj(ctx, ws, r, "out", "out_adj", f"ROUND({out_eu_f}*{at('rate')},{P})", out, ctx.round_hu(out_eu * rate))
+        _adj(ctx, ws, r, "out", "out_adj", ctx.rounded(f"{out_eu_f}*{at('rate')}"), out, ctx.round_hu(out_eu * rate))
         n_disp = sr.normal_spoilage.disposal_value_by_element[e]
         a_disp = sr.abnormal_spoilage.disposal_value_by_element[e]
         abn_net = sr.abnormal_spoilage.by_element[e]
         # Ending WIP = its equivalent units x cost per EU (+ the rounding adjustment), never the pool
         # less what was completed: costs to account for = accounted for is then a check that can fail.
         e_eu = stage.ending.units * stage.ending.completion[e]
-        _adj(ctx, ws, r, "end", "end_adj", f"ROUND({at('e_units')}*{at('e_done')}*{at('rate')},{P})", end,
+        _adj(ctx, ws, r, "end", "end_adj", ctx.rounded(f"{at('e_units')}*{at('e_done')}*{at('rate')}"), end,
              ctx.round_hu(e_eu * rate))
         if spoiled:
             normal = sr.normal_spoilage.by_element[e] + n_disp
             abnormal = abn_net + a_disp
-            _adj(ctx, ws, r, "normal", "normal_adj", f"ROUND({at('normal_units')}*{at('s_done')}*{at('rate')},{P})",
+            _adj(ctx, ws, r, "normal", "normal_adj", ctx.rounded(f"{at('normal_units')}*{at('s_done')}*{at('rate')}"),
                  normal, ctx.round_hu(sp.normal * sp.completion[e] * rate))
             _adj(ctx, ws, r, "abnormal", "abnormal_adj",
-                 f"ROUND({at('abnormal_units')}*{at('s_done')}*{at('rate')},{P})", abnormal,
+                 ctx.rounded(f"{at('abnormal_units')}*{at('s_done')}*{at('rate')}"), abnormal,
                  ctx.round_hu(sp.abnormal * sp.completion[e] * rate))
             dv = ctx.num(f"{path}.spoilage.disposal_value", sp.disposal_value)
             for key, units_key, gross_key, engine, which in (
@@ -328,14 +329,16 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 mirror = _ZERO * ctx.q if not total_w else ctx.round_hu(amount * weights[e] / total_w)
                 gross_range = CR.span(gross_key, first, last)
                 _adj(ctx, ws, r, key, key + "_adj",
-                     f"IF(SUM({gross_range})=0,0,ROUND(ROUND({at(units_key)}*{dv},{P})*{at(gross_key)}"
-                     f"/SUM({gross_range}),{P}))", engine, mirror)
+                     f"IF(SUM({gross_range})=0,0,"
+                     + ctx.rounded(f"{ctx.rounded(f'{at(units_key)}*{dv}')}*{at(gross_key)}/SUM({gross_range})")
+                     + ")", engine, mirror)
             passing = stage.completed_passing + stage.ending_passing
             net = normal - n_disp
             mirror = _ZERO * ctx.q if not passing else ctx.round_hu(net * stage.completed_passing / passing)
             _adj(ctx, ws, r, "n_to_out", "n_to_out_adj",
-                 f"IF({at('pass_out')}+{at('pass_end')}=0,0,ROUND(({at('normal')}-{at('n_disp')})*{at('pass_out')}"
-                 f"/({at('pass_out')}+{at('pass_end')}),{P}))", n_to_out, mirror)
+                 f"IF({at('pass_out')}+{at('pass_end')}=0,0,"
+                 + ctx.rounded(f"({at('normal')}-{at('n_disp')})*{at('pass_out')}/({at('pass_out')}+{at('pass_end')})")
+                 + ")", n_to_out, mirror)
             put("n_to_end", "=" + ctx.cents(f"{at('normal')}-{at('n_disp')}-{at('n_to_out')}"), n_to_end)
         put("to", "=" + ctx.cents((f"{at('b_cost')}+" if fifo else "") + f"{at('out')}+{at('n_to_out')}"), to)
         put("end_total", "=" + ctx.cents(f"{at('end')}+{at('n_to_end')}"), end_total)
@@ -526,7 +529,7 @@ def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
         ctx.put(ws, r, 6, f"=E{r}/{_sum_where(plan['weights'], (plan['pools'], f'I{r}'))}", share, "0.00%")
         if amount != mirror:
             ctx.put(ws, r, 7, amount - mirror, fmt=money, fill=ADJ_FILL)
-        ctx.put(ws, r, 8, f"=ROUND(G{plan['line_row'][pool]}*F{r},{P})+G{r}", amount, money)
+        ctx.put(ws, r, 8, "=" + ctx.rounded(f"G{plan['line_row'][pool]}*F{r}") + f"+G{r}", amount, money)
     prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
     ctx.put(ws, pt, 1, "Total prorated", font=HEADER_FONT)
     ctx.put(ws, pt, 8, f"=SUM(H{h + 1}:H{pt - 1})" if plan["entries"] else _ZERO * q, prorated_total, money)
@@ -619,7 +622,8 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                         mirror = _ZERO * ctx.q if counted == book_units or not book_units else \
                             ctx.round_hu(end_total * (counted - book_units) / book_units)
                     _adj(ctx, ws, r, "count_adj", "count_adj_adj",
-                         f"IF(OR({count_ref}={book},{book}=0),0,ROUND({cr('end_total')}*({count_ref}-{book})/{book},{P}))",
+                         f"IF(OR({count_ref}={book},{book}=0),0,"
+                         + ctx.rounded(f"{cr('end_total')}*({count_ref}-{book})/{book}") + ")",
                          row.count_adjustment, mirror, RF)
                 oh = oh_ref(ctx, "WIP", i, stage.name, e)
                 if oh:
@@ -812,7 +816,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
                     before = f"SUM(C{first}:C{r - 1})" if r > first else "0"
                     ctx.put(ws, r, 5, f"=MIN(C{r},MAX(0,{ship_ref}-{before}))", taken, ctx.fmt("units"))
                     mirror = cost if taken == units else ctx.round_hu(cost * taken / units)
-                    _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},ROUND(D{r}*E{r}/C{r},{P}))", taken_cost,
+                    _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},{ctx.rounded(f'D{r}*E{r}/C{r}')})", taken_cost,
                          mirror, FG_LAYERS)
                     ctx.put(ws, r, 8, f"=C{r}-E{r}", units - taken, ctx.fmt("units"))
                     ctx.put(ws, r, 9, "=" + ctx.cents(f"D{r}-F{r}"), cost - taken_cost, money)
@@ -849,7 +853,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
                 ctx.put(ws, r, 5, f"={ship_ref}", shipped, ctx.fmt("units"))
             else:  # typed as text (or not given): the figure the close read
                 ctx.put(ws, r, 5, shipped, fmt=ctx.fmt("units"), fill=ENGINE_FILL)
-            _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},IF(C{r}=0,0,ROUND(D{r}*E{r}/C{r},{P})))",
+            _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},IF(C{r}=0,0,{ctx.rounded(f'D{r}*E{r}/C{r}')}))",
                  taken_cost, mirror, FG_LAYERS)
             ctx.put(ws, r, 8, f"=C{r}-E{r}", on_hand - shipped, ctx.fmt("units"))
             ctx.put(ws, r, 9, "=" + ctx.cents(f"D{r}-F{r}"), pool - taken_cost, money)
@@ -1230,8 +1234,12 @@ def write_checks(ctx: ResultContext, ws) -> None:
     # Last: the result sheets' references into the input tables still land on the rows and columns
     # the close read (a sort moves other rows under them).  Every input reference is made by now —
     # the tie to the general ledger below refers to its balances too, so its row is filled in last.
+    # The same row compares the settings, accounts, stages and elements the close read that no
+    # formula follows (the method, the rounding, an account code…): changed after the close, they
+    # would stand beside the figures of the close that read them.
+    read_lines = _read_not_followed(ctx)
     inputs_row = None
-    if ctx.referred or ctx.result.general_ledger:
+    if ctx.referred or ctx.result.general_ledger or read_lines:
         inputs_row, r = r, r + 1
     if r > FIRST:  # every check: green when it passes, red otherwise
         ctx.flag(ws, f"D{FIRST}:D{r - 1}")
@@ -1240,7 +1248,7 @@ def write_checks(ctx: ResultContext, ws) -> None:
     if gl_row is not None:
         below = _write_general_ledger_tie(ctx, ws, gl_row, below) + 2
     if inputs_row is not None:
-        _write_input_positions(ctx, ws, inputs_row, below)
+        _write_input_positions(ctx, ws, inputs_row, below, read_lines)
     # Last of all: it counts the sheets written after Checks (Summary) as well.
     ctx.after_all_sheets.append(lambda: _write_error_count(ctx, ws, errors_row))
     for c, w in _CHECKS_WIDTHS.items():
@@ -1544,7 +1552,8 @@ def _compared_as(ctx: ResultContext) -> dict[tuple[str, str], str]:
     return kinds
 
 
-def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: int) -> None:
+def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: int,
+                           read_lines: list[tuple[str, list[tuple[Cell, str]]]] = ()) -> None:
     """Each input row the result sheets' formulas refer to, by its key cells as the close read
     them against what those cells hold now, and each column by its header.  A reference is a
     position: sort the Production table after the close and ``=Production!F11`` reads another
@@ -1552,31 +1561,37 @@ def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: in
     columns that are no longer the close's and says what to do."""
     positions = _input_positions(ctx)
     kinds = _compared_as(ctx)
-    first = _block_heading(ctx, ws, title_row, INPUT_POSITIONS, "Input rows and columns the result sheets refer to: "
-                           "the keys the close read there, against what those cells hold now")
-    for n, (what, cells) in enumerate(positions):
+    title = "Input rows and columns the result sheets refer to: the keys the close read there, against what those " \
+        "cells hold now"
+    if read_lines:
+        title += "; then the settings, accounts, stages and elements the close read, which no formula follows"
+    first = _block_heading(ctx, ws, title_row, INPUT_POSITIONS, title)
+    # (what, [(cell, how compared)], the Result's text when it differs)
+    lines = [(what, [(cell, kinds.get((cell.sheet, cell.coordinate), "name")) for cell in cells],
+              "not what the close read: the table was sorted or edited") for what, cells in positions]
+    lines += [(what, cells, "changed after the close: the sheets and journals do not follow it")
+              for what, cells in read_lines]
+    for n, (what, cells, differs) in enumerate(lines):
         r = first + n
         at = lambda key: INPUT_POSITIONS.at(key, r)  # noqa: E731
-        read = [_shown(cell.value) for cell in cells]
+        read = [_shown(cell.value) for cell, _ in cells]
         ctx.put(ws, r, INPUT_POSITIONS.col("where"), what)
         ctx.put(ws, r, INPUT_POSITIONS.col("read"), " / ".join(read), fill=ENGINE_FILL)
-        refs = [_x(c.sheet, c.coordinate) for c in cells]
+        refs = [_x(c.sheet, c.coordinate) for c, _ in cells]
         # The cells' text (an empty cell is "", a number its digits), as the spreadsheet shows it.
         now = '&" / "&'.join(refs) if len(refs) > 1 else f'{refs[0]}&""'
         ctx.put(ws, r, INPUT_POSITIONS.col("now"), f"={now}", " / ".join(read))
-        same = [_same_as_read(ref, text, kinds.get((cell.sheet, cell.coordinate), "name"))
-                for ref, text, cell in zip(refs, read, cells)]
+        same = [_same_value(ref, cell, kind) for ref, (cell, kind) in zip(refs, cells)]
         same_all = same[0] if len(same) == 1 else f"AND({','.join(same)})"
         ctx.put(ws, r, INPUT_POSITIONS.col("diff"), f"=IF({same_all},0,1)", 0)
-        ctx.put(ws, r, INPUT_POSITIONS.col("result"),
-                f'=IF({at("diff")}=0,"OK","not what the close read: the table was sorted or edited")', "OK",
+        ctx.put(ws, r, INPUT_POSITIONS.col("result"), f'=IF({at("diff")}=0,"OK",{_quoted(differs)})', "OK",
                 font=CHECK_FONT)
-    last = first + len(positions) - 1
-    if positions:
+    last = first + len(lines) - 1
+    if lines:
         ctx.flag(ws, INPUT_POSITIONS.span("diff", first, last))
         ctx.flag(ws, INPUT_POSITIONS.span("result", first, last), "result")
-    n = len(positions)
-    span = INPUT_POSITIONS.span("diff", first, last) if positions else None
+    n = len(lines)
+    span = INPUT_POSITIONS.span("diff", first, last) if lines else None
     name = (f"The result sheets refer to the input rows and columns the close read ({{}} of {n} unchanged; input "
             "rows and columns below)")
     ctx.put(ws, check_row, 1, ('="' + name.format(f'"&COUNTIF({span},0)&"') + '"') if span else name.format(0),
@@ -1584,7 +1599,85 @@ def _write_input_positions(ctx: ResultContext, ws, check_row: int, title_row: in
     ctx.put(ws, check_row, 4, f"=SUM({span})" if span else _ZERO, _ZERO if span else None, None)
     advice = (f"The input tables were sorted or edited after the close: the result sheets' formulas now read other "
               f"rows. Undo it, or close {ctx.spec.period} again: the close rewrites these sheets (if it says the month is locked, reopen it first)")
-    ctx.put(ws, check_row, 5, f'=IF(D{check_row}=0,"OK",{_quoted(advice)})', "OK", font=CHECK_FONT)
+    result = _quoted(advice)
+    if read_lines:  # a setting, account, stage or element changed, and no row referred to moved
+        changed = (f"A setting, account, stage or element was changed after the close: the result sheets and the "
+                   f"posted journals were made with what the close read, and do not follow it. Undo it, or reopen "
+                   f"{ctx.spec.period} and close it again")
+        moved = f"SUM({INPUT_POSITIONS.span('diff', first, first + len(positions) - 1)})>0" if positions else "FALSE"
+        result = f"IF({moved},{result},{_quoted(changed)})"
+    ctx.put(ws, check_row, 5, f'=IF(D{check_row}=0,"OK",{result})', "OK", font=CHECK_FONT)
+
+
+# The settings, accounts, stages and elements the close read, listed after the input rows and columns
+# the result sheets refer to: nothing on the result sheets follows them (a formula cannot recompute
+# FIFO as weighted average, nor repost 1310 to 1311), so each row is compared with what the close read.
+# Table -> the columns compared; an overhead rate's row is named by its Stage (a key cell, compared
+# with the rows the result sheets refer to).
+_NOT_FOLLOWED = {"Settings": ("setting", "value"), "Accounts": ("role", "stage", "code", "name"),
+                 "Stages": ("order", "stage"), "Elements": ("product", "stage", "element", "kind", "added"),
+                 "OverheadRates": ("driver",)}
+_NAMED_BY = {"OverheadRates": "stage"}
+_SETTING_BY_LABEL = {normalise_header(text): (key, kind) for label, key, kind, *_ in SETTINGS
+                     for text in (label, key.replace("_", " "))}
+
+
+def _read_not_followed(ctx: ResultContext) -> list[tuple[str, list[tuple[Cell, str]]]]:
+    """(what it is, [(cell, how it is compared)]) for each row of the tables in ``_NOT_FOLLOWED``:
+    every Settings row but those a formula refers to (Overhead disposition, Materiality: compared as
+    rows referred to, and by the disposition check)."""
+    out = []
+    for name, keys in _NOT_FOLLOWED.items():
+        data = ctx.input.tables.get(name)
+        if data is None:
+            continue
+        spec = TABLE_BY_NAME[name]
+        by_header = {normalise_header(c.value): k for k, c in enumerate(data.header)}
+        at = {key: by_header[normalise_header(spec.column(key).header)] for key in keys + tuple(
+            v for n, v in _NAMED_BY.items() if n == name) if normalise_header(spec.column(key).header) in by_header}
+        columns = [(spec.column(key), at[key]) for key in keys if key in at]
+        for raw in data.rows:
+            cells = [(column, raw[k]) for column, k in columns if k < len(raw)]
+            if not cells or all(cell.is_blank for _, cell in cells):
+                continue
+            if name == "Settings":
+                if any((cell.sheet, cell.coordinate) in ctx.referred for _, cell in cells):
+                    continue
+                key, kind = _SETTING_BY_LABEL.get(normalise_header(cells[0][1].value), (None, "text"))
+                kinds = ["name", "choice" if kind == "choice" else "code" if key == "currency" else "name"][:len(cells)]
+            else:
+                kinds = ["choice" if column.kind == "choice" else "code" if column.key == "code" else "name"
+                         for column, _ in cells]
+            kinds = ["number" if kind == "name" and isinstance(cell.value, (int, float, Decimal))
+                     and not isinstance(cell.value, bool) else kind for kind, (_, cell) in zip(kinds, cells)]
+            named = ""
+            if name in _NAMED_BY and _NAMED_BY[name] in at and at[_NAMED_BY[name]] < len(raw):
+                key_cell = raw[at[_NAMED_BY[name]]]
+                named = f" ({spec.column(_NAMED_BY[name]).header} {key_cell.coordinate})"
+            what = ", ".join(f"{column.header} {cell.coordinate}" for column, cell in cells)
+            out.append((f"Table {name}, row {_row_of(cells[0][1].coordinate)}{named}, as the close read it: {what}",
+                        [(cell, kind) for (_, cell), kind in zip(cells, kinds)]))
+    return out
+
+
+def _choice_word(text: str) -> str:
+    """A choice as the close reads it: case, spaces and hyphens aside (``weighted average``)."""
+    return _folded(text).lower().replace(" ", "_").replace("-", "_")
+
+
+def _same_value(ref: str, cell: Cell, kind: str) -> str:
+    """A formula true when ``ref`` holds what the close read in ``cell``, compared as it reads it: a
+    choice case, spaces and hyphens aside; a number as a number (a stage's order, an addition point:
+    its text would follow the spreadsheet's decimal separator); otherwise as ``_same_as_read``
+    compares a key (a code exactly but for spaces at its ends, a name or header upper/lower case and
+    whitespace aside)."""
+    text = _shown(cell.value)
+    if kind == "choice":
+        folded = "LOWER(" + _folding(ref) + ")"
+        return f'SUBSTITUTE(SUBSTITUTE({folded}," ","_"),"-","_")={_quoted(_choice_word(text))}'
+    if kind == "number":
+        return f"AND(ISNUMBER({ref}),ABS({ref}-({text}))<1E-9)"
+    return _same_as_read(ref, text, kind)
 
 
 # ---- Summary and charts --------------------------------------------------------------------------
