@@ -22,7 +22,7 @@ from costing import is_period
 from costing.cli_support import ledger_option_for
 from costing.close_service import (CloseRefused, MonthBeforeUnknown, close_period, re_close_notice,
                                    read_month_before, recorded_outcome)
-from costing.ledger import Ledger, LedgerError
+from costing.ledger import Ledger, LedgerError, refusal_of
 from costing.workbook import read_tables, read_workbook_input
 
 from ._book_file import UNSAVED, WEB, BookFile, book_file
@@ -208,9 +208,7 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
         _say(book, e.message)
         return CloseMonthResult(False, e.message)
     except sqlite3.DatabaseError as e:  # a page of the ledger overwritten outside the engine, met part-way
-        from costing.ledger._sqlite import _corrupt, _damaged, _refusal
-
-        said = _damaged(str(ledger_path), e) if _corrupt(e) else _refusal(str(ledger_path), e)
+        said = refusal_of(ledger_path, e)
         if said is None:
             raise
         message = f"{said.message} [{said.code}]"

@@ -553,7 +553,7 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
     close rests on a superseded close is NEEDS_RE_CLOSE: the command line shows its figures with a
     warning on stderr, which a worksheet does not have."""
     from costing.cli_support import ledger_option_for
-    from costing.ledger import Ledger, LedgerError
+    from costing.ledger import Ledger, LedgerError, refusal_of
 
     error = excel_error(ledger_cell)
     if error:
@@ -577,11 +577,9 @@ def _read_ledger(ledger_cell: Any, period: str, read: Callable, caller: Any = No
                                               "workbook: BOOK.wip.db for BOOK.xlsm)")]]
         return None, [[error_text(e.code, e.message)]]
     except sqlite3.DatabaseError as e:  # a workbook or other file picked by mistake, a folder, a damaged file
-        from costing.ledger._sqlite import _corrupt, _damaged, _sqlite_file
-
-        if _corrupt(e) and _sqlite_file(str(path)):  # the right file, damaged: not "give the .wip.db file"
-            damaged = _damaged(str(path), e)
-            return None, [[error_text(damaged.code, damaged.message)]]
+        said = refusal_of(path, e)
+        if said is not None and said.code == "LEDGER_TAMPERED":  # the right file, damaged: not "pick the file"
+            return None, [[error_text(said.code, said.message)]]
         return None, [[error_text("UNREADABLE_FILE", f"cannot read {path} as a ledger ({e}); give the .wip.db "
                                                      "file that `wip close` writes")]]
 

@@ -4,6 +4,6 @@ The embedded default store is one SQLite file.  ``Ledger`` is the only I/O bound
 service talks to; tests use the same class on a temporary file or ``":memory:"``.
 """
 
-from ._sqlite import ClosedPeriod, Event, Ledger, LedgerError, Verification
+from ._sqlite import ClosedPeriod, Event, Ledger, LedgerError, Verification, refusal_of
 
-__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "Verification"]
+__all__ = ["Ledger", "LedgerError", "Event", "ClosedPeriod", "Verification", "refusal_of"]

@@ -171,6 +171,15 @@ def _corrupt(error: sqlite3.Error) -> bool:
     return "malformed" in str(error).lower()
 
 
+def refusal_of(path: str | Path, error: sqlite3.DatabaseError) -> LedgerError | None:
+    """What to tell the user of an SQLite error met reading or writing the ledger at ``path``: a
+    damaged file (LEDGER_TAMPERED), one held busy, read-only or on a full drive; None for anything
+    else (a defect, or no ledger at all)."""
+    if _corrupt(error) and _sqlite_file(str(path)):
+        return _damaged(str(path), error)
+    return _refusal(str(path), error)
+
+
 def _read_only(path: str, why: str) -> LedgerError:
     return LedgerError("LEDGER_READ_ONLY", f"cannot write to the ledger {path}: {why}; nothing was written — give a "
                                            "ledger file you can write, in a folder you can write (SQLite writes a "
