@@ -211,6 +211,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
         # Later months this close left resting on a superseded opening (a re-close that moved the
         # closing position): said here, where it becomes known, with what to run.
         notice, later_unknown = (), None
+        # Sheets written from a recorded close whose opening was superseded since (a month before it
+        # closed again): said, as every other reader of the month says it.
+        stale = ledger.needs_re_close(outcome.event.period) if reused else None
         if not reused:
             try:  # the close is recorded: a ledger problem found now is said as such, not as a refusal
                 notice = re_close_notice(ledger, outcome.event.period, outcome.event.close_no)
@@ -236,6 +239,8 @@ def _cmd_close(args: argparse.Namespace) -> int:
     if reused:
         print(f"  {outcome.event.period} was already closed from these inputs (close #{outcome.event.close_no} in "
               f"{ledger_path}): result sheets written from it; nothing posted")
+        if stale is not None:
+            print(f"warning: {stale} [NEEDS_RE_CLOSE]", file=sys.stderr)
     else:
         recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
         print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")

@@ -202,6 +202,9 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
                 if again is None:
                     raise
                 outcome, reused = again, True
+                stale = ledger.needs_re_close(outcome.event.period)  # said as the command says it
+                if stale is not None:
+                    later_unknown = f" Warning: {stale} [NEEDS_RE_CLOSE]."
     except CloseRefused as e:
         return _refused(book, where, found.locate(e.issues), period)
     except LedgerError as e:
@@ -236,7 +239,7 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
                     "will take them for sheets of your own (RESULT_SHEET_NAME_TAKEN): delete them before it")
     if reused:
         message = (f"{period} was already closed from these inputs (close #{outcome.event.close_no}); result sheets "
-                   f"written from it, nothing posted; ledger {ledger_path.name}")
+                   f"written from it, nothing posted; ledger {ledger_path.name}") + later_unknown
     else:
         message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")

@@ -134,3 +134,26 @@ def test_a_damaged_ledger_is_said_by_the_button_and_the_functions(tmp_path):
     assert not result.ok and "is damaged" in result.message and "[LEDGER_TAMPERED]" in result.message
     [[said]] = fx.WIP_JOURNAL([[str(db)]], [["2026-10"]])
     assert said.startswith("#WIP! LEDGER_TAMPERED: the ledger") and "is damaged" in said
+
+
+def test_the_button_says_a_reused_close_rests_on_a_superseded_opening(tmp_path):
+    from costing.close_service import close_period, reopen_period
+    from costing.ledger import Ledger
+    from costing.workbook._cli import init_workbook
+    from excel_addin.close import close_month
+    from tests.demo_data import demo
+
+    from .fake_xlwings import FakeBook
+
+    book = tmp_path / "november.xlsx"
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    init_workbook(book, demo("2026-11"))
+    assert close_month(FakeBook(book)).ok
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        reopen_period(ledger, "2026-10", "late labour invoice", user="test")
+        october = demo("2026-10")
+        october["products"][0]["stages"][0]["added_costs"]["labour"] = "9500.00"
+        close_period(october, ledger, user="test")
+    result = close_month(FakeBook(book))
+    assert "already closed from these inputs" in result.message and "[NEEDS_RE_CLOSE]" in result.message

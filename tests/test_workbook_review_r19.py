@@ -162,3 +162,80 @@ def test_a_formula_whose_result_is_always_logical(formula):
 ])
 def test_a_formula_that_is_a_number_or_only_sometimes_logical(formula):
     assert not logical_formula(formula)
+
+
+# ---- the close's advice in the workbook's terms ------------------------------------------------
+
+def _november_book(tmp_path, edit) -> "Path":
+    from costing.close_service import close_period
+    from costing.ledger import Ledger
+    from costing.workbook._cli import init_workbook
+    from tests.demo_data import demo
+
+    book = tmp_path / "november.xlsx"
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    data = demo("2026-11")
+    edit(data)
+    init_workbook(book, data)
+    return book
+
+
+def test_a_product_left_out_is_located_at_the_production_table_in_its_terms(tmp_path, capsys):
+    """PRODUCT_MISSING was at the close-file path 'products', telling the user to 'include the product'."""
+    from costing.cli import main
+
+    def drop_drip_home(data):
+        data["products"] = [p for p in data["products"] if p["name"] != "Drip Home"]
+        data.pop("general_ledger", None)
+
+    book = _november_book(tmp_path, drop_drip_home)
+    assert main(["close", str(book), "--period", "2026-11"]) == 2
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "[PRODUCT_MISSING]" in line]
+    assert len(said) == 2  # its closing WIP and its finished goods
+    for line in said:
+        assert line.startswith(f"error: {book}: Production!") and "'Drip Home' has" in line
+        assert "add its rows to the Production table" in line and "include the product" not in line
+
+
+def test_an_opening_left_in_the_tables_is_told_to_be_cleared_in_the_workbooks_terms(tmp_path, capsys):
+    from costing.cli import main
+
+    def keep_an_opening(data):
+        stage = data["products"][0]["stages"][0]
+        stage["beginning_wip"] = {"units": 999, "complete": "0.5", "cost": {"materials": "1.00", "labour": "1.00"}}
+
+    book = _november_book(tmp_path, keep_an_opening)
+    assert main(["close", str(book), "--period", "2026-11"]) == 2
+    err = capsys.readouterr().err
+    mismatch = [line for line in err.splitlines() if "[OPENING_MISMATCH]" in line]
+    assert mismatch and all("remove beginning_wip" not in line for line in mismatch)
+    assert any("clear the OpeningWIP table on the Opening sheet" in line for line in mismatch), mismatch
+
+
+def test_sheets_written_again_from_a_close_resting_on_a_superseded_opening_say_so(tmp_path, capsys):
+    """`wip close BOOK` on a month already closed rewrites its sheets from the recorded close: after the
+    month before was closed again with other figures, that gave an all-green pack, exit 0, no word."""
+    from costing.cli import main
+    from costing.close_service import close_period, reopen_period
+    from costing.ledger import Ledger
+    from costing.workbook._cli import init_workbook
+    from tests.demo_data import demo
+
+    book = tmp_path / "november.xlsx"
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    init_workbook(book, demo("2026-11"))
+    assert main(["close", str(book), "--period", "2026-11"]) == 0
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        reopen_period(ledger, "2026-10", "late labour invoice", user="test")
+        october = demo("2026-10")
+        october["products"][0]["stages"][0]["added_costs"]["labour"] = "9500.00"
+        close_period(october, ledger, user="test")
+    capsys.readouterr()
+    assert main(["close", str(book), "--period", "2026-11"]) == 0
+    out, err = capsys.readouterr()
+    assert "was already closed from these inputs" in out
+    assert "warning: 2026-11's close opened from a close of 2026-10 that has since been reopened or replaced" in err
+    assert "[NEEDS_RE_CLOSE]" in err

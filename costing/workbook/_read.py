@@ -71,6 +71,31 @@ class Row:
         return self.values.get(key)
 
 
+# What the close's messages tell a close file to do, said for the tables of a workbook.
+_WORKBOOK_TERMS = (
+    ("remove beginning_wip (it comes from the ledger)",
+     "clear the OpeningWIP table on the Opening sheet (the opening comes from the ledger)"),
+    ("remove opening_finished_goods (it comes from the ledger)",
+     "clear the OpeningFG table on the Opening sheet (the opening comes from the ledger)"),
+    ("give this month's opening in the file (beginning_wip, opening_finished_goods)",
+     "give this month's opening in the Opening sheet's tables (OpeningWIP, OpeningFG)"),
+    ("include the product in this close", "add its rows to the Production table (and its costs to the Costs table)"),
+    ("; include the product", "; add its rows to the Production table (and its costs to the Costs table)"),
+)
+
+
+def _in_workbook_terms(message: str) -> str:
+    """A close's message with its close-file advice said in the workbook's tables.
+
+    >>> _in_workbook_terms("... difference 5 — remove beginning_wip (it comes from the ledger) or reopen the prior period")
+    '... difference 5 — clear the OpeningWIP table on the Opening sheet (the opening comes from the ledger) or reopen the prior period'
+    """
+    for close_file, workbook in _WORKBOOK_TERMS:
+        if close_file in message:
+            message = message.replace(close_file, workbook)
+    return message
+
+
 @dataclass
 class WorkbookInput:
     """What was read from a close workbook."""
@@ -251,6 +276,10 @@ class WorkbookInput:
             if key_cell is not None:
                 out.append(Issue(issue.code, key_cell.ref, issue.message, issue.source))
                 continue
+            production = self.tables.get("Production")
+            if issue.code == "PRODUCT_MISSING" and issue.path == "products" and production is not None:
+                out.append(Issue(issue.code, production.location, issue.message, issue.source))
+                continue
             missing = self._without_wip_account(issue) or self._without_conversion_account(issue)
             if missing is not None:
                 out.append(missing)
@@ -261,7 +290,7 @@ class WorkbookInput:
                 continue
             message = issue.message if not rest else f"{issue.message} (at {issue.path})"
             out.append(Issue(issue.code, ref, message, issue.source))
-        return out
+        return [Issue(i.code, i.path, _in_workbook_terms(i.message), i.source) for i in out]
 
     def _without_overhead_rates(self, issues: list[Issue] | tuple[Issue, ...]) -> dict[int, Issue | None]:
         """The close's MISSING_OVERHEAD_RATE, once per stage, at the Overhead Rates table — where the
