@@ -304,7 +304,10 @@ def parse_sections(data: Any, header_model: type, key: str, item_model: type, wh
         issues.append(Issue("MISSING_KEY", key, f"required key {key!r} is missing"))
         raw_items = []
     elif not isinstance(raw_items, list):
-        issues.append(Issue("WRONG_TYPE", key, f"expected a list of {key}, found {type(raw_items).__name__}"))
+        dashed = isinstance(raw_items, Mapping) and any(str(k).startswith("-") for k in raw_items)
+        issues.append(Issue("WRONG_TYPE", key, f"expected a list of {key}, found {type(raw_items).__name__}" + (
+            f" — a `-` with no space after it (`{next(str(k) for k in raw_items if str(k).startswith('-'))}:`) "
+            "makes a key, not a list item: write `- ` and then the key" if dashed else "")))
         raw_items = []
     items: list = []
     for index, raw in enumerate(raw_items):

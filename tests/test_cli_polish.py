@@ -442,3 +442,15 @@ def test_with_two_months_reopened_both_are_named_in_order(three_months):
         reopen_period(ledger, "2026-10", "late invoice", user="test")
         why = ledger.needs_re_close("2026-12")
     assert "close 2026-10, then 2026-11 again first: the re-closes from there say" in why
+
+
+def test_a_gl_tie_refusal_suggests_the_export_with_the_ledger(october, tmp_path, capsys):
+    """Its suggested `wip export --after-close N` lacked --ledger, and read the working directory's."""
+    text = Path(NOVEMBER).read_text().replace('"1310": 7449.63', '"1310": 7450.63')
+    assert '"1310": 7450.63' in text
+    bad = tmp_path / "november.yaml"
+    bad.write_text(text)
+    assert main(["close", str(bad), "--period", "2026-11", "--ledger", str(october)]) == 2
+    err = capsys.readouterr().err
+    assert (f"`wip export --period 2026-11 --after-close N --format FORMAT --out FOLDER --ledger {october}`"
+            in err), err

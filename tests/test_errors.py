@@ -309,3 +309,11 @@ def test_every_key_written_twice_is_reported_at_once(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "line 3, column 1: invalid YAML: duplicate key 'currency'" in err
     assert "line 6, column 5: invalid YAML: duplicate key 'name'" in err and "2 problems found." in err
+
+
+def test_a_dash_without_a_space_is_named_in_the_list_refusal(tmp_path, capsys):
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n  -name: A\n")
+    assert main(["cost", str(case)]) == 2
+    assert ("stages: expected a list of stages, found dict — a `-` with no space after it (`-name:`) makes a key, "
+            "not a list item") in capsys.readouterr().err

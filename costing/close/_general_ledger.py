@@ -210,10 +210,15 @@ def tie_to_general_ledger(spec: CloseSpec, openings: tuple[list[tuple[str, Decim
             f"{code} {name}: the general ledger shows {posted_text(balance, spec.currency)} before this close; "
             f"{close_figure(tie, spec)}; "
             f"{check}; if this month was closed before and reopened, the GL may still hold that close's journals: "
-            f"give the balances from before it (then `wip export --period {spec.period} --after-close N --format "
-            "FORMAT --out FOLDER`, N the close the GL holds, gives its reversal with the new close). The close posts "
-            "nothing until they agree"))
+            f"give the balances from before it (then {after_close_export(spec.period)}, N the close the GL holds, "
+            "gives its reversal with the new close). The close posts nothing until they agree"))
     return tuple(ties), issues
+
+
+def after_close_export(period: str, ledger_option: str = "") -> str:
+    """The export a refusal suggests for a GL holding an earlier close; the close service gives it the
+    ledger's option (`` --ledger PATH``) once it knows which ledger the close ran on."""
+    return f"`wip export --period {period} --after-close N --format FORMAT --out FOLDER{ledger_option}`"
 
 
 def recorded_tie(inputs: Any, rollforward: Any) -> tuple[GeneralLedgerTie, ...]:
