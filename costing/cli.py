@@ -694,7 +694,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
                             str(e))], writes=True)
         return EXIT_INPUT
     except OSError as e:  # --out is a file, or a folder that cannot be made or written
-        print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {e.strerror or e}; "
+        if Path(args.out).is_file():  # "File exists" says the opposite of what is wrong
+            why = "it is a file, not a folder"
+        else:
+            where = f" ({e.filename})" if e.filename and str(e.filename) != args.out else ""
+            why = f"{e.strerror or e}{where}"
+        print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {why}; "
                                                      "give a folder you can write to")], writes=True)
         return EXIT_INPUT
     for path in paths:

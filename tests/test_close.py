@@ -334,7 +334,9 @@ def test_export_into_a_file_is_a_located_error(tmp_path, capsys):
     target = tmp_path / "journals.csv"
     target.write_text("mine")
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", str(target)]) == 2
-    assert "--out: cannot write the export into" in capsys.readouterr().err and target.read_text() == "mine"
+    err = capsys.readouterr().err
+    assert f"--out: cannot write the export into {target}: it is a file, not a folder" in err  # not "File exists"
+    assert target.read_text() == "mine"
     # An empty --out is the working directory to Python, never what was meant.
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", ""]) == 2
     assert "--out: is empty" in capsys.readouterr().err
