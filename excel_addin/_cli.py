@@ -39,9 +39,9 @@ def _folder_problem(out_dir: Path, force: bool = False) -> Issue | None:
     if not force:
         existing = [name for name in names if (out_dir / name).exists()]
         if existing:
+            lost = "; a close workbook filled in there would be lost" if "wip_close.xlsm" in existing else ""
             return Issue("FILE_EXISTS", str(out_dir / existing[0]),
-                         f"exists (use --force to replace {' and '.join(existing)}; a close workbook filled in "
-                         "there would be lost), or give another folder")
+                         f"exists (use --force to replace {' and '.join(existing)}{lost}), or give another folder")
     for name in names:
         target = out_dir / name
         if target.exists() and is_read_only(target):

@@ -157,3 +157,13 @@ def test_the_button_says_a_reused_close_rests_on_a_superseded_opening(tmp_path):
         close_period(october, ledger, user="test")
     result = close_month(FakeBook(book))
     assert "already closed from these inputs" in result.message and "[NEEDS_RE_CLOSE]" in result.message
+
+
+def test_addin_with_only_its_launcher_in_the_way_does_not_speak_of_a_workbook_lost(tmp_path, capsys):
+    from costing.cli import main
+
+    (tmp_path / "wip_close.py").write_text("# an older launcher\n")
+    assert main(["addin", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "exists (use --force to replace wip_close.py), or give another folder [FILE_EXISTS]" in err
+    assert "workbook" not in err
