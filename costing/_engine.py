@@ -41,6 +41,7 @@ __all__ = ["element_completion", "units_passing_inspection", "normal_spoilage_fr
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_SIX_PLACES = Decimal("0.000001")
 
 
 def units_passing_inspection(completed: Decimal, b_units: Decimal, b_progress: Decimal | None, e_units: Decimal,
@@ -97,10 +98,17 @@ def normal_spoilage_from_rate(rate: Decimal, passing: Decimal, spoiled: Decimal 
     Decimal('3')
     >>> normal_spoilage_from_rate(Decimal("0.02"), Decimal(175), Decimal(3), whole_units=True)  # 3.5 > 3 spoiled
     Decimal('3')
+
+    Rate × passing is taken to six places before it is rounded to a whole unit, as the close
+    workbook's formula takes it: a rate typed as a fraction (``=1/48``) reaches the engine at a
+    spreadsheet's 15 digits, and 0.0208333333333333 × 120 = 2.499999999999996 is the 2.5 it stands for.
+
+    >>> normal_spoilage_from_rate(Decimal("0.0208333333333333"), Decimal(120), Decimal(4), whole_units=True)
+    Decimal('3')
     """
     normal = rate * passing
     if whole_units:
-        normal = normal.quantize(_ONE, rounding=ROUND_HALF_UP)
+        normal = normal.quantize(_SIX_PLACES, rounding=ROUND_HALF_UP).quantize(_ONE, rounding=ROUND_HALF_UP)
     if spoiled is not None and normal > spoiled:
         normal = spoiled
     return normal

@@ -53,6 +53,59 @@ SAME_AS_READ = {"method retyped": ("Settings", "B8", " FIFO "),
                 "element retyped": ("Stages & elements", "F4", " Materials")}
 
 
+# Amounts of ten whole digits: a spreadsheet keeps 15 significant digits, so the inner ROUND of
+# 1,810,094,956.514997 cannot keep six places (LibreOffice works at five, and rounded it up to .52
+# where the engine's prediction at six gave .51). (label, method, rounding, currency, materials)
+LARGE = (("large FIFO", "fifo", "half_up", "USD", "2000000004.41"),
+         ("large weighted average half-even", "weighted_average", "half_even", "USD", "2000000004.41"),
+         ("large KWD", "fifo", "half_up", "KWD", "200000000.441"))
+
+
+def _large(tmp: Path, label: str, method: str, rounding: str, currency: str, materials: str) -> Path:
+    """The demo's October with Drip Home's Assembly costing about 2e9 (2e8 at three places), its
+    ending WIP's exact amount a few millionths of a cent below a half (…6.514997…)."""
+    from decimal import Decimal
+
+    from costing.workbook._cli import opening_general_ledger
+
+    data = demo("2026-10")
+    data.update(method=method, finished_goods_method=method, rounding=rounding, currency=currency)
+    stage = data["products"][2]["stages"][0]
+    assert data["products"][2]["name"] == "Drip Home"
+    stage.update(started=2001, ending_wip={"units": 1811, "complete": "0.5"})
+    stage["added_costs"]["materials"] = Decimal(materials)
+    if currency == "KWD":  # three places: every amount of the file written to them
+        for product in data["products"]:
+            for s in product["stages"]:
+                for key, value in list(s.get("added_costs", {}).items()):
+                    s["added_costs"][key] = Decimal(str(value)).quantize(Decimal("0.001"))
+    data["general_ledger"] = opening_general_ledger(data)
+    book = init_workbook(tmp / f"{label.replace(' ', '-')}.xlsx", data)
+    with Ledger(tmp / f"{label.replace(' ', '-')}.wip.db") as ledger:
+        _close_into(book, ledger)
+    return book
+
+
+def _one_48th(tmp: Path) -> Path:
+    """Barista Pro's Testing with a normal spoilage rate of 1/48 as a spreadsheet holds it (15 digits,
+    0.0208333333333333), counted in whole units: × 120 good units = 2.499999999999996, the 2.5 it
+    stands for, so 3 normal (of 4 spoiled), in the engine and in the sheet's ROUND(ROUND(x, 6), 0)
+    alike (the engine rounded the noise down to 2, and five checks turned red)."""
+    from decimal import Decimal
+
+    from costing.workbook._cli import opening_general_ledger
+
+    data = demo("2026-10")
+    [stage] = [s for p in data["products"] if p["name"] == "Barista Pro" for s in p["stages"] if s["name"] == "Testing"]
+    stage["spoilage"].update(normal_rate=Decimal("0.0208333333333333"), spoiled=4)
+    stage["ending_wip"]["units"] = 1
+    data["general_ledger"] = opening_general_ledger(data)
+    book = init_workbook(tmp / "one-48th.xlsx", data)
+    with Ledger(tmp / "one-48th.wip.db") as ledger:
+        _close_into(book, ledger)
+    return book
+
+
 def _variant(tmp: Path, label: str, currency: str, locale: str, rounding: str, amount) -> Path:
     book = init_workbook(tmp / f"{label.replace(' ', '-')}.xlsx", demo("2026-10"))
     wb = openpyxl.load_workbook(book)
@@ -73,6 +126,8 @@ def books(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     tmp = tmp_path_factory.mktemp("r19")
     (tmp / "in").mkdir()
     closed = {label: _variant(tmp, label, *rest) for label, *rest in VARIANTS}
+    closed.update({label: _large(tmp, label, *rest) for label, *rest in LARGE})
+    closed["rate 1/48"] = _one_48th(tmp)
     demo_book = init_workbook(tmp / "demo.xlsx", demo("2026-10"))
     with Ledger(tmp / "demo.wip.db") as ledger:
         _close_into(demo_book, ledger)
@@ -101,7 +156,7 @@ def _failing_checks(recalculated: Path) -> dict[str, object]:
     return failing
 
 
-@pytest.mark.parametrize("label", [v[0] for v in VARIANTS])
+@pytest.mark.parametrize("label", [v[0] for v in VARIANTS + LARGE] + ["rate 1/48"])
 def test_a_product_that_is_a_half_recalculates_to_the_engines_amount(books, label):
     """JPY: 190 equivalent units x 129.45 per EU is 24595.5 exactly, 24595.499999999996 in binary;
     the close rounds it half-up to 24596 (half-even: 24596, the even yen).  LibreOffice computes every

@@ -247,7 +247,8 @@ class ResultContext:
         close used as a literal."""
         return self.ref(path, blank_reads_as_used=value == 0) or literal(value)
 
-    def rounded(self, expression: str, places: int | None = None, beyond: int = NOISE_PLACES) -> str:
+    def rounded(self, expression: str, places: int | None = None, beyond: int = NOISE_PLACES,
+                value: Decimal | None = None) -> str:
         """``ROUND(ROUND(expression, places + NOISE_PLACES), places)``: a product or quotient rounded
         to the currency's places (``places``: others, e.g. 0 for whole units), its binary noise taken
         out first.  A spreadsheet multiplies binary floats: 190 x 129.45 is 24595.5 exactly but
@@ -256,18 +257,43 @@ class ResultContext:
         first to four places beyond, the product is the double nearest its decimal value, which
         ROUND then rounds half away from zero in Excel and LibreOffice alike.  ``round_hu`` gives
         what the formula gives.  ``beyond``: the places beyond ``places`` rounded first (whole units
-        of normal spoilage: six, as units carry fractions of their own and stay small)."""
+        of normal spoilage: six, as units carry fractions of their own and stay small).  ``value``:
+        the exact amount, as given to ``round_hu``, whose size may leave fewer places (``_beyond``)."""
         places = self.places if places is None else places
-        return f"ROUND(ROUND({expression},{places + beyond}),{places})"
+        beyond = _beyond(value, places, beyond)
+        return f"ROUND(ROUND({expression},{places + beyond}),{places})" if beyond else f"ROUND({expression},{places})"
 
     def round_hu(self, value: Decimal) -> Decimal:
-        """What ``rounded`` gives a spreadsheet for the exact ``value``: ROUND to four places beyond
-        the currency's, then to its places (each half away from zero), exactly.  The two roundings
-        differ from one only where ``value`` lies within half a unit of the fourth place beyond below
-        a half (0.4999996 cent): there the rounding adjustment cell holds the cent back."""
+        """What ``rounded`` gives a spreadsheet for the exact ``value`` (given to ``rounded`` too):
+        ROUND to four places beyond the currency's (fewer for a large amount, see ``_beyond``), then
+        to its places (each half away from zero), exactly.  The two roundings differ from one only
+        where ``value`` lies within half a unit of the last place beyond below a half (0.4999996
+        cent): there the rounding adjustment cell holds the cent back."""
+        beyond = _beyond(value, self.places, NOISE_PLACES)
         with localcontext(engine_context(ROUND_HALF_UP)):
-            inner = value.quantize(self.q.scaleb(-NOISE_PLACES), rounding=ROUND_HALF_UP)
+            inner = value.quantize(self.q.scaleb(-beyond), rounding=ROUND_HALF_UP) if beyond else value
             return inner.quantize(self.q, rounding=ROUND_HALF_UP)
+
+
+# A spreadsheet keeps 15 significant digits: rounding 1,810,094,956.514997 to 6 places asks for 16,
+# and LibreOffice's ROUND then works at 5.  The places rounded first stop at 15 digits in all.
+SPREADSHEET_DIGITS = 15
+
+
+def _beyond(value: Decimal | None, places: int, beyond: int) -> int:
+    """The places beyond ``places`` that ``rounded`` takes out first for an amount about ``value``:
+    ``beyond``, fewer where the amount's whole digits leave less of 15 (none at all from 13 whole
+    digits at 2 places); ``beyond`` itself when the amount is not known (units, small).
+
+    >>> _beyond(Decimal("24595.5"), 0, 4), _beyond(Decimal("1810094956.514997"), 2, 4), _beyond(None, 0, 6)
+    (4, 3, 6)
+    >>> _beyond(Decimal("-0.004"), 2, 4), _beyond(Decimal("12345678901234"), 2, 4)
+    (4, 0)
+    """
+    if value is None:
+        return beyond
+    whole = value.adjusted() + 1 if value and abs(value) >= 1 else 0
+    return max(0, min(beyond, SPREADSHEET_DIGITS - places - whole))
 
 
 def literal(value: Decimal | int) -> str:

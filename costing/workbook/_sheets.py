@@ -280,7 +280,8 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 ref = ctx.ref(f"{path}.driver_quantity", quantity == 0)
                 put("driver_qty", f"={ref}" if ref else quantity, quantity, None if ref else ENGINE_FILL)
             rate_ref = ctx.num(f"overhead.{stage.name}.rate", config.rate)
-            _adj(ctx, ws, r, "added_cost", "added_adj", ctx.rounded(f"{rate_ref}*{at('driver_qty')}"),
+            _adj(ctx, ws, r, "added_cost", "added_adj",
+                 ctx.rounded(f"{rate_ref}*{at('driver_qty')}", value=config.rate * quantity),
                  added, ctx.round_hu(config.rate * quantity))
         else:
             ref = ctx.ref(f"{path}.added_costs.{e}", added == 0)
@@ -301,22 +302,26 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         end = end_total - n_to_end
         out_eu = (stage.beginning.units * (1 - b_done) + stage.completed - stage.beginning.units) if fifo \
             else stage.completed
-        _adj(ctx, ws, r, "out", "out_adj", ctx.rounded(f"{out_eu_f}*{at('rate')}"), out, ctx.round_hu(out_eu * rate))
+        _adj(ctx, ws, r, "out", "out_adj", ctx.rounded(f"{out_eu_f}*{at('rate')}", value=out_eu * rate), out,
+             ctx.round_hu(out_eu * rate))
         n_disp = sr.normal_spoilage.disposal_value_by_element[e]
         a_disp = sr.abnormal_spoilage.disposal_value_by_element[e]
         abn_net = sr.abnormal_spoilage.by_element[e]
         # Ending WIP = its equivalent units x cost per EU (+ the rounding adjustment), never the pool
         # less what was completed: costs to account for = accounted for is then a check that can fail.
         e_eu = stage.ending.units * stage.ending.completion[e]
-        _adj(ctx, ws, r, "end", "end_adj", ctx.rounded(f"{at('e_units')}*{at('e_done')}*{at('rate')}"), end,
-             ctx.round_hu(e_eu * rate))
+        _adj(ctx, ws, r, "end", "end_adj", ctx.rounded(f"{at('e_units')}*{at('e_done')}*{at('rate')}",
+                                                     value=e_eu * rate), end, ctx.round_hu(e_eu * rate))
         if spoiled:
             normal = sr.normal_spoilage.by_element[e] + n_disp
             abnormal = abn_net + a_disp
-            _adj(ctx, ws, r, "normal", "normal_adj", ctx.rounded(f"{at('normal_units')}*{at('s_done')}*{at('rate')}"),
+            _adj(ctx, ws, r, "normal", "normal_adj",
+                 ctx.rounded(f"{at('normal_units')}*{at('s_done')}*{at('rate')}",
+                             value=sp.normal * sp.completion[e] * rate),
                  normal, ctx.round_hu(sp.normal * sp.completion[e] * rate))
             _adj(ctx, ws, r, "abnormal", "abnormal_adj",
-                 ctx.rounded(f"{at('abnormal_units')}*{at('s_done')}*{at('rate')}"), abnormal,
+                 ctx.rounded(f"{at('abnormal_units')}*{at('s_done')}*{at('rate')}",
+                             value=sp.abnormal * sp.completion[e] * rate), abnormal,
                  ctx.round_hu(sp.abnormal * sp.completion[e] * rate))
             dv = ctx.num(f"{path}.spoilage.disposal_value", sp.disposal_value)
             for key, units_key, gross_key, engine, which in (
@@ -330,14 +335,17 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 gross_range = CR.span(gross_key, first, last)
                 _adj(ctx, ws, r, key, key + "_adj",
                      f"IF(SUM({gross_range})=0,0,"
-                     + ctx.rounded(f"{ctx.rounded(f'{at(units_key)}*{dv}')}*{at(gross_key)}/SUM({gross_range})")
+                     + ctx.rounded(f"{ctx.rounded(f'{at(units_key)}*{dv}', value=units * sp.disposal_value)}"
+                                   f"*{at(gross_key)}/SUM({gross_range})",
+                                   value=amount * weights[e] / total_w if total_w else None)
                      + ")", engine, mirror)
             passing = stage.completed_passing + stage.ending_passing
             net = normal - n_disp
             mirror = _ZERO * ctx.q if not passing else ctx.round_hu(net * stage.completed_passing / passing)
             _adj(ctx, ws, r, "n_to_out", "n_to_out_adj",
                  f"IF({at('pass_out')}+{at('pass_end')}=0,0,"
-                 + ctx.rounded(f"({at('normal')}-{at('n_disp')})*{at('pass_out')}/({at('pass_out')}+{at('pass_end')})")
+                 + ctx.rounded(f"({at('normal')}-{at('n_disp')})*{at('pass_out')}/({at('pass_out')}+{at('pass_end')})",
+                               value=net * stage.completed_passing / passing if passing else None)
                  + ")", n_to_out, mirror)
             put("n_to_end", "=" + ctx.cents(f"{at('normal')}-{at('n_disp')}-{at('n_to_out')}"), n_to_end)
         put("to", "=" + ctx.cents((f"{at('b_cost')}+" if fifo else "") + f"{at('out')}+{at('n_to_out')}"), to)
@@ -529,7 +537,8 @@ def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
         ctx.put(ws, r, 6, f"=E{r}/{_sum_where(plan['weights'], (plan['pools'], f'I{r}'))}", share, "0.00%")
         if amount != mirror:
             ctx.put(ws, r, 7, amount - mirror, fmt=money, fill=ADJ_FILL)
-        ctx.put(ws, r, 8, "=" + ctx.rounded(f"G{plan['line_row'][pool]}*F{r}") + f"+G{r}", amount, money)
+        ctx.put(ws, r, 8, "=" + ctx.rounded(f"G{plan['line_row'][pool]}*F{r}", value=difference_of_pool[pool] * share)
+                + f"+G{r}", amount, money)
     prorated_total = sum((e[5] for e in plan["entries"]), _ZERO * q)
     ctx.put(ws, pt, 1, "Total prorated", font=HEADER_FONT)
     ctx.put(ws, pt, 8, f"=SUM(H{h + 1}:H{pt - 1})" if plan["entries"] else _ZERO * q, prorated_total, money)
@@ -623,7 +632,9 @@ def write_rollforward(ctx: ResultContext, ws) -> None:
                             ctx.round_hu(end_total * (counted - book_units) / book_units)
                     _adj(ctx, ws, r, "count_adj", "count_adj_adj",
                          f"IF(OR({count_ref}={book},{book}=0),0,"
-                         + ctx.rounded(f"{cr('end_total')}*({count_ref}-{book})/{book}") + ")",
+                         + ctx.rounded(f"{cr('end_total')}*({count_ref}-{book})/{book}",
+                                       value=end_total * (counted - book_units) / book_units if book_units else None)
+                         + ")",
                          row.count_adjustment, mirror, RF)
                 oh = oh_ref(ctx, "WIP", i, stage.name, e)
                 if oh:
@@ -816,8 +827,9 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
                     before = f"SUM(C{first}:C{r - 1})" if r > first else "0"
                     ctx.put(ws, r, 5, f"=MIN(C{r},MAX(0,{ship_ref}-{before}))", taken, ctx.fmt("units"))
                     mirror = cost if taken == units else ctx.round_hu(cost * taken / units)
-                    _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},{ctx.rounded(f'D{r}*E{r}/C{r}')})", taken_cost,
-                         mirror, FG_LAYERS)
+                    _adj(ctx, ws, r, "cogs", "adj",
+                         f"IF(E{r}=C{r},D{r},{ctx.rounded(f'D{r}*E{r}/C{r}', value=cost * taken / units)})",
+                         taken_cost, mirror, FG_LAYERS)
                     ctx.put(ws, r, 8, f"=C{r}-E{r}", units - taken, ctx.fmt("units"))
                     ctx.put(ws, r, 9, "=" + ctx.cents(f"D{r}-F{r}"), cost - taken_cost, money)
                 r += 1
@@ -853,7 +865,9 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
                 ctx.put(ws, r, 5, f"={ship_ref}", shipped, ctx.fmt("units"))
             else:  # typed as text (or not given): the figure the close read
                 ctx.put(ws, r, 5, shipped, fmt=ctx.fmt("units"), fill=ENGINE_FILL)
-            _adj(ctx, ws, r, "cogs", "adj", f"IF(E{r}=C{r},D{r},IF(C{r}=0,0,{ctx.rounded(f'D{r}*E{r}/C{r}')}))",
+            exact = pool * shipped / on_hand if on_hand else None
+            _adj(ctx, ws, r, "cogs", "adj",
+                 f"IF(E{r}=C{r},D{r},IF(C{r}=0,0,{ctx.rounded(f'D{r}*E{r}/C{r}', value=exact)}))",
                  taken_cost, mirror, FG_LAYERS)
             ctx.put(ws, r, 8, f"=C{r}-E{r}", on_hand - shipped, ctx.fmt("units"))
             ctx.put(ws, r, 9, "=" + ctx.cents(f"D{r}-F{r}"), pool - taken_cost, money)
