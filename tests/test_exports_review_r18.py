@@ -306,3 +306,14 @@ def test_a_deleted_file_of_a_numbered_after_close_set_is_exported_again(tmp_path
     paths[-1].unlink()
     export_journals(posted_after(history, 1), fmt, tmp_path, after_close=1, history=history, **options)
     assert contents(tmp_path) == whole
+
+
+@pytest.mark.parametrize("fmt, limit", [("xero", 300), ("intacct", 5000)])
+def test_more_lines_per_file_than_the_system_takes_is_refused(fmt, limit, tmp_path):
+    """--max-lines above the vendor's limit wrote files the system would refuse to import."""
+    from costing.exports import ExportError, export_journals
+
+    with pytest.raises(ExportError, match=f"more than the {limit} lines") as refused:
+        export_journals(many(), fmt, tmp_path, max_lines=limit + 1)
+    assert refused.value.option == "max_lines" and not list(tmp_path.iterdir())
+    assert export_journals(many(), fmt, tmp_path, max_lines=limit)  # the limit itself is fine

@@ -354,10 +354,14 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
     ``system_lines`` is what ``system`` takes in one file (the writer's default): a journal too
     long for a ``max_lines`` given apart from it is told to allow more lines per file, and the
     refusal names the option (``ExportError.option``, ``max_lines``), as one of ``max_lines`` < 1
-    does; one too long for the system's own limit is about the journal, and names none.
+    does; one too long for the system's own limit is about the journal, and names none.  A
+    ``max_lines`` above ``system_lines`` is refused: the files would not import.
     """
     if max_lines < 1:
         raise ExportError(f"{system}: max_lines must be at least 1, not {max_lines}", "max_lines")
+    if system_lines is not None and max_lines > system_lines:  # files the system would refuse to import
+        raise ExportError(f"{system}: max_lines {max_lines} is more than the {system_lines} lines {system} takes in "
+                          f"one file; give {system_lines} or fewer (or leave it out: {system_lines})", "max_lines")
     files: list[list[PreparedJournal]] = [[]]
     used = 0
     for journal in journals:
