@@ -17,7 +17,7 @@ from babel import Locale
 from babel.numbers import NumberPattern, format_decimal
 
 from ._currency import is_known_locale, minor_unit
-from ._engine import transferred_out_parts
+from ._engine import normal_spoilage_from_rate, transferred_out_parts
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
@@ -171,6 +171,11 @@ def _normal_rate_note(normal: Decimal, rate: Decimal, u, passing: Decimal | None
     '  Normal spoilage 2 units = normal rate 2% × 124 good units passing inspection (2.48), rounded half-up to whole units: computed from the rate, not counted.'
     >>> _normal_rate_note(Decimal("3"), Decimal("0.02"), "{:f}".format, Decimal("175"), whole_units=True)
     '  Normal spoilage 3 units: capped at the 3 units spoiled (normal rate 2% × 175 good units passing inspection would be 3.5 units, 4 in whole units).'
+    >>> rate = Decimal("0.0208333333333333")  # 1/48 at a spreadsheet's 15 digits
+    >>> _normal_rate_note(Decimal("3"), rate, "{:f}".format, Decimal("120"), whole_units=True)
+    '  Normal spoilage 3 units = normal rate 2.08333333333333% × 120 good units passing inspection (2.499999999999996, 2.5 to six places), rounded half-up to whole units: computed from the rate, not counted.'
+    >>> _normal_rate_note(Decimal("2"), rate, "{:f}".format, Decimal("120"), whole_units=True)
+    '  Normal spoilage 2 units: capped at the 2 units spoiled (normal rate 2.08333333333333% × 120 good units passing inspection would be 2.499999999999996 units (2.5 to six places), 3 in whole units).'
     """
     with localcontext(_WIDE):
         percent = u((rate * 100).normalize())
@@ -179,16 +184,19 @@ def _normal_rate_note(normal: Decimal, rate: Decimal, u, passing: Decimal | None
                 return (f"  Normal spoilage {u(normal)} units: computed from the normal rate {percent}%, rounded "
                         "half-up to whole units." if abnormal > 0 else None)
             from_rate = rate * passing
-            whole = from_rate.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+            whole = normal_spoilage_from_rate(rate, passing, None, whole_units=True)  # as the engine rounds it
+            six = from_rate.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP).normalize()
+            # 0.0208333333333333 × 120 = 2.499999999999996 is the 2.5 a rate of 1/48 stands for: said so
+            to_six = f"{u(six)} to six places" if six != from_rate else ""
             shown = u(passing.normalize())
             if normal == whole:
                 return (f"  Normal spoilage {u(normal)} units = normal rate {percent}% × {shown} good units passing "
-                        f"inspection ({u(from_rate.normalize())}), rounded half-up to whole units: computed from the "
-                        "rate, not counted.")
+                        f"inspection ({u(from_rate.normalize())}{', ' + to_six if to_six else ''}), rounded half-up to "
+                        "whole units: computed from the rate, not counted.")
             if normal < whole:
                 return (f"  Normal spoilage {u(normal)} units: capped at the {u(normal)} units spoiled (normal rate "
                         f"{percent}% × {shown} good units passing inspection would be {u(from_rate.normalize())} "
-                        f"units, {u(whole)} in whole units).")
+                        f"units{' (' + to_six + ')' if to_six else ''}, {u(whole)} in whole units).")
             return None
         if passing is None:
             if not abnormal > 0:

@@ -694,13 +694,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
                             str(e))], writes=True)
         return EXIT_INPUT
     except OSError as e:  # --out is a file, or a folder that cannot be made or written
+        # Moved into place from a staging folder: what is in the way is the destination (filename2).
+        in_the_way = getattr(e, "filename2", None) or e.filename
         if Path(args.out).is_file():  # "File exists" says the opposite of what is wrong
-            why = "it is a file, not a folder"
+            said = f"cannot write the export into {args.out}: it is a file, not a folder; give a folder you can write to"
+        elif in_the_way and Path(in_the_way).is_dir() and Path(in_the_way).parent == Path(args.out):
+            said = (f"cannot write {in_the_way}: a folder of that name is in the way; remove or rename it, or give "
+                    "another folder")
         else:
-            where = f" ({e.filename})" if e.filename and str(e.filename) != args.out else ""
-            why = f"{e.strerror or e}{where}"
-        print_issues([Issue("CANNOT_WRITE", "--out", f"cannot write the export into {args.out}: {why}; "
-                                                     "give a folder you can write to")], writes=True)
+            where = f" ({in_the_way})" if in_the_way and str(in_the_way) != args.out else ""
+            said = f"cannot write the export into {args.out}: {e.strerror or e}{where}; give a folder you can write to"
+        print_issues([Issue("CANNOT_WRITE", "--out", said)], writes=True)
         return EXIT_INPUT
     for path in paths:
         print(path)

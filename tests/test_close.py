@@ -337,6 +337,13 @@ def test_export_into_a_file_is_a_located_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"--out: cannot write the export into {target}: it is a file, not a folder" in err  # not "File exists"
     assert target.read_text() == "mine"
+    # A folder in the way of the export's file is named, not the export's hidden staging file.
+    out = tmp_path / "out"
+    (out / "journals-2026-10.gl.csv").mkdir(parents=True)
+    assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", str(out)]) == 2
+    assert (f"--out: cannot write {out / 'journals-2026-10.gl.csv'}: a folder of that name is in the way"
+            in capsys.readouterr().err)
+    assert sorted(p.name for p in out.iterdir()) == ["journals-2026-10.gl.csv"]
     # An empty --out is the working directory to Python, never what was meant.
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", ""]) == 2
     assert "--out: is empty" in capsys.readouterr().err
