@@ -734,7 +734,8 @@ def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_recl
 
 @pytest.mark.parametrize("written, said", [
     ("", "expected a number, found ''"), ("1e3", "written with an exponent; write 1000"),
-    ("1_000", "expected a number, found '1_000'"), ("\u0663", "not one of the digits 0-9; write 3")])
+    ("1_000", "expected a number, found '1_000'"), ("\u0663", "not one of the digits 0-9; write 3"),
+    ("5%", "expected a number, found '5%'")])
 def test_a_materiality_is_read_as_the_input_files_numbers_are(demo_ledger, capsys, written, said):
     """An empty --materiality (an unset variable) fell back to the file's; 1e3, 1_000 and another
     script's digits were taken as numbers, as no input file takes them."""
@@ -742,3 +743,10 @@ def test_a_materiality_is_read_as_the_input_files_numbers_are(demo_ledger, capsy
                  "--ledger", str(demo_ledger)])
     err = capsys.readouterr().err
     assert code == 2 and said in err and "[NOT_A_NUMBER]" in err
+
+
+def test_a_materiality_with_more_places_than_the_currency_is_refused_not_rounded(demo_ledger, capsys):
+    code = main(["variance", "--from", "2026-10", "--to", "2026-11", "--materiality", "100.005",
+                 "--ledger", str(demo_ledger)])
+    assert code == 2
+    assert "--materiality: 100.005 has more decimal places than USD has [AMOUNT_PRECISION]" in capsys.readouterr().err

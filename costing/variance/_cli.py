@@ -126,13 +126,14 @@ def _not_closed(ledger, period: str) -> Issue:
                                    "(wip close), or name a closed period")
 
 
-def _decimal(text: str, what: str) -> Decimal | Issue:
+def _decimal(text: str, what: str, percent: bool = False) -> Decimal | Issue:
     """An option's number, read as the input files' are (the digits 0-9, no exponent, grouping or
     underscores; an empty one — an unset variable — is no number, not the default)."""
     try:
-        value = to_decimal(text.strip().rstrip("%")) if text.strip() else None
+        value = to_decimal(text.strip().removesuffix("%") if percent else text.strip()) if text.strip() else None
     except NumberError as e:
-        return Issue(e.code, what, e.message.replace(repr(text.strip().rstrip("%")), repr(text)))
+        written = text.strip().removesuffix("%") if percent else text.strip()
+        return Issue(e.code, what, e.message.replace(repr(written), repr(text)))
     if value is None:
         return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
     if value < 0:  # the code the input files give a negative amount
@@ -275,7 +276,7 @@ def _variance_argument_problems(args: argparse.Namespace) -> list[Issue]:
                                                                 "give the earlier period first"))
     if args.materiality is not None:
         problems.append(_decimal(args.materiality, "--materiality"))
-    problems.append(_decimal(args.materiality_pct, "--materiality-pct"))
+    problems.append(_decimal(args.materiality_pct, "--materiality-pct", percent=True))
     if args.locale is not None and not is_known_locale(args.locale):
         # As ``locale_argument`` words it for the other commands.
         problems.append(Issue("UNKNOWN_LOCALE", "--locale", f"unknown locale {args.locale!r}; expected e.g. "
@@ -318,8 +319,13 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         # Both checked already (``_variance_argument_problems``).
         absolute = _decimal(args.materiality, "--materiality") if args.materiality is not None else \
             Decimal(after.parameters.get("materiality", "0"))
-        absolute = absolute.quantize(quantum(after.parameters.get("currency", "USD")))
-        percent = _decimal(args.materiality_pct, "--materiality-pct")
+        currency = after.parameters.get("currency", "USD")
+        if absolute.quantize(quantum(currency)) != absolute:  # as an amount in the input files: not rounded here
+            _print_issues(args, [Issue("AMOUNT_PRECISION", "--materiality",
+                                       f"{args.materiality} has more decimal places than {currency} has")])
+            return EXIT_INPUT
+        absolute = absolute.quantize(quantum(currency))
+        percent = _decimal(args.materiality_pct, "--materiality-pct", percent=True)
         try:
             report = build_variance_report(before, after, reclosed=reclosed,
                                            materiality=Materiality(absolute=absolute, percent=percent))
