@@ -199,7 +199,11 @@ def _cmd_close(args: argparse.Namespace) -> int:
 
                 again = recorded_outcome(data, ledger, args.period)
             if again is None:
-                return _refused(args, workbook, issues, e.notes)
+                notes = tuple(e.notes)
+                if "PERIOD_LOCKED" in [i.code for i in issues]:  # the month is there: whether it still holds
+                    why = ledger.needs_re_close(args.period)
+                    notes += (f"{why} [NEEDS_RE_CLOSE]",) if why else ()
+                return _refused(args, workbook, issues, notes)
             outcome, reused = again, True
         except BaseException:  # a defect (the traceback is for us), a write that failed (a full drive), or
             # Ctrl-C: the file as it was, still

@@ -454,3 +454,18 @@ def test_a_gl_tie_refusal_suggests_the_export_with_the_ledger(october, tmp_path,
     err = capsys.readouterr().err
     assert (f"`wip export --period 2026-11 --after-close N --format FORMAT --out FOLDER --ledger {october}`"
             in err), err
+
+
+def test_a_locked_month_resting_on_a_superseded_opening_says_so_when_closed_again(october, capsys):
+    assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(october)]) == 0
+    with Ledger(october) as ledger:
+        reopen_period(ledger, "2026-10", "late labour invoice", user="test")
+        data = demo("2026-10")
+        data["products"][0]["stages"][0]["added_costs"]["labour"] = "9500.00"
+        close_period(data, ledger, user="test")
+    capsys.readouterr()
+    assert main(["close", NOVEMBER, "--period", "2026-11", "--ledger", str(october)]) == 2
+    err = capsys.readouterr().err
+    assert "[PERIOD_LOCKED]" in err
+    assert "note: 2026-11's close opened from a close of 2026-10 that has since been reopened or replaced" in err
+    assert "[NEEDS_RE_CLOSE]" in err
