@@ -245,7 +245,7 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")
         message += "".join(f". {line}" for line in notice)  # as the command line says it
         message += later_unknown
-    message += unmarked
+    message = (message.rstrip(".") + unmarked) if unmarked else message  # one full stop between them
     _say(book, message)
     return CloseMonthResult(True, message, outcome)
 

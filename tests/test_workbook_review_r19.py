@@ -212,6 +212,7 @@ def test_an_opening_left_in_the_tables_is_told_to_be_cleared_in_the_workbooks_te
     mismatch = [line for line in err.splitlines() if "[OPENING_MISMATCH]" in line]
     assert mismatch and all("remove beginning_wip" not in line for line in mismatch)
     assert any("clear the OpeningWIP table on the Opening sheet" in line for line in mismatch), mismatch
+    assert all("the workbook gives" in line and "file gives" not in line for line in mismatch), mismatch
 
 
 def test_sheets_written_again_from_a_close_resting_on_a_superseded_opening_say_so(tmp_path, capsys):

@@ -81,6 +81,8 @@ _WORKBOOK_TERMS = (
      "give this month's opening in the Opening sheet's tables (OpeningWIP, OpeningFG)"),
     ("include the product in this close", "add its rows to the Production table (and its costs to the Costs table)"),
     ("; include the product", "; add its rows to the Production table (and its costs to the Costs table)"),
+    ("file gives ", "the workbook gives "),
+    ("opens from the file, which gives no opening", "opens from the workbook, whose Opening tables give none"),
 )
 
 
