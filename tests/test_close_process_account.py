@@ -90,3 +90,12 @@ def test_the_rollforward_says_lost_units_in_the_process_account_words(tmp_path, 
     assert main(["rollforward", "--period", "2026-10", "--ledger", str(tmp_path / "s.db")]) == 0
     out = capsys.readouterr().out
     assert "abnormal loss + disposal value" in out and "normal loss scrap" not in out
+
+
+def test_the_cogs_proration_line_says_abnormal_loss_and_gain_not_spoilage(tmp_path):
+    """There is no spoilage under the process-account convention: an auditor looked for it."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        outcome = close_period(process_account_demo(), ledger, user="test")
+    overhead = next(j for j in outcome.journals.journals if j.narration.startswith("Overhead true-up"))
+    [memo] = {line.memo for line in overhead.lines if line.account == "5000" and "proration" in line.memo}
+    assert memo == "Overhead proration (incl. the share in abnormal loss, less abnormal gain, and count losses)"
