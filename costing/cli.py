@@ -502,6 +502,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     parts = [[equivalent_unit_parts(stage, sr, p.report.method)
               for stage, sr in zip(plans[p.name].case.stages, p.report.stages)] for p in products]
     if args.json:
+        from .close._render import closing_after_costing
+
         # The report as `wip cost --json` gives it, then how each element's equivalent units are made
         # up (Step 2), stage by stage: the parts the method has (FIFO or weighted average), and the total.
         json.dump([{"product": p.name, "report": report_json(p.report),
@@ -513,7 +515,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         sr.name: {e: part.model_dump(mode="json") for e, part in layers.items()}
                         for sr, layers in ((sr, transferred_out_parts(sr, by_element, rounding))
                                            for sr, by_element in zip(p.report.stages, stage_parts))
-                        if layers is not None}}
+                        if layers is not None},
+                    # What the close did to ending WIP after the costing: the closing WIP next month opens with.
+                    "closing_after_costing": [{k: (str(v) if k != "stage" else v) for k, v in row.items()}
+                                              for row in closing_after_costing(p)]}
                    for p, stage_parts in zip(products, parts)], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0

@@ -469,3 +469,19 @@ def test_a_locked_month_resting_on_a_superseded_opening_says_so_when_closed_agai
     assert "[PERIOD_LOCKED]" in err
     assert "note: 2026-11's close opened from a close of 2026-10 that has since been reopened or replaced" in err
     assert "[NEEDS_RE_CLOSE]" in err
+
+
+def test_report_json_carries_what_the_close_did_to_ending_wip(october, capsys):
+    """The text said 'ending WIP 4,426.10 − 147.54 count adjustment − 3.46 overhead proration = closing
+    WIP 4,275.10'; the JSON had only the ending WIP, 151.51 short of the closing WIP next month opens with."""
+    import json
+    from decimal import Decimal
+
+    capsys.readouterr()
+    assert main(["report", "--period", "2026-10", "--ledger", str(october), "--json"]) == 0
+    rows = [row for product in json.loads(capsys.readouterr().out) for row in product["closing_after_costing"]]
+    for row in rows:
+        assert Decimal(row["ending_wip"]) + Decimal(row["count_adjustment"]) + Decimal(row["overhead_proration"]) \
+            == Decimal(row["closing_wip"]), row
+    assert sum(Decimal(row["closing_wip"]) for row in rows) == Decimal("16013.12")  # the close's closing WIP
+    assert sum(Decimal(row["ending_wip"]) for row in rows) == Decimal("16164.63")

@@ -537,13 +537,13 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     return "\n".join(lines) + "\n"
 
 
-def closing_after_costing_text(product, currency: str, locale: str = "en_US") -> str:
+def closing_after_costing(product) -> list[dict]:
     """What the close did to a product's ending WIP after the costing its production cost report
-    shows: by stage, ending WIP + count adjustment + overhead proration = the closing WIP carried
-    to next month (its opening, b/d).  "" when the close changed none: a reader tying this month's
-    c/d to next month's b/d otherwise finds a difference the report does not explain."""
-    m = lambda v: _money(v, currency, locale)  # noqa: E731
-    lines = []
+    shows, by stage: ``stage``, ``ending_wip`` (the report's), ``count_adjustment``,
+    ``overhead_proration`` and ``closing_wip``, the closing WIP carried to next month (its opening,
+    b/d): ending WIP + count adjustment + overhead proration = closing WIP.  A reader tying this
+    month's c/d to next month's b/d otherwise finds a difference the report does not explain."""
+    rows = []
     for stage in product.report.stages:
         ending = stage.ending_wip.total
         count = product.count_adjustments.get(stage.name)
@@ -551,13 +551,26 @@ def closing_after_costing_text(product, currency: str, locale: str = "en_US") ->
         prorated = sum(product.overhead_adjustment.get(stage.name, {}).values(), ending * 0)
         wip = product.closing_wip.get(stage.name)
         closing = sum(wip.cost.values(), ending * 0) if wip is not None else ending
+        rows.append({"stage": stage.name, "ending_wip": ending, "count_adjustment": counted,
+                     "overhead_proration": prorated, "closing_wip": closing})
+    return rows
+
+
+def closing_after_costing_text(product, currency: str, locale: str = "en_US") -> str:
+    """``closing_after_costing`` said under the report, for the stages the close changed; "" when it
+    changed none."""
+    m = lambda v: _money(v, currency, locale)  # noqa: E731
+    lines = []
+    for row in closing_after_costing(product):
+        ending, counted, prorated, closing = (row["ending_wip"], row["count_adjustment"], row["overhead_proration"],
+                                              row["closing_wip"])
         if not counted and not prorated and closing == ending:
             continue
         said = f"ending WIP {m(ending)}"
         for amount, what in ((counted, "count adjustment"), (prorated, "overhead proration")):
             if amount:
                 said += f" {'+' if amount > 0 else '−'} {m(abs(amount))} {what}"
-        lines.append(f"  {stage.name}: {said} = closing WIP {m(closing)}")
+        lines.append(f"  {row['stage']}: {said} = closing WIP {m(closing)}")
     if not lines:
         return ""
     return "\n".join(["", "After the costing above, the close adjusted ending WIP; the closing WIP is what next month opens "
