@@ -485,3 +485,11 @@ def test_report_json_carries_what_the_close_did_to_ending_wip(october, capsys):
             == Decimal(row["closing_wip"]), row
     assert sum(Decimal(row["closing_wip"]) for row in rows) == Decimal("16013.12")  # the close's closing WIP
     assert sum(Decimal(row["ending_wip"]) for row in rows) == Decimal("16164.63")
+
+
+def test_the_close_summary_says_the_months_other_charges_to_profit_and_loss(tmp_path, capsys):
+    """An auditor saw cost of goods sold in the summary, and the abnormal spoilage loss and the count
+    difference only in the journals."""
+    assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 0
+    assert ("  Also to profit and loss: Loss from abnormal spoilage 5810 578.63 Dr; WIP count differences 5820 "
+            "147.54 Dr") in capsys.readouterr().out.splitlines()
