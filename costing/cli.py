@@ -634,6 +634,11 @@ def _cmd_rollforward(args: argparse.Namespace) -> int:
             close=f"close #{event.close_no} recorded {event.recorded_at} by {event.recorded_by}", element_rows=rows,
             process_account=isinstance(closed.inputs, dict) and closed.inputs.get("loss_convention") == "process_account"))
         print("  Closing WIP in the ledger equals the roll-forward: " + ("OK" if ledger_ties else "NO"))
+    if not rf.ties_ok or not ledger_ties:
+        # The close recorded its roll-forward only once it tied: a difference now is in the file.
+        print(f"warning: this close tied when it was recorded; its journal lines or closing WIP in the ledger differ "
+              f"from it now — the file may have been changed outside the engine: run `wip verify"
+              f"{_ledger_option(_ledger_path(args))}` [LEDGER_CHANGED]", file=sys.stderr)
     return 0 if rf.ties_ok and stages.ties_ok and units.ties_ok and ledger_ties else 1
 
 

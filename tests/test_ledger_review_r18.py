@@ -430,3 +430,14 @@ def test_a_lock_taken_between_opening_and_reading_is_ledger_busy_not_a_traceback
     assert main([*command, "--ledger", str(ledger_db)]) == 2
     err = capsys.readouterr().err
     assert "[LEDGER_BUSY]" in err and "Traceback" not in err
+
+
+def test_rollforward_on_journal_lines_changed_since_the_close_says_to_verify(ledger_db, capsys):
+    """It showed 'DIFFERENCE 0.01' against an account, while journal and export read the recorded
+    journals and said nothing: the close tied when recorded, so the difference is the file's."""
+    _sneaky(ledger_db, "UPDATE journal_lines SET debit = '1.00' WHERE seq = 4 AND debit != '0.00' "
+                       "AND rowid = (SELECT MIN(rowid) FROM journal_lines WHERE seq = 4 AND debit != '0.00')")
+    assert main(["rollforward", "--period", "2026-11", "--ledger", str(ledger_db)]) == 1
+    err = capsys.readouterr().err
+    assert "warning: this close tied when it was recorded" in err and "run `wip verify" in err
+    assert "[LEDGER_CHANGED]" in err
