@@ -99,3 +99,25 @@ def test_the_cogs_proration_line_says_abnormal_loss_and_gain_not_spoilage(tmp_pa
     overhead = next(j for j in outcome.journals.journals if j.narration.startswith("Overhead true-up"))
     [memo] = {line.memo for line in overhead.lines if line.account == "5000" and "proration" in line.memo}
     assert memo == "Overhead proration (incl. the share in abnormal loss, less abnormal gain, and count losses)"
+
+
+def test_the_variance_audit_reads_a_process_account_close_cogs_as_posted(tmp_path):
+    """The variance audit finds COGS as posted by the journals' memos: the process-account proration
+    line's own memo was missed, and the COGS tie failed (found by the variance property test)."""
+    from costing.variance import build_variance_report, load_closes
+    from tests.demo_data import demo, on_another_october
+
+    october, november = process_account_demo(), on_another_october(demo("2026-11"))
+    november["loss_convention"] = "process_account"
+    november["accounts"].update(october["accounts"])
+    for product in november["products"]:
+        for stage in product["stages"]:
+            if stage.pop("spoilage", None) is not None:
+                stage["normal_loss"] = {"rate": "0.02", "scrap_value": "15.00"}
+            stage.pop("count", None)
+    with Ledger(tmp_path / "l.db") as ledger:
+        close_period(october, ledger, user="test")
+        close_period(november, ledger, user="test")
+        before, after = load_closes(ledger, "2026-10")[-1], load_closes(ledger, "2026-11")[-1]
+    report = build_variance_report(before, after)
+    assert report.ties_ok and report.all_sum_exactly
