@@ -67,10 +67,10 @@ class Texts:
     PRORATION = "Overhead proration"
     # The COGS bucket also carries the share of overhead in abnormal spoilage, spoiled goods and count
     # shortages (period costs that left WIP this month), said so on the line.
+    # (Under the process-account convention "spoilage" is its abnormal loss less abnormal gain.  The
+    # words stay: a recorded close's journals are compared with the close computed again line by line,
+    # memos included, and another memo would make every such close NOT_REPRODUCIBLE.)
     PRORATION_COGS = "Overhead proration (incl. the share in spoilage and count losses)"
-    # Under the process-account convention there is no spoilage: abnormal loss, less what an
-    # abnormal gain took out (which can make the line the other sign).
-    PRORATION_COGS_PROCESS = "Overhead proration (incl. the share in abnormal loss, less abnormal gain, and count losses)"
     COGS = "Cost of goods sold"
     SHIPPED = "Units shipped"
 
@@ -252,7 +252,7 @@ def build_journals(result: CloseResult, id_prefix: str = "WIP") -> JournalBook:
             cogs_adj += product.cogs_overhead_adjustment
         lines += [_line(wip[s], wip_adj[s], Texts.prorated(s)) for s in order if wip_adj.get(s)]
         lines += [_line(role["finished_goods"], fg_adj, Texts.PRORATION),
-                  _line(role["cogs"], cogs_adj, Texts.PRORATION_COGS_PROCESS if losses else Texts.PRORATION_COGS)]
+                  _line(role["cogs"], cogs_adj, Texts.PRORATION_COGS)]
         add(Texts.OVERHEAD, lines)
 
     cogs = sum((p.cogs for p in result.products), zero)

@@ -236,8 +236,7 @@ class CogsAsPosted(_Frozen):
 
 
 # The memos of the close's lines on the COGS account that make up its cost of goods sold.
-_COGS_MEMOS = frozenset({Texts.SHIPPED, Texts.UNDER_APPLIED, Texts.OVER_APPLIED, Texts.PRORATION_COGS,
-                         Texts.PRORATION_COGS_PROCESS})
+_COGS_MEMOS = frozenset({Texts.SHIPPED, Texts.UNDER_APPLIED, Texts.OVER_APPLIED, Texts.PRORATION_COGS})
 
 
 def _cogs_month(result: CloseResult, journals: JournalBook | None) -> dict[str, Decimal | None]:
