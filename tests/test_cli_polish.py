@@ -491,5 +491,21 @@ def test_the_close_summary_says_the_months_other_charges_to_profit_and_loss(tmp_
     """An auditor saw cost of goods sold in the summary, and the abnormal spoilage loss and the count
     difference only in the journals."""
     assert main(["close", OCTOBER, "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 0
-    assert ("  Also to profit and loss: Loss from abnormal spoilage 5810 578.63 Dr; WIP count differences 5820 "
-            "147.54 Dr") in capsys.readouterr().out.splitlines()
+    assert ("  Also to profit and loss: abnormal spoilage 578.63 Dr (5810 Loss from abnormal spoilage); count "
+            "differences 147.54 Dr (5820 WIP count differences)") in capsys.readouterr().out.splitlines()
+
+
+def test_other_charges_are_the_closes_own_figures_not_a_shared_accounts_net(tmp_path, capsys):
+    """Count differences charged to manufacturing overhead (one account with overhead control and
+    applied): the account's net, 31,652.46 Cr, is the overhead true-up's clearing, no charge."""
+    import yaml
+
+    data = yaml.safe_load(Path(OCTOBER).read_text())
+    shared = {"code": "5900", "name": "Manufacturing overhead"}
+    data["accounts"].update(overhead_control=shared, overhead_applied=shared, count_difference=shared)
+    data.pop("general_ledger", None)
+    close_file = tmp_path / "october.yaml"
+    close_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(close_file), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if "Also to profit and loss" in x]
+    assert line.endswith("; count differences 147.54 Dr (5900 Manufacturing overhead)") and "31," not in line

@@ -331,44 +331,45 @@ def render_close_summary(result: CloseResult, book: JournalBook, rf: RollForward
     lines += [f"  Products: {len(result.products)}; stage-rows costed: {sum(len(p.report.stages) for p in result.products)}",
               f"  Closing WIP: {m(wip)}   Finished goods: {m(fg)}   Cost of goods sold: {m(cogs)}",
               cogs_as_posted_line(shipped, result.written_off_to_cogs, prorated, m)]
-    charges = other_charges_line(spec.accounts, book, m)
+    charges = other_charges_line(result, m)
     lines += [charges] if charges else []
     lines += [f"  Journals: {len(book.journals)}, all balanced; roll-forward ties to the journals: "
               + ("OK" if rf.ties_ok else "NO")]
     return "\n".join(lines) + "\n"
 
 
-# The month's other charges to profit and loss the close posts, besides cost of goods sold.
-_OTHER_CHARGES = ("abnormal_spoilage", "abnormal_loss", "abnormal_gain", "count_difference")
-
-
-def other_charges_line(accounts, book: JournalBook, m) -> str:
-    """What the close posted to profit and loss besides cost of goods sold — abnormal spoilage (or
-    abnormal loss and gain) and count differences — each account's net, Dr or Cr, from the journals
-    themselves; "" when none moved.  An account two roles share (or COGS's) is said once, or not.
+def other_charges_line(result, m) -> str:
+    """What the close charged to profit and loss besides cost of goods sold, by what it is — abnormal
+    spoilage (or abnormal loss, and abnormal gain), count differences — each with the account it
+    went to, Dr or Cr; "" when none.  From the close's own figures, not an account's net: an account
+    the chart also uses for overhead (count differences to manufacturing overhead) nets the overhead
+    true-up's clearing too.
 
     >>> from types import SimpleNamespace as N
-    >>> accounts = N(cogs=N(code="5000"), abnormal_spoilage=N(code="5810", name="Abnormal spoilage"),
-    ...              abnormal_loss=None, abnormal_gain=None, count_difference=N(code="5820", name="Count differences"))
-    >>> line = lambda a, d, c: N(account=a, debit=Decimal(d), credit=Decimal(c))
-    >>> book = N(journals=[N(lines=[line("5810", "578.63", "0"), line("1320", "0", "578.63")]),
-    ...                    N(lines=[line("1310", "0", "147.54"), line("5820", "147.54", "0")])])
-    >>> other_charges_line(accounts, book, lambda v: f"{v:,.2f}")
-    '  Also to profit and loss: Abnormal spoilage 5810 578.63 Dr; Count differences 5820 147.54 Dr'
+    >>> account = lambda code, name: N(code=code, name=name)
+    >>> stage = N(abnormal_spoilage=N(total=Decimal("578.63")))
+    >>> product = N(report=N(stages=[stage]), count_adjustments={"Assembly": N(amount=Decimal("-147.54"))})
+    >>> accounts = N(abnormal_spoilage=account("5810", "Abnormal spoilage"), abnormal_loss=None, abnormal_gain=None,
+    ...              count_difference=account("5820", "Count differences"))
+    >>> other_charges_line(N(products=[product], plan=N(spec=N(accounts=accounts))), lambda v: f"{v:,.2f}")
+    '  Also to profit and loss: abnormal spoilage 578.63 Dr (5810 Abnormal spoilage); count differences 147.54 Dr (5820 Count differences)'
     """
-    net: dict[str, Decimal] = {}
-    for journal in book.journals:
-        for line in journal.lines:
-            net[line.account] = net.get(line.account, Decimal(0)) + line.debit - line.credit
-    said, seen = [], {accounts.cogs.code}
-    for role in _OTHER_CHARGES:
-        account = getattr(accounts, role, None)
-        if account is None or account.code in seen:
-            continue
-        seen.add(account.code)
-        amount = net.get(account.code, Decimal(0))
-        if amount:
-            said.append(f"{account.name} {account.code} {m(abs(amount))} {'Dr' if amount > 0 else 'Cr'}")
+    accounts = result.plan.spec.accounts
+    stages = [sr for product in result.products for sr in product.report.stages]
+    zero = Decimal(0)
+    figures = [  # (what, the role's account, amount: + debit, − credit)
+        ("abnormal spoilage", accounts.abnormal_spoilage,
+         sum((sr.abnormal_spoilage.total for sr in stages if hasattr(sr, "abnormal_spoilage")), zero)),
+        ("abnormal loss", accounts.abnormal_loss,
+         sum((sr.abnormal_loss.total - sr.abnormal_loss.scrap_value for sr in stages if hasattr(sr, "abnormal_loss")),
+             zero)),
+        ("abnormal gain", accounts.abnormal_gain,
+         -sum((sr.abnormal_gain.total - sr.abnormal_gain.scrap_value for sr in stages if hasattr(sr, "abnormal_gain")),
+              zero)),
+        ("count differences", accounts.count_difference,
+         -sum((c.amount for product in result.products for c in product.count_adjustments.values()), zero))]
+    said = [f"{what} {m(abs(amount))} {'Dr' if amount > 0 else 'Cr'} ({account.code} {account.name})"
+            for what, account, amount in figures if account is not None and amount]
     return "  Also to profit and loss: " + "; ".join(said) if said else ""
 
 
