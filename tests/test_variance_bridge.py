@@ -735,7 +735,7 @@ def test_late_changes_show_the_finished_goods_share_of_a_proration(prorated_recl
 @pytest.mark.parametrize("written, said", [
     ("", "expected a number, found ''"), ("1e3", "written with an exponent; write 1000"),
     ("1_000", "expected a number, found '1_000'"), ("\u0663", "not one of the digits 0-9; write 3"),
-    ("5%", "expected a number, found '5%'")])
+    ("5%", "expected a number, found '5%'; a percentage goes to --materiality-pct")])
 def test_a_materiality_is_read_as_the_input_files_numbers_are(demo_ledger, capsys, written, said):
     """An empty --materiality (an unset variable) fell back to the file's; 1e3, 1_000 and another
     script's digits were taken as numbers, as no input file takes them."""

@@ -133,7 +133,8 @@ def _decimal(text: str, what: str, percent: bool = False) -> Decimal | Issue:
         value = to_decimal(text.strip().removesuffix("%") if percent else text.strip()) if text.strip() else None
     except NumberError as e:
         written = text.strip().removesuffix("%") if percent else text.strip()
-        return Issue(e.code, what, e.message.replace(repr(written), repr(text)))
+        hint = "; a percentage goes to --materiality-pct" if what == "--materiality" and written.endswith("%") else ""
+        return Issue(e.code, what, e.message.replace(repr(written), repr(text)) + hint)
     if value is None:
         return Issue("NOT_A_NUMBER", what, f"expected a number, found {text!r}")
     if value < 0:  # the code the input files give a negative amount
@@ -322,7 +323,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         currency = after.parameters.get("currency", "USD")
         if absolute.quantize(quantum(currency)) != absolute:  # as an amount in the input files: not rounded here
             _print_issues(args, [Issue("AMOUNT_PRECISION", "--materiality",
-                                       f"{args.materiality} has more decimal places than {currency} has")])
+                                       f"{absolute} has more decimal places than {currency} has")])
             return EXIT_INPUT
         absolute = absolute.quantize(quantum(currency))
         percent = _decimal(args.materiality_pct, "--materiality-pct", percent=True)
