@@ -35,8 +35,8 @@ from ._report import (
 )
 from ._rounding import allocate
 
-__all__ = ["element_completion", "units_passing_inspection", "normal_spoilage_from_rate", "equivalent_unit_terms", "equivalent_units",
-           "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts",
+__all__ = ["element_completion", "units_passing_inspection", "normal_spoilage_from_rate", "equivalent_unit_terms",
+           "equivalent_units", "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts",
            "transferred_out_parts"]
 
 _ZERO = Decimal(0)

@@ -1039,29 +1039,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LedgerError as e:  # a ledger refusing a read (a row changed outside the engine...): said, not a traceback
         print_issues([Issue(e.code, "", e.message)], writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return EXIT_INPUT
-    except sqlite3.OperationalError as e:
-        # Another process took the ledger's lock between opening it and a read (a close writing):
-        # said as the ledger says it elsewhere (LEDGER_BUSY), not a traceback; anything else is a defect.
-        from .ledger._sqlite import _refusal
-
-        refusal = _refusal(str(_command_ledger_path(args)), e)
-        if refusal is None:
-            raise
-        print_issues([Issue(refusal.code, "--ledger" if getattr(args, "ledger", None) else "", refusal.message)],
-                     writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
-        return EXIT_INPUT
     except sqlite3.DatabaseError as e:
-        # A page of the file overwritten outside the engine, met part-way through a read (the
-        # schema's own pages are checked on opening): said as a damaged ledger, not a traceback.
-        from .ledger._sqlite import _corrupt, _damaged
+        # Met part-way through a command: another process took the ledger's lock (a close writing),
+        # or a page of the file was overwritten outside the engine (the schema's own pages are
+        # checked on opening).  Said as the ledger says it elsewhere, not a traceback; anything else
+        # is a defect.
+        from .ledger import refusal_of
 
-        if not _corrupt(e):
+        said = refusal_of(_command_ledger_path(args), e)
+        if said is None:
             raise
-        damaged = _damaged(str(_command_ledger_path(args)), e)
-        print_issues([Issue(damaged.code, "--ledger" if getattr(args, "ledger", None) else "", damaged.message)],
+        print_issues([Issue(said.code, "--ledger" if getattr(args, "ledger", None) else "", said.message)],
                      writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
-        return 1 if args.run in (_cmd_verify, _cmd_history) else EXIT_INPUT
-
+        return 1 if said.code == "LEDGER_TAMPERED" and args.run in (_cmd_verify, _cmd_history) else EXIT_INPUT
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -163,10 +163,10 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
                     refused.issues = _gl_holding_a_reversed_close(refused.issues, found, ledger)
                     refused.issues = _gl_without_the_prior_months_reclose(refused.issues, found, ledger)
                     refused.issues = _gl_holding_both(refused.issues, found, ledger)
-                if ledger.ledger_option:  # the suggested export reaches this ledger from anywhere
-                    said = {after_close_export(p): after_close_export(p, ledger.ledger_option)
-                            for p in {str(data.get("period"))} if isinstance(data, dict)}
-                    refused.issues = [Issue(i.code, i.path, _replaced(i.message, said), i.source)
+                if ledger.ledger_option and isinstance(data, dict):  # the suggested export reaches this ledger
+                    month = str(data.get("period"))
+                    plain, reaching = after_close_export(month), after_close_export(month, ledger.ledger_option)
+                    refused.issues = [Issue(i.code, i.path, i.message.replace(plain, reaching), i.source)
                                       if i.code == "GL_DOES_NOT_TIE" else i for i in refused.issues]
             if any(issue.code == "UNIT_FLOW" for issue in refused.issues):
                 # The likely cause first, where the accountant starts reading, not in a note after
@@ -175,12 +175,6 @@ def close_period(data: Any, ledger: Ledger, *, period: str | None = None, user: 
                                   for cause in _no_opening_for_a_later_month(refused.issues, data, ledger)] + \
                     refused.issues
             raise
-
-
-def _replaced(message: str, said: dict[str, str]) -> str:
-    for old, new in said.items():
-        message = message.replace(old, new)
-    return message
 
 
 def _no_opening_for_a_later_month(issues: list[Issue], data: Any, ledger: Ledger) -> tuple[str, ...]:

@@ -176,7 +176,7 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     period = found.partial.get("period") if found.partial is not None else None
     if found.issues or found.data is None:
         return _refused(book, where, _every_problem(found, month_before), period)
-    reused, notice, later_unknown = False, (), ""
+    reused, notice, later_unknown, stale = False, (), "", ""
     # A ledger this close creates (or an empty file it fills with the ledger's tables) is taken away
     # again when nothing is recorded in it, as `wip close` does: a refused close leaves no file.
     was = "absent" if not ledger_path.exists() else "empty" if ledger_path.is_file() and not \
@@ -202,9 +202,8 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
                 if again is None:
                     raise
                 outcome, reused = again, True
-                stale = ledger.needs_re_close(outcome.event.period)  # said as the command says it
-                if stale is not None:
-                    later_unknown = f" Warning: {stale} [NEEDS_RE_CLOSE]."
+                why = ledger.needs_re_close(outcome.event.period)  # said as the command says it
+                stale = f" Warning: {why} [NEEDS_RE_CLOSE]." if why is not None else ""
     except CloseRefused as e:
         return _refused(book, where, found.locate(e.issues), period)
     except LedgerError as e:
@@ -239,7 +238,7 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
                     "will take them for sheets of your own (RESULT_SHEET_NAME_TAKEN): delete them before it")
     if reused:
         message = (f"{period} was already closed from these inputs (close #{outcome.event.close_no}); result sheets "
-                   f"written from it, nothing posted; ledger {ledger_path.name}") + later_unknown
+                   f"written from it, nothing posted; ledger {ledger_path.name}") + stale
     else:
         message = (f"{period} closed (close #{outcome.event.close_no}); {len(outcome.journals.journals)} journals, "
                    f"roll-forward ties: {'OK' if outcome.rollforward.ties_ok else 'NO'}; ledger {ledger_path.name}")

@@ -10,6 +10,7 @@ from babel.numbers import format_decimal
 
 from .._currency import minor_unit
 from .._journal import JournalBook, code_order
+from .._report import ProcessAccountStageReport
 from .._text import amount_pattern
 from ._compute import CloseResult
 from ._diff import CloseDiff, InputChange, PoolTreatment, PoolTreatmentChange, flatten_inputs
@@ -356,16 +357,14 @@ def other_charges_line(result, m) -> str:
     """
     accounts = result.plan.spec.accounts
     stages = [sr for product in result.products for sr in product.report.stages]
+    lost = [sr for sr in stages if isinstance(sr, ProcessAccountStageReport)]  # (their spoilage fields are zero)
     zero = Decimal(0)
     figures = [  # (what, the role's account, amount: + debit, − credit)
-        ("abnormal spoilage", accounts.abnormal_spoilage,
-         sum((sr.abnormal_spoilage.total for sr in stages if hasattr(sr, "abnormal_spoilage")), zero)),
+        ("abnormal spoilage", accounts.abnormal_spoilage, sum((sr.abnormal_spoilage.total for sr in stages), zero)),
         ("abnormal loss", accounts.abnormal_loss,
-         sum((sr.abnormal_loss.total - sr.abnormal_loss.scrap_value for sr in stages if hasattr(sr, "abnormal_loss")),
-             zero)),
+         sum((sr.abnormal_loss.total - sr.abnormal_loss.scrap_value for sr in lost), zero)),
         ("abnormal gain", accounts.abnormal_gain,
-         -sum((sr.abnormal_gain.total - sr.abnormal_gain.scrap_value for sr in stages if hasattr(sr, "abnormal_gain")),
-              zero)),
+         -sum((sr.abnormal_gain.total - sr.abnormal_gain.scrap_value for sr in lost), zero)),
         ("count differences", accounts.count_difference,
          -sum((c.amount for product in result.products for c in product.count_adjustments.values()), zero))]
     said = [f"{what} {m(abs(amount))} {'Dr' if amount > 0 else 'Cr'} ({account.code} {account.name})"

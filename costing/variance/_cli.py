@@ -265,9 +265,10 @@ def _stale_note(period: str, root: str, order: list[str], reopened: bool = False
     return f"{period} opened from a close of {root} that has since been superseded: it needs a re-close"
 
 
-def _variance_argument_problems(args: argparse.Namespace) -> list[Issue]:
-    """Every problem with ``wip variance``'s own arguments, all together, before the ledger is read:
-    the periods' order, --materiality, --materiality-pct and --locale."""
+def _variance_arguments(args: argparse.Namespace) -> tuple[list[Issue], Decimal | None, Decimal | None]:
+    """``wip variance``'s own arguments, read once before the ledger is: (every problem with them,
+    all together — the periods' order, --materiality, --materiality-pct, --locale —; the
+    materiality amount, None when not given; the materiality percent)."""
     from .._currency import is_known_locale
 
     p1, p2 = args.from_period, args.to_period
@@ -275,14 +276,14 @@ def _variance_argument_problems(args: argparse.Namespace) -> list[Issue]:
     if p1 > p2:
         problems.append(Issue("PERIODS_OUT_OF_ORDER", "--from", f"--from {p1} comes after --to {p2}; "
                                                                 "give the earlier period first"))
-    if args.materiality is not None:
-        problems.append(_decimal(args.materiality, "--materiality"))
-    problems.append(_decimal(args.materiality_pct, "--materiality-pct", percent=True))
+    absolute = _decimal(args.materiality, "--materiality") if args.materiality is not None else None
+    percent = _decimal(args.materiality_pct, "--materiality-pct", percent=True)
+    problems += [x for x in (absolute, percent) if isinstance(x, Issue)]
     if args.locale is not None and not is_known_locale(args.locale):
         # As ``locale_argument`` words it for the other commands.
         problems.append(Issue("UNKNOWN_LOCALE", "--locale", f"unknown locale {args.locale!r}; expected e.g. "
                                                             "en_US, de_DE"))
-    return [p for p in problems if isinstance(p, Issue)]
+    return problems, absolute, percent
 
 
 def _cmd_variance(args: argparse.Namespace) -> int:
@@ -292,7 +293,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
     from ._render import render_variance
 
     p1, p2 = args.from_period, args.to_period
-    problems = _variance_argument_problems(args)
+    problems, given_materiality, percent = _variance_arguments(args)
     if problems:
         _print_issues(args, problems)
         return EXIT_INPUT
@@ -317,8 +318,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         stale = ledger.stale_periods()
         from .._currency import quantum
 
-        # Both checked already (``_variance_argument_problems``).
-        absolute = _decimal(args.materiality, "--materiality") if args.materiality is not None else \
+        absolute = given_materiality if given_materiality is not None else \
             Decimal(after.parameters.get("materiality", "0"))
         currency = after.parameters.get("currency", "USD")
         if absolute.quantize(quantum(currency)) != absolute:  # as an amount in the input files: not rounded here
@@ -326,7 +326,6 @@ def _cmd_variance(args: argparse.Namespace) -> int:
                                        f"{absolute} has more decimal places than {currency} has")])
             return EXIT_INPUT
         absolute = absolute.quantize(quantum(currency))
-        percent = _decimal(args.materiality_pct, "--materiality-pct", percent=True)
         try:
             report = build_variance_report(before, after, reclosed=reclosed,
                                            materiality=Materiality(absolute=absolute, percent=percent))
