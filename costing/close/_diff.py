@@ -39,7 +39,7 @@ from ._resolve import resolve_close
 from ._rollforward import RollForward, build_rollforward, cogs_as_posted
 from ._state import PriorState
 
-__all__ = ["flatten_inputs", "same_input_value", "InputChange", "AmountMove", "DiffStep", "CloseDiff", "close_amounts", "diff_closes",
+__all__ = ["flatten_inputs", "same_input_value", "InputChange", "AmountMove", "DiffStep", "CloseDiff", "close_amounts", "diff_closes", "input_changes",
            "PoolTreatment", "PoolTreatmentChange", "TOTALS", "MAX_STAGE_ROW_CLOSES"]
 
 _ZERO = Decimal(0)
@@ -209,6 +209,12 @@ def _dotted(keys: tuple) -> str:
 def _by_name(items: Any) -> dict[str, dict]:
     return {x["name"]: x for x in items if isinstance(x, dict) and isinstance(x.get("name"), str)} \
         if isinstance(items, list) else {}
+
+
+def input_changes(old_inputs: dict, new_inputs: dict) -> tuple[InputChange, ...]:
+    """The changes between two closes' declared inputs, in the order `wip diff` lists (and
+    substitutes) them: what the variance audit's late changes show."""
+    return tuple(change.public() for change in _changes(old_inputs, new_inputs))
 
 
 def _changes(old: dict, new: dict) -> list[_Change]:

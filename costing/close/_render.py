@@ -20,7 +20,7 @@ from ._rollforward import (DetailRow, RollForward, RollForwardByStage, UnitsRoll
                            detail_rows)
 
 __all__ = ["render_rollforward", "render_journals_text", "render_postings_by_account", "render_close_summary",
-           "render_diff"]
+           "render_diff", "STEP_LABELS", "change_text", "value_text"]
 
 
 def _money(value: Decimal, currency: str, locale: str) -> str:
@@ -431,7 +431,7 @@ _KIND_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods"
 # and `wip rollforward` give it (units shipped and the overhead true-up's COGS lines).
 _TOTAL_LABELS = {"closing_wip": "Closing WIP", "finished_goods": "Finished goods",
                  "cogs_as_posted": "Cost of goods sold as posted"}
-_STEP_LABELS = {"opening": "the opening position (the prior month was closed again)",
+STEP_LABELS = {"opening": "the opening position (the prior month was closed again)",
                 "opening+inputs": "the opening position (the prior month was closed again), with",
                 "unexplained": "not explained by the input changes (engine version, or changes that never close apart)"}
 
@@ -486,28 +486,28 @@ def _pool_treatment_text(change: PoolTreatmentChange, m) -> str:
     return f"Overhead {change.pool}: {side(change.before)} → {side(change.after)}"
 
 
-def _change_text(change: InputChange) -> str:
+def change_text(change: InputChange) -> str:
     """``path: before → after`` as an accountant reads it: a value not given as "(not given)", a
     section given on one side only (a general ledger removed) by its values, a list by its items.
 
-    >>> _change_text(InputChange(path="general_ledger", before={"balances": {"1310": "7449.63"}}, after=None))
+    >>> change_text(InputChange(path="general_ledger", before={"balances": {"1310": "7449.63"}}, after=None))
     'general_ledger: (balances.1310 = 7449.63) → (not given)'
-    >>> _change_text(InputChange(path="products[A].stages", before=["Mix", "Fill"], after=["Mix"]))
+    >>> change_text(InputChange(path="products[A].stages", before=["Mix", "Fill"], after=["Mix"]))
     'products[A].stages: [Mix, Fill] → [Mix]'
     """
-    return f"{change.path}: {_value_text(change.before)} → {_value_text(change.after)}"
+    return f"{change.path}: {value_text(change.before)} → {value_text(change.after)}"
 
 
-def _value_text(value) -> str:
+def value_text(value) -> str:
     if value is None:
         return "(not given)"
     if isinstance(value, dict):
         leaves = flatten_inputs(value)
         if not leaves:
             return "(empty)"
-        return "(" + ", ".join(f"{path} = {_value_text(v)}" for path, v in leaves.items()) + ")"
+        return "(" + ", ".join(f"{path} = {value_text(v)}" for path, v in leaves.items()) + ")"
     if isinstance(value, list):
-        return "[" + ", ".join(_value_text(v) for v in value) + "]"
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
     return str(value)
 
 
@@ -521,7 +521,7 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
         lines.append("No input changes.")
     else:
         lines.append("Input changes:")
-        lines += [f"  {_change_text(c)}" for c in diff.input_changes]
+        lines += [f"  {change_text(c)}" for c in diff.input_changes]
     if diff.pool_treatments is None:
         lines += ["", "Overhead pools whose treatment changed: not known (the inputs of one of the closes do not "
                       "close with this engine version; compare the two closes' overhead lines in `wip journal`)"]
@@ -540,13 +540,13 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
         lines += ["", "What each step moved (the changes are applied one at a time in this order, each at the values "
                       f"before it; {diff.note}):"]
         for n, step in enumerate(diff.steps, 1):
-            changes = [_change_text(c) for c in step.changes]
+            changes = [change_text(c) for c in step.changes]
             if step.what == "engine":
                 head = _engine_step_label(diff)
             elif step.what == "unexplained" and diff.engine_versions is not None:
                 head = _unexplained_label(diff, bool(step.changes))
             else:
-                head = _STEP_LABELS.get(step.what, "")
+                head = STEP_LABELS.get(step.what, "")
             if head and changes:
                 lines.append(f"  {n}. {head} " + "; ".join(changes))
             else:

@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..close._diff import _changes as diff_input_changes
-from ..close._render import _STEP_LABELS as DIFF_STEP_LABELS
-from ..close._render import _value_text as diff_value_text
+from ..close._diff import input_changes as diff_input_changes
+from ..close._render import STEP_LABELS as DIFF_STEP_LABELS
+from ..close._render import value_text as diff_value_text
 from .._errors import CostingError, Issue
 from .._journal import JournalBook
 from .._model import Method

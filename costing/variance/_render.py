@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
-from ..close._render import _change_text as diff_change_text
+from ..close._render import change_text as diff_change_text
 from ._bridge import (COMPONENTS, METRIC_LABELS, Bridge, BridgeLine, PlainNumbers, element_label, explanation_text,
                       final_stage_label)
 from ._figures import METRIC_ORDER, Metric
