@@ -209,7 +209,10 @@ _ASCII_SPELLING = str.maketrans({
 
 
 # Between a digit and a vulgar fraction character (½, ¾, ⅞...; NFKD spells them "1/2").
-_WHOLE_AND_FRACTION = re.compile(r"(?<=\d)(?=[\u00bc-\u00be\u2150-\u215e\u2189])")  # \d: ３ too
+# A whole number followed by a vulgar fraction (3½) or by one written with superscript digits and
+# the fraction slash (3¹⁄₂): either would run into the whole number once spelled in ASCII.
+_WHOLE_AND_FRACTION = re.compile(
+    r"(?<=\d)(?=[\u00bc-\u00be\u2150-\u215e\u2189]|[\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+\u2044)")  # \d: ３ too
 
 
 def to_ascii(value: str) -> str:
@@ -219,6 +222,9 @@ def to_ascii(value: str) -> str:
     'Cafe supplies - Zurich "A" 3 1/2 EUR5 ??'
 
     A vulgar fraction after a digit is set apart by a space: "3½" spelled "31/2" would read as 31 halves.
+
+    >>> to_ascii("3¹⁄₂ in"), to_ascii("x² ¹⁄₄")
+    ('3 1/2 in', 'x2 1/4')
     """
     value = _WHOLE_AND_FRACTION.sub(" ", value)
     decomposed = unicodedata.normalize("NFKD", value.translate(_ASCII_SPELLING)).translate(_ASCII_SPELLING)
