@@ -173,9 +173,7 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:timestamp",
 
 
 class _DuplicateKey(ValueError):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+    """A JSON object gave a key twice: raised on the first, so that ``_json_duplicates`` finds every one."""
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
@@ -187,6 +185,38 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
             raise _DuplicateKey(key)
         out[key] = _marked(value)
     return out
+
+
+def _json_duplicates(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, key) of every key an object of this JSON text gives again, in order of the
+    text: the parser's hook sees no positions, and a file with one repeated key often has more (a
+    pasted block), so they are found by reading the text once more, only when there are some.
+    ``text`` parses but for its duplicates: strings, brackets and colons are where JSON puts them."""
+    found: list[tuple[int, int, str]] = []
+    keys: list[set | None] = []  # per open bracket: the object's keys so far, None for an array
+    i, end = 0, len(text)
+    while i < end:
+        char = text[i]
+        if char == '"':
+            value, after = json.decoder.scanstring(text, i + 1)
+            colon = after
+            while colon < end and text[colon] in " \t\r\n":
+                colon += 1
+            if colon < end and text[colon] == ":" and keys and keys[-1] is not None:
+                if value in keys[-1]:
+                    line = text.count("\n", 0, i) + 1
+                    found.append((line, i - (text.rfind("\n", 0, i) + 1) + 1, value))
+                keys[-1].add(value)
+            i = after
+            continue
+        if char == "{":
+            keys.append(set())
+        elif char == "[":
+            keys.append(None)
+        elif char in "}]":
+            keys.pop()
+        i += 1
+    return found
 
 
 def _marked(value: Any) -> Any:
@@ -302,8 +332,9 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
         except json.JSONDecodeError as e:
             return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", _json_problem(e, text), source)]
         except _DuplicateKey as e:
-            return None, [Issue("INVALID_SYNTAX", "", f"invalid JSON: duplicate key {e.key!r} (the second would "
-                                                     "silently replace the first)", source)]
+            found = [(f"line {line}, column {column}", key) for line, column, key in _json_duplicates(text)]
+            return None, [Issue("INVALID_SYNTAX", where, f"invalid JSON: duplicate key {key!r} (the second would "
+                                "silently replace the first)", source) for where, key in found or [("", e.args[0])]]
         return _whole_file(data, path, text)
     try:
         loader = _UniqueKeyLoader(text)

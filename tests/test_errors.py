@@ -191,6 +191,18 @@ def test_a_json_key_given_twice_is_refused_as_in_yaml(tmp_path, capsys):
     assert "duplicate key 'currency'" in capsys.readouterr().err
 
 
+def test_every_json_key_given_twice_is_told_with_its_line_and_column(tmp_path, capsys):
+    """As YAML's: all at once, located (the first only, unlocated, was told before)."""
+    case = tmp_path / "case.json"
+    case.write_text('{"currency": "USD", "method": "fifo",\n "currency": "EUR",\n'
+                    ' "stages": [{"name": "A", "na\\u006de": "B", "q": {"name": 1}}, {"name": "C"}]}')
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert re.findall(r"line (\d+), column (\d+): invalid JSON: duplicate key '(\w+)'", err) == [
+        ("2", "2", "currency"), ("3", "27", "name")]
+    assert "2 problems found" in err
+
+
 def test_json_reads_as_yaml_does_a_byte_order_mark_and_exponents(tmp_path, capsys):
     """Notepad saves UTF-8 with a byte-order mark: a JSON file so saved was INVALID_SYNTAX while
     the same YAML read; and 3e2 came through as 3E+2 where YAML gives 300 (review)."""
