@@ -13,6 +13,7 @@ cell saved by Excel is.  A formula that only uses a comparison (``=IF(D5>0,4650,
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import zipfile
 from pathlib import Path
@@ -86,7 +87,9 @@ def test_a_logical_formula_in_a_money_cell_saved_by_libreoffice_is_refused_not_r
     data, issues = read_close_workbook(demo_book)
     assert data is None
     assert [(i.code, i.path, i.message) for i in issues] == [
-        ("NOT_A_NUMBER", WHERE, f"Amount: expected a number, found {shown}")]
+        ("NOT_A_NUMBER", WHERE, f"Amount: expected a number, found {shown}: the formula "
+                                f"{html.unescape('=' + formula.removeprefix('_xlfn.'))} gives TRUE or FALSE, which "
+                                f"the cell's number format shows as the number {cached}; make it give the number")]
 
 
 def test_wip_close_refuses_it_and_posts_nothing(demo_book, capsys):
@@ -95,7 +98,8 @@ def test_wip_close_refuses_it_and_posts_nothing(demo_book, capsys):
     code = main(["close", str(demo_book), "--period", "2026-10"])
     err = capsys.readouterr().err
     assert code != 0
-    assert f"{WHERE}: Amount: expected a number, found TRUE [NOT_A_NUMBER]" in err
+    assert f"{WHERE}: Amount: expected a number, found TRUE: the formula =D5>0 gives TRUE or FALSE" in err
+    assert "shows as the number 1; make it give the number [NOT_A_NUMBER]" in err
     assert _sha(demo_book) == before
     assert not demo_book.with_suffix(".wip.db").exists()
 
@@ -137,7 +141,9 @@ def test_any_source_refuses_a_logical_formulas_number():
                                         ["Drip", Formula("=IF(B9>0,1,0)", cached=1)]])})
     result = read_tables(source)
     assert [(i.code, i.path, i.message) for i in result.issues if i.code == "NOT_A_NUMBER"] == [
-        ("NOT_A_NUMBER", "Shipments!B2", "Units shipped: expected a number, found TRUE")]
+        ("NOT_A_NUMBER", "Shipments!B2", "Units shipped: expected a number, found TRUE: the formula =B9>0 gives "
+                                         "TRUE or FALSE, which the cell's number format shows as the number 1; make "
+                                         "it give the number")]
     assert [r.get("units") for r in result.rows["Shipments"]] == [1]
 
 

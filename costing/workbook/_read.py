@@ -482,6 +482,10 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+# How a newer function is stored in the file (_xlfn.XOR), not how Excel shows it (XOR).
+_EXCEL_2013_PREFIX = re.compile(r"_xl(?:fn|ws)\.")
+
+
 class _Reader:
     def __init__(self, source: TableSource, vouched_for: Callable[[str], frozenset[str]] | None = None):
         self.source = source
@@ -731,6 +735,13 @@ class _Reader:
                                                    "or the cells it uses")
         if cell.is_blank:
             return None
+        if isinstance(v, bool) and v is not cell.value and kind not in ("text", "choice", "period", "added"):
+            # Saved as 1 or 0 under the cell's number format, so the cell shows $1.00 where the
+            # message would say TRUE: name the formula (as Excel shows it), which is what to change.
+            shown = _EXCEL_2013_PREFIX.sub("", cell.formula or "")
+            raise CellNumberError("NOT_A_NUMBER", f"expected a number, found {'TRUE' if v else 'FALSE'}: the "
+                                                  f"formula {shown} gives TRUE or FALSE, which the cell's number "
+                                                  f"format shows as the number {int(v)}; make it give the number")
         if kind in ("text", "choice"):
             text = _text(v)
             if kind == "choice":
