@@ -420,6 +420,14 @@ def test_cli_from_and_to_the_same_month_bridges_its_two_closes(reclosed_ledger, 
     assert "Late changes 2026-10: close #1 → close #2 (reopened: late labour invoice" in out
     assert "products[Espresso Classic].stages[Testing].added_costs.labour: 4650.00 → 4800.00" in out
     assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out
+    # Said first, not after the ties as one note among others: every figure will move with the re-close.
+    lines = out.splitlines()
+    assert lines[1] == ("NEEDS RE-CLOSE: 2026-11 opened from a close of 2026-10 that has since been superseded: "
+                        "it needs a re-close")
+    assert "  Totals tie: OK (with the closes recorded now: see NEEDS RE-CLOSE at the top)" in lines
+    assert main(["variance", "--from", "2026-10", "--to", "2026-11", "--json", "--ledger", db]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["needs_re_close"] == [lines[1].removeprefix("NEEDS RE-CLOSE: ")] and payload["notes"] == []
 
 
 @pytest.fixture(scope="module")

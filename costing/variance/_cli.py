@@ -335,7 +335,7 @@ def _cmd_variance(args: argparse.Namespace) -> int:
         notes = [_stale_note(p, root, ledger.re_close_order(p), ledger.status(root) == "reopened")
                  for p, root in sorted(stale.items()) if p in (p1, p2)]
         if notes:
-            report = report.model_copy(update={"notes": report.notes + tuple(notes)})
+            report = report.model_copy(update={"needs_re_close": tuple(notes)})
         flow = _flow_for(ledger, p2) if args.xlsx else None
     locale = _locale(args, after)
     if not _emit(args, report, lambda: render_variance(report, locale, detail=args.detail),

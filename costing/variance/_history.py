@@ -379,6 +379,9 @@ class VarianceReport(_Frozen):
     method_effect: tuple[MethodEffect, ...]
     late_changes: tuple[LateChange, ...]
     notes: tuple[str, ...]
+    # Either month rests on a close that has since been superseded (the ledger says so, not the
+    # two closes): the figures are what is recorded, and will move when that month is closed again.
+    needs_re_close: tuple[str, ...] = ()
 
 
 def build_variance_report(before: StoredClose, after: StoredClose, *,

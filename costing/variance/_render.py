@@ -119,6 +119,9 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
     out = [f"Variance bridge {b.before.period} (close #{b.before.close_no}, {b.before.method}) → "
            f"{b.after.period} (close #{b.after.close_no}, {b.after.method}), {report.currency}",
            "Order of substitution: volume → mix → completion (ending WIP only) → price."]
+    # Under the title, not among the notes at the end: every figure below, "Totals tie: OK"
+    # included, is what the ledger holds now, and a month resting on a superseded close will move.
+    out[1:1] = [f"NEEDS RE-CLOSE: {note}" for note in report.needs_re_close]
     one_period = b.before.period == b.after.period
     # Comparing two closes of one month, every column and block names its close.
     side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
@@ -167,7 +170,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
         what = "cost of goods manufactured (to finished goods)" if metric is Metric.TRANSFERRED_OUT \
             else METRIC_LABELS[metric]
         out.append(f"  {what}: {text} — {state}")
-    out += ["  Totals tie: " + ("OK" if report.ties_ok else "NO")]
+    out += ["  Totals tie: " + ("OK" if report.ties_ok else "NO")
+            + (" (with the closes recorded now: see NEEDS RE-CLOSE at the top)" if report.needs_re_close else "")]
     for effect in report.method_effect:
         out += ["", f"Method effect {effect.period} (close #{effect.close_no}): closed under {effect.method}; "
                     f"under {effect.other_method}:"]

@@ -512,10 +512,10 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
             row = _finished_goods_proration(ws, late.finished_goods_proration, row + 2,
                                             f"{late.period} #{late.from_close}", f"{late.period} #{late.to_close}",
                                             money, places)
-    if report.notes:
+    if report.notes or report.needs_re_close:
         row += 2
         ws.put(row, 1, "Notes", font=_BOLD)
-        for note in report.notes:
+        for note in [f"NEEDS RE-CLOSE: {n}" for n in report.needs_re_close] + list(report.notes):
             row += 1
             ws.put(row, 1, note)
 
