@@ -450,3 +450,41 @@ def test_an_incomplete_quantity_standard_names_only_what_was_given(tmp_path, ele
     """A bare quantity was told 'not price' where no price was given."""
     issues = problems(tmp_path, lambda d: (_element(d, element).pop(remove), _element(d, element).update(given)))
     assert said in {i.message for i in issues}, issues
+
+
+def test_cost_added_without_a_standard_is_said_beside_the_total_and_reconciles_to_the_close(tmp_path, capsys):
+    """An element left out of the standards file dropped its cost from the totals with no word: the
+    report's cost added fell 10,080.00 short of the close's, the variance understated."""
+    data = read(DEMO_STANDARDS)
+    espresso = next(p for p in data["products"] if p["name"] == "Espresso Classic")
+    next(s for s in espresso["stages"] if s["name"] == "Assembly")["elements"].pop("labour")
+    standards = tmp_path / "standards.yaml"
+    standards.write_text(yaml.safe_dump(data, sort_keys=False))
+    result, stored, db = closed(tmp_path, DEMO / "close-2026-10.yaml", DEMO / "close-2026-11.yaml")
+    resolved, issues = resolve_standards(data, result)
+    assert not issues
+    report = standards_report(result, resolved, stored.close_no, stored.element_order)
+    assert [(w.product, w.stage, w.element, w.cost_added) for w in report.without_standard] == [
+        ("Espresso Classic", "Assembly", "labour", D("10080.00"))]
+    close_cost_added = sum((added for product in result.products for stage in product.report.stages
+                            for name, added in stage.costs_to_account_for.added_by_element.items()
+                            if name != "transferred_in"), D(0))
+    assert report.cost_added + report.cost_added_without_standard == close_cost_added == D("148568.00")
+
+    book = tmp_path / "standards.xlsx"
+    assert main(["standards", "--period", "2026-11", "--standards", str(standards), "--ledger", str(db),
+                 "--xlsx", str(book)]) == 0
+    out = capsys.readouterr().out
+    assert ("  cost added without a standard, in no variance: 10,080.00 (Espresso Classic / Assembly / labour "
+            "10,080.00); with it, the close's cost added: 148,568.00") in out
+    import openpyxl
+    ws = openpyxl.load_workbook(book)["Standards"]
+    values = openpyxl.load_workbook(book, data_only=True)["Standards"]
+    total = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Total without a standard")
+    assert ws.cell(total - 1, 3).value == "labour" and ws.cell(total, 4).value == f"=SUM(D{total - 1}:D{total - 1})"
+    assert ws.cell(total + 1, 4).value.startswith("=H") and values.cell(total + 1, 4).value == 148568
+    assert main(["standards", "--period", "2026-11", "--standards", str(standards), "--ledger", str(db),
+                 "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["cost_added_without_standard"] == "10080.00" and payload["without_standard"] == [
+        {"product": "Espresso Classic", "stage": "Assembly", "element": "labour", "cost_added": "10080.00"}]

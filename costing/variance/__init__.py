@@ -56,6 +56,7 @@ from ._standards import (
     StandardsReport,
     StandardsSpec,
     Variance,
+    WithoutStandard,
     resolve_standards,
     standards_report,
     standards_schema,
@@ -71,6 +72,7 @@ __all__ = [
     # standard costs
     "StandardsSpec", "ResolvedStandards", "resolve_standards", "standards_report", "standards_schema",
     "StandardsReport", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "Variance",
+    "WithoutStandard",
     # flow and cover
     "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
     "ProductStageFlow", "OrderForecast", "Cover",

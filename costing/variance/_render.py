@@ -341,6 +341,12 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
                           f" ({e.actual_quantity_source})" if e.actual_quantity is not None else "quantity not given"))
     out += ["", f"Total: standard {m(report.standard_cost)}, cost added (overhead as applied) "
                 f"{m(report.cost_added)}, variance {_v(report.total, m)}"]
+    if report.without_standard:
+        # Beside the total, not a note: the total's cost added is short of the close's by this much.
+        out.append(f"  cost added without a standard, in no variance: {m(report.cost_added_without_standard)} ("
+                   + "; ".join(f"{w.product} / {w.stage} / {w.element} {m(w.cost_added)}"
+                               for w in report.without_standard)
+                   + f"); with it, the close's cost added: {m(report.cost_added + report.cost_added_without_standard)}")
     if report.overhead_applied:
         out.append(f"  overhead under(U)/over(F)-applied (incurred − applied) {_v(report.under_over_applied, m)}: "
                    f"cost incurred {m(report.cost_incurred)}, variance {_v(report.total_incurred, m)}")

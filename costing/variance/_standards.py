@@ -52,7 +52,8 @@ from ._grouping import groups_with_dot, thousand_or_fraction, two_readings
 __all__ = ["ElementStandardSpec", "StageStandardSpec", "ProductStandardSpec", "OverheadStandardSpec",
            "OverheadActualsSpec", "StageActualsSpec", "ProductActualsSpec", "PeriodActualsSpec", "StandardsSpec",
            "ElementStandard", "OverheadStandard", "ResolvedStandards", "resolve_standards",
-           "Variance", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "StandardsReport",
+           "Variance", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "WithoutStandard",
+           "StandardsReport",
            "standards_report", "standards_schema"]
 
 _ZERO = Decimal(0)
@@ -894,6 +895,16 @@ class OverheadApplied(_Frozen):
     in_cost_added: bool
 
 
+class WithoutStandard(_Frozen):
+    """An element the close charged cost to that the standards file gives no standard for: its cost
+    added is in no variance, so the report says it beside the totals, which reconcile to the close."""
+
+    product: str
+    stage: str
+    element: str
+    cost_added: Amount  # as the close charged it (overhead as applied)
+
+
 class StageAtStandard(_Frozen):
     """One product-stage valued at standard (memo): costs to account for = costs accounted for."""
 
@@ -930,6 +941,10 @@ class StandardsReport(_Frozen):
     cost_incurred: Amount  # cost_added + under_over_applied: overhead as incurred
     total_incurred: Variance  # cost_incurred − standard_cost
     notes: tuple[str, ...]
+    # Elements without a standard, and their cost added: cost_added + this is the close's cost
+    # added (transferred-in cost aside), so an omitted standard cannot silently shrink the totals.
+    without_standard: tuple[WithoutStandard, ...] = ()
+    cost_added_without_standard: Amount = Decimal(0)
 
 
 def standards_report(result: CloseResult, standards: ResolvedStandards, close_no: int = 1,
@@ -947,6 +962,7 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
         sh_missing: dict[str, list[str]] = {}
         oh_lines: dict[str, list[int]] = {}  # stage -> positions in elements of its overhead lines
         oh_unvalued: dict[str, list[str]] = {}  # stage -> products whose overhead there has no standard
+        without: list[WithoutStandard] = []
         drivers = {line.stage: line.driver for line in result.overhead}
         for product_plan, product in zip(plan.products, result.products):
             upstream_unit: Decimal | None = _ZERO
@@ -961,6 +977,8 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                     std = standards.elements.get((product.name, stage.name, name))
                     if std is None:
                         unit_cost = None
+                        without.append(WithoutStandard(product=product.name, stage=stage.name, element=name,
+                                                       cost_added=sr.costs_to_account_for.added_by_element[name]))
                         if name == oh_element:
                             sh_missing.setdefault(stage.name, []).append(product.name)
                             oh_unvalued.setdefault(stage.name, []).append(product.name)
@@ -1036,7 +1054,9 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                            overhead_applied=tuple(applied_lines),
                            under_over_applied=_variance("under_over_applied", under_over),
                            cost_incurred=incurred_total,
-                           total_incurred=_variance("total", incurred_total - standard_total), notes=tuple(notes))
+                           total_incurred=_variance("total", incurred_total - standard_total), notes=tuple(notes),
+                           without_standard=tuple(without),
+                           cost_added_without_standard=sum((w.cost_added for w in without), zero))
 
 
 def _listed(products: list[str]) -> str:

@@ -804,6 +804,21 @@ def _standards(ws: _Cells, report: StandardsReport) -> None:
     for note in report.notes:
         row += 2
         ws.put(row, 1, note)
+    if report.without_standard:  # the total's cost added reconciled to the close's
+        row += 2
+        ws.put(row, 1, "Cost added without a standard (in no variance above)", font=_BOLD)
+        row += 1
+        _header(ws, row, ["Product", "Stage", "Element", "Cost added"])
+        first = row + 1
+        for w in report.without_standard:
+            row += 1
+            ws.row(row, [w.product, w.stage, w.element, w.cost_added], money)
+        row += 1
+        ws.put(row, 1, "Total without a standard", font=_BOLD)
+        ws.put(row, 4, f"=SUM(D{first}:D{row - 1})", money, report.cost_added_without_standard)
+        row += 1
+        ws.put(row, 1, "The close's cost added (the Total's cost added + without a standard)", font=_BOLD)
+        ws.put(row, 4, f"=H{total_row}+D{row - 1}", money, report.cost_added + report.cost_added_without_standard)
     for col, width in zip(range(1, 24), [18, 12, 14, 10] + [12] * 19):
         ws.ws.column_dimensions[get_column_letter(col)].width = width
 
