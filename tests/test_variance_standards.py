@@ -168,6 +168,9 @@ def _element(data, name):
      lambda d: d["actuals"]["2026-01"]["products"][0].update(name="Plastic")),
     ("UNKNOWN_ELEMENT", "actuals.2026-01.products[0].stages[0].quantities.resin",
      lambda d: d["actuals"]["2026-01"]["products"][0]["stages"][0]["quantities"].update(resin=5)),
+    # Overhead was applied on the close's driver quantity: another here invented a rate variance.
+    ("CONFLICTING_INPUT", "actuals.2026-01.products[0].stages[0].quantities.overhead",
+     lambda d: d["actuals"]["2026-01"]["products"][0]["stages"][0]["quantities"].update(overhead=5)),
     ("UNKNOWN_ELEMENT", "products[0].stages[0].elements.transferred_in",
      lambda d: d["products"][0]["stages"][0]["elements"].update(transferred_in={"cost_per_eu": 1})),
     ("NEGATIVE_AMOUNT", "products[0].stages[0].elements.materials.price",

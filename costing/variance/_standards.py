@@ -330,8 +330,18 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                                         + (f" (did you mean {meant!r}?)" if meant else "")))
                     continue
                 kinds = {e.name for e in stage.elements}
+                overhead_kind = {e.name for e in stage.elements if e.kind is ElementKind.OVERHEAD}
                 for name, value in stage_actuals.quantities.items():
-                    if name not in kinds or name == TRANSFERRED_IN:
+                    if name in overhead_kind:
+                        # Applied overhead's driver quantity is the close's: another here would price
+                        # the applied amount at an invented rate (a "rate" variance the close never had).
+                        issues.append(Issue("CONFLICTING_INPUT", f"{spath}.quantities.{name}",
+                                            f"{name!r} is an overhead element: its actual driver quantity is the "
+                                            "close file's "
+                                            f"driver_quantity for {product.name} / {stage.name}, the quantity "
+                                            "its overhead was applied on; delete it here (correct it in the close "
+                                            "file and close the month again if it is wrong)"))
+                    elif name not in kinds or name == TRANSFERRED_IN:
                         meant = _meant(name, kinds - {TRANSFERRED_IN})
                         issues.append(Issue("UNKNOWN_ELEMENT", f"{spath}.quantities.{name}",
                                             f"{product.name} / {stage.name} has no element {name!r}"
