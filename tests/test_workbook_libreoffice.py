@@ -108,7 +108,14 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     # ">Drip" a comparison.  (Case twins cannot occur: the workbook's keys ignore case.)
     tricky = _renamed(demo("2026-10"), {"Testing": "Test", "Packaging": "Test*", "Drip Home": ">Drip"})
     shared = one_wip_account_for_testing_and_packaging(demo("2026-10"))
+    # Three decimals, and Assembly's pool exactly at materiality: applied 22,680.000 less actual
+    # 22,624.470 is -55.529999999998836 as floats, which was compared with materiality unrounded
+    # and turned the pool to write-off (Checks red: "Disposition changed after the close").
+    at_materiality = {**demo("2026-10"), "currency": "KWD", "materiality": "55.530",
+                      "overhead": {**demo("2026-10")["overhead"],
+                                   "Assembly": {**demo("2026-10")["overhead"]["Assembly"], "actual": "22624.470"}}}
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
+                              ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
                                with_general_ledger(shared))):

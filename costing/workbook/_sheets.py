@@ -445,7 +445,9 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         actual_ref = ctx.ref(f"overhead.{line.stage}.actual")
         ctx.put(ws, r, 6, f"={actual_ref}" if actual_ref else line.actual, line.actual, money,
                 None if actual_ref else ENGINE_FILL)
-        ctx.put(ws, r, 7, f"=F{r}-E{r}", line.under_applied, money)
+        # Rounded: F-E of two amounts in a currency's decimals is binary noise off them (KWD's
+        # 55.530 - 111.060 is -55.5299999999997), and H compares it with materiality.
+        ctx.put(ws, r, 7, f"=ROUND(F{r}-E{r},{ctx.places})", line.under_applied, money)
         # Each pool on its own: prorated when the setting says so, its difference is at or above
         # materiality, and some of its overhead is somewhere to carry it (weights below).
         has_weight = f',{_sum_where(plan["weights"], (plan["pools"], f"A{r}"))}<>0' \
@@ -463,7 +465,7 @@ def write_overhead(ctx: ResultContext, ws) -> None:
     ctx.put(ws, t, 1, "Total", font=HEADER_FONT)
     ctx.put(ws, t, 5, f"=SUM(E{f}:E{last})" if lines else _ZERO, applied, money)
     ctx.put(ws, t, 6, f"=SUM(F{f}:F{last})" if lines else _ZERO, actual, money)
-    ctx.put(ws, t, 7, f"=SUM(G{f}:G{last})" if lines else _ZERO, diff, money)
+    ctx.put(ws, t, 7, f"=ROUND(SUM(G{f}:G{last}),{ctx.places})" if lines else _ZERO, diff, money)
     ctx.put(ws, plan["materiality"], 1, "Materiality")
     m_ref = ctx.ref("materiality")
     ctx.put(ws, plan["materiality"], 7, f"={m_ref}" if m_ref else ctx.spec.materiality, ctx.spec.materiality, money,
@@ -484,13 +486,16 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         ctx.put(ws, plan["disposition"], 7, ctx.spec.overhead_disposition, fill=ENGINE_FILL)
         ctx.put(ws, plan["disposition"], 8, "the close's default (no Overhead disposition setting)", font=NOTE_FONT)
     disposed = f"H{f}:H{last}"
+
+    def pools_disposed(how: str) -> str:  # the differences of the pools disposed of so, in cents
+        return f"=ROUND({_sum_where(f'G{f}:G{last}', (disposed, _quoted(how)))},{ctx.places})"
+
     prorated = sum((l.under_applied for l in lines if l.disposition == "prorate"), _ZERO * q)
     ctx.put(ws, plan["prorated"], 1, "Prorated (pools at or above materiality, each on its own)")
-    ctx.put(ws, plan["prorated"], 7, ("=" + _sum_where(f"G{f}:G{last}", (disposed, '"prorate"'))) if lines
-            else _ZERO * q, prorated, money)
+    ctx.put(ws, plan["prorated"], 7, pools_disposed("prorate") if lines else _ZERO * q, prorated, money)
     ctx.put(ws, plan["written_off"], 1, "Written off to cost of goods sold")
-    ctx.put(ws, plan["written_off"], 7, ("=" + _sum_where(f"G{f}:G{last}", (disposed, '"write_off"'))) if lines
-            else _ZERO * q, ctx.result.written_off_to_cogs, money)
+    ctx.put(ws, plan["written_off"], 7, pools_disposed("write_off") if lines else _ZERO * q,
+            ctx.result.written_off_to_cogs, money)
     _write_proration(ctx, ws, plan)
     for c, w in zip("ABCDEFGHI", (30, 20, 14, 16, 18, 12, 14, 16, 18)):
         ws.column_dimensions[c].width = w
