@@ -737,6 +737,16 @@ def test_materiality_typed_as_grouped_is_refused_units_are_not(tmp_path, capsys,
         "1 problem found; nothing was written."]
 
 
+def test_a_materiality_finer_than_the_currency_is_refused_as_any_amount(tmp_path, capsys):
+    """`materiality: 100.005` in USD was recorded, and the variance audit of the month then refused
+    it as if --materiality had been given."""
+    path = _edited(tmp_path, DEMO_CLOSE, ("materiality: 100.00", "materiality: 100.005"))
+    assert _close_errors(capsys, path, tmp_path) == [
+        f"error: {path}: materiality: 100.005 has more decimal places than USD allows (2) [AMOUNT_PRECISION]",
+        "1 problem found; nothing was written."]
+    assert not (tmp_path / "l.wip.db").exists()
+
+
 def test_a_close_recorded_before_the_check_is_still_reproduced(tmp_path, capsys, monkeypatch):
     """A de_DE close recorded with `materials: 36.000` (posted 36.00) by an engine before the check:
     `wip report` said NOT_REPRODUCIBLE, the same inputs now refused."""

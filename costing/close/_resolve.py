@@ -601,6 +601,13 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     if _grouped_as_typed(header.materiality, q, header, recorded):
         # 1.000 would write off a difference of 999 that a materiality of 1000 means to prorate.
         issues.append(_grouped_amount("materiality", header.materiality, q, header))
+    elif not recorded and q is not None and header.materiality.is_finite() \
+            and header.materiality != header.materiality.quantize(q):
+        # An amount of the currency like any other (the variance audit's --materiality is refused
+        # so): a threshold between two units says nothing the next unit up does not.
+        issues.append(Issue("AMOUNT_PRECISION", "materiality",
+                            f"{header.materiality} has more decimal places than {header.currency} allows "
+                            f"({-q.as_tuple().exponent})"))
     _check_accounts(header, issues, vouched)
     if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
         header = _check_general_ledger(header, q, issues, held, recorded)

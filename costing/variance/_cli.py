@@ -14,7 +14,7 @@ import io
 import json
 import re
 import sys
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -265,6 +265,25 @@ def _stale_note(period: str, root: str, order: list[str], reopened: bool = False
     return f"{period} opened from a close of {root} that has since been superseded: it needs a re-close"
 
 
+def _materiality(given: Decimal | None, recorded: str, currency: str) -> Decimal | None:
+    """The bridge's materiality in ``currency``: ``--materiality`` as given (None: it has more
+    places than the currency), else the close's own.  A close recorded before the close checked
+    its places may hold more (JPY 15000.5); changes are whole units of the currency, so "at least
+    15000.5" flags what "at least 15001" does: the next unit up is the same threshold, not a rounding.
+
+    >>> _materiality(None, "15000.5", "JPY"), _materiality(Decimal("250"), "100.00", "USD")
+    (Decimal('15001'), Decimal('250.00'))
+    >>> _materiality(Decimal("0.5"), "100", "JPY") is None
+    True
+    """
+    from .._currency import quantum
+
+    q = quantum(currency)
+    if given is None:
+        return Decimal(recorded).quantize(q, rounding=ROUND_CEILING)
+    return given.quantize(q) if given.quantize(q) == given else None
+
+
 def _variance_arguments(args: argparse.Namespace) -> tuple[list[Issue], Decimal | None, Decimal | None]:
     """``wip variance``'s own arguments, read once before the ledger is: (every problem with them,
     all together — the periods' order, --materiality, --materiality-pct, --locale —; the
@@ -316,16 +335,12 @@ def _cmd_variance(args: argparse.Namespace) -> int:
             before, after = load_closes(ledger, p1)[-1], load_closes(ledger, p2)[-1]
         reclosed = reclosed_periods(ledger, list(dict.fromkeys((p1, p2))))
         stale = ledger.stale_periods()
-        from .._currency import quantum
-
-        absolute = given_materiality if given_materiality is not None else \
-            Decimal(after.parameters.get("materiality", "0"))
         currency = after.parameters.get("currency", "USD")
-        if absolute.quantize(quantum(currency)) != absolute:  # as an amount in the input files: not rounded here
+        absolute = _materiality(given_materiality, after.parameters.get("materiality", "0"), currency)
+        if absolute is None:  # as an amount in the input files: not rounded here
             _print_issues(args, [Issue("AMOUNT_PRECISION", "--materiality",
-                                       f"{absolute} has more decimal places than {currency} has")])
+                                       f"{given_materiality} has more decimal places than {currency} has")])
             return EXIT_INPUT
-        absolute = absolute.quantize(quantum(currency))
         try:
             report = build_variance_report(before, after, reclosed=reclosed,
                                            materiality=Materiality(absolute=absolute, percent=percent))
