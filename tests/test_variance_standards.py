@@ -164,6 +164,12 @@ def _element(data, name):
     ("MISSING_OVERHEAD_STANDARD", "products[0].stages[0].elements.overhead", lambda d: d.pop("overhead")),
     ("ACTUALS_MISMATCH", "actuals.2026-01.overhead.Processing",
      lambda d: d["actuals"]["2026-01"]["overhead"]["Processing"].update(fixed=12000)),
+    # Amounts finer than the currency: a spending variance of half a cent cannot be posted.
+    ("AMOUNT_PRECISION", "actuals.2026-01.overhead.Processing.variable",
+     lambda d: d["actuals"]["2026-01"]["overhead"]["Processing"].update(variable="7409.995", fixed="12390.005")),
+    ("AMOUNT_PRECISION", "overhead.Processing.fixed_budget",
+     lambda d: d["overhead"]["Processing"].update(fixed_budget=str(D(d["overhead"]["Processing"]["fixed_budget"])
+                                                                   + D("0.005")), fixed_rate=None)),
     ("UNKNOWN_PRODUCT", "actuals.2026-01.products[0].name",
      lambda d: d["actuals"]["2026-01"]["products"][0].update(name="Plastic")),
     ("UNKNOWN_ELEMENT", "actuals.2026-01.products[0].stages[0].quantities.resin",
