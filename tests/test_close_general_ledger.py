@@ -324,6 +324,21 @@ def test_the_recorded_tie_is_shown_again_with_the_roll_forward(demo_ledger, tmp_
         "general_ledger"] == []  # October's file gave no balances
 
 
+def test_the_recorded_tie_shows_balances_at_the_currencys_places(october):
+    """A balance typed 33650.0 was shown by `wip rollforward --json` as typed ("33650.0", a
+    difference of "0.0"), where the close tied it, and the rest of the document gives, 33650.00."""
+    data = demo("2026-11")
+    data["general_ledger"]["balances"] = {**data["general_ledger"]["balances"], "5900": D("33650.0"),
+                                          "1310": D("7449.630")}
+    with Ledger(october) as ledger:
+        close_period(data, ledger, user="test")
+    run = run_wip("rollforward", "--period", "2026-11", "--json", "--ledger", october)
+    assert run.returncode == 0, run.stderr
+    shown = {t["account"]: t for t in json.loads(run.stdout)["general_ledger"]}
+    assert (shown["5900"]["general_ledger"], shown["5900"]["difference"]) == ("33650.00", "0.00")
+    assert shown["1310"]["general_ledger"] == "7449.63"
+
+
 def test_overhead_control_is_tied_to_the_actual_overhead_the_file_gives(october):
     """Its figure is the month's overhead.*.actual, not a balance of the WIP ledger, and the message
     says so, pool by pool (it used to read "the WIP ledger's actual overhead this month": walkthrough)."""

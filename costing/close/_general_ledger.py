@@ -24,7 +24,7 @@ from typing import Any, Iterable, NamedTuple
 
 from pydantic import ValidationError
 
-from .._currency import quantum
+from .._currency import is_known_currency, quantum
 from .._errors import Issue
 from .._journal import JournalBook, net_by_account
 from ._spec import CloseSpec
@@ -231,6 +231,12 @@ def recorded_tie(inputs: Any, rollforward: Any) -> tuple[GeneralLedgerTie, ...]:
         spec = CloseSpec.model_validate({**{k: v for k, v in inputs.items() if k != "products"}, "products": []})
     except ValidationError:
         return ()
+    if spec.general_ledger is not None and is_known_currency(spec.currency):
+        # At the currency's places, as the close tied them (5047500.0 yen was shown as typed).
+        q = quantum(spec.currency)
+        spec = spec.model_copy(update={"general_ledger": spec.general_ledger.model_copy(update={"balances": {
+            code: balance.quantize(q) if balance == balance.quantize(q) else balance
+            for code, balance in spec.general_ledger.balances.items()}})})
     wip = [(row.stage, row.opening) for row in rollforward.rows]
     fg = sum((row.opening for row in rollforward.finished_goods), _ZERO)
     return tie_to_general_ledger(spec, (wip, fg))[0]
