@@ -134,6 +134,34 @@ def test_a_month_after_one_flagged_through_another_is_refused_with_the_order(thr
            in issue.message
 
 
+def test_a_month_after_one_resting_on_a_reopened_month_says_to_close_that_month_first(tmp_path):
+    """November only reopened, not replaced: January's close said December "opened from a close of
+    2026-11 that has since been replaced" and to reopen December, whose close was then refused
+    (PRIOR_PERIOD_OPEN) — and a re-close of November from the same position would not move it."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        november = close_period(demo("2026-11"), ledger, user="test")
+        december = _following_month(demo("2026-11"), november, "2026-12")
+        december_closed = close_period(december, ledger, user="test")
+        reopen_period(ledger, "2026-11", "late labour", user="controller")
+        with pytest.raises(CloseRefused) as refused:
+            close_period(_following_month(december, december_closed, "2027-01"), ledger, user="test")
+        [issue] = refused.value.issues
+        assert (issue.code, issue.message) == ("PRIOR_PERIOD_STALE", (
+            "2026-12 opened from a close of 2026-11 that is reopened now, so its closing position may change; close "
+            "2026-11 again first (`wip close FILE --period 2026-11`, FILE: 2026-11's close file or "
+            "workbook): that close says whether 2026-12 needs closing again before 2027-01"))
+        # December itself: locked, and the step before reopening it is November's close.
+        with pytest.raises(CloseRefused) as refused:
+            close_period(december, ledger, user="test")
+        [issue] = refused.value.issues
+        assert (issue.code, issue.message) == ("PERIOD_LOCKED", (
+            "2026-12 is closed (close #1) and locked, and 2026-11 is reopened: close 2026-11 again first (`wip close "
+            "FILE --period 2026-11`, FILE: 2026-11's close file or workbook); that close says whether "
+            "2026-12 needs closing again, and how"))
+
+
 # ---- suggested commands reach the ledger they are about ------------------------------------------
 
 @pytest.fixture

@@ -834,6 +834,17 @@ class Ledger:
         if status == "closed":
             close_no = self._db.execute("SELECT close_no FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
                                         (period,)).fetchone()[0]
+            reopened = [p for p in self.periods() if p < period and self.status(p) == "reopened"]
+            if reopened:
+                # Closing this month again is the step after: an earlier month's re-close decides
+                # whether it moves at all (the same closing position leaves it as it is).
+                raise LedgerError("PERIOD_LOCKED",
+                                  f"{period} is closed (close #{close_no}) and locked, and {_in_turn(reopened)} "
+                                  f"{'is' if len(reopened) == 1 else 'are'} reopened: close {reopened[0]} again first "
+                                  f"(`wip close FILE --period {reopened[0]}{self.close_ledger_option}`, FILE: "
+                                  f"{reopened[0]}'s close file or workbook); "
+                                  + ("that close says" if len(reopened) == 1 else "the re-closes say")
+                                  + f" whether {period} needs closing again, and how")
             raise LedgerError("PERIOD_LOCKED",
                               f"{period} is closed (close #{close_no}) and locked; to change it run "
                               f"`wip reopen {period} --reason {REASON_PLACEHOLDER}{self.ledger_option}`, then close it again "
@@ -856,6 +867,21 @@ class Ledger:
         if earlier in staleness:
             source, superseded = staleness[earlier]
             order = _re_close_order(staleness, earlier)
+            if self.status(superseded) == "reopened":
+                # Not replaced yet: its re-close decides whether the months after it move (closed
+                # again from the same position they do not), and says which to re-close.
+                reopened = [p for p in self.periods() if p < period and self.status(p) == "reopened"]
+                rests = (f"a close of {superseded}" if len(order) == 1
+                         else f"the close of {source}, which rests on a close of {superseded}")
+                raise LedgerError("PRIOR_PERIOD_STALE",
+                                  f"{earlier} opened from {rests} that is reopened now, so its closing position "
+                                  f"may change; close {_in_turn(reopened)} again first (`wip close FILE --period "
+                                  f"{reopened[0]}{self.close_ledger_option}`, FILE: {reopened[0]}'s close file or "
+                                  f"workbook): "
+                                  + ("that close says" if len(reopened) == 1 else "the re-closes say")
+                                  + f" whether {' and '.join(order)} "
+                                  + ("needs" if len(order) == 1 else "need")
+                                  + f" closing again before {period}")
             if len(order) == 1:
                 raise LedgerError("PRIOR_PERIOD_STALE",
                                   f"{earlier} opened from a close of {superseded} that has since been replaced, so its "
