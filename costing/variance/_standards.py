@@ -30,7 +30,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -1192,14 +1192,32 @@ def _split_rounding_note(stage: "OverheadVariance", product_lines: list[ElementV
 
 
 def _rate_plain(value: Decimal) -> str:
-    """A rate with two places at least, exactly: 24.00, 9.125."""
+    """A rate with two places at least, exactly: 24.00, 9.125; one that does not end within ten
+    places (a budget over a denominator of 1,234) to ten, marked ≈ (see ``_plain``)."""
     shown = value.normalize()
+    if shown.as_tuple().exponent < -_NOTE_PLACES:
+        return _plain(value)
     return f"{shown if shown.as_tuple().exponent < -2 else value.quantize(Decimal('0.01')):,f}"
 
 
+# The places an exact figure in a note is shown to: beyond them it is a quotient that never ends
+# (18.56158833063209076175040519), which no one re-performs digit by digit.
+_NOTE_PLACES = 10
+
+
 def _plain(value: Decimal) -> str:
-    """An exact figure in plain notation, without trailing zeros: 7.425, -13.875, 2,737.575."""
-    return f"{value.normalize():,f}" if value else "0"
+    """An exact figure in plain notation, without trailing zeros: 7.425, -13.875, 2,737.575; to ten
+    places, marked ≈, where it goes on beyond them.
+
+    >>> _plain(Decimal("2737.5750")), _plain(Decimal(22905) / Decimal(1234)), _plain(Decimal(0))
+    ('2,737.575', '≈18.5615883306', '0')
+    """
+    if not value:
+        return "0"
+    shown = value.normalize()
+    if shown.as_tuple().exponent < -_NOTE_PLACES:
+        return f"≈{value.quantize(Decimal(1).scaleb(-_NOTE_PLACES), rounding=ROUND_HALF_UP).normalize():,f}"
+    return f"{shown:,f}"
 
 
 def _overhead_components(actual: Decimal, flexible: Decimal, standard: Decimal, excess: Decimal,
