@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-__all__ = ["is_known_currency", "is_known_locale", "minor_unit", "quantum"]
+__all__ = ["is_known_currency", "is_known_locale", "minor_unit", "quantum", "unknown_currency_text"]
 
 
 @lru_cache(maxsize=None)
@@ -17,6 +17,18 @@ def _currencies() -> frozenset[str]:
 
 def is_known_currency(code: str) -> bool:
     return code in _currencies()
+
+
+def unknown_currency_text(code: object) -> str:
+    """Why ``code`` is refused, and what to type: the code in capitals when that is one.
+
+    >>> unknown_currency_text("usd"), unknown_currency_text("EURO")
+    ("unknown currency 'usd'; expected an ISO 4217 code in capitals: type it as USD", "unknown currency 'EURO'; expected an ISO 4217 code such as USD, EUR, JPY")
+    """
+    meant = code.strip().upper() if isinstance(code, str) else ""
+    if meant != code and is_known_currency(meant):
+        return f"unknown currency {code!r}; expected an ISO 4217 code in capitals: type it as {meant}"
+    return f"unknown currency {code!r}; expected an ISO 4217 code such as USD, EUR, JPY"
 
 
 @lru_cache(maxsize=None)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Mapping
 
 from pydantic import ValidationError
 
-from ._currency import is_known_currency, quantum
+from ._currency import is_known_currency, quantum, unknown_currency_text
 from ._engine import (cost_resolved_case, element_completion, equivalent_units, normal_spoilage_from_rate,
                       units_passing_inspection, zero_equivalent_units)
 from ._errors import CostingError, Issue, as_written, format_path
@@ -170,8 +170,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
 
     currency = header.currency
     if not (len(currency) == 3 and currency.isalpha() and currency.isupper() and is_known_currency(currency)):
-        issues.append(Issue("UNKNOWN_CURRENCY", "currency",
-                            f"unknown currency {currency!r}; expected an ISO 4217 code such as USD, EUR, JPY"))
+        issues.append(Issue("UNKNOWN_CURRENCY", "currency", unknown_currency_text(currency)))
         q = None
     else:
         q = quantum(currency)

@@ -763,3 +763,16 @@ def test_a_close_recorded_before_the_check_is_still_reproduced(tmp_path, capsys,
     data, _ = read_data_file(path)  # the file itself, as typed: a close the ledger holds is computed as it was
     assert resolve.resolve_close(data, None, recorded=True)[1] == []
     assert resolve.resolve_close(data, None)[1][0].code == "AMOUNT_PRECISION"
+
+
+@pytest.mark.parametrize("command", ["close", "cost"])
+def test_a_currency_in_small_letters_is_told_the_code_to_type(tmp_path, capsys, command):
+    """`currency: usd` got "expected an ISO 4217 code", leaving the reader to guess what was wrong
+    with it; the close workbook already said "type it as USD"."""
+    source = DEMO_CLOSE if command == "close" else ROOT / "examples" / "demo" / "case.yaml"
+    path = _edited(tmp_path, source, ("currency: USD", "currency: usd"))
+    argv = [command, str(path)] + (["--period", "2026-10", "--ledger", str(tmp_path / "l.wip.db")]
+                                   if command == "close" else [])
+    assert main(argv) == 2
+    assert "currency: unknown currency 'usd'; expected an ISO 4217 code in capitals: type it as USD " \
+           "[UNKNOWN_CURRENCY]" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from pydantic import ValidationError
 
-from .._currency import is_known_currency, is_known_locale, quantum
+from .._currency import is_known_currency, is_known_locale, quantum, unknown_currency_text
 from .._errors import Issue
 from .._journal import key_problem, name_problem
 from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
@@ -544,7 +544,7 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     if held.currency:
         pass  # refused already: its problem is reported
     elif not (len(header.currency) == 3 and header.currency.isupper() and is_known_currency(header.currency)):
-        issues.append(Issue("UNKNOWN_CURRENCY", "currency", f"unknown currency {header.currency!r}; expected an ISO 4217 code"))
+        issues.append(Issue("UNKNOWN_CURRENCY", "currency", unknown_currency_text(header.currency)))
     else:
         q = quantum(header.currency)
     if not is_known_locale(header.locale):
