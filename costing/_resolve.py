@@ -32,7 +32,7 @@ from ._model import (
     Stage,
     UnitGroup,
 )
-from ._numbers import EXACT_UNITS, NumberError, percent_text, to_fraction
+from ._numbers import EXACT_UNITS, percent_text
 from ._spec import CaseSpec, StageSpec
 from ._spelling import likely_meant
 

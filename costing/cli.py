@@ -154,8 +154,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
             # the tables' own problems only, still with the names the ledger vouches for — else a
             # recorded name is refused at its cell and the close never says why it cannot run (or,
             # for a locked month, never rewrites the result sheets from the recorded close).
-            found = read_workbook_input(args.file, lambda period: e.vouched)
-            found.against_month_before(lambda period: _raise(e))  # the ledger's refusal decides
+            unknown = e  # bound outside the except clause's name, which Python unbinds when it ends
+            found = read_workbook_input(args.file, lambda period: unknown.vouched)
+            found.against_month_before(lambda period: _raise(unknown))  # the ledger's refusal decides
             data, issues = found.data, list(found.issues)
     else:
         data, issues = read_data_file(args.file)

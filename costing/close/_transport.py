@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import pickle
 from decimal import Decimal
-from typing import Any
 
 from .._model import Case, Element, ElementKind, LossConvention, Method, Spoilage, Stage, UnitGroup
 from ._resolve import ProductPlan

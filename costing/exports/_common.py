@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Sequence
 
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
-from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, Journal, JournalBook, key_problem
+from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, JournalBook, key_problem
 
 __all__ = [
     "ExportError",

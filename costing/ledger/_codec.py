@@ -33,7 +33,6 @@ from ..close._rollforward import (
     ADDED_COLUMNS,
     FinishedGoodsRow,
     RollForward,
-    RollForwardRow,
     TieCheck,
     stage_rows,
 )

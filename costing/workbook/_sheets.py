@@ -521,8 +521,8 @@ def _write_proration(ctx: ResultContext, ws, plan: dict) -> None:
     (the cent largest-remainder allocation moved, or the close moved so that no WIP element, nor
     this month's finished goods on hand, is prorated below zero).  The weight — this month's overhead applied that
     the bucket holds, followed through transferred-in costs — is the engine's (grey)."""
-    q, money, P = ctx.q, ctx.money, ctx.places
-    h, pt, t = plan["proration_header"], plan["proration_total"], plan["total"]
+    q, money = ctx.q, ctx.money
+    h, pt = plan["proration_header"], plan["proration_total"]
     titles = ("Prorated to", "Product", "Stage", "Element", "This month's overhead of the pool in it (weight)",
               "Share of the pool", "Rounding adj.", "Amount", "Pool (overhead of)")
     for c, title in enumerate(titles, start=1):
@@ -794,7 +794,7 @@ def write_finished_goods(ctx: ResultContext, ws) -> None:
               "(Cost Report); shipments relieve them FIFO or at the weighted average. The finished-goods part of "
               "overhead proration lands on the layer holding this month's overhead (this month's, or the pool).")
     ctx.header(ws, FIRST - 1, FG_LAYERS)
-    q, P, money = ctx.q, ctx.places, ctx.money
+    q, money = ctx.q, ctx.money
     mode = ROUNDING_MODES[ctx.spec.rounding]
     fifo = ctx.spec.finished_goods_method == "fifo"
     stage_rows = ctx.shared["cr_stage_rows"]
