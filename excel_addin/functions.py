@@ -187,13 +187,16 @@ def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ..
     ``guarded``: the optional columns that change this function's figures (see ``_near_miss``)."""
     table = grid(table)
     header = table[0] if table else []
+    _, rows = rows_with_header(table)
     problem = _header_problem(header) or _near_miss(header, read, known, guarded)
-    if problem:
-        return [_padded(problem, columns)]
-    header, rows = rows_with_header(table)
     missing = [c for c in required if c not in header]
-    if missing:
-        return [_padded(error_text("MISSING_COLUMN", f"the table needs columns {', '.join(missing)}"), columns)]
+    if not problem and missing:
+        problem = error_text("MISSING_COLUMN", f"the table needs columns {', '.join(missing)}")
+    if problem:
+        # The whole spill, not one row: a cell of it that a formula refers to would otherwise be
+        # empty once the result shrinks, and read as 0 by that formula (a total falls silently).
+        return [_padded(problem, columns) for _ in range(1 + len(rows))]
+    header, rows = rows_with_header(table)
     result = [columns]
     for number, row in enumerate(rows, start=2):
         result.append([""] * len(columns) if is_blank_row(row) else compute(number, dict(zip(header, row))))
@@ -333,14 +336,27 @@ def WIP_COST_PER_EU(table):
                     lambda s: [s.equivalent_units["e"], s.cost_per_eu["e"]])
 
 
-def _cost_block(block: list[list[Any]]):
+def _cost_block(block: list[list[Any]], shape: Callable[[dict], tuple[int, int]] = lambda case: (1, 1)):
+    """(the case's report, None), or (None, the error filling ``shape(case)``: the rows and columns
+    the result has for the case the block spells, as far as it can be read), so that no cell a
+    formula refers to is left empty (read as 0) when the block has a problem."""
     case, rows, issues = parse_block(grid(block))
-    if issues:
-        return None, [[issues_text(issues)]]
-    try:
-        return costing.cost_case(case), None
-    except CostingError as e:
-        return None, [[issues_text([locate(i, rows) for i in e.issues])]]
+    if not issues:
+        try:
+            return costing.cost_case(case), None
+        except CostingError as e:
+            issues = [locate(i, rows) for i in e.issues]
+    height, width = shape(case)
+    return None, [[issues_text(issues)] * width for _ in range(height)]
+
+
+def _assign_shape(case: dict) -> tuple[int, int]:
+    """WIP_ASSIGN's rows and columns for a case: a header, then per stage a row for each element
+    (the transferred-in cost's too, after the first stage or where the stage takes one) and a total."""
+    stages = [s for s in case.get("stages", ()) if isinstance(s, dict)]
+    rows = 1 + sum(len(s.get("elements") or {}) + (1 if k or "transferred_in" in s else 0) + 1
+                   for k, s in enumerate(stages))
+    return rows, 8 if case.get("loss_convention") == "process_account" else 6
 
 
 @func(category="WIP costing")
@@ -431,7 +447,7 @@ def _assignment(s) -> list[tuple[str, _Signed]]:
 @arg("block", ndim=2, err_to_str=True, doc="Stage block: key | value rows spelling a case (see WIP_COST_REPORT)")
 def WIP_ASSIGN(block):
     """Transferred-out and ending-WIP cost (and spoilage or losses) by element for each stage of a block."""
-    report, error = _cost_block(block)
+    report, error = _cost_block(block, _assign_shape)
     if error:
         return error
     if report.loss_convention == "process_account":

@@ -32,6 +32,14 @@ ANZIO_BLOCK = [  # Horngren 15e ch. 18, Anzio Company: spoilage detected at comp
 ]
 
 
+def single(result):
+    """The one error a failed call shows in every cell it spills (so that no cell a formula refers
+    to is left empty, read as 0)."""
+    cells = {cell for row in result for cell in row}
+    assert len(cells) == 1, result
+    return cells.pop()
+
+
 def column(table, name):
     index = table[0].index(name)
     return [row[index] for row in table[1:]]
@@ -136,7 +144,7 @@ def test_a_blank_cost_is_an_error_unless_there_are_no_beginning_units():
 
 
 def test_a_missing_cost_column_is_one_error():
-    [[message, _]] = fx.WIP_COST_PER_EU([H + ["added_cost"], GOOD + [28000.0]])
+    message = single(fx.WIP_COST_PER_EU([H + ["added_cost"], GOOD + [28000.0]]))
     assert message == "#WIP! MISSING_COLUMN: the table needs columns beginning_cost"
 
 
@@ -209,7 +217,7 @@ def test_overhead_refuses_negatives_and_blanks_per_row():
 
 def test_overhead_without_a_driver_quantity_column_is_one_error():
     result = fx.WIP_OVERHEAD([["stage", "rate", "actual"], ["Assembly", 18.0, 11000.0], ["Testing", 24.0, 3800.0]])
-    assert result == [["#WIP! MISSING_COLUMN: the table needs columns driver_quantity"] * 5]
+    assert result == [["#WIP! MISSING_COLUMN: the table needs columns driver_quantity"] * 5] * 3  # header, 2 rows
 
 
 def test_overhead_rounds_half_up_unless_the_row_says_half_even():
@@ -412,7 +420,7 @@ def test_an_excel_error_cell_is_refused_not_read_as_a_blank(windows_decorated):
     # a range of results holding Excel errors is not OK
     assert call_udf(wip.WIP_CHECK, ((95.0,), (spill,), (na,))) == [
         ["2 rows with an error (2 different); the first: #SPILL! (an Excel error, row 2, column 1 of the range)"]]
-    [[message]] = call_udf(wip.WIP_ASSIGN, tuple(tuple(r) for r in ANZIO_BLOCK[:9]) + (("completed", na),))
+    message = single(call_udf(wip.WIP_ASSIGN, tuple(tuple(r) for r in ANZIO_BLOCK[:9]) + (("completed", na),)))
     assert message.startswith("#WIP! FORMULA_ERROR: row 10 (completed): the cell shows the error #N/A")
     [[message]] = call_udf(wip.WIP_JOURNAL, ((na,),), (("2026-10",),))
     assert message.startswith("#WIP! FORMULA_ERROR: ledger_path: the cell shows the error #N/A")
@@ -438,7 +446,7 @@ def test_error_text_in_any_column_a_function_reads_is_formula_error():
         error = f"#WIP! FORMULA_ERROR: row 2 ({column}): the cell shows the error #N/A; correct the formula or the " \
                 "cell it refers to"
         assert result == [error if column == "stage" else "A"] + [error] * 4, column
-    [[message, _]] = fx.WIP_COST_PER_EU([H_COSTS[:-1] + ["#REF!"], GOOD + [3000.0, 28000.0]])
+    message = single(fx.WIP_COST_PER_EU([H_COSTS[:-1] + ["#REF!"], GOOD + [3000.0, 28000.0]]))
     assert message == ("#WIP! FORMULA_ERROR: row 1 (column 9 of the table): the header shows the error #REF!; "
                        "correct the formula or the cell it refers to")
     costs = GOOD + ["#N/A", "#N/A"]  # columns WIP_EQUIV_UNITS does not read are the user's
@@ -459,12 +467,12 @@ def test_a_blank_block_value_is_missing_not_the_key_left_out():
         for blank in ([key, None], [key, "  "], [key]):
             block[number] = blank
             for function in (fx.WIP_ASSIGN, fx.WIP_COST_REPORT):
-                [[message]] = function(block)
+                message = single(function(block))
                 assert message.startswith(f"#WIP! MISSING_VALUE: row {number + 1} ({key}): is blank"), (key, blank)
     block = [row[:] for row in ANZIO_BLOCK]
     block[4] = ["element", "conversion", None, "evenly"]
-    assert fx.WIP_ASSIGN(block) == [["#WIP! MISSING_VALUE: row 5 (element kind): is blank; give `element | NAME | "
-                                     "KIND | ADDED`"]]
+    assert single(fx.WIP_ASSIGN(block)) == ("#WIP! MISSING_VALUE: row 5 (element kind): is blank; give `element | "
+                                            "NAME | KIND | ADDED`")
 
 
 def test_an_error_row_shows_its_error_in_every_result_cell():
@@ -482,10 +490,10 @@ def test_an_error_row_shows_its_error_in_every_result_cell():
 
 def test_a_column_or_a_block_key_given_twice_is_an_error_not_the_last_one():
     for second in ("completed", "Completed", " completed"):
-        [[message]] = fx.WIP_EQUIV_UNITS([H + [second], GOOD + [500.0]])
+        message = single(fx.WIP_EQUIV_UNITS([H + [second], GOOD + [500.0]]))
         assert message == ("#WIP! DUPLICATE_COLUMN: row 1 (columns 5 and 8 of the table): both are completed; keep "
                            "one of them, or rename the other"), second
-    [[message, *_]] = fx.WIP_OVERHEAD([["rate", "Rate", "driver_quantity", "actual"], [1.0, 2.0, 3.0, 4.0]])
+    message = single(fx.WIP_OVERHEAD([["rate", "Rate", "driver_quantity", "actual"], [1.0, 2.0, 3.0, 4.0]]))
     assert message.startswith("#WIP! DUPLICATE_COLUMN: row 1 (columns 1 and 2 of the table): both are rate")
     assert only(fx.WIP_EQUIV_UNITS([H + [None, ""], GOOD + [None, None]])) == 560.0  # blank headers are not names
     for row, expected in ((["added_costs.direct_materials", 1.0], "row 19 (added_costs.direct_materials): "
@@ -493,7 +501,7 @@ def test_a_column_or_a_block_key_given_twice_is_an_error_not_the_last_one():
                           (["element", "conversion", "conversion", "start"], "row 19 (element): element conversion "
                                                                              "is already in row 5"),
                           (["currency", "EUR"], "row 19 (currency): currency is already in row 1;")):
-        [[message]] = fx.WIP_ASSIGN(ANZIO_BLOCK + [row])
+        message = single(fx.WIP_ASSIGN(ANZIO_BLOCK + [row]))
         assert message.startswith(f"#WIP! DUPLICATE_ROW: {expected}"), message
     # the same key in another stage is that stage's
     second = [["stage", "Finishing"], ["element", "conversion", "conversion", "evenly"], ["completed", 7000.0],
@@ -653,3 +661,34 @@ def test_a_blank_stage_name_is_missing():
     for blank in (["stage", None], ["stage"]):
         block[2] = blank
         assert fx.WIP_ASSIGN(block)[0][0].startswith("#WIP! MISSING_VALUE: row 3 (stage): is blank")
+
+
+def _with_row(block, key, value):
+    return [[key, value] if row[0] == key else list(row) for row in block]
+
+
+@pytest.mark.parametrize("block, key", [(ANZIO_BLOCK, "started"), (KAPLAN_BLOCK, "completed"),
+                                        (BPP_CHAIN_BLOCK, "added_costs.labour")])
+def test_a_block_with_a_problem_fills_the_assignment_it_would_spill(block, key):
+    """The error was one cell where the result spilled 4 × 6: a summary cell such as =Assign!E4 then
+    read an empty cell, 0, and a total fell with no error shown."""
+    good = fx.WIP_ASSIGN(block)
+    bad = fx.WIP_ASSIGN(_with_row(block, key, "7,000"))
+    assert (len(bad), len(bad[0])) == (len(good), len(good[0])) and len(good) > 2
+    assert all(cell.startswith("#WIP! NOT_A_NUMBER") for row in bad for cell in row)
+
+
+@pytest.mark.parametrize("damage", ["renamed", "missing"])
+def test_a_table_with_a_header_problem_fills_every_row_it_would_spill(damage):
+    """A renamed header gave one row of errors for a table of five: =M3*F3 beside the rows read 0."""
+    header = list(PACIFIC_ASSEMBLY[0])
+    column = header.index("completed")
+    rows = [list(r) for r in PACIFIC_ASSEMBLY[1:]] + [[None] * len(header)] * 3  # blank rows below: a column range
+    if damage == "renamed":
+        header[column] = "completed units"
+    else:
+        header[column], rows = None, [r[:column] + [None] + r[column + 1:] for r in rows]
+    good = fx.WIP_COST_PER_EU(PACIFIC_ASSEMBLY)
+    bad = fx.WIP_COST_PER_EU([header] + rows)
+    assert (len(bad), len(bad[0])) == (len(good), len(good[0]))
+    assert all(isinstance(cell, str) and cell.startswith("#WIP!") for row in bad for cell in row)

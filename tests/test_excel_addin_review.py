@@ -12,7 +12,7 @@ import pytest
 
 from excel_addin import functions as fx
 
-from .test_excel_addin import ANZIO_BLOCK, PACIFIC_ASSEMBLY, windows_decorated  # noqa: F401 (a fixture)
+from .test_excel_addin import ANZIO_BLOCK, PACIFIC_ASSEMBLY, single, windows_decorated  # noqa: F401 (a fixture)
 
 UNITS = PACIFIC_ASSEMBLY[0][:7]
 ROW = ["weighted_average", "evenly", 0.0, None, 400.0, 100.0, 0.5]  # 400 + 50 = 450 EU
@@ -91,7 +91,7 @@ def test_a_progress_given_as_key_and_as_key_dot_progress_is_a_duplicate(first, s
     number = next(i for i, row in enumerate(block) if row[0] == "ending_wip.complete")
     block[number] = [first, 0.5]
     block.append([second, 0.9])
-    [[message]] = fx.WIP_ASSIGN(block)
+    message = single(fx.WIP_ASSIGN(block))
     assert message == (f"#WIP! DUPLICATE_ROW: row {len(block)} ({second}): {second} is already in row {number + 1} "
                        f"as {first} of stage Forming; keep one row and delete the other")
 
@@ -124,11 +124,11 @@ def test_an_element_named_progress_with_a_key_dot_progress_is_reserved_name_not_
                  [("ending_wip.complete.progress", 0.9)]):
         block = _progress_element_block(*rows)
         number = next(n for n, row in enumerate(block, start=1) if row[0] == "ending_wip.complete.progress")
-        assert fx.WIP_ASSIGN(block) == [[
+        assert single(fx.WIP_ASSIGN(block)) == (
             f"#WIP! RESERVED_NAME: row {number} (ending_wip.complete.progress): ending_wip.complete.progress is read "
             "as the stage's progress (progress in a completion always is), not as the completion of the element "
             "named progress of stage Forming; rename the element (e.g. progress_work) to give it a completion of "
-            "its own, or give the stage's progress as ending_wip.complete alone"]], rows
+            "its own, or give the stage's progress as ending_wip.complete alone"), rows
     # the element declared after the completion rows: still told
     block = _progress_element_block(("ending_wip.complete", 0.5), ("ending_wip.complete.progress", 0.9))
     elements = [row for row in block if row[0] == "element"]
@@ -140,7 +140,7 @@ def test_an_element_named_progress_is_reserved_by_the_engine():
     # `complete: {progress: ...}` is the stage's completion in a case file: no element takes the name
     block = _progress_element_block(("ending_wip.complete", 0.5))
     assert [row[1] for row in block if row[0] == "element"] == ["direct_materials", "progress"]
-    [[message]] = fx.WIP_ASSIGN(block)
+    message = single(fx.WIP_ASSIGN(block))
     assert message.startswith("#WIP! RESERVED_NAME: row 5 (stages[0].elements.progress): 'progress' is the key of a "
                               "stage's own completion")
 
@@ -151,7 +151,7 @@ def test_an_excel_error_anywhere_in_a_block_is_formula_error():
     block = [row[:] for row in ANZIO_BLOCK]
     number = next(i for i, row in enumerate(block) if row[0] == "completed")
     block[number] = ["completed", 7000.0, "#N/A"]  # computed as if the #N/A were not there
-    [[message]] = fx.WIP_ASSIGN(block)
+    message = single(fx.WIP_ASSIGN(block))
     assert message == (f"#WIP! FORMULA_ERROR: row {number + 1} (column 3 of the block): the cell shows the error "
                        "#N/A; correct the formula or the cell it refers to")
     block = [row[:] for row in ANZIO_BLOCK] + [[None, None, "#REF!"]]  # a row with nothing else in it
@@ -162,7 +162,7 @@ def test_a_value_past_the_cells_a_key_reads_is_refused_and_located():
     block = [row[:] for row in ANZIO_BLOCK]
     number = next(i for i, row in enumerate(block) if row[0] == "completed")
     block[number] = ["completed", 7000.0, 9999.0]
-    [[message]] = fx.WIP_ASSIGN(block)
+    message = single(fx.WIP_ASSIGN(block))
     assert message.startswith(f"#WIP! BLOCK_EXTRA_VALUE: row {number + 1} (column 3 of the block): '9999' is past "
                               "the cells this row's key reads")
     block = [row[:] for row in ANZIO_BLOCK]
@@ -320,19 +320,19 @@ def test_a_misspelt_element_key_is_unknown_key_not_its_kind_and_addition_extra(k
     block = [row[:] for row in ANZIO_BLOCK]
     assert block[3][0] == "element"
     block[3][0] = key
-    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row 4 ({key}): {key} is not a block key; did you mean "
-                                     "element? Write `element | NAME | KIND | ADDED`"]]  # not "delete" its kind
+    assert single(fx.WIP_ASSIGN(block)) == (f"#WIP! UNKNOWN_KEY: row 4 ({key}): {key} is not a block key; did you "
+                                            "mean element? Write `element | NAME | KIND | ADDED`")  # not "delete" its kind
 
 
 def test_a_value_past_an_unknown_key_is_not_called_extra():
     block = [row[:] for row in ANZIO_BLOCK]
     number = next(i for i, row in enumerate(block) if row[0] == "completed")
     block[number] = ["completd", 7000.0, "checked"]
-    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (completd): completd is not a block key; "
-                                     "did you mean completed? Correct the key"]]
+    assert single(fx.WIP_ASSIGN(block)) == (f"#WIP! UNKNOWN_KEY: row {number + 1} (completd): completd is not a block "
+                                            "key; did you mean completed? Correct the key")
     block[number] = ["count", 7000.0, "checked"]  # nothing near: the key is still the error
-    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (count): count is not a key of a "
-                                     "case file's stage (docs/case-file.md lists them); correct the key"]]
+    assert single(fx.WIP_ASSIGN(block)) == (f"#WIP! UNKNOWN_KEY: row {number + 1} (count): count is not a key of a "
+                                            "case file's stage (docs/case-file.md lists them); correct the key")
     block[number] = ["completd", 7000.0, "#N/A"]  # an error cell is still an error cell
     assert fx.WIP_ASSIGN(block)[0][0].startswith(f"#WIP! FORMULA_ERROR: row {number + 1} (column 3 of the block)")
     block[number] = ["completed", 7000.0, "checked"]  # a known key: the value is extra
@@ -546,8 +546,8 @@ def _stem_cases(names):
 
 
 def _refused(function, header, row, name, column, found):
-    [result] = function([header + [name], row + [None]])
-    assert result[0] == (
+    result = function([header + [name], row + [None]])[0]
+    assert single(function([header + [name], row + [None]])) == result[0] == (
         f"#WIP! UNKNOWN_COLUMN: row 1 (column {len(header) + 1} of the table): {name} is not a column this function "
         f"reads, and it contains {found}: the function reads {column} from a column named {column}, and without one "
         f"takes {DEFAULT[column]}. Rename this column to {column} if it holds {HOLDS[column]}, or rename it so it "
@@ -601,8 +601,8 @@ def test_a_space_in_a_block_key_is_not_read_as_an_underscore_as_in_a_table_heade
     block = [row[:] for row in ANZIO_BLOCK]
     number = next(i for i, row in enumerate(block) if row[0] == "beginning_wip.units")
     block[number][0] = "Beginning WIP.units"
-    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} (Beginning WIP.units): Beginning WIP.units "
-                                     "is not a block key; did you mean beginning_wip.units? Correct the key"]]
+    assert single(fx.WIP_ASSIGN(block)) == (f"#WIP! UNKNOWN_KEY: row {number + 1} (Beginning WIP.units): Beginning "
+                                            "WIP.units is not a block key; did you mean beginning_wip.units? Correct the key")
 
 
 @pytest.mark.parametrize("key, meant", [("ending_wip.Complete", "ending_wip.complete"), ("Curency", "currency"),
@@ -611,8 +611,8 @@ def test_a_misspelt_block_key_is_told_the_key_meant(key, meant):
     block = [row[:] for row in ANZIO_BLOCK]
     number = next(i for i, row in enumerate(block) if row[0] == meant)
     block[number] = [key, block[number][1]]
-    assert fx.WIP_ASSIGN(block) == [[f"#WIP! UNKNOWN_KEY: row {number + 1} ({key}): {key} is not a block key; did you "
-                                     f"mean {meant}? Correct the key"]]
+    assert single(fx.WIP_ASSIGN(block)) == (f"#WIP! UNKNOWN_KEY: row {number + 1} ({key}): {key} is not a block key; "
+                                            f"did you mean {meant}? Correct the key")
 
 
 @pytest.mark.parametrize("key", ["Satge", "stages", "Stge"])
@@ -621,7 +621,7 @@ def test_a_misspelt_stage_key_is_one_problem_not_every_row_after_it(key):
     block[2] = [key, "Forming"]  # the first stage: its keys were each BLOCK_NO_STAGE
     expected = [[f"#WIP! UNKNOWN_KEY: row 3 ({key}): {key} is not a block key; did you mean stage? Write "
                  "`stage | NAME`"]]
-    assert fx.WIP_ASSIGN(block) == expected
+    assert single(fx.WIP_ASSIGN(block)) == expected[0][0]
     # a second stage: its keys were each DUPLICATE_ROW of the first stage's
     second = [row[:] for row in ANZIO_BLOCK] + [[key, "Packing"]] + [row[:] for row in ANZIO_BLOCK[3:]]
     assert fx.WIP_COST_REPORT(second) == [[expected[0][0].replace("row 3 ", f"row {len(ANZIO_BLOCK) + 1} ")]]

@@ -11,7 +11,7 @@ from excel_addin._block import parse_block
 from excel_addin._cells import formula_error
 
 from .fake_xlwings import com_error
-from .test_excel_addin import ANZIO_BLOCK
+from .test_excel_addin import ANZIO_BLOCK, single
 
 
 # ---- 1: WIP_TOTAL's first row is skipped only when it is a header ----------------------------------
@@ -52,7 +52,7 @@ def test_an_excel_error_beside_a_blank_key_is_formula_error(function, error):
     shown = error if isinstance(error, str) else "#SPILL!"
     for extra in ([None, error], ["", error], ["  ", error, None]):
         block = [row[:] for row in ANZIO_BLOCK] + [extra]
-        [[message]] = function(block)
+        message = single(function(block))
         assert message == (f"#WIP! FORMULA_ERROR: row {len(block)} (column 2 of the block): the cell shows the error "
                            f"{shown}; correct the formula or the cell it refers to"), message
 
@@ -69,7 +69,7 @@ def test_an_excel_error_beside_an_error_key_is_reported_too():
 
 def test_a_value_beside_a_blank_key_is_still_block_key_missing():
     block = [row[:] for row in ANZIO_BLOCK] + [[None, 5.0]]
-    [[message]] = fx.WIP_ASSIGN(block)
+    message = single(fx.WIP_ASSIGN(block))
     assert message.startswith(f"#WIP! BLOCK_KEY_MISSING: row {len(block)}: a value without a key"), message
 
 
