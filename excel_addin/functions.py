@@ -356,7 +356,7 @@ def _assign_shape(case: dict) -> tuple[int, int]:
     stages = [s for s in case.get("stages", ()) if isinstance(s, dict)]
     rows = 1 + sum(len(s.get("elements") or {}) + (1 if k or "transferred_in" in s else 0) + 1
                    for k, s in enumerate(stages))
-    return rows, 8 if case.get("loss_convention") == "process_account" else 6
+    return rows, 8 if case.get("loss_convention") == "process_account" else 7
 
 
 @func(category="WIP costing")
@@ -406,6 +406,10 @@ def WIP_COST_REPORT(block):
                 table.append([s.name, "5 assignment", "normal spoilage (in the above)", "",
                               out(s.normal_spoilage.total)])
             table.append([s.name, "5 assignment", line, "", out(amount.signed_total)])
+        if not process:  # the spoiled units' disposal value: recorded as spoiled goods, part of what is accounted for
+            disposal = s.normal_spoilage.disposal_value + s.abnormal_spoilage.disposal_value
+            if disposal:
+                table.append([s.name, "5 assignment", "spoiled goods at disposal value", "", out(disposal)])
         table.append([s.name, "5 assignment", "costs accounted for", "", out(s.costs_accounted_for)])
         if process:  # the scrap account's balance: the scrap value of the units actually lost
             table.append([s.name, "5 assignment", "scrap of units lost", "", out(s.scrap.total)])
@@ -461,14 +465,19 @@ def WIP_ASSIGN(block):
             table.append([s.name, "total"] + [out(a.signed_total) for _, a in _assignment(s)]
                          + [out(s.scrap.total)])
         return table
-    table = [["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage"]]
+    # Spoilage net of its disposal value, which is a column of its own: transferred out + ending WIP
+    # + abnormal spoilage + disposal value is what the stage accounts for (normal spoilage is in the first two).
+    table = [["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage",
+              "disposal_value"]]
     for s in report.stages:
+        normal, abnormal = s.normal_spoilage, s.abnormal_spoilage
         for e in s.equivalent_units:
             table.append([s.name, e, out(s.transferred_out.by_element[e]), out(s.ending_wip.by_element[e]),
                           out(s.transferred_out.normal_spoilage_by_element[e] + s.ending_wip.normal_spoilage_by_element[e]),
-                          out(s.abnormal_spoilage.by_element[e])])
+                          out(abnormal.by_element[e]),
+                          out(normal.disposal_value_by_element.get(e, _ZERO) + abnormal.disposal_value_by_element.get(e, _ZERO))])
         table.append([s.name, "total", out(s.transferred_out.total), out(s.ending_wip.total),
-                      out(s.normal_spoilage.total), out(s.abnormal_spoilage.total)])
+                      out(normal.total), out(abnormal.total), out(normal.disposal_value + abnormal.disposal_value)])
     return table
 
 

@@ -692,3 +692,18 @@ def test_a_table_with_a_header_problem_fills_every_row_it_would_spill(damage):
     bad = fx.WIP_COST_PER_EU([header] + rows)
     assert (len(bad), len(bad[0])) == (len(good), len(good[0]))
     assert all(isinstance(cell, str) and cell.startswith("#WIP!") for row in bad for cell in row)
+
+
+def test_the_spoiled_goods_disposal_value_is_shown_so_the_assignment_adds_up():
+    """Step 5 showed transferred out, ending WIP and abnormal spoilage (net of disposal value) against
+    costs accounted for 5,000.00 higher, with no line holding the spoiled goods' disposal value."""
+    block = [list(r) for r in ANZIO_BLOCK] + [["spoilage.disposal_value", 5.0]]
+    assign = fx.WIP_ASSIGN(block)
+    assert assign[0][-1] == "disposal_value"
+    rows = {row[1]: row for row in assign[1:]}
+    assert rows["total"][6] == 5000.0 == rows["direct_materials"][6] + rows["conversion"][6]
+    report = {row[2]: row[4] for row in fx.WIP_COST_REPORT(block)[1:] if row[1] == "5 assignment" and row[3] == ""}
+    assert report["spoiled goods at disposal value"] == 5000.0
+    assert report["costs accounted for"] == report["transferred out"] + report["ending WIP"] + \
+        report["abnormal spoilage"] + report["spoiled goods at disposal value"] == rows["total"][2] + \
+        rows["total"][3] + rows["total"][5] + rows["total"][6]

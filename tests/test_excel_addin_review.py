@@ -176,10 +176,10 @@ def test_a_block_range_wider_than_its_rows_is_read_as_before():
     # Horngren 15e ch. 18, Anzio Company: $8.85 and $10.90 per EU; 7,000 good units and 700 normal
     # spoilage transferred out, 2,000 units 50% converted in ending WIP, 300 units abnormal spoilage
     assert fx.WIP_ASSIGN(padded) == [
-        ["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage"],
-        ["Forming", "direct_materials", 7700 * 8.85, 2000 * 8.85, 700 * 8.85, 300 * 8.85],
-        ["Forming", "conversion", 7700 * 10.9, 1000 * 10.9, 700 * 10.9, 300 * 10.9],
-        ["Forming", "total", 152075.0, 28600.0, 13825.0, 5925.0]]
+        ["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage", "disposal_value"],
+        ["Forming", "direct_materials", 7700 * 8.85, 2000 * 8.85, 700 * 8.85, 300 * 8.85, 0.0],
+        ["Forming", "conversion", 7700 * 10.9, 1000 * 10.9, 700 * 10.9, 300 * 10.9, 0.0],
+        ["Forming", "total", 152075.0, 28600.0, 13825.0, 5925.0, 0.0]]
 
 
 # ---- 5. Close month from a workbook never saved ------------------------------------------------------
