@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from costing import is_period
+from costing import Issue, is_period
 from costing.cli_support import ledger_option_for
 from costing.close_service import (CloseRefused, MonthBeforeUnknown, close_period, re_close_notice,
                                    read_month_before, recorded_outcome)
@@ -109,6 +109,16 @@ _SHEET_CHECKS = ("DATA_BELOW_TABLE", "RESULT_SHEET_NAME_TAKEN", "UNREADABLE_FILE
                  "MISSING_TABLE")
 
 
+def _differences(live: Any, saved: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(data path, live value, saved value) wherever the two readings of the book differ."""
+    if isinstance(live, dict) and isinstance(saved, dict):
+        return [d for key in dict.fromkeys([*live, *saved])
+                for d in _differences(live.get(key), saved.get(key), f"{path}.{key}" if path else str(key))]
+    if isinstance(live, list) and isinstance(saved, list) and len(live) == len(saved):
+        return [d for k, (a, b) in enumerate(zip(live, saved)) for d in _differences(a, b, f"{path}[{k}]")]
+    return [] if live == saved else [(path, live, saved)]
+
+
 def _refused(book: Any, where: BookFile, issues: list, period: Any) -> CloseMonthResult:
     """Nothing was closed: how many problems, the first ``_SHOWN``, and where to see them all."""
     count = len(issues)
@@ -176,6 +186,15 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
     period = found.partial.get("period") if found.partial is not None else None
     if found.issues or found.data is None:
         return _refused(book, where, _every_problem(found, month_before), period)
+    if copied.data is not None and copied.data != found.data:
+        # Excel hands a cell formatted as Currency or Accounting to add-ins cut to four decimals
+        # (18.123456 as 18.1235): posted so, the close would rest on figures no saved file holds,
+        # and its result sheets could never be written from the book (their inputs differ).
+        return _refused(book, where, found.locate([
+            Issue("EXCEL_VALUE_CUT", path, f"Excel handed the add-in {live} where the workbook holds {saved} (a cell "
+                                           "formatted as Currency or Accounting is handed to add-ins to four decimal "
+                                           "places): format it as Number, or close with the `wip close` command")
+            for path, live, saved in _differences(found.data, copied.data)]), period)
     reused, notice, later_unknown, stale = False, (), "", ""
     # A ledger this close creates (or an empty file it fills with the ledger's tables) is taken away
     # again when nothing is recorded in it, as `wip close` does: a refused close leaves no file.

@@ -179,3 +179,25 @@ def test_close_month_recorded_is_not_said_as_refused_when_the_later_months_canno
     result = close_month(FakeBook(demo_book(tmp_path)))
     assert result.ok and "2026-10 closed (close #1)" in result.message
     assert "could not be checked: a row was changed outside the engine [LEDGER_CHANGED]" in result.message
+
+
+def test_a_value_excel_cuts_to_four_places_closes_nothing_and_names_the_cell(tmp_path):
+    """A rate formatted as Currency reaches the add-in as 18.1235 where the book holds 18.123456: the
+    button posted a close no saved file reproduces (14 lines a few cents off `wip close`), then
+    could never write its sheets, and said to press again — which said the same."""
+    import openpyxl
+    from decimal import Decimal
+
+    book_path = demo_book(tmp_path)
+    wb = openpyxl.load_workbook(book_path)
+    wb["Overhead Rates"]["C4"] = 18.123456
+    wb.save(book_path)
+    book = FakeBook(book_path)
+    book.values["Overhead Rates"]["C4"].value = Decimal("18.1235")  # pywin32's VT_CY for a Currency cell
+    result = close_month(book)
+    assert not result.ok
+    assert result.message == (
+        "Nothing was closed: 1 problem found:\n'Overhead Rates'!C4: Excel handed the add-in 18.1235 where the "
+        "workbook holds 18.123456 (a cell formatted as Currency or Accounting is handed to add-ins to four decimal "
+        "places): format it as Number, or close with the `wip close` command [EXCEL_VALUE_CUT]")
+    assert not book_path.with_suffix(".wip.db").exists() and book.writes == 0
