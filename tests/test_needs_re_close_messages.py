@@ -162,6 +162,24 @@ def test_a_month_after_one_resting_on_a_reopened_month_says_to_close_that_month_
             "2026-12 needs closing again, and how"))
 
 
+def test_a_re_close_changing_only_how_the_month_is_printed_leaves_the_next_month_alone(tmp_path):
+    """October closed again with `locale: de_DE` (same inputs, same closing WIP and finished goods):
+    November was flagged NEEDS RE-CLOSE, "this close moved the closing position", beside "posts to
+    each account what close #1 posted"."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "print in German", user="controller")
+        close_period({**demo("2026-10"), "locale": "de_DE", "materiality": "150.00"}, ledger, user="test")
+        assert ledger.stale_periods() == {} and ledger.needs_re_close("2026-11") is None
+        # the accounts the position is in are part of it: moved, the next month rests on another position
+        reopen_period(ledger, "2026-10", "finished goods account renamed", user="controller")
+        moved = demo("2026-10")
+        moved["accounts"]["finished_goods"] = {"code": "1401", "name": "Finished goods"}
+        close_period(moved, ledger, user="test")
+        assert ledger.stale_periods() == {"2026-11": "2026-10"}
+
+
 # ---- suggested commands reach the ledger they are about ------------------------------------------
 
 @pytest.fixture

@@ -815,7 +815,10 @@ class Ledger:
             return False
         self._check_row(current)
         self._check_row(superseded)
-        return current["state"] == superseded["state"] and current["parameters"] == superseded["parameters"]
+        # What the next month opens from (``_opening_for``): the position, its currency and accounts;
+        # not the locale, method or materiality the month was closed under, which are its own.
+        opened = lambda row: {k: json.loads(row["parameters"]).get(k) for k in _OPENING_PARAMETERS}  # noqa: E731
+        return current["state"] == superseded["state"] and opened(current) == opened(superseded)
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -1438,6 +1441,10 @@ def _re_close_order(staleness: dict[str, tuple[str, str]], period: str) -> list[
         order.insert(0, source)
         source, root = staleness[source]
     return order
+
+
+# The parameters of a close that the next month's opening position carries (``_opening_for``).
+_OPENING_PARAMETERS = ("currency", "wip_accounts", "finished_goods_account")
 
 
 def _in_turn(months: list[str]) -> str:
