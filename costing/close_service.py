@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from . import __version__
 from ._background import Background, BackgroundFailed, Stream, can_stream
+from ._currency import is_known_currency
 from ._errors import CostingError, Issue
 from ._journal import REASON_MAX_CHARACTERS, JournalBook, invisible_problem, name_problem, net_by_account
 from ._period import is_period
@@ -490,6 +491,22 @@ def _names_without_an_opening(ledger: Ledger, period: str) -> frozenset[str]:
         return frozenset()
 
 
+def _same_currency_as_replaced(data: Any, ledger: Ledger, period: str) -> None:
+    """A re-close keeps the currency of the close it replaces: that close and its reversals are in
+    it, and an export after it (``--after-close``) would put both currencies in one file with the
+    later one's name, or the notice would find the same figures "posted" in another currency.  Only
+    a ledger's first month can get there (a later month opens in the month before's currency)."""
+    now = data.get("currency") if isinstance(data, dict) else None
+    earlier = ledger.closes(period) if is_period(period) else []
+    was = earlier[-1].parameters.get("currency") if earlier else None
+    if isinstance(now, str) and is_known_currency(now) and was and now != was:
+        raise CloseRefused([Issue("CURRENCY_MISMATCH", "currency", (
+            f"{period}'s close #{earlier[-1].event.close_no} was in {was}, and what a general ledger took of it, and "
+            f"its reversal, are in {was}; found {now!r}. A re-close keeps the currency of the close it replaces: to "
+            f"keep the month's books in {now}, close it into a new ledger (--ledger NEW.wip.db), and reverse "
+            f"close #{earlier[-1].event.close_no} in the general ledger by hand"))])
+
+
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
                   progress: Callable[[int, int], None] | None) -> CloseOutcome:
     target = str(data.get("period")) if isinstance(data, dict) else ""
@@ -500,6 +517,7 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         prior, opening_from = ledger.prior_for(target) if target else (None, None)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
+    _same_currency_as_replaced(data, ledger, target)
     vouched = _vouched_by(ledger, opening_from, data)
     large = _stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS
     result, inputs_json = _compute_in_two_processes(data, prior, vouched, progress) if large else (None, None)

@@ -180,6 +180,23 @@ def test_a_re_close_changing_only_how_the_month_is_printed_leaves_the_next_month
         assert ledger.stale_periods() == {"2026-11": "2026-10"}
 
 
+def test_a_re_close_in_another_currency_is_refused(tmp_path):
+    """The ledger's first month closed again in EUR after close #1 in USD: the re-close notice said a
+    GL that took close #1 "needs nothing more", and `--after-close 1` exports labelled the EUR lines
+    USD (and put both currencies' lines in one Xero, QBO, IIF or Intacct file)."""
+    with Ledger(tmp_path / "l.db") as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "functional currency is EUR", user="controller")
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**demo("2026-10"), "currency": "EUR"}, ledger, user="test")
+        [issue] = refused.value.issues
+        assert (issue.code, issue.path) == ("CURRENCY_MISMATCH", "currency")
+        assert issue.message.startswith("2026-10's close #1 was in USD, and what a general ledger took of it, and "
+                                        "its reversal, are in USD; found 'EUR'")
+        assert ledger.status("2026-10") == "reopened"
+        close_period(demo("2026-10"), ledger, user="test")  # in its own currency, as before
+
+
 # ---- suggested commands reach the ledger they are about ------------------------------------------
 
 @pytest.fixture
