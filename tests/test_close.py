@@ -344,6 +344,16 @@ def test_export_into_a_file_is_a_located_error(tmp_path, capsys):
     assert (f"--out: cannot write {out / 'journals-2026-10.gl.csv'}: a folder of that name is in the way"
             in capsys.readouterr().err)
     assert sorted(p.name for p in out.iterdir()) == ["journals-2026-10.gl.csv"]
+    # In the way of the second file of a set (or beancount's journals beside its accounts file): the
+    # first was renamed into place before, while the message said nothing was written.
+    for fmt, extra, in_the_way in (("xero", ["--max-lines", "8"], "journals-2026-10.xero-2.csv"),
+                                   ("beancount", [], "journals-2026-10.beancount")):
+        out = tmp_path / f"out-{fmt}"
+        (out / in_the_way).mkdir(parents=True)
+        assert main(["export", "--period", "2026-10", "--format", fmt, *extra, "--ledger", str(db),
+                     "--out", str(out)]) == 2
+        assert "a folder of that name is in the way" in capsys.readouterr().err
+        assert sorted(p.name for p in out.iterdir()) == [in_the_way], fmt
     # An empty --out is the working directory to Python, never what was meant.
     assert main(["export", "--period", "2026-10", "--format", "gl-csv", "--ledger", str(db), "--out", ""]) == 2
     assert "--out: is empty" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import os
 import re
@@ -439,6 +440,10 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[st
     try:
         for name, data in files.items():
             _write_file(staging / name, data)
+        for name in files:  # every destination before the first rename: a folder in the way of the
+            target = out_dir / name  # last file must not leave the first ones replaced
+            if target.is_dir() or (target.exists() and not target.is_file()):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
         written = []
         for name in files:
             os.replace(staging / name, out_dir / name)
