@@ -162,7 +162,13 @@ def _integer(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
     written: a number in them would be read silently as something other than what an accountant
     sees, so they are refused where a number is expected ("expected a number, found '0x3E8'")."""
     text = str(loader.construct_scalar(node))
-    return int(text, 10) if _DECIMAL_INTEGER.fullmatch(text) else text
+    return _whole_number(text) if _DECIMAL_INTEGER.fullmatch(text) else text
+
+
+def _whole_number(text: str) -> int | Decimal:
+    """An integer as written; past Python's 4,300 digits for int() a Decimal (refused as too large
+    where it is read, NUMBER_TOO_LARGE, not a traceback)."""
+    return int(text, 10) if len(text) < 4000 else Decimal(text)
 
 
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _integer)
@@ -217,6 +223,11 @@ def _json_duplicates(text: str) -> list[tuple[int, int, str]]:
             keys.pop()
         i += 1
     return found
+
+
+def _too_deep(source: str | None) -> Issue:
+    return Issue("INVALID_SYNTAX", "", "values are nested hundreds of levels deep ([[[… or {{{…), which no close or "
+                                       "case file holds: the file is damaged or was not written for wip", source)
 
 
 def _marked(value: Any) -> Any:
@@ -328,9 +339,11 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
                             "text file; save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8)", source)]
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(text, parse_float=_json_decimal, object_pairs_hook=_unique_keys)
+            data = json.loads(text, parse_float=_json_decimal, parse_int=_whole_number, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as e:
             return None, [Issue("INVALID_SYNTAX", f"line {e.lineno}, column {e.colno}", _json_problem(e, text), source)]
+        except RecursionError:
+            return None, [_too_deep(source)]
         except _DuplicateKey as e:
             found = [(f"line {line}, column {column}", key) for line, column, key in _json_duplicates(text)]
             return None, [Issue("INVALID_SYNTAX", where, f"invalid JSON: duplicate key {key!r} (the second would "
@@ -346,6 +359,8 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
                             "file holds; delete it (it may have come with text pasted from another program)", source)]
     try:
         data = loader.get_single_data()
+    except RecursionError:
+        return None, [_too_deep(source)]
     except yaml.MarkedYAMLError as e:
         if suffix == ".txt" and _tabular(text):
             return None, [_csv_problem(path)]  # a table exported as text, not a close file saved as .txt

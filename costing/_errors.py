@@ -19,31 +19,68 @@ from typing import Any
 __all__ = ["Issue", "CostingError", "format_path", "as_written"]
 
 
+# How much of a value a message shows: a list pasted in place of a number, or a YAML alias that
+# stands for millions of values, is named by its start, not written out whole.
+_SHOWN_CHARACTERS = 200
+
+
+class _Shown(Exception):
+    """Enough of the value has been written for the message."""
+
+
 def as_written(value: Any) -> str:
     """A value found in the input, for a message: as the user would write it, not as Python shows
-    it (the file readers turn numbers into Decimals).
+    it (the file readers turn numbers into Decimals); a long one cut after 200 characters (…).
 
     >>> as_written([Decimal("0.4"), "x"]), as_written({"units": Decimal("10")}), as_written("abc"), as_written(None)
     ("a list [0.4, 'x']", 'a mapping {units: 10}', "'abc'", 'nothing')
+    >>> deep = [1]
+    >>> for _ in range(5000): deep = [deep, deep]
+    >>> len(as_written(deep)), as_written(deep)[-3:]
+    (208, '[[…')
     """
-    def inner(v: Any) -> str:
-        if isinstance(v, Decimal):
-            return format(v, "f")
-        if isinstance(v, bool) or v is None:
-            return {True: "true", False: "false", None: "null"}[v]
-        if isinstance(v, list):
-            return "[" + ", ".join(inner(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k}: {inner(x)}" for k, x in v.items()) + "}"
-        return repr(v)
+    parts: list[str] = []
+    size = 0
 
+    def put(text: str) -> None:
+        nonlocal size
+        parts.append(text)
+        size += len(text)
+        if size > _SHOWN_CHARACTERS:
+            raise _Shown
+
+    def inner(v: Any) -> None:  # each level writes a bracket first: at most 200 levels deep
+        if isinstance(v, Decimal):
+            put(format(v, "f"))
+        elif isinstance(v, bool) or v is None:
+            put({True: "true", False: "false", None: "null"}[v])
+        elif isinstance(v, list):
+            put("[")
+            for k, x in enumerate(v):
+                put(", " if k else "")
+                inner(x)
+            put("]")
+        elif isinstance(v, dict):
+            put("{")
+            for k, (key, x) in enumerate(v.items()):
+                put(f"{', ' if k else ''}{key}: ")
+                inner(x)
+            put("}")
+        else:
+            put(repr(v))
+
+    try:
+        inner(value)
+        written = "".join(parts)
+    except _Shown:
+        written = "".join(parts)[:_SHOWN_CHARACTERS] + "…"
     if value is None:
         return "nothing"
     if isinstance(value, list):
-        return f"a list {inner(value)}"
+        return f"a list {written}"
     if isinstance(value, dict):
-        return f"a mapping {inner(value)}"
-    return inner(value)
+        return f"a mapping {written}"
+    return written
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,3 +329,25 @@ def test_a_dash_without_a_space_is_named_in_the_list_refusal(tmp_path, capsys):
     assert main(["cost", str(case)]) == 2
     assert ("stages: expected a list of stages, found dict — a `-` with no space after it (`-name:`) makes a key, "
             "not a list item") in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_values_nested_too_deep_or_too_long_are_told_not_a_traceback(tmp_path, capsys, suffix):
+    """Found by fuzzing: 400 nested brackets in place of a number (the message writing it out hit
+    Python's recursion limit), 1,000 (the YAML and JSON parsers did), a whole number of 4,301 digits
+    (int() refuses more than 4,300), and a YAML alias standing for ten million values (written out
+    whole, minutes and megabytes) were tracebacks or hangs."""
+    case = tmp_path / f"case{suffix}"
+    head = '{"currency": "USD", "method": "fifo", "stages": [{"name": "A", "started": '
+    for started, code in (("[" * 400 + "]" * 400, "NOT_A_NUMBER"), ("[" * 1000 + "]" * 1000, "INVALID_SYNTAX"),
+                          ("9" * 4301, "NUMBER_TOO_LARGE")):
+        case.write_text(head + started + "}]}")
+        assert main(["cost", str(case)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and f"[{code}]" in err and len(err) < 1000, err[:300]
+    if suffix == ".yaml":
+        aliases = "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 8))
+        case.write_text("a0: &a0 1\n" + aliases + "currency: USD\nmethod: fifo\nstages: [{name: A, started: *a7}]\n")
+        assert main(["cost", str(case)]) == 2
+        err = capsys.readouterr().err
+        assert "started: expected a number, found a list [[[[[[[1, 1," in err and len(err) < 3000
