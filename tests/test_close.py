@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import re
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -791,3 +791,21 @@ def test_the_report_says_how_the_close_took_ending_wip_to_the_closing_wip_next_m
                        for sign, a in re.findall(r" ([+−]) ([\d,.]+) ", moves + " ")]
             assert Decimal(ending.replace(",", "")) + sum(amounts, Decimal(0)) == Decimal(after.replace(",", ""))
             assert closing[(product, stage)] == Decimal(after.replace(",", "")), (product, stage)
+
+
+def test_units_of_29_significant_digits_tie_in_the_roll_forward(tmp_path, capsys):
+    """Found by fuzzing: the close adds units exactly, the roll-forward did in 28 digits, so a close
+    recorded with units such as 200.00000000000000000000000001 said "Units tie: NO" (exit 1) with
+    every row shown OK and the difference only under --detail."""
+    data = demo("2026-10")
+    tiny = Decimal("0.00000000000000000000000001")
+    drip = next(p for p in data["products"] if p["name"] == "Drip Home")
+    first = drip["stages"][0]
+    with localcontext(Context(prec=60)):  # as a file would hold them, written out
+        first["started"] = Decimal(str(first["started"])) + tiny
+        first["ending_wip"]["units"] = Decimal(str(first["ending_wip"]["units"])) + tiny
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(data, ledger, user="test")
+    assert main(["rollforward", "--period", "2026-10", "--ledger", str(db)]) == 0
+    assert "Units tie: OK" in capsys.readouterr().out

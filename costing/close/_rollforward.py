@@ -10,12 +10,13 @@ the writers in ``costing.close._render``.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any, Iterable, Mapping, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, computed_field
 
 from .._journal import JournalBook, net_by_account
+from .._numbers import EXACT_UNITS
 from .._report import Amount, PhysicalUnits, Quantity
 from .._spec import Number
 from ._compute import CloseResult, leaves_wip_by_element
@@ -526,7 +527,8 @@ class _AgainstLedger(_Frozen):
     @property
     def difference(self) -> Quantity:
         """Closing per the roll-forward − closing in the ledger: zero when the row ties."""
-        return self.closing - self.ledger_closing  # type: ignore[attr-defined]
+        with localcontext(EXACT_UNITS):  # units are compared exactly, however many places (as the close)
+            return self.closing - self.ledger_closing  # type: ignore[attr-defined]
 
     @property
     def ok(self) -> bool:
@@ -556,8 +558,9 @@ class UnitsRow(_AgainstLedger):
     @property
     def closing(self) -> Quantity:
         """Closing units per the roll-forward's own arithmetic."""
-        return (self.opening + self.started + self.transferred_in + self.abnormal_gain - self.to_next_stage
-                - self.to_finished_goods - self.normal_spoilage - self.abnormal_spoilage + self.count_difference)
+        with localcontext(EXACT_UNITS):
+            return (self.opening + self.started + self.transferred_in + self.abnormal_gain - self.to_next_stage
+                    - self.to_finished_goods - self.normal_spoilage - self.abnormal_spoilage + self.count_difference)
 
 
 
@@ -575,7 +578,8 @@ class FinishedGoodsUnitsRow(_AgainstLedger):
     @property
     def closing(self) -> Quantity:
         """Closing units per the roll-forward's own arithmetic."""
-        return self.opening + self.completed - self.shipped
+        with localcontext(EXACT_UNITS):
+            return self.opening + self.completed - self.shipped
 
 
 
@@ -609,7 +613,14 @@ def build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[s
                 closing: PriorState, finished_goods: Iterable[FinishedGoodsRow]) -> UnitsRollForward:
     """The units roll-forward from each product-stage's physical units (in flow order), the
     physical counts given (product, stage) -> counted units (None: not known, then taken as the
-    closing state's units less the book's), the close's closing state and its finished-goods rows."""
+    closing state's units less the book's), the close's closing state and its finished-goods rows.
+    Units are added exactly, however many places they have (as the close adds them)."""
+    with localcontext(EXACT_UNITS):
+        return _build_units(period, flows, counts, closing, finished_goods)
+
+
+def _build_units(period: str, flows: Iterable[StageFlow], counts: Mapping[tuple[str, str], Decimal] | None,
+                 closing: PriorState, finished_goods: Iterable[FinishedGoodsRow]) -> UnitsRollForward:
     flows = list(flows)
     first, last = _flow_ends((f.product, f.stage) for f in flows)
     rows = []
