@@ -19,7 +19,7 @@ from ._report import Amount
 __all__ = ["AccountType", "Account", "JournalLine", "Journal", "JournalBook", "UnbalancedJournal", "key_problem",
            "name_problem", "invisible_problem", "AccountPostings", "postings_by_account", "net_by_account",
            "code_order", "PostedBook", "NotPostedAfter", "posted_after", "FORMULA_STARTS", "CONTROL_CHARACTERS",
-           "HIDING_CHARACTERS"]
+           "HIDING_CHARACTERS", "printed_as", "printed_alike"]
 
 # A text cell starting with one of these is run as a formula by spreadsheets (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -75,6 +75,25 @@ def name_problem(value: str, *, vouched: bool = False) -> str | None:
     if value != value.strip():
         return "has leading or trailing spaces"
     return None
+
+
+def printed_as(name: str) -> str:
+    """A name as it prints: without its invisible format characters (Unicode category Cf, the
+    joiners and direction marks a name may hold).  Two stages whose names print alike cannot be told
+    apart on a report, so they are one stage written twice.
+
+    >>> printed_as("Testing\u200e") == printed_as("Testing"), printed_as("testing") == printed_as("Testing")
+    (True, False)
+    """
+    return name if name.isascii() else "".join(c for c in name if unicodedata.category(c) != "Cf")
+
+
+def printed_alike(name: str, other: str) -> str:
+    """How ``name`` differs from ``other``, a name printed alike: the invisible characters each holds."""
+    def hidden(value: str) -> str:
+        found = [f"U+{ord(c):04X} {unicodedata.name(c, '')}".strip() for c in value if unicodedata.category(c) == "Cf"]
+        return ", ".join(dict.fromkeys(found)) or "none"
+    return f"invisible characters: {hidden(name)} against {hidden(other)}"
 
 
 def invisible_problem(value: str) -> str | None:

@@ -18,7 +18,7 @@ from ._currency import is_known_currency, quantum, unknown_currency_text
 from ._engine import (cost_resolved_case, element_completion, equivalent_units, normal_spoilage_from_rate,
                       units_passing_inspection, zero_equivalent_units)
 from ._errors import CostingError, Issue, as_written, format_path
-from ._journal import name_problem
+from ._journal import name_problem, printed_alike, printed_as
 from ._model import (
     PROGRESS,
     TRANSFERRED_IN,
@@ -181,6 +181,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
         issues.append(Issue("NO_STAGES", "stages", "a case needs at least one stage"))
 
     seen: dict[str, int] = {}
+    printed: dict[str, str] = {}  # each name as it prints -> the stage name so printed first
     stages: list[Stage | None] = []
     previous_completed: Decimal | None = None
     for index, spec in enumerate(stage_specs):
@@ -196,8 +197,15 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
             issues.append(Issue("DUPLICATE_STAGE", f"{path}.name",
                                 f"stage name {spec.name!r} is already used by stages[{seen[spec.name]}]; "
                                 "stage names must be unique"))
+        elif printed_as(spec.name) in printed and spec.name not in vouched:  # a recorded close is read as it was
+            other = printed[printed_as(spec.name)]
+            issues.append(Issue("DUPLICATE_STAGE", f"{path}.name",
+                                f"stage name {spec.name!r} prints as stages[{seen[other]}]'s {other!r} "
+                                f"({printed_alike(spec.name, other)}): a report could not tell the two apart; "
+                                "name the stage apart, or delete the invisible character"))
         else:
             seen[spec.name] = index
+            printed[printed_as(spec.name)] = spec.name
         stage, stage_issues = _resolve_stage(spec, index, previous_completed, method, q, convention, recorded,
                                              progress_vouched=spec.name in progress_stages)
         issues.extend(i.under(path) for i in stage_issues)

@@ -613,3 +613,18 @@ def test_an_element_named_rate_or_inspection_keeps_completion_wording(tmp_path, 
     err = capsys.readouterr().err
     assert "complete.rate: completion 1.5 (150%) is above 100%" in err
     assert "complete.inspection: completion 1.2 (120%) is above 100%" in err
+
+
+def test_two_wip_stages_printing_alike_are_refused(tmp_path):
+    """`accounts.wip` with `Testing` and `Testing` + U+200E: two stages, two pools, two roll-forward
+    rows both reading "Testing" (found by fuzzing)."""
+    from costing.close_service import CloseRefused, close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    data = demo("2026-10")
+    data["accounts"]["wip"]["Testing\u200e"] = {"code": "1321", "name": "WIP - Testing (2)"}
+    with Ledger(tmp_path / "l.db") as ledger:
+        with pytest.raises(CloseRefused) as refused:
+            close_period(data, ledger, user="test")
+    assert ("DUPLICATE_STAGE", "accounts.wip.Testing\u200e") in {(i.code, i.path) for i in refused.value.issues}

@@ -351,3 +351,21 @@ def test_values_nested_too_deep_or_too_long_are_told_not_a_traceback(tmp_path, c
         assert main(["cost", str(case)]) == 2
         err = capsys.readouterr().err
         assert "started: expected a number, found a list [[[[[[[1, 1," in err and len(err) < 3000
+
+
+def test_stages_whose_names_print_alike_are_one_stage_named_twice(tmp_path, capsys):
+    """Found by fuzzing: `Assembly` and `Assembly` + U+200D were two stages, and a close's
+    `accounts.wip` took `Testing` and `Testing` + U+200E as two: reports showed two rows "Testing"
+    with different amounts. Products were already so refused; case still tells stages apart."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n"
+                    "  - {name: Assembly, elements: {m: {kind: material, added: start}}, started: 10, completed: 10,"
+                    " ending_wip: {units: 0}, added_costs: {m: 100}}\n"
+                    "  - {name: \"Assembly\\u200d\", elements: {m: {kind: material, added: start}}, completed: 10,"
+                    " ending_wip: {units: 0}, added_costs: {m: 100}}\n")
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "stages[1].name: stage name 'Assembly\\u200d' prints as stages[0]'s 'Assembly' (invisible characters: " \
+           "U+200D ZERO WIDTH JOINER against none)" in err and "[DUPLICATE_STAGE]" in err
+    case.write_text(case.read_text().replace("Assembly\\u200d", "assembly"))
+    assert main(["cost", str(case)]) == 0

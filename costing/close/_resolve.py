@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from .._currency import is_known_currency, is_known_locale, quantum, unknown_currency_text
 from .._errors import Issue
-from .._journal import key_problem, name_problem
+from .._journal import key_problem, name_problem, printed_alike, printed_as
 from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
 from .._numbers import (NUMBER_LIMIT, ROUNDING_MODES, engine_context, percent_text, reading_recorded,
                         with_separator_hints)
@@ -749,10 +749,19 @@ def _check_accounts(header: CloseSpec, issues: list[Issue], vouched: frozenset[s
 
     roles = [(f"accounts.{role}", role, getattr(header.accounts, role)) for role in ACCOUNT_TYPES if role != "wip"]
     roles += [(f"accounts.wip.{stage}", "wip", spec) for stage, spec in header.accounts.wip.items()]
+    printed: dict[str, str] = {}  # each stage name as it prints -> the stage so printed first
     for stage in header.accounts.wip:  # (a refused account is None: its problem is reported)
         problem = name_problem(stage, vouched=stage in vouched)
         if problem:
             issues.append(Issue("INVALID_NAME", f"accounts.wip.{stage}", f"stage name {stage!r} {problem}"))
+        elif printed_as(stage) in printed and stage not in vouched:
+            other = printed[printed_as(stage)]
+            issues.append(Issue("DUPLICATE_STAGE", f"accounts.wip.{stage}",
+                                f"stage name {stage!r} prints as {other!r} ({printed_alike(stage, other)}): reports "
+                                "and the roll-forward could not tell the two stages apart; name the stage apart, or "
+                                "delete the invisible character"))
+        else:
+            printed.setdefault(printed_as(stage), stage)
     by_code: dict[str, tuple[str, str, object]] = {}
     by_name: dict[str, tuple[str, str, object]] = {}
     for path, role, spec in roles:
