@@ -628,3 +628,31 @@ def test_two_wip_stages_printing_alike_are_refused(tmp_path):
         with pytest.raises(CloseRefused) as refused:
             close_period(data, ledger, user="test")
     assert ("DUPLICATE_STAGE", "accounts.wip.Testing\u200e") in {(i.code, i.path) for i in refused.value.issues}
+
+
+def test_an_element_carried_in_opening_wip_and_no_longer_declared_is_said_with_the_prior_month(tmp_path):
+    """November renaming Assembly's `materials` (29 units, 3,480.00 carried) was told UNKNOWN_ELEMENT
+    at `beginning_wip.cost.materials`, a key November's file does not have, with no word of October;
+    renaming an element October carried nothing in was refused the same way."""
+    from costing.close_service import CloseRefused, close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    def renamed(data, stage_name, old, new):
+        stage = next(s for s in data["products"][0]["stages"] if s["name"] == stage_name)
+        stage["elements"] = {new if k == old else k: v for k, v in stage["elements"].items()}
+        stage["added_costs"] = {new if k == old else k: v for k, v in stage["added_costs"].items()}
+        return data
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        with pytest.raises(CloseRefused) as refused:
+            close_period(renamed(demo("2026-11"), "Assembly", "materials", "parts"), ledger, user="test")
+        assert [(i.code, i.path, i.message) for i in refused.value.issues] == [(
+            "ELEMENT_MISSING", "products[0].stages[0].elements",
+            "the 2026-10 close carried 29 units of opening WIP in 'materials' (3480.00), which Assembly no longer "
+            "declares: keep the element this month (its cost goes on from there), or reopen 2026-10 and close it "
+            "again with this month's elements")]
+        packaging = next(s for s in demo("2026-10")["products"][0]["stages"] if s["name"] == "Packaging")
+        element = next(k for k, v in packaging["elements"].items() if v.get("added") == "end")  # carries 0.00
+        close_period(renamed(demo("2026-11"), "Packaging", element, "box"), ledger, user="test")

@@ -1027,7 +1027,24 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
             carried = prior.wip.get((product.name, name))
             if stage.beginning_wip is not None:
                 issues.extend(_compare_opening(stage.beginning_wip, carried, prior.period, f"{spath}.beginning_wip"))
-            update["beginning_wip"] = _beginning_from(carried)
+            beginning = _beginning_from(carried)
+            left = [e for e in (beginning.cost if beginning is not None else ()) if e != TRANSFERRED_IN
+                    and e != PROGRESS and isinstance(stage.elements, Mapping) and e not in stage.elements]
+            if left:
+                # The prior close carried opening WIP in an element this month's stage does not declare
+                # (renamed, or dropped): not the file's beginning_wip (it gives none), and its cost
+                # would leave the books unposted.  An element it carried nothing in goes quietly.
+                held_cost = {e: beginning.cost[e] for e in left if beginning.cost[e]}
+                if held_cost:
+                    issues.append(Issue("ELEMENT_MISSING", f"{spath}.elements", (
+                        f"the {prior.period} close carried {beginning.units} units of opening WIP in "
+                        + ", ".join(f"{e!r} ({amount})" for e, amount in held_cost.items())
+                        + f", which {name} no longer declares: keep "
+                        + ("the element" if len(held_cost) == 1 else "the elements")
+                        + f" this month (its cost goes on from there), or reopen {prior.period} and close it again "
+                          "with this month's elements")))
+                beginning = _beginning_without(beginning, left)
+            update["beginning_wip"] = beginning
         stages.append(_replace(stage, update) if update else stage)
 
     carried_wip = prior.wip_of(product.name) if prior is not None else {}
@@ -1474,6 +1491,14 @@ def _fmt_layers(layers) -> str:
     if not layers:
         return "no layers"
     return "; ".join(f"{u} units at {c}" + (f" from {rest[0]}" if rest else "") for u, c, *rest in layers)
+
+
+def _beginning_without(beginning: BeginningWipSpec, elements: list[str]) -> BeginningWipSpec:
+    """``beginning`` without ``elements`` (their problem said where the close found them)."""
+    complete = beginning.complete if not isinstance(beginning.complete, dict) else \
+        {e: c for e, c in beginning.complete.items() if e not in elements}
+    return BeginningWipSpec.model_construct(units=beginning.units, complete=complete,
+                                            cost={e: c for e, c in beginning.cost.items() if e not in elements})
 
 
 def _beginning_from(carried: StageWip | None) -> BeginningWipSpec | None:
