@@ -656,3 +656,22 @@ def test_an_element_carried_in_opening_wip_and_no_longer_declared_is_said_with_t
         packaging = next(s for s in demo("2026-10")["products"][0]["stages"] if s["name"] == "Packaging")
         element = next(k for k, v in packaging["elements"].items() if v.get("added") == "end")  # carries 0.00
         close_period(renamed(demo("2026-11"), "Packaging", element, "box"), ledger, user="test")
+
+
+def test_a_product_left_out_with_finished_goods_on_hand_is_told_its_units_and_cost(tmp_path):
+    """The WIP message gave units, the finished goods one only "has finished goods on hand"."""
+    from costing.close_service import CloseRefused, close_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        october = close_period(demo("2026-10"), ledger, user="test")
+        november = demo("2026-11")
+        november["products"] = [p for p in november["products"] if p["name"] != "Drip Home"]
+        with pytest.raises(CloseRefused) as refused:
+            close_period(november, ledger, user="test")
+    layers = [r for r in october.rollforward.finished_goods if r.product == "Drip Home"]
+    units, cost = layers[0].closing_units, layers[0].closing
+    assert (f"'Drip Home' has {units} units of finished goods on hand ({cost}) from 2026-10; include the product "
+            "in this close (with its shipments, and each of its stages with no units if it makes nothing this "
+            "month)") in [i.message for i in refused.value.issues]

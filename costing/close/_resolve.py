@@ -251,8 +251,12 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                                     "include the product in this close"))
         for product, layers in sorted(prior.finished_goods.items()):
             if product not in named and any(layer.units for layer in layers):
+                units = sum((layer.units for layer in layers), _ZERO)
+                cost = sum((layer.cost for layer in layers), _ZERO)
                 issues.append(Issue("PRODUCT_MISSING", "products",
-                                    f"{product!r} has finished goods on hand from {prior.period}; include the product"))
+                                    f"{product!r} has {units} units of finished goods on hand ({cost}) from "
+                                    f"{prior.period}; include the product in this close (with its shipments, and "
+                                    "each of its stages with no units if it makes nothing this month)"))
     if issues:
         # The tie to the general ledger, as far as what it compares is known, reported with the
         # other problems (the close reports it otherwise), before the products' as in the file.
