@@ -102,6 +102,10 @@ def test_a_new_opening_is_its_own_step():
     assert [s.what for s in result.steps] == ["opening"]
     assert result.input_changes == ()
     assert any(a.kind == "closing_wip" for a in result.amounts)
+    # Said so, not "No input changes." above a step 1 "one step per input change" never explains.
+    text = render_diff(result, "USD")
+    assert "No input changes: the opening position differs (the prior month was closed again), step 1 below." in text
+    assert "each at the values before it; the opening position):" in text
 
 
 def test_what_the_inputs_do_not_explain_is_said_not_spread():

@@ -517,8 +517,10 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     m = lambda v: _money(v, currency, locale)  # noqa: E731
     signed = lambda v: ("+" if v > 0 else "") + m(v)  # noqa: E731
     lines = [title or f"{diff.period}: two closes compared", ""]
+    opening = bool(diff.steps) and diff.steps[0].what.startswith("opening")  # the prior month closed again
     if not diff.input_changes:
-        lines.append("No input changes.")
+        lines.append("No input changes" + (": the opening position differs (the prior month was closed again), "
+                                           "step 1 below." if opening else "."))
     else:
         lines.append("Input changes:")
         lines += [f"  {change_text(c)}" for c in diff.input_changes]
@@ -537,8 +539,10 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     if not diff.attributed:
         lines += ["", f"Moves are not split by input change: {diff.note}."]
     elif diff.steps:
+        note = f"the opening position first, then {diff.note}" if opening and diff.input_changes else \
+            "the opening position" if opening else diff.note
         lines += ["", "What each step moved (the changes are applied one at a time in this order, each at the values "
-                      f"before it; {diff.note}):"]
+                      f"before it; {note}):"]
         for n, step in enumerate(diff.steps, 1):
             changes = [change_text(c) for c in step.changes]
             if step.what == "engine":
