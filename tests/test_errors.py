@@ -369,3 +369,17 @@ def test_stages_whose_names_print_alike_are_one_stage_named_twice(tmp_path, caps
            "U+200D ZERO WIDTH JOINER against none)" in err and "[DUPLICATE_STAGE]" in err
     case.write_text(case.read_text().replace("Assembly\\u200d", "assembly"))
     assert main(["cost", str(case)]) == 0
+
+
+def test_fifo_on_an_idle_line_says_what_it_cannot_do_not_that_a_figure_is_missing(tmp_path, capsys):
+    """Nothing started, ending WIP the beginning units at a completion the file gives: the refusal
+    said "at a progress the file does not give"."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n"
+                    "  - {name: Assembly, elements: {c: {kind: conversion, added: evenly}}, started: 0, completed: 0,"
+                    " beginning_wip: {units: 10, complete: 0.5, cost: {c: 50}}, ending_wip: {units: 10, complete: 0.8},"
+                    " added_costs: {c: 30}}\n")
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "only 0 of its 10 beginning units were completed, and with nothing started or received the other 10 " \
+           "are still in process" in err and "does not give" not in err
