@@ -560,6 +560,7 @@ def test_public_api_is_pinned():
         "Tie", "tie_to_rollforwards", "CogsLine", "CogsAsPosted", "VarianceReport", "build_variance_report",
         "StandardsSpec", "ResolvedStandards", "resolve_standards", "standards_report", "standards_schema",
         "StandardsReport", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "Variance",
+        "WithoutStandard",
         "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
         "ProductStageFlow", "OrderForecast", "Cover",
         "load_closes", "current_closes", "reclosed_periods",
