@@ -196,9 +196,17 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
 def _json_duplicates(text: str) -> list[tuple[int, int, str]]:
     """(line, column, key) of every key an object of this JSON text gives again, in order of the
     text: the parser's hook sees no positions, and a file with one repeated key often has more (a
-    pasted block), so they are found by reading the text once more, only when there are some.
-    ``text`` parses but for its duplicates: strings, brackets and colons are where JSON puts them."""
+    pasted block), so they are found by reading the text once more, only when there are some.  Up
+    to a syntax problem of the text's own (a bracket too many, a tab in a string), said apart."""
     found: list[tuple[int, int, str]] = []
+    try:
+        _scan_duplicates(text, found)
+    except (ValueError, IndexError):  # the text's own syntax problem: the duplicates before it stand
+        pass
+    return found
+
+
+def _scan_duplicates(text: str, found: list[tuple[int, int, str]]) -> None:
     keys: list[set | None] = []  # per open bracket: the object's keys so far, None for an array
     i, end = 0, len(text)
     while i < end:
@@ -222,7 +230,27 @@ def _json_duplicates(text: str) -> list[tuple[int, int, str]]:
         elif char in "}]":
             keys.pop()
         i += 1
-    return found
+
+
+# No close or case file nests deeper than a dozen levels; hundreds would reach Python's recursion
+# limit in what reads the values (copying them, writing one in a message).
+_DEEPEST = 64
+
+
+def _nested_deeper(data: Any, limit: int) -> bool:
+    """Whether ``data`` holds lists or mappings more than ``limit`` levels deep (looked at without
+    recursion, each shared value once at each depth: a YAML alias is one value however often used)."""
+    stack, seen = [(data, 1)], set()
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if (id(value), depth) in seen:
+            continue
+        seen.add((id(value), depth))
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _too_deep(source: str | None) -> Issue:
@@ -345,9 +373,19 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
         except RecursionError:
             return None, [_too_deep(source)]
         except _DuplicateKey as e:
+            # json stops at the first: what follows is read again for its own syntax problem, if any.
+            syntax = []
+            try:
+                json.loads(text, parse_float=_json_decimal, parse_int=_whole_number)
+            except json.JSONDecodeError as later:
+                syntax = [Issue("INVALID_SYNTAX", f"line {later.lineno}, column {later.colno}",
+                                _json_problem(later, text), source)]
+            except RecursionError:
+                syntax = [_too_deep(source)]
             found = [(f"line {line}, column {column}", key) for line, column, key in _json_duplicates(text)]
             return None, [Issue("INVALID_SYNTAX", where, f"invalid JSON: duplicate key {key!r} (the second would "
-                                "silently replace the first)", source) for where, key in found or [("", e.args[0])]]
+                                "silently replace the first)", source)
+                          for where, key in found or [("", e.args[0])]] + syntax
         return _whole_file(data, path, text)
     try:
         loader = _UniqueKeyLoader(text)
@@ -385,6 +423,8 @@ def read_data_file(path: str | Path) -> tuple[Any, list[Issue]]:
 def _whole_file(data: Any, path: Path, text: str) -> tuple[Any, list[Issue]]:
     """``data``, or what to say of a file that read as one value (text, a number) rather than keys
     and values: a CSV file, most often."""
+    if isinstance(data, (dict, list)) and _nested_deeper(data, _DEEPEST):
+        return None, [_too_deep(str(path))]
     if data is None or isinstance(data, (dict, list)):
         return data, []
     if path.suffix.lower() in (".csv", ".tsv", ".txt") or _tabular(text):
@@ -429,6 +469,8 @@ def _json_problem(error: json.JSONDecodeError, text: str) -> str:
     'invalid JSON: text in single quotes: JSON writes keys and text in double quotes ("a")'
     >>> said('company: Brew Works\nperiod: 2026-10\n')
     'invalid JSON: the file is named .json but is written as YAML (key: value lines): name it .yaml'
+    >>> said('{"name": "Drip\tHome"}')
+    'invalid JSON: a tab inside text in quotes, which JSON writes as \\t or \\n (or the closing quote is missing)'
     """
     at = text[error.pos:error.pos + 2]
     before = text[:error.pos].rstrip()[-1:]
@@ -441,6 +483,10 @@ def _json_problem(error: json.JSONDecodeError, text: str) -> str:
     first = text.lstrip()[:1]
     if error.pos == len(text) - len(text.lstrip()) and first not in ("{", "[") and ":" in text.lstrip().split("\n")[0]:
         return "invalid JSON: the file is named .json but is written as YAML (key: value lines): name it .yaml"
+    if error.msg.startswith("Invalid control character"):
+        shown = {"\t": "a tab", "\n": "a line break", "\r": "a line break"}.get(at[:1], f"U+{ord(at[:1] or ' '):04X}")
+        return (f"invalid JSON: {shown} inside text in quotes, which JSON writes as \\t or \\n (or the closing "
+                "quote is missing)")
     return f"invalid JSON: {error.msg}"
 
 

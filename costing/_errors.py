@@ -36,8 +36,8 @@ def as_written(value: Any) -> str:
     ("a list [0.4, 'x']", 'a mapping {units: 10}', "'abc'", 'nothing')
     >>> deep = [1]
     >>> for _ in range(5000): deep = [deep, deep]
-    >>> len(as_written(deep)), as_written(deep)[-3:]
-    (208, '[[…')
+    >>> len(as_written(deep)), as_written(deep)[-3:], as_written([Decimal("1E+999999999")])
+    (208, '[[…', 'a list [1E+999999999]')
     """
     parts: list[str] = []
     size = 0
@@ -50,8 +50,8 @@ def as_written(value: Any) -> str:
             raise _Shown
 
     def inner(v: Any) -> None:  # each level writes a bracket first: at most 200 levels deep
-        if isinstance(v, Decimal):
-            put(format(v, "f"))
+        if isinstance(v, Decimal):  # plain, unless that would run to thousands of digits (1e999999999)
+            put(format(v, "f") if not v.is_finite() or -40 < v.adjusted() < 40 else str(v))
         elif isinstance(v, bool) or v is None:
             put({True: "true", False: "false", None: "null"}[v])
         elif isinstance(v, list):

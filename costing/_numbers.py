@@ -227,7 +227,7 @@ _EXPONENT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+$")
 
 
 def _within_limit(number: Decimal, value: object) -> Decimal:
-    if number.adjusted() >= 15 and abs(number) >= NUMBER_LIMIT:
+    if number.adjusted() >= 15 and number.copy_abs() >= NUMBER_LIMIT:  # copy_abs: no context, no overflow
         shown = repr(value) if isinstance(value, str) else str(value)
         if len(shown) > 60:  # a value pasted thousands of digits long: its start, and how long it is
             shown = f"{shown[:40]}… ({number.adjusted() + 1:,} digits before the decimal point)"

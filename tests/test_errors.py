@@ -383,3 +383,33 @@ def test_fifo_on_an_idle_line_says_what_it_cannot_do_not_that_a_figure_is_missin
     err = capsys.readouterr().err
     assert "only 0 of its 10 beginning units were completed, and with nothing started or received the other 10 " \
            "are still in process" in err and "does not give" not in err
+
+
+def test_a_json_duplicate_with_a_later_syntax_problem_tells_both(tmp_path, capsys):
+    """Review of the located duplicates: a bracket too many, or a tab in a later string, after a
+    repeated key was a traceback (the rest of the file was read as if it parsed)."""
+    case = tmp_path / "case.json"
+    for text, later in (('{"x": {"a": 1, "a": 2}}}', "line 1, column 24: invalid JSON: Extra data"),
+                        ('{"x": {"a": 1, "a": 2}, "n": "Drip\tHome"}',
+                         "line 1, column 35: invalid JSON: a tab inside text in quotes")):
+        case.write_text(text)
+        assert main(["cost", str(case)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "duplicate key 'a'" in err and later in err, err
+
+
+@pytest.mark.parametrize("text, said", [
+    ('{"currency": "USD", "stages": [{"name": "A", "started": ' + "[" * 500 + "]" * 500 + '}]}',
+     "values are nested hundreds of levels deep"),
+    ('{"currency": "USD", "stages": [{"name": 1e99999999999, "started": [1e999999999]}]}',
+     "found 1E+99999999999 [WRONG_TYPE]"),
+    ('{"currency": "USD", "stages": [{"name": "A", "started": 1e999999999}]}', "found 1E+999999999 [NUMBER_TOO_LARGE]"),
+])
+def test_json_the_parser_takes_but_nothing_after_it_could_is_told(tmp_path, capsys, text, said):
+    """500 levels pass json's C parser and overflowed Python's stack when copied; 1e999999999 was
+    written out digit by digit (gigabytes) or overflowed Decimal's default context."""
+    case = tmp_path / "case.json"
+    case.write_text(text)
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err and len(err) < 2000
