@@ -254,8 +254,9 @@ def _nested_deeper(data: Any, limit: int) -> bool:
 
 
 def _too_deep(source: str | None) -> Issue:
-    return Issue("INVALID_SYNTAX", "", "values are nested hundreds of levels deep ([[[… or {{{…), which no close or "
-                                       "case file holds: the file is damaged or was not written for wip", source)
+    return Issue("INVALID_SYNTAX", "", f"values are nested more than {_DEEPEST} levels deep ([[[… or {{{{{{…), which "
+                                       "no close or case file holds: the file is damaged or was not written for wip",
+                 source)
 
 
 def _marked(value: Any) -> Any:
