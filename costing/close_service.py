@@ -494,8 +494,8 @@ def _names_without_an_opening(ledger: Ledger, period: str) -> frozenset[str]:
 def _same_currency_as_replaced(data: Any, ledger: Ledger, period: str) -> None:
     """A re-close keeps the currency of the close it replaces: that close and its reversals are in
     it, and an export after it (``--after-close``) would put both currencies in one file with the
-    later one's name, or the notice would find the same figures "posted" in another currency.  Only
-    a ledger's first month can get there (a later month opens in the month before's currency)."""
+    later one's name, or the notice would find the same figures "posted" in another currency.  For
+    the ledger's first month: a later one opens in the month before's currency, refused as such."""
     now = data.get("currency") if isinstance(data, dict) else None
     earlier = ledger.closes(period) if is_period(period) else []
     was = earlier[-1].parameters.get("currency") if earlier else None
@@ -517,7 +517,8 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         prior, opening_from = ledger.prior_for(target) if target else (None, None)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
-    _same_currency_as_replaced(data, ledger, target)
+    if prior is None:  # a later month opens in the month before's currency (CURRENCY_MISMATCH says so)
+        _same_currency_as_replaced(data, ledger, target)
     vouched = _vouched_by(ledger, opening_from, data)
     large = _stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS
     result, inputs_json = _compute_in_two_processes(data, prior, vouched, progress) if large else (None, None)

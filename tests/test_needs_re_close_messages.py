@@ -195,6 +195,13 @@ def test_a_re_close_in_another_currency_is_refused(tmp_path):
                                         "its reversal, are in USD; found 'EUR'")
         assert ledger.status("2026-10") == "reopened"
         close_period(demo("2026-10"), ledger, user="test")  # in its own currency, as before
+        # A later month: its opening is in the month before's currency, and that is what is said.
+        close_period(demo("2026-11"), ledger, user="test")
+        reopen_period(ledger, "2026-11", "functional currency is EUR", user="controller")
+        with pytest.raises(CloseRefused) as refused:
+            close_period({**demo("2026-11"), "currency": "EUR"}, ledger, user="test")
+        assert [i.message.split(";")[0] for i in refused.value.issues if i.code == "CURRENCY_MISMATCH"] == [
+            "2026-10 closed in USD, and its closing WIP and finished goods open this month in USD"]
 
 
 # ---- suggested commands reach the ledger they are about ------------------------------------------
