@@ -31,7 +31,7 @@ from costing import Issue, NumberError, StageSpec, edit_distance, resolve_case
 from ._cells import excel_error, formula_error, is_blank, to_number, to_text
 from ._names import is_typo
 
-__all__ = ["parse_block", "locate"]
+__all__ = ["parse_block", "locate", "block_outline"]
 
 _TOP = {"currency", "method", "rounding", "loss_convention"}
 _ELEMENT_PARTS = ("name", "kind", "added")
@@ -186,6 +186,30 @@ def _completions(case: dict, given: list[tuple[int, str, str]]) -> list[Issue]:
             where, scope = f"row {number} ({written})", f" of stage {stage['name']}"
             found.append(_duplicate(where, written, *first[0], written, scope))
     return found
+
+
+def block_outline(block: list[list[Any]]) -> tuple[list[tuple[int, bool]], bool]:
+    """What a block's keys say of its layout, whatever its values: each stage's element rows and
+    whether it receives a transfer (after the first stage, or a ``transferred_in`` key), and whether
+    it is under process accounts — read from the rows as written, so that a result can keep its
+    shape when a value (an element's kind, the convention itself) is an error or a slip."""
+    stages: list[list[Any]] = []  # [elements, receives a transfer]
+    process = False
+    for row in block:
+        if not row or all(is_blank(c) for c in row) or excel_error(row[0]):
+            continue
+        key = _folded(to_text(row[0]))
+        if key == "stage" or _like_stage(key):
+            stages.append([0, bool(stages)])
+        elif stages and (key == "element" or _like_element(key)):
+            stages[-1][0] += 1
+        elif stages and key.startswith("transferred_in"):
+            stages[-1][1] = True
+        elif key == "loss_convention":
+            value = row[1] if len(row) > 1 else None
+            process = excel_error(value) is not None or (not is_blank(value) and _folded(to_text(value)) in
+                                                         ("process_account", "process_accounts"))
+    return [(n, transfer) for n, transfer in stages], process
 
 
 def _folded(key: str) -> str:

@@ -25,7 +25,7 @@ import costing
 from costing import (ROUNDING_MODES, CostingError, Issue, NumberError, ProcessAccountStageReport, is_known_currency,
                      edit_distance, quantum, to_decimal)
 
-from ._block import locate, parse_block
+from ._block import block_outline, locate, parse_block
 from ._book_file import UNREACHABLE, UNSAVED, WEB, BookFile, book_file
 from ._cells import (ERROR_PREFIX, error_text, excel_error, first_cell, formula_error, grid, header_name, is_blank,
                      is_blank_row, is_wip_error, issues_text, out, rows_with_header, to_number, to_period, to_text)
@@ -336,27 +336,37 @@ def WIP_COST_PER_EU(table):
                     lambda s: [s.equivalent_units["e"], s.cost_per_eu["e"]])
 
 
-def _cost_block(block: list[list[Any]], shape: Callable[[dict], tuple[int, int]] = lambda case: (1, 1)):
-    """(the case's report, None), or (None, the error filling ``shape(case)``: the rows and columns
-    the result has for the case the block spells, as far as it can be read), so that no cell a
-    formula refers to is left empty (read as 0) when the block has a problem."""
+def _cost_block(block: list[list[Any]], shape: Callable[[list[list[Any]]], tuple[int, int]]):
+    """(the case's report, None), or (None, the error filling ``shape(block)``: the rows and columns
+    the result has for the layout the block's keys spell), so that no cell a formula refers to is
+    left empty (read as 0) when the block has a problem."""
     case, rows, issues = parse_block(grid(block))
     if not issues:
         try:
             return costing.cost_case(case), None
         except CostingError as e:
             issues = [locate(i, rows) for i in e.issues]
-    height, width = shape(case)
+    height, width = shape(block)
     return None, [[issues_text(issues)] * width for _ in range(height)]
 
 
-def _assign_shape(case: dict) -> tuple[int, int]:
-    """WIP_ASSIGN's rows and columns for a case: a header, then per stage a row for each element
+def _assign_shape(block: list[list[Any]]) -> tuple[int, int]:
+    """WIP_ASSIGN's rows and columns for a block: a header, then per stage a row for each element
     (the transferred-in cost's too, after the first stage or where the stage takes one) and a total."""
-    stages = [s for s in case.get("stages", ()) if isinstance(s, dict)]
-    rows = 1 + sum(len(s.get("elements") or {}) + (1 if k or "transferred_in" in s else 0) + 1
-                   for k, s in enumerate(stages))
-    return rows, 8 if case.get("loss_convention") == "process_account" else 7
+    stages, process = block_outline(grid(block))
+    return 1 + sum(n + transfer + 1 for n, transfer in stages), 8 if process else 7
+
+
+def _report_shape(block: list[list[Any]]) -> tuple[int, int]:
+    """WIP_COST_REPORT's rows for a block (five columns): the same lines for every stage of a layout,
+    whatever its figures (a line of zeros is a line), so that a cell referred to stays that line."""
+    stages, process = block_outline(grid(block))
+    rows = 1
+    for n, transfer in stages:
+        e = n + transfer
+        rows += (8 if process else 7) + e + (2 * e + 1) + ((e + 1) if process else 0) + e  # steps 1 to 4
+        rows += e * (5 if process else 3) + (5 if process else 5) + 1 + (1 if process else 0)  # step 5
+    return rows, 5
 
 
 @func(category="WIP costing")
@@ -365,7 +375,7 @@ def _assign_shape(case: dict) -> tuple[int, int]:
      doc="Stage block: key | value rows spelling a case (currency, method, stage, element, beginning_wip.units, ...)")
 def WIP_COST_REPORT(block):
     """The five-step production cost report of a stage or chain of stages, as a table that spills."""
-    report, error = _cost_block(block)
+    report, error = _cost_block(block, _report_shape)
     if error:
         return error
     table: list[list[Any]] = [["stage", "step", "line", "element", "value"]]
@@ -397,10 +407,9 @@ def WIP_COST_REPORT(block):
         for e, rate in s.cost_per_eu.items():
             table.append([s.name, "4 cost per EU", "", e, out(rate)])
         assignment = _assignment(s)
-        for e in s.equivalent_units:
+        for e in s.equivalent_units:  # every line, zeros too: the report's layout never depends on its figures
             for line, amount in assignment:
-                if line != "abnormal spoilage" or amount.by_element.get(e):
-                    table.append([s.name, "5 assignment", line, e, out(amount.element(e))])
+                table.append([s.name, "5 assignment", line, e, out(amount.element(e))])
         for line, amount in assignment:
             if line == "abnormal spoilage":
                 table.append([s.name, "5 assignment", "normal spoilage (in the above)", "",
@@ -408,8 +417,7 @@ def WIP_COST_REPORT(block):
             table.append([s.name, "5 assignment", line, "", out(amount.signed_total)])
         if not process:  # the spoiled units' disposal value: recorded as spoiled goods, part of what is accounted for
             disposal = s.normal_spoilage.disposal_value + s.abnormal_spoilage.disposal_value
-            if disposal:
-                table.append([s.name, "5 assignment", "spoiled goods at disposal value", "", out(disposal)])
+            table.append([s.name, "5 assignment", "spoiled goods at disposal value", "", out(disposal)])
         table.append([s.name, "5 assignment", "costs accounted for", "", out(s.costs_accounted_for)])
         if process:  # the scrap account's balance: the scrap value of the units actually lost
             table.append([s.name, "5 assignment", "scrap of units lost", "", out(s.scrap.total)])
