@@ -194,7 +194,9 @@ def _close(book: Any, where: BookFile, copy: Path) -> CloseMonthResult:
             Issue("EXCEL_VALUE_CUT", path, f"Excel handed the add-in {live} where the workbook holds {saved} (a cell "
                                            "formatted as Currency or Accounting is handed to add-ins to four decimal "
                                            "places): format it as Number, or close with the `wip close` command")
-            for path, live, saved in _differences(found.data, copied.data)]), period)
+            for path, live, saved in _differences(found.data, copied.data)] or [
+            Issue("EXCEL_VALUE_CUT", "", "the tables as Excel handed them to the add-in differ from the workbook's "
+                                         "saved copy; close with the `wip close` command")]), period)
     reused, notice, later_unknown, stale = False, (), "", ""
     # A ledger this close creates (or an empty file it fills with the ledger's tables) is taken away
     # again when nothing is recorded in it, as `wip close` does: a refused close leaves no file.
