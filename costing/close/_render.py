@@ -517,7 +517,7 @@ def render_diff(diff: CloseDiff, currency: str, locale: str = "en_US", title: st
     m = lambda v: _money(v, currency, locale)  # noqa: E731
     signed = lambda v: ("+" if v > 0 else "") + m(v)  # noqa: E731
     lines = [title or f"{diff.period}: two closes compared", ""]
-    opening = bool(diff.steps) and diff.steps[0].what.startswith("opening")  # the prior month closed again
+    opening = bool(diff.steps) and diff.steps[0].what == "opening"  # the prior month closed again, a step of its own
     if not diff.input_changes:
         lines.append("No input changes" + (": the opening position differs (the prior month was closed again), "
                                            "step 1 below." if opening else "."))
