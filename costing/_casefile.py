@@ -128,7 +128,7 @@ def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
     except InvalidOperation:
         value = None
     if value is not None and value.is_finite():
-        if "e" in text.lower() and value.adjusted() < 15:
+        if "e" in text.lower() and -40 < value.adjusted() < 15:  # 1e-999999999 would be a billion zeros
             value = Decimal(format(value, "f"))  # 1.2e+3 as 1200: plain notation in messages and reports
         return value
     return loader.construct_yaml_float(node)
@@ -149,7 +149,7 @@ def _json_decimal(text: str) -> Decimal:
     """A JSON number with a fraction or exponent, read as YAML's are: the Decimal of the digits
     written, an exponent within the number limit in plain notation (3e2 as 300)."""
     value = _decimal_of(text)
-    if "e" in text.lower() and value.adjusted() < 15:
+    if "e" in text.lower() and -40 < value.adjusted() < 15:  # as YAML's: never a billion zeros written out
         value = Decimal(format(value, "f"))
     return value
 
@@ -209,6 +209,7 @@ def _json_duplicates(text: str) -> list[tuple[int, int, str]]:
 def _scan_duplicates(text: str, found: list[tuple[int, int, str]]) -> None:
     keys: list[set | None] = []  # per open bracket: the object's keys so far, None for an array
     i, end = 0, len(text)
+    line, counted = 1, 0  # the line of text[counted]
     while i < end:
         char = text[i]
         if char == '"':
@@ -218,7 +219,8 @@ def _scan_duplicates(text: str, found: list[tuple[int, int, str]]) -> None:
                 colon += 1
             if colon < end and text[colon] == ":" and keys and keys[-1] is not None:
                 if value in keys[-1]:
-                    line = text.count("\n", 0, i) + 1
+                    line += text.count("\n", counted, i)  # counted on from the last one: a pasted block
+                    counted = i  # may repeat thousands of keys
                     found.append((line, i - (text.rfind("\n", 0, i) + 1) + 1, value))
                 keys[-1].add(value)
             i = after

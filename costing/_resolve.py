@@ -516,13 +516,17 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
             issues.extend(_unit_flow(spec, b_units, input_units, e_units, spoiled_units, receives_transfer))
 
     if method is Method.FIFO and spec.completed < b_units and not units_negative:
+        spoiled_now = spoiled_units or _ZERO
         if input_units is not None and not input_units:
-            # Nothing came in: ending WIP is beginning units, whose progress the file does give.
-            why = (f"and with nothing started or received the other {b_units - spec.completed} are still in "
-                   "process: FIFO would split beginning WIP's cost between the units completed and those still in "
-                   "process, which this engine does not do")
+            # Nothing came in: ending WIP (and what was spoiled) is beginning units, whose progress the file gives.
+            left = b_units - spec.completed
+            where = ("are still in process" if not spoiled_now else "were spoiled" if not e_units else
+                     f"are still in process ({e_units.normalize():f}) or were spoiled ({spoiled_now.normalize():f})")
+            why = (f"and with nothing started or received the other {left} {where}: FIFO would split beginning "
+                   "WIP's cost between the units completed and the others, which this engine does not do")
         else:
-            why = "so part of beginning WIP is in ending WIP at a progress the file does not give"
+            why = ("so part of beginning WIP is in ending WIP" + (" or spoiled" if spoiled_now else "")
+                   + " at a progress the file does not give")
         issues.append(Issue(
             "FIFO_BEGINNING_NOT_COMPLETED", "completed",
             f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "

@@ -36,7 +36,9 @@ __all__ = ["parse_block", "locate", "block_outline"]
 _TOP = {"currency", "method", "rounding", "loss_convention"}
 _ELEMENT_PARTS = ("name", "kind", "added")
 # The first parts of keys a misspelt key is compared with, to say which was meant.
-_SUGGESTED = tuple(sorted(_TOP | {"stage"} | set(StageSpec.model_fields) - {"name"}))
+# The keys a slip is told (`completd`: completed): a block writes an element `element | NAME | KIND |
+# ADDED` (or `elements.NAME.kind`), never `elements` alone, so that is not offered.
+_SUGGESTED = tuple(sorted(_TOP | {"stage", "element"} | set(StageSpec.model_fields) - {"name", "elements"}))
 
 
 def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issue]]:
@@ -193,23 +195,31 @@ def block_outline(block: list[list[Any]]) -> tuple[list[tuple[int, bool]], bool]
     whether it receives a transfer (after the first stage, or a ``transferred_in`` key), and whether
     it is under process accounts — read from the rows as written, so that a result can keep its
     shape when a value (an element's kind, the convention itself) is an error or a slip."""
-    stages: list[list[Any]] = []  # [elements, receives a transfer]
+    stages: list[tuple[set[str], list[bool]]] = []  # per stage: its elements' names, [receives a transfer]
     process = False
-    for row in block:
+    for number, row in enumerate(block):
         if not row or all(is_blank(c) for c in row) or excel_error(row[0]):
             continue
         key = _folded(to_text(row[0]))
+        values = [c for c in row[1:] if not is_blank(c)]
         if key == "stage" or _like_stage(key):
-            stages.append([0, bool(stages)])
-        elif stages and (key == "element" or _like_element(key)):
-            stages[-1][0] += 1
-        elif stages and key.startswith("transferred_in"):
-            stages[-1][1] = True
-        elif key == "loss_convention":
-            value = row[1] if len(row) > 1 else None
-            process = excel_error(value) is not None or (not is_blank(value) and _folded(to_text(value)) in
-                                                         ("process_account", "process_accounts"))
-    return [(n, transfer) for n, transfer in stages], process
+            stages.append((set(), [bool(stages)]))
+        elif key.startswith("normal_loss") or key.startswith("added_units"):
+            process = True  # keys only process accounts have: the layout is theirs, whatever the convention says
+            if stages and key.startswith("added_units."):
+                stages[-1][0].add(key.split(".", 2)[1])  # an element taking units added at its start
+        elif not stages:
+            if key == "loss_convention" and values:  # an error, or a slip of process_account, is read as one
+                process = excel_error(values[0]) is not None or "process" in _folded(to_text(values[0]))
+        elif key.startswith("elements."):
+            stages[-1][0].add(key.split(".", 2)[1])  # the case file's own spelling: elements.NAME.kind
+        elif key == "element" or _like_element(key) or ("." not in key and len(values) >= 3 and not _known_key(key)):
+            # An element's row (or a slip of its key, with its name, kind and addition beside it).
+            name = row[1] if len(row) > 1 and not is_blank(row[1]) and not excel_error(row[1]) else None
+            stages[-1][0].add(to_text(name) if name is not None else f"\0row {number}")
+        elif key.startswith("transferred_in"):
+            stages[-1][1][0] = True
+    return [(len(names), transfer[0]) for names, transfer in stages], process
 
 
 def _folded(key: str) -> str:

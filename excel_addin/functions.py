@@ -365,7 +365,7 @@ def _report_shape(block: list[list[Any]]) -> tuple[int, int]:
     for n, transfer in stages:
         e = n + transfer
         rows += (8 if process else 7) + e + (2 * e + 1) + ((e + 1) if process else 0) + e  # steps 1 to 4
-        rows += e * (5 if process else 3) + (5 if process else 5) + 1 + (1 if process else 0)  # step 5
+        rows += e * (5 if process else 4) + 5 + 1 + (1 if process else 0)  # step 5
     return rows, 5
 
 
@@ -410,6 +410,10 @@ def WIP_COST_REPORT(block):
         for e in s.equivalent_units:  # every line, zeros too: the report's layout never depends on its figures
             for line, amount in assignment:
                 table.append([s.name, "5 assignment", line, e, out(amount.element(e))])
+            if not process:  # so that each element's lines add up to its costs to account for
+                table.append([s.name, "5 assignment", "spoiled goods at disposal value", e,
+                              out(s.normal_spoilage.disposal_value_by_element.get(e, _ZERO)
+                                  + s.abnormal_spoilage.disposal_value_by_element.get(e, _ZERO))])
         for line, amount in assignment:
             if line == "abnormal spoilage":
                 table.append([s.name, "5 assignment", "normal spoilage (in the above)", "",

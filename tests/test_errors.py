@@ -414,3 +414,18 @@ def test_json_the_parser_takes_but_nothing_after_it_could_is_told(tmp_path, caps
     assert main(["cost", str(case)]) == 2
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err and len(err) < 2000
+
+
+def test_fifo_on_an_idle_line_with_spoilage_says_where_the_beginning_units_went(tmp_path, capsys):
+    """Review: 40 beginning units not completed, 30 in ending WIP and 10 spoiled, were all said to be
+    "still in process" (and all 40 when none was)."""
+    case = tmp_path / "case.yaml"
+    base = ("currency: USD\nmethod: fifo\nstages:\n  - {{name: A, elements: {{c: {{kind: conversion, added: evenly}}}},"
+            " started: 0, completed: 60, beginning_wip: {{units: 100, complete: 0.5, cost: {{c: 50}}}},"
+            " ending_wip: {{units: {ending}, complete: 0.8}}, spoilage: {{abnormal: {spoiled}, inspection: 1}},"
+            " added_costs: {{c: 30}}}}\n")
+    for ending, spoiled, said in ((30, 10, "the other 40 are still in process (30) or were spoiled (10)"),
+                                  (0, 40, "the other 40 were spoiled")):
+        case.write_text(base.format(ending=ending, spoiled=spoiled))
+        assert main(["cost", str(case)]) == 2
+        assert said in capsys.readouterr().err

@@ -686,7 +686,12 @@ def test_a_block_with_a_problem_fills_the_assignment_it_would_spill(block, key):
     (KAPLAN_BLOCK, lambda b: [["loss_convention", "#N/A"] if r[0] == "loss_convention" else r for r in b]),
     (BPP_CHAIN_BLOCK, lambda b: [["element", "labour", "labour", None] if r[:2] == ["element", "labour"] else r
                                  for r in b]),
-], ids=["added-na", "element-misspelt", "convention-na", "kind-blank"])
+    (KAPLAN_BLOCK, lambda b: [["loss_convention", "process-account"] if r[0] == "loss_convention" else r for r in b]),
+    # the case file's own spelling of elements, a value wrong elsewhere
+    (ANZIO_BLOCK, lambda b: [row for r in b for row in (
+        [[f"elements.{r[1]}.kind", r[2]], [f"elements.{r[1]}.added", r[3]]] if r[0] == "element"
+        else [["started", "7,000"]] if r[0] == "started" else [r])]),
+], ids=["added-na", "element-misspelt", "convention-na", "kind-blank", "convention-slip", "dotted-elements"])
 def test_a_problem_in_a_row_that_shapes_the_result_keeps_the_shape(block, broken):
     """Review: an element row whose kind or addition failed was left out of the estimate, and the
     last rows of the spill went empty again; the cost report's rows depended on its figures."""
@@ -721,8 +726,13 @@ def test_the_spoiled_goods_disposal_value_is_shown_so_the_assignment_adds_up():
     assert assign[0][-1] == "disposal_value"
     rows = {row[1]: row for row in assign[1:]}
     assert rows["total"][6] == 5000.0 == rows["direct_materials"][6] + rows["conversion"][6]
-    report = {row[2]: row[4] for row in fx.WIP_COST_REPORT(block)[1:] if row[1] == "5 assignment" and row[3] == ""}
+    lines = fx.WIP_COST_REPORT(block)[1:]
+    report = {row[2]: row[4] for row in lines if row[1] == "5 assignment" and row[3] == ""}
     assert report["spoiled goods at disposal value"] == 5000.0
+    for element in ("direct_materials", "conversion"):  # each element's lines add up to its costs, as the total's do
+        to_account = sum(row[4] for row in lines if row[1] == "3 costs to account for" and row[3] == element)
+        accounted = sum(row[4] for row in lines if row[1] == "5 assignment" and row[3] == element)
+        assert round(accounted, 2) == round(to_account, 2), element
     assert report["costs accounted for"] == report["transferred out"] + report["ending WIP"] + \
         report["abnormal spoilage"] + report["spoiled goods at disposal value"] == rows["total"][2] + \
         rows["total"][3] + rows["total"][5] + rows["total"][6]

@@ -276,3 +276,17 @@ def test_wip_close_says_what_a_workbook_named_xlsx_really_is(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert "save it as .xlsx" in err and "[UNREADABLE_FILE]" in err and "not a zip file" not in err
     assert not (tmp_path / "close.wip.db").exists()
+
+
+@pytest.mark.parametrize("suffix, text", [(".json", '{"b": 1e-999999999}'), (".yaml", "b: 1.0e-999999999\n")])
+def test_a_tiny_exponent_is_kept_as_written_not_expanded(tmp_path, suffix, text):
+    """1e-999999999 was written out in plain notation on reading (a billion zeros: seconds and a
+    gigabyte, or a MemoryError traceback for a ten-digit exponent)."""
+    from decimal import Decimal
+
+    from costing._casefile import read_data_file
+
+    path = tmp_path / f"case{suffix}"
+    path.write_text(text)
+    data, issues = read_data_file(path)
+    assert issues == [] and data["b"] == Decimal("1E-999999999") and len(str(data["b"])) < 20
