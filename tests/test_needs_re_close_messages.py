@@ -158,7 +158,7 @@ def test_a_month_after_one_resting_on_a_reopened_month_says_to_close_that_month_
         [issue] = refused.value.issues
         assert (issue.code, issue.message) == ("PERIOD_LOCKED", (
             "2026-12 is closed (close #1) and locked, and 2026-11 is reopened: close 2026-11 again first (`wip close "
-            "FILE --period 2026-11`, FILE: 2026-11's close file or workbook); that close says whether "
+            "FILE --period 2026-11`, FILE: 2026-11's close file or workbook): that close says whether "
             "2026-12 needs closing again, and how"))
 
 

@@ -806,6 +806,16 @@ class Ledger:
                 f"superseded figures — close {root} again if it is open, then re-close {_in_turn(order)}, in that "
                 f"order (each month: {re_close('MONTH')}), before {period}'s journals go to the general ledger")
 
+    def _reopened_first(self, period: str) -> tuple[list[str], str]:
+        """The months before ``period`` that are reopened, in order, and what to do first: close the
+        first of them again — its re-close (theirs, in turn) says which later months move."""
+        reopened = [p for p in self.periods() if p < period and self.status(p) == "reopened"]
+        if not reopened:
+            return [], ""
+        return reopened, (f"close {_in_turn(reopened)} again first (`wip close FILE --period {reopened[0]}"
+                          f"{self.close_ledger_option}`, FILE: {reopened[0]}'s close file or workbook): "
+                          + ("that close says" if len(reopened) == 1 else "the re-closes say"))
+
     def _same_closing_position(self, current: sqlite3.Row, superseded_seq: int) -> bool:
         """Whether a re-close left the position the months after it opened from as it was: the same
         closing WIP and finished goods, in the same currency and accounts (a month reopened and
@@ -837,17 +847,14 @@ class Ledger:
         if status == "closed":
             close_no = self._db.execute("SELECT close_no FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
                                         (period,)).fetchone()[0]
-            reopened = [p for p in self.periods() if p < period and self.status(p) == "reopened"]
+            reopened, first = self._reopened_first(period)
             if reopened:
                 # Closing this month again is the step after: an earlier month's re-close decides
                 # whether it moves at all (the same closing position leaves it as it is).
                 raise LedgerError("PERIOD_LOCKED",
                                   f"{period} is closed (close #{close_no}) and locked, and {_in_turn(reopened)} "
-                                  f"{'is' if len(reopened) == 1 else 'are'} reopened: close {reopened[0]} again first "
-                                  f"(`wip close FILE --period {reopened[0]}{self.close_ledger_option}`, FILE: "
-                                  f"{reopened[0]}'s close file or workbook); "
-                                  + ("that close says" if len(reopened) == 1 else "the re-closes say")
-                                  + f" whether {period} needs closing again, and how")
+                                  f"{'is' if len(reopened) == 1 else 'are'} reopened: {first} whether {period} "
+                                  "needs closing again, and how")
             raise LedgerError("PERIOD_LOCKED",
                               f"{period} is closed (close #{close_no}) and locked; to change it run "
                               f"`wip reopen {period} --reason {REASON_PLACEHOLDER}{self.ledger_option}`, then close it again "
@@ -873,18 +880,13 @@ class Ledger:
             if self.status(superseded) == "reopened":
                 # Not replaced yet: its re-close decides whether the months after it move (closed
                 # again from the same position they do not), and says which to re-close.
-                reopened = [p for p in self.periods() if p < period and self.status(p) == "reopened"]
+                _, first = self._reopened_first(period)
                 rests = (f"a close of {superseded}" if len(order) == 1
                          else f"the close of {source}, which rests on a close of {superseded}")
                 raise LedgerError("PRIOR_PERIOD_STALE",
                                   f"{earlier} opened from {rests} that is reopened now, so its closing position "
-                                  f"may change; close {_in_turn(reopened)} again first (`wip close FILE --period "
-                                  f"{reopened[0]}{self.close_ledger_option}`, FILE: {reopened[0]}'s close file or "
-                                  f"workbook): "
-                                  + ("that close says" if len(reopened) == 1 else "the re-closes say")
-                                  + f" whether {' and '.join(order)} "
-                                  + ("needs" if len(order) == 1 else "need")
-                                  + f" closing again before {period}")
+                                  f"may change; {first} whether {' and '.join(order)} "
+                                  f"{'needs' if len(order) == 1 else 'need'} closing again before {period}")
             if len(order) == 1:
                 raise LedgerError("PRIOR_PERIOD_STALE",
                                   f"{earlier} opened from a close of {superseded} that has since been replaced, so its "
