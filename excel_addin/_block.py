@@ -94,8 +94,13 @@ def parse_block(block: list[list[Any]]) -> tuple[dict, dict[str, int], list[Issu
             continue
         if key and not known:
             meant = _suggestion(key)
+            # A slip too far from `element` to be read as one, with a name, kind and addition beside it.
+            element_row = meant is None and "." not in key and sum(not is_blank(c) for c in row[1:4]) == 3 \
+                and edit_distance(key, "element") <= 3
             issues.append(Issue("UNKNOWN_KEY", f"row {number} ({written})",
                                 f"{written} is not a block key; did you mean {meant}? Correct the key" if meant else
+                                f"{written} is not a block key; did you mean element? Write `element | NAME | KIND | "
+                                "ADDED`" if element_row else
                                 f"{written} is not a key of a case file's stage (docs/case-file.md lists them); "
                                 "correct the key"))
             continue

@@ -656,3 +656,11 @@ def test_addin_onto_a_read_only_workbook_is_file_exists_unless_forced(tmp_path, 
     assert main(["addin", str(tmp_path), "--force"]) == 2
     err = capsys.readouterr().err
     assert "wip_close.xlsm is read-only; make it writable" in err and "[CANNOT_WRITE]" in err, err
+
+
+def test_a_far_slip_of_element_beside_a_name_kind_and_addition_is_told_element():
+    """`elemnts | conversion | conversion | evenly` was told "did you mean elements?", a key the
+    block then refused with "did you mean element?": the row was to be fixed twice."""
+    block = [["elemnts", *row[1:]] if row[:2] == ["element", "conversion"] else list(row) for row in ANZIO_BLOCK]
+    assert single(fx.WIP_ASSIGN(block)) == ("#WIP! UNKNOWN_KEY: row 5 (elemnts): elemnts is not a block key; did you "
+                                            "mean element? Write `element | NAME | KIND | ADDED`")
