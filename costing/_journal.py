@@ -79,20 +79,28 @@ def name_problem(value: str, *, vouched: bool = False) -> str | None:
 
 def printed_as(name: str) -> str:
     """A name as it prints: without its invisible format characters (Unicode category Cf, the
-    joiners and direction marks a name may hold).  Two stages whose names print alike cannot be told
-    apart on a report, so they are one stage written twice.
+    joiners and direction marks a name may hold), its accents composed (é typed as e and a combining
+    accent prints as é).  Two stages whose names print alike cannot be told apart on a report, so
+    they are one stage written twice.
 
     >>> printed_as("Testing\u200e") == printed_as("Testing"), printed_as("testing") == printed_as("Testing")
     (True, False)
+    >>> printed_as("Cafe\u0301") == printed_as("Caf\u00e9")
+    True
     """
-    return name if name.isascii() else "".join(c for c in name if unicodedata.category(c) != "Cf")
+    if name.isascii():
+        return name
+    return unicodedata.normalize("NFC", "".join(c for c in name if unicodedata.category(c) != "Cf"))
 
 
 def printed_alike(name: str, other: str) -> str:
-    """How ``name`` differs from ``other``, a name printed alike: the invisible characters each holds."""
+    """How ``name`` differs from ``other``, a name printed alike: the invisible characters each holds,
+    or the accents one writes as a letter and a combining mark."""
     def hidden(value: str) -> str:
         found = [f"U+{ord(c):04X} {unicodedata.name(c, '')}".strip() for c in value if unicodedata.category(c) == "Cf"]
         return ", ".join(dict.fromkeys(found)) or "none"
+    if hidden(name) == hidden(other):
+        return "the same letters, one with its accents written as combining marks"
     return f"invisible characters: {hidden(name)} against {hidden(other)}"
 
 

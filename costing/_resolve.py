@@ -202,7 +202,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
             issues.append(Issue("DUPLICATE_STAGE", f"{path}.name",
                                 f"stage name {spec.name!r} prints as stages[{seen[other]}]'s {other!r} "
                                 f"({printed_alike(spec.name, other)}): a report could not tell the two apart; "
-                                "name the stage apart, or delete the invisible character"))
+                                "name the stage apart, or type it as the other is typed"))
         else:
             seen[spec.name] = index
             printed[printed_as(spec.name)] = spec.name

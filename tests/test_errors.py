@@ -370,6 +370,10 @@ def test_stages_whose_names_print_alike_are_one_stage_named_twice(tmp_path, caps
            "U+200D ZERO WIDTH JOINER against none)" in err and "[DUPLICATE_STAGE]" in err
     case.write_text(case.read_text().replace("Assembly\\u200d", "assembly"))
     assert main(["cost", str(case)]) == 0
+    # Accents typed apart: é as e and a combining acute accent prints as é.
+    case.write_text(case.read_text().replace("Assembly", "Caf\u00e9").replace("assembly", "Cafe\\u0301"))
+    assert main(["cost", str(case)]) == 2
+    assert "(the same letters, one with its accents written as combining marks)" in capsys.readouterr().err
 
 
 def test_fifo_on_an_idle_line_says_what_it_cannot_do_not_that_a_figure_is_missing(tmp_path, capsys):

@@ -763,7 +763,7 @@ def _check_accounts(header: CloseSpec, issues: list[Issue], vouched: frozenset[s
             issues.append(Issue("DUPLICATE_STAGE", f"accounts.wip.{stage}",
                                 f"stage name {stage!r} prints as {other!r} ({printed_alike(stage, other)}): reports "
                                 "and the roll-forward could not tell the two stages apart; name the stage apart, or "
-                                "delete the invisible character"))
+                                "type it as the other is typed"))
         else:
             printed.setdefault(printed_as(stage), stage)
     by_code: dict[str, tuple[str, str, object]] = {}
