@@ -204,6 +204,17 @@ def test_a_re_close_in_another_currency_is_refused(tmp_path):
             "2026-10 closed in USD, and its closing WIP and finished goods open this month in USD"]
 
 
+@pytest.mark.parametrize("command", [["standards", "--period", "2026-11", "--standards",
+                                      str(DEMO / "standards.yaml")],
+                                     ["flow", "--period", "2026-11"]], ids=["standards", "flow"])
+def test_standards_and_flow_of_a_flagged_month_warn_as_every_reader_does(november_flagged, command, capsys):
+    """`wip standards` and `wip flow` of a month resting on a superseded close said nothing of it."""
+    assert main(command + ["--ledger", str(november_flagged)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: 2026-11's close opened from a close of 2026-10 that has since been reopened or "
+                          "replaced") and err.rstrip().endswith("[NEEDS_RE_CLOSE]"), err
+
+
 # ---- suggested commands reach the ledger they are about ------------------------------------------
 
 @pytest.fixture

@@ -388,6 +388,7 @@ def _cmd_standards(args: argparse.Namespace) -> int:
             _print_issues(args, [_not_closed(ledger, args.period)])
             return EXIT_INPUT
         stored = load_closes(ledger, args.period)[-1]
+        stale = ledger.needs_re_close(args.period)  # said as every reader of the month says it
     try:
         result = recompute(stored)
     except CostingError as e:
@@ -400,6 +401,8 @@ def _cmd_standards(args: argparse.Namespace) -> int:
     for warning in standards.warnings:  # a name only noted that may be a typo: said, not refused
         print(f"warning: {warning.with_source(path)}", file=sys.stderr)
     report = standards_report(result, standards, stored.close_no, stored.element_order)
+    if stale is not None:
+        print(f"warning: {stale} [NEEDS_RE_CLOSE]", file=sys.stderr)
     locale = _locale(args, stored)
     if not _emit(args, report, lambda: render_standards(report, locale), {"standards": report}, "Standards sheet"):
         return EXIT_INPUT
@@ -769,6 +772,9 @@ def _cmd_flow(args: argparse.Namespace) -> int:
                 _print_issues(args, [i if i.source else i.with_source(args.orders) for i in issues])
                 return EXIT_INPUT
         report = _flow_for(ledger, args.period, args, orders)
+        stale = ledger.needs_re_close(args.period)
+    if stale is not None:  # said as every reader of the month says it
+        print(f"warning: {stale} [NEEDS_RE_CLOSE]", file=sys.stderr)
     locale = _locale(args, stored)
     if not _emit(args, report, lambda: render_flow(report, locale), {"flow": report}, "Flow sheet"):
         return EXIT_INPUT
