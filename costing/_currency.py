@@ -7,7 +7,8 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-__all__ = ["is_known_currency", "is_known_locale", "minor_unit", "quantum", "unknown_currency_text"]
+__all__ = ["is_known_currency", "is_known_locale", "minor_unit", "quantum", "unknown_currency_text",
+           "finer_than_currency"]
 
 
 @lru_cache(maxsize=None)
@@ -29,6 +30,18 @@ def unknown_currency_text(code: object) -> str:
     if meant != code and is_known_currency(meant):
         return f"unknown currency {code!r}; expected an ISO 4217 code in capitals: type it as {meant}"
     return f"unknown currency {code!r}; expected an ISO 4217 code such as USD, EUR, JPY"
+
+
+def finer_than_currency(amount: Decimal | None, currency: str) -> str | None:
+    """Why an amount of ``currency`` given with more decimal places than its minor unit is refused
+    (posted, or compared with what is: a threshold, a budget), or None; trailing zeros are no places.
+
+    >>> finer_than_currency(Decimal("100.005"), "USD"), finer_than_currency(Decimal("15000.0"), "JPY")
+    ('100.005 has more decimal places than USD allows (2)', None)
+    """
+    if amount is None or not amount.is_finite() or amount == amount.quantize(quantum(currency)):
+        return None
+    return f"{amount} has more decimal places than {currency} allows ({minor_unit(currency)})"
 
 
 @lru_cache(maxsize=None)

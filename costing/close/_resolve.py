@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from pydantic import ValidationError
 
-from .._currency import is_known_currency, is_known_locale, quantum, unknown_currency_text
+from .._currency import finer_than_currency, is_known_currency, is_known_locale, quantum, unknown_currency_text
 from .._errors import Issue
 from .._journal import key_problem, name_problem, printed_alike, printed_as
 from .._model import PROGRESS, TRANSFERRED_IN, Case, ElementKind
@@ -586,9 +586,9 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
                 held.pools.setdefault(name, set()).add(key)  # not applied from: the products would restate it
         if _grouped_as_typed(oh.actual, q, header, recorded):
             issues.append(_grouped_amount(f"overhead.{name}.actual", oh.actual, q, header))
-        elif q is not None and oh.actual != oh.actual.quantize(q):
+        elif q is not None and finer_than_currency(oh.actual, header.currency):
             issues.append(Issue("AMOUNT_PRECISION", f"overhead.{name}.actual",
-                                f"{oh.actual} has more decimal places than {header.currency} allows"))
+                                finer_than_currency(oh.actual, header.currency)))
     if q is not None:
         # Posted amounts carry the currency's places (22500 -> 22500.00); one with more is refused above.
         header = header.model_copy(update={"overhead": {
@@ -605,13 +605,11 @@ def _check_header(header: CloseSpec, prior: PriorState | None, issues: list[Issu
     if _grouped_as_typed(header.materiality, q, header, recorded):
         # 1.000 would write off a difference of 999 that a materiality of 1000 means to prorate.
         issues.append(_grouped_amount("materiality", header.materiality, q, header))
-    elif not recorded and q is not None and header.materiality.is_finite() \
-            and header.materiality != header.materiality.quantize(q):
+    elif not recorded and q is not None and finer_than_currency(header.materiality, header.currency):
         # An amount of the currency like any other (the variance audit's --materiality is refused
         # so): a threshold between two units says nothing the next unit up does not.
-        issues.append(Issue("AMOUNT_PRECISION", "materiality",
-                            f"{header.materiality} has more decimal places than {header.currency} allows "
-                            f"({-q.as_tuple().exponent})"))
+        issues.append(Issue("AMOUNT_PRECISION", "materiality", finer_than_currency(header.materiality,
+                                                                                   header.currency)))
     _check_accounts(header, issues, vouched)
     if not any(issue.code == "CURRENCY_MISMATCH" for issue in issues):  # else its amounts follow from that one
         header = _check_general_ledger(header, q, issues, held, recorded)
@@ -689,9 +687,8 @@ def _check_general_ledger(header: CloseSpec, q: Decimal | None, issues: list[Iss
                                     f"WIP accounts, finished goods and overhead control: {', '.join(sorted(accounts))}"))
         elif _grouped_as_typed(balance, q, header, recorded):
             issues.append(_grouped_amount(path, balance, q, header))
-        elif q is not None and balance != balance.quantize(q):
-            issues.append(Issue("AMOUNT_PRECISION", path,
-                                f"{balance} has more decimal places than {header.currency} allows"))
+        elif q is not None and finer_than_currency(balance, header.currency):
+            issues.append(Issue("AMOUNT_PRECISION", path, finer_than_currency(balance, header.currency)))
         elif q is not None:
             at_places[code] = balance.quantize(q)
     return header.model_copy(update={"general_ledger": header.general_ledger.model_copy(update={"balances": at_places})})
@@ -1101,9 +1098,9 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                                     f"a finished-goods layer with cost {layer.cost} but no units"))
             elif _grouped_as_typed(layer.cost, q, header, recorded):
                 issues.append(_grouped_amount(f"opening_finished_goods[{k}].cost", layer.cost, q, header))
-            elif q is not None and layer.cost != layer.cost.quantize(q):
+            elif q is not None and finer_than_currency(layer.cost, header.currency):
                 issues.append(Issue("AMOUNT_PRECISION", f"opening_finished_goods[{k}].cost",
-                                    f"{layer.cost} has more decimal places than {header.currency} allows"))
+                                    finer_than_currency(layer.cost, header.currency)))
         if q is not None:
             opening_fg = tuple(FinishedGoodsLayer(l.product, l.period, l.units, l.cost.quantize(q))
                                if l.cost == l.cost.quantize(q) else l for l in opening_fg)

@@ -35,7 +35,7 @@ from typing import Any, Iterable, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._currency import quantum
+from .._currency import finer_than_currency, quantum
 from .._errors import Issue
 from .._model import TRANSFERRED_IN, ElementKind
 from .._numbers import ROUNDING_MODES, engine_context
@@ -191,12 +191,14 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
 
     overhead: dict[str, OverheadStandard] = {}
     overhead_near: dict[str, tuple[str, str]] = {}  # a stage -> the overhead entry like its name, only noted
-    q = result.plan.quantum
     for name, oh in spec.overhead.items():
         path = f"overhead.{name}"
         resolved, problems = _overhead_standard(oh, path)
         issues.extend(problems)
-        issues.extend(_finer_than_currency(f"{path}.fixed_budget", oh.fixed_budget, q, close_spec.currency))
+        # A given budget or split is an amount: a spending variance of 6,750.5 yen cannot be posted.
+        finer = finer_than_currency(oh.fixed_budget, close_spec.currency)
+        if finer:
+            issues.append(Issue("AMOUNT_PRECISION", f"{path}.fixed_budget", finer))
         if name not in overhead_lines:
             candidates = [s for s in overhead_lines if s not in spec.overhead]
             meant = _typo(name, candidates)
@@ -307,8 +309,8 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                 issues.append(Issue("UNKNOWN_STAGE", path, f"the {period} close applies no overhead in {name!r}"
                                     + (f" (did you mean {meant!r}?)" if meant else "")))
                 continue
-            problems = [problem for part in ("variable", "fixed") for problem in _finer_than_currency(
-                f"{path}.{part}", getattr(given, part), q, close_spec.currency)]
+            problems = [Issue("AMOUNT_PRECISION", f"{path}.{part}", finer) for part in ("variable", "fixed")
+                        if (finer := finer_than_currency(getattr(given, part), close_spec.currency))]
             pair, more = _split(given, line.actual, path) if not problems else (None, [])
             issues.extend(problems + more)
             if pair is not None:
@@ -725,15 +727,6 @@ def _element_standard(std: ElementStandardSpec, kind: ElementKind, oh: OverheadS
                             "fixed_budget}")]
     price = oh.variable_rate + oh.fixed_rate
     return ElementStandard("quantity", std.quantity * price, std.quantity, price, std.unit or "driver units"), []
-
-
-def _finer_than_currency(path: str, amount: Decimal | None, q: Decimal, currency: str) -> list[Issue]:
-    """AMOUNT_PRECISION for a given amount (a fixed budget, actual overhead) with more places than
-    the currency: a spending variance of 6,750.5 yen cannot be posted or compared with the close's."""
-    if amount is None or not amount.is_finite() or amount == amount.quantize(q):
-        return []
-    return [Issue("AMOUNT_PRECISION", path, f"{amount} has more decimal places than {currency} allows "
-                                            f"({-q.as_tuple().exponent})")]
 
 
 def _split(given: OverheadActualsSpec, actual: Decimal,
