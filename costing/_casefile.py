@@ -128,9 +128,7 @@ def _decimal(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
     except InvalidOperation:
         value = None
     if value is not None and value.is_finite():
-        if "e" in text.lower() and -40 < value.adjusted() < 15:  # 1e-999999999 would be a billion zeros
-            value = Decimal(format(value, "f"))  # 1.2e+3 as 1200: plain notation in messages and reports
-        return value
+        return _plain_if_exponent(value, text)
     return loader.construct_yaml_float(node)
 
 
@@ -148,9 +146,15 @@ _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _text)
 def _json_decimal(text: str) -> Decimal:
     """A JSON number with a fraction or exponent, read as YAML's are: the Decimal of the digits
     written, an exponent within the number limit in plain notation (3e2 as 300)."""
-    value = _decimal_of(text)
-    if "e" in text.lower() and -40 < value.adjusted() < 15:  # as YAML's: never a billion zeros written out
-        value = Decimal(format(value, "f"))
+    return _plain_if_exponent(_decimal_of(text), text)
+
+
+def _plain_if_exponent(value: Decimal, text: str) -> Decimal:
+    """A number written with an exponent, in plain notation (1.2e+3 as 1200: so messages and
+    reports show it), when that stays short: not past the number limit, nor 1e-999999999 (a
+    billion zeros), which stay as written and are refused or shown as such."""
+    if "e" in text.lower() and -40 < value.adjusted() < 15:
+        return Decimal(format(value, "f"))
     return value
 
 _DECIMAL_INTEGER = re.compile(r"[-+]?[0-9]+")
