@@ -410,18 +410,11 @@ def WIP_COST_REPORT(block):
         for e in s.equivalent_units:  # every line, zeros too: the report's layout never depends on its figures
             for line, amount in assignment:
                 table.append([s.name, "5 assignment", line, e, out(amount.element(e))])
-            if not process:  # so that each element's lines add up to its costs to account for
-                table.append([s.name, "5 assignment", "spoiled goods at disposal value", e,
-                              out(s.normal_spoilage.disposal_value_by_element.get(e, _ZERO)
-                                  + s.abnormal_spoilage.disposal_value_by_element.get(e, _ZERO))])
         for line, amount in assignment:
             if line == "abnormal spoilage":
                 table.append([s.name, "5 assignment", "normal spoilage (in the above)", "",
                               out(s.normal_spoilage.total)])
             table.append([s.name, "5 assignment", line, "", out(amount.signed_total)])
-        if not process:  # the spoiled units' disposal value: recorded as spoiled goods, part of what is accounted for
-            disposal = s.normal_spoilage.disposal_value + s.abnormal_spoilage.disposal_value
-            table.append([s.name, "5 assignment", "spoiled goods at disposal value", "", out(disposal)])
         table.append([s.name, "5 assignment", "costs accounted for", "", out(s.costs_accounted_for)])
         if process:  # the scrap account's balance: the scrap value of the units actually lost
             table.append([s.name, "5 assignment", "scrap of units lost", "", out(s.scrap.total)])
@@ -444,7 +437,8 @@ class _Signed:
 
 def _assignment(s) -> list[tuple[str, _Signed]]:
     """Step 5's lines, which add up to the costs accounted for.  Under the spoilage convention the
-    normal spoilage is inside transferred out and ending WIP; under the process-account convention
+    normal spoilage is inside transferred out and ending WIP, and the spoiled goods' disposal value
+    is a line of its own (the spoilage is net of it); under the process-account convention
     the normal loss (at its scrap value), the abnormal loss and, deducted, the abnormal gain are lines
     of their own."""
     lines = [("transferred out", _Signed(s.transferred_out.total, s.transferred_out.by_element)),
@@ -454,7 +448,13 @@ def _assignment(s) -> list[tuple[str, _Signed]]:
                   ("abnormal loss", _Signed(s.abnormal_loss.total, s.abnormal_loss.by_element)),
                   ("less abnormal gain", _Signed(s.abnormal_gain.total, s.abnormal_gain.by_element, deducted=True))]
     else:
-        lines.append(("abnormal spoilage", _Signed(s.abnormal_spoilage.total, s.abnormal_spoilage.by_element)))
+        normal, abnormal = s.normal_spoilage, s.abnormal_spoilage
+        lines.append(("abnormal spoilage", _Signed(abnormal.total, abnormal.by_element)))
+        # The spoiled units' disposal value, recorded as spoiled goods: the spoilage lines are net of it.
+        lines.append(("spoiled goods at disposal value", _Signed(
+            normal.disposal_value + abnormal.disposal_value,
+            {e: normal.disposal_value_by_element.get(e, _ZERO) + abnormal.disposal_value_by_element.get(e, _ZERO)
+             for e in s.equivalent_units})))
     return lines
 
 
@@ -482,14 +482,13 @@ def WIP_ASSIGN(block):
     table = [["stage", "element", "transferred_out", "ending_wip", "normal_spoilage", "abnormal_spoilage",
               "disposal_value"]]
     for s in report.stages:
-        normal, abnormal = s.normal_spoilage, s.abnormal_spoilage
+        disposal = dict(_assignment(s))["spoiled goods at disposal value"]
         for e in s.equivalent_units:
             table.append([s.name, e, out(s.transferred_out.by_element[e]), out(s.ending_wip.by_element[e]),
                           out(s.transferred_out.normal_spoilage_by_element[e] + s.ending_wip.normal_spoilage_by_element[e]),
-                          out(abnormal.by_element[e]),
-                          out(normal.disposal_value_by_element.get(e, _ZERO) + abnormal.disposal_value_by_element.get(e, _ZERO))])
+                          out(s.abnormal_spoilage.by_element[e]), out(disposal.element(e))])
         table.append([s.name, "total", out(s.transferred_out.total), out(s.ending_wip.total),
-                      out(normal.total), out(abnormal.total), out(normal.disposal_value + abnormal.disposal_value)])
+                      out(s.normal_spoilage.total), out(s.abnormal_spoilage.total), out(disposal.total)])
     return table
 
 
