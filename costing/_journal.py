@@ -94,14 +94,16 @@ def printed_as(name: str) -> str:
 
 
 def printed_alike(name: str, other: str) -> str:
-    """How ``name`` differs from ``other``, a name printed alike: the invisible characters each holds,
-    or the accents one writes as a letter and a combining mark."""
+    """Why stage ``name`` is refused beside ``other``, printed alike: how the two differ (the
+    invisible characters each holds, or accents written as a letter and a combining mark), and what
+    to do."""
     def hidden(value: str) -> str:
         found = [f"U+{ord(c):04X} {unicodedata.name(c, '')}".strip() for c in value if unicodedata.category(c) == "Cf"]
         return ", ".join(dict.fromkeys(found)) or "none"
-    if hidden(name) == hidden(other):
-        return "the same letters, one with its accents written as combining marks"
-    return f"invisible characters: {hidden(name)} against {hidden(other)}"
+    how = "the same letters, one with its accents written as combining marks" if hidden(name) == hidden(other) \
+        else f"invisible characters: {hidden(name)} against {hidden(other)}"
+    return (f"({how}): reports could not tell the two stages apart; name the stage apart, or type it as the "
+            "other is typed")
 
 
 def invisible_problem(value: str) -> str | None:

@@ -199,10 +199,8 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
                                 "stage names must be unique"))
         elif printed_as(spec.name) in printed and spec.name not in vouched:  # a recorded close is read as it was
             other = printed[printed_as(spec.name)]
-            issues.append(Issue("DUPLICATE_STAGE", f"{path}.name",
-                                f"stage name {spec.name!r} prints as stages[{seen[other]}]'s {other!r} "
-                                f"({printed_alike(spec.name, other)}): a report could not tell the two apart; "
-                                "name the stage apart, or type it as the other is typed"))
+            issues.append(Issue("DUPLICATE_STAGE", f"{path}.name", f"stage name {spec.name!r} prints as "
+                                f"stages[{seen[other]}]'s {other!r} {printed_alike(spec.name, other)}"))
         else:
             seen[spec.name] = index
             printed[printed_as(spec.name)] = spec.name

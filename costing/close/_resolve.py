@@ -758,9 +758,7 @@ def _check_accounts(header: CloseSpec, issues: list[Issue], vouched: frozenset[s
         elif printed_as(stage) in printed and stage not in vouched:
             other = printed[printed_as(stage)]
             issues.append(Issue("DUPLICATE_STAGE", f"accounts.wip.{stage}",
-                                f"stage name {stage!r} prints as {other!r} ({printed_alike(stage, other)}): reports "
-                                "and the roll-forward could not tell the two stages apart; name the stage apart, or "
-                                "type it as the other is typed"))
+                                f"stage name {stage!r} prints as {other!r} {printed_alike(stage, other)}"))
         else:
             printed.setdefault(printed_as(stage), stage)
     by_code: dict[str, tuple[str, str, object]] = {}
