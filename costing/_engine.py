@@ -16,7 +16,7 @@ spoilage):
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, getcontext, localcontext
 
 from ._errors import CostingError, Issue
 from ._model import TRANSFERRED_IN, Case, LossConvention, Method, Stage
@@ -36,6 +36,7 @@ from ._report import (
 from ._rounding import allocate
 
 __all__ = ["element_completion", "units_passing_inspection", "normal_spoilage_from_rate", "equivalent_unit_terms",
+           "beginning_cost_completed",
            "equivalent_units", "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts",
            "transferred_out_parts"]
 
@@ -128,10 +129,43 @@ def equivalent_unit_terms(fifo: bool, beginning_units: Decimal, beginning_done: 
     (Decimal('60.0'), Decimal('400'), Decimal('25.0'))
     >>> equivalent_unit_terms(False, Decimal(100), Decimal("0.4"), Decimal(500), Decimal(50), Decimal("0.5"))
     (None, Decimal('500'), Decimal('25.0'))
+
+    FIFO with fewer units completed than were in beginning WIP (an idle line: nothing started or
+    received, the rest of the beginning units still in process): the completed units were
+    beginning units, none was started and completed, and ending WIP is the other beginning units,
+    whose work this period is their progress less what they had at the start.  The case resolver
+    accepts this only when nothing came in and nothing was spoiled, so that ending WIP is exactly
+    those units at the one progress the file gives.
+
+    >>> equivalent_unit_terms(True, Decimal(100), Decimal("0.4"), Decimal(30), Decimal(70), Decimal("0.7"))
+    (Decimal('18.0'), Decimal('0'), Decimal('21.0'))
     """
     if fifo:
+        if completed < beginning_units:
+            return (completed * (_ONE - beginning_done), _ZERO,
+                    ending_units * ending_done - (beginning_units - completed) * beginning_done)
         return beginning_units * (_ONE - beginning_done), completed - beginning_units, ending_units * ending_done
     return None, completed, ending_units * ending_done
+
+
+def beginning_cost_completed(cost: Decimal, beginning_units: Decimal, completed: Decimal, quantum: Decimal,
+                             rounding: str) -> Decimal:
+    """Under FIFO, the part of one element's beginning WIP cost that leaves with the completed
+    units: all of it when the beginning units were all completed (they complete first); otherwise
+    (an idle line, see ``equivalent_unit_terms``) the completed units' share by units, rounded to
+    ``quantum`` (``rounding`` a decimal constant, None: the current context's), the rest staying
+    in ending WIP with the units that hold it.  The engine, the reports' parts and the close's
+    overhead content all split it here.
+
+    >>> beginning_cost_completed(Decimal("1000.00"), Decimal(100), Decimal(120), Decimal("0.01"), "ROUND_HALF_UP")
+    Decimal('1000.00')
+    >>> beginning_cost_completed(Decimal("1000.00"), Decimal(300), Decimal(100), Decimal("0.01"), "ROUND_HALF_UP")
+    Decimal('333.33')
+    """
+    if completed >= beginning_units or not cost:
+        return cost
+    context = engine_context(rounding)
+    return context.divide(context.multiply(cost, completed), beginning_units).quantize(quantum, context=context)
 
 
 def equivalent_units(fifo: bool, beginning_units: Decimal, beginning_done: Decimal, completed: Decimal,
@@ -253,6 +287,11 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
     s_done = sp.completion
 
     own = stage.added_costs
+    if fifo and completed < b_units and (stage.input_units or spoiled_units):
+        # The resolver refuses this (FIFO_BEGINNING_NOT_COMPLETED): ending WIP would mix beginning
+        # units with new ones at one progress, or spoiled units would hold beginning work.
+        raise ValueError(f"stage {stage.name!r}: under FIFO fewer units completed than began, with units "
+                         "started, received or spoiled")
     receives_transfer = stage.receives_transfer
     if receives_transfer:
         if stage.transferred_in_cost is not None:
@@ -305,9 +344,16 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         rates[name] = rate
         b_by[name] = b
         added_by[name] = added
-        # FIFO: beginning WIP's own cost goes out with the beginning units, which are completed first.
-        to_out[name] = b + out if fifo else out
-        to_end[name] = end
+        if fifo:
+            # Beginning WIP's own cost goes out with the beginning units, which are completed first
+            # (on an idle line only the completed ones' share; the rest stays with the others).
+            b_out = b if completed >= b_units else beginning_cost_completed(b, b_units, completed, q,
+                                                                            getcontext().rounding)
+            to_out[name] = b_out + out
+            to_end[name] = b - b_out + end
+        else:
+            to_out[name] = out
+            to_end[name] = end
     if problems:
         raise CostingError(problems)
 
@@ -528,6 +574,7 @@ def transferred_out_parts(report: StageReport, parts: dict[str, EquivalentUnitPa
         return None
     out = report.transferred_out
     beginning = report.costs_to_account_for.beginning_wip_by_element
+    units = report.physical_units
     result: dict[str, TransferredOutParts] = {}
     with localcontext(_EXACT_PARTS):
         for name, total in out.by_element.items():
@@ -535,11 +582,13 @@ def transferred_out_parts(report: StageReport, parts: dict[str, EquivalentUnitPa
             if part is None or part.started_and_completed is None or part.to_complete_beginning_wip is None:
                 return None  # weighted average, or parts that do not cover the element
             normal = out.normal_spoilage_by_element.get(name, _ZERO * total)
-            this_period = total - beginning[name] - normal
-            rate = report.cost_per_eu[name]
             quantum = Decimal(1).scaleb(total.as_tuple().exponent)
+            b_out = beginning_cost_completed(beginning[name], units.beginning_wip, units.completed, quantum,
+                                             ROUNDING_MODES[rounding])
+            this_period = total - b_out - normal
+            rate = report.cost_per_eu[name]
             complete, started = allocate([part.to_complete_beginning_wip * rate, part.started_and_completed * rate],
                                          this_period, quantum, ROUNDING_MODES[rounding])
-            result[name] = TransferredOutParts(beginning_wip=beginning[name], to_complete_beginning_wip=complete,
+            result[name] = TransferredOutParts(beginning_wip=b_out, to_complete_beginning_wip=complete,
                                                started_and_completed=started, normal_spoilage=normal, total=total)
     return result

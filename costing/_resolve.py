@@ -366,6 +366,49 @@ def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tupl
         return None
 
 
+def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, ending, b_units: Decimal,
+                         e_units: Decimal, input_units: Decimal | None, spoiled_units: Decimal | None,
+                         process_account: bool) -> list[Issue]:
+    """Under FIFO, fewer units completed than were in beginning WIP.  Costed when it is an idle
+    line — nothing started or received, nothing spoiled or lost: ending WIP is then the beginning
+    units not completed, at the progress the file gives, and they keep their share of beginning
+    WIP's cost (``beginning_cost_completed``).  Refused otherwise, and when that progress is behind
+    the beginning units' own (work cannot be undone)."""
+    spoiled_now = spoiled_units or _ZERO
+    left = b_units - spec.completed
+    head = (f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "
+            "units were completed, ")
+    if input_units is None:
+        return []  # the missing input is reported already
+    advice = "; use method: weighted_average for this period or check the units"
+    if process_account:
+        return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
+            f"and the other {left} are still in process or lost: under loss_convention: process_account FIFO "
+            "is costed only when beginning WIP is completed" + advice))]
+    if input_units:
+        return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
+            "so part of beginning WIP is in ending WIP" + (" or spoiled" if spoiled_now else "")
+            + " beside units started this period, at one progress the file gives for both" + advice))]
+    if spoiled_now:
+        where = ("were spoiled" if not e_units else
+                 f"are still in process ({e_units.normalize():f}) or were spoiled ({spoiled_now.normalize():f})")
+        return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
+            f"and the other {left} {where}: FIFO would need the progress of the beginning units spoiled, "
+            "which the file does not give" + advice))]
+    issues = []
+    for el in elements:
+        name = el.name
+        before, after = beginning.completion[name], ending.completion[name]
+        if after < before:
+            issues.append(Issue(
+                "ENDING_WIP_BEHIND_BEGINNING", "ending_wip.complete",
+                f"{spec.name}: with nothing started or received, ending WIP is {e_units.normalize():f} of the "
+                f"beginning units, {after.normalize():f} complete in {name} where they began "
+                f"{before.normalize():f} complete (FIFO): work done cannot go backwards; check ending_wip's "
+                "completion or the units"))
+    return issues
+
+
 def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | None, method: Method,
                    q: Decimal | None, convention: LossConvention = LossConvention.SPOILAGE,
                    recorded: bool = False, progress_vouched: bool = False) -> tuple[Stage | None, list[Issue]]:
@@ -514,21 +557,8 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
             issues.extend(_unit_flow(spec, b_units, input_units, e_units, spoiled_units, receives_transfer))
 
     if method is Method.FIFO and spec.completed < b_units and not units_negative:
-        spoiled_now = spoiled_units or _ZERO
-        if input_units is not None and not input_units:
-            # Nothing came in: ending WIP (and what was spoiled) is beginning units, whose progress the file gives.
-            left = b_units - spec.completed
-            where = ("are still in process" if not spoiled_now else "were spoiled" if not e_units else
-                     f"are still in process ({e_units.normalize():f}) or were spoiled ({spoiled_now.normalize():f})")
-            why = (f"and with nothing started or received the other {left} {where}: FIFO would split beginning "
-                   "WIP's cost between the units completed and the others, which this engine does not do")
-        else:
-            why = ("so part of beginning WIP is in ending WIP" + (" or spoiled" if spoiled_now else "")
-                   + " at a progress the file does not give")
-        issues.append(Issue(
-            "FIFO_BEGINNING_NOT_COMPLETED", "completed",
-            f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "
-            f"units were completed, {why}; use method: weighted_average for this period or check the units"))
+        issues.extend(_fifo_beginning_left(spec, elements, beginning, ending, b_units, e_units, input_units,
+                                           spoiled_units, process_account))
 
     if issues:
         return None, issues

@@ -318,7 +318,8 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
 
     # Horngren's order, as in Steps 1 and 2: good units completed and transferred out (with their
     # normal spoilage), abnormal spoilage (with the spoiled goods' disposal value), ending WIP.
-    rows += assigned_rows("Transferred out", s.transferred_out, transferred_out_parts(s, parts, rounding))
+    out_layers = transferred_out_parts(s, parts, rounding)
+    rows += assigned_rows("Transferred out", s.transferred_out, out_layers)
     if spoilage:
         rows.append(["Abnormal spoilage (loss), net"] + [a(abnormal.by_element[e]) for e in elements]
                     + [a(abnormal.total)])
@@ -326,8 +327,20 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
         if disposal:
             rows.append(["Spoiled goods at disposal value", *[""] * len(elements), a(disposal)])
     rows += assigned_rows("Ending WIP", s.ending_wip)
+    held = pu.beginning_wip - pu.completed
+    if out_layers is not None and held > 0:
+        # FIFO on an idle line: ending WIP is beginning units, which keep their share of last
+        # period's cost; the rest is this period's work on them.
+        kept = {e: ctaf.beginning_wip_by_element[e] - out_layers[e].beginning_wip for e in elements}
+        for label, values in (("  beginning WIP, last period's cost", kept),
+                              ("  work this period", {e: s.ending_wip.by_element[e] - kept[e] for e in elements})):
+            rows.append([label] + [a(values[e]) for e in elements] + [a(sum(values.values(), s.ending_wip.total * 0))])
     rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
     lines += _table(rows, [""] + elements + ["total"])
+    if out_layers is not None and held > 0:
+        lines += ["", f"  Nothing was started or received: FIFO completed {u(pu.completed)} of the {u(pu.beginning_wip)} "
+                      f"beginning units; the other {u(held)} are ending WIP, with their share of last period's cost "
+                      "(by units) and this period's work on them."]
     if spoilage:
         # "net": the spoiled units' cost less their disposal value (recorded as spoiled goods).
         lines += ["", "  Spoilage, net of disposal value (the disposal value is recorded as spoiled goods):"]

@@ -809,3 +809,48 @@ def test_units_of_29_significant_digits_tie_in_the_roll_forward(tmp_path, capsys
         close_period(data, ledger, user="test")
     assert main(["rollforward", "--period", "2026-10", "--ledger", str(db)]) == 0
     assert "Units tie: OK" in capsys.readouterr().out
+
+
+def test_a_fifo_product_idle_in_november_closes_and_its_wip_keeps_last_months_cost(ledger):
+    """Barista Pro's Assembly starts nothing in November (a FIFO close was refused for it): 4 of
+    its 10 October units, 0.3 complete, are finished; the other 6 reach 0.6.  They keep their share
+    of October's cost by units (6/10, rounded to the cent), this month's labour is spread over
+    4 x 0.7 + 6 x 0.3 = 4.6 equivalent units, and only this month's overhead in ending WIP weighs
+    in the proration (October's was prorated in October)."""
+    close_period(demo("2026-10"), ledger, user="test")
+    november = on_another_october(demo("2026-11"))
+    november.update(overhead_disposition="prorate", materiality="0")
+    product = next(p for p in november["products"] if p["name"] == "Barista Pro")
+    assembly, testing, packing = product["stages"]
+    assembly.update(started=0, completed=4, ending_wip={"units": 6, "complete": "0.6"},
+                    added_costs={"materials": "0", "labour": "180.00"}, driver_quantity=12)
+    testing.update(completed=7, ending_wip={"units": 0, "complete": 0}, added_costs={"labour": "140.00"},
+                   driver_quantity=6)
+    testing.pop("spoilage")
+    packing.update(completed=9, ending_wip={"units": 0, "complete": 0},
+                   added_costs={"packaging": "135.00", "labour": "72.00"})
+    product["shipments"] = 9
+    outcome = close_period(november, ledger, user="test")
+
+    opening = ledger.current_close("2026-10").state.wip[("Barista Pro", "Assembly")].cost
+    result = next(p for p in outcome.result.products if p.name == "Barista Pro")
+    stage = result.report.stages[0]
+    assert stage.equivalent_units["labour"] == Decimal("4.6")
+    rate = Decimal("180.00") / Decimal("4.6")
+    cent = Decimal("0.01")
+    for element, cost in opening.items():
+        kept = (cost * 6 / 10).quantize(cent)
+        this_month = {"materials": 0, "labour": 6 * Decimal("0.3") * rate}.get(element)
+        if this_month is not None:
+            assert stage.ending_wip.by_element[element] == kept + Decimal(this_month).quantize(cent), element
+        assert stage.transferred_out.by_element[element] + stage.ending_wip.by_element[element] == \
+            cost + stage.costs_to_account_for.added_by_element[element]
+    # The proration weighs this month's overhead only: November's applied overhead in ending WIP.
+    index = [p.name for p in outcome.result.products].index("Barista Pro")
+    weights = {(s.pool, s.element): s.weight for s in outcome.result.proration
+               if s.bucket == "wip" and s.product == index and s.stage == "Assembly"}
+    applied = stage.costs_to_account_for.added_by_element["overhead"]
+    assert weights[("Assembly", "overhead")] == (applied * Decimal("1.8") / Decimal("4.6")).quantize(cent)
+    assert outcome.rollforward.ties_ok
+    for journal in outcome.journals.journals:
+        assert journal.total_debit == journal.total_credit, journal.id

@@ -376,18 +376,27 @@ def test_stages_whose_names_print_alike_are_one_stage_named_twice(tmp_path, caps
     assert "(the same letters, one with its accents written as combining marks)" in capsys.readouterr().err
 
 
-def test_fifo_on_an_idle_line_says_what_it_cannot_do_not_that_a_figure_is_missing(tmp_path, capsys):
-    """Nothing started, ending WIP the beginning units at a completion the file gives: the refusal
-    said "at a progress the file does not give"."""
+def test_fifo_on_an_idle_line_is_costed_and_what_it_cannot_cost_is_said(tmp_path, capsys):
+    """Nothing started, ending WIP the beginning units at a completion the file gives: it was refused
+    (FIFO_BEGINNING_NOT_COMPLETED); it is costed now — 10 units 0.5 complete at 50.00, 0.8 complete
+    at the end: 3 equivalent units of this period's work at 30.00 / 3 = 10.00, ending WIP 50 + 30 =
+    80.00.  With a unit spoiled, the spoiled unit's beginning work is not given: still refused, saying
+    so."""
     case = tmp_path / "case.yaml"
-    case.write_text("currency: USD\nmethod: fifo\nstages:\n"
-                    "  - {name: Assembly, elements: {c: {kind: conversion, added: evenly}}, started: 0, completed: 0,"
-                    " beginning_wip: {units: 10, complete: 0.5, cost: {c: 50}}, ending_wip: {units: 10, complete: 0.8},"
-                    " added_costs: {c: 30}}\n")
+    stage = ("  - {name: Assembly, elements: {c: {kind: conversion, added: evenly}}, started: 0, completed: 0,"
+             " beginning_wip: {units: 10, complete: 0.5, cost: {c: 50}}, ending_wip: {units: UNITS, complete: 0.8},"
+             " added_costs: {c: 30}SPOILAGE}\n")
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n" + stage.replace("UNITS", "10").replace("SPOILAGE", ""))
+    assert main(["cost", str(case), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)[0]["stages"][0]
+    assert (report["equivalent_units"], report["cost_per_eu"]) == ({"c": "3"}, {"c": "10"})
+    assert (report["transferred_out"]["total"], report["ending_wip"]["total"]) == ("0.00", "80.00")
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n" + stage.replace("UNITS", "9").replace(
+        "SPOILAGE", ", spoilage: {spoiled: 1, normal: 0, inspection: 0.6}"))
     assert main(["cost", str(case)]) == 2
     err = capsys.readouterr().err
-    assert "only 0 of its 10 beginning units were completed, and with nothing started or received the other 10 " \
-           "are still in process" in err and "does not give" not in err
+    assert "only 0 of its 10 beginning units were completed, and the other 10 are still in process (9) or were " \
+           "spoiled (1): FIFO would need the progress of the beginning units spoiled" in err, err
 
 
 def test_a_json_duplicate_with_a_later_syntax_problem_tells_both(tmp_path, capsys):

@@ -25,26 +25,33 @@ def stages(draw, first: bool, fifo: bool, index: int, received: int | None):
     elements = {n: {"kind": draw(st.sampled_from(["material", "labour", "overhead", "conversion"])),
                     "added": draw(points)} for n in names}
     beginning = draw(st.integers(0, 300))
-    input_units = draw(st.integers(0, 1000)) if first else received
+    # FIFO on an idle line: nothing started or received, fewer completed than began, none spoiled;
+    # ending WIP is the other beginning units, no less complete than they began.
+    idle = fifo and beginning > 0 and (first or received == 0) and draw(st.booleans())
+    input_units = 0 if idle else draw(st.integers(0, 1000)) if first else received
     available = beginning + input_units
-    if fifo:
+    if idle:
+        completed = draw(st.integers(0, beginning - 1))
+    elif fifo:
         assume(available >= beginning)
         completed = draw(st.integers(beginning, available))
     else:
         completed = draw(st.integers(0, available))
     rest = available - completed
-    spoiled = draw(st.integers(0, rest))
+    spoiled = 0 if idle else draw(st.integers(0, rest))
     normal = draw(st.integers(0, spoiled))
     ending = rest - spoiled
+    b_done = draw(fractions)
     b_cost = {n: str(draw(cents)) for n in names}
     if not first:
         b_cost[TRANSFERRED_IN] = str(draw(cents))
     stage = {
         "name": f"S{index}",
         "elements": elements,
-        "beginning_wip": {"units": beginning, "complete": str(draw(fractions)), "cost": b_cost},
+        "beginning_wip": {"units": beginning, "complete": str(b_done), "cost": b_cost},
         "completed": completed,
-        "ending_wip": {"units": ending, "complete": str(draw(fractions))},
+        "ending_wip": {"units": ending, "complete": str(draw(
+            st.integers(int(b_done * 100), 100).map(lambda n: Decimal(n) / 100) if idle else fractions))},
         "added_costs": {n: str(draw(cents)) for n in names},
     }
     if spoiled:
@@ -150,7 +157,13 @@ def test_fifo_layers_of_the_cost_transferred_out_add_up_to_it(data):
                       layer.normal_spoilage)
             assert sum(values) == layer.total == costed.transferred_out.by_element[name], (stage.name, name)
             assert all(v == v.quantize(q) for v in values)
-            assert layer.beginning_wip == costed.costs_to_account_for.beginning_wip_by_element[name]
+            beginning = costed.costs_to_account_for.beginning_wip_by_element[name]
+            if stage.completed >= stage.beginning.units:
+                assert layer.beginning_wip == beginning
+            else:  # an idle line: the completed units' share by units, the rest still in ending WIP
+                share = beginning * stage.completed / stage.beginning.units
+                assert abs(layer.beginning_wip - share) <= q / 2 and costed.ending_wip.by_element[name] >= \
+                    beginning - layer.beginning_wip, (stage.name, name)
             rate = costed.cost_per_eu[name]
             for value, eu in ((layer.to_complete_beginning_wip, parts[name].to_complete_beginning_wip),
                               (layer.started_and_completed, parts[name].started_and_completed)):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from typing import Iterable, NamedTuple
 
-from .._engine import cost_resolved_case
+from .._engine import beginning_cost_completed, cost_resolved_case
 from .._errors import CostingError, Issue
 from .._model import ElementKind, FrozenDict, Method, _freeze_fields
 from .._numbers import ROUNDING_MODES, engine_context
@@ -580,9 +580,17 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
                 continue
             # What fraction of the element's pool of cost left with the units, stayed in ending WIP
             # or was expensed; each overhead pool in it goes the same way (weights only: exact to
-            # the engine's precision, never posted).
-            out_part = (sr.transferred_out.by_element[name] - (beginning if fifo else _ZERO)) / pool_cost
-            end_part = sr.ending_wip.by_element[name] / pool_cost
+            # the engine's precision, never posted).  FIFO: beginning WIP's cost (last period's
+            # overhead) is not in the pool; it went out with the completed units, or on an idle
+            # line stayed in part with the units still in process.
+            b_out = b_end = _ZERO
+            if fifo and beginning:
+                pu = sr.physical_units
+                b_out = beginning_cost_completed(beginning, pu.beginning_wip, pu.completed, product.case.quantum,
+                                                 ROUNDING_MODES[product.case.rounding])
+                b_end = beginning - b_out
+            out_part = (sr.transferred_out.by_element[name] - b_out) / pool_cost
+            end_part = (sr.ending_wip.by_element[name] - b_end) / pool_cost
             expensed_part = leaves_wip(sr, name) / pool_cost
             by_pool = end_content.setdefault(name, {})
             for pool, amount in content.items():
