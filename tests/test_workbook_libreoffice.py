@@ -9,6 +9,7 @@ was computed by LibreOffice from the input tables — the proof that the workboo
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import shutil
@@ -29,6 +30,7 @@ from tests.demo_data import demo
 from tests.libreoffice import recalculate as _recalculate, soffice as _soffice
 from tests.libreoffice import with_cell_changed as _with_cell_changed
 from tests.libreoffice import without_cached_values as _without_cached_values
+from costing.workbook._sheets import CR, FIRST
 from tests.test_workbook import one_wip_account_for_testing_and_packaging
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +116,9 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     at_materiality = {**demo("2026-10"), "currency": "KWD", "materiality": "55.530",
                       "overhead": {**demo("2026-10")["overhead"],
                                    "Assembly": {**demo("2026-10")["overhead"]["Assembly"], "actual": "22624.470"}}}
+    idle = fifo_line_idle_in_assembly(demo("2026-10"))
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
+                              ("idle", "a FIFO line idle in Assembly", with_general_ledger(idle)),
                               ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
@@ -124,6 +128,24 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
             _close_into(book, ledger)
         books.append((label, book))
     return books
+
+
+def fifo_line_idle_in_assembly(october: dict) -> dict:
+    """October with Barista Pro's Assembly starting nothing (FIFO): 5 of its 15 beginning units,
+    0.6 complete, are finished and the other 10 reach 0.8 — they keep 10/15 of the beginning cost,
+    which the Cost Report's formulas split by units."""
+    data = copy.deepcopy(october)
+    product = next(p for p in data["products"] if p["name"] == "Barista Pro")
+    assembly, testing, packing = product["stages"]
+    assembly.update(started=0, completed=5, ending_wip={"units": 10, "complete": Decimal("0.8")},
+                    added_costs={"materials": Decimal(0), "labour": Decimal("200.00")}, driver_quantity=20)
+    testing.update(completed=5, ending_wip={"units": 0, "complete": 0}, added_costs={"labour": Decimal("125.00")},
+                   driver_quantity=4)
+    testing.pop("spoilage")
+    packing.update(completed=5, ending_wip={"units": 0, "complete": 0},
+                   added_costs={"packaging": Decimal("75.00"), "labour": Decimal("40.00")})
+    product["shipments"] = 10
+    return data
 
 
 def with_general_ledger(data: dict) -> dict:
@@ -708,3 +730,26 @@ def test_a_header_or_name_retyped_with_tabs_or_no_break_spaces_keeps_the_input_r
                                                      "its key cells)")}
     assert lines["Table Production, column F: its header F3"]["Result"] == "OK"
     assert lines["Table Production, row 11: Product A11, Stage B11"]["Result"] == "OK"
+
+
+def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_cent_at_most(closed_books):
+    """The idle stage's formulas split beginning WIP's cost by units and count ending WIP's work
+    since the start of the month: what the engine assigned, so no rounding adjustment on the Cost
+    Report is more than a cent (the usual FIFO formulas give the same equivalent units in total,
+    and their adjustments absorbed over a hundred).  LibreOffice's recalculation of the book is
+    checked with every book above."""
+    path = dict(closed_books)["a FIFO line idle in Assembly"]
+    values, formulas = openpyxl.load_workbook(path, data_only=True)["Cost Report"], \
+        openpyxl.load_workbook(path)["Cost Report"]
+    adjustments = [CR.col(key) for key in CR.index if key.endswith("_adj")]
+    idle = [r for r in range(FIRST, values.max_row + 1)
+            if (values.cell(r, CR.col("product")).value, values.cell(r, CR.col("stage")).value)
+            == ("Barista Pro", "Assembly")]
+    assert len(idle) == 3
+    for r in range(FIRST, values.max_row + 1):
+        for c in adjustments:
+            value = values.cell(r, c).value
+            assert value is None or abs(Decimal(str(value))) <= Decimal("0.01"), (r, c, value)
+    for r in idle:
+        assert "*(1-" in formulas.cell(r, CR.col("eu")).value  # completed x (1 - beginning complete)
+        assert "/" in formulas.cell(r, CR.col("end_total")).value  # + beginning cost less the completed share

@@ -21,6 +21,7 @@ from typing import Any
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.utils.cell import get_column_letter
 
+from .._engine import equivalent_unit_terms
 from .._journal import net_by_account
 from .._model import ElementKind
 from ..close._journals import Texts
@@ -258,10 +259,18 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         put("units_diff", f"={at('b_units')}+{at('in_units')}-{at('completed')}-{at('e_units')}-{at('normal_units')}"
                           f"-{at('abnormal_units')}", _ZERO)
 
-        # 2. equivalent units
-        out_eu_f = (f"({at('b_units')}*(1-{at('b_done')})+{at('completed')}-{at('b_units')})" if fifo
-                    else f"{at('completed')}")
-        put("eu", f"={out_eu_f}+{at('e_units')}*{at('e_done')}+({at('normal_units')}+{at('abnormal_units')})"
+        # 2. equivalent units.  FIFO on an idle line (fewer completed than began, nothing started):
+        # the completed units were beginning units, and ending WIP's work this period is its
+        # progress less what those units had (equivalent_unit_terms); written so only on such a row.
+        idle = fifo and stage.completed < b_units
+        if idle:
+            out_eu_f = f"({at('completed')}*(1-{at('b_done')}))"
+            end_eu_f = f"({at('e_units')}*{at('e_done')}-({at('b_units')}-{at('completed')})*{at('b_done')})"
+        else:
+            out_eu_f = (f"({at('b_units')}*(1-{at('b_done')})+{at('completed')}-{at('b_units')})" if fifo
+                        else f"{at('completed')}")
+            end_eu_f = f"{at('e_units')}*{at('e_done')}"
+        put("eu", f"={out_eu_f}+{end_eu_f}+({at('normal_units')}+{at('abnormal_units')})"
                   f"*{at('s_done')}", sr.equivalent_units[e])
 
         # 3. costs to account for
@@ -298,10 +307,17 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         n_to_out = sr.transferred_out.normal_spoilage_by_element[e]
         end_total = sr.ending_wip.by_element[e]
         n_to_end = sr.ending_wip.normal_spoilage_by_element[e]
-        out = to - n_to_out - (b_cost if fifo else _ZERO)
-        end = end_total - n_to_end
-        out_eu = (stage.beginning.units * (1 - b_done) + stage.completed - stage.beginning.units) if fifo \
-            else stage.completed
+        # FIFO: beginning WIP's cost goes out with the completed units — on an idle line only their
+        # share by units (beginning_cost_completed), the rest staying in ending WIP.
+        b_out_f, b_out = at("b_cost"), (b_cost if fifo else _ZERO)
+        if idle:
+            b_out_f = ctx.rounded(f"{at('b_cost')}*{at('completed')}/{at('b_units')}", value=b_cost * stage.completed / b_units)
+            b_out = ctx.round_hu(b_cost * stage.completed / b_units)
+        out = to - n_to_out - b_out
+        end = end_total - n_to_end - (b_cost - b_out if idle else _ZERO)
+        finish, started_and_completed, e_eu = equivalent_unit_terms(fifo, b_units, b_done, stage.completed,
+                                                                    stage.ending.units, stage.ending.completion[e])
+        out_eu = started_and_completed if finish is None else finish + started_and_completed
         _adj(ctx, ws, r, "out", "out_adj", ctx.rounded(f"{out_eu_f}*{at('rate')}", value=out_eu * rate), out,
              ctx.round_hu(out_eu * rate))
         n_disp = sr.normal_spoilage.disposal_value_by_element[e]
@@ -309,9 +325,8 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         abn_net = sr.abnormal_spoilage.by_element[e]
         # Ending WIP = its equivalent units x cost per EU (+ the rounding adjustment), never the pool
         # less what was completed: costs to account for = accounted for is then a check that can fail.
-        e_eu = stage.ending.units * stage.ending.completion[e]
-        _adj(ctx, ws, r, "end", "end_adj", ctx.rounded(f"{at('e_units')}*{at('e_done')}*{at('rate')}",
-                                                     value=e_eu * rate), end, ctx.round_hu(e_eu * rate))
+        _adj(ctx, ws, r, "end", "end_adj", ctx.rounded(f"{end_eu_f}*{at('rate')}", value=e_eu * rate), end,
+             ctx.round_hu(e_eu * rate))
         if spoiled:
             normal = sr.normal_spoilage.by_element[e] + n_disp
             abnormal = abn_net + a_disp
@@ -348,8 +363,9 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                                value=net * stage.completed_passing / passing if passing else None)
                  + ")", n_to_out, mirror)
             put("n_to_end", "=" + ctx.cents(f"{at('normal')}-{at('n_disp')}-{at('n_to_out')}"), n_to_end)
-        put("to", "=" + ctx.cents((f"{at('b_cost')}+" if fifo else "") + f"{at('out')}+{at('n_to_out')}"), to)
-        put("end_total", "=" + ctx.cents(f"{at('end')}+{at('n_to_end')}"), end_total)
+        put("to", "=" + ctx.cents((f"{b_out_f}+" if fifo else "") + f"{at('out')}+{at('n_to_out')}"), to)
+        put("end_total", "=" + ctx.cents(f"{at('end')}+{at('n_to_end')}" + (f"+{at('b_cost')}-{b_out_f}" if idle else "")),
+            end_total)
         put("abn_net", "=" + ctx.cents(f"{at('abnormal')}-{at('a_disp')}"), abn_net)
         put("disp_total", "=" + ctx.cents(f"{at('n_disp')}+{at('a_disp')}"), n_disp + a_disp)
         put("accounted", "=" + ctx.cents(f"{at('to')}+{at('end_total')}+{at('abn_net')}+{at('disp_total')}"),
@@ -1190,9 +1206,10 @@ def write_checks(ctx: ResultContext, ws) -> None:
     fg_code = ctx.spec.accounts.finished_goods.code
     for tie in _unique_ties(rf):
         if tie.account == fg_code:
-            left = f"={ctx.shared['fg']['closing']}-{ctx.shared['fg']['opening']}"
+            # Rounded: a difference of sums of cents is a float (6494.02000000002 as posted).
+            left = "=" + ctx.cents(f"{ctx.shared['fg']['closing']}-{ctx.shared['fg']['opening']}")
             posted = (j["accounts"], _quoted(tie.account))
-            right = f'={_sum_where(j["debits"], posted)}-{_sum_where(j["credits"], posted)}'
+            right = "=" + ctx.cents(f'{_sum_where(j["debits"], posted)}-{_sum_where(j["credits"], posted)}')
         else:  # the Roll-forward's subtotal of the account and what the Journal posted to it
             movement, on_account = ties["rows"][tie.account]
             left, right = f"={movement}", f"={on_account}"
