@@ -117,8 +117,10 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
                       "overhead": {**demo("2026-10")["overhead"],
                                    "Assembly": {**demo("2026-10")["overhead"]["Assembly"], "actual": "22624.470"}}}
     idle = fifo_line_idle_in_assembly(demo("2026-10"))
+    ties = fifo_line_idle_in_assembly(demo("2026-10"), half_even_ties=True)
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
                               ("idle", "a FIFO line idle in Assembly", with_general_ledger(idle)),
+                              ("ties", "a FIFO line idle in Assembly, half-even ties", with_general_ledger(ties)),
                               ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
@@ -130,19 +132,26 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     return books
 
 
-def fifo_line_idle_in_assembly(october: dict) -> dict:
+def fifo_line_idle_in_assembly(october: dict, half_even_ties: bool = False) -> dict:
     """October with Barista Pro's Assembly starting nothing (FIFO): 5 of its 15 beginning units,
     0.6 complete, are finished and the other 10 reach 0.8 — they keep 10/15 of the beginning cost,
-    which the Cost Report's formulas split by units."""
+    which the Cost Report's formulas split by units.  ``half_even_ties``: 1 of 2 beginning units
+    finished, each element's beginning cost an odd number of cents, under half-even rounding —
+    every split is a tie the engine gives to the even cent."""
     data = copy.deepcopy(october)
     product = next(p for p in data["products"] if p["name"] == "Barista Pro")
     assembly, testing, packing = product["stages"]
-    assembly.update(started=0, completed=5, ending_wip={"units": 10, "complete": Decimal("0.8")},
+    done, left = (1, 1) if half_even_ties else (5, 10)
+    assembly.update(started=0, completed=done, ending_wip={"units": left, "complete": Decimal("0.8")},
                     added_costs={"materials": Decimal(0), "labour": Decimal("200.00")}, driver_quantity=20)
-    testing.update(completed=5, ending_wip={"units": 0, "complete": 0}, added_costs={"labour": Decimal("125.00")},
+    if half_even_ties:
+        data["rounding"] = "half_even"
+        assembly["beginning_wip"] = {"units": 2, "complete": Decimal("0.6"), "cost": {
+            "materials": Decimal("3300.01"), "labour": Decimal("400.03"), "overhead": Decimal("560.05")}}
+    testing.update(completed=done, ending_wip={"units": 0, "complete": 0}, added_costs={"labour": Decimal("125.00")},
                    driver_quantity=4)
     testing.pop("spoilage")
-    packing.update(completed=5, ending_wip={"units": 0, "complete": 0},
+    packing.update(completed=done, ending_wip={"units": 0, "complete": 0},
                    added_costs={"packaging": Decimal("75.00"), "labour": Decimal("40.00")})
     product["shipments"] = 10
     return data
@@ -732,13 +741,15 @@ def test_a_header_or_name_retyped_with_tabs_or_no_break_spaces_keeps_the_input_r
     assert lines["Table Production, row 11: Product A11, Stage B11"]["Result"] == "OK"
 
 
-def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_cent_at_most(closed_books):
+@pytest.mark.parametrize("label", ["a FIFO line idle in Assembly", "a FIFO line idle in Assembly, half-even ties"])
+def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_cent_at_most(closed_books, label):
     """The idle stage's formulas split beginning WIP's cost by units and count ending WIP's work
     since the start of the month: what the engine assigned, so no rounding adjustment on the Cost
     Report is more than a cent (the usual FIFO formulas give the same equivalent units in total,
-    and their adjustments absorbed over a hundred).  LibreOffice's recalculation of the book is
-    checked with every book above."""
-    path = dict(closed_books)["a FIFO line idle in Assembly"]
+    and their adjustments absorbed over a hundred), and none on an element with no cost this month
+    (half-even ties in the split of beginning cost landed there, as -0.01 of this month's work).
+    LibreOffice's recalculation of the book is checked with every book above."""
+    path = dict(closed_books)[label]
     values, formulas = openpyxl.load_workbook(path, data_only=True)["Cost Report"], \
         openpyxl.load_workbook(path)["Cost Report"]
     adjustments = [CR.col(key) for key in CR.index if key.endswith("_adj")]
@@ -750,6 +761,8 @@ def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_c
         for c in adjustments:
             value = values.cell(r, c).value
             assert value is None or abs(Decimal(str(value))) <= Decimal("0.01"), (r, c, value)
+            if values.cell(r, CR.col("added_cost")).value == 0:
+                assert value is None, (r, c, value)
     for r in idle:
         assert "*(1-" in formulas.cell(r, CR.col("eu")).value  # completed x (1 - beginning complete)
         assert "/" in formulas.cell(r, CR.col("end_total")).value  # + beginning cost less the completed share

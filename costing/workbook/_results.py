@@ -22,7 +22,7 @@ import re
 import zipfile
 from copy import copy
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from typing import Any, Callable
 from xml.sax.saxutils import escape
@@ -262,6 +262,24 @@ class ResultContext:
         places = self.places if places is None else places
         beyond = _beyond(value, places, beyond)
         return f"ROUND(ROUND({expression},{places + beyond}),{places})" if beyond else f"ROUND({expression},{places})"
+
+    def rounded_as_posted(self, expression: str, value: Decimal) -> tuple[str, Decimal]:
+        """(formula, what it gives): ``expression`` rounded to the currency's places in the close's
+        own rounding mode, for an amount the engine rounds once, alone (a share of an amount
+        already in cents), where no rounding adjustment cell stands beside it.  Half-up is
+        ``rounded``; half-even is spelt out, as spreadsheets have no such ROUND: the amount scaled
+        to minor units, its binary noise taken out (``rounded``'s places beyond), is a tie when
+        its fraction is exactly .5 (exact in binary), and a tie goes to the even neighbour."""
+        if self.spec.rounding != "half_even":
+            return self.rounded(expression, value=value), self.round_hu(value)
+        scale = 10 ** self.places
+        beyond = _beyond(value, self.places, NOISE_PLACES)
+        y = f"ROUND(({expression})*{scale},{beyond})"
+        formula = f"IF(MOD({y},1)=0.5,2*ROUND({y}/2,0),ROUND({y},0))/{scale}"
+        with localcontext(engine_context(ROUND_HALF_UP)):
+            scaled = (value * scale).quantize(Decimal(1).scaleb(-beyond), rounding=ROUND_HALF_UP)
+            whole = scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+            return formula, whole.scaleb(-self.places).quantize(self.q)
 
     def round_hu(self, value: Decimal) -> Decimal:
         """What ``rounded`` gives a spreadsheet for the exact ``value`` (given to ``rounded`` too):

@@ -310,9 +310,9 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         # FIFO: beginning WIP's cost goes out with the completed units — on an idle line only their
         # share by units (beginning_cost_completed), the rest staying in ending WIP.
         b_out_f, b_out = at("b_cost"), (b_cost if fifo else _ZERO)
-        if idle:
-            b_out_f = ctx.rounded(f"{at('b_cost')}*{at('completed')}/{at('b_units')}", value=b_cost * stage.completed / b_units)
-            b_out = ctx.round_hu(b_cost * stage.completed / b_units)
+        if idle:  # rounded as the engine rounds it, in the close's mode: no adjustment cell holds it
+            b_out_f, b_out = ctx.rounded_as_posted(f"{at('b_cost')}*{at('completed')}/{at('b_units')}",
+                                                   b_cost * stage.completed / b_units)
         out = to - n_to_out - b_out
         end = end_total - n_to_end - (b_cost - b_out if idle else _ZERO)
         finish, started_and_completed, e_eu = equivalent_unit_terms(fifo, b_units, b_done, stage.completed,
