@@ -266,6 +266,19 @@ def refuse_floats(case: Case) -> None:
         _require_decimals(stage)
 
 
+def _require_idle_line(stage: Stage, spoiled_units: Decimal) -> None:
+    """FIFO with fewer units completed than began is costed only as an idle line (what the
+    resolver lets through, FIFO_BEGINNING_NOT_COMPLETED and ENDING_WIP_BEHIND_BEGINNING otherwise):
+    a ``Stage`` built by Python code that is not one is a ValueError, not wrong figures."""
+    if stage.input_units or spoiled_units or stage.normal_loss is not None:
+        raise ValueError(f"stage {stage.name!r}: under FIFO fewer units completed than began, with units "
+                         "started, received, spoiled or lost (only an idle line is costed so)")
+    behind = [name for name, done in stage.ending.completion.items() if done < stage.beginning.completion[name]]
+    if behind:
+        raise ValueError(f"stage {stage.name!r}: under FIFO on an idle line, ending WIP (beginning units) is less "
+                         f"complete than it began in {', '.join(behind)}")
+
+
 def cost_path(element: str) -> str:
     """Where the user wrote an element's cost: transferred-in cost is not under added_costs."""
     return "transferred_in.cost" if element == TRANSFERRED_IN else f"added_costs.{element}"
@@ -287,11 +300,8 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
     s_done = sp.completion
 
     own = stage.added_costs
-    if fifo and completed < b_units and (stage.input_units or spoiled_units):
-        # The resolver refuses this (FIFO_BEGINNING_NOT_COMPLETED): ending WIP would mix beginning
-        # units with new ones at one progress, or spoiled units would hold beginning work.
-        raise ValueError(f"stage {stage.name!r}: under FIFO fewer units completed than began, with units "
-                         "started, received or spoiled")
+    if fifo and completed < b_units:
+        _require_idle_line(stage, spoiled_units)
     receives_transfer = stage.receives_transfer
     if receives_transfer:
         if stage.transferred_in_cost is not None:

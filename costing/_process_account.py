@@ -71,6 +71,10 @@ def cost_process_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decima
     b_done = stage.beginning.completion
     b_cost = stage.beginning_cost
     completed = stage.completed
+    if fifo and completed < b_units:
+        # The resolver refuses it (FIFO_BEGINNING_NOT_COMPLETED): beginning cost rides out whole here.
+        raise ValueError(f"stage {stage.name!r}: under FIFO fewer units completed than began; the process account "
+                         "costs that only under weighted average")
     e_units = stage.ending.units
     e_done = stage.ending.completion
     normal_units, al_units, ag_units = nl.units, nl.abnormal_loss, nl.abnormal_gain

@@ -368,12 +368,13 @@ def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tupl
 
 def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, ending, b_units: Decimal,
                          e_units: Decimal, input_units: Decimal | None, spoiled_units: Decimal | None,
-                         process_account: bool) -> list[Issue]:
+                         process_account: bool, completions_read: bool, receives_transfer: bool) -> list[Issue]:
     """Under FIFO, fewer units completed than were in beginning WIP.  Costed when it is an idle
     line — nothing started or received, nothing spoiled or lost: ending WIP is then the beginning
     units not completed, at the progress the file gives, and they keep their share of beginning
     WIP's cost (``beginning_cost_completed``).  Refused otherwise, and when that progress is behind
-    the beginning units' own (work cannot be undone)."""
+    the beginning units' own (work cannot be undone) — compared only when both completions were
+    read and ending WIP is those units (otherwise the problem reported is that one)."""
     spoiled_now = spoiled_units or _ZERO
     left = b_units - spec.completed
     head = (f"{spec.name}: FIFO completes beginning WIP first, but only {spec.completed} of its {b_units} beginning "
@@ -388,20 +389,25 @@ def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, en
     if input_units:
         return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
             "so part of beginning WIP is in ending WIP" + (" or spoiled" if spoiled_now else "")
-            + " beside units started this period, at one progress the file gives for both" + advice))]
+            + f" beside units {'received' if receives_transfer else 'started'} this period, at one progress the "
+            "file gives for both" + advice))]
     if spoiled_now:
         where = ("were spoiled" if not e_units else
                  f"are still in process ({e_units.normalize():f}) or were spoiled ({spoiled_now.normalize():f})")
         return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
-            f"and the other {left} {where}: FIFO would need the progress of the beginning units spoiled, "
-            "which the file does not give" + advice))]
+            f"and the other {left} {where}: this engine costs FIFO with beginning units left only when none "
+            "was spoiled" + advice))]
+    if not completions_read or e_units != left:
+        return []  # a completion or the unit flow is refused already: that is the problem to fix
+    given = spec.ending_wip.complete if spec.ending_wip is not None else None
     issues = []
     for el in elements:
         name = el.name
         before, after = beginning.completion[name], ending.completion[name]
         if after < before:
             issues.append(Issue(
-                "ENDING_WIP_BEHIND_BEGINNING", "ending_wip.complete",
+                "ENDING_WIP_BEHIND_BEGINNING",
+                f"ending_wip.complete.{name}" if isinstance(given, dict) and name in given else "ending_wip.complete",
                 f"{spec.name}: with nothing started or received, ending WIP is {e_units.normalize():f} of the "
                 f"beginning units, {after.normalize():f} complete in {name} where they began "
                 f"{before.normalize():f} complete (FIFO): work done cannot go backwards; check ending_wip's "
@@ -558,7 +564,8 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
 
     if method is Method.FIFO and spec.completed < b_units and not units_negative:
         issues.extend(_fifo_beginning_left(spec, elements, beginning, ending, b_units, e_units, input_units,
-                                           spoiled_units, process_account))
+                                           spoiled_units, process_account, not (b_issues or e_issues),
+                                           receives_transfer))
 
     if issues:
         return None, issues

@@ -18,6 +18,7 @@ from babel.numbers import NumberPattern, format_decimal
 
 from ._currency import is_known_locale, minor_unit
 from ._engine import normal_spoilage_from_rate, transferred_out_parts
+from ._model import TRANSFERRED_IN
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
 
@@ -260,7 +261,9 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     lines = [f"{s.name} — production cost report ({method}, {currency})", ""]
 
     lines.append("Step 1  Physical units")
-    received = ("Transferred in", pu.transferred_in) if pu.transferred_in else ("Started", pu.started)
+    # A later stage receives (0 on an idle line): it starts nothing of its own.
+    receives = pu.transferred_in or TRANSFERRED_IN in s.equivalent_units
+    received = ("Transferred in", pu.transferred_in) if receives else ("Started", pu.started)
     rows = [["Beginning WIP", u(pu.beginning_wip)], [received[0], u(received[1])],
             ["Units to account for", u(pu.beginning_wip + received[1])],
             ["Completed and transferred out", u(pu.completed)]]
@@ -338,9 +341,9 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
     rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
     lines += _table(rows, [""] + elements + ["total"])
     if out_layers is not None and held > 0:
-        lines += ["", f"  Nothing was started or received: FIFO completed {u(pu.completed)} of the {u(pu.beginning_wip)} "
-                      f"beginning units; the other {u(held)} are ending WIP, with their share of last period's cost "
-                      "(by units) and this period's work on them."]
+        lines += ["", f"  Nothing was {'received' if receives else 'started'}: FIFO completed {u(pu.completed)} of the "
+                      f"{u(pu.beginning_wip)} beginning units; ending WIP is the other {u(held)}, with their share of "
+                      "last period's cost (by units) and this period's work on them."]
     if spoilage:
         # "net": the spoiled units' cost less their disposal value (recorded as spoiled goods).
         lines += ["", "  Spoilage, net of disposal value (the disposal value is recorded as spoiled goods):"]

@@ -396,7 +396,33 @@ def test_fifo_on_an_idle_line_is_costed_and_what_it_cannot_cost_is_said(tmp_path
     assert main(["cost", str(case)]) == 2
     err = capsys.readouterr().err
     assert "only 0 of its 10 beginning units were completed, and the other 10 are still in process (9) or were " \
-           "spoiled (1): FIFO would need the progress of the beginning units spoiled" in err, err
+           "spoiled (1): this engine costs FIFO with beginning units left only when none was spoiled" in err, err
+
+
+@pytest.mark.parametrize("ending, said", [
+    ("{units: 50, complete: 1.6}", "stages[0].ending_wip.complete: completion 1.6 (160%) is above 100% "
+                                   "[PROGRESS_OUT_OF_RANGE]"),
+    ("{units: 50, complete: {progress: 0.6, bogus: 1}}", "stages[0].ending_wip.complete.bogus: 'bogus' is not an "
+                                                         "element of this stage"),
+    ("{units: 50}", "stages[0].ending_wip.complete: 50 units need a completion"),
+    ("{units: 0, complete: 0}", "[UNIT_FLOW]"),
+    ("{units: 50, complete: {progress: 0.6, conversion: 0.3}}",
+     "stages[0].ending_wip.complete.conversion: A: with nothing started or received, ending WIP is 50 of the "
+     "beginning units, 0.3 complete in conversion where they began 0.4"),
+])
+def test_fifo_idle_line_with_a_completion_or_flow_problem_says_that_problem_only(tmp_path, capsys, ending, said):
+    """Review: a completion refused on an idle FIFO line was a KeyError traceback (wip cost, the
+    whole close, the add-in's table), and a missing ending WIP or completion also drew
+    ENDING_WIP_BEHIND_BEGINNING against a completion the file did not give."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n  - name: A\n    elements:\n"
+                    "      materials: {kind: material, added: start}\n      conversion: {kind: conversion, added: evenly}\n"
+                    "    beginning_wip: {units: 100, complete: 0.4, cost: {materials: 1000, conversion: 400}}\n"
+                    f"    started: 0\n    completed: 50\n    ending_wip: {ending}\n"
+                    "    added_costs: {materials: 0, conversion: 300}\n")
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and said in err and "1 problem found" in err, err
 
 
 def test_a_json_duplicate_with_a_later_syntax_problem_tells_both(tmp_path, capsys):

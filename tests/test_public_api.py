@@ -230,3 +230,32 @@ def test_rounding_modes_cannot_be_changed_by_a_caller():
     with pytest.raises(TypeError):
         costing.ROUNDING_MODES["half_down"] = "ROUND_HALF_DOWN"  # type: ignore[index]
     assert set(costing.ROUNDING_MODES) == {"half_up", "half_even"}
+
+
+def test_a_stage_built_in_python_that_fifo_cannot_cost_is_refused_not_costed():
+    """FIFO with fewer units completed than began is costed only as an idle line; the resolver
+    refuses the rest.  Review: a Stage built by Python code reached the engine anyway — a process
+    account sent all beginning cost out with half the units, and an ending completion below the
+    beginning one assigned -150.00 to ending WIP."""
+    idle = {"name": "A", "elements": {"m": {"kind": "material", "added": "start"},
+                                      "c": {"kind": "conversion", "added": "evenly"}},
+            "beginning_wip": {"units": 100, "complete": "0.4", "cost": {"m": "1000", "c": "400"}},
+            "started": 0, "completed": 50, "ending_wip": {"units": 50, "complete": "0.6"},
+            "added_costs": {"m": "0", "c": "300"}}
+    case, issues = costing.resolve_case({"currency": "USD", "method": "fifo", "stages": [idle]})
+    assert not issues
+    stage = case.stages[0]
+    report = costing.cost_stage(stage, case.method, case.quantum, case.rounding)  # the idle line: costed
+    assert (report.transferred_out.total, report.ending_wip.total) == (Decimal("925.00"), Decimal("775.00"))
+    behind = replace(stage, ending=replace(stage.ending, completion={"m": Decimal(1), "c": Decimal("0.2")}))
+    with pytest.raises(ValueError, match="less complete than it began in c"):
+        costing.cost_stage(behind, case.method, case.quantum, case.rounding)
+    with pytest.raises(ValueError, match="with units started"):
+        costing.cost_stage(replace(stage, input_units=Decimal(10), ending=replace(stage.ending, units=Decimal(60))),
+                           case.method, case.quantum, case.rounding)
+    process, issues = costing.resolve_case({"currency": "USD", "method": "weighted_average",
+                                            "loss_convention": "process_account",
+                                            "stages": [{**idle, "normal_loss": {"rate": 0, "scrap_value": 0}}]})
+    assert not issues
+    with pytest.raises(ValueError, match="only under weighted average"):
+        costing.cost_stage(process.stages[0], costing.Method.FIFO, case.quantum, case.rounding)

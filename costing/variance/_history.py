@@ -99,7 +99,7 @@ class MethodEffect(_Frozen):
     close_no: int
     method: str  # as closed
     other_method: str
-    available: bool  # False when the other method refuses the inputs (e.g. FIFO with too few completions)
+    available: bool  # False when the other method refuses the inputs (e.g. FIFO, fewer completed than began, units started)
     reason: str
     lines: tuple[MethodEffectLine, ...]
 
@@ -109,7 +109,8 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
     ending WIP (after count and overhead proration) and transferred out, and the difference it makes.
 
     The inputs are resolved again under the other method, so that its own checks apply (FIFO is
-    refused when fewer units were completed than were in beginning WIP)."""
+    refused when fewer units were completed than were in beginning WIP and units were also started or
+    received, or spoiled: an idle line is costed)."""
     result = result or recompute(stored)
     spec = result.plan.spec
     other = Method.WEIGHTED_AVERAGE if spec.method == Method.FIFO.value else Method.FIFO
