@@ -384,8 +384,8 @@ def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, en
     advice = "; use method: weighted_average for this period or check the units"
     if process_account:
         return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
-            f"and the other {left} are still in process or lost: under loss_convention: process_account FIFO "
-            "is costed only when beginning WIP is completed" + advice))]
+            f"and the other {left} are not: under loss_convention: process_account FIFO is costed only when "
+            "beginning WIP is completed" + advice))]
     if input_units:
         return [Issue("FIFO_BEGINNING_NOT_COMPLETED", "completed", head + (
             "so part of beginning WIP is in ending WIP" + (" or spoiled" if spoiled_now else "")
@@ -400,18 +400,25 @@ def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, en
     if not completions_read or e_units != left:
         return []  # a completion or the unit flow is refused already: that is the problem to fix
     given = spec.ending_wip.complete if spec.ending_wip is not None else None
+    lead = f"{spec.name}: with nothing started or received, ending WIP is {e_units.normalize():f} of the beginning units, "
+    tail = " (FIFO): work done cannot go backwards; check ending_wip's completion or the units"
+    # The stage's progress as typed first: an element added at a point reads 1 or 0 of it, and a
+    # progress gone back across no point would pass unseen there.
+    if beginning.progress is not None and ending.progress is not None and ending.progress < beginning.progress:
+        return [Issue("ENDING_WIP_BEHIND_BEGINNING",
+                      "ending_wip.complete.progress" if isinstance(given, dict) else "ending_wip.complete",
+                      lead + f"{ending.progress.normalize():f} complete where they began "
+                      f"{beginning.progress.normalize():f} complete" + tail)]
     issues = []
-    for el in elements:
+    for el in elements:  # completions given element by element (or carried so from the month before)
         name = el.name
         before, after = beginning.completion[name], ending.completion[name]
         if after < before:
             issues.append(Issue(
                 "ENDING_WIP_BEHIND_BEGINNING",
                 f"ending_wip.complete.{name}" if isinstance(given, dict) and name in given else "ending_wip.complete",
-                f"{spec.name}: with nothing started or received, ending WIP is {e_units.normalize():f} of the "
-                f"beginning units, {after.normalize():f} complete in {name} where they began "
-                f"{before.normalize():f} complete (FIFO): work done cannot go backwards; check ending_wip's "
-                "completion or the units"))
+                lead + f"{after.normalize():f} complete in {name} where they began {before.normalize():f} complete"
+                + tail))
     return issues
 
 
