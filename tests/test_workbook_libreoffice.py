@@ -117,10 +117,13 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
                       "overhead": {**demo("2026-10")["overhead"],
                                    "Assembly": {**demo("2026-10")["overhead"]["Assembly"], "actual": "22624.470"}}}
     idle = fifo_line_idle_in_assembly(demo("2026-10"))
-    ties = fifo_line_idle_in_assembly(demo("2026-10"), half_even_ties=True)
+    ties = fifo_line_idle_in_assembly(demo("2026-10"), "ties")
+    near = fifo_line_idle_in_assembly(demo("2026-10"), "near")
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
                               ("idle", "a FIFO line idle in Assembly", with_general_ledger(idle)),
                               ("ties", "a FIFO line idle in Assembly, half-even ties", with_general_ledger(ties)),
+                              ("near", "a FIFO line idle in Assembly, shares just below half a cent",
+                               with_general_ledger(near)),
                               ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
@@ -132,22 +135,26 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     return books
 
 
-def fifo_line_idle_in_assembly(october: dict, half_even_ties: bool = False) -> dict:
+def fifo_line_idle_in_assembly(october: dict, variant: str = "") -> dict:
     """October with Barista Pro's Assembly starting nothing (FIFO): 5 of its 15 beginning units,
     0.6 complete, are finished and the other 10 reach 0.8 — they keep 10/15 of the beginning cost,
-    which the Cost Report's formulas split by units.  ``half_even_ties``: 1 of 2 beginning units
+    which the Cost Report's formulas split by units.  ``variant`` "ties": 1 of 2 beginning units
     finished, each element's beginning cost an odd number of cents, under half-even rounding —
-    every split is a tie the engine gives to the even cent."""
+    every split is a tie the engine gives to the even cent; "near": 1 of 20,001 finished, shares
+    of 0.49998 and 1.49998 cents, which a formula taking out four places of noise read as halves."""
     data = copy.deepcopy(october)
     product = next(p for p in data["products"] if p["name"] == "Barista Pro")
     assembly, testing, packing = product["stages"]
-    done, left = (1, 1) if half_even_ties else (5, 10)
+    done, left = {"ties": (1, 1), "near": (1, 20000)}.get(variant, (5, 10))
     assembly.update(started=0, completed=done, ending_wip={"units": left, "complete": Decimal("0.8")},
                     added_costs={"materials": Decimal(0), "labour": Decimal("200.00")}, driver_quantity=20)
-    if half_even_ties:
+    if variant == "ties":
         data["rounding"] = "half_even"
         assembly["beginning_wip"] = {"units": 2, "complete": Decimal("0.6"), "cost": {
             "materials": Decimal("3300.01"), "labour": Decimal("400.03"), "overhead": Decimal("560.05")}}
+    elif variant == "near":
+        assembly["beginning_wip"] = {"units": 20001, "complete": Decimal("0.6"), "cost": {
+            "materials": Decimal("100.00"), "labour": Decimal("300.01"), "overhead": Decimal("500.00")}}
     testing.update(completed=done, ending_wip={"units": 0, "complete": 0}, added_costs={"labour": Decimal("125.00")},
                    driver_quantity=4)
     testing.pop("spoilage")
@@ -741,7 +748,8 @@ def test_a_header_or_name_retyped_with_tabs_or_no_break_spaces_keeps_the_input_r
     assert lines["Table Production, row 11: Product A11, Stage B11"]["Result"] == "OK"
 
 
-@pytest.mark.parametrize("label", ["a FIFO line idle in Assembly", "a FIFO line idle in Assembly, half-even ties"])
+@pytest.mark.parametrize("label", ["a FIFO line idle in Assembly", "a FIFO line idle in Assembly, half-even ties",
+                                   "a FIFO line idle in Assembly, shares just below half a cent"])
 def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_cent_at_most(closed_books, label):
     """The idle stage's formulas split beginning WIP's cost by units and count ending WIP's work
     since the start of the month: what the engine assigned, so no rounding adjustment on the Cost

@@ -266,20 +266,21 @@ class ResultContext:
     def rounded_as_posted(self, expression: str, value: Decimal) -> tuple[str, Decimal]:
         """(formula, what it gives): ``expression`` rounded to the currency's places in the close's
         own rounding mode, for an amount the engine rounds once, alone (a share of an amount
-        already in cents), where no rounding adjustment cell stands beside it.  Half-up is
-        ``rounded``; half-even is spelt out, as spreadsheets have no such ROUND: the amount scaled
-        to minor units, its binary noise taken out (``rounded``'s places beyond), is a tie when
-        its fraction is exactly .5 (exact in binary), and a tie goes to the even neighbour."""
-        if self.spec.rounding != "half_even":
-            return self.rounded(expression, value=value), self.round_hu(value)
-        scale = 10 ** self.places
-        beyond = _beyond(value, self.places, NOISE_PLACES)
-        y = f"ROUND(({expression})*{scale},{beyond})"
-        formula = f"IF(MOD({y},1)=0.5,2*ROUND({y}/2,0),ROUND({y},0))/{scale}"
+        already in cents), where no rounding adjustment cell stands beside it.  Its binary noise is
+        taken out at all the places a spreadsheet's 15 digits leave (not ``rounded``'s four: a
+        share of 0.49998 of a cent would read as a half), and a half-even tie, which spreadsheets
+        cannot ROUND, is spelt out: the amount in minor units is a tie when its fraction is
+        exactly .5 (exact in binary), and a tie goes to the even neighbour."""
+        beyond = _beyond(value, self.places, SPREADSHEET_DIGITS)
         with localcontext(engine_context(ROUND_HALF_UP)):
-            scaled = (value * scale).quantize(Decimal(1).scaleb(-beyond), rounding=ROUND_HALF_UP)
-            whole = scaled.quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-            return formula, whole.scaleb(-self.places).quantize(self.q)
+            inner = value.quantize(self.q.scaleb(-beyond), rounding=ROUND_HALF_UP)
+        if self.spec.rounding != "half_even":
+            return (f"ROUND(ROUND({expression},{self.places + beyond}),{self.places})",
+                    inner.quantize(self.q, rounding=ROUND_HALF_UP))
+        scale = 10 ** self.places
+        y = f"ROUND(({expression})*{scale},{beyond})"
+        return (f"IF(MOD({y},1)=0.5,2*ROUND({y}/2,0),ROUND({y},0))/{scale}",
+                inner.quantize(self.q, rounding=ROUND_HALF_EVEN))
 
     def round_hu(self, value: Decimal) -> Decimal:
         """What ``rounded`` gives a spreadsheet for the exact ``value`` (given to ``rounded`` too):
