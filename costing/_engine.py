@@ -38,7 +38,7 @@ from ._rounding import allocate
 __all__ = ["element_completion", "units_passing_inspection", "normal_spoilage_from_rate", "equivalent_unit_terms",
            "beginning_cost_completed",
            "equivalent_units", "zero_equivalent_units", "cost_stage", "cost_resolved_case", "refuse_floats", "equivalent_unit_parts",
-           "transferred_out_parts"]
+           "transferred_out_parts", "ending_wip_parts"]
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -602,3 +602,17 @@ def transferred_out_parts(report: StageReport, parts: dict[str, EquivalentUnitPa
             result[name] = TransferredOutParts(beginning_wip=b_out, to_complete_beginning_wip=complete,
                                                started_and_completed=started, normal_spoilage=normal, total=total)
     return result
+
+
+def ending_wip_parts(report: StageReport, layers: dict[str, TransferredOutParts] | None
+                     ) -> dict[str, tuple[Decimal, Decimal]] | None:
+    """On an idle FIFO line, each element's ending WIP as (beginning WIP's cost the units still in
+    process keep, this period's work on them), from the report and its ``transferred_out_parts``
+    (the completed units' share of beginning cost); None elsewhere (ending WIP is then all this
+    period's work under FIFO, or pooled under weighted average)."""
+    units = report.physical_units
+    if layers is None or units.completed >= units.beginning_wip:
+        return None
+    beginning = report.costs_to_account_for.beginning_wip_by_element
+    kept = {e: beginning[e] - layers[e].beginning_wip for e in layers}
+    return {e: (kept[e], amount - kept[e]) for e, amount in report.ending_wip.by_element.items()}

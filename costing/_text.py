@@ -17,7 +17,7 @@ from babel import Locale
 from babel.numbers import NumberPattern, format_decimal
 
 from ._currency import is_known_locale, minor_unit
-from ._engine import normal_spoilage_from_rate, transferred_out_parts
+from ._engine import ending_wip_parts, normal_spoilage_from_rate, transferred_out_parts
 from ._model import TRANSFERRED_IN
 from ._numbers import NumberError, to_fraction
 from ._report import CaseReport, EquivalentUnitParts, ProcessAccountStageReport, StageReport, TAccount
@@ -330,17 +330,17 @@ def _render_stage(s: StageReport, currency: str, method: str, places: int, local
         if disposal:
             rows.append(["Spoiled goods at disposal value", *[""] * len(elements), a(disposal)])
     rows += assigned_rows("Ending WIP", s.ending_wip)
-    held = pu.beginning_wip - pu.completed
-    if out_layers is not None and held > 0:
-        # FIFO on an idle line: ending WIP is beginning units, which keep their share of last
-        # period's cost; the rest is this period's work on them.
-        kept = {e: ctaf.beginning_wip_by_element[e] - out_layers[e].beginning_wip for e in elements}
-        for label, values in (("  beginning WIP, last period's cost", kept),
-                              ("  work this period", {e: s.ending_wip.by_element[e] - kept[e] for e in elements})):
-            rows.append([label] + [a(values[e]) for e in elements] + [a(sum(values.values(), s.ending_wip.total * 0))])
+    # FIFO on an idle line: ending WIP is beginning units, which keep their share of last period's
+    # cost; the rest is this period's work on them.
+    held_parts = ending_wip_parts(s, out_layers)
+    if held_parts is not None:
+        for label, k in (("  beginning WIP, last period's cost", 0), ("  work this period", 1)):
+            values = [held_parts[e][k] for e in elements]
+            rows.append([label] + [a(v) for v in values] + [a(sum(values, s.ending_wip.total * 0))])
     rows.append(["Costs accounted for", *[""] * len(elements), a(s.costs_accounted_for)])
     lines += _table(rows, [""] + elements + ["total"])
-    if out_layers is not None and held > 0:
+    if held_parts is not None:
+        held = pu.beginning_wip - pu.completed
         lines += ["", f"  Nothing was {'received' if receives else 'started'}: FIFO completed {u(pu.completed)} of the "
                       f"{u(pu.beginning_wip)} beginning units; ending WIP is the other {u(held)}, with their share of "
                       "last period's cost (by units) and this period's work on them."]

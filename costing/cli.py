@@ -495,7 +495,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not products:
         print_issues([_unknown_product(args.product, [p.name for p in outcome.result.products], args.period)])
         return EXIT_INPUT
-    from ._engine import equivalent_unit_parts, transferred_out_parts
+    from ._engine import ending_wip_parts, equivalent_unit_parts, transferred_out_parts
 
     # Step 2's equivalent units in parts, from the stages the close costed (each product's plan).
     plans = {plan.name: plan for plan in outcome.result.plan.products}
@@ -517,6 +517,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         for sr, layers in ((sr, transferred_out_parts(sr, by_element, rounding))
                                            for sr, by_element in zip(p.report.stages, stage_parts))
                         if layers is not None},
+                    # FIFO on an idle line: ending WIP as beginning cost kept + this period's work.
+                    "ending_wip_parts": {
+                        sr.name: {e: {"beginning_wip": str(kept), "this_period": str(work), "total": str(kept + work)}
+                                  for e, (kept, work) in held.items()}
+                        for sr, held in ((sr, ending_wip_parts(sr, transferred_out_parts(sr, by_element, rounding)))
+                                         for sr, by_element in zip(p.report.stages, stage_parts))
+                        if held is not None},
                     # What the close did to ending WIP after the costing: the closing WIP next month opens with.
                     "closing_after_costing": [{k: (str(v) if k != "stage" else v) for k, v in row.items()}
                                               for row in closing_after_costing(p)]}

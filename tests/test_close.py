@@ -550,9 +550,10 @@ def test_the_production_cost_reports_of_a_close_are_printed_from_the_ledger(tmp_
     assert main(["report", "--period", "2026-10", "--product", "Drip Home", "--json", "--ledger", str(db)]) == 0
     [printed] = json.loads(capsys.readouterr().out)
     drip = next(p for p in outcome.result.products if p.name == "Drip Home")
-    assert printed["transferred_out_parts"] == {}  # weighted average: no FIFO layers
+    assert printed["transferred_out_parts"] == printed["ending_wip_parts"] == {}  # weighted average: no FIFO layers
     assert {k: v for k, v in printed.items()
-            if k not in ("equivalent_units_parts", "transferred_out_parts", "closing_after_costing")} == {
+            if k not in ("equivalent_units_parts", "transferred_out_parts", "ending_wip_parts",
+                         "closing_after_costing")} == {
         "product": "Drip Home", "report": report_json(drip.report)}  # as `wip cost --json` prints it
     assert main(["report", "--period", "2026-10", "--ledger", str(db)]) == 0
     text = capsys.readouterr().out
@@ -811,7 +812,7 @@ def test_units_of_29_significant_digits_tie_in_the_roll_forward(tmp_path, capsys
     assert "Units tie: OK" in capsys.readouterr().out
 
 
-def test_a_fifo_product_idle_in_november_closes_and_its_wip_keeps_last_months_cost(ledger):
+def test_a_fifo_product_idle_in_november_closes_and_its_wip_keeps_last_months_cost(ledger, tmp_path, capsys):
     """Barista Pro's Assembly starts nothing in November (a FIFO close was refused for it): 4 of
     its 10 October units, 0.3 complete, are finished; the other 6 reach 0.6.  They keep their share
     of October's cost by units (6/10, rounded to the cent), this month's labour is spread over
@@ -851,6 +852,16 @@ def test_a_fifo_product_idle_in_november_closes_and_its_wip_keeps_last_months_co
                if s.bucket == "wip" and s.product == index and s.stage == "Assembly"}
     applied = stage.costs_to_account_for.added_by_element["overhead"]
     assert weights[("Assembly", "overhead")] == (applied * Decimal("1.8") / Decimal("4.6")).quantize(cent)
+    # `wip report --json` gives ending WIP's two parts, as the text shows them.
+    assert main(["report", "--period", "2026-11", "--ledger", str(tmp_path / "ledger.db"), "--product",
+                 "Barista Pro", "--json"]) == 0
+    held = json.loads(capsys.readouterr().out)[0]["ending_wip_parts"]
+    assert set(held) == {"Assembly"}
+    for element, cost in opening.items():
+        part = held["Assembly"][element]
+        assert Decimal(part["beginning_wip"]) == (cost * 6 / 10).quantize(cent)
+        assert Decimal(part["total"]) == stage.ending_wip.by_element[element] == \
+            Decimal(part["beginning_wip"]) + Decimal(part["this_period"])
     assert outcome.rollforward.ties_ok
     for journal in outcome.journals.journals:
         assert journal.total_debit == journal.total_credit, journal.id
