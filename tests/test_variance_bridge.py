@@ -362,6 +362,10 @@ def test_method_effect_says_when_fifo_cannot_cost_the_period(tmp_path):
         close_period(data, ledger, user="test")
         effect = method_effect(load_closes(ledger, "2026-01")[-1])
     assert not effect.available and "FIFO_BEGINNING_NOT_COMPLETED" in effect.reason and effect.lines == ()
+    # Named by product, without the close's advice to change the file (review: "products[1]", and
+    # "use method: weighted_average for this period" of a month already closed).
+    assert effect.reason.startswith("FIFO cannot cost this month's inputs: 'P' stages[0].completed: Mixing: FIFO "
+                                    "completes beginning WIP first") and "use method" not in effect.reason
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ uses the recomputed values, and ties them back to the roll-forward the ledger st
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -117,12 +119,13 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
     unavailable = dict(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
                        available=False, lines=())
     plan, issues = resolve_close({**stored.declared_inputs, "method": other.value}, stored.prior, recorded=True)
+    if not issues:
+        try:
+            alt = compute_close(plan)
+        except CostingError as e:
+            issues = e.issues
     if issues:
-        return MethodEffect(reason="; ".join(str(i) for i in issues), **unavailable)
-    try:
-        alt = compute_close(plan)
-    except CostingError as e:
-        return MethodEffect(reason="; ".join(str(i) for i in e.issues), **unavailable)
+        return MethodEffect(reason=_refused_under(other, issues, stored.declared_inputs), **unavailable)
     q = result.plan.quantum
     zero = _ZERO * q
     lines: list[MethodEffectLine] = []
@@ -144,6 +147,28 @@ def method_effect(stored: StoredClose, result: CloseResult | None = None) -> Met
     lines.append(_effect_line("total", "", "", totals))
     return MethodEffect(period=spec.period, close_no=stored.close_no, method=spec.method, other_method=other.value,
                         available=True, reason="", lines=tuple(lines))
+
+
+def _refused_under(method: Method, issues, inputs: dict) -> str:
+    """Why the other method cannot cost a month already closed: each problem named by product
+    (its index in the inputs says nothing to a reader of the variance report), without the advice
+    to correct the file, which was right for the close, not for a month on record.
+
+    >>> from costing._errors import Issue
+    >>> _refused_under(Method.FIFO, [Issue("X", "products[0].stages[1].completed", "Testing: too few; check it")],
+    ...                {"products": [{"name": "Drip Home"}]})
+    "FIFO cannot cost this month's inputs: 'Drip Home' stages[1].completed: Testing: too few [X]"
+    """
+    names = [p.get("name") if isinstance(p, dict) else None for p in inputs.get("products") or []]
+    said = []
+    for issue in dict.fromkeys(issues):
+        path, match = issue.path, re.match(r"products\[(\d+)\]\.?(.*)", issue.path)
+        if match and int(match[1]) < len(names) and names[int(match[1])]:
+            path = f"{names[int(match[1])]!r} {match[2]}".rstrip()
+        message = re.split(r"; (?:check|use) ", issue.message)[0]
+        said.append(f"{path}: {message} [{issue.code}]" if path else f"{message} [{issue.code}]")
+    word = "FIFO" if method is Method.FIFO else "weighted average"
+    return f"{word} cannot cost this month's inputs: " + "; ".join(said)
 
 
 def _stage_report(product, stage: str):
