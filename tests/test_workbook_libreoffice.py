@@ -119,11 +119,14 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     idle = fifo_line_idle_in_assembly(demo("2026-10"))
     ties = fifo_line_idle_in_assembly(demo("2026-10"), "ties")
     near = fifo_line_idle_in_assembly(demo("2026-10"), "near")
+    undecidable = fifo_line_idle_in_assembly(demo("2026-10"), "undecidable")
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
                               ("idle", "a FIFO line idle in Assembly", with_general_ledger(idle)),
                               ("ties", "a FIFO line idle in Assembly, half-even ties", with_general_ledger(ties)),
                               ("near", "a FIFO line idle in Assembly, shares just below half a cent",
                                with_general_ledger(near)),
+                              ("undecidable", "a FIFO line idle in Assembly, a share 15 digits cannot round",
+                               with_general_ledger(undecidable)),
                               ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
@@ -141,17 +144,22 @@ def fifo_line_idle_in_assembly(october: dict, variant: str = "") -> dict:
     which the Cost Report's formulas split by units.  ``variant`` "ties": 1 of 2 beginning units
     finished, each element's beginning cost an odd number of cents, under half-even rounding —
     every split is a tie the engine gives to the even cent; "near": 1 of 20,001 finished, shares
-    of 0.49998 and 1.49998 cents, which a formula taking out four places of noise read as halves."""
+    of 0.49998 and 1.49998 cents, which a formula taking out four places of noise read as halves;
+    "undecidable": 300,000 of 300,001 finished, a materials share of 19,999,500.0049999833…, which
+    a spreadsheet's 15 digits read as a half."""
     data = copy.deepcopy(october)
     product = next(p for p in data["products"] if p["name"] == "Barista Pro")
     assembly, testing, packing = product["stages"]
-    done, left = {"ties": (1, 1), "near": (1, 20000)}.get(variant, (5, 10))
+    done, left = {"ties": (1, 1), "near": (1, 20000), "undecidable": (300000, 1)}.get(variant, (5, 10))
     assembly.update(started=0, completed=done, ending_wip={"units": left, "complete": Decimal("0.8")},
                     added_costs={"materials": Decimal(0), "labour": Decimal("200.00")}, driver_quantity=20)
     if variant == "ties":
         data["rounding"] = "half_even"
         assembly["beginning_wip"] = {"units": 2, "complete": Decimal("0.6"), "cost": {
             "materials": Decimal("3300.01"), "labour": Decimal("400.03"), "overhead": Decimal("560.05")}}
+    elif variant == "undecidable":
+        assembly["beginning_wip"] = {"units": 300001, "complete": Decimal("0.6"), "cost": {
+            "materials": Decimal("19999566.67"), "labour": Decimal("400.00"), "overhead": Decimal("560.00")}}
     elif variant == "near":
         assembly["beginning_wip"] = {"units": 20001, "complete": Decimal("0.6"), "cost": {
             "materials": Decimal("100.00"), "labour": Decimal("300.01"), "overhead": Decimal("500.00")}}
@@ -749,7 +757,8 @@ def test_a_header_or_name_retyped_with_tabs_or_no_break_spaces_keeps_the_input_r
 
 
 @pytest.mark.parametrize("label", ["a FIFO line idle in Assembly", "a FIFO line idle in Assembly, half-even ties",
-                                   "a FIFO line idle in Assembly, shares just below half a cent"])
+                                   "a FIFO line idle in Assembly, shares just below half a cent",
+                                   "a FIFO line idle in Assembly, a share 15 digits cannot round"])
 def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_cent_at_most(closed_books, label):
     """The idle stage's formulas split beginning WIP's cost by units and count ending WIP's work
     since the start of the month: what the engine assigned, so no rounding adjustment on the Cost

@@ -21,7 +21,7 @@ from typing import Any
 from openpyxl.chart import BarChart, Reference, Series
 from openpyxl.utils.cell import get_column_letter
 
-from .._engine import equivalent_unit_terms
+from .._engine import beginning_cost_completed, equivalent_unit_terms
 from .._journal import net_by_account
 from .._model import ElementKind
 from ..close._journals import Texts
@@ -311,8 +311,9 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
         # share by units (beginning_cost_completed), the rest staying in ending WIP.
         b_out_f, b_out = at("b_cost"), (b_cost if fifo else _ZERO)
         if idle:  # rounded as the engine rounds it, in the close's mode: no adjustment cell holds it
-            b_out_f, b_out = ctx.rounded_as_posted(f"{at('b_cost')}*{at('completed')}/{at('b_units')}",
-                                                   b_cost * stage.completed / b_units)
+            b_out = beginning_cost_completed(b_cost, b_units, stage.completed, ctx.q, ROUNDING_MODES[ctx.spec.rounding])
+            b_out_f = ctx.rounded_as_posted(f"{at('b_cost')}*{at('completed')}/{at('b_units')}",
+                                            b_cost * stage.completed / b_units, b_out)
         out = to - n_to_out - b_out
         end = end_total - n_to_end - (b_cost - b_out if idle else _ZERO)
         finish, started_and_completed, e_eu = equivalent_unit_terms(fifo, b_units, b_done, stage.completed,
