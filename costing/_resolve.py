@@ -416,7 +416,8 @@ def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, en
         if after < before:
             issues.append(Issue(
                 "ENDING_WIP_BEHIND_BEGINNING",
-                f"ending_wip.complete.{name}" if isinstance(given, dict) and name in given else "ending_wip.complete",
+                (f"ending_wip.complete.{name}" if name in given else "ending_wip.complete.progress")
+                if isinstance(given, dict) else "ending_wip.complete",
                 lead + f"{after.normalize():f} complete in {name} where they began {before.normalize():f} complete"
                 + tail))
     return issues

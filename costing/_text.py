@@ -371,10 +371,11 @@ def _render_process_stage(s: ProcessAccountStageReport, currency: str, method: s
 
     lines.append("Step 1  Physical units")
     rows = [["Opening WIP", u(pu.beginning_wip)]]
-    if pu.transferred_in:
+    receives = pu.transferred_in or TRANSFERRED_IN in s.equivalent_units  # a later stage, 0 when idle
+    if receives:
         rows.append(["Transferred in", u(pu.transferred_in)])
-    if pu.started or not pu.transferred_in:
-        rows.append(["Started and added" if pu.transferred_in else "Started", u(pu.started)])
+    if pu.started or not receives:
+        rows.append(["Started and added" if receives else "Started", u(pu.started)])
     rows += [["Units to account for", u(pu.beginning_wip + pu.transferred_in + pu.started)],
              ["Good output", u(pu.completed)], ["Closing WIP", u(pu.ending_wip)],
              ["Normal loss", u(nl.units)], ["Abnormal loss", u(al.units)],

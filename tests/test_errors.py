@@ -472,3 +472,35 @@ def test_fifo_on_an_idle_line_with_spoilage_says_where_the_beginning_units_went(
         case.write_text(base.format(ending=ending, spoiled=spoiled))
         assert main(["cost", str(case)]) == 2
         assert said in capsys.readouterr().err
+
+
+def test_an_element_behind_through_the_progress_of_a_map_is_located_at_that_progress(tmp_path, capsys):
+    """Review: conversion carried 0.8 (given element by element), ending a map whose progress 0.7
+    gives conversion: the problem was located at ending_wip.complete, not a key of the file (the
+    add-in then pointed at the stage's row)."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n  - name: A\n    elements:\n"
+                    "      materials: {kind: material, added: start}\n      conversion: {kind: conversion, added: evenly}\n"
+                    "    beginning_wip: {units: 100, complete: {progress: 0.5, conversion: 0.8},"
+                    " cost: {materials: 1000, conversion: 400}}\n"
+                    "    started: 0\n    completed: 50\n    ending_wip: {units: 50, complete: {progress: 0.7, materials: 1}}\n"
+                    "    added_costs: {materials: 0, conversion: 300}\n")
+    assert main(["cost", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "stages[0].ending_wip.complete.progress: A: with nothing started or received, ending WIP is 50 of the " \
+           "beginning units, 0.7 complete in conversion where they began 0.8 complete" in err, err
+
+
+def test_a_later_process_account_stage_receiving_nothing_says_transferred_in(tmp_path, capsys):
+    """Review: the process-account report said 'Started 0' for a later stage that received nothing
+    (it starts nothing of its own), where the spoilage convention's says 'Transferred in 0'."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: weighted_average\nloss_convention: process_account\nstages:\n"
+                    "  - {name: A, elements: {m: {kind: material, added: start}}, started: 10, completed: 0,"
+                    " ending_wip: {units: 10, complete: 0.5}, added_costs: {m: 100}, normal_loss: {rate: 0, scrap_value: 0}}\n"
+                    "  - {name: B, elements: {c: {kind: conversion, added: evenly}}, completed: 4,"
+                    " beginning_wip: {units: 10, complete: 0.5, cost: {transferred_in: 1000.05, c: 300.15}},"
+                    " ending_wip: {units: 6, complete: 0.7}, added_costs: {c: 200}, normal_loss: {rate: 0, scrap_value: 0}}\n")
+    assert main(["cost", str(case)]) == 0
+    b = capsys.readouterr().out.split("B — process account report")[1]
+    assert "Transferred in            0" in b and "Started" not in b.split("Step 2")[0], b
