@@ -56,7 +56,7 @@ from ._report import (
 from ._resolve import resolve_case
 from ._spec import CaseSpec, StageSpec
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 __all__ = [
     # entry points

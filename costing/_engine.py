@@ -378,8 +378,12 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         # in proportion to their spoilage cost.  Ties are broken by element name so that the order
         # of elements in the file cannot change results.
         value = sp.disposal_value
+        spoiled_goods = (spoiled_units * value).quantize(q)
+        # Shares of the rounded whole (not units x value, which add up to the unrounded one: the
+        # cent rounding added or took went to the wrong kind).
         normal_disposal, abnormal_disposal = allocate(
-            [normal_units * value, abnormal_units * value], (spoiled_units * value).quantize(q), q, mode)
+            [spoiled_goods * normal_units / spoiled_units, spoiled_goods * abnormal_units / spoiled_units],
+            spoiled_goods, q, mode)
         problems = []  # both disposal values checked: every problem at once
         try:
             normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")

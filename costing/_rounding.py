@@ -5,7 +5,10 @@ element, a journal, a disposal value) is split into parts that are each rounded 
 and that add back up to the whole exactly.  Each part is first rounded with the chosen mode; if
 the rounded parts do not add up, the missing (or surplus) minor units go to the parts whose
 rounding moved them furthest from their exact value.  Ties go to the earlier part, so callers
-decide precedence by the order they pass parts in.
+decide precedence by the order they pass parts in.  Under half-even a part exactly at a half
+rounds to the even unit first, as that mode says; the earlier-part rule then settles the units
+still missing or surplus (0.025 and 0.015 of a whole 0.04 are 0.02 and 0.02 under half-even,
+0.03 and 0.01 under half-up).
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ __all__ = ["allocate"]
 # significant digits, so an exact tie (40/3 and 10/3 of a cent) differs in its last digit by the
 # parts' sizes alone, and that digit must not decide who gets the cent.
 _TIE_PLACES = 12
+_TIE_BOUNDS: dict[Decimal, tuple[Decimal, Decimal, Decimal]] = {}
+
+
+def _tie_bounds(quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """(the tie precision, half the minor unit, what a part must have moved to be near a half:
+    only those are looked at closely), kept per minor unit: ``allocate`` runs per stage element."""
+    fine = quantum.scaleb(-_TIE_PLACES)
+    half = quantum / 2
+    bounds = _TIE_BOUNDS[quantum] = (fine, half, half - fine)
+    return bounds
 
 
 def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: str | None) -> list[Decimal]:
@@ -38,7 +51,15 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
     >>> allocate([Decimal("0.335"), Decimal("0.335"), Decimal("0.33")], Decimal("1.00"), Decimal("0.01"), UP)
     [Decimal('0.34'), Decimal('0.33'), Decimal('0.33')]
 
-    Ties go to the earlier part under either rounding mode:
+    Whether a part is exactly at a half is read 12 places below the minor unit, not from the last
+    of its 34 digits: 9908.235 arrives from a division as 9908.234999…998, and 12110.065 as
+    12110.065000…0, and each is a tie all the same.
+
+    >>> rate = Decimal("22018.30") / 120
+    >>> allocate([54 * rate, 66 * rate], Decimal("22018.30"), Decimal("0.01"), UP)
+    [Decimal('9908.24'), Decimal('12110.06')]
+
+    Ties the rounding mode leaves unsettled go to the earlier part under either mode:
 
     >>> from decimal import ROUND_HALF_EVEN as EVEN
     >>> parts = [Decimal("0.005")] * 4
@@ -56,11 +77,15 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         a, b = exact
         ra, rb = (a.quantize(quantum), b.quantize(quantum)) if rounding is None else \
             (a.quantize(quantum, rounding=rounding), b.quantize(quantum, rounding=rounding))
+        fine, half, near = _TIE_BOUNDS.get(quantum) or _tie_bounds(quantum)
+        da, db = a - ra, b - rb
+        if abs(da) >= near or abs(db) >= near:  # perhaps a tie the last digits hid: rounded as one
+            ra, da = _as_tie(a, ra, da.quantize(fine), half, quantum, rounding, fine)
+            rb, db = _as_tie(b, rb, db.quantize(fine), half, quantum, rounding, fine)
         gap = total - ra - rb
         if not gap:
             return [ra, rb]
-        fine = quantum.scaleb(-_TIE_PLACES)
-        da, db = (a - ra).quantize(fine), (b - rb).quantize(fine)
+        da, db = da.quantize(fine), db.quantize(fine)
         if gap > 0:
             return [ra + gap, rb] if da >= db else [ra, rb + gap]
         return [ra + gap, rb] if da < db else [ra, rb + gap]
@@ -68,6 +93,10 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         rounded = [x.quantize(quantum) for x in exact]
     else:
         rounded = [x.quantize(quantum, rounding=rounding) for x in exact]
+    fine, half, near = _TIE_BOUNDS.get(quantum) or _tie_bounds(quantum)
+    for i, (x, r) in enumerate(zip(exact, rounded)):
+        if abs(x - r) >= near:  # perhaps a tie the last digits hid: rounded as one
+            rounded[i] = _as_tie(x, r, (x - r).quantize(fine), half, quantum, rounding, fine)[0]
     gap = total - sum(rounded)
     if not gap:
         return rounded
@@ -78,7 +107,6 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
     if abs(steps) > n:
         # The exact parts do not add up to the total: a bug in the caller, never a rounding matter.
         raise ValueError(f"parts {exact} do not add up to {total}")
-    fine = quantum.scaleb(-_TIE_PLACES)
     moved = [(x - r).quantize(fine) for x, r in zip(exact, rounded)]
     if steps > 0:
         # Parts rounded down the most get the missing minor units first.
@@ -90,6 +118,17 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         for i in _first(-steps, n, lambda i: (moved[i], -i)):
             rounded[i] -= quantum
     return rounded
+
+
+def _as_tie(x: Decimal, r: Decimal, moved: Decimal, half: Decimal, quantum: Decimal, rounding: str | None,
+            fine: Decimal) -> tuple[Decimal, Decimal]:
+    """(the part rounded, how far that moved it): a part within 12 places of a half is rounded as
+    the exact tie it stands for (r + moved is that half, in few digits), in the rounding mode."""
+    if abs(moved) != half:
+        return r, moved
+    tie = r + moved
+    rounded = tie.quantize(quantum) if rounding is None else tie.quantize(quantum, rounding=rounding)
+    return rounded, (x - rounded).quantize(fine)
 
 
 def _first(k: int, n: int, key) -> list[int]:

@@ -1,0 +1,64 @@
+"""Rounding cases found by testing the engine against an independent implementation in exact
+fractions (engine 0.6.0), each with its answer worked by hand."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import costing
+
+
+def _stage(stage: dict, currency: str = "USD", rounding: str = "half_up"):
+    return costing.cost_case({"currency": currency, "method": "weighted_average", "rounding": rounding,
+                              "stages": [{"name": "S", **stage}]}).stages[0]
+
+
+MATERIALS = {"materials": {"kind": "material", "added": "start"}}
+BOTH = {**MATERIALS, "conversion": {"kind": "conversion", "added": "evenly"}}
+
+
+@pytest.mark.parametrize("currency, units, value, normal, abnormal", [
+    # 5 x 0.073 = 0.365 -> 0.37; by units 0.074 and 0.296 -> 0.07 + 0.30 (it was 0.08 + 0.29).
+    ("USD", ("1", "4"), "0.073", "0.07", "0.30"),
+    # 10.526 x 1 -> 11 yen; by units 11 x 2.377 / 10.526 = 2.484 -> 2 and 8.516 -> 9 (it was 3 + 8).
+    ("JPY", ("2.377", "8.149"), "1", "2", "9"),
+])
+def test_disposal_value_is_split_by_units_as_shares_of_the_rounded_whole(currency, units, value, normal, abnormal):
+    n, a = (Decimal(u) for u in units)
+    report = _stage({"elements": BOTH, "started": 100, "completed": str(100 - n - a),
+                     "added_costs": {"materials": "10000", "conversion": "10000"},
+                     "spoilage": {"normal": str(n), "abnormal": str(a), "inspection": 1, "disposal_value": value}},
+                    currency)
+    assert (report.normal_spoilage.disposal_value, report.abnormal_spoilage.disposal_value) == \
+        (Decimal(normal), Decimal(abnormal))
+
+
+def test_an_exact_half_is_a_tie_however_the_division_left_its_last_digit():
+    """22,018.30 / 120 per unit: 54 units are 9,908.235 and 66 are 12,110.065 exactly, but the
+    first arrives as 9908.234999…998 and rounded down before the tie rule could see it.  A tie:
+    the earlier part (transferred out) gets the cent."""
+    report = _stage({"elements": MATERIALS, "started": 120, "completed": 54,
+                     "ending_wip": {"units": 66, "complete": "0.5"}, "added_costs": {"materials": "22018.30"}})
+    assert (report.transferred_out.total, report.ending_wip.total) == (Decimal("9908.24"), Decimal("12110.06"))
+
+
+def test_normal_spoilage_shared_by_the_units_that_passed_inspection_ties_alike():
+    """0.01 a unit; normal spoilage 14 units = 0.14, shared by 10 completed and 270 ending units
+    that passed: 0.14 x 10 / 280 = 0.005 exactly, a tie to transferred out (0.10 + 0.005 ->
+    0.11), ending WIP 2.70 + 0.135 -> 2.83."""
+    report = _stage({"elements": MATERIALS, "started": 294, "completed": 10,
+                     "ending_wip": {"units": 270, "complete": "0.6"}, "added_costs": {"materials": "2.94"},
+                     "spoilage": {"normal": 14, "abnormal": 0, "inspection": "0.5"}})
+    assert (report.transferred_out.total, report.ending_wip.total) == (Decimal("0.11"), Decimal("2.83"))
+
+
+@pytest.mark.parametrize("rounding, out, end", [("half_up", "0.03", "0.01"), ("half_even", "0.02", "0.02")])
+def test_half_even_rounds_a_tie_to_the_even_cent_before_the_earlier_part_rule(rounding, out, end):
+    """0.04 over 8 units: 5 are 0.025 and 3 are 0.015, both ties.  Half-up: 0.03 + 0.02 is a cent
+    too many, given back by the later part.  Half-even: 0.02 + 0.02 is the whole already."""
+    report = _stage({"elements": MATERIALS, "started": 8, "completed": 5,
+                     "ending_wip": {"units": 3, "complete": "0.5"}, "added_costs": {"materials": "0.04"}},
+                    rounding=rounding)
+    assert (report.transferred_out.total, report.ending_wip.total) == (Decimal(out), Decimal(end))
