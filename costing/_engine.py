@@ -273,10 +273,9 @@ def _require_idle_line(stage: Stage, spoiled_units: Decimal) -> None:
     if stage.input_units or spoiled_units or stage.normal_loss is not None:
         raise ValueError(f"stage {stage.name!r}: under FIFO fewer units completed than began, with units "
                          "started, received, spoiled or lost (only an idle line is costed so)")
+    # Completions, which the figures rest on (a negative equivalent unit otherwise); the stage's
+    # progress is the resolver's to compare, which knows the elements that take it.
     behind = [name for name, done in stage.ending.completion.items() if done < stage.beginning.completion[name]]
-    b_progress, e_progress = stage.beginning.progress, stage.ending.progress
-    if b_progress is not None and e_progress is not None and e_progress < b_progress:
-        behind.insert(0, "progress")
     if behind:
         raise ValueError(f"stage {stage.name!r}: under FIFO on an idle line, ending WIP (beginning units) is less "
                          f"complete than it began in {', '.join(behind)}")

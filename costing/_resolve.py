@@ -402,9 +402,12 @@ def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, en
     given = spec.ending_wip.complete if spec.ending_wip is not None else None
     lead = f"{spec.name}: with nothing started or received, ending WIP is {e_units.normalize():f} of the beginning units, "
     tail = " (FIFO): work done cannot go backwards; check ending_wip's completion or the units"
-    # The stage's progress as typed first: an element added at a point reads 1 or 0 of it, and a
-    # progress gone back across no point would pass unseen there.
-    if beginning.progress is not None and ending.progress is not None and ending.progress < beginning.progress:
+    # The stage's progress as typed first, where an element takes it: an element added at a point
+    # reads 1 or 0 of it, and a progress gone back across no point would pass unseen there.
+    takes_progress = any(el.kind is not ElementKind.TRANSFERRED_IN and not (isinstance(given, dict) and el.name in given)
+                         for el in elements)
+    if takes_progress and beginning.progress is not None and ending.progress is not None \
+            and ending.progress < beginning.progress:
         return [Issue("ENDING_WIP_BEHIND_BEGINNING",
                       "ending_wip.complete.progress" if isinstance(given, dict) else "ending_wip.complete",
                       lead + f"{ending.progress.normalize():f} complete where they began "

@@ -504,3 +504,20 @@ def test_a_later_process_account_stage_receiving_nothing_says_transferred_in(tmp
     assert main(["cost", str(case)]) == 0
     b = capsys.readouterr().out.split("B — process account report")[1]
     assert "Transferred in            0" in b and "Started" not in b.split("Step 2")[0], b
+
+
+def test_a_progress_behind_that_no_element_takes_is_not_refused(tmp_path, capsys):
+    """Review: ending {progress: 0.2, every element given and ahead} against beginning 0.3 was
+    refused for the progress, which no element's figure rests on."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: fifo\nstages:\n  - name: A\n    elements:\n"
+                    "      labour: {kind: labour, added: evenly}\n      overhead: {kind: overhead, added: evenly}\n"
+                    "    beginning_wip: {units: 100, complete: 0.3, cost: {labour: 300, overhead: 300}}\n"
+                    "    started: 0\n    completed: 50\n"
+                    "    ending_wip: {units: 50, complete: {progress: 0.2, labour: 0.9, overhead: 0.9}}\n"
+                    "    added_costs: {labour: 650, overhead: 650}\n")
+    assert main(["cost", str(case), "--json"]) == 0
+    stage = json.loads(capsys.readouterr().out)[0]["stages"][0]
+    # 50 x 0.7 + 50 x (0.9 - 0.3) = 65 equivalent units at 10.00; ending 150 kept + 300 of work.
+    assert stage["equivalent_units"] == {"labour": "65.0", "overhead": "65.0"}
+    assert stage["ending_wip"]["total"] == "900.00"
