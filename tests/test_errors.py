@@ -519,5 +519,5 @@ def test_a_progress_behind_that_no_element_takes_is_not_refused(tmp_path, capsys
     assert main(["cost", str(case), "--json"]) == 0
     stage = json.loads(capsys.readouterr().out)[0]["stages"][0]
     # 50 x 0.7 + 50 x (0.9 - 0.3) = 65 equivalent units at 10.00; ending 150 kept + 300 of work.
-    assert stage["equivalent_units"] == {"labour": "65.0", "overhead": "65.0"}
+    assert stage["equivalent_units"] == {"labour": "65", "overhead": "65"}  # JSON: normalized
     assert stage["ending_wip"]["total"] == "900.00"
