@@ -48,7 +48,7 @@ from ._report import (
     TAccount,
     TAccountLine,
 )
-from ._rounding import allocate
+from ._rounding import allocate, round_whole
 
 __all__ = ["cost_process_stage", "combined_account"]
 
@@ -247,7 +247,7 @@ def _split(exact: list[Decimal], q: Decimal) -> list[Decimal]:
     total = sum(exact, _ZERO)
     if not total:
         return [_ZERO * q] * len(exact)
-    return allocate(exact, total.quantize(q), q, None)
+    return allocate(exact, round_whole(total, q), q, None)  # a half hidden by a division is a tie
 
 
 def _line(narrative: str, contra: str, units: Decimal | None, amount: Decimal) -> TAccountLine:

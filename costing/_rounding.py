@@ -14,9 +14,9 @@ still missing or surplus (0.025 and 0.015 of a whole 0.04 are 0.02 and 0.02 unde
 from __future__ import annotations
 
 import heapq
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
-__all__ = ["allocate"]
+__all__ = ["allocate", "round_whole"]
 
 
 # How far rounding moved each part is compared to 12 places below the minor unit: parts that come
@@ -51,13 +51,19 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
     >>> allocate([Decimal("0.335"), Decimal("0.335"), Decimal("0.33")], Decimal("1.00"), Decimal("0.01"), UP)
     [Decimal('0.34'), Decimal('0.33'), Decimal('0.33')]
 
-    Whether a part is exactly at a half is read 12 places below the minor unit, not from the last
-    of its 34 digits: 9908.235 arrives from a division as 9908.234999…998, and 12110.065 as
-    12110.065000…0, and each is a tie all the same.
+    Whether a part is exactly at a half is not read from the last of its digits: 9908.235 arrives
+    from a division as 9908.234999…998, and 12110.065 as 12110.065000…0, and each is a tie all the
+    same.
 
     >>> rate = Decimal("22018.30") / 120
     >>> allocate([54 * rate, 66 * rate], Decimal("22018.30"), Decimal("0.01"), UP)
     [Decimal('9908.24'), Decimal('12110.06')]
+
+    Only the last digits: a part 1.2e-16 below a half is below it.
+
+    >>> allocate([Decimal("0.0749999999999998800"), Decimal("17.1250000000000001200")], Decimal("17.20"),
+    ...          Decimal("0.01"), UP)
+    [Decimal('0.07'), Decimal('17.13')]
 
     Ties the rounding mode leaves unsettled go to the earlier part under either mode:
 
@@ -122,13 +128,42 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
 
 def _as_tie(x: Decimal, r: Decimal, moved: Decimal, half: Decimal, quantum: Decimal, rounding: str | None,
             fine: Decimal) -> tuple[Decimal, Decimal]:
-    """(the part rounded, how far that moved it): a part within 12 places of a half is rounded as
-    the exact tie it stands for (r + moved is that half, in few digits), in the rounding mode."""
+    """(the part rounded, how far that moved it, to ``fine``): a part a half away from its
+    rounding but for its last digits (what a division leaves: 9908.234999…998 for
+    9908.235) is rounded as the exact tie it stands for, in the rounding mode.  Only those last
+    digits: 0.0749999999999998800 is 1.2e-16 below a half, far above a division's error, and no tie."""
     if abs(moved) != half:
         return r, moved
-    tie = r + moved
+    off = half - abs(x - r)
+    if off and off > _division_error(x):
+        return r, moved
+    tie = r + (half if x > r else -half)
     rounded = tie.quantize(quantum) if rounding is None else tie.quantize(quantum, rounding=rounding)
     return rounded, (x - rounded).quantize(fine)
+
+
+def _division_error(x: Decimal) -> Decimal:
+    """How far a part computed through a division and a product or two can lie from its exact
+    value: a thousand units of its last significant digit in the current context (the 34th in the
+    engine's; the 28th in Python's default)."""
+    return Decimal(1).scaleb(x.adjusted() - getcontext().prec + 4) if x else Decimal(0)
+
+
+def round_whole(x: Decimal, quantum: Decimal, rounding: str | None = None) -> Decimal:
+    """One amount rounded to ``quantum`` as ``allocate`` rounds a part: an exact half, however a
+    division left its last digits, rounds as a tie in the rounding mode (None: the context's).
+
+    >>> from decimal import ROUND_HALF_UP as UP
+    >>> round_whole(54 * (Decimal("22018.30") / 120), Decimal("0.01"), UP)
+    Decimal('9908.24')
+    >>> round_whole(Decimal("0.0749999999999998800"), Decimal("0.01"), UP)
+    Decimal('0.07')
+    """
+    r = x.quantize(quantum) if rounding is None else x.quantize(quantum, rounding=rounding)
+    fine, half, near = _TIE_BOUNDS.get(quantum) or _tie_bounds(quantum)
+    if abs(x - r) < near:
+        return r
+    return _as_tie(x, r, (x - r).quantize(fine), half, quantum, rounding, fine)[0]
 
 
 def _first(k: int, n: int, key) -> list[int]:
