@@ -489,7 +489,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print_issues([Issue("NOT_REPRODUCIBLE", "--period",
                              f"this engine ({__version__}) cannot compute the {args.period} close (engine "
                              f"{closed.event.engine_version}) again: {why}; `wip journal` and `wip rollforward` show "
-                             "what was recorded")])
+                             "what was recorded, and to post this engine's figures reopen the month and close it "
+                             "again (`wip reopen`, `wip close`)")])
         return EXIT_INPUT
     products = _products_named(args.product, outcome.result.products)
     if not products:
@@ -754,11 +755,13 @@ def _cmd_history(args: argparse.Namespace) -> int:
         except LedgerError as e:  # the file itself is damaged
             print_issues([Issue(e.code, "--ledger", e.message)])
             return 1 if e.code == "LEDGER_TAMPERED" else EXIT_INPUT
-    print(f"{'seq':>4}  {'period':7}  {'event':12}  {'when':25}  {'who':12}  inputs   note")
+    # The engine version that computed each close: a new one rounds some figures otherwise (CHANGELOG).
+    print(f"{'seq':>4}  {'period':7}  {'event':12}  {'when':25}  {'who':12}  {'engine':8}  inputs   note")
     for e in events:
         what = f"close #{e.close_no}" if e.kind == "close" else f"reopen #{e.close_no}"
         mark = "!! CHANGED OUTSIDE THE ENGINE !! " if e.seq in flagged else ""
-        print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  "
+        engine = (e.engine_version or "") if e.kind == "close" else ""
+        print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  {engine[:8]:8}  "
               f"{e.inputs_sha256[:7]}  {mark}{' '.join(e.reason.split())}")  # a reason of several lines on one
     print()
     for period, state in status.items():

@@ -48,7 +48,7 @@ _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_
 __all__ = ["CloseRefused", "CloseOutcome", "close_period", "recorded_outcome", "reopen_period", "reason_problem", "current_user",
            "re_close_notice",
            "read_month_before", "MonthBeforeUnknown",
-           "canonical_inputs", "in_element_order",
+           "canonical_inputs", "in_element_order", "closing_wip_moved",
            "canonical_inputs_json", "inputs_sha256", "journal_id_prefix"]
 
 
@@ -754,7 +754,26 @@ def recorded_outcome_or_why(data: Any, ledger: Ledger, period: str) -> tuple[Clo
     # from them lists its accounts in another order than the file did.
     if book != closed.journals:
         return None, "this engine gives other journals from the inputs it recorded"
+    # Journals post by stage; closing WIP, next month's opening, is kept by element, where two
+    # elements can trade a cent with the stage's total unchanged.
+    moved = closing_wip_moved(result, closed.state)
+    if moved:
+        return None, f"this engine gives other closing WIP by element from the inputs it recorded ({moved})"
     return CloseOutcome(closed.event, result, book, build_rollforward(result, book)), ""
+
+
+def closing_wip_moved(result, state: PriorState) -> str:
+    """The first product, stage and element whose closing WIP cost differs from what was recorded
+    (as 'product / stage / element: recorded X, now Y'), or ''."""
+    for product in result.products:
+        for stage, wip in product.closing_wip.items():
+            recorded = state.wip.get((product.name, stage))
+            before = dict(recorded.cost) if recorded is not None else {}
+            for element in sorted(set(wip.cost) | set(before)):
+                now, then = wip.cost.get(element, 0), before.get(element, 0)
+                if now != then:
+                    return f"{product.name} / {stage} / {element}: recorded {then}, now {now}"
+    return ""
 
 
 def _first_of(issues: "list[Issue] | tuple[Issue, ...]") -> str:

@@ -25,7 +25,7 @@ from .._model import Method
 from .._report import Amount
 from ..close import CloseResult, PriorState, RollForward, compute_close, resolve_close
 from ..close._journals import Texts
-from ..close_service import in_element_order
+from ..close_service import closing_wip_moved, in_element_order
 from ._bridge import Bridge, Materiality, build_bridge, final_stages
 from ._figures import Metric, PeriodFigures, figures_from_close
 
@@ -442,6 +442,13 @@ def build_variance_report(before: StoredClose, after: StoredClose, *,
     if not all(t.ok for t in ties):
         notes.append("a close recomputed from its stored inputs differs from its stored roll-forward (engine "
                      "version changed?); the differences are under ties")
+    for stored, result in ((before, result_b), (after, result_a)) if after.seq != before.seq else ((after, result_a),):
+        # By element, where the ties (by stage) see nothing: two elements trading a cent.
+        moved = closing_wip_moved(result, stored.state)
+        if moved:
+            notes.append(f"{stored.period} #{stored.close_no} recomputed by this engine gives other closing WIP by "
+                         f"element than was recorded ({moved}); the bridge shows this engine's figures, not the "
+                         "ones recorded")
     cogs = cogs_as_posted(result_b, result_a, before.journals, after.journals)
     if not cogs.ties_ok:
         notes.append("COGS as posted (the bridge's COGS and the overhead true-up of the recomputed close) differs "
