@@ -120,6 +120,13 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     ties = fifo_line_idle_in_assembly(demo("2026-10"), "ties")
     near = fifo_line_idle_in_assembly(demo("2026-10"), "near")
     undecidable = fifo_line_idle_in_assembly(demo("2026-10"), "undecidable")
+    # Spoiled goods of 5 units at 0.073: 0.365, rounded once to 0.37, split by units 0.07 + 0.30
+    # (engine 0.6.0); each kind rounded on its own would give 0.07 + 0.29.
+    disposal = copy.deepcopy(demo("2026-10"))
+    drip = next(p for p in disposal["products"] if p["name"] == "Drip Home")
+    drip["stages"][1].update(completed=185, spoilage={"normal": 1, "abnormal": 4, "inspection": 1,
+                                                      "disposal_value": Decimal("0.073")})
+    drip["stages"][2]["completed"] = 185
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
                               ("idle", "a FIFO line idle in Assembly", with_general_ledger(idle)),
                               ("ties", "a FIFO line idle in Assembly, half-even ties", with_general_ledger(ties)),
@@ -127,6 +134,7 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
                                with_general_ledger(near)),
                               ("undecidable", "a FIFO line idle in Assembly, a share 15 digits cannot round",
                                with_general_ledger(undecidable)),
+                              ("disposal", "spoiled goods whose kinds round apart", with_general_ledger(disposal)),
                               ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
@@ -783,3 +791,20 @@ def test_a_fifo_line_idle_in_assembly_is_traced_with_rounding_adjustments_of_a_c
     for r in idle:
         assert "*(1-" in formulas.cell(r, CR.col("eu")).value  # completed x (1 - beginning complete)
         assert "/" in formulas.cell(r, CR.col("end_total")).value  # + beginning cost less the completed share
+
+
+def test_the_spoiled_goods_are_shared_by_kind_from_one_rounded_amount(closed_books):
+    """The disposal value's formula rounds the spoiled goods once, (normal + abnormal units) x value,
+    and shares them by units, as the engine does (0.6.0), where it rounded each kind on its own
+    (0.07 + 0.29 of 0.37, the cent then in an adjustment cell).  LibreOffice recalculates the book
+    to the engine's figures with the others."""
+    path = dict(closed_books)["spoiled goods whose kinds round apart"]
+    values = openpyxl.load_workbook(path, data_only=True)["Cost Report"]
+    formulas = openpyxl.load_workbook(path)["Cost Report"]
+    rows = [r for r in range(FIRST, values.max_row + 1)
+            if (values.cell(r, CR.col("product")).value, values.cell(r, CR.col("stage")).value) == ("Drip Home", "Testing")]
+    assert rows
+    for key, kind_total in (("n_disp", Decimal("0.07")), ("a_disp", Decimal("0.30"))):
+        assert sum(Decimal(str(values.cell(r, CR.col(key)).value)) for r in rows) == kind_total
+        for r in rows:
+            assert f"({CR.at('normal_units', r)}+{CR.at('abnormal_units', r)})*" in formulas.cell(r, CR.col(key)).value

@@ -345,14 +345,21 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                     ("a_disp", "abnormal_units", "abnormal", a_disp, sr.abnormal_spoilage)):
                 weights = {n: which.by_element[n] + which.disposal_value_by_element[n] for n in sr.equivalent_units}
                 total_w = sum(weights.values(), _ZERO)
+                # The spoiled goods are one amount, rounded once, and each kind its share by units
+                # (as the engine splits it, engine 0.6.0); each element its share by gross spoilage.
                 units = sp.normal if key == "n_disp" else sp.abnormal
-                amount = ctx.round_hu(units * sp.disposal_value)
+                spoiled_units = sp.normal + sp.abnormal
+                whole = ctx.round_hu(spoiled_units * sp.disposal_value)
+                whole_f = ctx.rounded(f"({at('normal_units')}+{at('abnormal_units')})*{dv}",
+                                      value=spoiled_units * sp.disposal_value)
+                amount = ctx.round_hu(whole * units / spoiled_units)
+                amount_f = ctx.rounded(f"{whole_f}*{at(units_key)}/({at('normal_units')}+{at('abnormal_units')})",
+                                       value=whole * units / spoiled_units)
                 mirror = _ZERO * ctx.q if not total_w else ctx.round_hu(amount * weights[e] / total_w)
                 gross_range = CR.span(gross_key, first, last)
                 _adj(ctx, ws, r, key, key + "_adj",
                      f"IF(SUM({gross_range})=0,0,"
-                     + ctx.rounded(f"{ctx.rounded(f'{at(units_key)}*{dv}', value=units * sp.disposal_value)}"
-                                   f"*{at(gross_key)}/SUM({gross_range})",
+                     + ctx.rounded(f"{amount_f}*{at(gross_key)}/SUM({gross_range})",
                                    value=amount * weights[e] / total_w if total_w else None)
                      + ")", engine, mirror)
             passing = stage.completed_passing + stage.ending_passing
