@@ -27,12 +27,21 @@ _TIE_PLACES = 12
 _TIE_BOUNDS: dict[Decimal, tuple[Decimal, Decimal, Decimal]] = {}
 
 
-def _tie_bounds(quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+_LAST: list = [None, None]  # the last minor unit asked for and its bounds: one currency a close
+
+
+def _bounds(quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
     """(the tie precision, half the minor unit, what a part must have moved to be near a half:
-    only those are looked at closely), kept per minor unit: ``allocate`` runs per stage element."""
-    fine = quantum.scaleb(-_TIE_PLACES)
-    half = quantum / 2
-    bounds = _TIE_BOUNDS[quantum] = (fine, half, half - fine)
+    only those are looked at closely), kept per minor unit: ``allocate`` runs per stage element,
+    and the same quantum object comes back (a hash of a Decimal costs more than the check)."""
+    if quantum is _LAST[0]:
+        return _LAST[1]
+    bounds = _TIE_BOUNDS.get(quantum)
+    if bounds is None:
+        fine = quantum.scaleb(-_TIE_PLACES)
+        half = quantum / 2
+        bounds = _TIE_BOUNDS[quantum] = (fine, half, half - fine)
+    _LAST[0], _LAST[1] = quantum, bounds
     return bounds
 
 
@@ -83,14 +92,20 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         a, b = exact
         ra, rb = (a.quantize(quantum), b.quantize(quantum)) if rounding is None else \
             (a.quantize(quantum, rounding=rounding), b.quantize(quantum, rounding=rounding))
-        fine, half, near = _TIE_BOUNDS.get(quantum) or _tie_bounds(quantum)
-        da, db = a - ra, b - rb
-        if abs(da) >= near or abs(db) >= near:  # perhaps a tie the last digits hid: rounded as one
+        fine, half, near = _LAST[1] if quantum is _LAST[0] else _bounds(quantum)
+        da = a - ra
+        gap = total - ra - rb
+        # Perhaps a tie the last digits hid, rounded as one.  With no gap the two parts moved alike
+        # (they add up to the whole), so one tells; the common case stops there.
+        if not gap and abs(da) < near:
+            return [ra, rb]
+        db = b - rb
+        if abs(da) >= near or abs(db) >= near:
             ra, da = _as_tie(a, ra, da.quantize(fine), half, quantum, rounding, fine)
             rb, db = _as_tie(b, rb, db.quantize(fine), half, quantum, rounding, fine)
-        gap = total - ra - rb
-        if not gap:
-            return [ra, rb]
+            gap = total - ra - rb
+            if not gap:
+                return [ra, rb]
         da, db = da.quantize(fine), db.quantize(fine)
         if gap > 0:
             return [ra + gap, rb] if da >= db else [ra, rb + gap]
@@ -99,10 +114,11 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         rounded = [x.quantize(quantum) for x in exact]
     else:
         rounded = [x.quantize(quantum, rounding=rounding) for x in exact]
-    fine, half, near = _TIE_BOUNDS.get(quantum) or _tie_bounds(quantum)
-    for i, (x, r) in enumerate(zip(exact, rounded)):
-        if abs(x - r) >= near:  # perhaps a tie the last digits hid: rounded as one
-            rounded[i] = _as_tie(x, r, (x - r).quantize(fine), half, quantum, rounding, fine)[0]
+    fine, half, near = _LAST[1] if quantum is _LAST[0] else _bounds(quantum)
+    moved = [x - r for x, r in zip(exact, rounded)]
+    if max(moved) >= near or min(moved) <= -near:  # perhaps a tie the last digits hid: rounded as one
+        for i, x in enumerate(exact):
+            rounded[i] = _as_tie(x, rounded[i], moved[i].quantize(fine), half, quantum, rounding, fine)[0]
     gap = total - sum(rounded)
     if not gap:
         return rounded
@@ -160,7 +176,7 @@ def round_whole(x: Decimal, quantum: Decimal, rounding: str | None = None) -> De
     Decimal('0.07')
     """
     r = x.quantize(quantum) if rounding is None else x.quantize(quantum, rounding=rounding)
-    fine, half, near = _TIE_BOUNDS.get(quantum) or _tie_bounds(quantum)
+    fine, half, near = _bounds(quantum)
     if abs(x - r) < near:
         return r
     return _as_tie(x, r, (x - r).quantize(fine), half, quantum, rounding, fine)[0]

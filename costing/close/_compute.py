@@ -583,8 +583,8 @@ def _overhead_content(product: ProductPlan, report: CaseReport, method: str) -> 
             # the engine's precision, never posted).  FIFO: beginning WIP's cost (last period's
             # overhead) is not in the pool; it went out with the completed units, or on an idle
             # line stayed in part with the units still in process.
-            b_out = b_end = _ZERO
-            if fifo and beginning:
+            b_out, b_end = (beginning if fifo else _ZERO), _ZERO
+            if fifo and beginning and sr.physical_units.completed < sr.physical_units.beginning_wip:  # idle line
                 pu = sr.physical_units
                 b_out = beginning_cost_completed(beginning, pu.beginning_wip, pu.completed, product.case.quantum,
                                                  ROUNDING_MODES[product.case.rounding])
