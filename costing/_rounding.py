@@ -27,21 +27,23 @@ _TIE_PLACES = 12
 _TIE_BOUNDS: dict[Decimal, tuple[Decimal, Decimal, Decimal]] = {}
 
 
-_LAST: list = [None, None]  # the last minor unit asked for and its bounds: one currency a close
+_LAST: tuple = (None, None)  # the last minor unit asked for and its bounds: one currency a close
 
 
 def _bounds(quantum: Decimal) -> tuple[Decimal, Decimal, Decimal]:
     """(the tie precision, half the minor unit, what a part must have moved to be near a half:
     only those are looked at closely), kept per minor unit: ``allocate`` runs per stage element,
     and the same quantum object comes back (a hash of a Decimal costs more than the check)."""
-    if quantum is _LAST[0]:
-        return _LAST[1]
+    global _LAST
+    last = _LAST
+    if quantum is last[0]:
+        return last[1]
     bounds = _TIE_BOUNDS.get(quantum)
     if bounds is None:
         fine = quantum.scaleb(-_TIE_PLACES)
         half = quantum / 2
         bounds = _TIE_BOUNDS[quantum] = (fine, half, half - fine)
-    _LAST[0], _LAST[1] = quantum, bounds
+    _LAST = (quantum, bounds)  # one assignment: a thread reads the old pair or the new, never half of each
     return bounds
 
 
@@ -92,7 +94,8 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         a, b = exact
         ra, rb = (a.quantize(quantum), b.quantize(quantum)) if rounding is None else \
             (a.quantize(quantum, rounding=rounding), b.quantize(quantum, rounding=rounding))
-        fine, half, near = _LAST[1] if quantum is _LAST[0] else _bounds(quantum)
+        last = _LAST
+        fine, half, near = last[1] if quantum is last[0] else _bounds(quantum)
         da = a - ra
         gap = total - ra - rb
         # Perhaps a tie the last digits hid, rounded as one.  With no gap the two parts moved alike
@@ -114,7 +117,8 @@ def allocate(exact: list[Decimal], total: Decimal, quantum: Decimal, rounding: s
         rounded = [x.quantize(quantum) for x in exact]
     else:
         rounded = [x.quantize(quantum, rounding=rounding) for x in exact]
-    fine, half, near = _LAST[1] if quantum is _LAST[0] else _bounds(quantum)
+    last = _LAST
+    fine, half, near = last[1] if quantum is last[0] else _bounds(quantum)
     moved = [x - r for x, r in zip(exact, rounded)]
     if max(moved) >= near or min(moved) <= -near:  # perhaps a tie the last digits hid: rounded as one
         for i, x in enumerate(exact):
@@ -160,9 +164,14 @@ def _as_tie(x: Decimal, r: Decimal, moved: Decimal, half: Decimal, quantum: Deci
 
 def _division_error(x: Decimal) -> Decimal:
     """How far a part computed through a division and a product or two can lie from its exact
-    value: a thousand units of its last significant digit in the current context (the 34th in the
-    engine's; the 28th in Python's default)."""
-    return Decimal(1).scaleb(x.adjusted() - getcontext().prec + 4) if x else Decimal(0)
+    value: a thousand units of its last significant digit — the 34th, the engine's, or fewer in a
+    coarser context (Python's default 28).  Never finer than the engine's: a part computed in a
+    wider context (the reports' parts, at 80 digits) from a cost per unit kept at 34 carries that
+    one's error."""
+    return Decimal(1).scaleb(x.adjusted() - min(getcontext().prec, _ENGINE_DIGITS) + 4) if x else Decimal(0)
+
+
+_ENGINE_DIGITS = 34  # the engine context's precision (``_numbers.engine_context``)
 
 
 def round_whole(x: Decimal, quantum: Decimal, rounding: str | None = None) -> Decimal:

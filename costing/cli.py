@@ -761,7 +761,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
         what = f"close #{e.close_no}" if e.kind == "close" else f"reopen #{e.close_no}"
         mark = "!! CHANGED OUTSIDE THE ENGINE !! " if e.seq in flagged else ""
         engine = (e.engine_version or "") if e.kind == "close" else ""
-        print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  {engine[:8]:8}  "
+        print(f"{e.seq:>4}  {e.period:7}  {what:12}  {e.recorded_at:25}  {e.recorded_by[:12]:12}  {engine:8}  "
               f"{e.inputs_sha256[:7]}  {mark}{' '.join(e.reason.split())}")  # a reason of several lines on one
     print()
     for period, state in status.items():

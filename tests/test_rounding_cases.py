@@ -129,3 +129,20 @@ def test_a_close_recorded_with_other_cents_by_element_is_said_not_reproducible(t
     assert main(["history", "--ledger", db]) == 0
     header, first = capsys.readouterr().out.splitlines()[:2]
     assert "engine" in header and f"  {costing.__version__}  " in first
+
+
+def test_fifo_layers_of_the_cost_transferred_out_read_a_hidden_half_as_a_tie():
+    """Review: the layers are split at 80 digits from a cost per unit kept at 34, and the tie window,
+    taken from the wider context, missed the half: 66 and 54 equivalent units at 22,018.30 / 120
+    are 12,110.065 and 9,908.235; half-even gives 12,110.06 and 9,908.24 (it showed .07 and .23)."""
+    from costing._engine import equivalent_unit_parts, transferred_out_parts
+
+    case, issues = costing.resolve_case({
+        "currency": "USD", "method": "fifo", "rounding": "half_even",
+        "stages": [{"name": "A", "elements": {"c": {"kind": "conversion", "added": "evenly"}},
+                    "beginning_wip": {"units": 110, "complete": "0.4", "cost": {"c": "5000.00"}}, "started": 54,
+                    "completed": 164, "ending_wip": {"units": 0, "complete": 0}, "added_costs": {"c": "22018.30"}}]})
+    assert not issues
+    report = costing.cost_case(case).stages[0]
+    layer = transferred_out_parts(report, equivalent_unit_parts(case.stages[0], report, "fifo"), "half_even")["c"]
+    assert (layer.to_complete_beginning_wip, layer.started_and_completed) == (Decimal("12110.06"), Decimal("9908.24"))
