@@ -127,6 +127,12 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     drip["stages"][1].update(completed=185, spoilage={"normal": 1, "abnormal": 4, "inspection": 1,
                                                       "disposal_value": Decimal("0.073")})
     drip["stages"][2]["completed"] = 185
+    # One normal and one abnormal unit at 0.025: 0.05, a tie the engine gives normal spoilage (0.03 + 0.02).
+    disposal_tie = copy.deepcopy(demo("2026-10"))
+    drip = next(p for p in disposal_tie["products"] if p["name"] == "Drip Home")
+    drip["stages"][1].update(completed=188, spoilage={"normal": 1, "abnormal": 1, "inspection": 1,
+                                                      "disposal_value": Decimal("0.025")})
+    drip["stages"][2]["completed"] = 188
     for name, label, data in (("variant", "weighted average, half-even, EUR", with_general_ledger(variant)),
                               ("idle", "a FIFO line idle in Assembly", with_general_ledger(idle)),
                               ("ties", "a FIFO line idle in Assembly, half-even ties", with_general_ledger(ties)),
@@ -135,6 +141,7 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
                               ("undecidable", "a FIFO line idle in Assembly, a share 15 digits cannot round",
                                with_general_ledger(undecidable)),
                               ("disposal", "spoiled goods whose kinds round apart", with_general_ledger(disposal)),
+                              ("disposal tie", "spoiled goods split on a tie", with_general_ledger(disposal_tie)),
                               ("kwd", "KWD, a pool exactly at materiality", with_general_ledger(at_materiality)),
                               ("tricky", "names a SUMIFS criterion would misread", tricky),
                               ("shared", "two stages on one WIP account, a product finished after Testing",
@@ -808,3 +815,15 @@ def test_the_spoiled_goods_are_shared_by_kind_from_one_rounded_amount(closed_boo
         assert sum(Decimal(str(values.cell(r, CR.col(key)).value)) for r in rows) == kind_total
         for r in rows:
             assert f"({CR.at('normal_units', r)}+{CR.at('abnormal_units', r)})*" in formulas.cell(r, CR.col(key)).value
+
+
+def test_the_spoiled_goods_split_on_a_tie_needs_no_adjustment_cell(closed_books):
+    """Review: 0.05 of spoiled goods, 1 normal and 1 abnormal unit: the engine gives the tie to normal
+    spoilage (0.03 + 0.02) and the formula rounded each kind up (0.03 + 0.03, an adjustment of
+    -0.01).  Abnormal spoilage's formula is now the whole less normal spoilage's."""
+    values = openpyxl.load_workbook(dict(closed_books)["spoiled goods split on a tie"], data_only=True)["Cost Report"]
+    rows = [r for r in range(FIRST, values.max_row + 1)
+            if (values.cell(r, CR.col("product")).value, values.cell(r, CR.col("stage")).value) == ("Drip Home", "Testing")]
+    assert [sum(Decimal(str(values.cell(r, CR.col(k)).value)) for r in rows) for k in ("n_disp", "a_disp")] == \
+        [Decimal("0.03"), Decimal("0.02")]
+    assert all(values.cell(r, CR.col(k)).value is None for r in rows for k in ("n_disp_adj", "a_disp_adj"))

@@ -340,21 +340,23 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                              value=sp.abnormal * sp.completion[e] * rate), abnormal,
                  ctx.round_hu(sp.abnormal * sp.completion[e] * rate))
             dv = ctx.num(f"{path}.spoilage.disposal_value", sp.disposal_value)
-            for key, units_key, gross_key, engine, which in (
+            for key, _, gross_key, engine, which in (
                     ("n_disp", "normal_units", "normal", n_disp, sr.normal_spoilage),
                     ("a_disp", "abnormal_units", "abnormal", a_disp, sr.abnormal_spoilage)):
                 weights = {n: which.by_element[n] + which.disposal_value_by_element[n] for n in sr.equivalent_units}
                 total_w = sum(weights.values(), _ZERO)
-                # The spoiled goods are one amount, rounded once, and each kind its share by units
-                # (as the engine splits it, engine 0.6.0); each element its share by gross spoilage.
-                units = sp.normal if key == "n_disp" else sp.abnormal
+                # The spoiled goods are one amount, rounded once in the close's mode, normal
+                # spoilage its share by units and abnormal the rest (as the engine splits it, engine
+                # 0.6.0: a tie to normal spoilage); each element its share by gross spoilage.
                 spoiled_units = sp.normal + sp.abnormal
-                whole = ctx.round_hu(spoiled_units * sp.disposal_value)
-                whole_f = ctx.rounded(f"({at('normal_units')}+{at('abnormal_units')})*{dv}",
-                                      value=spoiled_units * sp.disposal_value)
-                amount = ctx.round_hu(whole * units / spoiled_units)
-                amount_f = ctx.rounded(f"{whole_f}*{at(units_key)}/({at('normal_units')}+{at('abnormal_units')})",
-                                       value=whole * units / spoiled_units)
+                whole = sr.normal_spoilage.disposal_value + sr.abnormal_spoilage.disposal_value
+                whole_f = ctx.rounded_as_posted(f"({at('normal_units')}+{at('abnormal_units')})*{dv}",
+                                                spoiled_units * sp.disposal_value, whole)
+                normal_f = ctx.rounded_as_posted(
+                    f"{whole_f}*{at('normal_units')}/({at('normal_units')}+{at('abnormal_units')})",
+                    whole * sp.normal / spoiled_units, sr.normal_spoilage.disposal_value)
+                amount = which.disposal_value
+                amount_f = normal_f if key == "n_disp" else f"({whole_f}-{normal_f})"
                 mirror = _ZERO * ctx.q if not total_w else ctx.round_hu(amount * weights[e] / total_w)
                 gross_range = CR.span(gross_key, first, last)
                 _adj(ctx, ws, r, key, key + "_adj",
