@@ -127,8 +127,9 @@ def closed_books(tmp_path_factory) -> list[tuple[str, Path]]:
     drip["stages"][1].update(completed=185, spoilage={"normal": 1, "abnormal": 4, "inspection": 1,
                                                       "disposal_value": Decimal("0.073")})
     drip["stages"][2]["completed"] = 185
-    # One normal and one abnormal unit at 0.025: 0.05, a tie the engine gives normal spoilage (0.03 + 0.02).
-    disposal_tie = copy.deepcopy(demo("2026-10"))
+    # One normal and one abnormal unit at 0.025 under half-even: 0.05, each kind 0.025 rounding to
+    # 0.02, the cent missing going to normal spoilage by largest remainder (0.03 + 0.02).
+    disposal_tie = {**copy.deepcopy(demo("2026-10")), "rounding": "half_even"}
     drip = next(p for p in disposal_tie["products"] if p["name"] == "Drip Home")
     drip["stages"][1].update(completed=188, spoilage={"normal": 1, "abnormal": 1, "inspection": 1,
                                                       "disposal_value": Decimal("0.025")})
@@ -817,13 +818,18 @@ def test_the_spoiled_goods_are_shared_by_kind_from_one_rounded_amount(closed_boo
             assert f"({CR.at('normal_units', r)}+{CR.at('abnormal_units', r)})*" in formulas.cell(r, CR.col(key)).value
 
 
-def test_the_spoiled_goods_split_on_a_tie_needs_no_adjustment_cell(closed_books):
-    """Review: 0.05 of spoiled goods, 1 normal and 1 abnormal unit: the engine gives the tie to normal
-    spoilage (0.03 + 0.02) and the formula rounded each kind up (0.03 + 0.03, an adjustment of
-    -0.01).  Abnormal spoilage's formula is now the whole less normal spoilage's."""
-    values = openpyxl.load_workbook(dict(closed_books)["spoiled goods split on a tie"], data_only=True)["Cost Report"]
+def test_the_spoiled_goods_split_on_a_tie_shows_largest_remainder_in_the_adjustment_cell(closed_books):
+    """Review: 0.05 of spoiled goods, 1 normal and 1 abnormal unit, half-even: each kind's 0.025 rounds
+    to 0.02 and largest remainder gives the missing cent to normal spoilage (0.03 + 0.02).  The
+    formulas round in the close's mode (the whole was rounded half-up) and leave that cent to the
+    adjustment cell, in sight — not as a constant inside the formula."""
+    path = dict(closed_books)["spoiled goods split on a tie"]
+    values = openpyxl.load_workbook(path, data_only=True)["Cost Report"]
+    formulas = openpyxl.load_workbook(path)["Cost Report"]
     rows = [r for r in range(FIRST, values.max_row + 1)
             if (values.cell(r, CR.col("product")).value, values.cell(r, CR.col("stage")).value) == ("Drip Home", "Testing")]
     assert [sum(Decimal(str(values.cell(r, CR.col(k)).value)) for r in rows) for k in ("n_disp", "a_disp")] == \
         [Decimal("0.03"), Decimal("0.02")]
-    assert all(values.cell(r, CR.col(k)).value is None for r in rows for k in ("n_disp_adj", "a_disp_adj"))
+    assert [sum(Decimal(str(values.cell(r, CR.col(k)).value or 0)) for r in rows) for k in ("n_disp_adj", "a_disp_adj")] \
+        == [Decimal("0.01"), Decimal("-0.01")]
+    assert not any("+0.01)" in formulas.cell(r, CR.col(k)).value for r in rows for k in ("n_disp", "a_disp"))

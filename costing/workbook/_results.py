@@ -264,28 +264,32 @@ class ResultContext:
         return f"ROUND(ROUND({expression},{places + beyond}),{places})" if beyond else f"ROUND({expression},{places})"
 
     def rounded_as_posted(self, expression: str, value: Decimal, engine: Decimal) -> str:
-        """``expression`` rounded to the currency's places in the close's own rounding mode, for an
-        amount the engine rounds once, alone (a share of an amount already in cents), where no
-        rounding adjustment cell stands beside it; ``value`` is its exact amount, ``engine`` what
-        the engine made of it.  Binary noise is taken out at all the places a spreadsheet's 15
-        digits leave (not ``rounded``'s four: a share of 0.49998 of a cent would read as a half),
-        and a half-even tie, which spreadsheets cannot ROUND, is spelt out: the amount in minor
-        units is a tie when its fraction is exactly .5 (exact in binary), and a tie goes to the
-        even neighbour.  Where 15 digits cannot tell which way the amount rounds (a share within
-        a trillionth of a half), the formula adds the engine's difference as a constant, in sight."""
+        """``expression`` rounded to the currency's places in the close's own rounding mode
+        (``rounded_in_mode``), for an amount the engine rounds once, alone (a share of an amount
+        already in cents), where no rounding adjustment cell stands beside it: where 15 digits
+        cannot tell which way the amount rounds (a share within a trillionth of a half), the
+        formula adds ``engine``'s difference as a constant, in sight."""
+        formula, gives = self.rounded_in_mode(expression, value)
+        return formula if gives == engine else f"({formula}+{literal(engine - gives)})"
+
+    def rounded_in_mode(self, expression: str, value: Decimal) -> tuple[str, Decimal]:
+        """(formula, what it gives): ``expression`` (exactly ``value``) rounded to the currency's
+        places in the close's own rounding mode.  Binary noise is taken out at all the places a
+        spreadsheet's 15 digits leave (not ``rounded``'s four: a share of 0.49998 of a cent would
+        read as a half), and a half-even tie, which spreadsheets cannot ROUND, is spelt out: the
+        amount in minor units is a tie when its fraction is exactly .5 (exact in binary), and a
+        tie goes to the even neighbour."""
         beyond = _beyond(value, self.places, SPREADSHEET_DIGITS)
         with localcontext(engine_context(ROUND_HALF_UP)):
             inner = value.quantize(self.q.scaleb(-beyond), rounding=ROUND_HALF_UP)
         if self.spec.rounding != "half_even":
-            formula = f"ROUND(ROUND({expression},{self.places + beyond}),{self.places})"
-            gives = inner.quantize(self.q, rounding=ROUND_HALF_UP)
-        else:
-            scale = 10 ** self.places
-            y = f"ROUND(({expression})*{scale},{beyond})"
-            # y-INT(y), not MOD(y,1): Excel's MOD fails on large dividends.
-            formula = f"IF({y}-INT({y})=0.5,2*ROUND({y}/2,0),ROUND({y},0))/{scale}"
-            gives = inner.quantize(self.q, rounding=ROUND_HALF_EVEN)
-        return formula if gives == engine else f"({formula}+{literal(engine - gives)})"
+            return (f"ROUND(ROUND({expression},{self.places + beyond}),{self.places})",
+                    inner.quantize(self.q, rounding=ROUND_HALF_UP))
+        scale = 10 ** self.places
+        y = f"ROUND(({expression})*{scale},{beyond})"
+        # y-INT(y), not MOD(y,1): Excel's MOD fails on large dividends.
+        return (f"IF({y}-INT({y})=0.5,2*ROUND({y}/2,0),ROUND({y},0))/{scale}",
+                inner.quantize(self.q, rounding=ROUND_HALF_EVEN))
 
     def round_hu(self, value: Decimal) -> Decimal:
         """What ``rounded`` gives a spreadsheet for the exact ``value`` (given to ``rounded`` too):

@@ -346,17 +346,18 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 weights = {n: which.by_element[n] + which.disposal_value_by_element[n] for n in sr.equivalent_units}
                 total_w = sum(weights.values(), _ZERO)
                 # The spoiled goods are one amount, rounded once in the close's mode, normal
-                # spoilage its share by units and abnormal the rest (as the engine splits it, engine
-                # 0.6.0: a tie to normal spoilage); each element its share by gross spoilage.
+                # spoilage its share by units and abnormal the rest (as the engine splits it,
+                # engine 0.6.0); each element its share by gross spoilage.  Where the engine's
+                # largest remainder differs (a tie both kinds round alike under half-even), the
+                # adjustment cell beside holds it, in sight.
                 spoiled_units = sp.normal + sp.abnormal
-                whole = sr.normal_spoilage.disposal_value + sr.abnormal_spoilage.disposal_value
-                whole_f = ctx.rounded_as_posted(f"({at('normal_units')}+{at('abnormal_units')})*{dv}",
-                                                spoiled_units * sp.disposal_value, whole)
-                normal_f = ctx.rounded_as_posted(
+                whole_f, whole = ctx.rounded_in_mode(f"({at('normal_units')}+{at('abnormal_units')})*{dv}",
+                                                     spoiled_units * sp.disposal_value)
+                normal_f, normal_share = ctx.rounded_in_mode(
                     f"{whole_f}*{at('normal_units')}/({at('normal_units')}+{at('abnormal_units')})",
-                    whole * sp.normal / spoiled_units, sr.normal_spoilage.disposal_value)
-                amount = which.disposal_value
-                amount_f = normal_f if key == "n_disp" else f"({whole_f}-{normal_f})"
+                    whole * sp.normal / spoiled_units)
+                amount, amount_f = ((normal_share, normal_f) if key == "n_disp"
+                                    else (whole - normal_share, f"({whole_f}-{normal_f})"))
                 mirror = _ZERO * ctx.q if not total_w else ctx.round_hu(amount * weights[e] / total_w)
                 gross_range = CR.span(gross_key, first, last)
                 _adj(ctx, ws, r, key, key + "_adj",
