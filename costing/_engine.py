@@ -153,7 +153,7 @@ def beginning_cost_completed(cost: Decimal, beginning_units: Decimal, completed:
     """Under FIFO, the part of one element's beginning WIP cost that leaves with the completed
     units: all of it when the beginning units were all completed (they complete first); otherwise
     (an idle line, see ``equivalent_unit_terms``) the completed units' share by units, rounded to
-    ``quantum`` (``rounding`` a decimal constant, None: the current context's), the rest staying
+    ``quantum`` in the engine's context (``rounding`` a decimal constant), the rest staying
     in ending WIP with the units that hold it.  The engine, the reports' parts and the close's
     overhead content all split it here.
 

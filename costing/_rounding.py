@@ -16,6 +16,8 @@ from __future__ import annotations
 import heapq
 from decimal import Decimal, getcontext
 
+from ._numbers import ENGINE_CONTEXT
+
 __all__ = ["allocate", "round_whole"]
 
 
@@ -168,10 +170,7 @@ def _division_error(x: Decimal) -> Decimal:
     coarser context (Python's default 28).  Never finer than the engine's: a part computed in a
     wider context (the reports' parts, at 80 digits) from a cost per unit kept at 34 carries that
     one's error."""
-    return Decimal(1).scaleb(x.adjusted() - min(getcontext().prec, _ENGINE_DIGITS) + 4) if x else Decimal(0)
-
-
-_ENGINE_DIGITS = 34  # the engine context's precision (``_numbers.engine_context``)
+    return Decimal(1).scaleb(x.adjusted() - min(getcontext().prec, ENGINE_CONTEXT.prec) + 4) if x else Decimal(0)
 
 
 def round_whole(x: Decimal, quantum: Decimal, rounding: str | None = None) -> Decimal:

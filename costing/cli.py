@@ -506,6 +506,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         from .close._render import closing_after_costing
 
+        layers = [[transferred_out_parts(sr, by_element, rounding) for sr, by_element in zip(p.report.stages, stage_parts)]
+                  for p, stage_parts in zip(products, parts)]  # FIFO: Step 5's layers, by product and stage
+
         # The report as `wip cost --json` gives it, then how each element's equivalent units are made
         # up (Step 2), stage by stage: the parts the method has (FIFO or weighted average), and the total.
         json.dump([{"product": p.name, "report": report_json(p.report),
@@ -514,21 +517,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
                         for sr, by_element in zip(p.report.stages, stage_parts) if by_element is not None},
                     # FIFO: Step 5's cost transferred out in the textbook's layers (as the text shows).
                     "transferred_out_parts": {
-                        sr.name: {e: part.model_dump(mode="json") for e, part in layers.items()}
-                        for sr, layers in ((sr, transferred_out_parts(sr, by_element, rounding))
-                                           for sr, by_element in zip(p.report.stages, stage_parts))
-                        if layers is not None},
+                        sr.name: {e: part.model_dump(mode="json") for e, part in by_element.items()}
+                        for sr, by_element in zip(p.report.stages, stage_layers) if by_element is not None},
                     # FIFO on an idle line: ending WIP as beginning cost kept + this period's work.
                     "ending_wip_parts": {
                         sr.name: {e: {"beginning_wip": str(kept), "this_period": str(work), "total": str(kept + work)}
                                   for e, (kept, work) in held.items()}
-                        for sr, held in ((sr, ending_wip_parts(sr, transferred_out_parts(sr, by_element, rounding)))
-                                         for sr, by_element in zip(p.report.stages, stage_parts))
+                        for sr, held in ((sr, ending_wip_parts(sr, by_element))
+                                         for sr, by_element in zip(p.report.stages, stage_layers))
                         if held is not None},
                     # What the close did to ending WIP after the costing: the closing WIP next month opens with.
                     "closing_after_costing": [{k: (str(v) if k != "stage" else v) for k, v in row.items()}
                                               for row in closing_after_costing(p)]}
-                   for p, stage_parts in zip(products, parts)], sys.stdout, indent=2)
+                   for p, stage_parts, stage_layers in zip(products, parts, layers)], sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     from .close._render import closing_after_costing_text
