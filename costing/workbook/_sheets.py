@@ -340,9 +340,8 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                              value=sp.abnormal * sp.completion[e] * rate), abnormal,
                  ctx.round_hu(sp.abnormal * sp.completion[e] * rate))
             dv = ctx.num(f"{path}.spoilage.disposal_value", sp.disposal_value)
-            for key, _, gross_key, engine, which in (
-                    ("n_disp", "normal_units", "normal", n_disp, sr.normal_spoilage),
-                    ("a_disp", "abnormal_units", "abnormal", a_disp, sr.abnormal_spoilage)):
+            for key, gross_key, engine, which in (("n_disp", "normal", n_disp, sr.normal_spoilage),
+                                                  ("a_disp", "abnormal", a_disp, sr.abnormal_spoilage)):
                 weights = {n: which.by_element[n] + which.disposal_value_by_element[n] for n in sr.equivalent_units}
                 total_w = sum(weights.values(), _ZERO)
                 # The spoiled goods are one amount, rounded once in the close's mode, normal
