@@ -190,3 +190,60 @@ def test_an_empty_orders_file_is_said_to_be_empty(demo_ledger, tmp_path, capsys)
     assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 2
     err = capsys.readouterr().err
     assert "the orders file is empty" in err and "NoneType" not in err
+
+
+def _units(period: str, stages: dict, shipped: dict, on_hand: dict):
+    """PeriodUnits of one product per key of ``stages``: {product: {stage: (opening, completed, closing)}}."""
+    from costing.variance import PeriodUnits
+
+    order = tuple(dict.fromkeys(s for per in stages.values() for s in per))
+    return PeriodUnits(period=period, stage_order=order,
+                       product_stages={(p, s): tuple(D(x) for x in f) for p, per in stages.items()
+                                       for s, f in per.items()},
+                       product_stage_order={p: tuple(per) for p, per in stages.items()},
+                       shipped={p: D(x) for p, x in shipped.items()}, fg_on_hand={p: D(x) for p, x in on_hand.items()})
+
+
+def test_a_stalled_stage_is_the_bottleneck():
+    """A stage holding WIP that completed nothing has no finite cycle time: work waits there and
+    nothing comes out, so it is flagged before a moving stage with a long cycle time (Packaging
+    here, 40 days); of two stalled stages the one holding more WIP; a stage with neither WIP nor
+    completions is never flagged."""
+    report = build_flow([_units("2026-11", {"P": {"Assembly": (10, 300, 10), "Testing": (5, 0, 5),
+                                                  "Packaging": (400, 300, 400), "Boxing": (0, 0, 0)}},
+                                {"P": 0}, {"P": 0})])
+    assert [s.stage for s in report.stages if s.bottleneck] == ["Testing"]
+    assert next(s for s in report.stages if s.stage == "Testing").cycle_time_days is None
+    assert report.notes == ("Testing: WIP but nothing completed in 2026-11; no cycle time (stalled: the bottleneck)",)
+    two = build_flow([_units("2026-11", {"P": {"Assembly": (0, 0, 3), "Testing": (5, 0, 5), "Boxing": (0, 0, 0)}},
+                             {"P": 0}, {"P": 0})])
+    assert [s.stage for s in two.stages if s.bottleneck] == ["Testing"]  # 5 units waiting against 1.5
+    idle = build_flow([_units("2026-11", {"P": {"Assembly": (0, 0, 0)}}, {"P": 0}, {"P": 0})])
+    assert not any(s.bottleneck for s in idle.stages)
+
+
+def test_weeks_of_cover_are_flagged_as_shown():
+    """903 on hand against 1,000 shipped in 31 days: 3.999 weeks, shown as 4.00 — inside the 4–8
+    band, not BELOW it (the figure and its flag agree)."""
+    report = build_flow([_units("2026-10", {"P": {"Assembly": (0, 10, 0)}}, {"P": 1000}, {"P": 903})])
+    (cover,) = report.cover
+    assert (cover.weeks_of_cover, cover.flag) == (D("4.00"), "")
+    below = build_flow([_units("2026-10", {"P": {"Assembly": (0, 10, 0)}}, {"P": 1000}, {"P": 900})])
+    assert (below.cover[0].weeks_of_cover, below.cover[0].flag) == (D("3.99"), "below")
+
+
+def test_a_new_product_is_averaged_over_the_months_it_was_in(tmp_path):
+    """Launched in November: its 80 units shipped are 80 × 7 ÷ 30 = 18.67 a week (1.07 weeks of
+    20), not spread over October too (9.18 a week, 2.18 weeks); the older product keeps both months."""
+    october = _units("2026-10", {"Old": {"Assembly": (0, 100, 0)}}, {"Old": 62}, {"Old": 10})
+    november = _units("2026-11", {"Old": {"Assembly": (0, 100, 0)}, "New": {"Assembly": (0, 100, 0)}},
+                      {"Old": 60, "New": 80}, {"Old": 10, "New": 20})
+    report = build_flow([october, november])
+    new = next(c for c in report.cover if c.product == "New")
+    assert (new.periods, new.shipped, new.days) == (("2026-11",), 80, 30)
+    assert (new.weekly_shipments, new.weeks_of_cover, new.flag) == (D("18.67"), D("1.07"), "below")
+    old = next(c for c in report.cover if c.product == "Old")
+    assert (old.periods, old.shipped, old.days) == (("2026-10", "2026-11"), 122, 61)
+    from costing.variance._render import render_flow
+
+    assert "(shipments averaged over 2026-10, 2026-11; New over 2026-11 only)" in render_flow(report)

@@ -292,9 +292,12 @@ def test_the_flow_flags_follow_the_units_and_the_cover_band(books):
 
 
 def test_flow_flags_without_a_cycle_time_or_opening_wip(tmp_path):
-    """A stage that completed nothing has no cycle time, one without opening WIP no growth, one
-    stage can carry both flags (Boxing: cycle time 7.5 days against Filling's 6, WIP 2 → 3), and a
-    product with nothing shipped but units on hand is ABOVE: LibreOffice's flags are the report's."""
+    """A stage holding WIP that completed nothing is stalled, the bottleneck before the stages that
+    move (Mixing: 5 units waiting, against Boxing's cycle time of 7.5 days); one without opening
+    WIP has no growth (Filling), Boxing's WIP grew fastest (2 → 3); a product with nothing shipped
+    but units on hand is ABOVE, and weeks of cover are flagged as shown (Q: 933 on hand against
+    1,000 shipped in 30 days is 3.998 weeks, shown 4.00, inside the 4–8 band): LibreOffice's flags
+    are the report's."""
     from costing.variance._flow import PeriodUnits, build_flow
     from costing.variance._xlsx import write_sheets
 
@@ -302,12 +305,14 @@ def test_flow_flags_without_a_cycle_time_or_opening_wip(tmp_path):
     D = Decimal
     units = PeriodUnits(period="2026-11", stage_order=("Mixing", "Filling", "Boxing"),
                         product_stages={("P", "Mixing"): (D(5), D(0), D(5)), ("P", "Filling"): (D(0), D(10), D(4)),
-                                        ("P", "Boxing"): (D(2), D(10), D(3))},
-                        product_stage_order={"P": ("Mixing", "Filling", "Boxing")},
-                        shipped={"P": D(0)}, fg_on_hand={"P": D(7)})
+                                        ("P", "Boxing"): (D(2), D(10), D(3)), ("Q", "Mixing"): (D(0), D(0), D(0)),
+                                        ("Q", "Filling"): (D(0), D(0), D(0)), ("Q", "Boxing"): (D(0), D(0), D(0))},
+                        product_stage_order={"P": ("Mixing", "Filling", "Boxing"), "Q": ("Mixing", "Filling", "Boxing")},
+                        shipped={"P": D(0), "Q": D(1000)}, fg_on_hand={"P": D(7), "Q": D(933)})
     report = build_flow([units])
     assert [(s.stage, s.bottleneck, s.wip_growing_fastest) for s in report.stages] == \
-        [("Mixing", False, False), ("Filling", False, False), ("Boxing", True, True)]
+        [("Mixing", True, False), ("Filling", False, False), ("Boxing", False, True)]
+    assert [(c.product, c.weeks_of_cover, c.flag) for c in report.cover] == [("P", None, "above"), ("Q", D("4.00"), "")]
     book = tmp_path / "flow.xlsx"
     write_sheets(book, flow=report)
     (tmp_path / "in").mkdir()
@@ -318,6 +323,7 @@ def test_flow_flags_without_a_cycle_time_or_opening_wip(tmp_path):
     differ = [c.coordinate for row in formulas.iter_rows() for c in row
               if c.data_type == "f" and not _same(cached[c.coordinate].value, office[c.coordinate].value)]
     assert differ == []
-    assert [office[f"J{r}"].value or "" for r in (4, 5, 6)] == ["", "", "BOTTLENECK, WIP GROWING FASTEST"]
+    assert [office[f"J{r}"].value or "" for r in (4, 5, 6)] == ["BOTTLENECK", "", "WIP GROWING FASTEST"]
     cover = _row_of(office, "P", after=_row_of(office, "Product", B="On hand"))
     assert office[f"I{cover}"].value == "ABOVE" == report.cover[0].flag.upper()
+    assert (office[f"F{cover + 1}"].value, office[f"I{cover + 1}"].value or "") == (4, "")

@@ -8,7 +8,9 @@ is recomputed.  Days are calendar days of the month.
 - throughput = units a stage completed in the period ÷ days in the period;
 - average WIP = (opening + closing WIP units) ÷ 2;
 - cycle time = average WIP ÷ throughput, in days (Little's law);
-- bottleneck: the stage with the longest cycle time; the stage whose WIP grew fastest is flagged too.
+- bottleneck: the stage with the longest cycle time — a stage holding WIP that completed nothing
+  (no finite cycle time: work waits there and nothing comes out) before any stage that moves; the
+  stage whose WIP grew fastest is flagged too.
 """
 
 from __future__ import annotations
@@ -286,11 +288,13 @@ class OrderForecast(_Frozen):
 class Cover(_Frozen):
     product: str
     on_hand: Quantity  # finished units at the end of the period
-    periods: tuple[str, ...]  # the shipments history used
+    periods: tuple[str, ...]  # the shipments history used: the months of the window the product was in
     shipped: Quantity  # units shipped over those periods
     days: int  # calendar days of those periods
     weekly_shipments: Quantity  # shipped ÷ (days ÷ 7): average units shipped per week over those periods
-    weeks_of_cover: Quantity | None  # on hand ÷ weekly shipments (unrounded); None: nothing shipped
+    # On hand ÷ weekly shipments, to two places as shown (the flag reads this figure); None:
+    # nothing shipped.
+    weeks_of_cover: Quantity | None
     expected_from_wip: Quantity  # completions expected within the horizon (0 without one)
     weeks_of_cover_with_wip: Quantity | None  # (on hand + expected from WIP, as shown) ÷ weekly shipments
     flag: Literal["below", "above", ""]  # outside the target band
@@ -348,14 +352,19 @@ def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: li
         stages.append(dict(stage=stage, days=days, completed=completed, opening_wip=opening, closing_wip=closing,
                            average_wip=_r(average), throughput_per_day=_r(throughput), cycle_time_days=_r(cycle),
                            wip_growth=_growth_shown(growth), trend=tuple(trend), cycle_time_trend=_direction(trend),
-                           raw_cycle=cycle, raw_growth=growth))
-    with_cycle = [s for s in stages if s["raw_cycle"] is not None]
-    slowest = max(with_cycle, key=lambda s: s["raw_cycle"])["stage"] if with_cycle else None
+                           raw_cycle=cycle, raw_growth=growth, raw_average=average))
+    # A stage holding WIP that completed nothing is stalled: its cycle time is unbounded, so it is
+    # the bottleneck before any stage that moves (of several, the one holding the most WIP; max()
+    # keeps the first in flow order on a tie, as the Flow sheet's formula does).
+    ranked = [((1, s["raw_average"]) if s["raw_cycle"] is None else (0, s["raw_cycle"]), s) for s in stages
+              if s["raw_cycle"] is not None or s["raw_average"] > 0]
+    slowest = max(ranked, key=lambda pair: pair[0])[1]["stage"] if ranked else None
     growing = [s for s in stages if s["raw_growth"] is not None and s["raw_growth"] > 0]
     fastest = max(growing, key=lambda s: s["raw_growth"])["stage"] if growing else None
     for s in stages:
         if s["raw_cycle"] is None and s["completed"] == 0 and (s["opening_wip"] or s["closing_wip"]):
-            notes.append(f"{s['stage']}: WIP but nothing completed in {current.period}; no cycle time")
+            notes.append(f"{s['stage']}: WIP but nothing completed in {current.period}; no cycle time"
+                         + (" (stalled: the bottleneck)" if s["stage"] == slowest else " (stalled)"))
     stage_flows = tuple(StageFlow(**{k: v for k, v in s.items() if not k.startswith("raw_")},
                                   bottleneck=s["stage"] == slowest, wip_growing_fastest=s["stage"] == fastest)
                         for s in stages)
@@ -495,8 +504,12 @@ def _cover(history: list[PeriodUnits], n: int, band: tuple[Decimal, Decimal], ho
     out = []
     products = list(current.fg_on_hand) + [p for p in current.product_stage_order if p not in current.fg_on_hand]
     for product in products:
-        shipped = sum((p.shipped.get(product, _ZERO) for p in window), _ZERO)
-        window_days = sum(days_in(p.period) for p in window)
+        # Only the months the product was in: a product launched this month averaged over months
+        # before it existed would look better stocked than it is (and escape the BELOW flag).
+        own = [p for p in window if product in p.product_stage_order or product in p.fg_on_hand
+               or product in p.shipped]
+        shipped = sum((p.shipped.get(product, _ZERO) for p in own), _ZERO)
+        window_days = sum(days_in(p.period) for p in own)
         weeks = Decimal(window_days) / _SEVEN
         weekly = shipped / weeks
         on_hand = current.fg_on_hand.get(product, _ZERO)
@@ -505,11 +518,13 @@ def _cover(history: list[PeriodUnits], n: int, band: tuple[Decimal, Decimal], ho
         # Rounded as it is assigned (shown), and used as shown, so the weeks with WIP follow from it.
         expected = _r(min(pipeline, rate * horizon)) if horizon else _ZERO
         with_wip = (on_hand + expected) / weekly if weekly else None
-        if cover is None:
+        # Flagged on the figure as shown: 3.999 weeks shows as 4.00, inside a 4–8 band.
+        shown = _r(cover)
+        if shown is None:
             flag = "above" if on_hand else ""
         else:
-            flag = "below" if cover < low else "above" if cover > high else ""
-        out.append(Cover(product=product, on_hand=on_hand, periods=tuple(p.period for p in window),
-                         shipped=shipped, days=window_days, weekly_shipments=_r(weekly), weeks_of_cover=_r(cover),
+            flag = "below" if shown < low else "above" if shown > high else ""
+        out.append(Cover(product=product, on_hand=on_hand, periods=tuple(p.period for p in own),
+                         shipped=shipped, days=window_days, weekly_shipments=_r(weekly), weeks_of_cover=shown,
                          expected_from_wip=_r(expected), weeks_of_cover_with_wip=_r(with_wip), flag=flag))
     return out

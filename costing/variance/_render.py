@@ -462,7 +462,11 @@ def render_flow(report: FlowReport, locale: str = "en_US") -> str:
         header += [f"WIP in {report.horizon_days} days", "weeks with WIP"]
     out += _table(header + [""], rows)
     if report.cover:
-        out.append(f"  (shipments averaged over {', '.join(report.cover[0].periods)})")
+        # Each product over the months of the window it was in: the plant's window said once, a
+        # product with a shorter one (launched within it) by name.
+        widest = max((c.periods for c in report.cover), key=len)
+        shorter = [f"{c.product} over {', '.join(c.periods)} only" for c in report.cover if c.periods != widest]
+        out.append(f"  (shipments averaged over {', '.join(widest)}" + "".join(f"; {s}" for s in shorter) + ")")
     if report.notes:
         out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
     return "\n".join(out) + "\n"

@@ -918,9 +918,11 @@ def _stage_flag(row: int, rows: list[int], days: str, flag: str) -> tuple:
     BOTTLENECK when its cycle time, (opening + closing) ÷ 2 ÷ (completed ÷ days) unrounded, is the
     longest, WIP GROWING FASTEST when its WIP growth, (closing − opening) ÷ opening, is the largest
     above zero — the first stage in flow order on a tie, each compared to ten places.  A stage
-    with nothing completed has no cycle time (-1 here), one with no opening WIP no growth (0).  The
-    flag as a value beyond Excel's limits on a formula."""
-    cycle = lambda r: f"IF(B{r}=0,-1,(D{r}+E{r})*{days}/(2*B{r}))"  # noqa: E731
+    holding WIP that completed nothing is stalled, its cycle time unbounded: 1E+100 × its opening
+    + closing WIP here, above any stage that moves and ranked by its WIP as ``build_flow`` ranks
+    stalled stages; one with neither WIP nor completions has no cycle time (-1), one with no opening
+    WIP no growth (0).  The flag as a value beyond Excel's limits on a formula."""
+    cycle = lambda r: f"IF(B{r}=0,IF(D{r}+E{r}=0,-1,1E+100*(D{r}+E{r})),(D{r}+E{r})*{days}/(2*B{r}))"  # noqa: E731
     growth = lambda r: f"IF(D{r}=0,0,(E{r}-D{r})/D{r})"  # noqa: E731
 
     def first_largest(of, floor: str) -> str:
@@ -1069,12 +1071,10 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         ws.put(row, 7, c.expected_from_wip)
         ws.put(row, 8, f'=IF(C{row}=0,"",ROUND((B{row}+G{row})*D{row}/(7*C{row}),{_Q}))',
                engine=c.weeks_of_cover_with_wip)
-        # Outside the band: weeks of cover (unrounded) below its low or above its high end, compared
-        # as on hand × days against the end × 7 × shipped; nothing shipped and something on hand is
-        # ABOVE (``_flow._cover``).
-        cover = f"B{row}*D{row}"
-        ws.put(row, 9, f'=IF(C{row}=0,IF(B{row}<>0,"ABOVE",""),IF(ROUND({cover}-{band[0]}*7*C{row},6)<0,"BELOW",'
-                       f'IF(ROUND({cover}-{band[1]}*7*C{row},6)>0,"ABOVE","")))', engine=c.flag.upper())
+        # Outside the band: weeks of cover as shown (F) below its low or above its high end, so that
+        # 4.00 shown is never BELOW 4; nothing shipped and something on hand is ABOVE (``_flow._cover``).
+        ws.put(row, 9, f'=IF(C{row}=0,IF(B{row}<>0,"ABOVE",""),IF(ROUND(F{row}-{band[0]},6)<0,"BELOW",'
+                       f'IF(ROUND(F{row}-{band[1]},6)>0,"ABOVE","")))', engine=c.flag.upper())
         ws.put(row, 10, ", ".join(c.periods))
     _flag_rows(ws, first, row, len(titles) - 1, 9)
     for note in report.notes:
