@@ -199,6 +199,19 @@ def test_a_bad_standards_file_is_located(tmp_path, code, path, edit):
     assert (code, path) in {(i.code, i.path) for i in issues}, issues
 
 
+def test_a_negative_value_does_not_hide_the_entrys_other_problems(tmp_path):
+    """A sign and how the fields fit together are separate problems, told at once: fixing the sign
+    must not bring a second round of refusals."""
+    def edit(d):
+        d["overhead"]["Processing"].update(variable_rate=-4, denominator=1000)  # and rate × 1000 ≠ budget
+        _element(d, "materials").update(price=-4.80, cost_per_eu=105)  # and both ways of a standard
+    found = {(i.code, i.path) for i in problems(tmp_path, edit)}
+    assert found >= {("NEGATIVE_AMOUNT", "overhead.Processing.variable_rate"),
+                     ("CONFLICTING_STANDARD", "overhead.Processing"),
+                     ("NEGATIVE_AMOUNT", "products[0].stages[0].elements.materials.price"),
+                     ("CONFLICTING_STANDARD", "products[0].stages[0].elements.materials")}, found
+
+
 def test_standards_for_products_the_period_does_not_have_are_noted_not_refused(tmp_path):
     result, _, _ = closed(tmp_path, WARREN.with_suffix(".close.yaml"))
     data = read(WARREN.with_suffix(".standards.yaml"))

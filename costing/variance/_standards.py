@@ -657,12 +657,16 @@ def _named_twice(names: list[str], path: str, code: str, what: str) -> list[Issu
 
 def _overhead_standard(oh: OverheadStandardSpec, path: str) -> tuple[OverheadStandard | None, list[Issue]]:
     # The rates and the budget are amounts; the denominator is a level of the driver (hours, units).
-    problems = [negative_units(f"{path}.{k}", v, "") if k == "denominator" else negative_amount(f"{path}.{k}", v)
+    negative = [negative_units(f"{path}.{k}", v, "") if k == "denominator" else negative_amount(f"{path}.{k}", v)
                 for k, v in (("variable_rate", oh.variable_rate), ("fixed_rate", oh.fixed_rate),
                              ("fixed_budget", oh.fixed_budget), ("denominator", oh.denominator))
                 if v is not None and v < 0]
-    if problems:
-        return None, problems
+    # A sign and how the levels fit together are separate problems: both told at once.
+    standard, issues = _overhead_levels(oh, path)
+    return (None, negative + issues) if negative else (standard, issues)
+
+
+def _overhead_levels(oh: OverheadStandardSpec, path: str) -> tuple[OverheadStandard | None, list[Issue]]:
     rate, budget, den = oh.fixed_rate, oh.fixed_budget, oh.denominator
     if den is not None and not den:
         return None, [Issue("ZERO_DENOMINATOR", f"{path}.denominator", "the denominator level cannot be zero")]
@@ -691,8 +695,13 @@ def _element_standard(std: ElementStandardSpec, kind: ElementKind, oh: OverheadS
                 negative_amount(f"{path}.{key}", value)
                 for key in ("cost_per_eu", "quantity", "price", "rate")
                 if (value := getattr(std, key)) is not None and value < 0]
-    if negative:
-        return None, negative
+    # A sign and which fields go together are separate problems: both told at once.
+    standard, issues = _element_fields(std, kind, oh, oh_given, path)
+    return (None, negative + issues) if negative else (standard, issues)
+
+
+def _element_fields(std: ElementStandardSpec, kind: ElementKind, oh: OverheadStandard | None, oh_given: bool,
+                    path: str) -> tuple[ElementStandard | None, list[Issue]]:
     if std.cost_per_eu is not None and std.quantity is not None:
         return None, [Issue("CONFLICTING_STANDARD", path,
                             "give cost_per_eu or quantity with its price or rate, not both")]
