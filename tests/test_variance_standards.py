@@ -510,3 +510,94 @@ def test_cost_added_without_a_standard_is_said_beside_the_total_and_reconciles_t
     payload = json.loads(capsys.readouterr().out)
     assert payload["cost_added_without_standard"] == "10080.00" and payload["without_standard"] == [
         {"product": "Espresso Classic", "stage": "Assembly", "element": "labour", "cost_added": "10080.00"}]
+
+
+_CENT_OFF_CLOSE = """\
+company: Hand Case B
+period: "2026-04"
+currency: USD
+method: fifo
+rounding: half_up
+overhead_disposition: write_off
+accounts:
+  raw_materials:     {code: "1210", name: "Raw materials"}
+  spoiled_goods:     {code: "1250", name: "Spoiled goods"}
+  finished_goods:    {code: "1400", name: "Finished goods"}
+  accrued_payroll:   {code: "2110", name: "Accrued payroll"}
+  cogs:              {code: "5000", name: "Cost of goods sold"}
+  abnormal_spoilage: {code: "5810", name: "Abnormal spoilage"}
+  count_difference:  {code: "5820", name: "WIP count differences"}
+  overhead_control:  {code: "5900", name: "Overhead control"}
+  overhead_applied:  {code: "5910", name: "Overhead applied"}
+  wip:
+    Mixing: {code: "1310", name: "WIP - Mixing"}
+overhead:
+  Mixing: {driver: machine_hours, rate: 10.00, actual: 600.00}
+products:
+  - name: P1
+    stages:
+      - name: Mixing
+        elements:
+          materials: {kind: material, added: start}
+          labour:    {kind: labour,   added: evenly}
+          overhead:  {kind: overhead, added: evenly}
+        started: 102
+        completed: 96
+        ending_wip: {units: 6, complete: 0.5}
+        added_costs: {materials: 354.00, labour: 471.90}
+        driver_quantity: 41
+    shipments: 0
+  - name: P2
+    stages:
+      - name: Mixing
+        elements:
+          materials: {kind: material, added: start}
+          labour:    {kind: labour,   added: evenly}
+          overhead:  {kind: overhead, added: evenly}
+        started: 55
+        completed: 50
+        ending_wip: {units: 5, complete: 0.3}
+        added_costs: {materials: 280.00, labour: 150.00}
+        driver_quantity: 16
+    shipments: 0
+"""
+_CENT_OFF_STANDARDS = """\
+currency: USD
+overhead:
+  Mixing: {variable_rate: 2.50, fixed_rate: 7.50, fixed_budget: 450.00}
+products:
+  - name: P1
+    stages:
+      - name: Mixing
+        elements:
+          materials: {quantity: 1.5, price: 2.342, unit: kg}
+          labour:    {quantity: 0.25, rate: 18.00, unit: hours}
+          overhead:  {quantity: 0.4, unit: machine hours}
+  - name: P2
+    stages:
+      - name: Mixing
+        elements:
+          materials: {cost_per_eu: 5.00}
+          labour:    {cost_per_eu: 3.00}
+          overhead:  {quantity: 0.3, unit: machine hours}
+actuals:
+  "2026-04":
+    products:
+      - name: P1
+        stages: [{name: Mixing, quantities: {materials: 151, labour: 26}}]
+"""
+
+
+def test_a_usage_variance_a_cent_off_its_own_formula_says_why(tmp_path):
+    """Usage is AQ × SP less the standard, each an amount rounded (so price + usage = total):
+    353.64 − 358.33 = 4.69 F, where (151 − 153) × 2.342 = 4.684 rounds to 4.68 — a note says so,
+    with the unrounded figure, as overhead's lines do; a usage that agrees gets none."""
+    (tmp_path / "close.yaml").write_text(_CENT_OFF_CLOSE)
+    (tmp_path / "standards.yaml").write_text(_CENT_OFF_STANDARDS)
+    report = report_for(tmp_path, [tmp_path / "close.yaml"], tmp_path / "standards.yaml")
+    usage = next(e for e in report.elements if (e.product, e.element) == ("P1", "materials")).components[1]
+    assert (usage.name, usage.amount, usage.label) == ("usage", D("-4.69"), "F")
+    assert ("P1 / Mixing / materials, rounding: usage 4.69 F is AQ × SP 353.64 less the standard 358.33, each "
+            "rounded, so that price + usage = the total variance; (AQ 151 − SQ 153) × SP 2.342 = 4.684 F "
+            "unrounded") in report.notes
+    assert not any(n.startswith("P1 / Mixing / labour, rounding") for n in report.notes)

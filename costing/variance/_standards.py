@@ -1015,6 +1015,9 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                     ev = _element_variance(product.name, stage.name, element.kind, name, eu, actual, std,
                                            standards, product_plan, drivers.get(stage.name), q, mode)
                     elements.append(ev)
+                    split_note = _price_quantity_rounding_note(ev, q, mode)
+                    if split_note:
+                        notes.append(split_note)
                     if name == oh_element:
                         if std.basis == "quantity":
                             sh[stage.name] = sh.get(stage.name, _ZERO) + eu * std.quantity
@@ -1156,6 +1159,27 @@ def _largest_remainder(exact: list[Decimal], total: Decimal, q: Decimal, mode: s
     for k in range(abs(steps)):
         rounded[order[k % len(order)]] += unit
     return rounded
+
+
+def _price_quantity_rounding_note(ev: ElementVariance, q: Decimal, mode: str) -> str:
+    """A materials usage or labour efficiency variance is the flexible budget AQ × SP less the
+    standard EU × standard cost per EU, each rounded as it is an amount (so that price + usage is the
+    total variance exactly); it can then be a minor unit off (AQ − SQ) × SP rounded on its own.
+    Said, with the unrounded figure, where it is: an auditor re-performing Horngren's formula would
+    otherwise find the cent and not know why (overhead's lines say the same, ``_split_rounding_note``)."""
+    if ev.kind == ElementKind.OVERHEAD.value or len(ev.components) != 2 or ev.actual_quantity is None \
+            or ev.standard_quantity is None or ev.standard_price is None:
+        return ""
+    first, second = ev.components
+    unrounded = (ev.actual_quantity - ev.standard_quantity) * ev.standard_price
+    if second.amount == unrounded.quantize(q, rounding=mode):
+        return ""
+    flexible = ev.cost_added - first.amount
+    return (f"{ev.product} / {ev.stage} / {ev.element}, rounding: {second.name} {abs(second.amount):,f} "
+            f"{second.label} is AQ × SP {flexible:,f} less the standard {ev.standard_cost:,f}, each rounded, so that "
+            f"{first.name} + {second.name} = the total variance; (AQ {_plain(ev.actual_quantity)} − SQ "
+            f"{_plain(ev.standard_quantity)}) × SP {_rate_plain(ev.standard_price)} = "
+            f"{_plain(unrounded.copy_abs())} {second.label} unrounded")
 
 
 def _split_rounding_note(stage: "OverheadVariance", product_lines: list[ElementVariance], std: OverheadStandard,
