@@ -189,7 +189,8 @@ def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ..
     header = table[0] if table else []
     _, rows = rows_with_header(table)
     problem = _header_problem(header) or _near_miss(header, read, known, guarded)
-    missing = [c for c in required if c not in header]
+    names = [header_name(h) for h in header]  # as every column is read: `Beginning Units` is beginning_units
+    missing = [c for c in required if c not in names]
     if not problem and missing:
         problem = error_text("MISSING_COLUMN", f"the table needs columns {', '.join(missing)}")
     if problem:

@@ -664,3 +664,15 @@ def test_a_far_slip_of_element_beside_a_name_kind_and_addition_is_told_element()
     block = [["elemnts", *row[1:]] if row[:2] == ["element", "conversion"] else list(row) for row in ANZIO_BLOCK]
     assert single(fx.WIP_ASSIGN(block)) == ("#WIP! UNKNOWN_KEY: row 5 (elemnts): elemnts is not a block key; did you "
                                             "mean element? Write `element | NAME | KIND | ADDED`")
+
+
+def test_a_required_column_is_read_case_and_spaces_aside_as_an_optional_one():
+    """README: `Beginning Units` is beginning_units — for the columns a function needs as for the
+    optional ones (a Title Case header was MISSING_COLUMN, though the column was there)."""
+    title = lambda header: [" ".join(w.capitalize() for w in h.split("_")) for h in header]  # noqa: E731
+    assert title(UNITS)[:3] == ["Method", "Added", "Beginning Units"]
+    assert only(fx.WIP_EQUIV_UNITS([title(UNITS), ROW])) == only(fx.WIP_EQUIV_UNITS([UNITS, ROW])) == 450.0
+    assert fx.WIP_COST_PER_EU([title(COSTS_HEAD), COSTS_ROW]) == fx.WIP_COST_PER_EU([COSTS_HEAD, COSTS_ROW])
+    assert fx.WIP_OVERHEAD([title(OVERHEAD[0]), OVERHEAD[1]])[1][1] == 11549.79
+    spaced = ["beginning\u00a0units" if h == "beginning_units" else h for h in UNITS]
+    assert only(fx.WIP_EQUIV_UNITS([spaced, ROW])) == 450.0
