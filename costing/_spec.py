@@ -132,7 +132,7 @@ class SpoilageSpec(_Spec):
 class NormalLossSpec(_Spec):
     """Process-account convention: the normal loss of a stage and the scrap value of lost units."""
 
-    rate: Fraction | None = Field(default=None, description="normal loss as a fraction of the basis (units entering the process)")
+    rate: Fraction | None = Field(default=None, description="normal loss as a fraction of the basis (units entering the process, or those inspected: see basis)")
     units: Number | None = Field(default=None, description="normal loss in units, instead of rate")
     basis: Literal["input", "inspected"] = Field(
         default="input",
