@@ -394,6 +394,11 @@ def test_a_stage_whose_overhead_has_no_standard_stays_out_of_the_cost_incurred(t
     assert report.under_over_applied.amount == D("200.00")  # 370.00 U − 170.00 F, without Packaging
     assert report.cost_incurred == report.cost_added + D("200.00")
     assert any("overhead Packaging" in n and "not in the cost incurred" in n for n in report.notes)
+    # The text's total row says what it totals, as the Standards sheet's does.
+    from costing.variance._render import render_standards
+
+    text = render_standards(report)
+    assert "Total (stages in cost incurred)" in text and "\n  Total  " not in text
 
 
 # ---- WIP at standard ----------------------------------------------------------------------------
@@ -601,3 +606,15 @@ def test_a_usage_variance_a_cent_off_its_own_formula_says_why(tmp_path):
             "rounded, so that price + usage = the total variance; (AQ 151 − SQ 153) × SP 2.342 = 4.684 F "
             "unrounded") in report.notes
     assert not any(n.startswith("P1 / Mixing / labour, rounding") for n in report.notes)
+
+
+def test_an_actual_quantity_no_quantity_standard_takes_is_noted_not_silently_dropped(tmp_path):
+    result, _, _ = closed(tmp_path, DEMO / "close-2026-10.yaml", DEMO / "close-2026-11.yaml")
+    data = read(DEMO_STANDARDS)
+    espresso = data["actuals"]["2026-11"]["products"][0]
+    espresso["stages"].append({"name": "Testing", "quantities": {"labour": 150}})  # labour: cost_per_eu 15.00
+    resolved, issues = resolve_standards(data, result)
+    assert not issues
+    assert ("actual quantity of Espresso Classic / Testing / labour (150) is not used: its standard is cost_per_eu, "
+            "with no quantity and price to split the variance by") in resolved.notes
+    assert not any("Assembly / materials (322)" in n for n in resolved.notes)  # a quantity standard takes it

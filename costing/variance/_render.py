@@ -354,7 +354,10 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
         rows = [[a.stage, a.driver, m(a.incurred), m(a.applied), _v(a.under_over_applied, m),
                  _applied_word(a.under_over_applied.amount), a.disposition.replace("_", " ")
                  + ("" if a.in_cost_added else " (not in the cost incurred)")] for a in report.overhead_applied]
-        rows.append(["Total", "", "", "", _v(report.under_over_applied, m), "", ""])
+        # The total is of the stages in the cost incurred, as the Standards sheet's row says.
+        every = all(a.in_cost_added for a in report.overhead_applied)
+        rows.append(["Total" if every else "Total (stages in cost incurred)", "", "", "",
+                     _v(report.under_over_applied, m), "", ""])
         out += _table(["stage", "driver", "incurred", "applied", "incurred − applied", "", "disposition"], rows)
     if report.overhead:
         out += ["", "Overhead by stage (all products): incurred against standard"]

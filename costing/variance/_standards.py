@@ -359,6 +359,14 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
     issues = shape + [i for i in issues if not any(_overlap(i.path, s.path) for s in shape)]
     if issues:
         return None, issues
+    for (product_name, stage_name, name), value in quantities.items():
+        # Typed and then silently unused would read as used: said where no quantity standard takes it.
+        std = elements.get((product_name, stage_name, name))
+        if std is None or std.basis != "quantity":
+            why = ("its standard is cost_per_eu, with no quantity and price to split the variance by" if std
+                   else "it has no standard")
+            notes.append(f"actual quantity of {product_name} / {stage_name} / {name} ({value.normalize():f}) is not "
+                         f"used: {why}")
     return ResolvedStandards(elements, overhead, quantities, split, tuple(notes), tuple(warnings)), []
 
 
