@@ -618,3 +618,22 @@ def test_an_actual_quantity_no_quantity_standard_takes_is_noted_not_silently_dro
     assert ("actual quantity of Espresso Classic / Testing / labour (150) is not used: its standard is cost_per_eu, "
             "with no quantity and price to split the variance by") in resolved.notes
     assert not any("Assembly / materials (322)" in n for n in resolved.notes)  # a quantity standard takes it
+
+
+def test_labour_hours_given_apart_from_the_overhead_driver_are_noted(tmp_path):
+    """Assembly applies overhead on labour hours (the close's driver_quantity): hours typed in the
+    standards file too, and different, make labour's efficiency and overhead's use two figures."""
+    result, stored, _ = closed(tmp_path, DEMO / "close-2026-10.yaml", DEMO / "close-2026-11.yaml")
+    data = read(DEMO_STANDARDS)
+    quantities = data["actuals"]["2026-11"]["products"][0]["stages"][0]["quantities"]
+    plan = next(p for p in result.plan.products if p.name == "Espresso Classic")
+    hours = plan.driver_quantity["Assembly"]
+    for typed, noted in ((hours, False), (hours + 10, True)):
+        quantities["labour"] = typed
+        resolved, issues = resolve_standards(data, result)
+        assert not issues
+        report = standards_report(result, resolved, stored.close_no, stored.element_order)
+        note = (f"Espresso Classic / Assembly / labour: the actual hours given here ({(hours + 10).normalize():f}) are "
+                f"not the close file's driver_quantity ({hours.normalize():f} labour hours, which overhead was applied "
+                "on): labour's variances use the first, overhead's the second")
+        assert (note in report.notes) is noted

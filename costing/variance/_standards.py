@@ -1026,6 +1026,15 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                     split_note = _price_quantity_rounding_note(ev, q, mode)
                     if split_note:
                         notes.append(split_note)
+                    hours = product_plan.driver_quantity.get(stage.name)
+                    if element.kind is ElementKind.LABOUR and drivers.get(stage.name) == "labour_hours" \
+                            and ev.actual_quantity_source == "actuals" and hours is not None \
+                            and ev.actual_quantity != hours:
+                        # Two figures for one thing: labour's efficiency and overhead's each use one.
+                        notes.append(f"{product.name} / {stage.name} / {name}: the actual hours given here "
+                                     f"({ev.actual_quantity.normalize():f}) are not the close file's driver_quantity "
+                                     f"({hours.normalize():f} labour hours, which overhead was applied on): labour's "
+                                     "variances use the first, overhead's the second")
                     if name == oh_element:
                         if std.basis == "quantity":
                             sh[stage.name] = sh.get(stage.name, _ZERO) + eu * std.quantity
