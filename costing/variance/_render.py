@@ -450,7 +450,7 @@ def render_flow(report: FlowReport, locale: str = "en_US") -> str:
                  "" if o.slack_days is None else str(o.slack_days), "AT RISK" if o.at_risk else "",
                  order_reason(o, report.period, LocaleNumbers(locale).number)]
                 for o in report.orders]
-        out += _table(["order", "product", "units", "due", "forecast", "slack", "", "how"], rows, left=2)
+        out += _table(["order", "product", "units", "due", "forecast", "slack days", "", "how"], rows, left=2)
     low, high = report.cover_band
     out += ["", f"Finished-goods weeks of cover (target {q(low)}–{q(high)} weeks)"]
     with_wip = report.horizon_days > 0
