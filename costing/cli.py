@@ -772,8 +772,11 @@ def _cmd_history(args: argparse.Namespace) -> int:
             flag = (f" — MAY NEED RE-CLOSE: its opening rests{via} on a close of {stale[period]}, reopened now; "
                     f"closing {stale[period]} again{' (and the months after it)' if via else ''} says whether it does")
         elif period in stale and len(order[period]) > 1:  # through a month that is itself flagged
-            flag = (f" — NEEDS RE-CLOSE: it opened from {order[period][-2]}, which rests on a superseded close of "
-                    f"{stale[period]}: re-close {', then '.join(order[period])}, in that order")
+            # Only may: the month it opened from needs its re-close, which moves this month's opening
+            # only if it moves that month's closing WIP or finished goods (then this one is flagged directly).
+            flag = (f" — MAY NEED RE-CLOSE: it opened from {order[period][-2]}, which rests on a superseded close of "
+                    f"{stale[period]}: re-close {', then '.join(order[period])}, in that order, each after the first "
+                    "only if the re-close before it says so")
         elif period in stale:
             flag = f" — NEEDS RE-CLOSE: its opening rests on a superseded close of {stale[period]}"
         print(f"{period}: {state}{flag}")

@@ -230,8 +230,9 @@ def test_variance_names_the_month_a_month_flagged_through_another_opened_from(tm
         assert ledger.re_close_order("2026-12") == ["2026-11", "2026-12"]
     assert main(["variance", "--from", "2026-11", "--to", "2026-12", "--ledger", str(db)]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert ("2026-12 opened from the close of 2026-11, which rests on a superseded close of 2026-10: it needs a "
-            "re-close — re-close 2026-11, then 2026-12, in that order") in out
+    assert ("2026-12 opened from the close of 2026-11, which rests on a superseded close of 2026-10: it may need a "
+            "re-close — re-close 2026-11, then 2026-12, in that order, each after the first only if the re-close "
+            "before it says so") in out
     assert "2026-12 opened from a close of 2026-10" not in out
     # November, flagged directly, is told as before.
     assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out

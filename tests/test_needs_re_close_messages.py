@@ -106,8 +106,11 @@ def test_a_month_flagged_through_another_names_the_month_it_opened_from_and_the_
     assert main(["history", "--ledger", str(db)]) == 0
     out = capsys.readouterr().out
     assert "2026-11: closed — NEEDS RE-CLOSE: its opening rests on a superseded close of 2026-10\n" in out
-    assert ("2026-12: closed — NEEDS RE-CLOSE: it opened from 2026-11, which rests on a superseded close of "
-            "2026-10: re-close 2026-11, then 2026-12, in that order\n") in out
+    assert ("2026-12: closed — MAY NEED RE-CLOSE: it opened from 2026-11, which rests on a superseded close of "
+            "2026-10: re-close 2026-11, then 2026-12, in that order, each after the first only if the re-close before "
+            "it says so\n") in out
+    assert "may rest on superseded figures" in ledger.needs_re_close("2026-12")
+    assert "may rest" not in ledger.needs_re_close("2026-11")  # flagged directly: it does
 
 
 def test_following_the_advice_re_closes_the_months_in_order(three_months):
@@ -130,7 +133,8 @@ def test_a_month_after_one_flagged_through_another_is_refused_with_the_order(thr
     assert issue.code == "PRIOR_PERIOD_STALE"
     assert issue.message.startswith("2026-12 opened from the close of 2026-11, which rests on a close of 2026-10 "
                                     "that has since been replaced")
-    assert "re-close 2026-11, then 2026-12 (reopen each and close it again, in that order) before 2027-01" \
+    assert "re-close 2026-11, then 2026-12 (reopen each and close it again, in that order; each after the first " \
+           "only if the re-close before it says so) before 2027-01" \
            in issue.message
 
 

@@ -801,10 +801,13 @@ class Ledger:
                     f"opening, and so its journals and roll-forward, rest on superseded figures — close {source} "
                     f"again if it is open, then re-close {period}: {re_close(period)}, before its journals go to the "
                     "general ledger")
+        # Through a month that is itself flagged: that month's re-close moves this one's opening only
+        # if it moves its closing WIP or finished goods (a re-close that does not clears this flag).
         return (f"{period}'s close opened from the close of {source}, which itself rests on a close of {root} that "
-                f"has since been reopened or replaced: its opening, and so its journals and roll-forward, rest on "
+                f"has since been reopened or replaced: its opening, and so its journals and roll-forward, may rest on "
                 f"superseded figures — close {root} again if it is open, then re-close {_in_turn(order)}, in that "
-                f"order (each month: {re_close('MONTH')}), before {period}'s journals go to the general ledger")
+                f"order, each after the first only if the re-close before it says so (each month: "
+                f"{re_close('MONTH')}), before {period}'s journals go to the general ledger")
 
     def _reopened_first(self, period: str) -> tuple[list[str], str]:
         """The months before ``period`` that are reopened, in order, and what to do first: close the
@@ -894,8 +897,9 @@ class Ledger:
                                   f"month between) before {period}")
             raise LedgerError("PRIOR_PERIOD_STALE",
                               f"{earlier} opened from the close of {source}, which rests on a close of {superseded} "
-                              f"that has since been replaced, so its closing position is out of date; re-close "
-                              f"{_in_turn(order)} (reopen each and close it again, in that order) before {period}")
+                              f"that has since been replaced, so its closing position may be out of date; re-close "
+                              f"{_in_turn(order)} (reopen each and close it again, in that order; each after the first "
+                              f"only if the re-close before it says so) before {period}")
         self._check_row(row)
         prior = decode_state(earlier, json.loads(row["state"]))
         # The currency and the accounts the opening position is in: a close changes neither.

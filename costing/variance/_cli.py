@@ -261,7 +261,8 @@ def _stale_note(period: str, root: str, order: list[str], reopened: bool = False
                 f"{root} again says whether {period} needs a re-close")
     if len(order) > 1:
         return (f"{period} opened from the close of {order[-2]}, which rests on a superseded close of {root}: it "
-                f"needs a re-close — re-close {', then '.join(order)}, in that order")
+                f"may need a re-close — re-close {', then '.join(order)}, in that order, each after the first only if "
+                "the re-close before it says so")
     return f"{period} opened from a close of {root} that has since been superseded: it needs a re-close"
 
 
