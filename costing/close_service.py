@@ -699,6 +699,8 @@ def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str
                          f"close; with --after-close N for the close #N it took — not this close's own export, which "
                          "would post the month twice. If it took that close's reversal too (exported while the month "
                          "was reopened), import this close's own export alone: the reversal again would post twice")
+    if close_no > 1:
+        lines += _opening_restated(ledger, period)
     lead: list[str] = []
     waiting: list[str] = []
     for later, (_, root) in sorted(ledger.stale_sources().items()):
@@ -714,6 +716,48 @@ def re_close_notice(ledger: Ledger, period: str, close_no: int = 1) -> tuple[str
         lines.append(f"Also flagged, waiting on another month's re-close: {', '.join(waiting)} "
                      f"(`wip history{ledger.ledger_option}` says which, in order)")
     return tuple(lines)
+
+
+def _openings_by_account(closed) -> dict[str, Decimal] | None:
+    """A close's opening WIP and finished goods by account (its roll-forward's openings, each
+    stage to the WIP account its close mapped it to); None for a close recorded before its
+    parameters named the accounts."""
+    wip_accounts = closed.parameters.get("wip_accounts")
+    fg_account = closed.parameters.get("finished_goods_account")
+    if not isinstance(wip_accounts, dict) or fg_account is None:
+        return None
+    rf = closed.rollforward_model
+    by_account: dict[str, Decimal] = {}
+    for row in rf.rows:
+        code = wip_accounts.get(row.stage, "?")
+        by_account[code] = by_account.get(code, Decimal(0)) + row.opening
+    for row in rf.finished_goods:
+        by_account[fg_account] = by_account.get(fg_account, Decimal(0)) + row.opening
+    return by_account
+
+
+def _opening_restated(ledger: Ledger, period: str) -> list[str]:
+    """A re-close of the ledger's first month opens from its file, which may restate the opening the
+    replaced close took.  No journal posts an opening (the general ledger holds it already), so the
+    restatement reaches the GL only if the accountant records it: said, by account, with both
+    figures.  Later months open from the ledger: their openings move only with the month before's
+    re-close, whose journals post it."""
+    closes = ledger.closes(period)
+    if len(closes) < 2 or closes[-1].event.opening_from is not None:
+        return []
+    now, before = _openings_by_account(closes[-1]), _openings_by_account(closes[-2])
+    if now is None or before is None:
+        return []
+    zero = Decimal(0)
+    moved = [(code, before.get(code, zero), now.get(code, zero)) for code in sorted(set(now) | set(before))
+             if now.get(code, zero) != before.get(code, zero)]
+    if not moved:
+        return []
+    previous = closes[-2].event.close_no
+    told = "; ".join(f"{code} {was:,f} → {is_:,f} ({is_ - was:+,f})" for code, was, is_ in moved)
+    return [f"Opening restated: this close opens {period} with other balances than close #{previous} did — {told}. "
+            "The journals post the month's movements, never an opening: record the restatement in the general "
+            "ledger (an opening-balance entry), or its WIP and finished goods will not tie to this ledger"]
 
 
 def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | None:

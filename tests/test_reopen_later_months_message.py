@@ -137,3 +137,27 @@ def test_a_ledger_problem_after_the_close_is_recorded_is_a_warning_not_a_refusal
     assert "could not be checked: a row was changed outside the engine [LEDGER_CHANGED]" in err
     with Ledger(ledger) as book:
         assert book.status("2026-10") == "closed"
+
+
+def test_a_re_close_of_the_first_month_restating_its_opening_says_the_gl_needs_it(tmp_path, capsys):
+    """The ledger's first month opens from its file; no journal posts an opening (the GL holds it),
+    so a re-close that restates it — Assembly's beginning WIP materials 4,800.00 → 4,900.00, an
+    opening finished-goods layer 5,250.00 → 5,200.00 — says by account what the GL must record,
+    with both figures; a re-close with the same opening says nothing of it."""
+    ledger, _ = _closed_both_and_reopened_october(tmp_path, capsys)
+    text = (DEMO / "close-2026-10.yaml").read_text()
+    same = tmp_path / "same.yaml"
+    same.write_text(text.replace("2000.00", "2130.00"))  # Packaging's actual overhead: no opening moves
+    assert main(["close", str(same), "--period", "2026-10", "--ledger", ledger]) == 0
+    assert "Opening restated" not in capsys.readouterr().out
+    assert main(["reopen", "2026-10", "--reason", "opening WIP restated", "--ledger", ledger]) == 0
+    restated = tmp_path / "restated.yaml"
+    assert text.count("materials: 4800.00") == 1 and text.count("cost: 5250.00") == 1
+    restated.write_text(text.replace("materials: 4800.00", "materials: 4900.00").replace("cost: 5250.00",
+                                                                                         "cost: 5200.00"))
+    capsys.readouterr()
+    assert main(["close", str(restated), "--period", "2026-10", "--ledger", ledger]) == 0
+    line = next(l for l in capsys.readouterr().out.splitlines() if "Opening restated" in l)
+    assert ("Opening restated: this close opens 2026-10 with other balances than close #2 did — "
+            "1310 10,560.00 → 10,660.00 (+100.00); 1400 8,650.00 → 8,600.00 (-50.00). The journals post the "
+            "month's movements, never an opening: record the restatement in the general ledger") in line
