@@ -389,12 +389,18 @@ def _gl_holding_both(issues: list[Issue], found: _OpeningTies, ledger: Ledger) -
         told = [t for t in ties if t.difference and t.difference == held.get(t.account, 0) - since.get(t.account, 0)]
         prior_export = ledger.after_close_export_command(prior.period, imported)
         this_export = ledger.after_close_export_command(period, reversed_close)
+        def cause(t) -> str:
+            held_part = (f"{held.get(t.account, 0)} that close #{reversed_close} of {period} posted (reopened since; "
+                         "the GL still holds it)")
+            if not since.get(t.account, 0):  # an account the month before's re-close left alone: one posting
+                return f"is what close #{reversed_close} of {period} posted (reopened since; the GL still holds it)"
+            return (f"is two postings the GL holds differently from this ledger — {held_part}, less "
+                    f"{since.get(t.account, 0)} that {prior.period} posted after its close #{imported} (reopened and "
+                    f"closed again; the GL holds close #{imported} and lacks what replaced it)")
+
         return _retold(issues, told, lambda t: (
             f"{t.account} {t.name}: the general ledger shows {t.general_ledger}, {close_figure(t, spec)}: the "
-            f"difference {t.difference} is two postings the GL holds differently from this ledger — "
-            f"{held.get(t.account, 0)} that close #{reversed_close} of {period} posted (reopened since; the GL "
-            f"still holds it), less {since.get(t.account, 0)} that {prior.period} posted after its close "
-            f"#{imported} (reopened and closed again; the GL holds close #{imported} and lacks what replaced it). "
+            f"difference {t.difference} {cause(t)}. "
             f"Import {prior_export} — the reversal of {prior.period}'s close #{imported} and the close since — into "
             f"the GL, then give the balance from before close #{reversed_close} of {period} ({t.wip_ledger}); once "
             f"this close is recorded, import {this_export}: the reversal of close #{reversed_close} and this close"))

@@ -461,6 +461,10 @@ def test_a_gl_holding_this_months_reopened_close_and_not_the_prior_months_reclos
         assert "`wip export --period 2026-11 --after-close 1 --format FORMAT --out FOLDER`" in message
         if code in opening:  # the balance to give is the WIP ledger's opening, October's new closing
             assert f"give the balance from before close #1 of 2026-11 ({opening[code]})" in message
+    # Overhead control, which October's re-close left alone: one posting, not "two … less 0.00".
+    (control,) = [i.message for i in refused.value.issues if i.path == "general_ledger.balances.5900"]
+    assert "is what close #1 of 2026-11 posted (reopened since; the GL still holds it). Import" in control
+    assert "less 0.00" not in control and "two postings" not in control
 
 
 def test_the_ledgers_first_month_closed_again_against_a_gl_holding_its_close_is_told_so(tmp_path):
