@@ -707,10 +707,12 @@ def WIP_FG_COVER(ledger_path, period, caller=None):
     if not history or history[-1].period != period_text:
         return [[error_text("NOT_CLOSED", f"{period_text} has no current close in the ledger")]]
     report = build_flow(history)
-    table: list[list[Any]] = [["product", "on_hand", "weekly_shipments", "weeks_of_cover", "flag"]]
+    # The months averaged last: a product closed in fewer months of the window (launched in it, or
+    # a ledger holding one month) is averaged over those only, which the figures alone do not show.
+    table: list[list[Any]] = [["product", "on_hand", "weekly_shipments", "weeks_of_cover", "flag", "periods"]]
     for c in report.cover:
         table.append([c.product, out(c.on_hand), out(c.weekly_shipments),
-                      "" if c.weeks_of_cover is None else out(c.weeks_of_cover), c.flag])
+                      "" if c.weeks_of_cover is None else out(c.weeks_of_cover), c.flag, ", ".join(c.periods)])
     return table
 
 

@@ -259,8 +259,9 @@ def test_rollforward_and_journal_from_the_ledger(demo_ledger, tmp_path):
     assert round(sum(r[closing] for r in rf[1:]), 2) == float(sum(r.closing for r in outcome.rollforward.rows))
     assert fx.WIP_JOURNAL([[str(db)]], [["2026-12"]])[0][0].startswith("#WIP! NOT_CLOSED")
     cover = fx.WIP_FG_COVER([[str(db)]], [["2026-10"]])
-    assert cover[0] == ["product", "on_hand", "weekly_shipments", "weeks_of_cover", "flag"]
+    assert cover[0] == ["product", "on_hand", "weekly_shipments", "weeks_of_cover", "flag", "periods"]
     rows = {r[0]: r for r in cover[1:]}
+    assert rows["Espresso Classic"][5] == "2026-10"  # the months averaged: the ledger holds one
     espresso = next(p for p in outcome.rollforward.finished_goods if p.product == "Espresso Classic")
     assert rows["Espresso Classic"][1] == float(espresso.closing_units)
     # 270 units shipped in October's 31 days: 270 / (31 / 7) a week
