@@ -234,8 +234,10 @@ def test_variance_names_the_month_a_month_flagged_through_another_opened_from(tm
             "re-close — re-close 2026-11, then 2026-12, in that order, each after the first only if the re-close "
             "before it says so") in out
     assert "2026-12 opened from a close of 2026-10" not in out
-    # November, flagged directly, is told as before.
+    # November, flagged directly, is told as before; each headed as wip history heads it.
     assert "2026-11 opened from a close of 2026-10 that has since been superseded: it needs a re-close" in out
+    assert "MAY NEED RE-CLOSE: 2026-12 opened from the close of 2026-11" in out
+    assert "NEEDS RE-CLOSE: 2026-11 opened from" in out and "NEEDS RE-CLOSE: 2026-12" not in out
 
 
 def test_the_export_to_import_for_a_gl_without_the_prior_months_reclose_carries_the_ledger(tmp_path, capsys):

@@ -407,6 +407,9 @@ class VarianceReport(_Frozen):
     notes: tuple[str, ...]
     # Either month rests on a close that has since been superseded (the ledger says so, not the
     # two closes): the figures are what is recorded, and will move when that month is closed again.
+    # A month of the two resting on a superseded close, in words (``_cli._stale_note``): one that
+    # opened from it needs a re-close; one flagged through another month, or waiting on a month
+    # reopened now, may (its words say "may"): ``re_close_heading`` heads each as it is.
     needs_re_close: tuple[str, ...] = ()
 
 
@@ -474,3 +477,17 @@ def build_variance_report(before: StoredClose, after: StoredClose, *,
                           all_sum_exactly=bridge.all_sum_exactly, ties=ties,
                           ties_ok=all(t.ok for t in ties) and cogs.ties_ok, cogs_as_posted=cogs,
                           method_effect=tuple(effects), late_changes=tuple(late), notes=tuple(notes))
+
+
+def re_close_heading(note: str) -> str:
+    """The heading of a ``VarianceReport.needs_re_close`` note: MAY NEED RE-CLOSE where its month's
+    re-close depends on another's (the note says "may"), NEEDS RE-CLOSE where it is certain — as
+    `wip history` heads the same months.
+
+    >>> re_close_heading("2026-12 opened from a close of 2026-11 that has since been superseded: it needs a re-close")
+    'NEEDS RE-CLOSE'
+    >>> re_close_heading("2026-12 opened from the close of 2026-11, which rests on a superseded close of 2026-10: "
+    ...                  "it may need a re-close — ...")
+    'MAY NEED RE-CLOSE'
+    """
+    return "MAY NEED RE-CLOSE" if " may " in note else "NEEDS RE-CLOSE"

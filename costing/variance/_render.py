@@ -15,7 +15,7 @@ from ._bridge import (COMPONENTS, METRIC_LABELS, Bridge, BridgeLine, PlainNumber
                       final_stage_label)
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, FlowReport, OrderForecast, order_reason
-from ._history import COGS_LINE_LABELS, OPENING_CHANGED, LateChange, VarianceReport
+from ._history import COGS_LINE_LABELS, OPENING_CHANGED, LateChange, VarianceReport, re_close_heading
 from ._standards import StandardsReport, Variance
 
 __all__ = ["render_variance", "render_standards", "render_flow"]
@@ -121,7 +121,7 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
            "Order of substitution: volume → mix → completion (ending WIP only) → price."]
     # Under the title, not among the notes at the end: every figure below, "Totals tie: OK"
     # included, is what the ledger holds now, and a month resting on a superseded close will move.
-    out[1:1] = [f"NEEDS RE-CLOSE: {note}" for note in report.needs_re_close]
+    out[1:1] = [f"{re_close_heading(note)}: {note}" for note in report.needs_re_close]
     one_period = b.before.period == b.after.period
     # Comparing two closes of one month, every column and block names its close.
     side_before, side_after = (f"{b.before.period} #{b.before.close_no}", f"{b.after.period} #{b.after.close_no}") \
@@ -171,7 +171,8 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
             else METRIC_LABELS[metric]
         out.append(f"  {what}: {text} — {state}")
     out += ["  Totals tie: " + ("OK" if report.ties_ok else "NO")
-            + (" (with the closes recorded now: see NEEDS RE-CLOSE at the top)" if report.needs_re_close else "")]
+            + (f" (with the closes recorded now: see {re_close_heading(report.needs_re_close[0])} at the top)"
+               if report.needs_re_close else "")]
     for effect in report.method_effect:
         out += ["", f"Method effect {effect.period} (close #{effect.close_no}): closed under {effect.method}; "
                     f"under {effect.other_method}:"]

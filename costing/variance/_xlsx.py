@@ -50,7 +50,7 @@ from .._currency import minor_unit
 from ._bridge import COMPONENTS, METRIC_LABELS, element_label, final_stage_label
 from ._figures import METRIC_ORDER, Metric
 from ._flow import FORECAST_LIMIT_TEXT, GROWTH_PLACES, FlowReport
-from ._history import COGS_LINE_LABELS, NOT_GIVEN, OPENING_CHANGED, CogsAsPosted, VarianceReport
+from ._history import COGS_LINE_LABELS, NOT_GIVEN, OPENING_CHANGED, CogsAsPosted, VarianceReport, re_close_heading
 from ._standards import StandardsReport
 
 __all__ = ["write_sheets", "VARIANCES", "STANDARDS", "FLOW"]
@@ -515,7 +515,7 @@ def _variances(ws: _Cells, report: VarianceReport) -> None:
     if report.notes or report.needs_re_close:
         row += 2
         ws.put(row, 1, "Notes", font=_BOLD)
-        for note in [f"NEEDS RE-CLOSE: {n}" for n in report.needs_re_close] + list(report.notes):
+        for note in [f"{re_close_heading(n)}: {n}" for n in report.needs_re_close] + list(report.notes):
             row += 1
             ws.put(row, 1, note)
 
