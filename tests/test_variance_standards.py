@@ -212,6 +212,15 @@ def test_a_negative_value_does_not_hide_the_entrys_other_problems(tmp_path):
                      ("CONFLICTING_STANDARD", "products[0].stages[0].elements.materials")}, found
 
 
+def test_a_wrong_sign_in_the_fixed_levels_is_not_also_a_conflict(tmp_path):
+    """fixed_rate -7.00 × denominator 1,770 ≠ budget 12,390.00 only because of the sign: one problem,
+    the sign, not a second telling to give two of three correct figures."""
+    def edit(d):
+        d["overhead"]["Processing"].update(fixed_rate=-7, fixed_budget=12390, denominator=1770)
+    found = [(i.code, i.path) for i in problems(tmp_path, edit)]
+    assert found == [("NEGATIVE_AMOUNT", "overhead.Processing.fixed_rate")], found
+
+
 def test_standards_for_products_the_period_does_not_have_are_noted_not_refused(tmp_path):
     result, _, _ = closed(tmp_path, WARREN.with_suffix(".close.yaml"))
     data = read(WARREN.with_suffix(".standards.yaml"))

@@ -669,9 +669,14 @@ def _overhead_standard(oh: OverheadStandardSpec, path: str) -> tuple[OverheadSta
                 for k, v in (("variable_rate", oh.variable_rate), ("fixed_rate", oh.fixed_rate),
                              ("fixed_budget", oh.fixed_budget), ("denominator", oh.denominator))
                 if v is not None and v < 0]
-    # A sign and how the levels fit together are separate problems: both told at once.
+    # A sign and how the levels fit together are separate problems: both told at once — but not a
+    # rate × denominator ≠ budget that only the wrong sign makes (fixed_rate -7.00 × 1,770).
     standard, issues = _overhead_levels(oh, path)
-    return (None, negative + issues) if negative else (standard, issues)
+    if not negative:
+        return standard, issues
+    if any(v is not None and v < 0 for v in (oh.fixed_rate, oh.fixed_budget, oh.denominator)):
+        issues = [i for i in issues if i.code != "CONFLICTING_STANDARD"]
+    return None, negative + issues
 
 
 def _overhead_levels(oh: OverheadStandardSpec, path: str) -> tuple[OverheadStandard | None, list[Issue]]:
@@ -1027,7 +1032,9 @@ def standards_report(result: CloseResult, standards: ResolvedStandards, close_no
                     if split_note:
                         notes.append(split_note)
                     hours = product_plan.driver_quantity.get(stage.name)
-                    if element.kind is ElementKind.LABOUR and drivers.get(stage.name) == "labour_hours" \
+                    # One labour element: the driver's hours are its hours (of several, their sum).
+                    single = sum(e.kind is ElementKind.LABOUR for e in stage.elements) == 1
+                    if single and element.kind is ElementKind.LABOUR and drivers.get(stage.name) == "labour_hours" \
                             and ev.actual_quantity_source == "actuals" and hours is not None \
                             and ev.actual_quantity != hours:
                         # Two figures for one thing: labour's efficiency and overhead's each use one.
