@@ -754,9 +754,13 @@ def _opening_restated(ledger: Ledger, period: str) -> list[str]:
     now, before = _openings_by_account(closes[-1]), _openings_by_account(closes[-2])
     if now is None or before is None:
         return []
-    zero = Decimal(0)
+    zero = next(iter(now.values()), Decimal(0)) * 0  # with the currency's places: 0.00, not 0
+    # An account whose GL balance this re-close was given and tied to (it is refused otherwise)
+    # holds the restated opening already: nothing to record there.
+    given = closes[-1].inputs.get("general_ledger") or {}
+    tied = set((given.get("balances") or {}) if isinstance(given, dict) else ())
     moved = [(code, before.get(code, zero), now.get(code, zero)) for code in sorted(set(now) | set(before))
-             if now.get(code, zero) != before.get(code, zero)]
+             if now.get(code, zero) != before.get(code, zero) and code not in tied]
     if not moved:
         return []
     previous = closes[-2].event.close_no

@@ -161,3 +161,33 @@ def test_a_re_close_of_the_first_month_restating_its_opening_says_the_gl_needs_i
     assert ("Opening restated: this close opens 2026-10 with other balances than close #2 did — "
             "1310 10,560.00 → 10,660.00 (+100.00); 1400 8,650.00 → 8,600.00 (-50.00). The journals post the "
             "month's movements, never an opening: record the restatement in the general ledger") in line
+
+
+def test_a_restated_opening_the_gl_balances_given_already_hold_is_not_told_to_be_recorded(tmp_path):
+    """The re-close was given the GL's balances and tied to them (it is refused otherwise): the GL
+    holds the restated opening of those accounts already — told for the others only, in the
+    currency's places (0.00 for an account on one side only)."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from costing.close_service import close_period, re_close_notice, reopen_period
+    from costing.ledger import Ledger
+    from tests.demo_data import demo
+
+    with Ledger(tmp_path / "l.db") as ledger:
+        first = close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "opening restated", user="controller")
+        october = demo("2026-10")
+        october["products"][0]["stages"][0]["beginning_wip"]["cost"]["materials"] = Decimal("4900.00")
+        october["products"][0]["opening_finished_goods"][0]["cost"] = Decimal("5200.00")
+        wip = {stage: account["code"] for stage, account in october["accounts"]["wip"].items()}
+        gl = defaultdict(Decimal)
+        for row in first.rollforward.rows:
+            gl[wip[row.stage]] += row.opening
+        gl["1310"] += 100  # the restatement booked in the GL already; finished goods' not given
+        gl[october["accounts"]["overhead_control"]["code"]] = sum(
+            (Decimal(str(pool["actual"])) for pool in october["overhead"].values()), Decimal(0))
+        october["general_ledger"] = {"balances": {code: str(v) for code, v in gl.items()}}
+        outcome = close_period(october, ledger, user="test")
+        (line,) = [l for l in re_close_notice(ledger, "2026-10", outcome.event.close_no) if "Opening restated" in l]
+    assert "1400 8,650.00 → 8,600.00 (-50.00)." in line and "1310" not in line
