@@ -488,8 +488,9 @@ def order_reason(o: OrderForecast, period: str, number) -> str:
         # Both bounds of the forecast: the units needed at the product's rate, and no sooner than
         # the lead time of new starts (``_order_forecast`` takes the longer).
         text = (f"needs {number(o.units_beyond_wip)} units beyond WIP; {number(o.units_needed)} units at "
-                f"{number(o.rate_per_day)} units/day, no sooner than lead time " +
-                (f"{number(o.lead_time_days)} days" if o.lead_time_days is not None else "unknown"))
+                f"{number(o.rate_per_day)} units/day, " +
+                (f"no sooner than lead time {number(o.lead_time_days)} days" if o.lead_time_days is not None
+                 else "lead time unknown"))
         if o.lead_time_plant_stages:
             text += (f" ({', '.join(o.lead_time_plant_stages)}: {o.product} completed nothing there, so the "
                      "plant's cycle time for the stage, all products)")

@@ -922,7 +922,9 @@ def _stage_flag(row: int, rows: list[int], days: str, flag: str) -> tuple:
     + closing WIP here, above any stage that moves and ranked by its WIP as ``build_flow`` ranks
     stalled stages; one with neither WIP nor completions has no cycle time (-1), one with no opening
     WIP no growth (0).  The flag as a value beyond Excel's limits on a formula."""
-    cycle = lambda r: f"IF(B{r}=0,IF(D{r}+E{r}=0,-1,1E+100*(D{r}+E{r})),(D{r}+E{r})*{days}/(2*B{r}))"  # noqa: E731
+    # A stalled stage's WIP rounded to ten places before it is scaled: two equal in the report stay
+    # equal here (0.1 + 0.2 against 0.3), where 1E+100 times a float's last bit is no tie.
+    cycle = lambda r: f"IF(B{r}=0,IF(D{r}+E{r}=0,-1,1E+100*ROUND(D{r}+E{r},10)),(D{r}+E{r})*{days}/(2*B{r}))"  # noqa: E731
     growth = lambda r: f"IF(D{r}=0,0,(E{r}-D{r})/D{r})"  # noqa: E731
 
     def first_largest(of, floor: str) -> str:
