@@ -146,3 +146,30 @@ def test_the_flow_text_says_n_a_without_opening_wip(demo_ledger):
     packaging = next(l for l in render_flow(no_opening, "de_DE").splitlines() if l.lstrip().startswith("Packaging"))
     testing = next(l for l in render_flow(no_opening, "de_DE").splitlines() if l.lstrip().startswith("Testing"))
     assert "  n/a  " in packaging and "  32,0 %  " in testing
+
+
+def test_a_pool_only_one_product_holds_units_in_is_that_products_own():
+    """B has a line in both months but no units in the pool: A's 10 → 12 units are its own, not
+    "all products'" (B's empty line made them read as other products' volume)."""
+    before = figures("2026-01", wip("A", 10, "0.5", "50.00"), wip("B", 0, "0.5", "0.00"))
+    after = figures("2026-02", wip("A", 12, "0.5", "60.00"), wip("B", 0, "0.5", "0.00"))
+    line = build_bridge(before, after).line(Metric.ENDING_WIP, "A", "Packaging", "labour")
+    assert line.explanation.startswith("Packaging labour ending WIP units +20.0 % (10 → 12)"), line.explanation
+
+
+def test_cost_on_no_work_is_said_so_not_a_rate_gone():
+    """Weighted average accepts cost charged to a stage with no work in the month: its cost per EU
+    has no value there, and the price component carries the cost — said as what it is."""
+    added = lambda units, value: LineFigures(Metric.COST_ADDED, "A", "Packaging", "labour", D(value), D(units),  # noqa: E731
+                                             D(1))
+    line = build_bridge(figures("2026-01", added(100, "804.00")),
+                        figures("2026-02", added(0, "3000.00"))).line(Metric.COST_ADDED, "A", "Packaging", "labour")
+    assert line.change == D("2196.00") and line.explained.component == "price"
+    assert "gone" not in line.explanation
+    assert "(8.04 → n/a: cost on no equivalent units of work in the later month)" in line.explanation, line.explanation
+
+
+def test_a_share_rounding_to_nothing_is_0_percent_not_minus_0():
+    from costing.variance._bridge import PlainNumbers, _pct
+
+    assert _pct(D("-0.0001"), PlainNumbers()) == "0 %"

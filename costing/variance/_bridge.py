@@ -298,7 +298,8 @@ def _line_calcs(before: PeriodFigures, after: PeriodFigures, q: Decimal, mode: s
         for line in lines:
             pool = (line.metric, line.stage, line.element)
             pools[pool][side] += line.units
-            pool_products[pool].add(line.product)
+            if line.units:  # a product with no units there holds none of the pool ("all products'" or own)
+                pool_products[pool].add(line.product)
 
     calcs = []
     for key in keys:
@@ -630,6 +631,11 @@ def explanation_text(e: Explanation, numbers: PlainNumbers | None = None) -> str
     n = numbers or PlainNumbers()
     if e.measure == "share":
         moved = f"{_pct(e.before, n)} → {_pct(e.after, n)}"
+    elif e.component == "price" and (e.before is None or e.after is None):
+        # A price component with no rate on one side is cost charged where that month had no work
+        # to carry it (weighted average accepts it), not a line new or gone (those are volume/mix).
+        moved = f"({_or_na(e.before, _rate_shown, n)} → {_or_na(e.after, _rate_shown, n)}: cost on no equivalent " \
+                f"units of work in {'the earlier' if e.before is None else 'the later'} month)"
     else:
         show = _rate_shown if e.measure == "rate" else (lambda v, n: n.number(v))
         moved = f"{_pct_change(e.before, e.after, e.pct_change, n)} ({_or_na(e.before, show, n)} → " \
@@ -706,4 +712,5 @@ def _pct(value: Decimal | None, n: PlainNumbers) -> str:
     """
     if value is None:
         return "n/a"
-    return f"{n.percent((value * _HUNDRED).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP).normalize())} %"
+    shown = _unsigned_zero((value * _HUNDRED).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP))  # never -0 %
+    return f"{n.percent(shown.normalize())} %"
