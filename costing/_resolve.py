@@ -399,9 +399,19 @@ def _fifo_beginning_left(spec: StageSpec, elements: list[Element], beginning, en
             "was spoiled" + advice))]
     if not completions_read or e_units != left:
         return []  # a completion or the unit flow is refused already: that is the problem to fix
+    return _ending_behind_beginning(spec, elements, beginning, ending, e_units, "FIFO")
+
+
+def _ending_behind_beginning(spec: StageSpec, elements: list[Element], beginning, ending, e_units: Decimal,
+                             method: str) -> list[Issue]:
+    """ENDING_WIP_BEHIND_BEGINNING on an idle line (nothing started or received, nothing spoiled):
+    ending WIP is the beginning units not completed, and the progress the file gives them is behind
+    what they had at the start of the period.  Under weighted average too: the costing would take
+    it (an average hides it), but this month's work on those units would be negative (the variance
+    bridge's equivalent units of work below zero, a negative cost per EU)."""
     given = spec.ending_wip.complete if spec.ending_wip is not None else None
     lead = f"{spec.name}: with nothing started or received, ending WIP is {e_units.normalize():f} of the beginning units, "
-    tail = " (FIFO): work done cannot go backwards; check ending_wip's completion or the units"
+    tail = f" ({method}): work done cannot go backwards; check ending_wip's completion or the units"
     # The stage's progress as typed first, where an element takes it: an element added at a point
     # reads 1 or 0 of it, and a progress gone back across no point would pass unseen there.
     takes_progress = any(el.kind is not ElementKind.TRANSFERRED_IN and not (isinstance(given, dict) and el.name in given)
@@ -577,6 +587,13 @@ def _resolve_stage(spec: StageSpec, index: int, previous_completed: Decimal | No
         issues.extend(_fifo_beginning_left(spec, elements, beginning, ending, b_units, e_units, input_units,
                                            spoiled_units, process_account, not (b_issues or e_issues),
                                            receives_transfer))
+    elif method is Method.WEIGHTED_AVERAGE and not recorded and not process_account and not units_negative \
+            and input_units is not None and not input_units and spoiled_units is not None and not spoiled_units \
+            and e_units \
+            and e_units == b_units - spec.completed and not (b_issues or e_issues):
+        # An idle line under weighted average: a progress gone back is refused as under FIFO (not
+        # for a close the ledger holds, recorded before the rule: it is read as it was).
+        issues.extend(_ending_behind_beginning(spec, elements, beginning, ending, e_units, "weighted average"))
 
     if issues:
         return None, issues

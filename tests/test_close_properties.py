@@ -36,18 +36,23 @@ def product(draw, index: int, fifo: bool, first_period: bool):
         rest = available - completed
         spoiled = draw(st.integers(0, rest))
         ending = rest - spoiled
+        b_complete = draw(fraction)
+        # An idle line's ending WIP is beginning units: no less complete than they began (refused otherwise).
+        idle = beginning and not incoming and not spoiled and ending
+        e_complete = draw(st.integers(int(Decimal(b_complete) * 100), 100).map(lambda n: str(Decimal(n) / 100))
+                          if idle else fraction)
         stage = {"name": STAGES[k],
                  "elements": {"materials": {"kind": "material", "added": draw(st.sampled_from(["start", "end", "0.5"]))},
                               "labour": {"kind": "labour", "added": "evenly"},
                               "overhead": {"kind": "overhead", "added": "evenly"}},
-                 "completed": completed, "ending_wip": {"units": ending, "complete": draw(fraction)},
+                 "completed": completed, "ending_wip": {"units": ending, "complete": e_complete},
                  "added_costs": {"materials": str(draw(cents)), "labour": str(draw(cents))},
                  "driver_quantity": draw(st.integers(0, 900))}
         if beginning:
             cost = {"materials": str(draw(cents)), "labour": str(draw(cents)), "overhead": str(draw(cents))}
             if k:
                 cost["transferred_in"] = str(draw(cents))
-            stage["beginning_wip"] = {"units": beginning, "complete": draw(fraction), "cost": cost}
+            stage["beginning_wip"] = {"units": beginning, "complete": b_complete, "cost": cost}
         if spoiled:
             normal = draw(st.integers(0, spoiled))
             stage["spoilage"] = {"normal": normal, "abnormal": spoiled - normal, "inspection": draw(fraction),

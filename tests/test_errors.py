@@ -429,6 +429,31 @@ def test_fifo_idle_line_with_a_completion_or_flow_problem_says_that_problem_only
     assert "Traceback" not in err and said in err and "1 problem found" in err, err
 
 
+@pytest.mark.parametrize("ending, refused", [("0.35", True), ("0.4", False), ("0.6", False)])
+def test_weighted_average_idle_line_with_progress_gone_back_is_refused_as_under_fifo(tmp_path, capsys, ending,
+                                                                                      refused):
+    """Review: under weighted average an idle line whose ending WIP (beginning units, nothing started)
+    was less complete than it began was costed, and the variance bridge then showed negative
+    equivalent units of work and a negative cost per EU.  A close the ledger holds is read as it was."""
+    case = tmp_path / "case.yaml"
+    case.write_text("currency: USD\nmethod: weighted_average\nstages:\n  - name: A\n    elements:\n"
+                    "      materials: {kind: material, added: start}\n      conversion: {kind: conversion, added: evenly}\n"
+                    "    beginning_wip: {units: 100, complete: 0.4, cost: {materials: 1000, conversion: 400}}\n"
+                    f"    started: 0\n    completed: 50\n    ending_wip: {{units: 50, complete: {ending}}}\n"
+                    "    added_costs: {materials: 0, conversion: 300}\n")
+    assert main(["cost", str(case)]) == (2 if refused else 0)
+    err = capsys.readouterr().err
+    said = ("stages[0].ending_wip.complete: A: with nothing started or received, ending WIP is 50 of the beginning "
+            "units, 0.35 complete where they began 0.4 complete (weighted average): work done cannot go backwards")
+    assert (said in err and "[ENDING_WIP_BEHIND_BEGINNING]" in err) is refused, err
+    if refused:
+        from costing._casefile import read_data_file
+        from costing._resolve import resolve_case
+
+        data, issues = read_data_file(case)
+        assert not issues and resolve_case(data, recorded=True)[0] is not None  # a recorded close: as it was
+
+
 def test_a_json_duplicate_with_a_later_syntax_problem_tells_both(tmp_path, capsys):
     """Review of the located duplicates: a bracket too many, or a tab in a later string, after a
     repeated key was a traceback (the rest of the file was read as if it parsed)."""

@@ -50,8 +50,11 @@ def stages(draw, first: bool, fifo: bool, index: int, received: int | None):
         "elements": elements,
         "beginning_wip": {"units": beginning, "complete": str(b_done), "cost": b_cost},
         "completed": completed,
+        # An idle line's ending WIP is beginning units: no less complete than they began (refused
+        # under either method otherwise).
         "ending_wip": {"units": ending, "complete": str(draw(
-            st.integers(int(b_done * 100), 100).map(lambda n: Decimal(n) / 100) if idle else fractions))},
+            st.integers(int(b_done * 100), 100).map(lambda n: Decimal(n) / 100)
+            if idle or (input_units == 0 and spoiled == 0 and ending and beginning) else fractions))},
         "added_costs": {n: str(draw(cents)) for n in names},
     }
     if spoiled:

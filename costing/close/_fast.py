@@ -312,6 +312,10 @@ class FastResolver:
         # Costs with no equivalent units to carry them (the general path's ZERO_EQUIVALENT_UNITS).
         spoiled = spoilage.normal + spoilage.abnormal
         b_done, e_done, s_done = b_group.completion, e_group.completion, spoilage.completion
+        if not input_units and not spoiled and e_units and completed < b_units and (
+                (b_group.progress is not None and e_group.progress is not None and e_group.progress < b_group.progress)
+                or any(e_done[n] < b_done[n] for n in b_done)):
+            raise _Decline  # an idle line's progress gone back: ENDING_WIP_BEHIND_BEGINNING, the general path's
         fifo = self._fifo
         for el in elements:
             element = el.name
