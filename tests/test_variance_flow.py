@@ -247,3 +247,11 @@ def test_a_new_product_is_averaged_over_the_months_it_was_in(tmp_path):
     from costing.variance._render import render_flow
 
     assert "(shipments averaged over 2026-10, 2026-11; New over 2026-11 only)" in render_flow(report)
+
+
+def test_a_trend_from_no_wip_rises_when_a_cycle_time_appears():
+    """A first point of 0.00 days (no WIP at either month-end) was 'n/a' whatever came after."""
+    october = _units("2026-10", {"P": {"Assembly": (0, 100, 0)}}, {"P": 0}, {"P": 0})
+    november = _units("2026-11", {"P": {"Assembly": (0, 100, 30)}}, {"P": 0}, {"P": 0})
+    assert build_flow([october, november]).stages[0].cycle_time_trend == "rising"
+    assert build_flow([october, october]).stages[0].cycle_time_trend == "flat"

@@ -381,9 +381,9 @@ def test_the_flow_sheet_derives_its_columns_by_formula(demo_ledger, tmp_path):
     top, trend = _rows(ws, "Cycle time trend (days)")
     point = next(t for t in trend if ws.cell(t, 1).value == "Assembly")
     assert [ws.cell(top, c).value for c in (2, 3)] == ["2026-10", "2026-11"] and ws.cell(point, 3).value == f"=G{r}"
-    assert ws.cell(r, 9).value == (f'=IF(OR(N(B{point})=0,C{point}=""),"n/a",'
+    assert ws.cell(r, 9).value == (f'=IF(C{point}="","n/a",IF(N(B{point})=0,IF(C{point}>0,"rising","flat"),'
                                    f'IF(ROUND(C{point}-B{point}-0.05*B{point},6)>0,"rising",'
-                                   f'IF(ROUND(C{point}-B{point}+0.05*B{point},6)<0,"falling","flat")))')
+                                   f'IF(ROUND(C{point}-B{point}+0.05*B{point},6)<0,"falling","flat"))))')
     assert shown.cell(r, 9).value == "flat"
     top, cover = _rows(ws, "Finished-goods weeks of cover (target 4–8 weeks)")
     espresso = next(r for r in cover if ws.cell(r, 1).value == "Espresso Classic")

@@ -309,9 +309,16 @@ def test_flow_flags_without_a_cycle_time_or_opening_wip(tmp_path):
                                         ("Q", "Filling"): (D(0), D(0), D(0)), ("Q", "Boxing"): (D(0), D(0), D(0))},
                         product_stage_order={"P": ("Mixing", "Filling", "Boxing"), "Q": ("Mixing", "Filling", "Boxing")},
                         shipped={"P": D(0), "Q": D(1000)}, fg_on_hand={"P": D(7), "Q": D(933)})
-    report = build_flow([units])
-    assert [(s.stage, s.bottleneck, s.wip_growing_fastest) for s in report.stages] == \
-        [("Mixing", True, False), ("Filling", False, False), ("Boxing", False, True)]
+    # October: P alone, no WIP at either month-end (cycle times 0.00): Filling's and Boxing's trends
+    # rise from there; Q, not in October, is averaged over November alone.
+    october = PeriodUnits(period="2026-10", stage_order=("Mixing", "Filling", "Boxing"),
+                          product_stages={("P", s): (D(0), D(10), D(0)) for s in ("Mixing", "Filling", "Boxing")},
+                          product_stage_order={"P": ("Mixing", "Filling", "Boxing")},
+                          shipped={"P": D(0)}, fg_on_hand={"P": D(0)})
+    report = build_flow([october, units])
+    assert [(s.stage, s.bottleneck, s.wip_growing_fastest, s.cycle_time_trend) for s in report.stages] == \
+        [("Mixing", True, False, "n/a"), ("Filling", False, False, "rising"), ("Boxing", False, True, "rising")]
+    assert [c.periods for c in report.cover] == [("2026-10", "2026-11"), ("2026-11",)]
     assert [(c.product, c.weeks_of_cover, c.flag) for c in report.cover] == [("P", None, "above"), ("Q", D("4.00"), "")]
     book = tmp_path / "flow.xlsx"
     write_sheets(book, flow=report)
@@ -327,3 +334,4 @@ def test_flow_flags_without_a_cycle_time_or_opening_wip(tmp_path):
     cover = _row_of(office, "P", after=_row_of(office, "Product", B="On hand"))
     assert office[f"I{cover}"].value == "ABOVE" == report.cover[0].flag.upper()
     assert (office[f"F{cover + 1}"].value, office[f"I{cover + 1}"].value or "") == (4, "")
+    assert [office[f"I{r}"].value for r in (4, 5, 6)] == ["n/a", "rising", "rising"]

@@ -387,8 +387,10 @@ def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: li
 
 def _direction(trend: list[TrendPoint]) -> str:
     points = [p.cycle_time_days for p in trend if p.cycle_time_days is not None]
-    if len(points) < 2 or not points[0]:
+    if len(points) < 2:
         return "n/a"
+    if not points[0]:  # no WIP at the first point: any cycle time since is a rise (no percentage of 0)
+        return "rising" if points[-1] > 0 else "flat"
     change = (points[-1] - points[0]) / points[0]
     return "rising" if change > Decimal("0.05") else "falling" if change < Decimal("-0.05") else "flat"
 

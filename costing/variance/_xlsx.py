@@ -1026,8 +1026,10 @@ def _flow(ws: _Cells, report: FlowReport) -> None:
         else:
             # Rising or falling: the last point more than 5 % above or below the first (``_flow._direction``).
             first, last = f"{_L(shown[0])}{row}", f"{_L(shown[-1])}{row}"
-            ws.put(at, 9, f'=IF(OR(N({first})=0,{last}=""),"n/a",IF(ROUND({last}-{first}-0.05*{first},6)>0,"rising",'
-                          f'IF(ROUND({last}-{first}+0.05*{first},6)<0,"falling","flat")))', engine=s.cycle_time_trend)
+            # From a first point of 0.00 (no WIP then), any cycle time since is a rise.
+            ws.put(at, 9, f'=IF({last}="","n/a",IF(N({first})=0,IF({last}>0,"rising","flat"),'
+                          f'IF(ROUND({last}-{first}-0.05*{first},6)>0,"rising",'
+                          f'IF(ROUND({last}-{first}+0.05*{first},6)<0,"falling","flat"))))', engine=s.cycle_time_trend)
 
     row = _product_stage_rows(ws, report, row + 2, days)
 
