@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -61,7 +62,7 @@ class StoredClose:
         is the one normal-loss scrap reduces, so a recomputation must see the declared order."""
         return in_element_order(self.inputs, self.element_order)
 
-    @property
+    @cached_property  # read several times a report, each a pass over every stage of every product
     def element_order(self) -> dict[tuple[str, str], list[str]]:
         """Each product-stage's elements in the order the close reported them."""
         return {(entry["product"], stage["name"]): list(stage["equivalent_units"])
