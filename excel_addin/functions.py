@@ -695,13 +695,15 @@ def WIP_JOURNAL(ledger_path, period, caller=None):
 @arg("period", ndim=2, err_to_str=True, doc="Period, YYYY-MM")
 def WIP_FG_COVER(ledger_path, period, caller=None):
     """Finished-goods weeks of cover per product at a closed period's end, flagged outside 4-8 weeks."""
-    from costing.variance import build_flow, current_closes, units_of
+    from costing.variance import COVER_PERIODS, build_flow, each_current_close, units_of
 
     period_text, error = _period(first_cell(period))
     if error:
         return error
+    # The months the cover averages, one close decoded at a time.
     history, error = _read_ledger(first_cell(ledger_path), period_text,
-                                  lambda ledger: [units_of(c) for c in current_closes(ledger, period_text)], caller)
+                                  lambda ledger: [units_of(c) for c in each_current_close(
+                                      ledger, period_text, last=COVER_PERIODS, light=True)], caller)
     if error:
         return error
     if not history or history[-1].period != period_text:

@@ -566,8 +566,8 @@ def test_public_api_is_pinned():
         "StandardsReport", "ElementVariance", "OverheadVariance", "OverheadApplied", "StageAtStandard", "Variance",
         "WithoutStandard",
         "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
-        "ProductStageFlow", "OrderForecast", "Cover",
-        "load_closes", "current_closes", "reclosed_periods",
+        "ProductStageFlow", "OrderForecast", "Cover", "COVER_PERIODS", "TREND_PERIODS",
+        "load_closes", "current_closes", "each_current_close", "reclosed_periods",
     ])
     for name in variance.__all__:
         assert hasattr(variance, name), name

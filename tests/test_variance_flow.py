@@ -255,3 +255,16 @@ def test_a_trend_from_no_wip_rises_when_a_cycle_time_appears():
     november = _units("2026-11", {"P": {"Assembly": (0, 100, 30)}}, {"P": 0}, {"P": 0})
     assert build_flow([october, november]).stages[0].cycle_time_trend == "rising"
     assert build_flow([october, october]).stages[0].cycle_time_trend == "flat"
+
+
+def test_the_flow_reads_only_the_months_its_windows_need(demo_ledger):
+    """A ledger's every month decoded at once took gigabytes on a large plant: the flow report reads
+    the last max(--periods, --cover-periods) months, one at a time, without what it does not use."""
+    from costing.variance import each_current_close
+
+    with Ledger(demo_ledger) as ledger:
+        (november,) = list(each_current_close(ledger, "2026-11", last=1, light=True))
+        assert (november.period, november.prior, november.journals) == ("2026-11", None, None)
+        full = current_closes(ledger, "2026-11")
+        assert [c.period for c in full] == ["2026-10", "2026-11"] and full[-1].prior is not None
+        assert units_of(november) == units_of(full[-1])

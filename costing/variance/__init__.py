@@ -19,6 +19,8 @@ Documented in docs/variance.md.
 from ._bridge import COMPONENTS, Bridge, BridgeLine, CloseRef, Drivers, Explanation, Materiality, build_bridge
 from ._figures import LineFigures, Metric, PeriodFigures, figures_from_close
 from ._flow import (
+    COVER_PERIODS,
+    TREND_PERIODS,
     Cover,
     FlowReport,
     Order,
@@ -46,7 +48,7 @@ from ._history import (
     recompute,
     tie_to_rollforwards,
 )
-from ._ledger import current_closes, load_closes, reclosed_periods
+from ._ledger import current_closes, each_current_close, load_closes, reclosed_periods
 from ._standards import (
     ElementVariance,
     OverheadApplied,
@@ -75,7 +77,7 @@ __all__ = [
     "WithoutStandard",
     # flow and cover
     "PeriodUnits", "units_of", "Order", "resolve_orders", "build_flow", "FlowReport", "StageFlow", "TrendPoint",
-    "ProductStageFlow", "OrderForecast", "Cover",
+    "ProductStageFlow", "OrderForecast", "Cover", "COVER_PERIODS", "TREND_PERIODS",
     # reading the ledger
-    "load_closes", "current_closes", "reclosed_periods",
+    "load_closes", "current_closes", "each_current_close", "reclosed_periods",
 ]

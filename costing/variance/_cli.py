@@ -22,6 +22,7 @@ from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_argument, open_ledg
 from .._errors import CostingError, Issue
 from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, other_digits, to_decimal
 from .._text import locale_argument
+from ._flow import COVER_PERIODS, TREND_PERIODS
 
 __all__ = ["register"]
 
@@ -68,9 +69,9 @@ def register(subparsers) -> None:
     p.add_argument("--orders", metavar="FILE",
                    help="open orders (CSV separated by commas, semicolons or tabs — .csv, .tsv or .txt — YAML or "
                         "JSON: product, units, due[, id])")
-    p.add_argument("--periods", type=_at_least(1), default=6, metavar="N",
+    p.add_argument("--periods", type=_at_least(1), default=TREND_PERIODS, metavar="N",
                    help="trend over the last N periods (default 6)")
-    p.add_argument("--cover-periods", type=_at_least(1), default=3, metavar="N",
+    p.add_argument("--cover-periods", type=_at_least(1), default=COVER_PERIODS, metavar="N",
                    help="average weekly shipments over the last N periods (default 3)")
     p.add_argument("--cover-band", default="4-8", metavar="LOW-HIGH", help="target weeks of cover (default 4-8)")
     p.add_argument("--horizon-days", type=_at_least(0), default=0, metavar="D",
@@ -237,15 +238,21 @@ def _emit(args: argparse.Namespace, report, render: Callable[[], str], sheets: d
 
 def _flow_for(ledger, period: str, args=None, orders=None):
     from ._flow import build_flow, units_of
-    from ._ledger import current_closes
+    from ._ledger import each_current_close
 
-    history = [units_of(c) for c in current_closes(ledger, period)]
-    if not history or history[-1].period != period:
-        return None
     kw = {}
     if args is not None:
         kw = dict(trend_periods=args.periods, cover_periods=args.cover_periods, band=args.band,
                   horizon_days=args.horizon_days)
+    # Only the months the trend and the cover read, one close decoded at a time (a year of a large
+    # plant's closes at once took gigabytes), without their journals.
+    months = max(kw.get("trend_periods", TREND_PERIODS), kw.get("cover_periods", COVER_PERIODS))
+    history = []
+    for stored in each_current_close(ledger, period, last=months, light=True):
+        history.append(units_of(stored))
+        del stored  # before the next month's close is decoded
+    if not history or history[-1].period != period:
+        return None
     return build_flow(history, orders=orders, **kw)
 
 

@@ -35,7 +35,7 @@ from ._standards import _meant
 
 __all__ = ["OrderSpec", "OrdersSpec", "Order", "resolve_orders", "PeriodUnits", "units_of",
            "TrendPoint", "StageFlow", "ProductStageFlow", "OrderForecast", "Cover", "FlowReport", "build_flow",
-           "period_end", "days_in", "order_reason", "FORECAST_LIMIT_DAYS"]
+           "period_end", "days_in", "order_reason", "FORECAST_LIMIT_DAYS", "TREND_PERIODS", "COVER_PERIODS"]
 
 _ZERO = Decimal(0)
 _TWO = Decimal(2)
@@ -328,8 +328,12 @@ def _cycle(opening: Decimal, completed: Decimal, closing: Decimal, days: int):
     return average, throughput, cycle
 
 
-def build_flow(history: list[PeriodUnits], *, trend_periods: int = 6, orders: list[Order] | None = None,
-               cover_periods: int = 3, band: tuple[Decimal, Decimal] = (Decimal(4), Decimal(8)),
+TREND_PERIODS = 6  # months of the cycle-time trend, by default (`wip flow --periods`)
+COVER_PERIODS = 3  # months whose shipments weeks of cover average, by default (`--cover-periods`)
+
+
+def build_flow(history: list[PeriodUnits], *, trend_periods: int = TREND_PERIODS, orders: list[Order] | None = None,
+               cover_periods: int = COVER_PERIODS, band: tuple[Decimal, Decimal] = (Decimal(4), Decimal(8)),
                horizon_days: int = 0) -> FlowReport:
     """``history``: the closed periods' figures in period order, the reported period last."""
     current = history[-1]
