@@ -132,6 +132,8 @@ CORPUS: dict[str, tuple[Callable, str, str]] = {
     "boolean_in_number": (set_value("Costs", "D5", True), "NOT_A_NUMBER", "Costs!D5"),
     "missing_table": (lambda wb: delete_table(wb, "Production"), "MISSING_TABLE", "Production (table Production)"),
     "missing_column": (rename_header("Production", "E3", "Done"), "MISSING_COLUMN", "Production!A3:N3"),
+    # Review: a second 'Completed ' column (read as the same one) was dropped without a word.
+    "duplicate_column": (rename_header("Production", "N3", "completed "), "DUPLICATE_COLUMN", "Production!N3"),
     "duplicate_product_stage_row": (duplicate_production_row, "DUPLICATE_ROW", "Production!A13"),
     "completion_above_100": (set_value("Production", "G4", 1.3), "PROGRESS_OUT_OF_RANGE", "Production!G4"),
     "negative_units": (set_value("Production", "C4", -300), "NEGATIVE_UNITS", "Production!C4"),

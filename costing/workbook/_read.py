@@ -568,8 +568,18 @@ class _Reader:
         by_header = {normalise_header(c.header): c for c in spec.columns}
         for k, cell in enumerate(data.header):
             col = by_header.get(normalise_header(cell.value))
-            if col is not None and col.key not in columns:
-                columns[col.key] = k
+            if col is None:
+                continue
+            if col.key in columns:
+                # Two columns read as one (case and spaces aside): which figures were meant is not
+                # known, and taking the first would close on one of them without a word.
+                first = data.header[columns[col.key]]
+                self.problem("DUPLICATE_COLUMN", cell.ref,
+                             f"table {name} has two {col.header!r} columns ({first.coordinate} {first.value!r} and "
+                             f"{cell.coordinate} {cell.value!r}, alike once case and spaces are set aside); keep one of "
+                             "them, or rename the other")
+                continue
+            columns[col.key] = k
         header_ref = f"{data.header[0].ref}:{data.header[-1].coordinate}" if data.header else data.location
         if not data.header_row:  # no header cells at all: one problem, not one per column
             headers = ", ".join(c.header for c in spec.columns if c.required)
