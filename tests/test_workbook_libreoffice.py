@@ -242,6 +242,13 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
         _with_setting_changed(source, changed, "Overhead disposition", disposition)
         blanked[label] = tmp / "in" / changed.name
         _without_cached_values(changed, blanked[label])
+    # Materiality lowered after a prorating close that wrote every pool off (all below 1,000).
+    lowered = tmp / "materiality-lowered.xlsx"
+    below = _written_off_book(tmp, materiality="1000")
+    cell = next(row[1] for row in openpyxl.load_workbook(below)["Settings"].iter_rows() if row[0].value == "Materiality")
+    _with_cell_changed(below, lowered, "Settings", cell.coordinate, Decimal(100))
+    blanked["materiality lowered"] = tmp / "in" / lowered.name
+    _without_cached_values(lowered, blanked["materiality lowered"])
     # Production sorted by product A to Z after the close, as Data > Sort does it: the rows' cells
     # move, the result sheets' references to them do not.
     sorted_book = tmp / "sorted.xlsx"
@@ -273,10 +280,14 @@ def recalculated(closed_books, tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-def _written_off_book(tmp: Path) -> Path:
-    """October's demo closed with its overhead difference written off to COGS."""
-    book = init_workbook(tmp / "written-off.xlsx", {**demo("2026-10"), "overhead_disposition": "write_off"})
-    with Ledger(tmp / "written-off.wip.db") as ledger:
+def _written_off_book(tmp: Path, materiality: str | None = None) -> Path:
+    """October's demo closed with its overhead difference written off to COGS: by its disposition,
+    or (``materiality``) under prorate with every pool below that materiality."""
+    name = "written-off" if materiality is None else f"below-{materiality}"
+    data = {**demo("2026-10"), "overhead_disposition": "write_off"} if materiality is None else \
+        {**demo("2026-10"), "overhead_disposition": "prorate", "materiality": materiality}
+    book = init_workbook(tmp / f"{name}.xlsx", data)
+    with Ledger(tmp / f"{name}.wip.db") as ledger:
         _close_into(book, ledger)
     return book
 
@@ -690,8 +701,20 @@ def test_a_disposition_changed_after_the_close_is_said_not_recomputed(recalculat
     to_prorate = openpyxl.load_workbook(recalculated["disposition changed to prorate"], data_only=True)
     checks = _checks(to_prorate["Checks"])
     left, right, difference, result = checks[name]
-    assert (left, right, difference) == ("prorate", "write_off", 1)  # no pool could follow: no weights
+    # The setting, and the two pools at or above materiality (Assembly, Testing) that would now be
+    # prorated: written off, they have no weights on the sheet, their applied overhead stands in.
+    assert (left, right, difference) == ("prorate", "write_off", 3)
     assert result.startswith("Disposition changed after the close: the journals were posted under write_off")
+
+    # Review: Materiality lowered after the close (1,000 → 100) left every check OK, though a close of
+    # the book would now prorate Assembly's and Testing's pools.
+    lowered = openpyxl.load_workbook(recalculated["materiality lowered"], data_only=True)
+    left, right, difference, result = _checks(lowered["Checks"])[name]
+    assert (left, right, difference) == ("prorate", "prorate", 2)
+    assert result.startswith("Disposition changed after the close")
+    dispositions = {row: values[6] for row, values in _overhead_rows(lowered["Overhead"]).items()
+                    if row in ("Assembly", "Testing", "Packaging")}
+    assert dispositions == {"Assembly": "prorate", "Testing": "prorate", "Packaging": "write_off"}
 
 
 def _input_rows_check(checks) -> tuple[str, tuple]:

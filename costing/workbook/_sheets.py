@@ -475,9 +475,14 @@ def write_overhead(ctx: ResultContext, ws) -> None:
         # 55.530 - 111.060 is -55.5299999999997), and H compares it with materiality.
         ctx.put(ws, r, 7, f"=ROUND(F{r}-E{r},{ctx.places})", line.under_applied, money)
         # Each pool on its own: prorated when the setting says so, its difference is at or above
-        # materiality, and some of its overhead is somewhere to carry it (weights below).
-        has_weight = f',{_sum_where(plan["weights"], (plan["pools"], f"A{r}"))}<>0' \
-            if plan["entries"] else ",FALSE"
+        # materiality, and some of its overhead is somewhere to carry it (weights below).  A pool
+        # the close wrote off has no weights here: its applied overhead stands in (it sits in ending
+        # WIP, finished goods or COGS unless all of it went to spoilage), so that a Materiality
+        # lowered after the close turns its Disposition, and Checks, to prorate — it read FALSE and
+        # stayed write_off whatever Materiality said.
+        prorated_here = any(entry[6] == line.stage for entry in plan["entries"])
+        has_weight = (f',{_sum_where(plan["weights"], (plan["pools"], f"A{r}"))}<>0' if prorated_here
+                      else f",E{r}<>0")
         ctx.put(ws, r, 8, f'=IF(AND($G${plan["disposition"]}="prorate",G{r}<>0,ABS(G{r})>=$G${plan["materiality"]}'
                           f'{has_weight}),"prorate","write_off")', line.disposition)
         # What the journals were posted under (the ledger's record, grey): the Disposition beside it
