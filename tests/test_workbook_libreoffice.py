@@ -856,3 +856,39 @@ def test_the_spoiled_goods_split_on_a_tie_shows_largest_remainder_in_the_adjustm
     assert [sum(Decimal(str(values.cell(r, CR.col(k)).value or 0)) for r in rows) for k in ("n_disp_adj", "a_disp_adj")] \
         == [Decimal("0.01"), Decimal("-0.01")]
     assert not any("+0.01)" in formulas.cell(r, CR.col(k)).value for r in rows for k in ("n_disp", "a_disp"))
+
+
+def test_normal_spoilage_from_rate_follows_its_mode_cell_after_the_close(tmp_path):
+    """Review: the whole-units rounding was baked into the formula when the book was written, so
+    "Normal spoilage from rate" changed to exact after the close left the normal and abnormal
+    split as closed and every check OK.  The formula follows the cell: 0.025 x 300 = 7.5 normal
+    units exactly, not 8, and the book no longer ties to what was posted."""
+    _soffice()
+    data = copy.deepcopy(demo("2026-10"))
+    data["products"][0]["stages"][1]["spoilage"]["normal_rate"] = Decimal("0.025")
+    book = init_workbook(tmp_path / "rate.xlsx", data)
+    with Ledger(tmp_path / "rate.wip.db") as ledger:
+        _close_into(book, ledger)
+    production = openpyxl.load_workbook(book)["Production"]
+    row = next(r for r in range(4, 20) if (production.cell(r, 1).value, production.cell(r, 2).value)
+               == ("Espresso Classic", "Testing"))
+    assert production.cell(row, 14).value == "whole_units"
+    edited = tmp_path / "exact.xlsx"
+    _with_text_changed(book, edited, "Production", {f"N{row}": "exact"})
+    (tmp_path / "in").mkdir()
+    _without_cached_values(book, tmp_path / "in" / "closed.xlsx")
+    _without_cached_values(edited, tmp_path / "in" / "exact.xlsx")
+    _recalculate([tmp_path / "in" / "closed.xlsx", tmp_path / "in" / "exact.xlsx"], tmp_path / "out",
+                 tmp_path / "profile")
+    report = openpyxl.load_workbook(book)["Cost Report"]
+    cells = [c.coordinate for r in report.iter_rows() for c in r
+             if isinstance(c.value, str) and f"SEARCH(\"whole\",Production!N{row})" in c.value]
+    assert cells
+    closed = openpyxl.load_workbook(tmp_path / "out" / "closed.xlsx", data_only=True)
+    exact = openpyxl.load_workbook(tmp_path / "out" / "exact.xlsx", data_only=True)
+    assert {closed["Cost Report"][c].value for c in cells} == {8}
+    assert {exact["Cost Report"][c].value for c in cells} == {7.5}
+    red = lambda wb: [name for name, (*_, result) in _checks(wb["Checks"]).items()  # noqa: E731
+                      if result not in ("OK", "Result", None)]  # ("Result": a block's header row)
+    assert red(closed) == []
+    assert any(name.startswith("Closing WIP equals the ledger's closing WIP") for name in red(exact)), red(exact)

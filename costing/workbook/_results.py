@@ -232,6 +232,12 @@ class ResultContext:
             return None  # text (read in the workbook's locale): formulas use the value the close used
         return self.refer(cell)
 
+    def choice_ref(self, path: str) -> str | None:
+        """A formula reference to the input cell of ``path`` whatever it holds (a choice is text, and
+        blank is its default), for a formula that follows the choice; None without such a cell."""
+        cell = self.input.cells.get(path)
+        return None if cell is None else self.refer(cell)
+
     def refer(self, cell) -> str:
         """A formula reference to an input cell (``Production!F11``), remembered for Checks.
 

@@ -237,9 +237,17 @@ def _cost_report_stage(ctx, ws, i, j, pplan, stage, sr, rows, stage_rows, previo
                 put("normal_units", f"={normal_ref}", sp.normal)
             elif rate_ref:  # the rate x good units passing inspection, at most what was spoiled
                 normal_f = f"{rate_ref}*({at('pass_out')}+{at('pass_end')})"
-                if _normal_in_whole_units(ctx, i, j):  # half-up to a whole unit, as Excel's ROUND does
-                    # (29% x 50 is 14.499999999999998 as floats: rounded to 6 places first, 14.5 -> 15)
-                    normal_f = ctx.rounded(normal_f, 0, beyond=6)
+                # Whole units: half-up to a whole unit, as Excel's ROUND does (29% x 50 is
+                # 14.499999999999998 as floats: rounded to 6 places first, 14.5 -> 15).  Following the
+                # row's "Normal spoilage from rate" cell where there is one (its choices are exact,
+                # blank, and whole_units in any case or spacing): changed after the close, the split
+                # between normal and abnormal spoilage moves, and Checks with it.
+                mode_ref = ctx.choice_ref(f"{path}.spoilage.normal_from_rate")
+                whole = ctx.rounded(normal_f, 0, beyond=6)
+                if mode_ref:
+                    normal_f = f'IF(ISNUMBER(SEARCH("whole",{mode_ref})),{whole},{normal_f})'
+                elif _normal_in_whole_units(ctx, i, j):
+                    normal_f = whole
                 put("normal_units", f"=MIN({spoiled_ref},{normal_f})" if spoiled_ref else f"={normal_f}", sp.normal)
             elif spoiled_ref and abnormal_ref:
                 put("normal_units", f"={spoiled_ref}-{abnormal_ref}", sp.normal)
