@@ -892,3 +892,31 @@ def test_normal_spoilage_from_rate_follows_its_mode_cell_after_the_close(tmp_pat
                       if result not in ("OK", "Result", None)]  # ("Result": a block's header row)
     assert red(closed) == []
     assert any(name.startswith("Closing WIP equals the ledger's closing WIP") for name in red(exact)), red(exact)
+
+
+def test_a_row_added_to_an_input_table_after_the_close_turns_checks_red(tmp_path):
+    """Review: a Counts row typed under the table after the close (Excel extends the table) is in no
+    result and no formula refers to it; a close of the book would book another count difference,
+    yet every check stayed OK.  The row count of each input table is a check of its own."""
+    from tests.test_workbook_corpus import append_row
+
+    _soffice()
+    book = init_workbook(tmp_path / "demo.xlsx", demo("2026-10"))
+    with Ledger(tmp_path / "demo.wip.db") as ledger:
+        _close_into(book, ledger)
+    wb = openpyxl.load_workbook(book)
+    append_row(wb["Counts"], "Counts", ["Barista Pro", "Assembly", 5])
+    added = tmp_path / "added.xlsx"
+    wb.save(added)
+    (tmp_path / "in").mkdir()
+    _without_cached_values(book, tmp_path / "in" / "closed.xlsx")
+    _without_cached_values(added, tmp_path / "in" / "added.xlsx")
+    _recalculate([tmp_path / "in" / "closed.xlsx", tmp_path / "in" / "added.xlsx"], tmp_path / "out",
+                 tmp_path / "profile")
+    name = next(k for k in _checks(openpyxl.load_workbook(book, data_only=True)["Checks"])
+                if str(k).startswith("Input tables hold the rows the close read"))
+    closed = _checks(openpyxl.load_workbook(tmp_path / "out" / "closed.xlsx", data_only=True)["Checks"])[name]
+    after = _checks(openpyxl.load_workbook(tmp_path / "out" / "added.xlsx", data_only=True)["Checks"])[name]
+    assert closed[2:] == (0, "OK") and closed[0] == closed[1]
+    assert after[0] == closed[0] + 1 and after[2] == 1
+    assert after[3].startswith("A row was added to or taken out of an input table after the close")

@@ -1283,6 +1283,8 @@ def write_checks(ctx: ResultContext, ws) -> None:
     # Its result names the cause when the disposition changed, not only the difference it makes.
     ctx.put(ws, r - 1, 5, f'=IF(D{r - 1}=0,"OK",IF(D{disposition_row}<>0,"Disposition changed after the close: '
                           f'reopen {ctx.spec.period} and close it again",D{r - 1}))', "OK", font=CHECK_FONT)
+    _table_rows_check(ctx, ws, r)
+    r += 1
     # Excel-function errors (excel_addin: "#WIP! CODE: message" text) and Excel's own error values
     # (#N/A, #REF!, #VALUE!, ...) anywhere in the workbook, Checks included: text is skipped by SUM
     # and an error value in a cell no total reads shows nowhere else, so this check is what says so.
@@ -1312,6 +1314,40 @@ def write_checks(ctx: ResultContext, ws) -> None:
     ctx.after_all_sheets.append(lambda: _write_error_count(ctx, ws, errors_row))
     for c, w in _CHECKS_WIDTHS.items():
         ws.column_dimensions[c].width = w
+
+
+# Rows below a table's last row counted with it: a row typed under a table joins it (Excel extends
+# the table), and the close refuses data below a table, so up to here nothing else is there.
+_ROWS_BELOW_COUNTED = 500
+
+
+def _table_rows_check(ctx: ResultContext, ws, r: int) -> None:
+    """Checks row ``r``: the input tables hold as many rows as the close read — each table's first
+    column counted where it holds something (as ``LEN``: a formula showing "" is empty) from its
+    first row to ``_ROWS_BELOW_COUNTED`` rows below its last.  A row added after the close (a count,
+    a shipment) is in no result and no formula refers to it, so the input-rows check cannot see it.
+    Settings is left out: its rows are compared one by one below."""
+    terms, read = [], 0
+    for name, data in ctx.input.tables.items():
+        if name == "Settings" or not data.header_row or not data.header:
+            continue
+        head = data.header[0]
+        column = "".join(ch for ch in head.coordinate if ch.isalpha())
+        top = int(head.coordinate[len(column):]) + 1
+        bottom = top + len(data.rows) - 1 + _ROWS_BELOW_COUNTED
+        terms.append(f"SUMPRODUCT(--(LEN({quote_sheet(data.sheet)}!{column}{top}:{column}{bottom})>0))")
+        read += sum(1 for row in data.rows if row and row[0].value is not None
+                    and not (isinstance(row[0].value, str) and row[0].value == ""))
+    if not terms:
+        return
+    ctx.put(ws, r, 1, "Input tables hold the rows the close read (rows with a first cell, table by table; a row "
+                      "added after the close is in no result)")
+    ctx.put(ws, r, 2, "=" + "+".join(terms), read, None)
+    ctx.put(ws, r, 3, read, fill=ENGINE_FILL)
+    ctx.put(ws, r, 4, f"=B{r}-C{r}", 0, None)
+    advice = (f"A row was added to or taken out of an input table after the close: the results and the posted "
+              f"journals do not have it. Undo it, or reopen {ctx.spec.period} and close it again")
+    ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",{_quoted(advice)})', "OK", font=CHECK_FONT)
 
 
 _CHECKS_WIDTHS = dict(zip("ABCDEFGH", (70, 18, 22, 14, 12, 30, 20, 18)))
