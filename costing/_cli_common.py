@@ -14,10 +14,22 @@ from ._errors import Issue
 from ._numbers import ascii_digits as _ascii_digits
 
 __all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word",
-           "open_ledger"]
+           "open_ledger", "progress_bar"]
 
 EXIT_INPUT = 2  # the input has problems; a command that writes wrote nothing
 DEFAULT_LEDGER = "wip-ledger.db"  # in the working directory, unless --ledger (or a close file's folder)
+
+
+def progress_bar(done: int, total: int, what: str = "costing products") -> None:
+    """A progress bar on stderr for a long run (500 products and more), when stderr is a terminal:
+    the close, and the reports that cost a recorded close again (``wip report``, ``wip variance``)."""
+    if total >= 500 and sys.stderr.isatty():
+        width = 30
+        filled = width * done // total
+        sys.stderr.write(f"\r{what} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:

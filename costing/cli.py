@@ -15,7 +15,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import (DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, ledger_argument, open_ledger,
-                          period_argument, print_issues)
+                          period_argument, print_issues, progress_bar)
 from ._cli_common import ledger_option as _ledger_option
 from ._journal import REASON_MAX_CHARACTERS
 from ._numbers import with_separator_hints
@@ -120,16 +120,6 @@ def _open_ledger(path: Path, create: bool = False, writes: bool = False):
     return open_ledger(path, create=create, writes=writes)[0]
 
 
-def _progress(done: int, total: int) -> None:
-    if total >= 500 and sys.stderr.isatty():
-        width = 30
-        filled = width * done // total
-        sys.stderr.write(f"\rcosting products [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def _raise(error: Exception):
     raise error
 
@@ -188,7 +178,7 @@ def _cmd_close(args: argparse.Namespace) -> int:
             print_issues([Issue(e.code, "--ledger", e.message)], writes=True)
             return EXIT_INPUT
         try:
-            outcome = close_period(data, ledger, period=args.period, progress=_progress)
+            outcome = close_period(data, ledger, period=args.period, progress=progress_bar)
         except CloseRefused as e:
             leave_as_found()
             issues = e.issues
@@ -483,7 +473,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if ledger is None:
         return EXIT_INPUT
     with ledger:
-        outcome, why = recorded_outcome_or_why(closed.inputs, ledger, args.period)
+        outcome, why = recorded_outcome_or_why(closed.inputs, ledger, args.period, progress=progress_bar)
         locale = args.locale or closed.parameters.get("locale", "en_US")
     if outcome is None:
         print_issues([Issue("NOT_REPRODUCIBLE", "--period",

@@ -775,7 +775,8 @@ def recorded_outcome(data: Any, ledger: Ledger, period: str) -> CloseOutcome | N
     return recorded_outcome_or_why(data, ledger, period)[0]
 
 
-def recorded_outcome_or_why(data: Any, ledger: Ledger, period: str) -> tuple[CloseOutcome | None, str]:
+def recorded_outcome_or_why(data: Any, ledger: Ledger, period: str,
+                            progress: Callable[[int, int], None] | None = None) -> tuple[CloseOutcome | None, str]:
     """The outcome of ``period``'s recorded close when ``data`` are exactly the inputs it recorded:
     the close computed again in memory from them and the opening it used, and checked against the
     record (same journals, line by line).  Nothing is written.  None when the period is not closed,
@@ -800,7 +801,7 @@ def recorded_outcome_or_why(data: Any, ledger: Ledger, period: str) -> tuple[Clo
     if issues:
         return None, f"this engine refuses the inputs it recorded: {_first_of(issues)}"
     try:
-        result = compute_close(plan)
+        result = compute_close(plan, progress)
     except CostingError as e:
         return None, f"this engine cannot cost the inputs it recorded: {_first_of(e.issues)}"
     book = build_journals(result, id_prefix=journal_id_prefix(closed.event.close_no))

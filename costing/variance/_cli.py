@@ -18,7 +18,8 @@ from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._cli_common import DEFAULT_LEDGER, EXIT_INPUT, ledger_argument, open_ledger, period_argument, print_issues
+from .._cli_common import (DEFAULT_LEDGER, EXIT_INPUT, ledger_argument, open_ledger, period_argument, print_issues,
+                           progress_bar)
 from .._errors import CostingError, Issue
 from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, other_digits, to_decimal
 from .._text import locale_argument
@@ -351,7 +352,8 @@ def _cmd_variance(args: argparse.Namespace) -> int:
             return EXIT_INPUT
         try:
             report = build_variance_report(before, after, reclosed=reclosed,
-                                           materiality=Materiality(absolute=absolute, percent=percent))
+                                           materiality=Materiality(absolute=absolute, percent=percent),
+                                           progress=progress_bar)
         except CostingError as e:
             _print_issues(args, list(e.issues))
             return EXIT_INPUT

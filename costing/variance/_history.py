@@ -73,12 +73,13 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-def recompute(stored: StoredClose) -> CloseResult:
-    """The close computed again from its stored inputs; raises CostingError if it no longer resolves."""
+def recompute(stored: StoredClose, progress=None) -> CloseResult:
+    """The close computed again from its stored inputs; raises CostingError if it no longer resolves.
+    ``progress(done, total)``, if given, as ``compute_close`` calls it."""
     plan, issues = resolve_close(stored.declared_inputs, stored.prior, recorded=True)
     if issues:
         raise CostingError([i.under(f"{stored.period} close #{stored.close_no}") for i in issues])
-    return compute_close(plan)
+    return compute_close(plan, progress)
 
 
 # ---- method effect ----------------------------------------------------------------------------
@@ -416,15 +417,16 @@ class VarianceReport(_Frozen):
 
 def build_variance_report(before: StoredClose, after: StoredClose, *,
                           reclosed: dict[str, list[StoredClose]] | None = None,
-                          materiality: Materiality | None = None) -> VarianceReport:
+                          materiality: Materiality | None = None, progress=None) -> VarianceReport:
     """``before`` and ``after``: the two closes to bridge (two periods' current closes, or two closes
     of one period).  ``reclosed``: by period, every close of the periods that were closed more than
-    once, oldest first (their last two closes are bridged under late changes)."""
+    once, oldest first (their last two closes are bridged under late changes).  ``progress(done,
+    total)``: as each close is costed again."""
     cache: dict[int, tuple[CloseResult, PeriodFigures]] = {}
 
     def figures(stored: StoredClose) -> tuple[CloseResult, PeriodFigures]:
         if stored.seq not in cache:
-            result = recompute(stored)
+            result = recompute(stored, progress)
             cache[stored.seq] = (result, figures_from_close(result, stored.close_no, stored.element_order))
         return cache[stored.seq]
 

@@ -1,0 +1,47 @@
+"""Long runs show a progress bar: the close, and the reports that cost a recorded close again
+(`wip report`, `wip variance`) — on stderr, when it is a terminal, from 500 products."""
+
+from __future__ import annotations
+
+import io
+
+from costing._cli_common import progress_bar
+from costing.close_service import recorded_outcome_or_why
+from costing.ledger import Ledger
+from costing.variance import build_variance_report, current_closes
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_is_drawn_on_a_terminal_for_a_large_run_only(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    progress_bar(250, 1000)
+    progress_bar(1000, 1000)
+    assert terminal.getvalue() == ("\rcosting products [#######.......................] 250/1000"
+                                   "\rcosting products [##############################] 1000/1000\n")
+    small = _Terminal()
+    monkeypatch.setattr("sys.stderr", small)
+    progress_bar(3, 3)
+    assert small.getvalue() == ""
+    piped = io.StringIO()  # not a terminal: a log file gets no carriage returns
+    monkeypatch.setattr("sys.stderr", piped)
+    progress_bar(1000, 1000)
+    assert piped.getvalue() == ""
+
+
+def test_wip_report_and_wip_variance_report_their_progress(demo_ledger):
+    calls: list[tuple[int, int]] = []
+    with Ledger(demo_ledger) as ledger:
+        closed = ledger.current_close("2026-11")
+        outcome, why = recorded_outcome_or_why(closed.inputs, ledger, "2026-11",
+                                               progress=lambda done, total: calls.append((done, total)))
+        assert outcome is not None, why
+        assert calls and calls[-1] == (3, 3)  # the demo's three products, costed again
+        calls.clear()
+        before, after = current_closes(ledger, "2026-11")
+    build_variance_report(before, after, progress=lambda done, total: calls.append((done, total)))
+    assert calls.count((3, 3)) >= 2  # each month costed again
