@@ -450,7 +450,15 @@ def test_a_journal_longer_than_the_systems_own_limit_names_no_option(tmp_path):
         split_journals(journals, longest - 1, "Xero", longest - 1)
     assert refused.value.option is None
     assert f"more than the {longest - 1} lines Xero takes in one file" in str(refused.value)
-    assert "post it to fewer accounts" in str(refused.value)
+    assert "post to fewer accounts" in str(refused.value)
+    # Every journal too long is named at once (fixing one brought the next refusal).
+    too_long = [j for j in journals if len(j.lines) > 2]
+    assert len(too_long) >= 2
+    with pytest.raises(ExportError) as refused:
+        split_journals(journals, 2, "Xero", 2)
+    said = str(refused.value)
+    assert all(f"{j.id}: {len(j.lines)} lines" in said for j in too_long), said
+    assert said.endswith(f"or enter these {len(too_long)} journals into Xero by hand")
     with pytest.raises(ExportError) as refused:
         split_journals(journals, longest - 1, "Xero", longest)
     assert refused.value.option == "max_lines"

@@ -383,10 +383,14 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
                 f"takes up to {system_lines} in one file)", "max_lines")
         if size > max_lines:  # more than the system takes in one file (and than any limit asked for)
             limit = max_lines if system_lines is None else system_lines
+            # Every such journal named at once: fixing one should not bring the next refusal.
+            too_long = [j for j in journals if len(j.lines) > limit]
+            named = "; ".join(f"{j.id}: {len(j.lines)} lines" for j in too_long)
+            these = "this journal" if len(too_long) == 1 else f"these {len(too_long)} journals"
             raise ExportError(
-                f"{journal.id}: {size} lines, more than the {limit} lines {system} takes in one file, "
-                f"and a journal is never split across files — post it to fewer accounts (fewer WIP accounts), "
-                f"or enter this journal into {system} by hand")  # about the journal: no option to blame
+                f"{named} — more than the {limit} lines {system} takes in one file, "
+                f"and a journal is never split across files — post to fewer accounts (fewer WIP accounts), "
+                f"or enter {these} into {system} by hand")  # about the journals: no option to blame
         if used + size > max_lines:
             files.append([])
             used = 0
