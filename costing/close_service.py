@@ -520,7 +520,9 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         raise CloseRefused([Issue("PERIOD_MISMATCH", "period",
                                   f"--period {period} but the close data is for {data.get('period')!r}")])
     try:
-        prior, opening_from = ledger.prior_for(target) if target else (None, None)
+        # Only a period that is one: the ledger compares periods as text, and "26-10" would be told
+        # a month before it is open (PRIOR_PERIOD_OPEN) instead of INVALID_FORMAT, which resolution says.
+        prior, opening_from = ledger.prior_for(target) if is_period(target) else (None, None)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
     if prior is None:  # a later month opens in the month before's currency (CURRENCY_MISMATCH says so)

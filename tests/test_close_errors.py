@@ -132,6 +132,23 @@ def test_period_option_must_match_the_file(tmp_path, capsys):
     assert not (tmp_path / "l.db").exists()  # nothing written: not even an empty ledger
 
 
+@pytest.mark.parametrize("typed", ["26-10", "2026-13", "2026/10"])
+def test_a_malformed_period_on_a_ledger_with_the_month_reopened_is_told_its_format(tmp_path, capsys, typed):
+    """Fuzzing: the ledger compared "26-10" as text with its months and said to close the reopened
+    2026-10 first (PRIOR_PERIOD_OPEN) — the very command run — instead of the period's format."""
+    ledger = str(tmp_path / "l.db")
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", ledger]) == 0
+    assert main(["reopen", "2026-10", "--reason", "late invoice", "--ledger", ledger]) == 0
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    data["period"] = typed
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    capsys.readouterr()
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", ledger]) == 2
+    err = capsys.readouterr().err
+    assert "period: expected YYYY-MM" in err and "[INVALID_FORMAT]" in err and "PRIOR_PERIOD_OPEN" not in err, err
+
+
 @pytest.mark.parametrize("change", [
     lambda d: d["accounts"]["overhead_applied"].update(code="5900", name="Manufacturing overhead control"),
     lambda d: d["accounts"]["wip"]["Testing"].update(code="1310", name="WIP - Assembly"),
