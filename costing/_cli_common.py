@@ -32,12 +32,28 @@ def progress_bar(done: int, total: int, what: str = "costing products") -> None:
         sys.stderr.flush()
 
 
+# What a terminal would act on rather than show: control characters (an escape sequence can clear
+# the screen, a line break split one problem over two lines) and the bidirectional overrides and
+# isolates (they reorder the rest of the line, [CODE] included).  A name typed with them reaches
+# messages and locations as written.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_safely(text: str) -> str:
+    r"""``text`` with what a terminal would act on written as an escape a reader can see.
+
+    >>> shown_safely("Pack\x1b[2Jaging / Tes\nting / \u202eX")
+    'Pack\\x1b[2Jaging / Tes\\nting / \\u202eX'
+    """
+    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:
     """The problems, one a line, and how many.  A command that writes (close, reopen, export, a
     report into ``--xlsx``) adds that it wrote nothing; one that only reads does not say so — it
     would suggest something might have been."""
     for issue in issues:
-        print(f"error: {issue}", file=sys.stderr)
+        print(f"error: {shown_safely(str(issue))}", file=sys.stderr)
     noun = "problem" if len(issues) == 1 else "problems"
     print(f"{len(issues)} {noun} found" + ("; nothing was written." if writes else "."), file=sys.stderr)
 

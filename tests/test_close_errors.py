@@ -692,3 +692,19 @@ def test_a_product_left_out_with_finished_goods_on_hand_is_told_its_units_and_co
     assert (f"'Drip Home' has {units} units of finished goods on hand ({cost}) from 2026-10; include the product "
             "in this close (with its shipments, and each of its stages with no units if it makes nothing this "
             "month)") in [i.message for i in refused.value.issues]
+
+
+def test_a_name_with_control_characters_reaches_the_terminal_escaped(tmp_path, capsys):
+    """Fuzzing: a stage name typed with an escape sequence cleared the screen from a message's
+    location, a line break split one problem over two lines, and a right-to-left override reordered
+    the rest of the line, [CODE] included: each is written as an escape a reader can see."""
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    data["overhead"]["Pack\x1b[2Jaging"] = data["overhead"].pop("Packaging")
+    data["accounts"]["wip"]["Tes\nting\u202e"] = data["accounts"]["wip"].pop("Testing")
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\u202e" not in err
+    assert "overhead.Pack\\x1b[2Jaging:" in err and "Tes\\nting\\u202e" in err
+    assert all(line.startswith("error: ") or "problems found" in line for line in err.splitlines()), err
