@@ -708,3 +708,18 @@ def test_a_name_with_control_characters_reaches_the_terminal_escaped(tmp_path, c
     assert "\x1b" not in err and "\u202e" not in err
     assert "overhead.Pack\\x1b[2Jaging:" in err and "Tes\\nting\\u202e" in err
     assert all(line.startswith("error: ") or "problems found" in line for line in err.splitlines()), err
+
+
+def test_a_negative_labour_cost_under_a_labour_cost_driver_is_one_problem(tmp_path, capsys):
+    """Fuzzing: Packaging applies overhead on direct labour cost; a negative labour cost also drew
+    NEGATIVE_AMOUNT at added_costs.overhead, a key no one typed (the overhead applied from it)."""
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    assert data["overhead"]["Packaging"]["driver"] == "direct_labour_cost"
+    packaging = next(s for s in data["products"][2]["stages"] if s["name"] == "Packaging")
+    packaging["added_costs"]["labour"] = -558
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "products[2].stages[2].added_costs.labour: cost cannot be negative" in err
+    assert "added_costs.overhead" not in err and "1 problem found" in err, err

@@ -986,8 +986,10 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                     if quantity < 0:
                         issues.append(negative_units(f"{spath}.driver_quantity", quantity, ""))
                 elif config.driver == "direct_labour_cost":
-                    quantity = sum((stage.added_costs.get(n, _ZERO) for n, el in stage.elements.items()
-                                    if el.kind == "labour"), _ZERO)
+                    labour = [stage.added_costs.get(n, _ZERO) for n, el in stage.elements.items() if el.kind == "labour"]
+                    # A negative labour cost is told where it was typed (NEGATIVE_AMOUNT); overhead
+                    # applied from it would be a second, negative amount at a key no one typed.
+                    quantity = None if any(c < 0 for c in labour) else sum(labour, _ZERO)
                 elif stage.driver_quantity is None:
                     quantity = None
                     issues.append(Issue("MISSING_DRIVER_QUANTITY", f"{spath}.driver_quantity",
