@@ -723,3 +723,18 @@ def test_a_negative_labour_cost_under_a_labour_cost_driver_is_one_problem(tmp_pa
     err = capsys.readouterr().err
     assert "products[2].stages[2].added_costs.labour: cost cannot be negative" in err
     assert "added_costs.overhead" not in err and "1 problem found" in err, err
+
+
+def test_a_product_named_with_a_combining_accent_is_the_same_product(tmp_path, capsys):
+    """Fuzzing: 'Café Classic' typed once with é (NFC) and once with e and a combining accent (NFD)
+    closed as two products that print alike; the month after, the other spelling was told
+    PRODUCT_MISSING though the file visibly held it."""
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    data["products"][0]["name"] = "Caf\u00e9 Classic"
+    data["products"][1]["name"] = "Cafe\u0301 Classic"
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    assert "products[1].name" in err and "only in how an accented letter is typed" in err
+    assert "[DUPLICATE_PRODUCT]" in err, err

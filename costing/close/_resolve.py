@@ -1281,12 +1281,15 @@ def _as_meant(product: ProductSpec | None, header: CloseSpec) -> ProductSpec | N
 
 
 def product_key(name: str) -> str:
-    """What identifies a product: its name with upper/lower case, the spacing between words and
-    invisible format characters (Unicode category Cf: joiners, direction marks, tags) aside.  Two
-    names with one key are one product written two ways: names that print alike in every report are
-    not two products, whatever invisible character one of them holds.
+    """What identifies a product: its name with upper/lower case, the spacing between words,
+    invisible format characters (Unicode category Cf: joiners, direction marks, tags) and how an
+    accented letter is typed (one character, or a letter and a combining accent: NFC/NFD) aside.
+    Two names with one key are one product written two ways: names that print alike in every report
+    are not two products, whatever invisible character or keyboard one of them was typed with.
 
     >>> product_key("Espresso  PRO") == product_key("espresso pro") == product_key("Espresso\\u200d Pro\\u200e")
+    True
+    >>> product_key("Caf\\u00e9 Classic") == product_key("Cafe\\u0301 classic")
     True
     """
     # Invisible characters first: a joiner between two spaces would otherwise leave them two.
@@ -1299,8 +1302,9 @@ def _case_and_spacing_aside(name: str) -> str:
 
 @functools.lru_cache(maxsize=4096)  # a workbook folds one name per row, of 50,000 rows naming a few products
 def _visible(name: str) -> str:
-    """``name`` without its invisible format characters (Unicode category Cf)."""
-    return "".join(c for c in name if unicodedata.category(c) != "Cf")
+    """``name`` without its invisible format characters (Unicode category Cf), its accented letters
+    composed (NFC: é one character whether typed so or as e and a combining accent)."""
+    return unicodedata.normalize("NFC", "".join(c for c in name if unicodedata.category(c) != "Cf"))
 
 
 def _how_they_differ(name: str, other: str) -> str:
@@ -1316,6 +1320,12 @@ def _how_they_differ(name: str, other: str) -> str:
     """
     if _case_and_spacing_aside(name) == _case_and_spacing_aside(other):
         return "upper/lower case or spacing"
+    composed = [unicodedata.normalize("NFC", n) for n in (name, other)]
+    if composed[0] != name or composed[1] != other:  # typed with combining accents (NFD) on one side
+        if composed[0] == composed[1]:
+            return "how an accented letter is typed (one character, or a letter and a combining accent)"
+        if _case_and_spacing_aside(composed[0]) == _case_and_spacing_aside(composed[1]):
+            return "upper/lower case, spacing or how an accented letter is typed"
     invisible = [c for c in dict.fromkeys(name + other)
                  if unicodedata.category(c) == "Cf" and name.count(c) != other.count(c)]
     invisible = invisible or [c for c in dict.fromkeys(name + other) if unicodedata.category(c) == "Cf"]
