@@ -117,7 +117,10 @@ class EndingWipSpec(_Spec):
 
 class SpoilageSpec(_Spec):
     normal: Number | None = Field(default=None, description="normal spoilage, units")
-    normal_rate: Fraction | None = Field(default=None, description="normal spoilage as a fraction of good units passing inspection")
+    # Not ``| None``: a rate key left blank is refused ("found nothing"), not read as no rate (every
+    # spoiled unit then abnormal, to the P&L); absent, the other keys say the split.
+    normal_rate: Fraction = Field(default=None,  # type: ignore[assignment]
+                                  description="normal spoilage as a fraction of good units passing inspection")
     normal_from_rate: Literal["exact", "whole_units"] = Field(
         default="exact",
         description="how normal spoilage computed from normal_rate is counted: exact = rate x good units passing "

@@ -738,3 +738,27 @@ def test_a_product_named_with_a_combining_accent_is_the_same_product(tmp_path, c
     err = capsys.readouterr().err
     assert "products[1].name" in err and "only in how an accented letter is typed" in err
     assert "[DUPLICATE_PRODUCT]" in err, err
+
+
+@pytest.mark.parametrize("where", ["count", "normal_rate"])
+def test_a_key_left_blank_is_refused_not_read_as_not_given(tmp_path, capsys, where):
+    """Fuzzing: `count:` left blank dropped the month's count difference (147.54) and
+    `normal_rate:` left blank made every spoiled unit abnormal (578.63 -> 1,786.58 to the P&L),
+    without a word, where a blank shipments or disposal value is refused: a key typed and left
+    blank is "found nothing"; a key left out is still not given."""
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    espresso = data["products"][0]["stages"]
+    if where == "count":
+        stage = next(s for s in espresso if "count" in s)
+        stage["count"] = None
+    else:
+        stage = next(s for s in espresso if "normal_rate" in (s.get("spoilage") or {}))
+        stage["spoilage"]["normal_rate"] = None
+    index = espresso.index(stage)
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    path = f"products[0].stages[{index}].{'count' if where == 'count' else 'spoilage.normal_rate'}"
+    assert f"{path}: expected a number, found nothing" in err, err
+    assert not (tmp_path / "l.db").exists()

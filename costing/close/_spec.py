@@ -62,7 +62,10 @@ class OverheadSpec(_Spec):
 class CloseStageSpec(StageSpec):
     driver_quantity: Number | None = Field(
         default=None, description="actual quantity of the stage's overhead driver (hours, units) for this product")
-    count: Number | None = Field(default=None, description="physically counted ending WIP units")
+    # Not ``| None``: absent is no count, but a key left blank (`count:`) is refused, "found nothing",
+    # rather than read as no count (the count difference silently dropped).
+    count: Number = Field(default=None, description="physically counted ending WIP units; leave the key out "  # type: ignore[assignment]
+                                                    "when there is no count")
 
 
 class FinishedGoodsLayerSpec(_Spec):
