@@ -389,6 +389,7 @@ def _gl_holding_both(issues: list[Issue], found: _OpeningTies, ledger: Ledger) -
         told = [t for t in ties if t.difference and t.difference == held.get(t.account, 0) - since.get(t.account, 0)]
         prior_export = ledger.after_close_export_command(prior.period, imported)
         this_export = ledger.after_close_export_command(period, reversed_close)
+
         def cause(t) -> str:
             held_part = (f"{held.get(t.account, 0)} that close #{reversed_close} of {period} posted (reopened since; "
                          "the GL still holds it)")
