@@ -762,3 +762,24 @@ def test_a_key_left_blank_is_refused_not_read_as_not_given(tmp_path, capsys, whe
     path = f"products[0].stages[{index}].{'count' if where == 'count' else 'spoilage.normal_rate'}"
     assert f"{path}: expected a number, found nothing" in err, err
     assert not (tmp_path / "l.db").exists()
+
+
+def test_a_currency_other_than_the_ledgers_hides_no_other_problem(tmp_path, capsys):
+    """Fuzzing: CURRENCY_MISMATCH returned before the products were checked: a negative unit count
+    came only once the currency was fixed.  What follows from the currency (the places, the opening
+    compared) is held back; the rest is told with it."""
+    ledger = str(tmp_path / "l.db")
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10", "--ledger", ledger]) == 0
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    data["currency"] = "JPY"
+    data["products"][0]["stages"][0]["started"] = -320
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    capsys.readouterr()
+    before = (tmp_path / "l.db").read_bytes()
+    assert main(["close", str(bad), "--period", "2026-11", "--ledger", ledger]) == 2
+    err = capsys.readouterr().err
+    codes = [line.rsplit("[", 1)[-1].rstrip("]") for line in err.splitlines() if line.startswith("error: ")]
+    assert codes[0] == "CURRENCY_MISMATCH" and "NEGATIVE_UNITS" in codes, err
+    assert "AMOUNT_PRECISION" not in codes and "GL_DOES_NOT_TIE" not in codes, err
+    assert (tmp_path / "l.db").read_bytes() == before

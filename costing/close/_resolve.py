@@ -206,8 +206,10 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
     header, q = _check_header(header, prior, issues, held, _stages_used(raw_products), vouched, recorded)
     if any(issue.code == "CURRENCY_MISMATCH" for issue in issues):
         # The products' amounts cannot be checked against an opening in another currency: what
-        # they would say (places, the opening's amounts) follows from the one problem reported.
-        return None, issues
+        # they would say (places, the opening's amounts, the tie to the general ledger) follows from
+        # the one problem reported, and is held back as for a refused currency.  Their units, names
+        # and everything else are checked: fixing the currency should not bring a second round.
+        held.currency, held.other_currency, q = True, True, None
 
     # Names as typed, before any respelling; of a product whose shape was refused too, so that it
     # is not also reported missing from the close (one mistake, one problem).
@@ -385,6 +387,9 @@ class _Held:
 
     company: bool = False  # refused: stood in for by "", which is not refused again as empty
     currency: bool = False  # refused: no minor unit to check the products' amounts against
+    # Not the currency the opening is in (CURRENCY_MISMATCH): the opening's amounts are not checked or
+    # compared with the file's either.
+    other_currency: bool = False
     all_pools: bool = False  # the overhead section refused: no pool known
     pools: dict[str, set[str]] = field(default_factory=dict)  # stage -> fields of its pool not known
     misspelt_pools: dict[str, str] = field(default_factory=dict)  # stage -> the overhead line meant for it
@@ -1027,7 +1032,9 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
         if prior is not None:
             carried = prior.wip.get((product.name, name))
             if stage.beginning_wip is not None:
-                issues.extend(_compare_opening(stage.beginning_wip, carried, prior.period, f"{spath}.beginning_wip"))
+                if not held.other_currency:  # an opening in another currency is not compared
+                    issues.extend(_compare_opening(stage.beginning_wip, carried, prior.period,
+                                                   f"{spath}.beginning_wip"))
             beginning = _beginning_from(carried)
             left = [e for e in (beginning.cost if beginning is not None else ()) if e != TRANSFERRED_IN
                     and e != PROGRESS and isinstance(stage.elements, Mapping) and e not in stage.elements]
@@ -1071,7 +1078,10 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
     # The header's fields are the close's own, reported once at the top, not again per product.
     issues.extend(i for i in _said_grouped(case_issues, typed, q, header)
                   if i.path not in ("currency", "method", "rounding", "loss_convention")
-                  and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied))
+                  and not (unapplied is not None and i.code in _COST_COMPARED and _stage_of(i.path) >= unapplied)
+                  # In another currency than the opening (CURRENCY_MISMATCH): the opening's places and
+                  # costs compared with it follow from that one problem.
+                  and not (held.other_currency and i.code in _COST_COMPARED | {"AMOUNT_PRECISION"}))
     if product.shipments < 0:
         issues.append(negative_units("shipments", product.shipments, ""))
 
