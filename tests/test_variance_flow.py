@@ -268,3 +268,23 @@ def test_the_flow_reads_only_the_months_its_windows_need(demo_ledger):
         full = current_closes(ledger, "2026-11")
         assert [c.period for c in full] == ["2026-10", "2026-11"] and full[-1].prior is not None
         assert units_of(november) == units_of(full[-1])
+
+
+def test_a_reopened_month_left_out_of_the_averages_is_said(tmp_path, capsys):
+    """Review: with October reopened, November's flow averaged November alone and said nothing
+    under the report (the NEEDS_RE_CLOSE warning on stderr is about November's own figures)."""
+    from costing.close_service import close_period, reopen_period
+    from tests.demo_data import demo
+
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="t")
+        close_period(demo("2026-11"), ledger, user="t")
+    assert main(["flow", "--period", "2026-11", "--ledger", str(db)]) == 0
+    assert "is reopened" not in capsys.readouterr().out
+    with Ledger(db) as ledger:
+        reopen_period(ledger, "2026-10", "late invoice", user="c")
+    assert main(["flow", "--period", "2026-11", "--ledger", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "2026-10 is reopened: not in the trend or the shipments averaged until it is closed again" in out
+    assert "(shipments averaged over 2026-11)" in out

@@ -254,7 +254,15 @@ def _flow_for(ledger, period: str, args=None, orders=None):
         del stored  # before the next month's close is decoded
     if not history or history[-1].period != period:
         return None
-    return build_flow(history, orders=orders, **kw)
+    report = build_flow(history, orders=orders, **kw)
+    # A month reopened now has no current close: the trend and the averages go without it, which
+    # the figures alone do not show.
+    recent = [p for p in ledger.periods() if p <= period][-months:]
+    reopened = [p for p in recent if ledger.status(p) == "reopened"]
+    if reopened:
+        report = report.model_copy(update={"notes": report.notes + tuple(
+            f"{p} is reopened: not in the trend or the shipments averaged until it is closed again" for p in reopened)})
+    return report
 
 
 # ---- wip variance -------------------------------------------------------------------------------
