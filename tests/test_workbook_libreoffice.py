@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from costing.close_service import close_period
 from costing.ledger import Ledger
@@ -920,3 +921,65 @@ def test_a_row_added_to_an_input_table_after_the_close_turns_checks_red(tmp_path
     assert closed[2:] == (0, "OK") and closed[0] == closed[1]
     assert after[0] == closed[0] + 1 and after[2] == 1
     assert after[3].startswith("A row was added to or taken out of an input table after the close")
+
+
+def _with_totals_row(wb) -> None:
+    """Costs with Excel's Total Row on (Table Design > Total Row): a row the close does not read."""
+    from openpyxl.utils.cell import range_boundaries
+
+    ws = wb["Costs"]
+    table = ws.tables["Costs"]
+    left, top, right, bottom = range_boundaries(table.ref)
+    row = bottom + 1
+    table.ref = f"{get_column_letter(left)}{top}:{get_column_letter(right)}{row}"
+    table.totalsRowCount = 1
+    table.tableColumns[0].totalsRowLabel = "Total"
+    ws.cell(row, left, "Total")
+    ws.cell(row, right, 1234)
+
+
+def _with_drivers_below_costs(wb) -> None:
+    """The Drivers table moved under Costs, on the same sheet (the reader stops Costs at it)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    ws = wb["Costs"]
+    drivers = ws.tables["Drivers"]
+    left, top, right, bottom = range_boundaries(drivers.ref)
+    _, _, _, costs_bottom = range_boundaries(ws.tables["Costs"].ref)
+    rows = [[ws.cell(r, c).value for c in range(left, right + 1)] for r in range(top, bottom + 1)]
+    for r in range(top, bottom + 1):
+        for c in range(left, right + 1):
+            ws.cell(r, c).value = None
+    new_top = costs_bottom + 6
+    for i, values in enumerate(rows):
+        for j, value in enumerate(values):
+            ws.cell(new_top + i, 1 + j, value)
+    drivers.ref = f"A{new_top}:{get_column_letter(right - left + 1)}{new_top + len(rows) - 1}"
+
+
+@pytest.mark.parametrize("layout, red", [("totals row", False), ("tables stacked", False), ("element added", True)])
+def test_the_table_rows_check_reads_each_tables_own_rows(tmp_path, layout, red):
+    """Review of the row count: a totals row, or a table below on the same sheet, was counted as
+    rows added (red on an untouched close); an Elements row added after the close, whose first
+    column (Product) is blank, was not counted at all."""
+    from tests.test_workbook_corpus import append_row
+
+    _soffice()
+    book = init_workbook(tmp_path / "book.xlsx", demo("2026-10"))
+    if layout != "element added":
+        wb = openpyxl.load_workbook(book)
+        (_with_totals_row if layout == "totals row" else _with_drivers_below_costs)(wb)
+        wb.save(book)
+    with Ledger(tmp_path / "book.wip.db") as ledger:
+        _close_into(book, ledger)
+    if layout == "element added":
+        wb = openpyxl.load_workbook(book)
+        append_row(wb["Stages & elements"], "Elements", [None, "Testing", "quality", "conversion", "evenly"])
+        wb.save(book)
+    (tmp_path / "in").mkdir()
+    _without_cached_values(book, tmp_path / "in" / "book.xlsx")
+    _recalculate([tmp_path / "in" / "book.xlsx"], tmp_path / "out", tmp_path / "profile")
+    checks = _checks(openpyxl.load_workbook(tmp_path / "out" / "book.xlsx", data_only=True)["Checks"])
+    (row,) = [v for k, v in checks.items() if str(k).startswith("Input tables hold the rows the close read")]
+    assert (row[3] != "OK") is red, row
+    assert row[2] == (1 if red else 0), row

@@ -1322,26 +1322,41 @@ _ROWS_BELOW_COUNTED = 500
 
 
 def _table_rows_check(ctx: ResultContext, ws, r: int) -> None:
-    """Checks row ``r``: the input tables hold as many rows as the close read — each table's first
-    column counted where it holds something (as ``LEN``: a formula showing "" is empty) from its
-    first row to ``_ROWS_BELOW_COUNTED`` rows below its last.  A row added after the close (a count,
-    a shipment) is in no result and no formula refers to it, so the input-rows check cannot see it.
+    """Checks row ``r``: the input tables hold as many rows as the close read — each table's rows
+    with something in any of its columns (as ``LEN`` sees them: a formula showing "" is empty), in
+    the table and up to ``_ROWS_BELOW_COUNTED`` rows below it (its totals row left out, and never
+    into the next table down the sheet).  A row added after the close (a count, a shipment, an
+    element) is in no result and no formula refers to it, so the input-rows check cannot see it.
     Settings is left out: its rows are compared one by one below."""
+    from openpyxl.utils.cell import range_boundaries
+
+    tables = [t for name, t in ctx.input.tables.items() if name != "Settings" and t.header_row and t.header]
     terms, read = [], 0
-    for name, data in ctx.input.tables.items():
-        if name == "Settings" or not data.header_row or not data.header:
-            continue
-        head = data.header[0]
-        column = "".join(ch for ch in head.coordinate if ch.isalpha())
-        top = int(head.coordinate[len(column):]) + 1
-        bottom = top + len(data.rows) - 1 + _ROWS_BELOW_COUNTED
-        terms.append(f"SUMPRODUCT(--(LEN({quote_sheet(data.sheet)}!{column}{top}:{column}{bottom})>0))")
-        read += sum(1 for row in data.rows if row and row[0].value is not None
-                    and not (isinstance(row[0].value, str) and row[0].value == ""))
+    for data in tables:
+        left, top_header, right, last = range_boundaries(data.ref)
+        first_row, data_last = top_header + 1, top_header + len(data.rows)
+        # The next table below in any of these columns ends what is counted below this one.
+        below_end = last + _ROWS_BELOW_COUNTED
+        for other in tables:
+            o_left, o_top, o_right, _ = range_boundaries(other.ref)
+            if other is not data and o_top > last and o_left <= right and o_right >= left:
+                below_end = min(below_end, o_top - 1)
+        sheet = quote_sheet(data.sheet)
+
+        def rows_with_something(top: int, bottom: int) -> str:
+            cells = "&".join(f"{sheet}!{get_column_letter(c)}{top}:{get_column_letter(c)}{bottom}"
+                             for c in range(left, right + 1))
+            return f"SUMPRODUCT(--(LEN({cells})>0))"
+
+        if data_last >= first_row:
+            terms.append(rows_with_something(first_row, data_last))
+        if below_end > last:
+            terms.append(rows_with_something(last + 1, below_end))
+        read += sum(1 for row in data.rows if any(c.value is not None and c.value != "" for c in row))
     if not terms:
         return
-    ctx.put(ws, r, 1, "Input tables hold the rows the close read (rows with a first cell, table by table; a row "
-                      "added after the close is in no result)")
+    ctx.put(ws, r, 1, "Input tables hold the rows the close read (rows with anything in them, table by table; a "
+                      "row added after the close is in no result)")
     ctx.put(ws, r, 2, "=" + "+".join(terms), read, None)
     ctx.put(ws, r, 3, read, fill=ENGINE_FILL)
     ctx.put(ws, r, 4, f"=B{r}-C{r}", 0, None)
