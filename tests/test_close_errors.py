@@ -783,3 +783,41 @@ def test_a_currency_other_than_the_ledgers_hides_no_other_problem(tmp_path, caps
     assert codes[0] == "CURRENCY_MISMATCH" and "NEGATIVE_UNITS" in codes, err
     assert "AMOUNT_PRECISION" not in codes and "GL_DOES_NOT_TIE" not in codes, err
     assert (tmp_path / "l.db").read_bytes() == before
+
+
+def test_a_product_typed_with_another_accent_form_than_recorded_is_taken_as_recorded(tmp_path, capsys):
+    """Review: 'Café Classic' recorded with é as e and a combining accent (NFD) and typed the next
+    month with é (NFC) was INCONSISTENT_NAME, telling to write a name that prints exactly alike: it
+    is taken as the recorded spelling, without a word."""
+    ledger = str(tmp_path / "l.db")
+    october = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    november = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    october["products"][0]["name"] = "Cafe\u0301 Classic"
+    november["products"][0]["name"] = "Caf\u00e9 Classic"
+    for data, period in ((october, "2026-10"), (november, "2026-11")):
+        path = tmp_path / f"close-{period}.yaml"
+        path.write_text(yaml.safe_dump({k: v for k, v in data.items() if k != "general_ledger"}, sort_keys=False,
+                                       allow_unicode=True))
+        assert main(["close", str(path), "--period", period, "--ledger", ledger]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["rollforward", "--period", "2026-11", "--ledger", ledger, "--json"]) in (0, 1)
+    products = {row["product"] for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert products == {"Cafe\u0301 Classic", "Barista Pro", "Drip Home"}
+
+
+def test_a_recorded_close_with_a_blank_count_is_read_as_recorded(tmp_path):
+    """Review: a close recorded before a blank `count:` was refused (read then as no count) became
+    NOT_REPRODUCIBLE for wip report, and wip standards and wip diff lost it: recorded inputs read
+    a blank count or normal rate as not given, as the engine that recorded them did."""
+    from costing.close._resolve import resolve_close
+
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    stage = next(s for s in data["products"][0]["stages"] if "count" in s)
+    stage["count"] = None
+    rate = next(s for p in data["products"] for s in p["stages"] if "normal_rate" in (s.get("spoilage") or {}))
+    rate["spoilage"]["normal_rate"] = None
+    rate["spoilage"].pop("normal", None)
+    plan, issues = resolve_close(data, None, recorded=True)
+    assert issues == [] and plan is not None
+    plan, issues = resolve_close(data, None)
+    assert {i.message for i in issues} == {"expected a number, found nothing"} and len(issues) == 2, issues

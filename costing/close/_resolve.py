@@ -173,6 +173,8 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
     closes onwards from a ledger whose names a later engine would refuse."""
     kept_apart = _recorded_products(data) if recorded else frozenset()
     vouched = vouched | _names_of_prior(prior) | (names_of_close(data) if recorded else frozenset())
+    if recorded:
+        data = _blank_as_not_given(data)
     clean = _resolve_clean(data, prior, kept_apart, vouched, recorded)
     if clean is not None:
         return clean, []
@@ -245,7 +247,8 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                                 "and overhead not kept apart), whose added cost the close credits to a conversion "
                                 "costs account; add accounts.conversion_costs: {code, name}"))
     if prior is not None:
-        named = {name for name in written if name is not None} | {meant for _, meant in respelled.values()}
+        named = {name for name in written if name is not None} | {meant for _, meant in respelled.values()} | {
+            p.name for p in products if p is not None}  # also those taken as the recorded spelling unsaid
         for (product, stage), wip in sorted(prior.wip.items()):
             if product not in named and wip.units:
                 issues.append(Issue("PRODUCT_MISSING", "products",
@@ -888,6 +891,33 @@ def _resolve_clean(data: Any, prior: PriorState | None, kept_apart: frozenset[st
     return ClosePlan(header, q, plans, prior is None)
 
 
+def _blank_as_not_given(data: Any) -> Any:
+    """Recorded inputs with a stage's ``count`` and its spoilage's ``normal_rate`` left blank (null)
+    read as not given, as the engine that recorded them read them: new input refuses such a key
+    ("found nothing"), a close the ledger holds is read as it was."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("products"), list):
+        return data
+    products, changed = [], False
+    for product in data["products"]:
+        stages = product.get("stages") if isinstance(product, Mapping) else None
+        if not isinstance(stages, list):
+            products.append(product)
+            continue
+        new_stages = []
+        for stage in stages:
+            if isinstance(stage, Mapping):
+                spoilage = stage.get("spoilage")
+                if isinstance(spoilage, Mapping) and "normal_rate" in spoilage and spoilage["normal_rate"] is None:
+                    stage = {**stage, "spoilage": {k: v for k, v in spoilage.items() if k != "normal_rate"}}
+                    changed = True
+                if "count" in stage and stage["count"] is None:
+                    stage = {k: v for k, v in stage.items() if k != "count"}
+                    changed = True
+            new_stages.append(stage)
+        products.append({**product, "stages": new_stages})
+    return {**data, "products": products} if changed else data
+
+
 def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState | None,
                      q: Decimal | None, held: _Held | None = None, vouched: frozenset[str] = frozenset(),
                      recorded: bool = False, cost_checks: bool = False,
@@ -1445,6 +1475,13 @@ def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState 
         if len(candidates) != 1:
             continue
         meant = candidates[0]
+        if unicodedata.normalize("NFC", name) == unicodedata.normalize("NFC", meant):
+            # Only how an accented letter is typed (one character, or a letter and a combining
+            # accent): the two print alike and no one could retype the difference — taken as the
+            # recorded spelling, without a word.
+            if product is not None:
+                respelled[i] = _replace(product, {"name": meant})
+            continue
         what = ("whose closing WIP and finished goods this month opens with under that name" if meant in carried
                 else "and a product keeps one spelling from month to month")
         # Said when invisible characters set the two apart: the two names print alike.
