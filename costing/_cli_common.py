@@ -23,13 +23,26 @@ DEFAULT_LEDGER = "wip-ledger.db"  # in the working directory, unless --ledger (o
 def progress_bar(done: int, total: int, what: str = "costing products") -> None:
     """A progress bar on stderr for a long run (500 products and more), when stderr is a terminal:
     the close, and the reports that cost a recorded close again (``wip report``, ``wip variance``)."""
+    global _bar_open
     if total >= 500 and sys.stderr.isatty():
         width = 30
         filled = width * done // total
         sys.stderr.write(f"\r{what} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        _bar_open = done != total
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+
+_bar_open = False  # a bar drawn and not finished (a product failed before the last): its line is open
+
+
+def _end_progress_bar() -> None:
+    """Ends a bar left unfinished, so that what is printed next starts on a line of its own."""
+    global _bar_open
+    if _bar_open:
+        sys.stderr.write("\n")
+        _bar_open = False
 
 
 # What a terminal would act on rather than show: control characters (an escape sequence can clear
@@ -52,6 +65,7 @@ def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:
     """The problems, one a line, and how many.  A command that writes (close, reopen, export, a
     report into ``--xlsx``) adds that it wrote nothing; one that only reads does not say so — it
     would suggest something might have been."""
+    _end_progress_bar()
     for issue in issues:
         print(f"error: {shown_safely(str(issue))}", file=sys.stderr)
     noun = "problem" if len(issues) == 1 else "problems"

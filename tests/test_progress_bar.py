@@ -45,3 +45,17 @@ def test_wip_report_and_wip_variance_report_their_progress(demo_ledger):
         before, after = current_closes(ledger, "2026-11")
     build_variance_report(before, after, progress=lambda done, total: calls.append((done, total)))
     assert calls.count((3, 3)) >= 2  # each month costed again
+
+
+def test_problems_after_an_unfinished_bar_start_on_a_line_of_their_own(monkeypatch):
+    """Review: when a product before the last failed, the bar was never finished and the first
+    problem was printed on the bar's line."""
+    from costing._cli_common import print_issues
+    from costing._errors import Issue
+
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    progress_bar(250, 1000)
+    print_issues([Issue("NEGATIVE_UNITS", "products[3].stages[0].started", "units cannot be negative")])
+    lines = terminal.getvalue().split("\n")
+    assert lines[0].endswith("250/1000") and lines[1].startswith("error: products[3]"), lines
