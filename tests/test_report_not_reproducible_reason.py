@@ -46,7 +46,7 @@ def test_costing_problems_are_said_on_one_line(tmp_path, capsys, monkeypatch):
 
     ledger = _closed(tmp_path, capsys)
 
-    def refuses(plan):
+    def refuses(plan, progress=None):
         raise CostingError([Issue("DISPOSAL_EXCEEDS_COST", "stages[0].spoilage", "above its cost"),
                             Issue("ZERO_EQUIVALENT_UNITS", "stages[1]", "no units")])
 
