@@ -821,3 +821,22 @@ def test_a_recorded_close_with_a_blank_count_is_read_as_recorded(tmp_path):
     assert issues == [] and plan is not None
     plan, issues = resolve_close(data, None)
     assert {i.message for i in issues} == {"expected a number, found nothing"} and len(issues) == 2, issues
+
+
+@pytest.mark.parametrize("field", ["shipments", "driver_quantity"])
+def test_a_refused_shipments_or_driver_quantity_hides_no_stage_problem(tmp_path, capsys, field):
+    """Fuzzing: `shipments: abc` (or a driver quantity '155 h') refused the whole product before its
+    stages were checked: a negative unit count came only once it was fixed."""
+    data = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    product = data["products"][0]
+    if field == "shipments":
+        product["shipments"] = "abc"
+    else:
+        product["stages"][1]["driver_quantity"] = "155 h"
+    product["stages"][2]["ending_wip"]["units"] = -10
+    bad = tmp_path / "close.yaml"
+    bad.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert main(["close", str(bad), "--period", "2026-10", "--ledger", str(tmp_path / "l.db")]) == 2
+    err = capsys.readouterr().err
+    where = "products[0].shipments" if field == "shipments" else "products[0].stages[1].driver_quantity"
+    assert f"{where}: expected a number, found" in err and "products[0].stages[2].ending_wip.units" in err, err

@@ -277,9 +277,13 @@ def _is_product_amount(loc: tuple, prior: PriorState | None) -> bool:
     costs are compared with the prior close's when there is one: not those."""
     match loc:
         case ("stages", int(), *in_stage):
-            return is_stage_amount(tuple(in_stage)) and (prior is None or in_stage[0] != "beginning_wip")
+            # A driver quantity only gives the stage's applied overhead, a cost (held back as one).
+            return (is_stage_amount(tuple(in_stage)) and (prior is None or in_stage[0] != "beginning_wip")
+                    or tuple(in_stage) == ("driver_quantity",))
         case ("opening_finished_goods", int(), "cost"):
             return prior is None
+        case ("shipments",):  # relieves finished goods after costing: no check of the stages reads it
+            return True
     return False
 
 
