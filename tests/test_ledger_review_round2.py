@@ -459,6 +459,11 @@ def test_a_journal_longer_than_the_systems_own_limit_names_no_option(tmp_path):
     said = str(refused.value)
     assert all(f"{j.id}: {len(j.lines)} lines" in said for j in too_long), said
     assert said.endswith(f"or enter these {len(too_long)} journals into Xero by hand")
+    # One over Xero's own limit met after one over a lower limit asked for: the journal is told
+    # first (no limit asked for would export it), not the option.
+    with pytest.raises(ExportError) as refused:
+        split_journals(journals, 2, "Xero", longest - 1)
+    assert refused.value.option is None and f"more than the {longest - 1} lines Xero takes" in str(refused.value)
     with pytest.raises(ExportError) as refused:
         split_journals(journals, longest - 1, "Xero", longest)
     assert refused.value.option == "max_lines"

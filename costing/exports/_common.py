@@ -369,28 +369,29 @@ def split_journals(journals: Sequence[PreparedJournal], max_lines: int, system: 
     if system_lines is not None and max_lines > system_lines:  # files the system would refuse to import
         raise ExportError(f"{system}: max_lines {max_lines} is more than the {system_lines} lines {system} takes in "
                           f"one file; give {system_lines} or fewer (or leave it out: {system_lines})", "max_lines")
+    limit = max_lines if system_lines is None else system_lines
+    # Every journal too long for the system's own file named at once (fixing one should not bring
+    # the next refusal); about the journals: no option to blame.
+    too_long = [j for j in journals if len(j.lines) > limit]
+    if too_long:
+        named = "; ".join(f"{j.id}: {len(j.lines)} lines" for j in too_long)
+        these = "this journal" if len(too_long) == 1 else f"these {len(too_long)} journals"
+        raise ExportError(
+            f"{named} — more than the {limit} lines {system} takes in one file, "
+            f"and a journal is never split across files — post to fewer accounts (fewer WIP accounts), "
+            f"or enter {these} into {system} by hand")
     files: list[list[PreparedJournal]] = [[]]
     used = 0
     for journal in journals:
         size = len(journal.lines)
-        if size > max_lines and system_lines is not None and max_lines != system_lines and size <= system_lines:
+        if size > max_lines:  # within the system's limit, not within the one asked for
             lines = "line" if max_lines == 1 else "lines"
-            # Enough for every journal that fits a file at all (not the first too long alone).
-            needed = max(n for n in (len(j.lines) for j in journals) if n <= system_lines)
+            # Enough for every journal (not the first too long alone).
+            needed = max(len(j.lines) for j in journals)
             raise ExportError(
                 f"{journal.id}: {size} lines, more than the {max_lines} {lines} per file asked for, and a journal is "
                 f"never split across files: allow at least {needed} lines per file (the longest journal; {system} "
                 f"takes up to {system_lines} in one file)", "max_lines")
-        if size > max_lines:  # more than the system takes in one file (and than any limit asked for)
-            limit = max_lines if system_lines is None else system_lines
-            # Every such journal named at once: fixing one should not bring the next refusal.
-            too_long = [j for j in journals if len(j.lines) > limit]
-            named = "; ".join(f"{j.id}: {len(j.lines)} lines" for j in too_long)
-            these = "this journal" if len(too_long) == 1 else f"these {len(too_long)} journals"
-            raise ExportError(
-                f"{named} — more than the {limit} lines {system} takes in one file, "
-                f"and a journal is never split across files — post to fewer accounts (fewer WIP accounts), "
-                f"or enter {these} into {system} by hand")  # about the journals: no option to blame
         if used + size > max_lines:
             files.append([])
             used = 0
