@@ -957,18 +957,36 @@ def _with_drivers_below_costs(wb) -> None:
     drivers.ref = f"A{new_top}:{get_column_letter(right - left + 1)}{new_top + len(rows) - 1}"
 
 
-@pytest.mark.parametrize("layout, red", [("totals row", False), ("tables stacked", False), ("element added", True)])
+def _with_spaces_and_a_table_of_ones_own_below_costs(wb) -> None:
+    """Under Costs: a cell holding a space (nothing, to the close) and a table of the user's own."""
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet.table import Table
+
+    ws = wb["Costs"]
+    _, _, _, bottom = range_boundaries(ws.tables["Costs"].ref)
+    ws.cell(bottom + 2, 1, " ")
+    ws.cell(bottom + 4, 1, "Note")
+    ws.cell(bottom + 4, 2, "By")
+    ws.cell(bottom + 5, 1, "checked")
+    ws.cell(bottom + 5, 2, "JS")
+    ws.add_table(Table(displayName="MyNotes", ref=f"A{bottom + 4}:B{bottom + 5}"))
+
+
+@pytest.mark.parametrize("layout, red", [("totals row", False), ("tables stacked", False), ("element added", True),
+                                         ("spaces and own table below", False)])
 def test_the_table_rows_check_reads_each_tables_own_rows(tmp_path, layout, red):
-    """Review of the row count: a totals row, or a table below on the same sheet, was counted as
-    rows added (red on an untouched close); an Elements row added after the close, whose first
-    column (Product) is blank, was not counted at all."""
+    """Review of the row count: a totals row, a table below on the same sheet (an input table or
+    the user's own), or a cell holding a space was counted as rows added (red on an untouched
+    close); an Elements row added after the close, whose first column (Product) is blank, was not
+    counted at all."""
     from tests.test_workbook_corpus import append_row
 
     _soffice()
     book = init_workbook(tmp_path / "book.xlsx", demo("2026-10"))
     if layout != "element added":
         wb = openpyxl.load_workbook(book)
-        (_with_totals_row if layout == "totals row" else _with_drivers_below_costs)(wb)
+        {"totals row": _with_totals_row, "tables stacked": _with_drivers_below_costs,
+         "spaces and own table below": _with_spaces_and_a_table_of_ones_own_below_costs}[layout](wb)
         wb.save(book)
     with Ledger(tmp_path / "book.wip.db") as ledger:
         _close_into(book, ledger)

@@ -1323,46 +1323,61 @@ _ROWS_BELOW_COUNTED = 500
 
 def _table_rows_check(ctx: ResultContext, ws, r: int) -> None:
     """Checks row ``r``: the input tables hold as many rows as the close read — each table's rows
-    with something in any of its columns (as ``LEN`` sees them: a formula showing "" is empty), in
-    the table and up to ``_ROWS_BELOW_COUNTED`` rows below it (its totals row left out, and never
-    into the next table down the sheet).  A row added after the close (a count, a shipment, an
-    element) is in no result and no formula refers to it, so the input-rows check cannot see it.
-    Settings is left out: its rows are compared one by one below."""
+    with something in a column the close reads (as ``LEN(TRIM(…))`` sees them: spaces and a formula
+    showing "" are nothing; a column of the user's own is not looked at), in the table and up to
+    ``_ROWS_BELOW_COUNTED`` rows below it (its totals row left out, and never into another table
+    down the sheet, an input table or the user's own).  A row added after the close (a count, a
+    shipment, an element) is in no result and no formula refers to it, so the input-rows check
+    cannot see it.  Settings is left out: its rows are compared one by one below."""
     from openpyxl.utils.cell import range_boundaries
 
-    tables = [t for name, t in ctx.input.tables.items() if name != "Settings" and t.header_row and t.header]
     terms, read = [], 0
-    for data in tables:
+    for name, data in ctx.input.tables.items():
+        if name == "Settings" or not data.header_row or not data.header:
+            continue
+        headers = {normalise_header(c.header) for c in TABLE_BY_NAME[name].columns}
+        columns = [k for k, cell in enumerate(data.header) if normalise_header(cell.value) in headers]
+        if not columns:
+            continue
         left, top_header, right, last = range_boundaries(data.ref)
         first_row, data_last = top_header + 1, top_header + len(data.rows)
-        # The next table below in any of these columns ends what is counted below this one.
+        # Any table below in these columns ends what is counted below this one (the reader stops there).
         below_end = last + _ROWS_BELOW_COUNTED
-        for other in tables:
+        for other in ws.parent[data.sheet].tables.values():
             o_left, o_top, o_right, _ = range_boundaries(other.ref)
-            if other is not data and o_top > last and o_left <= right and o_right >= left:
+            if o_top > last and o_left <= right and o_right >= left:
                 below_end = min(below_end, o_top - 1)
         sheet = quote_sheet(data.sheet)
+        letters = ["".join(ch for ch in data.header[k].coordinate if ch.isalpha()) for k in columns]
 
         def rows_with_something(top: int, bottom: int) -> str:
-            cells = "&".join(f"{sheet}!{get_column_letter(c)}{top}:{get_column_letter(c)}{bottom}"
-                             for c in range(left, right + 1))
-            return f"SUMPRODUCT(--(LEN({cells})>0))"
+            cells = "&".join(f"{sheet}!{c}{top}:{c}{bottom}" for c in letters)
+            return f"SUMPRODUCT(--(LEN(TRIM({cells}))>0))"
 
         if data_last >= first_row:
             terms.append(rows_with_something(first_row, data_last))
         if below_end > last:
             terms.append(rows_with_something(last + 1, below_end))
-        read += sum(1 for row in data.rows if any(c.value is not None and c.value != "" for c in row))
+        read += sum(1 for row in data.rows
+                    if any(k < len(row) and _something(row[k].value) for k in columns))
     if not terms:
         return
-    ctx.put(ws, r, 1, "Input tables hold the rows the close read (rows with anything in them, table by table; a "
-                      "row added after the close is in no result)")
+    ctx.put(ws, r, 1, "Input tables hold the rows the close read (rows with anything in the columns it reads, "
+                      "table by table; a row added after the close is in no result)")
     ctx.put(ws, r, 2, "=" + "+".join(terms), read, None)
     ctx.put(ws, r, 3, read, fill=ENGINE_FILL)
     ctx.put(ws, r, 4, f"=B{r}-C{r}", 0, None)
     advice = (f"A row was added to or taken out of an input table after the close: the results and the posted "
               f"journals do not have it. Undo it, or reopen {ctx.spec.period} and close it again")
     ctx.put(ws, r, 5, f'=IF(D{r}=0,"OK",{_quoted(advice)})', "OK", font=CHECK_FONT)
+
+
+def _something(value: Any) -> bool:
+    """Whether a cell counts as holding something as ``LEN(TRIM(…))>0`` does: text other than
+    spaces, or any other value (a number, TRUE, a date)."""
+    if value is None:
+        return False
+    return value.strip(" ") != "" if isinstance(value, str) else True
 
 
 _CHECKS_WIDTHS = dict(zip("ABCDEFGH", (70, 18, 22, 14, 12, 30, 20, 18)))
