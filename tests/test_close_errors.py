@@ -840,3 +840,37 @@ def test_a_refused_shipments_or_driver_quantity_hides_no_stage_problem(tmp_path,
     err = capsys.readouterr().err
     where = "products[0].shipments" if field == "shipments" else "products[0].stages[1].driver_quantity"
     assert f"{where}: expected a number, found" in err and "products[0].stages[2].ending_wip.units" in err, err
+
+
+def test_an_accent_form_respelling_with_a_refused_shape_is_one_problem_and_diff_matches_it(tmp_path, capsys):
+    """Review: a product typed in NFC against a recorded NFD spelling, with its stages refused,
+    was also PRODUCT_MISSING four times; and wip diff of two closes spelling it the two ways read
+    one product removed and a look-alike added, hiding the shipments that changed."""
+    ledger = str(tmp_path / "l.db")
+    october = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+    october["products"][0]["name"] = "Cafe\u0301 Classic"
+    november = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    november.pop("general_ledger", None)
+    november["products"][0]["name"] = "Caf\u00e9 Classic"
+    files = {}
+    for key, data in (("october", october), ("november", november)):
+        files[key] = tmp_path / f"{key}.yaml"
+        files[key].write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    assert main(["close", str(files["october"]), "--period", "2026-10", "--ledger", ledger]) == 0
+    shape = copy.deepcopy(november)
+    shape["products"][0]["stages"] = "oops"
+    (tmp_path / "shape.yaml").write_text(yaml.safe_dump(shape, sort_keys=False, allow_unicode=True))
+    capsys.readouterr()
+    assert main(["close", str(tmp_path / "shape.yaml"), "--period", "2026-11", "--ledger", ledger]) == 2
+    err = capsys.readouterr().err
+    assert "[WRONG_TYPE]" in err and "PRODUCT_MISSING" not in err and "1 problem found" in err, err
+    assert main(["close", str(files["november"]), "--period", "2026-11", "--ledger", ledger]) == 0
+    assert main(["reopen", "2026-11", "--reason", "one unit less shipped", "--ledger", ledger]) == 0
+    november["products"][0]["name"] = "Cafe\u0301 Classic"
+    november["products"][0]["shipments"] -= 1
+    files["november"].write_text(yaml.safe_dump(november, sort_keys=False, allow_unicode=True))
+    assert main(["close", str(files["november"]), "--period", "2026-11", "--ledger", ledger]) == 0
+    capsys.readouterr()
+    assert main(["diff", "2026-11", "--ledger", ledger]) == 0
+    out = capsys.readouterr().out
+    assert "(product)" not in out and ".shipments: 300 → 299" in out, out

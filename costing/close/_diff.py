@@ -211,10 +211,32 @@ def _by_name(items: Any) -> dict[str, dict]:
         if isinstance(items, list) else {}
 
 
+def _named_as(old: dict, new: dict) -> dict:
+    """``old`` with each product whose name differs from one of ``new`` only in how an accented
+    letter is typed (one character, or a letter and a combining accent: NFC/NFD) named as in ``new``:
+    the close takes the two as one product (the recorded spelling), so the diff matches them — else
+    one product would read as removed and a look-alike added, hiding what changed in it."""
+    import unicodedata
+
+    if not isinstance(old.get("products"), list) or not isinstance(new.get("products"), list):
+        return old
+    spelled = {unicodedata.normalize("NFC", p["name"]): p["name"] for p in new["products"]
+               if isinstance(p, dict) and isinstance(p.get("name"), str)}
+    products, changed = [], False
+    for p in old["products"]:
+        name = p.get("name") if isinstance(p, dict) else None
+        meant = spelled.get(unicodedata.normalize("NFC", name)) if isinstance(name, str) else None
+        if meant is not None and meant != name and meant not in {q.get("name") for q in old["products"]
+                                                                  if isinstance(q, dict)}:
+            p, changed = {**p, "name": meant}, True
+        products.append(p)
+    return {**old, "products": products} if changed else old
+
+
 def input_changes(old_inputs: dict, new_inputs: dict) -> tuple[InputChange, ...]:
     """The changes between two closes' declared inputs, in the order `wip diff` lists (and
     substitutes) them: what the variance audit's late changes show."""
-    return tuple(change.public() for change in _changes(old_inputs, new_inputs))
+    return tuple(change.public() for change in _changes(_named_as(old_inputs, new_inputs), new_inputs))
 
 
 def _changes(old: dict, new: dict) -> list[_Change]:
@@ -349,6 +371,7 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         # Imported when called: the package's __init__ sets it after its own imports.
         from .. import __version__ as this_engine
     old_engine, new_engine = engine_versions or (None, None)
+    old_inputs = _named_as(old_inputs, new_inputs)
     changes = _changes(old_inputs, new_inputs)
     public = tuple(c.public() for c in changes)
     keys = list(dict.fromkeys(list(stored_old) + list(stored_new)))

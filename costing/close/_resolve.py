@@ -222,7 +222,7 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
     plans: list[ProductPlan] = []
     for i, product in enumerate(products):
         path = f"products[{i}]"
-        if i in respelled:
+        if i in respelled and respelled[i][0] is not None:
             issues.append(respelled[i][0].under(path))
         if product is None:
             continue
@@ -1449,7 +1449,7 @@ def _known_products(prior: PriorState | None) -> set[str]:
 
 
 def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState | None, written: list[str | None],
-                          ) -> tuple[list[ProductSpec | None], dict[int, tuple[Issue, str]]]:
+                          ) -> tuple[list[ProductSpec | None], dict[int, tuple[Issue | None, str]]]:
     """Products named as the prior close named them but for upper/lower case, spacing or invisible
     characters ("Drip home" for "Drip Home"), renamed as the prior close wrote them, and for each (by
     position) its one problem at the name and the name meant.  A product keeps one spelling from
@@ -1482,9 +1482,11 @@ def _respelled_as_carried(products: list[ProductSpec | None], prior: PriorState 
         if unicodedata.normalize("NFC", name) == unicodedata.normalize("NFC", meant):
             # Only how an accented letter is typed (one character, or a letter and a combining
             # accent): the two print alike and no one could retype the difference — taken as the
-            # recorded spelling, without a word.
+            # recorded spelling, without a word (no problem; the name meant, so that a product
+            # whose shape was refused is not also reported missing).
             if product is not None:
                 respelled[i] = _replace(product, {"name": meant})
+            problems[i] = (None, meant)
             continue
         what = ("whose closing WIP and finished goods this month opens with under that name" if meant in carried
                 else "and a product keeps one spelling from month to month")
