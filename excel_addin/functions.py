@@ -187,9 +187,9 @@ def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ..
     ``guarded``: the optional columns that change this function's figures (see ``_near_miss``)."""
     table = grid(table)
     header = table[0] if table else []
-    _, rows = rows_with_header(table)
+    # The names as every column is read (`Beginning Units` is beginning_units), required ones too.
+    names, rows = rows_with_header(table)
     problem = _header_problem(header) or _near_miss(header, read, known, guarded)
-    names = [header_name(h) for h in header]  # as every column is read: `Beginning Units` is beginning_units
     missing = [c for c in required if c not in names]
     if not problem and missing:
         problem = error_text("MISSING_COLUMN", f"the table needs columns {', '.join(missing)}")
@@ -197,10 +197,9 @@ def _per_row(table: list[list[Any]], columns: list[str], required: tuple[str, ..
         # The whole spill, not one row: a cell of it that a formula refers to would otherwise be
         # empty once the result shrinks, and read as 0 by that formula (a total falls silently).
         return [_padded(problem, columns) for _ in range(1 + len(rows))]
-    header, rows = rows_with_header(table)
     result = [columns]
     for number, row in enumerate(rows, start=2):
-        result.append([""] * len(columns) if is_blank_row(row) else compute(number, dict(zip(header, row))))
+        result.append([""] * len(columns) if is_blank_row(row) else compute(number, dict(zip(names, row))))
     return result
 
 

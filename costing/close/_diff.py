@@ -25,6 +25,7 @@ because a changed actual took it across the materiality threshold).
 from __future__ import annotations
 
 import copy
+import unicodedata
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -216,8 +217,6 @@ def _named_as(old: dict, new: dict) -> dict:
     letter is typed (one character, or a letter and a combining accent: NFC/NFD) named as in ``new``:
     the close takes the two as one product (the recorded spelling), so the diff matches them — else
     one product would read as removed and a look-alike added, hiding what changed in it."""
-    import unicodedata
-
     if not isinstance(old.get("products"), list) or not isinstance(new.get("products"), list):
         return old
     spelled = {unicodedata.normalize("NFC", p["name"]): p["name"] for p in new["products"]

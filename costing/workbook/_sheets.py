@@ -1329,7 +1329,7 @@ def _table_rows_check(ctx: ResultContext, ws, r: int) -> None:
     down the sheet, an input table or the user's own).  A row added after the close (a count, a
     shipment, an element) is in no result and no formula refers to it, so the input-rows check
     cannot see it.  Settings is left out: its rows are compared one by one below."""
-    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
     terms, read = [], 0
     for name, data in ctx.input.tables.items():
@@ -1348,7 +1348,7 @@ def _table_rows_check(ctx: ResultContext, ws, r: int) -> None:
             if o_top > last and o_left <= right and o_right >= left:
                 below_end = min(below_end, o_top - 1)
         sheet = quote_sheet(data.sheet)
-        letters = ["".join(ch for ch in data.header[k].coordinate if ch.isalpha()) for k in columns]
+        letters = [coordinate_from_string(data.header[k].coordinate)[0] for k in columns]
 
         def rows_with_something(top: int, bottom: int) -> str:
             cells = "&".join(f"{sheet}!{c}{top}:{c}{bottom}" for c in letters)
