@@ -8,6 +8,7 @@ located by the path of the offending value (``stages[1].ending_wip.complete.conv
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Any, Callable, Collection, Mapping
@@ -37,7 +38,8 @@ from ._spec import CaseSpec, StageSpec
 from ._spelling import likely_meant
 
 __all__ = ["resolve_case", "cost_problems", "in_stage_order", "issues_from_validation_error", "parse_sections",
-           "negative_amount", "negative_units", "revalidated_without_amounts", "is_stage_amount"]
+           "negative_amount", "negative_units", "revalidated_without_amounts", "revalidated_with_stand_ins",
+           "is_stage_amount"]
 
 # Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
 _UNION_TAGS = frozenset({"<number>", "<map>"})
@@ -362,6 +364,65 @@ def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tupl
             return None
     try:
         return model.model_validate(patched)
+    except ValidationError:
+        return None
+
+
+_SCALAR = (str, int, float, Decimal, bool, type(None))
+
+
+def revalidated_with_stand_ins(model: type, raw: Any, is_amount: Callable[[tuple], bool]
+                               ) -> tuple[Any, dict[int, frozenset[tuple]]] | None:
+    """``raw`` (a product of a close file, refused by ``model``) validated again with a stand-in for
+    each refused value: a money amount taken as zero (``revalidated_without_amounts``), and in a
+    stage a value that is not one — units that are not a number, a word not among those allowed,
+    a key missing or one the stage does not take — by zero, the allowed word most like it, or left
+    out.  Returns the product and, by stage, the values stood in for (their place in the stage), so
+    that the caller checks the product's other stages and holds back what reads those values; None
+    when a refusal is not of one value in a stage (a list where a mapping belongs, a stage's name).
+
+    As with amounts, nothing resolved from the stand-ins is ever used but to find the other problems.
+    """
+    try:
+        model.model_validate(raw)
+        return None
+    except ValidationError as e:
+        errors = e.errors(include_url=False)
+    patched = copy.deepcopy(raw)
+    stood_in: dict[int, set[tuple]] = {}
+    for err in errors:
+        loc = tuple(part for part in err["loc"] if part not in _UNION_TAGS)
+        container = patched
+        try:
+            for part in loc[:-1]:
+                container = container[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if not loc or not isinstance(container, dict):
+            return None
+        if is_amount(loc):
+            container[loc[-1]] = 0
+            continue
+        match loc:
+            case ("stages", int(j), *in_stage) if in_stage and in_stage[-1] != "name":
+                pass
+            case _:
+                return None
+        if err["type"] == "extra_forbidden":
+            container.pop(loc[-1], None)
+        elif err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", (err.get("ctx") or {}).get("expected", ""))
+            if not allowed:
+                return None
+            typed = err.get("input")
+            container[loc[-1]] = (likely_meant(typed, allowed) if isinstance(typed, str) else None) or allowed[0]
+        elif err["type"] == "missing" or isinstance(err.get("input"), _SCALAR):
+            container[loc[-1]] = 0
+        else:
+            return None
+        stood_in.setdefault(j, set()).add(tuple(in_stage))
+    try:
+        return model.model_validate(patched), {j: frozenset(values) for j, values in stood_in.items()}
     except ValidationError:
         return None
 

@@ -24,10 +24,11 @@ from .._numbers import (NUMBER_LIMIT, ROUNDING_MODES, engine_context, percent_te
 from .._period import is_period, next_period, previous_period
 from .._spelling import likely_meant
 from .._resolve import (cost_problems, in_stage_order, is_stage_amount, negative_amount, negative_units,
-                        parse_sections, resolve_case, revalidated_without_amounts)
+                        parse_sections, resolve_case, revalidated_with_stand_ins)
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
-from ._spec import AccountSpec, AccountsSpec, CloseSpec, FinishedGoodsLayerSpec, OverheadSpec, ProductSpec
+from ._spec import (AccountSpec, AccountsSpec, CloseSpec, CloseStageSpec, FinishedGoodsLayerSpec, OverheadSpec,
+                    ProductSpec)
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
@@ -190,12 +191,17 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
         header, held = stubbed
     raw_products = data.get("products") if isinstance(data, Mapping) else None
     raw_products = raw_products if isinstance(raw_products, list) else []
-    # A product whose only refused values are money amounts is still checked for everything else
-    # (units, names, its other amounts), with those amounts as zero.  The general-ledger tie holds
-    # back openings with a problem (``openings_of_specs``): a refused one is not tied as zero.
-    products = [product if product is not None else revalidated_without_amounts(
-                    ProductSpec, raw, lambda loc: _is_product_amount(loc, prior))
-                for product, raw in zip(products, raw_products)]
+    # A product with refused values is still checked for everything else (units, names, its other
+    # amounts, its other stages), a stand-in in place of each: a money amount as zero, a value of a
+    # stage as zero or the allowed word most like it (``revalidated_with_stand_ins``).  What reads a
+    # stood-in value is held back (``_reads_stood_in``).  The general-ledger tie holds back openings
+    # with a problem (``openings_of_specs``): a refused one is not tied as zero.
+    stood_in: dict[int, dict[int, frozenset[tuple]]] = {}
+    for i, (product, raw) in enumerate(zip(products, raw_products)):
+        if product is None:
+            checked = revalidated_with_stand_ins(ProductSpec, raw, lambda loc: _is_product_amount(loc, prior))
+            if checked is not None:
+                products[i], stood_in[i] = checked
     # Of a product checked so, the first stage whose costs were refused (reported above): its costs,
     # and those it transfers on, are not compared with anything.
     refused_from: dict[int, int] = {}
@@ -235,6 +241,9 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
         earlier.append(i)
         plan, product_issues = _resolve_product(product, header, prior, q, held, vouched, recorded,
                                                 cost_checks=True, amounts_refused_from=refused_from.get(i))
+        if i in stood_in:
+            product_issues = [issue for issue in product_issues
+                              if not _reads_stood_in(issue, stood_in[i], len(product.stages))]
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
@@ -265,11 +274,35 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
     if issues:
         # The tie to the general ledger, as far as what it compares is known, reported with the
         # other problems (the close reports it otherwise), before the products' as in the file.
-        ties = _tie_beside_problems(header, held, q, prior, products, issues)
+        # A stage with a key it does not take, or a refused value in its beginning WIP, may hold
+        # the opening meant (``begining_wip:``): its product's openings are not known.
+        in_doubt = {i for i, stages in stood_in.items()
+                    if any(value[0] == "beginning_wip" or value[0] not in CloseStageSpec.model_fields
+                           for values in stages.values() for value in values)}
+        ties = _tie_beside_problems(header, held, q, prior,
+                                    [None if i in in_doubt else p for i, p in enumerate(products)], issues)
         at = next((k for k, issue in enumerate(issues) if issue.path.startswith("products")), len(issues))
         issues[at:at] = ties
         return None, issues
     return ClosePlan(header, q, tuple(plans), prior is None), []
+
+
+def _reads_stood_in(issue: Issue, stood_in: Mapping[int, frozenset[tuple]], stages: int) -> bool:
+    """Whether a problem found in a product (its path within the product) reads a value stood in
+    for (``revalidated_with_stand_ins``), the refusal of which is reported already: anything of the
+    stage it is in (not known until it is fixed, as a case file's refused stage), the units the
+    next stage received when it is the units completed, and the shipments when those are the last
+    stage's."""
+    for j, values in stood_in.items():
+        spath = f"stages[{j}]"
+        if issue.path == spath or issue.path.startswith((spath + ".", spath + "[")):
+            return True
+        if ("completed",) in values:
+            if j + 1 < stages and _units_in_question([issue], j + 1, opening_written=False):
+                return True
+            if j + 1 == stages and issue.path == "shipments":
+                return True
+    return False
 
 
 def _is_product_amount(loc: tuple, prior: PriorState | None) -> bool:

@@ -1,0 +1,98 @@
+"""A close file's stage refused for a value that is not a money amount (units typed as text, an
+element kind misspelt, a key missing or unknown) used to hide every other problem of its product:
+the accountant fixed it, closed again and met the next.  Now the product's other stages are checked
+with a stand-in for the refused value, and what reads it is held back — nothing more."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from tests.test_close_errors import _refused_lines
+
+ROOT = Path(__file__).resolve().parent.parent
+OCTOBER = yaml.safe_load((ROOT / "examples/demo/close-2026-10.yaml").read_text())
+
+
+def _codes(lines: list[str]) -> list[tuple[str, str]]:
+    return [(line.split(": ")[0], line.rsplit(" ", 1)[-1]) for line in lines]
+
+
+def _october() -> dict:
+    return copy.deepcopy(OCTOBER)
+
+
+def test_units_typed_as_text_hide_no_other_stage_nor_product(tmp_path, capsys):
+    data = _october()
+    espresso = data["products"][0]["stages"]
+    espresso[0]["started"] = "abc"
+    espresso[1]["ending_wip"]["complete"] = 1.5
+    espresso[2]["added_costs"]["labour"] = -1770
+    data["products"][1]["stages"][0]["ending_wip"]["complete"] = 3
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[0].stages[0].started", "[NOT_A_NUMBER]"),
+        ("products[0].stages[1].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]"),
+        ("products[0].stages[2].added_costs.labour", "[NEGATIVE_AMOUNT]"),
+        ("products[1].stages[0].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]")]
+
+
+def test_a_misspelt_element_kind_or_addition_point_hides_no_other_stage(tmp_path, capsys):
+    data = _october()
+    espresso = data["products"][0]["stages"]
+    espresso[0]["elements"]["overhead"]["kind"] = "xyz"
+    espresso[0]["elements"]["labour"]["added"] = "evnly"
+    espresso[1]["ending_wip"]["units"] = -4
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[0].stages[0].elements.labour.added", "[INVALID_CHOICE]"),
+        ("products[0].stages[0].elements.overhead.kind", "[INVALID_CHOICE]"),
+        ("products[0].stages[1].ending_wip.units", "[NEGATIVE_UNITS]")]
+
+
+def test_refused_completed_units_hold_back_what_the_next_stage_received(tmp_path, capsys):
+    """Testing received what Assembly completed: with that refused, Testing's unit flow is not
+    known, and a stand-in must not make it look wrong."""
+    data = _october()
+    data["products"][0]["stages"][0]["completed"] = "three hundred ten"
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[0].stages[0].completed", "[NOT_A_NUMBER]")]
+    data = _october()
+    del data["products"][0]["stages"][0]["completed"]
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[0].stages[0].completed", "[MISSING_KEY]")]
+
+
+def test_refused_completed_units_of_the_last_stage_hold_back_the_shipments(tmp_path, capsys):
+    data = _october()
+    espresso = data["products"][0]
+    espresso["stages"][2]["completed"] = "x"
+    espresso["shipments"] = 10_000  # beyond stock only as the stand-in reads it: not known
+    espresso["stages"][0]["count"] = 500  # beyond the flow of Assembly, whose units are all given
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[0].stages[2].completed", "[NOT_A_NUMBER]"),
+        ("products[0].stages[0].count", "[COUNT_EXCEEDS_FLOW]")]
+
+
+def test_a_misspelt_beginning_wip_key_leaves_the_opening_untied(tmp_path, capsys):
+    """`begining_wip:` may hold the opening meant: the general-ledger tie of the WIP accounts is not
+    made without it (it would show a difference that is not there), overhead control's still is."""
+    data = _october()
+    assembly = data["products"][0]["stages"][0]
+    assembly["begining_wip"] = assembly.pop("beginning_wip")
+    data["products"][1]["stages"][1]["ending_wip"]["complete"] = 2
+    data["general_ledger"] = {"balances": {"1310": 10560.00, "5900": 1.00}}  # 1310 as the file's openings
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("general_ledger.balances.5900", "[GL_DOES_NOT_TIE]"),
+        ("products[0].stages[0].begining_wip", "[UNKNOWN_KEY]"),
+        ("products[1].stages[1].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]")]
+
+
+def test_a_list_where_a_mapping_belongs_still_holds_back_its_product(tmp_path, capsys):
+    """Not one value: what the stage means is not known, as documented (docs/errors.md)."""
+    data = _october()
+    espresso = data["products"][0]["stages"]
+    espresso[0]["ending_wip"] = [30, 0.4]
+    espresso[1]["ending_wip"]["complete"] = 1.5
+    assert [path for path, _ in _codes(_refused_lines(tmp_path, capsys, data))] == [
+        "products[0].stages[0].ending_wip"]
