@@ -498,20 +498,22 @@ def _names_without_an_opening(ledger: Ledger, period: str) -> frozenset[str]:
         return frozenset()
 
 
-def _same_currency_as_replaced(data: Any, ledger: Ledger, period: str) -> None:
+def _same_currency_as_replaced(data: Any, ledger: Ledger, period: str) -> tuple[Issue, str] | None:
     """A re-close keeps the currency of the close it replaces: that close and its reversals are in
     it, and an export after it (``--after-close``) would put both currencies in one file with the
     later one's name, or the notice would find the same figures "posted" in another currency.  For
-    the ledger's first month: a later one opens in the month before's currency, refused as such."""
+    the ledger's first month: a later one opens in the month before's currency, refused as such.
+    The problem, and the currency the close must keep; None when it keeps it."""
     now = data.get("currency") if isinstance(data, dict) else None
     earlier = ledger.closes(period) if is_period(period) else []
     was = earlier[-1].parameters.get("currency") if earlier else None
     if isinstance(now, str) and is_known_currency(now) and was and now != was:
-        raise CloseRefused([Issue("CURRENCY_MISMATCH", "currency", (
+        return Issue("CURRENCY_MISMATCH", "currency", (
             f"{period}'s close #{earlier[-1].event.close_no} was in {was}, and what a general ledger took of it, and "
             f"its reversal, are in {was}; found {now!r}. A re-close keeps the currency of the close it replaces: to "
             f"keep the month's books in {now}, close it into a new ledger (--ledger NEW.wip.db), and reverse "
-            f"close #{earlier[-1].event.close_no} in the general ledger by hand"))])
+            f"close #{earlier[-1].event.close_no} in the general ledger by hand")), was
+    return None
 
 
 def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | None,
@@ -526,9 +528,15 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         prior, opening_from = ledger.prior_for(target) if is_period(target) else (None, None)
     except LedgerError as e:
         raise CloseRefused([Issue(e.code, "period", e.message)]) from None
-    if prior is None:  # a later month opens in the month before's currency (CURRENCY_MISMATCH says so)
-        _same_currency_as_replaced(data, ledger, target)
     vouched = _vouched_by(ledger, opening_from, data)
+    # A later month opens in the month before's currency (CURRENCY_MISMATCH says so in resolution).
+    mismatch = _same_currency_as_replaced(data, ledger, target) if prior is None else None
+    if mismatch is not None:
+        # The rest of the file is checked as it must close, in the currency it keeps (its amounts'
+        # places): fixing the currency should not bring a second round of problems.
+        issue, kept = mismatch
+        _, issues = resolve_close({**data, "currency": kept}, prior, vouched=vouched)
+        raise CloseRefused([issue, *issues])
     large = _stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS
     result, inputs_json = _compute_in_two_processes(data, prior, vouched, progress) if large else (None, None)
     if result is None:

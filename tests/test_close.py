@@ -309,6 +309,25 @@ def test_a_ledger_keeps_one_currency(ledger):
         assert "2026-10 closed in USD" in refused.value.issues[0].message
 
 
+def test_a_re_close_in_another_currency_hides_none_of_the_files_other_problems(ledger):
+    """The ledger's first month re-closed in EUR after a USD close: refused (its reversal is in
+    USD), and the rest of the file is checked as it must close, in USD — it was refused alone,
+    and fixing the currency brought the next problem."""
+    close_period(demo("2026-10"), ledger, user="test")
+    reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    data = demo("2026-10")
+    data["currency"] = "EUR"
+    data["products"][0]["stages"][1]["ending_wip"]["complete"] = "1.5"
+    data["products"][1]["stages"][0]["added_costs"]["labour"] = "6600.001"  # places counted in USD
+    with pytest.raises(CloseRefused) as refused:
+        close_period(data, ledger, user="test")
+    assert [(i.code, i.path) for i in refused.value.issues] == [
+        ("CURRENCY_MISMATCH", "currency"),
+        ("PROGRESS_OUT_OF_RANGE", "products[0].stages[1].ending_wip.complete"),
+        ("AMOUNT_PRECISION", "products[1].stages[0].added_costs.labour")]
+    assert "close #1 was in USD" in refused.value.issues[0].message
+
+
 def test_a_file_that_is_not_a_ledger_is_refused_and_left_alone(tmp_path, capsys):
     close_file = str(ROOT / "examples" / "demo" / "close-2026-10.yaml")
     workbook = tmp_path / "book.xlsx"
