@@ -143,6 +143,19 @@ def _text(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:str", _text)
 
 
+def _boolean(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> Any:
+    """true and false as booleans; YAML 1.1's other words for them (yes, no, on, off) as the text
+    written, as YAML 1.2 reads them: no field takes a boolean, and a product named No stays No, a
+    `started: yes` is told it found 'yes', not True."""
+    text = loader.construct_scalar(node)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return _marked(text)
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:bool", _boolean)
+
+
 def _json_decimal(text: str) -> Decimal:
     """A JSON number with a fraction or exponent, read as YAML's are: the Decimal of the digits
     written, an exponent within the number limit in plain notation (3e2 as 300)."""
