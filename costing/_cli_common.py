@@ -14,7 +14,7 @@ from ._errors import Issue
 from ._numbers import ascii_digits as _ascii_digits
 
 __all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word",
-           "open_ledger", "progress_bar"]
+           "open_ledger", "progress_bar", "end_progress_bar"]
 
 EXIT_INPUT = 2  # the input has problems; a command that writes wrote nothing
 DEFAULT_LEDGER = "wip-ledger.db"  # in the working directory, unless --ledger (or a close file's folder)
@@ -37,7 +37,7 @@ def progress_bar(done: int, total: int, what: str = "costing products") -> None:
 _bar_open = False  # a bar drawn and not finished (a product failed before the last): its line is open
 
 
-def _end_progress_bar() -> None:
+def end_progress_bar() -> None:
     """Ends a bar left unfinished, so that what is printed next starts on a line of its own."""
     global _bar_open
     if _bar_open:
@@ -65,7 +65,7 @@ def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:
     """The problems, one a line, and how many.  A command that writes (close, reopen, export, a
     report into ``--xlsx``) adds that it wrote nothing; one that only reads does not say so — it
     would suggest something might have been."""
-    _end_progress_bar()
+    end_progress_bar()
     for issue in issues:
         print(f"error: {shown_safely(str(issue))}", file=sys.stderr)
     noun = "problem" if len(issues) == 1 else "problems"

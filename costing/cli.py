@@ -15,7 +15,7 @@ from typing import Sequence
 
 from . import CostingError, Issue, __version__, cost_case, resolve_case
 from ._cli_common import (DEFAULT_LEDGER, EXIT_INPUT, close_number_argument, ledger_argument, open_ledger,
-                          period_argument, print_issues, progress_bar)
+                          period_argument, print_issues, progress_bar, end_progress_bar)
 from ._cli_common import ledger_option as _ledger_option
 from ._journal import REASON_MAX_CHARACTERS
 from ._numbers import with_separator_hints
@@ -860,7 +860,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
                              close_amounts(old.rollforward_model, old.journals),
                              close_amounts(new.rollforward_model, new.journals),
                              engine_versions=(old.event.engine_version, new.event.engine_version),
-                             this_engine=__version__)
+                             this_engine=__version__,
+                             progress=lambda done, total: progress_bar(done, total, "closing each step again"))
+        end_progress_bar()  # a step that does not close leaves its bar short of the end
     if args.json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         return 0

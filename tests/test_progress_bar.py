@@ -59,3 +59,28 @@ def test_problems_after_an_unfinished_bar_start_on_a_line_of_their_own(monkeypat
     print_issues([Issue("NEGATIVE_UNITS", "products[3].stages[0].started", "units cannot be negative")])
     lines = terminal.getvalue().split("\n")
     assert lines[0].endswith("250/1000") and lines[1].startswith("error: products[3]"), lines
+
+
+def test_wip_diff_reports_its_progress_over_every_close_it_makes(tmp_path, monkeypatch, capsys):
+    """`wip diff` closes the month once for each step (20 s at 2,000 products) and showed nothing."""
+    from costing import cli
+    from costing.close_service import close_period, reopen_period
+    from tests.demo_data import demo
+
+    path = tmp_path / "ledger.db"
+    with Ledger(path) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "two corrections", user="test")
+        corrected = demo("2026-10")
+        corrected["products"][0]["stages"][0]["added_costs"]["labour"] = "9500.00"
+        corrected["products"][1]["shipments"] = 100
+        close_period(corrected, ledger, user="test")
+    calls: list[tuple[int, int, str]] = []
+    monkeypatch.setattr(cli, "progress_bar", lambda done, total, what: calls.append((done, total, what)))
+    assert cli.main(["diff", "2026-10", "--ledger", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "9500.00" in out and "shipments" in out  # the diff itself is printed as before
+    # The earlier inputs, then one close a change: three closes of the demo's three products.
+    assert {total for _, total, _ in calls} == {9}
+    assert [done for done, _, _ in calls] == sorted(done for done, _, _ in calls)
+    assert calls[-1][:2] == (9, 9) and calls[-1][2] == "closing each step again"

@@ -312,7 +312,7 @@ def close_amounts(rollforward: RollForward, book: JournalBook) -> dict[tuple[str
     return out
 
 
-def _close(data: dict, prior: PriorState | None) \
+def _close(data: dict, prior: PriorState | None, progress=None) \
         -> tuple[dict[tuple[str, str], Decimal], dict[str, PoolTreatment]] | None:
     """The amounts of the month closed in memory from ``data``, and what the close did with each
     overhead pool's difference (by stage); None when the close refuses it."""
@@ -324,7 +324,7 @@ def _close(data: dict, prior: PriorState | None) \
         plan, issues = resolve_close(data, prior, recorded=True)
         if issues:
             return None
-        result = compute_close(plan)
+        result = compute_close(plan, progress=progress)
         book = build_journals(result)
         rollforward = build_rollforward(result, book)
     except (CostingError, ValueError, KeyError, TypeError, ArithmeticError):
@@ -358,14 +358,18 @@ def _stage_rows(data: dict) -> int:
 def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: PriorState | None,
                 new_prior: PriorState | None, stored_old: dict[tuple[str, str], Decimal],
                 stored_new: dict[tuple[str, str], Decimal], *,
-                engine_versions: tuple[str, str] | None = None, this_engine: str | None = None) -> CloseDiff:
+                engine_versions: tuple[str, str] | None = None, this_engine: str | None = None,
+                progress=None) -> CloseDiff:
     """Compare two closes of ``period``: their inputs, the priors they opened from, and the amounts
     each recorded (``close_amounts`` of what the ledger stored).
 
     ``engine_versions``: the engine version each close was recorded by (``Event.engine_version``),
     compared with ``this_engine`` (default: this package's version), which closes the steps again:
     a recorded close that this engine does not reproduce because another version computed it is
-    then one "engine" step rather than "unexplained" ones."""
+    then one "engine" step rather than "unexplained" ones.
+
+    ``progress(done, total)``, if given, is called as products are costed, over every close the
+    diff makes in memory (for a progress bar: a diff of a large close closes it several times)."""
     if engine_versions is not None and this_engine is None:
         # Imported when called: the package's __init__ sets it after its own imports.
         from .. import __version__ as this_engine
@@ -387,7 +391,19 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         if size * (len(groups) + 2) > MAX_STAGE_ROW_CLOSES:
             groups, note = ([changes] if changes else []), "one step for all changes (a large close)"
 
-    baseline_closed = _close(copy.deepcopy(old_inputs), old_prior)
+    # The closes to make: the earlier inputs, on the later opening when it moved, and one a step.
+    planned = 1 + (old_prior != new_prior) + len(groups)
+    made = 0
+
+    def close(data: dict, prior: PriorState | None):
+        nonlocal made
+        tell = None if progress is None else (
+            lambda done, total: progress(min(made, planned - 1) * total + done, planned * total))
+        closed = _close(copy.deepcopy(data), prior, tell)
+        made += 1
+        return closed
+
+    baseline_closed = close(old_inputs, old_prior)
     if baseline_closed is None:  # the earlier inputs do not close with this engine: moves are shown unsplit
         return CloseDiff(period=period, input_changes=public, steps=(), amounts=tuple(
             _amount_change(k, stored_old, stored_new, ()) for k in moved if k[0] != "total"), attributed=False,
@@ -423,7 +439,7 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
     current = copy.deepcopy(old_inputs)
     with_opening = False  # the new opening not yet accounted for: it goes with the next step
     if old_prior != new_prior:
-        reopened_closed = _close(copy.deepcopy(current), new_prior)
+        reopened_closed = close(current, new_prior)
         if reopened_closed is not None:
             reopened = reopened_closed[0]
             record("opening", [], amounts, reopened)
@@ -439,7 +455,7 @@ def diff_closes(period: str, old_inputs: dict, new_inputs: dict, old_prior: Prio
         pending += group
         last = k == len(groups) - 1
         # The last step closes the later inputs themselves, so the steps end exactly at them.
-        after_closed = _close(copy.deepcopy(new_inputs if last else current), new_prior)
+        after_closed = close(new_inputs if last else current, new_prior)
         if after_closed is None:
             continue  # not closable on its own: taken together with the next change
         after = after_closed[0]
