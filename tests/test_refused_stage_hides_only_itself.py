@@ -96,3 +96,37 @@ def test_a_list_where_a_mapping_belongs_still_holds_back_its_product(tmp_path, c
     espresso[1]["ending_wip"]["complete"] = 1.5
     assert [path for path, _ in _codes(_refused_lines(tmp_path, capsys, data))] == [
         "products[0].stages[0].ending_wip"]
+
+
+def test_a_product_named_twice_is_still_checked_for_its_own_problems(tmp_path, capsys):
+    """DUPLICATE_PRODUCT hid every problem of the product named twice: fixing the name brought a
+    second round (review)."""
+    data = _october()
+    drip = data["products"][2]
+    drip["name"] = "Espresso Classic"
+    drip["stages"][0]["ending_wip"]["complete"] = 1.5
+    drip["shipments"] = -4
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[2].name", "[DUPLICATE_PRODUCT]"),
+        ("products[2].stages[0].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]"),
+        ("products[2].shipments", "[NEGATIVE_UNITS]")]
+
+
+def test_in_a_later_month_a_product_named_twice_is_not_compared_with_the_others_opening(tmp_path, capsys):
+    """Its opening is the other product's, carried under the name it took: Barista Pro named
+    Espresso Classic is not told a unit flow that Espresso's opening would give it."""
+    from costing.cli import main
+
+    db = tmp_path / "ledger.db"
+    assert main(["close", str(ROOT / "examples/demo/close-2026-10.yaml"), "--period", "2026-10",
+                 "--ledger", str(db)]) == 0
+    november = yaml.safe_load((ROOT / "examples/demo/close-2026-11.yaml").read_text())
+    barista = november["products"][1]
+    barista["name"] = "Espresso Classic"
+    barista["stages"][0]["ending_wip"]["complete"] = 2
+    lines = _refused_lines(tmp_path, capsys, november, "2026-11", db)
+    assert [code for code in _codes(lines) if code[0].startswith("products[1]")] == [
+        ("products[1].name", "[DUPLICATE_PRODUCT]"),
+        ("products[1].stages[0].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]")]
+    assert {code for _, code in _codes(lines)} == {"[DUPLICATE_PRODUCT]", "[PROGRESS_OUT_OF_RANGE]",
+                                                   "[PRODUCT_MISSING]"}  # Barista Pro's WIP and stock

@@ -237,13 +237,22 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
         if first is not None:
             issues.append(Issue("DUPLICATE_PRODUCT", f"{path}.name",
                                 _duplicate_message(written[i], written[first], first)))
-            continue
-        earlier.append(i)
+        else:
+            earlier.append(i)
+        # A product named as another is still checked: its own problems do not depend on its name,
+        # and fixing the name should not bring a second round.  Its plan is not used (refused).
         plan, product_issues = _resolve_product(product, header, prior, q, held, vouched, recorded,
                                                 cost_checks=True, amounts_refused_from=refused_from.get(i))
         if i in stood_in:
             product_issues = [issue for issue in product_issues
                               if not _reads_stood_in(issue, stood_in[i], len(product.stages))]
+        if first is not None and prior is not None:
+            # Its opening is the other product's, carried under the name: what compares with it (the
+            # unit flow, a count, the shipments against stock, an opening written) is not this product's.
+            product_issues = [issue for issue in product_issues
+                              if issue.path != "shipments" and ".beginning_wip" not in issue.path and not any(
+                                  _units_in_question([issue], j, opening_written=True)
+                                  for j in range(len(product.stages)))]
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
