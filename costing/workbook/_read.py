@@ -51,7 +51,12 @@ _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) 
     "Shipments": lambda product, stage: ((_PRODUCT, product),),
     "OpeningFG": lambda product, stage: ((_PRODUCT, product), _TIE),
     "Production": lambda product, stage: ((_PRODUCT, product),),  # a stage missing breaks the product's flow
+    # A pool left out: its stages' overhead is not applied (MISSING_OVERHEAD_RATE, and the close holds
+    # back the cost comparisons itself), and overhead control's tie misses its actual overhead.
+    "OverheadRates": lambda product, stage: ((_POOL, stage), _TIE),
+    "GeneralLedger": lambda product, stage: (),  # a balance left out is not tied: nothing else reads it
 }
+_POOL = "pool"  # ("pool", folded stage or None for any): the overhead rate missing for that stage
 # The close's checks of the header alone (company, currency, locale, period sequence): no product
 # row left out of the close's view can explain them, so they are said whatever was held back.
 _HEADER_OWN = frozenset({"company", "currency", "locale", "period"})
@@ -81,6 +86,7 @@ _WORKBOOK_TERMS = (
      "give this month's opening in the Opening sheet's tables (OpeningWIP, OpeningFG)"),
     ("include the product in this close", "add its rows to the Production table (and its costs to the Costs table)"),
     ("; include the product", "; add its rows to the Production table (and its costs to the Costs table)"),
+    ("the file gives ", "the workbook gives "),
     ("file gives ", "the workbook gives "),
     ("opens from the file, which gives no opening", "opens from the workbook, whose Opening tables give none"),
 )
@@ -91,6 +97,8 @@ def _in_workbook_terms(message: str) -> str:
 
     >>> _in_workbook_terms("... difference 5 — remove beginning_wip (it comes from the ledger) or reopen the prior period")
     '... difference 5 — clear the OpeningWIP table on the Opening sheet (the opening comes from the ledger) or reopen the prior period'
+    >>> _in_workbook_terms("at one progress the file gives for both")
+    'at one progress the workbook gives for both'
     """
     for close_file, workbook in _WORKBOOK_TERMS:
         if close_file in message:
@@ -123,6 +131,9 @@ class WorkbookInput:
     # opening comes from the ledger, and a month's sheet may keep the first month's figures as a
     # plain range.  Said or dropped by ``against_month_before``.
     first_month_only: list[Issue] = field(default_factory=list)
+    # Whether the month is the ledger's first (its openings are the workbook's), once the close's
+    # checks are run (``with_close_checks``); None before.
+    first_month: bool | None = None
 
     def against_month_before(self, prior_of: Callable[[str], Any] | None) -> None:
         """The opening tables' problems (``first_month_only``) made the workbook's where its close
@@ -161,6 +172,8 @@ class WorkbookInput:
         if not self.issues or self.partial is None or _ALL in self.held:
             return list(self.issues)
         from ..close._resolve import resolve_close
+
+        self.first_month = prior is None
 
         plan, found = resolve_close(self.partial, prior, vouched=frozenset(vouched))
         if plan is not None:  # as the close does: what it finds only costing (a later month's shipments)
@@ -205,10 +218,17 @@ class WorkbookInput:
         if issue.path in _HEADER_OWN:
             return False  # checked on the header alone: no product row left out can explain it
         at = _PRODUCT_PATH.match(issue.path)
+        if issue.code == "MISSING_OVERHEAD_RATE" and at is not None and self._pool_left_out(at):
+            return True
         if at is None:
-            # Not a product's: the chart, the overhead pools and the products as a whole see every
-            # product, and a product's rows were left out (a stage no product uses, a product missing).
-            return any(hold[0] == _PRODUCT for hold in self.held)
+            # Not a product's.  A product's rows left out make a product missing, and in the ledger's
+            # first month leave its opening out of the tie to the general ledger; the chart and the
+            # tie to a month opening from the ledger are the header's and the ledger's alone.
+            if not any(hold[0] == _PRODUCT for hold in self.held):
+                return False
+            if issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger"):
+                return self.first_month is not False
+            return issue.path == "products" or issue.path.startswith(("products.", "overhead"))
         products = self.partial.get("products") or []
         i = int(at[1])
         product = _fold(products[i].get("name")) if i < len(products) else None
@@ -222,6 +242,17 @@ class WorkbookInput:
         if {(_STAGE, p, s) for p in (product, None) for s in (stage, None)} & self.held:
             return True
         return issue.code in _COST_COMPARED and self._cost_short(product, [_fold(s.get("name")) for s in stages], j)
+
+    def _pool_left_out(self, at: re.Match) -> bool:
+        """Whether the stage of a product-stage path (``_PRODUCT_PATH``'s match) is one whose
+        OverheadRates row was refused (left out: its rate is then missing)."""
+        pools = {hold[1] for hold in self.held if hold[0] == _POOL}
+        if not pools or at[2] is None:
+            return False
+        products = self.partial.get("products") or []
+        i, j = int(at[1]), int(at[2])
+        stages = (products[i].get("stages") or []) if i < len(products) else []
+        return None in pools or (j < len(stages) and _fold(stages[j].get("name")) in pools)
 
     def _cost_short(self, product: Any, stages: list[Any], j: int) -> bool:
         """Whether a cost left out of ``product`` (folded name; its ``stages``' folded names, in the
@@ -1124,7 +1155,11 @@ class _Reader:
                 if rows:
                     self.result.places[f"{path}.elements"] = rows[0].cells["element"].ref
 
-        def target(row: Row, with_stage: bool = True, held: tuple = (_ALL,)) -> tuple[int, int] | int | None:
+        def target(row: Row, table: str, with_stage: bool = True, held: tuple | None = None
+                   ) -> tuple[int, int] | int | None:
+            """The product (and stage) a row of ``table`` is for; None, said, when it names none.
+            Left out then, it holds back what a refused row of the table would (``_ROW_HOLDS``),
+            of the product and stage it most likely meant — of any when it is like none."""
             product = row.get("product")
             if refused.stage(product, row.get("stage")) or (
                     self.product_id(product) not in folded and refused.product(product)):
@@ -1134,21 +1169,26 @@ class _Reader:
                 self.problem("UNKNOWN_PRODUCT", row.cells["product"].ref,
                              f"product {product!r} has no rows in the Production table"
                              + (f" (did you mean {folded[like]!r}?)" if like is not None else "")
-                             + "; add them or correct the name", held)
+                             + "; add them or correct the name",
+                             held if held is not None else _ROW_HOLDS[table](
+                                 _fold(folded[like]) if like is not None else None, None))
                 return None
             if not with_stage:
                 return index[folded[self.product_id(product)]]
             found = stage_index.get((self.product_id(product), _fold(row.get("stage"))))
             if found is None and not refused.product(product):
+                stages_of = [s for (p, s) in stage_index if p == self.product_id(product)]
                 self.problem("UNKNOWN_PRODUCT_STAGE", row.cells["stage"].ref,
                              f"{product} / {row.get('stage')} has no row in the Production table; add it or "
-                             "correct the product or stage", held)
+                             "correct the product or stage",
+                             held if held is not None else _ROW_HOLDS[table](
+                                 _fold(folded[self.product_id(product)]), _closest(_fold(row.get("stage")), stages_of)))
             return found
 
         for row in costs:
             # A cost of no product-stage (a misspelt product or stage) is left out of the one it meant
             # (``WorkbookInput._cost_short``: the product and stage most like those typed).
-            found = target(row, held=((_COST, _fold(row.get("product")), _fold(row.get("stage"))),))
+            found = target(row, "Costs", held=((_COST, _fold(row.get("product")), _fold(row.get("stage"))),))
             if found is not None:
                 i, j = found
                 element = row.get("element")
@@ -1158,7 +1198,7 @@ class _Reader:
                 for code in _ABOUT_THE_ELEMENT:
                     self.result.key_cells[(code, path)] = row.cells["element"]
         for row in drivers:
-            found = target(row)
+            found = target(row, "Drivers")
             if found is not None:
                 i, j = found
                 out[i]["stages"][j]["driver_quantity"] = row.get("quantity")
@@ -1172,13 +1212,13 @@ class _Reader:
                 if drivers_table is not None:
                     self.result.places.setdefault(f"{path}.driver_quantity", drivers_table.location)
         for row in counts:
-            found = target(row)
+            found = target(row, "Counts")
             if found is not None:
                 i, j = found
                 out[i]["stages"][j]["count"] = row.get("units")
                 self.mark(f"products[{i}].stages[{j}].count", row.cells["units"])
         for row in shipments:
-            i = target(row, with_stage=False)
+            i = target(row, "Shipments", with_stage=False)
             if i is not None:
                 out[i]["shipments"] = row.get("units")
                 self.mark(f"products[{i}].shipments", row.cells["units"])
@@ -1187,7 +1227,7 @@ class _Reader:
         # without opening units of their own (MISSING_OPENING_UNITS would say the one mistake again).
         unplaced = [(r.get("product"), r.get("stage")) for r in self.bad_rows.get("OpeningWIP", [])]
         for row in opening:
-            found = target(row)
+            found = target(row, "OpeningWIP")
             if found is None:
                 unplaced.append((row.get("product"), row.get("stage")))
             if found is not None:
@@ -1201,7 +1241,7 @@ class _Reader:
                 self.mark(f"{path}.units", row.cells["units"])
                 self.mark(f"{path}.complete", row.cells.get("complete"))
         for row in opening_cost:
-            found = target(row)
+            found = target(row, "OpeningWIPCost")
             if found is not None:
                 i, j = found
                 wip = out[i]["stages"][j].get("beginning_wip")
@@ -1222,7 +1262,7 @@ class _Reader:
                     self.result.key_cells[(code, path)] = row.cells["element"]
         layers: dict[int, list] = {}
         for row in opening_fg:
-            i = target(row, with_stage=False)
+            i = target(row, "OpeningFG", with_stage=False)
             if i is not None:
                 k = len(layers.setdefault(i, []))
                 layer = {"units": row.get("units"), "cost": row.get("cost")}

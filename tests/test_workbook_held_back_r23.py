@@ -1,0 +1,76 @@
+"""Review (collected errors, 2026-11-25): in a close workbook a refused cell of the Overhead Rates or
+GeneralLedger table, a refused Production or Shipments row, or a misspelt product or stage in the
+Drivers, Counts, Shipments or Opening tables held back every other check the close makes — the
+close-file form of the same input reported them all.  Each now holds back only what may follow
+from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from costing.close_service import close_period
+from costing.ledger import Ledger
+from costing.workbook._cli import init_workbook
+from tests.demo_data import demo
+from tests.test_workbook_all_problems import change, demo_book  # noqa: F401  (a fixture)
+from tests.test_workbook_close_checks import closed, first_months_problems
+
+# Drip Home's Assembly completes 1 of its 200 (Production row 10): its flow and Testing's after it.
+DRIP_HOME_FLOW = {"Production!E10": 1}
+DRIP_HOME_FLOW_PROBLEMS = [("UNIT_FLOW", "Production!B10"), ("UNIT_FLOW", "Production!B11")]
+
+
+@pytest.mark.parametrize("cell, value, code", [
+    ("'Overhead Rates'!D5", -3, "NEGATIVE_AMOUNT"),  # a pool's actual overhead
+    ("'Overhead Rates'!C6", "x", "NOT_A_NUMBER"),  # a pool's rate
+    ("'Overhead Rates'!B6", "bogus", "INVALID_CHOICE"),  # a pool's driver
+    ("Accounts!G5", "abc", "NOT_A_NUMBER")])  # a general-ledger balance
+def test_a_refused_pool_or_balance_hides_no_products_flow(demo_book, cell, value, code):
+    change(demo_book, {**DRIP_HOME_FLOW, cell: value})
+    assert first_months_problems(demo_book) == [(code, cell)] + DRIP_HOME_FLOW_PROBLEMS
+
+
+@pytest.mark.parametrize("cell, value, code", [
+    ("Counts!A4", "Espreso Classic", "UNKNOWN_PRODUCT"),
+    ("Counts!B4", "Testng", "UNKNOWN_PRODUCT_STAGE"),  # Espresso Classic's: Drip Home's flow is said
+    ("Shipments!A4", "Espreso Classic", "UNKNOWN_PRODUCT"),
+    ("Opening!L5", "Barista Pr", "UNKNOWN_PRODUCT")])  # an opening finished-goods layer
+def test_a_misspelt_product_or_stage_holds_back_only_the_one_meant(demo_book, cell, value, code):
+    change(demo_book, {**DRIP_HOME_FLOW, cell: value})
+    assert first_months_problems(demo_book) == [(code, cell)] + DRIP_HOME_FLOW_PROBLEMS
+
+
+def test_a_misspelt_shipments_product_still_holds_back_the_product_meant(demo_book):
+    """Drip Home's shipments left out (typed for 'Drip Hom'): its flow problems may follow from
+    nothing the row says, but its stock check would — Espresso Classic's flow is said."""
+    change(demo_book, {"Production!E4": 1, "Shipments!A6": "Drip Hom"})
+    problems = first_months_problems(demo_book)
+    assert problems[0] == ("UNKNOWN_PRODUCT", "Shipments!A6")
+    assert ("UNIT_FLOW", "Production!B4") in problems
+
+
+@pytest.fixture
+def november_book(tmp_path) -> Path:
+    book = tmp_path / "november.xlsx"
+    with Ledger(book.with_suffix(".wip.db")) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    init_workbook(book, demo("2026-11"))
+    return book
+
+
+@pytest.mark.parametrize("refused", [{"Production!F8": -1}, {"Shipments!B4": -1}])
+def test_a_later_months_tie_to_the_general_ledger_is_said_beside_a_refused_product_row(november_book, capsys,
+                                                                                     refused):
+    """The month opens from the ledger: no product row left out can move the tie."""
+    change(november_book, {**refused, "Accounts!G5": 1})
+    code, problems = closed(november_book, "2026-11", capsys)
+    assert code == 2
+    assert problems == [("NEGATIVE_UNITS", next(iter(refused))), ("GL_DOES_NOT_TIE", "Accounts!G5")]
+
+
+def test_an_account_changed_is_said_beside_a_refused_product_row(november_book, capsys):
+    change(november_book, {"Shipments!B6": -1, "Accounts!C14": 1399})
+    code, problems = closed(november_book, "2026-11", capsys)
+    assert (code, [c for c, _ in problems]) == (2, ["NEGATIVE_UNITS", "ACCOUNT_CHANGED"])
