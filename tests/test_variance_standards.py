@@ -164,6 +164,12 @@ def _element(data, name):
     ("MISSING_OVERHEAD_STANDARD", "products[0].stages[0].elements.overhead", lambda d: d.pop("overhead")),
     ("ACTUALS_MISMATCH", "actuals.2026-01.overhead.Processing",
      lambda d: d["actuals"]["2026-01"]["overhead"]["Processing"].update(fixed=12000)),
+    # Review: a negative part was said at the pool, blaming both parts ("variable -5 and fixed 7155").
+    ("NEGATIVE_AMOUNT", "actuals.2026-01.overhead.Processing.variable",
+     lambda d: d["actuals"]["2026-01"]["overhead"]["Processing"].update(variable="-5.00")),
+    # One part given, above the month's actual overhead: said at it, not as the other part negative.
+    ("ACTUALS_MISMATCH", "actuals.2026-01.overhead.Processing.fixed",
+     lambda d: d["actuals"]["2026-01"]["overhead"].update(Processing={"fixed": 99999})),
     # Amounts finer than the currency: a spending variance of half a cent cannot be posted.
     ("AMOUNT_PRECISION", "actuals.2026-01.overhead.Processing.variable",
      lambda d: d["actuals"]["2026-01"]["overhead"]["Processing"].update(variable="7409.995", fixed="12390.005")),

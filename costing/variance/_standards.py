@@ -756,13 +756,23 @@ def _split(given: OverheadActualsSpec, actual: Decimal,
     var, fixed = given.variable, given.fixed
     if var is None and fixed is None:
         return None, [Issue("MISSING_INPUT", path, "give variable, fixed or both")]
+    # Each part typed negative, at its own key (both at once); a part the other leaves negative,
+    # at the part given, said as what it is: more than the month's actual overhead.
+    negative = [Issue("NEGATIVE_AMOUNT", f"{path}.{key}", f"{key} overhead cannot be negative: expected zero or "
+                                                          f"more, found {value}; check the sign of the value typed here")
+                for key, value in (("variable", var), ("fixed", fixed)) if value is not None and value < 0]
+    if negative:
+        return None, negative
+    for key, value, other in (("fixed", fixed, var), ("variable", var, fixed)):
+        if other is None and value > actual:
+            return None, [Issue("ACTUALS_MISMATCH", f"{path}.{key}", (
+                f"{key} {value} is more than the close file's actual overhead {actual} (the "
+                f"{'variable' if key == 'fixed' else 'fixed'} part would be {actual - value}); check the "
+                f"{key} overhead, or give both parts"))]
     if var is None:
         var = actual - fixed
     if fixed is None:
         fixed = actual - var
-    if var < 0 or fixed < 0:
-        return None, [Issue("NEGATIVE_AMOUNT", path, f"variable {var} and fixed {fixed} cannot be negative "
-                                                     f"(actual overhead {actual})")]
     if var + fixed != actual:
         return None, [Issue("ACTUALS_MISMATCH", path, f"variable {var} + fixed {fixed} = {var + fixed}, but the close "
                                                       f"file's actual overhead is {actual}; difference "
