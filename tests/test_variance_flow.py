@@ -149,7 +149,8 @@ def test_cli_bad_orders_are_located(demo_ledger, tmp_path, capsys, content, code
     orders.write_text(content)
     assert main(["flow", "--period", "2026-11", "--orders", str(orders), "--ledger", str(demo_ledger)]) == 2
     err = capsys.readouterr().err
-    assert f"{orders}: line 2, " in err and f"[{code}]" in err  # the CSV's line, as a spreadsheet shows it
+    # The CSV's line, as a spreadsheet shows it: a column the orders do not take, at the header.
+    assert f"{orders}: {'line 1: ' if code == 'UNKNOWN_KEY' else 'line 2, '}" in err and f"[{code}]" in err
     if code == "UNKNOWN_KEY":  # the hint names the orders' own keys, not the case file's schema
         assert "an order takes product, units, due and id" in err and "wip schema" not in err
 

@@ -305,6 +305,21 @@ def test_a_csv_header_naming_a_column_twice_is_refused(demo_ledger, tmp_path, ca
     assert status == 2 and f"{orders}: line 1: column 'units' is in the header twice" in err
 
 
+def test_a_misspelt_csv_header_is_one_problem_at_the_header(demo_ledger, tmp_path, capsys):
+    """Review: `unit` for `units` was said twice at every order (missing units, unknown unit),
+    located at the orders' lines: 1,000 problems for 500 orders, none at the header."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text("product,unit,due\nEspresso Classic,40,2026-12-03\nDrip Home,-1,2026-12-20\n")
+    status, _, err = run_flow(capsys, demo_ledger, "--orders", str(orders))
+    assert status == 2
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: {orders}: line 1: unknown column 'unit' (did you mean 'units'?); an order takes product, units, "
+        "due and id [UNKNOWN_KEY]"]
+    orders.write_text("product,due\nEspresso Classic,2026-12-03\n")
+    status, _, err = run_flow(capsys, demo_ledger, "--orders", str(orders))
+    assert status == 2 and f"{orders}: line 1: required column 'units' is missing [MISSING_KEY]" in err
+
+
 def test_a_csv_row_is_located_at_the_line_it_starts_on(demo_ledger, tmp_path, capsys):
     orders = tmp_path / "orders.csv"
     orders.write_text('product,units,due\n"Espresso\nClassic",10,2026-12-15\n\nDrip Home,-5,2026-12-20\n')

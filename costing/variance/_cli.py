@@ -446,6 +446,31 @@ def _delimiter(header: str) -> str:
     return max((",", ";", "\t"), key=known) if any(known(d) for d in ";\t") else ","
 
 
+def _header_problems(names: list[str], line: str, path: str) -> list[Issue]:
+    """An orders table's header: each column one an order takes (``_ORDER_COLUMNS``), those it needs
+    there.  A column left unnamed is ignored, as its values are.
+
+    >>> [i.message for i in _header_problems(["product", "unit", "due"], "line 1", "o.csv")]
+    ["unknown column 'unit' (did you mean 'units'?); an order takes product, units, due and id"]
+    >>> [i.code for i in _header_problems(["item", "qty", "due"], "line 1", "o.csv")]
+    ['UNKNOWN_KEY', 'UNKNOWN_KEY', 'MISSING_KEY', 'MISSING_KEY']
+    """
+    from .._spelling import likely_meant
+
+    issues, meant_for = [], set()
+    for name in names:
+        if name and name not in _ORDER_COLUMNS:
+            meant = likely_meant(name, [c for c in _ORDER_COLUMNS if c not in names and c not in meant_for])
+            meant_for.add(meant)
+            issues.append(Issue("UNKNOWN_KEY", line, f"unknown column {name!r}"
+                                + (f" (did you mean {meant!r}?)" if meant else "")
+                                + "; an order takes product, units, due and id", path))
+    # A column misspelt is one problem, not also the column it meant missing.
+    issues += [Issue("MISSING_KEY", line, f"required column {column!r} is missing", path)
+               for column in _ORDER_COLUMNS[:3] if column not in names and column not in meant_for]
+    return issues
+
+
 def _column(name: str) -> str:
     """A CSV header's column name: an order's key in lower case (Excel users write ``Units``);
     anything else as written, to be refused as an unknown key."""
@@ -734,6 +759,9 @@ def _read_orders(path: str):
                         return None, None, delimiter, [Issue(
                             "INVALID_FORMAT", line, f"column {twice[0]!r} is in the header twice (upper or lower "
                                                     "case alike); give each column once", path)]
+                    header_issues = _header_problems(names, line, path)
+                    if header_issues:  # said once, at the header, not again at every order
+                        return None, None, delimiter, header_issues
                     continue
                 if len(record) > len(names):
                     issues.append(Issue("INVALID_FORMAT", line, f"{len(record)} values for {len(names)} columns "
