@@ -60,7 +60,8 @@ _TRANSFERRED_IN_ELEMENT = Element(TRANSFERRED_IN, ElementKind.TRANSFERRED_IN, _Z
 KEYS_HINT = {"case": "`wip schema` lists the keys this section takes",
              "close": "`wip schema --close` lists the keys this section takes",
              "standards": "`wip standards --schema` lists the keys this section takes",
-             "orders": "an order takes product, units, due and id (docs/variance.md)"}
+             "orders": "an order takes product, units, due and id (docs/variance.md)",
+             "orders file": "an orders file holds only orders: [{product, units, due, id}, ...] (docs/variance.md)"}
 
 
 def issues_from_validation_error(error: ValidationError, prefix: tuple = (), what: str = "case",

@@ -683,3 +683,13 @@ def test_a_name_like_none_of_the_closes_gets_no_warning(demo_ledger, tmp_path, c
     status, _, err = run_standards(capsys, demo_ledger, standards(
         tmp_path, lambda d: stage(d, "Espresso Classic", "Testing").update(name="Testing 2")))
     assert status == 0 and "warning" not in err
+
+
+def test_an_unknown_key_beside_the_orders_is_told_what_an_orders_file_holds(demo_ledger, tmp_path, capsys):
+    """Review: `foo:` beside `orders:` was told what an order takes."""
+    orders = tmp_path / "orders.yaml"
+    orders.write_text("orders:\n  - {product: Drip Home, units: 2, due: 2026-12-20, prio: 1}\nfoo: 1\n")
+    status, _, err = run_flow(capsys, demo_ledger, "--orders", str(orders))
+    assert status == 2
+    assert "foo: unknown key 'foo'; an orders file holds only orders: [{product, units, due, id}, ...]" in err
+    assert "orders[0].prio: unknown key 'prio'; an order takes product, units, due and id" in err

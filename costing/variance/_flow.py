@@ -131,8 +131,8 @@ def resolve_orders(data: Any, products: set[str] | None = None, where: Sequence[
     issues: list[Issue] = []
     try:
         OrdersSpec.model_validate({**data, "orders": []})
-    except ValidationError as e:
-        issues += issues_from_validation_error(e, what="orders")
+    except ValidationError as e:  # the file's top level: not an order's keys
+        issues += issues_from_validation_error(e, what="orders file")
     if "orders" not in data:
         return [], issues + [Issue("MISSING_KEY", "orders", "required key 'orders' is missing; expected "
                                                            "{orders: [{id, product, units, due}]}")]
