@@ -74,3 +74,16 @@ def test_an_account_changed_is_said_beside_a_refused_product_row(november_book, 
     change(november_book, {"Shipments!B6": -1, "Accounts!C14": 1399})
     code, problems = closed(november_book, "2026-11", capsys)
     assert (code, [c for c, _ in problems]) == (2, ["NEGATIVE_UNITS", "ACCOUNT_CHANGED"])
+
+
+@pytest.mark.parametrize("cell, value, code", [
+    ("Costs!I4", -1, "NEGATIVE_UNITS"),  # Espresso Classic's Assembly driver quantity
+    ("Counts!C4", "abc", "NOT_A_NUMBER")])  # Espresso Classic's Assembly count
+def test_a_refused_driver_quantity_or_count_hides_not_its_stages_flow(demo_book, cell, value, code):
+    """As in a close file: a driver quantity left out is its stage's quantity missing (said once,
+    at the cell), a count left out nothing; the stage's unit flow is still checked."""
+    change(demo_book, {"Production!E4": 1, cell: value})
+    problems = first_months_problems(demo_book)
+    assert problems[0] == (code, cell)
+    assert ("UNIT_FLOW", "Production!B4") in problems and ("FIFO_BEGINNING_NOT_COMPLETED", "Production!E4") in problems
+    assert "MISSING_DRIVER_QUANTITY" not in {c for c, _ in problems}

@@ -44,8 +44,10 @@ _TIE = ("tie",)  # the tie to the general ledger (an opening balance left out)
 _COST = "cost"
 _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) product and stage
     "Costs": lambda product, stage: ((_COST, product, stage),),  # else only that figure is left out
-    "Drivers": lambda product, stage: ((_STAGE, product, stage),),
-    "Counts": lambda product, stage: ((_STAGE, product, stage),),
+    # A driver quantity left out: the stage's quantity missing (the close holds back what compares
+    # the cost it would apply); a count left out: nothing — the stage is then not counted.
+    "Drivers": lambda product, stage: ((_DRIVER, product, stage),),
+    "Counts": lambda product, stage: (),
     "OpeningWIP": lambda product, stage: ((_STAGE, product, stage), _TIE),
     "OpeningWIPCost": lambda product, stage: ((_STAGE, product, stage), (_COST, product, stage), _TIE),
     "Shipments": lambda product, stage: ((_PRODUCT, product),),
@@ -57,6 +59,7 @@ _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) 
     "GeneralLedger": lambda product, stage: (),  # a balance left out is not tied: nothing else reads it
 }
 _POOL = "pool"  # ("pool", folded stage or None for any): the overhead rate missing for that stage
+_DRIVER = "driver"  # ("driver", product, stage; None for any): that product-stage's driver quantity missing
 # The close's checks of the header alone (company, currency, locale, period sequence): no product
 # row left out of the close's view can explain them, so they are said whatever was held back.
 _HEADER_OWN = frozenset({"company", "currency", "locale", "period"})
@@ -240,6 +243,9 @@ class WorkbookInput:
         j = int(at[2])
         stage = _fold(stages[j].get("name")) if j < len(stages) else None
         if {(_STAGE, p, s) for p in (product, None) for s in (stage, None)} & self.held:
+            return True
+        if issue.code == "MISSING_DRIVER_QUANTITY" and {
+                (_DRIVER, p, s) for p in (product, None) for s in (stage, None)} & self.held:
             return True
         return issue.code in _COST_COMPARED and self._cost_short(product, [_fold(s.get("name")) for s in stages], j)
 
@@ -542,9 +548,10 @@ class _Reader:
 
     def hold_row(self, table: str, values: dict[str, Any]) -> None:
         """What a refused row of ``table`` leaves out of the close data, for its follow-ons to be
-        held back: a cost the comparisons of its product's cost from its stage on; a driver
-        quantity, count or opening WIP its product-stage (an opening WIP cost also the comparisons);
-        a production row, shipment or opening layer its product (its stages' flow)."""
+        held back (``_ROW_HOLDS``): a cost the comparisons of its product's cost from its stage on;
+        a driver quantity its product-stage's quantity missing; a count nothing; an opening WIP its
+        product-stage (an opening WIP cost also the comparisons); a production row, shipment or
+        opening layer its product (its stages' flow); an overhead rate its pool's rate missing."""
         product, stage = _fold(values.get("product")), _fold(values.get("stage"))
         self.result.held.update(_ROW_HOLDS.get(table, lambda p, s: (_ALL,))(product, stage))
 
