@@ -693,3 +693,18 @@ def test_an_unknown_key_beside_the_orders_is_told_what_an_orders_file_holds(demo
     assert status == 2
     assert "foo: unknown key 'foo'; an orders file holds only orders: [{product, units, due, id}, ...]" in err
     assert "orders[0].prio: unknown key 'prio'; an order takes product, units, due and id" in err
+
+
+def test_a_near_miss_name_is_warned_of_beside_the_files_problems(demo_ledger, tmp_path, capsys):
+    """Review: the warning was said only once the file's problems were fixed (a second round)."""
+    def edit(d):
+        d["products"][2]["name"] = "Drip Hose"
+        stage(d, "Espresso Classic", "Testing")["elements"]["labour"]["price"] = -1
+
+    source = standards(tmp_path, edit)
+    status, _, err = run_standards(capsys, demo_ledger, source)
+    assert status == 2
+    lines = err.splitlines()
+    assert lines[0].startswith(f"warning: {source}: products[2].name: 'Drip Hose' is not a product") \
+        and lines[0].endswith("[NEAR_MISS_NAME]")
+    assert any(line.startswith("error: ") and "[NEGATIVE_AMOUNT]" in line for line in lines)

@@ -412,12 +412,13 @@ def _cmd_standards(args: argparse.Namespace) -> int:
     except CostingError as e:
         _print_issues(args, list(e.issues))
         return EXIT_INPUT
-    standards, issues = resolve_standards(data, result)
+    warnings: list[Issue] = []
+    standards, issues = resolve_standards(data, result, warnings)
+    for warning in warnings:  # a name only noted that may be a typo: said, not refused (also beside problems)
+        print(f"warning: {warning.with_source(path)}", file=sys.stderr)
     if issues:
         _print_issues(args, [i.with_source(path) for i in issues])
         return EXIT_INPUT
-    for warning in standards.warnings:  # a name only noted that may be a typo: said, not refused
-        print(f"warning: {warning.with_source(path)}", file=sys.stderr)
     report = standards_report(result, standards, stored.close_no, stored.element_order)
     if stale is not None:
         print(f"warning: {stale} [NEEDS_RE_CLOSE]", file=sys.stderr)

@@ -166,8 +166,11 @@ class ResolvedStandards:
     warnings: tuple[Issue, ...] = ()
 
 
-def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards | None, list[Issue]]:
+def resolve_standards(data: Any, result: CloseResult, warnings_out: list[Issue] | None = None
+                      ) -> tuple[ResolvedStandards | None, list[Issue]]:
     """Validate a standards file (plain data) against one period's close; all problems, located.
+    ``warnings_out``, if given, receives the warnings (``ResolvedStandards.warnings``) also when
+    the file is refused: a name only noted that may be a typo is said beside the problems.
 
     A value the file's shape refuses (``price: "118,00"``) hides nothing else: the rest of the file
     is still checked against the close, and only what depends on the refused value is held back."""
@@ -357,6 +360,8 @@ def resolve_standards(data: Any, result: CloseResult) -> tuple[ResolvedStandards
                     else:
                         quantities[(product.name, stage.name, name)] = value
     issues = shape + [i for i in issues if not any(_overlap(i.path, s.path) for s in shape)]
+    if warnings_out is not None:
+        warnings_out.extend(warnings)
     if issues:
         return None, issues
     for (product_name, stage_name, name), value in quantities.items():
