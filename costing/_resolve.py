@@ -39,7 +39,7 @@ from ._spelling import likely_meant
 
 __all__ = ["resolve_case", "cost_problems", "in_stage_order", "issues_from_validation_error", "parse_sections",
            "negative_amount", "negative_units", "revalidated_without_amounts", "revalidated_with_stand_ins",
-           "is_stage_amount"]
+           "is_stage_amount", "in_file_order"]
 
 # Branch names pydantic puts into error locations for tagged unions; not part of the user's path.
 _UNION_TAGS = frozenset({"<number>", "<map>"})
@@ -169,7 +169,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
             # The stages before ``known`` are in order and none of them refused (``known`` is at most
             # the first refused stage): what compares their costs is said with the header's problems.
             issues = in_stage_order(issues, cost_problems(replace(case, stages=case.stages[:known])))
-        return None, issues
+        return None, in_file_order(issues)
 
     currency = header.currency
     if not (len(currency) == 3 and currency.isalpha() and currency.isupper() and is_known_currency(currency)):
@@ -230,7 +230,7 @@ def resolve_case(data: Any, vouched: frozenset[str] | set[str] = frozenset(), *,
             found = cost_problems(Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
                                        stages=tuple(sound), loss_convention=convention))
             issues = in_stage_order(issues, found)
-        return None, issues
+        return None, in_file_order(issues)
     return Case(currency=currency, quantum=q, method=method, rounding=header.rounding,
                 stages=tuple(s for s in stages if s is not None), loss_convention=convention), []
 
@@ -240,6 +240,37 @@ def _stage_index(path: str) -> int | None:
     if not path.startswith("stages["):
         return None
     return int(path[len("stages["):path.index("]")])
+
+
+_ITEM_PATH = re.compile(r"(?:products\[(\d+)\])?\.?(?:stages\[(\d+)\])?")
+
+
+def in_file_order(issues: list[Issue]) -> list[Issue]:
+    """``issues`` with those located in a product or stage put in the file's order of products and
+    stages (a product's name first, its stages in turn, then the rest of it), each in the place one
+    of them held: the others stay where they are, and problems of one stage keep their order.
+
+    >>> [i.path for i in in_file_order([Issue("A", "stages[2].completed", ""), Issue("B", "currency", ""),
+    ...                                  Issue("C", "stages[1]", ""), Issue("D", "stages[1].x", "")])]
+    ['stages[1]', 'currency', 'stages[1].x', 'stages[2].completed']
+    >>> [i.path for i in in_file_order([Issue("A", "products[1].shipments", ""), Issue("B", "products[1].stages[0]", ""),
+    ...                                  Issue("C", "products[0].stages[3]", ""), Issue("D", "products[1].name", "")])]
+    ['products[0].stages[3]', 'products[1].name', 'products[1].stages[0]', 'products[1].shipments']
+    """
+    def key(issue: Issue) -> tuple[int, int]:
+        m = _ITEM_PATH.match(issue.path)
+        product, stage = m[1], m[2]
+        if stage is not None:
+            return (int(product) if product is not None else -1, int(stage))
+        rest = issue.path[m.end():].lstrip(".")
+        return int(product), (-1 if rest in ("", "name") or rest.startswith("name.") else 1 << 30)
+
+    slots = [k for k, issue in enumerate(issues) if (m := _ITEM_PATH.match(issue.path)) and (m[1] or m[2])]
+    ordered = sorted((issues[k] for k in slots), key=key)  # stable: a stage's problems keep their order
+    out = list(issues)
+    for k, issue in zip(slots, ordered):
+        out[k] = issue
+    return out
 
 
 def in_stage_order(issues: list[Issue], found: list[Issue]) -> list[Issue]:

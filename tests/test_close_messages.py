@@ -62,7 +62,7 @@ def test_a_refused_product_written_in_another_case_is_told_its_name_not_missing(
     drip["name"] = "Drip home"
     drip["stages"][0]["startd"] = drip["stages"][0].pop("started")
     assert _codes(_refused(tmp_path, capsys, november, "2026-11", october_closed)) == \
-        ["[UNKNOWN_KEY]", "[INCONSISTENT_NAME]"]
+        ["[INCONSISTENT_NAME]", "[UNKNOWN_KEY]"]  # in the file's order: the name, then its stages
 
 
 # --- 2. A stage without its WIP account: one problem, at accounts.wip ---------------------------

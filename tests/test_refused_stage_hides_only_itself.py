@@ -70,8 +70,8 @@ def test_refused_completed_units_of_the_last_stage_hold_back_the_shipments(tmp_p
     espresso["shipments"] = 10_000  # beyond stock only as the stand-in reads it: not known
     espresso["stages"][0]["count"] = 500  # beyond the flow of Assembly, whose units are all given
     assert _codes(_refused_lines(tmp_path, capsys, data)) == [
-        ("products[0].stages[2].completed", "[NOT_A_NUMBER]"),
-        ("products[0].stages[0].count", "[COUNT_EXCEEDS_FLOW]")]
+        ("products[0].stages[0].count", "[COUNT_EXCEEDS_FLOW]"),
+        ("products[0].stages[2].completed", "[NOT_A_NUMBER]")]
 
 
 def test_a_misspelt_beginning_wip_key_leaves_the_opening_untied(tmp_path, capsys):
@@ -130,3 +130,17 @@ def test_in_a_later_month_a_product_named_twice_is_not_compared_with_the_others_
         ("products[1].stages[0].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]")]
     assert {code for _, code in _codes(lines)} == {"[DUPLICATE_PRODUCT]", "[PROGRESS_OUT_OF_RANGE]",
                                                    "[PRODUCT_MISSING]"}  # Barista Pro's WIP and stock
+
+
+def test_problems_are_said_in_the_files_order_of_products_and_stages(tmp_path, capsys):
+    """Review: a refused value (found reading the file's shape) was said before the problems found
+    resolving earlier stages."""
+    data = _october()
+    espresso = data["products"][0]["stages"]
+    espresso[2]["completed"] = "x"
+    espresso[0]["ending_wip"]["complete"] = 2
+    data["products"][1]["stages"][1]["ending_wip"]["complete"] = 2
+    data["products"][0]["name"] = "Espresso\tClassic"
+    assert [path for path, _ in _codes(_refused_lines(tmp_path, capsys, data))] == [
+        "products[0].name", "products[0].stages[0].ending_wip.complete", "products[0].stages[2].completed",
+        "products[1].stages[1].ending_wip.complete"]

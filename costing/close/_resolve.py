@@ -23,8 +23,8 @@ from .._numbers import (NUMBER_LIMIT, ROUNDING_MODES, engine_context, percent_te
                         with_separator_hints)
 from .._period import is_period, next_period, previous_period
 from .._spelling import likely_meant
-from .._resolve import (cost_problems, in_stage_order, is_stage_amount, negative_amount, negative_units,
-                        parse_sections, resolve_case, revalidated_with_stand_ins)
+from .._resolve import (cost_problems, in_file_order, in_stage_order, is_stage_amount, negative_amount,
+                        negative_units, parse_sections, resolve_case, revalidated_with_stand_ins)
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
 from ._spec import (AccountSpec, AccountsSpec, CloseSpec, CloseStageSpec, FinishedGoodsLayerSpec, OverheadSpec,
@@ -292,7 +292,7 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                                     [None if i in in_doubt else p for i, p in enumerate(products)], issues)
         at = next((k for k, issue in enumerate(issues) if issue.path.startswith("products")), len(issues))
         issues[at:at] = ties
-        return None, issues
+        return None, in_file_order(issues)
     return ClosePlan(header, q, tuple(plans), prior is None), []
 
 
