@@ -321,6 +321,7 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
     abnormal_gross: dict[str, Decimal] = {}
     problems: list[Issue] = []
     zero = _ZERO * q
+    normal_exact = abnormal_exact = _ZERO  # spoilage cost before rounding, compared with the disposal value
 
     for element in stage.elements:
         name = element.name
@@ -350,6 +351,8 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         if spoiled_units:
             out, end, normal_gross[name], abnormal_gross[name] = allocate(
                 [out_eu * rate, end_eu * rate, normal_eu * rate, abnormal_eu * rate], pool, q, mode)
+            normal_exact += normal_eu * rate
+            abnormal_exact += abnormal_eu * rate
         else:
             out, end = allocate([out_eu * rate, end_eu * rate], pool, q, mode)
         eus[name] = eu
@@ -383,7 +386,21 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
         normal_disposal, abnormal_disposal = allocate(
             [spoiled_goods * normal_units / spoiled_units, spoiled_goods * abnormal_units / spoiled_units],
             spoiled_goods, q, mode)
-        problems = []  # both disposal values checked: every problem at once
+        # Refused when the value exceeds the cost both as they are and as rounded (both kinds: every
+        # problem at once).  Within the cost before rounding, rounding alone may put a kind's value
+        # a cent above its rounded cost (each rounded on its own): that cent goes to the other kind
+        # where it fits, and is not taken where it does not (``_within_rounded_costs``).
+        problems = [_disposal_exceeds_cost(stage.name, which, disposal, cost)
+                    for which, units, exact, disposal, cost in (
+                        ("normal", normal_units, normal_exact, normal_disposal, sum(normal_gross.values(), zero)),
+                        ("abnormal", abnormal_units, abnormal_exact, abnormal_disposal,
+                         sum(abnormal_gross.values(), zero)))
+                    if units * value > exact and disposal > cost]
+        if problems:
+            raise CostingError(problems)
+        normal_disposal, abnormal_disposal = _within_rounded_costs(
+            normal_disposal, abnormal_disposal, sum(normal_gross.values(), zero), sum(abnormal_gross.values(), zero))
+        problems = []
         try:
             normal_disposal_by = _split_by_weight(normal_disposal, normal_gross, q, mode, stage.name, "normal")
         except CostingError as e:
@@ -464,6 +481,34 @@ def _cost_stage(stage: Stage, method: Method, q: Decimal, ti_cost: Decimal | Non
     })
 
 
+def _disposal_exceeds_cost(stage: str, which: str, value: Decimal, cost: Decimal) -> Issue:
+    return Issue("DISPOSAL_EXCEEDS_COST", "spoilage.disposal_value",
+                 f"{stage}: disposal value of {which} spoilage {value} is more than its cost {cost}; "
+                 "check spoilage.disposal_value (it is per spoiled unit)")
+
+
+def _within_rounded_costs(normal: Decimal, abnormal: Decimal, normal_cost: Decimal,
+                          abnormal_cost: Decimal) -> tuple[Decimal, Decimal]:
+    """The spoiled goods' split between normal and abnormal spoilage, with what rounding put above
+    one kind's rounded cost moved to the other as far as it has room (the value is within the cost
+    before rounding; each rounded on its own, they can cross by a cent).  What has no room — the
+    spoiled goods rounded up past the whole cost rounded (JPY: 2 units at ¥1.27, ¥2.54, are ¥3; their
+    cost, ¥2.65, is ¥1 + ¥1) — is not taken: spoiled goods are valued at most at their cost.
+    Unchanged otherwise.
+
+    >>> _within_rounded_costs(Decimal("103.42"), Decimal("275.77"), Decimal("103.41"), Decimal("275.78"))
+    (Decimal('103.41'), Decimal('275.78'))
+    >>> _within_rounded_costs(Decimal("2"), Decimal("1"), Decimal("1"), Decimal("1"))
+    (Decimal('1'), Decimal('1'))
+    """
+    for _ in range(2):
+        if normal > normal_cost and abnormal < abnormal_cost:
+            moved = min(normal - normal_cost, abnormal_cost - abnormal)
+            normal, abnormal = normal - moved, abnormal + moved
+        normal, abnormal, normal_cost, abnormal_cost = abnormal, normal, abnormal_cost, normal_cost
+    return min(normal, normal_cost), min(abnormal, abnormal_cost)
+
+
 def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, mode: str,
                      stage: str, which: str) -> dict[str, Decimal]:
     if not amount:
@@ -471,10 +516,7 @@ def _split_by_weight(amount: Decimal, weights: dict[str, Decimal], q: Decimal, m
         return {name: zero for name in weights}
     total = sum(weights.values(), _ZERO)
     if amount > total:
-        raise CostingError([Issue(
-            "DISPOSAL_EXCEEDS_COST", "spoilage.disposal_value",
-            f"{stage}: disposal value of {which} spoilage {amount} is more than its cost {total}; "
-            "check spoilage.disposal_value (it is per spoiled unit)")])
+        raise CostingError([_disposal_exceeds_cost(stage, which, amount, total)])
     names = sorted(weights)  # ties go to the alphabetically first element, whatever the file order
     parts = allocate([amount * weights[n] / total for n in names], amount, q, mode)
     return dict(zip(names, parts))

@@ -146,3 +146,38 @@ def test_fifo_layers_of_the_cost_transferred_out_read_a_hidden_half_as_a_tie():
     report = costing.cost_case(case).stages[0]
     layer = transferred_out_parts(report, equivalent_unit_parts(case.stages[0], report, "fifo"), "half_even")["c"]
     assert (layer.to_complete_beginning_wip, layer.started_and_completed) == (Decimal("12110.06"), Decimal("9908.24"))
+
+
+def test_a_disposal_value_within_its_cost_is_not_refused_for_a_cent_rounding_put_above_it():
+    """Review (2026-11-25, an independent implementation in fractions): spoiled materials returned
+    at 34.4720 a unit against a cost of 34.47200627 were refused, DISPOSAL_EXCEEDS_COST "103.42 is
+    more than its cost 103.41": normal spoilage's cost rounded down (its cent went to transferred
+    out) while its share of the spoiled goods, 379.19 × 3/11 = 103.4155, rounded up.  Both exact,
+    103.416 is within 103.41602.  The cent goes to abnormal spoilage, whose rounded cost has room."""
+    report = _stage({"elements": BOTH, "started": 2552, "completed": 2541,
+                     "added_costs": {"materials": "87972.56", "conversion": "5000.00"},
+                     "spoilage": {"normal": 3, "abnormal": 8, "inspection": 0, "disposal_value": "34.4720"}})
+    normal, abnormal = report.normal_spoilage, report.abnormal_spoilage
+    assert (normal.disposal_value, abnormal.disposal_value) == (Decimal("103.41"), Decimal("275.78"))
+    assert normal.disposal_value + abnormal.disposal_value == Decimal("379.19")  # 11 × 34.4720, rounded once
+    assert normal.total >= 0 and abnormal.total >= 0  # no spoilage below nothing
+    assert report.transferred_out.total + report.ending_wip.total + abnormal.total + \
+        normal.disposal_value + abnormal.disposal_value == Decimal("92972.56")
+
+
+def test_spoiled_goods_rounded_up_past_their_rounded_cost_are_valued_at_that_cost():
+    """2 units at ¥1.27 are ¥2.54, ¥3 rounded; their cost, ¥2.65 (¥1.3259 a unit), is ¥1 + ¥1
+    rounded (the rest went to the 133 units transferred out).  Within the cost as it is, so not
+    refused; valued at most at the cost as rounded: ¥2, nothing left to net."""
+    report = _stage({"elements": MATERIALS, "started": 135, "completed": 133, "added_costs": {"materials": "179"},
+                     "spoilage": {"normal": 1, "abnormal": 1, "disposal_value": "1.27"}}, "JPY")
+    assert (report.normal_spoilage.disposal_value, report.abnormal_spoilage.disposal_value) == (1, 1)
+    assert (report.normal_spoilage.total, report.abnormal_spoilage.total) == (0, 0)
+    assert report.transferred_out.total + report.abnormal_spoilage.total + 2 == 179
+
+
+def test_a_disposal_value_above_its_cost_is_still_refused():
+    with pytest.raises(costing.CostingError) as refused:
+        _stage({"elements": MATERIALS, "started": 135, "completed": 133, "added_costs": {"materials": "179"},
+                "spoilage": {"normal": 1, "abnormal": 1, "disposal_value": "2"}}, "JPY")
+    assert [i.code for i in refused.value.issues] == ["DISPOSAL_EXCEEDS_COST", "DISPOSAL_EXCEEDS_COST"]
