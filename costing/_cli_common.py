@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ._errors import Issue
+from ._errors import Issue, shown_safely
 from ._numbers import ascii_digits as _ascii_digits
 
 __all__ = ["EXIT_INPUT", "DEFAULT_LEDGER", "print_issues", "period_argument", "ledger_option", "shell_word",
@@ -43,22 +43,6 @@ def end_progress_bar() -> None:
     if _bar_open:
         sys.stderr.write("\n")
         _bar_open = False
-
-
-# What a terminal would act on rather than show: control characters (an escape sequence can clear
-# the screen, a line break split one problem over two lines) and the bidirectional overrides and
-# isolates (they reorder the rest of the line, [CODE] included).  A name typed with them reaches
-# messages and locations as written.
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def shown_safely(text: str) -> str:
-    r"""``text`` with what a terminal would act on written as an escape a reader can see.
-
-    >>> shown_safely("Pack\x1b[2Jaging / Tes\nting / \u202eX")
-    'Pack\\x1b[2Jaging / Tes\\nting / \\u202eX'
-    """
-    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def print_issues(issues: Sequence[Issue], writes: bool = False) -> None:

@@ -12,11 +12,12 @@ status.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Issue", "CostingError", "format_path", "as_written"]
+__all__ = ["Issue", "CostingError", "format_path", "as_written", "shown_safely"]
 
 
 # How much of a value a message shows: a list pasted in place of a number, or a YAML alias that
@@ -140,3 +141,19 @@ def format_path(loc: tuple | list) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+# What a terminal would act on rather than show: control characters (an escape sequence can clear
+# the screen, a line break split one problem over two lines) and the bidirectional overrides and
+# isolates (they reorder the rest of the line, [CODE] included).  A name typed with them reaches
+# messages and locations as written.
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_safely(text: str) -> str:
+    r"""``text`` with what a terminal would act on written as an escape a reader can see.
+
+    >>> shown_safely("Pack\x1b[2Jaging / Tes\nting / \u202eX")
+    'Pack\\x1b[2Jaging / Tes\\nting / \\u202eX'
+    """
+    return _UNSHOWABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

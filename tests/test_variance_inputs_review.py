@@ -708,3 +708,17 @@ def test_a_near_miss_name_is_warned_of_beside_the_files_problems(demo_ledger, tm
     assert lines[0].startswith(f"warning: {source}: products[2].name: 'Drip Hose' is not a product") \
         and lines[0].endswith("[NEAR_MISS_NAME]")
     assert any(line.startswith("error: ") and "[NEGATIVE_AMOUNT]" in line for line in lines)
+
+
+def test_a_name_with_control_characters_reaches_the_terminal_escaped(demo_ledger, tmp_path, capsys):
+    """Review: a standards name only noted was printed as typed in the report's notes (stdout) and
+    its near-miss warning: an escape sequence in it recoloured or cleared the terminal."""
+    def edit(d):
+        d["products"][2]["name"] = "Cold\x1b[31mBrew"
+        d["products"][1]["name"] = "Barista Pr\x1b[2J"
+
+    source = standards(tmp_path, edit)
+    status, out, err = run_standards(capsys, demo_ledger, source)
+    assert status == 0, err
+    assert "\x1b" not in out and "\x1b" not in err
+    assert "standards for Cold\\x1b[31mBrew: not in the 2026-11 close" in out

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 from .._cli_common import (DEFAULT_LEDGER, EXIT_INPUT, ledger_argument, open_ledger, period_argument, print_issues,
                            progress_bar)
-from .._errors import CostingError, Issue
+from .._errors import CostingError, Issue, shown_safely
 from .._numbers import LIKE_DOT_GROUPED, NUMBER_LIMIT, NumberError, other_digits, to_decimal
 from .._text import locale_argument
 from ._flow import COVER_PERIODS, TREND_PERIODS
@@ -415,7 +415,7 @@ def _cmd_standards(args: argparse.Namespace) -> int:
     warnings: list[Issue] = []
     standards, issues = resolve_standards(data, result, warnings)
     for warning in warnings:  # a name only noted that may be a typo: said, not refused (also beside problems)
-        print(f"warning: {warning.with_source(path)}", file=sys.stderr)
+        print(f"warning: {shown_safely(str(warning.with_source(path)))}", file=sys.stderr)
     if issues:
         _print_issues(args, [i.with_source(path) for i in issues])
         return EXIT_INPUT

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from babel.numbers import format_decimal
 
 from .._currency import minor_unit
+from .._errors import shown_safely
 from ..close._render import change_text as diff_change_text
 from ._bridge import (COMPONENTS, METRIC_LABELS, Bridge, BridgeLine, PlainNumbers, element_label, explanation_text,
                       final_stage_label)
@@ -197,7 +198,7 @@ def render_variance(report: VarianceReport, locale: str = "en_US", detail: bool 
             continue
         out += _late_moved(late, locale, detail, m)
     if report.notes:
-        out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
+        out += ["", "Notes:"] + [f"  {shown_safely(n)}" for n in report.notes]  # names as typed in a file
     return "\n".join(out) + "\n"
 
 
@@ -386,7 +387,7 @@ def render_standards(report: StandardsReport, locale: str = "en_US") -> str:
         out.append("  (to account for = completed + ending (counted) + spoiled − count difference; the count "
                    "difference is counted − book, signed as in the roll-forward: a shortage is negative)")
     if report.notes:
-        out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
+        out += ["", "Notes:"] + [f"  {shown_safely(n)}" for n in report.notes]  # names as typed in a file
     return "\n".join(out) + "\n"
 
 
@@ -472,5 +473,5 @@ def render_flow(report: FlowReport, locale: str = "en_US") -> str:
         shorter = [f"{c.product} over {', '.join(c.periods)} only" for c in report.cover if c.periods != widest]
         out.append(f"  (shipments averaged over {', '.join(widest)}" + "".join(f"; {s}" for s in shorter) + ")")
     if report.notes:
-        out += ["", "Notes:"] + [f"  {n}" for n in report.notes]
+        out += ["", "Notes:"] + [f"  {shown_safely(n)}" for n in report.notes]  # names as typed in a file
     return "\n".join(out) + "\n"
