@@ -124,12 +124,14 @@ def test_in_a_later_month_a_product_named_twice_is_not_compared_with_the_others_
     barista = november["products"][1]
     barista["name"] = "Espresso Classic"
     barista["stages"][0]["ending_wip"]["complete"] = 2
+    barista["stages"][1]["ending_wip"]["units"] = -5  # its own problem, whatever its opening (review)
     lines = _refused_lines(tmp_path, capsys, november, "2026-11", db)
     assert [code for code in _codes(lines) if code[0].startswith("products[1]")] == [
         ("products[1].name", "[DUPLICATE_PRODUCT]"),
-        ("products[1].stages[0].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]")]
+        ("products[1].stages[0].ending_wip.complete", "[PROGRESS_OUT_OF_RANGE]"),
+        ("products[1].stages[1].ending_wip.units", "[NEGATIVE_UNITS]")]
     assert {code for _, code in _codes(lines)} == {"[DUPLICATE_PRODUCT]", "[PROGRESS_OUT_OF_RANGE]",
-                                                   "[PRODUCT_MISSING]"}  # Barista Pro's WIP and stock
+                                                   "[NEGATIVE_UNITS]", "[PRODUCT_MISSING]"}  # Barista's WIP, stock
 
 
 def test_problems_are_said_in_the_files_order_of_products_and_stages(tmp_path, capsys):
@@ -144,3 +146,20 @@ def test_problems_are_said_in_the_files_order_of_products_and_stages(tmp_path, c
     assert [path for path, _ in _codes(_refused_lines(tmp_path, capsys, data))] == [
         "products[0].name", "products[0].stages[0].ending_wip.complete", "products[0].stages[2].completed",
         "products[1].stages[1].ending_wip.complete"]
+
+
+def test_what_reads_refused_completed_units_is_held_back_not_the_next_stages_own_problems(tmp_path, capsys):
+    """Review: with Assembly's completed refused, Testing's own negative ending units were held back
+    with its unit flow (which reads what Assembly completed), and the last stage's refused completed
+    held back a negative shipments with the stock check."""
+    data = _october()
+    espresso = data["products"][0]
+    espresso["stages"][0]["completed"] = "abc"
+    espresso["stages"][1]["ending_wip"]["units"] = -22
+    espresso["stages"][2]["completed"] = "many"
+    espresso["shipments"] = -270
+    assert _codes(_refused_lines(tmp_path, capsys, data)) == [
+        ("products[0].stages[0].completed", "[NOT_A_NUMBER]"),
+        ("products[0].stages[1].ending_wip.units", "[NEGATIVE_UNITS]"),
+        ("products[0].stages[2].completed", "[NOT_A_NUMBER]"),
+        ("products[0].shipments", "[NEGATIVE_UNITS]")]

@@ -248,11 +248,9 @@ def _resolve_close(data: Any, prior: PriorState | None, *, recorded: bool = Fals
                               if not _reads_stood_in(issue, stood_in[i], len(product.stages))]
         if first is not None and prior is not None:
             # Its opening is the other product's, carried under the name: what compares with it (the
-            # unit flow, a count, the shipments against stock, an opening written) is not this product's.
-            product_issues = [issue for issue in product_issues
-                              if issue.path != "shipments" and ".beginning_wip" not in issue.path and not any(
-                                  _units_in_question([issue], j, opening_written=True)
-                                  for j in range(len(product.stages)))]
+            # unit flow, a count, the shipments against stock, an opening written, a cost) is not this
+            # product's.  Its values' own problems are.
+            product_issues = [issue for issue in product_issues if issue.code not in _READS_OPENING]
         issues.extend(issue.under(path) for issue in product_issues)
         if plan is not None:
             plans.append(plan)
@@ -306,12 +304,22 @@ def _reads_stood_in(issue: Issue, stood_in: Mapping[int, frozenset[tuple]], stag
         spath = f"stages[{j}]"
         if issue.path == spath or issue.path.startswith((spath + ".", spath + "[")):
             return True
-        if ("completed",) in values:
-            if j + 1 < stages and _units_in_question([issue], j + 1, opening_written=False):
+        if ("completed",) in values and issue.code in _READS_RECEIVED:
+            following = f"stages[{j + 1}]"
+            if j + 1 < stages and (issue.path == following or issue.path.startswith(following + ".")):
                 return True
             if j + 1 == stages and issue.path == "shipments":
                 return True
     return False
+
+
+# The problems of a stage that compare what it received (the units the stage before completed) with
+# its own flow, and those of a product that compare the finished units (the last stage's completed)
+# with its shipments: held back when those units are not known.  Its values' own problems (a
+# negative, a completion out of range) are said.
+_READS_RECEIVED = frozenset({"UNIT_FLOW", "FIFO_BEGINNING_NOT_COMPLETED", "ENDING_WIP_BEHIND_BEGINNING",
+                             "COUNT_EXCEEDS_FLOW", "COUNT_WITHOUT_BOOK_UNITS", "NORMAL_SPOILAGE_UNABSORBED",
+                             "TRANSFERRED_IN_MISMATCH", "SHIPMENTS_EXCEED_STOCK"})
 
 
 def _is_product_amount(loc: tuple, prior: PriorState | None) -> bool:
@@ -1317,6 +1325,9 @@ def _stage_amounts(stage: Any, spath: str, opening: bool) -> Iterator[tuple[str,
 # Problems that compare a stage's cost with a value: not said from a cost lacking the overhead a
 # refused pool would apply (in that stage or, transferred in, the stages after it).
 _COST_COMPARED = frozenset({"DISPOSAL_EXCEEDS_COST", "SCRAP_EXCEEDS_COST"})
+# What compares a product with its opening (the units and costs carried from the prior close): of a
+# product named as another, the other's, so not said of it.
+_READS_OPENING = _READS_RECEIVED | _COST_COMPARED | {"OPENING_MISMATCH"}
 
 
 def _stage_of(path: str) -> int:
