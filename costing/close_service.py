@@ -535,7 +535,12 @@ def _close_period(data: Any, ledger: Ledger, period: str | None, user: str | Non
         # The rest of the file is checked as it must close, in the currency it keeps (its amounts'
         # places): fixing the currency should not bring a second round of problems.
         issue, kept = mismatch
-        _, issues = resolve_close({**data, "currency": kept}, prior, vouched=vouched)
+        plan, issues = resolve_close({**data, "currency": kept}, prior, vouched=vouched)
+        if plan is not None:  # what the close finds costing it (the tie to the general ledger, a cost compared)
+            try:
+                compute_close(plan)
+            except CostingError as e:
+                issues = list(e.issues)
         raise CloseRefused([issue, *issues])
     large = _stage_rows(data) >= BACKGROUND_FROM_STAGE_ROWS
     result, inputs_json = _compute_in_two_processes(data, prior, vouched, progress) if large else (None, None)

@@ -328,6 +328,20 @@ def test_a_re_close_in_another_currency_hides_none_of_the_files_other_problems(l
     assert "close #1 was in USD" in refused.value.issues[0].message
 
 
+def test_a_re_close_in_another_currency_says_what_costing_it_finds_too(ledger):
+    """Review: a file with no other problem in resolution was not costed, so the tie to the general
+    ledger and a disposal value above its cost came in a second round."""
+    close_period(demo("2026-10"), ledger, user="test")
+    reopen_period(ledger, "2026-10", "late invoice", user="controller")
+    data = demo("2026-10")
+    data["currency"] = "EUR"
+    data["general_ledger"] = {"balances": {"1400": "1.00"}}
+    with pytest.raises(CloseRefused) as refused:
+        close_period(data, ledger, user="test")
+    assert [(i.code, i.path) for i in refused.value.issues] == [
+        ("CURRENCY_MISMATCH", "currency"), ("GL_DOES_NOT_TIE", "general_ledger.balances.1400")]
+
+
 def test_a_file_that_is_not_a_ledger_is_refused_and_left_alone(tmp_path, capsys):
     close_file = str(ROOT / "examples" / "demo" / "close-2026-10.yaml")
     workbook = tmp_path / "book.xlsx"
