@@ -87,3 +87,26 @@ def test_a_refused_driver_quantity_or_count_hides_not_its_stages_flow(demo_book,
     assert problems[0] == (code, cell)
     assert ("UNIT_FLOW", "Production!B4") in problems and ("FIFO_BEGINNING_NOT_COMPLETED", "Production!E4") in problems
     assert "MISSING_DRIVER_QUANTITY" not in {c for c, _ in problems}
+
+
+def test_a_refused_overhead_rate_holds_back_only_overhead_controls_tie(demo_book):
+    """Review: it held back every account's tie (a WIP account 1,000 off the general ledger went
+    unsaid), where the close file says both."""
+    change(demo_book, {"Accounts!G4": 11560, "'Overhead Rates'!C5": "abc"})
+    assert first_months_problems(demo_book) == [("NOT_A_NUMBER", "'Overhead Rates'!C5"),
+                                                ("GL_DOES_NOT_TIE", "Accounts!G4")]
+
+
+def test_a_later_months_refused_opening_row_holds_back_nothing_the_ledgers_opening_decides(demo_book, tmp_path,
+                                                                                          capsys):
+    """In a later month the opening is the ledger's: an Opening row refused held back every tie to
+    the general ledger and its stage's unit flow (review)."""
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    change(demo_book, {"Settings!B5": "2026-11", "Opening!C4": "abc", "Production!E4": 1})
+    code, problems = closed(demo_book, "2026-11", capsys, "--ledger", str(db))
+    assert code == 2 and problems[0] == ("NOT_A_NUMBER", "Opening!C4")
+    assert {cell for c, cell in problems if c == "GL_DOES_NOT_TIE"} == {"Accounts!G4", "Accounts!G5", "Accounts!G6",
+                                                                        "Accounts!G7"}
+    assert ("UNIT_FLOW", "Production!B4") in problems

@@ -48,17 +48,26 @@ _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) 
     # the cost it would apply); a count left out: nothing — the stage is then not counted.
     "Drivers": lambda product, stage: ((_DRIVER, product, stage),),
     "Counts": lambda product, stage: (),
-    "OpeningWIP": lambda product, stage: ((_STAGE, product, stage), _TIE),
-    "OpeningWIPCost": lambda product, stage: ((_STAGE, product, stage), (_COST, product, stage), _TIE),
+    # The opening tables are read in the ledger's first month only: later the opening is the ledger's.
+    "OpeningWIP": lambda product, stage: _first_month((_STAGE, product, stage), _TIE),
+    "OpeningWIPCost": lambda product, stage: _first_month((_STAGE, product, stage), (_COST, product, stage), _TIE),
     "Shipments": lambda product, stage: ((_PRODUCT, product),),
-    "OpeningFG": lambda product, stage: ((_PRODUCT, product), _TIE),
+    "OpeningFG": lambda product, stage: _first_month((_PRODUCT, product), _TIE),
     "Production": lambda product, stage: ((_PRODUCT, product),),  # a stage missing breaks the product's flow
     # A pool left out: its stages' overhead is not applied (MISSING_OVERHEAD_RATE, and the close holds
     # back the cost comparisons itself), and overhead control's tie misses its actual overhead.
-    "OverheadRates": lambda product, stage: ((_POOL, stage), _TIE),
+    "OverheadRates": lambda product, stage: ((_POOL, stage), _OVERHEAD_TIE),
     "GeneralLedger": lambda product, stage: (),  # a balance left out is not tied: nothing else reads it
 }
 _POOL = "pool"  # ("pool", folded stage or None for any): the overhead rate missing for that stage
+_OVERHEAD_TIE = ("tie", "overhead control")  # overhead control's tie only (the month's actual overhead)
+_FIRST = "first month"  # ("first month", hold): the hold, where the month is the ledger's first
+
+
+def _first_month(*holds: tuple) -> tuple:
+    """``holds`` where the month opens from the workbook (the ledger's first): a later month's
+    opening is the ledger's, whatever the Opening tables hold (``WorkbookInput.with_close_checks``)."""
+    return tuple((_FIRST, hold) for hold in holds)
 _DRIVER = "driver"  # ("driver", product, stage; None for any): that product-stage's driver quantity missing
 # The close's checks of the header alone (company, currency, locale, period sequence): no product
 # row left out of the close's view can explain them, so they are said whatever was held back.
@@ -177,6 +186,8 @@ class WorkbookInput:
         from ..close._resolve import resolve_close
 
         self.first_month = prior is None
+        self.held = {hold[1] if hold[0] == _FIRST else hold for hold in self.held
+                     if hold[0] != _FIRST or self.first_month}
 
         plan, found = resolve_close(self.partial, prior, vouched=frozenset(vouched))
         if plan is not None:  # as the close does: what it finds only costing (a later month's shipments)
@@ -217,6 +228,9 @@ class WorkbookInput:
     def _follows(self, issue: Issue) -> bool:
         """Whether the close's ``issue`` may follow from what a problem already said left out."""
         if _TIE in self.held and (issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger")):
+            return True
+        if _OVERHEAD_TIE in self.held and issue.code == "GL_DOES_NOT_TIE" and issue.path == (
+                f"general_ledger.balances.{((self.partial.get('accounts') or {}).get('overhead_control') or {}).get('code')}"):
             return True
         if issue.path in _HEADER_OWN:
             return False  # checked on the header alone: no product row left out can explain it
@@ -1252,7 +1266,7 @@ class _Reader:
             if found is not None:
                 i, j = found
                 wip = out[i]["stages"][j].get("beginning_wip")
-                held = ((_STAGE, _fold(row.get("product")), _fold(row.get("stage"))), _TIE)
+                held = _first_month((_STAGE, _fold(row.get("product")), _fold(row.get("stage"))), _TIE)
                 if wip is None and _may_mean(unplaced, out[i], row.get("stage"), folds):
                     self.result.held.update(held)  # the refused OpeningWIP row's follow-on
                     continue
