@@ -243,8 +243,20 @@ def _plain(value: Any) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _as_text(value: Any) -> Any:
+    """A cell as the engine stores text: bytes (a BLOB written outside the engine) decoded."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def _row_hash(row: dict) -> str:
-    return hashlib.sha256(canonical_json({k: row[k] for k in _HASHED}).encode()).hexdigest()
+    """The hash of a row as the engine recorded it; of a row holding a value the engine never
+    stores (a cell an editor saved as bytes, a BLOB), one that matches no recorded hash: the row is
+    then said to be changed outside the engine, not a traceback."""
+    try:
+        text = canonical_json({k: row[k] for k in _HASHED})
+    except TypeError:
+        return "not a hash: the row holds a value of a kind the engine never stores"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -501,12 +513,16 @@ class Ledger:
 
     @staticmethod
     def _event(r: sqlite3.Row) -> Event:
-        return Event(r["seq"], r["kind"], r["period"], r["close_no"], r["opening_from"], r["recorded_at"],
-                     r["recorded_by"], r["reason"], r["engine_version"], r["inputs_sha256"], r["row_hash"])
+        # A text cell an editor saved as bytes (a BLOB) is shown as the text it holds: the row's
+        # hash no longer matches (``_row_hash``), which is what the readers and verify say of it.
+        t = _as_text
+        return Event(r["seq"], t(r["kind"]), t(r["period"]), r["close_no"], r["opening_from"], t(r["recorded_at"]),
+                     t(r["recorded_by"]), t(r["reason"]), t(r["engine_version"]), t(r["inputs_sha256"]),
+                     t(r["row_hash"]))
 
     def status(self, period: str) -> str:
         """'open' (never closed), 'closed', or 'reopened'."""
-        row = self._db.execute("SELECT kind FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
+        row = self._db.execute("SELECT kind FROM events NOT INDEXED WHERE period = ? ORDER BY seq DESC LIMIT 1",
                                (period,)).fetchone()
         return "open" if row is None else ("closed" if row["kind"] == "close" else "reopened")
 
@@ -521,7 +537,7 @@ class Ledger:
         return f"{period} is closed in {self.path}"
 
     def _current_close_row(self, period: str) -> sqlite3.Row | None:
-        row = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1", (period,)).fetchone()
+        row = self._db.execute("SELECT * FROM events NOT INDEXED WHERE period = ? ORDER BY seq DESC LIMIT 1", (period,)).fetchone()
         if row is None or row["kind"] != "close":
             return None
         return row
@@ -606,7 +622,7 @@ class Ledger:
         return events, {seq: said for seq, said in flagged.items() if said}, general + taken_problems
 
     def closes(self, period: str) -> list[ClosedPeriod]:
-        rows = self._db.execute("SELECT * FROM events WHERE period = ? AND kind = 'close' ORDER BY seq",
+        rows = self._db.execute("SELECT * FROM events NOT INDEXED WHERE period = ? AND kind = 'close' ORDER BY seq",
                                 (period,)).fetchall()
         return [self._closed(r) for r in rows]
 
@@ -627,7 +643,7 @@ class Ledger:
 
     def close_count(self, period: str) -> int:
         """How many times ``period`` has been closed (reopened closes included)."""
-        return self._db.execute("SELECT COUNT(*) FROM events WHERE period = ? AND kind = 'close'",
+        return self._db.execute("SELECT COUNT(*) FROM events NOT INDEXED WHERE period = ? AND kind = 'close'",
                                 (period,)).fetchone()[0]
 
     def _closed(self, row: sqlite3.Row) -> ClosedPeriod:
@@ -669,7 +685,7 @@ class Ledger:
         Raises LedgerError LEDGER_CHANGED, before any book is given, when a row no longer matches
         its hash, or a reversal is not the exact mirror of the close it reverses (what a journal
         or export after a close would post is then not what the engine recorded)."""
-        rows = self._db.execute("SELECT * FROM events WHERE period = ? ORDER BY seq", (period,)).fetchall()
+        rows = self._db.execute("SELECT * FROM events NOT INDEXED WHERE period = ? ORDER BY seq", (period,)).fetchall()
         for row in rows:
             self._check_row(row)
         self._check_sequence(period, rows)
@@ -707,11 +723,11 @@ class Ledger:
                               f"`wip verify{self.ledger_option}`")
 
     def periods(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT period FROM events ORDER BY period")]
+        return [r[0] for r in self._db.execute("SELECT DISTINCT period FROM events NOT INDEXED ORDER BY period")]
 
     def last_closed_before(self, period: str) -> tuple[int, str] | None:
         """(seq, period) of the latest period before ``period`` that has any event."""
-        row = self._db.execute("SELECT MAX(period) AS p FROM events WHERE period < ?", (period,)).fetchone()
+        row = self._db.execute("SELECT MAX(period) AS p FROM events NOT INDEXED WHERE period < ?", (period,)).fetchone()
         if row["p"] is None:
             return None
         cur = self._current_close_row(row["p"])
@@ -848,7 +864,7 @@ class Ledger:
     def _opening_for(self, period: str) -> tuple[PriorState | None, int | None]:
         status = self.status(period)
         if status == "closed":
-            close_no = self._db.execute("SELECT close_no FROM events WHERE period = ? ORDER BY seq DESC LIMIT 1",
+            close_no = self._db.execute("SELECT close_no FROM events NOT INDEXED WHERE period = ? ORDER BY seq DESC LIMIT 1",
                                         (period,)).fetchone()[0]
             reopened, first = self._reopened_first(period)
             if reopened:
@@ -862,8 +878,8 @@ class Ledger:
                               f"{period} is closed (close #{close_no}) and locked; to change it run "
                               f"`wip reopen {period} --reason {REASON_PLACEHOLDER}{self.ledger_option}`, then close it again "
                               "(WHO AND WHY: who asked for the reopen and why)")
-        earlier = self._db.execute("SELECT MAX(period) FROM events WHERE period < ?", (period,)).fetchone()[0]
-        later = self._db.execute("SELECT MIN(period) FROM events WHERE period > ? AND kind = 'close'",
+        earlier = self._db.execute("SELECT MAX(period) FROM events NOT INDEXED WHERE period < ?", (period,)).fetchone()[0]
+        later = self._db.execute("SELECT MIN(period) FROM events NOT INDEXED WHERE period > ? AND kind = 'close'",
                                  (period,)).fetchone()[0]
         if earlier is None:
             if later is not None and status == "open":
@@ -987,6 +1003,9 @@ class Ledger:
         try:
             row = self._current_close_row(period)
             if row is None:
+                # A close cut off the end of the ledger would leave the month looking reopened (or
+                # never closed): said as the ledger changed, as the readers and the close say it.
+                self._refuse_if_cut_short()
                 status = self.status(period)
                 state = (f"was never closed in {self.path}" if status == "open" else
                          "is reopened and not closed again since")
@@ -1360,10 +1379,15 @@ class Ledger:
                     "--head)"]
 
     def _verify_structure(self) -> list[str]:
-        """The tables, indexes and append-only triggers are the engine's (``_schema_problems``), and
-        no detail row belongs to a missing event."""
+        """The tables, indexes and append-only triggers are the engine's (``_schema_problems``), the
+        file is consistent as SQLite checks it (an index that no longer matches its table: rows the
+        engine would not find, or find changed, by it), and no detail row belongs to a missing event."""
         problems = [f"schema: {p} — rows can be changed, added or swallowed without the engine"
                     for p in self._schema_problems()]
+        found = [str(row[0]) for row in self._db.execute("PRAGMA integrity_check(20)")]
+        if found != ["ok"]:
+            problems.append(f"file: SQLite's integrity check finds {len(found)}{'+' if len(found) == 20 else ''} "
+                            f"problem(s), first: {found[0]} — its pages or indexes were changed outside the engine")
         for table in ("journal_lines", "closing_wip", "fg_layers"):
             orphans = self._db.execute(f"SELECT COUNT(*), MIN(seq) FROM {table} WHERE seq NOT IN "
                                        "(SELECT seq FROM events)").fetchone()

@@ -1,0 +1,73 @@
+"""Review (ledger tampering, 2026-11-25): an index rebuilt outside the engine passed `wip verify`
+and made a month look reopened, so the engine posted it a second time; a cell an editor saved as
+bytes crashed verify and history; a reopen of a ledger whose last close was cut off was told the
+month "is reopened"."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from costing.cli import main
+from costing.close_service import close_period, reopen_period
+from costing.ledger import Ledger
+from tests.demo_data import DEMO, demo
+from tests.test_ledger_review_r18 import _sneaky
+
+
+@pytest.fixture
+def reclosed(tmp_path) -> Path:
+    """Both demo months closed, then each reopened and closed again (six events)."""
+    db = tmp_path / "l.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+        close_period(demo("2026-11"), ledger, user="test")
+        reopen_period(ledger, "2026-10", "count fix", user="controller")
+        close_period(demo("2026-10"), ledger, user="test")
+        reopen_period(ledger, "2026-11", "follow October", user="controller")
+        close_period(demo("2026-11"), ledger, user="test")
+    return db
+
+
+def _index_leaving_out(db: Path, seq: int) -> None:
+    """The events_period index rebuilt to leave out event ``seq``, its schema text put back as the
+    engine writes it: no row of any table changed."""
+    con = sqlite3.connect(db, isolation_level=None)
+    sql = con.execute("SELECT sql FROM sqlite_master WHERE name = 'events_period'").fetchone()[0]
+    con.execute("DROP INDEX events_period")
+    con.execute(f"CREATE INDEX events_period ON events (period, seq) WHERE seq <> {seq}")
+    con.execute("PRAGMA writable_schema = ON")
+    con.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'events_period'", (sql,))
+    con.execute("PRAGMA writable_schema = OFF")
+    con.close()
+
+
+def test_an_index_rebuilt_outside_the_engine_is_caught_and_misleads_no_close(reclosed, capsys):
+    _index_leaving_out(reclosed, 6)  # November's close #2: by the index, the month looked reopened
+    assert main(["verify", "--ledger", str(reclosed)]) == 1
+    err = capsys.readouterr().err
+    assert "SQLite's integrity check finds" in err and "events_period" in err and "[LEDGER_TAMPERED]" in err
+    with Ledger(reclosed) as ledger:
+        assert ledger.status("2026-11") == "closed" and ledger.close_count("2026-11") == 2
+    assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", str(reclosed)]) == 2
+    assert "[PERIOD_LOCKED]" in capsys.readouterr().err  # not posted a second time
+
+
+def test_a_cell_saved_as_bytes_is_said_changed_not_a_traceback(reclosed, capsys):
+    _sneaky(reclosed, "UPDATE events SET reason = CAST(reason AS BLOB) WHERE seq = 3")
+    assert main(["verify", "--ledger", str(reclosed)]) == 1
+    err = capsys.readouterr().err
+    assert "events seq 3 (reopen 2026-10): contents do not match its hash" in err and "Traceback" not in err
+    assert main(["history", "--ledger", str(reclosed)]) == 1
+    out, err = capsys.readouterr()
+    assert "changed outside the engine" in err and "Traceback" not in err and "count fix" in out
+
+
+def test_a_reopen_of_a_month_whose_close_was_cut_off_says_the_ledger_changed(reclosed, capsys):
+    _sneaky(reclosed, *(f"DELETE FROM {table} WHERE seq = 6" for table in ("journal_lines", "closing_wip",
+                                                                         "fg_layers", "events")))
+    assert main(["reopen", "2026-11", "--reason", "audit", "--ledger", str(reclosed)]) == 2
+    err = capsys.readouterr().err
+    assert "[LEDGER_CHANGED]" in err and "events were cut off the end" in err and "NOT_CLOSED" not in err
