@@ -162,12 +162,9 @@ def _cmd_close(args: argparse.Namespace) -> int:
         return EXIT_INPUT
 
     def leave_as_found() -> None:
+        # Not while another close has the file open (it may be writing into it): then it stays.
         if was != "ledger" and not ledger.events():
-            ledger.close()
-            if was == "absent":
-                ledger_path.unlink(missing_ok=True)
-            else:
-                ledger_path.write_bytes(b"")
+            ledger.remove_if_unused(was)
 
     reused = False
     with ledger:

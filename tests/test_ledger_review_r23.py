@@ -71,3 +71,43 @@ def test_a_reopen_of_a_month_whose_close_was_cut_off_says_the_ledger_changed(rec
     assert main(["reopen", "2026-11", "--reason", "audit", "--ledger", str(reclosed)]) == 2
     err = capsys.readouterr().err
     assert "[LEDGER_CHANGED]" in err and "events were cut off the end" in err and "NOT_CLOSED" not in err
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="flock: POSIX only")
+def test_a_refused_close_never_removes_a_new_ledger_another_process_has_open(tmp_path, capsys, monkeypatch):
+    """Review (concurrency): a close refused into a new ledger emptied or removed the file while a
+    colleague's close, started just after it, was writing into it (a traceback, or a false
+    LEDGER_READ_ONLY, for theirs)."""
+    import yaml
+
+    from costing import close_service
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(demo("2026-11")))  # refused: a first month cannot open from nothing
+    others: list[Ledger] = []
+    real_close = close_service.close_period
+
+    def colleague_opens_then_refused(data, ledger, **kwargs):
+        others.append(Ledger(ledger.path))  # another close opens the new ledger meanwhile
+        return real_close(data, ledger, **kwargs)
+
+    monkeypatch.setattr(close_service, "close_period", colleague_opens_then_refused)
+    for was in ("absent", "empty"):
+        db = tmp_path / f"{was}.db"
+        if was == "empty":
+            db.write_bytes(b"")
+        assert main(["close", str(path), "--period", "2026-11", "--ledger", str(db)]) == 2
+        capsys.readouterr()
+        other = others.pop()
+        try:
+            assert db.exists() and db.stat().st_size > 0 and other.events() == []  # still there for it
+        finally:
+            other.close()
+    monkeypatch.undo()
+    for was in ("absent", "empty"):  # no one else has it open: left as found
+        alone = tmp_path / f"alone-{was}.db"
+        if was == "empty":
+            alone.write_bytes(b"")
+        assert main(["close", str(path), "--period", "2026-11", "--ledger", str(alone)]) == 2
+        capsys.readouterr()
+        assert (not alone.exists()) if was == "absent" else alone.read_bytes() == b""

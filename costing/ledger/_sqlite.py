@@ -27,6 +27,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .._journal import JournalBook
+
+try:
+    import fcntl
+except ImportError:  # Windows: a file another process holds open cannot be removed there anyway
+    fcntl = None
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 from ._codec import (
     decode_reports,
@@ -243,6 +248,31 @@ def _plain(value: Any) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def _shared_lock(path: str, create: bool) -> int | None:
+    """A file descriptor holding a shared flock on the ledger file while a Ledger has it open
+    (``Ledger.remove_if_unused`` takes it exclusive before it removes a file).  Taken before SQLite
+    opens the file; a file removed or replaced while it waited is opened again as the path now is.
+    None without flock (Windows) or where the file cannot be opened so (the Ledger says why)."""
+    if fcntl is None:
+        return None
+    for _ in range(5):
+        try:
+            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)  # as SQLite creates it
+        except OSError:
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            if os.path.samestat(os.fstat(fd), os.stat(path)):
+                return fd
+        except OSError:
+            pass
+        os.close(fd)
+    return None
+
+
 def _as_text(value: Any) -> Any:
     """A cell as the engine stores text: bytes (a BLOB written outside the engine) decoded."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
@@ -371,10 +401,12 @@ class Ledger:
         # A file this connection creates is taken away again if the ledger's tables cannot be written
         # into it (a full drive): no empty file is left to be read later as 'not a ledger'.
         created = self.path != ":memory:" and not Path(self.path).exists()
+        self._lock_fd = _shared_lock(self.path, create) if self.path != ":memory:" else None
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as e:  # the path's checks passed: rare (a name the file system refuses...)
+            self._release_lock()
             raise LedgerError("LEDGER_UNAVAILABLE", f"cannot {'open or create' if create else 'open'} a ledger at "
                                                     f"{self.path}: {e}") from None
         self._db.row_factory = sqlite3.Row
@@ -383,6 +415,7 @@ class Ledger:
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as e:
             self._db.close()
+            self._release_lock()
             refusal = _refusal(self.path, e)
             if refusal is not None and refusal.code == "LEDGER_BUSY":  # held locked by another process, not foreign
                 raise refusal from None
@@ -405,10 +438,12 @@ class Ledger:
                 self._check_schema_version("meta" in tables)
             except BaseException:
                 self._db.close()
+                self._release_lock()
                 raise
         if "events" not in tables and (tables or not create):
             # Someone else's database, or an empty file a reader was pointed at: never written into.
             self._db.close()
+            self._release_lock()
             raise LedgerError("NOT_A_LEDGER", f"{self.path} is not a ledger (no close was ever recorded in it); "
                                               "give the .wip.db file that wip close writes")
         if "events" not in tables:
@@ -426,6 +461,7 @@ class Ledger:
                 refusal = _refusal(self.path, e) if isinstance(e, sqlite3.Error) else None
                 if refusal is not None:  # e.g. an empty file, or a folder, the user may not write
                     self._db.close()
+                    self._release_lock()
                     # Not when busy: another process holds the file it created first, writing into it.
                     if created and refusal.code != "LEDGER_BUSY":
                         Path(self.path).unlink(missing_ok=True)
@@ -498,6 +534,41 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+    def remove_if_unused(self, was: str) -> bool:
+        """Take away the ledger file this Ledger created (``was`` "absent") or filled with the
+        ledger's tables (``was`` "empty": emptied again), when no other process has it open — a
+        close refused in a new ledger leaves the file as it found it, but never pulls the file from
+        under another close writing into it (it holds the shared lock ``_shared_lock`` takes).
+        Closes the Ledger; returns whether the file was taken away (not where another process has
+        it open, nor on a system without flock for an emptied file)."""
+        fd = self._lock_fd
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                self.close()
+                return False
+        elif was != "absent":
+            self.close()
+            return False
+        self._db.close()
+        try:
+            if was == "absent":
+                Path(self.path).unlink(missing_ok=True)  # on Windows refused while another process has it open
+            else:
+                Path(self.path).write_bytes(b"")
+            return True
+        except OSError:
+            return False
+        finally:
+            self._release_lock()
 
     def __enter__(self) -> "Ledger":
         return self
