@@ -506,3 +506,17 @@ def test_an_element_named_progress_is_left_to_the_general_path():
     data = read_clean(ROOT / "examples" / "demo" / "close-2026-10.yaml")
     data["products"] = renamed(data["products"])
     assert assert_same_or_declined(data) == (0, 0)
+
+
+def test_a_key_written_blank_is_left_to_the_general_path(monkeypatch):
+    """Found by the property test above: a count written and left blank (`count:`) was taken as no
+    count by the fast path, which a file small or odd enough for the general path refused
+    (NOT_A_NUMBER): whether a blank count closed depended on the path."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from bench_close import make_plant  # a plant the fast path takes whole
+
+    data = make_plant(3, 2)
+    assert resolve_close(data, None)[1] == []
+    data["products"][1]["stages"][0]["count"] = None
+    plan, issues = resolve_close(data, None)
+    assert plan is None and [(i.code, i.path) for i in issues] == [("NOT_A_NUMBER", "products[1].stages[0].count")]

@@ -74,7 +74,11 @@ def _fraction(value: Any) -> Decimal:
 
 
 def _optional(mapping: dict, key: str, convert=_number) -> Decimal | None:
+    """The value of an optional key; None when not written.  Written and left blank (``count:``),
+    declined: the general path decides (it refuses a blank count or rate, takes some other keys so)."""
     value = mapping.get(key)
+    if value is None and key in mapping:
+        raise _Decline
     return None if value is None else convert(value)
 
 
