@@ -21,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 from .._journal import JournalBook, PostedBook
 from . import _beancount, _gl, _iif, _intacct, _qbo, _xero
-from ._common import ExportError, prepare, write_atomically
+from ._common import ExportError, folder_locked, prepare, write_atomically
 from ._folder import refuse_double_count
 
 __all__ = ["FORMATS", "OPTIONS", "ExportError", "render_journals", "export_journals"]
@@ -89,6 +89,12 @@ def export_journals(book: JournalBook, fmt: str, out_dir: Path, after_close: int
     if after_close is not None and not history:
         raise TypeError("an after-close export needs the period's history (history=...), to tell what the folder "
                         "holds")
+    with folder_locked(Path(out_dir)):  # what the folder holds is read, checked, then written: one at a time
+        return _export_into(Path(out_dir), book, fmt, files, after_close, history, stale, options)
+
+
+def _export_into(out_dir: Path, book: JournalBook, fmt: str, files: dict[str, bytes], after_close: int | None,
+                 history: Sequence[PostedBook], stale, options: dict[str, Any]) -> list[Path]:
     refuse_double_count(Path(out_dir), lambda b: render_journals(b, fmt, **options), book.period, files,
                         after_close, history)
     stem = book.period if after_close is None else f"{book.period}-after-close-{after_close}"

@@ -7,9 +7,11 @@ zero-line policy already applied, so that every format drops exactly the same li
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import errno
+import hashlib
 import io
 import os
 import re
@@ -20,6 +22,11 @@ from dataclasses import dataclass
 from decimal import Context, Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
@@ -48,6 +55,7 @@ __all__ = [
     "file_name",
     "numbered_family",
     "write_atomically",
+    "folder_locked",
 ]
 
 
@@ -430,18 +438,59 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+_STAGING_PREFIX = ".journals-export-"
+
+
+@contextlib.contextmanager
+def folder_locked(out_dir: Path):
+    """Exports into one folder one at a time (an exclusive flock on a lock file in the system's
+    temporary folder named by the folder's absolute path, whether or not it exists yet): what a
+    folder holds is read, checked never to post a close twice, then written — two exports at once
+    each saw the other's files missing.  Staging folders an export killed part-way left
+    (``.journals-export-*``) are then no one's: removed.  Without flock (Windows), exports are not
+    serialised and such folders are left."""
+    if fcntl is None:
+        yield
+        return
+    key = hashlib.sha256(str(Path(out_dir).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    try:
+        fd = os.open(Path(tempfile.gettempdir()) / f"wip-export-{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield  # no lock to be had: the export goes on as before
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if Path(out_dir).is_dir():
+            for left in Path(out_dir).glob(_STAGING_PREFIX + "*"):
+                shutil.rmtree(left, ignore_errors=True)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[str], bool] = lambda name: False,
                      ) -> list[Path]:
     """Write ``files`` into ``out_dir``: all into a private temporary directory first, then renamed into place.
 
-    A failure while writing leaves ``out_dir`` as it was.  Each rename replaces one file at once
-    (``os.replace``), so no file is ever seen half-written.  Afterwards, files of an earlier export
-    for which ``stale(name)`` is true and that this export did not produce (``...-3.csv`` when there
-    are now two files) are removed, so that a directory never mixes two exports.
+    A failure while writing leaves ``out_dir`` as it was — a folder it made for them (``--out`` a new
+    folder) taken away again.  Each rename replaces one file at once (``os.replace``), so no file is
+    ever seen half-written.  Afterwards, files of an earlier export for which ``stale(name)`` is
+    true and that this export did not produce (``...-3.csv`` when there are now two files) are
+    removed, so that a directory never mixes two exports.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".journals-export-", dir=out_dir))
+    made = []  # the folders made here, outermost first: taken away if nothing is written
+    probe = out_dir
+    while not probe.exists() and probe != probe.parent:
+        made.insert(0, probe)
+        probe = probe.parent
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out_dir))
+    except BaseException:
+        _take_away(made)
+        raise
+    renamed = False
     try:
         for name, data in files.items():
             _write_file(staging / name, data)
@@ -451,6 +500,7 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[st
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
         written = []
         for name in files:
+            renamed = True
             os.replace(staging / name, out_dir / name)
             written.append(out_dir / name)
         for old in sorted(out_dir.iterdir()):
@@ -458,4 +508,15 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[st
                 old.unlink()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not renamed:
+            _take_away(made)
     return written
+
+
+def _take_away(made: list[Path]) -> None:
+    """The folders an export made, innermost first, where they are still empty."""
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
