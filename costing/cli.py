@@ -211,43 +211,53 @@ def _cmd_close(args: argparse.Namespace) -> int:
                 notice = re_close_notice(ledger, outcome.event.period, outcome.event.close_no)
             except LedgerError as e:
                 later_unknown = e
-    sheets_status = 0
-    if workbook:  # results sheets are replaced; input tables are never touched
-        from .workbook import write_close_results
-        from .workbook._results import WorkbookChanged
+    try:
+        sheets_status = 0
+        if workbook:  # results sheets are replaced; input tables are never touched
+            from .workbook import write_close_results
+            from .workbook._results import WorkbookChanged
 
-        try:
-            write_close_results(args.file, outcome)
-        except (WorkbookChanged, OSError) as e:
-            # The close is recorded (the ledger is the record); only the sheets are missing.
-            print(f"warning: {outcome.event.period} was closed and recorded in {ledger_path}, but the result "
-                  f"sheets were not written to {args.file}: {e} [RESULTS_NOT_WRITTEN] — once the workbook can be "
-                  "written (closed in Excel), run the same command again: it writes them from the recorded close "
-                  "and posts nothing", file=sys.stderr)
-            sheets_status = 1
-    locale = args.locale or outcome.result.plan.spec.locale
-    sys.stdout.write(render_close_summary(outcome.result, outcome.journals, outcome.rollforward, locale))
-    ids = [j.id for j in outcome.journals.journals]
-    if reused:
-        print(f"  {outcome.event.period} was already closed from these inputs (close #{outcome.event.close_no} in "
-              f"{ledger_path}): result sheets written from it; nothing posted")
-        if stale is not None:
-            print(f"warning: {stale} [NEEDS_RE_CLOSE]", file=sys.stderr)
-    else:
-        recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
-        print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
-        print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
-              f"`wip verify{_ledger_option(ledger_path)} --head {_short_head(outcome.event)}` checks against it)")
-        if later_unknown is not None:
-            print(f"warning: {outcome.event.period} was closed and recorded, but the later months resting on it "
-                  f"could not be checked: {later_unknown.message} [{later_unknown.code}]", file=sys.stderr)
-        for line in notice:
-            print(f"  {line}")
-    if workbook and not sheets_status:
-        from .workbook import RESULT_SHEETS
+            try:
+                write_close_results(args.file, outcome)
+            except (WorkbookChanged, OSError) as e:
+                # The close is recorded (the ledger is the record); only the sheets are missing.
+                print(f"warning: {outcome.event.period} was closed and recorded in {ledger_path}, but the result "
+                      f"sheets were not written to {args.file}: {e} [RESULTS_NOT_WRITTEN] — once the workbook can be "
+                      "written (closed in Excel), run the same command again: it writes them from the recorded close "
+                      "and posts nothing", file=sys.stderr)
+                sheets_status = 1
+        locale = args.locale or outcome.result.plan.spec.locale
+        sys.stdout.write(render_close_summary(outcome.result, outcome.journals, outcome.rollforward, locale))
+        ids = [j.id for j in outcome.journals.journals]
+        if reused:
+            print(f"  {outcome.event.period} was already closed from these inputs (close #{outcome.event.close_no} in "
+                  f"{ledger_path}): result sheets written from it; nothing posted")
+            if stale is not None:
+                print(f"warning: {stale} [NEEDS_RE_CLOSE]", file=sys.stderr)
+        else:
+            recorded = f"  Recorded in {ledger_path} as close #{outcome.event.close_no} of {outcome.event.period}"
+            print(f"{recorded} (journals {ids[0]} … {ids[-1]})" if ids else f"{recorded} (no journals: nothing moved)")
+            print(f"  Ledger head: {outcome.event.seq}:{outcome.event.row_hash} (keep it with the month's papers; "
+                  f"`wip verify{_ledger_option(ledger_path)} --head {_short_head(outcome.event)}` checks against it)")
+            if later_unknown is not None:
+                print(f"warning: {outcome.event.period} was closed and recorded, but the later months resting on it "
+                      f"could not be checked: {later_unknown.message} [{later_unknown.code}]", file=sys.stderr)
+            for line in notice:
+                print(f"  {line}")
+        if workbook and not sheets_status:
+            from .workbook import RESULT_SHEETS
 
-        print(f"  Result sheets written into {args.file}: {', '.join(s.name for s in RESULT_SHEETS)}")
-    return sheets_status
+            print(f"  Result sheets written into {args.file}: {', '.join(s.name for s in RESULT_SHEETS)}")
+        return sheets_status
+    except KeyboardInterrupt:
+        # Ctrl-C once the close is recorded (writing the sheets, printing): said, not a traceback.
+        end_progress_bar()
+        if not reused:
+            print(f"interrupted: {outcome.event.period} was closed and recorded in {ledger_path} as close "
+                  f"#{outcome.event.close_no} before Ctrl-C (Ledger head: {outcome.event.seq}:{outcome.event.row_hash})"
+                  + ("; the result sheets may not be written — run the same command again: it writes them from "
+                     "the recorded close and posts nothing" if workbook else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _refused(args: argparse.Namespace, workbook: bool, issues: list[Issue], notes: Sequence[str] = ()) -> int:
@@ -1029,6 +1039,9 @@ def _one_period(args: argparse.Namespace) -> None:
     args.period = given or option
 
 
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C (128 + SIGINT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .ledger import LedgerError
 
@@ -1040,6 +1053,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: not an error
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        end_progress_bar()
+        writes = args.run in (_cmd_close, _cmd_reopen)
+        print("interrupted (Ctrl-C)" + ("; a close or reopen is recorded whole or not at all — `wip history` shows "
+                                        "whether it was" if writes else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except LedgerError as e:  # a ledger refusing a read (a row changed outside the engine...): said, not a traceback
         print_issues([Issue(e.code, "", e.message)], writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return EXIT_INPUT
