@@ -6,6 +6,7 @@ User mistakes (bad input files) print located issues and exit 2, never a traceba
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import re
 import sqlite3
@@ -724,7 +725,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
                     "another folder")
         else:
             where = f" ({in_the_way})" if in_the_way and str(in_the_way) != args.out else ""
-            said = f"cannot write the export into {args.out}: {e.strerror or e}{where}; give a folder you can write to"
+            advice = ("free space on its drive, or give a folder on another" if e.errno in (errno.ENOSPC, errno.EDQUOT)
+                      else "give a folder you can write to")
+            said = f"cannot write the export into {args.out}: {e.strerror or e}{where}; {advice}"
         print_issues([Issue("CANNOT_WRITE", "--out", said)], writes=True)
         return EXIT_INPUT
     for path in paths:

@@ -54,3 +54,14 @@ def test_a_killed_exports_staging_folder_is_cleared_by_the_next_export(closed, t
     (out / ".journals-export-dead1234" / "journals-2026-10.gl.csv").write_text("half")
     assert export(closed[0], out, "gl-csv") == 0
     assert sorted(p.name for p in out.iterdir()) == ["journals-2026-10.gl.csv"]
+
+
+def test_a_full_drive_is_told_to_free_space_not_to_give_a_folder_one_may_write(closed, tmp_path, monkeypatch,
+                                                                                 capsys):
+    def full(path, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(_common, "_write_file", full)
+    assert export(closed[0], tmp_path / "ex", "qbo") == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "free space on its drive, or give a folder on another" in err
