@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import re
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -1079,5 +1081,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                      writes=args.run in (_cmd_close, _cmd_reopen, _cmd_export))
         return 1 if said.code == "LEDGER_TAMPERED" and args.run in (_cmd_verify, _cmd_history) else EXIT_INPUT
 
+def run() -> None:
+    """The `wip` command: ``main``'s exit status; after Ctrl-C, ended by SIGINT itself (POSIX), so
+    that a shell script running wip month by month stops too (bash goes on past a command that
+    merely exits 130)."""
+    status = main()
+    if status == EXIT_INTERRUPTED and os.name == "posix":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

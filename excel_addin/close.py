@@ -278,8 +278,4 @@ def _leave_as_found(ledger: Ledger, path: Path, was: str) -> None:
             return
     except Exception:  # the ledger unreadable now (damaged): what failed first is what is said
         return
-    ledger.close()
-    if was == "absent":
-        path.unlink(missing_ok=True)
-    else:
-        path.write_bytes(b"")
+    ledger.remove_if_unused(was)  # not while another close has it open (it may be writing into it)

@@ -36,3 +36,29 @@ def test_ctrl_c_before_anything_is_recorded_is_said_without_a_traceback(tmp_path
     err = capsys.readouterr().err
     assert err.startswith("interrupted (Ctrl-C); a close or reopen is recorded whole or not at all")
     assert not db.exists()  # the new ledger taken away again, as for a refused close
+
+
+def test_the_wip_command_ends_by_sigint_after_ctrl_c_so_a_shell_loop_stops(monkeypatch):
+    """Review: exiting 130 after Ctrl-C let a bash loop of month-by-month closes go on to the next
+    month; a shell stops only when the command itself died of SIGINT."""
+    import os
+    import signal
+
+    from costing import cli
+
+    killed = []
+    monkeypatch.setattr(cli, "main", lambda: cli.EXIT_INTERRUPTED)
+    monkeypatch.setattr(signal, "signal", lambda sig, handler: None)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append(sig))
+    try:
+        cli.run()
+    except SystemExit as e:
+        assert e.code == 130
+    assert killed == ([signal.SIGINT] if os.name == "posix" else [])
+    monkeypatch.setattr(cli, "main", lambda: 2)
+    killed.clear()
+    try:
+        cli.run()
+    except SystemExit as e:
+        assert e.code == 2
+    assert killed == []

@@ -111,3 +111,39 @@ def test_a_refused_close_never_removes_a_new_ledger_another_process_has_open(tmp
         assert main(["close", str(path), "--period", "2026-11", "--ledger", str(alone)]) == 2
         capsys.readouterr()
         assert (not alone.exists()) if was == "absent" else alone.read_bytes() == b""
+
+
+def test_a_second_ledger_closed_in_one_process_keeps_the_others_write_lock(reclosed):
+    """Review: the shared lock was taken on the ledger file itself; closing its descriptor dropped
+    every POSIX lock SQLite held on the file in the process — a second Ledger opened and closed let
+    another process write while the first held the write lock."""
+    import subprocess
+    import sys
+
+    first = Ledger(reclosed)
+    try:
+        first._db.execute("BEGIN IMMEDIATE")  # the write lock, as a close holds it while recording
+        Ledger(reclosed).close()
+        probe = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+                 "try:\n    c.execute('BEGIN IMMEDIATE'); print('GOT THE WRITE LOCK')\n"
+                 "except sqlite3.OperationalError as e:\n    print(e)")
+        out = subprocess.run([sys.executable, "-c", probe, str(reclosed)], capture_output=True, text=True).stdout
+        assert out.strip() == "database is locked"
+    finally:
+        first._db.execute("ROLLBACK")
+        first.close()
+
+
+def test_a_month_saved_as_bytes_is_said_changed_not_never_closed(reclosed, capsys):
+    """Review: with the period cell of October's events saved as a BLOB, `wip journal` said October
+    was never closed and a close of November was told it came before b'2026-10'."""
+    _sneaky(reclosed, "UPDATE events SET period = CAST(period AS BLOB) WHERE period = '2026-10'")
+    assert main(["journal", "--period", "2026-10", "--json", "--ledger", str(reclosed)]) == 2
+    err = capsys.readouterr().err
+    assert "[LEDGER_CHANGED]" in err and "holds its month or kind as other than text" in err
+    assert "NOT_CLOSED" not in err
+    assert main(["close", str(DEMO / "close-2026-11.yaml"), "--period", "2026-11", "--ledger", str(reclosed)]) == 2
+    err = capsys.readouterr().err
+    assert "[LEDGER_CHANGED]" in err and "PERIOD_OUT_OF_SEQUENCE" not in err and "b'2026-10'" not in err
+    assert main(["history", "--ledger", str(reclosed)]) == 1
+    assert "b'2026-10'" not in capsys.readouterr().out

@@ -11,12 +11,12 @@ import contextlib
 import csv
 import datetime as dt
 import errno
-import hashlib
 import io
 import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from decimal import Context, Decimal
@@ -28,6 +28,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+from .._atomic import lock_file
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
 from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, JournalBook, key_problem
@@ -443,29 +444,40 @@ _STAGING_PREFIX = ".journals-export-"
 
 @contextlib.contextmanager
 def folder_locked(out_dir: Path):
-    """Exports into one folder one at a time (an exclusive flock on a lock file in the system's
-    temporary folder named by the folder's absolute path, whether or not it exists yet): what a
-    folder holds is read, checked never to post a close twice, then written — two exports at once
-    each saw the other's files missing.  Staging folders an export killed part-way left
-    (``.journals-export-*``) are then no one's: removed.  Without flock (Windows), exports are not
-    serialised and such folders are left."""
+    """Exports into one folder one at a time (an exclusive flock on the folder's lock file,
+    ``lock_file``, whether or not the folder exists yet): what a folder holds is read, checked never
+    to post a close twice, then written — two exports at once each saw the other's files missing.
+    The lock is one machine's (another machine writing to a shared folder, or a user with a
+    temporary folder of their own, does not see it), so a staging folder is removed only when an
+    export killed part-way must have left it: ``.journals-export-*`` older than an hour (an export
+    takes seconds).  Without flock (Windows), exports are not serialised."""
     if fcntl is None:
         yield
         return
-    key = hashlib.sha256(str(Path(out_dir).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     try:
-        fd = os.open(Path(tempfile.gettempdir()) / f"wip-export-{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock_file("export", out_dir), os.O_RDONLY | os.O_CREAT, 0o666)
     except OSError:
         yield  # no lock to be had: the export goes on as before
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        if Path(out_dir).is_dir():
-            for left in Path(out_dir).glob(_STAGING_PREFIX + "*"):
-                shutil.rmtree(left, ignore_errors=True)
+        _remove_dead_staging(Path(out_dir))
         yield
     finally:
         os.close(fd)
+
+
+_DEAD_AFTER_SECONDS = 3600
+
+
+def _remove_dead_staging(out_dir: Path) -> None:
+    try:
+        left = [p for p in out_dir.glob(_STAGING_PREFIX + "*")
+                if p.is_dir() and time.time() - p.stat().st_mtime > _DEAD_AFTER_SECONDS]
+    except OSError:
+        return
+    for folder in left:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[str], bool] = lambda name: False,
@@ -479,13 +491,14 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[st
     removed, so that a directory never mixes two exports.
     """
     out_dir = Path(out_dir)
-    made = []  # the folders made here, outermost first: taken away if nothing is written
-    probe = out_dir
-    while not probe.exists() and probe != probe.parent:
-        made.insert(0, probe)
-        probe = probe.parent
+    made: list[Path] = []  # the folders made here, outermost first: taken away if nothing is written
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        for folder in [*reversed(out_dir.parents), out_dir]:  # each made by this export, or there already
+            try:
+                folder.mkdir()
+                made.append(folder)
+            except FileExistsError:
+                pass
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out_dir))
     except BaseException:
         _take_away(made)

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._atomic import lock_file
 from .._journal import JournalBook
 
 try:
@@ -249,28 +250,21 @@ def _plain(value: Any) -> str:
 
 
 def _shared_lock(path: str, create: bool) -> int | None:
-    """A file descriptor holding a shared flock on the ledger file while a Ledger has it open
-    (``Ledger.remove_if_unused`` takes it exclusive before it removes a file).  Taken before SQLite
-    opens the file; a file removed or replaced while it waited is opened again as the path now is.
-    None without flock (Windows) or where the file cannot be opened so (the Ledger says why)."""
+    """A file descriptor holding a shared flock for as long as a Ledger has ``path`` open
+    (``Ledger.remove_if_unused`` takes it exclusive before it removes a file), taken before SQLite
+    opens the file, on its lock file (``lock_file``).  None without flock (Windows) or a lock file."""
     if fcntl is None:
         return None
-    for _ in range(5):
-        try:
-            fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o644)  # as SQLite creates it
-        except OSError:
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
-                return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            if os.path.samestat(os.fstat(fd), os.stat(path)):
-                return fd
-        except OSError:
-            pass
+    try:
+        fd = os.open(lock_file("ledger", path), os.O_RDONLY | os.O_CREAT, 0o666)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError:
         os.close(fd)
-    return None
+        return None
+    return fd
 
 
 def _as_text(value: Any) -> Any:
@@ -623,7 +617,10 @@ class Ledger:
         return self._closed(row)
 
     def _refuse_if_cut_short(self) -> None:
-        """Raise LEDGER_CHANGED when the head recorded names an event beyond the newest one held."""
+        """Raise LEDGER_CHANGED when the head recorded names an event beyond the newest one held, or
+        an event holds its period or kind as other than text (a cell an editor saved as bytes: the
+        month's events would not be found, and it would look never closed or reopened)."""
+        self._refuse_if_mistyped()
         head = self.head()
         seq_text = (head or "").partition(":")[0]
         if not (seq_text.isascii() and seq_text.isdigit()):
@@ -634,6 +631,15 @@ class Ledger:
                               f"the ledger {self.path} was changed outside the engine (its newest event recorded is "
                               f"seq {seq_text}, but its events end at {'none' if newest is None else newest}: "
                               f"events were cut off the end), so it is not used; run `wip verify{self.ledger_option}`")
+
+    def _refuse_if_mistyped(self) -> None:
+        row = self._db.execute("SELECT seq FROM events NOT INDEXED WHERE typeof(period) <> 'text' OR "
+                               "typeof(kind) <> 'text' LIMIT 1").fetchone()
+        if row is not None:
+            raise LedgerError("LEDGER_CHANGED",
+                              f"the ledger {self.path} was changed outside the engine (event seq {row[0]} holds its "
+                              "month or kind as other than text), so it is not used; run "
+                              f"`wip verify{self.ledger_option}`")
 
     def net_posted(self, seq: int) -> dict[str, Decimal]:
         """Account code -> debits − credits of the journal lines the ledger holds for event ``seq``
@@ -681,7 +687,7 @@ class Ledger:
                 before = "the start of the ledger" if prev_seq is None else f"event seq {prev_seq}"
                 said.append(f"it is not chained to {before} as that is now — {before} was rewritten with its hash "
                             "recomputed, or events between them were removed or inserted")
-            months.setdefault(str(r["period"]), []).append((r["seq"], r["kind"], r["close_no"]))
+            months.setdefault(str(_as_text(r["period"])), []).append((r["seq"], r["kind"], r["close_no"]))
             prev, prev_seq, last = r["row_hash"], r["seq"], (r["seq"], r["row_hash"])
         for month, sequence in months.items():
             out_of_order = _sequence_problem(sequence)
@@ -794,7 +800,8 @@ class Ledger:
                               f"`wip verify{self.ledger_option}`")
 
     def periods(self) -> list[str]:
-        return [r[0] for r in self._db.execute("SELECT DISTINCT period FROM events NOT INDEXED ORDER BY period")]
+        return [_as_text(r[0])
+                for r in self._db.execute("SELECT DISTINCT period FROM events NOT INDEXED ORDER BY period")]
 
     def last_closed_before(self, period: str) -> tuple[int, str] | None:
         """(seq, period) of the latest period before ``period`` that has any event."""
@@ -928,6 +935,7 @@ class Ledger:
         Raises LedgerError when ``period`` cannot be closed now (locked, its predecessor is
         reopened and not yet re-closed, or the ledger was visibly changed outside the engine: said
         after the row it would open from is checked, which names what was changed)."""
+        self._refuse_if_mistyped()
         found = self._opening_for(period)
         self._check_appendable()
         return found
@@ -1335,8 +1343,8 @@ class Ledger:
         for row in self._db.execute("SELECT * FROM events ORDER BY seq"):
             r = dict(row)
             hashes[r["seq"]] = r["row_hash"]
-            months.setdefault(str(r["period"]), []).append((r["seq"], r["kind"], r["close_no"]))
-            where = f"events seq {r['seq']} ({r['kind']} {r['period']})"
+            months.setdefault(str(_as_text(r["period"])), []).append((r["seq"], r["kind"], r["close_no"]))
+            where = f"events seq {r['seq']} ({_as_text(r['kind'])} {_as_text(r['period'])})"
             if r["prev_hash"] != prev:
                 problems.append(f"{where}: prev_hash {str(r['prev_hash'])[:12]}… does not match the previous row's hash "
                                 f"{prev[:12]}… — a row before it was changed, removed or inserted")
