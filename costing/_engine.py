@@ -491,7 +491,8 @@ def _within_rounded_costs(normal: Decimal, abnormal: Decimal, normal_cost: Decim
                           abnormal_cost: Decimal) -> tuple[Decimal, Decimal]:
     """The spoiled goods' split between normal and abnormal spoilage, with what rounding put above
     one kind's rounded cost moved to the other as far as it has room (the value is within the cost
-    before rounding; each rounded on its own, they can cross by a cent).  What has no room — the
+    before rounding; each rounded on its own — the cost element by element, up to a minor unit
+    each — they can cross by a few).  What has no room — the
     spoiled goods rounded up past the whole cost rounded (JPY: 2 units at ¥1.27, ¥2.54, are ¥3; their
     cost, ¥2.65, is ¥1 + ¥1) — is not taken: spoiled goods are valued at most at their cost.
     Unchanged otherwise.
