@@ -176,6 +176,18 @@ def test_an_overhead_problem_holds_back_only_the_overhead_control_tie(tmp_path, 
     assert [line.split(": ")[0] for line in lines] == ["overhead.Packaging.actual", "general_ledger.balances.1310"]
 
 
+def test_a_refused_balance_holds_back_only_its_own_tie(tmp_path, capsys, october_closed):
+    """Review: one balance typed as text dropped the whole general-ledger section, so a WIP account
+    off by 1.00 went unsaid (the close workbook said it)."""
+    november = copy.deepcopy(NOVEMBER)
+    balances = november["general_ledger"]["balances"]
+    balances["1330"] = "abc"
+    balances["1320"] = float(balances["1320"]) + 1
+    lines = _refused(tmp_path, capsys, november, "2026-11", october_closed)
+    assert [line.split(": ")[0] for line in lines] == ["general_ledger.balances.1330", "general_ledger.balances.1320"]
+    assert _codes(lines) == ["[NOT_A_NUMBER]", "[GL_DOES_NOT_TIE]"]
+
+
 def test_a_first_months_overhead_control_is_tied_though_a_product_is_refused(tmp_path, capsys):
     """The openings of a first month are not known while a product's shape is refused; overhead
     control's figure is the month's actual overhead, which is."""

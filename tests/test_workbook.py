@@ -490,8 +490,10 @@ def test_general_ledger_problems_are_located_to_the_tables_cells(book, capsys):
     before = book.read_bytes()
     assert main(["close", str(book), "--period", "2026-10"]) == 2
     err = capsys.readouterr().err
-    # The table's own problems first: a blank balance, a code given twice (" 1310 " is 1310).
-    assert _errors(err) == [("MISSING_VALUE", cells[3][1]), ("DUPLICATE_ROW", cells[4][0])]
+    # The table's own problems first: a blank balance, a code given twice (" 1310 " is 1310); then,
+    # as neither holds back anything but its own balance's tie, the close's (review, 2026-11-25).
+    assert _errors(err) == [("MISSING_VALUE", cells[3][1]), ("DUPLICATE_ROW", cells[4][0]),
+                            ("UNKNOWN_ACCOUNT", cells[1][0]), ("AMOUNT_PRECISION", cells[2][1])]
     assert f"account 1310 is already in row {cells[0][0]}" in err
     assert book.read_bytes() == before
     wb = openpyxl.load_workbook(book)

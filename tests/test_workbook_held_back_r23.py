@@ -110,3 +110,48 @@ def test_a_later_months_refused_opening_row_holds_back_nothing_the_ledgers_openi
     assert {cell for c, cell in problems if c == "GL_DOES_NOT_TIE"} == {"Accounts!G4", "Accounts!G5", "Accounts!G6",
                                                                         "Accounts!G7"}
     assert ("UNIT_FLOW", "Production!B4") in problems
+
+
+# --- Review (the workbook's holds as an accountant, 2026-11-25) ------------------------------------
+
+def test_a_misspelt_overhead_rates_stage_holds_back_only_its_pool(demo_book):
+    """'Assembli' for Assembly on the Overhead Rates sheet held back every check of the close."""
+    change(demo_book, {**DRIP_HOME_FLOW, "'Overhead Rates'!A4": "Assembli", "Accounts!G5": 3171})
+    assert first_months_problems(demo_book) == [("UNKNOWN_STAGE", "'Overhead Rates'!A4"),
+                                                ("GL_DOES_NOT_TIE", "Accounts!G5")] + DRIP_HOME_FLOW_PROBLEMS
+
+
+def test_a_refused_actual_overhead_still_applies_the_pools_rate(demo_book):
+    """Only the actual refused: applied overhead is rate × driver, so what compares a stage's cost
+    with its disposal value is still said (the close file says it too)."""
+    change(demo_book, {"'Overhead Rates'!D4": -3, "Production!M8": 100000})
+    problems = first_months_problems(demo_book)
+    assert problems[0] == ("NEGATIVE_AMOUNT", "'Overhead Rates'!D4")
+    assert ("DISPOSAL_EXCEEDS_COST", "Production!M8") in problems
+
+
+def test_a_refused_product_row_hides_no_overhead_amounts_own_problem(demo_book):
+    change(demo_book, {"'Overhead Rates'!D6": "2000.005", "Shipments!B4": "abc"})
+    assert first_months_problems(demo_book) == [("NOT_A_NUMBER", "Shipments!B4"),
+                                                ("AMOUNT_PRECISION", "'Overhead Rates'!D6")]
+
+
+def test_a_general_ledger_code_given_twice_holds_back_only_its_own_tie(demo_book):
+    change(demo_book, {**DRIP_HOME_FLOW, "Accounts!F8": "1320"})
+    assert first_months_problems(demo_book) == [("DUPLICATE_ROW", "Accounts!F8")] + DRIP_HOME_FLOW_PROBLEMS
+
+
+def test_a_product_missing_is_said_beside_another_products_refused_row(tmp_path, capsys):
+    """November without Drip Home's rows (the ledger carries its WIP and stock), and Espresso's
+    shipments refused: Drip Home missing cannot follow from Espresso's shipments (review)."""
+    book = tmp_path / "november.xlsx"
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        close_period(demo("2026-10"), ledger, user="test")
+    november = demo("2026-11")
+    november["products"] = [p for p in november["products"] if p["name"] != "Drip Home"]
+    init_workbook(book, november)
+    change(book, {"Shipments!B4": "abc"})
+    code, problems = closed(book, "2026-11", capsys, "--ledger", str(db))
+    assert code == 2 and problems[0] == ("NOT_A_NUMBER", "Shipments!B4")
+    assert [c for c, _ in problems[1:]] == ["PRODUCT_MISSING", "PRODUCT_MISSING"]

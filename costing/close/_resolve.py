@@ -503,6 +503,11 @@ def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec,
         kept["currency"] = ""  # no currency: the products' amounts are not checked against its places
     if "overhead" in wrong:
         kept["overhead"] = _stub_overhead(data.get("overhead"), held)
+    if "general_ledger" in wrong:
+        # The balances that are numbers are still tied (``_tie_beside_problems``); a refused one is not.
+        balances = _readable_balances(data.get("general_ledger"))
+        if balances:
+            kept["general_ledger"] = {"balances": balances}
     accounts = None
     if "accounts" in wrong:
         accounts = _stub_accounts(data.get("accounts"), held)
@@ -515,6 +520,23 @@ def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec,
     if accounts is not None:
         header = header.model_copy(update={"accounts": accounts})
     return header, held
+
+
+def _readable_balances(raw: Any) -> dict[str, Any]:
+    """Of a general_ledger section refused, the balances that are each read as given (a code in
+    quotes, a number); none when the section's shape is refused."""
+    from ._spec import GeneralLedgerSpec
+
+    if not isinstance(raw, Mapping) or set(raw) != {"balances"} or not isinstance(raw["balances"], Mapping):
+        return {}
+    readable = {}
+    for code, balance in raw["balances"].items():
+        try:
+            GeneralLedgerSpec.model_validate({"balances": {code: balance}})
+        except ValidationError:
+            continue
+        readable[code] = balance
+    return readable
 
 
 def _head(path: str, keys: list[str]) -> str:

@@ -62,6 +62,7 @@ _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) 
 _POOL = "pool"  # ("pool", folded stage or None for any): the overhead rate missing for that stage
 _OVERHEAD_TIE = ("tie", "overhead control")  # overhead control's tie only (the month's actual overhead)
 _FIRST = "first month"  # ("first month", hold): the hold, where the month is the ledger's first
+_TIE_OF = "tie of"  # ("tie of", code): that account's tie to the general ledger
 
 
 def _first_month(*holds: tuple) -> tuple:
@@ -229,6 +230,9 @@ class WorkbookInput:
         """Whether the close's ``issue`` may follow from what a problem already said left out."""
         if _TIE in self.held and (issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger")):
             return True
+        if issue.code == "GL_DOES_NOT_TIE" and any(hold[0] == _TIE_OF and issue.path == f"general_ledger.balances.{hold[1]}"
+                                                   for hold in self.held):
+            return True
         if _OVERHEAD_TIE in self.held and issue.code == "GL_DOES_NOT_TIE" and issue.path == (
                 f"general_ledger.balances.{((self.partial.get('accounts') or {}).get('overhead_control') or {}).get('code')}"):
             return True
@@ -245,7 +249,11 @@ class WorkbookInput:
                 return False
             if issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger"):
                 return self.first_month is not False
-            return issue.path == "products" or issue.path.startswith(("products.", "overhead"))
+            if issue.code == "PRODUCT_MISSING":  # of the product named: held back if a row of it was left out
+                return self._left_out(issue.message)
+            # An overhead line said to be for no stage: a stage a product's rows left out may use it.
+            return issue.path == "products" or issue.path.startswith("products.") or (
+                issue.path.startswith("overhead") and issue.code == "UNKNOWN_STAGE")
         products = self.partial.get("products") or []
         i = int(at[1])
         product = _fold(products[i].get("name")) if i < len(products) else None
@@ -262,6 +270,16 @@ class WorkbookInput:
                 (_DRIVER, p, s) for p in (product, None) for s in (stage, None)} & self.held:
             return True
         return issue.code in _COST_COMPARED and self._cost_short(product, [_fold(s.get("name")) for s in stages], j)
+
+    def _left_out(self, message: str) -> bool:
+        """Whether the product a PRODUCT_MISSING message names ('Drip Home' has …) had rows left out:
+        held as a product (``_PRODUCT``), or like one that was (a name refused, typed otherwise)."""
+        named = re.match(r"'((?:[^'\\]|\\.)*)' has ", message)
+        held = {hold[1] for hold in self.held if hold[0] == _PRODUCT}
+        if named is None or None in held:
+            return True
+        missing = _fold(named[1])
+        return missing in held or _closest(missing, [h for h in held if isinstance(h, str)]) is not None
 
     def _pool_left_out(self, at: re.Match) -> bool:
         """Whether the stage of a product-stage path (``_PRODUCT_PATH``'s match) is one whose
@@ -1022,7 +1040,8 @@ class _Reader:
             if code in first:  # exact: the close keys accounts by code as typed, upper/lower case included
                 self.problem("DUPLICATE_ROW", cell.ref,
                              f"account {code} is already in row {first[code].ref} of table GeneralLedger; give "
-                             "each account's balance once: keep one row and delete the other")
+                             "each account's balance once: keep one row and delete the other",
+                             held=((_TIE_OF, code),))  # which balance is meant is not known: its tie only
                 continue
             first[code] = cell
             balances[code] = row.get("balance")
@@ -1060,14 +1079,30 @@ class _Reader:
         else:
             self.result.held.update(held)
 
+    def _refused_cell(self, row: Row, key: str) -> bool:
+        """Whether a problem was said at ``row``'s ``key`` cell (the row is then kept aside)."""
+        cell = row.cells.get(key)
+        return cell is not None and any(issue.path == cell.ref for issue in self.issues)
+
     def read_overhead(self, stages: list[str]) -> dict:
         overhead = {}
-        for row in self.rows("OverheadRates"):
+        # A row whose only refused cell is its Actual still applies its rate: the pool is kept, with
+        # no actual overhead (only overhead control's tie reads it: held back, ``_ROW_HOLDS``).
+        rows = self.rows("OverheadRates")  # reading them keeps the refused ones aside (``bad_rows``)
+        refused = [row for row in self.bad_rows.get("OverheadRates", [])
+                   if row.get("stage") in stages and row.get("driver") is not None and row.get("rate") is not None
+                   and not self._refused_cell(row, "driver") and not self._refused_cell(row, "rate")]
+        for row in [*rows, *refused]:
             stage = row.get("stage")
             if stage not in stages:
-                self.unknown_stage(stage, row.cells["stage"])
+                # A pool left out: what its stage's overhead would apply, of the stage it most likely
+                # meant (of any when like none), and overhead control's tie — nothing else.
+                meant = _closest(_fold(stage), [_fold(s) for s in stages])
+                self.unknown_stage(stage, row.cells["stage"], held=((_POOL, meant), _OVERHEAD_TIE))
                 continue
-            overhead[stage] = {"driver": row.get("driver"), "rate": row.get("rate"), "actual": row.get("actual")}
+            actual = row.get("actual")
+            overhead[stage] = {"driver": row.get("driver"), "rate": row.get("rate"),
+                               "actual": actual if row not in refused else Decimal(0)}
             path = f"overhead.{stage}"
             self.mark(path, row.first)
             for key in ("driver", "rate", "actual"):
