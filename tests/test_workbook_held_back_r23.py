@@ -155,3 +155,23 @@ def test_a_product_missing_is_said_beside_another_products_refused_row(tmp_path,
     code, problems = closed(book, "2026-11", capsys, "--ledger", str(db))
     assert code == 2 and problems[0] == ("NOT_A_NUMBER", "Shipments!B4")
     assert [c for c, _ in problems[1:]] == ["PRODUCT_MISSING", "PRODUCT_MISSING"]
+
+
+def test_a_misspelt_product_in_production_is_one_problem_at_its_cell(demo_book):
+    """Review: 'Espreso Classic' typed in Espresso Classic's Assembly row became a product of its own:
+    ten problems (every Costs, Counts, Drivers and Opening row of Espresso's Assembly "has no row",
+    its flow short of the opening it lost), none at the cell that is wrong."""
+    change(demo_book, {"Production!A4": "Espreso Classic"})
+    assert first_months_problems(demo_book) == [("INCONSISTENT_NAME", "Production!A4")]
+
+
+def test_products_named_alike_with_the_same_stages_are_two_products(tmp_path):
+    """Like Line 1 and Line 2 (each with every stage): not one product misspelt."""
+    from costing.workbook import read_close_workbook
+
+    october = demo("2026-10")
+    next(p for p in october["products"] if p["name"] == "Barista Pro")["name"] = "Drip Homes"
+    book = tmp_path / "october.xlsx"
+    init_workbook(book, october)
+    data, issues = read_close_workbook(book, prior_for=lambda period: None)
+    assert issues == [] and {"Drip Home", "Drip Homes"} <= {p["name"] for p in data["products"]}

@@ -1079,6 +1079,31 @@ class _Reader:
         else:
             self.result.held.update(held)
 
+    def misspelt_products(self, products: dict[str, list[Row]]) -> None:
+        """A product of the Production table like another (``_closest``) whose stages are those the
+        other lacks (``Espreso Classic`` / Assembly beside ``Espresso Classic`` / Testing, Packaging)
+        is that product misspelt: said at its cells, and its rows read as the product meant — not a
+        product of its own, whose stages every Costs, Drivers or Opening row of the meant product
+        would be told are missing (ten problems for one typo).  Look-alikes the ledger keeps apart
+        are two products; so are names whose stages overlap (``Line 1`` and ``Line 2``)."""
+        by_fold = {_fold(name): name for name in products}
+        for name in sorted(products, key=lambda n: len(products[n])):  # the fewer rows are the typo
+            if name not in products or not isinstance(name, str) or name in (self._apart or frozenset()):
+                continue
+            like = _closest(_fold(name), [f for f in by_fold if f != _fold(name) and by_fold[f] in products])
+            meant = by_fold.get(like) if like is not None else None
+            if meant is None or len(products[meant]) < len(products[name]):
+                continue
+            theirs = {_fold(r.get("stage")) for r in products[meant]}
+            if any(_fold(r.get("stage")) in theirs for r in products[name]):
+                continue
+            for row in products[name]:
+                self.problem("INCONSISTENT_NAME", row.cells["product"].ref,
+                             f"product {name!r} is likely {meant!r} misspelt: its rows give the stages "
+                             f"{meant!r} lacks ({products[meant][0].cells['product'].ref}); write it the same way "
+                             "in every row", held=())
+            products[meant].extend(products.pop(name))
+
     def _refused_cell(self, row: Row, key: str) -> bool:
         """Whether a problem was said at ``row``'s ``key`` cell (the row is then kept aside)."""
         cell = row.cells.get(key)
@@ -1155,6 +1180,7 @@ class _Reader:
             if name not in spellings:
                 spellings.append(name)
             products.setdefault(name, []).append(row)
+        self.misspelt_products(products)
         refused = _Refused([(r.get("product"), r.get("stage")) for r in self.bad_rows.get("Production", [])] +
                            [(r.get("product"), r.get("stage")) for r in production if r.get("stage") not in stages] +
                            [(r.get("product"), r.get("stage")) for r in respelled + invalid])
