@@ -347,8 +347,8 @@ def test_a_misspelt_stage_in_a_later_month_opens_from_the_stage_it_was_meant_to_
     assert _refused_lines(tmp_path, capsys, november, "2026-11", db) == [
         "products[1].stages[1].name: unknown stage 'Tesitng': the plant's stages are Assembly, Testing, Packaging "
         "(did you mean 'Testing'?) [UNKNOWN_STAGE]",
-        "products[1].stages[1].driver_quantity: overhead in Testing is applied on machine_hours; give this product's "
-        "actual quantity [MISSING_DRIVER_QUANTITY]"]
+        "products[1].stages[1].driver_quantity: overhead in Testing is applied on machine_hours; give Barista Pro's "
+        "actual quantity in Testing [MISSING_DRIVER_QUANTITY]"]  # said by name: a workbook places it at the table
 
 
 def test_a_stage_like_none_of_the_plants_keeps_the_advice_to_add_it(tmp_path, capsys):

@@ -1104,8 +1104,8 @@ def _resolve_product(product: ProductSpec, header: CloseSpec, prior: PriorState 
                 elif stage.driver_quantity is None:
                     quantity = None
                     issues.append(Issue("MISSING_DRIVER_QUANTITY", f"{spath}.driver_quantity",
-                                        f"overhead in {name} is applied on {config.driver}; give this product's "
-                                        "actual quantity"))
+                                        f"overhead in {name} is applied on {config.driver}; give {product.name}'s "
+                                        f"actual quantity in {name}"))
                 else:
                     quantity = stage.driver_quantity
                     if quantity < 0:
