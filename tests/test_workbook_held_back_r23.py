@@ -175,3 +175,13 @@ def test_products_named_alike_with_the_same_stages_are_two_products(tmp_path):
     init_workbook(book, october)
     data, issues = read_close_workbook(book, prior_for=lambda period: None)
     assert issues == [] and {"Drip Home", "Drip Homes"} <= {p["name"] for p in data["products"]}
+
+
+@pytest.mark.parametrize("cell, value, code", [("Shipments!A4", "Cold Brew", "UNKNOWN_PRODUCT"),
+                                               ("Shipments!B4", "abc", "NOT_A_NUMBER")])
+def test_a_shipments_row_left_out_holds_back_nothing(demo_book, cell, value, code):
+    """Shipments left out are none, which nothing but their stock check reads: a row naming a
+    product like none held back every product's flow, a refused one the first month's tie (review)."""
+    change(demo_book, {**DRIP_HOME_FLOW, cell: value, "Accounts!G5": 3171})
+    assert first_months_problems(demo_book) == [(code, cell), ("GL_DOES_NOT_TIE", "Accounts!G5")] \
+        + DRIP_HOME_FLOW_PROBLEMS

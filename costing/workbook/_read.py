@@ -51,7 +51,8 @@ _ROW_HOLDS = {  # table -> what a refused row of it holds back, by its (folded) 
     # The opening tables are read in the ledger's first month only: later the opening is the ledger's.
     "OpeningWIP": lambda product, stage: _first_month((_STAGE, product, stage), _TIE),
     "OpeningWIPCost": lambda product, stage: _first_month((_STAGE, product, stage), (_COST, product, stage), _TIE),
-    "Shipments": lambda product, stage: ((_PRODUCT, product),),
+    # Shipments left out are none: nothing but the stock they relieve reads them (never short of none).
+    "Shipments": lambda product, stage: (),
     "OpeningFG": lambda product, stage: _first_month((_PRODUCT, product), _TIE),
     "Production": lambda product, stage: ((_PRODUCT, product),),  # a stage missing breaks the product's flow
     # A pool left out: its stages' overhead is not applied (MISSING_OVERHEAD_RATE, and the close holds
