@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["replace_atomically", "is_read_only", "refuse_read_only", "lock_file"]
+__all__ = ["replace_atomically", "is_read_only", "refuse_read_only"]
 
 _ANY_WRITE = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -61,16 +60,3 @@ def replace_atomically(path: Path, data: bytes) -> None:
             pass
         raise
 
-
-def lock_file(kind: str, path: str | Path) -> Path:
-    """The file a lock on ``path`` is taken on: in the system's temporary folder, named by the
-    path's absolute form — never the ledger file itself, whose descriptor closed would drop the
-    POSIX locks SQLite holds on it in this process (SQLite's "How to corrupt", 2.2).  One machine,
-    one temporary folder: processes of other machines (a network share) or users with a temporary
-    folder of their own (macOS) do not see it."""
-    try:
-        where = str(Path(path).resolve())
-    except (OSError, RuntimeError):  # a symlink loop: the path as given, made absolute
-        where = os.path.abspath(path)
-    key = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return Path(tempfile.gettempdir()) / f"wip-{kind}-{key}.lock"

@@ -60,7 +60,9 @@ class Background:
 
     def result(self) -> str | bytes:
         if self._pid is not None:
-            with os.fdopen(self._fd, "rb") as pipe:
+            # The pipe is closed by the ``with`` however the read ends (Ctrl-C too): not again by cancel().
+            fd, self._fd = self._fd, None
+            with os.fdopen(fd, "rb") as pipe:
                 data = pipe.read()
             _, status = os.waitpid(self._pid, 0)
             self._pid = None
@@ -70,7 +72,8 @@ class Background:
 
     def cancel(self) -> None:
         if self._pid is not None:
-            _stop(self._pid, lambda: os.close(self._fd))
+            fd = self._fd
+            _stop(self._pid, lambda: None if fd is None else os.close(fd))
             self._pid = None
 
 

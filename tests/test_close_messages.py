@@ -188,6 +188,16 @@ def test_a_refused_balance_holds_back_only_its_own_tie(tmp_path, capsys, october
     assert _codes(lines) == ["[NOT_A_NUMBER]", "[GL_DOES_NOT_TIE]"]
 
 
+def test_a_code_given_unquoted_beside_its_quoted_self_holds_back_that_codes_tie(tmp_path, capsys, october_closed):
+    """Review: 1310 unquoted (refused) beside "1310": the quoted balance was tied, a false difference."""
+    november = copy.deepcopy(NOVEMBER)
+    balances = november["general_ledger"]["balances"]
+    balances["1310"] = float(balances["1310"]) - 561
+    balances[1310] = 10560
+    lines = _refused(tmp_path, capsys, november, "2026-11", october_closed)
+    assert _codes(lines) == ["[WRONG_TYPE]"]
+
+
 def test_a_first_months_overhead_control_is_tied_though_a_product_is_refused(tmp_path, capsys):
     """The openings of a first month are not known while a product's shape is refused; overhead
     control's figure is the month's actual overhead, which is."""

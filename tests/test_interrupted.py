@@ -62,3 +62,38 @@ def test_the_wip_command_ends_by_sigint_after_ctrl_c_so_a_shell_loop_stops(monke
     except SystemExit as e:
         assert e.code == 2
     assert killed == []
+
+
+def test_ctrl_c_while_a_close_waits_for_its_child_stays_a_ctrl_c(monkeypatch):
+    """Review: Ctrl-C while the close read what its child computed closed the pipe, then cancel()
+    closed it again: OSError (bad file descriptor) replaced the interrupt — a traceback, exit 1, and
+    a shell loop went on to the next month."""
+    import os
+
+    import pytest
+
+    from costing import _background
+
+    monkeypatch.setattr(_background, "_can_fork", lambda: True)
+    real = os.fdopen
+
+    class Interrupted:
+        def __init__(self, pipe):
+            self.pipe = pipe
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.pipe.close()
+
+        def read(self):
+            raise KeyboardInterrupt
+
+    job = _background.Background(lambda: "done")
+    monkeypatch.setattr(_background.os, "fdopen", lambda fd, mode: Interrupted(real(fd, mode)))
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            job.result()
+        finally:
+            job.cancel()

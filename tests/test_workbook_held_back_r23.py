@@ -185,3 +185,21 @@ def test_a_shipments_row_left_out_holds_back_nothing(demo_book, cell, value, cod
     change(demo_book, {**DRIP_HOME_FLOW, cell: value, "Accounts!G5": 3171})
     assert first_months_problems(demo_book) == [(code, cell), ("GL_DOES_NOT_TIE", "Accounts!G5")] \
         + DRIP_HOME_FLOW_PROBLEMS
+
+
+def test_a_missing_product_named_with_an_apostrophe_is_still_said(tmp_path, capsys):
+    """Review: the message names the product as Python writes it — in double quotes when the name
+    holds a ' (Barista's Pro) — and the workbook then held the product missing back."""
+    october, november = demo("2026-10"), demo("2026-11")
+    for data in (october, november):
+        next(p for p in data["products"] if p["name"] == "Barista Pro")["name"] = "Barista's Pro"
+    db = tmp_path / "ledger.db"
+    with Ledger(db) as ledger:
+        close_period(october, ledger, user="test")
+    november["products"] = [p for p in november["products"] if p["name"] != "Barista's Pro"]
+    book = tmp_path / "november.xlsx"
+    init_workbook(book, november)
+    change(book, {"Production!F7": -1})  # Drip Home's row left out: its own product's checks held back
+    code, problems = closed(book, "2026-11", capsys, "--ledger", str(db))
+    assert code == 2 and problems[0] == ("NEGATIVE_UNITS", "Production!F7")
+    assert [c for c, _ in problems].count("PRODUCT_MISSING") == 4

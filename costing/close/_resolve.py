@@ -530,13 +530,15 @@ def _readable_balances(raw: Any) -> dict[str, Any]:
     if not isinstance(raw, Mapping) or set(raw) != {"balances"} or not isinstance(raw["balances"], Mapping):
         return {}
     readable = {}
+    refused = set()
     for code, balance in raw["balances"].items():
         try:
             GeneralLedgerSpec.model_validate({"balances": {code: balance}})
         except ValidationError:
+            refused.add(str(code))  # 1310 unquoted beside "1310": which balance is meant is not known
             continue
         readable[code] = balance
-    return readable
+    return {code: balance for code, balance in readable.items() if code not in refused}
 
 
 def _head(path: str, keys: list[str]) -> str:

@@ -28,7 +28,6 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-from .._atomic import lock_file
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
 from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, JournalBook, key_problem
@@ -443,28 +442,66 @@ _STAGING_PREFIX = ".journals-export-"
 
 
 @contextlib.contextmanager
-def folder_locked(out_dir: Path):
-    """Exports into one folder one at a time (an exclusive flock on the folder's lock file,
-    ``lock_file``, whether or not the folder exists yet): what a folder holds is read, checked never
-    to post a close twice, then written — two exports at once each saw the other's files missing.
-    The lock is one machine's (another machine writing to a shared folder, or a user with a
-    temporary folder of their own, does not see it), so a staging folder is removed only when an
-    export killed part-way must have left it: ``.journals-export-*`` older than an hour (an export
-    takes seconds).  Without flock (Windows), exports are not serialised."""
+def folder_locked(out_dir: Path, timeout: float = 30.0):
+    """Exports into one folder one at a time: what a folder holds is read, checked never to post a
+    close twice, then written — two exports at once each saw the other's files missing.  The lock
+    is an exclusive flock on the folder ``out_dir`` is in (made first if need be, and taken away
+    again if the export fails): every user and process writing there can open it, and it is the same
+    folder whether or not ``out_dir`` exists yet.  Waits at most ``timeout`` seconds.  A staging
+    folder an export killed part-way left (``.journals-export-*``) is removed once an hour old (an
+    export takes seconds; one of another machine's, on a shared folder, may be writing now).
+    Without flock (Windows), exports are not serialised."""
     if fcntl is None:
         yield
         return
+    parent = Path(os.path.abspath(out_dir)).parent
+    made = _made_folders(parent)
     try:
-        fd = os.open(lock_file("export", out_dir), os.O_RDONLY | os.O_CREAT, 0o666)
+        fd = os.open(parent, os.O_RDONLY)
     except OSError:
-        yield  # no lock to be had: the export goes on as before
-        return
+        fd = None  # the write says what is wrong with the folder
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        _remove_dead_staging(Path(out_dir))
+        if fd is not None:
+            _locked(fd, timeout, out_dir)
+            _remove_dead_staging(Path(out_dir))
         yield
+    except BaseException:
+        _take_away(made)
+        raise
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
+
+
+def _locked(fd: int, timeout: float, out_dir: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise ExportError(f"the folder {out_dir} is in is held locked by another export (for {timeout:g} s); "
+                                  "try again in a moment") from None
+            time.sleep(0.05)
+        except OSError:  # a file system without flock: not serialised
+            return
+
+
+def _made_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and the folders above it that are missing; the ones made, outermost first."""
+    made: list[Path] = []
+    for each in [*reversed(folder.parents), folder]:
+        try:
+            each.mkdir()
+            made.append(each)
+        except FileExistsError:
+            pass
+        except OSError:
+            if not each.is_dir():  # Windows says a drive's root is denied, not there already
+                _take_away(made)
+                raise
+    return made
 
 
 _DEAD_AFTER_SECONDS = 3600
@@ -493,12 +530,7 @@ def write_atomically(out_dir: Path, files: dict[str, bytes], stale: Callable[[st
     out_dir = Path(out_dir)
     made: list[Path] = []  # the folders made here, outermost first: taken away if nothing is written
     try:
-        for folder in [*reversed(out_dir.parents), out_dir]:  # each made by this export, or there already
-            try:
-                folder.mkdir()
-                made.append(folder)
-            except FileExistsError:
-                pass
+        made = _made_folders(out_dir)
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=out_dir))
     except BaseException:
         _take_away(made)

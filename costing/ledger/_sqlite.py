@@ -26,7 +26,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .._atomic import lock_file
 from .._journal import JournalBook
 
 try:
@@ -249,22 +248,34 @@ def _plain(value: Any) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _shared_lock(path: str, create: bool) -> int | None:
-    """A file descriptor holding a shared flock for as long as a Ledger has ``path`` open
-    (``Ledger.remove_if_unused`` takes it exclusive before it removes a file), taken before SQLite
-    opens the file, on its lock file (``lock_file``).  None without flock (Windows) or a lock file."""
+def _shared_lock(path: str, timeout: float) -> int | None:
+    """A descriptor holding a shared flock, for as long as a Ledger has ``path`` open, on the
+    folder the ledger is in (``Ledger.remove_if_unused`` takes it exclusive before it removes a
+    file).  The folder, not the file: closing a descriptor of the ledger file would drop the POSIX
+    locks SQLite holds on it in this process (SQLite's "How to corrupt", 2.2); and every user and
+    process that uses the ledger can open its folder, whatever their temporary folder.  Taken before
+    SQLite opens the file, waiting at most ``timeout`` seconds (a removal holds it a moment).  None
+    without flock (Windows) or where the folder cannot be opened: nothing is then removed."""
     if fcntl is None:
         return None
     try:
-        fd = os.open(lock_file("ledger", path), os.O_RDONLY | os.O_CREAT, 0o666)
+        fd = os.open(os.path.dirname(os.path.abspath(path)) or ".", os.O_RDONLY)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise LedgerError("LEDGER_BUSY", f"the folder of the ledger {path} is held locked by another process "
+                                                 f"(for {timeout:g} s); try again in a moment") from None
+            time.sleep(0.05)
+        except OSError:  # a file system without flock
+            os.close(fd)
+            return None
 
 
 def _as_text(value: Any) -> Any:
@@ -395,7 +406,7 @@ class Ledger:
         # A file this connection creates is taken away again if the ledger's tables cannot be written
         # into it (a full drive): no empty file is left to be read later as 'not a ledger'.
         created = self.path != ":memory:" and not Path(self.path).exists()
-        self._lock_fd = _shared_lock(self.path, create) if self.path != ":memory:" else None
+        self._lock_fd = _shared_lock(self.path, timeout) if self.path != ":memory:" else None
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
@@ -549,7 +560,7 @@ class Ledger:
             except OSError:
                 self.close()
                 return False
-        elif was != "absent":
+        elif fcntl is not None or was != "absent":  # no lock to tell that no one else has it open
             self.close()
             return False
         self._db.close()

@@ -9,6 +9,7 @@ own problems at the cells the user typed them in.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import difflib
 import re
@@ -275,11 +276,15 @@ class WorkbookInput:
     def _left_out(self, message: str) -> bool:
         """Whether the product a PRODUCT_MISSING message names ('Drip Home' has …) had rows left out:
         held as a product (``_PRODUCT``), or like one that was (a name refused, typed otherwise)."""
-        named = re.match(r"'((?:[^'\\]|\\.)*)' has ", message)
+        # The name as the message writes it, Python's repr: in double quotes when it holds a ' (Barista's).
+        named = re.match(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*") has """, message)
         held = {hold[1] for hold in self.held if hold[0] == _PRODUCT}
         if named is None or None in held:
             return True
-        missing = _fold(named[1])
+        try:
+            missing = _fold(ast.literal_eval(named[1]))
+        except (ValueError, SyntaxError):
+            return True
         return missing in held or _closest(missing, [h for h in held if isinstance(h, str)]) is not None
 
     def _pool_left_out(self, at: re.Match) -> bool:
@@ -1120,6 +1125,8 @@ class _Reader:
                    and not self._refused_cell(row, "driver") and not self._refused_cell(row, "rate")]
         for row in [*rows, *refused]:
             stage = row.get("stage")
+            if row in refused and stage in overhead:
+                continue  # a row of its stage was read: it is the one taken (DUPLICATE_ROW otherwise said)
             if stage not in stages:
                 # A pool left out: what its stage's overhead would apply, of the stage it most likely
                 # meant (of any when like none), and overhead control's tie — nothing else.
