@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["replace_atomically", "is_read_only", "refuse_read_only"]
+__all__ = ["replace_atomically", "is_read_only", "refuse_read_only", "open_lock"]
 
 _ANY_WRITE = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -60,3 +61,36 @@ def replace_atomically(path: Path, data: bytes) -> None:
             pass
         raise
 
+
+def _lock_folder() -> Path:
+    """/tmp on POSIX whatever TMPDIR says (a user's own temporary folder would hide the lock from
+    other users and processes); the system's temporary folder elsewhere."""
+    fixed = Path("/tmp")
+    return fixed if os.name == "posix" and fixed.is_dir() else Path(tempfile.gettempdir())
+
+
+def open_lock(kind: str, path: str | Path) -> int | None:
+    """A descriptor of the lock file for ``path`` (to flock), in ``_lock_folder``, named by the
+    path's resolved form (a symlink to it, a relative path: one lock) — never ``path`` itself: a
+    ledger's descriptor closed would drop the POSIX locks SQLite holds on it in this process
+    (SQLite's "How to corrupt", 2.2).  Made readable by every user (flock needs only a descriptor),
+    whatever the umask; opened without creating where another user made it (a sticky /tmp may refuse
+    O_CREAT on another's file).  None when it cannot be had.  Processes of other machines (a network
+    share) or in another /tmp (a service's private one) do not see it."""
+    try:
+        where = str(Path(path).resolve())
+    except (OSError, RuntimeError):  # a symlink loop: the path as given, made absolute
+        where = os.path.abspath(path)
+    key = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    lock = _lock_folder() / f"wip-{kind}-{key}.lock"
+    for flags in (os.O_RDONLY | os.O_CREAT, os.O_RDONLY):
+        try:
+            fd = os.open(lock, flags, 0o666)
+        except OSError:
+            continue
+        try:
+            os.fchmod(fd, 0o666)  # the owner may; another user's file is as its owner left it
+        except OSError:
+            pass
+        return fd
+    return None

@@ -28,6 +28,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
+from .._atomic import open_lock
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
 from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, JournalBook, key_problem
@@ -444,30 +445,18 @@ _STAGING_PREFIX = ".journals-export-"
 @contextlib.contextmanager
 def folder_locked(out_dir: Path, timeout: float = 30.0):
     """Exports into one folder one at a time: what a folder holds is read, checked never to post a
-    close twice, then written — two exports at once each saw the other's files missing.  The lock
-    is an exclusive flock on the folder ``out_dir`` is in (made first if need be, and taken away
-    again if the export fails): every user and process writing there can open it, and it is the same
-    folder whether or not ``out_dir`` exists yet.  Waits at most ``timeout`` seconds.  A staging
+    close twice, then written — two exports at once each saw the other's files missing.  An
+    exclusive flock on the folder's lock file (``open_lock``: the same whether or not the folder
+    exists yet, or is reached through a symlink), waited for at most ``timeout`` seconds.  A staging
     folder an export killed part-way left (``.journals-export-*``) is removed once an hour old (an
     export takes seconds; one of another machine's, on a shared folder, may be writing now).
-    Without flock (Windows), exports are not serialised."""
-    if fcntl is None:
-        yield
-        return
-    parent = Path(os.path.abspath(out_dir)).parent
-    made = _made_folders(parent)
-    try:
-        fd = os.open(parent, os.O_RDONLY)
-    except OSError:
-        fd = None  # the write says what is wrong with the folder
+    Without flock (Windows) or a lock file, exports are not serialised."""
+    fd = open_lock("export", out_dir) if fcntl is not None else None
     try:
         if fd is not None:
             _locked(fd, timeout, out_dir)
-            _remove_dead_staging(Path(out_dir))
+        _remove_dead_staging(Path(out_dir))
         yield
-    except BaseException:
-        _take_away(made)
-        raise
     finally:
         if fd is not None:
             os.close(fd)
@@ -481,8 +470,8 @@ def _locked(fd: int, timeout: float, out_dir: Path) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise ExportError(f"the folder {out_dir} is in is held locked by another export (for {timeout:g} s); "
-                                  "try again in a moment") from None
+                raise ExportError(f"another export into {out_dir} has held it for {timeout:g} s; try again in a "
+                                  "moment") from None
             time.sleep(0.05)
         except OSError:  # a file system without flock: not serialised
             return

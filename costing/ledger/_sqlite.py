@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
+from .._atomic import open_lock
 from .._journal import JournalBook
 
 try:
@@ -249,18 +250,15 @@ def _plain(value: Any) -> str:
 
 
 def _shared_lock(path: str, timeout: float) -> int | None:
-    """A descriptor holding a shared flock, for as long as a Ledger has ``path`` open, on the
-    folder the ledger is in (``Ledger.remove_if_unused`` takes it exclusive before it removes a
-    file).  The folder, not the file: closing a descriptor of the ledger file would drop the POSIX
-    locks SQLite holds on it in this process (SQLite's "How to corrupt", 2.2); and every user and
-    process that uses the ledger can open its folder, whatever their temporary folder.  Taken before
-    SQLite opens the file, waiting at most ``timeout`` seconds (a removal holds it a moment).  None
-    without flock (Windows) or where the folder cannot be opened: nothing is then removed."""
+    """A descriptor holding a shared flock on the ledger's lock file (``open_lock``) for as long as
+    a Ledger has ``path`` open: ``Ledger.remove_if_unused`` takes it exclusive before it removes a
+    file another process may have open.  Taken before SQLite opens the file, waiting at most
+    ``timeout`` seconds (a removal holds it a moment), then LEDGER_BUSY.  None without flock
+    (Windows) or a lock file: nothing is then removed on POSIX."""
     if fcntl is None:
         return None
-    try:
-        fd = os.open(os.path.dirname(os.path.abspath(path)) or ".", os.O_RDONLY)
-    except OSError:
+    fd = open_lock("ledger", path)
+    if fd is None:
         return None
     deadline = time.monotonic() + timeout
     while True:
@@ -270,8 +268,8 @@ def _shared_lock(path: str, timeout: float) -> int | None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 os.close(fd)
-                raise LedgerError("LEDGER_BUSY", f"the folder of the ledger {path} is held locked by another process "
-                                                 f"(for {timeout:g} s); try again in a moment") from None
+                raise LedgerError("LEDGER_BUSY", f"the ledger {path} is held locked by another process (for "
+                                                 f"{timeout:g} s); try again in a moment") from None
             time.sleep(0.05)
         except OSError:  # a file system without flock
             os.close(fd)
