@@ -7,9 +7,10 @@ import hashlib
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["replace_atomically", "is_read_only", "refuse_read_only", "open_lock"]
+__all__ = ["replace_atomically", "is_read_only", "refuse_read_only", "open_lock", "flock_within"]
 
 _ANY_WRITE = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -94,3 +95,21 @@ def open_lock(kind: str, path: str | Path) -> int | None:
             pass
         return fd
     return None
+
+
+def flock_within(fd: int, exclusive: bool, timeout: float) -> bool | None:
+    """Take a flock on ``fd`` (a lock file's: ``open_lock``), waiting at most ``timeout`` seconds:
+    True once held, False when another still holds it then, None where the file system has none."""
+    import fcntl
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        except OSError:
+            return None

@@ -28,7 +28,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-from .._atomic import open_lock
+from .._atomic import flock_within, open_lock
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
 from .._journal import CONTROL_CHARACTERS, FORMULA_STARTS, Account, JournalBook, key_problem
@@ -463,18 +463,8 @@ def folder_locked(out_dir: Path, timeout: float = 30.0):
 
 
 def _locked(fd: int, timeout: float, out_dir: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise ExportError(f"another export into {out_dir} has held it for {timeout:g} s; try again in a "
-                                  "moment") from None
-            time.sleep(0.05)
-        except OSError:  # a file system without flock: not serialised
-            return
+    if flock_within(fd, True, timeout) is False:  # None: a file system without flock, not serialised
+        raise ExportError(f"another export into {out_dir} has held it for {timeout:g} s; try again in a moment")
 
 
 def _made_folders(folder: Path) -> list[Path]:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .._atomic import open_lock
+from .._atomic import flock_within, open_lock
 from .._journal import JournalBook
 
 try:
@@ -260,20 +260,14 @@ def _shared_lock(path: str, timeout: float) -> int | None:
     fd = open_lock("ledger", path)
     if fd is None:
         return None
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return fd
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise LedgerError("LEDGER_BUSY", f"the ledger {path} is held locked by another process (for "
-                                                 f"{timeout:g} s); try again in a moment") from None
-            time.sleep(0.05)
-        except OSError:  # a file system without flock
-            os.close(fd)
-            return None
+    held = flock_within(fd, False, timeout)
+    if not held:
+        os.close(fd)
+        if held is False:
+            raise LedgerError("LEDGER_BUSY", f"the ledger {path} is held locked by another process (for "
+                                             f"{timeout:g} s); try again in a moment")
+        return None  # a file system without flock
+    return fd
 
 
 def _as_text(value: Any) -> Any:
