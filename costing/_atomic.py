@@ -63,38 +63,49 @@ def replace_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _lock_folder() -> Path:
-    """/tmp on POSIX whatever TMPDIR says (a user's own temporary folder would hide the lock from
-    other users and processes); the system's temporary folder elsewhere."""
-    fixed = Path("/tmp")
-    return fixed if os.name == "posix" and fixed.is_dir() else Path(tempfile.gettempdir())
+def _private_lock_folder() -> Path | None:
+    """This user's own lock folder, /tmp/wip-locks-<uid> (mode 700, the user's, not a symlink):
+    nothing another user plants there can be opened, chmodded or held in its place.  The same folder
+    whatever TMPDIR says, so every process of the user finds the same locks.  None where it cannot
+    be had so (Windows; a folder of that name that is not the user's own)."""
+    if not hasattr(os, "geteuid"):
+        return None
+    folder = Path("/tmp") / f"wip-locks-{os.geteuid()}"
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        found = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid() or found.st_mode & 0o077:
+        return None
+    return folder
 
 
 def open_lock(kind: str, path: str | Path) -> int | None:
-    """A descriptor of the lock file for ``path`` (to flock), in ``_lock_folder``, named by the
-    path's resolved form (a symlink to it, a relative path: one lock) — never ``path`` itself: a
-    ledger's descriptor closed would drop the POSIX locks SQLite holds on it in this process
-    (SQLite's "How to corrupt", 2.2).  Made readable by every user (flock needs only a descriptor),
-    whatever the umask; opened without creating where another user made it (a sticky /tmp may refuse
-    O_CREAT on another's file).  None when it cannot be had.  Processes of other machines (a network
-    share) or in another /tmp (a service's private one) do not see it."""
+    """A descriptor of the lock file for ``path`` (to flock), in this user's private lock folder,
+    named by the path's resolved form (a symlink to it, a relative path: one lock) — never ``path``
+    itself: a ledger's descriptor closed would drop the POSIX locks SQLite holds on it in this
+    process (SQLite's "How to corrupt", 2.2).  None when it cannot be had.  One user's: processes of
+    another user, of another machine (a network share) or in another /tmp (a service's private one)
+    do not see it — nor can they hold it, or plant a file in its place."""
+    folder = _private_lock_folder()
+    if folder is None:
+        return None
     try:
         where = str(Path(path).resolve())
     except (OSError, RuntimeError):  # a symlink loop: the path as given, made absolute
         where = os.path.abspath(path)
     key = hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    lock = _lock_folder() / f"wip-{kind}-{key}.lock"
-    for flags in (os.O_RDONLY | os.O_CREAT, os.O_RDONLY):
-        try:
-            fd = os.open(lock, flags, 0o666)
-        except OSError:
-            continue
-        try:
-            os.fchmod(fd, 0o666)  # the owner may; another user's file is as its owner left it
-        except OSError:
-            pass
-        return fd
-    return None
+    flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(folder / f"{kind}-{key}.lock", flags, 0o600)
+    except OSError:
+        return None
 
 
 def flock_within(fd: int, exclusive: bool, timeout: float) -> bool | None:

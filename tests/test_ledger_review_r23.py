@@ -147,3 +147,34 @@ def test_a_month_saved_as_bytes_is_said_changed_not_never_closed(reclosed, capsy
     assert "[LEDGER_CHANGED]" in err and "PERIOD_OUT_OF_SEQUENCE" not in err and "b'2026-10'" not in err
     assert main(["history", "--ledger", str(reclosed)]) == 1
     assert "b'2026-10'" not in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid"), reason="POSIX")
+def test_a_lock_file_is_opened_only_in_the_users_own_folder_never_through_a_planted_symlink(tmp_path):
+    """Review: lock files at a predictable name in the shared /tmp could be planted by another user
+    (a symlink to the user's file, which was then chmodded 0666; a FIFO that hung every command).
+    They live in the user's own folder, 700, and are opened without following a symlink."""
+    import hashlib
+    import os
+    import stat
+
+    from costing import _atomic
+
+    fd = _atomic.open_lock("ledger", tmp_path / "l.db")
+    assert fd is not None
+    folder = _atomic._private_lock_folder()
+    os.close(fd)
+    found = os.lstat(folder)
+    assert stat.S_ISDIR(found.st_mode) and found.st_uid == os.geteuid() and not found.st_mode & 0o077
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    secret.chmod(0o600)
+    target = tmp_path / "victim.db"
+    key = hashlib.sha256(str(target.resolve()).encode()).hexdigest()[:32]
+    planted = folder / f"ledger-{key}.lock"
+    planted.symlink_to(secret)  # where the lock of ``target`` would be: not followed
+    try:
+        assert _atomic.open_lock("ledger", target) is None
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    finally:
+        planted.unlink()
