@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .._atomic import flock_within, open_lock
+from .._atomic import flock_within
 from .._journal import JournalBook
 
 try:
@@ -250,15 +250,21 @@ def _plain(value: Any) -> str:
 
 
 def _shared_lock(path: str, timeout: float) -> int | None:
-    """A descriptor holding a shared flock on the ledger's lock file (``open_lock``) for as long as
-    a Ledger has ``path`` open: ``Ledger.remove_if_unused`` takes it exclusive before it removes a
-    file another process may have open.  Taken before SQLite opens the file, waiting at most
-    ``timeout`` seconds (a removal holds it a moment), then LEDGER_BUSY.  None without flock
-    (Windows) or a lock file: nothing is then removed on POSIX."""
+    """A descriptor holding a shared flock, for as long as a Ledger has ``path`` open, on the folder
+    the ledger file is in (its real path: a symlink to the file locks the same folder):
+    ``Ledger.remove_if_unused`` takes it exclusive before it removes a new ledger a refused close
+    made, so never from under another close — of any user who can open the folder.  Not on the
+    ledger file itself, whose descriptor closed would drop the POSIX locks SQLite holds on it in this
+    process (SQLite's "How to corrupt", 2.2); not on a file in a shared folder, which another user
+    could plant.  Taken before SQLite opens the file, waiting at most ``timeout`` seconds (a removal
+    holds it a moment), then LEDGER_BUSY.  None without flock (Windows) or where the folder cannot
+    be opened: nothing is then removed on POSIX."""
     if fcntl is None:
         return None
-    fd = open_lock("ledger", path)
-    if fd is None:
+    try:
+        fd = os.open(os.path.dirname(os.path.realpath(path)),
+                     os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
         return None
     held = flock_within(fd, False, timeout)
     if not held:
