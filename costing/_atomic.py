@@ -10,7 +10,14 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["replace_atomically", "is_read_only", "refuse_read_only", "open_lock", "flock_within"]
+try:
+    import fcntl
+except ImportError:  # Windows: no flock (a file another process holds open cannot be removed there)
+    fcntl = None
+
+CAN_FLOCK = fcntl is not None
+
+__all__ = ["replace_atomically", "is_read_only", "refuse_read_only", "open_lock", "flock_within", "CAN_FLOCK"]
 
 _ANY_WRITE = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
@@ -88,9 +95,8 @@ def _private_lock_folder() -> Path | None:
 
 def open_lock(kind: str, path: str | Path) -> int | None:
     """A descriptor of the lock file for ``path`` (to flock), in this user's private lock folder,
-    named by the path's resolved form (a symlink to it, a relative path: one lock) — never ``path``
-    itself: a ledger's descriptor closed would drop the POSIX locks SQLite holds on it in this
-    process (SQLite's "How to corrupt", 2.2).  None when it cannot be had.  One user's: processes of
+    named by the path's resolved form (a symlink to it, a relative path: one lock), whether or not
+    ``path`` exists yet.  None when it cannot be had.  One user's: processes of
     another user, of another machine (a network share) or in another /tmp (a service's private one)
     do not see it — nor can they hold it, or plant a file in its place."""
     folder = _private_lock_folder()
@@ -109,10 +115,11 @@ def open_lock(kind: str, path: str | Path) -> int | None:
 
 
 def flock_within(fd: int, exclusive: bool, timeout: float) -> bool | None:
-    """Take a flock on ``fd`` (a lock file's: ``open_lock``), waiting at most ``timeout`` seconds:
-    True once held, False when another still holds it then, None where the file system has none."""
-    import fcntl
-
+    """Take a flock on ``fd`` (a lock file's or a folder's), waiting at most ``timeout`` seconds (0:
+    not at all): True once held, False when another still holds it then, None where there is no
+    flock (Windows, or a file system without it)."""
+    if fcntl is None:
+        return None
     deadline = time.monotonic() + timeout
     while True:
         try:

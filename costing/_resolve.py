@@ -375,35 +375,14 @@ def revalidated_without_amounts(model: type, raw: Any, is_amount: Callable[[tupl
     The caller has reported the amounts' problems; what it resolves from the result is never used
     but to find the other problems (a zero in place of a cost must not reach a comparison of costs).
     """
-    try:
-        model.model_validate(raw)
-        return None  # not refused: nothing to take as zero
-    except ValidationError as e:
-        errors = e.errors(include_url=False)
-    patched = copy.deepcopy(raw)
-    for err in errors:
-        loc = tuple(part for part in err["loc"] if part not in _UNION_TAGS)
-        if not loc or not is_amount(loc):
-            return None
-        container = patched
-        try:
-            for part in loc[:-1]:
-                container = container[part]
-            if not isinstance(container, (dict, list)):
-                return None
-            container[loc[-1]] = 0
-        except (KeyError, IndexError, TypeError):
-            return None
-    try:
-        return model.model_validate(patched)
-    except ValidationError:
-        return None
+    checked = revalidated_with_stand_ins(model, raw, is_amount, amounts_only=True)
+    return None if checked is None else checked[0]
 
 
 _SCALAR = (str, int, float, Decimal, bool, type(None))
 
 
-def revalidated_with_stand_ins(model: type, raw: Any, is_amount: Callable[[tuple], bool]
+def revalidated_with_stand_ins(model: type, raw: Any, is_amount: Callable[[tuple], bool], amounts_only: bool = False
                                ) -> tuple[Any, dict[int, frozenset[tuple]]] | None:
     """``raw`` (a product of a close file, refused by ``model``) validated again with a stand-in for
     each refused value: a money amount taken as zero (``revalidated_without_amounts``), and in a
@@ -414,6 +393,7 @@ def revalidated_with_stand_ins(model: type, raw: Any, is_amount: Callable[[tuple
     when a refusal is not of one value in a stage (a list where a mapping belongs, a stage's name).
 
     As with amounts, nothing resolved from the stand-ins is ever used but to find the other problems.
+    ``amounts_only``: None as soon as a refused value is not a money amount.
     """
     try:
         model.model_validate(raw)
@@ -435,6 +415,8 @@ def revalidated_with_stand_ins(model: type, raw: Any, is_amount: Callable[[tuple
         if is_amount(loc):
             container[loc[-1]] = 0
             continue
+        if amounts_only:
+            return None
         match loc:
             case ("stages", int(j), *in_stage) if in_stage and in_stage[-1] != "name":
                 pass

@@ -27,8 +27,8 @@ from .._resolve import (cost_problems, in_file_order, in_stage_order, is_stage_a
                         negative_units, parse_sections, resolve_case, revalidated_with_stand_ins)
 from .._spec import BeginningWipSpec, CaseSpec
 from ._overhead import applied_overhead
-from ._spec import (AccountSpec, AccountsSpec, CloseSpec, CloseStageSpec, FinishedGoodsLayerSpec, OverheadSpec,
-                    ProductSpec)
+from ._spec import (AccountSpec, AccountsSpec, CloseSpec, CloseStageSpec, FinishedGoodsLayerSpec, GeneralLedgerSpec,
+                    OverheadSpec, ProductSpec)
 from ._state import FinishedGoodsLayer, PriorState, StageWip
 
 __all__ = ["ProductPlan", "ClosePlan", "resolve_close", "resolve_header", "product_plans",
@@ -525,8 +525,6 @@ def _header_for_the_products(data: Any, issues: list[Issue]) -> tuple[CloseSpec,
 def _readable_balances(raw: Any) -> dict[str, Any]:
     """Of a general_ledger section refused, the balances that are each read as given (a code in
     quotes, a number); none when the section's shape is refused."""
-    from ._spec import GeneralLedgerSpec
-
     if not isinstance(raw, Mapping) or set(raw) != {"balances"} or not isinstance(raw["balances"], Mapping):
         return {}
     readable = {}

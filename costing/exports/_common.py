@@ -23,11 +23,6 @@ from decimal import Context, Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None
-
 from .._atomic import flock_within, open_lock
 from .._currency import is_known_currency, minor_unit
 from .._period import is_period
@@ -451,7 +446,7 @@ def folder_locked(out_dir: Path, timeout: float = 30.0):
     folder an export killed part-way left (``.journals-export-*``) is removed once an hour old (an
     export takes seconds; one of another machine's, on a shared folder, may be writing now).
     Without flock (Windows) or a lock file, exports are not serialised."""
-    fd = open_lock("export", out_dir) if fcntl is not None else None
+    fd = open_lock("export", out_dir)
     try:
         if fd is not None:
             _locked(fd, timeout, out_dir)

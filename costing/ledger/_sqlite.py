@@ -26,13 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
-from .._atomic import flock_within
+from .._atomic import CAN_FLOCK, flock_within
 from .._journal import JournalBook
-
-try:
-    import fcntl
-except ImportError:  # Windows: a file another process holds open cannot be removed there anyway
-    fcntl = None
 from ..close._state import FinishedGoodsLayer, PriorState, StageWip
 from ._codec import (
     decode_reports,
@@ -259,7 +254,7 @@ def _shared_lock(path: str, timeout: float) -> int | None:
     could plant.  Taken before SQLite opens the file, waiting at most ``timeout`` seconds (a removal
     holds it a moment), then LEDGER_BUSY.  None without flock (Windows) or where the folder cannot
     be opened: nothing is then removed on POSIX."""
-    if fcntl is None:
+    if not CAN_FLOCK:
         return None
     try:
         fd = os.open(os.path.dirname(os.path.realpath(path)),
@@ -553,12 +548,10 @@ class Ledger:
         it open, nor on a system without flock for an emptied file)."""
         fd = self._lock_fd
         if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            if not flock_within(fd, True, 0):
                 self.close()
                 return False
-        elif fcntl is not None or was != "absent":  # no lock to tell that no one else has it open
+        elif CAN_FLOCK or was != "absent":  # no lock to tell that no one else has it open
             self.close()
             return False
         self._db.close()
