@@ -9,7 +9,6 @@ own problems at the cells the user typed them in.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import difflib
 import re
@@ -149,6 +148,7 @@ class WorkbookInput:
     # Whether the month is the ledger's first (its openings are the workbook's), once the close's
     # checks are run (``with_close_checks``); None before.
     first_month: bool | None = None
+    _prior: Any = None  # the close before, once the close's checks are run (``with_close_checks``)
 
     def against_month_before(self, prior_of: Callable[[str], Any] | None) -> None:
         """The opening tables' problems (``first_month_only``) made the workbook's where its close
@@ -189,6 +189,7 @@ class WorkbookInput:
         from ..close._resolve import resolve_close
 
         self.first_month = prior is None
+        self._prior = prior
         self.held = {hold[1] if hold[0] == _FIRST else hold for hold in self.held
                      if hold[0] != _FIRST or self.first_month}
 
@@ -252,7 +253,7 @@ class WorkbookInput:
             if issue.code == "GL_DOES_NOT_TIE" or issue.path.startswith("general_ledger"):
                 return self.first_month is not False
             if issue.code == "PRODUCT_MISSING":  # of the product named: held back if a row of it was left out
-                return self._left_out(issue.message)
+                return self._missing_left_out()
             # An overhead line said to be for no stage: a stage a product's rows left out may use it.
             return issue.path == "products" or issue.path.startswith("products.") or (
                 issue.path.startswith("overhead") and issue.code == "UNKNOWN_STAGE")
@@ -273,19 +274,20 @@ class WorkbookInput:
             return True
         return issue.code in _COST_COMPARED and self._cost_short(product, [_fold(s.get("name")) for s in stages], j)
 
-    def _left_out(self, message: str) -> bool:
-        """Whether the product a PRODUCT_MISSING message names ('Drip Home' has …) had rows left out:
-        held as a product (``_PRODUCT``), or like one that was (a name refused, typed otherwise)."""
-        # The name as the message writes it, Python's repr: in double quotes when it holds a ' (Barista's).
-        named = re.match(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*") has """, message)
+    def _missing_left_out(self) -> bool:
+        """Whether a product the close says is missing (PRODUCT_MISSING: the prior close carries it,
+        the month's products do not name it) may be one whose rows were left out: held as a product
+        (``_PRODUCT``), or like one that was (a name refused, typed otherwise).  Decided from the
+        prior close and what was read, not from the message's wording."""
         held = {hold[1] for hold in self.held if hold[0] == _PRODUCT}
-        if named is None or None in held:
-            return True
-        try:
-            missing = _fold(ast.literal_eval(named[1]))
-        except (ValueError, SyntaxError):
-            return True
-        return missing in held or _closest(missing, [h for h in held if isinstance(h, str)]) is not None
+        if None in held or self._prior is None:
+            return bool(held)
+        carried = {product for (product, _), wip in self._prior.wip.items() if wip.units} | {
+            product for product, layers in self._prior.finished_goods.items() if any(layer.units for layer in layers)}
+        # By exact name: a look-alike the ledger keeps apart is a product of its own (``look_alikes``).
+        missing = {_fold(product) for product in carried - {p.get("name") for p in self.partial.get("products") or []}}
+        spelt = [h for h in held if isinstance(h, str)]
+        return any(m in held or _closest(m, spelt) is not None for m in missing)
 
     def _pool_left_out(self, at: re.Match) -> bool:
         """Whether the stage of a product-stage path (``_PRODUCT_PATH``'s match) is one whose
